@@ -1,0 +1,205 @@
+/**
+ * The deployment config (CONTRACTS §1): policy as code, parsed once by one schema.
+ * Pure: no AWS SDK, no I/O. `parseConfig` takes an already-read JSON value.
+ */
+import { createHash } from 'node:crypto';
+import { IANAZone } from 'luxon';
+import { z } from 'zod';
+import { canonicalJson } from './canonical';
+import { formatIssues, ValidationError } from './validation';
+
+/** Names that reach a shell (as environment variables) or a resource name: letters, digits, - _ . / */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,127}$/;
+export const K8S_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED'] as const;
+export const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
+const localDateTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/, 'expected a local date-time YYYY-MM-DDTHH:MM');
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'expected a time HH:MM from 00:00 to 24:00');
+const minutes = (max: number) =>
+  z
+    .number({ error: `expected a whole number from 0 to ${max}` })
+    .int(`expected a whole number from 0 to ${max}`)
+    .min(0, `expected a whole number from 0 to ${max}`)
+    .max(max, `expected a whole number from 0 to ${max}`);
+const positiveMinutes = (max: number) =>
+  z
+    .number({ error: `expected a whole number from 1 to ${max}` })
+    .int(`expected a whole number from 1 to ${max}`)
+    .min(1, `expected a whole number from 1 to ${max}`)
+    .max(max, `expected a whole number from 1 to ${max}`);
+const name = (what: string) => z.string().regex(NAME_PATTERN, `expected ${what} matching ${NAME_PATTERN.source}`);
+const k8sName = (what: string) => z.string().regex(K8S_NAME_PATTERN, `expected ${what} (a Kubernetes DNS label)`);
+const regex = z.string().refine(
+  (s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a valid regular expression' },
+);
+
+const allowEntry = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected a finding id such as CVE-2024-1234'),
+  expires: isoDate,
+  reason: z.string().min(1, 'expected a non-empty reason'),
+});
+
+const imagePolicy = z.strictObject({
+  maxFindings: z.partialRecord(z.enum(SEVERITIES), minutes(100000)).default({}),
+  allow: z.array(allowEntry).default([]),
+  requireImmutableTags: z.boolean().default(false),
+  requireSignature: z.union([z.literal(false), z.strictObject({ keys: z.array(name('a key name')).min(1) })]).default(false),
+  requiredLabels: z.array(z.string().min(1)).default([]),
+  maxAgeDays: positiveMinutes(3650).optional(),
+  scanWaitMinutes: minutes(240).default(15),
+});
+
+const helmDeploy = z.strictObject({
+  driver: z.literal('helm'),
+  release: k8sName('a Helm release name'),
+  chart: z.string().regex(/^(oci:\/\/|https:\/\/)[A-Za-z0-9._/:@-]+$|^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/, 'expected an oci:// or https:// chart reference, or repo/chart'),
+  version: z.string().regex(/^[0-9A-Za-z.+-]{1,64}$/, 'expected a chart version such as 1.2.0'),
+  timeoutMinutes: positiveMinutes(120).default(10),
+  values: z
+    .strictObject({
+      repositoryKey: z.string().regex(/^[A-Za-z0-9_.]+$/).default('image.repository'),
+      digestKey: z.string().regex(/^[A-Za-z0-9_.]+$/).default('image.digest'),
+    })
+    .default({ repositoryKey: 'image.repository', digestKey: 'image.digest' }),
+});
+
+const terraformDeploy = z.strictObject({
+  driver: z.literal('terraform'),
+  source: z.string().regex(/^s3:\/\/[a-z0-9.-]{3,63}\/[A-Za-z0-9._/-]+$/, 'expected s3://bucket/key'),
+  workdir: z.string().regex(/^[A-Za-z0-9._/-]{1,128}$/, 'expected a relative directory'),
+  imageVariable: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, 'expected a Terraform variable name'),
+  timeoutMinutes: positiveMinutes(120).default(20),
+  allowDestroy: z.boolean().default(false),
+});
+
+const deploy = z.discriminatedUnion('driver', [helmDeploy, terraformDeploy], {
+  error: () => 'expected a deploy with driver "helm" or "terraform"',
+});
+
+const windowSpec = z.strictObject({
+  timezone: z.string().refine((tz) => IANAZone.isValidZone(tz), { message: 'expected an IANA time zone such as Europe/London' }),
+  allow: z
+    .array(z.strictObject({ days: z.array(z.enum(DAYS)).min(1), from: hhmm, to: hhmm }))
+    .default([]),
+  outside: z.enum(['wait', 'block']).default('wait'),
+  blackouts: z.array(z.strictObject({ from: localDateTime, to: localDateTime, reason: z.string().min(1) })).default([]),
+});
+
+const approval = z.strictObject({
+  approvers: z
+    .array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)\/[\w+=,.@/-]+$/, 'expected an IAM role, user or assumed-role ARN'))
+    .min(1),
+  timeoutMinutes: positiveMinutes(10080).default(1440),
+});
+
+const stage = z.strictObject({
+  name: k8sName('a stage name'),
+  cluster: name('a cluster key'),
+  namespace: k8sName('a namespace'),
+  deploy,
+  alarms: z.array(z.string().regex(/^[^\u0000-\u001f]{1,255}$/, 'expected a CloudWatch alarm name')).default([]),
+  bakeMinutes: minutes(1440).default(0),
+  insufficientData: z.enum(['fail', 'ignore']).default('fail'),
+  approval: approval.optional(),
+  windows: windowSpec.optional(),
+});
+
+const service = z.strictObject({
+  repository: z.string().regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'expected an ECR repository name'),
+  tagPattern: regex.default('.*'),
+  imagePolicy: imagePolicy.default({
+    maxFindings: {},
+    allow: [],
+    requireImmutableTags: false,
+    requireSignature: false,
+    requiredLabels: [],
+    scanWaitMinutes: 15,
+  }),
+  stages: z.array(stage).min(1, 'expected at least one stage'),
+});
+
+const cluster = z.strictObject({
+  name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name'),
+  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2'),
+});
+
+export const configSchema = z
+  .strictObject({
+    services: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'expected a service name (lowercase, digits, -)'), service),
+    clusters: z.record(z.string(), cluster),
+    signing: z.strictObject({ keys: z.record(z.string(), z.string().min(1)) }).default({ keys: {} }),
+  })
+  .superRefine((cfg, ctx) => {
+    const repos = new Map<string, string>();
+    for (const [svcName, svc] of Object.entries(cfg.services)) {
+      const other = repos.get(svc.repository);
+      if (other) {
+        ctx.addIssue({ code: 'custom', path: ['services', svcName, 'repository'], message: `repository ${svc.repository} is already used by service ${other}` });
+      }
+      repos.set(svc.repository, svcName);
+      const seen = new Set<string>();
+      svc.stages.forEach((st, i) => {
+        if (seen.has(st.name)) ctx.addIssue({ code: 'custom', path: ['services', svcName, 'stages', i, 'name'], message: `duplicate stage name ${st.name}` });
+        seen.add(st.name);
+        if (!cfg.clusters[st.cluster]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', svcName, 'stages', i, 'cluster'],
+            message: `expected one of the keys of "clusters" (${Object.keys(cfg.clusters).join(', ') || 'none defined'}), got ${JSON.stringify(st.cluster)}`,
+          });
+        }
+      });
+      if (svc.imagePolicy.requireSignature) {
+        svc.imagePolicy.requireSignature.keys.forEach((k, i) => {
+          if (!cfg.signing.keys[k]) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['services', svcName, 'imagePolicy', 'requireSignature', 'keys', i],
+              message: `expected a key defined in signing.keys, got ${JSON.stringify(k)}`,
+            });
+          }
+        });
+      }
+    }
+  });
+
+export type GantryConfig = z.output<typeof configSchema>;
+export type ServiceConfig = GantryConfig['services'][string];
+export type StageConfig = ServiceConfig['stages'][number];
+export type ImagePolicy = ServiceConfig['imagePolicy'];
+
+/** Parse and validate a config document. Throws ValidationError with one line per problem. */
+export function parseConfig(raw: unknown, source = 'config'): GantryConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ValidationError(source, formatIssues(result.error.issues, raw));
+  return deepFreeze(result.data);
+}
+
+/** sha256 of the canonical (RFC 8785) form of the parsed config: what every release records. */
+export function configHash(cfg: GantryConfig): string {
+  return createHash('sha256').update(canonicalJson(cfg)).digest('hex');
+}
+
+export function serviceForRepository(cfg: GantryConfig, repository: string): [string, ServiceConfig] | undefined {
+  return Object.entries(cfg.services).find(([, s]) => s.repository === repository);
+}
+
+export function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as Record<string, unknown>)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,241 @@
+/**
+ * The ledger's pure half: the event model, the hash chain and the release summary projection.
+ * Event items are the truth; the summary is `projectRelease(events)`.
+ */
+import { canonicalJson, sha256Hex } from './canonical';
+import type { GateResult, ReleaseStatus, StageStatus } from './types';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export const LEDGER_EVENT_TYPES = [
+  'release.started',
+  'stage.started',
+  'stage.waiting',
+  'lease.acquired',
+  'lease.released',
+  'gate.evaluated',
+  'deploy.started',
+  'deploy.finished',
+  'bake.started',
+  'bake.finished',
+  'stage.promoted',
+  'rollback.started',
+  'rollback.finished',
+  'stage.finished',
+  'release.finished',
+] as const;
+export type LedgerEventType = (typeof LEDGER_EVENT_TYPES)[number];
+
+export interface LedgerEventInput {
+  readonly releaseId: string;
+  /** Unique per release and step: a retried step appends nothing twice. */
+  readonly stepKey: string;
+  readonly type: LedgerEventType;
+  readonly at: string;
+  readonly stage?: string;
+  readonly data: Record<string, unknown>;
+}
+
+export interface LedgerEvent extends LedgerEventInput {
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** The hashed body: everything but the hash itself. */
+export function hashEvent(prevHash: string, body: Omit<LedgerEvent, 'hash'>): string {
+  return sha256Hex(prevHash + canonicalJson(body));
+}
+
+export function chainEvent(prev: LedgerEvent | undefined, input: LedgerEventInput): LedgerEvent {
+  const seq = prev ? prev.seq + 1 : 1;
+  const prevHash = prev ? prev.hash : GENESIS_HASH;
+  const body = { ...input, seq, prevHash };
+  return { ...body, hash: hashEvent(prevHash, body) };
+}
+
+export interface ChainVerification {
+  readonly ok: boolean;
+  readonly events: number;
+  readonly problems: string[];
+}
+
+/** Recompute a release's chain: sequence without gaps, each prevHash the previous hash, each hash recomputed. */
+export function verifyChain(events: readonly LedgerEvent[]): ChainVerification {
+  const problems: string[] = [];
+  let prevHash = GENESIS_HASH;
+  const sorted = [...events].sort((a, b) => a.seq - b.seq);
+  sorted.forEach((e, i) => {
+    if (e.seq !== i + 1) problems.push(`event ${e.seq}: expected sequence number ${i + 1}`);
+    if (e.prevHash !== prevHash) problems.push(`event ${e.seq}: prevHash does not match the hash of event ${e.seq - 1}`);
+    const { hash, ...body } = e;
+    const recomputed = hashEvent(e.prevHash, body);
+    if (recomputed !== hash) problems.push(`event ${e.seq}: hash does not match its content (edited?)`);
+    prevHash = hash;
+  });
+  return { ok: problems.length === 0, events: sorted.length, problems };
+}
+
+// ---------------------------------------------------------------- projection
+
+export interface RollbackSummary {
+  readonly reason: string;
+  readonly toDigest?: string;
+  readonly fromDigest?: string;
+  readonly result?: 'SUCCEEDED' | 'FAILED';
+  readonly detectedAt?: string;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly message?: string;
+}
+
+export interface StageSummary {
+  readonly name: string;
+  readonly status: StageStatus;
+  readonly reason?: string;
+  readonly gates: GateResult[];
+  readonly approval?: { decision: string; principal?: string; at: string; comment?: string };
+  readonly deployedDigest?: string;
+  readonly previousDigest?: string;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly deploy?: { result: string; message?: string; startedAt?: string; endedAt?: string; buildId?: string };
+  readonly bake?: { result: string; reason?: string; startedAt?: string; endedAt?: string };
+  readonly rollback?: RollbackSummary;
+}
+
+export interface ReleaseSummary {
+  readonly releaseId: string;
+  readonly service: string;
+  readonly digest?: string;
+  readonly tag?: string;
+  readonly initiator?: string;
+  readonly status: ReleaseStatus;
+  readonly reason?: string;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly configHash?: string;
+  readonly executionArn?: string;
+  readonly input?: unknown;
+  readonly breakGlass?: { reason: string };
+  readonly stages: StageSummary[];
+  /** seq of the last event projected. */
+  readonly version: number;
+  readonly lastHash: string;
+}
+
+type MutableStage = { -readonly [K in keyof StageSummary]: StageSummary[K] };
+type MutableRelease = { -readonly [K in keyof ReleaseSummary]: ReleaseSummary[K] };
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Fold a release's events into its summary. Pure and total: unknown fields are ignored. */
+export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary | undefined {
+  const sorted = [...events].sort((a, b) => a.seq - b.seq);
+  const first = sorted[0];
+  if (!first || first.type !== 'release.started') return undefined;
+  const d = first.data;
+  const release: MutableRelease = {
+    releaseId: first.releaseId,
+    service: str(d.service) ?? '',
+    digest: str(d.digest),
+    tag: str(d.tag),
+    initiator: str(d.initiator),
+    status: 'RUNNING',
+    startedAt: first.at,
+    configHash: str(d.configHash),
+    executionArn: str(d.executionArn),
+    input: d.input,
+    breakGlass: d.breakGlass as ReleaseSummary['breakGlass'],
+    stages: ((d.stages as string[] | undefined) ?? []).map((name) => ({ name, status: 'NOT_STARTED', gates: [] })),
+    version: 0,
+    lastHash: GENESIS_HASH,
+  };
+  const stageOf = (name: string | undefined): MutableStage | undefined => {
+    if (!name) return undefined;
+    let s = release.stages.find((x) => x.name === name) as MutableStage | undefined;
+    if (!s) {
+      s = { name, status: 'NOT_STARTED', gates: [] };
+      release.stages.push(s);
+    }
+    return s;
+  };
+  for (const e of sorted) {
+    release.version = e.seq;
+    release.lastHash = e.hash;
+    const st = stageOf(e.stage);
+    const data = e.data;
+    switch (e.type) {
+      case 'release.started':
+        break;
+      case 'stage.started':
+        if (st) {
+          st.startedAt ??= e.at;
+          if (st.status === 'NOT_STARTED') st.status = 'WAITING';
+          st.previousDigest = str(data.previousDigest) ?? st.previousDigest;
+        }
+        break;
+      case 'stage.waiting':
+        if (st) st.status = 'WAITING';
+        break;
+      case 'gate.evaluated':
+        if (st) {
+          const gate = data as unknown as GateResult;
+          st.gates.push({ gate: gate.gate, result: gate.result, reason: gate.reason, evidence: gate.evidence });
+          if (gate.gate === 'approval' && data.decision) {
+            st.approval = { decision: String(data.decision), principal: str(data.principal), at: e.at, comment: str(data.comment) };
+          }
+        }
+        break;
+      case 'deploy.started':
+        if (st && data.kind !== 'rollback') st.deploy = { result: 'RUNNING', startedAt: e.at, buildId: str(data.buildId) };
+        break;
+      case 'deploy.finished':
+        if (st && data.kind !== 'rollback') {
+          st.deploy = { ...(st.deploy ?? {}), result: String(data.result), message: str(data.message), endedAt: e.at, buildId: str(data.buildId) ?? st.deploy?.buildId };
+          if (data.result === 'SUCCEEDED') st.deployedDigest = str(data.digest);
+        }
+        break;
+      case 'bake.started':
+        if (st) st.bake = { result: 'RUNNING', startedAt: e.at };
+        break;
+      case 'bake.finished':
+        if (st) st.bake = { ...(st.bake ?? {}), result: String(data.result), reason: str(data.reason), endedAt: e.at };
+        break;
+      case 'stage.promoted':
+        if (st) st.status = 'PROMOTED';
+        break;
+      case 'rollback.started':
+        if (st)
+          st.rollback = {
+            reason: str(data.reason) ?? '',
+            toDigest: str(data.toDigest),
+            fromDigest: str(data.fromDigest),
+            detectedAt: str(data.detectedAt),
+            startedAt: e.at,
+          };
+        break;
+      case 'rollback.finished':
+        if (st) st.rollback = { ...(st.rollback ?? { reason: '' }), result: data.result as 'SUCCEEDED' | 'FAILED', endedAt: e.at, message: str(data.message) };
+        break;
+      case 'stage.finished':
+        if (st) {
+          st.status = data.status as StageStatus;
+          st.reason = str(data.reason) ?? st.reason;
+          st.endedAt = e.at;
+        }
+        break;
+      case 'release.finished':
+        release.status = data.status as ReleaseStatus;
+        release.reason = str(data.reason);
+        release.endedAt = e.at;
+        for (const s of release.stages as MutableStage[]) {
+          if (s.status === 'WAITING' && release.status === 'ABORTED') s.status = 'ABORTED';
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return release;
+}

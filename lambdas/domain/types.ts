@@ -1,0 +1,45 @@
+/** Names of CONTRACTS §3 and §4, spelled exactly as written there. */
+
+export const RELEASE_STATUSES = ['RUNNING', 'SUCCEEDED', 'ROLLED_BACK', 'BLOCKED', 'REJECTED', 'FAILED', 'ROLLBACK_FAILED', 'ABORTED', 'SKIPPED'] as const;
+export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
+
+export const STAGE_STATUSES = ['NOT_STARTED', 'WAITING', 'PROMOTED', 'BLOCKED', 'REJECTED', 'ROLLED_BACK', 'FAILED', 'ROLLBACK_FAILED', 'ABORTED'] as const;
+export type StageStatus = (typeof STAGE_STATUSES)[number];
+
+export const GATE_NAMES = [
+  'window',
+  'image.exists',
+  'image.immutable-tag',
+  'image.scan',
+  'image.signature',
+  'image.labels',
+  'image.age',
+  'alarms.pre-deploy',
+  'approval',
+  'bake',
+] as const;
+export type GateName = (typeof GATE_NAMES)[number];
+export type GateResultValue = 'PASS' | 'FAIL' | 'WARN';
+
+export interface GateResult {
+  readonly gate: GateName;
+  readonly result: GateResultValue;
+  readonly reason: string;
+  /** Raw evidence the decision was made on (API responses, trimmed). */
+  readonly evidence?: unknown;
+}
+
+export const LIFECYCLE_DETAIL_TYPES = [
+  'Release Started',
+  'Stage Gate Failed',
+  'Approval Requested',
+  'Approval Decided',
+  'Stage Deployed',
+  'Stage Promoted',
+  'Rollback Started',
+  'Release Finished',
+] as const;
+export type LifecycleDetailType = (typeof LIFECYCLE_DETAIL_TYPES)[number];
+
+/** Terminal release statuses: a release in one of these is finished and never changes again. */
+export const TERMINAL_RELEASE_STATUSES: ReadonlySet<ReleaseStatus> = new Set(RELEASE_STATUSES.filter((s) => s !== 'RUNNING'));

@@ -1,0 +1,196 @@
+/**
+ * The small interfaces the handlers need from the outside world. AWS adapters (lambdas/adapters/)
+ * implement them over the AWS SDK v3; the local runtime (local/) implements them over a scenario's
+ * local cloud. The ledger has one implementation only — the real DynamoDB adapter — which the
+ * local runtime points at dynalite.
+ */
+import type { GantryConfig } from './domain/config';
+import type { LedgerEvent, LedgerEventInput, ReleaseSummary } from './domain/ledger';
+
+// ---------------------------------------------------------------- ledger
+
+export interface StagePointer {
+  readonly service: string;
+  readonly stage: string;
+  /** The digest now running in the stage (after a deploy or a rollback). */
+  readonly running?: string;
+  /** The last digest that passed its bake in this stage. */
+  readonly lastKnownGood?: string;
+  /** Digests promoted in this stage, oldest first (for the operator rollback's default target). */
+  readonly promoted: readonly string[];
+  readonly updatedAt?: string;
+}
+
+export interface LeaseResult {
+  readonly acquired: boolean;
+  /** The owner holding the lease when it was not acquired. */
+  readonly holder?: string;
+}
+
+export interface TokenRecord {
+  readonly kind: 'BAKE' | 'APPROVAL';
+  readonly releaseId: string;
+  readonly service: string;
+  readonly stage: string;
+  readonly token: string;
+  /** For bakes: the alarm names that fail it. */
+  readonly alarms: readonly string[];
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly attrs?: Record<string, unknown>;
+}
+
+export interface SkipRecord {
+  readonly repository: string;
+  readonly tag?: string;
+  readonly digest?: string;
+  readonly reason: string;
+  readonly at: string;
+  readonly eventId: string;
+}
+
+export interface ReleaseQuery {
+  readonly service?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface Ledger {
+  /**
+   * Append one event to a release's hash chain. Idempotent by `stepKey`: a second append with a
+   * step key already in the chain returns the stored event with `duplicate: true` and writes
+   * nothing. Updates the release summary projection after the append.
+   */
+  append(input: LedgerEventInput): Promise<{ event: LedgerEvent; duplicate: boolean }>;
+  events(releaseId: string): Promise<LedgerEvent[]>;
+  getRelease(releaseId: string): Promise<ReleaseSummary | undefined>;
+  listReleases(query?: ReleaseQuery): Promise<ReleaseSummary[]>;
+
+  getPointer(service: string, stage: string): Promise<StagePointer | undefined>;
+  /** Record that `digest` now runs in the stage (deploy or rollback). */
+  setRunning(service: string, stage: string, digest: string, at: string): Promise<void>;
+  /** Record that `digest` passed its bake: it becomes last known good and joins `promoted`. */
+  markGood(service: string, stage: string, digest: string, at: string): Promise<void>;
+
+  /** Take the (service, stage) lease for `owner` unless another live owner holds it. Re-entrant for the same owner. */
+  acquireLease(service: string, stage: string, owner: string, at: string, ttlSeconds: number): Promise<LeaseResult>;
+  /** Free the lease if `owner` holds it. Returns whether it was held by `owner`. */
+  releaseLease(service: string, stage: string, owner: string): Promise<boolean>;
+  /** Every lease held by `owner` (the reconciler frees them when an execution dies). */
+  leasesOf(owner: string): Promise<Array<{ service: string; stage: string }>>;
+
+  putToken(record: TokenRecord): Promise<void>;
+  /** Claim a token exactly once: deletes it and returns it, or undefined when already claimed. */
+  takeToken(kind: TokenRecord['kind'], releaseId: string, stage: string): Promise<TokenRecord | undefined>;
+  /** Open bake tokens watching an alarm. */
+  tokensForAlarm(alarmName: string): Promise<TokenRecord[]>;
+
+  /** Idempotent by eventId. */
+  recordSkip(skip: SkipRecord): Promise<void>;
+  listSkips(): Promise<SkipRecord[]>;
+
+  /** The principal that started an execution, written by whoever started it (intake, CLI, API). */
+  putInitiator(executionName: string, principal: string, at: string): Promise<void>;
+  getInitiator(executionName: string): Promise<string | undefined>;
+}
+
+// ---------------------------------------------------------------- ECR
+
+export interface ImageDetail {
+  readonly repository: string;
+  readonly digest: string;
+  readonly tags: readonly string[];
+  readonly pushedAt?: string;
+  readonly manifestMediaType?: string;
+  readonly scanStatus?: string;
+}
+
+export interface ScanFinding {
+  readonly id: string;
+  readonly severity: string;
+  readonly package?: string;
+  readonly exploitAvailable?: boolean;
+  readonly fixAvailable?: boolean;
+}
+
+export interface ScanResult {
+  /** COMPLETE | IN_PROGRESS | FAILED | NONE (no scan exists) | other ECR statuses verbatim. */
+  readonly status: string;
+  readonly description?: string;
+  readonly completedAt?: string;
+  readonly findings: readonly ScanFinding[];
+}
+
+export interface ImageRegistry {
+  /** DescribeImages by tag or digest; undefined when the image does not exist. */
+  describeImage(repository: string, ref: { tag?: string; digest?: string }): Promise<ImageDetail | undefined>;
+  /** DescribeRepositories: the tag mutability setting. */
+  tagMutability(repository: string): Promise<string>;
+  /** DescribeImageScanFindings (all pages), basic and enhanced findings alike. */
+  scanFindings(repository: string, digest: string): Promise<ScanResult>;
+}
+
+// ---------------------------------------------------------------- CloudWatch
+
+export interface AlarmState {
+  readonly name: string;
+  readonly type: 'MetricAlarm' | 'CompositeAlarm';
+  readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+  readonly reason?: string;
+  readonly updatedAt?: string;
+}
+
+export interface AlarmReader {
+  /** DescribeAlarms for the names; alarms that do not exist are absent from the result. */
+  describeAlarms(names: readonly string[]): Promise<AlarmState[]>;
+}
+
+// ---------------------------------------------------------------- Step Functions
+
+export interface TaskTokens {
+  sendSuccess(token: string, output: unknown): Promise<void>;
+  sendFailure(token: string, error: string, cause: string): Promise<void>;
+}
+
+export interface Executions {
+  /**
+   * StartExecution with a deterministic name. `alreadyExists` when an execution of that name exists
+   * (running or finished): the caller treats that as done, not as an error.
+   */
+  start(name: string, input: unknown): Promise<{ executionArn: string; alreadyExists: boolean }>;
+}
+
+// ---------------------------------------------------------------- timers (EventBridge Scheduler)
+
+export interface Timers {
+  /** A one-time schedule that invokes the bake timer with `payload` at `at`. Idempotent by name. */
+  schedule(name: string, at: string, payload: Record<string, unknown>): Promise<void>;
+  cancel(name: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- EventBridge
+
+export interface LifecycleEvent {
+  readonly detailType: string;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface EventPublisher {
+  publish(events: readonly LifecycleEvent[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------- everything a handler may use
+
+export interface Deps {
+  readonly config: GantryConfig;
+  readonly configHash: string;
+  readonly ledger: Ledger;
+  readonly registry: ImageRegistry;
+  readonly alarms: AlarmReader;
+  readonly tasks: TaskTokens;
+  readonly executions: Executions;
+  readonly timers: Timers;
+  readonly bus: EventPublisher;
+  /** The workflow's clock: real time in AWS, virtual time in the simulation. */
+  readonly now: () => Date;
+}
