@@ -106,8 +106,14 @@ export interface StageSummary {
 
 export interface ReleaseSummary {
   readonly releaseId: string;
+  /** `release` (the release workflow) or `rollback` (the operator rollback workflow). */
+  readonly kind: 'release' | 'rollback';
   readonly service: string;
   readonly digest?: string;
+  /** Operator rollbacks: the digest the stage returns to. */
+  readonly rollbackTarget?: string;
+  /** The `reason` given in the input (a change ticket, an incident). */
+  readonly requestReason?: string;
   readonly tag?: string;
   readonly initiator?: string;
   readonly status: ReleaseStatus;
@@ -137,7 +143,10 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
   const d = first.data;
   const release: MutableRelease = {
     releaseId: first.releaseId,
+    kind: d.kind === 'rollback' ? 'rollback' : 'release',
     service: str(d.service) ?? '',
+    rollbackTarget: str(d.rollbackTarget),
+    requestReason: str(d.reason),
     digest: str(d.digest),
     tag: str(d.tag),
     initiator: str(d.initiator),
@@ -146,7 +155,7 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
     configHash: str(d.configHash),
     executionArn: str(d.executionArn),
     input: d.input,
-    breakGlass: d.breakGlass as ReleaseSummary['breakGlass'],
+    breakGlass: (d.breakGlass ?? undefined) as ReleaseSummary['breakGlass'],
     stages: ((d.stages as string[] | undefined) ?? []).map((name) => ({ name, status: 'NOT_STARTED', gates: [] })),
     version: 0,
     lastHash: GENESIS_HASH,

@@ -1,0 +1,98 @@
+/**
+ * The Deps a handler gets in AWS: every adapter over one SDK client each, built once per Lambda
+ * container on first use, from the environment and the config bundled into the function.
+ *
+ * Environment:
+ * - TABLE_NAME                 the ledger table (required)
+ * - EVENT_BUS_NAME             the Gantry bus for lifecycle events (required)
+ * - SCHEDULE_GROUP             the EventBridge Scheduler group of bake timers (required)
+ * - SCHEDULER_ROLE_ARN         the role Scheduler assumes to invoke the bake timer (required)
+ * - RELEASE_STATE_MACHINE_ARN  the release workflow (optional: `executions` throws ConfigError when used without it)
+ * - BAKE_TIMER_FUNCTION_ARN    the bake timer Lambda (optional: `timers` throws ConfigError when used without it)
+ * - GANTRY_CONFIG              the config JSON, replaced at bundle time (esbuild `define`)
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { configHash, type GantryConfig, parseConfig } from '../domain/config';
+import type { Deps, Executions, Timers } from '../ports';
+import { CloudWatchAlarms } from './cloudwatch';
+import { DynamoLedger } from './dynamo-ledger';
+import { EcrRegistry } from './ecr';
+import { optionalEnv, requireEnv } from './env';
+import { ConfigError } from './errors';
+import { EventBridgePublisher } from './eventbridge';
+import { SchedulerTimers } from './scheduler';
+import { SfnExecutions, SfnTaskTokens } from './sfn';
+
+let cached: Deps | undefined;
+
+/** The AWS Deps of this container, built on the first call and reused after. */
+export function awsDeps(): Deps {
+  // Read as the literal `process.env.GANTRY_CONFIG` so esbuild's `define` can replace it at bundle time.
+  cached ??= buildAwsDeps(process.env, process.env.GANTRY_CONFIG);
+  return cached;
+}
+
+/** Forget the cached Deps (tests only). */
+export function resetAwsDepsForTests(): void {
+  cached = undefined;
+}
+
+/** Parse the bundled config JSON. @throws ConfigError when it is missing or not JSON; ValidationError when invalid. */
+export function loadBundledConfig(raw: string | undefined): GantryConfig {
+  if (raw === undefined || raw.trim() === '') {
+    throw new ConfigError('GANTRY_CONFIG is not set: the config JSON must be injected at bundle time');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    throw new ConfigError(`GANTRY_CONFIG is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  return parseConfig(json, 'GANTRY_CONFIG');
+}
+
+/** Build Deps from an environment and the raw config JSON. Each SDK client is created here, once. */
+export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefined): Deps {
+  const tableName = requireEnv('TABLE_NAME', env);
+  const busName = requireEnv('EVENT_BUS_NAME', env);
+  const scheduleGroup = requireEnv('SCHEDULE_GROUP', env);
+  const schedulerRoleArn = requireEnv('SCHEDULER_ROLE_ARN', env);
+  const stateMachineArn = optionalEnv('RELEASE_STATE_MACHINE_ARN', undefined, env);
+  const bakeTimerArn = optionalEnv('BAKE_TIMER_FUNCTION_ARN', undefined, env);
+
+  const config = loadBundledConfig(rawConfig);
+  const hash = configHash(config);
+
+  const sfn = new SFNClient({});
+  const executions: Executions = stateMachineArn ? new SfnExecutions(sfn, stateMachineArn) : unavailable<Executions>('RELEASE_STATE_MACHINE_ARN', 'start');
+  const timers: Timers = bakeTimerArn
+    ? new SchedulerTimers(new SchedulerClient({}), { groupName: scheduleGroup, targetArn: bakeTimerArn, roleArn: schedulerRoleArn })
+    : unavailable<Timers>('BAKE_TIMER_FUNCTION_ARN', 'schedule', 'cancel');
+
+  return Object.freeze({
+    config,
+    configHash: hash,
+    ledger: new DynamoLedger({ client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName }),
+    registry: new EcrRegistry(new ECRClient({})),
+    alarms: new CloudWatchAlarms(new CloudWatchClient({})),
+    tasks: new SfnTaskTokens(sfn),
+    executions,
+    timers,
+    bus: new EventBridgePublisher(new EventBridgeClient({}), busName),
+    now: () => new Date(),
+  });
+}
+
+/** A stand-in for an adapter this function was not configured for: every method rejects with ConfigError. */
+function unavailable<T>(variable: string, ...methods: string[]): T {
+  const fail = async () => {
+    throw new ConfigError(`environment variable ${variable} is not set: this function cannot use it`);
+  };
+  return Object.fromEntries(methods.map((m) => [m, fail])) as T;
+}

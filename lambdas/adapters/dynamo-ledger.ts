@@ -1,0 +1,585 @@
+/**
+ * The ledger over one DynamoDB table (lib-dynamodb). The only Ledger implementation: AWS runs it against
+ * the real table, the local runtime against dynalite, the storage tests also against DynamoDB Local.
+ *
+ * No transactions anywhere (dynalite has none): every invariant rests on single-item conditional
+ * writes, and every multi-item write is ordered so a crash between two writes leaves a state the next
+ * call repairs. Key design and reasons: docs/decisions/002-ledger-keys.md.
+ *
+ * Task tokens are credentials: nothing here logs, and no error message carries a token.
+ */
+import { createHash } from 'node:crypto';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease, type ReleaseSummary } from '../domain/ledger';
+import type { LeaseResult, Ledger, ReleaseQuery, SkipRecord, StagePointer, TokenRecord } from '../ports';
+import { EVENT_SEQ_WIDTH, LEDGER_GSI_BY_SERVICE, LEDGER_TTL_ATTRIBUTE, MAX_EVENT_SEQ, ledgerKeys } from './ledger-table';
+
+/** Concurrent writers kept taking the sequence number this append needed; the append wrote nothing. */
+export class LedgerConflictError extends Error {
+  override readonly name = 'LedgerConflictError';
+}
+
+/** A caller passed something the ledger cannot store (an unparseable timestamp, an empty id). */
+export class LedgerInputError extends Error {
+  override readonly name = 'LedgerInputError';
+}
+
+export interface DynamoLedgerOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** Attempts of one append against concurrent writers of the same release. @default 40 */
+  readonly maxAppendAttempts?: number;
+  /** How long an initiator item lives (TTL); must outlast the longest execution. @default 366 days */
+  readonly initiatorTtlSeconds?: number;
+  /** How many digests a stage pointer's `promoted` history keeps (oldest dropped). @default 100 */
+  readonly promotedHistoryLimit?: number;
+}
+
+type Item = Record<string, unknown>;
+
+/** Item kinds, stored as `entity` on every item so a scan or an export reads as what it is. */
+const ENTITY = {
+  release: 'RELEASE',
+  event: 'EVENT',
+  pointer: 'POINTER',
+  lease: 'LEASE',
+  token: 'TOKEN',
+  alarmIndex: 'ALARM_INDEX',
+  skip: 'SKIP',
+  skipListing: 'SKIP_LISTING',
+  initiator: 'INITIATOR',
+} as const;
+
+/** Attributes the adapter adds to an item; stripped when the item is read back as a domain record. */
+const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'entity'] as const;
+
+const CONDITION_FAILED = 'ConditionalCheckFailedException';
+const isConditionFailed = (e: unknown): boolean => e instanceof Error && e.name === CONDITION_FAILED;
+
+/** JSON round trip: drops `undefined` (the caller's document client may not), and is exactly what a read returns. */
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function strip(item: Item): Item {
+  const out: Item = { ...item };
+  for (const k of STORAGE_ATTRIBUTES) delete out[k];
+  return out;
+}
+
+function epochSeconds(iso: string, what: string): number {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new LedgerInputError(`${what}: expected an ISO-8601 timestamp, got ${JSON.stringify(iso)}`);
+  return Math.floor(ms / 1000);
+}
+
+function required(value: string, what: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new LedgerInputError(`${what}: expected a non-empty string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class DynamoLedger implements Ledger {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly maxAppendAttempts: number;
+  private readonly initiatorTtlSeconds: number;
+  private readonly promotedHistoryLimit: number;
+
+  constructor(options: DynamoLedgerOptions) {
+    this.doc = options.client;
+    this.tableName = required(options.tableName, 'tableName');
+    this.maxAppendAttempts = options.maxAppendAttempts ?? 40;
+    this.initiatorTtlSeconds = options.initiatorTtlSeconds ?? 366 * 24 * 3600;
+    this.promotedHistoryLimit = options.promotedHistoryLimit ?? 100;
+  }
+
+  // ------------------------------------------------------------ release events
+
+  async append(input: LedgerEventInput): Promise<{ event: LedgerEvent; duplicate: boolean }> {
+    required(input.releaseId, 'releaseId');
+    required(input.stepKey, 'stepKey');
+    // What is hashed must be exactly what a later read returns, or the chain would not verify.
+    const body = plain(input);
+    let known: LedgerEvent[] = [];
+    for (let attempt = 1; attempt <= this.maxAppendAttempts; attempt++) {
+      const last = known.at(-1);
+      known = known.concat(await this.readEvents(input.releaseId, last?.seq ?? 0));
+      const existing = known.find((e) => e.stepKey === input.stepKey);
+      if (existing) {
+        // A retried step: nothing to write, but heal the summary if the first attempt died before projecting.
+        await this.project(known);
+        return { event: existing, duplicate: true };
+      }
+      const event = chainEvent(known.at(-1), body);
+      if (event.seq > MAX_EVENT_SEQ) throw new LedgerInputError(`release ${input.releaseId}: more than ${MAX_EVENT_SEQ} events`);
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...ledgerKeys.releaseEvent(input.releaseId, event.seq), entity: ENTITY.event, ...event },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': 'pk' },
+          }),
+        );
+      } catch (e) {
+        if (!isConditionFailed(e)) throw e;
+        // Another writer took this seq: back off a little (jittered) and re-read what it wrote.
+        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+        continue;
+      }
+      known.push(event);
+      await this.project(known);
+      return { event, duplicate: false };
+    }
+    throw new LedgerConflictError(`release ${input.releaseId}: could not append ${input.type} (step ${input.stepKey}) after ${this.maxAppendAttempts} attempts against concurrent writers`);
+  }
+
+  async events(releaseId: string): Promise<LedgerEvent[]> {
+    return this.readEvents(releaseId, 0);
+  }
+
+  async getRelease(releaseId: string): Promise<ReleaseSummary | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.releaseMeta(releaseId), ConsistentRead: true }));
+    return Item ? (strip(Item) as unknown as ReleaseSummary) : undefined;
+  }
+
+  /**
+   * Release summaries ordered by `startedAt`. With a service: a Query of the byService index; without:
+   * a Scan of that index (it holds only summaries and leases). `from`/`to` bound `startedAt`, both
+   * inclusive; a `to` that is a prefix (a date) includes the whole of it. Index reads are eventually consistent.
+   */
+  async listReleases(query: ReleaseQuery = {}): Promise<ReleaseSummary[]> {
+    const { service, from, to } = query;
+    let items: Item[];
+    if (service !== undefined) {
+      const names: Record<string, string> = { '#gpk': 'gsi1pk' };
+      const values: Item = { ':gpk': ledgerKeys.servicePartition(service) };
+      let condition = '#gpk = :gpk';
+      // gsi1sk is `<startedAt>#<releaseId>`: `to` + U+FFFF is above every key whose startedAt starts with `to`.
+      if (from !== undefined) values[':from'] = from;
+      if (to !== undefined) values[':to'] = `${to}\uffff`;
+      if (from !== undefined || to !== undefined) names['#gsk'] = 'gsi1sk';
+      if (from !== undefined && to !== undefined) condition += ' AND #gsk BETWEEN :from AND :to';
+      else if (from !== undefined) condition += ' AND #gsk >= :from';
+      else if (to !== undefined) condition += ' AND #gsk <= :to';
+      items = await this.queryAll({ IndexName: LEDGER_GSI_BY_SERVICE, KeyConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values });
+    } else {
+      items = await this.scanAll({
+        IndexName: LEDGER_GSI_BY_SERVICE,
+        FilterExpression: '#entity = :release',
+        ExpressionAttributeNames: { '#entity': 'entity' },
+        ExpressionAttributeValues: { ':release': ENTITY.release },
+      });
+    }
+    return items
+      .filter((i) => i.entity === ENTITY.release)
+      .map((i) => strip(i) as unknown as ReleaseSummary)
+      .filter((r) => (from === undefined || r.startedAt >= from) && (to === undefined || r.startedAt <= to || r.startedAt.startsWith(to)))
+      .sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.releaseId < b.releaseId ? -1 : a.releaseId > b.releaseId ? 1 : 0));
+  }
+
+  /** Events with seq > afterSeq, in order, read consistently. */
+  private async readEvents(releaseId: string, afterSeq: number): Promise<LedgerEvent[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: {
+        ':pk': ledgerKeys.releasePartition(releaseId),
+        ':from': ledgerKeys.releaseEvent(releaseId, afterSeq + 1).sk,
+        ':to': `${ledgerKeys.eventSortKeyPrefix}${'9'.repeat(EVENT_SEQ_WIDTH)}`,
+      },
+      ConsistentRead: true,
+    });
+    return items.map((i) => strip(i) as unknown as LedgerEvent);
+  }
+
+  /** Write the summary of `events` unless a summary of a later version is already stored. */
+  private async project(events: readonly LedgerEvent[]): Promise<void> {
+    const summary = projectRelease(events);
+    if (!summary) return;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...plain(summary),
+            ...ledgerKeys.releaseMeta(summary.releaseId),
+            ...ledgerKeys.releaseGsi(summary.service, summary.startedAt, summary.releaseId),
+            entity: ENTITY.release,
+          },
+          ConditionExpression: 'attribute_not_exists(#v) OR #v < :v',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':v': summary.version },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e; // a newer projection is already stored: that is the point
+    }
+  }
+
+  // ------------------------------------------------------------ stage pointers
+
+  async getPointer(service: string, stage: string): Promise<StagePointer | undefined> {
+    const item = await this.getPointerItem(service, stage);
+    if (!item) return undefined;
+    return plain({
+      service: item.service as string,
+      stage: item.stage as string,
+      running: item.running as string | undefined,
+      lastKnownGood: item.lastKnownGood as string | undefined,
+      promoted: (item.promoted as string[] | undefined) ?? [],
+      updatedAt: item.updatedAt as string | undefined,
+    });
+  }
+
+  async setRunning(service: string, stage: string, digest: string, at: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: ledgerKeys.stagePointer(required(service, 'service'), required(stage, 'stage')),
+        UpdateExpression: 'SET #entity = :entity, #service = :service, #stage = :stage, #running = :digest, #updatedAt = :at, #promoted = if_not_exists(#promoted, :empty)',
+        ExpressionAttributeNames: { '#entity': 'entity', '#service': 'service', '#stage': 'stage', '#running': 'running', '#updatedAt': 'updatedAt', '#promoted': 'promoted' },
+        ExpressionAttributeValues: { ':entity': ENTITY.pointer, ':service': service, ':stage': stage, ':digest': required(digest, 'digest'), ':at': at, ':empty': [] },
+      }),
+    );
+  }
+
+  /** Read-modify-write guarded by the pointer's revision, so two concurrent calls never lose an entry. */
+  async markGood(service: string, stage: string, digest: string, at: string): Promise<void> {
+    required(digest, 'digest');
+    for (let attempt = 1; ; attempt++) {
+      const item = await this.getPointerItem(required(service, 'service'), required(stage, 'stage'));
+      const rev = item?.rev as number | undefined;
+      const promoted = (item?.promoted as string[] | undefined) ?? [];
+      const next = promoted.at(-1) === digest ? promoted : [...promoted, digest].slice(-this.promotedHistoryLimit);
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: ledgerKeys.stagePointer(service, stage),
+            UpdateExpression: 'SET #entity = :entity, #service = :service, #stage = :stage, #lkg = :digest, #promoted = :promoted, #updatedAt = :at, #rev = :next',
+            ConditionExpression: rev === undefined ? 'attribute_not_exists(#rev)' : '#rev = :rev',
+            ExpressionAttributeNames: { '#entity': 'entity', '#service': 'service', '#stage': 'stage', '#lkg': 'lastKnownGood', '#promoted': 'promoted', '#updatedAt': 'updatedAt', '#rev': 'rev' },
+            ExpressionAttributeValues: {
+              ':entity': ENTITY.pointer,
+              ':service': service,
+              ':stage': stage,
+              ':digest': digest,
+              ':promoted': next,
+              ':at': at,
+              ':next': (rev ?? 0) + 1,
+              ...(rev === undefined ? {} : { ':rev': rev }),
+            },
+          }),
+        );
+        return;
+      } catch (e) {
+        if (!isConditionFailed(e)) throw e;
+        if (attempt >= this.maxAppendAttempts) throw new LedgerConflictError(`stage ${service}/${stage}: could not mark ${digest} good against concurrent writers`, { cause: e });
+        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+      }
+    }
+  }
+
+  private async getPointerItem(service: string, stage: string): Promise<Item | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.stagePointer(service, stage), ConsistentRead: true }));
+    return Item;
+  }
+
+  // ------------------------------------------------------------ leases
+
+  async acquireLease(service: string, stage: string, owner: string, at: string, ttlSeconds: number): Promise<LeaseResult> {
+    required(service, 'service');
+    required(stage, 'stage');
+    required(owner, 'owner');
+    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new LedgerInputError(`ttlSeconds: expected a positive number, got ${ttlSeconds}`);
+    const now = epochSeconds(at, 'at');
+    const key = ledgerKeys.stageLease(service, stage);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...key,
+              ...ledgerKeys.leaseGsi(owner, service, stage),
+              entity: ENTITY.lease,
+              service,
+              stage,
+              owner,
+              acquiredAt: at,
+              [LEDGER_TTL_ATTRIBUTE]: now + Math.ceil(ttlSeconds),
+            },
+            ConditionExpression: 'attribute_not_exists(#pk) OR #owner = :owner OR #exp < :now',
+            ExpressionAttributeNames: { '#pk': 'pk', '#owner': 'owner', '#exp': LEDGER_TTL_ATTRIBUTE },
+            ExpressionAttributeValues: { ':owner': owner, ':now': now },
+          }),
+        );
+        return { acquired: true };
+      } catch (e) {
+        if (!isConditionFailed(e)) throw e;
+      }
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      // Freed or expired between our write and this read: try again.
+      if (Item && (Item[LEDGER_TTL_ATTRIBUTE] as number) >= now) return { acquired: false, holder: Item.owner as string };
+    }
+    return { acquired: false };
+  }
+
+  async releaseLease(service: string, stage: string, owner: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: ledgerKeys.stageLease(service, stage),
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Every lease item `owner` holds, expired or not (freeing an expired one is harmless). Index read. */
+  async leasesOf(owner: string): Promise<Array<{ service: string; stage: string }>> {
+    const items = await this.queryAll({
+      IndexName: LEDGER_GSI_BY_SERVICE,
+      KeyConditionExpression: '#gpk = :gpk AND begins_with(#gsk, :lease)',
+      ExpressionAttributeNames: { '#gpk': 'gsi1pk', '#gsk': 'gsi1sk' },
+      ExpressionAttributeValues: { ':gpk': ledgerKeys.ownerPartition(owner), ':lease': 'LEASE#' },
+    });
+    return items.filter((i) => i.entity === ENTITY.lease && i.owner === owner).map((i) => ({ service: i.service as string, stage: i.stage as string }));
+  }
+
+  // ------------------------------------------------------------ task tokens
+
+  /**
+   * Store a task token (replacing one of the same kind, release and stage) and index it under each of
+   * its alarms. The token item is written first: an index entry never points at nothing for long.
+   */
+  async putToken(record: TokenRecord): Promise<void> {
+    required(record.token, 'token');
+    const key = ledgerKeys.token(record.kind, required(record.releaseId, 'releaseId'), required(record.stage, 'stage'));
+    const expires = epochSeconds(record.expiresAt, 'expiresAt');
+    const { Attributes: previous } = await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...key,
+          entity: ENTITY.token,
+          ...plain({ ...record, expiresAt: undefined }),
+          tokenExpiresAt: record.expiresAt,
+          [LEDGER_TTL_ATTRIBUTE]: expires,
+        },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    const tokenHash = sha256(record.token);
+    await Promise.all(
+      record.alarms.map((alarm) =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...ledgerKeys.alarmIndex(alarm, record.kind, record.releaseId, record.stage),
+              entity: ENTITY.alarmIndex,
+              alarmName: alarm,
+              kind: record.kind,
+              releaseId: record.releaseId,
+              stage: record.stage,
+              tokenHash,
+              [LEDGER_TTL_ATTRIBUTE]: expires,
+            },
+          }),
+        ),
+      ),
+    );
+    if (previous) {
+      const stale = ((previous.alarms as string[] | undefined) ?? []).filter((a) => !record.alarms.includes(a));
+      await this.deleteAlarmIndex(stale, record.kind, record.releaseId, record.stage, sha256(previous.token as string));
+    }
+  }
+
+  async takeToken(kind: TokenRecord['kind'], releaseId: string, stage: string): Promise<TokenRecord | undefined> {
+    let old: Item | undefined;
+    try {
+      ({ Attributes: old } = await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: ledgerKeys.token(kind, releaseId, stage),
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ReturnValues: 'ALL_OLD',
+        }),
+      ));
+    } catch (e) {
+      if (isConditionFailed(e)) return undefined; // someone else claimed it
+      throw e;
+    }
+    if (!old) return undefined;
+    const record = tokenFromItem(old);
+    await this.deleteAlarmIndex(record.alarms, kind, releaseId, stage, sha256(record.token));
+    return record;
+  }
+
+  async tokensForAlarm(alarmName: string): Promise<TokenRecord[]> {
+    const index = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :bake)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': ledgerKeys.alarmPartition(alarmName), ':bake': 'BAKE#' },
+      ConsistentRead: true,
+    });
+    const found = await Promise.all(
+      index.map(async (i) => {
+        const { Item } = await this.doc.send(
+          new GetCommand({ TableName: this.tableName, Key: ledgerKeys.token(i.kind as string, i.releaseId as string, i.stage as string), ConsistentRead: true }),
+        );
+        // The token item is the truth: an index entry left by a claimed or replaced token is ignored.
+        return Item && ((Item.alarms as string[] | undefined) ?? []).includes(alarmName) ? tokenFromItem(Item) : undefined;
+      }),
+    );
+    return found.filter((t): t is TokenRecord => t !== undefined).sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
+  /** Delete alarm index entries that still belong to the token with `tokenHash` (never a newer token's). */
+  private async deleteAlarmIndex(alarms: readonly string[], kind: string, releaseId: string, stage: string, tokenHash: string): Promise<void> {
+    await Promise.all(
+      alarms.map(async (alarm) => {
+        try {
+          await this.doc.send(
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: ledgerKeys.alarmIndex(alarm, kind, releaseId, stage),
+              ConditionExpression: '#h = :h',
+              ExpressionAttributeNames: { '#h': 'tokenHash' },
+              ExpressionAttributeValues: { ':h': tokenHash },
+            }),
+          );
+        } catch (e) {
+          if (!isConditionFailed(e)) throw e;
+        }
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------ skips
+
+  /**
+   * `SKIP#<eventId>` is the idempotency guard (first write wins); `SKIPS`/`<at>#<eventId>` is the listing,
+   * always written from the guard's content so a replay with another `at` cannot list a skip twice.
+   */
+  async recordSkip(skip: SkipRecord): Promise<void> {
+    const key = ledgerKeys.skip(required(skip.eventId, 'eventId'));
+    let stored: SkipRecord = plain(skip);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, entity: ENTITY.skip, ...stored },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      if (Item) stored = strip(Item) as unknown as SkipRecord;
+    }
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...ledgerKeys.skipListing(stored.at, stored.eventId), entity: ENTITY.skipListing, ...stored } }));
+  }
+
+  async listSkips(): Promise<SkipRecord[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeValues: { ':pk': ledgerKeys.skipsPartition },
+      ConsistentRead: true,
+    });
+    return items.map((i) => strip(i) as unknown as SkipRecord);
+  }
+
+  // ------------------------------------------------------------ initiators
+
+  /** First writer wins: a replayed start (same execution name) cannot replace who really started it. */
+  async putInitiator(executionName: string, principal: string, at: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...ledgerKeys.initiator(required(executionName, 'executionName')),
+            entity: ENTITY.initiator,
+            executionName,
+            principal: required(principal, 'principal'),
+            at,
+            [LEDGER_TTL_ATTRIBUTE]: epochSeconds(at, 'at') + this.initiatorTtlSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+    }
+  }
+
+  async getInitiator(executionName: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.initiator(executionName), ConsistentRead: true }));
+    return Item?.principal as string | undefined;
+  }
+
+  // ------------------------------------------------------------ paging
+
+  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
+    const out: Item[] = [];
+    let ExclusiveStartKey: Item | undefined;
+    do {
+      const page = await this.doc.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }));
+      out.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return out;
+  }
+
+  private async scanAll(input: Omit<ScanCommandInput, 'TableName'>): Promise<Item[]> {
+    const out: Item[] = [];
+    let ExclusiveStartKey: Item | undefined;
+    do {
+      const page = await this.doc.send(new ScanCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }));
+      out.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return out;
+  }
+}
+
+function tokenFromItem(item: Item): TokenRecord {
+  return plain({
+    kind: item.kind as TokenRecord['kind'],
+    releaseId: item.releaseId as string,
+    service: item.service as string,
+    stage: item.stage as string,
+    token: item.token as string,
+    alarms: (item.alarms as string[] | undefined) ?? [],
+    createdAt: item.createdAt as string,
+    expiresAt: item.tokenExpiresAt as string,
+    attrs: item.attrs as Record<string, unknown> | undefined,
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * EventBridge event patterns Gantry's rules use. The CDK rules are built from these objects and the
+ * local runtime's bus matches scenario events against the very same objects.
+ */
+
+/** ECR Image Action PUSH (successful) and the CloudTrail PutImage call (carries the pusher's identity). */
+export const ecrPushPattern = {
+  source: ['aws.ecr'],
+  'detail-type': ['ECR Image Action'],
+  detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+} as const;
+
+export const cloudTrailPutImagePattern = {
+  source: ['aws.ecr'],
+  'detail-type': ['AWS API Call via CloudTrail'],
+  detail: { eventSource: ['ecr.amazonaws.com'], eventName: ['PutImage'], errorCode: [{ exists: false }] },
+} as const;
+
+/** Alarm state changes the watcher reacts to (transitions into ALARM or INSUFFICIENT_DATA). */
+export const alarmStateChangePattern = {
+  source: ['aws.cloudwatch'],
+  'detail-type': ['CloudWatch Alarm State Change'],
+  detail: { state: { value: ['ALARM', 'INSUFFICIENT_DATA'] } },
+} as const;
+
+/** Executions of Gantry's own state machines that ended without closing their record themselves. */
+export function executionStatusChangePattern(stateMachineArns: readonly string[]) {
+  return {
+    source: ['aws.states'],
+    'detail-type': ['Step Functions Execution Status Change'],
+    detail: { status: ['FAILED', 'ABORTED', 'TIMED_OUT'], stateMachineArn: [...stateMachineArns] },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * Release input (CONTRACTS §2) and operator rollback input, as the console, the CLI, the API and a
+ * scenario's `start` / `rollback` triggers give them. Validated against the deployment config: the
+ * service must exist, the stages must be a prefix of its stages. The initiator is never part of the
+ * input (it is the IAM principal that started the execution).
+ * Pure: no AWS SDK, no I/O.
+ */
+import { z } from 'zod';
+import { DIGEST_PATTERN, type GantryConfig, TAG_PATTERN } from './config';
+import { formatIssues, ValidationError } from './validation';
+
+export const MAX_REASON_LENGTH = 500;
+
+const reason = z
+  .string({ error: `expected a string of at most ${MAX_REASON_LENGTH} characters` })
+  .max(MAX_REASON_LENGTH, `expected a string of at most ${MAX_REASON_LENGTH} characters`);
+const nonBlankReason = z
+  .string({ error: `expected a non-empty reason of at most ${MAX_REASON_LENGTH} characters` })
+  .regex(/\S/, `expected a non-empty reason of at most ${MAX_REASON_LENGTH} characters`)
+  .max(MAX_REASON_LENGTH, `expected a non-empty reason of at most ${MAX_REASON_LENGTH} characters`);
+const digest = z
+  .string({ error: 'expected a digest sha256:<64 lowercase hex characters>' })
+  .regex(DIGEST_PATTERN, 'expected a digest sha256:<64 lowercase hex characters>');
+const tag = z.string({ error: 'expected an image tag' }).regex(TAG_PATTERN, `expected an image tag matching ${TAG_PATTERN.source}`);
+
+const image = z
+  .strictObject(
+    { tag: tag.optional(), digest: digest.optional() },
+    { error: 'expected an object with exactly one of "tag" or "digest", such as {"tag":"v1.4.2"}' },
+  )
+  .superRefine((img, ctx) => {
+    if ((img.tag === undefined) === (img.digest === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'expected exactly one of "tag" or "digest"' });
+    }
+  });
+
+function serviceName(config: GantryConfig) {
+  const names = Object.keys(config.services);
+  const allowed = `expected one of the services in the config (${names.join(', ') || 'none defined'})`;
+  return z.string({ error: allowed }).refine((s) => Object.hasOwn(config.services, s), { message: allowed });
+}
+
+function releaseInputSchema(config: GantryConfig) {
+  return z.strictObject(
+    {
+      service: serviceName(config),
+      image,
+      stages: z
+        .array(z.string({ error: 'expected a stage name' }), { error: "expected a non-empty list of the service's stage names" })
+        .min(1, "expected a non-empty list of the service's stage names")
+        .optional(),
+      reason: reason.optional(),
+      breakGlass: z
+        .strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' })
+        .optional(),
+    },
+    { error: 'expected a release input object {"service": …, "image": {"tag" | "digest": …}}' },
+  );
+}
+
+function rollbackInputSchema(config: GantryConfig) {
+  return z.strictObject(
+    {
+      service: serviceName(config),
+      stage: z.string({ error: 'expected a stage name' }),
+      digest: digest.optional(),
+      reason: reason.optional(),
+    },
+    { error: 'expected a rollback input object {"service": …, "stage": …}' },
+  );
+}
+
+export type ImageRef = { readonly tag: string; readonly digest?: undefined } | { readonly digest: string; readonly tag?: undefined };
+
+export interface ReleaseInput {
+  readonly service: string;
+  readonly image: ImageRef;
+  /** The stages to run, in order: as given, or every stage of the service when the input named none. */
+  readonly stages: readonly string[];
+  /** True when the input named the stages. */
+  readonly stagesGiven: boolean;
+  readonly reason?: string;
+  /** Bypasses deployment windows only; flagged in the ledger and on the bus. */
+  readonly breakGlass?: { readonly reason: string };
+}
+
+export interface RollbackInput {
+  readonly service: string;
+  readonly stage: string;
+  /** Target digest; absent means "the digest promoted there before the one now running". */
+  readonly digest?: string;
+  readonly reason?: string;
+}
+
+type Issue = z.core.$ZodIssue;
+
+function custom(path: PropertyKey[], message: string): Issue {
+  return { code: 'custom', path, message, input: undefined } as Issue;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stageNames(config: GantryConfig, service: unknown): string[] | undefined {
+  if (typeof service !== 'string' || !Object.hasOwn(config.services, service)) return undefined;
+  return config.services[service]?.stages.map((s) => s.name);
+}
+
+/** Checks that need the config and another field; run on the raw input so they report alongside schema problems. */
+function releaseContextIssues(raw: unknown, config: GantryConfig): Issue[] {
+  if (!isRecord(raw)) return [];
+  const names = stageNames(config, raw.service);
+  const stages = raw.stages;
+  if (!names || !Array.isArray(stages) || stages.length === 0 || !stages.every((s) => typeof s === 'string')) return [];
+  if (stages.length <= names.length && stages.every((s, i) => s === names[i])) return [];
+  const prefixes = names.map((_, i) => JSON.stringify(names.slice(0, i + 1)));
+  return [custom(['stages'], `expected a non-empty prefix of the stages of ${raw.service as string}: ${prefixes.join(' or ')}`)];
+}
+
+function rollbackContextIssues(raw: unknown, config: GantryConfig): Issue[] {
+  if (!isRecord(raw)) return [];
+  const names = stageNames(config, raw.service);
+  if (!names || typeof raw.stage !== 'string' || names.includes(raw.stage)) return [];
+  return [custom(['stage'], `expected one of the stages of ${raw.service as string} (${names.join(', ')})`)];
+}
+
+function parseInContext<T>(schema: z.ZodType<T>, contextIssues: Issue[], raw: unknown, source: string): T {
+  const r = schema.safeParse(raw);
+  const issues = [...(r.success ? [] : r.error.issues), ...contextIssues];
+  if (!r.success || issues.length > 0) throw new ValidationError(source, formatIssues(issues, raw));
+  return r.data;
+}
+
+/**
+ * Validate a release input (CONTRACTS §2) against the config. Unknown fields are refused.
+ * @throws ValidationError with one line per problem, e.g. `image.digest: expected a digest sha256:…, got "sha256:xyz"`
+ */
+export function parseReleaseInput(raw: unknown, config: GantryConfig, source = 'release input'): ReleaseInput {
+  const v = parseInContext(releaseInputSchema(config), releaseContextIssues(raw, config), raw, source);
+  const all = config.services[v.service]?.stages.map((s) => s.name) ?? [];
+  const img: ImageRef = v.image.digest !== undefined ? { digest: v.image.digest } : { tag: v.image.tag as string };
+  return {
+    service: v.service,
+    image: img,
+    stages: v.stages ?? all,
+    stagesGiven: v.stages !== undefined,
+    ...(v.reason !== undefined ? { reason: v.reason } : {}),
+    ...(v.breakGlass !== undefined ? { breakGlass: { reason: v.breakGlass.reason } } : {}),
+  };
+}
+
+/**
+ * Validate an operator rollback input `{service, stage, digest?, reason?}` against the config.
+ * Whether the digest was ever promoted in that stage is the workflow's check, not the schema's.
+ * @throws ValidationError with one line per problem
+ */
+export function parseRollbackInput(raw: unknown, config: GantryConfig, source = 'rollback input'): RollbackInput {
+  const v = parseInContext(rollbackInputSchema(config), rollbackContextIssues(raw, config), raw, source);
+  return {
+    service: v.service,
+    stage: v.stage,
+    ...(v.digest !== undefined ? { digest: v.digest } : {}),
+    ...(v.reason !== undefined ? { reason: v.reason } : {}),
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * Release policy that is not a gate: execution names, what a driver is given, how a release ends.
+ */
+import { createHash } from 'node:crypto';
+import type { GantryConfig, StageConfig } from './config';
+import { DIGEST_PATTERN } from './config';
+import type { ReleaseSummary } from './ledger';
+import type { ReleaseStatus } from './types';
+
+/** Step Functions execution names: 1–80 of [A-Za-z0-9-_]. */
+function safeName(s: string, max: number): string {
+  return s.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, max);
+}
+
+/**
+ * One release per (service, digest) from pushes: the execution name is derived from both, so a
+ * duplicated or replayed push finds ExecutionAlreadyExists.
+ */
+export function pushExecutionName(service: string, digest: string): string {
+  if (!DIGEST_PATTERN.test(digest)) throw new TypeError(`not a sha256 digest: ${digest}`);
+  return `${safeName(service, 40)}-${digest.slice(7, 23)}`;
+}
+
+/** Operator starts get a name of their own (a re-run after a fix is a new release). */
+export function operatorExecutionName(service: string, at: Date, nonce: string): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const h = createHash('sha256').update(`${service}|${at.toISOString()}|${nonce}`).digest('hex').slice(0, 6);
+  return `${safeName(service, 40)}-${stamp}-${h}`;
+}
+
+export interface EnvVar {
+  readonly Name: string;
+  readonly Value: string;
+  readonly Type: 'PLAINTEXT';
+}
+
+/**
+ * The environment a driver run receives: validated values only, never a shell string.
+ * Every value here came through the config schema or the digest pattern.
+ */
+export function driverEnvironment(args: {
+  config: GantryConfig;
+  service: string;
+  stage: StageConfig;
+  digest: string;
+  releaseId: string;
+  kind: 'deploy' | 'rollback';
+  registry: string;
+}): EnvVar[] {
+  const { config, service, stage, digest, releaseId, kind, registry } = args;
+  if (!DIGEST_PATTERN.test(digest)) throw new TypeError(`refusing to pass an unvalidated digest to a driver: ${digest}`);
+  const svc = config.services[service];
+  const cluster = config.clusters[stage.cluster];
+  if (!svc || !cluster) throw new TypeError(`unknown service or cluster for ${service}/${stage.name}`);
+  const env: Record<string, string> = {
+    GANTRY_RELEASE_ID: releaseId,
+    GANTRY_KIND: kind,
+    GANTRY_SERVICE: service,
+    GANTRY_STAGE: stage.name,
+    GANTRY_DIGEST: digest,
+    GANTRY_IMAGE_REPOSITORY: `${registry}/${svc.repository}`,
+    GANTRY_CLUSTER_NAME: cluster.name,
+    GANTRY_CLUSTER_REGION: cluster.region,
+    GANTRY_NAMESPACE: stage.namespace,
+    GANTRY_DRIVER: stage.deploy.driver,
+  };
+  if (stage.deploy.driver === 'helm') {
+    Object.assign(env, {
+      GANTRY_HELM_RELEASE: stage.deploy.release,
+      GANTRY_HELM_CHART: stage.deploy.chart,
+      GANTRY_HELM_VERSION: stage.deploy.version,
+      GANTRY_HELM_TIMEOUT: `${stage.deploy.timeoutMinutes}m`,
+      GANTRY_VALUES_REPOSITORY_KEY: stage.deploy.values.repositoryKey,
+      GANTRY_VALUES_DIGEST_KEY: stage.deploy.values.digestKey,
+    });
+  } else {
+    Object.assign(env, {
+      GANTRY_TF_SOURCE: stage.deploy.source,
+      GANTRY_TF_WORKDIR: stage.deploy.workdir,
+      GANTRY_TF_IMAGE_VARIABLE: stage.deploy.imageVariable,
+      GANTRY_TF_ALLOW_DESTROY: String(stage.deploy.allowDestroy),
+    });
+  }
+  return Object.entries(env).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
+}
+
+/** Deploy timeout for the workflow: the driver's own timeout plus CodeBuild start-up. */
+export function deployTimeoutSeconds(stage: StageConfig): number {
+  return stage.deploy.timeoutMinutes * 60 + 600;
+}
+
+/** Bake safety net: the bake ends by its timer; this only catches a lost timer. */
+export function bakeTimeoutSeconds(stage: StageConfig): number {
+  return stage.bakeMinutes * 60 + 900;
+}
+
+/** How a release ended, derived from its stages (the ledger is the truth). */
+export function releaseOutcome(summary: ReleaseSummary): { status: ReleaseStatus; reason: string } {
+  const stages = summary.stages;
+  const find = (status: string) => stages.find((s) => s.status === status);
+  for (const status of ['ROLLBACK_FAILED', 'ROLLED_BACK', 'FAILED', 'REJECTED', 'BLOCKED', 'ABORTED'] as const) {
+    const s = find(status);
+    if (s) return { status, reason: `${s.name}: ${s.reason ?? status}` };
+  }
+  if (stages.length > 0 && stages.every((s) => s.status === 'PROMOTED')) {
+    return { status: 'SUCCEEDED', reason: `promoted through ${stages.map((s) => s.name).join(', ')}` };
+  }
+  const unfinished = stages.filter((s) => s.status !== 'PROMOTED').map((s) => s.name);
+  return { status: 'FAILED', reason: `release ended with stages not promoted: ${unfinished.join(', ')}` };
+}
+
+/**
+ * The message of a failed driver run, from the Step Functions error of a `codebuild:startBuild.sync`
+ * task (Cause is the Build as JSON, PascalCase) or of the local driver, or any other error.
+ */
+export function driverFailureMessage(error: { Error?: string; Cause?: string } | undefined): string {
+  if (!error) return 'driver failed';
+  if (error.Error === 'States.Timeout') return 'driver timed out';
+  const cause = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as Record<string, unknown>;
+    const build = (parsed.Build ?? parsed.build ?? parsed) as Record<string, unknown>;
+    const phases = (build.Phases ?? build.phases ?? []) as Array<Record<string, unknown>>;
+    for (const p of phases) {
+      if ((p.PhaseStatus ?? p.phaseStatus) !== 'SUCCEEDED' && (p.PhaseStatus ?? p.phaseStatus)) {
+        const ctx = ((p.Contexts ?? p.contexts ?? []) as Array<Record<string, unknown>>).find((c) => c.Message || c.message);
+        const msg = ctx ? String(ctx.Message ?? ctx.message) : '';
+        if (msg) return msg;
+      }
+    }
+    const status = build.BuildStatus ?? build.buildStatus;
+    if (status) return `build ${String(status)}`;
+  } catch {
+    // not JSON: fall through to the plain text
+  }
+  return cause || error.Error || 'driver failed';
+}
+
+/** A failure that triggers a rollback, as the workflow hands it over (Catch output). */
+export interface StageFailure {
+  readonly Error?: string;
+  readonly Cause?: string;
+}
+
+export interface AlarmBreach {
+  readonly alarm: string;
+  readonly reason?: string;
+  readonly detectedAt?: string;
+  readonly bakeMinute?: number;
+}
+
+/** Why a stage is being rolled back, and when the problem was detected (DORA's recovery time starts there). */
+export function rollbackReason(failure: StageFailure | undefined, deployMessage: string | undefined, now: string): { reason: string; detectedAt: string } {
+  if (failure?.Error === 'AlarmBreached') {
+    try {
+      const b = JSON.parse(failure.Cause ?? '{}') as AlarmBreach;
+      const minute = b.bakeMinute !== undefined ? ` at bake minute ${b.bakeMinute}` : '';
+      return { reason: `alarm ${b.alarm} in ALARM${minute}`, detectedAt: b.detectedAt ?? now };
+    } catch {
+      return { reason: `alarm breached: ${failure.Cause ?? ''}`, detectedAt: now };
+    }
+  }
+  if (failure?.Error === 'BakeFailed') return { reason: failure.Cause ?? 'bake failed', detectedAt: now };
+  if (failure?.Error === 'States.Timeout') return { reason: 'bake did not end within its safety timeout', detectedAt: now };
+  if (failure?.Error === 'OperatorRollback') return { reason: failure.Cause ?? 'operator rollback', detectedAt: now };
+  return { reason: `deploy failed: ${deployMessage ?? driverFailureMessage(failure)}`, detectedAt: now };
+}
+
+/** A one-line summary of a finished release for the Fail state's Cause and notifications. */
+export function outcomeLine(summary: ReleaseSummary, status: ReleaseStatus, reason: string): string {
+  return `${summary.service} ${summary.digest ?? '(unresolved)'} ${status}: ${reason}`;
+}

@@ -1,0 +1,66 @@
+/**
+ * ECR push → one release per (service, digest). The execution name is derived from both, so a
+ * duplicated or replayed push (EventBridge is at-least-once; the Image Action and the CloudTrail
+ * PutImage call both arrive) finds ExecutionAlreadyExists and does nothing. Pushes of a repository
+ * no service owns, or with a tag the service's tagPattern does not match, are recorded as skipped.
+ */
+import { serviceForRepository } from './domain/config';
+import { parseGantryEvent } from './domain/events';
+import { pushExecutionName } from './domain/release';
+import type { Deps } from './ports';
+import { lambdaHandler, logger } from './shared/middleware';
+
+export type IntakeResult =
+  | { outcome: 'started' | 'duplicate'; releaseId: string; executionArn: string }
+  | { outcome: 'skipped'; reason: string }
+  | { outcome: 'ignored'; reason: string };
+
+export interface PushFacts {
+  repository: string;
+  digest: string;
+  tag?: string;
+  principal?: string;
+  eventId: string;
+}
+
+export function pushFacts(event: unknown): PushFacts | { ignored: string } {
+  const parsed = parseGantryEvent(event);
+  if (parsed.kind === 'ecr-push') {
+    const e = parsed;
+    if (e.actionType !== 'PUSH' || e.result !== 'SUCCESS') return { ignored: `ECR ${e.actionType} ${e.result} starts nothing` };
+    return { repository: e.repositoryName, digest: e.digest, tag: e.tag, eventId: e.id };
+  }
+  if (parsed.kind === 'cloudtrail-put-image') {
+    const e = parsed;
+    return { repository: e.repositoryName, digest: e.digest, tag: e.tag, principal: e.principalArn, eventId: e.cloudTrailEventId };
+  }
+  return { ignored: `event ${parsed.kind} is not a push` };
+}
+
+export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
+  const facts = pushFacts(event);
+  if ('ignored' in facts) return { outcome: 'ignored', reason: facts.ignored };
+  const at = deps.now().toISOString();
+  const skip = async (reason: string): Promise<IntakeResult> => {
+    await deps.ledger.recordSkip({ repository: facts.repository, tag: facts.tag, digest: facts.digest, reason, at, eventId: facts.eventId });
+    logger.info('push skipped', { repository: facts.repository, tag: facts.tag, reason });
+    return { outcome: 'skipped', reason };
+  };
+  const owner = serviceForRepository(deps.config, facts.repository);
+  if (!owner) return skip(`repository ${facts.repository} belongs to no service`);
+  const [service, svc] = owner;
+  if (!facts.tag) return skip(`push by digest without a tag (tagPattern ${svc.tagPattern})`);
+  if (!new RegExp(svc.tagPattern).test(facts.tag)) return skip(`tag ${facts.tag} does not match ${svc.tagPattern}`);
+
+  const name = pushExecutionName(service, facts.digest);
+  if (facts.principal) await deps.ledger.putInitiator(name, facts.principal, at);
+  else if (!(await deps.ledger.getInitiator(name))) await deps.ledger.putInitiator(name, `ecr-push (${facts.repository}; pusher not yet known from CloudTrail)`, at);
+  const { executionArn, alreadyExists } = await deps.executions.start(name, {
+    service,
+    image: { digest: facts.digest },
+    reason: `ECR push ${facts.repository}:${facts.tag}`,
+  });
+  return { outcome: alreadyExists ? 'duplicate' : 'started', releaseId: name, executionArn };
+}
+
+export const handler = lambdaHandler(run);

@@ -1,0 +1,43 @@
+/**
+ * Step Functions Execution Status Change (FAILED, ABORTED, TIMED_OUT) → close the release's record
+ * and free what the execution held (stage leases, bake tokens and timers). Idempotent: a record
+ * already closed only has its leases checked.
+ */
+import { parseGantryEvent } from './domain/events';
+import { projectRelease } from './domain/ledger';
+import type { ReleaseStatus } from './domain/types';
+import type { Deps } from './ports';
+import { bakeTimerName } from './shared/bake';
+import { lambdaHandler } from './shared/middleware';
+import { announce, record } from './shared/recorder';
+
+export async function run(event: unknown, deps: Deps): Promise<{ closed: boolean; leasesFreed: number }> {
+  const parsed = parseGantryEvent(event);
+  if (parsed.kind !== 'execution-status') return { closed: false, leasesFreed: 0 };
+  const exec = parsed;
+  if (!['FAILED', 'ABORTED', 'TIMED_OUT'].includes(exec.status)) return { closed: false, leasesFreed: 0 };
+  const releaseId = exec.name;
+  let leasesFreed = 0;
+  for (const lease of await deps.ledger.leasesOf(releaseId)) {
+    if (await deps.ledger.releaseLease(lease.service, lease.stage, releaseId)) {
+      leasesFreed++;
+      await record(deps, releaseId, `stage:${lease.stage}:lease.released`, 'lease.released', { by: 'reconciler' }, lease.stage).catch(() => undefined);
+    }
+  }
+  const summary = projectRelease(await deps.ledger.events(releaseId));
+  if (!summary || summary.status !== 'RUNNING') return { closed: false, leasesFreed };
+
+  const status: ReleaseStatus = exec.status === 'ABORTED' ? 'ABORTED' : 'FAILED';
+  const reason = exec.status === 'ABORTED' ? 'execution aborted from outside' : `execution ${exec.status}${exec.error ? `: ${exec.error}` : ''}${exec.cause ? ` — ${exec.cause.slice(0, 300)}` : ''}`;
+  for (const s of summary.stages.filter((x) => x.status === 'WAITING')) {
+    const token = await deps.ledger.takeToken('BAKE', releaseId, s.name);
+    if (token) await deps.timers.cancel(bakeTimerName(releaseId, s.name));
+    await deps.ledger.takeToken('APPROVAL', releaseId, s.name);
+    await record(deps, releaseId, `stage:${s.name}:finished`, 'stage.finished', { status: status === 'ABORTED' ? 'ABORTED' : 'FAILED', reason }, s.name);
+  }
+  const r = await record(deps, releaseId, 'release.finished', 'release.finished', { status, reason, by: 'reconciler' });
+  await announce(deps, r.duplicate, 'Release Finished', summary, { status: r.data.status as string, at: r.at, reason: r.data.reason });
+  return { closed: !r.duplicate, leasesFreed };
+}
+
+export const handler = lambdaHandler(run);

@@ -1,0 +1,156 @@
+/**
+ * The release workflow's bookkeeping steps: each writes its decision to the ledger (idempotent by
+ * step key), moves the stage pointer where it must, and announces lifecycle events.
+ */
+import { z } from 'zod';
+import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackReason } from './domain/release';
+import { parseWith } from './domain/validation';
+import type { Deps } from './ports';
+import { lambdaHandler } from './shared/middleware';
+import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+
+const errorSchema = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough();
+const base = { releaseId: z.string().min(1) };
+const staged = { ...base, stage: z.string().min(1) };
+const eventSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('begin-stage'), ...base, stageIndex: z.number().int().min(0) }),
+  z.object({ action: z.literal('deploy-started'), ...staged }),
+  z.object({ action: z.literal('deployed'), ...staged, buildId: z.string().optional() }),
+  z.object({ action: z.literal('deploy-failed'), ...staged, error: errorSchema.optional() }),
+  z.object({ action: z.literal('plan-rollback'), ...staged, failure: errorSchema.optional() }),
+  z.object({ action: z.literal('rollback-finished'), ...staged, result: z.enum(['SUCCEEDED', 'FAILED']), buildId: z.string().optional(), error: errorSchema.optional() }),
+  z.object({ action: z.literal('block-stage'), ...staged }),
+  z.object({ action: z.literal('promote'), ...staged }),
+  z.object({ action: z.literal('finish'), ...base }),
+  z.object({ action: z.literal('internal-error'), ...base, error: errorSchema.optional() }),
+]);
+type StepEvent = z.output<typeof eventSchema>;
+
+function registry(): string {
+  return process.env.ECR_REGISTRY ?? '000000000000.dkr.ecr.local.amazonaws.com';
+}
+
+export async function run(event: unknown, deps: Deps): Promise<Record<string, unknown>> {
+  const e: StepEvent = parseWith(eventSchema, event, 'task input');
+  const release = await loadRelease(deps, e.releaseId);
+  const now = () => deps.now().toISOString();
+
+  switch (e.action) {
+    case 'begin-stage': {
+      const name = release.stages[e.stageIndex]?.name;
+      if (!name) throw new RangeError(`stage index ${e.stageIndex} out of range for ${e.releaseId}`);
+      const { st } = stageConfigOf(deps, release.service, name);
+      const pointer = await deps.ledger.getPointer(release.service, name);
+      await record(deps, e.releaseId, `stage:${name}:started`, 'stage.started', { previousDigest: pointer?.running ?? null, lastKnownGood: pointer?.lastKnownGood ?? null }, name);
+      const env = release.digest
+        ? driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: release.digest, releaseId: e.releaseId, kind: 'deploy', registry: registry() })
+        : [];
+      return {
+        name,
+        index: e.stageIndex,
+        driver: st.deploy.driver,
+        deployEnv: env,
+        deployTimeoutSeconds: deployTimeoutSeconds(st),
+        bakeTimeoutSeconds: bakeTimeoutSeconds(st),
+      };
+    }
+    case 'deploy-started': {
+      await record(deps, e.releaseId, `stage:${e.stage}:deploy.started`, 'deploy.started', { kind: 'deploy', digest: release.digest }, e.stage);
+      return {};
+    }
+    case 'deployed': {
+      const r = await record(deps, e.releaseId, `stage:${e.stage}:deploy.finished`, 'deploy.finished', { kind: 'deploy', digest: release.digest, result: 'SUCCEEDED', buildId: e.buildId ?? null }, e.stage);
+      if (!r.duplicate && release.digest) await deps.ledger.setRunning(release.service, e.stage, release.digest, r.at);
+      await announce(deps, r.duplicate, 'Stage Deployed', release, { stage: e.stage, status: 'DEPLOYED', at: r.at, buildId: e.buildId });
+      return {};
+    }
+    case 'deploy-failed': {
+      const message = driverFailureMessage(e.error);
+      await record(deps, e.releaseId, `stage:${e.stage}:deploy.finished`, 'deploy.finished', { kind: 'deploy', digest: release.digest, result: 'FAILED', message, error: e.error?.Error ?? null }, e.stage);
+      return { Error: 'DeployFailed', Cause: message };
+    }
+    case 'plan-rollback': {
+      const { st } = stageConfigOf(deps, release.service, e.stage);
+      const pointer = await deps.ledger.getPointer(release.service, e.stage);
+      const stageSummary = release.stages.find((s) => s.name === e.stage);
+      const deployMessage = e.failure?.Error === 'DeployFailed' ? e.failure.Cause : undefined;
+      const failure = release.kind === 'rollback' ? { Error: 'OperatorRollback', Cause: `operator rollback${release.requestReason ? `: ${release.requestReason}` : ''}` } : e.failure;
+      const { reason, detectedAt } = rollbackReason(failure, deployMessage, now());
+      const target = release.rollbackTarget ?? pointer?.lastKnownGood;
+      if (!target) {
+        const r = await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'FAILED', reason: `${reason}; nothing to roll back to (no last known good digest)` }, e.stage);
+        return { hasTarget: false, reason: r.data.reason };
+      }
+      const r = await record(
+        deps,
+        e.releaseId,
+        `stage:${e.stage}:rollback.started`,
+        'rollback.started',
+        { reason, detectedAt, toDigest: target, fromDigest: stageSummary?.deployedDigest ?? pointer?.running ?? null },
+        e.stage,
+      );
+      await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.started`, 'deploy.started', { kind: 'rollback', digest: target }, e.stage);
+      await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: target, reason, detectedAt });
+      const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: registry() });
+      return { hasTarget: true, toDigest: target, reason, deployEnv };
+    }
+    case 'rollback-finished': {
+      const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
+      const toDigest = started?.data.toDigest as string | undefined;
+      const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : undefined;
+      await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.finished`, 'deploy.finished', { kind: 'rollback', digest: toDigest, result: e.result, message: message ?? null, buildId: e.buildId ?? null }, e.stage);
+      const r = await record(deps, e.releaseId, `stage:${e.stage}:rollback.finished`, 'rollback.finished', { result: e.result, toDigest, message: message ?? null }, e.stage);
+      if (!r.duplicate && e.result === 'SUCCEEDED' && toDigest) await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at);
+      const reason = started?.data.reason as string | undefined;
+      await record(
+        deps,
+        e.releaseId,
+        `stage:${e.stage}:finished`,
+        'stage.finished',
+        e.result === 'SUCCEEDED'
+          ? { status: 'ROLLED_BACK', reason: `${reason ?? 'rolled back'}; rolled back to ${toDigest}` }
+          : { status: 'ROLLBACK_FAILED', reason: `${reason ?? 'rollback'}; rollback to ${toDigest} failed: ${message}` },
+        e.stage,
+      );
+      return { result: e.result };
+    }
+    case 'block-stage': {
+      const stageSummary = release.stages.find((s) => s.name === e.stage);
+      const failed = (stageSummary?.gates ?? []).filter((g) => g.result === 'FAIL');
+      const reason = failed.length ? failed.map((g) => `${g.gate}: ${g.reason}`).join('; ') : 'a gate refused';
+      await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'BLOCKED', reason }, e.stage);
+      return { reason };
+    }
+    case 'promote': {
+      if (!release.digest) throw new Error(`release ${e.releaseId} has no digest to promote`);
+      const r = await record(deps, e.releaseId, `stage:${e.stage}:promoted`, 'stage.promoted', { digest: release.digest }, e.stage);
+      if (!r.duplicate) await deps.ledger.markGood(release.service, e.stage, release.digest, r.at);
+      await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'PROMOTED', reason: `${release.digest} is the last known good digest` }, e.stage);
+      await announce(deps, r.duplicate, 'Stage Promoted', release, { stage: e.stage, status: 'PROMOTED', at: r.at });
+      return {};
+    }
+    case 'finish': {
+      const { status, reason } = releaseOutcome(release);
+      const r = await record(deps, e.releaseId, 'release.finished', 'release.finished', { status, reason });
+      const final = r.duplicate ? { status: r.data.status as string, reason: r.data.reason as string } : { status, reason };
+      await announce(deps, r.duplicate, 'Release Finished', release, { status: final.status, at: r.at, reason: final.reason });
+      return { status: final.status, summary: outcomeLine(release, final.status as typeof status, final.reason) };
+    }
+    case 'internal-error': {
+      const reason = `internal error: ${e.error?.Error ?? 'unknown'}${e.error?.Cause ? ` — ${e.error.Cause.slice(0, 500)}` : ''}`;
+      for (const s of release.stages.filter((x) => x.status === 'WAITING')) {
+        await record(deps, e.releaseId, `stage:${s.name}:finished`, 'stage.finished', { status: 'FAILED', reason }, s.name);
+      }
+      for (const lease of await deps.ledger.leasesOf(e.releaseId)) {
+        if (await deps.ledger.releaseLease(lease.service, lease.stage, e.releaseId)) {
+          await record(deps, e.releaseId, `stage:${lease.stage}:lease.released`, 'lease.released', { by: 'internal-error' }, lease.stage);
+        }
+      }
+      const r = await record(deps, e.releaseId, 'release.finished', 'release.finished', { status: 'FAILED', reason });
+      await announce(deps, r.duplicate, 'Release Finished', release, { status: r.data.status as string, at: r.at, reason: r.data.reason });
+      return { status: r.data.status, summary: outcomeLine(release, 'FAILED', r.data.reason as string) };
+    }
+  }
+}
+
+export const handler = lambdaHandler(run);

@@ -1,0 +1,28 @@
+/** One release per (service, stage): take or free the stage lease, owned by the release (execution name). */
+import { z } from 'zod';
+import { parseWith } from './domain/validation';
+import type { Deps } from './ports';
+import { lambdaHandler } from './shared/middleware';
+import { loadRelease, record } from './shared/recorder';
+
+const eventSchema = z.object({ action: z.enum(['acquire', 'release']), releaseId: z.string().min(1), stage: z.string().min(1) });
+
+/** A lease outlives a crashed owner by at most this long; the reconciler frees it sooner. */
+export const LEASE_TTL_SECONDS = 24 * 3600;
+
+export async function run(event: unknown, deps: Deps): Promise<{ acquired: boolean; holder?: string }> {
+  const e = parseWith(eventSchema, event, 'task input');
+  const release = await loadRelease(deps, e.releaseId);
+  const at = deps.now().toISOString();
+  if (e.action === 'acquire') {
+    const r = await deps.ledger.acquireLease(release.service, e.stage, e.releaseId, at, LEASE_TTL_SECONDS);
+    if (r.acquired) await record(deps, e.releaseId, `stage:${e.stage}:lease.acquired`, 'lease.acquired', {}, e.stage);
+    else await record(deps, e.releaseId, `stage:${e.stage}:waiting:lease`, 'stage.waiting', { waitingFor: 'lease', holder: r.holder }, e.stage);
+    return r.holder ? { acquired: r.acquired, holder: r.holder } : { acquired: r.acquired };
+  }
+  const held = await deps.ledger.releaseLease(release.service, e.stage, e.releaseId);
+  if (held) await record(deps, e.releaseId, `stage:${e.stage}:lease.released`, 'lease.released', {}, e.stage);
+  return { acquired: false };
+}
+
+export const handler = lambdaHandler(run);

@@ -1,0 +1,145 @@
+/**
+ * The Helm driver: a CodeBuild project (no source) that runs `buildspecs/helm.yml`, with the deploy
+ * script `scripts/drivers/helm-deploy.sh` inlined into it, against the EKS cluster a stage names.
+ *
+ * Its role may describe the configured clusters and pull OCI charts from the configured ECR chart
+ * repositories — nothing else. Kubernetes access is NOT granted by IAM: each cluster needs an EKS
+ * access entry for `role` (see docs/deploying.md).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { BuildSpec, ComputeType, LinuxBuildImage, Project } from 'aws-cdk-lib/aws-codebuild';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { GantryConfig } from '../lambdas/domain/config';
+import { acknowledge, WILDCARD_REASONS } from './acknowledge';
+import { PROJECT_ROOT } from './GantryFunction';
+
+export const HELM_BUILDSPEC_PATH = join(PROJECT_ROOT, 'buildspecs', 'helm.yml');
+export const HELM_SCRIPT_PATH = join(PROJECT_ROOT, 'scripts', 'drivers', 'helm-deploy.sh');
+/** The buildspec command that the deployed buildspec replaces with the script itself. */
+export const HELM_SCRIPT_COMMAND = 'bash scripts/drivers/helm-deploy.sh';
+const HEREDOC_DELIMITER = 'GANTRY_HELM_DEPLOY_SCRIPT';
+/** Where the inlined script is written inside the build container. */
+export const INLINED_SCRIPT_PATH = '/tmp/gantry-helm-deploy.sh';
+
+export class HelmDriverError extends Error {
+  override readonly name = 'HelmDriverError';
+}
+
+/**
+ * The buildspec as deployed: `buildspec` with its one `- bash scripts/drivers/helm-deploy.sh` command
+ * replaced by a YAML literal block that writes `script` to a file through a quoted heredoc (no
+ * expansion) and runs it with bash. Everything else in the buildspec is kept byte for byte.
+ */
+export function renderHelmBuildSpec(buildspec: string, script: string): string {
+  const lines = buildspec.split('\n');
+  const at = lines.flatMap((l, i) => (l.trim() === `- ${HELM_SCRIPT_COMMAND}` ? [i] : []));
+  if (at.length !== 1) {
+    throw new HelmDriverError(`the Helm buildspec must contain the command "- ${HELM_SCRIPT_COMMAND}" exactly once (found ${at.length})`);
+  }
+  const scriptLines = script.replace(/\n+$/, '').split('\n');
+  if (scriptLines.some((l) => l.trim() === HEREDOC_DELIMITER)) {
+    throw new HelmDriverError(`the Helm driver script must not contain a line "${HEREDOC_DELIMITER}" (the heredoc delimiter)`);
+  }
+  const index = at[0] as number;
+  const indent = /^ */.exec(lines[index] as string)?.[0] ?? '';
+  const body = [`cat > ${INLINED_SCRIPT_PATH} <<'${HEREDOC_DELIMITER}'`, ...scriptLines, HEREDOC_DELIMITER, `bash ${INLINED_SCRIPT_PATH}`];
+  const block = [`${indent}- |`, ...body.map((l) => (l === '' ? '' : `${indent}  ${l}`))];
+  return [...lines.slice(0, index), ...block, ...lines.slice(index + 1)].join('\n');
+}
+
+/** A buildspec given as YAML text, deployed as written (CodeBuild accepts inline YAML). */
+class YamlTextBuildSpec extends BuildSpec {
+  public readonly isImmediate = true;
+  constructor(private readonly text: string) {
+    super();
+  }
+  public toBuildSpec(): string {
+    return this.text;
+  }
+}
+
+/** An OCI chart in an ECR registry: `oci://<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>`. */
+const ECR_CHART = /^oci:\/\/(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/(.+)$/;
+
+export interface HelmDriverProps {
+  readonly config: GantryConfig;
+  /** Encrypts build artifacts and the build log group. */
+  readonly encryptionKey: IKey;
+  readonly logRetention: RetentionDays;
+  /** Applied to the log group. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export class HelmDriver extends Construct {
+  public readonly project: Project;
+  /** The role builds run as. Give it an EKS access entry on every cluster a Helm stage deploys to. */
+  public readonly role: Role;
+  public readonly logGroup: LogGroup;
+  /** The buildspec as deployed (helm.yml with the driver script inlined). */
+  public readonly buildSpecText: string;
+
+  constructor(scope: Construct, id: string, props: HelmDriverProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const helmStages = Object.values(props.config.services).flatMap((svc) => svc.stages.flatMap((st) => (st.deploy.driver === 'helm' ? [st] : [])));
+
+    this.buildSpecText = renderHelmBuildSpec(readFileSync(HELM_BUILDSPEC_PATH, 'utf8'), readFileSync(HELM_SCRIPT_PATH, 'utf8'));
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: props.removalPolicy,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('codebuild.amazonaws.com'),
+      description: 'Gantry Helm driver (CodeBuild). Needs an EKS access entry on each cluster it deploys to.',
+    });
+
+    const clusterArns = [...new Set(helmStages.map((st) => st.cluster))].sort().flatMap((key) => {
+      const cluster = props.config.clusters[key];
+      return cluster ? [stack.formatArn({ service: 'eks', region: cluster.region, resource: 'cluster', resourceName: cluster.name })] : [];
+    });
+    if (clusterArns.length > 0) {
+      this.role.addToPolicy(new PolicyStatement({ sid: 'DescribeConfiguredClusters', actions: ['eks:DescribeCluster'], resources: clusterArns }));
+    }
+
+    const chartRepositoryArns = [
+      ...new Set(
+        helmStages.flatMap((st) => {
+          if (st.deploy.driver !== 'helm') return [];
+          const m = ECR_CHART.exec(st.deploy.chart);
+          return m ? [stack.formatArn({ service: 'ecr', account: m[1], region: m[2], resource: 'repository', resourceName: m[4] })] : [];
+        }),
+      ),
+    ].sort();
+    if (chartRepositoryArns.length > 0) {
+      this.role.addToPolicy(
+        new PolicyStatement({
+          sid: 'PullConfiguredCharts',
+          actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+          resources: chartRepositoryArns,
+        }),
+      );
+      this.role.addToPolicy(new PolicyStatement({ sid: 'RegistryLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }));
+      acknowledge(this.role, 'AwsSolutions-IAM5[Resource::*]', WILDCARD_REASONS.ecrAuthorizationToken);
+    }
+
+    const longestHelmMinutes = Math.max(10, ...helmStages.map((st) => (st.deploy.driver === 'helm' ? st.deploy.timeoutMinutes : 0)));
+    this.project = new Project(this, 'Project', {
+      description: 'Gantry Helm driver: helm upgrade --install --atomic --wait with the image pinned by digest',
+      role: this.role,
+      buildSpec: new YamlTextBuildSpec(this.buildSpecText),
+      environment: { buildImage: LinuxBuildImage.STANDARD_7_0, computeType: ComputeType.SMALL, privileged: false },
+      encryptionKey: props.encryptionKey,
+      logging: { cloudWatch: { logGroup: this.logGroup } },
+      // helm's own --timeout plus install and evidence; the workflow's task timeout allows the same.
+      timeout: Duration.minutes(longestHelmMinutes + 10),
+      queuedTimeout: Duration.minutes(30),
+      grantReportGroupPermissions: false,
+    });
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * A workflow definition read from `statemachines/<name>.asl.json`: its `${Placeholder}`s and the AWS
+ * integrations its Task states use. CDK grants nothing for a definition read from a file, so the
+ * construct derives every grant from this analysis, and refuses (at synth) an integration it has no
+ * grant for rather than deploying a workflow that fails at run time with AccessDenied.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+export class WorkflowDefinitionError extends Error {
+  override readonly name = 'WorkflowDefinitionError';
+}
+
+/** `${PascalCase}` placeholders, as Step Functions `DefinitionSubstitutions` understands them. */
+export const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
+
+export type TaskIntegration =
+  /** A Lambda function, by direct ARN (`"Resource": "${XFunctionArn}"`) or through `lambda:invoke[.waitForTaskToken]`. */
+  | { readonly kind: 'lambda'; readonly state: string; readonly functionPlaceholder: string }
+  /** `codebuild:startBuild.sync` (needs the managed EventBridge rule) or `codebuild:startBuild`. */
+  | { readonly kind: 'codebuild'; readonly state: string; readonly projectPlaceholder: string; readonly sync: boolean };
+
+interface AslState {
+  readonly Type?: string;
+  readonly Resource?: string;
+  readonly Parameters?: Record<string, unknown>;
+  readonly Branches?: ReadonlyArray<{ readonly States?: Record<string, AslState> }>;
+  readonly Iterator?: { readonly States?: Record<string, AslState> };
+  readonly ItemProcessor?: { readonly States?: Record<string, AslState> };
+}
+
+const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
+const CODEBUILD_START = /^arn:aws:states:::codebuild:startBuild(\.sync)?$/;
+
+function wholePlaceholder(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^\$\{([A-Za-z][A-Za-z0-9]*)\}$/.exec(value);
+  return m?.[1];
+}
+
+export class WorkflowDefinition {
+  /** Read and analyse one ASL file. */
+  static fromFile(path: string): WorkflowDefinition {
+    return new WorkflowDefinition(basename(path), readFileSync(path, 'utf8'));
+  }
+
+  /** Every distinct placeholder in the text, sorted. */
+  public readonly placeholders: readonly string[];
+  /** Every Task state's integration, in definition order (nested Parallel/Map states included). */
+  public readonly tasks: readonly TaskIntegration[];
+
+  constructor(
+    /** Where the text came from, for messages. */
+    public readonly source: string,
+    /** The definition exactly as written; Step Functions substitutes the placeholders at deploy. */
+    public readonly text: string,
+  ) {
+    let parsed: { States?: Record<string, AslState>; QueryLanguage?: string };
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new WorkflowDefinitionError(`${source}: not valid JSON (${(e as Error).message})`);
+    }
+    if (parsed.QueryLanguage && parsed.QueryLanguage !== 'JSONPath') {
+      throw new WorkflowDefinitionError(`${source}: QueryLanguage ${parsed.QueryLanguage} is not supported (Gantry workflows are JSONPath)`);
+    }
+    this.placeholders = [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1] as string))].sort();
+    const tasks: TaskIntegration[] = [];
+    this.collect(parsed.States ?? {}, tasks);
+    this.tasks = tasks;
+  }
+
+  /** Placeholders of the Lambda functions the definition invokes. */
+  get functionPlaceholders(): string[] {
+    return [...new Set(this.tasks.flatMap((t) => (t.kind === 'lambda' ? [t.functionPlaceholder] : [])))].sort();
+  }
+
+  /** CodeBuild projects the definition starts, with whether any start waits for the build (`.sync`). */
+  get codeBuildProjects(): Array<{ placeholder: string; sync: boolean }> {
+    const out = new Map<string, boolean>();
+    for (const t of this.tasks) if (t.kind === 'codebuild') out.set(t.projectPlaceholder, (out.get(t.projectPlaceholder) ?? false) || t.sync);
+    return [...out].map(([placeholder, sync]) => ({ placeholder, sync })).sort((a, b) => a.placeholder.localeCompare(b.placeholder));
+  }
+
+  /**
+   * The `DefinitionSubstitutions` for this definition: exactly its placeholders.
+   * @throws WorkflowDefinitionError naming every placeholder `values` has no value for.
+   */
+  substitutions(values: Readonly<Record<string, string>>): Record<string, string> {
+    const missing = this.placeholders.filter((p) => values[p] === undefined);
+    if (missing.length > 0) {
+      throw new WorkflowDefinitionError(`${this.source}: no value for placeholder(s) ${missing.map((p) => '${' + p + '}').join(', ')}; known: ${Object.keys(values).sort().join(', ')}`);
+    }
+    return Object.fromEntries(this.placeholders.map((p) => [p, values[p] as string]));
+  }
+
+  private collect(states: Record<string, AslState>, out: TaskIntegration[]): void {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task') out.push(this.integration(name, state));
+      for (const b of state.Branches ?? []) this.collect(b.States ?? {}, out);
+      if (state.Iterator?.States) this.collect(state.Iterator.States, out);
+      if (state.ItemProcessor?.States) this.collect(state.ItemProcessor.States, out);
+    }
+  }
+
+  private integration(state: string, s: AslState): TaskIntegration {
+    const resource = s.Resource ?? '';
+    const direct = wholePlaceholder(resource);
+    if (direct) return { kind: 'lambda', state, functionPlaceholder: direct };
+    if (LAMBDA_INVOKE.test(resource)) {
+      const fn = wholePlaceholder(s.Parameters?.FunctionName);
+      if (!fn) throw new WorkflowDefinitionError(`${this.source}: state ${state} invokes a Lambda function that is not a \${Placeholder} (FunctionName must be one, so it can be granted)`);
+      return { kind: 'lambda', state, functionPlaceholder: fn };
+    }
+    const cb = CODEBUILD_START.exec(resource);
+    if (cb) {
+      const project = wholePlaceholder(s.Parameters?.ProjectName);
+      if (!project) throw new WorkflowDefinitionError(`${this.source}: state ${state} starts a CodeBuild project that is not a \${Placeholder} (ProjectName must be one, so it can be granted)`);
+      return { kind: 'codebuild', state, projectPlaceholder: project, sync: cb[1] === '.sync' };
+    }
+    throw new WorkflowDefinitionError(
+      `${this.source}: state ${state} uses ${JSON.stringify(resource)}, an integration the control plane has no grant for; add its grant to lib/ReleaseControlPlane.ts`,
+    );
+  }
+}

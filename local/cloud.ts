@@ -1,0 +1,316 @@
+/**
+ * The local cloud: ECR, CloudWatch, CodeBuild (the drivers), EventBridge (default bus with Gantry's
+ * rules, and the Gantry bus), EventBridge Scheduler and the Step Functions task-token API, played
+ * from a scenario file on the virtual clock. It implements the same ports the AWS adapters do.
+ */
+import { createHash } from 'node:crypto';
+import { parseIsoDuration } from '../lambdas/domain/durations';
+import { matchesPattern } from '../lambdas/domain/pattern-match';
+import type { AlarmReader, AlarmState, EventPublisher, ImageDetail, ImageRegistry, LifecycleEvent, ScanResult, TaskTokens, Timers } from '../lambdas/ports';
+import type { VirtualClock } from './clock';
+import type { Scenario, ScenarioImage } from './scenario';
+
+export const ACCOUNT = '111122223333';
+export const REGION = 'eu-west-2';
+
+/** An AWS error as the SDK would raise it: `name` is the error code, so ASL Retry can match it. */
+export class LocalAwsError extends Error {
+  constructor(
+    code: string,
+    message: string,
+    readonly service: string,
+    readonly operation: string,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+export function hex(s: string, n = 32): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, n);
+}
+
+/** A deterministic UUID-shaped id, so two runs of one scenario give the same ids. */
+export function detId(...parts: string[]): string {
+  const h = hex(parts.join('|'));
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+interface Fault {
+  readonly service: string;
+  readonly operation: string;
+  readonly error: string;
+  remaining: number;
+}
+
+export interface DeploymentRecord {
+  service: string;
+  stage: string;
+  digest: string;
+  kind: 'deploy' | 'rollback';
+  releaseId: string;
+  buildId: string;
+  startedAt: string;
+  endedAt?: string;
+  result?: 'SUCCEEDED' | 'FAILED';
+  message?: string;
+}
+
+export interface ExternalNote {
+  at: string;
+  event: string;
+  detail: Record<string, unknown>;
+}
+
+export interface BusRule {
+  readonly name: string;
+  readonly pattern: unknown;
+  readonly target: (event: Record<string, unknown>) => Promise<unknown>;
+}
+
+export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timers, EventPublisher {
+  private readonly faults: Fault[] = [];
+  private readonly alarmStates = new Map<string, { state: AlarmState['state']; reason: string; updatedAt: string }>();
+  private readonly tokenWaiters = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly timers = new Map<string, { cancelled: boolean }>();
+  private readonly rules: BusRule[] = [];
+  readonly deployments: DeploymentRecord[] = [];
+  readonly lifecycle: Array<{ at: string; detailType: string; detail: Record<string, unknown> }> = [];
+  readonly notes: ExternalNote[] = [];
+  readonly deliveryFailures: Array<{ rule: string; error: string }> = [];
+  private readonly start: number;
+  timerHandler: (payload: Record<string, unknown>) => Promise<unknown> = async () => undefined;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly clock: VirtualClock,
+  ) {
+    this.start = clock.nowMs();
+    for (const [name, state] of Object.entries(scenario.alarms)) {
+      if (state !== 'MISSING') this.alarmStates.set(name, { state, reason: `initial state ${state} (scenario)`, updatedAt: clock.now().toISOString() });
+    }
+  }
+
+  // ------------------------------------------------------------ faults
+
+  addFault(service: string, operation: string, error: string, count: number): void {
+    this.faults.push({ service, operation, error, remaining: count });
+  }
+
+  /** Fail an operation if a fault is armed for it. Called first thing by every local API. */
+  checkFault(service: string, operation: string): void {
+    const f = this.faults.find((x) => x.service === service && x.operation === operation && x.remaining > 0);
+    if (f) {
+      f.remaining--;
+      this.note('Fault Injected', { service, operation, error: f.error, remaining: f.remaining });
+      throw new LocalAwsError(f.error, `${f.error}: ${operation} failed (injected by the scenario)`, service, operation);
+    }
+  }
+
+  note(event: string, detail: Record<string, unknown>): void {
+    this.notes.push({ at: this.clock.now().toISOString(), event, detail });
+  }
+
+  // ------------------------------------------------------------ ECR
+
+  private repo(repository: string) {
+    return this.scenario.ecr[repository];
+  }
+
+  private findImage(repository: string, ref: { tag?: string; digest?: string }): ScenarioImage | undefined {
+    const images = this.repo(repository)?.images ?? [];
+    // The newest push of a tag wins (a mutable tag moved by a later push).
+    if (ref.digest) return images.find((i) => i.digest === ref.digest);
+    return [...images].reverse().find((i) => ref.tag !== undefined && i.tags.includes(ref.tag));
+  }
+
+  /** A push adds the image (or moves the tag) as ECR would. */
+  pushImage(repository: string, digest: string, tag: string | undefined): void {
+    this.scenario.ecr[repository] ??= { tagMutability: 'IMMUTABLE', images: [] };
+    const repo = this.scenario.ecr[repository];
+    let img = repo.images.find((i) => i.digest === digest);
+    if (!img) {
+      img = { digest, tags: [], labels: {}, scan: { status: 'NONE', findings: [] }, pushedAt: this.clock.now().toISOString() };
+      repo.images.push(img);
+    }
+    if (tag && !img.tags.includes(tag)) {
+      for (const other of repo.images) if (other !== img) other.tags = other.tags.filter((t) => t !== tag);
+      img.tags.push(tag);
+    }
+  }
+
+  async describeImage(repository: string, ref: { tag?: string; digest?: string }): Promise<ImageDetail | undefined> {
+    this.checkFault('ecr', 'DescribeImages');
+    const img = this.findImage(repository, ref);
+    if (!img) return undefined;
+    return {
+      repository,
+      digest: img.digest,
+      tags: [...img.tags],
+      pushedAt: img.pushedAt ?? new Date(this.start).toISOString(),
+      manifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+      scanStatus: this.scanStatus(img),
+    };
+  }
+
+  async tagMutability(repository: string): Promise<string> {
+    this.checkFault('ecr', 'DescribeRepositories');
+    const repo = this.repo(repository);
+    if (!repo) throw new LocalAwsError('RepositoryNotFoundException', `repository ${repository} not found`, 'ecr', 'DescribeRepositories');
+    return repo.tagMutability;
+  }
+
+  private scanStatus(img: ScenarioImage): string {
+    const s = img.scan;
+    if (s.status === 'IN_PROGRESS' && s.completesAfter) {
+      const base = img.pushedAt ? Math.max(Date.parse(img.pushedAt), this.start) : this.start;
+      if (this.clock.nowMs() >= base + parseIsoDuration(s.completesAfter)) return 'COMPLETE';
+    }
+    return s.status;
+  }
+
+  async scanFindings(repository: string, digest: string): Promise<ScanResult> {
+    this.checkFault('ecr', 'DescribeImageScanFindings');
+    const img = this.findImage(repository, { digest });
+    if (!img) throw new LocalAwsError('ImageNotFoundException', `image ${digest} not found in ${repository}`, 'ecr', 'DescribeImageScanFindings');
+    const status = this.scanStatus(img);
+    if (status === 'NONE') return { status: 'NONE', findings: [] };
+    if (status !== 'COMPLETE') return { status, description: status === 'FAILED' ? 'scan failed (scenario)' : undefined, findings: [] };
+    return {
+      status,
+      completedAt: this.clock.now().toISOString(),
+      findings: img.scan.findings.map((f) => ({ id: f.id, severity: f.severity, package: f.package, exploitAvailable: f.exploitAvailable, fixAvailable: f.fixAvailable })),
+    };
+  }
+
+  // ------------------------------------------------------------ CloudWatch
+
+  async describeAlarms(names: readonly string[]): Promise<AlarmState[]> {
+    this.checkFault('cloudwatch', 'DescribeAlarms');
+    const out: AlarmState[] = [];
+    for (const name of names) {
+      if (this.scenario.alarms[name] === 'MISSING') continue;
+      const s = this.alarmStates.get(name) ?? { state: 'OK' as const, reason: 'no datapoints breaching', updatedAt: new Date(this.start).toISOString() };
+      out.push({ name, type: 'MetricAlarm', state: s.state, reason: s.reason, updatedAt: s.updatedAt });
+    }
+    return out;
+  }
+
+  /** Set an alarm's state; returns the Alarm State Change event CloudWatch would emit (undefined when unchanged). */
+  setAlarm(name: string, state: AlarmState['state'], reason?: string, at?: string): Record<string, unknown> | undefined {
+    const prev = this.alarmStates.get(name) ?? { state: 'OK' as const, reason: 'initial', updatedAt: new Date(this.start).toISOString() };
+    const now = at ?? this.clock.now().toISOString();
+    const next = { state, reason: reason ?? `Threshold Crossed (scenario): ${name} → ${state}`, updatedAt: now };
+    this.alarmStates.set(name, next);
+    if (this.scenario.alarms[name] === 'MISSING') delete (this.scenario.alarms as Record<string, string>)[name];
+    this.note('Alarm State Changed', { alarm: name, from: prev.state, to: state });
+    if (prev.state === state) return undefined;
+    const ts = now.replace('Z', '+0000');
+    return {
+      version: '0',
+      id: detId('alarm', name, now, state),
+      'detail-type': 'CloudWatch Alarm State Change',
+      source: 'aws.cloudwatch',
+      account: ACCOUNT,
+      time: now.replace(/\.\d{3}Z$/, 'Z'),
+      region: REGION,
+      resources: [`arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${name}`],
+      detail: {
+        alarmName: name,
+        state: { value: state, reason: next.reason, reasonData: '{"version":"1.0"}', timestamp: ts },
+        previousState: { value: prev.state, reason: prev.reason, timestamp: prev.updatedAt.replace('Z', '+0000') },
+        configuration: { metrics: [] },
+      },
+    };
+  }
+
+  /** A raw Alarm State Change event also sets that alarm's state here. */
+  absorbAlarmEvent(event: Record<string, unknown>): void {
+    if (event['detail-type'] !== 'CloudWatch Alarm State Change') return;
+    const d = event.detail as { alarmName?: string; state?: { value?: string; reason?: string; timestamp?: string } };
+    if (d?.alarmName && d.state?.value && ['OK', 'ALARM', 'INSUFFICIENT_DATA'].includes(d.state.value)) {
+      const prev = this.alarmStates.get(d.alarmName);
+      this.alarmStates.set(d.alarmName, { state: d.state.value as AlarmState['state'], reason: d.state.reason ?? '', updatedAt: this.clock.now().toISOString() });
+      this.note('Alarm State Changed', { alarm: d.alarmName, from: prev?.state ?? 'OK', to: d.state.value, source: 'raw event' });
+    }
+  }
+
+  // ------------------------------------------------------------ Step Functions task tokens
+
+  awaitToken(token: string): Promise<unknown> {
+    return new Promise((resolve, reject) => this.tokenWaiters.set(token, { resolve, reject }));
+  }
+
+  dropToken(token: string): void {
+    this.tokenWaiters.delete(token);
+  }
+
+  async sendSuccess(token: string, output: unknown): Promise<void> {
+    this.checkFault('sfn', 'SendTaskSuccess');
+    const w = this.tokenWaiters.get(token);
+    this.tokenWaiters.delete(token);
+    w?.resolve(output); // an unknown or finished token is TaskTimedOut in AWS: nothing to do
+  }
+
+  async sendFailure(token: string, error: string, cause: string): Promise<void> {
+    this.checkFault('sfn', 'SendTaskFailure');
+    const w = this.tokenWaiters.get(token);
+    this.tokenWaiters.delete(token);
+    if (w) {
+      const e = new Error(cause);
+      e.name = error;
+      w.reject(e);
+    }
+  }
+
+  // ------------------------------------------------------------ EventBridge Scheduler
+
+  async schedule(name: string, at: string, payload: Record<string, unknown>): Promise<void> {
+    this.checkFault('scheduler', 'CreateSchedule');
+    if (this.timers.has(name)) return; // ConflictException: already scheduled
+    const t = { cancelled: false };
+    this.timers.set(name, t);
+    this.clock.schedule(Date.parse(at), async () => {
+      if (t.cancelled) return;
+      this.timers.delete(name);
+      await this.timerHandler(payload);
+    });
+  }
+
+  async cancel(name: string): Promise<void> {
+    this.checkFault('scheduler', 'DeleteSchedule');
+    const t = this.timers.get(name);
+    if (t) t.cancelled = true;
+    this.timers.delete(name);
+  }
+
+  // ------------------------------------------------------------ EventBridge
+
+  addRule(rule: BusRule): void {
+    this.rules.push(rule);
+  }
+
+  /** Put an event on the default bus: every rule whose pattern matches gets it (asynchronously, at the current virtual time). */
+  putEvent(event: Record<string, unknown>): number {
+    this.absorbAlarmEvent(event);
+    let matched = 0;
+    for (const rule of this.rules) {
+      if (!matchesPattern(rule.pattern, event)) continue;
+      matched++;
+      this.clock.schedule(this.clock.nowMs(), async () => {
+        try {
+          await rule.target(event);
+        } catch (e) {
+          this.deliveryFailures.push({ rule: rule.name, error: `${(e as Error).name}: ${(e as Error).message}` });
+        }
+      });
+    }
+    return matched;
+  }
+
+  /** The Gantry bus: lifecycle events are kept for the timeline. */
+  async publish(events: readonly LifecycleEvent[]): Promise<void> {
+    this.checkFault('eventbridge', 'PutEvents');
+    for (const e of events) this.lifecycle.push({ at: this.clock.now().toISOString(), detailType: e.detailType, detail: e.detail });
+  }
+}

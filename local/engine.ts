@@ -1,0 +1,344 @@
+/**
+ * Runs Gantry's real statemachines/*.asl.json on aws-local-stepfunctions, on the virtual clock.
+ * Every Task state is overridden by state name with a local implementation chosen from its Resource:
+ * a Lambda ARN → that handler's `run` in-process; `lambda:invoke.waitForTaskToken` → the handler,
+ * then the local task-token API; `codebuild:startBuild.sync` → the local driver; Wait states are
+ * rewritten into Tasks that sleep on the virtual clock.
+ */
+import './polyfill';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { parseIsoDuration } from '../lambdas/domain/durations';
+import { deployTimeoutSeconds } from '../lambdas/domain/release';
+import type { Deps } from '../lambdas/ports';
+import type { VirtualClock } from './clock';
+import { ACCOUNT, type DeploymentRecord, type LocalCloud, REGION, detId } from './cloud';
+
+export type HandlerRun = (event: unknown, deps: Deps) => Promise<unknown>;
+
+export const FUNCTION_PLACEHOLDERS: Record<string, string> = {
+  PrepareReleaseFunctionArn: 'prepare-release',
+  StageLeaseFunctionArn: 'stage-lease',
+  ImageGatesFunctionArn: 'image-gates',
+  AlarmGateFunctionArn: 'alarm-gate',
+  RecordStepFunctionArn: 'record-step',
+  BakeRegisterFunctionArn: 'bake-register',
+  RollbackPrepareFunctionArn: 'rollback-prepare',
+};
+
+export const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:gantry-${name}`;
+export const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:gantry-${name}`;
+export const HELM_PROJECT = 'gantry-helm';
+const WAIT_RESOURCE = 'arn:aws:states:::sim:wait';
+/** Engine-side task timeout (real seconds). Timeouts that matter are enforced in virtual time. */
+const ENGINE_TIMEOUT_SECONDS = 1_000_000;
+
+type Json = Record<string, unknown>;
+type State = Json & { Type: string; Resource?: string };
+
+export function substitutions(): Record<string, string> {
+  const subs: Record<string, string> = { HelmProjectName: HELM_PROJECT };
+  for (const [ph, fn] of Object.entries(FUNCTION_PLACEHOLDERS)) subs[ph] = functionArn(fn);
+  return subs;
+}
+
+export function loadDefinition(name: string, subs = substitutions()): Json {
+  const text = readFileSync(join(__dirname, '..', 'statemachines', `${name}.asl.json`), 'utf8');
+  const replaced = text.replace(/\$\{([A-Za-z0-9]+)\}/g, (m, key: string) => {
+    const v = subs[key];
+    if (v === undefined) throw new Error(`no substitution for ${m} in ${name}.asl.json`);
+    return v;
+  });
+  return JSON.parse(replaced) as Json;
+}
+
+/** Rewrite a definition for the local engine: Waits become virtual-time Tasks, task timeouts move to virtual time. */
+export function prepareForEngine(def: Json, waits: Map<string, State>, tasks: Map<string, State>): Json {
+  const copy = structuredClone(def) as { States: Record<string, State> };
+  for (const [name, state] of Object.entries(copy.States)) {
+    if (state.Type === 'Wait') {
+      waits.set(name, { ...state });
+      const { Seconds, SecondsPath, Timestamp, TimestampPath, ...rest } = state;
+      void Seconds;
+      void SecondsPath;
+      void Timestamp;
+      void TimestampPath;
+      copy.States[name] = { ...rest, Type: 'Task', Resource: WAIT_RESOURCE };
+    } else if (state.Type === 'Task') {
+      tasks.set(name, { ...state });
+      delete state.TimeoutSecondsPath;
+      delete state.HeartbeatSeconds;
+      state.TimeoutSeconds = ENGINE_TIMEOUT_SECONDS;
+    } else if (state.Type === 'Map' || state.Type === 'Parallel') {
+      throw new Error(`state ${name}: the local runtime does not run ${state.Type} states (the workflows loop with Choice)`);
+    }
+  }
+  return copy as unknown as Json;
+}
+
+function jsonPathGet(obj: unknown, path: string): unknown {
+  if (path === '$') return obj;
+  let cur: unknown = obj;
+  for (const seg of path.replace(/^\$\.?/, '').split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Json)[seg];
+  }
+  return cur;
+}
+
+export interface ExecutionRecord {
+  readonly name: string;
+  readonly arn: string;
+  readonly machine: string;
+  readonly input: unknown;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
+  error?: string;
+  cause?: string;
+  startedAt: string;
+  stoppedAt?: string;
+  aborted: boolean;
+  abort?: () => void;
+  pendingTokens: Set<string>;
+}
+
+export interface EngineHooks {
+  /** A phase of a stage began (for script lines keyed on phases). */
+  onPhase(service: string, stage: string, phase: string, releaseId: string): void;
+  /** The scripted outcome of a driver run, if any. */
+  driverScript(service: string, stage: string, phase: 'deploy' | 'rollback'): { result: 'SUCCEEDED' | 'FAILED'; message?: string; duration?: string } | undefined;
+}
+
+class TaskFailedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export class LocalStepFunctions {
+  readonly executions = new Map<string, ExecutionRecord>();
+  private readonly machines = new Map<string, { sm: StateMachine; waits: Map<string, State>; tasks: Map<string, State> }>();
+  private tokenSeq = 0;
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly cloud: LocalCloud,
+    private readonly handlers: Record<string, HandlerRun>,
+    private readonly deps: Deps,
+    private readonly hooks: EngineHooks,
+    machineNames: readonly string[] = ['release', 'rollback'],
+  ) {
+    for (const m of machineNames) {
+      const waits = new Map<string, State>();
+      const tasks = new Map<string, State>();
+      const def = prepareForEngine(loadDefinition(m), waits, tasks);
+      // Validated once by the ASL test suite (asl-validator); construction without validation is cheap.
+      const sm = new StateMachine(def as never, { validationOptions: { noValidate: true } });
+      this.machines.set(m, { sm, waits, tasks });
+    }
+  }
+
+  private handlerFor(arn: string): HandlerRun {
+    const name = arn.replace(/^.*:function:gantry-/, '');
+    const h = this.handlers[name];
+    if (!h) throw new Error(`no local handler for ${arn}`);
+    return h;
+  }
+
+  /** StartExecution: `alreadyExists` when the name was used before (running or finished). */
+  start(machine: string, name: string, input: unknown): { executionArn: string; alreadyExists: boolean } {
+    const arn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:gantry-${machine}:${name}`;
+    if (this.executions.has(name)) return { executionArn: this.executions.get(name)?.arn ?? arn, alreadyExists: true };
+    const m = this.machines.get(machine);
+    if (!m) throw new Error(`unknown state machine ${machine}`);
+    const rec: ExecutionRecord = { name, arn, machine, input, status: 'RUNNING', startedAt: this.clock.now().toISOString(), aborted: false, pendingTokens: new Set() };
+    this.executions.set(name, rec);
+    const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const retryIntervalOverrides: Record<string, number> = {};
+    for (const [stateName, state] of m.tasks) {
+      overrides[stateName] = (inp) => this.runTask(rec, stateName, state, inp);
+      retryIntervalOverrides[stateName] = 0;
+    }
+    for (const [stateName, state] of m.waits) overrides[stateName] = (inp) => this.runWait(rec, state, inp);
+    const self = this;
+    const exec = m.sm.run(input as never, {
+      overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides },
+      context: {
+        Execution: { Id: arn, Name: name, Input: input as never, StartTime: rec.startedAt },
+        Task: {
+          get Token() {
+            self.tokenSeq++;
+            return `AQB${detId('token', name, String(self.tokenSeq)).replace(/-/g, '')}${self.tokenSeq}`;
+          },
+        },
+      } as never,
+    });
+    rec.abort = () => exec.abort();
+    exec.result.then(
+      () => this.finish(rec, 'SUCCEEDED'),
+      (err: Error & { cause?: Error }) => {
+        if (rec.aborted) return this.finish(rec, 'ABORTED');
+        const c = err.cause;
+        return this.finish(rec, 'FAILED', c?.name ?? err.name, c?.message ?? err.message);
+      },
+    );
+    return { executionArn: arn, alreadyExists: false };
+  }
+
+  abort(name: string): boolean {
+    const rec = this.executions.get(name);
+    if (!rec || rec.status !== 'RUNNING') return false;
+    rec.aborted = true;
+    rec.abort?.();
+    for (const t of rec.pendingTokens) this.cloud.dropToken(t);
+    this.finish(rec, 'ABORTED');
+    return true;
+  }
+
+  private finish(rec: ExecutionRecord, status: ExecutionRecord['status'], error?: string, cause?: string): void {
+    if (rec.status !== 'RUNNING') return;
+    rec.status = status;
+    rec.error = error;
+    rec.cause = cause;
+    rec.stoppedAt = this.clock.now().toISOString();
+    const event = {
+      version: '0',
+      id: detId('sfn-status', rec.arn, status),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: ACCOUNT,
+      time: rec.stoppedAt.replace(/\.\d{3}Z$/, 'Z'),
+      region: REGION,
+      resources: [rec.arn],
+      detail: {
+        executionArn: rec.arn,
+        stateMachineArn: stateMachineArn(rec.machine),
+        name: rec.name,
+        status,
+        startDate: Date.parse(rec.startedAt),
+        stopDate: Date.parse(rec.stoppedAt),
+        input: JSON.stringify(rec.input),
+        output: null,
+        ...(error ? { error, cause: cause ?? null } : {}),
+      },
+    };
+    this.cloud.putEvent(event);
+  }
+
+  private guard(rec: ExecutionRecord): void {
+    if (rec.aborted) throw new TaskFailedError('States.Aborted', 'execution aborted');
+  }
+
+  private async runWait(rec: ExecutionRecord, state: State, input: unknown): Promise<unknown> {
+    let until: number;
+    if (typeof state.Seconds === 'number') until = this.clock.nowMs() + state.Seconds * 1000;
+    else if (typeof state.SecondsPath === 'string') until = this.clock.nowMs() + Number(jsonPathGet(input, state.SecondsPath)) * 1000;
+    else if (typeof state.Timestamp === 'string') until = Date.parse(state.Timestamp);
+    else if (typeof state.TimestampPath === 'string') until = Date.parse(String(jsonPathGet(input, state.TimestampPath)));
+    else throw new Error('Wait state without Seconds, SecondsPath, Timestamp or TimestampPath');
+    if (Number.isNaN(until)) throw new TaskFailedError('States.Runtime', 'Wait state computed an invalid time');
+    await this.clock.sleepUntil(until);
+    this.guard(rec);
+    return input;
+  }
+
+  private async runTask(rec: ExecutionRecord, stateName: string, state: State, input: unknown): Promise<unknown> {
+    this.guard(rec);
+    const resource = state.Resource ?? '';
+    if (resource.includes(':function:')) {
+      const run = this.handlerFor(resource);
+      const inp = input as Json;
+      this.phaseFromState(stateName, inp);
+      return this.clock.track(run(input, this.deps));
+    }
+    if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+      const params = input as { FunctionName: string; Payload: Json };
+      const token = String(params.Payload.taskToken);
+      const waiter = this.cloud.awaitToken(token);
+      rec.pendingTokens.add(token);
+      this.phaseFromState(stateName, params.Payload);
+      try {
+        await this.clock.track(this.handlerFor(params.FunctionName)(params.Payload, this.deps));
+        const out = await waiter;
+        this.guard(rec);
+        return out as never;
+      } finally {
+        rec.pendingTokens.delete(token);
+      }
+    }
+    if (resource === 'arn:aws:states:::codebuild:startBuild.sync') return this.runDriver(rec, input as Json);
+    throw new Error(`state ${stateName}: no local implementation for ${resource}`);
+  }
+
+  /** Phase notifications for script lines: derived from which state is running. */
+  private phaseFromState(stateName: string, input: Json): void {
+    const releaseId = String(input.releaseId ?? '');
+    const stage = typeof input.stage === 'string' ? input.stage : undefined;
+    if (!stage) return;
+    const phase = stateName === 'RunImageGates' ? 'gates' : stateName === 'BakeStage' ? 'bake' : undefined;
+    if (!phase) return;
+    const service = this.serviceOf(releaseId);
+    if (service) this.hooks.onPhase(service, stage, phase, releaseId);
+  }
+
+  private serviceOf(releaseId: string): string | undefined {
+    const rec = this.executions.get(releaseId);
+    const input = rec?.input as { service?: string } | undefined;
+    return input?.service;
+  }
+
+  private async runDriver(rec: ExecutionRecord, params: Json): Promise<unknown> {
+    const env = Object.fromEntries(((params.EnvironmentVariablesOverride as Array<{ Name: string; Value: string }>) ?? []).map((v) => [v.Name, v.Value]));
+    const kind = env.GANTRY_KIND === 'rollback' ? 'rollback' : 'deploy';
+    const service = env.GANTRY_SERVICE ?? '';
+    const stage = env.GANTRY_STAGE ?? '';
+    const digest = env.GANTRY_DIGEST ?? '';
+    this.hooks.onPhase(service, stage, kind, rec.name);
+    // CodeBuild itself may be faulted.
+    try {
+      this.cloud.checkFault('codebuild', 'StartBuild');
+    } catch (e) {
+      throw new TaskFailedError((e as Error).name, (e as Error).message);
+    }
+    const scripted = this.hooks.driverScript(service, stage, kind);
+    const buildId = `${String(params.ProjectName)}:${detId('build', rec.name, stage, kind)}`;
+    const d: DeploymentRecord = { service, stage, digest, kind, releaseId: rec.name, buildId, startedAt: this.clock.now().toISOString() };
+    this.cloud.deployments.push(d);
+    const stageCfg = this.deps.config.services[service]?.stages.find((s) => s.name === stage);
+    const timeoutMs = stageCfg ? deployTimeoutSeconds(stageCfg) * 1000 : Number.POSITIVE_INFINITY;
+    const durationMs = scripted?.duration ? parseIsoDuration(scripted.duration) : 60_000;
+    const timedOut = durationMs > timeoutMs;
+    await this.clock.sleep(timedOut ? timeoutMs : durationMs);
+    d.endedAt = this.clock.now().toISOString();
+    if (rec.aborted) {
+      d.result = 'FAILED';
+      d.message = 'build stopped: execution aborted';
+      throw new TaskFailedError('States.Aborted', 'execution aborted');
+    }
+    if (timedOut) {
+      d.result = 'FAILED';
+      d.message = `timed out after ${timeoutMs / 60_000} minutes`;
+      throw new TaskFailedError('States.Timeout', d.message);
+    }
+    const ok = (scripted?.result ?? 'SUCCEEDED') === 'SUCCEEDED';
+    d.result = ok ? 'SUCCEEDED' : 'FAILED';
+    const build = {
+      Id: buildId,
+      Arn: `arn:aws:codebuild:${REGION}:${ACCOUNT}:build/${buildId}`,
+      ProjectName: params.ProjectName,
+      BuildStatus: d.result,
+      StartTime: d.startedAt,
+      EndTime: d.endedAt,
+      Phases: [
+        { PhaseType: 'SUBMITTED', PhaseStatus: 'SUCCEEDED' },
+        { PhaseType: 'BUILD', PhaseStatus: d.result, Contexts: ok ? [{ StatusCode: '', Message: '' }] : [{ StatusCode: 'COMMAND_EXECUTION_ERROR', Message: scripted?.message ?? 'helm upgrade failed' }] },
+      ],
+    };
+    if (!ok) {
+      d.message = scripted?.message ?? 'helm upgrade failed';
+      throw new TaskFailedError('States.TaskFailed', JSON.stringify({ Build: build }));
+    }
+    return { Build: build };
+  }
+}

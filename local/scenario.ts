@@ -1,0 +1,157 @@
+/**
+ * The scenario file of `gantry simulate` (SIMULATION.md), validated by one schema. Errors are one
+ * line per problem naming the JSON path, like the config's.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { type GantryConfig, parseConfig } from '../lambdas/domain/config';
+import { isIsoDuration } from '../lambdas/domain/durations';
+import { ValidationError, formatIssues } from '../lambdas/domain/validation';
+
+const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected a digest sha256:<64 lowercase hex>');
+const duration = z.string().refine((s) => isIsoDuration(s), { message: 'expected an ISO-8601 duration such as PT7M' });
+const instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /T.*(Z|[+-]\d\d:?\d\d)$/.test(s), { message: 'expected an ISO-8601 UTC instant such as 2026-11-24T10:00:00Z' });
+const principal = z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$/, 'expected an IAM or STS principal ARN');
+const alarmState = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'MISSING']);
+const rawEvent = z.looseObject({ 'detail-type': z.string(), source: z.string(), detail: z.record(z.string(), z.unknown()) });
+
+const image = z.strictObject({
+  digest,
+  tags: z.array(z.string()).default([]),
+  pushedAt: instant.optional(),
+  labels: z.record(z.string(), z.string()).default({}),
+  scan: z
+    .strictObject({
+      status: z.enum(['COMPLETE', 'IN_PROGRESS', 'FAILED', 'NONE']),
+      completesAfter: duration.optional(),
+      findings: z
+        .array(
+          z.strictObject({
+            id: z.string().min(1),
+            severity: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED']),
+            package: z.string().optional(),
+            exploitAvailable: z.boolean().optional(),
+            fixAvailable: z.boolean().optional(),
+          }),
+        )
+        .default([]),
+    })
+    .default({ status: 'COMPLETE', findings: [] }),
+  signature: z.strictObject({ key: z.string(), state: z.enum(['valid', 'invalid', 'missing']) }).optional(),
+  platforms: z.array(z.unknown()).optional(),
+});
+
+const when = z.union([
+  z.strictObject({ at: duration }),
+  z.strictObject({
+    service: z.string(),
+    stage: z.string(),
+    phase: z.enum(['window', 'gates', 'approval', 'deploy', 'bake', 'rollback']),
+    after: duration.default('PT0S'),
+  }),
+]);
+
+const scriptLine = z
+  .strictObject({
+    when,
+    alarm: z.strictObject({ name: z.string().min(1), state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.string().optional() }).optional(),
+    approve: z.strictObject({ principal, comment: z.string().optional() }).optional(),
+    reject: z.strictObject({ principal, comment: z.string().optional() }).optional(),
+    deploy: z.strictObject({ result: z.enum(['SUCCEEDED', 'FAILED']), message: z.string().optional(), duration: duration.optional() }).optional(),
+    fault: z.strictObject({ service: z.enum(['ecr', 'cloudwatch', 'codebuild', 'dynamodb', 'scheduler', 'eventbridge', 'sfn']), operation: z.string().min(1), error: z.string().min(1), count: z.number().int().min(1).default(1) }).optional(),
+    abort: z.strictObject({ service: z.string(), stage: z.string().optional() }).optional(),
+    event: rawEvent.optional(),
+  })
+  .superRefine((line, ctx) => {
+    const actions = ['alarm', 'approve', 'reject', 'deploy', 'fault', 'abort', 'event'].filter((k) => (line as Record<string, unknown>)[k] !== undefined);
+    if (actions.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: [], message: `expected exactly one action of alarm, approve, reject, deploy, fault, abort, event, got ${actions.length ? actions.join(' and ') : 'none'}` });
+    }
+    const isPhase = 'phase' in line.when;
+    if ((line.alarm || line.approve || line.reject || line.deploy) && !isPhase) {
+      ctx.addIssue({ code: 'custom', path: ['when'], message: 'expected { service, stage, phase } for this action' });
+    }
+    if ((line.fault || line.abort) && isPhase) ctx.addIssue({ code: 'custom', path: ['when'], message: 'expected { at } for this action' });
+  });
+
+const trigger = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ecr-push'), repository: z.string().min(1), tag: z.string().optional(), digest, copies: z.number().int().min(1).max(100).default(1), principal: principal.optional(), at: duration.default('PT0S') }),
+  z.strictObject({ type: z.literal('start'), principal, input: z.unknown(), at: duration.default('PT0S') }),
+  z.strictObject({ type: z.literal('event'), event: rawEvent, at: duration.default('PT0S'), copies: z.number().int().min(1).max(100).default(1) }),
+  z.strictObject({ type: z.literal('rollback'), principal, input: z.unknown(), at: duration.default('PT0S') }),
+]);
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  config: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+  clock: instant,
+  ecr: z
+    .record(
+      z.string(),
+      z.strictObject({ tagMutability: z.enum(['IMMUTABLE', 'MUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION']).default('IMMUTABLE'), images: z.array(image).default([]) }),
+    )
+    .default({}),
+  keys: z.record(z.string(), z.union([z.literal('generate'), z.string()])).default({}),
+  stages: z.record(z.string().regex(/^[^/]+\/[^/]+$/, 'expected "<service>/<stage>"'), z.strictObject({ running: digest.optional(), lastKnownGood: digest.optional() })).default({}),
+  alarms: z.record(z.string(), alarmState).default({}),
+  triggers: z.array(trigger).default([]),
+  script: z.array(scriptLine).default([]),
+});
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScriptLine = Scenario['script'][number];
+export type Trigger = Scenario['triggers'][number];
+export type ScenarioImage = z.output<typeof image>;
+
+export interface LoadedScenario {
+  readonly scenario: Scenario;
+  readonly config: GantryConfig;
+  readonly path?: string;
+}
+
+/** Validate a scenario and its config; every problem of either is a ValidationError line. */
+export function loadScenario(raw: unknown, baseDir: string, path?: string): LoadedScenario {
+  const r = scenarioSchema.safeParse(raw);
+  if (!r.success) throw new ValidationError(path ?? 'scenario', formatIssues(r.error.issues, raw));
+  const scenario = r.data;
+  let configRaw: unknown = scenario.config;
+  let configSource = `${path ?? 'scenario'}: config`;
+  if (typeof scenario.config === 'string') {
+    const file = resolve(baseDir, scenario.config);
+    configSource = file;
+    try {
+      configRaw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ValidationError(path ?? 'scenario', [`config: expected a readable JSON file, got ${JSON.stringify(scenario.config)} (${(e as Error).message})`]);
+    }
+  }
+  const config = parseConfig(configRaw, configSource);
+  const problems: string[] = [];
+  scenario.script.forEach((line, i) => {
+    if ('service' in line.when) {
+      const svc = config.services[line.when.service];
+      if (!svc) problems.push(`script[${i}].when.service: expected one of ${Object.keys(config.services).join(', ')}, got ${JSON.stringify(line.when.service)}`);
+      else if (!svc.stages.some((s) => s.name === (line.when as { stage: string }).stage)) {
+        problems.push(`script[${i}].when.stage: expected one of ${svc.stages.map((s) => s.name).join(', ')}, got ${JSON.stringify(line.when.stage)}`);
+      }
+    }
+  });
+  for (const key of Object.keys(scenario.stages)) {
+    const [svc, st] = key.split('/') as [string, string];
+    if (!config.services[svc]?.stages.some((s) => s.name === st)) problems.push(`stages["${key}"]: expected "<service>/<stage>" of the config, got ${JSON.stringify(key)}`);
+  }
+  if (problems.length) throw new ValidationError(path ?? 'scenario', problems);
+  return { scenario, config, path };
+}
+
+export function loadScenarioFile(file: string): LoadedScenario {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ValidationError(file, [`(root): expected a readable JSON file (${(e as Error).message})`]);
+  }
+  return loadScenario(raw, dirname(resolve(file)), file);
+}

@@ -1,0 +1,379 @@
+/**
+ * `gantry simulate`: run a scenario through the real workflows and the real handlers, with dynalite
+ * as the ledger and the local cloud for everything else, on a virtual clock.
+ */
+import './polyfill';
+import { configHash } from '../lambdas/domain/config';
+import { parseIsoDuration } from '../lambdas/domain/durations';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
+import { type LedgerEvent, verifyChain } from '../lambdas/domain/ledger';
+import { operatorExecutionName } from '../lambdas/domain/release';
+import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
+import type { Deps } from '../lambdas/ports';
+import { VirtualClock } from './clock';
+import { ACCOUNT, LocalCloud, REGION, detId } from './cloud';
+import { startDynalite } from './dynalite';
+import { type HandlerRun, LocalStepFunctions, stateMachineArn } from './engine';
+import type { LoadedScenario, ScriptLine } from './scenario';
+
+import { run as alarmGate } from '../lambdas/alarm-gate';
+import { run as alarmWatch } from '../lambdas/alarm-watch';
+import { run as bakeRegister } from '../lambdas/bake-register';
+import { run as bakeTimer } from '../lambdas/bake-timer';
+import { run as imageGates } from '../lambdas/image-gates';
+import { run as intake } from '../lambdas/intake';
+import { run as prepareRelease } from '../lambdas/prepare-release';
+import { run as reconciler } from '../lambdas/reconciler';
+import { run as recordStep } from '../lambdas/record-step';
+import { run as rollbackPrepare } from '../lambdas/rollback-prepare';
+import { run as stageLease } from '../lambdas/stage-lease';
+
+export const HANDLERS: Record<string, HandlerRun> = {
+  'prepare-release': prepareRelease,
+  'stage-lease': stageLease,
+  'image-gates': imageGates,
+  'alarm-gate': alarmGate,
+  'record-step': recordStep,
+  'bake-register': bakeRegister,
+  'rollback-prepare': rollbackPrepare,
+};
+
+export interface SimGate {
+  gate: string;
+  result: string;
+  reason: string;
+}
+
+export interface SimStage {
+  name: string;
+  status: string;
+  reason?: string;
+  gates: SimGate[];
+  approval?: { decision: string; principal?: string; at: string; comment?: string };
+  deployedDigest?: string;
+  rollback?: Record<string, unknown>;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+export interface SimRelease {
+  releaseId: string;
+  kind: string;
+  service: string;
+  digest: string | null;
+  tag: string | null;
+  initiator: string | null;
+  status: string;
+  reason?: string;
+  startedAt: string;
+  endedAt?: string;
+  stages: SimStage[];
+  audit: { events: number; verified: boolean; problems?: string[] };
+}
+
+export interface TimelineEntry {
+  at: string;
+  release?: string;
+  stage?: string;
+  event: string;
+  result?: string;
+  reason?: string;
+  [k: string]: unknown;
+}
+
+export interface SimulationOutput {
+  scenario: string;
+  simulated: true;
+  releases: SimRelease[];
+  stages: Record<string, { running?: string; lastKnownGood?: string }>;
+  deployments: Array<{ service: string; stage: string; digest: string; kind: string; startedAt: string; endedAt?: string; result?: string; releaseId: string }>;
+  skipped: Array<{ repository: string; tag?: string; digest?: string; reason: string; at: string }>;
+  unused: Array<{ index: number; line: ScriptLine; reason: string }>;
+  timeline: TimelineEntry[];
+  executions: Array<{ name: string; machine: string; status: string; error?: string }>;
+  warnings: string[];
+  clock: { start: string; end: string };
+}
+
+export interface SimulationResult {
+  output: SimulationOutput;
+  ledgerEvents: LedgerEvent[];
+}
+
+const LABELS: Record<string, (e: LedgerEvent) => string> = {
+  'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : 'Release Started'),
+  'stage.started': () => 'Stage Started',
+  'stage.waiting': (e) => `Waiting for ${String(e.data.waitingFor ?? 'something')}`,
+  'lease.acquired': () => 'Lease Acquired',
+  'lease.released': () => 'Lease Released',
+  'gate.evaluated': (e) => `Gate ${String(e.data.gate)}`,
+  'deploy.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Started' : 'Deploy Started'),
+  'deploy.finished': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Finished' : e.data.result === 'SUCCEEDED' ? 'Stage Deployed' : 'Deploy Failed'),
+  'bake.started': () => 'Bake Started',
+  'bake.finished': () => 'Bake Finished',
+  'stage.promoted': () => 'Stage Promoted',
+  'rollback.started': () => 'Rollback Started',
+  'rollback.finished': () => 'Rollback Finished',
+  'stage.finished': () => 'Stage Finished',
+  'release.finished': () => 'Release Finished',
+};
+
+function ledgerEntry(e: LedgerEvent): TimelineEntry {
+  const d = e.data;
+  const result = (d.result ?? d.status) as string | undefined;
+  let reason = (d.reason ?? d.message) as string | undefined;
+  if (e.type === 'release.started') reason = `${d.service} ${d.digest ?? '(tag not found)'}${d.tag ? ` (${d.tag})` : ''} by ${d.initiator}`;
+  if (e.type === 'deploy.started') reason = `${d.digest}`;
+  if (e.type === 'rollback.started') reason = `${d.reason} → ${d.toDigest}`;
+  if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
+  if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
+  return { at: e.at, release: e.releaseId, ...(e.stage ? { stage: e.stage } : {}), event: LABELS[e.type]?.(e) ?? e.type, ...(result ? { result } : {}), ...(reason ? { reason } : {}) };
+}
+
+export async function simulate(loaded: LoadedScenario): Promise<SimulationResult> {
+  const { scenario, config } = loaded;
+  const startMs = Date.parse(scenario.clock);
+  const clock = new VirtualClock(new Date(startMs));
+  const cloud = new LocalCloud(scenario, clock);
+  const dynamo = await startDynalite();
+  try {
+    const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
+    let sfn: LocalStepFunctions | undefined;
+    const deps: Deps = {
+      config,
+      configHash: configHash(config),
+      ledger,
+      registry: cloud,
+      alarms: cloud,
+      tasks: cloud,
+      timers: cloud,
+      bus: cloud,
+      now: () => clock.now(),
+      executions: {
+        start: async (name, input) => {
+          cloud.checkFault('sfn', 'StartExecution');
+          if (!sfn) throw new Error('local Step Functions not ready');
+          return sfn.start('release', name, input);
+        },
+      },
+    };
+
+    // Script lines: phase-keyed lines fire relative to the first time that phase begins.
+    const fired = new Set<number>();
+    const consumedDeploy = new Set<number>();
+    const phaseSeen = new Set<string>();
+    const fire = (index: number, line: ScriptLine) => {
+      fired.add(index);
+      if (line.alarm) {
+        const ev = cloud.setAlarm(line.alarm.name, line.alarm.state, line.alarm.reason);
+        if (ev) cloud.putEvent(ev);
+      } else if (line.event) {
+        cloud.putEvent(line.event as Record<string, unknown>);
+      } else if (line.fault) {
+        cloud.addFault(line.fault.service, line.fault.operation, line.fault.error, line.fault.count);
+      } else if (line.abort) {
+        const svc = line.abort.service;
+        for (const ex of sfn?.executions.values() ?? []) {
+          if (ex.status === 'RUNNING' && (ex.input as { service?: string })?.service === svc && sfn?.abort(ex.name)) {
+            cloud.note('Execution Aborted', { execution: ex.name, by: 'scenario' });
+          }
+        }
+      } else {
+        fired.delete(index); // approve/reject: not supported by this runtime yet → reported unused
+      }
+    };
+    const hooks = {
+      onPhase(service: string, stage: string, phase: string) {
+        const key = `${service}/${stage}/${phase}`;
+        if (phaseSeen.has(key)) return;
+        phaseSeen.add(key);
+        scenario.script.forEach((line, i) => {
+          const w = line.when;
+          if (!('phase' in w) || w.service !== service || w.stage !== stage || w.phase !== phase || line.deploy) return;
+          clock.schedule(clock.nowMs() + parseIsoDuration(w.after), () => fire(i, line));
+        });
+      },
+      driverScript(service: string, stage: string, phase: 'deploy' | 'rollback') {
+        const i = scenario.script.findIndex((l, idx) => !consumedDeploy.has(idx) && l.deploy && 'phase' in l.when && l.when.service === service && l.when.stage === stage && l.when.phase === phase);
+        if (i < 0) return undefined;
+        consumedDeploy.add(i);
+        fired.add(i);
+        return scenario.script[i]?.deploy;
+      },
+    };
+    sfn = new LocalStepFunctions(clock, cloud, HANDLERS, deps, hooks);
+
+    cloud.addRule({ name: 'ecr-push', pattern: ecrPushPattern, target: (e) => intake(e, deps) });
+    cloud.addRule({ name: 'ecr-putimage-cloudtrail', pattern: cloudTrailPutImagePattern, target: (e) => intake(e, deps) });
+    cloud.addRule({ name: 'alarm-state', pattern: alarmStateChangePattern, target: (e) => alarmWatch(e, deps) });
+    cloud.addRule({ name: 'execution-status', pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback')]), target: (e) => reconciler(e, deps) });
+    cloud.timerHandler = (payload) => bakeTimer(payload, deps);
+
+    // What runs in each stage before the scenario starts.
+    for (const [key, st] of Object.entries(scenario.stages)) {
+      const [svc, stage] = key.split('/') as [string, string];
+      if (st.lastKnownGood) await ledger.markGood(svc, stage, st.lastKnownGood, scenario.clock);
+      if (st.running) {
+        if (st.running !== st.lastKnownGood) await ledger.markGood(svc, stage, st.running, scenario.clock);
+        await ledger.setRunning(svc, stage, st.running, scenario.clock);
+        if (st.lastKnownGood && st.running !== st.lastKnownGood) {
+          // running is not known good: re-assert the last known good without losing history order.
+          await ledger.markGood(svc, stage, st.lastKnownGood, scenario.clock);
+        }
+      }
+    }
+
+    scenario.triggers.forEach((t, i) => {
+      clock.schedule(startMs + parseIsoDuration(t.at), async () => {
+        const now = clock.now().toISOString();
+        if (t.type === 'ecr-push') {
+          cloud.pushImage(t.repository, t.digest, t.tag);
+          cloud.note('Push Received', { repository: t.repository, tag: t.tag, digest: t.digest, copies: t.copies });
+          const actionId = detId('ecr-push', String(i), t.digest);
+          for (let c = 0; c < t.copies; c++) {
+            if (t.principal) cloud.putEvent(cloudTrailPutImage(t.repository, t.tag, t.digest, t.principal, now, detId('cloudtrail', String(i), t.digest)));
+            cloud.putEvent({
+              version: '0',
+              id: actionId,
+              'detail-type': 'ECR Image Action',
+              source: 'aws.ecr',
+              account: ACCOUNT,
+              time: now.replace(/\.\d{3}Z$/, 'Z'),
+              region: REGION,
+              resources: [],
+              detail: { result: 'SUCCESS', 'repository-name': t.repository, 'image-digest': t.digest, 'action-type': 'PUSH', ...(t.tag ? { 'image-tag': t.tag } : {}) },
+            });
+          }
+        } else if (t.type === 'event') {
+          for (let c = 0; c < t.copies; c++) cloud.putEvent(t.event as Record<string, unknown>);
+        } else {
+          const input = t.input as { service?: unknown };
+          const service = typeof input?.service === 'string' && /^[a-z][a-z0-9-]{0,39}$/.test(input.service) ? input.service : 'release';
+          const name = t.type === 'rollback' ? operatorExecutionName(`${service}-rollback`, clock.now(), String(i)) : operatorExecutionName(service, clock.now(), String(i));
+          // The start record: who called StartExecution (CloudTrail / the CLI / the API in AWS).
+          await ledger.putInitiator(name, t.principal, now);
+          sfn?.start(t.type === 'rollback' ? 'rollback' : 'release', name, t.input);
+        }
+      });
+    });
+    scenario.script.forEach((line, i) => {
+      if ('at' in line.when) clock.schedule(startMs + parseIsoDuration(line.when.at), () => fire(i, line));
+    });
+
+    await clock.run();
+
+    const warnings: string[] = [];
+    for (const e of clock.errors) warnings.push(`internal: ${(e as Error).stack ?? String(e)}`);
+    for (const f of cloud.deliveryFailures) warnings.push(`event delivery to ${f.rule} failed: ${f.error}`);
+    for (const ex of sfn.executions.values()) if (ex.status === 'RUNNING') warnings.push(`execution ${ex.name} is still RUNNING with nothing left to happen (waiting for a decision the scenario never gives)`);
+
+    // ------------------------------------------------------------ output
+    const summaries = await ledger.listReleases();
+    const releases: SimRelease[] = [];
+    const ledgerEvents: LedgerEvent[] = [];
+    const timeline: TimelineEntry[] = [];
+    const external: TimelineEntry[] = [];
+    for (const s of [...summaries].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.releaseId.localeCompare(b.releaseId))) {
+      const events = await ledger.events(s.releaseId);
+      ledgerEvents.push(...events);
+      const v = verifyChain(events);
+      timeline.push(...events.map(ledgerEntry));
+      releases.push({
+        releaseId: s.releaseId,
+        kind: s.kind,
+        service: s.service,
+        digest: s.digest ?? null,
+        tag: s.tag ?? null,
+        initiator: s.initiator ?? null,
+        status: s.status,
+        reason: s.reason,
+        startedAt: s.startedAt,
+        endedAt: s.endedAt,
+        stages: s.stages.map((st) => ({
+          name: st.name,
+          status: st.status,
+          ...(st.reason ? { reason: st.reason } : {}),
+          gates: st.gates.map((g) => ({ gate: g.gate, result: g.result, reason: g.reason })),
+          ...(st.approval ? { approval: st.approval } : {}),
+          ...(st.deployedDigest ? { deployedDigest: st.deployedDigest } : {}),
+          ...(st.rollback ? { rollback: { ...st.rollback } } : {}),
+          ...(st.startedAt ? { startedAt: st.startedAt } : {}),
+          ...(st.endedAt ? { endedAt: st.endedAt } : {}),
+        })),
+        audit: { events: v.events, verified: v.ok, ...(v.ok ? {} : { problems: v.problems }) },
+      });
+    }
+    const stages: SimulationOutput['stages'] = {};
+    for (const [svcName, svc] of Object.entries(config.services)) {
+      for (const st of svc.stages) {
+        const p = await ledger.getPointer(svcName, st.name);
+        if (p && (p.running || p.lastKnownGood)) stages[`${svcName}/${st.name}`] = { ...(p.running ? { running: p.running } : {}), ...(p.lastKnownGood ? { lastKnownGood: p.lastKnownGood } : {}) };
+      }
+    }
+    const skipped = (await ledger.listSkips()).map((s) => ({ repository: s.repository, ...(s.tag ? { tag: s.tag } : {}), ...(s.digest ? { digest: s.digest } : {}), reason: s.reason, at: s.at }));
+    for (const s of skipped) external.push({ at: s.at, event: 'Push Skipped', reason: `${s.repository}:${s.tag ?? '(no tag)'} — ${s.reason}` });
+    for (const n of cloud.notes) {
+      const d = n.detail;
+      const reason =
+        n.event === 'Alarm State Changed'
+          ? `${d.alarm}: ${d.from} → ${d.to}`
+          : n.event === 'Fault Injected'
+            ? `${d.service} ${d.operation} → ${d.error}`
+            : n.event === 'Push Received'
+              ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
+              : JSON.stringify(d);
+      external.push({ at: n.at, event: n.event, reason, ...(typeof d.execution === 'string' ? { release: d.execution } : {}) });
+    }
+    // Stable: by time; within one instant, external happenings first, then each release's own order.
+    timeline.unshift(...external);
+    const order = new Map(timeline.map((t, i) => [t, i]));
+    timeline.sort((a, b) => a.at.localeCompare(b.at) || (order.get(a) ?? 0) - (order.get(b) ?? 0));
+
+    const unused = scenario.script.flatMap((line, index) =>
+      fired.has(index) ? [] : [{ index, line, reason: line.approve || line.reject ? 'approvals are not simulated yet, or the approval phase never came' : 'its phase never came' }],
+    );
+    const output: SimulationOutput = {
+      scenario: scenario.name,
+      simulated: true,
+      releases,
+      stages,
+      deployments: cloud.deployments.map((d) => ({ service: d.service, stage: d.stage, digest: d.digest, kind: d.kind, startedAt: d.startedAt, ...(d.endedAt ? { endedAt: d.endedAt } : {}), ...(d.result ? { result: d.result } : {}), releaseId: d.releaseId })),
+      skipped: skipped.map(({ at, ...rest }) => ({ ...rest, at })),
+      unused,
+      timeline,
+      executions: [...sfn.executions.values()].map((e) => ({ name: e.name, machine: e.machine, status: e.status, ...(e.error ? { error: e.error } : {}) })),
+      warnings,
+      clock: { start: scenario.clock, end: clock.now().toISOString() },
+    };
+    return { output, ledgerEvents };
+  } finally {
+    await dynamo.close();
+  }
+}
+
+function cloudTrailPutImage(repository: string, tag: string | undefined, digest: string, principal: string, at: string, id: string): Record<string, unknown> {
+  const time = at.replace(/\.\d{3}Z$/, 'Z');
+  return {
+    version: '0',
+    id,
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.ecr',
+    account: ACCOUNT,
+    time,
+    region: REGION,
+    resources: [],
+    detail: {
+      eventVersion: '1.08',
+      userIdentity: { type: principal.includes(':assumed-role/') ? 'AssumedRole' : 'IAMUser', arn: principal, accountId: ACCOUNT },
+      eventTime: time,
+      eventSource: 'ecr.amazonaws.com',
+      eventName: 'PutImage',
+      awsRegion: REGION,
+      requestParameters: { repositoryName: repository, ...(tag ? { imageTag: tag } : {}), registryId: ACCOUNT },
+      responseElements: { image: { repositoryName: repository, registryId: ACCOUNT, imageId: { imageDigest: digest, ...(tag ? { imageTag: tag } : {}) } } },
+      eventID: id,
+      eventType: 'AwsApiCall',
+    },
+  };
+}
+

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Gantry Helm driver: promote one image digest to one stage.
+#
+#   helm upgrade --install --atomic --wait, the image pinned by digest, then `helm status` and
+#   `helm history` printed as evidence.
+#
+# Runs in AWS CodeBuild (buildspecs/helm.yml; lib/HelmDriver.ts inlines this file into the deployed
+# buildspec). Every input is a GANTRY_* environment variable set by the release workflow. Each one is
+# checked against a pattern before anything runs, an unknown GANTRY_* variable is refused, and every
+# expansion is quoted: no value is ever evaluated as shell code.
+set -euo pipefail
+
+fail() {
+  printf 'gantry-helm: %s\n' "$*" >&2
+  exit 1
+}
+
+# name -> the pattern its value must match (bash ERE, anchored).
+declare -A PATTERNS=(
+  [GANTRY_RELEASE_ID]='^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$'
+  [GANTRY_KIND]='^(deploy|rollback)$'
+  [GANTRY_SERVICE]='^[a-z][a-z0-9-]{0,39}$'
+  [GANTRY_STAGE]='^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'
+  [GANTRY_DIGEST]='^sha256:[a-f0-9]{64}$'
+  [GANTRY_IMAGE_REPOSITORY]='^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?/[a-z0-9]+([._/-][a-z0-9]+)*$'
+  [GANTRY_CLUSTER_NAME]='^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$'
+  [GANTRY_CLUSTER_REGION]='^[a-z]{2}(-gov)?-[a-z]+-[0-9]$'
+  [GANTRY_NAMESPACE]='^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'
+  [GANTRY_HELM_RELEASE]='^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$'
+  [GANTRY_HELM_CHART]='^(oci://|https://)[A-Za-z0-9._/:@-]+$|^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*$'
+  [GANTRY_HELM_VERSION]='^[0-9A-Za-z.+-]{1,64}$'
+  [GANTRY_HELM_TIMEOUT]='^[1-9][0-9]{0,3}m$'
+  [GANTRY_VALUES_REPOSITORY_KEY]='^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$'
+  [GANTRY_VALUES_DIGEST_KEY]='^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$'
+)
+# Set by the workflow but optional here: when present it must name this driver.
+declare -A OPTIONAL_PATTERNS=(
+  [GANTRY_DRIVER]='^helm$'
+)
+
+# Refuse any GANTRY_* variable this driver does not know: every one it receives is validated.
+while IFS= read -r name; do
+  if [[ -z "${PATTERNS[$name]+set}" && -z "${OPTIONAL_PATTERNS[$name]+set}" ]]; then
+    fail "$name is not a variable the Helm driver accepts"
+  fi
+done < <(compgen -e | grep '^GANTRY_' || true)
+
+for name in "${!PATTERNS[@]}"; do
+  value="${!name-}"
+  [[ -n "$value" ]] || fail "$name is not set"
+  [[ "$value" =~ ${PATTERNS[$name]} ]] || fail "$name does not match ${PATTERNS[$name]} (got $(printf '%q' "${value:0:100}"))"
+done
+for name in "${!OPTIONAL_PATTERNS[@]}"; do
+  value="${!name-}"
+  if [[ -n "$value" && ! "$value" =~ ${OPTIONAL_PATTERNS[$name]} ]]; then
+    fail "$name does not match ${OPTIONAL_PATTERNS[$name]} (got $(printf '%q' "${value:0:100}"))"
+  fi
+done
+
+command -v helm >/dev/null || fail "helm is not installed"
+command -v aws >/dev/null || fail "the AWS CLI is not installed"
+command -v jq >/dev/null || fail "jq is not installed"
+
+printf 'gantry-helm: %s %s %s@%s to %s (release %s, cluster %s/%s, namespace %s)\n' \
+  "$GANTRY_KIND" "$GANTRY_SERVICE" "$GANTRY_IMAGE_REPOSITORY" "$GANTRY_DIGEST" "$GANTRY_STAGE" \
+  "$GANTRY_RELEASE_ID" "$GANTRY_CLUSTER_REGION" "$GANTRY_CLUSTER_NAME" "$GANTRY_NAMESPACE"
+helm version --short
+
+KUBECONFIG="$(mktemp)"
+export KUBECONFIG
+aws eks update-kubeconfig --name "$GANTRY_CLUSTER_NAME" --region "$GANTRY_CLUSTER_REGION" --kubeconfig "$KUBECONFIG"
+
+# A chart in a private ECR registry (oci://<account>.dkr.ecr.<region>.amazonaws.com/...) needs a
+# registry login; the password goes through stdin, never the command line.
+ecr_chart='^oci://([0-9]{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?)/'
+if [[ "$GANTRY_HELM_CHART" =~ $ecr_chart ]]; then
+  registry="${BASH_REMATCH[1]}"
+  registry_region="${BASH_REMATCH[2]}"
+  aws ecr get-login-password --region "$registry_region" |
+    helm registry login --username AWS --password-stdin "$registry"
+fi
+
+status=0
+helm upgrade --install "$GANTRY_HELM_RELEASE" "$GANTRY_HELM_CHART" \
+  --version "$GANTRY_HELM_VERSION" \
+  --namespace "$GANTRY_NAMESPACE" \
+  --atomic \
+  --wait \
+  --timeout "$GANTRY_HELM_TIMEOUT" \
+  --history-max 20 \
+  --description "gantry ${GANTRY_KIND} ${GANTRY_RELEASE_ID}" \
+  --set-string "${GANTRY_VALUES_REPOSITORY_KEY}=${GANTRY_IMAGE_REPOSITORY}" \
+  --set-string "${GANTRY_VALUES_DIGEST_KEY}=${GANTRY_DIGEST}" || status=$?
+
+# Evidence, also after a failed (and, with --atomic, rolled back) upgrade. `helm status -o json` holds
+# the rendered manifest and values (Secrets included), so only its summary fields are printed.
+echo 'gantry-helm: evidence helm-status'
+helm status "$GANTRY_HELM_RELEASE" --namespace "$GANTRY_NAMESPACE" -o json |
+  jq -c '{name, namespace, version, info: (.info | {status, first_deployed, last_deployed, description}), chart: (.chart.metadata | {name, version, appVersion})}' ||
+  echo 'gantry-helm: no release status (the release does not exist)'
+echo 'gantry-helm: evidence helm-history'
+helm history "$GANTRY_HELM_RELEASE" --namespace "$GANTRY_NAMESPACE" --max 10 -o json ||
+  echo 'gantry-helm: no release history (the release does not exist)'
+
+if [[ "$status" -ne 0 ]]; then
+  fail "helm upgrade failed with exit code $status"
+fi
+echo "gantry-helm: ${GANTRY_KIND} of ${GANTRY_DIGEST} to ${GANTRY_STAGE} succeeded"

@@ -1,0 +1,572 @@
+/**
+ * What every backend of the ledger must do, as one suite: `ledgerContract(name, start)` runs the real
+ * DynamoDB adapter against the table `start()` gives (dynalite, DynamoDB Local). Not a .test.ts itself.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
+import { LEDGER_TTL_ATTRIBUTE, ledgerKeys } from '../../lambdas/adapters/ledger-table';
+import { type LedgerEvent, type LedgerEventInput, projectRelease, verifyChain } from '../../lambdas/domain/ledger';
+import type { TokenRecord } from '../../lambdas/ports';
+import type { LocalDynamo } from '../../local/dynalite';
+
+const digest = (c: string): string => `sha256:${c.repeat(64)}`;
+const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+const iso = (base: string, plusSeconds: number): string => new Date(Date.parse(base) + plusSeconds * 1000).toISOString();
+const T0 = '2026-11-24T10:00:00.000Z';
+
+let counter = 0;
+/** Ids unique within a backend's table, so tests never see each other's items. */
+const uid = (prefix: string): string => `${prefix}-${++counter}`;
+
+function started(releaseId: string, service: string, at = T0, stages: string[] = ['dev', 'prod']): LedgerEventInput {
+  return { releaseId, stepKey: 'start', type: 'release.started', at, data: { service, digest: digest('a'), tag: 'v1.0.0', stages } };
+}
+
+function gate(releaseId: string, n: number, stage = 'dev'): LedgerEventInput {
+  return { releaseId, stepKey: `gate-${n}`, type: 'gate.evaluated', at: iso(T0, n), stage, data: { gate: 'window', result: 'PASS', reason: `check ${n}` } };
+}
+
+/** A release's events with awkward values: they must come back exactly as hashed. */
+function awkwardJourney(releaseId: string, service: string): LedgerEventInput[] {
+  return [
+    started(releaseId, service),
+    { releaseId, stepKey: 'dev/start', type: 'stage.started', at: iso(T0, 1), stage: 'dev', data: { previousDigest: digest('b') } },
+    {
+      releaseId,
+      stepKey: 'dev/scan',
+      type: 'gate.evaluated',
+      at: iso(T0, 2),
+      stage: 'dev',
+      data: {
+        gate: 'image.scan',
+        result: 'WARN',
+        reason: 'ünïcödé — 2 findings ✓',
+        evidence: { empty: '', nothing: null, zero: 0, negative: -1.5, big: 1234567890123, list: [], nested: { deeper: [1, 'two', { three: true }] }, obj: {} },
+      },
+    },
+    { releaseId, stepKey: 'dev/deploy', type: 'deploy.finished', at: iso(T0, 3), stage: 'dev', data: { result: 'SUCCEEDED', digest: digest('a') } },
+    { releaseId, stepKey: 'dev/promoted', type: 'stage.promoted', at: iso(T0, 4), stage: 'dev', data: {} },
+    { releaseId, stepKey: 'dev/end', type: 'stage.finished', at: iso(T0, 5), stage: 'dev', data: { status: 'PROMOTED' } },
+    { releaseId, stepKey: 'end', type: 'release.finished', at: iso(T0, 6), data: { status: 'SUCCEEDED' } },
+  ];
+}
+
+function bakeToken(releaseId: string, stage: string, alarms: string[], token = uid('secret-task-token')): TokenRecord {
+  return {
+    kind: 'BAKE',
+    releaseId,
+    service: 'payments',
+    stage,
+    token,
+    alarms,
+    createdAt: T0,
+    expiresAt: iso(T0, 1800),
+    attrs: { bakeMinutes: 30, insufficientData: 'fail' },
+  };
+}
+
+export function ledgerContract(name: string, start: () => Promise<LocalDynamo>): void {
+  describe(`the DynamoDB ledger on ${name}`, () => {
+    let backend: LocalDynamo;
+    let ledger: DynamoLedger;
+    before(async () => {
+      backend = await start();
+      ledger = new DynamoLedger({ client: backend.doc, tableName: backend.tableName });
+    });
+    after(async () => {
+      await backend?.close();
+    });
+
+    const metaItem = async (releaseId: string) =>
+      (await backend.doc.send(new GetCommand({ TableName: backend.tableName, Key: ledgerKeys.releaseMeta(releaseId), ConsistentRead: true }))).Item;
+
+    describe('append', () => {
+      it('writes nothing for a second append with the same stepKey and returns the stored event as a duplicate', async () => {
+        const releaseId = uid('rel');
+        const first = await ledger.append(started(releaseId, 'payments'));
+
+        const second = await ledger.append({ ...started(releaseId, 'payments'), at: iso(T0, 60), data: { service: 'other' } });
+
+        assert.equal(first.duplicate, false);
+        assert.equal(second.duplicate, true);
+        assert.equal(second.event.seq, first.event.seq);
+        assert.deepEqual(second.event, plain(first.event));
+        assert.equal((await ledger.events(releaseId)).length, 1);
+      });
+
+      it('gives 20 concurrent appends to one release the sequence numbers 1 to 20 in a chain that verifies', async () => {
+        const releaseId = uid('rel');
+
+        const results = await Promise.all(Array.from({ length: 20 }, (_, n) => ledger.append(gate(releaseId, n))));
+
+        const events = await ledger.events(releaseId);
+        assert.deepEqual(
+          results.map((r) => r.event.seq).sort((a, b) => a - b),
+          Array.from({ length: 20 }, (_, i) => i + 1),
+        );
+        assert.ok(results.every((r) => !r.duplicate));
+        assert.deepEqual(
+          events.map((e) => e.seq),
+          Array.from({ length: 20 }, (_, i) => i + 1),
+        );
+        assert.deepEqual(verifyChain(events), { ok: true, events: 20, problems: [] });
+        assert.deepEqual(new Set(events.map((e) => e.stepKey)).size, 20);
+      });
+
+      it('writes a step once when five writers append the same stepKey at the same time', async () => {
+        const releaseId = uid('rel');
+        await ledger.append(started(releaseId, 'payments'));
+
+        const results = await Promise.all(Array.from({ length: 5 }, () => ledger.append(gate(releaseId, 1))));
+
+        assert.equal(results.filter((r) => !r.duplicate).length, 1);
+        assert.deepEqual(new Set(results.map((r) => r.event.seq)), new Set([2]));
+        assert.equal((await ledger.events(releaseId)).length, 2);
+      });
+
+      it('keeps the summary equal to projectRelease of the stored events after every append', async () => {
+        const releaseId = uid('rel');
+        for (const input of awkwardJourney(releaseId, 'payments')) {
+          await ledger.append(input);
+
+          const events = await ledger.events(releaseId);
+          assert.deepEqual(await ledger.getRelease(releaseId), plain(projectRelease(events)));
+        }
+        assert.equal((await ledger.getRelease(releaseId))?.status, 'SUCCEEDED');
+      });
+
+      it('returns events exactly as hashed, so the stored chain verifies', async () => {
+        const releaseId = uid('rel');
+        const appended: LedgerEvent[] = [];
+        for (const input of awkwardJourney(releaseId, 'payments')) appended.push((await ledger.append(input)).event);
+
+        const events = await ledger.events(releaseId);
+
+        assert.deepEqual(events, plain(appended));
+        assert.deepEqual(verifyChain(events), { ok: true, events: appended.length, problems: [] });
+      });
+
+      it('keeps the summary at the latest version when 20 appends race their projections', async () => {
+        const releaseId = uid('rel');
+        await ledger.append(started(releaseId, 'payments'));
+
+        await Promise.all(Array.from({ length: 20 }, (_, n) => ledger.append(gate(releaseId, n))));
+
+        const summary = await ledger.getRelease(releaseId);
+        assert.equal(summary?.version, 21);
+        assert.deepEqual(summary, plain(projectRelease(await ledger.events(releaseId))));
+      });
+
+      it('never overwrites a summary of a later version with an older projection', async () => {
+        const releaseId = uid('rel');
+        await ledger.append(started(releaseId, 'payments'));
+        const newer = { ...(await metaItem(releaseId)), version: 999, status: 'SUCCEEDED' };
+        await backend.doc.send(new PutCommand({ TableName: backend.tableName, Item: newer }));
+
+        await ledger.append(gate(releaseId, 1));
+
+        const summary = await ledger.getRelease(releaseId);
+        assert.equal(summary?.version, 999);
+        assert.equal(summary?.status, 'SUCCEEDED');
+      });
+
+      it('restores a missing summary when a retried step appends a duplicate', async () => {
+        const releaseId = uid('rel');
+        await ledger.append(started(releaseId, 'payments'));
+        await ledger.append(gate(releaseId, 1));
+        await backend.doc.send(new DeleteCommand({ TableName: backend.tableName, Key: ledgerKeys.releaseMeta(releaseId) }));
+
+        const retried = await ledger.append(gate(releaseId, 1));
+
+        assert.equal(retried.duplicate, true);
+        assert.equal((await ledger.getRelease(releaseId))?.version, 2);
+      });
+
+      it('has no events and no summary for a release never started', async () => {
+        const releaseId = uid('rel');
+
+        assert.deepEqual(await ledger.events(releaseId), []);
+        assert.equal(await ledger.getRelease(releaseId), undefined);
+      });
+    });
+
+    describe('stage pointers', () => {
+      it('has no pointer for a stage nothing ran in', async () => {
+        assert.equal(await ledger.getPointer(uid('svc'), 'dev'), undefined);
+      });
+
+      it('records what runs in a stage without making it last known good', async () => {
+        const service = uid('svc');
+
+        await ledger.setRunning(service, 'dev', digest('a'), T0);
+
+        assert.deepEqual(await ledger.getPointer(service, 'dev'), { service, stage: 'dev', running: digest('a'), promoted: [], updatedAt: T0 });
+      });
+
+      it('makes a digest that passed its bake last known good and adds it to the promoted history once', async () => {
+        const service = uid('svc');
+        await ledger.setRunning(service, 'dev', digest('a'), T0);
+
+        await ledger.markGood(service, 'dev', digest('a'), iso(T0, 1));
+        await ledger.markGood(service, 'dev', digest('a'), iso(T0, 2));
+        await ledger.markGood(service, 'dev', digest('b'), iso(T0, 3));
+        await ledger.markGood(service, 'dev', digest('a'), iso(T0, 4));
+
+        const pointer = await ledger.getPointer(service, 'dev');
+        assert.equal(pointer?.lastKnownGood, digest('a'));
+        assert.deepEqual(pointer?.promoted, [digest('a'), digest('b'), digest('a')]);
+        assert.equal(pointer?.updatedAt, iso(T0, 4));
+      });
+
+      it('keeps last known good and the history when a rollback changes what runs', async () => {
+        const service = uid('svc');
+        await ledger.markGood(service, 'prod', digest('a'), T0);
+        await ledger.setRunning(service, 'prod', digest('b'), iso(T0, 1));
+
+        await ledger.setRunning(service, 'prod', digest('a'), iso(T0, 2));
+
+        assert.deepEqual(await ledger.getPointer(service, 'prod'), {
+          service,
+          stage: 'prod',
+          running: digest('a'),
+          lastKnownGood: digest('a'),
+          promoted: [digest('a')],
+          updatedAt: iso(T0, 2),
+        });
+      });
+
+      it('loses no promotion when five digests are marked good at the same time', async () => {
+        const service = uid('svc');
+        const digests = ['1', '2', '3', '4', '5'].map(digest);
+
+        await Promise.all(digests.map((d) => ledger.markGood(service, 'dev', d, T0)));
+
+        const pointer = await ledger.getPointer(service, 'dev');
+        assert.deepEqual([...(pointer?.promoted ?? [])].sort(), digests);
+        assert.equal(pointer?.lastKnownGood, pointer?.promoted.at(-1));
+      });
+    });
+
+    describe('leases', () => {
+      it('gives a stage to one owner and tells a second owner who holds it', async () => {
+        const service = uid('svc');
+
+        const first = await ledger.acquireLease(service, 'prod', 'exec-a', T0, 3600);
+        const second = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 1), 3600);
+
+        assert.deepEqual(first, { acquired: true });
+        assert.deepEqual(second, { acquired: false, holder: 'exec-a' });
+      });
+
+      it('lets exactly one of five owners racing for a free stage take it', async () => {
+        const service = uid('svc');
+
+        const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((o) => ledger.acquireLease(service, 'prod', `exec-${o}`, T0, 3600)));
+
+        const winners = results.filter((r) => r.acquired);
+        assert.equal(winners.length, 1);
+        const holders = new Set(results.filter((r) => !r.acquired).map((r) => r.holder));
+        assert.equal(holders.size, 1);
+        assert.ok([...holders][0]?.startsWith('exec-'));
+      });
+
+      it('is re-entrant for the owner that holds it', async () => {
+        const service = uid('svc');
+        await ledger.acquireLease(service, 'prod', 'exec-a', T0, 3600);
+
+        const again = await ledger.acquireLease(service, 'prod', 'exec-a', iso(T0, 10), 3600);
+
+        assert.deepEqual(again, { acquired: true });
+      });
+
+      it('is freed only by its owner', async () => {
+        const service = uid('svc');
+        await ledger.acquireLease(service, 'prod', 'exec-a', T0, 3600);
+
+        const byOther = await ledger.releaseLease(service, 'prod', 'exec-b');
+        const stillHeld = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 1), 3600);
+        const byOwner = await ledger.releaseLease(service, 'prod', 'exec-a');
+        const nowFree = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 2), 3600);
+
+        assert.equal(byOther, false);
+        assert.deepEqual(stillHeld, { acquired: false, holder: 'exec-a' });
+        assert.equal(byOwner, true);
+        assert.deepEqual(nowFree, { acquired: true });
+      });
+
+      it('answers false when freeing a lease nobody holds', async () => {
+        assert.equal(await ledger.releaseLease(uid('svc'), 'prod', 'exec-a'), false);
+      });
+
+      it('lets another owner take over a lease once it has expired, and not before', async () => {
+        const service = uid('svc');
+        await ledger.acquireLease(service, 'prod', 'exec-dead', T0, 60);
+
+        const early = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 59), 60);
+        const late = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 61), 60);
+        const deadOwnerBack = await ledger.acquireLease(service, 'prod', 'exec-dead', iso(T0, 62), 60);
+
+        assert.deepEqual(early, { acquired: false, holder: 'exec-dead' });
+        assert.deepEqual(late, { acquired: true });
+        assert.deepEqual(deadOwnerBack, { acquired: false, holder: 'exec-b' });
+      });
+
+      it('lists every lease an owner holds and no other owner\'s', async () => {
+        const service = uid('svc');
+        const owner = uid('arn:aws:states:eu-west-2:111122223333:execution:release:exec');
+        await ledger.acquireLease(service, 'dev', owner, T0, 3600);
+        await ledger.acquireLease(service, 'prod', owner, T0, 3600);
+        await ledger.acquireLease(service, 'staging', 'someone-else', T0, 3600);
+        await ledger.acquireLease(service, 'qa', owner, T0, 3600);
+        await ledger.releaseLease(service, 'qa', owner);
+
+        const leases = await ledger.leasesOf(owner);
+
+        assert.deepEqual(
+          [...leases].sort((a, b) => a.stage.localeCompare(b.stage)),
+          [
+            { service, stage: 'dev' },
+            { service, stage: 'prod' },
+          ],
+        );
+      });
+
+      it('moves a lease taken over after expiry to the new owner\'s list', async () => {
+        const service = uid('svc');
+        const dead = uid('exec-dead');
+        const alive = uid('exec-alive');
+        await ledger.acquireLease(service, 'prod', dead, T0, 60);
+
+        await ledger.acquireLease(service, 'prod', alive, iso(T0, 120), 60);
+
+        assert.deepEqual(await ledger.leasesOf(dead), []);
+        assert.deepEqual(await ledger.leasesOf(alive), [{ service, stage: 'prod' }]);
+      });
+    });
+
+    describe('task tokens', () => {
+      it('finds an open bake token under each of its alarms and under no other', async () => {
+        const releaseId = uid('rel');
+        const [a1, a2, other] = [uid('alarm'), uid('alarm'), uid('alarm')];
+        const record = bakeToken(releaseId, 'prod', [a1 as string, a2 as string]);
+
+        await ledger.putToken(record);
+
+        assert.deepEqual(await ledger.tokensForAlarm(a1 as string), [plain(record)]);
+        assert.deepEqual(await ledger.tokensForAlarm(a2 as string), [plain(record)]);
+        assert.deepEqual(await ledger.tokensForAlarm(other as string), []);
+      });
+
+      it('lists every bake watching one alarm', async () => {
+        const alarm = uid('alarm');
+        const one = bakeToken(uid('rel'), 'dev', [alarm]);
+        const two = { ...bakeToken(uid('rel'), 'prod', [alarm]), createdAt: iso(T0, 5) };
+        await ledger.putToken(two);
+        await ledger.putToken(one);
+
+        const tokens = await ledger.tokensForAlarm(alarm);
+
+        assert.deepEqual(tokens, [plain(one), plain(two)]);
+      });
+
+      it('hands a token out once: the first take returns it, the second nothing, and its alarms forget it', async () => {
+        const releaseId = uid('rel');
+        const alarm = uid('alarm');
+        const record = bakeToken(releaseId, 'prod', [alarm]);
+        await ledger.putToken(record);
+
+        const first = await ledger.takeToken('BAKE', releaseId, 'prod');
+        const second = await ledger.takeToken('BAKE', releaseId, 'prod');
+
+        assert.deepEqual(first, plain(record));
+        assert.equal(second, undefined);
+        assert.deepEqual(await ledger.tokensForAlarm(alarm), []);
+      });
+
+      it('gives a token to exactly one of five concurrent takers', async () => {
+        const releaseId = uid('rel');
+        const record = bakeToken(releaseId, 'prod', [uid('alarm')]);
+        await ledger.putToken(record);
+
+        const taken = await Promise.all(Array.from({ length: 5 }, () => ledger.takeToken('BAKE', releaseId, 'prod')));
+
+        const winners = taken.filter((t) => t !== undefined);
+        assert.equal(winners.length, 1);
+        assert.deepEqual(winners[0], plain(record));
+      });
+
+      it('keeps approval and bake tokens of the same stage apart', async () => {
+        const releaseId = uid('rel');
+        const approval: TokenRecord = { kind: 'APPROVAL', releaseId, service: 'payments', stage: 'prod', token: uid('approval-token'), alarms: [], createdAt: T0, expiresAt: iso(T0, 86_400) };
+        await ledger.putToken(approval);
+        await ledger.putToken(bakeToken(releaseId, 'prod', [uid('alarm')]));
+
+        const taken = await ledger.takeToken('APPROVAL', releaseId, 'prod');
+
+        assert.deepEqual(taken, plain(approval));
+        assert.equal((await ledger.takeToken('BAKE', releaseId, 'prod'))?.kind, 'BAKE');
+      });
+
+      it('stops listing a replaced token under the alarms the replacement no longer watches', async () => {
+        const releaseId = uid('rel');
+        const [kept, dropped] = [uid('alarm'), uid('alarm')] as [string, string];
+        await ledger.putToken(bakeToken(releaseId, 'prod', [kept, dropped]));
+        const replacement = bakeToken(releaseId, 'prod', [kept]);
+
+        await ledger.putToken(replacement);
+
+        assert.deepEqual(await ledger.tokensForAlarm(kept), [plain(replacement)]);
+        assert.deepEqual(await ledger.tokensForAlarm(dropped), []);
+      });
+
+      it('returns nothing when taking a token never put', async () => {
+        assert.equal(await ledger.takeToken('BAKE', uid('rel'), 'prod'), undefined);
+      });
+    });
+
+    describe('skips', () => {
+      it('records a skip once however often its event is replayed', async () => {
+        const eventId = uid('evt');
+        const skip = { repository: 'payments-api', tag: 'latest', digest: digest('c'), reason: 'tag latest does not match ^v\\d+', at: T0, eventId };
+
+        await ledger.recordSkip(skip);
+        await ledger.recordSkip({ ...skip, at: iso(T0, 300) });
+
+        const mine = (await ledger.listSkips()).filter((s) => s.eventId === eventId);
+        assert.deepEqual(mine, [skip]);
+      });
+
+      it('lists skips in the order they happened', async () => {
+        const [late, early] = [uid('evt'), uid('evt')] as [string, string];
+        await ledger.recordSkip({ repository: 'r', reason: 'later', at: iso(T0, 3600), eventId: late });
+        await ledger.recordSkip({ repository: 'r', reason: 'earlier', at: iso(T0, 60), eventId: early });
+
+        const ids = (await ledger.listSkips()).map((s) => s.eventId).filter((id) => id === late || id === early);
+
+        assert.deepEqual(ids, [early, late]);
+      });
+    });
+
+    describe('initiators', () => {
+      it('returns the principal that started an execution', async () => {
+        const name = uid('exec');
+
+        await ledger.putInitiator(name, 'arn:aws:iam::111122223333:user/alice', T0);
+
+        assert.equal(await ledger.getInitiator(name), 'arn:aws:iam::111122223333:user/alice');
+      });
+
+      it('keeps the first principal when a replayed start writes another', async () => {
+        const name = uid('exec');
+        await ledger.putInitiator(name, 'arn:aws:iam::111122223333:user/alice', T0);
+
+        await ledger.putInitiator(name, 'arn:aws:iam::111122223333:user/mallory', iso(T0, 1));
+
+        assert.equal(await ledger.getInitiator(name), 'arn:aws:iam::111122223333:user/alice');
+      });
+
+      it('knows no initiator of an execution nobody recorded', async () => {
+        assert.equal(await ledger.getInitiator(uid('exec')), undefined);
+      });
+    });
+
+    describe('listReleases', () => {
+      it('lists one service\'s releases ordered by start time', async () => {
+        const service = uid('svc');
+        const [r1, r2, r3] = [uid('rel'), uid('rel'), uid('rel')] as [string, string, string];
+        await ledger.append(started(r2, service, '2026-11-24T12:00:00.000Z'));
+        await ledger.append(started(r3, service, '2026-11-25T09:00:00.000Z'));
+        await ledger.append(started(r1, service, '2026-11-23T08:00:00.000Z'));
+        await ledger.append(started(uid('rel'), uid('svc'), '2026-11-24T12:30:00.000Z'));
+
+        const releases = await ledger.listReleases({ service });
+
+        assert.deepEqual(
+          releases.map((r) => r.releaseId),
+          [r1, r2, r3],
+        );
+        assert.deepEqual(releases[1], await ledger.getRelease(r2));
+      });
+
+      it('bounds a service\'s releases by start time, both ends inclusive, a date meaning the whole day', async () => {
+        const service = uid('svc');
+        const ids = ['2026-11-23T23:59:59.000Z', '2026-11-24T00:00:00.000Z', '2026-11-24T23:59:59.000Z', '2026-11-25T00:00:00.000Z'].map((at) => {
+          const id = uid('rel');
+          return { id, at };
+        });
+        for (const { id, at } of ids) await ledger.append(started(id, service, at));
+
+        const day = await ledger.listReleases({ service, from: '2026-11-24', to: '2026-11-24' });
+        const exact = await ledger.listReleases({ service, from: '2026-11-24T00:00:00.000Z', to: '2026-11-25T00:00:00.000Z' });
+        const since = await ledger.listReleases({ service, from: '2026-11-24T23:00:00.000Z' });
+
+        assert.deepEqual(
+          day.map((r) => r.releaseId),
+          [ids[1]?.id, ids[2]?.id],
+        );
+        assert.deepEqual(
+          exact.map((r) => r.releaseId),
+          [ids[1]?.id, ids[2]?.id, ids[3]?.id],
+        );
+        assert.deepEqual(
+          since.map((r) => r.releaseId),
+          [ids[2]?.id, ids[3]?.id],
+        );
+      });
+
+      it('lists the releases of every service, ordered by start time, when no service is given', async () => {
+        const [a, b] = [uid('rel'), uid('rel')] as [string, string];
+        await ledger.append(started(a, uid('svc'), '2020-01-02T00:00:00.000Z'));
+        await ledger.append(started(b, uid('svc'), '2020-01-01T00:00:00.000Z'));
+
+        const all = await ledger.listReleases();
+
+        const startTimes = all.map((r) => r.startedAt);
+        assert.deepEqual(startTimes, [...startTimes].sort());
+        assert.deepEqual(
+          all.map((r) => r.releaseId).filter((id) => id === a || id === b),
+          [b, a],
+        );
+        assert.ok(all.every((r) => typeof r.version === 'number' && Array.isArray(r.stages)));
+      });
+    });
+
+    describe('time to live', () => {
+      it('puts expiresAt on leases, tokens, alarm index entries and initiators only — never on evidence', async () => {
+        const service = uid('svc');
+        const releaseId = uid('rel');
+        for (const input of awkwardJourney(releaseId, service)) await ledger.append(input);
+        await ledger.setRunning(service, 'dev', digest('a'), T0);
+        await ledger.markGood(service, 'dev', digest('a'), T0);
+        await ledger.acquireLease(service, 'dev', 'exec-ttl', T0, 600);
+        await ledger.putToken(bakeToken(releaseId, 'dev', [uid('alarm')]));
+        await ledger.recordSkip({ repository: 'r', reason: 'ttl check', at: T0, eventId: uid('evt') });
+        await ledger.putInitiator(uid('exec'), 'arn:aws:iam::111122223333:user/alice', T0);
+
+        const items: Record<string, unknown>[] = [];
+        let ExclusiveStartKey: Record<string, unknown> | undefined;
+        do {
+          const page = await backend.doc.send(new ScanCommand({ TableName: backend.tableName, ConsistentRead: true, ExclusiveStartKey }));
+          items.push(...(page.Items ?? []));
+          ExclusiveStartKey = page.LastEvaluatedKey;
+        } while (ExclusiveStartKey);
+
+        const expiring = (i: Record<string, unknown>) => i.sk === 'LEASE' || i.sk === 'TOKEN' || i.sk === 'INITIATOR' || String(i.pk).startsWith('ALARM#');
+        const withTtl = items.filter((i) => LEDGER_TTL_ATTRIBUTE in i);
+        assert.deepEqual(
+          withTtl.filter((i) => !expiring(i)).map((i) => `${i.pk} ${i.sk}`),
+          [],
+        );
+        assert.deepEqual(
+          items.filter((i) => expiring(i) && typeof i[LEDGER_TTL_ATTRIBUTE] !== 'number').map((i) => `${i.pk} ${i.sk}`),
+          [],
+        );
+        const kinds = new Set(withTtl.map((i) => (String(i.pk).startsWith('ALARM#') ? 'ALARM' : i.sk)));
+        assert.deepEqual([...kinds].sort(), ['ALARM', 'INITIATOR', 'LEASE', 'TOKEN']);
+        assert.ok(items.some((i) => String(i.sk).startsWith('EVENT#')) && items.some((i) => i.sk === 'META' && i.pk === ledgerKeys.releaseMeta(releaseId).pk));
+      });
+    });
+  });
+}

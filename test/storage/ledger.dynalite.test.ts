@@ -1,0 +1,4 @@
+import { startDynalite } from '../../local/dynalite';
+import { ledgerContract } from './ledger-contract';
+
+ledgerContract('dynalite', () => startDynalite());
