@@ -9,5 +9,7 @@ process.emitWarning = function (warning, ...rest) {
   if (type === 'NodeVersionSupportWarning' || (text && text.includes('will require node >=22'))) return;
   return emitWarning.call(process, warning, ...rest);
 };
+// Handler logs (Powertools, JSON on stdout) would mix with --json output; the CLI reports instead.
+process.env.POWERTOOLS_LOG_LEVEL = process.env.POWERTOOLS_LOG_LEVEL || 'SILENT';
 require('tsx/cjs');
 require('./gantry.ts');

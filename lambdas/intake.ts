@@ -42,7 +42,9 @@ export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
   if ('ignored' in facts) return { outcome: 'ignored', reason: facts.ignored };
   const at = deps.now().toISOString();
   const skip = async (reason: string): Promise<IntakeResult> => {
-    await deps.ledger.recordSkip({ repository: facts.repository, tag: facts.tag, digest: facts.digest, reason, at, eventId: facts.eventId });
+    // One skip per pushed (repository, tag, digest): the Image Action and the CloudTrail record of one push are one skip.
+    const skipId = `push:${facts.repository}:${facts.tag ?? ''}:${facts.digest}`;
+    await deps.ledger.recordSkip({ repository: facts.repository, tag: facts.tag, digest: facts.digest, reason, at, eventId: skipId });
     logger.info('push skipped', { repository: facts.repository, tag: facts.tag, reason });
     return { outcome: 'skipped', reason };
   };

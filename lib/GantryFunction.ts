@@ -8,7 +8,7 @@ import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -76,7 +76,8 @@ export class GantryFunction extends Construct {
       logGroup: this.logGroup,
       deadLetterQueue: props.deadLetterQueue,
       retryAttempts: props.deadLetterQueue ? 2 : undefined,
-      environment: { ...props.environment, POWERTOOLS_SERVICE_NAME: 'gantry' },
+      // Stack traces through the bundled source map (bundling.sourceMap below).
+      environment: { ...props.environment, POWERTOOLS_SERVICE_NAME: 'gantry', NODE_OPTIONS: '--enable-source-maps' },
       bundling: {
         // The config is compiled in: the function runs exactly the document that was synthesized.
         define: { 'process.env.GANTRY_CONFIG': JSON.stringify(JSON.stringify(props.config)) },
@@ -86,6 +87,7 @@ export class GantryFunction extends Construct {
         format: OutputFormat.CJS,
         // The SDK is bundled at the locked version rather than taken from the runtime.
         bundleAwsSDK: true,
+        logLevel: LogLevel.WARNING,
       },
     });
   }

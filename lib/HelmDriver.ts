@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { BuildSpec, ComputeType, LinuxBuildImage, Project } from 'aws-cdk-lib/aws-codebuild';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -23,8 +23,6 @@ export const HELM_SCRIPT_PATH = join(PROJECT_ROOT, 'scripts', 'drivers', 'helm-d
 /** The buildspec command that the deployed buildspec replaces with the script itself. */
 export const HELM_SCRIPT_COMMAND = 'bash scripts/drivers/helm-deploy.sh';
 const HEREDOC_DELIMITER = 'GANTRY_HELM_DEPLOY_SCRIPT';
-/** Where the inlined script is written inside the build container. */
-export const INLINED_SCRIPT_PATH = '/tmp/gantry-helm-deploy.sh';
 
 export class HelmDriverError extends Error {
   override readonly name = 'HelmDriverError';
@@ -32,8 +30,8 @@ export class HelmDriverError extends Error {
 
 /**
  * The buildspec as deployed: `buildspec` with its one `- bash scripts/drivers/helm-deploy.sh` command
- * replaced by a YAML literal block that writes `script` to a file through a quoted heredoc (no
- * expansion) and runs it with bash. Everything else in the buildspec is kept byte for byte.
+ * replaced by a YAML literal block that writes `script` to a temporary file through a quoted heredoc
+ * (nothing in it is expanded) and runs it with bash. Everything else in the buildspec is kept byte for byte.
  */
 export function renderHelmBuildSpec(buildspec: string, script: string): string {
   const lines = buildspec.split('\n');
@@ -47,7 +45,7 @@ export function renderHelmBuildSpec(buildspec: string, script: string): string {
   }
   const index = at[0] as number;
   const indent = /^ */.exec(lines[index] as string)?.[0] ?? '';
-  const body = [`cat > ${INLINED_SCRIPT_PATH} <<'${HEREDOC_DELIMITER}'`, ...scriptLines, HEREDOC_DELIMITER, `bash ${INLINED_SCRIPT_PATH}`];
+  const body = ['driver_script="$(mktemp)"', `cat > "$driver_script" <<'${HEREDOC_DELIMITER}'`, ...scriptLines, HEREDOC_DELIMITER, 'bash "$driver_script"'];
   const block = [`${indent}- |`, ...body.map((l) => (l === '' ? '' : `${indent}  ${l}`))];
   return [...lines.slice(0, index), ...block, ...lines.slice(index + 1)].join('\n');
 }
@@ -141,5 +139,13 @@ export class HelmDriver extends Construct {
       queuedTimeout: Duration.minutes(30),
       grantReportGroupPermissions: false,
     });
+    const projectLogicalId = Stack.of(this).getLogicalId(this.project.node.defaultChild as CfnElement);
+    acknowledge(
+      this.role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${projectLogicalId}>:*]`,
+      WILDCARD_REASONS.codeBuildDefaultLogGroup,
+    );
+    acknowledge(this.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', WILDCARD_REASONS.kmsGrantActions);
+    acknowledge(this.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', WILDCARD_REASONS.kmsGrantActions);
   }
 }

@@ -89,7 +89,7 @@ export class WorkflowDefinition {
   substitutions(values: Readonly<Record<string, string>>): Record<string, string> {
     const missing = this.placeholders.filter((p) => values[p] === undefined);
     if (missing.length > 0) {
-      throw new WorkflowDefinitionError(`${this.source}: no value for placeholder(s) ${missing.map((p) => '${' + p + '}').join(', ')}; known: ${Object.keys(values).sort().join(', ')}`);
+      throw new WorkflowDefinitionError(`${this.source}: no value for placeholder(s) ${missing.map((p) => `\${${p}}`).join(', ')}; known: ${Object.keys(values).sort().join(', ')}`);
     }
     return Object.fromEntries(this.placeholders.map((p) => [p, values[p] as string]));
   }

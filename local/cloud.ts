@@ -241,8 +241,15 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     return new Promise((resolve, reject) => this.tokenWaiters.set(token, { resolve, reject }));
   }
 
+  /** The execution waiting on this token ended (aborted): settle its waiter so nothing is left pending. */
   dropToken(token: string): void {
+    const w = this.tokenWaiters.get(token);
     this.tokenWaiters.delete(token);
+    if (w) {
+      const e = new Error('execution aborted');
+      e.name = 'States.Aborted';
+      w.reject(e);
+    }
   }
 
   async sendSuccess(token: string, output: unknown): Promise<void> {

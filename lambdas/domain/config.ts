@@ -55,7 +55,11 @@ const imagePolicy = z.strictObject({
   maxFindings: z.partialRecord(z.enum(SEVERITIES), minutes(100000)).default({}),
   allow: z.array(allowEntry).default([]),
   requireImmutableTags: z.boolean().default(false),
-  requireSignature: z.union([z.literal(false), z.strictObject({ keys: z.array(name('a key name')).min(1) })]).default(false),
+  requireSignature: z
+    .union([z.literal(false), z.strictObject({ keys: z.array(name('a key name')).min(1) })], {
+      error: 'expected false or {"keys": [names of signing.keys entries]}',
+    })
+    .default(false),
   requiredLabels: z.array(z.string().min(1)).default([]),
   maxAgeDays: positiveMinutes(3650).optional(),
   scanWaitMinutes: minutes(240).default(15),
@@ -137,7 +141,10 @@ const cluster = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    services: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'expected a service name (lowercase, digits, -)'), service),
+    services: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'expected a service name (lowercase, digits, -)'), service, {
+      // zod reports a bad key as "Invalid key in record"; name the rule and the key instead of the value.
+      error: (iss) => (iss.code === 'invalid_key' ? `expected a service name (lowercase, digits, -), got ${JSON.stringify(iss.input)}` : undefined),
+    }),
     clusters: z.record(z.string(), cluster),
     signing: z.strictObject({ keys: z.record(z.string(), z.string().min(1)) }).default({ keys: {} }),
   })
@@ -146,12 +153,12 @@ export const configSchema = z
     for (const [svcName, svc] of Object.entries(cfg.services)) {
       const other = repos.get(svc.repository);
       if (other) {
-        ctx.addIssue({ code: 'custom', path: ['services', svcName, 'repository'], message: `repository ${svc.repository} is already used by service ${other}` });
+        ctx.addIssue({ code: 'custom', path: ['services', svcName, 'repository'], message: `expected a repository no other service uses (${svc.repository} is used by service ${other})` });
       }
       repos.set(svc.repository, svcName);
       const seen = new Set<string>();
       svc.stages.forEach((st, i) => {
-        if (seen.has(st.name)) ctx.addIssue({ code: 'custom', path: ['services', svcName, 'stages', i, 'name'], message: `duplicate stage name ${st.name}` });
+        if (seen.has(st.name)) ctx.addIssue({ code: 'custom', path: ['services', svcName, 'stages', i, 'name'], message: `expected a stage name not used by an earlier stage of ${svcName} (${st.name} is a duplicate)` });
         seen.add(st.name);
         if (!cfg.clusters[st.cluster]) {
           ctx.addIssue({

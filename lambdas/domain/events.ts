@@ -274,7 +274,6 @@ const alarmStateChangeSchema = z.looseObject({
       .looseObject({
         metrics: z.array(z.record(z.string(), z.unknown()), { error: 'expected an array of metric objects' }).optional(),
         alarmRule: z.string().optional(),
-        description: z.string().nullish(),
       })
       .optional(),
   }),

@@ -148,6 +148,18 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         assert.deepEqual(verifyChain(events), { ok: true, events: appended.length, problems: [] });
       });
 
+      it('stores an event whose optional fields are undefined as if they were absent', async () => {
+        const releaseId = uid('rel');
+        await ledger.append(started(releaseId, 'payments'));
+
+        const { event } = await ledger.append({ releaseId, stepKey: 'end', type: 'release.finished', at: iso(T0, 1), stage: undefined, data: { status: 'SUCCEEDED', reason: undefined } });
+
+        const events = await ledger.events(releaseId);
+        assert.deepEqual(events[1], event);
+        assert.equal('stage' in event || 'reason' in event.data, false);
+        assert.equal(verifyChain(events).ok, true);
+      });
+
       it('keeps the summary at the latest version when 20 appends race their projections', async () => {
         const releaseId = uid('rel');
         await ledger.append(started(releaseId, 'payments'));

@@ -70,9 +70,9 @@ describe('parseReleaseInput', () => {
   });
 
   it('refuses an image with both a tag and a digest', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1', digest: DIGEST } }, config)), [
-      `image: expected exactly one of "tag" or "digest", got {"tag":"v1","digest":"${DIGEST.slice(0, 60)}...`,
-    ]);
+    const problems = problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1', digest: DIGEST } }, config));
+    assert.equal(problems.length, 1);
+    assert.ok((problems[0] as string).startsWith('image: expected exactly one of "tag" or "digest", got {"tag":"v1","digest":"sha256:a1a1'), problems[0]);
   });
 
   it('refuses an image with neither a tag nor a digest', () => {

@@ -1,0 +1,25 @@
+/** The deployable stack: one ReleaseControlPlane and the outputs an operator needs. */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { GantryConfig } from '../lambdas/domain/config';
+import { ReleaseControlPlane } from './ReleaseControlPlane';
+
+export interface GantryStackProps extends StackProps {
+  /** The deployment config, already parsed and validated (`parseConfig`). */
+  readonly config: GantryConfig;
+}
+
+export class GantryStack extends Stack {
+  public readonly controlPlane: ReleaseControlPlane;
+
+  constructor(scope: Construct, id: string, props: GantryStackProps) {
+    super(scope, id, props);
+    this.controlPlane = new ReleaseControlPlane(this, 'ReleaseControlPlane', { config: props.config });
+    const cp = this.controlPlane;
+    new CfnOutput(this, 'ReleaseStateMachineArn', { value: cp.releaseStateMachine.stateMachineArn, description: 'The release workflow (Step Functions console: Start execution)' });
+    new CfnOutput(this, 'RollbackStateMachineArn', { value: cp.rollbackStateMachine.stateMachineArn, description: 'The operator rollback workflow' });
+    new CfnOutput(this, 'LedgerTableName', { value: cp.table.tableName, description: 'The ledger (DynamoDB)' });
+    new CfnOutput(this, 'EventBusName', { value: cp.eventBus.eventBusName, description: 'The Gantry bus for lifecycle events' });
+    new CfnOutput(this, 'HelmDriverRoleArn', { value: cp.helmDriver.role.roleArn, description: 'Give this role an EKS access entry on every cluster a Helm stage deploys to' });
+  }
+}

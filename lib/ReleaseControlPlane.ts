@@ -1,0 +1,407 @@
+/**
+ * Gantry's whole control plane as one construct: the ledger, the Gantry bus, the handlers, the Helm
+ * driver, the `release` and `rollback` workflows (read from `statemachines/*.asl.json`), the rules that
+ * start and watch them, and the bake timers' schedule group. Least privilege throughout: CDK grants
+ * nothing for a definition read from a file, so every grant below is explicit and derived from what
+ * the definitions and handlers actually use.
+ */
+import { join } from 'node:path';
+import { Annotations, ArnFormat, type CfnElement, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import {
+  LEDGER_GSI_BY_SERVICE,
+  LEDGER_GSI_PARTITION_KEY,
+  LEDGER_GSI_SORT_KEY,
+  LEDGER_PARTITION_KEY,
+  LEDGER_SORT_KEY,
+  LEDGER_TTL_ATTRIBUTE,
+} from '../lambdas/adapters/ledger-table';
+import type { GantryConfig } from '../lambdas/domain/config';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
+import { acknowledge, WILDCARD_REASONS } from './acknowledge';
+import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
+import { HelmDriver } from './HelmDriver';
+import { WorkflowDefinition } from './WorkflowDefinition';
+
+/** The Gantry EventBridge bus (CONTRACTS §4). */
+export const EVENT_BUS_NAME = 'gantry';
+/** The EventBridge Scheduler group every bake timer is created in. */
+export const SCHEDULE_GROUP_NAME = 'gantry-bakes';
+
+/** Every handler under `lambdas/`, with what it is for. */
+export const HANDLERS = {
+  'prepare-release': 'Validates a release input, resolves the tag to its digest once, records Release Started',
+  'stage-lease': 'Takes and frees the one-release-per-(service, stage) lease',
+  'image-gates': 'Runs the image.* gates (scan, signature, labels, age, immutable tags) on the release digest',
+  'alarm-gate': 'alarms.pre-deploy: refuses a stage whose alarms already fire',
+  'record-step': 'The workflow bookkeeping steps: ledger events, stage pointer, lifecycle events',
+  'bake-register': 'Starts a bake: stores the task token against the stage alarms and schedules its end',
+  'bake-timer': 'Ends a bake when its time is up, after a final alarm check (invoked by EventBridge Scheduler)',
+  'alarm-watch': 'Fails every bake watching an alarm that went into ALARM (CloudWatch Alarm State Change)',
+  intake: 'Starts one release per (service, digest) from ECR pushes; records skipped pushes',
+  reconciler: 'Closes the record of a release execution that FAILED, was ABORTED or TIMED_OUT; frees its leases',
+  'rollback-prepare': 'Validates an operator rollback request and picks its target digest',
+} as const;
+export type HandlerName = keyof typeof HANDLERS;
+
+/** `prepare-release` → `PrepareRelease` (the construct id, and `${PrepareReleaseFunctionArn}` in the ASL). */
+export function pascalCase(name: string): string {
+  return name.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase());
+}
+
+/** Handlers that publish lifecycle events on the Gantry bus. */
+const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler'];
+/** Handlers that read image metadata and scan findings of the configured repositories. */
+const ECR_READERS: readonly HandlerName[] = ['prepare-release', 'image-gates'];
+/** Handlers that read alarm states. */
+const ALARM_READERS: readonly HandlerName[] = ['alarm-gate', 'bake-register', 'bake-timer', 'alarm-watch'];
+/** Handlers that end a bake (SendTaskSuccess/SendTaskFailure with the stored task token). */
+const BAKE_ENDERS: readonly HandlerName[] = ['bake-register', 'bake-timer', 'alarm-watch'];
+/** Handlers that delete a bake timer (a bake that ends early, or a dead execution's bake). */
+const TIMER_CANCELLERS: readonly HandlerName[] = ['bake-register', 'bake-timer', 'alarm-watch', 'reconciler'];
+
+export interface ReleaseControlPlaneProps {
+  /** The deployment config, already parsed and validated (`parseConfig`). It is compiled into every handler. */
+  readonly config: GantryConfig;
+  /**
+   * What happens to the stateful resources (KMS key, ledger table, log groups, dead-letter queues) when
+   * they leave the stack. The ledger also has deletion protection on, whatever this says.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Retention of every log group (handlers, workflows, Helm driver).
+   * @default RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+export class ReleaseControlPlaneError extends Error {
+  override readonly name = 'ReleaseControlPlaneError';
+}
+
+export class ReleaseControlPlane extends Construct {
+  /** Customer-managed key (rotation on) for the ledger, the bus, every log group, the driver and the queues. */
+  public readonly key: Key;
+  /** The ledger: event-sourced release records, stage pointers, leases and task tokens. */
+  public readonly table: Table;
+  /** The Gantry bus: lifecycle events (`source: gantry`). */
+  public readonly eventBus: EventBus;
+  public readonly functions: Readonly<Record<HandlerName, GantryFunction>>;
+  public readonly helmDriver: HelmDriver;
+  public readonly releaseStateMachine: StateMachine;
+  public readonly rollbackStateMachine: StateMachine;
+  public readonly scheduleGroup: ScheduleGroup;
+  /** The role EventBridge Scheduler assumes to invoke the bake timer (and nothing else). */
+  public readonly schedulerRole: Role;
+  /** Dead letters per event flow: EventBridge delivery failures and failed asynchronous invocations. */
+  public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer', Queue>>;
+  /** The EventBridge rules on the default bus. */
+  public readonly rules: Readonly<Record<'ecrPush' | 'cloudTrailPutImage' | 'alarmStateChange' | 'executionStatusChange', Rule>>;
+
+  constructor(scope: Construct, id: string, props: ReleaseControlPlaneProps) {
+    super(scope, id);
+    const { config } = props;
+    if (!config || typeof config !== 'object' || !config.services || !config.clusters) {
+      throw new ReleaseControlPlaneError('ReleaseControlPlaneProps.config must be a parsed Gantry config (parseConfig(...))');
+    }
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_YEAR;
+    const stack = Stack.of(this);
+    this.warnAboutUndeployableStages(config);
+
+    // ---------------------------------------------------------------- encryption
+    this.key = new Key(this, 'Key', {
+      description: 'Gantry release control plane: ledger, bus, logs, queues, driver',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    // CloudWatch Logs encrypts the log groups of this account and region with the key.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchLogsEncryptGantryLogGroups',
+        principals: [new ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
+    // EventBridge delivers failed events to the (encrypted) dead-letter queues of this account's rules.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'EventBridgeDeadLetterDelivery',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) },
+        },
+      }),
+    );
+
+    // ---------------------------------------------------------------- ledger
+    // `Table`, not `TableV2`: TableV2 cannot render a customer-managed key in a region-agnostic stack.
+    this.table = new Table(this, 'Ledger', {
+      partitionKey: { name: LEDGER_PARTITION_KEY, type: AttributeType.STRING },
+      sortKey: { name: LEDGER_SORT_KEY, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      // Only leases, tokens and other short-lived items carry it; evidence never does.
+      timeToLiveAttribute: LEDGER_TTL_ATTRIBUTE,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: LEDGER_GSI_BY_SERVICE,
+      partitionKey: { name: LEDGER_GSI_PARTITION_KEY, type: AttributeType.STRING },
+      sortKey: { name: LEDGER_GSI_SORT_KEY, type: AttributeType.STRING },
+    });
+
+    // ---------------------------------------------------------------- bus, timers, dead letters
+    this.eventBus = new EventBus(this, 'Bus', { eventBusName: EVENT_BUS_NAME, kmsKey: this.key, description: 'Gantry lifecycle events (source: gantry)' });
+    this.scheduleGroup = new ScheduleGroup(this, 'BakeTimers', { scheduleGroupName: SCHEDULE_GROUP_NAME, removalPolicy: RemovalPolicy.DESTROY });
+    const scheduleGroupArn = stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: SCHEDULE_GROUP_NAME });
+    const bakeScheduleArns = stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${SCHEDULE_GROUP_NAME}/*` });
+    this.schedulerRole = new Role(this, 'BakeSchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': scheduleGroupArn } },
+      }),
+      description: 'EventBridge Scheduler invokes the Gantry bake timer',
+    });
+
+    const deadLetters = (qid: string) =>
+      new Queue(this, qid, {
+        encryption: QueueEncryption.KMS,
+        encryptionMasterKey: this.key,
+        dataKeyReuse: Duration.hours(1),
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        removalPolicy,
+      });
+    this.deadLetterQueues = {
+      intake: deadLetters('IntakeDeadLetters'),
+      alarmWatch: deadLetters('AlarmWatchDeadLetters'),
+      reconciler: deadLetters('ReconcilerDeadLetters'),
+      bakeTimer: deadLetters('BakeTimerDeadLetters'),
+    };
+    const asyncDeadLetters: Partial<Record<HandlerName, Queue>> = {
+      intake: this.deadLetterQueues.intake,
+      'alarm-watch': this.deadLetterQueues.alarmWatch,
+      reconciler: this.deadLetterQueues.reconciler,
+      'bake-timer': this.deadLetterQueues.bakeTimer,
+    };
+
+    // ---------------------------------------------------------------- handlers
+    // The bake timer's ARN is formatted from a name fixed at synth: every handler that cancels a timer
+    // needs it (BAKE_TIMER_FUNCTION_ARN), the bake timer included, and a function cannot reference its
+    // own ARN in its environment.
+    const bakeTimerName = `${Names.uniqueResourceName(this, { maxLength: 52, separator: '-' })}-bake-timer`;
+    const bakeTimerArn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: bakeTimerName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const ecrRegistry = `${stack.account}.dkr.ecr.${stack.region}.${stack.urlSuffix}`;
+    const common = {
+      TABLE_NAME: this.table.tableName,
+      EVENT_BUS_NAME: this.eventBus.eventBusName,
+      SCHEDULE_GROUP: SCHEDULE_GROUP_NAME,
+      SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
+    };
+    const functions = {} as Record<HandlerName, GantryFunction>;
+    for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+      const environment: Record<string, string> = { ...common };
+      if (TIMER_CANCELLERS.includes(name)) environment.BAKE_TIMER_FUNCTION_ARN = bakeTimerArn;
+      if (name === 'record-step') environment.ECR_REGISTRY = ecrRegistry;
+      functions[name] = new GantryFunction(this, pascalCase(name), {
+        handlerName: name,
+        description: `Gantry: ${HANDLERS[name]}`,
+        config,
+        environment,
+        encryptionKey: this.key,
+        logRetention,
+        removalPolicy,
+        deadLetterQueue: asyncDeadLetters[name],
+        functionName: name === 'bake-timer' ? bakeTimerName : undefined,
+      });
+    }
+    this.functions = functions;
+
+    // ---------------------------------------------------------------- Helm driver
+    this.helmDriver = new HelmDriver(this, 'HelmDriver', { config, encryptionKey: this.key, logRetention, removalPolicy });
+
+    // ---------------------------------------------------------------- workflows
+    const substitutionValues: Record<string, string> = { HelmProjectName: this.helmDriver.project.projectName };
+    const functionsByPlaceholder = new Map<string, GantryFunction>();
+    for (const [name, fn] of Object.entries(functions)) {
+      substitutionValues[`${pascalCase(name)}FunctionArn`] = fn.function.functionArn;
+      functionsByPlaceholder.set(`${pascalCase(name)}FunctionArn`, fn);
+    }
+    const projectsByPlaceholder = new Map([['HelmProjectName', this.helmDriver.project]]);
+    const workflow = (wid: string, file: string) => {
+      const definition = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', file));
+      const logGroup = new LogGroup(this, `${wid}Logs`, { retention: logRetention, encryptionKey: this.key, removalPolicy });
+      const sm = new StateMachine(this, wid, {
+        definitionBody: DefinitionBody.fromString(definition.text),
+        definitionSubstitutions: definition.substitutions(substitutionValues),
+        stateMachineType: StateMachineType.STANDARD,
+        tracingEnabled: true,
+        // Execution data (inputs, outputs, task tokens) stays out of the logs.
+        logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      });
+      const invoked = definition.functionPlaceholders.map((p) => functionsByPlaceholder.get(p));
+      if (invoked.some((f) => f === undefined)) {
+        throw new ReleaseControlPlaneError(`${file} invokes a function placeholder with no handler: ${definition.functionPlaceholders.join(', ')}`);
+      }
+      if (invoked.length > 0) {
+        sm.addToRolePolicy(
+          new PolicyStatement({ sid: 'InvokeWorkflowFunctions', actions: ['lambda:InvokeFunction'], resources: invoked.map((f) => (f as GantryFunction).function.functionArn) }),
+        );
+      }
+      for (const { placeholder, sync } of definition.codeBuildProjects) {
+        const project = projectsByPlaceholder.get(placeholder);
+        if (!project) throw new ReleaseControlPlaneError(`${file} starts a CodeBuild project \${${placeholder}} the control plane does not have`);
+        sm.addToRolePolicy(
+          new PolicyStatement({
+            sid: 'RunDriverBuilds',
+            actions: sync ? ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'] : ['codebuild:StartBuild'],
+            resources: [project.projectArn],
+          }),
+        );
+        if (sync) {
+          // `.sync` waits on a rule Step Functions manages on the account's default bus.
+          sm.addToRolePolicy(
+            new PolicyStatement({
+              sid: 'ManagedCodeBuildCompletionRule',
+              actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+              resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventForCodeBuildStartBuildRule' })],
+            }),
+          );
+        }
+      }
+      acknowledge(sm.role, 'AwsSolutions-IAM5[Resource::*]', `${WILDCARD_REASONS.logDelivery} ${WILDCARD_REASONS.xray}`);
+      return sm;
+    };
+    this.releaseStateMachine = workflow('ReleaseWorkflow', 'release.asl.json');
+    this.rollbackStateMachine = workflow('RollbackWorkflow', 'rollback.asl.json');
+    const workflows = [this.releaseStateMachine, this.rollbackStateMachine];
+    functions.intake.function.addEnvironment('RELEASE_STATE_MACHINE_ARN', this.releaseStateMachine.stateMachineArn);
+
+    // ---------------------------------------------------------------- grants per handler
+    const ledgerLogicalId = stack.getLogicalId(this.table.node.defaultChild as CfnElement);
+    const repositoryArns = [...new Set(Object.values(config.services).map((s) => s.repository))]
+      .sort()
+      .map((repository) => stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: repository }));
+    for (const [name, fn] of Object.entries(functions) as Array<[HandlerName, GantryFunction]>) {
+      const wildcardReasons: string[] = [WILDCARD_REASONS.xray];
+      this.table.grantReadWriteData(fn.role);
+      if (PUBLISHERS.includes(name)) this.eventBus.grantPutEventsTo(fn.role);
+      if (ECR_READERS.includes(name) && repositoryArns.length > 0) {
+        fn.role.addToPolicy(
+          new PolicyStatement({
+            sid: 'ReadConfiguredRepositories',
+            actions: ['ecr:DescribeImages', 'ecr:DescribeRepositories', 'ecr:DescribeImageScanFindings'],
+            resources: repositoryArns,
+          }),
+        );
+      }
+      if (ALARM_READERS.includes(name)) {
+        fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadAlarmStates', actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }));
+        wildcardReasons.push(WILDCARD_REASONS.describeAlarms);
+      }
+      if (TIMER_CANCELLERS.includes(name)) {
+        const actions = name === 'bake-register' ? ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'] : ['scheduler:DeleteSchedule'];
+        fn.role.addToPolicy(new PolicyStatement({ sid: 'ManageBakeTimers', actions, resources: [bakeScheduleArns] }));
+        acknowledge(
+          fn.role,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${SCHEDULE_GROUP_NAME}/*]`,
+          `Bake timers are one-time schedules named per release and stage at run time; the grant is limited to the ${SCHEDULE_GROUP_NAME} group.`,
+        );
+      }
+      if (name === 'bake-register') {
+        fn.role.addToPolicy(
+          new PolicyStatement({
+            sid: 'PassBakeSchedulerRole',
+            actions: ['iam:PassRole'],
+            resources: [this.schedulerRole.roleArn],
+            conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+          }),
+        );
+      }
+      if (BAKE_ENDERS.includes(name)) {
+        // Kept out of the role's default policy: bake-register is in the release definition, so a
+        // reference to the workflow from the policy its function depends on would be a cycle.
+        fn.role.attachInlinePolicy(
+          new Policy(fn, 'EndBakes', {
+            statements: [
+              new PolicyStatement({ sid: 'EndBakes', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: workflows.map((w) => w.stateMachineArn) }),
+            ],
+          }),
+        );
+      }
+      if (name === 'intake') this.releaseStateMachine.grantStartExecution(fn.role);
+      const dlq = asyncDeadLetters[name];
+      if (dlq) dlq.grantSendMessages(fn.role);
+      acknowledge(fn.role, 'AwsSolutions-IAM5[Resource::*]', wildcardReasons.join(' '));
+      acknowledge(fn.role, `AwsSolutions-IAM5[Resource::<${ledgerLogicalId}.Arn>/index/*]`, WILDCARD_REASONS.ledgerIndexes);
+      acknowledge(fn.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', WILDCARD_REASONS.kmsGrantActions);
+      acknowledge(fn.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', WILDCARD_REASONS.kmsGrantActions);
+    }
+
+    // The scheduler invokes the bake timer and nothing else (no `:*` qualifier either).
+    this.schedulerRole.addToPolicy(new PolicyStatement({ sid: 'InvokeBakeTimer', effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [bakeTimerArn] }));
+
+    // ---------------------------------------------------------------- rules on the default bus
+    const target = (fn: GantryFunction, dlq: Queue) =>
+      new LambdaFunction(fn.function, { deadLetterQueue: dlq, retryAttempts: 8, maxEventAge: Duration.hours(2) });
+    const rule = (rid: string, description: string, pattern: EventPattern, fn: GantryFunction, dlq: Queue) =>
+      new Rule(this, rid, { description, eventPattern: pattern, targets: [target(fn, dlq)] });
+    this.rules = {
+      ecrPush: rule('EcrPushRule', 'ECR image pushed: start a release', eventPatternOf(ecrPushPattern), functions.intake, this.deadLetterQueues.intake),
+      cloudTrailPutImage: rule(
+        'CloudTrailPutImageRule',
+        'ECR PutImage via CloudTrail: the pusher identity of a release',
+        eventPatternOf(cloudTrailPutImagePattern),
+        functions.intake,
+        this.deadLetterQueues.intake,
+      ),
+      alarmStateChange: rule('AlarmStateChangeRule', 'Alarm state change: fail the bakes watching it', eventPatternOf(alarmStateChangePattern), functions['alarm-watch'], this.deadLetterQueues.alarmWatch),
+      executionStatusChange: rule(
+        'ExecutionStatusChangeRule',
+        'A Gantry workflow execution failed, was aborted or timed out: close its record',
+        eventPatternOf(executionStatusChangePattern(workflows.map((w) => w.stateMachineArn))),
+        functions.reconciler,
+        this.deadLetterQueues.reconciler,
+      ),
+    };
+  }
+
+  /** Stages this version cannot deploy are reported at synth (a warning, not an error). */
+  private warnAboutUndeployableStages(config: GantryConfig): void {
+    for (const [service, svc] of Object.entries(config.services)) {
+      for (const st of svc.stages) {
+        if (st.deploy.driver !== 'helm') {
+          Annotations.of(this).addWarningV2(
+            'gantry:driverNotDeployed',
+            `services.${service} stage ${st.name} uses the ${st.deploy.driver} driver; this control plane deploys only the Helm driver, so a release reaching that stage fails at its deploy step`,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** An EventBridge pattern object (as the local bus uses it) in the shape CDK's `Rule` takes. */
+function eventPatternOf(p: { readonly source: readonly string[]; readonly 'detail-type': readonly string[]; readonly detail: object }): EventPattern {
+  return { source: [...p.source], detailType: [...p['detail-type']], detail: p.detail as Record<string, unknown> };
+}

@@ -1,0 +1,393 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import type { CfnElement } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern } from '../../lambdas/domain/event-patterns';
+import { renderHelmBuildSpec, HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH } from '../../lib/HelmDriver';
+import { HANDLERS, type HandlerName, pascalCase } from '../../lib/ReleaseControlPlane';
+import { allPolicyStatements, type BuiltGantry, buildGantry, resourcesOfType, ROOT, testConfig } from './fixtures';
+
+const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
+
+let built: BuiltGantry;
+const logicalId = (c: IConstruct) => built.stack.getLogicalId(c.node.defaultChild as CfnElement);
+const cp = () => built.stack.controlPlane;
+const keyArn = () => ({ 'Fn::GetAtt': [logicalId(cp().key), 'Arn'] });
+const fnArn = (name: HandlerName) => ({ 'Fn::GetAtt': [logicalId(cp().functions[name].function), 'Arn'] });
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function rolePolicyStatements(roleLogicalId: string): Array<Record<string, unknown>> {
+  return Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(`"${roleLogicalId}"`))
+    .flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Array<Record<string, unknown>> } }).PolicyDocument.Statement);
+}
+
+function targetsOf(rule: { Properties?: Record<string, unknown> } | undefined): Array<Record<string, unknown>> {
+  return (rule?.Properties?.Targets ?? []) as Array<Record<string, unknown>>;
+}
+
+function statementsWithAction(statements: Array<Record<string, unknown>>, action: string) {
+  return statements.filter((s) => asArray(s.Action as string | string[]).includes(action));
+}
+
+before(() => {
+  built = buildGantry({ bundle: false });
+});
+
+describe('the ledger table', () => {
+  it('has point-in-time recovery, deletion protection and on-demand billing', () => {
+    built.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it('is encrypted with the customer-managed key', () => {
+    built.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn() },
+    });
+  });
+
+  it('keys items by pk/sk, expires by expiresAt and indexes releases by service', () => {
+    built.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byService',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('is retained when it leaves the stack', () => {
+    built.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+});
+
+describe('encryption', () => {
+  it('uses one customer-managed key with rotation on', () => {
+    built.template.resourceCountIs('AWS::KMS::Key', 1);
+    built.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('encrypts the Gantry bus with the key', () => {
+    built.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'gantry', KmsKeyIdentifier: keyArn() });
+  });
+
+  it('encrypts every log group with the key and gives each a retention', () => {
+    const groups = Object.values(resourcesOfType(built.template, 'AWS::Logs::LogGroup'));
+    assert.equal(groups.length, Object.keys(HANDLERS).length + 3, 'one per handler, one per workflow, one for the Helm driver');
+    for (const g of groups) {
+      assert.deepEqual(g.Properties?.KmsKeyId, keyArn());
+      assert.equal(typeof g.Properties?.RetentionInDays, 'number');
+    }
+  });
+
+  it('encrypts every dead-letter queue with the key and refuses plain HTTP to it', () => {
+    const queues = resourcesOfType(built.template, 'AWS::SQS::Queue');
+    assert.equal(Object.keys(queues).length, 4);
+    for (const [id, q] of Object.entries(queues)) {
+      assert.deepEqual(q.Properties?.KmsMasterKeyId, keyArn(), id);
+      built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
+      });
+    }
+  });
+});
+
+describe('the EventBridge rules', () => {
+  const ruleWithPattern = (pattern: unknown) =>
+    Object.values(resourcesOfType(built.template, 'AWS::Events::Rule')).find((r) => JSON.stringify(r.Properties?.EventPattern) === JSON.stringify(pattern));
+
+  it('match ECR pushes with exactly ecrPushPattern and deliver them to intake', () => {
+    const rule = ruleWithPattern(ecrPushPattern);
+    assert.ok(rule, 'a rule whose EventPattern equals ecrPushPattern');
+    assert.deepEqual(targetsOf(rule)[0]?.Arn, fnArn('intake'));
+  });
+
+  it('match CloudTrail PutImage calls with exactly cloudTrailPutImagePattern and deliver them to intake', () => {
+    const rule = ruleWithPattern(cloudTrailPutImagePattern);
+    assert.ok(rule);
+    assert.deepEqual(targetsOf(rule)[0]?.Arn, fnArn('intake'));
+  });
+
+  it('match alarm state changes with exactly alarmStateChangePattern and deliver them to alarm-watch', () => {
+    const rule = ruleWithPattern(alarmStateChangePattern);
+    assert.ok(rule);
+    assert.deepEqual(targetsOf(rule)[0]?.Arn, fnArn('alarm-watch'));
+  });
+
+  it('send failed, aborted and timed-out executions of both workflows to the reconciler', () => {
+    built.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'ABORTED', 'TIMED_OUT'],
+          stateMachineArn: [{ Ref: logicalId(cp().releaseStateMachine) }, { Ref: logicalId(cp().rollbackStateMachine) }],
+        },
+      },
+      Targets: [Match.objectLike({ Arn: fnArn('reconciler') })],
+    });
+  });
+
+  it('give every target a retry policy and an encrypted dead-letter queue', () => {
+    const queueIds = new Set(Object.keys(resourcesOfType(built.template, 'AWS::SQS::Queue')));
+    for (const rule of Object.values(resourcesOfType(built.template, 'AWS::Events::Rule'))) {
+      for (const t of targetsOf(rule) as Array<{ RetryPolicy?: { MaximumRetryAttempts: number }; DeadLetterConfig?: { Arn: { 'Fn::GetAtt': [string, string] } } }>) {
+        assert.ok((t.RetryPolicy?.MaximumRetryAttempts ?? 0) > 0);
+        assert.ok(queueIds.has(t.DeadLetterConfig?.Arn['Fn::GetAtt'][0] ?? ''));
+      }
+    }
+  });
+});
+
+describe('the workflows', () => {
+  const cases = [
+    { file: 'release.asl.json', sm: () => cp().releaseStateMachine },
+    { file: 'rollback.asl.json', sm: () => cp().rollbackStateMachine },
+  ];
+  const expectedValue = (placeholder: string) => {
+    if (placeholder === 'HelmProjectName') return { Ref: logicalId(cp().helmDriver.project) };
+    const name = (Object.keys(HANDLERS) as HandlerName[]).find((n) => `${pascalCase(n)}FunctionArn` === placeholder);
+    assert.ok(name, `placeholder ${placeholder} names a handler`);
+    return fnArn(name);
+  };
+
+  for (const { file, sm } of cases) {
+    const text = readFileSync(join(ROOT, 'statemachines', file), 'utf8');
+    const placeholders = [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1] as string))].sort();
+
+    it(`${file} is deployed as written, with a substitution for exactly its placeholders`, () => {
+      const props = built.template.toJSON().Resources[logicalId(sm())].Properties;
+      assert.equal(props.DefinitionString, text);
+      assert.deepEqual(Object.keys(props.DefinitionSubstitutions).sort(), placeholders);
+      for (const p of placeholders) assert.deepEqual(props.DefinitionSubstitutions[p], expectedValue(p), p);
+      const substituted = props.DefinitionString.replace(PLACEHOLDER, (_m: string, p: string) => `RESOLVED:${JSON.stringify(props.DefinitionSubstitutions[p]).replace(/"/g, "'")}`);
+      assert.doesNotMatch(substituted, /\$\{/);
+      assert.doesNotThrow(() => JSON.parse(substituted));
+    });
+
+    it(`${file} may invoke exactly the functions it names and run the Helm driver`, () => {
+      const statements = rolePolicyStatements(logicalId(sm().role));
+      const invoke = statementsWithAction(statements, 'lambda:InvokeFunction');
+      const expected = placeholders.filter((p) => p.endsWith('FunctionArn')).map(expectedValue);
+      assert.deepEqual(
+        invoke.flatMap((s) => asArray(s.Resource)).map((r) => JSON.stringify(r)).sort(),
+        expected.map((r) => JSON.stringify(r)).sort(),
+      );
+      const codebuild = statementsWithAction(statements, 'codebuild:StartBuild');
+      assert.equal(codebuild.length, 1);
+      assert.deepEqual(asArray(codebuild[0]?.Action as string[]).sort(), ['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild']);
+      assert.deepEqual(codebuild[0]?.Resource, { 'Fn::GetAtt': [logicalId(cp().helmDriver.project), 'Arn'] });
+      const rule = statementsWithAction(statements, 'events:PutRule');
+      assert.equal(rule.length, 1);
+      assert.match(JSON.stringify(rule[0]?.Resource), /:rule\/StepFunctionsGetEventForCodeBuildStartBuildRule"/);
+    });
+
+    it(`${file} runs as a Standard workflow with X-Ray and full logging that leaves execution data out`, () => {
+      const props = built.template.toJSON().Resources[logicalId(sm())].Properties;
+      assert.equal(props.StateMachineType, 'STANDARD');
+      assert.deepEqual(props.TracingConfiguration, { Enabled: true });
+      assert.equal(props.LoggingConfiguration.Level, 'ALL');
+      assert.equal(props.LoggingConfiguration.IncludeExecutionData, false);
+    });
+  }
+});
+
+describe('the handlers', () => {
+  it('are Node 24 on ARM64 with active tracing, one per file under lambdas/', () => {
+    const fns = Object.values(resourcesOfType(built.template, 'AWS::Lambda::Function'));
+    assert.equal(fns.length, Object.keys(HANDLERS).length);
+    for (const f of fns) {
+      assert.match(String(f.Properties?.Runtime), /^nodejs(22|24)\.x$/);
+      assert.deepEqual(f.Properties?.Architectures, ['arm64']);
+      assert.deepEqual(f.Properties?.TracingConfig, { Mode: 'Active' });
+    }
+  });
+
+  it('each get the ledger, the bus, the scheduler group and role, and POWERTOOLS_SERVICE_NAME', () => {
+    for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+      built.template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp(HANDLERS[name].replace(/[()]/g, '.')),
+        Environment: {
+          Variables: Match.objectLike({
+            TABLE_NAME: { Ref: logicalId(cp().table) },
+            EVENT_BUS_NAME: { Ref: logicalId(cp().eventBus) },
+            SCHEDULE_GROUP: 'gantry-bakes',
+            SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [logicalId(cp().schedulerRole), 'Arn'] },
+            POWERTOOLS_SERVICE_NAME: 'gantry',
+          }),
+        },
+      });
+    }
+  });
+
+  it('give intake the release workflow and record-step the ECR registry', () => {
+    const env = (name: HandlerName) => built.template.toJSON().Resources[logicalId(cp().functions[name].function)].Properties.Environment.Variables;
+    assert.deepEqual(env('intake').RELEASE_STATE_MACHINE_ARN, { Ref: logicalId(cp().releaseStateMachine) });
+    assert.match(JSON.stringify(env('record-step').ECR_REGISTRY), /\.dkr\.ecr\./);
+  });
+
+  it('give every handler that can end a bake the bake timer ARN, which names the bake timer function', () => {
+    const timerName = built.template.toJSON().Resources[logicalId(cp().functions['bake-timer'].function)].Properties.FunctionName;
+    for (const name of ['bake-register', 'bake-timer', 'alarm-watch', 'reconciler'] as HandlerName[]) {
+      const arn = built.template.toJSON().Resources[logicalId(cp().functions[name].function)].Properties.Environment.Variables.BAKE_TIMER_FUNCTION_ARN;
+      assert.match(JSON.stringify(arn), new RegExp(`:function:${timerName}"`), name);
+    }
+  });
+
+  it('let only intake start releases, and only on the release workflow', () => {
+    const starters = allPolicyStatements(built.template).filter((s) => asArray(s.statement.Action as string[]).includes('states:StartExecution'));
+    assert.equal(starters.length, 1);
+    assert.deepEqual(starters[0]?.statement.Resource, { Ref: logicalId(cp().releaseStateMachine) });
+    assert.equal(statementsWithAction(rolePolicyStatements(logicalId(cp().functions.intake.role)), 'states:StartExecution').length, 1);
+  });
+
+  it('read only the configured ECR repositories', () => {
+    const repos = [...new Set(Object.values(testConfig().services).map((s) => s.repository))].sort();
+    const statements = allPolicyStatements(built.template).filter((s) => asArray(s.statement.Action as string[]).includes('ecr:DescribeImages'));
+    assert.equal(statements.length, 2, 'prepare-release and image-gates');
+    for (const { statement } of statements) {
+      const resources = asArray(statement.Resource).map((r) => JSON.stringify(r));
+      assert.equal(resources.length, repos.length);
+      for (const [i, repo] of repos.entries()) assert.match(resources[i] as string, new RegExp(`:repository/${repo}"`));
+    }
+  });
+});
+
+describe('each handler', () => {
+  const baseline = new Set([
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'xray:PutTelemetryRecords',
+    'xray:PutTraceSegments',
+    'dynamodb:BatchGetItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:DescribeTable',
+    'dynamodb:GetItem',
+    'dynamodb:GetRecords',
+    'dynamodb:GetShardIterator',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+    'dynamodb:UpdateItem',
+    'kms:Decrypt',
+    'kms:DescribeKey',
+    'kms:Encrypt',
+    'kms:GenerateDataKey*',
+    'kms:ReEncrypt*',
+  ]);
+  const ecr = ['ecr:DescribeImageScanFindings', 'ecr:DescribeImages', 'ecr:DescribeRepositories'];
+  const endBakes = ['states:SendTaskFailure', 'states:SendTaskSuccess'];
+  const dlq = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+  const expected: Record<HandlerName, string[]> = {
+    'prepare-release': ['events:PutEvents', ...ecr],
+    'stage-lease': [],
+    'image-gates': ['events:PutEvents', ...ecr],
+    'alarm-gate': ['cloudwatch:DescribeAlarms', 'events:PutEvents'],
+    'record-step': ['events:PutEvents'],
+    'bake-register': ['cloudwatch:DescribeAlarms', 'iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', ...endBakes],
+    'bake-timer': ['cloudwatch:DescribeAlarms', 'events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes],
+    'alarm-watch': ['cloudwatch:DescribeAlarms', 'events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes],
+    intake: [...dlq, 'states:StartExecution'],
+    reconciler: ['events:PutEvents', 'scheduler:DeleteSchedule', ...dlq],
+    'rollback-prepare': ['events:PutEvents'],
+  };
+
+  for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+    it(`${name} may do what its code does and nothing more`, () => {
+      const actions = new Set(rolePolicyStatements(logicalId(cp().functions[name].role)).flatMap((s) => asArray(s.Action as string | string[])));
+      for (const a of baseline) assert.ok(actions.has(a), `${name} lacks ${a}`);
+      assert.deepEqual([...actions].filter((a) => !baseline.has(a)).sort(), [...(expected[name] ?? [])].sort());
+    });
+  }
+});
+
+describe('the bake timers', () => {
+  it('live in the gantry-bakes schedule group', () => {
+    built.template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'gantry-bakes' });
+  });
+
+  it('are invoked by a role only EventBridge Scheduler of this account can assume, which may invoke the bake timer alone', () => {
+    const role = built.template.toJSON().Resources[logicalId(cp().schedulerRole)].Properties;
+    const [trust] = role.AssumeRolePolicyDocument.Statement;
+    assert.deepEqual(trust.Principal, { Service: 'scheduler.amazonaws.com' });
+    assert.deepEqual(trust.Condition.StringEquals, { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+    const statements = rolePolicyStatements(logicalId(cp().schedulerRole));
+    assert.equal(statements.length, 1);
+    assert.equal(statements[0]?.Action, 'lambda:InvokeFunction');
+    const timerName = built.template.toJSON().Resources[logicalId(cp().functions['bake-timer'].function)].Properties.FunctionName;
+    assert.match(JSON.stringify(statements[0]?.Resource), new RegExp(`:function:${timerName}"\\]\\]\\}$`));
+  });
+});
+
+describe('the Helm driver', () => {
+  it('runs the rendered buildspec with no source, encrypted with the key, on the standard 7.0 image', () => {
+    const expected = renderHelmBuildSpec(readFileSync(HELM_BUILDSPEC_PATH, 'utf8'), readFileSync(HELM_SCRIPT_PATH, 'utf8'));
+    built.template.hasResourceProperties('AWS::CodeBuild::Project', {
+      Source: { Type: 'NO_SOURCE', BuildSpec: expected },
+      EncryptionKey: keyArn(),
+      Environment: Match.objectLike({ Image: 'aws/codebuild/standard:7.0', PrivilegedMode: false }),
+      LogsConfig: { CloudWatchLogs: { Status: 'ENABLED', GroupName: { Ref: logicalId(cp().helmDriver.logGroup) } } },
+    });
+  });
+
+  it('may describe exactly the configured clusters', () => {
+    const config = testConfig();
+    const helmClusters = new Set(Object.values(config.services).flatMap((s) => s.stages.filter((st) => st.deploy.driver === 'helm').map((st) => st.cluster)));
+    const [describe] = statementsWithAction(rolePolicyStatements(logicalId(cp().helmDriver.role)), 'eks:DescribeCluster');
+    const resources = asArray(describe?.Resource).map((r) => JSON.stringify(r));
+    assert.equal(resources.length, helmClusters.size);
+    for (const key of helmClusters) {
+      const cluster = config.clusters[key];
+      assert.ok(resources.some((r) => r.includes(`:eks:${cluster?.region}:`) && r.includes(`:cluster/${cluster?.name}"`)), key);
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('grants no action "*" or "<service>:*" in any policy, except the key policy delegating the key to IAM', () => {
+    const offending = allPolicyStatements(built.template).filter(({ statement }) =>
+      asArray(statement.Action as string | string[]).some((a) => a === '*' || a.endsWith(':*')),
+    );
+    const allowed = offending.filter(
+      ({ where, statement }) =>
+        where.includes('(AWS::KMS::Key)') &&
+        statement.Effect === 'Allow' &&
+        statement.Action === 'kms:*' &&
+        JSON.stringify(statement.Principal) === JSON.stringify({ AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } }),
+    );
+    const denies = offending.filter(({ statement }) => statement.Effect === 'Deny');
+    assert.deepEqual(
+      offending.filter((o) => !allowed.includes(o) && !denies.includes(o)).map((o) => `${o.where}: ${JSON.stringify(o.statement.Action)}`),
+      [],
+    );
+    assert.equal(allowed.length, 1, 'the default key policy statement (account root) is the one exception');
+  });
+});
+
+describe('GantryStack', () => {
+  it('outputs the workflow ARNs, the table and bus names and the Helm driver role', () => {
+    const outputs = Object.keys(built.template.findOutputs('*')).sort();
+    assert.deepEqual(outputs, ['EventBusName', 'HelmDriverRoleArn', 'LedgerTableName', 'ReleaseStateMachineArn', 'RollbackStateMachineArn']);
+  });
+});

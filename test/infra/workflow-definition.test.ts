@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { WorkflowDefinition, WorkflowDefinitionError } from '../../lib/WorkflowDefinition';
+import { ROOT } from './fixtures';
+
+/** `${name}`, the ASL placeholder syntax. */
+const ph = (name: string) => `\${${name}}`;
+const task = (state: Record<string, unknown>) => JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Task', End: true, ...state } } });
+
+describe('WorkflowDefinition', () => {
+  it('finds the functions and the CodeBuild project of the release workflow', () => {
+    const d = WorkflowDefinition.fromFile(join(ROOT, 'statemachines', 'release.asl.json'));
+    assert.deepEqual(d.functionPlaceholders, [
+      'AlarmGateFunctionArn',
+      'BakeRegisterFunctionArn',
+      'ImageGatesFunctionArn',
+      'PrepareReleaseFunctionArn',
+      'RecordStepFunctionArn',
+      'StageLeaseFunctionArn',
+    ]);
+    assert.deepEqual(d.codeBuildProjects, [{ placeholder: 'HelmProjectName', sync: true }]);
+  });
+
+  it('reads the function of a lambda:invoke.waitForTaskToken task from its FunctionName', () => {
+    const d = new WorkflowDefinition('t', task({ Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', Parameters: { FunctionName: ph('BakeFunctionArn') } }));
+    assert.deepEqual(d.tasks, [{ kind: 'lambda', state: 'A', functionPlaceholder: 'BakeFunctionArn' }]);
+  });
+
+  it('finds tasks inside Parallel branches and Map item processors', () => {
+    const text = JSON.stringify({
+      StartAt: 'P',
+      States: {
+        P: { Type: 'Parallel', End: true, Branches: [{ StartAt: 'B', States: { B: { Type: 'Task', Resource: ph('BFunctionArn'), End: true } } }] },
+        M: { Type: 'Map', End: true, ItemProcessor: { StartAt: 'C', States: { C: { Type: 'Task', Resource: ph('CFunctionArn'), End: true } } } },
+      },
+    });
+    assert.deepEqual(new WorkflowDefinition('t', text).functionPlaceholders, ['BFunctionArn', 'CFunctionArn']);
+  });
+
+  it('refuses an integration it has no grant for, naming the state and the resource', () => {
+    assert.throws(
+      () => new WorkflowDefinition('t.asl.json', task({ Resource: 'arn:aws:states:::eks:call', Parameters: {} })),
+      (e: unknown) => e instanceof WorkflowDefinitionError && /t\.asl\.json: state A uses "arn:aws:states:::eks:call"/.test(e.message),
+    );
+  });
+
+  it('refuses a Lambda task whose function is chosen at run time (it cannot be granted)', () => {
+    assert.throws(
+      () => new WorkflowDefinition('t', task({ Resource: 'arn:aws:states:::lambda:invoke', Parameters: { 'FunctionName.$': '$.fn' } })),
+      WorkflowDefinitionError,
+    );
+  });
+
+  it('refuses JSONata definitions', () => {
+    assert.throws(() => new WorkflowDefinition('t', JSON.stringify({ QueryLanguage: 'JSONata', StartAt: 'A', States: {} })), WorkflowDefinitionError);
+  });
+
+  it('gives substitutions for exactly its placeholders and names the ones it has no value for', () => {
+    const d = new WorkflowDefinition('t', task({ Resource: ph('AFunctionArn'), Comment: ph('Other') }));
+    assert.deepEqual(d.substitutions({ AFunctionArn: 'arn:a', Other: 'o', Unused: 'u' }), { AFunctionArn: 'arn:a', Other: 'o' });
+    assert.throws(() => d.substitutions({ AFunctionArn: 'arn:a' }), /no value for placeholder\(s\) \$\{Other\}/);
+  });
+});
