@@ -91,6 +91,8 @@ export interface SimulationOutput {
   unused: Array<{ index: number; line: ScriptLine; reason: string }>;
   timeline: TimelineEntry[];
   executions: Array<{ name: string; machine: string; status: string; error?: string }>;
+  /** Stage leases still held when the simulation ended (always empty unless something leaked). */
+  leasesHeld: Array<{ owner: string; service: string; stage: string }>;
   warnings: string[];
   clock: { start: string; end: string };
 }
@@ -303,6 +305,9 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
         audit: { events: v.events, verified: v.ok, ...(v.ok ? {} : { problems: v.problems }) },
       });
     }
+    const leasesHeld: SimulationOutput['leasesHeld'] = [];
+    for (const r of releases) for (const l of await ledger.leasesOf(r.releaseId)) leasesHeld.push({ owner: r.releaseId, ...l });
+    for (const l of leasesHeld) warnings.push(`lease ${l.service}/${l.stage} still held by ${l.owner}`);
     const stages: SimulationOutput['stages'] = {};
     for (const [svcName, svc] of Object.entries(config.services)) {
       for (const st of svc.stages) {
@@ -342,6 +347,7 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
       unused,
       timeline,
       executions: [...sfn.executions.values()].map((e) => ({ name: e.name, machine: e.machine, status: e.status, ...(e.error ? { error: e.error } : {}) })),
+      leasesHeld,
       warnings,
       clock: { start: scenario.clock, end: clock.now().toISOString() },
     };

@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { CfnElement } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern } from '../../lambdas/domain/event-patterns';
 import { renderHelmBuildSpec, HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH } from '../../lib/HelmDriver';
 import { HANDLERS, type HandlerName, pascalCase } from '../../lib/ReleaseControlPlane';
+import { parseConfig } from '../../lambdas/domain/config';
 import { allPolicyStatements, type BuiltGantry, buildGantry, resourcesOfType, ROOT, testConfig } from './fixtures';
 
 const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
@@ -389,5 +390,24 @@ describe('GantryStack', () => {
   it('outputs the workflow ARNs, the table and bus names and the Helm driver role', () => {
     const outputs = Object.keys(built.template.findOutputs('*')).sort();
     assert.deepEqual(outputs, ['EventBusName', 'HelmDriverRoleArn', 'LedgerTableName', 'ReleaseStateMachineArn', 'RollbackStateMachineArn']);
+  });
+});
+
+describe('a config with a stage this control plane cannot deploy', () => {
+  it('synthesizes with a warning naming the service, the stage and the driver', () => {
+    const config = parseConfig({
+      services: {
+        payments: {
+          repository: 'payments-api',
+          stages: [
+            { name: 'dev', cluster: 'dev', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: 'oci://111122223333.dkr.ecr.eu-west-2.amazonaws.com/charts/payments', version: '1.2.0' } },
+            { name: 'prod', cluster: 'dev', namespace: 'payments', deploy: { driver: 'terraform', source: 's3://tf-sources/payments.zip', workdir: 'prod', imageVariable: 'image' } },
+          ],
+        },
+      },
+      clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' } },
+    });
+    const { stack } = buildGantry({ bundle: false, config });
+    Annotations.fromStack(stack).hasWarning('/Gantry/ReleaseControlPlane', Match.stringLikeRegexp('services.payments stage prod uses the terraform driver'));
   });
 });
