@@ -202,6 +202,7 @@ export class LocalStepFunctions {
     rec.error = error;
     rec.cause = cause;
     rec.stoppedAt = this.clock.now().toISOString();
+    if (status === 'FAILED' && error === 'ValidationError') this.cloud.note('Input Rejected', { execution: rec.name, error, cause: cause ?? '' });
     const event = {
       version: '0',
       id: detId('sfn-status', rec.arn, status),

@@ -324,7 +324,9 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
           ? `${d.alarm}: ${d.from} → ${d.to}`
           : n.event === 'Fault Injected'
             ? `${d.service} ${d.operation} → ${d.error}`
-            : n.event === 'Push Received'
+            : n.event === 'Input Rejected'
+              ? `${d.cause}`
+              : n.event === 'Push Received'
               ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
               : JSON.stringify(d);
       external.push({ at: n.at, event: n.event, reason, ...(typeof d.execution === 'string' ? { release: d.execution } : {}) });

@@ -156,6 +156,18 @@ describe('release workflow scenarios', () => {
 });
 
 describe('raw events and bad input', () => {
+  it('rejects an operator start with a bad input in the first state, naming the field, and writes nothing', async () => {
+    const s = JSON.parse(readFileSync(join(ROOT, 'examples', 'scenarios', 'demo.json'), 'utf8'));
+    s.triggers = [{ type: 'start', principal: 'arn:aws:sts::111122223333:assumed-role/Deployers/alice', input: { service: 'payments', image: { digest: 'sha256:xyz' } } }];
+    const out = await runInline(s);
+    assert.equal(out.releases.length, 0);
+    assert.equal(out.deployments.length, 0);
+    assert.equal(out.executions[0]?.status, 'FAILED');
+    assert.equal(out.executions[0]?.error, 'ValidationError');
+    const rejected = out.timeline.find((t) => t.event === 'Input Rejected');
+    assert.match(rejected?.reason ?? '', /image\.digest: /);
+  });
+
   const demo = () => JSON.parse(readFileSync(join(ROOT, 'examples', 'scenarios', 'demo.json'), 'utf8'));
   const rawAlarm = (name: string, value: string, at = '2026-11-24T10:18:00') => {
     const ev = JSON.parse(readFileSync(join(ROOT, '..', 'shared', 'aws-samples', 'cloudwatch-alarm-state-change-metric-alarm-to-alarm.json'), 'utf8'));
