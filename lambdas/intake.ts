@@ -55,14 +55,23 @@ export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
   if (!new RegExp(svc.tagPattern).test(facts.tag)) return skip(`tag ${facts.tag} does not match ${svc.tagPattern}`);
 
   const name = pushExecutionName(service, facts.digest);
+  // Only CloudTrail knows who pushed. Its record usually arrives after the Image Action, so the
+  // release may already have started "unattributed": then the pusher is appended to its record.
   if (facts.principal) await deps.ledger.putInitiator(name, facts.principal, at);
-  else if (!(await deps.ledger.getInitiator(name))) await deps.ledger.putInitiator(name, `ecr-push (${facts.repository}; pusher not yet known from CloudTrail)`, at);
   const { executionArn, alreadyExists } = await deps.executions.start(name, {
     service,
     image: { digest: facts.digest },
     reason: `ECR push ${facts.repository}:${facts.tag}`,
   });
+  if (alreadyExists && facts.principal) await attributePusher(deps, name, facts.principal);
   return { outcome: alreadyExists ? 'duplicate' : 'started', releaseId: name, executionArn };
+}
+
+async function attributePusher(deps: Deps, releaseId: string, principal: string): Promise<void> {
+  const events = await deps.ledger.events(releaseId);
+  const started = events.find((e) => e.type === 'release.started');
+  if (!started || String(started.data.initiator ?? '').startsWith('arn:')) return;
+  await deps.ledger.append({ releaseId, stepKey: 'release.attributed', type: 'release.attributed', at: deps.now().toISOString(), data: { initiator: principal, source: 'CloudTrail PutImage' } });
 }
 
 export const handler = lambdaHandler(run);

@@ -27,7 +27,7 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
   if (!svc) throw new Error(`unreachable: ${input.service} validated`);
   const stages = input.stages ?? svc.stages.map((s) => s.name);
   const releaseId = e.executionName;
-  const initiator = (await deps.ledger.getInitiator(e.executionName)) ?? 'unattributed (no start record)';
+  const initiator = (await deps.ledger.getInitiator(e.executionName)) ?? 'unattributed (no start record yet: a push is attributed when its CloudTrail PutImage record arrives)';
 
   let digest: string | undefined = input.image.digest;
   let tag: string | undefined = input.image.tag;

@@ -9,6 +9,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export const LEDGER_EVENT_TYPES = [
   'release.started',
+  'release.attributed',
   'stage.started',
   'stage.waiting',
   'lease.acquired',
@@ -176,6 +177,10 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
     const data = e.data;
     switch (e.type) {
       case 'release.started':
+        break;
+      case 'release.attributed':
+        // The pusher's identity arrived (CloudTrail PutImage) after the release had started.
+        release.initiator = str(data.initiator) ?? release.initiator;
         break;
       case 'stage.started':
         if (st) {
