@@ -25,6 +25,7 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
   });
   return [
     e('release.started', undefined, { service: 'payments', digest: DEV_DIGEST, tag: 'v1.2.3', initiator: 'arn:aws:iam::111122223333:user/alice', stages: ['dev', 'prod'] }, 'start'),
+    e('release.attributed', undefined, { initiator: 'arn:aws:iam::111122223333:user/alice', source: 'CloudTrail PutImage' }, 'attributed'),
     e('stage.started', 'dev', { previousDigest: OLD_DIGEST }, 'dev/start'),
     e('lease.acquired', 'dev', { owner: 'exec-1' }, 'dev/lease'),
     e('gate.evaluated', 'dev', { gate: 'window', result: 'PASS', reason: 'inside window' }, 'dev/gate/window'),
