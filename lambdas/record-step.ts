@@ -18,7 +18,15 @@ const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('deployed'), ...staged, buildId: z.string().optional() }),
   z.object({ action: z.literal('deploy-failed'), ...staged, error: errorSchema.optional() }),
   z.object({ action: z.literal('plan-rollback'), ...staged, failure: errorSchema.optional() }),
-  z.object({ action: z.literal('rollback-finished'), ...staged, result: z.enum(['SUCCEEDED', 'FAILED']), buildId: z.string().optional(), error: errorSchema.optional() }),
+  z.object({ action: z.literal('rollback-deployed'), ...staged, buildId: z.string().optional() }),
+  z.object({
+    action: z.literal('rollback-finished'),
+    ...staged,
+    result: z.enum(['SUCCEEDED', 'FAILED']),
+    buildId: z.string().optional(),
+    error: errorSchema.optional(),
+    recovery: z.object({ recovered: z.boolean(), reason: z.string() }).optional(),
+  }),
   z.object({ action: z.literal('block-stage'), ...staged }),
   z.object({ action: z.literal('promote'), ...staged }),
   z.object({ action: z.literal('finish'), ...base }),
@@ -52,6 +60,8 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         deployEnv: env,
         deployTimeoutSeconds: deployTimeoutSeconds(st),
         bakeTimeoutSeconds: bakeTimeoutSeconds(st),
+        bakeMode: st.bake.mode,
+        recoverySeconds: st.alarms.length ? st.recoveryMinutes * 60 : 0,
       };
     }
     case 'deploy-started': {
@@ -94,13 +104,28 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: registry() });
       return { hasTarget: true, toDigest: target, reason, deployEnv };
     }
-    case 'rollback-finished': {
+    case 'rollback-deployed': {
       const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
       const toDigest = started?.data.toDigest as string | undefined;
+      const r = await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.finished`, 'deploy.finished', { kind: 'rollback', digest: toDigest, result: 'SUCCEEDED', message: null, buildId: e.buildId ?? null }, e.stage);
+      if (!r.duplicate && toDigest) await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at);
+      return {};
+    }
+    case 'rollback-finished': {
+      const events = await deps.ledger.events(e.releaseId);
+      const started = events.find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
+      const toDigest = started?.data.toDigest as string | undefined;
       const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : undefined;
-      await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.finished`, 'deploy.finished', { kind: 'rollback', digest: toDigest, result: e.result, message: message ?? null, buildId: e.buildId ?? null }, e.stage);
-      const r = await record(deps, e.releaseId, `stage:${e.stage}:rollback.finished`, 'rollback.finished', { result: e.result, toDigest, message: message ?? null }, e.stage);
-      if (!r.duplicate && e.result === 'SUCCEEDED' && toDigest) await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at);
+      const deployed = await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.finished`, 'deploy.finished', { kind: 'rollback', digest: toDigest, result: e.result, message: message ?? null, buildId: e.buildId ?? null }, e.stage);
+      await record(
+        deps,
+        e.releaseId,
+        `stage:${e.stage}:rollback.finished`,
+        'rollback.finished',
+        // The rollback ended when its deploy ended; the recovery window after it is evidence, not recovery time.
+        { result: e.result, toDigest, message: message ?? null, recovery: e.recovery ?? null, deployEndedAt: deployed.at },
+        e.stage,
+      );
       const reason = started?.data.reason as string | undefined;
       await record(
         deps,
@@ -108,7 +133,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         `stage:${e.stage}:finished`,
         'stage.finished',
         e.result === 'SUCCEEDED'
-          ? { status: 'ROLLED_BACK', reason: `${reason ?? 'rolled back'}; rolled back to ${toDigest}` }
+          ? { status: 'ROLLED_BACK', reason: `${reason ?? 'rolled back'}; rolled back to ${toDigest}${e.recovery && !e.recovery.recovered ? `; ${e.recovery.reason}` : ''}` }
           : { status: 'ROLLBACK_FAILED', reason: `${reason ?? 'rollback'}; rollback to ${toDigest} failed: ${message}` },
         e.stage,
       );

@@ -277,7 +277,7 @@ export class LocalStepFunctions {
     const releaseId = String(input.releaseId ?? '');
     const stage = typeof input.stage === 'string' ? input.stage : undefined;
     if (!stage) return;
-    const phase = stateName === 'RunImageGates' ? 'gates' : stateName === 'BakeStage' ? 'bake' : undefined;
+    const phase = stateName === 'RunImageGates' ? 'gates' : stateName === 'BakeStage' || stateName === 'PollBakeAlarms' ? 'bake' : undefined;
     if (!phase) return;
     const service = this.serviceOf(releaseId);
     if (service) this.hooks.onPhase(service, stage, phase, releaseId);

@@ -116,6 +116,20 @@ const stage = z.strictObject({
   alarms: z.array(z.string().regex(/^[^\u0000-\u001f]{1,255}$/, 'expected a CloudWatch alarm name')).default([]),
   bakeMinutes: minutes(1440).default(0),
   insufficientData: z.enum(['fail', 'ignore']).default('fail'),
+  /** How the bake watches its alarms: `event` (alarm events fail it at once) or `poll` (DescribeAlarms every intervalSeconds). */
+  bake: z
+    .strictObject({
+      mode: z.enum(['event', 'poll']).default('event'),
+      intervalSeconds: z
+        .number({ error: 'expected a whole number of seconds from 10 to 3600' })
+        .int('expected a whole number of seconds from 10 to 3600')
+        .min(10, 'expected a whole number of seconds from 10 to 3600')
+        .max(3600, 'expected a whole number of seconds from 10 to 3600')
+        .default(60),
+    })
+    .default({ mode: 'event', intervalSeconds: 60 }),
+  /** After a rollback deploy, how long to watch the stage's alarms before recording whether it recovered. */
+  recoveryMinutes: minutes(60).default(5),
   approval: approval.optional(),
   windows: windowSpec.optional(),
 });

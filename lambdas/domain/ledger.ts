@@ -88,6 +88,8 @@ export interface RollbackSummary {
   readonly startedAt?: string;
   readonly endedAt?: string;
   readonly message?: string;
+  /** Whether the stage's alarms were healthy after the recovery window that follows a rollback. */
+  readonly recovery?: { recovered: boolean; reason: string };
 }
 
 export interface StageSummary {
@@ -230,7 +232,14 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
           };
         break;
       case 'rollback.finished':
-        if (st) st.rollback = { ...(st.rollback ?? { reason: '' }), result: data.result as 'SUCCEEDED' | 'FAILED', endedAt: e.at, message: str(data.message) };
+        if (st)
+          st.rollback = {
+            ...(st.rollback ?? { reason: '' }),
+            result: data.result as 'SUCCEEDED' | 'FAILED',
+            endedAt: str(data.deployEndedAt) ?? e.at,
+            message: str(data.message),
+            ...(data.recovery ? { recovery: data.recovery as RollbackSummary['recovery'] } : {}),
+          };
         break;
       case 'stage.finished':
         if (st) {
