@@ -121,6 +121,39 @@ export interface ScanResult {
   readonly findings: readonly ScanFinding[];
 }
 
+/** One manifest as BatchGetImage returns it: the raw text, as stored, and its media type. */
+export interface ImageManifestRecord {
+  readonly repository: string;
+  readonly digest: string;
+  /** ECR's `imageManifestMediaType`, when it reports one. */
+  readonly mediaType?: string;
+  readonly manifest: string;
+}
+
+/** DescribeRepositories: the tag mutability setting and its exclusion filters. */
+export interface RepositoryTagSettings {
+  /** IMMUTABLE | MUTABLE | IMMUTABLE_WITH_EXCLUSION | MUTABLE_WITH_EXCLUSION, verbatim. */
+  readonly mutability: string;
+  readonly exclusionFilters: ReadonlyArray<{ readonly filterType: string; readonly filter: string }>;
+}
+
+/** DescribeImageSigningStatus: one entry per AWS Signer profile of ECR managed signing. */
+export interface ImageSigningStatusRecord {
+  readonly signingProfileArn?: string;
+  /** IN_PROGRESS | COMPLETE | FAILED */
+  readonly status: string;
+  readonly failureCode?: string;
+  readonly failureReason?: string;
+}
+
+/** ListImageReferrers: an artifact (signature, SBOM, attestation) whose subject is an image. */
+export interface ImageReferrerRecord {
+  readonly digest: string;
+  readonly mediaType?: string;
+  readonly artifactType?: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
 export interface ImageRegistry {
   /** DescribeImages by tag or digest; undefined when the image does not exist. */
   describeImage(repository: string, ref: { tag?: string; digest?: string }): Promise<ImageDetail | undefined>;
@@ -128,6 +161,31 @@ export interface ImageRegistry {
   tagMutability(repository: string): Promise<string>;
   /** DescribeImageScanFindings (all pages), basic and enhanced findings alike. */
   scanFindings(repository: string, digest: string): Promise<ScanResult>;
+
+  // The methods below are what image.immutable-tag (exclusions), image.signature and image.labels
+  // read. They are optional only so that small test fakes of the three above stay valid; the ECR
+  // adapter and the local cloud implement every one, and image-gates refuses to run a gate whose
+  // method is missing.
+
+  /** DescribeRepositories with the exclusion filters of an *_WITH_EXCLUSION setting. */
+  repositoryTagSettings?(repository: string): Promise<RepositoryTagSettings>;
+  /** BatchGetImage of one manifest or index, by digest or tag, never converted; undefined when absent. */
+  imageManifest?(repository: string, ref: { tag?: string; digest?: string }): Promise<ImageManifestRecord | undefined>;
+  /**
+   * A blob of the repository (an image config, a signature payload) by digest: GetDownloadUrlForLayer
+   * and a download, checked against the digest. At most `maxBytes`.
+   * @throws NotFoundError when the repository holds no such blob
+   */
+  blob?(repository: string, digest: string, maxBytes: number): Promise<Uint8Array>;
+  /** DescribeImageSigningStatus (ECR managed signing); [] when the image has none. */
+  signingStatuses?(repository: string, digest: string): Promise<ImageSigningStatusRecord[]>;
+  /** ListImageReferrers of one artifact type (all pages). */
+  referrers?(repository: string, digest: string, artifactType: string): Promise<ImageReferrerRecord[]>;
+  /**
+   * The PEM (SPKI) public half of an asymmetric `arn:aws:kms:` signing key (KMS GetPublicKey).
+   * @throws SigningKeyError when the key cannot be used to verify signatures
+   */
+  signingPublicKey?(keyArn: string): Promise<string>;
 }
 
 // ---------------------------------------------------------------- CloudWatch

@@ -1,7 +1,7 @@
 /**
  * Gantry's whole control plane as one construct: the ledger, the Gantry bus, the handlers, the Helm
- * driver, the `release` and `rollback` workflows (read from `statemachines/*.asl.json`), the rules that
- * start and watch them, and the bake timers' schedule group. Least privilege throughout: CDK grants
+ * and Terraform drivers with the evidence bucket, the `release` and `rollback` workflows (read from
+ * `statemachines/*.asl.json`), the rules that start and watch them, and the bake timers' schedule group. Least privilege throughout: CDK grants
  * nothing for a definition read from a file, so every grant below is explicit and derived from what
  * the definitions and handlers actually use.
  */
@@ -13,6 +13,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -30,7 +31,8 @@ import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, exe
 import { acknowledge, WILDCARD_REASONS } from './acknowledge';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
 import { HelmDriver } from './HelmDriver';
-import { WorkflowDefinition } from './WorkflowDefinition';
+import { TerraformDriver } from './TerraformDriver';
+import { CODEBUILD_SYNC_RULE, DRIVER_PROJECTS, WorkflowDefinition } from './WorkflowDefinition';
 
 /** The Gantry EventBridge bus (CONTRACTS §4). */
 export const EVENT_BUS_NAME = 'gantry';
@@ -73,13 +75,13 @@ export interface ReleaseControlPlaneProps {
   /** The deployment config, already parsed and validated (`parseConfig`). It is compiled into every handler. */
   readonly config: GantryConfig;
   /**
-   * What happens to the stateful resources (KMS key, ledger table, log groups, dead-letter queues) when
+   * What happens to the stateful resources (KMS key, ledger table, log groups, dead-letter queues, evidence buckets) when
    * they leave the stack. The ledger also has deletion protection on, whatever this says.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * Retention of every log group (handlers, workflows, Helm driver).
+   * Retention of every log group (handlers, workflows, drivers).
    * @default RetentionDays.ONE_YEAR
    */
   readonly logRetention?: RetentionDays;
@@ -98,6 +100,9 @@ export class ReleaseControlPlane extends Construct {
   public readonly eventBus: EventBus;
   public readonly functions: Readonly<Record<HandlerName, GantryFunction>>;
   public readonly helmDriver: HelmDriver;
+  public readonly terraformDriver: TerraformDriver;
+  /** Driver evidence (the Terraform plans): versioned, encrypted with the key, never public, nothing expires. */
+  public readonly evidenceBucket: Bucket;
   public readonly releaseStateMachine: StateMachine;
   public readonly rollbackStateMachine: StateMachine;
   public readonly scheduleGroup: ScheduleGroup;
@@ -237,17 +242,26 @@ export class ReleaseControlPlane extends Construct {
     }
     this.functions = functions;
 
-    // ---------------------------------------------------------------- Helm driver
+    // ---------------------------------------------------------------- drivers
     this.helmDriver = new HelmDriver(this, 'HelmDriver', { config, encryptionKey: this.key, logRetention, removalPolicy });
+    this.terraformDriver = new TerraformDriver(this, 'TerraformDriver', { config, encryptionKey: this.key, logRetention, removalPolicy });
+    this.evidenceBucket = this.terraformDriver.evidenceBucket;
 
     // ---------------------------------------------------------------- workflows
-    const substitutionValues: Record<string, string> = { HelmProjectName: this.helmDriver.project.projectName };
+    const substitutionValues: Record<string, string> = {
+      [DRIVER_PROJECTS.helm]: this.helmDriver.project.projectName,
+      [DRIVER_PROJECTS.terraform]: this.terraformDriver.project.projectName,
+    };
     const functionsByPlaceholder = new Map<string, GantryFunction>();
     for (const [name, fn] of Object.entries(functions)) {
       substitutionValues[`${pascalCase(name)}FunctionArn`] = fn.function.functionArn;
       functionsByPlaceholder.set(`${pascalCase(name)}FunctionArn`, fn);
     }
-    const projectsByPlaceholder = new Map([['HelmProjectName', this.helmDriver.project]]);
+    const projectArns: Record<string, string> = {
+      [DRIVER_PROJECTS.helm]: this.helmDriver.project.projectArn,
+      [DRIVER_PROJECTS.terraform]: this.terraformDriver.project.projectArn,
+    };
+    const codeBuildSyncRuleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE });
     const workflow = (wid: string, file: string) => {
       const definition = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', file));
       const logGroup = new LogGroup(this, `${wid}Logs`, { retention: logRetention, encryptionKey: this.key, removalPolicy });
@@ -268,26 +282,10 @@ export class ReleaseControlPlane extends Construct {
           new PolicyStatement({ sid: 'InvokeWorkflowFunctions', actions: ['lambda:InvokeFunction'], resources: invoked.map((f) => (f as GantryFunction).function.functionArn) }),
         );
       }
-      for (const { placeholder, sync } of definition.codeBuildProjects) {
-        const project = projectsByPlaceholder.get(placeholder);
-        if (!project) throw new ReleaseControlPlaneError(`${file} starts a CodeBuild project \${${placeholder}} the control plane does not have`);
-        sm.addToRolePolicy(
-          new PolicyStatement({
-            sid: 'RunDriverBuilds',
-            actions: sync ? ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'] : ['codebuild:StartBuild'],
-            resources: [project.projectArn],
-          }),
-        );
-        if (sync) {
-          // `.sync` waits on a rule Step Functions manages on the account's default bus.
-          sm.addToRolePolicy(
-            new PolicyStatement({
-              sid: 'ManagedCodeBuildCompletionRule',
-              actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-              resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventForCodeBuildStartBuildRule' })],
-            }),
-          );
-        }
+      // The driver projects the definition starts (both, when it chooses by the stage's driver), in one
+      // statement; `.sync` also waits on a rule Step Functions manages on the account's default bus.
+      for (const grant of definition.codeBuildGrants(projectArns, codeBuildSyncRuleArn)) {
+        sm.addToRolePolicy(new PolicyStatement({ sid: grant.sid, actions: [...grant.actions], resources: [...grant.resources] }));
       }
       acknowledge(sm.role, 'AwsSolutions-IAM5[Resource::*]', `${WILDCARD_REASONS.logDelivery} ${WILDCARD_REASONS.xray}`);
       return sm;
@@ -386,19 +384,26 @@ export class ReleaseControlPlane extends Construct {
     };
   }
 
-  /** Stages this version cannot deploy are reported at synth (a warning, not an error). */
+  /**
+   * Stages this version cannot deploy are reported at synth (a warning, not an error): a stage whose
+   * driver's project the release workflow never starts (`statemachines/release.asl.json` has no
+   * `${HelmProjectName}` / `${TerraformProjectName}` for it).
+   */
   private warnAboutUndeployableStages(config: GantryConfig): void {
+    const release = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', 'release.asl.json'));
+    const started: readonly string[] = release.codeBuildDrivers;
     for (const [service, svc] of Object.entries(config.services)) {
       for (const st of svc.stages) {
-        if (st.deploy.driver !== 'helm') {
+        if (!started.includes(st.deploy.driver)) {
           Annotations.of(this).addWarningV2(
             'gantry:driverNotDeployed',
-            `services.${service} stage ${st.name} uses the ${st.deploy.driver} driver; this control plane deploys only the Helm driver, so a release reaching that stage fails at its deploy step`,
+            `services.${service} stage ${st.name} uses the ${st.deploy.driver} driver, whose CodeBuild project ${release.source} never starts (it runs the ${started.join(' and ') || 'no'} driver), so a release reaching that stage fails at its deploy step`,
           );
         }
       }
     }
   }
+
 }
 
 /** An EventBridge pattern object (as the local bus uses it) in the shape CDK's `Rule` takes. */

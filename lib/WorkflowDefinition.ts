@@ -14,6 +14,23 @@ export class WorkflowDefinitionError extends Error {
 /** `${PascalCase}` placeholders, as Step Functions `DefinitionSubstitutions` understands them. */
 export const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
 
+/**
+ * The driver CodeBuild projects a workflow may start, by the `deploy.driver` they run: the only
+ * `ProjectName` placeholders a definition may use (the control plane has exactly these projects).
+ */
+export const DRIVER_PROJECTS = { helm: 'HelmProjectName', terraform: 'TerraformProjectName' } as const;
+export type CodeBuildDriver = keyof typeof DRIVER_PROJECTS;
+
+/** The `.sync` CodeBuild integration waits on this rule, which Step Functions manages on the default bus. */
+export const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventForCodeBuildStartBuildRule';
+
+/** One IAM statement a workflow role needs, as data (the construct makes the `PolicyStatement`). */
+export interface GrantStatement {
+  readonly sid: string;
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
 export type TaskIntegration =
   /** A Lambda function, by direct ARN (`"Resource": "${XFunctionArn}"`) or through `lambda:invoke[.waitForTaskToken]`. */
   | { readonly kind: 'lambda'; readonly state: string; readonly functionPlaceholder: string }
@@ -82,6 +99,39 @@ export class WorkflowDefinition {
     return [...out].map(([placeholder, sync]) => ({ placeholder, sync })).sort((a, b) => a.placeholder.localeCompare(b.placeholder));
   }
 
+  /** The drivers whose CodeBuild project the definition starts (by `DRIVER_PROJECTS` placeholder), sorted. */
+  get codeBuildDrivers(): CodeBuildDriver[] {
+    const used = new Set(this.codeBuildProjects.map((p) => p.placeholder));
+    return (Object.keys(DRIVER_PROJECTS) as CodeBuildDriver[]).filter((d) => used.has(DRIVER_PROJECTS[d])).sort();
+  }
+
+  /**
+   * What the workflow role needs to run the driver builds the definition starts, whichever projects
+   * those are (one statement for all of them, so a definition that starts both the Helm and the
+   * Terraform project — a Choice on the stage's driver — gets one grant, not two with one Sid):
+   * `codebuild:StartBuild/StopBuild/BatchGetBuilds` on the projects started with `.sync`,
+   * `codebuild:StartBuild` alone on those only started, and `events:PutTargets/PutRule/DescribeRule` on
+   * the managed rule `.sync` waits on. Empty when the definition starts no build.
+   * @param projectArns the ARN of each project, by placeholder.
+   * @param managedRuleArn the ARN of `CODEBUILD_SYNC_RULE` in the stack's account and region.
+   * @throws WorkflowDefinitionError naming every started project `projectArns` has no ARN for.
+   */
+  codeBuildGrants(projectArns: Readonly<Record<string, string>>, managedRuleArn: string): GrantStatement[] {
+    const projects = this.codeBuildProjects;
+    const missing = projects.filter((p) => projectArns[p.placeholder] === undefined).map((p) => `\${${p.placeholder}}`);
+    if (missing.length > 0) {
+      throw new WorkflowDefinitionError(`${this.source}: starts CodeBuild project(s) ${missing.join(', ')} the control plane does not have`);
+    }
+    const arnsOf = (sync: boolean) => projects.filter((p) => p.sync === sync).map((p) => projectArns[p.placeholder] as string);
+    const grants: GrantStatement[] = [];
+    if (arnsOf(true).length > 0) {
+      grants.push({ sid: 'RunDriverBuilds', actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'], resources: arnsOf(true) });
+      grants.push({ sid: 'ManagedCodeBuildCompletionRule', actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'], resources: [managedRuleArn] });
+    }
+    if (arnsOf(false).length > 0) grants.push({ sid: 'StartDriverBuilds', actions: ['codebuild:StartBuild'], resources: arnsOf(false) });
+    return grants;
+  }
+
   /**
    * The `DefinitionSubstitutions` for this definition: exactly its placeholders.
    * @throws WorkflowDefinitionError naming every placeholder `values` has no value for.
@@ -116,6 +166,12 @@ export class WorkflowDefinition {
     if (cb) {
       const project = wholePlaceholder(s.Parameters?.ProjectName);
       if (!project) throw new WorkflowDefinitionError(`${this.source}: state ${state} starts a CodeBuild project that is not a \${Placeholder} (ProjectName must be one, so it can be granted)`);
+      const known: readonly string[] = Object.values(DRIVER_PROJECTS);
+      if (!known.includes(project)) {
+        throw new WorkflowDefinitionError(
+          `${this.source}: state ${state} starts the CodeBuild project \${${project}}, which is not a driver project (${known.map((p) => `\${${p}}`).join(', ')})`,
+        );
+      }
       return { kind: 'codebuild', state, projectPlaceholder: project, sync: cb[1] === '.sync' };
     }
     throw new WorkflowDefinitionError(

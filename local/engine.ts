@@ -99,6 +99,8 @@ export interface ExecutionRecord {
   stoppedAt?: string;
   aborted: boolean;
   abort?: () => void;
+  /** States entered (Step Functions bills Standard workflows per state transition). */
+  transitions: number;
   pendingTokens: Set<string>;
 }
 
@@ -152,7 +154,7 @@ export class LocalStepFunctions {
     if (this.executions.has(name)) return { executionArn: this.executions.get(name)?.arn ?? arn, alreadyExists: true };
     const m = this.machines.get(machine);
     if (!m) throw new Error(`unknown state machine ${machine}`);
-    const rec: ExecutionRecord = { name, arn, machine, input, status: 'RUNNING', startedAt: this.clock.now().toISOString(), aborted: false, pendingTokens: new Set() };
+    const rec: ExecutionRecord = { name, arn, machine, input, status: 'RUNNING', startedAt: this.clock.now().toISOString(), aborted: false, pendingTokens: new Set(), transitions: 0 };
     this.executions.set(name, rec);
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervalOverrides: Record<string, number> = {};
@@ -175,6 +177,9 @@ export class LocalStepFunctions {
       } as never,
     });
     rec.abort = () => exec.abort();
+    void (async () => {
+      for await (const ev of exec.eventLogs) if (ev.type === 'StateEntered') rec.transitions++;
+    })().catch(() => undefined);
     exec.result.then(
       () => this.finish(rec, 'SUCCEEDED'),
       (err: Error & { cause?: Error }) => {

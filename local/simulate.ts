@@ -90,7 +90,7 @@ export interface SimulationOutput {
   skipped: Array<{ repository: string; tag?: string; digest?: string; reason: string; at: string }>;
   unused: Array<{ index: number; line: ScriptLine; reason: string }>;
   timeline: TimelineEntry[];
-  executions: Array<{ name: string; machine: string; status: string; error?: string }>;
+  executions: Array<{ name: string; machine: string; status: string; error?: string; transitions: number }>;
   /** Stage leases still held when the simulation ended (always empty unless something leaked). */
   leasesHeld: Array<{ owner: string; service: string; stage: string }>;
   warnings: string[];
@@ -348,7 +348,7 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
       skipped: skipped.map(({ at, ...rest }) => ({ ...rest, at })),
       unused,
       timeline,
-      executions: [...sfn.executions.values()].map((e) => ({ name: e.name, machine: e.machine, status: e.status, ...(e.error ? { error: e.error } : {}) })),
+      executions: [...sfn.executions.values()].map((e) => ({ name: e.name, machine: e.machine, status: e.status, ...(e.error ? { error: e.error } : {}), transitions: e.transitions })),
       leasesHeld,
       warnings,
       clock: { start: scenario.clock, end: clock.now().toISOString() },

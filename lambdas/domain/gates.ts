@@ -1,26 +1,60 @@
 /**
  * Gate policy: where "is this image allowed into this stage" is decided. Pure functions of the
- * policy, the evidence and the workflow's clock.
+ * policy, the evidence and the workflow's clock. The image gates run in this order (CONTRACTS §3):
+ * image.exists, image.immutable-tag, image.scan, image.signature, image.labels, image.age — the
+ * last four each live in lambdas/domain/image/ and are re-exported here.
  */
 import type { AlarmState, ImageDetail, ScanFinding, ScanResult } from '../ports';
-import type { ImagePolicy, StageConfig } from './config';
-import type { GateResult } from './types';
+import { type ImagePolicy, SEVERITIES, type StageConfig } from './config';
+import type { GateName, GateResult } from './types';
 
-const SEVERITY_ORDER = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED'];
+export { evaluateImageAge } from './image/age';
+export { evaluateLabels, PROVENANCE_LABELS, provenanceOf } from './image/labels';
+export { evaluateSignature, signatureKeysUnusable } from './image/signature';
+export { evaluateImmutableTag } from './image/tag-mutability';
 
-export function evaluateImageExists(repository: string, digest: string | undefined, tag: string | undefined, image: ImageDetail | undefined): GateResult {
+/** The image gates in the order a stage runs them. */
+export const IMAGE_GATE_ORDER: readonly GateName[] = ['image.exists', 'image.immutable-tag', 'image.scan', 'image.signature', 'image.labels', 'image.age'];
+
+const SEVERITY_ORDER: readonly string[] = SEVERITIES;
+const KNOWN_SEVERITIES: ReadonlySet<string> = new Set(SEVERITIES);
+/** At most this many findings are copied into a gate's evidence (the ledger item has a size limit). */
+export const MAX_FINDINGS_IN_EVIDENCE = 100;
+
+/**
+ * image.exists. `tagNow` is what the release's tag resolves to now (undefined: not looked up; null:
+ * the tag is gone): a tag moved since the release resolved it is recorded as a WARN, and the release
+ * keeps its digest.
+ */
+export function evaluateImageExists(
+  repository: string,
+  digest: string | undefined,
+  tag: string | undefined,
+  image: ImageDetail | undefined,
+  tagNow?: Pick<ImageDetail, 'digest'> | null,
+): GateResult {
   if (!digest) {
     return { gate: 'image.exists', result: 'FAIL', reason: `tag ${tag ?? '(none)'} was not found in repository ${repository}`, evidence: { repository, tag } };
   }
   if (!image) {
     return { gate: 'image.exists', result: 'FAIL', reason: `image ${digest} was not found in repository ${repository}`, evidence: { repository, digest } };
   }
-  return {
-    gate: 'image.exists',
-    result: 'PASS',
-    reason: `${repository}@${digest} exists${tag ? ` (tag ${tag})` : ''}`,
-    evidence: { repository, digest, tags: image.tags, pushedAt: image.pushedAt, manifestMediaType: image.manifestMediaType },
+  const evidence = {
+    repository,
+    digest,
+    tags: image.tags,
+    pushedAt: image.pushedAt,
+    manifestMediaType: image.manifestMediaType,
+    ...(tag && tagNow !== undefined ? { tagNowPointsTo: tagNow?.digest ?? null } : {}),
   };
+  const base = `${repository}@${digest} exists${tag ? ` (tag ${tag})` : ''}`;
+  if (tag && tagNow === null) {
+    return { gate: 'image.exists', result: 'WARN', reason: `${base}; tag ${tag} no longer exists — this release keeps ${digest}`, evidence };
+  }
+  if (tag && tagNow && tagNow.digest !== digest) {
+    return { gate: 'image.exists', result: 'WARN', reason: `${base}; tag ${tag} now points to ${tagNow.digest} — this release keeps ${digest}`, evidence };
+  }
+  return { gate: 'image.exists', result: 'PASS', reason: base, evidence };
 }
 
 /** An allow entry counts strictly before its `expires` date (UTC midnight): "past its expires date no longer allows". */
@@ -52,15 +86,25 @@ export function evaluateScan(policy: ImagePolicy, scan: ScanResult, now: Date, w
   if (status !== 'COMPLETE' && status !== 'ACTIVE') {
     return {
       kind: 'decided',
-      gate: { gate: 'image.scan', result: 'FAIL', reason: `scan ${status}${scan.description ? `: ${scan.description}` : ''}`, evidence: { status, description: scan.description } },
+      gate: { gate: 'image.scan', result: 'FAIL', reason: `scan ${status}${scan.description ? `: ${scan.description}` : ''}`, evidence: { status, ...(scan.description ? { description: scan.description } : {}) } },
     };
   }
   const active = new Map(policy.allow.filter((a) => allowEntryActive(a.expires, now)).map((a) => [a.id, a]));
   const expired = policy.allow.filter((a) => !allowEntryActive(a.expires, now)).map((a) => a.id);
+  const anyLimit = Object.keys(policy.maxFindings).length > 0;
   const allowed: ScanFinding[] = [];
   const counted = new Map<string, ScanFinding[]>();
+  const unknown: ScanFinding[] = [];
   for (const f of scan.findings) {
     const sev = f.severity.toUpperCase();
+    if (!KNOWN_SEVERITIES.has(sev)) {
+      // A severity Gantry does not know cannot be compared with the limits: it blocks (unless
+      // allow-listed) whenever any limit is set, rather than slip through as "not limited".
+      if (!anyLimit) continue;
+      if (active.has(f.id)) allowed.push(f);
+      else unknown.push(f);
+      continue;
+    }
     const limit = policy.maxFindings[sev as keyof ImagePolicy['maxFindings']];
     if (limit === undefined) continue;
     if (active.has(f.id)) {
@@ -80,15 +124,36 @@ export function evaluateScan(policy: ImagePolicy, scan: ScanResult, now: Date, w
       over.push(`${list.length} ${sev} over limit ${limit}: ${ids.join(', ')}`);
     }
   }
+  if (unknown.length) {
+    const severities = [...new Set(unknown.map((f) => JSON.stringify(f.severity)))].sort().join(', ');
+    const ids = [...new Set(unknown.map((f) => f.id))].sort();
+    over.push(`${unknown.length} finding(s) of unknown severity ${severities} cannot be checked against maxFindings: ${ids.join(', ')}`);
+  }
   const allowedIds = [...new Set(allowed.map((f) => f.id))].sort();
-  const allowNote = allowedIds.length
-    ? ` (${allowedIds.length} allowed${allowedIds.length === 1 ? ` until ${active.get(allowedIds[0] as string)?.expires}` : ''}: ${allowedIds.join(', ')})`
-    : '';
+  const allowNote =
+    allowedIds.length === 0
+      ? ''
+      : allowedIds.length === 1
+        ? ` (1 allowed until ${active.get(allowedIds[0] as string)?.expires}: ${allowedIds[0]})`
+        : ` (${allowedIds.length} allowed: ${allowedIds.map((id) => `${id} until ${active.get(id)?.expires}`).join(', ')})`;
   const expiredNote = expired.length ? ` [expired allow entries ignored: ${expired.join(', ')}]` : '';
+  const bySeverity: Record<string, number> = {};
+  for (const f of scan.findings) bySeverity[f.severity.toUpperCase()] = (bySeverity[f.severity.toUpperCase()] ?? 0) + 1;
+  // Blocking and allowed findings first, so a truncated list still shows what decided.
+  const decisive = new Set([...counted.values()].flat().concat(unknown, allowed));
+  const ordered = [...scan.findings].sort((a, b) => Number(decisive.has(b)) - Number(decisive.has(a)));
   const evidence = {
     status,
-    completedAt: scan.completedAt,
-    findings: scan.findings.map((f) => ({ id: f.id, severity: f.severity, package: f.package })),
+    ...(scan.completedAt ? { completedAt: scan.completedAt } : {}),
+    counts: bySeverity,
+    findings: ordered.slice(0, MAX_FINDINGS_IN_EVIDENCE).map((f) => ({
+      id: f.id,
+      severity: f.severity,
+      ...(f.package ? { package: f.package } : {}),
+      ...(f.exploitAvailable === undefined ? {} : { exploitAvailable: f.exploitAvailable }),
+      ...(f.fixAvailable === undefined ? {} : { fixAvailable: f.fixAvailable }),
+    })),
+    ...(scan.findings.length > MAX_FINDINGS_IN_EVIDENCE ? { findingsOmitted: scan.findings.length - MAX_FINDINGS_IN_EVIDENCE } : {}),
     allowed: allowedIds,
     expiredAllowEntries: expired,
   };

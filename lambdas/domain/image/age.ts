@@ -1,0 +1,32 @@
+/** image.age: an image pushed longer ago than `maxAgeDays` (on the workflow's clock) is refused. */
+import type { GateResult } from '../types';
+
+const DAY_MS = 86_400_000;
+
+/** "31 days 2 h 5 min" */
+export function formatAge(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 60_000));
+  const days = Math.floor(total / 1440);
+  const hours = Math.floor((total % 1440) / 60);
+  const minutes = total % 60;
+  return `${days} day${days === 1 ? '' : 's'} ${hours} h ${minutes} min`;
+}
+
+/**
+ * PASS up to and including exactly `maxAgeDays` × 24 h after the push; FAIL one moment later. An
+ * image with no push time fails (its age cannot be shown); a push time in the future (clock skew)
+ * counts as age 0.
+ */
+export function evaluateImageAge(maxAgeDays: number, pushedAt: string | undefined, now: Date): GateResult {
+  const gate = 'image.age' as const;
+  const pushedMs = pushedAt === undefined ? Number.NaN : Date.parse(pushedAt);
+  if (Number.isNaN(pushedMs)) {
+    return { gate, result: 'FAIL', reason: `the registry reported no usable push time (${JSON.stringify(pushedAt ?? null)}), so the image's age against maxAgeDays ${maxAgeDays} cannot be shown`, evidence: { pushedAt: pushedAt ?? null, maxAgeDays, now: now.toISOString() } };
+  }
+  const ageMs = Math.max(0, now.getTime() - pushedMs);
+  const evidence = { pushedAt: new Date(pushedMs).toISOString(), now: now.toISOString(), ageDays: Math.round((ageMs / DAY_MS) * 1000) / 1000, maxAgeDays };
+  if (ageMs > maxAgeDays * DAY_MS) {
+    return { gate, result: 'FAIL', reason: `pushed ${formatAge(ageMs)} ago (${evidence.pushedAt}), older than maxAgeDays ${maxAgeDays}`, evidence };
+  }
+  return { gate, result: 'PASS', reason: `pushed ${formatAge(ageMs)} ago, within maxAgeDays ${maxAgeDays}`, evidence };
+}

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Gantry Terraform driver: promote one image digest to one stage.
+#
+#   download the stage's module (deploy.source, a zip in S3), `terraform init`, `terraform plan -out`
+#   with the image variable set to <repository>@<digest>, the plan's JSON, its sha256 and a summary
+#   written to the evidence bucket, a plan that would destroy anything refused unless the stage allows
+#   it, then `terraform apply` of exactly that saved plan.
+#
+# Runs in AWS CodeBuild (buildspecs/terraform.yml; lib/TerraformDriver.ts inlines this file into the
+# deployed buildspec, whose install phase puts a pinned, checksum-verified terraform on the PATH — this
+# script never downloads a tool, so it runs offline wherever terraform, aws, unzip, python3 and
+# sha256sum are on the PATH). Every input is a GANTRY_* environment variable set by the release
+# workflow, plus GANTRY_EVIDENCE_BUCKET set by the CodeBuild project. Each one is checked before
+# anything runs, an unknown GANTRY_* variable is refused, and every expansion is quoted: no value is
+# ever evaluated as shell code. The environment contract is in docs/drivers.md.
+set -euo pipefail
+umask 077
+
+fail() {
+  printf 'gantry-terraform: %s\n' "$*" >&2
+  exit 1
+}
+
+# name -> the pattern its value must match (bash ERE, anchored). The same rules as the config schema.
+declare -A PATTERNS=(
+  [GANTRY_RELEASE_ID]='^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$'
+  [GANTRY_KIND]='^(deploy|rollback)$'
+  [GANTRY_SERVICE]='^[a-z][a-z0-9-]{0,39}$'
+  [GANTRY_STAGE]='^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'
+  [GANTRY_DIGEST]='^sha256:[a-f0-9]{64}$'
+  [GANTRY_IMAGE_REPOSITORY]='^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?/[a-z0-9]+([._/-][a-z0-9]+)*$'
+  [GANTRY_CLUSTER_NAME]='^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$'
+  [GANTRY_CLUSTER_REGION]='^[a-z]{2}(-gov)?-[a-z]+-[0-9]$'
+  [GANTRY_NAMESPACE]='^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'
+  [GANTRY_TF_SOURCE]='^s3://[a-z0-9.-]{3,63}/[A-Za-z0-9._/-]+$'
+  [GANTRY_TF_WORKDIR]='^[A-Za-z0-9._/-]{1,128}$'
+  [GANTRY_TF_IMAGE_VARIABLE]='^[A-Za-z_][A-Za-z0-9_-]{0,63}$'
+  [GANTRY_TF_ALLOW_DESTROY]='^(true|false)$'
+  [GANTRY_EVIDENCE_BUCKET]='^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$'
+)
+# Set by the workflow but optional here: when present it must name this driver.
+declare -A OPTIONAL_PATTERNS=(
+  [GANTRY_DRIVER]='^terraform$'
+)
+
+# Characters no Gantry value ever carries. The patterns above refuse them too; this check names them,
+# so a value carrying a command substitution or a quote is reported as what it is.
+has_forbidden_character() {
+  case "$1" in
+    *'$'* | *'`'* | *';'* | *"'"* | *'"'* | *\\* | *$'\n'* | *$'\r'*) return 0 ;;
+  esac
+  return 1
+}
+
+check() {
+  local name="$1" pattern="$2" value="${!1-}"
+  if has_forbidden_character "$value"; then
+    fail "$name contains a character no Gantry value may carry (\$, \`, ;, a quote, a backslash or a line break): $(printf '%q' "${value:0:100}")"
+  fi
+  [[ "$value" =~ $pattern ]] || fail "$name does not match $pattern (got $(printf '%q' "${value:0:100}"))"
+}
+
+# Refuse any GANTRY_* variable this driver does not know: every one it receives is validated.
+while IFS= read -r name; do
+  if [[ -z "${PATTERNS[$name]+set}" && -z "${OPTIONAL_PATTERNS[$name]+set}" ]]; then
+    fail "$name is not a variable the Terraform driver accepts"
+  fi
+done < <(compgen -e | grep '^GANTRY_' || true)
+
+for name in "${!PATTERNS[@]}"; do
+  [[ -n "${!name-}" ]] || fail "$name is not set"
+  check "$name" "${PATTERNS[$name]}"
+done
+for name in "${!OPTIONAL_PATTERNS[@]}"; do
+  if [[ -n "${!name-}" ]]; then check "$name" "${OPTIONAL_PATTERNS[$name]}"; fi
+done
+
+# The working directory is inside the module archive: relative, without a `..` segment.
+if [[ "$GANTRY_TF_WORKDIR" == /* || "/$GANTRY_TF_WORKDIR/" == */../* ]]; then
+  fail "GANTRY_TF_WORKDIR must be a directory inside the module archive, without a .. segment (got $GANTRY_TF_WORKDIR)"
+fi
+
+# terraform runs with exactly the arguments below: extra arguments from the environment are refused.
+while IFS= read -r name; do
+  fail "$name is set; the Terraform driver runs terraform with its own arguments only"
+done < <(compgen -e | grep '^TF_CLI_ARGS' || true)
+
+for tool in terraform aws unzip python3 sha256sum; do
+  command -v "$tool" >/dev/null || fail "$tool is not installed"
+done
+
+export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+image="${GANTRY_IMAGE_REPOSITORY}@${GANTRY_DIGEST}"
+evidence="s3://${GANTRY_EVIDENCE_BUCKET}/evidence/${GANTRY_RELEASE_ID}/${GANTRY_STAGE}/${GANTRY_KIND}"
+work="$(mktemp -d)"
+mkdir "$work/module" "$work/evidence"
+
+printf 'gantry-terraform: %s %s %s to %s (release %s, module %s in %s)\n' \
+  "$GANTRY_KIND" "$GANTRY_SERVICE" "$image" "$GANTRY_STAGE" "$GANTRY_RELEASE_ID" "$GANTRY_TF_WORKDIR" "$GANTRY_TF_SOURCE"
+terraform version
+
+# ------------------------------------------------------------------ the module
+aws s3 cp "$GANTRY_TF_SOURCE" "$work/source.zip" --only-show-errors
+source_sha256="$(sha256sum "$work/source.zip" | cut -d ' ' -f 1)"
+printf 'gantry-terraform: evidence source %s sha256 %s\n' "$GANTRY_TF_SOURCE" "$source_sha256"
+unzip -q "$work/source.zip" -d "$work/module"
+
+root="$(cd "$work/module" && pwd -P)"
+[[ -d "$work/module/$GANTRY_TF_WORKDIR" ]] || fail "the module archive $GANTRY_TF_SOURCE has no directory $GANTRY_TF_WORKDIR"
+cd "$work/module/$GANTRY_TF_WORKDIR"
+here="$(pwd -P)"
+# A symbolic link in the archive must not lead the run out of it.
+[[ "$here" == "$root" || "$here" == "$root"/* ]] || fail "$GANTRY_TF_WORKDIR leads out of the module archive"
+
+# A module that talks to the cluster (kubernetes or helm provider) finds it through KUBE_CONFIG_PATH.
+KUBECONFIG="$work/kubeconfig"
+KUBE_CONFIG_PATH="$KUBECONFIG"
+export KUBECONFIG KUBE_CONFIG_PATH
+aws eks update-kubeconfig --name "$GANTRY_CLUSTER_NAME" --region "$GANTRY_CLUSTER_REGION" --kubeconfig "$KUBECONFIG"
+
+# ------------------------------------------------------------------ init and plan
+# The backend is the module's own (its backend block); a module without one would keep its state in
+# this build container, which is gone when the build ends.
+terraform init -input=false -no-color
+[[ -f .terraform/terraform.tfstate ]] ||
+  fail "the module in $GANTRY_TF_WORKDIR declares no backend: its state would be lost when the build ends (see docs/drivers.md)"
+
+terraform plan -input=false -no-color -lock-timeout=5m -out=tfplan -var "${GANTRY_TF_IMAGE_VARIABLE}=${image}"
+terraform show -json tfplan >"$work/evidence/plan.json"
+(cd "$work/evidence" && sha256sum plan.json >plan.json.sha256)
+plan_sha256="$(cut -d ' ' -f 1 "$work/evidence/plan.json.sha256")"
+
+# The plan's summary: line 1 the number of resources it destroys (deleted or replaced), line 2 a
+# sentence for people; summary.json the same as data. Resource values never leave plan.json.
+GANTRY_PLAN_SHA256="$plan_sha256" GANTRY_SOURCE_SHA256="$source_sha256" python3 -c '
+import json, os, sys
+plan_path, summary_path = sys.argv[1], sys.argv[2]
+with open(plan_path, encoding="utf-8") as f:
+    plan = json.load(f)
+counts = {"create": 0, "update": 0, "replace": 0, "delete": 0, "forget": 0, "no-op": 0, "other": 0}
+destroys = []
+for rc in plan.get("resource_changes") or []:
+    if rc.get("mode", "managed") != "managed":
+        continue
+    actions = (rc.get("change") or {}).get("actions") or []
+    if "delete" in actions and "create" in actions:
+        kind = "replace"
+    elif "delete" in actions:
+        kind = "delete"
+    elif actions in (["create"], ["update"], ["no-op"]):
+        kind = actions[0]
+    elif "forget" in actions:
+        kind = "forget"
+    else:
+        kind = "other"
+    counts[kind] += 1
+    if kind in ("replace", "delete"):
+        address = str(rc.get("address", "?")) + (" (deposed " + str(rc["deposed"]) + ")" if rc.get("deposed") else "")
+        destroys.append({"address": address, "action": kind})
+env = os.environ
+summary = {
+    "releaseId": env["GANTRY_RELEASE_ID"], "kind": env["GANTRY_KIND"], "service": env["GANTRY_SERVICE"],
+    "stage": env["GANTRY_STAGE"], "digest": env["GANTRY_DIGEST"],
+    "image": env["GANTRY_IMAGE_REPOSITORY"] + "@" + env["GANTRY_DIGEST"],
+    "source": env["GANTRY_TF_SOURCE"], "sourceSha256": env["GANTRY_SOURCE_SHA256"], "workdir": env["GANTRY_TF_WORKDIR"],
+    "planSha256": env["GANTRY_PLAN_SHA256"], "terraformVersion": plan.get("terraform_version"),
+    "allowDestroy": env["GANTRY_TF_ALLOW_DESTROY"] == "true",
+    "changes": counts, "destroys": destroys,
+}
+with open(summary_path, "w", encoding="utf-8") as f:
+    json.dump(summary, f, sort_keys=True, separators=(",", ":"))
+    f.write("\n")
+sentence = "{create} to create, {update} to update, {replace} to replace, {delete} to delete".format(**counts)
+if destroys:
+    listed = ", ".join(d["address"] + " [" + d["action"] + "]" for d in destroys[:20])
+    more = " and {} more".format(len(destroys) - 20) if len(destroys) > 20 else ""
+    sentence += " (destroys " + listed + more + ")"
+print(len(destroys))
+print(sentence)
+' "$work/evidence/plan.json" "$work/evidence/summary.json" >"$work/plan-summary.txt"
+{
+  IFS= read -r destroy_count
+  IFS= read -r plan_summary
+} <"$work/plan-summary.txt"
+
+# ------------------------------------------------------------------ evidence, before any decision
+for file in plan.json plan.json.sha256 summary.json; do
+  aws s3 cp "$work/evidence/$file" "$evidence/$file" --only-show-errors
+done
+printf 'gantry-terraform: evidence plan %s/plan.json sha256 %s\n' "$evidence" "$plan_sha256"
+printf 'gantry-terraform: evidence plan-summary %s\n' "$(cat "$work/evidence/summary.json")"
+printf 'gantry-terraform: plan: %s\n' "$plan_summary"
+
+if [[ "$destroy_count" -gt 0 && "$GANTRY_TF_ALLOW_DESTROY" != 'true' ]]; then
+  fail "refusing to apply: the plan would destroy $destroy_count resource(s) and stage $GANTRY_STAGE does not allow it (deploy.allowDestroy): $plan_summary"
+fi
+
+# ------------------------------------------------------------------ apply exactly the saved plan
+status=0
+terraform apply -input=false -no-color -lock-timeout=5m tfplan || status=$?
+if [[ "$status" -ne 0 ]]; then
+  fail "terraform apply failed with exit code $status (plan sha256 $plan_sha256)"
+fi
+echo "gantry-terraform: ${GANTRY_KIND} of ${GANTRY_DIGEST} to ${GANTRY_STAGE} succeeded (plan sha256 ${plan_sha256})"
