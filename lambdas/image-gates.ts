@@ -1,33 +1,342 @@
 /**
- * The image gates of a stage, on the digest resolved at the start. Returns WAIT while a scan is
- * still running (up to the policy's scanWaitMinutes), FAIL when any gate refused, PASS otherwise.
+ * The image gates of a stage, on the digest resolved at the start, in CONTRACTS §3 order:
+ * image.exists, image.immutable-tag, image.scan, image.signature, image.labels, image.age.
+ * A gate the service's imagePolicy does not ask for is not run (docs/decisions/007-image-gates.md);
+ * the first refusal ends the run, so a blocked stage names exactly one failing gate.
+ *
+ * Returns WAIT while a scan is still running (up to the policy's scanWaitMinutes), FAIL when a gate
+ * refused, PASS otherwise. Gates are recorded only once decided, each under
+ * `stage:<stage>:gate:<gate>`, so a retried task writes nothing twice.
  */
 import { z } from 'zod';
-import { evaluateImageExists, evaluateScan } from './domain/gates';
-import type { GateResult } from './domain/types';
-import { parseWith } from './domain/validation';
-import type { Deps } from './ports';
+import type { ImagePolicy } from './domain/config';
+import {
+  evaluateImageAge,
+  evaluateImageExists,
+  evaluateImmutableTag,
+  evaluateLabels,
+  evaluateScan,
+  evaluateSignature,
+  type ScanVerdict,
+  signatureKeysUnusable,
+} from './domain/gates';
+import { mergeScanResults } from './domain/image/findings';
+import type { PlatformImageConfig } from './domain/image/labels';
+import {
+  type Descriptor,
+  type ImageManifestDoc,
+  isContainerImage,
+  isIndexMediaType,
+  MAX_CONFIG_BYTES,
+  MEDIA_TYPES,
+  type OciDocument,
+  parseImageConfig,
+  parseManifest,
+  platformManifests,
+  platformName,
+} from './domain/image/oci';
+import {
+  bestCheck,
+  checkCosignSignature,
+  cosignSignatureLayers,
+  cosignSignatureTag,
+  isKmsKeyRef,
+  loadPublicKey,
+  MAX_PAYLOAD_BYTES,
+  type NamedKey,
+  type SignatureCheck,
+  type SignatureSubject,
+} from './domain/image/signature';
+import type { GateName, GateResult } from './domain/types';
+import { parseWith, ValidationError } from './domain/validation';
+import type { Deps, ImageDetail, ImageRegistry, ScanResult } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
 
 const eventSchema = z.object({ releaseId: z.string().min(1), stage: z.string().min(1) });
 
 export const SCAN_POLL_SECONDS = 30;
+/** A signature artifact with more layers than this is not read past it. */
+const MAX_SIGNATURE_LAYERS = 16;
+/** An index with more platform images than this is refused rather than read image by image. */
+const MAX_PLATFORMS = 32;
 
-export async function run(event: unknown, deps: Deps): Promise<{ verdict: 'PASS' | 'FAIL' | 'WAIT'; waitSeconds?: number; reason?: string }> {
+/**
+ * Errors that mean "this image cannot be verified", not "try again": the gate that met one refuses,
+ * naming it. Anything else (throttling, 5xx, a bug) is thrown to the workflow's Retry/Catch.
+ */
+const UNVERIFIABLE = new Set(['ValidationError', 'NotFoundError', 'BlobDigestMismatchError', 'ImageUnreadableError', 'SigningKeyError', 'ImageInspectionError']);
+
+/** The image is not what the gate can inspect (an index where a manifest belongs, a chart, no platforms). */
+export class ImageInspectionError extends Error {
+  override readonly name = 'ImageInspectionError';
+}
+
+/** The registry adapter lacks a method a gate needs: a wiring bug, not an image problem. */
+export class RegistryCapabilityError extends Error {
+  override readonly name = 'RegistryCapabilityError';
+}
+
+export type ImageGatesOutput = { verdict: 'PASS' | 'FAIL' | 'WAIT'; waitSeconds?: number; reason?: string };
+
+function describeError(e: unknown): string {
+  if (e instanceof ValidationError) return `${e.source} is invalid: ${e.problems.join('; ')}`;
+  return (e as Error).message;
+}
+
+/** An "unverifiable" error as the FAIL of the gate that met it; anything else is rethrown. */
+function unverifiable(gate: GateName, what: string, e: unknown): GateResult {
+  if (e instanceof Error && UNVERIFIABLE.has(e.name)) {
+    return { gate, result: 'FAIL', reason: `${what} could not be verified: ${describeError(e)}`, evidence: { error: e.name, message: describeError(e) } };
+  }
+  throw e;
+}
+
+/** Run one gate, turning an "unverifiable" error into its FAIL. */
+async function guarded(gate: GateName, what: string, evaluate: () => Promise<GateResult>): Promise<GateResult> {
+  try {
+    return await evaluate();
+  } catch (e) {
+    return unverifiable(gate, what, e);
+  }
+}
+
+function capability<K extends 'imageManifest' | 'blob' | 'signingPublicKey'>(registry: ImageRegistry, name: K): NonNullable<ImageRegistry[K]> {
+  const f = registry[name];
+  if (typeof f !== 'function') throw new RegistryCapabilityError(`the image registry adapter does not implement ${name}, which the image gates need`);
+  return f.bind(registry) as NonNullable<ImageRegistry[K]>;
+}
+
+/** Reads of one image's documents, each fetched at most once per invocation. */
+class ImageReader {
+  private doc: Promise<OciDocument> | undefined;
+
+  constructor(
+    private readonly registry: ImageRegistry,
+    readonly repository: string,
+    readonly digest: string,
+    readonly detail: ImageDetail,
+  ) {}
+
+  /** The promoted digest's manifest or index. */
+  document(): Promise<OciDocument> {
+    this.doc ??= this.manifestAt(this.digest, this.detail.manifestMediaType);
+    return this.doc;
+  }
+
+  async manifestAt(digest: string, mediaTypeHint?: string): Promise<OciDocument> {
+    const rec = await capability(this.registry, 'imageManifest')(this.repository, { digest });
+    if (!rec) throw new ImageInspectionError(`BatchGetImage found no manifest for ${this.repository}@${digest}`);
+    return parseManifest(rec.manifest, rec.mediaType ?? mediaTypeHint);
+  }
+
+  /** Whether the promoted digest is an image index; asks for the manifest only when DescribeImages did not say. */
+  async isIndex(): Promise<boolean> {
+    if (this.detail.manifestMediaType) return isIndexMediaType(this.detail.manifestMediaType);
+    if (typeof this.registry.imageManifest !== 'function') return false;
+    return (await this.document()).kind === 'index';
+  }
+
+  /** The runnable platform images of the index (refused when there are none or too many). */
+  async platforms(): Promise<Descriptor[]> {
+    const doc = await this.document();
+    if (doc.kind !== 'index') return [];
+    const list = platformManifests(doc);
+    if (list.length === 0) throw new ImageInspectionError(`image index ${this.digest} lists no platform image`);
+    if (list.length > MAX_PLATFORMS) throw new ImageInspectionError(`image index ${this.digest} lists ${list.length} platform images, more than the ${MAX_PLATFORMS} Gantry inspects`);
+    return list;
+  }
+
+  blob(digest: string, maxBytes: number): Promise<Uint8Array> {
+    return capability(this.registry, 'blob')(this.repository, digest, maxBytes);
+  }
+}
+
+// ---------------------------------------------------------------- image.scan
+
+async function scanOf(registry: ImageRegistry, reader: ImageReader): Promise<{ scan: ScanResult; platforms?: Array<{ platform: string; digest: string; status: string }> }> {
+  if (!(await reader.isIndex())) return { scan: await registry.scanFindings(reader.repository, reader.digest) };
+  // ECR scans the platform images of a multi-arch image, not the index.
+  const parts: Array<{ platform: string; digest: string; scan: ScanResult }> = [];
+  for (const d of await reader.platforms()) parts.push({ platform: platformName(d.platform), digest: d.digest, scan: await registry.scanFindings(reader.repository, d.digest) });
+  return { scan: mergeScanResults(parts), platforms: parts.map((p) => ({ platform: p.platform, digest: p.digest, status: p.scan.status })) };
+}
+
+// ---------------------------------------------------------------- image.signature
+
+interface ResolvedKeys {
+  readonly keys: NamedKey[];
+  readonly unusable: Array<{ key: string; reason: string }>;
+}
+
+async function resolveKeys(names: readonly string[], refs: Readonly<Record<string, string>>, registry: ImageRegistry): Promise<ResolvedKeys> {
+  const keys: NamedKey[] = [];
+  const unusable: Array<{ key: string; reason: string }> = [];
+  for (const name of names) {
+    const ref = refs[name];
+    try {
+      if (ref === undefined) throw new ImageInspectionError(`signing key ${name} is not defined in signing.keys`);
+      const pem = isKmsKeyRef(ref) ? await capability(registry, 'signingPublicKey')(ref) : ref;
+      keys.push(loadPublicKey(name, pem));
+    } catch (e) {
+      if (e instanceof Error && UNVERIFIABLE.has(e.name)) unusable.push({ key: name, reason: describeError(e) });
+      else throw e;
+    }
+  }
+  return { keys, unusable };
+}
+
+async function signatureGate(deps: Deps, reader: ImageReader, policy: ImagePolicy): Promise<GateResult> {
+  const requirement = policy.requireSignature;
+  if (!requirement) throw new Error('unreachable: signature not required');
+  const trustedNames = requirement.keys;
+  const refs = deps.config.signing.keys;
+  const trusted = await resolveKeys(trustedNames, refs, deps.registry);
+  if (trusted.keys.length === 0) return signatureKeysUnusable(trustedNames, trusted.unusable);
+  let others: Promise<NamedKey[]> | undefined;
+  // The rest of signing.keys: only to say who signed when no trusted key verifies (best effort).
+  const otherKeys = () => {
+    others ??= resolveKeys(
+      Object.keys(refs).filter((k) => !trustedNames.includes(k)),
+      refs,
+      deps.registry,
+    ).then((r) => r.keys);
+    return others;
+  };
+
+  const inspect = async (subjectDigest: string, platform?: string): Promise<SignatureSubject> => {
+    const signatureTag = cosignSignatureTag(subjectDigest);
+    const base = { digest: subjectDigest, ...(platform ? { platform } : {}), signatureTag };
+    const rec = await capability(deps.registry, 'imageManifest')(reader.repository, { tag: signatureTag });
+    if (!rec) return { ...base, checks: [] };
+    let doc: OciDocument;
+    try {
+      doc = parseManifest(rec.manifest, rec.mediaType);
+    } catch (e) {
+      if (e instanceof ValidationError) return { ...base, signatureManifestDigest: rec.digest, malformed: describeError(e), checks: [] };
+      throw e;
+    }
+    if (doc.kind !== 'manifest') return { ...base, signatureManifestDigest: rec.digest, malformed: 'it is an image index, not a signature manifest', checks: [] };
+    const layers = cosignSignatureLayers(doc).slice(0, MAX_SIGNATURE_LAYERS);
+    if (layers.length === 0) {
+      return { ...base, signatureManifestDigest: rec.digest, malformed: `no ${MEDIA_TYPES.cosignSimpleSigning} layer carries a dev.cosignproject.cosign/signature annotation`, checks: [] };
+    }
+    const checks: Array<{ payloadDigest: string; check: SignatureCheck }> = [];
+    for (const layer of layers) {
+      let payload: Uint8Array;
+      try {
+        payload = await reader.blob(layer.payloadDigest, MAX_PAYLOAD_BYTES);
+      } catch (e) {
+        if (e instanceof Error && UNVERIFIABLE.has(e.name)) {
+          checks.push({ payloadDigest: layer.payloadDigest, check: { outcome: 'malformed', detail: `its payload ${layer.payloadDigest} cannot be read: ${describeError(e)}` } });
+          continue;
+        }
+        throw e;
+      }
+      let check = checkCosignSignature(payload, layer.signature, subjectDigest, trusted.keys);
+      if (check.outcome === 'bad-signature') {
+        const known = await otherKeys();
+        if (known.length) check = checkCosignSignature(payload, layer.signature, subjectDigest, trusted.keys, known);
+      }
+      checks.push({ payloadDigest: layer.payloadDigest, check });
+    }
+    return { ...base, signatureManifestDigest: rec.digest, checks };
+  };
+
+  const subject = await inspect(reader.digest);
+  let platforms: SignatureSubject[] | undefined;
+  if (bestCheck(subject)?.outcome !== 'verified' && (await reader.isIndex())) {
+    platforms = [];
+    for (const d of await reader.platforms()) platforms.push(await inspect(d.digest, platformName(d.platform)));
+  }
+  // No cosign signature: say whether another kind exists (recorded as evidence, not verified).
+  const other: { notation?: Array<Record<string, unknown>>; managedSigning?: Array<Record<string, unknown>>; otherSignaturesUnavailable?: string } = {};
+  if (!subject.signatureManifestDigest) {
+    try {
+      if (deps.registry.referrers) {
+        const found = await deps.registry.referrers(reader.repository, reader.digest, MEDIA_TYPES.notarySignature);
+        if (found.length) other.notation = found.map((r) => ({ ...r }));
+      }
+      if (deps.registry.signingStatuses) {
+        const statuses = await deps.registry.signingStatuses(reader.repository, reader.digest);
+        if (statuses.length) other.managedSigning = statuses.map((s) => ({ ...s }));
+      }
+    } catch (e) {
+      other.otherSignaturesUnavailable = `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  }
+  return evaluateSignature({
+    subject,
+    ...(platforms ? { platforms } : {}),
+    trustedKeys: trustedNames,
+    ...(trusted.unusable.length ? { unusableKeys: trusted.unusable } : {}),
+    ...other,
+  });
+}
+
+// ---------------------------------------------------------------- image.labels
+
+async function configOf(reader: ImageReader, manifest: ImageManifestDoc, manifestDigest: string, platform?: string): Promise<PlatformImageConfig> {
+  if (!isContainerImage(manifest)) {
+    throw new ImageInspectionError(`${manifestDigest} is not a container image (config media type ${manifest.config.mediaType}${manifest.artifactType ? `, artifact type ${manifest.artifactType}` : ''})`);
+  }
+  const config = parseImageConfig(await reader.blob(manifest.config.digest, MAX_CONFIG_BYTES));
+  return { ...(platform ? { platform } : {}), manifestDigest, configDigest: manifest.config.digest, config };
+}
+
+async function labelsGate(reader: ImageReader, policy: ImagePolicy): Promise<GateResult> {
+  const doc = await reader.document();
+  const configs: PlatformImageConfig[] = [];
+  if (doc.kind === 'manifest') configs.push(await configOf(reader, doc, reader.digest));
+  else {
+    for (const d of await reader.platforms()) {
+      const m = await reader.manifestAt(d.digest, d.mediaType);
+      if (m.kind !== 'manifest') throw new ImageInspectionError(`platform entry ${d.digest} of index ${reader.digest} is itself an index`);
+      configs.push(await configOf(reader, m, d.digest, platformName(d.platform)));
+    }
+  }
+  return evaluateLabels(policy.requiredLabels, reader.digest, configs);
+}
+
+// ---------------------------------------------------------------- the stage's gates
+
+export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput> {
   const e = parseWith(eventSchema, event, 'task input');
   const release = await loadRelease(deps, e.releaseId);
   const { svc } = stageConfigOf(deps, release.service, e.stage);
+  const policy = svc.imagePolicy;
+  const repository = svc.repository;
   const now = deps.now();
   const gates: GateResult[] = [];
+  const failed = () => gates.some((g) => g.result === 'FAIL');
 
-  const image = release.digest ? await deps.registry.describeImage(svc.repository, { digest: release.digest }) : undefined;
-  gates.push(evaluateImageExists(svc.repository, release.digest, release.tag, image));
+  // image.exists: the digest resolved at the start; a tag that moved since is recorded, not followed.
+  const image = release.digest ? await deps.registry.describeImage(repository, { digest: release.digest }) : undefined;
+  const tagNow = release.tag && image ? ((await deps.registry.describeImage(repository, { tag: release.tag })) ?? null) : undefined;
+  gates.push(evaluateImageExists(repository, release.digest, release.tag, image, tagNow));
+  const reader = release.digest && image ? new ImageReader(deps.registry, repository, release.digest, image) : undefined;
 
-  if (gates.every((g) => g.result !== 'FAIL') && release.digest) {
-    const scan = await deps.registry.scanFindings(svc.repository, release.digest);
-    const waitEvent = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:waiting:scan`);
-    const verdict = evaluateScan(svc.imagePolicy, scan, now, waitEvent ? new Date(waitEvent.at) : undefined);
+  if (reader && !failed() && policy.requireImmutableTags) {
+    gates.push(
+      await guarded('image.immutable-tag', 'the repository tag setting', async () => {
+        const settings = deps.registry.repositoryTagSettings
+          ? await deps.registry.repositoryTagSettings(repository)
+          : { mutability: await deps.registry.tagMutability(repository), exclusionFilters: [] };
+        return evaluateImmutableTag(repository, release.tag, settings);
+      }),
+    );
+  }
+
+  if (reader && !failed()) {
+    let verdict: ScanVerdict;
+    try {
+      const { scan, platforms } = await scanOf(deps.registry, reader);
+      const waitEvent = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:waiting:scan`);
+      verdict = evaluateScan(policy, scan, now, waitEvent ? new Date(waitEvent.at) : undefined);
+      if (verdict.kind === 'decided' && platforms) verdict = { kind: 'decided', gate: { ...verdict.gate, evidence: { ...(verdict.gate.evidence as object), platforms } } };
+    } catch (err) {
+      verdict = { kind: 'decided', gate: unverifiable('image.scan', 'the image scan', err) };
+    }
     if (verdict.kind === 'wait') {
       await record(deps, e.releaseId, `stage:${e.stage}:waiting:scan`, 'stage.waiting', { waitingFor: 'scan', reason: verdict.reason }, e.stage);
       return { verdict: 'WAIT', waitSeconds: SCAN_POLL_SECONDS, reason: verdict.reason };
@@ -35,12 +344,27 @@ export async function run(event: unknown, deps: Deps): Promise<{ verdict: 'PASS'
     gates.push(verdict.gate);
   }
 
+  if (reader && !failed() && policy.requireSignature) {
+    gates.push(await guarded('image.signature', 'the image signature', () => signatureGate(deps, reader, policy)));
+  }
+  if (reader && !failed() && policy.requiredLabels.length > 0) {
+    gates.push(await guarded('image.labels', 'the image labels', () => labelsGate(reader, policy)));
+  }
+  if (reader && !failed() && policy.maxAgeDays !== undefined) {
+    const maxAgeDays = policy.maxAgeDays;
+    gates.push(await guarded('image.age', 'the image age', async () => evaluateImageAge(maxAgeDays, image?.pushedAt, now)));
+  }
+
+  // Record in order; a retried task finds its gates already recorded and decides by what was stored.
   for (const g of gates) {
     const r = await record(deps, e.releaseId, `stage:${e.stage}:gate:${g.gate}`, 'gate.evaluated', { ...g }, e.stage);
-    if (g.result === 'FAIL') await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: g.gate, reason: g.reason });
+    const stored = r.data as unknown as GateResult;
+    if (stored.result === 'FAIL') {
+      await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: stored.gate, reason: stored.reason });
+      return { verdict: 'FAIL', reason: `${stored.gate}: ${stored.reason}` };
+    }
   }
-  const failed = gates.filter((g) => g.result === 'FAIL');
-  return failed.length ? { verdict: 'FAIL', reason: failed.map((g) => `${g.gate}: ${g.reason}`).join('; ') } : { verdict: 'PASS' };
+  return { verdict: 'PASS' };
 }
 
 export const handler = lambdaHandler(run);

@@ -49,6 +49,14 @@ export interface SkipRecord {
   readonly eventId: string;
 }
 
+/** The global change freeze (`gantry freeze on|off`): blocks every stage deploy except break-glass. */
+export interface FreezeState {
+  readonly on: boolean;
+  readonly reason?: string;
+  readonly principal?: string;
+  readonly at?: string;
+}
+
 export interface ReleaseQuery {
   readonly service?: string;
   readonly from?: string;
@@ -88,6 +96,10 @@ export interface Ledger {
   /** Idempotent by eventId. */
   recordSkip(skip: SkipRecord): Promise<void>;
   listSkips(): Promise<SkipRecord[]>;
+
+  getFreeze(): Promise<FreezeState>;
+  /** Turn the global freeze on or off; every change is kept in the item's history (never expires). */
+  setFreeze(state: FreezeState & { reason: string; principal: string; at: string }): Promise<void>;
 
   /** The principal that started an execution, written by whoever started it (intake, CLI, API). */
   putInitiator(executionName: string, principal: string, at: string): Promise<void>;

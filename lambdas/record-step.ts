@@ -28,6 +28,8 @@ const eventSchema = z.discriminatedUnion('action', [
     recovery: z.object({ recovered: z.boolean(), reason: z.string() }).optional(),
   }),
   z.object({ action: z.literal('block-stage'), ...staged }),
+  z.object({ action: z.literal('approval-timeout'), ...staged }),
+  z.object({ action: z.literal('reject-stage'), ...staged, error: errorSchema.optional() }),
   z.object({ action: z.literal('promote'), ...staged }),
   z.object({ action: z.literal('finish'), ...base }),
   z.object({ action: z.literal('internal-error'), ...base, error: errorSchema.optional() }),
@@ -61,6 +63,8 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         deployTimeoutSeconds: deployTimeoutSeconds(st),
         bakeTimeoutSeconds: bakeTimeoutSeconds(st),
         bakeMode: st.bake.mode,
+        approvalRequired: st.approval !== undefined,
+        approvalTimeoutSeconds: (st.approval?.timeoutMinutes ?? 0) * 60,
         recoverySeconds: st.alarms.length ? st.recoveryMinutes * 60 : 0,
       };
     }
@@ -144,6 +148,22 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const failed = (stageSummary?.gates ?? []).filter((g) => g.result === 'FAIL');
       const reason = failed.length ? failed.map((g) => `${g.gate}: ${g.reason}`).join('; ') : 'a gate refused';
       await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'BLOCKED', reason }, e.stage);
+      return { reason };
+    }
+    case 'approval-timeout': {
+      // The approval's task timed out: nobody decided within timeoutMinutes. Close the token and record it.
+      await deps.ledger.takeToken('APPROVAL', e.releaseId, e.stage);
+      const { st } = stageConfigOf(deps, release.service, e.stage);
+      const reason = `no decision within ${st.approval?.timeoutMinutes ?? 0} minutes`;
+      const r = await record(deps, e.releaseId, `stage:${e.stage}:gate:approval`, 'gate.evaluated', { gate: 'approval', result: 'FAIL', reason, decision: 'TIMED_OUT' }, e.stage);
+      await announce(deps, r.duplicate, 'Approval Decided', release, { stage: e.stage, status: 'REJECTED', at: r.at, decision: 'TIMED_OUT', reason });
+      return { reason };
+    }
+    case 'reject-stage': {
+      const stageSummary = release.stages.find((s) => s.name === e.stage);
+      const approval = [...(stageSummary?.gates ?? [])].reverse().find((g) => g.gate === 'approval');
+      const reason = approval ? `approval: ${approval.reason}` : `approval rejected${e.error?.Cause ? `: ${e.error.Cause}` : ''}`;
+      await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'REJECTED', reason }, e.stage);
       return { reason };
     }
     case 'promote': {

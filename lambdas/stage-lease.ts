@@ -10,13 +10,33 @@ const eventSchema = z.object({ action: z.enum(['acquire', 'release']), releaseId
 /** A lease outlives a crashed owner by at most this long; the reconciler frees it sooner. */
 export const LEASE_TTL_SECONDS = 24 * 3600;
 
-export async function run(event: unknown, deps: Deps): Promise<{ acquired: boolean; holder?: string }> {
+/**
+ * An older digest is never deployed over a newer one that already reached the stage: the digest
+ * running there was pushed after this release's digest. Returns the reason, or undefined.
+ */
+async function supersededBy(deps: Deps, service: string, stage: string, digest: string | undefined): Promise<string | undefined> {
+  const running = (await deps.ledger.getPointer(service, stage))?.running;
+  const repository = deps.config.services[service]?.repository;
+  if (!digest || !running || running === digest || !repository) return undefined;
+  const [ours, theirs] = await Promise.all([deps.registry.describeImage(repository, { digest }), deps.registry.describeImage(repository, { digest: running })]);
+  if (!ours?.pushedAt || !theirs?.pushedAt || Date.parse(theirs.pushedAt) <= Date.parse(ours.pushedAt)) return undefined;
+  return `superseded: ${stage} already runs ${running} (pushed ${theirs.pushedAt}), newer than ${digest} (pushed ${ours.pushedAt})`;
+}
+
+export async function run(event: unknown, deps: Deps): Promise<{ acquired: boolean; holder?: string; superseded?: string }> {
   const e = parseWith(eventSchema, event, 'task input');
   const release = await loadRelease(deps, e.releaseId);
   const at = deps.now().toISOString();
   if (e.action === 'acquire') {
     const r = await deps.ledger.acquireLease(release.service, e.stage, e.releaseId, at, LEASE_TTL_SECONDS);
-    if (r.acquired) await record(deps, e.releaseId, `stage:${e.stage}:lease.acquired`, 'lease.acquired', {}, e.stage);
+    if (r.acquired) {
+      await record(deps, e.releaseId, `stage:${e.stage}:lease.acquired`, 'lease.acquired', {}, e.stage);
+      const superseded = release.kind === 'release' ? await supersededBy(deps, release.service, e.stage, release.digest) : undefined;
+      if (superseded) {
+        await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'BLOCKED', reason: superseded }, e.stage);
+        return { acquired: true, superseded };
+      }
+    }
     else await record(deps, e.releaseId, `stage:${e.stage}:waiting:lease`, 'stage.waiting', { waitingFor: 'lease', holder: r.holder }, e.stage);
     return r.holder ? { acquired: r.acquired, holder: r.holder } : { acquired: r.acquired };
   }

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { Annotations, ArnFormat, type CfnElement, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -28,9 +29,12 @@ import {
 } from '../lambdas/adapters/ledger-table';
 import type { GantryConfig } from '../lambdas/domain/config';
 import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
+import { isKmsKeyRef } from '../lambdas/domain/image/signature';
 import { acknowledge, WILDCARD_REASONS } from './acknowledge';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
 import { HelmDriver } from './HelmDriver';
+import { ReleaseDashboard } from './ReleaseDashboard';
+import { ReleaseNotifications } from './ReleaseNotifications';
 import { TerraformDriver } from './TerraformDriver';
 import { CODEBUILD_SYNC_RULE, DRIVER_PROJECTS, WorkflowDefinition } from './WorkflowDefinition';
 
@@ -43,6 +47,7 @@ export const SCHEDULE_GROUP_NAME = 'gantry-bakes';
 export const HANDLERS = {
   'prepare-release': 'Validates a release input, resolves the tag to its digest once, records Release Started',
   'stage-lease': 'Takes and frees the one-release-per-(service, stage) lease',
+  'window-gate': 'Gate window: release windows, blackouts and the global freeze (break-glass bypasses them only)',
   'image-gates': 'Runs the image.* gates (scan, signature, labels, age, immutable tags) on the release digest',
   'alarm-gate': 'alarms.pre-deploy: refuses a stage whose alarms already fire',
   'record-step': 'The workflow bookkeeping steps: ledger events, stage pointer, lifecycle events',
@@ -61,9 +66,9 @@ export function pascalCase(name: string): string {
 }
 
 /** Handlers that publish lifecycle events on the Gantry bus. */
-const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler'];
+const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler'];
 /** Handlers that read image metadata and scan findings of the configured repositories. */
-const ECR_READERS: readonly HandlerName[] = ['prepare-release', 'image-gates'];
+const ECR_READERS: readonly HandlerName[] = ['prepare-release', 'stage-lease', 'image-gates'];
 /** Handlers that read alarm states. */
 const ALARM_READERS: readonly HandlerName[] = ['alarm-gate', 'bake-register', 'bake-timer', 'alarm-watch'];
 /** Handlers that end a bake (SendTaskSuccess/SendTaskFailure with the stored task token). */
@@ -112,6 +117,10 @@ export class ReleaseControlPlane extends Construct {
   public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer', Queue>>;
   /** The EventBridge rules on the default bus. */
   public readonly rules: Readonly<Record<'ecrPush' | 'cloudTrailPutImage' | 'alarmStateChange' | 'executionStatusChange', Rule>>;
+  /** SNS topics for people: lifecycle events (Release Finished, Rollback Started, Approval Requested) and control-plane alarms. */
+  public readonly notifications: ReleaseNotifications;
+  /** The CloudWatch dashboard (DORA per service, releases by outcome, control-plane health) and the control-plane alarms. */
+  public readonly dashboard: ReleaseDashboard;
 
   constructor(scope: Construct, id: string, props: ReleaseControlPlaneProps) {
     super(scope, id);
@@ -313,6 +322,14 @@ export class ReleaseControlPlane extends Construct {
           }),
         );
       }
+      if (name === 'image-gates' && repositoryArns.length > 0) {
+        // image.labels / image.signature read manifests, config blobs and cosign payloads; ListImageReferrers is authorised by BatchGetImage.
+        fn.role.addToPolicy(
+          new PolicyStatement({ sid: 'ReadImageContent', actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus'], resources: repositoryArns }),
+        );
+        const kmsSigningKeys = [...new Set(Object.values(config.signing.keys).filter(isKmsKeyRef))].sort();
+        if (kmsSigningKeys.length > 0) fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadSigningPublicKeys', actions: ['kms:GetPublicKey'], resources: kmsSigningKeys }));
+      }
       if (ALARM_READERS.includes(name)) {
         fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadAlarmStates', actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }));
         wildcardReasons.push(WILDCARD_REASONS.describeAlarms);
@@ -382,6 +399,16 @@ export class ReleaseControlPlane extends Construct {
         this.deadLetterQueues.reconciler,
       ),
     };
+
+    // ---------------------------------------------------------------- insight: notifications, dashboard, alarms
+    this.notifications = new ReleaseNotifications(this, 'Notifications', { eventBus: this.eventBus, key: this.key });
+    this.dashboard = new ReleaseDashboard(this, 'Dashboard', {
+      services: Object.fromEntries(Object.entries(config.services).map(([name, svc]) => [name, svc.stages.map((st) => st.name)])),
+      stateMachines: { release: this.releaseStateMachine, rollback: this.rollbackStateMachine },
+      functions: Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.function])),
+      deadLetterQueues: this.deadLetterQueues,
+      alarmAction: new SnsAction(this.notifications.alarmTopic),
+    });
   }
 
   /**

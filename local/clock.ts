@@ -54,6 +54,16 @@ export class VirtualClock {
     return this.sleepUntil(this.t + Math.max(0, ms));
   }
 
+  /** A timer that can be cancelled (a cancelled timer neither fires nor keeps the clock running). */
+  timeout(ms: number, fn: () => void): () => void {
+    const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fire: fn };
+    this.insert(timer);
+    return () => {
+      const i = this.timers.indexOf(timer);
+      if (i >= 0) this.timers.splice(i, 1);
+    };
+  }
+
   /** Mark real work in progress: time does not advance until it settles. */
   track<T>(p: Promise<T>): Promise<T> {
     this.inflight.add(p);

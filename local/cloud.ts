@@ -7,7 +7,12 @@ import { createHash } from 'node:crypto';
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { matchesPattern } from '../lambdas/domain/pattern-match';
 import type { AlarmReader, AlarmState, EventPublisher, ImageDetail, ImageRegistry, LifecycleEvent, ScanResult, TaskTokens, Timers } from '../lambdas/ports';
+import { NotFoundError } from '../lambdas/adapters/errors';
+import { MEDIA_TYPES } from '../lambdas/domain/image/oci';
+import { SigningKeyError } from '../lambdas/domain/image/signature';
+import type { ImageManifestRecord, ImageReferrerRecord, ImageSigningStatusRecord, RepositoryTagSettings } from '../lambdas/ports';
 import type { VirtualClock } from './clock';
+import { type BuiltImage, buildImage, type LocalSigningKey, scenarioSigningKeys } from './image-artifacts';
 import type { Scenario, ScenarioImage } from './scenario';
 
 export const ACCOUNT = '111122223333';
@@ -126,7 +131,7 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
 
   /** A push adds the image (or moves the tag) as ECR would. */
   pushImage(repository: string, digest: string, tag: string | undefined): void {
-    this.scenario.ecr[repository] ??= { tagMutability: 'IMMUTABLE', images: [] };
+    this.scenario.ecr[repository] ??= { tagMutability: 'IMMUTABLE', tagMutabilityExclusions: [], images: [] };
     const repo = this.scenario.ecr[repository];
     let img = repo.images.find((i) => i.digest === digest);
     if (!img) {
@@ -148,7 +153,7 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
       digest: img.digest,
       tags: [...img.tags],
       pushedAt: img.pushedAt ?? new Date(this.start).toISOString(),
-      manifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+      manifestMediaType: img.platforms?.length ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest,
       scanStatus: this.scanStatus(img),
     };
   }
@@ -171,7 +176,7 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
 
   async scanFindings(repository: string, digest: string): Promise<ScanResult> {
     this.checkFault('ecr', 'DescribeImageScanFindings');
-    const img = this.findImage(repository, { digest });
+    const img = this.findImage(repository, { digest }) ?? this.platformImage(repository, digest);
     if (!img) throw new LocalAwsError('ImageNotFoundException', `image ${digest} not found in ${repository}`, 'ecr', 'DescribeImageScanFindings');
     const status = this.scanStatus(img);
     if (status === 'NONE') return { status: 'NONE', findings: [] };
@@ -181,6 +186,88 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
       completedAt: this.clock.now().toISOString(),
       findings: img.scan.findings.map((f) => ({ id: f.id, severity: f.severity, package: f.package, exploitAvailable: f.exploitAvailable, fixAvailable: f.fixAvailable })),
     };
+  }
+
+  // ECR: what image.immutable-tag, image.signature and image.labels read (local/image-artifacts.ts builds it).
+
+  private keys: Map<string, LocalSigningKey> | undefined;
+  private readonly builtImages = new WeakMap<ScenarioImage, BuiltImage>();
+
+  /** The scenario's signing keys (`keys`), generated on first use. */
+  get signingKeys(): ReadonlyMap<string, LocalSigningKey> {
+    this.keys ??= scenarioSigningKeys(this.scenario.keys);
+    return this.keys;
+  }
+
+  private built(repository: string): BuiltImage[] {
+    return (this.repo(repository)?.images ?? []).map((img) => {
+      let b = this.builtImages.get(img);
+      if (!b) {
+        b = buildImage(img, { repository, registry: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`, keys: this.signingKeys, created: img.pushedAt ?? new Date(this.start).toISOString() });
+        this.builtImages.set(img, b);
+      }
+      return b;
+    });
+  }
+
+  /** A platform image of a multi-arch scenario image, as an image of its own (its scan defaults to the image's). */
+  private platformImage(repository: string, digest: string): ScenarioImage | undefined {
+    const images = this.repo(repository)?.images ?? [];
+    for (const [i, b] of this.built(repository).entries()) {
+      const p = b.platforms.get(digest);
+      const img = images[i];
+      if (p && img) return { ...img, digest, tags: [], labels: p.labels ?? img.labels, scan: p.scan ?? img.scan, platforms: undefined, signature: p.signature };
+    }
+    return undefined;
+  }
+
+  async repositoryTagSettings(repository: string): Promise<RepositoryTagSettings> {
+    this.checkFault('ecr', 'DescribeRepositories');
+    const repo = this.repo(repository);
+    if (!repo) throw new LocalAwsError('RepositoryNotFoundException', `repository ${repository} not found`, 'ecr', 'DescribeRepositories');
+    return { mutability: repo.tagMutability, exclusionFilters: repo.tagMutabilityExclusions.map((filter) => ({ filterType: 'WILDCARD', filter })) };
+  }
+
+  async imageManifest(repository: string, ref: { tag?: string; digest?: string }): Promise<ImageManifestRecord | undefined> {
+    this.checkFault('ecr', 'BatchGetImage');
+    if (!this.repo(repository)) return undefined;
+    let digest = ref.digest;
+    if (!digest && ref.tag) digest = this.findImage(repository, { tag: ref.tag })?.digest ?? this.built(repository).find((b) => b.tags.has(ref.tag as string))?.tags.get(ref.tag);
+    if (!digest) return undefined;
+    for (const b of this.built(repository)) {
+      const m = b.manifests.get(digest);
+      if (m) return { repository, digest, mediaType: m.mediaType, manifest: m.text };
+    }
+    return undefined;
+  }
+
+  async blob(repository: string, digest: string, maxBytes: number): Promise<Uint8Array> {
+    this.checkFault('ecr', 'GetDownloadUrlForLayer');
+    for (const b of this.built(repository)) {
+      const bytes = b.blobs.get(digest);
+      if (!bytes) continue;
+      if (bytes.byteLength > maxBytes) {
+        const e = new Error(`blob ${repository}@${digest} is ${bytes.byteLength} bytes, more than the ${maxBytes} allowed`);
+        e.name = 'BlobDigestMismatchError';
+        throw e;
+      }
+      return bytes;
+    }
+    throw new NotFoundError(`blob ${digest} is not in ECR repository ${repository}`);
+  }
+
+  async signingStatuses(): Promise<ImageSigningStatusRecord[]> {
+    this.checkFault('ecr', 'DescribeImageSigningStatus');
+    return [];
+  }
+
+  async referrers(): Promise<ImageReferrerRecord[]> {
+    this.checkFault('ecr', 'ListImageReferrers');
+    return [];
+  }
+
+  async signingPublicKey(keyArn: string): Promise<string> {
+    throw new SigningKeyError(`the local cloud has no KMS (${keyArn}): give the key as a PEM, or let the scenario generate it with keys {"<name>": "generate"}`);
   }
 
   // ------------------------------------------------------------ CloudWatch
@@ -242,12 +329,12 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
   }
 
   /** The execution waiting on this token ended (aborted): settle its waiter so nothing is left pending. */
-  dropToken(token: string): void {
+  dropToken(token: string, error = 'States.Aborted', message = 'execution aborted'): void {
     const w = this.tokenWaiters.get(token);
     this.tokenWaiters.delete(token);
     if (w) {
-      const e = new Error('execution aborted');
-      e.name = 'States.Aborted';
+      const e = new Error(message);
+      e.name = error;
       w.reject(e);
     }
   }

@@ -20,6 +20,8 @@ export type HandlerRun = (event: unknown, deps: Deps) => Promise<unknown>;
 export const FUNCTION_PLACEHOLDERS: Record<string, string> = {
   PrepareReleaseFunctionArn: 'prepare-release',
   StageLeaseFunctionArn: 'stage-lease',
+  WindowGateFunctionArn: 'window-gate',
+  ApprovalRequestFunctionArn: 'approval-request',
   ImageGatesFunctionArn: 'image-gates',
   AlarmGateFunctionArn: 'alarm-gate',
   RecordStepFunctionArn: 'record-step',
@@ -30,6 +32,7 @@ export const FUNCTION_PLACEHOLDERS: Record<string, string> = {
 export const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:gantry-${name}`;
 export const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:gantry-${name}`;
 export const HELM_PROJECT = 'gantry-helm';
+export const TERRAFORM_PROJECT = 'gantry-terraform';
 const WAIT_RESOURCE = 'arn:aws:states:::sim:wait';
 /** Engine-side task timeout (real seconds). Timeouts that matter are enforced in virtual time. */
 const ENGINE_TIMEOUT_SECONDS = 1_000_000;
@@ -38,7 +41,7 @@ type Json = Record<string, unknown>;
 type State = Json & { Type: string; Resource?: string };
 
 export function substitutions(): Record<string, string> {
-  const subs: Record<string, string> = { HelmProjectName: HELM_PROJECT };
+  const subs: Record<string, string> = { HelmProjectName: HELM_PROJECT, TerraformProjectName: TERRAFORM_PROJECT };
   for (const [ph, fn] of Object.entries(FUNCTION_PLACEHOLDERS)) subs[ph] = functionArn(fn);
   return subs;
 }
@@ -264,12 +267,27 @@ export class LocalStepFunctions {
       const waiter = this.cloud.awaitToken(token);
       rec.pendingTokens.add(token);
       this.phaseFromState(stateName, params.Payload);
+      // The task's timeout runs in virtual time (the workflow passes it in the payload as well).
+      const timeoutSeconds = typeof params.Payload.timeoutSeconds === 'number' ? params.Payload.timeoutSeconds : undefined;
+      let timedOut = false;
+      const cancelTimeout =
+        timeoutSeconds === undefined
+          ? () => undefined
+          : this.clock.timeout(timeoutSeconds * 1000, () => {
+              if (!rec.pendingTokens.has(token)) return;
+              timedOut = true;
+              this.cloud.dropToken(token, 'States.Timeout', `the task did not complete within ${timeoutSeconds} seconds`);
+            });
       try {
         await this.clock.track(this.handlerFor(params.FunctionName)(params.Payload, this.deps));
         const out = await waiter;
         this.guard(rec);
         return out as never;
+      } catch (e) {
+        if (timedOut) throw new TaskFailedError('States.Timeout', (e as Error).message);
+        throw e;
       } finally {
+        cancelTimeout();
         rec.pendingTokens.delete(token);
       }
     }
@@ -282,7 +300,8 @@ export class LocalStepFunctions {
     const releaseId = String(input.releaseId ?? '');
     const stage = typeof input.stage === 'string' ? input.stage : undefined;
     if (!stage) return;
-    const phase = stateName === 'RunImageGates' ? 'gates' : stateName === 'BakeStage' || stateName === 'PollBakeAlarms' ? 'bake' : undefined;
+    const phases: Record<string, string> = { CheckReleaseWindow: 'window', RunImageGates: 'gates', RequestApproval: 'approval', BakeStage: 'bake', PollBakeAlarms: 'bake' };
+    const phase = phases[stateName];
     if (!phase) return;
     const service = this.serviceOf(releaseId);
     if (service) this.hooks.onPhase(service, stage, phase, releaseId);

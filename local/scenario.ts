@@ -16,13 +16,7 @@ const principal = z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$/, 'ex
 const alarmState = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'MISSING']);
 const rawEvent = z.looseObject({ 'detail-type': z.string(), source: z.string(), detail: z.record(z.string(), z.unknown()) });
 
-const image = z.strictObject({
-  digest,
-  tags: z.array(z.string()).default([]),
-  pushedAt: instant.optional(),
-  labels: z.record(z.string(), z.string()).default({}),
-  scan: z
-    .strictObject({
+const scan = z.strictObject({
       status: z.enum(['COMPLETE', 'IN_PROGRESS', 'FAILED', 'NONE']),
       completesAfter: duration.optional(),
       findings: z
@@ -36,10 +30,37 @@ const image = z.strictObject({
           }),
         )
         .default([]),
-    })
-    .default({ status: 'COMPLETE', findings: [] }),
-  signature: z.strictObject({ key: z.string(), state: z.enum(['valid', 'invalid', 'missing']) }).optional(),
-  platforms: z.array(z.unknown()).optional(),
+});
+
+/** A cosign signature the local cloud makes for real: `valid` (signed by that key), `invalid` (signature bytes corrupted), `missing` (no .sig). */
+const signature = z.strictObject({
+  key: z.string().min(1),
+  state: z.enum(['valid', 'invalid', 'missing']),
+  /** The digest the signed payload names (default: the image's own): a signature copied from another image. */
+  forDigest: digest.optional(),
+});
+
+/** One platform image of a multi-arch image (the image's digest becomes an OCI image index). */
+const platform = z.strictObject({
+  platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'expected os/architecture[/variant] such as linux/arm64'),
+  /** Default: derived from the image digest and the platform. */
+  digest: digest.optional(),
+  /** Default: the image's labels. */
+  labels: z.record(z.string(), z.string()).optional(),
+  /** Default: the image's scan. */
+  scan: scan.optional(),
+  /** A signature of this platform manifest itself (cosign sign --recursive). */
+  signature: signature.optional(),
+});
+
+const image = z.strictObject({
+  digest,
+  tags: z.array(z.string()).default([]),
+  pushedAt: instant.optional(),
+  labels: z.record(z.string(), z.string()).default({}),
+  scan: scan.default({ status: 'COMPLETE', findings: [] }),
+  signature: signature.optional(),
+  platforms: z.array(platform).min(1, 'expected at least one platform').optional(),
 });
 
 const when = z.union([
@@ -90,10 +111,21 @@ export const scenarioSchema = z.strictObject({
   ecr: z
     .record(
       z.string(),
-      z.strictObject({ tagMutability: z.enum(['IMMUTABLE', 'MUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION']).default('IMMUTABLE'), images: z.array(image).default([]) }),
+      z.strictObject({
+        tagMutability: z.enum(['IMMUTABLE', 'MUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION']).default('IMMUTABLE'),
+        /** ECR WILDCARD exclusion filters of an *_WITH_EXCLUSION setting, such as "latest" or "dev-*". */
+        tagMutabilityExclusions: z.array(z.string().min(1)).default([]),
+        images: z.array(image).default([]),
+      }),
     )
     .default({}),
-  keys: z.record(z.string(), z.union([z.literal('generate'), z.string()])).default({}),
+  /** Signing keys the local cloud holds: "generate" makes a P-256 key pair; otherwise a PEM private key. */
+  keys: z
+    .record(
+      z.string(),
+      z.union([z.literal('generate'), z.string().regex(/^-----BEGIN (EC |RSA )?PRIVATE KEY-----/, 'expected "generate" or a PEM private key')]),
+    )
+    .default({}),
   stages: z.record(z.string().regex(/^[^/]+\/[^/]+$/, 'expected "<service>/<stage>"'), z.strictObject({ running: digest.optional(), lastKnownGood: digest.optional() })).default({}),
   alarms: z.record(z.string(), alarmState).default({}),
   triggers: z.array(trigger).default([]),
@@ -104,6 +136,8 @@ export type Scenario = z.output<typeof scenarioSchema>;
 export type ScriptLine = Scenario['script'][number];
 export type Trigger = Scenario['triggers'][number];
 export type ScenarioImage = z.output<typeof image>;
+export type ScenarioPlatform = z.output<typeof platform>;
+export type ScenarioSignature = z.output<typeof signature>;
 
 export interface LoadedScenario {
   readonly scenario: Scenario;
@@ -138,6 +172,19 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
       }
     }
   });
+  for (const [repo, r] of Object.entries(scenario.ecr)) {
+    r.images.forEach((img, i) => {
+      const signed = [
+        { path: `ecr[${JSON.stringify(repo)}].images[${i}].signature.key`, sig: img.signature },
+        ...(img.platforms ?? []).map((p, j) => ({ path: `ecr[${JSON.stringify(repo)}].images[${i}].platforms[${j}].signature.key`, sig: p.signature })),
+      ];
+      for (const { path: at, sig } of signed) {
+        if (sig && sig.state !== 'missing' && !(sig.key in scenario.keys)) {
+          problems.push(`${at}: expected a key of "keys" (the local cloud signs only with keys it holds: ${Object.keys(scenario.keys).join(', ') || 'none'}), got ${JSON.stringify(sig.key)}`);
+        }
+      }
+    });
+  }
   for (const key of Object.keys(scenario.stages)) {
     const [svc, st] = key.split('/') as [string, string];
     if (!config.services[svc]?.stages.some((s) => s.name === st)) problems.push(`stages["${key}"]: expected "<service>/<stage>" of the config, got ${JSON.stringify(key)}`);

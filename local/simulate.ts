@@ -12,11 +12,14 @@ import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
 import type { Deps } from '../lambdas/ports';
 import { VirtualClock } from './clock';
 import { ACCOUNT, LocalCloud, REGION, detId } from './cloud';
+import { withScenarioKeys } from './image-artifacts';
 import { startDynalite } from './dynalite';
 import { type HandlerRun, LocalStepFunctions, stateMachineArn } from './engine';
 import type { LoadedScenario, ScriptLine } from './scenario';
 
 import { run as alarmGate } from '../lambdas/alarm-gate';
+import { run as approvalRequest } from '../lambdas/approval-request';
+import { run as windowGate } from '../lambdas/window-gate';
 import { run as alarmWatch } from '../lambdas/alarm-watch';
 import { run as bakeRegister } from '../lambdas/bake-register';
 import { run as bakeTimer } from '../lambdas/bake-timer';
@@ -31,6 +34,8 @@ import { run as stageLease } from '../lambdas/stage-lease';
 export const HANDLERS: Record<string, HandlerRun> = {
   'prepare-release': prepareRelease,
   'stage-lease': stageLease,
+  'window-gate': windowGate,
+  'approval-request': approvalRequest,
   'image-gates': imageGates,
   'alarm-gate': alarmGate,
   'record-step': recordStep,
@@ -133,10 +138,12 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
 }
 
 export async function simulate(loaded: LoadedScenario): Promise<SimulationResult> {
-  const { scenario, config } = loaded;
+  const { scenario } = loaded;
   const startMs = Date.parse(scenario.clock);
   const clock = new VirtualClock(new Date(startMs));
   const cloud = new LocalCloud(scenario, clock);
+  // keys: { name: "generate" } — the config's signing key of that name becomes the local cloud's public half.
+  const config = withScenarioKeys(loaded.config, cloud.signingKeys);
   const dynamo = await startDynalite();
   try {
     const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });

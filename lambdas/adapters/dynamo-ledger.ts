@@ -21,7 +21,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease, type ReleaseSummary } from '../domain/ledger';
-import type { LeaseResult, Ledger, ReleaseQuery, SkipRecord, StagePointer, TokenRecord } from '../ports';
+import type { LeaseResult, Ledger, ReleaseQuery, SkipRecord, StagePointer, TokenRecord, FreezeState } from '../ports';
 import { EVENT_SEQ_WIDTH, LEDGER_GSI_BY_SERVICE, LEDGER_TTL_ATTRIBUTE, MAX_EVENT_SEQ, ledgerKeys } from './ledger-table';
 
 /** Concurrent writers kept taking the sequence number this append needed; the append wrote nothing. */
@@ -90,6 +90,9 @@ function required(value: string, what: string): string {
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The global freeze: one item, its history inside it. */
+const FREEZE_KEY = { pk: 'FREEZE', sk: 'GLOBAL' } as const;
 
 export class DynamoLedger implements Ledger {
   private readonly doc: DynamoDBDocumentClient;
@@ -518,6 +521,25 @@ export class DynamoLedger implements Ledger {
   // ------------------------------------------------------------ initiators
 
   /** First writer wins: a replayed start (same execution name) cannot replace who really started it. */
+  async getFreeze(): Promise<FreezeState> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: FREEZE_KEY, ConsistentRead: true }));
+    if (!Item) return { on: false };
+    return { on: Item.on === true, reason: Item.reason as string | undefined, principal: Item.principal as string | undefined, at: Item.at as string | undefined };
+  }
+
+  async setFreeze(state: FreezeState & { reason: string; principal: string; at: string }): Promise<void> {
+    const change = { on: state.on, reason: required(state.reason, 'reason'), principal: required(state.principal, 'principal'), at: state.at };
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: FREEZE_KEY,
+        UpdateExpression: 'SET #on = :on, #reason = :reason, #principal = :principal, #at = :at, #entity = :entity, #history = list_append(if_not_exists(#history, :empty), :change)',
+        ExpressionAttributeNames: { '#on': 'on', '#reason': 'reason', '#principal': 'principal', '#at': 'at', '#entity': 'entity', '#history': 'history' },
+        ExpressionAttributeValues: { ':on': change.on, ':reason': change.reason, ':principal': change.principal, ':at': change.at, ':entity': 'FREEZE', ':empty': [], ':change': [change] },
+      }),
+    );
+  }
+
   async putInitiator(executionName: string, principal: string, at: string): Promise<void> {
     try {
       await this.doc.send(

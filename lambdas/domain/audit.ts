@@ -81,6 +81,11 @@ export function formatExport(
         : anchorOf(group);
     if (anchor) lines.push(JSON.stringify(anchor));
   }
+  // A summary whose events are all gone still says the release existed.
+  const exported = new Set(events.map((e) => e.releaseId));
+  for (const [releaseId, given] of options.anchors ?? []) {
+    if (!exported.has(releaseId)) lines.push(JSON.stringify({ kind: ANCHOR_KIND, releaseId, version: given.version, lastHash: given.lastHash }));
+  }
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
@@ -159,7 +164,7 @@ export interface ReleaseVerification {
 
 export interface ExportVerification {
   readonly ok: boolean;
-  /** `all`: every release has an anchor line; `none`: an export without anchors (truncation of a release's last events cannot be seen). */
+  /** `all`: every release has an anchor line. A release without one fails verification: its end cannot be proved. */
   readonly anchored: 'all' | 'some' | 'none';
   readonly releases: ReleaseVerification[];
   readonly problems: AuditProblem[];
@@ -205,7 +210,7 @@ function recomputedHash(e: Record<string, unknown>): string | undefined {
 /** Events that may follow `release.finished`: the reconciler frees a dead execution's leases after the record is closed. */
 const AFTER_FINISH_ALLOWED = new Set(['lease.released']);
 
-function verifyRelease(releaseId: string, lines: readonly ExportEventLine[], anchors: readonly ExportAnchorLine[], exportAnchored: boolean): ReleaseVerification {
+function verifyRelease(releaseId: string, lines: readonly ExportEventLine[], anchors: readonly ExportAnchorLine[]): ReleaseVerification {
   const problems: AuditProblem[] = [];
   const at = (l: ExportEventLine, kind: ProblemKind, what: string) => {
     const e = l.event;
@@ -312,12 +317,12 @@ function verifyRelease(releaseId: string, lines: readonly ExportEventLine[], anc
     if (last && anchorLine.line < last.line) {
       problems.push({ releaseId, kind: 'reordered', line: anchorLine.line, message: `line ${anchorLine.line}: the anchor comes before the release's events end (line ${last.line})` });
     }
-  } else if (exportAnchored && last) {
+  } else if (last) {
     problems.push({
       releaseId,
       kind: 'truncated',
       line: last.line,
-      message: `no anchor line for this release (the export ends it at ${describeEventAt(last.line, last.event)}): its last events or its anchor were cut`,
+      message: `no anchor line for this release (the export ends it at ${describeEventAt(last.line, last.event)}): without it a cut of its last events cannot be ruled out`,
     });
   }
 
@@ -343,8 +348,8 @@ function releaseKey(l: { line: number; event?: Record<string, unknown>; anchor?:
 
 /**
  * Recompute every release's chain in an export. Names the release and the event (by line, seq, type
- * and step key) of every edited field, deleted, inserted or reordered event, and — with anchors —
- * every release whose last events were cut.
+ * and step key) of every edited field, deleted, inserted or reordered event, and, against the anchors,
+ * every release whose last events were cut. A release without an anchor line fails.
  */
 export function verifyExport(parsed: ParsedExport): ExportVerification {
   const eventsByRelease = new Map<string, ExportEventLine[]>();
@@ -364,13 +369,13 @@ export function verifyExport(parsed: ParsedExport): ExportVerification {
   const ids = [...new Set([...eventsByRelease.keys(), ...anchorsByRelease.keys()])];
   const withAnchor = ids.filter((id) => anchorsByRelease.has(id)).length;
   const anchored: ExportVerification['anchored'] = ids.length === 0 || withAnchor === ids.length ? 'all' : withAnchor === 0 ? 'none' : 'some';
-  const releases = ids.map((id) => verifyRelease(id, eventsByRelease.get(id) ?? [], anchorsByRelease.get(id) ?? [], anchored !== 'none'));
+  const releases = ids.map((id) => verifyRelease(id, eventsByRelease.get(id) ?? [], anchorsByRelease.get(id) ?? []));
   const notes: string[] = [];
   if (anchored === 'none' && ids.length > 0) {
-    notes.push('this export has no anchor lines: events cut from the end of a release cannot be detected (re-export with this version of gantry)');
-    for (const r of releases) {
-      if (r.status === 'RUNNING') notes.push(`release ${r.releaseId} has no release.finished: it was running when exported, or its last events were cut`);
-    }
+    notes.push('this export has no anchor lines (written before anchors existed, or they were removed): re-export it with `gantry audit export`');
+  }
+  for (const r of releases) {
+    if (r.status === 'RUNNING' && r.events > 0) notes.push(`release ${r.releaseId} has no release.finished: it was still running when exported`);
   }
   const problems = releases.flatMap((r) => r.problems);
   return { ok: problems.length === 0, anchored, releases, problems, notes };
@@ -590,7 +595,7 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
   const first = events[0];
   if (!first) return undefined;
   const releaseId = first.releaseId;
-  const integrity = verifyRelease(releaseId, asLines, anchors, anchors.length > 0);
+  const integrity = verifyRelease(releaseId, asLines, anchors);
   const started = events.find((e) => e.type === 'release.started');
   const d = started?.data ?? {};
   const facts = imageFacts(events);

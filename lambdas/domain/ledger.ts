@@ -15,6 +15,8 @@ export const LEDGER_EVENT_TYPES = [
   'lease.acquired',
   'lease.released',
   'gate.evaluated',
+  /** A refused approval attempt (not an approver, self-approval): who and why; the stage keeps waiting. */
+  'approval.refused',
   'deploy.started',
   'deploy.finished',
   'bake.started',
@@ -98,6 +100,8 @@ export interface StageSummary {
   readonly reason?: string;
   readonly gates: GateResult[];
   readonly approval?: { decision: string; principal?: string; at: string; comment?: string };
+  /** Refused approval attempts, oldest first: who tried and why they were refused. */
+  readonly refusals?: Array<{ principal: string; reason: string; at: string }>;
   readonly deployedDigest?: string;
   readonly previousDigest?: string;
   readonly startedAt?: string;
@@ -190,6 +194,9 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
           if (st.status === 'NOT_STARTED') st.status = 'WAITING';
           st.previousDigest = str(data.previousDigest) ?? st.previousDigest;
         }
+        break;
+      case 'approval.refused':
+        if (st) st.refusals = [...(st.refusals ?? []), { principal: str(data.principal) ?? '', reason: str(data.reason) ?? '', at: e.at }];
         break;
       case 'stage.waiting':
         if (st) st.status = 'WAITING';

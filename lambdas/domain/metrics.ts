@@ -18,6 +18,32 @@
 import { imageFacts } from './audit';
 import type { LedgerEvent } from './ledger';
 
+/**
+ * The CloudWatch metrics (EMF, namespace `Gantry`) emitted when a release finishes
+ * (lambdas/shared/metrics-emit.ts) and graphed by lib/ReleaseDashboard.ts. Dimensions are exactly the
+ * ones listed; no other dimension is added.
+ */
+export const METRIC_NAMESPACE = 'Gantry';
+export const RELEASE_METRICS = {
+  /** Count 1 per finished release (kind release), dimensions Service, Outcome (the final status). */
+  releases: 'Releases',
+  /** Seconds from release start to finish, dimension Service. */
+  releaseDuration: 'ReleaseDuration',
+  /** Count 1 per stage whose deploy of the release succeeded, dimensions Service, Stage (deployment frequency). */
+  deployments: 'Deployments',
+  /** Count 1 per release that deployed something, dimension Service (change failure rate's denominator). */
+  changesDeployed: 'ChangesDeployed',
+  /** Count 1 or 0 per release that deployed something: 1 when it ended ROLLED_BACK, ROLLBACK_FAILED or FAILED; dimension Service. */
+  changesFailed: 'ChangesFailed',
+  /** Seconds from the change's start to the stage's promotion, dimensions Service, Stage. */
+  leadTime: 'LeadTime',
+  /** Seconds from detection to a successful rollback, dimensions Service, Stage. */
+  recoveryTime: 'RecoveryTime',
+  /** Seconds the release spent in a phase (summed over its stages), dimensions Service, Phase. */
+  phaseDuration: 'PhaseDuration',
+} as const;
+export const METRIC_DIMENSIONS = { service: 'Service', stage: 'Stage', outcome: 'Outcome', phase: 'Phase' } as const;
+
 export const FAILED_RELEASE_STATUSES: ReadonlySet<string> = new Set(['ROLLED_BACK', 'ROLLBACK_FAILED', 'FAILED']);
 
 /** The production stage of a release or a service: the stage named `prod`, else the last stage. */

@@ -101,7 +101,8 @@ terraform version
 
 # ------------------------------------------------------------------ the module
 aws s3 cp "$GANTRY_TF_SOURCE" "$work/source.zip" --only-show-errors
-source_sha256="$(sha256sum "$work/source.zip" | cut -d ' ' -f 1)"
+source_sha256="$(sha256sum "$work/source.zip")"
+source_sha256="${source_sha256%% *}"
 printf 'gantry-terraform: evidence source %s sha256 %s\n' "$GANTRY_TF_SOURCE" "$source_sha256"
 unzip -q "$work/source.zip" -d "$work/module"
 
@@ -128,7 +129,7 @@ terraform init -input=false -no-color
 terraform plan -input=false -no-color -lock-timeout=5m -out=tfplan -var "${GANTRY_TF_IMAGE_VARIABLE}=${image}"
 terraform show -json tfplan >"$work/evidence/plan.json"
 (cd "$work/evidence" && sha256sum plan.json >plan.json.sha256)
-plan_sha256="$(cut -d ' ' -f 1 "$work/evidence/plan.json.sha256")"
+read -r plan_sha256 _ <"$work/evidence/plan.json.sha256"
 
 # The plan's summary: line 1 the number of resources it destroys (deleted or replaced), line 2 a
 # sentence for people; summary.json the same as data. Resource values never leave plan.json.
@@ -188,7 +189,7 @@ for file in plan.json plan.json.sha256 summary.json; do
   aws s3 cp "$work/evidence/$file" "$evidence/$file" --only-show-errors
 done
 printf 'gantry-terraform: evidence plan %s/plan.json sha256 %s\n' "$evidence" "$plan_sha256"
-printf 'gantry-terraform: evidence plan-summary %s\n' "$(cat "$work/evidence/summary.json")"
+printf 'gantry-terraform: evidence plan-summary %s\n' "$(<"$work/evidence/summary.json")"
 printf 'gantry-terraform: plan: %s\n' "$plan_summary"
 
 if [[ "$destroy_count" -gt 0 && "$GANTRY_TF_ALLOW_DESTROY" != 'true' ]]; then

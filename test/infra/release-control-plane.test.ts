@@ -302,7 +302,8 @@ describe('each handler', () => {
   const dlq = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
   const expected: Record<HandlerName, string[]> = {
     'prepare-release': ['events:PutEvents', ...ecr],
-    'stage-lease': [],
+    'stage-lease': [...ecr],
+    'window-gate': ['events:PutEvents'],
     'image-gates': ['events:PutEvents', ...ecr],
     'alarm-gate': ['cloudwatch:DescribeAlarms', 'events:PutEvents'],
     'record-step': ['events:PutEvents'],

@@ -13,13 +13,18 @@ describe('WorkflowDefinition', () => {
     const d = WorkflowDefinition.fromFile(join(ROOT, 'statemachines', 'release.asl.json'));
     assert.deepEqual(d.functionPlaceholders, [
       'AlarmGateFunctionArn',
+      'ApprovalRequestFunctionArn',
       'BakeRegisterFunctionArn',
       'ImageGatesFunctionArn',
       'PrepareReleaseFunctionArn',
       'RecordStepFunctionArn',
       'StageLeaseFunctionArn',
+      'WindowGateFunctionArn',
     ]);
-    assert.deepEqual(d.codeBuildProjects, [{ placeholder: 'HelmProjectName', sync: true }]);
+    assert.deepEqual(d.codeBuildProjects, [
+      { placeholder: 'HelmProjectName', sync: true },
+      { placeholder: 'TerraformProjectName', sync: true },
+    ]);
   });
 
   it('reads the function of a lambda:invoke.waitForTaskToken task from its FunctionName', () => {

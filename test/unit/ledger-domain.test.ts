@@ -38,6 +38,7 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
     e('lease.released', 'dev', { owner: 'exec-1' }, 'dev/unlock'),
     e('stage.started', 'prod', { previousDigest: OLD_DIGEST }, 'prod/start'),
     e('stage.waiting', 'prod', { for: 'approval' }, 'prod/wait'),
+    e('approval.refused', 'prod', { principal: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/alice', reason: 'alice started this release' }, 'prod/approval/refused/req-1'),
     e('gate.evaluated', 'prod', { gate: 'approval', result: 'PASS', reason: 'approved', decision: 'APPROVED', principal: 'arn:aws:iam::111122223333:user/bob', comment: 'ok' }, 'prod/approval'),
     e('deploy.started', 'prod', { buildId: 'build:2' }, 'prod/deploy/start'),
     e('deploy.finished', 'prod', { result: 'SUCCEEDED', digest: DEV_DIGEST }, 'prod/deploy/end'),
@@ -244,6 +245,16 @@ describe('projectRelease', () => {
     assert.equal(prod?.approval?.decision, 'APPROVED');
     assert.equal(prod?.approval?.principal, 'arn:aws:iam::111122223333:user/bob');
     assert.equal(prod?.approval?.comment, 'ok');
+  });
+
+  it('lists refused approval attempts on the stage, with who and why', () => {
+    const events = chain(journey());
+    const refused = events.find((e) => e.type === 'approval.refused');
+
+    const prod = projectRelease(events)?.stages.find((s) => s.name === 'prod');
+
+    assert.deepEqual(prod?.refusals, [{ principal: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/alice', reason: 'alice started this release', at: refused?.at }]);
+    assert.equal(projectRelease(events)?.stages.find((s) => s.name === 'dev')?.refusals, undefined);
   });
 
   it('shows a release still running, with stages not started, before it finishes', () => {

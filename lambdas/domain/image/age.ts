@@ -3,13 +3,23 @@ import type { GateResult } from '../types';
 
 const DAY_MS = 86_400_000;
 
-/** "31 days 2 h 5 min" */
+/** "31 days 2 h 5 min", "3 h 0 min 20 s", "5 min": leading and trailing zero units left out. */
 export function formatAge(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 60_000));
-  const days = Math.floor(total / 1440);
-  const hours = Math.floor((total % 1440) / 60);
-  const minutes = total % 60;
-  return `${days} day${days === 1 ? '' : 's'} ${hours} h ${minutes} min`;
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const units: Array<[number, string]> = [
+    [Math.floor(total / 86_400), 'days'],
+    [Math.floor((total % 86_400) / 3600), 'h'],
+    [Math.floor((total % 3600) / 60), 'min'],
+    [total % 60, 's'],
+  ];
+  const first = units.findIndex(([n]) => n > 0);
+  if (first < 0) return '0 s';
+  let last = units.length - 1;
+  while (last > first && units[last]?.[0] === 0) last--;
+  return units
+    .slice(first, last + 1)
+    .map(([n, unit]) => (unit === 'days' ? `${n} day${n === 1 ? '' : 's'}` : `${n} ${unit}`))
+    .join(' ');
 }
 
 /**

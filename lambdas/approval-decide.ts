@@ -1,0 +1,382 @@
+/**
+ * The approval API's Lambda (API Gateway REST, Lambda proxy integration, AWS_IAM authorization).
+ *
+ *   POST /releases/{releaseId}/stages/{stage}/decision
+ *   body: { "decision": "approve" | "reject", "comment"?: string (≤ 1000 characters) }
+ *
+ * The caller is the IAM principal API Gateway verified: `requestContext.identity.userArn`. Nothing in
+ * the body says who decides. Responses (JSON, never a task token):
+ *   200 { releaseId, stage, decision: APPROVED | REJECTED, principal, comment?, at }  the decision is applied
+ *   400 { message, problems: ["body.decision: expected one of ...", ...] }           invalid path, body or JSON
+ *   403 { message, refused: true, code, principal }  refused (not an approver, self-approval, unknown
+ *       initiator, malformed caller): recorded as `approval.refused`, and the release keeps waiting.
+ *       Also 403 (not recorded) when the request carries no IAM caller at all.
+ *   404 { message }  no such release, or the release has no such stage
+ *   405 { message }  not POST
+ *   409 { message }  "no approval is waiting for <stage> of <release>" (not requested, already decided,
+ *       timed out, release finished, or another decision claimed it first)
+ *   500 { message, requestId }  internal error: nothing was applied; retrying is safe
+ *
+ * Exactly once: an accepted decision claims the stage's APPROVAL token (a conditional delete); whoever
+ * claims it records the `approval` gate, publishes `Approval Decided` and reports to Step Functions. If
+ * anything after the claim fails the token is put back, and the next request finishes delivering the
+ * decision that was recorded (never a second, different one).
+ */
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { type ApprovalState, approvalState, decideApproval, parsePrincipalArn } from './domain/approvers';
+import { K8S_NAME_PATTERN } from './domain/config';
+import { type LedgerEvent, projectRelease, type ReleaseSummary } from './domain/ledger';
+import { formatIssues } from './domain/validation';
+import type { Deps, TokenRecord } from './ports';
+import { lambdaHandler, logger } from './shared/middleware';
+import { announce, ReleaseNotFoundError, record, stageConfigOf } from './shared/recorder';
+
+/** The API resource path (API Gateway `resource`), shared with lib/ApprovalApi.ts and the CLI. */
+export const DECISION_RESOURCE = '/releases/{releaseId}/stages/{stage}/decision';
+/** A release id is its execution name: 1–80 of [A-Za-z0-9_-]. */
+export const RELEASE_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+export const COMMENT_MAX = 1000;
+/**
+ * An approval is closed this long before the token expires: the workflow's task may time out a moment
+ * before the stored expiry (it started before approval-request ran), and a decision sent into a timed
+ * out task would be recorded but never acted on.
+ */
+export const CLOSING_MARGIN_MS = 60_000;
+
+export interface ApiResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export type DecisionRequest = { readonly releaseId: string; readonly stage: string; readonly decision: 'approve' | 'reject'; readonly comment?: string };
+
+const requestSchema = z.object({
+  path: z.object({
+    releaseId: z.string().regex(RELEASE_ID_PATTERN, 'expected a release id (1-80 of A-Z a-z 0-9 _ -)'),
+    stage: z.string().regex(K8S_NAME_PATTERN, 'expected a stage name (a Kubernetes DNS label)'),
+  }),
+  body: z.strictObject({
+    decision: z.enum(['approve', 'reject']),
+    comment: z
+      .string()
+      .max(COMMENT_MAX, `expected at most ${COMMENT_MAX} characters`)
+      .regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'expected text without control characters (newlines and tabs are fine)')
+      .optional(),
+  }),
+});
+
+const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+
+function respond(statusCode: number, body: Record<string, unknown>): ApiResponse {
+  return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+const noApproval = (stage: string, releaseId: string, why: string): ApiResponse =>
+  respond(409, { message: `no approval is waiting for ${stage} of ${releaseId}: ${why}` });
+
+/** Replace every occurrence of the token in a text (an SDK error message may quote it). */
+function scrub(text: string, token: string | undefined): string {
+  return token ? text.split(token).join('[task token]') : text;
+}
+
+interface Caller {
+  readonly arn: string;
+  readonly requestId: string;
+  readonly sourceIp?: string;
+}
+
+type Event = Partial<APIGatewayProxyEvent> & { requestContext?: Partial<APIGatewayProxyEvent['requestContext']> };
+
+function readBody(event: Event): { ok: true; value: unknown } | { ok: false } {
+  if (event.body === undefined || event.body === null || event.body === '') return { ok: true, value: undefined };
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+export async function run(event: unknown, deps: Deps): Promise<ApiResponse> {
+  const ev = (event ?? {}) as Event;
+  const ctx = ev.requestContext;
+  const requestId = ctx?.requestId || ctx?.extendedRequestId || createHash('sha256').update(JSON.stringify(event ?? null)).digest('hex').slice(0, 16);
+  let token: string | undefined;
+  try {
+    if ((ev.httpMethod ?? ctx?.httpMethod) !== 'POST') return respond(405, { message: `use POST ${DECISION_RESOURCE}` });
+    const arn = ctx?.identity?.userArn;
+    if (typeof arn !== 'string' || arn === '') {
+      return respond(403, { message: 'the request carries no IAM caller (requestContext.identity.userArn): the decision API needs AWS_IAM authorization' });
+    }
+    const body = readBody(ev);
+    if (!body.ok) return respond(400, { message: 'the request is invalid', problems: ['body: expected a JSON object, got text that is not JSON'] });
+    const raw = { path: ev.pathParameters ?? {}, body: body.value ?? {} };
+    const parsed = requestSchema.safeParse(raw);
+    if (!parsed.success) return respond(400, { message: 'the request is invalid', problems: formatIssues(parsed.error.issues, raw) });
+    const caller: Caller = { arn, requestId, ...(ctx?.identity?.sourceIp ? { sourceIp: ctx.identity.sourceIp } : {}) };
+    const { path, body: request } = parsed.data;
+    return await decide(deps, caller, { releaseId: path.releaseId, stage: path.stage, decision: request.decision, ...(request.comment !== undefined ? { comment: request.comment } : {}) }, (t) => {
+      token = t;
+    });
+  } catch (err) {
+    if (err instanceof ReleaseNotFoundError) return respond(404, { message: err.message });
+    const e = err as Error;
+    logger.error('approval decision failed', { requestId, error: { name: e?.name, message: scrub(String(e?.message ?? err), token) } });
+    return respond(500, { message: 'internal error: the decision was not applied; retrying is safe', requestId });
+  }
+}
+
+async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding: (token: string | undefined) => void): Promise<ApiResponse> {
+  const { releaseId, stage } = req;
+  const events: LedgerEvent[] = await deps.ledger.events(releaseId);
+  const release = projectRelease(events);
+  if (!release) return respond(404, { message: `release ${releaseId} not found` });
+  if (!release.stages.some((s) => s.name === stage)) {
+    return respond(404, { message: `release ${releaseId} has no stage ${stage} (stages: ${release.stages.map((s) => s.name).join(', ')})` });
+  }
+  const { st } = stageConfigOf(deps, release.service, stage);
+  if (!st.approval) return noApproval(stage, releaseId, `stage ${stage} of ${release.service} needs no approval`);
+  if (release.status !== 'RUNNING') return noApproval(stage, releaseId, `the release is ${release.status}`);
+
+  const state = approvalState(events, stage);
+  if (state.kind === 'not-requested') return noApproval(stage, releaseId, 'the stage has not asked for one');
+  if (state.kind === 'decided') return finishRecorded(deps, release, stage, state, caller, req, holding);
+
+  const verdict = decideApproval({ caller: caller.arn, initiator: release.initiator, approvers: st.approval.approvers });
+  if (!verdict.ok) {
+    await record(
+      deps,
+      releaseId,
+      `stage:${stage}:approval.refused:${caller.requestId}`,
+      'approval.refused',
+      { principal: caller.arn, reason: verdict.reason, code: verdict.code, decision: req.decision, requestId: caller.requestId, ...(caller.sourceIp ? { sourceIp: caller.sourceIp } : {}) },
+      stage,
+    );
+    return respond(403, { message: verdict.reason, refused: true, code: verdict.code, principal: caller.arn });
+  }
+  if (state.expiresAt && deps.now().getTime() >= Date.parse(state.expiresAt) - CLOSING_MARGIN_MS) {
+    return noApproval(stage, releaseId, `it timed out at ${state.expiresAt}`);
+  }
+
+  const token = await deps.ledger.takeToken('APPROVAL', releaseId, stage);
+  if (!token) return noApproval(stage, releaseId, 'it was decided or timed out meanwhile');
+  holding(token.token);
+  const decision = req.decision === 'approve' ? 'APPROVED' : 'REJECTED';
+  const reason =
+    decision === 'APPROVED'
+      ? `approved by ${caller.arn} (approver ${verdict.approver})${req.comment ? `: ${req.comment}` : ''}`
+      : `rejected by ${caller.arn}${req.comment ? `: ${req.comment}` : ''}`;
+  return withTokenGivenBack(deps, token, async () => {
+    const r = await record(
+      deps,
+      releaseId,
+      `stage:${stage}:gate:approval`,
+      'gate.evaluated',
+      {
+        gate: 'approval',
+        result: decision === 'APPROVED' ? 'PASS' : 'FAIL',
+        reason,
+        decision,
+        principal: caller.arn,
+        ...(req.comment !== undefined ? { comment: req.comment } : {}),
+        evidence: { approver: verdict.approver, initiator: release.initiator ?? null, requestId: caller.requestId, ...(caller.sourceIp ? { sourceIp: caller.sourceIp } : {}) },
+      },
+      stage,
+    );
+    // Another writer recorded a decision first (the workflow's timeout): deliver that one, not ours.
+    const recorded = recordedDecision(r.data, r.at);
+    await deliver(deps, release, stage, token, recorded);
+    if (r.duplicate && (recorded.decision !== decision || recorded.principal !== caller.arn)) {
+      return noApproval(stage, releaseId, `already ${recorded.decision}${recorded.principal ? ` by ${recorded.principal}` : ''} at ${recorded.at}`);
+    }
+    return respond(200, { releaseId, stage, decision, principal: caller.arn, ...(req.comment !== undefined ? { comment: req.comment } : {}), at: r.at });
+  });
+}
+
+interface RecordedDecision {
+  readonly decision: string;
+  readonly reason: string;
+  readonly principal?: string;
+  readonly comment?: string;
+  readonly at: string;
+}
+
+function recordedDecision(data: Record<string, unknown>, at: string): RecordedDecision {
+  return {
+    decision: String(data.decision),
+    reason: String(data.reason ?? ''),
+    at,
+    ...(typeof data.principal === 'string' ? { principal: data.principal } : {}),
+    ...(typeof data.comment === 'string' ? { comment: data.comment } : {}),
+  };
+}
+
+/**
+ * A decision is already in the ledger. If its token is still there, the request that recorded it failed
+ * before telling the workflow: finish that delivery now. The caller is told it was already decided,
+ * unless it is the same principal repeating the same decision (a retry), which gets its 200.
+ */
+async function finishRecorded(
+  deps: Deps,
+  release: ReleaseSummary,
+  stage: string,
+  state: Extract<ApprovalState, { kind: 'decided' }>,
+  caller: Caller,
+  req: DecisionRequest,
+  holding: (token: string | undefined) => void,
+): Promise<ApiResponse> {
+  const recorded: RecordedDecision = { decision: state.decision, reason: '', at: state.at, ...(state.principal ? { principal: state.principal } : {}), ...(state.comment ? { comment: state.comment } : {}) };
+  const already = noApproval(stage, release.releaseId, `already ${state.decision}${state.principal ? ` by ${state.principal}` : ''} at ${state.at}`);
+  if (state.decision !== 'APPROVED' && state.decision !== 'REJECTED') return already;
+  const token = await deps.ledger.takeToken('APPROVAL', release.releaseId, stage);
+  if (!token) return already;
+  holding(token.token);
+  const gate = [...(release.stages.find((s) => s.name === stage)?.gates ?? [])].reverse().find((g) => g.gate === 'approval');
+  return withTokenGivenBack(deps, token, async () => {
+    await deliver(deps, release, stage, token, { ...recorded, reason: gate?.reason ?? state.decision.toLowerCase() });
+    const sameRequest = state.principal === caller.arn && state.decision === (req.decision === 'approve' ? 'APPROVED' : 'REJECTED');
+    if (!sameRequest) return already;
+    return respond(200, { releaseId: release.releaseId, stage, decision: state.decision, principal: caller.arn, ...(state.comment ? { comment: state.comment } : {}), at: state.at });
+  });
+}
+
+/** Run `work` while holding a claimed token; give the token back when it fails, so a retry can finish. */
+async function withTokenGivenBack<T>(deps: Deps, token: TokenRecord, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    await deps.ledger.putToken(token);
+    throw err;
+  }
+}
+
+/** Publish `Approval Decided` (at least once) and tell the workflow: success for APPROVED, ApprovalRejected otherwise. */
+async function deliver(deps: Deps, release: ReleaseSummary, stage: string, token: TokenRecord, d: RecordedDecision): Promise<void> {
+  if (d.decision === 'TIMED_OUT') return;
+  await announce(deps, false, 'Approval Decided', release, {
+    stage,
+    status: d.decision === 'APPROVED' ? 'APPROVED' : 'REJECTED',
+    at: d.at,
+    decision: d.decision,
+    principal: d.principal ?? null,
+    comment: d.comment ?? null,
+    reason: d.reason,
+    initiator: release.initiator ?? null,
+  });
+  if (d.decision === 'APPROVED') await deps.tasks.sendSuccess(token.token, { decision: d.decision, principal: d.principal ?? null });
+  else await deps.tasks.sendFailure(token.token, 'ApprovalRejected', d.reason);
+}
+
+export const handler = lambdaHandler(run);
+
+// ---------------------------------------------------------------- a realistic API Gateway event
+
+export interface ApiEventOptions {
+  /** API Gateway's request id; also what makes a refusal's step key unique. @default derived from the request */
+  readonly requestId?: string;
+  /** When the request arrived. @default now */
+  readonly at?: Date;
+  readonly sourceIp?: string;
+  readonly region?: string;
+  readonly stageName?: string;
+}
+
+/** A deterministic IAM unique id (AIDA… for users, AROA… for roles) standing in for the real one. */
+function uniqueId(prefix: string, seed: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bytes = createHash('sha256').update(seed).digest();
+  return prefix + Array.from(bytes.subarray(0, 17), (b) => alphabet[b % 32]).join('');
+}
+
+/** `04/Mar/2020:19:15:17 +0000`, as API Gateway's `requestTime`. */
+function requestTime(d: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/**
+ * The event API Gateway (REST, Lambda proxy, AWS_IAM authorization) delivers for a decision signed by
+ * `principal`, in the shape of ../shared/aws-samples/apigw-rest-lambda-proxy-event-iam-auth.constructed.json.
+ * The local runtime feeds simulated `approve`/`reject` lines through `run` with it, so they take the
+ * very path an API call takes.
+ */
+export function apiEventFor(principal: string, request: DecisionRequest, options: ApiEventOptions = {}): APIGatewayProxyEvent {
+  const at = options.at ?? new Date();
+  const region = options.region ?? 'eu-west-2';
+  const stageName = options.stageName ?? 'v1';
+  const apiId = 'gantryapi0';
+  const domainName = `${apiId}.execute-api.${region}.amazonaws.com`;
+  const parsed = parsePrincipalArn(principal);
+  const p = parsed.ok ? parsed.principal : undefined;
+  const account = p?.account ?? '123456789012';
+  const user =
+    p?.kind === 'assumed-role'
+      ? `${uniqueId('AROA', `${p.account}:${p.name}`)}:${p.session}`
+      : p?.kind === 'user'
+        ? uniqueId('AIDA', `${p.account}:${p.name}`)
+        : p?.kind === 'root'
+          ? account
+          : uniqueId('AIDA', principal);
+  const body = JSON.stringify({ decision: request.decision, ...(request.comment !== undefined ? { comment: request.comment } : {}) });
+  const requestId = options.requestId ?? createHash('sha256').update(`${principal}|${request.releaseId}|${request.stage}|${body}|${at.getTime()}`).digest('hex').slice(0, 32);
+  const path = `/releases/${encodeURIComponent(request.releaseId)}/stages/${encodeURIComponent(request.stage)}/decision`;
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    Host: domainName,
+    'User-Agent': 'gantry-cli',
+    'X-Amz-Date': at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''),
+    'X-Amzn-Trace-Id': `Root=1-${Math.floor(at.getTime() / 1000).toString(16)}-${requestId.slice(0, 24)}`,
+  };
+  const sourceIp = options.sourceIp ?? '192.0.2.10';
+  return {
+    resource: DECISION_RESOURCE,
+    path,
+    httpMethod: 'POST',
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    requestContext: {
+      accountId: account,
+      apiId,
+      authorizer: { claims: null, scopes: null },
+      domainName,
+      domainPrefix: apiId,
+      extendedRequestId: `${requestId.slice(0, 14)}=`,
+      httpMethod: 'POST',
+      identity: {
+        accessKey: p?.kind === 'assumed-role' ? 'ASIAIOSFODNN7EXAMPLE' : 'AKIAIOSFODNN7EXAMPLE',
+        accountId: account,
+        apiKey: null,
+        apiKeyId: null,
+        caller: user,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp,
+        user,
+        userAgent: 'gantry-cli',
+        userArn: principal,
+      },
+      path: `/${stageName}${path}`,
+      protocol: 'HTTP/1.1',
+      requestId,
+      requestTime: requestTime(at),
+      requestTimeEpoch: at.getTime(),
+      resourceId: 'dec1s0',
+      resourcePath: DECISION_RESOURCE,
+      stage: stageName,
+    },
+    pathParameters: { releaseId: request.releaseId, stage: request.stage },
+    stageVariables: null,
+    body,
+    isBase64Encoded: false,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Start of a stage's approval (the `.waitForTaskToken` target of the release workflow's
+ * RequestApproval state): store the task token for the approval API (approval-decide), record that
+ * the stage waits for an approval, and publish `Approval Requested` with what an approver needs to
+ * decide: the stage's gate results so far, the digest, tag and commit, who started the release, and
+ * a console link to the execution. The task token is never recorded, published, logged or returned.
+ *
+ * Task input: { taskToken, releaseId, stage, timeoutSeconds? } — `timeoutSeconds` is the task's
+ * TimeoutSeconds (default: the stage's approval.timeoutMinutes); the token expires with it.
+ */
+import { z } from 'zod';
+import type { ReleaseSummary } from './domain/ledger';
+import { parseWith } from './domain/validation';
+import type { Deps } from './ports';
+import { lambdaHandler } from './shared/middleware';
+import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+
+const eventSchema = z.object({
+  taskToken: z.string().min(1),
+  releaseId: z.string().min(1),
+  stage: z.string().min(1),
+  timeoutSeconds: z.number().int().positive().optional(),
+});
+
+/** A stage reached RequestApproval without an `approval` in its config: a workflow wiring bug. */
+export class ApprovalNotConfiguredError extends Error {
+  override readonly name = 'ApprovalNotConfiguredError';
+}
+
+export interface ApprovalRequested {
+  readonly requested: true;
+  readonly expiresAt: string;
+}
+
+/** Console domains per partition; a partition not listed gets no link. */
+const CONSOLE_DOMAINS: Readonly<Record<string, string>> = {
+  aws: 'console.aws.amazon.com',
+  'aws-cn': 'console.amazonaws.cn',
+  'aws-us-gov': 'console.amazonaws-us-gov.com',
+};
+
+/**
+ * The Step Functions console page of an execution:
+ * https://<region>.console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<executionArn>.
+ * Undefined for an ARN that is not an execution ARN or a partition without a known console.
+ */
+export function executionConsoleUrl(executionArn: string | undefined): string | undefined {
+  if (!executionArn) return undefined;
+  const parts = executionArn.split(':');
+  const [arn, partition = '', service, region = ''] = parts;
+  if (arn !== 'arn' || service !== 'states' || parts[5] !== 'execution' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) return undefined;
+  const domain = CONSOLE_DOMAINS[partition];
+  if (!domain) return undefined;
+  return `https://${region}.${domain}/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/** The commit of the release: the image's org.opencontainers.image.revision label, as image.labels recorded it. */
+export function commitOf(release: ReleaseSummary): string | undefined {
+  for (const stage of [...release.stages].reverse()) {
+    for (const gate of [...stage.gates].reverse()) {
+      if (gate.gate !== 'image.labels') continue;
+      const revision = (gate.evidence as { provenance?: { revision?: unknown } } | undefined)?.provenance?.revision;
+      if (typeof revision === 'string' && revision.trim() !== '') return revision;
+    }
+  }
+  return undefined;
+}
+
+export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested> {
+  const e = parseWith(eventSchema, event, 'task input');
+  const release = await loadRelease(deps, e.releaseId);
+  const { st } = stageConfigOf(deps, release.service, e.stage);
+  if (!st.approval) throw new ApprovalNotConfiguredError(`stage ${release.service}/${e.stage} has no approval in the config`);
+  const now = deps.now();
+  const timeoutSeconds = e.timeoutSeconds ?? st.approval.timeoutMinutes * 60;
+  const expiresAt = new Date(now.getTime() + timeoutSeconds * 1000).toISOString();
+
+  // A retried task carries a new token: the newest replaces the stored one.
+  await deps.ledger.putToken({
+    kind: 'APPROVAL',
+    releaseId: e.releaseId,
+    service: release.service,
+    stage: e.stage,
+    token: e.taskToken,
+    alarms: [],
+    createdAt: now.toISOString(),
+    expiresAt,
+    attrs: { approvers: [...st.approval.approvers] },
+  });
+  const r = await record(
+    deps,
+    e.releaseId,
+    `stage:${e.stage}:waiting:approval`,
+    'stage.waiting',
+    { waitingFor: 'approval', approvers: [...st.approval.approvers], timeoutMinutes: Math.round(timeoutSeconds / 60), expiresAt, reason: `approval by ${st.approval.approvers.join(' or ')}` },
+    e.stage,
+  );
+  const gates = release.stages.find((s) => s.name === e.stage)?.gates ?? [];
+  // Published even when the step is a duplicate (a retried task): an approval request nobody hears of
+  // blocks the release until it times out, and a second notice is harmless.
+  await announce(deps, false, 'Approval Requested', release, {
+    stage: e.stage,
+    status: 'WAITING',
+    at: r.at,
+    tag: release.tag ?? null,
+    commit: commitOf(release) ?? null,
+    initiator: release.initiator ?? null,
+    approvers: [...st.approval.approvers],
+    expiresAt: (r.data.expiresAt as string | undefined) ?? expiresAt,
+    gates: gates.map((g) => ({ gate: g.gate, result: g.result, reason: g.reason })),
+    executionArn: release.executionArn ?? null,
+    executionUrl: executionConsoleUrl(release.executionArn) ?? null,
+    ...(release.breakGlass ? { breakGlass: release.breakGlass } : {}),
+  });
+  return { requested: true, expiresAt };
+}
+
+export const handler = lambdaHandler(run);

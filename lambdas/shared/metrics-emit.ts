@@ -1,0 +1,68 @@
+/**
+ * CloudWatch metrics (Powertools EMF) for one finished release: DORA inputs per service and stage,
+ * releases by outcome, time per phase. The names and dimensions are in lambdas/domain/metrics.ts
+ * (RELEASE_METRICS), where the dashboard reads them too.
+ *
+ * Called once per release, when its release.finished is first written (not on a duplicate step):
+ *   if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { LedgerEvent } from '../domain/ledger';
+import { METRIC_DIMENSIONS as D, PHASES, type Phase, RELEASE_METRICS as M, releaseFacts } from '../domain/metrics';
+import { metrics as powertoolsMetrics } from './middleware';
+
+export interface ReleaseMetric {
+  readonly name: string;
+  readonly unit: 'Count' | 'Seconds';
+  readonly value: number;
+  readonly dimensions: Readonly<Record<string, string>>;
+}
+
+/** What emitting needs from Powertools `Metrics` (its `singleMetric()`), so a test can watch it. */
+export interface MetricsSink {
+  singleMetric(): {
+    clearDefaultDimensions(): void;
+    addDimensions(dimensions: Record<string, string>): unknown;
+    addMetric(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): unknown;
+  };
+}
+
+/** The metrics of one release, from its events. Empty for a release not finished (or not a release). */
+export function releaseMetrics(events: readonly LedgerEvent[]): ReleaseMetric[] {
+  const f = releaseFacts(events);
+  if (!f || f.status === 'RUNNING' || !f.service) return [];
+  const out: ReleaseMetric[] = [];
+  const svc = { [D.service]: f.service };
+  const put = (name: string, unit: ReleaseMetric['unit'], value: number | undefined, dims: Record<string, string>) => {
+    if (value !== undefined && Number.isFinite(value) && value >= 0) out.push({ name, unit, value, dimensions: dims });
+  };
+  for (const r of f.recoveries) put(M.recoveryTime, 'Seconds', r.seconds, { ...svc, [D.stage]: r.stage });
+  if (f.kind !== 'release') return out;
+
+  put(M.releases, 'Count', 1, { ...svc, [D.outcome]: f.status });
+  if (f.endedAt) put(M.releaseDuration, 'Seconds', (Date.parse(f.endedAt) - Date.parse(f.startedAt)) / 1000, svc);
+  if (f.deployed) {
+    put(M.changesDeployed, 'Count', 1, svc);
+    put(M.changesFailed, 'Count', f.failedAfterDeploy ? 1 : 0, svc);
+  }
+  const phases: Partial<Record<Phase, number>> = {};
+  for (const st of f.stages) {
+    if (st.deployedAt) put(M.deployments, 'Count', 1, { ...svc, [D.stage]: st.stage });
+    put(M.leadTime, 'Seconds', st.leadTimeSeconds, { ...svc, [D.stage]: st.stage });
+    for (const p of PHASES) if (st.phases[p] !== undefined) phases[p] = (phases[p] ?? 0) + (st.phases[p] as number);
+  }
+  for (const p of PHASES) put(M.phaseDuration, 'Seconds', phases[p], { ...svc, [D.phase]: p });
+  return out;
+}
+
+/** Emit the release's metrics, each as its own EMF record with exactly its dimensions. Returns what was emitted. */
+export function emitReleaseMetrics(events: readonly LedgerEvent[], sink: MetricsSink = powertoolsMetrics): ReleaseMetric[] {
+  const list = releaseMetrics(events);
+  for (const m of list) {
+    const single = sink.singleMetric();
+    single.clearDefaultDimensions();
+    single.addDimensions({ ...m.dimensions });
+    single.addMetric(m.name, m.unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, m.value);
+  }
+  return list;
+}

@@ -1,0 +1,174 @@
+/** Human renderings of the audit record, the verification report and the DORA report (plain text, no colour). */
+import type { ExportVerification, ReleaseAudit, StageAudit } from '../../lambdas/domain/audit';
+import { formatProblem } from '../../lambdas/domain/audit';
+import type { DoraReport, DurationStats, ServiceDora } from '../../lambdas/domain/metrics';
+
+/** `2026-11-24T10:00:00.000Z` → `2026-11-24 10:00:00Z`. */
+export function when(iso: string | undefined): string {
+  if (!iso) return '—';
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(iso);
+  return m ? `${m[1]} ${m[2]}Z` : iso;
+}
+
+/** Seconds → `41m 0s`, `2h 5m`, `3d 4h`. */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
+}
+
+const since = (from?: string, to?: string): number | undefined => (from && to ? (Date.parse(to) - Date.parse(from)) / 1000 : undefined);
+const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s.padEnd(n));
+
+function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefined): string[] {
+  const out: string[] = [];
+  const span = st.startedAt ? `  (${when(st.startedAt)} → ${when(st.endedAt)})` : '';
+  out.push(`Stage ${st.name} — ${st.status}${span}`);
+  if (st.reason) out.push(`  outcome    ${st.reason}`);
+  if (st.previousDigest) out.push(`  was running ${st.previousDigest}`);
+  for (const w of st.waits) out.push(`  waited     ${when(w.at)}  for ${w.waitingFor ?? 'something'}${w.reason ? `: ${w.reason}` : ''}`);
+  if (st.gates.length) {
+    out.push('  gates');
+    for (const g of st.gates) out.push(`    ${when(g.at)}  ${pad(g.gate, 18)} ${pad(g.result, 5)} ${g.reason}`);
+  } else if (st.status !== 'NOT_STARTED') {
+    out.push('  gates      none recorded');
+  }
+  if (st.approval) {
+    out.push(`  approval   ${st.approval.decision} by ${st.approval.principal ?? '(no principal recorded)'} at ${when(st.approval.at)}${st.approval.comment ? ` — "${st.approval.comment}"` : ''}`);
+  } else if (approvalPolicy === undefined) {
+    if (st.status !== 'NOT_STARTED') out.push('  approval   none recorded (the release does not record whether this stage required one)');
+  } else {
+    out.push(`  approval   ${approvalPolicy.includes(st.name) ? 'REQUIRED — none recorded' : 'not required by the policy the release recorded'}`);
+  }
+  for (const d of st.deploys) {
+    out.push(`  ${d.kind === 'rollback' ? 'rollback deploy' : 'deploy    '} ${when(d.startedAt)} → ${when(d.endedAt)}  ${d.result ?? ''}  ${d.digest ?? ''}`);
+    if (d.message) out.push(`             ${d.message}`);
+    if (d.buildId) out.push(`             build id  ${d.buildId}`);
+    if (d.buildArn) out.push(`             build ARN ${d.buildArn}`);
+    if (d.logLink) out.push(`             log       ${d.logLink}`);
+    for (const [k, v] of Object.entries(d.driverEvidence ?? {})) out.push(`             ${pad(k, 9)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  if (st.bake) {
+    const b = st.bake;
+    out.push(
+      `  bake       ${when(b.startedAt)} → ${when(b.endedAt)}  ${b.result ?? 'RUNNING'}${b.minutes !== undefined ? `  ${b.minutes} min` : ''}${b.alarms ? ` against ${b.alarms.join(', ') || 'no alarms'}` : ''}`,
+    );
+    if (b.reason) out.push(`             ${b.reason}`);
+  }
+  if (st.promotedAt) out.push(`  promoted   ${when(st.promotedAt)}`);
+  if (st.rollback) {
+    const r = st.rollback;
+    out.push(`  rollback   ${r.reason ?? ''}`);
+    out.push(`             detected ${when(r.detectedAt)}, started ${when(r.startedAt)}, finished ${when(r.endedAt)}: ${r.result ?? 'RUNNING'}`);
+    out.push(`             ${r.fromDigest ?? '?'} → ${r.toDigest ?? '?'}`);
+    if (r.recoverySeconds !== undefined) out.push(`             recovery time ${duration(r.recoverySeconds)} (detection → rollback done)${r.reactionSeconds ? `, reaction ${duration(r.reactionSeconds)}` : ''}`);
+    if (r.message) out.push(`             ${r.message}`);
+    if (r.recovery && typeof r.recovery === 'object') {
+      const rec = r.recovery as { recovered?: unknown; reason?: unknown };
+      out.push(`             after the rollback: ${rec.recovered === true ? 'recovered' : rec.recovered === false ? 'NOT recovered' : 'unknown'}${rec.reason ? ` — ${String(rec.reason)}` : ''}`);
+    }
+  }
+  return out;
+}
+
+export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] | undefined): string {
+  const out: string[] = [];
+  out.push(`RELEASE ${a.releaseId} — ${a.status}${a.kind === 'rollback' ? ' (operator rollback)' : ''}`);
+  if (a.reason) out.push(`  ${a.reason}`);
+  out.push('');
+  const i = a.integrity;
+  out.push(
+    `Record       ${a.events} ledger events; hash chain ${i.ok ? 'intact' : 'BROKEN'}${i.anchor ? `; anchor: version ${String(i.anchor.version)}, last hash ${String(i.anchor.lastHash).slice(0, 16)}…` : '; no anchor'}`,
+  );
+  for (const p of i.problems) out.push(`             ✗ ${p.message}`);
+  out.push(`Artifact     ${a.service ?? '?'}${a.repository ? ` (ECR repository ${a.repository})` : ''}`);
+  out.push(`  digest     ${a.digest ?? '(not resolved)'}`);
+  out.push(`  tag        ${a.tag ?? '(none)'}`);
+  out.push(`  commit     ${a.commit ? `${a.commit.value}  (${a.commit.source})` : 'not recorded (no revision label in the evidence)'}`);
+  out.push(`  created    ${a.imageCreated ? `${when(a.imageCreated.value)}  (${a.imageCreated.source})` : 'not recorded (no created label in the evidence)'}`);
+  if (a.imagePushedAt) out.push(`  pushed     ${when(a.imagePushedAt)}`);
+  if (a.rollbackTarget) out.push(`  rolls back to ${a.rollbackTarget}`);
+  out.push(`Started by   ${a.initiator ?? '(not recorded)'}${a.attributedAt ? `  (attributed ${when(a.attributedAt)} from CloudTrail PutImage)` : ''}`);
+  out.push(`  at         ${when(a.startedAt)}`);
+  if (a.requestReason) out.push(`  reason     ${a.requestReason}`);
+  if (a.breakGlass) out.push(`  BREAK-GLASS ${JSON.stringify(a.breakGlass)}`);
+  out.push(`Config       sha256 ${a.configHash ?? '(not recorded)'}`);
+  if (a.executionArn) out.push(`Execution    ${a.executionArn}`);
+  out.push(`Finished     ${a.endedAt ? `${when(a.endedAt)}  after ${duration(since(a.startedAt, a.endedAt))}` : 'not finished (RUNNING)'}`);
+  const policy = a.kind === 'rollback' ? [] : approvalPolicy;
+  for (const st of a.stages) {
+    out.push('');
+    out.push(...stageLines(st, policy));
+  }
+  out.push('');
+  const ev = a.evidence;
+  if (ev.promotedStages.length === 0) out.push('Evidence     no promoted stage to check');
+  else if (ev.gaps.length === 0) out.push(`Evidence     complete for every promoted stage (${ev.promotedStages.join(', ')})`);
+  else {
+    out.push(`Evidence     ${ev.gaps.length} gap(s) in promoted stages`);
+    for (const g of ev.gaps) out.push(`  ✗ ${g.stage}: ${g.missing}: ${g.message}`);
+  }
+  for (const n of ev.notes) out.push(`  note: ${n}`);
+  return out.join('\n');
+}
+
+export function renderVerification(source: string, v: ExportVerification, gaps: ReadonlyArray<{ releaseId: string; stage: string; missing: string; message: string }>, notes: readonly string[]): string {
+  const out: string[] = [];
+  const events = v.releases.reduce((n, r) => n + r.events, 0);
+  const broken = v.releases.filter((r) => !r.ok);
+  out.push(
+    v.ok
+      ? `VERIFIED  ${source}: ${v.releases.length} release(s), ${events} event(s); every hash chain intact${v.anchored === 'all' ? ' and every release ends at its anchor' : ''}`
+      : `FAILED    ${source}: ${v.problems.length} problem(s) in ${broken.length} of ${v.releases.length} release(s)`,
+  );
+  for (const r of v.releases) {
+    out.push(`  ${r.ok ? '✓' : '✗'} ${r.releaseId}  ${r.service ?? '?'}  ${r.status ?? ''}  ${r.events} event(s)${r.anchor ? `, anchor at line ${r.anchor.line}` : ''}`);
+    for (const p of r.problems) out.push(`      ${formatProblem(p)}`);
+  }
+  for (const n of v.notes) out.push(`  note: ${n}`);
+  out.push('');
+  out.push(gaps.length === 0 ? 'Evidence  complete: every promoted stage has gate results, deploy evidence and a bake result' : `Evidence  ${gaps.length} gap(s):`);
+  for (const g of gaps) out.push(`  ✗ release ${g.releaseId}, stage ${g.stage}: ${g.missing}: ${g.message}`);
+  for (const n of notes) out.push(`  note: ${n}`);
+  return out.join('\n');
+}
+
+const pct = (r: number | null) => (r === null ? '—' : `${Math.round(r * 1000) / 10}%`);
+const statsLine = (s: DurationStats) => (s.count === 0 ? '—' : `median ${duration(s.medianSeconds)}, mean ${duration(s.meanSeconds)} (n=${s.count})`);
+
+function serviceLines(s: ServiceDora): string[] {
+  const out: string[] = [];
+  const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${v} ${k}`).join(', ');
+  out.push(`${s.service}  — ${s.releases} release(s)${outcomes ? `: ${outcomes}` : ''}${s.operatorRollbacks ? `; ${s.operatorRollbacks} operator rollback(s)` : ''}; production stage ${s.productionStage ?? '?'}`);
+  const f = s.deploymentFrequency;
+  out.push(`  deployment frequency   ${f.deployments} to ${s.productionStage ?? 'production'} (${f.perDay.toFixed(2)}/day, ${f.perWeek.toFixed(2)}/week)`);
+  const src = Object.entries(s.leadTime.sources).map(([k, v]) => `${v} from ${k}`).join(', ');
+  out.push(`  lead time for changes  ${s.leadTime.count ? `${statsLine(s.leadTime)}${src ? `; ${src}` : ''}` : `— (no release promoted to ${s.productionStage ?? 'production'})`}`);
+  const c = s.changeFailureRate;
+  out.push(`  change failure rate    ${c.rate === null ? '— (no release deployed)' : `${pct(c.rate)} (${c.failed} of ${c.deployed} release(s) that deployed)`}`);
+  out.push(`  recovery time          ${statsLine(s.recoveryTime)}${s.recoveryTime.unrecovered ? `; ${s.recoveryTime.unrecovered} rollback(s) did not succeed` : ''}`);
+  out.push(`  ${pad('stage', 12)}${pad('deploys', 9)}${pad('per day', 9)}${pad('lead time (median)', 20)}${pad('change failure', 16)}recovery (median)`);
+  for (const st of s.stages) {
+    out.push(
+      `  ${pad(st.stage, 12)}${pad(String(st.deploymentFrequency.deployments), 9)}${pad(st.deploymentFrequency.perDay.toFixed(2), 9)}${pad(duration(st.leadTime.medianSeconds), 20)}${pad(
+        st.changeFailureRate.rate === null ? '—' : `${pct(st.changeFailureRate.rate)} (${st.changeFailureRate.failed}/${st.changeFailureRate.deployed})`,
+        16,
+      )}${duration(st.recoveryTime.medianSeconds)}`,
+    );
+  }
+  return out;
+}
+
+export function renderDora(r: DoraReport): string {
+  const out: string[] = [];
+  out.push(`DORA metrics — releases started ${when(r.window.since ?? undefined)} → ${when(r.window.until ?? undefined)} (${r.window.days.toFixed(2)} day(s); rates per day count at least one day)`);
+  if (r.services.length === 0) out.push('  no release in the window');
+  for (const s of r.services) {
+    out.push('');
+    out.push(...serviceLines(s));
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,193 @@
+/**
+ * The Helm driver's script, run by bash as CodeBuild runs it (the build command of the rendered
+ * buildspec), with stub `helm`, `aws` and `kubectl` first on the PATH that record their arguments and
+ * the environment they saw. The environment comes from the workflow's own `driverEnvironment`.
+ * (test/infra/helm-driver.test.ts covers the rendering of the buildspec and the evidence filtering.)
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { parseConfig } from '../../lambdas/domain/config';
+import { driverEnvironment } from '../../lambdas/domain/release';
+import { HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH, renderHelmBuildSpec } from '../../lib/HelmDriver';
+import { type Call, HOSTILE_SUFFIXES, phaseCommands, RECORD_ONLY, renderedBuildCommand, type Run, runBash, steps, stubBin, which } from './stubs';
+
+const DIGEST = `sha256:${'ab12'.repeat(16)}`;
+const OLD_DIGEST = `sha256:${'cd34'.repeat(16)}`;
+const REGISTRY = '111122223333.dkr.ecr.eu-west-2.amazonaws.com';
+const ECR_CHART = `oci://${REGISTRY}/charts/payments`;
+const RELEASE_ID = 'payments-ab12ab12ab12ab12';
+
+const script = readFileSync(HELM_SCRIPT_PATH, 'utf8');
+const buildspec = readFileSync(HELM_BUILDSPEC_PATH, 'utf8');
+const deployed = renderedBuildCommand(renderHelmBuildSpec(buildspec, script));
+
+function environment(
+  options: { chart?: string; values?: { repositoryKey: string; digestKey: string }; timeoutMinutes?: number; kind?: 'deploy' | 'rollback' } = {},
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string> {
+  const config = parseConfig({
+    services: {
+      payments: {
+        repository: 'payments-api',
+        stages: [
+          {
+            name: 'prod',
+            cluster: 'prod',
+            namespace: 'payments',
+            deploy: { driver: 'helm', release: 'payments', chart: options.chart ?? ECR_CHART, version: '1.2.0', timeoutMinutes: options.timeoutMinutes ?? 10, ...(options.values ? { values: options.values } : {}) },
+          },
+        ],
+      },
+    },
+    clusters: { prod: { name: 'prod-eks', region: 'eu-west-1' } },
+  });
+  const stage = config.services.payments?.stages[0];
+  assert.ok(stage);
+  const kind = options.kind ?? 'deploy';
+  const vars = Object.fromEntries(
+    driverEnvironment({ config, service: 'payments', stage, digest: kind === 'deploy' ? DIGEST : OLD_DIGEST, releaseId: RELEASE_ID, kind, registry: REGISTRY }).map((v) => [v.Name, v.Value]),
+  );
+  const merged: Record<string, string | undefined> = { ...vars, ...overrides };
+  return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+const STUB_TOOLS: Record<string, string> = {
+  helm: `
+case "$1" in
+  version) echo 'v3.20.0+gstub' ;;
+  registry) cat > /dev/null ;;
+  upgrade) exit "\${STUB_HELM_UPGRADE_EXIT:-0}" ;;
+  status) echo '{"name":"payments","namespace":"payments","version":2,"info":{"status":"deployed"},"chart":{"metadata":{"name":"payments","version":"1.2.0"}}}' ;;
+  history) echo '[{"revision":2,"status":"deployed"}]' ;;
+esac`,
+  aws: `
+if [[ "$1 $2" == "ecr get-login-password" ]]; then echo 'registry-password'; fi
+if [[ "$1 $2" == "eks update-kubeconfig" ]]; then echo 'apiVersion: v1' > "\${8:?kubeconfig path}"; fi`,
+  kubectl: RECORD_ONLY,
+};
+
+let stubs: string;
+before(() => {
+  // The script requires jq for its evidence; where jq is missing a stub stands in (the filter itself is covered in test/infra).
+  stubs = stubBin(which('jq') ? STUB_TOOLS : { ...STUB_TOOLS, jq: 'cat > /dev/null; echo "{}"' });
+});
+
+function runDriver(env: Record<string, string>, stubEnv: Record<string, string> = {}): Run {
+  return runBash(deployed, { env, stubDirs: [stubs], stubEnv, recordEnv: ['KUBECONFIG'] });
+}
+const call = (r: Run, tool: string, sub: string): Call | undefined => r.calls.find((c) => c.argv[0] === tool && c.argv[1] === sub);
+/** What ran, without the jq stub (present only where jq is not installed). */
+const ran = (r: Run) => steps(r.calls.filter((c) => c.argv[0] !== 'jq'));
+
+describe('the Helm driver script', () => {
+  it('points at the cluster, logs in to the chart registry, upgrades, then records status and history — in that order', () => {
+    const r = runDriver(environment());
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(ran(r), ['helm version', 'aws eks', 'aws ecr', 'helm registry', 'helm upgrade', 'helm status', 'helm history']);
+  });
+
+  it('runs every helm command after update-kubeconfig against the kubeconfig it wrote', () => {
+    const r = runDriver(environment());
+    const kubeconfig = call(r, 'aws', 'eks')?.argv[8];
+    assert.ok(kubeconfig && kubeconfig !== '');
+    assert.deepEqual(call(r, 'aws', 'eks')?.argv, ['aws', 'eks', 'update-kubeconfig', '--name', 'prod-eks', '--region', 'eu-west-1', '--kubeconfig', kubeconfig]);
+    for (const sub of ['upgrade', 'status', 'history']) assert.equal(call(r, 'helm', sub)?.env.KUBECONFIG, kubeconfig, sub);
+  });
+
+  it('pins the image by digest with --set-string, each value its own argument', () => {
+    const upgrade = call(runDriver(environment()), 'helm', 'upgrade')?.argv ?? [];
+    const setStrings = upgrade.flatMap((a, i) => (upgrade[i - 1] === '--set-string' ? [a] : []));
+    assert.deepEqual(setStrings, [`image.repository=${REGISTRY}/payments-api`, `image.digest=${DIGEST}`]);
+  });
+
+  it('uses the values keys and the timeout the stage configures', () => {
+    const env = environment({ values: { repositoryKey: 'app.image.repo', digestKey: 'app.image.sha' }, timeoutMinutes: 25 });
+    const upgrade = call(runDriver(env), 'helm', 'upgrade')?.argv ?? [];
+    assert.ok(upgrade.includes(`app.image.repo=${REGISTRY}/payments-api`));
+    assert.ok(upgrade.includes(`app.image.sha=${DIGEST}`));
+    assert.equal(upgrade[upgrade.indexOf('--timeout') + 1], '25m');
+    assert.ok(upgrade.includes('--atomic') && upgrade.includes('--wait'));
+  });
+
+  it('rolls back by deploying the earlier digest with the same command, described as a rollback', () => {
+    const upgrade = call(runDriver(environment({ kind: 'rollback' })), 'helm', 'upgrade')?.argv ?? [];
+    assert.ok(upgrade.includes(`image.digest=${OLD_DIGEST}`));
+    assert.equal(upgrade[upgrade.indexOf('--description') + 1], `gantry rollback ${RELEASE_ID}`);
+  });
+
+  it('does not log in to a registry for a chart outside ECR', () => {
+    const r = runDriver(environment({ chart: 'https://charts.example.com/payments' }));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(ran(r), ['helm version', 'aws eks', 'helm upgrade', 'helm status', 'helm history']);
+  });
+
+  it('fails when the upgrade fails, after recording status and history', () => {
+    const r = runDriver(environment(), { STUB_HELM_UPGRADE_EXIT: '1' });
+    assert.equal(r.status, 1);
+    assert.deepEqual(ran(r).slice(-3), ['helm upgrade', 'helm status', 'helm history']);
+    assert.match(r.stderr, /gantry-helm: helm upgrade failed with exit code 1\n$/);
+  });
+
+  it('never calls kubectl', () => {
+    const r = runDriver(environment());
+    assert.ok(!r.calls.some((c) => c.argv[0] === 'kubectl'));
+  });
+
+  describe('refuses before running anything', () => {
+    for (const name of [
+      'GANTRY_RELEASE_ID',
+      'GANTRY_SERVICE',
+      'GANTRY_STAGE',
+      'GANTRY_DIGEST',
+      'GANTRY_IMAGE_REPOSITORY',
+      'GANTRY_CLUSTER_NAME',
+      'GANTRY_NAMESPACE',
+      'GANTRY_HELM_RELEASE',
+      'GANTRY_HELM_CHART',
+      'GANTRY_HELM_VERSION',
+      'GANTRY_VALUES_DIGEST_KEY',
+    ]) {
+      it(`a ${name} carrying $(…), backticks, ;, quotes or a line break, naming the variable`, () => {
+        for (const suffix of HOSTILE_SUFFIXES) {
+          const value = `${environment()[name]}${suffix}`;
+          const r = runDriver(environment({}, { [name]: value }));
+          assert.equal(r.status, 1, JSON.stringify(value));
+          assert.match(r.stderr, new RegExp(`^gantry-helm: ${name} does not match`), JSON.stringify(value));
+          assert.deepEqual(r.calls, [], JSON.stringify(value));
+        }
+      });
+    }
+  });
+});
+
+describe('buildspecs/helm.yml', () => {
+  const install = phaseCommands(buildspec, 'install');
+  const INSTALL_STUBS = {
+    curl: RECORD_ONLY,
+    sha256sum: 'cat > "$STUB_LOG.sha256sum-stdin"; exit "${STUB_SHA256SUM_EXIT:-0}"',
+    tar: RECORD_ONLY,
+    install: RECORD_ONLY,
+  };
+  const runInstall = (sha256sumExit: string) => {
+    const r = runBash(`set -e\n${install.join('\n')}\n`, { env: {}, stubDirs: [stubBin(INSTALL_STUBS)], stubEnv: { STUB_SHA256SUM_EXIT: sha256sumExit } });
+    const stdinFile = join(r.dir, 'calls.log.sha256sum-stdin');
+    return { ...r, checked: existsSync(stdinFile) ? readFileSync(stdinFile, 'utf8') : undefined };
+  };
+
+  it('downloads a pinned helm release, checks its sha256, then unpacks and installs it', () => {
+    const r = runInstall('0');
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(steps(r.calls).map((s) => s.split(' ')[0]), ['curl', 'sha256sum', 'tar', 'install']);
+    assert.match(r.calls[0]?.argv.at(-1) ?? '', /^https:\/\/get\.helm\.sh\/helm-v\d+\.\d+\.\d+-linux-amd64\.tar\.gz$/);
+    assert.deepEqual(r.calls[1]?.argv, ['sha256sum', '--check', '--strict', '-']);
+    assert.match(r.checked ?? '', /^[a-f0-9]{64} {2}\/tmp\/helm\.tar\.gz\n$/);
+  });
+
+  it('stops before unpacking a download whose sha256 does not match', () => {
+    const r = runInstall('1');
+    assert.notEqual(r.status, 0);
+    assert.deepEqual(steps(r.calls).map((s) => s.split(' ')[0]), ['curl', 'sha256sum']);
+  });
+});
