@@ -182,8 +182,8 @@ describe('parseConfig problems', () => {
 
   it('refuses an unknown stage field', () => {
     const raw = contractsExample();
-    raw.services.payments.stages[0].bake = 10;
-    assert.deepEqual(problemsOf(raw), ['services.payments.stages[0].bake: unknown field (not allowed here)']);
+    raw.services.payments.stages[0].bakeTime = 10;
+    assert.deepEqual(problemsOf(raw), ['services.payments.stages[0].bakeTime: unknown field (not allowed here)']);
   });
 
   it('refuses a tag pattern that is not a regular expression', () => {
@@ -222,5 +222,23 @@ describe('parseConfig problems', () => {
 
   it('refuses a document that is not an object', () => {
     assert.deepEqual(problemsOf([]), ['(root): expected object, got []']);
+  });
+});
+
+describe('bake settings', () => {
+  it('defaults to an event-driven bake and a 5-minute recovery window', async () => {
+    const { parseConfig } = await import('../../lambdas/domain/config');
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const cfg = parseConfig(JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', 'gantry.config.json'), 'utf8')));
+    const st = cfg.services.payments?.stages[0];
+    assert.deepEqual(st?.bake, { mode: 'event', intervalSeconds: 60 });
+    assert.equal(st?.recoveryMinutes, 5);
+  });
+
+  it('refuses a poll interval under 10 seconds, naming the field', () => {
+    const raw = contractsExample();
+    raw.services.payments.stages[0].bake = { mode: 'poll', intervalSeconds: 5 };
+    assert.deepEqual(problemsOf(raw), ['services.payments.stages[0].bake.intervalSeconds: expected a whole number of seconds from 10 to 3600, got 5']);
   });
 });
