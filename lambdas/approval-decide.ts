@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { type ApprovalState, approvalState, decideApproval, parsePrincipalArn } from './domain/approvers';
+import { type ApprovalState, approvalState, COMMENT_MAX, DECISION_RESOURCE, decideApproval, decisionPath, parsePrincipalArn, RELEASE_ID_PATTERN } from './domain/approvers';
 import { K8S_NAME_PATTERN } from './domain/config';
 import { type LedgerEvent, projectRelease, type ReleaseSummary } from './domain/ledger';
 import { formatIssues } from './domain/validation';
@@ -33,11 +33,7 @@ import type { Deps, TokenRecord } from './ports';
 import { lambdaHandler, logger } from './shared/middleware';
 import { announce, ReleaseNotFoundError, record, stageConfigOf } from './shared/recorder';
 
-/** The API resource path (API Gateway `resource`), shared with lib/ApprovalApi.ts and the CLI. */
-export const DECISION_RESOURCE = '/releases/{releaseId}/stages/{stage}/decision';
-/** A release id is its execution name: 1–80 of [A-Za-z0-9_-]. */
-export const RELEASE_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
-export const COMMENT_MAX = 1000;
+export { COMMENT_MAX, DECISION_RESOURCE, RELEASE_ID_PATTERN } from './domain/approvers';
 /**
  * An approval is closed this long before the token expires: the workflow's task may time out a moment
  * before the stored expiry (it started before approval-request ran), and a decision sent into a timed
@@ -323,7 +319,7 @@ export function apiEventFor(principal: string, request: DecisionRequest, options
           : uniqueId('AIDA', principal);
   const body = JSON.stringify({ decision: request.decision, ...(request.comment !== undefined ? { comment: request.comment } : {}) });
   const requestId = options.requestId ?? createHash('sha256').update(`${principal}|${request.releaseId}|${request.stage}|${body}|${at.getTime()}`).digest('hex').slice(0, 32);
-  const path = `/releases/${encodeURIComponent(request.releaseId)}/stages/${encodeURIComponent(request.stage)}/decision`;
+  const path = decisionPath(request.releaseId, request.stage);
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     Host: domainName,

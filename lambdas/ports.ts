@@ -77,8 +77,12 @@ export interface Ledger {
   getPointer(service: string, stage: string): Promise<StagePointer | undefined>;
   /** Record that `digest` now runs in the stage (deploy or rollback). */
   setRunning(service: string, stage: string, digest: string, at: string): Promise<void>;
-  /** Record that `digest` passed its bake: it becomes last known good and joins `promoted`. */
-  markGood(service: string, stage: string, digest: string, at: string): Promise<void>;
+  /**
+   * Record that `digest` passed its bake: it becomes last known good and joins `promoted`. With
+   * `history: false` (an operator rollback returned the stage to an earlier digest) it only becomes
+   * last known good: `promoted` keeps the order in which digests were promoted.
+   */
+  markGood(service: string, stage: string, digest: string, at: string, options?: { history?: boolean }): Promise<void>;
 
   /** Take the (service, stage) lease for `owner` unless another live owner holds it. Re-entrant for the same owner. */
   acquireLease(service: string, stage: string, owner: string, at: string, ttlSeconds: number): Promise<LeaseResult>;

@@ -112,7 +112,12 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
       const toDigest = started?.data.toDigest as string | undefined;
       const r = await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.finished`, 'deploy.finished', { kind: 'rollback', digest: toDigest, result: 'SUCCEEDED', message: null, buildId: e.buildId ?? null }, e.stage);
-      if (!r.duplicate && toDigest) await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at);
+      if (!r.duplicate && toDigest) {
+        await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at);
+        // An operator chose this earlier digest over the one running: it is the stage's known good digest
+        // now, so a later failed release rolls back to it, not to the digest the operator removed.
+        if (release.kind === 'rollback') await deps.ledger.markGood(release.service, e.stage, toDigest, r.at, { history: false });
+      }
       return {};
     }
     case 'rollback-finished': {

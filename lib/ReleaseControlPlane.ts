@@ -31,6 +31,7 @@ import type { GantryConfig } from '../lambdas/domain/config';
 import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { isKmsKeyRef } from '../lambdas/domain/image/signature';
 import { acknowledge, WILDCARD_REASONS } from './acknowledge';
+import { ApprovalApi } from './ApprovalApi';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
 import { HelmDriver } from './HelmDriver';
 import { ReleaseDashboard } from './ReleaseDashboard';
@@ -57,6 +58,8 @@ export const HANDLERS = {
   intake: 'Starts one release per (service, digest) from ECR pushes; records skipped pushes',
   reconciler: 'Closes the record of a release execution that FAILED, was ABORTED or TIMED_OUT; frees its leases',
   'rollback-prepare': 'Validates an operator rollback request and picks its target digest',
+  'approval-request': 'Asks for a stage approval: stores the task token, records the wait and publishes Approval Requested',
+  'approval-decide': 'The approval API: checks the approvers and segregation of duties, records the decision and resumes the release',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
 
@@ -66,7 +69,7 @@ export function pascalCase(name: string): string {
 }
 
 /** Handlers that publish lifecycle events on the Gantry bus. */
-const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler'];
+const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler', 'approval-request', 'approval-decide'];
 /** Handlers that read image metadata and scan findings of the configured repositories. */
 const ECR_READERS: readonly HandlerName[] = ['prepare-release', 'stage-lease', 'image-gates'];
 /** Handlers that read alarm states. */
@@ -117,6 +120,8 @@ export class ReleaseControlPlane extends Construct {
   public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer', Queue>>;
   /** The EventBridge rules on the default bus. */
   public readonly rules: Readonly<Record<'ecrPush' | 'cloudTrailPutImage' | 'alarmStateChange' | 'executionStatusChange', Rule>>;
+  /** The approval API (REST, AWS_IAM): POST /releases/{releaseId}/stages/{stage}/decision → approval-decide. */
+  public readonly approvalApi: ApprovalApi;
   /** SNS topics for people: lifecycle events (Release Finished, Rollback Started, Approval Requested) and control-plane alarms. */
   public readonly notifications: ReleaseNotifications;
   /** The CloudWatch dashboard (DORA per service, releases by outcome, control-plane health) and the control-plane alarms. */
@@ -247,6 +252,8 @@ export class ReleaseControlPlane extends Construct {
         removalPolicy,
         deadLetterQueue: asyncDeadLetters[name],
         functionName: name === 'bake-timer' ? bakeTimerName : undefined,
+        // API Gateway gives up on an integration after 29 seconds.
+        timeout: name === 'approval-decide' ? Duration.seconds(25) : undefined,
       });
     }
     this.functions = functions;
@@ -303,6 +310,7 @@ export class ReleaseControlPlane extends Construct {
     this.rollbackStateMachine = workflow('RollbackWorkflow', 'rollback.asl.json');
     const workflows = [this.releaseStateMachine, this.rollbackStateMachine];
     functions.intake.function.addEnvironment('RELEASE_STATE_MACHINE_ARN', this.releaseStateMachine.stateMachineArn);
+    this.approvalApi = new ApprovalApi(this, 'ApprovalApi', { handler: functions['approval-decide'].function, encryptionKey: this.key, logRetention, removalPolicy });
 
     // ---------------------------------------------------------------- grants per handler
     const ledgerLogicalId = stack.getLogicalId(this.table.node.defaultChild as CfnElement);
@@ -361,6 +369,14 @@ export class ReleaseControlPlane extends Construct {
             statements: [
               new PolicyStatement({ sid: 'EndBakes', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: workflows.map((w) => w.stateMachineArn) }),
             ],
+          }),
+        );
+      }
+      if (name === 'approval-decide') {
+        // Ends approvals of the release workflow only (the rollback workflow asks for none).
+        fn.role.attachInlinePolicy(
+          new Policy(fn, 'DecideApprovals', {
+            statements: [new PolicyStatement({ sid: 'DecideApprovals', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [this.releaseStateMachine.stateMachineArn] })],
           }),
         );
       }

@@ -101,6 +101,8 @@ const trigger = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('start'), principal, input: z.unknown(), at: duration.default('PT0S') }),
   z.strictObject({ type: z.literal('event'), event: rawEvent, at: duration.default('PT0S'), copies: z.number().int().min(1).max(100).default(1) }),
   z.strictObject({ type: z.literal('rollback'), principal, input: z.unknown(), at: duration.default('PT0S') }),
+  /** `gantry freeze on|off --reason` by an operator (added: not in SIMULATION.md v1). */
+  z.strictObject({ type: z.literal('freeze'), state: z.enum(['on', 'off']), reason: z.string().min(1), principal, at: duration.default('PT0S') }),
 ]);
 
 export const scenarioSchema = z.strictObject({

@@ -109,6 +109,7 @@ export interface SimulationResult {
 
 const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : 'Release Started'),
+  'release.attributed': () => 'Pusher Identified',
   'stage.started': () => 'Stage Started',
   'stage.waiting': (e) => `Waiting for ${String(e.data.waitingFor ?? 'something')}`,
   'lease.acquired': () => 'Lease Acquired',
@@ -227,7 +228,7 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
         await ledger.setRunning(svc, stage, st.running, scenario.clock);
         if (st.lastKnownGood && st.running !== st.lastKnownGood) {
           // running is not known good: re-assert the last known good without losing history order.
-          await ledger.markGood(svc, stage, st.lastKnownGood, scenario.clock);
+          await ledger.markGood(svc, stage, st.lastKnownGood, scenario.clock, { history: false });
         }
       }
     }
@@ -255,6 +256,9 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
           }
         } else if (t.type === 'event') {
           for (let c = 0; c < t.copies; c++) cloud.putEvent(t.event as Record<string, unknown>);
+        } else if (t.type === 'freeze') {
+          await ledger.setFreeze({ on: t.state === 'on', reason: t.reason, principal: t.principal, at: now });
+          cloud.note(t.state === 'on' ? 'Freeze On' : 'Freeze Off', { reason: t.reason, principal: t.principal });
         } else {
           const input = t.input as { service?: unknown };
           const service = typeof input?.service === 'string' && /^[a-z][a-z0-9-]{0,39}$/.test(input.service) ? input.service : 'release';
@@ -331,7 +335,9 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
           ? `${d.alarm}: ${d.from} → ${d.to}`
           : n.event === 'Fault Injected'
             ? `${d.service} ${d.operation} → ${d.error}`
-            : n.event === 'Input Rejected'
+            : n.event === 'Freeze On' || n.event === 'Freeze Off'
+              ? `${d.reason} (by ${d.principal})`
+              : n.event === 'Input Rejected'
               ? `${d.cause}`
               : n.event === 'Push Received'
               ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`

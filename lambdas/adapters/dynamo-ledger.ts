@@ -261,13 +261,14 @@ export class DynamoLedger implements Ledger {
   }
 
   /** Read-modify-write guarded by the pointer's revision, so two concurrent calls never lose an entry. */
-  async markGood(service: string, stage: string, digest: string, at: string): Promise<void> {
+  async markGood(service: string, stage: string, digest: string, at: string, options: { history?: boolean } = {}): Promise<void> {
     required(digest, 'digest');
+    const addToHistory = options.history ?? true;
     for (let attempt = 1; ; attempt++) {
       const item = await this.getPointerItem(required(service, 'service'), required(stage, 'stage'));
       const rev = item?.rev as number | undefined;
       const promoted = (item?.promoted as string[] | undefined) ?? [];
-      const next = promoted.at(-1) === digest ? promoted : [...promoted, digest].slice(-this.promotedHistoryLimit);
+      const next = !addToHistory || promoted.at(-1) === digest ? promoted : [...promoted, digest].slice(-this.promotedHistoryLimit);
       try {
         await this.doc.send(
           new UpdateCommand({

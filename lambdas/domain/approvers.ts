@@ -18,6 +18,22 @@
  *   the approval is refused: segregation of duties cannot be checked, and the control fails closed.
  */
 
+// ---------------------------------------------------------------- the decision API contract
+
+/** The approval API's one resource (API Gateway `resource`); POST with a DecisionBody. */
+export const DECISION_RESOURCE = '/releases/{releaseId}/stages/{stage}/decision';
+/** A release id is its execution name: 1–80 of [A-Za-z0-9_-]. */
+export const RELEASE_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+/** The longest comment a decision may carry. */
+export const COMMENT_MAX = 1000;
+
+/** The path of one stage's decision: `/releases/<releaseId>/stages/<stage>/decision`. */
+export function decisionPath(releaseId: string, stage: string): string {
+  return `/releases/${encodeURIComponent(releaseId)}/stages/${encodeURIComponent(stage)}/decision`;
+}
+
+// ---------------------------------------------------------------- principals
+
 export type PrincipalKind = 'user' | 'role' | 'assumed-role' | 'federated-user' | 'root';
 
 export interface Principal {

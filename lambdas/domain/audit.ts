@@ -241,19 +241,32 @@ function verifyRelease(releaseId: string, lines: readonly ExportEventLine[], anc
     if (seqOf(cur) < seqOf(prev)) at(cur, 'reordered', `comes after ${describeEventAt(prev.line, prev.event)}: events are out of order (reordered)`);
   }
 
-  // 3. The chain in sequence order: no duplicates, no gaps, each prevHash the hash before it.
-  const bySeq = [...lines].filter((l) => !Number.isNaN(seqOf(l))).sort((a, b) => seqOf(a) - seqOf(b) || a.line - b.line);
-  const seen = new Map<number, ExportEventLine>();
+  // 3. The chain in sequence order: no duplicates, no gaps, each prevHash the hash before it. Of two
+  // events claiming one seq, the one the next event (or the anchor) chains to is the recorded one.
+  const claims = new Map<number, ExportEventLine[]>();
+  for (const l of lines) {
+    const seq = seqOf(l);
+    if (Number.isNaN(seq)) continue;
+    const c = claims.get(seq);
+    if (c) c.push(l);
+    else claims.set(seq, [l]);
+  }
+  const anchorHash = anchors[0]?.anchor.lastHash;
+  const chained = new Set<unknown>([...lines.map((l) => l.event.prevHash), anchorHash]);
+  const bySeq: ExportEventLine[] = [];
+  for (const seq of [...claims.keys()].sort((a, b) => a - b)) {
+    const c = claims.get(seq) as ExportEventLine[];
+    const genuine = c.length > 1 ? c.filter((l) => chained.has(l.event.hash)) : c;
+    const kept = genuine.length === 1 ? (genuine[0] as ExportEventLine) : (c[0] as ExportEventLine);
+    bySeq.push(kept);
+    for (const l of c) {
+      if (l !== kept) at(l, 'inserted', `a second event #${seq} (the recorded one is at line ${kept.line}): an event was inserted or copied`);
+    }
+  }
   const steps = new Map<string, ExportEventLine>();
   let prev: ExportEventLine | undefined;
   for (const l of bySeq) {
     const seq = seqOf(l);
-    const first = seen.get(seq);
-    if (first) {
-      at(l, 'inserted', `a second event #${seq} (the first is at line ${first.line}): an event was inserted or copied`);
-      continue;
-    }
-    seen.set(seq, l);
     const step = typeof l.event.stepKey === 'string' ? l.event.stepKey : undefined;
     const sameStep = step ? steps.get(step) : undefined;
     if (step && sameStep) at(l, 'inserted', `repeats the step key of line ${sameStep.line}: the ledger records each step once, so one of them was inserted`);

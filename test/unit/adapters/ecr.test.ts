@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import {
+  BatchGetImageCommand,
+  type BatchGetImageCommandOutput,
   DescribeImageScanFindingsCommand,
+  DescribeImageSigningStatusCommand,
+  type DescribeImageSigningStatusCommandOutput,
   type DescribeImageScanFindingsCommandOutput,
   DescribeImagesCommand,
   type DescribeImagesCommandOutput,
@@ -11,13 +15,19 @@ import {
   type DescribeRepositoriesCommandOutput,
   ECRClient,
   ECRServiceException,
+  GetDownloadUrlForLayerCommand,
   ImageNotFoundException,
+  LayersNotFoundException,
+  ListImageReferrersCommand,
   RepositoryNotFoundException,
   ScanNotFoundException,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
-import { EcrRegistry } from '../../../lambdas/adapters/ecr';
+import { BlobDigestMismatchError, EcrRegistry, ImageUnreadableError } from '../../../lambdas/adapters/ecr';
 import { NotFoundError, TransientAwsError } from '../../../lambdas/adapters/errors';
+import { KmsPublicKeys } from '../../../lambdas/adapters/kms';
+import { ACCEPTED_MANIFEST_MEDIA_TYPES, sha256Digest } from '../../../lambdas/domain/image/oci';
+import { ValidationError } from '../../../lambdas/domain/validation';
 
 // ---------------------------------------------------------------- real payloads
 
@@ -283,4 +293,194 @@ describe('EcrRegistry', () => {
       await assert.rejects(registry.scanFindings('sample-repo', DIGEST), (e: unknown) => e === denied);
     });
   });
+
+  describe('scanFindings on malformed pages', () => {
+    it('throws ValidationError naming a finding that has no identifier', async () => {
+      ecr.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'COMPLETE' }, imageScanFindings: { findings: [{ severity: 'CRITICAL' }] } });
+
+      await assert.rejects(registry.scanFindings('sample-repo', DIGEST), (e: unknown) => e instanceof ValidationError && /findings\[0\]/.test(e.problems[0] ?? ''));
+    });
+  });
+
+  describe('repositoryTagSettings', () => {
+    it('returns the setting with its exclusion filters', async () => {
+      const out = sample<DescribeRepositoriesCommandOutput>('ecr-describe-repositories-full.constructed.json');
+      const repo = { ...out.repositories?.[0], imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' as const, imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD' as const, filter: 'latest' }] };
+      ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repo] });
+
+      assert.deepEqual(await registry.repositoryTagSettings('testrepo'), { mutability: 'IMMUTABLE_WITH_EXCLUSION', exclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }] });
+    });
+
+    it('reads the sample repository as IMMUTABLE with no filters', async () => {
+      ecr.on(DescribeRepositoriesCommand).resolves(sample<DescribeRepositoriesCommandOutput>('ecr-describe-repositories-full.constructed.json'));
+
+      assert.deepEqual(await registry.repositoryTagSettings('testrepo'), { mutability: 'IMMUTABLE', exclusionFilters: [] });
+    });
+  });
+
+  describe('imageManifest', () => {
+    it('asks BatchGetImage for the digest, accepting indexes and manifests, and returns the manifest string of the sample', async () => {
+      ecr.on(BatchGetImageCommand).resolves(sample<BatchGetImageCommandOutput>('ecr-batch-get-image-docker-v2-manifest.json'));
+      const digest = 'sha256:4a1c6567c38904384ebc64e35b7eeddd8451110c299e3368d2210066487d97e5';
+
+      const rec = await registry.imageManifest('cluster-autoscaler', { digest });
+
+      assert.deepEqual(ecr.commandCalls(BatchGetImageCommand)[0]?.args[0].input, {
+        repositoryName: 'cluster-autoscaler',
+        imageIds: [{ imageDigest: digest }],
+        acceptedMediaTypes: [...ACCEPTED_MANIFEST_MEDIA_TYPES],
+      });
+      assert.equal(rec?.digest, digest);
+      assert.match(rec?.manifest ?? '', /"digest": "sha256:6171c7451a50945f8ddd72f7732cc04d7a0d1f48138a426b2e64387fdeb834ed"/);
+    });
+
+    it('asks for a tag, such as a cosign signature tag, and takes the digest ECR answers with', async () => {
+      const manifest = readFileSync(path.join(SAMPLES, 'cosign-signature-manifest.constructed.json'), 'utf8');
+      ecr.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageDigest: DIGEST, imageTag: 'sha256-abc.sig' }, imageManifest: manifest, imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' }], failures: [] });
+
+      const rec = await registry.imageManifest('sample-repo', { tag: 'sha256-abc.sig' });
+
+      assert.deepEqual(ecr.commandCalls(BatchGetImageCommand)[0]?.args[0].input.imageIds, [{ imageTag: 'sha256-abc.sig' }]);
+      assert.equal(rec?.digest, DIGEST);
+      assert.equal(rec?.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+    });
+
+    it('returns undefined for an ImageNotFound failure and for a missing repository', async () => {
+      ecr.on(BatchGetImageCommand).resolvesOnce({ images: [], failures: [{ imageId: { imageTag: 'sha256-abc.sig' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] });
+      ecr.on(BatchGetImageCommand).rejectsOnce(new RepositoryNotFoundException({ message: 'no repo', $metadata: {} }));
+
+      assert.equal(await registry.imageManifest('sample-repo', { tag: 'sha256-abc.sig' }), undefined);
+      assert.equal(await registry.imageManifest('ghost', { digest: DIGEST }), undefined);
+    });
+
+    it('throws a transient error for UpstreamTooManyRequests and ImageUnreadableError for KmsError', async () => {
+      ecr.on(BatchGetImageCommand).resolvesOnce({ failures: [{ failureCode: 'UpstreamTooManyRequests', failureReason: 'slow down' }] });
+      ecr.on(BatchGetImageCommand).resolvesOnce({ failures: [{ failureCode: 'KmsError', failureReason: 'key disabled' }] });
+
+      await assert.rejects(registry.imageManifest('sample-repo', { digest: DIGEST }), (e: unknown) => e instanceof TransientAwsError && e.name === 'UpstreamTooManyRequests');
+      await assert.rejects(registry.imageManifest('sample-repo', { digest: DIGEST }), (e: unknown) => e instanceof ImageUnreadableError && /KmsError: key disabled/.test(e.message));
+    });
+  });
+
+  describe('blob', () => {
+    const config = readFileSync(path.join(SAMPLES, 'oci-image-config-opencontainers-labels.constructed.json'));
+    const configDigest = sha256Digest(config);
+    const URL = 'https://prod-eu-west-2-starport-layer-bucket.s3.eu-west-2.amazonaws.com/presigned';
+    const withFetch = (respond: () => Promise<Response>) => {
+      const calls: string[] = [];
+      const r = new EcrRegistry(client, {
+        fetch: (async (url: string | URL | Request) => {
+          calls.push(String(url));
+          return respond();
+        }) as typeof fetch,
+      });
+      return { r, calls };
+    };
+
+    it('asks GetDownloadUrlForLayer for the digest and downloads the pre-signed URL', async () => {
+      ecr.on(GetDownloadUrlForLayerCommand).resolves({ downloadUrl: URL, layerDigest: configDigest });
+      const { r, calls } = withFetch(async () => new Response(config));
+
+      const bytes = await r.blob('payments-api', configDigest, 1024 * 1024);
+
+      assert.deepEqual(ecr.commandCalls(GetDownloadUrlForLayerCommand)[0]?.args[0].input, { repositoryName: 'payments-api', layerDigest: configDigest });
+      assert.deepEqual(calls, [URL]);
+      assert.deepEqual(Buffer.from(bytes), config);
+    });
+
+    it('refuses bytes that do not hash to the digest asked for', async () => {
+      ecr.on(GetDownloadUrlForLayerCommand).resolves({ downloadUrl: URL });
+      const { r } = withFetch(async () => new Response('{"config": {"Labels": {}}}'));
+
+      await assert.rejects(r.blob('payments-api', configDigest, 1024 * 1024), BlobDigestMismatchError);
+    });
+
+    it('refuses a blob larger than allowed without trusting its content', async () => {
+      ecr.on(GetDownloadUrlForLayerCommand).resolves({ downloadUrl: URL });
+      const { r } = withFetch(async () => new Response(config));
+
+      await assert.rejects(r.blob('payments-api', configDigest, 10), (e: unknown) => e instanceof BlobDigestMismatchError && /more than the 10 allowed/.test(e.message));
+    });
+
+    it('throws NotFoundError when ECR holds no such layer', async () => {
+      ecr.on(GetDownloadUrlForLayerCommand).rejects(new LayersNotFoundException({ message: 'no layer', $metadata: {} }));
+      const { r, calls } = withFetch(async () => new Response(config));
+
+      await assert.rejects(r.blob('payments-api', configDigest, 1024), NotFoundError);
+      assert.equal(calls.length, 0);
+    });
+
+    it('treats a 503 or a network failure of the download as transient', async () => {
+      ecr.on(GetDownloadUrlForLayerCommand).resolves({ downloadUrl: URL });
+      const unavailable = withFetch(async () => new Response('busy', { status: 503 }));
+      const reset = withFetch(async () => {
+        throw new TypeError('fetch failed');
+      });
+
+      await assert.rejects(unavailable.r.blob('payments-api', configDigest, 1024), (e: unknown) => e instanceof TransientAwsError && e.httpStatusCode === 503);
+      await assert.rejects(reset.r.blob('payments-api', configDigest, 1024), TransientAwsError);
+    });
+  });
+
+  describe('signingStatuses', () => {
+    it('maps the DescribeImageSigningStatus sample, one entry per Signer profile', async () => {
+      ecr.on(DescribeImageSigningStatusCommand).resolves(sample<DescribeImageSigningStatusCommandOutput>('ecr-describe-image-signing-status.constructed.json'));
+
+      const statuses = await registry.signingStatuses('testrepo', DIGEST);
+
+      assert.deepEqual(statuses, [
+        { signingProfileArn: 'arn:aws:signer:us-east-2:123456789012:/signing-profiles/ReleaseSigning', status: 'COMPLETE' },
+        { signingProfileArn: 'arn:aws:signer:us-east-2:123456789012:/signing-profiles/AuditSigning', status: 'IN_PROGRESS' },
+      ]);
+      assert.deepEqual(ecr.commandCalls(DescribeImageSigningStatusCommand)[0]?.args[0].input, { repositoryName: 'testrepo', imageId: { imageDigest: DIGEST } });
+    });
+
+    it('returns [] for an image without managed signing', async () => {
+      ecr.on(DescribeImageSigningStatusCommand).rejects(new ImageNotFoundException({ message: 'no', $metadata: {} }));
+
+      assert.deepEqual(await registry.signingStatuses('testrepo', DIGEST), []);
+    });
+  });
+
+  describe('referrers', () => {
+    it('lists Notation signatures of a subject across pages', async () => {
+      const notation = JSON.parse(readFileSync(path.join(SAMPLES, 'notation-signature-manifest-oci11-artifacttype.json'), 'utf8'));
+      ecr
+        .on(ListImageReferrersCommand)
+        .resolvesOnce({ referrers: [{ digest: DIGEST, mediaType: notation.mediaType, artifactType: notation.artifactType, size: 911, annotations: notation.annotations }], nextToken: 'p2' })
+        .resolvesOnce({ referrers: [] });
+
+      const found = await registry.referrers('sample-repo', notation.subject.digest, 'application/vnd.cncf.notary.signature');
+
+      assert.equal(found.length, 1);
+      assert.equal(found[0]?.artifactType, 'application/vnd.cncf.notary.signature');
+      const calls = ecr.commandCalls(ListImageReferrersCommand);
+      assert.equal(calls.length, 2);
+      assert.deepEqual(calls[0]?.args[0].input, {
+        repositoryName: 'sample-repo',
+        subjectId: { imageDigest: notation.subject.digest },
+        filter: { artifactTypes: ['application/vnd.cncf.notary.signature'] },
+        maxResults: 50,
+      });
+      assert.equal(calls[1]?.args[0].input.nextToken, 'p2');
+    });
+  });
+
+  describe('signingPublicKey', () => {
+    it('asks the KMS adapter for the key’s public half', async () => {
+      const asked: string[] = [];
+      const kms = new KmsPublicKeys(async (keyId) => {
+        asked.push(keyId);
+        const { publicKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }));
+        return { KeyUsage: 'SIGN_VERIFY', PublicKey: publicKey.export({ type: 'spki', format: 'der' }) };
+      });
+      const arn = 'arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+      const pem = await new EcrRegistry(client, { kms }).signingPublicKey(arn);
+
+      assert.deepEqual(asked, [arn]);
+      assert.match(pem, /^-----BEGIN PUBLIC KEY-----/);
+    });
+  });
 });
+
