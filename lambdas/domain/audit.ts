@@ -532,6 +532,8 @@ export interface ReleaseAudit {
   readonly commit?: { value: string; source: string };
   readonly imageCreated?: { value: string; source: string };
   readonly imagePushedAt?: string;
+  /** The source repository the image was built from (org.opencontainers.image.source). */
+  readonly sourceRepository?: string;
   readonly initiator?: string;
   readonly attributedAt?: string;
   readonly requestReason?: string;
@@ -561,20 +563,39 @@ const secondsBetween = (from?: string, to?: string): number | undefined => {
 const REVISION_LABELS = ['org.opencontainers.image.revision', 'org.label-schema.vcs-ref'];
 const CREATED_LABELS = ['org.opencontainers.image.created', 'org.label-schema.build-date'];
 
-/** Image facts recorded anywhere in a release's evidence: labels (image.labels gate), pushedAt (image.exists gate). */
-export function imageFacts(events: readonly LedgerEvent[]): { commit?: { value: string; source: string }; created?: { value: string; source: string }; pushedAt?: string } {
-  const out: { commit?: { value: string; source: string }; created?: { value: string; source: string }; pushedAt?: string } = {};
+export interface ImageFacts {
+  commit?: { value: string; source: string };
+  created?: { value: string; source: string };
+  /** The source repository (org.opencontainers.image.source). */
+  repository?: string;
+  pushedAt?: string;
+}
+
+/**
+ * Image facts recorded anywhere in a release's evidence: the image.labels gate's provenance (revision,
+ * created, source) and labels, and the image.exists gate's pushedAt.
+ */
+export function imageFacts(events: readonly LedgerEvent[]): ImageFacts {
+  const out: ImageFacts = {};
   const started = events.find((e) => e.type === 'release.started');
-  const fromStart = started?.data;
-  if (s(fromStart?.commit)) out.commit = { value: s(fromStart?.commit) as string, source: 'release.started commit' };
+  if (s(started?.data.commit)) out.commit = { value: started?.data.commit as string, source: 'release.started commit' };
   for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
     if (e.type !== 'gate.evaluated') continue;
     const ev = e.data.evidence as Record<string, unknown> | undefined;
     if (!ev || typeof ev !== 'object' || Array.isArray(ev)) continue;
-    const labels = (ev.labels && typeof ev.labels === 'object' ? ev.labels : {}) as Record<string, unknown>;
-    for (const k of REVISION_LABELS) if (!out.commit && s(labels[k])) out.commit = { value: labels[k] as string, source: `label ${k} (${String(e.data.gate)} gate)` };
-    for (const k of CREATED_LABELS) if (!out.created && s(labels[k])) out.created = { value: labels[k] as string, source: `label ${k} (${String(e.data.gate)} gate)` };
-    if (!out.created && s(ev.imageCreatedAt)) out.created = { value: ev.imageCreatedAt as string, source: `imageCreatedAt (${String(e.data.gate)} gate)` };
+    const gate = String(e.data.gate);
+    const prov = (ev.provenance && typeof ev.provenance === 'object' ? ev.provenance : {}) as Record<string, unknown>;
+    if (!out.commit && s(prov.revision)) out.commit = { value: prov.revision as string, source: `label ${REVISION_LABELS[0]} (${gate} gate)` };
+    if (!out.created && s(prov.created)) {
+      out.created = { value: prov.created as string, source: prov.createdFrom === 'config' ? `image config created (${gate} gate)` : `label ${CREATED_LABELS[0]} (${gate} gate)` };
+    }
+    if (!out.repository && s(prov.source)) out.repository = prov.source as string;
+    const platforms = Array.isArray(ev.platforms) ? (ev.platforms as Array<Record<string, unknown>>) : [];
+    const labelSets = [ev.labels, ...platforms.map((p) => p?.labels)].filter((l): l is Record<string, unknown> => !!l && typeof l === 'object');
+    for (const labels of labelSets) {
+      for (const k of REVISION_LABELS) if (!out.commit && s(labels[k])) out.commit = { value: labels[k] as string, source: `label ${k} (${gate} gate)` };
+      for (const k of CREATED_LABELS) if (!out.created && s(labels[k])) out.created = { value: labels[k] as string, source: `label ${k} (${gate} gate)` };
+    }
     if (!out.pushedAt && s(ev.pushedAt)) out.pushedAt = ev.pushedAt as string;
   }
   return out;
@@ -730,6 +751,7 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
     ...(facts.commit ? { commit: facts.commit } : {}),
     ...(facts.created ? { imageCreated: facts.created } : {}),
     ...(facts.pushedAt ? { imagePushedAt: facts.pushedAt } : {}),
+    ...(facts.repository ? { sourceRepository: facts.repository } : {}),
     ...(s(attributed?.data.initiator) ? { initiator: attributed?.data.initiator as string, attributedAt: attributed?.at } : s(d.initiator) ? { initiator: d.initiator as string } : {}),
     ...(s(d.reason) ? { requestReason: d.reason as string } : {}),
     ...(s(d.rollbackTarget) ? { rollbackTarget: d.rollbackTarget as string } : {}),

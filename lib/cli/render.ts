@@ -88,6 +88,7 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
   out.push(`  digest     ${a.digest ?? '(not resolved)'}`);
   out.push(`  tag        ${a.tag ?? '(none)'}`);
   out.push(`  commit     ${a.commit ? `${a.commit.value}  (${a.commit.source})` : 'not recorded (no revision label in the evidence)'}`);
+  if (a.sourceRepository) out.push(`  source     ${a.sourceRepository}`);
   out.push(`  created    ${a.imageCreated ? `${when(a.imageCreated.value)}  (${a.imageCreated.source})` : 'not recorded (no created label in the evidence)'}`);
   if (a.imagePushedAt) out.push(`  pushed     ${when(a.imagePushedAt)}`);
   if (a.rollbackTarget) out.push(`  rolls back to ${a.rollbackTarget}`);

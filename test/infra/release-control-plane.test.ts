@@ -90,7 +90,7 @@ describe('encryption', () => {
 
   it('encrypts every log group with the key and gives each a retention', () => {
     const groups = Object.values(resourcesOfType(built.template, 'AWS::Logs::LogGroup'));
-    assert.equal(groups.length, Object.keys(HANDLERS).length + 3, 'one per handler, one per workflow, one for the Helm driver');
+    assert.equal(groups.length, Object.keys(HANDLERS).length + 4, 'one per handler, one per workflow, one for the Helm driver, one for the approval API access logs');
     for (const g of groups) {
       assert.deepEqual(g.Properties?.KmsKeyId, keyArn());
       assert.equal(typeof g.Properties?.RetentionInDays, 'number');
@@ -313,6 +313,8 @@ describe('each handler', () => {
     intake: [...dlq, 'states:StartExecution'],
     reconciler: ['events:PutEvents', 'scheduler:DeleteSchedule', ...dlq],
     'rollback-prepare': ['events:PutEvents'],
+    'approval-request': ['events:PutEvents'],
+    'approval-decide': ['events:PutEvents', ...endBakes],
   };
 
   for (const name of Object.keys(HANDLERS) as HandlerName[]) {
@@ -390,7 +392,7 @@ describe('IAM', () => {
 describe('GantryStack', () => {
   it('outputs the workflow ARNs, the table and bus names and the Helm driver role', () => {
     const outputs = Object.keys(built.template.findOutputs('*')).sort();
-    assert.deepEqual(outputs, ['EventBusName', 'HelmDriverRoleArn', 'LedgerTableName', 'ReleaseStateMachineArn', 'RollbackStateMachineArn']);
+    assert.deepEqual(outputs, ['ApprovalApiUrl', 'EventBusName', 'HelmDriverRoleArn', 'LedgerTableName', 'ReleaseStateMachineArn', 'RollbackStateMachineArn']);
   });
 });
 

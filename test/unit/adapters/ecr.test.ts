@@ -346,16 +346,20 @@ describe('EcrRegistry', () => {
     });
 
     it('returns undefined for an ImageNotFound failure and for a missing repository', async () => {
-      ecr.on(BatchGetImageCommand).resolvesOnce({ images: [], failures: [{ imageId: { imageTag: 'sha256-abc.sig' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] });
-      ecr.on(BatchGetImageCommand).rejectsOnce(new RepositoryNotFoundException({ message: 'no repo', $metadata: {} }));
+      ecr
+        .on(BatchGetImageCommand)
+        .resolvesOnce({ images: [], failures: [{ imageId: { imageTag: 'sha256-abc.sig' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] })
+        .rejectsOnce(new RepositoryNotFoundException({ message: 'no repo', $metadata: {} }));
 
       assert.equal(await registry.imageManifest('sample-repo', { tag: 'sha256-abc.sig' }), undefined);
       assert.equal(await registry.imageManifest('ghost', { digest: DIGEST }), undefined);
     });
 
     it('throws a transient error for UpstreamTooManyRequests and ImageUnreadableError for KmsError', async () => {
-      ecr.on(BatchGetImageCommand).resolvesOnce({ failures: [{ failureCode: 'UpstreamTooManyRequests', failureReason: 'slow down' }] });
-      ecr.on(BatchGetImageCommand).resolvesOnce({ failures: [{ failureCode: 'KmsError', failureReason: 'key disabled' }] });
+      ecr
+        .on(BatchGetImageCommand)
+        .resolvesOnce({ failures: [{ failureCode: 'UpstreamTooManyRequests', failureReason: 'slow down' }] })
+        .resolvesOnce({ failures: [{ failureCode: 'KmsError', failureReason: 'key disabled' }] });
 
       await assert.rejects(registry.imageManifest('sample-repo', { digest: DIGEST }), (e: unknown) => e instanceof TransientAwsError && e.name === 'UpstreamTooManyRequests');
       await assert.rejects(registry.imageManifest('sample-repo', { digest: DIGEST }), (e: unknown) => e instanceof ImageUnreadableError && /KmsError: key disabled/.test(e.message));
