@@ -180,8 +180,10 @@ export interface ImageRegistry {
 
   // The methods below are what image.immutable-tag (exclusions), image.signature and image.labels
   // read. They are optional only so that small test fakes of the three above stay valid; the ECR
-  // adapter and the local cloud implement every one, and image-gates refuses to run a gate whose
-  // method is missing.
+  // adapter and the local cloud implement every one. image-gates throws RegistryCapabilityError when
+  // a gate needs imageManifest, blob or signingPublicKey and the adapter lacks it; without
+  // repositoryTagSettings it falls back to tagMutability (no exclusions); signingStatuses and
+  // referrers only add evidence.
 
   /** DescribeRepositories with the exclusion filters of an *_WITH_EXCLUSION setting. */
   repositoryTagSettings?(repository: string): Promise<RepositoryTagSettings>;

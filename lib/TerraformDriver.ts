@@ -107,6 +107,8 @@ export class TerraformDriver extends Construct {
     this.buildSpecText = renderTerraformBuildSpec(readFileSync(TERRAFORM_BUILDSPEC_PATH, 'utf8'), readFileSync(TERRAFORM_SCRIPT_PATH, 'utf8'));
 
     // ---------------------------------------------------------------- evidence
+    // Not logged itself (logging it into itself would log its own deliveries); cdk-nag's AwsSolutions-S1
+    // counts a bucket that receives another bucket's access logs as compliant.
     this.accessLogsBucket = new Bucket(this, 'EvidenceAccessLogs', {
       // S3 delivers server access logs only to a bucket encrypted with S3-managed keys.
       encryption: BucketEncryption.S3_MANAGED,
@@ -115,11 +117,6 @@ export class TerraformDriver extends Construct {
       enforceSSL: true,
       removalPolicy: props.removalPolicy,
     });
-    acknowledge(
-      this.accessLogsBucket,
-      'AwsSolutions-S1',
-      'This bucket receives the server access logs of the evidence bucket; logging it to itself would log its own log deliveries, and a third bucket would only move the question.',
-    );
     this.evidenceBucket = new Bucket(this, 'Evidence', {
       versioned: true,
       encryption: BucketEncryption.KMS,

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { formatExport } from '../lambdas/domain/audit';
 import { ValidationError } from '../lambdas/domain/validation';
+import { registerDecisionCommands } from '../lib/cli/approve';
 import { registerAuditCommands } from '../lib/cli/audit';
 import { CliInputError } from '../lib/cli/errors';
 import { registerMetricsCommand } from '../lib/cli/metrics';
@@ -40,6 +41,9 @@ export async function main(argv: string[]): Promise<number> {
     code = Math.max(code, c);
   });
   registerMetricsCommand(program, (c) => {
+    code = Math.max(code, c);
+  });
+  registerDecisionCommands(program, (c) => {
     code = Math.max(code, c);
   });
 

@@ -96,6 +96,8 @@ export interface SimulationOutput {
   unused: Array<{ index: number; line: ScriptLine; reason: string }>;
   timeline: TimelineEntry[];
   executions: Array<{ name: string; machine: string; status: string; error?: string; transitions: number }>;
+  /** Every lifecycle event put on the Gantry bus (CONTRACTS §4), in order: source gantry, detail-type, detail. */
+  lifecycle: Array<{ at: string; source: 'gantry'; detailType: string; detail: Record<string, unknown> }>;
   /** Stage leases still held when the simulation ended (always empty unless something leaked). */
   leasesHeld: Array<{ owner: string; service: string; stage: string }>;
   warnings: string[];
@@ -362,6 +364,7 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
       unused,
       timeline,
       executions: [...sfn.executions.values()].map((e) => ({ name: e.name, machine: e.machine, status: e.status, ...(e.error ? { error: e.error } : {}), transitions: e.transitions })),
+      lifecycle: cloud.lifecycle.map((e) => ({ at: e.at, source: 'gantry' as const, detailType: e.detailType, detail: e.detail })),
       leasesHeld,
       warnings,
       clock: { start: scenario.clock, end: clock.now().toISOString() },

@@ -438,9 +438,14 @@ export function evidenceCompleteness(events: readonly LedgerEvent[]): EvidenceRe
     return { releaseId, promotedStages: [], gaps: [], notes: ['an operator rollback promotes nothing: no stage evidence to check'] };
   }
   const promoted = [...new Set(sorted.filter((e) => e.type === 'stage.promoted' && e.stage).map((e) => e.stage as string))];
-  const approvals = approvalPolicyOf(sorted);
-  if (promoted.length && approvals === undefined) {
-    notes.push('the release does not record which stages required an approval (release.started has no approvalRequired): the approval check was skipped');
+  const recorded = approvalPolicyOf(sorted);
+  // A stage that asked for an approval had a policy requiring one, whatever else the record says.
+  const requested = sorted.filter((e) => e.type === 'stage.waiting' && e.data.waitingFor === 'approval' && e.stage).map((e) => e.stage as string);
+  const approvals = [...new Set([...(recorded ?? []), ...requested])];
+  if (promoted.length && recorded === undefined) {
+    notes.push(
+      'the release does not record which stages required an approval (release.started has no approvalRequired): only stages that asked for one were checked for an approval',
+    );
   }
   const gaps: EvidenceGap[] = [];
   const gap = (stage: string, missing: EvidenceKind, message: string) => gaps.push({ releaseId, stage, missing, message });
@@ -459,7 +464,7 @@ export function evidenceCompleteness(events: readonly LedgerEvent[]): EvidenceRe
     const bakeGate = of.filter((e) => e.type === 'gate.evaluated' && e.data.gate === 'bake');
     if (bake.length === 0 && bakeGate.length === 0) gap(stage, 'bake', 'promoted without a bake result');
     else if (![...bake, ...bakeGate].some((b) => b.data.result === 'PASS' || b.data.result === 'WARN')) gap(stage, 'bake', 'promoted although its bake did not pass');
-    if (approvals?.includes(stage)) {
+    if (approvals.includes(stage)) {
       const approved = of.some((e) => e.type === 'gate.evaluated' && e.data.gate === 'approval' && e.data.decision === 'APPROVED' && typeof e.data.principal === 'string');
       if (!approved) gap(stage, 'approval', 'its policy requires an approval and the record has no APPROVED decision with the approver');
     }

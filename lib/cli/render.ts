@@ -36,12 +36,15 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
   } else if (st.status !== 'NOT_STARTED') {
     out.push('  gates      none recorded');
   }
+  const requested = st.waits.some((w) => w.waitingFor === 'approval');
   if (st.approval) {
     out.push(`  approval   ${st.approval.decision} by ${st.approval.principal ?? '(no principal recorded)'} at ${when(st.approval.at)}${st.approval.comment ? ` — "${st.approval.comment}"` : ''}`);
+  } else if (requested || approvalPolicy?.includes(st.name)) {
+    out.push(`  approval   ${requested ? 'REQUESTED' : 'REQUIRED'} — no decision recorded`);
   } else if (approvalPolicy === undefined) {
-    if (st.status !== 'NOT_STARTED') out.push('  approval   none recorded (the release does not record whether this stage required one)');
+    if (st.status !== 'NOT_STARTED') out.push('  approval   none requested (the release does not record its approval policy)');
   } else {
-    out.push(`  approval   ${approvalPolicy.includes(st.name) ? 'REQUIRED — none recorded' : 'not required by the policy the release recorded'}`);
+    out.push('  approval   not required by the policy the release recorded');
   }
   for (const d of st.deploys) {
     out.push(`  ${d.kind === 'rollback' ? 'rollback deploy' : 'deploy    '} ${when(d.startedAt)} → ${when(d.endedAt)}  ${d.result ?? ''}  ${d.digest ?? ''}`);
@@ -165,7 +168,7 @@ function serviceLines(s: ServiceDora): string[] {
 
 export function renderDora(r: DoraReport): string {
   const out: string[] = [];
-  out.push(`DORA metrics — releases started ${when(r.window.since ?? undefined)} → ${when(r.window.until ?? undefined)} (${r.window.days.toFixed(2)} day(s); rates per day count at least one day)`);
+  out.push(`DORA metrics — window ${when(r.window.since ?? undefined)} → ${when(r.window.until ?? undefined)} (${r.window.days.toFixed(2)} day(s); rates per day count at least one day)`);
   if (r.services.length === 0) out.push('  no release in the window');
   for (const s of r.services) {
     out.push('');

@@ -121,7 +121,9 @@ aws eks update-kubeconfig --name "$GANTRY_CLUSTER_NAME" --region "$GANTRY_CLUSTE
 
 # ------------------------------------------------------------------ init and plan
 # The backend is the module's own (its backend block); a module without one would keep its state in
-# this build container, which is gone when the build ends.
+# this build container, which is gone when the build ends. A .terraform directory packed into the
+# archive (another machine's providers and backend settings) is dropped, so init starts clean.
+rm -rf .terraform
 terraform init -input=false -no-color
 [[ -f .terraform/terraform.tfstate ]] ||
   fail "the module in $GANTRY_TF_WORKDIR declares no backend: its state would be lost when the build ends (see docs/drivers.md)"

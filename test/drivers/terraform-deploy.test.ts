@@ -328,6 +328,16 @@ describe('the Terraform driver script', () => {
     assert.equal(call(r, 'terraform', 'plan'), undefined);
   });
 
+  it('drops a .terraform directory packed into the archive, so a stale backend setting cannot pass for the module’s own', () => {
+    const packed = mkdtempSync(join(tmpdir(), 'gantry-tf-packed-'));
+    mkdirSync(join(packed, 'stages', 'prod', '.terraform'), { recursive: true });
+    writeFileSync(join(packed, 'stages', 'prod', '.terraform', 'terraform.tfstate'), '{"version":3,"backend":{"type":"s3"}}');
+    const r = runDriver({ moduleDir: packed, stubEnv: { STUB_TF_NO_BACKEND: '1' } });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /declares no backend/);
+    assert.equal(call(r, 'terraform', 'plan'), undefined);
+  });
+
   it('refuses a workdir the module archive does not have', () => {
     const r = runDriver({ env: environment({ GANTRY_TF_WORKDIR: 'stages/qa' }) });
     assert.equal(r.status, 1);

@@ -90,7 +90,7 @@ describe('encryption', () => {
 
   it('encrypts every log group with the key and gives each a retention', () => {
     const groups = Object.values(resourcesOfType(built.template, 'AWS::Logs::LogGroup'));
-    assert.equal(groups.length, Object.keys(HANDLERS).length + 4, 'one per handler, one per workflow, one for the Helm driver, one for the approval API access logs');
+    assert.equal(groups.length, Object.keys(HANDLERS).length + 5, 'one per handler, one per workflow, one per driver (Helm, Terraform), one for the approval API access logs');
     for (const g of groups) {
       assert.deepEqual(g.Properties?.KmsKeyId, keyArn());
       assert.equal(typeof g.Properties?.RetentionInDays, 'number');

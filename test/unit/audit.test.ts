@@ -234,11 +234,44 @@ describe('verifying an export', () => {
 });
 
 describe('evidence completeness', () => {
-  it('finds nothing missing in a release promoted with gates, deploy evidence and bakes, and says the approval check was skipped', () => {
+  it('finds nothing missing in a release promoted with gates, deploy evidence and bakes, and says the approval policy was not recorded', () => {
     const r = evidenceCompleteness(promotedRelease('rel-a', '2026-11-01T10:00:00.000Z'));
     assert.deepEqual(r.promotedStages, ['dev', 'prod']);
     assert.deepEqual(r.gaps, []);
-    assert.match(r.notes.join(' '), /approval check was skipped/);
+    assert.match(r.notes.join(' '), /does not record which stages required an approval.*only stages that asked for one were checked/);
+  });
+
+  it('checks for an approval in a stage that asked for one even when the policy was not recorded', () => {
+    const events = buildRelease({ id: 'r', at: '2026-11-01T10:00:00.000Z', status: 'SUCCEEDED', stages: [{ name: 'prod', deploy: { result: 'SUCCEEDED' }, bake: { result: 'PASS', minutes: 5 }, promote: true }] });
+    const stageStarted = events.findIndex((e) => e.type === 'stage.started');
+    const rebuilt: LedgerEvent[] = [];
+    for (const [i, e] of events.entries()) {
+      const { seq: _s, prevHash: _p, hash: _h, ...input } = e;
+      rebuilt.push(chainEvent(rebuilt.at(-1), input));
+      if (i === stageStarted) rebuilt.push(chainEvent(rebuilt.at(-1), { releaseId: 'r', stepKey: 'stage:prod:waiting:approval', type: 'stage.waiting', at: e.at, stage: 'prod', data: { waitingFor: 'approval' } }));
+    }
+    assert.deepEqual(evidenceCompleteness(rebuilt).gaps.map((g) => `${g.stage}:${g.missing}`), ['prod:approval']);
+  });
+
+  it('reads the approver and the commit from the evidence shapes the gates record (approval gate, image.labels provenance)', () => {
+    const events = buildRelease({
+      id: 'r',
+      at: '2026-11-01T10:00:00.000Z',
+      status: 'SUCCEEDED',
+      stages: [
+        {
+          name: 'prod',
+          gates: [{ gate: 'image.labels', result: 'PASS', reason: 'ok', evidence: { provenance: { revision: 'abc1234', created: '2026-10-31T23:00:00Z', createdFrom: 'label', source: 'https://github.com/acme/payments' }, platforms: [] } }],
+          deploy: { result: 'SUCCEEDED' },
+          bake: { result: 'PASS', minutes: 5 },
+          promote: true,
+        },
+      ],
+    });
+    const a = auditRelease(events);
+    assert.deepEqual(a?.commit, { value: 'abc1234', source: 'label org.opencontainers.image.revision (image.labels gate)' });
+    assert.equal(a?.imageCreated?.value, '2026-10-31T23:00:00Z');
+    assert.equal(a?.sourceRepository, 'https://github.com/acme/payments');
   });
 
   it('reports a promoted stage whose deploy has no driver evidence', () => {

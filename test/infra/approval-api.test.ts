@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { App, type CfnElement, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IConstruct } from 'constructs';
+import { COMMENT_MAX, DECISION_RESOURCE } from '../../lambdas/domain/approvers';
+import { ApprovalApi, ApprovalApiError } from '../../lib/ApprovalApi';
+import { HANDLERS, pascalCase } from '../../lib/ReleaseControlPlane';
+import { WorkflowDefinition } from '../../lib/WorkflowDefinition';
+import { allPolicyStatements, type BuiltGantry, buildGantry, resourcesOfType, ROOT } from './fixtures';
+
+let built: BuiltGantry;
+const logicalId = (c: IConstruct) => built.stack.getLogicalId(c.node.defaultChild as CfnElement);
+const cp = () => built.stack.controlPlane;
+const resources = () => built.template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+before(() => {
+  built = buildGantry({ bundle: false });
+});
+
+/** `/a/{b}/c` of an API Gateway resource, from its PathPart and its parents. */
+function resourcePath(id: string): string {
+  const r = resources()[id];
+  if (!r || r.Type !== 'AWS::ApiGateway::Resource') return '';
+  const parent = r.Properties.ParentId;
+  const parentId = parent?.Ref ?? '';
+  return `${resourcePath(parentId)}/${r.Properties.PathPart}`;
+}
+
+function rolePolicyStatements(roleLogicalId: string): Array<Record<string, any>> {
+  return Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(`"${roleLogicalId}"`))
+    .flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Array<Record<string, unknown>> } }).PolicyDocument.Statement);
+}
+
+describe('the approval API', () => {
+  it('has one method, POST on the decision resource, and it uses AWS_IAM authorization', () => {
+    const methods = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method'));
+
+    assert.equal(methods.length, 1);
+    for (const m of methods) assert.equal(m.Properties?.AuthorizationType, 'AWS_IAM');
+    const [method] = methods;
+    assert.equal(method?.Properties?.HttpMethod, 'POST');
+    assert.equal(resourcePath((method?.Properties?.ResourceId as { Ref: string }).Ref), DECISION_RESOURCE);
+  });
+
+  it('sends the decision to the approval-decide Lambda through a proxy integration', () => {
+    const method = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method'))[0];
+    const integration = method?.Properties?.Integration as { Type: string; IntegrationHttpMethod: string; Uri: unknown };
+
+    assert.equal(integration.Type, 'AWS_PROXY');
+    assert.equal(integration.IntegrationHttpMethod, 'POST');
+    assert.match(JSON.stringify(integration.Uri), new RegExp(`"${logicalId(cp().functions['approval-decide'].function)}","Arn"`));
+  });
+
+  it('validates the path parameters and the body against a closed model before the Lambda runs', () => {
+    const method = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method'))[0]?.Properties as Record<string, any>;
+    const validator = resources()[method.RequestValidatorId.Ref];
+    const model = resources()[method.RequestModels['application/json'].Ref];
+
+    assert.deepEqual(method.RequestParameters, { 'method.request.path.releaseId': true, 'method.request.path.stage': true });
+    assert.equal(validator?.Properties.ValidateRequestBody, true);
+    assert.equal(validator?.Properties.ValidateRequestParameters, true);
+    assert.equal(model?.Properties.Schema.additionalProperties, false);
+    assert.deepEqual(model?.Properties.Schema.required, ['decision']);
+    assert.deepEqual(model?.Properties.Schema.properties.decision.enum, ['approve', 'reject']);
+    assert.equal(model?.Properties.Schema.properties.comment.maxLength, COMMENT_MAX);
+  });
+
+  it('answers a request that fails validation with the validation error, not a bare message', () => {
+    const responses = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::GatewayResponse')).map((r) => r.Properties as Record<string, any>);
+
+    assert.deepEqual(responses.map((r) => r.ResponseType).sort(), ['BAD_REQUEST_BODY', 'BAD_REQUEST_PARAMETERS']);
+    for (const r of responses) assert.match(r.ResponseTemplates['application/json'], /\$context\.error\.validationErrorString/);
+  });
+
+  it('logs every request as JSON, with the caller ARN, to a log group encrypted with the key', () => {
+    const stage = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Stage'))[0]?.Properties as Record<string, any>;
+    const group = cp().approvalApi.accessLogGroup;
+
+    assert.deepEqual(stage.AccessLogSetting.DestinationArn, { 'Fn::GetAtt': [logicalId(group), 'Arn'] });
+    const format = JSON.parse(stage.AccessLogSetting.Format);
+    assert.equal(format.userArn, '$context.identity.userArn');
+    assert.equal(format.status, '$context.status');
+    const props = resources()[logicalId(group)]?.Properties;
+    assert.deepEqual(props?.KmsKeyId, { 'Fn::GetAtt': [logicalId(cp().key), 'Arn'] });
+    assert.equal(typeof props?.RetentionInDays, 'number');
+  });
+
+  it('throttles the stage, traces it, and keeps request data out of the execution logs', () => {
+    const stage = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Stage'))[0]?.Properties as Record<string, any>;
+
+    assert.equal(stage.StageName, 'v1');
+    assert.equal(stage.TracingEnabled, true);
+    assert.deepEqual(stage.MethodSettings, [
+      { DataTraceEnabled: false, HttpMethod: '*', LoggingLevel: 'ERROR', MetricsEnabled: true, ResourcePath: '/*', ThrottlingBurstLimit: 10, ThrottlingRateLimit: 5 },
+    ]);
+  });
+
+  it('lets only API Gateway invoke approval-decide, only for POST on the decision resource of this API, and no test invocations', () => {
+    const permissions = Object.values(resourcesOfType(built.template, 'AWS::Lambda::Permission')).filter((p) =>
+      JSON.stringify(p.Properties?.FunctionName).includes(logicalId(cp().functions['approval-decide'].function)),
+    );
+
+    assert.equal(permissions.length, 1);
+    const p = permissions[0]?.Properties as Record<string, any>;
+    assert.equal(p.Principal, 'apigateway.amazonaws.com');
+    const sourceArn = JSON.stringify(p.SourceArn);
+    assert.match(sourceArn, new RegExp(`"${logicalId(cp().approvalApi.api)}"`));
+    assert.match(sourceArn, /\/POST\/releases\/\*\/stages\/\*\/decision"/);
+    assert.doesNotMatch(sourceArn, /test-invoke-stage/);
+  });
+
+  it('outputs its URL as ApprovalApiUrl', () => {
+    const outputs = built.template.findOutputs('ApprovalApiUrl');
+
+    const value = JSON.stringify(outputs.ApprovalApiUrl?.Value);
+    const stageId = Object.keys(resourcesOfType(built.template, 'AWS::ApiGateway::Stage'))[0];
+    assert.match(value, new RegExp(`^\\{"Fn::Join":\\["",\\["https://",\\{"Ref":"${logicalId(cp().approvalApi.api)}"\\},"\\.execute-api\\."`));
+    assert.match(value, new RegExp(`\\{"Ref":"${stageId}"\\},"/"\\]\\]\\}$`));
+  });
+});
+
+describe('the approval handlers', () => {
+  it('are handlers of the control plane, and approval-request is the ${ApprovalRequestFunctionArn} of the workflows', () => {
+    assert.ok('approval-request' in HANDLERS && 'approval-decide' in HANDLERS);
+    assert.equal(`${pascalCase('approval-request')}FunctionArn`, 'ApprovalRequestFunctionArn');
+  });
+
+  it('let approval-decide end tasks of the release workflow only', () => {
+    const statements = rolePolicyStatements(logicalId(cp().functions['approval-decide'].role)).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('states:')));
+
+    assert.equal(statements.length, 1);
+    assert.deepEqual(asArray(statements[0]?.Action).sort(), ['states:SendTaskFailure', 'states:SendTaskSuccess']);
+    assert.deepEqual(statements[0]?.Resource, { Ref: logicalId(cp().releaseStateMachine) });
+  });
+
+  it('let approval-request and approval-decide write the ledger and publish on the Gantry bus', () => {
+    for (const name of ['approval-request', 'approval-decide'] as const) {
+      const actions = rolePolicyStatements(logicalId(cp().functions[name].role)).flatMap((s) => asArray(s.Action));
+      for (const a of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'events:PutEvents']) assert.ok(actions.includes(a), `${name} lacks ${a}`);
+    }
+    const requestActions = rolePolicyStatements(logicalId(cp().functions['approval-request'].role)).flatMap((s) => asArray(s.Action));
+    assert.equal(requestActions.some((a: string) => a.startsWith('states:')), false, 'approval-request never ends a task');
+  });
+
+  it('let no other role than approval-decide and the bake enders send task results', () => {
+    const senders = allPolicyStatements(built.template)
+      .filter(({ statement }) => asArray(statement.Action as string[]).includes('states:SendTaskSuccess'))
+      .map(({ where }) => where.split(' ')[0]);
+
+    assert.ok(senders.some((w) => w?.startsWith('ReleaseControlPlaneApprovalDecideDecideApprovals')), senders.join(', '));
+    assert.ok(senders.every((w) => /ApprovalDecide|BakeRegister|BakeTimer|AlarmWatch/.test(w ?? '')), senders.join(', '));
+  });
+
+  it('answer within API Gateway\'s 29-second integration limit', () => {
+    assert.ok(Number(resources()[logicalId(cp().functions['approval-decide'].function)]?.Properties.Timeout) < 29);
+  });
+
+  it('are invoked by the release workflow exactly when its definition names ${ApprovalRequestFunctionArn}', () => {
+    const text = readFileSync(join(ROOT, 'statemachines', 'release.asl.json'), 'utf8');
+    const substitutions = resources()[logicalId(cp().releaseStateMachine)]?.Properties.DefinitionSubstitutions as Record<string, unknown>;
+
+    const named = text.includes('${ApprovalRequestFunctionArn}');
+    assert.equal('ApprovalRequestFunctionArn' in substitutions, named);
+    if (named) assert.deepEqual(substitutions.ApprovalRequestFunctionArn, { 'Fn::GetAtt': [logicalId(cp().functions['approval-request'].function), 'Arn'] });
+  });
+
+  it('are analysed as a Lambda task when a definition asks for an approval with .waitForTaskToken', () => {
+    const definition = new WorkflowDefinition(
+      'approval.asl.json',
+      JSON.stringify({
+        StartAt: 'RequestApproval',
+        States: {
+          RequestApproval: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+            Parameters: { FunctionName: '${ApprovalRequestFunctionArn}', Payload: { 'taskToken.$': '$$.Task.Token', 'releaseId.$': '$.releaseId', 'stage.$': '$.stage' } },
+            End: true,
+          },
+        },
+      }),
+    );
+
+    assert.deepEqual(definition.functionPlaceholders, ['ApprovalRequestFunctionArn']);
+    assert.deepEqual(definition.substitutions({ ApprovalRequestFunctionArn: 'arn:fn', Other: 'x' }), { ApprovalRequestFunctionArn: 'arn:fn' });
+  });
+});
+
+describe('ApprovalApi props', () => {
+  const scaffold = () => {
+    const stack = new Stack(new App(), 'T');
+    const handler = new LambdaFunction(stack, 'Fn', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler=async()=>({})') });
+    return { stack, handler, encryptionKey: new Key(stack, 'K'), logRetention: RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.DESTROY };
+  };
+
+  it('refuse a stage name API Gateway would not accept, naming the prop', () => {
+    const s = scaffold();
+
+    assert.throws(() => new ApprovalApi(s.stack, 'A', { ...s, stageName: 'prod-1' }), (e: unknown) => e instanceof ApprovalApiError && /ApprovalApiProps\.stageName/.test(e.message));
+  });
+
+  it('refuse a throttle that admits nothing', () => {
+    const s = scaffold();
+
+    assert.throws(() => new ApprovalApi(s.stack, 'A', { ...s, throttlingRateLimit: 0 }), /throttlingRateLimit must be > 0/);
+  });
+
+  it('create no account logging role when told the account has one', () => {
+    const s = scaffold();
+    new ApprovalApi(s.stack, 'A', { ...s, cloudWatchRole: false });
+
+    Template.fromStack(s.stack).resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});
