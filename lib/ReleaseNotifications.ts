@@ -6,8 +6,7 @@
  * or anything SNS delivers to; the message is the EventBridge event as is (schemas/events/*.json).
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
-import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
-import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
+import { type IEventBus, type IRuleTarget, Rule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -56,12 +55,38 @@ export class ReleaseNotifications extends Construct {
     this.releaseTopic = new Topic(this, 'ReleaseTopic', { displayName: 'Gantry releases', masterKey: props.key, enforceSSL: true });
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Gantry control-plane alarms', masterKey: props.key, enforceSSL: true });
 
+    // The topic is the rule's target without CDK's SnsTopic helper: that one grants every EventBridge
+    // rule (events.amazonaws.com, no condition) the topic and the key. Here only this rule may publish,
+    // and only rules of this account may use the key.
+    const topic = this.releaseTopic;
+    const target: IRuleTarget = { bind: () => ({ arn: topic.topicArn }) };
     this.rule = new Rule(this, 'LifecycleRule', {
       description: `Gantry lifecycle events for people: ${detailTypes.join(', ')}`,
       eventBus: props.eventBus,
       eventPattern: { source: [props.source ?? 'gantry'], detailType: [...detailTypes] },
-      targets: [new SnsTopic(this.releaseTopic)],
+      targets: [target],
     });
+    this.releaseTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'LifecycleRulePublish',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.releaseTopic.topicArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': this.rule.ruleArn } },
+      }),
+    );
+    props.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'EventBridgeRulesEncryptForReleaseTopic',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) },
+        },
+      }),
+    );
 
     // CloudWatch alarms of this account publish to the alarm topic; the topic policy CDK writes (for
     // enforceSSL) replaces SNS's default one, so the grant must be explicit.
@@ -77,8 +102,7 @@ export class ReleaseNotifications extends Construct {
         },
       }),
     );
-    // …and need the key to encrypt for the encrypted topic (the EventBridge rule is covered by the
-    // control plane's key statement for rules of this account).
+    // …and need the key to encrypt for the encrypted topic.
     props.key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'CloudWatchAlarmsEncryptForAlarmTopic',

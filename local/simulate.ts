@@ -18,6 +18,7 @@ import { type HandlerRun, LocalStepFunctions, stateMachineArn } from './engine';
 import type { LoadedScenario, ScriptLine } from './scenario';
 
 import { run as alarmGate } from '../lambdas/alarm-gate';
+import { apiEventFor, run as approvalDecide } from '../lambdas/approval-decide';
 import { run as approvalRequest } from '../lambdas/approval-request';
 import { run as windowGate } from '../lambdas/window-gate';
 import { run as alarmWatch } from '../lambdas/alarm-watch';
@@ -112,6 +113,7 @@ export interface SimulationResult {
 const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : 'Release Started'),
   'release.attributed': () => 'Pusher Identified',
+  'approval.refused': () => 'Approval Refused',
   'stage.started': () => 'Stage Started',
   'stage.waiting': (e) => `Waiting for ${String(e.data.waitingFor ?? 'something')}`,
   'lease.acquired': () => 'Lease Acquired',
@@ -174,7 +176,7 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
     const fired = new Set<number>();
     const consumedDeploy = new Set<number>();
     const phaseSeen = new Set<string>();
-    const fire = (index: number, line: ScriptLine) => {
+    const fire = async (index: number, line: ScriptLine) => {
       fired.add(index);
       if (line.alarm) {
         const ev = cloud.setAlarm(line.alarm.name, line.alarm.state, line.alarm.reason);
@@ -190,8 +192,22 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
             cloud.note('Execution Aborted', { execution: ex.name, by: 'scenario' });
           }
         }
-      } else {
-        fired.delete(index); // approve/reject: not supported by this runtime yet → reported unused
+      } else if ((line.approve || line.reject) && 'phase' in line.when) {
+        // Through the same Lambda logic as the approval API, with the caller as API Gateway's IAM auth reports it.
+        const decision = line.approve ? 'approve' : 'reject';
+        const who = (line.approve ?? line.reject) as { principal: string; comment?: string };
+        const w = line.when;
+        const releaseId = [...(sfn?.executions.values() ?? [])].find(
+          (ex) => ex.status === 'RUNNING' && ex.machine === 'release' && (ex.input as { service?: string })?.service === w.service,
+        )?.name;
+        if (!releaseId) {
+          fired.delete(index);
+          return;
+        }
+        const event = apiEventFor(who.principal, { releaseId, stage: w.stage, decision, ...(who.comment ? { comment: who.comment } : {}) }, { at: clock.now(), requestId: `sim-${index}` });
+        const res = await approvalDecide(event, deps);
+        const body = JSON.parse(res.body) as { message?: string; decision?: string };
+        cloud.note(res.statusCode === 200 ? 'Approval Decided' : 'Approval Refused', { principal: who.principal, decision, status: res.statusCode, message: body.message ?? body.decision ?? '' });
       }
     };
     const hooks = {
@@ -337,7 +353,9 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
           ? `${d.alarm}: ${d.from} → ${d.to}`
           : n.event === 'Fault Injected'
             ? `${d.service} ${d.operation} → ${d.error}`
-            : n.event === 'Freeze On' || n.event === 'Freeze Off'
+            : n.event === 'Approval Decided' || n.event === 'Approval Refused'
+              ? `${d.decision} by ${d.principal}: HTTP ${d.status} ${d.message}`
+              : n.event === 'Freeze On' || n.event === 'Freeze Off'
               ? `${d.reason} (by ${d.principal})`
               : n.event === 'Input Rejected'
               ? `${d.cause}`
@@ -352,7 +370,7 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
     timeline.sort((a, b) => a.at.localeCompare(b.at) || (order.get(a) ?? 0) - (order.get(b) ?? 0));
 
     const unused = scenario.script.flatMap((line, index) =>
-      fired.has(index) ? [] : [{ index, line, reason: line.approve || line.reject ? 'approvals are not simulated yet, or the approval phase never came' : 'its phase never came' }],
+      fired.has(index) ? [] : [{ index, line, reason: 'its phase never came (or, for an approval, no release of that service was waiting)' }],
     );
     const output: SimulationOutput = {
       scenario: scenario.name,

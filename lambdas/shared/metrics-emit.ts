@@ -55,11 +55,19 @@ export function releaseMetrics(events: readonly LedgerEvent[]): ReleaseMetric[] 
   return out;
 }
 
-/** Emit the release's metrics, each as its own EMF record with exactly its dimensions. Returns what was emitted. */
-export function emitReleaseMetrics(events: readonly LedgerEvent[], sink: MetricsSink = powertoolsMetrics): ReleaseMetric[] {
+/** EMF means something only in a Lambda function's log; the local runtime (`gantry simulate`) runs the same handlers and must not print it. */
+const IN_LAMBDA = process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+
+/**
+ * Emit the release's metrics, each as its own EMF record with exactly its dimensions. Returns the
+ * metrics. Without a `sink`, they go to the Powertools metrics object, and only inside Lambda.
+ */
+export function emitReleaseMetrics(events: readonly LedgerEvent[], sink?: MetricsSink): ReleaseMetric[] {
   const list = releaseMetrics(events);
+  const target = sink ?? (IN_LAMBDA ? powertoolsMetrics : undefined);
+  if (!target) return list;
   for (const m of list) {
-    const single = sink.singleMetric();
+    const single = target.singleMetric();
     single.clearDefaultDimensions();
     single.addDimensions({ ...m.dimensions });
     single.addMetric(m.name, m.unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, m.value);

@@ -32,7 +32,7 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
   for (const w of st.waits) out.push(`  waited     ${when(w.at)}  for ${w.waitingFor ?? 'something'}${w.reason ? `: ${w.reason}` : ''}`);
   if (st.gates.length) {
     out.push('  gates');
-    for (const g of st.gates) out.push(`    ${when(g.at)}  ${pad(g.gate, 18)} ${pad(g.result, 5)} ${g.reason}`);
+    for (const g of st.gates) out.push(`    ${when(g.at)}  ${pad(g.gate, 20)} ${pad(g.result, 5)} ${g.reason}`);
   } else if (st.status !== 'NOT_STARTED') {
     out.push('  gates      none recorded');
   }
@@ -66,7 +66,7 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
     const r = st.rollback;
     out.push(`  rollback   ${r.reason ?? ''}`);
     out.push(`             detected ${when(r.detectedAt)}, started ${when(r.startedAt)}, finished ${when(r.endedAt)}: ${r.result ?? 'RUNNING'}`);
-    out.push(`             ${r.fromDigest ?? '?'} → ${r.toDigest ?? '?'}`);
+    out.push(`             stage was running ${r.fromDigest ?? '(not recorded)'}; rolled back to ${r.toDigest ?? '(not recorded)'}`);
     if (r.recoverySeconds !== undefined) out.push(`             recovery time ${duration(r.recoverySeconds)} (detection → rollback done)${r.reactionSeconds ? `, reaction ${duration(r.reactionSeconds)}` : ''}`);
     if (r.message) out.push(`             ${r.message}`);
     if (r.recovery && typeof r.recovery === 'object') {

@@ -62,10 +62,10 @@ check() {
 
 # Refuse any GANTRY_* variable this driver does not know: every one it receives is validated.
 while IFS= read -r name; do
-  if [[ -z "${PATTERNS[$name]+set}" && -z "${OPTIONAL_PATTERNS[$name]+set}" ]]; then
+  if [[ "$name" == GANTRY_* && -z "${PATTERNS[$name]+set}" && -z "${OPTIONAL_PATTERNS[$name]+set}" ]]; then
     fail "$name is not a variable the Terraform driver accepts"
   fi
-done < <(compgen -e | grep '^GANTRY_' || true)
+done < <(compgen -e)
 
 for name in "${!PATTERNS[@]}"; do
   [[ -n "${!name-}" ]] || fail "$name is not set"
@@ -82,8 +82,8 @@ fi
 
 # terraform runs with exactly the arguments below: extra arguments from the environment are refused.
 while IFS= read -r name; do
-  fail "$name is set; the Terraform driver runs terraform with its own arguments only"
-done < <(compgen -e | grep '^TF_CLI_ARGS' || true)
+  if [[ "$name" == TF_CLI_ARGS* ]]; then fail "$name is set; the Terraform driver runs terraform with its own arguments only"; fi
+done < <(compgen -e)
 
 for tool in terraform aws unzip python3 sha256sum; do
   command -v "$tool" >/dev/null || fail "$tool is not installed"

@@ -137,6 +137,13 @@ function runDriver(options: { env?: Record<string, string>; plan?: string; stubE
   };
 }
 
+/** The run most tests look at (a plan that updates and creates, the stage's defaults), made once. */
+let standard: DriverRun | undefined;
+const standardRun = (): DriverRun => {
+  standard ??= runDriver();
+  return standard;
+};
+
 const call = (r: Run, tool: string, sub: string): Call | undefined => r.calls.find((c) => c.argv[0] === tool && c.argv[1] === sub);
 const indexOf = (r: Run, step: string): number => steps(r.calls).indexOf(step);
 const uploads = (r: Run): string[] => r.calls.filter((c) => c.argv[0] === 'aws' && c.argv[1] === 's3' && String(c.argv[4]).startsWith('s3://')).map((c) => c.argv[4] as string);
@@ -156,7 +163,7 @@ describe('the Terraform driver script', () => {
   });
 
   it('downloads the module, points at the cluster, inits, plans, records the plan, then applies it — in that order', () => {
-    const r = runDriver();
+    const r = standardRun();
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(steps(r.calls), [
       'terraform version',
@@ -179,19 +186,19 @@ describe('the Terraform driver script', () => {
   });
 
   it('plans with the image variable pinned to <repository>@<digest>, one argument', () => {
-    const r = runDriver();
+    const r = standardRun();
     assert.deepEqual(call(r, 'terraform', 'plan')?.argv, ['terraform', 'plan', '-input=false', '-no-color', '-lock-timeout=5m', '-out=tfplan', '-var', `image=${IMAGE}`]);
   });
 
   it('applies exactly the saved plan and nothing else', () => {
-    const r = runDriver();
+    const r = standardRun();
     assert.deepEqual(call(r, 'terraform', 'apply')?.argv, ['terraform', 'apply', '-input=false', '-no-color', '-lock-timeout=5m', 'tfplan']);
     assert.deepEqual(call(r, 'terraform', 'show')?.argv, ['terraform', 'show', '-json', 'tfplan']);
     assert.match(r.stdout, /gantry-terraform: deploy of sha256:(ab12){16} to prod succeeded \(plan sha256 [a-f0-9]{64}\)\n$/);
   });
 
   it('runs terraform in the workdir of the unpacked module, non-interactively, with the cluster kubeconfig', () => {
-    const r = runDriver();
+    const r = standardRun();
     const kubeconfig = call(r, 'aws', 'eks')?.argv[8];
     for (const sub of ['init', 'plan', 'show', 'apply']) {
       const c = call(r, 'terraform', sub);
@@ -204,7 +211,7 @@ describe('the Terraform driver script', () => {
   });
 
   it('writes the plan JSON, its sha256 and a summary to the evidence bucket under the release, stage and kind', () => {
-    const r = runDriver();
+    const r = standardRun();
     assert.deepEqual(uploads(r), [`${EVIDENCE}/plan.json`, `${EVIDENCE}/plan.json.sha256`, `${EVIDENCE}/summary.json`]);
     assert.equal(r.s3(`${EVIDENCE}/plan.json`), UPDATE_PLAN);
     assert.equal(r.s3(`${EVIDENCE}/plan.json.sha256`), `${sha256(UPDATE_PLAN)}  plan.json\n`);
@@ -228,7 +235,7 @@ describe('the Terraform driver script', () => {
   });
 
   it('prints where the evidence is, the plan sha256 and the summary, but no resource value', () => {
-    const r = runDriver();
+    const r = standardRun();
     assert.match(r.stdout, new RegExp(`gantry-terraform: evidence plan ${EVIDENCE.replace(/[.]/g, '\\.')}/plan\\.json sha256 ${sha256(UPDATE_PLAN)}\n`));
     assert.match(r.stdout, /gantry-terraform: evidence plan-summary \{"allowDestroy":false,"changes":\{/);
     assert.match(r.stdout, /gantry-terraform: evidence source s3:\/\/tf-sources\/payments\/module\.zip sha256 [a-f0-9]{64}\n/);
@@ -356,7 +363,7 @@ describe('the Terraform driver script', () => {
   });
 
   it('never calls kubectl: a module reaches the cluster through its own providers', () => {
-    const r = runDriver();
+    const r = standardRun();
     assert.equal(r.status, 0, r.stderr);
     assert.ok(!r.calls.some((c) => c.argv[0] === 'kubectl'));
   });

@@ -89,6 +89,27 @@ describe('emitting release metrics', () => {
     assert.deepEqual(emitted.find((e) => e.name === 'RecoveryTime'), { dims: { Service: 'payments', Stage: 'prod' }, name: 'RecoveryTime', unit: 'Seconds', value: 360, cleared: true });
   });
 
+  it('prints nothing outside Lambda when no sink is given (gantry simulate runs the same handlers)', () => {
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const originalLog = console.log;
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    console.log = (...args: unknown[]) => written.push(args.map(String).join(' '));
+    let list: ReturnType<typeof emitReleaseMetrics> = [];
+    try {
+      list = emitReleaseMetrics(promotedRelease('R1', '2026-11-01T10:00:00.000Z'));
+    } finally {
+      process.stdout.write = write;
+      console.log = originalLog;
+    }
+    assert.equal(process.env.AWS_LAMBDA_FUNCTION_NAME, undefined);
+    assert.ok(list.length > 0);
+    assert.deepEqual(written.filter((w) => w.includes('_aws')), []);
+  });
+
   it('writes CloudWatch EMF through Powertools with the Gantry namespace', () => {
     const metrics = new Metrics({ namespace: 'Gantry', serviceName: 'gantry' });
     const written: string[] = [];
