@@ -264,7 +264,7 @@ describe('the handlers', () => {
   it('read only the configured ECR repositories', () => {
     const repos = [...new Set(Object.values(testConfig().services).map((s) => s.repository))].sort();
     const statements = allPolicyStatements(built.template).filter((s) => asArray(s.statement.Action as string[]).includes('ecr:DescribeImages'));
-    assert.equal(statements.length, 2, 'prepare-release and image-gates');
+    assert.equal(statements.length, 3, 'prepare-release, stage-lease (which digest is newer) and image-gates');
     for (const { statement } of statements) {
       const resources = asArray(statement.Resource).map((r) => JSON.stringify(r));
       assert.equal(resources.length, repos.length);
@@ -304,7 +304,7 @@ describe('each handler', () => {
     'prepare-release': ['events:PutEvents', ...ecr],
     'stage-lease': [...ecr],
     'window-gate': ['events:PutEvents'],
-    'image-gates': ['events:PutEvents', ...ecr],
+    'image-gates': ['events:PutEvents', ...ecr, 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus'],
     'alarm-gate': ['cloudwatch:DescribeAlarms', 'events:PutEvents'],
     'record-step': ['events:PutEvents'],
     'bake-register': ['cloudwatch:DescribeAlarms', 'iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', ...endBakes],
