@@ -166,6 +166,7 @@ describe('the workflows', () => {
   ];
   const expectedValue = (placeholder: string) => {
     if (placeholder === 'HelmProjectName') return { Ref: logicalId(cp().helmDriver.project) };
+    if (placeholder === 'TerraformProjectName') return { Ref: logicalId(cp().terraformDriver.project) };
     const name = (Object.keys(HANDLERS) as HandlerName[]).find((n) => `${pascalCase(n)}FunctionArn` === placeholder);
     assert.ok(name, `placeholder ${placeholder} names a handler`);
     return fnArn(name);
@@ -185,7 +186,7 @@ describe('the workflows', () => {
       assert.doesNotThrow(() => JSON.parse(substituted));
     });
 
-    it(`${file} may invoke exactly the functions it names and run the Helm driver`, () => {
+    it(`${file} may invoke exactly the functions it names and run the Helm and Terraform drivers`, () => {
       const statements = rolePolicyStatements(logicalId(sm().role));
       const invoke = statementsWithAction(statements, 'lambda:InvokeFunction');
       const expected = placeholders.filter((p) => p.endsWith('FunctionArn')).map(expectedValue);
@@ -196,7 +197,10 @@ describe('the workflows', () => {
       const codebuild = statementsWithAction(statements, 'codebuild:StartBuild');
       assert.equal(codebuild.length, 1);
       assert.deepEqual(asArray(codebuild[0]?.Action as string[]).sort(), ['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild']);
-      assert.deepEqual(codebuild[0]?.Resource, { 'Fn::GetAtt': [logicalId(cp().helmDriver.project), 'Arn'] });
+      assert.deepEqual(codebuild[0]?.Resource, [
+        { 'Fn::GetAtt': [logicalId(cp().helmDriver.project), 'Arn'] },
+        { 'Fn::GetAtt': [logicalId(cp().terraformDriver.project), 'Arn'] },
+      ]);
       const rule = statementsWithAction(statements, 'events:PutRule');
       assert.equal(rule.length, 1);
       assert.match(JSON.stringify(rule[0]?.Resource), /:rule\/StepFunctionsGetEventForCodeBuildStartBuildRule"/);
@@ -396,8 +400,8 @@ describe('GantryStack', () => {
   });
 });
 
-describe('a config with a stage this control plane cannot deploy', () => {
-  it('synthesizes with a warning naming the service, the stage and the driver', () => {
+describe('a config with a Terraform stage', () => {
+  it('synthesizes without a warning: the release workflow starts the Terraform driver for it', () => {
     const config = parseConfig({
       services: {
         payments: {
@@ -411,6 +415,6 @@ describe('a config with a stage this control plane cannot deploy', () => {
       clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' } },
     });
     const { stack } = buildGantry({ bundle: false, config });
-    Annotations.fromStack(stack).hasWarning('/Gantry/ReleaseControlPlane', Match.stringLikeRegexp('services.payments stage prod uses the terraform driver'));
+    Annotations.fromStack(stack).hasNoWarning('/Gantry/ReleaseControlPlane', Match.stringLikeRegexp('terraform driver'));
   });
 });
