@@ -9,13 +9,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CfnElement, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { BuildSpec, ComputeType, LinuxBuildImage, Project } from 'aws-cdk-lib/aws-codebuild';
+import { ComputeType, LinuxBuildImage, Project } from 'aws-cdk-lib/aws-codebuild';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { GantryConfig } from '../lambdas/domain/config';
 import { acknowledge, WILDCARD_REASONS } from './acknowledge';
+import { inlineDriverScript, YamlTextBuildSpec } from './DriverBuildSpec';
 import { PROJECT_ROOT } from './GantryFunction';
 
 export const HELM_BUILDSPEC_PATH = join(PROJECT_ROOT, 'buildspecs', 'helm.yml');
@@ -34,31 +35,7 @@ export class HelmDriverError extends Error {
  * (nothing in it is expanded) and runs it with bash. Everything else in the buildspec is kept byte for byte.
  */
 export function renderHelmBuildSpec(buildspec: string, script: string): string {
-  const lines = buildspec.split('\n');
-  const at = lines.flatMap((l, i) => (l.trim() === `- ${HELM_SCRIPT_COMMAND}` ? [i] : []));
-  if (at.length !== 1) {
-    throw new HelmDriverError(`the Helm buildspec must contain the command "- ${HELM_SCRIPT_COMMAND}" exactly once (found ${at.length})`);
-  }
-  const scriptLines = script.replace(/\n+$/, '').split('\n');
-  if (scriptLines.some((l) => l.trim() === HEREDOC_DELIMITER)) {
-    throw new HelmDriverError(`the Helm driver script must not contain a line "${HEREDOC_DELIMITER}" (the heredoc delimiter)`);
-  }
-  const index = at[0] as number;
-  const indent = /^ */.exec(lines[index] as string)?.[0] ?? '';
-  const body = ['driver_script="$(mktemp)"', `cat > "$driver_script" <<'${HEREDOC_DELIMITER}'`, ...scriptLines, HEREDOC_DELIMITER, 'bash "$driver_script"'];
-  const block = [`${indent}- |`, ...body.map((l) => (l === '' ? '' : `${indent}  ${l}`))];
-  return [...lines.slice(0, index), ...block, ...lines.slice(index + 1)].join('\n');
-}
-
-/** A buildspec given as YAML text, deployed as written (CodeBuild accepts inline YAML). */
-class YamlTextBuildSpec extends BuildSpec {
-  public readonly isImmediate = true;
-  constructor(private readonly text: string) {
-    super();
-  }
-  public toBuildSpec(): string {
-    return this.text;
-  }
+  return inlineDriverScript({ buildspec, script, command: HELM_SCRIPT_COMMAND, delimiter: HEREDOC_DELIMITER, driver: 'Helm', fail: (m) => new HelmDriverError(m) });
 }
 
 /** An OCI chart in an ECR registry: `oci://<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>`. */

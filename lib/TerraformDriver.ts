@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CfnElement, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { BuildEnvironmentVariableType, BuildSpec, ComputeType, LinuxBuildImage, Project } from 'aws-cdk-lib/aws-codebuild';
+import { BuildEnvironmentVariableType, ComputeType, LinuxBuildImage, Project } from 'aws-cdk-lib/aws-codebuild';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -19,6 +19,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageCl
 import { Construct } from 'constructs';
 import type { GantryConfig } from '../lambdas/domain/config';
 import { acknowledge, WILDCARD_REASONS } from './acknowledge';
+import { inlineDriverScript, YamlTextBuildSpec } from './DriverBuildSpec';
 import { PROJECT_ROOT } from './GantryFunction';
 
 export const TERRAFORM_BUILDSPEC_PATH = join(PROJECT_ROOT, 'buildspecs', 'terraform.yml');
@@ -41,31 +42,7 @@ export class TerraformDriverError extends Error {
  * heredoc (nothing in it is expanded) and runs it with bash. Everything else is kept byte for byte.
  */
 export function renderTerraformBuildSpec(buildspec: string, script: string): string {
-  const lines = buildspec.split('\n');
-  const at = lines.flatMap((l, i) => (l.trim() === `- ${TERRAFORM_SCRIPT_COMMAND}` ? [i] : []));
-  if (at.length !== 1) {
-    throw new TerraformDriverError(`the Terraform buildspec must contain the command "- ${TERRAFORM_SCRIPT_COMMAND}" exactly once (found ${at.length})`);
-  }
-  const scriptLines = script.replace(/\n+$/, '').split('\n');
-  if (scriptLines.some((l) => l.trim() === HEREDOC_DELIMITER)) {
-    throw new TerraformDriverError(`the Terraform driver script must not contain a line "${HEREDOC_DELIMITER}" (the heredoc delimiter)`);
-  }
-  const index = at[0] as number;
-  const indent = /^ */.exec(lines[index] as string)?.[0] ?? '';
-  const body = ['driver_script="$(mktemp)"', `cat > "$driver_script" <<'${HEREDOC_DELIMITER}'`, ...scriptLines, HEREDOC_DELIMITER, 'bash "$driver_script"'];
-  const block = [`${indent}- |`, ...body.map((l) => (l === '' ? '' : `${indent}  ${l}`))];
-  return [...lines.slice(0, index), ...block, ...lines.slice(index + 1)].join('\n');
-}
-
-/** A buildspec given as YAML text, deployed as written (CodeBuild accepts inline YAML). */
-class YamlTextBuildSpec extends BuildSpec {
-  public readonly isImmediate = true;
-  constructor(private readonly text: string) {
-    super();
-  }
-  public toBuildSpec(): string {
-    return this.text;
-  }
+  return inlineDriverScript({ buildspec, script, command: TERRAFORM_SCRIPT_COMMAND, delimiter: HEREDOC_DELIMITER, driver: 'Terraform', fail: (m) => new TerraformDriverError(m) });
 }
 
 /** `s3://bucket/key` → bucket and key (the config schema has validated the form). */
