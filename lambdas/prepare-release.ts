@@ -9,7 +9,13 @@ import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, record } from './shared/recorder';
 
-const eventSchema = z.object({ input: z.unknown(), executionArn: z.string().min(1), executionName: z.string().min(1) });
+/** The release id is the execution name: it reaches drivers as GANTRY_RELEASE_ID, so it is held to a strict pattern. */
+export const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
+const eventSchema = z.object({
+  input: z.unknown(),
+  executionArn: z.string().min(1),
+  executionName: z.string().regex(RELEASE_ID, 'expected an execution name of letters, digits, - and _ (it becomes the release id)'),
+});
 
 export interface PreparedRelease {
   releaseId: string;

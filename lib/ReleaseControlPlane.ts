@@ -417,12 +417,12 @@ export class ReleaseControlPlane extends Construct {
     };
 
     // ---------------------------------------------------------------- insight: notifications, dashboard, alarms
-    this.notifications = new ReleaseNotifications(this, 'Notifications', { eventBus: this.eventBus, key: this.key });
+    this.notifications = new ReleaseNotifications(this, 'Notifications', { eventBus: this.eventBus, key: this.key, removalPolicy });
     this.dashboard = new ReleaseDashboard(this, 'Dashboard', {
       services: Object.fromEntries(Object.entries(config.services).map(([name, svc]) => [name, svc.stages.map((st) => st.name)])),
       stateMachines: { release: this.releaseStateMachine, rollback: this.rollbackStateMachine },
       functions: Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.function])),
-      deadLetterQueues: this.deadLetterQueues,
+      deadLetterQueues: { ...this.deadLetterQueues, notifications: this.notifications.deadLetterQueue },
       alarmAction: new SnsAction(this.notifications.alarmTopic),
     });
   }

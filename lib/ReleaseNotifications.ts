@@ -1,17 +1,20 @@
 /**
  * Notifications for people: an SNS topic that receives the lifecycle events worth a mail or a chat
  * message (`Release Finished`, `Rollback Started`, `Approval Requested` by default) through an
- * EventBridge rule on the Gantry bus, and an SNS topic for the control plane's own alarms. Both are
- * encrypted with the Gantry key and refuse publishes that do not use TLS. Subscribe e-mail, AWS Chatbot
- * or anything SNS delivers to; the message is the EventBridge event as is (schemas/events/*.json).
+ * EventBridge rule on the Gantry bus (retried, with an encrypted dead-letter queue), and an SNS topic for
+ * the control plane's own alarms. Both are encrypted with the Gantry key and refuse publishes that do not
+ * use TLS. Subscribe e-mail, AWS Chatbot or anything SNS delivers to; the message is the EventBridge
+ * event as is (schemas/events/*.json).
  */
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type IEventBus, type IRuleTarget, Rule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LIFECYCLE_DETAIL_TYPES, type LifecycleDetailType } from '../lambdas/domain/types';
+import { acknowledge } from './acknowledge';
 
 export const DEFAULT_NOTIFIED_DETAIL_TYPES: readonly LifecycleDetailType[] = ['Release Finished', 'Rollback Started', 'Approval Requested'];
 
@@ -30,6 +33,11 @@ export interface ReleaseNotificationsProps {
    * @default 'gantry'
    */
   readonly source?: string;
+  /**
+   * What happens to the dead-letter queue when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 export class ReleaseNotificationsError extends Error {
@@ -43,6 +51,8 @@ export class ReleaseNotifications extends Construct {
   public readonly alarmTopic: Topic;
   /** The rule on the Gantry bus that feeds the release topic. */
   public readonly rule: Rule;
+  /** Lifecycle events the rule could not deliver to the release topic after every retry. */
+  public readonly deadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: ReleaseNotificationsProps) {
     super(scope, id);
@@ -59,7 +69,23 @@ export class ReleaseNotifications extends Construct {
     // rule (events.amazonaws.com, no condition) the topic and the key. Here only this rule may publish,
     // and only rules of this account may use the key.
     const topic = this.releaseTopic;
-    const target: IRuleTarget = { bind: () => ({ arn: topic.topicArn }) };
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.key,
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is the dead-letter queue of the lifecycle rule\'s SNS target (Targets[].DeadLetterConfig); cdk-nag recognizes only SQS redrive policies as dead-letter use.',
+    );
+    const dlq = this.deadLetterQueue;
+    const target: IRuleTarget = {
+      bind: () => ({ arn: topic.topicArn, retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 2 * 3600 }, deadLetterConfig: { arn: dlq.queueArn } }),
+    };
     this.rule = new Rule(this, 'LifecycleRule', {
       description: `Gantry lifecycle events for people: ${detailTypes.join(', ')}`,
       eventBus: props.eventBus,
@@ -75,9 +101,18 @@ export class ReleaseNotifications extends Construct {
         conditions: { ArnEquals: { 'aws:SourceArn': this.rule.ruleArn } },
       }),
     );
+    this.deadLetterQueue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'LifecycleRuleDeadLetters',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': this.rule.ruleArn } },
+      }),
+    );
     props.key.addToResourcePolicy(
       new PolicyStatement({
-        sid: 'EventBridgeRulesEncryptForReleaseTopic',
+        sid: 'EventBridgeRulesEncryptForNotifications',
         principals: [new ServicePrincipal('events.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],

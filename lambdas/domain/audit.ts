@@ -394,6 +394,39 @@ export function verifyExport(parsed: ParsedExport): ExportVerification {
   return { ok: problems.length === 0, anchored, releases, problems, notes };
 }
 
+/**
+ * An export checked against anchors kept elsewhere (the live ledger's release summaries): an export
+ * rewritten with recomputed hashes and a rewritten anchor is consistent on its own, but no longer
+ * ends where the ledger says the release ends. `live` maps each release id to the ledger's anchor, or
+ * to undefined when the ledger does not have the release.
+ */
+export function checkAgainstAnchors(v: ExportVerification, parsed: ParsedExport, live: ReadonlyMap<string, { version: number; lastHash: string } | undefined>): ExportVerification {
+  const extra: AuditProblem[] = [];
+  for (const r of v.releases) {
+    const theirs = live.get(r.releaseId);
+    const mine = parsed.anchors.find((a) => a.anchor.releaseId === r.releaseId);
+    if (!theirs) {
+      extra.push({ releaseId: r.releaseId, kind: 'anchor', message: 'the live ledger has no such release: the export holds a release the ledger never recorded' });
+      continue;
+    }
+    if (!mine) continue; // already a problem of the export itself
+    if (mine.anchor.version !== theirs.version || mine.anchor.lastHash !== theirs.lastHash) {
+      extra.push({
+        releaseId: r.releaseId,
+        kind: 'anchor',
+        line: mine.line,
+        message: `line ${mine.line}: the export's anchor (version ${String(mine.anchor.version)}, hash ${String(mine.anchor.lastHash).slice(0, 16)}…) is not the live ledger's (version ${theirs.version}, hash ${theirs.lastHash.slice(0, 16)}…): the export was rewritten, or the release went on after it was exported`,
+      });
+    }
+  }
+  if (extra.length === 0) return v;
+  const releases = v.releases.map((r) => {
+    const mine = extra.filter((p) => p.releaseId === r.releaseId);
+    return mine.length ? { ...r, ok: false, problems: [...r.problems, ...mine] } : r;
+  });
+  return { ...v, ok: false, releases, problems: releases.flatMap((r) => r.problems) };
+}
+
 // ---------------------------------------------------------------- evidence completeness
 
 export type EvidenceKind = 'gates' | 'deploy' | 'bake' | 'approval';

@@ -73,7 +73,7 @@ function describe(t: DateTime, zone: string): string {
 
 /** May this stage deploy now? */
 export function evaluateWindow(spec: WindowSpec | undefined, now: Date, breakGlass?: { reason: string } | null): WindowVerdict {
-  if (!spec) return { verdict: 'OPEN', reason: 'no release window configured' };
+  if (!spec) return { verdict: 'OPEN', reason: breakGlass ? `break-glass: ${breakGlass.reason} (no release window configured)` : 'no release window configured' };
   const t = DateTime.fromJSDate(now, { zone: spec.timezone });
   if (breakGlass) {
     const closed = !isOpen(spec, t);

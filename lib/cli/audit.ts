@@ -1,6 +1,7 @@
 /**
- * `gantry audit show | verify | export` (and the helpers `gantry metrics` shares). Each reads an export file (`--file`) or the
- * live ledger table (`--table --region`), checks every hash chain first, then answers.
+ * `gantry audit show | verify | export` (and the helpers `gantry metrics` shares). Each reads an export
+ * file (`--file`) or the live ledger table (`--table --region`), checks every hash chain first, then
+ * answers.
  *
  * Exit codes: 0 ok; 1 the record failed verification (an edited, deleted, inserted, reordered or cut
  * event — `verify --strict` also fails on evidence gaps); 2 bad input (CliInputError: a missing file,
@@ -11,6 +12,8 @@ import type { Command } from 'commander';
 import {
   approvalPolicyOf,
   auditRelease,
+  checkAgainstAnchors,
+  type ExportVerification,
   evidenceCompleteness,
   exportEvents,
   formatExport,
@@ -21,7 +24,8 @@ import {
 } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { CliInputError } from './errors';
-import { parseTimeBound, type ReleaseFilter, readSource, type SourceOptions } from './input';
+import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from './input';
+import { liveAnchors } from './live-ledger';
 import { renderAudit, renderVerification } from './render';
 
 /** Exit codes of the audit commands. */
@@ -105,13 +109,28 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
     sourceOptions(
       audit
         .command('verify')
-        .description('recompute every hash chain; exit 0 when intact, 1 naming the release and the event of any edit, deletion, insertion, reordering or cut; also report promoted stages that lack evidence')
+        .description(
+          'recompute every hash chain; exit 0 when intact, 1 naming the release and the event of any edit, deletion, insertion, reordering or cut; also report promoted stages that lack evidence. With --file and --table: also check the file\'s anchors against the live ledger',
+        )
         .option('--strict', 'also exit 1 when a promoted stage lacks evidence (gate results, deploy evidence, bake result, a required approval)')
         .option('--json', 'print the report as one JSON object'),
     ),
   ).action(async (opts: CommonOptions & { strict?: boolean }) => {
-    const { parsed, source } = await readSource(opts, filterOf(opts, now()));
-    const v = verifyExport(parsed);
+    const filter = filterOf(opts, now());
+    let parsed: ParsedExport;
+    let source: string;
+    let v: ExportVerification;
+    const live = opts.file ? liveTableOf(opts) : undefined;
+    if (opts.file && live) {
+      // The file against the live ledger: its anchors must be the ledger's.
+      parsed = filterExport(readExportFile(opts.file), filter);
+      source = `${opts.file} against table ${live.tableName} (${live.region})`;
+      const ids = [...new Set([...parsed.events.map((l) => String(l.event.releaseId)), ...parsed.anchors.map((a) => String(a.anchor.releaseId))])];
+      v = checkAgainstAnchors(verifyExport(parsed), parsed, await liveAnchors(live, ids));
+    } else {
+      ({ parsed, source } = await readSource(opts, filter));
+      v = verifyExport(parsed);
+    }
     const groups = groupByRelease(exportEvents(parsed).filter((e) => typeof e.releaseId === 'string' && typeof e.seq === 'number'));
     const reports = [...groups.values()].map((g) => evidenceCompleteness(g));
     const gaps = reports.flatMap((r) => r.gaps);

@@ -43,14 +43,10 @@ export function readExportFile(file: string): ParsedExport {
 
 /** The export from `--file` or from `--table` (the live ledger), filtered to whole releases. */
 export async function readSource(opts: SourceOptions, filter: ReleaseFilter = {}): Promise<{ parsed: ParsedExport; source: string }> {
-  if (opts.file && opts.table) throw new CliInputError('give either --file or --table, not both');
+  if (opts.file && opts.table) throw new CliInputError('give either --file or --table, not both (only `gantry audit verify` takes both: it checks the file against the table)');
   if (opts.file) return { parsed: filterExport(readExportFile(opts.file), filter), source: opts.file };
-  if (opts.table) {
-    const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-    if (!region) throw new CliInputError('--table needs --region (or AWS_REGION)');
-    const live: LiveTableOptions = { tableName: opts.table, region, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}) };
-    return { parsed: await readLiveExport(live, filter), source: `table ${opts.table} (${region})` };
-  }
+  const live = liveTableOf(opts);
+  if (live) return { parsed: await readLiveExport(live, filter), source: `table ${live.tableName} (${live.region})` };
   throw new CliInputError('give the ledger to read: --file <export.jsonl> or --table <name> --region <region>');
 }
 
@@ -105,4 +101,12 @@ export function parseTimeBound(value: string | undefined, which: 'since' | 'unti
   }
   if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))) return new Date(Date.parse(value)).toISOString();
   throw new CliInputError(`--${which}: expected an ISO date (2026-11-24), an ISO instant (2026-11-24T10:00:00Z) or an ISO duration back from now (P30D), got ${JSON.stringify(value)}`);
+}
+
+/** `--table/--region/--endpoint` as the live ledger's options; undefined without --table. */
+export function liveTableOf(opts: SourceOptions): LiveTableOptions | undefined {
+  if (!opts.table) return undefined;
+  const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new CliInputError('--table needs --region (or AWS_REGION)');
+  return { tableName: opts.table, region, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}) };
 }

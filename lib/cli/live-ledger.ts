@@ -69,3 +69,22 @@ export async function readLiveExport(options: LiveTableOptions, filter: ReleaseF
     close();
   }
 }
+
+/** The ledger's anchor (its release summary's version and last hash) of each release, undefined when it has none. */
+export async function anchorsFromLedger(ledger: Ledger, releaseIds: readonly string[]): Promise<Map<string, { version: number; lastHash: string } | undefined>> {
+  const out = new Map<string, { version: number; lastHash: string } | undefined>();
+  for (const id of releaseIds) {
+    const summary = await ledger.getRelease(id);
+    out.set(id, summary ? { version: summary.version, lastHash: summary.lastHash } : undefined);
+  }
+  return out;
+}
+
+export async function liveAnchors(options: LiveTableOptions, releaseIds: readonly string[]): Promise<Map<string, { version: number; lastHash: string } | undefined>> {
+  const { ledger, close } = openLiveLedger(options);
+  try {
+    return await anchorsFromLedger(ledger, releaseIds);
+  } finally {
+    close();
+  }
+}

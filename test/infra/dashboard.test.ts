@@ -123,8 +123,26 @@ describe('the notification topics', () => {
     built.template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: bus },
       EventPattern: { source: ['gantry'], 'detail-type': ['Release Finished', 'Rollback Started', 'Approval Requested'] },
-      Targets: [Match.objectLike({ Arn: { Ref: topic } })],
+      Targets: [Match.objectLike({ Arn: { Ref: topic }, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 }, DeadLetterConfig: Match.anyValue() })],
     });
+  });
+
+  it('keep the lifecycle events the rule could not deliver in an encrypted dead-letter queue only that rule may write to, with an alarm on it', () => {
+    const rule = logicalIdOf(built.template, 'AWS::Events::Rule', 'LifecycleRule');
+    const queue = logicalIdOf(built.template, 'AWS::SQS::Queue', 'NotificationsDeadLetters');
+    const key = logicalIdOf(built.template, 'AWS::KMS::Key', 'Key');
+    built.template.hasResourceProperties('AWS::Events::Rule', { Targets: [Match.objectLike({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } } })] });
+    built.template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+    built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queue }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } } })]),
+      },
+    });
+    assert.ok(
+      Object.values(resourcesOfType(built.template, 'AWS::CloudWatch::Alarm')).some((a) => JSON.stringify(a.Properties).includes(`"${queue}","QueueName"`)),
+      'no alarm on the notifications dead-letter queue',
+    );
   });
 
   it('let only the lifecycle rule publish to the release topic, and only CloudWatch alarms of this account to the alarm topic', () => {

@@ -10,10 +10,12 @@ import { promisify } from 'node:util';
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-table';
-import { parseExport, verifyExport } from '../../lambdas/domain/audit';
+import { checkAgainstAnchors, formatExport, parseExport, verifyExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
-import { exportFromLedger } from '../../lib/cli/live-ledger';
+import { anchorsFromLedger, exportFromLedger } from '../../lib/cli/live-ledger';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { buildRelease, promotedRelease } from '../helpers/ledger-builder';
 
 const ROOT = join(__dirname, '..', '..');
@@ -69,6 +71,17 @@ describe('exporting the live ledger', () => {
   });
 });
 
+describe('reading one release from the live ledger (gantry audit show --table)', () => {
+  it('reads only that release, anchored', async () => {
+    await store(promotedRelease('rel-a', '2026-11-01T10:00:00.000Z'));
+    await store(promotedRelease('rel-b', '2026-11-02T10:00:00.000Z'));
+    const v = await verifyLive({ releaseId: 'rel-b' });
+    assert.equal(v.ok, true);
+    assert.deepEqual(v.releases.map((r) => r.releaseId), ['rel-b']);
+    assert.deepEqual((await verifyLive({ releaseId: 'nope' })).releases, []);
+  });
+});
+
 describe('verifying the live ledger', () => {
   it('finds an event edited in the table, naming the release and the event', async () => {
     await store(promotedRelease('rel-a', '2026-11-01T10:00:00.000Z'));
@@ -106,6 +119,31 @@ describe('verifying the live ledger', () => {
   });
 });
 
+describe('an export checked against the live ledger', () => {
+  it('passes when the export ends where the ledger says each release ends', async () => {
+    await store(promotedRelease('rel-a', '2026-11-01T10:00:00.000Z'));
+    const parsed = parseExport(await exportFromLedger(ledger));
+    const v = checkAgainstAnchors(verifyExport(parsed), parsed, await anchorsFromLedger(ledger, ['rel-a']));
+    assert.equal(v.ok, true, JSON.stringify(v.problems));
+  });
+
+  it('catches an export cut and re-anchored consistently, which passes on its own', async () => {
+    const events = promotedRelease('rel-a', '2026-11-01T10:00:00.000Z');
+    await store(events);
+    const forged = parseExport(formatExport(events.slice(0, -1)));
+    assert.equal(verifyExport(forged).ok, true, 'the forgery is consistent on its own');
+    const v = checkAgainstAnchors(verifyExport(forged), forged, await anchorsFromLedger(ledger, ['rel-a']));
+    assert.equal(v.ok, false);
+    assert.match(v.problems[0]?.message ?? '', new RegExp(`anchor \\(version ${events.length - 1},.*is not the live ledger's \\(version ${events.length},`));
+  });
+
+  it('catches a release the ledger never recorded', async () => {
+    const parsed = parseExport(formatExport(promotedRelease('ghost', '2026-11-01T10:00:00.000Z')));
+    const v = checkAgainstAnchors(verifyExport(parsed), parsed, await anchorsFromLedger(ledger, ['ghost']));
+    assert.match(v.problems[0]?.message ?? '', /the live ledger has no such release/);
+  });
+});
+
 describe('gantry audit against a live table', () => {
   const cli = (...args: string[]) =>
     run(process.execPath, [join(ROOT, 'bin', 'gantry.js'), ...args], {
@@ -128,6 +166,18 @@ describe('gantry audit against a live table', () => {
     const bad = await cli('audit', 'verify', '--table', tableOf(), '--region', 'eu-west-2', '--endpoint', dynamo.endpoint);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /release rel-a: line \d+, event #3 /);
+  });
+
+  it('checks an export file against the table with --file and --table together', async () => {
+    const events = promotedRelease('rel-a', '2026-11-01T10:00:00.000Z');
+    await store(events);
+    const file = join(mkdtempSync(join(tmpdir(), 'gantry-live-')), 'cut.jsonl');
+    writeFileSync(file, formatExport(events.slice(0, -1)));
+    const offline = await cli('audit', 'verify', '--file', file);
+    assert.equal(offline.code, 0, offline.stderr);
+    const against = await cli('audit', 'verify', '--file', file, '--table', tableOf(), '--region', 'eu-west-2', '--endpoint', dynamo.endpoint);
+    assert.equal(against.code, 1);
+    assert.match(against.stdout, /release rel-a: line \d+: the export's anchor .* is not the live ledger's/);
   });
 
   it('exports the table as JSON Lines that verify offline', async () => {

@@ -188,6 +188,16 @@ describe('gantry metrics', () => {
     assert.ok('deploymentFrequency' in s && 'leadTime' in s);
   });
 
+  it('still reports the figures of an altered record, but exits 1 and says so', () => {
+    const lines = linesOf(readFileSync(EXPORTED, 'utf8'));
+    const file = join(tmp, 'metrics-cut.jsonl');
+    writeFileSync(file, textOf(lines.filter((_l, i) => i !== 3)));
+    const r = gantry('metrics', '--file', file, '--json');
+    assert.equal(r.status, 1);
+    assert.equal(JSON.parse(r.stdout).services[0].service, 'payments');
+    assert.match(r.stderr, /FAILED verification/);
+  });
+
   it('prints the four figures for people', () => {
     const r = gantry('metrics', '--file', EXPORTED, '--service', 'payments');
     assert.equal(r.status, 0, r.stderr);
