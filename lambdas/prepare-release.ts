@@ -55,6 +55,8 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     reason: input.reason ?? null,
     breakGlass: input.breakGlass ?? null,
     stages,
+    // Which stages policy says need an approval: lets an audit catch a stage that skipped one.
+    approvalRequired: svc.stages.filter((st) => stages.includes(st.name) && st.approval !== undefined).map((st) => st.name),
     configHash: deps.configHash,
     executionArn: e.executionArn,
   });

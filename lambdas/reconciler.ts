@@ -8,6 +8,7 @@ import { projectRelease } from './domain/ledger';
 import type { ReleaseStatus } from './domain/types';
 import type { Deps } from './ports';
 import { bakeTimerName } from './shared/bake';
+import { emitReleaseMetrics } from './shared/metrics-emit';
 import { lambdaHandler } from './shared/middleware';
 import { announce, record } from './shared/recorder';
 
@@ -36,6 +37,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ closed: boolean
     await record(deps, releaseId, `stage:${s.name}:finished`, 'stage.finished', { status: status === 'ABORTED' ? 'ABORTED' : 'FAILED', reason }, s.name);
   }
   const r = await record(deps, releaseId, 'release.finished', 'release.finished', { status, reason, by: 'reconciler' });
+  if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(releaseId));
   await announce(deps, r.duplicate, 'Release Finished', summary, { status: r.data.status as string, at: r.at, reason: r.data.reason });
   return { closed: !r.duplicate, leasesFreed };
 }

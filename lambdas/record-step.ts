@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackReason } from './domain/release';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
+import { emitReleaseMetrics } from './shared/metrics-emit';
 import { lambdaHandler } from './shared/middleware';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
 
@@ -182,6 +183,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
     case 'finish': {
       const { status, reason } = releaseOutcome(release);
       const r = await record(deps, e.releaseId, 'release.finished', 'release.finished', { status, reason });
+      if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
       const final = r.duplicate ? { status: r.data.status as string, reason: r.data.reason as string } : { status, reason };
       await announce(deps, r.duplicate, 'Release Finished', release, { status: final.status, at: r.at, reason: final.reason });
       return { status: final.status, summary: outcomeLine(release, final.status as typeof status, final.reason) };
@@ -197,6 +199,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         }
       }
       const r = await record(deps, e.releaseId, 'release.finished', 'release.finished', { status: 'FAILED', reason });
+      if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
       await announce(deps, r.duplicate, 'Release Finished', release, { status: r.data.status as string, at: r.at, reason: r.data.reason });
       return { status: r.data.status, summary: outcomeLine(release, 'FAILED', r.data.reason as string) };
     }

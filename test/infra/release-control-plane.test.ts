@@ -99,7 +99,7 @@ describe('encryption', () => {
 
   it('encrypts every dead-letter queue with the key and refuses plain HTTP to it', () => {
     const queues = resourcesOfType(built.template, 'AWS::SQS::Queue');
-    assert.equal(Object.keys(queues).length, 4);
+    assert.equal(Object.keys(queues).length, 5, "intake, alarm-watch, bake-timer, reconciler and the notifications rule");
     for (const [id, q] of Object.entries(queues)) {
       assert.deepEqual(q.Properties?.KmsMasterKeyId, keyArn(), id);
       built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
