@@ -104,16 +104,7 @@ export class EcrRegistry implements ImageRegistry {
    * @throws NotFoundError when the repository does not exist.
    */
   async tagMutability(repository: string): Promise<string> {
-    let out: DescribeRepositoriesCommandOutput;
-    try {
-      out = await this.client.send(new DescribeRepositoriesCommand({ repositoryNames: [repository] }));
-    } catch (e) {
-      if (isAwsError(e, 'RepositoryNotFoundException')) throw new NotFoundError(`ECR repository ${repository} does not exist`, { cause: e });
-      return rethrow(e);
-    }
-    const repo = out.repositories?.find((r) => r.repositoryName === repository) ?? out.repositories?.[0];
-    if (!repo) throw new NotFoundError(`ECR repository ${repository} does not exist`);
-    return repo.imageTagMutability ?? 'MUTABLE';
+    return (await this.repositoryTagSettings(repository)).mutability;
   }
 
   /**
