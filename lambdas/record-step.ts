@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackReason } from './domain/release';
 import { parseWith } from './domain/validation';
+import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps } from './ports';
 import { emitReleaseMetrics } from './shared/metrics-emit';
 import { lambdaHandler } from './shared/middleware';
@@ -37,8 +38,10 @@ const eventSchema = z.discriminatedUnion('action', [
 ]);
 type StepEvent = z.output<typeof eventSchema>;
 
+/** The registry host images are pulled from. Required in Lambda; the simulation uses a placeholder host. */
 function registry(): string {
-  return process.env.ECR_REGISTRY ?? '000000000000.dkr.ecr.local.amazonaws.com';
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) return requireEnv('ECR_REGISTRY');
+  return optionalEnv('ECR_REGISTRY', '000000000000.dkr.ecr.local.amazonaws.com');
 }
 
 export async function run(event: unknown, deps: Deps): Promise<Record<string, unknown>> {

@@ -1,5 +1,6 @@
 /** One release per (service, stage): take or free the stage lease, owned by the release (execution name). */
 import { z } from 'zod';
+import { supersededReason } from './domain/release';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
@@ -19,8 +20,7 @@ async function supersededBy(deps: Deps, service: string, stage: string, digest: 
   const repository = deps.config.services[service]?.repository;
   if (!digest || !running || running === digest || !repository) return undefined;
   const [ours, theirs] = await Promise.all([deps.registry.describeImage(repository, { digest }), deps.registry.describeImage(repository, { digest: running })]);
-  if (!ours?.pushedAt || !theirs?.pushedAt || Date.parse(theirs.pushedAt) <= Date.parse(ours.pushedAt)) return undefined;
-  return `superseded: ${stage} already runs ${running} (pushed ${theirs.pushedAt}), newer than ${digest} (pushed ${ours.pushedAt})`;
+  return supersededReason(stage, { digest, pushedAt: ours?.pushedAt }, { digest: running, pushedAt: theirs?.pushedAt });
 }
 
 export async function run(event: unknown, deps: Deps): Promise<{ acquired: boolean; holder?: string; superseded?: string }> {

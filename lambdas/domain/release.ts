@@ -170,3 +170,17 @@ export function rollbackReason(failure: StageFailure | undefined, deployMessage:
 export function outcomeLine(summary: ReleaseSummary, status: ReleaseStatus, reason: string): string {
   return `${summary.service} ${summary.digest ?? '(unresolved)'} ${status}: ${reason}`;
 }
+
+/**
+ * An older digest is never deployed over a newer one that already reached the stage. Returns the
+ * reason when the digest running there was pushed after this release's digest, else undefined.
+ */
+export function supersededReason(
+  stage: string,
+  ours: { digest: string; pushedAt?: string },
+  running: { digest: string; pushedAt?: string },
+): string | undefined {
+  if (ours.digest === running.digest || !ours.pushedAt || !running.pushedAt) return undefined;
+  if (Date.parse(running.pushedAt) <= Date.parse(ours.pushedAt)) return undefined;
+  return `superseded: ${stage} already runs ${running.digest} (pushed ${running.pushedAt}), newer than ${ours.digest} (pushed ${ours.pushedAt})`;
+}

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
 import type { ReleaseSummary, StageSummary } from '../../lambdas/domain/ledger';
-import { driverEnvironment, driverFailureMessage, operatorExecutionName, pushExecutionName, releaseOutcome, rollbackReason } from '../../lambdas/domain/release';
+import { driverEnvironment, driverFailureMessage, operatorExecutionName, pushExecutionName, releaseOutcome, rollbackReason, supersededReason } from '../../lambdas/domain/release';
 import type { StageStatus } from '../../lambdas/domain/types';
 import { ValidationError } from '../../lambdas/domain/validation';
 
@@ -373,5 +373,16 @@ describe('rollbackReason', () => {
 
   it('keeps the bake’s own reason when the final check failed it', () => {
     assert.equal(rollbackReason({ Error: 'BakeFailed', Cause: 'final check after 30 minutes: alarm x is in ALARM' }, undefined, NOW).reason, 'final check after 30 minutes: alarm x is in ALARM');
+  });
+});
+
+describe('supersededReason', () => {
+  it('names the newer digest already running in the stage', () => {
+    const r = supersededReason('dev', { digest: 'sha256:a', pushedAt: '2026-11-24T10:00:00Z' }, { digest: 'sha256:b', pushedAt: '2026-11-24T10:01:00Z' });
+    assert.match(r ?? '', /^superseded: dev already runs sha256:b .* newer than sha256:a/);
+  });
+  it('lets a newer digest (or the same one) replace what runs', () => {
+    assert.equal(supersededReason('dev', { digest: 'sha256:a', pushedAt: '2026-11-24T10:01:00Z' }, { digest: 'sha256:b', pushedAt: '2026-11-24T10:00:00Z' }), undefined);
+    assert.equal(supersededReason('dev', { digest: 'sha256:a', pushedAt: '2026-11-24T10:00:00Z' }, { digest: 'sha256:a', pushedAt: '2026-11-24T10:00:00Z' }), undefined);
   });
 });
