@@ -88,8 +88,32 @@ const terraformDeploy = z.strictObject({
   allowDestroy: z.boolean().default(false),
 });
 
-const deploy = z.discriminatedUnion('driver', [helmDeploy, terraformDeploy], {
-  error: () => 'expected a deploy with driver "helm" or "terraform"',
+/** Native driver: Step Functions `eks:call` patches the Deployment's container image and watches its rollout. */
+const kubernetesDeploy = z.strictObject({
+  driver: z.literal('kubernetes'),
+  deployment: k8sName('a Deployment name'),
+  container: k8sName('a container name'),
+  timeoutMinutes: positiveMinutes(120).default(10),
+  /** Seconds between rollout status reads. */
+  pollSeconds: z
+    .number({ error: 'expected a whole number of seconds from 5 to 300' })
+    .int('expected a whole number of seconds from 5 to 300')
+    .min(5, 'expected a whole number of seconds from 5 to 300')
+    .max(300, 'expected a whole number of seconds from 5 to 300')
+    .default(10),
+});
+
+const deploy = z.discriminatedUnion('driver', [helmDeploy, terraformDeploy, kubernetesDeploy], {
+  error: () => 'expected a deploy with driver "helm", "terraform" or "kubernetes"',
+});
+
+/**
+ * The workload whose running image the drift check reads (eks:call GET). For a kubernetes stage it defaults to the
+ * deploy's deployment and container; for Helm and Terraform stages drift is checked only where it is given.
+ */
+const workload = z.strictObject({
+  deployment: k8sName('a Deployment name'),
+  container: k8sName('a container name'),
 });
 
 const windowSpec = z.strictObject({
@@ -132,6 +156,7 @@ const stage = z.strictObject({
   recoveryMinutes: minutes(60).default(5),
   approval: approval.optional(),
   windows: windowSpec.optional(),
+  workload: workload.optional(),
 });
 
 const service = z.strictObject({
@@ -161,6 +186,13 @@ export const configSchema = z
     }),
     clusters: z.record(z.string(), cluster),
     signing: z.strictObject({ keys: z.record(z.string(), z.string().min(1)) }).default({ keys: {} }),
+    /** The daily insight check: a service with no promotion to its last stage in staleAfterDays is flagged stale. */
+    insight: z
+      .strictObject({
+        staleAfterDays: positiveMinutes(3650).default(14),
+        driftCheck: z.boolean().default(true),
+      })
+      .default({ staleAfterDays: 14, driftCheck: true }),
   })
   .superRefine((cfg, ctx) => {
     const repos = new Map<string, string>();
@@ -200,6 +232,15 @@ export type GantryConfig = z.output<typeof configSchema>;
 export type ServiceConfig = GantryConfig['services'][string];
 export type StageConfig = ServiceConfig['stages'][number];
 export type ImagePolicy = ServiceConfig['imagePolicy'];
+export type DeployConfig = StageConfig['deploy'];
+export type KubernetesDeploy = Extract<DeployConfig, { driver: 'kubernetes' }>;
+
+/** The Deployment and container the drift check reads for a stage, or undefined when the stage names none. */
+export function stageWorkload(st: StageConfig): { deployment: string; container: string } | undefined {
+  if (st.workload) return st.workload;
+  if (st.deploy.driver === 'kubernetes') return { deployment: st.deploy.deployment, container: st.deploy.container };
+  return undefined;
+}
 
 /** Parse and validate a config document. Throws ValidationError with one line per problem. */
 export function parseConfig(raw: unknown, source = 'config'): GantryConfig {

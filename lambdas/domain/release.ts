@@ -73,6 +73,11 @@ export function driverEnvironment(args: {
       GANTRY_VALUES_REPOSITORY_KEY: stage.deploy.values.repositoryKey,
       GANTRY_VALUES_DIGEST_KEY: stage.deploy.values.digestKey,
     });
+  } else if (stage.deploy.driver === 'kubernetes') {
+    Object.assign(env, {
+      GANTRY_K8S_DEPLOYMENT: stage.deploy.deployment,
+      GANTRY_K8S_CONTAINER: stage.deploy.container,
+    });
   } else {
     Object.assign(env, {
       GANTRY_TF_SOURCE: stage.deploy.source,
