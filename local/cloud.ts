@@ -13,6 +13,7 @@ import { SigningKeyError } from '../lambdas/domain/image/signature';
 import type { ImageManifestRecord, ImageReferrerRecord, ImageSigningStatusRecord, RepositoryTagSettings } from '../lambdas/ports';
 import type { VirtualClock } from './clock';
 import { type BuiltImage, buildImage, type LocalSigningKey, scenarioSigningKeys } from './image-artifacts';
+import { LocalKube } from './kube';
 import type { Scenario, ScenarioImage } from './scenario';
 
 export const ACCOUNT = '111122223333';
@@ -85,12 +86,15 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
   readonly deliveryFailures: Array<{ rule: string; error: string }> = [];
   private readonly start: number;
   timerHandler: (payload: Record<string, unknown>) => Promise<unknown> = async () => undefined;
+  /** The clusters' Deployments (eks:call for the Kubernetes driver and the drift check). */
+  readonly kube: LocalKube;
 
   constructor(
     readonly scenario: Scenario,
     readonly clock: VirtualClock,
   ) {
     this.start = clock.nowMs();
+    this.kube = new LocalKube(clock);
     for (const [name, state] of Object.entries(scenario.alarms)) {
       if (state !== 'MISSING') this.alarmStates.set(name, { state, reason: `initial state ${state} (scenario)`, updatedAt: clock.now().toISOString() });
     }
