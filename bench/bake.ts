@@ -16,7 +16,11 @@ export const MODES: Mode[] = [
   { label: 'poll 60 s', bake: { mode: 'poll', intervalSeconds: 60 } },
 ];
 
-function scenario(mode: Mode, bakeMinutes: number, alarmAfter?: string) {
+/**
+ * The demo release (examples/scenarios/demo.json) with every stage baked in `mode` for `bakeMinutes`,
+ * optionally an alarm in the prod bake, and the pushed image's scan already complete unless `scan` says otherwise.
+ */
+export function scenario(mode: Mode, bakeMinutes: number, alarmAfter?: string, scan: Record<string, unknown> = { status: 'COMPLETE', findings: [] }) {
   const s = JSON.parse(readFileSync(join(ROOT, 'examples', 'scenarios', 'demo.json'), 'utf8'));
   const cfg = JSON.parse(readFileSync(join(ROOT, 'examples', 'gantry.config.json'), 'utf8'));
   for (const st of cfg.services.payments.stages) {
@@ -24,7 +28,7 @@ function scenario(mode: Mode, bakeMinutes: number, alarmAfter?: string) {
     st.bakeMinutes = bakeMinutes;
   }
   s.config = cfg;
-  s.ecr['payments-api'].images[1].scan = { status: 'COMPLETE', findings: [] };
+  s.ecr['payments-api'].images[1].scan = scan;
   s.script = alarmAfter ? [{ when: { service: 'payments', stage: 'prod', phase: 'bake', after: alarmAfter }, alarm: { name: 'payments-prod-5xx', state: 'ALARM' } }] : [];
   return loadScenario(s, join(ROOT, 'examples', 'scenarios'));
 }

@@ -1,10 +1,44 @@
-/** `npm run bench`: prints the benchmark tables recorded in docs/benchmarks.md. */
+/**
+ * `npm run bench [-- suite ...]`: runs the named benchmark suites (all of them when none is named) and
+ * prints the tables recorded in docs/benchmarks.md. Suites: synth, bundles, transitions, simulation,
+ * audit, bake. Example: `npm run bench -- synth bundles`.
+ */
+import { auditTable, measureAudit } from './audit';
 import { bakeTable, measureBakes } from './bake';
+import { bundleTable, measureBundles } from './bundles';
+import { measureThroughput, measureTransitions, throughputTable, transitionsTable } from './release';
+import { machineLine } from './stats';
+import { measureSynth, SYNTH_COMMAND, synthTable } from './synth';
+
+interface Suite {
+  readonly title: string;
+  readonly run: () => Promise<string> | string;
+}
+
+const SUITES: Record<string, Suite> = {
+  synth: { title: 'cdk synth', run: () => `Command: \`${SYNTH_COMMAND}\`, median of 3.\n\n${synthTable(measureSynth())}` },
+  bundles: { title: 'Handler bundles: size and init time', run: () => bundleTable(measureBundles()) },
+  transitions: { title: 'Step Functions transitions and cost per release', run: async () => transitionsTable(await measureTransitions()) },
+  simulation: { title: 'Simulation throughput: one release', run: async () => throughputTable(await measureThroughput()) },
+  audit: { title: 'Audit: verify and export', run: async () => auditTable(await measureAudit()) },
+  bake: { title: 'Bake: event-driven vs polling', run: async () => bakeTable(await measureBakes()) },
+};
 
 async function main() {
-  const started = Date.now();
-  const bakes = await measureBakes();
-  process.stdout.write(`## Bake: event-driven vs polling\n\n${bakeTable(bakes)}\n\n(measured in ${((Date.now() - started) / 1000).toFixed(1)} s wall)\n`);
+  const asked = process.argv.slice(2).filter((a) => a !== '--');
+  const unknown = asked.filter((a) => !(a in SUITES));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: no suite named ${unknown.join(', ')}; suites: ${Object.keys(SUITES).join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  for (const name of asked.length > 0 ? asked : Object.keys(SUITES)) {
+    const suite = SUITES[name] as Suite;
+    const started = Date.now();
+    const body = await suite.run();
+    process.stdout.write(`## ${suite.title} (\`npm run bench -- ${name}\`)\n\n${body}\n\n(suite took ${((Date.now() - started) / 1000).toFixed(1)} s wall)\n\n`);
+  }
+  process.stdout.write(`Machine: ${machineLine()}.\n`);
 }
 
 main().catch((e) => {

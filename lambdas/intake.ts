@@ -4,9 +4,10 @@
  * PutImage call both arrive) finds ExecutionAlreadyExists and does nothing. Pushes of a repository
  * no service owns, or with a tag the service's tagPattern does not match, are recorded as skipped.
  */
-import { serviceForRepository } from './domain/config';
+import { DIGEST_PATTERN, serviceForRepository } from './domain/config';
 import { parseGantryEvent } from './domain/events';
 import { pushExecutionName } from './domain/release';
+import { ValidationError } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler, logger } from './shared/middleware';
 
@@ -21,6 +22,8 @@ export interface PushFacts {
   tag?: string;
   principal?: string;
   eventId: string;
+  /** Where the digest sits in the event, and the event's name, for a refusal. */
+  digestAt: { readonly source: string; readonly path: string };
 }
 
 export function pushFacts(event: unknown): PushFacts | { ignored: string } {
@@ -28,11 +31,18 @@ export function pushFacts(event: unknown): PushFacts | { ignored: string } {
   if (parsed.kind === 'ecr-push') {
     const e = parsed;
     if (e.actionType !== 'PUSH' || e.result !== 'SUCCESS') return { ignored: `ECR ${e.actionType} ${e.result} starts nothing` };
-    return { repository: e.repositoryName, digest: e.digest, tag: e.tag, eventId: e.id };
+    return { repository: e.repositoryName, digest: e.digest, tag: e.tag, eventId: e.id, digestAt: { source: 'ECR Image Action event', path: 'detail["image-digest"]' } };
   }
   if (parsed.kind === 'cloudtrail-put-image') {
     const e = parsed;
-    return { repository: e.repositoryName, digest: e.digest, tag: e.tag, principal: e.principalArn, eventId: e.cloudTrailEventId };
+    return {
+      repository: e.repositoryName,
+      digest: e.digest,
+      tag: e.tag,
+      principal: e.principalArn,
+      eventId: e.cloudTrailEventId,
+      digestAt: { source: 'CloudTrail PutImage event', path: 'detail.responseElements.image.imageId.imageDigest' },
+    };
   }
   return { ignored: `event ${parsed.kind} is not a push` };
 }
@@ -54,6 +64,10 @@ export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
   if (!facts.tag) return skip(`push by digest without a tag (tagPattern ${svc.tagPattern})`);
   if (!new RegExp(svc.tagPattern).test(facts.tag)) return skip(`tag ${facts.tag} does not match ${svc.tagPattern}`);
 
+  // Events accept any OCI digest (AWS's samples carry truncated ones); a release is only ever started for a sha256 one.
+  if (!DIGEST_PATTERN.test(facts.digest)) {
+    throw new ValidationError(facts.digestAt.source, [`${facts.digestAt.path}: expected a digest sha256:<64 lowercase hex characters> to start a release, got ${JSON.stringify(facts.digest)}`]);
+  }
   const name = pushExecutionName(service, facts.digest);
   // Only CloudTrail knows who pushed. Its record usually arrives after the Image Action, so the
   // release may already have started "unattributed": then the pusher is appended to its record.

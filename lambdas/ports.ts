@@ -6,6 +6,7 @@
  */
 import type { GantryConfig } from './domain/config';
 import type { LedgerEvent, LedgerEventInput, ReleaseSummary } from './domain/ledger';
+import type { InsightRecord, InsightRecordInput } from './domain/insight';
 
 // ---------------------------------------------------------------- ledger
 
@@ -108,6 +109,15 @@ export interface Ledger {
   /** The principal that started an execution, written by whoever started it (intake, CLI, API). */
   putInitiator(executionName: string, principal: string, at: string): Promise<void>;
   getInitiator(executionName: string): Promise<string | undefined>;
+
+  /**
+   * Insight checks (stale services, drift): append one dated record to the insight hash chain
+   * (`INSIGHT` / `CHECK#<seq>`, lambdas/domain/insight.ts). Idempotent by `checkId`: a retried step
+   * gets the stored record back with `duplicate: true`.
+   */
+  putInsight(input: InsightRecordInput): Promise<{ record: InsightRecord; duplicate: boolean }>;
+  /** Insight records, oldest first; `from`/`to` bound `at` (inclusive); `last` keeps only the newest N. */
+  listInsights(query?: { from?: string; to?: string; last?: number }): Promise<InsightRecord[]>;
 }
 
 // ---------------------------------------------------------------- ECR

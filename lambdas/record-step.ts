@@ -3,12 +3,13 @@
  * step key), moves the stage pointer where it must, and announces lifecycle events.
  */
 import { z } from 'zod';
+import { type DriverEvidence, extractDriverEvidence, isBuildId } from './domain/driver-evidence';
 import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackReason } from './domain/release';
 import { parseWith } from './domain/validation';
 import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps } from './ports';
 import { emitReleaseMetrics } from './shared/metrics-emit';
-import { lambdaHandler } from './shared/middleware';
+import { lambdaHandler, logger } from './shared/middleware';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
 
 const errorSchema = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough();
@@ -17,10 +18,12 @@ const staged = { ...base, stage: z.string().min(1) };
 const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('begin-stage'), ...base, stageIndex: z.number().int().min(0) }),
   z.object({ action: z.literal('deploy-started'), ...staged }),
-  z.object({ action: z.literal('deployed'), ...staged, buildId: z.string().optional() }),
+  // `result`: the driver state's result as the workflow keeps it ($.deploy: buildId, status and the CodeBuild
+  // Build object). Untrusted: its evidence is validated in extractDriverEvidence.
+  z.object({ action: z.literal('deployed'), ...staged, buildId: z.string().optional(), result: z.unknown().optional() }),
   z.object({ action: z.literal('deploy-failed'), ...staged, error: errorSchema.optional() }),
   z.object({ action: z.literal('plan-rollback'), ...staged, failure: errorSchema.optional() }),
-  z.object({ action: z.literal('rollback-deployed'), ...staged, buildId: z.string().optional() }),
+  z.object({ action: z.literal('rollback-deployed'), ...staged, buildId: z.string().optional(), result: z.unknown().optional() }),
   z.object({
     action: z.literal('rollback-finished'),
     ...staged,
@@ -37,6 +40,17 @@ const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('internal-error'), ...base, error: errorSchema.optional() }),
 ]);
 type StepEvent = z.output<typeof eventSchema>;
+
+/**
+ * The validated evidence of a driver run for the ledger (driver from the stage's config, values from the
+ * build's exported variables). Anything dropped is logged as a warning and named in `evidence.dropped`.
+ */
+function driverEvidence(deps: Deps, service: string, releaseId: string, stage: string, kind: 'deploy' | 'rollback', result: unknown, buildId?: string): DriverEvidence {
+  const { st } = stageConfigOf(deps, service, stage);
+  const { evidence, warnings } = extractDriverEvidence({ driver: st.deploy.driver, releaseId, stage, kind }, result, buildId);
+  for (const warning of warnings) logger.warn('driver evidence', { releaseId, stage, kind, driver: st.deploy.driver, warning });
+  return evidence;
+}
 
 /** The registry host images are pulled from. Required in Lambda; the simulation uses a placeholder host. */
 function registry(): string {
@@ -73,18 +87,38 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       };
     }
     case 'deploy-started': {
-      await record(deps, e.releaseId, `stage:${e.stage}:deploy.started`, 'deploy.started', { kind: 'deploy', digest: release.digest }, e.stage);
+      const { st } = stageConfigOf(deps, release.service, e.stage);
+      await record(deps, e.releaseId, `stage:${e.stage}:deploy.started`, 'deploy.started', { kind: 'deploy', digest: release.digest, driver: st.deploy.driver }, e.stage);
       return {};
     }
     case 'deployed': {
-      const r = await record(deps, e.releaseId, `stage:${e.stage}:deploy.finished`, 'deploy.finished', { kind: 'deploy', digest: release.digest, result: 'SUCCEEDED', buildId: e.buildId ?? null }, e.stage);
-      if (!r.duplicate && release.digest) await deps.ledger.setRunning(release.service, e.stage, release.digest, r.at);
+      const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.result, e.buildId);
+      const r = await record(
+        deps,
+        e.releaseId,
+        `stage:${e.stage}:deploy.finished`,
+        'deploy.finished',
+        { kind: 'deploy', digest: release.digest, result: 'SUCCEEDED', buildId: evidence.buildId ?? null, evidence },
+        e.stage,
+      );
+      // Also on a duplicate: a retry after a crash between the append and this write must still make it
+      // (idempotent, and the stage's lease is still ours).
+      if (release.digest) await deps.ledger.setRunning(release.service, e.stage, release.digest, r.at);
       await announce(deps, r.duplicate, 'Stage Deployed', release, { stage: e.stage, status: 'DEPLOYED', at: r.at, buildId: e.buildId });
       return {};
     }
     case 'deploy-failed': {
       const message = driverFailureMessage(e.error);
-      await record(deps, e.releaseId, `stage:${e.stage}:deploy.finished`, 'deploy.finished', { kind: 'deploy', digest: release.digest, result: 'FAILED', message, error: e.error?.Error ?? null }, e.stage);
+      // A failed build's result is the Catch's Cause: its evidence (a refused Terraform plan, the Helm status after --atomic) is kept too.
+      const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.error);
+      await record(
+        deps,
+        e.releaseId,
+        `stage:${e.stage}:deploy.finished`,
+        'deploy.finished',
+        { kind: 'deploy', digest: release.digest, result: 'FAILED', message, error: e.error?.Error ?? null, ...(evidence.buildId ? { buildId: evidence.buildId } : {}), evidence },
+        e.stage,
+      );
       return { Error: 'DeployFailed', Cause: message };
     }
     case 'plan-rollback': {
@@ -107,7 +141,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         { reason, detectedAt, toDigest: target, fromDigest: stageSummary?.deployedDigest ?? pointer?.running ?? null },
         e.stage,
       );
-      await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.started`, 'deploy.started', { kind: 'rollback', digest: target }, e.stage);
+      await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.started`, 'deploy.started', { kind: 'rollback', digest: target, driver: st.deploy.driver }, e.stage);
       await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: target, reason, detectedAt });
       const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: registry() });
       return { hasTarget: true, toDigest: target, reason, deployEnv };
@@ -115,8 +149,17 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
     case 'rollback-deployed': {
       const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
       const toDigest = started?.data.toDigest as string | undefined;
-      const r = await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.finished`, 'deploy.finished', { kind: 'rollback', digest: toDigest, result: 'SUCCEEDED', message: null, buildId: e.buildId ?? null }, e.stage);
-      if (!r.duplicate && toDigest) {
+      const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.result, e.buildId);
+      const r = await record(
+        deps,
+        e.releaseId,
+        `stage:${e.stage}:rollback.deploy.finished`,
+        'deploy.finished',
+        { kind: 'rollback', digest: toDigest, result: 'SUCCEEDED', message: null, buildId: evidence.buildId ?? null, evidence },
+        e.stage,
+      );
+      // Also on a duplicate (a retry after a crash between the append and these writes): both are idempotent.
+      if (toDigest) {
         await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at);
         // An operator chose this earlier digest over the one running: it is the stage's known good digest
         // now, so a later failed release rolls back to it, not to the digest the operator removed.
@@ -129,7 +172,16 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const started = events.find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
       const toDigest = started?.data.toDigest as string | undefined;
       const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : undefined;
-      const deployed = await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.finished`, 'deploy.finished', { kind: 'rollback', digest: toDigest, result: e.result, message: message ?? null, buildId: e.buildId ?? null }, e.stage);
+      // After a successful rollback deploy this step key is already written (rollback-deployed); a failed one records its evidence here.
+      const evidence = e.result === 'FAILED' ? driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.error, e.buildId) : undefined;
+      const deployed = await record(
+        deps,
+        e.releaseId,
+        `stage:${e.stage}:rollback.deploy.finished`,
+        'deploy.finished',
+        { kind: 'rollback', digest: toDigest, result: e.result, message: message ?? null, buildId: evidence?.buildId ?? (e.buildId !== undefined && isBuildId(e.buildId) ? e.buildId : null), ...(evidence ? { evidence } : {}) },
+        e.stage,
+      );
       await record(
         deps,
         e.releaseId,
@@ -178,7 +230,8 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
     case 'promote': {
       if (!release.digest) throw new Error(`release ${e.releaseId} has no digest to promote`);
       const r = await record(deps, e.releaseId, `stage:${e.stage}:promoted`, 'stage.promoted', { digest: release.digest }, e.stage);
-      if (!r.duplicate) await deps.ledger.markGood(release.service, e.stage, release.digest, r.at);
+      // Also on a duplicate (a retry after a crash right after the append): markGood is idempotent.
+      await deps.ledger.markGood(release.service, e.stage, release.digest, r.at);
       await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'PROMOTED', reason: `${release.digest} is the last known good digest` }, e.stage);
       await announce(deps, r.duplicate, 'Stage Promoted', release, { stage: e.stage, status: 'PROMOTED', at: r.at });
       return {};

@@ -2,20 +2,22 @@
  * One Gantry handler (`lambdas/<name>.ts`, exporting `handler`) as a Lambda function: Node 24 on ARM64,
  * X-Ray active tracing, bundled locally by esbuild with the parsed config compiled in, its own role and
  * its own log group encrypted with the control plane's key.
+ *
+ * The bundle comes from lib/bundle.ts: all handlers are built by one esbuild run, minified, with a
+ * source map, the AWS SDK v3 taken from the Lambda runtime (docs/decisions/012-bundling.md).
  */
-import { join, resolve } from 'node:path';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { GantryConfig } from '../lambdas/domain/config';
+import { handlerCode, PROJECT_ROOT } from './bundle';
 
 /** The repository root: `lambdas/`, `statemachines/`, `buildspecs/` and `scripts/` live under it. */
-export const PROJECT_ROOT = resolve(__dirname, '..');
+export { PROJECT_ROOT };
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
@@ -42,7 +44,7 @@ export interface GantryFunctionProps {
 }
 
 export class GantryFunction extends Construct {
-  public readonly function: NodejsFunction;
+  public readonly function: LambdaFunction;
   public readonly role: Role;
   public readonly logGroup: LogGroup;
 
@@ -60,11 +62,10 @@ export class GantryFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(PROJECT_ROOT, 'lambdas', `${props.handlerName}.ts`),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    this.function = new LambdaFunction(this, 'Function', {
+      // `index.js` of the shared esbuild build; the config is compiled in (esbuild `define`).
+      code: handlerCode(props.handlerName, props.config),
+      handler: 'index.handler',
       functionName: props.functionName,
       description: props.description,
       runtime: LAMBDA_RUNTIME,
@@ -76,19 +77,8 @@ export class GantryFunction extends Construct {
       logGroup: this.logGroup,
       deadLetterQueue: props.deadLetterQueue,
       retryAttempts: props.deadLetterQueue ? 2 : undefined,
-      // Stack traces through the bundled source map (bundling.sourceMap below).
+      // Stack traces through the bundle's source map.
       environment: { ...props.environment, POWERTOOLS_SERVICE_NAME: 'gantry', NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        // The config is compiled in: the function runs exactly the document that was synthesized.
-        define: { 'process.env.GANTRY_CONFIG': JSON.stringify(JSON.stringify(props.config)) },
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        format: OutputFormat.CJS,
-        // The SDK is bundled at the locked version rather than taken from the runtime.
-        bundleAwsSDK: true,
-        logLevel: LogLevel.WARNING,
-      },
     });
   }
 }

@@ -34,6 +34,7 @@ import { acknowledge, WILDCARD_REASONS } from './acknowledge';
 import { ApprovalApi } from './ApprovalApi';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
 import { HelmDriver } from './HelmDriver';
+import { InsightCheck } from './InsightCheck';
 import { ReleaseDashboard } from './ReleaseDashboard';
 import { ReleaseNotifications } from './ReleaseNotifications';
 import { TerraformDriver } from './TerraformDriver';
@@ -60,6 +61,9 @@ export const HANDLERS = {
   'rollback-prepare': 'Validates an operator rollback request and picks its target digest',
   'approval-request': 'Asks for a stage approval: stores the task token, records the wait and publishes Approval Requested',
   'approval-decide': 'The approval API: checks the approvers and segregation of duties, records the decision and resumes the release',
+  'insight-plan': 'Insight check: finds stale services and lists the stage workloads whose running image is read for drift',
+  'insight-record': 'Insight check: compares running images with the ledger, records the findings, publishes Service Stale and Drift Detected',
+  'rollout-check': 'Kubernetes driver: the validated rollout target, the Deployment patch and the rollout decision (DONE, PROGRESSING, FAILED)',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
 
@@ -69,7 +73,7 @@ export function pascalCase(name: string): string {
 }
 
 /** Handlers that publish lifecycle events on the Gantry bus. */
-const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler', 'approval-request', 'approval-decide'];
+const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler', 'approval-request', 'approval-decide', 'insight-record'];
 /** Handlers that read image metadata and scan findings of the configured repositories. */
 const ECR_READERS: readonly HandlerName[] = ['prepare-release', 'stage-lease', 'image-gates'];
 /** Handlers that read alarm states. */
@@ -126,6 +130,8 @@ export class ReleaseControlPlane extends Construct {
   public readonly notifications: ReleaseNotifications;
   /** The CloudWatch dashboard (DORA per service, releases by outcome, control-plane health) and the control-plane alarms. */
   public readonly dashboard: ReleaseDashboard;
+  /** The daily insight check (stale services, drift): its workflow, schedule and dead-letter queue. */
+  public readonly insightCheck: InsightCheck;
 
   constructor(scope: Construct, id: string, props: ReleaseControlPlaneProps) {
     super(scope, id);
@@ -241,7 +247,7 @@ export class ReleaseControlPlane extends Construct {
     for (const name of Object.keys(HANDLERS) as HandlerName[]) {
       const environment: Record<string, string> = { ...common };
       if (TIMER_CANCELLERS.includes(name)) environment.BAKE_TIMER_FUNCTION_ARN = bakeTimerArn;
-      if (name === 'record-step') environment.ECR_REGISTRY = ecrRegistry;
+      if (name === 'record-step' || name === 'insight-record' || name === 'rollout-check') environment.ECR_REGISTRY = ecrRegistry;
       functions[name] = new GantryFunction(this, pascalCase(name), {
         handlerName: name,
         description: `Gantry: ${HANDLERS[name]}`,
@@ -278,6 +284,16 @@ export class ReleaseControlPlane extends Construct {
       [DRIVER_PROJECTS.terraform]: this.terraformDriver.project.projectArn,
     };
     const codeBuildSyncRuleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE });
+    // The clusters of Kubernetes stages: the only ones the workflows may describe (eks:call needs no IAM; see docs/drivers.md).
+    const kubernetesClusterArns = [
+      ...new Set(
+        Object.values(config.services)
+          .flatMap((svc) => svc.stages.filter((st) => st.deploy.driver === 'kubernetes'))
+          .map((st) => config.clusters[st.cluster])
+          .filter((c) => c !== undefined)
+          .map((c) => stack.formatArn({ service: 'eks', region: c.region, resource: 'cluster', resourceName: c.name })),
+      ),
+    ];
     const workflow = (wid: string, file: string) => {
       const definition = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', file));
       const logGroup = new LogGroup(this, `${wid}Logs`, { retention: logRetention, encryptionKey: this.key, removalPolicy });
@@ -300,7 +316,7 @@ export class ReleaseControlPlane extends Construct {
       }
       // The driver projects the definition starts (both, when it chooses by the stage's driver), in one
       // statement; `.sync` also waits on a rule Step Functions manages on the account's default bus.
-      for (const grant of definition.codeBuildGrants(projectArns, codeBuildSyncRuleArn)) {
+      for (const grant of [...definition.codeBuildGrants(projectArns, codeBuildSyncRuleArn), ...definition.eksGrants(kubernetesClusterArns)]) {
         sm.addToRolePolicy(new PolicyStatement({ sid: grant.sid, actions: [...grant.actions], resources: [...grant.resources] }));
       }
       acknowledge(sm.role, 'AwsSolutions-IAM5[Resource::*]', `${WILDCARD_REASONS.logDelivery} ${WILDCARD_REASONS.xray}`);
@@ -309,6 +325,14 @@ export class ReleaseControlPlane extends Construct {
     this.releaseStateMachine = workflow('ReleaseWorkflow', 'release.asl.json');
     this.rollbackStateMachine = workflow('RollbackWorkflow', 'rollback.asl.json');
     const workflows = [this.releaseStateMachine, this.rollbackStateMachine];
+    this.insightCheck = new InsightCheck(this, 'InsightCheck', {
+      config,
+      planFunction: functions['insight-plan'].function,
+      recordFunction: functions['insight-record'].function,
+      encryptionKey: this.key,
+      logRetention,
+      removalPolicy,
+    });
     functions.intake.function.addEnvironment('RELEASE_STATE_MACHINE_ARN', this.releaseStateMachine.stateMachineArn);
     this.approvalApi = new ApprovalApi(this, 'ApprovalApi', { handler: functions['approval-decide'].function, encryptionKey: this.key, logRetention, removalPolicy });
 
@@ -429,18 +453,18 @@ export class ReleaseControlPlane extends Construct {
 
   /**
    * Stages this version cannot deploy are reported at synth (a warning, not an error): a stage whose
-   * driver's project the release workflow never starts (`statemachines/release.asl.json` has no
-   * `${HelmProjectName}` / `${TerraformProjectName}` for it).
+   * driver the release workflow never runs (`statemachines/release.asl.json` has no
+   * `${HelmProjectName}` / `${TerraformProjectName}` for it, or no `eks:call` PATCH for `kubernetes`).
    */
   private warnAboutUndeployableStages(config: GantryConfig): void {
     const release = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', 'release.asl.json'));
-    const started: readonly string[] = release.codeBuildDrivers;
+    const started: readonly string[] = release.drivers;
     for (const [service, svc] of Object.entries(config.services)) {
       for (const st of svc.stages) {
         if (!started.includes(st.deploy.driver)) {
           Annotations.of(this).addWarningV2(
             'gantry:driverNotDeployed',
-            `services.${service} stage ${st.name} uses the ${st.deploy.driver} driver, whose CodeBuild project ${release.source} never starts (it runs the ${started.join(' and ') || 'no'} driver), so a release reaching that stage fails at its deploy step`,
+            `services.${service} stage ${st.name} uses the ${st.deploy.driver} driver, which ${release.source} never runs (it runs the ${started.join(' and ') || 'no'} driver), so a release reaching that stage fails at its deploy step`,
           );
         }
       }

@@ -35,7 +35,14 @@ export type TaskIntegration =
   /** A Lambda function, by direct ARN (`"Resource": "${XFunctionArn}"`) or through `lambda:invoke[.waitForTaskToken]`. */
   | { readonly kind: 'lambda'; readonly state: string; readonly functionPlaceholder: string }
   /** `codebuild:startBuild.sync` (needs the managed EventBridge rule) or `codebuild:startBuild`. */
-  | { readonly kind: 'codebuild'; readonly state: string; readonly projectPlaceholder: string; readonly sync: boolean };
+  | { readonly kind: 'codebuild'; readonly state: string; readonly projectPlaceholder: string; readonly sync: boolean }
+  /** `aws-sdk:eks:describeCluster`: the endpoint and certificate authority `eks:call` needs (IAM: `eks:DescribeCluster`). */
+  | { readonly kind: 'eks-describe-cluster'; readonly state: string }
+  /**
+   * `eks:call`: a Kubernetes API request, authorised by the cluster (an EKS access entry for the workflow role), not
+   * by IAM. `method` is the literal `Method`, or undefined when it is chosen at run time.
+   */
+  | { readonly kind: 'eks-call'; readonly state: string; readonly method: string | undefined };
 
 interface AslState {
   readonly Type?: string;
@@ -48,6 +55,11 @@ interface AslState {
 
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
 const CODEBUILD_START = /^arn:aws:states:::codebuild:startBuild(\.sync)?$/;
+const EKS_DESCRIBE_CLUSTER = 'arn:aws:states:::aws-sdk:eks:describeCluster';
+const EKS_CALL = 'arn:aws:states:::eks:call';
+
+/** Drivers that run inside the workflow itself rather than as a CodeBuild project. */
+export type NativeDriver = 'kubernetes';
 
 function wholePlaceholder(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
@@ -106,6 +118,32 @@ export class WorkflowDefinition {
   }
 
   /**
+   * Every `deploy.driver` the definition can run: the CodeBuild drivers it starts, and `kubernetes` when it patches a
+   * Deployment with `eks:call` (Method PATCH). Sorted.
+   */
+  get drivers(): Array<CodeBuildDriver | NativeDriver> {
+    const native: NativeDriver[] = this.tasks.some((t) => t.kind === 'eks-call' && t.method === 'PATCH') ? ['kubernetes'] : [];
+    return [...this.codeBuildDrivers, ...native].sort();
+  }
+
+  /** Whether any task calls `aws-sdk:eks:describeCluster`. */
+  get describesClusters(): boolean {
+    return this.tasks.some((t) => t.kind === 'eks-describe-cluster');
+  }
+
+  /**
+   * What the workflow role needs for its EKS tasks: `eks:DescribeCluster` on exactly `clusterArns` (the clusters the
+   * Kubernetes stages name) when the definition describes clusters. `eks:call` itself needs no IAM statement: the
+   * request is signed as the workflow role and authorised by the cluster (an EKS access entry for that role with a
+   * namespace-scoped access policy or RBAC; docs/drivers.md). Empty when the definition has no EKS task or there is
+   * no cluster to describe.
+   */
+  eksGrants(clusterArns: readonly string[]): GrantStatement[] {
+    if (!this.describesClusters || clusterArns.length === 0) return [];
+    return [{ sid: 'DescribeKubernetesClusters', actions: ['eks:DescribeCluster'], resources: [...new Set(clusterArns)].sort() }];
+  }
+
+  /**
    * What the workflow role needs to run the driver builds the definition starts, whichever projects
    * those are (one statement for all of them, so a definition that starts both the Helm and the
    * Terraform project — a Choice on the stage's driver — gets one grant, not two with one Sid):
@@ -161,6 +199,11 @@ export class WorkflowDefinition {
       const fn = wholePlaceholder(s.Parameters?.FunctionName);
       if (!fn) throw new WorkflowDefinitionError(`${this.source}: state ${state} invokes a Lambda function that is not a \${Placeholder} (FunctionName must be one, so it can be granted)`);
       return { kind: 'lambda', state, functionPlaceholder: fn };
+    }
+    if (resource === EKS_DESCRIBE_CLUSTER) return { kind: 'eks-describe-cluster', state };
+    if (resource === EKS_CALL) {
+      const method = s.Parameters?.Method;
+      return { kind: 'eks-call', state, method: typeof method === 'string' ? method : undefined };
     }
     const cb = CODEBUILD_START.exec(resource);
     if (cb) {

@@ -1,65 +1,168 @@
 /**
- * `gantry` commands (thin: the audit and metrics commands live in lib/cli). Exit codes: 0 ran, 2 invalid
- * input (one line per problem), 1 internal error — or, for audit/metrics, a record that failed verification.
+ * `gantry` commands (thin: every command lives in lib/cli). Exit codes (README "CLI"): 0 success;
+ * 1 a release failed, was blocked, rejected or rolled back, a refusal, or a record that failed
+ * verification; 2 bad input (one line per problem); 3 not found (a release, a stack, a local Gantry);
+ * 4 an AWS error. No stack trace unless `--debug`.
  */
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { formatExport } from '../lambdas/domain/audit';
+import { parseIsoDuration } from '../lambdas/domain/durations';
 import { ValidationError } from '../lambdas/domain/validation';
-import { registerDecisionCommands } from '../lib/cli/approve';
 import { registerAuditCommands } from '../lib/cli/audit';
+import { EXIT, GantryAwsError, NotFoundError, RefusedError } from '../lib/cli/backend';
 import { CliInputError } from '../lib/cli/errors';
+import { advanceLocalGantry, createLocalGantry } from '../lib/cli/local-backend';
 import { registerMetricsCommand } from '../lib/cli/metrics';
+import { type OperatorIo, processIo, registerOperatorCommands } from '../lib/cli/operator';
+import type { ChaosOptions } from './chaos';
 import { loadScenarioFile } from './scenario';
-import { simulate } from './simulate';
+import { simulate, type SimulationOutput } from './simulate';
 import { renderTimeline } from './timeline';
 
-export async function main(argv: string[]): Promise<number> {
+type SetCode = (code: number) => void;
+
+/** Commands other engineers own, registered when their file is present (each exports register…(program, setCode)). */
+function registerOptional(program: Command, setCode: SetCode): void {
+  const optional: Array<[string, string]> = [['../lib/cli/report', 'registerReportCommand']];
+  for (const [path, fn] of optional) {
+    let mod: Record<string, unknown>;
+    try {
+      mod = require(path) as Record<string, unknown>;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes(path.replace('../', ''))) continue;
+      throw e;
+    }
+    const register = mod[fn];
+    if (typeof register === 'function') (register as (p: Command, s: SetCode) => void)(program, setCode);
+  }
+}
+
+interface SimulateOptions {
+  json?: boolean;
+  export?: string;
+  verbose?: boolean;
+  state?: string;
+  until?: string;
+  advance?: string;
+  chaos?: string | boolean;
+  crash?: boolean;
+}
+
+/** `--chaos [n]` (every AWS call fails its first n attempts, default 2) and `--crash` (local/chaos.ts). */
+function chaosOf(opts: SimulateOptions): ChaosOptions | undefined {
+  if (opts.chaos === undefined && !opts.crash) return undefined;
+  let transientFailures = 0;
+  if (opts.chaos !== undefined) {
+    transientFailures = opts.chaos === true ? 2 : Number(opts.chaos);
+    if (!Number.isInteger(transientFailures) || transientFailures < 1 || transientFailures > 10) {
+      throw new CliInputError(`--chaos: expected the number of failed attempts per AWS call, from 1 to 10, got ${JSON.stringify(opts.chaos)}`);
+    }
+  }
+  return { ...(transientFailures ? { transientFailures } : {}), ...(opts.crash ? { crashAfterLedgerWrite: true } : {}) };
+}
+
+function untilMs(scenarioClock: string, until: string): number {
+  try {
+    return Date.parse(scenarioClock) + parseIsoDuration(until, '--until', '--until');
+  } catch (e) {
+    if (e instanceof ValidationError) throw new CliInputError(`--until: expected an ISO-8601 duration from the scenario's clock such as PT2H, got ${JSON.stringify(until)}`, { cause: e });
+    throw e;
+  }
+}
+
+async function runSimulate(file: string | undefined, opts: SimulateOptions, io: OperatorIo): Promise<void> {
+  let output: SimulationOutput;
+  if (opts.state) {
+    if (file && opts.advance) throw new CliInputError('--advance moves an existing local Gantry: give --state <dir> --advance <duration> without a scenario');
+    if (!file && !opts.advance && !opts.until) throw new CliInputError('give a scenario to create a local Gantry in --state, or --advance/--until to move an existing one');
+    const result = file
+      ? await createLocalGantry(opts.state, file, opts.until)
+      : await advanceLocalGantry(opts.state, { ...(opts.advance ? { advance: opts.advance } : {}), ...(opts.until ? { until: opts.until } : {}) });
+    output = result.output;
+    if (opts.export) writeFileSync(opts.export, formatExport(result.ledgerEvents));
+  } else {
+    if (!file) throw new CliInputError('give the scenario file: gantry simulate <scenario.json>');
+    if (opts.advance) throw new CliInputError('--advance needs --state <dir> (a local Gantry)');
+    const loaded = loadScenarioFile(file);
+    const chaos = chaosOf(opts);
+    const result = await simulate(loaded, { ...(opts.until ? { until: untilMs(loaded.scenario.clock, opts.until) } : {}), ...(chaos ? { chaos } : {}) });
+    output = result.output;
+    // The audit export format: each release's events, then its anchor line (lambdas/domain/audit.ts).
+    if (opts.export) writeFileSync(opts.export, formatExport(result.ledgerEvents));
+  }
+  if (opts.json) io.out(`${JSON.stringify(output, null, 2)}\n`);
+  else io.out(`${renderTimeline(output, { verbose: opts.verbose })}\n`);
+  if (opts.state && !opts.json) {
+    io.err(
+      `local Gantry ${opts.state}: now ${output.clock.end} (virtual). Next: gantry status --local ${opts.state}, gantry start --local ${opts.state} --service S --tag T, gantry simulate --state ${opts.state} --advance PT10M\n`,
+    );
+  }
+}
+
+/** Run `gantry`; `io` is where the operator commands, simulate, help and errors write (tests pass their own). */
+export async function main(argv: string[], io: OperatorIo = processIo()): Promise<number> {
   let code = 0;
+  const debug = argv.includes('--debug');
+  const args = argv.filter((a) => a !== '--debug');
+  const setCode: SetCode = (c) => {
+    code = Math.max(code, c);
+  };
   const program = new Command('gantry')
     .description('Gantry: release control plane for Amazon EKS')
+    .option('--debug', 'print stack traces of unexpected errors')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
 
   program
     .command('simulate')
-    .description('run a scenario through the real workflows and handlers on a local cloud (a simulation: no AWS account)')
-    .argument('<scenario>', 'scenario JSON file')
+    .description('run a scenario through the real workflows and handlers on a local cloud (a simulation: no AWS account); with --state, keep it as a local Gantry for the other commands (--local)')
+    .argument('[scenario]', 'scenario JSON file')
     .option('--json', 'print the result as one JSON object on stdout')
     .option('--export <file>', 'also write the whole ledger as JSON Lines')
     .option('--verbose', 'show every step in the timeline')
-    .action(async (file: string, opts: { json?: boolean; export?: string; verbose?: boolean }) => {
-      const loaded = loadScenarioFile(file);
-      const { output, ledgerEvents } = await simulate(loaded);
-      // The audit export format: each release's events, then its anchor line (lambdas/domain/audit.ts).
-      if (opts.export) writeFileSync(opts.export, formatExport(ledgerEvents));
-      if (opts.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-      else process.stdout.write(`${renderTimeline(output, { verbose: opts.verbose })}\n`);
+    .option('--until <duration>', 'stop the virtual clock this long after the scenario\'s start (ISO-8601, e.g. PT2H); releases are left where they are')
+    .option('--state <dir>', 'keep the run as a local Gantry in this directory (gantry status|start|approve|rollback|freeze --local <dir>)')
+    .option('--chaos [attempts]', 'faults: every AWS call fails its first attempts (default 2) with throttling or a 5xx; the output gains "chaos"')
+    .option('--crash', 'faults: every handler crashes once right after its first ledger write')
+    .option('--advance <duration>', 'with --state and no scenario: move the local Gantry\'s clock on by this much (e.g. PT30M) and re-run')
+    .action(async (file: string | undefined, opts: SimulateOptions) => {
+      await runSimulate(file, opts, io);
     });
 
-  registerAuditCommands(program, (c) => {
-    code = Math.max(code, c);
-  });
-  registerMetricsCommand(program, (c) => {
-    code = Math.max(code, c);
-  });
-  registerDecisionCommands(program, (c) => {
-    code = Math.max(code, c);
-  });
+  registerAuditCommands(program, setCode);
+  registerMetricsCommand(program, setCode);
+  registerOperatorCommands(program, setCode, io);
+  registerOptional(program, setCode);
 
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(args);
   } catch (err) {
     if (err instanceof ValidationError) {
-      process.stderr.write(`${err.source} is invalid:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      return 2;
+      io.err(`${err.source} is invalid:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return EXIT.badInput;
     }
     if (err instanceof CliInputError) {
-      process.stderr.write(`gantry: ${err.message}\n`);
-      return 2;
+      io.err(`gantry: ${err.message}\n`);
+      return EXIT.badInput;
     }
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    if (err instanceof NotFoundError) {
+      io.err(`gantry: ${err.message}\n`);
+      return EXIT.notFound;
+    }
+    if (err instanceof RefusedError) {
+      io.err(`gantry: ${err.message}\n`);
+      return EXIT.releaseFailed;
+    }
+    if (err instanceof GantryAwsError || (typeof err === 'object' && err !== null && '$metadata' in err)) {
+      io.err(`gantry: ${(err as Error).message}\n`);
+      if (debug) io.err(`${(err as Error).stack}\n`);
+      return EXIT.awsError;
+    }
+    io.err(`gantry: internal error: ${(err as Error)?.message ?? String(err)}\n`);
+    io.err(debug ? `${(err as Error)?.stack ?? ''}\n` : 'run again with --debug for the stack trace, and report it with the command you ran\n');
+    return EXIT.releaseFailed;
   }
   return code;
 }

@@ -9,6 +9,8 @@ interface Timer {
   readonly at: number;
   readonly seq: number;
   readonly fire: () => void;
+  /** A `sleepUntil` waiter (released by `stop`), not scheduled work. */
+  readonly sleeper?: boolean;
 }
 
 export class VirtualClock {
@@ -46,7 +48,7 @@ export class VirtualClock {
   /** A promise that resolves when virtual time reaches `atMs`. Not tracked: waiting is not work. */
   sleepUntil(atMs: number): Promise<void> {
     return new Promise((resolve) => {
-      this.insert({ at: Math.max(atMs, this.t), seq: this.seq++, fire: resolve });
+      this.insert({ at: Math.max(atMs, this.t), seq: this.seq++, fire: resolve, sleeper: true });
     });
   }
 
@@ -100,6 +102,15 @@ export class VirtualClock {
         await Promise.allSettled([...this.inflight]);
       }
     }
+  }
+
+  /**
+   * Stop a clock that ran to `until` with work left: drop every scheduled timer without firing it and
+   * release every sleeper (so no task waits forever on a real engine timer). Time does not advance.
+   */
+  stop(): void {
+    const timers = this.timers.splice(0);
+    for (const t of timers) if (t.sleeper) t.fire();
   }
 
   /**

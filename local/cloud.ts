@@ -88,6 +88,8 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
   timerHandler: (payload: Record<string, unknown>) => Promise<unknown> = async () => undefined;
   /** The clusters' Deployments (eks:call for the Kubernetes driver and the drift check). */
   readonly kube: LocalKube;
+  /** The drivers' evidence bucket: object key → the text the driver wrote (the Terraform driver's plan.json, …). */
+  readonly evidence = new Map<string, string>();
 
   constructor(
     readonly scenario: Scenario,
@@ -118,6 +120,11 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
 
   note(event: string, detail: Record<string, unknown>): void {
     this.notes.push({ at: this.clock.now().toISOString(), event, detail });
+  }
+
+  /** PutObject into the evidence bucket (versioned in AWS: here the latest write wins). */
+  putEvidence(key: string, body: string): void {
+    this.evidence.set(key, body);
   }
 
   // ------------------------------------------------------------ ECR

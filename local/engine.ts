@@ -6,14 +6,17 @@
  * rewritten into Tasks that sleep on the virtual clock.
  */
 import './polyfill';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { deployTimeoutSeconds } from '../lambdas/domain/release';
+import { stageWorkload } from '../lambdas/domain/config';
 import type { Deps } from '../lambdas/ports';
 import type { VirtualClock } from './clock';
 import { ACCOUNT, type DeploymentRecord, type LocalCloud, REGION, detId } from './cloud';
+import type { EksCallRequest, RolloutScript } from './kube';
 
 export type HandlerRun = (event: unknown, deps: Deps) => Promise<unknown>;
 
@@ -27,6 +30,9 @@ export const FUNCTION_PLACEHOLDERS: Record<string, string> = {
   RecordStepFunctionArn: 'record-step',
   BakeRegisterFunctionArn: 'bake-register',
   RollbackPrepareFunctionArn: 'rollback-prepare',
+  InsightPlanFunctionArn: 'insight-plan',
+  InsightRecordFunctionArn: 'insight-record',
+  RolloutCheckFunctionArn: 'rollout-check',
 };
 
 export const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:gantry-${name}`;
@@ -59,6 +65,13 @@ export function loadDefinition(name: string, subs = substitutions()): Json {
 /** Rewrite a definition for the local engine: Waits become virtual-time Tasks, task timeouts move to virtual time. */
 export function prepareForEngine(def: Json, waits: Map<string, State>, tasks: Map<string, State>): Json {
   const copy = structuredClone(def) as { States: Record<string, State> };
+  prepareStates(copy.States, waits, tasks);
+  return copy as unknown as Json;
+}
+
+/** The rewrite of one States object; a Map's ItemProcessor (or Iterator) is rewritten the same way (state names are unique per definition). */
+function prepareStates(states: Record<string, State>, waits: Map<string, State>, tasks: Map<string, State>): void {
+  const copy = { States: states };
   for (const [name, state] of Object.entries(copy.States)) {
     if (state.Type === 'Wait') {
       waits.set(name, { ...state });
@@ -73,11 +86,15 @@ export function prepareForEngine(def: Json, waits: Map<string, State>, tasks: Ma
       delete state.TimeoutSecondsPath;
       delete state.HeartbeatSeconds;
       state.TimeoutSeconds = ENGINE_TIMEOUT_SECONDS;
-    } else if (state.Type === 'Map' || state.Type === 'Parallel') {
+    } else if (state.Type === 'Map') {
+      // Used by the insight check only (its iterations catch every error, so no ghost iteration after a failure).
+      const processor = (state.ItemProcessor ?? state.Iterator) as { States?: Record<string, State> } | undefined;
+      if (!processor?.States) throw new Error(`state ${name}: Map without ItemProcessor.States`);
+      prepareStates(processor.States, waits, tasks);
+    } else if (state.Type === 'Parallel') {
       throw new Error(`state ${name}: the local runtime does not run ${state.Type} states (the workflows loop with Choice)`);
     }
   }
-  return copy as unknown as Json;
 }
 
 function jsonPathGet(obj: unknown, path: string): unknown {
@@ -292,6 +309,8 @@ export class LocalStepFunctions {
       }
     }
     if (resource === 'arn:aws:states:::codebuild:startBuild.sync') return this.runDriver(rec, input as Json);
+    if (resource === 'arn:aws:states:::eks:call') return this.runEksCall(rec, input as Json);
+    if (resource === 'arn:aws:states:::aws-sdk:eks:describeCluster') return this.runInsightEks(resource, input as Json);
     throw new Error(`state ${stateName}: no local implementation for ${resource}`);
   }
 
@@ -311,6 +330,75 @@ export class LocalStepFunctions {
     const rec = this.executions.get(releaseId);
     const input = rec?.input as { service?: string } | undefined;
     return input?.service;
+  }
+
+  /**
+   * `aws-sdk:eks:describeCluster` of a configured cluster (the insight check and the Kubernetes driver read the
+   * endpoint and certificate authority before `eks:call`); an unknown name fails as EKS does.
+   */
+  private async runInsightEks(_resource: string, params: Json): Promise<unknown> {
+    this.cloud.checkFault('eks', 'DescribeCluster');
+    const name = String(params.Name ?? '');
+    const known = Object.values(this.deps.config.clusters).some((c) => c.name === name);
+    if (!known) throw new TaskFailedError('Eks.ResourceNotFoundException', `No cluster found for name: ${name}.`);
+    return {
+      Cluster: {
+        Name: name,
+        Arn: `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/${name}`,
+        Status: 'ACTIVE',
+        Endpoint: `https://${detId('eks', name).replace(/-/g, '').slice(0, 32).toUpperCase()}.gr7.${REGION}.eks.amazonaws.com`,
+        CertificateAuthority: { Data: 'TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PQ==' },
+      },
+    };
+  }
+
+  /** Kubernetes driver runs (PATCHes that start a rollout) still open, by cluster/namespace/deployment. */
+  private readonly openRollouts = new Map<string, DeploymentRecord>();
+
+  /**
+   * `eks:call` against the local clusters (`cloud.kube`), for the Kubernetes driver and the insight check. A PATCH
+   * carrying Gantry's annotations is a driver run: it starts the deploy/rollback phase of its stage, takes the
+   * scenario's `deploy` line for it (duration, FAILED = the rollout stalls with ProgressDeadlineExceeded) and is
+   * listed in `deployments` until a read shows its rollout ended (or a later patch replaces it). A response of 400
+   * or more fails the task as Step Functions does: Error `EKS.<status>`, Cause the response as JSON.
+   */
+  private async runEksCall(rec: ExecutionRecord, params: Json): Promise<unknown> {
+    this.cloud.checkFault('eks', 'Call');
+    const req = params as unknown as EksCallRequest;
+    const clusterKey = Object.entries(this.deps.config.clusters).find(([, c]) => c.name === req.ClusterName)?.[0] ?? req.ClusterName;
+    const m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(req.Path ?? '');
+    const key = m ? `${clusterKey}/${m[1]}/${m[2]}` : '';
+    let rollout: RolloutScript | undefined;
+    let run: DeploymentRecord | undefined;
+    const body = req.RequestBody as { metadata?: { annotations?: Record<string, unknown> } } | undefined;
+    const ann = body?.metadata?.annotations;
+    if (req.Method === 'PATCH' && m && typeof ann?.['gantry.dev/stage'] === 'string') {
+      const service = this.serviceOf(rec.name) ?? '';
+      const stage = ann['gantry.dev/stage'];
+      const kind = ann['gantry.dev/kind'] === 'rollback' ? 'rollback' : 'deploy';
+      this.hooks.onPhase(service, stage, kind, rec.name);
+      const scripted = this.hooks.driverScript(service, stage, kind);
+      rollout = { durationMs: scripted?.duration ? parseIsoDuration(scripted.duration) : 60_000, result: scripted?.result ?? 'SUCCEEDED', ...(scripted?.message ? { message: scripted.message } : {}) };
+      run = { service, stage, digest: String(ann['gantry.dev/digest'] ?? ''), kind, releaseId: rec.name, buildId: `eks:${req.ClusterName}/${m[1]}/${m[2]}`, startedAt: this.clock.now().toISOString() };
+    }
+    const res = this.cloud.kube.eksCall(req, { cluster: clusterKey, ...(rollout ? { rollout } : {}) });
+    if (run && res.StatusCode < 400) {
+      const previous = this.openRollouts.get(key);
+      if (previous) Object.assign(previous, { endedAt: run.startedAt, result: 'FAILED', message: 'replaced by a later patch before its rollout ended' });
+      this.cloud.deployments.push(run);
+      this.openRollouts.set(key, run);
+    }
+    const open = this.openRollouts.get(key);
+    const r = m ? this.cloud.kube.rolloutOf(clusterKey, m[1] as string, m[2] as string) : undefined;
+    if (open && (!r || r.ended)) {
+      // No rollout: the patch left the pod template as it was (nothing to roll out). Else the rollout's own end.
+      const endedAt = r ? new Date(Math.max(r.endsMs, Date.parse(open.startedAt))).toISOString() : this.clock.now().toISOString();
+      const result = r?.result ?? 'SUCCEEDED';
+      Object.assign(open, { endedAt, result, ...(result === 'FAILED' ? { message: r?.message ?? 'progress deadline exceeded' } : {}) });
+      this.openRollouts.delete(key);
+    }
+    if (res.StatusCode >= 400) throw new TaskFailedError(`EKS.${res.StatusCode}`, JSON.stringify(res));
+    return res;
   }
 
   private async runDriver(rec: ExecutionRecord, params: Json): Promise<unknown> {
@@ -346,8 +434,25 @@ export class LocalStepFunctions {
       d.message = `timed out after ${timeoutMs / 60_000} minutes`;
       throw new TaskFailedError('States.Timeout', d.message);
     }
-    const ok = (scripted?.result ?? 'SUCCEEDED') === 'SUCCEEDED';
+    let ok = (scripted?.result ?? 'SUCCEEDED') === 'SUCCEEDED';
+    let failure = scripted?.message ?? (stageCfg?.deploy.driver === 'terraform' ? 'terraform apply failed' : 'helm upgrade failed');
+    // What the driver exports (buildspecs/<driver>.yml env.exported-variables), computed as the real one does.
+    const run: DriverRun = { service, stage, digest, kind, releaseId: env.GANTRY_RELEASE_ID ?? rec.name, image: `${env.GANTRY_IMAGE_REPOSITORY ?? service}@${digest}`, at: d.endedAt };
+    let exported: Record<string, string> = {};
+    if (stageCfg?.deploy.driver === 'terraform') {
+      const plan = this.terraformPlan(run, stageCfg.deploy, (scripted as ScriptedDriverRun | undefined)?.planDestroys ?? 0);
+      exported = plan.exported;
+      // The plan and its evidence are written before the decision; a plan that destroys stops the build (docs/drivers.md).
+      if (ok && plan.refusal) {
+        ok = false;
+        failure = plan.refusal;
+      }
+    } else if (stageCfg?.deploy.driver === 'helm') {
+      exported = this.helmStatus(run, stageCfg.deploy, ok ? undefined : failure);
+    }
     d.result = ok ? 'SUCCEEDED' : 'FAILED';
+    const streamName = buildId.slice(buildId.indexOf(':') + 1);
+    const groupName = `/aws/codebuild/${String(params.ProjectName)}`;
     const build = {
       Id: buildId,
       Arn: `arn:aws:codebuild:${REGION}:${ACCOUNT}:build/${buildId}`,
@@ -357,13 +462,127 @@ export class LocalStepFunctions {
       EndTime: d.endedAt,
       Phases: [
         { PhaseType: 'SUBMITTED', PhaseStatus: 'SUCCEEDED' },
-        { PhaseType: 'BUILD', PhaseStatus: d.result, Contexts: ok ? [{ StatusCode: '', Message: '' }] : [{ StatusCode: 'COMMAND_EXECUTION_ERROR', Message: scripted?.message ?? 'helm upgrade failed' }] },
+        { PhaseType: 'BUILD', PhaseStatus: d.result, Contexts: ok ? [{ StatusCode: '', Message: '' }] : [{ StatusCode: 'COMMAND_EXECUTION_ERROR', Message: failure }] },
       ],
+      Logs: {
+        GroupName: groupName,
+        StreamName: streamName,
+        DeepLink: `https://console.aws.amazon.com/cloudwatch/home?region=${REGION}#logEvent:group=${groupName};stream=${streamName}`,
+      },
+      ExportedEnvironmentVariables: Object.entries(exported).map(([Name, Value]) => ({ Name, Value })),
     };
     if (!ok) {
-      d.message = scripted?.message ?? 'helm upgrade failed';
+      d.message = failure;
       throw new TaskFailedError('States.TaskFailed', JSON.stringify({ Build: build }));
     }
+    this.reflectOnCluster(env);
     return { Build: build };
   }
+
+  /** A Helm/Terraform run that succeeded leaves the stage's workload (when it names one) running the image, as the real driver would. */
+  private reflectOnCluster(env: Record<string, string | undefined>): void {
+    const st = this.deps.config.services[env.GANTRY_SERVICE ?? '']?.stages.find((s) => s.name === env.GANTRY_STAGE);
+    const w = st ? stageWorkload(st) : undefined;
+    if (st && w && env.GANTRY_IMAGE_REPOSITORY && env.GANTRY_DIGEST) {
+      this.cloud.kube.setImage(st.cluster, st.namespace, w.deployment, w.container, `${env.GANTRY_IMAGE_REPOSITORY}@${env.GANTRY_DIGEST}`);
+    }
+  }
+
+  /**
+   * The Helm driver's evidence: `helm status -o json` after the run (revision, status, chart, values) —
+   * a revision per run of the stage, counting the one the scenario says was running before — and its
+   * sha256. The simulation does not model `--atomic`'s own rollback revision: a failed run reports
+   * its revision as failed. Helm uploads nothing, so there is no HELM_STATUS_KEY.
+   */
+  private helmStatus(run: DriverRun, deploy: { release?: string; chart?: string; version?: string; values?: { repositoryKey: string; digestKey: string } }, failure: string | undefined): Record<string, string> {
+    const before = this.cloud.scenario.stages[`${run.service}/${run.stage}`]?.running ? 1 : 0;
+    const revision = before + this.cloud.deployments.filter((x) => x.service === run.service && x.stage === run.stage).length;
+    const repository = run.image.slice(0, run.image.lastIndexOf('@'));
+    const status = {
+      name: deploy.release ?? run.service,
+      info: {
+        last_deployed: run.at,
+        description: failure ? `Upgrade "${deploy.release ?? run.service}" failed: ${failure}` : 'Upgrade complete',
+        status: failure ? 'failed' : 'deployed',
+      },
+      chart: { metadata: { name: (deploy.chart ?? run.service).split('/').pop(), version: deploy.version ?? '0.0.0' } },
+      config: { [deploy.values?.repositoryKey ?? 'image.repository']: repository, [deploy.values?.digestKey ?? 'image.digest']: run.digest },
+      version: revision,
+      namespace: run.stage,
+    };
+    return {
+      HELM_REVISION: String(revision),
+      HELM_STATUS: status.info.status,
+      HELM_STATUS_SHA256: sha256Hex(`${JSON.stringify(status)}\n`),
+    };
+  }
+
+  /**
+   * The Terraform driver's evidence: the plan JSON (`terraform show -json tfplan`: the image variable set
+   * to <repository>@<digest>, the workload's image change, and `planDestroys` deletions when the scenario
+   * asks for them) written to the evidence bucket with its sha256 and summary, as
+   * scripts/drivers/terraform-deploy.sh does; `refusal` when the plan destroys and the stage does not allow it.
+   */
+  private terraformPlan(run: DriverRun, deploy: { imageVariable?: string; allowDestroy?: boolean; workdir?: string; source?: string }, destroys: number): { exported: Record<string, string>; refusal?: string } {
+    const previous = [...this.cloud.deployments].reverse().find((x) => x.service === run.service && x.stage === run.stage && x.result === 'SUCCEEDED')?.digest ?? this.cloud.scenario.stages[`${run.service}/${run.stage}`]?.running;
+    const repository = run.image.slice(0, run.image.lastIndexOf('@'));
+    const variable = deploy.imageVariable ?? 'image';
+    const changes = [
+      {
+        address: 'kubernetes_deployment_v1.service',
+        mode: 'managed',
+        type: 'kubernetes_deployment_v1',
+        name: 'service',
+        provider_name: 'registry.terraform.io/hashicorp/kubernetes',
+        change: previous ? { actions: ['update'], before: { image: `${repository}@${previous}` }, after: { image: run.image } } : { actions: ['create'], before: null, after: { image: run.image } },
+      },
+      ...Array.from({ length: destroys }, (_, i) => ({
+        address: `terraform_data.retired[${i}]`,
+        mode: 'managed',
+        type: 'terraform_data',
+        name: 'retired',
+        index: i,
+        provider_name: 'terraform.io/builtin/terraform',
+        change: { actions: ['delete'], before: { id: `retired-${i}` }, after: null },
+      })),
+    ];
+    const plan = { format_version: '1.2', terraform_version: '1.13.1', variables: { [variable]: { value: run.image } }, resource_changes: changes, timestamp: run.at };
+    const body = `${JSON.stringify(plan)}\n`;
+    const planSha256 = sha256Hex(body);
+    const add = previous ? 0 : 1;
+    const change = previous ? 1 : 0;
+    const prefix = `evidence/${run.releaseId}/${run.stage}/${run.kind}`;
+    const allowDestroy = deploy.allowDestroy === true;
+    const destroyed = changes.filter((c) => c.change.actions.includes('delete')).map((c) => `${c.address} [delete]`);
+    const sentence = `${add} to create, ${change} to update, 0 to replace, ${destroys} to delete${destroyed.length ? ` (destroys ${destroyed.join(', ')})` : ''}`;
+    this.cloud.putEvidence(`${prefix}/plan.json`, body);
+    this.cloud.putEvidence(`${prefix}/plan.json.sha256`, `${planSha256}  plan.json\n`);
+    this.cloud.putEvidence(
+      `${prefix}/summary.json`,
+      `${JSON.stringify({ allowDestroy, changes: { create: add, update: change, replace: 0, delete: destroys }, destroys: destroyed, digest: run.digest, image: run.image, kind: run.kind, planSha256, releaseId: run.releaseId, service: run.service, source: deploy.source, stage: run.stage, workdir: deploy.workdir })}\n`,
+    );
+    return {
+      exported: { TF_PLAN_SHA256: planSha256, TF_PLAN_KEY: `${prefix}/plan.json`, TF_PLAN_SUMMARY: JSON.stringify({ add, change, destroy: destroys }) },
+      ...(destroys > 0 && !allowDestroy
+        ? { refusal: `gantry-terraform: refusing to apply: the plan would destroy ${destroys} resource(s) and stage ${run.stage} does not allow it (deploy.allowDestroy): ${sentence}` }
+        : {}),
+    };
+  }
 }
+
+/** One driver run as the evidence helpers of `runDriver` see it. */
+interface DriverRun {
+  readonly service: string;
+  readonly stage: string;
+  readonly digest: string;
+  readonly kind: 'deploy' | 'rollback';
+  readonly releaseId: string;
+  /** `<registry>/<repository>@<digest>`. */
+  readonly image: string;
+  readonly at: string;
+}
+
+/** A scenario `deploy` line as the driver reads it (local/scenario.ts): `planDestroys` for a Terraform stage. */
+type ScriptedDriverRun = NonNullable<ReturnType<EngineHooks['driverScript']>> & { readonly planDestroys?: number };
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');

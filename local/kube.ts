@@ -5,7 +5,14 @@
  * drift; a scenario can change an image out of band (as someone running `kubectl set image` would).
  *
  * Shared interface (used by the local engine for eks:call and by the insight check): keep the method names stable.
+ * `cluster` is the config's cluster key (`stages[].cluster`, e.g. "prod"); the engine maps eks:call's ClusterName
+ * (the EKS cluster name) to it.
+ *
+ * A rollout is played in virtual time and read lazily: a PATCH that changes the pod template bumps the generation
+ * and starts a rollout that completes (or, when the scenario says the deploy fails, stalls with
+ * `ProgressDeadlineExceeded`) once its duration has passed; every read shows the status of that moment.
  */
+import { type GantryConfig, stageWorkload } from '../lambdas/domain/config';
 import type { VirtualClock } from './clock';
 
 /** The `arn:aws:states:::eks:call` parameters (Step Functions developer guide, "Call Amazon EKS"). */
@@ -30,6 +37,31 @@ export interface EksCallResponse {
 export interface LocalContainer {
   name: string;
   image: string;
+  [field: string]: unknown;
+}
+
+export interface LocalCondition {
+  type: string;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+  lastUpdateTime: string;
+}
+
+/** A rollout in progress or finished: how it ends and when (virtual time). */
+export interface LocalRollout {
+  readonly generation: number;
+  readonly startedMs: number;
+  readonly endsMs: number;
+  readonly result: 'SUCCEEDED' | 'FAILED';
+  readonly message?: string;
+}
+
+/** How a PATCH's rollout plays out (from the scenario's `deploy` script line; default: succeeds after PT1M). */
+export interface RolloutScript {
+  readonly durationMs: number;
+  readonly result: 'SUCCEEDED' | 'FAILED';
+  readonly message?: string;
 }
 
 /** Just enough of apps/v1 Deployment for a rollout and a drift read. */
@@ -38,6 +70,8 @@ export interface LocalDeployment {
   namespace: string;
   name: string;
   generation: number;
+  resourceVersion: number;
+  annotations: Record<string, string>;
   replicas: number;
   progressDeadlineSeconds: number;
   containers: LocalContainer[];
@@ -47,7 +81,23 @@ export interface LocalDeployment {
     updatedReplicas: number;
     readyReplicas: number;
     availableReplicas: number;
-    conditions: Array<{ type: string; status: 'True' | 'False'; reason: string; message: string; lastUpdateTime: string }>;
+    unavailableReplicas?: number;
+    conditions: LocalCondition[];
+  };
+  rollout?: LocalRollout;
+}
+
+const DEPLOYMENT_PATH = /^\/apis\/apps\/v1\/namespaces\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/deployments\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
+const DEFAULT_ROLLOUT: RolloutScript = { durationMs: 60_000, result: 'SUCCEEDED' };
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A Kubernetes `Status` response, as the API server sends for an error. */
+function status(code: number, statusText: string, reason: string, message: string, details?: Record<string, unknown>): EksCallResponse {
+  return {
+    StatusCode: code,
+    StatusText: statusText,
+    Headers: { 'Content-Type': ['application/json'] },
+    ResponseBody: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code },
   };
 }
 
@@ -68,6 +118,8 @@ export class LocalKube {
       namespace,
       name,
       generation: 1,
+      resourceVersion: 1,
+      annotations: {},
       replicas,
       progressDeadlineSeconds: 600,
       containers: containers.map((c) => ({ ...c })),
@@ -88,7 +140,9 @@ export class LocalKube {
   }
 
   get(cluster: string, namespace: string, name: string): LocalDeployment | undefined {
-    return this.deployments.get(LocalKube.key(cluster, namespace, name));
+    const d = this.deployments.get(LocalKube.key(cluster, namespace, name));
+    if (d) this.refresh(d);
+    return d;
   }
 
   /** The image a container runs now (what `kubectl get deploy -o jsonpath` would print), or undefined. */
@@ -107,14 +161,175 @@ export class LocalKube {
     if (c) c.image = image;
     else d.containers.push({ name: container, image });
     d.generation++;
-    d.status.observedGeneration = d.generation;
-    d.status.updatedReplicas = d.replicas;
-    d.status.availableReplicas = d.replicas;
-    d.status.readyReplicas = d.replicas;
+    d.resourceVersion++;
+    d.rollout = undefined;
+    this.complete(d);
   }
 
   /** Every Deployment, for the simulation's output. */
   all(): LocalDeployment[] {
-    return [...this.deployments.values()];
+    const all = [...this.deployments.values()];
+    for (const d of all) this.refresh(d);
+    return all;
+  }
+
+  /** The rollout a Deployment is in or last finished (undefined when none was started by a PATCH). */
+  rolloutOf(cluster: string, namespace: string, name: string): (LocalRollout & { ended: boolean }) | undefined {
+    const d = this.get(cluster, namespace, name);
+    if (!d?.rollout) return undefined;
+    return { ...d.rollout, ended: this.clock.nowMs() >= d.rollout.endsMs };
+  }
+
+  /**
+   * The Kubernetes API behind `eks:call`, for apps/v1 Deployments: GET and PATCH of
+   * `/apis/apps/v1/namespaces/<ns>/deployments/<name>`. An absent Deployment is a 404 with a `Status` body.
+   * PATCH merges `metadata.annotations`, `spec.replicas` and `spec.template.spec.containers` (by container name,
+   * as a strategic merge patch does); a `metadata.resourceVersion` that is not the current one is a 409 Conflict.
+   * A patch that changes the pod template bumps the generation and starts a rollout played by `rollout`.
+   * @param options.cluster the config's cluster key the request's ClusterName resolves to (default: ClusterName).
+   */
+  eksCall(req: EksCallRequest, options: { cluster?: string; rollout?: RolloutScript } = {}): EksCallResponse {
+    const cluster = options.cluster ?? req.ClusterName;
+    const m = DEPLOYMENT_PATH.exec(req.Path);
+    if (!m) return status(404, 'Not Found', 'NotFound', `the server could not find the requested resource (${req.Method} ${req.Path}; the local cluster serves apps/v1 Deployments only)`);
+    const namespace = m[1] as string;
+    const name = m[3] as string;
+    const d = this.get(cluster, namespace, name);
+    if (req.Method !== 'GET' && req.Method !== 'PATCH') return status(405, 'Method Not Allowed', 'MethodNotAllowed', `${req.Method} is not supported by the local cluster`);
+    if (!d) return status(404, 'Not Found', 'NotFound', `deployments.apps "${name}" not found`, { name, group: 'apps', kind: 'deployments' });
+    if (req.Method === 'PATCH') {
+      const problem = this.patch(d, req.RequestBody, options.rollout ?? DEFAULT_ROLLOUT);
+      if (problem) return problem;
+    }
+    return { StatusCode: 200, StatusText: 'OK', Headers: { 'Content-Type': ['application/json'] }, ResponseBody: this.render(d) };
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private patch(d: LocalDeployment, raw: unknown, script: RolloutScript): EksCallResponse | undefined {
+    let body = raw;
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        return status(400, 'Bad Request', 'BadRequest', 'the body of the request was in an unknown format');
+      }
+    }
+    if (!isRecord(body)) return status(400, 'Bad Request', 'BadRequest', 'the patch is not a JSON object');
+    const metadata = isRecord(body.metadata) ? body.metadata : {};
+    if (metadata.resourceVersion !== undefined && String(metadata.resourceVersion) !== String(d.resourceVersion)) {
+      return status(409, 'Conflict', 'Conflict', `Operation cannot be fulfilled on deployments.apps "${d.name}": the object has been modified; please apply your changes to the latest version and try again`, {
+        name: d.name,
+        group: 'apps',
+        kind: 'deployments',
+      });
+    }
+    const spec = isRecord(body.spec) ? body.spec : {};
+    const template = isRecord(spec.template) && isRecord(spec.template.spec) ? spec.template.spec : {};
+    const patched = Array.isArray(template.containers) ? template.containers : [];
+    for (const c of patched) if (!isRecord(c) || typeof c.name !== 'string') return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers: every container needs a name');
+    const before = JSON.stringify(d.containers);
+    const containers = d.containers.map((c) => ({ ...c }));
+    for (const c of patched as LocalContainer[]) {
+      const existing = containers.find((x) => x.name === c.name);
+      if (existing) Object.assign(existing, c);
+      else containers.push({ ...c });
+    }
+    if (containers.some((c) => typeof c.image !== 'string' || c.image === '')) return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers[].image: Required value');
+    if (isRecord(metadata.annotations)) for (const [k, v] of Object.entries(metadata.annotations)) if (typeof v === 'string') d.annotations[k] = v;
+    const replicasChanged = typeof spec.replicas === 'number' && spec.replicas !== d.replicas;
+    if (typeof spec.replicas === 'number') d.replicas = spec.replicas;
+    d.containers = containers;
+    d.resourceVersion++;
+    const templateChanged = JSON.stringify(containers) !== before;
+    if (templateChanged || replicasChanged) d.generation++;
+    if (templateChanged) {
+      const now = this.clock.nowMs();
+      d.rollout = { generation: d.generation, startedMs: now, endsMs: now + script.durationMs, result: script.result, ...(script.message ? { message: script.message } : {}) };
+    }
+    this.refresh(d);
+    return undefined;
+  }
+
+  /** Bring a Deployment's status to the current virtual time. */
+  private refresh(d: LocalDeployment): void {
+    const r = d.rollout;
+    if (!r || r.generation !== d.generation) {
+      // No rollout of this generation (a replicas-only change, or none at all): the controller has observed it.
+      d.status.observedGeneration = d.generation;
+      return;
+    }
+    const now = this.clock.nowMs();
+    const at = new Date(Math.min(now, r.endsMs)).toISOString();
+    const rs = `${d.name}-${d.generation.toString(16).padStart(4, '0')}`;
+    if (now >= r.endsMs && r.result === 'SUCCEEDED') {
+      this.complete(d, new Date(r.endsMs).toISOString());
+      return;
+    }
+    const surge = d.replicas > 0 ? 1 : 0;
+    d.status = {
+      observedGeneration: d.generation,
+      replicas: d.replicas + surge,
+      updatedReplicas: surge,
+      readyReplicas: d.replicas,
+      availableReplicas: d.replicas,
+      unavailableReplicas: surge,
+      conditions: [
+        { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastUpdateTime: at },
+        now >= r.endsMs
+          ? { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: r.message ?? `ReplicaSet "${rs}" has timed out progressing.`, lastUpdateTime: at }
+          : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rs}" is progressing.`, lastUpdateTime: at },
+      ],
+    };
+  }
+
+  private complete(d: LocalDeployment, at = this.clock.now().toISOString()): void {
+    d.status = {
+      observedGeneration: d.generation,
+      replicas: d.replicas,
+      updatedReplicas: d.replicas,
+      readyReplicas: d.replicas,
+      availableReplicas: d.replicas,
+      conditions: [
+        { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastUpdateTime: at },
+        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${d.name}-${d.generation.toString(16).padStart(4, '0')}" has successfully progressed.`, lastUpdateTime: at },
+      ],
+    };
+  }
+
+  /** The Deployment as the API server returns it (the fields Gantry reads). */
+  private render(d: LocalDeployment): Record<string, unknown> {
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: d.name,
+        namespace: d.namespace,
+        generation: d.generation,
+        resourceVersion: String(d.resourceVersion),
+        ...(Object.keys(d.annotations).length ? { annotations: { ...d.annotations } } : {}),
+      },
+      spec: {
+        replicas: d.replicas,
+        progressDeadlineSeconds: d.progressDeadlineSeconds,
+        selector: { matchLabels: { app: d.name } },
+        template: { metadata: { labels: { app: d.name } }, spec: { containers: d.containers.map((c) => ({ ...c })) } },
+      },
+      status: structuredClone(d.status),
+    };
+  }
+}
+
+/**
+ * Deployments at the start of a simulation: for each `stages["svc/stage"].running` of a stage with a workload
+ * (`stageWorkload`), the workload's container runs `<registry>/<repository>@<running>`, fully rolled out.
+ */
+export function seedWorkloads(kube: LocalKube, config: GantryConfig, stages: Record<string, { running?: string }>, registry: string): void {
+  for (const [key, st] of Object.entries(stages)) {
+    const [service, stage] = key.split('/') as [string, string];
+    const svc = config.services[service];
+    const cfg = svc?.stages.find((s) => s.name === stage);
+    const w = cfg ? stageWorkload(cfg) : undefined;
+    if (svc && cfg && w && st.running) kube.seed(cfg.cluster, cfg.namespace, w.deployment, [{ name: w.container, image: `${registry}/${svc.repository}@${st.running}` }]);
   }
 }

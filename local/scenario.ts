@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { type GantryConfig, parseConfig } from '../lambdas/domain/config';
+import { type GantryConfig, parseConfig, stageWorkload } from '../lambdas/domain/config';
 import { isIsoDuration } from '../lambdas/domain/durations';
-import { ValidationError, formatIssues } from '../lambdas/domain/validation';
+import { ValidationError, formatIssues, prototypeKeyProblems } from '../lambdas/domain/validation';
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected a digest sha256:<64 lowercase hex>');
 const duration = z.string().refine((s) => isIsoDuration(s), { message: 'expected an ISO-8601 duration such as PT7M' });
@@ -79,7 +79,15 @@ const scriptLine = z
     alarm: z.strictObject({ name: z.string().min(1), state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.string().optional() }).optional(),
     approve: z.strictObject({ principal, comment: z.string().optional() }).optional(),
     reject: z.strictObject({ principal, comment: z.string().optional() }).optional(),
-    deploy: z.strictObject({ result: z.enum(['SUCCEEDED', 'FAILED']), message: z.string().optional(), duration: duration.optional() }).optional(),
+    deploy: z
+      .strictObject({
+        result: z.enum(['SUCCEEDED', 'FAILED']).default('SUCCEEDED'),
+        message: z.string().optional(),
+        duration: duration.optional(),
+        /** Terraform stages: the plan also deletes this many resources (refused unless the stage's deploy.allowDestroy). */
+        planDestroys: z.number().int().min(0).max(1000).optional(),
+      })
+      .optional(),
     fault: z.strictObject({ service: z.enum(['ecr', 'cloudwatch', 'codebuild', 'dynamodb', 'scheduler', 'eventbridge', 'sfn']), operation: z.string().min(1), error: z.string().min(1), count: z.number().int().min(1).default(1) }).optional(),
     abort: z.strictObject({ service: z.string(), stage: z.string().optional() }).optional(),
     event: rawEvent.optional(),
@@ -103,7 +111,11 @@ const trigger = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('rollback'), principal, input: z.unknown(), at: duration.default('PT0S') }),
   /** `gantry freeze on|off --reason` by an operator (added: not in SIMULATION.md v1). */
   z.strictObject({ type: z.literal('freeze'), state: z.enum(['on', 'off']), reason: z.string().min(1), principal, at: duration.default('PT0S') }),
-]);
+  /** The daily insight check (stale services, drift), run once at `at` through statemachines/insight.asl.json (added: not in SIMULATION.md v1). */
+  z.strictObject({ type: z.literal('insight-check'), at: duration.default('PT0S') }),
+  /** An out-of-band change: someone runs `kubectl set image` on the stage's workload (added: not in SIMULATION.md v1). */
+  z.strictObject({ type: z.literal('kubectl-set-image'), service: z.string().min(1), stage: z.string().min(1), image: z.string().regex(/^[^\s@]+(@sha256:[a-f0-9]{64})?$/, 'expected an image reference such as repo:tag or registry/repo@sha256:<64 hex>'), container: z.string().optional(), at: duration.default('PT0S') }),
+], { error: (iss) => (iss.code === 'invalid_union' ? 'expected a trigger whose type is "ecr-push", "start", "event", "rollback", "freeze", "insight-check" or "kubectl-set-image"' : undefined) });
 
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
@@ -150,7 +162,9 @@ export interface LoadedScenario {
 /** Validate a scenario and its config; every problem of either is a ValidationError line. */
 export function loadScenario(raw: unknown, baseDir: string, path?: string): LoadedScenario {
   const r = scenarioSchema.safeParse(raw);
-  if (!r.success) throw new ValidationError(path ?? 'scenario', formatIssues(r.error.issues, raw));
+  // zod drops a `__proto__` key from records silently: refuse it like any unknown field.
+  const early = [...new Set([...(r.success ? [] : formatIssues(r.error.issues, raw)), ...prototypeKeyProblems(raw)])];
+  if (!r.success || early.length > 0) throw new ValidationError(path ?? 'scenario', early);
   const scenario = r.data;
   let configRaw: unknown = scenario.config;
   let configSource = `${path ?? 'scenario'}: config`;
@@ -165,9 +179,11 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
   }
   const config = parseConfig(configRaw, configSource);
   const problems: string[] = [];
+  // Own keys only: a name such as "constructor" must not find Object.prototype's members.
+  const own = <T>(o: Record<string, T>, k: string): T | undefined => (Object.hasOwn(o, k) ? o[k] : undefined);
   scenario.script.forEach((line, i) => {
     if ('service' in line.when) {
-      const svc = config.services[line.when.service];
+      const svc = own(config.services, line.when.service);
       if (!svc) problems.push(`script[${i}].when.service: expected one of ${Object.keys(config.services).join(', ')}, got ${JSON.stringify(line.when.service)}`);
       else if (!svc.stages.some((s) => s.name === (line.when as { stage: string }).stage)) {
         problems.push(`script[${i}].when.stage: expected one of ${svc.stages.map((s) => s.name).join(', ')}, got ${JSON.stringify(line.when.stage)}`);
@@ -181,15 +197,21 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
         ...(img.platforms ?? []).map((p, j) => ({ path: `ecr[${JSON.stringify(repo)}].images[${i}].platforms[${j}].signature.key`, sig: p.signature })),
       ];
       for (const { path: at, sig } of signed) {
-        if (sig && sig.state !== 'missing' && !(sig.key in scenario.keys)) {
+        if (sig && sig.state !== 'missing' && !Object.hasOwn(scenario.keys, sig.key)) {
           problems.push(`${at}: expected a key of "keys" (the local cloud signs only with keys it holds: ${Object.keys(scenario.keys).join(', ') || 'none'}), got ${JSON.stringify(sig.key)}`);
         }
       }
     });
   }
+  scenario.triggers.forEach((t, i) => {
+    if (t.type !== 'kubectl-set-image') return;
+    const st = own(config.services, t.service)?.stages.find((x) => x.name === t.stage);
+    if (!st) problems.push(`triggers[${i}]: expected a service and stage of the config, got ${JSON.stringify(`${t.service}/${t.stage}`)}`);
+    else if (!stageWorkload(st) && !t.container) problems.push(`triggers[${i}].container: expected a container name (stage ${t.service}/${t.stage} has no workload in the config), got nothing`);
+  });
   for (const key of Object.keys(scenario.stages)) {
     const [svc, st] = key.split('/') as [string, string];
-    if (!config.services[svc]?.stages.some((s) => s.name === st)) problems.push(`stages["${key}"]: expected "<service>/<stage>" of the config, got ${JSON.stringify(key)}`);
+    if (!own(config.services, svc)?.stages.some((s) => s.name === st)) problems.push(`stages["${key}"]: expected "<service>/<stage>" of the config, got ${JSON.stringify(key)}`);
   }
   if (problems.length) throw new ValidationError(path ?? 'scenario', problems);
   return { scenario, config, path };

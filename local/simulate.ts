@@ -3,16 +3,19 @@
  * as the ledger and the local cloud for everything else, on a virtual clock.
  */
 import './polyfill';
-import { configHash } from '../lambdas/domain/config';
+import { configHash, stageWorkload } from '../lambdas/domain/config';
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { type LedgerEvent, verifyChain } from '../lambdas/domain/ledger';
+import type { DriftFinding, InsightCheckData, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
 import { operatorExecutionName } from '../lambdas/domain/release';
 import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
+import { sdkMaxAttempts } from '../lambdas/adapters/retry';
 import type { Deps } from '../lambdas/ports';
 import { VirtualClock } from './clock';
 import { ACCOUNT, LocalCloud, REGION, detId } from './cloud';
 import { withScenarioKeys } from './image-artifacts';
+import { Chaos, type ChaosOptions, type ChaosStats, LocalSdkRetryStrategy } from './chaos';
 import { startDynalite } from './dynalite';
 import { type HandlerRun, LocalStepFunctions, stateMachineArn } from './engine';
 import type { LoadedScenario, ScriptLine } from './scenario';
@@ -31,6 +34,10 @@ import { run as reconciler } from '../lambdas/reconciler';
 import { run as recordStep } from '../lambdas/record-step';
 import { run as rollbackPrepare } from '../lambdas/rollback-prepare';
 import { run as stageLease } from '../lambdas/stage-lease';
+import { run as insightPlan } from '../lambdas/insight-plan';
+import { run as insightRecord } from '../lambdas/insight-record';
+import { imageRegistry, run as rolloutCheck } from '../lambdas/rollout-check';
+import { seedWorkloads } from './kube';
 
 export const HANDLERS: Record<string, HandlerRun> = {
   'prepare-release': prepareRelease,
@@ -42,6 +49,9 @@ export const HANDLERS: Record<string, HandlerRun> = {
   'record-step': recordStep,
   'bake-register': bakeRegister,
   'rollback-prepare': rollbackPrepare,
+  'insight-plan': insightPlan,
+  'insight-record': insightRecord,
+  'rollout-check': rolloutCheck,
 };
 
 export interface SimGate {
@@ -101,6 +111,12 @@ export interface SimulationOutput {
   lifecycle: Array<{ at: string; source: 'gantry'; detailType: string; detail: Record<string, unknown> }>;
   /** Stage leases still held when the simulation ended (always empty unless something leaked). */
   leasesHeld: Array<{ owner: string; service: string; stage: string }>;
+  /** The clusters' Deployments when the simulation ended (cluster = the config's cluster key): what each container runs. */
+  workloads: Array<{ cluster: string; namespace: string; name: string; generation: number; containers: Record<string, string>; annotations: Record<string, string> }>;
+  /** The insight checks the scenario ran (`insight-check` triggers), oldest first: stale services and drift as each found them. */
+  insight: { checks: Array<{ at: string; checkId: string; stale: StaleFinding[]; drift: DriftFinding[]; inSync: number }> };
+  /** With chaos mode: the faults injected and the retries that absorbed them (local/chaos.ts). */
+  chaos?: ChaosStats;
   warnings: string[];
   clock: { start: string; end: string };
 }
@@ -108,6 +124,8 @@ export interface SimulationOutput {
 export interface SimulationResult {
   output: SimulationOutput;
   ledgerEvents: LedgerEvent[];
+  /** The insight chain the run wrote (one record per insight check), oldest first. */
+  insightRecords: InsightRecord[];
 }
 
 const LABELS: Record<string, (e: LedgerEvent) => string> = {
@@ -142,7 +160,22 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   return { at: e.at, release: e.releaseId, ...(e.stage ? { stage: e.stage } : {}), event: LABELS[e.type]?.(e) ?? e.type, ...(result ? { result } : {}), ...(reason ? { reason } : {}) };
 }
 
-export async function simulate(loaded: LoadedScenario): Promise<SimulationResult> {
+export interface SimulateOptions {
+  /**
+   * Stop at this virtual instant (ms since the epoch) instead of running until nothing is left to
+   * happen: executions still running then are left as they are in the ledger (a local Gantry's "now",
+   * lib/cli/local-backend.ts), and `clock.end` is this instant.
+   */
+  readonly until?: number;
+  /**
+   * Faults (local/chaos.ts): every AWS call fails its first `transientFailures` attempts, or every
+   * handler crashes once right after its first ledger append. The output gains `chaos` (what was
+   * injected and retried).
+   */
+  readonly chaos?: ChaosOptions;
+}
+
+export async function simulate(loaded: LoadedScenario, options: SimulateOptions = {}): Promise<SimulationResult> {
   const { scenario } = loaded;
   const startMs = Date.parse(scenario.clock);
   const clock = new VirtualClock(new Date(startMs));
@@ -151,26 +184,43 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
   const config = withScenarioKeys(loaded.config, cloud.signingKeys);
   const dynamo = await startDynalite();
   try {
+    const chaos = new Chaos(options.chaos ?? {}, clock);
+    // The ledger's SDK client retries as the real one does (lambdas/adapters/retry.ts), without real-time
+    // backoff; injected DynamoDB faults arrive at its wire, below the retry middleware.
+    const dynamoConfig = dynamo.client.config as unknown as { retryStrategy: () => Promise<unknown>; maxAttempts: () => Promise<number>; requestHandler: { handle: (r: never, o?: never) => Promise<unknown> } };
+    const dynamoRetry = new LocalSdkRetryStrategy(sdkMaxAttempts('dynamodb'), () => chaos.countRetry('sdk:dynamodb'));
+    dynamoConfig.retryStrategy = async () => dynamoRetry;
+    dynamoConfig.maxAttempts = async () => sdkMaxAttempts('dynamodb');
+    if (chaos.active) dynamoConfig.requestHandler = chaos.dynamoRequestHandler(dynamoConfig.requestHandler);
+    // StartBuild is called by the workflow itself (the optimised CodeBuild integration): faulted here.
+    const checkFault = cloud.checkFault.bind(cloud);
+    cloud.checkFault = (service: string, operation: string) => {
+      checkFault(service, operation);
+      if (service === 'codebuild') chaos.check(service, operation, undefined);
+    };
     const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
     let sfn: LocalStepFunctions | undefined;
     const deps: Deps = {
       config,
       configHash: configHash(config),
       ledger,
-      registry: cloud,
-      alarms: cloud,
-      tasks: cloud,
-      timers: cloud,
-      bus: cloud,
+      // Each port as a handler sees it in AWS: through the SDK client's retries (and chaos faults).
+      registry: chaos.port('ecr', cloud),
+      alarms: chaos.port('cloudwatch', cloud),
+      tasks: chaos.port('sfn', cloud),
+      timers: chaos.port('scheduler', cloud),
+      bus: chaos.port('eventbridge', cloud),
       now: () => clock.now(),
-      executions: {
-        start: async (name, input) => {
+      executions: chaos.port('sfn', {
+        start: async (name: string, input: unknown) => {
           cloud.checkFault('sfn', 'StartExecution');
           if (!sfn) throw new Error('local Step Functions not ready');
           return sfn.start('release', name, input);
         },
-      },
+      }),
     };
+    /** What a handler invocation gets: the deps, or with crashAfterLedgerWrite a ledger that crashes it once. */
+    const invoke = <E>(name: string, run: (event: E, d: Deps) => Promise<unknown>) => (event: E) => run(event, chaos.depsFor(name, deps));
 
     // Script lines: phase-keyed lines fire relative to the first time that phase begins.
     const fired = new Set<number>();
@@ -205,7 +255,17 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
           return;
         }
         const event = apiEventFor(who.principal, { releaseId, stage: w.stage, decision, ...(who.comment ? { comment: who.comment } : {}) }, { at: clock.now(), requestId: `sim-${index}` });
-        const res = await approvalDecide(event, deps);
+        // API Gateway answers 502 when the function fails; the operator (or the CLI) asks again.
+        let res: Awaited<ReturnType<typeof approvalDecide>>;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            res = await approvalDecide(event, chaos.depsFor('approval-decide', deps));
+            if (res.statusCode < 500 || attempt >= 3) break;
+          } catch (e) {
+            if (attempt >= 3) throw e;
+          }
+          chaos.countRetry('operator:approval');
+        }
         const body = JSON.parse(res.body) as { message?: string; decision?: string };
         cloud.note(res.statusCode === 200 ? 'Approval Decided' : 'Approval Refused', { principal: who.principal, decision, status: res.statusCode, message: body.message ?? body.decision ?? '' });
       }
@@ -229,13 +289,14 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
         return scenario.script[i]?.deploy;
       },
     };
-    sfn = new LocalStepFunctions(clock, cloud, HANDLERS, deps, hooks);
+    const handlers: Record<string, HandlerRun> = Object.fromEntries(Object.entries(HANDLERS).map(([name, run]) => [name, (event: unknown, d: Deps) => run(event, chaos.depsFor(name, d))]));
+    sfn = new LocalStepFunctions(clock, cloud, handlers, deps, hooks, ['release', 'rollback', 'insight']);
 
-    cloud.addRule({ name: 'ecr-push', pattern: ecrPushPattern, target: (e) => intake(e, deps) });
-    cloud.addRule({ name: 'ecr-putimage-cloudtrail', pattern: cloudTrailPutImagePattern, target: (e) => intake(e, deps) });
-    cloud.addRule({ name: 'alarm-state', pattern: alarmStateChangePattern, target: (e) => alarmWatch(e, deps) });
-    cloud.addRule({ name: 'execution-status', pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback')]), target: (e) => reconciler(e, deps) });
-    cloud.timerHandler = (payload) => bakeTimer(payload, deps);
+    cloud.addRule({ name: 'ecr-push', pattern: ecrPushPattern, target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
+    cloud.addRule({ name: 'ecr-putimage-cloudtrail', pattern: cloudTrailPutImagePattern, target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
+    cloud.addRule({ name: 'alarm-state', pattern: alarmStateChangePattern, target: chaos.asyncInvoke('alarm-watch', invoke('alarm-watch', alarmWatch)) });
+    cloud.addRule({ name: 'execution-status', pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback')]), target: chaos.asyncInvoke('reconciler', invoke('reconciler', reconciler)) });
+    cloud.timerHandler = chaos.asyncInvoke('bake-timer', invoke('bake-timer', bakeTimer));
 
     // What runs in each stage before the scenario starts.
     for (const [key, st] of Object.entries(scenario.stages)) {
@@ -250,6 +311,8 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
         }
       }
     }
+    // ... and in the clusters: each stage's workload runs the `running` digest (local/kube.ts).
+    seedWorkloads(cloud.kube, config, scenario.stages, imageRegistry());
 
     scenario.triggers.forEach((t, i) => {
       clock.schedule(startMs + parseIsoDuration(t.at), async () => {
@@ -274,6 +337,17 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
           }
         } else if (t.type === 'event') {
           for (let c = 0; c < t.copies; c++) cloud.putEvent(t.event as Record<string, unknown>);
+        } else if (t.type === 'insight-check') {
+          // The daily check, as EventBridge Scheduler would start it (statemachines/insight.asl.json).
+          sfn?.start('insight', `insight-${now.replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${i}`, {});
+        } else if (t.type === 'kubectl-set-image') {
+          const st = config.services[t.service]?.stages.find((x) => x.name === t.stage);
+          const w = st ? stageWorkload(st) : undefined;
+          const cluster = st?.cluster ?? '';
+          const deployment = w?.deployment ?? t.service;
+          const container = t.container ?? w?.container ?? t.service;
+          cloud.kube.setImage(cluster, st?.namespace ?? 'default', deployment, container, t.image);
+          cloud.note('Image Set Out Of Band', { service: t.service, stage: t.stage, cluster, deployment, container, image: t.image });
         } else if (t.type === 'freeze') {
           await ledger.setFreeze({ on: t.state === 'on', reason: t.reason, principal: t.principal, at: now });
           cloud.note(t.state === 'on' ? 'Freeze On' : 'Freeze Off', { reason: t.reason, principal: t.principal });
@@ -291,12 +365,13 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
       if ('at' in line.when) clock.schedule(startMs + parseIsoDuration(line.when.at), () => fire(i, line));
     });
 
-    await clock.run();
+    await clock.run(options.until !== undefined ? { until: options.until } : {});
+    const stoppedEarly = options.until !== undefined && clock.pending() > 0;
 
     const warnings: string[] = [];
     for (const e of clock.errors) warnings.push(`internal: ${(e as Error).stack ?? String(e)}`);
     for (const f of cloud.deliveryFailures) warnings.push(`event delivery to ${f.rule} failed: ${f.error}`);
-    for (const ex of sfn.executions.values()) if (ex.status === 'RUNNING') warnings.push(`execution ${ex.name} is still RUNNING with nothing left to happen (waiting for a decision the scenario never gives)`);
+    if (!stoppedEarly) for (const ex of sfn.executions.values()) if (ex.status === 'RUNNING') warnings.push(`execution ${ex.name} is still RUNNING with nothing left to happen (waiting for a decision the scenario never gives)`);
 
     // ------------------------------------------------------------ output
     const summaries = await ledger.listReleases();
@@ -336,7 +411,7 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
     }
     const leasesHeld: SimulationOutput['leasesHeld'] = [];
     for (const r of releases) for (const l of await ledger.leasesOf(r.releaseId)) leasesHeld.push({ owner: r.releaseId, ...l });
-    for (const l of leasesHeld) warnings.push(`lease ${l.service}/${l.stage} still held by ${l.owner}`);
+    if (!stoppedEarly) for (const l of leasesHeld) warnings.push(`lease ${l.service}/${l.stage} still held by ${l.owner}`);
     const stages: SimulationOutput['stages'] = {};
     for (const [svcName, svc] of Object.entries(config.services)) {
       for (const st of svc.stages) {
@@ -372,6 +447,7 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
     const unused = scenario.script.flatMap((line, index) =>
       fired.has(index) ? [] : [{ index, line, reason: 'its phase never came (or, for an approval, no release of that service was waiting)' }],
     );
+    const insightRecords = await ledger.listInsights();
     const output: SimulationOutput = {
       scenario: scenario.name,
       simulated: true,
@@ -384,10 +460,25 @@ export async function simulate(loaded: LoadedScenario): Promise<SimulationResult
       executions: [...sfn.executions.values()].map((e) => ({ name: e.name, machine: e.machine, status: e.status, ...(e.error ? { error: e.error } : {}), transitions: e.transitions })),
       lifecycle: cloud.lifecycle.map((e) => ({ at: e.at, source: 'gantry' as const, detailType: e.detailType, detail: e.detail })),
       leasesHeld,
+      workloads: cloud.kube.all().map((d) => ({ cluster: d.cluster, namespace: d.namespace, name: d.name, generation: d.generation, containers: Object.fromEntries(d.containers.map((c) => [c.name, c.image])), annotations: { ...d.annotations } })),
+      insight: {
+        checks: insightRecords.map((r) => {
+          const d = r.data as Partial<InsightCheckData>;
+          return { at: r.at, checkId: r.checkId, stale: d.stale ?? [], drift: d.drift ?? [], inSync: d.inSync?.length ?? 0 };
+        }),
+      },
+      ...(chaos.active ? { chaos: chaos.stats } : {}),
       warnings,
-      clock: { start: scenario.clock, end: clock.now().toISOString() },
+      clock: { start: scenario.clock, end: options.until !== undefined ? new Date(Math.max(options.until, clock.nowMs())).toISOString() : clock.now().toISOString() },
     };
-    return { output, ledgerEvents };
+    if (options.until !== undefined) {
+      // Stopped at `until`: end the executions left running (after the output was read) and release
+      // every sleeper, so no task is left racing the engine's real timeout.
+      for (const ex of sfn.executions.values()) if (ex.status === 'RUNNING') sfn.abort(ex.name);
+      clock.stop();
+      await clock.quiesce();
+    }
+    return { output, ledgerEvents, insightRecords };
   } finally {
     await dynamo.close();
   }

@@ -27,6 +27,7 @@ import { optionalEnv, requireEnv } from './env';
 import { ConfigError } from './errors';
 import { EventBridgePublisher } from './eventbridge';
 import { SchedulerTimers } from './scheduler';
+import { sdkClientConfig } from './retry';
 import { SfnExecutions, SfnTaskTokens } from './sfn';
 
 let cached: Deps | undefined;
@@ -57,7 +58,7 @@ export function loadBundledConfig(raw: string | undefined): GantryConfig {
   return parseConfig(json, 'GANTRY_CONFIG');
 }
 
-/** Build Deps from an environment and the raw config JSON. Each SDK client is created here, once. */
+/** Build Deps from an environment and the raw config JSON. Each SDK client is created here, once, with its retry configuration stated (./retry.ts). */
 export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefined): Deps {
   const tableName = requireEnv('TABLE_NAME', env);
   const busName = requireEnv('EVENT_BUS_NAME', env);
@@ -69,22 +70,22 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
   const config = loadBundledConfig(rawConfig);
   const hash = configHash(config);
 
-  const sfn = new SFNClient({});
+  const sfn = new SFNClient(sdkClientConfig('sfn'));
   const executions: Executions = stateMachineArn ? new SfnExecutions(sfn, stateMachineArn) : unavailable<Executions>('RELEASE_STATE_MACHINE_ARN', 'start');
   const timers: Timers = bakeTimerArn
-    ? new SchedulerTimers(new SchedulerClient({}), { groupName: scheduleGroup, targetArn: bakeTimerArn, roleArn: schedulerRoleArn })
+    ? new SchedulerTimers(new SchedulerClient(sdkClientConfig('scheduler')), { groupName: scheduleGroup, targetArn: bakeTimerArn, roleArn: schedulerRoleArn })
     : unavailable<Timers>('BAKE_TIMER_FUNCTION_ARN', 'schedule', 'cancel');
 
   return Object.freeze({
     config,
     configHash: hash,
-    ledger: new DynamoLedger({ client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName }),
-    registry: new EcrRegistry(new ECRClient({})),
-    alarms: new CloudWatchAlarms(new CloudWatchClient({})),
+    ledger: new DynamoLedger({ client: DynamoDBDocumentClient.from(new DynamoDBClient(sdkClientConfig('dynamodb'))), tableName }),
+    registry: new EcrRegistry(new ECRClient(sdkClientConfig('ecr'))),
+    alarms: new CloudWatchAlarms(new CloudWatchClient(sdkClientConfig('cloudwatch'))),
     tasks: new SfnTaskTokens(sfn),
     executions,
     timers,
-    bus: new EventBridgePublisher(new EventBridgeClient({}), busName),
+    bus: new EventBridgePublisher(new EventBridgeClient(sdkClientConfig('eventbridge')), busName),
     now: () => new Date(),
   });
 }

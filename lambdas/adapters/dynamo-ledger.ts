@@ -21,6 +21,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease, type ReleaseSummary } from '../domain/ledger';
+import { chainInsight, type InsightRecord, type InsightRecordInput } from '../domain/insight';
 import type { LeaseResult, Ledger, ReleaseQuery, SkipRecord, StagePointer, TokenRecord, FreezeState } from '../ports';
 import { EVENT_SEQ_WIDTH, LEDGER_GSI_BY_SERVICE, LEDGER_TTL_ATTRIBUTE, MAX_EVENT_SEQ, ledgerKeys } from './ledger-table';
 
@@ -58,6 +59,7 @@ const ENTITY = {
   skip: 'SKIP',
   skipListing: 'SKIP_LISTING',
   initiator: 'INITIATOR',
+  insight: 'INSIGHT',
 } as const;
 
 /** Attributes the adapter adds to an item; stripped when the item is read back as a domain record. */
@@ -566,6 +568,72 @@ export class DynamoLedger implements Ledger {
   async getInitiator(executionName: string): Promise<string | undefined> {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.initiator(executionName), ConsistentRead: true }));
     return Item?.principal as string | undefined;
+  }
+
+  // ------------------------------------------------------------ insight checks
+
+  /**
+   * Append an insight record to the `INSIGHT` chain with a conditional put per sequence number (like a
+   * release event). A retried check finds its checkId among the newest records and writes nothing.
+   */
+  async putInsight(input: InsightRecordInput): Promise<{ record: InsightRecord; duplicate: boolean }> {
+    required(input.checkId, 'checkId');
+    epochSeconds(input.at, 'at');
+    const body = plain(input);
+    for (let attempt = 1; attempt <= this.maxAppendAttempts; attempt++) {
+      const newest = await this.newestInsights(10);
+      const existing = newest.find((r) => r.checkId === input.checkId);
+      if (existing) return { record: existing, duplicate: true };
+      const record = chainInsight(newest[0], body);
+      if (record.seq > MAX_EVENT_SEQ) throw new LedgerInputError(`insight chain: more than ${MAX_EVENT_SEQ} records`);
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...ledgerKeys.insightRecord(record.seq), entity: ENTITY.insight, ...record },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': 'pk' },
+          }),
+        );
+        return { record, duplicate: false };
+      } catch (e) {
+        if (!isConditionFailed(e)) throw e;
+        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+      }
+    }
+    throw new LedgerConflictError(`insight check ${input.checkId}: could not append after ${this.maxAppendAttempts} attempts against concurrent writers`);
+  }
+
+  async listInsights(query: { from?: string; to?: string; last?: number } = {}): Promise<InsightRecord[]> {
+    const all =
+      query.last !== undefined
+        ? (await this.newestInsights(query.last)).reverse()
+        : (
+            await this.queryAll({
+              KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :check)',
+              ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+              ExpressionAttributeValues: { ':pk': ledgerKeys.insightPartition, ':check': ledgerKeys.insightSortKeyPrefix },
+              ConsistentRead: true,
+            })
+          ).map((i) => strip(i) as unknown as InsightRecord);
+    return all.filter((r) => (query.from === undefined || r.at >= query.from) && (query.to === undefined || r.at <= query.to || r.at.startsWith(query.to)));
+  }
+
+  /** The newest `n` insight records, newest first. */
+  private async newestInsights(n: number): Promise<InsightRecord[]> {
+    if (n <= 0) return [];
+    const page = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :check)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': ledgerKeys.insightPartition, ':check': ledgerKeys.insightSortKeyPrefix },
+        ScanIndexForward: false,
+        Limit: n,
+        ConsistentRead: true,
+      }),
+    );
+    return (page.Items ?? []).map((i) => strip(i) as unknown as InsightRecord);
   }
 
   // ------------------------------------------------------------ paging

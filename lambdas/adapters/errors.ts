@@ -37,10 +37,55 @@ export const SERVER_ERROR_NAMES = [
   'ServiceFailure',
   'InternalServiceFault',
   'InternalServiceError',
+  'ServerException',
 ] as const;
 
 /** Every name `rethrowTransient` can produce for a known error: the list for an ASL `Retry.ErrorEquals`. */
-export const TRANSIENT_ERROR_NAMES: readonly string[] = [...THROTTLING_ERROR_NAMES, ...SERVER_ERROR_NAMES, 'TransientAwsError'];
+export const TRANSIENT_ERROR_NAMES: readonly string[] = [...THROTTLING_ERROR_NAMES, ...SERVER_ERROR_NAMES, 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'TransientAwsError'];
+
+/** Failures of the Lambda service itself (AWS's recommended Retry for Lambda tasks). */
+export const LAMBDA_SERVICE_ERROR_NAMES = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'] as const;
+
+/**
+ * A function that died mid-invocation (out of memory, runtime exit, sandbox timeout). Every workflow
+ * step is idempotent by its ledger step key, so running it again is safe.
+ */
+export const LAMBDA_CRASH_ERROR_NAMES = ['Lambda.Unknown', 'Runtime.ExitError', 'Sandbox.Timedout'] as const;
+
+/**
+ * `Retry.ErrorEquals` of every Lambda task in statemachines/*.asl.json, in this order
+ * (test/unit/retry-policy.test.ts holds the files to it): the Lambda service's own failures, a crashed
+ * function, AWS errors that stayed transient after the SDK's own retries, and a ledger append that lost
+ * to concurrent writers. Never a policy refusal.
+ */
+export const LAMBDA_TASK_RETRY_ERRORS: readonly string[] = [...LAMBDA_SERVICE_ERROR_NAMES, ...LAMBDA_CRASH_ERROR_NAMES, ...TRANSIENT_ERROR_NAMES, 'LedgerConflictError'];
+
+/**
+ * Errors that are decisions, not faults: retrying them cannot change the answer, and a Retry that
+ * listed one would repeat a refusal (or hide it). test/unit/retry-policy.test.ts checks that no
+ * Retry lists any of these and that `isTransient` refuses every one.
+ */
+export const POLICY_ERROR_NAMES = [
+  'ValidationError',
+  'ValidationException',
+  'ConditionalCheckFailedException',
+  'PolicyRefusedError',
+  'LeaseHeldError',
+  'ConfigError',
+  'NotFoundError',
+  'ReleaseNotFoundError',
+  'RollbackRefused',
+  'ApprovalRejected',
+  'AlarmBreached',
+  'BakeFailed',
+  'ReleaseNotSucceeded',
+  'RollbackNotSucceeded',
+  'AccessDeniedException',
+  'States.ALL',
+  'States.TaskFailed',
+  'States.Timeout',
+  'States.Runtime',
+] as const;
 
 /**
  * A throttling or server-side AWS error, safe to retry. Its `name` is the AWS error name
@@ -151,9 +196,46 @@ function httpStatus(e: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** Throttling or a server-side fault: worth retrying. */
-export function isTransientAwsError(e: unknown): boolean {
+// ---------------------------------------------------------------- the retry classifier (SDK standard mode)
+
+/** Error names the SDK's standard retry mode treats as transient whatever their status (timeouts). */
+export const TRANSIENT_TIMEOUT_NAMES = ['TimeoutError', 'RequestTimeout', 'RequestTimeoutException'] as const;
+/** Socket-level failures the SDK retries (Node error codes). */
+const NETWORK_ERROR_CODES = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
+
+/**
+ * Whether a client should try the same call again: the classification of the AWS SDK v3 "standard"
+ * retry mode (throttling: HTTP 429, a throttling error name or the `throttling` retry trait;
+ * transient: a retry trait, a timeout, a socket error, HTTP 500/502/503/504). An error that carries no
+ * HTTP status (one the local cloud raised) is classified by its name alone, server fault names
+ * included. A policy refusal — ConditionalCheckFailedException, ValidationException, a gate's FAIL,
+ * LeaseHeldError, PolicyRefusedError — is never transient.
+ *
+ * The real adapters get this behaviour from the SDK clients themselves (`sdkClientConfig` in
+ * ./retry.ts); the local runtime wraps its ports in `withRetries`, which uses this function, so a
+ * simulated call is retried exactly when the SDK would retry the real one.
+ */
+export function isTransient(e: unknown): boolean {
+  if (e === null || typeof e !== 'object') return false;
+  const err = e as SdkErrorShape & { code?: unknown; cause?: unknown };
+  const name = awsErrorName(e);
+  if (name === 'AbortError') return false;
   if (e instanceof TransientAwsError) return true;
+  const status = httpStatus(e);
+  if (status === 429 || err.$retryable !== undefined) return true;
+  if (name && ((THROTTLING_ERROR_NAMES as readonly string[]).includes(name) || name === 'LimitExceededException' || name === 'TransactionInProgressException')) return true;
+  if (name && (TRANSIENT_TIMEOUT_NAMES as readonly string[]).includes(name)) return true;
+  if (typeof err.code === 'string' && NETWORK_ERROR_CODES.includes(err.code)) return true;
+  if (status !== undefined) return status === 500 || status === 502 || status === 503 || status === 504;
+  return name !== undefined && (SERVER_ERROR_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * Throttling or a server-side fault: worth retrying (by the workflow, once the SDK's own retries are
+ * spent). A superset of `isTransient`: also any 5xx and a server fault without a status.
+ */
+export function isTransientAwsError(e: unknown): boolean {
+  if (isTransient(e)) return true;
   if (e === null || typeof e !== 'object') return false;
   const err = e as SdkErrorShape;
   const name = awsErrorName(e);

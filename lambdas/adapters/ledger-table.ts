@@ -65,6 +65,10 @@ export const ledgerKeys = {
   skipListing: (at: string, eventId: string) => ({ pk: 'SKIPS', sk: `${at}#${eventId}` }),
   skipsPartition: 'SKIPS',
   initiator: (executionName: string) => ({ pk: `INITIATOR#${executionName}`, sk: 'INITIATOR' }),
+  /** The insight checks' hash chain: one partition, one item per check (evidence: no TTL). */
+  insightRecord: (seq: number) => ({ pk: 'INSIGHT', sk: `CHECK#${String(seq).padStart(EVENT_SEQ_WIDTH, '0')}` }),
+  insightPartition: 'INSIGHT',
+  insightSortKeyPrefix: 'CHECK#',
 } as const;
 
 /** CreateTable input for the ledger (on-demand). PITR, KMS, deletion protection and TTL are set by CDK. */

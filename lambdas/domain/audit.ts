@@ -14,6 +14,7 @@
  * ignored. docs/audit.md explains what the check proves and what it cannot.
  */
 import { z } from 'zod';
+import { type DriverEvidence, evidenceShortfall } from './driver-evidence';
 import { GENESIS_HASH, hashEvent, LEDGER_EVENT_TYPES, type LedgerEvent } from './ledger';
 import { formatIssues } from './validation';
 
@@ -492,7 +493,18 @@ export function evidenceCompleteness(events: readonly LedgerEvent[]): EvidenceRe
     }
     const deploys = of.filter((e) => e.type === 'deploy.finished' && e.data.kind !== 'rollback' && e.data.result === 'SUCCEEDED');
     if (deploys.length === 0) gap(stage, 'deploy', 'promoted without a successful deploy.finished');
-    else if (!deploys.some((d) => typeof d.data.buildId === 'string' && d.data.buildId !== '')) gap(stage, 'deploy', 'its deploy.finished carries no driver evidence (no buildId)');
+    else {
+      // The driver the deploy ran (recorded on deploy.started and in the evidence): its own evidence must be there.
+      const startedDriver = of.find((e) => e.type === 'deploy.started' && e.data.kind !== 'rollback' && typeof e.data.driver === 'string')?.data.driver as string | undefined;
+      const shortfalls = deploys.map((d) => {
+        const ev = d.data.evidence as Record<string, unknown> | undefined;
+        const driver = startedDriver ?? (typeof ev?.driver === 'string' ? ev.driver : undefined);
+        // A record that names no driver at all predates driver evidence: its build id is what it can show.
+        if (driver === undefined) return typeof d.data.buildId === 'string' && d.data.buildId !== '' ? undefined : 'its deploy.finished carries no driver evidence (no buildId)';
+        return evidenceShortfall(driver, ev);
+      });
+      if (!shortfalls.some((x) => x === undefined)) gap(stage, 'deploy', shortfalls[shortfalls.length - 1] as string);
+    }
     const bake = of.filter((e) => e.type === 'bake.finished');
     const bakeGate = of.filter((e) => e.type === 'gate.evaluated' && e.data.gate === 'bake');
     if (bake.length === 0 && bakeGate.length === 0) gap(stage, 'bake', 'promoted without a bake result');
@@ -526,7 +538,11 @@ export interface DeployRecord {
   /** CodeBuild build ARN and console log link, derived from the buildId and the execution's account and region. */
   readonly buildArn?: string;
   readonly logLink?: string;
-  /** Every other field the driver recorded (Helm status, Terraform plan sha256, …). */
+  /** The driver the deploy ran (helm, terraform, kubernetes), when recorded. */
+  readonly driver?: string;
+  /** The driver's evidence as recorded (lambdas/domain/driver-evidence.ts): build, log link, Helm status, Terraform plan. */
+  readonly evidence?: DriverEvidence;
+  /** Every other field the driver recorded. */
   readonly driverEvidence?: Record<string, unknown>;
 }
 
@@ -656,7 +672,7 @@ function buildLinks(buildId: string | undefined, executionArn: string | undefine
   };
 }
 
-const DEPLOY_FIELDS = new Set(['kind', 'digest', 'result', 'message', 'buildId', 'error']);
+const DEPLOY_FIELDS = new Set(['kind', 'digest', 'result', 'message', 'buildId', 'error', 'driver', 'evidence']);
 
 /** Everything an auditor asks about one release, from its events alone (chain check and evidence check included). */
 export function auditRelease(lines: readonly ExportEventLine[] | readonly LedgerEvent[], anchors: readonly ExportAnchorLine[] = []): ReleaseAudit | undefined {
@@ -704,7 +720,13 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           break;
         case 'deploy.started': {
           const kind = x.kind === 'rollback' ? 'rollback' : 'deploy';
-          openDeploys[kind] = { kind, ...(s(x.digest) ? { digest: x.digest as string } : {}), startedAt: e.at, ...(s(x.buildId) ? { buildId: x.buildId as string } : {}) };
+          openDeploys[kind] = {
+            kind,
+            ...(s(x.digest) ? { digest: x.digest as string } : {}),
+            startedAt: e.at,
+            ...(s(x.buildId) ? { buildId: x.buildId as string } : {}),
+            ...(s(x.driver) ? { driver: x.driver as string } : {}),
+          };
           break;
         }
         case 'deploy.finished': {
@@ -712,7 +734,10 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           const open = openDeploys[kind];
           delete openDeploys[kind];
           const extra = Object.fromEntries(Object.entries(x).filter(([k, v]) => !DEPLOY_FIELDS.has(k) && v !== null && v !== undefined));
-          const buildId = s(x.buildId) ?? open?.buildId;
+          const evidence = x.evidence && typeof x.evidence === 'object' && !Array.isArray(x.evidence) ? (x.evidence as DriverEvidence) : undefined;
+          const buildId = s(x.buildId) ?? s(evidence?.buildId) ?? open?.buildId;
+          const derived = buildId ? buildLinks(buildId, executionArn) : {};
+          const driver = open?.driver ?? s(evidence?.driver);
           st.deploys.push({
             kind,
             ...(s(x.digest) ? { digest: x.digest as string } : open?.digest ? { digest: open.digest } : {}),
@@ -720,7 +745,12 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
             endedAt: e.at,
             result: String(x.result),
             ...(s(x.message) ? { message: x.message as string } : {}),
-            ...(buildId ? { buildId, ...buildLinks(buildId, executionArn) } : {}),
+            ...(buildId ? { buildId } : {}),
+            // What the build itself reported wins over what can be derived from its id.
+            ...(s(evidence?.buildArn) ?? derived.buildArn ? { buildArn: s(evidence?.buildArn) ?? derived.buildArn } : {}),
+            ...(s(evidence?.logUrl) ?? derived.logLink ? { logLink: s(evidence?.logUrl) ?? derived.logLink } : {}),
+            ...(driver ? { driver } : {}),
+            ...(evidence ? { evidence } : {}),
             ...(Object.keys(extra).length ? { driverEvidence: extra } : {}),
           });
           break;

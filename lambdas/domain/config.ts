@@ -6,13 +6,15 @@ import { createHash } from 'node:crypto';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { canonicalJson } from './canonical';
-import { formatIssues, ValidationError } from './validation';
+import { formatIssues, prototypeKeyProblems, ValidationError } from './validation';
 
 /** Names that reach a shell (as environment variables) or a resource name: letters, digits, - _ . / */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,127}$/;
 export const K8S_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
 export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/** ECR repository names (optionally namespaced with /), as ECR itself allows them. */
+export const REPOSITORY_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED'] as const;
 export const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 
@@ -128,7 +130,7 @@ const windowSpec = z.strictObject({
 const approval = z.strictObject({
   approvers: z
     .array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)\/[\w+=,.@/-]+$/, 'expected an IAM role, user or assumed-role ARN'))
-    .min(1),
+    .min(1, 'expected at least one approver ARN'),
   timeoutMinutes: positiveMinutes(10080).default(1440),
 });
 
@@ -160,7 +162,7 @@ const stage = z.strictObject({
 });
 
 const service = z.strictObject({
-  repository: z.string().regex(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'expected an ECR repository name'),
+  repository: z.string().regex(REPOSITORY_PATTERN, 'expected an ECR repository name'),
   tagPattern: regex.default('.*'),
   imagePolicy: imagePolicy.default({
     maxFindings: {},
@@ -206,7 +208,8 @@ export const configSchema = z
       svc.stages.forEach((st, i) => {
         if (seen.has(st.name)) ctx.addIssue({ code: 'custom', path: ['services', svcName, 'stages', i, 'name'], message: `expected a stage name not used by an earlier stage of ${svcName} (${st.name} is a duplicate)` });
         seen.add(st.name);
-        if (!cfg.clusters[st.cluster]) {
+        // Own keys only: "constructor" or "toString" would otherwise find Object.prototype's members.
+        if (!Object.hasOwn(cfg.clusters, st.cluster)) {
           ctx.addIssue({
             code: 'custom',
             path: ['services', svcName, 'stages', i, 'cluster'],
@@ -216,7 +219,7 @@ export const configSchema = z
       });
       if (svc.imagePolicy.requireSignature) {
         svc.imagePolicy.requireSignature.keys.forEach((k, i) => {
-          if (!cfg.signing.keys[k]) {
+          if (!Object.hasOwn(cfg.signing.keys, k)) {
             ctx.addIssue({
               code: 'custom',
               path: ['services', svcName, 'imagePolicy', 'requireSignature', 'keys', i],
@@ -245,7 +248,9 @@ export function stageWorkload(st: StageConfig): { deployment: string; container:
 /** Parse and validate a config document. Throws ValidationError with one line per problem. */
 export function parseConfig(raw: unknown, source = 'config'): GantryConfig {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ValidationError(source, formatIssues(result.error.issues, raw));
+  // zod drops a `__proto__` key from records silently: refuse it like any unknown field.
+  const problems = [...new Set([...(result.success ? [] : formatIssues(result.error.issues, raw)), ...prototypeKeyProblems(raw)])];
+  if (!result.success || problems.length > 0) throw new ValidationError(source, problems);
   return deepFreeze(result.data);
 }
 

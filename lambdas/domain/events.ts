@@ -13,6 +13,7 @@
  * Pure: no AWS SDK, no clock.
  */
 import { z } from 'zod';
+import { REPOSITORY_PATTERN, TAG_PATTERN } from './config';
 import { formatIssues, ValidationError } from './validation';
 
 // ---------------------------------------------------------------- shared pieces
@@ -60,6 +61,12 @@ const epochMillis = z
   .transform((n) => new Date(n).toISOString());
 
 const digest = z.string({ error: 'expected an image digest such as sha256:…' }).regex(EVENT_DIGEST_PATTERN, 'expected an image digest such as sha256:…');
+
+/** ECR's own grammars: a push event whose repository or tag breaks them did not come from ECR. */
+const repositoryName = nonEmpty('a repository name').regex(REPOSITORY_PATTERN, 'expected an ECR repository name');
+const imageTag = z.string({ error: 'expected an image tag' }).regex(TAG_PATTERN, `expected an image tag matching ${TAG_PATTERN.source}`);
+/** An IAM or STS principal ARN, as CloudTrail's userIdentity.arn gives it. */
+const principalArn = z.string({ error: 'expected an IAM or STS principal ARN' }).regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7e]+$/, 'expected an IAM or STS principal ARN');
 
 /** A string, or null/absent (returned as undefined). */
 const optionalString = z
@@ -111,9 +118,9 @@ const ecrImageActionSchema = z.looseObject({
   detail: detailObject({
     'action-type': nonEmpty('an action type such as "PUSH"'),
     result: nonEmpty('a result such as "SUCCESS"'),
-    'repository-name': nonEmpty('a repository name'),
+    'repository-name': repositoryName,
     'image-digest': digest,
-    'image-tag': z.string({ error: 'expected an image tag' }).min(1, 'expected a non-empty image tag').optional(),
+    'image-tag': imageTag.optional(),
   }),
 });
 
@@ -160,11 +167,11 @@ const cloudTrailPutImageSchema = z.looseObject({
     errorCode: z.undefined({ error: 'expected no errorCode (a successful PutImage call)' }).optional(),
     userIdentity: z.looseObject({
       type: z.string().optional(),
-      arn: z.string().min(1, 'expected a principal ARN').optional(),
+      arn: principalArn.optional(),
     }),
     requestParameters: z.looseObject({
-      repositoryName: nonEmpty('a repository name'),
-      imageTag: z.string().min(1, 'expected a non-empty image tag').optional(),
+      repositoryName,
+      imageTag: imageTag.optional(),
       registryId: z.string().optional(),
     }),
     responseElements: z.looseObject({
@@ -173,7 +180,7 @@ const cloudTrailPutImageSchema = z.looseObject({
         registryId: z.string().optional(),
         imageId: z.looseObject({
           imageDigest: digest,
-          imageTag: z.string().min(1, 'expected a non-empty image tag').optional(),
+          imageTag: imageTag.optional(),
         }),
       }),
     }),
@@ -251,11 +258,14 @@ function decodeReasonData(v: unknown): { reasonData?: Record<string, unknown>; r
   return { reasonDataRaw: v };
 }
 
+/** CloudWatch alarm names: 1-255 characters, no control characters (as the config allows them). */
+const alarmName = nonEmpty('an alarm name').regex(/^[^\u0000-\u001f]{1,255}$/, 'expected an alarm name of at most 255 characters without control characters');
+
 const alarmStateChangeSchema = z.looseObject({
   ...envelope('aws.cloudwatch', 'CloudWatch Alarm State Change'),
   resources: alarmResources,
   detail: detailObject({
-    alarmName: nonEmpty('an alarm name'),
+    alarmName,
     state: z.looseObject({
       value: alarmStateValue,
       reason: z.string({ error: 'expected a reason string' }),
@@ -378,6 +388,10 @@ export function parseAlarmConfigurationChange(raw: unknown): AlarmConfigurationC
 
 // ---------------------------------------------------------------- Step Functions
 
+/** Step Functions execution names (StartExecution `name`). */
+export const EXECUTION_NAME_PATTERN = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+const EXECUTION_NAME_ALLOWED = 'expected an execution name of 1-80 characters without whitespace, control characters or any of < > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /';
+
 export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
@@ -386,7 +400,8 @@ const executionStatusChangeSchema = z.looseObject({
   detail: detailObject({
     executionArn: z.string({ error: 'expected an execution ARN' }).regex(/^arn:[a-z-]+:states:[^:]*:[^:]*:(express|execution):.+$/, 'expected an execution ARN'),
     stateMachineArn: z.string({ error: 'expected a state machine ARN' }).regex(/^arn:[a-z-]+:states:[^:]*:[^:]*:stateMachine:.+$/, 'expected a state machine ARN'),
-    name: nonEmpty('an execution name'),
+    // Step Functions' own rule for names: 1-80 characters, no whitespace, brackets, wildcards, control characters or these specials.
+    name: nonEmpty('an execution name').regex(EXECUTION_NAME_PATTERN, EXECUTION_NAME_ALLOWED),
     status: z.enum(EXECUTION_STATUSES, { error: `expected one of ${EXECUTION_STATUSES.map((s) => `"${s}"`).join(', ')}` }),
     startDate: epochMillis,
     stopDate: epochMillis.nullish(),

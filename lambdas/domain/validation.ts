@@ -67,9 +67,27 @@ export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, input: unk
   return [...new Set(lines)];
 }
 
-/** Parse with a schema, throwing ValidationError (one line per problem) on failure. */
+/**
+ * Every own `__proto__` key in a parsed JSON document (JSON.parse keeps it as an ordinary key), as
+ * `path: unknown field (not allowed here)`. zod drops such a key from records and loose objects
+ * without a word, so a document carrying one would be accepted as if the key were not there.
+ */
+export function prototypeKeyProblems(raw: unknown, path: PropertyKey[] = []): string[] {
+  if (raw === null || typeof raw !== 'object') return [];
+  const out: string[] = [];
+  if (Array.isArray(raw)) {
+    raw.forEach((v, i) => out.push(...prototypeKeyProblems(v, [...path, i])));
+    return out;
+  }
+  if (Object.hasOwn(raw, '__proto__')) out.push(`${jsonPath([...path, '__proto__'])}: unknown field (not allowed here)`);
+  for (const [k, v] of Object.entries(raw)) if (k !== '__proto__') out.push(...prototypeKeyProblems(v, [...path, k]));
+  return out;
+}
+
+/** Parse with a schema, throwing ValidationError (one line per problem) on failure, or when the document has a `__proto__` key. */
 export function parseWith<S extends z.ZodType>(schema: S, raw: unknown, source: string): z.output<S> {
   const r = schema.safeParse(raw);
-  if (!r.success) throw new ValidationError(source, formatIssues(r.error.issues, raw));
+  const problems = [...new Set([...(r.success ? [] : formatIssues(r.error.issues, raw)), ...prototypeKeyProblems(raw)])];
+  if (!r.success || problems.length > 0) throw new ValidationError(source, problems);
   return r.data;
 }

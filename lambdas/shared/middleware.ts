@@ -24,7 +24,10 @@ export function lambdaHandler<E, R>(run: Run<E, R>) {
     const { awsDeps } = await import('../adapters/aws-deps');
     return run(event, awsDeps());
   })
-    .use(injectLambdaContext(logger, { clearState: true }))
+    // Never log the invocation event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry task tokens
+    // (approval-request), signed API requests with the caller's access key id (approval-decide) and whole
+    // raw EventBridge events. Handlers log the few fields they need instead.
+    .use(injectLambdaContext(logger, { clearState: true, logEvent: false }))
     .use(logMetrics(metrics))
     .use(captureLambdaHandler(tracer));
 }

@@ -23,6 +23,7 @@ import {
   verifyExport,
 } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
+import { registerDriftCommand } from './drift';
 import { CliInputError } from './errors';
 import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from './input';
 import { liveAnchors } from './live-ledger';
@@ -169,4 +170,6 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       process.stdout.write(text);
     }
   });
+
+  registerDriftCommand(audit, setCode, now);
 }

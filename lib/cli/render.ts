@@ -1,5 +1,5 @@
 /** Human renderings of the audit record, the verification report and the DORA report (plain text, no colour). */
-import type { ExportVerification, ReleaseAudit, StageAudit } from '../../lambdas/domain/audit';
+import type { DeployRecord, ExportVerification, ReleaseAudit, StageAudit } from '../../lambdas/domain/audit';
 import { formatProblem } from '../../lambdas/domain/audit';
 import type { DoraReport, DurationStats, ServiceDora } from '../../lambdas/domain/metrics';
 
@@ -22,6 +22,36 @@ export function duration(seconds: number | null | undefined): string {
 
 const since = (from?: string, to?: string): number | undefined => (from && to ? (Date.parse(to) - Date.parse(from)) / 1000 : undefined);
 const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s.padEnd(n));
+
+/** A deploy's driver evidence (lambdas/domain/driver-evidence.ts): Helm status, Terraform plan, Kubernetes rollout. */
+function evidenceLines(d: DeployRecord): string[] {
+  const out: string[] = [];
+  const ev = d.evidence;
+  const line = (label: string, text: string) => out.push(`             ${pad(label, 9)} ${text}`);
+  if (d.driver || ev?.driver) line('driver', String(d.driver ?? ev?.driver));
+  if (ev?.helm) {
+    const h = ev.helm;
+    line('helm', `revision ${h.revision}, ${h.status}; helm status sha256 ${h.statusSha256}${h.statusKey ? ` (${h.statusKey})` : ''}`);
+  }
+  if (ev?.terraform) {
+    const t = ev.terraform;
+    line('plan', `sha256 ${t.planSha256}  (${t.add} to add, ${t.change} to change, ${t.destroy} to destroy)`);
+    line('plan key', t.planKey);
+  }
+  if (ev?.kubernetes) {
+    const k = ev.kubernetes as Record<string, unknown>;
+    const cond = k.condition && typeof k.condition === 'object' ? (k.condition as Record<string, unknown>) : undefined;
+    const parts = [
+      k.image !== undefined ? `image ${String(k.image)}` : '',
+      k.generation !== undefined ? `generation ${String(k.generation)}${k.observedGeneration !== undefined ? ` (observed ${String(k.observedGeneration)})` : ''}` : '',
+      cond ? `${String(cond.type)}=${String(cond.status)}${cond.reason ? ` ${String(cond.reason)}` : ''}` : '',
+    ].filter(Boolean);
+    line('rollout', parts.length ? parts.join('; ') : JSON.stringify(k));
+  }
+  if (ev?.dropped?.length) line('dropped', `${ev.dropped.join(', ')} (reported by the driver but malformed: not recorded)`);
+  if ((d.driver || ev) && d.result === 'SUCCEEDED' && !ev?.helm && !ev?.terraform && !ev?.kubernetes) line('evidence', `none from the ${String(d.driver ?? ev?.driver)} driver`);
+  return out;
+}
 
 function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefined): string[] {
   const out: string[] = [];
@@ -52,6 +82,7 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
     if (d.buildId) out.push(`             build id  ${d.buildId}`);
     if (d.buildArn) out.push(`             build ARN ${d.buildArn}`);
     if (d.logLink) out.push(`             log       ${d.logLink}`);
+    out.push(...evidenceLines(d));
     for (const [k, v] of Object.entries(d.driverEvidence ?? {})) out.push(`             ${pad(k, 9)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   }
   if (st.bake) {

@@ -2,7 +2,9 @@
 # Gantry Helm driver: promote one image digest to one stage.
 #
 #   helm upgrade --install --atomic --wait, the image pinned by digest, then `helm status` and
-#   `helm history` printed as evidence.
+#   `helm history` printed as evidence, and the release's revision, status and the sha256 of
+#   `helm status -o json` written to GANTRY_EXPORTS_FILE for the buildspec to export (CodeBuild
+#   exported-variables reach the workflow as Build.ExportedEnvironmentVariables).
 #
 # Runs in AWS CodeBuild (buildspecs/helm.yml; lib/HelmDriver.ts inlines this file into the deployed
 # buildspec). Every input is a GANTRY_* environment variable set by the release workflow. Each one is
@@ -36,6 +38,8 @@ declare -A PATTERNS=(
 # Set by the workflow but optional here: when present it must name this driver.
 declare -A OPTIONAL_PATTERNS=(
   [GANTRY_DRIVER]='^helm$'
+  # Set by the buildspec (env.variables): where the evidence for exported-variables goes.
+  [GANTRY_EXPORTS_FILE]='^/[A-Za-z0-9._/-]{1,255}$'
 )
 
 # Refuse any GANTRY_* variable this driver does not know: every one it receives is validated.
@@ -60,6 +64,20 @@ done
 command -v helm >/dev/null || fail "helm is not installed"
 command -v aws >/dev/null || fail "the AWS CLI is not installed"
 command -v jq >/dev/null || fail "jq is not installed"
+command -v sha256sum >/dev/null || fail "sha256sum is not installed"
+if [[ -n "${GANTRY_EXPORTS_FILE-}" ]]; then : >"$GANTRY_EXPORTS_FILE"; fi
+
+# NAME=value lines for the buildspec's exported-variables, each value checked against its pattern first
+# (the workflow checks them again): a value that does not match is left out, never written.
+export_evidence() {
+  local name="$1" value="$2" pattern="$3"
+  [[ -n "${GANTRY_EXPORTS_FILE-}" ]] || return 0
+  if [[ "$value" =~ $pattern ]]; then
+    printf '%s=%s\n' "$name" "$value" >>"$GANTRY_EXPORTS_FILE"
+  else
+    printf 'gantry-helm: %s not exported (does not match %s)\n' "$name" "$pattern" >&2
+  fi
+}
 
 printf 'gantry-helm: %s %s %s@%s to %s (release %s, cluster %s/%s, namespace %s)\n' \
   "$GANTRY_KIND" "$GANTRY_SERVICE" "$GANTRY_IMAGE_REPOSITORY" "$GANTRY_DIGEST" "$GANTRY_STAGE" \
@@ -93,11 +111,22 @@ helm upgrade --install "$GANTRY_HELM_RELEASE" "$GANTRY_HELM_CHART" \
   --set-string "${GANTRY_VALUES_DIGEST_KEY}=${GANTRY_DIGEST}" || status=$?
 
 # Evidence, also after a failed (and, with --atomic, rolled back) upgrade. `helm status -o json` holds
-# the rendered manifest and values (Secrets included), so only its summary fields are printed.
+# the rendered manifest and values (Secrets included), so only its summary fields are printed, and only
+# its sha256 leaves the build (with the revision and status, for the ledger).
 echo 'gantry-helm: evidence helm-status'
-helm status "$GANTRY_HELM_RELEASE" --namespace "$GANTRY_NAMESPACE" -o json |
-  jq -c '{name, namespace, version, info: (.info | {status, first_deployed, last_deployed, description}), chart: (.chart.metadata | {name, version, appVersion})}' ||
+status_json="$(mktemp)"
+if helm status "$GANTRY_HELM_RELEASE" --namespace "$GANTRY_NAMESPACE" -o json >"$status_json" &&
+  jq -c '{name, namespace, version, info: (.info | {status, first_deployed, last_deployed, description}), chart: (.chart.metadata | {name, version, appVersion})}' <"$status_json"; then
+  status_sha256="$(sha256sum <"$status_json")"
+  status_sha256="${status_sha256%% *}"
+  printf 'gantry-helm: evidence helm-status sha256 %s\n' "$status_sha256"
+  export_evidence HELM_REVISION "$(jq -r '.version // empty' <"$status_json")" '^[1-9][0-9]{0,8}$'
+  export_evidence HELM_STATUS "$(jq -r '.info.status // empty' <"$status_json")" '^(unknown|deployed|uninstalled|superseded|failed|uninstalling|pending-install|pending-upgrade|pending-rollback)$'
+  export_evidence HELM_STATUS_SHA256 "$status_sha256" '^[a-f0-9]{64}$'
+else
   echo 'gantry-helm: no release status (the release does not exist)'
+fi
+rm -f "$status_json"
 echo 'gantry-helm: evidence helm-history'
 helm history "$GANTRY_HELM_RELEASE" --namespace "$GANTRY_NAMESPACE" --max 10 -o json ||
   echo 'gantry-helm: no release history (the release does not exist)'

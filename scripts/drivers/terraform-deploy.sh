@@ -4,7 +4,9 @@
 #   download the stage's module (deploy.source, a zip in S3), `terraform init`, `terraform plan -out`
 #   with the image variable set to <repository>@<digest>, the plan's JSON, its sha256 and a summary
 #   written to the evidence bucket, a plan that would destroy anything refused unless the stage allows
-#   it, then `terraform apply` of exactly that saved plan.
+#   it, then `terraform apply` of exactly that saved plan. The plan's sha256, its evidence key and its
+#   add/change/destroy counts go to GANTRY_EXPORTS_FILE for the buildspec to export (CodeBuild
+#   exported-variables reach the workflow as Build.ExportedEnvironmentVariables).
 #
 # Runs in AWS CodeBuild (buildspecs/terraform.yml; lib/TerraformDriver.ts inlines this file into the
 # deployed buildspec, whose install phase puts a pinned, checksum-verified terraform on the PATH — this
@@ -41,6 +43,8 @@ declare -A PATTERNS=(
 # Set by the workflow but optional here: when present it must name this driver.
 declare -A OPTIONAL_PATTERNS=(
   [GANTRY_DRIVER]='^terraform$'
+  # Set by the buildspec (env.variables): where the evidence for exported-variables goes.
+  [GANTRY_EXPORTS_FILE]='^/[A-Za-z0-9._/-]{1,255}$'
 )
 
 # Characters no Gantry value ever carries. The patterns above refuse them too; this check names them,
@@ -91,7 +95,21 @@ done
 
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 image="${GANTRY_IMAGE_REPOSITORY}@${GANTRY_DIGEST}"
-evidence="s3://${GANTRY_EVIDENCE_BUCKET}/evidence/${GANTRY_RELEASE_ID}/${GANTRY_STAGE}/${GANTRY_KIND}"
+evidence_key="evidence/${GANTRY_RELEASE_ID}/${GANTRY_STAGE}/${GANTRY_KIND}"
+evidence="s3://${GANTRY_EVIDENCE_BUCKET}/${evidence_key}"
+if [[ -n "${GANTRY_EXPORTS_FILE-}" ]]; then : >"$GANTRY_EXPORTS_FILE"; fi
+
+# NAME=value lines for the buildspec's exported-variables, each value checked against its pattern first
+# (the workflow checks them again): a value that does not match is left out, never written.
+export_evidence() {
+  local name="$1" value="$2" pattern="$3"
+  [[ -n "${GANTRY_EXPORTS_FILE-}" ]] || return 0
+  if [[ "$value" =~ $pattern ]]; then
+    printf '%s=%s\n' "$name" "$value" >>"$GANTRY_EXPORTS_FILE"
+  else
+    printf 'gantry-terraform: %s not exported (does not match %s)\n' "$name" "$pattern" >&2
+  fi
+}
 work="$(mktemp -d)"
 mkdir "$work/module" "$work/evidence"
 
@@ -180,10 +198,13 @@ if destroys:
     sentence += " (destroys " + listed + more + ")"
 print(len(destroys))
 print(sentence)
+# As terraform itself counts in "Plan: N to add, N to change, N to destroy" (a replacement adds and destroys).
+print(json.dumps({"add": counts["create"] + counts["replace"], "change": counts["update"], "destroy": counts["delete"] + counts["replace"]}, separators=(",", ":")))
 ' "$work/evidence/plan.json" "$work/evidence/summary.json" >"$work/plan-summary.txt"
 {
   IFS= read -r destroy_count
   IFS= read -r plan_summary
+  IFS= read -r plan_counts
 } <"$work/plan-summary.txt"
 
 # ------------------------------------------------------------------ evidence, before any decision
@@ -193,6 +214,9 @@ done
 printf 'gantry-terraform: evidence plan %s/plan.json sha256 %s\n' "$evidence" "$plan_sha256"
 printf 'gantry-terraform: evidence plan-summary %s\n' "$(<"$work/evidence/summary.json")"
 printf 'gantry-terraform: plan: %s\n' "$plan_summary"
+export_evidence TF_PLAN_SHA256 "$plan_sha256" '^[a-f0-9]{64}$'
+export_evidence TF_PLAN_KEY "${evidence_key}/plan.json" '^evidence/[A-Za-z0-9_-]+/[a-z0-9-]+/(deploy|rollback)/plan\.json$'
+export_evidence TF_PLAN_SUMMARY "$plan_counts" '^\{"add":[0-9]+,"change":[0-9]+,"destroy":[0-9]+\}$'
 
 if [[ "$destroy_count" -gt 0 && "$GANTRY_TF_ALLOW_DESTROY" != 'true' ]]; then
   fail "refusing to apply: the plan would destroy $destroy_count resource(s) and stage $GANTRY_STAGE does not allow it (deploy.allowDestroy): $plan_summary"

@@ -5,13 +5,32 @@
  * (test/infra/helm-driver.test.ts covers the rendering of the buildspec and the evidence filtering.)
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseConfig } from '../../lambdas/domain/config';
 import { driverEnvironment } from '../../lambdas/domain/release';
+import { DRIVER_EXPORTS } from '../../lambdas/domain/driver-evidence';
 import { HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH, renderHelmBuildSpec } from '../../lib/HelmDriver';
-import { type Call, HOSTILE_SUFFIXES, phaseCommands, RECORD_ONLY, renderedBuildCommand, type Run, runBash, steps, stubBin, which } from './stubs';
+import {
+  buildFinallyCommand,
+  buildspecVariables,
+  type Call,
+  codeBuildBuildPhase,
+  exportedVariableNames,
+  HOSTILE_SUFFIXES,
+  phaseCommands,
+  RECORD_ONLY,
+  readExports,
+  renderedBuildCommand,
+  type Run,
+  runBash,
+  steps,
+  stubBin,
+  which,
+} from './stubs';
 
 const DIGEST = `sha256:${'ab12'.repeat(16)}`;
 const OLD_DIGEST = `sha256:${'cd34'.repeat(16)}`;
@@ -53,13 +72,19 @@ function environment(
   return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
+/** What the stub `helm status -o json` prints (echo adds the line break). */
+const STATUS_JSON = '{"name":"payments","namespace":"payments","version":2,"info":{"status":"deployed"},"chart":{"metadata":{"name":"payments","version":"1.2.0"}}}';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
 const STUB_TOOLS: Record<string, string> = {
   helm: `
 case "$1" in
   version) echo 'v3.20.0+gstub' ;;
   registry) cat > /dev/null ;;
   upgrade) exit "\${STUB_HELM_UPGRADE_EXIT:-0}" ;;
-  status) echo '{"name":"payments","namespace":"payments","version":2,"info":{"status":"deployed"},"chart":{"metadata":{"name":"payments","version":"1.2.0"}}}' ;;
+  status)
+    [[ "\${STUB_HELM_STATUS_EXIT:-0}" == 0 ]] || exit "$STUB_HELM_STATUS_EXIT"
+    if [[ -n "\${STUB_HELM_STATUS-}" ]]; then printf '%s\n' "$STUB_HELM_STATUS"; else echo '${STATUS_JSON}'; fi ;;
   history) echo '[{"revision":2,"status":"deployed"}]' ;;
 esac`,
   aws: `
@@ -199,5 +224,93 @@ describe('buildspecs/helm.yml', () => {
     const r = runInstall('1');
     assert.notEqual(r.status, 0);
     assert.deepEqual(steps(r.calls).map((s) => s.split(' ')[0]), ['curl', 'sha256sum']);
+  });
+});
+
+describe("the Helm driver's evidence for the workflow (CodeBuild exported-variables)", () => {
+  const hasJq = which('jq') !== undefined;
+  const JQ_MISSING = 'jq is not installed: the evidence is read from helm status with jq';
+  /** The build phase as CodeBuild runs it (build command, then finally:), with the project's buildspec variables. */
+  const runBuildPhase = (env: Record<string, string>, stubEnv: Record<string, string> = {}) => {
+    const r0 = runBash('true\n', { env: {}, stubDirs: [] });
+    const out = `${r0.dir}/exported.env`;
+    const r = runBash(codeBuildBuildPhase(deployed, buildspec), {
+      env: { ...buildspecVariables(buildspec), GANTRY_EXPORTS_FILE: `${r0.dir}/gantry-driver-exports.env`, ...env },
+      stubDirs: [stubs],
+      stubEnv: { STUB_EXPORTS_OUT: out, ...stubEnv },
+    });
+    return { ...r, exported: readExports(out) };
+  };
+
+  it('declares exactly the variables the workflow reads from a Helm build, and the finally block exports those', () => {
+    const names = exportedVariableNames(buildspec);
+    assert.deepEqual(names, ['HELM_REVISION', 'HELM_STATUS', 'HELM_STATUS_SHA256']);
+    for (const n of names) assert.ok((DRIVER_EXPORTS.helm as readonly string[]).includes(n), n);
+    assert.match(buildFinallyCommand(buildspec), /HELM_REVISION \| HELM_STATUS \| HELM_STATUS_SHA256\) export "\$name=\$value"/);
+    assert.equal(buildspecVariables(buildspec).GANTRY_EXPORTS_FILE, '/tmp/gantry-driver-exports.env');
+  });
+
+  it('exports the revision and status helm reported and the sha256 of the helm status -o json it printed', { skip: hasJq ? false : JQ_MISSING }, () => {
+    const r = runBuildPhase(environment());
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.exported, { HELM_REVISION: '2', HELM_STATUS: 'deployed', HELM_STATUS_SHA256: sha256(`${STATUS_JSON}\n`) });
+    assert.match(r.stdout, new RegExp(`gantry-helm: evidence helm-status sha256 ${sha256(`${STATUS_JSON}\n`)}`));
+  });
+
+  it('exports the status after a failed upgrade too, and the build still fails', { skip: hasJq ? false : JQ_MISSING }, () => {
+    const failed = STATUS_JSON.replace('"version":2', '"version":3').replace('"deployed"', '"failed"');
+    const r = runBuildPhase(environment(), { STUB_HELM_UPGRADE_EXIT: '1', STUB_HELM_STATUS: failed });
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.exported, { HELM_REVISION: '3', HELM_STATUS: 'failed', HELM_STATUS_SHA256: sha256(`${failed}\n`) });
+  });
+
+  it('exports nothing about a release helm cannot show', () => {
+    const r = runBuildPhase(environment(), { STUB_HELM_UPGRADE_EXIT: '1', STUB_HELM_STATUS_EXIT: '1' });
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.exported, { HELM_REVISION: '', HELM_STATUS: '', HELM_STATUS_SHA256: '' });
+    assert.match(r.stdout, /gantry-helm: no release status/);
+  });
+
+  it('leaves out a revision or status that does not match its pattern, naming it', { skip: hasJq ? false : JQ_MISSING }, () => {
+    const odd = STATUS_JSON.replace('"version":2', '"version":"2; id"').replace('"deployed"', '"$(id)"');
+    const r = runBuildPhase(environment(), { STUB_HELM_STATUS: odd });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.exported.HELM_REVISION, '');
+    assert.equal(r.exported.HELM_STATUS, '');
+    assert.equal(r.exported.HELM_STATUS_SHA256, sha256(`${odd}\n`));
+    assert.match(r.stderr, /gantry-helm: HELM_REVISION not exported/);
+    assert.match(r.stderr, /gantry-helm: HELM_STATUS not exported/);
+  });
+
+  it('refuses an exports file path that does not match its pattern before running anything', () => {
+    const r = runDriver(environment({}, { GANTRY_EXPORTS_FILE: '/tmp/x;id' }));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^gantry-helm: GANTRY_EXPORTS_FILE does not match/);
+    assert.deepEqual(r.calls, []);
+  });
+
+  it('exports only the declared names from the exports file and never evaluates a value', () => {
+    const r0 = runBash('true\n', { env: {}, stubDirs: [] });
+    const file = `${r0.dir}/exports.env`;
+    const pwned = `${r0.dir}/pwned`;
+    const program = [
+      `printf '%s\\n' 'HELM_STATUS=$(touch ${pwned})' 'HELM_REVISION=\`touch ${pwned}\`' 'PATH=/nowhere' 'LD_PRELOAD=/tmp/x.so' >"$GANTRY_EXPORTS_FILE"`,
+      buildFinallyCommand(buildspec),
+      'printf "%s|%s|%s|%s\\n" "$HELM_STATUS" "$HELM_REVISION" "$PATH" "${LD_PRELOAD-unset}"',
+    ].join('\n');
+    const r = runBash(program, { env: { GANTRY_EXPORTS_FILE: file }, stubDirs: [] });
+    assert.equal(r.status, 0, r.stderr);
+    const [status, revision, path, preload] = r.stdout.trim().split('|');
+    assert.equal(status, `$(touch ${pwned})`);
+    assert.equal(revision, `\`touch ${pwned}\``);
+    assert.notEqual(path, '/nowhere');
+    assert.equal(preload, 'unset');
+    assert.equal(existsSync(pwned), false);
+  });
+
+  it('passes shellcheck: the finally block as deployed', { skip: which('shellcheck') ? false : 'shellcheck is not installed' }, () => {
+    const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: buildFinallyCommand(buildspec), encoding: 'utf8' });
+    assert.equal(r.stdout + r.stderr, '');
+    assert.equal(r.status, 0);
   });
 });

@@ -150,3 +150,77 @@ export function renderedBuildCommand(buildspecText: string): string {
 
 /** Values that must never reach a command: command substitution, backticks, `;`, quotes, line breaks. */
 export const HOSTILE_SUFFIXES = ['$(touch /tmp/gantry-pwned)', '`id`', ';id', "'", '"', '\nid', '\rid'] as const;
+
+/** `env.variables` of a buildspec (`NAME: value` lines under `variables:`). */
+export function buildspecVariables(buildspec: string): Record<string, string> {
+  return Object.fromEntries(sectionLines(buildspec, 'variables').flatMap((l) => {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*):\s*(\S.*)$/.exec(l);
+    return m ? [[m[1] as string, m[2] as string]] : [];
+  }));
+}
+
+/** `env.exported-variables` of a buildspec, in order. */
+export function exportedVariableNames(buildspec: string): string[] {
+  return sectionLines(buildspec, 'exported-variables').flatMap((l) => {
+    const m = /^\s*- ([A-Za-z_][A-Za-z0-9_]*)\s*$/.exec(l);
+    return m ? [m[1] as string] : [];
+  });
+}
+
+/** The lines of a YAML block `<key>:` up to the next line indented as much or less (comments skipped). */
+function sectionLines(text: string, key: string): string[] {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.trim() === `${key}:`);
+  if (start < 0) throw new Error(`no ${key}: in the buildspec`);
+  const indent = (/^ */.exec(lines[start] as string)?.[0] ?? '').length;
+  const out: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (l.trim() === '' || l.trim().startsWith('#')) continue;
+    if ((/^ */.exec(l)?.[0] ?? '').length <= indent) break;
+    out.push(l);
+  }
+  return out;
+}
+
+/** The single `- |` block of the build phase's `finally:`, with its YAML indentation removed. */
+export function buildFinallyCommand(buildspec: string): string {
+  const lines = buildspec.split('\n');
+  const start = lines.findIndex((l, i) => l.trim() === 'finally:' && lines.slice(0, i).some((p) => /^\s*build:\s*$/.test(p)));
+  if (start < 0) throw new Error('no finally: in the build phase');
+  const block = lines.findIndex((l, i) => i > start && /^\s*- \|$/.test(l));
+  if (block < 0) throw new Error('no literal block command in the build phase finally:');
+  const dashIndent = (/^ */.exec(lines[block] as string)?.[0] ?? '').length;
+  const out: string[] = [];
+  for (const l of lines.slice(block + 1)) {
+    if (l.trim() !== '' && (/^ */.exec(l)?.[0] ?? '').length <= dashIndent) break;
+    out.push(l.slice(dashIndent + 2));
+  }
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/**
+ * The build phase as CodeBuild runs it, in one shell: the build command, then (whatever its status)
+ * the `finally:` commands, then what CodeBuild would export — each of `env.exported-variables` as
+ * `NAME=value` to $STUB_EXPORTS_OUT. The program exits with the build command's status.
+ */
+export function codeBuildBuildPhase(buildCommand: string, buildspec: string): string {
+  const names = exportedVariableNames(buildspec);
+  return [
+    buildCommand.replace(/\n+$/, ''),
+    'build_status=$?',
+    buildFinallyCommand(buildspec).replace(/\n+$/, ''),
+    `for exported_name in ${names.join(' ')}; do printf '%s=%s\\n' "$exported_name" "\${!exported_name-}"; done >"$STUB_EXPORTS_OUT"`,
+    'exit "$build_status"',
+    '',
+  ].join('\n');
+}
+
+/** Read what `codeBuildBuildPhase` exported: name → value (empty when the build never set it). */
+export function readExports(file: string): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}

@@ -15,8 +15,26 @@ import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseConfig } from '../../lambdas/domain/config';
 import { driverEnvironment } from '../../lambdas/domain/release';
+import { DRIVER_EXPORTS } from '../../lambdas/domain/driver-evidence';
 import { renderTerraformBuildSpec, TERRAFORM_BUILDSPEC_PATH, TERRAFORM_SCRIPT_PATH } from '../../lib/TerraformDriver';
-import { type Call, HOSTILE_SUFFIXES, linkRealPython, phaseCommands, RECORD_ONLY, renderedBuildCommand, type Run, runBash, steps, stubBin, which } from './stubs';
+import {
+  buildFinallyCommand,
+  buildspecVariables,
+  type Call,
+  codeBuildBuildPhase,
+  exportedVariableNames,
+  HOSTILE_SUFFIXES,
+  linkRealPython,
+  phaseCommands,
+  RECORD_ONLY,
+  readExports,
+  renderedBuildCommand,
+  type Run,
+  runBash,
+  steps,
+  stubBin,
+  which,
+} from './stubs';
 
 const DIGEST = `sha256:${'ab12'.repeat(16)}`;
 const OLD_DIGEST = `sha256:${'cd34'.repeat(16)}`;
@@ -455,6 +473,72 @@ describe('the Terraform driver script', () => {
         { numRuns: 25 },
       );
     });
+  });
+});
+
+describe("the Terraform driver's evidence for the workflow (CodeBuild exported-variables)", () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  /** The build phase as CodeBuild runs it (build command, then finally:), with the buildspec's variables. */
+  const runBuildPhase = (plan: string, env: Record<string, string> = environment()) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'exported.env');
+    const exportsFile = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'gantry-driver-exports.env');
+    const r = runDriver({ program: codeBuildBuildPhase(deployed, buildspec), plan, env: { ...buildspecVariables(buildspec), ...env, GANTRY_EXPORTS_FILE: exportsFile }, stubEnv: { STUB_EXPORTS_OUT: out } });
+    return { ...r, exported: readExports(out) };
+  };
+
+  it('declares exactly the variables the workflow reads from a Terraform build, and the finally block exports those', () => {
+    assert.deepEqual(exportedVariableNames(buildspec), [...DRIVER_EXPORTS.terraform]);
+    assert.match(buildFinallyCommand(buildspec), /TF_PLAN_SHA256 \| TF_PLAN_KEY \| TF_PLAN_SUMMARY\) export "\$name=\$value"/);
+  });
+
+  it('exports the sha256 of the plan JSON, its key in the evidence bucket and terraform’s add/change/destroy counts', () => {
+    const r = runBuildPhase(UPDATE_PLAN);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.exported, {
+      TF_PLAN_SHA256: sha256(UPDATE_PLAN),
+      TF_PLAN_KEY: `evidence/${RELEASE_ID}/prod/deploy/plan.json`,
+      TF_PLAN_SUMMARY: '{"add":1,"change":1,"destroy":0}',
+    });
+    // The key names the object the driver uploaded, and the sha256 is that object's.
+    assert.equal(sha256(r.s3(`s3://${BUCKET}/${r.exported.TF_PLAN_KEY}`) ?? ''), r.exported.TF_PLAN_SHA256);
+  });
+
+  it('exports the evidence of a plan it refused to apply, counting a replacement as an add and a destroy', () => {
+    const plan = planJson([
+      { address: 'aws_db_instance.main', actions: ['delete'] },
+      { address: 'aws_lb.public', actions: ['create', 'delete'] },
+      { address: 'kubernetes_deployment_v1.app', actions: ['update'] },
+    ]);
+    const r = runBuildPhase(plan);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /refusing to apply/);
+    assert.deepEqual(r.exported, { TF_PLAN_SHA256: sha256(plan), TF_PLAN_KEY: `evidence/${RELEASE_ID}/prod/deploy/plan.json`, TF_PLAN_SUMMARY: '{"add":1,"change":1,"destroy":2}' });
+  });
+
+  it('exports the rollback’s own plan key', () => {
+    const r = runBuildPhase(UPDATE_PLAN, environment({}, 'rollback'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.exported.TF_PLAN_KEY, `evidence/${RELEASE_ID}/prod/rollback/plan.json`);
+  });
+
+  it('exports nothing when the plan fails before there is any evidence', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'exported.env');
+    const r = runDriver({ program: codeBuildBuildPhase(deployed, buildspec), env: { ...buildspecVariables(buildspec), ...environment(), GANTRY_EXPORTS_FILE: `${out}.src` }, stubEnv: { STUB_EXPORTS_OUT: out, STUB_TF_PLAN_EXIT: '1' } });
+    assert.equal(r.status, 1);
+    assert.deepEqual(readExports(out), { TF_PLAN_SHA256: '', TF_PLAN_KEY: '', TF_PLAN_SUMMARY: '' });
+  });
+
+  it('refuses an exports file path that does not match its pattern before running anything', () => {
+    const r = runDriver({ env: { ...environment(), GANTRY_EXPORTS_FILE: 'relative/path' } });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^gantry-terraform: GANTRY_EXPORTS_FILE does not match/);
+    assert.deepEqual(r.calls, []);
+  });
+
+  it('passes shellcheck: the finally block as deployed', { skip: shellcheck ? false : SHELLCHECK_MISSING }, () => {
+    const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: buildFinallyCommand(buildspec), encoding: 'utf8' });
+    assert.equal(r.stdout + r.stderr, '');
+    assert.equal(r.status, 0);
   });
 });
 

@@ -90,7 +90,7 @@ describe('encryption', () => {
 
   it('encrypts every log group with the key and gives each a retention', () => {
     const groups = Object.values(resourcesOfType(built.template, 'AWS::Logs::LogGroup'));
-    assert.equal(groups.length, Object.keys(HANDLERS).length + 5, 'one per handler, one per workflow, one per driver (Helm, Terraform), one for the approval API access logs');
+    assert.equal(groups.length, Object.keys(HANDLERS).length + 6, 'one per handler, one per workflow (release, rollback, insight), one per driver (Helm, Terraform), one for the approval API access logs');
     for (const g of groups) {
       assert.deepEqual(g.Properties?.KmsKeyId, keyArn());
       assert.equal(typeof g.Properties?.RetentionInDays, 'number');
@@ -99,7 +99,7 @@ describe('encryption', () => {
 
   it('encrypts every dead-letter queue with the key and refuses plain HTTP to it', () => {
     const queues = resourcesOfType(built.template, 'AWS::SQS::Queue');
-    assert.equal(Object.keys(queues).length, 5, "intake, alarm-watch, bake-timer, reconciler and the notifications rule");
+    assert.equal(Object.keys(queues).length, 6, "intake, alarm-watch, bake-timer, reconciler, the notifications rule and the insight schedule");
     for (const [id, q] of Object.entries(queues)) {
       assert.deepEqual(q.Properties?.KmsMasterKeyId, keyArn(), id);
       built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -259,7 +259,11 @@ describe('the handlers', () => {
   });
 
   it('let only intake start releases, and only on the release workflow', () => {
-    const starters = allPolicyStatements(built.template).filter((s) => asArray(s.statement.Action as string[]).includes('states:StartExecution'));
+    const insight = JSON.stringify({ Ref: logicalId(cp().insightCheck.stateMachine) });
+    const all = allPolicyStatements(built.template).filter((s) => asArray(s.statement.Action as string[]).includes('states:StartExecution'));
+    // The insight schedule's role starts the insight workflow, and only that (test/infra/insight-check.test.ts).
+    const starters = all.filter((s) => JSON.stringify(s.statement.Resource) !== insight);
+    assert.equal(all.length - starters.length, 1);
     assert.equal(starters.length, 1);
     assert.deepEqual(starters[0]?.statement.Resource, { Ref: logicalId(cp().releaseStateMachine) });
     assert.equal(statementsWithAction(rolePolicyStatements(logicalId(cp().functions.intake.role)), 'states:StartExecution').length, 1);
@@ -319,6 +323,9 @@ describe('each handler', () => {
     'rollback-prepare': ['events:PutEvents'],
     'approval-request': ['events:PutEvents'],
     'approval-decide': ['events:PutEvents', ...endBakes],
+    'rollout-check': [],
+    'insight-plan': [],
+    'insight-record': ['events:PutEvents'],
   };
 
   for (const name of Object.keys(HANDLERS) as HandlerName[]) {

@@ -18,6 +18,7 @@ describe('WorkflowDefinition', () => {
       'ImageGatesFunctionArn',
       'PrepareReleaseFunctionArn',
       'RecordStepFunctionArn',
+      'RolloutCheckFunctionArn',
       'StageLeaseFunctionArn',
       'WindowGateFunctionArn',
     ]);
@@ -45,9 +46,41 @@ describe('WorkflowDefinition', () => {
 
   it('refuses an integration it has no grant for, naming the state and the resource', () => {
     assert.throws(
-      () => new WorkflowDefinition('t.asl.json', task({ Resource: 'arn:aws:states:::eks:call', Parameters: {} })),
-      (e: unknown) => e instanceof WorkflowDefinitionError && /t\.asl\.json: state A uses "arn:aws:states:::eks:call"/.test(e.message),
+      () => new WorkflowDefinition('t.asl.json', task({ Resource: 'arn:aws:states:::sqs:sendMessage', Parameters: {} })),
+      (e: unknown) => e instanceof WorkflowDefinitionError && /t\.asl\.json: state A uses "arn:aws:states:::sqs:sendMessage"/.test(e.message),
     );
+  });
+
+  it('knows the release workflow runs the Helm, Kubernetes and Terraform drivers', () => {
+    const d = WorkflowDefinition.fromFile(join(ROOT, 'statemachines', 'release.asl.json'));
+    assert.deepEqual(d.drivers, ['helm', 'kubernetes', 'terraform']);
+  });
+
+  it('grants eks:DescribeCluster on exactly the given clusters when the definition describes clusters, and nothing for eks:call', () => {
+    const d = new WorkflowDefinition(
+      't',
+      JSON.stringify({
+        StartAt: 'D',
+        States: {
+          D: { Type: 'Task', Resource: 'arn:aws:states:::aws-sdk:eks:describeCluster', Parameters: { 'Name.$': '$.name' }, Next: 'P' },
+          P: { Type: 'Task', Resource: 'arn:aws:states:::eks:call', Parameters: { Method: 'PATCH', 'Path.$': '$.path' }, End: true },
+        },
+      }),
+    );
+    assert.deepEqual(d.tasks, [
+      { kind: 'eks-describe-cluster', state: 'D' },
+      { kind: 'eks-call', state: 'P', method: 'PATCH' },
+    ]);
+    const arns = ['arn:aws:eks:eu-west-2:111122223333:cluster/prod-eks', 'arn:aws:eks:eu-west-2:111122223333:cluster/dev-eks'];
+    assert.deepEqual(d.eksGrants(arns), [{ sid: 'DescribeKubernetesClusters', actions: ['eks:DescribeCluster'], resources: [...arns].sort() }]);
+    assert.deepEqual(d.eksGrants([]), []);
+    assert.deepEqual(d.drivers, ['kubernetes']);
+  });
+
+  it('counts an eks:call that only reads (GET) as no driver', () => {
+    const d = new WorkflowDefinition('t', task({ Resource: 'arn:aws:states:::eks:call', Parameters: { Method: 'GET' } }));
+    assert.deepEqual(d.drivers, []);
+    assert.deepEqual(d.eksGrants(['arn:aws:eks:eu-west-2:111122223333:cluster/dev-eks']), []);
   });
 
   it('refuses a Lambda task whose function is chosen at run time (it cannot be granted)', () => {

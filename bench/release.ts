@@ -1,0 +1,154 @@
+/**
+ * One release through the simulation (the real `release` workflow and handlers, local engine, dynalite
+ * ledger, virtual clock): Step Functions state transitions and the AWS cost they imply, for bakes of any
+ * length, and how long one release takes to simulate.
+ */
+import { join } from 'node:path';
+import { loadScenarioFile } from '../local/scenario';
+import { HANDLERS, simulate } from '../local/simulate';
+import { MODES, scenario } from './bake';
+import { median, ms, s, verdict } from './stats';
+
+const ROOT = join(__dirname, '..');
+const DEMO = join(ROOT, 'examples', 'scenarios', 'demo.json');
+
+export const TRANSITIONS_GOAL = 150;
+export const ONE_RELEASE_GOAL_MS = 1_000;
+
+/** List prices (us-east-1, no free tier) and the assumptions of the cost estimate. */
+export const PRICES = {
+  /** Step Functions Standard: $0.025 per 1,000 state transitions. */
+  perTransition: 0.025 / 1000,
+  /** Lambda requests: $0.20 per million. */
+  perInvocation: 0.2 / 1e6,
+  /** Lambda arm64 compute: $0.0000133334 per GB-second. */
+  perGbSecond: 0.0000133334,
+  memoryGb: 0.5,
+  /** Assumed billed duration of one invocation (handlers make 1–4 DynamoDB/EventBridge/ECR calls). */
+  billedSeconds: 0.2,
+} as const;
+
+export interface TransitionFigures {
+  /** The demo scenario as shipped. */
+  demo: { status: string; transitions: number; workflowInvocations: number; byHandler: Record<string, { calls: number; meanMs: number }>; eventInvocations: number; ledgerEvents: number };
+  /** The demo release with every stage's bake (event-driven) set to these minutes → transitions. */
+  byBake: Array<{ bakeMinutes: number; transitions: number; status: string }>;
+  /** The same release (30-min event-driven bakes) with the image's scan finishing this many minutes in → transitions. */
+  byScanWait: Array<{ scanMinutes: number; transitions: number; status: string }>;
+}
+
+/** Counts (and times, in wall ms against the local ledger) every workflow Lambda task of one simulation. */
+async function withCountedHandlers<T>(fn: () => Promise<T>): Promise<{ result: T; byHandler: Record<string, { calls: number; meanMs: number }> }> {
+  const original = { ...HANDLERS };
+  const stats: Record<string, { calls: number; totalMs: number }> = {};
+  for (const [name, run] of Object.entries(original)) {
+    HANDLERS[name] = async (event, deps) => {
+      const t0 = process.hrtime.bigint();
+      try {
+        return await run(event, deps);
+      } finally {
+        const st = (stats[name] ??= { calls: 0, totalMs: 0 });
+        st.calls++;
+        st.totalMs += Number(process.hrtime.bigint() - t0) / 1e6;
+      }
+    };
+  }
+  try {
+    const result = await fn();
+    return { result, byHandler: Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, { calls: v.calls, meanMs: v.totalMs / v.calls }])) };
+  } finally {
+    Object.assign(HANDLERS, original);
+  }
+}
+
+export async function measureTransitions(): Promise<TransitionFigures> {
+  const { result, byHandler } = await withCountedHandlers(() => simulate(loadScenarioFile(DEMO)));
+  const { output, ledgerEvents } = result;
+  const stages = output.releases[0]?.stages.length ?? 0;
+  const demo = {
+    status: output.releases[0]?.status ?? 'none',
+    transitions: releaseTransitions(output.executions),
+    workflowInvocations: Object.values(byHandler).reduce((n, h) => n + h.calls, 0),
+    byHandler,
+    // Outside the workflow: intake for the ECR push and again for its CloudTrail PutImage record; one bake-timer per stage.
+    eventInvocations: 2 + stages,
+    ledgerEvents: ledgerEvents.length,
+  };
+  const event = MODES.find((m) => m.bake.mode === 'event');
+  if (!event) throw new Error('no event-driven bake mode');
+  const byBake: TransitionFigures['byBake'] = [];
+  for (const bakeMinutes of [10, 30, 120, 1440]) {
+    const { output: o } = await simulate(scenario(event, bakeMinutes));
+    byBake.push({ bakeMinutes, transitions: releaseTransitions(o.executions), status: o.releases[0]?.status ?? 'none' });
+  }
+  const byScanWait: TransitionFigures['byScanWait'] = [];
+  for (const scanMinutes of [0, 3, 10, 14]) {
+    const scan = scanMinutes > 0 ? { status: 'IN_PROGRESS', completesAfter: `PT${scanMinutes}M`, findings: [] } : undefined;
+    const { output: o } = await simulate(scenario(event, 30, undefined, scan));
+    byScanWait.push({ scanMinutes, transitions: releaseTransitions(o.executions), status: o.releases[0]?.status ?? 'none' });
+  }
+  return { demo, byBake, byScanWait };
+}
+
+function releaseTransitions(executions: ReadonlyArray<{ machine: string; transitions: number }>): number {
+  return executions.filter((e) => e.machine === 'release').reduce((n, e) => n + e.transitions, 0);
+}
+
+export function costOf(f: TransitionFigures['demo']): { sfn: number; lambda: number; total: number; invocations: number } {
+  const invocations = f.workflowInvocations + f.eventInvocations;
+  const sfn = f.transitions * PRICES.perTransition;
+  const lambda = invocations * (PRICES.perInvocation + PRICES.memoryGb * PRICES.billedSeconds * PRICES.perGbSecond);
+  return { sfn, lambda, total: sfn + lambda, invocations };
+}
+
+export function transitionsTable(f: TransitionFigures): string {
+  const c = costOf(f.demo);
+  const usd = (v: number) => `$${v.toFixed(5)}`;
+  const worst = Math.max(f.demo.transitions, ...f.byBake.map((b) => b.transitions));
+  return [
+    '| measure | value | goal | |',
+    '|---|---|---|---|',
+    `| state transitions, demo release (3 stages, ${f.demo.status}) | ${f.demo.transitions} | ≤ ${TRANSITIONS_GOAL} | ${verdict(f.demo.transitions <= TRANSITIONS_GOAL)} |`,
+    `| state transitions with event-driven bakes of ${f.byBake.map((b) => `${b.bakeMinutes}`).join(' / ')} min | ${f.byBake.map((b) => b.transitions).join(' / ')} (${[...new Set(f.byBake.map((b) => b.status))].join(', ')}) | ≤ ${TRANSITIONS_GOAL} whatever the bake | ${verdict(worst <= TRANSITIONS_GOAL)} |`,
+    `| state transitions when the image scan is still running at the first gate for ${f.byScanWait.map((b) => `${b.scanMinutes}`).join(' / ')} min (30-s polls, 30-min bakes) | ${f.byScanWait.map((b) => b.transitions).join(' / ')} (${[...new Set(f.byScanWait.map((b) => b.status))].join(', ')}) | ≤ ${TRANSITIONS_GOAL} | ${verdict(Math.max(...f.byScanWait.map((b) => b.transitions)) <= TRANSITIONS_GOAL)} |`,
+    `| Step Functions cost per release | ${usd(c.sfn)} (${f.demo.transitions} × $0.025 / 1,000) | | |`,
+    `| Lambda invocations per release | ${c.invocations} (${f.demo.workflowInvocations} workflow tasks counted + ${f.demo.eventInvocations} event-driven, assumed) | | |`,
+    `| Lambda cost per release | ${usd(c.lambda)} (${c.invocations} × ($0.20 / 1M + ${PRICES.memoryGb} GB × ${PRICES.billedSeconds} s × $0.0000133334 / GB-s)) | | |`,
+    `| **estimated cost per 3-stage release** | **${usd(c.total)}** (≈ $${(c.total * 1000).toFixed(2)} per 1,000 releases) | | |`,
+    `| ledger events written per release | ${f.demo.ledgerEvents} | | |`,
+    '',
+    `Workflow task invocations by handler (mean wall time per call against the local dynalite ledger): ${Object.entries(f.demo.byHandler)
+      .sort((a, b) => b[1].calls - a[1].calls)
+      .map(([k, v]) => `${k} ${v.calls} × ${ms(v.meanMs, 1)}`)
+      .join(', ')}.`,
+  ].join('\n');
+}
+
+export interface ThroughputFigures {
+  coldMs: number;
+  runsMs: number[];
+  medianMs: number;
+}
+
+/** Wall time of `gantry simulate examples/scenarios/demo.json` in-process: load the scenario, simulate it (dynalite start included). */
+export async function measureThroughput(runs = 5): Promise<ThroughputFigures> {
+  const once = async () => {
+    const t0 = process.hrtime.bigint();
+    const { output } = await simulate(loadScenarioFile(DEMO));
+    if (output.releases[0]?.status !== 'SUCCEEDED') throw new Error(`demo release ended ${output.releases[0]?.status}`);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const coldMs = await once();
+  const runsMs: number[] = [];
+  for (let i = 0; i < runs; i++) runsMs.push(await once());
+  return { coldMs, runsMs, medianMs: median(runsMs) };
+}
+
+export function throughputTable(f: ThroughputFigures): string {
+  return [
+    '| measure | runs | median | goal | |',
+    '|---|---|---|---|---|',
+    `| one simulated release (demo scenario, 3 stages, load + simulate incl. dynalite start) | ${f.runsMs.map((v) => ms(v)).join(' / ')} | ${ms(f.medianMs)} | ≤ ${s(ONE_RELEASE_GOAL_MS, 0)} | ${verdict(f.medianMs <= ONE_RELEASE_GOAL_MS)} |`,
+    `| the same, first run in the process (module warm-up) | ${ms(f.coldMs)} | | | |`,
+  ].join('\n');
+}

@@ -1,0 +1,296 @@
+/**
+ * The native Kubernetes driver (`deploy.driver: "kubernetes"`): what the workflow patches, with which body, and
+ * whether a Deployment's rollout is done, still progressing or failed. Pure: no AWS SDK, the clock is an argument.
+ *
+ * The workflow reaches the cluster through Step Functions `eks:call`; this module only decides. Every value that
+ * ends up in a request (cluster, namespace, Deployment, container, image) comes from the validated config and the
+ * digest pattern, and is checked again here before it is used.
+ */
+import type { GantryConfig, StageConfig } from './config';
+import { DIGEST_PATTERN, K8S_NAME_PATTERN } from './config';
+
+/** A value that must not reach a Kubernetes request, or a stage that is not a Kubernetes stage. */
+export class KubernetesDriverError extends Error {
+  override readonly name = 'KubernetesDriverError';
+}
+
+/** A registry host such as `111122223333.dkr.ecr.eu-west-2.amazonaws.com` (optionally with a port). */
+export const REGISTRY_PATTERN = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$/;
+const CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+const REPOSITORY_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+/** The annotations Gantry sets on the Deployment it patches (metadata only: they do not start a rollout). */
+export const ANNOTATIONS = {
+  release: 'gantry.dev/release',
+  kind: 'gantry.dev/kind',
+  stage: 'gantry.dev/stage',
+  digest: 'gantry.dev/digest',
+} as const;
+
+export type RolloutKind = 'deploy' | 'rollback';
+
+/** Everything the workflow needs to patch one Deployment and watch its rollout. */
+export interface RolloutTarget {
+  readonly releaseId: string;
+  readonly kind: RolloutKind;
+  readonly service: string;
+  readonly stage: string;
+  /** The EKS cluster name (`clusters.<key>.name`): eks:DescribeCluster's Name and eks:call's ClusterName. */
+  readonly clusterName: string;
+  readonly region: string;
+  readonly namespace: string;
+  readonly deployment: string;
+  readonly container: string;
+  readonly digest: string;
+  /** `<registry>/<repository>@<digest>`: the container image, always by digest. */
+  readonly image: string;
+  /** `/apis/apps/v1/namespaces/<namespace>/deployments/<deployment>` */
+  readonly path: string;
+  readonly pollSeconds: number;
+  /** deploy.timeoutMinutes in seconds: a rollout not done by then is a failed deploy. */
+  readonly timeoutSeconds: number;
+}
+
+function check(pattern: RegExp, value: string, what: string): string {
+  if (!pattern.test(value)) throw new KubernetesDriverError(`refusing to use ${what} ${JSON.stringify(value)} in a Kubernetes request (expected ${pattern.source})`);
+  return value;
+}
+
+/** The apps/v1 path of a Deployment; both names must be Kubernetes DNS labels. */
+export function deploymentPath(namespace: string, deployment: string): string {
+  return `/apis/apps/v1/namespaces/${check(K8S_NAME_PATTERN, namespace, 'namespace')}/deployments/${check(K8S_NAME_PATTERN, deployment, 'Deployment name')}`;
+}
+
+/** `<registry>/<repository>@<digest>`, each part checked. */
+export function imageByDigest(registry: string, repository: string, digest: string): string {
+  return `${check(REGISTRY_PATTERN, registry, 'registry')}/${check(REPOSITORY_PATTERN, repository, 'repository')}@${check(DIGEST_PATTERN, digest, 'digest')}`;
+}
+
+/** The rollout target of a Kubernetes stage, from the validated config. Throws KubernetesDriverError for any other stage. */
+export function rolloutTarget(args: {
+  config: GantryConfig;
+  service: string;
+  stage: StageConfig;
+  digest: string;
+  registry: string;
+  releaseId: string;
+  kind: RolloutKind;
+}): RolloutTarget {
+  const { config, service, stage, digest, registry, releaseId, kind } = args;
+  if (stage.deploy.driver !== 'kubernetes') throw new KubernetesDriverError(`stage ${service}/${stage.name} deploys with ${stage.deploy.driver}, not kubernetes`);
+  const svc = config.services[service];
+  const cluster = config.clusters[stage.cluster];
+  if (!svc || !cluster) throw new KubernetesDriverError(`unknown service or cluster for ${service}/${stage.name}`);
+  return {
+    releaseId: check(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, releaseId, 'release id'),
+    kind,
+    service,
+    stage: check(K8S_NAME_PATTERN, stage.name, 'stage name'),
+    clusterName: check(CLUSTER_NAME_PATTERN, cluster.name, 'cluster name'),
+    region: cluster.region,
+    namespace: stage.namespace,
+    deployment: check(K8S_NAME_PATTERN, stage.deploy.deployment, 'Deployment name'),
+    container: check(K8S_NAME_PATTERN, stage.deploy.container, 'container name'),
+    digest,
+    image: imageByDigest(registry, svc.repository, digest),
+    path: deploymentPath(stage.namespace, stage.deploy.deployment),
+    pollSeconds: stage.deploy.pollSeconds,
+    timeoutSeconds: stage.deploy.timeoutMinutes * 60,
+  };
+}
+
+// ---------------------------------------------------------------- the Deployment as read
+
+export interface RolloutCondition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+/** What the workflow selects from an apps/v1 Deployment (`eks:call` GET, ResultSelector). Containers keep every field. */
+export interface DeploymentView {
+  readonly generation: number;
+  readonly resourceVersion?: string;
+  readonly spec: {
+    readonly replicas?: number;
+    readonly template?: { readonly spec?: { readonly containers?: ReadonlyArray<{ readonly name: string; readonly image?: string } & Record<string, unknown>> } };
+  };
+  readonly status: {
+    readonly observedGeneration?: number;
+    readonly replicas?: number;
+    readonly updatedReplicas?: number;
+    readonly readyReplicas?: number;
+    readonly availableReplicas?: number;
+    readonly unavailableReplicas?: number;
+    readonly conditions?: readonly RolloutCondition[];
+  };
+}
+
+/** The rollout evidence recorded in the ledger with the deploy's result. */
+export interface RolloutEvidence {
+  readonly driver: 'kubernetes';
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly deployment: string;
+  readonly container: string;
+  /** The image the patch set (what this release asked for). */
+  readonly image: string;
+  /** The image the container ran before the patch (set by the patch step). */
+  readonly previousImage?: string | null;
+  /** The container's image as last read (another writer may have changed it). */
+  readonly observedImage?: string | null;
+  readonly generation: number;
+  readonly observedGeneration: number | null;
+  readonly replicas: number;
+  readonly updatedReplicas: number;
+  readonly availableReplicas: number;
+  readonly readyReplicas: number;
+  /** The Deployment's `Progressing` condition when the decision was taken. */
+  readonly condition: RolloutCondition | null;
+}
+
+const containersOf = (d: DeploymentView) => d.spec.template?.spec?.containers ?? [];
+const progressingOf = (d: DeploymentView) => d.status.conditions?.find((c) => c.type === 'Progressing');
+
+function evidenceOf(target: RolloutTarget, d: DeploymentView, extra: { previousImage?: string | null } = {}): RolloutEvidence {
+  const p = progressingOf(d);
+  return {
+    driver: 'kubernetes',
+    cluster: target.clusterName,
+    namespace: target.namespace,
+    deployment: target.deployment,
+    container: target.container,
+    image: target.image,
+    ...(extra.previousImage !== undefined ? { previousImage: extra.previousImage } : {}),
+    observedImage: containersOf(d).find((c) => c.name === target.container)?.image ?? null,
+    generation: d.generation,
+    observedGeneration: d.status.observedGeneration ?? null,
+    replicas: d.spec.replicas ?? 1,
+    updatedReplicas: d.status.updatedReplicas ?? 0,
+    availableReplicas: d.status.availableReplicas ?? 0,
+    readyReplicas: d.status.readyReplicas ?? 0,
+    condition: p ? { type: p.type, status: p.status, ...(p.reason ? { reason: p.reason } : {}), ...(p.message ? { message: p.message } : {}) } : null,
+  };
+}
+
+// ---------------------------------------------------------------- the patch
+
+export type PatchPlan =
+  | {
+      readonly decision: 'PATCH';
+      readonly reason: string;
+      /** The eks:call PATCH body (valid as a JSON merge patch and as a strategic merge patch, with the same effect). */
+      readonly requestBody: Record<string, unknown>;
+      /** When the rollout must be done: now + deploy.timeoutMinutes. */
+      readonly deadline: string;
+      readonly evidence: RolloutEvidence;
+    }
+  | { readonly decision: 'FAILED'; readonly reason: string; readonly deadline: string; readonly evidence: RolloutEvidence };
+
+/**
+ * The PATCH that sets the target container's image, built from the Deployment as just read.
+ *
+ * Step Functions does not document which patch type `eks:call` sends for PATCH (JSON merge patch or strategic
+ * merge patch). The body is therefore built to mean the same under both: it carries the Deployment's whole
+ * `containers` list, every container exactly as read and only the target container's `image` changed (a merge
+ * patch replaces the list with it; a strategic merge patch merges it by name: same result either way), plus
+ * `metadata.resourceVersion`, so the API server refuses the patch (409 Conflict) if the Deployment changed between
+ * the read and the patch instead of overwriting that change with the list read before it.
+ * A Deployment without the named container is refused here: a strategic merge patch would otherwise add a new
+ * container with only an image.
+ */
+export function planPatch(target: RolloutTarget, d: DeploymentView, now: Date): PatchPlan {
+  const deadline = new Date(now.getTime() + target.timeoutSeconds * 1000).toISOString();
+  const containers = containersOf(d);
+  const current = containers.find((c) => c.name === target.container);
+  if (!current) {
+    const names = containers.map((c) => c.name).join(', ') || 'none';
+    return {
+      decision: 'FAILED',
+      reason: `deployment ${target.namespace}/${target.deployment} has no container ${target.container} (containers: ${names})`,
+      deadline,
+      evidence: evidenceOf(target, d, { previousImage: null }),
+    };
+  }
+  const requestBody = {
+    metadata: {
+      ...(d.resourceVersion ? { resourceVersion: d.resourceVersion } : {}),
+      annotations: {
+        [ANNOTATIONS.release]: target.releaseId,
+        [ANNOTATIONS.kind]: target.kind,
+        [ANNOTATIONS.stage]: target.stage,
+        [ANNOTATIONS.digest]: target.digest,
+      },
+    },
+    spec: { template: { spec: { containers: containers.map((c) => (c.name === target.container ? { ...c, image: target.image } : { ...c })) } } },
+  };
+  const same = current.image === target.image;
+  return {
+    decision: 'PATCH',
+    reason: same ? `container ${target.container} already runs ${target.image}` : `container ${target.container}: ${current.image ?? '(no image)'} → ${target.image}`,
+    requestBody,
+    deadline,
+    evidence: evidenceOf(target, d, { previousImage: current.image ?? null }),
+  };
+}
+
+// ---------------------------------------------------------------- the rollout decision
+
+export type RolloutDecision = 'DONE' | 'PROGRESSING' | 'FAILED';
+
+export interface RolloutVerdict {
+  readonly decision: RolloutDecision;
+  readonly reason: string;
+  /** Passed through, so the next check in the loop has it. */
+  readonly deadline: string;
+  /** An identifier of this driver run for the ledger's `buildId`: `<cluster>:<namespace>-<deployment>-generation-<n>`. */
+  readonly buildId: string;
+  readonly evidence: RolloutEvidence;
+}
+
+/**
+ * DONE, PROGRESSING or FAILED, as `kubectl rollout status` decides it: the controller has observed the current
+ * generation, every replica is updated, no old replica is left and every updated replica is available. A
+ * `Progressing` condition with reason `ProgressDeadlineExceeded` is a failed rollout, and so is one still
+ * progressing at the deadline (deploy.timeoutMinutes after the patch). A container no longer running the image
+ * this rollout set (another writer patched it) fails too: what runs is not what was released.
+ */
+export function decideRollout(args: { target: RolloutTarget; deployment: DeploymentView; deadline: string; now: Date; previousImage?: string | null }): RolloutVerdict {
+  const { target, deployment: d, deadline, now } = args;
+  const evidence = evidenceOf(target, d, args.previousImage !== undefined ? { previousImage: args.previousImage } : {});
+  const name = `deployment ${target.namespace}/${target.deployment}`;
+  const verdict = (decision: RolloutDecision, reason: string): RolloutVerdict => ({
+    decision,
+    reason,
+    deadline,
+    buildId: `${target.clusterName}:${target.namespace}-${target.deployment}-generation-${d.generation}`,
+    evidence,
+  });
+
+  if (evidence.observedImage !== target.image) {
+    return verdict('FAILED', `${name}: container ${target.container} runs ${evidence.observedImage ?? '(nothing)'}, not ${target.image} (changed outside this rollout?)`);
+  }
+  let waiting: string;
+  const observed = d.status.observedGeneration ?? 0;
+  if (observed >= d.generation) {
+    const progressing = progressingOf(d);
+    if (progressing?.reason === 'ProgressDeadlineExceeded') {
+      return verdict('FAILED', `${name} exceeded its progress deadline${progressing.message ? `: ${progressing.message}` : ''}`);
+    }
+    const replicas = evidence.replicas;
+    const updated = evidence.updatedReplicas;
+    const total = d.status.replicas ?? 0;
+    const available = evidence.availableReplicas;
+    if (updated < replicas) waiting = `${updated} of ${replicas} new replicas updated`;
+    else if (total > updated) waiting = `${total - updated} old replica(s) pending termination`;
+    else if (available < updated) waiting = `${available} of ${updated} updated replicas available`;
+    else return verdict('DONE', `${name} rolled out: ${replicas} replica(s) run ${target.image}`);
+  } else {
+    waiting = `waiting for the controller to observe generation ${d.generation} (observed ${observed})`;
+  }
+  if (now.getTime() >= Date.parse(deadline)) {
+    return verdict('FAILED', `${name} did not finish rolling out within ${Math.round(target.timeoutSeconds / 60)} minutes (deploy.timeoutMinutes): ${waiting}`);
+  }
+  return verdict('PROGRESSING', waiting);
+}

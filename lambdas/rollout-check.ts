@@ -1,0 +1,119 @@
+/**
+ * The native Kubernetes driver's decisions, for the workflow's `eks:call` tasks (statemachines/*.asl.json):
+ * - `plan`: the validated rollout target of a Kubernetes stage (cluster, namespace, Deployment, container, image by
+ *   digest, poll interval, timeout), from the config and the ledger: the digest of the release, or the rollback
+ *   target recorded by `plan-rollback`. Nothing the workflow sends to the cluster comes from anywhere else.
+ * - `patch`: the PATCH body, from the Deployment as just read (lambdas/domain/rollout.ts `planPatch`).
+ * - `check`: DONE / PROGRESSING / FAILED from the Deployment as just read (`decideRollout`), with the evidence.
+ */
+import { z } from 'zod';
+import { DIGEST_PATTERN, K8S_NAME_PATTERN } from './domain/config';
+import { type DeploymentView, decideRollout, deploymentPath, planPatch, type RolloutTarget, rolloutTarget } from './domain/rollout';
+import { parseWith } from './domain/validation';
+import { optionalEnv, requireEnv } from './adapters/env';
+import type { Deps } from './ports';
+import { lambdaHandler } from './shared/middleware';
+import { loadRelease, stageConfigOf } from './shared/recorder';
+
+/** The registry host the simulation's images come from (the same default record-step uses for driver runs). */
+export const SIMULATED_REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
+
+/** The registry host images are pulled from: ECR_REGISTRY in Lambda; the simulation's placeholder host elsewhere. */
+export function imageRegistry(): string {
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) return requireEnv('ECR_REGISTRY');
+  return optionalEnv('ECR_REGISTRY', SIMULATED_REGISTRY);
+}
+
+/** The rollback target is gone from the ledger, or the release has no digest: nothing may be patched. */
+export class RolloutTargetError extends Error {
+  override readonly name = 'RolloutTargetError';
+}
+
+const k8sName = z.string().regex(K8S_NAME_PATTERN);
+const kind = z.enum(['deploy', 'rollback']);
+
+/** A target as `plan` produced it, checked again (it travelled through the workflow state). */
+const targetSchema = z
+  .object({
+    releaseId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/),
+    kind,
+    service: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/),
+    stage: k8sName,
+    clusterName: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/),
+    region: z.string(),
+    namespace: k8sName,
+    deployment: k8sName,
+    container: k8sName,
+    digest: z.string().regex(DIGEST_PATTERN),
+    image: z.string().min(1),
+    path: z.string(),
+    pollSeconds: z.number().int().min(1),
+    timeoutSeconds: z.number().int().min(1),
+  })
+  .superRefine((t, ctx) => {
+    if (t.path !== deploymentPath(t.namespace, t.deployment)) ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected the apps/v1 path of the Deployment' });
+    if (!t.image.endsWith(`@${t.digest}`)) ctx.addIssue({ code: 'custom', path: ['image'], message: 'expected an image pinned to the target digest' });
+  });
+
+const condition = z.object({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() }).passthrough();
+/** The Deployment as the workflow selected it from the eks:call GET response. Containers keep every field. */
+const deploymentSchema = z.object({
+  generation: z.number().int(),
+  resourceVersion: z.string().optional(),
+  spec: z
+    .object({
+      replicas: z.number().int().min(0).optional(),
+      template: z
+        .object({ spec: z.object({ containers: z.array(z.object({ name: z.string(), image: z.string().optional() }).passthrough()).optional() }).passthrough().optional() })
+        .passthrough()
+        .optional(),
+    })
+    .passthrough(),
+  status: z
+    .object({
+      observedGeneration: z.number().int().optional(),
+      replicas: z.number().int().optional(),
+      updatedReplicas: z.number().int().optional(),
+      readyReplicas: z.number().int().optional(),
+      availableReplicas: z.number().int().optional(),
+      unavailableReplicas: z.number().int().optional(),
+      conditions: z.array(condition).optional(),
+    })
+    .passthrough(),
+});
+
+const eventSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('plan'), releaseId: z.string().min(1), stage: k8sName, kind }),
+  z.object({ action: z.literal('patch'), target: targetSchema, deployment: deploymentSchema }),
+  z.object({
+    action: z.literal('check'),
+    target: targetSchema,
+    deployment: deploymentSchema,
+    deadline: z.iso.datetime(),
+    previousImage: z.string().nullable().optional(),
+  }),
+]);
+
+export async function run(event: unknown, deps: Deps): Promise<Record<string, unknown>> {
+  const e = parseWith(eventSchema, event, 'task input');
+  switch (e.action) {
+    case 'plan': {
+      const release = await loadRelease(deps, e.releaseId);
+      const { st } = stageConfigOf(deps, release.service, e.stage);
+      let digest = release.digest;
+      if (e.kind === 'rollback') {
+        const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
+        digest = started?.data.toDigest as string | undefined;
+      }
+      if (!digest) throw new RolloutTargetError(`release ${e.releaseId} has no ${e.kind === 'rollback' ? 'rollback target' : 'digest'} for stage ${e.stage}`);
+      const target: RolloutTarget = rolloutTarget({ config: deps.config, service: release.service, stage: st, digest, registry: imageRegistry(), releaseId: e.releaseId, kind: e.kind });
+      return { target };
+    }
+    case 'patch':
+      return { ...planPatch(e.target, e.deployment as DeploymentView, deps.now()) };
+    case 'check':
+      return { ...decideRollout({ target: e.target, deployment: e.deployment as DeploymentView, deadline: e.deadline, now: deps.now(), previousImage: e.previousImage }) };
+  }
+}
+
+export const handler = lambdaHandler(run);

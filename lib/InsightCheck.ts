@@ -1,0 +1,128 @@
+/**
+ * The daily insight check (stale services, drift): the `insight` workflow read from
+ * `statemachines/insight.asl.json`, and an EventBridge Scheduler schedule that starts it once a day
+ * through its own role, with retries and an encrypted dead-letter queue. The workflow may invoke its two
+ * handlers and call `eks:DescribeCluster` on the configured clusters only; reading a Deployment with
+ * `eks:call` is authorised inside each cluster (an EKS access entry for the workflow role, docs/audit.md).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { GantryConfig } from '../lambdas/domain/config';
+import { acknowledge, WILDCARD_REASONS } from './acknowledge';
+import { PROJECT_ROOT } from './GantryFunction';
+import { PLACEHOLDER } from './WorkflowDefinition';
+
+/** The definition file, under `statemachines/`. */
+export const INSIGHT_DEFINITION = 'insight.asl.json';
+/** Its function placeholders, by the handler each names. */
+export const INSIGHT_PLACEHOLDERS = { plan: 'InsightPlanFunctionArn', record: 'InsightRecordFunctionArn' } as const;
+
+export interface InsightCheckProps {
+  /** The parsed config: its clusters are the only ones the workflow may describe. */
+  readonly config: GantryConfig;
+  /** The `insight-plan` handler (`PlanInsightCheck`). */
+  readonly planFunction: IFunction;
+  /** The `insight-record` handler (`RecordInsight`). */
+  readonly recordFunction: IFunction;
+  /** Encrypts the workflow's log group and the schedule's dead-letter queue. */
+  readonly encryptionKey: IKey;
+  readonly logRetention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /**
+   * How often the check runs.
+   * @default ScheduleExpression.rate(Duration.days(1))
+   */
+  readonly schedule?: ScheduleExpression;
+}
+
+export class InsightCheckError extends Error {
+  override readonly name = 'InsightCheckError';
+}
+
+export class InsightCheck extends Construct {
+  public readonly stateMachine: StateMachine;
+  public readonly schedule: Schedule;
+  /** The role EventBridge Scheduler assumes to start the workflow (and nothing else). */
+  public readonly schedulerRole: Role;
+  /** Starts the scheduler could not deliver after its retries. */
+  public readonly deadLetterQueue: Queue;
+  public readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: InsightCheckProps) {
+    super(scope, id);
+    if (!props.config?.clusters || !props.config.insight) throw new InsightCheckError('InsightCheckProps.config must be a parsed Gantry config (parseConfig(...))');
+    if (!props.planFunction || !props.recordFunction) throw new InsightCheckError('InsightCheckProps.planFunction and recordFunction are required');
+    const stack = Stack.of(this);
+
+    // ---------------------------------------------------------------- the workflow
+    const text = readFileSync(join(PROJECT_ROOT, 'statemachines', INSIGHT_DEFINITION), 'utf8');
+    const values: Record<string, string> = {
+      [INSIGHT_PLACEHOLDERS.plan]: props.planFunction.functionArn,
+      [INSIGHT_PLACEHOLDERS.record]: props.recordFunction.functionArn,
+    };
+    const placeholders = [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1] as string))].sort();
+    const missing = placeholders.filter((p) => values[p] === undefined);
+    if (missing.length) throw new InsightCheckError(`${INSIGHT_DEFINITION}: no value for placeholder(s) ${missing.join(', ')}`);
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
+    this.stateMachine = new StateMachine(this, 'Workflow', {
+      definitionBody: DefinitionBody.fromString(text),
+      definitionSubstitutions: Object.fromEntries(placeholders.map((p) => [p, values[p] as string])),
+      stateMachineType: StateMachineType.STANDARD,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    this.stateMachine.addToRolePolicy(
+      new PolicyStatement({ sid: 'InvokeInsightFunctions', actions: ['lambda:InvokeFunction'], resources: [props.planFunction.functionArn, props.recordFunction.functionArn] }),
+    );
+    const clusterArns = [...new Set(Object.values(props.config.clusters).map((c) => stack.formatArn({ service: 'eks', region: c.region, resource: 'cluster', resourceName: c.name })))].sort();
+    if (clusterArns.length > 0) {
+      this.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'DescribeConfiguredClusters', actions: ['eks:DescribeCluster'], resources: clusterArns }));
+    }
+    acknowledge(this.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]', `${WILDCARD_REASONS.logDelivery} ${WILDCARD_REASONS.xray}`);
+
+    // ---------------------------------------------------------------- the daily schedule
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      dataKeyReuse: Duration.hours(1),
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
+    });
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      "This queue is the dead-letter queue of the insight schedule's target (Target.DeadLetterConfig); cdk-nag recognizes only SQS redrive policies as dead-letter use.",
+    );
+    const defaultGroupArn = stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' });
+    this.schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': defaultGroupArn } },
+      }),
+      description: 'EventBridge Scheduler starts the Gantry insight check',
+    });
+    // Scheduler sends undeliverable starts to the KMS-encrypted queue as this role: it needs the key for that.
+    props.encryptionKey.grant(this.schedulerRole, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.schedule = new Schedule(this, 'Daily', {
+      description: 'Gantry insight check: stale services and drift',
+      schedule: props.schedule ?? ScheduleExpression.rate(Duration.days(1)),
+      target: new StepFunctionsStartExecution(this.stateMachine, {
+        role: this.schedulerRole,
+        input: ScheduleTargetInput.fromObject({ trigger: 'schedule' }),
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      }),
+    });
+  }
+}

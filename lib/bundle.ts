@@ -1,0 +1,205 @@
+/**
+ * The handler bundles: every `lambdas/<name>.ts` that exports `handler`, built by **one** esbuild run
+ * with several entry points (esbuild parses the shared modules once and uses every core), instead of
+ * one esbuild process per function. Each function's asset is then its own `<name>/index.js` (+ map),
+ * which CDK stages under `cdk.out/asset.<sha256 of the output>` (docs/decisions/012-bundling.md).
+ *
+ * `handlerCode()` is what GantryFunction deploys. The build runs lazily, the first time a stack that
+ * needs bundling stages a handler, and once per process for a given config; a stack excluded from
+ * bundling (`aws:cdk:bundling-stacks`, as the template-only tests do) never runs it.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { AssetHashType, DockerImage } from 'aws-cdk-lib';
+import { Code } from 'aws-cdk-lib/aws-lambda';
+import type { GantryConfig } from '../lambdas/domain/config';
+
+/** The repository root: `lambdas/`, `statemachines/`, `buildspecs/` and `scripts/` live under it. */
+export const PROJECT_ROOT = resolve(__dirname, '..');
+const LAMBDAS_DIR = join(PROJECT_ROOT, 'lambdas');
+
+/**
+ * Packages the Lambda Node.js runtime provides (AWS SDK for JavaScript v3 and its Smithy core), left out
+ * of the bundles. Everything else (Powertools, middy, zod, luxon, canonicalize) is bundled.
+ */
+export const RUNTIME_PROVIDED = ['@aws-sdk/*', '@smithy/*'] as const;
+
+/** esbuild settings shared by every handler. The config is added as a `define` per build. */
+export const BUNDLE_SETTINGS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'cjs',
+  minify: true,
+  // Stack traces through the map (the functions run with NODE_OPTIONS=--enable-source-maps). The sources
+  // themselves are left out of the map: file:line is what a stack trace needs, and the map stays small.
+  sourcemap: true,
+  sourcesContent: false,
+  external: [...RUNTIME_PROVIDED],
+  logLevel: 'warning',
+} as const;
+
+export class HandlerBundleError extends Error {
+  override readonly name = 'HandlerBundleError';
+}
+
+/** The built files of one handler. */
+export interface HandlerBundle {
+  readonly handlerName: string;
+  /** Directory holding `index.js` and `index.js.map`. */
+  readonly dir: string;
+  /** Size of `index.js` in bytes (the code Lambda loads). */
+  readonly bytes: number;
+  /** Size of `index.js.map` in bytes. */
+  readonly mapBytes: number;
+}
+
+const HANDLER_EXPORT = /^export\s+(?:const|let|async\s+function|function)\s+handler\b|^export\s*\{[^}]*\bhandler\b[^}]*\}/m;
+
+/** The handler names under `lambdas/`: each top-level `<name>.ts` that exports `handler`. */
+export function discoverHandlers(lambdasDir: string = LAMBDAS_DIR): string[] {
+  return readdirSync(lambdasDir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && statSync(join(lambdasDir, f)).isFile())
+    .filter((f) => HANDLER_EXPORT.test(readFileSync(join(lambdasDir, f), 'utf8')))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+function defineFor(config: GantryConfig): Record<string, string> {
+  // The config is compiled in: the function runs exactly the document that was synthesized.
+  return { 'process.env.GANTRY_CONFIG': JSON.stringify(JSON.stringify(config)) };
+}
+
+/**
+ * Runs in a child `node` (CDK's local bundling hook is synchronous; esbuild plugins need the async
+ * API). Reads `{ esbuild, options, root }` on stdin, builds, prints nothing on success.
+ *
+ * The plugin keeps zod's ~40 translated error locales out of the bundles (~270 KB each): zod 4's
+ * `z` namespace re-exports them all as `z.locales`, so tree shaking cannot drop them. Gantry's messages
+ * are English (zod's default, registered from `locales/en.js`, which stays); nothing calls `z.config`.
+ *
+ * Source map `sources` are rewritten relative to the project root (`lambdas/intake.ts`,
+ * `node_modules/zod/...`): stack traces read well, and a bundle's bytes (so its asset hash) do not
+ * depend on where the repository is checked out or where the build ran.
+ */
+const CHILD = `
+const fs = require('node:fs');
+const path = require('node:path');
+const { esbuild, options, root } = JSON.parse(fs.readFileSync(0, 'utf8'));
+const write = (result) => {
+  for (const f of result.outputFiles) {
+    fs.mkdirSync(path.dirname(f.path), { recursive: true });
+    if (!f.path.endsWith('.map')) { fs.writeFileSync(f.path, f.contents); continue; }
+    const map = JSON.parse(f.text);
+    map.sources = map.sources.map((s) => path.relative(root, path.resolve(path.dirname(f.path), s)).split(path.sep).join('/'));
+    fs.writeFileSync(f.path, JSON.stringify(map));
+  }
+};
+const zodLocales = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\\\/]zod[\\\\/]v4[\\\\/]locales[\\\\/]index\\.c?js$/ }, (a) => ({
+      contents: a.path.endsWith('.cjs') ? 'exports.en = require("./en.cjs").default;' : 'export { default as en } from "./en.js";',
+      loader: 'js',
+    }));
+  },
+};
+require(esbuild).build({ ...options, write: false, plugins: [zodLocales] }).then(write).catch((e) => { if (!e.errors) process.stderr.write(String(e.stack || e)); process.exitCode = 1; });
+`;
+
+/**
+ * Builds the given handlers into `outdir/<name>/index.js` in one esbuild run, synchronously.
+ * @throws HandlerBundleError with esbuild's messages when the build fails.
+ */
+export function bundleHandlers(options: { readonly config: GantryConfig; readonly outdir: string; readonly handlers?: readonly string[] }): HandlerBundle[] {
+  const handlers = options.handlers ?? discoverHandlers();
+  const entryPoints = Object.fromEntries(handlers.map((h) => [`${h}/index`, join(LAMBDAS_DIR, `${h}.ts`)]));
+  const esbuildOptions = { ...BUNDLE_SETTINGS, external: [...BUNDLE_SETTINGS.external], entryPoints, outdir: options.outdir, absWorkingDir: PROJECT_ROOT, define: defineFor(options.config) };
+  const r = spawnSync(process.execPath, ['-e', CHILD], {
+    input: JSON.stringify({ esbuild: require.resolve('esbuild'), options: esbuildOptions, root: PROJECT_ROOT }),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) {
+    throw new HandlerBundleError(`esbuild failed for ${handlers.join(', ')}:\n${r.stderr || r.error?.message || `exit ${r.status}`}`, { cause: r.error });
+  }
+  if (r.stderr) process.stderr.write(r.stderr); // esbuild warnings
+  return handlers.map((h) => {
+    const dir = join(options.outdir, h);
+    return { handlerName: h, dir, bytes: statSync(join(dir, 'index.js')).size, mapBytes: existsSync(join(dir, 'index.js.map')) ? statSync(join(dir, 'index.js.map')).size : 0 };
+  });
+}
+
+/** Built handler directories of this process, by build key (config + handler set). */
+const builds = new Map<string, { readonly dir: string; readonly ok: boolean }>();
+let scratch: string | undefined;
+
+function scratchDir(): string {
+  if (!scratch) {
+    const dir = mkdtempSync(join(tmpdir(), 'gantry-bundles-'));
+    scratch = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return scratch;
+}
+
+function keyOf(config: GantryConfig, handlers: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify({ settings: BUNDLE_SETTINGS, config, handlers })).digest('hex').slice(0, 16);
+}
+
+/**
+ * The directory holding `handlerName`'s built `index.js`. The first call builds every handler under
+ * `lambdas/` at once; should that fail (say, a handler someone is still writing and no stack uses),
+ * each handler asked for is then built on its own, so only a broken handler that is deployed stops synth.
+ */
+export function builtHandlerDir(handlerName: string, config: GantryConfig): string {
+  const all = discoverHandlers();
+  if (!all.includes(handlerName)) all.push(handlerName);
+  const key = keyOf(config, all);
+  let batch = builds.get(key);
+  if (!batch) {
+    const dir = join(scratchDir(), key);
+    try {
+      bundleHandlers({ config, outdir: dir, handlers: all });
+      batch = { dir, ok: true };
+    } catch {
+      batch = { dir, ok: false };
+    }
+    builds.set(key, batch);
+  }
+  if (batch.ok) return join(batch.dir, handlerName);
+  const soloKey = keyOf(config, [handlerName]);
+  const solo = builds.get(soloKey);
+  if (solo) return join(solo.dir, handlerName);
+  const dir = join(scratchDir(), soloKey);
+  bundleHandlers({ config, outdir: dir, handlers: [handlerName] }); // throws with esbuild's messages
+  builds.set(soloKey, { dir, ok: true });
+  return join(dir, handlerName);
+}
+
+/**
+ * The Lambda code of `lambdas/<handlerName>.ts`: its bundle from the shared build, staged by CDK as a
+ * content-hashed asset. Local bundling only; Docker is never used.
+ */
+export function handlerCode(handlerName: string, config: GantryConfig): Code {
+  return Code.fromAsset(LAMBDAS_DIR, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Required by the type, never pulled: local bundling below always succeeds or throws.
+      image: DockerImage.fromRegistry('gantry-local-esbuild-only'),
+      // Part of CDK's asset cache key (the `local` hook is not): one asset per handler and config.
+      command: ['esbuild', `lambdas/${handlerName}.ts`, keyOf(config, [handlerName])],
+      local: {
+        tryBundle(outputDir: string): boolean {
+          const dir = builtHandlerDir(handlerName, config);
+          mkdirSync(outputDir, { recursive: true });
+          for (const f of readdirSync(dir)) copyFileSync(join(dir, f), join(outputDir, f));
+          return true;
+        },
+      },
+    },
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * `gantry report <releaseId> [--file F | --table T --region R] [--html] [--out O]`: one release as a
+ * self-contained HTML page (lib/report/html.ts) to attach to a change record.
+ *
+ * Reads an export file (`gantry audit export`, `gantry simulate --export`) or the live ledger table the
+ * way `gantry audit show` does, and checks the release's hash chain and anchor before it answers.
+ *
+ * Exit codes: 0 written; 1 written, but the record failed verification (the page says so in red, and
+ * stderr names every problem); 2 bad input (CliInputError: a missing or unreadable file, a line that is
+ * not JSON, conflicting options); 3 the release is not in the ledger or file.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { formatProblem } from '../../lambdas/domain/audit';
+import { buildReleaseReport } from '../report/html';
+import { err as stderr, type SetCode, sourceOptions } from './audit';
+import { CliInputError } from './errors';
+import { readSource, type SourceOptions } from './input';
+
+/** Exit codes of `gantry report`. */
+export const REPORT_EXIT = { ok: 0, verificationFailed: 1, badInput: 2, notFound: 3 } as const;
+
+export interface ReportOptions extends SourceOptions {
+  readonly html?: boolean;
+  readonly out?: string;
+}
+
+/** Where the command writes; tests pass their own. */
+export interface ReportIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly now: () => Date;
+}
+
+const defaultIo: ReportIo = { out: (t) => process.stdout.write(t), err: stderr, now: () => new Date() };
+
+export function registerReportCommand(program: Command, setCode: SetCode, io: ReportIo = defaultIo): void {
+  sourceOptions(
+    program
+      .command('report')
+      .description('one release as a self-contained HTML page (timeline and evidence tables, prints to PDF) to attach to a change record')
+      .argument('<releaseId>', 'the release (its execution name)')
+      .option('--html', 'write HTML (the default and, for now, the only format)')
+      .option('--out <file>', 'write the page to this file instead of stdout'),
+  ).action(async (releaseId: string, opts: ReportOptions) => {
+    const { parsed, source } = await readSource(opts, { releaseId });
+    const lines = parsed.events.filter((l) => l.event.releaseId === releaseId);
+    if (lines.length === 0) {
+      const all = opts.file ? [...new Set((await readSource(opts)).parsed.events.map((l) => String(l.event.releaseId)))] : [];
+      io.err(
+        `gantry: release ${releaseId} is not in ${source}${all.length ? ` (it has: ${all.slice(0, 10).join(', ')}${all.length > 10 ? ', …' : ''})` : ''}; list releases with \`gantry audit verify ${opts.file ? `--file ${opts.file}` : '--table …'}\`\n`,
+      );
+      setCode(REPORT_EXIT.notFound);
+      return;
+    }
+    const anchors = parsed.anchors.filter((a) => a.anchor.releaseId === releaseId);
+    const { html, audit } = buildReleaseReport(lines, { releaseId, anchors, source, generatedAt: io.now().toISOString() });
+    if (!audit.integrity.ok) {
+      io.err(`gantry: the record of ${releaseId} FAILED verification; the report says so:\n`);
+      for (const p of audit.integrity.problems) io.err(`  ${formatProblem(p)}\n`);
+      setCode(REPORT_EXIT.verificationFailed);
+    }
+    if (opts.out) {
+      try {
+        writeFileSync(opts.out, html);
+      } catch (e) {
+        throw new CliInputError(`--out ${opts.out}: cannot write the report: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      }
+      io.err(`gantry: wrote the report of ${releaseId} to ${opts.out}\n`);
+    } else {
+      io.out(html);
+    }
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * The `--json` outputs of the operator commands (`status`, `releases`, `freeze status`, `start`,
+ * `rollback`): one zod schema each. Scripts may rely on every field named here; fields are only ever
+ * added. `z.toJSONSchema(schema)` gives the JSON Schema (`gantry schema <name>` is not a command:
+ * the tests validate real outputs against these).
+ */
+import { z } from 'zod';
+import { RELEASE_STATUSES, STAGE_STATUSES } from '../../lambdas/domain/types';
+
+const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'expected an ISO-8601 instant' });
+const nullableIso = iso.nullable();
+
+export const waitingSchema = z.object({
+  /** What the stage waits for. */
+  for: z.enum(['window', 'approval', 'lease', 'scan', 'bake', 'other']),
+  since: iso,
+  /** When the wait ends by itself (window opens, approval times out, bake ends), when known. */
+  until: nullableIso,
+  /** The reason in words, as `gantry status` prints it. */
+  message: z.string().min(1),
+  approvers: z.array(z.string()).optional(),
+  holder: z.string().nullable().optional(),
+  alarms: z.array(z.string()).optional(),
+});
+export type Waiting = z.infer<typeof waitingSchema>;
+
+export const stageStatusSchema = z.object({
+  name: z.string().min(1),
+  status: z.enum(STAGE_STATUSES),
+  phase: z.enum(['not-started', 'starting', 'lease', 'window', 'gates', 'scan', 'approval', 'deploy', 'bake', 'rollback', 'done']),
+  waiting: waitingSchema.nullable(),
+  /** What the stage is doing, or how it ended, in words. */
+  activity: z.string(),
+  deployedDigest: z.string().nullable(),
+  startedAt: nullableIso,
+  endedAt: nullableIso,
+  gates: z.array(z.object({ gate: z.string(), result: z.enum(['PASS', 'FAIL', 'WARN']), reason: z.string() })),
+  approval: z.object({ decision: z.string(), principal: z.string().nullable(), at: iso }).nullable(),
+});
+export type StageStatusView = z.infer<typeof stageStatusSchema>;
+
+export const releaseStatusSchema = z.object({
+  releaseId: z.string().min(1),
+  kind: z.enum(['release', 'rollback']),
+  service: z.string(),
+  digest: z.string().nullable(),
+  tag: z.string().nullable(),
+  initiator: z.string().nullable(),
+  status: z.enum(RELEASE_STATUSES),
+  reason: z.string().nullable(),
+  requestReason: z.string().nullable(),
+  /** The break-glass reason, when the release bypassed windows. */
+  breakGlass: z.string().nullable(),
+  startedAt: iso,
+  endedAt: nullableIso,
+  /** The backend's clock when the answer was read (virtual for a local Gantry). */
+  now: iso,
+  execution: z.object({ status: z.string(), arn: z.string(), error: z.string().nullable(), cause: z.string().nullable() }).nullable(),
+  consoleUrl: z.string().nullable(),
+  stages: z.array(stageStatusSchema),
+  /** The exit code `gantry status` returns for this release (0 SUCCEEDED or RUNNING, 1 otherwise). */
+  exitCode: z.number().int().min(0).max(1),
+});
+export type ReleaseStatusView = z.infer<typeof releaseStatusSchema>;
+
+/** `gantry status --json`: one release, or every release of `--service` that is running (newest first) or its latest. */
+export const statusOutputSchema = z.object({
+  source: z.string(),
+  simulated: z.boolean(),
+  releases: z.array(releaseStatusSchema),
+});
+
+export const releaseListItemSchema = z.object({
+  releaseId: z.string().min(1),
+  kind: z.enum(['release', 'rollback']),
+  service: z.string(),
+  status: z.enum(RELEASE_STATUSES),
+  digest: z.string().nullable(),
+  tag: z.string().nullable(),
+  initiator: z.string().nullable(),
+  startedAt: iso,
+  endedAt: nullableIso,
+  reason: z.string().nullable(),
+  stages: z.array(z.object({ name: z.string(), status: z.enum(STAGE_STATUSES) })),
+});
+
+/** `gantry releases --json`. */
+export const releasesOutputSchema = z.object({
+  source: z.string(),
+  simulated: z.boolean(),
+  now: iso,
+  releases: z.array(releaseListItemSchema),
+});
+
+/** `gantry freeze status --json` (and `freeze on|off --json`). */
+export const freezeOutputSchema = z.object({
+  source: z.string(),
+  simulated: z.boolean(),
+  on: z.boolean(),
+  reason: z.string().nullable(),
+  principal: z.string().nullable(),
+  at: nullableIso,
+});
+
+/** `gantry start --json` and `gantry rollback --json`. */
+export const startOutputSchema = z.object({
+  source: z.string(),
+  simulated: z.boolean(),
+  releaseId: z.string().min(1),
+  kind: z.enum(['release', 'rollback']),
+  executionArn: z.string(),
+  consoleUrl: z.string().nullable(),
+  alreadyExists: z.boolean(),
+  /** The input sent to the workflow (validated). */
+  input: z.record(z.string(), z.unknown()),
+  /** The release's status when the command returned (a refused rollback is BLOCKED at once), when known. */
+  status: z.enum(RELEASE_STATUSES).nullable(),
+  reason: z.string().nullable(),
+});
+
+export const OUTPUT_SCHEMAS = {
+  status: statusOutputSchema,
+  releases: releasesOutputSchema,
+  freeze: freezeOutputSchema,
+  start: startOutputSchema,
+} as const;

@@ -1,0 +1,194 @@
+/**
+ * Finding a deployed Gantry: the stack's CloudFormation outputs (DescribeStacks), or the JSON that
+ * `cdk deploy --outputs-file` wrote. Two ways to call DescribeStacks:
+ *
+ * - `@aws-sdk/client-cloudformation` when it is installed (package.json lists it);
+ * - otherwise one SigV4-signed request to the CloudFormation Query API with the same credentials
+ *   (the response is XML; only `OutputKey`/`OutputValue` are read).
+ *
+ * The caller's identity (recorded as a release's initiator and a freeze's principal) comes from STS
+ * GetCallerIdentity the same way.
+ */
+import { readFileSync } from 'node:fs';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { Credentials } from './approve';
+import { GantryAwsError, NotFoundError } from './backend';
+import { CliInputError } from './errors';
+
+/** The outputs the CLI needs (lib/GantryStack.ts). */
+export const OUTPUT_KEYS = {
+  releaseStateMachineArn: 'ReleaseStateMachineArn',
+  rollbackStateMachineArn: 'RollbackStateMachineArn',
+  ledgerTableName: 'LedgerTableName',
+  approvalApiUrl: 'ApprovalApiUrl',
+  eventBusName: 'EventBusName',
+} as const;
+
+export interface StackOutputs {
+  readonly stackName: string;
+  readonly releaseStateMachineArn: string;
+  readonly rollbackStateMachineArn: string;
+  readonly ledgerTableName: string;
+  readonly approvalApiUrl?: string;
+  readonly eventBusName?: string;
+}
+
+/** DescribeStacks → the stack's outputs by key. @throws NotFoundError when the stack does not exist */
+export type DescribeStackOutputs = (stackName: string) => Promise<Record<string, string>>;
+
+/** The stack name: `--stack`, else GANTRY_STACK, else `Gantry`. */
+export function stackNameOf(stack: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const name = stack ?? env.GANTRY_STACK ?? 'Gantry';
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(name)) throw new CliInputError(`--stack: expected a CloudFormation stack name (letters, digits, -), got ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** Pick and check the outputs Gantry needs. */
+export function toStackOutputs(stackName: string, outputs: Record<string, string>): StackOutputs {
+  const missing = (['releaseStateMachineArn', 'rollbackStateMachineArn', 'ledgerTableName'] as const).filter((k) => !outputs[OUTPUT_KEYS[k]]);
+  if (missing.length) {
+    throw new NotFoundError(
+      `stack ${stackName} has no output ${missing.map((k) => OUTPUT_KEYS[k]).join(', ')}: is it a Gantry stack? Give the right one with --stack (or GANTRY_STACK)`,
+    );
+  }
+  return {
+    stackName,
+    releaseStateMachineArn: outputs[OUTPUT_KEYS.releaseStateMachineArn] as string,
+    rollbackStateMachineArn: outputs[OUTPUT_KEYS.rollbackStateMachineArn] as string,
+    ledgerTableName: outputs[OUTPUT_KEYS.ledgerTableName] as string,
+    ...(outputs[OUTPUT_KEYS.approvalApiUrl] ? { approvalApiUrl: outputs[OUTPUT_KEYS.approvalApiUrl] } : {}),
+    ...(outputs[OUTPUT_KEYS.eventBusName] ? { eventBusName: outputs[OUTPUT_KEYS.eventBusName] } : {}),
+  };
+}
+
+/** `cdk deploy --outputs-file F`: `{ "<stack>": { "<OutputKey>": "<value>" } }`. */
+export function readOutputsFile(file: string, stackName: string): Record<string, string> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliInputError(`--outputs: expected the JSON file cdk deploy --outputs-file writes: ${(e as Error).message}`, { cause: e });
+  }
+  const all = raw as Record<string, unknown>;
+  const stack = (all?.[stackName] ?? undefined) as Record<string, string> | undefined;
+  if (!stack || typeof stack !== 'object') throw new NotFoundError(`--outputs ${file} has no stack ${stackName} (it has: ${Object.keys(all ?? {}).join(', ') || 'none'}); give --stack`);
+  return stack;
+}
+
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const unxml = (s: string) => s.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);/gi, (_, e: string) => (e[0] === '#' ? String.fromCodePoint(e[1]?.toLowerCase() === 'x' ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1))) : (XML_ENTITIES[e.toLowerCase()] ?? _)));
+
+/** The outputs in a DescribeStacks XML response (Query protocol). */
+export function parseDescribeStacksXml(xml: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const outputs = /<Outputs>([\s\S]*?)<\/Outputs>/.exec(xml)?.[1] ?? '';
+  for (const m of outputs.matchAll(/<member>([\s\S]*?)<\/member>/g)) {
+    const body = m[1] as string;
+    const key = /<OutputKey>([\s\S]*?)<\/OutputKey>/.exec(body)?.[1];
+    const value = /<OutputValue>([\s\S]*?)<\/OutputValue>/.exec(body)?.[1];
+    if (key !== undefined && value !== undefined) out[unxml(key)] = unxml(value);
+  }
+  return out;
+}
+
+function queryError(xml: string): { code: string; message: string } {
+  return { code: unxml(/<Code>([\s\S]*?)<\/Code>/.exec(xml)?.[1] ?? 'UnknownError'), message: unxml(/<Message>([\s\S]*?)<\/Message>/.exec(xml)?.[1] ?? xml.slice(0, 300)) };
+}
+
+export interface QueryClientOptions {
+  readonly region: string;
+  readonly credentials: () => Promise<Credentials>;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** @default now */
+  readonly now?: () => Date;
+}
+
+/** One SigV4-signed AWS Query API call (form-encoded POST); returns the response text. */
+export async function signedQuery(service: 'cloudformation' | 'sts', params: Record<string, string>, o: QueryClientOptions): Promise<{ status: number; text: string }> {
+  const host = `${service}.${o.region}.amazonaws.com${o.region.startsWith('cn-') ? '.cn' : ''}`;
+  const body = new URLSearchParams(params).toString();
+  let credentials: Credentials;
+  try {
+    credentials = await o.credentials();
+  } catch (e) {
+    throw new GantryAwsError(`no AWS credentials: ${(e as Error).message}; sign in (aws sso login, or set AWS_PROFILE / --profile)`, { cause: e });
+  }
+  const signer = new SignatureV4({ credentials, region: o.region, service, sha256: Sha256 });
+  const signed = await signer.sign(
+    { method: 'POST', protocol: 'https:', hostname: host, path: '/', query: {}, headers: { host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body },
+    { signingDate: (o.now ?? (() => new Date()))() },
+  );
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(signed.headers)) if (k.toLowerCase() !== 'host') headers[k] = String(v);
+  let res: Response;
+  try {
+    res = await (o.fetch ?? fetch)(`https://${host}/`, { method: 'POST', headers, body });
+  } catch (e) {
+    throw new GantryAwsError(`could not reach ${host}: ${(e as Error).message}; check the network and --region`, { cause: e });
+  }
+  return { status: res.status, text: await res.text() };
+}
+
+/** DescribeStacks through the Query API (the fallback when @aws-sdk/client-cloudformation is not installed). */
+export function queryDescribeStackOutputs(o: QueryClientOptions): DescribeStackOutputs {
+  return async (stackName) => {
+    const { status, text } = await signedQuery('cloudformation', { Action: 'DescribeStacks', StackName: stackName, Version: '2010-05-15' }, o);
+    if (status === 200) return parseDescribeStacksXml(text);
+    const err = queryError(text);
+    if (err.code === 'ValidationError' && /does not exist/.test(err.message)) {
+      throw new NotFoundError(`stack ${stackName} does not exist in ${o.region}: deploy Gantry (npx cdk deploy) or name the stack with --stack / GANTRY_STACK and the region with --region`);
+    }
+    throw new GantryAwsError(`CloudFormation DescribeStacks ${stackName} failed: ${err.code}: ${err.message}; check your credentials (--profile) and that they allow cloudformation:DescribeStacks`);
+  };
+}
+
+/** The subset of @aws-sdk/client-cloudformation this file uses (it is loaded only when installed). */
+interface CloudFormationModule {
+  CloudFormationClient: new (config: Record<string, unknown>) => { send(cmd: unknown): Promise<{ Stacks?: Array<{ Outputs?: Array<{ OutputKey?: string; OutputValue?: string }> }> }>; destroy(): void };
+  DescribeStacksCommand: new (input: { StackName: string }) => unknown;
+}
+
+/** @aws-sdk/client-cloudformation, or undefined when it is not installed. */
+export function loadCloudFormationSdk(): CloudFormationModule | undefined {
+  const id = '@aws-sdk/client-cloudformation';
+  try {
+    return require(id) as CloudFormationModule;
+  } catch {
+    return undefined;
+  }
+}
+
+/** DescribeStacks through the SDK client. */
+export function sdkDescribeStackOutputs(mod: CloudFormationModule, clientConfig: Record<string, unknown>, region: string): DescribeStackOutputs {
+  return async (stackName) => {
+    const client = new mod.CloudFormationClient(clientConfig);
+    try {
+      const r = await client.send(new mod.DescribeStacksCommand({ StackName: stackName }));
+      const out: Record<string, string> = {};
+      for (const o of r.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey && o.OutputValue !== undefined) out[o.OutputKey] = o.OutputValue;
+      return out;
+    } catch (e) {
+      const err = e as Error;
+      if (err.name === 'ValidationError' && /does not exist/.test(err.message)) {
+        throw new NotFoundError(`stack ${stackName} does not exist in ${region}: deploy Gantry (npx cdk deploy) or name the stack with --stack / GANTRY_STACK and the region with --region`, { cause: e });
+      }
+      throw new GantryAwsError(`CloudFormation DescribeStacks ${stackName} failed: ${err.name}: ${err.message}; check your credentials (--profile) and that they allow cloudformation:DescribeStacks`, { cause: e });
+    } finally {
+      client.destroy();
+    }
+  };
+}
+
+/** STS GetCallerIdentity → the caller's ARN. */
+export async function callerArn(o: QueryClientOptions): Promise<string> {
+  const { status, text } = await signedQuery('sts', { Action: 'GetCallerIdentity', Version: '2011-06-15' }, o);
+  if (status !== 200) {
+    const err = queryError(text);
+    throw new GantryAwsError(`STS GetCallerIdentity failed: ${err.code}: ${err.message}; check your credentials (--profile)`);
+  }
+  const arn = /<Arn>([\s\S]*?)<\/Arn>/.exec(text)?.[1];
+  if (!arn) throw new GantryAwsError('STS GetCallerIdentity answered without an Arn');
+  return unxml(arn);
+}
