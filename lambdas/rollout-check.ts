@@ -51,7 +51,13 @@ const targetSchema = z
     timeoutSeconds: z.number().int().min(1),
   })
   .superRefine((t, ctx) => {
-    if (t.path !== deploymentPath(t.namespace, t.deployment)) ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected the apps/v1 path of the Deployment' });
+    let expected: string | undefined;
+    try {
+      expected = deploymentPath(t.namespace, t.deployment);
+    } catch {
+      expected = undefined; // the names themselves are reported by their own patterns
+    }
+    if (t.path !== expected) ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected the apps/v1 path of the Deployment' });
     if (!t.image.endsWith(`@${t.digest}`)) ctx.addIssue({ code: 'custom', path: ['image'], message: 'expected an image pinned to the target digest' });
   });
 

@@ -107,11 +107,16 @@ export async function runLocal(dir: string, state: LocalState): Promise<{ output
   const { raw, names } = scenarioWithActions(state);
   const loaded = loadScenario(raw, state.baseDir, join(dir, STATE_FILE));
   const { output, ledgerEvents } = await simulate(loaded, { until: Date.parse(state.now) });
+  store(dir, state, output, ledgerEvents);
+  return { output, ledgerEvents, names };
+}
+
+function store(dir: string, state: LocalState, output: SimulationOutput, ledgerEvents: readonly LedgerEvent[]): void {
   mkdirSync(dir, { recursive: true });
   writeAtomic(join(dir, LEDGER_FILE), formatExport(ledgerEvents));
   writeAtomic(join(dir, SIMULATION_FILE), `${JSON.stringify(output, null, 2)}\n`);
+  // The state last: a directory with a state file always has the results that go with it.
   writeAtomic(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
-  return { output, ledgerEvents, names };
 }
 
 /** Read a scenario file with its config inlined (so the local Gantry does not depend on the file later). */
@@ -135,16 +140,15 @@ export async function createLocalGantry(dir: string, scenarioFile: string, until
   if (existsSync(join(dir, STATE_FILE))) throw new CliInputError(`${dir} already holds a local Gantry (${STATE_FILE}); use another directory, or move its clock with gantry simulate --state ${dir} --advance <duration>`);
   const { scenario, baseDir } = readScenarioInlined(scenarioFile);
   const start = Date.parse(String(scenario.clock));
-  let now: string;
   if (until !== undefined) {
-    now = new Date(start + durationArg(until, '--until')).toISOString();
-  } else {
-    // Run to the end once to learn when nothing is left to happen; that is "now".
-    const { output } = await simulate(loadScenario(scenario, baseDir, scenarioFile));
-    now = new Date(Date.parse(output.clock.end)).toISOString();
+    const state: LocalState = { format: FORMAT, scenario, baseDir, now: new Date(start + durationArg(until, '--until')).toISOString(), actions: [] };
+    const { output, ledgerEvents } = await runLocal(dir, state);
+    return { state, output, ledgerEvents };
   }
-  const state: LocalState = { format: FORMAT, scenario, baseDir, now, actions: [] };
-  const { output, ledgerEvents } = await runLocal(dir, state);
+  // Run until nothing is left to happen; that moment is "now" (a re-run to it replays the same).
+  const { output, ledgerEvents } = await simulate(loadScenario(scenario, baseDir, scenarioFile));
+  const state: LocalState = { format: FORMAT, scenario, baseDir, now: new Date(Date.parse(output.clock.end)).toISOString(), actions: [] };
+  store(dir, state, output, ledgerEvents);
   return { state, output, ledgerEvents };
 }
 

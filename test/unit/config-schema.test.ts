@@ -171,7 +171,7 @@ describe('parseConfig problems', () => {
   it('refuses an unknown deploy driver', () => {
     const raw = contractsExample();
     raw.services.payments.stages[0].deploy.driver = 'kubectl';
-    assert.deepEqual(problemsOf(raw), ['services.payments.stages[0].deploy.driver: expected a deploy with driver "helm" or "terraform", got "kubectl"']);
+    assert.deepEqual(problemsOf(raw), ['services.payments.stages[0].deploy.driver: expected a deploy with driver "helm", "terraform" or "kubernetes", got "kubectl"']);
   });
 
   it('names a field of the chosen driver', () => {

@@ -89,6 +89,37 @@ describe('the same scenario without the out-of-band change', () => {
   });
 });
 
+describe('a Helm stage that names its workload', () => {
+  it('is in sync after a Helm deploy, and drifts when the image is changed by hand', async () => {
+    const raw = scenarioJson('drift-out-of-band') as Record<string, unknown> & { config: { services: { payments: { stages: Array<Record<string, unknown>> } } } };
+    raw.config.services.payments.stages[1] = {
+      name: 'prod',
+      cluster: 'prod',
+      namespace: 'payments',
+      deploy: { driver: 'helm', release: 'payments', chart: 'oci://111122223333.dkr.ecr.eu-west-2.amazonaws.com/charts/payments', version: '1.2.0' },
+      workload: { deployment: 'payments', container: 'api' },
+      alarms: ['payments-prod-5xx'],
+      bakeMinutes: 30,
+    };
+    raw.triggers = [
+      ...raw.triggers.filter((t) => t.type === 'ecr-push'),
+      { type: 'insight-check', at: 'PT2H' },
+      { type: 'kubectl-set-image', service: 'payments', stage: 'prod', image: `000000000000.dkr.ecr.local.amazonaws.com/payments-api@${D1}`, at: 'PT3H' },
+      { type: 'insight-check', at: 'PT4H' },
+    ];
+    const { output } = await runRaw(raw);
+    assert.equal(output.releases[0]?.status, 'SUCCEEDED');
+    assert.deepEqual(
+      output.insight.checks.map((c) => [c.inSync, c.drift.map((d) => [d.stage, d.kind])]),
+      [
+        [2, []],
+        [1, [['prod', 'other-digest']]],
+      ],
+    );
+    assert.match(output.insight.checks[1]?.drift[0]?.reason ?? '', /container api runs sha256:111111111111…, the ledger says sha256:222222222222…: changed outside Gantry/);
+  });
+});
+
 describe('a workload that cannot be read', () => {
   it('is a finding (the Deployment is missing), and the check still succeeds', async () => {
     const raw = scenarioJson('drift-out-of-band');
