@@ -82,7 +82,7 @@ export async function measureTransitions(): Promise<TransitionFigures> {
     byBake.push({ bakeMinutes, transitions: releaseTransitions(o.executions), status: o.releases[0]?.status ?? 'none' });
   }
   const byScanWait: TransitionFigures['byScanWait'] = [];
-  for (const scanMinutes of [0, 3, 10, 14]) {
+  for (const scanMinutes of [0, 3, 10, 15]) {
     const scan = scanMinutes > 0 ? { status: 'IN_PROGRESS', completesAfter: `PT${scanMinutes}M`, findings: [] } : undefined;
     const { output: o } = await simulate(scenario(event, 30, undefined, scan));
     byScanWait.push({ scanMinutes, transitions: releaseTransitions(o.executions), status: o.releases[0]?.status ?? 'none' });

@@ -182,7 +182,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
   const cloud = new LocalCloud(scenario, clock);
   // keys: { name: "generate" } — the config's signing key of that name becomes the local cloud's public half.
   const config = withScenarioKeys(loaded.config, cloud.signingKeys);
-  const dynamo = await startDynalite();
+  const dynamo = await startDynalite({ inProcess: true });
   try {
     const chaos = new Chaos(options.chaos ?? {}, clock);
     // The ledger's SDK client retries as the real one does (lambdas/adapters/retry.ts), without real-time

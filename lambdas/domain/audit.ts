@@ -14,7 +14,7 @@
  * ignored. docs/audit.md explains what the check proves and what it cannot.
  */
 import { z } from 'zod';
-import { type DriverEvidence, evidenceShortfall } from './driver-evidence';
+import { CODEBUILD_DRIVERS, type DriverEvidence, evidenceShortfall } from './driver-evidence';
 import { GENESIS_HASH, hashEvent, LEDGER_EVENT_TYPES, type LedgerEvent } from './ledger';
 import { formatIssues } from './validation';
 
@@ -736,8 +736,9 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           const extra = Object.fromEntries(Object.entries(x).filter(([k, v]) => !DEPLOY_FIELDS.has(k) && v !== null && v !== undefined));
           const evidence = x.evidence && typeof x.evidence === 'object' && !Array.isArray(x.evidence) ? (x.evidence as DriverEvidence) : undefined;
           const buildId = s(x.buildId) ?? s(evidence?.buildId) ?? open?.buildId;
-          const derived = buildId ? buildLinks(buildId, executionArn) : {};
           const driver = open?.driver ?? s(evidence?.driver);
+          // Only a CodeBuild driver's id names a build (the Kubernetes driver's names a Deployment generation).
+          const derived = buildId && (!driver || CODEBUILD_DRIVERS.includes(driver)) ? buildLinks(buildId, executionArn) : {};
           st.deploys.push({
             kind,
             ...(s(x.digest) ? { digest: x.digest as string } : open?.digest ? { digest: open.digest } : {}),
