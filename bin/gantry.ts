@@ -1,4 +1,4 @@
-/** The operator CLI entry: thin; commands live under lib/cli. */
+/** The operator CLI entry: thin; commands live under lib/cli (registered in local/cli.ts). */
 import { main } from '../local/cli';
 
 main(process.argv).then(
@@ -6,7 +6,9 @@ main(process.argv).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`gantry: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    // main() answers every error itself; this is the last resort. No stack trace unless --debug.
+    const debug = process.argv.includes('--debug');
+    process.stderr.write(`gantry: internal error: ${debug ? ((err as Error)?.stack ?? String(err)) : ((err as Error)?.message ?? String(err))}\n`);
     process.exitCode = 1;
   },
 );

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { findStaleServices, type InsightCheckData, serviceHistory, type StaleFinding, workloadTargets, type WorkloadTarget } from './domain/insight';
 import type { ReleaseSummary } from './domain/ledger';
 import { parseWith } from './domain/validation';
+import { optionalEnv } from './adapters/env';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 
@@ -24,7 +25,15 @@ export interface InsightPlan {
   readonly services: InsightCheckData['services'];
   readonly stale: StaleFinding[];
   readonly workloads: WorkloadTarget[];
+  /**
+   * Workloads on clusters of another region than the workflow's: `aws-sdk:eks:describeCluster` calls EKS in
+   * the workflow's own region, so they are not read and are recorded as unreadable, saying why.
+   */
+  readonly otherRegion: WorkloadTarget[];
 }
+
+/** The region the workflow runs in (AWS_REGION, in Lambda only); unknown in the simulation, where nothing is set aside. */
+const WORKFLOW_REGION = process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined ? optionalEnv('AWS_REGION') : undefined;
 
 export async function run(event: unknown, deps: Deps): Promise<InsightPlan> {
   const e = parseWith(eventSchema, event, 'task input');
@@ -48,8 +57,13 @@ export async function run(event: unknown, deps: Deps): Promise<InsightPlan> {
     driftCheck: config.insight.driftCheck,
     services,
     stale: findStaleServices(config, services, now),
-    workloads: workloadTargets(config, pointers),
+    ...splitByRegion(workloadTargets(config, pointers), WORKFLOW_REGION),
   };
+}
+
+function splitByRegion(targets: WorkloadTarget[], region: string | undefined): { workloads: WorkloadTarget[]; otherRegion: WorkloadTarget[] } {
+  if (!region) return { workloads: targets, otherRegion: [] };
+  return { workloads: targets.filter((t) => t.region === region), otherRegion: targets.filter((t) => t.region !== region) };
 }
 
 export const handler = lambdaHandler(run);

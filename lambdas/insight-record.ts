@@ -41,6 +41,7 @@ const eventSchema = z.object({
     driftCheck: z.boolean(),
     services: z.record(z.string(), z.looseObject({ firstSeenAt: z.string().optional(), lastPromotedAt: z.string().optional() })),
     stale: z.array(z.looseObject({ service: z.string(), stage: z.string(), reason: z.string() })),
+    otherRegion: z.array(target).default([]),
   }),
   reads: z.array(read).default([]),
 });
@@ -73,6 +74,11 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
     const result = compareWorkload(r.target as unknown as WorkloadTarget, wr, host);
     if (result.inSync) inSync.push(result);
     else drift.push(result as DriftFinding);
+  }
+  const region = optionalEnv('AWS_REGION') ?? 'its own region';
+  for (const t of e.plan.otherRegion) {
+    const cause = `cluster ${t.clusterName} is in ${t.region}; the insight workflow runs in ${region} and Step Functions calls EKS in its own region only`;
+    drift.push(compareWorkload(t as unknown as WorkloadTarget, { ok: false, error: 'OtherRegion', cause }, host) as DriftFinding);
   }
   const stale = e.plan.stale as unknown as InsightCheckData['stale'];
   const data: InsightCheckData = {

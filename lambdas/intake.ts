@@ -7,6 +7,7 @@
 import { DIGEST_PATTERN, serviceForRepository } from './domain/config';
 import { parseGantryEvent } from './domain/events';
 import { pushExecutionName } from './domain/release';
+import { tagMatches } from './domain/tag-pattern';
 import { ValidationError } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler, logger } from './shared/middleware';
@@ -62,7 +63,8 @@ export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
   if (!owner) return skip(`repository ${facts.repository} belongs to no service`);
   const [service, svc] = owner;
   if (!facts.tag) return skip(`push by digest without a tag (tagPattern ${svc.tagPattern})`);
-  if (!new RegExp(svc.tagPattern).test(facts.tag)) return skip(`tag ${facts.tag} does not match ${svc.tagPattern}`);
+  // RE2, not RegExp: linear in the tag's length whatever the pattern (no catastrophic backtracking).
+  if (!tagMatches(svc.tagPattern, facts.tag)) return skip(`tag ${facts.tag} does not match ${svc.tagPattern}`);
 
   // Events accept any OCI digest (AWS's samples carry truncated ones); a release is only ever started for a sha256 one.
   if (!DIGEST_PATTERN.test(facts.digest)) {

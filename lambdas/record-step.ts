@@ -46,9 +46,10 @@ type StepEvent = z.output<typeof eventSchema>;
  * build's exported variables). Anything dropped is logged as a warning and named in `evidence.dropped`.
  */
 function driverEvidence(deps: Deps, service: string, releaseId: string, stage: string, kind: 'deploy' | 'rollback', result: unknown, buildId?: string): DriverEvidence {
-  const { st } = stageConfigOf(deps, service, stage);
-  const { evidence, warnings } = extractDriverEvidence({ driver: st.deploy.driver, releaseId, stage, kind }, result, buildId);
-  for (const warning of warnings) logger.warn('driver evidence', { releaseId, stage, kind, driver: st.deploy.driver, warning });
+  // Recording what ran must not fail on a config redeployed mid-release: a stage no longer configured names no driver.
+  const driver = deps.config.services[service]?.stages.find((s) => s.name === stage)?.deploy.driver ?? 'unknown';
+  const { evidence, warnings } = extractDriverEvidence({ driver, releaseId, stage, kind }, result, buildId);
+  for (const warning of warnings) logger.warn('driver evidence', { releaseId, stage, kind, driver, warning });
   return evidence;
 }
 
@@ -87,8 +88,8 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       };
     }
     case 'deploy-started': {
-      const { st } = stageConfigOf(deps, release.service, e.stage);
-      await record(deps, e.releaseId, `stage:${e.stage}:deploy.started`, 'deploy.started', { kind: 'deploy', digest: release.digest, driver: st.deploy.driver }, e.stage);
+      const driver = deps.config.services[release.service]?.stages.find((s) => s.name === e.stage)?.deploy.driver ?? null;
+      await record(deps, e.releaseId, `stage:${e.stage}:deploy.started`, 'deploy.started', { kind: 'deploy', digest: release.digest, driver }, e.stage);
       return {};
     }
     case 'deployed': {

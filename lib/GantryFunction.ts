@@ -1,7 +1,10 @@
 /**
  * One Gantry handler (`lambdas/<name>.ts`, exporting `handler`) as a Lambda function: Node 24 on ARM64,
  * X-Ray active tracing, bundled locally by esbuild with the parsed config compiled in, its own role and
- * its own log group encrypted with the control plane's key.
+ * its own log group encrypted with the control plane's key. A function given a `deadLetterQueue` is
+ * invoked asynchronously and sends what failed every retry there as its on-failure destination; any other
+ * is invoked synchronously only (cdk-nag `Serverless-LambdaDLQ` acknowledged with that reason, checked
+ * against the template by test/infra/cdk-nag.test.ts).
  *
  * The bundle comes from lib/bundle.ts: all handlers are built by one esbuild run, minified, with a
  * source map, the AWS SDK v3 taken from the Lambda runtime (docs/decisions/012-bundling.md).
@@ -10,10 +13,12 @@ import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { GantryConfig } from '../lambdas/domain/config';
+import { acknowledge, FAILURE_PATH_REASONS } from './acknowledge';
 import { handlerCode, PROJECT_ROOT } from './bundle';
 
 /** The repository root: `lambdas/`, `statemachines/`, `buildspecs/` and `scripts/` live under it. */
@@ -37,7 +42,11 @@ export interface GantryFunctionProps {
   readonly timeout?: Duration;
   /** @default 512 */
   readonly memorySize?: number;
-  /** Where asynchronous invocations that failed every retry go (event-driven functions). @default none */
+  /**
+   * Where asynchronous invocations that failed every retry go (event-driven functions): the function's
+   * on-failure destination (EventInvokeConfig), so the record carries the error along with the event.
+   * @default none: the function is invoked synchronously only (a workflow Task state, API Gateway)
+   */
   readonly deadLetterQueue?: IQueue;
   /** @default a name CloudFormation generates */
   readonly functionName?: string;
@@ -75,10 +84,11 @@ export class GantryFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(60),
       role: this.role,
       logGroup: this.logGroup,
-      deadLetterQueue: props.deadLetterQueue,
+      onFailure: props.deadLetterQueue ? new SqsDestination(props.deadLetterQueue) : undefined,
       retryAttempts: props.deadLetterQueue ? 2 : undefined,
       // Stack traces through the bundle's source map.
       environment: { ...props.environment, POWERTOOLS_SERVICE_NAME: 'gantry', NODE_OPTIONS: '--enable-source-maps' },
     });
+    acknowledge(this.function, 'Serverless-LambdaDLQ', props.deadLetterQueue ? FAILURE_PATH_REASONS.onFailureDestination : FAILURE_PATH_REASONS.synchronousOnly);
   }
 }

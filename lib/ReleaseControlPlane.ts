@@ -6,7 +6,7 @@
  * the definitions and handlers actually use.
  */
 import { join } from 'node:path';
-import { Annotations, ArnFormat, type CfnElement, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, type CfnElement, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
@@ -446,7 +446,7 @@ export class ReleaseControlPlane extends Construct {
       services: Object.fromEntries(Object.entries(config.services).map(([name, svc]) => [name, svc.stages.map((st) => st.name)])),
       stateMachines: { release: this.releaseStateMachine, rollback: this.rollbackStateMachine },
       functions: Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.function])),
-      deadLetterQueues: { ...this.deadLetterQueues, notifications: this.notifications.deadLetterQueue },
+      deadLetterQueues: { ...this.deadLetterQueues, notifications: this.notifications.deadLetterQueue, insightSchedule: this.insightCheck.deadLetterQueue },
       alarmAction: new SnsAction(this.notifications.alarmTopic),
     });
   }
@@ -465,6 +465,15 @@ export class ReleaseControlPlane extends Construct {
           Annotations.of(this).addWarningV2(
             'gantry:driverNotDeployed',
             `services.${service} stage ${st.name} uses the ${st.deploy.driver} driver, which ${release.source} never runs (it runs the ${started.join(' and ') || 'no'} driver), so a release reaching that stage fails at its deploy step`,
+          );
+        }
+        // The Kubernetes driver describes its cluster in the workflow's own region (aws-sdk:eks:describeCluster).
+        const region = Stack.of(this).region;
+        const cluster = config.clusters[st.cluster];
+        if (st.deploy.driver === 'kubernetes' && cluster && !Token.isUnresolved(region) && cluster.region !== region) {
+          Annotations.of(this).addWarningV2(
+            'gantry:kubernetesClusterRegion',
+            `services.${service} stage ${st.name} deploys with the kubernetes driver to cluster ${cluster.name} in ${cluster.region}, but the workflows run in ${region} and can describe only clusters of their own region, so its deploys fail`,
           );
         }
       }

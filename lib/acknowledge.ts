@@ -36,3 +36,35 @@ export const WILDCARD_REASONS = {
   codeBuildDefaultLogGroup:
     'CDK\'s CodeBuild Project always grants stream writes to its default log group /aws/codebuild/<project>; builds log to the encrypted Gantry log group instead, so this grant is unused and limited to that one group.',
 } as const;
+
+/**
+ * Why a function has no `DeadLetterConfig` (cdk-nag `Serverless-LambdaDLQ`): a DLQ only ever receives
+ * failed *asynchronous* invocations. GantryFunction acknowledges one of the two on every function;
+ * `test/infra/cdk-nag.test.ts` checks in the template that the one it chose is true.
+ */
+export const FAILURE_PATH_REASONS = {
+  synchronousOnly:
+    'Invoked only synchronously (RequestResponse): by Task states of the Gantry workflows (statemachines/*.asl.json, none sets InvocationType Event) or by API Gateway\'s Lambda proxy integration; no rule, schedule or event source invokes it. A dead-letter queue applies to asynchronous invocations only: the caller gets the error. Every such Task has a Retry for transient errors and a Catch to its workflow\'s failure path (release and rollback record the outcome; the insight check fails its execution), except the last-resort HandleInternalError, whose failure fails the execution, which the reconciler then closes; API Gateway returns the error to the SigV4 caller.',
+  onFailureDestination:
+    'Invoked asynchronously (an EventBridge rule target or EventBridge Scheduler): after Lambda\'s retries the invocation record (the event, the error, the condition) goes to the function\'s on-failure destination (EventInvokeConfig DestinationConfig.OnFailure), the encrypted dead-letter queue of its event flow. That destination is the asynchronous failure path; a DeadLetterConfig as well would be a second, older path to the same queue.',
+} as const;
+
+/**
+ * Acknowledge, on a queue that is itself a dead-letter queue, the findings that ask it for a dead-letter
+ * queue of its own: `Serverless-SQSRedrivePolicy` always, `AwsSolutions-SQS3` too because cdk-nag
+ * recognizes dead-letter use only in SQS redrive policies and Lambda DeadLetterConfig (not in
+ * EventBridge or Scheduler target DeadLetterConfig, nor in a Lambda on-failure destination).
+ * `deadLettersOf` says whose dead letters it keeps, e.g. "the ECR push rules' intake target".
+ */
+export function acknowledgeDeadLetterQueue(queue: IConstruct, deadLettersOf: string): void {
+  acknowledge(
+    queue,
+    'AwsSolutions-SQS3',
+    `This queue is the dead-letter queue of ${deadLettersOf}; cdk-nag recognizes only SQS redrive policies and Lambda DeadLetterConfig as dead-letter use, not target DeadLetterConfig or a Lambda on-failure destination.`,
+  );
+  acknowledge(
+    queue,
+    'Serverless-SQSRedrivePolicy',
+    `This queue is itself a dead-letter queue (of ${deadLettersOf}): nothing consumes it, operators inspect and redrive its messages, kept 14 days. A redrive policy would move a message received too often to yet another queue, a dead-letter queue of the dead-letter queue, where nobody would look.`,
+  );
+}

@@ -1,7 +1,9 @@
 /**
- * The handler bundles: every `lambdas/<name>.ts` that exports `handler`, built by **one** esbuild run
+ * The handler bundles: every `lambdas/<name>.ts` that exports `handler`, built by **one** esbuild process
  * with several entry points (esbuild parses the shared modules once and uses every core), instead of
- * one esbuild process per function. Each function's asset is then its own `<name>/index.js` (+ map),
+ * one esbuild process per function: one build for the handlers that take the AWS SDK from the Lambda
+ * runtime, one for the few that bundle it (`LOCKED_SDK_HANDLERS`), side by side. Each function's asset
+ * is then its own `<name>/index.js` (+ map),
  * which CDK stages under `cdk.out/asset.<sha256 of the output>` (docs/decisions/012-bundling.md).
  *
  * `handlerCode()` is what GantryFunction deploys. The build runs lazily, the first time a stack that
@@ -27,6 +29,15 @@ const LAMBDAS_DIR = join(PROJECT_ROOT, 'lambdas');
  */
 export const RUNTIME_PROVIDED = ['@aws-sdk/*', '@smithy/*'] as const;
 
+/**
+ * Handlers that get the AWS SDK bundled at the version in package-lock.json instead of the runtime's:
+ * they call operations, or read response fields, newer than a runtime's SDK may be. An SDK that predates
+ * a field drops it silently, so a policy would be decided on missing data. `image-gates` reads ECR's
+ * tag-mutability exclusion filters (2025), managed-signing status and image referrers.
+ * test/infra/bundle.test.ts fails when another handler starts using those adapter methods.
+ */
+export const LOCKED_SDK_HANDLERS: ReadonlySet<string> = new Set(['image-gates']);
+
 /** esbuild settings shared by every handler. The config is added as a `define` per build. */
 export const BUNDLE_SETTINGS = {
   bundle: true,
@@ -38,7 +49,6 @@ export const BUNDLE_SETTINGS = {
   // themselves are left out of the map: file:line is what a stack trace needs, and the map stays small.
   sourcemap: true,
   sourcesContent: false,
-  external: [...RUNTIME_PROVIDED],
   logLevel: 'warning',
 } as const;
 
@@ -55,6 +65,8 @@ export interface HandlerBundle {
   readonly bytes: number;
   /** Size of `index.js.map` in bytes. */
   readonly mapBytes: number;
+  /** Where its AWS SDK comes from: the Lambda runtime, or bundled at the locked version. */
+  readonly sdk: 'runtime' | 'bundled';
 }
 
 const HANDLER_EXPORT = /^export\s+(?:const|let|async\s+function|function)\s+handler\b|^export\s*\{[^}]*\bhandler\b[^}]*\}/m;
@@ -88,7 +100,7 @@ function defineFor(config: GantryConfig): Record<string, string> {
 const CHILD = `
 const fs = require('node:fs');
 const path = require('node:path');
-const { esbuild, options, root } = JSON.parse(fs.readFileSync(0, 'utf8'));
+const { esbuild, builds, root } = JSON.parse(fs.readFileSync(0, 'utf8'));
 const write = (result) => {
   for (const f of result.outputFiles) {
     fs.mkdirSync(path.dirname(f.path), { recursive: true });
@@ -107,19 +119,33 @@ const zodLocales = {
     }));
   },
 };
-require(esbuild).build({ ...options, write: false, plugins: [zodLocales] }).then(write).catch((e) => { if (!e.errors) process.stderr.write(String(e.stack || e)); process.exitCode = 1; });
+Promise.all(builds.map((options) => require(esbuild).build({ ...options, write: false, plugins: [zodLocales] }).then(write))).catch((e) => {
+  if (!e.errors) process.stderr.write(String(e.stack || e));
+  process.exitCode = 1;
+});
 `;
 
 /**
- * Builds the given handlers into `outdir/<name>/index.js` in one esbuild run, synchronously.
+ * Builds the given handlers into `outdir/<name>/index.js` in one esbuild process, synchronously.
  * @throws HandlerBundleError with esbuild's messages when the build fails.
  */
 export function bundleHandlers(options: { readonly config: GantryConfig; readonly outdir: string; readonly handlers?: readonly string[] }): HandlerBundle[] {
   const handlers = options.handlers ?? discoverHandlers();
-  const entryPoints = Object.fromEntries(handlers.map((h) => [`${h}/index`, join(LAMBDAS_DIR, `${h}.ts`)]));
-  const esbuildOptions = { ...BUNDLE_SETTINGS, external: [...BUNDLE_SETTINGS.external], entryPoints, outdir: options.outdir, absWorkingDir: PROJECT_ROOT, define: defineFor(options.config) };
+  const sdkOf = (h: string) => (LOCKED_SDK_HANDLERS.has(h) ? 'bundled' : 'runtime');
+  // Two esbuild builds at most (SDK from the runtime / SDK bundled), run concurrently in one child.
+  const builds = (['runtime', 'bundled'] as const)
+    .map((sdk) => ({ sdk, group: handlers.filter((h) => sdkOf(h) === sdk) }))
+    .filter(({ group }) => group.length > 0)
+    .map(({ sdk, group }) => ({
+      ...BUNDLE_SETTINGS,
+      external: sdk === 'runtime' ? [...RUNTIME_PROVIDED] : [],
+      entryPoints: Object.fromEntries(group.map((h) => [`${h}/index`, join(LAMBDAS_DIR, `${h}.ts`)])),
+      outdir: options.outdir,
+      absWorkingDir: PROJECT_ROOT,
+      define: defineFor(options.config),
+    }));
   const r = spawnSync(process.execPath, ['-e', CHILD], {
-    input: JSON.stringify({ esbuild: require.resolve('esbuild'), options: esbuildOptions, root: PROJECT_ROOT }),
+    input: JSON.stringify({ esbuild: require.resolve('esbuild'), builds, root: PROJECT_ROOT }),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -129,12 +155,13 @@ export function bundleHandlers(options: { readonly config: GantryConfig; readonl
   if (r.stderr) process.stderr.write(r.stderr); // esbuild warnings
   return handlers.map((h) => {
     const dir = join(options.outdir, h);
-    return { handlerName: h, dir, bytes: statSync(join(dir, 'index.js')).size, mapBytes: existsSync(join(dir, 'index.js.map')) ? statSync(join(dir, 'index.js.map')).size : 0 };
+    const mapBytes = existsSync(join(dir, 'index.js.map')) ? statSync(join(dir, 'index.js.map')).size : 0;
+    return { handlerName: h, dir, bytes: statSync(join(dir, 'index.js')).size, mapBytes, sdk: sdkOf(h) };
   });
 }
 
 /** Built handler directories of this process, by build key (config + handler set). */
-const builds = new Map<string, { readonly dir: string; readonly ok: boolean }>();
+const done = new Map<string, { readonly dir: string; readonly ok: boolean }>();
 let scratch: string | undefined;
 
 function scratchDir(): string {
@@ -147,7 +174,7 @@ function scratchDir(): string {
 }
 
 function keyOf(config: GantryConfig, handlers: readonly string[]): string {
-  return createHash('sha256').update(JSON.stringify({ settings: BUNDLE_SETTINGS, config, handlers })).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify({ settings: BUNDLE_SETTINGS, runtime: RUNTIME_PROVIDED, locked: [...LOCKED_SDK_HANDLERS], config, handlers })).digest('hex').slice(0, 16);
 }
 
 /**
@@ -159,7 +186,7 @@ export function builtHandlerDir(handlerName: string, config: GantryConfig): stri
   const all = discoverHandlers();
   if (!all.includes(handlerName)) all.push(handlerName);
   const key = keyOf(config, all);
-  let batch = builds.get(key);
+  let batch = done.get(key);
   if (!batch) {
     const dir = join(scratchDir(), key);
     try {
@@ -168,15 +195,15 @@ export function builtHandlerDir(handlerName: string, config: GantryConfig): stri
     } catch {
       batch = { dir, ok: false };
     }
-    builds.set(key, batch);
+    done.set(key, batch);
   }
   if (batch.ok) return join(batch.dir, handlerName);
   const soloKey = keyOf(config, [handlerName]);
-  const solo = builds.get(soloKey);
+  const solo = done.get(soloKey);
   if (solo) return join(solo.dir, handlerName);
   const dir = join(scratchDir(), soloKey);
   bundleHandlers({ config, outdir: dir, handlers: [handlerName] }); // throws with esbuild's messages
-  builds.set(soloKey, { dir, ok: true });
+  done.set(soloKey, { dir, ok: true });
   return join(dir, handlerName);
 }
 

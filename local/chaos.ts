@@ -15,7 +15,6 @@
  * mode for every port (`withRetries`, and `LocalSdkRetryStrategy` on the dynalite client), and Lambda's
  * two retries of an asynchronous invocation (`asyncInvoke`).
  */
-import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { LAMBDA_CRASH_ERROR_NAMES } from '../lambdas/adapters/errors';
 import { type SdkService, sdkMaxAttempts, withRetries } from '../lambdas/adapters/retry';
@@ -80,6 +79,7 @@ export class LambdaCrashError extends Error {
 }
 
 function fingerprint(request: unknown): string {
+  if (request instanceof Uint8Array) return createHash('sha256').update(request).digest('hex').slice(0, 24);
   let text: string;
   try {
     text = typeof request === 'string' ? request : JSON.stringify(request, (_k, v) => (v instanceof Uint8Array ? `bytes:${v.byteLength}` : v)) ?? '';
@@ -225,7 +225,7 @@ export class Chaos {
     (handler as { handle: unknown }).handle = (request: { headers: Record<string, string>; body?: unknown }, options?: unknown) => {
       const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'] ?? '';
       const operation = target.split('.')[1] ?? 'Unknown';
-      const f = chaos.failure('dynamodb', operation, typeof request.body === 'string' ? request.body : fingerprint(request.body));
+      const f = chaos.failure('dynamodb', operation, request.body);
       if (!f) return inner.handle(request as never, options as never);
       const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${f.name}`, message: f.message });
       return Promise.resolve({
@@ -233,7 +233,7 @@ export class Chaos {
           statusCode: f.$metadata.httpStatusCode,
           reason: f.name,
           headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': `chaos-${operation}`, 'content-length': String(Buffer.byteLength(body)) },
-          body: Readable.from([Buffer.from(body)]),
+          body: Buffer.from(body),
         },
       });
     };

@@ -68,7 +68,10 @@ class InProcessHandler {
       try {
         this.listener(req, res);
         const body = request.body;
-        if (body !== undefined && body !== null && body !== '') req.emit('data', Buffer.isBuffer(body) ? body : Buffer.from(body as string | Uint8Array));
+        // The SDK's JSON body is a Uint8Array subclass that warns when read as a string: wrap its bytes, no copy.
+        if (body instanceof Uint8Array) {
+          if (body.byteLength > 0) req.emit('data', Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+        } else if (typeof body === 'string' && body !== '') req.emit('data', Buffer.from(body));
         req.emit('end');
       } catch (e) {
         reject(e);

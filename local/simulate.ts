@@ -436,8 +436,20 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
               ? `${d.cause}`
               : n.event === 'Push Received'
               ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
+              : n.event === 'Image Set Out Of Band'
+              ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
               : JSON.stringify(d);
       external.push({ at: n.at, event: n.event, reason, ...(typeof d.execution === 'string' ? { release: d.execution } : {}) });
+    }
+    // The insight checks: one line per check, one per finding.
+    const insightRecords = await ledger.listInsights();
+    for (const r of insightRecords) {
+      const d = r.data as Partial<InsightCheckData>;
+      const drift = d.drift ?? [];
+      const stale = d.stale ?? [];
+      external.push({ at: r.at, event: 'Insight Check', reason: `${drift.length} drifted, ${d.inSync?.length ?? 0} in sync, ${stale.length} stale (record #${r.seq})` });
+      for (const f of drift) external.push({ at: r.at, stage: f.stage, event: 'Drift Detected', result: 'DRIFTED', reason: `${f.service}/${f.stage} [${f.kind}]: ${f.reason}` });
+      for (const f of stale) external.push({ at: r.at, event: 'Service Stale', result: 'STALE', reason: `${f.service}: ${f.reason}` });
     }
     // Stable: by time; within one instant, external happenings first, then each release's own order.
     timeline.unshift(...external);
@@ -447,7 +459,6 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     const unused = scenario.script.flatMap((line, index) =>
       fired.has(index) ? [] : [{ index, line, reason: 'its phase never came (or, for an approval, no release of that service was waiting)' }],
     );
-    const insightRecords = await ledger.listInsights();
     const output: SimulationOutput = {
       scenario: scenario.name,
       simulated: true,

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { canonicalJson } from './canonical';
+import { tagPatternProblem } from './tag-pattern';
 import { formatIssues, prototypeKeyProblems, ValidationError } from './validation';
 
 /** Names that reach a shell (as environment variables) or a resource name: letters, digits, - _ . / */
@@ -35,17 +36,11 @@ const positiveMinutes = (max: number) =>
     .max(max, `expected a whole number from 1 to ${max}`);
 const name = (what: string) => z.string().regex(NAME_PATTERN, `expected ${what} matching ${NAME_PATTERN.source}`);
 const k8sName = (what: string) => z.string().regex(K8S_NAME_PATTERN, `expected ${what} (a Kubernetes DNS label)`);
-const regex = z.string().refine(
-  (s) => {
-    try {
-      new RegExp(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected a valid regular expression' },
-);
+/** A tag pattern: intake matches it with RE2 (linear time), so it must compile there (lambdas/domain/tag-pattern.ts). */
+const regex = z.string().superRefine((s, ctx) => {
+  const problem = tagPatternProblem(s);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const allowEntry = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'expected a finding id such as CVE-2024-1234'),

@@ -124,6 +124,12 @@ export function driverFailureMessage(error: { Error?: string; Cause?: string } |
   const cause = error.Cause ?? '';
   try {
     const parsed = JSON.parse(cause) as Record<string, unknown>;
+    // eks:call: the Kubernetes API's Status object is the ResponseBody, with the HTTP status beside it.
+    if (typeof parsed.StatusCode === 'number' && parsed.ResponseBody !== undefined) {
+      const body = parsed.ResponseBody as Record<string, unknown> | string;
+      const msg = typeof body === 'object' && body && typeof body.message === 'string' ? body.message : typeof body === 'string' ? body : '';
+      return `Kubernetes API ${parsed.StatusCode}${parsed.StatusText ? ` ${String(parsed.StatusText)}` : ''}${msg ? `: ${msg}` : ''}`.slice(0, 500);
+    }
     const build = (parsed.Build ?? parsed.build ?? parsed) as Record<string, unknown>;
     const phases = (build.Phases ?? build.phases ?? []) as Array<Record<string, unknown>>;
     for (const p of phases) {

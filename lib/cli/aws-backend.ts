@@ -23,12 +23,11 @@ import { type Decision, type DecisionResult, type ExecutionDescription, type Gan
 import { CliInputError } from './errors';
 import {
   callerArn,
+  credentialsHint,
   type DescribeStackOutputs,
-  loadCloudFormationSdk,
-  queryDescribeStackOutputs,
+  describeStackOutputs,
   readOutputsFile,
   type StackOutputs,
-  sdkDescribeStackOutputs,
   stackNameOf,
   toStackOutputs,
 } from './stack';
@@ -68,7 +67,8 @@ export function awsError(operation: string, e: unknown, hint = ''): GantryAwsErr
   const what = `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`;
   const access = /AccessDenied|UnrecognizedClient|ExpiredToken|InvalidSignature|CredentialsProviderError/.test(err?.name ?? '') || /credential/i.test(err?.message ?? '');
   const next = access ? 'check your credentials (--profile, aws sso login) and that your role allows it' : 'check --region and --stack, then retry';
-  return new GantryAwsError(`${operation} failed: ${what}; ${hint || next}`, { cause: e });
+  const creds = credentialsHint(e);
+  return new GantryAwsError(`${operation} failed: ${creds ?? `${what}; ${hint || next}`}`, { cause: e });
 }
 
 export class AwsBackend implements GantryBackend {
@@ -246,7 +246,7 @@ export function loadOptionalConfig(file: string | undefined, env: NodeJS.Process
 }
 
 export interface AwsFactoryHooks {
-  /** DescribeStacks (tests). @default the SDK client when installed, else the signed Query API */
+  /** DescribeStacks (tests). @default @aws-sdk/client-cloudformation */
   readonly describeStack?: DescribeStackOutputs;
   readonly credentials?: () => Promise<Credentials>;
   readonly fetch?: typeof fetch;
@@ -273,9 +273,7 @@ export async function openAwsBackend(opts: AwsOptions, hooks: AwsFactoryHooks = 
   if (opts.outputs) {
     raw = readOutputsFile(opts.outputs, stackName);
   } else {
-    const sdk = hooks.describeStack ? undefined : loadCloudFormationSdk();
-    const describe = hooks.describeStack ?? (sdk ? sdkDescribeStackOutputs(sdk, { ...clientConfig, region }, region) : queryDescribeStackOutputs(query));
-    raw = await describe(stackName);
+    raw = await (hooks.describeStack ?? describeStackOutputs({ ...clientConfig, region }, region))(stackName);
   }
   const outputs = toStackOutputs(stackName, raw);
   const dynamo = hooks.dynamo ?? new DynamoDBClient({ ...clientConfig, region });

@@ -1,8 +1,8 @@
 /**
  * The `--json` outputs of the operator commands (`status`, `releases`, `freeze status`, `start`,
  * `rollback`): one zod schema each. Scripts may rely on every field named here; fields are only ever
- * added. `z.toJSONSchema(schema)` gives the JSON Schema (`gantry schema <name>` is not a command:
- * the tests validate real outputs against these).
+ * added. The tests validate real outputs against them; `z.toJSONSchema(OUTPUT_SCHEMAS.status,
+ * { unrepresentable: 'any' })` gives a JSON Schema for other tools.
  */
 import { z } from 'zod';
 import { RELEASE_STATUSES, STAGE_STATUSES } from '../../lambdas/domain/types';

@@ -1,16 +1,14 @@
 /**
- * Finding a deployed Gantry: the stack's CloudFormation outputs (DescribeStacks), or the JSON that
- * `cdk deploy --outputs-file` wrote. Two ways to call DescribeStacks:
- *
- * - `@aws-sdk/client-cloudformation` when it is installed (package.json lists it);
- * - otherwise one SigV4-signed request to the CloudFormation Query API with the same credentials
- *   (the response is XML; only `OutputKey`/`OutputValue` are read).
+ * Finding a deployed Gantry: the stack's CloudFormation outputs (DescribeStacks through
+ * @aws-sdk/client-cloudformation), or the JSON that `cdk deploy --outputs-file` wrote.
  *
  * The caller's identity (recorded as a release's initiator and a freeze's principal) comes from STS
- * GetCallerIdentity the same way.
+ * GetCallerIdentity, sent as one SigV4-signed Query API request (no STS client is installed; the
+ * response is XML and only `Arn` is read).
  */
 import { readFileSync } from 'node:fs';
 import { Sha256 } from '@aws-crypto/sha256-js';
+import { CloudFormationClient, type CloudFormationClientConfig, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Credentials } from './approve';
 import { GantryAwsError, NotFoundError } from './backend';
@@ -79,19 +77,6 @@ export function readOutputsFile(file: string, stackName: string): Record<string,
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const unxml = (s: string) => s.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);/gi, (_, e: string) => (e[0] === '#' ? String.fromCodePoint(e[1]?.toLowerCase() === 'x' ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1))) : (XML_ENTITIES[e.toLowerCase()] ?? _)));
 
-/** The outputs in a DescribeStacks XML response (Query protocol). */
-export function parseDescribeStacksXml(xml: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const outputs = /<Outputs>([\s\S]*?)<\/Outputs>/.exec(xml)?.[1] ?? '';
-  for (const m of outputs.matchAll(/<member>([\s\S]*?)<\/member>/g)) {
-    const body = m[1] as string;
-    const key = /<OutputKey>([\s\S]*?)<\/OutputKey>/.exec(body)?.[1];
-    const value = /<OutputValue>([\s\S]*?)<\/OutputValue>/.exec(body)?.[1];
-    if (key !== undefined && value !== undefined) out[unxml(key)] = unxml(value);
-  }
-  return out;
-}
-
 function queryError(xml: string): { code: string; message: string } {
   return { code: unxml(/<Code>([\s\S]*?)<\/Code>/.exec(xml)?.[1] ?? 'UnknownError'), message: unxml(/<Message>([\s\S]*?)<\/Message>/.exec(xml)?.[1] ?? xml.slice(0, 300)) };
 }
@@ -131,41 +116,20 @@ export async function signedQuery(service: 'cloudformation' | 'sts', params: Rec
   return { status: res.status, text: await res.text() };
 }
 
-/** DescribeStacks through the Query API (the fallback when @aws-sdk/client-cloudformation is not installed). */
-export function queryDescribeStackOutputs(o: QueryClientOptions): DescribeStackOutputs {
+/** A credentials failure in words that say what to do. */
+export function credentialsHint(e: unknown): string | undefined {
+  const err = e as Error;
+  return err?.name === 'CredentialsProviderError' || /Could not load credentials/.test(err?.message ?? '')
+    ? `no AWS credentials (${err.message}): sign in (aws sso login) or give --profile / AWS_PROFILE`
+    : undefined;
+}
+
+/** DescribeStacks through @aws-sdk/client-cloudformation. */
+export function describeStackOutputs(clientConfig: CloudFormationClientConfig, region: string, client?: CloudFormationClient): DescribeStackOutputs {
   return async (stackName) => {
-    const { status, text } = await signedQuery('cloudformation', { Action: 'DescribeStacks', StackName: stackName, Version: '2010-05-15' }, o);
-    if (status === 200) return parseDescribeStacksXml(text);
-    const err = queryError(text);
-    if (err.code === 'ValidationError' && /does not exist/.test(err.message)) {
-      throw new NotFoundError(`stack ${stackName} does not exist in ${o.region}: deploy Gantry (npx cdk deploy) or name the stack with --stack / GANTRY_STACK and the region with --region`);
-    }
-    throw new GantryAwsError(`CloudFormation DescribeStacks ${stackName} failed: ${err.code}: ${err.message}; check your credentials (--profile) and that they allow cloudformation:DescribeStacks`);
-  };
-}
-
-/** The subset of @aws-sdk/client-cloudformation this file uses (it is loaded only when installed). */
-interface CloudFormationModule {
-  CloudFormationClient: new (config: Record<string, unknown>) => { send(cmd: unknown): Promise<{ Stacks?: Array<{ Outputs?: Array<{ OutputKey?: string; OutputValue?: string }> }> }>; destroy(): void };
-  DescribeStacksCommand: new (input: { StackName: string }) => unknown;
-}
-
-/** @aws-sdk/client-cloudformation, or undefined when it is not installed. */
-export function loadCloudFormationSdk(): CloudFormationModule | undefined {
-  const id = '@aws-sdk/client-cloudformation';
-  try {
-    return require(id) as CloudFormationModule;
-  } catch {
-    return undefined;
-  }
-}
-
-/** DescribeStacks through the SDK client. */
-export function sdkDescribeStackOutputs(mod: CloudFormationModule, clientConfig: Record<string, unknown>, region: string): DescribeStackOutputs {
-  return async (stackName) => {
-    const client = new mod.CloudFormationClient(clientConfig);
+    const cfn = client ?? new CloudFormationClient(clientConfig);
     try {
-      const r = await client.send(new mod.DescribeStacksCommand({ StackName: stackName }));
+      const r = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
       const out: Record<string, string> = {};
       for (const o of r.Stacks?.[0]?.Outputs ?? []) if (o.OutputKey && o.OutputValue !== undefined) out[o.OutputKey] = o.OutputValue;
       return out;
@@ -174,9 +138,12 @@ export function sdkDescribeStackOutputs(mod: CloudFormationModule, clientConfig:
       if (err.name === 'ValidationError' && /does not exist/.test(err.message)) {
         throw new NotFoundError(`stack ${stackName} does not exist in ${region}: deploy Gantry (npx cdk deploy) or name the stack with --stack / GANTRY_STACK and the region with --region`, { cause: e });
       }
-      throw new GantryAwsError(`CloudFormation DescribeStacks ${stackName} failed: ${err.name}: ${err.message}; check your credentials (--profile) and that they allow cloudformation:DescribeStacks`, { cause: e });
+      throw new GantryAwsError(
+        `CloudFormation DescribeStacks ${stackName} failed: ${credentialsHint(e) ?? `${err.name}: ${err.message}; check that your credentials allow cloudformation:DescribeStacks, or give --outputs <cdk outputs file>`}`,
+        { cause: e },
+      );
     } finally {
-      client.destroy();
+      if (!client) cfn.destroy();
     }
   };
 }

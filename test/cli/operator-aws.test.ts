@@ -1,6 +1,6 @@
 /**
  * The AWS path of the operator commands, without an account: request shapes of CloudFormation
- * DescribeStacks (the signed Query API fallback), STS GetCallerIdentity, Step Functions
+ * DescribeStacks, STS GetCallerIdentity (a signed Query request), Step Functions
  * StartExecution/DescribeExecution (aws-sdk-client-mock) and the ledger writes, and the exit codes.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, SFNService
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { Command } from 'commander';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
@@ -20,7 +21,7 @@ import { AwsBackend, openAwsBackend } from '../../lib/cli/aws-backend';
 import { GantryAwsError, NotFoundError } from '../../lib/cli/backend';
 import { type OperatorIo, registerOperatorCommands } from '../../lib/cli/operator';
 import { statusOutputSchema } from '../../lib/cli/schemas';
-import { callerArn, parseDescribeStacksXml, queryDescribeStackOutputs, toStackOutputs } from '../../lib/cli/stack';
+import { callerArn, describeStackOutputs, toStackOutputs } from '../../lib/cli/stack';
 import { D2, alice, gantry, localGantry, scenarioFile, tmp } from './helpers';
 
 const RELEASE_SM = 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release';
@@ -29,13 +30,6 @@ const OUTPUTS = { ReleaseStateMachineArn: RELEASE_SM, RollbackStateMachineArn: R
 const CREDS = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' });
 const operator = 'arn:aws:sts::111122223333:assumed-role/Operators/carol';
 
-const describeStacksXml = (outputs: Record<string, string>) => `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-  <DescribeStacksResult><Stacks><member>
-    <StackName>Gantry</StackName><StackStatus>UPDATE_COMPLETE</StackStatus>
-    <Outputs>${Object.entries(outputs)
-      .map(([k, v]) => `<member><Description>about ${k}</Description><OutputKey>${k}</OutputKey><OutputValue>${v.replace(/&/g, '&amp;')}</OutputValue></member>`)
-      .join('')}</Outputs>
-  </member></Stacks></DescribeStacksResult></DescribeStacksResponse>`;
 const callerXml = `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>${operator}</Arn><UserId>AROA:carol</UserId><Account>111122223333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`;
 
 interface Sent {
@@ -99,39 +93,61 @@ async function run(b: AwsBackend, ...args: string[]): Promise<{ code: number; st
 }
 
 describe('stack discovery', () => {
-  it('signs one CloudFormation DescribeStacks Query request for the stack and reads its outputs', async () => {
-    const sent: Sent[] = [];
-    const describe = queryDescribeStackOutputs({ region: 'eu-west-2', credentials: CREDS, fetch: fakeFetch(() => ({ status: 200, text: describeStacksXml(OUTPUTS) }), sent), now: () => new Date('2026-11-24T10:00:00Z') });
+  it('asks CloudFormation DescribeStacks for the stack and reads its outputs', async () => {
+    const cfn = mockClient(CloudFormationClient);
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'Gantry', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue, Description: `about ${OutputKey}` })) }],
+    });
+    try {
+      const outputs = await describeStackOutputs({ region: 'eu-west-2' }, 'eu-west-2')('Gantry');
 
-    const outputs = await describe('Gantry');
+      assert.deepEqual(cfn.commandCalls(DescribeStacksCommand)[0]?.args[0].input, { StackName: 'Gantry' });
+      assert.deepEqual(toStackOutputs('Gantry', outputs), { stackName: 'Gantry', releaseStateMachineArn: RELEASE_SM, rollbackStateMachineArn: ROLLBACK_SM, ledgerTableName: 'Gantry-Ledger', approvalApiUrl: OUTPUTS.ApprovalApiUrl, eventBusName: 'gantry' });
+    } finally {
+      cfn.restore();
+    }
+  });
 
-    assert.equal(sent.length, 1);
-    assert.equal(sent[0]?.url, 'https://cloudformation.eu-west-2.amazonaws.com/');
-    assert.deepEqual(Object.fromEntries(new URLSearchParams(sent[0]?.body)), { Action: 'DescribeStacks', StackName: 'Gantry', Version: '2010-05-15' });
-    assert.match(sent[0]?.headers.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261124\/eu-west-2\/cloudformation\/aws4_request/);
-    assert.deepEqual(toStackOutputs('Gantry', outputs), { stackName: 'Gantry', releaseStateMachineArn: RELEASE_SM, rollbackStateMachineArn: ROLLBACK_SM, ledgerTableName: 'Gantry-Ledger', approvalApiUrl: OUTPUTS.ApprovalApiUrl, eventBusName: 'gantry' });
+  it('finds the stack named by GANTRY_STACK when --stack is not given', async () => {
+    const cfn = mockClient(CloudFormationClient);
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'GantryProd', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] });
+    const env = process.env.GANTRY_STACK;
+    process.env.GANTRY_STACK = 'GantryProd';
+    try {
+      const b = await openAwsBackend({ region: 'eu-west-2' }, { credentials: CREDS, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) });
+      b.close();
+
+      assert.equal(cfn.commandCalls(DescribeStacksCommand)[0]?.args[0].input.StackName, 'GantryProd');
+      assert.equal(b.label, 'stack GantryProd (eu-west-2)');
+    } finally {
+      if (env === undefined) delete process.env.GANTRY_STACK;
+      else process.env.GANTRY_STACK = env;
+      cfn.restore();
+    }
   });
 
   it('says a stack that does not exist is not found, and what to do', async () => {
-    const xml = '<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id Gantry does not exist</Message></Error></ErrorResponse>';
-    const describe = queryDescribeStackOutputs({ region: 'eu-west-2', credentials: CREDS, fetch: fakeFetch(() => ({ status: 400, text: xml }), []) });
-
-    await assert.rejects(describe('Gantry'), (e: unknown) => e instanceof NotFoundError && /stack Gantry does not exist in eu-west-2: deploy Gantry .* --stack/.test(e.message));
+    const cfn = mockClient(CloudFormationClient);
+    cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id Gantry does not exist'), { name: 'ValidationError', $metadata: {} }));
+    try {
+      await assert.rejects(describeStackOutputs({ region: 'eu-west-2' }, 'eu-west-2')('Gantry'), (e: unknown) => e instanceof NotFoundError && /stack Gantry does not exist in eu-west-2: deploy Gantry .* --stack/.test(e.message));
+    } finally {
+      cfn.restore();
+    }
   });
 
-  it('reports a CloudFormation refusal as an AWS error naming the permission', async () => {
-    const xml = '<ErrorResponse><Error><Code>AccessDenied</Code><Message>not authorized to perform: cloudformation:DescribeStacks</Message></Error></ErrorResponse>';
-    const describe = queryDescribeStackOutputs({ region: 'eu-west-2', credentials: CREDS, fetch: fakeFetch(() => ({ status: 403, text: xml }), []) });
-
-    await assert.rejects(describe('Gantry'), (e: unknown) => e instanceof GantryAwsError && /AccessDenied.*cloudformation:DescribeStacks/.test(e.message));
+  it('reports a CloudFormation refusal as an AWS error naming the permission and the way round it', async () => {
+    const cfn = mockClient(CloudFormationClient);
+    cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('not authorized to perform: cloudformation:DescribeStacks'), { name: 'AccessDenied', $metadata: {} }));
+    try {
+      await assert.rejects(describeStackOutputs({ region: 'eu-west-2' }, 'eu-west-2')('Gantry'), (e: unknown) => e instanceof GantryAwsError && /AccessDenied.*cloudformation:DescribeStacks.*--outputs/.test(e.message));
+    } finally {
+      cfn.restore();
+    }
   });
 
   it('refuses a stack without the Gantry outputs', () => {
     assert.throws(() => toStackOutputs('Other', { LedgerTableName: 't' }), (e: unknown) => e instanceof NotFoundError && /stack Other has no output ReleaseStateMachineArn, RollbackStateMachineArn: is it a Gantry stack\?/.test(e.message));
-  });
-
-  it('decodes XML entities in output values', () => {
-    assert.deepEqual(parseDescribeStacksXml(describeStacksXml({ Url: 'https://x/?a=1&b=2' })), { Url: 'https://x/?a=1&b=2' });
   });
 
   it('asks STS who the caller is with a signed GetCallerIdentity', async () => {
@@ -292,6 +308,39 @@ describe('gantry status|freeze against AWS', () => {
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace without --debug');
     } finally {
       doc.restore();
+    }
+  });
+
+  it('prints the stack trace of an AWS error only with --debug', async () => {
+    const doc = mockClient(DynamoDBDocumentClient);
+    doc.onAnyCommand().rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }));
+    const outputs = join(tmp(), 'outputs.json');
+    writeFileSync(outputs, JSON.stringify({ Gantry: OUTPUTS }));
+    try {
+      const r = await gantry('freeze', 'status', '--outputs', outputs, '--region', 'eu-west-2', '--debug');
+
+      assert.equal(r.code, 4);
+      assert.match(r.stderr, /ThrottlingException: throttled; check --region and --stack, then retry/);
+      assert.match(r.stderr, /\n\s+at /);
+    } finally {
+      doc.restore();
+    }
+  });
+
+  it('sends an approval to the approval API named by the stack, signed for execute-api', async () => {
+    const sent: Sent[] = [];
+    const fetch = fakeFetch(() => ({ status: 200, text: JSON.stringify({ decision: 'APPROVED', principal: operator, at: '2026-11-24T10:40:00Z' }) }), sent);
+    const b = await openAwsBackend({ region: 'eu-west-2' }, { describeStack: async () => OUTPUTS, credentials: CREDS, fetch, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) });
+    try {
+      const r = await run(b, 'approve', 'payments-20261124T100000Z-6abdef', '--stage', 'prod', '--comment', 'ok');
+
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /APPROVED: prod of payments-20261124T100000Z-6abdef by arn:aws:sts::111122223333:assumed-role\/Operators\/carol/);
+      assert.equal(sent[0]?.url, 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/releases/payments-20261124T100000Z-6abdef/stages/prod/decision');
+      assert.deepEqual(JSON.parse(sent[0]?.body ?? ''), { decision: 'approve', comment: 'ok' });
+      assert.match(sent[0]?.headers.authorization ?? '', /\/eu-west-2\/execute-api\/aws4_request/);
+    } finally {
+      b.close();
     }
   });
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { bundleHandlers, discoverHandlers, type HandlerBundle } from '../../lib/bundle';
+import { bundleHandlers, discoverHandlers, type HandlerBundle, LOCKED_SDK_HANDLERS } from '../../lib/bundle';
 import { HANDLERS } from '../../lib/ReleaseControlPlane';
 import { testConfig } from './fixtures';
 
@@ -18,7 +18,7 @@ describe('the handler bundles', () => {
 
   before(() => {
     outdir = mkdtempSync(join(tmpdir(), 'gantry-bundle-test-'));
-    built = bundleHandlers({ config, outdir, handlers: ['window-gate', 'intake'] });
+    built = bundleHandlers({ config, outdir, handlers: ['window-gate', 'intake', 'image-gates'] });
   });
   after(() => rmSync(outdir, { recursive: true, force: true }));
 
@@ -33,7 +33,7 @@ describe('the handler bundles', () => {
   it('builds each asked handler into its own index.js with a source map', () => {
     assert.deepEqual(
       built.map((b) => b.handlerName),
-      ['window-gate', 'intake'],
+      ['window-gate', 'intake', 'image-gates'],
     );
     for (const b of built) assert.ok(b.bytes > 0 && b.mapBytes > 0, b.handlerName);
   });
@@ -50,6 +50,22 @@ describe('the handler bundles', () => {
     assert.match(js, /require\("@aws-sdk\/client-dynamodb"\)/);
     for (const bundled of ['zod', 'luxon', '@middy/core', '@aws-lambda-powertools/logger']) {
       assert.ok(!js.includes(`require("${bundled}")`), `${bundled} must be bundled, not required at run time`);
+    }
+  });
+
+  it('bundles the SDK at the locked version into the handlers that need ECR features newer than the runtime may have', () => {
+    assert.equal(built.find((b) => b.handlerName === 'image-gates')?.sdk, 'bundled');
+    const js = code('image-gates');
+    // (The SDK's optional require of @aws-sdk/signature-v4-crt, for SigV4a only, stays as it was.)
+    assert.ok(!/require\("(@aws-sdk\/(client|lib|core)|@smithy\/)/.test(js), 'image-gates requires no SDK client or core package at run time');
+    assert.ok(js.includes('DescribeImageSigningStatus'));
+  });
+
+  it('lists every handler that calls the newer ECR adapter methods among those bundling the SDK', () => {
+    const newer = /\b(repositoryTagSettings|signingStatuses|referrers)\b/;
+    for (const name of discoverHandlers()) {
+      const source = readFileSync(join(__dirname, '..', '..', 'lambdas', `${name}.ts`), 'utf8');
+      if (newer.test(source)) assert.ok(LOCKED_SDK_HANDLERS.has(name), `${name} reads ECR fields newer than the runtime's SDK may have: add it to LOCKED_SDK_HANDLERS`);
     }
   });
 

@@ -1,10 +1,11 @@
 /** The native Kubernetes driver in CDK: eks:DescribeCluster on the Kubernetes stages' clusters only, the rollout-check handler, no synth warning. */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { CfnElement } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { parseConfig } from '../../lambdas/domain/config';
-import { type BuiltGantry, buildGantry, resourcesOfType } from './fixtures';
+import { ReleaseControlPlane } from '../../lib/ReleaseControlPlane';
+import { type BuiltGantry, buildGantry, cdkJsonContext, resourcesOfType } from './fixtures';
 
 const kubernetesConfig = () =>
   parseConfig({
@@ -88,6 +89,17 @@ describe('the workflows with Kubernetes stages', () => {
   it('raise no "driver not deployed" warning for a Kubernetes stage', () => {
     const warnings = Annotations.fromStack(built.stack).findWarning('*', Match.stringLikeRegexp('uses the kubernetes driver'));
     assert.deepEqual(warnings, []);
+  });
+});
+
+describe('a stack in a known region', () => {
+  it('warns at synth about a Kubernetes stage whose cluster is in another region (the workflows describe clusters of their own region only)', () => {
+    const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Regional', { env: { account: '111122223333', region: 'eu-west-2' } });
+    new ReleaseControlPlane(stack, 'ReleaseControlPlane', { config: kubernetesConfig() });
+    const warnings = (pattern: string) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp(pattern));
+    assert.equal(warnings('cluster staging-eks in eu-west-1, but the workflows run in eu-west-2').length, 1);
+    assert.equal(warnings('cluster prod-eks in').length, 0);
   });
 });
 

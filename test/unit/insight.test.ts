@@ -222,3 +222,22 @@ describe('insight metrics', () => {
     );
   });
 });
+
+describe('insight-record', () => {
+  it('records workloads on a cluster of another region as unreadable, saying why', async () => {
+    const { run } = await import('../../lambdas/insight-record');
+    const published: unknown[] = [];
+    let stored: { data: { drift: DriftFinding[] } } | undefined;
+    const deps = {
+      configHash: 'h',
+      ledger: { putInsight: async (input: { data: { drift: DriftFinding[] } }) => ((stored = input), { record: { ...input, seq: 1, at: '2026-12-01T06:00:00.000Z' }, duplicate: false }) },
+      bus: { publish: async (e: unknown[]) => void published.push(...e) },
+    };
+    const plan = { at: '2026-12-01T06:00:00.000Z', staleAfterDays: 14, driftCheck: true, services: {}, stale: [], otherRegion: [target({ region: 'eu-west-1' })] };
+    const r = await run({ checkId: 'c1', plan, reads: [] }, deps as never);
+    assert.equal(r.drifted, 1);
+    assert.equal(stored?.data.drift[0]?.kind, 'unreadable');
+    assert.match(stored?.data.drift[0]?.reason ?? '', /OtherRegion: cluster prod-eks is in eu-west-1; the insight workflow runs in/);
+    assert.equal(published.length, 1);
+  });
+});

@@ -337,6 +337,19 @@ describe('driverFailureMessage', () => {
     assert.equal(message, 'Error while executing command: docker build -t $ECR_REPO_URI:$IMAGE_TAG .. Reason: exit status 1');
   });
 
+  it('takes the Kubernetes Status message and HTTP status from an eks:call error', () => {
+    const cause = {
+      ResponseBody: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'deployments.apps "payments" not found', reason: 'NotFound', code: 404 },
+      StatusCode: 404,
+      StatusText: 'Not Found',
+      Headers: {},
+    };
+
+    const message = driverFailureMessage({ Error: 'EKS.404', Cause: JSON.stringify(cause) });
+
+    assert.equal(message, 'Kubernetes API 404 Not Found: deployments.apps "payments" not found');
+  });
+
   it('falls back to the build status when no failed phase carries a message', () => {
     const cause = { Build: { BuildStatus: 'STOPPED', Phases: [{ PhaseType: 'BUILD', PhaseStatus: 'STOPPED', Contexts: [] }] } };
 

@@ -91,8 +91,9 @@ describe('the same scenario without the out-of-band change', () => {
 
 describe('a Helm stage that names its workload', () => {
   it('is in sync after a Helm deploy, and drifts when the image is changed by hand', async () => {
-    const raw = scenarioJson('drift-out-of-band') as Record<string, unknown> & { config: { services: { payments: { stages: Array<Record<string, unknown>> } } } };
-    raw.config.services.payments.stages[1] = {
+    const raw = scenarioJson('drift-out-of-band');
+    const config = raw.config as { services: { payments: { stages: Array<Record<string, unknown>> } } };
+    config.services.payments.stages[1] = {
       name: 'prod',
       cluster: 'prod',
       namespace: 'payments',
