@@ -35,7 +35,14 @@ async function main() {
   for (const name of asked.length > 0 ? asked : Object.keys(SUITES)) {
     const suite = SUITES[name] as Suite;
     const started = Date.now();
-    const body = await suite.run();
+    let body: string;
+    try {
+      body = await suite.run();
+    } catch (e) {
+      // One broken suite (say, synth failing on someone's half-made change) does not hide the others.
+      body = `**Not measured: the suite failed.**\n\n\`\`\`\n${(e as Error).message.slice(0, 4000)}\n\`\`\``;
+      process.exitCode = 1;
+    }
     process.stdout.write(`## ${suite.title} (\`npm run bench -- ${name}\`)\n\n${body}\n\n(suite took ${((Date.now() - started) / 1000).toFixed(1)} s wall)\n\n`);
   }
   process.stdout.write(`Machine: ${machineLine()}.\n`);

@@ -2,7 +2,7 @@
  * The daily insight check (stale services, drift): the `insight` workflow read from
  * `statemachines/insight.asl.json`, and an EventBridge Scheduler schedule that starts it once a day
  * through its own role, with retries and an encrypted dead-letter queue. The workflow may invoke its two
- * handlers and call `eks:DescribeCluster` on the configured clusters only; reading a Deployment with
+ * handlers and call `eks:DescribeCluster` on the clusters of stages with a workload only; reading a Deployment with
  * `eks:call` is authorised inside each cluster (an EKS access entry for the workflow role, docs/audit.md).
  */
 import { readFileSync } from 'node:fs';
@@ -17,8 +17,8 @@ import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { GantryConfig } from '../lambdas/domain/config';
-import { acknowledge, WILDCARD_REASONS } from './acknowledge';
+import { type GantryConfig, stageWorkload } from '../lambdas/domain/config';
+import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
 import { PROJECT_ROOT } from './GantryFunction';
 import { PLACEHOLDER } from './WorkflowDefinition';
 
@@ -28,7 +28,7 @@ export const INSIGHT_DEFINITION = 'insight.asl.json';
 export const INSIGHT_PLACEHOLDERS = { plan: 'InsightPlanFunctionArn', record: 'InsightRecordFunctionArn' } as const;
 
 export interface InsightCheckProps {
-  /** The parsed config: its clusters are the only ones the workflow may describe. */
+  /** The parsed config: the clusters of its stages with a workload are the only ones the workflow may describe. */
   readonly config: GantryConfig;
   /** The `insight-plan` handler (`PlanInsightCheck`). */
   readonly planFunction: IFunction;
@@ -84,7 +84,11 @@ export class InsightCheck extends Construct {
     this.stateMachine.addToRolePolicy(
       new PolicyStatement({ sid: 'InvokeInsightFunctions', actions: ['lambda:InvokeFunction'], resources: [props.planFunction.functionArn, props.recordFunction.functionArn] }),
     );
-    const clusterArns = [...new Set(Object.values(props.config.clusters).map((c) => stack.formatArn({ service: 'eks', region: c.region, resource: 'cluster', resourceName: c.name })))].sort();
+    // Only the clusters the check reads: those of stages with a workload, and none when insight.driftCheck is off.
+    const read = props.config.insight.driftCheck
+      ? Object.values(props.config.services).flatMap((svc) => svc.stages.filter((st) => stageWorkload(st) !== undefined).map((st) => props.config.clusters[st.cluster]))
+      : [];
+    const clusterArns = [...new Set(read.flatMap((c) => (c ? [stack.formatArn({ service: 'eks', region: c.region, resource: 'cluster', resourceName: c.name })] : [])))].sort();
     if (clusterArns.length > 0) {
       this.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'DescribeConfiguredClusters', actions: ['eks:DescribeCluster'], resources: clusterArns }));
     }
@@ -99,11 +103,7 @@ export class InsightCheck extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: props.removalPolicy,
     });
-    acknowledge(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      "This queue is the dead-letter queue of the insight schedule's target (Target.DeadLetterConfig); cdk-nag recognizes only SQS redrive policies as dead-letter use.",
-    );
+    acknowledgeDeadLetterQueue(this.deadLetterQueue, "the insight schedule's target (Target.DeadLetterConfig)");
     const defaultGroupArn = stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' });
     this.schedulerRole = new Role(this, 'SchedulerRole', {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {

@@ -30,7 +30,7 @@ import {
 import type { GantryConfig } from '../lambdas/domain/config';
 import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { isKmsKeyRef } from '../lambdas/domain/image/signature';
-import { acknowledge, WILDCARD_REASONS } from './acknowledge';
+import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
 import { ApprovalApi } from './ApprovalApi';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
 import { HelmDriver } from './HelmDriver';
@@ -419,8 +419,11 @@ export class ReleaseControlPlane extends Construct {
     // ---------------------------------------------------------------- rules on the default bus
     const target = (fn: GantryFunction, dlq: Queue) =>
       new LambdaFunction(fn.function, { deadLetterQueue: dlq, retryAttempts: 8, maxEventAge: Duration.hours(2) });
-    const rule = (rid: string, description: string, pattern: EventPattern, fn: GantryFunction, dlq: Queue) =>
-      new Rule(this, rid, { description, eventPattern: pattern, targets: [target(fn, dlq)] });
+    const ruleTargets = new Map<Queue, string[]>();
+    const rule = (rid: string, description: string, pattern: EventPattern, fn: GantryFunction, dlq: Queue) => {
+      ruleTargets.set(dlq, [...(ruleTargets.get(dlq) ?? []), rid]);
+      return new Rule(this, rid, { description, eventPattern: pattern, targets: [target(fn, dlq)] });
+    };
     this.rules = {
       ecrPush: rule('EcrPushRule', 'ECR image pushed: start a release', eventPatternOf(ecrPushPattern), functions.intake, this.deadLetterQueues.intake),
       cloudTrailPutImage: rule(
@@ -439,6 +442,11 @@ export class ReleaseControlPlane extends Construct {
         this.deadLetterQueues.reconciler,
       ),
     };
+    // Each event flow's queue keeps the function's failed asynchronous invocations and its rule targets' undelivered events.
+    for (const [name, dlq] of Object.entries(asyncDeadLetters) as Array<[HandlerName, Queue]>) {
+      const rules = ruleTargets.get(dlq) ?? [];
+      acknowledgeDeadLetterQueue(dlq, `the ${name} function (its on-failure destination)${rules.length > 0 ? ` and of its target in ${rules.join(', ')}` : ''}`);
+    }
 
     // ---------------------------------------------------------------- insight: notifications, dashboard, alarms
     this.notifications = new ReleaseNotifications(this, 'Notifications', { eventBus: this.eventBus, key: this.key, removalPolicy });

@@ -14,7 +14,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LIFECYCLE_DETAIL_TYPES, type LifecycleDetailType } from '../lambdas/domain/types';
-import { acknowledge } from './acknowledge';
+import { acknowledgeDeadLetterQueue } from './acknowledge';
 
 export const DEFAULT_NOTIFIED_DETAIL_TYPES: readonly LifecycleDetailType[] = ['Release Finished', 'Rollback Started', 'Approval Requested'];
 
@@ -77,11 +77,7 @@ export class ReleaseNotifications extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    acknowledge(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is the dead-letter queue of the lifecycle rule\'s SNS target (Targets[].DeadLetterConfig); cdk-nag recognizes only SQS redrive policies as dead-letter use.',
-    );
+    acknowledgeDeadLetterQueue(this.deadLetterQueue, "the lifecycle rule's SNS target (Targets[].DeadLetterConfig)");
     const dlq = this.deadLetterQueue;
     const target: IRuleTarget = {
       bind: () => ({ arn: topic.topicArn, retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 2 * 3600 }, deadLetterConfig: { arn: dlq.queueArn } }),

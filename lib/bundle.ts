@@ -87,7 +87,7 @@ function defineFor(config: GantryConfig): Record<string, string> {
 
 /**
  * Runs in a child `node` (CDK's local bundling hook is synchronous; esbuild plugins need the async
- * API). Reads `{ esbuild, options, root }` on stdin, builds, prints nothing on success.
+ * API). Reads `{ esbuild, builds, root }` on stdin, runs the builds, prints nothing on success.
  *
  * The plugin keeps zod's ~40 translated error locales out of the bundles (~270 KB each): zod 4's
  * `z` namespace re-exports them all as `z.locales`, so tree shaking cannot drop them. Gantry's messages

@@ -535,7 +535,10 @@ export interface DeployRecord {
   readonly result?: string;
   readonly message?: string;
   readonly buildId?: string;
-  /** CodeBuild build ARN and console log link, derived from the buildId and the execution's account and region. */
+  /**
+   * CodeBuild build ARN and log link: as the build reported them (`evidence.buildArn`, `evidence.logUrl`: a
+   * CloudWatch Logs link), else derived from a CodeBuild driver's buildId and the execution's account and region.
+   */
   readonly buildArn?: string;
   readonly logLink?: string;
   /** The driver the deploy ran (helm, terraform, kubernetes), when recorded. */

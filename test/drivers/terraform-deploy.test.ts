@@ -477,7 +477,6 @@ describe('the Terraform driver script', () => {
 });
 
 describe("the Terraform driver's evidence for the workflow (CodeBuild exported-variables)", () => {
-  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
   /** The build phase as CodeBuild runs it (build command, then finally:), with the buildspec's variables. */
   const runBuildPhase = (plan: string, env: Record<string, string> = environment()) => {
     const out = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'exported.env');
@@ -590,12 +589,12 @@ describe('the Terraform driver script with the real terraform', { skip: realTerr
   const APP = 'resource "terraform_data" "app" { input = var.image }\n';
   const SIDECAR = 'resource "terraform_data" "sidecar" { input = "v1" }\n';
 
-  function realRun(moduleDir: string, env: Record<string, string>): DriverRun {
+  function realRun(moduleDir: string, env: Record<string, string>, program = deployed, stubEnv: Record<string, string> = {}): DriverRun {
     const s3 = mkdtempSync(join(tmpdir(), 'gantry-tf-s3-'));
-    const run = runBash(deployed, {
+    const run = runBash(program, {
       env,
       stubDirs: [noTerraformStubs],
-      stubEnv: { STUB_S3: s3, STUB_SOURCE_ZIP: join(fixtures, 'source.zip'), STUB_MODULE: moduleDir },
+      stubEnv: { STUB_S3: s3, STUB_SOURCE_ZIP: join(fixtures, 'source.zip'), STUB_MODULE: moduleDir, ...stubEnv },
     });
     return { ...run, s3: (uri: string) => (existsSync(join(s3, uri.slice(5))) ? readFileSync(join(s3, uri.slice(5)), 'utf8') : undefined) };
   }
@@ -624,10 +623,16 @@ describe('the Terraform driver script with the real terraform', { skip: realTerr
   it('refuses a module version that would destroy a resource, and the state keeps it', () => {
     const v2 = join(root, 'v2');
     writeModule(v2, state, APP);
-    const r = realRun(v2, environment({}, 'rollback'));
+    // As CodeBuild runs it: the build command, then finally: exports the evidence of the refused plan.
+    const out = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'exported.env');
+    const env = { ...environment({}, 'rollback'), GANTRY_EXPORTS_FILE: `${out}.src` };
+    const r = realRun(v2, env, codeBuildBuildPhase(deployed, buildspec), { STUB_EXPORTS_OUT: out });
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /refusing to apply: the plan would destroy 1 resource\(s\).*\(destroys terraform_data\.sidecar \[delete\]\)/);
     assert.ok(stateOf(state).resources.some((x) => x.name === 'sidecar'));
+    const exported = readExports(out);
+    const key = `evidence/${RELEASE_ID}/prod/rollback/plan.json`;
+    assert.deepEqual(exported, { TF_PLAN_SHA256: sha256(r.s3(`s3://${BUCKET}/${key}`) ?? ''), TF_PLAN_KEY: key, TF_PLAN_SUMMARY: '{"add":0,"change":1,"destroy":1}' });
   });
 
   it('applies that destroy when the stage allows it', () => {

@@ -18,7 +18,7 @@ import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
 import { InsightCheck, InsightCheckError } from '../../lib/InsightCheck';
 import { ROOT } from './fixtures';
 
-const CONFIG = parseConfig({
+const CONFIG_RAW = {
   services: {
     payments: {
       repository: 'payments-api',
@@ -29,7 +29,8 @@ const CONFIG = parseConfig({
     },
   },
   clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' }, prod: { name: 'prod-eks', region: 'eu-west-1' } },
-});
+};
+const CONFIG = parseConfig(CONFIG_RAW);
 
 interface Built {
   readonly stack: Stack;
@@ -90,6 +91,22 @@ describe('the insight workflow', () => {
     const actions = new Set(statements.flatMap((s) => asArray(s.Action as string | string[])));
     const unexpected = [...actions].filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:') && a !== 'lambda:InvokeFunction' && a !== 'eks:DescribeCluster');
     assert.deepEqual(unexpected, []);
+  });
+
+  it('may describe no cluster when insight.driftCheck is off, or for a stage without a workload', () => {
+    const raw = {
+      services: { payments: { repository: 'payments-api', stages: [{ name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: 'repo/payments', version: '1.0.0' } }] } },
+      clusters: { prod: { name: 'prod-eks', region: 'eu-west-2' } },
+    };
+    for (const config of [parseConfig(raw), parseConfig({ ...CONFIG_RAW, insight: { driftCheck: false } })]) {
+      const b = build(config);
+      const id = b.stack.getLogicalId(b.check.stateMachine.role.node.defaultChild as CfnElement);
+      const actions = Object.values(b.template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${id}"`))
+        .flatMap((p) => (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>).flatMap((st) => asArray(st.Action)));
+      assert.ok(actions.includes('lambda:InvokeFunction'));
+      assert.deepEqual(actions.filter((a) => a.startsWith('eks:')), []);
+    }
   });
 
   it('encrypts its log group with the key', () => {
