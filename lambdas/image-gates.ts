@@ -338,7 +338,7 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
       verdict = { kind: 'decided', gate: unverifiable('image.scan', 'the image scan', err) };
     }
     if (verdict.kind === 'wait') {
-      await record(deps, e.releaseId, `stage:${e.stage}:waiting:scan`, 'stage.waiting', { waitingFor: 'scan', reason: verdict.reason }, e.stage);
+      await record(deps, e.releaseId, `stage:${e.stage}:waiting:scan`, 'stage.waiting', { waitingFor: 'scan', reason: verdict.reason, until: new Date(now.getTime() + policy.scanWaitMinutes * 60_000).toISOString() }, e.stage);
       return { verdict: 'WAIT', waitSeconds: SCAN_POLL_SECONDS, reason: verdict.reason };
     }
     gates.push(verdict.gate);

@@ -31,7 +31,7 @@ export async function run(event: unknown, deps: Deps): Promise<WindowGateResult>
   }
   const v = evaluateWindow(st.windows, now, breakGlass);
   if (v.verdict === 'WAIT') {
-    await record(deps, e.releaseId, `stage:${e.stage}:waiting:window:${v.until}`, 'stage.waiting', { waitingFor: 'window', until: v.until, reason: v.reason }, e.stage);
+    await record(deps, e.releaseId, `stage:${e.stage}:waiting:window:${v.until}`, 'stage.waiting', { waitingFor: 'window', until: v.until, reason: v.reason, ...(st.windows ? { timezone: st.windows.timezone } : {}) }, e.stage);
     return v;
   }
   const bypassedFreeze = freeze.on && breakGlass ? `; global freeze bypassed (${freeze.reason})` : '';
