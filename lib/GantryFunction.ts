@@ -6,8 +6,9 @@
  * is invoked synchronously only (cdk-nag `Serverless-LambdaDLQ` acknowledged with that reason, checked
  * against the template by test/infra/cdk-nag.test.ts).
  *
- * The bundle comes from lib/bundle.ts: all handlers are built by one esbuild run, minified, with a
- * source map, the AWS SDK v3 taken from the Lambda runtime (docs/decisions/012-bundling.md).
+ * The bundle comes from lib/bundle.ts: all handlers are built by one esbuild process, minified, with a
+ * source map, the AWS SDK v3 taken from the Lambda runtime unless the handler needs the locked version
+ * (`LOCKED_SDK_HANDLERS`; docs/decisions/012-bundling.md).
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';

@@ -15,28 +15,13 @@ import { CliInputError } from '../lib/cli/errors';
 import { advanceLocalGantry, createLocalGantry } from '../lib/cli/local-backend';
 import { registerMetricsCommand } from '../lib/cli/metrics';
 import { type OperatorIo, processIo, registerOperatorCommands } from '../lib/cli/operator';
+import { registerReportCommand } from '../lib/cli/report';
 import type { ChaosOptions } from './chaos';
 import { loadScenarioFile } from './scenario';
 import { simulate, type SimulationOutput } from './simulate';
 import { renderTimeline } from './timeline';
 
 type SetCode = (code: number) => void;
-
-/** Commands other engineers own, registered when their file is present (each exports register…(program, setCode)). */
-function registerOptional(program: Command, setCode: SetCode): void {
-  const optional: Array<[string, string]> = [['../lib/cli/report', 'registerReportCommand']];
-  for (const [path, fn] of optional) {
-    let mod: Record<string, unknown>;
-    try {
-      mod = require(path) as Record<string, unknown>;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes(path.replace('../', ''))) continue;
-      throw e;
-    }
-    const register = mod[fn];
-    if (typeof register === 'function') (register as (p: Command, s: SetCode) => void)(program, setCode);
-  }
-}
 
 interface SimulateOptions {
   json?: boolean;
@@ -133,7 +118,7 @@ export async function main(argv: string[], io: OperatorIo = processIo()): Promis
   registerAuditCommands(program, setCode);
   registerMetricsCommand(program, setCode);
   registerOperatorCommands(program, setCode, io);
-  registerOptional(program, setCode);
+  registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
 
   try {
     await program.parseAsync(args);

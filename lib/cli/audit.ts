@@ -1,7 +1,8 @@
 /**
  * `gantry audit show | verify | export` (and the helpers `gantry metrics` shares). Each reads an export
- * file (`--file`) or the live ledger table (`--table --region`), checks every hash chain first, then
- * answers.
+ * file (`--file`) or the live ledger table (`--table --region`); `show` also reads a local Gantry
+ * (`--local <dir>`) or a deployed one (`--stack`, the default) the way `gantry status` does. Each checks
+ * every hash chain first, then answers.
  *
  * Exit codes: 0 ok; 1 the record failed verification (an edited, deleted, inserted, reordered or cut
  * event — `verify --strict` also fails on evidence gaps); 2 bad input (CliInputError: a missing file,
@@ -27,6 +28,7 @@ import { registerDriftCommand } from './drift';
 import { CliInputError } from './errors';
 import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from './input';
 import { liveAnchors } from './live-ledger';
+import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from './release-source';
 import { renderAudit, renderVerification } from './render';
 
 /** Exit codes of the audit commands. */
@@ -81,19 +83,18 @@ export function checkIntegrity(parsed: ParsedExport, source: string, setCode: Se
 export function registerAuditCommands(program: Command, setCode: SetCode, now: () => Date = () => new Date()): void {
   const audit = program.command('audit').description('the release record as evidence: show one release, verify the hash chains, export the ledger');
 
-  sourceOptions(
+  releaseSourceOptions(
     audit
       .command('show')
       .description('one release as a readable timeline: artifact, initiator, config, every gate, approvals, deploys with driver evidence, bakes, rollbacks, outcome')
       .argument('<releaseId>', 'the release (its execution name)')
       .option('--json', 'print the audit record as one JSON object'),
-  ).action(async (releaseId: string, opts: CommonOptions) => {
-    const { parsed, source } = await readSource(opts, { releaseId });
+  ).action(async (releaseId: string, opts: CommonOptions & ReleaseSourceOptions) => {
+    // --file, --table, --local <dir> or the stack: the same GantryBackend as gantry status (lib/cli/release-source.ts).
+    const read = await readRelease(releaseId, opts, { err });
+    const { parsed, source } = read;
     const lines = parsed.events.filter((l) => l.event.releaseId === releaseId);
-    if (lines.length === 0) {
-      const all = await readSource(opts).then((r) => [...new Set(r.parsed.events.map((l) => String(l.event.releaseId)))]).catch(() => []);
-      throw new CliInputError(`release ${releaseId} is not in ${source}${all.length ? ` (it has: ${all.slice(0, 10).join(', ')}${all.length > 10 ? ', …' : ''})` : ' (it holds no release)'}`);
-    }
+    if (lines.length === 0) throw new CliInputError(notFoundMessage(releaseId, read));
     const a = auditRelease(lines, parsed.anchors.filter((x) => x.anchor.releaseId === releaseId));
     if (!a) throw new CliInputError(`release ${releaseId} in ${source} has no readable events`);
     if (!a.integrity.ok) {

@@ -8,9 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CloudWatchAlarms } from '../../lambdas/adapters/cloudwatch';
+import { type ParsedExport, parseExport } from '../../lambdas/domain/audit';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { executionConsoleUrl } from '../../lambdas/approval-request';
 import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
@@ -21,6 +23,7 @@ import type { FreezeState, Ledger, ReleaseQuery } from '../../lambdas/ports';
 import { type Credentials, runDecision } from './approve';
 import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, GantryAwsError, type StartResult } from './backend';
 import { CliInputError } from './errors';
+import { exportFromLedger } from './live-ledger';
 import {
   callerArn,
   credentialsHint,
@@ -149,6 +152,16 @@ export class AwsBackend implements GantryBackend {
     }
   }
 
+  async exportRelease(releaseId: string): Promise<ParsedExport> {
+    let text: string;
+    try {
+      text = await exportFromLedger(this.d.ledger, { releaseId });
+    } catch (e) {
+      throw awsError(`reading release ${releaseId} from the ledger table ${this.d.outputs.ledgerTableName}`, e);
+    }
+    return parseExport(text);
+  }
+
   async describeExecution(releaseId: string): Promise<ExecutionDescription | undefined> {
     let summaryArn: string | undefined;
     try {
@@ -248,11 +261,14 @@ export function loadOptionalConfig(file: string | undefined, env: NodeJS.Process
 export interface AwsFactoryHooks {
   /** DescribeStacks (tests). @default @aws-sdk/client-cloudformation */
   readonly describeStack?: DescribeStackOutputs;
+  /** Credentials for STS and the approval API (tests). @default the standard chain (`--profile`) */
   readonly credentials?: () => Promise<Credentials>;
+  /** The approval API's fetch (tests). */
   readonly fetch?: typeof fetch;
   readonly warn?: (line: string) => void;
   readonly sfn?: SFNClient;
   readonly dynamo?: DynamoDBClient;
+  readonly sts?: STSClient;
 }
 
 /** Open a deployed Gantry: find the stack's outputs, make the clients. */
@@ -268,7 +284,8 @@ export async function openAwsBackend(opts: AwsOptions, hooks: AwsFactoryHooks = 
   }
   if (!region || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new CliInputError(`--region: expected an AWS region such as eu-west-2, got ${JSON.stringify(region)}`);
   const credentials = hooks.credentials ?? fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
-  const query = { region, credentials, ...(hooks.fetch ? { fetch: hooks.fetch } : {}) };
+  // STS with the same region, profile and credentials as the other clients (a test's credentials when given).
+  const stsConfig = { ...clientConfig, region, ...(hooks.credentials ? { credentials: hooks.credentials } : {}) };
   let raw: Record<string, string>;
   if (opts.outputs) {
     raw = readOutputsFile(opts.outputs, stackName);
@@ -288,7 +305,7 @@ export async function openAwsBackend(opts: AwsOptions, hooks: AwsFactoryHooks = 
     alarms: new CloudWatchAlarms(new CloudWatchClient({ ...clientConfig, region })),
     ...(config ? { config } : {}),
     callerArn: async () => {
-      caller ??= await callerArn(query);
+      caller ??= await callerArn(stsConfig, hooks.sts);
       return caller;
     },
     ...(outputs.approvalApiUrl

@@ -4,6 +4,7 @@
  * (lib/cli/local-backend.ts: a directory holding a scenario, the operator's actions and the result of
  * re-running the deterministic simulation). See docs/decisions/011-cli-backends.md.
  */
+import type { ParsedExport } from '../../lambdas/domain/audit';
 import type { GantryConfig } from '../../lambdas/domain/config';
 import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { FreezeState, ReleaseQuery } from '../../lambdas/ports';
@@ -64,6 +65,12 @@ export interface GantryBackend {
   listReleases(query?: ReleaseQuery): Promise<ReleaseSummary[]>;
   /** A release's ledger events in order; [] when the release is unknown. */
   getReleaseEvents(releaseId: string): Promise<LedgerEvent[]>;
+  /**
+   * A release as an audit export (its events and its anchor: the ledger's release summary for AWS, the
+   * local ledger.jsonl's anchor line locally), for `gantry report` and `gantry audit show`; no event
+   * lines when the release is unknown.
+   */
+  exportRelease(releaseId: string): Promise<ParsedExport>;
   /** The execution behind a release; undefined when there is none. */
   describeExecution(releaseId: string): Promise<ExecutionDescription | undefined>;
   getFreeze(): Promise<FreezeState>;

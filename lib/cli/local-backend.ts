@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatExport, parseExport, exportEvents } from '../../lambdas/domain/audit';
+import { formatExport, parseExport, exportEvents, type ParsedExport } from '../../lambdas/domain/audit';
 import type { GantryConfig } from '../../lambdas/domain/config';
 import { parseIsoDuration } from '../../lambdas/domain/durations';
 import { type LedgerEvent, projectRelease, type ReleaseSummary } from '../../lambdas/domain/ledger';
@@ -198,6 +198,8 @@ export class LocalBackend implements GantryBackend {
   readonly label: string;
   private state: LocalState;
   private events: LedgerEvent[];
+  /** ledger.jsonl as written: the events and each release's anchor line. */
+  private parsed: ParsedExport;
   private output: SimulationOutput;
   private readonly principal: string;
   private readonly loadedConfig: GantryConfig;
@@ -211,14 +213,14 @@ export class LocalBackend implements GantryBackend {
     if (!PRINCIPAL.test(this.principal)) throw new CliInputError(`--as: expected an IAM or STS principal ARN, got ${JSON.stringify(this.principal)}`);
     this.label = `local Gantry ${dir} (simulation)`;
     this.loadedConfig = loadScenario(this.state.scenario, this.state.baseDir, join(dir, STATE_FILE)).config;
-    ({ events: this.events, output: this.output } = this.readResults());
+    ({ events: this.events, parsed: this.parsed, output: this.output } = this.readResults());
   }
 
-  private readResults(): { events: LedgerEvent[]; output: SimulationOutput } {
+  private readResults(): { events: LedgerEvent[]; parsed: ParsedExport; output: SimulationOutput } {
     try {
-      const events = exportEvents(parseExport(readFileSync(join(this.dir, LEDGER_FILE), 'utf8')));
+      const parsed = parseExport(readFileSync(join(this.dir, LEDGER_FILE), 'utf8'));
       const output = JSON.parse(readFileSync(join(this.dir, SIMULATION_FILE), 'utf8')) as SimulationOutput;
-      return { events, output };
+      return { events: exportEvents(parsed), parsed, output };
     } catch (e) {
       throw new CliInputError(`${this.dir}: the local Gantry's ${LEDGER_FILE} or ${SIMULATION_FILE} is missing or unreadable; re-run it with gantry simulate --state ${this.dir} --advance PT0S`, { cause: e });
     }
@@ -227,7 +229,7 @@ export class LocalBackend implements GantryBackend {
   /** Re-read the directory (another command may have changed it: `status --watch`). */
   refresh(): void {
     this.state = readState(this.dir);
-    ({ events: this.events, output: this.output } = this.readResults());
+    ({ events: this.events, parsed: this.parsed, output: this.output } = this.readResults());
   }
 
   config(): GantryConfig {
@@ -245,6 +247,7 @@ export class LocalBackend implements GantryBackend {
     const { output, ledgerEvents, names } = await runLocal(this.dir, next);
     this.state = next;
     this.events = ledgerEvents;
+    this.parsed = parseExport(formatExport(ledgerEvents));
     this.output = output;
     return { name: names.get(next.actions.length - 1), output };
   }
@@ -282,6 +285,10 @@ export class LocalBackend implements GantryBackend {
 
   async getReleaseEvents(releaseId: string): Promise<LedgerEvent[]> {
     return this.events.filter((e) => e.releaseId === releaseId).sort((a, b) => a.seq - b.seq);
+  }
+
+  async exportRelease(releaseId: string): Promise<ParsedExport> {
+    return { events: this.parsed.events.filter((l) => l.event.releaseId === releaseId), anchors: this.parsed.anchors.filter((a) => a.anchor.releaseId === releaseId) };
   }
 
   async describeExecution(releaseId: string): Promise<ExecutionDescription | undefined> {

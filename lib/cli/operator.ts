@@ -78,7 +78,8 @@ function backendOptions(cmd: Command): Command {
     .option('--as <principal>', 'local only: the IAM principal ARN you act as (default: GANTRY_LOCAL_PRINCIPAL or an Operators role)');
 }
 
-async function open(opts: BackendOptions, io: OperatorIo): Promise<GantryBackend> {
+/** The backend the options name: `--local <dir>`, else the stack (`--stack`/`--outputs`, `--region`, `--profile`). Also used by `gantry report` and `gantry audit show`. */
+export async function openBackend(opts: BackendOptions, io: Pick<OperatorIo, 'openBackend' | 'err'>): Promise<GantryBackend> {
   if (io.openBackend) return io.openBackend(opts);
   if (opts.local) {
     if (opts.stack || opts.outputs) throw new CliInputError('give either --local <dir> or --stack/--outputs, not both');
@@ -89,7 +90,7 @@ async function open(opts: BackendOptions, io: OperatorIo): Promise<GantryBackend
 }
 
 async function withBackend<T>(opts: BackendOptions, io: OperatorIo, fn: (b: GantryBackend) => Promise<T>): Promise<T> {
-  const b = await open(opts, io);
+  const b = await openBackend(opts, io);
   try {
     return await fn(b);
   } finally {
@@ -174,7 +175,7 @@ interface StatusOptions extends BackendOptions {
 }
 
 export async function runStatus(releaseId: string | undefined, opts: StatusOptions, io: OperatorIo): Promise<number> {
-  const b = await open(opts, io);
+  const b = await openBackend(opts, io);
   try {
     const colour = useColour(io);
     const intervalMs = opts.interval === undefined ? 5000 : Number(opts.interval) * 1000;

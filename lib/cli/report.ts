@@ -1,26 +1,31 @@
 /**
- * `gantry report <releaseId> [--file F | --table T --region R] [--html] [--out O]`: one release as a
- * self-contained HTML page (lib/report/html.ts) to attach to a change record.
+ * `gantry report <releaseId> [--local D | --stack S --region R --profile P | --file F | --table T] [--html] [--out O]`:
+ * one release as a self-contained HTML page (lib/report/html.ts) to attach to a change record.
  *
- * Reads an export file (`gantry audit export`, `gantry simulate --export`) or the live ledger table the
- * way `gantry audit show` does, and checks the release's hash chain and anchor before it answers.
+ * Reads the release the way `gantry audit show` does (lib/cli/release-source.ts): from a deployed Gantry
+ * (the default, found as `gantry status` finds it) or a local one (`--local`) through the same
+ * GantryBackend, from an export file (`gantry audit export`, `gantry simulate --export`) or from the
+ * ledger table by name; and checks the release's hash chain and anchor before it answers.
  *
  * Exit codes: 0 written; 1 written, but the record failed verification (the page says so in red, and
  * stderr names every problem); 2 bad input (CliInputError: a missing or unreadable file, a line that is
- * not JSON, conflicting options); 3 the release is not in the ledger or file.
+ * not JSON, conflicting options); 3 the release (or the stack, or the local Gantry) is not there;
+ * 4 an AWS error (GantryAwsError, through `gantry`'s error handling).
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { formatProblem } from '../../lambdas/domain/audit';
 import { buildReleaseReport } from '../report/html';
-import { err as stderr, type SetCode, sourceOptions } from './audit';
+import { err as stderr, type SetCode } from './audit';
+import type { GantryBackend } from './backend';
 import { CliInputError } from './errors';
-import { readSource, type SourceOptions } from './input';
+import type { BackendOptions } from './operator';
+import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from './release-source';
 
 /** Exit codes of `gantry report`. */
-export const REPORT_EXIT = { ok: 0, verificationFailed: 1, badInput: 2, notFound: 3 } as const;
+export const REPORT_EXIT = { ok: 0, verificationFailed: 1, badInput: 2, notFound: 3, awsError: 4 } as const;
 
-export interface ReportOptions extends SourceOptions {
+export interface ReportOptions extends ReleaseSourceOptions {
   readonly html?: boolean;
   readonly out?: string;
 }
@@ -30,12 +35,14 @@ export interface ReportIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly now: () => Date;
+  /** Open the backend of `--local`/`--stack` (tests replace it). @default operator.ts openBackend */
+  readonly openBackend?: (opts: BackendOptions) => Promise<GantryBackend>;
 }
 
 const defaultIo: ReportIo = { out: (t) => process.stdout.write(t), err: stderr, now: () => new Date() };
 
 export function registerReportCommand(program: Command, setCode: SetCode, io: ReportIo = defaultIo): void {
-  sourceOptions(
+  releaseSourceOptions(
     program
       .command('report')
       .description('one release as a self-contained HTML page (timeline and evidence tables, prints to PDF) to attach to a change record')
@@ -43,13 +50,11 @@ export function registerReportCommand(program: Command, setCode: SetCode, io: Re
       .option('--html', 'write HTML (the default and, for now, the only format)')
       .option('--out <file>', 'write the page to this file instead of stdout'),
   ).action(async (releaseId: string, opts: ReportOptions) => {
-    const { parsed, source } = await readSource(opts, { releaseId });
+    const read = await readRelease(releaseId, opts, { err: io.err, ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
+    const { parsed, source } = read;
     const lines = parsed.events.filter((l) => l.event.releaseId === releaseId);
     if (lines.length === 0) {
-      const all = opts.file ? [...new Set((await readSource(opts)).parsed.events.map((l) => String(l.event.releaseId)))] : [];
-      io.err(
-        `gantry: release ${releaseId} is not in ${source}${all.length ? ` (it has: ${all.slice(0, 10).join(', ')}${all.length > 10 ? ', …' : ''})` : ''}; list releases with \`gantry audit verify ${opts.file ? `--file ${opts.file}` : '--table …'}\`\n`,
-      );
+      io.err(`gantry: ${notFoundMessage(releaseId, read)}\n`);
       setCode(REPORT_EXIT.notFound);
       return;
     }

@@ -3,14 +3,12 @@
  * @aws-sdk/client-cloudformation), or the JSON that `cdk deploy --outputs-file` wrote.
  *
  * The caller's identity (recorded as a release's initiator and a freeze's principal) comes from STS
- * GetCallerIdentity, sent as one SigV4-signed Query API request (no STS client is installed; the
- * response is XML and only `Arn` is read).
+ * GetCallerIdentity (@aws-sdk/client-sts), with the same region, `--profile` and credential chain as
+ * the other clients.
  */
 import { readFileSync } from 'node:fs';
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { CloudFormationClient, type CloudFormationClientConfig, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { Credentials } from './approve';
+import { GetCallerIdentityCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
 import { GantryAwsError, NotFoundError } from './backend';
 import { CliInputError } from './errors';
 
@@ -74,48 +72,6 @@ export function readOutputsFile(file: string, stackName: string): Record<string,
   return stack;
 }
 
-const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-const unxml = (s: string) => s.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);/gi, (_, e: string) => (e[0] === '#' ? String.fromCodePoint(e[1]?.toLowerCase() === 'x' ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1))) : (XML_ENTITIES[e.toLowerCase()] ?? _)));
-
-function queryError(xml: string): { code: string; message: string } {
-  return { code: unxml(/<Code>([\s\S]*?)<\/Code>/.exec(xml)?.[1] ?? 'UnknownError'), message: unxml(/<Message>([\s\S]*?)<\/Message>/.exec(xml)?.[1] ?? xml.slice(0, 300)) };
-}
-
-export interface QueryClientOptions {
-  readonly region: string;
-  readonly credentials: () => Promise<Credentials>;
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
-  /** @default now */
-  readonly now?: () => Date;
-}
-
-/** One SigV4-signed AWS Query API call (form-encoded POST); returns the response text. */
-export async function signedQuery(service: 'cloudformation' | 'sts', params: Record<string, string>, o: QueryClientOptions): Promise<{ status: number; text: string }> {
-  const host = `${service}.${o.region}.amazonaws.com${o.region.startsWith('cn-') ? '.cn' : ''}`;
-  const body = new URLSearchParams(params).toString();
-  let credentials: Credentials;
-  try {
-    credentials = await o.credentials();
-  } catch (e) {
-    throw new GantryAwsError(`no AWS credentials: ${(e as Error).message}; sign in (aws sso login, or set AWS_PROFILE / --profile)`, { cause: e });
-  }
-  const signer = new SignatureV4({ credentials, region: o.region, service, sha256: Sha256 });
-  const signed = await signer.sign(
-    { method: 'POST', protocol: 'https:', hostname: host, path: '/', query: {}, headers: { host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body },
-    { signingDate: (o.now ?? (() => new Date()))() },
-  );
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(signed.headers)) if (k.toLowerCase() !== 'host') headers[k] = String(v);
-  let res: Response;
-  try {
-    res = await (o.fetch ?? fetch)(`https://${host}/`, { method: 'POST', headers, body });
-  } catch (e) {
-    throw new GantryAwsError(`could not reach ${host}: ${(e as Error).message}; check the network and --region`, { cause: e });
-  }
-  return { status: res.status, text: await res.text() };
-}
-
 /** A credentials failure in words that say what to do. */
 export function credentialsHint(e: unknown): string | undefined {
   const err = e as Error;
@@ -148,14 +104,21 @@ export function describeStackOutputs(clientConfig: CloudFormationClientConfig, r
   };
 }
 
-/** STS GetCallerIdentity → the caller's ARN. */
-export async function callerArn(o: QueryClientOptions): Promise<string> {
-  const { status, text } = await signedQuery('sts', { Action: 'GetCallerIdentity', Version: '2011-06-15' }, o);
-  if (status !== 200) {
-    const err = queryError(text);
-    throw new GantryAwsError(`STS GetCallerIdentity failed: ${err.code}: ${err.message}; check your credentials (--profile)`);
+/**
+ * STS GetCallerIdentity → the caller's ARN, through @aws-sdk/client-sts with the same region, profile
+ * and credential chain as the other clients. @throws GantryAwsError (exit 4) saying what to check
+ */
+export async function callerArn(clientConfig: STSClientConfig, client?: STSClient): Promise<string> {
+  const sts = client ?? new STSClient(clientConfig);
+  try {
+    const r = await sts.send(new GetCallerIdentityCommand({}));
+    if (!r.Arn) throw new GantryAwsError('STS GetCallerIdentity answered without an Arn');
+    return r.Arn;
+  } catch (e) {
+    if (e instanceof GantryAwsError) throw e;
+    const err = e as Error;
+    throw new GantryAwsError(`STS GetCallerIdentity failed: ${credentialsHint(e) ?? `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}; check your credentials (--profile, aws sso login)`}`, { cause: e });
+  } finally {
+    if (!client) sts.destroy();
   }
-  const arn = /<Arn>([\s\S]*?)<\/Arn>/.exec(text)?.[1];
-  if (!arn) throw new GantryAwsError('STS GetCallerIdentity answered without an Arn');
-  return unxml(arn);
 }

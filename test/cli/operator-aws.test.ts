@@ -1,7 +1,7 @@
 /**
  * The AWS path of the operator commands, without an account: request shapes of CloudFormation
- * DescribeStacks, STS GetCallerIdentity (a signed Query request), Step Functions
- * StartExecution/DescribeExecution (aws-sdk-client-mock) and the ledger writes, and the exit codes.
+ * DescribeStacks, STS GetCallerIdentity, Step Functions StartExecution/DescribeExecution
+ * (aws-sdk-client-mock), the ledger writes, and the exit codes.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, SFNServiceException, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Command } from 'commander';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
@@ -30,7 +31,8 @@ const OUTPUTS = { ReleaseStateMachineArn: RELEASE_SM, RollbackStateMachineArn: R
 const CREDS = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' });
 const operator = 'arn:aws:sts::111122223333:assumed-role/Operators/carol';
 
-const callerXml = `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>${operator}</Arn><UserId>AROA:carol</UserId><Account>111122223333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`;
+const callerIdentity = { Arn: operator, UserId: 'AROAEXAMPLE:carol', Account: '111122223333' };
+const noCredentials = () => Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
 
 interface Sent {
   url: string;
@@ -150,14 +152,39 @@ describe('stack discovery', () => {
     assert.throws(() => toStackOutputs('Other', { LedgerTableName: 't' }), (e: unknown) => e instanceof NotFoundError && /stack Other has no output ReleaseStateMachineArn, RollbackStateMachineArn: is it a Gantry stack\?/.test(e.message));
   });
 
-  it('asks STS who the caller is with a signed GetCallerIdentity', async () => {
-    const sent: Sent[] = [];
+  it('asks STS GetCallerIdentity who the caller is, in the region given', async () => {
+    const sts = mockClient(STSClient);
+    sts.on(GetCallerIdentityCommand).resolves(callerIdentity);
+    try {
+      const arn = await callerArn({ region: 'eu-west-2', credentials: CREDS });
 
-    const arn = await callerArn({ region: 'eu-west-2', credentials: CREDS, fetch: fakeFetch(() => ({ status: 200, text: callerXml }), sent) });
+      assert.equal(arn, operator);
+      const call = sts.commandCalls(GetCallerIdentityCommand)[0];
+      assert.deepEqual(call?.args[0].input, {});
+      assert.equal(await (call?.thisValue as STSClient).config.region(), 'eu-west-2');
+    } finally {
+      sts.restore();
+    }
+  });
 
-    assert.equal(arn, operator);
-    assert.equal(sent[0]?.url, 'https://sts.eu-west-2.amazonaws.com/');
-    assert.deepEqual(Object.fromEntries(new URLSearchParams(sent[0]?.body)), { Action: 'GetCallerIdentity', Version: '2011-06-15' });
+  it('says to sign in when there are no credentials for STS (an AWS error, exit 4)', async () => {
+    const sts = mockClient(STSClient);
+    sts.on(GetCallerIdentityCommand).rejects(noCredentials());
+    try {
+      await assert.rejects(callerArn({ region: 'eu-west-2' }), (e: unknown) => e instanceof GantryAwsError && /^STS GetCallerIdentity failed: no AWS credentials \(.*\): sign in \(aws sso login\) or give --profile/.test(e.message));
+    } finally {
+      sts.restore();
+    }
+  });
+
+  it('names the STS error and what to check when STS refuses', async () => {
+    const sts = mockClient(STSClient);
+    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException', $metadata: {} }));
+    try {
+      await assert.rejects(callerArn({ region: 'eu-west-2' }), (e: unknown) => e instanceof GantryAwsError && /STS GetCallerIdentity failed: ExpiredTokenException: .*expired; check your credentials \(--profile/.test(e.message));
+    } finally {
+      sts.restore();
+    }
   });
 });
 
@@ -165,16 +192,19 @@ describe('gantry start|rollback against AWS', () => {
   it('records the caller as initiator, then starts the release state machine with the validated input', async () => {
     const sfn = mockClient(SFNClient);
     const doc = mockClient(DynamoDBDocumentClient);
+    const sts = mockClient(STSClient);
     sfn.on(StartExecutionCommand).resolves({ executionArn: `${RELEASE_SM.replace(':stateMachine:', ':execution:')}:x`, startDate: new Date() });
     doc.on(PutCommand).resolves({});
     doc.on(QueryCommand).resolves({ Items: [] });
+    sts.on(GetCallerIdentityCommand).resolves(callerIdentity);
     const b = await openAwsBackend(
       { stack: 'Gantry', region: 'eu-west-2' },
-      { describeStack: async () => OUTPUTS, credentials: CREDS, fetch: fakeFetch(() => ({ status: 200, text: callerXml }), []), sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) },
+      { describeStack: async () => OUTPUTS, credentials: CREDS, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) },
     );
     try {
       const r = await b.startRelease({ service: 'payments', image: { tag: 'v1.4.2' }, reason: 'CHG-1' });
 
+      assert.equal(sts.commandCalls(GetCallerIdentityCommand).length, 1);
       const put = doc.commandCalls(PutCommand)[0]?.args[0].input;
       assert.equal(put?.TableName, 'Gantry-Ledger');
       assert.equal(put?.Item?.principal, operator);
@@ -189,6 +219,32 @@ describe('gantry start|rollback against AWS', () => {
       b.close();
       sfn.restore();
       doc.restore();
+      sts.restore();
+    }
+  });
+
+  it('still starts the release, warning that it will be unattributed, when STS cannot say who the caller is', async () => {
+    const sfn = mockClient(SFNClient);
+    const doc = mockClient(DynamoDBDocumentClient);
+    const sts = mockClient(STSClient);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${RELEASE_SM.replace(':stateMachine:', ':execution:')}:x` });
+    sts.on(GetCallerIdentityCommand).rejects(noCredentials());
+    const warnings: string[] = [];
+    const b = await openAwsBackend(
+      { stack: 'Gantry', region: 'eu-west-2' },
+      { describeStack: async () => OUTPUTS, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }), warn: (l) => warnings.push(l) },
+    );
+    try {
+      await b.startRelease({ service: 'payments', image: { tag: 'v1.4.2' } });
+
+      assert.equal(doc.commandCalls(PutCommand).length, 0, 'no start record without a caller');
+      assert.equal(sfn.commandCalls(StartExecutionCommand).length, 1);
+      assert.match(warnings.join('\n'), /could not record you as the initiator \(STS GetCallerIdentity failed: no AWS credentials .*\); the release will say "unattributed"/);
+    } finally {
+      b.close();
+      sfn.restore();
+      doc.restore();
+      sts.restore();
     }
   });
 
@@ -283,6 +339,29 @@ describe('gantry status|freeze against AWS', () => {
       assert.match(body.releases[0]?.stages[2]?.activity ?? '', /awaiting approval by ReleaseApprovers, requested 13 min ago/);
     } finally {
       sfn.restore();
+    }
+  });
+
+  it('records the caller STS names as the principal of a freeze, and exits 4 with a sign-in hint when there are no credentials', async () => {
+    const doc = mockClient(DynamoDBDocumentClient);
+    const sts = mockClient(STSClient);
+    doc.on(UpdateCommand).resolves({});
+    sts.on(GetCallerIdentityCommand).resolvesOnce(callerIdentity).rejects(noCredentials());
+    const outputs = join(tmp(), 'outputs.json');
+    writeFileSync(outputs, JSON.stringify({ Gantry: OUTPUTS }));
+    try {
+      const on = await gantry('freeze', 'on', '--reason', 'INC-5120', '--outputs', outputs, '--region', 'eu-west-2', '--json');
+      const off = await gantry('freeze', 'off', '--outputs', outputs, '--region', 'eu-west-2');
+
+      assert.equal(on.code, 0, on.stderr);
+      assert.equal(JSON.parse(on.stdout).principal, operator);
+      assert.equal(sts.commandCalls(GetCallerIdentityCommand).length, 2);
+      assert.equal(off.code, 4);
+      assert.match(off.stderr, /STS GetCallerIdentity failed: no AWS credentials .*: sign in \(aws sso login\) or give --profile/);
+      assert.equal(doc.commandCalls(UpdateCommand).length, 1, 'no freeze written without a principal');
+    } finally {
+      doc.restore();
+      sts.restore();
     }
   });
 

@@ -22,6 +22,12 @@ const fileOf = (detailType: string) => `${detailType.toLowerCase().replace(/ /g,
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validators = new Map<string, ValidateFunction>();
 for (const dt of LIFECYCLE_DETAIL_TYPES) validators.set(dt, ajv.compile(JSON.parse(readFileSync(join(SCHEMAS, fileOf(dt)), 'utf8'))));
+// The insight check's events (Service Stale, Drift Detected) are not release events: their schemas live in schemas/insight.
+const INSIGHT_SCHEMAS = join(ROOT, 'schemas', 'insight');
+for (const f of readdirSync(INSIGHT_SCHEMAS).filter((n) => n.endsWith('.json'))) {
+  const schema = JSON.parse(readFileSync(join(INSIGHT_SCHEMAS, f), 'utf8')) as { properties: { 'detail-type': { const: string } } };
+  validators.set(schema.properties['detail-type'].const, ajv.compile(schema));
+}
 
 /** The event as a rule target receives it: EventBridge's envelope around the JSON detail. */
 function envelope(e: LifecycleEvent): Record<string, unknown> {
