@@ -20,6 +20,10 @@ export class GantryStack extends Stack {
     new CfnOutput(this, 'RollbackStateMachineArn', { value: cp.rollbackStateMachine.stateMachineArn, description: 'The operator rollback workflow' });
     new CfnOutput(this, 'LedgerTableName', { value: cp.table.tableName, description: 'The ledger (DynamoDB)' });
     new CfnOutput(this, 'EventBusName', { value: cp.eventBus.eventBusName, description: 'The Gantry bus for lifecycle events' });
+    new CfnOutput(this, 'ReleaseWorkflowRoleArn', { value: cp.releaseStateMachine.role.roleArn, description: 'Give this role an EKS access entry on every cluster a kubernetes stage deploys to (eks:call)' });
+    new CfnOutput(this, 'RollbackWorkflowRoleArn', { value: cp.rollbackStateMachine.role.roleArn, description: 'Give this role an EKS access entry on every cluster a kubernetes stage rolls back on (eks:call)' });
+    new CfnOutput(this, 'InsightWorkflowRoleArn', { value: cp.insightCheck.stateMachine.role.roleArn, description: 'Give this role a read-only EKS access entry on every cluster whose drift is checked' });
+    new CfnOutput(this, 'TerraformDriverRoleArn', { value: cp.terraformDriver.role.roleArn, description: 'Give this role an EKS access entry on every cluster a Terraform stage deploys to' });
     new CfnOutput(this, 'HelmDriverRoleArn', { value: cp.helmDriver.role.roleArn, description: 'Give this role an EKS access entry on every cluster a Helm stage deploys to' });
   }
 }

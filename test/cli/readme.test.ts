@@ -32,6 +32,15 @@ describe('README CLI section', () => {
     for (const cmd of ['start', 'status', 'releases', 'rollback', 'freeze on', 'freeze off', 'freeze status', 'approve', 'reject', 'simulate']) assert.ok(listed.includes(cmd), cmd);
   });
 
+  it('lists the report and audit commands, with the Gantry they read', () => {
+    const listed = usages();
+    for (const cmd of ['report', 'audit show', 'audit verify', 'audit export', 'audit drift', 'metrics']) assert.ok(listed.some((u) => u.words.join(' ') === cmd), cmd);
+    for (const cmd of ['report', 'audit show']) {
+      const u = listed.find((x) => x.words.join(' ') === cmd);
+      for (const o of ['--local', '--stack', '--file']) assert.ok(u?.options.includes(o), `${cmd} ${o}`);
+    }
+  });
+
   for (const u of usages()) {
     it(`gantry ${u.words.join(' ')} --help shows ${u.options.join(', ') || 'the command'}`, async () => {
       const r = await gantry(...u.words, '--help');

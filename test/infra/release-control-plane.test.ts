@@ -403,7 +403,7 @@ describe('IAM', () => {
 describe('GantryStack', () => {
   it('outputs the workflow ARNs, the table and bus names and the Helm driver role', () => {
     const outputs = Object.keys(built.template.findOutputs('*')).sort();
-    assert.deepEqual(outputs, ['ApprovalApiUrl', 'EventBusName', 'HelmDriverRoleArn', 'LedgerTableName', 'ReleaseStateMachineArn', 'RollbackStateMachineArn']);
+    assert.deepEqual(outputs, ['ApprovalApiUrl', 'EventBusName', 'HelmDriverRoleArn', 'InsightWorkflowRoleArn', 'LedgerTableName', 'ReleaseStateMachineArn', 'ReleaseWorkflowRoleArn', 'RollbackStateMachineArn', 'RollbackWorkflowRoleArn', 'TerraformDriverRoleArn']);
   });
 });
 
