@@ -192,7 +192,9 @@ export function builtHandlerDir(handlerName: string, config: GantryConfig): stri
     try {
       bundleHandlers({ config, outdir: dir, handlers: all });
       batch = { dir, ok: true };
-    } catch {
+    } catch (e) {
+      const first = (e as Error).message.split('\n').find((l) => /error/i.test(l)) ?? (e as Error).message.split('\n')[0];
+      process.stderr.write(`gantry: building every handler at once failed (${first?.trim()}); building each deployed handler on its own\n`);
       batch = { dir, ok: false };
     }
     done.set(key, batch);

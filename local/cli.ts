@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { formatExport } from '../lambdas/domain/audit';
+import type { InsightRecord } from '../lambdas/domain/insight';
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { ValidationError } from '../lambdas/domain/validation';
 import { registerAuditCommands } from '../lib/cli/audit';
@@ -65,7 +66,7 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
       ? await createLocalGantry(opts.state, file, opts.until)
       : await advanceLocalGantry(opts.state, { ...(opts.advance ? { advance: opts.advance } : {}), ...(opts.until ? { until: opts.until } : {}) });
     output = result.output;
-    if (opts.export) writeFileSync(opts.export, formatExport(result.ledgerEvents));
+    if (opts.export) writeFileSync(opts.export, formatExport(result.ledgerEvents, 'insightRecords' in result ? { insights: result.insightRecords as InsightRecord[] } : {}));
   } else {
     if (!file) throw new CliInputError('give the scenario file: gantry simulate <scenario.json>');
     if (opts.advance) throw new CliInputError('--advance needs --state <dir> (a local Gantry)');
@@ -74,7 +75,7 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
     const result = await simulate(loaded, { ...(opts.until ? { until: untilMs(loaded.scenario.clock, opts.until) } : {}), ...(chaos ? { chaos } : {}) });
     output = result.output;
     // The audit export format: each release's events, then its anchor line (lambdas/domain/audit.ts).
-    if (opts.export) writeFileSync(opts.export, formatExport(result.ledgerEvents));
+    if (opts.export) writeFileSync(opts.export, formatExport(result.ledgerEvents, { insights: result.insightRecords }));
   }
   if (opts.json) io.out(`${JSON.stringify(output, null, 2)}\n`);
   else io.out(`${renderTimeline(output, { verbose: opts.verbose })}\n`);

@@ -12,15 +12,18 @@ function clockTime(iso: string, startDay: string): string {
 export function renderTimeline(out: SimulationOutput, options: { verbose?: boolean } = {}): string {
   const lines: string[] = [];
   const startDay = out.clock.start.slice(0, 10);
+  // A run that crosses midnight prints dates beside the times: widen the column so they are not cut.
+  const multiDay = out.timeline.some((t) => t.at.slice(0, 10) !== startDay);
+  const timeWidth = multiDay ? 21 : 10;
   const quiet = new Set(['Lease Acquired', 'Lease Released', 'Stage Started']);
   lines.push(`SIMULATION — "${out.scenario}"`);
   lines.push('Simulated: no AWS account was used. Times are virtual (UTC); the real workflows and handlers ran against a local cloud.');
   lines.push('');
-  lines.push(`${pad('time', 10)}${pad('release', 34)}${pad('stage', 10)}${pad('step', 26)}${pad('result', 13)}reason`);
+  lines.push(`${pad('time', timeWidth)}${pad('release', 34)}${pad('stage', 10)}${pad('step', 26)}${pad('result', 13)}reason`);
   for (const t of out.timeline) {
     if (!options.verbose && quiet.has(t.event)) continue;
     lines.push(
-      `${pad(clockTime(t.at, startDay), 10)}${pad(t.release ?? '—', 34)}${pad(t.stage ?? '', 10)}${pad(t.event, 26)}${pad(t.result ?? '', 13)}${t.reason ?? ''}`,
+      `${pad(clockTime(t.at, startDay), timeWidth)}${pad(t.release ?? '—', 34)}${pad(t.stage ?? '', 10)}${pad(t.event, 26)}${pad(t.result ?? '', 13)}${t.reason ?? ''}`,
     );
   }
   lines.push('');

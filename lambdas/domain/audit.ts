@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { CODEBUILD_DRIVERS, type DriverEvidence, evidenceShortfall } from './driver-evidence';
+import { INSIGHT_KIND, type InsightRecord, verifyInsightChain } from './insight';
 import { GENESIS_HASH, hashEvent, LEDGER_EVENT_TYPES, type LedgerEvent } from './ledger';
 import { formatIssues } from './validation';
 
@@ -69,7 +70,12 @@ export function anchorOf(events: readonly LedgerEvent[]): ExportAnchor | undefin
  */
 export function formatExport(
   events: readonly LedgerEvent[],
-  options: { anchors?: ReadonlyMap<string, { version: number; lastHash: string }>; computeMissingAnchors?: boolean } = {},
+  options: {
+    anchors?: ReadonlyMap<string, { version: number; lastHash: string }>;
+    computeMissingAnchors?: boolean;
+    /** The insight check's hash-chained records (`{"kind":"insight",…}` lines), after the releases. */
+    insights?: readonly InsightRecord[];
+  } = {},
 ): string {
   const lines: string[] = [];
   for (const [releaseId, group] of groupByRelease(events)) {
@@ -87,6 +93,7 @@ export function formatExport(
   for (const [releaseId, given] of options.anchors ?? []) {
     if (!exported.has(releaseId)) lines.push(JSON.stringify({ kind: ANCHOR_KIND, releaseId, version: given.version, lastHash: given.lastHash }));
   }
+  for (const r of options.insights ?? []) lines.push(JSON.stringify(r));
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
@@ -106,12 +113,15 @@ export interface ExportAnchorLine {
 export interface ParsedExport {
   readonly events: ExportEventLine[];
   readonly anchors: ExportAnchorLine[];
+  /** Insight check records (`kind: "insight"`): their own hash chain, verified beside the releases'. */
+  readonly insights?: Array<{ readonly line: number; readonly record: Record<string, unknown> }>;
 }
 
 /** Split an export into event and anchor lines. Throws ExportFormatError naming the first line that is not a JSON object. */
 export function parseExport(text: string): ParsedExport {
   const events: ExportEventLine[] = [];
   const anchors: ExportAnchorLine[] = [];
+  const insights: Array<{ line: number; record: Record<string, unknown> }> = [];
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, i) => {
     const line = i + 1;
@@ -127,9 +137,10 @@ export function parseExport(text: string): ParsedExport {
     }
     const obj = value as Record<string, unknown>;
     if (obj.kind === ANCHOR_KIND) anchors.push({ line, anchor: obj });
+    else if (obj.kind === INSIGHT_KIND) insights.push({ line, record: obj });
     else events.push({ line, event: obj });
   });
-  return { events, anchors };
+  return { events, anchors, ...(insights.length ? { insights } : {}) };
 }
 
 /** The ledger events of a parsed export, as stored (for show and metrics after verification). */
@@ -139,7 +150,7 @@ export function exportEvents(parsed: ParsedExport): LedgerEvent[] {
 
 // ---------------------------------------------------------------- verification
 
-export type ProblemKind = 'edited' | 'chain' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'malformed' | 'anchor';
+export type ProblemKind = 'edited' | 'chain' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'malformed' | 'anchor' | 'insight';
 
 export interface AuditProblem {
   readonly releaseId: string;
@@ -392,6 +403,10 @@ export function verifyExport(parsed: ParsedExport): ExportVerification {
     if (r.status === 'RUNNING' && r.events > 0) notes.push(`release ${r.releaseId} has no release.finished: it was still running when exported`);
   }
   const problems = releases.flatMap((r) => r.problems);
+  if (parsed.insights?.length) {
+    const chain = verifyInsightChain(parsed.insights.map((l) => l.record as unknown as InsightRecord));
+    for (const message of chain.problems) problems.push({ releaseId: 'insight', kind: 'insight', message });
+  }
   return { ok: problems.length === 0, anchored, releases, problems, notes };
 }
 

@@ -163,6 +163,11 @@ export function renderVerification(source: string, v: ExportVerification, gaps: 
     out.push(`  ${r.ok ? '✓' : '✗'} ${r.releaseId}  ${r.service ?? '?'}  ${r.status ?? ''}  ${r.events} event(s)${r.anchor ? `, anchor at line ${r.anchor.line}` : ''}`);
     for (const p of r.problems) out.push(`      ${formatProblem(p)}`);
   }
+  const insightProblems = v.problems.filter((p) => p.kind === 'insight');
+  if (insightProblems.length) {
+    out.push('  ✗ insight check records (drift and stale-service findings)');
+    for (const p of insightProblems) out.push(`      ${p.message}`);
+  }
   for (const n of v.notes) out.push(`  note: ${n}`);
   out.push('');
   out.push(gaps.length === 0 ? 'Evidence  complete: every promoted stage has gate results, deploy evidence and a bake result' : `Evidence  ${gaps.length} gap(s):`);

@@ -77,6 +77,25 @@ describe('an out-of-band kubectl set image (examples/scenarios/drift-out-of-band
     assert.deepEqual(verifyInsightChain(r.insightRecords), { ok: true, problems: [] });
     assert.equal(verifyExport(parseExport(formatExport(r.ledgerEvents))).ok, true);
   });
+
+  it('travels in the audit export as insight lines that verify, and an edited insight line fails verification naming the record', () => {
+    const text = formatExport(r.ledgerEvents, { insights: r.insightRecords });
+    const parsed = parseExport(text);
+    assert.equal(parsed.insights?.length, 1);
+    assert.equal(verifyExport(parsed).ok, true);
+
+    const tampered = text
+      .split('\n')
+      .map((l) => (l.includes('"kind":"insight"') ? l.replace('"at":"2026-11-24T13:00:00.000Z"', '"at":"2026-11-24T13:00:01.000Z"') : l))
+      .join('\n');
+    const v = verifyExport(parseExport(tampered));
+
+    assert.equal(v.ok, false);
+    assert.deepEqual(
+      v.problems.map((p) => [p.kind, p.message]),
+      [['insight', 'insight record #1 (insight-20261124T130000Z-2): hash does not match its content (edited?)']],
+    );
+  });
 });
 
 describe('the same scenario without the out-of-band change', () => {
