@@ -8,7 +8,7 @@
  *
  * The bundle comes from lib/bundle.ts: all handlers are built by one esbuild process, minified, with a
  * source map, the AWS SDK v3 taken from the Lambda runtime unless the handler needs the locked version
- * (`LOCKED_SDK_HANDLERS`; docs/decisions/012-bundling.md).
+ * (`LOCKED_SDK_HANDLERS`; docs/decisions/015-bundling.md).
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';

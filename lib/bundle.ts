@@ -4,7 +4,7 @@
  * one esbuild process per function: one build for the handlers that take the AWS SDK from the Lambda
  * runtime, one for the few that bundle it (`LOCKED_SDK_HANDLERS`), side by side. Each function's asset
  * is then its own `<name>/index.js` (+ map),
- * which CDK stages under `cdk.out/asset.<sha256 of the output>` (docs/decisions/012-bundling.md).
+ * which CDK stages under `cdk.out/asset.<sha256 of the output>` (docs/decisions/015-bundling.md).
  *
  * `handlerCode()` is what GantryFunction deploys. The build runs lazily, the first time a stack that
  * needs bundling stages a handler, and once per process for a given config; a stack excluded from
