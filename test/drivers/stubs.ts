@@ -20,14 +20,18 @@ export interface Call {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** The bash that records one call: name and arguments, then every variable named in $STUB_RECORD_ENV. */
-const RECORD = `{
+/**
+ * The bash that records one call: name and arguments, then every variable named in $STUB_RECORD_ENV.
+ * The line is built first and appended with one write, so stubs running at once (`aws … | helm …`)
+ * never interleave their lines.
+ */
+const RECORD = `stub_line="$(
   printf '%s' "\${0##*/}"
   printf '${FIELD}%s' "$@"
   printf '${ENV_MARK}'
   for stub_var in \${STUB_RECORD_ENV-}; do printf '%s=%s${FIELD}' "$stub_var" "\${!stub_var-}"; done
-  printf '\\n'
-} >> "$STUB_LOG"`;
+)"
+printf '%s\\n' "$stub_line" >> "$STUB_LOG"`;
 
 /** Write `tools` (name → bash body run after the call is recorded) as executables into a new directory. */
 export function stubBin(tools: Readonly<Record<string, string>>): string {

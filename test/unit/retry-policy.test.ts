@@ -10,6 +10,8 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { ECRClient, ECRServiceException } from '@aws-sdk/client-ecr';
 import { LAMBDA_TASK_RETRY_ERRORS, LeaseHeldError, POLICY_ERROR_NAMES, PolicyRefusedError, TransientAwsError, isTransient } from '../../lambdas/adapters/errors';
 import { sdkClientConfig, withRetries } from '../../lambdas/adapters/retry';
+import { Chaos } from '../../local/chaos';
+import { VirtualClock } from '../../local/clock';
 import { ValidationError } from '../../lambdas/domain/validation';
 import { isLambdaTask, withLambdaRetryErrors } from '../../scripts/sync-retry-errors';
 
@@ -111,5 +113,25 @@ describe('workflow Retry blocks', () => {
       const ok = name.startsWith('Lambda.') || name === 'Runtime.ExitError' || name === 'Sandbox.Timedout' || name === 'LedgerConflictError' || name === 'TransientAwsError' || isTransient(Object.assign(new Error(name), { name }));
       assert.ok(ok, name);
     }
+  });
+});
+
+describe('chaos mode faults (local/chaos.ts)', () => {
+  it('fails each call its first N attempts, throttling then a 5xx, and then lets it through', () => {
+    const chaos = new Chaos({ transientFailures: 3 }, new VirtualClock(new Date('2026-11-24T10:00:00Z')));
+
+    const attempts = [1, 2, 3, 4].map(() => chaos.failure('ecr', 'DescribeImages', ['payments-api', { digest: 'sha256:1' }]));
+
+    assert.deepEqual(attempts.map((e) => e && [e.name, e.$metadata.httpStatusCode]), [['ThrottlingException', 400], ['ServerException', 500], ['ThrottlingException', 400], undefined]);
+    assert.ok(attempts.slice(0, 3).every((e) => isTransient(e)), 'the SDK would retry every injected failure');
+    assert.ok(chaos.failure('ecr', 'DescribeImages', ['payments-api', { digest: 'sha256:2' }]), 'another request has its own count');
+    assert.equal(chaos.stats.injected['ecr:DescribeImages'], 4);
+  });
+
+  it('injects nothing without transientFailures', () => {
+    const chaos = new Chaos({}, new VirtualClock(new Date('2026-11-24T10:00:00Z')));
+
+    assert.equal(chaos.failure('dynamodb', 'PutItem', '{}'), undefined);
+    assert.equal(chaos.active, false);
   });
 });
