@@ -1,10 +1,11 @@
 /** One release per (service, stage): take or free the stage lease, owned by the release (execution name). */
 import { z } from 'zod';
+import { projectRelease } from './domain/ledger';
 import { supersededReason } from './domain/release';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
-import { loadRelease, record } from './shared/recorder';
+import { ReleaseNotFoundError, record } from './shared/recorder';
 
 const eventSchema = z.object({ action: z.enum(['acquire', 'release']), releaseId: z.string().min(1), stage: z.string().min(1) });
 
@@ -25,7 +26,9 @@ async function supersededBy(deps: Deps, service: string, stage: string, digest: 
 
 export async function run(event: unknown, deps: Deps): Promise<{ acquired: boolean; holder?: string; superseded?: string }> {
   const e = parseWith(eventSchema, event, 'task input');
-  const release = await loadRelease(deps, e.releaseId);
+  const events = await deps.ledger.events(e.releaseId);
+  const release = projectRelease(events);
+  if (!release) throw new ReleaseNotFoundError(`release ${e.releaseId} has no record`);
   const at = deps.now().toISOString();
   if (e.action === 'acquire') {
     const r = await deps.ledger.acquireLease(release.service, e.stage, e.releaseId, at, LEASE_TTL_SECONDS);
@@ -37,7 +40,12 @@ export async function run(event: unknown, deps: Deps): Promise<{ acquired: boole
         return { acquired: true, superseded };
       }
     }
-    else await record(deps, e.releaseId, `stage:${e.stage}:waiting:lease`, 'stage.waiting', { waitingFor: 'lease', holder: r.holder }, e.stage);
+    else {
+      // Tried again every 60 s while another release holds the lease: the wait is recorded by the first
+      // try only; later tries write nothing (an append would find a duplicate, after reading the chain).
+      const stepKey = `stage:${e.stage}:waiting:lease`;
+      if (!events.some((x) => x.stepKey === stepKey)) await record(deps, e.releaseId, stepKey, 'stage.waiting', { waitingFor: 'lease', holder: r.holder }, e.stage);
+    }
     return r.holder ? { acquired: r.acquired, holder: r.holder } : { acquired: r.acquired };
   }
   const held = await deps.ledger.releaseLease(release.service, e.stage, e.releaseId);
