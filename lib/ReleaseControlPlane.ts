@@ -246,7 +246,11 @@ export class ReleaseControlPlane extends Construct {
     const functions = {} as Record<HandlerName, GantryFunction>;
     for (const name of Object.keys(HANDLERS) as HandlerName[]) {
       const environment: Record<string, string> = { ...common };
-      if (TIMER_CANCELLERS.includes(name)) environment.BAKE_TIMER_FUNCTION_ARN = bakeTimerArn;
+      if (TIMER_CANCELLERS.includes(name)) {
+        environment.BAKE_TIMER_FUNCTION_ARN = bakeTimerArn;
+        // A bake timer Scheduler could not deliver lands beside the bake timer's own failures.
+        environment.BAKE_TIMER_DLQ_ARN = this.deadLetterQueues.bakeTimer.queueArn;
+      }
       if (name === 'record-step' || name === 'insight-record' || name === 'rollout-check') environment.ECR_REGISTRY = ecrRegistry;
       functions[name] = new GantryFunction(this, pascalCase(name), {
         handlerName: name,
@@ -415,6 +419,10 @@ export class ReleaseControlPlane extends Construct {
 
     // The scheduler invokes the bake timer and nothing else (no `:*` qualifier either).
     this.schedulerRole.addToPolicy(new PolicyStatement({ sid: 'InvokeBakeTimer', effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [bakeTimerArn] }));
+    // ...and puts an undeliverable timer on the bake timer's dead-letter queue (KMS-encrypted with the Gantry key).
+    // Exactly what an SQS sender to a KMS-encrypted queue needs: no wildcard action (grantSendMessages would add kms:ReEncrypt*).
+    this.schedulerRole.addToPolicy(new PolicyStatement({ sid: 'DeadLetterUndeliveredTimers', effect: Effect.ALLOW, actions: ['sqs:SendMessage'], resources: [this.deadLetterQueues.bakeTimer.queueArn] }));
+    this.schedulerRole.addToPolicy(new PolicyStatement({ sid: 'EncryptDeadLetters', effect: Effect.ALLOW, actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }));
 
     // ---------------------------------------------------------------- rules on the default bus
     const target = (fn: GantryFunction, dlq: Queue) =>

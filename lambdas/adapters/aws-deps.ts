@@ -7,6 +7,7 @@
  * - EVENT_BUS_NAME             the Gantry bus for lifecycle events (required)
  * - SCHEDULE_GROUP             the EventBridge Scheduler group of bake timers (required)
  * - SCHEDULER_ROLE_ARN         the role Scheduler assumes to invoke the bake timer (required)
+ * - BAKE_TIMER_DLQ_ARN         where Scheduler puts a bake timer it could not deliver (optional)
  * - RELEASE_STATE_MACHINE_ARN  the release workflow (optional: `executions` throws ConfigError when used without it)
  * - BAKE_TIMER_FUNCTION_ARN    the bake timer Lambda (optional: `timers` throws ConfigError when used without it)
  * - GANTRY_CONFIG              the config JSON, replaced at bundle time (esbuild `define`)
@@ -66,6 +67,7 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
   const schedulerRoleArn = requireEnv('SCHEDULER_ROLE_ARN', env);
   const stateMachineArn = optionalEnv('RELEASE_STATE_MACHINE_ARN', undefined, env);
   const bakeTimerArn = optionalEnv('BAKE_TIMER_FUNCTION_ARN', undefined, env);
+  const timerDeadLetterArn = optionalEnv('BAKE_TIMER_DLQ_ARN', undefined, env);
 
   const config = loadBundledConfig(rawConfig);
   const hash = configHash(config);
@@ -73,7 +75,7 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
   const sfn = new SFNClient(sdkClientConfig('sfn'));
   const executions: Executions = stateMachineArn ? new SfnExecutions(sfn, stateMachineArn) : unavailable<Executions>('RELEASE_STATE_MACHINE_ARN', 'start');
   const timers: Timers = bakeTimerArn
-    ? new SchedulerTimers(new SchedulerClient(sdkClientConfig('scheduler')), { groupName: scheduleGroup, targetArn: bakeTimerArn, roleArn: schedulerRoleArn })
+    ? new SchedulerTimers(new SchedulerClient(sdkClientConfig('scheduler')), { groupName: scheduleGroup, targetArn: bakeTimerArn, roleArn: schedulerRoleArn, ...(timerDeadLetterArn ? { deadLetterArn: timerDeadLetterArn } : {}) })
     : unavailable<Timers>('BAKE_TIMER_FUNCTION_ARN', 'schedule', 'cancel');
 
   return Object.freeze({

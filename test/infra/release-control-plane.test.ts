@@ -348,10 +348,21 @@ describe('the bake timers', () => {
     assert.deepEqual(trust.Principal, { Service: 'scheduler.amazonaws.com' });
     assert.deepEqual(trust.Condition.StringEquals, { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
     const statements = rolePolicyStatements(logicalId(cp().schedulerRole));
-    assert.equal(statements.length, 1);
-    assert.equal(statements[0]?.Action, 'lambda:InvokeFunction');
+    const invoke = statements.filter((st) => st.Action === 'lambda:InvokeFunction');
+    assert.equal(invoke.length, 1);
     const timerName = built.template.toJSON().Resources[logicalId(cp().functions['bake-timer'].function)].Properties.FunctionName;
-    assert.match(JSON.stringify(statements[0]?.Resource), new RegExp(`:function:${timerName}"\\]\\]\\}$`));
+    assert.match(JSON.stringify(invoke[0]?.Resource), new RegExp(`:function:${timerName}"\\]\\]\\}$`));
+    // Besides invoking the timer it may only put an undeliverable timer on the bake timer's dead-letter queue
+    // (and use the key that queue is encrypted with).
+    const others = statements.filter((st) => st.Action !== 'lambda:InvokeFunction');
+    const dlq = { 'Fn::GetAtt': [logicalId(cp().deadLetterQueues.bakeTimer), 'Arn'] };
+    assert.ok(others.some((st) => JSON.stringify(st.Resource) === JSON.stringify(dlq) && [st.Action].flat().every((a) => a === 'sqs:SendMessage')));
+    for (const st of others) assert.ok([st.Action].flat().every((a) => /^(sqs:SendMessage|kms:(Decrypt|GenerateDataKey))$/.test(String(a))), JSON.stringify(st));
+  });
+
+  it('are created with that dead-letter queue, so a timer Scheduler cannot deliver is kept, not dropped', () => {
+    const env = built.template.toJSON().Resources[logicalId(cp().functions['bake-register'].function)].Properties.Environment.Variables;
+    assert.deepEqual(env.BAKE_TIMER_DLQ_ARN, { 'Fn::GetAtt': [logicalId(cp().deadLetterQueues.bakeTimer), 'Arn'] });
   });
 });
 
