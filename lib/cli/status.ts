@@ -87,7 +87,9 @@ function stageActivity(
         if (what === 'window') {
           const until = typeof d.until === 'string' ? d.until : undefined;
           phase = 'window';
-          waiting = { for: 'window', since: e.at, until: until ?? null, message: until ? `waiting for window: opens ${wallClock(until, zone)}` : `waiting for window: ${String(d.reason ?? 'closed')}` };
+          // The stage's time zone as the window gate recorded it (older records: the config's).
+          const tz = typeof d.timezone === 'string' ? d.timezone : zone;
+          waiting = { for: 'window', since: e.at, until: until ?? null, message: until ? `waiting for window: opens ${wallClock(until, tz)}` : `waiting for window: ${String(d.reason ?? 'closed')}` };
         } else if (what === 'approval') {
           const approvers = Array.isArray(d.approvers) ? (d.approvers as string[]) : [];
           const expires = typeof d.expiresAt === 'string' ? d.expiresAt : undefined;
@@ -105,7 +107,13 @@ function stageActivity(
           waiting = { for: 'lease', since: e.at, until: null, holder: holder ?? null, message: `waiting for the ${stage} lease held by release ${holder ?? '(unknown)'}` };
         } else if (what === 'scan') {
           phase = 'scan';
-          waiting = { for: 'scan', since: e.at, until: null, message: `waiting for the image scan: ${String(d.reason ?? 'scan not complete')} (since ${ago(e.at, ctx.now)})` };
+          const gives = typeof d.until === 'string' ? d.until : undefined;
+          waiting = {
+            for: 'scan',
+            since: e.at,
+            until: gives ?? null,
+            message: `waiting for the image scan: ${String(d.reason ?? 'scan not complete')} (since ${ago(e.at, ctx.now)}${gives ? `; blocks if not done by ${wallClock(gives, undefined)}` : ''})`,
+          };
         } else {
           phase = 'gates';
           waiting = { for: 'other', since: e.at, until: null, message: `waiting for ${what}${d.reason ? `: ${String(d.reason)}` : ''}` };
