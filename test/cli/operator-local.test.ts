@@ -41,6 +41,8 @@ describe('gantry status --local: why a stage waits, in words', () => {
     assert.equal(dev.phase, 'scan');
     assert.equal(dev.waiting?.for, 'scan');
     assert.match(human.stdout, /dev\s+WAITING\s+waiting for the image scan: scan IN_PROGRESS/);
+    assert.match(human.stdout, /blocks if not done by \w{3} \d+ \w{3} \d\d:\d\d UTC/);
+    assert.equal(typeof dev.waiting?.until, 'string');
   });
 
   it('says how far a bake has got and how its alarms stand', async () => {
