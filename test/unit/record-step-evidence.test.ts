@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
-import { configHash, parseConfig } from '../../lambdas/domain/config';
+import { parseConfig } from '../../lambdas/domain/config';
 import { type EvidenceContext, evidenceShortfall, extractDriverEvidence } from '../../lambdas/domain/driver-evidence';
-import type { Deps } from '../../lambdas/ports';
 import { run as recordStep } from '../../lambdas/record-step';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import { ledgerOnlyDeps } from '../helpers/ledger-deps';
 
 const RELEASE = 'payments-2222222222222222';
 const BUILD_ID = 'gantry-helm:9b0ac37f-d19e-4254-9079-f47e9a389eEX';
@@ -191,24 +191,9 @@ before(async () => {
 after(async () => {
   await dynamo?.close();
 });
-const unused = () => {
-  throw new Error('not used by this test');
-};
-
 async function started(releaseId: string) {
   const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
-  const deps = {
-    config,
-    configHash: configHash(config),
-    ledger,
-    now: () => new Date('2026-11-24T12:00:00Z'),
-    bus: { publish: async () => undefined },
-    registry: { describeImage: unused, tagMutability: unused, scanFindings: unused },
-    alarms: { describeAlarms: async () => [] },
-    tasks: { sendSuccess: unused, sendFailure: unused },
-    executions: { start: unused },
-    timers: { schedule: unused, cancel: unused },
-  } as unknown as Deps;
+  const deps = ledgerOnlyDeps(config, ledger);
   await ledger.append({
     releaseId,
     stepKey: 'release.started',

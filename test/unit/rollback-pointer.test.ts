@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
-import { configHash, parseConfig } from '../../lambdas/domain/config';
-import type { Deps } from '../../lambdas/ports';
+import { parseConfig } from '../../lambdas/domain/config';
 import { run as recordStep } from '../../lambdas/record-step';
 import { run as rollbackPrepare } from '../../lambdas/rollback-prepare';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import { ledgerOnlyDeps } from '../helpers/ledger-deps';
 
 const config = parseConfig(JSON.parse(readFileSync(join(__dirname, '../../examples/gantry.config.json'), 'utf8')));
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -21,25 +21,10 @@ after(async () => {
   await dynamo?.close();
 });
 
-const unused = () => {
-  throw new Error('not used by this test');
-};
-
 describe('operator rollback and the stage pointer', () => {
   it('makes the target last known good and keeps promoted in promotion order', async () => {
     const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
-    const deps = {
-      config,
-      configHash: configHash(config),
-      ledger,
-      now: () => new Date('2026-11-24T12:00:00Z'),
-      bus: { publish: async () => undefined },
-      registry: { describeImage: unused, tagMutability: unused, scanFindings: unused },
-      alarms: { describeAlarms: async () => [] },
-      tasks: { sendSuccess: unused, sendFailure: unused },
-      executions: { start: unused },
-      timers: { schedule: unused, cancel: unused },
-    } as unknown as Deps;
+    const deps = ledgerOnlyDeps(config, ledger);
     await ledger.markGood('payments', 'prod', D1, '2026-11-20T10:00:00Z');
     await ledger.markGood('payments', 'prod', D2, '2026-11-23T10:00:00Z');
     await ledger.setRunning('payments', 'prod', D2, '2026-11-23T10:00:00Z');
