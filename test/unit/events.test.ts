@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   describeEvent,
@@ -16,27 +14,7 @@ import {
   parseInspectorScanEvent,
 } from '../../lambdas/domain/events';
 import { ValidationError } from '../../lambdas/domain/validation';
-
-const SAMPLES = path.join(__dirname, '../../../shared/aws-samples');
-
-function sample(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(path.join(SAMPLES, name), 'utf8')) as Record<string, unknown>;
-}
-
-/** The CloudTrail record sample is the `detail` only; EventBridge wraps it in this envelope. */
-function putImageEvent(detail: unknown = sample('ecr-cloudtrail-putimage-record.json')): Record<string, unknown> {
-  return {
-    version: '0',
-    id: '6f9c1a52-5c2e-4e8e-9a63-0d8ad5f0e2b1',
-    'detail-type': 'AWS API Call via CloudTrail',
-    source: 'aws.ecr',
-    account: '123456789012',
-    time: '2019-04-15T16:45:00Z',
-    region: 'us-east-2',
-    resources: [],
-    detail,
-  };
-}
+import { putImageEvent, sample } from '../helpers/aws-samples';
 
 function clone<T>(v: T): T {
   return structuredClone(v);

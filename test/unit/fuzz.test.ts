@@ -4,8 +4,6 @@
  * TypeError or another class), and every problem line starts with a JSON path and ': '.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseConfig } from '../../lambdas/domain/config';
@@ -15,13 +13,9 @@ import { normalizeTimestamp, parseGantryEvent } from '../../lambdas/domain/event
 import { matchesPattern } from '../../lambdas/domain/pattern-match';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
 import { ValidationError } from '../../lambdas/domain/validation';
+import { putImageEvent, sample } from '../helpers/aws-samples';
 
 const RUNS = 400;
-const SAMPLES = path.join(__dirname, '../../../shared/aws-samples');
-
-function sample(name: string): unknown {
-  return JSON.parse(readFileSync(path.join(SAMPLES, name), 'utf8'));
-}
 
 // ---------------------------------------------------------------- valid documents
 
@@ -66,17 +60,7 @@ const eventSamples = [
   'ecr-image-scan-basic-complete.json',
   'inspector2-scan-ecr-initial-scan-complete-2021.json',
 ].map(sample);
-eventSamples.push({
-  version: '0',
-  id: 'e1',
-  'detail-type': 'AWS API Call via CloudTrail',
-  source: 'aws.ecr',
-  account: '123456789012',
-  time: '2019-04-15T16:45:00Z',
-  region: 'us-east-2',
-  resources: [],
-  detail: sample('ecr-cloudtrail-putimage-record.json'),
-});
+eventSamples.push(putImageEvent());
 
 // ---------------------------------------------------------------- mutation
 

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   alarmStateChangePattern,
@@ -9,26 +7,7 @@ import {
   executionStatusChangePattern,
 } from '../../lambdas/domain/event-patterns';
 import { matchesPattern, PatternError } from '../../lambdas/domain/pattern-match';
-
-const SAMPLES = path.join(__dirname, '../../../shared/aws-samples');
-
-function sample(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(path.join(SAMPLES, name), 'utf8')) as Record<string, unknown>;
-}
-
-function putImageEvent(detail: unknown): Record<string, unknown> {
-  return {
-    version: '0',
-    id: '6f9c1a52-5c2e-4e8e-9a63-0d8ad5f0e2b1',
-    'detail-type': 'AWS API Call via CloudTrail',
-    source: 'aws.ecr',
-    account: '123456789012',
-    time: '2019-04-15T16:45:00Z',
-    region: 'us-east-2',
-    resources: [],
-    detail,
-  };
-}
+import { putImageEvent, sample } from '../helpers/aws-samples';
 
 describe('the patterns of event-patterns.ts against the AWS samples', () => {
   it('ecrPushPattern matches the successful tagged push', () => {
