@@ -76,7 +76,8 @@ let fakeBin: string;
 
 before(() => {
   fakeBin = mkdtempSync(join(tmpdir(), 'gantry-fake-bin-'));
-  const record = `{ printf '%s' "$(basename "$0")"; printf '${SEP}%s' "$@"; printf '\\n'; } >> "$FAKE_LOG"`;
+  // Built first, appended with one write: the fakes of a pipeline (aws … | helm …) run at once and must not interleave.
+  const record = `fake_line="$(printf '%s' "$(basename "$0")"; printf '${SEP}%s' "$@")"; printf '%s\\n' "$fake_line" >> "$FAKE_LOG"`;
   const fakes: Record<string, string> = {
     helm: `#!/usr/bin/env bash
 ${record}
