@@ -10,6 +10,7 @@ import { alarmProblems, evaluateAlarmsPreDeploy, evaluateBakeEnd, minutesBetween
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
+import { checkLease } from './shared/lease';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
 
 const eventSchema = z.object({
@@ -21,7 +22,7 @@ const eventSchema = z.object({
 export type AlarmGateResult =
   | { verdict: 'PASS' | 'FAIL'; reason: string }
   | { verdict: 'CONTINUE'; waitSeconds: number }
-  | { verdict: 'FAIL'; reason: string; error: 'AlarmBreached' | 'BakeFailed'; cause: string }
+  | { verdict: 'FAIL'; reason: string; error: 'AlarmBreached' | 'BakeFailed' | 'OperatorRollback'; cause: string }
   | { recovered: boolean; reason: string };
 
 export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> {
@@ -48,6 +49,14 @@ export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> 
   }
 
   // bake-poll: the first poll opens the bake; each later one checks, until the bake time is up.
+  // An operator rollback that took the stage ends the bake at the next poll (an event-driven bake is failed at once).
+  const events = await deps.ledger.events(e.releaseId);
+  const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
+  if (!lease.held) {
+    const lost = events.filter((x) => x.type === 'lease.lost' && x.stage === e.stage).at(-1);
+    const cause = String(lost?.data.reason ?? `the stage's lease was taken by ${lease.holder ?? 'another release'}`);
+    return { verdict: 'FAIL', reason: `bake stopped: ${cause}`, error: 'OperatorRollback', cause };
+  }
   const opened = await record(
     deps,
     e.releaseId,

@@ -13,6 +13,7 @@ import type { ReleaseSummary } from './domain/ledger';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
+import { checkLease } from './shared/lease';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
 
 const eventSchema = z.object({
@@ -28,7 +29,7 @@ export class ApprovalNotConfiguredError extends Error {
 }
 
 export interface ApprovalRequested {
-  readonly requested: true;
+  readonly requested: boolean;
   readonly expiresAt: string;
 }
 
@@ -87,6 +88,15 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
     expiresAt,
     attrs: { approvers: [...st.approval.approvers] },
   });
+  // An operator rollback may have taken the stage before the token was stored (it found none to fail): ask nobody.
+  const events = await deps.ledger.events(e.releaseId);
+  const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
+  if (!lease.held) {
+    const token = await deps.ledger.takeToken('APPROVAL', e.releaseId, e.stage);
+    const lost = events.filter((x) => x.type === 'lease.lost' && x.stage === e.stage).at(-1);
+    if (token) await deps.tasks.sendFailure(token.token, 'OperatorRollback', String(lost?.data.reason ?? `the stage's lease was taken by ${lease.holder ?? 'another release'}`));
+    return { requested: false, expiresAt };
+  }
   const r = await record(
     deps,
     e.releaseId,

@@ -8,6 +8,7 @@ import { alarmProblems, evaluateBakeEnd } from './domain/gates';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { bakeTimerName, endBake } from './shared/bake';
+import { checkLease } from './shared/lease';
 import { lambdaHandler } from './shared/middleware';
 import { loadRelease, record, stageConfigOf } from './shared/recorder';
 
@@ -31,6 +32,14 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
     expiresAt: new Date(Date.parse(until) + 24 * 3600_000).toISOString(),
     attrs: { bakeStartedAt: now.toISOString() },
   });
+  // An operator rollback may have taken the stage between the deploy and this registration (it found no token to fail).
+  const lease = await checkLease(deps, e.releaseId, release.service, e.stage, await deps.ledger.events(e.releaseId));
+  if (!lease.held) {
+    const lost = (await deps.ledger.events(e.releaseId)).filter((x) => x.type === 'lease.lost' && x.stage === e.stage).at(-1);
+    const cause = String(lost?.data.reason ?? `the stage's lease was taken by ${lease.holder ?? 'another release'}`);
+    await endBake(deps, e.releaseId, e.stage, { kind: 'fail', error: 'OperatorRollback', cause, gate: { gate: 'bake', result: 'FAIL', reason: `bake stopped: ${cause}` }, detectedAt: now.toISOString() });
+    return { registered: false };
+  }
   const states = st.alarms.length ? await deps.alarms.describeAlarms(st.alarms) : [];
   const firing = states.filter((s) => s.state === 'ALARM');
   const missing = alarmProblems(st, states).failures.filter((f) => f.endsWith('does not exist'));

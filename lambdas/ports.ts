@@ -24,8 +24,32 @@ export interface StagePointer {
 
 export interface LeaseResult {
   readonly acquired: boolean;
-  /** The owner holding the lease when it was not acquired. */
+  /** The fencing token of the lease when acquired: grows with every new holder of the (service, stage). */
+  readonly fence?: number;
+  /** The owner holding the lease when it was not acquired, its fencing token, and the driver run it has under way. */
   readonly holder?: string;
+  readonly holderFence?: number;
+  readonly holderDeploying?: LeaseState['deploying'];
+}
+
+/** The (service, stage) lease item. `owner` is absent when the lease is free. */
+export interface LeaseState {
+  readonly service: string;
+  readonly stage: string;
+  readonly owner?: string;
+  readonly fence: number;
+  readonly acquiredAt?: string;
+  /** Set from the start of a driver run to its end: a lease is never taken over while its holder deploys. */
+  readonly deploying?: { readonly kind: 'deploy' | 'rollback'; readonly digest: string; readonly at: string };
+}
+
+/** A release waiting for a stage's lease, woken through its task token when the lease is freed. */
+export interface LeaseWaiter {
+  readonly service: string;
+  readonly stage: string;
+  readonly releaseId: string;
+  readonly token: string;
+  readonly at: string;
 }
 
 export interface TokenRecord {
@@ -76,19 +100,38 @@ export interface Ledger {
   listReleases(query?: ReleaseQuery): Promise<ReleaseSummary[]>;
 
   getPointer(service: string, stage: string): Promise<StagePointer | undefined>;
-  /** Record that `digest` now runs in the stage (deploy or rollback). */
-  setRunning(service: string, stage: string, digest: string, at: string): Promise<void>;
+  /**
+   * Record that `digest` now runs in the stage (deploy or rollback). With `fence` (the writer's lease
+   * token) the write is refused with FencedOffError when a newer lease holder already wrote the pointer.
+   */
+  setRunning(service: string, stage: string, digest: string, at: string, fence?: number): Promise<void>;
   /**
    * Record that `digest` passed its bake: it becomes last known good and joins `promoted`. With
    * `history: false` (an operator rollback returned the stage to an earlier digest) it only becomes
    * last known good: `promoted` keeps the order in which digests were promoted.
    */
-  markGood(service: string, stage: string, digest: string, at: string, options?: { history?: boolean }): Promise<void>;
+  markGood(service: string, stage: string, digest: string, at: string, options?: { history?: boolean; fence?: number }): Promise<void>;
 
-  /** Take the (service, stage) lease for `owner` unless another live owner holds it. Re-entrant for the same owner. */
-  acquireLease(service: string, stage: string, owner: string, at: string, ttlSeconds: number): Promise<LeaseResult>;
+  /**
+   * Take the (service, stage) lease for `owner` unless another owner holds it; a new holder gets the next
+   * fencing token. Re-entrant for the same owner (same token). Leases do not expire.
+   */
+  acquireLease(service: string, stage: string, owner: string, at: string): Promise<LeaseResult>;
+  getLease(service: string, stage: string): Promise<LeaseState | undefined>;
+  /**
+   * Take the lease from `from` (its owner and token, as read) for `owner`, unless it changed hands or its
+   * holder has a driver run under way. Returns the new fencing token, or undefined.
+   */
+  takeOverLease(service: string, stage: string, from: { owner: string; fence: number }, owner: string, at: string): Promise<number | undefined>;
+  /** Mark a driver run under way, only while `owner` holds the lease with `fence`. Returns false otherwise. */
+  beginDeploy(service: string, stage: string, owner: string, fence: number, deploying: { kind: 'deploy' | 'rollback'; digest: string; at: string }): Promise<boolean>;
+  /** The driver run ended (idempotent). Returns false when `owner`/`fence` no longer hold the lease. */
+  endDeploy(service: string, stage: string, owner: string, fence: number): Promise<boolean>;
   /** Free the lease if `owner` holds it. Returns whether it was held by `owner`. */
   releaseLease(service: string, stage: string, owner: string): Promise<boolean>;
+  addLeaseWaiter(waiter: LeaseWaiter): Promise<void>;
+  /** Claim every waiter of the stage, each exactly once; the caller wakes them. */
+  takeLeaseWaiters(service: string, stage: string): Promise<LeaseWaiter[]>;
   /** Every lease held by `owner` (the reconciler frees them when an execution dies). */
   leasesOf(owner: string): Promise<Array<{ service: string; stage: string }>>;
 

@@ -10,6 +10,7 @@ import type { Deps } from './ports';
 import { bakeTimerName } from './shared/bake';
 import { emitReleaseMetrics } from './shared/metrics-emit';
 import { lambdaHandler } from './shared/middleware';
+import { freeLease } from './shared/lease';
 import { announce, record } from './shared/recorder';
 
 export async function run(event: unknown, deps: Deps): Promise<{ closed: boolean; leasesFreed: number }> {
@@ -20,10 +21,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ closed: boolean
   const releaseId = exec.name;
   let leasesFreed = 0;
   for (const lease of await deps.ledger.leasesOf(releaseId)) {
-    if (await deps.ledger.releaseLease(lease.service, lease.stage, releaseId)) {
-      leasesFreed++;
-      await record(deps, releaseId, `stage:${lease.stage}:lease.released`, 'lease.released', { by: 'reconciler' }, lease.stage).catch(() => undefined);
-    }
+    if (await freeLease(deps, releaseId, lease.service, lease.stage, 'reconciler')) leasesFreed++;
   }
   const summary = projectRelease(await deps.ledger.events(releaseId));
   if (!summary || summary.status !== 'RUNNING') return { closed: false, leasesFreed };

@@ -10,7 +10,15 @@ import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps } from './ports';
 import { emitReleaseMetrics } from './shared/metrics-emit';
 import { lambdaHandler, logger } from './shared/middleware';
-import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+import { projectRelease } from './domain/ledger';
+import { windowAtAction } from './domain/point-of-action';
+import { checkLease, freeLease, heldFence, recordPreempted, wakeLeaseWaiters } from './shared/lease';
+import { ReleaseNotFoundError, announce, record, stageConfigOf } from './shared/recorder';
+
+/** The stage's lease was taken by an operator rollback before this step could act; the stage is ended. */
+export class StagePreemptedError extends Error {
+  override readonly name = 'StagePreempted';
+}
 
 const errorSchema = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough();
 const base = { releaseId: z.string().min(1) };
@@ -33,6 +41,7 @@ const eventSchema = z.discriminatedUnion('action', [
     recovery: z.object({ recovered: z.boolean(), reason: z.string() }).optional(),
   }),
   z.object({ action: z.literal('block-stage'), ...staged }),
+  z.object({ action: z.literal('preempted'), ...staged }),
   z.object({ action: z.literal('approval-timeout'), ...staged }),
   z.object({ action: z.literal('reject-stage'), ...staged, error: errorSchema.optional() }),
   z.object({ action: z.literal('promote'), ...staged }),
@@ -61,7 +70,14 @@ function registry(): string {
 
 export async function run(event: unknown, deps: Deps): Promise<Record<string, unknown>> {
   const e: StepEvent = parseWith(eventSchema, event, 'task input');
-  const release = await loadRelease(deps, e.releaseId);
+  const events = await deps.ledger.events(e.releaseId);
+  const release = projectRelease(events);
+  if (!release) throw new ReleaseNotFoundError(`release ${e.releaseId} has no record`);
+  /** The driver run is over: clear it from the lease (ours, by our token) and wake whoever waits to take the stage. */
+  const deployEnded = async (stage: string) => {
+    const fence = heldFence(events, stage);
+    if (fence !== undefined && (await deps.ledger.endDeploy(release.service, stage, e.releaseId, fence))) await wakeLeaseWaiters(deps, release.service, stage);
+  };
   const now = () => deps.now().toISOString();
 
   switch (e.action) {
@@ -104,7 +120,8 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       );
       // Also on a duplicate: a retry after a crash between the append and this write must still make it
       // (idempotent, and the stage's lease is still ours).
-      if (release.digest) await deps.ledger.setRunning(release.service, e.stage, release.digest, r.at);
+      if (release.digest) await deps.ledger.setRunning(release.service, e.stage, release.digest, r.at, heldFence(events, e.stage));
+      await deployEnded(e.stage);
       await announce(deps, r.duplicate, 'Stage Deployed', release, { stage: e.stage, status: 'DEPLOYED', at: r.at, buildId: e.buildId });
       return {};
     }
@@ -120,10 +137,14 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         { kind: 'deploy', digest: release.digest, result: 'FAILED', message, error: e.error?.Error ?? null, ...(evidence.buildId ? { buildId: evidence.buildId } : {}), evidence },
         e.stage,
       );
+      await deployEnded(e.stage);
       return { Error: 'DeployFailed', Cause: message };
     }
     case 'plan-rollback': {
       const { st } = stageConfigOf(deps, release.service, e.stage);
+      // An operator rollback took this stage from the release (it waited or baked): it deploys nothing more here.
+      const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
+      if (!lease.held) return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
       const pointer = await deps.ledger.getPointer(release.service, e.stage);
       const stageSummary = release.stages.find((s) => s.name === e.stage);
       const deployMessage = e.failure?.Error === 'DeployFailed' ? e.failure.Cause : undefined;
@@ -142,6 +163,12 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         { reason, detectedAt, toDigest: target, fromDigest: stageSummary?.deployedDigest ?? pointer?.running ?? null },
         e.stage,
       );
+      // The controls that change with time, as they stand now: a rollback is never blocked by them; its record says what it overrode.
+      const w = windowAtAction(st.windows, deps.now(), { kind: 'rollback', freeze: await deps.ledger.getFreeze() });
+      await record(deps, e.releaseId, `stage:${e.stage}:at-rollback:gate:window`, 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'rollback' }, e.stage);
+      if (lease.held && !(await deps.ledger.beginDeploy(release.service, e.stage, e.releaseId, lease.fence, { kind: 'rollback', digest: target, at: now() }))) {
+        return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
+      }
       await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.started`, 'deploy.started', { kind: 'rollback', digest: target, driver: st.deploy.driver }, e.stage);
       await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: target, reason, detectedAt });
       const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: registry() });
@@ -161,15 +188,15 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       );
       // Also on a duplicate (a retry after a crash between the append and these writes): both are idempotent.
       if (toDigest) {
-        await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at);
+        await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at, heldFence(events, e.stage));
         // An operator chose this earlier digest over the one running: it is the stage's known good digest
         // now, so a later failed release rolls back to it, not to the digest the operator removed.
-        if (release.kind === 'rollback') await deps.ledger.markGood(release.service, e.stage, toDigest, r.at, { history: false });
+        if (release.kind === 'rollback') await deps.ledger.markGood(release.service, e.stage, toDigest, r.at, { history: false, fence: heldFence(events, e.stage) });
       }
       return {};
     }
     case 'rollback-finished': {
-      const events = await deps.ledger.events(e.releaseId);
+      await deployEnded(e.stage);
       const started = events.find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
       const toDigest = started?.data.toDigest as string | undefined;
       const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : undefined;
@@ -228,11 +255,19 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'REJECTED', reason }, e.stage);
       return { reason };
     }
+    case 'preempted': {
+      return { reason: await recordPreempted(deps, release, e.stage, events) };
+    }
     case 'promote': {
       if (!release.digest) throw new Error(`release ${e.releaseId} has no digest to promote`);
+      // Only the lease holder marks a digest good: a stage an operator rollback took during the bake is not promoted.
+      if (!release.stages.some((s) => s.name === e.stage && s.status === 'PROMOTED')) {
+        const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
+        if (!lease.held) throw new StagePreemptedError(await recordPreempted(deps, release, e.stage, events));
+      }
       const r = await record(deps, e.releaseId, `stage:${e.stage}:promoted`, 'stage.promoted', { digest: release.digest }, e.stage);
       // Also on a duplicate (a retry after a crash right after the append): markGood is idempotent.
-      await deps.ledger.markGood(release.service, e.stage, release.digest, r.at);
+      await deps.ledger.markGood(release.service, e.stage, release.digest, r.at, { fence: heldFence(events, e.stage) });
       await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'PROMOTED', reason: `${release.digest} is the last known good digest` }, e.stage);
       await announce(deps, r.duplicate, 'Stage Promoted', release, { stage: e.stage, status: 'PROMOTED', at: r.at });
       return {};
@@ -250,11 +285,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       for (const s of release.stages.filter((x) => x.status === 'WAITING')) {
         await record(deps, e.releaseId, `stage:${s.name}:finished`, 'stage.finished', { status: 'FAILED', reason }, s.name);
       }
-      for (const lease of await deps.ledger.leasesOf(e.releaseId)) {
-        if (await deps.ledger.releaseLease(lease.service, lease.stage, e.releaseId)) {
-          await record(deps, e.releaseId, `stage:${lease.stage}:lease.released`, 'lease.released', { by: 'internal-error' }, lease.stage);
-        }
-      }
+      for (const lease of await deps.ledger.leasesOf(e.releaseId)) await freeLease(deps, e.releaseId, lease.service, lease.stage, 'internal-error');
       const r = await record(deps, e.releaseId, 'release.finished', 'release.finished', { status: 'FAILED', reason });
       if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
       await announce(deps, r.duplicate, 'Release Finished', release, { status: r.data.status as string, at: r.at, reason: r.data.reason });

@@ -48,7 +48,8 @@ export const SCHEDULE_GROUP_NAME = 'gantry-bakes';
 /** Every handler under `lambdas/`, with what it is for. */
 export const HANDLERS = {
   'prepare-release': 'Validates a release input, resolves the tag to its digest once, records Release Started',
-  'stage-lease': 'Takes and frees the one-release-per-(service, stage) lease',
+  'stage-lease': 'Takes, waits for (task token, woken when freed) and frees the one-release-per-(service, stage) lease; an operator rollback takes it from a waiting or baking release',
+  'deploy-check': 'The point of action: lease, newest digest, window and alarms checked again right before a deploy, which is then claimed on the lease',
   'window-gate': 'Gate window: release windows, blackouts and the global freeze (break-glass bypasses them only)',
   'image-gates': 'Runs the image.* gates (scan, signature, labels, age, immutable tags) on the release digest',
   'alarm-gate': 'alarms.pre-deploy: refuses a stage whose alarms already fire',
@@ -73,15 +74,19 @@ export function pascalCase(name: string): string {
 }
 
 /** Handlers that publish lifecycle events on the Gantry bus. */
-const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler', 'approval-request', 'approval-decide', 'insight-record'];
+const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'deploy-check', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler', 'approval-request', 'approval-decide', 'insight-record'];
 /** Handlers that read image metadata and scan findings of the configured repositories. */
-const ECR_READERS: readonly HandlerName[] = ['prepare-release', 'stage-lease', 'image-gates'];
+const ECR_READERS: readonly HandlerName[] = ['prepare-release', 'stage-lease', 'deploy-check', 'image-gates'];
 /** Handlers that read alarm states. */
-const ALARM_READERS: readonly HandlerName[] = ['alarm-gate', 'bake-register', 'bake-timer', 'alarm-watch'];
-/** Handlers that end a bake (SendTaskSuccess/SendTaskFailure with the stored task token). */
-const BAKE_ENDERS: readonly HandlerName[] = ['bake-register', 'bake-timer', 'alarm-watch'];
-/** Handlers that delete a bake timer (a bake that ends early, or a dead execution's bake). */
-const TIMER_CANCELLERS: readonly HandlerName[] = ['bake-register', 'bake-timer', 'alarm-watch', 'reconciler'];
+const ALARM_READERS: readonly HandlerName[] = ['alarm-gate', 'deploy-check', 'bake-register', 'bake-timer', 'alarm-watch'];
+/**
+ * Handlers that send a stored task token's result (SendTaskSuccess/SendTaskFailure): they end bakes, wake
+ * releases waiting for a stage's lease (whoever frees a lease or ends a driver run), or stop what a release
+ * preempted by an operator rollback waits on (its bake, its approval).
+ */
+const TASK_TOKEN_SENDERS: readonly HandlerName[] = ['bake-register', 'bake-timer', 'alarm-watch', 'stage-lease', 'record-step', 'reconciler', 'approval-request'];
+/** Handlers that delete a bake timer (a bake that ends early, a dead execution's bake, a bake an operator rollback stops). */
+const TIMER_CANCELLERS: readonly HandlerName[] = ['bake-register', 'bake-timer', 'alarm-watch', 'reconciler', 'stage-lease'];
 
 export interface ReleaseControlPlaneProps {
   /** The deployment config, already parsed and validated (`parseConfig`). It is compiled into every handler. */
@@ -389,7 +394,7 @@ export class ReleaseControlPlane extends Construct {
           }),
         );
       }
-      if (BAKE_ENDERS.includes(name)) {
+      if (TASK_TOKEN_SENDERS.includes(name)) {
         // Kept out of the role's default policy: bake-register is in the release definition, so a
         // reference to the workflow from the policy its function depends on would be a cycle.
         fn.role.attachInlinePolicy(

@@ -23,6 +23,7 @@ export type HandlerRun = (event: unknown, deps: Deps) => Promise<unknown>;
 export const FUNCTION_PLACEHOLDERS: Record<string, string> = {
   PrepareReleaseFunctionArn: 'prepare-release',
   StageLeaseFunctionArn: 'stage-lease',
+  DeployCheckFunctionArn: 'deploy-check',
   WindowGateFunctionArn: 'window-gate',
   ApprovalRequestFunctionArn: 'approval-request',
   ImageGatesFunctionArn: 'image-gates',

@@ -34,6 +34,7 @@ import { run as reconciler } from '../lambdas/reconciler';
 import { run as recordStep } from '../lambdas/record-step';
 import { run as rollbackPrepare } from '../lambdas/rollback-prepare';
 import { run as stageLease } from '../lambdas/stage-lease';
+import { run as deployCheck } from '../lambdas/deploy-check';
 import { run as insightPlan } from '../lambdas/insight-plan';
 import { run as insightRecord } from '../lambdas/insight-record';
 import { imageRegistry, run as rolloutCheck } from '../lambdas/rollout-check';
@@ -42,6 +43,7 @@ import { seedWorkloads } from './kube';
 export const HANDLERS: Record<string, HandlerRun> = {
   'prepare-release': prepareRelease,
   'stage-lease': stageLease,
+  'deploy-check': deployCheck,
   'window-gate': windowGate,
   'approval-request': approvalRequest,
   'image-gates': imageGates,

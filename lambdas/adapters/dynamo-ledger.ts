@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease, type ReleaseSummary } from '../domain/ledger';
 import { chainInsight, type InsightRecord, type InsightRecordInput } from '../domain/insight';
-import type { LeaseResult, Ledger, ReleaseQuery, SkipRecord, StagePointer, TokenRecord, FreezeState } from '../ports';
+import type { FreezeState, LeaseResult, LeaseState, LeaseWaiter, Ledger, ReleaseQuery, SkipRecord, StagePointer, TokenRecord } from '../ports';
 import { EVENT_SEQ_WIDTH, LEDGER_GSI_BY_SERVICE, LEDGER_TTL_ATTRIBUTE, MAX_EVENT_SEQ, ledgerKeys } from './ledger-table';
 
 /** Concurrent writers kept taking the sequence number this append needed; the append wrote nothing. */
@@ -33,6 +33,14 @@ export class LedgerConflictError extends Error {
 /** A caller passed something the ledger cannot store (an unparseable timestamp, an empty id). */
 export class LedgerInputError extends Error {
   override readonly name = 'LedgerInputError';
+}
+
+/**
+ * A stage pointer write by a lease holder whose fencing token is older than one that already wrote the
+ * pointer: another holder took the stage since (an operator rollback); the write is refused.
+ */
+export class FencedOffError extends Error {
+  override readonly name = 'FencedOffError';
 }
 
 export interface DynamoLedgerOptions {
@@ -54,6 +62,7 @@ const ENTITY = {
   event: 'EVENT',
   pointer: 'POINTER',
   lease: 'LEASE',
+  leaseWaiter: 'LEASE_WAITER',
   token: 'TOKEN',
   alarmIndex: 'ALARM_INDEX',
   skip: 'SKIP',
@@ -250,25 +259,36 @@ export class DynamoLedger implements Ledger {
     });
   }
 
-  async setRunning(service: string, stage: string, digest: string, at: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: ledgerKeys.stagePointer(required(service, 'service'), required(stage, 'stage')),
-        UpdateExpression: 'SET #entity = :entity, #service = :service, #stage = :stage, #running = :digest, #updatedAt = :at, #promoted = if_not_exists(#promoted, :empty)',
-        ExpressionAttributeNames: { '#entity': 'entity', '#service': 'service', '#stage': 'stage', '#running': 'running', '#updatedAt': 'updatedAt', '#promoted': 'promoted' },
-        ExpressionAttributeValues: { ':entity': ENTITY.pointer, ':service': service, ':stage': stage, ':digest': required(digest, 'digest'), ':at': at, ':empty': [] },
-      }),
-    );
+  async setRunning(service: string, stage: string, digest: string, at: string, fence?: number): Promise<void> {
+    const fenced = fence !== undefined;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: ledgerKeys.stagePointer(required(service, 'service'), required(stage, 'stage')),
+          UpdateExpression: `SET #entity = :entity, #service = :service, #stage = :stage, #running = :digest, #updatedAt = :at, #promoted = if_not_exists(#promoted, :empty)${fenced ? ', #fence = :fence' : ''}`,
+          ...(fenced ? { ConditionExpression: 'attribute_not_exists(#fence) OR #fence <= :fence' } : {}),
+          ExpressionAttributeNames: { '#entity': 'entity', '#service': 'service', '#stage': 'stage', '#running': 'running', '#updatedAt': 'updatedAt', '#promoted': 'promoted', ...(fenced ? { '#fence': 'fence' } : {}) },
+          ExpressionAttributeValues: { ':entity': ENTITY.pointer, ':service': service, ':stage': stage, ':digest': required(digest, 'digest'), ':at': at, ':empty': [], ...(fenced ? { ':fence': fence } : {}) },
+        }),
+      );
+    } catch (e) {
+      if (isConditionFailed(e)) throw new FencedOffError(`stage ${service}/${stage}: lease token ${fence} is older than the one that last wrote the stage pointer`, { cause: e });
+      throw e;
+    }
   }
 
   /** Read-modify-write guarded by the pointer's revision, so two concurrent calls never lose an entry. */
-  async markGood(service: string, stage: string, digest: string, at: string, options: { history?: boolean } = {}): Promise<void> {
+  async markGood(service: string, stage: string, digest: string, at: string, options: { history?: boolean; fence?: number } = {}): Promise<void> {
     required(digest, 'digest');
+    const fence = options.fence;
     const addToHistory = options.history ?? true;
     for (let attempt = 1; ; attempt++) {
       const item = await this.getPointerItem(required(service, 'service'), required(stage, 'stage'));
       const rev = item?.rev as number | undefined;
+      if (fence !== undefined && typeof item?.fence === 'number' && item.fence > fence) {
+        throw new FencedOffError(`stage ${service}/${stage}: lease token ${fence} is older than the one that last wrote the stage pointer (${item.fence})`);
+      }
       const promoted = (item?.promoted as string[] | undefined) ?? [];
       const next = !addToHistory || promoted.at(-1) === digest ? promoted : [...promoted, digest].slice(-this.promotedHistoryLimit);
       try {
@@ -276,9 +296,19 @@ export class DynamoLedger implements Ledger {
           new UpdateCommand({
             TableName: this.tableName,
             Key: ledgerKeys.stagePointer(service, stage),
-            UpdateExpression: 'SET #entity = :entity, #service = :service, #stage = :stage, #lkg = :digest, #promoted = :promoted, #updatedAt = :at, #rev = :next',
-            ConditionExpression: rev === undefined ? 'attribute_not_exists(#rev)' : '#rev = :rev',
-            ExpressionAttributeNames: { '#entity': 'entity', '#service': 'service', '#stage': 'stage', '#lkg': 'lastKnownGood', '#promoted': 'promoted', '#updatedAt': 'updatedAt', '#rev': 'rev' },
+            UpdateExpression: `SET #entity = :entity, #service = :service, #stage = :stage, #lkg = :digest, #promoted = :promoted, #updatedAt = :at, #rev = :next${fence !== undefined ? ', #fence = :fence' : ''}`,
+            // The revision guards the read-modify-write; the fence, a pointer written by a newer lease holder meanwhile.
+            ConditionExpression: `${rev === undefined ? 'attribute_not_exists(#rev)' : '#rev = :rev'}${fence !== undefined ? ' AND (attribute_not_exists(#fence) OR #fence <= :fence)' : ''}`,
+            ExpressionAttributeNames: {
+              '#entity': 'entity',
+              '#service': 'service',
+              '#stage': 'stage',
+              '#lkg': 'lastKnownGood',
+              '#promoted': 'promoted',
+              '#updatedAt': 'updatedAt',
+              '#rev': 'rev',
+              ...(fence !== undefined ? { '#fence': 'fence' } : {}),
+            },
             ExpressionAttributeValues: {
               ':entity': ENTITY.pointer,
               ':service': service,
@@ -288,6 +318,7 @@ export class DynamoLedger implements Ledger {
               ':at': at,
               ':next': (rev ?? 0) + 1,
               ...(rev === undefined ? {} : { ':rev': rev }),
+              ...(fence !== undefined ? { ':fence': fence } : {}),
             },
           }),
         );
@@ -307,52 +338,135 @@ export class DynamoLedger implements Ledger {
 
   // ------------------------------------------------------------ leases
 
-  async acquireLease(service: string, stage: string, owner: string, at: string, ttlSeconds: number): Promise<LeaseResult> {
+  /**
+   * The lease item stays once written: freeing it removes its owner, so its fencing counter keeps growing
+   * for the life of the stage. A lease has no TTL: a live holder never loses it to a timer. The reconciler
+   * frees the leases of executions that ended, and a waiter takes over a lease whose holder's record is
+   * closed (docs/decisions/021-leases-with-fencing.md).
+   */
+  async acquireLease(service: string, stage: string, owner: string, at: string): Promise<LeaseResult> {
     required(service, 'service');
     required(stage, 'stage');
     required(owner, 'owner');
-    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new LedgerInputError(`ttlSeconds: expected a positive number, got ${ttlSeconds}`);
-    const now = epochSeconds(at, 'at');
-    const key = ledgerKeys.stageLease(service, stage);
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      try {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              ...key,
-              ...ledgerKeys.leaseGsi(owner, service, stage),
-              entity: ENTITY.lease,
-              service,
-              stage,
-              owner,
-              acquiredAt: at,
-              [LEDGER_TTL_ATTRIBUTE]: now + Math.ceil(ttlSeconds),
-            },
-            ConditionExpression: 'attribute_not_exists(#pk) OR #owner = :owner OR #exp < :now',
-            ExpressionAttributeNames: { '#pk': 'pk', '#owner': 'owner', '#exp': LEDGER_TTL_ATTRIBUTE },
-            ExpressionAttributeValues: { ':owner': owner, ':now': now },
-          }),
-        );
-        return { acquired: true };
-      } catch (e) {
-        if (!isConditionFailed(e)) throw e;
-      }
-      const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
-      // Freed or expired between our write and this read: try again.
-      if (Item && (Item[LEDGER_TTL_ATTRIBUTE] as number) >= now) return { acquired: false, holder: Item.owner as string };
+    epochSeconds(at, 'at');
+    const current = await this.getLease(service, stage);
+    if (current?.owner === owner) return { acquired: true, fence: current.fence };
+    if (current?.owner) return { acquired: false, holder: current.owner, holderFence: current.fence, ...(current.deploying ? { holderDeploying: current.deploying } : {}) };
+    const fence = await this.claimLease(service, stage, owner, at, 'attribute_not_exists(#owner)', {});
+    if (fence !== undefined) return { acquired: true, fence };
+    // Taken between the read and the write.
+    const now = await this.getLease(service, stage);
+    if (now?.owner === owner) return { acquired: true, fence: now.fence };
+    return now?.owner ? { acquired: false, holder: now.owner, holderFence: now.fence, ...(now.deploying ? { holderDeploying: now.deploying } : {}) } : { acquired: false };
+  }
+
+  async getLease(service: string, stage: string): Promise<LeaseState | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.stageLease(service, stage), ConsistentRead: true }));
+    if (!Item) return undefined;
+    return plain({
+      service,
+      stage,
+      owner: Item.owner as string | undefined,
+      fence: (Item.fence as number | undefined) ?? 0,
+      acquiredAt: Item.acquiredAt as string | undefined,
+      deploying: Item.deploying as LeaseState['deploying'],
+    });
+  }
+
+  async takeOverLease(service: string, stage: string, from: { owner: string; fence: number }, owner: string, at: string): Promise<number | undefined> {
+    return this.claimLease(service, stage, owner, at, '#owner = :from AND #fence = :fromFence AND attribute_not_exists(#deploying)', { ':from': from.owner, ':fromFence': from.fence });
+  }
+
+  /** One conditional update: the new owner and the next fencing token. Undefined when the condition failed. */
+  private async claimLease(service: string, stage: string, owner: string, at: string, condition: string, values: Record<string, unknown>): Promise<number | undefined> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: ledgerKeys.stageLease(service, stage),
+          UpdateExpression:
+            'SET #entity = :entity, #service = :service, #stage = :stage, #owner = :owner, #acquiredAt = :at, #fence = if_not_exists(#fence, :zero) + :one, #gpk = :gpk, #gsk = :gsk REMOVE #deploying, #ttl',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: {
+            '#entity': 'entity',
+            '#service': 'service',
+            '#stage': 'stage',
+            '#owner': 'owner',
+            '#acquiredAt': 'acquiredAt',
+            '#fence': 'fence',
+            '#gpk': 'gsi1pk',
+            '#gsk': 'gsi1sk',
+            '#deploying': 'deploying',
+            '#ttl': LEDGER_TTL_ATTRIBUTE,
+          },
+          ExpressionAttributeValues: {
+            ':entity': ENTITY.lease,
+            ':service': service,
+            ':stage': stage,
+            ':owner': owner,
+            ':at': at,
+            ':zero': 0,
+            ':one': 1,
+            ':gpk': ledgerKeys.leaseGsi(owner, service, stage).gsi1pk,
+            ':gsk': ledgerKeys.leaseGsi(owner, service, stage).gsi1sk,
+            ...values,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes?.fence as number;
+    } catch (e) {
+      if (isConditionFailed(e)) return undefined;
+      throw e;
     }
-    return { acquired: false };
+  }
+
+  async beginDeploy(service: string, stage: string, owner: string, fence: number, deploying: { kind: 'deploy' | 'rollback'; digest: string; at: string }): Promise<boolean> {
+    return this.updateHeldLease(service, stage, owner, fence, 'SET #deploying = :deploying', { ':deploying': plain(deploying) }, '(attribute_not_exists(#deploying) OR #deploying.#kind = :kind)', { '#kind': 'kind' }, { ':kind': deploying.kind });
+  }
+
+  async endDeploy(service: string, stage: string, owner: string, fence: number): Promise<boolean> {
+    return this.updateHeldLease(service, stage, owner, fence, 'REMOVE #deploying', {});
+  }
+
+  private async updateHeldLease(
+    service: string,
+    stage: string,
+    owner: string,
+    fence: number,
+    update: string,
+    values: Record<string, unknown>,
+    extraCondition?: string,
+    extraNames: Record<string, string> = {},
+    extraValues: Record<string, unknown> = {},
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: ledgerKeys.stageLease(required(service, 'service'), required(stage, 'stage')),
+          UpdateExpression: update,
+          ConditionExpression: `#owner = :owner AND #fence = :fence${extraCondition ? ` AND ${extraCondition}` : ''}`,
+          ExpressionAttributeNames: { '#owner': 'owner', '#fence': 'fence', '#deploying': 'deploying', ...extraNames },
+          ExpressionAttributeValues: { ':owner': owner, ':fence': fence, ...values, ...extraValues },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
   }
 
   async releaseLease(service: string, stage: string, owner: string): Promise<boolean> {
     try {
       await this.doc.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.tableName,
           Key: ledgerKeys.stageLease(service, stage),
+          UpdateExpression: 'REMOVE #owner, #deploying, #gpk, #gsk, #ttl',
           ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeNames: { '#owner': 'owner', '#deploying': 'deploying', '#gpk': 'gsi1pk', '#gsk': 'gsi1sk', '#ttl': LEDGER_TTL_ATTRIBUTE },
           ExpressionAttributeValues: { ':owner': owner },
         }),
       );
@@ -361,6 +475,46 @@ export class DynamoLedger implements Ledger {
       if (isConditionFailed(e)) return false;
       throw e;
     }
+  }
+
+  /** A release waiting for the stage's lease: its task token, woken (SendTaskSuccess) when the lease is freed. */
+  async addLeaseWaiter(waiter: LeaseWaiter): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...ledgerKeys.leaseWaiter(required(waiter.service, 'service'), required(waiter.stage, 'stage'), required(waiter.releaseId, 'releaseId')),
+          entity: ENTITY.leaseWaiter,
+          ...plain(waiter),
+          // A waiter whose execution died is never woken by anyone: it goes after the longest wait allowed.
+          [LEDGER_TTL_ATTRIBUTE]: epochSeconds(waiter.at, 'at') + 8 * 24 * 3600,
+        },
+      }),
+    );
+  }
+
+  /** Claim every waiter of the stage exactly once (conditional deletes): the caller wakes each one it got. */
+  async takeLeaseWaiters(service: string, stage: string): Promise<LeaseWaiter[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :w)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': ledgerKeys.stageLease(service, stage).pk, ':w': ledgerKeys.leaseWaiterPrefix },
+      ConsistentRead: true,
+    });
+    const taken = await Promise.all(
+      items.map(async (i) => {
+        try {
+          const { Attributes } = await this.doc.send(
+            new DeleteCommand({ TableName: this.tableName, Key: { pk: i.pk, sk: i.sk }, ConditionExpression: '#t = :t', ExpressionAttributeNames: { '#t': 'token' }, ExpressionAttributeValues: { ':t': i.token }, ReturnValues: 'ALL_OLD' }),
+          );
+          return Attributes ? (strip(Attributes) as unknown as LeaseWaiter) : undefined;
+        } catch (e) {
+          if (isConditionFailed(e)) return undefined;
+          throw e;
+        }
+      }),
+    );
+    return taken.filter((w): w is LeaseWaiter => w !== undefined).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   }
 
   /** Every lease item `owner` holds, expired or not (freeing an expired one is harmless). Index read. */

@@ -22,7 +22,7 @@ export const LEDGER_GSI_PARTITION_KEY = 'gsi1pk';
 /** GSI sort key: `<startedAt>#<releaseId>` on release summaries, `LEASE#<service>#<stage>` on leases. */
 export const LEDGER_GSI_SORT_KEY = 'gsi1sk';
 /**
- * TTL attribute, epoch seconds. Set only on lease, token, alarm-index and initiator items — never on
+ * TTL attribute, epoch seconds. Set only on token, alarm-index and initiator items (leases have none: a live holder never loses its lease to a timer) — never on
  * evidence (release events, summaries, pointers, skips).
  */
 export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
@@ -56,6 +56,9 @@ export const ledgerKeys = {
   servicePartition: (service: string) => `SERVICE#${service}`,
   stagePointer: (service: string, stage: string) => ({ pk: `STAGE#${service}#${stage}`, sk: 'POINTER' }),
   stageLease: (service: string, stage: string) => ({ pk: `STAGE#${service}#${stage}`, sk: 'LEASE' }),
+  /** Releases waiting for the stage's lease (task tokens woken when it is freed), beside the lease item. */
+  leaseWaiter: (service: string, stage: string, releaseId: string) => ({ pk: `STAGE#${service}#${stage}`, sk: `WAITER#${releaseId}` }),
+  leaseWaiterPrefix: 'WAITER#',
   leaseGsi: (owner: string, service: string, stage: string) => ({ gsi1pk: `OWNER#${owner}`, gsi1sk: `LEASE#${service}#${stage}` }),
   ownerPartition: (owner: string) => `OWNER#${owner}`,
   token: (kind: string, releaseId: string, stage: string) => ({ pk: `TOKEN#${kind}#${releaseId}#${stage}`, sk: 'TOKEN' }),

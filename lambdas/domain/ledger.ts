@@ -14,6 +14,7 @@ export const LEDGER_EVENT_TYPES = [
   'stage.waiting',
   'lease.acquired',
   'lease.released',
+  'lease.lost',
   'gate.evaluated',
   /** A refused approval attempt (not an approver, self-approval): who and why; the stage keeps waiting. */
   'approval.refused',

@@ -107,6 +107,9 @@ export function releaseOutcome(summary: ReleaseSummary): { status: ReleaseStatus
     const s = find(status);
     if (s) return { status, reason: `${s.name}: ${s.reason ?? status}` };
   }
+  // A release whose remaining stages were superseded by a newer digest ends BLOCKED with that reason (CONTRACTS §3).
+  const superseded = find('SUPERSEDED');
+  if (superseded) return { status: 'BLOCKED', reason: `${superseded.name}: ${superseded.reason ?? 'SUPERSEDED'}` };
   if (stages.length > 0 && stages.every((s) => s.status === 'PROMOTED')) {
     return { status: 'SUCCEEDED', reason: `promoted through ${stages.map((s) => s.name).join(', ')}` };
   }
@@ -194,4 +197,42 @@ export function supersededReason(
   if (ours.digest === running.digest || !ours.pushedAt || !running.pushedAt) return undefined;
   if (Date.parse(running.pushedAt) <= Date.parse(ours.pushedAt)) return undefined;
   return `superseded: ${stage} already runs ${running.digest} (pushed ${running.pushedAt}), newer than ${ours.digest} (pushed ${ours.pushedAt})`;
+}
+
+/** A release of the service as the queue rule sees it: its digest, when that digest was pushed, how far it got. */
+export interface QueuedRelease {
+  readonly releaseId: string;
+  readonly digest: string;
+  readonly pushedAt?: string;
+  readonly startedAt: string;
+  /** RUNNING, or a final status. */
+  readonly status: string;
+  /** This release's status in the stage in question; undefined when the release does not include the stage. */
+  readonly stageStatus?: string;
+}
+
+const ALIVE_IN_STAGE = new Set(['NOT_STARTED', 'WAITING', 'PROMOTED']);
+
+/**
+ * Newest wins in the queue: the release that supersedes `ours` in a stage it has not deployed yet, if any.
+ * A candidate supersedes when it is another digest of the service, still running, still headed for (or
+ * through) the stage, and newer: pushed later, or, when either push time is unknown, started later.
+ * Among several, the newest is named.
+ */
+export function supersedingRelease(ours: QueuedRelease, others: readonly QueuedRelease[]): QueuedRelease | undefined {
+  const newer = (a: QueuedRelease, b: QueuedRelease): boolean => {
+    if (a.pushedAt && b.pushedAt && a.pushedAt !== b.pushedAt) return Date.parse(a.pushedAt) > Date.parse(b.pushedAt);
+    if (a.startedAt !== b.startedAt) return Date.parse(a.startedAt) > Date.parse(b.startedAt);
+    return a.releaseId > b.releaseId;
+  };
+  return others
+    .filter((o) => o.releaseId !== ours.releaseId && o.digest !== ours.digest && o.status === 'RUNNING' && o.stageStatus !== undefined && ALIVE_IN_STAGE.has(o.stageStatus))
+    .filter((o) => newer(o, ours))
+    .sort((a, b) => (newer(a, b) ? -1 : 1))[0];
+}
+
+/** The words of a SUPERSEDED stage. */
+export function supersededByReleaseReason(stage: string, ours: QueuedRelease, by: QueuedRelease): string {
+  const when = (r: QueuedRelease) => (r.pushedAt ? `pushed ${r.pushedAt}` : `started ${r.startedAt}`);
+  return `superseded by ${by.releaseId}: ${by.digest} (${when(by)}) is newer than ${ours.digest} (${when(ours)}); ${stage} was not deployed`;
 }

@@ -3,7 +3,7 @@
 export const RELEASE_STATUSES = ['RUNNING', 'SUCCEEDED', 'ROLLED_BACK', 'BLOCKED', 'REJECTED', 'FAILED', 'ROLLBACK_FAILED', 'ABORTED', 'SKIPPED'] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 
-export const STAGE_STATUSES = ['NOT_STARTED', 'WAITING', 'PROMOTED', 'BLOCKED', 'REJECTED', 'ROLLED_BACK', 'FAILED', 'ROLLBACK_FAILED', 'ABORTED'] as const;
+export const STAGE_STATUSES = ['NOT_STARTED', 'WAITING', 'PROMOTED', 'BLOCKED', 'REJECTED', 'ROLLED_BACK', 'FAILED', 'ROLLBACK_FAILED', 'ABORTED', 'SUPERSEDED'] as const;
 export type StageStatus = (typeof STAGE_STATUSES)[number];
 
 export const GATE_NAMES = [

@@ -13,7 +13,7 @@ export function bakeTimerName(releaseId: string, stage: string): string {
 
 export type BakeOutcome =
   | { kind: 'pass'; gate: GateResult }
-  | { kind: 'fail'; error: 'AlarmBreached' | 'BakeFailed'; cause: Record<string, unknown> | string; gate: GateResult; detectedAt: string };
+  | { kind: 'fail'; error: 'AlarmBreached' | 'BakeFailed' | 'OperatorRollback'; cause: Record<string, unknown> | string; gate: GateResult; detectedAt: string };
 
 /** Returns false when the bake had already ended (no token to claim). */
 export async function endBake(deps: Deps, releaseId: string, stage: string, outcome: BakeOutcome): Promise<boolean> {

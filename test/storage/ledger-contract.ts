@@ -262,20 +262,20 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
     });
 
     describe('leases', () => {
-      it('gives a stage to one owner and tells a second owner who holds it', async () => {
+      it('gives a stage to one owner with a fencing token and tells a second owner who holds it', async () => {
         const service = uid('svc');
 
-        const first = await ledger.acquireLease(service, 'prod', 'exec-a', T0, 3600);
-        const second = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 1), 3600);
+        const first = await ledger.acquireLease(service, 'prod', 'exec-a', T0);
+        const second = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 1));
 
-        assert.deepEqual(first, { acquired: true });
-        assert.deepEqual(second, { acquired: false, holder: 'exec-a' });
+        assert.deepEqual(first, { acquired: true, fence: 1 });
+        assert.deepEqual(second, { acquired: false, holder: 'exec-a', holderFence: 1 });
       });
 
       it('lets exactly one of five owners racing for a free stage take it', async () => {
         const service = uid('svc');
 
-        const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((o) => ledger.acquireLease(service, 'prod', `exec-${o}`, T0, 3600)));
+        const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((o) => ledger.acquireLease(service, 'prod', `exec-${o}`, T0)));
 
         const winners = results.filter((r) => r.acquired);
         assert.equal(winners.length, 1);
@@ -284,54 +284,126 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         assert.ok([...holders][0]?.startsWith('exec-'));
       });
 
-      it('is re-entrant for the owner that holds it', async () => {
+      it('is re-entrant for the owner that holds it, with the same token', async () => {
         const service = uid('svc');
-        await ledger.acquireLease(service, 'prod', 'exec-a', T0, 3600);
+        await ledger.acquireLease(service, 'prod', 'exec-a', T0);
 
-        const again = await ledger.acquireLease(service, 'prod', 'exec-a', iso(T0, 10), 3600);
+        const again = await ledger.acquireLease(service, 'prod', 'exec-a', iso(T0, 10));
 
-        assert.deepEqual(again, { acquired: true });
+        assert.deepEqual(again, { acquired: true, fence: 1 });
       });
 
-      it('is freed only by its owner', async () => {
+      it('is freed only by its owner, and the next holder gets a larger token', async () => {
         const service = uid('svc');
-        await ledger.acquireLease(service, 'prod', 'exec-a', T0, 3600);
+        await ledger.acquireLease(service, 'prod', 'exec-a', T0);
 
         const byOther = await ledger.releaseLease(service, 'prod', 'exec-b');
-        const stillHeld = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 1), 3600);
+        const stillHeld = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 1));
         const byOwner = await ledger.releaseLease(service, 'prod', 'exec-a');
-        const nowFree = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 2), 3600);
+        const nowFree = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 2));
 
         assert.equal(byOther, false);
-        assert.deepEqual(stillHeld, { acquired: false, holder: 'exec-a' });
+        assert.deepEqual(stillHeld, { acquired: false, holder: 'exec-a', holderFence: 1 });
         assert.equal(byOwner, true);
-        assert.deepEqual(nowFree, { acquired: true });
+        assert.deepEqual(nowFree, { acquired: true, fence: 2 });
       });
 
       it('answers false when freeing a lease nobody holds', async () => {
         assert.equal(await ledger.releaseLease(uid('svc'), 'prod', 'exec-a'), false);
       });
 
-      it('lets another owner take over a lease once it has expired, and not before', async () => {
+      it('never expires: a holder keeps its lease however long it waits', async () => {
         const service = uid('svc');
-        await ledger.acquireLease(service, 'prod', 'exec-dead', T0, 60);
+        await ledger.acquireLease(service, 'prod', 'exec-slow', T0);
 
-        const early = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 59), 60);
-        const late = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 61), 60);
-        const deadOwnerBack = await ledger.acquireLease(service, 'prod', 'exec-dead', iso(T0, 62), 60);
+        const aWeekLater = await ledger.acquireLease(service, 'prod', 'exec-b', iso(T0, 7 * 24 * 3600));
 
-        assert.deepEqual(early, { acquired: false, holder: 'exec-dead' });
-        assert.deepEqual(late, { acquired: true });
-        assert.deepEqual(deadOwnerBack, { acquired: false, holder: 'exec-b' });
+        assert.deepEqual(aWeekLater, { acquired: false, holder: 'exec-slow', holderFence: 1 });
+      });
+
+      it('is taken over only from the holder and token that were read, with the next token', async () => {
+        const service = uid('svc');
+        const holder = uid('exec-a');
+        await ledger.acquireLease(service, 'prod', holder, T0);
+
+        const wrongToken = await ledger.takeOverLease(service, 'prod', { owner: holder, fence: 7 }, 'exec-b', iso(T0, 1));
+        const wrongOwner = await ledger.takeOverLease(service, 'prod', { owner: 'exec-x', fence: 1 }, 'exec-b', iso(T0, 1));
+        const taken = await ledger.takeOverLease(service, 'prod', { owner: holder, fence: 1 }, 'exec-b', iso(T0, 2));
+        const again = await ledger.takeOverLease(service, 'prod', { owner: holder, fence: 1 }, 'exec-c', iso(T0, 3));
+
+        assert.equal(wrongToken, undefined);
+        assert.equal(wrongOwner, undefined);
+        assert.equal(taken, 2);
+        assert.equal(again, undefined);
+        assert.equal((await ledger.getLease(service, 'prod'))?.owner, 'exec-b');
+        assert.deepEqual(await ledger.leasesOf(holder), []);
+      });
+
+      it('is never taken over while its holder has a driver run under way', async () => {
+        const service = uid('svc');
+        await ledger.acquireLease(service, 'prod', 'exec-a', T0);
+
+        const begun = await ledger.beginDeploy(service, 'prod', 'exec-a', 1, { kind: 'deploy', digest: digest('a'), at: T0 });
+        const during = await ledger.takeOverLease(service, 'prod', { owner: 'exec-a', fence: 1 }, 'exec-rb', iso(T0, 1));
+        const ended = await ledger.endDeploy(service, 'prod', 'exec-a', 1);
+        const after = await ledger.takeOverLease(service, 'prod', { owner: 'exec-a', fence: 1 }, 'exec-rb', iso(T0, 2));
+
+        assert.equal(begun, true);
+        assert.equal(during, undefined);
+        assert.equal(ended, true);
+        assert.equal(after, 2);
+      });
+
+      it('refuses a deploy claim by an owner or token that no longer holds the lease', async () => {
+        const service = uid('svc');
+        await ledger.acquireLease(service, 'prod', 'exec-a', T0);
+        await ledger.takeOverLease(service, 'prod', { owner: 'exec-a', fence: 1 }, 'exec-rb', iso(T0, 1));
+
+        const stale = await ledger.beginDeploy(service, 'prod', 'exec-a', 1, { kind: 'deploy', digest: digest('a'), at: iso(T0, 2) });
+        const holder = await ledger.beginDeploy(service, 'prod', 'exec-rb', 2, { kind: 'rollback', digest: digest('b'), at: iso(T0, 2) });
+
+        assert.equal(stale, false);
+        assert.equal(holder, true);
+        assert.deepEqual((await ledger.getLease(service, 'prod'))?.deploying, { kind: 'rollback', digest: digest('b'), at: iso(T0, 2) });
+      });
+
+      it('refuses stage pointer writes by a holder older than the one that last wrote it', async () => {
+        const service = uid('svc');
+        await ledger.setRunning(service, 'prod', digest('b'), T0, 2);
+
+        await assert.rejects(ledger.setRunning(service, 'prod', digest('a'), iso(T0, 1), 1), { name: 'FencedOffError' });
+        await assert.rejects(ledger.markGood(service, 'prod', digest('a'), iso(T0, 1), { fence: 1 }), { name: 'FencedOffError' });
+        await ledger.markGood(service, 'prod', digest('b'), iso(T0, 2), { fence: 2 });
+        await ledger.setRunning(service, 'prod', digest('c'), iso(T0, 3), 3);
+
+        const pointer = await ledger.getPointer(service, 'prod');
+        assert.equal(pointer?.running, digest('c'));
+        assert.equal(pointer?.lastKnownGood, digest('b'));
+      });
+
+      it('hands each waiter of a stage out exactly once, oldest first', async () => {
+        const service = uid('svc');
+        await ledger.addLeaseWaiter({ service, stage: 'prod', releaseId: 'rel-2', token: 'token-2', at: iso(T0, 2) });
+        await ledger.addLeaseWaiter({ service, stage: 'prod', releaseId: 'rel-1', token: 'token-1', at: iso(T0, 1) });
+        await ledger.addLeaseWaiter({ service, stage: 'dev', releaseId: 'rel-3', token: 'token-3', at: iso(T0, 1) });
+
+        const [a, b] = await Promise.all([ledger.takeLeaseWaiters(service, 'prod'), ledger.takeLeaseWaiters(service, 'prod')]);
+
+        assert.deepEqual([...a, ...b].map((w) => w.token).sort(), ['token-1', 'token-2']);
+        assert.deepEqual(await ledger.takeLeaseWaiters(service, 'prod'), []);
+        await ledger.addLeaseWaiter({ service, stage: 'prod', releaseId: 'rel-5', token: 'token-5', at: iso(T0, 5) });
+        await ledger.addLeaseWaiter({ service, stage: 'prod', releaseId: 'rel-4', token: 'token-4', at: iso(T0, 4) });
+        assert.deepEqual((await ledger.takeLeaseWaiters(service, 'prod')).map((w) => w.releaseId), ['rel-4', 'rel-5']);
+        assert.equal((await ledger.takeLeaseWaiters(service, 'dev')).length, 1);
       });
 
       it('lists every lease an owner holds and no other owner\'s', async () => {
         const service = uid('svc');
         const owner = uid('arn:aws:states:eu-west-2:111122223333:execution:release:exec');
-        await ledger.acquireLease(service, 'dev', owner, T0, 3600);
-        await ledger.acquireLease(service, 'prod', owner, T0, 3600);
-        await ledger.acquireLease(service, 'staging', 'someone-else', T0, 3600);
-        await ledger.acquireLease(service, 'qa', owner, T0, 3600);
+        await ledger.acquireLease(service, 'dev', owner, T0);
+        await ledger.acquireLease(service, 'prod', owner, T0);
+        await ledger.acquireLease(service, 'staging', 'someone-else', T0);
+        await ledger.acquireLease(service, 'qa', owner, T0);
         await ledger.releaseLease(service, 'qa', owner);
 
         const leases = await ledger.leasesOf(owner);
@@ -343,18 +415,6 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
             { service, stage: 'prod' },
           ],
         );
-      });
-
-      it('moves a lease taken over after expiry to the new owner\'s list', async () => {
-        const service = uid('svc');
-        const dead = uid('exec-dead');
-        const alive = uid('exec-alive');
-        await ledger.acquireLease(service, 'prod', dead, T0, 60);
-
-        await ledger.acquireLease(service, 'prod', alive, iso(T0, 120), 60);
-
-        assert.deepEqual(await ledger.leasesOf(dead), []);
-        assert.deepEqual(await ledger.leasesOf(alive), [{ service, stage: 'prod' }]);
       });
     });
 
@@ -546,13 +606,14 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
     });
 
     describe('time to live', () => {
-      it('puts expiresAt on leases, tokens, alarm index entries and initiators only — never on evidence', async () => {
+      it('puts expiresAt on tokens, lease waiters, alarm index entries and initiators only — never on evidence or leases', async () => {
         const service = uid('svc');
         const releaseId = uid('rel');
         for (const input of awkwardJourney(releaseId, service)) await ledger.append(input);
         await ledger.setRunning(service, 'dev', digest('a'), T0);
         await ledger.markGood(service, 'dev', digest('a'), T0);
-        await ledger.acquireLease(service, 'dev', 'exec-ttl', T0, 600);
+        await ledger.acquireLease(service, 'dev', 'exec-ttl', T0);
+        await ledger.addLeaseWaiter({ service, stage: 'dev', releaseId: 'exec-waiting', token: 'token-w', at: T0 });
         await ledger.putToken(bakeToken(releaseId, 'dev', [uid('alarm')]));
         await ledger.recordSkip({ repository: 'r', reason: 'ttl check', at: T0, eventId: uid('evt') });
         await ledger.putInitiator(uid('exec'), 'arn:aws:iam::111122223333:user/alice', T0);
@@ -565,7 +626,7 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
           ExclusiveStartKey = page.LastEvaluatedKey;
         } while (ExclusiveStartKey);
 
-        const expiring = (i: Record<string, unknown>) => i.sk === 'LEASE' || i.sk === 'TOKEN' || i.sk === 'INITIATOR' || String(i.pk).startsWith('ALARM#');
+        const expiring = (i: Record<string, unknown>) => i.sk === 'TOKEN' || i.sk === 'INITIATOR' || String(i.sk).startsWith('WAITER#') || String(i.pk).startsWith('ALARM#');
         const withTtl = items.filter((i) => LEDGER_TTL_ATTRIBUTE in i);
         assert.deepEqual(
           withTtl.filter((i) => !expiring(i)).map((i) => `${i.pk} ${i.sk}`),
@@ -575,8 +636,9 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
           items.filter((i) => expiring(i) && typeof i[LEDGER_TTL_ATTRIBUTE] !== 'number').map((i) => `${i.pk} ${i.sk}`),
           [],
         );
-        const kinds = new Set(withTtl.map((i) => (String(i.pk).startsWith('ALARM#') ? 'ALARM' : i.sk)));
-        assert.deepEqual([...kinds].sort(), ['ALARM', 'INITIATOR', 'LEASE', 'TOKEN']);
+        const kinds = new Set(withTtl.map((i) => (String(i.pk).startsWith('ALARM#') ? 'ALARM' : String(i.sk).startsWith('WAITER#') ? 'WAITER' : i.sk)));
+        assert.deepEqual([...kinds].sort(), ['ALARM', 'INITIATOR', 'TOKEN', 'WAITER']);
+        assert.ok(items.some((i) => i.sk === 'LEASE' && !(LEDGER_TTL_ATTRIBUTE in i)), 'a lease has no TTL');
         assert.ok(items.some((i) => String(i.sk).startsWith('EVENT#')) && items.some((i) => i.sk === 'META' && i.pk === ledgerKeys.releaseMeta(releaseId).pk));
       });
     });

@@ -1,0 +1,69 @@
+/**
+ * The point of action: immediately before a forward deploy's driver runs, decide again every control
+ * whose answer can change while a release waits (for an approval, a window, a scan, a lease) and record
+ * each as a gate result at this moment:
+ * - the lease: still this release's, with its fencing token (an operator rollback may have taken it);
+ * - newest wins: no newer digest of the service running in the stage or on its way there;
+ * - gate `window`: release windows, blackouts and the global freeze (break-glass bypasses them, named);
+ *   closed with `outside: "wait"` → wait for the next opening and check everything again;
+ * - gate `alarms.pre-deploy`: the stage's alarms, read now.
+ * Then claim the deploy on the lease (conditional on the token): from here until the driver run is
+ * recorded, nobody can take the stage.
+ */
+import { z } from 'zod';
+import { evaluateAlarmsPreDeploy } from './domain/gates';
+import { windowAtAction } from './domain/point-of-action';
+import { parseWith } from './domain/validation';
+import type { Deps } from './ports';
+import { checkLease, recordPreempted, supersedeIfNewer } from './shared/lease';
+import { lambdaHandler } from './shared/middleware';
+import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+
+const eventSchema = z.object({ releaseId: z.string().min(1), stage: z.string().min(1), attempt: z.number().int().min(0).default(0) });
+
+export type DeployCheckResult =
+  | { verdict: 'PASS'; reason: string; attempt: number }
+  | { verdict: 'WAIT'; until: string; reason: string; attempt: number }
+  | { verdict: 'BLOCK' | 'SUPERSEDED' | 'LEASE_LOST'; reason: string; attempt: number };
+
+export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult> {
+  const e = parseWith(eventSchema, event, 'task input');
+  const events = await deps.ledger.events(e.releaseId);
+  const release = await loadRelease(deps, e.releaseId);
+  const { st } = stageConfigOf(deps, release.service, e.stage);
+  const key = (what: string) => `stage:${e.stage}:at-deploy:${e.attempt}:${what}`;
+  const now = deps.now();
+
+  const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
+  if (!lease.held) return { verdict: 'LEASE_LOST', reason: await recordPreempted(deps, release, e.stage, events), attempt: e.attempt };
+
+  const superseded = await supersedeIfNewer(deps, release, e.stage);
+  if (superseded) return { verdict: 'SUPERSEDED', reason: superseded, attempt: e.attempt };
+
+  const freeze = await deps.ledger.getFreeze();
+  const w = windowAtAction(st.windows, now, { kind: 'deploy', breakGlass: release.breakGlass ?? null, freeze });
+  if (w.verdict === 'WAIT') {
+    await record(deps, e.releaseId, key('waiting:window'), 'stage.waiting', { waitingFor: 'window', until: w.until, reason: w.reason, checkpoint: 'deploy', ...(st.windows ? { timezone: st.windows.timezone } : {}) }, e.stage);
+    return { verdict: 'WAIT', until: w.until, reason: w.reason, attempt: e.attempt + 1 };
+  }
+  const windowGate = await record(deps, e.releaseId, key('gate:window'), 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'deploy', evidence: { windows: st.windows ?? null, breakGlass: release.breakGlass ?? null, freeze } }, e.stage);
+  if (w.verdict === 'BLOCK') {
+    await announce(deps, windowGate.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: windowGate.at, gate: 'window', reason: w.reason });
+    return { verdict: 'BLOCK', reason: w.reason, attempt: e.attempt };
+  }
+
+  const states = st.alarms.length ? await deps.alarms.describeAlarms(st.alarms) : [];
+  const gate = evaluateAlarmsPreDeploy(st, states);
+  const alarmGate = await record(deps, e.releaseId, key('gate:alarms.pre-deploy'), 'gate.evaluated', { ...gate, checkpoint: 'deploy' }, e.stage);
+  if (gate.result === 'FAIL') {
+    await announce(deps, alarmGate.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: alarmGate.at, gate: gate.gate, reason: gate.reason });
+    return { verdict: 'BLOCK', reason: gate.reason, attempt: e.attempt };
+  }
+
+  if (!release.digest) throw new Error(`release ${e.releaseId} has no digest to deploy`);
+  const claimed = await deps.ledger.beginDeploy(release.service, e.stage, e.releaseId, lease.fence, { kind: 'deploy', digest: release.digest, at: now.toISOString() });
+  if (!claimed) return { verdict: 'LEASE_LOST', reason: await recordPreempted(deps, release, e.stage, await deps.ledger.events(e.releaseId)), attempt: e.attempt };
+  return { verdict: 'PASS', reason: `${w.reason}; ${gate.reason}`, attempt: e.attempt };
+}
+
+export const handler = lambdaHandler(run);
