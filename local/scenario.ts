@@ -140,7 +140,7 @@ export const scenarioSchema = z.strictObject({
       z.union([z.literal('generate'), z.string().regex(/^-----BEGIN (EC |RSA )?PRIVATE KEY-----/, 'expected "generate" or a PEM private key')]),
     )
     .default({}),
-  stages: z.record(z.string().regex(/^[^/]+\/[^/]+$/, 'expected "<service>/<stage>"'), z.strictObject({ running: digest.optional(), lastKnownGood: digest.optional() })).default({}),
+  stages: z.record(z.string().regex(/^[^/]+\/[^/]+$/, 'expected "<service>/<stage>"'), z.strictObject({ running: digest.optional(), lastKnownGood: digest.optional(), promoted: z.array(digest).optional() })).default({}),
   alarms: z.record(z.string(), alarmState).default({}),
   triggers: z.array(trigger).default([]),
   script: z.array(scriptLine).default([]),

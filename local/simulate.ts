@@ -103,7 +103,7 @@ export interface SimulationOutput {
   scenario: string;
   simulated: true;
   releases: SimRelease[];
-  stages: Record<string, { running?: string; lastKnownGood?: string }>;
+  stages: Record<string, { running?: string; lastKnownGood?: string; promoted?: string[] }>;
   deployments: Array<{ service: string; stage: string; digest: string; kind: string; startedAt: string; endedAt?: string; result?: string; releaseId: string }>;
   skipped: Array<{ repository: string; tag?: string; digest?: string; reason: string; at: string }>;
   unused: Array<{ index: number; line: ScriptLine; reason: string }>;
@@ -138,6 +138,7 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'stage.waiting': (e) => `Waiting for ${String(e.data.waitingFor ?? 'something')}`,
   'lease.acquired': () => 'Lease Acquired',
   'lease.released': () => 'Lease Released',
+  'lease.lost': () => 'Lease Taken by Rollback',
   'gate.evaluated': (e) => `Gate ${String(e.data.gate)}`,
   'deploy.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Started' : 'Deploy Started'),
   'deploy.finished': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Finished' : e.data.result === 'SUCCEEDED' ? 'Stage Deployed' : 'Deploy Failed'),
@@ -303,6 +304,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     // What runs in each stage before the scenario starts.
     for (const [key, st] of Object.entries(scenario.stages)) {
       const [svc, stage] = key.split('/') as [string, string];
+      // An addition to SIMULATION.md: `promoted`, the digests promoted there before, oldest first (operator rollback targets).
+      for (const d of st.promoted ?? []) await ledger.markGood(svc, stage, d, scenario.clock);
       if (st.lastKnownGood) await ledger.markGood(svc, stage, st.lastKnownGood, scenario.clock);
       if (st.running) {
         if (st.running !== st.lastKnownGood) await ledger.markGood(svc, stage, st.running, scenario.clock);
