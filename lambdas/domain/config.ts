@@ -113,13 +113,33 @@ const workload = z.strictObject({
   container: k8sName('a container name'),
 });
 
+/**
+ * An allow window. `from` later than `to` runs across midnight: from `from` on each listed day until `to` on the
+ * next day (lambdas/domain/windows.ts). `from` equal to `to` is refused: it would mean either nothing or all day.
+ */
+const allowWindow = z
+  .strictObject({
+    days: z.array(z.enum(DAYS)).min(1),
+    from: hhmm.refine((t) => t !== '24:00', { message: 'expected a time HH:MM from 00:00 to 23:59 (a window cannot open at 24:00)' }),
+    to: hhmm,
+  })
+  .superRefine((w, ctx) => {
+    if (w.from === w.to) ctx.addIssue({ code: 'custom', path: ['to'], message: `expected a time different from from (${JSON.stringify(w.from)})` });
+  });
+
+const blackout = z
+  .strictObject({ from: localDateTime, to: localDateTime, reason: z.string().min(1) })
+  .superRefine((b, ctx) => {
+    // Wall times compared as written (seconds default to :00): the zone shifts both alike.
+    const wall = (s: string) => (s.length === 16 ? `${s}:00` : s);
+    if (wall(b.to) <= wall(b.from)) ctx.addIssue({ code: 'custom', path: ['to'], message: `expected a local date-time after from (${JSON.stringify(b.from)})` });
+  });
+
 const windowSpec = z.strictObject({
   timezone: z.string().refine((tz) => IANAZone.isValidZone(tz), { message: 'expected an IANA time zone such as Europe/London' }),
-  allow: z
-    .array(z.strictObject({ days: z.array(z.enum(DAYS)).min(1), from: hhmm, to: hhmm }))
-    .default([]),
+  allow: z.array(allowWindow).default([]),
   outside: z.enum(['wait', 'block']).default('wait'),
-  blackouts: z.array(z.strictObject({ from: localDateTime, to: localDateTime, reason: z.string().min(1) })).default([]),
+  blackouts: z.array(blackout).default([]),
 });
 
 const approval = z.strictObject({
