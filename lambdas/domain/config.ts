@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { canonicalJson } from './canonical';
+import { historyBudgetProblems } from './history-budget';
 import { tagPatternProblem } from './tag-pattern';
-import { formatIssues, prototypeKeyProblems, ValidationError } from './validation';
+import { formatIssues, jsonPath, prototypeKeyProblems, ValidationError } from './validation';
 
 /** Names that reach a shell (as environment variables) or a resource name: letters, digits, - _ . / */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,127}$/;
@@ -260,12 +261,23 @@ export function stageWorkload(st: StageConfig): { deployment: string; container:
   return undefined;
 }
 
+/**
+ * Configs whose release executions could pass Step Functions' history limit (lambdas/domain/history-budget.ts),
+ * as `path: message` lines naming the service, the stage and the setting to change.
+ */
+export function historyProblems(cfg: GantryConfig): string[] {
+  return Object.entries(cfg.services).flatMap(([name, svc]) => historyBudgetProblems(svc).map((p) => `${jsonPath(['services', name, ...p.path])}: ${p.message}`));
+}
+
 /** Parse and validate a config document. Throws ValidationError with one line per problem. */
 export function parseConfig(raw: unknown, source = 'config'): GantryConfig {
   const result = configSchema.safeParse(raw);
   // zod drops a `__proto__` key from records silently: refuse it like any unknown field.
   const problems = [...new Set([...(result.success ? [] : formatIssues(result.error.issues, raw)), ...prototypeKeyProblems(raw)])];
   if (!result.success || problems.length > 0) throw new ValidationError(source, problems);
+  // Only a config that is valid field by field has a worst case worth computing.
+  const history = historyProblems(result.data);
+  if (history.length > 0) throw new ValidationError(source, history);
   return deepFreeze(result.data);
 }
 
