@@ -97,8 +97,8 @@ export const SCAN_POLL_SECONDS = 30;
 export const BAKE_SAFETY_MINUTES = 15;
 /** What a CodeBuild deploy may take past deploy.timeoutMinutes (release.ts deployTimeoutSeconds; a test keeps them equal). */
 export const DEPLOY_STARTUP_MINUTES = 10;
-/** nextOpening looks this far ahead (lambdas/domain/windows.ts LOOKAHEAD_DAYS). */
-const WINDOW_LOOKAHEAD_MINUTES = 60 * 24 * 60;
+/** nextOpening looks this far ahead (lambdas/domain/windows.ts LOOKAHEAD_DAYS; a test keeps them equal). */
+export const WINDOW_LOOKAHEAD_MINUTES = 60 * 24 * 60;
 
 /**
  * How a release waits for a stage lease another release holds: the one place to change when the lease

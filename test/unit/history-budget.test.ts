@@ -22,11 +22,13 @@ import {
   type LoopName,
   SCAN_POLL_SECONDS,
   STAGE_FIXED_EVENTS,
+  WINDOW_LOOKAHEAD_MINUTES,
   worstCaseHistory,
   worstEventsOfState,
 } from '../../lambdas/domain/history-budget';
 import { bakeTimeoutSeconds, deployTimeoutSeconds } from '../../lambdas/domain/release';
 import { ValidationError } from '../../lambdas/domain/validation';
+import { LOOKAHEAD_DAYS } from '../../lambdas/domain/windows';
 import { SCAN_POLL_SECONDS as IMAGE_GATES_SCAN_POLL_SECONDS } from '../../lambdas/image-gates';
 import { LEASE_TTL_SECONDS } from '../../lambdas/stage-lease';
 import { loadScenario } from '../../local/scenario';
@@ -127,10 +129,11 @@ describe('the history budget against the committed workflow', () => {
     assert.equal(LEASE_WAIT.capMinutes, LEASE_TTL_SECONDS / 60);
   });
 
-  it('uses the handlers\' scan poll, bake safety net and deploy start-up allowance', () => {
+  it('uses the handlers\' scan poll, window lookahead, bake safety net and deploy start-up allowance', () => {
     const st = oneStage().stages[0];
     assert.ok(st);
     assert.equal(SCAN_POLL_SECONDS, IMAGE_GATES_SCAN_POLL_SECONDS);
+    assert.equal(WINDOW_LOOKAHEAD_MINUTES, LOOKAHEAD_DAYS * 24 * 60);
     assert.equal(bakeTimeoutSeconds(st), (st.bakeMinutes + BAKE_SAFETY_MINUTES) * 60);
     assert.equal(deployTimeoutSeconds(st), (st.deploy.timeoutMinutes + DEPLOY_STARTUP_MINUTES) * 60);
   });
