@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { parseWith } from './domain/validation';
-import { evaluateWindow } from './domain/windows';
+import { describeWindowAt } from './domain/windows';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
@@ -23,26 +23,19 @@ export async function run(event: unknown, deps: Deps): Promise<WindowGateResult>
   const freeze = await deps.ledger.getFreeze();
   const gateKey = `stage:${e.stage}:gate:window`;
 
-  if (freeze.on && !breakGlass) {
-    const reason = `global freeze since ${freeze.at} by ${freeze.principal}: ${freeze.reason}`;
-    const r = await record(deps, e.releaseId, gateKey, 'gate.evaluated', { gate: 'window', result: 'FAIL', reason, evidence: { freeze } }, e.stage);
-    await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: 'window', reason });
-    return { verdict: 'BLOCK', reason };
+  // One pure decision (describeWindowAt), so the same answer can be taken again right before a deploy.
+  const d = describeWindowAt(st.windows, now, breakGlass, freeze);
+  if (d.verdict === 'WAIT') {
+    await record(deps, e.releaseId, `stage:${e.stage}:waiting:window:${d.until}`, 'stage.waiting', { waitingFor: 'window', until: d.until, reason: d.reason, ...(st.windows ? { timezone: st.windows.timezone } : {}) }, e.stage);
+    return { verdict: 'WAIT', until: d.until, reason: d.reason };
   }
-  const v = evaluateWindow(st.windows, now, breakGlass);
-  if (v.verdict === 'WAIT') {
-    await record(deps, e.releaseId, `stage:${e.stage}:waiting:window:${v.until}`, 'stage.waiting', { waitingFor: 'window', until: v.until, reason: v.reason, ...(st.windows ? { timezone: st.windows.timezone } : {}) }, e.stage);
-    return v;
+  const evidence = { windows: st.windows ?? null, breakGlass, freeze, ...(d.bypassed.length > 0 ? { bypassed: d.bypassed } : {}) };
+  const r = await record(deps, e.releaseId, gateKey, 'gate.evaluated', { gate: 'window', result: d.result, reason: d.reason, evidence }, e.stage);
+  if (d.verdict === 'BLOCK') {
+    await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: 'window', reason: d.reason });
+    return { verdict: 'BLOCK', reason: d.reason };
   }
-  const bypassedFreeze = freeze.on && breakGlass ? `; global freeze bypassed (${freeze.reason})` : '';
-  const result = v.verdict === 'BLOCK' ? 'FAIL' : breakGlass ? 'WARN' : 'PASS';
-  const reason = `${v.reason}${bypassedFreeze}`;
-  const r = await record(deps, e.releaseId, gateKey, 'gate.evaluated', { gate: 'window', result, reason, evidence: { windows: st.windows ?? null, breakGlass, freeze } }, e.stage);
-  if (v.verdict === 'BLOCK') {
-    await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: 'window', reason });
-    return { verdict: 'BLOCK', reason };
-  }
-  return { verdict: 'PASS', reason };
+  return { verdict: 'PASS', reason: d.reason };
 }
 
 export const handler = lambdaHandler(run);

@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { canonicalJson } from './canonical';
+import { historyBudgetProblems } from './history-budget';
 import { tagPatternProblem } from './tag-pattern';
-import { formatIssues, prototypeKeyProblems, ValidationError } from './validation';
+import { formatIssues, jsonPath, prototypeKeyProblems, ValidationError } from './validation';
 
 /** Names that reach a shell (as environment variables) or a resource name: letters, digits, - _ . / */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,127}$/;
@@ -113,13 +114,33 @@ const workload = z.strictObject({
   container: k8sName('a container name'),
 });
 
+/**
+ * An allow window. `from` later than `to` runs across midnight: from `from` on each listed day until `to` on the
+ * next day (lambdas/domain/windows.ts). `from` equal to `to` is refused: it would mean either nothing or all day.
+ */
+const allowWindow = z
+  .strictObject({
+    days: z.array(z.enum(DAYS)).min(1),
+    from: hhmm.refine((t) => t !== '24:00', { message: 'expected a time HH:MM from 00:00 to 23:59 (a window cannot open at 24:00)' }),
+    to: hhmm,
+  })
+  .superRefine((w, ctx) => {
+    if (w.from === w.to) ctx.addIssue({ code: 'custom', path: ['to'], message: `expected a time different from from (${JSON.stringify(w.from)})` });
+  });
+
+const blackout = z
+  .strictObject({ from: localDateTime, to: localDateTime, reason: z.string().min(1) })
+  .superRefine((b, ctx) => {
+    // Wall times compared as written (seconds default to :00): the zone shifts both alike.
+    const wall = (s: string) => (s.length === 16 ? `${s}:00` : s);
+    if (wall(b.to) <= wall(b.from)) ctx.addIssue({ code: 'custom', path: ['to'], message: `expected a local date-time after from (${JSON.stringify(b.from)})` });
+  });
+
 const windowSpec = z.strictObject({
   timezone: z.string().refine((tz) => IANAZone.isValidZone(tz), { message: 'expected an IANA time zone such as Europe/London' }),
-  allow: z
-    .array(z.strictObject({ days: z.array(z.enum(DAYS)).min(1), from: hhmm, to: hhmm }))
-    .default([]),
+  allow: z.array(allowWindow).default([]),
   outside: z.enum(['wait', 'block']).default('wait'),
-  blackouts: z.array(z.strictObject({ from: localDateTime, to: localDateTime, reason: z.string().min(1) })).default([]),
+  blackouts: z.array(blackout).default([]),
 });
 
 const approval = z.strictObject({
@@ -240,12 +261,23 @@ export function stageWorkload(st: StageConfig): { deployment: string; container:
   return undefined;
 }
 
+/**
+ * Configs whose release executions could pass Step Functions' history limit (lambdas/domain/history-budget.ts),
+ * as `path: message` lines naming the service, the stage and the setting to change.
+ */
+export function historyProblems(cfg: GantryConfig): string[] {
+  return Object.entries(cfg.services).flatMap(([name, svc]) => historyBudgetProblems(svc).map((p) => `${jsonPath(['services', name, ...p.path])}: ${p.message}`));
+}
+
 /** Parse and validate a config document. Throws ValidationError with one line per problem. */
 export function parseConfig(raw: unknown, source = 'config'): GantryConfig {
   const result = configSchema.safeParse(raw);
   // zod drops a `__proto__` key from records silently: refuse it like any unknown field.
   const problems = [...new Set([...(result.success ? [] : formatIssues(result.error.issues, raw)), ...prototypeKeyProblems(raw)])];
   if (!result.success || problems.length > 0) throw new ValidationError(source, problems);
+  // Only a config that is valid field by field has a worst case worth computing.
+  const history = historyProblems(result.data);
+  if (history.length > 0) throw new ValidationError(source, history);
   return deepFreeze(result.data);
 }
 

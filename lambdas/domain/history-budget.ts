@@ -1,0 +1,301 @@
+/**
+ * The history budget: the worst-case number of Step Functions history events one release execution of a
+ * service can write, computed from the config (all stages). Step Functions fails an execution at 25,000
+ * events, and no Catch can handle that; a config whose worst case can pass HISTORY_BUDGET (20,000) is
+ * refused, naming the service, the stage and the setting to change. Pure: no I/O, no clock.
+ *
+ * The formula (docs/decisions/017-history-budget.md):
+ *
+ *   worst case = EXECUTION_FIXED_EVENTS
+ *              + Σ over stages ( STAGE_FIXED_EVENTS + Σ over the stage's loops ( extra iterations × LOOP_EVENTS[loop] ) )
+ *
+ * The fixed parts are the longest path through the workflow (every state once, every Retry of those
+ * states used up); test/unit/history-budget.test.ts derives them, and each loop's events per iteration,
+ * from statemachines/release.asl.json, so the numbers here cannot drift from the workflow.
+ */
+import type { ServiceConfig, StageConfig } from './config';
+
+/** Step Functions' hard quota of events in one execution's history. */
+export const HISTORY_HARD_LIMIT = 25_000;
+/** What a config's worst case may reach: the rest of the quota is headroom for retries inside loops. */
+export const HISTORY_BUDGET = 20_000;
+
+/**
+ * Events one run of a state adds to the history (HistoryEventType in the Step Functions API reference):
+ * a Task: TaskStateEntered, Scheduled, Started, Succeeded|Failed|TimedOut, TaskStateExited (a Lambda
+ * given by ARN writes LambdaFunction* events instead: the same count); a `.waitForTaskToken` or `.sync`
+ * Task also writes TaskSubmitted; Wait, Choice and Pass: Entered and Exited; Succeed: Entered and
+ * Exited; Fail: FailStateEntered. The execution itself writes ExecutionStarted and one closing event.
+ */
+export const EVENTS_PER_STATE = { Task: 5, CallbackTask: 6, Wait: 2, Choice: 2, Pass: 2, Succeed: 2, Fail: 1 } as const;
+export const EXECUTION_EVENTS = 2;
+/** A failed attempt that a Retry repeats: Scheduled, Started, Submitted (callback and .sync), Failed|TimedOut. */
+export const RETRY_ATTEMPT_EVENTS = 4;
+
+/** The shape of an ASL state this module reads. */
+export interface AslState {
+  readonly Type: string;
+  readonly Resource?: string;
+  readonly Retry?: ReadonlyArray<{ readonly MaxAttempts?: number }>;
+}
+
+/** Events one run of `state` writes, without retries. */
+export function eventsOfState(state: AslState): number {
+  if (state.Type === 'Task') return /\.(waitForTaskToken|sync)(:\d+)?$/.test(state.Resource ?? '') ? EVENTS_PER_STATE.CallbackTask : EVENTS_PER_STATE.Task;
+  const n = (EVENTS_PER_STATE as Record<string, number>)[state.Type];
+  if (n === undefined) throw new HistoryBudgetError(`no event count for state type ${state.Type}`);
+  return n;
+}
+
+/** Events one run of `state` writes when every Retry attempt is used up (Retry's MaxAttempts defaults to 3). */
+export function worstEventsOfState(state: AslState): number {
+  const retries = (state.Retry ?? []).reduce((n, r) => n + (r.MaxAttempts ?? 3), 0);
+  return eventsOfState(state) + retries * RETRY_ATTEMPT_EVENTS;
+}
+
+export class HistoryBudgetError extends Error {
+  override readonly name = 'HistoryBudgetError';
+}
+
+/**
+ * Events of one extra iteration of each loop of the release workflow, keyed by the loop's Wait state (the
+ * state that closes the cycle). Each cycle, from the Wait state back to it: the Wait, then the states it
+ * leads to until the Choice that sends it back.
+ */
+export const LOOP_EVENTS = {
+  /** WaitForStageLease → AcquireStageLease (Task) → IsStageLeaseHeld (Choice). */
+  WaitForStageLease: 9,
+  /** WaitForReleaseWindow → CheckReleaseWindow (Task) → ReleaseWindowVerdict (Choice). */
+  WaitForReleaseWindow: 9,
+  /** WaitForImageScan → RunImageGates (Task) → ImageGatesVerdict (Choice). */
+  WaitForImageScan: 9,
+  /** WaitBakePollInterval → PollBakeAlarms (Task) → PollBakeVerdict (Choice). */
+  WaitBakePollInterval: 9,
+  /** WaitForRollout → ReadRollout (eks:call) → CheckRollout (Task) → RolloutVerdict (Choice). */
+  WaitForRollout: 14,
+  /** WaitForRollbackRollout → ReadRollbackRollout → CheckRollbackRollout → RollbackRolloutVerdict. */
+  WaitForRollbackRollout: 14,
+} as const;
+export type LoopName = keyof typeof LOOP_EVENTS;
+
+/**
+ * The longest path from the start to the first BeginStage (25), plus the longest from FinishRelease to the
+ * end (43, through HandleInternalError), plus the execution's own two events, every Retry used up
+ * (derived from the ASL in the test).
+ */
+export const EXECUTION_FIXED_EVENTS = 70;
+/**
+ * The longest path through one stage, from BeginStage to the next stage, to FinishRelease, or to the end
+ * (through the Kubernetes driver, a polling bake and a Kubernetes rollback; each loop's body once), every
+ * Retry used up (derived from the ASL in the test).
+ */
+export const STAGE_FIXED_EVENTS = 647;
+
+/** image-gates polls a running scan this often (lambdas/image-gates.ts SCAN_POLL_SECONDS; a test keeps them equal). */
+export const SCAN_POLL_SECONDS = 30;
+/** The event-driven bake's safety timeout past bakeMinutes (release.ts bakeTimeoutSeconds; a test keeps them equal). */
+export const BAKE_SAFETY_MINUTES = 15;
+/** What a CodeBuild deploy may take past deploy.timeoutMinutes (release.ts deployTimeoutSeconds; a test keeps them equal). */
+export const DEPLOY_STARTUP_MINUTES = 10;
+/** nextOpening looks this far ahead (lambdas/domain/windows.ts LOOKAHEAD_DAYS; a test keeps them equal). */
+export const WINDOW_LOOKAHEAD_MINUTES = 60 * 24 * 60;
+
+/**
+ * How a release waits for a stage lease another release holds: the one place to change when the lease
+ * wait changes. Today `WaitForStageLease` polls every 60 s, and a lease expires 24 h after it was taken
+ * (stage-lease.ts LEASE_TTL_SECONDS), so no wait lasts longer. A task-token hand-off that re-checks at
+ * most every N minutes and has no TTL is `{ loop: <its state>, recheckSeconds: N * 60, capMinutes: null }`
+ * with that loop's events per iteration in LOOP_EVENTS.
+ */
+export interface LeaseWaitModel {
+  readonly loop: LoopName;
+  readonly recheckSeconds: number;
+  /** No wait outlasts this (a lease TTL), or null: as long as another release can hold the stage. */
+  readonly capMinutes: number | null;
+}
+export const LEASE_WAIT: LeaseWaitModel = { loop: 'WaitForStageLease', recheckSeconds: 60, capMinutes: 24 * 60 };
+
+/**
+ * Release-window checkpoints per stage: today the `window` gate once. The re-check right before a deploy
+ * (issue 13) makes it 2.
+ */
+export const WINDOW_CHECKPOINTS_PER_STAGE = 1;
+
+/** One loop's (or the lease wait's) share of a stage's worst case, and the setting that drives it. */
+export interface BudgetTerm {
+  readonly stage: string;
+  readonly stageIndex: number;
+  readonly loop: LoopName;
+  readonly iterations: number;
+  readonly events: number;
+  /** JSON path below the service, e.g. ['stages', 2, 'bake', 'intervalSeconds']. */
+  readonly setting: ReadonlyArray<string | number>;
+  /** What the loop is, for a message: "a polling bake of 1440 minutes every 30 s". */
+  readonly what: string;
+  /** What to change, given how many events the term may take at most. */
+  readonly fix: (maxEvents: number) => string;
+}
+
+export interface HistoryWorstCase {
+  readonly total: number;
+  readonly fixed: number;
+  readonly terms: readonly BudgetTerm[];
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+/** "about 26,000": to two significant figures at most, never rounded down to zero. */
+export function about(n: number): string {
+  if (n < 100) return fmt(n);
+  const step = 10 ** Math.max(2, Math.floor(Math.log10(n)) - 1);
+  return fmt(Math.round(n / step) * step);
+}
+
+/** How long another release can hold this stage's lease, in minutes, and what makes it that long (largest first). */
+export function stageHoldMinutes(st: StageConfig, scanWaitMinutes: number): { minutes: number; parts: Array<{ setting: ReadonlyArray<string | number>; minutes: number }> } {
+  const parts: Array<{ setting: ReadonlyArray<string | number>; minutes: number }> = [];
+  const w = st.windows;
+  if (w && w.outside === 'wait') {
+    const blackoutMinutes = w.blackouts.reduce((n, b) => n + Math.max(0, (Date.parse(`${b.to}Z`) - Date.parse(`${b.from}Z`)) / 60_000), 0);
+    // The longest wait for an opening: a week between weekly windows, plus every blackout, at most the lookahead.
+    const gap = Math.min(WINDOW_LOOKAHEAD_MINUTES, (w.allow.length > 0 ? 7 * 24 * 60 : 0) + blackoutMinutes);
+    if (gap > 0) parts.push({ setting: ['windows'], minutes: gap * WINDOW_CHECKPOINTS_PER_STAGE });
+  }
+  parts.push({ setting: ['imagePolicy', 'scanWaitMinutes'], minutes: scanWaitMinutes });
+  if (st.approval) parts.push({ setting: ['approval', 'timeoutMinutes'], minutes: st.approval.timeoutMinutes });
+  // The deploy, and the rollback deploy after a failed bake, each up to the driver's timeout plus start-up.
+  parts.push({ setting: ['deploy', 'timeoutMinutes'], minutes: 2 * (st.deploy.timeoutMinutes + DEPLOY_STARTUP_MINUTES) });
+  parts.push({ setting: ['bakeMinutes'], minutes: st.bake.mode === 'poll' ? st.bakeMinutes : st.bakeMinutes + BAKE_SAFETY_MINUTES });
+  parts.push({ setting: ['recoveryMinutes'], minutes: st.recoveryMinutes });
+  return { minutes: parts.reduce((n, p) => n + p.minutes, 0), parts: parts.sort((a, b) => b.minutes - a.minutes) };
+}
+
+function stageTerms(st: StageConfig, i: number, scanWaitMinutes: number, lease: LeaseWaitModel): BudgetTerm[] {
+  const terms: BudgetTerm[] = [];
+  const base = { stage: st.name, stageIndex: i };
+
+  // Another release's hold of the stage, re-checked every recheckSeconds (capped by a TTL, where there is one).
+  const hold = stageHoldMinutes(st, scanWaitMinutes);
+  const waitMinutes = lease.capMinutes === null ? hold.minutes : Math.min(hold.minutes, lease.capMinutes);
+  const leaseIterations = Math.ceil((waitMinutes * 60) / lease.recheckSeconds);
+  const top = hold.parts[0];
+  terms.push({
+    ...base,
+    loop: lease.loop,
+    iterations: leaseIterations,
+    events: leaseIterations * LOOP_EVENTS[lease.loop],
+    setting: ['stages', i, ...(top?.setting ?? [])],
+    what: `waiting for stage ${st.name}'s lease (another release can hold it for ${fmt(waitMinutes)} minutes${lease.capMinutes !== null && hold.minutes >= lease.capMinutes ? ', the lease TTL' : ''}; re-checked every ${lease.recheckSeconds} s)`,
+    fix: (maxEvents) => {
+      const minutes = Math.floor((Math.floor(maxEvents / LOOP_EVENTS[lease.loop]) * lease.recheckSeconds) / 60);
+      const parts = hold.parts.map((p) => `${p.setting.join('.')} ${fmt(p.minutes)}`).join(', ');
+      return `hold the stage for less (minutes by setting: ${parts}; ${fmt(hold.minutes)} in all; keep it to at most ${fmt(minutes)})`;
+    },
+  });
+
+  // The window gate: a wait until the next opening; a re-check can miss a short opening or meet a blackout edge.
+  if (st.windows && st.windows.outside === 'wait') {
+    const n = WINDOW_CHECKPOINTS_PER_STAGE * (1 + st.windows.allow.length + st.windows.blackouts.length);
+    terms.push({ ...base, loop: 'WaitForReleaseWindow', iterations: n, events: n * LOOP_EVENTS.WaitForReleaseWindow, setting: ['stages', i, 'windows'], what: `the window waits of stage ${st.name} (${n} at most)`, fix: () => 'use fewer allow windows and blackouts' });
+  }
+
+  // A polling bake: one poll every intervalSeconds (the last wait cut to what is left) until bakeMinutes.
+  if (st.bake.mode === 'poll') {
+    const n = Math.ceil((st.bakeMinutes * 60) / st.bake.intervalSeconds);
+    terms.push({
+      ...base,
+      loop: 'WaitBakePollInterval',
+      iterations: n,
+      events: n * LOOP_EVENTS.WaitBakePollInterval,
+      setting: ['stages', i, 'bake', 'intervalSeconds'],
+      what: `a polling bake of ${st.bakeMinutes} minutes every ${st.bake.intervalSeconds} s in stage ${st.name}`,
+      fix: (maxEvents) => {
+        const polls = Math.floor(maxEvents / LOOP_EVENTS.WaitBakePollInterval);
+        const least = polls > 0 ? Math.ceil((st.bakeMinutes * 60) / polls) : Number.POSITIVE_INFINITY;
+        return least <= 3600 ? `poll less often (at least ${least} s) or use the event-driven bake` : 'use the event-driven bake (bake.mode "event")';
+      },
+    });
+  }
+
+  // The Kubernetes driver watches the rollout every pollSeconds until timeoutMinutes: for the deploy, and again
+  // for a rollback after a failed deploy or bake (WaitForRollbackRollout, the same settings).
+  if (st.deploy.driver === 'kubernetes') {
+    const d = st.deploy;
+    const n = Math.ceil((d.timeoutMinutes * 60) / d.pollSeconds) + 1;
+    const perRead = LOOP_EVENTS.WaitForRollout + LOOP_EVENTS.WaitForRollbackRollout;
+    terms.push({
+      ...base,
+      loop: 'WaitForRollout',
+      iterations: 2 * n,
+      events: n * perRead,
+      setting: ['stages', i, 'deploy', 'pollSeconds'],
+      what: `a rollout watch of up to ${d.timeoutMinutes} minutes every ${d.pollSeconds} s in stage ${st.name} (for the deploy, and again for a rollback)`,
+      fix: (maxEvents) => {
+        const reads = Math.floor(maxEvents / perRead) - 1;
+        const least = reads > 0 ? Math.ceil((d.timeoutMinutes * 60) / reads) : Number.POSITIVE_INFINITY;
+        return least <= 300 ? `poll less often (at least ${least} s) or shorten deploy.timeoutMinutes` : 'shorten deploy.timeoutMinutes';
+      },
+    });
+  }
+  return terms;
+}
+
+/**
+ * The scan wait, at every stage: image-gates polls every SCAN_POLL_SECONDS until scanWaitMinutes after the
+ * stage's first wait (a scan that an earlier stage saw complete is not assumed to stay complete).
+ */
+function scanTerm(service: ServiceConfig): BudgetTerm {
+  const minutes = service.imagePolicy.scanWaitMinutes;
+  const perStage = Math.ceil((minutes * 60) / SCAN_POLL_SECONDS) + 1;
+  const stages = service.stages.length;
+  return {
+    stage: service.stages.map((st) => st.name).join(', '),
+    stageIndex: -1,
+    loop: 'WaitForImageScan',
+    iterations: perStage * stages,
+    events: perStage * stages * LOOP_EVENTS.WaitForImageScan,
+    setting: ['imagePolicy', 'scanWaitMinutes'],
+    what: `a scan wait of up to ${minutes} minutes polled every ${SCAN_POLL_SECONDS} s, at each of ${stages} stage(s),`,
+    fix: (maxEvents) => `wait for scans less (at most ${Math.max(0, Math.floor(((Math.floor(maxEvents / (stages * LOOP_EVENTS.WaitForImageScan)) - 1) * SCAN_POLL_SECONDS) / 60))} minutes)`,
+  };
+}
+
+/** The worst-case history of one release execution of `service`: the fixed parts and every loop's share. */
+export function worstCaseHistory(service: ServiceConfig, lease: LeaseWaitModel = LEASE_WAIT): HistoryWorstCase {
+  const scanWait = service.imagePolicy.scanWaitMinutes;
+  const terms = [...service.stages.flatMap((st, i) => stageTerms(st, i, scanWait, lease)), scanTerm(service)];
+  const fixed = EXECUTION_FIXED_EVENTS + service.stages.length * STAGE_FIXED_EVENTS;
+  return { total: fixed + terms.reduce((n, t) => n + t.events, 0), fixed, terms };
+}
+
+/** One refusal: where (below `services.<name>`), and the message. */
+export interface BudgetProblem {
+  readonly path: ReadonlyArray<string | number>;
+  readonly message: string;
+}
+
+/**
+ * The problems of a service whose worst case passes `budget`: the largest loops, biggest first, until
+ * shrinking them could bring the total under the budget; each says what to change and by how much (its
+ * share of the excess, in proportion to its size). Empty when the service fits.
+ */
+export function historyBudgetProblems(service: ServiceConfig, lease: LeaseWaitModel = LEASE_WAIT, budget = HISTORY_BUDGET): BudgetProblem[] {
+  const wc = worstCaseHistory(service, lease);
+  if (wc.total <= budget) return [];
+  const excess = wc.total - budget;
+  const blamed: BudgetTerm[] = [];
+  let covered = 0;
+  // Largest first; between equals, a loop's own setting before a lease wait (which other stages' settings drive).
+  const leaseLast = (t: BudgetTerm) => (t.loop === lease.loop ? 1 : 0);
+  for (const t of [...wc.terms].sort((a, b) => b.events - a.events || leaseLast(a) - leaseLast(b))) {
+    if (covered >= excess || t.events === 0) break;
+    blamed.push(t);
+    covered += t.events;
+  }
+  return blamed.sort((a, b) => a.stageIndex - b.stageIndex).map((t) => {
+    const maxEvents = Math.max(0, Math.floor(t.events - (excess * t.events) / covered));
+    return {
+      path: t.setting,
+      message: `${t.what} can take about ${about(t.events)} history events (the release's worst case is about ${about(wc.total)}, limit ${fmt(budget)}); ${t.fix(maxEvents)}`,
+    };
+  });
+}

@@ -1,0 +1,268 @@
+/**
+ * The history budget (lambdas/domain/history-budget.ts): its numbers checked against the committed workflow
+ * (statemachines/release.asl.json) and the handlers, its arithmetic, and the configs it refuses and accepts.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { configSchema, type GantryConfig, historyProblems, parseConfig, type ServiceConfig } from '../../lambdas/domain/config';
+import {
+  type AslState,
+  about,
+  BAKE_SAFETY_MINUTES,
+  DEPLOY_STARTUP_MINUTES,
+  EXECUTION_EVENTS,
+  EXECUTION_FIXED_EVENTS,
+  eventsOfState,
+  HISTORY_BUDGET,
+  historyBudgetProblems,
+  LEASE_WAIT,
+  LOOP_EVENTS,
+  type LoopName,
+  SCAN_POLL_SECONDS,
+  STAGE_FIXED_EVENTS,
+  WINDOW_LOOKAHEAD_MINUTES,
+  worstCaseHistory,
+  worstEventsOfState,
+} from '../../lambdas/domain/history-budget';
+import { bakeTimeoutSeconds, deployTimeoutSeconds } from '../../lambdas/domain/release';
+import { ValidationError } from '../../lambdas/domain/validation';
+import { LOOKAHEAD_DAYS } from '../../lambdas/domain/windows';
+import { SCAN_POLL_SECONDS as IMAGE_GATES_SCAN_POLL_SECONDS } from '../../lambdas/image-gates';
+import { LEASE_TTL_SECONDS } from '../../lambdas/stage-lease';
+import { loadScenario } from '../../local/scenario';
+
+const ROOT = join(__dirname, '..', '..');
+type State = AslState & { Next?: string; Default?: string; End?: boolean; Seconds?: number; Choices?: Array<{ Next: string }>; Catch?: Array<{ Next: string }> };
+const ASL = JSON.parse(readFileSync(join(ROOT, 'statemachines', 'release.asl.json'), 'utf8')) as { StartAt: string; States: Record<string, State> };
+const S = ASL.States;
+
+/** Where a state can go next: Next, Default, each Choice, and (unless told not to) each Catch. */
+function successors(s: State, withCatch = true): string[] {
+  return [...new Set([s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(withCatch ? (s.Catch ?? []).map((c) => c.Next) : [])].filter((n): n is string => typeof n === 'string'))];
+}
+
+/** The shortest cycle from `wait` back to itself without Catch edges (a loop's normal iteration), as state names. */
+function cycleOf(wait: string): string[] | undefined {
+  const queue: string[][] = successors(S[wait] as State, false).map((n) => [n]);
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const path = queue.shift() as string[];
+    const last = path.at(-1) as string;
+    if (last === wait) return [wait, ...path.slice(0, -1)];
+    if (seen.has(last)) continue;
+    seen.add(last);
+    for (const n of successors(S[last] as State, false)) queue.push([...path, n]);
+  }
+  return undefined;
+}
+
+/** The heaviest simple path from `from` until a state in `stops` (not counted) or the end, every Retry used up. */
+function longest(from: string, stops: ReadonlySet<string>, visited = new Set<string>()): number {
+  const s = S[from] as State;
+  const next = successors(s);
+  if (next.length === 0) return worstEventsOfState(s);
+  visited.add(from);
+  let best = Number.NEGATIVE_INFINITY;
+  for (const n of next) {
+    if (stops.has(n)) best = Math.max(best, 0);
+    else if (!visited.has(n)) best = Math.max(best, longest(n, stops, visited));
+  }
+  visited.delete(from);
+  return worstEventsOfState(s) + best;
+}
+
+const example = (): any => JSON.parse(readFileSync(join(ROOT, 'examples', 'gantry.config.json'), 'utf8'));
+const APPROVERS = ['arn:aws:iam::111122223333:role/ReleaseApprovers'];
+
+function problemsOf(raw: unknown): string[] {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    assert.ok(e instanceof ValidationError, `expected a ValidationError, got ${String(e)}`);
+    return e.problems;
+  }
+  return [];
+}
+
+/** A one-stage service of the example, with the stage edited (parsed by the schema alone: its budget may not fit). */
+function oneStage(edit: (st: any) => void = () => undefined): ServiceConfig {
+  const raw = example();
+  raw.services.payments.stages = [raw.services.payments.stages[2]];
+  edit(raw.services.payments.stages[0]);
+  delete raw.services.ledger;
+  return configSchema.parse(raw).services.payments as ServiceConfig;
+}
+
+describe('the history budget against the committed workflow', () => {
+  it('has a loop entry for exactly the Wait states that close a cycle in the release workflow', () => {
+    const cyclic = Object.entries(S)
+      .filter(([name, s]) => s.Type === 'Wait' && cycleOf(name) !== undefined)
+      .map(([name]) => name)
+      .sort();
+    assert.deepEqual(cyclic, Object.keys(LOOP_EVENTS).sort());
+  });
+
+  for (const loop of Object.keys(LOOP_EVENTS) as LoopName[]) {
+    it(`counts ${loop}'s events per iteration as the workflow's cycle adds them up`, () => {
+      const cycle = cycleOf(loop);
+      assert.ok(cycle, `${loop} is on a cycle`);
+      const derived = cycle.reduce((n, name) => n + eventsOfState(S[name] as State), 0);
+      assert.equal(LOOP_EVENTS[loop], derived, `${cycle.join(' → ')}`);
+    });
+  }
+
+  it('counts the fixed part of an execution as the longest path before the first stage and after the last, plus the execution events', () => {
+    const prologue = longest(ASL.StartAt, new Set(['BeginStage', 'FinishRelease']));
+    const epilogue = longest('FinishRelease', new Set());
+    assert.equal(EXECUTION_FIXED_EVENTS, EXECUTION_EVENTS + prologue + epilogue);
+  });
+
+  it('counts the fixed part of a stage as the longest path from BeginStage to the next stage, FinishRelease or the end', () => {
+    assert.equal(STAGE_FIXED_EVENTS, longest('BeginStage', new Set(['BeginStage', 'FinishRelease'])));
+  });
+
+  it('models the lease wait as WaitForStageLease polls it today: every 60 s, for at most the lease TTL', () => {
+    assert.equal(LEASE_WAIT.loop, 'WaitForStageLease');
+    assert.equal(S.WaitForStageLease?.Seconds, LEASE_WAIT.recheckSeconds);
+    assert.equal(LEASE_WAIT.capMinutes, LEASE_TTL_SECONDS / 60);
+  });
+
+  it('uses the handlers\' scan poll, window lookahead, bake safety net and deploy start-up allowance', () => {
+    const st = oneStage().stages[0];
+    assert.ok(st);
+    assert.equal(SCAN_POLL_SECONDS, IMAGE_GATES_SCAN_POLL_SECONDS);
+    assert.equal(WINDOW_LOOKAHEAD_MINUTES, LOOKAHEAD_DAYS * 24 * 60);
+    assert.equal(bakeTimeoutSeconds(st), (st.bakeMinutes + BAKE_SAFETY_MINUTES) * 60);
+    assert.equal(deployTimeoutSeconds(st), (st.deploy.timeoutMinutes + DEPLOY_STARTUP_MINUTES) * 60);
+  });
+
+  it('counts events per state type as the Step Functions history writes them', () => {
+    assert.equal(eventsOfState({ Type: 'Task', Resource: '${RecordStepFunctionArn}' }), 5);
+    assert.equal(eventsOfState({ Type: 'Task', Resource: 'arn:aws:states:::eks:call' }), 5);
+    assert.equal(eventsOfState({ Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken' }), 6);
+    assert.equal(eventsOfState({ Type: 'Task', Resource: 'arn:aws:states:::codebuild:startBuild.sync' }), 6);
+    assert.deepEqual(['Wait', 'Choice', 'Pass', 'Succeed', 'Fail'].map((Type) => eventsOfState({ Type })), [2, 2, 2, 2, 1]);
+    assert.equal(worstEventsOfState({ Type: 'Task', Resource: 'x', Retry: [{ MaxAttempts: 4 }, {}] }), 5 + 7 * 4);
+    assert.throws(() => eventsOfState({ Type: 'Map' }), /no event count for state type Map/);
+  });
+});
+
+describe('the history budget arithmetic', () => {
+  it('adds the fixed parts and every loop of the example services', () => {
+    const cfg = parseConfig(example());
+    const payments = worstCaseHistory(cfg.services.payments as ServiceConfig);
+    // Lease waits: the hold of each stage (scan 15 + 2 × (deploy timeout + 10) + bake + 15 + recovery 5) in 60-s polls of 9 events.
+    const holds = [15 + 2 * (10 + 10) + 10 + 15 + 5, 15 + 2 * (10 + 10) + 15 + 15 + 5, 15 + 2 * (15 + 10) + 30 + 15 + 5];
+    const leases = holds.reduce((n, m) => n + m * 9, 0);
+    const scans = 3 * (15 * 2 + 1) * 9;
+    assert.equal(payments.total, EXECUTION_FIXED_EVENTS + 3 * STAGE_FIXED_EVENTS + leases + scans);
+  });
+
+  it('counts a polling bake of 1,440 minutes every 30 s as 2,880 polls of 9 events', () => {
+    const term = worstCaseHistory(oneStage((st) => Object.assign(st, { bakeMinutes: 1440, bake: { mode: 'poll', intervalSeconds: 30 } }))).terms.find((t) => t.loop === 'WaitBakePollInterval');
+    assert.equal(term?.iterations, 2880);
+    assert.equal(term?.events, 25_920);
+  });
+
+  it('counts a Kubernetes rollout watch for the deploy and again for a rollback', () => {
+    const svc = oneStage((st) => (st.deploy = { driver: 'kubernetes', deployment: 'payments', container: 'app', timeoutMinutes: 10, pollSeconds: 15 }));
+    const term = worstCaseHistory(svc).terms.find((t) => t.loop === 'WaitForRollout');
+    assert.equal(term?.events, (Math.ceil(600 / 15) + 1) * (LOOP_EVENTS.WaitForRollout + LOOP_EVENTS.WaitForRollbackRollout));
+  });
+
+  it('allows one window wait plus one per allow window and blackout', () => {
+    const svc = oneStage((st) => (st.windows = { timezone: 'Europe/London', allow: [{ days: ['Mon'], from: '22:00', to: '02:00' }, { days: ['Tue'], from: '09:00', to: '12:00' }], blackouts: [{ from: '2026-12-20T00:00', to: '2026-12-27T00:00', reason: 'xmas' }] }));
+    assert.equal(worstCaseHistory(svc).terms.find((t) => t.loop === 'WaitForReleaseWindow')?.events, 4 * 9);
+  });
+
+  it('caps a lease wait at the lease TTL today, and at the holder\'s whole hold without one', () => {
+    const svc = oneStage((st) => (st.approval = { approvers: APPROVERS, timeoutMinutes: 3000 }));
+    const today = worstCaseHistory(svc).terms.find((t) => t.loop === 'WaitForStageLease');
+    assert.equal(today?.iterations, 1440);
+    const hold = 3000 + 15 + 2 * (15 + 10) + 30 + 15 + 5;
+    const handOff = worstCaseHistory(svc, { loop: 'WaitForStageLease', recheckSeconds: 900, capMinutes: null }).terms.find((t) => t.loop === 'WaitForStageLease');
+    assert.equal(handOff?.iterations, Math.ceil((hold * 60) / 900));
+  });
+
+  it('refuses one event over the budget and accepts the budget itself', () => {
+    const svc = parseConfig(example()).services.payments as ServiceConfig;
+    const total = worstCaseHistory(svc).total;
+    assert.deepEqual(historyBudgetProblems(svc, LEASE_WAIT, total), []);
+    assert.equal(historyBudgetProblems(svc, LEASE_WAIT, total - 1).length, 1);
+  });
+
+  it('rounds "about" figures to two significant figures', () => {
+    assert.deepEqual([25_920, 12_960, 4_329, 40_180, 95].map(about), ['26,000', '13,000', '4,300', '40,000', '95']);
+  });
+});
+
+describe('configs the history budget refuses (issue 13), with exit-2 messages naming the service, stage and setting', () => {
+  it('refuses a polling bake of 1,440 minutes every 30 s, and the interval it suggests is enough', () => {
+    const raw = example();
+    Object.assign(raw.services.payments.stages[2], { bakeMinutes: 1440, bake: { mode: 'poll', intervalSeconds: 30 } });
+    const problems = problemsOf(raw);
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0] ?? '',
+      /^services\.payments\.stages\[2\]\.bake\.intervalSeconds: a polling bake of 1440 minutes every 30 s in stage prod can take about 26,000 history events \(the release's worst case is about \d{2},\d{3}, limit 20,000\); poll less often \(at least (\d+) s\) or use the event-driven bake$/,
+    );
+    const least = Number(/at least (\d+) s/.exec(problems[0] ?? '')?.[1]);
+    raw.services.payments.stages[2].bake.intervalSeconds = least;
+    assert.deepEqual(problemsOf(raw), []);
+    raw.services.payments.stages[2].bake.intervalSeconds = least - 1;
+    assert.equal(problemsOf(raw).length, 1);
+  });
+
+  it('refuses two stages polling a 1,440-minute bake every 60 s, naming both', () => {
+    const raw = example();
+    for (const i of [1, 2]) Object.assign(raw.services.payments.stages[i], { bakeMinutes: 1440, bake: { mode: 'poll', intervalSeconds: 60 } });
+    const problems = problemsOf(raw);
+    for (const [i, name] of [[1, 'staging'], [2, 'prod']] as const) {
+      assert.ok(
+        problems.some((p) => p.startsWith(`services.payments.stages[${i}].bake.intervalSeconds: a polling bake of 1440 minutes every 60 s in stage ${name} can take about 13,000 history events`)),
+        problems.join('\n'),
+      );
+    }
+    assert.ok(problems.every((p) => /\(the release's worst case is about 55,000, limit 20,000\)/.test(p)), problems.join('\n'));
+  });
+
+  it('refuses 24-hour lease waits at two stages under today\'s 60-s polling, and accepts them with a 15-minute hand-off', () => {
+    const raw = example();
+    for (const i of [1, 2]) raw.services.payments.stages[i].approval = { approvers: APPROVERS, timeoutMinutes: 1440 };
+    const problems = problemsOf(raw);
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0] ?? '',
+      /^services\.payments\.stages\[1\]\.approval\.timeoutMinutes: waiting for stage staging's lease \(another release can hold it for 1,440 minutes, the lease TTL; re-checked every 60 s\) can take about 13,000 history events \(the release's worst case is about 30,000, limit 20,000\); hold the stage for less \(minutes by setting: approval\.timeoutMinutes 1,440, .*\)$/,
+    );
+    // The same config, with lease waits as a task-token hand-off re-checking every 15 minutes (no TTL), fits.
+    const cfg = configSchema.parse(raw) as GantryConfig;
+    assert.ok(historyProblems(cfg).length > 0, 'refused under today\'s lease wait');
+    assert.deepEqual(historyBudgetProblems(cfg.services.payments as ServiceConfig, { loop: 'WaitForStageLease', recheckSeconds: 900, capMinutes: null }), []);
+  });
+
+  it('refuses a Kubernetes rollout watched every 5 s for 120 minutes', () => {
+    const raw = example();
+    raw.services.payments.stages[2].deploy = { driver: 'kubernetes', deployment: 'payments', container: 'app', timeoutMinutes: 120, pollSeconds: 5 };
+    const problems = problemsOf(raw);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /^services\.payments\.stages\[2\]\.deploy\.pollSeconds: a rollout watch of up to 120 minutes every 5 s in stage prod \(for the deploy, and again for a rollback\) can take about 40,000 history events .*; poll less often \(at least \d+ s\) or shorten deploy\.timeoutMinutes$/);
+  });
+});
+
+describe('configs the history budget accepts', () => {
+  it('accepts examples/gantry.config.json', () => {
+    assert.deepEqual(historyProblems(parseConfig(example())), []);
+    for (const svc of Object.values(parseConfig(example()).services)) assert.ok(worstCaseHistory(svc).total < HISTORY_BUDGET / 2);
+  });
+
+  const dir = join(ROOT, 'examples', 'scenarios');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    it(`accepts the config of examples/scenarios/${file}`, () => {
+      const loaded = loadScenario(JSON.parse(readFileSync(join(dir, file), 'utf8')), dir);
+      assert.deepEqual(historyProblems(loaded.config), []);
+    });
+  }
+});
