@@ -165,7 +165,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       );
       // The controls that change with time, as they stand now: a rollback is never blocked by them; its record says what it overrode.
       const w = windowAtAction(st.windows, deps.now(), { kind: 'rollback', freeze: await deps.ledger.getFreeze() });
-      await record(deps, e.releaseId, `stage:${e.stage}:at-rollback:gate:window`, 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'rollback' }, e.stage);
+      await record(deps, e.releaseId, `stage:${e.stage}:at-rollback:gate:window`, 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'rollback', evidence: { windows: st.windows ?? null, bypassed: w.bypassed } }, e.stage);
       if (lease.held && !(await deps.ledger.beginDeploy(release.service, e.stage, e.releaseId, lease.fence, { kind: 'rollback', digest: target, at: now() }))) {
         return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
       }

@@ -24,8 +24,6 @@ const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('release'), ...base }),
 ]);
 
-/** How long a waiting release sleeps before it looks again by itself, should a wake-up be lost. */
-export const LEASE_WAIT_RECHECK_SECONDS = 3600;
 
 export type StageLeaseResult = { acquired: boolean; fence?: number; holder?: string; superseded?: string; woken?: boolean; preempted?: string };
 

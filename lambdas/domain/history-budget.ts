@@ -63,10 +63,12 @@ export class HistoryBudgetError extends Error {
  * leads to until the Choice that sends it back.
  */
 export const LOOP_EVENTS = {
-  /** WaitForStageLease → AcquireStageLease (Task) → IsStageLeaseHeld (Choice). */
-  WaitForStageLease: 9,
+  /** WaitForStageLease (callback Task: parked until the holder frees the lease) → AcquireStageLease (Task) → IsStageLeaseHeld (Choice). */
+  WaitForStageLease: 13,
   /** WaitForReleaseWindow → CheckReleaseWindow (Task) → ReleaseWindowVerdict (Choice). */
   WaitForReleaseWindow: 9,
+  /** WaitForDeployWindow → ConfirmDeploy (Task) → DeployCheckVerdict (Choice): the window closed while the release waited. */
+  WaitForDeployWindow: 9,
   /** WaitForImageScan → RunImageGates (Task) → ImageGatesVerdict (Choice). */
   WaitForImageScan: 9,
   /** WaitBakePollInterval → PollBakeAlarms (Task) → PollBakeVerdict (Choice). */
@@ -89,7 +91,7 @@ export const EXECUTION_FIXED_EVENTS = 70;
  * (through the Kubernetes driver, a polling bake and a Kubernetes rollback; each loop's body once), every
  * Retry used up (derived from the ASL in the test).
  */
-export const STAGE_FIXED_EVENTS = 647;
+export const STAGE_FIXED_EVENTS = 649;
 
 /** image-gates polls a running scan this often (lambdas/image-gates.ts SCAN_POLL_SECONDS; a test keeps them equal). */
 export const SCAN_POLL_SECONDS = 30;
@@ -102,10 +104,9 @@ export const WINDOW_LOOKAHEAD_MINUTES = 60 * 24 * 60;
 
 /**
  * How a release waits for a stage lease another release holds: the one place to change when the lease
- * wait changes. Today `WaitForStageLease` polls every 60 s, and a lease expires 24 h after it was taken
- * (stage-lease.ts LEASE_TTL_SECONDS), so no wait lasts longer. A task-token hand-off that re-checks at
- * most every N minutes and has no TTL is `{ loop: <its state>, recheckSeconds: N * 60, capMinutes: null }`
- * with that loop's events per iteration in LOOP_EVENTS.
+ * wait changes. `WaitForStageLease` is a task-token hand-off: the waiter is woken when the holder frees the
+ * lease, and looks again by itself every LEASE_WAIT_RECHECK_SECONDS should a wake-up be lost. A lease has
+ * no TTL, so a wait lasts as long as another release can hold the stage (stageHoldMinutes).
  */
 export interface LeaseWaitModel {
   readonly loop: LoopName;
@@ -113,13 +114,15 @@ export interface LeaseWaitModel {
   /** No wait outlasts this (a lease TTL), or null: as long as another release can hold the stage. */
   readonly capMinutes: number | null;
 }
-export const LEASE_WAIT: LeaseWaitModel = { loop: 'WaitForStageLease', recheckSeconds: 60, capMinutes: 24 * 60 };
+/** WaitForStageLease's TimeoutSeconds in the workflow (a test keeps them equal). */
+export const LEASE_WAIT_RECHECK_SECONDS = 3600;
+export const LEASE_WAIT: LeaseWaitModel = { loop: 'WaitForStageLease', recheckSeconds: LEASE_WAIT_RECHECK_SECONDS, capMinutes: null };
 
 /**
- * Release-window checkpoints per stage: today the `window` gate once. The re-check right before a deploy
- * (issue 13) makes it 2.
+ * Release-window checkpoints per stage: the `window` gate when the stage starts (WaitForReleaseWindow) and
+ * again right before the deploy (ConfirmDeploy, WaitForDeployWindow); both loops cost the same per iteration.
  */
-export const WINDOW_CHECKPOINTS_PER_STAGE = 1;
+export const WINDOW_CHECKPOINTS_PER_STAGE = 2;
 
 /** One loop's (or the lease wait's) share of a stage's worst case, and the setting that drives it. */
 export interface BudgetTerm {

@@ -107,7 +107,7 @@ describe('the window is decided again when the deploy happens', () => {
     assert.equal(rb?.status, 'ROLLED_BACK');
     const gate = rb?.stages[0]?.gates.find((g) => g.gate === 'window');
     assert.equal(gate?.result, 'WARN');
-    assert.match(gate?.reason ?? '', /rollback during global freeze since .* by .*dana: quarter-end close; not blocked/);
+    assert.match(gate?.reason ?? '', /^at rollback time: rollback: never blocked .*; global freeze bypassed \(declared by .*ChangeBoard\/dana at .*: quarter-end close\)$/);
   });
 });
 
