@@ -234,13 +234,13 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     const serviceOf = (ex: { input: unknown }) => (ex.input as { service?: string } | undefined)?.service;
     const running = () => [...(sfn?.executions.values() ?? [])].filter((ex) => ex.status === 'RUNNING');
     /** The releases (and stages) waiting for an approval now: entered the approval phase, no decision recorded yet. */
-    const waitingApprovals = async (service?: string, stage?: string) => {
+    const waitingApprovals = async () => {
       const out: Array<{ releaseId: string; stage: string }> = [];
       for (const ex of running()) {
-        if (ex.machine !== 'release' || (service !== undefined && serviceOf(ex) !== service)) continue;
+        if (ex.machine !== 'release') continue;
         const summary = await ledger.getRelease(ex.name);
         for (const st of summary?.stages ?? []) {
-          if ((stage === undefined || st.name === stage) && approvalsEntered.has(`${ex.name}/${st.name}`) && st.status === 'WAITING' && !st.approval) out.push({ releaseId: ex.name, stage: st.name });
+          if (approvalsEntered.has(`${ex.name}/${st.name}`) && st.status === 'WAITING' && !st.approval) out.push({ releaseId: ex.name, stage: st.name });
         }
       }
       return out;
