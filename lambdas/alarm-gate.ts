@@ -1,45 +1,45 @@
 /**
- * The stage's alarms, read with DescribeAlarms, at three moments:
- * - `pre-deploy` (gate alarms.pre-deploy): no deploy into a stage whose alarms fire, are missing,
- *   or (by policy) have no data;
+ * The stage's alarms, read with DescribeAlarms, at two moments (gate alarms.pre-deploy is taken at the
+ * point of action, lambdas/deploy-check.ts):
  * - `bake-poll`: one poll of a polling bake (stages with `bake.mode: "poll"`);
  * - `recovery`: after a rollback deploy, whether the stage's alarms recovered.
+ *
+ * Alarms that cannot be read (AccessDenied, or throttling and 5xx left after the SDK's retries) are never
+ * healthy: the bake poll FAILs at once, naming the alarms and the error; the
+ * recovery check records "recovery unknown: …" (the rollback itself already succeeded). Decision 018.
  */
 import { z } from 'zod';
-import { alarmProblems, evaluateAlarmsPreDeploy, evaluateBakeEnd, minutesBetween } from './domain/gates';
+import { alarmProblems, alarmReadFailureReason, evaluateAlarmReadFailure, evaluateBakeEnd, minutesBetween } from './domain/gates';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
+import { readStageAlarms } from './shared/alarms';
 import { lambdaHandler } from './shared/middleware';
 import { checkLease } from './shared/lease';
-import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+import { loadRelease, record, stageConfigOf } from './shared/recorder';
 
 const eventSchema = z.object({
-  action: z.enum(['pre-deploy', 'bake-poll', 'recovery']).default('pre-deploy'),
+  action: z.enum(['bake-poll', 'recovery']),
   releaseId: z.string().min(1),
   stage: z.string().min(1),
 });
 
 export type AlarmGateResult =
-  | { verdict: 'PASS' | 'FAIL'; reason: string }
+  | { verdict: 'PASS'; reason: string }
   | { verdict: 'CONTINUE'; waitSeconds: number }
   | { verdict: 'FAIL'; reason: string; error: 'AlarmBreached' | 'BakeFailed' | 'OperatorRollback'; cause: string }
-  | { recovered: boolean; reason: string };
+  /** `recovered: null`: the alarms could not be read after the rollback (recovery unknown). */
+  | { recovered: boolean | null; reason: string };
 
 export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> {
   const e = parseWith(eventSchema, event, 'task input');
   const release = await loadRelease(deps, e.releaseId);
   const { st } = stageConfigOf(deps, release.service, e.stage);
-  const states = st.alarms.length ? await deps.alarms.describeAlarms(st.alarms) : [];
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: e.action });
+  const states = read.ok ? read.states : [];
   const now = deps.now();
 
-  if (e.action === 'pre-deploy') {
-    const gate = evaluateAlarmsPreDeploy(st, states);
-    const r = await record(deps, e.releaseId, `stage:${e.stage}:gate:${gate.gate}`, 'gate.evaluated', { ...gate }, e.stage);
-    if (gate.result === 'FAIL') await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: gate.gate, reason: gate.reason });
-    return { verdict: gate.result === 'FAIL' ? 'FAIL' : 'PASS', reason: gate.reason };
-  }
-
   if (e.action === 'recovery') {
+    if (!read.ok) return { recovered: null, reason: `recovery unknown: ${alarmReadFailureReason(st.alarms, read.error)}` };
     const { failures, warnings } = alarmProblems(st, states);
     const recovered = failures.length === 0;
     const reason = recovered
@@ -67,10 +67,15 @@ export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> 
   );
   const startedAt = opened.at;
   const until = Date.parse(String(opened.data.until));
-  const finish = async (result: 'PASS' | 'WARN' | 'FAIL', reason: string, detectedAt?: string) => {
-    await record(deps, e.releaseId, `stage:${e.stage}:gate:bake`, 'gate.evaluated', { gate: 'bake', result, reason, evidence: states }, e.stage);
+  const finish = async (result: 'PASS' | 'WARN' | 'FAIL', reason: string, detectedAt?: string, evidence: unknown = states) => {
+    await record(deps, e.releaseId, `stage:${e.stage}:gate:bake`, 'gate.evaluated', { gate: 'bake', result, reason, evidence }, e.stage);
     await record(deps, e.releaseId, `stage:${e.stage}:bake.finished`, 'bake.finished', { result, reason, ...(detectedAt ? { detectedAt } : {}) }, e.stage);
   };
+  if (!read.ok) {
+    const gate = evaluateAlarmReadFailure('bake', st.alarms, read.error, `poll at bake minute ${minutesBetween(startedAt, now.toISOString())}`);
+    await finish('FAIL', gate.reason, now.toISOString(), gate.evidence);
+    return { verdict: 'FAIL', reason: gate.reason, error: 'BakeFailed', cause: gate.reason };
+  }
   const firing = states.find((s) => s.state === 'ALARM');
   if (firing) {
     const detectedAt = firing.updatedAt ?? now.toISOString();

@@ -1,12 +1,15 @@
 /**
  * Start of a stage's bake (a `.waitForTaskToken` task): store the task token against the stage's
  * alarms, schedule the end of the bake, and check once that no alarm already fires (an alarm event
- * sent during the deploy found no token to fail).
+ * sent during the deploy found no token to fail). Alarms that cannot be read, and an end of bake that
+ * cannot be scheduled, fail the bake at once (decision 018): the stage is rolled back now rather than
+ * left to the bake's safety timeout.
  */
 import { z } from 'zod';
-import { alarmProblems, evaluateBakeEnd } from './domain/gates';
+import { alarmProblems, awsErrorText, evaluateAlarmReadFailure, evaluateBakeEnd } from './domain/gates';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
+import { awsErrorOf, readStageAlarms } from './shared/alarms';
 import { bakeTimerName, endBake } from './shared/bake';
 import { checkLease } from './shared/lease';
 import { lambdaHandler } from './shared/middleware';
@@ -40,7 +43,13 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
     await endBake(deps, e.releaseId, e.stage, { kind: 'fail', error: 'OperatorRollback', cause, gate: { gate: 'bake', result: 'FAIL', reason: `bake stopped: ${cause}` }, detectedAt: now.toISOString() });
     return { registered: false };
   }
-  const states = st.alarms.length ? await deps.alarms.describeAlarms(st.alarms) : [];
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-start' });
+  if (!read.ok) {
+    const gate = evaluateAlarmReadFailure('bake', st.alarms, read.error, 'at bake start');
+    await endBake(deps, e.releaseId, e.stage, { kind: 'fail', error: 'BakeFailed', cause: gate.reason, gate, detectedAt: now.toISOString() });
+    return { registered: false };
+  }
+  const states = read.states;
   const firing = states.filter((s) => s.state === 'ALARM');
   const missing = alarmProblems(st, states).failures.filter((f) => f.endsWith('does not exist'));
   if (firing.length || missing.length) {
@@ -55,7 +64,21 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
     });
     return { registered: false };
   }
-  await deps.timers.schedule(bakeTimerName(e.releaseId, e.stage), until, { releaseId: e.releaseId, stage: e.stage });
+  try {
+    await deps.timers.schedule(bakeTimerName(e.releaseId, e.stage), until, { releaseId: e.releaseId, stage: e.stage });
+  } catch (err) {
+    // No end of bake: fail closed now instead of waiting for the safety timeout.
+    const error = awsErrorOf(err);
+    const reason = `at bake start: could not schedule the end of the bake: ${awsErrorText(error)}`;
+    await endBake(deps, e.releaseId, e.stage, {
+      kind: 'fail',
+      error: 'BakeFailed',
+      cause: reason,
+      gate: { gate: 'bake', result: 'FAIL', reason, evidence: { schedule: bakeTimerName(e.releaseId, e.stage), until, error } },
+      detectedAt: now.toISOString(),
+    });
+    return { registered: false };
+  }
   return { registered: true };
 }
 

@@ -1,8 +1,12 @@
-/** End of a bake's time (a one-time EventBridge Scheduler schedule): final alarm check, then pass or fail the bake. */
+/**
+ * End of a bake's time (a one-time EventBridge Scheduler schedule): final alarm check, then pass or fail
+ * the bake. Alarms that cannot be read fail the bake at once, naming the alarms and the error (decision 018).
+ */
 import { z } from 'zod';
-import { evaluateBakeEnd } from './domain/gates';
+import { evaluateAlarmReadFailure, evaluateBakeEnd } from './domain/gates';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
+import { readStageAlarms } from './shared/alarms';
 import { endBake } from './shared/bake';
 import { lambdaHandler } from './shared/middleware';
 import { loadRelease, stageConfigOf } from './shared/recorder';
@@ -13,8 +17,8 @@ export async function run(event: unknown, deps: Deps): Promise<{ ended: boolean;
   const e = parseWith(eventSchema, event, 'timer payload');
   const release = await loadRelease(deps, e.releaseId);
   const { st } = stageConfigOf(deps, release.service, e.stage);
-  const states = st.alarms.length ? await deps.alarms.describeAlarms(st.alarms) : [];
-  const gate = evaluateBakeEnd(st, states);
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-end' });
+  const gate = read.ok ? evaluateBakeEnd(st, read.states) : evaluateAlarmReadFailure('bake', st.alarms, read.error, `final check after ${st.bakeMinutes} minutes`);
   const now = deps.now().toISOString();
   const ended =
     gate.result === 'FAIL'

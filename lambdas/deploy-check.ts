@@ -11,10 +11,11 @@
  * recorded, nobody can take the stage.
  */
 import { z } from 'zod';
-import { evaluateAlarmsPreDeploy } from './domain/gates';
+import { evaluateAlarmReadFailure, evaluateAlarmsPreDeploy } from './domain/gates';
 import { windowAtAction } from './domain/point-of-action';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
+import { readStageAlarms } from './shared/alarms';
 import { checkLease, recordPreempted, supersedeIfNewer } from './shared/lease';
 import { lambdaHandler } from './shared/middleware';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
@@ -52,8 +53,9 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
     return { verdict: 'BLOCK', reason: w.reason, attempt: e.attempt };
   }
 
-  const states = st.alarms.length ? await deps.alarms.describeAlarms(st.alarms) : [];
-  const gate = evaluateAlarmsPreDeploy(st, states);
+  // Alarms that cannot be read (after the SDK's retries) fail the gate, naming them and the error (decision 018).
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'pre-deploy' });
+  const gate = read.ok ? evaluateAlarmsPreDeploy(st, read.states) : evaluateAlarmReadFailure('alarms.pre-deploy', st.alarms, read.error);
   const alarmGate = await record(deps, e.releaseId, key('gate:alarms.pre-deploy'), 'gate.evaluated', { ...gate, checkpoint: 'deploy' }, e.stage);
   if (gate.result === 'FAIL') {
     await announce(deps, alarmGate.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: alarmGate.at, gate: gate.gate, reason: gate.reason });

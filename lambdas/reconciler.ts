@@ -8,6 +8,7 @@ import { projectRelease } from './domain/ledger';
 import type { ReleaseStatus } from './domain/types';
 import type { Deps } from './ports';
 import { bakeTimerName } from './shared/bake';
+import { closeStagesLeftOpen } from './shared/close-stages';
 import { emitReleaseMetrics } from './shared/metrics-emit';
 import { lambdaHandler } from './shared/middleware';
 import { freeLease } from './shared/lease';
@@ -32,9 +33,11 @@ export async function run(event: unknown, deps: Deps): Promise<{ closed: boolean
     const token = await deps.ledger.takeToken('BAKE', releaseId, s.name);
     if (token) await deps.timers.cancel(bakeTimerName(releaseId, s.name));
     await deps.ledger.takeToken('APPROVAL', releaseId, s.name);
-    await record(deps, releaseId, `stage:${s.name}:finished`, 'stage.finished', { status: status === 'ABORTED' ? 'ABORTED' : 'FAILED', reason }, s.name);
   }
-  const r = await record(deps, releaseId, 'release.finished', 'release.finished', { status, reason, by: 'reconciler' });
+  // A stage whose rollback deploy had finished keeps that result (ROLLED_BACK / ROLLBACK_FAILED); the others end ABORTED or FAILED.
+  const closed = await closeStagesLeftOpen(deps, releaseId, reason, status === 'ABORTED' ? 'ABORTED' : 'FAILED');
+  const final = closed.status === 'FAILED' ? { status, reason } : closed;
+  const r = await record(deps, releaseId, 'release.finished', 'release.finished', { ...final, by: 'reconciler' });
   if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(releaseId));
   await announce(deps, r.duplicate, 'Release Finished', summary, { status: r.data.status as string, at: r.at, reason: r.data.reason });
   return { closed: !r.duplicate, leasesFreed };

@@ -4,10 +4,12 @@
  */
 import { z } from 'zod';
 import { type DriverEvidence, extractDriverEvidence, isBuildId } from './domain/driver-evidence';
-import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackReason } from './domain/release';
+import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackFrom, rollbackReason } from './domain/release';
 import { parseWith } from './domain/validation';
 import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps } from './ports';
+import { closeTimedOutBake } from './shared/bake';
+import { closeStagesLeftOpen } from './shared/close-stages';
 import { emitReleaseMetrics } from './shared/metrics-emit';
 import { lambdaHandler, logger } from './shared/middleware';
 import { projectRelease } from './domain/ledger';
@@ -38,7 +40,8 @@ const eventSchema = z.discriminatedUnion('action', [
     result: z.enum(['SUCCEEDED', 'FAILED']),
     buildId: z.string().optional(),
     error: errorSchema.optional(),
-    recovery: z.object({ recovered: z.boolean(), reason: z.string() }).optional(),
+    // recovered null: the alarms could not be read after the rollback (recovery unknown).
+    recovery: z.object({ recovered: z.boolean().nullable(), reason: z.string() }).optional(),
   }),
   z.object({ action: z.literal('block-stage'), ...staged }),
   z.object({ action: z.literal('preempted'), ...staged }),
@@ -149,7 +152,9 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const stageSummary = release.stages.find((s) => s.name === e.stage);
       const deployMessage = e.failure?.Error === 'DeployFailed' ? e.failure.Cause : undefined;
       const failure = release.kind === 'rollback' ? { Error: 'OperatorRollback', Cause: `operator rollback${release.requestReason ? `: ${release.requestReason}` : ''}` } : e.failure;
-      const { reason, detectedAt } = rollbackReason(failure, deployMessage, now());
+      const { reason, detectedAt } = rollbackReason(failure, deployMessage, now(), { bake: stageSummary?.bake });
+      // The bake's safety timeout: nobody ended the bake. Close it (token, timer, FAIL) before rolling back.
+      if (failure?.Error === 'States.Timeout') await closeTimedOutBake(deps, e.releaseId, e.stage, reason, detectedAt);
       const target = release.rollbackTarget ?? pointer?.lastKnownGood;
       if (!target) {
         const r = await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'FAILED', reason: `${reason}; nothing to roll back to (no last known good digest)` }, e.stage);
@@ -160,7 +165,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         e.releaseId,
         `stage:${e.stage}:rollback.started`,
         'rollback.started',
-        { reason, detectedAt, toDigest: target, fromDigest: stageSummary?.deployedDigest ?? pointer?.running ?? null },
+        { reason, detectedAt, toDigest: target, ...rollbackFrom(release, stageSummary, pointer?.running) },
         e.stage,
       );
       // The controls that change with time, as they stand now: a rollback is never blocked by them; its record says what it overrode.
@@ -282,14 +287,13 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
     }
     case 'internal-error': {
       const reason = `internal error: ${e.error?.Error ?? 'unknown'}${e.error?.Cause ? ` — ${e.error.Cause.slice(0, 500)}` : ''}`;
-      for (const s of release.stages.filter((x) => x.status === 'WAITING')) {
-        await record(deps, e.releaseId, `stage:${s.name}:finished`, 'stage.finished', { status: 'FAILED', reason }, s.name);
-      }
+      // A stage whose rollback deploy finished is closed by that result (ROLLED_BACK / ROLLBACK_FAILED), not FAILED.
+      const outcome = await closeStagesLeftOpen(deps, e.releaseId, reason);
       for (const lease of await deps.ledger.leasesOf(e.releaseId)) await freeLease(deps, e.releaseId, lease.service, lease.stage, 'internal-error');
-      const r = await record(deps, e.releaseId, 'release.finished', 'release.finished', { status: 'FAILED', reason });
+      const r = await record(deps, e.releaseId, 'release.finished', 'release.finished', { status: outcome.status, reason: outcome.reason });
       if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
       await announce(deps, r.duplicate, 'Release Finished', release, { status: r.data.status as string, at: r.at, reason: r.data.reason });
-      return { status: r.data.status, summary: outcomeLine(release, 'FAILED', r.data.reason as string) };
+      return { status: r.data.status, summary: outcomeLine(release, r.data.status as typeof outcome.status, r.data.reason as string) };
     }
   }
 }

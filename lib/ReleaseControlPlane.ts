@@ -52,7 +52,7 @@ export const HANDLERS = {
   'deploy-check': 'The point of action: lease, newest digest, window and alarms checked again right before a deploy, which is then claimed on the lease',
   'window-gate': 'Gate window: release windows, blackouts and the global freeze (break-glass bypasses them only)',
   'image-gates': 'Runs the image.* gates (scan, signature, labels, age, immutable tags) on the release digest',
-  'alarm-gate': 'alarms.pre-deploy: refuses a stage whose alarms already fire',
+  'alarm-gate': 'Reads the stage alarms for a polling bake and for the recovery check after a rollback',
   'record-step': 'The workflow bookkeeping steps: ledger events, stage pointer, lifecycle events',
   'bake-register': 'Starts a bake: stores the task token against the stage alarms and schedules its end',
   'bake-timer': 'Ends a bake when its time is up, after a final alarm check (invoked by EventBridge Scheduler)',
@@ -74,7 +74,7 @@ export function pascalCase(name: string): string {
 }
 
 /** Handlers that publish lifecycle events on the Gantry bus. */
-const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'deploy-check', 'alarm-gate', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler', 'approval-request', 'approval-decide', 'insight-record'];
+const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'deploy-check', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler', 'approval-request', 'approval-decide', 'insight-record'];
 /** Handlers that read image metadata and scan findings of the configured repositories. */
 const ECR_READERS: readonly HandlerName[] = ['prepare-release', 'stage-lease', 'deploy-check', 'image-gates'];
 /** Handlers that read alarm states. */

@@ -378,7 +378,12 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     this.clock.schedule(Date.parse(at), async () => {
       if (t.cancelled) return;
       this.timers.delete(name);
-      await this.timerHandler(payload);
+      try {
+        await this.timerHandler(payload);
+      } catch (e) {
+        // The target failed every attempt: EventBridge Scheduler gives up (a dead-letter queue in AWS). Reported, not fatal.
+        this.deliveryFailures.push({ rule: `schedule ${name}`, error: `${(e as Error).name}: ${(e as Error).message}` });
+      }
     });
   }
 

@@ -97,11 +97,17 @@ const scriptLine = z
     if (actions.length !== 1) {
       ctx.addIssue({ code: 'custom', path: [], message: `expected exactly one action of alarm, approve, reject, deploy, fault, abort, event, got ${actions.length ? actions.join(' and ') : 'none'}` });
     }
-    const isPhase = 'phase' in line.when;
-    if ((line.alarm || line.approve || line.reject || line.deploy) && !isPhase) {
-      ctx.addIssue({ code: 'custom', path: ['when'], message: 'expected { service, stage, phase } for this action' });
+    // Every action takes either form of `when` (SIMULATION.md): { at } from the start, or { service, stage, phase, after }.
+    // An abort on a phase stops the release in that phase of that stage: its service and stage must be the phase's.
+    const w = line.when;
+    if (line.abort && 'phase' in w) {
+      if (line.abort.service !== w.service) {
+        ctx.addIssue({ code: 'custom', path: ['abort', 'service'], message: `expected ${JSON.stringify(w.service)} (the service of when), got ${JSON.stringify(line.abort.service)}` });
+      }
+      if (line.abort.stage !== undefined && line.abort.stage !== w.stage) {
+        ctx.addIssue({ code: 'custom', path: ['abort', 'stage'], message: `expected ${JSON.stringify(w.stage)} (the stage of when) or no stage, got ${JSON.stringify(line.abort.stage)}` });
+      }
     }
-    if ((line.fault || line.abort) && isPhase) ctx.addIssue({ code: 'custom', path: ['when'], message: 'expected { at } for this action' });
   });
 
 const trigger = z.discriminatedUnion('type', [
@@ -182,6 +188,13 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
   // Own keys only: a name such as "constructor" must not find Object.prototype's members.
   const own = <T>(o: Record<string, T>, k: string): T | undefined => (Object.hasOwn(o, k) ? o[k] : undefined);
   scenario.script.forEach((line, i) => {
+    if (line.abort && !('service' in line.when)) {
+      const svc = own(config.services, line.abort.service);
+      if (!svc) problems.push(`script[${i}].abort.service: expected one of ${Object.keys(config.services).join(', ')}, got ${JSON.stringify(line.abort.service)}`);
+      else if (line.abort.stage !== undefined && !svc.stages.some((s) => s.name === line.abort?.stage)) {
+        problems.push(`script[${i}].abort.stage: expected one of ${svc.stages.map((s) => s.name).join(', ')}, got ${JSON.stringify(line.abort.stage)}`);
+      }
+    }
     if ('service' in line.when) {
       const svc = own(config.services, line.when.service);
       if (!svc) problems.push(`script[${i}].when.service: expected one of ${Object.keys(config.services).join(', ')}, got ${JSON.stringify(line.when.service)}`);

@@ -8,7 +8,7 @@ import { parseIsoDuration } from '../lambdas/domain/durations';
 import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { type LedgerEvent, verifyChain } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightCheckData, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
-import { operatorExecutionName } from '../lambdas/domain/release';
+import { operatorExecutionName, rollbackFromText } from '../lambdas/domain/release';
 import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
 import { sdkMaxAttempts } from '../lambdas/adapters/retry';
 import type { Deps } from '../lambdas/ports';
@@ -157,7 +157,7 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   let reason = (d.reason ?? d.message) as string | undefined;
   if (e.type === 'release.started') reason = `${d.service} ${d.digest ?? '(tag not found)'}${d.tag ? ` (${d.tag})` : ''} by ${d.initiator}`;
   if (e.type === 'deploy.started') reason = `${d.digest}`;
-  if (e.type === 'rollback.started') reason = `${d.reason} → ${d.toDigest}`;
+  if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
   if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
   return { at: e.at, release: e.releaseId, ...(e.stage ? { stage: e.stage } : {}), event: LABELS[e.type]?.(e) ?? e.type, ...(result ? { result } : {}), ...(reason ? { reason } : {}) };
@@ -225,11 +225,50 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     /** What a handler invocation gets: the deps, or with crashAfterLedgerWrite a ledger that crashes it once. */
     const invoke = <E>(name: string, run: (event: E, d: Deps) => Promise<unknown>) => (event: E) => run(event, chaos.depsFor(name, deps));
 
-    // Script lines: phase-keyed lines fire relative to the first time that phase begins.
+    // Script lines: phase-keyed lines fire relative to the first time that phase begins; `at` lines at
+    // that offset from the start. Every action takes either form (SIMULATION.md; docs/scenarios.md).
     const fired = new Set<number>();
+    /** Why a line that fired did nothing (reported in `unused`). */
+    const idle = new Map<number, string>();
     const consumedDeploy = new Set<number>();
     const phaseSeen = new Set<string>();
-    const fire = async (index: number, line: ScriptLine) => {
+    /** Releases that entered the approval phase of a stage: `${releaseId}/${stage}`. */
+    const approvalsEntered = new Set<string>();
+    const serviceOf = (ex: { input: unknown }) => (ex.input as { service?: string } | undefined)?.service;
+    const running = () => [...(sfn?.executions.values() ?? [])].filter((ex) => ex.status === 'RUNNING');
+    /** The releases (and stages) waiting for an approval now: entered the approval phase, no decision recorded yet. */
+    const waitingApprovals = async () => {
+      const out: Array<{ releaseId: string; stage: string }> = [];
+      for (const ex of running()) {
+        if (ex.machine !== 'release') continue;
+        const summary = await ledger.getRelease(ex.name);
+        for (const st of summary?.stages ?? []) {
+          if (approvalsEntered.has(`${ex.name}/${st.name}`) && st.status === 'WAITING' && !st.approval) out.push({ releaseId: ex.name, stage: st.name });
+        }
+      }
+      return out;
+    };
+    const decide = async (index: number, line: ScriptLine, target: { releaseId: string; stage: string }) => {
+      // Through the same Lambda logic as the approval API, with the caller as API Gateway's IAM auth reports it.
+      const decision = line.approve ? 'approve' : 'reject';
+      const who = (line.approve ?? line.reject) as { principal: string; comment?: string };
+      const event = apiEventFor(who.principal, { releaseId: target.releaseId, stage: target.stage, decision, ...(who.comment ? { comment: who.comment } : {}) }, { at: clock.now(), requestId: `sim-${index}` });
+      // API Gateway answers 502 when the function fails; the operator (or the CLI) asks again.
+      let res: Awaited<ReturnType<typeof approvalDecide>>;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          res = await approvalDecide(event, chaos.depsFor('approval-decide', deps));
+          if (res.statusCode < 500 || attempt >= 3) break;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+        }
+        chaos.countRetry('operator:approval');
+      }
+      const body = JSON.parse(res.body) as { message?: string; decision?: string };
+      cloud.note(res.statusCode === 200 ? 'Approval Decided' : 'Approval Refused', { principal: who.principal, decision, status: res.statusCode, message: body.message ?? body.decision ?? '' });
+    };
+    /** `phaseRelease`: for a phase-keyed line, the release whose phase it was. */
+    const fire = async (index: number, line: ScriptLine, phaseRelease?: string) => {
       fired.add(index);
       if (line.alarm) {
         const ev = cloud.setAlarm(line.alarm.name, line.alarm.state, line.alarm.reason);
@@ -239,53 +278,58 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       } else if (line.fault) {
         cloud.addFault(line.fault.service, line.fault.operation, line.fault.error, line.fault.count);
       } else if (line.abort) {
+        // On a phase: the release in that phase of that stage. At a time: every execution of the service,
+        // or with `stage`, those whose record shows that stage in progress.
         const svc = line.abort.service;
-        for (const ex of sfn?.executions.values() ?? []) {
-          if (ex.status === 'RUNNING' && (ex.input as { service?: string })?.service === svc && sfn?.abort(ex.name)) {
-            cloud.note('Execution Aborted', { execution: ex.name, by: 'scenario' });
+        const stage = line.abort.stage;
+        const targets = [];
+        for (const ex of running()) {
+          if (serviceOf(ex) !== svc || ex.machine === 'insight') continue;
+          if (phaseRelease !== undefined && ex.name !== phaseRelease) continue;
+          if (phaseRelease === undefined && stage !== undefined) {
+            const st = (await ledger.getRelease(ex.name))?.stages.find((x) => x.name === stage);
+            if (st?.status !== 'WAITING') continue;
           }
+          targets.push(ex);
         }
-      } else if ((line.approve || line.reject) && 'phase' in line.when) {
-        // Through the same Lambda logic as the approval API, with the caller as API Gateway's IAM auth reports it.
-        const decision = line.approve ? 'approve' : 'reject';
-        const who = (line.approve ?? line.reject) as { principal: string; comment?: string };
+        for (const ex of targets) if (sfn?.abort(ex.name)) cloud.note('Execution Aborted', { execution: ex.name, by: 'scenario' });
+        if (targets.length === 0) idle.set(index, phaseRelease ? `release ${phaseRelease} had already ended` : `no execution of ${svc}${stage ? ` in stage ${stage}` : ''} was running`);
+      } else if (line.approve || line.reject) {
         const w = line.when;
-        const releaseId = [...(sfn?.executions.values() ?? [])].find(
-          (ex) => ex.status === 'RUNNING' && ex.machine === 'release' && (ex.input as { service?: string })?.service === w.service,
-        )?.name;
-        if (!releaseId) {
-          fired.delete(index);
-          return;
-        }
-        const event = apiEventFor(who.principal, { releaseId, stage: w.stage, decision, ...(who.comment ? { comment: who.comment } : {}) }, { at: clock.now(), requestId: `sim-${index}` });
-        // API Gateway answers 502 when the function fails; the operator (or the CLI) asks again.
-        let res: Awaited<ReturnType<typeof approvalDecide>>;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            res = await approvalDecide(event, chaos.depsFor('approval-decide', deps));
-            if (res.statusCode < 500 || attempt >= 3) break;
-          } catch (e) {
-            if (attempt >= 3) throw e;
+        if ('phase' in w) {
+          const releaseId = running().find((ex) => ex.machine === 'release' && serviceOf(ex) === w.service)?.name;
+          if (!releaseId) {
+            fired.delete(index);
+            return;
           }
-          chaos.countRetry('operator:approval');
+          await decide(index, line, { releaseId, stage: w.stage });
+        } else {
+          // At a time: every approval waiting at that moment.
+          const waiting = await waitingApprovals();
+          if (waiting.length === 0) idle.set(index, 'no release was waiting for an approval at that time');
+          for (const target of waiting) await decide(index, line, target);
         }
-        const body = JSON.parse(res.body) as { message?: string; decision?: string };
-        cloud.note(res.statusCode === 200 ? 'Approval Decided' : 'Approval Refused', { principal: who.principal, decision, status: res.statusCode, message: body.message ?? body.decision ?? '' });
       }
     };
     const hooks = {
-      onPhase(service: string, stage: string, phase: string) {
+      onPhase(service: string, stage: string, phase: string, releaseId: string) {
+        if (phase === 'approval') approvalsEntered.add(`${releaseId}/${stage}`);
         const key = `${service}/${stage}/${phase}`;
         if (phaseSeen.has(key)) return;
         phaseSeen.add(key);
         scenario.script.forEach((line, i) => {
           const w = line.when;
           if (!('phase' in w) || w.service !== service || w.stage !== stage || w.phase !== phase || line.deploy) return;
-          clock.schedule(clock.nowMs() + parseIsoDuration(w.after), () => fire(i, line));
+          clock.schedule(clock.nowMs() + parseIsoDuration(w.after), () => fire(i, line, releaseId));
         });
       },
+      /** A driver run's scripted outcome: the first unused `deploy` line on its phase, or one whose `at` has come. */
       driverScript(service: string, stage: string, phase: 'deploy' | 'rollback') {
-        const i = scenario.script.findIndex((l, idx) => !consumedDeploy.has(idx) && l.deploy && 'phase' in l.when && l.when.service === service && l.when.stage === stage && l.when.phase === phase);
+        const i = scenario.script.findIndex((l, idx) => {
+          if (consumedDeploy.has(idx) || !l.deploy) return false;
+          const w = l.when;
+          return 'phase' in w ? w.service === service && w.stage === stage && w.phase === phase : clock.nowMs() >= startMs + parseIsoDuration(w.at);
+        });
         if (i < 0) return undefined;
         consumedDeploy.add(i);
         fired.add(i);
@@ -367,7 +411,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       });
     });
     scenario.script.forEach((line, i) => {
-      if ('at' in line.when) clock.schedule(startMs + parseIsoDuration(line.when.at), () => fire(i, line));
+      // A `deploy` line at a time is taken by the first driver run that starts from then on (driverScript).
+      if ('at' in line.when && !line.deploy) clock.schedule(startMs + parseIsoDuration(line.when.at), () => fire(i, line));
     });
 
     await clock.run(options.until !== undefined ? { until: options.until } : {});
@@ -437,6 +482,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
               ? `${d.decision} by ${d.principal}: HTTP ${d.status} ${d.message}`
               : n.event === 'Freeze On' || n.event === 'Freeze Off'
               ? `${d.reason} (by ${d.principal})`
+              : n.event === 'Execution Aborted'
+              ? `stopped by the ${d.by ?? 'scenario'}`
               : n.event === 'Input Rejected'
               ? `${d.cause}`
               : n.event === 'Push Received'
@@ -461,9 +508,12 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     const order = new Map(timeline.map((t, i) => [t, i]));
     timeline.sort((a, b) => a.at.localeCompare(b.at) || (order.get(a) ?? 0) - (order.get(b) ?? 0));
 
-    const unused = scenario.script.flatMap((line, index) =>
-      fired.has(index) ? [] : [{ index, line, reason: 'its phase never came (or, for an approval, no release of that service was waiting)' }],
-    );
+    const unused = scenario.script.flatMap((line, index) => {
+      const why = idle.get(index);
+      if (fired.has(index) && why === undefined) return [];
+      const never = 'at' in line.when ? (line.deploy ? 'no driver run started after its time' : 'its time never came') : 'its phase never came (or, for an approval, no release of that service was waiting)';
+      return [{ index, line, reason: why ?? never }];
+    });
     const output: SimulationOutput = {
       scenario: scenario.name,
       simulated: true,

@@ -1,4 +1,5 @@
 /** The human rendering of a simulation: a timeline in virtual time, then each release's summary. */
+import { rollbackFromText } from '../lambdas/domain/release';
 import type { SimulationOutput } from './simulate';
 
 const pad = (s: string, n: number) => (s.length >= n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
@@ -34,7 +35,7 @@ export function renderTimeline(out: SimulationOutput, options: { verbose?: boole
     lines.push(`    status: ${r.status}${r.reason ? ` — ${r.reason}` : ''}`);
     lines.push(`    initiator: ${r.initiator ?? 'unknown'}`);
     for (const s of r.stages) {
-      const rb = s.rollback ? `; rollback ${String(s.rollback.result ?? 'started')} → ${String(s.rollback.toDigest ?? '')}` : '';
+      const rb = s.rollback ? `; rollback ${String(s.rollback.result ?? 'started')} ${rollbackFromText(s.rollback)} → ${String(s.rollback.toDigest ?? '')}` : '';
       lines.push(`    ${pad(s.name, 10)}${pad(s.status, 16)}${s.gates.map((g) => `${g.gate}:${g.result}`).join(' ')}${rb}`);
     }
     lines.push(`    audit: ${r.audit.events} ledger events, hash chain ${r.audit.verified ? 'verified' : `BROKEN (${(r.audit.problems ?? []).join('; ')})`}`);

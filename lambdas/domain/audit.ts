@@ -583,6 +583,8 @@ export interface StageAudit {
     startedAt: string;
     endedAt?: string;
     fromDigest?: string;
+    /** false: the from-digest's deploy did not finish, nothing was deployed (absent in older records). */
+    fromDeployed?: boolean;
     toDigest?: string;
     result?: string;
     message?: string;
@@ -794,6 +796,7 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
             ...(s(x.reason) ? { reason: x.reason as string } : {}),
             ...(s(x.detectedAt) ? { detectedAt: x.detectedAt as string } : {}),
             ...(s(x.fromDigest) ? { fromDigest: x.fromDigest as string } : {}),
+            ...(typeof x.fromDeployed === 'boolean' ? { fromDeployed: x.fromDeployed } : {}),
             ...(s(x.toDigest) ? { toDigest: x.toDigest as string } : {}),
           };
           break;

@@ -208,3 +208,35 @@ export function evaluateBakeEnd(stage: Pick<StageConfig, 'alarms' | 'insufficien
 export function minutesBetween(from: string, to: string): number {
   return Math.max(0, Math.floor((Date.parse(to) - Date.parse(from)) / 60_000));
 }
+
+/** The AWS error that stopped a read of a stage's alarms (DescribeAlarms) or another call, after the SDK's own retries. */
+export interface AlarmReadFailure {
+  /** The AWS error name: AccessDeniedException, ThrottlingException, InternalServiceFault, … */
+  readonly name: string;
+  readonly message: string;
+}
+
+/** At most this many characters of an AWS error message go into a reason (the whole message stays in the evidence). */
+const ERROR_MESSAGE_IN_REASON = 300;
+
+/**
+ * "could not read alarms payments-prod-5xx, payments-prod-latency-p99: AccessDeniedException: …": the
+ * reason every alarm check records when it could not read the stage's alarms. An alarm that could not be
+ * read is never healthy: every check that reads alarms fails closed on it (decision 018).
+ */
+export function alarmReadFailureReason(alarms: readonly string[], error: AlarmReadFailure): string {
+  return `could not read alarm${alarms.length === 1 ? '' : 's'} ${alarms.join(', ')}: ${awsErrorText(error)}`;
+}
+
+/** "AccessDeniedException: User … is not authorized …": an AWS error's name and (shortened) message, the name once. */
+export function awsErrorText(error: AlarmReadFailure): string {
+  const message = error.message.startsWith(`${error.name}:`) ? error.message.slice(error.name.length + 1).trim() : error.message.trim();
+  const short = message.length > ERROR_MESSAGE_IN_REASON ? `${message.slice(0, ERROR_MESSAGE_IN_REASON - 1)}…` : message;
+  return `${error.name}${short ? `: ${short}` : ''}`;
+}
+
+/** `alarms.pre-deploy` or `bake` when DescribeAlarms failed: FAIL, naming the alarms and the error. */
+export function evaluateAlarmReadFailure(gate: 'alarms.pre-deploy' | 'bake', alarms: readonly string[], error: AlarmReadFailure, when?: string): GateResult {
+  const reason = alarmReadFailureReason(alarms, error);
+  return { gate, result: 'FAIL', reason: when ? `${when}: ${reason}` : reason, evidence: { alarms: [...alarms], error: { name: error.name, message: error.message } } };
+}

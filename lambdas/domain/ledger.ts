@@ -85,14 +85,17 @@ export function verifyChain(events: readonly LedgerEvent[]): ChainVerification {
 export interface RollbackSummary {
   readonly reason: string;
   readonly toDigest?: string;
+  /** The digest rolled back from: the one this release tried to deploy in the stage, or (operator rollback) the one running. */
   readonly fromDigest?: string;
+  /** Whether `fromDigest` was actually deployed (false: its deploy failed, nothing was deployed). Absent in older records. */
+  readonly fromDeployed?: boolean;
   readonly result?: 'SUCCEEDED' | 'FAILED';
   readonly detectedAt?: string;
   readonly startedAt?: string;
   readonly endedAt?: string;
   readonly message?: string;
-  /** Whether the stage's alarms were healthy after the recovery window that follows a rollback. */
-  readonly recovery?: { recovered: boolean; reason: string };
+  /** Whether the stage's alarms were healthy after the recovery window that follows a rollback (null: they could not be read). */
+  readonly recovery?: { recovered: boolean | null; reason: string };
 }
 
 export interface StageSummary {
@@ -235,6 +238,7 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
             reason: str(data.reason) ?? '',
             toDigest: str(data.toDigest),
             fromDigest: str(data.fromDigest),
+            ...(typeof data.fromDeployed === 'boolean' ? { fromDeployed: data.fromDeployed } : {}),
             detectedAt: str(data.detectedAt),
             startedAt: e.at,
           };

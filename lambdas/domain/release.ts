@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { GantryConfig, StageConfig } from './config';
 import { DIGEST_PATTERN } from './config';
-import type { ReleaseSummary } from './ledger';
+import type { LedgerEvent, LedgerEventType, ReleaseSummary, StageSummary } from './ledger';
 import type { ReleaseStatus } from './types';
 
 /** Step Functions execution names: 1–80 of [A-Za-z0-9-_]. */
@@ -163,8 +163,31 @@ export interface AlarmBreach {
   readonly bakeMinute?: number;
 }
 
+/** What the ledger says about a stage's bake when its safety timeout fired. */
+export interface BakeRecord {
+  readonly result?: string;
+  readonly reason?: string;
+  readonly endedAt?: string;
+}
+
+/**
+ * Why a bake's safety timeout fired. With no verdict recorded, nobody ended the bake (a lost timer). With
+ * one, the verdict was written but never reached the workflow (SendTaskSuccess/SendTaskFailure failed):
+ * the stage is rolled back all the same, and the record says which verdict was lost.
+ */
+export function bakeTimeoutReason(bake: BakeRecord | undefined): string {
+  const base = 'bake did not end within its safety timeout';
+  if (!bake?.result || bake.result === 'RUNNING') return `${base}: nothing ended the bake (no final check ran)`;
+  return `${base}: its verdict (${bake.result}${bake.endedAt ? ` at ${bake.endedAt}` : ''}) was recorded but never reached the workflow`;
+}
+
 /** Why a stage is being rolled back, and when the problem was detected (DORA's recovery time starts there). */
-export function rollbackReason(failure: StageFailure | undefined, deployMessage: string | undefined, now: string): { reason: string; detectedAt: string } {
+export function rollbackReason(
+  failure: StageFailure | undefined,
+  deployMessage: string | undefined,
+  now: string,
+  context: { readonly bake?: BakeRecord } = {},
+): { reason: string; detectedAt: string } {
   if (failure?.Error === 'AlarmBreached') {
     try {
       const b = JSON.parse(failure.Cause ?? '{}') as AlarmBreach;
@@ -175,9 +198,105 @@ export function rollbackReason(failure: StageFailure | undefined, deployMessage:
     }
   }
   if (failure?.Error === 'BakeFailed') return { reason: failure.Cause ?? 'bake failed', detectedAt: now };
-  if (failure?.Error === 'States.Timeout') return { reason: 'bake did not end within its safety timeout', detectedAt: now };
+  if (failure?.Error === 'States.Timeout') return { reason: bakeTimeoutReason(context.bake), detectedAt: now };
   if (failure?.Error === 'OperatorRollback') return { reason: failure.Cause ?? 'operator rollback', detectedAt: now };
   return { reason: `deploy failed: ${deployMessage ?? driverFailureMessage(failure)}`, detectedAt: now };
+}
+
+/**
+ * The digest a stage is rolled back from. A release rolls back from the digest it tried to deploy there
+ * (its `deploy.started` in the stage), whether or not that deploy finished: `fromDeployed` says whether
+ * it did (a failed deploy deployed nothing, and the stage still runs what it ran before). An operator
+ * rollback, which deployed nothing before, rolls back from the digest the stage runs.
+ */
+export function rollbackFrom(
+  release: Pick<ReleaseSummary, 'kind' | 'digest'>,
+  stage: Pick<StageSummary, 'deploy' | 'deployedDigest'> | undefined,
+  running: string | undefined,
+): { fromDigest: string | null; fromDeployed: boolean } {
+  if (release.kind !== 'rollback' && stage?.deploy && release.digest) {
+    return { fromDigest: release.digest, fromDeployed: stage.deploy.result === 'SUCCEEDED' && stage.deployedDigest === release.digest };
+  }
+  return { fromDigest: running ?? null, fromDeployed: running !== undefined };
+}
+
+/**
+ * "from sha256:… (its deploy did not finish: nothing was deployed)": the from-side of a rollback as the
+ * timeline, `gantry audit show` and the report print it. `fromDeployed` undefined: a record written
+ * before it was kept (the digest is then the one the stage ran, or the one deployed).
+ */
+export function rollbackFromText(r: { readonly fromDigest?: string | null; readonly fromDeployed?: boolean | null }): string {
+  if (!r.fromDigest) return 'from (not recorded)';
+  return r.fromDeployed === false ? `from ${r.fromDigest} (its deploy did not finish: nothing was deployed)` : `from ${r.fromDigest}`;
+}
+
+/** One ledger write of `closeOpenStage`. */
+export interface StageClosingWrite {
+  readonly stepKey: string;
+  readonly type: LedgerEventType;
+  readonly data: Record<string, unknown>;
+}
+
+/**
+ * How a stage that an internal error left open is closed, from its own events. A stage whose rollback
+ * deploy had finished is closed by that result — ROLLED_BACK (its recovery unknown) or ROLLBACK_FAILED —
+ * never FAILED with its rollback result left empty. Otherwise the stage is FAILED with `errorReason`.
+ * Each write carries the step key the workflow would have used, so a step that did run is not repeated.
+ */
+export function closeOpenStage(stage: string, events: readonly LedgerEvent[], errorReason: string): StageClosingWrite[] {
+  const own = events.filter((e) => e.stage === stage);
+  const started = own.find((e) => e.stepKey === `stage:${stage}:rollback.started`);
+  const deployed = own.find((e) => e.stepKey === `stage:${stage}:rollback.deploy.finished`);
+  const finished = own.find((e) => e.stepKey === `stage:${stage}:rollback.finished`);
+  const toDigest = typeof started?.data.toDigest === 'string' ? started.data.toDigest : undefined;
+  const why = typeof started?.data.reason === 'string' ? started.data.reason : 'rollback';
+  const stageFinished = (data: Record<string, unknown>): StageClosingWrite => ({ stepKey: `stage:${stage}:finished`, type: 'stage.finished', data });
+  const result = finished?.data.result ?? deployed?.data.result;
+  if (!started || (result !== 'SUCCEEDED' && result !== 'FAILED')) {
+    const during = started ? ` (during the rollback to ${toDigest ?? 'the last known good digest'}, whose result is unknown)` : '';
+    return [stageFinished({ status: 'FAILED', reason: `${errorReason}${during}` })];
+  }
+  const writes: StageClosingWrite[] = [];
+  const recoveryUnknown = `recovery unknown: ${errorReason}`;
+  if (!finished) {
+    const message = typeof deployed?.data.message === 'string' ? deployed.data.message : null;
+    writes.push({
+      stepKey: `stage:${stage}:rollback.finished`,
+      type: 'rollback.finished',
+      data: {
+        result,
+        toDigest: toDigest ?? null,
+        message,
+        recovery: result === 'SUCCEEDED' ? { recovered: null, reason: recoveryUnknown } : null,
+        deployEndedAt: deployed?.at ?? null,
+        by: 'internal-error',
+      },
+    });
+  }
+  writes.push(
+    stageFinished(
+      result === 'SUCCEEDED'
+        ? { status: 'ROLLED_BACK', reason: `${why}; rolled back to ${toDigest}; ${finished ? recoveryNote(finished.data.recovery) : recoveryUnknown}`.replace(/; $/, '') }
+        : { status: 'ROLLBACK_FAILED', reason: `${why}; rollback to ${toDigest} failed${typeof deployed?.data.message === 'string' ? `: ${deployed.data.message}` : ''}` },
+    ),
+  );
+  return writes;
+}
+
+/** The recovery check's reason when the stage did not (or not knowably) recover; '' when it recovered. */
+function recoveryNote(recovery: unknown): string {
+  if (!recovery || typeof recovery !== 'object') return '';
+  const r = recovery as { recovered?: unknown; reason?: unknown };
+  return r.recovered === true || typeof r.reason !== 'string' ? '' : r.reason;
+}
+
+/**
+ * The status and reason of a release closed by an internal error, once its open stages are closed: a
+ * stage that was rolled back (or whose rollback failed) decides it as in `releaseOutcome`; otherwise FAILED.
+ */
+export function internalErrorOutcome(summary: ReleaseSummary, errorReason: string): { status: ReleaseStatus; reason: string } {
+  const o = releaseOutcome(summary);
+  return o.status === 'ROLLBACK_FAILED' || o.status === 'ROLLED_BACK' ? o : { status: 'FAILED', reason: errorReason };
 }
 
 /** A one-line summary of a finished release for the Fail state's Cause and notifications. */

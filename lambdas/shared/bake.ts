@@ -5,6 +5,7 @@
  */
 import type { GateResult } from '../domain/types';
 import type { Deps, TokenRecord } from '../ports';
+import { logger } from './middleware';
 import { record } from './recorder';
 
 export function bakeTimerName(releaseId: string, stage: string): string {
@@ -32,7 +33,7 @@ export async function endBake(deps: Deps, releaseId: string, stage: string, outc
     if (outcome.kind === 'pass') {
       await deps.tasks.sendSuccess(token.token, { result: outcome.gate.result, reason: outcome.gate.reason });
     } else {
-      await deps.timers.cancel(bakeTimerName(releaseId, stage));
+      await cancelBakeTimer(deps, releaseId, stage);
       await deps.tasks.sendFailure(token.token, outcome.error, typeof outcome.cause === 'string' ? outcome.cause : JSON.stringify(outcome.cause));
     }
     return true;
@@ -41,4 +42,29 @@ export async function endBake(deps: Deps, releaseId: string, stage: string, outc
     await deps.ledger.putToken(token);
     throw err;
   }
+}
+
+/**
+ * Delete the bake's end-of-bake schedule, best effort: a schedule left behind fires later, finds no token
+ * to claim and does nothing, so a failed delete must not stop a bake from ending (or a rollback from starting).
+ */
+export async function cancelBakeTimer(deps: Deps, releaseId: string, stage: string): Promise<void> {
+  try {
+    await deps.timers.cancel(bakeTimerName(releaseId, stage));
+  } catch (err) {
+    logger.warn('could not delete the bake schedule; it will find no token when it fires', { releaseId, stage, error: (err as Error).name, message: (err as Error).message });
+  }
+}
+
+/**
+ * The bake's safety timeout fired (States.Timeout on the bake task): nobody ended the bake. Claim its token
+ * so that the timer or the alarm watcher cannot record a verdict after the rollback has begun, delete the
+ * timer, and record the bake as FAIL with `reason`. Step keys make this a no-op where a verdict was
+ * already recorded (one that never reached the workflow); the rollback's reason says so.
+ */
+export async function closeTimedOutBake(deps: Deps, releaseId: string, stage: string, reason: string, detectedAt: string): Promise<void> {
+  await deps.ledger.takeToken('BAKE', releaseId, stage);
+  await cancelBakeTimer(deps, releaseId, stage);
+  await record(deps, releaseId, `stage:${stage}:gate:bake`, 'gate.evaluated', { gate: 'bake', result: 'FAIL', reason, evidence: { error: 'States.Timeout' } }, stage);
+  await record(deps, releaseId, `stage:${stage}:bake.finished`, 'bake.finished', { result: 'FAIL', reason, detectedAt }, stage);
 }

@@ -2,6 +2,7 @@
 import type { DeployRecord, ExportVerification, ReleaseAudit, StageAudit } from '../../lambdas/domain/audit';
 import { formatProblem } from '../../lambdas/domain/audit';
 import type { DoraReport, DurationStats, ServiceDora } from '../../lambdas/domain/metrics';
+import { rollbackFromText } from '../../lambdas/domain/release';
 
 /** `2026-11-24T10:00:00.000Z` → `2026-11-24 10:00:00Z`. */
 export function when(iso: string | undefined): string {
@@ -97,7 +98,7 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
     const r = st.rollback;
     out.push(`  rollback   ${r.reason ?? ''}`);
     out.push(`             detected ${when(r.detectedAt)}, started ${when(r.startedAt)}, finished ${when(r.endedAt)}: ${r.result ?? 'RUNNING'}`);
-    out.push(`             stage was running ${r.fromDigest ?? '(not recorded)'}; rolled back to ${r.toDigest ?? '(not recorded)'}`);
+    out.push(`             rolled back ${rollbackFromText(r)} to ${r.toDigest ?? '(not recorded)'}`);
     if (r.recoverySeconds !== undefined) out.push(`             recovery time ${duration(r.recoverySeconds)} (detection → rollback done)${r.reactionSeconds ? `, reaction ${duration(r.reactionSeconds)}` : ''}`);
     if (r.message) out.push(`             ${r.message}`);
     if (r.recovery && typeof r.recovery === 'object') {

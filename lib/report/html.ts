@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { auditRelease, type ExportAnchorLine, type ExportEventLine, type ReleaseAudit, type StageAudit } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
+import { rollbackFromText } from '../../lambdas/domain/release';
 import { duration, when } from '../cli/render';
 
 export interface ReleaseReportOptions {
@@ -316,7 +317,7 @@ function stageItems(st: StageAudit, waits: readonly Wait[], alarms: readonly Ala
         end: endOr(r.endedAt),
         tone,
         label: `${mark(tone)} rollback ${r.result ?? 'RUNNING'} ${short(r.recoverySeconds ?? secondsBetween(r.detectedAt ?? r.startedAt, r.endedAt))}${recoveredOf(r.recovery) === false ? ', ✗ not recovered' : ''}`,
-        title: `${st.name}: rollback${r.reason ? ` (${r.reason})` : ''} detected ${when(r.detectedAt)}, started ${when(r.startedAt)}, ended ${when(r.endedAt)}: ${r.result ?? 'RUNNING'}; to ${r.toDigest ?? '(not recorded)'}`,
+        title: `${st.name}: rollback${r.reason ? ` (${r.reason})` : ''} detected ${when(r.detectedAt)}, started ${when(r.startedAt)}, ended ${when(r.endedAt)}: ${r.result ?? 'RUNNING'}; ${rollbackFromText(r)} to ${r.toDigest ?? '(not recorded)'}`,
       });
       if (detected !== undefined) {
         items.push({ kind: 'detected', row: 2, start: detected, tone: 'fail', label: '', title: `${st.name}: failure detected ${when(r.detectedAt)}` });
@@ -760,7 +761,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
         h(r.reason ?? '—'),
         `<dl class="kv"><dt>detected</dt><dd>${time(r.detectedAt)}</dd><dt>started</dt><dd>${time(r.startedAt)}</dd><dt>ended</dt><dd>${time(r.endedAt)}</dd></dl>`,
         `<dl class="kv"><dt>reaction</dt><dd>${nowrap(short(r.reactionSeconds))}</dd><dt>recovery</dt><dd>${nowrap(short(r.recoverySeconds))}</dd></dl>`,
-        `<dl class="kv"><dt>from</dt><dd><code class="nowrap" title="${h(r.fromDigest ?? '')}">${h(shortDigest(r.fromDigest))}</code></dd><dt>to</dt><dd><code class="nowrap" title="${h(r.toDigest ?? '')}">${h(shortDigest(r.toDigest))}</code></dd></dl>`,
+        `<dl class="kv"><dt>from</dt><dd><code class="nowrap" title="${h(r.fromDigest ?? '')}">${h(shortDigest(r.fromDigest))}</code>${r.fromDeployed === false ? ' <span class="t-neutral">(its deploy did not finish: nothing was deployed)</span>' : ''}</dd><dt>to</dt><dd><code class="nowrap" title="${h(r.toDigest ?? '')}">${h(shortDigest(r.toDigest))}</code></dd></dl>`,
         `${result(r.result ?? (finished ? 'UNFINISHED' : undefined))}${r.message ? `<br>${h(r.message)}` : ''}`,
         rec ? `<span class="res t-${rec.recovered === true ? 'pass' : 'fail'}">${rec.recovered === true ? '✓ recovered' : rec.recovered === false ? '✗ NOT recovered' : 'unknown'}</span>${rec.reason ? `<br>${h(String(rec.reason))}` : ''}` : '—',
       ],

@@ -314,7 +314,7 @@ describe('each handler', () => {
     'deploy-check': ['cloudwatch:DescribeAlarms', 'events:PutEvents', ...ecr],
     'window-gate': ['events:PutEvents'],
     'image-gates': ['events:PutEvents', ...ecr, 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus'],
-    'alarm-gate': ['cloudwatch:DescribeAlarms', 'events:PutEvents'],
+    'alarm-gate': ['cloudwatch:DescribeAlarms'],
     'record-step': ['events:PutEvents', ...endBakes],
     'bake-register': ['cloudwatch:DescribeAlarms', 'iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', ...endBakes],
     'bake-timer': ['cloudwatch:DescribeAlarms', 'events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes],

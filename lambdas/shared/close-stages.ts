@@ -1,0 +1,34 @@
+/**
+ * Closing the stages of a release that an internal error (or a dead execution) left open. A stage whose
+ * rollback deploy finished is closed by that result (lambdas/domain/release.ts `closeOpenStage`): a release
+ * whose rollback succeeded ends ROLLED_BACK with its rollback result, never FAILED with it left empty.
+ */
+import { closeOpenStage, internalErrorOutcome } from '../domain/release';
+import type { ReleaseStatus, StageStatus } from '../domain/types';
+import type { Deps } from '../ports';
+import { loadRelease, record } from './recorder';
+
+/**
+ * Close every WAITING stage and return how the release ends: ROLLED_BACK or ROLLBACK_FAILED when a stage
+ * says so, else FAILED with `errorReason`. `openStatus` replaces FAILED for a stage with no rollback
+ * outcome (ABORTED for an execution stopped from outside).
+ */
+export async function closeStagesLeftOpen(
+  deps: Deps,
+  releaseId: string,
+  errorReason: string,
+  openStatus: Extract<StageStatus, 'FAILED' | 'ABORTED'> = 'FAILED',
+): Promise<{ status: ReleaseStatus; reason: string }> {
+  const release = await loadRelease(deps, releaseId);
+  const waiting = release.stages.filter((s) => s.status === 'WAITING');
+  if (waiting.length) {
+    const events = await deps.ledger.events(releaseId);
+    for (const s of waiting) {
+      for (const w of closeOpenStage(s.name, events, errorReason)) {
+        const data = w.type === 'stage.finished' && w.data.status === 'FAILED' ? { ...w.data, status: openStatus } : w.data;
+        await record(deps, releaseId, w.stepKey, w.type, data, s.name);
+      }
+    }
+  }
+  return internalErrorOutcome(await loadRelease(deps, releaseId), errorReason);
+}
