@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { evaluateAlarmReadFailure, evaluateAlarmsPreDeploy } from './domain/gates';
-import { windowAtAction } from './domain/point-of-action';
+import { approvalAtAction, windowAtAction } from './domain/point-of-action';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { readStageAlarms } from './shared/alarms';
@@ -40,6 +40,17 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
 
   const superseded = await supersedeIfNewer(deps, release, e.stage);
   if (superseded) return { verdict: 'SUPERSEDED', reason: superseded, attempt: e.attempt };
+
+  // An approval stands, unless the stage says how long it is good for and that has passed.
+  const stageSummary = release.stages.find((x) => x.name === e.stage);
+  const approval = approvalAtAction(st.approval?.validForMinutes, stageSummary?.approval, now);
+  if (approval) {
+    const r = await record(deps, e.releaseId, key('gate:approval'), 'gate.evaluated', { gate: 'approval', ...approval, checkpoint: 'deploy' }, e.stage);
+    if (approval.result === 'FAIL') {
+      await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: 'approval', reason: approval.reason });
+      return { verdict: 'BLOCK', reason: approval.reason, attempt: e.attempt };
+    }
+  }
 
   const freeze = await deps.ledger.getFreeze();
   const w = windowAtAction(st.windows, now, { kind: 'deploy', breakGlass: release.breakGlass ?? null, freeze });

@@ -148,6 +148,11 @@ const approval = z.strictObject({
     .array(z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)\/[\w+=,.@/-]+$/, 'expected an IAM role, user or assumed-role ARN'))
     .min(1, 'expected at least one approver ARN'),
   timeoutMinutes: positiveMinutes(10080).default(1440),
+  /**
+   * How long an approval stays good for the deploy it allows. Unset: it stands however long the release
+   * then waits (for a window, a lease). Checked at the point of action: an expired approval blocks the stage.
+   */
+  validForMinutes: positiveMinutes(10080).optional(),
 });
 
 const stage = z.strictObject({

@@ -25,3 +25,20 @@ export function windowAtAction(
   const d = describeWindowAt(spec, now, bypass, ctx.freeze);
   return { ...d, reason: `at ${ctx.kind} time: ${d.reason}` };
 }
+
+/**
+ * Whether the stage's approval still stands at the point of action. It stands unless the stage's
+ * `approval.validForMinutes` has passed since it was given. Undefined when there is nothing to check.
+ */
+export function approvalAtAction(
+  validForMinutes: number | undefined,
+  approval: { decision: string; principal?: string; at: string } | undefined,
+  now: Date,
+): { result: 'PASS' | 'FAIL'; reason: string } | undefined {
+  if (validForMinutes === undefined || !approval || approval.decision !== 'APPROVED') return undefined;
+  const age = Math.floor((now.getTime() - Date.parse(approval.at)) / 60_000);
+  const by = `approval by ${approval.principal ?? 'an approver'} at ${approval.at}`;
+  return age > validForMinutes
+    ? { result: 'FAIL', reason: `at deploy time: ${by} expired (valid for ${validForMinutes} minutes, given ${age} minutes ago); ask again with a new release` }
+    : { result: 'PASS', reason: `at deploy time: ${by} still valid (${age} of ${validForMinutes} minutes)` };
+}

@@ -80,6 +80,18 @@ describe('the window is decided again when the deploy happens', () => {
     assert.ok(out.timeline.some((t) => t.event === 'Waiting for window' && /Wed 25 Nov 2026 09:00/.test(t.reason ?? '')));
   });
 
+  it('blocks the deploy at the next opening when the approval was only valid for an hour (approval.validForMinutes)', async () => {
+    const s = scenario('2026-11-24T15:00:00Z', { approval: true, windows: prodWindows });
+    s.config.services.payments.stages[2].approval.validForMinutes = 60;
+    s.script = [approveProd('PT3H')];
+    const out = await runInline(s);
+    assertClosed(out);
+    const prod = stageOf(out, D2, 'prod');
+    assert.equal(prod.status, 'BLOCKED');
+    assert.match(prod.reason ?? '', /approval: at deploy time: approval by .*bob at 2026-11-24T18:27:00.000Z expired \(valid for 60 minutes, given 873 minutes ago\)/);
+    assert.deepEqual(deploys(out, 'prod'), []);
+  });
+
   it('blocks a prod deploy when a global freeze was declared while prod waited for its approval', async () => {
     const s = scenario('2026-11-24T10:00:00Z', { approval: true });
     s.triggers.push({ type: 'freeze', state: 'on', reason: 'quarter-end close', principal: dana, at: 'PT40M' });
