@@ -422,7 +422,8 @@ export class DynamoLedger implements Ledger {
   }
 
   async beginDeploy(service: string, stage: string, owner: string, fence: number, deploying: { kind: 'deploy' | 'rollback'; digest: string; at: string }): Promise<boolean> {
-    return this.updateHeldLease(service, stage, owner, fence, 'SET #deploying = :deploying', { ':deploying': plain(deploying) }, '(attribute_not_exists(#deploying) OR #deploying.#kind = :kind)', { '#kind': 'kind' }, { ':kind': deploying.kind });
+    // The holder may replace its own claim (a rollback after a deploy whose end could not be recorded).
+    return this.updateHeldLease(service, stage, owner, fence, 'SET #deploying = :deploying', { ':deploying': plain(deploying) });
   }
 
   async endDeploy(service: string, stage: string, owner: string, fence: number): Promise<boolean> {

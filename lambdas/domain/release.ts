@@ -200,7 +200,18 @@ export function rollbackReason(
   if (failure?.Error === 'BakeFailed') return { reason: failure.Cause ?? 'bake failed', detectedAt: now };
   if (failure?.Error === 'States.Timeout') return { reason: bakeTimeoutReason(context.bake), detectedAt: now };
   if (failure?.Error === 'OperatorRollback') return { reason: failure.Cause ?? 'operator rollback', detectedAt: now };
+  if (failure?.Error === 'InternalErrorAfterDeploy') return { reason: `rolled back to be safe: ${internalErrorWords(failure.Cause)} after the deploy`, detectedAt: now };
   return { reason: `deploy failed: ${deployMessage ?? driverFailureMessage(failure)}`, detectedAt: now };
+}
+
+/** `{ Error, Cause }` of a caught error, as the workflow passes it (JSON), in a few words. */
+function internalErrorWords(cause: string | undefined): string {
+  try {
+    const e = JSON.parse(cause ?? '{}') as { Error?: string; Cause?: string };
+    return `internal error ${e.Error ?? 'unknown'}${e.Cause ? ` (${String(e.Cause).slice(0, 300)})` : ''}`;
+  } catch {
+    return `internal error (${String(cause ?? '').slice(0, 300)})`;
+  }
 }
 
 /**

@@ -207,3 +207,20 @@ describe('operator rollbacks come first', () => {
     assert.equal(out.stages['payments/prod']?.running, D1);
   });
 });
+
+describe('fail safe after a deploy', () => {
+  it('rolls the stage back, with the error recorded, when recording the deploy fails (never an unbaked digest left running)', async () => {
+    const s = scenario('2026-11-24T10:00:00Z');
+    // The Stage Deployed notice cannot be published once, right after staging's driver run: record-step fails after the deploy.
+    s.script = [{ when: { service: 'payments', stage: 'staging', phase: 'deploy' }, fault: { service: 'eventbridge', operation: 'PutEvents', error: 'AccessDeniedException', count: 1 } }];
+    const out = await runInline(s);
+    assertClosed(out);
+    const staging = stageOf(out, D2, 'staging');
+    assert.equal(releaseOf(out, D2).status, 'ROLLED_BACK');
+    assert.equal(staging.status, 'ROLLED_BACK');
+    assert.match(String(staging.rollback?.reason ?? ''), /^rolled back to be safe: internal error AccessDeniedException .* after the deploy$/);
+    assert.deepEqual(deploys(out, 'staging', 'rollback').map((d) => d.digest), [D1]);
+    assert.equal(out.stages['payments/staging']?.running, D1);
+    assert.equal(stageOf(out, D2, 'prod').status, 'NOT_STARTED');
+  });
+});
