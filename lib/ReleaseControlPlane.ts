@@ -398,9 +398,9 @@ export class ReleaseControlPlane extends Construct {
         // Kept out of the role's default policy: bake-register is in the release definition, so a
         // reference to the workflow from the policy its function depends on would be a cycle.
         fn.role.attachInlinePolicy(
-          new Policy(fn, 'EndBakes', {
+          new Policy(fn, 'SendTaskResults', {
             statements: [
-              new PolicyStatement({ sid: 'EndBakes', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: workflows.map((w) => w.stateMachineArn) }),
+              new PolicyStatement({ sid: 'SendTaskResults', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: workflows.map((w) => w.stateMachineArn) }),
             ],
           }),
         );

@@ -146,17 +146,21 @@ describe('the approval handlers', () => {
       const actions = rolePolicyStatements(logicalId(cp().functions[name].role)).flatMap((s) => asArray(s.Action));
       for (const a of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'events:PutEvents']) assert.ok(actions.includes(a), `${name} lacks ${a}`);
     }
+    // approval-request sends a task result only to fail its own approval task when an operator rollback took the stage first.
     const requestActions = rolePolicyStatements(logicalId(cp().functions['approval-request'].role)).flatMap((s) => asArray(s.Action));
-    assert.equal(requestActions.some((a: string) => a.startsWith('states:')), false, 'approval-request never ends a task');
+    assert.deepEqual(requestActions.filter((a: string) => a.startsWith('states:')).sort(), ['states:SendTaskFailure', 'states:SendTaskSuccess']);
   });
 
-  it('let no other role than approval-decide and the bake enders send task results', () => {
+  it('let no other role than approval-decide, the bake enders and the lease hand-off send task results', () => {
     const senders = allPolicyStatements(built.template)
       .filter(({ statement }) => asArray(statement.Action as string[]).includes('states:SendTaskSuccess'))
       .map(({ where }) => where.split(' ')[0]);
 
     assert.ok(senders.some((w) => w?.startsWith('ReleaseControlPlaneApprovalDecideDecideApprovals')), senders.join(', '));
-    assert.ok(senders.every((w) => /ApprovalDecide|BakeRegister|BakeTimer|AlarmWatch/.test(w ?? '')), senders.join(', '));
+    // Bakes end by bake-register/bake-timer/alarm-watch; lease waiters are woken by whoever frees a lease or ends a driver run
+    // (stage-lease, record-step, reconciler); an operator rollback's preemption stops the holder's bake or approval (stage-lease,
+    // approval-request when it lost the stage before asking).
+    assert.ok(senders.every((w) => /ApprovalDecide|BakeRegister|BakeTimer|AlarmWatch|StageLease|RecordStep|Reconciler|ApprovalRequest/.test(w ?? '')), senders.join(', '));
   });
 
   it('answer within API Gateway\'s 29-second integration limit', () => {

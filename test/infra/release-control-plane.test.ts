@@ -272,7 +272,7 @@ describe('the handlers', () => {
   it('read only the configured ECR repositories', () => {
     const repos = [...new Set(Object.values(testConfig().services).map((s) => s.repository))].sort();
     const statements = allPolicyStatements(built.template).filter((s) => asArray(s.statement.Action as string[]).includes('ecr:DescribeImages'));
-    assert.equal(statements.length, 3, 'prepare-release, stage-lease (which digest is newer) and image-gates');
+    assert.equal(statements.length, 4, 'prepare-release, stage-lease and deploy-check (which digest is newer) and image-gates');
     for (const { statement } of statements) {
       const resources = asArray(statement.Resource).map((r) => JSON.stringify(r));
       assert.equal(resources.length, repos.length);

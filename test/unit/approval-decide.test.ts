@@ -121,6 +121,9 @@ async function waitingRelease(options: { request?: boolean; initiator?: string }
   });
   await append('stage:dev:gate:image.labels', 'gate.evaluated', 80, { gate: 'image.labels', result: 'PASS', reason: '1 required label(s) present', evidence: { provenance: { revision: 'c0ffee1234' } } }, 'dev');
   await append('stage:prod:started', 'stage.started', 10, {}, 'prod');
+  // The release holds prod's lease while it waits (approval-request asks nobody for a stage it lost).
+  const lease = await ledger.acquireLease('payments', 'prod', RELEASE, at(10));
+  await append('stage:prod:lease.acquired', 'lease.acquired', 10, { fence: lease.fence ?? null }, 'prod');
   await append('stage:prod:gate:window', 'gate.evaluated', 9, { gate: 'window', result: 'PASS', reason: 'inside Mon-Thu 09:00-16:00 Europe/London' }, 'prod');
   await append('stage:prod:gate:alarms.pre-deploy', 'gate.evaluated', 8, { gate: 'alarms.pre-deploy', result: 'PASS', reason: '2 alarms OK' }, 'prod');
   if (options.request !== false) await requestApproval({ taskToken: TOKEN, releaseId: RELEASE, stage: 'prod', timeoutSeconds: 3600 }, h.deps);

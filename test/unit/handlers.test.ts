@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable } from '../../lambdas/adapters/ledger-table';
 import { run as alarmWatch } from '../../lambdas/alarm-watch';
+import { run as stageLease } from '../../lambdas/stage-lease';
 import { run as bakeRegister } from '../../lambdas/bake-register';
 import { run as bakeTimer } from '../../lambdas/bake-timer';
 import { configHash, parseConfig } from '../../lambdas/domain/config';
@@ -329,6 +330,8 @@ async function bakeInProgress(): Promise<Harness> {
   h.registry.add('payments-api', RELEASED, ['v1.4.2']);
   for (const a of PROD_ALARMS) h.alarms.states.set(a, 'OK');
   await prepareRelease({ input: { service: 'payments', image: { tag: 'v1.4.2' } }, executionArn: EXECUTION_ARN, executionName: RELEASE_ID }, h.deps);
+  // A bake runs under the stage's lease (bake-register stops a bake whose stage an operator rollback took).
+  assert.equal((await stageLease({ action: 'acquire', releaseId: RELEASE_ID, stage: 'prod' }, h.deps)).acquired, true);
   const registered = await bakeRegister({ taskToken: TOKEN, releaseId: RELEASE_ID, stage: 'prod' }, h.deps);
   assert.deepEqual(registered, { registered: true });
   return h;
