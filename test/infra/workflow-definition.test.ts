@@ -15,6 +15,7 @@ describe('WorkflowDefinition', () => {
       'AlarmGateFunctionArn',
       'ApprovalRequestFunctionArn',
       'BakeRegisterFunctionArn',
+      'DeployCheckFunctionArn',
       'ImageGatesFunctionArn',
       'PrepareReleaseFunctionArn',
       'RecordStepFunctionArn',

@@ -49,6 +49,7 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
     e('deploy.finished', 'prod', { kind: 'rollback', result: 'SUCCEEDED', digest: OLD_DIGEST }, 'prod/rollback/deploy/end'),
     e('rollback.finished', 'prod', { result: 'SUCCEEDED', message: 'back on the last known good digest' }, 'prod/rollback/end'),
     e('stage.finished', 'prod', { status: 'ROLLED_BACK', reason: 'bake failed' }, 'prod/end'),
+    e('lease.lost', 'prod', { to: 'payments-rollback-1', by: 'arn:aws:sts::111122223333:assumed-role/Operators/carol', reason: 'operator rollback' }, 'prod/lost-after'),
     e('release.finished', undefined, { status: 'ROLLED_BACK', reason: 'prod bake failed' }, 'end'),
   ];
 }
