@@ -182,7 +182,8 @@ describe('the release report page', () => {
     const html = report(rolledBack);
 
     for (const stage of ['dev', 'staging', 'prod']) assert.match(lane(html, stage), /class="item k-deploy t-pass"/);
-    assert.match(lane(html, 'dev'), /✓ 7 gates PASS/);
+    // window, five image gates, then window and alarms.pre-deploy again at the point of action.
+    assert.match(lane(html, 'dev'), /✓ 8 gates PASS/);
     assert.match(lane(html, 'dev'), /⚑ promoted/);
     const prod = lane(html, 'prod');
     assert.match(prod, /class="item k-bake t-fail"/);
@@ -200,7 +201,8 @@ describe('the release report page', () => {
     assert.match(html, /<div class="badge t-warn" id="final-status">↶ ROLLED_BACK/);
     assert.match(html, /Outcome:<\/strong> prod: alarm payments-prod-5xx in ALARM at bake minute 7/);
     assert.match(html, /✓ Ledger verified: yes/);
-    assert.match(html, /56 ledger events; hash chain intact; ends at its anchor \(version 56/);
+    const n = rolledBack.parsed.events.length;
+    assert.match(html, new RegExp(`${n} ledger events; hash chain intact; ends at its anchor \\(version ${n}`));
     assert.match(html, /<dt>Digest<\/dt><dd><code>sha256:2{64}<\/code>/);
     assert.match(html, /<dt>Tag<\/dt><dd><code>v1\.4\.2<\/code>/);
     assert.match(html, /<dt>Commit<\/dt><dd><code>9f2c1e7<\/code>/);
@@ -211,7 +213,9 @@ describe('the release report page', () => {
   it('lists every gate, each deploy with its build ARN and log link, the bake with its alarm event, and the rollback with its recovery check', () => {
     const html = report(rolledBack);
 
-    assert.equal(rowsUnder(html, 'h-gates').length, 24);
+    // Every gate recorded: per stage the window, five image gates, the window and alarms again at deploy time, the bake; and the rollback's window.
+    assert.equal(rowsUnder(html, 'h-gates').length, rolledBack.parsed.events.filter((l) => l.event.type === 'gate.evaluated').length);
+    assert.equal(rowsUnder(html, 'h-gates').length, 28);
     const deploys = rowsUnder(html, 'h-deploys');
     const recorded = auditRelease(rolledBack.parsed.events)?.stages.flatMap((st) => st.deploys) ?? [];
     assert.equal(deploys.length, 4);
@@ -297,14 +301,16 @@ describe('the release report page', () => {
   });
 
   it('says the ledger is not verified, naming the event, when an event of the export was edited', () => {
+    const seq = rolledBack.parsed.events.find((l) => l.event.stepKey === 'stage:prod:gate:bake')?.event.seq;
+    assert.ok(seq);
     const edited = rolledBack.parsed.events.map((l) =>
-      l.event.seq === 48 ? { ...l, event: { ...l.event, data: { ...(l.event.data as object), reason: 'alarm quietly ignored' } } } : l,
+      l.event.seq === seq ? { ...l, event: { ...l.event, data: { ...(l.event.data as object), reason: 'alarm quietly ignored' } } } : l,
     );
 
     const html = renderReleaseReport(edited, { anchors: rolledBack.parsed.anchors });
 
     assert.match(html, /<div class="badge t-fail" id="ledger-verified">✗ Ledger verified: NO/);
-    assert.match(html, /<li>line 48, event #48 gate\.evaluated \(stage:prod:gate:bake\): its content does not match its hash: the event was edited<\/li>/);
+    assert.match(html, new RegExp(`<li>line ${seq}, event #${seq} gate\\.evaluated \\(stage:prod:gate:bake\\): its content does not match its hash: the event was edited<\\/li>`));
   });
 
   it('says the ledger is not verified when the release has no anchor', () => {
@@ -389,7 +395,7 @@ describe('gantry report', () => {
 
       assert.equal(found.code, 0, found.stderr);
       assert.match(found.stdout, /✓ Ledger verified: yes/);
-      assert.match(found.stdout, /ends at its anchor \(version 58,/);
+      assert.match(found.stdout, new RegExp(`ends at its anchor \\(version ${approved.parsed.events.length},`));
       assert.ok(found.stdout.includes(`read from <code>table ${dynamo.tableName} (eu-west-2)</code>`));
       assert.equal(missing.code, 3);
       assert.match(missing.stderr, /release payments-nope is not in table /);
@@ -410,7 +416,8 @@ describe('gantry report', () => {
 
     assert.equal(run.code, 1);
     assert.match(run.stderr, /FAILED verification/);
-    assert.match(run.stderr, /event #50 rollback\.started .*was edited/);
+    const seq = rolledBack.parsed.events.find((l) => l.event.stepKey === 'stage:prod:rollback.started')?.event.seq;
+    assert.match(run.stderr, new RegExp(`event #${seq} rollback\\.started .*was edited`));
     assert.match(run.stdout, /✗ Ledger verified: NO/);
   });
 });
