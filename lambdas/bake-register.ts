@@ -17,6 +17,9 @@ import { loadRelease, record, stageConfigOf } from './shared/recorder';
 
 const eventSchema = z.object({ taskToken: z.string().min(1), releaseId: z.string().min(1), stage: z.string().min(1) });
 
+/** The earliest a bake timer is scheduled, after now. */
+export const BAKE_TIMER_MIN_LEAD_MS = 60_000;
+
 export async function run(event: unknown, deps: Deps): Promise<{ registered: boolean }> {
   const e = parseWith(eventSchema, event, 'task input');
   const release = await loadRelease(deps, e.releaseId);
@@ -64,8 +67,16 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
     });
     return { registered: false };
   }
+  // A zero-minute bake is the alarm check just made: no schedule (a one-time schedule for a moment already past
+  // would fire late or not at all); it ends here.
+  if (st.bakeMinutes === 0) {
+    await endBake(deps, e.releaseId, e.stage, { kind: 'pass', gate: evaluateBakeEnd(st, states) });
+    return { registered: false };
+  }
+  // Never schedule sooner than a minute from now (EventBridge Scheduler's at() needs a moment still to come).
+  const at = new Date(Math.max(Date.parse(until), now.getTime() + BAKE_TIMER_MIN_LEAD_MS)).toISOString();
   try {
-    await deps.timers.schedule(bakeTimerName(e.releaseId, e.stage), until, { releaseId: e.releaseId, stage: e.stage });
+    await deps.timers.schedule(bakeTimerName(e.releaseId, e.stage), at, { releaseId: e.releaseId, stage: e.stage });
   } catch (err) {
     // No end of bake: fail closed now instead of waiting for the safety timeout.
     const error = awsErrorOf(err);

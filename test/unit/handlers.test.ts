@@ -361,6 +361,25 @@ describe('bake-register', () => {
     assert.ok(await tokenStillOpen(h), 'the bake token is registered against the stage alarm');
   });
 
+  it('creates no schedule for a zero-minute bake: it checks the alarms once and passes the bake at once', async () => {
+    const h = await harness();
+    const raw = JSON.parse(readFileSync(join(__dirname, '../../examples/gantry.config.json'), 'utf8'));
+    raw.services.payments.stages[2].bakeMinutes = 0;
+    const deps = { ...h.deps, config: parseConfig(raw) };
+    h.registry.add('payments-api', RELEASED, ['v1.4.2']);
+    for (const a of PROD_ALARMS) h.alarms.states.set(a, 'OK');
+    await prepareRelease({ input: { service: 'payments', image: { tag: 'v1.4.2' } }, executionArn: EXECUTION_ARN, executionName: RELEASE_ID }, deps);
+    await stageLease({ action: 'acquire', releaseId: RELEASE_ID, stage: 'prod' }, deps);
+
+    const registered = await bakeRegister({ taskToken: TOKEN, releaseId: RELEASE_ID, stage: 'prod' }, deps);
+
+    assert.deepEqual(registered, { registered: false });
+    assert.deepEqual(h.timers.scheduled, [], 'no one-time schedule for a moment already past');
+    assert.deepEqual(h.tasks.successes.map((x) => x.token), [TOKEN]);
+    const bake = projectRelease(await h.ledger.events(RELEASE_ID))?.stages.find((s) => s.name === 'prod')?.bake;
+    assert.equal(bake?.result, 'PASS');
+  });
+
   it('keeps the task token out of the ledger events', async () => {
     const h = await bakeInProgress();
 
