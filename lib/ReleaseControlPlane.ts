@@ -13,7 +13,7 @@ import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -38,6 +38,7 @@ import { InsightCheck } from './InsightCheck';
 import { ReleaseDashboard } from './ReleaseDashboard';
 import { ReleaseNotifications } from './ReleaseNotifications';
 import { TerraformDriver } from './TerraformDriver';
+import { WorkflowLogGroup } from './WorkflowLogGroup';
 import { CODEBUILD_SYNC_RULE, DRIVER_PROJECTS, WorkflowDefinition } from './WorkflowDefinition';
 
 /** The Gantry EventBridge bus (CONTRACTS §4). */
@@ -300,7 +301,7 @@ export class ReleaseControlPlane extends Construct {
     ];
     const workflow = (wid: string, file: string) => {
       const definition = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', file));
-      const logGroup = new LogGroup(this, `${wid}Logs`, { retention: logRetention, encryptionKey: this.key, removalPolicy });
+      const logGroup = new WorkflowLogGroup(this, `${wid}Logs`, { retention: logRetention, encryptionKey: this.key, removalPolicy });
       const sm = new StateMachine(this, wid, {
         definitionBody: DefinitionBody.fromString(definition.text),
         definitionSubstitutions: definition.substitutions(substitutionValues),
