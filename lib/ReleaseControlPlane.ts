@@ -364,6 +364,10 @@ export class ReleaseControlPlane extends Construct {
         fn.role.addToPolicy(
           new PolicyStatement({ sid: 'ReadImageContent', actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus'], resources: repositoryArns }),
         );
+        // With Amazon Inspector enhanced scanning, DescribeImageScanFindings reads the findings from Inspector
+        // as the caller: it needs inspector2:ListFindings and inspector2:ListCoverage, which take no resource.
+        fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadEnhancedScanFindings', actions: ['inspector2:ListFindings', 'inspector2:ListCoverage'], resources: ['*'] }));
+        wildcardReasons.push(WILDCARD_REASONS.inspectorFindings);
         const kmsSigningKeys = [...new Set(Object.values(config.signing.keys).filter(isKmsKeyRef))].sort();
         if (kmsSigningKeys.length > 0) fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadSigningPublicKeys', actions: ['kms:GetPublicKey'], resources: kmsSigningKeys }));
       }

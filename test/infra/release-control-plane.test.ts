@@ -312,7 +312,7 @@ describe('each handler', () => {
     'prepare-release': ['events:PutEvents', ...ecr],
     'stage-lease': [...ecr],
     'window-gate': ['events:PutEvents'],
-    'image-gates': ['events:PutEvents', ...ecr, 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus'],
+    'image-gates': ['events:PutEvents', ...ecr, 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus', 'inspector2:ListCoverage', 'inspector2:ListFindings'],
     'alarm-gate': ['cloudwatch:DescribeAlarms', 'events:PutEvents'],
     'record-step': ['events:PutEvents'],
     'bake-register': ['cloudwatch:DescribeAlarms', 'iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', ...endBakes],
