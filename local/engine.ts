@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parseIsoDuration } from '../lambdas/domain/durations';
-import { deployTimeoutSeconds } from '../lambdas/domain/release';
+import { driverTimeouts } from '../lambdas/domain/release';
 import { stageWorkload } from '../lambdas/domain/config';
 import type { Deps } from '../lambdas/ports';
 import type { VirtualClock } from './clock';
@@ -419,7 +419,11 @@ export class LocalStepFunctions {
     const d: DeploymentRecord = { service, stage, digest, kind, releaseId: rec.name, buildId, startedAt: this.clock.now().toISOString() };
     this.cloud.deployments.push(d);
     const stageCfg = this.deps.config.services[service]?.stages.find((s) => s.name === stage);
-    const timeoutMs = stageCfg ? deployTimeoutSeconds(stageCfg) * 1000 : Number.POSITIVE_INFINITY;
+    // CodeBuild ends a build at its project's timeout (lambdas/domain/release.ts driverTimeouts), which the
+    // workflow's task timeout always exceeds: a build that runs too long fails as TIMED_OUT, not as States.Timeout.
+    const buildDriver = stageCfg?.deploy.driver === 'helm' || stageCfg?.deploy.driver === 'terraform' ? stageCfg.deploy.driver : undefined;
+    const buildMinutes = buildDriver ? driverTimeouts(this.deps.config, buildDriver).buildMinutes : undefined;
+    const timeoutMs = buildMinutes !== undefined ? buildMinutes * 60_000 : Number.POSITIVE_INFINITY;
     const durationMs = scripted?.duration ? parseIsoDuration(scripted.duration) : 60_000;
     const timedOut = durationMs > timeoutMs;
     await this.clock.sleep(timedOut ? timeoutMs : durationMs);
@@ -431,8 +435,9 @@ export class LocalStepFunctions {
     }
     if (timedOut) {
       d.result = 'FAILED';
-      d.message = `timed out after ${timeoutMs / 60_000} minutes`;
-      throw new TaskFailedError('States.Timeout', d.message);
+      d.message = `build timed out after ${timeoutMs / 60_000} minutes (the ${String(params.ProjectName)} project's timeout)`;
+      const build = { Id: buildId, ProjectName: params.ProjectName, BuildStatus: 'TIMED_OUT', TimeoutInMinutes: timeoutMs / 60_000, StartTime: d.startedAt, EndTime: d.endedAt, Phases: [{ PhaseType: 'SUBMITTED', PhaseStatus: 'SUCCEEDED' }, { PhaseType: 'BUILD', PhaseStatus: 'TIMED_OUT', Contexts: [{ StatusCode: 'BUILD_TIMED_OUT', Message: d.message }] }] };
+      throw new TaskFailedError('States.TaskFailed', JSON.stringify({ Build: build }));
     }
     let ok = (scripted?.result ?? 'SUCCEEDED') === 'SUCCEEDED';
     let failure = scripted?.message ?? (stageCfg?.deploy.driver === 'terraform' ? 'terraform apply failed' : 'helm upgrade failed');
