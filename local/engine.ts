@@ -107,6 +107,9 @@ function jsonPathGet(obj: unknown, path: string): unknown {
   return cur;
 }
 
+/** Step Functions' limit on a state's input and output: 256 KiB of UTF-8 JSON (States.DataLimitExceeded above it). */
+export const STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
 export interface ExecutionRecord {
   readonly name: string;
   readonly arn: string;
@@ -121,6 +124,8 @@ export interface ExecutionRecord {
   abort?: () => void;
   /** States entered (Step Functions bills Standard workflows per state transition). */
   transitions: number;
+  /** The largest state output of the execution, in bytes of JSON (Step Functions refuses more than 256 KiB). */
+  largestState?: { name: string; bytes: number };
   pendingTokens: Set<string>;
 }
 
@@ -198,7 +203,18 @@ export class LocalStepFunctions {
     });
     rec.abort = () => exec.abort();
     void (async () => {
-      for await (const ev of exec.eventLogs) if (ev.type === 'StateEntered') rec.transitions++;
+      for await (const ev of exec.eventLogs) {
+        if (ev.type === 'StateEntered') rec.transitions++;
+        else if (ev.type === 'StateExited') {
+          // Step Functions' payload limit: a state whose output exceeds it fails the execution, and no Catch can handle it.
+          const bytes = Buffer.byteLength(JSON.stringify(ev.state.output ?? null), 'utf8');
+          if (!rec.largestState || bytes > rec.largestState.bytes) rec.largestState = { name: ev.state.name, bytes };
+          if (bytes > STATE_PAYLOAD_LIMIT_BYTES && rec.status === 'RUNNING') {
+            this.finish(rec, 'FAILED', 'States.DataLimitExceeded', `The state/task '${ev.state.name}' returned a result with a size exceeding the maximum number of bytes service limit (${bytes} > ${STATE_PAYLOAD_LIMIT_BYTES}).`);
+            exec.abort();
+          }
+        }
+      }
     })().catch(() => undefined);
     exec.result.then(
       () => this.finish(rec, 'SUCCEEDED'),
@@ -271,6 +287,14 @@ export class LocalStepFunctions {
 
   private async runTask(rec: ExecutionRecord, stateName: string, state: State, input: unknown): Promise<unknown> {
     this.guard(rec);
+    // A task's input is the previous state's output: over the limit, Step Functions has already failed the execution.
+    const bytes = Buffer.byteLength(JSON.stringify(input ?? null), 'utf8');
+    if (bytes > STATE_PAYLOAD_LIMIT_BYTES) {
+      const cause = `The state/task '${stateName}' has an input with a size exceeding the maximum number of bytes service limit (${bytes} > ${STATE_PAYLOAD_LIMIT_BYTES}).`;
+      this.finish(rec, 'FAILED', 'States.DataLimitExceeded', cause);
+      rec.abort?.();
+      throw new TaskFailedError('States.DataLimitExceeded', cause);
+    }
     const resource = state.Resource ?? '';
     if (resource.includes(':function:')) {
       const run = this.handlerFor(resource);
