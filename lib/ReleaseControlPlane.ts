@@ -62,8 +62,8 @@ export const HANDLERS = {
   'rollback-prepare': 'Validates an operator rollback request and picks its target digest',
   'approval-request': 'Asks for a stage approval: stores the task token, records the wait and publishes Approval Requested',
   'approval-decide': 'The approval API: checks the approvers and segregation of duties, records the decision and resumes the release',
-  'insight-plan': 'Insight check: finds stale services and lists the stage workloads whose running image is read for drift',
-  'insight-record': 'Insight check: compares running images with the ledger, records the findings, publishes Service Stale and Drift Detected',
+  'insight-plan': 'Insight check: lists, from the config, the stage workloads whose running image is read for drift',
+  'insight-record': 'Insight check: finds stale services, compares running images with the ledger, records the findings, publishes Service Stale and Drift Detected',
   'rollout-check': 'Kubernetes driver: the validated rollout target, the Deployment patch and the rollout decision (DONE, PROGRESSING, FAILED)',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
