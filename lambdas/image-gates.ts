@@ -47,6 +47,7 @@ import {
   type SignatureCheck,
   type SignatureSubject,
 } from './domain/image/signature';
+import { TransientAwsError } from './adapters/errors';
 import type { GateName, GateResult } from './domain/types';
 import { parseWith, ValidationError } from './domain/validation';
 import type { Deps, ImageDetail, ImageRegistry, ScanResult } from './ports';
@@ -65,7 +66,75 @@ const MAX_PLATFORMS = 32;
  * Errors that mean "this image cannot be verified", not "try again": the gate that met one refuses,
  * naming it. Anything else (throttling, 5xx, a bug) is thrown to the workflow's Retry/Catch.
  */
-const UNVERIFIABLE = new Set(['ValidationError', 'NotFoundError', 'BlobDigestMismatchError', 'ImageUnreadableError', 'SigningKeyError', 'ImageInspectionError']);
+const UNVERIFIABLE = new Set(['ValidationError', 'NotFoundError', 'BlobDigestMismatchError', 'ImageUnreadableError', 'SigningKeyError', 'ImageInspectionError', 'AwsCallError']);
+
+/** The AWS operation behind each registry method, for the reason of a gate an AWS error failed. */
+export const REGISTRY_OPERATIONS: Readonly<Record<string, string>> = {
+  describeImage: 'DescribeImages',
+  tagMutability: 'DescribeRepositories',
+  repositoryTagSettings: 'DescribeRepositories',
+  scanFindings: 'DescribeImageScanFindings',
+  imageManifest: 'BatchGetImage',
+  blob: 'GetDownloadUrlForLayer',
+  signingStatuses: 'DescribeImageSigningStatus',
+  referrers: 'ListImageReferrers',
+  signingPublicKey: 'GetPublicKey',
+};
+/** Longest AWS error message a gate's reason quotes. */
+const MAX_AWS_MESSAGE = 300;
+
+/**
+ * An AWS call of a gate failed, after the SDK's own retries: AccessDenied, a KMS or ECR refusal, or a
+ * throttle or 5xx that outlived the retries. The gate that made the call FAILs naming the call and the
+ * error; it is never an internal error of the release (docs/decisions/020-aws-fidelity.md).
+ */
+export class AwsCallError extends Error {
+  override readonly name = 'AwsCallError';
+  constructor(
+    /** The AWS operation, e.g. DescribeImageScanFindings. */
+    readonly operation: string,
+    /** The AWS error name, e.g. AccessDeniedException. */
+    readonly awsError: string,
+    readonly awsMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${operation} failed: ${awsError}${awsMessage ? `: ${awsMessage}` : ''}`, options);
+  }
+}
+
+/**
+ * Whether `e` is an error an AWS service (or the SDK talking to it) raised: an SDK v3 service exception
+ * (it carries `$metadata`; so do the local cloud's errors), or a TransientAwsError the adapters made of a
+ * throttle, a 5xx or a failed download. A TypeError or any other bug is not one: it stays an internal error.
+ */
+export function isAwsError(e: unknown): e is Error {
+  if (!(e instanceof Error)) return false;
+  if (e instanceof TransientAwsError) return true;
+  const meta = (e as { $metadata?: unknown }).$metadata;
+  return meta !== null && typeof meta === 'object';
+}
+
+/** The registry with every AWS error of a call turned into an AwsCallError naming the call. */
+export function namingAwsCalls(registry: ImageRegistry): ImageRegistry {
+  return new Proxy(registry, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        try {
+          return await value.apply(target, args);
+        } catch (e) {
+          if (!isAwsError(e) || UNVERIFIABLE.has(e.name)) throw e;
+          const local = (e as { operation?: unknown }).operation;
+          const operation = typeof local === 'string' ? local : (REGISTRY_OPERATIONS[String(prop)] ?? String(prop));
+          const awsError = e instanceof TransientAwsError ? e.awsErrorName : e.name;
+          const message = e.message.length > MAX_AWS_MESSAGE ? `${e.message.slice(0, MAX_AWS_MESSAGE - 3)}...` : e.message;
+          throw new AwsCallError(operation, awsError, message, { cause: e });
+        }
+      };
+    },
+  });
+}
 
 /** The image is not what the gate can inspect (an index where a manifest belongs, a chart, no platforms). */
 export class ImageInspectionError extends Error {
@@ -86,6 +155,9 @@ function describeError(e: unknown): string {
 
 /** An "unverifiable" error as the FAIL of the gate that met it; anything else is rethrown. */
 function unverifiable(gate: GateName, what: string, e: unknown): GateResult {
+  if (e instanceof AwsCallError) {
+    return { gate, result: 'FAIL', reason: e.message, evidence: { error: e.name, operation: e.operation, awsError: e.awsError, message: e.awsMessage } };
+  }
   if (e instanceof Error && UNVERIFIABLE.has(e.name)) {
     return { gate, result: 'FAIL', reason: `${what} could not be verified: ${describeError(e)}`, evidence: { error: e.name, message: describeError(e) } };
   }
@@ -304,6 +376,8 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
   const e = parseWith(eventSchema, event, 'task input');
   const release = await loadRelease(deps, e.releaseId);
   const { svc } = stageConfigOf(deps, release.service, e.stage);
+  // Every registry call below: an AWS error becomes the FAIL of the gate that made it (AwsCallError).
+  const registry = namingAwsCalls(deps.registry);
   const policy = svc.imagePolicy;
   const repository = svc.repository;
   const now = deps.now();
@@ -311,17 +385,23 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
   const failed = () => gates.some((g) => g.result === 'FAIL');
 
   // image.exists: the digest resolved at the start; a tag that moved since is recorded, not followed.
-  const image = release.digest ? await deps.registry.describeImage(repository, { digest: release.digest }) : undefined;
-  const tagNow = release.tag && image ? ((await deps.registry.describeImage(repository, { tag: release.tag })) ?? null) : undefined;
-  gates.push(evaluateImageExists(repository, release.digest, release.tag, image, tagNow));
-  const reader = release.digest && image ? new ImageReader(deps.registry, repository, release.digest, image) : undefined;
+  let image: ImageDetail | undefined;
+  try {
+    image = release.digest ? await registry.describeImage(repository, { digest: release.digest }) : undefined;
+    const tagNow = release.tag && image ? ((await registry.describeImage(repository, { tag: release.tag })) ?? null) : undefined;
+    gates.push(evaluateImageExists(repository, release.digest, release.tag, image, tagNow));
+  } catch (err) {
+    image = undefined;
+    gates.push(unverifiable('image.exists', 'the image', err));
+  }
+  const reader = release.digest && image ? new ImageReader(registry, repository, release.digest, image) : undefined;
 
   if (reader && !failed() && policy.requireImmutableTags) {
     gates.push(
       await guarded('image.immutable-tag', 'the repository tag setting', async () => {
-        const settings = deps.registry.repositoryTagSettings
-          ? await deps.registry.repositoryTagSettings(repository)
-          : { mutability: await deps.registry.tagMutability(repository), exclusionFilters: [] };
+        const settings = registry.repositoryTagSettings
+          ? await registry.repositoryTagSettings(repository)
+          : { mutability: await registry.tagMutability(repository), exclusionFilters: [] };
         return evaluateImmutableTag(repository, release.tag, settings);
       }),
     );
@@ -330,7 +410,7 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
   if (reader && !failed()) {
     let verdict: ScanVerdict;
     try {
-      const { scan, platforms } = await scanOf(deps.registry, reader);
+      const { scan, platforms } = await scanOf(registry, reader);
       const waitEvent = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:waiting:scan`);
       verdict = evaluateScan(policy, scan, now, waitEvent ? new Date(waitEvent.at) : undefined);
       if (verdict.kind === 'decided' && platforms) verdict = { kind: 'decided', gate: { ...verdict.gate, evidence: { ...(verdict.gate.evidence as object), platforms } } };
@@ -345,7 +425,7 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
   }
 
   if (reader && !failed() && policy.requireSignature) {
-    gates.push(await guarded('image.signature', 'the image signature', () => signatureGate(deps, reader, policy)));
+    gates.push(await guarded('image.signature', 'the image signature', () => signatureGate({ ...deps, registry }, reader, policy)));
   }
   if (reader && !failed() && policy.requiredLabels.length > 0) {
     gates.push(await guarded('image.labels', 'the image labels', () => labelsGate(reader, policy)));

@@ -1,5 +1,6 @@
 /**
- * The insight check's last step (`RecordInsight`): compares each workload read with the ledger's pointer
+ * The insight check's last step (`RecordInsight`): reads the stale services and the stage pointers as of the
+ * plan's instant (lambdas/shared/insight-inputs.ts), compares each workload read with the ledger's pointer
  * (lambdas/domain/insight.ts), stores the check as one record of the insight hash chain (idempotent by
  * checkId), publishes `Service Stale` and `Drift Detected` on the Gantry bus, and emits the
  * `StaleServices` / `DriftedStages` metrics. Events and metrics only when the record is first written.
@@ -9,42 +10,32 @@ import { compareWorkload, type DriftFinding, type InsightCheckData, type Workloa
 import { parseWith } from './domain/validation';
 import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps, LifecycleEvent } from './ports';
+import { readInsightInputs } from './shared/insight-inputs';
 import { emitInsightMetrics } from './shared/insight-metrics';
 import { lambdaHandler } from './shared/middleware';
 
 /** Detail-types of the insight events (schemas/insight/*.json). */
 export const INSIGHT_DETAIL_TYPES = ['Service Stale', 'Drift Detected'] as const;
 
-const target = z.looseObject({
-  service: z.string().min(1),
-  stage: z.string().min(1),
-  cluster: z.string().min(1),
-  clusterName: z.string().min(1),
-  region: z.string(),
-  namespace: z.string().min(1),
-  deployment: z.string().min(1),
-  container: z.string().min(1),
-  repository: z.string().min(1),
-  running: z.string().nullable(),
-  lastKnownGood: z.string().nullable(),
-  path: z.string(),
-});
+/** What one Map iteration found: the containers (name, and image for the workload's container only), or the error name. */
 const read = z.union([
-  z.looseObject({ target, ok: z.literal(true), containers: z.array(z.looseObject({ name: z.unknown().optional(), image: z.unknown().optional() })).default([]) }),
-  z.looseObject({ target, ok: z.literal(false), error: z.string().default('States.TaskFailed'), cause: z.string().optional() }),
+  z.strictObject({ ok: z.literal(true), containers: z.array(z.looseObject({ name: z.unknown().optional(), image: z.unknown().optional() })).max(100).default([]) }),
+  z.strictObject({ ok: z.literal(false), error: z.string().max(200).default('States.TaskFailed') }),
 ]);
 const eventSchema = z.object({
   checkId: z.string().min(1).max(200),
-  plan: z.looseObject({
-    at: z.string().min(1),
-    staleAfterDays: z.number(),
-    driftCheck: z.boolean(),
-    services: z.record(z.string(), z.looseObject({ firstSeenAt: z.string().optional(), lastPromotedAt: z.string().optional() })),
-    stale: z.array(z.looseObject({ service: z.string(), stage: z.string(), reason: z.string() })),
-    otherRegion: z.array(target).default([]),
-  }),
+  /** The plan's instant: stale services and pointers are read as of now, judged as of this. */
+  at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'expected an ISO-8601 instant' }),
+  /** The config the plan listed the workloads from. */
+  configHash: z.string().min(1),
+  /** One read per planned workload, in the plan's order (the Map keeps it). */
   reads: z.array(read).default([]),
 });
+
+/** The reads do not belong to this config's workloads (a deploy changed the config between plan and record). */
+export class InsightPlanMismatchError extends Error {
+  override readonly name = 'InsightPlanMismatchError';
+}
 
 /** The simulation's registry host (the one lambdas/rollout-check.ts and the local clusters use). */
 const SIMULATED_REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
@@ -66,31 +57,38 @@ export interface InsightRecordResult {
 
 export async function run(event: unknown, deps: Deps): Promise<InsightRecordResult> {
   const e = parseWith(eventSchema, event, 'task input');
+  if (e.configHash !== deps.configHash) {
+    throw new InsightPlanMismatchError(`the check ${e.checkId} was planned under config ${e.configHash.slice(0, 12)}…, this is ${deps.configHash.slice(0, 12)}…: its reads cannot be matched to workloads (the next check will run under the new config)`);
+  }
+  const inputs = await readInsightInputs(deps, e.checkId, new Date(e.at));
+  if (e.reads.length !== inputs.workloads.length) {
+    throw new InsightPlanMismatchError(`the check ${e.checkId} read ${e.reads.length} workload(s), the config lists ${inputs.workloads.length}`);
+  }
   const host = registry();
   const drift: DriftFinding[] = [];
   const inSync: WorkloadResult[] = [];
-  for (const r of e.reads) {
-    const wr: WorkloadRead = r.ok ? { ok: true, containers: r.containers } : { ok: false, error: r.error, ...(r.cause ? { cause: r.cause } : {}) };
-    const result = compareWorkload(r.target as unknown as WorkloadTarget, wr, host);
+  e.reads.forEach((r, i) => {
+    const wr: WorkloadRead = r.ok ? { ok: true, containers: r.containers } : { ok: false, error: r.error };
+    const result = compareWorkload(inputs.workloads[i] as WorkloadTarget, wr, host);
     if (result.inSync) inSync.push(result);
     else drift.push(result as DriftFinding);
-  }
+  });
   const region = optionalEnv('AWS_REGION') ?? 'its own region';
-  for (const t of e.plan.otherRegion) {
+  for (const t of inputs.otherRegion) {
     const cause = `cluster ${t.clusterName} is in ${t.region}; the insight workflow runs in ${region} and Step Functions calls EKS in its own region only`;
-    drift.push(compareWorkload(t as unknown as WorkloadTarget, { ok: false, error: 'OtherRegion', cause }, host) as DriftFinding);
+    drift.push(compareWorkload(t, { ok: false, error: 'OtherRegion', cause }, host) as DriftFinding);
   }
-  const stale = e.plan.stale as unknown as InsightCheckData['stale'];
+  const stale = inputs.stale;
   const data: InsightCheckData = {
-    staleAfterDays: e.plan.staleAfterDays,
-    driftCheck: e.plan.driftCheck,
-    services: e.plan.services as InsightCheckData['services'],
+    staleAfterDays: deps.config.insight.staleAfterDays,
+    driftCheck: deps.config.insight.driftCheck,
+    services: inputs.services,
     stale,
     drift,
     inSync,
     configHash: deps.configHash,
   };
-  const { record, duplicate } = await deps.ledger.putInsight({ checkId: e.checkId, at: e.plan.at, data });
+  const { record, duplicate } = await deps.ledger.putInsight({ checkId: e.checkId, at: e.at, data });
   if (!duplicate) {
     const events: LifecycleEvent[] = [
       ...stale.map((s) => ({

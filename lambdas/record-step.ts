@@ -98,7 +98,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         index: e.stageIndex,
         driver: st.deploy.driver,
         deployEnv: env,
-        deployTimeoutSeconds: deployTimeoutSeconds(st),
+        deployTimeoutSeconds: deployTimeoutSeconds(deps.config, st),
         bakeTimeoutSeconds: bakeTimeoutSeconds(st),
         bakeMode: st.bake.mode,
         approvalRequired: st.approval !== undefined,

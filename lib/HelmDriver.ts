@@ -15,6 +15,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { GantryConfig } from '../lambdas/domain/config';
+import { driverTimeouts } from '../lambdas/domain/release';
 import { acknowledge, WILDCARD_REASONS } from './acknowledge';
 import { inlineDriverScript, YamlTextBuildSpec } from './DriverBuildSpec';
 import { PROJECT_ROOT } from './GantryFunction';
@@ -103,7 +104,8 @@ export class HelmDriver extends Construct {
       acknowledge(this.role, 'AwsSolutions-IAM5[Resource::*]', WILDCARD_REASONS.ecrAuthorizationToken);
     }
 
-    const longestHelmMinutes = Math.max(10, ...helmStages.map((st) => (st.deploy.driver === 'helm' ? st.deploy.timeoutMinutes : 0)));
+    // One formula for the build, queue and workflow task timeouts (lambdas/domain/release.ts driverTimeouts).
+    const timeouts = driverTimeouts(props.config, 'helm');
     this.project = new Project(this, 'Project', {
       description: 'Gantry Helm driver: helm upgrade --install --atomic --wait with the image pinned by digest',
       role: this.role,
@@ -111,9 +113,9 @@ export class HelmDriver extends Construct {
       environment: { buildImage: LinuxBuildImage.STANDARD_7_0, computeType: ComputeType.SMALL, privileged: false },
       encryptionKey: props.encryptionKey,
       logging: { cloudWatch: { logGroup: this.logGroup } },
-      // helm's own --timeout plus install and evidence; the workflow's task timeout allows the same.
-      timeout: Duration.minutes(longestHelmMinutes + 10),
-      queuedTimeout: Duration.minutes(30),
+      // The slowest Helm stage's upgrade and --atomic rollback (2 × --timeout), plus start-up; the workflow's task waits longer.
+      timeout: Duration.minutes(timeouts.buildMinutes),
+      queuedTimeout: Duration.minutes(timeouts.queuedMinutes),
       grantReportGroupPermissions: false,
     });
     const projectLogicalId = Stack.of(this).getLogicalId(this.project.node.defaultChild as CfnElement);

@@ -11,7 +11,7 @@ import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -21,6 +21,7 @@ import { type GantryConfig, stageWorkload } from '../lambdas/domain/config';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
 import { PROJECT_ROOT } from './GantryFunction';
 import { PLACEHOLDER } from './WorkflowDefinition';
+import { WorkflowLogGroup } from './WorkflowLogGroup';
 
 /** The definition file, under `statemachines/`. */
 export const INSIGHT_DEFINITION = 'insight.asl.json';
@@ -73,7 +74,7 @@ export class InsightCheck extends Construct {
     const placeholders = [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1] as string))].sort();
     const missing = placeholders.filter((p) => values[p] === undefined);
     if (missing.length) throw new InsightCheckError(`${INSIGHT_DEFINITION}: no value for placeholder(s) ${missing.join(', ')}`);
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
+    this.logGroup = new WorkflowLogGroup(this, 'Logs', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
     this.stateMachine = new StateMachine(this, 'Workflow', {
       definitionBody: DefinitionBody.fromString(text),
       definitionSubstitutions: Object.fromEntries(placeholders.map((p) => [p, values[p] as string])),

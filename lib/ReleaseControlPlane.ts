@@ -13,7 +13,7 @@ import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -38,6 +38,7 @@ import { InsightCheck } from './InsightCheck';
 import { ReleaseDashboard } from './ReleaseDashboard';
 import { ReleaseNotifications } from './ReleaseNotifications';
 import { TerraformDriver } from './TerraformDriver';
+import { WorkflowLogGroup } from './WorkflowLogGroup';
 import { CODEBUILD_SYNC_RULE, DRIVER_PROJECTS, WorkflowDefinition } from './WorkflowDefinition';
 
 /** The Gantry EventBridge bus (CONTRACTS §4). */
@@ -62,8 +63,8 @@ export const HANDLERS = {
   'rollback-prepare': 'Validates an operator rollback request and picks its target digest',
   'approval-request': 'Asks for a stage approval: stores the task token, records the wait and publishes Approval Requested',
   'approval-decide': 'The approval API: checks the approvers and segregation of duties, records the decision and resumes the release',
-  'insight-plan': 'Insight check: finds stale services and lists the stage workloads whose running image is read for drift',
-  'insight-record': 'Insight check: compares running images with the ledger, records the findings, publishes Service Stale and Drift Detected',
+  'insight-plan': 'Insight check: lists, from the config, the stage workloads whose running image is read for drift',
+  'insight-record': 'Insight check: finds stale services, compares running images with the ledger, records the findings, publishes Service Stale and Drift Detected',
   'rollout-check': 'Kubernetes driver: the validated rollout target, the Deployment patch and the rollout decision (DONE, PROGRESSING, FAILED)',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
@@ -305,7 +306,7 @@ export class ReleaseControlPlane extends Construct {
     ];
     const workflow = (wid: string, file: string) => {
       const definition = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', file));
-      const logGroup = new LogGroup(this, `${wid}Logs`, { retention: logRetention, encryptionKey: this.key, removalPolicy });
+      const logGroup = new WorkflowLogGroup(this, `${wid}Logs`, { retention: logRetention, encryptionKey: this.key, removalPolicy });
       const sm = new StateMachine(this, wid, {
         definitionBody: DefinitionBody.fromString(definition.text),
         definitionSubstitutions: definition.substitutions(substitutionValues),
@@ -368,6 +369,10 @@ export class ReleaseControlPlane extends Construct {
         fn.role.addToPolicy(
           new PolicyStatement({ sid: 'ReadImageContent', actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus'], resources: repositoryArns }),
         );
+        // With Amazon Inspector enhanced scanning, DescribeImageScanFindings reads the findings from Inspector
+        // as the caller: it needs inspector2:ListFindings and inspector2:ListCoverage, which take no resource.
+        fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadEnhancedScanFindings', actions: ['inspector2:ListFindings', 'inspector2:ListCoverage'], resources: ['*'] }));
+        wildcardReasons.push(WILDCARD_REASONS.inspectorFindings);
         const kmsSigningKeys = [...new Set(Object.values(config.signing.keys).filter(isKmsKeyRef))].sort();
         if (kmsSigningKeys.length > 0) fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadSigningPublicKeys', actions: ['kms:GetPublicKey'], resources: kmsSigningKeys }));
       }

@@ -18,6 +18,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { GantryConfig } from '../lambdas/domain/config';
+import { driverTimeouts } from '../lambdas/domain/release';
 import { acknowledge, WILDCARD_REASONS } from './acknowledge';
 import { inlineDriverScript, YamlTextBuildSpec } from './DriverBuildSpec';
 import { PROJECT_ROOT } from './GantryFunction';
@@ -165,7 +166,8 @@ export class TerraformDriver extends Construct {
       this.role.addToPolicy(new PolicyStatement({ sid: 'DescribeConfiguredClusters', actions: ['eks:DescribeCluster'], resources: clusterArns }));
     }
 
-    const longestTerraformMinutes = Math.max(20, ...terraformStages.map((st) => (st.deploy.driver === 'terraform' ? st.deploy.timeoutMinutes : 0)));
+    // One formula for the build, queue and workflow task timeouts (lambdas/domain/release.ts driverTimeouts).
+    const timeouts = driverTimeouts(props.config, 'terraform');
     this.project = new Project(this, 'Project', {
       description: 'Gantry Terraform driver: plan -out with the image pinned by digest, plan evidence, apply of that plan',
       role: this.role,
@@ -178,9 +180,9 @@ export class TerraformDriver extends Construct {
       },
       encryptionKey: props.encryptionKey,
       logging: { cloudWatch: { logGroup: this.logGroup } },
-      // The stage's own deploy timeout plus install and evidence; the workflow's task timeout allows the same.
-      timeout: Duration.minutes(longestTerraformMinutes + 10),
-      queuedTimeout: Duration.minutes(30),
+      // The slowest Terraform stage (timeoutMinutes + two state-lock waits), plus start-up; the workflow's task waits longer.
+      timeout: Duration.minutes(timeouts.buildMinutes),
+      queuedTimeout: Duration.minutes(timeouts.queuedMinutes),
       grantReportGroupPermissions: false,
     });
     const projectLogicalId = stack.getLogicalId(this.project.node.defaultChild as CfnElement);

@@ -29,6 +29,8 @@ export const WILDCARD_REASONS = {
     'cloudwatch:DescribeAlarms returns composite alarms only when the permission is scoped to "*" (API reference), and a stage health alarm is often composite; the call is read-only.',
   logDelivery:
     'The CloudWatch Logs vended-delivery actions Step Functions needs for execution logging (logs:CreateLogDelivery, GetLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups ...) support no resource-level permissions.',
+  inspectorFindings:
+    'inspector2:ListFindings and inspector2:ListCoverage, which ECR DescribeImageScanFindings needs under Amazon Inspector enhanced scanning (ECR User Guide, IAM permissions required for enhanced scanning), define no resource type in the Service Authorization Reference; both are read-only.',
   ecrAuthorizationToken: 'ecr:GetAuthorizationToken (for helm registry login to an OCI chart in ECR) supports no resource-level permissions; pulls are limited to the chart repositories.',
   kmsGrantActions:
     'CDK key grants (table read/write, queue send, CodeBuild encryption key) use kms:GenerateDataKey* and kms:ReEncrypt* on the one Gantry customer-managed key; the wildcards only span GenerateDataKey/GenerateDataKeyWithoutPlaintext and ReEncryptFrom/ReEncryptTo.',

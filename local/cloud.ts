@@ -8,6 +8,7 @@ import { parseIsoDuration } from '../lambdas/domain/durations';
 import { matchesPattern } from '../lambdas/domain/pattern-match';
 import type { AlarmReader, AlarmState, EventPublisher, ImageDetail, ImageRegistry, LifecycleEvent, ScanResult, TaskTokens, Timers } from '../lambdas/ports';
 import { NotFoundError } from '../lambdas/adapters/errors';
+import { parseScanFindingsPage } from '../lambdas/domain/image/findings';
 import { MEDIA_TYPES } from '../lambdas/domain/image/oci';
 import { SigningKeyError } from '../lambdas/domain/image/signature';
 import type { ImageManifestRecord, ImageReferrerRecord, ImageSigningStatusRecord, RepositoryTagSettings } from '../lambdas/ports';
@@ -19,8 +20,12 @@ import type { Scenario, ScenarioImage } from './scenario';
 export const ACCOUNT = '111122223333';
 export const REGION = 'eu-west-2';
 
-/** An AWS error as the SDK would raise it: `name` is the error code, so ASL Retry can match it. */
+/**
+ * An AWS error as the SDK would raise it: `name` is the error code, so ASL Retry can match it, and it
+ * carries `$metadata` as every SDK v3 service exception does (no HTTP status: classified by name).
+ */
 export class LocalAwsError extends Error {
+  readonly $metadata: { readonly httpStatusCode?: number } = {};
   constructor(
     code: string,
     message: string,
@@ -114,7 +119,7 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     if (f) {
       f.remaining--;
       this.note('Fault Injected', { service, operation, error: f.error, remaining: f.remaining });
-      throw new LocalAwsError(f.error, `${f.error}: ${operation} failed (injected by the scenario)`, service, operation);
+      throw new LocalAwsError(f.error, `injected by the scenario (fault on ${service} ${operation})`, service, operation);
     }
   }
 
@@ -191,11 +196,13 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     if (!img) throw new LocalAwsError('ImageNotFoundException', `image ${digest} not found in ${repository}`, 'ecr', 'DescribeImageScanFindings');
     const status = this.scanStatus(img);
     if (status === 'NONE') return { status: 'NONE', findings: [] };
-    if (status !== 'COMPLETE') return { status, description: status === 'FAILED' ? 'scan failed (scenario)' : undefined, findings: [] };
+    if (status !== 'COMPLETE' && status !== 'ACTIVE') return { status, description: status === 'FAILED' ? 'scan failed (scenario)' : undefined, findings: [] };
+    // Enhanced (Inspector) findings go through the parser the ECR adapter uses on DescribeImageScanFindings pages.
+    const enhanced = img.scan.enhancedFindings ? parseScanFindingsPage({ imageScanStatus: { status }, imageScanFindings: { enhancedFindings: img.scan.enhancedFindings } }).findings : [];
     return {
       status,
       completedAt: this.clock.now().toISOString(),
-      findings: img.scan.findings.map((f) => ({ id: f.id, severity: f.severity, package: f.package, exploitAvailable: f.exploitAvailable, fixAvailable: f.fixAvailable })),
+      findings: [...img.scan.findings.map((f) => ({ id: f.id, severity: f.severity, package: f.package, exploitAvailable: f.exploitAvailable, fixAvailable: f.fixAvailable })), ...enhanced],
     };
   }
 

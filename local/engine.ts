@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parseIsoDuration } from '../lambdas/domain/durations';
-import { deployTimeoutSeconds } from '../lambdas/domain/release';
+import { driverTimeouts } from '../lambdas/domain/release';
 import { stageWorkload } from '../lambdas/domain/config';
 import type { Deps } from '../lambdas/ports';
 import type { VirtualClock } from './clock';
@@ -108,6 +108,9 @@ function jsonPathGet(obj: unknown, path: string): unknown {
   return cur;
 }
 
+/** Step Functions' limit on a state's input and output: 256 KiB of UTF-8 JSON (States.DataLimitExceeded above it). */
+export const STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024;
+
 export interface ExecutionRecord {
   readonly name: string;
   readonly arn: string;
@@ -122,6 +125,8 @@ export interface ExecutionRecord {
   abort?: () => void;
   /** States entered (Step Functions bills Standard workflows per state transition). */
   transitions: number;
+  /** The largest state output of the execution, in bytes of JSON (Step Functions refuses more than 256 KiB). */
+  largestState?: { name: string; bytes: number };
   pendingTokens: Set<string>;
 }
 
@@ -199,7 +204,18 @@ export class LocalStepFunctions {
     });
     rec.abort = () => exec.abort();
     void (async () => {
-      for await (const ev of exec.eventLogs) if (ev.type === 'StateEntered') rec.transitions++;
+      for await (const ev of exec.eventLogs) {
+        if (ev.type === 'StateEntered') rec.transitions++;
+        else if (ev.type === 'StateExited') {
+          // Step Functions' payload limit: a state whose output exceeds it fails the execution, and no Catch can handle it.
+          const bytes = Buffer.byteLength(JSON.stringify(ev.state.output ?? null), 'utf8');
+          if (!rec.largestState || bytes > rec.largestState.bytes) rec.largestState = { name: ev.state.name, bytes };
+          if (bytes > STATE_PAYLOAD_LIMIT_BYTES && rec.status === 'RUNNING') {
+            this.finish(rec, 'FAILED', 'States.DataLimitExceeded', `The state/task '${ev.state.name}' returned a result with a size exceeding the maximum number of bytes service limit (${bytes} > ${STATE_PAYLOAD_LIMIT_BYTES}).`);
+            exec.abort();
+          }
+        }
+      }
     })().catch(() => undefined);
     exec.result.then(
       () => this.finish(rec, 'SUCCEEDED'),
@@ -272,6 +288,14 @@ export class LocalStepFunctions {
 
   private async runTask(rec: ExecutionRecord, stateName: string, state: State, input: unknown): Promise<unknown> {
     this.guard(rec);
+    // A task's input is the previous state's output: over the limit, Step Functions has already failed the execution.
+    const bytes = Buffer.byteLength(JSON.stringify(input ?? null), 'utf8');
+    if (bytes > STATE_PAYLOAD_LIMIT_BYTES) {
+      const cause = `The state/task '${stateName}' has an input with a size exceeding the maximum number of bytes service limit (${bytes} > ${STATE_PAYLOAD_LIMIT_BYTES}).`;
+      this.finish(rec, 'FAILED', 'States.DataLimitExceeded', cause);
+      rec.abort?.();
+      throw new TaskFailedError('States.DataLimitExceeded', cause);
+    }
     const resource = state.Resource ?? '';
     if (resource.includes(':function:')) {
       const run = this.handlerFor(resource);
@@ -420,7 +444,11 @@ export class LocalStepFunctions {
     const d: DeploymentRecord = { service, stage, digest, kind, releaseId: rec.name, buildId, startedAt: this.clock.now().toISOString() };
     this.cloud.deployments.push(d);
     const stageCfg = this.deps.config.services[service]?.stages.find((s) => s.name === stage);
-    const timeoutMs = stageCfg ? deployTimeoutSeconds(stageCfg) * 1000 : Number.POSITIVE_INFINITY;
+    // CodeBuild ends a build at its project's timeout (lambdas/domain/release.ts driverTimeouts), which the
+    // workflow's task timeout always exceeds: a build that runs too long fails as TIMED_OUT, not as States.Timeout.
+    const buildDriver = stageCfg?.deploy.driver === 'helm' || stageCfg?.deploy.driver === 'terraform' ? stageCfg.deploy.driver : undefined;
+    const buildMinutes = buildDriver ? driverTimeouts(this.deps.config, buildDriver).buildMinutes : undefined;
+    const timeoutMs = buildMinutes !== undefined ? buildMinutes * 60_000 : Number.POSITIVE_INFINITY;
     const durationMs = scripted?.duration ? parseIsoDuration(scripted.duration) : 60_000;
     const timedOut = durationMs > timeoutMs;
     await this.clock.sleep(timedOut ? timeoutMs : durationMs);
@@ -432,8 +460,9 @@ export class LocalStepFunctions {
     }
     if (timedOut) {
       d.result = 'FAILED';
-      d.message = `timed out after ${timeoutMs / 60_000} minutes`;
-      throw new TaskFailedError('States.Timeout', d.message);
+      d.message = `build timed out after ${timeoutMs / 60_000} minutes (the ${String(params.ProjectName)} project's timeout)`;
+      const build = { Id: buildId, ProjectName: params.ProjectName, BuildStatus: 'TIMED_OUT', TimeoutInMinutes: timeoutMs / 60_000, StartTime: d.startedAt, EndTime: d.endedAt, Phases: [{ PhaseType: 'SUBMITTED', PhaseStatus: 'SUCCEEDED' }, { PhaseType: 'BUILD', PhaseStatus: 'TIMED_OUT', Contexts: [{ StatusCode: 'BUILD_TIMED_OUT', Message: d.message }] }] };
+      throw new TaskFailedError('States.TaskFailed', JSON.stringify({ Build: build }));
     }
     let ok = (scripted?.result ?? 'SUCCEEDED') === 'SUCCEEDED';
     let failure = scripted?.message ?? (stageCfg?.deploy.driver === 'terraform' ? 'terraform apply failed' : 'helm upgrade failed');

@@ -17,7 +17,8 @@ const alarmState = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'MISSING']);
 const rawEvent = z.looseObject({ 'detail-type': z.string(), source: z.string(), detail: z.record(z.string(), z.unknown()) });
 
 const scan = z.strictObject({
-      status: z.enum(['COMPLETE', 'IN_PROGRESS', 'FAILED', 'NONE']),
+      /** ACTIVE: Amazon Inspector enhanced (continuous) scanning has scanned the image (added: not in SIMULATION.md v1). */
+      status: z.enum(['COMPLETE', 'ACTIVE', 'IN_PROGRESS', 'FAILED', 'NONE']),
       completesAfter: duration.optional(),
       findings: z
         .array(
@@ -30,6 +31,13 @@ const scan = z.strictObject({
           }),
         )
         .default([]),
+      /**
+       * Findings of Amazon Inspector enhanced scanning, verbatim as DescribeImageScanFindings returns them in
+       * `imageScanFindings.enhancedFindings` (Inspector's shape: packageVulnerabilityDetails, severity,
+       * exploitAvailable, fixAvailable, ...). The local cloud reads them with the real adapter's parser
+       * (added: not in SIMULATION.md v1).
+       */
+      enhancedFindings: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 
 /** A cosign signature the local cloud makes for real: `valid` (signed by that key), `invalid` (signature bytes corrupted), `missing` (no .sig). */

@@ -108,7 +108,7 @@ export interface SimulationOutput {
   skipped: Array<{ repository: string; tag?: string; digest?: string; reason: string; at: string }>;
   unused: Array<{ index: number; line: ScriptLine; reason: string }>;
   timeline: TimelineEntry[];
-  executions: Array<{ name: string; machine: string; status: string; error?: string; transitions: number }>;
+  executions: Array<{ name: string; machine: string; status: string; error?: string; transitions: number; largestState?: { name: string; bytes: number } }>;
   /** Every lifecycle event put on the Gantry bus (CONTRACTS §4), in order: source gantry, detail-type, detail. */
   lifecycle: Array<{ at: string; source: 'gantry'; detailType: string; detail: Record<string, unknown> }>;
   /** Stage leases still held when the simulation ended (always empty unless something leaked). */
@@ -176,6 +176,11 @@ export interface SimulateOptions {
    * injected and retried).
    */
   readonly chaos?: ChaosOptions;
+  /**
+   * For tests: called once the scenario's stages are in the ledger and the clusters, before the first trigger
+   * (to give the local Deployments full container specs, for instance).
+   */
+  readonly prepareCloud?: (cloud: LocalCloud) => void;
 }
 
 export async function simulate(loaded: LoadedScenario, options: SimulateOptions = {}): Promise<SimulationResult> {
@@ -362,6 +367,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     }
     // ... and in the clusters: each stage's workload runs the `running` digest (local/kube.ts).
     seedWorkloads(cloud.kube, config, scenario.stages, imageRegistry());
+    options.prepareCloud?.(cloud);
 
     scenario.triggers.forEach((t, i) => {
       clock.schedule(startMs + parseIsoDuration(t.at), async () => {
@@ -523,7 +529,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       skipped: skipped.map(({ at, ...rest }) => ({ ...rest, at })),
       unused,
       timeline,
-      executions: [...sfn.executions.values()].map((e) => ({ name: e.name, machine: e.machine, status: e.status, ...(e.error ? { error: e.error } : {}), transitions: e.transitions })),
+      executions: [...sfn.executions.values()].map((e) => ({ name: e.name, machine: e.machine, status: e.status, ...(e.error ? { error: e.error } : {}), transitions: e.transitions, ...(e.largestState ? { largestState: e.largestState } : {}) })),
       lifecycle: cloud.lifecycle.map((e) => ({ at: e.at, source: 'gantry' as const, detailType: e.detailType, detail: e.detail })),
       leasesHeld,
       workloads: cloud.kube.all().map((d) => ({ cluster: d.cluster, namespace: d.namespace, name: d.name, generation: d.generation, containers: Object.fromEntries(d.containers.map((c) => [c.name, c.image])), annotations: { ...d.annotations } })),

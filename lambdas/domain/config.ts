@@ -196,6 +196,31 @@ const service = z.strictObject({
   stages: z.array(stage).min(1, 'expected at least one stage'),
 });
 
+/** A KMS key named by its key ARN: the only form an IAM policy can name it by (kms:GetPublicKey for the image gates). */
+export const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
+const KMS_ARN = /^arn:aws[a-z-]*:kms:/;
+const KMS_ALIAS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]*:\d*:alias\//;
+
+/**
+ * A signing key: a PEM public key, or the key ARN of an asymmetric KMS key. An alias ARN is refused: IAM
+ * names a KMS key only by its key ARN, so the image gates' role could not be granted kms:GetPublicKey on it
+ * (docs/decisions/020-aws-fidelity.md).
+ */
+const signingKey = z
+  .string()
+  .min(1, 'expected a PEM public key or the key ARN of an asymmetric KMS key')
+  .superRefine((s, ctx) => {
+    if (KMS_ALIAS_ARN.test(s)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'expected the key ARN of the KMS key (arn:aws:kms:<region>:<account>:key/<key id>), not an alias ARN: an IAM policy cannot name a KMS key by its alias, so Gantry could not grant kms:GetPublicKey on it (aws kms describe-key --key-id <alias ARN> prints the key ARN)',
+      });
+    } else if (KMS_ARN.test(s) && !KMS_KEY_ARN_PATTERN.test(s)) {
+      ctx.addIssue({ code: 'custom', message: 'expected the key ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<key id>)' });
+    }
+  });
+
 const cluster = z.strictObject({
   name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name'),
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2'),
@@ -208,7 +233,7 @@ export const configSchema = z
       error: (iss) => (iss.code === 'invalid_key' ? `expected a service name (lowercase, digits, -), got ${JSON.stringify(iss.input)}` : undefined),
     }),
     clusters: z.record(z.string(), cluster),
-    signing: z.strictObject({ keys: z.record(z.string(), z.string().min(1)) }).default({ keys: {} }),
+    signing: z.strictObject({ keys: z.record(z.string(), signingKey) }).default({ keys: {} }),
     /** The daily insight check: a service with no promotion to its last stage in staleAfterDays is flagged stale. */
     insight: z
       .strictObject({

@@ -97,7 +97,11 @@ export const STAGE_FIXED_EVENTS = 649;
 export const SCAN_POLL_SECONDS = 30;
 /** The event-driven bake's safety timeout past bakeMinutes (release.ts bakeTimeoutSeconds; a test keeps them equal). */
 export const BAKE_SAFETY_MINUTES = 15;
-/** What a CodeBuild deploy may take past deploy.timeoutMinutes (release.ts deployTimeoutSeconds; a test keeps them equal). */
+/**
+ * What a deploy may hold the stage past deploy.timeoutMinutes, as the lease-wait term counts it. An allowance: the
+ * deploy task's own timeout (release.ts deployTimeoutSeconds: queue + the build budget, Helm's --atomic rollback
+ * included) can be longer by under two hours, i.e. under 26 events of hourly lease re-checks (a test bounds it).
+ */
 export const DEPLOY_STARTUP_MINUTES = 10;
 /** nextOpening looks this far ahead (lambdas/domain/windows.ts LOOKAHEAD_DAYS; a test keeps them equal). */
 export const WINDOW_LOOKAHEAD_MINUTES = 60 * 24 * 60;

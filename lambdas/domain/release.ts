@@ -2,7 +2,7 @@
  * Release policy that is not a gate: execution names, what a driver is given, how a release ends.
  */
 import { createHash } from 'node:crypto';
-import type { GantryConfig, StageConfig } from './config';
+import type { DeployConfig, GantryConfig, StageConfig } from './config';
 import { DIGEST_PATTERN } from './config';
 import type { LedgerEvent, LedgerEventType, ReleaseSummary, StageSummary } from './ledger';
 import type { ReleaseStatus } from './types';
@@ -89,9 +89,77 @@ export function driverEnvironment(args: {
   return Object.entries(env).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
 }
 
-/** Deploy timeout for the workflow: the driver's own timeout plus CodeBuild start-up. */
-export function deployTimeoutSeconds(stage: StageConfig): number {
-  return stage.deploy.timeoutMinutes * 60 + 600;
+// ---------------------------------------------------------------- deploy timeouts (docs/drivers.md#timeouts)
+
+/**
+ * Minutes a driver build needs besides the tool's own run: CodeBuild provisioning, the install phase (Helm or
+ * Terraform downloaded and checked), `aws eks update-kubeconfig`, the registry login, and the evidence after.
+ */
+export const DRIVER_START_UP_MINUTES = 10;
+/** Minutes a driver build may wait in CodeBuild's queue before CodeBuild drops it (the projects' queuedTimeout). */
+export const DRIVER_QUEUED_MINUTES = 30;
+/** Minutes between CodeBuild ending a build by its own timeout and the workflow's task giving up on it. */
+export const TASK_MARGIN_MINUTES = 5;
+/** The `-lock-timeout` of each state-locking Terraform command (plan, apply) in scripts/drivers/terraform-deploy.sh. */
+export const TERRAFORM_LOCK_TIMEOUT_MINUTES = 5;
+
+/** The drivers that run as a CodeBuild project. */
+export type BuildDriver = 'helm' | 'terraform';
+
+/**
+ * The longest the deploy tool itself may run for a stage, in minutes:
+ * - Helm: `helm upgrade --install --atomic --wait --timeout <timeoutMinutes>m` may use its timeout on the
+ *   upgrade and, when that fails, the same timeout again on the rollback `--atomic` starts (Helm passes the
+ *   upgrade's timeout to it): 2 × timeoutMinutes. A build killed during that rollback leaves the release
+ *   `pending-rollback` and refuses the workflow's own rollback.
+ * - Terraform: timeoutMinutes for init, plan and apply, plus the state-lock wait of plan and of apply.
+ * - Kubernetes: the rollout deadline, timeoutMinutes (no build: the workflow watches the rollout itself).
+ */
+export function deployToolMinutes(deploy: DeployConfig): number {
+  switch (deploy.driver) {
+    case 'helm':
+      return 2 * deploy.timeoutMinutes;
+    case 'terraform':
+      return deploy.timeoutMinutes + 2 * TERRAFORM_LOCK_TIMEOUT_MINUTES;
+    case 'kubernetes':
+      return deploy.timeoutMinutes;
+  }
+}
+
+export interface DriverTimeouts {
+  readonly driver: BuildDriver;
+  /** The CodeBuild project's build timeout: the longest tool run of the driver's stages + DRIVER_START_UP_MINUTES. */
+  readonly buildMinutes: number;
+  /** The CodeBuild project's queued timeout (DRIVER_QUEUED_MINUTES). */
+  readonly queuedMinutes: number;
+  /** TimeoutSeconds of the workflow task that runs a build of the project: queued + build + TASK_MARGIN_MINUTES. */
+  readonly taskSeconds: number;
+}
+
+/**
+ * Every timeout of a CodeBuild driver, from one formula (docs/drivers.md#timeouts):
+ *
+ *     tool(stage) = deployToolMinutes(stage.deploy)          (Helm: 2 × timeoutMinutes)
+ *     build       = max over the driver's stages of tool + DRIVER_START_UP_MINUTES
+ *     task        = DRIVER_QUEUED_MINUTES + build + TASK_MARGIN_MINUTES
+ *
+ * One project serves every stage of a driver, so its build timeout covers the slowest stage, and every
+ * stage's task waits at least that long: CodeBuild ends a build (deploy and Helm's own rollback included)
+ * before the workflow gives up on it, so the workflow never rolls a stage back while its build still runs.
+ */
+export function driverTimeouts(config: GantryConfig, driver: BuildDriver): DriverTimeouts {
+  const tools = Object.values(config.services).flatMap((svc) => svc.stages.filter((st) => st.deploy.driver === driver).map((st) => deployToolMinutes(st.deploy)));
+  const buildMinutes = Math.max(0, ...tools) + DRIVER_START_UP_MINUTES;
+  return { driver, buildMinutes, queuedMinutes: DRIVER_QUEUED_MINUTES, taskSeconds: (DRIVER_QUEUED_MINUTES + buildMinutes + TASK_MARGIN_MINUTES) * 60 };
+}
+
+/**
+ * TimeoutSeconds of the stage's deploy task (`$.stage.deployTimeoutSeconds`): `driverTimeouts(...).taskSeconds`
+ * for Helm and Terraform; for Kubernetes, which runs no build, its rollout deadline + TASK_MARGIN_MINUTES.
+ */
+export function deployTimeoutSeconds(config: GantryConfig, stage: StageConfig): number {
+  if (stage.deploy.driver === 'kubernetes') return (deployToolMinutes(stage.deploy) + TASK_MARGIN_MINUTES) * 60;
+  return driverTimeouts(config, stage.deploy.driver).taskSeconds;
 }
 
 /** Bake safety net: the bake ends by its timer; this only catches a lost timer. */

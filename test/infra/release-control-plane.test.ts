@@ -313,7 +313,7 @@ describe('each handler', () => {
     'stage-lease': [...ecr, 'scheduler:DeleteSchedule', ...endBakes],
     'deploy-check': ['cloudwatch:DescribeAlarms', 'events:PutEvents', ...ecr],
     'window-gate': ['events:PutEvents'],
-    'image-gates': ['events:PutEvents', ...ecr, 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus'],
+    'image-gates': ['events:PutEvents', ...ecr, 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus', 'inspector2:ListCoverage', 'inspector2:ListFindings'],
     'alarm-gate': ['cloudwatch:DescribeAlarms'],
     'record-step': ['events:PutEvents', ...endBakes],
     'bake-register': ['cloudwatch:DescribeAlarms', 'iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', ...endBakes],

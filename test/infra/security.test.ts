@@ -32,6 +32,8 @@ export const STAR_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
   'logs:PutResourcePolicy': 'Step Functions execution logging needs it; it acts on the account\'s log resource policy, which has no ARN.',
   'logs:DescribeResourcePolicies': 'Lists the account\'s log resource policies, which have no ARN.',
   'logs:DescribeLogGroups': 'Step Functions execution logging needs it; listing takes no resource.',
+  'inspector2:ListFindings': 'Amazon Inspector defines no resource type for ListFindings; ECR DescribeImageScanFindings needs it under enhanced scanning (image gates, read-only).',
+  'inspector2:ListCoverage': 'Amazon Inspector defines no resource type for ListCoverage; ECR DescribeImageScanFindings needs it under enhanced scanning (image gates, read-only).',
   'ecr:GetAuthorizationToken': 'ECR defines no resource type for GetAuthorizationToken (registry login for OCI charts); pulls stay limited to the chart repositories.',
 };
 

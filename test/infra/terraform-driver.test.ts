@@ -78,8 +78,9 @@ describe('the Terraform driver project', () => {
     ]);
   });
 
-  it('allows the longest Terraform stage its deploy timeout plus ten minutes', () => {
-    assert.equal(resource(driver().project).Properties.TimeoutInMinutes, 55);
+  it('allows the longest Terraform stage its deploy timeout, two state-lock waits and ten minutes of start-up', () => {
+    // 45 + 2 × 5 + 10 (lambdas/domain/release.ts driverTimeouts).
+    assert.equal(resource(driver().project).Properties.TimeoutInMinutes, 65);
   });
 
   it('logs to its own log group, encrypted with the key and with a retention', () => {

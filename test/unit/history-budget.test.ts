@@ -136,7 +136,12 @@ describe('the history budget against the committed workflow', () => {
     assert.equal(SCAN_POLL_SECONDS, IMAGE_GATES_SCAN_POLL_SECONDS);
     assert.equal(WINDOW_LOOKAHEAD_MINUTES, LOOKAHEAD_DAYS * 24 * 60);
     assert.equal(bakeTimeoutSeconds(st), (st.bakeMinutes + BAKE_SAFETY_MINUTES) * 60);
-    assert.equal(deployTimeoutSeconds(st), (st.deploy.timeoutMinutes + DEPLOY_STARTUP_MINUTES) * 60);
+    // The hold allows each deploy (and a rollback deploy) timeoutMinutes + DEPLOY_STARTUP_MINUTES; the deploy task's own
+    // timeout (queue + build budget, drivers.md#timeouts) may run longer, by less than two hours of lease re-checks (26 events).
+    const cfg = parseConfig(example());
+    const prod = cfg.services.payments?.stages[2];
+    assert.ok(prod);
+    assert.ok(deployTimeoutSeconds(cfg, prod) / 60 - (prod.deploy.timeoutMinutes + DEPLOY_STARTUP_MINUTES) < 120);
   });
 
   it('counts events per state type as the Step Functions history writes them', () => {

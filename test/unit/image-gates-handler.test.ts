@@ -1,7 +1,7 @@
 /**
  * The image-gates handler on its own: the local cloud's ECR behind a registry whose answers a test
  * can spoil, the real ledger adapter on dynalite. What the registry cannot prove becomes a FAIL with
- * a reason; transient errors go to the workflow's Retry; a retried task decides by what was recorded.
+ * a reason, and so does an AWS error (after the SDK's retries); a bug is thrown; a retried task decides by what was recorded.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -115,14 +115,27 @@ describe('image-gates handler', () => {
     assert.match(out.reason ?? '', /^image\.scan: the image scan could not be verified: scan findings is invalid: imageScanFindings\.findings\[0\]/);
   });
 
-  it('lets throttling reach the workflow’s Retry and records nothing', async () => {
+  it('turns a throttle that outlived the SDK’s retries into the FAIL of the gate that met it, naming the call', async () => {
     const h = await opened(() => ({
       blob: async () => {
         throw new TransientAwsError('ThrottlingException', 'Rate exceeded');
       },
     }));
 
-    await assert.rejects(imageGates({ releaseId: RELEASE, stage: 'dev' }, h.deps), { name: 'ThrottlingException' });
+    const out = await imageGates({ releaseId: RELEASE, stage: 'dev' }, h.deps);
+
+    assert.deepEqual(out, { verdict: 'FAIL', reason: 'image.labels: GetDownloadUrlForLayer failed: ThrottlingException: Rate exceeded' });
+    assert.deepEqual(await gatesOf(h), ['image.exists:PASS', 'image.immutable-tag:PASS', 'image.scan:PASS', 'image.labels:FAIL']);
+  });
+
+  it('lets an error that is not AWS’s (a bug) reach the workflow as an internal error, recording nothing', async () => {
+    const h = await opened(() => ({
+      scanFindings: async () => {
+        throw new TypeError('cannot read properties of undefined');
+      },
+    }));
+
+    await assert.rejects(imageGates({ releaseId: RELEASE, stage: 'dev' }, h.deps), TypeError);
     assert.deepEqual(await gatesOf(h), []);
   });
 

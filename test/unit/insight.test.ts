@@ -223,21 +223,78 @@ describe('insight metrics', () => {
   });
 });
 
-describe('insight-record', () => {
-  it('records workloads on a cluster of another region as unreadable, saying why', async () => {
-    const { run } = await import('../../lambdas/insight-record');
-    const published: unknown[] = [];
-    let stored: { data: { drift: DriftFinding[] } } | undefined;
-    const deps = {
+describe('insight-plan and insight-record', () => {
+  /** Runs `f` as if in Lambda in eu-west-2 (the region split applies there only). */
+  async function inLambda<T>(f: () => Promise<T>): Promise<T> {
+    const saved = { fn: process.env.AWS_LAMBDA_FUNCTION_NAME, region: process.env.AWS_REGION, registry: process.env.ECR_REGISTRY };
+    Object.assign(process.env, { AWS_LAMBDA_FUNCTION_NAME: 'gantry-insight', AWS_REGION: 'eu-west-2', ECR_REGISTRY: REG });
+    try {
+      return await f();
+    } finally {
+      for (const [k, v] of [['AWS_LAMBDA_FUNCTION_NAME', saved.fn], ['AWS_REGION', saved.region], ['ECR_REGISTRY', saved.registry]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }
+  const twoRegions = parseConfig({
+    services: {
+      payments: {
+        repository: 'payments-api',
+        stages: [
+          { name: 'dev', cluster: 'dev', namespace: 'payments', deploy: { driver: 'kubernetes', deployment: 'payments', container: 'api' } },
+          { name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'kubernetes', deployment: 'payments', container: 'api' } },
+        ],
+      },
+    },
+    clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' }, prod: { name: 'prod-eks', region: 'eu-west-1' } },
+  });
+  const depsOf = (stored: Array<{ data: { drift: DriftFinding[]; inSync: unknown[] } }>, published: unknown[]) => ({
+    config: twoRegions,
+    configHash: 'h',
+    now: () => new Date('2026-12-01T06:00:00.000Z'),
+    ledger: {
+      listReleases: async () => [],
+      listInsights: async () => [],
+      getPointer: async (service: string, stage: string) => (stage === 'dev' ? { service, stage, running: D2, lastKnownGood: D2, promoted: [D2] } : undefined),
+      putInsight: async (input: { data: { drift: DriftFinding[]; inSync: unknown[] } }) => (stored.push(input), { record: { ...input, seq: 1, at: '2026-12-01T06:00:00.000Z' }, duplicate: false }),
+    },
+    bus: { publish: async (e: unknown[]) => void published.push(...e) },
+  });
+
+  it('plans only what an iteration reads (cluster, path, container) for the workloads of the workflow’s region', async () => {
+    const { run } = await import('../../lambdas/insight-plan');
+
+    const plan = await inLambda(() => run({ checkId: 'c1' }, depsOf([], []) as never));
+
+    assert.deepEqual(plan, {
+      checkId: 'c1',
+      at: '2026-12-01T06:00:00.000Z',
       configHash: 'h',
-      ledger: { putInsight: async (input: { data: { drift: DriftFinding[] } }) => ((stored = input), { record: { ...input, seq: 1, at: '2026-12-01T06:00:00.000Z' }, duplicate: false }) },
-      bus: { publish: async (e: unknown[]) => void published.push(...e) },
-    };
-    const plan = { at: '2026-12-01T06:00:00.000Z', staleAfterDays: 14, driftCheck: true, services: {}, stale: [], otherRegion: [target({ region: 'eu-west-1' })] };
-    const r = await run({ checkId: 'c1', plan, reads: [] }, deps as never);
-    assert.equal(r.drifted, 1);
-    assert.equal(stored?.data.drift[0]?.kind, 'unreadable');
-    assert.match(stored?.data.drift[0]?.reason ?? '', /OtherRegion: cluster prod-eks is in eu-west-1; the insight workflow runs in/);
+      workloads: [{ clusterName: 'dev-eks', path: '/apis/apps/v1/namespaces/payments/deployments/payments', container: 'api' }],
+    });
+  });
+
+  it('matches each read to its workload by the plan’s order, and records workloads of another region as unreadable, saying why', async () => {
+    const { run } = await import('../../lambdas/insight-record');
+    const stored: Array<{ data: { drift: DriftFinding[]; inSync: unknown[] } }> = [];
+    const published: unknown[] = [];
+
+    const r = await inLambda(() => run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [{ ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] }] }, depsOf(stored, published) as never));
+
+    assert.deepEqual([r.inSync, r.drifted], [1, 1]);
+    assert.equal(stored[0]?.data.drift[0]?.kind, 'unreadable');
+    assert.match(stored[0]?.data.drift[0]?.reason ?? '', /OtherRegion: cluster prod-eks is in eu-west-1; the insight workflow runs in eu-west-2/);
     assert.equal(published.length, 1);
+  });
+
+  it('refuses reads planned under another config, or more or fewer reads than workloads, writing nothing', async () => {
+    const { run, InsightPlanMismatchError } = await import('../../lambdas/insight-record');
+    const stored: Array<{ data: { drift: DriftFinding[]; inSync: unknown[] } }> = [];
+    const read = { ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] };
+
+    await assert.rejects(inLambda(() => run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'other', reads: [read] }, depsOf(stored, []) as never)), InsightPlanMismatchError);
+    await assert.rejects(inLambda(() => run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read, read] }, depsOf(stored, []) as never)), /read 2 workload\(s\), the config lists 1/);
+    assert.deepEqual(stored, []);
   });
 });

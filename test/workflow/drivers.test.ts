@@ -35,15 +35,26 @@ describe('drivers in the workflow', () => {
     assert.deepEqual(out.deployments.filter((d) => d.stage === 'prod').map((d) => `${d.kind}:${d.result}`), ['deploy:FAILED', 'rollback:SUCCEEDED']);
   });
 
-  it('treats a Helm run that outlives its timeout as a failed deploy and rolls back', async () => {
+  it('treats a Helm run that outlives its build timeout as a failed deploy and rolls back', async () => {
     const s = scenario(() => undefined);
-    // dev's timeoutMinutes is 10: the workflow allows 10 + 10 minutes of CodeBuild time.
-    s.script = [{ when: { service: 'payments', stage: 'dev', phase: 'deploy' }, deploy: { result: 'SUCCEEDED', duration: 'PT45M' } }];
+    // The slowest Helm stage of the example config (ledger prod) has timeoutMinutes 20: the Helm project's
+    // build timeout is 2 × 20 (upgrade and --atomic rollback) + 10 minutes of start-up = 50 minutes, for every stage.
+    s.script = [{ when: { service: 'payments', stage: 'dev', phase: 'deploy' }, deploy: { result: 'SUCCEEDED', duration: 'PT55M' } }];
     const out = await runInline(s);
     assert.equal(out.releases[0]?.status, 'ROLLED_BACK');
     const dev = out.releases[0]?.stages.find((x) => x.name === 'dev');
-    assert.match(String(dev?.rollback?.reason), /deploy failed: driver timed out/);
+    assert.match(String(dev?.rollback?.reason), /^deploy failed: build timed out after 50 minutes/);
     const deploy = out.deployments.find((d) => d.stage === 'dev' && d.kind === 'deploy');
-    assert.equal(deploy?.endedAt, '2026-11-24T10:20:00.000Z');
+    assert.equal(deploy?.endedAt, '2026-11-24T10:50:00.000Z');
+  });
+
+  it('lets a Helm run that needs its --atomic rollback time (longer than timeoutMinutes + 10) finish', async () => {
+    const s = scenario(() => undefined);
+    // dev's timeoutMinutes is 10: an upgrade that used its 10 minutes and a rollback that used 10 more, plus start-up.
+    s.script = [{ when: { service: 'payments', stage: 'dev', phase: 'deploy' }, deploy: { result: 'FAILED', duration: 'PT25M', message: 'UPGRADE FAILED: release payments failed, and has been rolled back due to atomic being set: context deadline exceeded' } }];
+    const out = await runInline(s);
+    const dev = out.releases[0]?.stages.find((x) => x.name === 'dev');
+    assert.match(String(dev?.rollback?.reason), /has been rolled back due to atomic being set/);
+    assert.equal(out.deployments.find((d) => d.stage === 'dev' && d.kind === 'deploy')?.endedAt, '2026-11-24T10:25:00.000Z');
   });
 });

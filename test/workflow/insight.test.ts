@@ -218,11 +218,13 @@ describe('insight-record run twice for one check (a retried task)', () => {
     const published: LifecycleEvent[] = [];
     const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
     const deps = { config, configHash: configHash(config), ledger, bus: { publish: async (e: readonly LifecycleEvent[]) => void published.push(...e) }, now: () => new Date('2026-12-01T06:00:00Z') } as unknown as Deps;
-    const target = { service: 'payments', stage: 'prod', cluster: 'prod', clusterName: 'prod-eks', region: 'eu-west-2', namespace: 'payments', deployment: 'payments', container: 'api', repository: 'payments-api', running: D2, lastKnownGood: D1, path: '/apis/apps/v1/namespaces/payments/deployments/payments' };
+    await ledger.setRunning('payments', 'prod', D2, '2026-11-30T06:00:00.000Z');
+    // RecordInsight's input as the workflow builds it: the plan's instant and config, and one read per workload.
     const input = {
       checkId: 'insight-1',
-      plan: { at: '2026-12-01T06:00:00.000Z', staleAfterDays: 14, driftCheck: true, services: { payments: { firstSeenAt: '2026-11-01T00:00:00.000Z' } }, stale: [] },
-      reads: [{ target, ok: true, containers: [{ name: 'api', image: `000000000000.dkr.ecr.local.amazonaws.com/payments-api@${D1}` }] }],
+      at: '2026-12-01T06:00:00.000Z',
+      configHash: configHash(config),
+      reads: [{ ok: true, containers: [{ name: 'api', image: `000000000000.dkr.ecr.local.amazonaws.com/payments-api@${D1}` }] }],
     };
     const first = await insightRecord(input, deps);
     const second = await insightRecord(input, deps);

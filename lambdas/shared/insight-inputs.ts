@@ -1,0 +1,59 @@
+/**
+ * What the insight check decides on, read from the config and the ledger as of the check's instant.
+ *
+ * The workflow's state carries only the workloads the Map reads and what each read found (image references),
+ * never the stale findings, service history or ledger pointers: Step Functions refuses a state of more than
+ * 256 KiB with States.DataLimitExceeded, which no Catch can handle (docs/decisions/020-aws-fidelity.md).
+ * So `PlanInsightCheck` lists the workloads from the config alone, and `RecordInsight` reads the rest here,
+ * deriving the same list in the same order (`workloadTargets` of the same config, split by the same region).
+ */
+import { findStaleServices, type InsightCheckData, serviceHistory, type ServiceHistory, type StaleFinding, workloadTargets, type WorkloadTarget } from '../domain/insight';
+import type { ReleaseSummary } from '../domain/ledger';
+import type { GantryConfig } from '../domain/config';
+import { optionalEnv } from '../adapters/env';
+import type { Deps } from '../ports';
+
+/** The region the workflow runs in (AWS_REGION, in Lambda only); unknown in the simulation, where nothing is set aside. */
+export function workflowRegion(): string | undefined {
+  return process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined ? optionalEnv('AWS_REGION') : undefined;
+}
+
+/**
+ * The stage workloads the check reads (`workloads`, in the Map's order) and those on clusters of another region
+ * (`otherRegion`): `aws-sdk:eks:describeCluster` calls EKS in the workflow's own region, so they are not read and
+ * are recorded as unreadable, saying why. Empty when `insight.driftCheck` is false.
+ */
+export function splitWorkloads(config: GantryConfig, pointers: Parameters<typeof workloadTargets>[1], region: string | undefined): { workloads: WorkloadTarget[]; otherRegion: WorkloadTarget[] } {
+  const targets = workloadTargets(config, pointers);
+  if (!region) return { workloads: targets, otherRegion: [] };
+  return { workloads: targets.filter((t) => t.region === region), otherRegion: targets.filter((t) => t.region !== region) };
+}
+
+export interface InsightInputs {
+  readonly services: Record<string, ServiceHistory>;
+  readonly stale: StaleFinding[];
+  /** The workloads the Map read, with the ledger's pointers, in the Map's order. */
+  readonly workloads: WorkloadTarget[];
+  readonly otherRegion: WorkloadTarget[];
+}
+
+/**
+ * Every release summary of each service, the previous insight record (for `firstSeenAt`), and the stage pointers:
+ * the stale services at `at` and the workloads with what the ledger says runs there. A retried step finds its own
+ * record already written and takes the one before it as "previous".
+ */
+export async function readInsightInputs(deps: Deps, checkId: string, at: Date): Promise<InsightInputs> {
+  const { config } = deps;
+  const summaries: ReleaseSummary[] = [];
+  for (const service of Object.keys(config.services).sort()) summaries.push(...(await deps.ledger.listReleases({ service })));
+  const previous = (await deps.ledger.listInsights({ last: 2 })).filter((r) => r.checkId !== checkId).at(-1);
+  const previousServices = (previous?.data as Partial<InsightCheckData> | undefined)?.services;
+  const services = serviceHistory(config, summaries, previousServices, at);
+  const pointers: Record<string, { running?: string; lastKnownGood?: string } | undefined> = {};
+  if (config.insight.driftCheck) {
+    for (const [service, svc] of Object.entries(config.services)) {
+      for (const st of svc.stages) pointers[`${service}/${st.name}`] = await deps.ledger.getPointer(service, st.name);
+    }
+  }
+  return { services, stale: findStaleServices(config, services, at), ...splitWorkloads(config, pointers, workflowRegion()) };
+}
