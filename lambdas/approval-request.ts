@@ -89,8 +89,9 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
     attrs: { approvers: [...st.approval.approvers] },
   });
   // An operator rollback may have taken the stage before the token was stored (it found none to fail): ask nobody.
+  // (A forced operator rollback asks before it takes the stage: it holds no lease yet.)
   const events = await deps.ledger.events(e.releaseId);
-  const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
+  const lease = release.kind === 'rollback' ? ({ held: true } as const) : await checkLease(deps, e.releaseId, release.service, e.stage, events);
   if (!lease.held) {
     const token = await deps.ledger.takeToken('APPROVAL', e.releaseId, e.stage);
     const lost = events.filter((x) => x.type === 'lease.lost' && x.stage === e.stage).at(-1);

@@ -146,7 +146,7 @@ export class RegistryCapabilityError extends Error {
   override readonly name = 'RegistryCapabilityError';
 }
 
-export type ImageGatesOutput = { verdict: 'PASS' | 'FAIL' | 'WAIT'; waitSeconds?: number; reason?: string };
+export type ImageGatesOutput = { verdict: 'PASS' | 'FAIL' | 'WAIT'; waitSeconds?: number; reason?: string; overridden?: boolean };
 
 function describeError(e: unknown): string {
   if (e instanceof ValidationError) return `${e.source} is invalid: ${e.problems.join('; ')}`;
@@ -382,7 +382,11 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
   const repository = svc.repository;
   const now = deps.now();
   const gates: GateResult[] = [];
-  const failed = () => gates.some((g) => g.result === 'FAIL');
+  // An operator rollback's target runs the same gates (a finding found since, a key revoked since), but not
+  // image.age: a known good digest is old by nature. `--force` turns its failures into recorded WARNs.
+  const rollback = release.kind === 'rollback';
+  const force = rollback ? release.force : undefined;
+  const failed = () => gates.some((g) => g.result === 'FAIL' && !force);
 
   // image.exists: the digest resolved at the start; a tag that moved since is recorded, not followed.
   let image: ImageDetail | undefined;
@@ -430,21 +434,28 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
   if (reader && !failed() && policy.requiredLabels.length > 0) {
     gates.push(await guarded('image.labels', 'the image labels', () => labelsGate(reader, policy)));
   }
-  if (reader && !failed() && policy.maxAgeDays !== undefined) {
+  if (reader && !failed() && policy.maxAgeDays !== undefined && !rollback) {
     const maxAgeDays = policy.maxAgeDays;
     gates.push(await guarded('image.age', 'the image age', async () => evaluateImageAge(maxAgeDays, image?.pushedAt, now)));
   }
 
   // Record in order; a retried task finds its gates already recorded and decides by what was stored.
-  for (const g of gates) {
-    const r = await record(deps, e.releaseId, `stage:${e.stage}:gate:${g.gate}`, 'gate.evaluated', { ...g }, e.stage);
+  let overridden = false;
+  for (const found of gates) {
+    const g: GateResult =
+      force && found.result === 'FAIL'
+        ? { ...found, result: 'WARN', reason: `FAIL overridden by --force (${release.initiator ?? 'unknown'}: ${force.reason}): ${found.reason}`, evidence: { overridden: { result: 'FAIL', reason: found.reason }, evidence: found.evidence ?? null } }
+        : found;
+    overridden ||= g !== found;
+    const r = await record(deps, e.releaseId, `stage:${e.stage}:gate:${g.gate}`, 'gate.evaluated', { ...g, ...(g !== found ? { overridden: true } : {}) }, e.stage);
+    overridden ||= (r.data as { overridden?: boolean }).overridden === true;
     const stored = r.data as unknown as GateResult;
     if (stored.result === 'FAIL') {
       await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: stored.gate, reason: stored.reason });
       return { verdict: 'FAIL', reason: `${stored.gate}: ${stored.reason}` };
     }
   }
-  return { verdict: 'PASS' };
+  return overridden ? { verdict: 'PASS', overridden: true } : { verdict: 'PASS' };
 }
 
 export const handler = lambdaHandler(run);

@@ -48,6 +48,7 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     initiator,
     input: e.input,
     reason: input.reason ?? null,
+    force: input.force ?? null,
     stages: [input.stage],
     configHash: deps.configHash,
     executionArn: e.executionArn,

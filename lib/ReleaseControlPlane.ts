@@ -411,10 +411,10 @@ export class ReleaseControlPlane extends Construct {
         );
       }
       if (name === 'approval-decide') {
-        // Ends approvals of the release workflow only (the rollback workflow asks for none).
+        // Ends approvals of the release workflow and of forced operator rollbacks (the rollback workflow asks when a gate was overridden).
         fn.role.attachInlinePolicy(
           new Policy(fn, 'DecideApprovals', {
-            statements: [new PolicyStatement({ sid: 'DecideApprovals', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [this.releaseStateMachine.stateMachineArn] })],
+            statements: [new PolicyStatement({ sid: 'DecideApprovals', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: workflows.map((w) => w.stateMachineArn) })],
           }),
         );
       }

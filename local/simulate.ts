@@ -302,7 +302,9 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       } else if (line.approve || line.reject) {
         const w = line.when;
         if ('phase' in w) {
-          const releaseId = running().find((ex) => ex.machine === 'release' && serviceOf(ex) === w.service)?.name;
+          // The execution that entered the phase, while it runs; else the first running one of the service (release or rollback).
+          const candidates = running().filter((ex) => (ex.machine === 'release' || ex.machine === 'rollback') && serviceOf(ex) === w.service);
+          const releaseId = (candidates.find((ex) => ex.name === phaseRelease) ?? candidates[0])?.name;
           if (!releaseId) {
             fired.delete(index);
             return;

@@ -135,6 +135,8 @@ export interface ReleaseSummary {
   readonly executionArn?: string;
   readonly input?: unknown;
   readonly breakGlass?: { reason: string };
+  /** Operator rollbacks: the image gates the target fails are overridden, with this reason (`gantry rollback --force`). */
+  readonly force?: { reason: string };
   readonly stages: StageSummary[];
   /** seq of the last event projected. */
   readonly version: number;
@@ -167,6 +169,7 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
     executionArn: str(d.executionArn),
     input: d.input,
     breakGlass: (d.breakGlass ?? undefined) as ReleaseSummary['breakGlass'],
+    force: (d.force ?? undefined) as ReleaseSummary['force'],
     stages: ((d.stages as string[] | undefined) ?? []).map((name) => ({ name, status: 'NOT_STARTED', gates: [] })),
     version: 0,
     lastHash: GENESIS_HASH,

@@ -65,6 +65,9 @@ function rollbackInputSchema(config: GantryConfig) {
       stage: z.string({ error: 'expected a stage name' }),
       digest: digest.optional(),
       reason: reason.optional(),
+      force: z
+        .strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' })
+        .optional(),
     },
     { error: 'expected a rollback input object {"service": …, "stage": …}' },
   );
@@ -90,6 +93,11 @@ export interface RollbackInput {
   /** Target digest; absent means "the digest promoted there before the one now running". */
   readonly digest?: string;
   readonly reason?: string;
+  /**
+   * Override the image gates the rollback target fails (a finding found since, a revoked key): recorded with the
+   * reason; where the stage requires an approval, the rollback asks for one first.
+   */
+  readonly force?: { readonly reason: string };
 }
 
 type Issue = z.core.$ZodIssue;
@@ -162,5 +170,6 @@ export function parseRollbackInput(raw: unknown, config: GantryConfig, source = 
     stage: v.stage,
     ...(v.digest !== undefined ? { digest: v.digest } : {}),
     ...(v.reason !== undefined ? { reason: v.reason } : {}),
+    ...(v.force !== undefined ? { force: { reason: v.force.reason } } : {}),
   };
 }

@@ -133,12 +133,12 @@ describe('the approval handlers', () => {
     assert.equal(`${pascalCase('approval-request')}FunctionArn`, 'ApprovalRequestFunctionArn');
   });
 
-  it('let approval-decide end tasks of the release workflow only', () => {
+  it('let approval-decide end tasks of Gantry\'s two workflows only (releases, and forced operator rollbacks)', () => {
     const statements = rolePolicyStatements(logicalId(cp().functions['approval-decide'].role)).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('states:')));
 
     assert.equal(statements.length, 1);
     assert.deepEqual(asArray(statements[0]?.Action).sort(), ['states:SendTaskFailure', 'states:SendTaskSuccess']);
-    assert.deepEqual(statements[0]?.Resource, { Ref: logicalId(cp().releaseStateMachine) });
+    assert.deepEqual(asArray(statements[0]?.Resource), [{ Ref: logicalId(cp().releaseStateMachine) }, { Ref: logicalId(cp().rollbackStateMachine) }]);
   });
 
   it('let approval-request and approval-decide write the ledger and publish on the Gantry bus', () => {

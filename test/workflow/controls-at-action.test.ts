@@ -224,3 +224,51 @@ describe('fail safe after a deploy', () => {
     assert.equal(stageOf(out, D2, 'prod').status, 'NOT_STARTED');
   });
 });
+
+describe('an operator rollback checks its target', () => {
+  const critical = (s: ReturnType<typeof scenario>) => {
+    s.ecr['payments-api'].images[0].scan = { status: 'COMPLETE', findings: [{ id: 'CVE-2026-9999', severity: 'CRITICAL', package: 'openssl' }] };
+    s.stages['payments/prod'] = { running: D2, lastKnownGood: D2, promoted: [D1, D2] };
+  };
+  const rollbackTo = (force?: string) => ({ type: 'rollback', principal: carol, input: { service: 'payments', stage: 'prod', digest: D1, reason: 'INC-6001', ...(force ? { force: { reason: force } } : {}) } });
+
+  it('refuses a target that now has a CRITICAL finding, deploying nothing', async () => {
+    const s = scenario('2026-11-24T10:00:00Z');
+    critical(s);
+    s.triggers = [rollbackTo()];
+    const out = await runInline(s);
+    assertClosed(out);
+    const rb = out.releases[0];
+    assert.equal(rb?.status, 'BLOCKED');
+    assert.match(rb?.stages[0]?.reason ?? '', /image\.scan: .*CRITICAL/);
+    assert.deepEqual(out.deployments, []);
+    assert.equal(out.stages['payments/prod']?.running, D2);
+  });
+
+  it('deploys it with force, recording the overridden gate as a WARN naming the operator and the reason', async () => {
+    const s = scenario('2026-11-24T10:00:00Z');
+    critical(s);
+    s.triggers = [rollbackTo('INC-6001: v1.4.2 corrupts ledgers; the CVE is not reachable')];
+    const out = await runInline(s);
+    assertClosed(out);
+    const rb = out.releases[0];
+    assert.equal(rb?.status, 'ROLLED_BACK');
+    const scan = rb?.stages[0]?.gates.find((g) => g.gate === 'image.scan');
+    assert.equal(scan?.result, 'WARN');
+    assert.match(scan?.reason ?? '', /^FAIL overridden by --force \(.*Operators\/carol: INC-6001: v1\.4\.2 corrupts ledgers; the CVE is not reachable\): .*CRITICAL/);
+    assert.equal(out.stages['payments/prod']?.running, D1);
+  });
+
+  it('asks the stage approvers before a forced rollback of a stage that requires approval, and deploys once approved', async () => {
+    const s = scenario('2026-11-24T10:00:00Z', { approval: true });
+    critical(s);
+    s.triggers = [rollbackTo('INC-6001')];
+    s.script = [approveProd('PT10M')];
+    const out = await runInline(s);
+    assertClosed(out);
+    const rb = out.releases[0];
+    assert.equal(rb?.status, 'ROLLED_BACK');
+    assert.equal(rb?.stages[0]?.approval?.decision, 'APPROVED');
+    assert.equal(deploys(out, 'prod', 'rollback')[0]?.startedAt, '2026-11-24T10:10:00.000Z');
+  });
+});
