@@ -3,7 +3,7 @@
  * services × three stages, rendered as scenario documents in the SIMULATION.md format (config inline,
  * so a document written to a temp file runs alone with `node bin/gantry.js simulate <file>`).
  *
- * A history is a few minutes of virtual time around 2026-11-24T10:00Z (a Tuesday): pushes of several
+ * A history is about two hours of virtual time from 2026-11-24T10:00Z (a Tuesday): pushes of several
  * digests close together (some delivered more than once), an operator's break-glass start, approvals,
  * rejections and approval timeouts (no decision), the global freeze on and off, prod's release window
  * (short allow slots, `outside: "wait"`) and a blackout, alarms and flaps during bakes, failed deploys,
@@ -55,7 +55,7 @@ export interface History {
   readonly blackout?: readonly [number, number];
   /** Pushes: service, when, how many deliveries. A service's k-th push pushes its digest k (1-based). */
   readonly pushes: ReadonlyArray<{ readonly service: ServiceName; readonly at: Moment; readonly copies: number }>;
-  /** An operator's break-glass start of the digest of push `push` (modulo the pushes), after that push (≤ 5 releases in all). */
+  /** An operator's break-glass start (in half the histories) of the digest of push `push` (modulo the pushes), `delay` minutes after that push. */
   readonly breakGlass?: { readonly push: number; readonly delay: number };
   readonly freezes: ReadonlyArray<{ readonly on: boolean; readonly at: Moment }>;
   readonly rollbacks: ReadonlyArray<{ readonly service: ServiceName; readonly stage: StageName; readonly at: Moment; readonly toFirst: boolean }>;
@@ -116,17 +116,18 @@ export const historyArb: fc.Arbitrary<History> = fc.record(
     slots,
     blackout: fc.option(fc.tuple(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 5, max: 30 })).map(([a, len]) => [a, a + len] as const), { nil: undefined }),
     pushes,
-    breakGlass: fc.option(fc.record({ push: fc.nat(4), delay: fc.integer({ min: 0, max: 20 }) }), { nil: undefined, freq: 4 }),
+    breakGlass: fc.option(fc.record({ push: fc.nat(4), delay: fc.integer({ min: 0, max: 20 }) }), { nil: undefined, freq: 2 }),
     freezes: fc.oneof(
       { weight: 2, arbitrary: fc.constant([]) },
       { weight: 2, arbitrary: fc.tuple(moment, fc.integer({ min: 0, max: 40 })).map(([at, len]) => [{ on: true, at }, { on: false, at: shift(at, len) }]) },
       { weight: 1, arbitrary: moment.map((at) => [{ on: true, at }]) },
     ),
     rollbacks: fc.array(fc.record({ service, stage, at: moment, toFirst: fc.boolean() }), { maxLength: 1 }),
+    // Mostly approvals: a decision is a rejection only when it is drawn as one and its minute is a multiple of 3.
     decisions: fc.array(fc.record({ service, after: fc.integer({ min: 0, max: 60 }), approve: fc.boolean() }), { minLength: 2, maxLength: 6 }).map((ds) => ds.map((d) => ({ ...d, approve: d.approve || d.after % 3 !== 0 }))),
     alarms: fc.array(fc.record({ service, stage, after: fc.integer({ min: 0, max: 4 }), flap: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }) }), { maxLength: 2 }),
     deployFailures: fc.array(fc.record({ service, stage, phase: fc.constantFrom('deploy' as const, 'deploy' as const, 'rollback' as const) }), { maxLength: 1 }),
-    aborts: fc.array(fc.record({ service, at: moment }), { maxLength: 1 }).chain((a) => fc.boolean().map((keep) => (keep ? a : []))),
+    aborts: fc.array(fc.record({ service, at: moment }), { maxLength: 1 }),
     faults: fc.array(fc.record({ api: fc.constantFrom('ecr' as const, 'cloudwatch' as const), at: moment, count: fc.integer({ min: 1, max: 3 }) }), { maxLength: 2 }),
   },
   { requiredKeys: ['bake', 'approvalTimeout', 'slots', 'pushes', 'freezes', 'rollbacks', 'decisions', 'alarms', 'deployFailures', 'aborts', 'faults'] },
@@ -136,10 +137,14 @@ function shift(m: Moment, by: number): Moment {
   return 'minute' in m ? { minute: m.minute + by } : { edge: m.edge, plus: m.plus + by };
 }
 
+export class HistoryGeneratorError extends Error {
+  override readonly name = 'HistoryGeneratorError';
+}
+
 /** The history of a seed: the same seed gives the same history (fast-check's seeded generator). */
 export function historyOf(seed: number): History {
   const [h] = fc.sample(historyArb, { seed, numRuns: 1 });
-  if (!h) throw new Error(`fast-check gave no history for seed ${seed}`);
+  if (!h) throw new HistoryGeneratorError(`fast-check gave no history for seed ${seed}`);
   return h;
 }
 

@@ -37,6 +37,11 @@ export const CONTRACT_RELEASE_STATUSES = ['RUNNING', 'SUCCEEDED', 'ROLLED_BACK',
 
 // ---------------------------------------------------------------- the scenario, as the oracle reads it
 
+/** A scenario the oracle cannot read (a window in another time zone, a duration it does not parse). */
+export class ModelOracleError extends Error {
+  override readonly name = 'ModelOracleError';
+}
+
 interface WindowsDoc {
   timezone: string;
   allow: Array<{ days: string[]; from: string; to: string }>;
@@ -60,7 +65,7 @@ const minutesOfHhmm = (s: string): number => {
 export function durationMs(s: string | undefined): number {
   if (!s) return 0;
   const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(s);
-  if (!m) throw new Error(`model oracle: cannot read the duration ${JSON.stringify(s)}`);
+  if (!m) throw new ModelOracleError(`model oracle: cannot read the duration ${JSON.stringify(s)}`);
   return ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000 + Number(m[4] ?? 0) * 1000;
 }
 
@@ -68,7 +73,7 @@ export function durationMs(s: string | undefined): number {
 export function closedBecause(doc: ScenarioDoc, service: string, stage: string, t: number): Array<{ kind: 'window' | 'blackout'; text: string }> {
   const w = doc.config.services[service]?.stages.find((s) => s.name === stage)?.windows;
   if (!w) return [];
-  if (w.timezone !== 'UTC' && w.timezone !== 'Etc/UTC') throw new Error(`model oracle: reads UTC windows only, got time zone ${JSON.stringify(w.timezone)} at ${service}/${stage}`);
+  if (w.timezone !== 'UTC' && w.timezone !== 'Etc/UTC') throw new ModelOracleError(`model oracle: reads UTC windows only, got time zone ${JSON.stringify(w.timezone)} at ${service}/${stage}`);
   const d = new Date(t);
   const minute = d.getUTCHours() * 60 + d.getUTCMinutes() + d.getUTCSeconds() / 60 + d.getUTCMilliseconds() / 60_000;
   const day = DAY_NAMES[d.getUTCDay()] as string;
@@ -295,7 +300,10 @@ function leaseSpans(f: Facts): LeaseSpan[] {
     const open = new Map<string, number>();
     for (const e of events) {
       if (!e.stage || (e.type !== 'lease.acquired' && e.type !== 'lease.released')) continue;
-      if (e.type === 'lease.acquired') open.set(e.stage, ms(e.at));
+      // A second lease.acquired while the lease is open (a renewal) does not start a new span.
+      if (e.type === 'lease.acquired') {
+        if (!open.has(e.stage)) open.set(e.stage, ms(e.at));
+      }
       else {
         const from = open.get(e.stage);
         if (from !== undefined) spans.push({ releaseId, key: `${service}/${e.stage}`, from, to: ms(e.at), open: false });

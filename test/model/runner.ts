@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatExport } from '../../lambdas/domain/audit';
-import { loadScenario } from '../../local/scenario';
+import { type LoadedScenario, loadScenario } from '../../local/scenario';
 import { type SimulationOutput, simulate } from '../../local/simulate';
 import { scenarioForSeed } from './generator';
 import { type InvariantName, type ModelRun, type ScenarioDoc, type Violation, checkRun } from './invariants';
@@ -16,7 +16,10 @@ const ROOT = join(__dirname, '..', '..');
 
 /** Run one scenario document (it is not modified) and return what the invariants read. */
 export async function runScenario(doc: Record<string, unknown>): Promise<ModelRun> {
-  const loaded = loadScenario(structuredClone(doc), ROOT);
+  return runLoaded(doc, loadScenario(structuredClone(doc), ROOT));
+}
+
+async function runLoaded(doc: Record<string, unknown>, loaded: LoadedScenario): Promise<ModelRun> {
   const result = await simulate(loaded);
   const exportText = formatExport(result.ledgerEvents, { insights: result.insightRecords });
   return { doc: doc as unknown as ScenarioDoc, output: result.output, exportText };
@@ -53,8 +56,19 @@ export const OUTCOMES = {
 } satisfies Record<string, (o: SimulationOutput) => boolean>;
 export type Outcome = keyof typeof OUTCOMES;
 
+/**
+ * Run and check one scenario. A scenario the schema refuses throws its ValidationError; a simulation
+ * that throws is a violation of "no internal error" (so that its seed and scenario are printed like any other).
+ */
 export async function checkScenario(doc: Record<string, unknown>, seed?: number): Promise<HistoryResult> {
-  const run = await runScenario(doc);
+  const loaded = loadScenario(structuredClone(doc), ROOT);
+  let run: ModelRun;
+  try {
+    run = await runLoaded(doc, loaded);
+  } catch (e) {
+    const message = `the simulation threw: ${(e as Error).stack?.split('\n').slice(0, 4).join(' | ') ?? String(e)}`;
+    return { ...(seed !== undefined ? { seed } : {}), doc, violations: [{ invariant: 'no internal error', message }], releases: 0, deployments: 0, outcomes: new Set() };
+  }
   const outcomes = new Set((Object.keys(OUTCOMES) as Outcome[]).filter((k) => OUTCOMES[k](run.output)));
   return { ...(seed !== undefined ? { seed } : {}), doc, violations: checkRun(run), releases: run.output.releases.length, deployments: run.output.deployments.length, outcomes };
 }
