@@ -18,7 +18,7 @@ import { INVARIANT_NAMES } from './invariants';
 import { KNOWN_FAILING } from './known-failing';
 import { type HistoryResult, OUTCOMES, type Outcome, checkScenario, checkSeed, describeFailure, writeRepro } from './runner';
 
-/** 50 histories (issue 13 asks for at least 50) and the saved repros: ~75 s of CPU on the development machine (docs/benchmarks.md, "Model-based test"). */
+/** 50 histories (issue 13 asks for at least 50) and the saved repros: ~80 s of CPU on the development machine (docs/benchmarks.md, "Model-based test"). */
 const SEEDS = Array.from({ length: 50 }, (_, i) => i + 1);
 const REPRO_DIR = join(__dirname, 'repros');
 const REPROS = readdirSync(REPRO_DIR).filter((f) => f.endsWith('.json')).sort();
