@@ -414,7 +414,8 @@ const ALIVE_IN_STAGE = new Set(['NOT_STARTED', 'WAITING', 'PROMOTED']);
 /**
  * Newest wins in the queue: the release that supersedes `ours` in a stage it has not deployed yet, if any.
  * A candidate supersedes when it is another digest of the service, still running, still headed for (or
- * through) the stage, and newer: pushed later, or, when either push time is unknown, started later.
+ * through) the stage, and newer: pushed later, or, when either push time is unknown, started later. When it
+ * started does not matter: an operator who starts an older digest after a newer one queues behind it.
  * Among several, the newest is named.
  */
 export function supersedingRelease(ours: QueuedRelease, others: readonly QueuedRelease[]): QueuedRelease | undefined {

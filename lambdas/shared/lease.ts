@@ -88,6 +88,9 @@ export async function recordPreempted(deps: Deps, release: ReleaseSummary, stage
   return String(r.data.reason);
 }
 
+/** How far back the queue rule looks for a running newer release (longer than any release can run: 7-day approvals, window waits). */
+export const QUEUE_LOOKBACK_DAYS = 30;
+
 /** A release's standing in the queue of its service, with its digest's push time (one DescribeImages, cached per call). */
 async function queued(deps: Deps, r: ReleaseSummary, stage: string, pushed: Map<string, Promise<string | undefined>>): Promise<QueuedRelease | undefined> {
   if (!r.digest || r.kind !== 'release') return undefined;
@@ -117,8 +120,10 @@ export async function supersedeIfNewer(deps: Deps, release: ReleaseSummary, stag
     reason = supersededReason(stage, { digest: release.digest, pushedAt: ours.pushedAt }, { digest: running, pushedAt: theirs?.pushedAt });
   }
   if (!reason) {
-    // Releases of the service started since this one (a newer digest starts later); summaries only.
-    const others = await deps.ledger.listReleases({ service: release.service, from: release.startedAt });
+    // Running releases of the service (summaries only), whenever they started: an operator may start an older
+    // digest after a newer one. Bounded to those started within QUEUE_LOOKBACK_DAYS before this one.
+    const from = new Date(Date.parse(release.startedAt) - QUEUE_LOOKBACK_DAYS * 86_400_000).toISOString();
+    const others = await deps.ledger.listReleases({ service: release.service, from });
     const candidates = (await Promise.all(others.filter((o) => o.status === 'RUNNING').map((o) => queued(deps, o, stage, pushed)))).filter((q): q is QueuedRelease => q !== undefined);
     const newer = supersedingRelease(ours, candidates);
     if (newer) {

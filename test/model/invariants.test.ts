@@ -75,7 +75,8 @@ describe('model invariants', () => {
     assert.match(run.exportText, /"breakGlass":null/);
     run.exportText = run.exportText.replace('"breakGlass":null', '"breakGlass":{"reason":"INC-1"}');
     assert.match(violations(run, invariant).join('\n'), /break-glass inside blackout "payroll run" .* last window gate before the deploy is PASS/);
-    const prodGate = /("stepKey":"stage:prod:gate:window"[^\n]*"gate":"window","result":")PASS(","reason":")[^"]*/;
+    // The window gate the deploy went by: the one taken again at the point of action, right before it.
+    const prodGate = /("stepKey":"stage:prod:at-deploy:0:gate:window"[^\n]*"gate":"window","result":")PASS(","reason":")[^"]*/;
     assert.match(run.exportText, prodGate);
     run.exportText = run.exportText.replace(prodGate, '$1WARN$2break-glass: INC-1 (outside the release window; bypassed)');
     assert.deepEqual(violations(run, invariant), []);

@@ -255,12 +255,21 @@ export function overtakenDigestsNotDeployed(run: ModelRun): string[] {
   const f = factsOf(run);
   const pushedAt = pushedAtOf(run.doc);
   const starts = f.events.filter((e) => e.type === 'release.started' && e.data.kind !== 'rollback' && typeof e.data.digest === 'string');
+  const finished = new Map(f.events.filter((e) => e.type === 'release.finished').map((e) => [e.releaseId, ms(e.at)] as const));
   const out: string[] = [];
   for (const d of run.output.deployments) {
     if (d.kind !== 'deploy') continue;
     const ours = pushedAt.get(d.digest);
     if (ours === undefined) continue;
-    const newer = starts.find((e) => e.data.service === d.service && e.releaseId !== d.releaseId && ms(e.at) < ms(d.startedAt) && (pushedAt.get(String(e.data.digest)) ?? Number.NEGATIVE_INFINITY) > ours);
+    // A newer digest overtakes while its release runs (decision 021): one that had already ended (blocked by a freeze,
+    // rejected, rolled back) before this deploy started does not; an older digest may then be released deliberately.
+    const runningAt = (releaseId: string, at: number) => {
+      const end = finished.get(releaseId);
+      return end === undefined || end > at;
+    };
+    const newer = starts.find(
+      (e) => e.data.service === d.service && e.releaseId !== d.releaseId && ms(e.at) < ms(d.startedAt) && runningAt(e.releaseId, ms(d.startedAt)) && (pushedAt.get(String(e.data.digest)) ?? Number.NEGATIVE_INFINITY) > ours,
+    );
     if (newer) out.push(`${describeRun(d)}: overtaken by ${newer.releaseId} (${short(String(newer.data.digest))}, pushed later), which started at ${newer.at}; the stage should have ended SUPERSEDED`);
   }
   return out;

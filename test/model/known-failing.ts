@@ -11,12 +11,4 @@
 import type { InvariantName } from './invariants';
 
 export const KNOWN_FAILING: Partial<Record<InvariantName, string>> = {
-  'deploy only inside the window, outside blackouts and the freeze':
-    'issue 13: the window, blackouts and the freeze are checked once, before the approval wait, and not re-checked at the point of action (repros/approval-after-window-closed.json, approval-during-blackout.json, freeze-during-approval.json) — being fixed',
-  'a bypass or a rollback names what it overrode':
-    'issue 13, honest records: a rollback during the freeze or outside the window never says so, and a break-glass WARN does not name the blackout it bypassed (repros/rollback-during-freeze-unnamed.json, break-glass-in-blackout-unnamed.json) — being fixed',
-  'newest wins: an overtaken digest is not deployed':
-    'issue 13, newest wins in the queue: an older release goes on deploying stages after a newer digest of its service started; there is no SUPERSEDED stage yet (repros/overtaken-digest-deployed.json) — being fixed',
-  'a rollback record matches its driver run':
-    'issue 13, honest records: after a failed deploy the rollback names the digest running before as fromDigest, not the digest the release deployed (repros/failed-deploy-rollback-from-digest.json) — being fixed',
 };
