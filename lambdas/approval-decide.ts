@@ -296,7 +296,7 @@ function requestTime(d: Date): string {
 
 /**
  * The event API Gateway (REST, Lambda proxy, AWS_IAM authorization) delivers for a decision signed by
- * `principal`, in the shape of ../shared/aws-samples/apigw-rest-lambda-proxy-event-iam-auth.constructed.json.
+ * `principal`, in the shape of test/fixtures/aws-samples/apigw-rest-lambda-proxy-event-iam-auth.constructed.json.
  * The local runtime feeds simulated `approve`/`reject` lines through `run` with it, so they take the
  * very path an API call takes.
  */

@@ -1,10 +1,10 @@
 /**
- * The real AWS payloads in ../shared/aws-samples (SOURCES.md there says where each came from), for tests.
+ * The real AWS payloads copied into test/fixtures/aws-samples (SOURCES.md there says where each came from), for tests.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const SAMPLES = path.join(__dirname, '../../../shared/aws-samples');
+export const SAMPLES = path.join(__dirname, '../fixtures/aws-samples');
 
 // biome-ignore lint/suspicious/noExplicitAny: samples are arbitrary JSON that tests edit freely
 type Json = Record<string, any>;

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { run as alarmWatch } from '../../lambdas/alarm-watch';
 import type { Deps, TokenRecord } from '../../lambdas/ports';
 
-const SAMPLES = join(__dirname, '../../../shared/aws-samples');
+const SAMPLES = join(__dirname, '../fixtures/aws-samples');
 const files = readdirSync(SAMPLES).filter((f) => f.startsWith('cloudwatch-alarm-') && f.endsWith('.json') && !f.includes('lambda-action'));
 
 /** A ledger that reports one open bake watching every alarm, and counts claims. */

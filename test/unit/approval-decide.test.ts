@@ -17,7 +17,7 @@ import type { Deps, LifecycleEvent, TaskTokens } from '../../lambdas/ports';
 import { logger } from '../../lambdas/shared/middleware';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 
-const SAMPLES = join(__dirname, '../../../shared/aws-samples');
+const SAMPLES = join(__dirname, '../fixtures/aws-samples');
 const T0 = new Date('2026-11-24T10:00:00.000Z');
 const ACCOUNT = '111122223333';
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAU1cW1SECRET-TASK-TOKEN-f00d';

@@ -23,7 +23,7 @@ import { bakeTimerName } from '../../lambdas/shared/bake';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 
 const config = parseConfig(JSON.parse(readFileSync(join(__dirname, '../../examples/gantry.config.json'), 'utf8')));
-const SAMPLES = join(__dirname, '../../../shared/aws-samples');
+const SAMPLES = join(__dirname, '../fixtures/aws-samples');
 const T0 = new Date('2026-11-24T10:00:00.000Z');
 const MINUTE = 60_000;
 const digest = (c: string) => `sha256:${c.repeat(32)}`;

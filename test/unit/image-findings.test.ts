@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { parseScanFindingsPage } from '../../lambdas/domain/image/findings';
 import { ValidationError } from '../../lambdas/domain/validation';
 
-const SAMPLES = path.join(__dirname, '../../../shared/aws-samples');
+const SAMPLES = path.join(__dirname, '../fixtures/aws-samples');
 const sample = (name: string) => JSON.parse(readFileSync(path.join(SAMPLES, name), 'utf8'));
 
 describe('parseScanFindingsPage', () => {

@@ -18,7 +18,7 @@ import { ValidationError } from '../../lambdas/domain/validation';
 import { cosignSign } from '../../local/image-artifacts';
 
 const RUNS = 300;
-const SAMPLES = path.join(__dirname, '../../../shared/aws-samples');
+const SAMPLES = path.join(__dirname, '../fixtures/aws-samples');
 const sample = (name: string): unknown => JSON.parse(readFileSync(path.join(SAMPLES, name), 'utf8'));
 const DIGEST = `sha256:${'2'.repeat(64)}`;
 

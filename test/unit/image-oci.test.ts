@@ -1,5 +1,5 @@
 /**
- * The OCI parsers on the real payloads in ../shared/aws-samples: manifests (Docker v2 from
+ * The OCI parsers on the real payloads in test/fixtures/aws-samples: manifests (Docker v2 from
  * BatchGetImage, cosign, Notation), image configs, and what they refuse.
  */
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import {
 } from '../../lambdas/domain/image/oci';
 import { ValidationError } from '../../lambdas/domain/validation';
 
-const SAMPLES = path.join(__dirname, '../../../shared/aws-samples');
+const SAMPLES = path.join(__dirname, '../fixtures/aws-samples');
 const text = (name: string) => readFileSync(path.join(SAMPLES, name), 'utf8');
 const json = (name: string) => JSON.parse(text(name));
 

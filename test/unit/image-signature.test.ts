@@ -25,7 +25,7 @@ import {
 import { ValidationError } from '../../lambdas/domain/validation';
 import { cosignSign } from '../../local/image-artifacts';
 
-const SAMPLES = path.join(__dirname, '../../../shared/aws-samples');
+const SAMPLES = path.join(__dirname, '../fixtures/aws-samples');
 const DIGEST = `sha256:${'2'.repeat(64)}`;
 const OTHER = `sha256:${'3'.repeat(64)}`;
 

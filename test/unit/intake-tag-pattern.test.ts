@@ -13,7 +13,7 @@ import { run as intake } from '../../lambdas/intake';
 import type { Deps } from '../../lambdas/ports';
 
 const ROOT = join(__dirname, '..', '..');
-const SAMPLES = join(ROOT, '..', 'shared', 'aws-samples');
+const SAMPLES = join(ROOT, 'test', 'fixtures', 'aws-samples');
 const EXAMPLE = JSON.parse(readFileSync(join(ROOT, 'examples', 'gantry.config.json'), 'utf8')) as { services: Record<string, { tagPattern?: string }> };
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 /**

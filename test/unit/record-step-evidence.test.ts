@@ -23,7 +23,7 @@ const HELM: EvidenceContext = { driver: 'helm', releaseId: RELEASE, stage: 'dev'
 const TF: EvidenceContext = { driver: 'terraform', releaseId: RELEASE, stage: 'prod', kind: 'deploy' };
 /** The logs block of a real BatchGetBuilds answer (aws-samples/codebuild-batch-get-builds-succeeded-cli.json), in the PascalCase Step Functions hands over. */
 const SAMPLE_LOGS = (() => {
-  const sample = JSON.parse(readFileSync('/work/shared/aws-samples/codebuild-batch-get-builds-succeeded-cli.json', 'utf8')) as { builds: Array<{ logs: { groupName: string; streamName: string; deepLink: string } }> };
+  const sample = JSON.parse(readFileSync(join(__dirname, '../fixtures/aws-samples/codebuild-batch-get-builds-succeeded-cli.json'), 'utf8')) as { builds: Array<{ logs: { groupName: string; streamName: string; deepLink: string } }> };
   const logs = sample.builds[0]?.logs;
   assert.ok(logs);
   return { GroupName: logs.groupName, StreamName: logs.streamName, DeepLink: logs.deepLink };

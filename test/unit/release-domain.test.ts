@@ -11,7 +11,7 @@ import { ValidationError } from '../../lambdas/domain/validation';
 
 const EXAMPLE_CONFIG: unknown = JSON.parse(readFileSync(join(__dirname, '../../examples/gantry.config.json'), 'utf8'));
 const config = parseConfig(EXAMPLE_CONFIG);
-const SAMPLES = join(__dirname, '../../../shared/aws-samples');
+const SAMPLES = join(__dirname, '../fixtures/aws-samples');
 const REGISTRY = '111122223333.dkr.ecr.eu-west-2.amazonaws.com';
 const DIGEST = `sha256:${'3c'.repeat(32)}`;
 const OTHER_DIGEST = `sha256:${'9d'.repeat(32)}`;

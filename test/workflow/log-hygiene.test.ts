@@ -16,7 +16,7 @@ import { LocalCloud } from '../../local/cloud';
 import type { SimulationOutput } from '../../local/simulate';
 import { ROOT, runInline } from './helpers';
 
-const SAMPLES = join(ROOT, '..', 'shared', 'aws-samples');
+const SAMPLES = join(ROOT, 'test', 'fixtures', 'aws-samples');
 const BOB = 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/bob';
 const MALLORY = 'arn:aws:sts::111122223333:assumed-role/Developers/mallory';
 const D3 = `sha256:${'3'.repeat(64)}`;

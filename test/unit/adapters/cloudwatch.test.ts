@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchAlarms } from '../../../lambdas/adapters/cloudwatch';
 import { TransientAwsError } from '../../../lambdas/adapters/errors';
 
-const SAMPLES = path.join(__dirname, '../../../../shared/aws-samples');
+const SAMPLES = path.join(__dirname, '../../fixtures/aws-samples');
 /** The CLI renders timestamps as ISO strings; the SDK gives Date. */
 const DATE_KEYS = new Set(['StateUpdatedTimestamp', 'AlarmConfigurationUpdatedTimestamp', 'StateTransitionedTimestamp']);
 function sample(file: string): DescribeAlarmsCommandOutput {

@@ -31,7 +31,7 @@ import { ValidationError } from '../../../lambdas/domain/validation';
 
 // ---------------------------------------------------------------- real payloads
 
-const SAMPLES = path.join(__dirname, '../../../../shared/aws-samples');
+const SAMPLES = path.join(__dirname, '../../fixtures/aws-samples');
 /** Timestamp fields: JSON carries epoch seconds (wire/CLI v1) or ISO strings (CLI v2); the SDK gives Date. */
 const DATE_KEYS = new Set(['imagePushedAt', 'imageScanCompletedAt', 'vulnerabilitySourceUpdatedAt', 'lastRecordedPullTime', 'createdAt', 'firstObservedAt', 'lastObservedAt', 'updatedAt']);
 function sample<T>(file: string): T {
