@@ -15,7 +15,6 @@
  * one written ahead of the workflow by someone else stops the release (ReleaseRecordConflictError).
  */
 import { z } from 'zod';
-import { parsePrincipalArn } from './domain/approvers';
 import { DIGEST_PATTERN } from './domain/config';
 import { pushExecutionName } from './domain/release';
 import { parseReleaseInput } from './domain/release-input';
@@ -36,10 +35,12 @@ const eventSchema = z.object({
 export const intakeFactsSchema = z.strictObject({
   source: z.string().min(1).max(100),
   eventId: z.string().min(1).max(200),
+  // As intake's event schema takes it (lambdas/domain/events.ts): an ARN whose person the approval decides.
   pusher: z
     .string()
-    .nullable()
-    .refine((p) => p === null || parsePrincipalArn(p).ok, { message: 'expected the pusher as an IAM principal ARN, or null' }),
+    .max(2048)
+    .regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7e]+$/, 'expected the pusher as an IAM or STS principal ARN, or null')
+    .nullable(),
 });
 export type IntakeFacts = z.output<typeof intakeFactsSchema>;
 

@@ -766,14 +766,13 @@ export class DynamoLedger implements Ledger {
    * ADD). A crash between the two leaves an attempt uncounted, never a count without its attempt.
    */
   async recordRefusal(refusal: ApprovalRefusal): Promise<{ duplicate: boolean }> {
+    const item = refusalItem(refusal);
     const r = plain(refusal);
-    const key = ledgerKeys.refusal(required(r.releaseId, 'releaseId'), required(r.stage, 'stage'), r.at, required(r.requestId, 'requestId'));
-    epochSeconds(r.at, 'at');
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...key, entity: ENTITY.refusal, ...r },
+          Item: item,
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': 'pk' },
         }),
@@ -939,6 +938,14 @@ export class DynamoLedger implements Ledger {
     } while (ExclusiveStartKey);
     return out;
   }
+}
+
+/** The item of one refused approval attempt (keys, kind, the refusal; no TTL: it is evidence). */
+export function refusalItem(refusal: ApprovalRefusal): Item {
+  const r = plain(refusal);
+  const key = ledgerKeys.refusal(required(r.releaseId, 'releaseId'), required(r.stage, 'stage'), r.at, required(r.requestId, 'requestId'));
+  epochSeconds(r.at, 'at');
+  return { ...key, entity: ENTITY.refusal, ...r };
 }
 
 function tokenFromItem(item: Item): TokenRecord {
