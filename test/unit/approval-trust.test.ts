@@ -374,7 +374,7 @@ describe('persons from identity.persons', () => {
     });
   }
 
-  it('records the persons it established with an accepted decision', async () => {
+  it('names the initiator as a person in Approval Requested, and records both persons with an accepted decision', async () => {
     const h = await waitingRelease(dynamo, { initiator: ALICE_USER, config: approvalConfig(identity(true)) });
 
     const r = await call(h, approve(BOB));
@@ -382,6 +382,7 @@ describe('persons from identity.persons', () => {
     assert.equal(r.status, 200);
     const gate = (await prodOf(h))?.gates.find((g) => g.gate === 'approval');
     assert.deepEqual([(gate?.evidence as Record<string, unknown>).person, (gate?.evidence as Record<string, unknown>).initiatorPerson], ['bob', 'alice']);
+    assert.equal(h.bus.published.find((e) => e.detailType === 'Approval Requested')?.detail.initiatorPerson, 'alice', 'approvers are told whose release it is');
   });
 
   it('with requirePersons, refuses an approver listed under no person, saying so', async () => {
