@@ -11,11 +11,20 @@
  *   assumed role, within the same account. `assumed-role/Deployers/alice` and
  *   `assumed-role/ReleaseApprovers/alice` are the same person. Compared case-insensitively (a refusal
  *   too many is safer than a self-approval).
+ * - With the config's `identity.persons`, two principals listed under one person are one person too,
+ *   across accounts, roles and session names (an SSO session in another account, an IAM user, a
+ *   session named `a.smith`). The mapping only adds refusals; `identity.requirePersons` refuses a
+ *   caller or initiator it does not list. sts:SourceIdentity is not used: API Gateway's request
+ *   context does not carry it (docs/decisions/023-approval-trust.md).
  * - A session name is chosen by whoever calls sts:AssumeRole unless the role's trust policy pins it
  *   (IAM Identity Center and SAML federation set it to the user; for plain AssumeRole, require
  *   `sts:RoleSessionName = ${aws:username}` in the approver and deployer roles' trust policies).
- * - When the initiator is not a principal that names a person (unknown, unattributed, a bare role),
- *   the approval is refused: segregation of duties cannot be checked, and the control fails closed.
+ * - When the initiator is not a principal that names a person (unknown, unattributed, a bare role not
+ *   listed under a person), the approval is refused: segregation of duties cannot be checked, and the
+ *   control fails closed.
+ * - The API authorises a caller with decideApproval before it reads what a stage's record says was
+ *   decided; a recorded decision is delivered only by its own approver (mayFinishDelivery). Refused
+ *   callers are throttled per principal and per role (refusalBuckets, throttleWindow).
  */
 
 // ---------------------------------------------------------------- the decision API contract
