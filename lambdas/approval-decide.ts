@@ -9,23 +9,44 @@
  *   200 { releaseId, stage, decision: APPROVED | REJECTED, principal, comment?, at }  the decision is applied
  *   400 { message, problems: ["body.decision: expected one of ...", ...] }           invalid path, body or JSON
  *   403 { message, refused: true, code, principal }  refused (not an approver, self-approval, unknown
- *       initiator, malformed caller): recorded as `approval.refused`, and the release keeps waiting.
+ *       initiator or person, malformed caller): recorded as a refusal item, and the release keeps waiting.
  *       Also 403 (not recorded) when the request carries no IAM caller at all.
  *   404 { message }  no such release, or the release has no such stage
  *   405 { message }  not POST
  *   409 { message }  "no approval is waiting for <stage> of <release>" (not requested, already decided,
  *       timed out, release finished, or another decision claimed it first)
+ *   429 { message, retryAfterSeconds }  this caller was refused too often this minute: nothing read or recorded
  *   500 { message, requestId }  internal error: nothing was applied; retrying is safe
  *
- * Exactly once: an accepted decision claims the stage's APPROVAL token (a conditional delete); whoever
- * claims it records the `approval` gate, publishes `Approval Decided` and reports to Step Functions. If
- * anything after the claim fails the token is put back, and the next request finishes delivering the
- * decision that was recorded (never a second, different one).
+ * Order, so that nothing in the ledger can speak for a caller: (1) the caller from the request context;
+ * (2) the caller's refusal budget; (3) the release's initiator and the stage's approvers from the config;
+ * (4) **authorisation** — approver, and not the initiator as a person — before anything about the
+ * stage's approval is read; (5) only then the approval's state.
+ *
+ * Exactly once, and only by the request that recorded it: an accepted decision claims the stage's
+ * APPROVAL token (a conditional delete), records the `approval` gate, publishes `Approval Decided` and
+ * reports to Step Functions (trying twice). If that fails, the token is put back and the answer is 500;
+ * the same principal repeating the same decision finishes the delivery of the recorded one. A decision
+ * found already recorded is never delivered for anyone else — approver or not: they get 409, no task
+ * token is sent, and a delivery nobody finishes ends with the workflow's approval timeout.
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { type ApprovalState, approvalState, COMMENT_MAX, DECISION_RESOURCE, decideApproval, decisionPath, parsePrincipalArn, RELEASE_ID_PATTERN } from './domain/approvers';
+import {
+  type ApprovalState,
+  approvalState,
+  COMMENT_MAX,
+  DECISION_RESOURCE,
+  decideApproval,
+  decisionPath,
+  mayFinishDelivery,
+  parsePrincipalArn,
+  RELEASE_ID_PATTERN,
+  type RefusalCode,
+  refusalBuckets,
+  throttleWindow,
+} from './domain/approvers';
 import { K8S_NAME_PATTERN } from './domain/config';
 import { type LedgerEvent, projectRelease, type ReleaseSummary } from './domain/ledger';
 import { formatIssues } from './domain/validation';
@@ -40,6 +61,8 @@ export { COMMENT_MAX, DECISION_RESOURCE, RELEASE_ID_PATTERN } from './domain/app
  * out task would be recorded but never acted on.
  */
 export const CLOSING_MARGIN_MS = 60_000;
+/** Attempts of SendTaskSuccess/Failure by the request that recorded the decision (each with the SDK's own retries). */
+export const DELIVERY_ATTEMPTS = 2;
 
 export interface ApiResponse {
   readonly statusCode: number;
@@ -66,8 +89,8 @@ const requestSchema = z.object({
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
 
-function respond(statusCode: number, body: Record<string, unknown>): ApiResponse {
-  return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+function respond(statusCode: number, body: Record<string, unknown>, headers: Record<string, string> = {}): ApiResponse {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
 const noApproval = (stage: string, releaseId: string, why: string): ApiResponse =>
@@ -125,8 +148,25 @@ export async function run(event: unknown, deps: Deps): Promise<ApiResponse> {
   }
 }
 
+function tooManyRefusals(caller: Caller, limit: number, scope: string, windowEnd: number, now: Date): ApiResponse {
+  const retryAfterSeconds = Math.max(1, Math.ceil((windowEnd - now.getTime()) / 1000));
+  return respond(
+    429,
+    { message: `too many refused decisions from ${scope} (at most ${limit} a minute): nothing was read or recorded; try again in ${retryAfterSeconds} s`, retryAfterSeconds, principal: caller.arn },
+    { 'Retry-After': String(retryAfterSeconds) },
+  );
+}
+
 async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding: (token: string | undefined) => void): Promise<ApiResponse> {
   const { releaseId, stage } = req;
+  const now = deps.now();
+  const { window } = throttleWindow(now);
+  const windowEnd = Date.parse(`${window}:00.000Z`) + 60_000;
+  // A caller refused its fill this minute is answered before anything is read. (Only its own counter:
+  // a role's shared counter limits recording refusals, never an approver who is not refused.)
+  const [own] = refusalBuckets(caller.arn);
+  if (own && (await deps.ledger.throttleUsed(own.key, window)) >= own.limit) return tooManyRefusals(caller, own.limit, caller.arn, windowEnd, now);
+
   const events: LedgerEvent[] = await deps.ledger.events(releaseId);
   const release = projectRelease(events);
   if (!release) return respond(404, { message: `release ${releaseId} not found` });
@@ -135,32 +175,24 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
   }
   const { st } = stageConfigOf(deps, release.service, stage);
   if (!st.approval) return noApproval(stage, releaseId, `stage ${stage} of ${release.service} needs no approval`);
-  if (release.status !== 'RUNNING') return noApproval(stage, releaseId, `the release is ${release.status}`);
 
+  // Authorise first, from the verified caller, the config and the recorded initiator alone: nothing the
+  // stage's record says was decided can speak for this caller.
+  const verdict = decideApproval({ caller: caller.arn, initiator: release.initiator, approvers: st.approval.approvers, identity: deps.config.identity });
+  if (!verdict.ok) return refuse(deps, caller, req, verdict.code, verdict.reason, windowEnd);
+
+  if (release.status !== 'RUNNING') return noApproval(stage, releaseId, `the release is ${release.status}`);
   const state = approvalState(events, stage);
   if (state.kind === 'not-requested') return noApproval(stage, releaseId, 'the stage has not asked for one');
-  if (state.kind === 'decided') return finishRecorded(deps, release, stage, state, caller, req, holding);
-
-  const verdict = decideApproval({ caller: caller.arn, initiator: release.initiator, approvers: st.approval.approvers });
-  if (!verdict.ok) {
-    await record(
-      deps,
-      releaseId,
-      `stage:${stage}:approval.refused:${caller.requestId}`,
-      'approval.refused',
-      { principal: caller.arn, reason: verdict.reason, code: verdict.code, decision: req.decision, requestId: caller.requestId, ...(caller.sourceIp ? { sourceIp: caller.sourceIp } : {}) },
-      stage,
-    );
-    return respond(403, { message: verdict.reason, refused: true, code: verdict.code, principal: caller.arn });
-  }
-  if (state.expiresAt && deps.now().getTime() >= Date.parse(state.expiresAt) - CLOSING_MARGIN_MS) {
+  const decision = req.decision === 'approve' ? 'APPROVED' : 'REJECTED';
+  if (state.kind === 'decided') return finishOwnDelivery(deps, release, stage, state, caller, decision, holding);
+  if (state.expiresAt && now.getTime() >= Date.parse(state.expiresAt) - CLOSING_MARGIN_MS) {
     return noApproval(stage, releaseId, `it timed out at ${state.expiresAt}`);
   }
 
   const token = await deps.ledger.takeToken('APPROVAL', releaseId, stage);
   if (!token) return noApproval(stage, releaseId, 'it was decided or timed out meanwhile');
   holding(token.token);
-  const decision = req.decision === 'approve' ? 'APPROVED' : 'REJECTED';
   const reason =
     decision === 'APPROVED'
       ? `approved by ${caller.arn} (approver ${verdict.approver})${req.comment ? `: ${req.comment}` : ''}`
@@ -178,18 +210,55 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
         decision,
         principal: caller.arn,
         ...(req.comment !== undefined ? { comment: req.comment } : {}),
-        evidence: { approver: verdict.approver, initiator: release.initiator ?? null, requestId: caller.requestId, ...(caller.sourceIp ? { sourceIp: caller.sourceIp } : {}) },
+        evidence: {
+          approver: verdict.approver,
+          initiator: release.initiator ?? null,
+          ...(verdict.callerPerson ? { person: verdict.callerPerson } : {}),
+          ...(verdict.initiatorPerson ? { initiatorPerson: verdict.initiatorPerson } : {}),
+          requestId: caller.requestId,
+          ...(caller.sourceIp ? { sourceIp: caller.sourceIp } : {}),
+        },
       },
       stage,
     );
-    // Another writer recorded a decision first (the workflow's timeout): deliver that one, not ours.
     const recorded = recordedDecision(r.data, r.at);
-    await deliver(deps, release, stage, token, recorded);
-    if (r.duplicate && (recorded.decision !== decision || recorded.principal !== caller.arn)) {
+    if (r.duplicate && !mayFinishDelivery(recorded, caller.arn, decision)) {
+      // Someone else's decision was recorded meanwhile (the workflow's timeout, or a record nobody here
+      // wrote): it is not ours to deliver. The timeout path ends the task; its token stays for it.
+      if (recorded.decision !== 'TIMED_OUT') await deps.ledger.putToken(token);
       return noApproval(stage, releaseId, `already ${recorded.decision}${recorded.principal ? ` by ${recorded.principal}` : ''} at ${recorded.at}`);
     }
+    await deliver(deps, release, stage, token, recorded);
     return respond(200, { releaseId, stage, decision, principal: caller.arn, ...(req.comment !== undefined ? { comment: req.comment } : {}), at: r.at });
   });
+}
+
+/**
+ * A refused caller: counted against its refusal budget (its ARN, and its role's shared one), then
+ * recorded as a refusal item beside the release's chain. Past a budget: 429 and nothing recorded.
+ */
+async function refuse(deps: Deps, caller: Caller, req: DecisionRequest, code: RefusalCode, reason: string, windowEnd: number): Promise<ApiResponse> {
+  const now = deps.now();
+  const { window, expiresAt } = throttleWindow(now);
+  for (const bucket of refusalBuckets(caller.arn)) {
+    if (!(await deps.ledger.takeThrottleSlot(bucket.key, window, bucket.limit, expiresAt))) {
+      const scope = bucket.key.startsWith('role:') ? `the sessions of role ${bucket.key.split(':').at(-1)}` : caller.arn;
+      return tooManyRefusals(caller, bucket.limit, scope, windowEnd, now);
+    }
+  }
+  await deps.ledger.recordRefusal({
+    releaseId: req.releaseId,
+    stage: req.stage,
+    principal: caller.arn,
+    code,
+    reason,
+    decision: req.decision,
+    requestId: caller.requestId,
+    at: now.toISOString(),
+    ...(caller.sourceIp ? { sourceIp: caller.sourceIp } : {}),
+  });
+  logger.warn('approval refused', { releaseId: req.releaseId, stage: req.stage, principal: caller.arn, code });
+  return respond(403, { message: reason, refused: true, code, principal: caller.arn });
 }
 
 interface RecordedDecision {
@@ -211,35 +280,33 @@ function recordedDecision(data: Record<string, unknown>, at: string): RecordedDe
 }
 
 /**
- * A decision is already in the ledger. If its token is still there, the request that recorded it failed
- * before telling the workflow: finish that delivery now. The caller is told it was already decided,
- * unless it is the same principal repeating the same decision (a retry), which gets its 200.
+ * A decision is already recorded for the stage. Only the recorded approver repeating the recorded
+ * decision (a retry after a 500) may finish delivering it, and only if its token is still there;
+ * anyone else is told it was already decided, and no task token is sent on their behalf.
  */
-async function finishRecorded(
+async function finishOwnDelivery(
   deps: Deps,
   release: ReleaseSummary,
   stage: string,
   state: Extract<ApprovalState, { kind: 'decided' }>,
   caller: Caller,
-  req: DecisionRequest,
+  decision: 'APPROVED' | 'REJECTED',
   holding: (token: string | undefined) => void,
 ): Promise<ApiResponse> {
-  const recorded: RecordedDecision = { decision: state.decision, reason: '', at: state.at, ...(state.principal ? { principal: state.principal } : {}), ...(state.comment ? { comment: state.comment } : {}) };
   const already = noApproval(stage, release.releaseId, `already ${state.decision}${state.principal ? ` by ${state.principal}` : ''} at ${state.at}`);
-  if (state.decision !== 'APPROVED' && state.decision !== 'REJECTED') return already;
+  if (!mayFinishDelivery(state, caller.arn, decision)) return already;
   const token = await deps.ledger.takeToken('APPROVAL', release.releaseId, stage);
   if (!token) return already;
   holding(token.token);
   const gate = [...(release.stages.find((s) => s.name === stage)?.gates ?? [])].reverse().find((g) => g.gate === 'approval');
+  const recorded: RecordedDecision = { decision: state.decision, reason: gate?.reason ?? state.decision.toLowerCase(), at: state.at, ...(state.principal ? { principal: state.principal } : {}), ...(state.comment ? { comment: state.comment } : {}) };
   return withTokenGivenBack(deps, token, async () => {
-    await deliver(deps, release, stage, token, { ...recorded, reason: gate?.reason ?? state.decision.toLowerCase() });
-    const sameRequest = state.principal === caller.arn && state.decision === (req.decision === 'approve' ? 'APPROVED' : 'REJECTED');
-    if (!sameRequest) return already;
+    await deliver(deps, release, stage, token, recorded);
     return respond(200, { releaseId: release.releaseId, stage, decision: state.decision, principal: caller.arn, ...(state.comment ? { comment: state.comment } : {}), at: state.at });
   });
 }
 
-/** Run `work` while holding a claimed token; give the token back when it fails, so a retry can finish. */
+/** Run `work` while holding a claimed token; give the token back when it fails, so the decider's retry can finish. */
 async function withTokenGivenBack<T>(deps: Deps, token: TokenRecord, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -249,7 +316,7 @@ async function withTokenGivenBack<T>(deps: Deps, token: TokenRecord, work: () =>
   }
 }
 
-/** Publish `Approval Decided` (at least once) and tell the workflow: success for APPROVED, ApprovalRejected otherwise. */
+/** Publish `Approval Decided` (at least once) and tell the workflow, trying DELIVERY_ATTEMPTS times: success for APPROVED, ApprovalRejected otherwise. */
 async function deliver(deps: Deps, release: ReleaseSummary, stage: string, token: TokenRecord, d: RecordedDecision): Promise<void> {
   if (d.decision === 'TIMED_OUT') return;
   await announce(deps, false, 'Approval Decided', release, {
@@ -262,8 +329,15 @@ async function deliver(deps: Deps, release: ReleaseSummary, stage: string, token
     reason: d.reason,
     initiator: release.initiator ?? null,
   });
-  if (d.decision === 'APPROVED') await deps.tasks.sendSuccess(token.token, { decision: d.decision, principal: d.principal ?? null });
-  else await deps.tasks.sendFailure(token.token, 'ApprovalRejected', d.reason);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (d.decision === 'APPROVED') await deps.tasks.sendSuccess(token.token, { decision: d.decision, principal: d.principal ?? null });
+      else await deps.tasks.sendFailure(token.token, 'ApprovalRejected', d.reason);
+      return;
+    } catch (err) {
+      if (attempt >= DELIVERY_ATTEMPTS) throw err;
+    }
+  }
 }
 
 export const handler = lambdaHandler(run);

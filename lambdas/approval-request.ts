@@ -2,13 +2,14 @@
  * Start of a stage's approval (the `.waitForTaskToken` target of the release workflow's
  * RequestApproval state): store the task token for the approval API (approval-decide), record that
  * the stage waits for an approval, and publish `Approval Requested` with what an approver needs to
- * decide: the stage's gate results so far, the digest, tag and commit, who started the release, and
- * a console link to the execution. The task token is never recorded, published, logged or returned.
+ * decide: the stage's gate results so far, the digest, tag and commit, who started the release (and,
+ * with `identity.persons` configured, which person that is), and a console link to the execution. The task token is never recorded, published, logged or returned.
  *
  * Task input: { taskToken, releaseId, stage, timeoutSeconds? } — `timeoutSeconds` is the task's
  * TimeoutSeconds (default: the stage's approval.timeoutMinutes); the token expires with it.
  */
 import { z } from 'zod';
+import { mappedPerson } from './domain/approvers';
 import type { ReleaseSummary } from './domain/ledger';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
@@ -107,6 +108,8 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
     e.stage,
   );
   const gates = release.stages.find((s) => s.name === e.stage)?.gates ?? [];
+  // With identity.persons configured, approvers see whose release it is as a person (not only an ARN).
+  const person = deps.config.identity ? mappedPerson(release.initiator, deps.config.identity) : undefined;
   // Published even when the step is a duplicate (a retried task): an approval request nobody hears of
   // blocks the release until it times out, and a second notice is harmless.
   await announce(deps, false, 'Approval Requested', release, {
@@ -122,6 +125,7 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
     executionArn: release.executionArn ?? null,
     executionUrl: executionConsoleUrl(release.executionArn) ?? null,
     ...(release.breakGlass ? { breakGlass: release.breakGlass } : {}),
+    ...(person ? { initiatorPerson: person.kind === 'mapped' ? person.person : null } : {}),
   });
   return { requested: true, expiresAt };
 }

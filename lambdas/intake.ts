@@ -71,23 +71,37 @@ export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
     throw new ValidationError(facts.digestAt.source, [`${facts.digestAt.path}: expected a digest sha256:<64 lowercase hex characters> to start a release, got ${JSON.stringify(facts.digest)}`]);
   }
   const name = pushExecutionName(service, facts.digest);
-  // Only CloudTrail knows who pushed. Its record usually arrives after the Image Action, so the
-  // release may already have started "unattributed": then the pusher is appended to its record.
-  if (facts.principal) await deps.ledger.putInitiator(name, facts.principal, at);
+  // Only CloudTrail knows who pushed, and the pusher is the initiator: it goes in the execution input
+  // (prepare-release trusts nothing else for a pushed release, decision 023), never in a table item.
+  // CloudTrail's record usually arrives after the Image Action, so the release may already have started
+  // "unattributed": then the pusher is appended to its record.
+  const intake = { source: facts.digestAt.source, eventId: facts.eventId, pusher: facts.principal ?? null };
   const { executionArn, alreadyExists } = await deps.executions.start(name, {
     service,
     image: { digest: facts.digest },
     reason: `ECR push ${facts.repository}:${facts.tag}`,
+    intake,
   });
-  if (alreadyExists && facts.principal) await attributePusher(deps, name, facts.principal);
+  if (facts.principal && !alreadyExists) await deps.ledger.putStartPusher(name, facts.principal, at);
+  if (facts.principal && alreadyExists) await attributePusher(deps, name, facts.principal, facts.eventId);
   return { outcome: alreadyExists ? 'duplicate' : 'started', releaseId: name, executionArn };
 }
 
-async function attributePusher(deps: Deps, releaseId: string, principal: string): Promise<void> {
+/** A pushed release has no record yet to attribute its pusher to: the event is retried (Lambda's asynchronous retries). */
+export class AttributionPendingError extends Error {
+  override readonly name = 'AttributionPendingError';
+}
+
+async function attributePusher(deps: Deps, releaseId: string, principal: string, eventId: string): Promise<void> {
   const events = await deps.ledger.events(releaseId);
   const started = events.find((e) => e.type === 'release.started');
-  if (!started || String(started.data.initiator ?? '').startsWith('arn:')) return;
-  await deps.ledger.append({ releaseId, stepKey: 'release.attributed', type: 'release.attributed', at: deps.now().toISOString(), data: { initiator: principal, source: 'CloudTrail PutImage' } });
+  if (!started) {
+    // This very push started the release with its pusher in the input (a repeated CloudTrail event).
+    if ((await deps.ledger.getStartPusher(releaseId)) === principal) return;
+    throw new AttributionPendingError(`release ${releaseId} is not on record yet: its pusher ${principal} is attributed when this event is retried`);
+  }
+  if (String(started.data.initiator ?? '').startsWith('arn:')) return;
+  await deps.ledger.append({ releaseId, stepKey: 'release.attributed', type: 'release.attributed', at: deps.now().toISOString(), data: { initiator: principal, source: 'CloudTrail PutImage', eventId } });
 }
 
 export const handler = lambdaHandler(run);

@@ -5,7 +5,7 @@
  * local runtime points at dynalite.
  */
 import type { GantryConfig } from './domain/config';
-import type { LedgerEvent, LedgerEventInput, ReleaseSummary } from './domain/ledger';
+import type { LedgerEvent, LedgerEventInput, RefusalStats, ReleaseSummary } from './domain/ledger';
 import type { InsightRecord, InsightRecordInput } from './domain/insight';
 
 // ---------------------------------------------------------------- ledger
@@ -82,6 +82,26 @@ export interface FreezeState {
   readonly at?: string;
 }
 
+/**
+ * A refused approval attempt (not an approver, self-approval, person unknown, ...). Its own ledger item,
+ * beside the release's hash chain: refusals are many and repeatable, and never change an outcome.
+ */
+export interface ApprovalRefusal {
+  readonly releaseId: string;
+  readonly stage: string;
+  /** The caller's ARN, as API Gateway verified it. */
+  readonly principal: string;
+  /** The refusal code (lambdas/domain/approvers.ts RefusalCode). */
+  readonly code: string;
+  readonly reason: string;
+  /** What the caller asked for: approve or reject. */
+  readonly decision: string;
+  /** API Gateway's request id: one refusal per request. */
+  readonly requestId: string;
+  readonly at: string;
+  readonly sourceIp?: string;
+}
+
 export interface ReleaseQuery {
   readonly service?: string;
   readonly from?: string;
@@ -96,6 +116,7 @@ export interface Ledger {
    */
   append(input: LedgerEventInput): Promise<{ event: LedgerEvent; duplicate: boolean }>;
   events(releaseId: string): Promise<LedgerEvent[]>;
+  /** The release summary, with each stage's refusal count and newest refusals folded in (withRefusals). */
   getRelease(releaseId: string): Promise<ReleaseSummary | undefined>;
   listReleases(query?: ReleaseQuery): Promise<ReleaseSummary[]>;
 
@@ -149,7 +170,37 @@ export interface Ledger {
   /** Turn the global freeze on or off; every change is kept in the item's history (never expires). */
   setFreeze(state: FreezeState & { reason: string; principal: string; at: string }): Promise<void>;
 
-  /** The principal that started an execution, written by whoever started it (intake, CLI, API). */
+  /**
+   * Record a refused approval attempt as its own item and count it in the stage's refusal counter.
+   * Idempotent by (stage, at, requestId). Never touches the release's events or summary item.
+   */
+  recordRefusal(refusal: ApprovalRefusal): Promise<{ duplicate: boolean }>;
+  /** Per stage: how many approval attempts were refused, and the newest few (oldest first). */
+  refusalStats(releaseId: string): Promise<RefusalStats[]>;
+  /** Refused attempts, oldest first; `stage` keeps one stage's; `newest` only the newest N. */
+  listRefusals(releaseId: string, query?: { stage?: string; newest?: number }): Promise<ApprovalRefusal[]>;
+
+  /**
+   * A fixed-window counter (the approval API's per-caller throttle): count one more in `bucket` for
+   * `window` unless it already reached `limit`. Returns false, counting nothing, when it had. The
+   * counter expires (TTL) at `expiresAt`.
+   */
+  takeThrottleSlot(bucket: string, window: string, limit: number, expiresAt: string): Promise<boolean>;
+  /** How many a bucket has counted in a window (0 when none). */
+  throttleUsed(bucket: string, window: string): Promise<number>;
+
+  /**
+   * intake started this pushed release with `principal` (the pusher CloudTrail saw) in its execution
+   * input. Only spares intake a retry when the same push's CloudTrail record comes again before the
+   * release is recorded; it is never read as the initiator (prepare-release takes that from the input).
+   */
+  putStartPusher(executionName: string, principal: string, at: string): Promise<void>;
+  getStartPusher(executionName: string): Promise<string | undefined>;
+
+  /**
+   * The principal that started an execution, written by whoever started it (the CLI, an API). For
+   * operator starts only: a pushed release ignores it (its pusher comes from intake, prepare-release).
+   */
   putInitiator(executionName: string, principal: string, at: string): Promise<void>;
   getInitiator(executionName: string): Promise<string | undefined>;
 

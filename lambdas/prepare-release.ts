@@ -1,10 +1,24 @@
 /**
  * First state of the release workflow: validate the input (CONTRACTS §2), resolve a tag to its
- * digest once, and open the release's record. A bad input throws ValidationError and writes nothing.
+ * digest once, establish who started the release, and open the release's record. A bad input throws
+ * ValidationError and writes nothing.
+ *
+ * The initiator (decision 023):
+ * - a **pushed** release (its execution name is `pushExecutionName(service, digest)`) takes it only from
+ *   what intake saw: the pusher CloudTrail recorded, which intake puts in the execution input as
+ *   `intake.pusher`. A start record (`putInitiator`) for a pushed release is never used — anyone able
+ *   to write the table could pre-write one for a predictable name — and is recorded in
+ *   `release.started` as a refused attribution. Without a pusher the release starts "unattributed"
+ *   (nobody can approve it) until intake appends `release.attributed` from CloudTrail's record;
+ * - an operator start takes it from its start record (the CLI or start API writes it).
+ * A `release.started` already on record (a retried step) must agree with what this run established:
+ * one written ahead of the workflow by someone else stops the release (ReleaseRecordConflictError).
  */
 import { z } from 'zod';
+import { DIGEST_PATTERN } from './domain/config';
+import { pushExecutionName } from './domain/release';
 import { parseReleaseInput } from './domain/release-input';
-import { parseWith } from './domain/validation';
+import { parseWith, ValidationError } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, record } from './shared/recorder';
@@ -17,6 +31,28 @@ const eventSchema = z.object({
   executionName: z.string().regex(RELEASE_ID, 'expected an execution name of letters, digits, - and _ (it becomes the release id)'),
 });
 
+/** What intake saw of a push, passed in the execution input of the release it starts (lambdas/intake.ts). */
+export const intakeFactsSchema = z.strictObject({
+  source: z.string().min(1).max(100),
+  eventId: z.string().min(1).max(200),
+  // As intake's event schema takes it (lambdas/domain/events.ts): an ARN whose person the approval decides.
+  pusher: z
+    .string()
+    .max(2048)
+    .regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7e]+$/, 'expected the pusher as an IAM or STS principal ARN, or null')
+    .nullable(),
+});
+export type IntakeFacts = z.output<typeof intakeFactsSchema>;
+
+/** A pushed release whose pusher is not known yet (no CloudTrail record seen). */
+export const UNATTRIBUTED_PUSH = 'unattributed (no CloudTrail PutImage record yet: a push is attributed when it arrives)';
+export const UNATTRIBUTED_START = 'unattributed (no start record)';
+
+/** A `release.started` was on record before this run wrote it, and says something else: written by someone other than the workflow. */
+export class ReleaseRecordConflictError extends Error {
+  override readonly name = 'ReleaseRecordConflictError';
+}
+
 export interface PreparedRelease {
   releaseId: string;
   service: string;
@@ -26,14 +62,43 @@ export interface PreparedRelease {
   stageCount: number;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> {
   const e = parseWith(eventSchema, event, 'task input');
-  const input = parseReleaseInput(e.input, deps.config);
+  // `intake` is intake's own field: split off before the release input (CONTRACTS §2) is validated.
+  const carriesIntake = isRecord(e.input) && Object.hasOwn(e.input, 'intake');
+  const { intake: rawIntake, ...releaseInput } = carriesIntake ? (e.input as Record<string, unknown>) : { intake: undefined };
+  const input = parseReleaseInput(carriesIntake ? releaseInput : e.input, deps.config);
   const svc = deps.config.services[input.service];
   if (!svc) throw new Error(`unreachable: ${input.service} validated`);
+  const pushed = input.image.digest !== undefined && DIGEST_PATTERN.test(input.image.digest) && e.executionName === pushExecutionName(input.service, input.image.digest);
+  let intake: IntakeFacts | undefined;
+  if (carriesIntake) {
+    if (!pushed) {
+      throw new ValidationError('release input', [
+        `intake: only intake's own start of a pushed release (named ${input.service}-<first 16 hex characters of the digest>, by digest) carries this field`,
+      ]);
+    }
+    intake = parseWith(intakeFactsSchema, rawIntake, 'release input intake');
+  }
   const stages = input.stages ?? svc.stages.map((s) => s.name);
   const releaseId = e.executionName;
-  const initiator = (await deps.ledger.getInitiator(e.executionName)) ?? 'unattributed (no start record yet: a push is attributed when its CloudTrail PutImage record arrives)';
+  const startRecord = await deps.ledger.getInitiator(e.executionName);
+  const refusedAttributions: Array<{ principal: string; source: string; reason: string }> = [];
+  let initiator: string;
+  if (pushed) {
+    initiator = intake?.pusher ?? UNATTRIBUTED_PUSH;
+    if (startRecord !== undefined) {
+      refusedAttributions.push({
+        principal: startRecord,
+        source: 'start record',
+        reason: 'a pushed release takes its initiator only from intake (the pusher in the CloudTrail PutImage record); a start record for it was written by someone else and is ignored',
+      });
+    }
+  } else {
+    initiator = startRecord ?? UNATTRIBUTED_START;
+  }
 
   let digest: string | undefined = input.image.digest;
   let tag: string | undefined = input.image.tag;
@@ -51,6 +116,8 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     digest: digest ?? null,
     tag: tag ?? null,
     initiator,
+    initiatorSource: pushed ? (intake?.pusher ? `intake: ${intake.source} ${intake.eventId}` : 'intake: pusher not known yet') : startRecord !== undefined ? 'start record' : 'none',
+    ...(refusedAttributions.length ? { refusedAttributions } : {}),
     input: e.input,
     reason: input.reason ?? null,
     breakGlass: input.breakGlass ?? null,
@@ -61,6 +128,22 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     executionArn: e.executionArn,
   });
   const d = started.data;
+  if (started.duplicate) {
+    // A retried step finds its own record. One that says something else was not written by this workflow.
+    const differs = (
+      [
+        ['service', input.service, d.service],
+        ['initiator', initiator, d.initiator],
+        ['stages', JSON.stringify(stages), JSON.stringify(d.stages)],
+        ['executionArn', e.executionArn, d.executionArn],
+      ] as const
+    ).filter(([, mine, recorded]) => mine !== recorded);
+    if (differs.length > 0) {
+      throw new ReleaseRecordConflictError(
+        `release ${releaseId}: a release.started already on record differs from what this execution established (${differs.map(([f, mine, rec]) => `${f}: recorded ${JSON.stringify(rec)}, established ${JSON.stringify(mine)}`).join('; ')}); the release does not run on a record it did not write`,
+      );
+    }
+  }
   await announce(deps, started.duplicate, 'Release Started', { releaseId, service: input.service, digest: (d.digest as string) ?? undefined }, {
     status: 'RUNNING',
     at: started.at,

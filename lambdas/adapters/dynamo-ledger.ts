@@ -20,9 +20,9 @@ import {
   type ScanCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease, type ReleaseSummary } from '../domain/ledger';
+import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease, REFUSALS_KEPT, type RefusalStats, type ReleaseSummary, withRefusals } from '../domain/ledger';
 import { chainInsight, type InsightRecord, type InsightRecordInput } from '../domain/insight';
-import type { FreezeState, LeaseResult, LeaseState, LeaseWaiter, Ledger, ReleaseQuery, SkipRecord, StagePointer, TokenRecord } from '../ports';
+import type { ApprovalRefusal, FreezeState, LeaseResult, LeaseState, LeaseWaiter, Ledger, ReleaseQuery, SkipRecord, StagePointer, TokenRecord } from '../ports';
 import { EVENT_SEQ_WIDTH, LEDGER_GSI_BY_SERVICE, LEDGER_TTL_ATTRIBUTE, MAX_EVENT_SEQ, ledgerKeys } from './ledger-table';
 
 /** Concurrent writers kept taking the sequence number this append needed; the append wrote nothing. */
@@ -68,7 +68,11 @@ const ENTITY = {
   skip: 'SKIP',
   skipListing: 'SKIP_LISTING',
   initiator: 'INITIATOR',
+  startPusher: 'START_PUSHER',
   insight: 'INSIGHT',
+  refusal: 'REFUSAL',
+  refusalStats: 'REFUSAL_STATS',
+  throttle: 'THROTTLE',
 } as const;
 
 /** Attributes the adapter adds to an item; stripped when the item is read back as a domain record. */
@@ -166,8 +170,11 @@ export class DynamoLedger implements Ledger {
   }
 
   async getRelease(releaseId: string): Promise<ReleaseSummary | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.releaseMeta(releaseId), ConsistentRead: true }));
-    return Item ? (strip(Item) as unknown as ReleaseSummary) : undefined;
+    const [{ Item }, refusals] = await Promise.all([
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.releaseMeta(releaseId), ConsistentRead: true })),
+      this.refusalStats(releaseId),
+    ]);
+    return Item ? withRefusals(strip(Item) as unknown as ReleaseSummary, refusals) : undefined;
   }
 
   /**
@@ -725,6 +732,124 @@ export class DynamoLedger implements Ledger {
     return Item?.principal as string | undefined;
   }
 
+  /** First writer wins; lives a day (it only matters until the release's first record is written). */
+  async putStartPusher(executionName: string, principal: string, at: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...ledgerKeys.startPusher(required(executionName, 'executionName')),
+            entity: ENTITY.startPusher,
+            executionName,
+            principal: required(principal, 'principal'),
+            at,
+            [LEDGER_TTL_ATTRIBUTE]: epochSeconds(at, 'at') + 24 * 3600,
+          },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+    }
+  }
+
+  async getStartPusher(executionName: string): Promise<string | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.startPusher(executionName), ConsistentRead: true }));
+    return Item?.principal as string | undefined;
+  }
+
+  // ------------------------------------------------------------ refused approvals and throttling
+
+  /**
+   * The attempt item first (idempotent: `attribute_not_exists`), then the stage's counter (an atomic
+   * ADD). A crash between the two leaves an attempt uncounted, never a count without its attempt.
+   */
+  async recordRefusal(refusal: ApprovalRefusal): Promise<{ duplicate: boolean }> {
+    const item = refusalItem(refusal);
+    const r = plain(refusal);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
+    } catch (e) {
+      if (isConditionFailed(e)) return { duplicate: true };
+      throw e;
+    }
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: ledgerKeys.refusalStats(r.releaseId, r.stage),
+        UpdateExpression: 'ADD #count :one SET #entity = :entity, #releaseId = :releaseId, #stage = :stage, #lastAt = :at',
+        ExpressionAttributeNames: { '#count': 'count', '#entity': 'entity', '#releaseId': 'releaseId', '#stage': 'stage', '#lastAt': 'lastAt' },
+        ExpressionAttributeValues: { ':one': 1, ':entity': ENTITY.refusalStats, ':releaseId': r.releaseId, ':stage': r.stage, ':at': r.at },
+      }),
+    );
+    return { duplicate: false };
+  }
+
+  async refusalStats(releaseId: string): Promise<RefusalStats[]> {
+    const counters = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :stats)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': ledgerKeys.refusalPartition(releaseId), ':stats': ledgerKeys.refusalStatsPrefix },
+      ConsistentRead: true,
+    });
+    return Promise.all(
+      counters
+        .filter((c) => typeof c.stage === 'string' && typeof c.count === 'number' && c.count > 0)
+        .map(async (c) => {
+          const last = await this.listRefusals(releaseId, { stage: c.stage as string, newest: REFUSALS_KEPT });
+          return { stage: c.stage as string, count: c.count as number, last: last.map((x) => ({ principal: x.principal, reason: x.reason, at: x.at, code: x.code })) };
+        }),
+    );
+  }
+
+  async listRefusals(releaseId: string, query: { stage?: string; newest?: number } = {}): Promise<ApprovalRefusal[]> {
+    const input: Omit<QueryCommandInput, 'TableName'> = {
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :attempt)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': ledgerKeys.refusalPartition(releaseId), ':attempt': ledgerKeys.refusalAttemptPrefix(query.stage) },
+      ConsistentRead: true,
+    };
+    if (query.newest === undefined) return (await this.queryAll(input)).map((i) => strip(i) as unknown as ApprovalRefusal);
+    if (query.newest <= 0) return [];
+    // Newest first, one page of at most `newest` items; across stages the order is by stage, so a
+    // time order needs a stage (refusalStats asks per stage).
+    const page = await this.doc.send(new QueryCommand({ ...input, TableName: this.tableName, ScanIndexForward: false, Limit: query.newest }));
+    return (page.Items ?? []).map((i) => strip(i) as unknown as ApprovalRefusal).reverse();
+  }
+
+  async takeThrottleSlot(bucket: string, window: string, limit: number, expiresAt: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: ledgerKeys.throttle(sha256(required(bucket, 'bucket')).slice(0, 40), required(window, 'window')),
+          UpdateExpression: 'ADD #n :one SET #entity = :entity, #bucket = :bucket, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(#n) OR #n < :limit',
+          ExpressionAttributeNames: { '#n': 'n', '#entity': 'entity', '#bucket': 'bucket', '#ttl': LEDGER_TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':entity': ENTITY.throttle, ':bucket': bucket, ':ttl': epochSeconds(expiresAt, 'expiresAt') },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
+  }
+
+  async throttleUsed(bucket: string, window: string): Promise<number> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.throttle(sha256(required(bucket, 'bucket')).slice(0, 40), window), ConsistentRead: true }));
+    return typeof Item?.n === 'number' ? Item.n : 0;
+  }
+
   // ------------------------------------------------------------ insight checks
 
   /**
@@ -814,6 +939,14 @@ export class DynamoLedger implements Ledger {
     } while (ExclusiveStartKey);
     return out;
   }
+}
+
+/** The item of one refused approval attempt (keys, kind, the refusal; no TTL: it is evidence). */
+export function refusalItem(refusal: ApprovalRefusal): Item {
+  const r = plain(refusal);
+  const key = ledgerKeys.refusal(required(r.releaseId, 'releaseId'), required(r.stage, 'stage'), r.at, required(r.requestId, 'requestId'));
+  epochSeconds(r.at, 'at');
+  return { ...key, entity: ENTITY.refusal, ...r };
 }
 
 function tokenFromItem(item: Item): TokenRecord {

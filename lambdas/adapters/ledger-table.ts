@@ -22,8 +22,8 @@ export const LEDGER_GSI_PARTITION_KEY = 'gsi1pk';
 /** GSI sort key: `<startedAt>#<releaseId>` on release summaries, `LEASE#<service>#<stage>` on leases. */
 export const LEDGER_GSI_SORT_KEY = 'gsi1sk';
 /**
- * TTL attribute, epoch seconds. Set only on token, alarm-index and initiator items (leases have none: a live holder never loses its lease to a timer) — never on
- * evidence (release events, summaries, pointers, skips).
+ * TTL attribute, epoch seconds. Set only on token, alarm-index, initiator, start-pusher and throttle items (leases have none: a live holder never loses its lease to a timer) — never on
+ * evidence (release events, summaries, pointers, skips, refusals).
  */
 export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
 
@@ -68,6 +68,20 @@ export const ledgerKeys = {
   skipListing: (at: string, eventId: string) => ({ pk: 'SKIPS', sk: `${at}#${eventId}` }),
   skipsPartition: 'SKIPS',
   initiator: (executionName: string) => ({ pk: `INITIATOR#${executionName}`, sk: 'INITIATOR' }),
+  /** intake started this pushed release with its pusher in the input (spares a retry; never read as the initiator). */
+  startPusher: (executionName: string) => ({ pk: `PUSHER#${executionName}`, sk: 'PUSHER' }),
+  /**
+   * Refused approval attempts of a release: their own partition, outside the release's hash chain and
+   * summary, so no number of them can grow an item past DynamoDB's 400 KB. One item per attempt
+   * (`ATTEMPT#<stage>#<at>#<requestId>`, time-ordered) and one counter per stage (`STATS#<stage>`).
+   */
+  refusal: (releaseId: string, stage: string, at: string, requestId: string) => ({ pk: `REFUSAL#${releaseId}`, sk: `ATTEMPT#${stage}#${at}#${requestId}` }),
+  refusalStats: (releaseId: string, stage: string) => ({ pk: `REFUSAL#${releaseId}`, sk: `STATS#${stage}` }),
+  refusalPartition: (releaseId: string) => `REFUSAL#${releaseId}`,
+  refusalAttemptPrefix: (stage?: string) => (stage === undefined ? 'ATTEMPT#' : `ATTEMPT#${stage}#`),
+  refusalStatsPrefix: 'STATS#',
+  /** A per-caller throttle counter for one minute (`bucketId`: a hash of the bucket key); TTL one hour. */
+  throttle: (bucketId: string, window: string) => ({ pk: `THROTTLE#${bucketId}`, sk: window }),
   /** The insight checks' hash chain: one partition, one item per check (evidence: no TTL). */
   insightRecord: (seq: number) => ({ pk: 'INSIGHT', sk: `CHECK#${String(seq).padStart(EVENT_SEQ_WIDTH, '0')}` }),
   insightPartition: 'INSIGHT',

@@ -11,11 +11,20 @@
  *   assumed role, within the same account. `assumed-role/Deployers/alice` and
  *   `assumed-role/ReleaseApprovers/alice` are the same person. Compared case-insensitively (a refusal
  *   too many is safer than a self-approval).
+ * - With the config's `identity.persons`, two principals listed under one person are one person too,
+ *   across accounts, roles and session names (an SSO session in another account, an IAM user, a
+ *   session named `a.smith`). The mapping only adds refusals; `identity.requirePersons` refuses a
+ *   caller or initiator it does not list. sts:SourceIdentity is not used: API Gateway's request
+ *   context does not carry it (docs/decisions/023-approval-trust.md).
  * - A session name is chosen by whoever calls sts:AssumeRole unless the role's trust policy pins it
  *   (IAM Identity Center and SAML federation set it to the user; for plain AssumeRole, require
  *   `sts:RoleSessionName = ${aws:username}` in the approver and deployer roles' trust policies).
- * - When the initiator is not a principal that names a person (unknown, unattributed, a bare role),
- *   the approval is refused: segregation of duties cannot be checked, and the control fails closed.
+ * - When the initiator is not a principal that names a person (unknown, unattributed, a bare role not
+ *   listed under a person), the approval is refused: segregation of duties cannot be checked, and the
+ *   control fails closed.
+ * - The API authorises a caller with decideApproval before it reads what a stage's record says was
+ *   decided; a recorded decision is delivered only by its own approver (mayFinishDelivery). Refused
+ *   callers are throttled per principal and per role (refusalBuckets, throttleWindow).
  */
 
 // ---------------------------------------------------------------- the decision API contract
@@ -177,18 +186,162 @@ export function samePerson(a: string, b: string): boolean {
   return ka === kb;
 }
 
-export type RefusalCode = 'malformed-caller' | 'not-an-approver' | 'initiator-unknown' | 'self-approval';
+// ---------------------------------------------------------------- persons (config `identity`)
+
+/**
+ * The config's `identity` section (lambdas/domain/config.ts): which principals are which person.
+ * Established from the principal ARN API Gateway verified (and CloudTrail recorded), never from a
+ * name the caller picks — unless a listed entry names a session, which is only as good as the role's
+ * pinning of session names (docs/security.md).
+ */
+export interface IdentityPolicy {
+  /** person → the principal patterns that are that person (parsePersonPattern). */
+  readonly persons: Readonly<Record<string, readonly string[]>>;
+  /** Refuse an approval when the person behind the caller or the initiator is not established by `persons`. */
+  readonly requirePersons: boolean;
+}
+
+/** A person's key in `identity.persons`: a label such as `alice` or `alice@example.com`. */
+export const PERSON_NAME = /^[A-Za-z0-9][\w+=,.@-]{0,127}$/;
+
+/** One parsed `identity.persons` entry. */
+export interface PersonPattern {
+  readonly entry: string;
+  readonly partition: string;
+  readonly account: string;
+  /** user: that IAM user; role: every session of that role; assumed-role: that session of that role (or of roles whose name starts with `rolePrefix`). */
+  readonly kind: 'user' | 'role' | 'assumed-role';
+  /** user, role: the name; assumed-role: the role name, or the prefix before `*` when `rolePrefix`. */
+  readonly name: string;
+  /** assumed-role: the role name is a prefix (`AWSReservedSSO_Approver_*`). */
+  readonly rolePrefix?: boolean;
+  readonly session?: string;
+}
+
+const WILDCARD_SESSION_PATTERN = /^arn:(aws(?:-[a-z]+)*):sts::(\d{12}):assumed-role\/([\w+=,.@-]{1,63})\*\/([\w+=,.@-]{2,64})$/;
+
+/**
+ * Parse an `identity.persons` entry. Allowed: an IAM user ARN (that user), an IAM role ARN (every
+ * session of a role that one person alone can assume, such as a personal break-glass role), an
+ * assumed-role ARN `arn:aws:sts::<account>:assumed-role/<role>/<session>` (that session name of that
+ * role), where the role name may end in one `*` after a non-empty prefix — IAM Identity Center names
+ * its roles `AWSReservedSSO_<permission set>_<random suffix>`. No other wildcard anywhere: not in the
+ * account, not in a user or session name (that would make many people one, or a caller-chosen name a person).
+ */
+export function parsePersonPattern(entry: unknown): { ok: true; pattern: PersonPattern } | { ok: false; reason: string } {
+  const allowed = 'expected an IAM user ARN, an IAM role ARN, or an assumed-role ARN arn:aws:sts::<account>:assumed-role/<role>/<session>';
+  if (typeof entry !== 'string') return { ok: false, reason: allowed };
+  if (entry.includes('*')) {
+    const m = WILDCARD_SESSION_PATTERN.exec(entry);
+    if (!m) return { ok: false, reason: 'expected * only once, at the end of the role name of an assumed-role entry, after a prefix (assumed-role/AWSReservedSSO_Dev_*/alice@example.com)' };
+    const [, partition = '', account = '', prefix = '', session = ''] = m;
+    return { ok: true, pattern: { entry, partition, account, kind: 'assumed-role', name: prefix, rolePrefix: true, session } };
+  }
+  const p = parsePrincipalArn(entry);
+  if (!p.ok) return { ok: false, reason: `${allowed} (${p.reason})` };
+  const { kind, partition, account, name = '', session } = p.principal;
+  // IAM user names are unique in an account whatever their path: the path plays no part.
+  if (kind === 'user') return { ok: true, pattern: { entry, partition, account, kind, name } };
+  if (kind === 'role') return { ok: true, pattern: { entry, partition, account, kind, name } };
+  if (kind === 'assumed-role') return { ok: true, pattern: { entry, partition, account, kind, name, ...(session ? { session } : {}) } };
+  return { ok: false, reason: `${allowed} (an account root or a federated user is no person Gantry can tell apart)` };
+}
+
+/** Whether some principal ARN matches both patterns (then it would belong to two persons). */
+export function patternsOverlap(a: PersonPattern, b: PersonPattern): boolean {
+  if (a.partition !== b.partition || a.account !== b.account) return false;
+  const lc = (s: string | undefined) => (s ?? '').toLowerCase();
+  // Role names that both patterns admit: equal, or one a prefix pattern the other name (or prefix) starts with.
+  const rolesMeet = (x: PersonPattern, y: PersonPattern): boolean => {
+    const [xn, yn] = [lc(x.name), lc(y.name)];
+    if (x.rolePrefix && y.rolePrefix) return xn.startsWith(yn) || yn.startsWith(xn);
+    if (x.rolePrefix) return yn.startsWith(xn);
+    if (y.rolePrefix) return xn.startsWith(yn);
+    return xn === yn;
+  };
+  if (a.kind === 'user' || b.kind === 'user') {
+    return a.kind === 'user' && b.kind === 'user' && lc(a.name) === lc(b.name);
+  }
+  if (a.kind === 'assumed-role' && b.kind === 'assumed-role' && lc(a.session) !== lc(b.session)) return false;
+  return rolesMeet(a, b);
+}
+
+/** Whether one parsed pattern is the principal. Names compare regardless of case, as IAM's do. */
+function patternMatches(p: PersonPattern, c: Principal): boolean {
+  if (p.partition !== c.partition || p.account !== c.account) return false;
+  const cname = (c.name ?? '').toLowerCase();
+  switch (p.kind) {
+    case 'user':
+      return c.kind === 'user' && cname === p.name.toLowerCase();
+    case 'role':
+      return (c.kind === 'assumed-role' || c.kind === 'role') && cname === p.name.toLowerCase();
+    case 'assumed-role': {
+      if (c.kind !== 'assumed-role' || (c.session ?? '').toLowerCase() !== (p.session ?? '').toLowerCase()) return false;
+      return p.rolePrefix ? cname.startsWith(p.name.toLowerCase()) : cname === p.name.toLowerCase();
+    }
+  }
+}
+
+export type PersonOf =
+  /** Listed under exactly one person (by `entries` of that person). */
+  | { readonly kind: 'mapped'; readonly person: string; readonly entries: readonly string[] }
+  /** Listed under more than one person: nothing can be concluded. */
+  | { readonly kind: 'ambiguous'; readonly persons: readonly string[] }
+  /** Listed under nobody, or not a principal ARN. */
+  | { readonly kind: 'unmapped' };
+
+/** The person `identity.persons` says is behind a principal ARN. */
+export function mappedPerson(arn: string | undefined | null, policy: IdentityPolicy | undefined): PersonOf {
+  if (!policy || !arn) return { kind: 'unmapped' };
+  const parsed = parsePrincipalArn(arn);
+  if (!parsed.ok) return { kind: 'unmapped' };
+  const hits = new Map<string, string[]>();
+  for (const [person, entries] of Object.entries(policy.persons)) {
+    for (const entry of entries) {
+      const p = parsePersonPattern(entry);
+      if (p.ok && patternMatches(p.pattern, parsed.principal)) hits.set(person, [...(hits.get(person) ?? []), entry]);
+    }
+  }
+  if (hits.size === 0) return { kind: 'unmapped' };
+  if (hits.size > 1) return { kind: 'ambiguous', persons: [...hits.keys()].sort() };
+  const [[person, entries]] = [...hits.entries()] as [[string, string[]]];
+  return { kind: 'mapped', person, entries };
+}
+
+/**
+ * Whether two principals are the same person: both listed under the same person of `identity.persons`,
+ * or the same by name (samePerson: the same IAM user or session name in one account). The mapping only
+ * ever adds people to compare as one; it never makes two principals of one name different.
+ */
+export function samePersonUnder(a: string, b: string, policy: IdentityPolicy | undefined): boolean {
+  if (samePerson(a, b)) return true;
+  const pa = mappedPerson(a, policy);
+  const pb = mappedPerson(b, policy);
+  return pa.kind === 'mapped' && pb.kind === 'mapped' && pa.person === pb.person;
+}
+
+export type RefusalCode = 'malformed-caller' | 'not-an-approver' | 'initiator-unknown' | 'person-unknown' | 'person-ambiguous' | 'self-approval';
 
 export type ApprovalVerdict =
-  | { readonly ok: true; readonly approver: string }
+  | {
+      readonly ok: true;
+      readonly approver: string;
+      /** The persons `identity.persons` establishes, when it does (evidence for the record). */
+      readonly callerPerson?: string;
+      readonly initiatorPerson?: string;
+    }
   | { readonly ok: false; readonly code: RefusalCode; readonly reason: string };
 
 /**
  * May `caller` decide the approval of a release started by `initiator`? Accepted only when the caller
- * matches an approver entry and is not the initiator (as a person). Every refusal says why.
+ * matches an approver entry and is not the initiator as a person: not by name (samePerson) and not by
+ * `identity.persons`. Fails closed: an initiator that names no person, a principal listed under two
+ * persons, and (with `identity.requirePersons`) a caller or initiator listed under nobody are refused.
+ * Every refusal says why. Decided from the caller's verified ARN, the config and the recorded initiator
+ * only: nothing here reads what a stage's record says was decided.
  */
-export function decideApproval(args: { caller: string; initiator: string | undefined | null; approvers: readonly string[] }): ApprovalVerdict {
-  const { caller, initiator, approvers } = args;
+export function decideApproval(args: { caller: string; initiator: string | undefined | null; approvers: readonly string[]; identity?: IdentityPolicy | undefined }): ApprovalVerdict {
+  const { caller, initiator, approvers, identity } = args;
   const c = parsePrincipalArn(caller);
   if (!c.ok) return { ok: false, code: 'malformed-caller', reason: c.reason };
   const approver = matchingApprover(caller, approvers);
@@ -200,22 +353,91 @@ export function decideApproval(args: { caller: string; initiator: string | undef
     };
   }
   const i = parsePrincipalArn(initiator ?? '');
-  const initiatorPerson = i.ok ? personOf(i.principal) : undefined;
-  if (!i.ok || initiatorPerson === undefined) {
+  const initiatorMapped = mappedPerson(i.ok ? (initiator as string) : undefined, identity);
+  const initiatorNamed = i.ok ? personOf(i.principal) : undefined;
+  if (!i.ok || (initiatorNamed === undefined && initiatorMapped.kind !== 'mapped')) {
     return {
       ok: false,
       code: 'initiator-unknown',
       reason: `the release's initiator (${initiator ? show(initiator) : 'none recorded'}) names no person, so segregation of duties cannot be checked: nobody may approve it`,
     };
   }
-  if (samePerson(caller, initiator as string)) {
+  const callerMapped = mappedPerson(caller, identity);
+  for (const [who, arn, m] of [
+    ['caller', caller, callerMapped],
+    ["release's initiator", initiator as string, initiatorMapped],
+  ] as const) {
+    if (m.kind === 'ambiguous') {
+      return {
+        ok: false,
+        code: 'person-ambiguous',
+        reason: `the ${who} ${arn} is listed under more than one person in identity.persons (${m.persons.join(', ')}), so segregation of duties cannot be checked`,
+      };
+    }
+    if (identity?.requirePersons && m.kind !== 'mapped') {
+      return {
+        ok: false,
+        code: 'person-unknown',
+        reason: `the person behind the ${who} ${arn} cannot be established: no identity.persons entry matches it, and identity.requirePersons is on`,
+      };
+    }
+  }
+  if (samePersonUnder(caller, initiator as string, identity)) {
+    const as = callerMapped.kind === 'mapped' ? ` (person ${callerMapped.person})` : '';
     return {
       ok: false,
       code: 'self-approval',
-      reason: `${caller} is the person who started this release (as ${initiator}): segregation of duties forbids approving one's own release, under any role`,
+      reason: `${caller}${as} is the person who started this release (as ${initiator}): segregation of duties forbids approving one's own release, under any role or account`,
     };
   }
-  return { ok: true, approver };
+  return {
+    ok: true,
+    approver,
+    ...(callerMapped.kind === 'mapped' ? { callerPerson: callerMapped.person } : {}),
+    ...(initiatorMapped.kind === 'mapped' ? { initiatorPerson: initiatorMapped.person } : {}),
+  };
+}
+
+/**
+ * Whether a request may finish delivering a decision already recorded for the stage (one whose
+ * delivery to the workflow failed after it was recorded): only the recorded approver, repeating the
+ * recorded decision — a client retry of its own request. The caller must have been authorised first
+ * (decideApproval). Anyone else, approver or not, gets "already decided" and no task token is sent.
+ */
+export function mayFinishDelivery(recorded: { readonly decision: string; readonly principal?: string | undefined }, caller: string, decision: 'APPROVED' | 'REJECTED'): boolean {
+  return (recorded.decision === 'APPROVED' || recorded.decision === 'REJECTED') && recorded.principal === caller && recorded.decision === decision;
+}
+
+// ---------------------------------------------------------------- throttling refused callers
+
+/** Refusals one principal ARN may get per minute; past it the API answers 429 and records nothing. */
+export const REFUSALS_PER_PRINCIPAL_PER_MINUTE = 10;
+/**
+ * Refusals all sessions of one role (or one IAM user) may get per minute together: a session name is
+ * the caller's to pick, so a flood from one role under ever-new session names is bounded too.
+ */
+export const REFUSALS_PER_ROLE_PER_MINUTE = 60;
+
+export interface ThrottleBucket {
+  /** `principal:<arn>` or `role:<partition>:<account>:<role name, lower case>`. */
+  readonly key: string;
+  readonly limit: number;
+}
+
+/** The counters a refusal of `caller` counts against: its ARN, and (for a role session) its role. */
+export function refusalBuckets(caller: string): ThrottleBucket[] {
+  const buckets: ThrottleBucket[] = [{ key: `principal:${caller}`, limit: REFUSALS_PER_PRINCIPAL_PER_MINUTE }];
+  const p = parsePrincipalArn(caller);
+  if (p.ok && p.principal.kind === 'assumed-role') {
+    buckets.push({ key: `role:${p.principal.partition}:${p.principal.account}:${(p.principal.name ?? '').toLowerCase()}`, limit: REFUSALS_PER_ROLE_PER_MINUTE });
+  }
+  return buckets;
+}
+
+/** The fixed one-minute window `at` falls in (`2026-11-24T10:07`), and when its counters may be deleted. */
+export function throttleWindow(at: Date): { readonly window: string; readonly expiresAt: string } {
+  const start = Math.floor(at.getTime() / 60_000) * 60_000;
+  return { window: new Date(start).toISOString().slice(0, 16), expiresAt: new Date(start + 60 * 60_000).toISOString() };
 }
 
 // ---------------------------------------------------------------- the state of a stage's approval

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
 import { canonicalJson } from './canonical';
 import { historyBudgetProblems } from './history-budget';
 import { tagPatternProblem } from './tag-pattern';
@@ -226,6 +227,44 @@ const cluster = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2'),
 });
 
+/**
+ * Who is which person (segregation of duties compares persons, lambdas/domain/approvers.ts): each person
+ * with the principals that are them, in every account and under every role they use. Optional: without
+ * it, persons are compared by IAM user or role session name within one account.
+ */
+const identity = z
+  .strictObject({
+    persons: z
+      .record(z.string().regex(PERSON_NAME, 'expected a person name (1-128 of letters, digits and +=,.@_-, starting with a letter or digit)'), z.array(z.string()).min(1, 'expected at least one principal ARN for the person'), {
+        error: (iss) => (iss.code === 'invalid_key' ? `expected a person name (1-128 of letters, digits and +=,.@_-), got ${JSON.stringify(iss.input)}` : undefined),
+      })
+      .default({}),
+    /** Refuse an approval when the caller or the initiator is listed under no person. */
+    requirePersons: z.boolean().default(false),
+  })
+  .superRefine((id, ctx) => {
+    // One principal, one person: two persons whose entries could match one ARN are refused here (and
+    // a principal that still matches two is refused at approval time, as ambiguous).
+    const seen: Array<{ person: string; pattern: PersonPattern }> = [];
+    for (const [person, entries] of Object.entries(id.persons)) {
+      entries.forEach((entry, i) => {
+        const p = parsePersonPattern(entry);
+        if (!p.ok) {
+          ctx.addIssue({ code: 'custom', path: ['persons', person, i], message: p.reason });
+          return;
+        }
+        const clash = seen.find((s) => s.person !== person && patternsOverlap(s.pattern, p.pattern));
+        if (clash) {
+          ctx.addIssue({ code: 'custom', path: ['persons', person, i], message: `expected principals that belong to one person only (this entry and ${clash.pattern.entry} of ${clash.person} can match the same principal)` });
+        }
+        seen.push({ person, pattern: p.pattern });
+      });
+    }
+    if (id.requirePersons && Object.keys(id.persons).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['requirePersons'], message: 'expected persons to list at least one person when requirePersons is true (otherwise nobody could ever approve)' });
+    }
+  });
+
 export const configSchema = z
   .strictObject({
     services: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'expected a service name (lowercase, digits, -)'), service, {
@@ -241,6 +280,8 @@ export const configSchema = z
         driftCheck: z.boolean().default(true),
       })
       .default({ staleAfterDays: 14, driftCheck: true }),
+    /** Who is which person, for segregation of duties. Absent: persons compared by name (docs/config.md). */
+    identity: identity.optional(),
   })
   .superRefine((cfg, ctx) => {
     const repos = new Map<string, string>();

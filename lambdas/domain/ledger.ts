@@ -98,14 +98,38 @@ export interface RollbackSummary {
   readonly recovery?: { recovered: boolean | null; reason: string };
 }
 
+/** How many refused approval attempts a stage's summary keeps (the newest); `refusalCount` counts them all. */
+export const REFUSALS_KEPT = 5;
+
+/** One refused approval attempt, as the summary shows it. */
+export interface RefusalNote {
+  readonly principal: string;
+  readonly reason: string;
+  readonly at: string;
+  readonly code?: string;
+}
+
+/** A stage's refused approval attempts as stored beside the chain: how many, and the newest few, oldest first. */
+export interface RefusalStats {
+  readonly stage: string;
+  readonly count: number;
+  readonly last: readonly RefusalNote[];
+}
+
 export interface StageSummary {
   readonly name: string;
   readonly status: StageStatus;
   readonly reason?: string;
   readonly gates: GateResult[];
   readonly approval?: { decision: string; principal?: string; at: string; comment?: string };
-  /** Refused approval attempts, oldest first: who tried and why they were refused. */
-  readonly refusals?: Array<{ principal: string; reason: string; at: string }>;
+  /**
+   * The newest refused approval attempts (at most REFUSALS_KEPT), oldest first: who tried and why. Every
+   * refusal is its own ledger item (`REFUSAL#<release>`, lambdas/adapters/dynamo-ledger.ts), never an
+   * ever-growing attribute of the summary; `refusalCount` counts them all.
+   */
+  readonly refusals?: RefusalNote[];
+  /** How many approval attempts were refused at this stage. */
+  readonly refusalCount?: number;
   readonly deployedDigest?: string;
   readonly previousDigest?: string;
   readonly startedAt?: string;
@@ -203,7 +227,11 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
         }
         break;
       case 'approval.refused':
-        if (st) st.refusals = [...(st.refusals ?? []), { principal: str(data.principal) ?? '', reason: str(data.reason) ?? '', at: e.at }];
+        // Records written before refusals became their own items: counted, and only the newest few kept.
+        if (st) {
+          st.refusalCount = (st.refusalCount ?? 0) + 1;
+          st.refusals = [...(st.refusals ?? []), { principal: str(data.principal) ?? '', reason: str(data.reason) ?? '', at: e.at }].slice(-REFUSALS_KEPT);
+        }
         break;
       case 'stage.waiting':
         if (st) st.status = 'WAITING';
@@ -276,4 +304,19 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
     }
   }
   return release;
+}
+
+/**
+ * A summary with the refusals stored beside the chain folded in: each stage's count grows by the stored
+ * count and keeps the newest REFUSALS_KEPT notes. Pure; stats for a stage the release does not have are ignored.
+ */
+export function withRefusals(summary: ReleaseSummary, stats: readonly RefusalStats[]): ReleaseSummary {
+  if (stats.length === 0) return summary;
+  const stages = summary.stages.map((st) => {
+    const mine = stats.filter((x) => x.stage === st.name && x.count > 0);
+    if (mine.length === 0) return st;
+    const notes = [...(st.refusals ?? []), ...mine.flatMap((x) => x.last)].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    return { ...st, refusalCount: (st.refusalCount ?? 0) + mine.reduce((n, x) => n + x.count, 0), refusals: notes.slice(-REFUSALS_KEPT) };
+  });
+  return { ...summary, stages };
 }

@@ -329,19 +329,23 @@ export class LocalBackend implements GantryBackend {
     if (summary.status !== 'RUNNING' || !waitingAt || decided) {
       return { code: 1, lines: [{ stream: 'err', text: `no approval is waiting for ${what} (release ${summary.status}${decided ? ', already decided' : ''})` }] };
     }
-    const refusedBefore = events.filter((e) => e.type === 'approval.refused').length;
+    // Refusals are items beside the chain (not release events): the simulation's timeline notes each one.
+    const refusedNotes = (o: SimulationOutput) => o.timeline.filter((t) => t.event === 'Approval Refused');
+    const refusedBefore = refusedNotes(this.output).length;
     await this.act({ type: 'decision', at: this.state.now, principal: this.principal, decision: d.decision, releaseId: d.releaseId, service: summary.service, stage: d.stage, phaseAt: waitingAt, ...(d.comment ? { comment: d.comment } : {}) });
     const after = await this.getReleaseEvents(d.releaseId);
     const gate = after.find((e) => e.stage === d.stage && e.type === 'gate.evaluated' && e.data.gate === 'approval');
     if (gate) {
       return { code: 0, lines: [{ stream: 'out', text: `${String(gate.data.decision ?? d.decision.toUpperCase())}: ${what} by ${String(gate.data.principal ?? this.principal)} at ${gate.at}${d.comment ? ` (${d.comment})` : ''}` }] };
     }
-    const refusal = after.filter((e) => e.type === 'approval.refused').at(refusedBefore);
+    const refusal = refusedNotes(this.output).at(refusedBefore);
     if (refusal) {
+      // The note reads `<decision> by <principal>: HTTP <status> <message>`.
+      const message = /: HTTP \d{3} (.*)$/s.exec(String(refusal.reason ?? ''))?.[1];
       return {
         code: 1,
         lines: [
-          { stream: 'err', text: `refused: ${String(refusal.data.reason ?? 'the decision was refused')}` },
+          { stream: 'err', text: `refused: ${message || 'the decision was refused'}` },
           { stream: 'err', text: `the refusal is recorded; ${what} keeps waiting for an approver` },
         ],
       };

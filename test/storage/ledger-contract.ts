@@ -605,8 +605,76 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
       });
     });
 
+    describe('refused approvals', () => {
+      const refusal = (releaseId: string, n: number, stage = 'prod') => ({
+        releaseId,
+        stage,
+        principal: `arn:aws:sts::111122223333:assumed-role/Contractors/c${n}`,
+        code: 'not-an-approver',
+        reason: `c${n} is not an approver`,
+        decision: 'approve',
+        requestId: `req-${n}`,
+        at: iso(T0, n),
+      });
+
+      it('records each refusal once, counts them per stage, and keeps them out of the release chain', async () => {
+        const releaseId = uid('rel');
+        await ledger.append(started(releaseId, uid('svc')));
+
+        const first = await ledger.recordRefusal(refusal(releaseId, 1));
+        const again = await ledger.recordRefusal(refusal(releaseId, 1));
+        for (const n of [2, 3, 4, 5, 6, 7]) await ledger.recordRefusal(refusal(releaseId, n));
+        await ledger.recordRefusal(refusal(releaseId, 8, 'dev'));
+
+        assert.deepEqual([first.duplicate, again.duplicate], [false, true]);
+        const stats = (await ledger.refusalStats(releaseId)).sort((a, b) => a.stage.localeCompare(b.stage));
+        assert.deepEqual(stats.map((x) => [x.stage, x.count, x.last.map((l) => l.principal.split('/').at(-1))]), [
+          ['dev', 1, ['c8']],
+          ['prod', 7, ['c3', 'c4', 'c5', 'c6', 'c7']],
+        ]);
+        assert.equal((await ledger.events(releaseId)).length, 1);
+        const summary = await ledger.getRelease(releaseId);
+        assert.deepEqual(summary?.stages.find((x) => x.name === 'prod')?.refusalCount, 7);
+      });
+
+      it('lists refusals oldest first, by stage, and the newest few', async () => {
+        const releaseId = uid('rel');
+        for (const n of [3, 1, 2]) await ledger.recordRefusal(refusal(releaseId, n));
+        await ledger.recordRefusal(refusal(releaseId, 4, 'dev'));
+
+        assert.deepEqual((await ledger.listRefusals(releaseId, { stage: 'prod' })).map((r) => r.requestId), ['req-1', 'req-2', 'req-3']);
+        assert.deepEqual((await ledger.listRefusals(releaseId, { stage: 'prod', newest: 2 })).map((r) => r.requestId), ['req-2', 'req-3']);
+        assert.equal((await ledger.listRefusals(releaseId)).length, 4);
+        assert.deepEqual(await ledger.listRefusals(uid('rel')), []);
+      });
+
+      it('counts a throttle bucket up to its limit and no further, per window', async () => {
+        const bucket = `principal:${uid('arn')}`;
+        const expires = iso(T0, 3600);
+
+        const taken = [];
+        for (let i = 0; i < 4; i++) taken.push(await ledger.takeThrottleSlot(bucket, '2026-11-24T10:00', 3, expires));
+        const nextWindow = await ledger.takeThrottleSlot(bucket, '2026-11-24T10:01', 3, expires);
+
+        assert.deepEqual(taken, [true, true, true, false]);
+        assert.equal(await ledger.throttleUsed(bucket, '2026-11-24T10:00'), 3);
+        assert.equal(nextWindow, true);
+        assert.equal(await ledger.throttleUsed(`principal:${uid('arn')}`, '2026-11-24T10:00'), 0);
+      });
+
+      it('keeps the first start pusher of an execution', async () => {
+        const name = uid('exec');
+        await ledger.putStartPusher(name, 'arn:aws:sts::111122223333:assumed-role/Deployers/alice', T0);
+
+        await ledger.putStartPusher(name, 'arn:aws:sts::111122223333:assumed-role/Deployers/mallory', iso(T0, 1));
+
+        assert.equal(await ledger.getStartPusher(name), 'arn:aws:sts::111122223333:assumed-role/Deployers/alice');
+        assert.equal(await ledger.getStartPusher(uid('exec')), undefined);
+      });
+    });
+
     describe('time to live', () => {
-      it('puts expiresAt on tokens, lease waiters, alarm index entries and initiators only — never on evidence or leases', async () => {
+      it('puts expiresAt on tokens, lease waiters, alarm index entries, initiators, start pushers and throttle counters only — never on evidence (refusals included) or leases', async () => {
         const service = uid('svc');
         const releaseId = uid('rel');
         for (const input of awkwardJourney(releaseId, service)) await ledger.append(input);
@@ -617,6 +685,9 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         await ledger.putToken(bakeToken(releaseId, 'dev', [uid('alarm')]));
         await ledger.recordSkip({ repository: 'r', reason: 'ttl check', at: T0, eventId: uid('evt') });
         await ledger.putInitiator(uid('exec'), 'arn:aws:iam::111122223333:user/alice', T0);
+        await ledger.putStartPusher(uid('exec'), 'arn:aws:iam::111122223333:user/alice', T0);
+        await ledger.takeThrottleSlot(`principal:${uid('arn')}`, '2026-11-24T10:00', 10, iso(T0, 3600));
+        await ledger.recordRefusal({ releaseId, stage: 'dev', principal: 'arn:aws:iam::111122223333:user/mallory', code: 'not-an-approver', reason: 'no', decision: 'approve', requestId: uid('req'), at: T0 });
 
         const items: Record<string, unknown>[] = [];
         let ExclusiveStartKey: Record<string, unknown> | undefined;
@@ -626,7 +697,8 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
           ExclusiveStartKey = page.LastEvaluatedKey;
         } while (ExclusiveStartKey);
 
-        const expiring = (i: Record<string, unknown>) => i.sk === 'TOKEN' || i.sk === 'INITIATOR' || String(i.sk).startsWith('WAITER#') || String(i.pk).startsWith('ALARM#');
+        const expiring = (i: Record<string, unknown>) =>
+          i.sk === 'TOKEN' || i.sk === 'INITIATOR' || i.sk === 'PUSHER' || String(i.pk).startsWith('THROTTLE#') || String(i.sk).startsWith('WAITER#') || String(i.pk).startsWith('ALARM#');
         const withTtl = items.filter((i) => LEDGER_TTL_ATTRIBUTE in i);
         assert.deepEqual(
           withTtl.filter((i) => !expiring(i)).map((i) => `${i.pk} ${i.sk}`),
@@ -636,8 +708,9 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
           items.filter((i) => expiring(i) && typeof i[LEDGER_TTL_ATTRIBUTE] !== 'number').map((i) => `${i.pk} ${i.sk}`),
           [],
         );
-        const kinds = new Set(withTtl.map((i) => (String(i.pk).startsWith('ALARM#') ? 'ALARM' : String(i.sk).startsWith('WAITER#') ? 'WAITER' : i.sk)));
-        assert.deepEqual([...kinds].sort(), ['ALARM', 'INITIATOR', 'TOKEN', 'WAITER']);
+        const kinds = new Set(withTtl.map((i) => (String(i.pk).startsWith('ALARM#') ? 'ALARM' : String(i.pk).startsWith('THROTTLE#') ? 'THROTTLE' : String(i.sk).startsWith('WAITER#') ? 'WAITER' : i.sk)));
+        assert.deepEqual([...kinds].sort(), ['ALARM', 'INITIATOR', 'PUSHER', 'THROTTLE', 'TOKEN', 'WAITER']);
+        assert.ok(items.some((i) => String(i.pk).startsWith('REFUSAL#') && !(LEDGER_TTL_ATTRIBUTE in i)), 'a refusal is evidence: no TTL');
         assert.ok(items.some((i) => i.sk === 'LEASE' && !(LEDGER_TTL_ATTRIBUTE in i)), 'a lease has no TTL');
         assert.ok(items.some((i) => String(i.sk).startsWith('EVENT#')) && items.some((i) => i.sk === 'META' && i.pk === ledgerKeys.releaseMeta(releaseId).pk));
       });

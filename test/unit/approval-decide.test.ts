@@ -1,78 +1,38 @@
 /**
  * The approval pieces as handlers: approval-request (the `.waitForTaskToken` target) and approval-decide
  * (the API Lambda) with API Gateway's IAM-auth proxy event, the real DynamoDB ledger adapter on dynalite,
- * and fakes for Step Functions and the bus.
+ * and fakes for Step Functions and the bus (test/helpers/approval-harness.ts). The attacks on approvals
+ * (forged records, forged initiators, persons, floods) are in approval-trust.test.ts.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
-import { createLedgerTable } from '../../lambdas/adapters/ledger-table';
-import { apiEventFor, type ApiResponse, CLOSING_MARGIN_MS, DECISION_RESOURCE, run as decide } from '../../lambdas/approval-decide';
+import { apiEventFor, CLOSING_MARGIN_MS, DELIVERY_ATTEMPTS } from '../../lambdas/approval-decide';
 import { ApprovalNotConfiguredError, executionConsoleUrl, run as requestApproval } from '../../lambdas/approval-request';
-import { configHash, type GantryConfig, parseConfig } from '../../lambdas/domain/config';
-import { projectRelease } from '../../lambdas/domain/ledger';
-import type { Deps, LifecycleEvent, TaskTokens } from '../../lambdas/ports';
 import { logger } from '../../lambdas/shared/middleware';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
-
-const SAMPLES = join(__dirname, '../fixtures/aws-samples');
-const T0 = new Date('2026-11-24T10:00:00.000Z');
-const ACCOUNT = '111122223333';
-const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAU1cW1SECRET-TASK-TOKEN-f00d';
-const RELEASE = 'payments-0123456789abcdef';
-const EXECUTION_ARN = `arn:aws:states:eu-west-2:${ACCOUNT}:execution:gantry-release:${RELEASE}`;
-const DIGEST = `sha256:${'ab'.repeat(32)}`;
-const APPROVERS_ROLE = `arn:aws:iam::${ACCOUNT}:role/ReleaseApprovers`;
-const CAROL = `arn:aws:iam::${ACCOUNT}:user/carol`;
-const session = (role: string, name: string) => `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${name}`;
-const ALICE_DEPLOYER = session('Deployers', 'alice');
-const ALICE_APPROVER = session('ReleaseApprovers', 'alice');
-const BOB = session('ReleaseApprovers', 'bob');
-
-function approvalConfig(): GantryConfig {
-  const raw = JSON.parse(readFileSync(join(__dirname, '../../examples/gantry.config.json'), 'utf8'));
-  const prod = raw.services.payments.stages.find((s: { name: string }) => s.name === 'prod');
-  prod.approval = { approvers: [APPROVERS_ROLE, CAROL], timeoutMinutes: 60 };
-  return parseConfig(raw, 'test config');
-}
-const config = approvalConfig();
-
-class FakeTaskTokens implements TaskTokens {
-  readonly successes: Array<{ token: string; output: unknown }> = [];
-  readonly failures: Array<{ token: string; error: string; cause: string }> = [];
-  /** How many of the next sends fail (a Step Functions outage). */
-  failNext = 0;
-  private maybeFail(): void {
-    if (this.failNext > 0) {
-      this.failNext -= 1;
-      throw Object.assign(new Error(`ServiceUnavailable while sending ${TOKEN}`), { name: 'ServiceUnavailable' });
-    }
-  }
-  async sendSuccess(token: string, output: unknown): Promise<void> {
-    this.maybeFail();
-    this.successes.push({ token, output });
-  }
-  async sendFailure(token: string, error: string, cause: string): Promise<void> {
-    this.maybeFail();
-    this.failures.push({ token, error, cause });
-  }
-}
-
-class FakeBus {
-  readonly published: LifecycleEvent[] = [];
-  async publish(events: readonly LifecycleEvent[]): Promise<void> {
-    this.published.push(...events);
-  }
-}
-
-const unused = () => {
-  throw new Error('not used by the approval handlers');
-};
+import {
+  ACCOUNT,
+  ALICE_APPROVER,
+  ALICE_DEPLOYER,
+  API_SAMPLE,
+  APPROVERS_ROLE,
+  approve,
+  BOB,
+  CAROL,
+  call,
+  DIGEST,
+  EXECUTION_ARN,
+  prodOf,
+  RELEASE,
+  reject,
+  sampleEvent,
+  T0,
+  TOKEN,
+  waitingRelease as waiting,
+} from '../helpers/approval-harness';
 
 let dynamo: LocalDynamo;
-let tables = 0;
 before(async () => {
   dynamo = await startDynalite();
 });
@@ -80,79 +40,7 @@ after(async () => {
   await dynamo?.close();
 });
 
-interface Harness {
-  deps: Deps;
-  ledger: DynamoLedger;
-  tasks: FakeTaskTokens;
-  bus: FakeBus;
-  now: Date;
-  responses: ApiResponse[];
-}
-
-/** A running release of payments started by alice (as Deployers), whose prod stage has just asked for approval. */
-async function waitingRelease(options: { request?: boolean; initiator?: string } = {}): Promise<Harness> {
-  const tableName = `approvals-${++tables}`;
-  await createLedgerTable(dynamo.client, tableName);
-  const ledger = new DynamoLedger({ client: dynamo.doc, tableName });
-  const h = { ledger, tasks: new FakeTaskTokens(), bus: new FakeBus(), now: T0, responses: [] } as Omit<Harness, 'deps'> & { deps?: Deps };
-  h.deps = {
-    config,
-    configHash: configHash(config),
-    ledger,
-    registry: { describeImage: unused, tagMutability: unused, scanFindings: unused },
-    alarms: { describeAlarms: unused },
-    tasks: h.tasks,
-    executions: { start: unused },
-    timers: { schedule: unused, cancel: unused },
-    bus: h.bus,
-    now: () => h.now,
-  };
-  const at = (min: number) => new Date(T0.getTime() - min * 60_000).toISOString();
-  const append = (stepKey: string, type: Parameters<DynamoLedger['append']>[0]['type'], minutesAgo: number, data: Record<string, unknown>, stage?: string) =>
-    ledger.append({ releaseId: RELEASE, stepKey, type, at: at(minutesAgo), data, ...(stage ? { stage } : {}) });
-  await append('release.started', 'release.started', 90, {
-    kind: 'release',
-    service: 'payments',
-    digest: DIGEST,
-    tag: 'v1.4.2',
-    initiator: options.initiator ?? ALICE_DEPLOYER,
-    stages: ['dev', 'staging', 'prod'],
-    executionArn: EXECUTION_ARN,
-  });
-  await append('stage:dev:gate:image.labels', 'gate.evaluated', 80, { gate: 'image.labels', result: 'PASS', reason: '1 required label(s) present', evidence: { provenance: { revision: 'c0ffee1234' } } }, 'dev');
-  await append('stage:prod:started', 'stage.started', 10, {}, 'prod');
-  // The release holds prod's lease while it waits (approval-request asks nobody for a stage it lost).
-  const lease = await ledger.acquireLease('payments', 'prod', RELEASE, at(10));
-  await append('stage:prod:lease.acquired', 'lease.acquired', 10, { fence: lease.fence ?? null }, 'prod');
-  await append('stage:prod:gate:window', 'gate.evaluated', 9, { gate: 'window', result: 'PASS', reason: 'inside Mon-Thu 09:00-16:00 Europe/London' }, 'prod');
-  await append('stage:prod:gate:alarms.pre-deploy', 'gate.evaluated', 8, { gate: 'alarms.pre-deploy', result: 'PASS', reason: '2 alarms OK' }, 'prod');
-  if (options.request !== false) await requestApproval({ taskToken: TOKEN, releaseId: RELEASE, stage: 'prod', timeoutSeconds: 3600 }, h.deps);
-  return h as Harness;
-}
-
-/** The real API Gateway sample (IAM auth), made a decision request: only path, body and method change. */
-function sampleEvent(body: unknown, userArn?: string): Record<string, unknown> {
-  const e = JSON.parse(readFileSync(join(SAMPLES, 'apigw-rest-lambda-proxy-event-iam-auth.constructed.json'), 'utf8'));
-  const path = `/releases/${RELEASE}/stages/prod/decision`;
-  Object.assign(e, { resource: DECISION_RESOURCE, path, httpMethod: 'POST', pathParameters: { releaseId: RELEASE, stage: 'prod' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  Object.assign(e.requestContext, { httpMethod: 'POST', resourcePath: DECISION_RESOURCE, path: `/prod${path}` });
-  if (userArn !== undefined) e.requestContext.identity.userArn = userArn;
-  return e;
-}
-
-async function call(h: Harness, event: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await decide(event, h.deps);
-  h.responses.push(r);
-  return { status: r.statusCode, body: JSON.parse(r.body) };
-}
-
-const approve = (principal: string, comment?: string, requestId?: string) =>
-  apiEventFor(principal, { releaseId: RELEASE, stage: 'prod', decision: 'approve', ...(comment ? { comment } : {}) }, { at: T0, ...(requestId ? { requestId } : {}) });
-const reject = (principal: string, comment?: string) => apiEventFor(principal, { releaseId: RELEASE, stage: 'prod', decision: 'reject', ...(comment ? { comment } : {}) }, { at: T0 });
-
-async function prodOf(h: Harness) {
-  return projectRelease(await h.ledger.events(RELEASE))?.stages.find((s) => s.name === 'prod');
-}
+const waitingRelease = (options: { request?: boolean; initiator?: string } = {}) => waiting(dynamo, options);
 
 // ---------------------------------------------------------------- approval-request
 
@@ -223,18 +111,20 @@ describe('approval-request', () => {
 // ---------------------------------------------------------------- approval-decide
 
 describe('approval-decide with the API Gateway IAM-auth event', () => {
-  it('refuses the sample caller, who is no approver, records who and why, and keeps the release waiting', async () => {
+  it('refuses the sample caller, who is no approver, records who and why beside the chain, and keeps the release waiting', async () => {
     const h = await waitingRelease();
+    const chain = (await h.ledger.events(RELEASE)).length;
 
     const r = await call(h, sampleEvent({ decision: 'approve' }));
 
     assert.equal(r.status, 403);
     assert.equal(r.body.code, 'not-an-approver');
     assert.match(String(r.body.message), /assumed-role\/ReleaseOperator\/release-operator-session is not an approver of this stage/);
-    const refused = (await h.ledger.events(RELEASE)).filter((e) => e.type === 'approval.refused');
+    const refused = await h.ledger.listRefusals(RELEASE);
     assert.equal(refused.length, 1);
-    assert.equal(refused[0]?.data.principal, `arn:aws:sts::123456789012:assumed-role/ReleaseOperator/release-operator-session`);
-    assert.equal(refused[0]?.stepKey, 'stage:prod:approval.refused:id=');
+    assert.equal(refused[0]?.principal, `arn:aws:sts::123456789012:assumed-role/ReleaseOperator/release-operator-session`);
+    assert.deepEqual([refused[0]?.requestId, refused[0]?.stage, refused[0]?.code, refused[0]?.decision], ['id=', 'prod', 'not-an-approver', 'approve']);
+    assert.equal((await h.ledger.events(RELEASE)).length, chain, 'a refusal is not a release event');
     assert.equal((await prodOf(h))?.status, 'WAITING');
     assert.deepEqual([h.tasks.successes.length, h.tasks.failures.length], [0, 0]);
   });
@@ -266,8 +156,9 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
 
     assert.equal(r.status, 403);
     assert.equal(r.body.code, 'self-approval');
-    const prod = await prodOf(h);
+    const prod = (await h.ledger.getRelease(RELEASE))?.stages.find((s) => s.name === 'prod');
     assert.deepEqual(prod?.refusals?.map((x) => x.principal), [ALICE_APPROVER]);
+    assert.equal(prod?.refusalCount, 1);
     assert.match(prod?.refusals?.[0]?.reason ?? '', /segregation of duties/);
     assert.equal(later.status, 200, 'the token survived the refusal');
     assert.equal(h.tasks.successes.length, 1);
@@ -279,7 +170,8 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
     await call(h, approve(ALICE_APPROVER, undefined, 'req-1'));
     await call(h, approve(ALICE_APPROVER, undefined, 'req-2'));
 
-    assert.equal((await prodOf(h))?.refusals?.length, 2);
+    assert.deepEqual((await h.ledger.listRefusals(RELEASE)).map((r) => r.requestId), ['req-1', 'req-2']);
+    assert.equal((await h.ledger.getRelease(RELEASE))?.stages.find((s) => s.name === 'prod')?.refusalCount, 2);
   });
 
   it('claims the token exactly once when two approvers race', async () => {
@@ -319,7 +211,7 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
     await call(h, approve(BOB));
     await call(h, reject(CAROL));
 
-    const everything = JSON.stringify({ responses: h.responses, events: h.bus.published, ledger: await h.ledger.events(RELEASE) });
+    const everything = JSON.stringify({ responses: h.responses, events: h.bus.published, ledger: await h.ledger.events(RELEASE), refusals: await h.ledger.listRefusals(RELEASE) });
     assert.ok(h.responses.length === 5 && everything.length > 1000);
     assert.equal(everything.includes(TOKEN), false);
     assert.equal(everything.includes('SECRET-TASK-TOKEN'), false);
@@ -327,7 +219,7 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
 
   it('logs a failed send without the task token', async () => {
     const h = await waitingRelease();
-    h.tasks.failNext = 1;
+    h.tasks.failNext = DELIVERY_ATTEMPTS;
     const captured: string[] = [];
     const writes = { out: process.stdout.write, err: process.stderr.write };
     const capture = (chunk: unknown) => {
@@ -352,9 +244,20 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
     assert.equal(logs.includes(TOKEN), false);
   });
 
-  it('gives the token back when Step Functions cannot be told, and the retry delivers the recorded decision once', async () => {
+  it('tries a failed send again itself, and answers 200 once Step Functions has it', async () => {
     const h = await waitingRelease();
-    h.tasks.failNext = 1;
+    h.tasks.failNext = DELIVERY_ATTEMPTS - 1;
+
+    const r = await call(h, approve(BOB));
+
+    assert.equal(r.status, 200);
+    assert.deepEqual(h.tasks.successes, [{ token: TOKEN, output: { decision: 'APPROVED', principal: BOB } }]);
+    assert.equal(await h.ledger.takeToken('APPROVAL', RELEASE, 'prod'), undefined);
+  });
+
+  it('gives the token back when Step Functions cannot be told, and the approver\u2019s retry delivers the recorded decision once', async () => {
+    const h = await waitingRelease();
+    h.tasks.failNext = DELIVERY_ATTEMPTS;
 
     const first = await call(h, approve(BOB));
     const retry = await call(h, approve(BOB));
@@ -366,17 +269,29 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
     assert.equal((await h.ledger.events(RELEASE)).filter((e) => e.type === 'gate.evaluated' && e.data.gate === 'approval').length, 1);
   });
 
-  it('finishes delivering a recorded approval, not a new rejection, when another approver retries after a failed send', async () => {
+  it('never delivers a recorded approval for another approver: after a failed send, carol gets 409 and nothing is sent', async () => {
     const h = await waitingRelease();
-    h.tasks.failNext = 1;
+    h.tasks.failNext = DELIVERY_ATTEMPTS;
     await call(h, approve(BOB));
 
     const r = await call(h, reject(CAROL));
+    const carolApproves = await call(h, approve(CAROL));
+
+    assert.deepEqual([r.status, carolApproves.status], [409, 409]);
+    assert.match(String(r.body.message), /already APPROVED by arn:aws:sts::111122223333:assumed-role\/ReleaseApprovers\/bob/);
+    assert.equal(h.tasks.sent, 0, 'no task token was sent on behalf of a later caller');
+    assert.equal((await h.ledger.takeToken('APPROVAL', RELEASE, 'prod'))?.token, TOKEN, 'the token waits for bob\u2019s retry or the workflow timeout');
+  });
+
+  it('does not let the recorded approver finish a delivery with a different decision', async () => {
+    const h = await waitingRelease();
+    h.tasks.failNext = DELIVERY_ATTEMPTS;
+    await call(h, approve(BOB));
+
+    const r = await call(h, reject(BOB));
 
     assert.equal(r.status, 409);
-    assert.match(String(r.body.message), /already APPROVED by arn:aws:sts::111122223333:assumed-role\/ReleaseApprovers\/bob/);
-    assert.deepEqual(h.tasks.successes.map((s) => s.output), [{ decision: 'APPROVED', principal: BOB }]);
-    assert.equal(h.tasks.failures.length, 0);
+    assert.equal(h.tasks.sent, 0);
   });
 
   it('answers 409 once the approval is decided', async () => {
@@ -507,7 +422,7 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
 
 describe('apiEventFor', () => {
   it('builds the API Gateway IAM-auth proxy event shape of the sample, signed by the given principal', () => {
-    const sample = JSON.parse(readFileSync(join(SAMPLES, 'apigw-rest-lambda-proxy-event-iam-auth.constructed.json'), 'utf8'));
+    const sample = JSON.parse(readFileSync(API_SAMPLE, 'utf8'));
 
     const e = apiEventFor(BOB, { releaseId: RELEASE, stage: 'prod', decision: 'reject', comment: 'no' }, { at: T0, requestId: 'r-1' });
 

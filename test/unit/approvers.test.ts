@@ -1,7 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { approvalState, decideApproval, matchesApprover, matchingApprover, parsePrincipalArn, samePerson } from '../../lambdas/domain/approvers';
+import {
+  approvalState,
+  decideApproval,
+  type IdentityPolicy,
+  mappedPerson,
+  matchesApprover,
+  matchingApprover,
+  mayFinishDelivery,
+  parsePersonPattern,
+  parsePrincipalArn,
+  patternsOverlap,
+  REFUSALS_PER_PRINCIPAL_PER_MINUTE,
+  REFUSALS_PER_ROLE_PER_MINUTE,
+  refusalBuckets,
+  samePerson,
+  samePersonUnder,
+  throttleWindow,
+} from '../../lambdas/domain/approvers';
 
 const A = '111122223333';
 const B = '444455556666';
@@ -242,5 +259,212 @@ describe('approvalState', () => {
 
   it('reads only the stage asked about', () => {
     assert.deepEqual(approvalState([ev(1, 'stage.waiting', 'staging', { waitingFor: 'approval' })], 'prod'), { kind: 'not-requested' });
+  });
+});
+
+// ---------------------------------------------------------------- persons
+
+const sso = (set: string, who: string, account = B) => session(`AWSReservedSSO_${set}_0123abcd`, who, account);
+const policy = (persons: Record<string, string[]>, requirePersons = false): IdentityPolicy => ({ persons, requirePersons });
+
+describe('parsePersonPattern', () => {
+  const accepted: Array<[string, string]> = [
+    ['an IAM user', user('alice')],
+    ['an IAM user with a path', user('alice', A, 'ops/')],
+    ['a role one person alone assumes', `arn:aws:iam::${A}:role/BreakGlassAlice`],
+    ['a session of a role', session('ReleaseApprovers', 'alice')],
+    ['an IAM Identity Center session, its role suffix left open', `arn:aws:sts::${B}:assumed-role/AWSReservedSSO_Dev_*/alice@example.com`],
+  ];
+  for (const [what, entry] of accepted) {
+    it(`accepts ${what}`, () => {
+      assert.equal(parsePersonPattern(entry).ok, true, entry);
+    });
+  }
+
+  const refused: Array<[string, string, RegExp]> = [
+    ['a bare * for the role', `arn:aws:sts::${A}:assumed-role/*/alice`, /expected \* only once, at the end of the role name/],
+    ['a * in the session name', `arn:aws:sts::${A}:assumed-role/ReleaseApprovers/ali*`, /expected \* only once/],
+    ['a * in the account', 'arn:aws:sts::*:assumed-role/Dev_*/alice', /expected \* only once/],
+    ['a * in a user name', `arn:aws:iam::${A}:user/ali*`, /expected \* only once/],
+    ['two *', `arn:aws:sts::${A}:assumed-role/Dev_**/alice`, /expected \* only once/],
+    ['an account root', `arn:aws:iam::${A}:root`, /an account root or a federated user is no person/],
+    ['a federated user', `arn:aws:sts::${A}:federated-user/alice`, /an account root or a federated user is no person/],
+    ['text that is not an ARN', 'alice@example.com', /expected an IAM user ARN, an IAM role ARN, or an assumed-role ARN/],
+  ];
+  for (const [what, entry, reason] of refused) {
+    it(`refuses ${what}, saying what is allowed`, () => {
+      const p = parsePersonPattern(entry);
+
+      assert.equal(p.ok, false);
+      assert.match(!p.ok ? p.reason : '', reason);
+    });
+  }
+});
+
+describe('patternsOverlap', () => {
+  const pat = (entry: string) => {
+    const p = parsePersonPattern(entry);
+    assert.ok(p.ok, entry);
+    return p.pattern;
+  };
+
+  it('finds one user under two names of different case', () => {
+    assert.equal(patternsOverlap(pat(user('alice')), pat(user('ALICE'))), true);
+  });
+
+  it('finds a role that covers a session of it, and a prefix that covers a role name', () => {
+    assert.equal(patternsOverlap(pat(`arn:aws:iam::${A}:role/ReleaseApprovers`), pat(session('ReleaseApprovers', 'bob'))), true);
+    assert.equal(patternsOverlap(pat(`arn:aws:sts::${B}:assumed-role/AWSReservedSSO_*/bob`), pat(sso('Dev', 'bob'))), true);
+    assert.equal(patternsOverlap(pat(`arn:aws:sts::${B}:assumed-role/AWSReservedSSO_*/bob`), pat(`arn:aws:sts::${B}:assumed-role/AWSReservedSSO_Dev_*/bob`)), true);
+  });
+
+  it('tells apart other sessions, other accounts, and users from roles', () => {
+    assert.equal(patternsOverlap(pat(session('ReleaseApprovers', 'bob')), pat(session('ReleaseApprovers', 'carol'))), false);
+    assert.equal(patternsOverlap(pat(user('alice')), pat(user('alice', B))), false);
+    assert.equal(patternsOverlap(pat(user('alice')), pat(session('alice', 'alice'))), false);
+    assert.equal(patternsOverlap(pat(`arn:aws:sts::${B}:assumed-role/AWSReservedSSO_Dev_*/bob`), pat(sso('Ops', 'bob'))), false);
+  });
+
+  it('agrees with matching: whenever one principal matches two patterns, they overlap', () => {
+    const entries = [user('alice'), `arn:aws:iam::${A}:role/Deployers`, session('Deployers', 'alice'), session('Deployers', 'bob'), `arn:aws:sts::${B}:assumed-role/AWSReservedSSO_*/alice`, sso('Dev', 'alice'), sso('Dev', 'bob')];
+    const principals = [user('alice'), session('Deployers', 'alice'), session('Deployers', 'bob'), sso('Dev', 'alice'), sso('Ops', 'alice'), sso('Dev', 'bob')];
+    for (const a of entries) {
+      for (const b of entries) {
+        const both = principals.some((p) => mappedPerson(p, policy({ x: [a] })).kind === 'mapped' && mappedPerson(p, policy({ y: [b] })).kind === 'mapped');
+        if (both) assert.equal(patternsOverlap(pat(a), pat(b)), true, `${a} / ${b}`);
+      }
+    }
+  });
+});
+
+describe('mappedPerson', () => {
+  const persons = policy({ alice: [user('alice'), `arn:aws:sts::${B}:assumed-role/AWSReservedSSO_Dev_*/alice@example.com`], bob: [session('ReleaseApprovers', 'bob')] });
+
+  it('finds the person behind a user, whatever the case of its name', () => {
+    assert.deepEqual(mappedPerson(user('Alice'), persons), { kind: 'mapped', person: 'alice', entries: [user('alice')] });
+  });
+
+  it('finds the person behind an IAM Identity Center session in another account', () => {
+    const m = mappedPerson(sso('Dev', 'alice@example.com'), persons);
+
+    assert.equal(m.kind === 'mapped' && m.person, 'alice');
+  });
+
+  it('finds nobody for a session of the SSO role under another name, or of another permission set', () => {
+    assert.equal(mappedPerson(sso('Dev', 'mallory@example.com'), persons).kind, 'unmapped');
+    assert.equal(mappedPerson(sso('Admin', 'alice@example.com'), persons).kind, 'unmapped');
+  });
+
+  it('finds nobody without a policy or for a malformed ARN', () => {
+    assert.equal(mappedPerson(user('alice'), undefined).kind, 'unmapped');
+    assert.equal(mappedPerson('alice', persons).kind, 'unmapped');
+  });
+
+  it('reports a principal listed under two persons as ambiguous (a policy the config would refuse)', () => {
+    const m = mappedPerson(session('Deployers', 'bob'), policy({ bob: [session('Deployers', 'bob')], team: [`arn:aws:iam::${A}:role/Deployers`] }));
+
+    assert.deepEqual(m, { kind: 'ambiguous', persons: ['bob', 'team'] });
+  });
+});
+
+describe('samePersonUnder', () => {
+  const persons = policy({ alice: [user('alice'), sso('Dev', 'alice@example.com'), session('ReleaseApprovers', 'a.smith')] });
+
+  it('joins the identities of one person across accounts and session names', () => {
+    assert.equal(samePersonUnder(sso('Dev', 'alice@example.com'), session('ReleaseApprovers', 'a.smith'), persons), true);
+    assert.equal(samePersonUnder(user('alice'), sso('Dev', 'alice@example.com'), persons), true);
+  });
+
+  it('never separates what names join: a mapping only adds refusals', () => {
+    const arns = [user('alice'), user('bob'), session('Deployers', 'alice'), session('ReleaseApprovers', 'alice'), session('ReleaseApprovers', 'a.smith'), sso('Dev', 'alice@example.com'), sso('Dev', 'bob'), session('X', 'bob', B)];
+    fc.assert(
+      fc.property(fc.constantFrom(...arns), fc.constantFrom(...arns), (a, b) => {
+        if (samePerson(a, b)) assert.equal(samePersonUnder(a, b, persons), true);
+        assert.equal(samePersonUnder(a, b, persons), samePersonUnder(b, a, persons));
+      }),
+    );
+  });
+
+  it('tells two mapped persons apart', () => {
+    assert.equal(samePersonUnder(user('alice'), session('ReleaseApprovers', 'bob'), policy({ alice: [user('alice')], bob: [session('ReleaseApprovers', 'bob')] })), false);
+  });
+});
+
+describe('decideApproval with identity.persons', () => {
+  const approvers = [approversRole];
+  const persons = { alice: [user('alice'), session('ReleaseApprovers', 'a.smith')], bob: [session('ReleaseApprovers', 'bob')] };
+
+  it('refuses the initiator under a session name names cannot tie to her', () => {
+    const v = decideApproval({ caller: session('ReleaseApprovers', 'a.smith'), initiator: user('alice'), approvers, identity: policy(persons) });
+
+    assert.equal(!v.ok && v.code, 'self-approval');
+    assert.match(!v.ok ? v.reason : '', /\(person alice\) is the person who started this release/);
+  });
+
+  it('accepts another person, naming both persons', () => {
+    const v = decideApproval({ caller: session('ReleaseApprovers', 'bob'), initiator: user('alice'), approvers, identity: policy(persons, true) });
+
+    assert.deepEqual(v, { ok: true, approver: approversRole, callerPerson: 'bob', initiatorPerson: 'alice' });
+  });
+
+  it('with requirePersons, refuses a caller or an initiator listed under no person', () => {
+    const caller = decideApproval({ caller: session('ReleaseApprovers', 'carol'), initiator: user('alice'), approvers, identity: policy(persons, true) });
+    const initiator = decideApproval({ caller: session('ReleaseApprovers', 'bob'), initiator: user('dave'), approvers, identity: policy(persons, true) });
+
+    assert.equal(!caller.ok && caller.code, 'person-unknown');
+    assert.match(!caller.ok ? caller.reason : '', /the person behind the caller .*\/carol cannot be established/);
+    assert.equal(!initiator.ok && initiator.code, 'person-unknown');
+    assert.match(!initiator.ok ? initiator.reason : '', /the person behind the release's initiator .*user\/dave cannot be established/);
+  });
+
+  it('refuses a principal listed under two persons', () => {
+    const v = decideApproval({ caller: session('ReleaseApprovers', 'bob'), initiator: user('alice'), approvers, identity: policy({ ...persons, team: [approversRole] }) });
+
+    assert.equal(!v.ok && v.code, 'person-ambiguous');
+    assert.match(!v.ok ? v.reason : '', /listed under more than one person in identity\.persons \(bob, team\)/);
+  });
+
+  it('accepts an initiator that is a bare role when identity.persons names its person', () => {
+    const role = `arn:aws:iam::${A}:role/CiPusher`;
+
+    const unnamed = decideApproval({ caller: session('ReleaseApprovers', 'bob'), initiator: role, approvers });
+    const named = decideApproval({ caller: session('ReleaseApprovers', 'bob'), initiator: role, approvers, identity: policy({ ci: [role] }) });
+
+    assert.equal(!unnamed.ok && unnamed.code, 'initiator-unknown');
+    assert.equal(named.ok, true);
+  });
+
+  it('still checks the approver list first', () => {
+    const v = decideApproval({ caller: session('Deployers', 'bob'), initiator: user('alice'), approvers, identity: policy(persons, true) });
+
+    assert.equal(!v.ok && v.code, 'not-an-approver');
+  });
+});
+
+describe('mayFinishDelivery', () => {
+  const bob = session('ReleaseApprovers', 'bob');
+
+  it('lets only the recorded approver finish the recorded decision', () => {
+    assert.equal(mayFinishDelivery({ decision: 'APPROVED', principal: bob }, bob, 'APPROVED'), true);
+    assert.equal(mayFinishDelivery({ decision: 'APPROVED', principal: bob }, bob, 'REJECTED'), false);
+    assert.equal(mayFinishDelivery({ decision: 'APPROVED', principal: bob }, session('ReleaseApprovers', 'carol'), 'APPROVED'), false);
+    assert.equal(mayFinishDelivery({ decision: 'TIMED_OUT' }, bob, 'APPROVED'), false);
+    assert.equal(mayFinishDelivery({ decision: 'APPROVED' }, bob, 'APPROVED'), false);
+  });
+});
+
+describe('refusal throttling', () => {
+  it('counts a session against its own ARN and its role; a user against itself only', () => {
+    assert.deepEqual(refusalBuckets(session('Contractors', 'mallory')), [
+      { key: `principal:${session('Contractors', 'mallory')}`, limit: REFUSALS_PER_PRINCIPAL_PER_MINUTE },
+      { key: `role:aws:${A}:contractors`, limit: REFUSALS_PER_ROLE_PER_MINUTE },
+    ]);
+    assert.deepEqual(refusalBuckets(user('mallory')).map((b) => b.key), [`principal:${user('mallory')}`]);
+  });
+
+  it('puts every instant of a minute in that minute\u2019s window, expiring an hour later', () => {
+    assert.deepEqual(throttleWindow(new Date('2026-11-24T10:07:00.000Z')), { window: '2026-11-24T10:07', expiresAt: '2026-11-24T11:07:00.000Z' });
+    assert.deepEqual(throttleWindow(new Date('2026-11-24T10:07:59.999Z')).window, '2026-11-24T10:07');
+    assert.deepEqual(throttleWindow(new Date('2026-11-24T10:08:00.000Z')).window, '2026-11-24T10:08');
   });
 });

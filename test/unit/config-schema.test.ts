@@ -242,3 +242,70 @@ describe('bake settings', () => {
     assert.deepEqual(problemsOf(raw), ['services.payments.stages[0].bake.intervalSeconds: expected a whole number of seconds from 10 to 3600, got 5']);
   });
 });
+
+describe('identity (who is which person)', () => {
+  const persons = {
+    alice: ['arn:aws:iam::111122223333:user/alice', 'arn:aws:sts::444455556666:assumed-role/AWSReservedSSO_Dev_*/alice@example.com'],
+    bob: ['arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/bob'],
+  };
+
+  it('accepts persons with their principals, and requirePersons', () => {
+    const raw = contractsExample();
+    raw.identity = { persons, requirePersons: true };
+
+    const cfg = parseConfig(raw);
+
+    assert.deepEqual(cfg.identity, { persons, requirePersons: true });
+  });
+
+  it('is optional, and leaves the config hash of a config without it unchanged', () => {
+    const without = parseConfig(contractsExample());
+    const raw = contractsExample();
+    raw.identity = { persons };
+
+    assert.equal(without.identity, undefined);
+    assert.notEqual(configHash(parseConfig(raw)), configHash(without));
+    assert.equal(parseConfig(raw).identity?.requirePersons, false);
+  });
+
+  it('refuses a wildcard anywhere but the end of an assumed-role entry\u2019s role name, naming the entry', () => {
+    const raw = contractsExample();
+    raw.identity = { persons: { alice: ['arn:aws:sts::111122223333:assumed-role/*/alice'], bob: ['arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/b*'] } };
+
+    assert.deepEqual(problemsOf(raw), [
+      'identity.persons.alice[0]: expected * only once, at the end of the role name of an assumed-role entry, after a prefix (assumed-role/AWSReservedSSO_Dev_*/alice@example.com), got "arn:aws:sts::111122223333:assumed-role/*/alice"',
+      'identity.persons.bob[0]: expected * only once, at the end of the role name of an assumed-role entry, after a prefix (assumed-role/AWSReservedSSO_Dev_*/alice@example.com), got "arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/b*"',
+    ]);
+  });
+
+  it('refuses a principal that two persons could both be', () => {
+    const raw = contractsExample();
+    raw.identity = { persons: { alice: ['arn:aws:iam::111122223333:role/Deployers'], bob: ['arn:aws:sts::111122223333:assumed-role/Deployers/bob'] } };
+
+    assert.deepEqual(problemsOf(raw), [
+      'identity.persons.bob[0]: expected principals that belong to one person only (this entry and arn:aws:iam::111122223333:role/Deployers of alice can match the same principal), got "arn:aws:sts::111122223333:assumed-role/Deployers/bob"',
+    ]);
+  });
+
+  it('refuses an account root, a person without principals, a bad person name and unknown fields', () => {
+    const raw = contractsExample();
+    raw.identity = { persons: { root: ['arn:aws:iam::111122223333:root'], nobody: [] }, requireSourceIdentity: true };
+
+    const problems = problemsOf(raw);
+
+    assert.deepEqual([...problems].sort(), [
+      'identity.persons.nobody: expected at least one principal ARN for the person, got []',
+      'identity.persons.root[0]: expected an IAM user ARN, an IAM role ARN, or an assumed-role ARN arn:aws:sts::<account>:assumed-role/<role>/<session> (an account root or a federated user is no person Gantry can tell apart), got "arn:aws:iam::111122223333:root"',
+      'identity.requireSourceIdentity: unknown field (not allowed here)',
+    ]);
+    raw.identity = { persons: { 'alice smith': ['arn:aws:iam::111122223333:user/alice'] } };
+    assert.deepEqual(problemsOf(raw), ['identity.persons["alice smith"]: expected a person name (1-128 of letters, digits and +=,.@_-), got "alice smith"']);
+  });
+
+  it('refuses requirePersons with nobody listed (nobody could ever approve)', () => {
+    const raw = contractsExample();
+    raw.identity = { requirePersons: true };
+
+    assert.deepEqual(problemsOf(raw), ['identity.requirePersons: expected persons to list at least one person when requirePersons is true (otherwise nobody could ever approve), got true']);
+  });
+});

@@ -220,7 +220,14 @@ describe('intake', () => {
       [name, name],
     );
     assert.equal(h.executions.created, 1);
-    assert.deepEqual(h.executions.calls[0]?.input, { service: 'payments', image: { digest: d }, reason: 'ECR push payments-api:v1.4.2' });
+    // What intake saw goes with the start (the Image Action names no pusher); no start record is written.
+    assert.deepEqual(h.executions.calls[0]?.input, {
+      service: 'payments',
+      image: { digest: d },
+      reason: 'ECR push payments-api:v1.4.2',
+      intake: { source: 'ECR Image Action event', eventId: event.id, pusher: null },
+    });
+    assert.equal(await h.ledger.getInitiator(name), undefined);
     assert.deepEqual(await h.ledger.listSkips(), []);
   });
 

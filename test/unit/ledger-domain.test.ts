@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chainEvent, GENESIS_HASH, LEDGER_EVENT_TYPES, type LedgerEvent, type LedgerEventInput, projectRelease, verifyChain } from '../../lambdas/domain/ledger';
+import { chainEvent, GENESIS_HASH, LEDGER_EVENT_TYPES, type LedgerEvent, type LedgerEventInput, projectRelease, REFUSALS_KEPT, verifyChain, withRefusals } from '../../lambdas/domain/ledger';
 
 const DEV_DIGEST = `sha256:${'a'.repeat(64)}`;
 const OLD_DIGEST = `sha256:${'b'.repeat(64)}`;
@@ -255,7 +255,54 @@ describe('projectRelease', () => {
     const prod = projectRelease(events)?.stages.find((s) => s.name === 'prod');
 
     assert.deepEqual(prod?.refusals, [{ principal: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/alice', reason: 'alice started this release', at: refused?.at }]);
+    assert.equal(prod?.refusalCount, 1);
     assert.equal(projectRelease(events)?.stages.find((s) => s.name === 'dev')?.refusals, undefined);
+  });
+
+  it('counts every refusal recorded as an event (older records) but keeps only the newest few', () => {
+    const base = journey().slice(0, 2);
+    const refusals = Array.from({ length: 40 }, (_, i): LedgerEventInput => ({
+      releaseId: 'rel-1',
+      stepKey: `prod/approval/refused/req-${i}`,
+      type: 'approval.refused',
+      at: new Date(Date.parse('2026-11-24T10:00:00Z') + i * 1000).toISOString(),
+      stage: 'prod',
+      data: { principal: `arn:aws:sts::111122223333:assumed-role/Contractors/c${i}`, reason: 'not an approver' },
+    }));
+
+    const prod = projectRelease(chain([...base, ...refusals]))?.stages.find((s) => s.name === 'prod');
+
+    assert.equal(prod?.refusalCount, 40);
+    assert.deepEqual(prod?.refusals?.map((r) => r.principal.split('/').at(-1)), ['c35', 'c36', 'c37', 'c38', 'c39']);
+    assert.equal(REFUSALS_KEPT, 5);
+  });
+});
+
+describe('withRefusals', () => {
+  const note = (who: string, at: string) => ({ principal: `arn:aws:iam::111122223333:user/${who}`, reason: 'not an approver', at, code: 'not-an-approver' });
+
+  it('folds stored refusals into their stage: the count added, the newest few kept in time order', () => {
+    const summary = projectRelease(chain(journey()));
+    assert.ok(summary);
+
+    const merged = withRefusals(summary, [
+      { stage: 'prod', count: 1000, last: ['10:30', '10:31', '10:32', '10:33', '10:34'].map((t, i) => note(`u${i}`, `2026-11-24T${t}:00.000Z`)) },
+      { stage: 'nowhere', count: 3, last: [] },
+    ]);
+    const prod = merged.stages.find((s) => s.name === 'prod');
+
+    assert.equal(prod?.refusalCount, 1001);
+    assert.equal(prod?.refusals?.length, REFUSALS_KEPT);
+    assert.deepEqual(prod?.refusals?.map((r) => r.at), ['2026-11-24T10:30:00.000Z', '2026-11-24T10:31:00.000Z', '2026-11-24T10:32:00.000Z', '2026-11-24T10:33:00.000Z', '2026-11-24T10:34:00.000Z']);
+    assert.equal(merged.stages.find((s) => s.name === 'dev')?.refusalCount, undefined);
+    assert.equal(merged.stages.length, summary.stages.length);
+  });
+
+  it('leaves a summary without stored refusals as it is', () => {
+    const summary = projectRelease(chain(journey()));
+    assert.ok(summary);
+
+    assert.equal(withRefusals(summary, []), summary);
   });
 
   it('shows a release still running, with stages not started, before it finishes', () => {
