@@ -308,7 +308,8 @@ function leaseSpans(f: Facts): LeaseSpan[] {
     const service = f.serviceOf.get(releaseId);
     const open = new Map<string, number>();
     for (const e of events) {
-      if (!e.stage || (e.type !== 'lease.acquired' && e.type !== 'lease.released')) continue;
+      // lease.lost: an operator rollback took the lease over (decision 021); the holder's span ends there.
+      if (!e.stage || (e.type !== 'lease.acquired' && e.type !== 'lease.released' && e.type !== 'lease.lost')) continue;
       // A second lease.acquired while the lease is open (a renewal) does not start a new span.
       if (e.type === 'lease.acquired') {
         if (!open.has(e.stage)) open.set(e.stage, ms(e.at));
@@ -420,7 +421,7 @@ export function everyReleaseEnds(run: ModelRun): string[] {
   return out;
 }
 
-/** 5'. Every lease is freed: none held at the end, and every lease.acquired has its lease.released. */
+/** 5'. Every lease is freed: none held at the end, and every lease.acquired has its lease.released (or lease.lost, taken by an operator rollback). */
 export function everyLeaseFreed(run: ModelRun): string[] {
   const out = run.output.leasesHeld.map((l) => `lease ${l.service}/${l.stage} still held by ${l.owner} at the end`);
   for (const s of leaseSpans(factsOf(run))) if (s.open) out.push(`${s.releaseId}: lease ${s.key} acquired at ${new Date(s.from).toISOString()} has no lease.released in the record`);
