@@ -143,8 +143,8 @@ const eksAccessPolicy = z.strictObject({
 });
 /** An access entry: `principal` is one of Gantry's roles (helmDriver, …: the local cloud's ARN of it) or any IAM principal ARN. */
 const eksAccessEntry = z.strictObject({
-  principal: z.union([z.enum(ACCESS_ROLES), z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/\S+$/)], {
-    error: `expected one of Gantry's roles (${ACCESS_ROLES.join(', ')}) or an IAM role or user ARN`,
+  principal: z.string().refine((p) => (ACCESS_ROLES as readonly string[]).includes(p) || /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/\S+$/.test(p), {
+    message: `expected one of Gantry's roles (${ACCESS_ROLES.join(', ')}) or an IAM role or user ARN`,
   }),
   type: z.enum(['STANDARD', 'EC2_LINUX', 'EC2_WINDOWS', 'FARGATE_LINUX', 'EC2', 'HYBRID_LINUX', 'HYPERPOD_LINUX']).default('STANDARD'),
   kubernetesGroups: z.array(z.string().min(1)).default([]),
@@ -154,18 +154,21 @@ const eksAccessEntry = z.strictObject({
  * An EKS cluster of the local cloud, by cluster name. A cluster of the config that is not named here exists, ACTIVE,
  * with API_AND_CONFIG_MAP authentication, a public endpoint and every access entry Gantry needs; "MISSING": it does not exist.
  */
-const eksCluster = z.union([
-  z.literal('MISSING'),
-  z.strictObject({
-    status: z.enum(['CREATING', 'ACTIVE', 'DELETING', 'FAILED', 'UPDATING', 'PENDING']).default('ACTIVE'),
-    authenticationMode: z.enum(['API', 'API_AND_CONFIG_MAP', 'CONFIG_MAP']).default('API_AND_CONFIG_MAP'),
-    endpointPublicAccess: z.boolean().default(true),
-    endpointPrivateAccess: z.boolean().default(false),
-    publicAccessCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'expected an IPv4 CIDR such as 0.0.0.0/0')).default(['0.0.0.0/0']),
-    /** Absent: the entries Gantry needs (lambdas/domain/access-entries.ts). Given: exactly these. */
-    accessEntries: z.array(eksAccessEntry).optional(),
-  }),
-], { error: 'expected "MISSING" or a cluster {status, authenticationMode, endpointPublicAccess, endpointPrivateAccess, publicAccessCidrs, accessEntries}' });
+const eksCluster = z.union(
+  [
+    z.strictObject({
+      status: z.enum(['CREATING', 'ACTIVE', 'DELETING', 'FAILED', 'UPDATING', 'PENDING']).default('ACTIVE'),
+      authenticationMode: z.enum(['API', 'API_AND_CONFIG_MAP', 'CONFIG_MAP']).default('API_AND_CONFIG_MAP'),
+      endpointPublicAccess: z.boolean().default(true),
+      endpointPrivateAccess: z.boolean().default(false),
+      publicAccessCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'expected an IPv4 CIDR such as 0.0.0.0/0')).default(['0.0.0.0/0']),
+      /** Absent: the entries Gantry needs (lambdas/domain/access-entries.ts). Given: exactly these. */
+      accessEntries: z.array(eksAccessEntry).optional(),
+    }),
+    z.literal('MISSING'),
+  ],
+  { error: (iss) => (iss.code === 'invalid_union' ? 'expected "MISSING" or a cluster object {status, authenticationMode, endpointPublicAccess, endpointPrivateAccess, publicAccessCidrs, accessEntries}' : undefined) },
+);
 const wildcardFilter = z.strictObject({ filter: z.string().min(1), filterType: z.literal('WILDCARD').default('WILDCARD') });
 /** ECR's registry scanning configuration. Absent: BASIC with no rule (each repository's scanOnPush decides). */
 const registryScanning = z.strictObject({

@@ -243,20 +243,20 @@ function clusterChecks(input: DoctorInput, c: DoctorPlan['clusters'][number], re
 
   // Region: CloudFormation creates access entries in the stack's region; the workflows describe clusters in their own.
   const regionReasons = [
-    ...(cfg?.accessEntries === 'create' ? ['accessEntries "create" (the stack creates entries in its own region)'] : []),
-    ...(drivers.has('kubernetes') ? ['the kubernetes driver (the workflows describe clusters in their own region)'] : []),
+    ...(cfg?.accessEntries === 'create' ? ['accessEntries "create": the stack creates the entries in its own region'] : []),
+    ...(drivers.has('kubernetes') ? ['the kubernetes driver: the workflows describe clusters in their own region'] : []),
   ];
   const regionCheck: DoctorCheck[] =
     regionReasons.length === 0
       ? []
       : [
           c.region === input.region
-            ? { id: 'cluster.region', subject, status: 'pass', message: `in ${input.region}, Gantry's region, as ${list(regionReasons)} needs` }
+            ? { id: 'cluster.region', subject, status: 'pass', message: `in ${input.region}, Gantry's region (${regionReasons.join('; ')})` }
             : {
                 id: 'cluster.region',
                 subject,
                 status: 'fail',
-                message: `${c.name} is in ${c.region}, but Gantry runs in ${input.region}: ${list(regionReasons)} needs them in one region`,
+                message: `${c.name} is in ${c.region}, but Gantry runs in ${input.region} (${regionReasons.join('; ')})`,
                 fix: `deploy Gantry in ${c.region}, or (for access entries) set ${where}.accessEntries to "document" and create them in ${c.region} yourself`,
               },
         ];
@@ -609,7 +609,7 @@ function keyChecks(input: DoctorInput): DoctorCheck[] {
     if (!fact) return { id: 'signing-key', subject, status: 'error', message: `KMS DescribeKey ${ref} was not read` };
     if (!fact.ok) return { id: 'signing-key', subject, status: 'error', message: fact.error };
     const key = fact.value;
-    if (!key) return { id: 'signing-key', subject, status: 'fail', message: `no KMS key ${ref}: image.signature refuses every image that needs it`, fix: `correct signing.keys.${name} (aws kms describe-key --key-id <alias or id> prints the key ARN), or create the key: aws kms create-key --key-usage SIGN_VERIFY --key-spec ECC_NIST_P256` };
+    if (!key) return { id: 'signing-key', subject, status: 'fail', message: `no such KMS key: image.signature refuses every image that needs ${name}`, fix: `correct signing.keys.${name} (aws kms describe-key --key-id <alias or id> prints the key ARN), or create the key: aws kms create-key --key-usage SIGN_VERIFY --key-spec ECC_NIST_P256` };
     const problems = [
       ...(key.keyState !== 'Enabled' ? [`it is ${key.keyState ?? 'in an unknown state'}, not Enabled`] : []),
       ...(key.keyUsage !== 'SIGN_VERIFY' ? [`its usage is ${key.keyUsage ?? 'unknown'}, not SIGN_VERIFY`] : []),
@@ -620,7 +620,7 @@ function keyChecks(input: DoctorInput): DoctorCheck[] {
       id: 'signing-key',
       subject,
       status: 'fail',
-      message: `KMS key ${ref}: ${problems.join('; ')}; image.signature cannot verify with it`,
+      message: `${problems.join('; ')}: image.signature cannot verify with it`,
       fix: key.keyState === 'Disabled' && problems.length === 1 ? `aws kms enable-key --key-id ${ref}` : `point signing.keys.${name} at an asymmetric SIGN_VERIFY key: aws kms create-key --key-usage SIGN_VERIFY --key-spec ECC_NIST_P256`,
     };
   });
