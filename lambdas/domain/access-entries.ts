@@ -80,7 +80,7 @@ export interface AccessRequirement {
  * Every (cluster, role) pair that needs an access entry, in a stable order (cluster key, then ACCESS_ROLES):
  * - Helm stages: the Helm driver role, edit;
  * - Terraform stages: the Terraform driver role, edit (optional, see AccessRequirement.optional);
- * - Kubernetes stages: the release and the rollback workflow roles (eks:call GET and PUT of the Deployment), edit;
+ * - Kubernetes stages: the release and the rollback workflow roles (eks:call reads and writes the Deployment), edit;
  * - stages with a workload, when `insight.driftCheck` is on: the insight workflow role (eks:call GET), view.
  */
 export function accessRequirements(config: GantryConfig): AccessRequirement[] {
