@@ -32,6 +32,7 @@ import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, exe
 import { isKmsKeyRef } from '../lambdas/domain/image/signature';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
 import { ApprovalApi } from './ApprovalApi';
+import { EksAccessEntries } from './EksAccessEntries';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
 import { HelmDriver } from './HelmDriver';
 import { InsightCheck } from './InsightCheck';
@@ -138,6 +139,8 @@ export class ReleaseControlPlane extends Construct {
   public readonly dashboard: ReleaseDashboard;
   /** The daily insight check (stale services, drift): its workflow, schedule and dead-letter queue. */
   public readonly insightCheck: InsightCheck;
+  /** EKS access entries of Gantry's roles on the clusters whose config says `accessEntries: "create"` (lib/EksAccessEntries.ts). */
+  public readonly accessEntries: EksAccessEntries;
 
   constructor(scope: Construct, id: string, props: ReleaseControlPlaneProps) {
     super(scope, id);
@@ -344,6 +347,16 @@ export class ReleaseControlPlane extends Construct {
       removalPolicy,
     });
     functions.intake.function.addEnvironment('RELEASE_STATE_MACHINE_ARN', this.releaseStateMachine.stateMachineArn);
+    this.accessEntries = new EksAccessEntries(this, 'EksAccessEntries', {
+      config,
+      roles: {
+        helmDriver: this.helmDriver.role,
+        terraformDriver: this.terraformDriver.role,
+        releaseWorkflow: this.releaseStateMachine.role,
+        rollbackWorkflow: this.rollbackStateMachine.role,
+        insightWorkflow: this.insightCheck.stateMachine.role,
+      },
+    });
     this.approvalApi = new ApprovalApi(this, 'ApprovalApi', { handler: functions['approval-decide'].function, encryptionKey: this.key, logRetention, removalPolicy });
 
     // ---------------------------------------------------------------- grants per handler

@@ -11,6 +11,7 @@ import type { InsightRecord } from '../lambdas/domain/insight';
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { ValidationError } from '../lambdas/domain/validation';
 import { registerAuditCommands } from '../lib/cli/audit';
+import { registerDoctorCommand } from '../lib/cli/doctor';
 import { EXIT, GantryAwsError, NotFoundError, RefusedError } from '../lib/cli/backend';
 import { CliInputError } from '../lib/cli/errors';
 import { advanceLocalGantry, createLocalGantry } from '../lib/cli/local-backend';
@@ -119,6 +120,7 @@ export async function main(argv: string[], io: OperatorIo = processIo()): Promis
   registerAuditCommands(program, setCode);
   registerMetricsCommand(program, setCode);
   registerOperatorCommands(program, setCode, io);
+  registerDoctorCommand(program, setCode, io);
   registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
 
   try {

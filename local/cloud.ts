@@ -12,6 +12,9 @@ import { parseScanFindingsPage } from '../lambdas/domain/image/findings';
 import { MEDIA_TYPES } from '../lambdas/domain/image/oci';
 import { SigningKeyError } from '../lambdas/domain/image/signature';
 import type { ImageManifestRecord, ImageReferrerRecord, ImageSigningStatusRecord, RepositoryTagSettings } from '../lambdas/ports';
+import { ACCESS_POLICY_FOR, ACCESS_ROLES, type AccessRole, accessPolicyArn, accessRequirements } from '../lambdas/domain/access-entries';
+import type { GantryConfig } from '../lambdas/domain/config';
+import type { AccessEntryFacts, ClusterFacts, EventSelectorsFacts, KeyFacts, RegistryScanningFacts, RepositoryFacts } from '../lambdas/domain/doctor';
 import type { VirtualClock } from './clock';
 import { type BuiltImage, buildImage, type LocalSigningKey, scenarioSigningKeys } from './image-artifacts';
 import { LocalKube } from './kube';
@@ -19,6 +22,11 @@ import type { Scenario, ScenarioImage } from './scenario';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'eu-west-2';
+
+/** The ARNs of Gantry's roles in the local cloud (what a local Gantry's access entries name; lambdas/domain/access-entries.ts). */
+export const LOCAL_ROLE_ARNS: Readonly<Record<AccessRole, string>> = Object.fromEntries(
+  ACCESS_ROLES.map((r) => [r, `arn:aws:iam::${ACCOUNT}:role/gantry-local-${r.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`]),
+) as Record<AccessRole, string>;
 
 /**
  * An AWS error as the SDK would raise it: `name` is the error code, so ASL Retry can match it, and it
@@ -429,5 +437,82 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
   async publish(events: readonly LifecycleEvent[]): Promise<void> {
     this.checkFault('eventbridge', 'PutEvents');
     for (const e of events) this.lifecycle.push({ at: this.clock.now().toISOString(), detailType: e.detailType, detail: e.detail });
+  }
+
+  // ------------------------------------------------------------ what `gantry doctor --local` reads: EKS, ECR settings, CloudTrail, KMS
+
+  /** EKS DescribeCluster: the scenario's `eks` entry, else a cluster as Gantry needs it; undefined when "MISSING". */
+  eksCluster(name: string): ClusterFacts | undefined {
+    this.checkFault('eks', 'DescribeCluster');
+    const declared = this.scenario.eks?.[name];
+    if (declared === 'MISSING') return undefined;
+    return {
+      status: declared?.status ?? 'ACTIVE',
+      authenticationMode: declared?.authenticationMode ?? 'API_AND_CONFIG_MAP',
+      endpointPublicAccess: declared?.endpointPublicAccess ?? true,
+      endpointPrivateAccess: declared?.endpointPrivateAccess ?? false,
+      publicAccessCidrs: declared?.publicAccessCidrs ?? ['0.0.0.0/0'],
+    };
+  }
+
+  /**
+   * EKS access entries of a cluster (ListAccessEntries, DescribeAccessEntry, ListAssociatedAccessPolicies in one):
+   * the scenario's `eks.<name>.accessEntries`, else every entry Gantry needs there, as the stack or the deployer makes them.
+   */
+  eksAccessEntries(name: string, config: GantryConfig): AccessEntryFacts[] {
+    this.checkFault('eks', 'ListAccessEntries');
+    const declared = this.scenario.eks?.[name];
+    if (declared === 'MISSING') throw new LocalAwsError('ResourceNotFoundException', `No cluster found for name: ${name}.`, 'eks', 'ListAccessEntries');
+    if (declared?.accessEntries) {
+      return declared.accessEntries.map((e) => ({
+        principalArn: (ACCESS_ROLES as readonly string[]).includes(e.principal) ? LOCAL_ROLE_ARNS[e.principal as AccessRole] : e.principal,
+        type: e.type,
+        kubernetesGroups: [...e.kubernetesGroups],
+        policies: e.policies.map((p) => ({ policyArn: accessPolicyArn(p.policy), scopeType: p.scope, namespaces: [...p.namespaces] })),
+      }));
+    }
+    return accessRequirements(config)
+      .filter((r) => r.clusterName === name)
+      .map((r) => ({
+        principalArn: LOCAL_ROLE_ARNS[r.role],
+        type: 'STANDARD',
+        kubernetesGroups: [],
+        policies: [{ policyArn: accessPolicyArn(ACCESS_POLICY_FOR[r.level]), scopeType: 'namespace', namespaces: [...r.namespaces] }],
+      }));
+  }
+
+  /** ECR DescribeRepositories: tag mutability and scan on push (default on); undefined for a repository that does not exist. */
+  repositorySettings(repository: string): RepositoryFacts | undefined {
+    this.checkFault('ecr', 'DescribeRepositories');
+    const repo = this.repo(repository);
+    if (!repo) return undefined;
+    return { tagMutability: repo.tagMutability, exclusionFilters: repo.tagMutabilityExclusions.map((filter) => ({ filterType: 'WILDCARD', filter })), scanOnPush: repo.scanOnPush ?? true };
+  }
+
+  /** ECR GetRegistryScanningConfiguration (default: BASIC, no rule). */
+  registryScanningConfiguration(): RegistryScanningFacts {
+    this.checkFault('ecr', 'GetRegistryScanningConfiguration');
+    const r = this.scenario.registryScanning;
+    return { scanType: r?.scanType ?? 'BASIC', rules: (r?.rules ?? []).map((rule) => ({ scanFrequency: rule.scanFrequency, filters: rule.repositoryFilters.map((f) => ({ filterType: f.filterType, filter: f.filter })) })) };
+  }
+
+  /** CloudTrail DescribeTrails, GetTrailStatus and GetEventSelectors (default: one multi-region trail logging all management events). */
+  cloudTrails(): Array<{ name: string; homeRegion: string; multiRegion: boolean; logging: boolean; selectors: EventSelectorsFacts }> {
+    this.checkFault('cloudtrail', 'DescribeTrails');
+    const trails = this.scenario.trails ?? [{ name: 'management-events', multiRegion: true, logging: true, managementEvents: 'All' as const }];
+    return trails.map((t) => ({
+      name: t.name,
+      homeRegion: ('homeRegion' in t && t.homeRegion) || REGION,
+      multiRegion: t.multiRegion,
+      logging: t.logging,
+      selectors: { basic: t.managementEvents === 'None' ? [{ includeManagementEvents: false, readWriteType: 'All' }] : [{ includeManagementEvents: true, readWriteType: t.managementEvents }], advanced: [] },
+    }));
+  }
+
+  /** KMS DescribeKey: a key of the scenario's `kms`; undefined for any other ARN (the local cloud has no other KMS key). */
+  kmsKey(keyArn: string): KeyFacts | undefined {
+    this.checkFault('kms', 'DescribeKey');
+    const k = this.scenario.kms?.[keyArn];
+    return k ? { keySpec: k.keySpec, keyUsage: k.keyUsage, keyState: k.keyState } : undefined;
   }
 }

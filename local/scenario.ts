@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
+import { ACCESS_ROLES } from '../lambdas/domain/access-entries';
 import { type GantryConfig, parseConfig, stageWorkload } from '../lambdas/domain/config';
 import { isIsoDuration } from '../lambdas/domain/durations';
 import { ValidationError, formatIssues, prototypeKeyProblems } from '../lambdas/domain/validation';
@@ -131,6 +132,65 @@ const trigger = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('kubectl-set-image'), service: z.string().min(1), stage: z.string().min(1), image: z.string().regex(/^[^\s@]+(@sha256:[a-f0-9]{64})?$/, 'expected an image reference such as repo:tag or registry/repo@sha256:<64 hex>'), container: z.string().optional(), at: duration.default('PT0S') }),
 ], { error: (iss) => (iss.code === 'invalid_union' ? 'expected a trigger whose type is "ecr-push", "start", "event", "rollback", "freeze", "insight-check" or "kubectl-set-image"' : undefined) });
 
+// ---------------------------------------------------------------- what `gantry doctor --local` reads (added: not in SIMULATION.md v1)
+
+const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace');
+/** An access policy associated with an access entry: an EKS access policy name (AmazonEKSEditPolicy) and its scope. */
+const eksAccessPolicy = z.strictObject({
+  policy: z.string().regex(/^[A-Za-z0-9]+$/, 'expected an EKS access policy name such as AmazonEKSEditPolicy'),
+  scope: z.enum(['namespace', 'cluster']).default('namespace'),
+  namespaces: z.array(k8sName).default([]),
+});
+/** An access entry: `principal` is one of Gantry's roles (helmDriver, …: the local cloud's ARN of it) or any IAM principal ARN. */
+const eksAccessEntry = z.strictObject({
+  principal: z.string().refine((p) => (ACCESS_ROLES as readonly string[]).includes(p) || /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/\S+$/.test(p), {
+    message: `expected one of Gantry's roles (${ACCESS_ROLES.join(', ')}) or an IAM role or user ARN`,
+  }),
+  type: z.enum(['STANDARD', 'EC2_LINUX', 'EC2_WINDOWS', 'FARGATE_LINUX', 'EC2', 'HYBRID_LINUX', 'HYPERPOD_LINUX']).default('STANDARD'),
+  kubernetesGroups: z.array(z.string().min(1)).default([]),
+  policies: z.array(eksAccessPolicy).default([]),
+});
+/**
+ * An EKS cluster of the local cloud, by cluster name. A cluster of the config that is not named here exists, ACTIVE,
+ * with API_AND_CONFIG_MAP authentication, a public endpoint and every access entry Gantry needs; "MISSING": it does not exist.
+ */
+const eksCluster = z.union(
+  [
+    z.strictObject({
+      status: z.enum(['CREATING', 'ACTIVE', 'DELETING', 'FAILED', 'UPDATING', 'PENDING']).default('ACTIVE'),
+      authenticationMode: z.enum(['API', 'API_AND_CONFIG_MAP', 'CONFIG_MAP']).default('API_AND_CONFIG_MAP'),
+      endpointPublicAccess: z.boolean().default(true),
+      endpointPrivateAccess: z.boolean().default(false),
+      publicAccessCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'expected an IPv4 CIDR such as 0.0.0.0/0')).default(['0.0.0.0/0']),
+      /** Absent: the entries Gantry needs (lambdas/domain/access-entries.ts). Given: exactly these. */
+      accessEntries: z.array(eksAccessEntry).optional(),
+    }),
+    z.literal('MISSING'),
+  ],
+  { error: (iss) => (iss.code === 'invalid_union' ? 'expected "MISSING" or a cluster object {status, authenticationMode, endpointPublicAccess, endpointPrivateAccess, publicAccessCidrs, accessEntries}' : undefined) },
+);
+const wildcardFilter = z.strictObject({ filter: z.string().min(1), filterType: z.literal('WILDCARD').default('WILDCARD') });
+/** ECR's registry scanning configuration. Absent: BASIC with no rule (each repository's scanOnPush decides). */
+const registryScanning = z.strictObject({
+  scanType: z.enum(['BASIC', 'ENHANCED']).default('BASIC'),
+  rules: z.array(z.strictObject({ scanFrequency: z.enum(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN', 'MANUAL']), repositoryFilters: z.array(wildcardFilter).min(1) })).default([]),
+});
+/** A CloudTrail trail. Absent `trails`: one multi-region trail logging every management event. */
+const trail = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$/, 'expected a trail name'),
+  homeRegion: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2').optional(),
+  multiRegion: z.boolean().default(true),
+  logging: z.boolean().default(true),
+  /** Which management events it logs (its basic event selector's ReadWriteType), or None. */
+  managementEvents: z.enum(['All', 'WriteOnly', 'ReadOnly', 'None']).default('All'),
+});
+/** A KMS key, by key ARN. A KMS key ARN of signing.keys that is not named here does not exist in the local cloud. */
+const kmsKey = z.strictObject({
+  keySpec: z.string().regex(/^[A-Z0-9_]+$/, 'expected a KMS key spec such as ECC_NIST_P256').default('ECC_NIST_P256'),
+  keyUsage: z.enum(['SIGN_VERIFY', 'ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']).default('SIGN_VERIFY'),
+  keyState: z.enum(['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'Unavailable', 'Creating', 'Updating', 'PendingReplicaDeletion']).default('Enabled'),
+});
+
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
@@ -143,6 +203,8 @@ export const scenarioSchema = z.strictObject({
         tagMutability: z.enum(['IMMUTABLE', 'MUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION']).default('IMMUTABLE'),
         /** ECR WILDCARD exclusion filters of an *_WITH_EXCLUSION setting, such as "latest" or "dev-*". */
         tagMutabilityExclusions: z.array(z.string().min(1)).default([]),
+        /** Basic scanning on push (imageScanningConfiguration.scanOnPush); absent: on (added: not in SIMULATION.md v1). */
+        scanOnPush: z.boolean().optional(),
         images: z.array(image).default([]),
       }),
     )
@@ -158,6 +220,12 @@ export const scenarioSchema = z.strictObject({
   alarms: z.record(z.string(), alarmState).default({}),
   triggers: z.array(trigger).default([]),
   script: z.array(scriptLine).default([]),
+  /** EKS clusters by name (gantry doctor --local). */
+  eks: z.record(z.string(), eksCluster).optional(),
+  registryScanning: registryScanning.optional(),
+  trails: z.array(trail).optional(),
+  /** KMS keys by key ARN (gantry doctor --local). */
+  kms: z.record(z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'expected a KMS key ARN'), kmsKey).optional(),
 });
 
 export type Scenario = z.output<typeof scenarioSchema>;
@@ -166,6 +234,8 @@ export type Trigger = Scenario['triggers'][number];
 export type ScenarioImage = z.output<typeof image>;
 export type ScenarioPlatform = z.output<typeof platform>;
 export type ScenarioSignature = z.output<typeof signature>;
+export type ScenarioEksCluster = Exclude<z.output<typeof eksCluster>, 'MISSING'>;
+export type ScenarioAccessEntry = z.output<typeof eksAccessEntry>;
 
 export interface LoadedScenario {
   readonly scenario: Scenario;

@@ -222,9 +222,18 @@ const signingKey = z
     }
   });
 
+/**
+ * What the stack does about the EKS access entries of Gantry's roles on a cluster (lib/EksAccessEntries.ts):
+ * `create` makes them (AWS::EKS::AccessEntry, scoped to the stages' namespaces); `document` (the default when the
+ * field is absent) leaves them to the deployer, with the role ARNs as stack outputs (docs/deploying.md).
+ * Absent rather than defaulted, so configs written before the field keep their config hash.
+ */
+export const ACCESS_ENTRY_MODES = ['create', 'document'] as const;
+
 const cluster = z.strictObject({
   name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name'),
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2'),
+  accessEntries: z.enum(ACCESS_ENTRY_MODES, { error: 'expected "create" (the stack creates the access entries) or "document" (you create them)' }).optional(),
 });
 
 /**
@@ -324,6 +333,12 @@ export type StageConfig = ServiceConfig['stages'][number];
 export type ImagePolicy = ServiceConfig['imagePolicy'];
 export type DeployConfig = StageConfig['deploy'];
 export type KubernetesDeploy = Extract<DeployConfig, { driver: 'kubernetes' }>;
+export type ClusterConfig = GantryConfig['clusters'][string];
+
+/** A cluster's access-entry mode: `document` unless it says `create`. */
+export function accessEntriesMode(c: ClusterConfig): (typeof ACCESS_ENTRY_MODES)[number] {
+  return c.accessEntries ?? 'document';
+}
 
 /** The Deployment and container the drift check reads for a stage, or undefined when the stage names none. */
 export function stageWorkload(st: StageConfig): { deployment: string; container: string } | undefined {

@@ -1,10 +1,11 @@
 /**
  * The `--json` outputs of the operator commands (`status`, `releases`, `freeze status`, `start`,
- * `rollback`): one zod schema each. Scripts may rely on every field named here; fields are only ever
+ * `rollback`) and of `doctor`: one zod schema each. Scripts may rely on every field named here; fields are only ever
  * added. The tests validate real outputs against them; `z.toJSONSchema(OUTPUT_SCHEMAS.status,
  * { unrepresentable: 'any' })` gives a JSON Schema for other tools.
  */
 import { z } from 'zod';
+import { CHECK_IDS, CHECK_STATUSES } from '../../lambdas/domain/doctor';
 import { RELEASE_STATUSES, STAGE_STATUSES } from '../../lambdas/domain/types';
 
 const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'expected an ISO-8601 instant' });
@@ -118,9 +119,40 @@ export const startOutputSchema = z.object({
   reason: z.string().nullable(),
 });
 
+/** One check of `gantry doctor` (lambdas/domain/doctor.ts): ✓ pass, ✗ fail (with `fix`), – skip, ! error (a read failed). */
+export const doctorCheckSchema = z.object({
+  id: z.enum(CHECK_IDS),
+  /** What was checked: a cluster, `cluster/role`, a repository, an alarm, a key. */
+  subject: z.string().min(1),
+  status: z.enum(CHECK_STATUSES),
+  message: z.string().min(1),
+  /** What to do, for a failed check; null otherwise. */
+  fix: z.string().nullable(),
+});
+
+/** `gantry doctor --json`. */
+export const doctorOutputSchema = z.object({
+  source: z.string(),
+  simulated: z.boolean(),
+  /** `deployed` (a stack), `config` (a config before deploying: the roles' access entries are not checked), `local`. */
+  mode: z.enum(['deployed', 'config', 'local']),
+  /** The region Gantry runs in (repositories, alarms, trail). */
+  region: z.string(),
+  /** The config file read (null for a local Gantry, which has its own). */
+  config: z.string().nullable(),
+  /** Every check passed or was skipped. */
+  ok: z.boolean(),
+  /** 0 all hold, 1 one failed, 4 one could not be read. */
+  exitCode: z.union([z.literal(0), z.literal(1), z.literal(4)]),
+  summary: z.object({ pass: z.number().int(), fail: z.number().int(), skip: z.number().int(), error: z.number().int() }),
+  checks: z.array(doctorCheckSchema),
+});
+export type DoctorOutput = z.infer<typeof doctorOutputSchema>;
+
 export const OUTPUT_SCHEMAS = {
   status: statusOutputSchema,
   releases: releasesOutputSchema,
   freeze: freezeOutputSchema,
   start: startOutputSchema,
+  doctor: doctorOutputSchema,
 } as const;

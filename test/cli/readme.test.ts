@@ -29,7 +29,7 @@ function usages(): Array<{ words: string[]; options: string[] }> {
 describe('README CLI section', () => {
   it('lists the operator commands', () => {
     const listed = usages().map((u) => u.words.join(' '));
-    for (const cmd of ['start', 'status', 'releases', 'rollback', 'freeze on', 'freeze off', 'freeze status', 'approve', 'reject', 'simulate']) assert.ok(listed.includes(cmd), cmd);
+    for (const cmd of ['start', 'status', 'releases', 'rollback', 'freeze on', 'freeze off', 'freeze status', 'approve', 'reject', 'simulate', 'doctor']) assert.ok(listed.includes(cmd), cmd);
   });
 
   it('lists the report and audit commands, with the Gantry they read', () => {

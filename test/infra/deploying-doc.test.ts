@@ -1,0 +1,25 @@
+/** docs/deploying.md lists the stack's real outputs: every output of the synthesized template, and nothing else. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { buildGantry, ROOT } from './fixtures';
+
+const doc = readFileSync(join(ROOT, 'docs', 'deploying.md'), 'utf8');
+
+/** The first-column names of the table under "## 6. The stack's outputs". */
+function documentedOutputs(): string[] {
+  const start = doc.indexOf("## 6. The stack's outputs");
+  assert.ok(start >= 0, 'docs/deploying.md has the section "6. The stack\'s outputs"');
+  const section = doc.slice(start, doc.indexOf('\n## ', start + 5));
+  return [...section.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1] as string);
+}
+
+describe('docs/deploying.md', () => {
+  it('lists exactly the outputs of the Gantry stack', () => {
+    const outputs = Object.keys((buildGantry({ bundle: false }).template.toJSON() as { Outputs: Record<string, unknown> }).Outputs);
+
+    assert.ok(outputs.length >= 10);
+    assert.deepEqual(documentedOutputs().sort(), outputs.sort());
+  });
+});
