@@ -116,7 +116,10 @@ export const LEDGER_ACCESS = {
   'bake-timer': { calls: ['events', 'append', 'takeToken(BAKE)', 'putToken(BAKE)'], why: 'ends a bake: claims its token, records the outcome' },
   'alarm-watch': { calls: ['tokensForAlarm', 'events', 'append', 'takeToken(BAKE)', 'putToken(BAKE)'], why: 'fails the bakes watching an alarm: claims their tokens, records the outcome' },
   intake: { calls: ['recordSkip', 'putInitiator', 'events', 'append'], why: "records skipped pushes and the pusher (start record; release.attributed when CloudTrail's record comes late)" },
-  reconciler: { calls: ['leasesOf', 'releaseLease', 'events', 'append', 'takeToken(BAKE)', 'takeToken(APPROVAL)'], why: 'closes the record of an execution that died: frees its leases, cancels its tokens' },
+  reconciler: {
+    calls: ['leasesOf', 'releaseLease', 'takeLeaseWaiters', 'events', 'append', 'takeToken(BAKE)', 'takeToken(APPROVAL)'],
+    why: 'closes the record of an execution that died: frees its leases (waking the releases waiting for them), cancels its tokens',
+  },
   'rollback-prepare': { calls: ['getPointer', 'getInitiator', 'append'], why: 'opens an operator rollback record with its target and initiator' },
   'approval-request': { calls: ['events', 'getLease', 'putToken(APPROVAL)', 'takeToken(APPROVAL)', 'append'], why: 'stores the approval token and records the wait' },
   'approval-decide': { calls: ['events', 'append', 'takeToken(APPROVAL)', 'putToken(APPROVAL)'], why: 'records refusals and the decision; claims the approval token exactly once' },
