@@ -213,3 +213,18 @@ export function itemKindOf(partitionKey: string): LedgerItemKind | undefined {
     return p.endsWith('*') ? partitionKey.startsWith(p.slice(0, -1)) : partitionKey === p;
   });
 }
+
+/**
+ * The table of owners as docs/security.md shows it (test/infra/ledger-access.test.ts checks the page has
+ * it verbatim): per handler, the partitions it reads, puts, updates and deletes, whether it queries the
+ * index, and why.
+ */
+export function ledgerAccessMarkdown(): string {
+  const kinds = (ks: readonly LedgerItemKind[]) => (ks.length === 0 ? '—' : ks.map((k) => `\`${LEDGER_ITEM_KINDS[k].partition}\``).join(' '));
+  const rows = Object.entries(LEDGER_ACCESS).map(([handler, entry]) => {
+    const g = grantsOf(entry.calls);
+    const reads = KIND_ORDER.filter((k) => g.table.GetItem.includes(k) || g.table.Query.includes(k));
+    return `| ${handler} | ${kinds(reads)}${g.index ? ' + index' : ''} | ${kinds(g.table.PutItem)} | ${kinds(g.table.UpdateItem)} | ${kinds(g.table.DeleteItem)} | ${entry.why} |`;
+  });
+  return ['| handler | reads (GetItem, Query) | puts | updates | deletes | why |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}
