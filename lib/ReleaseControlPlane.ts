@@ -6,12 +6,12 @@
  * the definitions and handlers actually use.
  */
 import { join } from 'node:path';
-import { Annotations, ArnFormat, type CfnElement, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, Grant, type IGrantable, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -31,6 +31,7 @@ import type { GantryConfig } from '../lambdas/domain/config';
 import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { isKmsKeyRef } from '../lambdas/domain/image/signature';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
+import { handlerGrants, ledgerPolicy, writes } from './ledger-access';
 import { ApprovalApi } from './ApprovalApi';
 import { EksAccessEntries } from './EksAccessEntries';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
@@ -44,6 +45,11 @@ import { CODEBUILD_SYNC_RULE, DRIVER_PROJECTS, WorkflowDefinition } from './Work
 
 /** The Gantry EventBridge bus (CONTRACTS §4). */
 export const EVENT_BUS_NAME = 'gantry';
+/** What a role that reads the ledger needs of the Gantry key (the table is encrypted with it), as CDK's table grants ask. */
+const LEDGER_KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
+/** ... and a role that writes it. */
+const LEDGER_KEY_WRITE_ACTIONS = [...LEDGER_KEY_READ_ACTIONS, 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
+
 /** The EventBridge Scheduler group every bake timer is created in. */
 export const SCHEDULE_GROUP_NAME = 'gantry-bakes';
 
@@ -67,6 +73,7 @@ export const HANDLERS = {
   'insight-plan': 'Insight check: lists, from the config, the stage workloads whose running image is read for drift',
   'insight-record': 'Insight check: finds stale services, compares running images with the ledger, records the findings, publishes Service Stale and Drift Detected',
   'rollout-check': 'Kubernetes driver: the validated rollout target, the Deployment patch and the rollout decision (DONE, PROGRESSING, FAILED)',
+  'operator-api': 'The operator API: starts releases and rollbacks (writing the start record that names the caller) and sets the global freeze',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
 
@@ -272,7 +279,7 @@ export class ReleaseControlPlane extends Construct {
         deadLetterQueue: asyncDeadLetters[name],
         functionName: name === 'bake-timer' ? bakeTimerName : undefined,
         // API Gateway gives up on an integration after 29 seconds.
-        timeout: name === 'approval-decide' ? Duration.seconds(25) : undefined,
+        timeout: name === 'approval-decide' || name === 'operator-api' ? Duration.seconds(25) : undefined,
       });
     }
     this.functions = functions;
@@ -357,16 +364,28 @@ export class ReleaseControlPlane extends Construct {
         insightWorkflow: this.insightCheck.stateMachine.role,
       },
     });
-    this.approvalApi = new ApprovalApi(this, 'ApprovalApi', { handler: functions['approval-decide'].function, encryptionKey: this.key, logRetention, removalPolicy });
+    functions['operator-api'].function.addEnvironment('RELEASE_STATE_MACHINE_ARN', this.releaseStateMachine.stateMachineArn);
+    functions['operator-api'].function.addEnvironment('ROLLBACK_STATE_MACHINE_ARN', this.rollbackStateMachine.stateMachineArn);
+    this.approvalApi = new ApprovalApi(this, 'ApprovalApi', {
+      handler: functions['approval-decide'].function,
+      operatorHandler: functions['operator-api'].function,
+      encryptionKey: this.key,
+      logRetention,
+      removalPolicy,
+    });
 
     // ---------------------------------------------------------------- grants per handler
-    const ledgerLogicalId = stack.getLogicalId(this.table.node.defaultChild as CfnElement);
     const repositoryArns = [...new Set(Object.values(config.services).map((s) => s.repository))]
       .sort()
       .map((repository) => stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: repository }));
+    const ledgerArns = { table: this.table.tableArn, index: `${this.table.tableArn}/index/${LEDGER_GSI_BY_SERVICE}` };
     for (const [name, fn] of Object.entries(functions) as Array<[HandlerName, GantryFunction]>) {
       const wildcardReasons: string[] = [WILDCARD_REASONS.xray];
-      this.table.grantReadWriteData(fn.role);
+      // The ledger: only the item kinds this handler's code touches, each action held to them by
+      // dynamodb:LeadingKeys (lib/ledger-access.ts); read-only handlers get no write action at all.
+      for (const statement of ledgerPolicy(name, ledgerArns)) fn.role.addToPolicy(PolicyStatement.fromJson(statement));
+      const ledgerWriter = writes(handlerGrants(name));
+      this.key.grant(fn.role, ...(ledgerWriter ? LEDGER_KEY_WRITE_ACTIONS : LEDGER_KEY_READ_ACTIONS));
       if (PUBLISHERS.includes(name)) this.eventBus.grantPutEventsTo(fn.role);
       if (ECR_READERS.includes(name) && repositoryArns.length > 0) {
         fn.role.addToPolicy(
@@ -432,12 +451,18 @@ export class ReleaseControlPlane extends Construct {
         );
       }
       if (name === 'intake') this.releaseStateMachine.grantStartExecution(fn.role);
+      if (name === 'operator-api') {
+        // Starts releases and operator rollbacks for the caller; no task token, no stop.
+        this.releaseStateMachine.grantStartExecution(fn.role);
+        this.rollbackStateMachine.grantStartExecution(fn.role);
+      }
       const dlq = asyncDeadLetters[name];
       if (dlq) dlq.grantSendMessages(fn.role);
       acknowledge(fn.role, 'AwsSolutions-IAM5[Resource::*]', wildcardReasons.join(' '));
-      acknowledge(fn.role, `AwsSolutions-IAM5[Resource::<${ledgerLogicalId}.Arn>/index/*]`, WILDCARD_REASONS.ledgerIndexes);
-      acknowledge(fn.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', WILDCARD_REASONS.kmsGrantActions);
-      acknowledge(fn.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', WILDCARD_REASONS.kmsGrantActions);
+      if (ledgerWriter || dlq) {
+        acknowledge(fn.role, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', WILDCARD_REASONS.kmsGrantActions);
+        acknowledge(fn.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', WILDCARD_REASONS.kmsGrantActions);
+      }
     }
 
     // The scheduler invokes the bake timer and nothing else (no `:*` qualifier either).
@@ -488,6 +513,31 @@ export class ReleaseControlPlane extends Construct {
       deadLetterQueues: { ...this.deadLetterQueues, notifications: this.notifications.deadLetterQueue, insightSchedule: this.insightCheck.deadLetterQueue },
       alarmAction: new SnsAction(this.notifications.alarmTopic),
     });
+  }
+
+  /**
+   * What an operator needs, and nothing that writes the ledger: `execute-api:Invoke` on the operator routes
+   * (start a release, start a rollback, set the freeze: the API records the caller), read access to the
+   * ledger (`gantry status`, `releases`, `freeze status`, `audit`), and `DescribeExecution` / `StopExecution`
+   * on the workflows' executions. No `states:StartExecution`: a start that bypasses the API has no start
+   * record, and its release says "unattributed".
+   */
+  public grantOperate(grantee: IGrantable): Grant {
+    const routes = Object.values(this.approvalApi.operatorArns);
+    return Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: routes })
+      .combine(this.table.grantReadData(grantee))
+      .combine(this.releaseStateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:StopExecution'))
+      .combine(this.rollbackStateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:StopExecution'));
+  }
+
+  /** What an approver needs: `execute-api:Invoke` on the decision route. Who may approve which stage is the config's `approval.approvers`. */
+  public grantApprove(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.approvalApi.decisionArn] });
+  }
+
+  /** What an auditor needs: read access to the ledger (and `kms:Decrypt` through it). Nothing that writes. */
+  public grantAudit(grantee: IGrantable): Grant {
+    return this.table.grantReadData(grantee);
   }
 
   /**

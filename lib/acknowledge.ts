@@ -34,7 +34,6 @@ export const WILDCARD_REASONS = {
   ecrAuthorizationToken: 'ecr:GetAuthorizationToken (for helm registry login to an OCI chart in ECR) supports no resource-level permissions; pulls are limited to the chart repositories.',
   kmsGrantActions:
     'CDK key grants (table read/write, queue send, CodeBuild encryption key) use kms:GenerateDataKey* and kms:ReEncrypt* on the one Gantry customer-managed key; the wildcards only span GenerateDataKey/GenerateDataKeyWithoutPlaintext and ReEncryptFrom/ReEncryptTo.',
-  ledgerIndexes: 'grantReadWriteData includes the ledger table\'s indexes (<table ARN>/index/*) so handlers can Query the byService index; the table has no other index.',
   codeBuildDefaultLogGroup:
     'CDK\'s CodeBuild Project always grants stream writes to its default log group /aws/codebuild/<project>; builds log to the encrypted Gantry log group instead, so this grant is unused and limited to that one group.',
 } as const;

@@ -8,7 +8,8 @@ import { parseIsoDuration } from '../lambdas/domain/durations';
 import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { type LedgerEvent, verifyChain } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightCheckData, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
-import { operatorExecutionName, rollbackFromText } from '../lambdas/domain/release';
+import { OPERATOR_ROUTES } from '../lambdas/domain/operator-requests';
+import { rollbackFromText } from '../lambdas/domain/release';
 import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
 import { sdkMaxAttempts } from '../lambdas/adapters/retry';
 import type { Deps } from '../lambdas/ports';
@@ -29,6 +30,8 @@ import { run as bakeRegister } from '../lambdas/bake-register';
 import { run as bakeTimer } from '../lambdas/bake-timer';
 import { run as imageGates } from '../lambdas/image-gates';
 import { run as intake } from '../lambdas/intake';
+import { run as operatorApi } from '../lambdas/operator-api';
+import { iamApiEvent } from '../lambdas/shared/api-gateway';
 import { run as prepareRelease } from '../lambdas/prepare-release';
 import { run as reconciler } from '../lambdas/reconciler';
 import { run as recordStep } from '../lambdas/record-step';
@@ -163,6 +166,13 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   return { at: e.at, release: e.releaseId, ...(e.stage ? { stage: e.stage } : {}), event: LABELS[e.type]?.(e) ?? e.type, ...(result ? { result } : {}), ...(reason ? { reason } : {}) };
 }
 
+/** One DynamoDB request a handler's ledger sent (the command and its input, as lib-dynamodb has them). */
+export interface LedgerRequest {
+  /** `GetCommand`, `PutCommand`, `UpdateCommand`, `DeleteCommand`, `QueryCommand`, `ScanCommand`. */
+  readonly command: string;
+  readonly input: Readonly<Record<string, unknown>>;
+}
+
 export interface SimulateOptions {
   /**
    * Stop at this virtual instant (ms since the epoch) instead of running until nothing is left to
@@ -181,6 +191,12 @@ export interface SimulateOptions {
    * (to give the local Deployments full container specs, for instance).
    */
   readonly prepareCloud?: (cloud: LocalCloud) => void;
+  /**
+   * Called with every DynamoDB request a handler's ledger sends, and which handler sent it (each handler
+   * then gets a ledger of its own over the same table). test/workflow/ledger-access.test.ts checks each
+   * against the IAM statements of that handler's role.
+   */
+  readonly observeLedger?: (handler: string, request: LedgerRequest) => void;
 }
 
 export async function simulate(loaded: LoadedScenario, options: SimulateOptions = {}): Promise<SimulationResult> {
@@ -227,8 +243,37 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
         },
       }),
     };
-    /** What a handler invocation gets: the deps, or with crashAfterLedgerWrite a ledger that crashes it once. */
-    const invoke = <E>(name: string, run: (event: E, d: Deps) => Promise<unknown>) => (event: E) => run(event, chaos.depsFor(name, deps));
+    /** With `observeLedger`: each handler's own ledger, whose every DynamoDB request is reported as that handler's. */
+    const ledgers = new Map<string, DynamoLedger>();
+    const ledgerOf = (handler: string): DynamoLedger => {
+      const observe = options.observeLedger;
+      if (!observe) return ledger;
+      let own = ledgers.get(handler);
+      if (!own) {
+        const client = {
+          send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+            observe(handler, { command: command.constructor.name, input: command.input });
+            return dynamo.doc.send(command as never);
+          },
+        };
+        own = new DynamoLedger({ client: client as unknown as typeof dynamo.doc, tableName: dynamo.tableName });
+        ledgers.set(handler, own);
+      }
+      return own;
+    };
+    /** Operator requests the operator API did not accept for a reason other than their input. */
+    const operatorWarnings: string[] = [];
+    /** The rollback workflow, as the operator API starts it (StartExecution on the rollback state machine). */
+    const operatorRollbacks = chaos.port('sfn', {
+      start: async (name: string, input: unknown) => {
+        cloud.checkFault('sfn', 'StartExecution');
+        if (!sfn) throw new Error('local Step Functions not ready');
+        return sfn.start('rollback', name, input);
+      },
+    });
+    /** What a handler invocation gets: the deps (its own ledger when observed), or with crashAfterLedgerWrite a ledger that crashes it once. */
+    const depsOf = (name: string, d: Deps = deps): Deps => chaos.depsFor(name, options.observeLedger ? { ...d, ledger: ledgerOf(name) } : d);
+    const invoke = <E>(name: string, run: (event: E, d: Deps) => Promise<unknown>) => (event: E) => run(event, depsOf(name));
 
     // Script lines: phase-keyed lines fire relative to the first time that phase begins; `at` lines at
     // that offset from the start. Every action takes either form (SIMULATION.md; docs/scenarios.md).
@@ -262,7 +307,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       let res: Awaited<ReturnType<typeof approvalDecide>>;
       for (let attempt = 1; ; attempt++) {
         try {
-          res = await approvalDecide(event, chaos.depsFor('approval-decide', deps));
+          res = await approvalDecide(event, depsOf('approval-decide'));
           if (res.statusCode < 500 || attempt >= 3) break;
         } catch (e) {
           if (attempt >= 3) throw e;
@@ -343,7 +388,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
         return scenario.script[i]?.deploy;
       },
     };
-    const handlers: Record<string, HandlerRun> = Object.fromEntries(Object.entries(HANDLERS).map(([name, run]) => [name, (event: unknown, d: Deps) => run(event, chaos.depsFor(name, d))]));
+    const handlers: Record<string, HandlerRun> = Object.fromEntries(Object.entries(HANDLERS).map(([name, run]) => [name, (event: unknown, d: Deps) => run(event, depsOf(name, d))]));
     sfn = new LocalStepFunctions(clock, cloud, handlers, deps, hooks, ['release', 'rollback', 'insight']);
 
     cloud.addRule({ name: 'ecr-push', pattern: ecrPushPattern, target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
@@ -405,16 +450,23 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
           const container = t.container ?? w?.container ?? t.service;
           cloud.kube.setImage(cluster, st?.namespace ?? 'default', deployment, container, t.image);
           cloud.note('Image Set Out Of Band', { service: t.service, stage: t.stage, cluster, deployment, container, image: t.image });
-        } else if (t.type === 'freeze') {
-          await ledger.setFreeze({ on: t.state === 'on', reason: t.reason, principal: t.principal, at: now });
-          cloud.note(t.state === 'on' ? 'Freeze On' : 'Freeze Off', { reason: t.reason, principal: t.principal });
-        } else {
-          const input = t.input as { service?: unknown };
-          const service = typeof input?.service === 'string' && /^[a-z][a-z0-9-]{0,39}$/.test(input.service) ? input.service : 'release';
-          const name = t.type === 'rollback' ? operatorExecutionName(`${service}-rollback`, clock.now(), String(i)) : operatorExecutionName(service, clock.now(), String(i));
-          // The start record: who called StartExecution (CloudTrail / the CLI / the API in AWS).
-          await ledger.putInitiator(name, t.principal, now);
-          sfn?.start(t.type === 'rollback' ? 'rollback' : 'release', name, t.input);
+        } else if (t.type === 'freeze' || t.type === 'start' || t.type === 'rollback') {
+          // Operators never write the ledger: each request goes through the operator API's Lambda, with the
+          // event API Gateway would deliver for that principal. API Gateway's request id is the trigger's
+          // index (it names the execution: operator-api makes the name from it).
+          const route = t.type === 'freeze' ? OPERATOR_ROUTES.setFreeze : t.type === 'rollback' ? OPERATOR_ROUTES.startRollback : OPERATOR_ROUTES.startRelease;
+          const body = t.type === 'freeze' ? { state: t.state, reason: t.reason } : t.input;
+          const event = iamApiEvent(t.principal, { method: route.method, resource: route.resource, path: route.resource, body }, { at: clock.now(), requestId: String(i) });
+          const res = await operatorApi(event, { ...depsOf('operator-api'), rollbacks: operatorRollbacks });
+          const answer = JSON.parse(res.body) as { message?: string; problems?: string[]; releaseId?: string };
+          if (t.type === 'freeze') {
+            if (res.statusCode === 200) cloud.note(t.state === 'on' ? 'Freeze On' : 'Freeze Off', { reason: t.reason, principal: t.principal });
+            else cloud.note('Freeze Refused', { principal: t.principal, status: res.statusCode, cause: [answer.message, ...(answer.problems ?? [])].join('; ') });
+          } else if (res.statusCode === 400) {
+            cloud.note('Input Rejected', { principal: t.principal, status: res.statusCode, cause: [answer.message, ...(answer.problems ?? [])].join('; ') });
+          } else if (res.statusCode !== 200) {
+            operatorWarnings.push(`the operator API answered the ${t.type} trigger ${i} with HTTP ${res.statusCode}: ${answer.message ?? ''}`);
+          }
         }
       });
     });
@@ -426,7 +478,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     await clock.run(options.until !== undefined ? { until: options.until } : {});
     const stoppedEarly = options.until !== undefined && clock.pending() > 0;
 
-    const warnings: string[] = [];
+    const warnings: string[] = [...operatorWarnings];
     for (const e of clock.errors) warnings.push(`internal: ${(e as Error).stack ?? String(e)}`);
     for (const f of cloud.deliveryFailures) warnings.push(`event delivery to ${f.rule} failed: ${f.error}`);
     if (!stoppedEarly) for (const ex of sfn.executions.values()) if (ex.status === 'RUNNING') warnings.push(`execution ${ex.name} is still RUNNING with nothing left to happen (waiting for a decision the scenario never gives)`);

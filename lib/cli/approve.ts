@@ -54,6 +54,32 @@ const defaultIo: DecisionIo = {
 const EXECUTE_API_HOST = /^[a-z0-9]+\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?$/;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/**
+ * The Gantry API's base URL (the ApprovalApiUrl stack output), checked: https (plain http only to a
+ * loopback address), no query or fragment; ends in `/`. @throws CliInputError naming `flag`
+ */
+export function apiBaseUrl(apiUrl: string, flag = '--api-url'): URL {
+  let base: URL;
+  try {
+    base = new URL(apiUrl);
+  } catch {
+    throw new CliInputError(`${flag}: expected the approval API URL (the ApprovalApiUrl stack output, https://<api>.execute-api.<region>.amazonaws.com/v1/), got ${JSON.stringify(apiUrl)}`);
+  }
+  if (base.protocol !== 'https:' && !(base.protocol === 'http:' && LOOPBACK.has(base.hostname))) {
+    throw new CliInputError(`${flag}: expected an https:// URL (a signed request is not sent in clear text), got ${JSON.stringify(apiUrl)}`);
+  }
+  if (base.search || base.hash) throw new CliInputError(`${flag}: expected a URL without a query or fragment, got ${JSON.stringify(apiUrl)}`);
+  return base.href.endsWith('/') ? base : new URL(`${base.href}/`);
+}
+
+/** The region to sign for: `--region`, else the execute-api host's, else AWS_REGION. @throws CliInputError */
+export function apiRegion(base: URL, region: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const r = region ?? EXECUTE_API_HOST.exec(base.hostname)?.[1] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!r) throw new CliInputError('--region: the API URL names no region; give --region (or set AWS_REGION)');
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(r)) throw new CliInputError(`--region: expected an AWS region such as eu-west-2, got ${JSON.stringify(r)}`);
+  return r;
+}
+
 /** The request the command sends, validated. @throws CliInputError naming the bad argument */
 export function decisionRequest(decision: Decision, releaseId: string, opts: DecisionOptions, env: NodeJS.ProcessEnv = process.env): { url: URL; region: string; body: string } {
   if (!RELEASE_ID_PATTERN.test(releaseId)) throw new CliInputError(`<releaseId>: expected a release id (1-80 of A-Z a-z 0-9 _ -), got ${JSON.stringify(releaseId)}`);
@@ -61,30 +87,22 @@ export function decisionRequest(decision: Decision, releaseId: string, opts: Dec
   if (opts.comment !== undefined && (opts.comment.length > COMMENT_MAX || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(opts.comment))) {
     throw new CliInputError(`--comment: expected at most ${COMMENT_MAX} characters without control characters`);
   }
-  let base: URL;
-  try {
-    base = new URL(opts.apiUrl);
-  } catch {
-    throw new CliInputError(`--api-url: expected the approval API URL (the ApprovalApiUrl stack output, https://<api>.execute-api.<region>.amazonaws.com/v1/), got ${JSON.stringify(opts.apiUrl)}`);
-  }
-  if (base.protocol !== 'https:' && !(base.protocol === 'http:' && LOOPBACK.has(base.hostname))) {
-    throw new CliInputError(`--api-url: expected an https:// URL (a signed request is not sent in clear text), got ${JSON.stringify(opts.apiUrl)}`);
-  }
-  if (base.search || base.hash) throw new CliInputError(`--api-url: expected a URL without a query or fragment, got ${JSON.stringify(opts.apiUrl)}`);
-  const region = opts.region ?? EXECUTE_API_HOST.exec(base.hostname)?.[1] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (!region) throw new CliInputError('--region: the API URL names no region; give --region (or set AWS_REGION)');
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new CliInputError(`--region: expected an AWS region such as eu-west-2, got ${JSON.stringify(region)}`);
-  const url = new URL(decisionPath(releaseId, opts.stage).slice(1), base.href.endsWith('/') ? base.href : `${base.href}/`);
+  const base = apiBaseUrl(opts.apiUrl);
+  const region = apiRegion(base, opts.region, env);
+  const url = new URL(decisionPath(releaseId, opts.stage).slice(1), base);
   const body = JSON.stringify({ decision, ...(opts.comment !== undefined ? { comment: opts.comment } : {}) });
   return { url, region, body };
 }
 
-/** SigV4-sign a JSON POST to execute-api; returns the headers to send (without `host`, which fetch sets to the same value). */
-export async function signedHeaders(url: URL, region: string, body: string, credentials: Credentials, now: Date): Promise<Record<string, string>> {
+/**
+ * SigV4-sign a JSON request to execute-api (POST by default); returns the headers to send (without `host`,
+ * which fetch sets to the same value). The approval and the operator commands both sign with it.
+ */
+export async function signedHeaders(url: URL, region: string, body: string, credentials: Credentials, now: Date, method: 'POST' | 'PUT' = 'POST'): Promise<Record<string, string>> {
   const signer = new SignatureV4({ credentials, region, service: 'execute-api', sha256: Sha256 });
   const signed = await signer.sign(
     {
-      method: 'POST',
+      method,
       protocol: url.protocol,
       hostname: url.hostname,
       ...(url.port ? { port: Number(url.port) } : {}),
@@ -100,6 +118,15 @@ export async function signedHeaders(url: URL, region: string, body: string, cred
   return headers;
 }
 
+/** AWS credentials from the default chain (or `--profile`). @throws CliInputError when there are none */
+export async function loadCredentials(provider: (() => Promise<Credentials>) | undefined, profile: string | undefined): Promise<Credentials> {
+  try {
+    return await (provider ?? fromNodeProviderChain(profile ? { profile } : {}))();
+  } catch (e) {
+    throw new CliInputError(`no AWS credentials${profile ? ` for profile ${profile}` : ''}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 function messageOf(body: unknown, fallback: string): string {
   const m = (body as { message?: unknown; Message?: unknown } | undefined)?.message ?? (body as { Message?: unknown } | undefined)?.Message;
   return typeof m === 'string' && m !== '' ? m : fallback;
@@ -108,12 +135,7 @@ function messageOf(body: unknown, fallback: string): string {
 /** Send one decision; prints the outcome and returns the exit code. */
 export async function runDecision(decision: Decision, releaseId: string, opts: DecisionOptions, io: DecisionIo = defaultIo): Promise<number> {
   const { url, region, body } = decisionRequest(decision, releaseId, opts);
-  let credentials: Credentials;
-  try {
-    credentials = await (io.credentials ?? fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {}))();
-  } catch (e) {
-    throw new CliInputError(`no AWS credentials${opts.profile ? ` for profile ${opts.profile}` : ''}: ${(e as Error).message}`, { cause: e });
-  }
+  const credentials = await loadCredentials(io.credentials, opts.profile);
   const headers = await signedHeaders(url, region, body, credentials, (io.now ?? (() => new Date()))());
 
   let response: Response;

@@ -1,14 +1,14 @@
 /**
- * A deployed Gantry: the stack's state machines (StartExecution, DescribeExecution), its ledger table
- * (the real DynamoDB adapter) and its approval API, found through the stack's CloudFormation outputs
- * (lib/cli/stack.ts). Credentials come from the standard chain (`--profile` picks a profile).
+ * A deployed Gantry: its API (ApprovalApiUrl: the operator routes to start releases and rollbacks and set
+ * the freeze, and the approval route), its state machines (DescribeExecution) and its ledger table, read
+ * only (the real DynamoDB adapter), found through the stack's CloudFormation outputs (lib/cli/stack.ts).
+ * Credentials come from the standard chain (`--profile` picks a profile). Nothing here writes the ledger:
+ * the operator API records the caller (docs/decisions/025-ledger-trust-boundary.md).
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { STSClient } from '@aws-sdk/client-sts';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CloudWatchAlarms } from '../../lambdas/adapters/cloudwatch';
@@ -17,15 +17,16 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { executionConsoleUrl } from '../../lambdas/approval-request';
 import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
 import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
-import { operatorExecutionName } from '../../lambdas/domain/release';
+import type { OperatorRoute } from '../../lambdas/domain/operator-requests';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
+import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, Ledger, ReleaseQuery } from '../../lambdas/ports';
 import { type Credentials, runDecision } from './approve';
 import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, GantryAwsError, type StartResult } from './backend';
 import { CliInputError } from './errors';
 import { exportFromLedger } from './live-ledger';
+import { messageOf, type OperatorApiCall, operatorApi } from './operator-api';
 import {
-  callerArn,
   credentialsHint,
   type DescribeStackOutputs,
   describeStackOutputs,
@@ -49,19 +50,16 @@ export interface AwsBackendDeps {
   readonly outputs: StackOutputs;
   readonly region: string;
   readonly sfn: SFNClient;
+  /** The ledger, read only. */
   readonly ledger: Ledger;
   readonly alarms?: { describeAlarms(names: readonly string[]): Promise<Array<{ name: string; state: string }>> };
   readonly config?: GantryConfig;
-  /** The caller's IAM ARN (STS GetCallerIdentity). */
-  readonly callerArn: () => Promise<string>;
+  /** The operator routes of the Gantry API (./operator-api.ts); absent when the stack has no ApprovalApiUrl output. */
+  readonly operatorApi?: OperatorApiCall;
   /** An approval decision through the approval API (approve.ts's runDecision). */
   readonly decide?: (d: Decision) => Promise<DecisionResult>;
   readonly now?: () => Date;
-  /** The random part of an execution name. */
-  readonly nonce?: () => string;
   readonly onClose?: () => void;
-  /** Warnings for stderr (a start record that could not be written). */
-  readonly warn?: (line: string) => void;
 }
 
 /** Any AWS SDK error as an exit-4 error that says what to check. */
@@ -101,30 +99,38 @@ export class AwsBackend implements GantryBackend {
     else parseRollbackInput(input, config);
   }
 
+  /** The operator routes, or an error saying the stack has none. */
+  private api(): OperatorApiCall {
+    if (!this.d.operatorApi) {
+      throw new CliInputError(`stack ${this.d.outputs.stackName} has no ApprovalApiUrl output: starts, rollbacks and the freeze go through the Gantry API; deploy a current Gantry`);
+    }
+    return this.d.operatorApi;
+  }
+
+  /** A refusal of the API that is not about the input: exit 4, saying which permission the route needs. */
+  private refused(route: OperatorRoute, status: number, body: Record<string, unknown>, what: string): GantryAwsError {
+    const api = this.d.outputs.approvalApiUrl ?? 'the Gantry API';
+    if (status === 403) {
+      return new GantryAwsError(
+        `${what} refused by the Gantry API (HTTP 403): ${messageOf(body, 'forbidden')}; your role needs execute-api:Invoke on the ${route === 'setFreeze' ? 'PUT /freeze' : route === 'startRollback' ? 'POST /rollbacks' : 'POST /releases'} route of ${api} (operators: ReleaseControlPlane.grantOperate), and the request must be signed for the API's region`,
+      );
+    }
+    const id = typeof body.requestId === 'string' ? ` (request ${body.requestId})` : '';
+    return new GantryAwsError(`${what} failed: the Gantry API answered HTTP ${status}: ${messageOf(body, 'no message')}${id}; retry, and check the operator-api function's logs if it persists`);
+  }
+
   private async start(kind: 'release' | 'rollback', input: Record<string, unknown>): Promise<StartResult> {
     this.validate(kind, input);
-    const service = String(input.service);
-    const at = this.now();
-    const name = operatorExecutionName(kind === 'rollback' ? `${service}-rollback` : service, at, (this.d.nonce ?? randomUUID)());
-    // The start record: the workflow takes the initiator from it, never from the input.
-    try {
-      const who = await this.d.callerArn();
-      await this.d.ledger.putInitiator(name, who, at.toISOString());
-    } catch (e) {
-      this.d.warn?.(`gantry: warning: could not record you as the initiator (${(e as Error).message}); the release will say "unattributed"`);
+    const route: OperatorRoute = kind === 'rollback' ? 'startRollback' : 'startRelease';
+    const { status, body } = await this.api()(route, input);
+    if (status === 400) throw new ValidationError(`${kind} input`, Array.isArray(body.problems) ? body.problems.map(String) : [messageOf(body, 'the API refused the input')]);
+    const releaseId = typeof body.releaseId === 'string' ? body.releaseId : undefined;
+    if ((status === 200 || status === 409) && releaseId) {
+      const stateMachineArn = kind === 'rollback' ? this.d.outputs.rollbackStateMachineArn : this.d.outputs.releaseStateMachineArn;
+      const executionArn = typeof body.executionArn === 'string' ? body.executionArn : executionArnOf(stateMachineArn, releaseId);
+      return { releaseId, executionArn, alreadyExists: status === 409, ...consoleOf(executionArn) };
     }
-    const stateMachineArn = kind === 'rollback' ? this.d.outputs.rollbackStateMachineArn : this.d.outputs.releaseStateMachineArn;
-    try {
-      const out = await this.d.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-      const executionArn = out.executionArn ?? executionArnOf(stateMachineArn, name);
-      return { releaseId: name, executionArn, alreadyExists: false, ...consoleOf(executionArn) };
-    } catch (e) {
-      if ((e as Error).name === 'ExecutionAlreadyExists') {
-        const executionArn = executionArnOf(stateMachineArn, name);
-        return { releaseId: name, executionArn, alreadyExists: true, ...consoleOf(executionArn) };
-      }
-      throw awsError(`Step Functions StartExecution on ${stateMachineArn}`, e);
-    }
+    throw this.refused(route, status, body, `starting the ${kind}`);
   }
 
   startRelease(input: unknown): Promise<StartResult> {
@@ -196,14 +202,15 @@ export class AwsBackend implements GantryBackend {
   }
 
   async setFreeze(on: boolean, reason: string): Promise<FreezeState> {
-    const principal = await this.d.callerArn();
-    const state = { on, reason, principal, at: this.now().toISOString() };
-    try {
-      await this.d.ledger.setFreeze(state);
-    } catch (e) {
-      throw awsError(`writing the freeze to the ledger table ${this.d.outputs.ledgerTableName}`, e, 'your role needs dynamodb:UpdateItem on the ledger table (operators only)');
-    }
-    return state;
+    const { status, body } = await this.api()('setFreeze', { state: on ? 'on' : 'off', reason });
+    if (status === 400) throw new ValidationError('freeze request', Array.isArray(body.problems) ? body.problems.map(String) : [messageOf(body, 'the API refused the request')]);
+    if (status !== 200) throw this.refused('setFreeze', status, body, `turning the freeze ${on ? 'on' : 'off'}`);
+    return {
+      on: body.on === true,
+      ...(typeof body.reason === 'string' ? { reason: body.reason } : {}),
+      ...(typeof body.principal === 'string' ? { principal: body.principal } : {}),
+      ...(typeof body.at === 'string' ? { at: body.at } : {}),
+    };
   }
 
   async decide(decision: Decision): Promise<DecisionResult> {
@@ -261,14 +268,12 @@ export function loadOptionalConfig(file: string | undefined, env: NodeJS.Process
 export interface AwsFactoryHooks {
   /** DescribeStacks (tests). @default @aws-sdk/client-cloudformation */
   readonly describeStack?: DescribeStackOutputs;
-  /** Credentials for STS and the approval API (tests). @default the standard chain (`--profile`) */
+  /** Credentials for the Gantry API (tests). @default the standard chain (`--profile`) */
   readonly credentials?: () => Promise<Credentials>;
-  /** The approval API's fetch (tests). */
+  /** The Gantry API's fetch (tests). */
   readonly fetch?: typeof fetch;
-  readonly warn?: (line: string) => void;
   readonly sfn?: SFNClient;
   readonly dynamo?: DynamoDBClient;
-  readonly sts?: STSClient;
 }
 
 /** Open a deployed Gantry: find the stack's outputs, make the clients. */
@@ -284,8 +289,6 @@ export async function openAwsBackend(opts: AwsOptions, hooks: AwsFactoryHooks = 
   }
   if (!region || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new CliInputError(`--region: expected an AWS region such as eu-west-2, got ${JSON.stringify(region)}`);
   const credentials = hooks.credentials ?? fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
-  // STS with the same region, profile and credentials as the other clients (a test's credentials when given).
-  const stsConfig = { ...clientConfig, region, ...(hooks.credentials ? { credentials: hooks.credentials } : {}) };
   let raw: Record<string, string>;
   if (opts.outputs) {
     raw = readOutputsFile(opts.outputs, stackName);
@@ -296,7 +299,8 @@ export async function openAwsBackend(opts: AwsOptions, hooks: AwsFactoryHooks = 
   const dynamo = hooks.dynamo ?? new DynamoDBClient({ ...clientConfig, region });
   const doc = DynamoDBDocumentClient.from(dynamo);
   const config = loadOptionalConfig(opts.config);
-  let caller: string | undefined;
+  const apiUrl = outputs.approvalApiUrl;
+  let callOperatorApi: OperatorApiCall | undefined;
   return new AwsBackend({
     outputs,
     region,
@@ -304,25 +308,24 @@ export async function openAwsBackend(opts: AwsOptions, hooks: AwsFactoryHooks = 
     ledger: new DynamoLedger({ client: doc, tableName: outputs.ledgerTableName }),
     alarms: new CloudWatchAlarms(new CloudWatchClient({ ...clientConfig, region })),
     ...(config ? { config } : {}),
-    callerArn: async () => {
-      caller ??= await callerArn(stsConfig, hooks.sts);
-      return caller;
-    },
-    ...(outputs.approvalApiUrl
+    ...(apiUrl
       ? {
+          operatorApi: (route, body) => {
+            callOperatorApi ??= operatorApi({ apiUrl, credentials, region, ...(hooks.fetch ? { fetch: hooks.fetch } : {}) });
+            return callOperatorApi(route, body);
+          },
           decide: async (d: Decision) => {
             const lines: Array<{ stream: 'out' | 'err'; text: string }> = [];
             const code = await runDecision(
               d.decision,
               d.releaseId,
-              { stage: d.stage, ...(d.comment !== undefined ? { comment: d.comment } : {}), apiUrl: outputs.approvalApiUrl as string, region, ...(opts.profile ? { profile: opts.profile } : {}) },
+              { stage: d.stage, ...(d.comment !== undefined ? { comment: d.comment } : {}), apiUrl, region, ...(opts.profile ? { profile: opts.profile } : {}) },
               { out: (text) => lines.push({ stream: 'out', text }), err: (text) => lines.push({ stream: 'err', text }), credentials, ...(hooks.fetch ? { fetch: hooks.fetch } : {}) },
             );
             return { code, lines };
           },
         }
       : {}),
-    ...(hooks.warn ? { warn: hooks.warn } : { warn: (l: string) => process.stderr.write(`${l}\n`) }),
     onClose: () => {
       doc.destroy();
       if (!hooks.sfn) sfn.destroy();

@@ -86,7 +86,7 @@ export async function openBackend(opts: BackendOptions, io: Pick<OperatorIo, 'op
     return new LocalBackend(opts.local, opts.as ? { principal: opts.as } : {});
   }
   if (opts.as) throw new CliInputError('--as is for a local Gantry only: in AWS you are the principal your credentials name');
-  return openAwsBackend(opts, { warn: io.err });
+  return openAwsBackend(opts);
 }
 
 async function withBackend<T>(opts: BackendOptions, io: OperatorIo, fn: (b: GantryBackend) => Promise<T>): Promise<T> {

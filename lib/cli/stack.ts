@@ -2,13 +2,11 @@
  * Finding a deployed Gantry: the stack's CloudFormation outputs (DescribeStacks through
  * @aws-sdk/client-cloudformation), or the JSON that `cdk deploy --outputs-file` wrote.
  *
- * The caller's identity (recorded as a release's initiator and a freeze's principal) comes from STS
- * GetCallerIdentity (@aws-sdk/client-sts), with the same region, `--profile` and credential chain as
- * the other clients.
+ * The CLI never says who the caller is: the Gantry API takes the caller from the SigV4 signature and
+ * records it (a release's initiator, a freeze's principal).
  */
 import { readFileSync } from 'node:fs';
 import { CloudFormationClient, type CloudFormationClientConfig, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { GetCallerIdentityCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
 import { GantryAwsError, NotFoundError } from './backend';
 import { CliInputError } from './errors';
 
@@ -102,23 +100,4 @@ export function describeStackOutputs(clientConfig: CloudFormationClientConfig, r
       if (!client) cfn.destroy();
     }
   };
-}
-
-/**
- * STS GetCallerIdentity → the caller's ARN, through @aws-sdk/client-sts with the same region, profile
- * and credential chain as the other clients. @throws GantryAwsError (exit 4) saying what to check
- */
-export async function callerArn(clientConfig: STSClientConfig, client?: STSClient): Promise<string> {
-  const sts = client ?? new STSClient(clientConfig);
-  try {
-    const r = await sts.send(new GetCallerIdentityCommand({}));
-    if (!r.Arn) throw new GantryAwsError('STS GetCallerIdentity answered without an Arn');
-    return r.Arn;
-  } catch (e) {
-    if (e instanceof GantryAwsError) throw e;
-    const err = e as Error;
-    throw new GantryAwsError(`STS GetCallerIdentity failed: ${credentialsHint(e) ?? `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}; check your credentials (--profile, aws sso login)`}`, { cause: e });
-  } finally {
-    if (!client) sts.destroy();
-  }
 }

@@ -1,28 +1,30 @@
 /**
  * The AWS path of the operator commands, without an account: request shapes of CloudFormation
- * DescribeStacks, STS GetCallerIdentity, Step Functions StartExecution/DescribeExecution
- * (aws-sdk-client-mock), the ledger writes, and the exit codes.
+ * DescribeStacks and Step Functions DescribeExecution (aws-sdk-client-mock), the signed requests to the
+ * Gantry API's operator routes (a fake fetch), that the CLI writes nothing to the ledger, and the exit codes.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DescribeExecutionCommand, ExecutionAlreadyExists, SFNClient, SFNServiceException, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Command } from 'commander';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { projectRelease } from '../../lambdas/domain/ledger';
+import type { OperatorRoute } from '../../lambdas/domain/operator-requests';
+import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, Ledger } from '../../lambdas/ports';
 import { AwsBackend, openAwsBackend } from '../../lib/cli/aws-backend';
 import { GantryAwsError, NotFoundError } from '../../lib/cli/backend';
 import { type OperatorIo, registerOperatorCommands } from '../../lib/cli/operator';
+import type { OperatorApiAnswer } from '../../lib/cli/operator-api';
 import { statusOutputSchema } from '../../lib/cli/schemas';
-import { callerArn, describeStackOutputs, toStackOutputs } from '../../lib/cli/stack';
+import { describeStackOutputs, toStackOutputs } from '../../lib/cli/stack';
 import { D2, alice, gantry, localGantry, scenarioFile, tmp } from './helpers';
 
 const RELEASE_SM = 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release';
@@ -31,22 +33,32 @@ const OUTPUTS = { ReleaseStateMachineArn: RELEASE_SM, RollbackStateMachineArn: R
 const CREDS = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' });
 const operator = 'arn:aws:sts::111122223333:assumed-role/Operators/carol';
 
-const callerIdentity = { Arn: operator, UserId: 'AROAEXAMPLE:carol', Account: '111122223333' };
 const noCredentials = () => Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
 
 interface Sent {
   url: string;
+  method: string;
   headers: Record<string, string>;
   body: string;
 }
-function fakeFetch(answer: (body: string) => { status: number; text: string }, sent: Sent[]): typeof fetch {
+function fakeFetch(answer: (body: string, url: string) => { status: number; text: string }, sent: Sent[]): typeof fetch {
   return (async (url: string | URL, init?: RequestInit) => {
     const body = String(init?.body ?? '');
-    sent.push({ url: String(url), headers: init?.headers as Record<string, string>, body });
-    const a = answer(body);
+    sent.push({ url: String(url), method: String(init?.method ?? 'GET'), headers: init?.headers as Record<string, string>, body });
+    const a = answer(body, String(url));
     return new Response(a.text, { status: a.status });
   }) as typeof fetch;
 }
+
+/** The operator routes as the API answers them: `answer` per call, every call recorded. */
+function fakeOperatorApi(answer: (route: OperatorRoute, body: Record<string, unknown>) => OperatorApiAnswer, calls: Array<{ route: OperatorRoute; body: Record<string, unknown> }> = []) {
+  return async (route: OperatorRoute, body: unknown) => {
+    calls.push({ route, body: body as Record<string, unknown> });
+    return answer(route, body as Record<string, unknown>);
+  };
+}
+
+const started = (releaseId: string, sm = RELEASE_SM) => ({ status: 200, body: { kind: 'release', releaseId, executionArn: `${sm.replace(':stateMachine:', ':execution:')}:${releaseId}`, principal: operator, at: '2026-11-24T10:40:00.000Z' } });
 
 /** The ledger, in memory, with the events of a real local run. */
 class MemoryLedger {
@@ -65,15 +77,14 @@ class MemoryLedger {
   }
 }
 
-function backend(ledger: Ledger, sfn = new SFNClient({ region: 'eu-west-2' })) {
+function backend(ledger: Ledger, operatorApi = fakeOperatorApi(() => started('payments-20261124T104000Z-abc123')), sfn = new SFNClient({ region: 'eu-west-2' })) {
   return new AwsBackend({
     outputs: toStackOutputs('Gantry', OUTPUTS),
     region: 'eu-west-2',
     sfn,
     ledger,
-    callerArn: async () => operator,
+    operatorApi,
     now: () => new Date('2026-11-24T10:40:00Z'),
-    nonce: () => 'n1',
     decide: async () => ({ code: 0, lines: [{ stream: 'out', text: 'APPROVED' }] }),
   });
 }
@@ -152,164 +163,131 @@ describe('stack discovery', () => {
     assert.throws(() => toStackOutputs('Other', { LedgerTableName: 't' }), (e: unknown) => e instanceof NotFoundError && /stack Other has no output ReleaseStateMachineArn, RollbackStateMachineArn: is it a Gantry stack\?/.test(e.message));
   });
 
-  it('asks STS GetCallerIdentity who the caller is, in the region given', async () => {
-    const sts = mockClient(STSClient);
-    sts.on(GetCallerIdentityCommand).resolves(callerIdentity);
-    try {
-      const arn = await callerArn({ region: 'eu-west-2', credentials: CREDS });
 
-      assert.equal(arn, operator);
-      const call = sts.commandCalls(GetCallerIdentityCommand)[0];
-      assert.deepEqual(call?.args[0].input, {});
-      assert.equal(await (call?.thisValue as STSClient).config.region(), 'eu-west-2');
-    } finally {
-      sts.restore();
-    }
-  });
 
-  it('says to sign in when there are no credentials for STS (an AWS error, exit 4)', async () => {
-    const sts = mockClient(STSClient);
-    sts.on(GetCallerIdentityCommand).rejects(noCredentials());
-    try {
-      await assert.rejects(callerArn({ region: 'eu-west-2' }), (e: unknown) => e instanceof GantryAwsError && /^STS GetCallerIdentity failed: no AWS credentials \(.*\): sign in \(aws sso login\) or give --profile/.test(e.message));
-    } finally {
-      sts.restore();
-    }
-  });
-
-  it('names the STS error and what to check when STS refuses', async () => {
-    const sts = mockClient(STSClient);
-    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException', $metadata: {} }));
-    try {
-      await assert.rejects(callerArn({ region: 'eu-west-2' }), (e: unknown) => e instanceof GantryAwsError && /STS GetCallerIdentity failed: ExpiredTokenException: .*expired; check your credentials \(--profile/.test(e.message));
-    } finally {
-      sts.restore();
-    }
-  });
 });
 
 describe('gantry start|rollback against AWS', () => {
-  it('records the caller as initiator, then starts the release state machine with the validated input', async () => {
+  it('starts a release with a signed POST /releases of the validated input, and writes nothing to the ledger itself', async () => {
     const sfn = mockClient(SFNClient);
     const doc = mockClient(DynamoDBDocumentClient);
-    const sts = mockClient(STSClient);
-    sfn.on(StartExecutionCommand).resolves({ executionArn: `${RELEASE_SM.replace(':stateMachine:', ':execution:')}:x`, startDate: new Date() });
-    doc.on(PutCommand).resolves({});
-    doc.on(QueryCommand).resolves({ Items: [] });
-    sts.on(GetCallerIdentityCommand).resolves(callerIdentity);
+    const sent: Sent[] = [];
+    const fetch = fakeFetch(() => ({ status: 200, text: JSON.stringify(started('payments-20261124T104000Z-abc123').body) }), sent);
     const b = await openAwsBackend(
       { stack: 'Gantry', region: 'eu-west-2' },
-      { describeStack: async () => OUTPUTS, credentials: CREDS, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) },
+      { describeStack: async () => OUTPUTS, credentials: CREDS, fetch, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) },
     );
     try {
       const r = await b.startRelease({ service: 'payments', image: { tag: 'v1.4.2' }, reason: 'CHG-1' });
 
-      assert.equal(sts.commandCalls(GetCallerIdentityCommand).length, 1);
-      const put = doc.commandCalls(PutCommand)[0]?.args[0].input;
-      assert.equal(put?.TableName, 'Gantry-Ledger');
-      assert.equal(put?.Item?.principal, operator);
-      assert.equal(put?.Item?.executionName, r.releaseId);
-      const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
-      assert.equal(start?.stateMachineArn, RELEASE_SM);
-      assert.equal(start?.name, r.releaseId);
-      assert.match(r.releaseId, /^payments-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-      assert.deepEqual(JSON.parse(start?.input ?? ''), { service: 'payments', image: { tag: 'v1.4.2' }, reason: 'CHG-1' });
-      assert.match(r.consoleUrl ?? '', /^https:\/\/eu-west-2\.console\.aws\.amazon\.com\/states\/home\?region=eu-west-2#\/v2\/executions\/details\/arn:aws:states:eu-west-2:111122223333:execution:Gantry-Release:/);
+      assert.equal(sent.length, 1);
+      assert.equal(sent[0]?.url, 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/releases');
+      assert.equal(sent[0]?.method, 'POST');
+      assert.deepEqual(JSON.parse(sent[0]?.body ?? ''), { service: 'payments', image: { tag: 'v1.4.2' }, reason: 'CHG-1' });
+      assert.match(sent[0]?.headers.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-2\/execute-api\/aws4_request/);
+      assert.equal(r.releaseId, 'payments-20261124T104000Z-abc123', 'the release id is the one the API made');
+      assert.equal(r.alreadyExists, false);
+      assert.match(r.consoleUrl ?? '', /^https:\/\/eu-west-2\.console\.aws\.amazon\.com\/states\/home\?region=eu-west-2#\/v2\/executions\/details\/arn:aws:states:eu-west-2:111122223333:execution:Gantry-Release:payments-20261124T104000Z-abc123$/);
+      assert.equal(doc.calls().length, 0, 'the CLI writes no start record');
+      assert.equal(sfn.commandCalls(StartExecutionCommand).length, 0, 'the CLI starts no execution itself');
     } finally {
       b.close();
       sfn.restore();
       doc.restore();
-      sts.restore();
     }
   });
 
-  it('still starts the release, warning that it will be unattributed, when STS cannot say who the caller is', async () => {
-    const sfn = mockClient(SFNClient);
-    const doc = mockClient(DynamoDBDocumentClient);
-    const sts = mockClient(STSClient);
-    sfn.on(StartExecutionCommand).resolves({ executionArn: `${RELEASE_SM.replace(':stateMachine:', ':execution:')}:x` });
-    sts.on(GetCallerIdentityCommand).rejects(noCredentials());
-    const warnings: string[] = [];
+  it('refuses an input the workflow would refuse before calling the API (exit 2)', async () => {
+    const calls: Array<{ route: OperatorRoute; body: Record<string, unknown> }> = [];
+
+    await assert.rejects(
+      backend(new MemoryLedger().asLedger(), fakeOperatorApi(() => started('x'), calls)).startRelease({ service: 'payments', image: { digest: 'sha256:xyz' } }),
+      (e: unknown) => e instanceof ValidationError && /image\.digest: expected a digest sha256:<64 lowercase hex characters>, got "sha256:xyz"/.test(e.message),
+    );
+    assert.equal(calls.length, 0);
+  });
+
+  it('reports the problems the API found in the input as bad input (exit 2)', async () => {
+    const api = fakeOperatorApi(() => ({ status: 400, body: { message: 'the release input is invalid', problems: ['service: expected one of the services in the config (payments), got "billing"'] } }));
+
+    await assert.rejects(backend(new MemoryLedger().asLedger(), api).startRelease({ service: 'billing', image: { tag: 'v1' } }), (e: unknown) => e instanceof ValidationError && /service: expected one of the services in the config \(payments\), got "billing"/.test(e.message));
+  });
+
+  it('says which permission is missing when API Gateway refuses the caller (exit 4)', async () => {
+    const api = fakeOperatorApi(() => ({ status: 403, body: { Message: 'User: arn:aws:sts::111122223333:assumed-role/Developers/mallory is not authorized to perform: execute-api:Invoke' } }));
+
+    const r = await run(backend(new MemoryLedger().asLedger(), api), 'start', '--service', 'payments', '--tag', 'v1.4.2');
+
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /starting the release refused by the Gantry API \(HTTP 403\): User: .*mallory is not authorized to perform: execute-api:Invoke; your role needs execute-api:Invoke on the POST \/releases route/);
+  });
+
+  it('says to sign in when there are no credentials to sign with (exit 4), and sends nothing', async () => {
+    const sent: Sent[] = [];
     const b = await openAwsBackend(
       { stack: 'Gantry', region: 'eu-west-2' },
-      { describeStack: async () => OUTPUTS, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }), warn: (l) => warnings.push(l) },
+      { describeStack: async () => OUTPUTS, credentials: async () => Promise.reject(noCredentials()), fetch: fakeFetch(() => ({ status: 200, text: '{}' }), sent), sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) },
     );
     try {
-      await b.startRelease({ service: 'payments', image: { tag: 'v1.4.2' } });
-
-      assert.equal(doc.commandCalls(PutCommand).length, 0, 'no start record without a caller');
-      assert.equal(sfn.commandCalls(StartExecutionCommand).length, 1);
-      assert.match(warnings.join('\n'), /could not record you as the initiator \(STS GetCallerIdentity failed: no AWS credentials .*\); the release will say "unattributed"/);
+      await assert.rejects(b.startRelease({ service: 'payments', image: { tag: 'v1.4.2' } }), (e: unknown) => e instanceof GantryAwsError && /no AWS credentials .*: sign in \(aws sso login\) or give --profile/.test(e.message));
+      assert.equal(sent.length, 0);
     } finally {
       b.close();
-      sfn.restore();
-      doc.restore();
-      sts.restore();
     }
   });
 
   it('prints the release id and the console link', async () => {
     const sfn = mockClient(SFNClient);
-    sfn.on(StartExecutionCommand).resolves({ executionArn: `${RELEASE_SM.replace(':stateMachine:', ':execution:')}:payments-20261124T104000Z-abc123` });
-    sfn.on(DescribeExecutionCommand).rejects(new SFNServiceException({ name: 'ExecutionDoesNotExist', $fault: 'client', $metadata: {}, message: 'no' }));
+    sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('no'), { name: 'ExecutionDoesNotExist', $metadata: {} }));
     try {
       const r = await run(backend(new MemoryLedger().asLedger()), 'start', '--service', 'payments', '--digest', D2);
 
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /Started release of payments: payments-20261124T104000Z-[0-9a-f]{6}/);
+      assert.match(r.stdout, /Started release of payments: payments-20261124T104000Z-abc123/);
       assert.match(r.stdout, /console\s+https:\/\/eu-west-2\.console\.aws\.amazon\.com\/states\/home/);
     } finally {
       sfn.restore();
     }
   });
 
-  it('treats ExecutionAlreadyExists as the same release, not an error', async () => {
-    const sfn = mockClient(SFNClient);
-    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ $metadata: {}, message: 'exists' }));
-    try {
-      const r = await backend(new MemoryLedger().asLedger()).startRelease({ service: 'payments', image: { digest: D2 } });
+  it('treats an execution that exists already (409) as the same release, not an error', async () => {
+    const api = fakeOperatorApi(() => ({ status: 409, body: { message: 'an execution named payments-20261124T104000Z-abc123 exists already: this request was a replay', releaseId: 'payments-20261124T104000Z-abc123' } }));
 
-      assert.equal(r.alreadyExists, true);
-      assert.equal(r.executionArn, `arn:aws:states:eu-west-2:111122223333:execution:Gantry-Release:${r.releaseId}`);
-    } finally {
-      sfn.restore();
-    }
+    const r = await backend(new MemoryLedger().asLedger(), api).startRelease({ service: 'payments', image: { digest: D2 } });
+
+    assert.equal(r.alreadyExists, true);
+    assert.equal(r.executionArn, 'arn:aws:states:eu-west-2:111122223333:execution:Gantry-Release:payments-20261124T104000Z-abc123');
   });
 
-  it('exits 4 with what to check when Step Functions refuses', async () => {
-    const sfn = mockClient(SFNClient);
-    sfn.on(StartExecutionCommand).rejects(new SFNServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'not authorized to perform: states:StartExecution' }));
-    try {
-      const r = await run(backend(new MemoryLedger().asLedger()), 'start', '--service', 'payments', '--tag', 'v1.4.2');
+  it('exits 4 with the request id when the API fails', async () => {
+    const api = fakeOperatorApi(() => ({ status: 500, body: { message: 'internal error: retrying is safe (a start that failed started nothing)', requestId: 'req-1' } }));
 
-      assert.equal(r.code, 4);
-      assert.match(r.stderr, /StartExecution .* failed: AccessDeniedException: .*check your credentials/);
-    } finally {
-      sfn.restore();
-    }
+    const r = await run(backend(new MemoryLedger().asLedger(), api), 'start', '--service', 'payments', '--tag', 'v1.4.2');
+
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /starting the release failed: the Gantry API answered HTTP 500: internal error: .* \(request req-1\)/);
   });
 
-  it('starts the rollback state machine and prints the refusal the workflow recorded, exit 1', async () => {
+  it('starts the rollback with POST /rollbacks and prints the refusal the workflow recorded, exit 1', async () => {
     const sfn = mockClient(SFNClient);
     const ledger = new MemoryLedger();
-    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => {
+    const calls: Array<{ route: OperatorRoute; body: Record<string, unknown> }> = [];
+    const api = fakeOperatorApi((_route, _body) => {
+      const name = 'payments-rollback-20261124T104000Z-abc123';
       // The workflow's first state refuses and records it (rollback-prepare).
-      const base = { releaseId: input.name, prevHash: '', hash: '' };
+      const base = { releaseId: name, prevHash: '', hash: '' };
       ledger.events.push(
         { ...base, seq: 1, stepKey: 'release.started', type: 'release.started', at: '2026-11-24T10:40:01Z', data: { kind: 'rollback', service: 'payments', stages: ['prod'], initiator: operator } },
         { ...base, seq: 2, stepKey: 'f', type: 'stage.finished', stage: 'prod', at: '2026-11-24T10:40:01Z', data: { status: 'BLOCKED', reason: 'rollback refused: nothing to roll back to' } },
         { ...base, seq: 3, stepKey: 'r', type: 'release.finished', at: '2026-11-24T10:40:01Z', data: { status: 'BLOCKED', reason: 'rollback refused: nothing to roll back to' } },
       );
-      return { executionArn: `${ROLLBACK_SM.replace(':stateMachine:', ':execution:')}:${input.name}` };
-    });
+      return started(name, ROLLBACK_SM);
+    }, calls);
     sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', error: 'PolicyRefusedError' });
     try {
-      const r = await run(backend(ledger.asLedger()), 'rollback', '--service', 'payments', '--stage', 'prod', '--reason', 'INC-5120');
+      const r = await run(backend(ledger.asLedger(), api), 'rollback', '--service', 'payments', '--stage', 'prod', '--reason', 'INC-5120');
 
-      const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
-      assert.equal(start?.stateMachineArn, ROLLBACK_SM);
-      assert.match(start?.name ?? '', /^payments-rollback-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-      assert.deepEqual(JSON.parse(start?.input ?? ''), { service: 'payments', stage: 'prod', reason: 'INC-5120' });
+      assert.deepEqual(calls, [{ route: 'startRollback', body: { service: 'payments', stage: 'prod', reason: 'INC-5120' } }]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /rollback refused: nothing to roll back to/);
     } finally {
@@ -342,36 +320,40 @@ describe('gantry status|freeze against AWS', () => {
     }
   });
 
-  it('records the caller STS names as the principal of a freeze, and exits 4 with a sign-in hint when there are no credentials', async () => {
+  it('sets the freeze with a signed PUT /freeze, and shows the principal the API recorded', async () => {
+    const sent: Sent[] = [];
+    const ledger = new MemoryLedger();
+    const fetch = fakeFetch((body) => ({ status: 200, text: JSON.stringify({ ...JSON.parse(body), on: JSON.parse(body).state === 'on', principal: operator, at: '2026-11-24T10:40:00.000Z' }) }), sent);
+    const b = await openAwsBackend({ region: 'eu-west-2' }, { describeStack: async () => OUTPUTS, credentials: CREDS, fetch, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) });
     const doc = mockClient(DynamoDBDocumentClient);
-    const sts = mockClient(STSClient);
-    doc.on(UpdateCommand).resolves({});
-    sts.on(GetCallerIdentityCommand).resolvesOnce(callerIdentity).rejects(noCredentials());
-    const outputs = join(tmp(), 'outputs.json');
-    writeFileSync(outputs, JSON.stringify({ Gantry: OUTPUTS }));
     try {
-      const on = await gantry('freeze', 'on', '--reason', 'INC-5120', '--outputs', outputs, '--region', 'eu-west-2', '--json');
-      const off = await gantry('freeze', 'off', '--outputs', outputs, '--region', 'eu-west-2');
+      const r = await run(b, 'freeze', 'on', '--reason', 'INC-5120 in progress', '--json');
 
-      assert.equal(on.code, 0, on.stderr);
-      assert.equal(JSON.parse(on.stdout).principal, operator);
-      assert.equal(sts.commandCalls(GetCallerIdentityCommand).length, 2);
-      assert.equal(off.code, 4);
-      assert.match(off.stderr, /STS GetCallerIdentity failed: no AWS credentials .*: sign in \(aws sso login\) or give --profile/);
-      assert.equal(doc.commandCalls(UpdateCommand).length, 1, 'no freeze written without a principal');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(sent[0]?.url, 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/freeze');
+      assert.equal(sent[0]?.method, 'PUT');
+      assert.deepEqual(JSON.parse(sent[0]?.body ?? ''), { state: 'on', reason: 'INC-5120 in progress' });
+      assert.match(sent[0]?.headers.authorization ?? '', /\/eu-west-2\/execute-api\/aws4_request/);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.on, true);
+      assert.equal(out.principal, operator);
+      assert.equal(doc.calls().length, 0, 'the CLI writes no freeze item');
+      assert.deepEqual(ledger.freeze, { on: false });
     } finally {
+      b.close();
       doc.restore();
-      sts.restore();
     }
   });
 
-  it('records the caller as the principal of a freeze', async () => {
-    const ledger = new MemoryLedger();
+  it('lifts the freeze with the default reason, and exits 4 naming the route when the caller may not', async () => {
+    const calls: Array<{ route: OperatorRoute; body: Record<string, unknown> }> = [];
+    const api = fakeOperatorApi(() => ({ status: 403, body: { message: 'Forbidden' } }), calls);
 
-    const r = await run(backend(ledger.asLedger()), 'freeze', 'on', '--reason', 'INC-5120 in progress');
+    const r = await run(backend(new MemoryLedger().asLedger(), api), 'freeze', 'off');
 
-    assert.equal(r.code, 0);
-    assert.deepEqual(ledger.freeze, { on: true, reason: 'INC-5120 in progress', principal: operator, at: '2026-11-24T10:40:00.000Z' });
+    assert.deepEqual(calls, [{ route: 'setFreeze', body: { state: 'off', reason: 'freeze lifted' } }]);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /turning the freeze off refused by the Gantry API \(HTTP 403\): Forbidden; your role needs execute-api:Invoke on the PUT \/freeze route/);
   });
 
   it('exits 4 through gantry itself when the ledger table cannot be read', async () => {

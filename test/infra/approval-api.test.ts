@@ -9,6 +9,7 @@ import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambd
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { COMMENT_MAX, DECISION_RESOURCE } from '../../lambdas/domain/approvers';
+import { OPERATOR_ROUTES } from '../../lambdas/domain/operator-requests';
 import { ApprovalApi, ApprovalApiError } from '../../lib/ApprovalApi';
 import { HANDLERS, pascalCase } from '../../lib/ReleaseControlPlane';
 import { WorkflowDefinition } from '../../lib/WorkflowDefinition';
@@ -33,6 +34,11 @@ function resourcePath(id: string): string {
   return `${resourcePath(parentId)}/${r.Properties.PathPart}`;
 }
 
+/** The decision method (POST on the decision resource). */
+function decisionMethod() {
+  return Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method')).find((m) => resourcePath((m.Properties?.ResourceId as { Ref: string }).Ref) === DECISION_RESOURCE);
+}
+
 function rolePolicyStatements(roleLogicalId: string): Array<Record<string, any>> {
   return Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy'))
     .filter((p) => JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(`"${roleLogicalId}"`))
@@ -40,18 +46,54 @@ function rolePolicyStatements(roleLogicalId: string): Array<Record<string, any>>
 }
 
 describe('the approval API', () => {
-  it('has one method, POST on the decision resource, and it uses AWS_IAM authorization', () => {
+  it('has the decision method and the operator methods, and every one uses AWS_IAM authorization', () => {
     const methods = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method'));
 
-    assert.equal(methods.length, 1);
     for (const m of methods) assert.equal(m.Properties?.AuthorizationType, 'AWS_IAM');
-    const [method] = methods;
-    assert.equal(method?.Properties?.HttpMethod, 'POST');
-    assert.equal(resourcePath((method?.Properties?.ResourceId as { Ref: string }).Ref), DECISION_RESOURCE);
+    const routes = methods.map((m) => `${m.Properties?.HttpMethod} ${resourcePath((m.Properties?.ResourceId as { Ref: string }).Ref)}`).sort();
+    assert.deepEqual(routes, [`POST ${DECISION_RESOURCE}`, ...Object.values(OPERATOR_ROUTES).map((r) => `${r.method} ${r.resource}`)].sort());
+  });
+
+  it('sends the operator routes to the operator-api Lambda through proxy integrations, with a JSON object body', () => {
+    const methods = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method')).filter((m) => resourcePath((m.Properties?.ResourceId as { Ref: string }).Ref) !== DECISION_RESOURCE);
+
+    assert.equal(methods.length, 3);
+    for (const m of methods) {
+      const p = m.Properties as Record<string, any>;
+      assert.equal(p.Integration.Type, 'AWS_PROXY');
+      assert.match(JSON.stringify(p.Integration.Uri), new RegExp(`"${logicalId(cp().functions['operator-api'].function)}","Arn"`));
+      assert.equal(resources()[p.RequestValidatorId.Ref]?.Properties.ValidateRequestBody, true);
+      assert.equal(resources()[p.RequestModels['application/json'].Ref]?.Properties.Schema.type, 'object');
+    }
+  });
+
+  it('lets only API Gateway invoke operator-api, only for its three routes of this API, and no test invocations', () => {
+    const permissions = Object.values(resourcesOfType(built.template, 'AWS::Lambda::Permission')).filter((p) =>
+      JSON.stringify(p.Properties?.FunctionName).includes(logicalId(cp().functions['operator-api'].function)),
+    );
+
+    const routes = permissions.map((p) => {
+      assert.equal(p.Properties?.Principal, 'apigateway.amazonaws.com');
+      const arn = JSON.stringify(p.Properties?.SourceArn);
+      assert.match(arn, new RegExp(`"${logicalId(cp().approvalApi.api)}"`));
+      assert.doesNotMatch(arn, /test-invoke-stage/);
+      return /\/(POST|PUT)\/(releases|rollbacks|freeze)"/.exec(arn)?.slice(1).join(' /');
+    });
+    assert.deepEqual(routes.sort(), ['POST /releases', 'POST /rollbacks', 'PUT /freeze']);
+  });
+
+  it('names each operator route for identity policies (operatorArns)', () => {
+    const arns = cp().approvalApi.operatorArns;
+
+    assert.deepEqual(Object.keys(arns).sort(), Object.keys(OPERATOR_ROUTES).sort());
+    for (const [route, arn] of Object.entries(arns)) {
+      const { method, resource } = OPERATOR_ROUTES[route as keyof typeof OPERATOR_ROUTES];
+      assert.match(JSON.stringify(built.stack.resolve(arn)), new RegExp(`/v1/${method}${resource}"\\]\\]\\}$`));
+    }
   });
 
   it('sends the decision to the approval-decide Lambda through a proxy integration', () => {
-    const method = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method'))[0];
+    const method = decisionMethod();
     const integration = method?.Properties?.Integration as { Type: string; IntegrationHttpMethod: string; Uri: unknown };
 
     assert.equal(integration.Type, 'AWS_PROXY');
@@ -60,7 +102,7 @@ describe('the approval API', () => {
   });
 
   it('validates the path parameters and the body against a closed model before the Lambda runs', () => {
-    const method = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method'))[0]?.Properties as Record<string, any>;
+    const method = decisionMethod()?.Properties as Record<string, any>;
     const validator = resources()[method.RequestValidatorId.Ref];
     const model = resources()[method.RequestModels['application/json'].Ref];
 
@@ -141,30 +183,29 @@ describe('the approval handlers', () => {
     assert.deepEqual(asArray(statements[0]?.Resource), [{ Ref: logicalId(cp().releaseStateMachine) }, { Ref: logicalId(cp().rollbackStateMachine) }]);
   });
 
-  it('let approval-request and approval-decide write the ledger and publish on the Gantry bus', () => {
+  it('let approval-request and approval-decide write the ledger and publish on the Gantry bus; approval-request only fails a task a rollback preempted', () => {
     for (const name of ['approval-request', 'approval-decide'] as const) {
       const actions = rolePolicyStatements(logicalId(cp().functions[name].role)).flatMap((s) => asArray(s.Action));
       for (const a of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'events:PutEvents']) assert.ok(actions.includes(a), `${name} lacks ${a}`);
     }
-    // approval-request sends a task result only to fail its own approval task when an operator rollback took the stage first.
-    const requestActions = rolePolicyStatements(logicalId(cp().functions['approval-request'].role)).flatMap((s) => asArray(s.Action));
-    assert.deepEqual(requestActions.filter((a: string) => a.startsWith('states:')).sort(), ['states:SendTaskFailure', 'states:SendTaskSuccess']);
+    // approval-request fails its own approval task when an operator rollback took the stage before the token was stored.
+    const requestStates = rolePolicyStatements(logicalId(cp().functions['approval-request'].role)).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('states:')));
+    assert.deepEqual(requestStates.flatMap((s) => asArray(s.Action)).sort(), ['states:SendTaskFailure', 'states:SendTaskSuccess']);
   });
 
-  it('let no other role than approval-decide, the bake enders and the lease hand-off send task results', () => {
+  it('let no other role than approval-decide, the bake enders and the lease wakers send task results', () => {
     const senders = allPolicyStatements(built.template)
       .filter(({ statement }) => asArray(statement.Action as string[]).includes('states:SendTaskSuccess'))
       .map(({ where }) => where.split(' ')[0]);
 
     assert.ok(senders.some((w) => w?.startsWith('ReleaseControlPlaneApprovalDecideDecideApprovals')), senders.join(', '));
-    // Bakes end by bake-register/bake-timer/alarm-watch; lease waiters are woken by whoever frees a lease or ends a driver run
-    // (stage-lease, record-step, reconciler); an operator rollback's preemption stops the holder's bake or approval (stage-lease,
-    // approval-request when it lost the stage before asking).
-    assert.ok(senders.every((w) => /ApprovalDecide|BakeRegister|BakeTimer|AlarmWatch|StageLease|RecordStep|Reconciler|ApprovalRequest/.test(w ?? '')), senders.join(', '));
+    assert.ok(senders.every((w) => /ApprovalDecide|ApprovalRequest|BakeRegister|BakeTimer|AlarmWatch|StageLease|RecordStep|Reconciler/.test(w ?? '')), senders.join(', '));
+    assert.ok(!senders.some((w) => /OperatorApi|Intake|PrepareRelease|WindowGate|ImageGates|DeployCheck|InsightPlan|InsightRecord|RolloutCheck|RollbackPrepare|AlarmGate/.test(w ?? '')), senders.join(', '));
   });
 
   it('answer within API Gateway\'s 29-second integration limit', () => {
     assert.ok(Number(resources()[logicalId(cp().functions['approval-decide'].function)]?.Properties.Timeout) < 29);
+    assert.ok(Number(resources()[logicalId(cp().functions['operator-api'].function)]?.Properties.Timeout) < 29);
   });
 
   it('are invoked by the release workflow exactly when its definition names ${ApprovalRequestFunctionArn}', () => {

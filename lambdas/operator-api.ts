@@ -1,0 +1,103 @@
+/**
+ * The operator API's Lambda: the operator routes of the Gantry API (API Gateway REST, Lambda proxy
+ * integration, AWS_IAM authorization; the approval decision route is approval-decide's).
+ *
+ *   POST /releases    body: a release input (CONTRACTS §2)          → starts the release workflow
+ *   POST /rollbacks   body: { service, stage, digest?, reason? }    → starts the rollback workflow
+ *   PUT  /freeze      body: { state: "on" | "off", reason }         → sets the global freeze
+ *
+ * Operators never write the ledger table: this function does, for them. The caller is the IAM principal
+ * API Gateway verified (`requestContext.identity.userArn`), never a body field. A start writes the start
+ * record naming the caller under an execution name this function makes (so nobody can pre-write the
+ * initiator of a release), then calls StartExecution with that name; the workflow's first state reads
+ * the initiator from the record. A freeze records the caller as its principal. Inputs are validated
+ * exactly as the workflows validate them (lambdas/domain/release-input.ts), before anything is written.
+ *
+ * Responses (JSON, no stack trace, no token):
+ *   200 { kind: "release" | "rollback", releaseId, executionArn, principal, at }   the execution started
+ *   200 { on, reason, principal, at }                                              the freeze as set
+ *   400 { message, problems: ["image.digest: expected …", …] }   invalid JSON or input; nothing written
+ *   403 { message }   the request carries no IAM caller (the API needs AWS_IAM authorization)
+ *   404 { message }   no such route
+ *   405 { message }   another method on an operator route
+ *   409 { message, releaseId }   an execution of that name exists already (a replayed request)
+ *   500 { message, requestId }   internal error; a start may have left a start record behind, no execution
+ */
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { requireEnv } from './adapters/env';
+import { sdkClientConfig } from './adapters/retry';
+import { SfnExecutions } from './adapters/sfn';
+import { OPERATOR_ROUTES, type OperatorRoute, parseFreezeRequest } from './domain/operator-requests';
+import { operatorExecutionName } from './domain/release';
+import { parseReleaseInput, parseRollbackInput } from './domain/release-input';
+import { ValidationError } from './domain/validation';
+import type { Deps, Executions } from './ports';
+import { type ApiCaller, type ApiEvent, type ApiResponse, callerOf, readJsonBody, requestIdOf, respond } from './shared/api-gateway';
+import { lambdaHandler, logger } from './shared/middleware';
+
+export { OPERATOR_ROUTES } from './domain/operator-requests';
+
+/** The operator API's deps: `executions` starts the release workflow, `rollbacks` the rollback workflow. */
+export interface OperatorDeps extends Deps {
+  readonly rollbacks: Executions;
+}
+
+function routeOf(resource: string | undefined): OperatorRoute | undefined {
+  return (Object.keys(OPERATOR_ROUTES) as OperatorRoute[]).find((r) => OPERATOR_ROUTES[r].resource === resource);
+}
+
+export async function run(event: unknown, deps: OperatorDeps): Promise<ApiResponse> {
+  const ev = (event ?? {}) as ApiEvent;
+  const requestId = requestIdOf(event);
+  const resource = ev.resource ?? ev.requestContext?.resourcePath;
+  const route = routeOf(resource);
+  try {
+    if (!route) return respond(404, { message: `no such route: ${JSON.stringify(resource ?? null)} (the operator routes are ${Object.values(OPERATOR_ROUTES).map((r) => `${r.method} ${r.resource}`).join(', ')})` });
+    const method = ev.httpMethod ?? ev.requestContext?.httpMethod;
+    if (method !== OPERATOR_ROUTES[route].method) return respond(405, { message: `use ${OPERATOR_ROUTES[route].method} ${OPERATOR_ROUTES[route].resource}` });
+    const caller = callerOf(ev);
+    if (!caller) return respond(403, { message: 'the request carries no IAM caller (requestContext.identity.userArn): the operator API needs AWS_IAM authorization' });
+    const body = readJsonBody(ev);
+    if (!body.ok) return respond(400, { message: 'the request is invalid', problems: ['body: expected a JSON object, got text that is not JSON'] });
+    if (route === 'setFreeze') return await setFreeze(deps, caller, body.value);
+    return await start(deps, caller, route === 'startRollback' ? 'rollback' : 'release', body.value);
+  } catch (err) {
+    if (err instanceof ValidationError) return respond(400, { message: `the ${err.source} is invalid`, problems: err.problems });
+    const e = err as Error;
+    logger.error('operator request failed', { requestId, route: route ?? null, error: { name: e?.name, message: String(e?.message ?? err) } });
+    return respond(500, { message: 'internal error: retrying is safe (a start that failed started nothing)', requestId });
+  }
+}
+
+async function start(deps: OperatorDeps, caller: ApiCaller, kind: 'release' | 'rollback', input: unknown): Promise<ApiResponse> {
+  // Exactly the workflow's validation: a refused input writes nothing and starts nothing.
+  const service = kind === 'release' ? parseReleaseInput(input, deps.config).service : parseRollbackInput(input, deps.config).service;
+  const now = deps.now();
+  const at = now.toISOString();
+  // The name is made here, from API Gateway's request id: nobody can know it before the request, so nobody
+  // can have written a start record for it. The start record is the workflow's only source of the initiator.
+  const releaseId = operatorExecutionName(kind === 'rollback' ? `${service}-rollback` : service, now, caller.requestId);
+  await deps.ledger.putInitiator(releaseId, caller.arn, at);
+  const { executionArn, alreadyExists } = await (kind === 'rollback' ? deps.rollbacks : deps.executions).start(releaseId, input);
+  if (alreadyExists) return respond(409, { message: `an execution named ${releaseId} exists already: this request was a replay`, releaseId });
+  logger.info(`${kind} started`, { releaseId, service, principal: caller.arn, requestId: caller.requestId });
+  return respond(200, { kind, releaseId, executionArn, principal: caller.arn, at });
+}
+
+async function setFreeze(deps: OperatorDeps, caller: ApiCaller, input: unknown): Promise<ApiResponse> {
+  const request = parseFreezeRequest(input);
+  const state = { on: request.on, reason: request.reason, principal: caller.arn, at: deps.now().toISOString() };
+  await deps.ledger.setFreeze(state);
+  logger.info(`freeze ${state.on ? 'on' : 'off'}`, { principal: caller.arn, requestId: caller.requestId });
+  return respond(200, state);
+}
+
+let rollbackExecutions: Executions | undefined;
+
+/** The rollback workflow (ROLLBACK_STATE_MACHINE_ARN), one SDK client per container. */
+function rollbacksFromEnv(): Executions {
+  rollbackExecutions ??= new SfnExecutions(new SFNClient(sdkClientConfig('sfn')), requireEnv('ROLLBACK_STATE_MACHINE_ARN'));
+  return rollbackExecutions;
+}
+
+export const handler = lambdaHandler((event: unknown, deps: Deps) => run(event, { ...deps, rollbacks: rollbacksFromEnv() }));
