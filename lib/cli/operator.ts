@@ -438,9 +438,16 @@ export function registerOperatorCommands(program: Command, setCode: SetCode, io:
       .requiredOption('--stage <stage>', 'the stage to roll back')
       .option('--digest <digest>', 'the digest to return to (must have been promoted in that stage)')
       .requiredOption('--reason <text>', 'why (an incident); recorded')
+      .option('--force <reason>', "roll back even if the target now fails an image gate (recorded as WARNs with this reason; the stage's approvers are asked first where the stage requires approval)")
       .option('--json', 'print the result as one JSON object'),
-  ).action(async (opts: RollbackOptions) => {
-    const input = { service: opts.service, stage: opts.stage, ...(opts.digest !== undefined ? { digest: opts.digest } : {}), reason: opts.reason };
+  ).action(async (opts: RollbackOptions & { force?: string }) => {
+    const input = {
+      service: opts.service,
+      stage: opts.stage,
+      ...(opts.digest !== undefined ? { digest: opts.digest } : {}),
+      reason: opts.reason,
+      ...(opts.force !== undefined ? { force: { reason: opts.force } } : {}),
+    };
     setCode(await startAndReport('rollback', input, opts, io));
   });
 
