@@ -3,7 +3,7 @@
  * integration, AWS_IAM authorization; the approval decision route is approval-decide's).
  *
  *   POST /releases    body: a release input (CONTRACTS §2)          → starts the release workflow
- *   POST /rollbacks   body: { service, stage, digest?, reason? }    → starts the rollback workflow
+ *   POST /rollbacks   body: { service, stage, digest?, reason?, force? } → starts the rollback workflow
  *   PUT  /freeze      body: { state: "on" | "off", reason }         → sets the global freeze
  *
  * Operators never write the ledger table: this function does, for them. The caller is the IAM principal
