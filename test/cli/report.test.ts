@@ -238,7 +238,7 @@ describe('the release report page', () => {
     assert.ok(html.includes('<p class="empty">No stage asked for an approval.</p>'));
   });
 
-  it('shows the window wait, the approval from request to decision with the approver ARN and comment, and a refused attempt', () => {
+  it('shows the window wait, and the approval from request to decision with the approver ARN and comment', () => {
     const html = report(approved);
 
     assert.match(html, /✓ SUCCEEDED<small>final status/);
@@ -249,13 +249,14 @@ describe('the release report page', () => {
     assert.match(prod, /✓ approval APPROVED 20m/);
     assert.match(lane(html, 'dev'), /scan wait 3m/);
     const approvals = rowsUnder(html, 'h-approvals');
-    assert.equal(approvals.length, 2);
+    // Refused attempts are their own ledger items now (decision 023: a flood of them cannot wedge a release), not chain
+    // events, and an export carries chain events only: the page of an export shows the decision alone.
+    assert.equal(approvals.length, 1);
     assert.match(approvals[0] ?? '', /2026-11-24 11:00:00Z.*arn:aws:iam::111122223333:role\/ReleaseApprovers/s);
     assert.match(approvals[0] ?? '', /2026-11-24 11:20:00Z/);
     assert.match(approvals[0] ?? '', /✓ APPROVED/);
     assert.ok(approvals[0]?.includes(`<code>${bob}</code>`));
     assert.ok(approvals[0]?.includes(escapeHtml(HOSTILE_COMMENT)));
-    assert.match(approvals[1] ?? '', /✗ REFUSED attempt.*Developers\/mallory.*is not an approver/s);
     const waits = rowsUnder(html, 'h-waits');
     assert.deepEqual(
       waits.map((r) => /<td>([a-z]+)<\/td>/.exec(r)?.[1]),
@@ -312,6 +313,8 @@ describe('the release report page', () => {
     assert.match(html, /<div class="badge t-fail" id="ledger-verified">✗ Ledger verified: NO/);
     assert.match(html, new RegExp(`<li>line ${seq}, event #${seq} gate\\.evaluated \\(stage:prod:gate:bake\\): its content does not match its hash: the event was edited<\\/li>`));
   });
+
+  it.todo('shows refused approval attempts of a release read from an export (refusal items are not exported yet: decision 023)');
 
   it('says the ledger is not verified when the release has no anchor', () => {
     const html = renderReleaseReport(rolledBack.parsed.events, {});

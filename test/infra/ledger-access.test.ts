@@ -87,9 +87,15 @@ describe('who may write which item of the ledger (read from the template)', () =
     'DeleteItem alarmIndex': ['alarm-watch', 'bake-register', 'bake-timer', 'reconciler', 'record-step', 'stage-lease'],
     'PutItem skip': ['intake'],
     'PutItem skipListing': ['intake'],
-    'PutItem initiator': ['intake', 'operator-api'],
+    // Only the operator API writes start records; intake records the pusher it put in the execution input.
+    'PutItem initiator': ['operator-api'],
+    'PutItem pusher': ['intake'],
     'UpdateItem freeze': ['operator-api'],
     'PutItem insight': ['insight-record'],
+    // Refused approvals are their own items, counted and throttled per caller, by the approval API only.
+    'PutItem refusal': ['approval-decide'],
+    'UpdateItem refusal': ['approval-decide'],
+    'UpdateItem throttle': ['approval-decide'],
   };
 
   function writersInTemplate(): Record<string, string[]> {

@@ -317,7 +317,7 @@ describe('each handler', () => {
     reconciler: ['events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes, ...ddb('Query', 'PutItem', 'UpdateItem', 'DeleteItem'), ...kmsWrite],
     'rollback-prepare': ['events:PutEvents', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
     'approval-request': ['events:PutEvents', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
-    'approval-decide': ['events:PutEvents', ...endBakes, ...ddb('Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
+    'approval-decide': ['events:PutEvents', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'), ...kmsWrite],
     'rollout-check': ddb('Query'),
     'insight-plan': ddb('GetItem', 'Query'),
     'insight-record': ['events:PutEvents', ...ddb('Query', 'PutItem'), ...kmsWrite],
