@@ -22,6 +22,21 @@ const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
 const config = parseConfig(JSON.parse(readFileSync(join(__dirname, '../../examples/gantry.config.json'), 'utf8')));
 
+/** The stage's lease, as the workflow's AcquireStageLease gives it: a rollback deploys only under it. */
+async function holdLease(ledger: DynamoLedger, releaseId: string): Promise<void> {
+  const r = await projectReleaseOf(ledger, releaseId);
+  const stage = r.stage;
+  const lease = await ledger.acquireLease('payments', stage, releaseId, '2026-11-24T10:00:00Z');
+  await ledger.append({ releaseId, stepKey: `stage:${stage}:lease.acquired`, type: 'lease.acquired', at: '2026-11-24T10:00:00Z', data: { fence: lease.fence ?? null }, stage });
+}
+
+async function projectReleaseOf(ledger: DynamoLedger, releaseId: string): Promise<{ stage: string }> {
+  const started = (await ledger.events(releaseId)).find((e) => e.type === 'release.started');
+  const stage = (started?.data.stages as string[] | undefined)?.[0];
+  if (!stage) throw new Error(`release ${releaseId} names no stage`);
+  return { stage };
+}
+
 describe('alarm read failures (domain)', () => {
   it('names every alarm and the error once, and shortens a long message', () => {
     const denied = { name: 'AccessDeniedException', message: 'AccessDeniedException: User arn:aws:sts::1:assumed-role/x is not authorized to perform: cloudwatch:DescribeAlarms' };
@@ -131,6 +146,7 @@ describe('record-step and the reconciler on a real ledger', () => {
     await ledger.setRunning('payments', 'dev', D1, '2026-11-20T10:00:00Z');
     await record(deps, releaseId, 'release.started', 'release.started', { kind: 'release', service: 'payments', digest: D2, stages: ['dev'] });
     await recordStep({ action: 'begin-stage', releaseId, stageIndex: 0 }, deps);
+    await holdLease(ledger, releaseId);
     await recordStep({ action: 'deploy-started', releaseId, stage: 'dev' }, deps);
     await recordStep({ action: 'deployed', releaseId, stage: 'dev', buildId: 'gantry-helm:b-1' }, deps);
     const breach = JSON.stringify({ alarm: 'payments-dev-5xx', detectedAt: '2026-11-24T11:58:00.000Z', bakeMinute: 3 });
@@ -183,6 +199,7 @@ describe('record-step and the reconciler on a real ledger', () => {
     await ledger.markGood('payments', 'staging', D1, '2026-11-20T10:00:00Z');
     await record(deps, releaseId, 'release.started', 'release.started', { kind: 'release', service: 'payments', digest: D2, stages: ['staging'] });
     await recordStep({ action: 'begin-stage', releaseId, stageIndex: 0 }, deps);
+    await holdLease(ledger, releaseId);
     await recordStep({ action: 'deploy-started', releaseId, stage: 'staging' }, deps);
     await recordStep({ action: 'deployed', releaseId, stage: 'staging', buildId: 'gantry-helm:b-1' }, deps);
     await record(deps, releaseId, 'stage:staging:bake.started', 'bake.started', { alarms: ['payments-staging-5xx'], bakeMinutes: 15 }, 'staging');
@@ -192,7 +209,8 @@ describe('record-step and the reconciler on a real ledger', () => {
     assert.equal(out.reason, 'bake did not end within its safety timeout: nothing ended the bake (no final check ran)');
     assert.equal(await ledger.takeToken('BAKE', releaseId, 'staging'), undefined, 'nobody can end the bake after the rollback began');
     const st = (await loadRelease(deps, releaseId)).stages[0];
-    assert.deepEqual(st?.gates.at(-1) && { gate: st.gates.at(-1)?.gate, result: st.gates.at(-1)?.result, reason: st.gates.at(-1)?.reason }, { gate: 'bake', result: 'FAIL', reason: out.reason });
+    const bake = st?.gates.find((g) => g.gate === 'bake');
+    assert.deepEqual(bake && { gate: bake.gate, result: bake.result, reason: bake.reason }, { gate: 'bake', result: 'FAIL', reason: out.reason });
     assert.equal(st?.bake?.result, 'FAIL');
     assert.equal(st?.rollback?.fromDigest, D2);
   });

@@ -54,19 +54,20 @@ describe('the statements of a handler role', () => {
     }
   });
 
-  it('let intake write skips, start records and release events, and never delete anything', () => {
+  it('let intake write skips, the pusher record and release events, never a start record, and never delete anything', () => {
     assert.ok(may('intake', 'PutItem', 'SKIP#push:x'));
-    assert.ok(may('intake', 'PutItem', 'INITIATOR#payments-1'));
+    assert.ok(may('intake', 'PutItem', 'PUSHER#payments-1'));
+    assert.ok(!may('intake', 'PutItem', 'INITIATOR#payments-1'), 'a pushed release takes its initiator from the execution input, not a start record');
     assert.ok(may('intake', 'PutItem', 'RELEASE#payments-1'));
     for (const pk of ['RELEASE#payments-1', 'STAGE#payments#dev', 'TOKEN#BAKE#payments-1#dev', 'FREEZE']) assert.ok(!may('intake', 'DeleteItem', pk), pk);
     assert.ok(!may('intake', 'UpdateItem', 'STAGE#payments#dev'));
     assert.ok(!may('intake', 'UpdateItem', 'FREEZE'));
   });
 
-  it('let only the operator API set the freeze, and only the operator API and intake write start records', () => {
+  it('let only the operator API set the freeze and write start records', () => {
     for (const handler of Object.keys(HANDLERS)) {
       assert.equal(may(handler, 'UpdateItem', 'FREEZE') || may(handler, 'PutItem', 'FREEZE'), handler === 'operator-api', handler);
-      assert.equal(may(handler, 'PutItem', 'INITIATOR#payments-1'), ['operator-api', 'intake'].includes(handler), handler);
+      assert.equal(may(handler, 'PutItem', 'INITIATOR#payments-1'), handler === 'operator-api', handler);
     }
   });
 
@@ -204,6 +205,14 @@ describe('LEDGER_METHODS against the adapter on dynalite', () => {
     await call('getInitiator', () => ledger.getInitiator('r9'));
     await call('putInsight', () => ledger.putInsight({ checkId: 'c1', at: AT, data: {} } as never));
     await call('listInsights', () => ledger.listInsights());
+    const refusal = { releaseId: 'r1', stage: 'prod', principal: 'arn:aws:iam::111122223333:user/mallory', code: 'not-an-approver', reason: 'not an approver', decision: 'approve', requestId: 'req-1', at: AT };
+    await call('recordRefusal', () => ledger.recordRefusal(refusal));
+    await call('refusalStats', () => ledger.refusalStats('r1'));
+    await call('listRefusals', () => ledger.listRefusals('r1'));
+    await call('takeThrottleSlot', () => ledger.takeThrottleSlot('bucket-1', '2026-11-24T10:00', 10, '2026-11-24T11:00:00Z'));
+    await call('throttleUsed', () => ledger.throttleUsed('bucket-1', '2026-11-24T10:00'));
+    await call('putStartPusher', () => ledger.putStartPusher('r1', 'arn:aws:iam::111122223333:user/p', AT));
+    await call('getStartPusher', () => ledger.getStartPusher('r1'));
 
     const byMethod = new Map<string, Set<string>>();
     for (const s of sent) byMethod.set(s.method, new Set([...(byMethod.get(s.method) ?? []), s.pair]));
