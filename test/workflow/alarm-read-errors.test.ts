@@ -38,7 +38,7 @@ describe('an error reading alarms at the end of a bake', () => {
     assert.equal(out.releases[0]?.status, 'ROLLED_BACK');
     const dev = stageOf(out, 'dev');
     assert.equal(dev.status, 'ROLLED_BACK');
-    assert.match(gate(out, 'dev', 'bake')?.reason ?? '', /^final check after 10 minutes: could not read alarm payments-dev-5xx: AccessDeniedException: DescribeAlarms failed/);
+    assert.match(gate(out, 'dev', 'bake')?.reason ?? '', /^final check after 10 minutes: could not read alarm payments-dev-5xx: AccessDeniedException: (injected by the scenario|DescribeAlarms failed)/);
     const rb = dev.rollback as Record<string, any>;
     assert.match(rb.reason, /could not read alarm payments-dev-5xx: AccessDeniedException/);
     assert.equal(rb.detectedAt, '2026-11-24T10:14:00.000Z', 'detected at the bake end, not on the safety timeout 15 minutes later');
