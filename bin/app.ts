@@ -4,13 +4,15 @@
  *
  * The config path defaults to `gantry.config.json` (relative to the working directory); when that file
  * does not exist, the example config is used with a warning. An explicit `-c config=` that does not
- * exist, a file that is not JSON, or a config that does not validate stops synth with exit code 2 and
+ * exist, a file that is not JSON, a file with a duplicate key or nested too deep
+ * (lambdas/domain/strict-json.ts), or a config that does not validate stops synth with exit code 2 and
  * one line per problem.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { type GantryConfig, parseConfig } from '../lambdas/domain/config';
+import { JsonReadError, parseStrictJson } from '../lambdas/domain/strict-json';
 import { ValidationError } from '../lambdas/domain/validation';
 import { addGantry } from '../lib/GantryApp';
 
@@ -32,8 +34,10 @@ function loadConfig(requested: unknown): GantryConfig {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    // Strict: a duplicate key (which of two bakeMinutes counts?) or nesting past the limit is refused with its path.
+    raw = parseStrictJson(readFileSync(path, 'utf8'));
   } catch (e) {
+    if (e instanceof JsonReadError && !e.syntax) stop([`gantry: ${path} is invalid:`, ...e.problems.map((p) => `  ${p}`)]);
     stop([`gantry: ${path} is not readable JSON: ${(e as Error).message}`]);
   }
   try {

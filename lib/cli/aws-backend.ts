@@ -19,6 +19,7 @@ import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
 import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { OperatorRoute } from '../../lambdas/domain/operator-requests';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
+import { JsonReadError, parseStrictJson } from '../../lambdas/domain/strict-json';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, Ledger, ReleaseQuery } from '../../lambdas/ports';
 import { type Credentials, runDecision } from './approve';
@@ -258,8 +259,10 @@ export function loadOptionalConfig(file: string | undefined, env: NodeJS.Process
   if (!path) return undefined;
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = parseStrictJson(readFileSync(path, 'utf8'));
   } catch (e) {
+    // A duplicate key or nesting past the limit: one line per problem, like any invalid config.
+    if (e instanceof JsonReadError && !e.syntax) throw new ValidationError(path, e.problems);
     throw new CliInputError(`--config: expected the deployment config (gantry.config.json): ${(e as Error).message}`, { cause: e });
   }
   return parseConfig(raw, path);

@@ -23,7 +23,7 @@ import { operatorExecutionName } from '../../lambdas/domain/release';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, ReleaseQuery } from '../../lambdas/ports';
-import { loadScenario } from '../../local/scenario';
+import { loadScenario, readConfigFile, readScenarioJson } from '../../local/scenario';
 import { type SimulationOutput, simulate } from '../../local/simulate';
 import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, NotFoundError, RefusedError, type StartResult } from './backend';
 import { CliInputError } from './errors';
@@ -121,17 +121,13 @@ function store(dir: string, state: LocalState, output: SimulationOutput, ledgerE
 
 /** Read a scenario file with its config inlined (so the local Gantry does not depend on the file later). */
 export function readScenarioInlined(file: string): { scenario: Record<string, unknown>; baseDir: string } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ValidationError(file, [`(root): expected a readable JSON file (${(e as Error).message})`]);
-  }
+  // Read strictly (duplicate keys, deep nesting refused), as `gantry simulate` reads it.
+  const raw = readScenarioJson(file);
   const baseDir = dirname(resolve(file));
   // Validate once as `gantry simulate` does (one line per problem), then inline the config.
   loadScenario(raw, baseDir, file);
   const scenario = raw as Record<string, unknown>;
-  if (typeof scenario.config === 'string') scenario.config = JSON.parse(readFileSync(resolve(baseDir, scenario.config), 'utf8')) as unknown;
+  if (typeof scenario.config === 'string') scenario.config = readConfigFile(resolve(baseDir, scenario.config), scenario.config, file);
   return { scenario, baseDir };
 }
 

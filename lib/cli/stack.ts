@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CloudFormationClient, type CloudFormationClientConfig, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { parseStrictJson } from '../../lambdas/domain/strict-json';
 import { GantryAwsError, NotFoundError } from './backend';
 import { CliInputError } from './errors';
 
@@ -60,7 +61,7 @@ export function toStackOutputs(stackName: string, outputs: Record<string, string
 export function readOutputsFile(file: string, stackName: string): Record<string, string> {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = parseStrictJson(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new CliInputError(`--outputs: expected the JSON file cdk deploy --outputs-file writes: ${(e as Error).message}`, { cause: e });
   }
