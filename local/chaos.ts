@@ -21,6 +21,7 @@ import { type SdkService, sdkMaxAttempts, withRetries } from '../lambdas/adapter
 import type { LedgerEventInput } from '../lambdas/domain/ledger';
 import type { Deps } from '../lambdas/ports';
 import type { VirtualClock } from './clock';
+import { faultHttpStatus } from './fault-operations';
 
 export interface ChaosOptions {
   /** Every AWS call fails its first N attempts (ThrottlingException, then a 5xx, alternating). @default 0 */
@@ -115,6 +116,12 @@ export class Chaos {
   private readonly attempts = new Map<string, number>();
   private readonly crashed = new Set<string>();
   readonly stats: ChaosStats = { injected: {}, crashes: {}, retries: {} };
+  /**
+   * Faults hit only the calls made while the scenario runs (`during`): never the simulator's own set-up
+   * (seeding the stage pointers) or its read-out of the ledger at the end, which are not AWS calls of
+   * Gantry's. Without this, `--chaos 4` (past DynamoDB's 4 attempts) failed the simulator itself.
+   */
+  private live = false;
 
   constructor(
     readonly options: ChaosOptions,
@@ -125,10 +132,20 @@ export class Chaos {
     return (this.options.transientFailures ?? 0) > 0 || this.options.crashAfterLedgerWrite === true;
   }
 
+  /** Run the scenario: faults are injected only while `run` is under way. */
+  async during<T>(run: () => Promise<T>): Promise<T> {
+    this.live = true;
+    try {
+      return await run();
+    } finally {
+      this.live = false;
+    }
+  }
+
   /** The error this attempt of this call fails with, or undefined when it goes through. */
   failure(service: string, operation: string, request: unknown): InjectedAwsError | undefined {
     const n = this.options.transientFailures ?? 0;
-    if (n <= 0) return undefined;
+    if (n <= 0 || !this.live) return undefined;
     const key = `${this.clock.nowMs()}|${service}|${operation}|${fingerprint(request)}`;
     const seen = this.attempts.get(key) ?? 0;
     if (seen >= n) return undefined;
@@ -217,22 +234,25 @@ export class Chaos {
   /**
    * Wrap an SDK request handler: an injected failure is answered as DynamoDB answers it (HTTP 400
    * ThrottlingException, HTTP 500 InternalServerError, JSON body), so the real deserializer and the
-   * client's retry strategy see exactly what they would see in AWS.
+   * client's retry strategy see exactly what they would see in AWS. `scripted` names the error of a
+   * scenario `fault` line on this operation, if one is armed (consumed by asking); chaos faults come after.
    */
-  dynamoRequestHandler<H extends { handle: (request: never, options?: never) => Promise<unknown> }>(inner: H): H {
+  dynamoRequestHandler<H extends { handle: (request: never, options?: never) => Promise<unknown> }>(inner: H, scripted: (operation: string) => string | undefined = () => undefined): H {
     const chaos = this;
     const handler = Object.create(inner) as H;
     (handler as { handle: unknown }).handle = (request: { headers: Record<string, string>; body?: unknown }, options?: unknown) => {
       const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'] ?? '';
       const operation = target.split('.')[1] ?? 'Unknown';
-      const f = chaos.failure('dynamodb', operation, request.body);
+      const code = chaos.live ? scripted(operation) : undefined;
+      const f = code !== undefined ? { name: code, message: `${code}: ${operation} failed (injected by the scenario)`, status: faultHttpStatus(code) } : chaos.failure('dynamodb', operation, request.body);
       if (!f) return inner.handle(request as never, options as never);
+      const status = 'status' in f ? f.status : f.$metadata.httpStatusCode;
       const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${f.name}`, message: f.message });
       return Promise.resolve({
         response: {
-          statusCode: f.$metadata.httpStatusCode,
+          statusCode: status,
           reason: f.name,
-          headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': `chaos-${operation}`, 'content-length': String(Buffer.byteLength(body)) },
+          headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': `fault-${operation}`, 'content-length': String(Buffer.byteLength(body)) },
           body: Buffer.from(body),
         },
       });

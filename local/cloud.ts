@@ -121,14 +121,25 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     this.faults.push({ service, operation, error, remaining: count });
   }
 
-  /** Fail an operation if a fault is armed for it. Called first thing by every local API. */
-  checkFault(service: string, operation: string): void {
+  /**
+   * The error code of a fault armed for this operation, consumed (one call), or undefined. For faults
+   * injected below the local APIs (DynamoDB, at the ledger client's wire: local/chaos.ts).
+   */
+  takeFault(service: string, operation: string): string | undefined {
     const f = this.faults.find((x) => x.service === service && x.operation === operation && x.remaining > 0);
-    if (f) {
-      f.remaining--;
-      this.note('Fault Injected', { service, operation, error: f.error, remaining: f.remaining });
-      throw new LocalAwsError(f.error, `injected by the scenario (fault on ${service} ${operation})`, service, operation);
-    }
+    if (!f) return undefined;
+    f.remaining--;
+    this.note('Fault Injected', { service, operation, error: f.error, remaining: f.remaining });
+    return f.error;
+  }
+
+  /**
+   * Fail an operation if a fault is armed for it. Called first thing by every local API, with an
+   * operation of FAULT_OPERATIONS (local/fault-operations.ts: the list scenario faults are checked against).
+   */
+  checkFault(service: string, operation: string): void {
+    const error = this.takeFault(service, operation);
+    if (error !== undefined) throw new LocalAwsError(error, `injected by the scenario (fault on ${service} ${operation})`, service, operation);
   }
 
   note(event: string, detail: Record<string, unknown>): void {
@@ -337,13 +348,26 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     };
   }
 
-  /** A raw Alarm State Change event also sets that alarm's state here. */
+  /**
+   * A raw Alarm State Change event also sets that alarm's state here, as of the change it reports
+   * (`detail.state.timestamp`, else now). An event older than the alarm's current state (delivered late:
+   * EventBridge is at-least-once, and an archive can replay) reports a change the alarm has since moved
+   * past: it leaves the state alone, as CloudWatch's DescribeAlarms would.
+   */
   absorbAlarmEvent(event: Record<string, unknown>): void {
     if (event['detail-type'] !== 'CloudWatch Alarm State Change') return;
     const d = event.detail as { alarmName?: string; state?: { value?: string; reason?: string; timestamp?: string } };
     if (d?.alarmName && d.state?.value && ['OK', 'ALARM', 'INSUFFICIENT_DATA'].includes(d.state.value)) {
       const prev = this.alarmStates.get(d.alarmName);
-      this.alarmStates.set(d.alarmName, { state: d.state.value as AlarmState['state'], reason: d.state.reason ?? '', updatedAt: this.clock.now().toISOString() });
+      const reported = d.state.timestamp !== undefined ? Date.parse(d.state.timestamp) : Number.NaN;
+      const changedAt = Number.isNaN(reported) ? this.clock.nowMs() : Math.min(reported, this.clock.nowMs());
+      // An alarm the scenario does not name has been OK since the start.
+      const since = prev?.updatedAt ?? new Date(this.start).toISOString();
+      if (changedAt < Date.parse(since)) {
+        this.note('Alarm Event Out Of Date', { alarm: d.alarmName, reported: d.state.value, changedAt: new Date(changedAt).toISOString(), current: prev?.state ?? 'OK', since });
+        return;
+      }
+      this.alarmStates.set(d.alarmName, { state: d.state.value as AlarmState['state'], reason: d.state.reason ?? '', updatedAt: new Date(changedAt).toISOString() });
       this.note('Alarm State Changed', { alarm: d.alarmName, from: prev?.state ?? 'OK', to: d.state.value, source: 'raw event' });
     }
   }

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { ACCESS_ROLES } from '../lambdas/domain/access-entries';
 import { type GantryConfig, parseConfig, stageWorkload } from '../lambdas/domain/config';
 import { isIsoDuration } from '../lambdas/domain/durations';
+import { JsonReadError, parseStrictJson } from '../lambdas/domain/strict-json';
+import { FAULT_OPERATIONS, FAULT_SERVICES, isFaultOperation } from './fault-operations';
 import { ValidationError, formatIssues, prototypeKeyProblems } from '../lambdas/domain/validation';
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected a digest sha256:<64 lowercase hex>');
@@ -97,11 +99,26 @@ const scriptLine = z
         planDestroys: z.number().int().min(0).max(1000).optional(),
       })
       .optional(),
-    fault: z.strictObject({ service: z.enum(['ecr', 'cloudwatch', 'codebuild', 'dynamodb', 'scheduler', 'eventbridge', 'sfn']), operation: z.string().min(1), error: z.string().min(1), count: z.number().int().min(1).default(1) }).optional(),
+    fault: z
+      .strictObject({
+        service: z.enum(FAULT_SERVICES),
+        /** One of FAULT_OPERATIONS[service] (checked below: a misspelt name would never fire). */
+        operation: z.string().min(1),
+        error: z.string().regex(/^[A-Za-z][A-Za-z0-9.]{0,127}$/, 'expected an AWS error code such as ThrottlingException'),
+        count: z.number().int().min(1).default(1),
+      })
+      .optional(),
     abort: z.strictObject({ service: z.string(), stage: z.string().optional() }).optional(),
     event: rawEvent.optional(),
   })
   .superRefine((line, ctx) => {
+    if (line.fault && !isFaultOperation(line.fault.service, line.fault.operation)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fault', 'operation'],
+        message: `expected an operation the local cloud can fail for ${line.fault.service} (${FAULT_OPERATIONS[line.fault.service].join(', ')}), got ${JSON.stringify(line.fault.operation)}`,
+      });
+    }
     const actions = ['alarm', 'approve', 'reject', 'deploy', 'fault', 'abort', 'event'].filter((k) => (line as Record<string, unknown>)[k] !== undefined);
     if (actions.length !== 1) {
       ctx.addIssue({ code: 'custom', path: [], message: `expected exactly one action of alarm, approve, reject, deploy, fault, abort, event, got ${actions.length ? actions.join(' and ') : 'none'}` });
@@ -255,11 +272,7 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
   if (typeof scenario.config === 'string') {
     const file = resolve(baseDir, scenario.config);
     configSource = file;
-    try {
-      configRaw = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new ValidationError(path ?? 'scenario', [`config: expected a readable JSON file, got ${JSON.stringify(scenario.config)} (${(e as Error).message})`]);
-    }
+    configRaw = readConfigFile(file, scenario.config, path ?? 'scenario');
   }
   const config = parseConfig(configRaw, configSource);
   const problems: string[] = [];
@@ -308,12 +321,42 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
   return { scenario, config, path };
 }
 
-export function loadScenarioFile(file: string): LoadedScenario {
-  let raw: unknown;
+/**
+ * A scenario file's JSON, read strictly (lambdas/domain/strict-json.ts): a duplicate key or nesting past
+ * the limit is refused with its JSON path, like any other problem of the scenario.
+ */
+export function readScenarioJson(file: string): unknown {
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new ValidationError(file, [`(root): expected a readable JSON file (${(e as Error).message})`]);
   }
-  return loadScenario(raw, dirname(resolve(file)), file);
+  try {
+    return parseStrictJson(text);
+  } catch (e) {
+    if (!(e instanceof JsonReadError)) throw e;
+    throw new ValidationError(file, e.syntax ? [`(root): expected a readable JSON file (${e.message})`] : e.problems);
+  }
+}
+
+/** The config file a scenario names (`config: "path"`), read strictly: its own problems are reported against it. */
+export function readConfigFile(file: string, given: string, scenarioSource: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ValidationError(scenarioSource, [`config: expected a readable JSON file, got ${JSON.stringify(given)} (${(e as Error).message})`]);
+  }
+  try {
+    return parseStrictJson(text);
+  } catch (e) {
+    if (!(e instanceof JsonReadError)) throw e;
+    if (e.syntax) throw new ValidationError(scenarioSource, [`config: expected a readable JSON file, got ${JSON.stringify(given)} (${e.message})`]);
+    throw new ValidationError(file, e.problems);
+  }
+}
+
+export function loadScenarioFile(file: string): LoadedScenario {
+  return loadScenario(readScenarioJson(file), dirname(resolve(file)), file);
 }

@@ -1,0 +1,36 @@
+/**
+ * The AWS operations a scenario `fault` line can make fail, per service: exactly those the local cloud
+ * (local/cloud.ts), the local engine (local/engine.ts: CodeBuild, EKS) and the simulation's ledger client
+ * (DynamoDB, at the wire: local/chaos.ts) check for a fault. A fault naming anything else would never
+ * fire, so the scenario loader refuses it with this list (test/unit/fault-operations.test.ts keeps the
+ * list and the code in step).
+ */
+export const FAULT_OPERATIONS = {
+  ecr: ['DescribeImages', 'DescribeRepositories', 'DescribeImageScanFindings', 'BatchGetImage', 'GetDownloadUrlForLayer', 'DescribeImageSigningStatus', 'ListImageReferrers'],
+  cloudwatch: ['DescribeAlarms'],
+  codebuild: ['StartBuild'],
+  dynamodb: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan'],
+  scheduler: ['CreateSchedule', 'DeleteSchedule'],
+  eventbridge: ['PutEvents'],
+  sfn: ['StartExecution', 'DescribeExecution', 'SendTaskSuccess', 'SendTaskFailure'],
+  eks: ['DescribeCluster', 'Call'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type FaultService = keyof typeof FAULT_OPERATIONS;
+
+export const FAULT_SERVICES = Object.keys(FAULT_OPERATIONS) as FaultService[];
+
+/** Whether the local cloud checks `operation` of `service` for a fault. */
+export function isFaultOperation(service: string, operation: string): boolean {
+  return Object.hasOwn(FAULT_OPERATIONS, service) && (FAULT_OPERATIONS[service as FaultService] as readonly string[]).includes(operation);
+}
+
+/**
+ * The HTTP status an AWS service answers an error code with, for faults injected at the wire (DynamoDB):
+ * a 5xx for server-side faults (retried by the SDK as transient), 400 for the rest (throttling is
+ * recognised by its name).
+ */
+export function faultHttpStatus(code: string): number {
+  if (/^ServiceUnavailable/.test(code)) return 503;
+  return /Internal|ServerError|ServerException|ServiceFault|ServiceException/.test(code) ? 500 : 400;
+}
