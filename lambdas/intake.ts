@@ -1,21 +1,47 @@
 /**
  * ECR push → one release per (service, digest). The execution name is derived from both, so a
  * duplicated or replayed push (EventBridge is at-least-once; the Image Action and the CloudTrail
- * PutImage call both arrive) finds ExecutionAlreadyExists and does nothing. Pushes of a repository
- * no service owns, or with a tag the service's tagPattern does not match, are recorded as skipped.
+ * PutImage call both arrive) finds its execution and does nothing. Pushes of a repository no service
+ * owns, with a tag the service's tagPattern does not match, or to an ECR registry other than the control
+ * plane's own (another account or region) are recorded as skipped.
+ *
+ * Nothing lost (decision 024): a push whose earlier execution ended without leaving a record (it died
+ * before its first ledger write, e.g. on a long ECR outage) starts again when it is delivered again, under
+ * the next name of `pushExecutionCandidate`; so does a digest whose 16-hex name another digest took.
+ * What intake cannot do ends in its dead-letter queue (docs/operator-guide.md: replaying intake failures).
  */
 import { DIGEST_PATTERN, serviceForRepository } from './domain/config';
 import { parseGantryEvent } from './domain/events';
-import { pushExecutionName } from './domain/release';
+import { PUSH_NAME_ATTEMPTS, pushExecutionCandidate } from './domain/release';
 import { tagMatches } from './domain/tag-pattern';
 import { ValidationError } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler, logger } from './shared/middleware';
 
 export type IntakeResult =
-  | { outcome: 'started' | 'duplicate'; releaseId: string; executionArn: string }
+  | {
+      outcome: 'started' | 'duplicate';
+      releaseId: string;
+      executionArn: string;
+      /** Started under a later name: the names passed over and why (also appended to the release's reason). */
+      passedOver?: PassedOver[];
+    }
   | { outcome: 'skipped'; reason: string }
   | { outcome: 'ignored'; reason: string };
+
+/** A name intake did not use for a push, and why. */
+export interface PassedOver {
+  readonly releaseId: string;
+  /** `other-digest`: another digest's execution has it; `ended-unrecorded`: this push's execution ended without a record. */
+  readonly why: 'other-digest' | 'ended-unrecorded';
+  /** The other digest, or the status the execution ended with. */
+  readonly detail: string;
+}
+
+/** Intake could not start a push's release (it goes to the dead-letter queue, to be replayed). */
+export class IntakeError extends Error {
+  override readonly name = 'IntakeError';
+}
 
 export interface PushFacts {
   repository: string;
@@ -23,6 +49,8 @@ export interface PushFacts {
   tag?: string;
   principal?: string;
   eventId: string;
+  /** The ECR registry pushed to: its account (the registry id) and region. */
+  registry: { readonly account: string; readonly region: string };
   /** Where the digest sits in the event, and the event's name, for a refusal. */
   digestAt: { readonly source: string; readonly path: string };
 }
@@ -32,7 +60,14 @@ export function pushFacts(event: unknown): PushFacts | { ignored: string } {
   if (parsed.kind === 'ecr-push') {
     const e = parsed;
     if (e.actionType !== 'PUSH' || e.result !== 'SUCCESS') return { ignored: `ECR ${e.actionType} ${e.result} starts nothing` };
-    return { repository: e.repositoryName, digest: e.digest, tag: e.tag, eventId: e.id, digestAt: { source: 'ECR Image Action event', path: 'detail["image-digest"]' } };
+    return {
+      repository: e.repositoryName,
+      digest: e.digest,
+      tag: e.tag,
+      eventId: e.id,
+      registry: { account: e.account, region: e.region },
+      digestAt: { source: 'ECR Image Action event', path: 'detail["image-digest"]' },
+    };
   }
   if (parsed.kind === 'cloudtrail-put-image') {
     const e = parsed;
@@ -42,6 +77,7 @@ export function pushFacts(event: unknown): PushFacts | { ignored: string } {
       tag: e.tag,
       principal: e.principalArn,
       eventId: e.cloudTrailEventId,
+      registry: { account: e.registryId && /^\d{12}$/.test(e.registryId) ? e.registryId : e.account, region: e.region },
       digestAt: { source: 'CloudTrail PutImage event', path: 'detail.responseElements.image.imageId.imageDigest' },
     };
   }
@@ -52,9 +88,9 @@ export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
   const facts = pushFacts(event);
   if ('ignored' in facts) return { outcome: 'ignored', reason: facts.ignored };
   const at = deps.now().toISOString();
-  const skip = async (reason: string): Promise<IntakeResult> => {
+  const skip = async (reason: string, id?: string): Promise<IntakeResult> => {
     // One skip per pushed (repository, tag, digest): the Image Action and the CloudTrail record of one push are one skip.
-    const skipId = `push:${facts.repository}:${facts.tag ?? ''}:${facts.digest}`;
+    const skipId = id ?? `push:${facts.repository}:${facts.tag ?? ''}:${facts.digest}`;
     await deps.ledger.recordSkip({ repository: facts.repository, tag: facts.tag, digest: facts.digest, reason, at, eventId: skipId });
     logger.info('push skipped', { repository: facts.repository, tag: facts.tag, reason });
     return { outcome: 'skipped', reason };
@@ -70,21 +106,77 @@ export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
   if (!DIGEST_PATTERN.test(facts.digest)) {
     throw new ValidationError(facts.digestAt.source, [`${facts.digestAt.path}: expected a digest sha256:<64 lowercase hex characters> to start a release, got ${JSON.stringify(facts.digest)}`]);
   }
-  const name = pushExecutionName(service, facts.digest);
+  const home = deps.executions.home;
+  if (!home || typeof home.account !== 'string' || typeof home.region !== 'string') {
+    throw new IntakeError('intake cannot tell which ECR registry is the control plane\'s own: the release workflow port reports no account and region (RELEASE_STATE_MACHINE_ARN)');
+  }
+  if (facts.registry.account !== home.account || facts.registry.region !== home.region) {
+    return skip(
+      `push to ECR in account ${facts.registry.account}, region ${facts.registry.region}: only pushes to the control plane's own registry (account ${home.account}, region ${home.region}), the one the image gates read, start releases`,
+      `push:${facts.registry.account}:${facts.registry.region}:${facts.repository}:${facts.tag}:${facts.digest}`,
+    );
+  }
+
   // Only CloudTrail knows who pushed, and the pusher is the initiator: it goes in the execution input
   // (prepare-release trusts nothing else for a pushed release, decision 023), never in a table item.
   // CloudTrail's record usually arrives after the Image Action, so the release may already have started
   // "unattributed": then the pusher is appended to its record.
   const intake = { source: facts.digestAt.source, eventId: facts.eventId, pusher: facts.principal ?? null };
-  const { executionArn, alreadyExists } = await deps.executions.start(name, {
-    service,
-    image: { digest: facts.digest },
-    reason: `ECR push ${facts.repository}:${facts.tag}`,
-    intake,
-  });
-  if (facts.principal && !alreadyExists) await deps.ledger.putStartPusher(name, facts.principal, at);
-  if (facts.principal && alreadyExists) await attributePusher(deps, name, facts.principal, facts.eventId);
-  return { outcome: alreadyExists ? 'duplicate' : 'started', releaseId: name, executionArn };
+  const input = { service, image: { digest: facts.digest }, reason: `ECR push ${facts.repository}:${facts.tag}`, intake };
+  const passedOver: PassedOver[] = [];
+  for (let attempt = 0; attempt < PUSH_NAME_ATTEMPTS; attempt++) {
+    const name = pushExecutionCandidate(service, facts.digest, attempt);
+    // A release started under a later name says which names it passed over, and why (the link to them).
+    const reason = passedOver.length ? `${input.reason} (${passedOver.map(passedOverText).join('; ')})`.slice(0, 500) : input.reason;
+    const { executionArn, alreadyExists } = await deps.executions.start(name, { ...input, reason });
+    if (!alreadyExists) {
+      if (facts.principal) await deps.ledger.putStartPusher(name, facts.principal, at);
+      if (passedOver.length) logger.info('push started under a later name', { releaseId: name, passedOver });
+      return { outcome: 'started', releaseId: name, executionArn, ...(passedOver.length ? { passedOver } : {}) };
+    }
+    // The name is taken: by this push's release (running, or on record), by one of this push that ended
+    // without a record, or by another digest sharing the name (decision 024).
+    const prior = await priorExecution(deps, name, service, facts.digest);
+    if (prior.kind === 'other-digest' || prior.kind === 'ended-unrecorded') {
+      passedOver.push({ releaseId: name, why: prior.kind, detail: prior.detail });
+      continue;
+    }
+    if (facts.principal) await attributePusher(deps, name, facts.principal, facts.eventId);
+    return { outcome: 'duplicate', releaseId: name, executionArn, ...(passedOver.length ? { passedOver } : {}) };
+  }
+  throw new IntakeError(
+    `push ${facts.repository}:${facts.tag} (${facts.digest}) started nothing: all ${PUSH_NAME_ATTEMPTS} of its execution names are taken (${passedOver.map(passedOverText).join('; ')})`,
+  );
+}
+
+function passedOverText(p: PassedOver): string {
+  return p.why === 'other-digest' ? `${p.releaseId} is taken by ${p.detail}` : `delivered again: ${p.releaseId} ended ${p.detail} without a record`;
+}
+
+type Prior =
+  /** The port cannot describe executions (small test fakes): the name taken counts as this push's, as before. */
+  | { kind: 'unknown' }
+  | { kind: 'ours'; detail: 'on record' | 'running' | 'aborted' | 'gone' }
+  | { kind: 'other-digest'; detail: string }
+  | { kind: 'ended-unrecorded'; detail: string };
+
+/** What holds the execution name `name`, which StartExecution found taken, for a push of `service`/`digest`. */
+async function priorExecution(deps: Deps, name: string, service: string, digest: string): Promise<Prior> {
+  if (!deps.executions.describe) return { kind: 'unknown' };
+  const ex = await deps.executions.describe(name);
+  if (!ex) return { kind: 'ours', detail: 'gone' };
+  const input = (ex.input ?? {}) as { service?: unknown; image?: { digest?: unknown } };
+  if (input.service !== service || input.image?.digest !== digest) {
+    const other = typeof input.image?.digest === 'string' ? input.image.digest : 'an execution of other input';
+    return { kind: 'other-digest', detail: typeof input.service === 'string' && input.service !== service ? `${other} of service ${input.service}` : other };
+  }
+  // On record: its first ledger write happened. The record is the release, whatever the execution did since.
+  const started = (await deps.ledger.events(name)).some((e) => e.type === 'release.started');
+  if (started) return { kind: 'ours', detail: 'on record' };
+  if (ex.status === 'RUNNING' || ex.status === 'PENDING_REDRIVE') return { kind: 'ours', detail: 'running' };
+  // Stopped from outside before its first write: someone meant it to stop; a repeated push does not undo that.
+  if (ex.status === 'ABORTED') return { kind: 'ours', detail: 'aborted' };
+  return { kind: 'ended-unrecorded', detail: ex.status };
 }
 
 /** A pushed release has no record yet to attribute its pusher to: the event is retried (Lambda's asynchronous retries). */

@@ -332,12 +332,32 @@ export interface TaskTokens {
   sendFailure(token: string, error: string, cause: string): Promise<void>;
 }
 
+/** An execution of the release workflow, as DescribeExecution reports it. */
+export interface ExecutionDescription {
+  readonly status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  /** The execution's input (parsed JSON), as it was started. */
+  readonly input: unknown;
+}
+
 export interface Executions {
   /**
    * StartExecution with a deterministic name. `alreadyExists` when an execution of that name exists
-   * (running or finished): the caller treats that as done, not as an error.
+   * (running or finished): intake then looks at it (`describe`) before calling the push a duplicate.
    */
   start(name: string, input: unknown): Promise<{ executionArn: string; alreadyExists: boolean }>;
+  /**
+   * DescribeExecution of the release workflow by name; undefined when there is none of that name.
+   * Optional only so that small test fakes of `start` stay valid: the Step Functions adapter and the local
+   * runtime implement it. Without it intake cannot tell a dead execution from a running one, and counts a
+   * repeated push whose release is not on record as a duplicate.
+   */
+  describe?(name: string): Promise<ExecutionDescription | undefined>;
+  /**
+   * The account and region the release workflow runs in (the stack's own): intake starts releases only
+   * for pushes to ECR there, the registry the image gates read. Undefined when not known: intake then
+   * starts nothing (decision 024).
+   */
+  readonly home?: { readonly account: string; readonly region: string };
 }
 
 // ---------------------------------------------------------------- timers (EventBridge Scheduler)

@@ -215,7 +215,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     const dynamoRetry = new LocalSdkRetryStrategy(sdkMaxAttempts('dynamodb'), () => chaos.countRetry('sdk:dynamodb'));
     dynamoConfig.retryStrategy = async () => dynamoRetry;
     dynamoConfig.maxAttempts = async () => sdkMaxAttempts('dynamodb');
-    if (chaos.active) dynamoConfig.requestHandler = chaos.dynamoRequestHandler(dynamoConfig.requestHandler);
+    // Scenario faults on DynamoDB operations and chaos faults are both answered at the wire.
+    dynamoConfig.requestHandler = chaos.dynamoRequestHandler(dynamoConfig.requestHandler, (operation) => cloud.takeFault('dynamodb', operation));
     // StartBuild is called by the workflow itself (the optimised CodeBuild integration): faulted here.
     const checkFault = cloud.checkFault.bind(cloud);
     cloud.checkFault = (service: string, operation: string) => {
@@ -236,10 +237,16 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       bus: chaos.port('eventbridge', cloud),
       now: () => clock.now(),
       executions: chaos.port('sfn', {
+        home: { account: ACCOUNT, region: REGION },
         start: async (name: string, input: unknown) => {
           cloud.checkFault('sfn', 'StartExecution');
           if (!sfn) throw new Error('local Step Functions not ready');
           return sfn.start('release', name, input);
+        },
+        describe: async (name: string) => {
+          cloud.checkFault('sfn', 'DescribeExecution');
+          const rec = sfn?.executions.get(name);
+          return rec && rec.machine === 'release' ? { status: rec.status, input: rec.input } : undefined;
         },
       }),
     };
@@ -475,7 +482,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       if ('at' in line.when && !line.deploy) clock.schedule(startMs + parseIsoDuration(line.when.at), () => fire(i, line));
     });
 
-    await clock.run(options.until !== undefined ? { until: options.until } : {});
+    await chaos.during(() => clock.run(options.until !== undefined ? { until: options.until } : {}));
     const stoppedEarly = options.until !== undefined && clock.pending() > 0;
 
     const warnings: string[] = [...operatorWarnings];

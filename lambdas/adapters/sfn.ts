@@ -1,6 +1,6 @@
 /** TaskTokens and Executions over AWS Step Functions (AWS SDK v3). */
-import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Executions, TaskTokens } from '../ports';
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { ExecutionDescription, Executions, TaskTokens } from '../ports';
 import { ConfigError, isAwsError, rethrow } from './errors';
 
 /** SendTaskFailure limits: `error` ≤ 256 characters, `cause` ≤ 32,768 characters. */
@@ -36,8 +36,12 @@ export class SfnTaskTokens implements TaskTokens {
   }
 }
 
+const EXECUTION_STATUSES: ReadonlyArray<ExecutionDescription['status']> = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
+
 export class SfnExecutions implements Executions {
   private readonly executionArnPrefix: string;
+  /** The state machine's account and region: the stack's own. */
+  readonly home: { readonly account: string; readonly region: string };
 
   /** @throws ConfigError when `stateMachineArn` is not a state machine ARN. */
   constructor(
@@ -45,6 +49,30 @@ export class SfnExecutions implements Executions {
     private readonly stateMachineArn: string,
   ) {
     this.executionArnPrefix = executionArnPrefix(stateMachineArn);
+    const [, , , region = '', account = ''] = stateMachineArn.split(':');
+    this.home = { account, region };
+  }
+
+  /**
+   * DescribeExecution by name: its status and input. ExecutionDoesNotExist → undefined (never started, or
+   * closed more than 90 days ago: Step Functions then forgets it and the name can be used again).
+   */
+  async describe(name: string): Promise<ExecutionDescription | undefined> {
+    try {
+      const out = await this.client.send(new DescribeExecutionCommand({ executionArn: this.executionArn(name) }));
+      const status = EXECUTION_STATUSES.find((s) => s === out.status);
+      if (!status) throw new Error(`DescribeExecution of ${name} answered an unknown status ${JSON.stringify(out.status)}`);
+      let input: unknown;
+      try {
+        input = out.input === undefined ? undefined : JSON.parse(out.input);
+      } catch {
+        input = out.input;
+      }
+      return { status, input };
+    } catch (e) {
+      if (isAwsError(e, 'ExecutionDoesNotExist')) return undefined;
+      return rethrow(e);
+    }
   }
 
   /**

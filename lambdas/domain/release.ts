@@ -12,13 +12,38 @@ function safeName(s: string, max: number): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, max);
 }
 
+/** Step Functions' limit on the length of an execution name. */
+export const EXECUTION_NAME_MAX = 80;
+
+/** How many names intake tries for one push before it gives up (pushExecutionCandidate 0 … n-1). */
+export const PUSH_NAME_ATTEMPTS = 10;
+
 /**
  * One release per (service, digest) from pushes: the execution name is derived from both, so a
- * duplicated or replayed push finds ExecutionAlreadyExists.
+ * duplicated or replayed push finds ExecutionAlreadyExists. This is the first name intake tries
+ * (`pushExecutionCandidate(…, 0)`): 16 hex characters of the digest, the release ids people know.
  */
 export function pushExecutionName(service: string, digest: string): string {
   if (!DIGEST_PATTERN.test(digest)) throw new TypeError(`not a sha256 digest: ${digest}`);
   return `${safeName(service, 40)}-${digest.slice(7, 23)}`;
+}
+
+/**
+ * The names intake tries for a push, in order (decision 024). Attempt 0 is `pushExecutionName`. When that
+ * name is taken by another digest sharing its first 16 hex characters, or by an execution of this push that
+ * ended without leaving a record, intake moves to the next: attempt 1 is `<service>-<as much of the digest
+ * as fits in 80 characters>` (all 64 hex characters for a service name of up to 12 characters; at least 36,
+ * 144 bits, for the longest), attempt n ≥ 2 the same with `-<n>`. Deterministic, so every copy of a
+ * delivered push arrives at the same name.
+ */
+export function pushExecutionCandidate(service: string, digest: string, attempt: number): string {
+  if (attempt === 0) return pushExecutionName(service, digest);
+  if (!DIGEST_PATTERN.test(digest)) throw new TypeError(`not a sha256 digest: ${digest}`);
+  if (!Number.isInteger(attempt) || attempt < 0 || attempt > 99) throw new RangeError(`attempt must be a whole number from 0 to 99, got ${attempt}`);
+  const svc = safeName(service, 40);
+  // Room for the longest suffix ("-99") whatever the attempt, so one push's names share one digest prefix.
+  const hex = digest.slice(7, 7 + Math.min(64, EXECUTION_NAME_MAX - svc.length - 1 - 3));
+  return `${svc}-${hex}${attempt >= 2 ? `-${attempt}` : ''}`;
 }
 
 /** Operator starts get a name of their own (a re-run after a fix is a new release). */

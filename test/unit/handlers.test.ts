@@ -76,6 +76,8 @@ class FakeTaskTokens implements TaskTokens {
 
 /** Step Functions StartExecution by name: a second start of a name finds it already there. */
 class FakeExecutions implements Executions {
+  /** The account and region of the samples' ECR events: intake starts releases only for pushes there. */
+  readonly home = { account: '123456789012', region: 'us-west-2' };
   readonly calls: Array<{ name: string; input: unknown }> = [];
   private readonly existing = new Set<string>();
   async start(name: string, input: unknown): Promise<{ executionArn: string; alreadyExists: boolean }> {
@@ -241,7 +243,7 @@ describe('intake', () => {
     assert.match(projectRelease(await h.ledger.events(name))?.initiator ?? '', /^unattributed/);
     const trail = sample('ecr-cloudtrail-putimage-record.json') as unknown as Record<string, unknown>;
     const event = {
-      version: '0', id: 'ct-1', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ecr', account: '111122223333', time: '2026-11-24T10:05:00Z', region: 'eu-west-2', resources: [],
+      version: '0', id: 'ct-1', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ecr', account: '123456789012', time: '2026-11-24T10:05:00Z', region: 'us-west-2', resources: [],
       detail: { ...trail, requestParameters: { repositoryName: 'payments-api', imageTag: 'v1.4.3' }, responseElements: { image: { repositoryName: 'payments-api', imageId: { imageDigest: d, imageTag: 'v1.4.3' } } } },
     };
 

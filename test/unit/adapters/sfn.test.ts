@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   InvalidOutput,
   InvalidToken,
   SendTaskFailureCommand,
@@ -118,6 +120,32 @@ describe('SfnExecutions', () => {
     sfn.on(StartExecutionCommand).rejects(throttling());
 
     await assert.rejects(executions.start('payments-abc', {}), { name: 'ThrottlingException' });
+  });
+
+  it('describes an execution by name: its status and its input, parsed', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', input: '{"service":"payments","image":{"digest":"sha256:abc"}}', executionArn: 'x', stateMachineArn: STATE_MACHINE, startDate: new Date() });
+
+    const d = await executions.describe('payments-abc');
+
+    assert.deepEqual(d, { status: 'FAILED', input: { service: 'payments', image: { digest: 'sha256:abc' } } });
+    assert.deepEqual(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input, { executionArn: 'arn:aws:states:eu-west-2:111122223333:execution:gantry-release:payments-abc' });
+  });
+
+  it('describes an execution that does not exist as undefined', async () => {
+    sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
+
+    assert.equal(await executions.describe('payments-abc'), undefined);
+  });
+
+  it('rethrows a throttled DescribeExecution as transient', async () => {
+    sfn.on(DescribeExecutionCommand).rejects(throttling());
+
+    await assert.rejects(executions.describe('payments-abc'), (e: unknown) => e instanceof TransientAwsError && e.name === 'ThrottlingException');
+  });
+
+  it('knows its home: the account and region of the state machine', () => {
+    assert.deepEqual(executions.home, { account: '111122223333', region: 'eu-west-2' });
+    assert.deepEqual(new SfnExecutions(client, 'arn:aws-us-gov:states:us-gov-west-1:444455556666:stateMachine:r').home, { account: '444455556666', region: 'us-gov-west-1' });
   });
 
   it('refuses at construction an ARN that is not a state machine', () => {
