@@ -107,7 +107,7 @@ const PORT_OPERATIONS: Record<string, Record<string, string>> = {
     referrers: 'ListImageReferrers',
   },
   cloudwatch: { describeAlarms: 'DescribeAlarms' },
-  sfn: { sendSuccess: 'SendTaskSuccess', sendFailure: 'SendTaskFailure', start: 'StartExecution' },
+  sfn: { sendSuccess: 'SendTaskSuccess', sendFailure: 'SendTaskFailure', start: 'StartExecution', describe: 'DescribeExecution' },
   scheduler: { schedule: 'CreateSchedule', cancel: 'DeleteSchedule' },
   eventbridge: { publish: 'PutEvents' },
 };

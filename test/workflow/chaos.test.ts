@@ -99,7 +99,8 @@ describe('chaos mode', () => {
       const baseline = await clean(name);
       assertSameEnd(name, baseline, faulted);
       const injected = Object.values(faulted.output.chaos?.injected ?? {}).reduce((a, b) => a + b, 0);
-      assert.ok(injected > 0, `${name}: no fault was injected`);
+      // Faults hit only the calls of the run (not the simulator's seeding): a scenario where nothing happens gets none.
+      if (baseline.output.executions.length > 0) assert.ok(injected > 0, `${name}: no fault was injected`);
       if (baseline.ledgerEvents.length > 0) assert.ok((faulted.output.chaos?.injected['dynamodb:PutItem'] ?? 0) > 0, `${name}: the ledger's writes were faulted`);
     });
 
