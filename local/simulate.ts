@@ -146,6 +146,7 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'deploy.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Started' : 'Deploy Started'),
   'deploy.finished': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Finished' : e.data.result === 'SUCCEEDED' ? 'Stage Deployed' : 'Deploy Failed'),
   'bake.started': () => 'Bake Started',
+  'bake.event-ignored': () => 'Alarm Event Ignored',
   'bake.finished': () => 'Bake Finished',
   'stage.promoted': () => 'Stage Promoted',
   'rollback.started': () => 'Rollback Started',

@@ -21,6 +21,8 @@ export const LEDGER_EVENT_TYPES = [
   'deploy.started',
   'deploy.finished',
   'bake.started',
+  /** An alarm event that did not count against the bake (its state change predates the bake): what, and why. */
+  'bake.event-ignored',
   'bake.finished',
   'stage.promoted',
   'rollback.started',
