@@ -11,8 +11,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { type GantryConfig, parseConfig } from '../lambdas/domain/config';
-import { JsonReadError, parseStrictJson } from '../lambdas/domain/strict-json';
+import { type GantryConfig, parseConfigText } from '../lambdas/domain/config';
+import { JsonReadError } from '../lambdas/domain/strict-json';
 import { ValidationError } from '../lambdas/domain/validation';
 import { addGantry } from '../lib/GantryApp';
 
@@ -32,17 +32,17 @@ function loadConfig(requested: unknown): GantryConfig {
     process.stderr.write(`gantry: WARNING ${path} does not exist; synthesizing with the example config ${EXAMPLE_CONFIG}. Pass -c config=<file> for a real deployment.\n`);
     path = EXAMPLE_CONFIG;
   }
-  let raw: unknown;
+  let text: string;
   try {
-    // Strict: a duplicate key (which of two bakeMinutes counts?) or nesting past the limit is refused with its path.
-    raw = parseStrictJson(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (e) {
-    if (e instanceof JsonReadError && !e.syntax) stop([`gantry: ${path} is invalid:`, ...e.problems.map((p) => `  ${p}`)]);
     stop([`gantry: ${path} is not readable JSON: ${(e as Error).message}`]);
   }
   try {
-    return parseConfig(raw, path);
+    // Strict: a duplicate key (which of two bakeMinutes counts?) or nesting past the limit is refused with its path.
+    return parseConfigText(text, path);
   } catch (e) {
+    if (e instanceof JsonReadError) stop([`gantry: ${path} is not readable JSON: ${e.message}`]);
     if (e instanceof ValidationError) stop([`gantry: ${e.source} is invalid:`, ...e.problems.map((p) => `  ${p}`)]);
     throw e;
   }

@@ -4,7 +4,6 @@
  * verification; 2 bad input (one line per problem); 3 not found (a release, a stack, a local Gantry);
  * 4 an AWS error. No stack trace unless `--debug`.
  */
-import { writeFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { formatExport } from '../lambdas/domain/audit';
 import type { InsightRecord } from '../lambdas/domain/insight';
@@ -14,6 +13,7 @@ import { registerAuditCommands } from '../lib/cli/audit';
 import { registerDoctorCommand } from '../lib/cli/doctor';
 import { EXIT, GantryAwsError, NotFoundError, RefusedError } from '../lib/cli/backend';
 import { CliInputError } from '../lib/cli/errors';
+import { checkOutputFile, checkStateFolder, writeOutputFile } from '../lib/cli/files';
 import { advanceLocalGantry, createLocalGantry } from '../lib/cli/local-backend';
 import { registerMetricsCommand } from '../lib/cli/metrics';
 import { type OperatorIo, processIo, registerOperatorCommands } from '../lib/cli/operator';
@@ -60,6 +60,9 @@ function untilMs(scenarioClock: string, until: string): number {
 
 async function runSimulate(file: string | undefined, opts: SimulateOptions, io: OperatorIo): Promise<void> {
   let output: SimulationOutput;
+  // Where the results go is checked before anything runs: a missing folder is bad input, not an internal error.
+  if (opts.export !== undefined) checkOutputFile(opts.export, '--export');
+  if (opts.state !== undefined) checkStateFolder(opts.state, '--state');
   if (opts.state) {
     if (file && opts.advance) throw new CliInputError('--advance moves an existing local Gantry: give --state <dir> --advance <duration> without a scenario');
     if (!file && !opts.advance && !opts.until) throw new CliInputError('give a scenario to create a local Gantry in --state, or --advance/--until to move an existing one');
@@ -67,16 +70,16 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
       ? await createLocalGantry(opts.state, file, opts.until)
       : await advanceLocalGantry(opts.state, { ...(opts.advance ? { advance: opts.advance } : {}), ...(opts.until ? { until: opts.until } : {}) });
     output = result.output;
-    if (opts.export) writeFileSync(opts.export, formatExport(result.ledgerEvents, 'insightRecords' in result ? { insights: result.insightRecords as InsightRecord[] } : {}));
+    if (opts.export) writeOutputFile(opts.export, formatExport(result.ledgerEvents, 'insightRecords' in result ? { insights: result.insightRecords as InsightRecord[] } : {}), '--export');
   } else {
     if (!file) throw new CliInputError('give the scenario file: gantry simulate <scenario.json>');
     if (opts.advance) throw new CliInputError('--advance needs --state <dir> (a local Gantry)');
-    const loaded = loadScenarioFile(file);
     const chaos = chaosOf(opts);
+    const loaded = loadScenarioFile(file);
     const result = await simulate(loaded, { ...(opts.until ? { until: untilMs(loaded.scenario.clock, opts.until) } : {}), ...(chaos ? { chaos } : {}) });
     output = result.output;
     // The audit export format: each release's events, then its anchor line (lambdas/domain/audit.ts).
-    if (opts.export) writeFileSync(opts.export, formatExport(result.ledgerEvents, { insights: result.insightRecords }));
+    if (opts.export) writeOutputFile(opts.export, formatExport(result.ledgerEvents, { insights: result.insightRecords }), '--export');
   }
   if (opts.json) io.out(`${JSON.stringify(output, null, 2)}\n`);
   else io.out(`${renderTimeline(output, { verbose: opts.verbose })}\n`);

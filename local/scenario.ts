@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ACCESS_ROLES } from '../lambdas/domain/access-entries';
-import { type GantryConfig, parseConfig, stageWorkload } from '../lambdas/domain/config';
+import { configJson, type GantryConfig, parseConfig, stageWorkload } from '../lambdas/domain/config';
 import { isIsoDuration } from '../lambdas/domain/durations';
 import { JsonReadError, parseStrictJson } from '../lambdas/domain/strict-json';
 import { FAULT_OPERATIONS, FAULT_SERVICES, isFaultOperation } from './fault-operations';
@@ -322,9 +322,19 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
 }
 
 /**
- * A scenario file's JSON, read strictly (lambdas/domain/strict-json.ts): a duplicate key or nesting past
- * the limit is refused with its JSON path, like any other problem of the scenario.
+ * A scenario's JSON text, read strictly (lambdas/domain/strict-json.ts): a duplicate key or nesting past the
+ * limit is refused with its JSON path, like any other problem of the scenario. @throws ValidationError
  */
+export function scenarioJson(text: string, source: string): unknown {
+  try {
+    return parseStrictJson(text);
+  } catch (e) {
+    if (!(e instanceof JsonReadError)) throw e;
+    throw new ValidationError(source, e.syntax ? [`(root): expected a readable JSON file (${e.message})`] : e.problems);
+  }
+}
+
+/** A scenario file's JSON (scenarioJson). @throws ValidationError */
 export function readScenarioJson(file: string): unknown {
   let text: string;
   try {
@@ -332,29 +342,22 @@ export function readScenarioJson(file: string): unknown {
   } catch (e) {
     throw new ValidationError(file, [`(root): expected a readable JSON file (${(e as Error).message})`]);
   }
+  return scenarioJson(text, file);
+}
+
+/** The config file a scenario names (`config: "path"`), read strictly (configJson): its own problems are reported against it. */
+export function readConfigFile(file: string, given: string, scenarioSource: string): unknown {
   try {
-    return parseStrictJson(text);
+    return configJson(readFileSync(file, 'utf8'), file);
   } catch (e) {
-    if (!(e instanceof JsonReadError)) throw e;
-    throw new ValidationError(file, e.syntax ? [`(root): expected a readable JSON file (${e.message})`] : e.problems);
+    if (e instanceof ValidationError) throw e;
+    throw new ValidationError(scenarioSource, [`config: expected a readable JSON file, got ${JSON.stringify(given)} (${(e as Error).message})`]);
   }
 }
 
-/** The config file a scenario names (`config: "path"`), read strictly: its own problems are reported against it. */
-export function readConfigFile(file: string, given: string, scenarioSource: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ValidationError(scenarioSource, [`config: expected a readable JSON file, got ${JSON.stringify(given)} (${(e as Error).message})`]);
-  }
-  try {
-    return parseStrictJson(text);
-  } catch (e) {
-    if (!(e instanceof JsonReadError)) throw e;
-    if (e.syntax) throw new ValidationError(scenarioSource, [`config: expected a readable JSON file, got ${JSON.stringify(given)} (${e.message})`]);
-    throw new ValidationError(file, e.problems);
-  }
+/** A scenario given as text, validated as `gantry simulate` validates a file (`source` names it in messages). */
+export function loadScenarioText(text: string, baseDir: string, source: string): LoadedScenario {
+  return loadScenario(scenarioJson(text, source), baseDir, source);
 }
 
 export function loadScenarioFile(file: string): LoadedScenario {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
 import { canonicalJson } from './canonical';
 import { historyBudgetProblems } from './history-budget';
+import { JsonReadError, parseStrictJson } from './strict-json';
 import { tagPatternProblem } from './tag-pattern';
 import { formatIssues, jsonPath, prototypeKeyProblems, ValidationError } from './validation';
 
@@ -370,6 +371,26 @@ export function parseConfig(raw: unknown, source = 'config'): GantryConfig {
   const history = historyProblems(result.data);
   if (history.length > 0) throw new ValidationError(source, history);
   return deepFreeze(result.data);
+}
+
+/**
+ * The JSON of a config file, read strictly (lambdas/domain/strict-json.ts): a duplicate key — which of two
+ * `bakeMinutes` counts? — or nesting past the limit is a ValidationError naming its path, like any other
+ * problem of the config.
+ * @throws JsonReadError when the text is not JSON (`syntax`: callers say which file); ValidationError
+ */
+export function configJson(text: string, source = 'config'): unknown {
+  try {
+    return parseStrictJson(text);
+  } catch (e) {
+    if (e instanceof JsonReadError && !e.syntax) throw new ValidationError(source, e.problems);
+    throw e;
+  }
+}
+
+/** A config file's text, read strictly and validated: what `cdk synth` and the CLI's `--config` read. */
+export function parseConfigText(text: string, source = 'config'): GantryConfig {
+  return parseConfig(configJson(text, source), source);
 }
 
 /** sha256 of the canonical (RFC 8785) form of the parsed config: what every release records. */

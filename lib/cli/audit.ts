@@ -8,7 +8,6 @@
  * event — `verify --strict` also fails on evidence gaps); 2 bad input (CliInputError: a missing file,
  * a line that is not JSON, a bad option, an unknown release).
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   approvalPolicyOf,
@@ -26,6 +25,7 @@ import {
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { registerDriftCommand } from './drift';
 import { CliInputError } from './errors';
+import { checkOutputFile, writeOutputFile } from './files';
 import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from './input';
 import { liveAnchors } from './live-ledger';
 import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from './release-source';
@@ -66,6 +66,18 @@ export function filterOf(opts: CommonOptions, now: Date): ReleaseFilter {
   const until = parseTimeBound(opts.until, 'until', now);
   if (since && until && since > until) throw new CliInputError(`--since (${since}) is after --until (${until})`);
   return { ...(opts.service ? { service: opts.service } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) };
+}
+
+/**
+ * Nothing to verify or export is bad input (exit 2), never "VERIFIED": an empty file, an empty table, or a
+ * filter that matches no release.
+ */
+export function requireSomething(parsed: ParsedExport, source: string, what: 'verify' | 'export', filter: ReleaseFilter = {}): void {
+  if (parsed.events.length > 0 || parsed.anchors.length > 0 || (parsed.insights?.length ?? 0) > 0) return;
+  const bounds = [filter.service ? `--service ${filter.service}` : '', filter.since ? `--since ${filter.since}` : '', filter.until ? `--until ${filter.until}` : ''].filter(Boolean);
+  throw new CliInputError(
+    bounds.length ? `no release in ${source} matches ${bounds.join(' ')}: nothing to ${what}` : `no events in ${source}: nothing to ${what} (is it the right file? gantry audit export and gantry simulate --export write one)`,
+  );
 }
 
 /** Verify, and on failure say so on stderr and make the exit code 1 (the command still prints its answer). */
@@ -133,6 +145,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       ({ parsed, source } = await readSource(opts, filter));
       v = verifyExport(parsed);
     }
+    requireSomething(parsed, source, 'verify', filter);
     const groups = groupByRelease(exportEvents(parsed).filter((e) => typeof e.releaseId === 'string' && typeof e.seq === 'number'));
     const reports = [...groups.values()].map((g) => evidenceCompleteness(g));
     const gaps = reports.flatMap((r) => r.gaps);
@@ -154,7 +167,9 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
         .option('--out <file>', 'write to this file instead of stdout'),
     ),
   ).action(async (opts: CommonOptions & { out?: string }) => {
+    if (opts.out !== undefined) checkOutputFile(opts.out, '--out');
     const { parsed, source } = await readSource(opts, filterOf(opts, now()));
+    requireSomething(parsed, source, 'export');
     const v = verifyExport(parsed);
     if (!v.ok) err(`gantry: warning: ${source} does not verify (${v.problems.length} problem(s)); exported as found — run gantry audit verify on it`);
     const anchors = new Map<string, { version: number; lastHash: string }>();
@@ -165,7 +180,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
     // A file without anchors is re-exported without them: an anchor computed now would bless a cut chain.
     const text = formatExport(exportEvents(parsed), { anchors, computeMissingAnchors: false });
     if (opts.out) {
-      writeFileSync(opts.out, text);
+      writeOutputFile(opts.out, text, '--out');
       err(`gantry: exported ${v.releases.length} release(s), ${parsed.events.length} event(s) to ${opts.out}`);
     } else {
       process.stdout.write(text);

@@ -15,12 +15,11 @@ import { CloudWatchAlarms } from '../../lambdas/adapters/cloudwatch';
 import { type ParsedExport, parseExport } from '../../lambdas/domain/audit';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { executionConsoleUrl } from '../../lambdas/approval-request';
-import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
+import { type GantryConfig, parseConfigText } from '../../lambdas/domain/config';
 import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { OperatorRoute } from '../../lambdas/domain/operator-requests';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
-import { JsonReadError, parseStrictJson } from '../../lambdas/domain/strict-json';
-import { ValidationError } from '../../lambdas/domain/validation';
+import { JsonReadError } from '../../lambdas/domain/strict-json';
 import type { FreezeState, Ledger, ReleaseQuery } from '../../lambdas/ports';
 import { type Credentials, runDecision } from './approve';
 import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, GantryAwsError, type StartResult } from './backend';
@@ -257,15 +256,19 @@ function consoleOf(executionArn: string): { consoleUrl?: string } {
 export function loadOptionalConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): GantryConfig | undefined {
   const path = file ?? env.GANTRY_CONFIG ?? (existsSync('gantry.config.json') ? 'gantry.config.json' : undefined);
   if (!path) return undefined;
-  let raw: unknown;
+  let text: string;
   try {
-    raw = parseStrictJson(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (e) {
-    // A duplicate key or nesting past the limit: one line per problem, like any invalid config.
-    if (e instanceof JsonReadError && !e.syntax) throw new ValidationError(path, e.problems);
     throw new CliInputError(`--config: expected the deployment config (gantry.config.json): ${(e as Error).message}`, { cause: e });
   }
-  return parseConfig(raw, path);
+  try {
+    // Strict: a duplicate key or nesting past the limit is one line per problem, like any invalid config.
+    return parseConfigText(text, path);
+  } catch (e) {
+    if (e instanceof JsonReadError) throw new CliInputError(`--config: expected the deployment config (gantry.config.json): ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 export interface AwsFactoryHooks {

@@ -12,13 +12,12 @@
  * not JSON, conflicting options); 3 the release (or the stack, or the local Gantry) is not there;
  * 4 an AWS error (GantryAwsError, through `gantry`'s error handling).
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { formatProblem } from '../../lambdas/domain/audit';
 import { buildReleaseReport } from '../report/html';
 import { err as stderr, type SetCode } from './audit';
 import type { GantryBackend } from './backend';
-import { CliInputError } from './errors';
+import { checkOutputFile, writeOutputFile } from './files';
 import type { BackendOptions } from './operator';
 import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from './release-source';
 
@@ -50,6 +49,7 @@ export function registerReportCommand(program: Command, setCode: SetCode, io: Re
       .option('--html', 'write HTML (the default and, for now, the only format)')
       .option('--out <file>', 'write the page to this file instead of stdout'),
   ).action(async (releaseId: string, opts: ReportOptions) => {
+    if (opts.out !== undefined) checkOutputFile(opts.out, '--out');
     const read = await readRelease(releaseId, opts, { err: io.err, ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
     const { parsed, source } = read;
     const lines = parsed.events.filter((l) => l.event.releaseId === releaseId);
@@ -66,11 +66,7 @@ export function registerReportCommand(program: Command, setCode: SetCode, io: Re
       setCode(REPORT_EXIT.verificationFailed);
     }
     if (opts.out) {
-      try {
-        writeFileSync(opts.out, html);
-      } catch (e) {
-        throw new CliInputError(`--out ${opts.out}: cannot write the report: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-      }
+      writeOutputFile(opts.out, html, '--out');
       io.err(`gantry: wrote the report of ${releaseId} to ${opts.out}\n`);
     } else {
       io.out(html);

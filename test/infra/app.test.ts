@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -51,6 +51,29 @@ describe('bin/app.ts', () => {
     const r = runApp({ cwd: mkdtempSync(join(tmpdir(), 'gantry-cwd-')), config: 'missing.json' });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /gantry: config file .*missing\.json does not exist \(-c config=missing\.json\)/);
+  });
+
+  it('stops with exit code 2, naming the path and both lines, when a key is given twice (bakeMinutes 30, then 0)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'gantry-cwd-'));
+    const example = readFileSync(join(ROOT, 'examples', 'gantry.config.json'), 'utf8');
+    assert.match(example, /"bakeMinutes": 30,/);
+    writeFileSync(join(cwd, 'gantry.config.json'), example.replace('"bakeMinutes": 30,', '"bakeMinutes": 30,\n"bakeMinutes": 0,'));
+
+    const r = runApp({ cwd });
+
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /gantry: .*gantry\.config\.json is invalid:\n {2}services\.payments\.stages\[2\]\.bakeMinutes: duplicate key \(given at line (\d+) and again at line \d+; JSON readers disagree on which one counts\): give it once\n/);
+    assert.deepEqual(readdirSync(r.outdir), [], 'nothing was synthesized');
+  });
+
+  it('stops with exit code 2 on nesting past the limit, instead of a stack overflow', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'gantry-cwd-'));
+    writeFileSync(join(cwd, 'gantry.config.json'), `{"services":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+
+    const r = runApp({ cwd });
+
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /\n {2}services\[0\]\[0\]\[0\]\[0\]\[0\]\[0\]\[0\]… \(64 levels down\): expected objects and arrays nested at most 64 levels deep, got more \(line 1, column 76\)\n/);
   });
 
   it('stops with exit code 2 when the config is not JSON', () => {
