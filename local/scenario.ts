@@ -8,13 +8,15 @@ import { z } from 'zod';
 import { ACCESS_ROLES } from '../lambdas/domain/access-entries';
 import { configJson, type GantryConfig, parseConfig, stageWorkload } from '../lambdas/domain/config';
 import { isIsoDuration } from '../lambdas/domain/durations';
+import { normalizeTimestamp } from '../lambdas/domain/events';
 import { JsonReadError, parseStrictJson } from '../lambdas/domain/strict-json';
 import { FAULT_OPERATIONS, FAULT_SERVICES, isFaultOperation } from './fault-operations';
 import { ValidationError, formatIssues, prototypeKeyProblems } from '../lambdas/domain/validation';
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'expected a digest sha256:<64 lowercase hex>');
 const duration = z.string().refine((s) => isIsoDuration(s), { message: 'expected an ISO-8601 duration such as PT7M' });
-const instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /T.*(Z|[+-]\d\d:?\d\d)$/.test(s), { message: 'expected an ISO-8601 UTC instant such as 2026-11-24T10:00:00Z' });
+// A date that exists (normalizeTimestamp refuses 2026-02-30, which Date.parse quietly turns into 2 March).
+const instant = z.string().refine((s) => normalizeTimestamp(s) !== undefined, { message: 'expected an ISO-8601 UTC instant such as 2026-11-24T10:00:00Z' });
 const principal = z.string().regex(/^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$/, 'expected an IAM or STS principal ARN');
 const alarmState = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'MISSING']);
 const rawEvent = z.looseObject({ 'detail-type': z.string(), source: z.string(), detail: z.record(z.string(), z.unknown()) });
@@ -74,15 +76,19 @@ const image = z.strictObject({
   platforms: z.array(platform).min(1, 'expected at least one platform').optional(),
 });
 
-const when = z.union([
-  z.strictObject({ at: duration }),
-  z.strictObject({
-    service: z.string(),
-    stage: z.string(),
-    phase: z.enum(['window', 'gates', 'approval', 'deploy', 'bake', 'rollback']),
-    after: duration.default('PT0S'),
-  }),
-]);
+const PHASES = ['window', 'gates', 'approval', 'deploy', 'bake', 'rollback'] as const;
+const when = z.union(
+  [
+    z.strictObject({ at: duration }),
+    z.strictObject({
+      service: z.string(),
+      stage: z.string(),
+      phase: z.enum(PHASES),
+      after: duration.default('PT0S'),
+    }),
+  ],
+  { error: () => `expected {"at": "<ISO-8601 duration>"} or {"service", "stage", "phase": one of ${PHASES.join(', ')}, "after"?}` },
+);
 
 const scriptLine = z
   .strictObject({

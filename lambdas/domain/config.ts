@@ -22,8 +22,22 @@ export const REPOSITORY_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+
 export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED'] as const;
 export const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
-const localDateTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/, 'expected a local date-time YYYY-MM-DDTHH:MM');
+/** A calendar date that exists: 2027-13-01 or 2026-02-30 match the pattern and mean nothing. */
+const realDate = (s: string) => {
+  // Only a string of the right shape is checked here; the pattern reports the rest.
+  if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return true;
+  const [y, m, d] = s.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const probe = new Date(Date.UTC(y, m - 1, d));
+  return probe.getUTCFullYear() === y && probe.getUTCMonth() === m - 1 && probe.getUTCDate() === d;
+};
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
+  .refine(realDate, { message: 'expected a date YYYY-MM-DD that exists on the calendar' });
+const localDateTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/, 'expected a local date-time YYYY-MM-DDTHH:MM')
+  .refine(realDate, { message: 'expected a local date-time YYYY-MM-DDTHH:MM on a date that exists on the calendar' });
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'expected a time HH:MM from 00:00 to 24:00');
 const minutes = (max: number) =>
   z
