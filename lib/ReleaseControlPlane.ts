@@ -6,7 +6,7 @@
  * the definitions and handlers actually use.
  */
 import { join } from 'node:path';
-import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, type CfnElement, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
@@ -450,7 +450,18 @@ export class ReleaseControlPlane extends Construct {
           }),
         );
       }
-      if (name === 'intake') this.releaseStateMachine.grantStartExecution(fn.role);
+      if (name === 'intake') {
+        this.releaseStateMachine.grantStartExecution(fn.role);
+        // A push's name already taken: by this push's release (running or on record), by one that died
+        // unrecorded (start again), or by another digest (decision 024). Read-only.
+        this.releaseStateMachine.grantExecution(fn.role, 'states:DescribeExecution');
+        const releaseWorkflowId = stack.getLogicalId(this.releaseStateMachine.node.defaultChild as CfnElement);
+        acknowledge(
+          fn.role,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${releaseWorkflowId}"}]}]}:*]`,
+          'states:DescribeExecution on the executions of the release workflow only (execution:<release state machine name>:*): an execution ARN ends in the execution name, which intake derives from each push, so the executions of one state machine can be named only with a wildcard after its name; the action is read-only.',
+        );
+      }
       if (name === 'operator-api') {
         // Starts releases and operator rollbacks for the caller; no task token, no stop.
         this.releaseStateMachine.grantStartExecution(fn.role);

@@ -20,6 +20,7 @@ import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { OperatorRoute } from '../../lambdas/domain/operator-requests';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
 import { JsonReadError } from '../../lambdas/domain/strict-json';
+import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, Ledger, ReleaseQuery } from '../../lambdas/ports';
 import { type Credentials, runDecision } from './approve';
 import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, GantryAwsError, type StartResult } from './backend';

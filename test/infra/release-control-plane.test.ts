@@ -279,6 +279,19 @@ describe('the handlers', () => {
     );
   });
 
+  it('let intake describe executions of the release workflow only (a push whose name is taken, decision 024)', () => {
+    const all = allPolicyStatements(built.template).filter((s) => asArray(s.statement.Action as string[]).includes('states:DescribeExecution'));
+    const intake = statementsWithAction(rolePolicyStatements(logicalId(cp().functions.intake.role)), 'states:DescribeExecution');
+
+    assert.equal(intake.length, 1);
+    assert.deepEqual(asArray(intake[0]?.Action as string | string[]), ['states:DescribeExecution']);
+    const resource = JSON.stringify(intake[0]?.Resource);
+    assert.match(resource, /:execution:/);
+    assert.ok(resource.includes(JSON.stringify({ Ref: logicalId(cp().releaseStateMachine) })), `only the release workflow's executions: ${resource}`);
+    assert.ok(!resource.includes(logicalId(cp().rollbackStateMachine)));
+    assert.equal(all.length, 1, 'no other role may describe executions');
+  });
+
   it('read only the configured ECR repositories', () => {
     const repos = [...new Set(Object.values(testConfig().services).map((s) => s.repository))].sort();
     const statements = allPolicyStatements(built.template).filter((s) => asArray(s.statement.Action as string[]).includes('ecr:DescribeImages'));
@@ -313,7 +326,7 @@ describe('each handler', () => {
     'bake-register': ['cloudwatch:DescribeAlarms', 'iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
     'bake-timer': ['cloudwatch:DescribeAlarms', 'events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes, ...ddb('Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
     'alarm-watch': ['cloudwatch:DescribeAlarms', 'events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
-    intake: [...dlq, 'states:StartExecution', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
+    intake: [...dlq, 'states:DescribeExecution', 'states:StartExecution', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
     reconciler: ['events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes, ...ddb('Query', 'PutItem', 'UpdateItem', 'DeleteItem'), ...kmsWrite],
     'rollback-prepare': ['events:PutEvents', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
     'approval-request': ['events:PutEvents', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
@@ -408,9 +421,24 @@ describe('IAM', () => {
 });
 
 describe('GantryStack', () => {
-  it('outputs the workflow ARNs, the table and bus names and the Helm driver role', () => {
+  it('outputs the workflow ARNs, the table and bus names, the driver roles, and what replaying intake failures needs', () => {
     const outputs = Object.keys(built.template.findOutputs('*')).sort();
-    assert.deepEqual(outputs, ['ApprovalApiUrl', 'EventBusName', 'HelmDriverRoleArn', 'InsightWorkflowRoleArn', 'LedgerTableName', 'ReleaseStateMachineArn', 'ReleaseWorkflowRoleArn', 'RollbackStateMachineArn', 'RollbackWorkflowRoleArn', 'TerraformDriverRoleArn']);
+    assert.deepEqual(outputs, [
+      'ApprovalApiUrl',
+      'EventBusName',
+      'HelmDriverRoleArn',
+      'InsightWorkflowRoleArn',
+      'IntakeDeadLetterQueueUrl',
+      'IntakeFunctionName',
+      'LedgerTableName',
+      'ReleaseStateMachineArn',
+      'ReleaseWorkflowRoleArn',
+      'RollbackStateMachineArn',
+      'RollbackWorkflowRoleArn',
+      'TerraformDriverRoleArn',
+    ]);
+    assert.deepEqual(built.template.findOutputs('IntakeDeadLetterQueueUrl').IntakeDeadLetterQueueUrl?.Value, { Ref: logicalId(cp().deadLetterQueues.intake) });
+    assert.deepEqual(built.template.findOutputs('IntakeFunctionName').IntakeFunctionName?.Value, { Ref: logicalId(cp().functions.intake.function) });
   });
 });
 
