@@ -117,16 +117,21 @@ export class Chaos {
   private readonly crashed = new Set<string>();
   readonly stats: ChaosStats = { injected: {}, crashes: {}, retries: {} };
   /**
-   * Faults hit only the calls made while the scenario runs (`during`): never the simulator's own set-up
-   * (seeding the stage pointers) or its read-out of the ledger at the end, which are not AWS calls of
-   * Gantry's. Without this, `--chaos 4` (past DynamoDB's 4 attempts) failed the simulator itself.
+   * Whether faults are injected now. The simulation starts with them off and turns them on only while the
+   * scenario runs (`during`): never the simulator's own set-up (seeding the stage pointers) or its read-out
+   * of the ledger at the end, which are not AWS calls of Gantry's. Without this, `--chaos 4` (past
+   * DynamoDB's 4 attempts) failed the simulator itself.
    */
-  private live = false;
+  private live: boolean;
 
   constructor(
     readonly options: ChaosOptions,
     private readonly clock: VirtualClock,
-  ) {}
+    /** @default true: faults from the first call (the simulation passes false and runs the scenario `during`). */
+    liveFromStart = true,
+  ) {
+    this.live = liveFromStart;
+  }
 
   get active(): boolean {
     return (this.options.transientFailures ?? 0) > 0 || this.options.crashAfterLedgerWrite === true;

@@ -209,7 +209,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
   const config = withScenarioKeys(loaded.config, cloud.signingKeys);
   const dynamo = await startDynalite({ inProcess: true });
   try {
-    const chaos = new Chaos(options.chaos ?? {}, clock);
+    // Faults only while the scenario runs (chaos.during below), never in this set-up or the read-out.
+    const chaos = new Chaos(options.chaos ?? {}, clock, false);
     // The ledger's SDK client retries as the real one does (lambdas/adapters/retry.ts), without real-time
     // backoff; injected DynamoDB faults arrive at its wire, below the retry middleware.
     const dynamoConfig = dynamo.client.config as unknown as { retryStrategy: () => Promise<unknown>; maxAttempts: () => Promise<number>; requestHandler: { handle: (r: never, o?: never) => Promise<unknown> } };
