@@ -72,3 +72,61 @@ describe('a push whose release died before its first ledger write', () => {
     );
   });
 });
+
+describe('two pushed digests sharing their first 16 hex characters, through gantry simulate', () => {
+  const A = `sha256:0123456789abcdef${'a'.repeat(48)}`;
+  const B = `sha256:0123456789abcdef${'b'.repeat(48)}`;
+
+  it('releases both: the second under its collision-free name, which says why', async () => {
+    const out = await runInline({
+      name: 'colliding release ids',
+      config: '../gantry.config.json',
+      clock: '2026-11-24T10:00:00Z',
+      ecr: {
+        'payments-api': {
+          images: [
+            { digest: A, tags: ['v1.4.2'], pushedAt: '2026-11-24T09:58:00Z', labels: { 'org.opencontainers.image.revision': '9f2c1e7' } },
+            { digest: B, tags: ['v1.4.3'], pushedAt: '2026-11-24T09:59:00Z', labels: { 'org.opencontainers.image.revision': '9f2c1e8' } },
+          ],
+        },
+      },
+      triggers: [
+        { type: 'ecr-push', repository: 'payments-api', tag: 'v1.4.2', digest: A, principal: PUSHER },
+        { type: 'ecr-push', repository: 'payments-api', tag: 'v1.4.3', digest: B, principal: PUSHER, at: 'PT5H' },
+      ],
+    });
+
+    assert.deepEqual(
+      out.releases.map((r) => [r.releaseId, r.digest, r.status]),
+      [
+        [pushExecutionCandidate('payments', A, 0), A, 'SUCCEEDED'],
+        [pushExecutionCandidate('payments', B, 1), B, 'SUCCEEDED'],
+      ],
+    );
+    assert.equal(pushExecutionCandidate('payments', A, 0), pushExecutionCandidate('payments', B, 0), 'the two digests do share the 16-hex name');
+  });
+});
+
+describe('a push to another account\'s ECR, through gantry simulate', () => {
+  it('is recorded as skipped, with the reason, and starts nothing', async () => {
+    const out = await runInline({
+      name: 'a push from elsewhere',
+      config: '../gantry.config.json',
+      clock: '2026-11-24T10:00:00Z',
+      triggers: [
+        {
+          type: 'event',
+          event: {
+            version: '0', id: 'foreign-push', 'detail-type': 'ECR Image Action', source: 'aws.ecr', account: '999988887777', time: '2026-11-24T10:00:00Z', region: 'eu-west-2', resources: [],
+            detail: { result: 'SUCCESS', 'repository-name': 'payments-api', 'image-digest': D2, 'action-type': 'PUSH', 'image-tag': 'v1.4.2' },
+          },
+        },
+      ],
+    });
+
+    assert.deepEqual(out.executions, []);
+    assert.deepEqual(out.skipped.map((s) => s.reason), [
+      "push to ECR in account 999988887777, region eu-west-2: only pushes to the control plane's own registry (account 111122223333, region eu-west-2), the one the image gates read, start releases",
+    ]);
+  });
+});
