@@ -1,19 +1,22 @@
 /**
  * The AWS operations a scenario `fault` line can make fail, per service: exactly those the local cloud
- * (local/cloud.ts), the local engine (local/engine.ts: CodeBuild, EKS) and the simulation's ledger client
+ * (local/cloud.ts, `gantry doctor --local`'s reads included), the local engine (local/engine.ts: CodeBuild, EKS) and the simulation's ledger client
  * (DynamoDB, at the wire: local/chaos.ts) check for a fault. A fault naming anything else would never
  * fire, so the scenario loader refuses it with this list (test/unit/fault-operations.test.ts keeps the
  * list and the code in step).
  */
 export const FAULT_OPERATIONS = {
-  ecr: ['DescribeImages', 'DescribeRepositories', 'DescribeImageScanFindings', 'BatchGetImage', 'GetDownloadUrlForLayer', 'DescribeImageSigningStatus', 'ListImageReferrers'],
+  ecr: ['DescribeImages', 'DescribeRepositories', 'DescribeImageScanFindings', 'BatchGetImage', 'GetDownloadUrlForLayer', 'DescribeImageSigningStatus', 'ListImageReferrers', 'GetRegistryScanningConfiguration'],
   cloudwatch: ['DescribeAlarms'],
   codebuild: ['StartBuild'],
   dynamodb: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan'],
   scheduler: ['CreateSchedule', 'DeleteSchedule'],
   eventbridge: ['PutEvents'],
   sfn: ['StartExecution', 'DescribeExecution', 'SendTaskSuccess', 'SendTaskFailure'],
-  eks: ['DescribeCluster', 'Call'],
+  eks: ['DescribeCluster', 'Call', 'ListAccessEntries'],
+  /** `gantry doctor --local`'s reads. */
+  cloudtrail: ['DescribeTrails'],
+  kms: ['DescribeKey'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type FaultService = keyof typeof FAULT_OPERATIONS;

@@ -121,6 +121,8 @@ export async function harness(dynamo: LocalDynamo, config: GantryConfig = approv
     alarms: { describeAlarms: unused },
     tasks: h.tasks,
     executions: {
+      // The account and region of the pushes these tests deliver: intake starts releases only for pushes there.
+      home: { account: ACCOUNT, region: 'eu-west-2' },
       start: async (name: string, input: unknown) => {
         h.started.push({ name, input });
         const alreadyExists = existing.has(name);

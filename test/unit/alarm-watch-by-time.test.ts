@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { durationText, run as alarmWatch } from '../../lambdas/alarm-watch';
 import type { LedgerEventInput } from '../../lambdas/domain/ledger';
 import type { Deps, TokenRecord } from '../../lambdas/ports';
-import { fixtureSample } from '../helpers/fixture-samples';
+import { sample } from '../helpers/aws-samples';
 
 const BAKE_STARTED = '2026-11-24T10:00:00.000Z';
 const ALARM = 'ServerCpuTooHigh';
@@ -60,7 +60,7 @@ function bakeWatching(token: Partial<TokenRecord> = {}) {
 
 /** The sample as delivered, or with its state change moved to `at` (ISO, +0000 as CloudWatch writes it). */
 function alarmEvent(at?: string): Record<string, unknown> {
-  const e = fixtureSample('cloudwatch-alarm-state-change-metric-alarm-to-alarm.json');
+  const e = sample('cloudwatch-alarm-state-change-metric-alarm-to-alarm.json');
   if (at) e.detail.state.timestamp = at.replace('Z', '+0000');
   return e;
 }

@@ -14,7 +14,7 @@ import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { EXECUTION_NAME_MAX, PUSH_NAME_ATTEMPTS, pushExecutionCandidate, pushExecutionName } from '../../lambdas/domain/release';
 import { IntakeError, run as intake } from '../../lambdas/intake';
 import type { Deps, ExecutionDescription, Executions, SkipRecord } from '../../lambdas/ports';
-import { fixtureSample } from '../helpers/fixture-samples';
+import { sample } from '../helpers/aws-samples';
 
 const ROOT = join(__dirname, '..', '..');
 const config = parseConfig(JSON.parse(readFileSync(join(ROOT, 'examples', 'gantry.config.json'), 'utf8')));
@@ -65,7 +65,8 @@ function harness(sfn = new FakeStepFunctions()) {
     ledger: {
       events: async (id: string) => events.get(id) ?? [],
       recordSkip: async (s: SkipRecord) => void skips.push(s),
-      putInitiator: async (name: string, principal: string) => void (initiators.has(name) || initiators.set(name, principal)),
+      putStartPusher: async (name: string, principal: string) => void (initiators.has(name) || initiators.set(name, principal)),
+      getStartPusher: async (name: string) => initiators.get(name),
       append: async () => assert.fail('nothing to append in these tests'),
     },
   } as unknown as Deps;
@@ -77,7 +78,7 @@ function harness(sfn = new FakeStepFunctions()) {
 
 /** The real ECR Image Action sample (test/fixtures/aws-samples), made a push of payments-api to `registry`. */
 function push(digest: string, tag = 'v1.4.2', registry = HOME): Record<string, unknown> {
-  const e = fixtureSample('ecr-image-action-push-success-tagged.json');
+  const e = sample('ecr-image-action-push-success-tagged.json');
   Object.assign(e, { account: registry.account, region: registry.region });
   Object.assign(e.detail, { 'repository-name': 'payments-api', 'image-tag': tag, 'image-digest': digest });
   return e;
@@ -130,7 +131,12 @@ describe('intake: two digests sharing their first 16 hex characters', () => {
     assert.equal(second.outcome, 'started');
     assert.equal('releaseId' in second && second.releaseId, long);
     assert.deepEqual('passedOver' in second && second.passedOver, [{ releaseId: 'payments-0123456789abcdef', why: 'other-digest', detail: A }]);
-    assert.deepEqual(h.sfn.starts.at(-1)?.input, { service: 'payments', image: { digest: B }, reason: `ECR push payments-api:v1.4.3 (payments-0123456789abcdef is taken by ${A})` });
+    assert.deepEqual(h.sfn.starts.at(-1)?.input, {
+      service: 'payments',
+      image: { digest: B },
+      reason: `ECR push payments-api:v1.4.3 (payments-0123456789abcdef is taken by ${A})`,
+      intake: { source: 'ECR Image Action event', eventId: '13cde686-328b-6117-af20-0e5566167482', pusher: null },
+    });
     assert.deepEqual((h.sfn.executions.get('payments-0123456789abcdef')?.input as { image: unknown }).image, { digest: A }, 'the first release is untouched');
 
     const again = await intake(push(B, 'v1.4.3'), h.deps);
@@ -162,6 +168,25 @@ describe('intake: a push delivered again', () => {
     assert.deepEqual('passedOver' in again && again.passedOver, [{ releaseId: 'payments-0123456789abcdef', why: 'ended-unrecorded', detail: 'FAILED' }]);
     assert.match(String((h.sfn.starts.at(-1)?.input as { reason: string }).reason), /\(delivered again: payments-0123456789abcdef ended FAILED without a record\)$/);
     assert.equal(h.sfn.executions.size, 2);
+  });
+
+  it('starts again with its pusher when the copy delivered again is CloudTrail\'s PutImage record', async () => {
+    const h = harness();
+    await intake(push(A), h.deps);
+    h.sfn.end('payments-0123456789abcdef', 'FAILED');
+    const record = sample('ecr-cloudtrail-putimage-record.json');
+    const trail = {
+      version: '0', id: 'ct-2', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ecr', account: HOME.account, time: '2026-11-24T10:05:00Z', region: HOME.region, resources: [],
+      detail: { ...record, requestParameters: { repositoryName: 'payments-api', imageTag: 'v1.4.2' }, responseElements: { image: { repositoryName: 'payments-api', imageId: { imageDigest: A, imageTag: 'v1.4.2' } } } },
+    };
+
+    const again = await intake(trail, h.deps);
+
+    const next = `payments-${A.slice(7)}`;
+    assert.equal('releaseId' in again && again.releaseId, next);
+    const input = h.sfn.starts.at(-1)?.input as { intake: { pusher: string } };
+    assert.equal(input.intake.pusher, record.userIdentity.arn, 'the pusher goes in the new execution\'s input');
+    assert.equal(h.initiators.get(next), record.userIdentity.arn);
   });
 
   it('starts again after TIMED_OUT too, and twice over when the second one also dies unrecorded', async () => {
@@ -234,7 +259,8 @@ describe('intake: a push delivered again', () => {
     }
 
     await assert.rejects(intake(push(A), h.deps), (e: unknown) => e instanceof IntakeError && /all 10 of its execution names are taken/.test(e.message));
-    assert.equal(h.sfn.starts.length, 0);
+    assert.equal(h.sfn.starts.length, PUSH_NAME_ATTEMPTS, 'each name was tried once');
+    assert.equal(h.sfn.executions.size, PUSH_NAME_ATTEMPTS, 'and none was started');
   });
 });
 
@@ -262,7 +288,7 @@ describe('intake: the registry pushed to', () => {
 
   it('judges a CloudTrail PutImage by the registry it names, not the caller\'s account', async () => {
     const h = harness();
-    const e = fixtureSample('ecr-cloudtrail-putimage-record.json');
+    const e = sample('ecr-cloudtrail-putimage-record.json');
     const event = {
       version: '0', id: 'ct-1', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ecr', account: HOME.account, time: '2026-11-24T10:05:00Z', region: HOME.region, resources: [],
       detail: { ...e, requestParameters: { repositoryName: 'payments-api', imageTag: 'v1.4.2', registryId: '999988887777' }, responseElements: { image: { repositoryName: 'payments-api', registryId: '999988887777', imageId: { imageDigest: A, imageTag: 'v1.4.2' } } } },
@@ -273,7 +299,7 @@ describe('intake: the registry pushed to', () => {
     assert.equal(r.outcome, 'skipped');
     assert.match('reason' in r ? r.reason : '', /account 999988887777/);
     assert.deepEqual(h.sfn.starts, []);
-    assert.equal(h.initiators.size, 0, 'no start record either');
+    assert.equal(h.initiators.size, 0, 'no start pusher either');
   });
 
   it('starts nothing, and fails for the dead-letter queue, when it cannot tell its own registry', async () => {

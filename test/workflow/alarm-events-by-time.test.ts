@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { simulate } from '../../local/simulate';
-import { fixtureSample } from '../helpers/fixture-samples';
+import { sample } from '../helpers/aws-samples';
 import { ROOT } from './helpers';
 
 const NAME = 'payments-prod-5xx';
 
 /** The sample as an event of payments-prod-5xx whose change happened at `changedAt` (ISO, UTC). */
 function lateAlarm(changedAt: string): Record<string, unknown> {
-  const e = fixtureSample('cloudwatch-alarm-state-change-metric-alarm-to-alarm.json');
+  const e = sample('cloudwatch-alarm-state-change-metric-alarm-to-alarm.json');
   e.detail.alarmName = NAME;
   e.resources = [`arn:aws:cloudwatch:eu-west-2:111122223333:alarm:${NAME}`];
   e.account = '111122223333';
