@@ -136,8 +136,8 @@ export const LEDGER_ACCESS = {
     calls: ['events', 'append', 'takeToken(APPROVAL)', 'putToken(APPROVAL)', 'recordRefusal', 'takeThrottleSlot', 'throttleUsed'],
     why: 'records refusals (their own items, throttled per caller) and the decision; claims the approval token exactly once',
   },
-  'insight-plan': { calls: ['listReleases', 'listInsights', 'getPointer'], why: 'reads releases, pointers and the last check (read-only)' },
-  'insight-record': { calls: ['putInsight'], why: "appends one check to the insight chain" },
+  'insight-plan': { calls: [], why: 'plans the check from the config alone (no ledger access)' },
+  'insight-record': { calls: ['listReleases', 'getPointer', 'listInsights', 'putInsight'], why: 'reads releases, pointers and the last check, and appends one check to the insight chain' },
   'rollout-check': { calls: ['events'], why: "reads the release's record (read-only)" },
   'operator-api': { calls: ['putInitiator', 'setFreeze'], why: 'writes the start record naming the SigV4 caller, and the freeze with its principal' },
 } as const satisfies Record<HandlerName, HandlerLedgerAccess>;

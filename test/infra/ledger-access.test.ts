@@ -63,8 +63,9 @@ describe('each handler role\'s ledger statements', () => {
     });
   }
 
-  it('read-only handlers (insight-plan, rollout-check) have no write action', () => {
-    for (const name of ['insight-plan', 'rollout-check'] as HandlerName[]) {
+  it('read-only handlers (rollout-check) have no write action, and insight-plan no ledger access at all', () => {
+    assert.deepEqual(ledgerStatements('insight-plan'), [], 'insight-plan plans from the config alone');
+    for (const name of ['rollout-check'] as HandlerName[]) {
       const actions = ledgerStatements(name).flatMap((s) => asArray(s.Action));
       assert.ok(actions.length > 0, name);
       assert.deepEqual(actions.filter((a) => WRITES.includes(a)), [], name);

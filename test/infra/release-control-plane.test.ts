@@ -332,8 +332,8 @@ describe('each handler', () => {
     'approval-request': ['events:PutEvents', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
     'approval-decide': ['events:PutEvents', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'), ...kmsWrite],
     'rollout-check': ddb('Query'),
-    'insight-plan': ddb('GetItem', 'Query'),
-    'insight-record': ['events:PutEvents', ...ddb('Query', 'PutItem'), ...kmsWrite],
+    'insight-plan': [],
+    'insight-record': ['events:PutEvents', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
     'operator-api': ['states:StartExecution', ...ddb('PutItem', 'UpdateItem'), ...kmsWrite],
   };
 

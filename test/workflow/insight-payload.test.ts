@@ -43,7 +43,9 @@ function scenario(): Record<string, unknown> {
   for (let i = 0; i < SERVICES; i++) {
     services[svcName(i)] = {
       repository: `team-${i % 7}/${svcName(i)}`,
-      stages: STAGES.map((st) => ({ name: st, cluster: st, namespace: `${svcName(i)}-ns`, deploy: { driver: 'kubernetes', deployment: `${svcName(i)}-api`, container: 'application' } })),
+      // Ten stages each: scan waits and rollout watches sized so a release stays inside the history budget (decision 017).
+      imagePolicy: { scanWaitMinutes: 1 },
+      stages: STAGES.map((st) => ({ name: st, cluster: st, namespace: `${svcName(i)}-ns`, deploy: { driver: 'kubernetes', deployment: `${svcName(i)}-api`, container: 'application', pollSeconds: 60 } })),
     };
     for (const st of STAGES) stages[`${svcName(i)}/${st}`] = { running: digestOf(i + 1), lastKnownGood: digestOf(i + 1) };
   }

@@ -13,7 +13,7 @@ import { before, describe, it } from 'node:test';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { type LedgerRequest, type SimulationOutput, simulate } from '../../local/simulate';
 import { HANDLERS } from '../../lib/ReleaseControlPlane';
-import { handlerGrants, itemKindOf, LEDGER_ACTIONS, ledgerPolicy, WRITE_ACTIONS } from '../../lib/ledger-access';
+import { handlerGrants, itemKindOf, LEDGER_ACCESS, LEDGER_ACTIONS, ledgerPolicy, WRITE_ACTIONS } from '../../lib/ledger-access';
 import { allows } from '../helpers/iam-policy';
 import { iamRequestOf, LEDGER_ARNS, type LedgerIamRequest } from '../helpers/ledger-requests';
 import { D1, D2, ROOT } from './helpers';
@@ -178,7 +178,8 @@ describe('the scenarios behind the check', () => {
 
   it('reached every handler that touches the ledger', () => {
     const seen = new Set(recorded.map((r) => r.handler));
-    assert.deepEqual(Object.keys(HANDLERS).filter((h) => !seen.has(h)), []);
+    // insight-plan plans from the config alone: it has no ledger access to reach.
+    assert.deepEqual(Object.keys(HANDLERS).filter((h) => LEDGER_ACCESS[h as keyof typeof LEDGER_ACCESS].calls.length > 0 && !seen.has(h)), []);
   });
 });
 
@@ -230,6 +231,7 @@ const NOT_EXERCISED: Record<string, string> = {
   'record-step Query index': 'HandleInternalError frees every lease of the release (leasesOf, then freeLease)',
   'record-step DeleteItem alarmIndex': "the bake's safety timeout (States.Timeout): PlanRollback claims the bake token (closeTimedOutBake) and its alarm index entries",
   'reconciler DeleteItem stage': "freeing a dead execution's lease wakes the releases waiting for it (takeLeaseWaiters claims each waiter)",
+  'intake GetItem pusher': "a CloudTrail PutImage record delivered again after the release already carries its pusher (getStartPusher spares the retry)",
 };
 
 describe('the grants', () => {
