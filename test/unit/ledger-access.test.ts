@@ -90,13 +90,15 @@ describe('the statements of a handler role', () => {
       }
     }
     assert.ok(may('rollout-check', 'Query', 'RELEASE#payments-1'));
-    assert.ok(may('insight-plan', 'Query', 'SERVICE#payments', 'byService'));
+    // insight-plan plans from the config alone; insight-record reads the releases and pointers it compares.
+    assert.ok(!may('insight-plan', 'Query', 'SERVICE#payments', 'byService'));
+    assert.ok(may('insight-record', 'Query', 'SERVICE#payments', 'byService'));
   });
 
   it('let only the handlers that list releases or leases query the index', () => {
     const readers = Object.keys(HANDLERS).filter((h) => may(h, 'Query', 'SERVICE#payments', 'byService'));
 
-    assert.deepEqual(readers.sort(), ['deploy-check', 'insight-plan', 'reconciler', 'record-step', 'stage-lease']);
+    assert.deepEqual(readers.sort(), ['deploy-check', 'insight-record', 'reconciler', 'record-step', 'stage-lease']);
   });
 
   it('refuse a handler with no entry, and an unknown ledger method', () => {
