@@ -4,7 +4,7 @@
  * ValidationError and writes nothing.
  *
  * The initiator (decision 023):
- * - a **pushed** release (its execution name is `pushExecutionName(service, digest)`) takes it only from
+ * - a **pushed** release (its execution name is one intake gives a push: `isPushExecutionName`) takes it only from
  *   what intake saw: the pusher CloudTrail recorded, which intake puts in the execution input as
  *   `intake.pusher`. A start record (`putInitiator`) for a pushed release is never used — anyone able
  *   to write the table could pre-write one for a predictable name — and is recorded in
@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import { DIGEST_PATTERN } from './domain/config';
-import { pushExecutionName } from './domain/release';
+import { isPushExecutionName } from './domain/release';
 import { parseReleaseInput } from './domain/release-input';
 import { parseWith, ValidationError } from './domain/validation';
 import type { Deps } from './ports';
@@ -72,12 +72,13 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
   const input = parseReleaseInput(carriesIntake ? releaseInput : e.input, deps.config);
   const svc = deps.config.services[input.service];
   if (!svc) throw new Error(`unreachable: ${input.service} validated`);
-  const pushed = input.image.digest !== undefined && DIGEST_PATTERN.test(input.image.digest) && e.executionName === pushExecutionName(input.service, input.image.digest);
+  // Any of the names intake gives a push (the 16-hex one, or a later one: decision 024).
+  const pushed = input.image.digest !== undefined && DIGEST_PATTERN.test(input.image.digest) && isPushExecutionName(e.executionName, input.service, input.image.digest);
   let intake: IntakeFacts | undefined;
   if (carriesIntake) {
     if (!pushed) {
       throw new ValidationError('release input', [
-        `intake: only intake's own start of a pushed release (named ${input.service}-<first 16 hex characters of the digest>, by digest) carries this field`,
+        `intake: only intake's own start of a pushed release (named ${input.service}-<hex characters of the digest>, by digest) carries this field`,
       ]);
     }
     intake = parseWith(intakeFactsSchema, rawIntake, 'release input intake');

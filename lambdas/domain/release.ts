@@ -28,6 +28,13 @@ export function pushExecutionName(service: string, digest: string): string {
   return `${safeName(service, 40)}-${digest.slice(7, 23)}`;
 }
 
+/** Whether `name` is one of the names intake gives a push of `digest` to `service` (pushExecutionCandidate 0 … PUSH_NAME_ATTEMPTS-1). */
+export function isPushExecutionName(name: string, service: string, digest: string): boolean {
+  if (!DIGEST_PATTERN.test(digest)) return false;
+  for (let n = 0; n < PUSH_NAME_ATTEMPTS; n++) if (pushExecutionCandidate(service, digest, n) === name) return true;
+  return false;
+}
+
 /**
  * The names intake tries for a push, in order (decision 024). Attempt 0 is `pushExecutionName`. When that
  * name is taken by another digest sharing its first 16 hex characters, or by an execution of this push that

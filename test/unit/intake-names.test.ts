@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { configHash, parseConfig } from '../../lambdas/domain/config';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
-import { EXECUTION_NAME_MAX, PUSH_NAME_ATTEMPTS, pushExecutionCandidate, pushExecutionName } from '../../lambdas/domain/release';
+import { EXECUTION_NAME_MAX, isPushExecutionName, PUSH_NAME_ATTEMPTS, pushExecutionCandidate, pushExecutionName } from '../../lambdas/domain/release';
 import { IntakeError, run as intake } from '../../lambdas/intake';
 import type { Deps, ExecutionDescription, Executions, SkipRecord } from '../../lambdas/ports';
 import { sample } from '../helpers/aws-samples';
@@ -109,6 +109,14 @@ describe('push execution names', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('are recognised as a push\'s names (prepare-release takes the initiator of such a release only from intake), and no other name is', () => {
+    for (let n = 0; n < PUSH_NAME_ATTEMPTS; n++) assert.equal(isPushExecutionName(pushExecutionCandidate('payments', A, n), 'payments', A), true, `attempt ${n}`);
+    assert.equal(isPushExecutionName(pushExecutionCandidate('payments', A, 1), 'payments', B), false, 'another digest');
+    assert.equal(isPushExecutionName(pushExecutionCandidate('payments', A, 1), 'ledger', A), false, 'another service');
+    assert.equal(isPushExecutionName(`${pushExecutionCandidate('payments', A, 1)}-${PUSH_NAME_ATTEMPTS}`, 'payments', A), false, 'past the last attempt');
+    assert.equal(isPushExecutionName('payments-20261124T100000Z-a1b2c3', 'payments', A), false, 'an operator start');
   });
 
   it('carry at least 36 hex characters (144 bits) of the digest after the first name, for the longest service name', () => {
