@@ -182,7 +182,7 @@ describe('raw events and bad input', () => {
 
   const demo = () => JSON.parse(readFileSync(join(ROOT, 'examples', 'scenarios', 'demo.json'), 'utf8'));
   const rawAlarm = (name: string, value: string, at = '2026-11-24T10:18:00') => {
-    const ev = JSON.parse(readFileSync(join(ROOT, '..', 'shared', 'aws-samples', 'cloudwatch-alarm-state-change-metric-alarm-to-alarm.json'), 'utf8'));
+    const ev = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'aws-samples', 'cloudwatch-alarm-state-change-metric-alarm-to-alarm.json'), 'utf8'));
     ev.detail.alarmName = name;
     ev.resources = [`arn:aws:cloudwatch:eu-west-2:111122223333:alarm:${name}`];
     ev.detail.state.value = value;
@@ -202,7 +202,7 @@ describe('raw events and bad input', () => {
 
   it('ignores alarm events of other stages and configuration changes', async () => {
     const s = demo();
-    const config = JSON.parse(readFileSync(join(ROOT, '..', 'shared', 'aws-samples', 'cloudwatch-alarm-config-change-composite-create.json'), 'utf8'));
+    const config = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'aws-samples', 'cloudwatch-alarm-config-change-composite-create.json'), 'utf8'));
     s.script = [
       { when: { service: 'payments', stage: 'dev', phase: 'bake', after: 'PT2M' }, event: rawAlarm('ledger-prod-errors', 'ALARM') },
       { when: { service: 'payments', stage: 'dev', phase: 'bake', after: 'PT3M' }, event: config },
