@@ -296,6 +296,8 @@ const identity = z
 
 export const configSchema = z
   .strictObject({
+    /** The JSON Schema an editor checks the file against (schemas/gantry.config.schema.json); not policy, so parseConfig drops it. */
+    $schema: z.string().optional(),
     services: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'expected a service name (lowercase, digits, -)'), service, {
       // zod reports a bad key as "Invalid key in record"; name the rule and the key instead of the value.
       error: (iss) => (iss.code === 'invalid_key' ? `expected a service name (lowercase, digits, -), got ${JSON.stringify(iss.input)}` : undefined),
@@ -384,6 +386,8 @@ export function parseConfig(raw: unknown, source = 'config'): GantryConfig {
   // Only a config that is valid field by field has a worst case worth computing.
   const history = historyProblems(result.data);
   if (history.length > 0) throw new ValidationError(source, history);
+  // `$schema` names the file's JSON Schema for editors: it is not policy, so it changes neither the config nor its hash.
+  delete result.data.$schema;
   return deepFreeze(result.data);
 }
 
