@@ -1,5 +1,5 @@
 /**
- * The image gates of a stage, on the digest resolved at the start, in CONTRACTS §3 order:
+ * The image gates of a stage, on the digest resolved at the start, in docs/contracts.md §3 order:
  * image.exists, image.immutable-tag, image.scan, image.signature, image.labels, image.age.
  * A gate the service's imagePolicy does not ask for is not run (docs/decisions/007-image-gates.md);
  * the first refusal ends the run, so a blocked stage names exactly one failing gate.

@@ -2,7 +2,7 @@
  * The operator API's Lambda: the operator routes of the Gantry API (API Gateway REST, Lambda proxy
  * integration, AWS_IAM authorization; the approval decision route is approval-decide's).
  *
- *   POST /releases    body: a release input (CONTRACTS §2)          → starts the release workflow
+ *   POST /releases    body: a release input (docs/contracts.md §2)          → starts the release workflow
  *   POST /rollbacks   body: { service, stage, digest?, reason?, force? } → starts the rollback workflow
  *   PUT  /freeze      body: { state: "on" | "off", reason }         → sets the global freeze
  *

@@ -1,5 +1,5 @@
 /**
- * First state of the release workflow: validate the input (CONTRACTS §2), resolve a tag to its
+ * First state of the release workflow: validate the input (docs/contracts.md §2), resolve a tag to its
  * digest once, establish who started the release, and open the release's record. A bad input throws
  * ValidationError and writes nothing.
  *
@@ -66,7 +66,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> {
   const e = parseWith(eventSchema, event, 'task input');
-  // `intake` is intake's own field: split off before the release input (CONTRACTS §2) is validated.
+  // `intake` is intake's own field: split off before the release input (docs/contracts.md §2) is validated.
   const carriesIntake = isRecord(e.input) && Object.hasOwn(e.input, 'intake');
   const { intake: rawIntake, ...releaseInput } = carriesIntake ? (e.input as Record<string, unknown>) : { intake: undefined };
   const input = parseReleaseInput(carriesIntake ? releaseInput : e.input, deps.config);

@@ -4,7 +4,7 @@
  * no person needs to write the ledger table.
  *
  *   POST /releases/{releaseId}/stages/{stage}/decision   body { "decision": "approve"|"reject", "comment"?: string }   → approval-decide
- *   POST /releases    body: a release input (CONTRACTS §2)                                                            → operator-api
+ *   POST /releases    body: a release input (docs/contracts.md §2)                                                            → operator-api
  *   POST /rollbacks   body: { service, stage, digest?, reason? }                                                      → operator-api
  *   PUT  /freeze      body: { state: "on"|"off", reason }                                                             → operator-api
  *

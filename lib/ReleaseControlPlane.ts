@@ -43,7 +43,7 @@ import { TerraformDriver } from './TerraformDriver';
 import { WorkflowLogGroup } from './WorkflowLogGroup';
 import { CODEBUILD_SYNC_RULE, DRIVER_PROJECTS, WorkflowDefinition } from './WorkflowDefinition';
 
-/** The Gantry EventBridge bus (CONTRACTS §4). */
+/** The Gantry EventBridge bus (docs/contracts.md §4). */
 export const EVENT_BUS_NAME = 'gantry';
 /** What a role that reads the ledger needs of the Gantry key (the table is encrypted with it), as CDK's table grants ask. */
 const LEDGER_KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];

@@ -59,7 +59,7 @@ export class ReleaseNotifications extends Construct {
     const detailTypes = props.detailTypes ?? DEFAULT_NOTIFIED_DETAIL_TYPES;
     if (detailTypes.length === 0) throw new ReleaseNotificationsError('ReleaseNotificationsProps.detailTypes must name at least one lifecycle detail-type');
     const unknown = detailTypes.filter((d) => !(LIFECYCLE_DETAIL_TYPES as readonly string[]).includes(d));
-    if (unknown.length) throw new ReleaseNotificationsError(`ReleaseNotificationsProps.detailTypes: not lifecycle detail-types (CONTRACTS §4): ${unknown.join(', ')}`);
+    if (unknown.length) throw new ReleaseNotificationsError(`ReleaseNotificationsProps.detailTypes: not lifecycle detail-types (docs/contracts.md §4): ${unknown.join(', ')}`);
     const stack = Stack.of(this);
 
     this.releaseTopic = new Topic(this, 'ReleaseTopic', { displayName: 'Gantry releases', masterKey: props.key, enforceSSL: true });

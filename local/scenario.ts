@@ -1,5 +1,5 @@
 /**
- * The scenario file of `gantry simulate` (SIMULATION.md), validated by one schema. Errors are one
+ * The scenario file of `gantry simulate` (docs/scenarios.md), validated by one schema. Errors are one
  * line per problem naming the JSON path, like the config's.
  */
 import { readFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ const alarmState = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'MISSING']);
 const rawEvent = z.looseObject({ 'detail-type': z.string(), source: z.string(), detail: z.record(z.string(), z.unknown()) });
 
 const scan = z.strictObject({
-      /** ACTIVE: Amazon Inspector enhanced (continuous) scanning has scanned the image (added: not in SIMULATION.md v1). */
+      /** ACTIVE: Amazon Inspector enhanced (continuous) scanning has scanned the image (an addition to the base format, docs/scenarios.md). */
       status: z.enum(['COMPLETE', 'ACTIVE', 'IN_PROGRESS', 'FAILED', 'NONE']),
       completesAfter: duration.optional(),
       findings: z
@@ -40,7 +40,7 @@ const scan = z.strictObject({
        * Findings of Amazon Inspector enhanced scanning, verbatim as DescribeImageScanFindings returns them in
        * `imageScanFindings.enhancedFindings` (Inspector's shape: packageVulnerabilityDetails, severity,
        * exploitAvailable, fixAvailable, ...). The local cloud reads them with the real adapter's parser
-       * (added: not in SIMULATION.md v1).
+       * (an addition to the base format, docs/scenarios.md).
        */
       enhancedFindings: z.array(z.record(z.string(), z.unknown())).optional(),
 });
@@ -129,7 +129,7 @@ const scriptLine = z
     if (actions.length !== 1) {
       ctx.addIssue({ code: 'custom', path: [], message: `expected exactly one action of alarm, approve, reject, deploy, fault, abort, event, got ${actions.length ? actions.join(' and ') : 'none'}` });
     }
-    // Every action takes either form of `when` (SIMULATION.md): { at } from the start, or { service, stage, phase, after }.
+    // Every action takes either form of `when` (docs/scenarios.md): { at } from the start, or { service, stage, phase, after }.
     // An abort on a phase stops the release in that phase of that stage: its service and stage must be the phase's.
     const w = line.when;
     if (line.abort && 'phase' in w) {
@@ -147,15 +147,15 @@ const trigger = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('start'), principal, input: z.unknown(), at: duration.default('PT0S') }),
   z.strictObject({ type: z.literal('event'), event: rawEvent, at: duration.default('PT0S'), copies: z.number().int().min(1).max(100).default(1) }),
   z.strictObject({ type: z.literal('rollback'), principal, input: z.unknown(), at: duration.default('PT0S') }),
-  /** `gantry freeze on|off --reason` by an operator (added: not in SIMULATION.md v1). */
+  /** `gantry freeze on|off --reason` by an operator (an addition to the base format, docs/scenarios.md). */
   z.strictObject({ type: z.literal('freeze'), state: z.enum(['on', 'off']), reason: z.string().min(1), principal, at: duration.default('PT0S') }),
-  /** The daily insight check (stale services, drift), run once at `at` through statemachines/insight.asl.json (added: not in SIMULATION.md v1). */
+  /** The daily insight check (stale services, drift), run once at `at` through statemachines/insight.asl.json (an addition to the base format, docs/scenarios.md). */
   z.strictObject({ type: z.literal('insight-check'), at: duration.default('PT0S') }),
-  /** An out-of-band change: someone runs `kubectl set image` on the stage's workload (added: not in SIMULATION.md v1). */
+  /** An out-of-band change: someone runs `kubectl set image` on the stage's workload (an addition to the base format, docs/scenarios.md). */
   z.strictObject({ type: z.literal('kubectl-set-image'), service: z.string().min(1), stage: z.string().min(1), image: z.string().regex(/^[^\s@]+(@sha256:[a-f0-9]{64})?$/, 'expected an image reference such as repo:tag or registry/repo@sha256:<64 hex>'), container: z.string().optional(), at: duration.default('PT0S') }),
 ], { error: (iss) => (iss.code === 'invalid_union' ? 'expected a trigger whose type is "ecr-push", "start", "event", "rollback", "freeze", "insight-check" or "kubectl-set-image"' : undefined) });
 
-// ---------------------------------------------------------------- what `gantry doctor --local` reads (added: not in SIMULATION.md v1)
+// ---------------------------------------------------------------- what `gantry doctor --local` reads (an addition to the base format, docs/scenarios.md)
 
 const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace');
 /** An access policy associated with an access entry: an EKS access policy name (AmazonEKSEditPolicy) and its scope. */
@@ -226,7 +226,7 @@ export const scenarioSchema = z.strictObject({
         tagMutability: z.enum(['IMMUTABLE', 'MUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION']).default('IMMUTABLE'),
         /** ECR WILDCARD exclusion filters of an *_WITH_EXCLUSION setting, such as "latest" or "dev-*". */
         tagMutabilityExclusions: z.array(z.string().min(1)).default([]),
-        /** Basic scanning on push (imageScanningConfiguration.scanOnPush); absent: on (added: not in SIMULATION.md v1). */
+        /** Basic scanning on push (imageScanningConfiguration.scanOnPush); absent: on (an addition to the base format, docs/scenarios.md). */
         scanOnPush: z.boolean().optional(),
         images: z.array(image).default([]),
       }),

@@ -112,7 +112,7 @@ export interface SimulationOutput {
   unused: Array<{ index: number; line: ScriptLine; reason: string }>;
   timeline: TimelineEntry[];
   executions: Array<{ name: string; machine: string; status: string; error?: string; transitions: number; largestState?: { name: string; bytes: number } }>;
-  /** Every lifecycle event put on the Gantry bus (CONTRACTS §4), in order: source gantry, detail-type, detail. */
+  /** Every lifecycle event put on the Gantry bus (docs/contracts.md §4), in order: source gantry, detail-type, detail. */
   lifecycle: Array<{ at: string; source: 'gantry'; detailType: string; detail: Record<string, unknown> }>;
   /** Stage leases still held when the simulation ended (always empty unless something leaked). */
   leasesHeld: Array<{ owner: string; service: string; stage: string }>;
@@ -285,7 +285,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     const invoke = <E>(name: string, run: (event: E, d: Deps) => Promise<unknown>) => (event: E) => run(event, depsOf(name));
 
     // Script lines: phase-keyed lines fire relative to the first time that phase begins; `at` lines at
-    // that offset from the start. Every action takes either form (SIMULATION.md; docs/scenarios.md).
+    // that offset from the start. Every action takes either form (docs/scenarios.md).
     const fired = new Set<number>();
     /** Why a line that fired did nothing (reported in `unused`). */
     const idle = new Map<number, string>();
@@ -409,7 +409,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     // What runs in each stage before the scenario starts.
     for (const [key, st] of Object.entries(scenario.stages)) {
       const [svc, stage] = key.split('/') as [string, string];
-      // An addition to SIMULATION.md: `promoted`, the digests promoted there before, oldest first (operator rollback targets).
+      // An addition to docs/scenarios.md: `promoted`, the digests promoted there before, oldest first (operator rollback targets).
       for (const d of st.promoted ?? []) await ledger.markGood(svc, stage, d, scenario.clock);
       if (st.lastKnownGood) await ledger.markGood(svc, stage, st.lastKnownGood, scenario.clock);
       if (st.running) {

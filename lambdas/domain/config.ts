@@ -1,5 +1,5 @@
 /**
- * The deployment config (CONTRACTS §1): policy as code, parsed once by one schema.
+ * The deployment config (docs/contracts.md §1): policy as code, parsed once by one schema.
  * Pure: no AWS SDK, no I/O. `parseConfig` takes an already-read JSON value.
  */
 import { createHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * Gate policy: where "is this image allowed into this stage" is decided. Pure functions of the
- * policy, the evidence and the workflow's clock. The image gates run in this order (CONTRACTS §3):
+ * policy, the evidence and the workflow's clock. The image gates run in this order (docs/contracts.md §3):
  * image.exists, image.immutable-tag, image.scan, image.signature, image.labels, image.age — the
  * last four each live in lambdas/domain/image/ and are re-exported here.
  */

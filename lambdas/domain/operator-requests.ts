@@ -1,6 +1,6 @@
 /**
  * The operator API's routes and the one request shape of its own (the freeze). A release input is
- * CONTRACTS §2 (`parseReleaseInput`), a rollback input `{service, stage, digest?, reason?}`
+ * docs/contracts.md §2 (`parseReleaseInput`), a rollback input `{service, stage, digest?, reason?}`
  * (`parseRollbackInput`), both in ./release-input.ts: the API validates exactly as the workflows do.
  * Pure: no AWS SDK, no I/O.
  */

@@ -1,5 +1,5 @@
 /**
- * Release input (CONTRACTS §2) and operator rollback input, as the console, the CLI, the API and a
+ * Release input (docs/contracts.md §2) and operator rollback input, as the console, the CLI, the API and a
  * scenario's `start` / `rollback` triggers give them. Validated against the deployment config: the
  * service must exist, the stages must be a prefix of its stages. The initiator is never part of the
  * input (it is the IAM principal that started the execution).
@@ -141,7 +141,7 @@ function parseInContext<T>(schema: z.ZodType<T>, contextIssues: Issue[], raw: un
 }
 
 /**
- * Validate a release input (CONTRACTS §2) against the config. Unknown fields are refused.
+ * Validate a release input (docs/contracts.md §2) against the config. Unknown fields are refused.
  * @throws ValidationError with one line per problem, e.g. `image.digest: expected a digest sha256:…, got "sha256:xyz"`
  */
 export function parseReleaseInput(raw: unknown, config: GantryConfig, source = 'release input'): ReleaseInput {

@@ -207,7 +207,7 @@ export function releaseOutcome(summary: ReleaseSummary): { status: ReleaseStatus
     const s = find(status);
     if (s) return { status, reason: `${s.name}: ${s.reason ?? status}` };
   }
-  // A release whose remaining stages were superseded by a newer digest ends BLOCKED with that reason (CONTRACTS §3).
+  // A release whose remaining stages were superseded by a newer digest ends BLOCKED with that reason (docs/contracts.md §3).
   const superseded = find('SUPERSEDED');
   if (superseded) return { status: 'BLOCKED', reason: `${superseded.name}: ${superseded.reason ?? 'SUPERSEDED'}` };
   if (stages.length > 0 && stages.every((s) => s.status === 'PROMOTED')) {

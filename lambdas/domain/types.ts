@@ -1,4 +1,4 @@
-/** Names of CONTRACTS §3 and §4, spelled exactly as written there. */
+/** Names of docs/contracts.md §3 and §4, spelled exactly as written there. */
 
 export const RELEASE_STATUSES = ['RUNNING', 'SUCCEEDED', 'ROLLED_BACK', 'BLOCKED', 'REJECTED', 'FAILED', 'ROLLBACK_FAILED', 'ABORTED', 'SKIPPED'] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];

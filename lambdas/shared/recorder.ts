@@ -30,7 +30,7 @@ export async function loadRelease(deps: Deps, releaseId: string): Promise<Releas
   return summary;
 }
 
-/** Publish a lifecycle event (CONTRACTS §4) unless the step that causes it was a duplicate. */
+/** Publish a lifecycle event (docs/contracts.md §4) unless the step that causes it was a duplicate. */
 export async function announce(
   deps: Deps,
   duplicate: boolean,

@@ -237,7 +237,7 @@ interface StartOptions extends BackendOptions {
   readonly json?: boolean;
 }
 
-/** The release input of `gantry start` (CONTRACTS §2), before validation. */
+/** The release input of `gantry start` (docs/contracts.md §2), before validation. */
 export function releaseInputOf(opts: StartOptions): Record<string, unknown> {
   if (opts.tag !== undefined && opts.digest !== undefined) throw new CliInputError('give either --tag or --digest, not both');
   if (opts.tag === undefined && opts.digest === undefined) throw new CliInputError('give the image: --tag <tag> or --digest sha256:<64 hex>');

@@ -1,6 +1,6 @@
 /**
  * The model-based test's generator (issue 13, decision 019): seeded fast-check histories of two
- * services × three stages, rendered as scenario documents in the SIMULATION.md format (config inline,
+ * services × three stages, rendered as scenario documents in the docs/scenarios.md format (config inline,
  * so a document written to a temp file runs alone with `node bin/gantry.js simulate <file>`).
  *
  * A history is about two hours of virtual time from 2026-11-24T10:00Z (a Tuesday): pushes of several
@@ -59,7 +59,7 @@ export interface History {
   readonly breakGlass?: { readonly push: number; readonly delay: number };
   readonly freezes: ReadonlyArray<{ readonly on: boolean; readonly at: Moment }>;
   readonly rollbacks: ReadonlyArray<{ readonly service: ServiceName; readonly stage: StageName; readonly at: Moment; readonly toFirst: boolean }>;
-  /** Decisions on prod approvals: minutes after the service's first prod approval request (SIMULATION.md phase lines). */
+  /** Decisions on prod approvals: minutes after the service's first prod approval request (docs/scenarios.md phase lines). */
   readonly decisions: ReadonlyArray<{ readonly service: ServiceName; readonly after: number; readonly approve: boolean }>;
   /** Alarms during a bake; a flap goes back to OK `flap` minutes later. */
   readonly alarms: ReadonlyArray<{ readonly service: ServiceName; readonly stage: StageName; readonly after: number; readonly flap?: number }>;
@@ -206,7 +206,7 @@ function configOf(h: History): Record<string, unknown> {
   return { services, clusters: Object.fromEntries(STAGES.map((st) => [st, { name: `${st}-eks`, region: 'eu-west-2' }])) };
 }
 
-/** The scenario document of a history (SIMULATION.md format, config inline). */
+/** The scenario document of a history (docs/scenarios.md format, config inline). */
 export function scenarioOf(h: History, name: string): Record<string, unknown> {
   const ecr: Record<string, { tagMutability: string; images: unknown[] }> = {};
   const stages: Record<string, unknown> = {};

@@ -30,9 +30,9 @@ export interface Violation {
   readonly message: string;
 }
 
-/** The stage statuses of CONTRACTS.md §3, as written there. */
+/** The stage statuses of docs/contracts.md §3, as written there. */
 export const CONTRACT_STAGE_STATUSES = ['NOT_STARTED', 'WAITING', 'PROMOTED', 'BLOCKED', 'REJECTED', 'ROLLED_BACK', 'FAILED', 'ROLLBACK_FAILED', 'ABORTED', 'SUPERSEDED'] as const;
-/** The release statuses of CONTRACTS.md §3. */
+/** The release statuses of docs/contracts.md §3. */
 export const CONTRACT_RELEASE_STATUSES = ['RUNNING', 'SUCCEEDED', 'ROLLED_BACK', 'BLOCKED', 'REJECTED', 'FAILED', 'ROLLBACK_FAILED', 'ABORTED', 'SKIPPED'] as const;
 
 // ---------------------------------------------------------------- the scenario, as the oracle reads it
@@ -441,7 +441,7 @@ export function noInternalError(run: ModelRun): string[] {
   return run.output.warnings.filter((w) => w.startsWith('internal:')).map((w) => w.split('\n').slice(0, 3).join(' | '));
 }
 
-/** 6. Every stage status (and release status) is one CONTRACTS.md names. */
+/** 6. Every stage status (and release status) is one docs/contracts.md names. */
 export function statusesAreContractual(run: ModelRun): string[] {
   const out: string[] = [];
   for (const r of run.output.releases) {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { configHash, parseConfig } from '../../lambdas/domain/config';
 import { ValidationError } from '../../lambdas/domain/validation';
 
-/** The CONTRACTS §1 example, with a real-looking PEM in place of the ellipsis. */
+/** The docs/contracts.md §1 example, with a real-looking PEM in place of the ellipsis. */
 function contractsExample(): any {
   return {
     services: {
@@ -63,7 +63,7 @@ function problemsOf(raw: unknown): string[] {
   assert.fail('expected a ValidationError, but the config parsed');
 }
 
-describe('parseConfig on the CONTRACTS §1 example', () => {
+describe('parseConfig on the docs/contracts.md §1 example', () => {
   it('parses it and applies the defaults it leaves out', () => {
     const cfg = parseConfig(contractsExample());
     const [dev, prod] = cfg.services.payments?.stages ?? [];

@@ -37,7 +37,7 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 describe('parseReleaseInput', () => {
-  it('accepts the CONTRACTS §2 example shape with a tag', () => {
+  it('accepts the docs/contracts.md §2 example shape with a tag', () => {
     const input = parseReleaseInput(
       { service: 'payments', image: { tag: 'v1.4.2' }, stages: ['dev', 'staging'], reason: 'CHG-2211 fix rounding', breakGlass: { reason: 'INC-5120 outage' } },
       config,

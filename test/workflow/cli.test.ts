@@ -11,7 +11,7 @@ import { ROOT } from './helpers';
 const gantry = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'gantry.js'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env } });
 
 describe('gantry simulate', () => {
-  it('prints one JSON object with the SIMULATION.md fields and exits 0', () => {
+  it('prints one JSON object with the docs/scenarios.md fields and exits 0', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'gantry-'));
     const exported = join(tmp, 'ledger.jsonl');
     const r = gantry('simulate', 'examples/scenarios/staging-deploy-failure.json', '--json', '--export', exported);

@@ -1,4 +1,4 @@
-/** CONTRACTS §4 lifecycle events and the no-token rule, checked on whole simulations. */
+/** docs/contracts.md §4 lifecycle events and the no-token rule, checked on whole simulations. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LIFECYCLE_DETAIL_TYPES } from '../../lambdas/domain/types';

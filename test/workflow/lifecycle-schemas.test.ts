@@ -1,5 +1,5 @@
 /**
- * schemas/events/*.json: one JSON Schema per lifecycle detail-type (CONTRACTS §4), checked against the
+ * schemas/events/*.json: one JSON Schema per lifecycle detail-type (docs/contracts.md §4), checked against the
  * events the real handlers publish while every example scenario runs, and against hand-built events
  * for the detail-types no scenario produces yet.
  */
@@ -72,7 +72,7 @@ const HAND_BUILT: LifecycleEvent[] = [
 ];
 
 describe('lifecycle event schemas', () => {
-  it('exist for exactly the detail-types of CONTRACTS §4, one file each, titled by their detail-type', () => {
+  it('exist for exactly the detail-types of docs/contracts.md §4, one file each, titled by their detail-type', () => {
     const files = readdirSync(SCHEMAS).filter((f) => f.endsWith('.json')).sort();
     assert.deepEqual(files, LIFECYCLE_DETAIL_TYPES.map(fileOf).sort());
     for (const dt of LIFECYCLE_DETAIL_TYPES) {

@@ -1,4 +1,4 @@
-/** The operator rollback workflow (rollback.asl.json) through the `rollback` trigger of SIMULATION.md. */
+/** The operator rollback workflow (rollback.asl.json) through the `rollback` trigger of docs/scenarios.md. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Script lines (SIMULATION.md): every action — alarm, approve, reject, deploy, fault, abort, event — on
+ * Script lines (docs/scenarios.md): every action — alarm, approve, reject, deploy, fault, abort, event — on
  * either `when`: `{ at }` from the start, or `{ service, stage, phase, after }` from that phase's start.
  */
 import assert from 'node:assert/strict';
