@@ -3,7 +3,7 @@
  * `statemachines/insight.asl.json`, and an EventBridge Scheduler schedule that starts it once a day
  * through its own role, with retries and an encrypted dead-letter queue. The workflow may invoke its two
  * handlers and call `eks:DescribeCluster` on the clusters of stages with a workload only; reading a Deployment with
- * `eks:call` is authorised inside each cluster (an EKS access entry for the workflow role, docs/audit.md).
+ * `eks:call` is authorised inside each cluster (an EKS access entry for the workflow role, docs/auditor-guide.md).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -11,7 +11,7 @@
  *     release summary). The anchor is what makes the loss of a release's *last* events visible: a hash
  *     chain alone cannot tell a cut chain from a short one.
  * Lines are told apart by `kind === "anchor"` (a ledger event has no top-level `kind`). Blank lines are
- * ignored. docs/audit.md explains what the check proves and what it cannot.
+ * ignored. docs/auditor-guide.md explains what the check proves and what it cannot.
  */
 import { z } from 'zod';
 import { CODEBUILD_DRIVERS, type DriverEvidence, evidenceShortfall } from './driver-evidence';

@@ -2,7 +2,7 @@
  * DORA metrics from ledger events, per service and stage. Pure: the caller gives the events and the
  * window; nothing here reads a clock.
  *
- * Definitions (docs/audit.md):
+ * Definitions (docs/auditor-guide.md):
  * - deployment frequency: releases whose deploy to the stage succeeded (`deploy.finished` SUCCEEDED,
  *   kind deploy), per day of the window;
  * - lead time for changes: from the change's start — the image's `created` label when the evidence
