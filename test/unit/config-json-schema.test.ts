@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import { configHash, parseConfig } from '../../lambdas/domain/config';
 import { ValidationError } from '../../lambdas/domain/validation';
-import { CONFIG_SCHEMA_FILE, configJsonSchemaText } from '../../scripts/config-schema';
+import { CONFIG_DOC_FILE, CONFIG_SCHEMA_FILE, configDocText, configFields, configJsonSchemaText, FIELD_DESCRIPTIONS } from '../../scripts/config-schema';
 
 const ROOT = join(__dirname, '..', '..');
 const example = (): Record<string, unknown> => JSON.parse(readFileSync(join(ROOT, 'examples', 'gantry.config.json'), 'utf8'));
@@ -78,5 +78,37 @@ describe('parseConfig and $schema', () => {
     const problems = problemsOf(raw);
     assert.ok(problems.some((p) => p.startsWith('$comment: unknown field')), problems.join('\n'));
     assert.ok(problems.some((p) => /^clusters\.[a-z-]+\.\$schema: unknown field/.test(p)), problems.join('\n'));
+  });
+});
+
+describe('docs/config.md, the config reference', () => {
+  it('has the field table generated from the schema (npm run schemas)', () => {
+    const doc = readFileSync(CONFIG_DOC_FILE, 'utf8');
+    assert.equal(doc, configDocText(doc));
+  });
+
+  it('describes every field of the schema, and no field the schema does not have', () => {
+    const rows = configFields(committed());
+    assert.ok(rows.length > 80, `${rows.length} fields`);
+    assert.deepEqual(
+      rows.map((r) => r.path).filter((p) => FIELD_DESCRIPTIONS[p] === undefined),
+      [],
+    );
+    assert.deepEqual(
+      Object.keys(FIELD_DESCRIPTIONS).filter((p) => !rows.some((r) => r.path === p)),
+      [],
+    );
+  });
+
+  it('names each field with its type, whether it is required and its default', () => {
+    const doc = readFileSync(CONFIG_DOC_FILE, 'utf8');
+    assert.match(doc, /^\| `services\.<name>\.stages\[\]\.bakeMinutes` \| whole number 0–1440 \| no \| `0` \| /m);
+    assert.match(doc, /^\| `services\.<name>\.stages\[\]\.insufficientData` \| `"fail"` \\\| `"ignore"` \| no \| `"fail"` \| /m);
+    assert.match(doc, /^\| `services\.<name>\.stages\[\]\.deploy\.allowDestroy \(terraform\)` \| boolean \| no \| `false` \| /m);
+    assert.match(doc, /^\| `clusters\.<name>\.region` \| string matching `[^`]+` \| yes \| {2}\| /m);
+  });
+
+  it('refuses to regenerate when the doc has lost its markers', () => {
+    assert.throws(() => configDocText('# config\n'), /fields:start/);
   });
 });
