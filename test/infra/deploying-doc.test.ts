@@ -1,4 +1,7 @@
-/** docs/deploying.md lists the stack's real outputs: every output of the synthesized template, and nothing else. */
+/**
+ * docs/deploying.md lists the stack's real outputs (every output of the synthesized template, and nothing
+ * else), and walks a deployer from an empty account to a first release in the order it must be done.
+ */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,5 +24,15 @@ describe('docs/deploying.md', () => {
 
     assert.ok(outputs.length >= 10);
     assert.deepEqual(documentedOutputs().sort(), outputs.sort());
+  });
+
+  it('walks from an empty account to a first release: bootstrap, doctor --config, deploy, outputs, doctor, a release', () => {
+    const steps = [/npx cdk bootstrap /, /npx gantry doctor --config /, /npx cdk deploy -c config=/, /## 6\. The stack's outputs/, /npx gantry doctor --(outputs|stack) /, /npx gantry start --service /];
+    let from = 0;
+    for (const step of steps) {
+      const at = doc.slice(from).search(step);
+      assert.ok(at >= 0, `docs/deploying.md: ${step} after offset ${from}`);
+      from += at + 1;
+    }
   });
 });
