@@ -19,12 +19,12 @@ import { projectRelease } from '../../lambdas/domain/ledger';
 import type { OperatorRoute } from '../../lambdas/domain/operator-requests';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, Ledger } from '../../lambdas/ports';
-import { AwsBackend, openAwsBackend } from '../../lib/cli/aws-backend';
-import { GantryAwsError, NotFoundError } from '../../lib/cli/backend';
-import { type OperatorIo, registerOperatorCommands } from '../../lib/cli/operator';
-import type { OperatorApiAnswer } from '../../lib/cli/operator-api';
-import { statusOutputSchema } from '../../lib/cli/schemas';
-import { describeStackOutputs, toStackOutputs } from '../../lib/cli/stack';
+import { AwsBackend, openAwsBackend } from '../../cli/backends/aws-backend';
+import { GantryAwsError, NotFoundError } from '../../cli/backends/backend';
+import { type OperatorIo, registerOperatorCommands } from '../../cli/commands/operator';
+import type { OperatorApiAnswer } from '../../cli/backends/operator-api';
+import { statusOutputSchema } from '../../cli/render/schemas';
+import { describeStackOutputs, toStackOutputs } from '../../cli/backends/stack';
 import { D2, alice, gantry, localGantry, scenarioFile, tmp } from './helpers';
 
 const RELEASE_SM = 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release';

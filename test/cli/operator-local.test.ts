@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { verifyExport, parseExport } from '../../lambdas/domain/audit';
-import { advanceLocalGantry } from '../../lib/cli/local-backend';
-import { type OperatorIo, runStatus, useColour } from '../../lib/cli/operator';
-import { freezeOutputSchema, releasesOutputSchema, startOutputSchema, statusOutputSchema } from '../../lib/cli/schemas';
+import { advanceLocalGantry } from '../../cli/backends/local-backend';
+import { type OperatorIo, runStatus, useColour } from '../../cli/commands/operator';
+import { freezeOutputSchema, releasesOutputSchema, startOutputSchema, statusOutputSchema } from '../../cli/render/schemas';
 import { alice, bob, D1, D2, D3, example, gantry, gantryProcess, localGantry, mallory, scenarioFile } from './helpers';
 
 const push = (digest: string, tag: string, at = 'PT0S') => ({ type: 'ecr-push', repository: 'payments-api', tag, digest, principal: 'arn:aws:sts::111122223333:assumed-role/ci-pusher/build-42', at });

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { exportEvents } from '../../lambdas/domain/audit';
 import { doraMetrics } from '../../lambdas/domain/metrics';
 import { type CommonOptions, checkIntegrity, filterOf, out, type SetCode, sourceOptions, windowOptions } from './audit';
-import { readSource } from './input';
-import { renderDora } from './render';
+import { readSource } from '../input';
+import { renderDora } from '../render/render';
 
 export function registerMetricsCommand(program: Command, setCode: SetCode, now: () => Date = () => new Date()): void {
   windowOptions(

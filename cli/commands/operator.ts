@@ -9,14 +9,14 @@ import { Option } from 'commander';
 import type { ReleaseSummary } from '../../lambdas/domain/ledger';
 import { TERMINAL_RELEASE_STATUSES } from '../../lambdas/domain/types';
 import { COMMENT_MAX } from '../../lambdas/domain/approvers';
-import { runDecision } from './approve';
-import { type AwsOptions, openAwsBackend } from './aws-backend';
-import { EXIT, type GantryBackend, NotFoundError } from './backend';
-import { CliInputError } from './errors';
-import { parseTimeBound } from './input';
-import { LocalBackend } from './local-backend';
-import type { ReleaseStatusView } from './schemas';
-import { bakingAlarms, exitCodeOf, releaseStatus } from './status';
+import { runDecision } from '../backends/approval-api';
+import { type AwsOptions, openAwsBackend } from '../backends/aws-backend';
+import { EXIT, type GantryBackend, NotFoundError } from '../backends/backend';
+import { CliInputError } from '../errors';
+import { parseTimeBound } from '../input';
+import { LocalBackend } from '../backends/local-backend';
+import type { ReleaseStatusView } from '../render/schemas';
+import { bakingAlarms, exitCodeOf, releaseStatus } from '../render/status-view';
 
 export type SetCode = (code: number) => void;
 

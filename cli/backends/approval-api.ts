@@ -14,7 +14,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { Command } from 'commander';
 import { COMMENT_MAX, decisionPath, RELEASE_ID_PATTERN } from '../../lambdas/domain/approvers';
 import { K8S_NAME_PATTERN } from '../../lambdas/domain/config';
-import { CliInputError } from './errors';
+import { CliInputError } from '../errors';
 
 export type Decision = 'approve' | 'reject';
 

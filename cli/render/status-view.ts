@@ -6,8 +6,8 @@
 import { DateTime } from 'luxon';
 import type { GantryConfig } from '../../lambdas/domain/config';
 import { type LedgerEvent, projectRelease, type ReleaseSummary } from '../../lambdas/domain/ledger';
-import type { ExecutionDescription } from './backend';
-import { EXIT } from './backend';
+import type { ExecutionDescription } from '../backends/backend';
+import { EXIT } from '../backends/backend';
 import type { ReleaseStatusView, StageStatusView, Waiting } from './schemas';
 
 /** Minutes between two instants, floored. */

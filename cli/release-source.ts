@@ -6,12 +6,12 @@
  * and its anchor, so the commands check the hash chain before they answer.
  */
 import type { Command } from 'commander';
-import type { ParsedExport } from '../../lambdas/domain/audit';
-import type { ReleaseSummary } from '../../lambdas/domain/ledger';
+import type { ParsedExport } from '../lambdas/domain/audit';
+import type { ReleaseSummary } from '../lambdas/domain/ledger';
 import { CliInputError } from './errors';
 import { filterExport, liveTableOf, readExportFile, readSource, type SourceOptions } from './input';
-import { openLiveLedger } from './live-ledger';
-import { openBackend, type OperatorIo } from './operator';
+import { openLiveLedger } from './backends/live-ledger';
+import { openBackend, type OperatorIo } from './commands/operator';
 
 export interface ReleaseSourceOptions extends SourceOptions {
   /** A local Gantry directory (`gantry simulate --state`). */

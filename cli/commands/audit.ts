@@ -24,12 +24,12 @@ import {
 } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { registerDriftCommand } from './drift';
-import { CliInputError } from './errors';
-import { checkOutputFile, writeOutputFile } from './files';
-import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from './input';
-import { liveAnchors } from './live-ledger';
-import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from './release-source';
-import { renderAudit, renderVerification } from './render';
+import { CliInputError } from '../errors';
+import { checkOutputFile, writeOutputFile } from '../files';
+import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from '../input';
+import { liveAnchors } from '../backends/live-ledger';
+import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from '../release-source';
+import { renderAudit, renderVerification } from '../render/render';
 
 /** Exit codes of the audit commands. */
 export const EXIT = { ok: 0, verificationFailed: 1, badInput: 2 } as const;

@@ -22,9 +22,9 @@ import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/rele
 import { JsonReadError } from '../../lambdas/domain/strict-json';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, Ledger, ReleaseQuery } from '../../lambdas/ports';
-import { type Credentials, runDecision } from './approve';
+import { type Credentials, runDecision } from './approval-api';
 import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, GantryAwsError, type StartResult } from './backend';
-import { CliInputError } from './errors';
+import { CliInputError } from '../errors';
 import { exportFromLedger } from './live-ledger';
 import { messageOf, type OperatorApiCall, operatorApi } from './operator-api';
 import {

@@ -26,7 +26,7 @@ import type { FreezeState, ReleaseQuery } from '../../lambdas/ports';
 import { loadScenario, readConfigFile, readScenarioJson } from '../../local/scenario';
 import { type SimulationOutput, simulate } from '../../local/simulate';
 import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, NotFoundError, RefusedError, type StartResult } from './backend';
-import { CliInputError } from './errors';
+import { CliInputError } from '../errors';
 
 export const STATE_FILE = 'gantry-local.json';
 export const LEDGER_FILE = 'ledger.jsonl';

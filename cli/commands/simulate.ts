@@ -1,29 +1,20 @@
 /**
- * `gantry` commands (thin: every command lives in lib/cli). Exit codes (README "CLI"): 0 success;
- * 1 a release failed, was blocked, rejected or rolled back, a refusal, or a record that failed
- * verification; 2 bad input (one line per problem); 3 not found (a release, a stack, a local Gantry);
- * 4 an AWS error. No stack trace unless `--debug`.
+ * `gantry simulate`: run a scenario through the real workflows and handlers on the local runtime
+ * (local/), print its timeline or JSON, and optionally keep it as a local Gantry (`--state`).
  */
-import { Command, CommanderError } from 'commander';
-import { formatExport } from '../lambdas/domain/audit';
-import type { InsightRecord } from '../lambdas/domain/insight';
-import { parseIsoDuration } from '../lambdas/domain/durations';
-import { ValidationError } from '../lambdas/domain/validation';
-import { registerAuditCommands } from '../lib/cli/audit';
-import { registerDoctorCommand } from '../lib/cli/doctor';
-import { EXIT, GantryAwsError, NotFoundError, RefusedError } from '../lib/cli/backend';
-import { CliInputError } from '../lib/cli/errors';
-import { checkOutputFile, checkStateFolder, writeOutputFile } from '../lib/cli/files';
-import { advanceLocalGantry, createLocalGantry } from '../lib/cli/local-backend';
-import { registerMetricsCommand } from '../lib/cli/metrics';
-import { type OperatorIo, processIo, registerOperatorCommands } from '../lib/cli/operator';
-import { registerReportCommand } from '../lib/cli/report';
-import type { ChaosOptions } from './chaos';
-import { loadScenarioFile } from './scenario';
-import { simulate, type SimulationOutput } from './simulate';
-import { renderTimeline } from './timeline';
-
-type SetCode = (code: number) => void;
+import type { Command } from 'commander';
+import { formatExport } from '../../lambdas/domain/audit';
+import { parseIsoDuration } from '../../lambdas/domain/durations';
+import type { InsightRecord } from '../../lambdas/domain/insight';
+import { ValidationError } from '../../lambdas/domain/validation';
+import type { ChaosOptions } from '../../local/chaos';
+import { loadScenarioFile } from '../../local/scenario';
+import { simulate, type SimulationOutput } from '../../local/simulate';
+import { advanceLocalGantry, createLocalGantry } from '../backends/local-backend';
+import { CliInputError } from '../errors';
+import { checkOutputFile, checkStateFolder, writeOutputFile } from '../files';
+import { renderTimeline } from '../render/timeline';
+import type { OperatorIo } from './operator';
 
 interface SimulateOptions {
   json?: boolean;
@@ -90,20 +81,8 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
   }
 }
 
-/** Run `gantry`; `io` is where the operator commands, simulate, help and errors write (tests pass their own). */
-export async function main(argv: string[], io: OperatorIo = processIo()): Promise<number> {
-  let code = 0;
-  const debug = argv.includes('--debug');
-  const args = argv.filter((a) => a !== '--debug');
-  const setCode: SetCode = (c) => {
-    code = Math.max(code, c);
-  };
-  const program = new Command('gantry')
-    .description('Gantry: release control plane for Amazon EKS')
-    .option('--debug', 'print stack traces of unexpected errors')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
-
+/** Register `gantry simulate` on the program. */
+export function registerSimulateCommand(program: Command, io: OperatorIo): void {
   program
     .command('simulate')
     .description('run a scenario through the real workflows and handlers on a local cloud (a simulation: no AWS account); with --state, keep it as a local Gantry for the other commands (--local)')
@@ -120,40 +99,4 @@ export async function main(argv: string[], io: OperatorIo = processIo()): Promis
       await runSimulate(file, opts, io);
     });
 
-  registerAuditCommands(program, setCode);
-  registerMetricsCommand(program, setCode);
-  registerOperatorCommands(program, setCode, io);
-  registerDoctorCommand(program, setCode, io);
-  registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
-
-  try {
-    await program.parseAsync(args);
-  } catch (err) {
-    if (err instanceof ValidationError) {
-      io.err(`${err.source} is invalid:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      return EXIT.badInput;
-    }
-    if (err instanceof CliInputError) {
-      io.err(`gantry: ${err.message}\n`);
-      return EXIT.badInput;
-    }
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.badInput;
-    if (err instanceof NotFoundError) {
-      io.err(`gantry: ${err.message}\n`);
-      return EXIT.notFound;
-    }
-    if (err instanceof RefusedError) {
-      io.err(`gantry: ${err.message}\n`);
-      return EXIT.releaseFailed;
-    }
-    if (err instanceof GantryAwsError || (typeof err === 'object' && err !== null && '$metadata' in err)) {
-      io.err(`gantry: ${(err as Error).message}\n`);
-      if (debug) io.err(`${(err as Error).stack}\n`);
-      return EXIT.awsError;
-    }
-    io.err(`gantry: internal error: ${(err as Error)?.message ?? String(err)}\n`);
-    io.err(debug ? `${(err as Error)?.stack ?? ''}\n` : 'run again with --debug for the stack trace, and report it with the command you ran\n');
-    return EXIT.releaseFailed;
-  }
-  return code;
 }

@@ -1,6 +1,6 @@
 /** The human rendering of a simulation: a timeline in virtual time, then each release's summary. */
-import { rollbackFromText } from '../lambdas/domain/release';
-import type { SimulationOutput } from './simulate';
+import { rollbackFromText } from '../../lambdas/domain/release';
+import type { SimulationOutput } from '../../local/simulate';
 
 const pad = (s: string, n: number) => (s.length >= n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 

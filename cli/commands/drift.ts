@@ -13,9 +13,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type DriftFinding, INSIGHT_KIND, type InsightCheckData, type InsightRecord, type StaleFinding, verifyInsightChain } from '../../lambdas/domain/insight';
-import { CliInputError } from './errors';
-import { liveTableOf, parseTimeBound, type SourceOptions } from './input';
-import { openLiveLedger } from './live-ledger';
+import { CliInputError } from '../errors';
+import { liveTableOf, parseTimeBound, type SourceOptions } from '../input';
+import { openLiveLedger } from '../backends/live-ledger';
 
 type SetCode = (code: number) => void;
 

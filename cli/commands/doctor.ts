@@ -34,14 +34,14 @@ import {
   type StackFacts,
   type TrailFacts,
 } from '../../lambdas/domain/doctor';
-import { GantryAwsError } from './backend';
-import { AwsDoctorReader, doctorAwsClients, fact } from './doctor-aws';
-import { openLocalDoctor } from './doctor-local';
-import { CliInputError } from './errors';
+import { GantryAwsError } from '../backends/backend';
+import { AwsDoctorReader, doctorAwsClients, fact } from '../backends/doctor-aws';
+import { openLocalDoctor } from '../backends/doctor-local';
+import { CliInputError } from '../errors';
 import type { OperatorIo, SetCode } from './operator';
 import { useColour } from './operator';
-import type { DoctorOutput } from './schemas';
-import { credentialsHint, describeStackOutputs, readOutputsFile, stackNameOf, toStackOutputs } from './stack';
+import type { DoctorOutput } from '../render/schemas';
+import { credentialsHint, describeStackOutputs, readOutputsFile, stackNameOf, toStackOutputs } from '../backends/stack';
 
 /** What doctor reads, from AWS or the local cloud. "Not found" is `undefined`; any other failure throws, naming the call. */
 export interface DoctorReader {

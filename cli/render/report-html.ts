@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { auditRelease, type ExportAnchorLine, type ExportEventLine, type ReleaseAudit, type StageAudit } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { rollbackFromText } from '../../lambdas/domain/release';
-import { duration, when } from '../cli/render';
+import { duration, when } from './render';
 
 export interface ReleaseReportOptions {
   /**

@@ -14,12 +14,12 @@
  */
 import type { Command } from 'commander';
 import { formatProblem } from '../../lambdas/domain/audit';
-import { buildReleaseReport } from '../report/html';
+import { buildReleaseReport } from '../render/report-html';
 import { err as stderr, type SetCode } from './audit';
-import type { GantryBackend } from './backend';
-import { checkOutputFile, writeOutputFile } from './files';
+import type { GantryBackend } from '../backends/backend';
+import { checkOutputFile, writeOutputFile } from '../files';
 import type { BackendOptions } from './operator';
-import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from './release-source';
+import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from '../release-source';
 
 /** Exit codes of `gantry report`. */
 export const REPORT_EXIT = { ok: 0, verificationFailed: 1, badInput: 2, notFound: 3, awsError: 4 } as const;

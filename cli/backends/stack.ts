@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { CloudFormationClient, type CloudFormationClientConfig, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { parseStrictJson } from '../../lambdas/domain/strict-json';
 import { GantryAwsError, NotFoundError } from './backend';
-import { CliInputError } from './errors';
+import { CliInputError } from '../errors';
 
 /** The outputs the CLI needs (lib/GantryStack.ts). */
 export const OUTPUT_KEYS = {

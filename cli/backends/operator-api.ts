@@ -6,7 +6,7 @@
  * claims no identity.
  */
 import { OPERATOR_ROUTES, type OperatorRoute } from '../../lambdas/domain/operator-requests';
-import { apiBaseUrl, apiRegion, type Credentials, signedHeaders } from './approve';
+import { apiBaseUrl, apiRegion, type Credentials, signedHeaders } from './approval-api';
 import { GantryAwsError } from './backend';
 import { credentialsHint } from './stack';
 

@@ -4,11 +4,11 @@
  * (exit 2) whose message names the file and, for a malformed line, the line number.
  */
 import { readFileSync } from 'node:fs';
-import { ExportFormatError, type ParsedExport, parseExport } from '../../lambdas/domain/audit';
-import { parseIsoDuration } from '../../lambdas/domain/durations';
-import { ValidationError } from '../../lambdas/domain/validation';
+import { ExportFormatError, type ParsedExport, parseExport } from '../lambdas/domain/audit';
+import { parseIsoDuration } from '../lambdas/domain/durations';
+import { ValidationError } from '../lambdas/domain/validation';
 import { CliInputError } from './errors';
-import { type LiveTableOptions, readLiveExport } from './live-ledger';
+import { type LiveTableOptions, readLiveExport } from './backends/live-ledger';
 
 export interface SourceOptions {
   readonly file?: string;
