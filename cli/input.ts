@@ -8,6 +8,7 @@ import { ExportFormatError, type ParsedExport, parseExport } from '../lambdas/do
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { ValidationError } from '../lambdas/domain/validation';
 import { CliInputError } from './errors';
+import type { ReleaseFilter } from './release-filter';
 import { type LiveTableOptions, readLiveExport } from './backends/live-ledger';
 
 export interface SourceOptions {
@@ -17,13 +18,7 @@ export interface SourceOptions {
   readonly endpoint?: string;
 }
 
-export interface ReleaseFilter {
-  readonly service?: string;
-  readonly since?: string;
-  readonly until?: string;
-  /** Only this release (show). */
-  readonly releaseId?: string;
-}
+export type { ReleaseFilter } from './release-filter';
 
 /** Read and split an export file. */
 export function readExportFile(file: string): ParsedExport {

@@ -14,7 +14,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CloudWatchAlarms } from '../../lambdas/adapters/cloudwatch';
 import { type ParsedExport, parseExport } from '../../lambdas/domain/audit';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
-import { executionConsoleUrl } from '../../lambdas/approval-request';
+import { executionConsoleUrl } from '../../lambdas/domain/console-url';
 import { type GantryConfig, parseConfigText } from '../../lambdas/domain/config';
 import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { OperatorRoute } from '../../lambdas/domain/operator-requests';

@@ -12,7 +12,7 @@ import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CloudWatchAlarms } from '../../lambdas/adapters/cloudwatch';
 import type { AccessEntryFacts, AlarmFacts, ClusterFacts, EventSelectorsFacts, Fact, KeyFacts, RegistryScanningFacts, RepositoryFacts, TrailFacts } from '../../lambdas/domain/doctor';
-import type { DoctorReader } from '../commands/doctor';
+import type { DoctorReader } from './doctor-reader';
 
 /** A read doctor could not make: the call, its target, the AWS error. */
 export class DoctorReadError extends Error {

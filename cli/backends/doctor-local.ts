@@ -12,7 +12,7 @@ import type { AccessEntryFacts, AlarmFacts, ClusterFacts, KeyFacts, RegistryScan
 import { VirtualClock } from '../../local/clock';
 import { LOCAL_ROLE_ARNS, LocalCloud, REGION } from '../../local/cloud';
 import { loadScenario } from '../../local/scenario';
-import type { DoctorReader } from '../commands/doctor';
+import type { DoctorReader } from './doctor-reader';
 import { LocalBackend, readState, STATE_FILE } from './local-backend';
 
 export class LocalDoctorReader implements DoctorReader {

@@ -10,7 +10,7 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { formatExport, type ParsedExport, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { Ledger } from '../../lambdas/ports';
-import type { ReleaseFilter } from '../input';
+import type { ReleaseFilter } from '../release-filter';
 
 export interface LiveTableOptions {
   readonly tableName: string;

@@ -7,7 +7,7 @@
  *   access entries are not checked (the checklist says what to do after the deploy);
  * - a local Gantry: `--local DIR`, the same checks against the local cloud of a simulation.
  *
- * The reads go through a DoctorReader (AWS: lib/cli/doctor-aws.ts; local: lib/cli/doctor-local.ts); the checks are
+ * The reads go through a DoctorReader (cli/backends/doctor-reader.ts; AWS: cli/backends/doctor-aws.ts; local: cli/backends/doctor-local.ts); the checks are
  * decided in lambdas/domain/doctor.ts. Exit 0 all hold, 1 one fails, 2 bad input, 3 no such stack or local Gantry,
  * 4 an AWS read failed (the checklist names it).
  */
@@ -35,6 +35,7 @@ import {
   type TrailFacts,
 } from '../../lambdas/domain/doctor';
 import { GantryAwsError } from '../backends/backend';
+import type { DoctorReader } from '../backends/doctor-reader';
 import { AwsDoctorReader, doctorAwsClients, fact } from '../backends/doctor-aws';
 import { openLocalDoctor } from '../backends/doctor-local';
 import { CliInputError } from '../errors';
@@ -43,23 +44,7 @@ import { useColour } from './operator';
 import type { DoctorOutput } from '../render/schemas';
 import { credentialsHint, describeStackOutputs, readOutputsFile, stackNameOf, toStackOutputs } from '../backends/stack';
 
-/** What doctor reads, from AWS or the local cloud. "Not found" is `undefined`; any other failure throws, naming the call. */
-export interface DoctorReader {
-  describeCluster(name: string, region: string): Promise<ClusterFacts | undefined>;
-  /** The principal ARNs with an access entry on the cluster. */
-  listAccessEntries(cluster: string, region: string): Promise<string[]>;
-  /** One principal's entry with its associated access policies. */
-  describeAccessEntry(cluster: string, region: string, principalArn: string): Promise<AccessEntryFacts | undefined>;
-  describeRepository(name: string): Promise<RepositoryFacts | undefined>;
-  registryScanning(): Promise<RegistryScanningFacts>;
-  /** The alarms of these names that exist. */
-  describeAlarms(names: readonly string[]): Promise<AlarmFacts[]>;
-  /** The trails that Gantry's region sees, each with its status and selectors (or why they could not be read). */
-  trails(): Promise<TrailFacts[]>;
-  describeKey(arn: string): Promise<KeyFacts | undefined>;
-  /** A deployed stack's workflows (Step Functions DescribeStateMachine). */
-  describeWorkflows?(workflows: ReadonlyArray<{ readonly name: string; readonly arn: string }>): Promise<Array<{ name: string; arn: string; status?: string }>>;
-}
+export type { DoctorReader } from '../backends/doctor-reader';
 
 /** Read every fact the checks of `config` need. Reads that depend on another (an entry on a cluster) wait for it. */
 export async function gatherFacts(reader: DoctorReader, config: GantryConfig, roles: Partial<Record<AccessRole, string>> | undefined): Promise<DoctorFacts> {

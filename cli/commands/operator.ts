@@ -9,6 +9,7 @@ import { Option } from 'commander';
 import type { ReleaseSummary } from '../../lambdas/domain/ledger';
 import { TERMINAL_RELEASE_STATUSES } from '../../lambdas/domain/types';
 import { COMMENT_MAX } from '../../lambdas/domain/approvers';
+import { executionConsoleUrl } from '../../lambdas/domain/console-url';
 import { runDecision } from '../backends/approval-api';
 import { type AwsOptions, openAwsBackend } from '../backends/aws-backend';
 import { EXIT, type GantryBackend, NotFoundError } from '../backends/backend';
@@ -117,7 +118,7 @@ export async function statusOf(b: GantryBackend, releaseId: string): Promise<Rel
   const open = bakingAlarms(events);
   const alarmStates = open.length && b.alarmStates ? await b.alarmStates(open) : undefined;
   const execution = await b.describeExecution(releaseId);
-  const consoleUrl = b.kind === 'aws' && execution ? (await import('../../lambdas/approval-request')).executionConsoleUrl(execution.executionArn) : undefined;
+  const consoleUrl = b.kind === 'aws' && execution ? executionConsoleUrl(execution.executionArn) : undefined;
   const cfg = b.config();
   return releaseStatus(events, {
     now: b.now(),

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { apiEventFor, CLOSING_MARGIN_MS, DELIVERY_ATTEMPTS } from '../../lambdas/approval-decide';
-import { ApprovalNotConfiguredError, executionConsoleUrl, run as requestApproval } from '../../lambdas/approval-request';
+import { ApprovalNotConfiguredError, run as requestApproval } from '../../lambdas/approval-request';
+import { executionConsoleUrl } from '../../lambdas/domain/console-url';
 import { logger } from '../../lambdas/shared/middleware';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import {
