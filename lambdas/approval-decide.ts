@@ -50,6 +50,7 @@ import type { Deps, TokenRecord } from './ports';
 import { type ApiEvent, readJsonBody, requestIdOf } from './shared/api-gateway';
 import { lambdaHandler, logger } from './shared/middleware';
 import { announce, ReleaseNotFoundError, record, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 export { COMMENT_MAX, DECISION_RESOURCE, RELEASE_ID_PATTERN } from './domain/approvers';
 /**
@@ -186,7 +187,7 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
     const r = await record(
       deps,
       releaseId,
-      `stage:${stage}:gate:approval`,
+      stageStep.gate(stage, 'approval'),
       'gate.evaluated',
       {
         gate: 'approval',

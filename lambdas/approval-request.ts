@@ -17,6 +17,7 @@ import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { checkLease } from './shared/lease';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({
   taskToken: z.string().min(1),
@@ -81,7 +82,7 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
   const r = await record(
     deps,
     e.releaseId,
-    `stage:${e.stage}:waiting:approval`,
+    stageStep.waiting(e.stage, 'approval'),
     'stage.waiting',
     { waitingFor: 'approval', approvers: [...st.approval.approvers], timeoutMinutes: Math.round(timeoutSeconds / 60), expiresAt, reason: `approval by ${st.approval.approvers.join(' or ')}` },
     e.stage,
