@@ -1,5 +1,5 @@
 /**
- * What the audit and metrics commands read: an export file (JSON Lines, lambdas/domain/audit.ts) or the
+ * What the audit and metrics commands read: an export file (JSON Lines, lambdas/domain/audit/export.ts) or the
  * live ledger table, and the `--since`/`--until` bounds. Every problem with the input is a CliInputError
  * (exit 2) whose message names the file and, for a malformed line, the line number.
  */

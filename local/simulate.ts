@@ -178,7 +178,7 @@ export interface SimulateOptions {
   /**
    * Stop at this virtual instant (ms since the epoch) instead of running until nothing is left to
    * happen: executions still running then are left as they are in the ledger (a local Gantry's "now",
-   * lib/cli/local-backend.ts), and `clock.end` is this instant.
+   * cli/backends/local-backend.ts), and `clock.end` is this instant.
    */
   readonly until?: number;
   /**

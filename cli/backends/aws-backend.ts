@@ -1,7 +1,7 @@
 /**
  * A deployed Gantry: its API (ApprovalApiUrl: the operator routes to start releases and rollbacks and set
  * the freeze, and the approval route), its state machines (DescribeExecution) and its ledger table, read
- * only (the real DynamoDB adapter), found through the stack's CloudFormation outputs (lib/cli/stack.ts).
+ * only (the real DynamoDB adapter), found through the stack's CloudFormation outputs (cli/backends/stack.ts).
  * Credentials come from the standard chain (`--profile` picks a profile). Nothing here writes the ledger:
  * the operator API records the caller (docs/decisions/025-ledger-trust-boundary.md).
  */

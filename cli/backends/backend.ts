@@ -1,7 +1,7 @@
 /**
- * One interface every operator command uses, whether Gantry is deployed (lib/cli/aws-backend.ts: the
+ * One interface every operator command uses, whether Gantry is deployed (cli/backends/aws-backend.ts: the
  * stack's state machines and ledger table, found through CloudFormation outputs) or local
- * (lib/cli/local-backend.ts: a directory holding a scenario, the operator's actions and the result of
+ * (cli/backends/local-backend.ts: a directory holding a scenario, the operator's actions and the result of
  * re-running the deterministic simulation). See docs/decisions/011-cli-backends.md.
  */
 import type { ParsedExport } from '../../lambdas/domain/audit';

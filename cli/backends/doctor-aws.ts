@@ -1,5 +1,5 @@
 /**
- * `gantry doctor` against AWS: the DoctorReader (lib/cli/doctor.ts) over the SDK v3 clients of EKS
+ * `gantry doctor` against AWS: the DoctorReader (cli/commands/doctor.ts) over the SDK v3 clients of EKS
  * (@aws-sdk/client-eks), ECR, CloudWatch, CloudTrail (@aws-sdk/client-cloudtrail), KMS and Step Functions.
  * Read-only calls only. "Not found" answers become `undefined`; every other error is a DoctorReadError naming
  * the call, its target and the AWS error, which doctor reports on that check (exit 4).
@@ -74,7 +74,7 @@ async function read<T>(what: string, fn: () => Promise<T>, notFound: 'undefined'
   } catch (e) {
     const err = e as Error;
     if (notFound === 'undefined' && NOT_FOUND.has(err?.name)) return undefined;
-    // A missing credential is not this call's problem: the command reports it once (lib/cli/doctor.ts).
+    // A missing credential is not this call's problem: the command reports it once (cli/commands/doctor.ts).
     if (err?.name === 'CredentialsProviderError') throw e;
     throw new DoctorReadError(`${what}: ${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`, { cause: e });
   }

@@ -102,7 +102,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       .argument('<releaseId>', 'the release (its execution name)')
       .option('--json', 'print the audit record as one JSON object'),
   ).action(async (releaseId: string, opts: CommonOptions & ReleaseSourceOptions) => {
-    // --file, --table, --local <dir> or the stack: the same GantryBackend as gantry status (lib/cli/release-source.ts).
+    // --file, --table, --local <dir> or the stack: the same GantryBackend as gantry status (cli/release-source.ts).
     const read = await readRelease(releaseId, opts, { err });
     const { parsed, source } = read;
     const lines = parsed.events.filter((l) => l.event.releaseId === releaseId);

@@ -18,7 +18,6 @@ import { ACCESS_ROLE_OUTPUTS, ACCESS_ROLES, type AccessRole } from '../../lambda
 import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
 import {
   type AccessEntryFacts,
-  type AlarmFacts,
   type CheckStatus,
   type ClusterFacts,
   type DoctorCheck,
@@ -29,10 +28,8 @@ import {
   evaluateDoctor,
   type Fact,
   type KeyFacts,
-  type RegistryScanningFacts,
   type RepositoryFacts,
   type StackFacts,
-  type TrailFacts,
 } from '../../lambdas/domain/doctor';
 import { GantryAwsError } from '../backends/backend';
 import type { DoctorReader } from '../backends/doctor-reader';

@@ -2,7 +2,7 @@
  * The operator commands: `gantry start | status | releases | rollback | freeze | approve | reject`,
  * each against a deployed Gantry (`--stack`, default GANTRY_STACK or `Gantry`, with `--region` and
  * `--profile`) or a local one (`--local <dir>`, a simulation). Read commands take `--json` (schemas in
- * lib/cli/schemas.ts). Exit codes: lib/cli/backend.ts EXIT (README "CLI").
+ * cli/render/schemas.ts). Exit codes: cli/backends/backend.ts EXIT (README "CLI").
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';

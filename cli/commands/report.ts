@@ -1,8 +1,8 @@
 /**
  * `gantry report <releaseId> [--local D | --stack S --region R --profile P | --file F | --table T] [--html] [--out O]`:
- * one release as a self-contained HTML page (lib/report/html.ts) to attach to a change record.
+ * one release as a self-contained HTML page (cli/render/report-html.ts) to attach to a change record.
  *
- * Reads the release the way `gantry audit show` does (lib/cli/release-source.ts): from a deployed Gantry
+ * Reads the release the way `gantry audit show` does (cli/release-source.ts): from a deployed Gantry
  * (the default, found as `gantry status` finds it) or a local one (`--local`) through the same
  * GantryBackend, from an export file (`gantry audit export`, `gantry simulate --export`) or from the
  * ledger table by name; and checks the release's hash chain and anchor before it answers.

@@ -69,7 +69,7 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
     const loaded = loadScenarioFile(file);
     const result = await simulate(loaded, { ...(opts.until ? { until: untilMs(loaded.scenario.clock, opts.until) } : {}), ...(chaos ? { chaos } : {}) });
     output = result.output;
-    // The audit export format: each release's events, then its anchor line (lambdas/domain/audit.ts).
+    // The audit export format: each release's events, then its anchor line (lambdas/domain/audit/export.ts).
     if (opts.export) writeOutputFile(opts.export, formatExport(result.ledgerEvents, { insights: result.insightRecords }), '--export');
   }
   if (opts.json) io.out(`${JSON.stringify(output, null, 2)}\n`);

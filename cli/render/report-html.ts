@@ -8,7 +8,7 @@
  * inside the script.
  *
  * What the page shows comes from the audit record `gantry audit show` prints (`auditRelease` in
- * lambdas/domain/audit.ts); only what that record does not keep is read from the events here: when a
+ * lambdas/domain/audit/report-model.ts); only what that record does not keep is read from the events here: when a
  * wait ended, who was asked to approve, refused approval attempts and the alarm transitions in a bake.
  */
 import { createHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * The operator commands against a local Gantry (`--local <dir>`): every waiting reason in words, every
- * release status with its exit code, `--json` validated against lib/cli/schemas.ts, and the mutating
+ * release status with its exit code, `--json` validated against cli/render/schemas.ts, and the mutating
  * commands (start, approve, reject, rollback, freeze) re-running the simulation at the local "now".
  */
 import assert from 'node:assert/strict';
