@@ -13,7 +13,8 @@ import { EXIT, GantryAwsError, NotFoundError, RefusedError } from './backends/ba
 import { registerAuditCommands } from './commands/audit';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerMetricsCommand } from './commands/metrics';
-import { type OperatorIo, processIo, registerOperatorCommands } from './commands/operator';
+import { type OperatorIo, processIo } from './commands/common';
+import { registerOperatorCommands } from './commands/operator';
 import { registerReportCommand } from './commands/report';
 import { registerSimulateCommand } from './commands/simulate';
 import { CliInputError } from './errors';

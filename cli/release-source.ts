@@ -11,7 +11,7 @@ import type { ReleaseSummary } from '../lambdas/domain/ledger';
 import { CliInputError } from './errors';
 import { filterExport, liveTableOf, readExportFile, readSource, type SourceOptions } from './input';
 import { openLiveLedger } from './backends/live-ledger';
-import { openBackend, type OperatorIo } from './commands/operator';
+import { openBackend, type OperatorIo } from './commands/common';
 
 export interface ReleaseSourceOptions extends SourceOptions {
   /** A local Gantry directory (`gantry simulate --state`). */

@@ -36,8 +36,8 @@ import type { DoctorReader } from '../backends/doctor-reader';
 import { AwsDoctorReader, doctorAwsClients, fact } from '../backends/doctor-aws';
 import { openLocalDoctor } from '../backends/doctor-local';
 import { CliInputError } from '../errors';
-import type { OperatorIo, SetCode } from './operator';
-import { useColour } from './operator';
+import type { OperatorIo, SetCode } from './common';
+import { useColour } from './common';
 import type { DoctorOutput } from '../render/schemas';
 import { credentialsHint, describeStackOutputs, readOutputsFile, stackNameOf, toStackOutputs } from '../backends/stack';
 

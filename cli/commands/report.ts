@@ -18,7 +18,7 @@ import { buildReleaseReport } from '../render/report-html';
 import { err as stderr, type SetCode } from './audit';
 import type { GantryBackend } from '../backends/backend';
 import { checkOutputFile, writeOutputFile } from '../files';
-import type { BackendOptions } from './operator';
+import type { BackendOptions } from './common';
 import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from '../release-source';
 
 /** Exit codes of `gantry report`. */

@@ -14,7 +14,7 @@ import { advanceLocalGantry, createLocalGantry } from '../backends/local-backend
 import { CliInputError } from '../errors';
 import { checkOutputFile, checkStateFolder, writeOutputFile } from '../files';
 import { renderTimeline } from '../render/timeline';
-import type { OperatorIo } from './operator';
+import type { OperatorIo } from './common';
 
 interface SimulateOptions {
   json?: boolean;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { verifyExport, parseExport } from '../../lambdas/domain/audit';
 import { advanceLocalGantry } from '../../cli/backends/local-backend';
-import { type OperatorIo, runStatus, useColour } from '../../cli/commands/operator';
+import { type OperatorIo, useColour } from '../../cli/commands/common';
+import { runStatus } from '../../cli/commands/status';
 import { freezeOutputSchema, releasesOutputSchema, startOutputSchema, statusOutputSchema } from '../../cli/render/schemas';
 import { alice, bob, D1, D2, D3, example, gantry, gantryProcess, localGantry, mallory, scenarioFile } from './helpers';
 

@@ -12,7 +12,7 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { openAwsBackend } from '../../cli/backends/aws-backend';
-import type { BackendOptions } from '../../cli/commands/operator';
+import type { BackendOptions } from '../../cli/commands/common';
 import { startDynalite } from '../../local/dynalite';
 import { main } from '../../cli/main';
 import { alice, bob, example, gantry, gantryProcess, localGantry, scenarioFile, tmp } from './helpers';
