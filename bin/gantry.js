@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `gantry` CLI. TypeScript sources run through tsx's CommonJS loader.
+// The `gantry` CLI (cli/main.ts). TypeScript sources run through tsx's CommonJS loader.
 // The AWS SDK warns on every start that its 2027 releases need Node 22; Gantry pins the SDK and
 // supports Node >= 20 locally, so that one warning is dropped here. Every other warning is kept.
 const emitWarning = process.emitWarning;
@@ -12,4 +12,4 @@ process.emitWarning = function (warning, ...rest) {
 // Handler logs (Powertools, JSON on stdout) would mix with --json output; the CLI reports instead.
 process.env.POWERTOOLS_LOG_LEVEL = process.env.POWERTOOLS_LOG_LEVEL || 'SILENT';
 require('tsx/cjs');
-require('./gantry.ts');
+require('../cli/main.ts').run(process.argv);

@@ -16,6 +16,7 @@ import { readStageAlarms } from './shared/alarms';
 import { lambdaHandler } from './shared/middleware';
 import { checkLease } from './shared/lease';
 import { loadRelease, record, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({
   action: z.enum(['bake-poll', 'recovery']),
@@ -60,7 +61,7 @@ export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> 
   const opened = await record(
     deps,
     e.releaseId,
-    `stage:${e.stage}:bake.started`,
+    stageStep.bakeStarted(e.stage),
     'bake.started',
     { alarms: st.alarms, bakeMinutes: st.bakeMinutes, until: new Date(now.getTime() + st.bakeMinutes * 60_000).toISOString(), insufficientData: st.insufficientData, mode: 'poll', intervalSeconds: st.bake.intervalSeconds },
     e.stage,
@@ -68,8 +69,8 @@ export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> 
   const startedAt = opened.at;
   const until = Date.parse(String(opened.data.until));
   const finish = async (result: 'PASS' | 'WARN' | 'FAIL', reason: string, detectedAt?: string, evidence: unknown = states) => {
-    await record(deps, e.releaseId, `stage:${e.stage}:gate:bake`, 'gate.evaluated', { gate: 'bake', result, reason, evidence }, e.stage);
-    await record(deps, e.releaseId, `stage:${e.stage}:bake.finished`, 'bake.finished', { result, reason, ...(detectedAt ? { detectedAt } : {}) }, e.stage);
+    await record(deps, e.releaseId, stageStep.gate(e.stage, 'bake'), 'gate.evaluated', { gate: 'bake', result, reason, evidence }, e.stage);
+    await record(deps, e.releaseId, stageStep.bakeFinished(e.stage), 'bake.finished', { result, reason, ...(detectedAt ? { detectedAt } : {}) }, e.stage);
   };
   if (!read.ok) {
     const gate = evaluateAlarmReadFailure('bake', st.alarms, read.error, `poll at bake minute ${minutesBetween(startedAt, now.toISOString())}`);

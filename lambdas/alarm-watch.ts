@@ -15,6 +15,7 @@ import type { Deps, TokenRecord } from './ports';
 import { endBake } from './shared/bake';
 import { lambdaHandler, logger } from './shared/middleware';
 import { record } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 export async function run(event: unknown, deps: Deps): Promise<{ failedBakes: number; ignoredBakes?: number }> {
   const parsed = parseGantryEvent(event);
@@ -70,7 +71,7 @@ async function ignoreEarlierChange(
 ): Promise<void> {
   const before = durationText(Date.parse(e.bakeStartedAt) - Date.parse(e.changedAt));
   const reason = `alarm ${e.alarm} went to ALARM at ${e.changedAt}, ${before} before this bake began (${e.bakeStartedAt}): an earlier state change delivered late is not a failure of this bake; the alarm's state now is read when the bake ends`;
-  await record(deps, token.releaseId, `stage:${token.stage}:bake.event-ignored:${e.alarm}:${e.changedAt}`, 'bake.event-ignored', { alarm: e.alarm, state: 'ALARM', previous: e.previous, changedAt: e.changedAt, bakeStartedAt: e.bakeStartedAt, eventId: e.eventId, reason }, token.stage);
+  await record(deps, token.releaseId, stageStep.bakeEventIgnored(token.stage, e.alarm, e.changedAt), 'bake.event-ignored', { alarm: e.alarm, state: 'ALARM', previous: e.previous, changedAt: e.changedAt, bakeStartedAt: e.bakeStartedAt, eventId: e.eventId, reason }, token.stage);
   logger.info('alarm event from before the bake ignored', { releaseId: token.releaseId, stage: token.stage, alarm: e.alarm, changedAt: e.changedAt });
 }
 

@@ -30,8 +30,6 @@
  * found already recorded is never delivered for anyone else — approver or not: they get 409, no task
  * token is sent, and a delivery nobody finishes ends with the workflow's approval timeout.
  */
-import { createHash } from 'node:crypto';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import {
   type ApprovalState,
@@ -39,9 +37,7 @@ import {
   COMMENT_MAX,
   DECISION_RESOURCE,
   decideApproval,
-  decisionPath,
   mayFinishDelivery,
-  parsePrincipalArn,
   RELEASE_ID_PATTERN,
   type RefusalCode,
   refusalBuckets,
@@ -51,8 +47,10 @@ import { K8S_NAME_PATTERN } from './domain/config';
 import { type LedgerEvent, projectRelease, type ReleaseSummary } from './domain/ledger';
 import { formatIssues } from './domain/validation';
 import type { Deps, TokenRecord } from './ports';
+import { type ApiEvent, readJsonBody, requestIdOf } from './shared/api-gateway';
 import { lambdaHandler, logger } from './shared/middleware';
 import { announce, ReleaseNotFoundError, record, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 export { COMMENT_MAX, DECISION_RESOURCE, RELEASE_ID_PATTERN } from './domain/approvers';
 /**
@@ -107,22 +105,10 @@ interface Caller {
   readonly sourceIp?: string;
 }
 
-type Event = Partial<APIGatewayProxyEvent> & { requestContext?: Partial<APIGatewayProxyEvent['requestContext']> };
-
-function readBody(event: Event): { ok: true; value: unknown } | { ok: false } {
-  if (event.body === undefined || event.body === null || event.body === '') return { ok: true, value: undefined };
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch {
-    return { ok: false };
-  }
-}
-
 export async function run(event: unknown, deps: Deps): Promise<ApiResponse> {
-  const ev = (event ?? {}) as Event;
+  const ev = (event ?? {}) as ApiEvent;
   const ctx = ev.requestContext;
-  const requestId = ctx?.requestId || ctx?.extendedRequestId || createHash('sha256').update(JSON.stringify(event ?? null)).digest('hex').slice(0, 16);
+  const requestId = requestIdOf(event);
   let token: string | undefined;
   try {
     if ((ev.httpMethod ?? ctx?.httpMethod) !== 'POST') return respond(405, { message: `use POST ${DECISION_RESOURCE}` });
@@ -130,7 +116,7 @@ export async function run(event: unknown, deps: Deps): Promise<ApiResponse> {
     if (typeof arn !== 'string' || arn === '') {
       return respond(403, { message: 'the request carries no IAM caller (requestContext.identity.userArn): the decision API needs AWS_IAM authorization' });
     }
-    const body = readBody(ev);
+    const body = readJsonBody(ev);
     if (!body.ok) return respond(400, { message: 'the request is invalid', problems: ['body: expected a JSON object, got text that is not JSON'] });
     const raw = { path: ev.pathParameters ?? {}, body: body.value ?? {} };
     const parsed = requestSchema.safeParse(raw);
@@ -201,7 +187,7 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
     const r = await record(
       deps,
       releaseId,
-      `stage:${stage}:gate:approval`,
+      stageStep.gate(stage, 'approval'),
       'gate.evaluated',
       {
         gate: 'approval',
@@ -341,112 +327,3 @@ async function deliver(deps: Deps, release: ReleaseSummary, stage: string, token
 }
 
 export const handler = lambdaHandler(run);
-
-// ---------------------------------------------------------------- a realistic API Gateway event
-
-export interface ApiEventOptions {
-  /** API Gateway's request id; also what makes a refusal's step key unique. @default derived from the request */
-  readonly requestId?: string;
-  /** When the request arrived. @default now */
-  readonly at?: Date;
-  readonly sourceIp?: string;
-  readonly region?: string;
-  readonly stageName?: string;
-}
-
-/** A deterministic IAM unique id (AIDA… for users, AROA… for roles) standing in for the real one. */
-function uniqueId(prefix: string, seed: string): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const bytes = createHash('sha256').update(seed).digest();
-  return prefix + Array.from(bytes.subarray(0, 17), (b) => alphabet[b % 32]).join('');
-}
-
-/** `04/Mar/2020:19:15:17 +0000`, as API Gateway's `requestTime`. */
-function requestTime(d: Date): string {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
-
-/**
- * The event API Gateway (REST, Lambda proxy, AWS_IAM authorization) delivers for a decision signed by
- * `principal`, in the shape of test/fixtures/aws-samples/apigw-rest-lambda-proxy-event-iam-auth.constructed.json.
- * The local runtime feeds simulated `approve`/`reject` lines through `run` with it, so they take the
- * very path an API call takes.
- */
-export function apiEventFor(principal: string, request: DecisionRequest, options: ApiEventOptions = {}): APIGatewayProxyEvent {
-  const at = options.at ?? new Date();
-  const region = options.region ?? 'eu-west-2';
-  const stageName = options.stageName ?? 'v1';
-  const apiId = 'gantryapi0';
-  const domainName = `${apiId}.execute-api.${region}.amazonaws.com`;
-  const parsed = parsePrincipalArn(principal);
-  const p = parsed.ok ? parsed.principal : undefined;
-  const account = p?.account ?? '123456789012';
-  const user =
-    p?.kind === 'assumed-role'
-      ? `${uniqueId('AROA', `${p.account}:${p.name}`)}:${p.session}`
-      : p?.kind === 'user'
-        ? uniqueId('AIDA', `${p.account}:${p.name}`)
-        : p?.kind === 'root'
-          ? account
-          : uniqueId('AIDA', principal);
-  const body = JSON.stringify({ decision: request.decision, ...(request.comment !== undefined ? { comment: request.comment } : {}) });
-  const requestId = options.requestId ?? createHash('sha256').update(`${principal}|${request.releaseId}|${request.stage}|${body}|${at.getTime()}`).digest('hex').slice(0, 32);
-  const path = decisionPath(request.releaseId, request.stage);
-  const headers: Record<string, string> = {
-    'Content-Type': 'application/json',
-    Host: domainName,
-    'User-Agent': 'gantry-cli',
-    'X-Amz-Date': at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''),
-    'X-Amzn-Trace-Id': `Root=1-${Math.floor(at.getTime() / 1000).toString(16)}-${requestId.slice(0, 24)}`,
-  };
-  const sourceIp = options.sourceIp ?? '192.0.2.10';
-  return {
-    resource: DECISION_RESOURCE,
-    path,
-    httpMethod: 'POST',
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    requestContext: {
-      accountId: account,
-      apiId,
-      authorizer: { claims: null, scopes: null },
-      domainName,
-      domainPrefix: apiId,
-      extendedRequestId: `${requestId.slice(0, 14)}=`,
-      httpMethod: 'POST',
-      identity: {
-        accessKey: p?.kind === 'assumed-role' ? 'ASIAIOSFODNN7EXAMPLE' : 'AKIAIOSFODNN7EXAMPLE',
-        accountId: account,
-        apiKey: null,
-        apiKeyId: null,
-        caller: user,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp,
-        user,
-        userAgent: 'gantry-cli',
-        userArn: principal,
-      },
-      path: `/${stageName}${path}`,
-      protocol: 'HTTP/1.1',
-      requestId,
-      requestTime: requestTime(at),
-      requestTimeEpoch: at.getTime(),
-      resourceId: 'dec1s0',
-      resourcePath: DECISION_RESOURCE,
-      stage: stageName,
-    },
-    pathParameters: { releaseId: request.releaseId, stage: request.stage },
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-  };
-}

@@ -10,12 +10,14 @@
  */
 import { z } from 'zod';
 import { mappedPerson } from './domain/approvers';
+import { executionConsoleUrl } from './domain/console-url';
 import type { ReleaseSummary } from './domain/ledger';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { checkLease } from './shared/lease';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({
   taskToken: z.string().min(1),
@@ -32,28 +34,6 @@ export class ApprovalNotConfiguredError extends Error {
 export interface ApprovalRequested {
   readonly requested: boolean;
   readonly expiresAt: string;
-}
-
-/** Console domains per partition; a partition not listed gets no link. */
-const CONSOLE_DOMAINS: Readonly<Record<string, string>> = {
-  aws: 'console.aws.amazon.com',
-  'aws-cn': 'console.amazonaws.cn',
-  'aws-us-gov': 'console.amazonaws-us-gov.com',
-};
-
-/**
- * The Step Functions console page of an execution:
- * https://<region>.console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<executionArn>.
- * Undefined for an ARN that is not an execution ARN or a partition without a known console.
- */
-export function executionConsoleUrl(executionArn: string | undefined): string | undefined {
-  if (!executionArn) return undefined;
-  const parts = executionArn.split(':');
-  const [arn, partition = '', service, region = ''] = parts;
-  if (arn !== 'arn' || service !== 'states' || parts[5] !== 'execution' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) return undefined;
-  const domain = CONSOLE_DOMAINS[partition];
-  if (!domain) return undefined;
-  return `https://${region}.${domain}/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
 /** The commit of the release: the image's org.opencontainers.image.revision label, as image.labels recorded it. */
@@ -102,7 +82,7 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
   const r = await record(
     deps,
     e.releaseId,
-    `stage:${e.stage}:waiting:approval`,
+    stageStep.waiting(e.stage, 'approval'),
     'stage.waiting',
     { waitingFor: 'approval', approvers: [...st.approval.approvers], timeoutMinutes: Math.round(timeoutSeconds / 60), expiresAt, reason: `approval by ${st.approval.approvers.join(' or ')}` },
     e.stage,

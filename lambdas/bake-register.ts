@@ -14,6 +14,7 @@ import { bakeTimerName, endBake } from './shared/bake';
 import { checkLease } from './shared/lease';
 import { lambdaHandler } from './shared/middleware';
 import { loadRelease, record, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({ taskToken: z.string().min(1), releaseId: z.string().min(1), stage: z.string().min(1) });
 
@@ -26,7 +27,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
   const { st } = stageConfigOf(deps, release.service, e.stage);
   const now = deps.now();
   const until = new Date(now.getTime() + st.bakeMinutes * 60_000).toISOString();
-  await record(deps, e.releaseId, `stage:${e.stage}:bake.started`, 'bake.started', { alarms: st.alarms, bakeMinutes: st.bakeMinutes, until, insufficientData: st.insufficientData }, e.stage);
+  await record(deps, e.releaseId, stageStep.bakeStarted(e.stage), 'bake.started', { alarms: st.alarms, bakeMinutes: st.bakeMinutes, until, insufficientData: st.insufficientData }, e.stage);
   await deps.ledger.putToken({
     kind: 'BAKE',
     releaseId: e.releaseId,

@@ -19,6 +19,7 @@ import { readStageAlarms } from './shared/alarms';
 import { checkLease, recordPreempted, supersedeIfNewer } from './shared/lease';
 import { lambdaHandler } from './shared/middleware';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({ releaseId: z.string().min(1), stage: z.string().min(1), attempt: z.number().int().min(0).default(0) });
 
@@ -32,7 +33,7 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
   const events = await deps.ledger.events(e.releaseId);
   const release = await loadRelease(deps, e.releaseId);
   const { st } = stageConfigOf(deps, release.service, e.stage);
-  const key = (what: string) => `stage:${e.stage}:at-deploy:${e.attempt}:${what}`;
+  const key = (what: string) => stageStep.atDeploy(e.stage, e.attempt, what);
   const now = deps.now();
 
   const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);

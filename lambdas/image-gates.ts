@@ -53,6 +53,7 @@ import { parseWith, ValidationError } from './domain/validation';
 import type { Deps, ImageDetail, ImageRegistry, ScanResult } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({ releaseId: z.string().min(1), stage: z.string().min(1) });
 
@@ -415,14 +416,14 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
     let verdict: ScanVerdict;
     try {
       const { scan, platforms } = await scanOf(registry, reader);
-      const waitEvent = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:waiting:scan`);
+      const waitEvent = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === stageStep.waiting(e.stage, 'scan'));
       verdict = evaluateScan(policy, scan, now, waitEvent ? new Date(waitEvent.at) : undefined);
       if (verdict.kind === 'decided' && platforms) verdict = { kind: 'decided', gate: { ...verdict.gate, evidence: { ...(verdict.gate.evidence as object), platforms } } };
     } catch (err) {
       verdict = { kind: 'decided', gate: unverifiable('image.scan', 'the image scan', err) };
     }
     if (verdict.kind === 'wait') {
-      await record(deps, e.releaseId, `stage:${e.stage}:waiting:scan`, 'stage.waiting', { waitingFor: 'scan', reason: verdict.reason, until: new Date(now.getTime() + policy.scanWaitMinutes * 60_000).toISOString() }, e.stage);
+      await record(deps, e.releaseId, stageStep.waiting(e.stage, 'scan'), 'stage.waiting', { waitingFor: 'scan', reason: verdict.reason, until: new Date(now.getTime() + policy.scanWaitMinutes * 60_000).toISOString() }, e.stage);
       return { verdict: 'WAIT', waitSeconds: SCAN_POLL_SECONDS, reason: verdict.reason };
     }
     gates.push(verdict.gate);
@@ -447,7 +448,7 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
         ? { ...found, result: 'WARN', reason: `FAIL overridden by --force (${release.initiator ?? 'unknown'}: ${force.reason}): ${found.reason}`, evidence: { overridden: { result: 'FAIL', reason: found.reason }, evidence: found.evidence ?? null } }
         : found;
     overridden ||= g !== found;
-    const r = await record(deps, e.releaseId, `stage:${e.stage}:gate:${g.gate}`, 'gate.evaluated', { ...g, ...(g !== found ? { overridden: true } : {}) }, e.stage);
+    const r = await record(deps, e.releaseId, stageStep.gate(e.stage, g.gate), 'gate.evaluated', { ...g, ...(g !== found ? { overridden: true } : {}) }, e.stage);
     overridden ||= (r.data as { overridden?: boolean }).overridden === true;
     const stored = r.data as unknown as GateResult;
     if (stored.result === 'FAIL') {

@@ -17,6 +17,7 @@ import { tagMatches } from './domain/tag-pattern';
 import { ValidationError } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler, logger } from './shared/middleware';
+import { RELEASE_STEP } from './domain/step-keys';
 
 export type IntakeResult =
   | {
@@ -193,7 +194,7 @@ async function attributePusher(deps: Deps, releaseId: string, principal: string,
     throw new AttributionPendingError(`release ${releaseId} is not on record yet: its pusher ${principal} is attributed when this event is retried`);
   }
   if (String(started.data.initiator ?? '').startsWith('arn:')) return;
-  await deps.ledger.append({ releaseId, stepKey: 'release.attributed', type: 'release.attributed', at: deps.now().toISOString(), data: { initiator: principal, source: 'CloudTrail PutImage', eventId } });
+  await deps.ledger.append({ releaseId, stepKey: RELEASE_STEP.attributed, type: 'release.attributed', at: deps.now().toISOString(), data: { initiator: principal, source: 'CloudTrail PutImage', eventId } });
 }
 
 export const handler = lambdaHandler(run);

@@ -22,6 +22,7 @@ import { parseWith, ValidationError } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, record } from './shared/recorder';
+import { RELEASE_STEP } from './domain/step-keys';
 
 /** The release id is the execution name: it reaches drivers as GANTRY_RELEASE_ID, so it is held to a strict pattern. */
 export const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
@@ -110,7 +111,7 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     const image = await deps.registry.describeImage(svc.repository, { digest });
     tag = image?.tags[0];
   }
-  const started = await record(deps, releaseId, 'release.started', 'release.started', {
+  const started = await record(deps, releaseId, RELEASE_STEP.started, 'release.started', {
     kind: 'release',
     service: input.service,
     repository: svc.repository,

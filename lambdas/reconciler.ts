@@ -13,6 +13,7 @@ import { emitReleaseMetrics } from './shared/metrics-emit';
 import { lambdaHandler } from './shared/middleware';
 import { freeLease } from './shared/lease';
 import { announce, record } from './shared/recorder';
+import { RELEASE_STEP } from './domain/step-keys';
 
 export async function run(event: unknown, deps: Deps): Promise<{ closed: boolean; leasesFreed: number }> {
   const parsed = parseGantryEvent(event);
@@ -37,7 +38,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ closed: boolean
   // A stage whose rollback deploy had finished keeps that result (ROLLED_BACK / ROLLBACK_FAILED); the others end ABORTED or FAILED.
   const closed = await closeStagesLeftOpen(deps, releaseId, reason, status === 'ABORTED' ? 'ABORTED' : 'FAILED');
   const final = closed.status === 'FAILED' ? { status, reason } : closed;
-  const r = await record(deps, releaseId, 'release.finished', 'release.finished', { ...final, by: 'reconciler' });
+  const r = await record(deps, releaseId, RELEASE_STEP.finished, 'release.finished', { ...final, by: 'reconciler' });
   if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(releaseId));
   await announce(deps, r.duplicate, 'Release Finished', summary, { status: r.data.status as string, at: r.at, reason: r.data.reason });
   return { closed: !r.duplicate, leasesFreed };

@@ -16,6 +16,7 @@ import { projectRelease } from './domain/ledger';
 import { windowAtAction } from './domain/point-of-action';
 import { checkLease, freeLease, heldFence, recordPreempted, wakeLeaseWaiters } from './shared/lease';
 import { ReleaseNotFoundError, announce, record, stageConfigOf } from './shared/recorder';
+import { RELEASE_STEP, stageStep } from './domain/step-keys';
 
 /** The stage's lease was taken by an operator rollback before this step could act; the stage is ended. */
 export class StagePreemptedError extends Error {
@@ -89,7 +90,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       if (!name) throw new RangeError(`stage index ${e.stageIndex} out of range for ${e.releaseId}`);
       const { st } = stageConfigOf(deps, release.service, name);
       const pointer = await deps.ledger.getPointer(release.service, name);
-      await record(deps, e.releaseId, `stage:${name}:started`, 'stage.started', { previousDigest: pointer?.running ?? null, lastKnownGood: pointer?.lastKnownGood ?? null }, name);
+      await record(deps, e.releaseId, stageStep.started(name), 'stage.started', { previousDigest: pointer?.running ?? null, lastKnownGood: pointer?.lastKnownGood ?? null }, name);
       const env = release.digest
         ? driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: release.digest, releaseId: e.releaseId, kind: 'deploy', registry: registry() })
         : [];
@@ -108,7 +109,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
     }
     case 'deploy-started': {
       const driver = deps.config.services[release.service]?.stages.find((s) => s.name === e.stage)?.deploy.driver ?? null;
-      await record(deps, e.releaseId, `stage:${e.stage}:deploy.started`, 'deploy.started', { kind: 'deploy', digest: release.digest, driver }, e.stage);
+      await record(deps, e.releaseId, stageStep.deployStarted(e.stage), 'deploy.started', { kind: 'deploy', digest: release.digest, driver }, e.stage);
       return {};
     }
     case 'deployed': {
@@ -116,7 +117,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const r = await record(
         deps,
         e.releaseId,
-        `stage:${e.stage}:deploy.finished`,
+        stageStep.deployFinished(e.stage),
         'deploy.finished',
         { kind: 'deploy', digest: release.digest, result: 'SUCCEEDED', buildId: evidence.buildId ?? null, evidence },
         e.stage,
@@ -135,7 +136,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       await record(
         deps,
         e.releaseId,
-        `stage:${e.stage}:deploy.finished`,
+        stageStep.deployFinished(e.stage),
         'deploy.finished',
         { kind: 'deploy', digest: release.digest, result: 'FAILED', message, error: e.error?.Error ?? null, ...(evidence.buildId ? { buildId: evidence.buildId } : {}), evidence },
         e.stage,
@@ -157,36 +158,36 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       if (failure?.Error === 'States.Timeout') await closeTimedOutBake(deps, e.releaseId, e.stage, reason, detectedAt);
       const target = release.rollbackTarget ?? pointer?.lastKnownGood;
       if (!target) {
-        const r = await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'FAILED', reason: `${reason}; nothing to roll back to (no last known good digest)` }, e.stage);
+        const r = await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'FAILED', reason: `${reason}; nothing to roll back to (no last known good digest)` }, e.stage);
         return { hasTarget: false, reason: r.data.reason };
       }
       const r = await record(
         deps,
         e.releaseId,
-        `stage:${e.stage}:rollback.started`,
+        stageStep.rollbackStarted(e.stage),
         'rollback.started',
         { reason, detectedAt, toDigest: target, ...rollbackFrom(release, stageSummary, pointer?.running) },
         e.stage,
       );
       // The controls that change with time, as they stand now: a rollback is never blocked by them; its record says what it overrode.
       const w = windowAtAction(st.windows, deps.now(), { kind: 'rollback', freeze: await deps.ledger.getFreeze() });
-      await record(deps, e.releaseId, `stage:${e.stage}:at-rollback:gate:window`, 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'rollback', evidence: { windows: st.windows ?? null, bypassed: w.bypassed } }, e.stage);
+      await record(deps, e.releaseId, stageStep.atRollbackGate(e.stage, 'window'), 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'rollback', evidence: { windows: st.windows ?? null, bypassed: w.bypassed } }, e.stage);
       if (lease.held && !(await deps.ledger.beginDeploy(release.service, e.stage, e.releaseId, lease.fence, { kind: 'rollback', digest: target, at: now() }))) {
         return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
       }
-      await record(deps, e.releaseId, `stage:${e.stage}:rollback.deploy.started`, 'deploy.started', { kind: 'rollback', digest: target, driver: st.deploy.driver }, e.stage);
+      await record(deps, e.releaseId, stageStep.rollbackDeployStarted(e.stage), 'deploy.started', { kind: 'rollback', digest: target, driver: st.deploy.driver }, e.stage);
       await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: target, reason, detectedAt });
       const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: registry() });
       return { hasTarget: true, toDigest: target, reason, deployEnv };
     }
     case 'rollback-deployed': {
-      const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
+      const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
       const toDigest = started?.data.toDigest as string | undefined;
       const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.result, e.buildId);
       const r = await record(
         deps,
         e.releaseId,
-        `stage:${e.stage}:rollback.deploy.finished`,
+        stageStep.rollbackDeployFinished(e.stage),
         'deploy.finished',
         { kind: 'rollback', digest: toDigest, result: 'SUCCEEDED', message: null, buildId: evidence.buildId ?? null, evidence },
         e.stage,
@@ -202,7 +203,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
     }
     case 'rollback-finished': {
       await deployEnded(e.stage);
-      const started = events.find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
+      const started = events.find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
       const toDigest = started?.data.toDigest as string | undefined;
       const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : undefined;
       // After a successful rollback deploy this step key is already written (rollback-deployed); a failed one records its evidence here.
@@ -210,7 +211,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const deployed = await record(
         deps,
         e.releaseId,
-        `stage:${e.stage}:rollback.deploy.finished`,
+        stageStep.rollbackDeployFinished(e.stage),
         'deploy.finished',
         { kind: 'rollback', digest: toDigest, result: e.result, message: message ?? null, buildId: evidence?.buildId ?? (e.buildId !== undefined && isBuildId(e.buildId) ? e.buildId : null), ...(evidence ? { evidence } : {}) },
         e.stage,
@@ -218,7 +219,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       await record(
         deps,
         e.releaseId,
-        `stage:${e.stage}:rollback.finished`,
+        stageStep.rollbackFinished(e.stage),
         'rollback.finished',
         // The rollback ended when its deploy ended; the recovery window after it is evidence, not recovery time.
         { result: e.result, toDigest, message: message ?? null, recovery: e.recovery ?? null, deployEndedAt: deployed.at },
@@ -228,7 +229,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       await record(
         deps,
         e.releaseId,
-        `stage:${e.stage}:finished`,
+        stageStep.finished(e.stage),
         'stage.finished',
         e.result === 'SUCCEEDED'
           ? { status: 'ROLLED_BACK', reason: `${reason ?? 'rolled back'}; rolled back to ${toDigest}${e.recovery && !e.recovery.recovered ? `; ${e.recovery.reason}` : ''}` }
@@ -241,7 +242,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const stageSummary = release.stages.find((s) => s.name === e.stage);
       const failed = (stageSummary?.gates ?? []).filter((g) => g.result === 'FAIL');
       const reason = failed.length ? failed.map((g) => `${g.gate}: ${g.reason}`).join('; ') : 'a gate refused';
-      await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'BLOCKED', reason }, e.stage);
+      await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'BLOCKED', reason }, e.stage);
       return { reason };
     }
     case 'approval-timeout': {
@@ -249,7 +250,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       await deps.ledger.takeToken('APPROVAL', e.releaseId, e.stage);
       const { st } = stageConfigOf(deps, release.service, e.stage);
       const reason = `no decision within ${st.approval?.timeoutMinutes ?? 0} minutes`;
-      const r = await record(deps, e.releaseId, `stage:${e.stage}:gate:approval`, 'gate.evaluated', { gate: 'approval', result: 'FAIL', reason, decision: 'TIMED_OUT' }, e.stage);
+      const r = await record(deps, e.releaseId, stageStep.gate(e.stage, 'approval'), 'gate.evaluated', { gate: 'approval', result: 'FAIL', reason, decision: 'TIMED_OUT' }, e.stage);
       await announce(deps, r.duplicate, 'Approval Decided', release, { stage: e.stage, status: 'REJECTED', at: r.at, decision: 'TIMED_OUT', reason });
       return { reason };
     }
@@ -257,7 +258,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const stageSummary = release.stages.find((s) => s.name === e.stage);
       const approval = [...(stageSummary?.gates ?? [])].reverse().find((g) => g.gate === 'approval');
       const reason = approval ? `approval: ${approval.reason}` : `approval rejected${e.error?.Cause ? `: ${e.error.Cause}` : ''}`;
-      await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'REJECTED', reason }, e.stage);
+      await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'REJECTED', reason }, e.stage);
       return { reason };
     }
     case 'preempted': {
@@ -270,16 +271,16 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
         if (!lease.held) throw new StagePreemptedError(await recordPreempted(deps, release, e.stage, events));
       }
-      const r = await record(deps, e.releaseId, `stage:${e.stage}:promoted`, 'stage.promoted', { digest: release.digest }, e.stage);
+      const r = await record(deps, e.releaseId, stageStep.promoted(e.stage), 'stage.promoted', { digest: release.digest }, e.stage);
       // Also on a duplicate (a retry after a crash right after the append): markGood is idempotent.
       await deps.ledger.markGood(release.service, e.stage, release.digest, r.at, { fence: heldFence(events, e.stage) });
-      await record(deps, e.releaseId, `stage:${e.stage}:finished`, 'stage.finished', { status: 'PROMOTED', reason: `${release.digest} is the last known good digest` }, e.stage);
+      await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'PROMOTED', reason: `${release.digest} is the last known good digest` }, e.stage);
       await announce(deps, r.duplicate, 'Stage Promoted', release, { stage: e.stage, status: 'PROMOTED', at: r.at });
       return {};
     }
     case 'finish': {
       const { status, reason } = releaseOutcome(release);
-      const r = await record(deps, e.releaseId, 'release.finished', 'release.finished', { status, reason });
+      const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status, reason });
       if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
       const final = r.duplicate ? { status: r.data.status as string, reason: r.data.reason as string } : { status, reason };
       await announce(deps, r.duplicate, 'Release Finished', release, { status: final.status, at: r.at, reason: final.reason });
@@ -290,7 +291,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       // A stage whose rollback deploy finished is closed by that result (ROLLED_BACK / ROLLBACK_FAILED), not FAILED.
       const outcome = await closeStagesLeftOpen(deps, e.releaseId, reason);
       for (const lease of await deps.ledger.leasesOf(e.releaseId)) await freeLease(deps, e.releaseId, lease.service, lease.stage, 'internal-error');
-      const r = await record(deps, e.releaseId, 'release.finished', 'release.finished', { status: outcome.status, reason: outcome.reason });
+      const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status: outcome.status, reason: outcome.reason });
       if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
       await announce(deps, r.duplicate, 'Release Finished', release, { status: r.data.status as string, at: r.at, reason: r.data.reason });
       return { status: r.data.status, summary: outcomeLine(release, r.data.status as typeof outcome.status, r.data.reason as string) };

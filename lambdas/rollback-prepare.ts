@@ -10,6 +10,7 @@ import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, record } from './shared/recorder';
 import type { PreparedRelease } from './prepare-release';
+import { RELEASE_STEP, stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({ input: z.unknown(), executionArn: z.string().min(1), executionName: z.string().min(1) });
 
@@ -39,7 +40,7 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
   const target = rollbackTarget(pointer, input.digest);
   const initiator = (await deps.ledger.getInitiator(e.executionName)) ?? 'unattributed (no start record)';
   const releaseId = e.executionName;
-  const started = await record(deps, releaseId, 'release.started', 'release.started', {
+  const started = await record(deps, releaseId, RELEASE_STEP.started, 'release.started', {
     kind: 'rollback',
     service: input.service,
     digest: 'digest' in target ? target.digest : (input.digest ?? null),
@@ -54,8 +55,8 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     executionArn: e.executionArn,
   });
   if ('refused' in target) {
-    await record(deps, releaseId, `stage:${input.stage}:finished`, 'stage.finished', { status: 'BLOCKED', reason: `rollback refused: ${target.refused}` }, input.stage);
-    const r = await record(deps, releaseId, 'release.finished', 'release.finished', { status: 'BLOCKED', reason: `rollback refused: ${target.refused}` });
+    await record(deps, releaseId, stageStep.finished(input.stage), 'stage.finished', { status: 'BLOCKED', reason: `rollback refused: ${target.refused}` }, input.stage);
+    const r = await record(deps, releaseId, RELEASE_STEP.finished, 'release.finished', { status: 'BLOCKED', reason: `rollback refused: ${target.refused}` });
     await announce(deps, r.duplicate, 'Release Finished', { releaseId, service: input.service, digest: input.digest }, { status: 'BLOCKED', at: r.at, reason: r.data.reason });
     throw new PolicyRefusedError(`rollback refused: ${target.refused}`);
   }

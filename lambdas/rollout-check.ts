@@ -14,6 +14,7 @@ import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { loadRelease, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 /** The registry host the simulation's images come from (the same default record-step uses for driver runs). */
 export const SIMULATED_REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
@@ -108,7 +109,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const { st } = stageConfigOf(deps, release.service, e.stage);
       let digest = release.digest;
       if (e.kind === 'rollback') {
-        const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === `stage:${e.stage}:rollback.started`);
+        const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
         digest = started?.data.toDigest as string | undefined;
       }
       if (!digest) throw new RolloutTargetError(`release ${e.releaseId} has no ${e.kind === 'rollback' ? 'rollback target' : 'digest'} for stage ${e.stage}`);

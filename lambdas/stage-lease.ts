@@ -16,6 +16,7 @@ import type { Deps, LeaseResult } from './ports';
 import { freeLease, preemptHolder, supersedeIfNewer, wakeLeaseWaiters } from './shared/lease';
 import { lambdaHandler } from './shared/middleware';
 import { ReleaseNotFoundError, record } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 const base = { releaseId: z.string().min(1), stage: z.string().min(1) };
 const eventSchema = z.discriminatedUnion('action', [
@@ -77,7 +78,7 @@ export async function run(event: unknown, deps: Deps): Promise<StageLeaseResult>
     }
   }
   if (r.acquired) {
-    await record(deps, e.releaseId, `stage:${e.stage}:lease.acquired`, 'lease.acquired', { fence: r.fence ?? null, ...(preempted ? { preempted } : {}), ...(takenOverFrom ? { takenOverFrom, why: 'its holder\'s record is closed' } : {}) }, e.stage);
+    await record(deps, e.releaseId, stageStep.leaseAcquired(e.stage), 'lease.acquired', { fence: r.fence ?? null, ...(preempted ? { preempted } : {}), ...(takenOverFrom ? { takenOverFrom, why: 'its holder\'s record is closed' } : {}) }, e.stage);
     if (preempted) await preemptHolder(deps, release, e.stage, preempted);
   }
   // Newest wins, whether we hold the lease or queue for it: an older digest never deploys over a newer one.
@@ -85,7 +86,7 @@ export async function run(event: unknown, deps: Deps): Promise<StageLeaseResult>
   if (superseded) return { acquired: r.acquired, superseded };
   if (r.acquired) return { acquired: true, ...(r.fence !== undefined ? { fence: r.fence } : {}), ...(preempted ? { preempted } : {}) };
   // The wait is recorded by the first try only; later tries write nothing.
-  const stepKey = `stage:${e.stage}:waiting:lease`;
+  const stepKey = stageStep.waiting(e.stage, 'lease');
   if (!events.some((x) => x.stepKey === stepKey)) await record(deps, e.releaseId, stepKey, 'stage.waiting', { waitingFor: 'lease', holder: r.holder ?? null }, e.stage);
   return r.holder ? { acquired: false, holder: r.holder } : { acquired: false };
 }

@@ -9,6 +9,7 @@ import { describeWindowAt } from './domain/windows';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({ releaseId: z.string().min(1), stage: z.string().min(1) });
 
@@ -21,12 +22,12 @@ export async function run(event: unknown, deps: Deps): Promise<WindowGateResult>
   const now = deps.now();
   const breakGlass = release.breakGlass ?? null;
   const freeze = await deps.ledger.getFreeze();
-  const gateKey = `stage:${e.stage}:gate:window`;
+  const gateKey = stageStep.gate(e.stage, 'window');
 
   // One pure decision (describeWindowAt), so the same answer can be taken again right before a deploy.
   const d = describeWindowAt(st.windows, now, breakGlass, freeze);
   if (d.verdict === 'WAIT') {
-    await record(deps, e.releaseId, `stage:${e.stage}:waiting:window:${d.until}`, 'stage.waiting', { waitingFor: 'window', until: d.until, reason: d.reason, ...(st.windows ? { timezone: st.windows.timezone } : {}) }, e.stage);
+    await record(deps, e.releaseId, stageStep.waitingForWindow(e.stage, d.until), 'stage.waiting', { waitingFor: 'window', until: d.until, reason: d.reason, ...(st.windows ? { timezone: st.windows.timezone } : {}) }, e.stage);
     return { verdict: 'WAIT', until: d.until, reason: d.reason };
   }
   const evidence = { windows: st.windows ?? null, breakGlass, freeze, ...(d.bypassed.length > 0 ? { bypassed: d.bypassed } : {}) };

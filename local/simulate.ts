@@ -22,7 +22,7 @@ import { type HandlerRun, LocalStepFunctions, stateMachineArn } from './engine';
 import type { LoadedScenario, ScriptLine } from './scenario';
 
 import { run as alarmGate } from '../lambdas/alarm-gate';
-import { apiEventFor, run as approvalDecide } from '../lambdas/approval-decide';
+import { run as approvalDecide } from '../lambdas/approval-decide';
 import { run as approvalRequest } from '../lambdas/approval-request';
 import { run as windowGate } from '../lambdas/window-gate';
 import { run as alarmWatch } from '../lambdas/alarm-watch';
@@ -31,7 +31,7 @@ import { run as bakeTimer } from '../lambdas/bake-timer';
 import { run as imageGates } from '../lambdas/image-gates';
 import { run as intake } from '../lambdas/intake';
 import { run as operatorApi } from '../lambdas/operator-api';
-import { iamApiEvent } from '../lambdas/shared/api-gateway';
+import { decisionEvent, iamApiEvent } from './api-events';
 import { run as prepareRelease } from '../lambdas/prepare-release';
 import { run as reconciler } from '../lambdas/reconciler';
 import { run as recordStep } from '../lambdas/record-step';
@@ -178,7 +178,7 @@ export interface SimulateOptions {
   /**
    * Stop at this virtual instant (ms since the epoch) instead of running until nothing is left to
    * happen: executions still running then are left as they are in the ledger (a local Gantry's "now",
-   * lib/cli/local-backend.ts), and `clock.end` is this instant.
+   * cli/backends/local-backend.ts), and `clock.end` is this instant.
    */
   readonly until?: number;
   /**
@@ -311,7 +311,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       // Through the same Lambda logic as the approval API, with the caller as API Gateway's IAM auth reports it.
       const decision = line.approve ? 'approve' : 'reject';
       const who = (line.approve ?? line.reject) as { principal: string; comment?: string };
-      const event = apiEventFor(who.principal, { releaseId: target.releaseId, stage: target.stage, decision, ...(who.comment ? { comment: who.comment } : {}) }, { at: clock.now(), requestId: `sim-${index}` });
+      const event = decisionEvent(who.principal, { releaseId: target.releaseId, stage: target.stage, decision, ...(who.comment ? { comment: who.comment } : {}) }, { at: clock.now(), requestId: `sim-${index}` });
       // API Gateway answers 502 when the function fails; the operator (or the CLI) asks again.
       let res: Awaited<ReturnType<typeof approvalDecide>>;
       for (let attempt = 1; ; attempt++) {

@@ -1,7 +1,7 @@
 /**
  * `gantry doctor`: is this account ready for Gantry? The checks are decided here, from facts already read
- * (lib/cli/doctor.ts reads them through a DoctorReader: AWS in lib/cli/doctor-aws.ts, the local cloud in
- * lib/cli/doctor-local.ts). Pure: no AWS SDK, no clock, no I/O.
+ * (cli/commands/doctor.ts reads them through a DoctorReader: AWS in cli/backends/doctor-aws.ts, the local cloud in
+ * cli/backends/doctor-local.ts). Pure: no AWS SDK, no clock, no I/O.
  *
  * Each check ends `pass` (✓), `fail` (✗, with the fix), `skip` (–: not applicable, or nothing doctor can read
  * decides it; the message says which) or `error` (!: the read failed, so the check could not be made).
@@ -203,7 +203,7 @@ export function evaluateDoctor(input: DoctorInput): DoctorCheck[] {
   return checks;
 }
 
-/** 0 when every check holds (skips allowed), 1 when one fails, 4 when one could not be read (lib/cli/backend.ts EXIT). */
+/** 0 when every check holds (skips allowed), 1 when one fails, 4 when one could not be read (cli/backends/backend.ts EXIT). */
 export function doctorExitCode(checks: readonly DoctorCheck[]): 0 | 1 | 4 {
   if (checks.some((c) => c.status === 'error')) return 4;
   return checks.some((c) => c.status === 'fail') ? 1 : 0;

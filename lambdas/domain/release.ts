@@ -6,6 +6,7 @@ import type { DeployConfig, GantryConfig, StageConfig } from './config';
 import { DIGEST_PATTERN } from './config';
 import type { LedgerEvent, LedgerEventType, ReleaseSummary, StageSummary } from './ledger';
 import type { ReleaseStatus } from './types';
+import { stageStep } from './step-keys';
 
 /** Step Functions execution names: 1–80 of [A-Za-z0-9-_]. */
 function safeName(s: string, max: number): string {
@@ -356,12 +357,12 @@ export interface StageClosingWrite {
  */
 export function closeOpenStage(stage: string, events: readonly LedgerEvent[], errorReason: string): StageClosingWrite[] {
   const own = events.filter((e) => e.stage === stage);
-  const started = own.find((e) => e.stepKey === `stage:${stage}:rollback.started`);
-  const deployed = own.find((e) => e.stepKey === `stage:${stage}:rollback.deploy.finished`);
-  const finished = own.find((e) => e.stepKey === `stage:${stage}:rollback.finished`);
+  const started = own.find((e) => e.stepKey === stageStep.rollbackStarted(stage));
+  const deployed = own.find((e) => e.stepKey === stageStep.rollbackDeployFinished(stage));
+  const finished = own.find((e) => e.stepKey === stageStep.rollbackFinished(stage));
   const toDigest = typeof started?.data.toDigest === 'string' ? started.data.toDigest : undefined;
   const why = typeof started?.data.reason === 'string' ? started.data.reason : 'rollback';
-  const stageFinished = (data: Record<string, unknown>): StageClosingWrite => ({ stepKey: `stage:${stage}:finished`, type: 'stage.finished', data });
+  const stageFinished = (data: Record<string, unknown>): StageClosingWrite => ({ stepKey: stageStep.finished(stage), type: 'stage.finished', data });
   const result = finished?.data.result ?? deployed?.data.result;
   if (!started || (result !== 'SUCCEEDED' && result !== 'FAILED')) {
     const during = started ? ` (during the rollback to ${toDigest ?? 'the last known good digest'}, whose result is unknown)` : '';
@@ -372,7 +373,7 @@ export function closeOpenStage(stage: string, events: readonly LedgerEvent[], er
   if (!finished) {
     const message = typeof deployed?.data.message === 'string' ? deployed.data.message : null;
     writes.push({
-      stepKey: `stage:${stage}:rollback.finished`,
+      stepKey: stageStep.rollbackFinished(stage),
       type: 'rollback.finished',
       data: {
         result,

@@ -7,6 +7,7 @@ import type { GateResult } from '../domain/types';
 import type { Deps, TokenRecord } from '../ports';
 import { logger } from './middleware';
 import { record } from './recorder';
+import { stageStep } from '../domain/step-keys';
 
 export function bakeTimerName(releaseId: string, stage: string): string {
   return `bake-${releaseId}-${stage}`.replace(/[^0-9A-Za-z_.-]/g, '-');
@@ -21,11 +22,11 @@ export async function endBake(deps: Deps, releaseId: string, stage: string, outc
   const token: TokenRecord | undefined = await deps.ledger.takeToken('BAKE', releaseId, stage);
   if (!token) return false;
   try {
-    await record(deps, releaseId, `stage:${stage}:gate:bake`, 'gate.evaluated', { ...outcome.gate }, stage);
+    await record(deps, releaseId, stageStep.gate(stage, 'bake'), 'gate.evaluated', { ...outcome.gate }, stage);
     await record(
       deps,
       releaseId,
-      `stage:${stage}:bake.finished`,
+      stageStep.bakeFinished(stage),
       'bake.finished',
       { result: outcome.gate.result, reason: outcome.gate.reason, ...(outcome.kind === 'fail' ? { detectedAt: outcome.detectedAt } : {}) },
       stage,
@@ -65,6 +66,6 @@ export async function cancelBakeTimer(deps: Deps, releaseId: string, stage: stri
 export async function closeTimedOutBake(deps: Deps, releaseId: string, stage: string, reason: string, detectedAt: string): Promise<void> {
   await deps.ledger.takeToken('BAKE', releaseId, stage);
   await cancelBakeTimer(deps, releaseId, stage);
-  await record(deps, releaseId, `stage:${stage}:gate:bake`, 'gate.evaluated', { gate: 'bake', result: 'FAIL', reason, evidence: { error: 'States.Timeout' } }, stage);
-  await record(deps, releaseId, `stage:${stage}:bake.finished`, 'bake.finished', { result: 'FAIL', reason, detectedAt }, stage);
+  await record(deps, releaseId, stageStep.gate(stage, 'bake'), 'gate.evaluated', { gate: 'bake', result: 'FAIL', reason, evidence: { error: 'States.Timeout' } }, stage);
+  await record(deps, releaseId, stageStep.bakeFinished(stage), 'bake.finished', { result: 'FAIL', reason, detectedAt }, stage);
 }

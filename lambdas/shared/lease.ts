@@ -10,6 +10,7 @@ import type { Deps } from '../ports';
 import { bakeTimerName, endBake } from './bake';
 import { logger } from './middleware';
 import { record } from './recorder';
+import { stageStep } from '../domain/step-keys';
 
 /** The fencing token this release got when it took the stage's lease (its last `lease.acquired` there). */
 export function heldFence(events: readonly LedgerEvent[], stage: string): number | undefined {
@@ -45,7 +46,7 @@ export async function wakeLeaseWaiters(deps: Deps, service: string, stage: strin
 /** Free the lease if `releaseId` holds it, record it, and wake whoever waits. Returns whether it was held. */
 export async function freeLease(deps: Deps, releaseId: string, service: string, stage: string, by?: string): Promise<boolean> {
   const held = await deps.ledger.releaseLease(service, stage, releaseId);
-  if (held) await record(deps, releaseId, `stage:${stage}:lease.released`, 'lease.released', by ? { by } : {}, stage).catch(() => undefined);
+  if (held) await record(deps, releaseId, stageStep.leaseReleased(stage), 'lease.released', by ? { by } : {}, stage).catch(() => undefined);
   await wakeLeaseWaiters(deps, service, stage);
   return held;
 }
@@ -63,7 +64,7 @@ export function preemptionCause(rollback: Pick<ReleaseSummary, 'releaseId' | 'in
  */
 export async function preemptHolder(deps: Deps, rollback: ReleaseSummary, stage: string, holderId: string): Promise<void> {
   const cause = preemptionCause(rollback, stage);
-  await record(deps, holderId, `stage:${stage}:lease.lost`, 'lease.lost', { to: rollback.releaseId, by: rollback.initiator ?? null, reason: cause }, stage);
+  await record(deps, holderId, stageStep.leaseLost(stage), 'lease.lost', { to: rollback.releaseId, by: rollback.initiator ?? null, reason: cause }, stage);
   const now = deps.now().toISOString();
   await endBake(deps, holderId, stage, { kind: 'fail', error: 'OperatorRollback', cause, gate: { gate: 'bake', result: 'FAIL', reason: `bake stopped: ${cause}` }, detectedAt: now });
   const approval = await deps.ledger.takeToken('APPROVAL', holderId, stage);
@@ -84,7 +85,7 @@ export async function recordPreempted(deps: Deps, release: ReleaseSummary, stage
   const cause = (lost?.data.reason as string | undefined) ?? `the stage's lease was taken by ${taker ?? 'another release'}`;
   const deployed = release.stages.find((s) => s.name === stage)?.deploy?.result === 'SUCCEEDED';
   const reason = deployed ? `preempted: ${cause}; the operator rollback returns the stage to its earlier digest` : `preempted before deploying: ${cause}`;
-  const r = await record(deps, release.releaseId, `stage:${stage}:finished`, 'stage.finished', { status: deployed ? 'ROLLED_BACK' : 'BLOCKED', reason, preemptedBy: taker ?? null }, stage);
+  const r = await record(deps, release.releaseId, stageStep.finished(stage), 'stage.finished', { status: deployed ? 'ROLLED_BACK' : 'BLOCKED', reason, preemptedBy: taker ?? null }, stage);
   return String(r.data.reason);
 }
 
@@ -135,7 +136,7 @@ export async function supersedeIfNewer(deps: Deps, release: ReleaseSummary, stag
   const from = release.stages.findIndex((s) => s.name === stage);
   for (const s of release.stages.slice(Math.max(0, from))) {
     if (s.name !== stage && s.status !== 'NOT_STARTED') continue;
-    await record(deps, release.releaseId, `stage:${s.name}:finished`, 'stage.finished', { status: 'SUPERSEDED', reason: s.name === stage ? reason : `${stage}: ${reason}`, supersededBy: by }, s.name);
+    await record(deps, release.releaseId, stageStep.finished(s.name), 'stage.finished', { status: 'SUPERSEDED', reason: s.name === stage ? reason : `${stage}: ${reason}`, supersededBy: by }, s.name);
   }
   return reason;
 }

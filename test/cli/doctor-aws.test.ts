@@ -16,7 +16,7 @@ import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CHECK_IDS } from '../../lambdas/domain/doctor';
-import { doctorOutputSchema } from '../../lib/cli/schemas';
+import { doctorOutputSchema } from '../../cli/render/schemas';
 import { gantry, ROOT, tmp } from './helpers';
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'aws-samples', name), 'utf8'));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { doctorOutputSchema } from '../../lib/cli/schemas';
+import { doctorOutputSchema } from '../../cli/render/schemas';
 import { LOCAL_ROLE_ARNS } from '../../local/cloud';
 import { D1, gantry, localGantry, tmp } from './helpers';
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../local/cli';
+import { main } from '../../cli/main';
 
 export const ROOT = join(__dirname, '..', '..');
 export const D1 = `sha256:${'1'.repeat(64)}`;

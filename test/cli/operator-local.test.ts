@@ -1,6 +1,6 @@
 /**
  * The operator commands against a local Gantry (`--local <dir>`): every waiting reason in words, every
- * release status with its exit code, `--json` validated against lib/cli/schemas.ts, and the mutating
+ * release status with its exit code, `--json` validated against cli/render/schemas.ts, and the mutating
  * commands (start, approve, reject, rollback, freeze) re-running the simulation at the local "now".
  */
 import assert from 'node:assert/strict';
@@ -8,9 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { verifyExport, parseExport } from '../../lambdas/domain/audit';
-import { advanceLocalGantry } from '../../lib/cli/local-backend';
-import { type OperatorIo, runStatus, useColour } from '../../lib/cli/operator';
-import { freezeOutputSchema, releasesOutputSchema, startOutputSchema, statusOutputSchema } from '../../lib/cli/schemas';
+import { advanceLocalGantry } from '../../cli/backends/local-backend';
+import { type OperatorIo, useColour } from '../../cli/commands/common';
+import { runStatus } from '../../cli/commands/status';
+import { freezeOutputSchema, releasesOutputSchema, startOutputSchema, statusOutputSchema } from '../../cli/render/schemas';
 import { alice, bob, D1, D2, D3, example, gantry, gantryProcess, localGantry, mallory, scenarioFile } from './helpers';
 
 const push = (digest: string, tag: string, at = 'PT0S') => ({ type: 'ecr-push', repository: 'payments-api', tag, digest, principal: 'arn:aws:sts::111122223333:assumed-role/ci-pusher/build-42', at });

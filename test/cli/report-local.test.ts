@@ -11,10 +11,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
-import { openAwsBackend } from '../../lib/cli/aws-backend';
-import type { BackendOptions } from '../../lib/cli/operator';
+import { openAwsBackend } from '../../cli/backends/aws-backend';
+import type { BackendOptions } from '../../cli/commands/common';
 import { startDynalite } from '../../local/dynalite';
-import { main } from '../../local/cli';
+import { main } from '../../cli/main';
 import { alice, bob, example, gantry, gantryProcess, localGantry, scenarioFile, tmp } from './helpers';
 
 const start = { type: 'start', principal: alice, input: { service: 'payments', image: { tag: 'v1.4.2' }, reason: 'CHG-7' }, at: 'PT0S' };

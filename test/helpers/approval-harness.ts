@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-table';
-import { type ApiResponse, apiEventFor, run as decide } from '../../lambdas/approval-decide';
+import { type ApiResponse, run as decide } from '../../lambdas/approval-decide';
+import { decisionEvent } from '../../local/api-events';
 import { run as requestApproval } from '../../lambdas/approval-request';
 import { configHash, type GantryConfig, parseConfig } from '../../lambdas/domain/config';
 import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease } from '../../lambdas/domain/ledger';
@@ -203,9 +204,9 @@ export async function call(h: Harness, event: unknown): Promise<{ status: number
 let requests = 0;
 /** A decision request signed by `principal`, with a request id of its own. */
 export const approve = (principal: string, comment?: string, requestId?: string, releaseId = RELEASE) =>
-  apiEventFor(principal, { releaseId, stage: 'prod', decision: 'approve', ...(comment ? { comment } : {}) }, { at: T0, requestId: requestId ?? `req-${++requests}` });
+  decisionEvent(principal, { releaseId, stage: 'prod', decision: 'approve', ...(comment ? { comment } : {}) }, { at: T0, requestId: requestId ?? `req-${++requests}` });
 export const reject = (principal: string, comment?: string, releaseId = RELEASE) =>
-  apiEventFor(principal, { releaseId, stage: 'prod', decision: 'reject', ...(comment ? { comment } : {}) }, { at: T0, requestId: `req-${++requests}` });
+  decisionEvent(principal, { releaseId, stage: 'prod', decision: 'reject', ...(comment ? { comment } : {}) }, { at: T0, requestId: `req-${++requests}` });
 
 export async function prodOf(h: Harness, releaseId = RELEASE) {
   return projectRelease(await h.ledger.events(releaseId))?.stages.find((s) => s.name === 'prod');

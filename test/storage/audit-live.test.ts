@@ -12,7 +12,7 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import { checkAgainstAnchors, formatExport, parseExport, verifyExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
-import { anchorsFromLedger, exportFromLedger } from '../../lib/cli/live-ledger';
+import { anchorsFromLedger, exportFromLedger } from '../../cli/backends/live-ledger';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

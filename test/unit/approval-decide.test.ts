@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { apiEventFor, CLOSING_MARGIN_MS, DELIVERY_ATTEMPTS } from '../../lambdas/approval-decide';
-import { ApprovalNotConfiguredError, executionConsoleUrl, run as requestApproval } from '../../lambdas/approval-request';
+import { CLOSING_MARGIN_MS, DELIVERY_ATTEMPTS } from '../../lambdas/approval-decide';
+import { decisionEvent } from '../../local/api-events';
+import { ApprovalNotConfiguredError, run as requestApproval } from '../../lambdas/approval-request';
+import { executionConsoleUrl } from '../../lambdas/domain/console-url';
 import { logger } from '../../lambdas/shared/middleware';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import {
@@ -317,7 +319,7 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
   it('answers 409 for a stage whose config needs no approval', async () => {
     const h = await waitingRelease();
 
-    const r = await call(h, apiEventFor(BOB, { releaseId: RELEASE, stage: 'staging', decision: 'approve' }));
+    const r = await call(h, decisionEvent(BOB, { releaseId: RELEASE, stage: 'staging', decision: 'approve' }));
 
     assert.equal(r.status, 409);
     assert.match(String(r.body.message), /no approval is waiting for staging of .*: stage staging of payments needs no approval/);
@@ -349,7 +351,7 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
   it('answers 404 for a release that does not exist', async () => {
     const h = await waitingRelease();
 
-    const r = await call(h, apiEventFor(BOB, { releaseId: 'payments-ffffffffffffffff', stage: 'prod', decision: 'approve' }));
+    const r = await call(h, decisionEvent(BOB, { releaseId: 'payments-ffffffffffffffff', stage: 'prod', decision: 'approve' }));
 
     assert.equal(r.status, 404);
     assert.equal(r.body.message, 'release payments-ffffffffffffffff not found');
@@ -420,11 +422,11 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
   });
 });
 
-describe('apiEventFor', () => {
+describe('decisionEvent (local/api-events.ts)', () => {
   it('builds the API Gateway IAM-auth proxy event shape of the sample, signed by the given principal', () => {
     const sample = JSON.parse(readFileSync(API_SAMPLE, 'utf8'));
 
-    const e = apiEventFor(BOB, { releaseId: RELEASE, stage: 'prod', decision: 'reject', comment: 'no' }, { at: T0, requestId: 'r-1' });
+    const e = decisionEvent(BOB, { releaseId: RELEASE, stage: 'prod', decision: 'reject', comment: 'no' }, { at: T0, requestId: 'r-1' });
 
     for (const k of Object.keys(sample)) assert.ok(k in e, k);
     for (const k of Object.keys(sample.requestContext)) assert.ok(k in e.requestContext, `requestContext.${k}`);

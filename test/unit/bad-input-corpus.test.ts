@@ -19,7 +19,7 @@ import { ValidationError } from '../../lambdas/domain/validation';
 import { run as intake } from '../../lambdas/intake';
 import { run as prepareRelease } from '../../lambdas/prepare-release';
 import { run as reconciler } from '../../lambdas/reconciler';
-import { main } from '../../local/cli';
+import { main } from '../../cli/main';
 import { loadScenario, loadScenarioText } from '../../local/scenario';
 import { type ApprovalCase, CASES, type Case, EXECUTION_ARN, EXECUTION_NAME, example, ROOT } from '../fixtures/bad-input/cases';
 import { recordingDeps } from '../fixtures/bad-input/recording';

@@ -9,9 +9,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { type Credentials, decisionRequest, type DecisionIo, runDecision } from '../../lib/cli/approve';
-import { CliInputError } from '../../lib/cli/errors';
-import { main } from '../../local/cli';
+import { type Credentials, decisionRequest, type DecisionIo, runDecision } from '../../cli/backends/approval-api';
+import { CliInputError } from '../../cli/errors';
+import { main } from '../../cli/main';
 
 const ROOT = join(__dirname, '..', '..');
 const CREDENTIALS: Credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token-example' };

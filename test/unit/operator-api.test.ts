@@ -18,7 +18,8 @@ import { ValidationError } from '../../lambdas/domain/validation';
 import { type OperatorDeps, run } from '../../lambdas/operator-api';
 import type { Executions } from '../../lambdas/ports';
 import { run as prepareRelease } from '../../lambdas/prepare-release';
-import { type ApiResponse, iamApiEvent } from '../../lambdas/shared/api-gateway';
+import { type ApiResponse } from '../../lambdas/shared/api-gateway';
+import { iamApiEvent } from '../../local/api-events';
 import { logger } from '../../lambdas/shared/middleware';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 

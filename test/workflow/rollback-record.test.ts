@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { auditRelease } from '../../lambdas/domain/audit';
-import { renderAudit } from '../../lib/cli/render';
-import { renderReleaseReport } from '../../lib/report/html';
+import { renderAudit } from '../../cli/render/render';
+import { renderReleaseReport } from '../../cli/render/report-html';
 import { loadScenario } from '../../local/scenario';
 import { simulate } from '../../local/simulate';
-import { renderTimeline } from '../../local/timeline';
+import { renderTimeline } from '../../cli/render/timeline';
 import { D1, D2, ROOT } from './helpers';
 
 const carol = 'arn:aws:sts::111122223333:assumed-role/Operators/carol';

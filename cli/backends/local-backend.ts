@@ -1,0 +1,363 @@
+/**
+ * A local Gantry (`--local <dir>`): a directory holding a scenario (the environment: config, ECR
+ * images, alarms, what runs where), the operator's actions so far, each at the virtual "now" it was
+ * taken, and the result of re-running the deterministic simulation up to "now":
+ *
+ *   <dir>/gantry-local.json   the scenario (config inlined), "now", the actions
+ *   <dir>/ledger.jsonl        the ledger, in the `gantry audit export` format (audit/metrics/report read it)
+ *   <dir>/simulation.json     the simulation output (`gantry simulate --json`), for executions and alarms
+ *
+ * Every mutating command (start, rollback, approve/reject, freeze) appends an action at "now" and
+ * re-runs the whole simulation from the scenario's start to "now"; read commands only read the files.
+ * `gantry simulate <scenario> --state <dir> [--until D]` creates one; `gantry simulate --state <dir>
+ * --advance D` moves its clock on. See docs/decisions/011-cli-backends.md.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { formatExport, parseExport, exportEvents, type ParsedExport } from '../../lambdas/domain/audit';
+import type { GantryConfig } from '../../lambdas/domain/config';
+import { parseIsoDuration } from '../../lambdas/domain/durations';
+import { type LedgerEvent, projectRelease, type ReleaseSummary } from '../../lambdas/domain/ledger';
+import { operatorExecutionName } from '../../lambdas/domain/release';
+import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
+import { ValidationError } from '../../lambdas/domain/validation';
+import type { FreezeState, ReleaseQuery } from '../../lambdas/ports';
+import { loadScenario, readConfigFile, readScenarioJson } from '../../local/scenario';
+import { type SimulationOutput, simulate } from '../../local/simulate';
+import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, NotFoundError, RefusedError, type StartResult } from './backend';
+import { CliInputError } from '../errors';
+
+export const STATE_FILE = 'gantry-local.json';
+export const LEDGER_FILE = 'ledger.jsonl';
+export const SIMULATION_FILE = 'simulation.json';
+const FORMAT = 'gantry-local/1';
+
+/** Who acts in a local Gantry unless `--as` says otherwise. */
+export const DEFAULT_LOCAL_PRINCIPAL = 'arn:aws:sts::111122223333:assumed-role/Operators/local-operator';
+const PRINCIPAL = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$/;
+
+const actionSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('start'), at: z.string(), principal: z.string(), input: z.record(z.string(), z.unknown()) }),
+  z.object({ type: z.literal('rollback'), at: z.string(), principal: z.string(), input: z.record(z.string(), z.unknown()) }),
+  z.object({ type: z.literal('freeze'), at: z.string(), principal: z.string(), state: z.enum(['on', 'off']), reason: z.string() }),
+  z.object({
+    type: z.literal('decision'),
+    at: z.string(),
+    principal: z.string(),
+    decision: z.enum(['approve', 'reject']),
+    releaseId: z.string(),
+    service: z.string(),
+    stage: z.string(),
+    comment: z.string().optional(),
+    /** When the stage's approval phase began (the decision's script line is keyed on it). */
+    phaseAt: z.string(),
+  }),
+]);
+export type LocalAction = z.infer<typeof actionSchema>;
+
+const stateSchema = z.object({
+  format: z.literal(FORMAT),
+  /** The scenario as given, its config inlined so the directory stands alone. */
+  scenario: z.record(z.string(), z.unknown()),
+  /** Where the scenario's relative paths resolve. */
+  baseDir: z.string(),
+  /** The local Gantry's virtual "now": the simulation runs up to it. */
+  now: z.string(),
+  actions: z.array(actionSchema),
+});
+export type LocalState = z.infer<typeof stateSchema>;
+
+const atDuration = (startIso: string, atIso: string) => `PT${Math.max(0, Date.parse(atIso) - Date.parse(startIso)) / 1000}S`;
+
+/** The scenario with the actions as triggers and script lines, and the release id each start/rollback gets. */
+export function scenarioWithActions(state: LocalState): { raw: Record<string, unknown>; names: Map<number, string> } {
+  const raw = structuredClone(state.scenario) as Record<string, unknown> & { clock: string; triggers?: unknown[]; script?: unknown[] };
+  const triggers = [...(raw.triggers ?? [])];
+  const script = [...(raw.script ?? [])];
+  const names = new Map<number, string>();
+  state.actions.forEach((a, k) => {
+    const at = atDuration(raw.clock, a.at);
+    if (a.type === 'start' || a.type === 'rollback') {
+      const index = triggers.length;
+      const service = typeof a.input.service === 'string' && /^[a-z][a-z0-9-]{0,39}$/.test(a.input.service) ? a.input.service : 'release';
+      const when = new Date(Date.parse(raw.clock) + parseIsoDuration(at));
+      names.set(k, a.type === 'rollback' ? operatorExecutionName(`${service}-rollback`, when, String(index)) : operatorExecutionName(service, when, String(index)));
+      triggers.push({ type: a.type, principal: a.principal, input: a.input, at });
+    } else if (a.type === 'freeze') {
+      triggers.push({ type: 'freeze', state: a.state, reason: a.reason, principal: a.principal, at });
+    } else {
+      const after = atDuration(a.phaseAt, a.at);
+      script.push({ when: { service: a.service, stage: a.stage, phase: 'approval', after }, [a.decision]: { principal: a.principal, ...(a.comment ? { comment: a.comment } : {}) } });
+    }
+  });
+  raw.triggers = triggers;
+  raw.script = script;
+  return { raw, names };
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** Run the simulation of a local Gantry up to its "now" and store the ledger and the output. */
+export async function runLocal(dir: string, state: LocalState): Promise<{ output: SimulationOutput; ledgerEvents: LedgerEvent[]; names: Map<number, string> }> {
+  const { raw, names } = scenarioWithActions(state);
+  const loaded = loadScenario(raw, state.baseDir, join(dir, STATE_FILE));
+  const { output, ledgerEvents } = await simulate(loaded, { until: Date.parse(state.now) });
+  store(dir, state, output, ledgerEvents);
+  return { output, ledgerEvents, names };
+}
+
+function store(dir: string, state: LocalState, output: SimulationOutput, ledgerEvents: readonly LedgerEvent[]): void {
+  mkdirSync(dir, { recursive: true });
+  writeAtomic(join(dir, LEDGER_FILE), formatExport(ledgerEvents));
+  writeAtomic(join(dir, SIMULATION_FILE), `${JSON.stringify(output, null, 2)}\n`);
+  // The state last: a directory with a state file always has the results that go with it.
+  writeAtomic(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** Read a scenario file with its config inlined (so the local Gantry does not depend on the file later). */
+export function readScenarioInlined(file: string): { scenario: Record<string, unknown>; baseDir: string } {
+  // Read strictly (duplicate keys, deep nesting refused), as `gantry simulate` reads it.
+  const raw = readScenarioJson(file);
+  const baseDir = dirname(resolve(file));
+  // Validate once as `gantry simulate` does (one line per problem), then inline the config.
+  loadScenario(raw, baseDir, file);
+  const scenario = raw as Record<string, unknown>;
+  if (typeof scenario.config === 'string') scenario.config = readConfigFile(resolve(baseDir, scenario.config), scenario.config, file);
+  return { scenario, baseDir };
+}
+
+/** `gantry simulate <scenario> --state <dir> [--until D]`: a new local Gantry whose "now" is start + D (default: when nothing is left to happen). */
+export async function createLocalGantry(dir: string, scenarioFile: string, until?: string): Promise<{ state: LocalState; output: SimulationOutput; ledgerEvents: LedgerEvent[] }> {
+  if (existsSync(join(dir, STATE_FILE))) throw new CliInputError(`${dir} already holds a local Gantry (${STATE_FILE}); use another directory, or move its clock with gantry simulate --state ${dir} --advance <duration>`);
+  const { scenario, baseDir } = readScenarioInlined(scenarioFile);
+  const start = Date.parse(String(scenario.clock));
+  if (until !== undefined) {
+    const state: LocalState = { format: FORMAT, scenario, baseDir, now: new Date(start + durationArg(until, '--until')).toISOString(), actions: [] };
+    const { output, ledgerEvents } = await runLocal(dir, state);
+    return { state, output, ledgerEvents };
+  }
+  // Run until nothing is left to happen; that moment is "now" (a re-run to it replays the same).
+  const { output, ledgerEvents } = await simulate(loadScenario(scenario, baseDir, scenarioFile));
+  const state: LocalState = { format: FORMAT, scenario, baseDir, now: new Date(Date.parse(output.clock.end)).toISOString(), actions: [] };
+  store(dir, state, output, ledgerEvents);
+  return { state, output, ledgerEvents };
+}
+
+/** `gantry simulate --state <dir> (--advance D | --until D)`: move a local Gantry's clock on and re-run. */
+export async function advanceLocalGantry(dir: string, opts: { advance?: string; until?: string }): Promise<{ state: LocalState; output: SimulationOutput; ledgerEvents: LedgerEvent[] }> {
+  const state = readState(dir);
+  const start = Date.parse(String(state.scenario.clock));
+  const target = opts.until !== undefined ? start + durationArg(opts.until, '--until') : Date.parse(state.now) + durationArg(opts.advance ?? 'PT0S', '--advance');
+  if (target < Date.parse(state.now)) throw new CliInputError(`--until: the local Gantry is already at ${state.now}; time only moves forward (give a later --until, or --advance)`);
+  const next: LocalState = { ...state, now: new Date(target).toISOString() };
+  const { output, ledgerEvents } = await runLocal(dir, next);
+  return { state: next, output, ledgerEvents };
+}
+
+function durationArg(value: string, option: string): number {
+  try {
+    return parseIsoDuration(value, option, option);
+  } catch (e) {
+    if (e instanceof ValidationError) throw new CliInputError(`${option}: expected an ISO-8601 duration such as PT2H or P1DT30M, got ${JSON.stringify(value)}`, { cause: e });
+    throw e;
+  }
+}
+
+export function readState(dir: string): LocalState {
+  const file = join(dir, STATE_FILE);
+  if (!existsSync(file)) {
+    throw new NotFoundError(`${dir} is not a local Gantry (no ${STATE_FILE}); create one with gantry simulate <scenario.json> --state ${dir} [--until PT1H]`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CliInputError(`${file}: expected the JSON a local Gantry keeps (${(e as Error).message})`, { cause: e });
+  }
+  const r = stateSchema.safeParse(raw);
+  if (!r.success) throw new CliInputError(`${file}: not a ${FORMAT} state file (${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`);
+  return r.data;
+}
+
+export interface LocalBackendOptions {
+  /** The principal the operator acts as (`--as`). @default DEFAULT_LOCAL_PRINCIPAL or GANTRY_LOCAL_PRINCIPAL */
+  readonly principal?: string;
+}
+
+export class LocalBackend implements GantryBackend {
+  readonly kind = 'local' as const;
+  readonly label: string;
+  private state: LocalState;
+  private events: LedgerEvent[];
+  /** ledger.jsonl as written: the events and each release's anchor line. */
+  private parsed: ParsedExport;
+  private output: SimulationOutput;
+  private readonly principal: string;
+  private readonly loadedConfig: GantryConfig;
+
+  constructor(
+    private readonly dir: string,
+    options: LocalBackendOptions = {},
+  ) {
+    this.state = readState(dir);
+    this.principal = options.principal ?? process.env.GANTRY_LOCAL_PRINCIPAL ?? DEFAULT_LOCAL_PRINCIPAL;
+    if (!PRINCIPAL.test(this.principal)) throw new CliInputError(`--as: expected an IAM or STS principal ARN, got ${JSON.stringify(this.principal)}`);
+    this.label = `local Gantry ${dir} (simulation)`;
+    this.loadedConfig = loadScenario(this.state.scenario, this.state.baseDir, join(dir, STATE_FILE)).config;
+    ({ events: this.events, parsed: this.parsed, output: this.output } = this.readResults());
+  }
+
+  private readResults(): { events: LedgerEvent[]; parsed: ParsedExport; output: SimulationOutput } {
+    try {
+      const parsed = parseExport(readFileSync(join(this.dir, LEDGER_FILE), 'utf8'));
+      const output = JSON.parse(readFileSync(join(this.dir, SIMULATION_FILE), 'utf8')) as SimulationOutput;
+      return { events: exportEvents(parsed), parsed, output };
+    } catch (e) {
+      throw new CliInputError(`${this.dir}: the local Gantry's ${LEDGER_FILE} or ${SIMULATION_FILE} is missing or unreadable; re-run it with gantry simulate --state ${this.dir} --advance PT0S`, { cause: e });
+    }
+  }
+
+  /** Re-read the directory (another command may have changed it: `status --watch`). */
+  refresh(): void {
+    this.state = readState(this.dir);
+    ({ events: this.events, parsed: this.parsed, output: this.output } = this.readResults());
+  }
+
+  config(): GantryConfig {
+    return this.loadedConfig;
+  }
+
+  now(): Date {
+    return new Date(this.state.now);
+  }
+
+  close(): void {}
+
+  private async act(action: LocalAction): Promise<{ name?: string; output: SimulationOutput }> {
+    const next: LocalState = { ...this.state, actions: [...this.state.actions, action] };
+    const { output, ledgerEvents, names } = await runLocal(this.dir, next);
+    this.state = next;
+    this.events = ledgerEvents;
+    this.parsed = parseExport(formatExport(ledgerEvents));
+    this.output = output;
+    return { name: names.get(next.actions.length - 1), output };
+  }
+
+  private async startAny(type: 'start' | 'rollback', input: Record<string, unknown>): Promise<StartResult> {
+    const { name } = await this.act({ type, at: this.state.now, principal: this.principal, input });
+    if (!name) throw new Error('unreachable: a start action has a name');
+    return { releaseId: name, executionArn: `arn:aws:states:local:000000000000:execution:gantry-${type === 'start' ? 'release' : 'rollback'}:${name}`, alreadyExists: false };
+  }
+
+  async startRelease(input: unknown): Promise<StartResult> {
+    parseReleaseInput(input, this.loadedConfig);
+    return this.startAny('start', input as Record<string, unknown>);
+  }
+
+  async startRollback(input: unknown): Promise<StartResult> {
+    parseRollbackInput(input, this.loadedConfig);
+    return this.startAny('rollback', input as Record<string, unknown>);
+  }
+
+  async listReleases(query: ReleaseQuery = {}): Promise<ReleaseSummary[]> {
+    const groups = new Map<string, LedgerEvent[]>();
+    for (const e of this.events) groups.set(e.releaseId, [...(groups.get(e.releaseId) ?? []), e]);
+    const out: ReleaseSummary[] = [];
+    for (const events of groups.values()) {
+      const s = projectRelease(events);
+      if (!s) continue;
+      if (query.service !== undefined && s.service !== query.service) continue;
+      if (query.from !== undefined && s.startedAt < query.from) continue;
+      if (query.to !== undefined && s.startedAt > query.to) continue;
+      out.push(s);
+    }
+    return out.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.releaseId.localeCompare(a.releaseId));
+  }
+
+  async getReleaseEvents(releaseId: string): Promise<LedgerEvent[]> {
+    return this.events.filter((e) => e.releaseId === releaseId).sort((a, b) => a.seq - b.seq);
+  }
+
+  async exportRelease(releaseId: string): Promise<ParsedExport> {
+    return { events: this.parsed.events.filter((l) => l.event.releaseId === releaseId), anchors: this.parsed.anchors.filter((a) => a.anchor.releaseId === releaseId) };
+  }
+
+  async describeExecution(releaseId: string): Promise<ExecutionDescription | undefined> {
+    const ex = this.output.executions.find((e) => e.name === releaseId);
+    if (!ex) return undefined;
+    return {
+      releaseId,
+      executionArn: `arn:aws:states:local:000000000000:execution:gantry-${ex.machine}:${ex.name}`,
+      status: ex.status,
+      ...(ex.error ? { error: ex.error } : {}),
+    };
+  }
+
+  async getFreeze(): Promise<FreezeState> {
+    const raw = scenarioWithActions(this.state).raw as { clock: string; triggers: Array<Record<string, unknown>> };
+    const now = Date.parse(this.state.now);
+    let state: FreezeState = { on: false };
+    const freezes = raw.triggers
+      .map((t, i) => ({ t, i, at: Date.parse(raw.clock) + parseIsoDuration(t.at ?? 'PT0S') }))
+      .filter((x) => x.t.type === 'freeze' && x.at <= now)
+      .sort((a, b) => a.at - b.at || a.i - b.i);
+    for (const { t, at } of freezes) state = { on: t.state === 'on', reason: String(t.reason), principal: String(t.principal), at: new Date(at).toISOString() };
+    return state;
+  }
+
+  async setFreeze(on: boolean, reason: string): Promise<FreezeState> {
+    await this.act({ type: 'freeze', at: this.state.now, principal: this.principal, state: on ? 'on' : 'off', reason });
+    return this.getFreeze();
+  }
+
+  async decide(d: Decision): Promise<DecisionResult> {
+    const events = await this.getReleaseEvents(d.releaseId);
+    const summary = projectRelease(events);
+    if (!summary) throw new NotFoundError(`release ${d.releaseId} is not in ${this.label}; list them with gantry releases --local ${this.dir}`);
+    const what = `${d.stage} of ${d.releaseId}`;
+    const waitingAt = events.filter((e) => e.stage === d.stage && e.type === 'stage.waiting' && e.data.waitingFor === 'approval').at(-1)?.at;
+    const decided = events.some((e) => e.stage === d.stage && e.type === 'gate.evaluated' && e.data.gate === 'approval');
+    if (summary.status !== 'RUNNING' || !waitingAt || decided) {
+      return { code: 1, lines: [{ stream: 'err', text: `no approval is waiting for ${what} (release ${summary.status}${decided ? ', already decided' : ''})` }] };
+    }
+    // Refusals are items beside the chain (not release events): the simulation's timeline notes each one.
+    const refusedNotes = (o: SimulationOutput) => o.timeline.filter((t) => t.event === 'Approval Refused');
+    const refusedBefore = refusedNotes(this.output).length;
+    await this.act({ type: 'decision', at: this.state.now, principal: this.principal, decision: d.decision, releaseId: d.releaseId, service: summary.service, stage: d.stage, phaseAt: waitingAt, ...(d.comment ? { comment: d.comment } : {}) });
+    const after = await this.getReleaseEvents(d.releaseId);
+    const gate = after.find((e) => e.stage === d.stage && e.type === 'gate.evaluated' && e.data.gate === 'approval');
+    if (gate) {
+      return { code: 0, lines: [{ stream: 'out', text: `${String(gate.data.decision ?? d.decision.toUpperCase())}: ${what} by ${String(gate.data.principal ?? this.principal)} at ${gate.at}${d.comment ? ` (${d.comment})` : ''}` }] };
+    }
+    const refusal = refusedNotes(this.output).at(refusedBefore);
+    if (refusal) {
+      // The note reads `<decision> by <principal>: HTTP <status> <message>`.
+      const message = /: HTTP \d{3} (.*)$/s.exec(String(refusal.reason ?? ''))?.[1];
+      return {
+        code: 1,
+        lines: [
+          { stream: 'err', text: `refused: ${message || 'the decision was refused'}` },
+          { stream: 'err', text: `the refusal is recorded; ${what} keeps waiting for an approver` },
+        ],
+      };
+    }
+    throw new RefusedError(`the decision on ${what} did not reach the release (another release of ${summary.service} may be waiting for approval first: the local runtime applies a decision to the first one)`);
+  }
+
+  async alarmStates(names: readonly string[]): Promise<Record<string, string>> {
+    const initial = (this.state.scenario.alarms ?? {}) as Record<string, string>;
+    const out: Record<string, string> = {};
+    for (const n of names) out[n] = initial[n] ?? 'OK';
+    for (const t of this.output.timeline) {
+      if (t.event !== 'Alarm State Changed' || typeof t.reason !== 'string') continue;
+      const m = /^(.*): (\S+) → (\S+)$/.exec(t.reason);
+      if (m && names.includes(m[1] as string)) out[m[1] as string] = m[3] as string;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,84 @@
+/** `gantry releases`: releases and rollbacks, newest first, filtered by service, time and status. */
+import type { Command } from 'commander';
+import type { ReleaseSummary } from '../../lambdas/domain/ledger';
+import { EXIT } from '../backends/backend';
+import { CliInputError } from '../errors';
+import { parseTimeBound } from '../input';
+import { type BackendOptions, backendOptions, clock, csv, json, type OperatorIo, paint, type SetCode, shortDigest, simulated, useColour, withBackend } from './common';
+
+export interface ReleasesOptions extends BackendOptions {
+  readonly service?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly status?: string;
+  readonly limit?: string;
+  readonly json?: boolean;
+}
+
+export function releaseListItem(r: ReleaseSummary) {
+  return {
+    releaseId: r.releaseId,
+    kind: r.kind,
+    service: r.service,
+    status: r.status,
+    digest: r.digest ?? null,
+    tag: r.tag ?? null,
+    initiator: r.initiator ?? null,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt ?? null,
+    reason: r.reason ?? null,
+    stages: r.stages.map((s) => ({ name: s.name, status: s.status })),
+  };
+}
+
+export async function runReleases(opts: ReleasesOptions, io: OperatorIo): Promise<number> {
+  return withBackend(opts, io, async (b) => {
+    const now = b.now();
+    const since = parseTimeBound(opts.since, 'since', now);
+    const until = parseTimeBound(opts.until, 'until', now);
+    const limit = opts.limit === undefined ? 50 : Number(opts.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new CliInputError(`--limit: expected a whole number of at least 1, got ${JSON.stringify(opts.limit)}`);
+    let list = await b.listReleases({ ...(opts.service ? { service: opts.service } : {}), ...(since ? { from: since } : {}), ...(until ? { to: until } : {}) });
+    if (opts.status) {
+      const wanted = new Set(csv(opts.status).map((s) => s.toUpperCase()));
+      list = list.filter((r) => wanted.has(r.status));
+    }
+    list = list.slice(0, limit);
+    if (opts.json) {
+      io.out(json({ source: b.label, simulated: simulated(b), now: now.toISOString(), releases: list.map(releaseListItem) }));
+      return EXIT.ok;
+    }
+    if (list.length === 0) {
+      io.out(`no releases${opts.service ? ` of ${opts.service}` : ''}${since ? ` since ${clock(since)}` : ''} in ${b.label}`);
+      return EXIT.ok;
+    }
+    const colour = useColour(io);
+    const w = Math.max(10, ...list.map((r) => r.releaseId.length)) + 2;
+    io.out(`${'RELEASE'.padEnd(w)}${'SERVICE'.padEnd(12)}${'STATUS'.padEnd(17)}${'STARTED'.padEnd(22)}${'IMAGE'.padEnd(24)}STAGES`);
+    for (const r of list) {
+      const image = r.kind === 'rollback' ? `→ ${shortDigest(r.rollbackTarget ?? r.digest ?? null)}` : (r.tag ?? shortDigest(r.digest ?? null));
+      const stages = r.stages.map((s) => `${s.name}:${s.status}`).join(' ');
+      io.out(`${r.releaseId.padEnd(w)}${r.service.padEnd(12)}${paint(colour, r.status, r.status.padEnd(17))}${clock(r.startedAt).padEnd(22)}${image.padEnd(24)}${stages}`);
+    }
+    io.out(`(${list.length} release(s); ${b.label})`);
+    return EXIT.ok;
+  });
+}
+
+/** Register `gantry releases`. */
+export function registerReleasesCommand(program: Command, setCode: SetCode, io: OperatorIo): void {
+  backendOptions(
+    program
+      .command('releases')
+      .description('list releases and rollbacks, newest first')
+      .option('--service <service>', 'only this service')
+      .option('--since <when>', 'started at or after: an ISO date, instant, or duration back from now (P7D)')
+      .option('--until <when>', 'started at or before: an ISO date, instant, or duration back from now')
+      .option('--status <list>', 'only these statuses (comma-separated, e.g. RUNNING,FAILED)')
+      .option('--limit <n>', 'at most this many (default 50)')
+      .option('--json', 'print the list as one JSON object'),
+  ).action(async (opts: ReleasesOptions) => {
+    setCode(await runReleases(opts, io));
+  });
+
+}

@@ -1,0 +1,140 @@
+/** `gantry status`: a release now, each stage's status and phase and why it waits; `--watch` until it finishes. */
+import type { Command } from 'commander';
+import { executionConsoleUrl } from '../../lambdas/domain/console-url';
+import { TERMINAL_RELEASE_STATUSES } from '../../lambdas/domain/types';
+import type { GantryBackend } from '../backends/backend';
+import { NotFoundError } from '../backends/backend';
+import { LocalBackend } from '../backends/local-backend';
+import { CliInputError } from '../errors';
+import type { ReleaseStatusView } from '../render/schemas';
+import { bakingAlarms, releaseStatus } from '../render/status-view';
+import { type BackendOptions, backendOptions, clock, json, localHint, type OperatorIo, openBackend, paint, type SetCode, shortDigest, simulated, useColour } from './common';
+
+export async function statusOf(b: GantryBackend, releaseId: string): Promise<ReleaseStatusView | undefined> {
+  const events = await b.getReleaseEvents(releaseId);
+  if (events.length === 0) return undefined;
+  const open = bakingAlarms(events);
+  const alarmStates = open.length && b.alarmStates ? await b.alarmStates(open) : undefined;
+  const execution = await b.describeExecution(releaseId);
+  const consoleUrl = b.kind === 'aws' && execution ? executionConsoleUrl(execution.executionArn) : undefined;
+  const cfg = b.config();
+  return releaseStatus(events, {
+    now: b.now(),
+    ...(cfg ? { config: cfg } : {}),
+    ...(alarmStates ? { alarmStates } : {}),
+    ...(execution ? { execution } : {}),
+    ...(consoleUrl ? { consoleUrl } : {}),
+  });
+}
+
+
+export function renderStatus(v: ReleaseStatusView, colour: boolean, source: string): string {
+  const lines: string[] = [];
+  const kind = v.kind === 'rollback' ? 'ROLLBACK' : 'RELEASE';
+  lines.push(`${kind} ${v.releaseId} — ${paint(colour, v.status)}${v.reason ? `: ${v.reason}` : ''}`);
+  lines.push(`  ${v.service} ${shortDigest(v.digest)}${v.tag ? ` (${v.tag})` : ''}, started ${clock(v.startedAt)} by ${v.initiator ?? '(unattributed)'}`);
+  if (v.requestReason) lines.push(`  reason     ${v.requestReason}`);
+  if (v.breakGlass) lines.push(`  BREAK-GLASS ${v.breakGlass}`);
+  if (v.endedAt) lines.push(`  finished   ${clock(v.endedAt)}`);
+  if (v.execution && v.execution.status !== v.status && !(v.status === 'RUNNING' && v.execution.status === 'RUNNING')) {
+    lines.push(`  execution  ${v.execution.status}${v.execution.error ? ` (${v.execution.error}${v.execution.cause ? `: ${v.execution.cause.slice(0, 200)}` : ''})` : ''}`);
+  }
+  if (v.consoleUrl) lines.push(`  console    ${v.consoleUrl}`);
+  const width = Math.max(5, ...v.stages.map((s) => s.name.length)) + 2;
+  for (const s of v.stages) {
+    lines.push(`  ${s.name.padEnd(width)}${paint(colour, s.status, s.status.padEnd(16))}${s.activity}`);
+  }
+  lines.push(`  (${source}; as of ${clock(v.now)})`);
+  return lines.join('\n');
+}
+
+/** The releases `gantry status` shows: one by id; else RUNNING ones (of the service), else the latest one. */
+async function pickReleases(b: GantryBackend, releaseId: string | undefined, service: string | undefined): Promise<string[]> {
+  if (releaseId) return [releaseId];
+  const all = await b.listReleases(service ? { service } : {});
+  const running = all.filter((r) => r.status === 'RUNNING');
+  if (running.length) return running.map((r) => r.releaseId);
+  const latest = all[0];
+  return latest ? [latest.releaseId] : [];
+}
+
+function plainWatchLines(v: ReleaseStatusView): string[] {
+  return v.stages.filter((s) => s.phase !== 'not-started').map((s) => `${v.releaseId} ${s.name}: ${s.status} — ${s.activity.replace(/requested .* ago/, 'requested')}`);
+}
+
+export interface StatusOptions extends BackendOptions {
+  readonly service?: string;
+  readonly watch?: boolean;
+  readonly interval?: string;
+  readonly json?: boolean;
+}
+
+export async function runStatus(releaseId: string | undefined, opts: StatusOptions, io: OperatorIo): Promise<number> {
+  const b = await openBackend(opts, io);
+  try {
+    const colour = useColour(io);
+    const intervalMs = opts.interval === undefined ? 5000 : Number(opts.interval) * 1000;
+    if (!Number.isFinite(intervalMs) || intervalMs < 100) throw new CliInputError(`--interval: expected seconds (at least 0.1), got ${JSON.stringify(opts.interval)}`);
+    const ids = await pickReleases(b, releaseId, opts.service);
+    if (ids.length === 0) {
+      throw new NotFoundError(`no release${opts.service ? ` of ${opts.service}` : ''} in ${b.label}; start one with gantry start --service S --tag T${localHint(b, opts)}`);
+    }
+    const printed = new Set<string>();
+    let first = true;
+    for (;;) {
+      const views: ReleaseStatusView[] = [];
+      for (const id of ids) {
+        const v = await statusOf(b, id);
+        if (!v) throw new NotFoundError(`release ${id} is not in ${b.label}; list releases with gantry releases${localHint(b, opts)}`);
+        views.push(v);
+      }
+      const done = views.every((v) => TERMINAL_RELEASE_STATUSES.has(v.status as never));
+      const code = Math.max(...views.map((v) => v.exitCode));
+      if (opts.json) {
+        const body = { source: b.label, simulated: simulated(b), releases: views };
+        io.out(opts.watch ? JSON.stringify(body) : json(body));
+      } else if (!opts.watch || io.isTTY) {
+        const text = views.map((v) => renderStatus(v, colour, b.label)).join('\n\n');
+        io.out(opts.watch ? `\x1b[H\x1b[2J${text}` : text);
+      } else {
+        for (const v of views) {
+          for (const line of plainWatchLines(v)) {
+            if (printed.has(line)) continue;
+            printed.add(line);
+            io.out(`${clock(v.now)}  ${line}`);
+          }
+          if (TERMINAL_RELEASE_STATUSES.has(v.status as never) && !printed.has(`end ${v.releaseId}`)) {
+            printed.add(`end ${v.releaseId}`);
+            io.out(`${clock(v.now)}  ${v.releaseId} finished: ${v.status}${v.reason ? ` — ${v.reason}` : ''}`);
+          }
+        }
+      }
+      if (!opts.watch || done) return code;
+      if (first && b.kind === 'local') {
+        io.err(`gantry: ${b.label} stands at ${b.now().toISOString()}: its clock moves only when told (gantry simulate --state ${opts.local} --advance PT10M) or when someone acts (approve, rollback); watching for that`);
+      }
+      first = false;
+      await io.sleep(intervalMs);
+      if (b instanceof LocalBackend) b.refresh();
+    }
+  } finally {
+    b.close();
+  }
+}
+
+/** Register `gantry status`. */
+export function registerStatusCommand(program: Command, setCode: SetCode, io: OperatorIo): void {
+  backendOptions(
+    program
+      .command('status')
+      .description('a release now: each stage\'s status and phase, and why it is waiting (window, approval, lease, scan, bake)')
+      .argument('[releaseId]', 'the release (default: the running releases, else the latest)')
+      .option('--service <service>', 'the running (else the latest) release of this service')
+      .option('--watch', 'redraw until the release finishes (plain lines when not a terminal); exit with its code')
+      .option('--interval <seconds>', '--watch: seconds between reads (default 5)')
+      .option('--json', 'print the status as JSON (with --watch: one line per read)'),
+  ).action(async (releaseId: string | undefined, opts: StatusOptions) => {
+    setCode(await runStatus(releaseId, opts, io));
+  });
+
+}

@@ -1,0 +1,78 @@
+/**
+ * Step keys: the one place that spells them. A ledger event's `stepKey` makes its write idempotent
+ * (`Ledger.append` with a key already in the release's chain returns the recorded event and writes
+ * nothing), so a retried Lambda never records a step twice. The keys are stored data: an existing
+ * ledger holds them, and a key spelled differently would let a retry write a second event. The
+ * spellings below are therefore fixed (test/unit/step-keys.test.ts pins each one).
+ *
+ *   release.started | release.finished | release.attributed          once per release
+ *   stage:<stage>:<step>                                              once per release and stage
+ *   stage:<stage>:at-deploy:<attempt>:<what>                          once per deploy attempt (deploy-check)
+ *   stage:<stage>:at-rollback:gate:window                             the window checked again before a rollback
+ *
+ * A stage is a Kubernetes DNS label (no `:`), so a key splits back into its parts (`parseStepKey`).
+ */
+
+/** Release-level steps, each recorded once per release. */
+export const RELEASE_STEP = {
+  started: 'release.started',
+  finished: 'release.finished',
+  /** Who pushed the image (CloudTrail PutImage), recorded by intake. */
+  attributed: 'release.attributed',
+} as const;
+
+/** Where the release or rollback is waiting. */
+export type WaitingFor = 'approval' | 'lease' | 'scan';
+
+const stage = (name: string, step: string): string => `stage:${name}:${step}`;
+
+/** Stage-level step keys, each recorded once per release and stage (or per its extra parts). */
+export const stageStep = {
+  started: (s: string) => stage(s, 'started'),
+  finished: (s: string) => stage(s, 'finished'),
+  promoted: (s: string) => stage(s, 'promoted'),
+
+  leaseAcquired: (s: string) => stage(s, 'lease.acquired'),
+  leaseReleased: (s: string) => stage(s, 'lease.released'),
+  leaseLost: (s: string) => stage(s, 'lease.lost'),
+
+  /** A gate's verdict at the stage (`window`, `approval`, `bake`, an image gate …). */
+  gate: (s: string, gate: string) => stage(s, `gate:${gate}`),
+  /** Waiting for an approval, the lease or a scan: once per stage. */
+  waiting: (s: string, what: WaitingFor) => stage(s, `waiting:${what}`),
+  /** Waiting for a deploy window: once per window opening it waits for. */
+  waitingForWindow: (s: string, until: string) => stage(s, `waiting:window:${until}`),
+
+  bakeStarted: (s: string) => stage(s, 'bake.started'),
+  bakeFinished: (s: string) => stage(s, 'bake.finished'),
+  /** An alarm event the bake did not act on: once per alarm and state change. */
+  bakeEventIgnored: (s: string, alarm: string, changedAt: string) => stage(s, `bake.event-ignored:${alarm}:${changedAt}`),
+
+  deployStarted: (s: string) => stage(s, 'deploy.started'),
+  deployFinished: (s: string) => stage(s, 'deploy.finished'),
+
+  rollbackStarted: (s: string) => stage(s, 'rollback.started'),
+  rollbackDeployStarted: (s: string) => stage(s, 'rollback.deploy.started'),
+  rollbackDeployFinished: (s: string) => stage(s, 'rollback.deploy.finished'),
+  rollbackFinished: (s: string) => stage(s, 'rollback.finished'),
+
+  /** The controls taken again right before a deploy (deploy-check): once per deploy attempt and control. */
+  atDeploy: (s: string, attempt: number, what: string) => stage(s, `at-deploy:${attempt}:${what}`),
+  /** A gate taken again right before a rollback deploys. */
+  atRollbackGate: (s: string, gate: 'window') => stage(s, `at-rollback:gate:${gate}`),
+} as const;
+
+/** A step key split into its parts: `stage` is absent for a release-level step. */
+export interface ParsedStepKey {
+  readonly stage?: string;
+  readonly step: string;
+}
+
+/** Split a step key; `undefined` for a text that is not one (an empty stage or step). */
+export function parseStepKey(key: string): ParsedStepKey | undefined {
+  if (!key.startsWith('stage:')) return key === '' ? undefined : { step: key };
+  const rest = key.slice('stage:'.length);
+  const colon = rest.indexOf(':');
+  if (colon <= 0 || colon === rest.length - 1) return undefined;
+  return { stage: rest.slice(0, colon), step: rest.slice(colon + 1) };
+}
