@@ -70,7 +70,12 @@ describe('one Kubernetes deploy chain', () => {
     const normalise = (s: State[], names: Record<string, string>, resultPath: string) => {
       let text = JSON.stringify(s);
       for (const [role, name] of Object.entries(names)) text = text.split(`"${name}"`).join(`"<${role}>"`);
-      return JSON.parse(text.replace(new RegExp(`${resultPath.replace(/[.$]/g, '\\$&')}(?=[".])`, 'g'), '$.<result>').replace(/"Comment":"[^"]*"/g, '"Comment":""').replace(/"kind":"(deploy|rollback)"/g, '"kind":""')) as unknown;
+      return JSON.parse(
+        text
+          .replace(new RegExp(`${resultPath.replace(/[.$]/g, '\\$&')}(?=[".])`, 'g'), '$.<result>')
+          .replace(/"Comment":"[^"]*"/g, '"Comment":""')
+          .replace(/"kind":"(deploy|rollback)"/g, '"kind":""'),
+      ) as unknown;
     };
     const deployNames = { ...RELEASE_DEPLOY_NAMES.kubernetes, done: 'RecordStageDeployed', failedStep: 'RecordDeployFailed' };
     const rollbackNames = { ...ROLLBACK_DEPLOY_NAMES.kubernetes, done: 'RecordRollbackDeployed', failedStep: 'RecordRollbackFailed' };
