@@ -3,12 +3,12 @@
  * - `plan`: the validated rollout target of a Kubernetes stage (cluster, namespace, Deployment, container, image by
  *   digest, poll interval, timeout), from the config and the ledger: the digest of the release, or the rollback
  *   target recorded by `plan-rollback`. Nothing the workflow sends to the cluster comes from anywhere else.
- * - `patch`: the PATCH body, from the Deployment as just read (lambdas/domain/rollout.ts `planPatch`).
+ * - `update`: the PUT body, from the Deployment as just read (lambdas/domain/rollout.ts `planUpdate`).
  * - `check`: DONE / PROGRESSING / FAILED from the Deployment as just read (`decideRollout`), with the evidence.
  */
 import { z } from 'zod';
 import { DIGEST_PATTERN, K8S_NAME_PATTERN } from './domain/config';
-import { type DeploymentView, decideRollout, deploymentPath, planPatch, type RolloutTarget, rolloutTarget } from './domain/rollout';
+import { type DeploymentView, decideRollout, deploymentPath, planUpdate, type RolloutTarget, rolloutTarget } from './domain/rollout';
 import { parseWith } from './domain/validation';
 import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps } from './ports';
@@ -25,7 +25,7 @@ export function imageRegistry(): string {
   return optionalEnv('ECR_REGISTRY', SIMULATED_REGISTRY);
 }
 
-/** The rollback target is gone from the ledger, or the release has no digest: nothing may be patched. */
+/** The rollback target is gone from the ledger, or the release has no digest: nothing may be updated. */
 export class RolloutTargetError extends Error {
   override readonly name = 'RolloutTargetError';
 }
@@ -67,6 +67,12 @@ const condition = z.object({ type: z.string(), status: z.string(), reason: z.str
 const deploymentSchema = z.object({
   generation: z.number().int(),
   resourceVersion: z.string().optional(),
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: z
+    .object({ name: z.string().optional(), namespace: z.string().optional(), annotations: z.record(z.string(), z.string()).optional() })
+    .passthrough()
+    .optional(),
   spec: z
     .object({
       replicas: z.number().int().min(0).optional(),
@@ -91,7 +97,7 @@ const deploymentSchema = z.object({
 
 const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('plan'), releaseId: z.string().min(1), stage: k8sName, kind }),
-  z.object({ action: z.literal('patch'), target: targetSchema, deployment: deploymentSchema }),
+  z.object({ action: z.literal('update'), target: targetSchema, deployment: deploymentSchema }),
   z.object({
     action: z.literal('check'),
     target: targetSchema,
@@ -114,10 +120,11 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       }
       if (!digest) throw new RolloutTargetError(`release ${e.releaseId} has no ${e.kind === 'rollback' ? 'rollback target' : 'digest'} for stage ${e.stage}`);
       const target: RolloutTarget = rolloutTarget({ config: deps.config, service: release.service, stage: st, digest, registry: imageRegistry(), releaseId: e.releaseId, kind: e.kind });
-      return { target };
+      // conflicts: the PUTs answered 409 so far (the workflow counts them and re-reads, up to MAX_UPDATE_ATTEMPTS).
+      return { target, conflicts: { count: 0 } };
     }
-    case 'patch':
-      return { ...planPatch(e.target, e.deployment as DeploymentView, deps.now()) };
+    case 'update':
+      return { ...planUpdate(e.target, e.deployment as DeploymentView, deps.now()) };
     case 'check':
       return { ...decideRollout({ target: e.target, deployment: e.deployment as DeploymentView, deadline: e.deadline, now: deps.now(), previousImage: e.previousImage }) };
   }

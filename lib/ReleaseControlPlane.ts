@@ -72,7 +72,7 @@ export const HANDLERS = {
   'approval-decide': 'The approval API: checks the approvers and segregation of duties, records the decision and resumes the release',
   'insight-plan': 'Insight check: lists, from the config, the stage workloads whose running image is read for drift',
   'insight-record': 'Insight check: finds stale services, compares running images with the ledger, records the findings, publishes Service Stale and Drift Detected',
-  'rollout-check': 'Kubernetes driver: the validated rollout target, the Deployment patch and the rollout decision (DONE, PROGRESSING, FAILED)',
+  'rollout-check': 'Kubernetes driver: the validated rollout target, the Deployment update (PUT body) and the rollout decision (DONE, PROGRESSING, FAILED)',
   'operator-api': 'The operator API: starts releases and rollbacks (writing the start record that names the caller) and sets the global freeze',
 } as const;
 export type HandlerName = keyof typeof HANDLERS;
@@ -554,7 +554,7 @@ export class ReleaseControlPlane extends Construct {
   /**
    * Stages this version cannot deploy are reported at synth (a warning, not an error): a stage whose
    * driver the release workflow never runs (`statemachines/release.asl.json` has no
-   * `${HelmProjectName}` / `${TerraformProjectName}` for it, or no `eks:call` PATCH for `kubernetes`).
+   * `${HelmProjectName}` / `${TerraformProjectName}` for it, or no `eks:call` write for `kubernetes`).
    */
   private warnAboutUndeployableStages(config: GantryConfig): void {
     const release = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', 'release.asl.json'));

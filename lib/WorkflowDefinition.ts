@@ -118,11 +118,11 @@ export class WorkflowDefinition {
   }
 
   /**
-   * Every `deploy.driver` the definition can run: the CodeBuild drivers it starts, and `kubernetes` when it patches a
-   * Deployment with `eks:call` (Method PATCH). Sorted.
+   * Every `deploy.driver` the definition can run: the CodeBuild drivers it starts, and `kubernetes` when it writes a
+   * Deployment with `eks:call` (any method but GET and HEAD; the Kubernetes driver PUTs). Sorted.
    */
   get drivers(): Array<CodeBuildDriver | NativeDriver> {
-    const native: NativeDriver[] = this.tasks.some((t) => t.kind === 'eks-call' && t.method === 'PATCH') ? ['kubernetes'] : [];
+    const native: NativeDriver[] = this.tasks.some((t) => t.kind === 'eks-call' && t.method !== undefined && t.method !== 'GET' && t.method !== 'HEAD') ? ['kubernetes'] : [];
     return [...this.codeBuildDrivers, ...native].sort();
   }
 

@@ -377,14 +377,15 @@ export class LocalStepFunctions {
     };
   }
 
-  /** Kubernetes driver runs (PATCHes that start a rollout) still open, by cluster/namespace/deployment. */
+  /** Kubernetes driver runs (PUTs that start a rollout) still open, by cluster/namespace/deployment. */
   private readonly openRollouts = new Map<string, DeploymentRecord>();
 
   /**
-   * `eks:call` against the local clusters (`cloud.kube`), for the Kubernetes driver and the insight check. A PATCH
+   * `eks:call` against the local clusters (`cloud.kube`), for the Kubernetes driver and the insight check. A PUT
    * carrying Gantry's annotations is a driver run: it starts the deploy/rollback phase of its stage, takes the
    * scenario's `deploy` line for it (duration, FAILED = the rollout stalls with ProgressDeadlineExceeded) and is
-   * listed in `deployments` until a read shows its rollout ended (or a later patch replaces it). A response of 400
+   * listed in `deployments` until a read shows its rollout ended (or a later PUT replaces it). A PUT refused with a
+   * 409 (a stale resourceVersion) is no run. A response of 400
    * or more fails the task as Step Functions does: Error `EKS.<status>`, Cause the response as JSON.
    */
   private async runEksCall(rec: ExecutionRecord, params: Json): Promise<unknown> {
@@ -395,9 +396,12 @@ export class LocalStepFunctions {
     const key = m ? `${clusterKey}/${m[1]}/${m[2]}` : '';
     let rollout: RolloutScript | undefined;
     let run: DeploymentRecord | undefined;
-    const body = req.RequestBody as { metadata?: { annotations?: Record<string, unknown> } } | undefined;
+    const body = req.RequestBody as { metadata?: { annotations?: Record<string, unknown>; resourceVersion?: unknown } } | undefined;
     const ann = body?.metadata?.annotations;
-    if (req.Method === 'PATCH' && m && typeof ann?.['gantry.dev/stage'] === 'string') {
+    const stored = m ? this.cloud.kube.get(clusterKey, m[1] as string, m[2] as string) : undefined;
+    // A PUT the API server will refuse with 409 (stale resourceVersion) starts no run and takes no scripted outcome.
+    const stale = body?.metadata?.resourceVersion !== undefined && stored !== undefined && String(body.metadata.resourceVersion) !== String(stored.resourceVersion);
+    if (req.Method === 'PUT' && m && !stale && typeof ann?.['gantry.dev/stage'] === 'string') {
       const service = this.serviceOf(rec.name) ?? '';
       const stage = ann['gantry.dev/stage'];
       const kind = ann['gantry.dev/kind'] === 'rollback' ? 'rollback' : 'deploy';
@@ -409,14 +413,14 @@ export class LocalStepFunctions {
     const res = this.cloud.kube.eksCall(req, { cluster: clusterKey, ...(rollout ? { rollout } : {}) });
     if (run && res.StatusCode < 400) {
       const previous = this.openRollouts.get(key);
-      if (previous) Object.assign(previous, { endedAt: run.startedAt, result: 'FAILED', message: 'replaced by a later patch before its rollout ended' });
+      if (previous) Object.assign(previous, { endedAt: run.startedAt, result: 'FAILED', message: 'replaced by a later update before its rollout ended' });
       this.cloud.deployments.push(run);
       this.openRollouts.set(key, run);
     }
     const open = this.openRollouts.get(key);
     const r = m ? this.cloud.kube.rolloutOf(clusterKey, m[1] as string, m[2] as string) : undefined;
     if (open && (!r || r.ended)) {
-      // No rollout: the patch left the pod template as it was (nothing to roll out). Else the rollout's own end.
+      // No rollout: the update left the pod template as it was (nothing to roll out). Else the rollout's own end.
       const endedAt = r ? new Date(Math.max(r.endsMs, Date.parse(open.startedAt))).toISOString() : this.clock.now().toISOString();
       const result = r?.result ?? 'SUCCEEDED';
       Object.assign(open, { endedAt, result, ...(result === 'FAILED' ? { message: r?.message ?? 'progress deadline exceeded' } : {}) });

@@ -1,14 +1,15 @@
 /**
  * The local clusters: Kubernetes Deployments as the EKS API server would hold them, reached the way Step Functions
  * reaches a real cluster (`arn:aws:states:::eks:call`, after `aws-sdk:eks:describeCluster`). The Kubernetes driver
- * patches a Deployment's container image and reads its rollout; the insight check reads the running image to find
+ * reads a Deployment, PUTs it back with a new container image (a stale `resourceVersion` is a 409 Conflict) and
+ * reads its rollout; the insight check reads the running image to find
  * drift; a scenario can change an image out of band (as someone running `kubectl set image` would).
  *
  * Shared interface (used by the local engine for eks:call and by the insight check): keep the method names stable.
  * `cluster` is the config's cluster key (`stages[].cluster`, e.g. "prod"); the engine maps eks:call's ClusterName
  * (the EKS cluster name) to it.
  *
- * A rollout is played in virtual time and read lazily: a PATCH that changes the pod template bumps the generation
+ * A rollout is played in virtual time and read lazily: a PUT that changes the pod template bumps the generation
  * and starts a rollout that completes (or, when the scenario says the deploy fails, stalls with
  * `ProgressDeadlineExceeded`) once its duration has passed; every read shows the status of that moment.
  */
@@ -57,7 +58,7 @@ export interface LocalRollout {
   readonly message?: string;
 }
 
-/** How a PATCH's rollout plays out (from the scenario's `deploy` script line; default: succeeds after PT1M). */
+/** How a PUT's rollout plays out (from the scenario's `deploy` script line; default: succeeds after PT1M). */
 export interface RolloutScript {
   readonly durationMs: number;
   readonly result: 'SUCCEEDED' | 'FAILED';
@@ -173,7 +174,7 @@ export class LocalKube {
     return all;
   }
 
-  /** The rollout a Deployment is in or last finished (undefined when none was started by a PATCH). */
+  /** The rollout a Deployment is in or last finished (undefined when none was started by a PUT). */
   rolloutOf(cluster: string, namespace: string, name: string): (LocalRollout & { ended: boolean }) | undefined {
     const d = this.get(cluster, namespace, name);
     if (!d?.rollout) return undefined;
@@ -181,11 +182,14 @@ export class LocalKube {
   }
 
   /**
-   * The Kubernetes API behind `eks:call`, for apps/v1 Deployments: GET and PATCH of
-   * `/apis/apps/v1/namespaces/<ns>/deployments/<name>`. An absent Deployment is a 404 with a `Status` body.
-   * PATCH merges `metadata.annotations`, `spec.replicas` and `spec.template.spec.containers` (by container name,
-   * as a strategic merge patch does); a `metadata.resourceVersion` that is not the current one is a 409 Conflict.
-   * A patch that changes the pod template bumps the generation and starts a rollout played by `rollout`.
+   * The Kubernetes API behind `eks:call`, for apps/v1 Deployments: GET and PUT of
+   * `/apis/apps/v1/namespaces/<ns>/deployments/<name>`. An absent Deployment is a 404 with a `Status` body; any other
+   * method is a 405 (the insight check and the Kubernetes driver only GET and PUT).
+   * PUT replaces the object as the API server does: the body must be the Deployment named by the path; its
+   * `metadata.annotations`, `spec.replicas` (default 1) and `spec.template.spec.containers` replace the stored ones;
+   * a `metadata.resourceVersion` that is not the current one is a 409 Conflict (none: an unconditional update, which
+   * Deployments allow). Every accepted PUT bumps the resourceVersion; a changed spec bumps the generation, and a
+   * changed pod template starts a rollout played by `rollout`.
    * @param options.cluster the config's cluster key the request's ClusterName resolves to (default: ClusterName).
    */
   eksCall(req: EksCallRequest, options: { cluster?: string; rollout?: RolloutScript } = {}): EksCallResponse {
@@ -195,10 +199,10 @@ export class LocalKube {
     const namespace = m[1] as string;
     const name = m[3] as string;
     const d = this.get(cluster, namespace, name);
-    if (req.Method !== 'GET' && req.Method !== 'PATCH') return status(405, 'Method Not Allowed', 'MethodNotAllowed', `${req.Method} is not supported by the local cluster`);
+    if (req.Method !== 'GET' && req.Method !== 'PUT') return status(405, 'Method Not Allowed', 'MethodNotAllowed', `${req.Method} is not supported by the local cluster (GET and PUT only)`);
     if (!d) return status(404, 'Not Found', 'NotFound', `deployments.apps "${name}" not found`, { name, group: 'apps', kind: 'deployments' });
-    if (req.Method === 'PATCH') {
-      const problem = this.patch(d, req.RequestBody, options.rollout ?? DEFAULT_ROLLOUT);
+    if (req.Method === 'PUT') {
+      const problem = this.replace(d, req.RequestBody, options.rollout ?? DEFAULT_ROLLOUT);
       if (problem) return problem;
     }
     return { StatusCode: 200, StatusText: 'OK', Headers: { 'Content-Type': ['application/json'] }, ResponseBody: this.render(d) };
@@ -206,7 +210,7 @@ export class LocalKube {
 
   // ------------------------------------------------------------ internals
 
-  private patch(d: LocalDeployment, raw: unknown, script: RolloutScript): EksCallResponse | undefined {
+  private replace(d: LocalDeployment, raw: unknown, script: RolloutScript): EksCallResponse | undefined {
     let body = raw;
     if (typeof body === 'string') {
       try {
@@ -215,8 +219,13 @@ export class LocalKube {
         return status(400, 'Bad Request', 'BadRequest', 'the body of the request was in an unknown format');
       }
     }
-    if (!isRecord(body)) return status(400, 'Bad Request', 'BadRequest', 'the patch is not a JSON object');
+    if (!isRecord(body)) return status(400, 'Bad Request', 'BadRequest', 'the body is not a JSON object');
     const metadata = isRecord(body.metadata) ? body.metadata : {};
+    if (body.kind !== undefined && body.kind !== 'Deployment') return status(400, 'Bad Request', 'BadRequest', `the object kind ${JSON.stringify(body.kind)} is not Deployment`);
+    if (metadata.name !== d.name) return status(400, 'Bad Request', 'BadRequest', `the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${d.name})`);
+    if (metadata.namespace !== undefined && metadata.namespace !== d.namespace) {
+      return status(400, 'Bad Request', 'BadRequest', `the namespace of the object (${String(metadata.namespace)}) does not match the namespace on the request (${d.namespace})`);
+    }
     if (metadata.resourceVersion !== undefined && String(metadata.resourceVersion) !== String(d.resourceVersion)) {
       return status(409, 'Conflict', 'Conflict', `Operation cannot be fulfilled on deployments.apps "${d.name}": the object has been modified; please apply your changes to the latest version and try again`, {
         name: d.name,
@@ -226,22 +235,18 @@ export class LocalKube {
     }
     const spec = isRecord(body.spec) ? body.spec : {};
     const template = isRecord(spec.template) && isRecord(spec.template.spec) ? spec.template.spec : {};
-    const patched = Array.isArray(template.containers) ? template.containers : [];
-    for (const c of patched) if (!isRecord(c) || typeof c.name !== 'string') return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers: every container needs a name');
-    const before = JSON.stringify(d.containers);
-    const containers = d.containers.map((c) => ({ ...c }));
-    for (const c of patched as LocalContainer[]) {
-      const existing = containers.find((x) => x.name === c.name);
-      if (existing) Object.assign(existing, c);
-      else containers.push({ ...c });
-    }
+    const given = Array.isArray(template.containers) ? template.containers : [];
+    if (given.length === 0) return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers: Required value');
+    for (const c of given) if (!isRecord(c) || typeof c.name !== 'string') return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers: every container needs a name');
+    const containers = (given as LocalContainer[]).map((c) => ({ ...c }));
     if (containers.some((c) => typeof c.image !== 'string' || c.image === '')) return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers[].image: Required value');
-    if (isRecord(metadata.annotations)) for (const [k, v] of Object.entries(metadata.annotations)) if (typeof v === 'string') d.annotations[k] = v;
-    const replicasChanged = typeof spec.replicas === 'number' && spec.replicas !== d.replicas;
-    if (typeof spec.replicas === 'number') d.replicas = spec.replicas;
+    const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
+    const templateChanged = JSON.stringify(containers) !== JSON.stringify(d.containers);
+    const replicasChanged = replicas !== d.replicas;
+    d.annotations = isRecord(metadata.annotations) ? Object.fromEntries(Object.entries(metadata.annotations).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
+    d.replicas = replicas;
     d.containers = containers;
     d.resourceVersion++;
-    const templateChanged = JSON.stringify(containers) !== before;
     if (templateChanged || replicasChanged) d.generation++;
     if (templateChanged) {
       const now = this.clock.nowMs();

@@ -416,7 +416,7 @@ function accessEntryCheck(input: DoctorInput, r: AccessRequirement): DoctorCheck
       id: 'access-entry',
       subject,
       status: 'skip',
-      message: `${who} has an access entry, but no access policy covers ${list(uncovered)}; it names the Kubernetes groups ${list(entry.kubernetesGroups)}, whose RBAC doctor cannot read. Check it: kubectl auth can-i ${r.level === 'view' ? 'get' : 'patch'} deployments -n ${uncovered[0]} --as <the role's username> --as-group ${entry.kubernetesGroups[0]}`,
+      message: `${who} has an access entry, but no access policy covers ${list(uncovered)}; it names the Kubernetes groups ${list(entry.kubernetesGroups)}, whose RBAC doctor cannot read. Check it: kubectl auth can-i ${r.level === 'view' ? 'get' : 'update'} deployments -n ${uncovered[0]} --as <the role's username> --as-group ${entry.kubernetesGroups[0]}`,
     };
   }
   const has = entry.policies.length

@@ -87,11 +87,26 @@ export type LoopName = keyof typeof LOOP_EVENTS;
  */
 export const EXECUTION_FIXED_EVENTS = 70;
 /**
+ * The Kubernetes driver's update loop, which has no Wait (a 409 Conflict on the PUT goes straight back to the
+ * GET) and is bounded by a constant: ReadDeployment → PrepareDeploymentUpdate → IsDeploymentUpdateReady →
+ * ReplaceDeployment (409, caught) → CountDeploymentConflict → IsDeploymentConflictRetryable, every Retry used up
+ * (derived from the ASL in the test). The rollback's loop (ReadRollbackDeployment …) is the same fragment.
+ */
+export const KUBERNETES_CONFLICT_LOOP_EVENTS = 69;
+/**
+ * Conflicts a write may meet before its last PUT: MAX_UPDATE_ATTEMPTS − 1 (lambdas/domain/rollout.ts; a test keeps
+ * them equal). The longest path already holds one pass through the loop; these are the extra ones.
+ */
+export const KUBERNETES_CONFLICT_RETRIES = 2;
+/** Writes on one stage's longest path: the deploy and the rollback. */
+export const KUBERNETES_WRITES_PER_STAGE = 2;
+/**
  * The longest path through one stage, from BeginStage to the next stage, to FinishRelease, or to the end
  * (through the Kubernetes driver, a polling bake and a Kubernetes rollback; each loop's body once), every
- * Retry used up (derived from the ASL in the test).
+ * Retry used up (derived from the ASL in the test), plus the update loop's extra passes of the deploy and of
+ * the rollback (KUBERNETES_WRITES_PER_STAGE × KUBERNETES_CONFLICT_RETRIES × KUBERNETES_CONFLICT_LOOP_EVENTS = 276).
  */
-export const STAGE_FIXED_EVENTS = 649;
+export const STAGE_FIXED_EVENTS = 925;
 
 /** image-gates polls a running scan this often (lambdas/image-gates.ts SCAN_POLL_SECONDS; a test keeps them equal). */
 export const SCAN_POLL_SECONDS = 30;

@@ -1,5 +1,5 @@
 /**
- * The native Kubernetes driver (`deploy.driver: "kubernetes"`): what the workflow patches, with which body, and
+ * The native Kubernetes driver (`deploy.driver: "kubernetes"`): what the workflow writes (GET, then PUT), with which body, and
  * whether a Deployment's rollout is done, still progressing or failed. Pure: no AWS SDK, the clock is an argument.
  *
  * The workflow reaches the cluster through Step Functions `eks:call`; this module only decides. Every value that
@@ -19,7 +19,7 @@ export const REGISTRY_PATTERN = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,
 const CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const REPOSITORY_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
-/** The annotations Gantry sets on the Deployment it patches (metadata only: they do not start a rollout). */
+/** The annotations Gantry sets on the Deployment it updates (metadata only: they do not start a rollout). */
 export const ANNOTATIONS = {
   release: 'gantry.dev/release',
   kind: 'gantry.dev/kind',
@@ -29,7 +29,7 @@ export const ANNOTATIONS = {
 
 export type RolloutKind = 'deploy' | 'rollback';
 
-/** Everything the workflow needs to patch one Deployment and watch its rollout. */
+/** Everything the workflow needs to update one Deployment and watch its rollout. */
 export interface RolloutTarget {
   readonly releaseId: string;
   readonly kind: RolloutKind;
@@ -112,6 +112,16 @@ export interface RolloutCondition {
 export interface DeploymentView {
   readonly generation: number;
   readonly resourceVersion?: string;
+  /** The read before the write selects the whole object: the PUT sends it back. */
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: {
+    readonly name?: string;
+    readonly namespace?: string;
+    readonly annotations?: Record<string, string>;
+    readonly managedFields?: unknown;
+    readonly [field: string]: unknown;
+  };
   readonly spec: {
     readonly replicas?: number;
     readonly template?: { readonly spec?: { readonly containers?: ReadonlyArray<{ readonly name: string; readonly image?: string } & Record<string, unknown>> } };
@@ -134,9 +144,9 @@ export interface RolloutEvidence {
   readonly namespace: string;
   readonly deployment: string;
   readonly container: string;
-  /** The image the patch set (what this release asked for). */
+  /** The image the update set (what this release asked for). */
   readonly image: string;
-  /** The image the container ran before the patch (set by the patch step). */
+  /** The image the container ran before the update (set by the update step). */
   readonly previousImage?: string | null;
   /** The container's image as last read (another writer may have changed it). */
   readonly observedImage?: string | null;
@@ -174,13 +184,20 @@ function evidenceOf(target: RolloutTarget, d: DeploymentView, extra: { previousI
   };
 }
 
-// ---------------------------------------------------------------- the patch
+// ---------------------------------------------------------------- the update (GET, then PUT with resourceVersion)
 
-export type PatchPlan =
+/**
+ * PUTs of one Deployment a deploy may try: a 409 Conflict (the Deployment changed between the GET and the PUT)
+ * sends the workflow back to the GET; after this many PUTs all answered 409 the deploy fails
+ * (`KubernetesUpdateConflict`). The workflow's conflict Choice is generated from this constant.
+ */
+export const MAX_UPDATE_ATTEMPTS = 3;
+
+export type UpdatePlan =
   | {
-      readonly decision: 'PATCH';
+      readonly decision: 'PUT';
       readonly reason: string;
-      /** The eks:call PATCH body (valid as a JSON merge patch and as a strategic merge patch, with the same effect). */
+      /** The eks:call PUT body: the Deployment as read, the target container's image and Gantry's annotations set. */
       readonly requestBody: Record<string, unknown>;
       /** When the rollout must be done: now + deploy.timeoutMinutes. */
       readonly deadline: string;
@@ -189,45 +206,56 @@ export type PatchPlan =
   | { readonly decision: 'FAILED'; readonly reason: string; readonly deadline: string; readonly evidence: RolloutEvidence };
 
 /**
- * The PATCH that sets the target container's image, built from the Deployment as just read.
+ * The PUT that sets the target container's image, built from the Deployment as just read.
  *
- * Step Functions does not document which patch type `eks:call` sends for PATCH (JSON merge patch or strategic
- * merge patch). The body is therefore built to mean the same under both: it carries the Deployment's whole
- * `containers` list, every container exactly as read and only the target container's `image` changed (a merge
- * patch replaces the list with it; a strategic merge patch merges it by name: same result either way), plus
- * `metadata.resourceVersion`, so the API server refuses the patch (409 Conflict) if the Deployment changed between
- * the read and the patch instead of overwriting that change with the list read before it.
- * A Deployment without the named container is refused here: a strategic merge patch would otherwise add a new
- * container with only an image.
+ * Step Functions documents `eks:call` with GET, POST, PUT, DELETE, HEAD and PATCH, but not the Content-Type it sends
+ * with a PATCH, and the Kubernetes API server answers 415 to a PATCH sent as plain `application/json`. A PUT of the
+ * whole object is plain JSON by definition (docs/decisions/029-eks-call-put.md). The body is the Deployment as read
+ * (`apiVersion`, `kind`, `metadata`, `spec`; `status` is ignored by a PUT and left out, and so is
+ * `metadata.managedFields`, which a PUT without it leaves unchanged), with
+ * - the named container's image set to `<registry>/<repository>@<digest>`, every other field and container as read;
+ * - Gantry's annotations added to the ones it had;
+ * - `metadata.resourceVersion` as read, so the API server refuses the PUT with 409 Conflict if the Deployment
+ *   changed after the GET, instead of overwriting that change.
+ * A Deployment without the named container, or an object that is not the target Deployment, is refused here.
  */
-export function planPatch(target: RolloutTarget, d: DeploymentView, now: Date): PatchPlan {
+export function planUpdate(target: RolloutTarget, d: DeploymentView, now: Date): UpdatePlan {
   const deadline = new Date(now.getTime() + target.timeoutSeconds * 1000).toISOString();
   const containers = containersOf(d);
   const current = containers.find((c) => c.name === target.container);
+  const failed = (reason: string): UpdatePlan => ({ decision: 'FAILED', reason, deadline, evidence: evidenceOf(target, d, { previousImage: current?.image ?? null }) });
+  const metadata = d.metadata;
+  if (!metadata || metadata.name !== target.deployment || metadata.namespace !== target.namespace) {
+    return failed(`the object read is not deployment ${target.namespace}/${target.deployment} (got ${metadata?.namespace ?? '?'}/${metadata?.name ?? '?'})`);
+  }
   if (!current) {
     const names = containers.map((c) => c.name).join(', ') || 'none';
-    return {
-      decision: 'FAILED',
-      reason: `deployment ${target.namespace}/${target.deployment} has no container ${target.container} (containers: ${names})`,
-      deadline,
-      evidence: evidenceOf(target, d, { previousImage: null }),
-    };
+    return failed(`deployment ${target.namespace}/${target.deployment} has no container ${target.container} (containers: ${names})`);
   }
+  const { managedFields: _managedFields, ...keptMetadata } = metadata;
+  const template = d.spec.template ?? {};
   const requestBody = {
+    apiVersion: d.apiVersion ?? 'apps/v1',
+    kind: d.kind ?? 'Deployment',
     metadata: {
+      ...keptMetadata,
       ...(d.resourceVersion ? { resourceVersion: d.resourceVersion } : {}),
       annotations: {
+        ...(metadata.annotations ?? {}),
         [ANNOTATIONS.release]: target.releaseId,
         [ANNOTATIONS.kind]: target.kind,
         [ANNOTATIONS.stage]: target.stage,
         [ANNOTATIONS.digest]: target.digest,
       },
     },
-    spec: { template: { spec: { containers: containers.map((c) => (c.name === target.container ? { ...c, image: target.image } : { ...c })) } } },
+    spec: {
+      ...d.spec,
+      template: { ...template, spec: { ...(template.spec ?? {}), containers: containers.map((c) => (c.name === target.container ? { ...c, image: target.image } : { ...c })) } },
+    },
   };
   const same = current.image === target.image;
   return {
-    decision: 'PATCH',
+    decision: 'PUT',
     reason: same ? `container ${target.container} already runs ${target.image}` : `container ${target.container}: ${current.image ?? '(no image)'} → ${target.image}`,
     requestBody,
     deadline,
@@ -253,8 +281,8 @@ export interface RolloutVerdict {
  * DONE, PROGRESSING or FAILED, as `kubectl rollout status` decides it: the controller has observed the current
  * generation, every replica is updated, no old replica is left and every updated replica is available. A
  * `Progressing` condition with reason `ProgressDeadlineExceeded` is a failed rollout, and so is one still
- * progressing at the deadline (deploy.timeoutMinutes after the patch). A container no longer running the image
- * this rollout set (another writer patched it) fails too: what runs is not what was released.
+ * progressing at the deadline (deploy.timeoutMinutes after the update). A container no longer running the image
+ * this rollout set (another writer changed it) fails too: what runs is not what was released.
  */
 export function decideRollout(args: { target: RolloutTarget; deployment: DeploymentView; deadline: string; now: Date; previousImage?: string | null }): RolloutVerdict {
   const { target, deployment: d, deadline, now } = args;

@@ -64,13 +64,13 @@ describe('WorkflowDefinition', () => {
         StartAt: 'D',
         States: {
           D: { Type: 'Task', Resource: 'arn:aws:states:::aws-sdk:eks:describeCluster', Parameters: { 'Name.$': '$.name' }, Next: 'P' },
-          P: { Type: 'Task', Resource: 'arn:aws:states:::eks:call', Parameters: { Method: 'PATCH', 'Path.$': '$.path' }, End: true },
+          P: { Type: 'Task', Resource: 'arn:aws:states:::eks:call', Parameters: { Method: 'PUT', 'Path.$': '$.path' }, End: true },
         },
       }),
     );
     assert.deepEqual(d.tasks, [
       { kind: 'eks-describe-cluster', state: 'D' },
-      { kind: 'eks-call', state: 'P', method: 'PATCH' },
+      { kind: 'eks-call', state: 'P', method: 'PUT' },
     ]);
     const arns = ['arn:aws:eks:eu-west-2:111122223333:cluster/prod-eks', 'arn:aws:eks:eu-west-2:111122223333:cluster/dev-eks'];
     assert.deepEqual(d.eksGrants(arns), [{ sid: 'DescribeKubernetesClusters', actions: ['eks:DescribeCluster'], resources: [...arns].sort() }]);

@@ -282,7 +282,7 @@ describe('gantry doctor: access entries', () => {
     const c = only(run(entry('prod', 'releaseWorkflow', { kubernetesGroups: ['gantry-deployers'], policies: [] })), 'access-entry', 'prod-eks/releaseWorkflow');
 
     assert.equal(c.status, 'skip');
-    assert.match(c.message, /gantry-deployers, whose RBAC doctor cannot read.*kubectl auth can-i patch deployments -n payments/);
+    assert.match(c.message, /gantry-deployers, whose RBAC doctor cannot read.*kubectl auth can-i update deployments -n payments/);
   });
 
   it('– before a deploy, says who creates each entry (the stack for "create", you for "document")', () => {

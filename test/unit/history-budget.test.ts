@@ -22,6 +22,9 @@ import {
   type LoopName,
   SCAN_POLL_SECONDS,
   STAGE_FIXED_EVENTS,
+  KUBERNETES_CONFLICT_LOOP_EVENTS,
+  KUBERNETES_CONFLICT_RETRIES,
+  KUBERNETES_WRITES_PER_STAGE,
   WINDOW_LOOKAHEAD_MINUTES,
   worstCaseHistory,
   worstEventsOfState,
@@ -31,6 +34,7 @@ import { ValidationError } from '../../lambdas/domain/validation';
 import { LOOKAHEAD_DAYS } from '../../lambdas/domain/windows';
 import { SCAN_POLL_SECONDS as IMAGE_GATES_SCAN_POLL_SECONDS } from '../../lambdas/image-gates';
 import { loadScenario } from '../../local/scenario';
+import { MAX_UPDATE_ATTEMPTS } from '../../lambdas/domain/rollout';
 
 const ROOT = join(__dirname, '..', '..');
 type State = AslState & { Next?: string; Default?: string; End?: boolean; Seconds?: number; Choices?: Array<{ Next: string }>; Catch?: Array<{ Next: string }> };
@@ -119,8 +123,34 @@ describe('the history budget against the committed workflow', () => {
     assert.equal(EXECUTION_FIXED_EVENTS, EXECUTION_EVENTS + prologue + epilogue);
   });
 
-  it('counts the fixed part of a stage as the longest path from BeginStage to the next stage, FinishRelease or the end', () => {
-    assert.equal(STAGE_FIXED_EVENTS, longest('BeginStage', new Set(['BeginStage', 'FinishRelease'])));
+  it('counts the fixed part of a stage as the longest path from BeginStage to the next stage, FinishRelease or the end, plus the bounded extra passes of the Kubernetes update loop', () => {
+    const loops = KUBERNETES_WRITES_PER_STAGE * KUBERNETES_CONFLICT_RETRIES * KUBERNETES_CONFLICT_LOOP_EVENTS;
+    assert.equal(STAGE_FIXED_EVENTS, longest('BeginStage', new Set(['BeginStage', 'FinishRelease'])) + loops);
+  });
+
+  it('counts the Kubernetes update loop (409 Conflict back to the GET) as the workflow\'s cycle adds it up, every Retry used up, for the deploy and the rollback alike', () => {
+    for (const [read, write, count, retry] of [
+      ['ReadDeployment', 'ReplaceDeployment', 'CountDeploymentConflict', 'IsDeploymentConflictRetryable'],
+      ['ReadRollbackDeployment', 'ReplaceRollbackDeployment', 'CountRollbackConflict', 'IsRollbackConflictRetryable'],
+    ] as const) {
+      // The cycle: read → … → write, then the write's Catch to the counter → the Choice → read.
+      const toWrite: string[] = [read];
+      while (toWrite.at(-1) !== write) {
+        const next = successors(S[toWrite.at(-1) as string] as State, false).find((n) => n !== toWrite.at(-1) && !n.startsWith('Kubernetes'));
+        assert.ok(next, `a path from ${read} to ${write}`);
+        toWrite.push(next);
+      }
+      assert.equal((S[write]?.Catch ?? [])[0]?.Next, count);
+      assert.ok(successors(S[retry] as State).includes(read));
+      const derived = [...toWrite, count, retry].reduce((n, name) => n + worstEventsOfState(S[name] as State), 0);
+      assert.equal(KUBERNETES_CONFLICT_LOOP_EVENTS, derived, [...toWrite, count, retry].join(' → '));
+    }
+  });
+
+  it('counts the extra conflicts as MAX_UPDATE_ATTEMPTS − 1, the bound the workflow\'s Choice uses', () => {
+    assert.equal(KUBERNETES_CONFLICT_RETRIES, MAX_UPDATE_ATTEMPTS - 1);
+    const choice = S.IsDeploymentConflictRetryable as State & { Choices: Array<{ NumericLessThan?: number }> };
+    assert.equal(choice.Choices[0]?.NumericLessThan, MAX_UPDATE_ATTEMPTS);
   });
 
   it('models the lease wait as WaitForStageLease hands it off: woken when freed, re-checking on its own timeout, no TTL', () => {
@@ -227,7 +257,7 @@ describe('configs the history budget refuses (issue 13), with exit-2 messages na
     const problems = problemsOf(raw);
     assert.ok(problems.length >= 1, 'refused');
     for (const p of problems) {
-      assert.match(p, /^services\.payments\.stages\[[12]\]\.bake\.intervalSeconds: a polling bake of 1440 minutes every 60 s in stage (staging|prod) can take about 13,000 history events \(the release's worst case is about 29,000, limit 20,000\)/);
+      assert.match(p, /^services\.payments\.stages\[[12]\]\.bake\.intervalSeconds: a polling bake of 1440 minutes every 60 s in stage (staging|prod) can take about 13,000 history events \(the release's worst case is about 30,000, limit 20,000\)/);
     }
   });
 

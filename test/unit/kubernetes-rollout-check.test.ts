@@ -40,13 +40,13 @@ describe('the rollout-check handler', () => {
 
   it('refuses a target whose path is not the Deployment it names, naming the field', async () => {
     await assert.rejects(
-      run({ action: 'patch', target: { ...target, path: '/api/v1/namespaces/kube-system/secrets/x' }, deployment }, deps),
+      run({ action: 'update', target: { ...target, path: '/api/v1/namespaces/kube-system/secrets/x' }, deployment }, deps),
       (e: unknown) => e instanceof ValidationError && /target\.path/.test(e.message),
     );
   });
 
   it('refuses a target whose image is not pinned to its digest', async () => {
-    await assert.rejects(run({ action: 'patch', target: { ...target, image: 'payments-api:latest' }, deployment }, deps), (e: unknown) => e instanceof ValidationError && /target\.image/.test(e.message));
+    await assert.rejects(run({ action: 'update', target: { ...target, image: 'payments-api:latest' }, deployment }, deps), (e: unknown) => e instanceof ValidationError && /target\.image/.test(e.message));
   });
 
   it('refuses a deadline that is not a timestamp', async () => {

@@ -1,8 +1,8 @@
-/** The Kubernetes driver's decisions (lambdas/domain/rollout.ts): the target, the patch body, and DONE / PROGRESSING / FAILED. */
+/** The Kubernetes driver's decisions (lambdas/domain/rollout.ts): the target, the PUT body, and DONE / PROGRESSING / FAILED. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../lambdas/domain/config';
-import { type DeploymentView, decideRollout, deploymentPath, KubernetesDriverError, planPatch, type RolloutTarget, rolloutTarget } from '../../lambdas/domain/rollout';
+import { type DeploymentView, decideRollout, deploymentPath, KubernetesDriverError, planUpdate, type RolloutTarget, rolloutTarget } from '../../lambdas/domain/rollout';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -34,6 +34,17 @@ function deployment(over: { image?: string; generation?: number; observed?: numb
   return {
     generation: over.generation ?? 4,
     resourceVersion: '8841',
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: 'payments-api',
+      namespace: 'payments',
+      generation: over.generation ?? 4,
+      resourceVersion: '8841',
+      labels: { app: 'payments-api' },
+      annotations: { 'deployment.kubernetes.io/revision': '4' },
+      managedFields: [{ manager: 'kubectl', operation: 'Update' }],
+    },
     spec: {
       replicas,
       template: {
@@ -86,17 +97,29 @@ describe('the rollout target', () => {
   });
 });
 
-describe('the patch', () => {
-  it('sets the named container image and keeps every other field and container exactly as read', () => {
-    const plan = planPatch(target(), deployment({ image: IMAGE1 }), NOW);
-    assert.equal(plan.decision, 'PATCH');
-    assert.ok(plan.decision === 'PATCH');
+describe('the update (GET, then PUT)', () => {
+  it('PUTs the Deployment as read with the named container image set, Gantry annotations added and its resourceVersion', () => {
+    const plan = planUpdate(target(), deployment({ image: IMAGE1 }), NOW);
+    assert.ok(plan.decision === 'PUT');
     assert.deepEqual(plan.requestBody, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
       metadata: {
+        name: 'payments-api',
+        namespace: 'payments',
+        generation: 4,
         resourceVersion: '8841',
-        annotations: { 'gantry.dev/release': 'payments-2222222222222222', 'gantry.dev/kind': 'deploy', 'gantry.dev/stage': 'prod', 'gantry.dev/digest': D2 },
+        labels: { app: 'payments-api' },
+        annotations: {
+          'deployment.kubernetes.io/revision': '4',
+          'gantry.dev/release': 'payments-2222222222222222',
+          'gantry.dev/kind': 'deploy',
+          'gantry.dev/stage': 'prod',
+          'gantry.dev/digest': D2,
+        },
       },
       spec: {
+        replicas: 3,
         template: {
           spec: {
             containers: [
@@ -110,16 +133,29 @@ describe('the patch', () => {
     assert.equal(plan.evidence.previousImage, IMAGE1);
   });
 
-  it('sets the rollout deadline to deploy.timeoutMinutes after the patch', () => {
-    assert.equal(planPatch(target(), deployment({ image: IMAGE1 }), NOW).deadline, DEADLINE);
+  it('sends no status and no managedFields back', () => {
+    const plan = planUpdate(target(), deployment({ image: IMAGE1 }), NOW);
+    assert.ok(plan.decision === 'PUT');
+    assert.equal('status' in plan.requestBody, false);
+    assert.equal('managedFields' in (plan.requestBody.metadata as Record<string, unknown>), false);
+  });
+
+  it('sets the rollout deadline to deploy.timeoutMinutes after the update', () => {
+    assert.equal(planUpdate(target(), deployment({ image: IMAGE1 }), NOW).deadline, DEADLINE);
   });
 
   it('refuses a Deployment without the named container, naming the containers it has', () => {
     const d = deployment();
     const noApi: DeploymentView = { ...d, spec: { ...d.spec, template: { spec: { containers: [{ name: 'web', image: IMAGE1 }] } } } };
-    const plan = planPatch(target(), noApi, NOW);
+    const plan = planUpdate(target(), noApi, NOW);
     assert.equal(plan.decision, 'FAILED');
     assert.match(plan.reason, /has no container api \(containers: web\)/);
+  });
+
+  it('refuses an object that is not the target Deployment (or was read without its metadata)', () => {
+    const d = deployment({ image: IMAGE1 });
+    assert.match(planUpdate(target(), { ...d, metadata: { ...d.metadata, name: 'other' } }, NOW).reason, /not deployment payments\/payments-api \(got payments\/other\)/);
+    assert.equal(planUpdate(target(), { ...d, metadata: undefined }, NOW).decision, 'FAILED');
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * The native Kubernetes driver through the real workflows: eks:call PATCH of the Deployment, the rollout watch,
+ * The native Kubernetes driver through the real workflows: eks:call GET then PUT of the Deployment (a 409 Conflict
+ * retried from the GET), the rollout watch,
  * and every way a Kubernetes deploy ends (done, stalled, timed out, rollback failed, operator rollback).
  */
 import assert from 'node:assert/strict';
@@ -74,25 +75,34 @@ describe('the Kubernetes driver', () => {
     assert.equal(dev?.endedAt, '2026-11-24T10:01:00.000Z');
   });
 
-  it('patches the Deployment of the stage through eks:call with the image pinned by digest and every other field as read', () => {
-    const patches = calls.filter((c) => c.Method === 'PATCH');
+  it('PUTs the Deployment of the stage through eks:call with the image pinned by digest and every other field as read', () => {
+    const patches = calls.filter((c) => c.Method === 'PUT');
     assert.deepEqual(patches.map((p) => p.ClusterName), ['dev-eks', 'prod-eks']);
     const p = patches[1];
     assert.ok(p);
     assert.equal(p.Path, '/apis/apps/v1/namespaces/payments/deployments/payments-api');
     assert.match(String(p.Endpoint), /^https:\/\/[A-Z0-9]+\.gr7\.eu-west-2\.eks\.amazonaws\.com$/);
     assert.ok(typeof p.CertificateAuthority === 'string' && p.CertificateAuthority.length > 0);
-    const body = p.RequestBody as { metadata: { resourceVersion: string; annotations: Record<string, string> }; spec: { template: { spec: { containers: Array<{ name: string; image: string }> } } } };
+    const body = p.RequestBody as {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string; namespace: string; resourceVersion: string; annotations: Record<string, string> };
+      spec: { replicas: number; template: { spec: { containers: Array<{ name: string; image: string }> } } };
+      status?: unknown;
+    };
+    assert.deepEqual([body.apiVersion, body.kind, body.metadata.namespace, body.metadata.name], ['apps/v1', 'Deployment', 'payments', 'payments-api']);
     assert.deepEqual(body.spec.template.spec.containers, [{ name: 'api', image: image(D2) }]);
+    assert.equal(body.spec.replicas, 3);
+    assert.equal(body.status, undefined);
     assert.deepEqual(body.metadata.annotations, { 'gantry.dev/release': success.output.releases[0]?.releaseId, 'gantry.dev/kind': 'deploy', 'gantry.dev/stage': 'prod', 'gantry.dev/digest': D2 });
     assert.match(body.metadata.resourceVersion, /^\d+$/);
   });
 
-  it('reads the Deployment before patching it and then every pollSeconds until the rollout is done', () => {
+  it('reads the Deployment before replacing it and then every pollSeconds until the rollout is done', () => {
     const prod = calls.filter((c) => c.ClusterName === 'prod-eks').map((c) => c.Method);
-    // read, patch, then 15-second polls over the 60-second rollout: 4 reads
-    assert.deepEqual(prod, ['GET', 'PATCH', 'GET', 'GET', 'GET', 'GET']);
-    for (const c of calls) assert.deepEqual(Object.keys(c).sort(), ['CertificateAuthority', 'ClusterName', 'Endpoint', 'Method', 'Path', ...(c.Method === 'PATCH' ? ['RequestBody'] : [])].sort());
+    // read, put, then 15-second polls over the 60-second rollout: 4 reads
+    assert.deepEqual(prod, ['GET', 'PUT', 'GET', 'GET', 'GET', 'GET']);
+    for (const c of calls) assert.deepEqual(Object.keys(c).sort(), ['CertificateAuthority', 'ClusterName', 'Endpoint', 'Method', 'Path', ...(c.Method === 'PUT' ? ['RequestBody'] : [])].sort());
   });
 
   it('records the rollout evidence with the deploy: generation, observed generation, replicas, image and the final condition', () => {
@@ -166,7 +176,7 @@ describe('the Kubernetes driver', () => {
     assert.equal(workload(out, 'prod')?.annotations['gantry.dev/kind'], 'rollback');
   });
 
-  it('fails the deploy with the API server 404 when the stage has no such Deployment, and patches nothing', async () => {
+  it('fails the deploy with the API server 404 when the stage has no such Deployment, and writes nothing', async () => {
     const s = deploy();
     delete s.stages['payments/dev'];
     const { result, calls: seen } = await recordingEksCalls(() => runRaw(s));
@@ -176,20 +186,81 @@ describe('the Kubernetes driver', () => {
     const dev = out.releases[0]?.stages.find((x) => x.name === 'dev');
     assert.match(String(dev?.reason), /deploy failed: .*404/);
     assert.match(String(dev?.reason), /nothing to roll back to/);
-    assert.deepEqual(seen.filter((c) => c.Method === 'PATCH'), []);
+    assert.deepEqual(seen.filter((c) => c.Method === 'PUT'), []);
     assert.deepEqual(out.deployments, []);
+  });
+});
+
+/**
+ * Runs `fn` with someone else writing the prod Deployment (an annotation, as `kubectl annotate` would) right
+ * before each of Gantry's first `concurrent` PUTs to it: those PUTs carry a resourceVersion the write made stale.
+ */
+async function withConcurrentWrites<T>(concurrent: number, fn: () => Promise<T>): Promise<{ result: T; calls: Array<{ method: string; status: number }> }> {
+  const calls: Array<{ method: string; status: number }> = [];
+  const original = LocalKube.prototype.eksCall;
+  let writes = 0;
+  LocalKube.prototype.eksCall = function (this: LocalKube, req, options) {
+    if (req.ClusterName === 'prod-eks' && req.Method === 'PUT' && writes < concurrent) {
+      writes++;
+      const current = original.call(this, { ...req, Method: 'GET' }, options).ResponseBody as { metadata: Record<string, unknown> & { annotations?: Record<string, string> } };
+      const other = { ...current, metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, 'team.example/touched': String(writes) } } };
+      assert.equal(original.call(this, { ...req, Method: 'PUT', RequestBody: other }, { ...(options?.cluster ? { cluster: options.cluster } : {}) }).StatusCode, 200, 'the concurrent write');
+    }
+    const res = original.call(this, req, options);
+    if (req.ClusterName === 'prod-eks') calls.push({ method: req.Method, status: res.StatusCode });
+    return res;
+  };
+  try {
+    return { result: await fn(), calls };
+  } finally {
+    LocalKube.prototype.eksCall = original;
+  }
+}
+
+describe('a concurrent change between the GET and the PUT (409 Conflict)', () => {
+  it('reads the Deployment again and PUTs anew, and the release succeeds keeping the other writer\'s change', async () => {
+    const { result, calls } = await withConcurrentWrites(2, () => simulate(loadScenarioFile(scenarioFile('kubernetes-deploy'))));
+    const out = result.output;
+    assertClosed(out);
+    assert.equal(out.releases[0]?.status, 'SUCCEEDED');
+    assert.deepEqual(calls.slice(0, 6), [
+      { method: 'GET', status: 200 },
+      { method: 'PUT', status: 409 },
+      { method: 'GET', status: 200 },
+      { method: 'PUT', status: 409 },
+      { method: 'GET', status: 200 },
+      { method: 'PUT', status: 200 },
+    ]);
+    assert.deepEqual(deploysOf(out, 'prod'), ['deploy:D2:SUCCEEDED'], 'a refused PUT is no driver run');
+    assert.equal(workload(out, 'prod')?.containers.api, image(D2));
+    assert.equal(workload(out, 'prod')?.annotations['team.example/touched'], '2');
+  });
+
+  it('fails the deploy as KubernetesUpdateConflict after three PUTs met a concurrent change, on the failed-deploy path', async () => {
+    const { result, calls } = await withConcurrentWrites(3, () => simulate(loadScenarioFile(scenarioFile('kubernetes-deploy'))));
+    const out = result.output;
+    assertClosed(out);
+    assert.equal(out.releases[0]?.status, 'ROLLED_BACK');
+    assert.deepEqual(
+      calls.filter((c) => c.method === 'PUT').slice(0, 3).map((c) => c.status),
+      [409, 409, 409],
+    );
+    const prod = out.releases[0]?.stages.find((x) => x.name === 'prod');
+    assert.match(String(prod?.reason), /KubernetesUpdateConflict|409 Conflict, 3 attempts/);
+    const failed = result.ledgerEvents.find((e) => e.type === 'deploy.finished' && e.stage === 'prod');
+    assert.match(JSON.stringify(failed?.data), /KubernetesUpdateConflict/);
   });
 });
 
 describe('the Kubernetes workflow states', () => {
   const states = (file: string) => JSON.parse(readFileSync(join(ROOT, 'statemachines', file), 'utf8')).States as Record<string, Record<string, unknown>>;
 
-  for (const [file, patch, read, result] of [
-    ['release.asl.json', 'PatchDeployment', 'ReadRollout', '$.deploy'],
-    ['release.asl.json', 'PatchRollbackDeployment', 'ReadRollbackRollout', '$.rollbackDeploy'],
-    ['rollback.asl.json', 'PatchRollbackDeployment', 'ReadRollbackRollout', '$.rollbackDeploy'],
+  for (const [file, patch, read, result, conflict] of [
+    ['release.asl.json', 'ReplaceDeployment', 'ReadRollout', '$.deploy', 'CountDeploymentConflict'],
+    ['release.asl.json', 'ReplaceRollbackDeployment', 'ReadRollbackRollout', '$.rollbackDeploy', 'CountRollbackConflict'],
+    ['rollback.asl.json', 'ReplaceRollbackDeployment', 'ReadRollbackRollout', '$.rollbackDeploy', 'CountRollbackConflict'],
   ] as const) {
-    it(`${file} ${patch} sends a PATCH of the Deployment path with the body the patch step built, to the described cluster`, () => {
+    it(`${file} ${patch} sends a PUT of the Deployment path with the body the update step built, to the described cluster, and catches EKS.409 first`, () => {
       const st = states(file);
       assert.equal(st[patch]?.Resource, 'arn:aws:states:::eks:call');
       assert.deepEqual(st[patch]?.Parameters, {
@@ -197,10 +268,14 @@ describe('the Kubernetes workflow states', () => {
         'CertificateAuthority.$': '$.kube.cluster.certificateAuthority',
         'Endpoint.$': '$.kube.cluster.endpoint',
         'Path.$': '$.kube.target.path',
-        Method: 'PATCH',
+        Method: 'PUT',
         'RequestBody.$': `${result}.requestBody`,
       });
       assert.equal((st[read]?.Parameters as Record<string, unknown>).Method, 'GET');
+      const catches = st[patch]?.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
+      assert.deepEqual(catches[0], { ErrorEquals: ['EKS.409'], ResultPath: '$.kube.conflict', Next: conflict });
+      assert.equal(catches.at(-1)?.ErrorEquals[0], 'States.ALL');
+      assert.equal(JSON.stringify(st).includes('"Method":"PATCH"'), false, 'no PATCH left');
     });
   }
 
