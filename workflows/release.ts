@@ -3,7 +3,7 @@
  * order (lease, window, image gates, approval, deploy, bake), rolling a stage back when it goes bad.
  */
 import { callbackTask, catchAll, catchOn, lambdaTask, states, type StateMachine } from './builder';
-import { RELEASE_DEPLOY_NAMES, deployChain } from './fragments/deploy';
+import { chooseDriverState, deployChain } from './fragments/deploy';
 import { acquireStageLease, releaseStageLease } from './fragments/lease';
 import { handleInternalError, requestApproval } from './fragments/record';
 import { stageRollback } from './fragments/rollback';
@@ -263,21 +263,17 @@ export const releaseWorkflow: StateMachine = {
         },
         ResultPath: null,
         Catch: [catchAll('HandleInternalError')],
-        Next: 'ChooseDeployDriver',
+        Next: chooseDriverState('deploy'),
       }),
     },
     deployChain({
       kind: 'deploy',
+      workflow: 'release',
       resultPath: '$.deploy',
       envPath: '$.stage.deployEnv',
       onDeployed: 'RecordStageDeployed',
       onFailed: 'RecordDeployFailed',
       onInternalError: 'HandleInternalError',
-      names: RELEASE_DEPLOY_NAMES,
-      comments: {
-        helm: 'The Helm driver: helm upgrade --install --atomic --wait with the image pinned by digest. Only validated values, as environment variables.',
-        terraform: 'The Terraform driver: plan with the image pinned by digest, plan JSON kept as evidence, apply of exactly that plan.',
-      },
     }),
     {
       RecordStageDeployed: lambdaTask('RecordStep', {
@@ -412,8 +408,7 @@ export const releaseWorkflow: StateMachine = {
         waitForRecovery: 'Give the stage a short recovery window before checking its alarms.',
         checkRecovery: "Whether the stage's alarms recovered after the rollback (recorded; the rollback itself already succeeded).",
       },
-      helmComment: 'The same driver promotes the last known good digest.',
-      terraformComment: 'The Terraform driver applies a plan pinned to the last known good digest.',
+      workflow: 'release',
     }),
     {
       BlockStage: lambdaTask('RecordStep', {

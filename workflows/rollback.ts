@@ -158,8 +158,7 @@ export const rollbackWorkflow: StateMachine = {
       failure: { failure: { Error: 'OperatorRollback' } },
       onFinished: 'ReleaseStageLease',
       onInternalError: 'HandleInternalError',
-      helmComment: "The stage's driver deploys the target digest.",
-      terraformComment: 'The Terraform driver applies a plan pinned to the target digest.',
+      workflow: 'rollback',
     }),
     {
       ReleaseStageLease: releaseStageLease('FinishRollback', 'HandleInternalError'),

@@ -8,13 +8,15 @@ import { z } from 'zod';
 import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
 import { canonicalJson } from './canonical';
 import { historyBudgetProblems } from './history-budget';
+import { configSchemas, DRIVERS, driverNamesInProse } from '../../drivers';
+import { k8sName, positiveMinutes } from './config-fields';
 import { JsonReadError, parseStrictJson } from './strict-json';
 import { tagPatternProblem } from './tag-pattern';
 import { formatIssues, jsonPath, prototypeKeyProblems, ValidationError } from './validation';
 
 /** Names that reach a shell (as environment variables) or a resource name: letters, digits, - _ . / */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._/-]{0,127}$/;
-export const K8S_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export { K8S_NAME_PATTERN } from './config-fields';
 export const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
 export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** ECR repository names (optionally namespaced with /), as ECR itself allows them. */
@@ -45,14 +47,7 @@ const minutes = (max: number) =>
     .int(`expected a whole number from 0 to ${max}`)
     .min(0, `expected a whole number from 0 to ${max}`)
     .max(max, `expected a whole number from 0 to ${max}`);
-const positiveMinutes = (max: number) =>
-  z
-    .number({ error: `expected a whole number from 1 to ${max}` })
-    .int(`expected a whole number from 1 to ${max}`)
-    .min(1, `expected a whole number from 1 to ${max}`)
-    .max(max, `expected a whole number from 1 to ${max}`);
 const name = (what: string) => z.string().regex(NAME_PATTERN, `expected ${what} matching ${NAME_PATTERN.source}`);
-const k8sName = (what: string) => z.string().regex(K8S_NAME_PATTERN, `expected ${what} (a Kubernetes DNS label)`);
 /** A tag pattern: intake matches it with RE2 (linear time), so it must compile there (lambdas/domain/tag-pattern.ts). */
 const regex = z.string().superRefine((s, ctx) => {
   const problem = tagPatternProblem(s);
@@ -79,51 +74,9 @@ const imagePolicy = z.strictObject({
   scanWaitMinutes: minutes(240).default(15),
 });
 
-const helmDeploy = z.strictObject({
-  driver: z.literal('helm'),
-  release: k8sName('a Helm release name'),
-  chart: z.string().regex(/^(oci:\/\/|https:\/\/)[A-Za-z0-9._/:@-]+$|^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/, 'expected an oci:// or https:// chart reference, or repo/chart'),
-  version: z.string().regex(/^[0-9A-Za-z.+-]{1,64}$/, 'expected a chart version such as 1.2.0'),
-  timeoutMinutes: positiveMinutes(120).default(10),
-  values: z
-    .strictObject({
-      repositoryKey: z.string().regex(/^[A-Za-z0-9_.]+$/).default('image.repository'),
-      digestKey: z.string().regex(/^[A-Za-z0-9_.]+$/).default('image.digest'),
-    })
-    .default({ repositoryKey: 'image.repository', digestKey: 'image.digest' }),
-});
-
-const terraformDeploy = z.strictObject({
-  driver: z.literal('terraform'),
-  source: z.string().regex(/^s3:\/\/[a-z0-9.-]{3,63}\/[A-Za-z0-9._/-]+$/, 'expected s3://bucket/key'),
-  /** The root module inside the source archive: relative, and never leading out of it (no `..` segment). */
-  workdir: z
-    .string()
-    .regex(/^[A-Za-z0-9._/-]{1,128}$/, 'expected a relative directory')
-    .refine((w) => !w.startsWith('/'), { message: 'expected a relative directory inside the source archive, not an absolute path' })
-    .refine((w) => w.startsWith('/') || !w.split('/').includes('..'), { message: 'expected a relative directory inside the source archive (no ".." segment)' }),
-  imageVariable: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, 'expected a Terraform variable name'),
-  timeoutMinutes: positiveMinutes(120).default(20),
-  allowDestroy: z.boolean().default(false),
-});
-
-/** Native driver: Step Functions `eks:call` patches the Deployment's container image and watches its rollout. */
-const kubernetesDeploy = z.strictObject({
-  driver: z.literal('kubernetes'),
-  deployment: k8sName('a Deployment name'),
-  container: k8sName('a container name'),
-  timeoutMinutes: positiveMinutes(120).default(10),
-  /** Seconds between rollout status reads. */
-  pollSeconds: z
-    .number({ error: 'expected a whole number of seconds from 5 to 300' })
-    .int('expected a whole number of seconds from 5 to 300')
-    .min(5, 'expected a whole number of seconds from 5 to 300')
-    .max(300, 'expected a whole number of seconds from 5 to 300')
-    .default(10),
-});
-
-const deploy = z.discriminatedUnion('driver', [helmDeploy, terraformDeploy, kubernetesDeploy], {
-  error: () => 'expected a deploy with driver "helm", "terraform" or "kubernetes"',
+/** One `deploy` block per registered driver (drivers/index.ts): each driver's folder owns its schema. */
+const deploy = z.discriminatedUnion('driver', configSchemas(DRIVERS), {
+  error: () => `expected a deploy with driver ${driverNamesInProse()}`,
 });
 
 /**

@@ -11,16 +11,16 @@
  * dropped, with a warning naming the variable (never its value), when it does not match. Nothing of it
  * is ever handed to a shell. Pure: no AWS SDK, no clock.
  */
+import { CODEBUILD_DRIVER_NAMES, DRIVERS } from '../../drivers';
 import type { DeployConfig } from './config';
 
 /** `deploy.driver` of a stage: helm, terraform, kubernetes. */
 export type DriverName = DeployConfig['driver'];
 
-/** The variables each CodeBuild driver exports (buildspecs/<driver>.yml `env.exported-variables`). */
-export const DRIVER_EXPORTS = {
-  helm: ['HELM_REVISION', 'HELM_STATUS', 'HELM_STATUS_SHA256', 'HELM_STATUS_KEY'],
-  terraform: ['TF_PLAN_SHA256', 'TF_PLAN_KEY', 'TF_PLAN_SUMMARY'],
-} as const;
+/** The variables each CodeBuild driver exports (drivers/<driver>/buildspec.yml `env.exported-variables`), from its descriptor. */
+export const DRIVER_EXPORTS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  DRIVERS.flatMap((d) => ('codeBuild' in d && d.codeBuild ? [[d.name, d.codeBuild.exports]] : [])),
+);
 
 /** Helm release statuses (helm.sh/helm/v3/pkg/release.Status). */
 export const HELM_STATUSES = ['unknown', 'deployed', 'uninstalled', 'superseded', 'failed', 'uninstalling', 'pending-install', 'pending-upgrade', 'pending-rollback'] as const;
@@ -194,7 +194,7 @@ export function extractDriverEvidence(ctx: EvidenceContext, result: unknown, fal
 
   const vars = exportedVariables(build);
   const known = new Set<string>(Object.values(DRIVER_EXPORTS).flat());
-  const mine = new Set<string>((DRIVER_EXPORTS as Record<string, readonly string[]>)[ctx.driver] ?? []);
+  const mine = new Set<string>(DRIVER_EXPORTS[ctx.driver] ?? []);
   for (const name of vars.keys()) {
     if (known.has(name) && !mine.has(name)) warnings.push(`${name}: exported by a build of the ${ctx.driver} driver, which does not report it; ignored`);
   }
@@ -278,7 +278,7 @@ function boundedJson(v: unknown, depth: number): unknown {
 }
 
 /** Drivers that run as CodeBuild builds: their evidence must name the build. */
-export const CODEBUILD_DRIVERS: readonly string[] = ['helm', 'terraform'];
+export const CODEBUILD_DRIVERS: readonly string[] = CODEBUILD_DRIVER_NAMES;
 
 /**
  * What is missing from a successful deploy's evidence for its driver, or undefined when it is complete:

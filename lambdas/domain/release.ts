@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { DeployConfig, GantryConfig, StageConfig } from './config';
 import { DIGEST_PATTERN } from './config';
+import { type DriverName, driverOf } from '../../drivers';
 import type { LedgerEvent, LedgerEventType, ReleaseSummary, StageSummary } from './ledger';
 import type { ReleaseStatus } from './types';
 import { stageStep } from './step-keys';
@@ -133,14 +134,15 @@ export const DRIVER_START_UP_MINUTES = 10;
 export const DRIVER_QUEUED_MINUTES = 30;
 /** Minutes between CodeBuild ending a build by its own timeout and the workflow's task giving up on it. */
 export const TASK_MARGIN_MINUTES = 5;
-/** The `-lock-timeout` of each state-locking Terraform command (plan, apply) in scripts/drivers/terraform-deploy.sh. */
-export const TERRAFORM_LOCK_TIMEOUT_MINUTES = 5;
+/** The `-lock-timeout` of each state-locking Terraform command (plan, apply): the Terraform driver's (drivers/terraform). */
+export { TERRAFORM_LOCK_TIMEOUT_MINUTES } from '../../drivers/terraform';
 
-/** The drivers that run as a CodeBuild project. */
-export type BuildDriver = 'helm' | 'terraform';
+/** A driver that runs as a CodeBuild project (drivers/index.ts: one with `codeBuild`, e.g. helm, terraform). */
+export type BuildDriver = DriverName;
 
 /**
- * The longest the deploy tool itself may run for a stage, in minutes:
+ * The longest the deploy tool itself may run for a stage, in minutes: the stage's driver says
+ * (`toolMinutes` in drivers/<name>/index.ts):
  * - Helm: `helm upgrade --install --atomic --wait --timeout <timeoutMinutes>m` may use its timeout on the
  *   upgrade and, when that fails, the same timeout again on the rollback `--atomic` starts (Helm passes the
  *   upgrade's timeout to it): 2 × timeoutMinutes. A build killed during that rollback leaves the release
@@ -149,14 +151,7 @@ export type BuildDriver = 'helm' | 'terraform';
  * - Kubernetes: the rollout deadline, timeoutMinutes (no build: the workflow watches the rollout itself).
  */
 export function deployToolMinutes(deploy: DeployConfig): number {
-  switch (deploy.driver) {
-    case 'helm':
-      return 2 * deploy.timeoutMinutes;
-    case 'terraform':
-      return deploy.timeoutMinutes + 2 * TERRAFORM_LOCK_TIMEOUT_MINUTES;
-    case 'kubernetes':
-      return deploy.timeoutMinutes;
-  }
+  return driverOf(deploy.driver).toolMinutes(deploy);
 }
 
 export interface DriverTimeouts {
@@ -191,8 +186,8 @@ export function driverTimeouts(config: GantryConfig, driver: BuildDriver): Drive
  * for Helm and Terraform; for Kubernetes, which runs no build, its rollout deadline + TASK_MARGIN_MINUTES.
  */
 export function deployTimeoutSeconds(config: GantryConfig, stage: StageConfig): number {
-  if (stage.deploy.driver === 'kubernetes') return (deployToolMinutes(stage.deploy) + TASK_MARGIN_MINUTES) * 60;
-  return driverTimeouts(config, stage.deploy.driver).taskSeconds;
+  if (!driverOf(stage.deploy.driver).codeBuild) return (deployToolMinutes(stage.deploy) + TASK_MARGIN_MINUTES) * 60;
+  return driverTimeouts(config, stage.deploy.driver as BuildDriver).taskSeconds;
 }
 
 /** Bake safety net: the bake ends by its timer; this only catches a lost timer. */

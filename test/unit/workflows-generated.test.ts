@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LAMBDA_TASK_RETRY_ERRORS } from '../../lambdas/adapters/errors';
 import { DuplicateStateError, LAMBDA_RETRY, isLambdaTask, states, type State } from '../../workflows/builder';
-import { RELEASE_DEPLOY_NAMES, ROLLBACK_DEPLOY_NAMES } from '../../workflows/fragments/deploy';
+import { KUBERNETES_STATE_NAMES } from '../../drivers/kubernetes/workflow';
 import { STATEMACHINES_DIR, WORKFLOWS, render } from '../../workflows/generate';
 
 const committed = (file: string) => readFileSync(join(STATEMACHINES_DIR, file), 'utf8');
@@ -54,16 +54,16 @@ describe('one Kubernetes deploy chain', () => {
 
   it('the release deploy, the release rollback and the rollback workflow all have every state of the chain', () => {
     for (const [where, s, names] of [
-      ['release deploy', release, RELEASE_DEPLOY_NAMES.kubernetes],
-      ['release rollback', release, ROLLBACK_DEPLOY_NAMES.kubernetes],
-      ['rollback workflow', rollback, ROLLBACK_DEPLOY_NAMES.kubernetes],
+      ['release deploy', release, KUBERNETES_STATE_NAMES.deploy],
+      ['release rollback', release, KUBERNETES_STATE_NAMES.rollback],
+      ['rollback workflow', rollback, KUBERNETES_STATE_NAMES.rollback],
     ] as const) {
       for (const n of Object.values(names)) assert.ok(s[n], `${where}: ${n}`);
     }
   });
 
   it('the release rollback and the rollback workflow run the same states', () => {
-    assert.deepEqual(chainOf(release, { ...ROLLBACK_DEPLOY_NAMES.kubernetes }), chainOf(rollback, { ...ROLLBACK_DEPLOY_NAMES.kubernetes }));
+    assert.deepEqual(chainOf(release, { ...KUBERNETES_STATE_NAMES.rollback }), chainOf(rollback, { ...KUBERNETES_STATE_NAMES.rollback }));
   });
 
   it('the deploy and the rollback differ only in names, result path and wording', () => {
@@ -77,12 +77,12 @@ describe('one Kubernetes deploy chain', () => {
           .replace(/"kind":"(deploy|rollback)"/g, '"kind":""'),
       ) as unknown;
     };
-    const deployNames = { ...RELEASE_DEPLOY_NAMES.kubernetes, done: 'RecordStageDeployed', failedStep: 'RecordDeployFailed' };
-    const rollbackNames = { ...ROLLBACK_DEPLOY_NAMES.kubernetes, done: 'RecordRollbackDeployed', failedStep: 'RecordRollbackFailed' };
+    const deployNames = { ...KUBERNETES_STATE_NAMES.deploy, done: 'RecordStageDeployed', failedStep: 'RecordDeployFailed' };
+    const rollbackNames = { ...KUBERNETES_STATE_NAMES.rollback, done: 'RecordRollbackDeployed', failedStep: 'RecordRollbackFailed' };
 
     assert.deepEqual(
-      normalise(chainOf(release, RELEASE_DEPLOY_NAMES.kubernetes as unknown as Record<string, string>), deployNames, '$.deploy'),
-      normalise(chainOf(release, ROLLBACK_DEPLOY_NAMES.kubernetes as unknown as Record<string, string>), rollbackNames, '$.rollbackDeploy'),
+      normalise(chainOf(release, KUBERNETES_STATE_NAMES.deploy as unknown as Record<string, string>), deployNames, '$.deploy'),
+      normalise(chainOf(release, KUBERNETES_STATE_NAMES.rollback as unknown as Record<string, string>), rollbackNames, '$.rollbackDeploy'),
     );
   });
 });

@@ -2,7 +2,7 @@ import { CODEBUILD_RETRY, catchAll, serviceTask, type State } from '../builder';
 import type { DeployChain } from './deploy';
 
 /**
- * One CodeBuild deploy (the Helm and Terraform drivers): the project is a placeholder, the
+ * One CodeBuild deploy (the Helm and Terraform drivers, drivers/<name>/workflow.ts): the project is a placeholder, the
  * environment is the validated one the record step built, the timeout is the stage's deploy budget.
  */
 export function codeBuildDeploy(project: string, comment: string, chain: DeployChain): State {

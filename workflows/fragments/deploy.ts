@@ -2,15 +2,20 @@
  * The deploy chain, once for every driver: the Choice on the stage's driver and each driver's
  * states. The release deploy, the release's stage rollback and the rollback workflow all compose
  * this one function; they differ only in state names, where the result goes and where it leads.
+ *
+ * The drivers are the registered list (drivers/index.ts); each driver's states come from its
+ * `drivers/<name>/workflow.ts`, found by convention (docs/decisions/035-drivers-as-plug-ins.md).
  */
+import { join } from 'node:path';
+import { DRIVERS } from '../../drivers';
+import type { DriverDescriptor } from '../../drivers/types';
 import { choiceOn, states, type States } from '../builder';
-import { helmDeploy } from './helm';
-import { kubernetesDeploy, type KubernetesStateNames } from './kubernetes';
-import { terraformDeploy } from './terraform';
 
 export interface DeployChain {
   /** `deploy` (a release's digest) or `rollback` (the stage's rollback target). */
   readonly kind: 'deploy' | 'rollback';
+  /** The workflow the chain is part of: the release's stage rollback and the rollback workflow read differently. */
+  readonly workflow: 'release' | 'rollback';
   /** Where the driver's result goes, e.g. `$.deploy`. */
   readonly resultPath: string;
   /** The validated environment for the CodeBuild drivers, e.g. `$.stage.deployEnv`. */
@@ -21,68 +26,39 @@ export interface DeployChain {
   readonly onFailed: string;
   /** The state an unexpected failure of a Gantry function goes to. */
   readonly onInternalError: string;
-  readonly names: DeployStateNames;
-  readonly comments: { readonly helm: string; readonly terraform: string };
 }
 
-export interface DeployStateNames {
-  readonly chooseDriver: string;
-  readonly helm: string;
-  readonly terraform: string;
-  readonly kubernetes: KubernetesStateNames;
+/** What `drivers/<name>/workflow.ts` exports as `workflow`. */
+export interface DriverWorkflow {
+  /** The driver's first state in a chain of this kind: where the Choice on `$.stage.driver` goes. */
+  entry(kind: DeployChain['kind']): string;
+  /** The driver's states. They end in `chain.onDeployed` or `chain.onFailed` (error at `$.deployError`). */
+  states(chain: DeployChain): States;
 }
 
-export const RELEASE_DEPLOY_NAMES: DeployStateNames = {
-  chooseDriver: 'ChooseDeployDriver',
-  helm: 'DeployToStage',
-  terraform: 'DeployWithTerraform',
-  kubernetes: {
-    plan: 'PlanKubernetesDeploy',
-    describeCluster: 'DescribeCluster',
-    read: 'ReadDeployment',
-    prepare: 'PrepareDeploymentUpdate',
-    isReady: 'IsDeploymentUpdateReady',
-    write: 'ReplaceDeployment',
-    countConflict: 'CountDeploymentConflict',
-    isConflictRetryable: 'IsDeploymentConflictRetryable',
-    conflictFailed: 'KubernetesDeployConflict',
-    waitForRollout: 'WaitForRollout',
-    readRollout: 'ReadRollout',
-    checkRollout: 'CheckRollout',
-    verdict: 'RolloutVerdict',
-    failed: 'KubernetesDeployFailed',
-  },
-};
+export const DRIVERS_DIR = join(__dirname, '..', '..', 'drivers');
 
-export const ROLLBACK_DEPLOY_NAMES: DeployStateNames = {
-  chooseDriver: 'ChooseRollbackDriver',
-  helm: 'DeployRollback',
-  terraform: 'DeployRollbackWithTerraform',
-  kubernetes: {
-    plan: 'PlanKubernetesRollback',
-    describeCluster: 'DescribeRollbackCluster',
-    read: 'ReadRollbackDeployment',
-    prepare: 'PrepareRollbackUpdate',
-    isReady: 'IsRollbackUpdateReady',
-    write: 'ReplaceRollbackDeployment',
-    countConflict: 'CountRollbackConflict',
-    isConflictRetryable: 'IsRollbackConflictRetryable',
-    conflictFailed: 'KubernetesRollbackConflict',
-    waitForRollout: 'WaitForRollbackRollout',
-    readRollout: 'ReadRollbackRollout',
-    checkRollout: 'CheckRollbackRollout',
-    verdict: 'RollbackRolloutVerdict',
-    failed: 'KubernetesRollbackFailed',
-  },
-};
+export class DriverWorkflowError extends Error {
+  override readonly name = 'DriverWorkflowError';
+}
 
-/** The Choice on `$.stage.driver` (Helm is the default) and the states of every driver. */
-export function deployChain(chain: DeployChain): States {
-  const { names } = chain;
-  return states(
-    { [names.chooseDriver]: choiceOn('$.stage.driver', { terraform: names.terraform, kubernetes: names.kubernetes.plan }, names.helm) },
-    helmDeploy(chain),
-    terraformDeploy(chain),
-    kubernetesDeploy(chain),
-  );
+/** A driver's workflow part, loaded by convention from its folder. */
+export function driverWorkflow(driver: DriverDescriptor<string, any>): DriverWorkflow {
+  const file = join(driver.dir ?? join(DRIVERS_DIR, driver.name), 'workflow');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const part = require(file) as { workflow?: DriverWorkflow };
+  if (!part.workflow) throw new DriverWorkflowError(`${file}.ts exports no \`workflow\` (a DriverWorkflow) for the ${driver.name} driver`);
+  return part.workflow;
+}
+
+/** The Choice state on `$.stage.driver` of a chain of this kind. */
+export const chooseDriverState = (kind: DeployChain['kind']): string => (kind === 'deploy' ? 'ChooseDeployDriver' : 'ChooseRollbackDriver');
+
+/** The Choice on `$.stage.driver` (the list's `choiceDefault` driver is its Default) and the states of every driver. */
+export function deployChain(chain: DeployChain, drivers: readonly DriverDescriptor<string, any>[] = DRIVERS): States {
+  const parts = drivers.map((d) => ({ d, w: driverWorkflow(d) }));
+  const fallback = parts.find((p) => p.d.choiceDefault);
+  if (!fallback) throw new DriverWorkflowError('no driver is the choiceDefault (drivers/index.ts)');
+  const cases = Object.fromEntries(parts.filter((p) => p !== fallback).map((p) => [p.d.name, p.w.entry(chain.kind)]));
+  return states({ [chooseDriverState(chain.kind)]: choiceOn('$.stage.driver', cases, fallback.w.entry(chain.kind)) }, ...parts.map((p) => p.w.states(chain)));
 }

@@ -4,7 +4,7 @@
  * when a stage's deploy or bake fails; the rollback workflow runs it for an operator's rollback.
  */
 import { catchAll, lambdaTask, states, type Json, type States } from '../builder';
-import { ROLLBACK_DEPLOY_NAMES, deployChain } from './deploy';
+import { chooseDriverState, deployChain } from './deploy';
 
 export interface StageRollback {
   /** What the plan-rollback step is told failed (a path or a literal failure). */
@@ -19,8 +19,8 @@ export interface StageRollback {
     readonly waitForRecovery: string;
     readonly checkRecovery: string;
   };
-  readonly helmComment: string;
-  readonly terraformComment: string;
+  /** The workflow the rollback is part of: the drivers' comments say "last known good" in the release's. */
+  readonly workflow: 'release' | 'rollback';
 }
 
 export function stageRollback(r: StageRollback): States {
@@ -37,19 +37,18 @@ export function stageRollback(r: StageRollback): States {
       }),
       HasRollbackTarget: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.rollback.hasTarget', BooleanEquals: true, Next: 'ChooseRollbackDriver' }],
+        Choices: [{ Variable: '$.rollback.hasTarget', BooleanEquals: true, Next: chooseDriverState('rollback') }],
         Default: r.onFinished,
       },
     },
     deployChain({
       kind: 'rollback',
+      workflow: r.workflow,
       resultPath: '$.rollbackDeploy',
       envPath: '$.rollback.deployEnv',
       onDeployed: 'RecordRollbackDeployed',
       onFailed: 'RecordRollbackFailed',
       onInternalError: r.onInternalError,
-      names: ROLLBACK_DEPLOY_NAMES,
-      comments: { helm: r.helmComment, terraform: r.terraformComment },
     }),
     {
       RecordRollbackDeployed: lambdaTask('RecordStep', {

@@ -3,8 +3,8 @@
  * state machine itself, and its rollout is followed until done, failed or past the deadline.
  */
 import { MAX_UPDATE_ATTEMPTS } from '../../lambdas/domain/rollout';
-import { EKS_API_RETRY, EKS_CALL_READ_RETRY, EKS_CALL_WRITE_RETRY, catchAll, catchOn, lambdaTask, serviceTask, type State, type States } from '../builder';
-import type { DeployChain } from './deploy';
+import { EKS_API_RETRY, EKS_CALL_READ_RETRY, EKS_CALL_WRITE_RETRY, catchAll, catchOn, lambdaTask, serviceTask, type State, type States } from '../../workflows/builder';
+import type { DeployChain, DriverWorkflow } from '../../workflows/fragments/deploy';
 
 export interface KubernetesStateNames {
   readonly plan: string;
@@ -22,6 +22,42 @@ export interface KubernetesStateNames {
   readonly verdict: string;
   readonly failed: string;
 }
+
+/** The state names of the chain in the release workflow's deploy and in every stage rollback. */
+export const KUBERNETES_STATE_NAMES: Readonly<Record<DeployChain['kind'], KubernetesStateNames>> = {
+  deploy: {
+    plan: 'PlanKubernetesDeploy',
+    describeCluster: 'DescribeCluster',
+    read: 'ReadDeployment',
+    prepare: 'PrepareDeploymentUpdate',
+    isReady: 'IsDeploymentUpdateReady',
+    write: 'ReplaceDeployment',
+    countConflict: 'CountDeploymentConflict',
+    isConflictRetryable: 'IsDeploymentConflictRetryable',
+    conflictFailed: 'KubernetesDeployConflict',
+    waitForRollout: 'WaitForRollout',
+    readRollout: 'ReadRollout',
+    checkRollout: 'CheckRollout',
+    verdict: 'RolloutVerdict',
+    failed: 'KubernetesDeployFailed',
+  },
+  rollback: {
+    plan: 'PlanKubernetesRollback',
+    describeCluster: 'DescribeRollbackCluster',
+    read: 'ReadRollbackDeployment',
+    prepare: 'PrepareRollbackUpdate',
+    isReady: 'IsRollbackUpdateReady',
+    write: 'ReplaceRollbackDeployment',
+    countConflict: 'CountRollbackConflict',
+    isConflictRetryable: 'IsRollbackConflictRetryable',
+    conflictFailed: 'KubernetesRollbackConflict',
+    waitForRollout: 'WaitForRollbackRollout',
+    readRollout: 'ReadRollbackRollout',
+    checkRollout: 'CheckRollbackRollout',
+    verdict: 'RollbackRolloutVerdict',
+    failed: 'KubernetesRollbackFailed',
+  },
+};
 
 /** The eks:call connection fields, from the plan (`$.kube.target`) and DescribeCluster (`$.kube.cluster`). */
 const CONNECTION = {
@@ -60,7 +96,7 @@ function readDeployment(comment: string, selector: Record<string, string>, next:
  * most MAX_UPDATE_ATTEMPTS PUTs in all, then fails as `KubernetesUpdateConflict` on the chain's failure path.
  */
 export function kubernetesDeploy(chain: DeployChain): States {
-  const n = chain.names.kubernetes;
+  const n = KUBERNETES_STATE_NAMES[chain.kind];
   const r = chain.resultPath;
   const target = chain.kind === 'deploy' ? "image pinned to the release's digest" : 'image pinned to the rollback target digest';
   return {
@@ -162,3 +198,8 @@ export function kubernetesDeploy(chain: DeployChain): States {
     },
   };
 }
+
+export const workflow: DriverWorkflow = {
+  entry: (kind) => KUBERNETES_STATE_NAMES[kind].plan,
+  states: kubernetesDeploy,
+};

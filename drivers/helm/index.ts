@@ -1,0 +1,14 @@
+/** The Helm driver: `helm upgrade --install --atomic --wait` in a CodeBuild project (docs/drivers.md). */
+import { defineDriver } from '../types';
+import { helmDeploy } from './config';
+
+export const helm = defineDriver({
+  name: 'helm',
+  title: 'Helm',
+  config: helmDeploy,
+  choiceDefault: true,
+  codeBuild: { projectPlaceholder: 'HelmProjectName', exports: ['HELM_REVISION', 'HELM_STATUS', 'HELM_STATUS_SHA256', 'HELM_STATUS_KEY'] },
+  // `--atomic` may spend its --timeout on the upgrade and again on the rollback it starts: 2 × timeoutMinutes.
+  // A build killed during that rollback leaves the release `pending-rollback` and refuses the workflow's own rollback.
+  toolMinutes: (deploy) => 2 * deploy.timeoutMinutes,
+});

@@ -1,0 +1,11 @@
+/** The Kubernetes driver: the state machine changes the Deployment with `eks:call` and watches its rollout (docs/drivers.md). */
+import { defineDriver } from '../types';
+import { kubernetesDeploy } from './config';
+
+export const kubernetes = defineDriver({
+  name: 'kubernetes',
+  title: 'Kubernetes',
+  config: kubernetesDeploy,
+  // The rollout deadline (no build: the workflow watches the rollout itself).
+  toolMinutes: (deploy) => deploy.timeoutMinutes,
+});
