@@ -35,11 +35,13 @@ import { handlerGrants, ledgerPolicy, writes } from './ledger-access';
 import { ApprovalApi } from './ApprovalApi';
 import { EksAccessEntries } from './EksAccessEntries';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
-import { HelmDriver } from './HelmDriver';
+import { DRIVERS } from '../drivers';
+import type { HelmDriver } from '../drivers/helm/cdk';
+import type { TerraformDriver } from '../drivers/terraform/cdk';
+import { createDrivers, type DriverResources } from './drivers';
 import { InsightCheck } from './InsightCheck';
 import { ReleaseDashboard } from './ReleaseDashboard';
 import { ReleaseNotifications } from './ReleaseNotifications';
-import { TerraformDriver } from './TerraformDriver';
 import { WorkflowLogGroup } from './WorkflowLogGroup';
 import { CODEBUILD_SYNC_RULE, DRIVER_PROJECTS, WorkflowDefinition } from './WorkflowDefinition';
 
@@ -125,7 +127,11 @@ export class ReleaseControlPlane extends Construct {
   /** The Gantry bus: lifecycle events (`source: gantry`). */
   public readonly eventBus: EventBus;
   public readonly functions: Readonly<Record<HandlerName, GantryFunction>>;
+  /** Every registered driver's resources, by driver name (drivers/index.ts, lib/drivers.ts). */
+  public readonly drivers: Readonly<Record<string, DriverResources>>;
+  /** The Helm driver's construct (`drivers.helm`): its role and project back the stack outputs and access entries. */
   public readonly helmDriver: HelmDriver;
+  /** The Terraform driver's construct (`drivers.terraform`), which also holds the evidence bucket. */
   public readonly terraformDriver: TerraformDriver;
   /** Driver evidence (the Terraform plans): versioned, encrypted with the key, never public, nothing expires. */
   public readonly evidenceBucket: Bucket;
@@ -285,35 +291,30 @@ export class ReleaseControlPlane extends Construct {
     this.functions = functions;
 
     // ---------------------------------------------------------------- drivers
-    this.helmDriver = new HelmDriver(this, 'HelmDriver', { config, encryptionKey: this.key, logRetention, removalPolicy });
-    this.terraformDriver = new TerraformDriver(this, 'TerraformDriver', { config, encryptionKey: this.key, logRetention, removalPolicy });
+    // Every registered driver (drivers/index.ts) adds its own resources (drivers/<name>/cdk.ts, lib/drivers.ts).
+    this.drivers = createDrivers(this, { config, encryptionKey: this.key, logRetention, removalPolicy });
+    this.helmDriver = this.drivers.helm?.construct as HelmDriver;
+    this.terraformDriver = this.drivers.terraform?.construct as TerraformDriver;
     this.evidenceBucket = this.terraformDriver.evidenceBucket;
 
     // ---------------------------------------------------------------- workflows
-    const substitutionValues: Record<string, string> = {
-      [DRIVER_PROJECTS.helm]: this.helmDriver.project.projectName,
-      [DRIVER_PROJECTS.terraform]: this.terraformDriver.project.projectName,
-    };
+    // Each CodeBuild driver's project replaces its placeholder, and is what the workflows may start.
+    const substitutionValues: Record<string, string> = {};
+    const projectArns: Record<string, string> = {};
+    for (const d of DRIVERS) {
+      const project = this.drivers[d.name]?.project;
+      if (!d.codeBuild || !project) continue;
+      substitutionValues[d.codeBuild.projectPlaceholder] = project.projectName;
+      projectArns[d.codeBuild.projectPlaceholder] = project.projectArn;
+    }
     const functionsByPlaceholder = new Map<string, GantryFunction>();
     for (const [name, fn] of Object.entries(functions)) {
       substitutionValues[`${pascalCase(name)}FunctionArn`] = fn.function.functionArn;
       functionsByPlaceholder.set(`${pascalCase(name)}FunctionArn`, fn);
     }
-    const projectArns: Record<string, string> = {
-      [DRIVER_PROJECTS.helm]: this.helmDriver.project.projectArn,
-      [DRIVER_PROJECTS.terraform]: this.terraformDriver.project.projectArn,
-    };
     const codeBuildSyncRuleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE });
-    // The clusters of Kubernetes stages: the only ones the workflows may describe (eks:call needs no IAM; see docs/drivers.md).
-    const kubernetesClusterArns = [
-      ...new Set(
-        Object.values(config.services)
-          .flatMap((svc) => svc.stages.filter((st) => st.deploy.driver === 'kubernetes'))
-          .map((st) => config.clusters[st.cluster])
-          .filter((c) => c !== undefined)
-          .map((c) => stack.formatArn({ service: 'eks', region: c.region, resource: 'cluster', resourceName: c.name })),
-      ),
-    ];
+    // The clusters the drivers' workflow states describe (the Kubernetes driver's stages; eks:call needs no IAM; see docs/drivers.md).
+    const kubernetesClusterArns = [...new Set(Object.values(this.drivers).flatMap((r) => r.describedClusterArns ?? []))];
     const workflow = (wid: string, file: string) => {
       const definition = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', file));
       const logGroup = new WorkflowLogGroup(this, `${wid}Logs`, { retention: logRetention, encryptionKey: this.key, removalPolicy });

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { DRIVERS } from '../drivers';
 
 export class WorkflowDefinitionError extends Error {
   override readonly name = 'WorkflowDefinitionError';
@@ -18,8 +19,11 @@ export const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
  * The driver CodeBuild projects a workflow may start, by the `deploy.driver` they run: the only
  * `ProjectName` placeholders a definition may use (the control plane has exactly these projects).
  */
-export const DRIVER_PROJECTS = { helm: 'HelmProjectName', terraform: 'TerraformProjectName' } as const;
-export type CodeBuildDriver = keyof typeof DRIVER_PROJECTS;
+export const DRIVER_PROJECTS: Readonly<Record<string, string>> = Object.fromEntries(
+  DRIVERS.flatMap((d) => ('codeBuild' in d && d.codeBuild ? [[d.name, d.codeBuild.projectPlaceholder]] : [])),
+);
+/** A driver with a CodeBuild project (drivers/index.ts: helm, terraform). */
+export type CodeBuildDriver = string;
 
 /** The `.sync` CodeBuild integration waits on this rule, which Step Functions manages on the default bus. */
 export const CODEBUILD_SYNC_RULE = 'StepFunctionsGetEventForCodeBuildStartBuildRule';

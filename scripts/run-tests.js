@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts with Node's own test runner (TypeScript through tsx).
+// Runs every test/**/*.test.ts and drivers/**/*.test.ts (each driver's tests live in its folder) with
+// Node's own test runner (TypeScript through tsx).
 // Usage: node scripts/run-tests.js [substring ...]  — only files whose path contains a substring.
 // Without a substring: every test but test/load (run that with `node scripts/run-tests.js test/load`).
 const { readdirSync, statSync } = require('node:fs');
@@ -14,7 +15,7 @@ function walk(dir) {
   });
 }
 const filters = process.argv.slice(2);
-const files = walk(join(root, 'test'))
+const files = [...walk(join(root, 'test')), ...walk(join(root, 'drivers'))]
   .map((f) => relative(root, f))
   // The load suite (test/load, minutes of CPU) runs only when asked for: `node scripts/run-tests.js test/load`.
   .filter((f) => (filters.length === 0 ? !f.startsWith(join('test', 'load')) : filters.some((s) => f.includes(s))))

@@ -6,7 +6,7 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern } from '../../lambdas/domain/event-patterns';
-import { renderHelmBuildSpec, HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH } from '../../lib/HelmDriver';
+import { renderHelmBuildSpec, HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH } from '../../drivers/helm/cdk';
 import { HANDLERS, type HandlerName, pascalCase } from '../../lib/ReleaseControlPlane';
 import { parseConfig } from '../../lambdas/domain/config';
 import { allPolicyStatements, type BuiltGantry, buildGantry, resourcesOfType, ROOT, testConfig } from './fixtures';

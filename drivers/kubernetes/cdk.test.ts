@@ -5,7 +5,7 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { parseConfig } from '../../lambdas/domain/config';
 import { ReleaseControlPlane } from '../../lib/ReleaseControlPlane';
-import { type BuiltGantry, buildGantry, cdkJsonContext, resourcesOfType } from './fixtures';
+import { type BuiltGantry, buildGantry, cdkJsonContext, resourcesOfType } from '../../test/infra/fixtures';
 
 const kubernetesConfig = () =>
   parseConfig({

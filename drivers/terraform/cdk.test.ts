@@ -4,6 +4,7 @@
  * Built from a config with Terraform stages (the example config has none) next to a Helm stage.
  */
 import assert from 'node:assert/strict';
+import type { Project } from 'aws-cdk-lib/aws-codebuild';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -12,9 +13,9 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
-import { renderTerraformBuildSpec, TERRAFORM_BUILDSPEC_PATH, TERRAFORM_SCRIPT_COMMAND, TERRAFORM_SCRIPT_PATH, TerraformDriverError } from '../../lib/TerraformDriver';
+import { renderTerraformBuildSpec, TERRAFORM_BUILDSPEC_PATH, TERRAFORM_SCRIPT_COMMAND, TERRAFORM_SCRIPT_PATH, TerraformDriverError } from './cdk';
 import { CODEBUILD_SYNC_RULE, DRIVER_PROJECTS, WorkflowDefinition, WorkflowDefinitionError } from '../../lib/WorkflowDefinition';
-import { type BuiltGantry, buildGantry, resourcesOfType, ROOT } from './fixtures';
+import { type BuiltGantry, buildGantry, resourcesOfType, ROOT } from '../../test/infra/fixtures';
 
 const CHART = 'oci://111122223333.dkr.ecr.eu-west-2.amazonaws.com/charts/payments';
 
@@ -256,7 +257,7 @@ describe('the workflows and the driver projects', () => {
   ];
 
   it('may run exactly the driver projects their definitions start, in one statement', () => {
-    const projects = { helm: cp().helmDriver.project, terraform: driver().project };
+    const projects: Record<string, Project> = { helm: cp().helmDriver.project, terraform: driver().project };
     for (const { file, sm } of workflows()) {
       const started = WorkflowDefinition.fromFile(join(ROOT, 'statemachines', file)).codeBuildDrivers;
       const statements = rolePolicyStatements(built.template, logicalId(sm.role)).filter((s) => asArray(s.Action as string[]).includes('codebuild:StartBuild'));

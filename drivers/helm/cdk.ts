@@ -1,6 +1,6 @@
 /**
- * The Helm driver: a CodeBuild project (no source) that runs `buildspecs/helm.yml`, with the deploy
- * script `scripts/drivers/helm-deploy.sh` inlined into it, against the EKS cluster a stage names.
+ * The Helm driver: a CodeBuild project (no source) that runs `drivers/helm/buildspec.yml`, with the deploy
+ * script `drivers/helm/deploy.sh` inlined into it, against the EKS cluster a stage names.
  *
  * Its role may describe the configured clusters and pull OCI charts from the configured ECR chart
  * repositories — nothing else. Kubernetes access is NOT granted by IAM: each cluster needs an EKS
@@ -14,14 +14,14 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { GantryConfig } from '../lambdas/domain/config';
-import { driverTimeouts } from '../lambdas/domain/release';
-import { acknowledge, WILDCARD_REASONS } from './acknowledge';
-import { inlineDriverScript, YamlTextBuildSpec } from './DriverBuildSpec';
-import { PROJECT_ROOT } from './GantryFunction';
+import type { DriverCdk } from '../../lib/drivers';
+import type { GantryConfig } from '../../lambdas/domain/config';
+import { driverTimeouts } from '../../lambdas/domain/release';
+import { acknowledge, WILDCARD_REASONS } from '../../lib/acknowledge';
+import { inlineDriverScript, YamlTextBuildSpec } from '../buildspec';
 
-export const HELM_BUILDSPEC_PATH = join(PROJECT_ROOT, 'buildspecs', 'helm.yml');
-export const HELM_SCRIPT_PATH = join(PROJECT_ROOT, 'scripts', 'drivers', 'helm-deploy.sh');
+export const HELM_BUILDSPEC_PATH = join(__dirname, 'buildspec.yml');
+export const HELM_SCRIPT_PATH = join(__dirname, 'deploy.sh');
 /** The buildspec command that the deployed buildspec replaces with the script itself. */
 export const HELM_SCRIPT_COMMAND = 'bash scripts/drivers/helm-deploy.sh';
 const HEREDOC_DELIMITER = 'GANTRY_HELM_DEPLOY_SCRIPT';
@@ -31,7 +31,7 @@ export class HelmDriverError extends Error {
 }
 
 /**
- * The buildspec as deployed: `buildspec` with its one `- bash scripts/drivers/helm-deploy.sh` command
+ * The buildspec as deployed: `buildspec` with its one `- bash drivers/helm/deploy.sh` command
  * replaced by a YAML literal block that writes `script` to a temporary file through a quoted heredoc
  * (nothing in it is expanded) and runs it with bash. Everything else in the buildspec is kept byte for byte.
  */
@@ -128,3 +128,10 @@ export class HelmDriver extends Construct {
     acknowledge(this.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', WILDCARD_REASONS.kmsGrantActions);
   }
 }
+
+export const cdk: DriverCdk = {
+  create(scope, id, props) {
+    const driver = new HelmDriver(scope, id, props);
+    return { construct: driver, project: driver.project, role: driver.role };
+  },
+};

@@ -1,5 +1,7 @@
 /**
- * How a driver's buildspec is deployed: the buildspec file with its one `- bash scripts/drivers/<x>.sh`
+ * CDK side, shared by the CodeBuild drivers (drivers/helm/cdk.ts, drivers/terraform/cdk.ts); never imported by a handler.
+ *
+ * How a driver's buildspec is deployed: the buildspec file with its one `- bash drivers/<name>/deploy.sh`
  * command replaced by a YAML literal block that writes the reviewed script to a temporary file through
  * a quoted heredoc (nothing in it is expanded) and runs it with bash. Everything else is kept byte for byte.
  */
@@ -8,7 +10,7 @@ import { BuildSpec } from 'aws-cdk-lib/aws-codebuild';
 export interface InlineScriptOptions {
   readonly buildspec: string;
   readonly script: string;
-  /** The command line to replace, e.g. `bash scripts/drivers/helm-deploy.sh`. */
+  /** The command line to replace, e.g. `bash drivers/helm/deploy.sh`. */
   readonly command: string;
   readonly delimiter: string;
   /** "Helm" or "Terraform", for error messages. */

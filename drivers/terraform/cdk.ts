@@ -1,6 +1,6 @@
 /**
- * The Terraform driver: a CodeBuild project (no source) that runs `buildspecs/terraform.yml`, with the
- * deploy script `scripts/drivers/terraform-deploy.sh` inlined into it, and the evidence bucket the
+ * The Terraform driver: a CodeBuild project (no source) that runs `drivers/terraform/buildspec.yml`, with the
+ * deploy script `drivers/terraform/deploy.sh` inlined into it, and the evidence bucket the
  * script writes each plan to.
  *
  * Its role may read the configured `deploy.source` objects, write under `evidence/` in the evidence
@@ -17,14 +17,14 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { GantryConfig } from '../lambdas/domain/config';
-import { driverTimeouts } from '../lambdas/domain/release';
-import { acknowledge, WILDCARD_REASONS } from './acknowledge';
-import { inlineDriverScript, YamlTextBuildSpec } from './DriverBuildSpec';
-import { PROJECT_ROOT } from './GantryFunction';
+import type { DriverCdk } from '../../lib/drivers';
+import type { GantryConfig } from '../../lambdas/domain/config';
+import { driverTimeouts } from '../../lambdas/domain/release';
+import { acknowledge, WILDCARD_REASONS } from '../../lib/acknowledge';
+import { inlineDriverScript, YamlTextBuildSpec } from '../buildspec';
 
-export const TERRAFORM_BUILDSPEC_PATH = join(PROJECT_ROOT, 'buildspecs', 'terraform.yml');
-export const TERRAFORM_SCRIPT_PATH = join(PROJECT_ROOT, 'scripts', 'drivers', 'terraform-deploy.sh');
+export const TERRAFORM_BUILDSPEC_PATH = join(__dirname, 'buildspec.yml');
+export const TERRAFORM_SCRIPT_PATH = join(__dirname, 'deploy.sh');
 /** The buildspec command that the deployed buildspec replaces with the script itself. */
 export const TERRAFORM_SCRIPT_COMMAND = 'bash scripts/drivers/terraform-deploy.sh';
 const HEREDOC_DELIMITER = 'GANTRY_TERRAFORM_DEPLOY_SCRIPT';
@@ -38,7 +38,7 @@ export class TerraformDriverError extends Error {
 }
 
 /**
- * The buildspec as deployed: `buildspec` with its one `- bash scripts/drivers/terraform-deploy.sh`
+ * The buildspec as deployed: `buildspec` with its one `- bash drivers/terraform/deploy.sh`
  * command replaced by a YAML literal block that writes `script` to a temporary file through a quoted
  * heredoc (nothing in it is expanded) and runs it with bash. Everything else is kept byte for byte.
  */
@@ -195,3 +195,10 @@ export class TerraformDriver extends Construct {
     acknowledge(this.role, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', WILDCARD_REASONS.kmsGrantActions);
   }
 }
+
+export const cdk: DriverCdk = {
+  create(scope, id, props) {
+    const driver = new TerraformDriver(scope, id, props);
+    return { construct: driver, project: driver.project, role: driver.role };
+  },
+};

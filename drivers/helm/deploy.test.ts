@@ -13,7 +13,7 @@ import { before, describe, it } from 'node:test';
 import { parseConfig } from '../../lambdas/domain/config';
 import { driverEnvironment } from '../../lambdas/domain/release';
 import { DRIVER_EXPORTS } from '../../lambdas/domain/driver-evidence';
-import { HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH, renderHelmBuildSpec } from '../../lib/HelmDriver';
+import { HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH, renderHelmBuildSpec } from './cdk';
 import {
   buildFinallyCommand,
   buildspecVariables,
@@ -30,7 +30,7 @@ import {
   steps,
   stubBin,
   which,
-} from './stubs';
+} from '../../test/helpers/driver-stubs';
 
 const DIGEST = `sha256:${'ab12'.repeat(16)}`;
 const OLD_DIGEST = `sha256:${'cd34'.repeat(16)}`;

@@ -11,7 +11,7 @@ import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { type EksCallRequest, LocalKube } from '../../local/kube';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { type SimulationOutput, simulate } from '../../local/simulate';
-import { D1, D2, ROOT } from './helpers';
+import { D1, D2, ROOT } from '../../test/workflow/helpers';
 
 const REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
 const image = (digest: string) => `${REGISTRY}/payments-api@${digest}`;

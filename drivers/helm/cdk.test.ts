@@ -12,7 +12,7 @@ import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseConfig } from '../../lambdas/domain/config';
 import { driverEnvironment } from '../../lambdas/domain/release';
-import { HELM_BUILDSPEC_PATH, HELM_SCRIPT_COMMAND, HELM_SCRIPT_PATH, HelmDriverError, renderHelmBuildSpec } from '../../lib/HelmDriver';
+import { HELM_BUILDSPEC_PATH, HELM_SCRIPT_COMMAND, HELM_SCRIPT_PATH, HelmDriverError, renderHelmBuildSpec } from './cdk';
 
 const DIGEST = `sha256:${'ab12'.repeat(16)}`;
 const REGISTRY = '111122223333.dkr.ecr.eu-west-2.amazonaws.com';

@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { parseConfig } from '../../lambdas/domain/config';
 import { driverEnvironment } from '../../lambdas/domain/release';
 import { DRIVER_EXPORTS } from '../../lambdas/domain/driver-evidence';
-import { renderTerraformBuildSpec, TERRAFORM_BUILDSPEC_PATH, TERRAFORM_SCRIPT_PATH } from '../../lib/TerraformDriver';
+import { renderTerraformBuildSpec, TERRAFORM_BUILDSPEC_PATH, TERRAFORM_SCRIPT_PATH } from './cdk';
 import {
   buildFinallyCommand,
   buildspecVariables,
@@ -34,7 +34,7 @@ import {
   steps,
   stubBin,
   which,
-} from './stubs';
+} from '../../test/helpers/driver-stubs';
 
 const DIGEST = `sha256:${'ab12'.repeat(16)}`;
 const OLD_DIGEST = `sha256:${'cd34'.repeat(16)}`;
