@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { parseIsoDuration } from '../lambdas/domain/durations';
+import { DRIVERS, type DriverName, driverOf } from '../drivers';
 import { driverTimeouts } from '../lambdas/domain/release';
+import { driverLocal, type LocalDriverRun } from './drivers';
 import { stageWorkload } from '../lambdas/domain/config';
 import type { Deps } from '../lambdas/ports';
 import type { VirtualClock } from './clock';
@@ -38,8 +40,10 @@ export const FUNCTION_PLACEHOLDERS: Record<string, string> = {
 
 export const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:gantry-${name}`;
 export const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:gantry-${name}`;
-export const HELM_PROJECT = 'gantry-helm';
-export const TERRAFORM_PROJECT = 'gantry-terraform';
+/** The local CodeBuild project of a driver: `gantry-<driver>`. */
+export const localProjectName = (driver: string) => `gantry-${driver}`;
+export const HELM_PROJECT = localProjectName('helm');
+export const TERRAFORM_PROJECT = localProjectName('terraform');
 const WAIT_RESOURCE = 'arn:aws:states:::sim:wait';
 /** Engine-side task timeout (real seconds). Timeouts that matter are enforced in virtual time. */
 const ENGINE_TIMEOUT_SECONDS = 1_000_000;
@@ -48,7 +52,9 @@ type Json = Record<string, unknown>;
 type State = Json & { Type: string; Resource?: string };
 
 export function substitutions(): Record<string, string> {
-  const subs: Record<string, string> = { HelmProjectName: HELM_PROJECT, TerraformProjectName: TERRAFORM_PROJECT };
+  const subs: Record<string, string> = {};
+  // Each CodeBuild driver's project (drivers/index.ts), e.g. HelmProjectName → gantry-helm.
+  for (const d of DRIVERS) if (d.codeBuild) subs[d.codeBuild.projectPlaceholder] = localProjectName(d.name);
   for (const [ph, fn] of Object.entries(FUNCTION_PLACEHOLDERS)) subs[ph] = functionArn(fn);
   return subs;
 }
@@ -450,8 +456,8 @@ export class LocalStepFunctions {
     const stageCfg = this.deps.config.services[service]?.stages.find((s) => s.name === stage);
     // CodeBuild ends a build at its project's timeout (lambdas/domain/release.ts driverTimeouts), which the
     // workflow's task timeout always exceeds: a build that runs too long fails as TIMED_OUT, not as States.Timeout.
-    const buildDriver = stageCfg?.deploy.driver === 'helm' || stageCfg?.deploy.driver === 'terraform' ? stageCfg.deploy.driver : undefined;
-    const buildMinutes = buildDriver ? driverTimeouts(this.deps.config, buildDriver).buildMinutes : undefined;
+    const driver = stageCfg ? driverOf(stageCfg.deploy.driver) : undefined;
+    const buildMinutes = driver?.codeBuild ? driverTimeouts(this.deps.config, driver.name as DriverName).buildMinutes : undefined;
     const timeoutMs = buildMinutes !== undefined ? buildMinutes * 60_000 : Number.POSITIVE_INFINITY;
     const durationMs = scripted?.duration ? parseIsoDuration(scripted.duration) : 60_000;
     const timedOut = durationMs > timeoutMs;
@@ -469,20 +475,19 @@ export class LocalStepFunctions {
       throw new TaskFailedError('States.TaskFailed', JSON.stringify({ Build: build }));
     }
     let ok = (scripted?.result ?? 'SUCCEEDED') === 'SUCCEEDED';
-    let failure = scripted?.message ?? (stageCfg?.deploy.driver === 'terraform' ? 'terraform apply failed' : 'helm upgrade failed');
-    // What the driver exports (buildspecs/<driver>.yml env.exported-variables), computed as the real one does.
+    const local = driver ? driverLocal(driver) : undefined;
+    let failure = scripted?.message ?? local?.failureMessage ?? 'helm upgrade failed';
+    // What the driver exports (its buildspec's env.exported-variables), computed as the real one does (drivers/<name>/local.ts).
     const run: DriverRun = { service, stage, digest, kind, releaseId: env.GANTRY_RELEASE_ID ?? rec.name, image: `${env.GANTRY_IMAGE_REPOSITORY ?? service}@${digest}`, at: d.endedAt };
     let exported: Record<string, string> = {};
-    if (stageCfg?.deploy.driver === 'terraform') {
-      const plan = this.terraformPlan(run, stageCfg.deploy, (scripted as ScriptedDriverRun | undefined)?.planDestroys ?? 0);
-      exported = plan.exported;
-      // The plan and its evidence are written before the decision; a plan that destroys stops the build (docs/drivers.md).
-      if (ok && plan.refusal) {
+    if (stageCfg && local) {
+      const evidence = local.evidence({ cloud: this.cloud, run, deploy: stageCfg.deploy, scripted: scripted as ScriptedDriverRun | undefined, failure: ok ? undefined : failure });
+      exported = evidence.exported;
+      // The evidence is written before the decision; a refusal (a Terraform plan that destroys) stops the build (docs/drivers.md).
+      if (ok && evidence.refusal) {
         ok = false;
-        failure = plan.refusal;
+        failure = evidence.refusal;
       }
-    } else if (stageCfg?.deploy.driver === 'helm') {
-      exported = this.helmStatus(run, stageCfg.deploy, ok ? undefined : failure);
     }
     d.result = ok ? 'SUCCEEDED' : 'FAILED';
     const streamName = buildId.slice(buildId.indexOf(':') + 1);
@@ -521,100 +526,10 @@ export class LocalStepFunctions {
       this.cloud.kube.setImage(st.cluster, st.namespace, w.deployment, w.container, `${env.GANTRY_IMAGE_REPOSITORY}@${env.GANTRY_DIGEST}`);
     }
   }
-
-  /**
-   * The Helm driver's evidence: `helm status -o json` after the run (revision, status, chart, values) —
-   * a revision per run of the stage, counting the one the scenario says was running before — and its
-   * sha256. The simulation does not model `--atomic`'s own rollback revision: a failed run reports
-   * its revision as failed. Helm uploads nothing, so there is no HELM_STATUS_KEY.
-   */
-  private helmStatus(run: DriverRun, deploy: { release?: string; chart?: string; version?: string; values?: { repositoryKey: string; digestKey: string } }, failure: string | undefined): Record<string, string> {
-    const before = this.cloud.scenario.stages[`${run.service}/${run.stage}`]?.running ? 1 : 0;
-    const revision = before + this.cloud.deployments.filter((x) => x.service === run.service && x.stage === run.stage).length;
-    const repository = run.image.slice(0, run.image.lastIndexOf('@'));
-    const status = {
-      name: deploy.release ?? run.service,
-      info: {
-        last_deployed: run.at,
-        description: failure ? `Upgrade "${deploy.release ?? run.service}" failed: ${failure}` : 'Upgrade complete',
-        status: failure ? 'failed' : 'deployed',
-      },
-      chart: { metadata: { name: (deploy.chart ?? run.service).split('/').pop(), version: deploy.version ?? '0.0.0' } },
-      config: { [deploy.values?.repositoryKey ?? 'image.repository']: repository, [deploy.values?.digestKey ?? 'image.digest']: run.digest },
-      version: revision,
-      namespace: run.stage,
-    };
-    return {
-      HELM_REVISION: String(revision),
-      HELM_STATUS: status.info.status,
-      HELM_STATUS_SHA256: sha256Hex(`${JSON.stringify(status)}\n`),
-    };
-  }
-
-  /**
-   * The Terraform driver's evidence: the plan JSON (`terraform show -json tfplan`: the image variable set
-   * to <repository>@<digest>, the workload's image change, and `planDestroys` deletions when the scenario
-   * asks for them) written to the evidence bucket with its sha256 and summary, as
-   * scripts/drivers/terraform-deploy.sh does; `refusal` when the plan destroys and the stage does not allow it.
-   */
-  private terraformPlan(run: DriverRun, deploy: { imageVariable?: string; allowDestroy?: boolean; workdir?: string; source?: string }, destroys: number): { exported: Record<string, string>; refusal?: string } {
-    const previous = [...this.cloud.deployments].reverse().find((x) => x.service === run.service && x.stage === run.stage && x.result === 'SUCCEEDED')?.digest ?? this.cloud.scenario.stages[`${run.service}/${run.stage}`]?.running;
-    const repository = run.image.slice(0, run.image.lastIndexOf('@'));
-    const variable = deploy.imageVariable ?? 'image';
-    const changes = [
-      {
-        address: 'kubernetes_deployment_v1.service',
-        mode: 'managed',
-        type: 'kubernetes_deployment_v1',
-        name: 'service',
-        provider_name: 'registry.terraform.io/hashicorp/kubernetes',
-        change: previous ? { actions: ['update'], before: { image: `${repository}@${previous}` }, after: { image: run.image } } : { actions: ['create'], before: null, after: { image: run.image } },
-      },
-      ...Array.from({ length: destroys }, (_, i) => ({
-        address: `terraform_data.retired[${i}]`,
-        mode: 'managed',
-        type: 'terraform_data',
-        name: 'retired',
-        index: i,
-        provider_name: 'terraform.io/builtin/terraform',
-        change: { actions: ['delete'], before: { id: `retired-${i}` }, after: null },
-      })),
-    ];
-    const plan = { format_version: '1.2', terraform_version: '1.13.1', variables: { [variable]: { value: run.image } }, resource_changes: changes, timestamp: run.at };
-    const body = `${JSON.stringify(plan)}\n`;
-    const planSha256 = sha256Hex(body);
-    const add = previous ? 0 : 1;
-    const change = previous ? 1 : 0;
-    const prefix = `evidence/${run.releaseId}/${run.stage}/${run.kind}`;
-    const allowDestroy = deploy.allowDestroy === true;
-    const destroyed = changes.filter((c) => c.change.actions.includes('delete')).map((c) => `${c.address} [delete]`);
-    const sentence = `${add} to create, ${change} to update, 0 to replace, ${destroys} to delete${destroyed.length ? ` (destroys ${destroyed.join(', ')})` : ''}`;
-    this.cloud.putEvidence(`${prefix}/plan.json`, body);
-    this.cloud.putEvidence(`${prefix}/plan.json.sha256`, `${planSha256}  plan.json\n`);
-    this.cloud.putEvidence(
-      `${prefix}/summary.json`,
-      `${JSON.stringify({ allowDestroy, changes: { create: add, update: change, replace: 0, delete: destroys }, destroys: destroyed, digest: run.digest, image: run.image, kind: run.kind, planSha256, releaseId: run.releaseId, service: run.service, source: deploy.source, stage: run.stage, workdir: deploy.workdir })}\n`,
-    );
-    return {
-      exported: { TF_PLAN_SHA256: planSha256, TF_PLAN_KEY: `${prefix}/plan.json`, TF_PLAN_SUMMARY: JSON.stringify({ add, change, destroy: destroys }) },
-      ...(destroys > 0 && !allowDestroy
-        ? { refusal: `gantry-terraform: refusing to apply: the plan would destroy ${destroys} resource(s) and stage ${run.stage} does not allow it (deploy.allowDestroy): ${sentence}` }
-        : {}),
-    };
-  }
 }
 
-/** One driver run as the evidence helpers of `runDriver` see it. */
-interface DriverRun {
-  readonly service: string;
-  readonly stage: string;
-  readonly digest: string;
-  readonly kind: 'deploy' | 'rollback';
-  readonly releaseId: string;
-  /** `<registry>/<repository>@<digest>`. */
-  readonly image: string;
-  readonly at: string;
-}
+/** One driver run as the evidence helpers of `runDriver` see it (drivers/<name>/local.ts). */
+type DriverRun = LocalDriverRun;
 
 /** A scenario `deploy` line as the driver reads it (local/scenario.ts): `planDestroys` for a Terraform stage. */
 type ScriptedDriverRun = NonNullable<ReturnType<EngineHooks['driverScript']>> & { readonly planDestroys?: number };

@@ -7,7 +7,9 @@ const NAMES = { deploy: 'DeployWithTerraform', rollback: 'DeployRollbackWithTerr
 
 function comment(chain: DeployChain): string {
   if (chain.kind === 'deploy') return 'The Terraform driver: plan with the image pinned by digest, plan JSON kept as evidence, apply of exactly that plan.';
-  return chain.workflow === 'release' ? 'The Terraform driver applies a plan pinned to the last known good digest.' : 'The Terraform driver applies a plan pinned to the target digest.';
+  return chain.workflow === 'release'
+    ? 'The Terraform driver applies a plan pinned to the last known good digest.'
+    : 'The Terraform driver applies a plan pinned to the target digest.';
 }
 
 export const workflow: DriverWorkflow = {

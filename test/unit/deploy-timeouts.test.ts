@@ -120,7 +120,7 @@ describe('deploy timeouts', () => {
 
 describe('what the formula assumes about the drivers', () => {
   it('Helm runs upgrade --atomic with --timeout from GANTRY_HELM_TIMEOUT, once per build', () => {
-    const script = readFileSync(join(ROOT, 'scripts', 'drivers', 'helm-deploy.sh'), 'utf8');
+    const script = readFileSync(join(ROOT, 'drivers', 'helm', 'deploy.sh'), 'utf8');
 
     assert.equal(script.match(/^helm upgrade /gm)?.length, 1, "one helm upgrade command");
     assert.match(script, /--atomic \\\n/);
@@ -128,16 +128,16 @@ describe('what the formula assumes about the drivers', () => {
   });
 
   it(`Terraform waits at most ${TERRAFORM_LOCK_TIMEOUT_MINUTES} minutes for the state lock, in plan and in apply only`, () => {
-    const script = readFileSync(join(ROOT, 'scripts', 'drivers', 'terraform-deploy.sh'), 'utf8');
+    const script = readFileSync(join(ROOT, 'drivers', 'terraform', 'deploy.sh'), 'utf8');
     const locks = [...script.matchAll(/-lock-timeout=(\d+)m/g)].map((m) => Number(m[1]));
 
     assert.deepEqual(locks, [TERRAFORM_LOCK_TIMEOUT_MINUTES, TERRAFORM_LOCK_TIMEOUT_MINUTES]);
     assert.doesNotMatch(script, /-lock=false/);
   });
 
-  for (const buildspec of ['helm.yml', 'terraform.yml']) {
-    it(`${buildspec}: the install phase's downloads are bounded within the start-up margin (${DRIVER_START_UP_MINUTES} minutes)`, () => {
-      const text = readFileSync(join(ROOT, 'buildspecs', buildspec), 'utf8');
+  for (const buildspec of ['helm', 'terraform']) {
+    it(`${buildspec}.yml: the install phase's downloads are bounded within the start-up margin (${DRIVER_START_UP_MINUTES} minutes)`, () => {
+      const text = readFileSync(join(ROOT, 'drivers', buildspec, 'buildspec.yml'), 'utf8');
       const curls = text.split('\n').filter((l) => /\bcurl\b/.test(l));
 
       assert.ok(curls.length > 0);
