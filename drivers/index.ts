@@ -6,6 +6,7 @@
  *
  * Pure: the Lambda handlers reach this module through the config schema (import-graph test).
  */
+import { z } from 'zod';
 import { helm } from './helm';
 import { kubernetes } from './kubernetes';
 import { terraform } from './terraform';
@@ -20,6 +21,13 @@ export type DriverName = Drivers[number]['name'];
 /** The config schemas of a list, as a tuple (what `z.discriminatedUnion` takes). */
 export function configSchemas<const T extends readonly DriverDescriptor<string, any>[]>(drivers: T): { -readonly [K in keyof T]: T[K]['config'] } {
   return drivers.map((d) => d.config) as { -readonly [K in keyof T]: T[K]['config'] };
+}
+
+/** The `deploy` block of a stage: a discriminated union on `driver` over the list's schemas (lambdas/domain/config.ts). */
+export function deploySchemaOf<const T extends readonly [DriverDescriptor<string, any>, ...DriverDescriptor<string, any>[]]>(drivers: T) {
+  return z.discriminatedUnion('driver', configSchemas(drivers), {
+    error: () => `expected a deploy with driver ${driverNamesInProse(drivers)}`,
+  });
 }
 
 /** `"helm", "terraform" or "kubernetes"`: the names of a list in prose, for messages. */

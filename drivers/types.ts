@@ -34,6 +34,8 @@ export interface DriverDescriptor<N extends string = string, S extends DriverCon
     /** `env.exported-variables` of its buildspec: the driver evidence (lambdas/domain/driver-evidence.ts). */
     readonly exports: readonly string[];
   };
+  /** The driver's own `GANTRY_*` inputs for a run, beside the common ones (lambdas/domain/release.ts deployEnvironment). */
+  readonly deployEnv: (deploy: z.output<S>) => Record<string, string>;
   /** The longest the deploy tool may run for one stage, in minutes (lambdas/domain/release.ts timeouts). */
   readonly toolMinutes: (deploy: z.output<S>) => number;
   /** Where the convention parts (workflow.ts, cdk.ts, local.ts) are: `drivers/<name>` unless set (a test's toy driver). */

@@ -8,6 +8,14 @@ export const helm = defineDriver({
   config: helmDeploy,
   choiceDefault: true,
   codeBuild: { projectPlaceholder: 'HelmProjectName', exports: ['HELM_REVISION', 'HELM_STATUS', 'HELM_STATUS_SHA256', 'HELM_STATUS_KEY'] },
+  deployEnv: (deploy) => ({
+    GANTRY_HELM_RELEASE: deploy.release,
+    GANTRY_HELM_CHART: deploy.chart,
+    GANTRY_HELM_VERSION: deploy.version,
+    GANTRY_HELM_TIMEOUT: `${deploy.timeoutMinutes}m`,
+    GANTRY_VALUES_REPOSITORY_KEY: deploy.values.repositoryKey,
+    GANTRY_VALUES_DIGEST_KEY: deploy.values.digestKey,
+  }),
   // `--atomic` may spend its --timeout on the upgrade and again on the rollback it starts: 2 × timeoutMinutes.
   // A build killed during that rollback leaves the release `pending-rollback` and refuses the workflow's own rollback.
   toolMinutes: (deploy) => 2 * deploy.timeoutMinutes,

@@ -6,6 +6,7 @@ export const kubernetes = defineDriver({
   name: 'kubernetes',
   title: 'Kubernetes',
   config: kubernetesDeploy,
+  deployEnv: (deploy) => ({ GANTRY_K8S_DEPLOYMENT: deploy.deployment, GANTRY_K8S_CONTAINER: deploy.container }),
   // The rollout deadline (no build: the workflow watches the rollout itself).
   toolMinutes: (deploy) => deploy.timeoutMinutes,
 });

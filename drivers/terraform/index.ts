@@ -10,6 +10,12 @@ export const terraform = defineDriver({
   title: 'Terraform',
   config: terraformDeploy,
   codeBuild: { projectPlaceholder: 'TerraformProjectName', exports: ['TF_PLAN_SHA256', 'TF_PLAN_KEY', 'TF_PLAN_SUMMARY'] },
+  deployEnv: (deploy) => ({
+    GANTRY_TF_SOURCE: deploy.source,
+    GANTRY_TF_WORKDIR: deploy.workdir,
+    GANTRY_TF_IMAGE_VARIABLE: deploy.imageVariable,
+    GANTRY_TF_ALLOW_DESTROY: String(deploy.allowDestroy),
+  }),
   // timeoutMinutes for init, plan and apply, plus the state-lock wait of plan and of apply.
   toolMinutes: (deploy) => deploy.timeoutMinutes + 2 * TERRAFORM_LOCK_TIMEOUT_MINUTES,
 });

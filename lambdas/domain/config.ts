@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
 import { canonicalJson } from './canonical';
 import { historyBudgetProblems } from './history-budget';
-import { configSchemas, DRIVERS, driverNamesInProse } from '../../drivers';
+import { DRIVERS, deploySchemaOf } from '../../drivers';
 import { k8sName, positiveMinutes } from './config-fields';
 import { JsonReadError, parseStrictJson } from './strict-json';
 import { tagPatternProblem } from './tag-pattern';
@@ -75,9 +75,7 @@ const imagePolicy = z.strictObject({
 });
 
 /** One `deploy` block per registered driver (drivers/index.ts): each driver's folder owns its schema. */
-const deploy = z.discriminatedUnion('driver', configSchemas(DRIVERS), {
-  error: () => `expected a deploy with driver ${driverNamesInProse()}`,
-});
+const deploy = deploySchemaOf(DRIVERS);
 
 /**
  * The workload whose running image the drift check reads (eks:call GET). For a kubernetes stage it defaults to the

@@ -98,28 +98,8 @@ export function driverEnvironment(args: {
     GANTRY_NAMESPACE: stage.namespace,
     GANTRY_DRIVER: stage.deploy.driver,
   };
-  if (stage.deploy.driver === 'helm') {
-    Object.assign(env, {
-      GANTRY_HELM_RELEASE: stage.deploy.release,
-      GANTRY_HELM_CHART: stage.deploy.chart,
-      GANTRY_HELM_VERSION: stage.deploy.version,
-      GANTRY_HELM_TIMEOUT: `${stage.deploy.timeoutMinutes}m`,
-      GANTRY_VALUES_REPOSITORY_KEY: stage.deploy.values.repositoryKey,
-      GANTRY_VALUES_DIGEST_KEY: stage.deploy.values.digestKey,
-    });
-  } else if (stage.deploy.driver === 'kubernetes') {
-    Object.assign(env, {
-      GANTRY_K8S_DEPLOYMENT: stage.deploy.deployment,
-      GANTRY_K8S_CONTAINER: stage.deploy.container,
-    });
-  } else {
-    Object.assign(env, {
-      GANTRY_TF_SOURCE: stage.deploy.source,
-      GANTRY_TF_WORKDIR: stage.deploy.workdir,
-      GANTRY_TF_IMAGE_VARIABLE: stage.deploy.imageVariable,
-      GANTRY_TF_ALLOW_DESTROY: String(stage.deploy.allowDestroy),
-    });
-  }
+  // The driver's own inputs (drivers/<name>/index.ts `deployEnv`), each validated again by its script.
+  Object.assign(env, driverOf(stage.deploy.driver).deployEnv(stage.deploy));
   return Object.entries(env).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
 }
 

@@ -2,7 +2,9 @@
  * The import graph keeps the rooms apart (issue 16, decision 030):
  *   lib/ (CDK) imports no local/, cli/ or handler module (lambdas/<handler>.ts);
  *   cli/ imports no handler module; lambdas/ imports no local/, cli/ or lib/;
- *   lambdas/domain imports no AWS SDK adapter; the cli/ modules have no import cycle.
+ *   lambdas/domain imports no AWS SDK adapter; the cli/ modules have no import cycle;
+ *   lambdas/ imports of drivers/ only the pure list (drivers/index.ts, drivers/types.ts, drivers/<name>/{index,config}.ts),
+ *   which imports no CDK, local/, workflow or CLI module (decision 035); lib/ imports no driver's local part.
  * Imports are read with a regex over `import … from '…'`, `export … from '…'`, `import('…')` and
  * `require('…')`; only relative specifiers are resolved (packages are not part of the graph).
  */
@@ -12,7 +14,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { describe, it } from 'node:test';
 
 const ROOT = join(__dirname, '..', '..');
-const SCANNED = ['bin', 'cli', 'lib', 'lambdas', 'local'];
+const SCANNED = ['bin', 'cli', 'lib', 'lambdas', 'local', 'drivers', 'workflows'];
 
 const SPECIFIER = /(?:\bimport\s[^'"`;]*?\sfrom\s*|\bexport\s[^'"`;]*?\sfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
 
@@ -65,6 +67,8 @@ interface Rule {
   readonly to: (f: string) => boolean;
 }
 const under = (dir: string) => (f: string) => f.startsWith(`${dir}/`);
+/** The drivers' pure list, what the Lambda bundles reach through the config schema: no CDK, no local runtime, no workflow builder. */
+export const isPureDriverModule = (f: string): boolean => /^drivers\/(index|types)\.ts$/.test(f) || /^drivers\/[^/]+\/(index|config)\.ts$/.test(f);
 export const RULES: readonly Rule[] = [
   { name: 'lib/ → local/', from: under('lib'), to: under('local') },
   { name: 'lib/ → cli/', from: under('lib'), to: under('cli') },
@@ -74,6 +78,13 @@ export const RULES: readonly Rule[] = [
   { name: 'lambdas/ → cli/', from: under('lambdas'), to: under('cli') },
   { name: 'lambdas/ → lib/', from: under('lambdas'), to: under('lib') },
   { name: 'lambdas/domain → lambdas/adapters', from: under('lambdas/domain'), to: under('lambdas/adapters') },
+  { name: 'lambdas/ → drivers/ beyond the pure list', from: under('lambdas'), to: (t) => under('drivers')(t) && !isPureDriverModule(t) },
+  {
+    name: 'pure driver list → CDK, local, workflow or CLI module',
+    from: isPureDriverModule,
+    to: (t) => (under('drivers')(t) && !isPureDriverModule(t)) || under('lib')(t) || under('local')(t) || under('workflows')(t) || under('cli')(t),
+  },
+  { name: "lib/ → a driver's local part", from: under('lib'), to: (t) => /^drivers\/[^/]+\/local\.ts$/.test(t) },
 ];
 
 export function violations(graph: Map<string, string[]>): string[] {
@@ -163,12 +174,19 @@ describe('the import-graph checks themselves', () => {
       ['lib/Thing.ts', ['local/cloud.ts', 'lambdas/approval-request.ts', 'lambdas/ports.ts', 'lambdas/domain/config.ts']],
       ['lambdas/domain/x.ts', ['lambdas/adapters/sfn.ts']],
       ['cli/commands/a.ts', ['lambdas/intake.ts', 'lambdas/shared/api-gateway.ts']],
+      ['lambdas/domain/config.ts', ['drivers/index.ts', 'drivers/helm/config.ts', 'drivers/helm/cdk.ts']],
+      ['drivers/helm/index.ts', ['drivers/helm/config.ts', 'drivers/helm/workflow.ts', 'lib/acknowledge.ts']],
+      ['lib/drivers.ts', ['drivers/index.ts', 'drivers/helm/cdk.ts', 'drivers/helm/local.ts']],
     ]);
     assert.deepEqual(violations(graph), [
       'cli/ → handler module: cli/commands/a.ts imports lambdas/intake.ts',
+      "lambdas/ → drivers/ beyond the pure list: lambdas/domain/config.ts imports drivers/helm/cdk.ts",
       'lambdas/domain → lambdas/adapters: lambdas/domain/x.ts imports lambdas/adapters/sfn.ts',
+      "lib/ → a driver's local part: lib/drivers.ts imports drivers/helm/local.ts",
       'lib/ → handler module: lib/Thing.ts imports lambdas/approval-request.ts',
       'lib/ → local/: lib/Thing.ts imports local/cloud.ts',
+      'pure driver list → CDK, local, workflow or CLI module: drivers/helm/index.ts imports drivers/helm/workflow.ts',
+      'pure driver list → CDK, local, workflow or CLI module: drivers/helm/index.ts imports lib/acknowledge.ts',
     ]);
   });
 
