@@ -11,6 +11,7 @@
  *   drivers/<name>/local.ts     exports `local: DriverLocal`        (local/engine.ts; CodeBuild drivers only)
  */
 import type { z } from 'zod';
+import type { DriverEvidencePart } from './evidence-kit';
 
 /** The zod schema of one driver's `deploy` block: a strict object whose `driver` is the literal name. */
 export type DriverConfigSchema<N extends string = string> = z.ZodObject<{ driver: z.ZodLiteral<N> } & z.ZodRawShape, z.core.$strict>;
@@ -36,6 +37,8 @@ export interface DriverDescriptor<N extends string = string, S extends DriverCon
   };
   /** The driver's own `GANTRY_*` inputs for a run, beside the common ones (lambdas/domain/release.ts deployEnvironment). */
   readonly deployEnv: (deploy: z.output<S>) => Record<string, string>;
+  /** Its member of the recorded evidence (`evidence.<name>`): extraction and completeness (lambdas/domain/driver-evidence.ts). */
+  readonly evidence?: DriverEvidencePart;
   /** The longest the deploy tool may run for one stage, in minutes (lambdas/domain/release.ts timeouts). */
   readonly toolMinutes: (deploy: z.output<S>) => number;
   /** Where the convention parts (workflow.ts, cdk.ts, local.ts) are: `drivers/<name>` unless set (a test's toy driver). */

@@ -1,5 +1,6 @@
 /** The Helm driver: `helm upgrade --install --atomic --wait` in a CodeBuild project (docs/drivers.md). */
 import { defineDriver } from '../types';
+import { helmEvidence } from './evidence';
 import { helmDeploy } from './config';
 
 export const helm = defineDriver({
@@ -18,5 +19,6 @@ export const helm = defineDriver({
   }),
   // `--atomic` may spend its --timeout on the upgrade and again on the rollback it starts: 2 × timeoutMinutes.
   // A build killed during that rollback leaves the release `pending-rollback` and refuses the workflow's own rollback.
+  evidence: helmEvidence,
   toolMinutes: (deploy) => 2 * deploy.timeoutMinutes,
 });

@@ -1,5 +1,6 @@
 /** The Terraform driver: plan pinned by digest, then apply of exactly that plan, in a CodeBuild project (docs/drivers.md). */
 import { defineDriver } from '../types';
+import { terraformEvidence } from './evidence';
 import { terraformDeploy } from './config';
 
 /** The `-lock-timeout` of each state-locking Terraform command (plan, apply) in drivers/terraform/deploy.sh. */
@@ -17,5 +18,6 @@ export const terraform = defineDriver({
     GANTRY_TF_ALLOW_DESTROY: String(deploy.allowDestroy),
   }),
   // timeoutMinutes for init, plan and apply, plus the state-lock wait of plan and of apply.
+  evidence: terraformEvidence,
   toolMinutes: (deploy) => deploy.timeoutMinutes + 2 * TERRAFORM_LOCK_TIMEOUT_MINUTES,
 });

@@ -22,36 +22,12 @@ export const DRIVER_EXPORTS: Readonly<Record<string, readonly string[]>> = Objec
   DRIVERS.flatMap((d) => ('codeBuild' in d && d.codeBuild ? [[d.name, d.codeBuild.exports]] : [])),
 );
 
-/** Helm release statuses (helm.sh/helm/v3/pkg/release.Status). */
-export const HELM_STATUSES = ['unknown', 'deployed', 'uninstalled', 'superseded', 'failed', 'uninstalling', 'pending-install', 'pending-upgrade', 'pending-rollback'] as const;
-export type HelmStatus = (typeof HELM_STATUSES)[number];
+import type { HelmEvidence } from '../../drivers/helm/evidence';
+import type { KubernetesEvidence } from '../../drivers/kubernetes/evidence';
+import type { TerraformEvidence } from '../../drivers/terraform/evidence';
 
-export interface HelmEvidence {
-  /** The Helm release revision `helm status` reported after the run. */
-  readonly revision: number;
-  readonly status: HelmStatus;
-  /** sha256 of the `helm status -o json` document (which itself stays out of the log: it holds Secrets). */
-  readonly statusSha256: string;
-  /** Evidence bucket key of that document, when the driver uploads it. */
-  readonly statusKey?: string;
-}
-
-export interface TerraformEvidence {
-  /** sha256 of `terraform show -json tfplan`, the plan that was (or would have been) applied. */
-  readonly planSha256: string;
-  /** Evidence bucket key of that plan JSON: `evidence/<release>/<stage>/<deploy|rollback>/plan.json`. */
-  readonly planKey: string;
-  /** Terraform's own "Plan: N to add, N to change, N to destroy" (a replacement counts in add and destroy). */
-  readonly add: number;
-  readonly change: number;
-  readonly destroy: number;
-}
-
-/**
- * The native Kubernetes driver's evidence (eks:call: generation, image, rollout condition). Its
- * extraction belongs to that driver; the record keeps whatever validated object it hands over.
- */
-export type KubernetesEvidence = Readonly<Record<string, unknown>>;
+export { HELM_STATUSES, type HelmStatus } from '../../drivers/helm/evidence';
+export type { HelmEvidence, KubernetesEvidence, TerraformEvidence };
 
 /** What the ledger's deploy.finished carries as `evidence`. Open for more drivers: one member per driver. */
 export interface DriverEvidence {
@@ -81,13 +57,10 @@ export interface EvidenceExtraction {
   readonly warnings: string[];
 }
 
-const SHA256 = /^[a-f0-9]{64}$/;
 const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}:[A-Za-z0-9-]{1,128}$/;
 const BUILD_ARN = /^arn:(aws|aws-cn|aws-us-gov):codebuild:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):build\/(.+)$/;
 const LOG_GROUP = /^[A-Za-z0-9._/#-]{1,512}$/;
 const LOG_STREAM = /^[A-Za-z0-9._/#-]{1,512}$/;
-const REVISION = /^[1-9][0-9]{0,8}$/;
-const PLAN_SUMMARY = /^\{"add":(\d{1,7}),"change":(\d{1,7}),"destroy":(\d{1,7})\}$/;
 const CONSOLE_HOSTS = /^([a-z]{2}(-gov)?-[a-z]+-\d\.)?console\.(aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)$/;
 /** A Cause longer than this is not a build result (Step Functions caps a Cause at 32,768 characters). */
 const MAX_CAUSE = 262_144;
@@ -204,77 +177,23 @@ export function extractDriverEvidence(ctx: EvidenceContext, result: unknown, fal
     return v === undefined || v === '' ? undefined : v;
   };
 
-  if (ctx.driver === 'helm') {
-    const rev = value('HELM_REVISION');
-    const status = value('HELM_STATUS');
-    const sha = value('HELM_STATUS_SHA256');
-    const key = value('HELM_STATUS_KEY');
-    const revOk = rev !== undefined && REVISION.test(rev);
-    const statusOk = status !== undefined && (HELM_STATUSES as readonly string[]).includes(status);
-    const shaOk = sha !== undefined && SHA256.test(sha);
-    const keyOk = key !== undefined && evidenceKey(ctx, 'helm-status.json').test(key);
-    if (rev !== undefined && !revOk) drop('HELM_REVISION', 'not a revision number');
-    if (status !== undefined && !statusOk) drop('HELM_STATUS', `not a Helm release status (${HELM_STATUSES.join(', ')})`);
-    if (sha !== undefined && !shaOk) drop('HELM_STATUS_SHA256', 'not a sha256');
-    if (key !== undefined && !keyOk) drop('HELM_STATUS_KEY', `not an evidence key of this run (evidence/${ctx.releaseId}/${ctx.stage}/${ctx.kind}/helm-status.json)`);
-    if (revOk && statusOk && shaOk) {
-      out.helm = { revision: Number(rev), status: status as HelmStatus, statusSha256: sha as string, ...(keyOk ? { statusKey: key as string } : {}) };
-    } else if (build) {
-      warnings.push(`no Helm evidence: ${[!revOk && 'HELM_REVISION', !statusOk && 'HELM_STATUS', !shaOk && 'HELM_STATUS_SHA256'].filter(Boolean).join(', ')} missing or dropped`);
-    }
-  }
-
-  if (ctx.driver === 'terraform') {
-    const sha = value('TF_PLAN_SHA256');
-    const key = value('TF_PLAN_KEY');
-    const summary = value('TF_PLAN_SUMMARY');
-    const shaOk = sha !== undefined && SHA256.test(sha);
-    const keyOk = key !== undefined && evidenceKey(ctx, 'plan.json').test(key);
-    const counts = summary !== undefined ? PLAN_SUMMARY.exec(summary) : null;
-    if (sha !== undefined && !shaOk) drop('TF_PLAN_SHA256', 'not a sha256');
-    if (key !== undefined && !keyOk) drop('TF_PLAN_KEY', `not the plan key of this run (evidence/${ctx.releaseId}/${ctx.stage}/${ctx.kind}/plan.json)`);
-    if (summary !== undefined && !counts) drop('TF_PLAN_SUMMARY', 'not {"add":N,"change":N,"destroy":N}');
-    if (shaOk && keyOk && counts) {
-      out.terraform = { planSha256: sha as string, planKey: key as string, add: Number(counts[1]), change: Number(counts[2]), destroy: Number(counts[3]) };
-    } else if (build) {
-      warnings.push(`no Terraform evidence: ${[!shaOk && 'TF_PLAN_SHA256', !keyOk && 'TF_PLAN_KEY', !counts && 'TF_PLAN_SUMMARY'].filter(Boolean).join(', ')} missing or dropped`);
-    }
-  }
-
-  if (ctx.driver === 'kubernetes') {
-    // The rollout check's own evidence (lambdas/domain/rollout.ts), handed over as `$.deploy.evidence`.
-    const given = isRecord(result) ? result.evidence : undefined;
-    const kept = given === undefined ? undefined : boundedJson(given, 3);
-    if (isRecord(kept)) out.kubernetes = kept;
-    else if (given !== undefined) drop('evidence', 'not an object of plain values');
-  }
+  // The driver's own member (drivers/<name>/evidence.ts, through its descriptor).
+  const part = DRIVERS.find((d) => d.name === ctx.driver)?.evidence;
+  const member = part?.extract({
+    releaseId: ctx.releaseId,
+    stage: ctx.stage,
+    kind: ctx.kind,
+    hasBuild: build !== undefined,
+    result,
+    value,
+    drop,
+    warn: (message) => warnings.push(message),
+    evidenceKey: (file) => evidenceKey(ctx, file),
+  });
+  if (member !== undefined) (out as Record<string, unknown>)[ctx.driver] = member;
 
   if (dropped.length) out.dropped = dropped;
   return { evidence: out, warnings };
-}
-
-/** A JSON value kept only within bounds (strings ≤ 1,024 characters, ≤ 40 keys or items, `depth` levels); else undefined. */
-function boundedJson(v: unknown, depth: number): unknown {
-  if (v === null || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string') return v.length <= 1024 ? v : undefined;
-  if (depth <= 0) return undefined;
-  if (Array.isArray(v)) {
-    if (v.length > 40) return undefined;
-    const items = v.map((x) => boundedJson(x, depth - 1));
-    return items.every((x) => x !== undefined) ? items : undefined;
-  }
-  if (!isRecord(v)) return undefined;
-  const entries = Object.entries(v);
-  if (entries.length > 40) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of entries) {
-    if (x === undefined) continue;
-    const kept = boundedJson(x, depth - 1);
-    if (kept === undefined) return undefined;
-    out[k] = kept;
-  }
-  return out;
 }
 
 /** Drivers that run as CodeBuild builds: their evidence must name the build. */
@@ -290,14 +209,8 @@ export function evidenceShortfall(driver: string, evidence: unknown): string | u
   const missing: string[] = [];
   if (CODEBUILD_DRIVERS.includes(driver) && !(typeof evidence.buildId === 'string' && evidence.buildId !== '')) missing.push('the build id');
   const member = evidence[driver];
-  if (driver === 'helm') {
-    const h = isRecord(member) ? member : {};
-    if (!(typeof h.revision === 'number' && typeof h.status === 'string' && typeof h.statusSha256 === 'string' && SHA256.test(h.statusSha256))) missing.push('the Helm revision, status and status sha256');
-  } else if (driver === 'terraform') {
-    const t = isRecord(member) ? member : {};
-    if (!(typeof t.planSha256 === 'string' && SHA256.test(t.planSha256) && typeof t.planKey === 'string' && typeof t.destroy === 'number')) missing.push('the plan sha256, key and counts');
-  } else if (!isRecord(member)) {
-    missing.push(`the ${driver} driver's evidence`);
-  }
+  const part = DRIVERS.find((d) => d.name === driver)?.evidence;
+  const lacking = part ? part.shortfall(member) : isRecord(member) ? undefined : `the ${driver} driver's evidence`;
+  if (lacking) missing.push(lacking);
   return missing.length ? `its ${driver} evidence lacks ${missing.join(' and ')}` : undefined;
 }

@@ -41,15 +41,24 @@ describe('a fourth driver registered by one list entry', () => {
     assert.equal(driverNamesInProse(WITH_NOOP), '"helm", "terraform", "kubernetes" or "noop"');
     // Its own schema's rules apply, with the path of the field.
     const bad = deploySchemaOf(WITH_NOOP).safeParse({ driver: 'noop', message: 'LOUD' });
-    assert.deepEqual(bad.error?.issues.map((i) => [i.path.join('.'), i.message]), [['message', 'expected a short lower-case message']]);
+    assert.deepEqual(
+      bad.error?.issues.map((i) => [i.path.join('.'), i.message]),
+      [['message', 'expected a short lower-case message']],
+    );
   });
 
   it('gets a branch of the deploy Choice on $.stage.driver and its own states, in both kinds of chain', () => {
     for (const kind of ['deploy', 'rollback'] as const) {
       const states = deployChain(chain(kind), WITH_NOOP);
-      const choice = states[kind === 'deploy' ? 'ChooseDeployDriver' : 'ChooseRollbackDriver'] as unknown as { Choices: Array<{ StringEquals: string; Next: string }>; Default: string };
+      const choice = states[kind === 'deploy' ? 'ChooseDeployDriver' : 'ChooseRollbackDriver'] as unknown as {
+        Choices: Array<{ StringEquals: string; Next: string }>;
+        Default: string;
+      };
       const entry = kind === 'deploy' ? 'DeployWithNoop' : 'DeployRollbackWithNoop';
-      assert.deepEqual(choice.Choices.map((c) => c.StringEquals), ['terraform', 'kubernetes', 'noop']);
+      assert.deepEqual(
+        choice.Choices.map((c) => c.StringEquals),
+        ['terraform', 'kubernetes', 'noop'],
+      );
       assert.equal(choice.Choices.at(-1)?.Next, entry);
       assert.equal(choice.Default, kind === 'deploy' ? 'DeployToStage' : 'DeployRollback');
       const task = states[entry] as unknown as { Resource: string; Parameters: Record<string, unknown>; Next: string };
@@ -70,13 +79,22 @@ describe('a fourth driver registered by one list entry', () => {
     assert.equal(resources.noop?.construct?.node.id, 'NoopDriver');
     const projects = Template.fromStack(stack).findResources('AWS::CodeBuild::Project');
     assert.equal(Object.keys(projects).length, 3, 'Helm, Terraform and the noop project');
-    assert.ok(Object.keys(projects).some((id) => id.startsWith('NoopDriver')), Object.keys(projects).join(', '));
+    assert.ok(
+      Object.keys(projects).some((id) => id.startsWith('NoopDriver')),
+      Object.keys(projects).join(', '),
+    );
   });
 
   it('has its local part found by convention, and none for a driver without one', () => {
     const local = driverLocal(noop);
     assert.equal(local?.failureMessage, 'noop failed');
-    const evidence = local?.evidence({ cloud: undefined as never, run: undefined as never, deploy: { driver: 'noop', message: 'hi' } as never, scripted: undefined, failure: undefined });
+    const evidence = local?.evidence({
+      cloud: undefined as never,
+      run: undefined as never,
+      deploy: { driver: 'noop', message: 'hi' } as never,
+      scripted: undefined,
+      failure: undefined,
+    });
     assert.deepEqual(evidence, { exported: { NOOP_SAID: 'hi' } });
     assert.equal(driverLocal(DRIVERS[2]), undefined, 'kubernetes runs no build: no local part');
   });
@@ -89,12 +107,21 @@ describe('a fourth driver registered by one list entry', () => {
 
 describe('the list itself', () => {
   it('registers helm, terraform and kubernetes, in that order, helm the Choice default', () => {
-    assert.deepEqual(DRIVERS.map((d) => d.name), ['helm', 'terraform', 'kubernetes']);
-    assert.deepEqual(DRIVERS.filter((d) => d.choiceDefault).map((d) => d.name), ['helm']);
+    assert.deepEqual(
+      DRIVERS.map((d) => d.name),
+      ['helm', 'terraform', 'kubernetes'],
+    );
+    assert.deepEqual(
+      DRIVERS.filter((d) => d.choiceDefault).map((d) => d.name),
+      ['helm'],
+    );
   });
 
   it('refuses a name twice, a name that is no folder name, and no or two Choice defaults', () => {
-    assert.throws(() => checkDrivers([...DRIVERS, DRIVERS[0]]), (e: Error) => e instanceof DriverRegistryError && /"helm" is registered twice/.test(e.message));
+    assert.throws(
+      () => checkDrivers([...DRIVERS, DRIVERS[0]]),
+      (e: Error) => e instanceof DriverRegistryError && /"helm" is registered twice/.test(e.message),
+    );
     assert.throws(() => checkDrivers([...DRIVERS, { ...noop, name: 'No Op' }]), /expected lower-case letters/);
     assert.throws(() => checkDrivers([DRIVERS[1], DRIVERS[2]]), /exactly one driver with choiceDefault, got 0/);
     assert.throws(() => checkDrivers([...DRIVERS, { ...noop, choiceDefault: true }]), /got 2 \(helm, noop\)/);

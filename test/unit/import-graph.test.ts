@@ -3,7 +3,7 @@
  *   lib/ (CDK) imports no local/, cli/ or handler module (lambdas/<handler>.ts);
  *   cli/ imports no handler module; lambdas/ imports no local/, cli/ or lib/;
  *   lambdas/domain imports no AWS SDK adapter; the cli/ modules have no import cycle;
- *   lambdas/ imports of drivers/ only the pure list (drivers/index.ts, drivers/types.ts, drivers/<name>/{index,config}.ts),
+ *   lambdas/ imports of drivers/ only the pure list (drivers/{index,types,evidence-kit}.ts, drivers/<name>/{index,config,evidence}.ts),
  *   which imports no CDK, local/, workflow or CLI module (decision 035); lib/ imports no driver's local part.
  * Imports are read with a regex over `import … from '…'`, `export … from '…'`, `import('…')` and
  * `require('…')`; only relative specifiers are resolved (packages are not part of the graph).
@@ -68,7 +68,7 @@ interface Rule {
 }
 const under = (dir: string) => (f: string) => f.startsWith(`${dir}/`);
 /** The drivers' pure list, what the Lambda bundles reach through the config schema: no CDK, no local runtime, no workflow builder. */
-export const isPureDriverModule = (f: string): boolean => /^drivers\/(index|types)\.ts$/.test(f) || /^drivers\/[^/]+\/(index|config)\.ts$/.test(f);
+export const isPureDriverModule = (f: string): boolean => /^drivers\/(index|types|evidence-kit)\.ts$/.test(f) || /^drivers\/[^/]+\/(index|config|evidence)\.ts$/.test(f);
 export const RULES: readonly Rule[] = [
   { name: 'lib/ → local/', from: under('lib'), to: under('local') },
   { name: 'lib/ → cli/', from: under('lib'), to: under('cli') },
