@@ -75,6 +75,13 @@ describe('the handler bundles', () => {
     assert.ok(!sources.some((s) => /zod\/v4\/locales\/(?!en\.js|index\.js)/.test(s)), 'no other zod locale is bundled');
   });
 
+  it("carries the drivers' pure list and none of their CDK, workflow or local parts (decision 035)", () => {
+    const sources = map('intake').sources;
+    for (const d of ['helm', 'terraform', 'kubernetes']) assert.ok(sources.includes(`drivers/${d}/config.ts`), `drivers/${d}/config.ts is bundled`);
+    const heavy = sources.filter((s) => /aws-cdk-lib|constructs\/|^workflows\/|^lib\/|^local\/|^drivers\/(buildspec|[^/]+\/(cdk|workflow|local))\.ts$/.test(s));
+    assert.deepEqual(heavy, []);
+  });
+
   it('names sources relative to the project root, without their contents', () => {
     const m = map('window-gate');
     assert.ok(m.sources.includes('lambdas/window-gate.ts'));
