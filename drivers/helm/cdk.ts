@@ -23,7 +23,7 @@ import { inlineDriverScript, YamlTextBuildSpec } from '../buildspec';
 export const HELM_BUILDSPEC_PATH = join(__dirname, 'buildspec.yml');
 export const HELM_SCRIPT_PATH = join(__dirname, 'deploy.sh');
 /** The buildspec command that the deployed buildspec replaces with the script itself. */
-export const HELM_SCRIPT_COMMAND = 'bash scripts/drivers/helm-deploy.sh';
+export const HELM_SCRIPT_COMMAND = 'bash drivers/helm/deploy.sh';
 const HEREDOC_DELIMITER = 'GANTRY_HELM_DEPLOY_SCRIPT';
 
 export class HelmDriverError extends Error {

@@ -6,7 +6,7 @@
 #   `helm status -o json` written to GANTRY_EXPORTS_FILE for the buildspec to export (CodeBuild
 #   exported-variables reach the workflow as Build.ExportedEnvironmentVariables).
 #
-# Runs in AWS CodeBuild (buildspecs/helm.yml; lib/HelmDriver.ts inlines this file into the deployed
+# Runs in AWS CodeBuild (drivers/helm/buildspec.yml; drivers/helm/cdk.ts inlines this file into the deployed
 # buildspec). Every input is a GANTRY_* environment variable set by the release workflow. Each one is
 # checked against a pattern before anything runs, an unknown GANTRY_* variable is refused, and every
 # expansion is quoted: no value is ever evaluated as shell code.

@@ -26,7 +26,7 @@ import { inlineDriverScript, YamlTextBuildSpec } from '../buildspec';
 export const TERRAFORM_BUILDSPEC_PATH = join(__dirname, 'buildspec.yml');
 export const TERRAFORM_SCRIPT_PATH = join(__dirname, 'deploy.sh');
 /** The buildspec command that the deployed buildspec replaces with the script itself. */
-export const TERRAFORM_SCRIPT_COMMAND = 'bash scripts/drivers/terraform-deploy.sh';
+export const TERRAFORM_SCRIPT_COMMAND = 'bash drivers/terraform/deploy.sh';
 const HEREDOC_DELIMITER = 'GANTRY_TERRAFORM_DEPLOY_SCRIPT';
 /** The key prefix of every object the driver writes to the evidence bucket. */
 export const EVIDENCE_PREFIX = 'evidence/';

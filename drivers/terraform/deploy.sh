@@ -8,7 +8,7 @@
 #   add/change/destroy counts go to GANTRY_EXPORTS_FILE for the buildspec to export (CodeBuild
 #   exported-variables reach the workflow as Build.ExportedEnvironmentVariables).
 #
-# Runs in AWS CodeBuild (buildspecs/terraform.yml; lib/TerraformDriver.ts inlines this file into the
+# Runs in AWS CodeBuild (drivers/terraform/buildspec.yml; drivers/terraform/cdk.ts inlines this file into the
 # deployed buildspec, whose install phase puts a pinned, checksum-verified terraform on the PATH — this
 # script never downloads a tool, so it runs offline wherever terraform, aws, unzip, python3 and
 # sha256sum are on the PATH). Every input is a GANTRY_* environment variable set by the release
