@@ -221,6 +221,8 @@ export const START_ATTRIBUTION_SOURCE = 'CloudTrail StartExecution';
  */
 async function attributeStart(deps: Deps, e: CloudTrailStartExecution): Promise<IntakeResult> {
   const releaseId = e.executionName;
+  // Every Gantry release id is an execution name of this form (prepare-release refuses any other).
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/.test(releaseId)) return { outcome: 'ignored', reason: `execution ${releaseId} cannot be a Gantry release (its name is not a release id)` };
   if (!e.principalArn) return { outcome: 'ignored', reason: `StartExecution of ${releaseId} by ${e.principalType ?? 'an AWS service'} names no principal` };
   const events = await deps.ledger.events(releaseId);
   const started = events.find((x) => x.type === 'release.started');

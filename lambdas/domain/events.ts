@@ -232,7 +232,9 @@ export function parseCloudTrailPutImage(raw: unknown): CloudTrailPutImage {
 // ---------------------------------------------------------------- CloudTrail StartExecution
 
 /** `arn:<partition>:states:<region>:<account>:execution:<state machine name>:<execution name>` (a Standard workflow's execution). */
-const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:([A-Za-z0-9_-]{1,80})$/;
+// Step Functions names may hold more than Gantry's own (the documentation's sample has dots): any 1-80 characters
+// without whitespace, `:` or `/`. Intake ignores a name that is not a Gantry release id (lambdas/intake.ts).
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^\s:/]{1,80}:([^\s:/]{1,80})$/;
 
 const cloudTrailStartExecutionSchema = z.looseObject({
   ...envelope('aws.states', 'AWS API Call via CloudTrail'),
@@ -247,13 +249,13 @@ const cloudTrailStartExecutionSchema = z.looseObject({
       arn: principalArn.optional(),
     }),
     requestParameters: z.looseObject({
-      stateMachineArn: z.string({ error: 'expected a state machine ARN' }).regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, 'expected a state machine ARN'),
+      stateMachineArn: z.string({ error: 'expected a state machine ARN' }).regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^\s:/]{1,80}$/, 'expected a state machine ARN'),
       name: z.string().optional(),
     }),
     responseElements: z.looseObject({
       executionArn: z
         .string({ error: 'expected an execution ARN' })
-        .regex(EXECUTION_ARN, 'expected an execution ARN arn:aws:states:<region>:<account>:execution:<state machine>:<name of letters, digits, - and _>'),
+        .regex(EXECUTION_ARN, 'expected an execution ARN arn:aws:states:<region>:<account>:execution:<state machine>:<name>'),
     }),
   }),
 });
