@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable } from '../../lambdas/adapters/ledger-table';
 import { decideApproval } from '../../lambdas/domain/approvers';
+import { auditRelease } from '../../lambdas/domain/audit';
 import { parseConfig } from '../../lambdas/domain/config';
 import { cloudTrailPutImagePattern, cloudTrailStartExecutionPattern } from '../../lambdas/domain/event-patterns';
 import { parseCloudTrailStartExecution, parseGantryEvent } from '../../lambdas/domain/events';
@@ -150,6 +151,8 @@ describe('intake attributes a console start once', () => {
     const attributed = (await ledger.events('console-1')).filter((e) => e.type === 'release.attributed');
     assert.equal(attributed.length, 1);
     assert.deepEqual([attributed[0]?.data.source, attributed[0]?.data.eventId], ['CloudTrail StartExecution', 'ct-1']);
+    const audit = auditRelease(await ledger.events('console-1'));
+    assert.deepEqual([audit?.initiator, audit?.attributedFrom], [alice, 'CloudTrail StartExecution'], 'gantry audit show says which record named the initiator');
   });
 
   it('first writer wins: a duplicate, or a later record naming someone else, writes nothing', async () => {
