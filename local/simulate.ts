@@ -562,6 +562,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
               ? `${d.cause}`
               : n.event === 'Push Received'
               ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
+              : n.event === 'Console Start'
+              ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
               : n.event === 'Image Set Out Of Band'
               ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
               : JSON.stringify(d);

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stateMachineArn } from '../../local/engine';
+import { loadScenario } from '../../local/scenario';
 import type { SimulationOutput } from '../../local/simulate';
 import { sample } from '../helpers/aws-samples';
 import { ROOT, runInline } from './helpers';
@@ -109,5 +110,13 @@ describe('a release started from the Step Functions console', () => {
     assert.equal(prodOf(out)?.approval?.decision, 'TIMED_OUT');
     assert.equal(out.releases[0]?.status, 'REJECTED');
     assert.equal(out.deployments.filter((d) => d.stage === 'prod').length, 0);
+  });
+
+  it('shows the console start in the timeline, and refuses a console-start trigger whose name is not an execution name, naming the path', async () => {
+    const out = await runInline(scenario([consoleStart], [approval('PT2M', 'approve', bob)]));
+    const bad = scenario([{ ...consoleStart, name: 'has.dots' }], []);
+
+    assert.match(out.timeline.find((t) => t.event === 'Console Start')?.reason ?? '', /^StartExecution console-payments-v142-alice of the release workflow from the console: no start record$/);
+    assert.throws(() => loadScenario(bad, join(ROOT, 'examples', 'scenarios')), /triggers\[0\]\.name: expected an execution name: 1-80 of letters, digits, - and _/);
   });
 });
