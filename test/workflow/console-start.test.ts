@@ -22,9 +22,9 @@ const bob = `arn:aws:sts::${ACCOUNT}:assumed-role/ReleaseApprovers/bob`;
 const NAME = 'console-payments-v142-alice';
 
 /** The documentation's StartExecution record, as alice's console session in the simulation's account would make it, in EventBridge's envelope. */
-function startExecutionEvent(principal = alice, name = NAME): Record<string, unknown> {
+function startExecutionEvent(principal = alice, name = NAME, workflow: 'release' | 'rollback' = 'release'): Record<string, unknown> {
   const detail = sample('stepfunctions-cloudtrail-startexecution-record.json');
-  const machine = stateMachineArn('release');
+  const machine = stateMachineArn(workflow);
   detail.userIdentity = {
     type: 'AssumedRole',
     principalId: 'AROAEXAMPLEDEPLOYERS:alice',
@@ -118,5 +118,25 @@ describe('a release started from the Step Functions console', () => {
 
     assert.match(out.timeline.find((t) => t.event === 'Console Start')?.reason ?? '', /^StartExecution console-payments-v142-alice of the release workflow from the console: no start record$/);
     assert.throws(() => loadScenario(bad, join(ROOT, 'examples', 'scenarios')), /triggers\[0\]\.name: expected an execution name: 1-80 of letters, digits, - and _/);
+  });
+
+  it('attributes a rollback started from the console the same way', async () => {
+    const D1 = `sha256:${'1'.repeat(64)}`;
+    const D2 = `sha256:${'2'.repeat(64)}`;
+    const s = scenario(
+      [
+        { type: 'console-start', name: 'console-rollback-alice', workflow: 'rollback', input: { service: 'payments', stage: 'prod', reason: 'INC-1 from the console' } },
+        { type: 'event', at: 'PT4M', event: startExecutionEvent(alice, 'console-rollback-alice', 'rollback') },
+      ],
+      [],
+    );
+    s.stages['payments/prod'] = { promoted: [D1], running: D2, lastKnownGood: D2 };
+
+    const out = await runInline(s);
+
+    const rollback = out.releases.find((r) => r.releaseId === 'console-rollback-alice');
+    assert.deepEqual(out.warnings, []);
+    assert.equal(rollback?.initiator, alice);
+    assert.ok(out.timeline.some((t) => t.event === 'Initiator Identified' && t.release === 'console-rollback-alice'));
   });
 });
