@@ -6,7 +6,7 @@
  * `StaleServices` / `DriftedStages` metrics. Events and metrics only when the record is first written.
  */
 import { z } from 'zod';
-import { compareWorkload, type DriftFinding, type InsightCheckData, type WorkloadRead, type WorkloadResult, type WorkloadTarget } from './domain/insight';
+import { compareWorkload, type DriftFinding, INSIGHT_RECORD_BUDGET_BYTES, type InsightCheckData, inSyncEntry, insightRecordBytes, type WorkloadRead, type WorkloadTarget } from './domain/insight';
 import { parseWith } from './domain/validation';
 import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps, LifecycleEvent } from './ports';
@@ -35,6 +35,11 @@ const eventSchema = z.object({
 /** The reads do not belong to this config's workloads (a deploy changed the config between plan and record). */
 export class InsightPlanMismatchError extends Error {
   override readonly name = 'InsightPlanMismatchError';
+}
+
+/** The check's record would not fit in one DynamoDB item: nothing is written (and no events are published). */
+export class InsightRecordTooLargeError extends Error {
+  override readonly name = 'InsightRecordTooLargeError';
 }
 
 /** The simulation's registry host (the one lambdas/rollout-check.ts and the local clusters use). */
@@ -66,11 +71,12 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
   }
   const host = registry();
   const drift: DriftFinding[] = [];
-  const inSync: WorkloadResult[] = [];
+  // In-sync workloads are kept as `<service>/<stage>@<digest>` only; drift keeps its full detail (decision 036).
+  const inSync: string[] = [];
   e.reads.forEach((r, i) => {
     const wr: WorkloadRead = r.ok ? { ok: true, containers: r.containers } : { ok: false, error: r.error };
     const result = compareWorkload(inputs.workloads[i] as WorkloadTarget, wr, host);
-    if (result.inSync) inSync.push(result);
+    if (result.inSync) inSync.push(inSyncEntry(result));
     else drift.push(result as DriftFinding);
   });
   const region = optionalEnv('AWS_REGION') ?? 'its own region';
@@ -88,6 +94,12 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
     inSync,
     configHash: deps.configHash,
   };
+  const bytes = insightRecordBytes({ checkId: e.checkId, at: e.at, data });
+  if (bytes > INSIGHT_RECORD_BUDGET_BYTES) {
+    throw new InsightRecordTooLargeError(
+      `the check ${e.checkId} makes a record of ${bytes} bytes (${drift.length} drifted, ${inSync.length} in sync, ${stale.length} stale), over the ${INSIGHT_RECORD_BUDGET_BYTES} bytes one DynamoDB item leaves it: nothing was recorded`,
+    );
+  }
   const { record, duplicate } = await deps.ledger.putInsight({ checkId: e.checkId, at: e.at, data });
   if (!duplicate) {
     const events: LifecycleEvent[] = [

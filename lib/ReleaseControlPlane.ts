@@ -28,7 +28,7 @@ import {
   LEDGER_TTL_ATTRIBUTE,
 } from '../lambdas/adapters/ledger-table';
 import type { GantryConfig } from '../lambdas/domain/config';
-import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, cloudTrailStartExecutionPattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { isKmsKeyRef } from '../lambdas/domain/image/signature';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
 import { handlerGrants, ledgerPolicy, writes } from './ledger-access';
@@ -65,7 +65,7 @@ export const HANDLERS = {
   'bake-register': 'Starts a bake: stores the task token against the stage alarms and schedules its end',
   'bake-timer': 'Ends a bake when its time is up, after a final alarm check (invoked by EventBridge Scheduler)',
   'alarm-watch': 'Fails every bake watching an alarm that went into ALARM (CloudWatch Alarm State Change)',
-  intake: 'Starts one release per (service, digest) from ECR pushes; records skipped pushes',
+  intake: 'Starts one release per (service, digest) from ECR pushes; records skipped pushes; attributes console starts',
   reconciler: 'Closes the record of a release execution that FAILED, was ABORTED or TIMED_OUT; frees its leases',
   'rollback-prepare': 'Validates an operator rollback request and picks its target digest',
   'approval-request': 'Asks for a stage approval: stores the task token, records the wait and publishes Approval Requested',
@@ -137,7 +137,7 @@ export class ReleaseControlPlane extends Construct {
   /** Dead letters per event flow: EventBridge delivery failures and failed asynchronous invocations. */
   public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer', Queue>>;
   /** The EventBridge rules on the default bus. */
-  public readonly rules: Readonly<Record<'ecrPush' | 'cloudTrailPutImage' | 'alarmStateChange' | 'executionStatusChange', Rule>>;
+  public readonly rules: Readonly<Record<'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange', Rule>>;
   /** The approval API (REST, AWS_IAM): POST /releases/{releaseId}/stages/{stage}/decision → approval-decide. */
   public readonly approvalApi: ApprovalApi;
   /** SNS topics for people: lifecycle events (Release Finished, Rollback Started, Approval Requested) and control-plane alarms. */
@@ -500,6 +500,14 @@ export class ReleaseControlPlane extends Construct {
         functions.intake,
         this.deadLetterQueues.intake,
       ),
+      // Who started a release or rollback without the operator API (the Step Functions console): decision 027.
+      cloudTrailStartExecution: rule(
+        'CloudTrailStartExecutionRule',
+        'Step Functions StartExecution via CloudTrail: the initiator of a release or rollback started from the console',
+        eventPatternOf(cloudTrailStartExecutionPattern([this.releaseStateMachine.stateMachineArn, this.rollbackStateMachine.stateMachineArn])),
+        functions.intake,
+        this.deadLetterQueues.intake,
+      ),
       alarmStateChange: rule('AlarmStateChangeRule', 'Alarm state change: fail the bakes watching it', eventPatternOf(alarmStateChangePattern), functions['alarm-watch'], this.deadLetterQueues.alarmWatch),
       executionStatusChange: rule(
         'ExecutionStatusChangeRule',
@@ -531,7 +539,8 @@ export class ReleaseControlPlane extends Construct {
    * (start a release, start a rollback, set the freeze: the API records the caller), read access to the
    * ledger (`gantry status`, `releases`, `freeze status`, `audit`), and `DescribeExecution` / `StopExecution`
    * on the workflows' executions. No `states:StartExecution`: a start that bypasses the API has no start
-   * record, and its release says "unattributed".
+   * record, and its release stays "unattributed" (nobody may approve it) until CloudTrail's StartExecution
+   * record reaches intake (decision 027).
    */
   public grantOperate(grantee: IGrantable): Grant {
     const routes = Object.values(this.approvalApi.operatorArns);

@@ -5,7 +5,7 @@
 import './polyfill';
 import { configHash, stageWorkload } from '../lambdas/domain/config';
 import { parseIsoDuration } from '../lambdas/domain/durations';
-import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, cloudTrailStartExecutionPattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { type LedgerEvent, verifyChain } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightCheckData, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
 import { OPERATOR_ROUTES } from '../lambdas/domain/operator-requests';
@@ -135,7 +135,7 @@ export interface SimulationResult {
 
 const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : 'Release Started'),
-  'release.attributed': () => 'Pusher Identified',
+  'release.attributed': (e) => (e.data.source === 'CloudTrail StartExecution' ? 'Initiator Identified' : 'Pusher Identified'),
   'approval.refused': () => 'Approval Refused',
   'stage.started': () => 'Stage Started',
   'stage.waiting': (e) => `Waiting for ${String(e.data.waitingFor ?? 'something')}`,
@@ -402,6 +402,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
 
     cloud.addRule({ name: 'ecr-push', pattern: ecrPushPattern, target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
     cloud.addRule({ name: 'ecr-putimage-cloudtrail', pattern: cloudTrailPutImagePattern, target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
+    cloud.addRule({ name: 'states-startexecution-cloudtrail', pattern: cloudTrailStartExecutionPattern([stateMachineArn('release'), stateMachineArn('rollback')]), target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
     cloud.addRule({ name: 'alarm-state', pattern: alarmStateChangePattern, target: chaos.asyncInvoke('alarm-watch', invoke('alarm-watch', alarmWatch)) });
     cloud.addRule({ name: 'execution-status', pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback')]), target: chaos.asyncInvoke('reconciler', invoke('reconciler', reconciler)) });
     cloud.timerHandler = chaos.asyncInvoke('bake-timer', invoke('bake-timer', bakeTimer));
@@ -448,6 +449,10 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
           }
         } else if (t.type === 'event') {
           for (let c = 0; c < t.copies; c++) cloud.putEvent(t.event as Record<string, unknown>);
+        } else if (t.type === 'console-start') {
+          // As the Step Functions console does it: StartExecution, and nothing written anywhere else.
+          const started = sfn?.start(t.workflow, t.name, t.input);
+          cloud.note('Console Start', { execution: t.name, workflow: t.workflow, ...(started?.alreadyExists ? { alreadyExists: true } : {}) });
         } else if (t.type === 'insight-check') {
           // The daily check, as EventBridge Scheduler would start it (statemachines/insight.asl.json).
           sfn?.start('insight', `insight-${now.replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${i}`, {});
@@ -557,6 +562,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
               ? `${d.cause}`
               : n.event === 'Push Received'
               ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
+              : n.event === 'Console Start'
+              ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
               : n.event === 'Image Set Out Of Band'
               ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
               : JSON.stringify(d);

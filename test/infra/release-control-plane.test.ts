@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern } from '../../lambdas/domain/event-patterns';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, cloudTrailStartExecutionPattern, ecrPushPattern } from '../../lambdas/domain/event-patterns';
 import { renderHelmBuildSpec, HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH } from '../../lib/HelmDriver';
 import { HANDLERS, type HandlerName, pascalCase } from '../../lib/ReleaseControlPlane';
 import { parseConfig } from '../../lambdas/domain/config';
@@ -126,6 +126,16 @@ describe('the EventBridge rules', () => {
     const rule = ruleWithPattern(cloudTrailPutImagePattern);
     assert.ok(rule);
     assert.deepEqual(targetsOf(rule)[0]?.Arn, fnArn('intake'));
+  });
+
+  it('match CloudTrail StartExecution calls of both workflows with exactly cloudTrailStartExecutionPattern and deliver them to intake', () => {
+    const pattern = cloudTrailStartExecutionPattern([{ Ref: logicalId(cp().releaseStateMachine) }, { Ref: logicalId(cp().rollbackStateMachine) }] as unknown as string[]);
+    const rule = ruleWithPattern(pattern);
+    assert.ok(rule, 'a rule whose EventPattern equals cloudTrailStartExecutionPattern of the release and rollback workflows');
+    assert.deepEqual(targetsOf(rule)[0]?.Arn, fnArn('intake'));
+    built.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.states'], 'detail-type': ['AWS API Call via CloudTrail'], detail: { eventSource: ['states.amazonaws.com'], eventName: ['StartExecution'], errorCode: [{ exists: false }] } },
+    });
   });
 
   it('match alarm state changes with exactly alarmStateChangePattern and deliver them to alarm-watch', () => {

@@ -283,9 +283,24 @@ describe('insight-plan and insight-record', () => {
     const r = await inLambda(() => run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [{ ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] }] }, depsOf(stored, published) as never));
 
     assert.deepEqual([r.inSync, r.drifted], [1, 1]);
+    assert.deepEqual(stored[0]?.data.inSync, [`payments/dev@${D2}`], 'an in-sync workload is kept as <service>/<stage>@<digest> only');
     assert.equal(stored[0]?.data.drift[0]?.kind, 'unreadable');
     assert.match(stored[0]?.data.drift[0]?.reason ?? '', /OtherRegion: cluster prod-eks is in eu-west-1; the insight workflow runs in eu-west-2/);
     assert.equal(published.length, 1);
+  });
+
+  it('refuses a check whose record would not fit in one DynamoDB item, naming its size, writing and publishing nothing', async () => {
+    const { run, InsightRecordTooLargeError } = await import('../../lambdas/insight-record');
+    const stored: Array<{ data: { drift: DriftFinding[]; inSync: unknown[] } }> = [];
+    const published: unknown[] = [];
+    // No container `api`, and 100 containers with 4,000-character names: the drift reason lists them all.
+    const read = { ok: true, containers: Array.from({ length: 100 }, (_, i) => ({ name: `${'x'.repeat(4000)}-${i}`, image: 'busybox:1.36' })) };
+
+    await assert.rejects(
+      inLambda(() => run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read] }, depsOf(stored, published) as never)),
+      (e: Error) => e instanceof InsightRecordTooLargeError && e.name === 'InsightRecordTooLargeError' && /makes a record of \d+ bytes \(2 drifted, 0 in sync, 0 stale\), over the 368640 bytes/.test(e.message),
+    );
+    assert.deepEqual([stored, published], [[], []]);
   });
 
   it('refuses reads planned under another config, or more or fewer reads than workloads, writing nothing', async () => {
