@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { apiEventFor, CLOSING_MARGIN_MS, DELIVERY_ATTEMPTS } from '../../lambdas/approval-decide';
 import { ApprovalNotConfiguredError, executionConsoleUrl, run as requestApproval } from '../../lambdas/approval-request';
 import { logger } from '../../lambdas/shared/middleware';
@@ -33,10 +33,10 @@ import {
 } from '../helpers/approval-harness';
 
 let dynamo: LocalDynamo;
-before(async () => {
+beforeAll(async () => {
   dynamo = await startDynalite();
 });
-after(async () => {
+afterAll(async () => {
   await dynamo?.close();
 });
 

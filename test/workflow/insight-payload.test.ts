@@ -6,7 +6,7 @@
  * output exceeds the limit, as Step Functions does (local/engine.ts STATE_PAYLOAD_LIMIT_BYTES).
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud';
 import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/engine';
 import type { LocalContainer } from '../../local/kube';
@@ -91,9 +91,9 @@ describe('the insight check with 1,000 workloads', () => {
     assert.notEqual(ex?.error, 'States.DataLimitExceeded');
   });
 
-  it(
+  // TODO: the insight record is one DynamoDB item (400 KB limit): 1,000 in-sync WorkloadResults make about 490 KB of JSON here, so putInsight fails with ValidationException; the record needs splitting or a compact in-sync list (not in this change)
+  it.todo(
     'records the check of 1,000 in-sync workloads',
-    { todo: 'the insight record is one DynamoDB item (400 KB limit): 1,000 in-sync WorkloadResults make about 490 KB of JSON here, so putInsight fails with ValidationException; the record needs splitting or a compact in-sync list (not in this change)' },
     async () => {
       const r = await run();
 
