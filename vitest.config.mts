@@ -1,6 +1,6 @@
 /**
  * vitest for every test (issue 16, decision 032). `npm test` runs this config (test/load excluded);
- * `npm run test:load` runs vitest.load.config.ts. Filter by path substring: `npx vitest run test/unit/windows`.
+ * `npm run test:load` runs vitest.load.config.mts. Filter by path substring: `npx vitest run test/unit/windows`.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -8,7 +8,7 @@ export default defineConfig({
   test: {
     environment: 'node',
     include: ['test/**/*.test.ts'],
-    // The 500-release load scenario takes minutes of CPU: `npm run test:load` (vitest.load.config.ts).
+    // The 500-release load scenario takes minutes of CPU: `npm run test:load` (vitest.load.config.mts).
     exclude: ['test/load/**', '**/node_modules/**', 'cdk.out/**', 'dist/**'],
     // Files in child processes, as node:test ran them: the tests start dynalite, DynamoDB Local, the CLI and
     // CodeBuild driver scripts, and some patch prototypes (worker threads share less, but not process.chdir/env).

@@ -1,6 +1,6 @@
 /** The load suite (test/load): `npm run test:load`. Minutes of CPU, so not part of `npm test` (docs/benchmarks.md, Load). */
 import { defineConfig, mergeConfig } from 'vitest/config';
-import base from './vitest.config';
+import base from './vitest.config.mts';
 
 export default mergeConfig(
   base,
