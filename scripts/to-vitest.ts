@@ -76,11 +76,21 @@ export function convert(source: string): { text: string; problems: string[] } {
   if (/from\s*'node:test'|require\('node:test'\)/.test(text)) problems.push('a node:test import the script does not recognise');
 
   // { skip: X } → .skipIf(X)   (it/test/describe, the options as the second argument, on one line or several)
-  text = text.replace(new RegExp(String.raw`\b(it|test|describe)\((\s*)(${STR}),(\s*)\{\s*skip:\s*([^{}\n]*?)\s*\},\s*`, 'g'), (_all, fn: string, ws1: string, name: string, ws2: string, cond: string) => `${fn}.skipIf(${cond})(${ws1}${name},${ws2 === '' ? ' ' : ws2}`);
+  text = text.replace(
+    new RegExp(String.raw`\b(it|test|describe)\((\s*)(${STR}),(\s*)\{\s*skip:\s*([^{}\n]*?)\s*\},\s*`, 'g'),
+    (_all, fn: string, ws1: string, name: string, ws2: string, cond: string) => `${fn}.skipIf(${cond})(${ws1}${name},${ws2 === '' ? ' ' : ws2}`,
+  );
   // cond ? { todo: … } : {} → (cond ? it.todo : it)
-  text = text.replace(new RegExp(String.raw`\b(it|test)\((\s*)(${STR}),\s*([A-Za-z_$][\w$.]*)\s*\?\s*\{\s*todo:\s*${STR}\s*\}\s*:\s*\{\s*\},\s*`, 'g'), (_all, fn: string, ws1: string, name: string, cond: string) => `(${cond} ? ${fn}.todo : ${fn})(${ws1}${name}, `);
+  text = text.replace(
+    new RegExp(String.raw`\b(it|test)\((\s*)(${STR}),\s*([A-Za-z_$][\w$.]*)\s*\?\s*\{\s*todo:\s*${STR}\s*\}\s*:\s*\{\s*\},\s*`, 'g'),
+    (_all, fn: string, ws1: string, name: string, cond: string) => `(${cond} ? ${fn}.todo : ${fn})(${ws1}${name}, `,
+  );
   // { todo: 'reason' } → it.todo, the reason kept as a comment above
-  text = text.replace(new RegExp(String.raw`^([ \t]*)\b(it|test)\((\s*)(${STR}),(\s*)\{\s*todo:\s*(${STR})\s*\},\s*`, 'gm'), (_all, indent: string, fn: string, ws1: string, name: string, ws2: string, reason: string) => `${indent}// TODO: ${reason.slice(1, -1).replace(/\n/g, ' ')}\n${indent}${fn}.todo(${ws1}${name},${ws2 === '' ? ' ' : ws2}`);
+  text = text.replace(
+    new RegExp(String.raw`^([ \t]*)\b(it|test)\((\s*)(${STR}),(\s*)\{\s*todo:\s*(${STR})\s*\},\s*`, 'gm'),
+    (_all, indent: string, fn: string, ws1: string, name: string, ws2: string, reason: string) =>
+      `${indent}// TODO: ${reason.slice(1, -1).replace(/\n/g, ' ')}\n${indent}${fn}.todo(${ws1}${name},${ws2 === '' ? ' ' : ws2}`,
+  );
 
   text = text.replace(/\b(t|ctx)\.diagnostic\(/g, '$1.annotate(');
   text = text.replace(/\bmock\.method\(([^,()]+),\s*('[^']+'|"[^"]+"),\s*/g, 'vi.spyOn($1, $2).mockImplementation(');

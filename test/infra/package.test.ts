@@ -55,11 +55,22 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('the packed package', () => {
   it('holds the built entry point and its types, and what synth reads: handler sources, workflows, buildspecs and driver scripts', () => {
     const paths = new Set(packed.files.map((f) => f.path));
-    for (const p of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'bin/gantry.js', 'statemachines/release.asl.json', 'statemachines/rollback.asl.json', 'statemachines/insight.asl.json']) {
+    for (const p of [
+      'dist/lib/index.js',
+      'dist/lib/index.d.ts',
+      'bin/gantry.js',
+      'statemachines/release.asl.json',
+      'statemachines/rollback.asl.json',
+      'statemachines/insight.asl.json',
+    ]) {
       assert.ok(paths.has(p), `${p} is not in the package`);
     }
     for (const h of Object.keys(HANDLERS)) assert.ok(paths.has(`lambdas/${h}.ts`), `the ${h} handler source is not in the package`);
-    for (const dir of ['buildspecs/', 'scripts/drivers/', 'lambdas/domain/', 'lambdas/adapters/']) assert.ok([...paths].some((p) => p.startsWith(dir)), `nothing under ${dir}`);
+    for (const dir of ['buildspecs/', 'scripts/drivers/', 'lambdas/domain/', 'lambdas/adapters/'])
+      assert.ok(
+        [...paths].some((p) => p.startsWith(dir)),
+        `nothing under ${dir}`,
+      );
   });
 
   it('leaves out tests, benchmarks and the repository tooling', () => {
@@ -85,13 +96,33 @@ describe('a CDK app that installs the package', () => {
         "import { App, Stack } from 'aws-cdk-lib';",
         "import { ReleaseControlPlane, parseConfig, type GantryConfig, type ReleaseControlPlaneProps } from 'gantry';",
         'const config: GantryConfig = parseConfig({});',
-        "const props: ReleaseControlPlaneProps = { config };",
+        'const props: ReleaseControlPlaneProps = { config };',
         "export const cp: ReleaseControlPlane = new ReleaseControlPlane(new Stack(new App(), 'S'), 'Gantry', props);",
         '',
       ].join('\n'),
     );
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    run(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types'), 'check.ts'], app);
+    run(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--module',
+        'node16',
+        '--moduleResolution',
+        'node16',
+        '--target',
+        'es2022',
+        '--types',
+        'node',
+        '--typeRoots',
+        join(ROOT, 'node_modules', '@types'),
+        'check.ts',
+      ],
+      app,
+    );
   }, 300_000);
 
   it('synthesizes a stack with new ReleaseControlPlane(...) from parseConfig(example config), every handler bundled from the package', () => {

@@ -14,7 +14,11 @@ let resources: Resources;
 
 /** Masks what changes without a change of meaning: asset hashes (64 hex digits) and bootstrap qualifiers. */
 function stable(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value).replace(/[0-9a-f]{64}/g, '<asset-hash>').replace(/cdk-hnb659fds-/g, 'cdk-<qualifier>-'));
+  return JSON.parse(
+    JSON.stringify(value)
+      .replace(/[0-9a-f]{64}/g, '<asset-hash>')
+      .replace(/cdk-hnb659fds-/g, 'cdk-<qualifier>-'),
+  );
 }
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
@@ -41,7 +45,9 @@ function show(v: unknown): string {
 
 /** One statement on one line: `Allow a:B, c:D on R1, R2 if {condition}` — a grant that changes is a line that changes. */
 function statementLine(s: { Effect: string; Action?: unknown; NotAction?: unknown; Resource?: unknown; Principal?: unknown; Condition?: unknown }): string {
-  const actions = asList(s.Action ?? s.NotAction).map(show).join(', ');
+  const actions = asList(s.Action ?? s.NotAction)
+    .map(show)
+    .join(', ');
   const on = asList(s.Resource).map(show).join(', ');
   const who = s.Principal === undefined ? '' : ` to ${JSON.stringify(s.Principal)}`;
   const cond = s.Condition === undefined ? '' : ` if ${JSON.stringify(s.Condition)}`;
@@ -64,7 +70,8 @@ describe('the example config’s stack, as a reviewer reads it', () => {
       }
       if (r.Type === 'AWS::IAM::Role') {
         const role = (byRole[id] ??= []);
-        for (const p of asList(r.Properties?.Policies) as Array<{ PolicyName: string; PolicyDocument: { Statement: unknown[] } }>) role.push(...p.PolicyDocument.Statement.map((s) => `${statementLine(s as Statement)}  [inline ${p.PolicyName}]`));
+        for (const p of asList(r.Properties?.Policies) as Array<{ PolicyName: string; PolicyDocument: { Statement: unknown[] } }>)
+          role.push(...p.PolicyDocument.Statement.map((s) => `${statementLine(s as Statement)}  [inline ${p.PolicyName}]`));
         for (const arn of asList(r.Properties?.ManagedPolicyArns)) role.push(`managed policy ${show(arn)}`);
       }
     }
@@ -80,14 +87,37 @@ describe('the example config’s stack, as a reviewer reads it', () => {
     const stateMachines = Object.fromEntries(
       Object.entries(resources)
         .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')
-        .map(([id, r]) => [id, { type: r.Properties?.StateMachineType, role: refName(r.Properties?.RoleArn), substitutions: Object.keys((r.Properties?.DefinitionSubstitutions as object) ?? {}).sort(), logging: r.Properties?.LoggingConfiguration !== undefined, tracing: r.Properties?.TracingConfiguration }]),
+        .map(([id, r]) => [
+          id,
+          {
+            type: r.Properties?.StateMachineType,
+            role: refName(r.Properties?.RoleArn),
+            substitutions: Object.keys((r.Properties?.DefinitionSubstitutions as object) ?? {}).sort(),
+            logging: r.Properties?.LoggingConfiguration !== undefined,
+            tracing: r.Properties?.TracingConfiguration,
+          },
+        ]),
     );
     const alarms = Object.fromEntries(
       Object.entries(resources)
         .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
         .map(([id, r]) => {
           const { AlarmName, MetricName, Namespace, Statistic, Threshold, ComparisonOperator, EvaluationPeriods, Period, TreatMissingData, Dimensions } = r.Properties ?? {};
-          return [id, { AlarmName, Namespace, MetricName, Statistic, Period, EvaluationPeriods, ComparisonOperator, Threshold, TreatMissingData, Dimensions: asList(Dimensions).map((d) => ({ ...(d as object), Value: refName((d as { Value: unknown }).Value) })) }];
+          return [
+            id,
+            {
+              AlarmName,
+              Namespace,
+              MetricName,
+              Statistic,
+              Period,
+              EvaluationPeriods,
+              ComparisonOperator,
+              Threshold,
+              TreatMissingData,
+              Dimensions: asList(Dimensions).map((d) => ({ ...(d as object), Value: refName((d as { Value: unknown }).Value) })),
+            },
+          ];
         }),
     );
     const sortedInventory = Object.fromEntries(Object.entries(inventory).sort(([a], [b]) => a.localeCompare(b)));
