@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -50,7 +50,12 @@ beforeAll(() => {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer-app', private: true, dependencies: { gantry: `file:${packed.filename}` } }));
 }, 600_000);
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  // Unlink the links to this repository's node_modules first, so the removal below cannot reach through them.
+  const modules = join(app, 'node_modules');
+  if (existsSync(modules)) for (const name of readdirSync(modules)) if (lstatSync(join(modules, name)).isSymbolicLink()) unlinkSync(join(modules, name));
+  rmSync(work, { recursive: true, force: true });
+});
 
 describe('the packed package', () => {
   it('holds the built entry point and its types, and what synth reads: handler sources, workflows, buildspecs and driver scripts', () => {
