@@ -23,9 +23,13 @@ export default defineConfig({
       include: ['lambdas/**/*.ts', 'lib/**/*.ts', 'local/**/*.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: 'coverage',
+      // The report also when a test fails, so a red run still says what it covered.
+      reportOnFailure: true,
       // The floor for the pure policy (lambdas/domain): a little under what the suite measured (decision 032).
       thresholds: {
-        'lambdas/domain/**': { statements: 0, branches: 0, functions: 0, lines: 0 },
+        // Measured 2026-12-06 by test/unit alone (the whole suite covers at least as much): 93.7 % statements,
+        // 85.2 % branches, 96.7 % functions, 96.7 % lines.
+        'lambdas/domain/**': { statements: 92, branches: 83, functions: 95, lines: 95 },
       },
     },
   },
