@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
@@ -34,7 +34,7 @@ function statementsWithAction(statements: Array<Record<string, unknown>>, action
   return statements.filter((s) => asArray(s.Action as string | string[]).includes(action));
 }
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false });
 });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -57,7 +57,7 @@ function rolePolicyStatements(template: BuiltGantry['template'], roleLogicalId: 
 const driverStatements = () => rolePolicyStatements(built.template, logicalId(driver().role));
 const bySid = (sid: string) => driverStatements().filter((s) => s.Sid === sid);
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false, config: CONFIG });
 });
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { CLOSING_MARGIN_MS, DELIVERY_ATTEMPTS } from '../../lambdas/approval-decide';
 import { decisionEvent } from '../../local/api-events';
 import { ApprovalNotConfiguredError, run as requestApproval } from '../../lambdas/approval-request';
@@ -35,10 +35,10 @@ import {
 } from '../helpers/approval-harness';
 
 let dynamo: LocalDynamo;
-before(async () => {
+beforeAll(async () => {
   dynamo = await startDynalite();
 });
-after(async () => {
+afterAll(async () => {
   await dynamo?.close();
 });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { refusalItem } from '../../lambdas/adapters/dynamo-ledger';
 import { ledgerKeys } from '../../lambdas/adapters/ledger-table';
@@ -45,10 +45,10 @@ import {
 } from '../helpers/approval-harness';
 
 let dynamo: LocalDynamo;
-before(async () => {
+beforeAll(async () => {
   dynamo = await startDynalite();
 });
-after(async () => {
+afterAll(async () => {
   await dynamo?.close();
 });
 

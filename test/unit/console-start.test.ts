@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable } from '../../lambdas/adapters/ledger-table';
 import { decideApproval } from '../../lambdas/domain/approvers';
@@ -118,10 +118,10 @@ describe('segregation of duties while the record is awaited', () => {
 describe('intake attributes a console start once', () => {
   let dynamo: LocalDynamo;
   let tables = 0;
-  before(async () => {
+  beforeAll(async () => {
     dynamo = await startDynalite();
   });
-  after(async () => {
+  afterAll(async () => {
     await dynamo?.close();
   });
 

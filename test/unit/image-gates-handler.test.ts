@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { TransientAwsError } from '../../lambdas/adapters/errors';
 import { createLedgerTable } from '../../lambdas/adapters/ledger-table';
@@ -27,10 +27,10 @@ const RELEASE = 'payments-image-gates-test';
 
 let dynamo: LocalDynamo;
 let tables = 0;
-before(async () => {
+beforeAll(async () => {
   dynamo = await startDynalite();
 });
-after(async () => {
+afterAll(async () => {
   await dynamo?.close();
 });
 

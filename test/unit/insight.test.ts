@@ -1,6 +1,6 @@
 /** lambdas/domain/insight.ts: stale services, drift and the insight chain, on hand-built inputs with known answers. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { parseConfig } from '../../lambdas/domain/config';
 import {
   chainInsight,

@@ -1,6 +1,6 @@
 /** The EMF metrics a finished release emits (lambdas/shared/metrics-emit.ts). */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { emitReleaseMetrics, type MetricsSink, releaseMetrics } from '../../lambdas/shared/metrics-emit';
 import { buildRelease, promotedRelease } from '../helpers/ledger-builder';

@@ -6,7 +6,7 @@
  * output exceeds the limit, as Step Functions does (local/engine.ts STATE_PAYLOAD_LIMIT_BYTES).
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud';
 import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/engine';
 import type { LocalContainer } from '../../local/kube';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'vitest';
 import { awsDeps, buildAwsDeps, loadBundledConfig, resetAwsDepsForTests } from '../../../lambdas/adapters/aws-deps';
 import { CloudWatchAlarms } from '../../../lambdas/adapters/cloudwatch';
 import { DynamoLedger } from '../../../lambdas/adapters/dynamo-ledger';
