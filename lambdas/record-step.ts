@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { type DriverEvidence, extractDriverEvidence, isBuildId } from './domain/driver-evidence';
 import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackFrom, rollbackReason } from './domain/release';
 import { parseWith } from './domain/validation';
-import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps } from './ports';
 import { closeTimedOutBake } from './shared/bake';
 import { closeStagesLeftOpen } from './shared/close-stages';
@@ -66,12 +65,6 @@ function driverEvidence(deps: Deps, service: string, releaseId: string, stage: s
   return evidence;
 }
 
-/** The registry host images are pulled from. Required in Lambda; the simulation uses a placeholder host. */
-function registry(): string {
-  if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) return requireEnv('ECR_REGISTRY');
-  return optionalEnv('ECR_REGISTRY', '000000000000.dkr.ecr.local.amazonaws.com');
-}
-
 export async function run(event: unknown, deps: Deps): Promise<Record<string, unknown>> {
   const e: StepEvent = parseWith(eventSchema, event, 'task input');
   const events = await deps.ledger.events(e.releaseId);
@@ -92,7 +85,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const pointer = await deps.ledger.getPointer(release.service, name);
       await record(deps, e.releaseId, stageStep.started(name), 'stage.started', { previousDigest: pointer?.running ?? null, lastKnownGood: pointer?.lastKnownGood ?? null }, name);
       const env = release.digest
-        ? driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: release.digest, releaseId: e.releaseId, kind: 'deploy', registry: registry() })
+        ? driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: release.digest, releaseId: e.releaseId, kind: 'deploy', registry: deps.runtime.ecrRegistry })
         : [];
       return {
         name,
@@ -177,7 +170,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       }
       await record(deps, e.releaseId, stageStep.rollbackDeployStarted(e.stage), 'deploy.started', { kind: 'rollback', digest: target, driver: st.deploy.driver }, e.stage);
       await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: target, reason, detectedAt });
-      const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: registry() });
+      const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: deps.runtime.ecrRegistry });
       return { hasTarget: true, toDigest: target, reason, deployEnv };
     }
     case 'rollback-deployed': {
@@ -281,7 +274,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
     case 'finish': {
       const { status, reason } = releaseOutcome(release);
       const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status, reason });
-      if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
+      if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId), deps.runtime);
       const final = r.duplicate ? { status: r.data.status as string, reason: r.data.reason as string } : { status, reason };
       await announce(deps, r.duplicate, 'Release Finished', release, { status: final.status, at: r.at, reason: final.reason });
       return { status: final.status, summary: outcomeLine(release, final.status as typeof status, final.reason) };
@@ -292,7 +285,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       const outcome = await closeStagesLeftOpen(deps, e.releaseId, reason);
       for (const lease of await deps.ledger.leasesOf(e.releaseId)) await freeLease(deps, e.releaseId, lease.service, lease.stage, 'internal-error');
       const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status: outcome.status, reason: outcome.reason });
-      if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
+      if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId), deps.runtime);
       await announce(deps, r.duplicate, 'Release Finished', release, { status: r.data.status as string, at: r.at, reason: r.data.reason });
       return { status: r.data.status, summary: outcomeLine(release, r.data.status as typeof outcome.status, r.data.reason as string) };
     }
