@@ -8,7 +8,6 @@
 import { z } from 'zod';
 import { compareWorkload, type DriftFinding, INSIGHT_RECORD_BUDGET_BYTES, type InsightCheckData, inSyncEntry, insightRecordBytes, type WorkloadRead, type WorkloadTarget } from './domain/insight';
 import { parseWith } from './domain/validation';
-import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps, LifecycleEvent } from './ports';
 import { readInsightInputs } from './shared/insight-inputs';
 import { emitInsightMetrics } from './shared/insight-metrics';
@@ -42,15 +41,6 @@ export class InsightRecordTooLargeError extends Error {
   override readonly name = 'InsightRecordTooLargeError';
 }
 
-/** The simulation's registry host (the one lambdas/rollout-check.ts and the local clusters use). */
-const SIMULATED_REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
-
-/** The registry host a pinned image names: ECR_REGISTRY in Lambda; the simulation's placeholder host elsewhere. */
-function registry(): string {
-  if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) return requireEnv('ECR_REGISTRY');
-  return optionalEnv('ECR_REGISTRY', SIMULATED_REGISTRY);
-}
-
 export interface InsightRecordResult {
   readonly checkId: string;
   readonly seq: number;
@@ -69,7 +59,7 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
   if (e.reads.length !== inputs.workloads.length) {
     throw new InsightPlanMismatchError(`the check ${e.checkId} read ${e.reads.length} workload(s), the config lists ${inputs.workloads.length}`);
   }
-  const host = registry();
+  const host = deps.runtime.ecrRegistry;
   const drift: DriftFinding[] = [];
   // In-sync workloads are kept as `<service>/<stage>@<digest>` only; drift keeps its full detail (decision 036).
   const inSync: string[] = [];
@@ -79,7 +69,7 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
     if (result.inSync) inSync.push(inSyncEntry(result));
     else drift.push(result as DriftFinding);
   });
-  const region = optionalEnv('AWS_REGION') ?? 'its own region';
+  const region = deps.runtime.region ?? 'its own region';
   for (const t of inputs.otherRegion) {
     const cause = `cluster ${t.clusterName} is in ${t.region}; the insight workflow runs in ${region} and Step Functions calls EKS in its own region only`;
     drift.push(compareWorkload(t, { ok: false, error: 'OtherRegion', cause }, host) as DriftFinding);
@@ -128,7 +118,7 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
       })),
     ];
     if (events.length > 0) await deps.bus.publish(events);
-    emitInsightMetrics(stale, drift);
+    emitInsightMetrics(stale, drift, deps.runtime);
   }
   return { checkId: e.checkId, seq: record.seq, duplicate, stale: stale.length, drifted: drift.length, inSync: inSync.length };
 }

@@ -12,7 +12,7 @@ import { OPERATOR_ROUTES } from '../lambdas/domain/operator-requests';
 import { rollbackFromText } from '../lambdas/domain/release';
 import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
 import { sdkMaxAttempts } from '../lambdas/adapters/retry';
-import type { Deps } from '../lambdas/ports';
+import { type Deps, LOCAL_RUNTIME } from '../lambdas/ports';
 import { VirtualClock } from './clock';
 import { ACCOUNT, LocalCloud, REGION, detId } from './cloud';
 import { withScenarioKeys } from './image-artifacts';
@@ -40,24 +40,38 @@ import { run as stageLease } from '../lambdas/stage-lease';
 import { run as deployCheck } from '../lambdas/deploy-check';
 import { run as insightPlan } from '../lambdas/insight-plan';
 import { run as insightRecord } from '../lambdas/insight-record';
-import { imageRegistry, run as rolloutCheck } from '../lambdas/rollout-check';
+import { run as rolloutCheck } from '../lambdas/rollout-check';
+import { type HandlerName, workflowHandlers } from '../lambdas/registry';
 import { seedWorkloads } from './kube';
 
-export const HANDLERS: Record<string, HandlerRun> = {
+/**
+ * Every handler's `run`, keyed by the registry's names (lambdas/registry.ts): the local runtime invokes the
+ * same code as Lambda. test/unit/handler-registry.test.ts checks the keys against the registry.
+ */
+export const LOCAL_HANDLERS = {
   'prepare-release': prepareRelease,
   'stage-lease': stageLease,
   'deploy-check': deployCheck,
   'window-gate': windowGate,
-  'approval-request': approvalRequest,
   'image-gates': imageGates,
   'alarm-gate': alarmGate,
   'record-step': recordStep,
   'bake-register': bakeRegister,
+  'bake-timer': bakeTimer,
+  'alarm-watch': alarmWatch,
+  intake,
+  reconciler,
   'rollback-prepare': rollbackPrepare,
+  'approval-request': approvalRequest,
+  'approval-decide': approvalDecide,
   'insight-plan': insightPlan,
   'insight-record': insightRecord,
   'rollout-check': rolloutCheck,
-};
+  'operator-api': operatorApi,
+} as const satisfies Record<HandlerName, (event: unknown, deps: never) => Promise<unknown>>;
+
+/** The handlers the workflows invoke, by name (what the local Step Functions calls; bench/release.ts wraps them). */
+export const HANDLERS: Record<string, HandlerRun> = Object.fromEntries(workflowHandlers().map((name) => [name, LOCAL_HANDLERS[name] as HandlerRun]));
 
 export interface SimGate {
   gate: string;
@@ -238,6 +252,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       timers: chaos.port('scheduler', cloud),
       bus: chaos.port('eventbridge', cloud),
       now: () => clock.now(),
+      // Not in Lambda (no EMF printed), images pinned to the simulation's registry host, no region set aside.
+      runtime: LOCAL_RUNTIME,
       executions: chaos.port('sfn', {
         home: { account: ACCOUNT, region: REGION },
         start: async (name: string, input: unknown) => {
@@ -423,7 +439,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       }
     }
     // ... and in the clusters: each stage's workload runs the `running` digest (local/kube.ts).
-    seedWorkloads(cloud.kube, config, scenario.stages, imageRegistry());
+    seedWorkloads(cloud.kube, config, scenario.stages, deps.runtime.ecrRegistry);
     options.prepareCloud?.(cloud);
 
     scenario.triggers.forEach((t, i) => {

@@ -15,7 +15,7 @@ import { formatExport, parseExport, verifyExport } from '../../lambdas/domain/au
 import { configHash, parseConfig } from '../../lambdas/domain/config';
 import { type InsightRecord, verifyInsightChain } from '../../lambdas/domain/insight';
 import { run as insightRecord } from '../../lambdas/insight-record';
-import type { Deps, LifecycleEvent } from '../../lambdas/ports';
+import { type Deps, type LifecycleEvent, LOCAL_RUNTIME } from '../../lambdas/ports';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { type SimulationResult, simulate } from '../../local/simulate';
@@ -217,7 +217,7 @@ describe('insight-record run twice for one check (a retried task)', () => {
     });
     const published: LifecycleEvent[] = [];
     const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
-    const deps = { config, configHash: configHash(config), ledger, bus: { publish: async (e: readonly LifecycleEvent[]) => void published.push(...e) }, now: () => new Date('2026-12-01T06:00:00Z') } as unknown as Deps;
+    const deps = { config, configHash: configHash(config), ledger, bus: { publish: async (e: readonly LifecycleEvent[]) => void published.push(...e) }, now: () => new Date('2026-12-01T06:00:00Z'), runtime: LOCAL_RUNTIME } as unknown as Deps;
     await ledger.setRunning('payments', 'prod', D2, '2026-11-30T06:00:00.000Z');
     // RecordInsight's input as the workflow builds it: the plan's instant and config, and one read per workload.
     const input = {
