@@ -20,7 +20,7 @@ export default defineConfig({
     env: { POWERTOOLS_DEV: 'false', POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' },
     coverage: {
       provider: 'v8',
-      include: ['lambdas/**/*.ts', 'lib/**/*.ts', 'local/**/*.ts'],
+      include: ['lambdas/**/*.ts', 'lib/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'workflows/**/*.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: 'coverage',
       // The report also when a test fails, so a red run still says what it covered.
