@@ -9,7 +9,8 @@
  *   200 { releaseId, stage, decision: APPROVED | REJECTED, principal, comment?, at }  the decision is applied
  *   400 { message, problems: ["body.decision: expected one of ...", ...] }           invalid path, body or JSON
  *   403 { message, refused: true, code, principal }  refused (not an approver, self-approval, unknown
- *       initiator or person, malformed caller): recorded as a refusal item, and the release keeps waiting.
+ *       initiator or person, initiator not known yet (`initiator-pending`: CloudTrail's record has not
+ *       arrived; try again), malformed caller): recorded as a refusal item, and the release keeps waiting.
  *       Also 403 (not recorded) when the request carries no IAM caller at all.
  *   404 { message }  no such release, or the release has no such stage
  *   405 { message }  not POST
@@ -45,6 +46,7 @@ import {
 } from './domain/approvers';
 import { K8S_NAME_PATTERN } from './domain/config';
 import { type LedgerEvent, projectRelease, type ReleaseSummary } from './domain/ledger';
+import { awaitedAttribution } from './domain/release';
 import { formatIssues } from './domain/validation';
 import type { Deps, TokenRecord } from './ports';
 import { type ApiEvent, readJsonBody, requestIdOf } from './shared/api-gateway';
@@ -164,7 +166,7 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
 
   // Authorise first, from the verified caller, the config and the recorded initiator alone: nothing the
   // stage's record says was decided can speak for this caller.
-  const verdict = decideApproval({ caller: caller.arn, initiator: release.initiator, approvers: st.approval.approvers, identity: deps.config.identity });
+  const verdict = decideApproval({ caller: caller.arn, initiator: release.initiator, approvers: st.approval.approvers, identity: deps.config.identity, awaiting: awaitedAttribution(release.initiator) });
   if (!verdict.ok) return refuse(deps, caller, req, verdict.code, verdict.reason, windowEnd);
 
   if (release.status !== 'RUNNING') return noApproval(stage, releaseId, `the release is ${release.status}`);

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
-import { splitWorkloads, workflowRegion } from './shared/insight-inputs';
+import { splitWorkloads } from './shared/insight-inputs';
 import { lambdaHandler } from './shared/middleware';
 
 const eventSchema = z.object({
@@ -38,7 +38,7 @@ export interface InsightPlan {
 
 export async function run(event: unknown, deps: Deps): Promise<InsightPlan> {
   const e = parseWith(eventSchema, event, 'task input');
-  const { workloads } = splitWorkloads(deps.config, {}, workflowRegion());
+  const { workloads } = splitWorkloads(deps.config, {}, deps.runtime.region);
   return {
     checkId: e.checkId,
     at: deps.now().toISOString(),

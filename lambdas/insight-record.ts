@@ -6,9 +6,8 @@
  * `StaleServices` / `DriftedStages` metrics. Events and metrics only when the record is first written.
  */
 import { z } from 'zod';
-import { compareWorkload, type DriftFinding, type InsightCheckData, type WorkloadRead, type WorkloadResult, type WorkloadTarget } from './domain/insight';
+import { compareWorkload, type DriftFinding, INSIGHT_RECORD_BUDGET_BYTES, type InsightCheckData, inSyncEntry, insightRecordBytes, type WorkloadRead, type WorkloadTarget } from './domain/insight';
 import { parseWith } from './domain/validation';
-import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps, LifecycleEvent } from './ports';
 import { readInsightInputs } from './shared/insight-inputs';
 import { emitInsightMetrics } from './shared/insight-metrics';
@@ -37,13 +36,9 @@ export class InsightPlanMismatchError extends Error {
   override readonly name = 'InsightPlanMismatchError';
 }
 
-/** The simulation's registry host (the one lambdas/rollout-check.ts and the local clusters use). */
-const SIMULATED_REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
-
-/** The registry host a pinned image names: ECR_REGISTRY in Lambda; the simulation's placeholder host elsewhere. */
-function registry(): string {
-  if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) return requireEnv('ECR_REGISTRY');
-  return optionalEnv('ECR_REGISTRY', SIMULATED_REGISTRY);
+/** The check's record would not fit in one DynamoDB item: nothing is written (and no events are published). */
+export class InsightRecordTooLargeError extends Error {
+  override readonly name = 'InsightRecordTooLargeError';
 }
 
 export interface InsightRecordResult {
@@ -64,16 +59,17 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
   if (e.reads.length !== inputs.workloads.length) {
     throw new InsightPlanMismatchError(`the check ${e.checkId} read ${e.reads.length} workload(s), the config lists ${inputs.workloads.length}`);
   }
-  const host = registry();
+  const host = deps.runtime.ecrRegistry;
   const drift: DriftFinding[] = [];
-  const inSync: WorkloadResult[] = [];
+  // In-sync workloads are kept as `<service>/<stage>@<digest>` only; drift keeps its full detail (decision 036).
+  const inSync: string[] = [];
   e.reads.forEach((r, i) => {
     const wr: WorkloadRead = r.ok ? { ok: true, containers: r.containers } : { ok: false, error: r.error };
     const result = compareWorkload(inputs.workloads[i] as WorkloadTarget, wr, host);
-    if (result.inSync) inSync.push(result);
+    if (result.inSync) inSync.push(inSyncEntry(result));
     else drift.push(result as DriftFinding);
   });
-  const region = optionalEnv('AWS_REGION') ?? 'its own region';
+  const region = deps.runtime.region ?? 'its own region';
   for (const t of inputs.otherRegion) {
     const cause = `cluster ${t.clusterName} is in ${t.region}; the insight workflow runs in ${region} and Step Functions calls EKS in its own region only`;
     drift.push(compareWorkload(t, { ok: false, error: 'OtherRegion', cause }, host) as DriftFinding);
@@ -88,6 +84,12 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
     inSync,
     configHash: deps.configHash,
   };
+  const bytes = insightRecordBytes({ checkId: e.checkId, at: e.at, data });
+  if (bytes > INSIGHT_RECORD_BUDGET_BYTES) {
+    throw new InsightRecordTooLargeError(
+      `the check ${e.checkId} makes a record of ${bytes} bytes (${drift.length} drifted, ${inSync.length} in sync, ${stale.length} stale), over the ${INSIGHT_RECORD_BUDGET_BYTES} bytes one DynamoDB item leaves it: nothing was recorded`,
+    );
+  }
   const { record, duplicate } = await deps.ledger.putInsight({ checkId: e.checkId, at: e.at, data });
   if (!duplicate) {
     const events: LifecycleEvent[] = [
@@ -116,7 +118,7 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
       })),
     ];
     if (events.length > 0) await deps.bus.publish(events);
-    emitInsightMetrics(stale, drift);
+    emitInsightMetrics(stale, drift, deps.runtime);
   }
   return { checkId: e.checkId, seq: record.seq, duplicate, stale: stale.length, drifted: drift.length, inSync: inSync.length };
 }

@@ -9,10 +9,17 @@
  * before its first ledger write, e.g. on a long ECR outage) starts again when it is delivered again, under
  * the next name of `pushExecutionCandidate`; so does a digest whose 16-hex name another digest took.
  * What intake cannot do ends in its dead-letter queue (docs/operator-guide.md: replaying intake failures).
+ *
+ * Console starts (decision 027): CloudTrail's record of a successful `StartExecution` of the release or rollback
+ * workflow names who started the execution. A release started without a start record (from the Step Functions
+ * console, or the API directly) is "unattributed" until that record arrives; intake then appends
+ * `release.attributed` naming the caller, once (first writer wins: the start record that `release.started`
+ * already names, or the first CloudTrail record; a duplicate or later record does nothing). A pushed release
+ * takes its initiator only from its pusher (decision 023), never from the StartExecution intake itself made.
  */
 import { DIGEST_PATTERN, serviceForRepository } from './domain/config';
-import { parseGantryEvent } from './domain/events';
-import { PUSH_NAME_ATTEMPTS, pushExecutionCandidate } from './domain/release';
+import { type CloudTrailStartExecution, parseGantryEvent } from './domain/events';
+import { awaitedAttribution, PUSH_NAME_ATTEMPTS, pushExecutionCandidate } from './domain/release';
 import { tagMatches } from './domain/tag-pattern';
 import { ValidationError } from './domain/validation';
 import type { Deps } from './ports';
@@ -28,7 +35,9 @@ export type IntakeResult =
       passedOver?: PassedOver[];
     }
   | { outcome: 'skipped'; reason: string }
-  | { outcome: 'ignored'; reason: string };
+  | { outcome: 'ignored'; reason: string }
+  /** A CloudTrail StartExecution record named the initiator of a release started without a start record. */
+  | { outcome: 'attributed'; releaseId: string; initiator: string };
 
 /** A name intake did not use for a push, and why. */
 export interface PassedOver {
@@ -86,6 +95,8 @@ export function pushFacts(event: unknown): PushFacts | { ignored: string } {
 }
 
 export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
+  const parsed = parseGantryEvent(event);
+  if (parsed.kind === 'cloudtrail-start-execution') return attributeStart(deps, parsed);
   const facts = pushFacts(event);
   if ('ignored' in facts) return { outcome: 'ignored', reason: facts.ignored };
   const at = deps.now().toISOString();
@@ -195,6 +206,54 @@ async function attributePusher(deps: Deps, releaseId: string, principal: string,
   }
   if (String(started.data.initiator ?? '').startsWith('arn:')) return;
   await deps.ledger.append({ releaseId, stepKey: RELEASE_STEP.attributed, type: 'release.attributed', at: deps.now().toISOString(), data: { initiator: principal, source: 'CloudTrail PutImage', eventId } });
+}
+
+
+
+/** The source a console start's `release.attributed` names. */
+export const START_ATTRIBUTION_SOURCE = 'CloudTrail StartExecution';
+
+/**
+ * A CloudTrail StartExecution record of one of Gantry's workflows: name the caller as the initiator of a release
+ * (or rollback) that started without one. Nothing happens when the release already names its initiator (a start
+ * record, or an earlier CloudTrail record: first writer wins), when it is a pushed release (its pusher is its
+ * initiator, decision 023), or when an AWS service made the call (no principal to name). A release not on record
+ * yet is retried (AttributionPendingError), unless its execution ended without a record (nothing to attribute).
+ */
+async function attributeStart(deps: Deps, e: CloudTrailStartExecution): Promise<IntakeResult> {
+  const releaseId = e.executionName;
+  // Every Gantry release id is an execution name of this form (prepare-release refuses any other).
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/.test(releaseId)) return { outcome: 'ignored', reason: `execution ${releaseId} cannot be a Gantry release (its name is not a release id)` };
+  if (!e.principalArn) return { outcome: 'ignored', reason: `StartExecution of ${releaseId} by ${e.principalType ?? 'an AWS service'} names no principal` };
+  const events = await deps.ledger.events(releaseId);
+  const started = events.find((x) => x.type === 'release.started');
+  if (!started) {
+    const ex = deps.executions.describe ? await deps.executions.describe(releaseId) : undefined;
+    if (ex && ex.status !== 'RUNNING' && ex.status !== 'PENDING_REDRIVE') {
+      return { outcome: 'ignored', reason: `execution ${releaseId} ended ${ex.status} without a record: there is no release to attribute` };
+    }
+    throw new AttributionPendingError(`release ${releaseId} is not on record yet: its initiator ${e.principalArn} is attributed when this event is retried`);
+  }
+  const initiator = String(started.data.initiator ?? '');
+  if (String(started.data.initiatorSource ?? '').startsWith('intake')) {
+    return { outcome: 'ignored', reason: `${releaseId} is a pushed release: its initiator is its pusher (CloudTrail PutImage), not whoever called StartExecution` };
+  }
+  const attributed = events.find((x) => x.type === 'release.attributed');
+  if (attributed) return { outcome: 'ignored', reason: `${releaseId} is already attributed to ${String(attributed.data.initiator)} (first writer wins)` };
+  if (awaitedAttribution(initiator) !== 'StartExecution') {
+    return { outcome: 'ignored', reason: `${releaseId} already names its initiator ${initiator} (its start record; first writer wins)` };
+  }
+  // A conditional write keyed by the step: of two records arriving together, the first one wins.
+  const r = await deps.ledger.append({
+    releaseId,
+    stepKey: 'release.attributed',
+    type: 'release.attributed',
+    at: deps.now().toISOString(),
+    data: { initiator: e.principalArn, source: START_ATTRIBUTION_SOURCE, eventId: e.cloudTrailEventId, executionArn: e.executionArn, ...(e.principalType ? { principalType: e.principalType } : {}) },
+  });
+  if (r.duplicate) return { outcome: 'ignored', reason: `${releaseId} is already attributed to ${String(r.event.data.initiator)} (first writer wins)` };
+  logger.info('console start attributed', { releaseId, initiator: e.principalArn });
+  return { outcome: 'attributed', releaseId, initiator: e.principalArn };
 }
 
 export const handler = lambdaHandler(run);

@@ -379,6 +379,28 @@ export interface EventPublisher {
   publish(events: readonly LifecycleEvent[]): Promise<void>;
 }
 
+// ---------------------------------------------------------------- where the handler runs
+
+/**
+ * Facts of the place a handler runs in, set once by whoever builds the Deps: lambdas/adapters/aws-deps.ts in
+ * Lambda (from the environment), the local runtime (local/simulate.ts) and the tests otherwise. Handlers read
+ * them here, never from `process.env`.
+ */
+export interface RuntimeFacts {
+  /** In a Lambda function: EMF metrics are printed (they mean something only in a function's log). */
+  readonly inLambda: boolean;
+  /** The registry host images are pinned to (`<account>.dkr.ecr.<region>.<suffix>`; ECR_REGISTRY in Lambda). */
+  readonly ecrRegistry: string;
+  /** The region the workflows run in (AWS_REGION in Lambda); unknown in the simulation, where no cluster is set aside as in another region. */
+  readonly region?: string;
+}
+
+/** The simulation's registry host (the local clusters' images name it). */
+export const SIMULATED_REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
+
+/** The runtime facts outside Lambda: the simulation and the tests. */
+export const LOCAL_RUNTIME: RuntimeFacts = Object.freeze({ inLambda: false, ecrRegistry: SIMULATED_REGISTRY });
+
 // ---------------------------------------------------------------- everything a handler may use
 
 export interface Deps {
@@ -393,4 +415,6 @@ export interface Deps {
   readonly bus: EventPublisher;
   /** The workflow's clock: real time in AWS, virtual time in the simulation. */
   readonly now: () => Date;
+  /** Where the handler runs (in Lambda or not, the registry host, the region). */
+  readonly runtime: RuntimeFacts;
 }

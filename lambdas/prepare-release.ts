@@ -10,13 +10,15 @@
  *   to write the table could pre-write one for a predictable name — and is recorded in
  *   `release.started` as a refused attribution. Without a pusher the release starts "unattributed"
  *   (nobody can approve it) until intake appends `release.attributed` from CloudTrail's record;
- * - an operator start takes it from its start record (the CLI or start API writes it).
+ * - an operator start takes it from its start record (the CLI or start API writes it). A start without one (the Step
+ *   Functions console) starts "unattributed" until intake appends `release.attributed` from CloudTrail's
+ *   StartExecution record (decision 027).
  * A `release.started` already on record (a retried step) must agree with what this run established:
  * one written ahead of the workflow by someone else stops the release (ReleaseRecordConflictError).
  */
 import { z } from 'zod';
 import { DIGEST_PATTERN } from './domain/config';
-import { isPushExecutionName } from './domain/release';
+import { isPushExecutionName, UNATTRIBUTED_PUSH, UNATTRIBUTED_START } from './domain/release';
 import { parseReleaseInput } from './domain/release-input';
 import { parseWith, ValidationError } from './domain/validation';
 import type { Deps } from './ports';
@@ -45,9 +47,7 @@ export const intakeFactsSchema = z.strictObject({
 });
 export type IntakeFacts = z.output<typeof intakeFactsSchema>;
 
-/** A pushed release whose pusher is not known yet (no CloudTrail record seen). */
-export const UNATTRIBUTED_PUSH = 'unattributed (no CloudTrail PutImage record yet: a push is attributed when it arrives)';
-export const UNATTRIBUTED_START = 'unattributed (no start record)';
+export { UNATTRIBUTED_PUSH, UNATTRIBUTED_START } from './domain/release';
 
 /** A `release.started` was on record before this run wrote it, and says something else: written by someone other than the workflow. */
 export class ReleaseRecordConflictError extends Error {

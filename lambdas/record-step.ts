@@ -6,13 +6,12 @@ import { z } from 'zod';
 import { type DriverEvidence, extractDriverEvidence, isBuildId } from './domain/driver-evidence';
 import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackFrom, rollbackReason } from './domain/release';
 import { parseWith } from './domain/validation';
-import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps } from './ports';
 import { closeTimedOutBake } from './shared/bake';
 import { closeStagesLeftOpen } from './shared/close-stages';
 import { emitReleaseMetrics } from './shared/metrics-emit';
 import { lambdaHandler, logger } from './shared/middleware';
-import { projectRelease } from './domain/ledger';
+import { type LedgerEvent, projectRelease } from './domain/ledger';
 import { windowAtAction } from './domain/point-of-action';
 import { checkLease, freeLease, heldFence, recordPreempted, wakeLeaseWaiters } from './shared/lease';
 import { ReleaseNotFoundError, announce, record, stageConfigOf } from './shared/recorder';
@@ -66,237 +65,288 @@ function driverEvidence(deps: Deps, service: string, releaseId: string, stage: s
   return evidence;
 }
 
-/** The registry host images are pulled from. Required in Lambda; the simulation uses a placeholder host. */
-function registry(): string {
-  if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) return requireEnv('ECR_REGISTRY');
-  return optionalEnv('ECR_REGISTRY', '000000000000.dkr.ecr.local.amazonaws.com');
+/** What every action works from: the deps, the release's events as read once, and its projection. */
+interface StepContext {
+  readonly deps: Deps;
+  readonly events: readonly LedgerEvent[];
+  readonly release: NonNullable<ReturnType<typeof projectRelease>>;
+  /** The driver run is over: clear it from the lease (ours, by our token) and wake whoever waits to take the stage. */
+  readonly deployEnded: (stage: string) => Promise<void>;
+  /** The workflow's clock, as an ISO string. */
+  readonly now: () => string;
 }
+type StepAction = StepEvent['action'];
+type Step<A extends StepAction> = Extract<StepEvent, { action: A }>;
+type ActionHandler<A extends StepAction> = (e: Step<A>, c: StepContext) => Promise<Record<string, unknown>>;
 
 export async function run(event: unknown, deps: Deps): Promise<Record<string, unknown>> {
   const e: StepEvent = parseWith(eventSchema, event, 'task input');
   const events = await deps.ledger.events(e.releaseId);
   const release = projectRelease(events);
   if (!release) throw new ReleaseNotFoundError(`release ${e.releaseId} has no record`);
-  /** The driver run is over: clear it from the lease (ours, by our token) and wake whoever waits to take the stage. */
   const deployEnded = async (stage: string) => {
     const fence = heldFence(events, stage);
     if (fence !== undefined && (await deps.ledger.endDeploy(release.service, stage, e.releaseId, fence))) await wakeLeaseWaiters(deps, release.service, stage);
   };
-  const now = () => deps.now().toISOString();
-
-  switch (e.action) {
-    case 'begin-stage': {
-      const name = release.stages[e.stageIndex]?.name;
-      if (!name) throw new RangeError(`stage index ${e.stageIndex} out of range for ${e.releaseId}`);
-      const { st } = stageConfigOf(deps, release.service, name);
-      const pointer = await deps.ledger.getPointer(release.service, name);
-      await record(deps, e.releaseId, stageStep.started(name), 'stage.started', { previousDigest: pointer?.running ?? null, lastKnownGood: pointer?.lastKnownGood ?? null }, name);
-      const env = release.digest
-        ? driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: release.digest, releaseId: e.releaseId, kind: 'deploy', registry: registry() })
-        : [];
-      return {
-        name,
-        index: e.stageIndex,
-        driver: st.deploy.driver,
-        deployEnv: env,
-        deployTimeoutSeconds: deployTimeoutSeconds(deps.config, st),
-        bakeTimeoutSeconds: bakeTimeoutSeconds(st),
-        bakeMode: st.bake.mode,
-        approvalRequired: st.approval !== undefined,
-        approvalTimeoutSeconds: (st.approval?.timeoutMinutes ?? 0) * 60,
-        recoverySeconds: st.alarms.length ? st.recoveryMinutes * 60 : 0,
-      };
-    }
-    case 'deploy-started': {
-      const driver = deps.config.services[release.service]?.stages.find((s) => s.name === e.stage)?.deploy.driver ?? null;
-      await record(deps, e.releaseId, stageStep.deployStarted(e.stage), 'deploy.started', { kind: 'deploy', digest: release.digest, driver }, e.stage);
-      return {};
-    }
-    case 'deployed': {
-      const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.result, e.buildId);
-      const r = await record(
-        deps,
-        e.releaseId,
-        stageStep.deployFinished(e.stage),
-        'deploy.finished',
-        { kind: 'deploy', digest: release.digest, result: 'SUCCEEDED', buildId: evidence.buildId ?? null, evidence },
-        e.stage,
-      );
-      // Also on a duplicate: a retry after a crash between the append and this write must still make it
-      // (idempotent, and the stage's lease is still ours).
-      if (release.digest) await deps.ledger.setRunning(release.service, e.stage, release.digest, r.at, heldFence(events, e.stage));
-      await deployEnded(e.stage);
-      await announce(deps, r.duplicate, 'Stage Deployed', release, { stage: e.stage, status: 'DEPLOYED', at: r.at, buildId: e.buildId });
-      return {};
-    }
-    case 'deploy-failed': {
-      const message = driverFailureMessage(e.error);
-      // A failed build's result is the Catch's Cause: its evidence (a refused Terraform plan, the Helm status after --atomic) is kept too.
-      const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.error);
-      await record(
-        deps,
-        e.releaseId,
-        stageStep.deployFinished(e.stage),
-        'deploy.finished',
-        { kind: 'deploy', digest: release.digest, result: 'FAILED', message, error: e.error?.Error ?? null, ...(evidence.buildId ? { buildId: evidence.buildId } : {}), evidence },
-        e.stage,
-      );
-      await deployEnded(e.stage);
-      return { Error: 'DeployFailed', Cause: message };
-    }
-    case 'plan-rollback': {
-      const { st } = stageConfigOf(deps, release.service, e.stage);
-      // An operator rollback took this stage from the release (it waited or baked): it deploys nothing more here.
-      const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
-      if (!lease.held) return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
-      const pointer = await deps.ledger.getPointer(release.service, e.stage);
-      const stageSummary = release.stages.find((s) => s.name === e.stage);
-      const deployMessage = e.failure?.Error === 'DeployFailed' ? e.failure.Cause : undefined;
-      const failure = release.kind === 'rollback' ? { Error: 'OperatorRollback', Cause: `operator rollback${release.requestReason ? `: ${release.requestReason}` : ''}` } : e.failure;
-      const { reason, detectedAt } = rollbackReason(failure, deployMessage, now(), { bake: stageSummary?.bake });
-      // The bake's safety timeout: nobody ended the bake. Close it (token, timer, FAIL) before rolling back.
-      if (failure?.Error === 'States.Timeout') await closeTimedOutBake(deps, e.releaseId, e.stage, reason, detectedAt);
-      const target = release.rollbackTarget ?? pointer?.lastKnownGood;
-      if (!target) {
-        const r = await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'FAILED', reason: `${reason}; nothing to roll back to (no last known good digest)` }, e.stage);
-        return { hasTarget: false, reason: r.data.reason };
-      }
-      const r = await record(
-        deps,
-        e.releaseId,
-        stageStep.rollbackStarted(e.stage),
-        'rollback.started',
-        { reason, detectedAt, toDigest: target, ...rollbackFrom(release, stageSummary, pointer?.running) },
-        e.stage,
-      );
-      // The controls that change with time, as they stand now: a rollback is never blocked by them; its record says what it overrode.
-      const w = windowAtAction(st.windows, deps.now(), { kind: 'rollback', freeze: await deps.ledger.getFreeze() });
-      await record(deps, e.releaseId, stageStep.atRollbackGate(e.stage, 'window'), 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'rollback', evidence: { windows: st.windows ?? null, bypassed: w.bypassed } }, e.stage);
-      if (lease.held && !(await deps.ledger.beginDeploy(release.service, e.stage, e.releaseId, lease.fence, { kind: 'rollback', digest: target, at: now() }))) {
-        return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
-      }
-      await record(deps, e.releaseId, stageStep.rollbackDeployStarted(e.stage), 'deploy.started', { kind: 'rollback', digest: target, driver: st.deploy.driver }, e.stage);
-      await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: target, reason, detectedAt });
-      const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: registry() });
-      return { hasTarget: true, toDigest: target, reason, deployEnv };
-    }
-    case 'rollback-deployed': {
-      const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
-      const toDigest = started?.data.toDigest as string | undefined;
-      const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.result, e.buildId);
-      const r = await record(
-        deps,
-        e.releaseId,
-        stageStep.rollbackDeployFinished(e.stage),
-        'deploy.finished',
-        { kind: 'rollback', digest: toDigest, result: 'SUCCEEDED', message: null, buildId: evidence.buildId ?? null, evidence },
-        e.stage,
-      );
-      // Also on a duplicate (a retry after a crash between the append and these writes): both are idempotent.
-      if (toDigest) {
-        await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at, heldFence(events, e.stage));
-        // An operator chose this earlier digest over the one running: it is the stage's known good digest
-        // now, so a later failed release rolls back to it, not to the digest the operator removed.
-        if (release.kind === 'rollback') await deps.ledger.markGood(release.service, e.stage, toDigest, r.at, { history: false, fence: heldFence(events, e.stage) });
-      }
-      return {};
-    }
-    case 'rollback-finished': {
-      await deployEnded(e.stage);
-      const started = events.find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
-      const toDigest = started?.data.toDigest as string | undefined;
-      const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : undefined;
-      // After a successful rollback deploy this step key is already written (rollback-deployed); a failed one records its evidence here.
-      const evidence = e.result === 'FAILED' ? driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.error, e.buildId) : undefined;
-      const deployed = await record(
-        deps,
-        e.releaseId,
-        stageStep.rollbackDeployFinished(e.stage),
-        'deploy.finished',
-        { kind: 'rollback', digest: toDigest, result: e.result, message: message ?? null, buildId: evidence?.buildId ?? (e.buildId !== undefined && isBuildId(e.buildId) ? e.buildId : null), ...(evidence ? { evidence } : {}) },
-        e.stage,
-      );
-      await record(
-        deps,
-        e.releaseId,
-        stageStep.rollbackFinished(e.stage),
-        'rollback.finished',
-        // The rollback ended when its deploy ended; the recovery window after it is evidence, not recovery time.
-        { result: e.result, toDigest, message: message ?? null, recovery: e.recovery ?? null, deployEndedAt: deployed.at },
-        e.stage,
-      );
-      const reason = started?.data.reason as string | undefined;
-      await record(
-        deps,
-        e.releaseId,
-        stageStep.finished(e.stage),
-        'stage.finished',
-        e.result === 'SUCCEEDED'
-          ? { status: 'ROLLED_BACK', reason: `${reason ?? 'rolled back'}; rolled back to ${toDigest}${e.recovery && !e.recovery.recovered ? `; ${e.recovery.reason}` : ''}` }
-          : { status: 'ROLLBACK_FAILED', reason: `${reason ?? 'rollback'}; rollback to ${toDigest} failed: ${message}` },
-        e.stage,
-      );
-      return { result: e.result };
-    }
-    case 'block-stage': {
-      const stageSummary = release.stages.find((s) => s.name === e.stage);
-      const failed = (stageSummary?.gates ?? []).filter((g) => g.result === 'FAIL');
-      const reason = failed.length ? failed.map((g) => `${g.gate}: ${g.reason}`).join('; ') : 'a gate refused';
-      await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'BLOCKED', reason }, e.stage);
-      return { reason };
-    }
-    case 'approval-timeout': {
-      // The approval's task timed out: nobody decided within timeoutMinutes. Close the token and record it.
-      await deps.ledger.takeToken('APPROVAL', e.releaseId, e.stage);
-      const { st } = stageConfigOf(deps, release.service, e.stage);
-      const reason = `no decision within ${st.approval?.timeoutMinutes ?? 0} minutes`;
-      const r = await record(deps, e.releaseId, stageStep.gate(e.stage, 'approval'), 'gate.evaluated', { gate: 'approval', result: 'FAIL', reason, decision: 'TIMED_OUT' }, e.stage);
-      await announce(deps, r.duplicate, 'Approval Decided', release, { stage: e.stage, status: 'REJECTED', at: r.at, decision: 'TIMED_OUT', reason });
-      return { reason };
-    }
-    case 'reject-stage': {
-      const stageSummary = release.stages.find((s) => s.name === e.stage);
-      const approval = [...(stageSummary?.gates ?? [])].reverse().find((g) => g.gate === 'approval');
-      const reason = approval ? `approval: ${approval.reason}` : `approval rejected${e.error?.Cause ? `: ${e.error.Cause}` : ''}`;
-      await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'REJECTED', reason }, e.stage);
-      return { reason };
-    }
-    case 'preempted': {
-      return { reason: await recordPreempted(deps, release, e.stage, events) };
-    }
-    case 'promote': {
-      if (!release.digest) throw new Error(`release ${e.releaseId} has no digest to promote`);
-      // Only the lease holder marks a digest good: a stage an operator rollback took during the bake is not promoted.
-      if (!release.stages.some((s) => s.name === e.stage && s.status === 'PROMOTED')) {
-        const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
-        if (!lease.held) throw new StagePreemptedError(await recordPreempted(deps, release, e.stage, events));
-      }
-      const r = await record(deps, e.releaseId, stageStep.promoted(e.stage), 'stage.promoted', { digest: release.digest }, e.stage);
-      // Also on a duplicate (a retry after a crash right after the append): markGood is idempotent.
-      await deps.ledger.markGood(release.service, e.stage, release.digest, r.at, { fence: heldFence(events, e.stage) });
-      await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'PROMOTED', reason: `${release.digest} is the last known good digest` }, e.stage);
-      await announce(deps, r.duplicate, 'Stage Promoted', release, { stage: e.stage, status: 'PROMOTED', at: r.at });
-      return {};
-    }
-    case 'finish': {
-      const { status, reason } = releaseOutcome(release);
-      const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status, reason });
-      if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
-      const final = r.duplicate ? { status: r.data.status as string, reason: r.data.reason as string } : { status, reason };
-      await announce(deps, r.duplicate, 'Release Finished', release, { status: final.status, at: r.at, reason: final.reason });
-      return { status: final.status, summary: outcomeLine(release, final.status as typeof status, final.reason) };
-    }
-    case 'internal-error': {
-      const reason = `internal error: ${e.error?.Error ?? 'unknown'}${e.error?.Cause ? ` — ${e.error.Cause.slice(0, 500)}` : ''}`;
-      // A stage whose rollback deploy finished is closed by that result (ROLLED_BACK / ROLLBACK_FAILED), not FAILED.
-      const outcome = await closeStagesLeftOpen(deps, e.releaseId, reason);
-      for (const lease of await deps.ledger.leasesOf(e.releaseId)) await freeLease(deps, e.releaseId, lease.service, lease.stage, 'internal-error');
-      const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status: outcome.status, reason: outcome.reason });
-      if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
-      await announce(deps, r.duplicate, 'Release Finished', release, { status: r.data.status as string, at: r.at, reason: r.data.reason });
-      return { status: r.data.status, summary: outcomeLine(release, r.data.status as typeof outcome.status, r.data.reason as string) };
-    }
-  }
+  const handle = ACTIONS[e.action] as ActionHandler<typeof e.action>;
+  return handle(e, { deps, events, release, deployEnded, now: () => deps.now().toISOString() });
 }
+
+async function beginStage(e: Step<'begin-stage'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  const name = release.stages[e.stageIndex]?.name;
+  if (!name) throw new RangeError(`stage index ${e.stageIndex} out of range for ${e.releaseId}`);
+  const { st } = stageConfigOf(deps, release.service, name);
+  const pointer = await deps.ledger.getPointer(release.service, name);
+  await record(deps, e.releaseId, stageStep.started(name), 'stage.started', { previousDigest: pointer?.running ?? null, lastKnownGood: pointer?.lastKnownGood ?? null }, name);
+  const env = release.digest
+    ? driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: release.digest, releaseId: e.releaseId, kind: 'deploy', registry: deps.runtime.ecrRegistry })
+    : [];
+  return {
+    name,
+    index: e.stageIndex,
+    driver: st.deploy.driver,
+    deployEnv: env,
+    deployTimeoutSeconds: deployTimeoutSeconds(deps.config, st),
+    bakeTimeoutSeconds: bakeTimeoutSeconds(st),
+    bakeMode: st.bake.mode,
+    approvalRequired: st.approval !== undefined,
+    approvalTimeoutSeconds: (st.approval?.timeoutMinutes ?? 0) * 60,
+    recoverySeconds: st.alarms.length ? st.recoveryMinutes * 60 : 0,
+  };
+}
+
+async function deployStarted(e: Step<'deploy-started'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  const driver = deps.config.services[release.service]?.stages.find((s) => s.name === e.stage)?.deploy.driver ?? null;
+  await record(deps, e.releaseId, stageStep.deployStarted(e.stage), 'deploy.started', { kind: 'deploy', digest: release.digest, driver }, e.stage);
+  return {};
+}
+
+async function deployed(e: Step<'deployed'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, events, release, deployEnded } = c;
+  const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.result, e.buildId);
+  const r = await record(
+    deps,
+    e.releaseId,
+    stageStep.deployFinished(e.stage),
+    'deploy.finished',
+    { kind: 'deploy', digest: release.digest, result: 'SUCCEEDED', buildId: evidence.buildId ?? null, evidence },
+    e.stage,
+  );
+  // Also on a duplicate: a retry after a crash between the append and this write must still make it
+  // (idempotent, and the stage's lease is still ours).
+  if (release.digest) await deps.ledger.setRunning(release.service, e.stage, release.digest, r.at, heldFence(events, e.stage));
+  await deployEnded(e.stage);
+  await announce(deps, r.duplicate, 'Stage Deployed', release, { stage: e.stage, status: 'DEPLOYED', at: r.at, buildId: e.buildId });
+  return {};
+}
+
+async function deployFailed(e: Step<'deploy-failed'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release, deployEnded } = c;
+  const message = driverFailureMessage(e.error);
+  // A failed build's result is the Catch's Cause: its evidence (a refused Terraform plan, the Helm status after --atomic) is kept too.
+  const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.error);
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.deployFinished(e.stage),
+    'deploy.finished',
+    { kind: 'deploy', digest: release.digest, result: 'FAILED', message, error: e.error?.Error ?? null, ...(evidence.buildId ? { buildId: evidence.buildId } : {}), evidence },
+    e.stage,
+  );
+  await deployEnded(e.stage);
+  return { Error: 'DeployFailed', Cause: message };
+}
+
+async function planRollback(e: Step<'plan-rollback'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, events, release, now } = c;
+  const { st } = stageConfigOf(deps, release.service, e.stage);
+  // An operator rollback took this stage from the release (it waited or baked): it deploys nothing more here.
+  const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
+  if (!lease.held) return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
+  const pointer = await deps.ledger.getPointer(release.service, e.stage);
+  const stageSummary = release.stages.find((s) => s.name === e.stage);
+  const deployMessage = e.failure?.Error === 'DeployFailed' ? e.failure.Cause : undefined;
+  const failure = release.kind === 'rollback' ? { Error: 'OperatorRollback', Cause: `operator rollback${release.requestReason ? `: ${release.requestReason}` : ''}` } : e.failure;
+  const { reason, detectedAt } = rollbackReason(failure, deployMessage, now(), { bake: stageSummary?.bake });
+  // The bake's safety timeout: nobody ended the bake. Close it (token, timer, FAIL) before rolling back.
+  if (failure?.Error === 'States.Timeout') await closeTimedOutBake(deps, e.releaseId, e.stage, reason, detectedAt);
+  const target = release.rollbackTarget ?? pointer?.lastKnownGood;
+  if (!target) {
+    const r = await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'FAILED', reason: `${reason}; nothing to roll back to (no last known good digest)` }, e.stage);
+    return { hasTarget: false, reason: r.data.reason };
+  }
+  const r = await record(
+    deps,
+    e.releaseId,
+    stageStep.rollbackStarted(e.stage),
+    'rollback.started',
+    { reason, detectedAt, toDigest: target, ...rollbackFrom(release, stageSummary, pointer?.running) },
+    e.stage,
+  );
+  // The controls that change with time, as they stand now: a rollback is never blocked by them; its record says what it overrode.
+  const w = windowAtAction(st.windows, deps.now(), { kind: 'rollback', freeze: await deps.ledger.getFreeze() });
+  await record(deps, e.releaseId, stageStep.atRollbackGate(e.stage, 'window'), 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'rollback', evidence: { windows: st.windows ?? null, bypassed: w.bypassed } }, e.stage);
+  if (lease.held && !(await deps.ledger.beginDeploy(release.service, e.stage, e.releaseId, lease.fence, { kind: 'rollback', digest: target, at: now() }))) {
+    return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
+  }
+  await record(deps, e.releaseId, stageStep.rollbackDeployStarted(e.stage), 'deploy.started', { kind: 'rollback', digest: target, driver: st.deploy.driver }, e.stage);
+  await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: target, reason, detectedAt });
+  const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: deps.runtime.ecrRegistry });
+  return { hasTarget: true, toDigest: target, reason, deployEnv };
+}
+
+async function rollbackDeployed(e: Step<'rollback-deployed'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, events, release } = c;
+  const started = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
+  const toDigest = started?.data.toDigest as string | undefined;
+  const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.result, e.buildId);
+  const r = await record(
+    deps,
+    e.releaseId,
+    stageStep.rollbackDeployFinished(e.stage),
+    'deploy.finished',
+    { kind: 'rollback', digest: toDigest, result: 'SUCCEEDED', message: null, buildId: evidence.buildId ?? null, evidence },
+    e.stage,
+  );
+  // Also on a duplicate (a retry after a crash between the append and these writes): both are idempotent.
+  if (toDigest) {
+    await deps.ledger.setRunning(release.service, e.stage, toDigest, r.at, heldFence(events, e.stage));
+    // An operator chose this earlier digest over the one running: it is the stage's known good digest
+    // now, so a later failed release rolls back to it, not to the digest the operator removed.
+    if (release.kind === 'rollback') await deps.ledger.markGood(release.service, e.stage, toDigest, r.at, { history: false, fence: heldFence(events, e.stage) });
+  }
+  return {};
+}
+
+async function rollbackFinished(e: Step<'rollback-finished'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, events, release, deployEnded } = c;
+  await deployEnded(e.stage);
+  const started = events.find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
+  const toDigest = started?.data.toDigest as string | undefined;
+  const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : undefined;
+  // After a successful rollback deploy this step key is already written (rollback-deployed); a failed one records its evidence here.
+  const evidence = e.result === 'FAILED' ? driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.error, e.buildId) : undefined;
+  const deployed = await record(
+    deps,
+    e.releaseId,
+    stageStep.rollbackDeployFinished(e.stage),
+    'deploy.finished',
+    { kind: 'rollback', digest: toDigest, result: e.result, message: message ?? null, buildId: evidence?.buildId ?? (e.buildId !== undefined && isBuildId(e.buildId) ? e.buildId : null), ...(evidence ? { evidence } : {}) },
+    e.stage,
+  );
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.rollbackFinished(e.stage),
+    'rollback.finished',
+    // The rollback ended when its deploy ended; the recovery window after it is evidence, not recovery time.
+    { result: e.result, toDigest, message: message ?? null, recovery: e.recovery ?? null, deployEndedAt: deployed.at },
+    e.stage,
+  );
+  const reason = started?.data.reason as string | undefined;
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.finished(e.stage),
+    'stage.finished',
+    e.result === 'SUCCEEDED'
+      ? { status: 'ROLLED_BACK', reason: `${reason ?? 'rolled back'}; rolled back to ${toDigest}${e.recovery && !e.recovery.recovered ? `; ${e.recovery.reason}` : ''}` }
+      : { status: 'ROLLBACK_FAILED', reason: `${reason ?? 'rollback'}; rollback to ${toDigest} failed: ${message}` },
+    e.stage,
+  );
+  return { result: e.result };
+}
+
+async function blockStage(e: Step<'block-stage'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  const stageSummary = release.stages.find((s) => s.name === e.stage);
+  const failed = (stageSummary?.gates ?? []).filter((g) => g.result === 'FAIL');
+  const reason = failed.length ? failed.map((g) => `${g.gate}: ${g.reason}`).join('; ') : 'a gate refused';
+  await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'BLOCKED', reason }, e.stage);
+  return { reason };
+}
+
+async function approvalTimeout(e: Step<'approval-timeout'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  // The approval's task timed out: nobody decided within timeoutMinutes. Close the token and record it.
+  await deps.ledger.takeToken('APPROVAL', e.releaseId, e.stage);
+  const { st } = stageConfigOf(deps, release.service, e.stage);
+  const reason = `no decision within ${st.approval?.timeoutMinutes ?? 0} minutes`;
+  const r = await record(deps, e.releaseId, stageStep.gate(e.stage, 'approval'), 'gate.evaluated', { gate: 'approval', result: 'FAIL', reason, decision: 'TIMED_OUT' }, e.stage);
+  await announce(deps, r.duplicate, 'Approval Decided', release, { stage: e.stage, status: 'REJECTED', at: r.at, decision: 'TIMED_OUT', reason });
+  return { reason };
+}
+
+async function rejectStage(e: Step<'reject-stage'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  const stageSummary = release.stages.find((s) => s.name === e.stage);
+  const approval = [...(stageSummary?.gates ?? [])].reverse().find((g) => g.gate === 'approval');
+  const reason = approval ? `approval: ${approval.reason}` : `approval rejected${e.error?.Cause ? `: ${e.error.Cause}` : ''}`;
+  await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'REJECTED', reason }, e.stage);
+  return { reason };
+}
+
+async function preempted(e: Step<'preempted'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, events, release } = c;
+  return { reason: await recordPreempted(deps, release, e.stage, events) };
+}
+
+async function promote(e: Step<'promote'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, events, release } = c;
+  if (!release.digest) throw new Error(`release ${e.releaseId} has no digest to promote`);
+  // Only the lease holder marks a digest good: a stage an operator rollback took during the bake is not promoted.
+  if (!release.stages.some((s) => s.name === e.stage && s.status === 'PROMOTED')) {
+    const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
+    if (!lease.held) throw new StagePreemptedError(await recordPreempted(deps, release, e.stage, events));
+  }
+  const r = await record(deps, e.releaseId, stageStep.promoted(e.stage), 'stage.promoted', { digest: release.digest }, e.stage);
+  // Also on a duplicate (a retry after a crash right after the append): markGood is idempotent.
+  await deps.ledger.markGood(release.service, e.stage, release.digest, r.at, { fence: heldFence(events, e.stage) });
+  await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'PROMOTED', reason: `${release.digest} is the last known good digest` }, e.stage);
+  await announce(deps, r.duplicate, 'Stage Promoted', release, { stage: e.stage, status: 'PROMOTED', at: r.at });
+  return {};
+}
+
+async function finish(e: Step<'finish'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  const { status, reason } = releaseOutcome(release);
+  const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status, reason });
+  if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId), deps.runtime);
+  const final = r.duplicate ? { status: r.data.status as string, reason: r.data.reason as string } : { status, reason };
+  await announce(deps, r.duplicate, 'Release Finished', release, { status: final.status, at: r.at, reason: final.reason });
+  return { status: final.status, summary: outcomeLine(release, final.status as typeof status, final.reason) };
+}
+
+async function internalError(e: Step<'internal-error'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  const reason = `internal error: ${e.error?.Error ?? 'unknown'}${e.error?.Cause ? ` — ${e.error.Cause.slice(0, 500)}` : ''}`;
+  // A stage whose rollback deploy finished is closed by that result (ROLLED_BACK / ROLLBACK_FAILED), not FAILED.
+  const outcome = await closeStagesLeftOpen(deps, e.releaseId, reason);
+  for (const lease of await deps.ledger.leasesOf(e.releaseId)) await freeLease(deps, e.releaseId, lease.service, lease.stage, 'internal-error');
+  const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status: outcome.status, reason: outcome.reason });
+  if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId), deps.runtime);
+  await announce(deps, r.duplicate, 'Release Finished', release, { status: r.data.status as string, at: r.at, reason: r.data.reason });
+  return { status: r.data.status, summary: outcomeLine(release, r.data.status as typeof outcome.status, r.data.reason as string) };
+}
+
+/** One handler per action of the event schema (the type makes a missing or extra one a compile error). */
+const ACTIONS: { readonly [A in StepAction]: ActionHandler<A> } = {
+  'begin-stage': beginStage,
+  'deploy-started': deployStarted,
+  deployed,
+  'deploy-failed': deployFailed,
+  'plan-rollback': planRollback,
+  'rollback-deployed': rollbackDeployed,
+  'rollback-finished': rollbackFinished,
+  'block-stage': blockStage,
+  'approval-timeout': approvalTimeout,
+  'reject-stage': rejectStage,
+  preempted,
+  promote,
+  finish,
+  'internal-error': internalError,
+};
 
 export const handler = lambdaHandler(run);

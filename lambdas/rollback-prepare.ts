@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseRollbackInput } from './domain/release-input';
+import { UNATTRIBUTED_START } from './domain/release';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
@@ -38,7 +39,7 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
   const input = parseRollbackInput(e.input, deps.config);
   const pointer = await deps.ledger.getPointer(input.service, input.stage);
   const target = rollbackTarget(pointer, input.digest);
-  const initiator = (await deps.ledger.getInitiator(e.executionName)) ?? 'unattributed (no start record)';
+  const initiator = (await deps.ledger.getInitiator(e.executionName)) ?? UNATTRIBUTED_START;
   const releaseId = e.executionName;
   const started = await record(deps, releaseId, RELEASE_STEP.started, 'release.started', {
     kind: 'rollback',

@@ -10,20 +10,10 @@ import { z } from 'zod';
 import { DIGEST_PATTERN, K8S_NAME_PATTERN } from './domain/config';
 import { type DeploymentView, decideRollout, deploymentPath, planUpdate, type RolloutTarget, rolloutTarget } from './domain/rollout';
 import { parseWith } from './domain/validation';
-import { optionalEnv, requireEnv } from './adapters/env';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { loadRelease, stageConfigOf } from './shared/recorder';
 import { stageStep } from './domain/step-keys';
-
-/** The registry host the simulation's images come from (the same default record-step uses for driver runs). */
-export const SIMULATED_REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
-
-/** The registry host images are pulled from: ECR_REGISTRY in Lambda; the simulation's placeholder host elsewhere. */
-export function imageRegistry(): string {
-  if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) return requireEnv('ECR_REGISTRY');
-  return optionalEnv('ECR_REGISTRY', SIMULATED_REGISTRY);
-}
 
 /** The rollback target is gone from the ledger, or the release has no digest: nothing may be updated. */
 export class RolloutTargetError extends Error {
@@ -119,7 +109,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         digest = started?.data.toDigest as string | undefined;
       }
       if (!digest) throw new RolloutTargetError(`release ${e.releaseId} has no ${e.kind === 'rollback' ? 'rollback target' : 'digest'} for stage ${e.stage}`);
-      const target: RolloutTarget = rolloutTarget({ config: deps.config, service: release.service, stage: st, digest, registry: imageRegistry(), releaseId: e.releaseId, kind: e.kind });
+      const target: RolloutTarget = rolloutTarget({ config: deps.config, service: release.service, stage: st, digest, registry: deps.runtime.ecrRegistry, releaseId: e.releaseId, kind: e.kind });
       // conflicts: the PUTs answered 409 so far (the workflow counts them and re-reads, up to MAX_UPDATE_ATTEMPTS).
       return { target, conflicts: { count: 0 } };
     }

@@ -6,12 +6,12 @@
  * the definitions and handlers actually use.
  */
 import { join } from 'node:path';
-import { Annotations, ArnFormat, type CfnElement, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, Grant, type IGrantable, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -28,9 +28,11 @@ import {
   LEDGER_TTL_ATTRIBUTE,
 } from '../lambdas/adapters/ledger-table';
 import type { GantryConfig } from '../lambdas/domain/config';
-import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, cloudTrailStartExecutionPattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { isKmsKeyRef } from '../lambdas/domain/image/signature';
+import { type ExtraEnvironment, HANDLER_NAMES, HANDLER_REGISTRY, type HandlerName, handlerEntry, type Invocation, pascalCase, type RuleName, theHandler } from '../lambdas/registry';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
+import { grantCapabilities } from './handler-grants';
 import { handlerGrants, ledgerPolicy, writes } from './ledger-access';
 import { ApprovalApi } from './ApprovalApi';
 import { EksAccessEntries } from './EksAccessEntries';
@@ -55,49 +57,9 @@ const LEDGER_KEY_WRITE_ACTIONS = [...LEDGER_KEY_READ_ACTIONS, 'kms:Encrypt', 'km
 /** The EventBridge Scheduler group every bake timer is created in. */
 export const SCHEDULE_GROUP_NAME = 'gantry-bakes';
 
-/** Every handler under `lambdas/`, with what it is for. */
-export const HANDLERS = {
-  'prepare-release': 'Validates a release input, resolves the tag to its digest once, records Release Started',
-  'stage-lease': 'Takes, waits for (task token, woken when freed) and frees the one-release-per-(service, stage) lease; an operator rollback takes it from a waiting or baking release',
-  'deploy-check': 'The point of action: lease, newest digest, window and alarms checked again right before a deploy, which is then claimed on the lease',
-  'window-gate': 'Gate window: release windows, blackouts and the global freeze (break-glass bypasses them only)',
-  'image-gates': 'Runs the image.* gates (scan, signature, labels, age, immutable tags) on the release digest',
-  'alarm-gate': 'Reads the stage alarms for a polling bake and for the recovery check after a rollback',
-  'record-step': 'The workflow bookkeeping steps: ledger events, stage pointer, lifecycle events',
-  'bake-register': 'Starts a bake: stores the task token against the stage alarms and schedules its end',
-  'bake-timer': 'Ends a bake when its time is up, after a final alarm check (invoked by EventBridge Scheduler)',
-  'alarm-watch': 'Fails every bake watching an alarm that went into ALARM (CloudWatch Alarm State Change)',
-  intake: 'Starts one release per (service, digest) from ECR pushes; records skipped pushes',
-  reconciler: 'Closes the record of a release execution that FAILED, was ABORTED or TIMED_OUT; frees its leases',
-  'rollback-prepare': 'Validates an operator rollback request and picks its target digest',
-  'approval-request': 'Asks for a stage approval: stores the task token, records the wait and publishes Approval Requested',
-  'approval-decide': 'The approval API: checks the approvers and segregation of duties, records the decision and resumes the release',
-  'insight-plan': 'Insight check: lists, from the config, the stage workloads whose running image is read for drift',
-  'insight-record': 'Insight check: finds stale services, compares running images with the ledger, records the findings, publishes Service Stale and Drift Detected',
-  'rollout-check': 'Kubernetes driver: the validated rollout target, the Deployment update (PUT body) and the rollout decision (DONE, PROGRESSING, FAILED)',
-  'operator-api': 'The operator API: starts releases and rollbacks (writing the start record that names the caller) and sets the global freeze',
-} as const;
-export type HandlerName = keyof typeof HANDLERS;
-
-/** `prepare-release` → `PrepareRelease` (the construct id, and `${PrepareReleaseFunctionArn}` in the ASL). */
-export function pascalCase(name: string): string {
-  return name.replace(/(^|-)([a-z0-9])/g, (_m, _d, c: string) => c.toUpperCase());
-}
-
-/** Handlers that publish lifecycle events on the Gantry bus. */
-const PUBLISHERS: readonly HandlerName[] = ['prepare-release', 'image-gates', 'window-gate', 'deploy-check', 'record-step', 'rollback-prepare', 'bake-timer', 'alarm-watch', 'reconciler', 'approval-request', 'approval-decide', 'insight-record'];
-/** Handlers that read image metadata and scan findings of the configured repositories. */
-const ECR_READERS: readonly HandlerName[] = ['prepare-release', 'stage-lease', 'deploy-check', 'image-gates'];
-/** Handlers that read alarm states. */
-const ALARM_READERS: readonly HandlerName[] = ['alarm-gate', 'deploy-check', 'bake-register', 'bake-timer', 'alarm-watch'];
-/**
- * Handlers that send a stored task token's result (SendTaskSuccess/SendTaskFailure): they end bakes, wake
- * releases waiting for a stage's lease (whoever frees a lease or ends a driver run), or stop what a release
- * preempted by an operator rollback waits on (its bake, its approval).
- */
-const TASK_TOKEN_SENDERS: readonly HandlerName[] = ['bake-register', 'bake-timer', 'alarm-watch', 'stage-lease', 'record-step', 'reconciler', 'approval-request'];
-/** Handlers that delete a bake timer (a bake that ends early, a dead execution's bake, a bake an operator rollback stops). */
-const TIMER_CANCELLERS: readonly HandlerName[] = ['bake-register', 'bake-timer', 'alarm-watch', 'reconciler', 'stage-lease'];
+/** Every handler under `lambdas/`, with what it is for (from the registry, lambdas/registry.ts). */
+export const HANDLERS = Object.fromEntries(HANDLER_NAMES.map((n) => [n, HANDLER_REGISTRY[n].description])) as { readonly [K in HandlerName]: (typeof HANDLER_REGISTRY)[K]['description'] };
+export { type HandlerName, pascalCase };
 
 export interface ReleaseControlPlaneProps {
   /** The deployment config, already parsed and validated (`parseConfig`). It is compiled into every handler. */
@@ -143,7 +105,7 @@ export class ReleaseControlPlane extends Construct {
   /** Dead letters per event flow: EventBridge delivery failures and failed asynchronous invocations. */
   public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer', Queue>>;
   /** The EventBridge rules on the default bus. */
-  public readonly rules: Readonly<Record<'ecrPush' | 'cloudTrailPutImage' | 'alarmStateChange' | 'executionStatusChange', Rule>>;
+  public readonly rules: Readonly<Record<'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange', Rule>>;
   /** The approval API (REST, AWS_IAM): POST /releases/{releaseId}/stages/{stage}/decision → approval-decide. */
   public readonly approvalApi: ApprovalApi;
   /** SNS topics for people: lifecycle events (Release Finished, Rollback Started, Approval Requested) and control-plane alarms. */
@@ -245,47 +207,51 @@ export class ReleaseControlPlane extends Construct {
       reconciler: deadLetters('ReconcilerDeadLetters'),
       bakeTimer: deadLetters('BakeTimerDeadLetters'),
     };
-    const asyncDeadLetters: Partial<Record<HandlerName, Queue>> = {
-      intake: this.deadLetterQueues.intake,
-      'alarm-watch': this.deadLetterQueues.alarmWatch,
-      reconciler: this.deadLetterQueues.reconciler,
-      'bake-timer': this.deadLetterQueues.bakeTimer,
-    };
+    const asyncDeadLetters: Partial<Record<HandlerName, Queue>> = {};
+    for (const name of HANDLER_NAMES) {
+      const dlq = handlerEntry(name).deadLetterQueue;
+      if (dlq) asyncDeadLetters[name] = this.deadLetterQueues[dlq];
+    }
 
     // ---------------------------------------------------------------- handlers
     // The bake timer's ARN is formatted from a name fixed at synth: every handler that cancels a timer
     // needs it (BAKE_TIMER_FUNCTION_ARN), the bake timer included, and a function cannot reference its
     // own ARN in its environment.
-    const bakeTimerName = `${Names.uniqueResourceName(this, { maxLength: 52, separator: '-' })}-bake-timer`;
+    const bakeTimer = theHandler('EventBridge Scheduler', (inv) => inv.kind === 'schedule');
+    const bakeTimerName = `${Names.uniqueResourceName(this, { maxLength: 52, separator: '-' })}-${bakeTimer}`;
     const bakeTimerArn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: bakeTimerName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const ecrRegistry = `${stack.account}.dkr.ecr.${stack.region}.${stack.urlSuffix}`;
     const common = {
       TABLE_NAME: this.table.tableName,
       EVENT_BUS_NAME: this.eventBus.eventBusName,
       SCHEDULE_GROUP: SCHEDULE_GROUP_NAME,
       SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
     };
+    // Extra environment known now; the workflows' ARNs are added once the workflows exist (below).
+    const earlyEnvironment: Partial<Record<ExtraEnvironment, string>> = {
+      BAKE_TIMER_FUNCTION_ARN: bakeTimerArn,
+      // A bake timer Scheduler could not deliver lands beside the bake timer's own failures.
+      BAKE_TIMER_DLQ_ARN: this.deadLetterQueues.bakeTimer.queueArn,
+      ECR_REGISTRY: `${stack.account}.dkr.ecr.${stack.region}.${stack.urlSuffix}`,
+    };
     const functions = {} as Record<HandlerName, GantryFunction>;
-    for (const name of Object.keys(HANDLERS) as HandlerName[]) {
+    for (const name of HANDLER_NAMES) {
+      const entry = handlerEntry(name);
       const environment: Record<string, string> = { ...common };
-      if (TIMER_CANCELLERS.includes(name)) {
-        environment.BAKE_TIMER_FUNCTION_ARN = bakeTimerArn;
-        // A bake timer Scheduler could not deliver lands beside the bake timer's own failures.
-        environment.BAKE_TIMER_DLQ_ARN = this.deadLetterQueues.bakeTimer.queueArn;
+      for (const variable of entry.environment ?? []) {
+        const value = earlyEnvironment[variable];
+        if (value !== undefined) environment[variable] = value;
       }
-      if (name === 'record-step' || name === 'insight-record' || name === 'rollout-check') environment.ECR_REGISTRY = ecrRegistry;
       functions[name] = new GantryFunction(this, pascalCase(name), {
         handlerName: name,
-        description: `Gantry: ${HANDLERS[name]}`,
+        description: `Gantry: ${entry.description}`,
         config,
         environment,
         encryptionKey: this.key,
         logRetention,
         removalPolicy,
         deadLetterQueue: asyncDeadLetters[name],
-        functionName: name === 'bake-timer' ? bakeTimerName : undefined,
-        // API Gateway gives up on an integration after 29 seconds.
-        timeout: name === 'approval-decide' || name === 'operator-api' ? Duration.seconds(25) : undefined,
+        functionName: name === bakeTimer ? bakeTimerName : undefined,
+        timeout: entry.timeoutSeconds === undefined ? undefined : Duration.seconds(entry.timeoutSeconds),
       });
     }
     this.functions = functions;
@@ -354,7 +320,16 @@ export class ReleaseControlPlane extends Construct {
       logRetention,
       removalPolicy,
     });
-    functions.intake.function.addEnvironment('RELEASE_STATE_MACHINE_ARN', this.releaseStateMachine.stateMachineArn);
+    const lateEnvironment: Partial<Record<ExtraEnvironment, string>> = {
+      RELEASE_STATE_MACHINE_ARN: this.releaseStateMachine.stateMachineArn,
+      ROLLBACK_STATE_MACHINE_ARN: this.rollbackStateMachine.stateMachineArn,
+    };
+    for (const name of HANDLER_NAMES) {
+      for (const variable of handlerEntry(name).environment ?? []) {
+        const value = lateEnvironment[variable];
+        if (value !== undefined) functions[name].function.addEnvironment(variable, value);
+      }
+    }
     this.accessEntries = new EksAccessEntries(this, 'EksAccessEntries', {
       config,
       roles: {
@@ -365,11 +340,9 @@ export class ReleaseControlPlane extends Construct {
         insightWorkflow: this.insightCheck.stateMachine.role,
       },
     });
-    functions['operator-api'].function.addEnvironment('RELEASE_STATE_MACHINE_ARN', this.releaseStateMachine.stateMachineArn);
-    functions['operator-api'].function.addEnvironment('ROLLBACK_STATE_MACHINE_ARN', this.rollbackStateMachine.stateMachineArn);
     this.approvalApi = new ApprovalApi(this, 'ApprovalApi', {
-      handler: functions['approval-decide'].function,
-      operatorHandler: functions['operator-api'].function,
+      handler: functions[theHandler('the approval decision API', (inv) => inv.kind === 'api' && inv.api === 'decision')].function,
+      operatorHandler: functions[theHandler('the operator API', (inv) => inv.kind === 'api' && inv.api === 'operator')].function,
       encryptionKey: this.key,
       logRetention,
       removalPolicy,
@@ -380,6 +353,17 @@ export class ReleaseControlPlane extends Construct {
       .sort()
       .map((repository) => stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: repository }));
     const ledgerArns = { table: this.table.tableArn, index: `${this.table.tableArn}/index/${LEDGER_GSI_BY_SERVICE}` };
+    const capabilityResources = {
+      grantPutEvents: (role: Role) => this.eventBus.grantPutEventsTo(role),
+      repositoryArns,
+      kmsSigningKeys: [...new Set(Object.values(config.signing.keys).filter(isKmsKeyRef))].sort(),
+      bakeScheduleArns,
+      scheduleGroupName: SCHEDULE_GROUP_NAME,
+      schedulerRoleArn: this.schedulerRole.roleArn,
+      taskWorkflows: workflows,
+      releaseWorkflow: this.releaseStateMachine,
+      rollbackWorkflow: this.rollbackStateMachine,
+    };
     for (const [name, fn] of Object.entries(functions) as Array<[HandlerName, GantryFunction]>) {
       const wildcardReasons: string[] = [WILDCARD_REASONS.xray];
       // The ledger: only the item kinds this handler's code touches, each action held to them by
@@ -387,87 +371,7 @@ export class ReleaseControlPlane extends Construct {
       for (const statement of ledgerPolicy(name, ledgerArns)) fn.role.addToPolicy(PolicyStatement.fromJson(statement));
       const ledgerWriter = writes(handlerGrants(name));
       this.key.grant(fn.role, ...(ledgerWriter ? LEDGER_KEY_WRITE_ACTIONS : LEDGER_KEY_READ_ACTIONS));
-      if (PUBLISHERS.includes(name)) this.eventBus.grantPutEventsTo(fn.role);
-      if (ECR_READERS.includes(name) && repositoryArns.length > 0) {
-        fn.role.addToPolicy(
-          new PolicyStatement({
-            sid: 'ReadConfiguredRepositories',
-            actions: ['ecr:DescribeImages', 'ecr:DescribeRepositories', 'ecr:DescribeImageScanFindings'],
-            resources: repositoryArns,
-          }),
-        );
-      }
-      if (name === 'image-gates' && repositoryArns.length > 0) {
-        // image.labels / image.signature read manifests, config blobs and cosign payloads; ListImageReferrers is authorised by BatchGetImage.
-        fn.role.addToPolicy(
-          new PolicyStatement({ sid: 'ReadImageContent', actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus'], resources: repositoryArns }),
-        );
-        // With Amazon Inspector enhanced scanning, DescribeImageScanFindings reads the findings from Inspector
-        // as the caller: it needs inspector2:ListFindings and inspector2:ListCoverage, which take no resource.
-        fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadEnhancedScanFindings', actions: ['inspector2:ListFindings', 'inspector2:ListCoverage'], resources: ['*'] }));
-        wildcardReasons.push(WILDCARD_REASONS.inspectorFindings);
-        const kmsSigningKeys = [...new Set(Object.values(config.signing.keys).filter(isKmsKeyRef))].sort();
-        if (kmsSigningKeys.length > 0) fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadSigningPublicKeys', actions: ['kms:GetPublicKey'], resources: kmsSigningKeys }));
-      }
-      if (ALARM_READERS.includes(name)) {
-        fn.role.addToPolicy(new PolicyStatement({ sid: 'ReadAlarmStates', actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }));
-        wildcardReasons.push(WILDCARD_REASONS.describeAlarms);
-      }
-      if (TIMER_CANCELLERS.includes(name)) {
-        const actions = name === 'bake-register' ? ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'] : ['scheduler:DeleteSchedule'];
-        fn.role.addToPolicy(new PolicyStatement({ sid: 'ManageBakeTimers', actions, resources: [bakeScheduleArns] }));
-        acknowledge(
-          fn.role,
-          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${SCHEDULE_GROUP_NAME}/*]`,
-          `Bake timers are one-time schedules named per release and stage at run time; the grant is limited to the ${SCHEDULE_GROUP_NAME} group.`,
-        );
-      }
-      if (name === 'bake-register') {
-        fn.role.addToPolicy(
-          new PolicyStatement({
-            sid: 'PassBakeSchedulerRole',
-            actions: ['iam:PassRole'],
-            resources: [this.schedulerRole.roleArn],
-            conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-          }),
-        );
-      }
-      if (TASK_TOKEN_SENDERS.includes(name)) {
-        // Kept out of the role's default policy: bake-register is in the release definition, so a
-        // reference to the workflow from the policy its function depends on would be a cycle.
-        fn.role.attachInlinePolicy(
-          new Policy(fn, 'SendTaskResults', {
-            statements: [
-              new PolicyStatement({ sid: 'SendTaskResults', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: workflows.map((w) => w.stateMachineArn) }),
-            ],
-          }),
-        );
-      }
-      if (name === 'approval-decide') {
-        // Ends approvals of the release workflow and of forced operator rollbacks (the rollback workflow asks when a gate was overridden).
-        fn.role.attachInlinePolicy(
-          new Policy(fn, 'DecideApprovals', {
-            statements: [new PolicyStatement({ sid: 'DecideApprovals', actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: workflows.map((w) => w.stateMachineArn) })],
-          }),
-        );
-      }
-      if (name === 'intake') {
-        this.releaseStateMachine.grantStartExecution(fn.role);
-        // A push's name already taken: by this push's release (running or on record), by one that died
-        // unrecorded (start again), or by another digest (decision 024). Read-only.
-        this.releaseStateMachine.grantExecution(fn.role, 'states:DescribeExecution');
-        const releaseWorkflowId = stack.getLogicalId(this.releaseStateMachine.node.defaultChild as CfnElement);
-        acknowledge(
-          fn.role,
-          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${releaseWorkflowId}"}]}]}:*]`,
-          'states:DescribeExecution on the executions of the release workflow only (execution:<release state machine name>:*): an execution ARN ends in the execution name, which intake derives from each push, so the executions of one state machine can be named only with a wildcard after its name; the action is read-only.',
-        );
-      }
-      if (name === 'operator-api') {
-        // Starts releases and operator rollbacks for the caller; no task token, no stop.
-        this.releaseStateMachine.grantStartExecution(fn.role);
-        this.rollbackStateMachine.grantStartExecution(fn.role);
-      }
+      wildcardReasons.push(...grantCapabilities(fn, fn.role, handlerEntry(name).capabilities, capabilityResources));
       const dlq = asyncDeadLetters[name];
       if (dlq) dlq.grantSendMessages(fn.role);
       acknowledge(fn.role, 'AwsSolutions-IAM5[Resource::*]', wildcardReasons.join(' '));
@@ -488,26 +392,30 @@ export class ReleaseControlPlane extends Construct {
     const target = (fn: GantryFunction, dlq: Queue) =>
       new LambdaFunction(fn.function, { deadLetterQueue: dlq, retryAttempts: 8, maxEventAge: Duration.hours(2) });
     const ruleTargets = new Map<Queue, string[]>();
-    const rule = (rid: string, description: string, pattern: EventPattern, fn: GantryFunction, dlq: Queue) => {
+    // Each rule targets the one handler the registry says it invokes, with that handler's dead-letter queue.
+    const rule = (key: RuleName, rid: string, description: string, pattern: EventPattern) => {
+      const name = theHandler(`the ${key} rule`, (inv: Invocation) => inv.kind === 'event' && inv.rules.includes(key));
+      const dlq = asyncDeadLetters[name];
+      if (!dlq) throw new ReleaseControlPlaneError(`lambdas/registry.ts: ${name} is the target of the ${key} rule but has no deadLetterQueue`);
       ruleTargets.set(dlq, [...(ruleTargets.get(dlq) ?? []), rid]);
-      return new Rule(this, rid, { description, eventPattern: pattern, targets: [target(fn, dlq)] });
+      return new Rule(this, rid, { description, eventPattern: pattern, targets: [target(functions[name], dlq)] });
     };
     this.rules = {
-      ecrPush: rule('EcrPushRule', 'ECR image pushed: start a release', eventPatternOf(ecrPushPattern), functions.intake, this.deadLetterQueues.intake),
-      cloudTrailPutImage: rule(
-        'CloudTrailPutImageRule',
-        'ECR PutImage via CloudTrail: the pusher identity of a release',
-        eventPatternOf(cloudTrailPutImagePattern),
-        functions.intake,
-        this.deadLetterQueues.intake,
+      ecrPush: rule('ecrPush', 'EcrPushRule', 'ECR image pushed: start a release', eventPatternOf(ecrPushPattern)),
+      cloudTrailPutImage: rule('cloudTrailPutImage', 'CloudTrailPutImageRule', 'ECR PutImage via CloudTrail: the pusher identity of a release', eventPatternOf(cloudTrailPutImagePattern)),
+      // Who started a release or rollback without the operator API (the Step Functions console): decision 027.
+      cloudTrailStartExecution: rule(
+        'cloudTrailStartExecution',
+        'CloudTrailStartExecutionRule',
+        'Step Functions StartExecution via CloudTrail: the initiator of a release or rollback started from the console',
+        eventPatternOf(cloudTrailStartExecutionPattern([this.releaseStateMachine.stateMachineArn, this.rollbackStateMachine.stateMachineArn])),
       ),
-      alarmStateChange: rule('AlarmStateChangeRule', 'Alarm state change: fail the bakes watching it', eventPatternOf(alarmStateChangePattern), functions['alarm-watch'], this.deadLetterQueues.alarmWatch),
+      alarmStateChange: rule('alarmStateChange', 'AlarmStateChangeRule', 'Alarm state change: fail the bakes watching it', eventPatternOf(alarmStateChangePattern)),
       executionStatusChange: rule(
+        'executionStatusChange',
         'ExecutionStatusChangeRule',
         'A Gantry workflow execution failed, was aborted or timed out: close its record',
         eventPatternOf(executionStatusChangePattern(workflows.map((w) => w.stateMachineArn))),
-        functions.reconciler,
-        this.deadLetterQueues.reconciler,
       ),
     };
     // Each event flow's queue keeps the function's failed asynchronous invocations and its rule targets' undelivered events.
@@ -532,7 +440,8 @@ export class ReleaseControlPlane extends Construct {
    * (start a release, start a rollback, set the freeze: the API records the caller), read access to the
    * ledger (`gantry status`, `releases`, `freeze status`, `audit`), and `DescribeExecution` / `StopExecution`
    * on the workflows' executions. No `states:StartExecution`: a start that bypasses the API has no start
-   * record, and its release says "unattributed".
+   * record, and its release stays "unattributed" (nobody may approve it) until CloudTrail's StartExecution
+   * record reaches intake (decision 027).
    */
   public grantOperate(grantee: IGrantable): Grant {
     const routes = Object.values(this.approvalApi.operatorArns);

@@ -13,14 +13,25 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import { Code } from 'aws-cdk-lib/aws-lambda';
 import type { GantryConfig } from '../lambdas/domain/config';
 
-/** The repository root: `lambdas/`, `statemachines/`, `buildspecs/` and `scripts/` live under it. */
-export const PROJECT_ROOT = resolve(__dirname, '..');
+/**
+ * The repository (or installed package) root: `lambdas/`, `statemachines/`, `buildspecs/` and `scripts/` live
+ * under it. The nearest folder above this file holding `statemachines/`: `lib/` in the repository, `dist/lib/` in
+ * the package (decision 033).
+ */
+export const PROJECT_ROOT = projectRoot(__dirname);
+
+function projectRoot(from: string): string {
+  for (let dir = resolve(from, '..'); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'statemachines'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '..');
+  }
+}
 const LAMBDAS_DIR = join(PROJECT_ROOT, 'lambdas');
 
 /**

@@ -125,7 +125,7 @@ export const LEDGER_ACCESS = {
   'bake-register': { calls: ['events', 'append', 'getLease', 'putToken(BAKE)', 'takeToken(BAKE)'], why: 'stores the bake token against the alarms; may end the bake at once' },
   'bake-timer': { calls: ['events', 'append', 'takeToken(BAKE)', 'putToken(BAKE)'], why: 'ends a bake: claims its token, records the outcome' },
   'alarm-watch': { calls: ['tokensForAlarm', 'events', 'append', 'takeToken(BAKE)', 'putToken(BAKE)'], why: 'fails the bakes watching an alarm: claims their tokens, records the outcome' },
-  intake: { calls: ['recordSkip', 'putStartPusher', 'getStartPusher', 'events', 'append'], why: "records skipped pushes and the pusher it put in the execution input (release.attributed when CloudTrail's record comes late)" },
+  intake: { calls: ['recordSkip', 'putStartPusher', 'getStartPusher', 'events', 'append'], why: "records skipped pushes and the pusher it put in the execution input (release.attributed when CloudTrail's record comes late, and for a console start from CloudTrail's StartExecution record)" },
   reconciler: {
     calls: ['leasesOf', 'releaseLease', 'takeLeaseWaiters', 'events', 'append', 'takeToken(BAKE)', 'takeToken(APPROVAL)'],
     why: 'closes the record of an execution that died: frees its leases (waking the releases waiting for them), cancels its tokens',

@@ -16,27 +16,15 @@ import { driverTimeouts } from '../lambdas/domain/release';
 import { driverLocal, type LocalDriverRun } from './drivers';
 import { stageWorkload } from '../lambdas/domain/config';
 import type { Deps } from '../lambdas/ports';
+import { functionPlaceholder, workflowHandlers } from '../lambdas/registry';
 import type { VirtualClock } from './clock';
 import { ACCOUNT, type DeploymentRecord, type LocalCloud, REGION, detId } from './cloud';
 import type { EksCallRequest, RolloutScript } from './kube';
 
 export type HandlerRun = (event: unknown, deps: Deps) => Promise<unknown>;
 
-export const FUNCTION_PLACEHOLDERS: Record<string, string> = {
-  PrepareReleaseFunctionArn: 'prepare-release',
-  StageLeaseFunctionArn: 'stage-lease',
-  DeployCheckFunctionArn: 'deploy-check',
-  WindowGateFunctionArn: 'window-gate',
-  ApprovalRequestFunctionArn: 'approval-request',
-  ImageGatesFunctionArn: 'image-gates',
-  AlarmGateFunctionArn: 'alarm-gate',
-  RecordStepFunctionArn: 'record-step',
-  BakeRegisterFunctionArn: 'bake-register',
-  RollbackPrepareFunctionArn: 'rollback-prepare',
-  InsightPlanFunctionArn: 'insight-plan',
-  InsightRecordFunctionArn: 'insight-record',
-  RolloutCheckFunctionArn: 'rollout-check',
-};
+/** `${XxxFunctionArn}` → handler name, for every handler the workflows invoke (lambdas/registry.ts). */
+export const FUNCTION_PLACEHOLDERS: Record<string, string> = Object.fromEntries(workflowHandlers().map((name) => [functionPlaceholder(name), name]));
 
 export const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:gantry-${name}`;
 export const stateMachineArn = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:gantry-${name}`;

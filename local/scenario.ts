@@ -147,13 +147,25 @@ const trigger = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('start'), principal, input: z.unknown(), at: duration.default('PT0S') }),
   z.strictObject({ type: z.literal('event'), event: rawEvent, at: duration.default('PT0S'), copies: z.number().int().min(1).max(100).default(1) }),
   z.strictObject({ type: z.literal('rollback'), principal, input: z.unknown(), at: duration.default('PT0S') }),
+  /**
+   * A start from the Step Functions console (an addition to the base format, docs/scenarios.md): StartExecution of
+   * the release (or rollback) workflow under `name`, with no start record, so the release starts unattributed. Who
+   * started it arrives only as CloudTrail's StartExecution record: feed it as an `event` trigger (decision 027).
+   */
+  z.strictObject({
+    type: z.literal('console-start'),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'expected an execution name: 1-80 of letters, digits, - and _'),
+    workflow: z.enum(['release', 'rollback']).default('release'),
+    input: z.unknown(),
+    at: duration.default('PT0S'),
+  }),
   /** `gantry freeze on|off --reason` by an operator (an addition to the base format, docs/scenarios.md). */
   z.strictObject({ type: z.literal('freeze'), state: z.enum(['on', 'off']), reason: z.string().min(1), principal, at: duration.default('PT0S') }),
   /** The daily insight check (stale services, drift), run once at `at` through statemachines/insight.asl.json (an addition to the base format, docs/scenarios.md). */
   z.strictObject({ type: z.literal('insight-check'), at: duration.default('PT0S') }),
   /** An out-of-band change: someone runs `kubectl set image` on the stage's workload (an addition to the base format, docs/scenarios.md). */
   z.strictObject({ type: z.literal('kubectl-set-image'), service: z.string().min(1), stage: z.string().min(1), image: z.string().regex(/^[^\s@]+(@sha256:[a-f0-9]{64})?$/, 'expected an image reference such as repo:tag or registry/repo@sha256:<64 hex>'), container: z.string().optional(), at: duration.default('PT0S') }),
-], { error: (iss) => (iss.code === 'invalid_union' ? 'expected a trigger whose type is "ecr-push", "start", "event", "rollback", "freeze", "insight-check" or "kubectl-set-image"' : undefined) });
+], { error: (iss) => (iss.code === 'invalid_union' ? 'expected a trigger whose type is "ecr-push", "start", "console-start", "event", "rollback", "freeze", "insight-check" or "kubectl-set-image"' : undefined) });
 
 // ---------------------------------------------------------------- what `gantry doctor --local` reads (an addition to the base format, docs/scenarios.md)
 

@@ -5,14 +5,14 @@
 import './polyfill';
 import { configHash, stageWorkload } from '../lambdas/domain/config';
 import { parseIsoDuration } from '../lambdas/domain/durations';
-import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, cloudTrailStartExecutionPattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
 import { type LedgerEvent, verifyChain } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightCheckData, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
 import { OPERATOR_ROUTES } from '../lambdas/domain/operator-requests';
 import { rollbackFromText } from '../lambdas/domain/release';
 import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
 import { sdkMaxAttempts } from '../lambdas/adapters/retry';
-import type { Deps } from '../lambdas/ports';
+import { type Deps, LOCAL_RUNTIME } from '../lambdas/ports';
 import { VirtualClock } from './clock';
 import { ACCOUNT, LocalCloud, REGION, detId } from './cloud';
 import { withScenarioKeys } from './image-artifacts';
@@ -40,24 +40,38 @@ import { run as stageLease } from '../lambdas/stage-lease';
 import { run as deployCheck } from '../lambdas/deploy-check';
 import { run as insightPlan } from '../lambdas/insight-plan';
 import { run as insightRecord } from '../lambdas/insight-record';
-import { imageRegistry, run as rolloutCheck } from '../lambdas/rollout-check';
+import { run as rolloutCheck } from '../lambdas/rollout-check';
+import { type HandlerName, workflowHandlers } from '../lambdas/registry';
 import { seedWorkloads } from './kube';
 
-export const HANDLERS: Record<string, HandlerRun> = {
+/**
+ * Every handler's `run`, keyed by the registry's names (lambdas/registry.ts): the local runtime invokes the
+ * same code as Lambda. test/unit/handler-registry.test.ts checks the keys against the registry.
+ */
+export const LOCAL_HANDLERS = {
   'prepare-release': prepareRelease,
   'stage-lease': stageLease,
   'deploy-check': deployCheck,
   'window-gate': windowGate,
-  'approval-request': approvalRequest,
   'image-gates': imageGates,
   'alarm-gate': alarmGate,
   'record-step': recordStep,
   'bake-register': bakeRegister,
+  'bake-timer': bakeTimer,
+  'alarm-watch': alarmWatch,
+  intake,
+  reconciler,
   'rollback-prepare': rollbackPrepare,
+  'approval-request': approvalRequest,
+  'approval-decide': approvalDecide,
   'insight-plan': insightPlan,
   'insight-record': insightRecord,
   'rollout-check': rolloutCheck,
-};
+  'operator-api': operatorApi,
+} as const satisfies Record<HandlerName, (event: unknown, deps: never) => Promise<unknown>>;
+
+/** The handlers the workflows invoke, by name (what the local Step Functions calls; bench/release.ts wraps them). */
+export const HANDLERS: Record<string, HandlerRun> = Object.fromEntries(workflowHandlers().map((name) => [name, LOCAL_HANDLERS[name] as HandlerRun]));
 
 export interface SimGate {
   gate: string;
@@ -135,7 +149,7 @@ export interface SimulationResult {
 
 const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : 'Release Started'),
-  'release.attributed': () => 'Pusher Identified',
+  'release.attributed': (e) => (e.data.source === 'CloudTrail StartExecution' ? 'Initiator Identified' : 'Pusher Identified'),
   'approval.refused': () => 'Approval Refused',
   'stage.started': () => 'Stage Started',
   'stage.waiting': (e) => `Waiting for ${String(e.data.waitingFor ?? 'something')}`,
@@ -238,6 +252,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       timers: chaos.port('scheduler', cloud),
       bus: chaos.port('eventbridge', cloud),
       now: () => clock.now(),
+      // Not in Lambda (no EMF printed), images pinned to the simulation's registry host, no region set aside.
+      runtime: LOCAL_RUNTIME,
       executions: chaos.port('sfn', {
         home: { account: ACCOUNT, region: REGION },
         start: async (name: string, input: unknown) => {
@@ -402,6 +418,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
 
     cloud.addRule({ name: 'ecr-push', pattern: ecrPushPattern, target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
     cloud.addRule({ name: 'ecr-putimage-cloudtrail', pattern: cloudTrailPutImagePattern, target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
+    cloud.addRule({ name: 'states-startexecution-cloudtrail', pattern: cloudTrailStartExecutionPattern([stateMachineArn('release'), stateMachineArn('rollback')]), target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
     cloud.addRule({ name: 'alarm-state', pattern: alarmStateChangePattern, target: chaos.asyncInvoke('alarm-watch', invoke('alarm-watch', alarmWatch)) });
     cloud.addRule({ name: 'execution-status', pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback')]), target: chaos.asyncInvoke('reconciler', invoke('reconciler', reconciler)) });
     cloud.timerHandler = chaos.asyncInvoke('bake-timer', invoke('bake-timer', bakeTimer));
@@ -422,7 +439,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       }
     }
     // ... and in the clusters: each stage's workload runs the `running` digest (local/kube.ts).
-    seedWorkloads(cloud.kube, config, scenario.stages, imageRegistry());
+    seedWorkloads(cloud.kube, config, scenario.stages, deps.runtime.ecrRegistry);
     options.prepareCloud?.(cloud);
 
     scenario.triggers.forEach((t, i) => {
@@ -448,6 +465,10 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
           }
         } else if (t.type === 'event') {
           for (let c = 0; c < t.copies; c++) cloud.putEvent(t.event as Record<string, unknown>);
+        } else if (t.type === 'console-start') {
+          // As the Step Functions console does it: StartExecution, and nothing written anywhere else.
+          const started = sfn?.start(t.workflow, t.name, t.input);
+          cloud.note('Console Start', { execution: t.name, workflow: t.workflow, ...(started?.alreadyExists ? { alreadyExists: true } : {}) });
         } else if (t.type === 'insight-check') {
           // The daily check, as EventBridge Scheduler would start it (statemachines/insight.asl.json).
           sfn?.start('insight', `insight-${now.replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${i}`, {});
@@ -557,6 +578,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
               ? `${d.cause}`
               : n.event === 'Push Received'
               ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
+              : n.event === 'Console Start'
+              ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
               : n.event === 'Image Set Out Of Band'
               ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
               : JSON.stringify(d);

@@ -127,7 +127,7 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
   out.push(`  created    ${a.imageCreated ? `${when(a.imageCreated.value)}  (${a.imageCreated.source})` : 'not recorded (no created label in the evidence)'}`);
   if (a.imagePushedAt) out.push(`  pushed     ${when(a.imagePushedAt)}`);
   if (a.rollbackTarget) out.push(`  rolls back to ${a.rollbackTarget}`);
-  out.push(`Started by   ${a.initiator ?? '(not recorded)'}${a.attributedAt ? `  (attributed ${when(a.attributedAt)} from CloudTrail PutImage)` : ''}`);
+  out.push(`Started by   ${a.initiator ?? '(not recorded)'}${a.attributedAt ? `  (attributed ${when(a.attributedAt)} from ${a.attributedFrom ?? 'CloudTrail PutImage'})` : ''}`);
   out.push(`  at         ${when(a.startedAt)}`);
   if (a.requestReason) out.push(`  reason     ${a.requestReason}`);
   if (a.breakGlass) out.push(`  BREAK-GLASS ${JSON.stringify(a.breakGlass)}`);

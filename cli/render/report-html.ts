@@ -677,7 +677,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     ...(a.sourceRepository ? ([['Source', h(a.sourceRepository)]] as Array<[string, string]>) : []),
     ...(a.imageCreated ? ([['Image created', `${time(a.imageCreated.value)} <span class="t-neutral">from ${h(a.imageCreated.source)}</span>`]] as Array<[string, string]>) : []),
     ...(a.rollbackTarget ? ([['Rolls back to', code(a.rollbackTarget)]] as Array<[string, string]>) : []),
-    ['Initiator', `${code(a.initiator ?? '(not recorded)')}${a.attributedAt ? ` <span class="t-neutral">(attributed ${h(when(a.attributedAt))} from CloudTrail PutImage)</span>` : ''}`],
+    ['Initiator', `${code(a.initiator ?? '(not recorded)')}${a.attributedAt ? ` <span class="t-neutral">(attributed ${h(when(a.attributedAt))} from ${h(a.attributedFrom ?? 'CloudTrail PutImage')})</span>` : ''}`],
     ...(a.requestReason ? ([['Request reason', h(a.requestReason)]] as Array<[string, string]>) : []),
     ...(a.breakGlass ? ([['Break-glass', `<strong class="t-warn">! BREAK-GLASS</strong> <code>${h(JSON.stringify(a.breakGlass))}</code>`]] as Array<[string, string]>) : []),
     ['Config sha256', code(a.configHash ?? '(not recorded)')],

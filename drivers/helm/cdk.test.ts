@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import fc from 'fast-check';
 import { parseConfig } from '../../lambdas/domain/config';
 import { driverEnvironment } from '../../lambdas/domain/release';
@@ -74,7 +74,7 @@ interface Run {
 
 let fakeBin: string;
 
-before(() => {
+beforeAll(() => {
   fakeBin = mkdtempSync(join(tmpdir(), 'gantry-fake-bin-'));
   // Built first, appended with one write: the fakes of a pipeline (aws … | helm …) run at once and must not interleave.
   const record = `fake_line="$(printf '%s' "$(basename "$0")"; printf '${SEP}%s' "$@")"; printf '%s\\n' "$fake_line" >> "$FAKE_LOG"`;
@@ -121,13 +121,13 @@ function runDriver(program: string, env: Record<string, string>, extra: Record<s
 }
 
 describe('the Helm driver script', () => {
-  it('passes shellcheck', { skip: shellcheck ? false : SHELLCHECK_MISSING }, () => {
+  it.skipIf(shellcheck ? false : SHELLCHECK_MISSING)('passes shellcheck', () => {
     const r = spawnSync('shellcheck', ['--shell=bash', HELM_SCRIPT_PATH], { encoding: 'utf8' });
     assert.equal(r.stdout + r.stderr, '');
     assert.equal(r.status, 0);
   });
 
-  it('passes shellcheck as inlined into the deployed buildspec', { skip: shellcheck ? false : SHELLCHECK_MISSING }, () => {
+  it.skipIf(shellcheck ? false : SHELLCHECK_MISSING)('passes shellcheck as inlined into the deployed buildspec', () => {
     const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: buildCommand(rendered), encoding: 'utf8' });
     assert.equal(r.stdout + r.stderr, '');
     assert.equal(r.status, 0);
@@ -178,7 +178,7 @@ describe('the Helm driver script', () => {
     assert.ok(!r.calls.flat().includes('ecr-registry-password'));
   });
 
-  it('prints helm status and helm history as evidence, without the rendered manifest or values', { skip: jq ? false : 'jq is not installed' }, () => {
+  it.skipIf(jq ? false : 'jq is not installed')('prints helm status and helm history as evidence, without the rendered manifest or values', () => {
     const r = runDriver(buildCommand(rendered), validEnvironment());
     assert.match(r.stdout, /gantry-helm: evidence helm-status\n\{"name":"payments","namespace":"payments","version":3,"info":\{"status":"deployed"/);
     assert.match(r.stdout, /gantry-helm: evidence helm-history\n\[\{"revision":3/);

@@ -2,14 +2,14 @@
  * The Helm driver's script, run by bash as CodeBuild runs it (the build command of the rendered
  * buildspec), with stub `helm`, `aws` and `kubectl` first on the PATH that record their arguments and
  * the environment they saw. The environment comes from the workflow's own `driverEnvironment`.
- * (test/infra/helm-driver.test.ts covers the rendering of the buildspec and the evidence filtering.)
+ * (drivers/helm/cdk.test.ts covers the rendering of the buildspec and the evidence filtering.)
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { parseConfig } from '../../lambdas/domain/config';
 import { driverEnvironment } from '../../lambdas/domain/release';
 import { DRIVER_EXPORTS } from '../../lambdas/domain/driver-evidence';
@@ -94,7 +94,7 @@ if [[ "$1 $2" == "eks update-kubeconfig" ]]; then echo 'apiVersion: v1' > "\${8:
 };
 
 let stubs: string;
-before(() => {
+beforeAll(() => {
   // The script requires jq for its evidence; where jq is missing a stub stands in (the filter itself is covered in test/infra).
   stubs = stubBin(which('jq') ? STUB_TOOLS : { ...STUB_TOOLS, jq: 'cat > /dev/null; echo "{}"' });
 });
@@ -250,14 +250,14 @@ describe("the Helm driver's evidence for the workflow (CodeBuild exported-variab
     assert.equal(buildspecVariables(buildspec).GANTRY_EXPORTS_FILE, '/tmp/gantry-driver-exports.env');
   });
 
-  it('exports the revision and status helm reported and the sha256 of the helm status -o json it printed', { skip: hasJq ? false : JQ_MISSING }, () => {
+  it.skipIf(hasJq ? false : JQ_MISSING)('exports the revision and status helm reported and the sha256 of the helm status -o json it printed', () => {
     const r = runBuildPhase(environment());
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(r.exported, { HELM_REVISION: '2', HELM_STATUS: 'deployed', HELM_STATUS_SHA256: sha256(`${STATUS_JSON}\n`) });
     assert.match(r.stdout, new RegExp(`gantry-helm: evidence helm-status sha256 ${sha256(`${STATUS_JSON}\n`)}`));
   });
 
-  it('exports the status after a failed upgrade too, and the build still fails', { skip: hasJq ? false : JQ_MISSING }, () => {
+  it.skipIf(hasJq ? false : JQ_MISSING)('exports the status after a failed upgrade too, and the build still fails', () => {
     const failed = STATUS_JSON.replace('"version":2', '"version":3').replace('"deployed"', '"failed"');
     const r = runBuildPhase(environment(), { STUB_HELM_UPGRADE_EXIT: '1', STUB_HELM_STATUS: failed });
     assert.equal(r.status, 1);
@@ -271,7 +271,7 @@ describe("the Helm driver's evidence for the workflow (CodeBuild exported-variab
     assert.match(r.stdout, /gantry-helm: no release status/);
   });
 
-  it('leaves out a revision or status that does not match its pattern, naming it', { skip: hasJq ? false : JQ_MISSING }, () => {
+  it.skipIf(hasJq ? false : JQ_MISSING)('leaves out a revision or status that does not match its pattern, naming it', () => {
     const odd = STATUS_JSON.replace('"version":2', '"version":"2; id"').replace('"deployed"', '"$(id)"');
     const r = runBuildPhase(environment(), { STUB_HELM_STATUS: odd });
     assert.equal(r.status, 0, r.stderr);
@@ -308,7 +308,7 @@ describe("the Helm driver's evidence for the workflow (CodeBuild exported-variab
     assert.equal(existsSync(pwned), false);
   });
 
-  it('passes shellcheck: the finally block as deployed', { skip: which('shellcheck') ? false : 'shellcheck is not installed' }, () => {
+  it.skipIf(which('shellcheck') ? false : 'shellcheck is not installed')('passes shellcheck: the finally block as deployed', () => {
     const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: buildFinallyCommand(buildspec), encoding: 'utf8' });
     assert.equal(r.stdout + r.stderr, '');
     assert.equal(r.status, 0);

@@ -1,6 +1,6 @@
 /** The native Kubernetes driver in CDK: eks:DescribeCluster on the Kubernetes stages' clusters only, the rollout-check handler, no synth warning. */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { parseConfig } from '../../lambdas/domain/config';
@@ -45,7 +45,7 @@ const clusterArn = (region: string, name: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:eks:${region}:`, { Ref: 'AWS::AccountId' }, `:cluster/${name}`]],
 });
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false, config: kubernetesConfig() });
 });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { type EksCallRequest, LocalKube } from '../../local/kube';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
@@ -52,7 +52,7 @@ const deploysOf = (out: SimulationOutput, stage: string) => out.deployments.filt
 describe('the Kubernetes driver', () => {
   let success: { output: SimulationOutput; ledgerEvents: LedgerEvent[] };
   let calls: EksCallRequest[];
-  before(async () => {
+  beforeAll(async () => {
     const r = await recordingEksCalls(() => simulate(loadScenarioFile(scenarioFile('kubernetes-deploy'))));
     success = r.result;
     calls = r.calls;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Project } from 'aws-cdk-lib/aws-codebuild';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -58,7 +58,7 @@ function rolePolicyStatements(template: BuiltGantry['template'], roleLogicalId: 
 const driverStatements = () => rolePolicyStatements(built.template, logicalId(driver().role));
 const bySid = (sid: string) => driverStatements().filter((s) => s.Sid === sid);
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false, config: CONFIG });
 });
 

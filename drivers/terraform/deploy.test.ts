@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import fc from 'fast-check';
 import { parseConfig } from '../../lambdas/domain/config';
 import { driverEnvironment } from '../../lambdas/domain/release';
@@ -118,7 +118,7 @@ let noTerraformStubs: string;
 let fixtures: string;
 let module: string;
 
-before(() => {
+beforeAll(() => {
   stubs = stubBin(STUB_TOOLS);
   const { terraform: _t, ...withoutTerraform } = STUB_TOOLS;
   noTerraformStubs = stubBin(withoutTerraform);
@@ -168,13 +168,13 @@ const uploads = (r: Run): string[] => r.calls.filter((c) => c.argv[0] === 'aws' 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('the Terraform driver script', () => {
-  it('passes shellcheck', { skip: shellcheck ? false : SHELLCHECK_MISSING }, () => {
+  it.skipIf(shellcheck ? false : SHELLCHECK_MISSING)('passes shellcheck', () => {
     const r = spawnSync('shellcheck', ['--shell=bash', TERRAFORM_SCRIPT_PATH], { encoding: 'utf8' });
     assert.equal(r.stdout + r.stderr, '');
     assert.equal(r.status, 0);
   });
 
-  it('passes shellcheck as inlined into the deployed buildspec', { skip: shellcheck ? false : SHELLCHECK_MISSING }, () => {
+  it.skipIf(shellcheck ? false : SHELLCHECK_MISSING)('passes shellcheck as inlined into the deployed buildspec', () => {
     const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: deployed, encoding: 'utf8' });
     assert.equal(r.stdout + r.stderr, '');
     assert.equal(r.status, 0);
@@ -534,7 +534,7 @@ describe("the Terraform driver's evidence for the workflow (CodeBuild exported-v
     assert.deepEqual(r.calls, []);
   });
 
-  it('passes shellcheck: the finally block as deployed', { skip: shellcheck ? false : SHELLCHECK_MISSING }, () => {
+  it.skipIf(shellcheck ? false : SHELLCHECK_MISSING)('passes shellcheck: the finally block as deployed', () => {
     const r = spawnSync('shellcheck', ['--shell=bash', '-'], { input: buildFinallyCommand(buildspec), encoding: 'utf8' });
     assert.equal(r.stdout + r.stderr, '');
     assert.equal(r.status, 0);
@@ -577,7 +577,7 @@ describe('buildspecs/terraform.yml', () => {
   });
 });
 
-describe('the Terraform driver script with the real terraform', { skip: realTerraform ? false : 'terraform is not installed; the stubbed suites above still run' }, () => {
+describe.skipIf(realTerraform ? false : 'terraform is not installed; the stubbed suites above still run')('the Terraform driver script with the real terraform', () => {
   /** A module of built-in `terraform_data` resources whose local state lives in `state`. */
   function writeModule(dir: string, state: string, resources: string): void {
     mkdirSync(join(dir, 'stages', 'prod'), { recursive: true });
@@ -602,7 +602,7 @@ describe('the Terraform driver script with the real terraform', { skip: realTerr
 
   let root: string;
   let state: string;
-  before(() => {
+  beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), 'gantry-tf-real-'));
     state = join(root, 'state', 'terraform.tfstate');
   });

@@ -10,6 +10,9 @@
  * - BAKE_TIMER_DLQ_ARN         where Scheduler puts a bake timer it could not deliver (optional)
  * - RELEASE_STATE_MACHINE_ARN  the release workflow (optional: `executions` throws ConfigError when used without it)
  * - BAKE_TIMER_FUNCTION_ARN    the bake timer Lambda (optional: `timers` throws ConfigError when used without it)
+ * - ECR_REGISTRY               the registry host images are pinned to (optional: `runtime.ecrRegistry` throws ConfigError when read without it)
+ * - AWS_LAMBDA_FUNCTION_NAME   set by Lambda: `runtime.inLambda`
+ * - AWS_REGION                 set by Lambda: `runtime.region`
  * - GANTRY_CONFIG              the config JSON, replaced at bundle time (esbuild `define`)
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -20,7 +23,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configHash, type GantryConfig, parseConfig } from '../domain/config';
-import type { Deps, Executions, Timers } from '../ports';
+import type { Deps, Executions, RuntimeFacts, Timers } from '../ports';
 import { CloudWatchAlarms } from './cloudwatch';
 import { DynamoLedger } from './dynamo-ledger';
 import { EcrRegistry } from './ecr';
@@ -89,6 +92,22 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
     timers,
     bus: new EventBridgePublisher(new EventBridgeClient(sdkClientConfig('eventbridge')), busName),
     now: () => new Date(),
+    runtime: runtimeFacts(env),
+  });
+}
+
+/**
+ * Where this function runs, from the environment Lambda and the stack set: in Lambda when AWS_LAMBDA_FUNCTION_NAME
+ * is set; the registry host from ECR_REGISTRY, read when used (only the handlers that pin images have it, lambdas/registry.ts).
+ */
+export function runtimeFacts(env: NodeJS.ProcessEnv): RuntimeFacts {
+  const region = optionalEnv('AWS_REGION', undefined, env);
+  return Object.freeze({
+    inLambda: env.AWS_LAMBDA_FUNCTION_NAME !== undefined,
+    get ecrRegistry(): string {
+      return requireEnv('ECR_REGISTRY', env);
+    },
+    ...(region ? { region } : {}),
   });
 }
 

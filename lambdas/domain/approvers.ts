@@ -21,7 +21,9 @@
  *   `sts:RoleSessionName = ${aws:username}` in the approver and deployer roles' trust policies).
  * - When the initiator is not a principal that names a person (unknown, unattributed, a bare role not
  *   listed under a person), the approval is refused: segregation of duties cannot be checked, and the
- *   control fails closed.
+ *   control fails closed. An unattributed release waiting for CloudTrail's record (a console start's
+ *   StartExecution, a push's PutImage) is refused with `initiator-pending`, saying so: once the record
+ *   arrives its approvals are decided as for any other start (decision 027).
  * - The API authorises a caller with decideApproval before it reads what a stage's record says was
  *   decided; a recorded decision is delivered only by its own approver (mayFinishDelivery). Refused
  *   callers are throttled per principal and per role (refusalBuckets, throttleWindow).
@@ -320,7 +322,13 @@ export function samePersonUnder(a: string, b: string, policy: IdentityPolicy | u
   return pa.kind === 'mapped' && pb.kind === 'mapped' && pa.person === pb.person;
 }
 
-export type RefusalCode = 'malformed-caller' | 'not-an-approver' | 'initiator-unknown' | 'person-unknown' | 'person-ambiguous' | 'self-approval';
+export type RefusalCode = 'malformed-caller' | 'not-an-approver' | 'initiator-unknown' | 'initiator-pending' | 'person-unknown' | 'person-ambiguous' | 'self-approval';
+
+/** Why a release's initiator may still become known: the CloudTrail record it waits for (decision 027). */
+const AWAITED: Record<'StartExecution' | 'PutImage', string> = {
+  StartExecution: "initiator not known yet: waiting for CloudTrail's StartExecution record of this execution (it names who started it from the console; CloudTrail usually delivers it within 15 minutes)",
+  PutImage: "initiator not known yet: waiting for CloudTrail's PutImage record of this push (it names the pusher; CloudTrail usually delivers it within 15 minutes)",
+};
 
 export type ApprovalVerdict =
   | {
@@ -340,8 +348,15 @@ export type ApprovalVerdict =
  * Every refusal says why. Decided from the caller's verified ARN, the config and the recorded initiator
  * only: nothing here reads what a stage's record says was decided.
  */
-export function decideApproval(args: { caller: string; initiator: string | undefined | null; approvers: readonly string[]; identity?: IdentityPolicy | undefined }): ApprovalVerdict {
-  const { caller, initiator, approvers, identity } = args;
+export function decideApproval(args: {
+  caller: string;
+  initiator: string | undefined | null;
+  approvers: readonly string[];
+  identity?: IdentityPolicy | undefined;
+  /** The release is unattributed and waits for this CloudTrail record (lambdas/domain/release.ts awaitedAttribution). */
+  awaiting?: 'StartExecution' | 'PutImage' | undefined;
+}): ApprovalVerdict {
+  const { caller, initiator, approvers, identity, awaiting } = args;
   const c = parsePrincipalArn(caller);
   if (!c.ok) return { ok: false, code: 'malformed-caller', reason: c.reason };
   const approver = matchingApprover(caller, approvers);
@@ -355,6 +370,10 @@ export function decideApproval(args: { caller: string; initiator: string | undef
   const i = parsePrincipalArn(initiator ?? '');
   const initiatorMapped = mappedPerson(i.ok ? (initiator as string) : undefined, identity);
   const initiatorNamed = i.ok ? personOf(i.principal) : undefined;
+  if (!i.ok && awaiting) {
+    // Refused for now, not for ever: the stage's approval timeout bounds the wait.
+    return { ok: false, code: 'initiator-pending', reason: `${AWAITED[awaiting]}; segregation of duties cannot be checked until then, so nobody may approve yet: try again when it has arrived (the approval's own timeout bounds the wait)` };
+  }
   if (!i.ok || (initiatorNamed === undefined && initiatorMapped.kind !== 'mapped')) {
     return {
       ok: false,

@@ -16,6 +16,24 @@ export const cloudTrailPutImagePattern = {
   detail: { eventSource: ['ecr.amazonaws.com'], eventName: ['PutImage'], errorCode: [{ exists: false }] },
 } as const;
 
+/**
+ * Successful StartExecution calls of Gantry's own release and rollback workflows, as CloudTrail records them (a
+ * management event, delivered on the default bus with source `aws.states`): who started an execution from the
+ * console or the API directly, bypassing the operator API's start record (decision 027).
+ */
+export function cloudTrailStartExecutionPattern(stateMachineArns: readonly string[]) {
+  return {
+    source: ['aws.states'],
+    'detail-type': ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['states.amazonaws.com'],
+      eventName: ['StartExecution'],
+      errorCode: [{ exists: false }],
+      requestParameters: { stateMachineArn: [...stateMachineArns] },
+    },
+  };
+}
+
 /** Alarm state changes the watcher reacts to (transitions into ALARM or INSUFFICIENT_DATA). */
 export const alarmStateChangePattern = {
   source: ['aws.cloudwatch'],

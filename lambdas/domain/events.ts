@@ -6,6 +6,8 @@
  * Shapes follow the samples in aws-samples/ (see SOURCES.md there), notably:
  * - ECR Image Action: kebab-case keys, `resources` empty, `image-tag` absent on a push by digest.
  * - CloudTrail PutImage: the digest is `responseElements.image.imageId.imageDigest`; the tag may be absent.
+ * - CloudTrail StartExecution: the execution is `responseElements.executionArn`; `requestParameters.name` is absent
+ *   when the caller let Step Functions name it; `userIdentity.arn` is absent when an AWS service called.
  * - Alarm State Change: timestamps end in `+0000`; `reasonData` is a JSON document encoded as a string.
  * - Step Functions: `startDate`/`stopDate` are epoch milliseconds; `stopDate`, `input`, `output` may be null.
  * - Inspector2 Scan: `repository-name` holds the repository ARN.
@@ -222,6 +224,74 @@ export function parseCloudTrailPutImage(raw: unknown): CloudTrailPutImage {
     ...(registryId !== undefined ? { registryId } : {}),
     ...(tag !== undefined ? { tag } : {}),
     digest: d.responseElements.image.imageId.imageDigest,
+    ...(d.userIdentity.arn !== undefined ? { principalArn: d.userIdentity.arn } : {}),
+    ...(d.userIdentity.type !== undefined ? { principalType: d.userIdentity.type } : {}),
+  };
+}
+
+// ---------------------------------------------------------------- CloudTrail StartExecution
+
+/** `arn:<partition>:states:<region>:<account>:execution:<state machine name>:<execution name>` (a Standard workflow's execution). */
+// Step Functions names may hold more than Gantry's own (the documentation's sample has dots): any 1-80 characters
+// without whitespace, `:` or `/`. Intake ignores a name that is not a Gantry release id (lambdas/intake.ts).
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^\s:/]{1,80}:([^\s:/]{1,80})$/;
+
+const cloudTrailStartExecutionSchema = z.looseObject({
+  ...envelope('aws.states', 'AWS API Call via CloudTrail'),
+  detail: detailObject({
+    eventSource: z.literal('states.amazonaws.com', { error: 'expected "states.amazonaws.com"' }),
+    eventName: z.literal('StartExecution', { error: 'expected "StartExecution"' }),
+    eventID: nonEmpty('a CloudTrail event id'),
+    eventTime: timestamp.optional(),
+    errorCode: z.undefined({ error: 'expected no errorCode (a successful StartExecution call)' }).optional(),
+    userIdentity: z.looseObject({
+      type: z.string().optional(),
+      arn: principalArn.optional(),
+    }),
+    requestParameters: z.looseObject({
+      stateMachineArn: z.string({ error: 'expected a state machine ARN' }).regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^\s:/]{1,80}$/, 'expected a state machine ARN'),
+      name: z.string().optional(),
+    }),
+    responseElements: z.looseObject({
+      executionArn: z
+        .string({ error: 'expected an execution ARN' })
+        .regex(EXECUTION_ARN, 'expected an execution ARN arn:aws:states:<region>:<account>:execution:<state machine>:<name>'),
+    }),
+  }),
+});
+
+export interface CloudTrailStartExecution extends EventEnvelope {
+  /** CloudTrail's own `eventID`. */
+  readonly cloudTrailEventId: string;
+  readonly stateMachineArn: string;
+  readonly executionArn: string;
+  /** The execution's name (the release id): the last part of `executionArn`. */
+  readonly executionName: string;
+  /** `userIdentity.arn`: who started it. Absent when an AWS service made the call (no ARN to name). */
+  readonly principalArn?: string;
+  readonly principalType?: string;
+}
+
+/** Parse an `AWS API Call via CloudTrail` event for a successful Step Functions `StartExecution`. */
+export function parseCloudTrailStartExecution(raw: unknown): CloudTrailStartExecution {
+  const e = parseEvent(cloudTrailStartExecutionSchema, raw, 'CloudTrail StartExecution event');
+  const d = e.detail;
+  const executionArn = d.responseElements.executionArn;
+  const smName = d.requestParameters.stateMachineArn.split(':').at(-1) as string;
+  if (executionArn.split(':')[6] !== smName) {
+    throw new ValidationError('CloudTrail StartExecution event', [
+      `detail.responseElements.executionArn: expected an execution of ${d.requestParameters.stateMachineArn} (detail.requestParameters.stateMachineArn), got ${JSON.stringify(executionArn)}`,
+    ]);
+  }
+  return {
+    id: e.id,
+    time: e.time,
+    account: e.account,
+    region: e.region,
+    cloudTrailEventId: d.eventID,
+    stateMachineArn: d.requestParameters.stateMachineArn,
+    executionArn,
+    executionName: (EXECUTION_ARN.exec(executionArn) as RegExpExecArray)[1] as string,
     ...(d.userIdentity.arn !== undefined ? { principalArn: d.userIdentity.arn } : {}),
     ...(d.userIdentity.type !== undefined ? { principalType: d.userIdentity.type } : {}),
   };
@@ -529,6 +599,7 @@ export function parseInspectorScanEvent(raw: unknown): ImageScanEvent {
 export type GantryEvent =
   | ({ readonly kind: 'ecr-push' } & EcrImageAction)
   | ({ readonly kind: 'cloudtrail-put-image' } & CloudTrailPutImage)
+  | ({ readonly kind: 'cloudtrail-start-execution' } & CloudTrailStartExecution)
   | ({ readonly kind: 'alarm-state' } & AlarmStateChange)
   | ({ readonly kind: 'alarm-config' } & AlarmConfigurationChange)
   | ({ readonly kind: 'execution-status' } & ExecutionStatusChange)
@@ -578,6 +649,15 @@ export function parseGantryEvent(raw: unknown): GantryEvent {
       }
       return { kind: 'cloudtrail-put-image', ...parseCloudTrailPutImage(raw) };
     }
+    case 'aws.states AWS API Call via CloudTrail': {
+      if (detail && (detail.eventSource !== 'states.amazonaws.com' || detail.eventName !== 'StartExecution')) {
+        return unknown(`CloudTrail call ${String(detail.eventSource)} ${String(detail.eventName)} is not a Step Functions StartExecution`);
+      }
+      if (detail && detail.errorCode !== undefined && detail.errorCode !== null) {
+        return unknown(`StartExecution failed with ${String(detail.errorCode)}`);
+      }
+      return { kind: 'cloudtrail-start-execution', ...parseCloudTrailStartExecution(raw) };
+    }
     case 'aws.cloudwatch CloudWatch Alarm State Change':
       return { kind: 'alarm-state', ...parseAlarmStateChange(raw) };
     case 'aws.cloudwatch CloudWatch Alarm Configuration Change':
@@ -605,6 +685,8 @@ export function describeEvent(e: GantryEvent): string {
       return `ECR ${e.actionType} ${e.result} ${e.repositoryName}${e.tag ? `:${e.tag}` : ''}@${short(e.digest)}`;
     case 'cloudtrail-put-image':
       return `PutImage ${e.repositoryName}${e.tag ? `:${e.tag}` : ''}@${short(e.digest)} by ${e.principalArn ?? 'an AWS service'}`;
+    case 'cloudtrail-start-execution':
+      return `StartExecution ${e.executionName} by ${e.principalArn ?? 'an AWS service'}`;
     case 'alarm-state':
       return `alarm ${e.alarmName} ${e.previousState.value} -> ${e.state.value} at ${e.state.timestamp}`;
     case 'alarm-config':

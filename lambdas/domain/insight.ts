@@ -240,6 +240,27 @@ export function compareWorkload(target: WorkloadTarget, read: WorkloadRead, regi
   return { ...base, found, inSync: true };
 }
 
+/**
+ * An in-sync workload as the insight record keeps it: `<service>/<stage>@<digest>` (the digest the container
+ * was found running, which is the ledger's running digest). Service and stage name the workload through the
+ * config; everything else a WorkloadResult carries (cluster, namespace, Deployment, container, the image
+ * reference twice) follows from them and the config hash the record carries (decision 036).
+ */
+export function inSyncEntry(r: WorkloadResult): string {
+  const digest = r.found ? (parseImageReference(r.found).digest ?? r.found) : 'unknown';
+  return `${r.service}/${r.stage}@${digest}`;
+}
+
+/** DynamoDB's item limit (400 KB, attribute names and values together): one insight record is one item. */
+export const DYNAMODB_ITEM_LIMIT_BYTES = 400 * 1024;
+/** What an insight record's JSON may take, leaving room for the keys, the chain fields and attribute names. */
+export const INSIGHT_RECORD_BUDGET_BYTES = 360 * 1024;
+
+/** The size of a record as JSON (UTF-8 bytes): close to, and a little above, its DynamoDB item size. */
+export function insightRecordBytes(record: unknown): number {
+  return Buffer.byteLength(JSON.stringify(record), 'utf8');
+}
+
 /** The Deployment's GET path (apps/v1), as `eks:call` takes it. */
 export function deploymentPath(namespace: string, deployment: string): string {
   return `/apis/apps/v1/namespaces/${namespace}/deployments/${deployment}`;
@@ -292,8 +313,12 @@ export interface InsightCheckData {
   readonly services: Record<string, ServiceHistory>;
   readonly stale: StaleFinding[];
   readonly drift: DriftFinding[];
-  /** Workloads read and found in sync. */
-  readonly inSync: WorkloadResult[];
+  /**
+   * Workloads read and found in sync, compactly: one `inSyncEntry` string each (`<service>/<stage>@<digest>`).
+   * Full detail is kept for drift only, so 1,000 workloads fit in one DynamoDB item (decision 036). Records
+   * written before decision 036 hold WorkloadResult objects here: readers only count the entries.
+   */
+  readonly inSync: ReadonlyArray<string | WorkloadResult>;
   /** sha256 of the config the check ran under. */
   readonly configHash?: string;
 }

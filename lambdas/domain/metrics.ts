@@ -128,7 +128,6 @@ export function releaseFacts(events: readonly LedgerEvent[]): ReleaseFacts | und
     const of = sorted.filter((e) => e.stage === stage);
     const first = (type: string, pred: (e: LedgerEvent) => boolean = () => true) => of.find((e) => e.type === type && pred(e));
     const isDeploy = (e: LedgerEvent) => e.data.kind !== 'rollback';
-    const isRollback = (e: LedgerEvent) => e.data.kind === 'rollback';
     const stageStarted = first('stage.started');
     const deployStarted = first('deploy.started', isDeploy);
     const deployFinished = first('deploy.finished', isDeploy);

@@ -14,6 +14,22 @@ function safeName(s: string, max: number): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, max);
 }
 
+/** A pushed release whose pusher is not known yet (no CloudTrail PutImage record seen). */
+export const UNATTRIBUTED_PUSH = 'unattributed (no CloudTrail PutImage record yet: a push is attributed when it arrives)';
+/**
+ * A release or rollback started without a start record (from the Step Functions console, or the API directly):
+ * intake attributes it when CloudTrail's StartExecution record arrives (decision 027).
+ */
+export const UNATTRIBUTED_START = "unattributed (no start record yet: a start from the console is attributed when CloudTrail's StartExecution record arrives)";
+
+/** The CloudTrail record an unattributed release is waiting for, or undefined when its initiator is known (or never will be). */
+export function awaitedAttribution(initiator: string | undefined | null): 'StartExecution' | 'PutImage' | undefined {
+  if (initiator === UNATTRIBUTED_PUSH) return 'PutImage';
+  // Also the text recorded before decision 027 ("unattributed (no start record)"): intake attributes those too.
+  if (typeof initiator === 'string' && initiator.startsWith('unattributed (no start record')) return 'StartExecution';
+  return undefined;
+}
+
 /** Step Functions' limit on the length of an execution name. */
 export const EXECUTION_NAME_MAX = 80;
 

@@ -10,13 +10,7 @@
 import { findStaleServices, type InsightCheckData, serviceHistory, type ServiceHistory, type StaleFinding, workloadTargets, type WorkloadTarget } from '../domain/insight';
 import type { ReleaseSummary } from '../domain/ledger';
 import type { GantryConfig } from '../domain/config';
-import { optionalEnv } from '../adapters/env';
 import type { Deps } from '../ports';
-
-/** The region the workflow runs in (AWS_REGION, in Lambda only); unknown in the simulation, where nothing is set aside. */
-export function workflowRegion(): string | undefined {
-  return process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined ? optionalEnv('AWS_REGION') : undefined;
-}
 
 /**
  * The stage workloads the check reads (`workloads`, in the Map's order) and those on clusters of another region
@@ -55,5 +49,5 @@ export async function readInsightInputs(deps: Deps, checkId: string, at: Date): 
       for (const st of svc.stages) pointers[`${service}/${st.name}`] = await deps.ledger.getPointer(service, st.name);
     }
   }
-  return { services, stale: findStaleServices(config, services, at), ...splitWorkloads(config, pointers, workflowRegion()) };
+  return { services, stale: findStaleServices(config, services, at), ...splitWorkloads(config, pointers, deps.runtime.region) };
 }

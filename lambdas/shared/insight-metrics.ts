@@ -7,6 +7,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC_DIMENSIONS as D } from '../domain/metrics';
 import type { DriftFinding, StaleFinding } from '../domain/insight';
 import type { MetricsSink, ReleaseMetric } from './metrics-emit';
+import type { RuntimeFacts } from '../ports';
 import { metrics as powertoolsMetrics } from './middleware';
 
 export const INSIGHT_METRICS = { staleServices: 'StaleServices', driftedStages: 'DriftedStages' } as const;
@@ -24,12 +25,10 @@ export function insightMetrics(stale: readonly StaleFinding[], drift: readonly D
   ];
 }
 
-const IN_LAMBDA = process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
-
-/** Emit each metric as its own EMF record with exactly its dimensions; without a sink, only inside Lambda. */
-export function emitInsightMetrics(stale: readonly StaleFinding[], drift: readonly DriftFinding[], sink?: MetricsSink): ReleaseMetric[] {
+/** Emit each metric as its own EMF record with exactly its dimensions; without a sink, only inside Lambda (`runtime.inLambda`). */
+export function emitInsightMetrics(stale: readonly StaleFinding[], drift: readonly DriftFinding[], runtime: Pick<RuntimeFacts, 'inLambda'>, sink?: MetricsSink): ReleaseMetric[] {
   const list = insightMetrics(stale, drift);
-  const target = sink ?? (IN_LAMBDA ? powertoolsMetrics : undefined);
+  const target = sink ?? (runtime.inLambda ? powertoolsMetrics : undefined);
   if (!target) return list;
   for (const m of list) {
     const single = target.singleMetric();

@@ -4,11 +4,12 @@
  * (RELEASE_METRICS), where the dashboard reads them too.
  *
  * Called once per release, when its release.finished is first written (not on a duplicate step):
- *   if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId));
+ *   if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId), deps.runtime);
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LedgerEvent } from '../domain/ledger';
 import { METRIC_DIMENSIONS as D, PHASES, type Phase, RELEASE_METRICS as M, releaseFacts } from '../domain/metrics';
+import type { RuntimeFacts } from '../ports';
 import { metrics as powertoolsMetrics } from './middleware';
 
 export interface ReleaseMetric {
@@ -55,16 +56,15 @@ export function releaseMetrics(events: readonly LedgerEvent[]): ReleaseMetric[] 
   return out;
 }
 
-/** EMF means something only in a Lambda function's log; the local runtime (`gantry simulate`) runs the same handlers and must not print it. */
-const IN_LAMBDA = process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
-
 /**
  * Emit the release's metrics, each as its own EMF record with exactly its dimensions. Returns the
- * metrics. Without a `sink`, they go to the Powertools metrics object, and only inside Lambda.
+ * metrics. Without a `sink`, they go to the Powertools metrics object, and only inside Lambda
+ * (`runtime.inLambda`): EMF means something only in a function's log, and the local runtime
+ * (`gantry simulate`) runs the same handlers and must not print it.
  */
-export function emitReleaseMetrics(events: readonly LedgerEvent[], sink?: MetricsSink): ReleaseMetric[] {
+export function emitReleaseMetrics(events: readonly LedgerEvent[], runtime: Pick<RuntimeFacts, 'inLambda'>, sink?: MetricsSink): ReleaseMetric[] {
   const list = releaseMetrics(events);
-  const target = sink ?? (IN_LAMBDA ? powertoolsMetrics : undefined);
+  const target = sink ?? (runtime.inLambda ? powertoolsMetrics : undefined);
   if (!target) return list;
   for (const m of list) {
     const single = target.singleMetric();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, before, describe, it } from 'node:test';
+import { afterEach, beforeAll, describe, it } from 'vitest';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudTrailClient, DescribeTrailsCommand, GetEventSelectorsCommand, GetTrailStatusCommand } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
@@ -108,7 +108,7 @@ function healthyAccount(): void {
 let dir: string;
 let configFile: string;
 let outputsFile: string;
-before(() => {
+beforeAll(() => {
   dir = tmp();
   configFile = join(dir, 'gantry.config.json');
   outputsFile = join(dir, 'outputs.json');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { doctorOutputSchema } from '../../cli/render/schemas';
 import { LOCAL_ROLE_ARNS } from '../../local/cloud';
 import { D1, gantry, localGantry, tmp } from './helpers';
@@ -44,7 +44,7 @@ const READY_KMS = { kms: { [KEY]: { keySpec: 'ECC_NIST_P256' }, [OLD_KEY]: { key
 
 let ready: string;
 let broken: string;
-before(async () => {
+beforeAll(async () => {
   ready = await localGantry(scenario(READY_KMS, READY_ECR));
   broken = await localGantry(
     scenario(

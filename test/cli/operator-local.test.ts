@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { verifyExport, parseExport } from '../../lambdas/domain/audit';
 import { advanceLocalGantry } from '../../cli/backends/local-backend';
 import { type OperatorIo, useColour } from '../../cli/commands/common';

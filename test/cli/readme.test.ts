@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { gantry, ROOT } from './helpers';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

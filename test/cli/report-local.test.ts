@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
@@ -24,7 +24,7 @@ const releaseIdOf = (dir: string) => String(ledgerOf(dir)[0]?.releaseId);
 
 describe('gantry report --local', () => {
   let finished: string;
-  before(async () => {
+  beforeAll(async () => {
     finished = await localGantry(example('demo'));
   });
 

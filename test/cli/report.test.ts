@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Command } from 'commander';
 import fc from 'fast-check';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
@@ -167,11 +167,11 @@ let approved: Ledger;
 let hostile: Ledger;
 
 // The screenshots and PDFs stay in `work` to be looked at; the ledgers and pages made on the way do not.
-after(() => {
+afterAll(() => {
   for (const f of readdirSync(work)) if (!/\.(png|pdf)$/.test(f)) rmSync(join(work, f), { force: true });
 });
 
-before(async () => {
+beforeAll(async () => {
   rolledBack = await exported('rolled-back', (await simulate(loadScenarioFile(join(ROOT, 'examples', 'scenarios', 'prod-alarm-during-bake.json')))).ledgerEvents);
   approved = await exported('approved', (await simulate(loadScenario(approvedScenario(), join(ROOT, 'examples', 'scenarios')))).ledgerEvents);
   hostile = await exported('hostile', hostileLedger());
@@ -428,12 +428,12 @@ describe('gantry report', () => {
 describe('the release report in headless Chromium', () => {
   // biome-ignore lint/suspicious/noExplicitAny: playwright-core is loaded at run time
   let browser: any;
-  before(async () => {
+  beforeAll(async () => {
     assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (Debian: apt-get install chromium; or set CHROMIUM_PATH)`);
     const { chromium } = require('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
-  after(async () => {
+  afterAll(async () => {
     await browser?.close();
   });
 
@@ -478,7 +478,7 @@ describe('the release report in headless Chromium', () => {
       await page.locator('svg.timeline').screenshot({ path: join(work, `${name}-timeline.png`) });
       const pdfPath = join(work, `${name}.pdf`);
       const pdf: Buffer = await page.pdf({ path: pdfPath, format: 'A4', landscape: true, printBackground: true });
-      t.diagnostic(`screenshot ${shot}, PDF ${pdfPath}`);
+      t.annotate(`screenshot ${shot}, PDF ${pdfPath}`);
       await page.emulateMedia({ media: 'print' });
       await page.screenshot({ path: join(work, `${name}-print.png`), fullPage: true });
       const dom = await page.evaluate(() => ({

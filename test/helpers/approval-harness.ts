@@ -14,7 +14,7 @@ import { decisionEvent } from '../../local/api-events';
 import { run as requestApproval } from '../../lambdas/approval-request';
 import { configHash, type GantryConfig, parseConfig } from '../../lambdas/domain/config';
 import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease } from '../../lambdas/domain/ledger';
-import type { Deps, ImageDetail, ImageRegistry, LifecycleEvent, ScanResult, TaskTokens } from '../../lambdas/ports';
+import { type Deps, type ImageDetail, type ImageRegistry, type LifecycleEvent, LOCAL_RUNTIME, type ScanResult, type TaskTokens } from '../../lambdas/ports';
 import type { LocalDynamo } from '../../local/dynalite';
 
 export const T0 = new Date('2026-11-24T10:00:00.000Z');
@@ -134,6 +134,7 @@ export async function harness(dynamo: LocalDynamo, config: GantryConfig = approv
     timers: { schedule: unused, cancel: unused },
     bus: h.bus,
     now: () => h.now,
+    runtime: LOCAL_RUNTIME,
   };
   return h as Harness;
 }

@@ -4,7 +4,7 @@
  */
 import type { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { configHash, type GantryConfig } from '../../lambdas/domain/config';
-import type { Deps } from '../../lambdas/ports';
+import { type Deps, LOCAL_RUNTIME } from '../../lambdas/ports';
 
 const unused = () => {
   throw new Error('not used by this test');
@@ -16,6 +16,7 @@ export function ledgerOnlyDeps(config: GantryConfig, ledger: DynamoLedger, now =
     configHash: configHash(config),
     ledger,
     now: () => new Date(now),
+    runtime: LOCAL_RUNTIME,
     bus: { publish: async () => undefined },
     registry: { describeImage: unused, tagMutability: unused, scanFindings: unused },
     alarms: { describeAlarms: async () => [] },

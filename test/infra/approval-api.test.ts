@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { App, type CfnElement, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -21,7 +21,7 @@ const cp = () => built.stack.controlPlane;
 const resources = () => built.template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false });
 });
 

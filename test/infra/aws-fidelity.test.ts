@@ -8,7 +8,7 @@
  *   before its build (queue included) has ended.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import type { CfnElement } from 'aws-cdk-lib';
 import { DRIVER_START_UP_MINUTES, deployTimeoutSeconds, driverTimeouts } from '../../lambdas/domain/release';
 import { VENDED_LOGS_PREFIX } from '../../lib/WorkflowLogGroup';
@@ -20,7 +20,7 @@ const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Arra
 let built: BuiltGantry;
 const logicalId = (c: { node: { defaultChild?: unknown } }) => built.stack.getLogicalId(c.node.defaultChild as CfnElement);
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false });
 });
 

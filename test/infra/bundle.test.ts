@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { bundleHandlers, discoverHandlers, type HandlerBundle, LOCKED_SDK_HANDLERS } from '../../lib/bundle';
 import { HANDLERS } from '../../lib/ReleaseControlPlane';
 import { testConfig } from './fixtures';
@@ -16,11 +16,11 @@ describe('the handler bundles', () => {
   let built: HandlerBundle[];
   const config = testConfig();
 
-  before(() => {
+  beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), 'gantry-bundle-test-'));
     built = bundleHandlers({ config, outdir, handlers: ['window-gate', 'intake', 'image-gates'] });
   });
-  after(() => rmSync(outdir, { recursive: true, force: true }));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   const code = (name: string) => readFileSync(join(outdir, name, 'index.js'), 'utf8');
   const map = (name: string) => JSON.parse(readFileSync(join(outdir, name, 'index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: unknown };

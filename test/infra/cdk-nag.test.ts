@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { type PolicyValidationPluginReport, Stack, Validations } from 'aws-cdk-lib';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks, type NagPack, ServerlessChecks } from 'cdk-nag';
@@ -39,7 +39,7 @@ function unacknowledgedRun(built: BuiltGantry, create: () => NagPack): PolicyVal
 let built: BuiltGantry;
 let synthError: unknown;
 
-before(() => {
+beforeAll(() => {
   // The real thing: bundling with esbuild and cdk-nag registered as a validation plugin, as `cdk synth` does.
   built = buildGantry({ bundle: true });
   try {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { buildGantry, testConfig } from './fixtures';
 
 /** One finding of `cfn-lint --format json`. */
@@ -53,9 +53,9 @@ function lint(template: unknown): CfnLintFinding[] {
   return JSON.parse(r.stdout || '[]') as CfnLintFinding[];
 }
 
-describe('cfn-lint', { skip: SKIP }, () => {
+describe.skipIf(SKIP)('cfn-lint', () => {
   let findings: CfnLintFinding[];
-  before(() => {
+  beforeAll(() => {
     findings = lint(buildGantry({ bundle: false }).template.toJSON());
   });
 

@@ -1,6 +1,6 @@
 /** The dashboard, the control-plane alarms and the notification topics, in the Gantry app and on their own. */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
@@ -16,7 +16,7 @@ import { ReleaseNotifications, ReleaseNotificationsError } from '../../lib/Relea
 import { type BuiltGantry, buildGantry, resourcesOfType, testConfig } from './fixtures';
 
 let built: BuiltGantry;
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false });
 });
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { buildGantry, ROOT } from './fixtures';
 
 const doc = readFileSync(join(ROOT, 'docs', 'deploying.md'), 'utf8');

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { parseConfig } from '../../lambdas/domain/config';
 import { EksAccessEntriesError } from '../../lib/EksAccessEntries';
@@ -58,7 +58,7 @@ const logicalId = (c: { node: { defaultChild?: unknown } }) => built.stack.getLo
 const entries = () => Object.values(resourcesOfType(built.template, 'AWS::EKS::AccessEntry')) as unknown as Entry[];
 const policyArn = (name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:eks::aws:cluster-access-policy/${name}`]] });
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false, config: parseConfig(rawConfig()) });
 });
 
@@ -137,7 +137,7 @@ describe('EKS access entries from the stack', () => {
     );
   });
 
-  it('passes cfn-lint: every entry of the mixed config (drivers, workflows, insight), principals as literal role ARNs', { skip: CFN_LINT_SKIP }, () => {
+  it.skipIf(CFN_LINT_SKIP)('passes cfn-lint: every entry of the mixed config (drivers, workflows, insight), principals as literal role ARNs', () => {
     const resources = Object.fromEntries(
       Object.entries(resourcesOfType(built.template, 'AWS::EKS::AccessEntry')).map(([id, r], i) => [id, { ...r, Properties: { ...r.Properties, PrincipalArn: `arn:aws:iam::111122223333:role/gantry-role-${i}` } }]),
     );

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { App, type CfnElement, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -61,7 +61,7 @@ function roleStatements(roleLogicalId: string): Array<Record<string, unknown>> {
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>);
 }
 
-before(() => {
+beforeAll(() => {
   built = build();
 });
 

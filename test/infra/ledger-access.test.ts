@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Role, AccountRootPrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
@@ -31,7 +31,7 @@ function roleStatements(roleLogicalId: string): Statement[] {
 
 const ledgerStatements = (name: HandlerName) => roleStatements(logicalId(cp().functions[name].role)).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('dynamodb:')));
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false });
 });
 

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern } from '../../lambdas/domain/event-patterns';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, cloudTrailStartExecutionPattern, ecrPushPattern } from '../../lambdas/domain/event-patterns';
 import { renderHelmBuildSpec, HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH } from '../../drivers/helm/cdk';
 import { HANDLERS, type HandlerName, pascalCase } from '../../lib/ReleaseControlPlane';
+import { CAPABILITY_ACTIONS } from '../../lib/handler-grants';
+import { handlerGrants, LEDGER_ACTIONS, writes } from '../../lib/ledger-access';
+import { HANDLER_NAMES, handlerEntry, handlersWith } from '../../lambdas/registry';
 import { parseConfig } from '../../lambdas/domain/config';
 import { allPolicyStatements, type BuiltGantry, buildGantry, resourcesOfType, ROOT, testConfig } from './fixtures';
 
@@ -34,7 +37,7 @@ function statementsWithAction(statements: Array<Record<string, unknown>>, action
   return statements.filter((s) => asArray(s.Action as string | string[]).includes(action));
 }
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false });
 });
 
@@ -126,6 +129,16 @@ describe('the EventBridge rules', () => {
     const rule = ruleWithPattern(cloudTrailPutImagePattern);
     assert.ok(rule);
     assert.deepEqual(targetsOf(rule)[0]?.Arn, fnArn('intake'));
+  });
+
+  it('match CloudTrail StartExecution calls of both workflows with exactly cloudTrailStartExecutionPattern and deliver them to intake', () => {
+    const pattern = cloudTrailStartExecutionPattern([{ Ref: logicalId(cp().releaseStateMachine) }, { Ref: logicalId(cp().rollbackStateMachine) }] as unknown as string[]);
+    const rule = ruleWithPattern(pattern);
+    assert.ok(rule, 'a rule whose EventPattern equals cloudTrailStartExecutionPattern of the release and rollback workflows');
+    assert.deepEqual(targetsOf(rule)[0]?.Arn, fnArn('intake'));
+    built.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.states'], 'detail-type': ['AWS API Call via CloudTrail'], detail: { eventSource: ['states.amazonaws.com'], eventName: ['StartExecution'], errorCode: [{ exists: false }] } },
+    });
   });
 
   it('match alarm state changes with exactly alarmStateChangePattern and deliver them to alarm-watch', () => {
@@ -244,6 +257,14 @@ describe('the handlers', () => {
     }
   });
 
+  it('give each handler exactly the extra environment the registry declares', () => {
+    const common = ['TABLE_NAME', 'EVENT_BUS_NAME', 'SCHEDULE_GROUP', 'SCHEDULER_ROLE_ARN', 'POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS'];
+    for (const name of HANDLER_NAMES) {
+      const vars = Object.keys(built.template.toJSON().Resources[logicalId(cp().functions[name].function)].Properties.Environment.Variables);
+      assert.deepEqual(vars.filter((v) => !common.includes(v)).sort(), [...(handlerEntry(name).environment ?? [])].sort(), name);
+    }
+  });
+
   it('give intake the release workflow and record-step the ECR registry', () => {
     const env = (name: HandlerName) => built.template.toJSON().Resources[logicalId(cp().functions[name].function)].Properties.Environment.Variables;
     assert.deepEqual(env('intake').RELEASE_STATE_MACHINE_ARN, { Ref: logicalId(cp().releaseStateMachine) });
@@ -252,7 +273,7 @@ describe('the handlers', () => {
 
   it('give every handler that can end a bake the bake timer ARN, which names the bake timer function', () => {
     const timerName = built.template.toJSON().Resources[logicalId(cp().functions['bake-timer'].function)].Properties.FunctionName;
-    for (const name of ['bake-register', 'bake-timer', 'alarm-watch', 'reconciler'] as HandlerName[]) {
+    for (const name of handlersWith('cancelBakeTimers')) {
       const arn = built.template.toJSON().Resources[logicalId(cp().functions[name].function)].Properties.Environment.Variables.BAKE_TIMER_FUNCTION_ARN;
       assert.match(JSON.stringify(arn), new RegExp(`:function:${timerName}"`), name);
     }
@@ -307,41 +328,33 @@ describe('the handlers', () => {
 describe('each handler', () => {
   // Every role: its own log stream, X-Ray, and reading through the Gantry key (the table is encrypted with it).
   const baseline = new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments', 'kms:Decrypt', 'kms:DescribeKey']);
-  const ecr = ['ecr:DescribeImageScanFindings', 'ecr:DescribeImages', 'ecr:DescribeRepositories'];
-  const endBakes = ['states:SendTaskFailure', 'states:SendTaskSuccess'];
   const dlq = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
   /** Writing through the Gantry key: a role that writes the ledger (or sends to an encrypted queue). */
   const kmsWrite = ['kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
-  const ddb = (...actions: string[]) => actions.map((a) => `dynamodb:${a}`);
-  // The DynamoDB actions come from the ledger methods each handler's code calls (lib/ledger-access.ts);
-  // no role has BatchWriteItem, Scan, DescribeTable, stream reads or PartiQL.
-  const expected: Record<HandlerName, string[]> = {
-    'prepare-release': ['events:PutEvents', ...ecr, ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
-    'stage-lease': [...ecr, 'scheduler:DeleteSchedule', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'), ...kmsWrite],
-    'deploy-check': ['cloudwatch:DescribeAlarms', 'events:PutEvents', ...ecr, ...ddb('GetItem', 'Query', 'PutItem', 'UpdateItem'), ...kmsWrite],
-    'window-gate': ['events:PutEvents', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
-    'image-gates': ['events:PutEvents', ...ecr, 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:DescribeImageSigningStatus', 'inspector2:ListCoverage', 'inspector2:ListFindings', ...ddb('Query', 'PutItem'), ...kmsWrite],
-    'alarm-gate': ['cloudwatch:DescribeAlarms', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
-    'record-step': ['events:PutEvents', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'), ...kmsWrite],
-    'bake-register': ['cloudwatch:DescribeAlarms', 'iam:PassRole', 'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
-    'bake-timer': ['cloudwatch:DescribeAlarms', 'events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes, ...ddb('Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
-    'alarm-watch': ['cloudwatch:DescribeAlarms', 'events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
-    intake: [...dlq, 'states:DescribeExecution', 'states:StartExecution', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
-    reconciler: ['events:PutEvents', 'scheduler:DeleteSchedule', ...dlq, ...endBakes, ...ddb('Query', 'PutItem', 'UpdateItem', 'DeleteItem'), ...kmsWrite],
-    'rollback-prepare': ['events:PutEvents', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
-    'approval-request': ['events:PutEvents', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'DeleteItem'), ...kmsWrite],
-    'approval-decide': ['events:PutEvents', ...endBakes, ...ddb('GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'), ...kmsWrite],
-    'rollout-check': ddb('Query'),
-    'insight-plan': [],
-    'insight-record': ['events:PutEvents', ...ddb('GetItem', 'Query', 'PutItem'), ...kmsWrite],
-    'operator-api': ['states:StartExecution', ...ddb('PutItem', 'UpdateItem'), ...kmsWrite],
+  // Derived from the declarations: the capabilities of lambdas/registry.ts (lib/handler-grants.ts's action
+  // table; the example config has no KMS signing key, so no kms:GetPublicKey), its dead-letter queues, and the
+  // DynamoDB actions of the ledger methods each handler's code calls (lib/ledger-access.ts). No role has
+  // BatchWriteItem, Scan, DescribeTable, stream reads or PartiQL.
+  const expected = (name: HandlerName): string[] => {
+    const entry = handlerEntry(name);
+    const grants = handlerGrants(name);
+    const capabilities = entry.capabilities.filter((c) => c !== 'readSigningPublicKeys').flatMap((c) => CAPABILITY_ACTIONS[c]);
+    const ledger = LEDGER_ACTIONS.filter((a) => grants.table[a].length > 0 || (a === 'Query' && grants.index)).map((a) => `dynamodb:${a}`);
+    return [...capabilities, ...ledger, ...(entry.deadLetterQueue ? dlq : []), ...(writes(grants) || entry.deadLetterQueue ? kmsWrite : [])];
   };
+
+  it('derives from declarations that a few hand-written facts agree with', () => {
+    assert.ok(expected('image-gates').includes('inspector2:ListFindings'));
+    assert.ok(expected('bake-register').includes('scheduler:CreateSchedule') && !expected('bake-timer').includes('scheduler:CreateSchedule'));
+    assert.deepEqual(expected('insight-plan'), []);
+    assert.deepEqual(expected('rollout-check'), ['dynamodb:Query']);
+  });
 
   for (const name of Object.keys(HANDLERS) as HandlerName[]) {
     it(`${name} may do what its code does and nothing more`, () => {
       const actions = new Set(rolePolicyStatements(logicalId(cp().functions[name].role)).flatMap((s) => asArray(s.Action as string | string[])));
       for (const a of baseline) assert.ok(actions.has(a), `${name} lacks ${a}`);
-      assert.deepEqual([...actions].filter((a) => !baseline.has(a)).sort(), [...new Set(expected[name] ?? [])].sort());
+      assert.deepEqual([...actions].filter((a) => !baseline.has(a)).sort(), [...new Set(expected(name))].sort());
     });
   }
 });

@@ -9,7 +9,7 @@
  *   to other accounts, and the stage as docs/security.md describes it.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import type { CfnElement } from 'aws-cdk-lib';
 import { allPolicyStatements, type BuiltGantry, buildGantry, resourcesOfType } from './fixtures';
 
@@ -68,7 +68,7 @@ const keyRef = () => ({ Ref: built.stack.getLogicalId(built.stack.controlPlane.k
 /** A property that names the key: by ARN (GetAtt) or by id (Ref). */
 const isTheKey = (v: unknown) => JSON.stringify(v) === JSON.stringify(keyArn()) || JSON.stringify(v) === JSON.stringify(keyRef());
 
-before(() => {
+beforeAll(() => {
   built = buildGantry({ bundle: false });
   statements = allPolicyStatements(built.template);
 });

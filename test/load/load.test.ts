@@ -2,9 +2,8 @@
  * Load in simulation (issue 8): 50 services × 10 digests, every push delivered twice, pushes 20 virtual
  * minutes apart, three stages each (local/load.ts) — through the real workflows, handlers and ledger.
  *
- * Run: `npm run test:load` (node scripts/run-tests.js test/load). Not part of `npm test`: it takes
- * minutes of CPU on this machine (docs/benchmarks.md, Load); scripts/run-tests.js leaves test/load out
- * unless asked for it.
+ * Run: `npm run test:load` (vitest.load.config.mts). Not part of `npm test`: it takes minutes of CPU on
+ * this machine (docs/benchmarks.md, Load); vitest.config.mts leaves test/load out.
  *
  * "Every stage ends on its service's newest digest" — what Gantry promises, and so what is asserted:
  * a stage takes its deploy plus its bake (10, 15, 30 min), so prod takes longer than the 20 minutes
@@ -22,7 +21,7 @@
  *   no lease is held; every hash chain verifies.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { LOAD_DEFAULTS, loadDigest, loadScenarioLoaded, loadServiceName } from '../../local/load';
 import { type SimulationResult, simulate } from '../../local/simulate';
 
@@ -34,7 +33,7 @@ describe('load: 50 services × 10 digests, every push delivered twice, 20 minute
   let result: SimulationResult;
   let wallMs = 0;
 
-  before(async () => {
+  beforeAll(async () => {
     const loaded = loadScenarioLoaded();
     const t0 = performance.now();
     result = await simulate(loaded);
@@ -52,7 +51,7 @@ describe('load: 50 services × 10 digests, every push delivered twice, 20 minute
     assert.ok(releases.every((r) => r.kind === 'release'));
     const transitions = result.output.executions.reduce((a, e) => a + e.transitions, 0);
     const superseded = releases.filter((r) => r.status === 'BLOCKED').length;
-    t.diagnostic(`wall ${(wallMs / 1000).toFixed(1)} s; ${releases.length} releases (${superseded} superseded); ${result.output.deployments.length} deploys; ${transitions} state transitions; ${result.ledgerEvents.length} ledger events; virtual ${result.output.clock.start} → ${result.output.clock.end}`);
+    t.annotate(`wall ${(wallMs / 1000).toFixed(1)} s; ${releases.length} releases (${superseded} superseded); ${result.output.deployments.length} deploys; ${transitions} state transitions; ${result.ledgerEvents.length} ledger events; virtual ${result.output.clock.start} → ${result.output.clock.end}`);
   });
 
   it('ends every release SUCCEEDED, or BLOCKED only because a newer digest superseded it (the rest of its stages SUPERSEDED)', () => {

@@ -1,7 +1,7 @@
 /** The model-based test's generator: seeded, valid scenarios, small histories, events on the window's edges. */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { loadScenario } from '../../local/scenario';
 import { CLOCK_MS, edgesOf, historyOf, minuteOf, scenarioForSeed } from './generator';
 import { closedBecause, durationMs, type ScenarioDoc } from './invariants';

@@ -4,7 +4,7 @@
  * invariant that guards it to say so (and the clean run to pass them all).
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { formatExport } from '../../lambdas/domain/audit';
 import { chainEvent, type LedgerEvent, type LedgerEventInput } from '../../lambdas/domain/ledger';
 import { CLOCK, digestOf, type History, scenarioOf } from './generator';
@@ -44,7 +44,7 @@ function withRelease(run: { exportText: string }, releaseId: string, events: Arr
 }
 
 describe('model invariants', () => {
-  before(async () => {
+  beforeAll(async () => {
     base = await runScenario(scenarioOf(clean, 'model invariants: one clean release'));
   });
 

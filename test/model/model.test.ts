@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { INVARIANT_NAMES } from './invariants';
 import { KNOWN_FAILING } from './known-failing';
 import { type HistoryResult, OUTCOMES, type Outcome, checkScenario, checkSeed, describeFailure, writeRepro } from './runner';
@@ -26,14 +26,14 @@ const REPROS = readdirSync(REPRO_DIR).filter((f) => f.endsWith('.json')).sort();
 describe('model-based test: generated histories through the real workflows', () => {
   const results: Array<HistoryResult & { file?: string }> = [];
 
-  before(async () => {
+  beforeAll(async () => {
     for (const seed of SEEDS) results.push(await checkSeed(seed));
     for (const file of REPROS) results.push({ ...(await checkScenario(JSON.parse(readFileSync(join(REPRO_DIR, file), 'utf8')) as Record<string, unknown>)), file });
   });
 
   for (const name of INVARIANT_NAMES) {
     const known = KNOWN_FAILING[name];
-    it(`holds: ${name}`, known ? { todo: `KNOWN_FAILING: ${known}` } : {}, () => {
+    (known ? it.todo : it)(`holds: ${name}`, () => {
       assert.equal(results.length, SEEDS.length + REPROS.length, 'every history ran');
       const failing = results.filter((r) => r.violations.some((v) => v.invariant === name));
       if (failing.length === 0) return;

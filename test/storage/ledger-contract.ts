@@ -3,7 +3,7 @@
  * DynamoDB adapter against the table `start()` gives (dynalite, DynamoDB Local). Not a .test.ts itself.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { LEDGER_TTL_ATTRIBUTE, ledgerKeys } from '../../lambdas/adapters/ledger-table';
@@ -71,11 +71,11 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
   describe(`the DynamoDB ledger on ${name}`, () => {
     let backend: LocalDynamo;
     let ledger: DynamoLedger;
-    before(async () => {
+    beforeAll(async () => {
       backend = await start();
       ledger = new DynamoLedger({ client: backend.doc, tableName: backend.tableName });
     });
-    after(async () => {
+    afterAll(async () => {
       await backend?.close();
     });
 

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { createLedgerTable, LEDGER_GSI_BY_SERVICE, ledgerTableDefinition } from '../../lambdas/adapters/ledger-table';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 
 describe('the ledger table', () => {
   let local: LocalDynamo;
-  before(async () => {
+  beforeAll(async () => {
     local = await startDynalite({ tableName: 'ledger-table-test' });
   });
-  after(async () => {
+  afterAll(async () => {
     await local?.close();
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { JAVA_REQUIRED, startDynamoDbLocal } from '../helpers/dynamo-local';
 import { ledgerContract } from './ledger-contract';
 

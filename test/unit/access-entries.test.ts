@@ -1,6 +1,6 @@
 /** Which role needs an EKS access entry where (lambdas/domain/access-entries.ts), and the config's `clusters.<key>.accessEntries`. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { accessPolicyArn, accessPolicyName, accessRequirements } from '../../lambdas/domain/access-entries';
 import { accessEntriesMode, parseConfig } from '../../lambdas/domain/config';
 import { ValidationError } from '../../lambdas/domain/validation';

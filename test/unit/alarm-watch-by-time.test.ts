@@ -5,7 +5,7 @@
  * is stamped 2019-10-02T17:04:40.989+0000.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { durationText, run as alarmWatch } from '../../lambdas/alarm-watch';
 import type { LedgerEventInput } from '../../lambdas/domain/ledger';
 import type { Deps, TokenRecord } from '../../lambdas/ports';

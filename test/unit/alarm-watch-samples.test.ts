@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { run as alarmWatch } from '../../lambdas/alarm-watch';
 import type { Deps, TokenRecord } from '../../lambdas/ports';
 

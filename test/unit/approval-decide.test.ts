@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { CLOSING_MARGIN_MS, DELIVERY_ATTEMPTS } from '../../lambdas/approval-decide';
 import { decisionEvent } from '../../local/api-events';
 import { ApprovalNotConfiguredError, run as requestApproval } from '../../lambdas/approval-request';
@@ -35,10 +35,10 @@ import {
 } from '../helpers/approval-harness';
 
 let dynamo: LocalDynamo;
-before(async () => {
+beforeAll(async () => {
   dynamo = await startDynalite();
 });
-after(async () => {
+afterAll(async () => {
   await dynamo?.close();
 });
 
@@ -412,13 +412,14 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
     assert.equal(r.status, 405);
   });
 
-  it('refuses every approval of a release whose initiator was never attributed', async () => {
+  it('refuses every approval of a release whose initiator is not attributed yet, saying it waits for CloudTrail’s StartExecution record', async () => {
     const h = await waitingRelease({ initiator: 'unattributed (no start record yet)' });
 
     const r = await call(h, approve(BOB));
 
     assert.equal(r.status, 403);
-    assert.equal(r.body.code, 'initiator-unknown');
+    assert.equal(r.body.code, 'initiator-pending');
+    assert.match(String(r.body.message), /^initiator not known yet: waiting for CloudTrail's StartExecution record/);
   });
 });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { refusalItem } from '../../lambdas/adapters/dynamo-ledger';
 import { ledgerKeys } from '../../lambdas/adapters/ledger-table';
@@ -45,10 +45,10 @@ import {
 } from '../helpers/approval-harness';
 
 let dynamo: LocalDynamo;
-before(async () => {
+beforeAll(async () => {
   dynamo = await startDynalite();
 });
-after(async () => {
+afterAll(async () => {
   await dynamo?.close();
 });
 
@@ -247,7 +247,8 @@ describe('an initiator pre-written for a pushed release', () => {
 
     assert.deepEqual((h.started[0]?.input as { intake: unknown }).intake, { source: 'ECR Image Action event', eventId: (imageActionPush() as { id: string }).id, pusher: null });
     assert.equal(beforeAttribution.status, 403);
-    assert.equal(beforeAttribution.body.code, 'initiator-unknown');
+    assert.equal(beforeAttribution.body.code, 'initiator-pending', 'refused until CloudTrail names the pusher (decision 027)');
+    assert.match(String(beforeAttribution.body.message), /waiting for CloudTrail's PutImage record/);
     assert.equal(attributed.outcome, 'duplicate');
     assert.equal(own.status, 403);
     assert.equal(own.body.code, 'self-approval');

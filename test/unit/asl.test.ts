@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { FUNCTION_PLACEHOLDERS, loadDefinition, substitutions } from '../../local/engine';
 
 const validate = require('asl-validator') as (d: unknown) => { isValid: boolean; errors: unknown[] };

@@ -1,6 +1,6 @@
 /** The audit's pure half: export format, tamper check, evidence completeness, the audit record. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import {
   auditRelease,
   evidenceCompleteness,

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { run as decide } from '../../lambdas/approval-decide';
 import { run as alarmWatch } from '../../lambdas/alarm-watch';
 import { parseConfig, parseConfigText } from '../../lambdas/domain/config';

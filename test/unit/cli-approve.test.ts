@@ -8,7 +8,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
 import { type Credentials, decisionRequest, type DecisionIo, runDecision } from '../../cli/backends/approval-api';
 import { CliInputError } from '../../cli/errors';
 import { main } from '../../cli/main';
@@ -31,7 +31,7 @@ let baseUrl: string;
 let received: Received[] = [];
 let answer: { status: number; body: unknown } = { status: 200, body: {} };
 
-before(async () => {
+beforeAll(async () => {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -45,7 +45,7 @@ before(async () => {
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/`;
 });
 
-after(async () => {
+afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 

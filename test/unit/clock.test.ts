@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { VirtualClock } from '../../local/clock';
 
 const START = new Date('2026-11-24T10:00:00.000Z');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import Ajv2020 from 'ajv/dist/2020';
 import { configHash, parseConfig } from '../../lambdas/domain/config';
 import { ValidationError } from '../../lambdas/domain/validation';

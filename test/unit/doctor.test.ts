@@ -3,7 +3,7 @@
  * and each ✗ is reached by changing one fact, with the fix it names.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { ACCESS_POLICY_FOR, type AccessRole, accessPolicyArn } from '../../lambdas/domain/access-entries';
 import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
 import {

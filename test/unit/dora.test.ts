@@ -1,6 +1,6 @@
 /** DORA metrics on hand-built ledgers with known answers. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { doraMetrics, durationStats, productionStageOf, releaseFacts } from '../../lambdas/domain/metrics';
 import { buildRelease, promotedRelease } from '../helpers/ledger-builder';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { parseConfig } from '../../lambdas/domain/config';
 import { alarmReadFailureReason, evaluateAlarmReadFailure } from '../../lambdas/domain/gates';
@@ -131,10 +131,10 @@ describe('closing a stage an internal error left open (domain)', () => {
 
 describe('record-step and the reconciler on a real ledger', () => {
   let dynamo: LocalDynamo;
-  before(async () => {
+  beforeAll(async () => {
     dynamo = await startDynalite();
   });
-  after(async () => {
+  afterAll(async () => {
     await dynamo?.close();
   });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { FAULT_OPERATIONS, faultHttpStatus, isFaultOperation } from '../../local/fault-operations';
 
 const ROOT = join(__dirname, '..', '..');

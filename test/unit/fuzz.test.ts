@@ -4,7 +4,7 @@
  * TypeError or another class), and every problem line starts with a JSON path and ': '.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { parseConfig } from '../../lambdas/domain/config';
 import { addDuration, parseIsoDuration } from '../../lambdas/domain/durations';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { type ImagePolicy, parseConfig } from '../../lambdas/domain/config';
 import { evaluateAlarmsPreDeploy, evaluateBakeEnd, evaluateImageExists, evaluateScan, type ScanVerdict } from '../../lambdas/domain/gates';
 import type { GateResult } from '../../lambdas/domain/types';

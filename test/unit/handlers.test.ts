@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable } from '../../lambdas/adapters/ledger-table';
 import { run as alarmWatch } from '../../lambdas/alarm-watch';
@@ -17,7 +17,7 @@ import { projectRelease } from '../../lambdas/domain/ledger';
 import { pushExecutionName, rollbackReason } from '../../lambdas/domain/release';
 import { ValidationError } from '../../lambdas/domain/validation';
 import { run as intake } from '../../lambdas/intake';
-import type { AlarmReader, AlarmState, Deps, EventPublisher, Executions, ImageDetail, ImageRegistry, LifecycleEvent, ScanResult, TaskTokens, Timers } from '../../lambdas/ports';
+import { type AlarmReader, type AlarmState, type Deps, type EventPublisher, type Executions, type ImageDetail, type ImageRegistry, type LifecycleEvent, LOCAL_RUNTIME, type ScanResult, type TaskTokens, type Timers } from '../../lambdas/ports';
 import { run as prepareRelease } from '../../lambdas/prepare-release';
 import { bakeTimerName } from '../../lambdas/shared/bake';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
@@ -114,11 +114,11 @@ class FakeBus implements EventPublisher {
 let dynamo: LocalDynamo;
 let tables = 0;
 
-before(async () => {
+beforeAll(async () => {
   dynamo = await startDynalite();
 });
 
-after(async () => {
+afterAll(async () => {
   await dynamo?.close();
 });
 
@@ -161,6 +161,7 @@ async function harness(): Promise<Harness> {
     timers: h.timers,
     bus: h.bus,
     now: () => h.now,
+    runtime: LOCAL_RUNTIME,
   };
   return h as Harness;
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { configSchema, type GantryConfig, historyProblems, parseConfig, type ServiceConfig } from '../../lambdas/domain/config';
 import {
   type AslState,

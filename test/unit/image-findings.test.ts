@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { parseScanFindingsPage } from '../../lambdas/domain/image/findings';
 import { ValidationError } from '../../lambdas/domain/validation';
 

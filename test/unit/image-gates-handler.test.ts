@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { TransientAwsError } from '../../lambdas/adapters/errors';
 import { createLedgerTable } from '../../lambdas/adapters/ledger-table';
 import { configHash, parseConfig } from '../../lambdas/domain/config';
 import { type ImageGatesOutput, RegistryCapabilityError, run as imageGates } from '../../lambdas/image-gates';
-import type { Deps, ImageRegistry, LifecycleEvent } from '../../lambdas/ports';
+import { type Deps, type ImageRegistry, type LifecycleEvent, LOCAL_RUNTIME } from '../../lambdas/ports';
 import { run as prepareRelease } from '../../lambdas/prepare-release';
 import { VirtualClock } from '../../local/clock';
 import { LocalCloud } from '../../local/cloud';
@@ -27,10 +27,10 @@ const RELEASE = 'payments-image-gates-test';
 
 let dynamo: LocalDynamo;
 let tables = 0;
-before(async () => {
+beforeAll(async () => {
   dynamo = await startDynalite();
 });
-after(async () => {
+afterAll(async () => {
   await dynamo?.close();
 });
 
@@ -67,6 +67,7 @@ async function opened(spoil: (cloud: LocalCloud) => Partial<ImageRegistry> = () 
     bus: { publish: async (events) => void published.push(...events) },
     executions: { start: async () => ({ executionArn: 'arn', alreadyExists: false }) },
     now: () => T0,
+    runtime: LOCAL_RUNTIME,
   };
   await prepareRelease({ input: { service: 'payments', image: { tag: 'v1.4.2' } }, executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${RELEASE}`, executionName: RELEASE }, deps);
   return { deps, registry, published };

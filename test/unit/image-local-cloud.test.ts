@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { parseConfig } from '../../lambdas/domain/config';
 import { parseImageConfig, parseManifest, platformManifests, platformName, sha256Digest } from '../../lambdas/domain/image/oci';
 import { checkCosignSignature, cosignSignatureLayers, cosignSignatureTag, loadPublicKey } from '../../lambdas/domain/image/signature';

@@ -3,7 +3,7 @@
  * severities, unknown severities, allow-list boundary day), image.labels, image.age (boundary days).
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { type ImagePolicy, parseConfig } from '../../lambdas/domain/config';
 import {
   evaluateImageAge,

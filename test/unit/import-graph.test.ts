@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 const SCANNED = ['bin', 'cli', 'lib', 'lambdas', 'local', 'drivers', 'workflows'];

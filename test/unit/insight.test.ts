@@ -1,6 +1,6 @@
 /** lambdas/domain/insight.ts: stale services, drift and the insight chain, on hand-built inputs with known answers. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { parseConfig } from '../../lambdas/domain/config';
 import {
   chainInsight,
@@ -224,19 +224,6 @@ describe('insight metrics', () => {
 });
 
 describe('insight-plan and insight-record', () => {
-  /** Runs `f` as if in Lambda in eu-west-2 (the region split applies there only). */
-  async function inLambda<T>(f: () => Promise<T>): Promise<T> {
-    const saved = { fn: process.env.AWS_LAMBDA_FUNCTION_NAME, region: process.env.AWS_REGION, registry: process.env.ECR_REGISTRY };
-    Object.assign(process.env, { AWS_LAMBDA_FUNCTION_NAME: 'gantry-insight', AWS_REGION: 'eu-west-2', ECR_REGISTRY: REG });
-    try {
-      return await f();
-    } finally {
-      for (const [k, v] of [['AWS_LAMBDA_FUNCTION_NAME', saved.fn], ['AWS_REGION', saved.region], ['ECR_REGISTRY', saved.registry]] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
-  }
   const twoRegions = parseConfig({
     services: {
       payments: {
@@ -253,6 +240,8 @@ describe('insight-plan and insight-record', () => {
     config: twoRegions,
     configHash: 'h',
     now: () => new Date('2026-12-01T06:00:00.000Z'),
+    // As the AWS deps give it in a Lambda function in eu-west-2 (the region split applies only where the region is known).
+    runtime: { inLambda: false, ecrRegistry: REG, region: 'eu-west-2' },
     ledger: {
       listReleases: async () => [],
       listInsights: async () => [],
@@ -265,7 +254,7 @@ describe('insight-plan and insight-record', () => {
   it('plans only what an iteration reads (cluster, path, container) for the workloads of the workflow’s region', async () => {
     const { run } = await import('../../lambdas/insight-plan');
 
-    const plan = await inLambda(() => run({ checkId: 'c1' }, depsOf([], []) as never));
+    const plan = await run({ checkId: 'c1' }, depsOf([], []) as never);
 
     assert.deepEqual(plan, {
       checkId: 'c1',
@@ -280,12 +269,27 @@ describe('insight-plan and insight-record', () => {
     const stored: Array<{ data: { drift: DriftFinding[]; inSync: unknown[] } }> = [];
     const published: unknown[] = [];
 
-    const r = await inLambda(() => run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [{ ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] }] }, depsOf(stored, published) as never));
+    const r = await run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [{ ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] }] }, depsOf(stored, published) as never);
 
     assert.deepEqual([r.inSync, r.drifted], [1, 1]);
+    assert.deepEqual(stored[0]?.data.inSync, [`payments/dev@${D2}`], 'an in-sync workload is kept as <service>/<stage>@<digest> only');
     assert.equal(stored[0]?.data.drift[0]?.kind, 'unreadable');
     assert.match(stored[0]?.data.drift[0]?.reason ?? '', /OtherRegion: cluster prod-eks is in eu-west-1; the insight workflow runs in eu-west-2/);
     assert.equal(published.length, 1);
+  });
+
+  it('refuses a check whose record would not fit in one DynamoDB item, naming its size, writing and publishing nothing', async () => {
+    const { run, InsightRecordTooLargeError } = await import('../../lambdas/insight-record');
+    const stored: Array<{ data: { drift: DriftFinding[]; inSync: unknown[] } }> = [];
+    const published: unknown[] = [];
+    // No container `api`, and 100 containers with 4,000-character names: the drift reason lists them all.
+    const read = { ok: true, containers: Array.from({ length: 100 }, (_, i) => ({ name: `${'x'.repeat(4000)}-${i}`, image: 'busybox:1.36' })) };
+
+    await assert.rejects(
+      run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read] }, depsOf(stored, published) as never),
+      (e: Error) => e instanceof InsightRecordTooLargeError && e.name === 'InsightRecordTooLargeError' && /makes a record of \d+ bytes \(2 drifted, 0 in sync, 0 stale\), over the 368640 bytes/.test(e.message),
+    );
+    assert.deepEqual([stored, published], [[], []]);
   });
 
   it('refuses reads planned under another config, or more or fewer reads than workloads, writing nothing', async () => {
@@ -293,8 +297,8 @@ describe('insight-plan and insight-record', () => {
     const stored: Array<{ data: { drift: DriftFinding[]; inSync: unknown[] } }> = [];
     const read = { ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] };
 
-    await assert.rejects(inLambda(() => run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'other', reads: [read] }, depsOf(stored, []) as never)), InsightPlanMismatchError);
-    await assert.rejects(inLambda(() => run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read, read] }, depsOf(stored, []) as never)), /read 2 workload\(s\), the config lists 1/);
+    await assert.rejects(run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'other', reads: [read] }, depsOf(stored, []) as never), InsightPlanMismatchError);
+    await assert.rejects(run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read, read] }, depsOf(stored, []) as never), /read 2 workload\(s\), the config lists 1/);
     assert.deepEqual(stored, []);
   });
 });

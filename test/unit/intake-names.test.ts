@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { configHash, parseConfig } from '../../lambdas/domain/config';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { parseConfig, TAG_PATTERN } from '../../lambdas/domain/config';
 import { compileTagPattern, TagPatternError, tagMatches, tagPatternProblem } from '../../lambdas/domain/tag-pattern';
 import { ValidationError } from '../../lambdas/domain/validation';
@@ -54,7 +54,7 @@ describe('tagMatches', () => {
 
     const matched = tagMatches('^(a+)+$', EVIL_TAG);
 
-    t.diagnostic(`^(a+)+$ against ${EVIL_TAG.length} characters: ${(performance.now() - started).toFixed(2)} ms`);
+    t.annotate(`^(a+)+$ against ${EVIL_TAG.length} characters: ${(performance.now() - started).toFixed(2)} ms`);
     assert.equal(matched, false);
     assert.equal(tagMatches('^(a+)+$', 'a'.repeat(128)), true);
   });
@@ -133,7 +133,7 @@ describe('intake with a catastrophic tagPattern', () => {
 
     const result = await intake(event, deps);
 
-    t.diagnostic(`intake answered in ${(performance.now() - before).toFixed(2)} ms`);
+    t.annotate(`intake answered in ${(performance.now() - before).toFixed(2)} ms`);
     assert.deepEqual(result, { outcome: 'skipped', reason: `tag ${EVIL_TAG} does not match ^(a+)+$` });
     assert.deepEqual(skips.map((s) => s.tag), [EVIL_TAG]);
     assert.deepEqual(started, []);

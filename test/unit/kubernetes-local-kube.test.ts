@@ -1,6 +1,6 @@
 /** The local clusters behind eks:call (local/kube.ts): GET and PUT (with resourceVersion) of Deployments, rollouts in virtual time. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { VirtualClock } from '../../local/clock';
 import { type EksCallRequest, LocalKube } from '../../local/kube';
 

@@ -1,6 +1,6 @@
 /** The rollout-check handler: what it accepts from the workflow state, checked again before it decides. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { Deps } from '../../lambdas/ports';
 import { run } from '../../lambdas/rollout-check';

@@ -1,6 +1,6 @@
 /** The Kubernetes driver's decisions (lambdas/domain/rollout.ts): the target, the PUT body, and DONE / PROGRESSING / FAILED. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { parseConfig } from '../../lambdas/domain/config';
 import { type DeploymentView, decideRollout, deploymentPath, KubernetesDriverError, planUpdate, type RolloutTarget, rolloutTarget } from '../../lambdas/domain/rollout';
 

@@ -5,7 +5,7 @@
  * under IAM's rules — including the refusals a test of the happy path would never see.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import type { Ledger, TokenRecord } from '../../lambdas/ports';
@@ -143,7 +143,7 @@ describe('LEDGER_METHODS against the adapter on dynalite', () => {
   let current = '';
   let ledger: Ledger;
 
-  before(async () => {
+  beforeAll(async () => {
     dynamo = await startDynalite({ inProcess: true });
     await createLedgerTable(dynamo.client, 'ledger-methods');
     const client = {
@@ -155,7 +155,7 @@ describe('LEDGER_METHODS against the adapter on dynalite', () => {
     };
     ledger = new DynamoLedger({ client: client as never, tableName: 'ledger-methods' });
   });
-  after(async () => {
+  afterAll(async () => {
     await dynamo.close();
   });
 

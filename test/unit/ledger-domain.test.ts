@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { chainEvent, GENESIS_HASH, LEDGER_EVENT_TYPES, type LedgerEvent, type LedgerEventInput, projectRelease, REFUSALS_KEPT, verifyChain, withRefusals } from '../../lambdas/domain/ledger';
 
 const DEV_DIGEST = `sha256:${'a'.repeat(64)}`;

@@ -1,7 +1,8 @@
 /** The EMF metrics a finished release emits (lambdas/shared/metrics-emit.ts). */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { LOCAL_RUNTIME } from '../../lambdas/ports';
 import { emitReleaseMetrics, type MetricsSink, releaseMetrics } from '../../lambdas/shared/metrics-emit';
 import { buildRelease, promotedRelease } from '../helpers/ledger-builder';
 
@@ -83,7 +84,7 @@ describe('release metrics', () => {
 describe('emitting release metrics', () => {
   it('sends each metric as its own record with exactly its dimensions (the default service dimension cleared)', () => {
     const { sink, emitted } = recordingSink();
-    const list = emitReleaseMetrics(rolledBack(), sink);
+    const list = emitReleaseMetrics(rolledBack(), LOCAL_RUNTIME, sink);
     assert.equal(emitted.length, list.length);
     assert.ok(emitted.every((e) => e.cleared));
     assert.deepEqual(emitted.find((e) => e.name === 'RecoveryTime'), { dims: { Service: 'payments', Stage: 'prod' }, name: 'RecoveryTime', unit: 'Seconds', value: 360, cleared: true });
@@ -100,12 +101,11 @@ describe('emitting release metrics', () => {
     console.log = (...args: unknown[]) => written.push(args.map(String).join(' '));
     let list: ReturnType<typeof emitReleaseMetrics> = [];
     try {
-      list = emitReleaseMetrics(promotedRelease('R1', '2026-11-01T10:00:00.000Z'));
+      list = emitReleaseMetrics(promotedRelease('R1', '2026-11-01T10:00:00.000Z'), LOCAL_RUNTIME);
     } finally {
       process.stdout.write = write;
       console.log = originalLog;
     }
-    assert.equal(process.env.AWS_LAMBDA_FUNCTION_NAME, undefined);
     assert.ok(list.length > 0);
     assert.deepEqual(written.filter((w) => w.includes('_aws')), []);
   });
@@ -121,7 +121,7 @@ describe('emitting release metrics', () => {
     }) as typeof process.stdout.write;
     console.log = (...args: unknown[]) => written.push(args.map(String).join(' '));
     try {
-      emitReleaseMetrics(promotedRelease('R1', '2026-11-01T10:00:00.000Z'), metrics);
+      emitReleaseMetrics(promotedRelease('R1', '2026-11-01T10:00:00.000Z'), { inLambda: true }, metrics);
     } finally {
       process.stdout.write = write;
       console.log = originalLog;

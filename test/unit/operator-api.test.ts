@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable } from '../../lambdas/adapters/ledger-table';
@@ -75,10 +75,10 @@ async function items(): Promise<Array<Record<string, unknown>>> {
   return ((await dynamo.doc.send(new ScanCommand({ TableName: tableName }))).Items ?? []) as Array<Record<string, unknown>>;
 }
 
-before(async () => {
+beforeAll(async () => {
   dynamo = await startDynalite({ inProcess: true });
 });
-after(async () => {
+afterAll(async () => {
   await dynamo.close();
 });
 beforeEach(async () => {

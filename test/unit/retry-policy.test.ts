@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient, ECRServiceException } from '@aws-sdk/client-ecr';
 import { LAMBDA_TASK_RETRY_ERRORS, LeaseHeldError, POLICY_ERROR_NAMES, PolicyRefusedError, TransientAwsError, isTransient } from '../../lambdas/adapters/errors';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { JsonReadError, MAX_JSON_DEPTH, parseStrictJson } from '../../lambdas/domain/strict-json';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { LAMBDA_TASK_RETRY_ERRORS } from '../../lambdas/adapters/errors';
 import { DuplicateStateError, LAMBDA_RETRY, isLambdaTask, states, type State } from '../../workflows/builder';
 import { KUBERNETES_STATE_NAMES } from '../../drivers/kubernetes/workflow';

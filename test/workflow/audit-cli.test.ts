@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { formatExport, parseExport, verifyExport } from '../../lambdas/domain/audit';
 import { buildRelease, promotedRelease } from '../helpers/ledger-builder';
 import { linesOf, textOf } from '../helpers/tamper';
@@ -16,7 +16,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'gantry-audit-'));
 const EXPORTED = join(tmp, 'staging-deploy-failure.jsonl');
 let releaseId = '';
 
-before(() => {
+beforeAll(() => {
   const r = gantry('simulate', 'examples/scenarios/staging-deploy-failure.json', '--export', EXPORTED);
   assert.equal(r.status, 0, r.stderr);
   releaseId = String(JSON.parse(linesOf(readFileSync(EXPORTED, 'utf8'))[0] as string).releaseId);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { auditRelease, exportEvents, formatExport, parseExport, verifyExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { doraMetrics } from '../../lambdas/domain/metrics';
@@ -18,7 +18,7 @@ const SCENARIOS = readdirSync(join(ROOT, 'examples', 'scenarios')).filter((f) =>
 const exports = new Map<string, { events: LedgerEvent[]; text: string }>();
 const verify = (text: string) => verifyExport(parseExport(text));
 
-before(async () => {
+beforeAll(async () => {
   for (const f of SCENARIOS) {
     const { ledgerEvents } = await simulate(loadScenarioFile(join(ROOT, 'examples', 'scenarios', f)));
     exports.set(f, { events: ledgerEvents, text: formatExport(ledgerEvents) });

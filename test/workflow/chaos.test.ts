@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import type { ChaosOptions } from '../../local/chaos';
 import { loadScenarioFile } from '../../local/scenario';

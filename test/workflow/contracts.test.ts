@@ -1,6 +1,6 @@
 /** docs/contracts.md §4 lifecycle events and the no-token rule, checked on whole simulations. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { LIFECYCLE_DETAIL_TYPES } from '../../lambdas/domain/types';
 import { runExample } from './helpers';
 

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it, mock } from 'node:test';
+import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { evidenceCompleteness, formatExport } from '../../lambdas/domain/audit';
 import type { DriverEvidence } from '../../lambdas/domain/driver-evidence';
 import { chainEvent, type LedgerEvent } from '../../lambdas/domain/ledger';
@@ -25,14 +25,14 @@ const tmp = mkdtempSync(join(tmpdir(), 'gantry-evidence-'));
 
 /** What the local drivers wrote to the evidence bucket (LocalCloud.putEvidence), by key. */
 const stored = new Map<string, string>();
-before(() => {
+beforeAll(() => {
   const original = LocalCloud.prototype.putEvidence;
-  mock.method(LocalCloud.prototype, 'putEvidence', function (this: LocalCloud, key: string, body: string) {
+  vi.spyOn(LocalCloud.prototype, 'putEvidence').mockImplementation(function (this: LocalCloud, key: string, body: string) {
     stored.set(key, body);
     return original.call(this, key, body);
   });
 });
-after(() => mock.restoreAll());
+afterAll(() => vi.restoreAllMocks());
 
 /** demo.json (payments through dev, staging, prod) with prod deployed by Terraform. */
 function terraformScenario(deploy: Record<string, unknown> = {}, script: unknown[] = []) {
@@ -51,7 +51,7 @@ const evidenceOf = (e: LedgerEvent | undefined) => e?.data.evidence as DriverEvi
 
 let helm: SimulationResult;
 let terraform: SimulationResult;
-before(async () => {
+beforeAll(async () => {
   helm = await simulate(loadScenarioFile(join(ROOT, 'examples', 'scenarios', 'staging-deploy-failure.json')));
   terraform = await simulate(terraformScenario());
 });
@@ -130,7 +130,7 @@ describe('Terraform evidence in the ledger', () => {
 describe('gantry audit show and verify on the evidence', () => {
   let file: string;
   let releaseId: string;
-  before(() => {
+  beforeAll(() => {
     file = join(tmp, 'terraform.jsonl');
     writeFileSync(file, formatExport(terraform.ledgerEvents, { computeMissingAnchors: true }));
     releaseId = String(terraform.output.releases[0]?.releaseId);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { loadScenario } from '../../local/scenario';
 import { type SimulationOutput, simulate } from '../../local/simulate';
 import { D2, ROOT, runExample, runInline } from './helpers';

@@ -6,15 +6,18 @@
  * output exceeds the limit, as Step Functions does (local/engine.ts STATE_PAYLOAD_LIMIT_BYTES).
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { LocalCloud } from '../../local/cloud';
 import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/engine';
 import type { LocalContainer } from '../../local/kube';
 import { loadScenario } from '../../local/scenario';
+import { compareWorkload, DYNAMODB_ITEM_LIMIT_BYTES, type InsightCheckData, type InsightRecord, insightRecordBytes, type WorkloadTarget, workloadTargets } from '../../lambdas/domain/insight';
 import { type SimulationResult, simulate } from '../../local/simulate';
 import { ROOT } from './helpers';
 
 const SERVICES = 100;
+/** The simulation's registry host (lambdas/insight-record.ts). */
+const REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
 const STAGES = ['dev', 'test', 'qa', 'perf', 'staging', 'uat', 'preprod', 'canary', 'prod', 'dr'] as const;
 const digestOf = (i: number) => `sha256:${i.toString(16).padStart(64, '0')}`;
 const svcName = (i: number) => `service-${String(i).padStart(3, '0')}`;
@@ -91,16 +94,47 @@ describe('the insight check with 1,000 workloads', () => {
     assert.notEqual(ex?.error, 'States.DataLimitExceeded');
   });
 
-  it(
-    'records the check of 1,000 in-sync workloads',
-    { todo: 'the insight record is one DynamoDB item (400 KB limit): 1,000 in-sync WorkloadResults make about 490 KB of JSON here, so putInsight fails with ValidationException; the record needs splitting or a compact in-sync list (not in this change)' },
-    async () => {
-      const r = await run();
+  it('records the check of 1,000 in-sync workloads in one DynamoDB item, with room to spare', async () => {
+    const r = await run();
+    const record = r.insightRecords[0];
 
-      assert.equal(r.output.executions.find((e) => e.machine === 'insight')?.status, 'SUCCEEDED');
-      assert.equal(r.output.insight.checks[0]?.inSync, 1000);
-    },
-  );
+    assert.equal(r.output.executions.find((e) => e.machine === 'insight')?.status, 'SUCCEEDED');
+    assert.equal(r.output.insight.checks[0]?.inSync, 1000);
+    assert.ok(record, 'the check was recorded');
+    const bytes = insightRecordBytes(record);
+    assert.ok(bytes < DYNAMODB_ITEM_LIMIT_BYTES / 2, `the record takes ${bytes} bytes: under half the 400 KB item limit`);
+  });
+
+  it('keeps each in-sync workload as <service>/<stage>@<digest>: the digest found running, which the ledger says runs there', async () => {
+    const r = await run();
+    const entries = (r.insightRecords[0]?.data as InsightCheckData).inSync;
+
+    assert.equal(entries.length, 1000);
+    assert.equal(entries[0], `${svcName(0)}/dev@${digestOf(1)}`);
+    assert.ok(entries.includes(`${svcName(99)}/dr@${digestOf(100)}`));
+    assert.equal(new Set(entries).size, 1000, 'one entry per workload');
+  });
+
+  it('is measured: the record of 1,000 in-sync workloads, before (full WorkloadResults, over 400 KB) and after (compact)', async () => {
+    const r = await run();
+    const record = r.insightRecords[0] as InsightRecord;
+    // The record as it was before decision 036: every in-sync workload as a full WorkloadResult, rebuilt with
+    // the very comparison the check makes from the entries' service, stage and digest.
+    const { config } = loadScenario(scenario(), ROOT);
+    const pointers = Object.fromEntries(Object.entries(scenario().stages as Record<string, { running: string }>).map(([k, v]) => [k, { running: v.running }]));
+    const targets = new Map(workloadTargets(config, pointers).map((t) => [`${t.service}/${t.stage}`, t]));
+    const full = (record.data as InsightCheckData).inSync.map((entry) => {
+      const [key = '', digest = ''] = String(entry).split('@');
+      const t = targets.get(key) as WorkloadTarget;
+      return compareWorkload(t, { ok: true, containers: [{ name: t.container, image: `${REGISTRY}/${t.repository}@${digest}` }] }, REGISTRY);
+    });
+    const before = insightRecordBytes({ ...record, data: { ...(record.data as InsightCheckData), inSync: full } });
+    const after = insightRecordBytes(record);
+
+    assert.ok(full.every((w) => w.inSync), 'the rebuilt results are in sync, as the check found them');
+    assert.ok(before > DYNAMODB_ITEM_LIMIT_BYTES, `before: ${before} bytes, over the item limit (putInsight failed with ValidationException)`);
+    assert.ok(after * 3 < before, `after: ${after} bytes, less than a third of before (${before})`);
+  });
 
   it('is measured: the largest state is the Map’s reads, about 0.2 KiB per workload', async () => {
     const r = await run();

@@ -8,14 +8,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { formatExport, parseExport, verifyExport } from '../../lambdas/domain/audit';
 import { configHash, parseConfig } from '../../lambdas/domain/config';
 import { type InsightRecord, verifyInsightChain } from '../../lambdas/domain/insight';
 import { run as insightRecord } from '../../lambdas/insight-record';
-import type { Deps, LifecycleEvent } from '../../lambdas/ports';
+import { type Deps, type LifecycleEvent, LOCAL_RUNTIME } from '../../lambdas/ports';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { type SimulationResult, simulate } from '../../local/simulate';
@@ -47,7 +47,7 @@ const runRaw = (raw: unknown) => simulate(loadScenario(raw, SCENARIOS));
 
 describe('an out-of-band kubectl set image (examples/scenarios/drift-out-of-band.json)', () => {
   let r: SimulationResult;
-  before(async () => {
+  beforeAll(async () => {
     r = await simulate(loadScenarioFile(join(SCENARIOS, 'drift-out-of-band.json')));
   });
 
@@ -172,7 +172,7 @@ describe('a workload that cannot be read', () => {
 
 describe('a service with no prod promotion for 14 days (examples/scenarios/stale-service.json)', () => {
   let r: SimulationResult;
-  before(async () => {
+  beforeAll(async () => {
     r = await simulate(loadScenarioFile(join(SCENARIOS, 'stale-service.json')));
   });
 
@@ -203,10 +203,10 @@ describe('a service with no prod promotion for 14 days (examples/scenarios/stale
 
 describe('insight-record run twice for one check (a retried task)', () => {
   let dynamo: LocalDynamo;
-  before(async () => {
+  beforeAll(async () => {
     dynamo = await startDynalite();
   });
-  after(async () => {
+  afterAll(async () => {
     await dynamo.close();
   });
 
@@ -217,7 +217,7 @@ describe('insight-record run twice for one check (a retried task)', () => {
     });
     const published: LifecycleEvent[] = [];
     const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
-    const deps = { config, configHash: configHash(config), ledger, bus: { publish: async (e: readonly LifecycleEvent[]) => void published.push(...e) }, now: () => new Date('2026-12-01T06:00:00Z') } as unknown as Deps;
+    const deps = { config, configHash: configHash(config), ledger, bus: { publish: async (e: readonly LifecycleEvent[]) => void published.push(...e) }, now: () => new Date('2026-12-01T06:00:00Z'), runtime: LOCAL_RUNTIME } as unknown as Deps;
     await ledger.setRunning('payments', 'prod', D2, '2026-11-30T06:00:00.000Z');
     // RecordInsight's input as the workflow builds it: the plan's instant and config, and one read per workload.
     const input = {
@@ -239,7 +239,7 @@ describe('gantry audit drift', () => {
   let tmp: string;
   let records: InsightRecord[];
   let simOutput: string;
-  before(async () => {
+  beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'gantry-drift-'));
     const r = await simulate(loadScenarioFile(join(SCENARIOS, 'drift-out-of-band.json')));
     records = r.insightRecords;

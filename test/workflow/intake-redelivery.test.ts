@@ -4,7 +4,7 @@
  * under the push's next execution name, and the new release says why.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { pushExecutionCandidate } from '../../lambdas/domain/release';
 import { D2, runInline } from './helpers';
 

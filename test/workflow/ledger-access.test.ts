@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { type LedgerRequest, type SimulationOutput, simulate } from '../../local/simulate';
 import { HANDLERS } from '../../lib/ReleaseControlPlane';
@@ -145,7 +145,7 @@ function scenarios(): Array<{ name: string; raw?: unknown; file?: string }> {
 const recorded: Recorded[] = [];
 const outputs = new Map<string, SimulationOutput>();
 
-before(async () => {
+beforeAll(async () => {
   for (const s of scenarios()) {
     const loaded = s.file ? loadScenarioFile(s.file) : loadScenario(s.raw, join(ROOT, 'examples', 'scenarios'));
     const { output } = await simulate(loaded, { observeLedger: (handler, request: LedgerRequest) => recorded.push({ scenario: s.name, handler, request: iamRequestOf(request) }) });

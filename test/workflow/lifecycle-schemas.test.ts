@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { LIFECYCLE_DETAIL_TYPES } from '../../lambdas/domain/types';
 import type { LifecycleEvent } from '../../lambdas/ports';
@@ -102,7 +102,7 @@ describe('the lifecycle events the handlers publish in every example scenario', 
   const original = LocalCloud.prototype.publish;
   let current = '';
 
-  before(async () => {
+  beforeAll(async () => {
     LocalCloud.prototype.publish = async function (this: LocalCloud, events: readonly LifecycleEvent[]) {
       for (const event of events) published.push({ scenario: current, event });
       return original.call(this, events);
@@ -113,7 +113,7 @@ describe('the lifecycle events the handlers publish in every example scenario', 
     }
   });
 
-  after(() => {
+  afterAll(() => {
     LocalCloud.prototype.publish = original;
   });
 

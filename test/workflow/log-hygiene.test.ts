@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import { handler as approvalDecideHandler } from '../../lambdas/approval-decide';
 import { logger } from '../../lambdas/shared/middleware';
 import { LocalCloud } from '../../local/cloud';
@@ -93,7 +93,7 @@ let out: SimulationOutput;
 let logs: string[] = [];
 const tokens = new Set<string>();
 
-before(async () => {
+beforeAll(async () => {
   const awaitToken = LocalCloud.prototype.awaitToken;
   LocalCloud.prototype.awaitToken = function (this: LocalCloud, token: string) {
     tokens.add(token);
@@ -163,7 +163,7 @@ describe('the Lambda wrapper', () => {
     return c.lines;
   }
 
-  before(async () => {
+  beforeAll(async () => {
     const e = JSON.parse(readFileSync(join(SAMPLES, 'apigw-rest-lambda-proxy-event-iam-auth.constructed.json'), 'utf8'));
     e.httpMethod = 'POST';
     e.body = JSON.stringify({ decision: 'approve', comment: 'signed request' });

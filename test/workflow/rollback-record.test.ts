@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { auditRelease } from '../../lambdas/domain/audit';
 import { renderAudit } from '../../cli/render/render';
 import { renderReleaseReport } from '../../cli/render/report-html';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import type { SimulationOutput } from '../../local/simulate';
 import { D1, D2, ROOT, runExample, runInline } from './helpers';
 

@@ -81,6 +81,8 @@ export interface ReleaseAudit {
   readonly sourceRepository?: string;
   readonly initiator?: string;
   readonly attributedAt?: string;
+  /** Which CloudTrail record named the initiator late: `CloudTrail PutImage` (a push) or `CloudTrail StartExecution` (a console start). */
+  readonly attributedFrom?: string;
   readonly requestReason?: string;
   readonly rollbackTarget?: string;
   readonly breakGlass?: unknown;
@@ -313,7 +315,7 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
     ...(facts.created ? { imageCreated: facts.created } : {}),
     ...(facts.pushedAt ? { imagePushedAt: facts.pushedAt } : {}),
     ...(facts.repository ? { sourceRepository: facts.repository } : {}),
-    ...(s(attributed?.data.initiator) ? { initiator: attributed?.data.initiator as string, attributedAt: attributed?.at } : s(d.initiator) ? { initiator: d.initiator as string } : {}),
+    ...(s(attributed?.data.initiator) ? { initiator: attributed?.data.initiator as string, attributedAt: attributed?.at, attributedFrom: s(attributed?.data.source) ? (attributed?.data.source as string) : 'CloudTrail PutImage' } : s(d.initiator) ? { initiator: d.initiator as string } : {}),
     ...(s(d.reason) ? { requestReason: d.reason as string } : {}),
     ...(s(d.rollbackTarget) ? { rollbackTarget: d.rollbackTarget as string } : {}),
     ...(d.breakGlass ? { breakGlass: d.breakGlass } : {}),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'vitest';
 import { awsDeps, buildAwsDeps, loadBundledConfig, resetAwsDepsForTests } from '../../../lambdas/adapters/aws-deps';
 import { CloudWatchAlarms } from '../../../lambdas/adapters/cloudwatch';
 import { DynamoLedger } from '../../../lambdas/adapters/dynamo-ledger';
@@ -107,5 +107,22 @@ describe('awsDeps', () => {
     const second = awsDeps();
 
     assert.equal(second, first);
+  });
+});
+
+describe('buildAwsDeps: the runtime facts', () => {
+  it('is in Lambda exactly when AWS_LAMBDA_FUNCTION_NAME is set, in the region AWS_REGION names', () => {
+    const inside = buildAwsDeps({ ...ENV, AWS_LAMBDA_FUNCTION_NAME: 'gantry-record-step', AWS_REGION: 'eu-west-2', ECR_REGISTRY: '111122223333.dkr.ecr.eu-west-2.amazonaws.com' }, CONFIG);
+    assert.equal(inside.runtime.inLambda, true);
+    assert.equal(inside.runtime.region, 'eu-west-2');
+    assert.equal(inside.runtime.ecrRegistry, '111122223333.dkr.ecr.eu-west-2.amazonaws.com');
+    const outside = buildAwsDeps(ENV, CONFIG);
+    assert.equal(outside.runtime.inLambda, false);
+    assert.equal(outside.runtime.region, undefined);
+  });
+
+  it('names ECR_REGISTRY when a handler reads the registry host of a function that was not given it', () => {
+    const deps = buildAwsDeps({ ...ENV, AWS_LAMBDA_FUNCTION_NAME: 'gantry-window-gate' }, CONFIG);
+    assert.throws(() => deps.runtime.ecrRegistry, (e: unknown) => e instanceof ConfigError && /ECR_REGISTRY/.test(e.message));
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import { TransientAwsError } from '../../../lambdas/adapters/errors';
 import { KMS_SDK_MISSING, KmsPublicKeys, sdkGetPublicKey } from '../../../lambdas/adapters/kms';
 import { SigningKeyError } from '../../../lambdas/domain/image/signature';
