@@ -53,7 +53,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'drivers/**/*.test.ts'],
     rules: {
       // Tests build malformed events, configs and SDK responses on purpose; `any` is how they get past the types.
       '@typescript-eslint/no-explicit-any': 'off',

@@ -53,3 +53,10 @@ export function defineDriver<const N extends string, S extends DriverConfigSchem
 export class DriverRegistryError extends Error {
   override readonly name = 'DriverRegistryError';
 }
+
+/**
+ * Any registered driver, whatever its config schema: the list and the code that iterates it take drivers whose
+ * schemas are different zod object types, which no narrower type parameter admits (zod's object types are invariant).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDriver = DriverDescriptor<string, any>;

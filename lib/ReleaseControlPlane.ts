@@ -45,7 +45,7 @@ import { InsightCheck } from './InsightCheck';
 import { ReleaseDashboard } from './ReleaseDashboard';
 import { ReleaseNotifications } from './ReleaseNotifications';
 import { WorkflowLogGroup } from './WorkflowLogGroup';
-import { CODEBUILD_SYNC_RULE, DRIVER_PROJECTS, WorkflowDefinition } from './WorkflowDefinition';
+import { CODEBUILD_SYNC_RULE, WorkflowDefinition } from './WorkflowDefinition';
 
 /** The Gantry EventBridge bus (docs/contracts.md §4). */
 export const EVENT_BUS_NAME = 'gantry';

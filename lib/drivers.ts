@@ -12,7 +12,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DRIVERS } from '../drivers';
-import type { DriverDescriptor } from '../drivers/types';
+import type { AnyDriver } from '../drivers/types';
 import type { GantryConfig } from '../lambdas/domain/config';
 
 export interface DriverCdkProps {
@@ -47,7 +47,7 @@ export class DriverCdkError extends Error {
 const DRIVERS_DIR = join(__dirname, '..', 'drivers');
 
 /** A driver's CDK part, loaded by convention from its folder. */
-export function driverCdk(driver: DriverDescriptor<string, any>): DriverCdk {
+export function driverCdk(driver: AnyDriver): DriverCdk {
   const file = join(driver.dir ?? join(DRIVERS_DIR, driver.name), 'cdk');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const part = require(file) as { cdk?: DriverCdk };
@@ -56,6 +56,6 @@ export function driverCdk(driver: DriverDescriptor<string, any>): DriverCdk {
 }
 
 /** Every driver's resources, by name, in list order; each under the construct id `<Title>Driver`. */
-export function createDrivers(scope: Construct, props: DriverCdkProps, drivers: readonly DriverDescriptor<string, any>[] = DRIVERS): Record<string, DriverResources> {
+export function createDrivers(scope: Construct, props: DriverCdkProps, drivers: readonly AnyDriver[] = DRIVERS): Record<string, DriverResources> {
   return Object.fromEntries(drivers.map((d) => [d.name, driverCdk(d).create(scope, `${d.title}Driver`, props)]));
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DriverDescriptor } from '../drivers/types';
+import type { AnyDriver } from '../drivers/types';
 import type { DeployConfig } from '../lambdas/domain/config';
 import type { LocalCloud } from './cloud';
 
@@ -48,7 +48,7 @@ export interface DriverLocal {
 const DRIVERS_DIR = join(__dirname, '..', 'drivers');
 
 /** A driver's local part, or undefined when its folder has none. */
-export function driverLocal(driver: DriverDescriptor<string, any>): DriverLocal | undefined {
+export function driverLocal(driver: AnyDriver): DriverLocal | undefined {
   const file = join(driver.dir ?? join(DRIVERS_DIR, driver.name), 'local');
   if (!existsSync(`${file}.ts`) && !existsSync(`${file}.js`)) return undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports

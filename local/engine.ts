@@ -6,7 +6,6 @@
  * rewritten into Tasks that sleep on the virtual clock.
  */
 import './polyfill';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
@@ -522,4 +521,3 @@ type DriverRun = LocalDriverRun;
 /** A scenario `deploy` line as the driver reads it (local/scenario.ts): `planDestroys` for a Terraform stage. */
 type ScriptedDriverRun = NonNullable<ReturnType<EngineHooks['driverScript']>> & { readonly planDestroys?: number };
 
-const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');

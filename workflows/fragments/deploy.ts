@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { DRIVERS } from '../../drivers';
-import type { DriverDescriptor } from '../../drivers/types';
+import type { AnyDriver } from '../../drivers/types';
 import { choiceOn, states, type States } from '../builder';
 
 export interface DeployChain {
@@ -43,7 +43,7 @@ export class DriverWorkflowError extends Error {
 }
 
 /** A driver's workflow part, loaded by convention from its folder. */
-export function driverWorkflow(driver: DriverDescriptor<string, any>): DriverWorkflow {
+export function driverWorkflow(driver: AnyDriver): DriverWorkflow {
   const file = join(driver.dir ?? join(DRIVERS_DIR, driver.name), 'workflow');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const part = require(file) as { workflow?: DriverWorkflow };
@@ -55,7 +55,7 @@ export function driverWorkflow(driver: DriverDescriptor<string, any>): DriverWor
 export const chooseDriverState = (kind: DeployChain['kind']): string => (kind === 'deploy' ? 'ChooseDeployDriver' : 'ChooseRollbackDriver');
 
 /** The Choice on `$.stage.driver` (the list's `choiceDefault` driver is its Default) and the states of every driver. */
-export function deployChain(chain: DeployChain, drivers: readonly DriverDescriptor<string, any>[] = DRIVERS): States {
+export function deployChain(chain: DeployChain, drivers: readonly AnyDriver[] = DRIVERS): States {
   const parts = drivers.map((d) => ({ d, w: driverWorkflow(d) }));
   const fallback = parts.find((p) => p.d.choiceDefault);
   if (!fallback) throw new DriverWorkflowError('no driver is the choiceDefault (drivers/index.ts)');
