@@ -14,6 +14,7 @@ import type { Construct } from 'constructs';
 import { DRIVERS } from '../drivers';
 import type { AnyDriver } from '../drivers/types';
 import type { GantryConfig } from '../lambdas/domain/config';
+import { requireDriverPart } from '../drivers/require-part';
 
 export interface DriverCdkProps {
   readonly config: GantryConfig;
@@ -49,8 +50,7 @@ const DRIVERS_DIR = join(__dirname, '..', 'drivers');
 /** A driver's CDK part, loaded by convention from its folder. */
 export function driverCdk(driver: AnyDriver): DriverCdk {
   const file = join(driver.dir ?? join(DRIVERS_DIR, driver.name), 'cdk');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const part = require(file) as { cdk?: DriverCdk };
+  const part = requireDriverPart<{ cdk?: DriverCdk }>(file);
   if (!part.cdk) throw new DriverCdkError(`${file}.ts exports no \`cdk\` (a DriverCdk) for the ${driver.name} driver`);
   return part.cdk;
 }

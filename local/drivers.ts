@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AnyDriver } from '../drivers/types';
 import type { DeployConfig } from '../lambdas/domain/config';
 import type { LocalCloud } from './cloud';
+import { requireDriverPart } from '../drivers/require-part';
 
 /** One driver run as a driver's local part sees it. */
 export interface LocalDriverRun {
@@ -51,6 +52,5 @@ const DRIVERS_DIR = join(__dirname, '..', 'drivers');
 export function driverLocal(driver: AnyDriver): DriverLocal | undefined {
   const file = join(driver.dir ?? join(DRIVERS_DIR, driver.name), 'local');
   if (!existsSync(`${file}.ts`) && !existsSync(`${file}.js`)) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require(file) as { local?: DriverLocal }).local;
+  return requireDriverPart<{ local?: DriverLocal }>(file).local;
 }

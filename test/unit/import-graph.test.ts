@@ -58,8 +58,8 @@ export function importGraph(): Map<string, string[]> {
   return graph;
 }
 
-/** A handler module: a .ts file directly under lambdas/ other than ports.ts. */
-export const isHandler = (f: string): boolean => /^lambdas\/[^/]+\.ts$/.test(f) && f !== 'lambdas/ports.ts';
+/** A handler module: a .ts file directly under lambdas/ other than ports.ts and registry.ts (pure data: the handlers as declared, decision 034). */
+export const isHandler = (f: string): boolean => /^lambdas\/[^/]+\.ts$/.test(f) && f !== 'lambdas/ports.ts' && f !== 'lambdas/registry.ts';
 
 interface Rule {
   readonly name: string;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DRIVERS } from '../../drivers';
 import type { AnyDriver } from '../../drivers/types';
 import { choiceOn, states, type States } from '../builder';
+import { requireDriverPart } from '../../drivers/require-part';
 
 export interface DeployChain {
   /** `deploy` (a release's digest) or `rollback` (the stage's rollback target). */
@@ -45,8 +46,7 @@ export class DriverWorkflowError extends Error {
 /** A driver's workflow part, loaded by convention from its folder. */
 export function driverWorkflow(driver: AnyDriver): DriverWorkflow {
   const file = join(driver.dir ?? join(DRIVERS_DIR, driver.name), 'workflow');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const part = require(file) as { workflow?: DriverWorkflow };
+  const part = requireDriverPart<{ workflow?: DriverWorkflow }>(file);
   if (!part.workflow) throw new DriverWorkflowError(`${file}.ts exports no \`workflow\` (a DriverWorkflow) for the ${driver.name} driver`);
   return part.workflow;
 }
