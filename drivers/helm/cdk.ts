@@ -18,10 +18,13 @@ import type { DriverCdk } from '../../lib/drivers';
 import type { GantryConfig } from '../../lambdas/domain/config';
 import { driverTimeouts } from '../../lambdas/domain/release';
 import { acknowledge, WILDCARD_REASONS } from '../../lib/acknowledge';
+import { PROJECT_ROOT } from '../../lib/bundle';
 import { inlineDriverScript, YamlTextBuildSpec } from '../buildspec';
 
-export const HELM_BUILDSPEC_PATH = join(__dirname, 'buildspec.yml');
-export const HELM_SCRIPT_PATH = join(__dirname, 'deploy.sh');
+// From the project root, not __dirname: the compiled package runs this file from dist/drivers/helm/, and the
+// buildspec and script ship as sources under drivers/helm/ (decision 033).
+export const HELM_BUILDSPEC_PATH = join(PROJECT_ROOT, 'drivers', 'helm', 'buildspec.yml');
+export const HELM_SCRIPT_PATH = join(PROJECT_ROOT, 'drivers', 'helm', 'deploy.sh');
 /** The buildspec command that the deployed buildspec replaces with the script itself. */
 export const HELM_SCRIPT_COMMAND = 'bash drivers/helm/deploy.sh';
 const HEREDOC_DELIMITER = 'GANTRY_HELM_DEPLOY_SCRIPT';

@@ -21,10 +21,13 @@ import type { DriverCdk } from '../../lib/drivers';
 import type { GantryConfig } from '../../lambdas/domain/config';
 import { driverTimeouts } from '../../lambdas/domain/release';
 import { acknowledge, WILDCARD_REASONS } from '../../lib/acknowledge';
+import { PROJECT_ROOT } from '../../lib/bundle';
 import { inlineDriverScript, YamlTextBuildSpec } from '../buildspec';
 
-export const TERRAFORM_BUILDSPEC_PATH = join(__dirname, 'buildspec.yml');
-export const TERRAFORM_SCRIPT_PATH = join(__dirname, 'deploy.sh');
+// From the project root, not __dirname: the compiled package runs this file from dist/drivers/terraform/, and the
+// buildspec and script ship as sources under drivers/terraform/ (decision 033).
+export const TERRAFORM_BUILDSPEC_PATH = join(PROJECT_ROOT, 'drivers', 'terraform', 'buildspec.yml');
+export const TERRAFORM_SCRIPT_PATH = join(PROJECT_ROOT, 'drivers', 'terraform', 'deploy.sh');
 /** The buildspec command that the deployed buildspec replaces with the script itself. */
 export const TERRAFORM_SCRIPT_COMMAND = 'bash drivers/terraform/deploy.sh';
 const HEREDOC_DELIMITER = 'GANTRY_TERRAFORM_DEPLOY_SCRIPT';
