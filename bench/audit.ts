@@ -81,7 +81,17 @@ export async function measureAudit(samples = 5): Promise<AuditFigures> {
     exportBytes = formatExport(events).length;
     exportMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  return { chainEvents: chain.length, chainBytes: chainText.length, verifyChainMs, verifyExportMs, verifyOk, exportReleases: releases, exportEvents: events.length, exportBytes, exportMs };
+  return {
+    chainEvents: chain.length,
+    chainBytes: chainText.length,
+    verifyChainMs,
+    verifyExportMs,
+    verifyOk,
+    exportReleases: releases,
+    exportEvents: events.length,
+    exportBytes,
+    exportMs,
+  };
 }
 
 export function auditTable(f: AuditFigures): string {

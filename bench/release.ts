@@ -30,7 +30,14 @@ export const PRICES = {
 
 export interface TransitionFigures {
   /** The demo scenario as shipped. */
-  demo: { status: string; transitions: number; workflowInvocations: number; byHandler: Record<string, { calls: number; meanMs: number }>; eventInvocations: number; ledgerEvents: number };
+  demo: {
+    status: string;
+    transitions: number;
+    workflowInvocations: number;
+    byHandler: Record<string, { calls: number; meanMs: number }>;
+    eventInvocations: number;
+    ledgerEvents: number;
+  };
   /** The demo release with every stage's bake (event-driven) set to these minutes → transitions. */
   byBake: Array<{ bakeMinutes: number; transitions: number; status: string }>;
   /** The same release (30-min event-driven bakes) with the image's scan finishing this many minutes in → transitions. */

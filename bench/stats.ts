@@ -31,6 +31,8 @@ export const verdict = (met: boolean) => (met ? 'met' : '**missed**');
 /** One line naming the machine and its load when the figures were taken. */
 export function machineLine(): string {
   const c = cpus();
-  const load = loadavg().map((l) => l.toFixed(1)).join(' / ');
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
   return `${c.length} cores (${c[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.versions.node}, load average ${load} (1 / 5 / 15 min) when the suite ended`;
 }

@@ -45,7 +45,13 @@ export function measureSynth(runs = 3): SynthFigures {
         encoding: 'utf8',
       });
       const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (r.status !== 0) throw new Error(`cdk synth failed (exit ${r.status}):\n${r.stderr.split('\n').filter((l) => !l.startsWith('Bundling asset')).join('\n')}`);
+      if (r.status !== 0)
+        throw new Error(
+          `cdk synth failed (exit ${r.status}):\n${r.stderr
+            .split('\n')
+            .filter((l) => !l.startsWith('Bundling asset'))
+            .join('\n')}`,
+        );
       runsMs.push(elapsed);
       cpuMs.push(childrenCpuMs() - cpu0);
     } finally {

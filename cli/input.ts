@@ -95,7 +95,9 @@ export function parseTimeBound(value: string | undefined, which: 'since' | 'unti
     }
   }
   if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))) return new Date(Date.parse(value)).toISOString();
-  throw new CliInputError(`--${which}: expected an ISO date (2026-11-24), an ISO instant (2026-11-24T10:00:00Z) or an ISO duration back from now (P30D), got ${JSON.stringify(value)}`);
+  throw new CliInputError(
+    `--${which}: expected an ISO date (2026-11-24), an ISO instant (2026-11-24T10:00:00Z) or an ISO duration back from now (P30D), got ${JSON.stringify(value)}`,
+  );
 }
 
 /** `--table/--region/--endpoint` as the live ledger's options; undefined without --table. */

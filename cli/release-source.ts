@@ -37,7 +37,7 @@ export function releaseSourceOptions(cmd: Command): Command {
     .option('--file <export>', 'an export file (JSON Lines, from `gantry audit export` or `gantry simulate --export`)')
     .option('--local <dir>', 'a local Gantry (a simulation directory made by gantry simulate --state)')
     .option('--stack <name>', 'the Gantry CloudFormation stack (the default source; default name: GANTRY_STACK, else Gantry)')
-    .option('--region <region>', 'AWS region of the stack or --table (default: AWS_REGION or your profile\'s)')
+    .option('--region <region>', "AWS region of the stack or --table (default: AWS_REGION or your profile's)")
     .option('--profile <profile>', 'AWS profile for the stack (default: the standard credential chain)')
     .option('--outputs <file>', 'read the stack outputs from `cdk deploy --outputs-file` JSON instead of CloudFormation')
     .option('--table <name>', 'the live ledger table (DynamoDB) by name instead of a stack')
@@ -51,14 +51,17 @@ export function notFoundMessage(releaseId: string, r: ReleaseSource): string {
   return `release ${releaseId} is not in ${r.source}${has}${r.missing ? `; list releases with \`${r.missing.listWith}\`` : ''}`;
 }
 
-const newestFirst = (list: readonly ReleaseSummary[]) => [...list].sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.releaseId.localeCompare(a.releaseId)).map((r) => r.releaseId);
+const newestFirst = (list: readonly ReleaseSummary[]) =>
+  [...list].sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.releaseId.localeCompare(a.releaseId)).map((r) => r.releaseId);
 
 /** Read one release from the source the options name. */
 export async function readRelease(releaseId: string, opts: ReleaseSourceOptions, io: Pick<OperatorIo, 'openBackend' | 'err'>): Promise<ReleaseSource> {
   const gantry = (['local', 'stack', 'outputs', 'profile'] as const).filter((k) => opts[k] !== undefined);
   const direct = (['file', 'table'] as const).filter((k) => opts[k] !== undefined);
   if (direct.length && gantry.length) {
-    throw new CliInputError(`give one place to read the release from: --file, --table, --local <dir> or a stack (--stack/--outputs/--profile); got ${[...direct, ...gantry].map((k) => `--${k}`).join(' and ')}`);
+    throw new CliInputError(
+      `give one place to read the release from: --file, --table, --local <dir> or a stack (--stack/--outputs/--profile); got ${[...direct, ...gantry].map((k) => `--${k}`).join(' and ')}`,
+    );
   }
   if (opts.file && !opts.table) {
     const whole = readExportFile(opts.file);

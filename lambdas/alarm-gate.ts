@@ -63,7 +63,14 @@ export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> 
     e.releaseId,
     stageStep.bakeStarted(e.stage),
     'bake.started',
-    { alarms: st.alarms, bakeMinutes: st.bakeMinutes, until: new Date(now.getTime() + st.bakeMinutes * 60_000).toISOString(), insufficientData: st.insufficientData, mode: 'poll', intervalSeconds: st.bake.intervalSeconds },
+    {
+      alarms: st.alarms,
+      bakeMinutes: st.bakeMinutes,
+      until: new Date(now.getTime() + st.bakeMinutes * 60_000).toISOString(),
+      insufficientData: st.insufficientData,
+      mode: 'poll',
+      intervalSeconds: st.bake.intervalSeconds,
+    },
     e.stage,
   );
   const startedAt = opened.at;

@@ -38,7 +38,12 @@ export async function run(event: unknown, deps: Deps): Promise<{ failedBakes: nu
       kind: 'fail',
       error: 'AlarmBreached',
       cause: { alarm: alarm.alarmName, reason: alarm.reason, detectedAt, bakeMinute },
-      gate: { gate: 'bake', result: 'FAIL', reason, evidence: { alarm: alarm.alarmName, state: 'ALARM', previous: alarm.previousState, reason: alarm.reason, timestamp: detectedAt } },
+      gate: {
+        gate: 'bake',
+        result: 'FAIL',
+        reason,
+        evidence: { alarm: alarm.alarmName, state: 'ALARM', previous: alarm.previousState, reason: alarm.reason, timestamp: detectedAt },
+      },
       detectedAt,
     });
     if (ended) {
@@ -71,7 +76,14 @@ async function ignoreEarlierChange(
 ): Promise<void> {
   const before = durationText(Date.parse(e.bakeStartedAt) - Date.parse(e.changedAt));
   const reason = `alarm ${e.alarm} went to ALARM at ${e.changedAt}, ${before} before this bake began (${e.bakeStartedAt}): an earlier state change delivered late is not a failure of this bake; the alarm's state now is read when the bake ends`;
-  await record(deps, token.releaseId, stageStep.bakeEventIgnored(token.stage, e.alarm, e.changedAt), 'bake.event-ignored', { alarm: e.alarm, state: 'ALARM', previous: e.previous, changedAt: e.changedAt, bakeStartedAt: e.bakeStartedAt, eventId: e.eventId, reason }, token.stage);
+  await record(
+    deps,
+    token.releaseId,
+    stageStep.bakeEventIgnored(token.stage, e.alarm, e.changedAt),
+    'bake.event-ignored',
+    { alarm: e.alarm, state: 'ALARM', previous: e.previous, changedAt: e.changedAt, bakeStartedAt: e.bakeStartedAt, eventId: e.eventId, reason },
+    token.stage,
+  );
   logger.info('alarm event from before the bake ignored', { releaseId: token.releaseId, stage: token.stage, alarm: e.alarm, changedAt: e.changedAt });
 }
 

@@ -93,8 +93,7 @@ function respond(statusCode: number, body: Record<string, unknown>, headers: Rec
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
-const noApproval = (stage: string, releaseId: string, why: string): ApiResponse =>
-  respond(409, { message: `no approval is waiting for ${stage} of ${releaseId}: ${why}` });
+const noApproval = (stage: string, releaseId: string, why: string): ApiResponse => respond(409, { message: `no approval is waiting for ${stage} of ${releaseId}: ${why}` });
 
 /** Replace every occurrence of the token in a text (an SDK error message may quote it). */
 function scrub(text: string, token: string | undefined): string {
@@ -125,9 +124,14 @@ export async function run(event: unknown, deps: Deps): Promise<ApiResponse> {
     if (!parsed.success) return respond(400, { message: 'the request is invalid', problems: formatIssues(parsed.error.issues, raw) });
     const caller: Caller = { arn, requestId, ...(ctx?.identity?.sourceIp ? { sourceIp: ctx.identity.sourceIp } : {}) };
     const { path, body: request } = parsed.data;
-    return await decide(deps, caller, { releaseId: path.releaseId, stage: path.stage, decision: request.decision, ...(request.comment !== undefined ? { comment: request.comment } : {}) }, (t) => {
-      token = t;
-    });
+    return await decide(
+      deps,
+      caller,
+      { releaseId: path.releaseId, stage: path.stage, decision: request.decision, ...(request.comment !== undefined ? { comment: request.comment } : {}) },
+      (t) => {
+        token = t;
+      },
+    );
   } catch (err) {
     if (err instanceof ReleaseNotFoundError) return respond(404, { message: err.message });
     const e = err as Error;
@@ -140,7 +144,11 @@ function tooManyRefusals(caller: Caller, limit: number, scope: string, windowEnd
   const retryAfterSeconds = Math.max(1, Math.ceil((windowEnd - now.getTime()) / 1000));
   return respond(
     429,
-    { message: `too many refused decisions from ${scope} (at most ${limit} a minute): nothing was read or recorded; try again in ${retryAfterSeconds} s`, retryAfterSeconds, principal: caller.arn },
+    {
+      message: `too many refused decisions from ${scope} (at most ${limit} a minute): nothing was read or recorded; try again in ${retryAfterSeconds} s`,
+      retryAfterSeconds,
+      principal: caller.arn,
+    },
     { 'Retry-After': String(retryAfterSeconds) },
   );
 }
@@ -166,7 +174,13 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
 
   // Authorise first, from the verified caller, the config and the recorded initiator alone: nothing the
   // stage's record says was decided can speak for this caller.
-  const verdict = decideApproval({ caller: caller.arn, initiator: release.initiator, approvers: st.approval.approvers, identity: deps.config.identity, awaiting: awaitedAttribution(release.initiator) });
+  const verdict = decideApproval({
+    caller: caller.arn,
+    initiator: release.initiator,
+    approvers: st.approval.approvers,
+    identity: deps.config.identity,
+    awaiting: awaitedAttribution(release.initiator),
+  });
   if (!verdict.ok) return refuse(deps, caller, req, verdict.code, verdict.reason, windowEnd);
 
   if (release.status !== 'RUNNING') return noApproval(stage, releaseId, `the release is ${release.status}`);
@@ -287,10 +301,23 @@ async function finishOwnDelivery(
   if (!token) return already;
   holding(token.token);
   const gate = [...(release.stages.find((s) => s.name === stage)?.gates ?? [])].reverse().find((g) => g.gate === 'approval');
-  const recorded: RecordedDecision = { decision: state.decision, reason: gate?.reason ?? state.decision.toLowerCase(), at: state.at, ...(state.principal ? { principal: state.principal } : {}), ...(state.comment ? { comment: state.comment } : {}) };
+  const recorded: RecordedDecision = {
+    decision: state.decision,
+    reason: gate?.reason ?? state.decision.toLowerCase(),
+    at: state.at,
+    ...(state.principal ? { principal: state.principal } : {}),
+    ...(state.comment ? { comment: state.comment } : {}),
+  };
   return withTokenGivenBack(deps, token, async () => {
     await deliver(deps, release, stage, token, recorded);
-    return respond(200, { releaseId: release.releaseId, stage, decision: state.decision, principal: caller.arn, ...(state.comment ? { comment: state.comment } : {}), at: state.at });
+    return respond(200, {
+      releaseId: release.releaseId,
+      stage,
+      decision: state.decision,
+      principal: caller.arn,
+      ...(state.comment ? { comment: state.comment } : {}),
+      at: state.at,
+    });
   });
 }
 

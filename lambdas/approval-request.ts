@@ -84,7 +84,13 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
     e.releaseId,
     stageStep.waiting(e.stage, 'approval'),
     'stage.waiting',
-    { waitingFor: 'approval', approvers: [...st.approval.approvers], timeoutMinutes: Math.round(timeoutSeconds / 60), expiresAt, reason: `approval by ${st.approval.approvers.join(' or ')}` },
+    {
+      waitingFor: 'approval',
+      approvers: [...st.approval.approvers],
+      timeoutMinutes: Math.round(timeoutSeconds / 60),
+      expiresAt,
+      reason: `approval by ${st.approval.approvers.join(' or ')}`,
+    },
     e.stage,
   );
   const gates = release.stages.find((s) => s.name === e.stage)?.gates ?? [];

@@ -27,7 +27,14 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
   const { st } = stageConfigOf(deps, release.service, e.stage);
   const now = deps.now();
   const until = new Date(now.getTime() + st.bakeMinutes * 60_000).toISOString();
-  await record(deps, e.releaseId, stageStep.bakeStarted(e.stage), 'bake.started', { alarms: st.alarms, bakeMinutes: st.bakeMinutes, until, insufficientData: st.insufficientData }, e.stage);
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.bakeStarted(e.stage),
+    'bake.started',
+    { alarms: st.alarms, bakeMinutes: st.bakeMinutes, until, insufficientData: st.insufficientData },
+    e.stage,
+  );
   await deps.ledger.putToken({
     kind: 'BAKE',
     releaseId: e.releaseId,
@@ -44,7 +51,13 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
   if (!lease.held) {
     const lost = (await deps.ledger.events(e.releaseId)).filter((x) => x.type === 'lease.lost' && x.stage === e.stage).at(-1);
     const cause = String(lost?.data.reason ?? `the stage's lease was taken by ${lease.holder ?? 'another release'}`);
-    await endBake(deps, e.releaseId, e.stage, { kind: 'fail', error: 'OperatorRollback', cause, gate: { gate: 'bake', result: 'FAIL', reason: `bake stopped: ${cause}` }, detectedAt: now.toISOString() });
+    await endBake(deps, e.releaseId, e.stage, {
+      kind: 'fail',
+      error: 'OperatorRollback',
+      cause,
+      gate: { gate: 'bake', result: 'FAIL', reason: `bake stopped: ${cause}` },
+      detectedAt: now.toISOString(),
+    });
     return { registered: false };
   }
   const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-start' });

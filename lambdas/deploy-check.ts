@@ -56,10 +56,30 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
   const freeze = await deps.ledger.getFreeze();
   const w = windowAtAction(st.windows, now, { kind: 'deploy', breakGlass: release.breakGlass ?? null, freeze });
   if (w.verdict === 'WAIT') {
-    await record(deps, e.releaseId, key('waiting:window'), 'stage.waiting', { waitingFor: 'window', until: w.until, reason: w.reason, checkpoint: 'deploy', ...(st.windows ? { timezone: st.windows.timezone } : {}) }, e.stage);
+    await record(
+      deps,
+      e.releaseId,
+      key('waiting:window'),
+      'stage.waiting',
+      { waitingFor: 'window', until: w.until, reason: w.reason, checkpoint: 'deploy', ...(st.windows ? { timezone: st.windows.timezone } : {}) },
+      e.stage,
+    );
     return { verdict: 'WAIT', until: w.until, reason: w.reason, attempt: e.attempt + 1 };
   }
-  const windowGate = await record(deps, e.releaseId, key('gate:window'), 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'deploy', evidence: { windows: st.windows ?? null, breakGlass: release.breakGlass ?? null, freeze, bypassed: w.bypassed } }, e.stage);
+  const windowGate = await record(
+    deps,
+    e.releaseId,
+    key('gate:window'),
+    'gate.evaluated',
+    {
+      gate: 'window',
+      result: w.result,
+      reason: w.reason,
+      checkpoint: 'deploy',
+      evidence: { windows: st.windows ?? null, breakGlass: release.breakGlass ?? null, freeze, bypassed: w.bypassed },
+    },
+    e.stage,
+  );
   if (w.verdict === 'BLOCK') {
     await announce(deps, windowGate.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: windowGate.at, gate: 'window', reason: w.reason });
     return { verdict: 'BLOCK', reason: w.reason, attempt: e.attempt };

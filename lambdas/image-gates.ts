@@ -216,7 +216,8 @@ class ImageReader {
     if (doc.kind !== 'index') return [];
     const list = platformManifests(doc);
     if (list.length === 0) throw new ImageInspectionError(`image index ${this.digest} lists no platform image`);
-    if (list.length > MAX_PLATFORMS) throw new ImageInspectionError(`image index ${this.digest} lists ${list.length} platform images, more than the ${MAX_PLATFORMS} Gantry inspects`);
+    if (list.length > MAX_PLATFORMS)
+      throw new ImageInspectionError(`image index ${this.digest} lists ${list.length} platform images, more than the ${MAX_PLATFORMS} Gantry inspects`);
     return list;
   }
 
@@ -292,7 +293,12 @@ async function signatureGate(deps: Deps, reader: ImageReader, policy: ImagePolic
     if (doc.kind !== 'manifest') return { ...base, signatureManifestDigest: rec.digest, malformed: 'it is an image index, not a signature manifest', checks: [] };
     const layers = cosignSignatureLayers(doc).slice(0, MAX_SIGNATURE_LAYERS);
     if (layers.length === 0) {
-      return { ...base, signatureManifestDigest: rec.digest, malformed: `no ${MEDIA_TYPES.cosignSimpleSigning} layer carries a dev.cosignproject.cosign/signature annotation`, checks: [] };
+      return {
+        ...base,
+        signatureManifestDigest: rec.digest,
+        malformed: `no ${MEDIA_TYPES.cosignSimpleSigning} layer carries a dev.cosignproject.cosign/signature annotation`,
+        checks: [],
+      };
     }
     const checks: Array<{ payloadDigest: string; check: SignatureCheck }> = [];
     for (const layer of layers) {
@@ -351,7 +357,9 @@ async function signatureGate(deps: Deps, reader: ImageReader, policy: ImagePolic
 
 async function configOf(reader: ImageReader, manifest: ImageManifestDoc, manifestDigest: string, platform?: string): Promise<PlatformImageConfig> {
   if (!isContainerImage(manifest)) {
-    throw new ImageInspectionError(`${manifestDigest} is not a container image (config media type ${manifest.config.mediaType}${manifest.artifactType ? `, artifact type ${manifest.artifactType}` : ''})`);
+    throw new ImageInspectionError(
+      `${manifestDigest} is not a container image (config media type ${manifest.config.mediaType}${manifest.artifactType ? `, artifact type ${manifest.artifactType}` : ''})`,
+    );
   }
   const config = parseImageConfig(await reader.blob(manifest.config.digest, MAX_CONFIG_BYTES));
   return { ...(platform ? { platform } : {}), manifestDigest, configDigest: manifest.config.digest, config };
@@ -423,7 +431,14 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
       verdict = { kind: 'decided', gate: unverifiable('image.scan', 'the image scan', err) };
     }
     if (verdict.kind === 'wait') {
-      await record(deps, e.releaseId, stageStep.waiting(e.stage, 'scan'), 'stage.waiting', { waitingFor: 'scan', reason: verdict.reason, until: new Date(now.getTime() + policy.scanWaitMinutes * 60_000).toISOString() }, e.stage);
+      await record(
+        deps,
+        e.releaseId,
+        stageStep.waiting(e.stage, 'scan'),
+        'stage.waiting',
+        { waitingFor: 'scan', reason: verdict.reason, until: new Date(now.getTime() + policy.scanWaitMinutes * 60_000).toISOString() },
+        e.stage,
+      );
       return { verdict: 'WAIT', waitSeconds: SCAN_POLL_SECONDS, reason: verdict.reason };
     }
     gates.push(verdict.gate);
@@ -445,7 +460,12 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
   for (const found of gates) {
     const g: GateResult =
       force && found.result === 'FAIL'
-        ? { ...found, result: 'WARN', reason: `FAIL overridden by --force (${release.initiator ?? 'unknown'}: ${force.reason}): ${found.reason}`, evidence: { overridden: { result: 'FAIL', reason: found.reason }, evidence: found.evidence ?? null } }
+        ? {
+            ...found,
+            result: 'WARN',
+            reason: `FAIL overridden by --force (${release.initiator ?? 'unknown'}: ${force.reason}): ${found.reason}`,
+            evidence: { overridden: { result: 'FAIL', reason: found.reason }, evidence: found.evidence ?? null },
+          }
         : found;
     overridden ||= g !== found;
     const r = await record(deps, e.releaseId, stageStep.gate(e.stage, g.gate), 'gate.evaluated', { ...g, ...(g !== found ? { overridden: true } : {}) }, e.stage);

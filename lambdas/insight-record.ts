@@ -6,7 +6,16 @@
  * `StaleServices` / `DriftedStages` metrics. Events and metrics only when the record is first written.
  */
 import { z } from 'zod';
-import { compareWorkload, type DriftFinding, INSIGHT_RECORD_BUDGET_BYTES, type InsightCheckData, inSyncEntry, insightRecordBytes, type WorkloadRead, type WorkloadTarget } from './domain/insight';
+import {
+  compareWorkload,
+  type DriftFinding,
+  INSIGHT_RECORD_BUDGET_BYTES,
+  type InsightCheckData,
+  inSyncEntry,
+  insightRecordBytes,
+  type WorkloadRead,
+  type WorkloadTarget,
+} from './domain/insight';
 import { parseWith } from './domain/validation';
 import type { Deps, LifecycleEvent } from './ports';
 import { readInsightInputs } from './shared/insight-inputs';
@@ -18,7 +27,13 @@ export const INSIGHT_DETAIL_TYPES = ['Service Stale', 'Drift Detected'] as const
 
 /** What one Map iteration found: the containers (name, and image for the workload's container only), or the error name. */
 const read = z.union([
-  z.strictObject({ ok: z.literal(true), containers: z.array(z.looseObject({ name: z.unknown().optional(), image: z.unknown().optional() })).max(100).default([]) }),
+  z.strictObject({
+    ok: z.literal(true),
+    containers: z
+      .array(z.looseObject({ name: z.unknown().optional(), image: z.unknown().optional() }))
+      .max(100)
+      .default([]),
+  }),
   z.strictObject({ ok: z.literal(false), error: z.string().max(200).default('States.TaskFailed') }),
 ]);
 const eventSchema = z.object({
@@ -53,7 +68,9 @@ export interface InsightRecordResult {
 export async function run(event: unknown, deps: Deps): Promise<InsightRecordResult> {
   const e = parseWith(eventSchema, event, 'task input');
   if (e.configHash !== deps.configHash) {
-    throw new InsightPlanMismatchError(`the check ${e.checkId} was planned under config ${e.configHash.slice(0, 12)}…, this is ${deps.configHash.slice(0, 12)}…: its reads cannot be matched to workloads (the next check will run under the new config)`);
+    throw new InsightPlanMismatchError(
+      `the check ${e.checkId} was planned under config ${e.configHash.slice(0, 12)}…, this is ${deps.configHash.slice(0, 12)}…: its reads cannot be matched to workloads (the next check will run under the new config)`,
+    );
   }
   const inputs = await readInsightInputs(deps, e.checkId, new Date(e.at));
   if (e.reads.length !== inputs.workloads.length) {
@@ -95,7 +112,18 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
     const events: LifecycleEvent[] = [
       ...stale.map((s) => ({
         detailType: 'Service Stale',
-        detail: { checkId: e.checkId, service: s.service, stage: s.stage, status: 'STALE', at: record.at, lastPromotedAt: s.lastPromotedAt, since: s.since, days: s.days, staleAfterDays: s.staleAfterDays, reason: s.reason },
+        detail: {
+          checkId: e.checkId,
+          service: s.service,
+          stage: s.stage,
+          status: 'STALE',
+          at: record.at,
+          lastPromotedAt: s.lastPromotedAt,
+          since: s.since,
+          days: s.days,
+          staleAfterDays: s.staleAfterDays,
+          reason: s.reason,
+        },
       })),
       ...drift.map((d) => ({
         detailType: 'Drift Detected',

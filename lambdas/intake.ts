@@ -116,11 +116,13 @@ export async function run(event: unknown, deps: Deps): Promise<IntakeResult> {
 
   // Events accept any OCI digest (AWS's samples carry truncated ones); a release is only ever started for a sha256 one.
   if (!DIGEST_PATTERN.test(facts.digest)) {
-    throw new ValidationError(facts.digestAt.source, [`${facts.digestAt.path}: expected a digest sha256:<64 lowercase hex characters> to start a release, got ${JSON.stringify(facts.digest)}`]);
+    throw new ValidationError(facts.digestAt.source, [
+      `${facts.digestAt.path}: expected a digest sha256:<64 lowercase hex characters> to start a release, got ${JSON.stringify(facts.digest)}`,
+    ]);
   }
   const home = deps.executions.home;
   if (!home || typeof home.account !== 'string' || typeof home.region !== 'string') {
-    throw new IntakeError('intake cannot tell which ECR registry is the control plane\'s own: the release workflow port reports no account and region (RELEASE_STATE_MACHINE_ARN)');
+    throw new IntakeError("intake cannot tell which ECR registry is the control plane's own: the release workflow port reports no account and region (RELEASE_STATE_MACHINE_ARN)");
   }
   if (facts.registry.account !== home.account || facts.registry.region !== home.region) {
     return skip(
@@ -205,10 +207,14 @@ async function attributePusher(deps: Deps, releaseId: string, principal: string,
     throw new AttributionPendingError(`release ${releaseId} is not on record yet: its pusher ${principal} is attributed when this event is retried`);
   }
   if (String(started.data.initiator ?? '').startsWith('arn:')) return;
-  await deps.ledger.append({ releaseId, stepKey: RELEASE_STEP.attributed, type: 'release.attributed', at: deps.now().toISOString(), data: { initiator: principal, source: 'CloudTrail PutImage', eventId } });
+  await deps.ledger.append({
+    releaseId,
+    stepKey: RELEASE_STEP.attributed,
+    type: 'release.attributed',
+    at: deps.now().toISOString(),
+    data: { initiator: principal, source: 'CloudTrail PutImage', eventId },
+  });
 }
-
-
 
 /** The source a console start's `release.attributed` names. */
 export const START_ATTRIBUTION_SOURCE = 'CloudTrail StartExecution';
@@ -223,7 +229,8 @@ export const START_ATTRIBUTION_SOURCE = 'CloudTrail StartExecution';
 async function attributeStart(deps: Deps, e: CloudTrailStartExecution): Promise<IntakeResult> {
   const releaseId = e.executionName;
   // Every Gantry release id is an execution name of this form (prepare-release refuses any other).
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/.test(releaseId)) return { outcome: 'ignored', reason: `execution ${releaseId} cannot be a Gantry release (its name is not a release id)` };
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/.test(releaseId))
+    return { outcome: 'ignored', reason: `execution ${releaseId} cannot be a Gantry release (its name is not a release id)` };
   if (!e.principalArn) return { outcome: 'ignored', reason: `StartExecution of ${releaseId} by ${e.principalType ?? 'an AWS service'} names no principal` };
   const events = await deps.ledger.events(releaseId);
   const started = events.find((x) => x.type === 'release.started');
@@ -249,7 +256,13 @@ async function attributeStart(deps: Deps, e: CloudTrailStartExecution): Promise<
     stepKey: 'release.attributed',
     type: 'release.attributed',
     at: deps.now().toISOString(),
-    data: { initiator: e.principalArn, source: START_ATTRIBUTION_SOURCE, eventId: e.cloudTrailEventId, executionArn: e.executionArn, ...(e.principalType ? { principalType: e.principalType } : {}) },
+    data: {
+      initiator: e.principalArn,
+      source: START_ATTRIBUTION_SOURCE,
+      eventId: e.cloudTrailEventId,
+      executionArn: e.executionArn,
+      ...(e.principalType ? { principalType: e.principalType } : {}),
+    },
   });
   if (r.duplicate) return { outcome: 'ignored', reason: `${releaseId} is already attributed to ${String(r.event.data.initiator)} (first writer wins)` };
   logger.info('console start attributed', { releaseId, initiator: e.principalArn });

@@ -52,7 +52,12 @@ export async function run(event: unknown, deps: OperatorDeps): Promise<ApiRespon
   const resource = ev.resource ?? ev.requestContext?.resourcePath;
   const route = routeOf(resource);
   try {
-    if (!route) return respond(404, { message: `no such route: ${JSON.stringify(resource ?? null)} (the operator routes are ${Object.values(OPERATOR_ROUTES).map((r) => `${r.method} ${r.resource}`).join(', ')})` });
+    if (!route)
+      return respond(404, {
+        message: `no such route: ${JSON.stringify(resource ?? null)} (the operator routes are ${Object.values(OPERATOR_ROUTES)
+          .map((r) => `${r.method} ${r.resource}`)
+          .join(', ')})`,
+      });
     const method = ev.httpMethod ?? ev.requestContext?.httpMethod;
     if (method !== OPERATOR_ROUTES[route].method) return respond(405, { message: `use ${OPERATOR_ROUTES[route].method} ${OPERATOR_ROUTES[route].resource}` });
     const caller = callerOf(ev);

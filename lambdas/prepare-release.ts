@@ -95,7 +95,8 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
       refusedAttributions.push({
         principal: startRecord,
         source: 'start record',
-        reason: 'a pushed release takes its initiator only from intake (the pusher in the CloudTrail PutImage record); a start record for it was written by someone else and is ignored',
+        reason:
+          'a pushed release takes its initiator only from intake (the pusher in the CloudTrail PutImage record); a start record for it was written by someone else and is ignored',
       });
     }
   } else {
@@ -118,7 +119,13 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     digest: digest ?? null,
     tag: tag ?? null,
     initiator,
-    initiatorSource: pushed ? (intake?.pusher ? `intake: ${intake.source} ${intake.eventId}` : 'intake: pusher not known yet') : startRecord !== undefined ? 'start record' : 'none',
+    initiatorSource: pushed
+      ? intake?.pusher
+        ? `intake: ${intake.source} ${intake.eventId}`
+        : 'intake: pusher not known yet'
+      : startRecord !== undefined
+        ? 'start record'
+        : 'none',
     ...(refusedAttributions.length ? { refusedAttributions } : {}),
     input: e.input,
     reason: input.reason ?? null,
@@ -146,14 +153,20 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
       );
     }
   }
-  await announce(deps, started.duplicate, 'Release Started', { releaseId, service: input.service, digest: (d.digest as string) ?? undefined }, {
-    status: 'RUNNING',
-    at: started.at,
-    tag: d.tag,
-    initiator,
-    stages,
-    breakGlass: d.breakGlass,
-  });
+  await announce(
+    deps,
+    started.duplicate,
+    'Release Started',
+    { releaseId, service: input.service, digest: (d.digest as string) ?? undefined },
+    {
+      status: 'RUNNING',
+      at: started.at,
+      tag: d.tag,
+      initiator,
+      stages,
+      breakGlass: d.breakGlass,
+    },
+  );
   return {
     releaseId,
     service: input.service,

@@ -29,7 +29,10 @@ export async function run(event: unknown, deps: Deps): Promise<{ closed: boolean
   if (!summary || summary.status !== 'RUNNING') return { closed: false, leasesFreed };
 
   const status: ReleaseStatus = exec.status === 'ABORTED' ? 'ABORTED' : 'FAILED';
-  const reason = exec.status === 'ABORTED' ? 'execution aborted from outside' : `execution ${exec.status}${exec.error ? `: ${exec.error}` : ''}${exec.cause ? ` — ${exec.cause.slice(0, 300)}` : ''}`;
+  const reason =
+    exec.status === 'ABORTED'
+      ? 'execution aborted from outside'
+      : `execution ${exec.status}${exec.error ? `: ${exec.error}` : ''}${exec.cause ? ` — ${exec.cause.slice(0, 300)}` : ''}`;
   for (const s of summary.stages.filter((x) => x.status === 'WAITING')) {
     const token = await deps.ledger.takeToken('BAKE', releaseId, s.name);
     if (token) await deps.timers.cancel(bakeTimerName(releaseId, s.name));

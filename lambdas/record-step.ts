@@ -100,7 +100,15 @@ async function beginStage(e: Step<'begin-stage'>, c: StepContext): Promise<Recor
   const pointer = await deps.ledger.getPointer(release.service, name);
   await record(deps, e.releaseId, stageStep.started(name), 'stage.started', { previousDigest: pointer?.running ?? null, lastKnownGood: pointer?.lastKnownGood ?? null }, name);
   const env = release.digest
-    ? driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: release.digest, releaseId: e.releaseId, kind: 'deploy', registry: deps.runtime.ecrRegistry })
+    ? driverEnvironment({
+        config: deps.config,
+        service: release.service,
+        stage: st,
+        digest: release.digest,
+        releaseId: e.releaseId,
+        kind: 'deploy',
+        registry: deps.runtime.ecrRegistry,
+      })
     : [];
   return {
     name,
@@ -174,7 +182,14 @@ async function planRollback(e: Step<'plan-rollback'>, c: StepContext): Promise<R
   if (failure?.Error === 'States.Timeout') await closeTimedOutBake(deps, e.releaseId, e.stage, reason, detectedAt);
   const target = release.rollbackTarget ?? pointer?.lastKnownGood;
   if (!target) {
-    const r = await record(deps, e.releaseId, stageStep.finished(e.stage), 'stage.finished', { status: 'FAILED', reason: `${reason}; nothing to roll back to (no last known good digest)` }, e.stage);
+    const r = await record(
+      deps,
+      e.releaseId,
+      stageStep.finished(e.stage),
+      'stage.finished',
+      { status: 'FAILED', reason: `${reason}; nothing to roll back to (no last known good digest)` },
+      e.stage,
+    );
     return { hasTarget: false, reason: r.data.reason };
   }
   const r = await record(
@@ -187,13 +202,28 @@ async function planRollback(e: Step<'plan-rollback'>, c: StepContext): Promise<R
   );
   // The controls that change with time, as they stand now: a rollback is never blocked by them; its record says what it overrode.
   const w = windowAtAction(st.windows, deps.now(), { kind: 'rollback', freeze: await deps.ledger.getFreeze() });
-  await record(deps, e.releaseId, stageStep.atRollbackGate(e.stage, 'window'), 'gate.evaluated', { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'rollback', evidence: { windows: st.windows ?? null, bypassed: w.bypassed } }, e.stage);
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.atRollbackGate(e.stage, 'window'),
+    'gate.evaluated',
+    { gate: 'window', result: w.result, reason: w.reason, checkpoint: 'rollback', evidence: { windows: st.windows ?? null, bypassed: w.bypassed } },
+    e.stage,
+  );
   if (lease.held && !(await deps.ledger.beginDeploy(release.service, e.stage, e.releaseId, lease.fence, { kind: 'rollback', digest: target, at: now() }))) {
     return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
   }
   await record(deps, e.releaseId, stageStep.rollbackDeployStarted(e.stage), 'deploy.started', { kind: 'rollback', digest: target, driver: st.deploy.driver }, e.stage);
   await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: target, reason, detectedAt });
-  const deployEnv = driverEnvironment({ config: deps.config, service: release.service, stage: st, digest: target, releaseId: e.releaseId, kind: 'rollback', registry: deps.runtime.ecrRegistry });
+  const deployEnv = driverEnvironment({
+    config: deps.config,
+    service: release.service,
+    stage: st,
+    digest: target,
+    releaseId: e.releaseId,
+    kind: 'rollback',
+    registry: deps.runtime.ecrRegistry,
+  });
   return { hasTarget: true, toDigest: target, reason, deployEnv };
 }
 
@@ -233,7 +263,14 @@ async function rollbackFinished(e: Step<'rollback-finished'>, c: StepContext): P
     e.releaseId,
     stageStep.rollbackDeployFinished(e.stage),
     'deploy.finished',
-    { kind: 'rollback', digest: toDigest, result: e.result, message: message ?? null, buildId: evidence?.buildId ?? (e.buildId !== undefined && isBuildId(e.buildId) ? e.buildId : null), ...(evidence ? { evidence } : {}) },
+    {
+      kind: 'rollback',
+      digest: toDigest,
+      result: e.result,
+      message: message ?? null,
+      buildId: evidence?.buildId ?? (e.buildId !== undefined && isBuildId(e.buildId) ? e.buildId : null),
+      ...(evidence ? { evidence } : {}),
+    },
     e.stage,
   );
   await record(

@@ -90,7 +90,8 @@ export const HANDLER_REGISTRY = {
   },
   'stage-lease': {
     entry: 'lambdas/stage-lease.ts',
-    description: 'Takes, waits for (task token, woken when freed) and frees the one-release-per-(service, stage) lease; an operator rollback takes it from a waiting or baking release',
+    description:
+      'Takes, waits for (task token, woken when freed) and frees the one-release-per-(service, stage) lease; an operator rollback takes it from a waiting or baking release',
     invokedBy: workflow('release', 'rollback'),
     capabilities: ['readRepositories', 'cancelBakeTimers', 'sendTaskResults'],
     environment: TIMER_ENV,
@@ -254,6 +255,7 @@ export class HandlerRegistryError extends Error {
 /** The one handler invoked a given way (the scheduled bake timer, the handler of an API or a rule). @throws HandlerRegistryError unless exactly one */
 export function theHandler(what: string, matches: (inv: Invocation) => boolean): HandlerName {
   const found = HANDLER_NAMES.filter((n) => matches(handlerEntry(n).invokedBy));
-  if (found.length !== 1) throw new HandlerRegistryError(`lambdas/registry.ts: expected exactly one handler invoked by ${what}, found ${found.length} (${found.join(', ') || 'none'})`);
+  if (found.length !== 1)
+    throw new HandlerRegistryError(`lambdas/registry.ts: expected exactly one handler invoked by ${what}, found ${found.length} (${found.join(', ') || 'none'})`);
   return found[0] as HandlerName;
 }

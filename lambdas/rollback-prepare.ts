@@ -20,7 +20,10 @@ export class PolicyRefusedError extends Error {
 }
 
 /** Pure: which digest an operator rollback returns the stage to, or why it may not. */
-export function rollbackTarget(pointer: { running?: string; lastKnownGood?: string; promoted: readonly string[] } | undefined, requested: string | undefined): { digest: string } | { refused: string } {
+export function rollbackTarget(
+  pointer: { running?: string; lastKnownGood?: string; promoted: readonly string[] } | undefined,
+  requested: string | undefined,
+): { digest: string } | { refused: string } {
   const promoted = pointer?.promoted ?? [];
   if (requested) {
     if (!promoted.includes(requested)) return { refused: `digest ${requested} was never promoted in this stage (promoted: ${promoted.join(', ') || 'none'})` };
@@ -61,7 +64,13 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     await announce(deps, r.duplicate, 'Release Finished', { releaseId, service: input.service, digest: input.digest }, { status: 'BLOCKED', at: r.at, reason: r.data.reason });
     throw new PolicyRefusedError(`rollback refused: ${target.refused}`);
   }
-  await announce(deps, started.duplicate, 'Release Started', { releaseId, service: input.service, digest: target.digest }, { status: 'RUNNING', at: started.at, kind: 'rollback', initiator, stages: [input.stage] });
+  await announce(
+    deps,
+    started.duplicate,
+    'Release Started',
+    { releaseId, service: input.service, digest: target.digest },
+    { status: 'RUNNING', at: started.at, kind: 'rollback', initiator, stages: [input.stage] },
+  );
   return { releaseId, service: input.service, digest: target.digest, tag: null, stages: [input.stage], stageCount: 1 };
 }
 

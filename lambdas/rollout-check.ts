@@ -67,7 +67,12 @@ const deploymentSchema = z.object({
     .object({
       replicas: z.number().int().min(0).optional(),
       template: z
-        .object({ spec: z.object({ containers: z.array(z.object({ name: z.string(), image: z.string().optional() }).passthrough()).optional() }).passthrough().optional() })
+        .object({
+          spec: z
+            .object({ containers: z.array(z.object({ name: z.string(), image: z.string().optional() }).passthrough()).optional() })
+            .passthrough()
+            .optional(),
+        })
         .passthrough()
         .optional(),
     })
@@ -109,7 +114,15 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         digest = started?.data.toDigest as string | undefined;
       }
       if (!digest) throw new RolloutTargetError(`release ${e.releaseId} has no ${e.kind === 'rollback' ? 'rollback target' : 'digest'} for stage ${e.stage}`);
-      const target: RolloutTarget = rolloutTarget({ config: deps.config, service: release.service, stage: st, digest, registry: deps.runtime.ecrRegistry, releaseId: e.releaseId, kind: e.kind });
+      const target: RolloutTarget = rolloutTarget({
+        config: deps.config,
+        service: release.service,
+        stage: st,
+        digest,
+        registry: deps.runtime.ecrRegistry,
+        releaseId: e.releaseId,
+        kind: e.kind,
+      });
       // conflicts: the PUTs answered 409 so far (the workflow counts them and re-reads, up to MAX_UPDATE_ATTEMPTS).
       return { target, conflicts: { count: 0 } };
     }

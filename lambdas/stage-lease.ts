@@ -25,7 +25,6 @@ const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('release'), ...base }),
 ]);
 
-
 export type StageLeaseResult = { acquired: boolean; fence?: number; holder?: string; superseded?: string; woken?: boolean; preempted?: string };
 
 /** Whether the holder's record is closed (its execution ended and nobody freed the lease). */
@@ -50,11 +49,7 @@ export async function run(event: unknown, deps: Deps): Promise<StageLeaseResult>
     await deps.ledger.addLeaseWaiter({ service: release.service, stage: e.stage, releaseId: e.releaseId, token: e.taskToken, at });
     // Freed (or made takeable) between our acquire and this registration: nobody else will wake us.
     const lease = await deps.ledger.getLease(release.service, e.stage);
-    const takeable =
-      !lease?.owner ||
-      lease.owner === e.releaseId ||
-      (await holderClosed(deps, lease.owner)) ||
-      (release.kind === 'rollback' && !lease.deploying);
+    const takeable = !lease?.owner || lease.owner === e.releaseId || (await holderClosed(deps, lease.owner)) || (release.kind === 'rollback' && !lease.deploying);
     if (takeable) await wakeLeaseWaiters(deps, release.service, e.stage);
     return { acquired: false, woken: takeable };
   }
@@ -78,7 +73,14 @@ export async function run(event: unknown, deps: Deps): Promise<StageLeaseResult>
     }
   }
   if (r.acquired) {
-    await record(deps, e.releaseId, stageStep.leaseAcquired(e.stage), 'lease.acquired', { fence: r.fence ?? null, ...(preempted ? { preempted } : {}), ...(takenOverFrom ? { takenOverFrom, why: 'its holder\'s record is closed' } : {}) }, e.stage);
+    await record(
+      deps,
+      e.releaseId,
+      stageStep.leaseAcquired(e.stage),
+      'lease.acquired',
+      { fence: r.fence ?? null, ...(preempted ? { preempted } : {}), ...(takenOverFrom ? { takenOverFrom, why: "its holder's record is closed" } : {}) },
+      e.stage,
+    );
     if (preempted) await preemptHolder(deps, release, e.stage, preempted);
   }
   // Newest wins, whether we hold the lease or queue for it: an older digest never deploys over a newer one.

@@ -27,7 +27,14 @@ export async function run(event: unknown, deps: Deps): Promise<WindowGateResult>
   // One pure decision (describeWindowAt), so the same answer can be taken again right before a deploy.
   const d = describeWindowAt(st.windows, now, breakGlass, freeze);
   if (d.verdict === 'WAIT') {
-    await record(deps, e.releaseId, stageStep.waitingForWindow(e.stage, d.until), 'stage.waiting', { waitingFor: 'window', until: d.until, reason: d.reason, ...(st.windows ? { timezone: st.windows.timezone } : {}) }, e.stage);
+    await record(
+      deps,
+      e.releaseId,
+      stageStep.waitingForWindow(e.stage, d.until),
+      'stage.waiting',
+      { waitingFor: 'window', until: d.until, reason: d.reason, ...(st.windows ? { timezone: st.windows.timezone } : {}) },
+      e.stage,
+    );
     return { verdict: 'WAIT', until: d.until, reason: d.reason };
   }
   const evidence = { windows: st.windows ?? null, breakGlass, freeze, ...(d.bypassed.length > 0 ? { bypassed: d.bypassed } : {}) };

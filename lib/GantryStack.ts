@@ -20,13 +20,28 @@ export class GantryStack extends Stack {
     new CfnOutput(this, 'RollbackStateMachineArn', { value: cp.rollbackStateMachine.stateMachineArn, description: 'The operator rollback workflow' });
     new CfnOutput(this, 'LedgerTableName', { value: cp.table.tableName, description: 'The ledger (DynamoDB)' });
     new CfnOutput(this, 'EventBusName', { value: cp.eventBus.eventBusName, description: 'The Gantry bus for lifecycle events' });
-    new CfnOutput(this, 'ReleaseWorkflowRoleArn', { value: cp.releaseStateMachine.role.roleArn, description: 'Give this role an EKS access entry on every cluster a kubernetes stage deploys to (eks:call)' });
-    new CfnOutput(this, 'RollbackWorkflowRoleArn', { value: cp.rollbackStateMachine.role.roleArn, description: 'Give this role an EKS access entry on every cluster a kubernetes stage rolls back on (eks:call)' });
-    new CfnOutput(this, 'InsightWorkflowRoleArn', { value: cp.insightCheck.stateMachine.role.roleArn, description: 'Give this role a read-only EKS access entry on every cluster whose drift is checked' });
-    new CfnOutput(this, 'TerraformDriverRoleArn', { value: cp.terraformDriver.role.roleArn, description: 'Give this role an EKS access entry on every cluster a Terraform stage deploys to' });
+    new CfnOutput(this, 'ReleaseWorkflowRoleArn', {
+      value: cp.releaseStateMachine.role.roleArn,
+      description: 'Give this role an EKS access entry on every cluster a kubernetes stage deploys to (eks:call)',
+    });
+    new CfnOutput(this, 'RollbackWorkflowRoleArn', {
+      value: cp.rollbackStateMachine.role.roleArn,
+      description: 'Give this role an EKS access entry on every cluster a kubernetes stage rolls back on (eks:call)',
+    });
+    new CfnOutput(this, 'InsightWorkflowRoleArn', {
+      value: cp.insightCheck.stateMachine.role.roleArn,
+      description: 'Give this role a read-only EKS access entry on every cluster whose drift is checked',
+    });
+    new CfnOutput(this, 'TerraformDriverRoleArn', {
+      value: cp.terraformDriver.role.roleArn,
+      description: 'Give this role an EKS access entry on every cluster a Terraform stage deploys to',
+    });
     new CfnOutput(this, 'HelmDriverRoleArn', { value: cp.helmDriver.role.roleArn, description: 'Give this role an EKS access entry on every cluster a Helm stage deploys to' });
     // Replaying pushes intake could not handle (docs/operator-guide.md, "Replay pushes intake could not handle").
-    new CfnOutput(this, 'IntakeFunctionName', { value: cp.functions.intake.function.functionName, description: 'The intake function: replay a dead-lettered push by invoking it with the message body' });
+    new CfnOutput(this, 'IntakeFunctionName', {
+      value: cp.functions.intake.function.functionName,
+      description: 'The intake function: replay a dead-lettered push by invoking it with the message body',
+    });
     new CfnOutput(this, 'IntakeDeadLetterQueueUrl', { value: cp.deadLetterQueues.intake.queueUrl, description: 'Pushes intake could not handle after every retry (14 days)' });
   }
 }

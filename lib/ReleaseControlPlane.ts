@@ -28,9 +28,25 @@ import {
   LEDGER_TTL_ATTRIBUTE,
 } from '../lambdas/adapters/ledger-table';
 import type { GantryConfig } from '../lambdas/domain/config';
-import { alarmStateChangePattern, cloudTrailPutImagePattern, cloudTrailStartExecutionPattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
+import {
+  alarmStateChangePattern,
+  cloudTrailPutImagePattern,
+  cloudTrailStartExecutionPattern,
+  ecrPushPattern,
+  executionStatusChangePattern,
+} from '../lambdas/domain/event-patterns';
 import { isKmsKeyRef } from '../lambdas/domain/image/signature';
-import { type ExtraEnvironment, HANDLER_NAMES, HANDLER_REGISTRY, type HandlerName, handlerEntry, type Invocation, pascalCase, type RuleName, theHandler } from '../lambdas/registry';
+import {
+  type ExtraEnvironment,
+  HANDLER_NAMES,
+  HANDLER_REGISTRY,
+  type HandlerName,
+  handlerEntry,
+  type Invocation,
+  pascalCase,
+  type RuleName,
+  theHandler,
+} from '../lambdas/registry';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
 import { grantCapabilities } from './handler-grants';
 import { handlerGrants, ledgerPolicy, writes } from './ledger-access';
@@ -58,7 +74,9 @@ const LEDGER_KEY_WRITE_ACTIONS = [...LEDGER_KEY_READ_ACTIONS, 'kms:Encrypt', 'km
 export const SCHEDULE_GROUP_NAME = 'gantry-bakes';
 
 /** Every handler under `lambdas/`, with what it is for (from the registry, lambdas/registry.ts). */
-export const HANDLERS = Object.fromEntries(HANDLER_NAMES.map((n) => [n, HANDLER_REGISTRY[n].description])) as { readonly [K in HandlerName]: (typeof HANDLER_REGISTRY)[K]['description'] };
+export const HANDLERS = Object.fromEntries(HANDLER_NAMES.map((n) => [n, HANDLER_REGISTRY[n].description])) as {
+  readonly [K in HandlerName]: (typeof HANDLER_REGISTRY)[K]['description'];
+};
 export { type HandlerName, pascalCase };
 
 export interface ReleaseControlPlaneProps {
@@ -142,7 +160,9 @@ export class ReleaseControlPlane extends Construct {
         actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
         resources: ['*'],
         conditions: {
-          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          },
         },
       }),
     );
@@ -385,12 +405,15 @@ export class ReleaseControlPlane extends Construct {
     this.schedulerRole.addToPolicy(new PolicyStatement({ sid: 'InvokeBakeTimer', effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [bakeTimerArn] }));
     // ...and puts an undeliverable timer on the bake timer's dead-letter queue (KMS-encrypted with the Gantry key).
     // Exactly what an SQS sender to a KMS-encrypted queue needs: no wildcard action (grantSendMessages would add kms:ReEncrypt*).
-    this.schedulerRole.addToPolicy(new PolicyStatement({ sid: 'DeadLetterUndeliveredTimers', effect: Effect.ALLOW, actions: ['sqs:SendMessage'], resources: [this.deadLetterQueues.bakeTimer.queueArn] }));
-    this.schedulerRole.addToPolicy(new PolicyStatement({ sid: 'EncryptDeadLetters', effect: Effect.ALLOW, actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }));
+    this.schedulerRole.addToPolicy(
+      new PolicyStatement({ sid: 'DeadLetterUndeliveredTimers', effect: Effect.ALLOW, actions: ['sqs:SendMessage'], resources: [this.deadLetterQueues.bakeTimer.queueArn] }),
+    );
+    this.schedulerRole.addToPolicy(
+      new PolicyStatement({ sid: 'EncryptDeadLetters', effect: Effect.ALLOW, actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }),
+    );
 
     // ---------------------------------------------------------------- rules on the default bus
-    const target = (fn: GantryFunction, dlq: Queue) =>
-      new LambdaFunction(fn.function, { deadLetterQueue: dlq, retryAttempts: 8, maxEventAge: Duration.hours(2) });
+    const target = (fn: GantryFunction, dlq: Queue) => new LambdaFunction(fn.function, { deadLetterQueue: dlq, retryAttempts: 8, maxEventAge: Duration.hours(2) });
     const ruleTargets = new Map<Queue, string[]>();
     // Each rule targets the one handler the registry says it invokes, with that handler's dead-letter queue.
     const rule = (key: RuleName, rid: string, description: string, pattern: EventPattern) => {
@@ -402,7 +425,12 @@ export class ReleaseControlPlane extends Construct {
     };
     this.rules = {
       ecrPush: rule('ecrPush', 'EcrPushRule', 'ECR image pushed: start a release', eventPatternOf(ecrPushPattern)),
-      cloudTrailPutImage: rule('cloudTrailPutImage', 'CloudTrailPutImageRule', 'ECR PutImage via CloudTrail: the pusher identity of a release', eventPatternOf(cloudTrailPutImagePattern)),
+      cloudTrailPutImage: rule(
+        'cloudTrailPutImage',
+        'CloudTrailPutImageRule',
+        'ECR PutImage via CloudTrail: the pusher identity of a release',
+        eventPatternOf(cloudTrailPutImagePattern),
+      ),
       // Who started a release or rollback without the operator API (the Step Functions console): decision 027.
       cloudTrailStartExecution: rule(
         'cloudTrailStartExecution',
@@ -489,7 +517,6 @@ export class ReleaseControlPlane extends Construct {
       }
     }
   }
-
 }
 
 /** An EventBridge pattern object (as the local bus uses it) in the shape CDK's `Rule` takes. */

@@ -113,7 +113,9 @@ export class ReleaseDashboard extends Construct {
         }),
         new GraphWidget({
           title: `${service}: change failure rate (%, weekly)`,
-          left: [new MathExpression({ expression: 'IF(deployed > 0, 100 * failed / deployed, 0)', usingMetrics: { deployed, failed }, label: 'change failure rate', period: WEEK })],
+          left: [
+            new MathExpression({ expression: 'IF(deployed > 0, 100 * failed / deployed, 0)', usingMetrics: { deployed, failed }, label: 'change failure rate', period: WEEK }),
+          ],
           leftYAxis: { min: 0, max: 100 },
           width: 6,
         }),
@@ -121,7 +123,12 @@ export class ReleaseDashboard extends Construct {
           title: `${service}: failed deployment recovery time (minutes)`,
           left: stages.map(
             (stage, i) =>
-              new MathExpression({ expression: `r${i} / 60`, usingMetrics: { [`r${i}`]: this.metric(M.recoveryTime, { ...svc, [D.stage]: stage }, Stats.AVERAGE, DAY) }, label: stage, period: DAY }),
+              new MathExpression({
+                expression: `r${i} / 60`,
+                usingMetrics: { [`r${i}`]: this.metric(M.recoveryTime, { ...svc, [D.stage]: stage }, Stats.AVERAGE, DAY) },
+                label: stage,
+                period: DAY,
+              }),
           ),
           width: 6,
         }),
@@ -137,7 +144,12 @@ export class ReleaseDashboard extends Construct {
           title: `${service}: time per phase (average minutes per release)`,
           left: PHASES.map(
             (phase, i) =>
-              new MathExpression({ expression: `p${i} / 60`, usingMetrics: { [`p${i}`]: this.metric(M.phaseDuration, { ...svc, [D.phase]: phase }, Stats.AVERAGE, DAY) }, label: phase, period: DAY }),
+              new MathExpression({
+                expression: `p${i} / 60`,
+                usingMetrics: { [`p${i}`]: this.metric(M.phaseDuration, { ...svc, [D.phase]: phase }, Stats.AVERAGE, DAY) },
+                label: phase,
+                period: DAY,
+              }),
           ),
           stacked: true,
           width: 12,
@@ -198,9 +210,7 @@ export class ReleaseDashboard extends Construct {
     this.alarms = alarms;
 
     this.dashboard.addWidgets(new TextWidget({ markdown: '# Control plane health', width: 24, height: 1 }));
-    this.dashboard.addWidgets(
-      new AlarmStatusWidget({ title: 'Control-plane alarms', alarms: Object.values(alarms), width: 24, height: 4 }),
-    );
+    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Control-plane alarms', alarms: Object.values(alarms), width: 24, height: 4 }));
     this.dashboard.addWidgets(
       new GraphWidget({ title: 'Workflow executions failed / timed out / aborted', left: workflowMetrics, width: 6 }),
       new GraphWidget({ title: 'Handler errors', left: errorMetrics, width: 6 }),

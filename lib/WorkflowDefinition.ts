@@ -181,7 +181,9 @@ export class WorkflowDefinition {
   substitutions(values: Readonly<Record<string, string>>): Record<string, string> {
     const missing = this.placeholders.filter((p) => values[p] === undefined);
     if (missing.length > 0) {
-      throw new WorkflowDefinitionError(`${this.source}: no value for placeholder(s) ${missing.map((p) => `\${${p}}`).join(', ')}; known: ${Object.keys(values).sort().join(', ')}`);
+      throw new WorkflowDefinitionError(
+        `${this.source}: no value for placeholder(s) ${missing.map((p) => `\${${p}}`).join(', ')}; known: ${Object.keys(values).sort().join(', ')}`,
+      );
     }
     return Object.fromEntries(this.placeholders.map((p) => [p, values[p] as string]));
   }
@@ -201,7 +203,10 @@ export class WorkflowDefinition {
     if (direct) return { kind: 'lambda', state, functionPlaceholder: direct };
     if (LAMBDA_INVOKE.test(resource)) {
       const fn = wholePlaceholder(s.Parameters?.FunctionName);
-      if (!fn) throw new WorkflowDefinitionError(`${this.source}: state ${state} invokes a Lambda function that is not a \${Placeholder} (FunctionName must be one, so it can be granted)`);
+      if (!fn)
+        throw new WorkflowDefinitionError(
+          `${this.source}: state ${state} invokes a Lambda function that is not a \${Placeholder} (FunctionName must be one, so it can be granted)`,
+        );
       return { kind: 'lambda', state, functionPlaceholder: fn };
     }
     if (resource === EKS_DESCRIBE_CLUSTER) return { kind: 'eks-describe-cluster', state };
@@ -212,7 +217,10 @@ export class WorkflowDefinition {
     const cb = CODEBUILD_START.exec(resource);
     if (cb) {
       const project = wholePlaceholder(s.Parameters?.ProjectName);
-      if (!project) throw new WorkflowDefinitionError(`${this.source}: state ${state} starts a CodeBuild project that is not a \${Placeholder} (ProjectName must be one, so it can be granted)`);
+      if (!project)
+        throw new WorkflowDefinitionError(
+          `${this.source}: state ${state} starts a CodeBuild project that is not a \${Placeholder} (ProjectName must be one, so it can be granted)`,
+        );
       const known: readonly string[] = Object.values(DRIVER_PROJECTS);
       if (!known.includes(project)) {
         throw new WorkflowDefinitionError(

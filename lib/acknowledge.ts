@@ -31,11 +31,12 @@ export const WILDCARD_REASONS = {
     'The CloudWatch Logs vended-delivery actions Step Functions needs for execution logging (logs:CreateLogDelivery, GetLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups ...) support no resource-level permissions.',
   inspectorFindings:
     'inspector2:ListFindings and inspector2:ListCoverage, which ECR DescribeImageScanFindings needs under Amazon Inspector enhanced scanning (ECR User Guide, IAM permissions required for enhanced scanning), define no resource type in the Service Authorization Reference; both are read-only.',
-  ecrAuthorizationToken: 'ecr:GetAuthorizationToken (for helm registry login to an OCI chart in ECR) supports no resource-level permissions; pulls are limited to the chart repositories.',
+  ecrAuthorizationToken:
+    'ecr:GetAuthorizationToken (for helm registry login to an OCI chart in ECR) supports no resource-level permissions; pulls are limited to the chart repositories.',
   kmsGrantActions:
     'CDK key grants (table read/write, queue send, CodeBuild encryption key) use kms:GenerateDataKey* and kms:ReEncrypt* on the one Gantry customer-managed key; the wildcards only span GenerateDataKey/GenerateDataKeyWithoutPlaintext and ReEncryptFrom/ReEncryptTo.',
   codeBuildDefaultLogGroup:
-    'CDK\'s CodeBuild Project always grants stream writes to its default log group /aws/codebuild/<project>; builds log to the encrypted Gantry log group instead, so this grant is unused and limited to that one group.',
+    "CDK's CodeBuild Project always grants stream writes to its default log group /aws/codebuild/<project>; builds log to the encrypted Gantry log group instead, so this grant is unused and limited to that one group.",
 } as const;
 
 /**
@@ -45,9 +46,9 @@ export const WILDCARD_REASONS = {
  */
 export const FAILURE_PATH_REASONS = {
   synchronousOnly:
-    'Invoked only synchronously (RequestResponse): by Task states of the Gantry workflows (statemachines/*.asl.json, none sets InvocationType Event) or by API Gateway\'s Lambda proxy integration; no rule, schedule or event source invokes it. A dead-letter queue applies to asynchronous invocations only: the caller gets the error. Every such Task has a Retry for transient errors and a Catch to its workflow\'s failure path (release and rollback record the outcome; the insight check fails its execution), except the last-resort HandleInternalError, whose failure fails the execution, which the reconciler then closes; API Gateway returns the error to the SigV4 caller.',
+    "Invoked only synchronously (RequestResponse): by Task states of the Gantry workflows (statemachines/*.asl.json, none sets InvocationType Event) or by API Gateway's Lambda proxy integration; no rule, schedule or event source invokes it. A dead-letter queue applies to asynchronous invocations only: the caller gets the error. Every such Task has a Retry for transient errors and a Catch to its workflow's failure path (release and rollback record the outcome; the insight check fails its execution), except the last-resort HandleInternalError, whose failure fails the execution, which the reconciler then closes; API Gateway returns the error to the SigV4 caller.",
   onFailureDestination:
-    'Invoked asynchronously (an EventBridge rule target or EventBridge Scheduler): after Lambda\'s retries the invocation record (the event, the error, the condition) goes to the function\'s on-failure destination (EventInvokeConfig DestinationConfig.OnFailure), the encrypted dead-letter queue of its event flow. That destination is the asynchronous failure path; a DeadLetterConfig as well would be a second, older path to the same queue.',
+    "Invoked asynchronously (an EventBridge rule target or EventBridge Scheduler): after Lambda's retries the invocation record (the event, the error, the condition) goes to the function's on-failure destination (EventInvokeConfig DestinationConfig.OnFailure), the encrypted dead-letter queue of its event flow. That destination is the asynchronous failure path; a DeadLetterConfig as well would be a second, older path to the same queue.",
 } as const;
 
 /**

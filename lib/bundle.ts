@@ -185,7 +185,10 @@ function scratchDir(): string {
 }
 
 function keyOf(config: GantryConfig, handlers: readonly string[]): string {
-  return createHash('sha256').update(JSON.stringify({ settings: BUNDLE_SETTINGS, runtime: RUNTIME_PROVIDED, locked: [...LOCKED_SDK_HANDLERS], config, handlers })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ settings: BUNDLE_SETTINGS, runtime: RUNTIME_PROVIDED, locked: [...LOCKED_SDK_HANDLERS], config, handlers }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /**

@@ -99,13 +99,17 @@ export function grantCapabilities(scope: Construct, role: Role, capabilities: re
     // Kept out of the role's default policy: bake-register is in the release definition, so a
     // reference to the workflow from the policy its function depends on would be a cycle.
     role.attachInlinePolicy(
-      new Policy(scope, 'SendTaskResults', { statements: [new PolicyStatement({ sid: 'SendTaskResults', actions: [...CAPABILITY_ACTIONS.sendTaskResults], resources: workflowArns })] }),
+      new Policy(scope, 'SendTaskResults', {
+        statements: [new PolicyStatement({ sid: 'SendTaskResults', actions: [...CAPABILITY_ACTIONS.sendTaskResults], resources: workflowArns })],
+      }),
     );
   }
   if (has('decideApprovals')) {
     // Ends approvals of the release workflow and of forced operator rollbacks (the rollback workflow asks when a gate was overridden).
     role.attachInlinePolicy(
-      new Policy(scope, 'DecideApprovals', { statements: [new PolicyStatement({ sid: 'DecideApprovals', actions: [...CAPABILITY_ACTIONS.decideApprovals], resources: workflowArns })] }),
+      new Policy(scope, 'DecideApprovals', {
+        statements: [new PolicyStatement({ sid: 'DecideApprovals', actions: [...CAPABILITY_ACTIONS.decideApprovals], resources: workflowArns })],
+      }),
     );
   }
   if (has('startReleases')) r.releaseWorkflow.grantStartExecution(role);

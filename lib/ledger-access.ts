@@ -29,7 +29,10 @@ export const LEADING_KEYS = 'dynamodb:LeadingKeys';
 /** Every kind of item in the ledger table, by the partition key the adapter writes it under. */
 export const LEDGER_ITEM_KINDS = {
   release: { partition: 'RELEASE#*', holds: "a release's hash-chained events (EVENT#…) and its summary (META)" },
-  stage: { partition: 'STAGE#*', holds: "a stage's pointer (running digest, last known good, promoted history), its lease (owner, fencing token, driver run under way) and the releases waiting for the lease" },
+  stage: {
+    partition: 'STAGE#*',
+    holds: "a stage's pointer (running digest, last known good, promoted history), its lease (owner, fencing token, driver run under way) and the releases waiting for the lease",
+  },
   token: { partition: 'TOKEN#*', holds: 'the task token of a bake or an approval (expires)' },
   alarmIndex: { partition: 'ALARM#*', holds: 'bake tokens indexed by alarm name (expires)' },
   skip: { partition: 'SKIP#*', holds: "a skipped push's idempotency record" },
@@ -61,35 +64,92 @@ export interface LedgerMethodAccess {
  * `listReleases` is the by-service Query; without a service it scans the index, which no handler may.
  */
 export const LEDGER_METHODS = {
-  append: { table: [['Query', 'release'], ['PutItem', 'release']] },
+  append: {
+    table: [
+      ['Query', 'release'],
+      ['PutItem', 'release'],
+    ],
+  },
   events: { table: [['Query', 'release']] },
-  getRelease: { table: [['GetItem', 'release'], ['Query', 'refusal']] },
+  getRelease: {
+    table: [
+      ['GetItem', 'release'],
+      ['Query', 'refusal'],
+    ],
+  },
   listReleases: { table: [], index: true },
   getPointer: { table: [['GetItem', 'stage']] },
   setRunning: { table: [['UpdateItem', 'stage']] },
-  markGood: { table: [['GetItem', 'stage'], ['UpdateItem', 'stage']] },
-  acquireLease: { table: [['GetItem', 'stage'], ['UpdateItem', 'stage']] },
+  markGood: {
+    table: [
+      ['GetItem', 'stage'],
+      ['UpdateItem', 'stage'],
+    ],
+  },
+  acquireLease: {
+    table: [
+      ['GetItem', 'stage'],
+      ['UpdateItem', 'stage'],
+    ],
+  },
   getLease: { table: [['GetItem', 'stage']] },
   takeOverLease: { table: [['UpdateItem', 'stage']] },
   beginDeploy: { table: [['UpdateItem', 'stage']] },
   endDeploy: { table: [['UpdateItem', 'stage']] },
   releaseLease: { table: [['UpdateItem', 'stage']] },
   addLeaseWaiter: { table: [['PutItem', 'stage']] },
-  takeLeaseWaiters: { table: [['Query', 'stage'], ['DeleteItem', 'stage']] },
+  takeLeaseWaiters: {
+    table: [
+      ['Query', 'stage'],
+      ['DeleteItem', 'stage'],
+    ],
+  },
   leasesOf: { table: [], index: true },
-  'putToken(BAKE)': { table: [['PutItem', 'token'], ['PutItem', 'alarmIndex'], ['DeleteItem', 'alarmIndex']] },
+  'putToken(BAKE)': {
+    table: [
+      ['PutItem', 'token'],
+      ['PutItem', 'alarmIndex'],
+      ['DeleteItem', 'alarmIndex'],
+    ],
+  },
   'putToken(APPROVAL)': { table: [['PutItem', 'token']] },
-  'takeToken(BAKE)': { table: [['DeleteItem', 'token'], ['DeleteItem', 'alarmIndex']] },
+  'takeToken(BAKE)': {
+    table: [
+      ['DeleteItem', 'token'],
+      ['DeleteItem', 'alarmIndex'],
+    ],
+  },
   'takeToken(APPROVAL)': { table: [['DeleteItem', 'token']] },
-  tokensForAlarm: { table: [['Query', 'alarmIndex'], ['GetItem', 'token']] },
-  recordSkip: { table: [['PutItem', 'skip'], ['GetItem', 'skip'], ['PutItem', 'skipListing']] },
+  tokensForAlarm: {
+    table: [
+      ['Query', 'alarmIndex'],
+      ['GetItem', 'token'],
+    ],
+  },
+  recordSkip: {
+    table: [
+      ['PutItem', 'skip'],
+      ['GetItem', 'skip'],
+      ['PutItem', 'skipListing'],
+    ],
+  },
   listSkips: { table: [['Query', 'skipListing']] },
   getFreeze: { table: [['GetItem', 'freeze']] },
   setFreeze: { table: [['UpdateItem', 'freeze']] },
   putInitiator: { table: [['PutItem', 'initiator']] },
   getInitiator: { table: [['GetItem', 'initiator']] },
-  putInsight: { table: [['Query', 'insight'], ['PutItem', 'insight']] },
-  recordRefusal: { table: [['PutItem', 'refusal'], ['UpdateItem', 'refusal']] },
+  putInsight: {
+    table: [
+      ['Query', 'insight'],
+      ['PutItem', 'insight'],
+    ],
+  },
+  recordRefusal: {
+    table: [
+      ['PutItem', 'refusal'],
+      ['UpdateItem', 'refusal'],
+    ],
+  },
   refusalStats: { table: [['Query', 'refusal']] },
   listRefusals: { table: [['Query', 'refusal']] },
   takeThrottleSlot: { table: [['UpdateItem', 'throttle']] },
@@ -111,21 +171,60 @@ export interface HandlerLedgerAccess {
 export const LEDGER_ACCESS = {
   'prepare-release': { calls: ['getInitiator', 'append'], why: 'opens the record (release.started) with the initiator from the start record' },
   'stage-lease': {
-    calls: ['getRelease', 'events', 'append', 'getPointer', 'listReleases', 'getLease', 'acquireLease', 'takeOverLease', 'releaseLease', 'addLeaseWaiter', 'takeLeaseWaiters', 'takeToken(BAKE)', 'putToken(BAKE)', 'takeToken(APPROVAL)'],
+    calls: [
+      'getRelease',
+      'events',
+      'append',
+      'getPointer',
+      'listReleases',
+      'getLease',
+      'acquireLease',
+      'takeOverLease',
+      'releaseLease',
+      'addLeaseWaiter',
+      'takeLeaseWaiters',
+      'takeToken(BAKE)',
+      'putToken(BAKE)',
+      'takeToken(APPROVAL)',
+    ],
     why: "takes, waits for and frees the stage's lease; an operator rollback preempts the holder (fails its bake or approval)",
   },
-  'deploy-check': { calls: ['events', 'append', 'getLease', 'getPointer', 'listReleases', 'getFreeze', 'beginDeploy'], why: 'the point of action: checks again and claims the deploy on the lease' },
+  'deploy-check': {
+    calls: ['events', 'append', 'getLease', 'getPointer', 'listReleases', 'getFreeze', 'beginDeploy'],
+    why: 'the point of action: checks again and claims the deploy on the lease',
+  },
   'window-gate': { calls: ['events', 'getFreeze', 'append'], why: 'records gate window (reads the freeze)' },
   'image-gates': { calls: ['events', 'append'], why: 'records the image gates' },
   'alarm-gate': { calls: ['events', 'getLease', 'append'], why: 'records polling bakes and recovery checks' },
   'record-step': {
-    calls: ['events', 'append', 'getPointer', 'setRunning', 'markGood', 'getLease', 'beginDeploy', 'endDeploy', 'releaseLease', 'takeLeaseWaiters', 'leasesOf', 'getFreeze', 'takeToken(BAKE)', 'takeToken(APPROVAL)'],
+    calls: [
+      'events',
+      'append',
+      'getPointer',
+      'setRunning',
+      'markGood',
+      'getLease',
+      'beginDeploy',
+      'endDeploy',
+      'releaseLease',
+      'takeLeaseWaiters',
+      'leasesOf',
+      'getFreeze',
+      'takeToken(BAKE)',
+      'takeToken(APPROVAL)',
+    ],
     why: 'the bookkeeping steps: stage pointer (running, last known good), deploy claims, lease release, approval timeouts',
   },
   'bake-register': { calls: ['events', 'append', 'getLease', 'putToken(BAKE)', 'takeToken(BAKE)'], why: 'stores the bake token against the alarms; may end the bake at once' },
   'bake-timer': { calls: ['events', 'append', 'takeToken(BAKE)', 'putToken(BAKE)'], why: 'ends a bake: claims its token, records the outcome' },
-  'alarm-watch': { calls: ['tokensForAlarm', 'events', 'append', 'takeToken(BAKE)', 'putToken(BAKE)'], why: 'fails the bakes watching an alarm: claims their tokens, records the outcome' },
-  intake: { calls: ['recordSkip', 'putStartPusher', 'getStartPusher', 'events', 'append'], why: "records skipped pushes and the pusher it put in the execution input (release.attributed when CloudTrail's record comes late, and for a console start from CloudTrail's StartExecution record)" },
+  'alarm-watch': {
+    calls: ['tokensForAlarm', 'events', 'append', 'takeToken(BAKE)', 'putToken(BAKE)'],
+    why: 'fails the bakes watching an alarm: claims their tokens, records the outcome',
+  },
+  intake: {
+    calls: ['recordSkip', 'putStartPusher', 'getStartPusher', 'events', 'append'],
+    why: "records skipped pushes and the pusher it put in the execution input (release.attributed when CloudTrail's record comes late, and for a console start from CloudTrail's StartExecution record)",
+  },
   reconciler: {
     calls: ['leasesOf', 'releaseLease', 'takeLeaseWaiters', 'events', 'append', 'takeToken(BAKE)', 'takeToken(APPROVAL)'],
     why: 'closes the record of an execution that died: frees its leases (waking the releases waiting for them), cancels its tokens',
@@ -137,7 +236,10 @@ export const LEDGER_ACCESS = {
     why: 'records refusals (their own items, throttled per caller) and the decision; claims the approval token exactly once',
   },
   'insight-plan': { calls: [], why: 'plans the check from the config alone (no ledger access)' },
-  'insight-record': { calls: ['listReleases', 'getPointer', 'listInsights', 'putInsight'], why: 'reads releases, pointers and the last check, and appends one check to the insight chain' },
+  'insight-record': {
+    calls: ['listReleases', 'getPointer', 'listInsights', 'putInsight'],
+    why: 'reads releases, pointers and the last check, and appends one check to the insight chain',
+  },
   'rollout-check': { calls: ['events'], why: "reads the release's record (read-only)" },
   'operator-api': { calls: ['putInitiator', 'setFreeze'], why: 'writes the start record naming the SigV4 caller, and the freeze with its principal' },
 } as const satisfies Record<HandlerName, HandlerLedgerAccess>;
@@ -170,7 +272,8 @@ export function grantsOf(calls: readonly LedgerMethod[]): LedgerGrants {
 /** The grants of one handler. @throws LedgerAccessError for a handler with no entry */
 export function handlerGrants(handler: string): LedgerGrants {
   const entry = (LEDGER_ACCESS as Record<string, HandlerLedgerAccess | undefined>)[handler];
-  if (!entry || !Object.hasOwn(LEDGER_ACCESS, handler)) throw new LedgerAccessError(`handler ${handler} has no entry in LEDGER_ACCESS (lib/ledger-access.ts): list the ledger methods its code calls`);
+  if (!entry || !Object.hasOwn(LEDGER_ACCESS, handler))
+    throw new LedgerAccessError(`handler ${handler} has no entry in LEDGER_ACCESS (lib/ledger-access.ts): list the ledger methods its code calls`);
   return grantsOf(entry.calls);
 }
 

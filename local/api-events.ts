@@ -59,14 +59,23 @@ export function iamApiEvent(principal: string, request: ApiRequest, options: Api
   const account = m?.[1] ?? '123456789012';
   const kind = m?.[2];
   const user =
-    kind === 'assumed-role' ? `${uniqueId('AROA', `${account}:${m?.[3]}`)}:${m?.[4] ?? ''}` : kind === 'user' ? uniqueId('AIDA', `${account}:${m?.[3]}`) : kind === 'root' ? account : uniqueId('AIDA', principal);
+    kind === 'assumed-role'
+      ? `${uniqueId('AROA', `${account}:${m?.[3]}`)}:${m?.[4] ?? ''}`
+      : kind === 'user'
+        ? uniqueId('AIDA', `${account}:${m?.[3]}`)
+        : kind === 'root'
+          ? account
+          : uniqueId('AIDA', principal);
   const body = request.body === undefined ? null : JSON.stringify(request.body);
   const requestId = options.requestId ?? createHash('sha256').update(`${principal}|${request.method}|${request.path}|${body}|${at.getTime()}`).digest('hex').slice(0, 32);
   const headers: Record<string, string> = {
     ...(body !== null ? { 'Content-Type': 'application/json' } : {}),
     Host: domainName,
     'User-Agent': 'gantry-cli',
-    'X-Amz-Date': at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''),
+    'X-Amz-Date': at
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, ''),
     'X-Amzn-Trace-Id': `Root=1-${Math.floor(at.getTime() / 1000).toString(16)}-${requestId.slice(0, 24)}`,
   };
   return {

@@ -74,7 +74,10 @@ export class InjectedAwsError extends Error {
 /** A Lambda function that died after its ledger write (out of memory, runtime exit). */
 export class LambdaCrashError extends Error {
   override readonly name: string = LAMBDA_CRASH_ERROR_NAMES[0];
-  constructor(readonly handler: string, stepKey: string) {
+  constructor(
+    readonly handler: string,
+    stepKey: string,
+  ) {
     super(`${handler} crashed right after writing ${stepKey} (injected by chaos mode)`);
   }
 }
@@ -83,7 +86,7 @@ function fingerprint(request: unknown): string {
   if (request instanceof Uint8Array) return createHash('sha256').update(request).digest('hex').slice(0, 24);
   let text: string;
   try {
-    text = typeof request === 'string' ? request : JSON.stringify(request, (_k, v) => (v instanceof Uint8Array ? `bytes:${v.byteLength}` : v)) ?? '';
+    text = typeof request === 'string' ? request : (JSON.stringify(request, (_k, v) => (v instanceof Uint8Array ? `bytes:${v.byteLength}` : v)) ?? '');
   } catch {
     text = String(request);
   }
@@ -242,14 +245,20 @@ export class Chaos {
    * client's retry strategy see exactly what they would see in AWS. `scripted` names the error of a
    * scenario `fault` line on this operation, if one is armed (consumed by asking); chaos faults come after.
    */
-  dynamoRequestHandler<H extends { handle: (request: never, options?: never) => Promise<unknown> }>(inner: H, scripted: (operation: string) => string | undefined = () => undefined): H {
+  dynamoRequestHandler<H extends { handle: (request: never, options?: never) => Promise<unknown> }>(
+    inner: H,
+    scripted: (operation: string) => string | undefined = () => undefined,
+  ): H {
     const chaos = this;
     const handler = Object.create(inner) as H;
     (handler as { handle: unknown }).handle = (request: { headers: Record<string, string>; body?: unknown }, options?: unknown) => {
       const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'] ?? '';
       const operation = target.split('.')[1] ?? 'Unknown';
       const code = chaos.live ? scripted(operation) : undefined;
-      const f = code !== undefined ? { name: code, message: `${code}: ${operation} failed (injected by the scenario)`, status: faultHttpStatus(code) } : chaos.failure('dynamodb', operation, request.body);
+      const f =
+        code !== undefined
+          ? { name: code, message: `${code}: ${operation} failed (injected by the scenario)`, status: faultHttpStatus(code) }
+          : chaos.failure('dynamodb', operation, request.body);
       if (!f) return inner.handle(request as never, options as never);
       const status = 'status' in f ? f.status : f.$metadata.httpStatusCode;
       const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${f.name}`, message: f.message });

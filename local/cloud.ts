@@ -217,11 +217,16 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     if (status === 'NONE') return { status: 'NONE', findings: [] };
     if (status !== 'COMPLETE' && status !== 'ACTIVE') return { status, description: status === 'FAILED' ? 'scan failed (scenario)' : undefined, findings: [] };
     // Enhanced (Inspector) findings go through the parser the ECR adapter uses on DescribeImageScanFindings pages.
-    const enhanced = img.scan.enhancedFindings ? parseScanFindingsPage({ imageScanStatus: { status }, imageScanFindings: { enhancedFindings: img.scan.enhancedFindings } }).findings : [];
+    const enhanced = img.scan.enhancedFindings
+      ? parseScanFindingsPage({ imageScanStatus: { status }, imageScanFindings: { enhancedFindings: img.scan.enhancedFindings } }).findings
+      : [];
     return {
       status,
       completedAt: this.clock.now().toISOString(),
-      findings: [...img.scan.findings.map((f) => ({ id: f.id, severity: f.severity, package: f.package, exploitAvailable: f.exploitAvailable, fixAvailable: f.fixAvailable })), ...enhanced],
+      findings: [
+        ...img.scan.findings.map((f) => ({ id: f.id, severity: f.severity, package: f.package, exploitAvailable: f.exploitAvailable, fixAvailable: f.fixAvailable })),
+        ...enhanced,
+      ],
     };
   }
 
@@ -240,7 +245,12 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     return (this.repo(repository)?.images ?? []).map((img) => {
       let b = this.builtImages.get(img);
       if (!b) {
-        b = buildImage(img, { repository, registry: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`, keys: this.signingKeys, created: img.pushedAt ?? new Date(this.start).toISOString() });
+        b = buildImage(img, {
+          repository,
+          registry: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
+          keys: this.signingKeys,
+          created: img.pushedAt ?? new Date(this.start).toISOString(),
+        });
         this.builtImages.set(img, b);
       }
       return b;
@@ -269,7 +279,12 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     this.checkFault('ecr', 'BatchGetImage');
     if (!this.repo(repository)) return undefined;
     let digest = ref.digest;
-    if (!digest && ref.tag) digest = this.findImage(repository, { tag: ref.tag })?.digest ?? this.built(repository).find((b) => b.tags.has(ref.tag as string))?.tags.get(ref.tag);
+    if (!digest && ref.tag)
+      digest =
+        this.findImage(repository, { tag: ref.tag })?.digest ??
+        this.built(repository)
+          .find((b) => b.tags.has(ref.tag as string))
+          ?.tags.get(ref.tag);
     if (!digest) return undefined;
     for (const b of this.built(repository)) {
       const m = b.manifests.get(digest);
@@ -510,14 +525,21 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     this.checkFault('ecr', 'DescribeRepositories');
     const repo = this.repo(repository);
     if (!repo) return undefined;
-    return { tagMutability: repo.tagMutability, exclusionFilters: repo.tagMutabilityExclusions.map((filter) => ({ filterType: 'WILDCARD', filter })), scanOnPush: repo.scanOnPush ?? true };
+    return {
+      tagMutability: repo.tagMutability,
+      exclusionFilters: repo.tagMutabilityExclusions.map((filter) => ({ filterType: 'WILDCARD', filter })),
+      scanOnPush: repo.scanOnPush ?? true,
+    };
   }
 
   /** ECR GetRegistryScanningConfiguration (default: BASIC, no rule). */
   registryScanningConfiguration(): RegistryScanningFacts {
     this.checkFault('ecr', 'GetRegistryScanningConfiguration');
     const r = this.scenario.registryScanning;
-    return { scanType: r?.scanType ?? 'BASIC', rules: (r?.rules ?? []).map((rule) => ({ scanFrequency: rule.scanFrequency, filters: rule.repositoryFilters.map((f) => ({ filterType: f.filterType, filter: f.filter })) })) };
+    return {
+      scanType: r?.scanType ?? 'BASIC',
+      rules: (r?.rules ?? []).map((rule) => ({ scanFrequency: rule.scanFrequency, filters: rule.repositoryFilters.map((f) => ({ filterType: f.filterType, filter: f.filter })) })),
+    };
   }
 
   /** CloudTrail DescribeTrails, GetTrailStatus and GetEventSelectors (default: one multi-region trail logging all management events). */
@@ -529,7 +551,10 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
       homeRegion: ('homeRegion' in t && t.homeRegion) || REGION,
       multiRegion: t.multiRegion,
       logging: t.logging,
-      selectors: { basic: t.managementEvents === 'None' ? [{ includeManagementEvents: false, readWriteType: 'All' }] : [{ includeManagementEvents: true, readWriteType: t.managementEvents }], advanced: [] },
+      selectors: {
+        basic: t.managementEvents === 'None' ? [{ includeManagementEvents: false, readWriteType: 'All' }] : [{ includeManagementEvents: true, readWriteType: t.managementEvents }],
+        advanced: [],
+      },
     }));
   }
 

@@ -173,7 +173,17 @@ export class LocalStepFunctions {
     if (this.executions.has(name)) return { executionArn: this.executions.get(name)?.arn ?? arn, alreadyExists: true };
     const m = this.machines.get(machine);
     if (!m) throw new Error(`unknown state machine ${machine}`);
-    const rec: ExecutionRecord = { name, arn, machine, input, status: 'RUNNING', startedAt: this.clock.now().toISOString(), aborted: false, pendingTokens: new Set(), transitions: 0 };
+    const rec: ExecutionRecord = {
+      name,
+      arn,
+      machine,
+      input,
+      status: 'RUNNING',
+      startedAt: this.clock.now().toISOString(),
+      aborted: false,
+      pendingTokens: new Set(),
+      transitions: 0,
+    };
     this.executions.set(name, rec);
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retryIntervalOverrides: Record<string, number> = {};
@@ -204,7 +214,12 @@ export class LocalStepFunctions {
           const bytes = Buffer.byteLength(JSON.stringify(ev.state.output ?? null), 'utf8');
           if (!rec.largestState || bytes > rec.largestState.bytes) rec.largestState = { name: ev.state.name, bytes };
           if (bytes > STATE_PAYLOAD_LIMIT_BYTES && rec.status === 'RUNNING') {
-            this.finish(rec, 'FAILED', 'States.DataLimitExceeded', `The state/task '${ev.state.name}' returned a result with a size exceeding the maximum number of bytes service limit (${bytes} > ${STATE_PAYLOAD_LIMIT_BYTES}).`);
+            this.finish(
+              rec,
+              'FAILED',
+              'States.DataLimitExceeded',
+              `The state/task '${ev.state.name}' returned a result with a size exceeding the maximum number of bytes service limit (${bytes} > ${STATE_PAYLOAD_LIMIT_BYTES}).`,
+            );
             exec.abort();
           }
         }
@@ -400,8 +415,20 @@ export class LocalStepFunctions {
       const kind = ann['gantry.dev/kind'] === 'rollback' ? 'rollback' : 'deploy';
       this.hooks.onPhase(service, stage, kind, rec.name);
       const scripted = this.hooks.driverScript(service, stage, kind);
-      rollout = { durationMs: scripted?.duration ? parseIsoDuration(scripted.duration) : 60_000, result: scripted?.result ?? 'SUCCEEDED', ...(scripted?.message ? { message: scripted.message } : {}) };
-      run = { service, stage, digest: String(ann['gantry.dev/digest'] ?? ''), kind, releaseId: rec.name, buildId: `eks:${req.ClusterName}/${m[1]}/${m[2]}`, startedAt: this.clock.now().toISOString() };
+      rollout = {
+        durationMs: scripted?.duration ? parseIsoDuration(scripted.duration) : 60_000,
+        result: scripted?.result ?? 'SUCCEEDED',
+        ...(scripted?.message ? { message: scripted.message } : {}),
+      };
+      run = {
+        service,
+        stage,
+        digest: String(ann['gantry.dev/digest'] ?? ''),
+        kind,
+        releaseId: rec.name,
+        buildId: `eks:${req.ClusterName}/${m[1]}/${m[2]}`,
+        startedAt: this.clock.now().toISOString(),
+      };
     }
     const res = this.cloud.kube.eksCall(req, { cluster: clusterKey, ...(rollout ? { rollout } : {}) });
     if (run && res.StatusCode < 400) {
@@ -458,14 +485,33 @@ export class LocalStepFunctions {
     if (timedOut) {
       d.result = 'FAILED';
       d.message = `build timed out after ${timeoutMs / 60_000} minutes (the ${String(params.ProjectName)} project's timeout)`;
-      const build = { Id: buildId, ProjectName: params.ProjectName, BuildStatus: 'TIMED_OUT', TimeoutInMinutes: timeoutMs / 60_000, StartTime: d.startedAt, EndTime: d.endedAt, Phases: [{ PhaseType: 'SUBMITTED', PhaseStatus: 'SUCCEEDED' }, { PhaseType: 'BUILD', PhaseStatus: 'TIMED_OUT', Contexts: [{ StatusCode: 'BUILD_TIMED_OUT', Message: d.message }] }] };
+      const build = {
+        Id: buildId,
+        ProjectName: params.ProjectName,
+        BuildStatus: 'TIMED_OUT',
+        TimeoutInMinutes: timeoutMs / 60_000,
+        StartTime: d.startedAt,
+        EndTime: d.endedAt,
+        Phases: [
+          { PhaseType: 'SUBMITTED', PhaseStatus: 'SUCCEEDED' },
+          { PhaseType: 'BUILD', PhaseStatus: 'TIMED_OUT', Contexts: [{ StatusCode: 'BUILD_TIMED_OUT', Message: d.message }] },
+        ],
+      };
       throw new TaskFailedError('States.TaskFailed', JSON.stringify({ Build: build }));
     }
     let ok = (scripted?.result ?? 'SUCCEEDED') === 'SUCCEEDED';
     const local = driver ? driverLocal(driver) : undefined;
     let failure = scripted?.message ?? local?.failureMessage ?? 'helm upgrade failed';
     // What the driver exports (its buildspec's env.exported-variables), computed as the real one does (drivers/<name>/local.ts).
-    const run: DriverRun = { service, stage, digest, kind, releaseId: env.GANTRY_RELEASE_ID ?? rec.name, image: `${env.GANTRY_IMAGE_REPOSITORY ?? service}@${digest}`, at: d.endedAt };
+    const run: DriverRun = {
+      service,
+      stage,
+      digest,
+      kind,
+      releaseId: env.GANTRY_RELEASE_ID ?? rec.name,
+      image: `${env.GANTRY_IMAGE_REPOSITORY ?? service}@${digest}`,
+      at: d.endedAt,
+    };
     let exported: Record<string, string> = {};
     if (stageCfg && local) {
       const evidence = local.evidence({ cloud: this.cloud, run, deploy: stageCfg.deploy, scripted: scripted as ScriptedDriverRun | undefined, failure: ok ? undefined : failure });
@@ -520,4 +566,3 @@ type DriverRun = LocalDriverRun;
 
 /** A scenario `deploy` line as the driver reads it (local/scenario.ts): `planDestroys` for a Terraform stage. */
 type ScriptedDriverRun = NonNullable<ReturnType<EngineHooks['driverScript']>> & { readonly planDestroys?: number };
-

@@ -6,7 +6,16 @@
  * list and the code in step).
  */
 export const FAULT_OPERATIONS = {
-  ecr: ['DescribeImages', 'DescribeRepositories', 'DescribeImageScanFindings', 'BatchGetImage', 'GetDownloadUrlForLayer', 'DescribeImageSigningStatus', 'ListImageReferrers', 'GetRegistryScanningConfiguration'],
+  ecr: [
+    'DescribeImages',
+    'DescribeRepositories',
+    'DescribeImageScanFindings',
+    'BatchGetImage',
+    'GetDownloadUrlForLayer',
+    'DescribeImageSigningStatus',
+    'ListImageReferrers',
+    'GetRegistryScanningConfiguration',
+  ],
   cloudwatch: ['DescribeAlarms'],
   codebuild: ['StartBuild'],
   dynamodb: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan'],

@@ -43,7 +43,7 @@ export function withScenarioKeys(config: GantryConfig, keys: ReadonlyMap<string,
   if (replaced.length === 0) return config;
   const raw = structuredClone(config) as { signing: { keys: Record<string, string> } };
   for (const k of replaced) raw.signing.keys[k.name] = k.publicPem;
-  return parseConfig(raw, 'config (with the scenario\'s generated signing keys)');
+  return parseConfig(raw, "config (with the scenario's generated signing keys)");
 }
 
 /** Sign as cosign does: ECDSA (DER) over the payload with SHA-256; Ed25519 over the message; RSA PKCS#1 v1.5. */

@@ -195,11 +195,18 @@ export class LocalKube {
   eksCall(req: EksCallRequest, options: { cluster?: string; rollout?: RolloutScript } = {}): EksCallResponse {
     const cluster = options.cluster ?? req.ClusterName;
     const m = DEPLOYMENT_PATH.exec(req.Path);
-    if (!m) return status(404, 'Not Found', 'NotFound', `the server could not find the requested resource (${req.Method} ${req.Path}; the local cluster serves apps/v1 Deployments only)`);
+    if (!m)
+      return status(
+        404,
+        'Not Found',
+        'NotFound',
+        `the server could not find the requested resource (${req.Method} ${req.Path}; the local cluster serves apps/v1 Deployments only)`,
+      );
     const namespace = m[1] as string;
     const name = m[3] as string;
     const d = this.get(cluster, namespace, name);
-    if (req.Method !== 'GET' && req.Method !== 'PUT') return status(405, 'Method Not Allowed', 'MethodNotAllowed', `${req.Method} is not supported by the local cluster (GET and PUT only)`);
+    if (req.Method !== 'GET' && req.Method !== 'PUT')
+      return status(405, 'Method Not Allowed', 'MethodNotAllowed', `${req.Method} is not supported by the local cluster (GET and PUT only)`);
     if (!d) return status(404, 'Not Found', 'NotFound', `deployments.apps "${name}" not found`, { name, group: 'apps', kind: 'deployments' });
     if (req.Method === 'PUT') {
       const problem = this.replace(d, req.RequestBody, options.rollout ?? DEFAULT_ROLLOUT);
@@ -222,24 +229,33 @@ export class LocalKube {
     if (!isRecord(body)) return status(400, 'Bad Request', 'BadRequest', 'the body is not a JSON object');
     const metadata = isRecord(body.metadata) ? body.metadata : {};
     if (body.kind !== undefined && body.kind !== 'Deployment') return status(400, 'Bad Request', 'BadRequest', `the object kind ${JSON.stringify(body.kind)} is not Deployment`);
-    if (metadata.name !== d.name) return status(400, 'Bad Request', 'BadRequest', `the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${d.name})`);
+    if (metadata.name !== d.name)
+      return status(400, 'Bad Request', 'BadRequest', `the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${d.name})`);
     if (metadata.namespace !== undefined && metadata.namespace !== d.namespace) {
       return status(400, 'Bad Request', 'BadRequest', `the namespace of the object (${String(metadata.namespace)}) does not match the namespace on the request (${d.namespace})`);
     }
     if (metadata.resourceVersion !== undefined && String(metadata.resourceVersion) !== String(d.resourceVersion)) {
-      return status(409, 'Conflict', 'Conflict', `Operation cannot be fulfilled on deployments.apps "${d.name}": the object has been modified; please apply your changes to the latest version and try again`, {
-        name: d.name,
-        group: 'apps',
-        kind: 'deployments',
-      });
+      return status(
+        409,
+        'Conflict',
+        'Conflict',
+        `Operation cannot be fulfilled on deployments.apps "${d.name}": the object has been modified; please apply your changes to the latest version and try again`,
+        {
+          name: d.name,
+          group: 'apps',
+          kind: 'deployments',
+        },
+      );
     }
     const spec = isRecord(body.spec) ? body.spec : {};
     const template = isRecord(spec.template) && isRecord(spec.template.spec) ? spec.template.spec : {};
     const given = Array.isArray(template.containers) ? template.containers : [];
     if (given.length === 0) return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers: Required value');
-    for (const c of given) if (!isRecord(c) || typeof c.name !== 'string') return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers: every container needs a name');
+    for (const c of given)
+      if (!isRecord(c) || typeof c.name !== 'string') return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers: every container needs a name');
     const containers = (given as LocalContainer[]).map((c) => ({ ...c }));
-    if (containers.some((c) => typeof c.image !== 'string' || c.image === '')) return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers[].image: Required value');
+    if (containers.some((c) => typeof c.image !== 'string' || c.image === ''))
+      return status(422, 'Unprocessable Entity', 'Invalid', 'spec.template.spec.containers[].image: Required value');
     const replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
     const templateChanged = JSON.stringify(containers) !== JSON.stringify(d.containers);
     const replicasChanged = replicas !== d.replicas;
@@ -297,7 +313,13 @@ export class LocalKube {
       availableReplicas: d.replicas,
       conditions: [
         { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastUpdateTime: at },
-        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${d.name}-${d.generation.toString(16).padStart(4, '0')}" has successfully progressed.`, lastUpdateTime: at },
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'NewReplicaSetAvailable',
+          message: `ReplicaSet "${d.name}-${d.generation.toString(16).padStart(4, '0')}" has successfully progressed.`,
+          lastUpdateTime: at,
+        },
       ],
     };
   }

@@ -51,7 +51,13 @@ export function loadScenarioDocument(options: LoadOptions = {}): Record<string, 
     services[svc] = {
       repository,
       tagPattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+$',
-      imagePolicy: { maxFindings: { CRITICAL: 0, HIGH: 0 }, requireImmutableTags: true, requiredLabels: ['org.opencontainers.image.revision'], maxAgeDays: 30, scanWaitMinutes: 15 },
+      imagePolicy: {
+        maxFindings: { CRITICAL: 0, HIGH: 0 },
+        requireImmutableTags: true,
+        requiredLabels: ['org.opencontainers.image.revision'],
+        maxAgeDays: 30,
+        scanWaitMinutes: 15,
+      },
       stages: STAGES.map((stage, s) => ({
         name: stage,
         cluster: stage,
@@ -67,7 +73,13 @@ export function loadScenarioDocument(options: LoadOptions = {}): Record<string, 
       const digest = loadDigest(svc, k);
       const at = new Date(start + k * o.pushEveryMinutes * 60_000).toISOString();
       const tag = `v1.0.${k}`;
-      images.push({ digest, tags: [tag], pushedAt: at, labels: { 'org.opencontainers.image.revision': createHash('sha1').update(digest).digest('hex').slice(0, 7) }, scan: { status: 'COMPLETE', findings: [] } });
+      images.push({
+        digest,
+        tags: [tag],
+        pushedAt: at,
+        labels: { 'org.opencontainers.image.revision': createHash('sha1').update(digest).digest('hex').slice(0, 7) },
+        scan: { status: 'COMPLETE', findings: [] },
+      });
       triggers.push({ type: 'ecr-push', repository, tag, digest, copies: o.copies, at: `PT${k * o.pushEveryMinutes}M` });
     }
     ecr[repository] = { tagMutability: 'IMMUTABLE', images };

@@ -22,27 +22,27 @@ const alarmState = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'MISSING']);
 const rawEvent = z.looseObject({ 'detail-type': z.string(), source: z.string(), detail: z.record(z.string(), z.unknown()) });
 
 const scan = z.strictObject({
-      /** ACTIVE: Amazon Inspector enhanced (continuous) scanning has scanned the image (an addition to the base format, docs/scenarios.md). */
-      status: z.enum(['COMPLETE', 'ACTIVE', 'IN_PROGRESS', 'FAILED', 'NONE']),
-      completesAfter: duration.optional(),
-      findings: z
-        .array(
-          z.strictObject({
-            id: z.string().min(1),
-            severity: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED']),
-            package: z.string().optional(),
-            exploitAvailable: z.boolean().optional(),
-            fixAvailable: z.boolean().optional(),
-          }),
-        )
-        .default([]),
-      /**
-       * Findings of Amazon Inspector enhanced scanning, verbatim as DescribeImageScanFindings returns them in
-       * `imageScanFindings.enhancedFindings` (Inspector's shape: packageVulnerabilityDetails, severity,
-       * exploitAvailable, fixAvailable, ...). The local cloud reads them with the real adapter's parser
-       * (an addition to the base format, docs/scenarios.md).
-       */
-      enhancedFindings: z.array(z.record(z.string(), z.unknown())).optional(),
+  /** ACTIVE: Amazon Inspector enhanced (continuous) scanning has scanned the image (an addition to the base format, docs/scenarios.md). */
+  status: z.enum(['COMPLETE', 'ACTIVE', 'IN_PROGRESS', 'FAILED', 'NONE']),
+  completesAfter: duration.optional(),
+  findings: z
+    .array(
+      z.strictObject({
+        id: z.string().min(1),
+        severity: z.enum(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNDEFINED', 'UNTRIAGED']),
+        package: z.string().optional(),
+        exploitAvailable: z.boolean().optional(),
+        fixAvailable: z.boolean().optional(),
+      }),
+    )
+    .default([]),
+  /**
+   * Findings of Amazon Inspector enhanced scanning, verbatim as DescribeImageScanFindings returns them in
+   * `imageScanFindings.enhancedFindings` (Inspector's shape: packageVulnerabilityDetails, severity,
+   * exploitAvailable, fixAvailable, ...). The local cloud reads them with the real adapter's parser
+   * (an addition to the base format, docs/scenarios.md).
+   */
+  enhancedFindings: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 
 /** A cosign signature the local cloud makes for real: `valid` (signed by that key), `invalid` (signature bytes corrupted), `missing` (no .sig). */
@@ -127,45 +127,81 @@ const scriptLine = z
     }
     const actions = ['alarm', 'approve', 'reject', 'deploy', 'fault', 'abort', 'event'].filter((k) => (line as Record<string, unknown>)[k] !== undefined);
     if (actions.length !== 1) {
-      ctx.addIssue({ code: 'custom', path: [], message: `expected exactly one action of alarm, approve, reject, deploy, fault, abort, event, got ${actions.length ? actions.join(' and ') : 'none'}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `expected exactly one action of alarm, approve, reject, deploy, fault, abort, event, got ${actions.length ? actions.join(' and ') : 'none'}`,
+      });
     }
     // Every action takes either form of `when` (docs/scenarios.md): { at } from the start, or { service, stage, phase, after }.
     // An abort on a phase stops the release in that phase of that stage: its service and stage must be the phase's.
     const w = line.when;
     if (line.abort && 'phase' in w) {
       if (line.abort.service !== w.service) {
-        ctx.addIssue({ code: 'custom', path: ['abort', 'service'], message: `expected ${JSON.stringify(w.service)} (the service of when), got ${JSON.stringify(line.abort.service)}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['abort', 'service'],
+          message: `expected ${JSON.stringify(w.service)} (the service of when), got ${JSON.stringify(line.abort.service)}`,
+        });
       }
       if (line.abort.stage !== undefined && line.abort.stage !== w.stage) {
-        ctx.addIssue({ code: 'custom', path: ['abort', 'stage'], message: `expected ${JSON.stringify(w.stage)} (the stage of when) or no stage, got ${JSON.stringify(line.abort.stage)}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['abort', 'stage'],
+          message: `expected ${JSON.stringify(w.stage)} (the stage of when) or no stage, got ${JSON.stringify(line.abort.stage)}`,
+        });
       }
     }
   });
 
-const trigger = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('ecr-push'), repository: z.string().min(1), tag: z.string().optional(), digest, copies: z.number().int().min(1).max(100).default(1), principal: principal.optional(), at: duration.default('PT0S') }),
-  z.strictObject({ type: z.literal('start'), principal, input: z.unknown(), at: duration.default('PT0S') }),
-  z.strictObject({ type: z.literal('event'), event: rawEvent, at: duration.default('PT0S'), copies: z.number().int().min(1).max(100).default(1) }),
-  z.strictObject({ type: z.literal('rollback'), principal, input: z.unknown(), at: duration.default('PT0S') }),
-  /**
-   * A start from the Step Functions console (an addition to the base format, docs/scenarios.md): StartExecution of
-   * the release (or rollback) workflow under `name`, with no start record, so the release starts unattributed. Who
-   * started it arrives only as CloudTrail's StartExecution record: feed it as an `event` trigger (decision 027).
-   */
-  z.strictObject({
-    type: z.literal('console-start'),
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'expected an execution name: 1-80 of letters, digits, - and _'),
-    workflow: z.enum(['release', 'rollback']).default('release'),
-    input: z.unknown(),
-    at: duration.default('PT0S'),
-  }),
-  /** `gantry freeze on|off --reason` by an operator (an addition to the base format, docs/scenarios.md). */
-  z.strictObject({ type: z.literal('freeze'), state: z.enum(['on', 'off']), reason: z.string().min(1), principal, at: duration.default('PT0S') }),
-  /** The daily insight check (stale services, drift), run once at `at` through statemachines/insight.asl.json (an addition to the base format, docs/scenarios.md). */
-  z.strictObject({ type: z.literal('insight-check'), at: duration.default('PT0S') }),
-  /** An out-of-band change: someone runs `kubectl set image` on the stage's workload (an addition to the base format, docs/scenarios.md). */
-  z.strictObject({ type: z.literal('kubectl-set-image'), service: z.string().min(1), stage: z.string().min(1), image: z.string().regex(/^[^\s@]+(@sha256:[a-f0-9]{64})?$/, 'expected an image reference such as repo:tag or registry/repo@sha256:<64 hex>'), container: z.string().optional(), at: duration.default('PT0S') }),
-], { error: (iss) => (iss.code === 'invalid_union' ? 'expected a trigger whose type is "ecr-push", "start", "console-start", "event", "rollback", "freeze", "insight-check" or "kubectl-set-image"' : undefined) });
+const trigger = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('ecr-push'),
+      repository: z.string().min(1),
+      tag: z.string().optional(),
+      digest,
+      copies: z.number().int().min(1).max(100).default(1),
+      principal: principal.optional(),
+      at: duration.default('PT0S'),
+    }),
+    z.strictObject({ type: z.literal('start'), principal, input: z.unknown(), at: duration.default('PT0S') }),
+    z.strictObject({ type: z.literal('event'), event: rawEvent, at: duration.default('PT0S'), copies: z.number().int().min(1).max(100).default(1) }),
+    z.strictObject({ type: z.literal('rollback'), principal, input: z.unknown(), at: duration.default('PT0S') }),
+    /**
+     * A start from the Step Functions console (an addition to the base format, docs/scenarios.md): StartExecution of
+     * the release (or rollback) workflow under `name`, with no start record, so the release starts unattributed. Who
+     * started it arrives only as CloudTrail's StartExecution record: feed it as an `event` trigger (decision 027).
+     */
+    z.strictObject({
+      type: z.literal('console-start'),
+      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'expected an execution name: 1-80 of letters, digits, - and _'),
+      workflow: z.enum(['release', 'rollback']).default('release'),
+      input: z.unknown(),
+      at: duration.default('PT0S'),
+    }),
+    /** `gantry freeze on|off --reason` by an operator (an addition to the base format, docs/scenarios.md). */
+    z.strictObject({ type: z.literal('freeze'), state: z.enum(['on', 'off']), reason: z.string().min(1), principal, at: duration.default('PT0S') }),
+    /** The daily insight check (stale services, drift), run once at `at` through statemachines/insight.asl.json (an addition to the base format, docs/scenarios.md). */
+    z.strictObject({ type: z.literal('insight-check'), at: duration.default('PT0S') }),
+    /** An out-of-band change: someone runs `kubectl set image` on the stage's workload (an addition to the base format, docs/scenarios.md). */
+    z.strictObject({
+      type: z.literal('kubectl-set-image'),
+      service: z.string().min(1),
+      stage: z.string().min(1),
+      image: z.string().regex(/^[^\s@]+(@sha256:[a-f0-9]{64})?$/, 'expected an image reference such as repo:tag or registry/repo@sha256:<64 hex>'),
+      container: z.string().optional(),
+      at: duration.default('PT0S'),
+    }),
+  ],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union'
+        ? 'expected a trigger whose type is "ecr-push", "start", "console-start", "event", "rollback", "freeze", "insight-check" or "kubectl-set-image"'
+        : undefined,
+  },
+);
 
 // ---------------------------------------------------------------- what `gantry doctor --local` reads (an addition to the base format, docs/scenarios.md)
 
@@ -202,7 +238,12 @@ const eksCluster = z.union(
     }),
     z.literal('MISSING'),
   ],
-  { error: (iss) => (iss.code === 'invalid_union' ? 'expected "MISSING" or a cluster object {status, authenticationMode, endpointPublicAccess, endpointPrivateAccess, publicAccessCidrs, accessEntries}' : undefined) },
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union'
+        ? 'expected "MISSING" or a cluster object {status, authenticationMode, endpointPublicAccess, endpointPrivateAccess, publicAccessCidrs, accessEntries}'
+        : undefined,
+  },
 );
 const wildcardFilter = z.strictObject({ filter: z.string().min(1), filterType: z.literal('WILDCARD').default('WILDCARD') });
 /** ECR's registry scanning configuration. Absent: BASIC with no rule (each repository's scanOnPush decides). */
@@ -213,7 +254,10 @@ const registryScanning = z.strictObject({
 /** A CloudTrail trail. Absent `trails`: one multi-region trail logging every management event. */
 const trail = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$/, 'expected a trail name'),
-  homeRegion: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2').optional(),
+  homeRegion: z
+    .string()
+    .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2')
+    .optional(),
   multiRegion: z.boolean().default(true),
   logging: z.boolean().default(true),
   /** Which management events it logs (its basic event selector's ReadWriteType), or None. */
@@ -221,7 +265,10 @@ const trail = z.strictObject({
 });
 /** A KMS key, by key ARN. A KMS key ARN of signing.keys that is not named here does not exist in the local cloud. */
 const kmsKey = z.strictObject({
-  keySpec: z.string().regex(/^[A-Z0-9_]+$/, 'expected a KMS key spec such as ECC_NIST_P256').default('ECC_NIST_P256'),
+  keySpec: z
+    .string()
+    .regex(/^[A-Z0-9_]+$/, 'expected a KMS key spec such as ECC_NIST_P256')
+    .default('ECC_NIST_P256'),
   keyUsage: z.enum(['SIGN_VERIFY', 'ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']).default('SIGN_VERIFY'),
   keyState: z.enum(['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'Unavailable', 'Creating', 'Updating', 'PendingReplicaDeletion']).default('Enabled'),
 });
@@ -245,13 +292,13 @@ export const scenarioSchema = z.strictObject({
     )
     .default({}),
   /** Signing keys the local cloud holds: "generate" makes a P-256 key pair; otherwise a PEM private key. */
-  keys: z
+  keys: z.record(z.string(), z.union([z.literal('generate'), z.string().regex(/^-----BEGIN (EC |RSA )?PRIVATE KEY-----/, 'expected "generate" or a PEM private key')])).default({}),
+  stages: z
     .record(
-      z.string(),
-      z.union([z.literal('generate'), z.string().regex(/^-----BEGIN (EC |RSA )?PRIVATE KEY-----/, 'expected "generate" or a PEM private key')]),
+      z.string().regex(/^[^/]+\/[^/]+$/, 'expected "<service>/<stage>"'),
+      z.strictObject({ running: digest.optional(), lastKnownGood: digest.optional(), promoted: z.array(digest).optional() }),
     )
     .default({}),
-  stages: z.record(z.string().regex(/^[^/]+\/[^/]+$/, 'expected "<service>/<stage>"'), z.strictObject({ running: digest.optional(), lastKnownGood: digest.optional(), promoted: z.array(digest).optional() })).default({}),
   alarms: z.record(z.string(), alarmState).default({}),
   triggers: z.array(trigger).default([]),
   script: z.array(scriptLine).default([]),
@@ -320,7 +367,9 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
       ];
       for (const { path: at, sig } of signed) {
         if (sig && sig.state !== 'missing' && !Object.hasOwn(scenario.keys, sig.key)) {
-          problems.push(`${at}: expected a key of "keys" (the local cloud signs only with keys it holds: ${Object.keys(scenario.keys).join(', ') || 'none'}), got ${JSON.stringify(sig.key)}`);
+          problems.push(
+            `${at}: expected a key of "keys" (the local cloud signs only with keys it holds: ${Object.keys(scenario.keys).join(', ') || 'none'}), got ${JSON.stringify(sig.key)}`,
+          );
         }
       }
     });
@@ -329,7 +378,8 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
     if (t.type !== 'kubectl-set-image') return;
     const st = own(config.services, t.service)?.stages.find((x) => x.name === t.stage);
     if (!st) problems.push(`triggers[${i}]: expected a service and stage of the config, got ${JSON.stringify(`${t.service}/${t.stage}`)}`);
-    else if (!stageWorkload(st) && !t.container) problems.push(`triggers[${i}].container: expected a container name (stage ${t.service}/${t.stage} has no workload in the config), got nothing`);
+    else if (!stageWorkload(st) && !t.container)
+      problems.push(`triggers[${i}].container: expected a container name (stage ${t.service}/${t.stage} has no workload in the config), got nothing`);
   });
   for (const key of Object.keys(scenario.stages)) {
     const [svc, st] = key.split('/') as [string, string];

@@ -5,7 +5,13 @@
 import './polyfill';
 import { configHash, stageWorkload } from '../lambdas/domain/config';
 import { parseIsoDuration } from '../lambdas/domain/durations';
-import { alarmStateChangePattern, cloudTrailPutImagePattern, cloudTrailStartExecutionPattern, ecrPushPattern, executionStatusChangePattern } from '../lambdas/domain/event-patterns';
+import {
+  alarmStateChangePattern,
+  cloudTrailPutImagePattern,
+  cloudTrailStartExecutionPattern,
+  ecrPushPattern,
+  executionStatusChangePattern,
+} from '../lambdas/domain/event-patterns';
 import { type LedgerEvent, verifyChain } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightCheckData, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
 import { OPERATOR_ROUTES } from '../lambdas/domain/operator-requests';
@@ -178,7 +184,14 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
   if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
-  return { at: e.at, release: e.releaseId, ...(e.stage ? { stage: e.stage } : {}), event: LABELS[e.type]?.(e) ?? e.type, ...(result ? { result } : {}), ...(reason ? { reason } : {}) };
+  return {
+    at: e.at,
+    release: e.releaseId,
+    ...(e.stage ? { stage: e.stage } : {}),
+    event: LABELS[e.type]?.(e) ?? e.type,
+    ...(result ? { result } : {}),
+    ...(reason ? { reason } : {}),
+  };
 }
 
 /** One DynamoDB request a handler's ledger sent (the command and its input, as lib-dynamodb has them). */
@@ -227,7 +240,11 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     const chaos = new Chaos(options.chaos ?? {}, clock, false);
     // The ledger's SDK client retries as the real one does (lambdas/adapters/retry.ts), without real-time
     // backoff; injected DynamoDB faults arrive at its wire, below the retry middleware.
-    const dynamoConfig = dynamo.client.config as unknown as { retryStrategy: () => Promise<unknown>; maxAttempts: () => Promise<number>; requestHandler: { handle: (r: never, o?: never) => Promise<unknown> } };
+    const dynamoConfig = dynamo.client.config as unknown as {
+      retryStrategy: () => Promise<unknown>;
+      maxAttempts: () => Promise<number>;
+      requestHandler: { handle: (r: never, o?: never) => Promise<unknown> };
+    };
     const dynamoRetry = new LocalSdkRetryStrategy(sdkMaxAttempts('dynamodb'), () => chaos.countRetry('sdk:dynamodb'));
     dynamoConfig.retryStrategy = async () => dynamoRetry;
     dynamoConfig.maxAttempts = async () => sdkMaxAttempts('dynamodb');
@@ -298,7 +315,10 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     });
     /** What a handler invocation gets: the deps (its own ledger when observed), or with crashAfterLedgerWrite a ledger that crashes it once. */
     const depsOf = (name: string, d: Deps = deps): Deps => chaos.depsFor(name, options.observeLedger ? { ...d, ledger: ledgerOf(name) } : d);
-    const invoke = <E>(name: string, run: (event: E, d: Deps) => Promise<unknown>) => (event: E) => run(event, depsOf(name));
+    const invoke =
+      <E>(name: string, run: (event: E, d: Deps) => Promise<unknown>) =>
+      (event: E) =>
+        run(event, depsOf(name));
 
     // Script lines: phase-keyed lines fire relative to the first time that phase begins; `at` lines at
     // that offset from the start. Every action takes either form (docs/scenarios.md).
@@ -327,7 +347,11 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       // Through the same Lambda logic as the approval API, with the caller as API Gateway's IAM auth reports it.
       const decision = line.approve ? 'approve' : 'reject';
       const who = (line.approve ?? line.reject) as { principal: string; comment?: string };
-      const event = decisionEvent(who.principal, { releaseId: target.releaseId, stage: target.stage, decision, ...(who.comment ? { comment: who.comment } : {}) }, { at: clock.now(), requestId: `sim-${index}` });
+      const event = decisionEvent(
+        who.principal,
+        { releaseId: target.releaseId, stage: target.stage, decision, ...(who.comment ? { comment: who.comment } : {}) },
+        { at: clock.now(), requestId: `sim-${index}` },
+      );
       // API Gateway answers 502 when the function fails; the operator (or the CLI) asks again.
       let res: Awaited<ReturnType<typeof approvalDecide>>;
       for (let attempt = 1; ; attempt++) {
@@ -340,7 +364,12 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
         chaos.countRetry('operator:approval');
       }
       const body = JSON.parse(res.body) as { message?: string; decision?: string };
-      cloud.note(res.statusCode === 200 ? 'Approval Decided' : 'Approval Refused', { principal: who.principal, decision, status: res.statusCode, message: body.message ?? body.decision ?? '' });
+      cloud.note(res.statusCode === 200 ? 'Approval Decided' : 'Approval Refused', {
+        principal: who.principal,
+        decision,
+        status: res.statusCode,
+        message: body.message ?? body.decision ?? '',
+      });
     };
     /** `phaseRelease`: for a phase-keyed line, the release whose phase it was. */
     const fire = async (index: number, line: ScriptLine, phaseRelease?: string) => {
@@ -368,7 +397,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
           targets.push(ex);
         }
         for (const ex of targets) if (sfn?.abort(ex.name)) cloud.note('Execution Aborted', { execution: ex.name, by: 'scenario' });
-        if (targets.length === 0) idle.set(index, phaseRelease ? `release ${phaseRelease} had already ended` : `no execution of ${svc}${stage ? ` in stage ${stage}` : ''} was running`);
+        if (targets.length === 0)
+          idle.set(index, phaseRelease ? `release ${phaseRelease} had already ended` : `no execution of ${svc}${stage ? ` in stage ${stage}` : ''} was running`);
       } else if (line.approve || line.reject) {
         const w = line.when;
         if ('phase' in w) {
@@ -413,14 +443,24 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
         return scenario.script[i]?.deploy;
       },
     };
-    const handlers: Record<string, HandlerRun> = Object.fromEntries(Object.entries(HANDLERS).map(([name, run]) => [name, (event: unknown, d: Deps) => run(event, depsOf(name, d))]));
+    const handlers: Record<string, HandlerRun> = Object.fromEntries(
+      Object.entries(HANDLERS).map(([name, run]) => [name, (event: unknown, d: Deps) => run(event, depsOf(name, d))]),
+    );
     sfn = new LocalStepFunctions(clock, cloud, handlers, deps, hooks, ['release', 'rollback', 'insight']);
 
     cloud.addRule({ name: 'ecr-push', pattern: ecrPushPattern, target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
     cloud.addRule({ name: 'ecr-putimage-cloudtrail', pattern: cloudTrailPutImagePattern, target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
-    cloud.addRule({ name: 'states-startexecution-cloudtrail', pattern: cloudTrailStartExecutionPattern([stateMachineArn('release'), stateMachineArn('rollback')]), target: chaos.asyncInvoke('intake', invoke('intake', intake)) });
+    cloud.addRule({
+      name: 'states-startexecution-cloudtrail',
+      pattern: cloudTrailStartExecutionPattern([stateMachineArn('release'), stateMachineArn('rollback')]),
+      target: chaos.asyncInvoke('intake', invoke('intake', intake)),
+    });
     cloud.addRule({ name: 'alarm-state', pattern: alarmStateChangePattern, target: chaos.asyncInvoke('alarm-watch', invoke('alarm-watch', alarmWatch)) });
-    cloud.addRule({ name: 'execution-status', pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback')]), target: chaos.asyncInvoke('reconciler', invoke('reconciler', reconciler)) });
+    cloud.addRule({
+      name: 'execution-status',
+      pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback')]),
+      target: chaos.asyncInvoke('reconciler', invoke('reconciler', reconciler)),
+    });
     cloud.timerHandler = chaos.asyncInvoke('bake-timer', invoke('bake-timer', bakeTimer));
 
     // What runs in each stage before the scenario starts.
@@ -511,7 +551,9 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     const warnings: string[] = [...operatorWarnings];
     for (const e of clock.errors) warnings.push(`internal: ${(e as Error).stack ?? String(e)}`);
     for (const f of cloud.deliveryFailures) warnings.push(`event delivery to ${f.rule} failed: ${f.error}`);
-    if (!stoppedEarly) for (const ex of sfn.executions.values()) if (ex.status === 'RUNNING') warnings.push(`execution ${ex.name} is still RUNNING with nothing left to happen (waiting for a decision the scenario never gives)`);
+    if (!stoppedEarly)
+      for (const ex of sfn.executions.values())
+        if (ex.status === 'RUNNING') warnings.push(`execution ${ex.name} is still RUNNING with nothing left to happen (waiting for a decision the scenario never gives)`);
 
     // ------------------------------------------------------------ output
     const summaries = await ledger.listReleases();
@@ -556,10 +598,17 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     for (const [svcName, svc] of Object.entries(config.services)) {
       for (const st of svc.stages) {
         const p = await ledger.getPointer(svcName, st.name);
-        if (p && (p.running || p.lastKnownGood)) stages[`${svcName}/${st.name}`] = { ...(p.running ? { running: p.running } : {}), ...(p.lastKnownGood ? { lastKnownGood: p.lastKnownGood } : {}) };
+        if (p && (p.running || p.lastKnownGood))
+          stages[`${svcName}/${st.name}`] = { ...(p.running ? { running: p.running } : {}), ...(p.lastKnownGood ? { lastKnownGood: p.lastKnownGood } : {}) };
       }
     }
-    const skipped = (await ledger.listSkips()).map((s) => ({ repository: s.repository, ...(s.tag ? { tag: s.tag } : {}), ...(s.digest ? { digest: s.digest } : {}), reason: s.reason, at: s.at }));
+    const skipped = (await ledger.listSkips()).map((s) => ({
+      repository: s.repository,
+      ...(s.tag ? { tag: s.tag } : {}),
+      ...(s.digest ? { digest: s.digest } : {}),
+      reason: s.reason,
+      at: s.at,
+    }));
     for (const s of skipped) external.push({ at: s.at, event: 'Push Skipped', reason: `${s.repository}:${s.tag ?? '(no tag)'} — ${s.reason}` });
     for (const n of cloud.notes) {
       const d = n.detail;
@@ -571,18 +620,18 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
             : n.event === 'Approval Decided' || n.event === 'Approval Refused'
               ? `${d.decision} by ${d.principal}: HTTP ${d.status} ${d.message}`
               : n.event === 'Freeze On' || n.event === 'Freeze Off'
-              ? `${d.reason} (by ${d.principal})`
-              : n.event === 'Execution Aborted'
-              ? `stopped by the ${d.by ?? 'scenario'}`
-              : n.event === 'Input Rejected'
-              ? `${d.cause}`
-              : n.event === 'Push Received'
-              ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
-              : n.event === 'Console Start'
-              ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
-              : n.event === 'Image Set Out Of Band'
-              ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
-              : JSON.stringify(d);
+                ? `${d.reason} (by ${d.principal})`
+                : n.event === 'Execution Aborted'
+                  ? `stopped by the ${d.by ?? 'scenario'}`
+                  : n.event === 'Input Rejected'
+                    ? `${d.cause}`
+                    : n.event === 'Push Received'
+                      ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
+                      : n.event === 'Console Start'
+                        ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
+                        : n.event === 'Image Set Out Of Band'
+                          ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
+                          : JSON.stringify(d);
       external.push({ at: n.at, event: n.event, reason, ...(typeof d.execution === 'string' ? { release: d.execution } : {}) });
     }
     // The insight checks: one line per check, one per finding.
@@ -603,7 +652,12 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     const unused = scenario.script.flatMap((line, index) => {
       const why = idle.get(index);
       if (fired.has(index) && why === undefined) return [];
-      const never = 'at' in line.when ? (line.deploy ? 'no driver run started after its time' : 'its time never came') : 'its phase never came (or, for an approval, no release of that service was waiting)';
+      const never =
+        'at' in line.when
+          ? line.deploy
+            ? 'no driver run started after its time'
+            : 'its time never came'
+          : 'its phase never came (or, for an approval, no release of that service was waiting)';
       return [{ index, line, reason: why ?? never }];
     });
     const output: SimulationOutput = {
@@ -611,14 +665,37 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
       simulated: true,
       releases,
       stages,
-      deployments: cloud.deployments.map((d) => ({ service: d.service, stage: d.stage, digest: d.digest, kind: d.kind, startedAt: d.startedAt, ...(d.endedAt ? { endedAt: d.endedAt } : {}), ...(d.result ? { result: d.result } : {}), releaseId: d.releaseId })),
+      deployments: cloud.deployments.map((d) => ({
+        service: d.service,
+        stage: d.stage,
+        digest: d.digest,
+        kind: d.kind,
+        startedAt: d.startedAt,
+        ...(d.endedAt ? { endedAt: d.endedAt } : {}),
+        ...(d.result ? { result: d.result } : {}),
+        releaseId: d.releaseId,
+      })),
       skipped: skipped.map(({ at, ...rest }) => ({ ...rest, at })),
       unused,
       timeline,
-      executions: [...sfn.executions.values()].map((e) => ({ name: e.name, machine: e.machine, status: e.status, ...(e.error ? { error: e.error } : {}), transitions: e.transitions, ...(e.largestState ? { largestState: e.largestState } : {}) })),
+      executions: [...sfn.executions.values()].map((e) => ({
+        name: e.name,
+        machine: e.machine,
+        status: e.status,
+        ...(e.error ? { error: e.error } : {}),
+        transitions: e.transitions,
+        ...(e.largestState ? { largestState: e.largestState } : {}),
+      })),
       lifecycle: cloud.lifecycle.map((e) => ({ at: e.at, source: 'gantry' as const, detailType: e.detailType, detail: e.detail })),
       leasesHeld,
-      workloads: cloud.kube.all().map((d) => ({ cluster: d.cluster, namespace: d.namespace, name: d.name, generation: d.generation, containers: Object.fromEntries(d.containers.map((c) => [c.name, c.image])), annotations: { ...d.annotations } })),
+      workloads: cloud.kube.all().map((d) => ({
+        cluster: d.cluster,
+        namespace: d.namespace,
+        name: d.name,
+        generation: d.generation,
+        containers: Object.fromEntries(d.containers.map((c) => [c.name, c.image])),
+        annotations: { ...d.annotations },
+      })),
       insight: {
         checks: insightRecords.map((r) => {
           const d = r.data as Partial<InsightCheckData>;
@@ -667,4 +744,3 @@ function cloudTrailPutImage(repository: string, tag: string | undefined, digest:
     },
   };
 }
-

@@ -26,14 +26,16 @@ const END = '<!-- fields:end -->';
 
 /** What each field means, by its path in the reference (`<name>` a key you choose, `[]` each list item, `(driver)` one deploy driver's field). */
 export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
-  $schema: 'The JSON Schema an editor checks the file against (`../schemas/gantry.config.schema.json` from `examples/`). Not policy: dropped when parsed, not part of the config hash',
+  $schema:
+    'The JSON Schema an editor checks the file against (`../schemas/gantry.config.schema.json` from `examples/`). Not policy: dropped when parsed, not part of the config hash',
   services: 'The services Gantry releases, by service name (lowercase letters, digits and `-`, up to 40)',
   'services.<name>': 'One service: one ECR repository, released through its stages in order',
-  'services.<name>.repository': 'Its ECR repository name (in the stack\'s account and region); no two services share one',
+  'services.<name>.repository': "Its ECR repository name (in the stack's account and region); no two services share one",
   'services.<name>.tagPattern': 'Pushes whose tag does not match this regular expression (RE2 syntax, matched in linear time) start nothing and are recorded as skipped',
   'services.<name>.imagePolicy': 'What the image gates require of every image of the service ([gates.md](gates.md))',
   'services.<name>.imagePolicy.maxFindings': 'The most scan findings allowed per severity; a severity not named has no limit',
-  'services.<name>.imagePolicy.maxFindings.<severity>': 'The most findings of that severity (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`, `INFORMATIONAL`, `UNDEFINED`, `UNTRIAGED`) an image may have, not counting allowed ones',
+  'services.<name>.imagePolicy.maxFindings.<severity>':
+    'The most findings of that severity (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`, `INFORMATIONAL`, `UNDEFINED`, `UNTRIAGED`) an image may have, not counting allowed ones',
   'services.<name>.imagePolicy.allow': 'Findings that do not count against `maxFindings`, each until its `expires` date',
   'services.<name>.imagePolicy.allow[]': 'One allowed finding',
   'services.<name>.imagePolicy.allow[].id': 'The finding id, such as `CVE-2024-1234`',
@@ -65,7 +67,7 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.stages[].deploy.imageVariable (terraform)': 'The Terraform variable set to the image reference (by digest)',
   'services.<name>.stages[].deploy.timeoutMinutes (terraform)': 'How long the deploy may take before it fails',
   'services.<name>.stages[].deploy.allowDestroy (terraform)': 'Allow a plan that destroys resources; otherwise such a plan is refused',
-  'services.<name>.stages[].deploy.driver (kubernetes)': '`kubernetes`: Step Functions `eks:call` patches the Deployment\'s image and watches the rollout',
+  'services.<name>.stages[].deploy.driver (kubernetes)': "`kubernetes`: Step Functions `eks:call` patches the Deployment's image and watches the rollout",
   'services.<name>.stages[].deploy.deployment (kubernetes)': 'The Deployment to patch',
   'services.<name>.stages[].deploy.container (kubernetes)': 'Its container whose image is set',
   'services.<name>.stages[].deploy.timeoutMinutes (kubernetes)': 'How long the rollout may take before it fails',
@@ -78,7 +80,7 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.stages[].bake.intervalSeconds': 'Seconds between alarm reads in `poll` mode',
   'services.<name>.stages[].recoveryMinutes': 'After a rollback deploy, how long to wait before recording whether the alarms recovered',
   'services.<name>.stages[].approval': 'Absent: no approval. Present: the stage waits for an approver before it deploys ([Approvals](#approvals))',
-  'services.<name>.stages[].approval.approvers': 'IAM role, user or assumed-role ARNs that may approve; a role matches every session of it. Never the release\'s initiator',
+  'services.<name>.stages[].approval.approvers': "IAM role, user or assumed-role ARNs that may approve; a role matches every session of it. Never the release's initiator",
   'services.<name>.stages[].approval.timeoutMinutes': 'How long to wait for a decision; then the stage is REJECTED (`TIMED_OUT`)',
   'services.<name>.stages[].approval.validForMinutes': 'How long an approval stays good for the deploy it allows; absent: however long the release then waits',
   'services.<name>.stages[].windows': 'Absent: deploy at any time (the global freeze still applies). Present: release windows and blackouts ([Release windows](#release-windows))',
@@ -94,20 +96,21 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.stages[].windows.blackouts[].from': 'Start, local date-time YYYY-MM-DDTHH:MM',
   'services.<name>.stages[].windows.blackouts[].to': 'End, local date-time, after `from`',
   'services.<name>.stages[].windows.blackouts[].reason': 'Why; recorded with the `window` gate',
-  'services.<name>.stages[].workload': 'The Deployment and container the daily drift check reads; defaults to a `kubernetes` deploy\'s own',
+  'services.<name>.stages[].workload': "The Deployment and container the daily drift check reads; defaults to a `kubernetes` deploy's own",
   'services.<name>.stages[].workload.deployment': 'The Deployment name',
   'services.<name>.stages[].workload.container': 'The container name',
   clusters: 'The EKS clusters stages deploy to, by the key stages name in `cluster`',
   'clusters.<name>': 'One cluster',
   'clusters.<name>.name': 'The EKS cluster name',
   'clusters.<name>.region': 'Its region, such as `eu-west-2`',
-  'clusters.<name>.accessEntries': '`create`: the stack makes the access entries of Gantry\'s roles; `document` (absent): you do ([Clusters and their access entries](#clusters-and-their-access-entries))',
+  'clusters.<name>.accessEntries':
+    "`create`: the stack makes the access entries of Gantry's roles; `document` (absent): you do ([Clusters and their access entries](#clusters-and-their-access-entries))",
   signing: 'Keys that image signatures are verified with',
   'signing.keys': 'The keys, by the name `requireSignature.keys` uses',
   'signing.keys.<name>': 'A PEM public key, or the key ARN (not an alias ARN) of an asymmetric KMS key',
   insight: 'The daily insight check',
   'insight.staleAfterDays': 'A service with no promotion to its last stage in this many days is reported stale',
-  'insight.driftCheck': 'Compare what each stage\'s workload runs with what the ledger says was deployed',
+  'insight.driftCheck': "Compare what each stage's workload runs with what the ledger says was deployed",
   identity: 'Who is which person, for segregation of duties ([Who is which person](#who-is-which-person-identity)); absent: persons are compared by IAM user or role session name',
   'identity.persons': 'Each person, by name, with the principal ARNs that are them',
   'identity.persons.<name>': 'The principals (ARNs, in any account, under any role) that are this person; no principal may belong to two persons',
@@ -162,7 +165,8 @@ export function configFields(schema: Node): FieldRow[] {
     if (!isItem || (n.type === 'object' && n.properties)) rows.push({ path, type: typeOf(n), required, default: n.default });
     for (const alt of n.anyOf ?? n.oneOf ?? []) {
       const driver = alt.properties?.driver?.const;
-      for (const [k, v] of Object.entries(alt.properties ?? {})) walk(typeof driver === 'string' ? `${path}.${k} (${driver})` : `${path}.${k}`, v, (alt.required ?? []).includes(k));
+      for (const [k, v] of Object.entries(alt.properties ?? {}))
+        walk(typeof driver === 'string' ? `${path}.${k} (${driver})` : `${path}.${k}`, v, (alt.required ?? []).includes(k));
     }
     for (const [k, v] of Object.entries(n.properties ?? {})) walk(path ? `${path}.${k}` : k, v, (n.required ?? []).includes(k));
     if (typeof n.additionalProperties === 'object') walk(`${path}.<${n.propertyNames?.enum ? 'severity' : 'name'}>`, n.additionalProperties, false);
@@ -177,7 +181,8 @@ export function configDocText(current: string): string {
   const rows = configFields(JSON.parse(configJsonSchemaText()) as Node);
   const missing = rows.filter((r) => FIELD_DESCRIPTIONS[r.path] === undefined).map((r) => r.path);
   const extra = Object.keys(FIELD_DESCRIPTIONS).filter((p) => !rows.some((r) => r.path === p));
-  if (missing.length || extra.length) throw new Error(`scripts/config-schema.ts FIELD_DESCRIPTIONS: describe ${missing.join(', ') || 'nothing'}; remove ${extra.join(', ') || 'nothing'}`);
+  if (missing.length || extra.length)
+    throw new Error(`scripts/config-schema.ts FIELD_DESCRIPTIONS: describe ${missing.join(', ') || 'nothing'}; remove ${extra.join(', ') || 'nothing'}`);
   const table = [
     '| field | type and allowed values | required | default | meaning |',
     '|---|---|---|---|---|',

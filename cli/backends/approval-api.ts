@@ -63,7 +63,9 @@ export function apiBaseUrl(apiUrl: string, flag = '--api-url'): URL {
   try {
     base = new URL(apiUrl);
   } catch {
-    throw new CliInputError(`${flag}: expected the approval API URL (the ApprovalApiUrl stack output, https://<api>.execute-api.<region>.amazonaws.com/v1/), got ${JSON.stringify(apiUrl)}`);
+    throw new CliInputError(
+      `${flag}: expected the approval API URL (the ApprovalApiUrl stack output, https://<api>.execute-api.<region>.amazonaws.com/v1/), got ${JSON.stringify(apiUrl)}`,
+    );
   }
   if (base.protocol !== 'https:' && !(base.protocol === 'http:' && LOOPBACK.has(base.hostname))) {
     throw new CliInputError(`${flag}: expected an https:// URL (a signed request is not sent in clear text), got ${JSON.stringify(apiUrl)}`);

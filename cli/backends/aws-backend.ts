@@ -27,15 +27,7 @@ import { type Decision, type DecisionResult, type ExecutionDescription, type Gan
 import { CliInputError } from '../errors';
 import { exportFromLedger } from './live-ledger';
 import { messageOf, type OperatorApiCall, operatorApi } from './operator-api';
-import {
-  credentialsHint,
-  type DescribeStackOutputs,
-  describeStackOutputs,
-  readOutputsFile,
-  type StackOutputs,
-  stackNameOf,
-  toStackOutputs,
-} from './stack';
+import { credentialsHint, type DescribeStackOutputs, describeStackOutputs, readOutputsFile, type StackOutputs, stackNameOf, toStackOutputs } from './stack';
 
 export interface AwsOptions {
   readonly stack?: string;
@@ -103,7 +95,9 @@ export class AwsBackend implements GantryBackend {
   /** The operator routes, or an error saying the stack has none. */
   private api(): OperatorApiCall {
     if (!this.d.operatorApi) {
-      throw new CliInputError(`stack ${this.d.outputs.stackName} has no ApprovalApiUrl output: starts, rollbacks and the freeze go through the Gantry API; deploy a current Gantry`);
+      throw new CliInputError(
+        `stack ${this.d.outputs.stackName} has no ApprovalApiUrl output: starts, rollbacks and the freeze go through the Gantry API; deploy a current Gantry`,
+      );
     }
     return this.d.operatorApi;
   }
@@ -117,7 +111,9 @@ export class AwsBackend implements GantryBackend {
       );
     }
     const id = typeof body.requestId === 'string' ? ` (request ${body.requestId})` : '';
-    return new GantryAwsError(`${what} failed: the Gantry API answered HTTP ${status}: ${messageOf(body, 'no message')}${id}; retry, and check the operator-api function's logs if it persists`);
+    return new GantryAwsError(
+      `${what} failed: the Gantry API answered HTTP ${status}: ${messageOf(body, 'no message')}${id}; retry, and check the operator-api function's logs if it persists`,
+    );
   }
 
   private async start(kind: 'release' | 'rollback', input: Record<string, unknown>): Promise<StartResult> {
@@ -327,7 +323,12 @@ export async function openAwsBackend(opts: AwsOptions, hooks: AwsFactoryHooks = 
               d.decision,
               d.releaseId,
               { stage: d.stage, ...(d.comment !== undefined ? { comment: d.comment } : {}), apiUrl, region, ...(opts.profile ? { profile: opts.profile } : {}) },
-              { out: (text) => lines.push({ stream: 'out', text }), err: (text) => lines.push({ stream: 'err', text }), credentials, ...(hooks.fetch ? { fetch: hooks.fetch } : {}) },
+              {
+                out: (text) => lines.push({ stream: 'out', text }),
+                err: (text) => lines.push({ stream: 'err', text }),
+                credentials,
+                ...(hooks.fetch ? { fetch: hooks.fetch } : {}),
+              },
             );
             return { code, lines };
           },

@@ -11,7 +11,17 @@ import { DescribeAccessEntryCommand, DescribeClusterCommand, EKSClient, ListAcce
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CloudWatchAlarms } from '../../lambdas/adapters/cloudwatch';
-import type { AccessEntryFacts, AlarmFacts, ClusterFacts, EventSelectorsFacts, Fact, KeyFacts, RegistryScanningFacts, RepositoryFacts, TrailFacts } from '../../lambdas/domain/doctor';
+import type {
+  AccessEntryFacts,
+  AlarmFacts,
+  ClusterFacts,
+  EventSelectorsFacts,
+  Fact,
+  KeyFacts,
+  RegistryScanningFacts,
+  RepositoryFacts,
+  TrailFacts,
+} from '../../lambdas/domain/doctor';
 import type { DoctorReader } from './doctor-reader';
 
 /** A read doctor could not make: the call, its target, the AWS error. */
@@ -108,7 +118,11 @@ export class AwsDoctorReader implements DoctorReader {
     let nextToken: string | undefined;
     let pages = 0;
     do {
-      const page = await read(`EKS ListAccessEntries ${cluster} (${region})`, () => this.clients.eks(region).send(new ListAccessEntriesCommand({ clusterName: cluster, maxResults: 100, ...(nextToken ? { nextToken } : {}) })), 'throw');
+      const page = await read(
+        `EKS ListAccessEntries ${cluster} (${region})`,
+        () => this.clients.eks(region).send(new ListAccessEntriesCommand({ clusterName: cluster, maxResults: 100, ...(nextToken ? { nextToken } : {}) })),
+        'throw',
+      );
       out.push(...(page?.accessEntries ?? []));
       nextToken = page?.nextToken;
       pages++;
@@ -118,7 +132,9 @@ export class AwsDoctorReader implements DoctorReader {
 
   async describeAccessEntry(cluster: string, region: string, principalArn: string): Promise<AccessEntryFacts | undefined> {
     const eks = this.clients.eks(region);
-    const out = await read(`EKS DescribeAccessEntry ${cluster} ${principalArn} (${region})`, () => eks.send(new DescribeAccessEntryCommand({ clusterName: cluster, principalArn })));
+    const out = await read(`EKS DescribeAccessEntry ${cluster} ${principalArn} (${region})`, () =>
+      eks.send(new DescribeAccessEntryCommand({ clusterName: cluster, principalArn })),
+    );
     const entry = out?.accessEntry;
     if (!entry) return undefined;
     const policies: AccessEntryFacts['policies'][number][] = [];
@@ -153,7 +169,10 @@ export class AwsDoctorReader implements DoctorReader {
     const cfg = out?.scanningConfiguration;
     return {
       scanType: cfg?.scanType ?? 'BASIC',
-      rules: (cfg?.rules ?? []).map((r) => ({ scanFrequency: r.scanFrequency ?? 'MANUAL', filters: (r.repositoryFilters ?? []).map((f) => ({ filterType: f.filterType ?? 'WILDCARD', filter: f.filter ?? '' })) })),
+      rules: (cfg?.rules ?? []).map((r) => ({
+        scanFrequency: r.scanFrequency ?? 'MANUAL',
+        filters: (r.repositoryFilters ?? []).map((f) => ({ filterType: f.filterType ?? 'WILDCARD', filter: f.filter ?? '' })),
+      })),
     };
   }
 
@@ -163,21 +182,34 @@ export class AwsDoctorReader implements DoctorReader {
   }
 
   async trails(): Promise<TrailFacts[]> {
-    const out = await read(`CloudTrail DescribeTrails (${this.region})`, () => this.clients.cloudtrail(this.region).send(new DescribeTrailsCommand({ includeShadowTrails: true })), 'throw');
+    const out = await read(
+      `CloudTrail DescribeTrails (${this.region})`,
+      () => this.clients.cloudtrail(this.region).send(new DescribeTrailsCommand({ includeShadowTrails: true })),
+      'throw',
+    );
     const trails: TrailFacts[] = [];
     for (const t of out?.trailList ?? []) {
       const name = t.Name ?? t.TrailARN ?? '?';
       const id = t.TrailARN ?? name;
       // A trail's status and selectors are read in its home region (a multi-region trail is listed in every region).
       const client = this.clients.cloudtrail(t.HomeRegion ?? this.region);
-      const logging = await fact(() => read(`CloudTrail GetTrailStatus ${name}`, () => client.send(new GetTrailStatusCommand({ Name: id })), 'throw').then((s) => s?.IsLogging === true));
+      const logging = await fact(() =>
+        read(`CloudTrail GetTrailStatus ${name}`, () => client.send(new GetTrailStatusCommand({ Name: id })), 'throw').then((s) => s?.IsLogging === true),
+      );
       const selectors = await fact(async (): Promise<EventSelectorsFacts> => {
         const s = await read(`CloudTrail GetEventSelectors ${name}`, () => client.send(new GetEventSelectorsCommand({ TrailName: id })), 'throw');
         return {
-          basic: (s?.EventSelectors ?? []).map((b) => ({ ...(b.IncludeManagementEvents !== undefined ? { includeManagementEvents: b.IncludeManagementEvents } : {}), ...(b.ReadWriteType ? { readWriteType: b.ReadWriteType } : {}) })),
+          basic: (s?.EventSelectors ?? []).map((b) => ({
+            ...(b.IncludeManagementEvents !== undefined ? { includeManagementEvents: b.IncludeManagementEvents } : {}),
+            ...(b.ReadWriteType ? { readWriteType: b.ReadWriteType } : {}),
+          })),
           advanced: (s?.AdvancedEventSelectors ?? []).map((a) => ({
             ...(a.Name ? { name: a.Name } : {}),
-            fieldSelectors: (a.FieldSelectors ?? []).map((f) => ({ field: f.Field ?? '', ...(f.Equals ? { equals: f.Equals } : {}), ...(f.NotEquals ? { notEquals: f.NotEquals } : {}) })),
+            fieldSelectors: (a.FieldSelectors ?? []).map((f) => ({
+              field: f.Field ?? '',
+              ...(f.Equals ? { equals: f.Equals } : {}),
+              ...(f.NotEquals ? { notEquals: f.NotEquals } : {}),
+            })),
           })),
         };
       });

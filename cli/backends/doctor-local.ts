@@ -48,7 +48,9 @@ export class LocalDoctorReader implements DoctorReader {
   }
 
   async trails(): Promise<TrailFacts[]> {
-    return this.cloud.cloudTrails().map((t) => ({ name: t.name, homeRegion: t.homeRegion, multiRegion: t.multiRegion, logging: { ok: true, value: t.logging }, selectors: { ok: true, value: t.selectors } }));
+    return this.cloud
+      .cloudTrails()
+      .map((t) => ({ name: t.name, homeRegion: t.homeRegion, multiRegion: t.multiRegion, logging: { ok: true, value: t.logging }, selectors: { ok: true, value: t.selectors } }));
   }
 
   async describeKey(arn: string): Promise<KeyFacts | undefined> {

@@ -88,7 +88,10 @@ export function scenarioWithActions(state: LocalState): { raw: Record<string, un
       triggers.push({ type: 'freeze', state: a.state, reason: a.reason, principal: a.principal, at });
     } else {
       const after = atDuration(a.phaseAt, a.at);
-      script.push({ when: { service: a.service, stage: a.stage, phase: 'approval', after }, [a.decision]: { principal: a.principal, ...(a.comment ? { comment: a.comment } : {}) } });
+      script.push({
+        when: { service: a.service, stage: a.stage, phase: 'approval', after },
+        [a.decision]: { principal: a.principal, ...(a.comment ? { comment: a.comment } : {}) },
+      });
     }
   });
   raw.triggers = triggers;
@@ -133,7 +136,10 @@ export function readScenarioInlined(file: string): { scenario: Record<string, un
 
 /** `gantry simulate <scenario> --state <dir> [--until D]`: a new local Gantry whose "now" is start + D (default: when nothing is left to happen). */
 export async function createLocalGantry(dir: string, scenarioFile: string, until?: string): Promise<{ state: LocalState; output: SimulationOutput; ledgerEvents: LedgerEvent[] }> {
-  if (existsSync(join(dir, STATE_FILE))) throw new CliInputError(`${dir} already holds a local Gantry (${STATE_FILE}); use another directory, or move its clock with gantry simulate --state ${dir} --advance <duration>`);
+  if (existsSync(join(dir, STATE_FILE)))
+    throw new CliInputError(
+      `${dir} already holds a local Gantry (${STATE_FILE}); use another directory, or move its clock with gantry simulate --state ${dir} --advance <duration>`,
+    );
   const { scenario, baseDir } = readScenarioInlined(scenarioFile);
   const start = Date.parse(String(scenario.clock));
   if (until !== undefined) {
@@ -149,7 +155,10 @@ export async function createLocalGantry(dir: string, scenarioFile: string, until
 }
 
 /** `gantry simulate --state <dir> (--advance D | --until D)`: move a local Gantry's clock on and re-run. */
-export async function advanceLocalGantry(dir: string, opts: { advance?: string; until?: string }): Promise<{ state: LocalState; output: SimulationOutput; ledgerEvents: LedgerEvent[] }> {
+export async function advanceLocalGantry(
+  dir: string,
+  opts: { advance?: string; until?: string },
+): Promise<{ state: LocalState; output: SimulationOutput; ledgerEvents: LedgerEvent[] }> {
   const state = readState(dir);
   const start = Date.parse(String(state.scenario.clock));
   const target = opts.until !== undefined ? start + durationArg(opts.until, '--until') : Date.parse(state.now) + durationArg(opts.advance ?? 'PT0S', '--advance');
@@ -218,7 +227,10 @@ export class LocalBackend implements GantryBackend {
       const output = JSON.parse(readFileSync(join(this.dir, SIMULATION_FILE), 'utf8')) as SimulationOutput;
       return { events: exportEvents(parsed), parsed, output };
     } catch (e) {
-      throw new CliInputError(`${this.dir}: the local Gantry's ${LEDGER_FILE} or ${SIMULATION_FILE} is missing or unreadable; re-run it with gantry simulate --state ${this.dir} --advance PT0S`, { cause: e });
+      throw new CliInputError(
+        `${this.dir}: the local Gantry's ${LEDGER_FILE} or ${SIMULATION_FILE} is missing or unreadable; re-run it with gantry simulate --state ${this.dir} --advance PT0S`,
+        { cause: e },
+      );
     }
   }
 
@@ -328,11 +340,29 @@ export class LocalBackend implements GantryBackend {
     // Refusals are items beside the chain (not release events): the simulation's timeline notes each one.
     const refusedNotes = (o: SimulationOutput) => o.timeline.filter((t) => t.event === 'Approval Refused');
     const refusedBefore = refusedNotes(this.output).length;
-    await this.act({ type: 'decision', at: this.state.now, principal: this.principal, decision: d.decision, releaseId: d.releaseId, service: summary.service, stage: d.stage, phaseAt: waitingAt, ...(d.comment ? { comment: d.comment } : {}) });
+    await this.act({
+      type: 'decision',
+      at: this.state.now,
+      principal: this.principal,
+      decision: d.decision,
+      releaseId: d.releaseId,
+      service: summary.service,
+      stage: d.stage,
+      phaseAt: waitingAt,
+      ...(d.comment ? { comment: d.comment } : {}),
+    });
     const after = await this.getReleaseEvents(d.releaseId);
     const gate = after.find((e) => e.stage === d.stage && e.type === 'gate.evaluated' && e.data.gate === 'approval');
     if (gate) {
-      return { code: 0, lines: [{ stream: 'out', text: `${String(gate.data.decision ?? d.decision.toUpperCase())}: ${what} by ${String(gate.data.principal ?? this.principal)} at ${gate.at}${d.comment ? ` (${d.comment})` : ''}` }] };
+      return {
+        code: 0,
+        lines: [
+          {
+            stream: 'out',
+            text: `${String(gate.data.decision ?? d.decision.toUpperCase())}: ${what} by ${String(gate.data.principal ?? this.principal)} at ${gate.at}${d.comment ? ` (${d.comment})` : ''}`,
+          },
+        ],
+      };
     }
     const refusal = refusedNotes(this.output).at(refusedBefore);
     if (refusal) {
@@ -346,7 +376,9 @@ export class LocalBackend implements GantryBackend {
         ],
       };
     }
-    throw new RefusedError(`the decision on ${what} did not reach the release (another release of ${summary.service} may be waiting for approval first: the local runtime applies a decision to the first one)`);
+    throw new RefusedError(
+      `the decision on ${what} did not reach the release (another release of ${summary.service} may be waiting for approval first: the local runtime applies a decision to the first one)`,
+    );
   }
 
   async alarmStates(names: readonly string[]): Promise<Record<string, string>> {

@@ -43,7 +43,10 @@ export function operatorApi(opts: OperatorApiOptions): OperatorApiCall {
       credentials = await opts.credentials();
     } catch (e) {
       const err = e as Error;
-      throw new GantryAwsError(`${method} ${url.href}: ${credentialsHint(e) ?? `no AWS credentials (${err?.name ?? 'Error'}: ${err?.message ?? String(e)}): sign in (aws sso login) or give --profile / AWS_PROFILE`}`, { cause: e });
+      throw new GantryAwsError(
+        `${method} ${url.href}: ${credentialsHint(e) ?? `no AWS credentials (${err?.name ?? 'Error'}: ${err?.message ?? String(e)}): sign in (aws sso login) or give --profile / AWS_PROFILE`}`,
+        { cause: e },
+      );
     }
     const headers = await signedHeaders(url, region, text, credentials, (opts.now ?? (() => new Date()))(), method);
     let response: Response;
@@ -60,7 +63,10 @@ export function operatorApi(opts: OperatorApiOptions): OperatorApiCall {
     } catch {
       parsed = { message: raw.trim().slice(0, 500) };
     }
-    return { status: response.status, body: typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { message: String(parsed) } };
+    return {
+      status: response.status,
+      body: typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { message: String(parsed) },
+    };
   };
 }
 

@@ -67,7 +67,8 @@ export function readOutputsFile(file: string, stackName: string): Record<string,
   }
   const all = raw as Record<string, unknown>;
   const stack = (all?.[stackName] ?? undefined) as Record<string, string> | undefined;
-  if (!stack || typeof stack !== 'object') throw new NotFoundError(`--outputs ${file} has no stack ${stackName} (it has: ${Object.keys(all ?? {}).join(', ') || 'none'}); give --stack`);
+  if (!stack || typeof stack !== 'object')
+    throw new NotFoundError(`--outputs ${file} has no stack ${stackName} (it has: ${Object.keys(all ?? {}).join(', ') || 'none'}); give --stack`);
   return stack;
 }
 
@@ -91,7 +92,10 @@ export function describeStackOutputs(clientConfig: CloudFormationClientConfig, r
     } catch (e) {
       const err = e as Error;
       if (err.name === 'ValidationError' && /does not exist/.test(err.message)) {
-        throw new NotFoundError(`stack ${stackName} does not exist in ${region}: deploy Gantry (npx cdk deploy) or name the stack with --stack / GANTRY_STACK and the region with --region`, { cause: e });
+        throw new NotFoundError(
+          `stack ${stackName} does not exist in ${region}: deploy Gantry (npx cdk deploy) or name the stack with --stack / GANTRY_STACK and the region with --region`,
+          { cause: e },
+        );
       }
       throw new GantryAwsError(
         `CloudFormation DescribeStacks ${stackName} failed: ${credentialsHint(e) ?? `${err.name}: ${err.message}; check that your credentials allow cloudformation:DescribeStacks, or give --outputs <cdk outputs file>`}`,

@@ -14,7 +14,13 @@ export interface DecideOptions extends BackendOptions {
 export async function runDecide(decision: 'approve' | 'reject', releaseId: string, opts: DecideOptions, io: OperatorIo): Promise<number> {
   if (opts.apiUrl) {
     if (opts.local) throw new CliInputError('give either --api-url or --local, not both');
-    return runDecision(decision, releaseId, { stage: opts.stage, apiUrl: opts.apiUrl, ...(opts.comment !== undefined ? { comment: opts.comment } : {}), ...(opts.region ? { region: opts.region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) });
+    return runDecision(decision, releaseId, {
+      stage: opts.stage,
+      apiUrl: opts.apiUrl,
+      ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
+      ...(opts.region ? { region: opts.region } : {}),
+      ...(opts.profile ? { profile: opts.profile } : {}),
+    });
   }
   return withBackend(opts, io, async (b) => {
     const r = await b.decide({ decision, releaseId, stage: opts.stage, ...(opts.comment !== undefined ? { comment: opts.comment } : {}) });

@@ -74,9 +74,13 @@ export function filterOf(opts: CommonOptions, now: Date): ReleaseFilter {
  */
 export function requireSomething(parsed: ParsedExport, source: string, what: 'verify' | 'export', filter: ReleaseFilter = {}): void {
   if (parsed.events.length > 0 || parsed.anchors.length > 0 || (parsed.insights?.length ?? 0) > 0) return;
-  const bounds = [filter.service ? `--service ${filter.service}` : '', filter.since ? `--since ${filter.since}` : '', filter.until ? `--until ${filter.until}` : ''].filter(Boolean);
+  const bounds = [filter.service ? `--service ${filter.service}` : '', filter.since ? `--since ${filter.since}` : '', filter.until ? `--until ${filter.until}` : ''].filter(
+    Boolean,
+  );
   throw new CliInputError(
-    bounds.length ? `no release in ${source} matches ${bounds.join(' ')}: nothing to ${what}` : `no events in ${source}: nothing to ${what} (is it the right file? gantry audit export and gantry simulate --export write one)`,
+    bounds.length
+      ? `no release in ${source} matches ${bounds.join(' ')}: nothing to ${what}`
+      : `no events in ${source}: nothing to ${what} (is it the right file? gantry audit export and gantry simulate --export write one)`,
   );
 }
 
@@ -107,7 +111,10 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
     const { parsed, source } = read;
     const lines = parsed.events.filter((l) => l.event.releaseId === releaseId);
     if (lines.length === 0) throw new CliInputError(notFoundMessage(releaseId, read));
-    const a = auditRelease(lines, parsed.anchors.filter((x) => x.anchor.releaseId === releaseId));
+    const a = auditRelease(
+      lines,
+      parsed.anchors.filter((x) => x.anchor.releaseId === releaseId),
+    );
     if (!a) throw new CliInputError(`release ${releaseId} in ${source} has no readable events`);
     if (!a.integrity.ok) {
       err(`gantry: the record of ${releaseId} FAILED verification:`);
@@ -124,7 +131,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       audit
         .command('verify')
         .description(
-          'recompute every hash chain; exit 0 when intact, 1 naming the release and the event of any edit, deletion, insertion, reordering or cut; also report promoted stages that lack evidence. With --file and --table: also check the file\'s anchors against the live ledger',
+          "recompute every hash chain; exit 0 when intact, 1 naming the release and the event of any edit, deletion, insertion, reordering or cut; also report promoted stages that lack evidence. With --file and --table: also check the file's anchors against the live ledger",
         )
         .option('--strict', 'also exit 1 when a promoted stage lacks evidence (gate results, deploy evidence, bake result, a required approval)')
         .option('--json', 'print the report as one JSON object'),
@@ -152,7 +159,21 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
     const notes = [...new Set(reports.filter((r) => r.promotedStages.length > 0).flatMap((r) => r.notes))];
     const failed = !v.ok || (opts.strict === true && gaps.length > 0);
     if (opts.json) {
-      out(JSON.stringify({ source, ok: v.ok, anchored: v.anchored, releases: v.releases, problems: v.problems, notes: v.notes, evidence: { complete: gaps.length === 0, gaps, notes, releases: reports } }, null, 2));
+      out(
+        JSON.stringify(
+          {
+            source,
+            ok: v.ok,
+            anchored: v.anchored,
+            releases: v.releases,
+            problems: v.problems,
+            notes: v.notes,
+            evidence: { complete: gaps.length === 0, gaps, notes, releases: reports },
+          },
+          null,
+          2,
+        ),
+      );
     } else {
       out(renderVerification(source, v, gaps, notes));
     }

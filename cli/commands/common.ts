@@ -63,7 +63,7 @@ export function backendOptions(cmd: Command): Command {
   return cmd
     .option('--local <dir>', 'a local Gantry (a simulation directory made by gantry simulate --state) instead of AWS')
     .option('--stack <name>', 'the Gantry CloudFormation stack (default: GANTRY_STACK, else Gantry)')
-    .option('--region <region>', 'AWS region (default: AWS_REGION or your profile\'s)')
+    .option('--region <region>', "AWS region (default: AWS_REGION or your profile's)")
     .option('--profile <profile>', 'AWS profile (default: the standard credential chain)')
     .addOption(new Option('--outputs <file>', 'read the stack outputs from `cdk deploy --outputs-file` JSON instead of CloudFormation'))
     .option('--config <file>', 'the deployment config, to validate input fully (default: GANTRY_CONFIG or ./gantry.config.json)')

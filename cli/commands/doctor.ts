@@ -141,13 +141,27 @@ async function openSubject(opts: DoctorOptions, io: Pick<OperatorIo, 'env'>): Pr
   const reader = new AwsDoctorReader(clients, region);
   try {
     if (opts.config && !opts.stack && !opts.outputs) {
-      return { mode: 'config', label: `config ${opts.config} before deploying (${region})`, region, config: readConfigFile(opts.config), configSource: opts.config, roles: undefined, reader, close: () => clients.destroy() };
+      return {
+        mode: 'config',
+        label: `config ${opts.config} before deploying (${region})`,
+        region,
+        config: readConfigFile(opts.config),
+        configSource: opts.config,
+        roles: undefined,
+        reader,
+        close: () => clients.destroy(),
+      };
     }
     const stackName = stackNameOf(opts.stack, io.env);
-    const raw = opts.outputs ? readOutputsFile(opts.outputs, stackName) : await describeStackOutputs({ region, ...(opts.profile ? { profile: opts.profile } : {}) }, region)(stackName);
+    const raw = opts.outputs
+      ? readOutputsFile(opts.outputs, stackName)
+      : await describeStackOutputs({ region, ...(opts.profile ? { profile: opts.profile } : {}) }, region)(stackName);
     const outputs = toStackOutputs(stackName, raw);
     const configPath = opts.config ?? io.env.GANTRY_CONFIG ?? (existsSync('gantry.config.json') ? 'gantry.config.json' : undefined);
-    if (!configPath) throw new CliInputError('gantry doctor needs the deployment config to know the clusters, repositories, alarms and keys: give --config <file> (or GANTRY_CONFIG, or ./gantry.config.json)');
+    if (!configPath)
+      throw new CliInputError(
+        'gantry doctor needs the deployment config to know the clusters, repositories, alarms and keys: give --config <file> (or GANTRY_CONFIG, or ./gantry.config.json)',
+      );
     const roles: Partial<Record<AccessRole, string>> = {};
     for (const role of ACCESS_ROLES) if (raw[ACCESS_ROLE_OUTPUTS[role]]) roles[role] = raw[ACCESS_ROLE_OUTPUTS[role]];
     return {
@@ -211,7 +225,12 @@ const LABELS: Record<DoctorCheck['id'], string> = {
 };
 
 export function summaryOf(checks: readonly DoctorCheck[]): Record<CheckStatus, number> {
-  return { pass: checks.filter((c) => c.status === 'pass').length, fail: checks.filter((c) => c.status === 'fail').length, skip: checks.filter((c) => c.status === 'skip').length, error: checks.filter((c) => c.status === 'error').length };
+  return {
+    pass: checks.filter((c) => c.status === 'pass').length,
+    fail: checks.filter((c) => c.status === 'fail').length,
+    skip: checks.filter((c) => c.status === 'skip').length,
+    error: checks.filter((c) => c.status === 'error').length,
+  };
 }
 
 export function renderDoctor(label: string, checks: readonly DoctorCheck[], colour: boolean): string {
@@ -260,11 +279,11 @@ export function registerDoctorCommand(program: Command, setCode: SetCode, io: Op
   program
     .command('doctor')
     .description(
-      'preflight: clusters (ACTIVE, access entries allowed, each role\'s access entry, reachable endpoint), repositories (scanning, tag immutability), alarms, a CloudTrail trail and signing keys; of a deployed Gantry, a config before deploying (--config alone) or a local Gantry (--local)',
+      "preflight: clusters (ACTIVE, access entries allowed, each role's access entry, reachable endpoint), repositories (scanning, tag immutability), alarms, a CloudTrail trail and signing keys; of a deployed Gantry, a config before deploying (--config alone) or a local Gantry (--local)",
     )
     .option('--local <dir>', 'a local Gantry (gantry simulate --state) instead of AWS')
     .option('--stack <name>', 'the Gantry CloudFormation stack (default: GANTRY_STACK, else Gantry)')
-    .option('--region <region>', 'AWS region of the stack (default: AWS_REGION or your profile\'s)')
+    .option('--region <region>', "AWS region of the stack (default: AWS_REGION or your profile's)")
     .option('--profile <profile>', 'AWS profile (default: the standard credential chain)')
     .option('--outputs <file>', 'read the stack outputs from `cdk deploy --outputs-file` JSON instead of CloudFormation')
     .option('--config <file>', 'the deployment config; alone (no --stack/--outputs): check it before deploying (default with a stack: GANTRY_CONFIG or ./gantry.config.json)')

@@ -50,7 +50,10 @@ export function readDriftFile(file: string): { records?: InsightRecord[]; checks
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new CliInputError(`${file}: expected a readable file (insight records as JSON Lines, or gantry simulate --json output): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new CliInputError(
+      `${file}: expected a readable file (insight records as JSON Lines, or gantry simulate --json output): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
   const trimmed = text.trim();
   // A simulation's output: one JSON object (possibly pretty-printed over many lines) with `simulated: true`.
@@ -76,7 +79,14 @@ export function readDriftFile(file: string): { records?: InsightRecord[]; checks
     }
     if (!value || typeof value !== 'object' || (value as { kind?: unknown }).kind !== INSIGHT_KIND) return;
     const r = value as Record<string, unknown>;
-    const shapeOk = typeof r.checkId === 'string' && typeof r.at === 'string' && Number.isInteger(r.seq) && typeof r.prevHash === 'string' && typeof r.hash === 'string' && !!r.data && typeof r.data === 'object';
+    const shapeOk =
+      typeof r.checkId === 'string' &&
+      typeof r.at === 'string' &&
+      Number.isInteger(r.seq) &&
+      typeof r.prevHash === 'string' &&
+      typeof r.hash === 'string' &&
+      !!r.data &&
+      typeof r.data === 'object';
     if (!shapeOk) throw new CliInputError(`${file}: line ${i + 1}: an insight line without checkId, at, seq, prevHash, hash and data`);
     records.push(value as InsightRecord);
   });
@@ -95,7 +105,11 @@ export function driftReport(source: string, read: { records?: InsightRecord[]; c
 export function renderDrift(report: DriftReport): string {
   const lines: string[] = [];
   const integrity =
-    report.verified === null ? 'not hash-chained (a simulation output)' : report.verified ? 'insight chain intact' : `insight chain FAILED verification (${report.problems.length} problem(s))`;
+    report.verified === null
+      ? 'not hash-chained (a simulation output)'
+      : report.verified
+        ? 'insight chain intact'
+        : `insight chain FAILED verification (${report.problems.length} problem(s))`;
   lines.push(`INSIGHT  ${report.source}: ${integrity}`);
   for (const p of report.problems) lines.push(`  ✗ ${p}`);
   if (report.checks.length === 0) {

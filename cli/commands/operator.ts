@@ -43,14 +43,31 @@ async function startAndReport(kind: 'release' | 'rollback', input: Record<string
     const r = kind === 'release' ? await b.startRelease(input) : await b.startRollback(input);
     // A rollback is refused in its first state: wait briefly for its first record to say so.
     let v = await statusOf(b, r.releaseId);
-    for (let i = 0; kind === 'rollback' && b.kind === 'aws' && i < 10 && (!v || (v.status === 'RUNNING' && v.stages.every((s) => s.phase === 'starting' || s.phase === 'not-started'))); i++) {
+    for (
+      let i = 0;
+      kind === 'rollback' && b.kind === 'aws' && i < 10 && (!v || (v.status === 'RUNNING' && v.stages.every((s) => s.phase === 'starting' || s.phase === 'not-started')));
+      i++
+    ) {
       await io.sleep(1000);
       v = await statusOf(b, r.releaseId);
     }
     const status = v?.status ?? null;
     const code = status && TERMINAL_RELEASE_STATUSES.has(status as never) ? exitCodeOf(status, kind) : EXIT.ok;
     if (opts.json) {
-      io.out(json({ source: b.label, simulated: simulated(b), releaseId: r.releaseId, kind, executionArn: r.executionArn, consoleUrl: r.consoleUrl ?? null, alreadyExists: r.alreadyExists, input, status, reason: v?.reason ?? null }));
+      io.out(
+        json({
+          source: b.label,
+          simulated: simulated(b),
+          releaseId: r.releaseId,
+          kind,
+          executionArn: r.executionArn,
+          consoleUrl: r.consoleUrl ?? null,
+          alreadyExists: r.alreadyExists,
+          input,
+          status,
+          reason: v?.reason ?? null,
+        }),
+      );
       return code;
     }
     const what = kind === 'rollback' ? `rollback of ${String(input.service)}/${String(input.stage)}` : `release of ${String(input.service)}`;
@@ -107,7 +124,7 @@ export function registerOperatorCommands(program: Command, setCode: SetCode, io:
       .requiredOption('--service <service>', 'the service (a key of the config\'s "services")')
       .option('--tag <tag>', 'the image tag (resolved to its digest once, at the start)')
       .option('--digest <digest>', 'the image digest sha256:<64 hex>')
-      .option('--stages <list>', 'comma-separated prefix of the service\'s stages (default: all)')
+      .option('--stages <list>', "comma-separated prefix of the service's stages (default: all)")
       .option('--reason <text>', 'why (a change ticket); recorded')
       .option('--break-glass <reason>', 'bypass deployment windows and the freeze (only those); flagged in the ledger and on the bus')
       .option('--json', 'print the result as one JSON object'),
@@ -126,7 +143,10 @@ export function registerOperatorCommands(program: Command, setCode: SetCode, io:
       .requiredOption('--stage <stage>', 'the stage to roll back')
       .option('--digest <digest>', 'the digest to return to (must have been promoted in that stage)')
       .requiredOption('--reason <text>', 'why (an incident); recorded')
-      .option('--force <reason>', "roll back even if the target now fails an image gate (recorded as WARNs with this reason; the stage's approvers are asked first where the stage requires approval)")
+      .option(
+        '--force <reason>',
+        "roll back even if the target now fails an image gate (recorded as WARNs with this reason; the stage's approvers are asked first where the stage requires approval)",
+      )
       .option('--json', 'print the result as one JSON object'),
   ).action(async (opts: RollbackOptions & { force?: string }) => {
     const input = {
@@ -156,7 +176,6 @@ export function registerOperatorCommands(program: Command, setCode: SetCode, io:
       setCode(await runFreeze('status', opts, io));
     },
   );
-
 
   registerDecisionCommands(program, setCode, io);
 }

@@ -80,5 +80,4 @@ export function registerReleasesCommand(program: Command, setCode: SetCode, io: 
   ).action(async (opts: ReleasesOptions) => {
     setCode(await runReleases(opts, io));
   });
-
 }

@@ -44,7 +44,8 @@ function untilMs(scenarioClock: string, until: string): number {
   try {
     return Date.parse(scenarioClock) + parseIsoDuration(until, '--until', '--until');
   } catch (e) {
-    if (e instanceof ValidationError) throw new CliInputError(`--until: expected an ISO-8601 duration from the scenario's clock such as PT2H, got ${JSON.stringify(until)}`, { cause: e });
+    if (e instanceof ValidationError)
+      throw new CliInputError(`--until: expected an ISO-8601 duration from the scenario's clock such as PT2H, got ${JSON.stringify(until)}`, { cause: e });
     throw e;
   }
 }
@@ -61,7 +62,8 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
       ? await createLocalGantry(opts.state, file, opts.until)
       : await advanceLocalGantry(opts.state, { ...(opts.advance ? { advance: opts.advance } : {}), ...(opts.until ? { until: opts.until } : {}) });
     output = result.output;
-    if (opts.export) writeOutputFile(opts.export, formatExport(result.ledgerEvents, 'insightRecords' in result ? { insights: result.insightRecords as InsightRecord[] } : {}), '--export');
+    if (opts.export)
+      writeOutputFile(opts.export, formatExport(result.ledgerEvents, 'insightRecords' in result ? { insights: result.insightRecords as InsightRecord[] } : {}), '--export');
   } else {
     if (!file) throw new CliInputError('give the scenario file: gantry simulate <scenario.json>');
     if (opts.advance) throw new CliInputError('--advance needs --state <dir> (a local Gantry)');
@@ -85,18 +87,19 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
 export function registerSimulateCommand(program: Command, io: OperatorIo): void {
   program
     .command('simulate')
-    .description('run a scenario through the real workflows and handlers on a local cloud (a simulation: no AWS account); with --state, keep it as a local Gantry for the other commands (--local)')
+    .description(
+      'run a scenario through the real workflows and handlers on a local cloud (a simulation: no AWS account); with --state, keep it as a local Gantry for the other commands (--local)',
+    )
     .argument('[scenario]', 'scenario JSON file')
     .option('--json', 'print the result as one JSON object on stdout')
     .option('--export <file>', 'also write the whole ledger as JSON Lines')
     .option('--verbose', 'show every step in the timeline')
-    .option('--until <duration>', 'stop the virtual clock this long after the scenario\'s start (ISO-8601, e.g. PT2H); releases are left where they are')
+    .option('--until <duration>', "stop the virtual clock this long after the scenario's start (ISO-8601, e.g. PT2H); releases are left where they are")
     .option('--state <dir>', 'keep the run as a local Gantry in this directory (gantry status|start|approve|rollback|freeze --local <dir>)')
     .option('--chaos [attempts]', 'faults: every AWS call fails its first attempts (default 2) with throttling or a 5xx; the output gains "chaos"')
     .option('--crash', 'faults: every handler crashes once right after its first ledger write')
-    .option('--advance <duration>', 'with --state and no scenario: move the local Gantry\'s clock on by this much (e.g. PT30M) and re-run')
+    .option('--advance <duration>', "with --state and no scenario: move the local Gantry's clock on by this much (e.g. PT30M) and re-run")
     .action(async (file: string | undefined, opts: SimulateOptions) => {
       await runSimulate(file, opts, io);
     });
-
 }

@@ -27,7 +27,6 @@ export async function statusOf(b: GantryBackend, releaseId: string): Promise<Rel
   });
 }
 
-
 export function renderStatus(v: ReleaseStatusView, colour: boolean, source: string): string {
   const lines: string[] = [];
   const kind = v.kind === 'rollback' ? 'ROLLBACK' : 'RELEASE';
@@ -111,7 +110,9 @@ export async function runStatus(releaseId: string | undefined, opts: StatusOptio
       }
       if (!opts.watch || done) return code;
       if (first && b.kind === 'local') {
-        io.err(`gantry: ${b.label} stands at ${b.now().toISOString()}: its clock moves only when told (gantry simulate --state ${opts.local} --advance PT10M) or when someone acts (approve, rollback); watching for that`);
+        io.err(
+          `gantry: ${b.label} stands at ${b.now().toISOString()}: its clock moves only when told (gantry simulate --state ${opts.local} --advance PT10M) or when someone acts (approve, rollback); watching for that`,
+        );
       }
       first = false;
       await io.sleep(intervalMs);
@@ -127,7 +128,7 @@ export function registerStatusCommand(program: Command, setCode: SetCode, io: Op
   backendOptions(
     program
       .command('status')
-      .description('a release now: each stage\'s status and phase, and why it is waiting (window, approval, lease, scan, bake)')
+      .description("a release now: each stage's status and phase, and why it is waiting (window, approval, lease, scan, bake)")
       .argument('[releaseId]', 'the release (default: the running releases, else the latest)')
       .option('--service <service>', 'the running (else the latest) release of this service')
       .option('--watch', 'redraw until the release finishes (plain lines when not a terminal); exit with its code')
@@ -136,5 +137,4 @@ export function registerStatusCommand(program: Command, setCode: SetCode, io: Op
   ).action(async (releaseId: string | undefined, opts: StatusOptions) => {
     setCode(await runStatus(releaseId, opts, io));
   });
-
 }

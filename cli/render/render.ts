@@ -69,7 +69,9 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
   }
   const requested = st.waits.some((w) => w.waitingFor === 'approval');
   if (st.approval) {
-    out.push(`  approval   ${st.approval.decision} by ${st.approval.principal ?? '(no principal recorded)'} at ${when(st.approval.at)}${st.approval.comment ? ` — "${st.approval.comment}"` : ''}`);
+    out.push(
+      `  approval   ${st.approval.decision} by ${st.approval.principal ?? '(no principal recorded)'} at ${when(st.approval.at)}${st.approval.comment ? ` — "${st.approval.comment}"` : ''}`,
+    );
   } else if (requested || approvalPolicy?.includes(st.name)) {
     out.push(`  approval   ${requested ? 'REQUESTED' : 'REQUIRED'} — no decision recorded`);
   } else if (approvalPolicy === undefined) {
@@ -99,11 +101,14 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
     out.push(`  rollback   ${r.reason ?? ''}`);
     out.push(`             detected ${when(r.detectedAt)}, started ${when(r.startedAt)}, finished ${when(r.endedAt)}: ${r.result ?? 'RUNNING'}`);
     out.push(`             rolled back ${rollbackFromText(r)} to ${r.toDigest ?? '(not recorded)'}`);
-    if (r.recoverySeconds !== undefined) out.push(`             recovery time ${duration(r.recoverySeconds)} (detection → rollback done)${r.reactionSeconds ? `, reaction ${duration(r.reactionSeconds)}` : ''}`);
+    if (r.recoverySeconds !== undefined)
+      out.push(`             recovery time ${duration(r.recoverySeconds)} (detection → rollback done)${r.reactionSeconds ? `, reaction ${duration(r.reactionSeconds)}` : ''}`);
     if (r.message) out.push(`             ${r.message}`);
     if (r.recovery && typeof r.recovery === 'object') {
       const rec = r.recovery as { recovered?: unknown; reason?: unknown };
-      out.push(`             after the rollback: ${rec.recovered === true ? 'recovered' : rec.recovered === false ? 'NOT recovered' : 'unknown'}${rec.reason ? ` — ${String(rec.reason)}` : ''}`);
+      out.push(
+        `             after the rollback: ${rec.recovered === true ? 'recovered' : rec.recovered === false ? 'NOT recovered' : 'unknown'}${rec.reason ? ` — ${String(rec.reason)}` : ''}`,
+      );
     }
   }
   return out;
@@ -151,7 +156,12 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
   return out.join('\n');
 }
 
-export function renderVerification(source: string, v: ExportVerification, gaps: ReadonlyArray<{ releaseId: string; stage: string; missing: string; message: string }>, notes: readonly string[]): string {
+export function renderVerification(
+  source: string,
+  v: ExportVerification,
+  gaps: ReadonlyArray<{ releaseId: string; stage: string; missing: string; message: string }>,
+  notes: readonly string[],
+): string {
   const out: string[] = [];
   const events = v.releases.reduce((n, r) => n + r.events, 0);
   const broken = v.releases.filter((r) => !r.ok);
@@ -182,11 +192,17 @@ const statsLine = (s: DurationStats) => (s.count === 0 ? '—' : `median ${durat
 
 function serviceLines(s: ServiceDora): string[] {
   const out: string[] = [];
-  const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${v} ${k}`).join(', ');
-  out.push(`${s.service}  — ${s.releases} release(s)${outcomes ? `: ${outcomes}` : ''}${s.operatorRollbacks ? `; ${s.operatorRollbacks} operator rollback(s)` : ''}; production stage ${s.productionStage ?? '?'}`);
+  const outcomes = Object.entries(s.outcomes)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  out.push(
+    `${s.service}  — ${s.releases} release(s)${outcomes ? `: ${outcomes}` : ''}${s.operatorRollbacks ? `; ${s.operatorRollbacks} operator rollback(s)` : ''}; production stage ${s.productionStage ?? '?'}`,
+  );
   const f = s.deploymentFrequency;
   out.push(`  deployment frequency   ${f.deployments} to ${s.productionStage ?? 'production'} (${f.perDay.toFixed(2)}/day, ${f.perWeek.toFixed(2)}/week)`);
-  const src = Object.entries(s.leadTime.sources).map(([k, v]) => `${v} from ${k}`).join(', ');
+  const src = Object.entries(s.leadTime.sources)
+    .map(([k, v]) => `${v} from ${k}`)
+    .join(', ');
   out.push(`  lead time for changes  ${s.leadTime.count ? `${statsLine(s.leadTime)}${src ? `; ${src}` : ''}` : `— (no release promoted to ${s.productionStage ?? 'production'})`}`);
   const c = s.changeFailureRate;
   out.push(`  change failure rate    ${c.rate === null ? '— (no release deployed)' : `${pct(c.rate)} (${c.failed} of ${c.deployed} release(s) that deployed)`}`);
@@ -205,7 +221,9 @@ function serviceLines(s: ServiceDora): string[] {
 
 export function renderDora(r: DoraReport): string {
   const out: string[] = [];
-  out.push(`DORA metrics — window ${when(r.window.since ?? undefined)} → ${when(r.window.until ?? undefined)} (${r.window.days.toFixed(2)} day(s); rates per day count at least one day)`);
+  out.push(
+    `DORA metrics — window ${when(r.window.since ?? undefined)} → ${when(r.window.until ?? undefined)} (${r.window.days.toFixed(2)} day(s); rates per day count at least one day)`,
+  );
   if (r.services.length === 0) out.push('  no release in the window');
   for (const s of r.services) {
     out.push('');

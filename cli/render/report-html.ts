@@ -107,9 +107,7 @@ function waitsOf(events: readonly LedgerEvent[], releaseEnd: string | undefined)
   events.forEach((e, i) => {
     if (e.type !== 'stage.waiting' || !e.stage) return;
     const forLease = e.data.waitingFor === 'lease';
-    const next = events
-      .slice(i + 1)
-      .find((n) => n.stage === e.stage && (!WAIT_CONTINUES.has(n.type) || (forLease && n.type === 'lease.acquired')));
+    const next = events.slice(i + 1).find((n) => n.stage === e.stage && (!WAIT_CONTINUES.has(n.type) || (forLease && n.type === 'lease.acquired')));
     const approvers = Array.isArray(e.data.approvers) ? (e.data.approvers as unknown[]).map(String) : undefined;
     out.push({
       stage: e.stage,
@@ -178,18 +176,29 @@ const clock = (iso: string | undefined): string => (iso ? (ms(iso) !== undefined
 /** Seconds → `45s`, `7m`, `6m 30s`, `2h 5m`, `3d 4h` (the render.ts form, without a trailing `0s`). */
 function short(seconds: number | undefined): string {
   if (seconds === undefined) return '';
-  return duration(seconds).replace(/^(\d+m) 0s$/, '$1').replace(/^(\d+h) 0m$/, '$1').replace(/^(\d+d) 0h$/, '$1');
+  return duration(seconds)
+    .replace(/^(\d+m) 0s$/, '$1')
+    .replace(/^(\d+h) 0m$/, '$1')
+    .replace(/^(\d+d) 0h$/, '$1');
 }
 const mins = (a?: string, b?: string): string => short(secondsBetween(a, b));
 const toneOf = (result: string | undefined): Tone =>
-  result === 'UNFINISHED' ? 'neutral' : result === 'PASS' || result === 'SUCCEEDED' || result === 'APPROVED' ? 'pass' : result === 'WARN' ? 'warn' : result === undefined || result === 'RUNNING' ? 'running' : 'fail';
+  result === 'UNFINISHED'
+    ? 'neutral'
+    : result === 'PASS' || result === 'SUCCEEDED' || result === 'APPROVED'
+      ? 'pass'
+      : result === 'WARN'
+        ? 'warn'
+        : result === undefined || result === 'RUNNING'
+          ? 'running'
+          : 'fail';
 const mark = (tone: Tone): string => (tone === 'pass' ? '✓' : tone === 'fail' ? '✗' : tone === 'warn' ? '!' : tone === 'running' ? '…' : '');
 
 const WAIT_LABEL: Record<string, string> = { window: 'window wait', scan: 'scan wait', lease: 'lease wait', lock: 'lease wait' };
 
 /** The check after a rollback: were the stage's alarms healthy again? undefined when not recorded. */
 const recoveredOf = (recovery: unknown): boolean | undefined =>
-  recovery && typeof recovery === 'object' && typeof (recovery as { recovered?: unknown }).recovered === 'boolean' ? ((recovery as { recovered: boolean }).recovered) : undefined;
+  recovery && typeof recovery === 'object' && typeof (recovery as { recovered?: unknown }).recovered === 'boolean' ? (recovery as { recovered: boolean }).recovered : undefined;
 
 /** `10m`, or `at 7m of 30m` when the bake ended before its planned length. */
 function bakeLength(b: NonNullable<StageAudit['bake']>): string {
@@ -411,11 +420,20 @@ function renderTimeline(a: ReleaseAudit, lanes: readonly Lane[], from: number, t
         const xe = it.end !== undefined ? Math.max(x(it.end), xs + 3) : xs + 3;
         // A rollback deploy sits inside its rollback bar, drawn after it.
         const inset = it.kind === 'rollback-deploy' ? 3 : 0;
-        parts.push(`<rect class="${cls}" x="${xs.toFixed(1)}" y="${rowY[it.row] + inset}" width="${(xe - xs).toFixed(1)}" height="${barH[it.row] - 2 * inset}" rx="2">${tip}</rect>`);
+        parts.push(
+          `<rect class="${cls}" x="${xs.toFixed(1)}" y="${rowY[it.row] + inset}" width="${(xe - xs).toFixed(1)}" height="${barH[it.row] - 2 * inset}" rx="2">${tip}</rect>`,
+        );
       }
     }
     parts.push(...inner, ...outer, '</g>');
-    desc.push(`Stage ${st.name}, ${st.status}: ${items.filter((it) => it.kind !== 'detected').map((it) => it.title.replace(`${st.name}: `, '').replace(`${st.name} `, '')).join('; ') || 'nothing recorded'}.`);
+    desc.push(
+      `Stage ${st.name}, ${st.status}: ${
+        items
+          .filter((it) => it.kind !== 'detected')
+          .map((it) => it.title.replace(`${st.name}: `, '').replace(`${st.name} `, ''))
+          .join('; ') || 'nothing recorded'
+      }.`,
+    );
     y += laneH;
   });
   const height = y + 10;
@@ -457,7 +475,15 @@ function renderTimeline(a: ReleaseAudit, lanes: readonly Lane[], from: number, t
 }
 
 const toneOfStatus = (s: string): Tone =>
-  s === 'PROMOTED' || s === 'SUCCEEDED' ? 'pass' : s === 'WAITING' || s === 'RUNNING' ? 'running' : s === 'NOT_STARTED' || s === 'SKIPPED' ? 'neutral' : s === 'ROLLED_BACK' ? 'warn' : 'fail';
+  s === 'PROMOTED' || s === 'SUCCEEDED'
+    ? 'pass'
+    : s === 'WAITING' || s === 'RUNNING'
+      ? 'running'
+      : s === 'NOT_STARTED' || s === 'SKIPPED'
+        ? 'neutral'
+        : s === 'ROLLED_BACK'
+          ? 'warn'
+          : 'fail';
 const statusMark = (s: string): string => {
   const t = toneOfStatus(s);
   return t === 'neutral' ? '○' : t === 'warn' ? '↶' : mark(t);
@@ -615,7 +641,10 @@ const LEGEND: ReadonlyArray<[string, string]> = [
   ['<rect x="1" y="2" width="24" height="10" fill="#ede9fe" stroke="#7c3aed" stroke-dasharray="1 2"/>', 'approval: requested → decided'],
   ['<rect x="1" y="2" width="24" height="10" fill="#bfdbfe" stroke="#1d4ed8"/>', 'deploy: started → finished'],
   ['<rect x="1" y="2" width="24" height="10" fill="#bbf7d0" stroke="#15803d"/>', 'bake (red, dashed: failed)'],
-  ['<rect x="1" y="2" width="24" height="10" fill="#ffedd5" stroke="#b45309"/><line x1="3" y1="1" x2="3" y2="13" stroke="#b91c1c" stroke-width="2.5"/>', 'rollback: detected | → ended'],
+  [
+    '<rect x="1" y="2" width="24" height="10" fill="#ffedd5" stroke="#b45309"/><line x1="3" y1="1" x2="3" y2="13" stroke="#b91c1c" stroke-width="2.5"/>',
+    'rollback: detected | → ended',
+  ],
   ['<rect x="1" y="3" width="24" height="8" fill="#fde68a" stroke="#92400e"/>', 'rollback deploy'],
   ['<path d="M13 1 l6 6 l-6 6 l-6 -6 z" fill="#dcfce7" stroke="#15803d"/>', 'gates evaluated (✓ pass, ✗ fail, ! warn)'],
   ['<path d="M13 1 l6 11 h-12 z" fill="#fee2e2" stroke="#b91c1c"/>', 'alarm not OK during a bake'],
@@ -644,13 +673,17 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
   const all = asLines(events);
   const releaseId = options.releaseId ?? (all[0]?.event.releaseId as string | undefined);
   const lines = all.filter((l) => l.event.releaseId === releaseId);
-  if (!releaseId || lines.length === 0) throw new ReleaseReportError(releaseId ? `no events of release ${releaseId}` : 'no events: a report needs the ledger events of one release');
+  if (!releaseId || lines.length === 0)
+    throw new ReleaseReportError(releaseId ? `no events of release ${releaseId}` : 'no events: a report needs the ledger events of one release');
   const anchors = (options.anchors ?? []).filter((x) => x.anchor.releaseId === releaseId);
   const a = auditRelease(lines, anchors);
   if (!a) throw new ReleaseReportError(`release ${releaseId} has no readable events`);
   const ledger = lines.map((l) => l.event as unknown as LedgerEvent).sort((x, y) => x.seq - y.seq);
 
-  const lastAt = ledger.map((e) => e.at).sort().at(-1);
+  const lastAt = ledger
+    .map((e) => e.at)
+    .sort()
+    .at(-1);
   const from = ms(a.startedAt) ?? ms(ledger[0]?.at) ?? 0;
   const to = ms(a.endedAt) ?? ms(lastAt) ?? from;
   const waits = waitsOf(ledger, a.endedAt ?? lastAt);
@@ -659,7 +692,13 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
   const finished = a.endedAt !== undefined;
   const lanes: Lane[] = a.stages.map((st) => ({
     stage: st,
-    items: stageItems(st, waits.filter((w) => w.stage === st.name), alarms.filter((x) => x.stage === st.name), to, finished),
+    items: stageItems(
+      st,
+      waits.filter((w) => w.stage === st.name),
+      alarms.filter((x) => x.stage === st.name),
+      to,
+      finished,
+    ),
   }));
 
   const i = a.integrity;
@@ -673,17 +712,30 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     ['Service', `${h(a.service ?? '(not recorded)')}${a.repository ? ` (ECR repository <code>${h(a.repository)}</code>)` : ''}`],
     ['Digest', code(a.digest ?? '(not resolved)')],
     ['Tag', code(a.tag ?? '(none)')],
-    ['Commit', a.commit ? `${code(a.commit.value)} <span class="t-neutral">from ${h(a.commit.source)}</span>` : '<span class="t-neutral">not recorded (no revision label in the evidence)</span>'],
+    [
+      'Commit',
+      a.commit
+        ? `${code(a.commit.value)} <span class="t-neutral">from ${h(a.commit.source)}</span>`
+        : '<span class="t-neutral">not recorded (no revision label in the evidence)</span>',
+    ],
     ...(a.sourceRepository ? ([['Source', h(a.sourceRepository)]] as Array<[string, string]>) : []),
     ...(a.imageCreated ? ([['Image created', `${time(a.imageCreated.value)} <span class="t-neutral">from ${h(a.imageCreated.source)}</span>`]] as Array<[string, string]>) : []),
     ...(a.rollbackTarget ? ([['Rolls back to', code(a.rollbackTarget)]] as Array<[string, string]>) : []),
-    ['Initiator', `${code(a.initiator ?? '(not recorded)')}${a.attributedAt ? ` <span class="t-neutral">(attributed ${h(when(a.attributedAt))} from ${h(a.attributedFrom ?? 'CloudTrail PutImage')})</span>` : ''}`],
+    [
+      'Initiator',
+      `${code(a.initiator ?? '(not recorded)')}${a.attributedAt ? ` <span class="t-neutral">(attributed ${h(when(a.attributedAt))} from ${h(a.attributedFrom ?? 'CloudTrail PutImage')})</span>` : ''}`,
+    ],
     ...(a.requestReason ? ([['Request reason', h(a.requestReason)]] as Array<[string, string]>) : []),
     ...(a.breakGlass ? ([['Break-glass', `<strong class="t-warn">! BREAK-GLASS</strong> <code>${h(JSON.stringify(a.breakGlass))}</code>`]] as Array<[string, string]>) : []),
     ['Config sha256', code(a.configHash ?? '(not recorded)')],
     ...(a.executionArn ? ([['Execution', code(a.executionArn)]] as Array<[string, string]>) : []),
     ['Started', time(a.startedAt)],
-    ['Finished', a.endedAt ? `${time(a.endedAt)} after ${h(duration(secondsBetween(a.startedAt, a.endedAt)))}` : `<span class="t-running">not finished (RUNNING; last event ${h(when(lastAt))})</span>`],
+    [
+      'Finished',
+      a.endedAt
+        ? `${time(a.endedAt)} after ${h(duration(secondsBetween(a.startedAt, a.endedAt)))}`
+        : `<span class="t-running">not finished (RUNNING; last event ${h(when(lastAt))})</span>`,
+    ],
   ];
 
   const integrityText = verified
@@ -699,7 +751,9 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
 
   // ---- tables
   const stageRows = a.stages.map((st) => [h(st.name), statusCell(st.status), time(st.startedAt), time(st.endedAt), h(st.reason ?? '—')]);
-  const gateRows = a.stages.flatMap((st) => st.gates.map((g) => [h(st.name), time(g.at), `<code class="nowrap">${h(g.gate)}</code>`, result(g.result), `${h(g.reason)}${evidenceDetails(g.evidence)}`]));
+  const gateRows = a.stages.flatMap((st) =>
+    st.gates.map((g) => [h(st.name), time(g.at), `<code class="nowrap">${h(g.gate)}</code>`, result(g.result), `${h(g.reason)}${evidenceDetails(g.evidence)}`]),
+  );
   const approvalRows = a.stages.flatMap((st) => {
     const asked = waits.filter((w) => w.stage === st.name && w.waitingFor === 'approval');
     const rows: string[][] = [];
@@ -744,10 +798,18 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       [
         h(st.name),
         `${time(b.startedAt)} →<br>${time(b.endedAt)}`,
-        h(b.minutes !== undefined ? `${short(b.minutes * 60)} planned, ${short(secondsBetween(b.startedAt, b.endedAt)) || '—'} ran` : short(secondsBetween(b.startedAt, b.endedAt)) || '—'),
+        h(
+          b.minutes !== undefined
+            ? `${short(b.minutes * 60)} planned, ${short(secondsBetween(b.startedAt, b.endedAt)) || '—'} ran`
+            : short(secondsBetween(b.startedAt, b.endedAt)) || '—',
+        ),
         b.alarms ? b.alarms.map((x) => code(x)).join('<br>') || 'none' : '—',
         `${result(b.result ?? (finished ? 'UNFINISHED' : undefined))}${b.reason ? `<br>${h(b.reason)}` : ''}`,
-        fired.length ? fired.map((x) => `${h(clock(x.at))} <code>${h(x.alarm)}</code> ${h(`${x.previous ? `${x.previous} → ` : ''}${x.state}`)}${x.reason ? `: ${h(x.reason)}` : ''}`).join('<br>') : 'none',
+        fired.length
+          ? fired
+              .map((x) => `${h(clock(x.at))} <code>${h(x.alarm)}</code> ${h(`${x.previous ? `${x.previous} → ` : ''}${x.state}`)}${x.reason ? `: ${h(x.reason)}` : ''}`)
+              .join('<br>')
+          : 'none',
       ],
     ];
   });
@@ -763,7 +825,9 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
         `<dl class="kv"><dt>reaction</dt><dd>${nowrap(short(r.reactionSeconds))}</dd><dt>recovery</dt><dd>${nowrap(short(r.recoverySeconds))}</dd></dl>`,
         `<dl class="kv"><dt>from</dt><dd><code class="nowrap" title="${h(r.fromDigest ?? '')}">${h(shortDigest(r.fromDigest))}</code>${r.fromDeployed === false ? ' <span class="t-neutral">(its deploy did not finish: nothing was deployed)</span>' : ''}</dd><dt>to</dt><dd><code class="nowrap" title="${h(r.toDigest ?? '')}">${h(shortDigest(r.toDigest))}</code></dd></dl>`,
         `${result(r.result ?? (finished ? 'UNFINISHED' : undefined))}${r.message ? `<br>${h(r.message)}` : ''}`,
-        rec ? `<span class="res t-${rec.recovered === true ? 'pass' : 'fail'}">${rec.recovered === true ? '✓ recovered' : rec.recovered === false ? '✗ NOT recovered' : 'unknown'}</span>${rec.reason ? `<br>${h(String(rec.reason))}` : ''}` : '—',
+        rec
+          ? `<span class="res t-${rec.recovered === true ? 'pass' : 'fail'}">${rec.recovered === true ? '✓ recovered' : rec.recovered === false ? '✗ NOT recovered' : 'unknown'}</span>${rec.reason ? `<br>${h(String(rec.reason))}` : ''}`
+          : '—',
       ],
     ];
   });
@@ -802,15 +866,35 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     '<h3 id="h-gates">Gates</h3>',
     table('Every gate evaluated, in order, with its result and reason', ['Stage', 'Time', 'Gate', 'Result', 'Reason'], gateRows, 'No gate was evaluated.'),
     '<h3 id="h-approvals">Approvals</h3>',
-    table('Approvals requested and decided, and refused attempts', ['Stage', 'Requested', 'Decided', 'Waited', 'Decision', 'Approver ARN', 'Comment or reason'], approvalRows, 'No stage asked for an approval.'),
+    table(
+      'Approvals requested and decided, and refused attempts',
+      ['Stage', 'Requested', 'Decided', 'Waited', 'Decision', 'Approver ARN', 'Comment or reason'],
+      approvalRows,
+      'No stage asked for an approval.',
+    ),
     '<h3 id="h-waits">Waits</h3>',
-    table('Time spent waiting for a release window, an image scan or a stage lease', ['Stage', 'Waiting for', 'From', 'Until', 'Waited', 'Reason'], waitRows, 'No stage waited for a window, a scan or a lease.'),
+    table(
+      'Time spent waiting for a release window, an image scan or a stage lease',
+      ['Stage', 'Waiting for', 'From', 'Until', 'Waited', 'Reason'],
+      waitRows,
+      'No stage waited for a window, a scan or a lease.',
+    ),
     '<h3 id="h-deploys">Deploys</h3>',
-    table('Every deploy and rollback deploy, with the driver evidence', ['Stage', 'Kind', 'Digest', 'Started → ended', 'Took', 'Result', 'Build', 'Driver evidence'], deployRows, 'Nothing was deployed.'),
+    table(
+      'Every deploy and rollback deploy, with the driver evidence',
+      ['Stage', 'Kind', 'Digest', 'Started → ended', 'Took', 'Result', 'Build', 'Driver evidence'],
+      deployRows,
+      'Nothing was deployed.',
+    ),
     '<h3 id="h-bakes">Bakes</h3>',
     table('Bake windows and the alarms watched', ['Stage', 'Started → ended', 'Length', 'Alarms', 'Result', 'Alarm events'], bakeRows, 'No stage baked.'),
     '<h3 id="h-rollbacks">Rollbacks</h3>',
-    table('Rollbacks: detection, start, end and the check after them', ['Stage', 'Reason', 'Times', 'Durations', 'Digest', 'Result', 'After the rollback'], rollbackRows, 'No stage was rolled back.'),
+    table(
+      'Rollbacks: detection, start, end and the check after them',
+      ['Stage', 'Reason', 'Times', 'Durations', 'Digest', 'Result', 'After the rollback'],
+      rollbackRows,
+      'No stage was rolled back.',
+    ),
     '</section>',
     '<footer>',
     `<p>From ${a.events} ledger events${options.source ? ` read from <code>${h(options.source)}</code>` : ''}${options.generatedAt ? `, generated ${time(options.generatedAt)}` : ''} by <code>gantry report</code>. `,

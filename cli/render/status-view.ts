@@ -89,7 +89,12 @@ function stageActivity(
           phase = 'window';
           // The stage's time zone as the window gate recorded it (older records: the config's).
           const tz = typeof d.timezone === 'string' ? d.timezone : zone;
-          waiting = { for: 'window', since: e.at, until: until ?? null, message: until ? `waiting for window: opens ${wallClock(until, tz)}` : `waiting for window: ${String(d.reason ?? 'closed')}` };
+          waiting = {
+            for: 'window',
+            since: e.at,
+            until: until ?? null,
+            message: until ? `waiting for window: opens ${wallClock(until, tz)}` : `waiting for window: ${String(d.reason ?? 'closed')}`,
+          };
         } else if (what === 'approval') {
           const approvers = Array.isArray(d.approvers) ? (d.approvers as string[]) : [];
           const expires = typeof d.expiresAt === 'string' ? d.expiresAt : undefined;

@@ -23,9 +23,7 @@ export function renderTimeline(out: SimulationOutput, options: { verbose?: boole
   lines.push(`${pad('time', timeWidth)}${pad('release', 34)}${pad('stage', 10)}${pad('step', 26)}${pad('result', 13)}reason`);
   for (const t of out.timeline) {
     if (!options.verbose && quiet.has(t.event)) continue;
-    lines.push(
-      `${pad(clockTime(t.at, startDay), timeWidth)}${pad(t.release ?? '—', 34)}${pad(t.stage ?? '', 10)}${pad(t.event, 26)}${pad(t.result ?? '', 13)}${t.reason ?? ''}`,
-    );
+    lines.push(`${pad(clockTime(t.at, startDay), timeWidth)}${pad(t.release ?? '—', 34)}${pad(t.stage ?? '', 10)}${pad(t.event, 26)}${pad(t.result ?? '', 13)}${t.reason ?? ''}`);
   }
   lines.push('');
   lines.push('Summary');

@@ -58,7 +58,10 @@ function validEnvironment(overrides: Record<string, string | undefined> = {}): R
   const stage = config.services.payments?.stages[0];
   assert.ok(stage);
   const vars = Object.fromEntries(
-    driverEnvironment({ config, service: 'payments', stage, digest: DIGEST, releaseId: 'payments-ab12ab12ab12ab12', kind: 'deploy', registry: REGISTRY }).map((v) => [v.Name, v.Value]),
+    driverEnvironment({ config, service: 'payments', stage, digest: DIGEST, releaseId: 'payments-ab12ab12ab12ab12', kind: 'deploy', registry: REGISTRY }).map((v) => [
+      v.Name,
+      v.Value,
+    ]),
   );
   const merged: Record<string, string | undefined> = { ...vars, ...overrides };
   return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));

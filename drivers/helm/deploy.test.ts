@@ -55,7 +55,14 @@ function environment(
             name: 'prod',
             cluster: 'prod',
             namespace: 'payments',
-            deploy: { driver: 'helm', release: 'payments', chart: options.chart ?? ECR_CHART, version: '1.2.0', timeoutMinutes: options.timeoutMinutes ?? 10, ...(options.values ? { values: options.values } : {}) },
+            deploy: {
+              driver: 'helm',
+              release: 'payments',
+              chart: options.chart ?? ECR_CHART,
+              version: '1.2.0',
+              timeoutMinutes: options.timeoutMinutes ?? 10,
+              ...(options.values ? { values: options.values } : {}),
+            },
           },
         ],
       },
@@ -66,7 +73,10 @@ function environment(
   assert.ok(stage);
   const kind = options.kind ?? 'deploy';
   const vars = Object.fromEntries(
-    driverEnvironment({ config, service: 'payments', stage, digest: kind === 'deploy' ? DIGEST : OLD_DIGEST, releaseId: RELEASE_ID, kind, registry: REGISTRY }).map((v) => [v.Name, v.Value]),
+    driverEnvironment({ config, service: 'payments', stage, digest: kind === 'deploy' ? DIGEST : OLD_DIGEST, releaseId: RELEASE_ID, kind, registry: REGISTRY }).map((v) => [
+      v.Name,
+      v.Value,
+    ]),
   );
   const merged: Record<string, string | undefined> = { ...vars, ...overrides };
   return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
@@ -214,7 +224,10 @@ describe('buildspecs/helm.yml', () => {
   it('downloads a pinned helm release, checks its sha256, then unpacks and installs it', () => {
     const r = runInstall('0');
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(steps(r.calls).map((s) => s.split(' ')[0]), ['curl', 'sha256sum', 'tar', 'install']);
+    assert.deepEqual(
+      steps(r.calls).map((s) => s.split(' ')[0]),
+      ['curl', 'sha256sum', 'tar', 'install'],
+    );
     assert.match(r.calls[0]?.argv.at(-1) ?? '', /^https:\/\/get\.helm\.sh\/helm-v\d+\.\d+\.\d+-linux-amd64\.tar\.gz$/);
     assert.deepEqual(r.calls[1]?.argv, ['sha256sum', '--check', '--strict', '-']);
     assert.match(r.checked ?? '', /^[a-f0-9]{64} {2}\/tmp\/helm\.tar\.gz\n$/);
@@ -223,7 +236,10 @@ describe('buildspecs/helm.yml', () => {
   it('stops before unpacking a download whose sha256 does not match', () => {
     const r = runInstall('1');
     assert.notEqual(r.status, 0);
-    assert.deepEqual(steps(r.calls).map((s) => s.split(' ')[0]), ['curl', 'sha256sum']);
+    assert.deepEqual(
+      steps(r.calls).map((s) => s.split(' ')[0]),
+      ['curl', 'sha256sum'],
+    );
   });
 });
 

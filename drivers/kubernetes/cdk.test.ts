@@ -59,7 +59,9 @@ describe('the workflows with Kubernetes stages', () => {
       assert.equal(describe[0]?.Sid, 'DescribeKubernetesClusters');
       assert.deepEqual(asArray(describe[0]?.Action as string[]), ['eks:DescribeCluster']);
       assert.deepEqual(
-        asArray(describe[0]?.Resource).map((r) => JSON.stringify(r)).sort(),
+        asArray(describe[0]?.Resource)
+          .map((r) => JSON.stringify(r))
+          .sort(),
         [clusterArn('eu-west-2', 'prod-eks'), clusterArn('eu-west-1', 'staging-eks')].map((r) => JSON.stringify(r)).sort(),
       );
     }
@@ -67,7 +69,9 @@ describe('the workflows with Kubernetes stages', () => {
 
   it('get no other EKS action: eks:call is authorised by the cluster (access entry), not by IAM', () => {
     for (const sm of machines()) {
-      const eks = roleStatements(logicalId(sm.role)).flatMap((s) => asArray(s.Action as string | string[])).filter((a) => a.startsWith('eks:'));
+      const eks = roleStatements(logicalId(sm.role))
+        .flatMap((s) => asArray(s.Action as string | string[]))
+        .filter((a) => a.startsWith('eks:'));
       assert.deepEqual(eks, ['eks:DescribeCluster']);
     }
   });
@@ -122,6 +126,9 @@ describe('the workflows without Kubernetes stages', () => {
     const statements = Object.values(resourcesOfType(helmOnly.template, 'AWS::IAM::Policy'))
       .filter((p) => JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(`"${roleId}"`))
       .flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Array<Record<string, unknown>> } }).PolicyDocument.Statement);
-    assert.deepEqual(statements.filter((s) => s.Sid === 'DescribeKubernetesClusters'), []);
+    assert.deepEqual(
+      statements.filter((s) => s.Sid === 'DescribeKubernetesClusters'),
+      [],
+    );
   });
 });

@@ -77,7 +77,10 @@ describe('the Kubernetes driver', () => {
 
   it('PUTs the Deployment of the stage through eks:call with the image pinned by digest and every other field as read', () => {
     const patches = calls.filter((c) => c.Method === 'PUT');
-    assert.deepEqual(patches.map((p) => p.ClusterName), ['dev-eks', 'prod-eks']);
+    assert.deepEqual(
+      patches.map((p) => p.ClusterName),
+      ['dev-eks', 'prod-eks'],
+    );
     const p = patches[1];
     assert.ok(p);
     assert.equal(p.Path, '/apis/apps/v1/namespaces/payments/deployments/payments-api');
@@ -94,7 +97,12 @@ describe('the Kubernetes driver', () => {
     assert.deepEqual(body.spec.template.spec.containers, [{ name: 'api', image: image(D2) }]);
     assert.equal(body.spec.replicas, 3);
     assert.equal(body.status, undefined);
-    assert.deepEqual(body.metadata.annotations, { 'gantry.dev/release': success.output.releases[0]?.releaseId, 'gantry.dev/kind': 'deploy', 'gantry.dev/stage': 'prod', 'gantry.dev/digest': D2 });
+    assert.deepEqual(body.metadata.annotations, {
+      'gantry.dev/release': success.output.releases[0]?.releaseId,
+      'gantry.dev/kind': 'deploy',
+      'gantry.dev/stage': 'prod',
+      'gantry.dev/digest': D2,
+    });
     assert.match(body.metadata.resourceVersion, /^\d+$/);
   });
 
@@ -102,7 +110,8 @@ describe('the Kubernetes driver', () => {
     const prod = calls.filter((c) => c.ClusterName === 'prod-eks').map((c) => c.Method);
     // read, put, then 15-second polls over the 60-second rollout: 4 reads
     assert.deepEqual(prod, ['GET', 'PUT', 'GET', 'GET', 'GET', 'GET']);
-    for (const c of calls) assert.deepEqual(Object.keys(c).sort(), ['CertificateAuthority', 'ClusterName', 'Endpoint', 'Method', 'Path', ...(c.Method === 'PUT' ? ['RequestBody'] : [])].sort());
+    for (const c of calls)
+      assert.deepEqual(Object.keys(c).sort(), ['CertificateAuthority', 'ClusterName', 'Endpoint', 'Method', 'Path', ...(c.Method === 'PUT' ? ['RequestBody'] : [])].sort());
   });
 
   it('records the rollout evidence with the deploy: generation, observed generation, replicas, image and the final condition', () => {
@@ -124,12 +133,15 @@ describe('the Kubernetes driver', () => {
     assertClosed(out);
     assert.equal(out.releases[0]?.status, 'ROLLED_BACK');
     const prod = out.releases[0]?.stages.find((s) => s.name === 'prod');
-    assert.match(String(prod?.rollback?.reason), /deploy failed: deployment payments\/payments-api exceeded its progress deadline: ReplicaSet "payments-api-7d9c" has timed out progressing\./);
+    assert.match(
+      String(prod?.rollback?.reason),
+      /deploy failed: deployment payments\/payments-api exceeded its progress deadline: ReplicaSet "payments-api-7d9c" has timed out progressing\./,
+    );
     assert.deepEqual(deploysOf(out, 'prod'), ['deploy:D2:FAILED', 'rollback:D1:SUCCEEDED']);
     assert.deepEqual(out.stages['payments/prod'], { running: D1, lastKnownGood: D1 });
     assert.equal(workload(out, 'prod')?.containers.api, image(D1));
     const failed = ledgerEvents.find((e) => e.type === 'deploy.finished' && e.stage === 'prod' && e.data.kind === 'deploy');
-    const condition = ((failed?.data.evidence as { kubernetes?: { condition?: { reason?: string } } })?.kubernetes)?.condition;
+    const condition = (failed?.data.evidence as { kubernetes?: { condition?: { reason?: string } } })?.kubernetes?.condition;
     assert.equal(condition?.reason, 'ProgressDeadlineExceeded');
   });
 
@@ -186,7 +198,10 @@ describe('the Kubernetes driver', () => {
     const dev = out.releases[0]?.stages.find((x) => x.name === 'dev');
     assert.match(String(dev?.reason), /deploy failed: .*404/);
     assert.match(String(dev?.reason), /nothing to roll back to/);
-    assert.deepEqual(seen.filter((c) => c.Method === 'PUT'), []);
+    assert.deepEqual(
+      seen.filter((c) => c.Method === 'PUT'),
+      [],
+    );
     assert.deepEqual(out.deployments, []);
   });
 });
@@ -204,7 +219,11 @@ async function withConcurrentWrites<T>(concurrent: number, fn: () => Promise<T>)
       writes++;
       const current = original.call(this, { ...req, Method: 'GET' }, options).ResponseBody as { metadata: Record<string, unknown> & { annotations?: Record<string, string> } };
       const other = { ...current, metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, 'team.example/touched': String(writes) } } };
-      assert.equal(original.call(this, { ...req, Method: 'PUT', RequestBody: other }, { ...(options?.cluster ? { cluster: options.cluster } : {}) }).StatusCode, 200, 'the concurrent write');
+      assert.equal(
+        original.call(this, { ...req, Method: 'PUT', RequestBody: other }, { ...(options?.cluster ? { cluster: options.cluster } : {}) }).StatusCode,
+        200,
+        'the concurrent write',
+      );
     }
     const res = original.call(this, req, options);
     if (req.ClusterName === 'prod-eks') calls.push({ method: req.Method, status: res.StatusCode });
@@ -218,7 +237,7 @@ async function withConcurrentWrites<T>(concurrent: number, fn: () => Promise<T>)
 }
 
 describe('a concurrent change between the GET and the PUT (409 Conflict)', () => {
-  it('reads the Deployment again and PUTs anew, and the release succeeds keeping the other writer\'s change', async () => {
+  it("reads the Deployment again and PUTs anew, and the release succeeds keeping the other writer's change", async () => {
     const { result, calls } = await withConcurrentWrites(2, () => simulate(loadScenarioFile(scenarioFile('kubernetes-deploy'))));
     const out = result.output;
     assertClosed(out);
@@ -242,7 +261,10 @@ describe('a concurrent change between the GET and the PUT (409 Conflict)', () =>
     assertClosed(out);
     assert.equal(out.releases[0]?.status, 'ROLLED_BACK');
     assert.deepEqual(
-      calls.filter((c) => c.method === 'PUT').slice(0, 3).map((c) => c.status),
+      calls
+        .filter((c) => c.method === 'PUT')
+        .slice(0, 3)
+        .map((c) => c.status),
       [409, 409, 409],
     );
     const prod = out.releases[0]?.stages.find((x) => x.name === 'prod');
@@ -288,4 +310,3 @@ describe('the Kubernetes workflow states', () => {
     assert.equal(target(rollback.ChooseRollbackDriver), 'PlanKubernetesRollback');
   });
 });
-

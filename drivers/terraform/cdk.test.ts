@@ -25,7 +25,12 @@ const CONFIG: GantryConfig = parseConfig({
       repository: 'payments-api',
       stages: [
         { name: 'dev', cluster: 'dev', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: CHART, version: '1.2.0' } },
-        { name: 'staging', cluster: 'staging', namespace: 'payments', deploy: { driver: 'terraform', source: 's3://tf-sources/payments/module.zip', workdir: 'staging', imageVariable: 'image' } },
+        {
+          name: 'staging',
+          cluster: 'staging',
+          namespace: 'payments',
+          deploy: { driver: 'terraform', source: 's3://tf-sources/payments/module.zip', workdir: 'staging', imageVariable: 'image' },
+        },
         {
           name: 'prod',
           cluster: 'prod',
@@ -36,7 +41,14 @@ const CONFIG: GantryConfig = parseConfig({
     },
     ledger: {
       repository: 'ledger-service',
-      stages: [{ name: 'prod', cluster: 'prod', namespace: 'ledger', deploy: { driver: 'terraform', source: 's3://other-modules/ledger.zip', workdir: '.', imageVariable: 'container_image' } }],
+      stages: [
+        {
+          name: 'prod',
+          cluster: 'prod',
+          namespace: 'ledger',
+          deploy: { driver: 'terraform', source: 's3://other-modules/ledger.zip', workdir: '.', imageVariable: 'container_image' },
+        },
+      ],
     },
   },
   clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' }, staging: { name: 'staging-eks', region: 'eu-west-2' }, prod: { name: 'prod-eks', region: 'eu-west-1' } },
@@ -168,7 +180,10 @@ describe('the access-log bucket', () => {
             Principal: { Service: 'logging.s3.amazonaws.com' },
             Action: 's3:PutObject',
             Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(driver().accessLogsBucket), 'Arn'] }, '/evidence-bucket/*']] },
-            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [logicalId(driver().evidenceBucket), 'Arn'] } }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            Condition: {
+              ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [logicalId(driver().evidenceBucket), 'Arn'] } },
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            },
           },
         ]),
       },
@@ -187,7 +202,9 @@ describe('the Terraform driver role', () => {
     assert.equal(read?.Action, 's3:GetObject');
     assert.deepEqual(
       asArray(read?.Resource).map((r) => JSON.stringify(r)),
-      ['tf-sources/payments/module.zip', 'other-modules/ledger.zip'].sort().map((object) => JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${object}`]] })),
+      ['tf-sources/payments/module.zip', 'other-modules/ledger.zip']
+        .sort()
+        .map((object) => JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${object}`]] })),
     );
   });
 
@@ -227,7 +244,12 @@ describe('the Terraform driver role', () => {
 
   it('reads no source and describes no cluster when no stage uses Terraform', () => {
     const helmOnly = parseConfig({
-      services: { payments: { repository: 'payments-api', stages: [{ name: 'dev', cluster: 'dev', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: CHART, version: '1.2.0' } }] } },
+      services: {
+        payments: {
+          repository: 'payments-api',
+          stages: [{ name: 'dev', cluster: 'dev', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: CHART, version: '1.2.0' } }],
+        },
+      },
       clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' } },
     });
     const other = buildGantry({ bundle: false, config: helmOnly });
@@ -263,7 +285,9 @@ describe('the workflows and the driver projects', () => {
       const statements = rolePolicyStatements(built.template, logicalId(sm.role)).filter((s) => asArray(s.Action as string[]).includes('codebuild:StartBuild'));
       assert.equal(statements.length, 1, file);
       assert.deepEqual(
-        asArray(statements[0]?.Resource).map((r) => JSON.stringify(r)).sort(),
+        asArray(statements[0]?.Resource)
+          .map((r) => JSON.stringify(r))
+          .sort(),
         started.map((d) => JSON.stringify({ 'Fn::GetAtt': [logicalId(projects[d]), 'Arn'] })).sort(),
         file,
       );
@@ -312,8 +336,13 @@ describe('WorkflowDefinition with both driver projects', () => {
   });
 
   it('grants StartBuild alone for a build it does not wait for', () => {
-    const text = JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'arn:aws:states:::codebuild:startBuild', Parameters: { ProjectName: ph('TerraformProjectName') }, End: true } } });
-    assert.deepEqual(new WorkflowDefinition('t', text).codeBuildGrants({ TerraformProjectName: 'arn:tf' }, RULE), [{ sid: 'StartDriverBuilds', actions: ['codebuild:StartBuild'], resources: ['arn:tf'] }]);
+    const text = JSON.stringify({
+      StartAt: 'A',
+      States: { A: { Type: 'Task', Resource: 'arn:aws:states:::codebuild:startBuild', Parameters: { ProjectName: ph('TerraformProjectName') }, End: true } },
+    });
+    assert.deepEqual(new WorkflowDefinition('t', text).codeBuildGrants({ TerraformProjectName: 'arn:tf' }, RULE), [
+      { sid: 'StartDriverBuilds', actions: ['codebuild:StartBuild'], resources: ['arn:tf'] },
+    ]);
   });
 
   it('grants nothing for a definition that starts no build', () => {
@@ -322,11 +351,17 @@ describe('WorkflowDefinition with both driver projects', () => {
   });
 
   it('names a started project it has no ARN for', () => {
-    assert.throws(() => new WorkflowDefinition('t.asl.json', choosing).codeBuildGrants({ HelmProjectName: 'arn:helm' }, RULE), /t\.asl\.json: starts CodeBuild project\(s\) \$\{TerraformProjectName\}/);
+    assert.throws(
+      () => new WorkflowDefinition('t.asl.json', choosing).codeBuildGrants({ HelmProjectName: 'arn:helm' }, RULE),
+      /t\.asl\.json: starts CodeBuild project\(s\) \$\{TerraformProjectName\}/,
+    );
   });
 
   it('refuses a CodeBuild project that is not a driver project, naming the state', () => {
-    const text = JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'arn:aws:states:::codebuild:startBuild.sync', Parameters: { ProjectName: ph('AnyProjectName') }, End: true } } });
+    const text = JSON.stringify({
+      StartAt: 'A',
+      States: { A: { Type: 'Task', Resource: 'arn:aws:states:::codebuild:startBuild.sync', Parameters: { ProjectName: ph('AnyProjectName') }, End: true } },
+    });
     assert.throws(
       () => new WorkflowDefinition('t.asl.json', text),
       (e: unknown) => e instanceof WorkflowDefinitionError && /state A starts the CodeBuild project \$\{AnyProjectName\}, which is not a driver project/.test(e.message),

@@ -66,7 +66,10 @@ function environment(overrides: Record<string, string | undefined> = {}, kind: '
   const stage = config.services.payments?.stages[0];
   assert.ok(stage);
   const vars = Object.fromEntries(
-    driverEnvironment({ config, service: 'payments', stage, digest: kind === 'deploy' ? DIGEST : OLD_DIGEST, releaseId: RELEASE_ID, kind, registry: REGISTRY }).map((v) => [v.Name, v.Value]),
+    driverEnvironment({ config, service: 'payments', stage, digest: kind === 'deploy' ? DIGEST : OLD_DIGEST, releaseId: RELEASE_ID, kind, registry: REGISTRY }).map((v) => [
+      v.Name,
+      v.Value,
+    ]),
   );
   const merged: Record<string, string | undefined> = { ...vars, GANTRY_EVIDENCE_BUCKET: BUCKET, ...overrides };
   return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
@@ -77,7 +80,12 @@ function planJson(changes: Array<{ address: string; actions: string[]; mode?: st
   return `${JSON.stringify({
     format_version: '1.2',
     terraform_version: '1.13.1',
-    resource_changes: changes.map((c) => ({ address: c.address, mode: c.mode ?? 'managed', ...(c.deposed ? { deposed: c.deposed } : {}), change: { actions: c.actions, before: null, after: { secret: 'VALUE-IN-PLAN' } } })),
+    resource_changes: changes.map((c) => ({
+      address: c.address,
+      mode: c.mode ?? 'managed',
+      ...(c.deposed ? { deposed: c.deposed } : {}),
+      change: { actions: c.actions, before: null, after: { secret: 'VALUE-IN-PLAN' } },
+    })),
   })}\n`;
 }
 const UPDATE_PLAN = planJson([
@@ -291,7 +299,10 @@ describe('the Terraform driver script', () => {
     });
 
     it('treats a replacement (delete and create) as a destroy, in either order', () => {
-      for (const actions of [['delete', 'create'], ['create', 'delete']]) {
+      for (const actions of [
+        ['delete', 'create'],
+        ['create', 'delete'],
+      ]) {
         const r = runDriver({ plan: planJson([{ address: 'aws_lb.public', actions }]) });
         assert.equal(r.status, 1, actions.join());
         assert.match(r.stderr, /destroy 1 resource\(s\).*0 to create, 0 to update, 1 to replace, 0 to delete \(destroys aws_lb\.public \[replace\]\)/);
@@ -481,7 +492,12 @@ describe("the Terraform driver's evidence for the workflow (CodeBuild exported-v
   const runBuildPhase = (plan: string, env: Record<string, string> = environment()) => {
     const out = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'exported.env');
     const exportsFile = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'gantry-driver-exports.env');
-    const r = runDriver({ program: codeBuildBuildPhase(deployed, buildspec), plan, env: { ...buildspecVariables(buildspec), ...env, GANTRY_EXPORTS_FILE: exportsFile }, stubEnv: { STUB_EXPORTS_OUT: out } });
+    const r = runDriver({
+      program: codeBuildBuildPhase(deployed, buildspec),
+      plan,
+      env: { ...buildspecVariables(buildspec), ...env, GANTRY_EXPORTS_FILE: exportsFile },
+      stubEnv: { STUB_EXPORTS_OUT: out },
+    });
     return { ...r, exported: readExports(out) };
   };
 
@@ -511,7 +527,11 @@ describe("the Terraform driver's evidence for the workflow (CodeBuild exported-v
     const r = runBuildPhase(plan);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /refusing to apply/);
-    assert.deepEqual(r.exported, { TF_PLAN_SHA256: sha256(plan), TF_PLAN_KEY: `evidence/${RELEASE_ID}/prod/deploy/plan.json`, TF_PLAN_SUMMARY: '{"add":1,"change":1,"destroy":2}' });
+    assert.deepEqual(r.exported, {
+      TF_PLAN_SHA256: sha256(plan),
+      TF_PLAN_KEY: `evidence/${RELEASE_ID}/prod/deploy/plan.json`,
+      TF_PLAN_SUMMARY: '{"add":1,"change":1,"destroy":2}',
+    });
   });
 
   it('exports the rollback’s own plan key', () => {
@@ -522,7 +542,11 @@ describe("the Terraform driver's evidence for the workflow (CodeBuild exported-v
 
   it('exports nothing when the plan fails before there is any evidence', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'exported.env');
-    const r = runDriver({ program: codeBuildBuildPhase(deployed, buildspec), env: { ...buildspecVariables(buildspec), ...environment(), GANTRY_EXPORTS_FILE: `${out}.src` }, stubEnv: { STUB_EXPORTS_OUT: out, STUB_TF_PLAN_EXIT: '1' } });
+    const r = runDriver({
+      program: codeBuildBuildPhase(deployed, buildspec),
+      env: { ...buildspecVariables(buildspec), ...environment(), GANTRY_EXPORTS_FILE: `${out}.src` },
+      stubEnv: { STUB_EXPORTS_OUT: out, STUB_TF_PLAN_EXIT: '1' },
+    });
     assert.equal(r.status, 1);
     assert.deepEqual(readExports(out), { TF_PLAN_SHA256: '', TF_PLAN_KEY: '', TF_PLAN_SUMMARY: '' });
   });
@@ -559,7 +583,10 @@ describe('buildspecs/terraform.yml', () => {
   it('downloads a pinned terraform release, checks its sha256, then unpacks and installs it', () => {
     const r = runInstall('0');
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(steps(r.calls).map((s) => s.split(' ')[0]), ['curl', 'sha256sum', 'unzip', 'install']);
+    assert.deepEqual(
+      steps(r.calls).map((s) => s.split(' ')[0]),
+      ['curl', 'sha256sum', 'unzip', 'install'],
+    );
     assert.match(r.calls[0]?.argv.at(-1) ?? '', /^https:\/\/releases\.hashicorp\.com\/terraform\/(\d+\.\d+\.\d+)\/terraform_\1_linux_amd64\.zip$/);
     assert.deepEqual(r.calls[1]?.argv, ['sha256sum', '--check', '--strict', '-']);
     assert.match(r.checked ?? '', /^[a-f0-9]{64} {2}\/tmp\/terraform\.zip\n$/);
@@ -569,7 +596,10 @@ describe('buildspecs/terraform.yml', () => {
   it('stops before unpacking a download whose sha256 does not match', () => {
     const r = runInstall('1');
     assert.notEqual(r.status, 0);
-    assert.deepEqual(steps(r.calls).map((s) => s.split(' ')[0]), ['curl', 'sha256sum']);
+    assert.deepEqual(
+      steps(r.calls).map((s) => s.split(' ')[0]),
+      ['curl', 'sha256sum'],
+    );
   });
 
   it('keeps the version and the checksum literal: no variable in the install phase', () => {
@@ -581,10 +611,7 @@ describe.skipIf(realTerraform ? false : 'terraform is not installed; the stubbed
   /** A module of built-in `terraform_data` resources whose local state lives in `state`. */
   function writeModule(dir: string, state: string, resources: string): void {
     mkdirSync(join(dir, 'stages', 'prod'), { recursive: true });
-    writeFileSync(
-      join(dir, 'stages', 'prod', 'main.tf'),
-      `terraform {\n  backend "local" { path = "${state}" }\n}\nvariable "image" { type = string }\n${resources}`,
-    );
+    writeFileSync(join(dir, 'stages', 'prod', 'main.tf'), `terraform {\n  backend "local" { path = "${state}" }\n}\nvariable "image" { type = string }\n${resources}`);
   }
   const APP = 'resource "terraform_data" "app" { input = var.image }\n';
   const SIDECAR = 'resource "terraform_data" "sidecar" { input = "v1" }\n';
@@ -598,7 +625,8 @@ describe.skipIf(realTerraform ? false : 'terraform is not installed; the stubbed
     });
     return { ...run, s3: (uri: string) => (existsSync(join(s3, uri.slice(5))) ? readFileSync(join(s3, uri.slice(5)), 'utf8') : undefined) };
   }
-  const stateOf = (state: string) => JSON.parse(readFileSync(state, 'utf8')) as { resources: Array<{ name: string; instances: Array<{ attributes: { input: { value: string } } }> }> };
+  const stateOf = (state: string) =>
+    JSON.parse(readFileSync(state, 'utf8')) as { resources: Array<{ name: string; instances: Array<{ attributes: { input: { value: string } } }> }> };
 
   let root: string;
   let state: string;

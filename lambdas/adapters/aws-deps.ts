@@ -78,7 +78,12 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
   const sfn = new SFNClient(sdkClientConfig('sfn'));
   const executions: Executions = stateMachineArn ? new SfnExecutions(sfn, stateMachineArn) : unavailable<Executions>('RELEASE_STATE_MACHINE_ARN', 'start');
   const timers: Timers = bakeTimerArn
-    ? new SchedulerTimers(new SchedulerClient(sdkClientConfig('scheduler')), { groupName: scheduleGroup, targetArn: bakeTimerArn, roleArn: schedulerRoleArn, ...(timerDeadLetterArn ? { deadLetterArn: timerDeadLetterArn } : {}) })
+    ? new SchedulerTimers(new SchedulerClient(sdkClientConfig('scheduler')), {
+        groupName: scheduleGroup,
+        targetArn: bakeTimerArn,
+        roleArn: schedulerRoleArn,
+        ...(timerDeadLetterArn ? { deadLetterArn: timerDeadLetterArn } : {}),
+      })
     : unavailable<Timers>('BAKE_TIMER_FUNCTION_ARN', 'schedule', 'cancel');
 
   return Object.freeze({

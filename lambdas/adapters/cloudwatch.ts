@@ -1,11 +1,5 @@
 /** AlarmReader over Amazon CloudWatch DescribeAlarms (AWS SDK v3). */
-import {
-  type CloudWatchClient,
-  type CompositeAlarm,
-  DescribeAlarmsCommand,
-  type DescribeAlarmsCommandOutput,
-  type MetricAlarm,
-} from '@aws-sdk/client-cloudwatch';
+import { type CloudWatchClient, type CompositeAlarm, DescribeAlarmsCommand, type DescribeAlarmsCommandOutput, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import type { AlarmReader, AlarmState } from '../ports';
 import { rethrow } from './errors';
 

@@ -162,7 +162,9 @@ export class DynamoLedger implements Ledger {
       await this.project(known);
       return { event, duplicate: false };
     }
-    throw new LedgerConflictError(`release ${input.releaseId}: could not append ${input.type} (step ${input.stepKey}) after ${this.maxAppendAttempts} attempts against concurrent writers`);
+    throw new LedgerConflictError(
+      `release ${input.releaseId}: could not append ${input.type} (step ${input.stepKey}) after ${this.maxAppendAttempts} attempts against concurrent writers`,
+    );
   }
 
   async events(releaseId: string): Promise<LedgerEvent[]> {
@@ -275,8 +277,24 @@ export class DynamoLedger implements Ledger {
           Key: ledgerKeys.stagePointer(required(service, 'service'), required(stage, 'stage')),
           UpdateExpression: `SET #entity = :entity, #service = :service, #stage = :stage, #running = :digest, #updatedAt = :at, #promoted = if_not_exists(#promoted, :empty)${fenced ? ', #fence = :fence' : ''}`,
           ...(fenced ? { ConditionExpression: 'attribute_not_exists(#fence) OR #fence <= :fence' } : {}),
-          ExpressionAttributeNames: { '#entity': 'entity', '#service': 'service', '#stage': 'stage', '#running': 'running', '#updatedAt': 'updatedAt', '#promoted': 'promoted', ...(fenced ? { '#fence': 'fence' } : {}) },
-          ExpressionAttributeValues: { ':entity': ENTITY.pointer, ':service': service, ':stage': stage, ':digest': required(digest, 'digest'), ':at': at, ':empty': [], ...(fenced ? { ':fence': fence } : {}) },
+          ExpressionAttributeNames: {
+            '#entity': 'entity',
+            '#service': 'service',
+            '#stage': 'stage',
+            '#running': 'running',
+            '#updatedAt': 'updatedAt',
+            '#promoted': 'promoted',
+            ...(fenced ? { '#fence': 'fence' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':entity': ENTITY.pointer,
+            ':service': service,
+            ':stage': stage,
+            ':digest': required(digest, 'digest'),
+            ':at': at,
+            ':empty': [],
+            ...(fenced ? { ':fence': fence } : {}),
+          },
         }),
       );
     } catch (e) {
@@ -381,7 +399,10 @@ export class DynamoLedger implements Ledger {
   }
 
   async takeOverLease(service: string, stage: string, from: { owner: string; fence: number }, owner: string, at: string): Promise<number | undefined> {
-    return this.claimLease(service, stage, owner, at, '#owner = :from AND #fence = :fromFence AND attribute_not_exists(#deploying)', { ':from': from.owner, ':fromFence': from.fence });
+    return this.claimLease(service, stage, owner, at, '#owner = :from AND #fence = :fromFence AND attribute_not_exists(#deploying)', {
+      ':from': from.owner,
+      ':fromFence': from.fence,
+    });
   }
 
   /** One conditional update: the new owner and the next fencing token. Undefined when the condition failed. */
@@ -513,7 +534,14 @@ export class DynamoLedger implements Ledger {
       items.map(async (i) => {
         try {
           const { Attributes } = await this.doc.send(
-            new DeleteCommand({ TableName: this.tableName, Key: { pk: i.pk, sk: i.sk }, ConditionExpression: '#t = :t', ExpressionAttributeNames: { '#t': 'token' }, ExpressionAttributeValues: { ':t': i.token }, ReturnValues: 'ALL_OLD' }),
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: { pk: i.pk, sk: i.sk },
+              ConditionExpression: '#t = :t',
+              ExpressionAttributeNames: { '#t': 'token' },
+              ExpressionAttributeValues: { ':t': i.token },
+              ReturnValues: 'ALL_OLD',
+            }),
           );
           return Attributes ? (strip(Attributes) as unknown as LeaseWaiter) : undefined;
         } catch (e) {
@@ -698,9 +726,18 @@ export class DynamoLedger implements Ledger {
       new UpdateCommand({
         TableName: this.tableName,
         Key: FREEZE_KEY,
-        UpdateExpression: 'SET #on = :on, #reason = :reason, #principal = :principal, #at = :at, #entity = :entity, #history = list_append(if_not_exists(#history, :empty), :change)',
+        UpdateExpression:
+          'SET #on = :on, #reason = :reason, #principal = :principal, #at = :at, #entity = :entity, #history = list_append(if_not_exists(#history, :empty), :change)',
         ExpressionAttributeNames: { '#on': 'on', '#reason': 'reason', '#principal': 'principal', '#at': 'at', '#entity': 'entity', '#history': 'history' },
-        ExpressionAttributeValues: { ':on': change.on, ':reason': change.reason, ':principal': change.principal, ':at': change.at, ':entity': 'FREEZE', ':empty': [], ':change': [change] },
+        ExpressionAttributeValues: {
+          ':on': change.on,
+          ':reason': change.reason,
+          ':principal': change.principal,
+          ':at': change.at,
+          ':entity': 'FREEZE',
+          ':empty': [],
+          ':change': [change],
+        },
       }),
     );
   }
@@ -846,7 +883,9 @@ export class DynamoLedger implements Ledger {
   }
 
   async throttleUsed(bucket: string, window: string): Promise<number> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.throttle(sha256(required(bucket, 'bucket')).slice(0, 40), window), ConsistentRead: true }));
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: ledgerKeys.throttle(sha256(required(bucket, 'bucket')).slice(0, 40), window), ConsistentRead: true }),
+    );
     return typeof Item?.n === 'number' ? Item.n : 0;
   }
 

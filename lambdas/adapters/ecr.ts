@@ -19,16 +19,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { parseScanFindingsPage } from '../domain/image/findings';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES, sha256Digest } from '../domain/image/oci';
-import type {
-  ImageDetail,
-  ImageManifestRecord,
-  ImageReferrerRecord,
-  ImageRegistry,
-  ImageSigningStatusRecord,
-  RepositoryTagSettings,
-  ScanFinding,
-  ScanResult,
-} from '../ports';
+import type { ImageDetail, ImageManifestRecord, ImageReferrerRecord, ImageRegistry, ImageSigningStatusRecord, RepositoryTagSettings, ScanFinding, ScanResult } from '../ports';
 import { isAwsError, NotFoundError, rethrow, TransientAwsError } from './errors';
 import { KmsPublicKeys } from './kms';
 

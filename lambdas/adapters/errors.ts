@@ -41,7 +41,14 @@ export const SERVER_ERROR_NAMES = [
 ] as const;
 
 /** Every name `rethrowTransient` can produce for a known error: the list for an ASL `Retry.ErrorEquals`. */
-export const TRANSIENT_ERROR_NAMES: readonly string[] = [...THROTTLING_ERROR_NAMES, ...SERVER_ERROR_NAMES, 'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'TransientAwsError'];
+export const TRANSIENT_ERROR_NAMES: readonly string[] = [
+  ...THROTTLING_ERROR_NAMES,
+  ...SERVER_ERROR_NAMES,
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TransientAwsError',
+];
 
 /** Failures of the Lambda service itself (AWS's recommended Retry for Lambda tasks). */
 export const LAMBDA_SERVICE_ERROR_NAMES = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'] as const;

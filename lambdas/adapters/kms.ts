@@ -24,7 +24,15 @@ export interface GetPublicKeyOutput {
 export type GetPublicKeyCall = (keyId: string) => Promise<GetPublicKeyOutput>;
 
 /** KMS errors that mean "this key cannot be used", not "try again". */
-const PERMANENT = ['NotFoundException', 'DisabledException', 'KMSInvalidStateException', 'InvalidArnException', 'AccessDeniedException', 'UnsupportedOperationException', 'InvalidKeyUsageException'];
+const PERMANENT = [
+  'NotFoundException',
+  'DisabledException',
+  'KMSInvalidStateException',
+  'InvalidArnException',
+  'AccessDeniedException',
+  'UnsupportedOperationException',
+  'InvalidKeyUsageException',
+];
 
 export const KMS_SDK_MISSING = 'KMS keys need @aws-sdk/client-kms, which this build does not include; use a PEM public key in signing.keys or add the dependency';
 
@@ -86,7 +94,9 @@ export class KmsPublicKeys {
     }
     if (!out.PublicKey || out.PublicKey.byteLength === 0) throw new SigningKeyError(`KMS key ${keyArn} returned no public key (is it asymmetric?)`);
     try {
-      return createPublicKey({ key: Buffer.from(out.PublicKey), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString();
+      return createPublicKey({ key: Buffer.from(out.PublicKey), format: 'der', type: 'spki' })
+        .export({ type: 'spki', format: 'pem' })
+        .toString();
     } catch (e) {
       throw new SigningKeyError(`KMS key ${keyArn} returned a public key that is not DER SPKI (${(e as Error).message})`, { cause: e });
     }

@@ -3,13 +3,7 @@
  * Local) both build the table from these constants, and the adapter builds every key through `ledgerKeys`.
  * See docs/decisions/002-ledger-keys.md.
  */
-import {
-  type CreateTableCommandInput,
-  CreateTableCommand,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  ResourceInUseException,
-} from '@aws-sdk/client-dynamodb';
+import { type CreateTableCommandInput, CreateTableCommand, DescribeTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 
 /** Partition key of every item (string). */
 export const LEDGER_PARTITION_KEY = 'pk';

@@ -26,9 +26,7 @@ export class SfnTaskTokens implements TaskTokens {
   /** Resolves quietly when the task has already ended (TaskTimedOut, InvalidToken). */
   async sendFailure(token: string, error: string, cause: string): Promise<void> {
     try {
-      await this.client.send(
-        new SendTaskFailureCommand({ taskToken: token, error: truncate(error, TASK_ERROR_MAX), cause: truncate(cause, TASK_CAUSE_MAX) }),
-      );
+      await this.client.send(new SendTaskFailureCommand({ taskToken: token, error: truncate(error, TASK_ERROR_MAX), cause: truncate(cause, TASK_CAUSE_MAX) }));
     } catch (e) {
       if (isAwsError(e, ...TASK_ALREADY_ENDED)) return;
       rethrow(e);
@@ -83,9 +81,7 @@ export class SfnExecutions implements Executions {
    */
   async start(name: string, input: unknown): Promise<{ executionArn: string; alreadyExists: boolean }> {
     try {
-      const out = await this.client.send(
-        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input === undefined ? {} : input) }),
-      );
+      const out = await this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input === undefined ? {} : input) }));
       return { executionArn: out.executionArn ?? this.executionArn(name), alreadyExists: false };
     } catch (e) {
       if (isAwsError(e, 'ExecutionAlreadyExists')) return { executionArn: this.executionArn(name), alreadyExists: true };

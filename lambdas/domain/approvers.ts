@@ -184,7 +184,8 @@ export function samePerson(a: string, b: string): boolean {
   if (!pa.ok || !pb.ok) return false;
   const ka = personOf(pa.principal);
   const kb = personOf(pb.principal);
-  if (ka === undefined || kb === undefined) return pa.principal.kind === pb.principal.kind && sameAccount(pa.principal, pb.principal) && sameName(pa.principal.name, pb.principal.name);
+  if (ka === undefined || kb === undefined)
+    return pa.principal.kind === pb.principal.kind && sameAccount(pa.principal, pb.principal) && sameName(pa.principal.name, pb.principal.name);
   return ka === kb;
 }
 
@@ -235,7 +236,11 @@ export function parsePersonPattern(entry: unknown): { ok: true; pattern: PersonP
   if (typeof entry !== 'string') return { ok: false, reason: allowed };
   if (entry.includes('*')) {
     const m = WILDCARD_SESSION_PATTERN.exec(entry);
-    if (!m) return { ok: false, reason: 'expected * only once, at the end of the role name of an assumed-role entry, after a prefix (assumed-role/AWSReservedSSO_Dev_*/alice@example.com)' };
+    if (!m)
+      return {
+        ok: false,
+        reason: 'expected * only once, at the end of the role name of an assumed-role entry, after a prefix (assumed-role/AWSReservedSSO_Dev_*/alice@example.com)',
+      };
     const [, partition = '', account = '', prefix = '', session = ''] = m;
     return { ok: true, pattern: { entry, partition, account, kind: 'assumed-role', name: prefix, rolePrefix: true, session } };
   }
@@ -326,7 +331,8 @@ export type RefusalCode = 'malformed-caller' | 'not-an-approver' | 'initiator-un
 
 /** Why a release's initiator may still become known: the CloudTrail record it waits for (decision 027). */
 const AWAITED: Record<'StartExecution' | 'PutImage', string> = {
-  StartExecution: "initiator not known yet: waiting for CloudTrail's StartExecution record of this execution (it names who started it from the console; CloudTrail usually delivers it within 15 minutes)",
+  StartExecution:
+    "initiator not known yet: waiting for CloudTrail's StartExecution record of this execution (it names who started it from the console; CloudTrail usually delivers it within 15 minutes)",
   PutImage: "initiator not known yet: waiting for CloudTrail's PutImage record of this push (it names the pusher; CloudTrail usually delivers it within 15 minutes)",
 };
 
@@ -372,7 +378,11 @@ export function decideApproval(args: {
   const initiatorNamed = i.ok ? personOf(i.principal) : undefined;
   if (!i.ok && awaiting) {
     // Refused for now, not for ever: the stage's approval timeout bounds the wait.
-    return { ok: false, code: 'initiator-pending', reason: `${AWAITED[awaiting]}; segregation of duties cannot be checked until then, so nobody may approve yet: try again when it has arrived (the approval's own timeout bounds the wait)` };
+    return {
+      ok: false,
+      code: 'initiator-pending',
+      reason: `${AWAITED[awaiting]}; segregation of duties cannot be checked until then, so nobody may approve yet: try again when it has arrived (the approval's own timeout bounds the wait)`,
+    };
   }
   if (!i.ok || (initiatorNamed === undefined && initiatorMapped.kind !== 'mapped')) {
     return {

@@ -100,13 +100,11 @@ const allowWindow = z
     if (w.from === w.to) ctx.addIssue({ code: 'custom', path: ['to'], message: `expected a time different from from (${JSON.stringify(w.from)})` });
   });
 
-const blackout = z
-  .strictObject({ from: localDateTime, to: localDateTime, reason: z.string().min(1) })
-  .superRefine((b, ctx) => {
-    // Wall times compared as written (seconds default to :00): the zone shifts both alike.
-    const wall = (s: string) => (s.length === 16 ? `${s}:00` : s);
-    if (wall(b.to) <= wall(b.from)) ctx.addIssue({ code: 'custom', path: ['to'], message: `expected a local date-time after from (${JSON.stringify(b.from)})` });
-  });
+const blackout = z.strictObject({ from: localDateTime, to: localDateTime, reason: z.string().min(1) }).superRefine((b, ctx) => {
+  // Wall times compared as written (seconds default to :00): the zone shifts both alike.
+  const wall = (s: string) => (s.length === 16 ? `${s}:00` : s);
+  if (wall(b.to) <= wall(b.from)) ctx.addIssue({ code: 'custom', path: ['to'], message: `expected a local date-time after from (${JSON.stringify(b.from)})` });
+});
 
 const windowSpec = z.strictObject({
   timezone: z.string().refine((tz) => IANAZone.isValidZone(tz), { message: 'expected an IANA time zone such as Europe/London' }),
@@ -215,9 +213,13 @@ const cluster = z.strictObject({
 const identity = z
   .strictObject({
     persons: z
-      .record(z.string().regex(PERSON_NAME, 'expected a person name (1-128 of letters, digits and +=,.@_-, starting with a letter or digit)'), z.array(z.string()).min(1, 'expected at least one principal ARN for the person'), {
-        error: (iss) => (iss.code === 'invalid_key' ? `expected a person name (1-128 of letters, digits and +=,.@_-), got ${JSON.stringify(iss.input)}` : undefined),
-      })
+      .record(
+        z.string().regex(PERSON_NAME, 'expected a person name (1-128 of letters, digits and +=,.@_-, starting with a letter or digit)'),
+        z.array(z.string()).min(1, 'expected at least one principal ARN for the person'),
+        {
+          error: (iss) => (iss.code === 'invalid_key' ? `expected a person name (1-128 of letters, digits and +=,.@_-), got ${JSON.stringify(iss.input)}` : undefined),
+        },
+      )
       .default({}),
     /** Refuse an approval when the caller or the initiator is listed under no person. */
     requirePersons: z.boolean().default(false),
@@ -235,13 +237,21 @@ const identity = z
         }
         const clash = seen.find((s) => s.person !== person && patternsOverlap(s.pattern, p.pattern));
         if (clash) {
-          ctx.addIssue({ code: 'custom', path: ['persons', person, i], message: `expected principals that belong to one person only (this entry and ${clash.pattern.entry} of ${clash.person} can match the same principal)` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['persons', person, i],
+            message: `expected principals that belong to one person only (this entry and ${clash.pattern.entry} of ${clash.person} can match the same principal)`,
+          });
         }
         seen.push({ person, pattern: p.pattern });
       });
     }
     if (id.requirePersons && Object.keys(id.persons).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['requirePersons'], message: 'expected persons to list at least one person when requirePersons is true (otherwise nobody could ever approve)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['requirePersons'],
+        message: 'expected persons to list at least one person when requirePersons is true (otherwise nobody could ever approve)',
+      });
     }
   });
 
@@ -270,12 +280,21 @@ export const configSchema = z
     for (const [svcName, svc] of Object.entries(cfg.services)) {
       const other = repos.get(svc.repository);
       if (other) {
-        ctx.addIssue({ code: 'custom', path: ['services', svcName, 'repository'], message: `expected a repository no other service uses (${svc.repository} is used by service ${other})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', svcName, 'repository'],
+          message: `expected a repository no other service uses (${svc.repository} is used by service ${other})`,
+        });
       }
       repos.set(svc.repository, svcName);
       const seen = new Set<string>();
       svc.stages.forEach((st, i) => {
-        if (seen.has(st.name)) ctx.addIssue({ code: 'custom', path: ['services', svcName, 'stages', i, 'name'], message: `expected a stage name not used by an earlier stage of ${svcName} (${st.name} is a duplicate)` });
+        if (seen.has(st.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', svcName, 'stages', i, 'name'],
+            message: `expected a stage name not used by an earlier stage of ${svcName} (${st.name} is a duplicate)`,
+          });
         seen.add(st.name);
         // Own keys only: "constructor" or "toString" would otherwise find Object.prototype's members.
         if (!Object.hasOwn(cfg.clusters, st.cluster)) {

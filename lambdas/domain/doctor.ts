@@ -6,7 +6,16 @@
  * Each check ends `pass` (✓), `fail` (✗, with the fix), `skip` (–: not applicable, or nothing doctor can read
  * decides it; the message says which) or `error` (!: the read failed, so the check could not be made).
  */
-import { ACCESS_POLICY_FOR, ACCESS_ROLE_LABELS, ACCESS_ROLE_OUTPUTS, type AccessRequirement, type AccessRole, accessPolicyName, accessRequirements, POLICIES_GRANTING } from './access-entries';
+import {
+  ACCESS_POLICY_FOR,
+  ACCESS_ROLE_LABELS,
+  ACCESS_ROLE_OUTPUTS,
+  type AccessRequirement,
+  type AccessRole,
+  accessPolicyName,
+  accessRequirements,
+  POLICIES_GRANTING,
+} from './access-entries';
 import type { GantryConfig } from './config';
 import { isKmsKeyRef } from './image/signature';
 import { type TagMutabilityFilter, wildcardMatches } from './image/tag-mutability';
@@ -195,7 +204,14 @@ export function evaluateDoctor(input: DoctorInput): DoctorCheck[] {
   const plan = doctorPlan(input.config);
   const checks: DoctorCheck[] = [];
   if (input.stack) checks.push(stackCheck(input.stack));
-  for (const c of plan.clusters) checks.push(...clusterChecks(input, c, plan.requirements.filter((r) => r.clusterKey === c.key)));
+  for (const c of plan.clusters)
+    checks.push(
+      ...clusterChecks(
+        input,
+        c,
+        plan.requirements.filter((r) => r.clusterKey === c.key),
+      ),
+    );
   for (const repository of plan.repositories) checks.push(...repositoryChecks(input, repository));
   checks.push(...alarmChecks(input, plan.alarms));
   checks.push(trailCheck(input));
@@ -218,9 +234,20 @@ function stackCheck(stack: StackFacts): DoctorCheck {
       ...inactive.map((w) => `the ${w.name} workflow ${w.arn} is ${w.status ?? 'missing'}`),
       ...(stack.missingOutputs.length ? [`no output ${list(stack.missingOutputs)} (an older Gantry)`] : []),
     ];
-    return { id: 'stack', subject, status: 'fail', message: `stack ${subject}: ${problems.join('; ')}`, fix: 'deploy this version of Gantry: npx cdk deploy -c config=<your config>' };
+    return {
+      id: 'stack',
+      subject,
+      status: 'fail',
+      message: `stack ${subject}: ${problems.join('; ')}`,
+      fix: 'deploy this version of Gantry: npx cdk deploy -c config=<your config>',
+    };
   }
-  return { id: 'stack', subject, status: 'pass', message: `stack ${subject}: ${stack.workflows.value.map((w) => `${w.name} workflow ACTIVE`).join(', ')}; every role output present` };
+  return {
+    id: 'stack',
+    subject,
+    status: 'pass',
+    message: `stack ${subject}: ${stack.workflows.value.map((w) => `${w.name} workflow ACTIVE`).join(', ')}; every role output present`,
+  };
 }
 
 /** The drivers that reach a cluster's API, for messages: `helm (payments/dev), kubernetes (…)`. */
@@ -277,7 +304,13 @@ function clusterChecks(input: DoctorInput, c: DoctorPlan['clusters'][number], re
   out.push(
     cluster.status === 'ACTIVE'
       ? { id: 'cluster.exists', subject, status: 'pass', message: 'ACTIVE' }
-      : { id: 'cluster.exists', subject, status: 'fail', message: `${c.name} is ${cluster.status}, not ACTIVE: deploys to it fail`, fix: `wait until aws eks describe-cluster --name ${c.name} --region ${c.region} shows ACTIVE (or repair it)` },
+      : {
+          id: 'cluster.exists',
+          subject,
+          status: 'fail',
+          message: `${c.name} is ${cluster.status}, not ACTIVE: deploys to it fail`,
+          fix: `wait until aws eks describe-cluster --name ${c.name} --region ${c.region} shows ACTIVE (or repair it)`,
+        },
   );
 
   const mode = cluster.authenticationMode ?? 'CONFIG_MAP';
@@ -327,7 +360,9 @@ function endpointCheck(subject: string, c: DoctorPlan['clusters'][number], clust
   const fixes = [
     `aws eks update-cluster-config --name ${c.name} --region ${c.region} --resources-vpc-config endpointPublicAccess=true,endpointPrivateAccess=true (add publicAccessCidrs=<CIDRs> to restrict it)`,
     ...(drivers.has('helm') || drivers.has('terraform')
-      ? ['or, for the CodeBuild drivers only: give their projects a VpcConfig in the cluster\'s VPC (subnets with a route to the private endpoint, a security group the cluster security group allows on 443), which Gantry\'s stack does not set']
+      ? [
+          "or, for the CodeBuild drivers only: give their projects a VpcConfig in the cluster's VPC (subnets with a route to the private endpoint, a security group the cluster security group allows on 443), which Gantry's stack does not set",
+        ]
       : []),
     ...(workflowsCall ? ['Step Functions eks:call has no private alternative: it reaches public endpoints only'] : []),
   ];
@@ -366,7 +401,13 @@ function accessEntryCheck(input: DoctorInput, r: AccessRequirement): DoctorCheck
   }
   const principal = input.roles[r.role];
   if (!principal) {
-    return { id: 'access-entry', subject, status: 'fail', message: `${who} needs ${need}, but the stack has no output ${ACCESS_ROLE_OUTPUTS[r.role]}`, fix: 'deploy this version of Gantry (npx cdk deploy), then run gantry doctor again' };
+    return {
+      id: 'access-entry',
+      subject,
+      status: 'fail',
+      message: `${who} needs ${need}, but the stack has no output ${ACCESS_ROLE_OUTPUTS[r.role]}`,
+      fix: 'deploy this version of Gantry (npx cdk deploy), then run gantry doctor again',
+    };
   }
   const listed = input.facts.accessEntryLists[r.clusterKey];
   if (!listed) return { id: 'access-entry', subject, status: 'error', message: `EKS ListAccessEntries ${r.clusterName} was not read` };
@@ -394,7 +435,13 @@ function accessEntryCheck(input: DoctorInput, r: AccessRequirement): DoctorCheck
   if (!fact.ok) return { id: 'access-entry', subject, status: 'error', message: fact.error };
   const entry = fact.value;
   if (!entry) {
-    return { id: 'access-entry', subject, status: 'fail', message: `${who} (${principal}) has no access entry on ${r.clusterName}${byStack}; it needs ${need}`, fix: createCommands(r, principal, r.namespaces, true) };
+    return {
+      id: 'access-entry',
+      subject,
+      status: 'fail',
+      message: `${who} (${principal}) has no access entry on ${r.clusterName}${byStack}; it needs ${need}`,
+      fix: createCommands(r, principal, r.namespaces, true),
+    };
   }
   if (entry.type !== undefined && entry.type !== 'STANDARD') {
     return {
@@ -454,11 +501,19 @@ function repositoryChecks(input: DoctorInput, repository: string): DoctorCheck[]
   // Tag immutability against requireImmutableTags (image.immutable-tag, lambdas/domain/image/tag-mutability.ts).
   const filters = repo.exclusionFilters.map((f) => f.filter);
   if (!svc.imagePolicy.requireImmutableTags) {
-    out.push({ id: 'repository.tag-immutability', subject: repository, status: 'pass', message: `${repo.tagMutability}; services.${serviceName}.imagePolicy does not require immutable tags` });
+    out.push({
+      id: 'repository.tag-immutability',
+      subject: repository,
+      status: 'pass',
+      message: `${repo.tagMutability}; services.${serviceName}.imagePolicy does not require immutable tags`,
+    });
   } else if (repo.tagMutability === 'IMMUTABLE') {
     out.push({ id: 'repository.tag-immutability', subject: repository, status: 'pass', message: 'IMMUTABLE, as the image policy requires (requireImmutableTags)' });
   } else if (repo.tagMutability === 'IMMUTABLE_WITH_EXCLUSION' || repo.tagMutability === 'MUTABLE_WITH_EXCLUSION') {
-    const which = repo.tagMutability === 'IMMUTABLE_WITH_EXCLUSION' ? `every tag but those matching ${list(filters) || '(no filter)'} is immutable` : `only tags matching ${list(filters) || '(no filter)'} are immutable`;
+    const which =
+      repo.tagMutability === 'IMMUTABLE_WITH_EXCLUSION'
+        ? `every tag but those matching ${list(filters) || '(no filter)'} is immutable`
+        : `only tags matching ${list(filters) || '(no filter)'} are immutable`;
     out.push({
       id: 'repository.tag-immutability',
       subject: repository,
@@ -481,11 +536,18 @@ function repositoryChecks(input: DoctorInput, repository: string): DoctorCheck[]
     out.push({ id: 'repository.scanning', subject: repository, status: 'error', message: reg.error });
     return out;
   }
-  const rule = reg.value.rules.find((r) => r.scanFrequency !== 'MANUAL' && r.filters.some((f) => f.filterType.toUpperCase() === 'WILDCARD' && wildcardMatches(f.filter, repository)));
+  const rule = reg.value.rules.find(
+    (r) => r.scanFrequency !== 'MANUAL' && r.filters.some((f) => f.filterType.toUpperCase() === 'WILDCARD' && wildcardMatches(f.filter, repository)),
+  );
   if (reg.value.scanType === 'ENHANCED') {
     out.push(
       rule
-        ? { id: 'repository.scanning', subject: repository, status: 'pass', message: `enhanced scanning (Amazon Inspector), ${rule.scanFrequency} by the registry rule ${list(rule.filters.map((f) => f.filter))}` }
+        ? {
+            id: 'repository.scanning',
+            subject: repository,
+            status: 'pass',
+            message: `enhanced scanning (Amazon Inspector), ${rule.scanFrequency} by the registry rule ${list(rule.filters.map((f) => f.filter))}`,
+          }
         : {
             id: 'repository.scanning',
             subject: repository,
@@ -497,7 +559,12 @@ function repositoryChecks(input: DoctorInput, repository: string): DoctorCheck[]
     return out;
   }
   if (rule || repo.scanOnPush) {
-    out.push({ id: 'repository.scanning', subject: repository, status: 'pass', message: `basic scanning on push (${rule ? `registry rule ${list(rule.filters.map((f) => f.filter))}` : 'repository scanOnPush'})` });
+    out.push({
+      id: 'repository.scanning',
+      subject: repository,
+      status: 'pass',
+      message: `basic scanning on push (${rule ? `registry rule ${list(rule.filters.map((f) => f.filter))}` : 'repository scanOnPush'})`,
+    });
   } else {
     out.push({
       id: 'repository.scanning',
@@ -515,7 +582,9 @@ function alarmChecks(input: DoctorInput, names: readonly string[]): DoctorCheck[
   const fact = input.facts.alarms;
   if (!fact.ok) return [{ id: 'alarm', subject: list(names), status: 'error', message: fact.error }];
   const stagesOf = (name: string) =>
-    Object.entries(input.config.services).flatMap(([service, svc]) => svc.stages.filter((st) => st.alarms.includes(name)).map((st) => ({ where: `${service}/${st.name}`, insufficientData: st.insufficientData })));
+    Object.entries(input.config.services).flatMap(([service, svc]) =>
+      svc.stages.filter((st) => st.alarms.includes(name)).map((st) => ({ where: `${service}/${st.name}`, insufficientData: st.insufficientData })),
+    );
   return names.map((name): DoctorCheck => {
     const stages = stagesOf(name);
     const used = stages.map((s) => s.where).join(', ');
@@ -575,7 +644,12 @@ function trailCheck(input: DoctorInput): DoctorCheck {
     }
     const manages = logsManagementWrites(t.selectors.value);
     if (t.logging.value && manages) {
-      return { id: 'cloudtrail', subject, status: 'pass', message: `trail ${t.name}${t.multiRegion ? ' (multi-region)' : ''} logs management write events in ${input.region} (ECR PutImage: who pushed; Step Functions StartExecution: who started)` };
+      return {
+        id: 'cloudtrail',
+        subject,
+        status: 'pass',
+        message: `trail ${t.name}${t.multiRegion ? ' (multi-region)' : ''} logs management write events in ${input.region} (ECR PutImage: who pushed; Step Functions StartExecution: who started)`,
+      };
     }
     if (!t.logging.value) {
       problems.push(`trail ${t.name} is not logging`);
@@ -609,11 +683,20 @@ function keyChecks(input: DoctorInput): DoctorCheck[] {
     if (!fact) return { id: 'signing-key', subject, status: 'error', message: `KMS DescribeKey ${ref} was not read` };
     if (!fact.ok) return { id: 'signing-key', subject, status: 'error', message: fact.error };
     const key = fact.value;
-    if (!key) return { id: 'signing-key', subject, status: 'fail', message: `no such KMS key: image.signature refuses every image that needs ${name}`, fix: `correct signing.keys.${name} (aws kms describe-key --key-id <alias or id> prints the key ARN), or create the key: aws kms create-key --key-usage SIGN_VERIFY --key-spec ECC_NIST_P256` };
+    if (!key)
+      return {
+        id: 'signing-key',
+        subject,
+        status: 'fail',
+        message: `no such KMS key: image.signature refuses every image that needs ${name}`,
+        fix: `correct signing.keys.${name} (aws kms describe-key --key-id <alias or id> prints the key ARN), or create the key: aws kms create-key --key-usage SIGN_VERIFY --key-spec ECC_NIST_P256`,
+      };
     const problems = [
       ...(key.keyState !== 'Enabled' ? [`it is ${key.keyState ?? 'in an unknown state'}, not Enabled`] : []),
       ...(key.keyUsage !== 'SIGN_VERIFY' ? [`its usage is ${key.keyUsage ?? 'unknown'}, not SIGN_VERIFY`] : []),
-      ...(!SIGNING_KEY_SPECS.includes(key.keySpec as never) ? [`its spec ${key.keySpec ?? 'unknown'} is not an asymmetric key cosign signs with (${SIGNING_KEY_SPECS.join(', ')})`] : []),
+      ...(!SIGNING_KEY_SPECS.includes(key.keySpec as never)
+        ? [`its spec ${key.keySpec ?? 'unknown'} is not an asymmetric key cosign signs with (${SIGNING_KEY_SPECS.join(', ')})`]
+        : []),
     ];
     if (problems.length === 0) return { id: 'signing-key', subject, status: 'pass', message: `asymmetric ${key.keySpec} SIGN_VERIFY key, Enabled` };
     return {
@@ -621,7 +704,10 @@ function keyChecks(input: DoctorInput): DoctorCheck[] {
       subject,
       status: 'fail',
       message: `${problems.join('; ')}: image.signature cannot verify with it`,
-      fix: key.keyState === 'Disabled' && problems.length === 1 ? `aws kms enable-key --key-id ${ref}` : `point signing.keys.${name} at an asymmetric SIGN_VERIFY key: aws kms create-key --key-usage SIGN_VERIFY --key-spec ECC_NIST_P256`,
+      fix:
+        key.keyState === 'Disabled' && problems.length === 1
+          ? `aws kms enable-key --key-id ${ref}`
+          : `point signing.keys.${name} at an asymmetric SIGN_VERIFY key: aws kms create-key --key-usage SIGN_VERIFY --key-spec ECC_NIST_P256`,
     };
   });
 }

@@ -44,8 +44,7 @@ export function parseIsoDuration(value: unknown, path = 'duration', source = 'du
   if (!m || m.slice(1).every((g) => g === undefined)) return fail(why(value));
   const [, d, h, min, s] = m;
   const seconds = s === undefined ? 0 : Number(s.replace(',', '.'));
-  const ms =
-    Number(d ?? 0) * MS.day + Number(h ?? 0) * MS.hour + Number(min ?? 0) * MS.minute + Math.round(seconds * MS.second);
+  const ms = Number(d ?? 0) * MS.day + Number(h ?? 0) * MS.hour + Number(min ?? 0) * MS.minute + Math.round(seconds * MS.second);
   if (!Number.isSafeInteger(ms)) return fail(' (too large)');
   return ms;
 }
@@ -68,9 +67,7 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-
  */
 export function parseInstant(value: unknown, path = 'instant', source = 'instant'): number {
   const fail = (): never => {
-    throw new ValidationError(source, [
-      `${path}: expected an ISO-8601 instant with an offset such as 2026-11-24T10:00:00Z, got ${describe(value)}`,
-    ]);
+    throw new ValidationError(source, [`${path}: expected an ISO-8601 instant with an offset such as 2026-11-24T10:00:00Z, got ${describe(value)}`]);
   };
   if (typeof value !== 'string' || !INSTANT.test(value)) return fail();
   const withColon = value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');

@@ -249,7 +249,9 @@ const cloudTrailStartExecutionSchema = z.looseObject({
       arn: principalArn.optional(),
     }),
     requestParameters: z.looseObject({
-      stateMachineArn: z.string({ error: 'expected a state machine ARN' }).regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^\s:/]{1,80}$/, 'expected a state machine ARN'),
+      stateMachineArn: z
+        .string({ error: 'expected a state machine ARN' })
+        .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^\s:/]{1,80}$/, 'expected a state machine ARN'),
       name: z.string().optional(),
     }),
     responseElements: z.looseObject({
@@ -303,13 +305,9 @@ export const ALARM_STATE_VALUES = ['OK', 'ALARM', 'INSUFFICIENT_DATA'] as const;
 export type AlarmStateValue = (typeof ALARM_STATE_VALUES)[number];
 
 const alarmStateValue = z.enum(ALARM_STATE_VALUES, { error: 'expected one of "OK", "ALARM", "INSUFFICIENT_DATA"' });
-const alarmArn = z
-  .string({ error: 'expected a CloudWatch alarm ARN' })
-  .regex(/^arn:[a-z-]+:cloudwatch:[^:]*:[^:]*:alarm:.+$/, 'expected a CloudWatch alarm ARN');
+const alarmArn = z.string({ error: 'expected a CloudWatch alarm ARN' }).regex(/^arn:[a-z-]+:cloudwatch:[^:]*:[^:]*:alarm:.+$/, 'expected a CloudWatch alarm ARN');
 const ALARM_RESOURCES = 'expected an array whose first element is the alarm ARN';
-const alarmResources = z
-  .array(z.string(), { error: ALARM_RESOURCES })
-  .refine((r) => alarmArn.safeParse(r[0]).success, { message: ALARM_RESOURCES });
+const alarmResources = z.array(z.string(), { error: ALARM_RESOURCES }).refine((r) => alarmArn.safeParse(r[0]).success, { message: ALARM_RESOURCES });
 
 /**
  * `reasonData` is a JSON document encoded as a string. Parsed leniently: a string that is not a JSON
@@ -502,8 +500,7 @@ export interface ExecutionStatusChange extends EventEnvelope {
 export function parseExecutionStatusChange(raw: unknown): ExecutionStatusChange {
   const e = parseEvent(executionStatusChangeSchema, raw, 'Step Functions Execution Status Change event');
   const d = e.detail;
-  const opt = <K extends 'stopDate' | 'input' | 'output' | 'cause' | 'error'>(k: K) =>
-    d[k] !== undefined && d[k] !== null ? { [k]: d[k] as string } : {};
+  const opt = <K extends 'stopDate' | 'input' | 'output' | 'cause' | 'error'>(k: K) => (d[k] !== undefined && d[k] !== null ? { [k]: d[k] as string } : {});
   return {
     id: e.id,
     time: e.time,

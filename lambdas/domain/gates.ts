@@ -86,7 +86,12 @@ export function evaluateScan(policy: ImagePolicy, scan: ScanResult, now: Date, w
   if (status !== 'COMPLETE' && status !== 'ACTIVE') {
     return {
       kind: 'decided',
-      gate: { gate: 'image.scan', result: 'FAIL', reason: `scan ${status}${scan.description ? `: ${scan.description}` : ''}`, evidence: { status, ...(scan.description ? { description: scan.description } : {}) } },
+      gate: {
+        gate: 'image.scan',
+        result: 'FAIL',
+        reason: `scan ${status}${scan.description ? `: ${scan.description}` : ''}`,
+        evidence: { status, ...(scan.description ? { description: scan.description } : {}) },
+      },
     };
   }
   const active = new Map(policy.allow.filter((a) => allowEntryActive(a.expires, now)).map((a) => [a.id, a]));

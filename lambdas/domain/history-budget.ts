@@ -217,7 +217,15 @@ function stageTerms(st: StageConfig, i: number, scanWaitMinutes: number, lease: 
   // The window gate: a wait until the next opening; a re-check can miss a short opening or meet a blackout edge.
   if (st.windows && st.windows.outside === 'wait') {
     const n = WINDOW_CHECKPOINTS_PER_STAGE * (1 + st.windows.allow.length + st.windows.blackouts.length);
-    terms.push({ ...base, loop: 'WaitForReleaseWindow', iterations: n, events: n * LOOP_EVENTS.WaitForReleaseWindow, setting: ['stages', i, 'windows'], what: `the window waits of stage ${st.name} (${n} at most)`, fix: () => 'use fewer allow windows and blackouts' });
+    terms.push({
+      ...base,
+      loop: 'WaitForReleaseWindow',
+      iterations: n,
+      events: n * LOOP_EVENTS.WaitForReleaseWindow,
+      setting: ['stages', i, 'windows'],
+      what: `the window waits of stage ${st.name} (${n} at most)`,
+      fix: () => 'use fewer allow windows and blackouts',
+    });
   }
 
   // A polling bake: one poll every intervalSeconds (the last wait cut to what is left) until bakeMinutes.
@@ -277,7 +285,8 @@ function scanTerm(service: ServiceConfig): BudgetTerm {
     events: perStage * stages * LOOP_EVENTS.WaitForImageScan,
     setting: ['imagePolicy', 'scanWaitMinutes'],
     what: `a scan wait of up to ${minutes} minutes polled every ${SCAN_POLL_SECONDS} s, at each of ${stages} stage(s),`,
-    fix: (maxEvents) => `wait for scans less (at most ${Math.max(0, Math.floor(((Math.floor(maxEvents / (stages * LOOP_EVENTS.WaitForImageScan)) - 1) * SCAN_POLL_SECONDS) / 60))} minutes)`,
+    fix: (maxEvents) =>
+      `wait for scans less (at most ${Math.max(0, Math.floor(((Math.floor(maxEvents / (stages * LOOP_EVENTS.WaitForImageScan)) - 1) * SCAN_POLL_SECONDS) / 60))} minutes)`,
   };
 }
 
@@ -313,11 +322,13 @@ export function historyBudgetProblems(service: ServiceConfig, lease: LeaseWaitMo
     blamed.push(t);
     covered += t.events;
   }
-  return blamed.sort((a, b) => a.stageIndex - b.stageIndex).map((t) => {
-    const maxEvents = Math.max(0, Math.floor(t.events - (excess * t.events) / covered));
-    return {
-      path: t.setting,
-      message: `${t.what} can take about ${about(t.events)} history events (the release's worst case is about ${about(wc.total)}, limit ${fmt(budget)}); ${t.fix(maxEvents)}`,
-    };
-  });
+  return blamed
+    .sort((a, b) => a.stageIndex - b.stageIndex)
+    .map((t) => {
+      const maxEvents = Math.max(0, Math.floor(t.events - (excess * t.events) / covered));
+      return {
+        path: t.setting,
+        message: `${t.what} can take about ${about(t.events)} history events (the release's worst case is about ${about(wc.total)}, limit ${fmt(budget)}); ${t.fix(maxEvents)}`,
+      };
+    });
 }

@@ -131,7 +131,16 @@ export type WorkloadRead =
   | { readonly ok: true; readonly containers: ReadonlyArray<{ readonly name?: unknown; readonly image?: unknown }> }
   | { readonly ok: false; readonly error: string; readonly cause?: string };
 
-export const DRIFT_KINDS = ['other-digest', 'tag-reference', 'other-repository', 'other-registry', 'not-recorded', 'container-missing', 'deployment-missing', 'unreadable'] as const;
+export const DRIFT_KINDS = [
+  'other-digest',
+  'tag-reference',
+  'other-repository',
+  'other-registry',
+  'not-recorded',
+  'container-missing',
+  'deployment-missing',
+  'unreadable',
+] as const;
 export type DriftKind = (typeof DRIFT_KINDS)[number];
 
 export interface WorkloadResult {
@@ -212,7 +221,8 @@ export function compareWorkload(target: WorkloadTarget, read: WorkloadRead, regi
 
   if (!read.ok) {
     const text = `${read.error}${read.cause ? `: ${read.cause}` : ''}`;
-    if (/\b404\b|NotFound/i.test(text)) return drift('deployment-missing', null, `Deployment ${where} does not exist (${read.error}); the ledger says ${short(target.running)} runs there`);
+    if (/\b404\b|NotFound/i.test(text))
+      return drift('deployment-missing', null, `Deployment ${where} does not exist (${read.error}); the ledger says ${short(target.running)} runs there`);
     return drift('unreadable', null, `could not read Deployment ${where}: ${text.length > 300 ? `${text.slice(0, 297)}...` : text}`);
   }
   const containers = read.containers.filter((c): c is { name: string; image?: unknown } => typeof c?.name === 'string');
@@ -231,7 +241,11 @@ export function compareWorkload(target: WorkloadTarget, read: WorkloadRead, regi
     return drift('other-registry', found, `container ${target.container} pulls from ${ref.registry ?? 'the default registry'}, not ${registry}: ${found}`);
   }
   if (!ref.digest) {
-    return drift('tag-reference', found, `container ${target.container} runs ${target.repository}:${ref.tag ?? 'latest'} by tag, not pinned to a digest; the ledger says ${short(target.running)} runs there`);
+    return drift(
+      'tag-reference',
+      found,
+      `container ${target.container} runs ${target.repository}:${ref.tag ?? 'latest'} by tag, not pinned to a digest; the ledger says ${short(target.running)} runs there`,
+    );
   }
   if (ref.digest !== target.running) {
     const known = ref.digest === target.lastKnownGood ? ' (the last known good)' : '';
@@ -270,10 +284,7 @@ export function deploymentPath(namespace: string, deployment: string): string {
  * Every stage with a workload (`stageWorkload`) whose drift the check reads, with the ledger's pointer.
  * Empty when `insight.driftCheck` is false.
  */
-export function workloadTargets(
-  config: GantryConfig,
-  pointers: Readonly<Record<string, { running?: string; lastKnownGood?: string } | undefined>>,
-): WorkloadTarget[] {
+export function workloadTargets(config: GantryConfig, pointers: Readonly<Record<string, { running?: string; lastKnownGood?: string } | undefined>>): WorkloadTarget[] {
   if (!config.insight.driftCheck) return [];
   const out: WorkloadTarget[] = [];
   for (const [service, svc] of Object.entries(config.services).sort(([a], [b]) => a.localeCompare(b))) {

@@ -294,7 +294,12 @@ export function doraMetrics(events: readonly LedgerEvent[], query: DoraQuery = {
   const facts = [...byRelease.values()]
     .map((g) => releaseFacts(g))
     .filter((f): f is ReleaseFacts => f !== undefined)
-    .filter((f) => (query.service === undefined || f.service === query.service) && (query.since === undefined || f.startedAt >= query.since) && (query.until === undefined || f.startedAt <= query.until))
+    .filter(
+      (f) =>
+        (query.service === undefined || f.service === query.service) &&
+        (query.since === undefined || f.startedAt >= query.since) &&
+        (query.until === undefined || f.startedAt <= query.until),
+    )
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.releaseId.localeCompare(b.releaseId));
 
   const inWindow = new Set(facts.map((f) => f.releaseId));

@@ -182,17 +182,7 @@ function numericTest(arg: unknown, path: string): (v: number) => boolean {
       throw new PatternError(`${path}: numeric takes [op, number, …] with op one of ${NUMERIC_OPS.join(' ')}, got ${JSON.stringify(arg)}`);
     }
     if (op === '=' && arg.length > 2) throw new PatternError(`${path}: numeric "=" stands alone`);
-    checks.push(
-      op === '='
-        ? (v) => v === n
-        : op === '<'
-          ? (v) => v < n
-          : op === '<='
-            ? (v) => v <= n
-            : op === '>'
-              ? (v) => v > n
-              : (v) => v >= n,
-    );
+    checks.push(op === '=' ? (v) => v === n : op === '<' ? (v) => v < n : op === '<=' ? (v) => v <= n : op === '>' ? (v) => v > n : (v) => v >= n);
   }
   return (v) => checks.every((c) => c(v));
 }

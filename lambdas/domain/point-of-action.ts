@@ -11,11 +11,7 @@ import { describeWindowAt, type WindowDecision, type WindowSpec } from './window
 export type ActionKind = 'deploy' | 'rollback';
 
 /** Gate `window` at the point of action: the decision, its reason prefixed with the moment ("at deploy time: …"). */
-export function windowAtAction(
-  spec: WindowSpec | undefined,
-  now: Date,
-  ctx: { kind: ActionKind; breakGlass?: { reason: string } | null; freeze: FreezeState },
-): WindowDecision {
+export function windowAtAction(spec: WindowSpec | undefined, now: Date, ctx: { kind: ActionKind; breakGlass?: { reason: string } | null; freeze: FreezeState }): WindowDecision {
   const bypass =
     ctx.kind === 'rollback'
       ? { kind: 'rollback' as const, reason: 'never blocked by windows or the freeze (it returns the stage to a known good digest)' }

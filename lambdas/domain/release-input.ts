@@ -18,16 +18,11 @@ const nonBlankReason = z
   .string({ error: `expected a non-empty reason of at most ${MAX_REASON_LENGTH} characters` })
   .regex(/\S/, `expected a non-empty reason of at most ${MAX_REASON_LENGTH} characters`)
   .max(MAX_REASON_LENGTH, `expected a non-empty reason of at most ${MAX_REASON_LENGTH} characters`);
-const digest = z
-  .string({ error: 'expected a digest sha256:<64 lowercase hex characters>' })
-  .regex(DIGEST_PATTERN, 'expected a digest sha256:<64 lowercase hex characters>');
+const digest = z.string({ error: 'expected a digest sha256:<64 lowercase hex characters>' }).regex(DIGEST_PATTERN, 'expected a digest sha256:<64 lowercase hex characters>');
 const tag = z.string({ error: 'expected an image tag' }).regex(TAG_PATTERN, `expected an image tag matching ${TAG_PATTERN.source}`);
 
 const image = z
-  .strictObject(
-    { tag: tag.optional(), digest: digest.optional() },
-    { error: 'expected an object with exactly one of "tag" or "digest", such as {"tag":"v1.4.2"}' },
-  )
+  .strictObject({ tag: tag.optional(), digest: digest.optional() }, { error: 'expected an object with exactly one of "tag" or "digest", such as {"tag":"v1.4.2"}' })
   .superRefine((img, ctx) => {
     if ((img.tag === undefined) === (img.digest === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'expected exactly one of "tag" or "digest"' });
@@ -50,9 +45,7 @@ function releaseInputSchema(config: GantryConfig) {
         .min(1, "expected a non-empty list of the service's stage names")
         .optional(),
       reason: reason.optional(),
-      breakGlass: z
-        .strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' })
-        .optional(),
+      breakGlass: z.strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' }).optional(),
     },
     { error: 'expected a release input object {"service": …, "image": {"tag" | "digest": …}}' },
   );
@@ -65,9 +58,7 @@ function rollbackInputSchema(config: GantryConfig) {
       stage: z.string({ error: 'expected a stage name' }),
       digest: digest.optional(),
       reason: reason.optional(),
-      force: z
-        .strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' })
-        .optional(),
+      force: z.strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' }).optional(),
     },
     { error: 'expected a rollback input object {"service": …, "stage": …}' },
   );

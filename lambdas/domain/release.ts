@@ -73,7 +73,10 @@ export function pushExecutionCandidate(service: string, digest: string, attempt:
 
 /** Operator starts get a name of their own (a re-run after a fix is a new release). */
 export function operatorExecutionName(service: string, at: Date, nonce: string): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const h = createHash('sha256').update(`${service}|${at.toISOString()}|${nonce}`).digest('hex').slice(0, 6);
   return `${safeName(service, 40)}-${stamp}-${h}`;
 }
@@ -411,11 +414,7 @@ export function outcomeLine(summary: ReleaseSummary, status: ReleaseStatus, reas
  * An older digest is never deployed over a newer one that already reached the stage. Returns the
  * reason when the digest running there was pushed after this release's digest, else undefined.
  */
-export function supersededReason(
-  stage: string,
-  ours: { digest: string; pushedAt?: string },
-  running: { digest: string; pushedAt?: string },
-): string | undefined {
+export function supersededReason(stage: string, ours: { digest: string; pushedAt?: string }, running: { digest: string; pushedAt?: string }): string | undefined {
   if (ours.digest === running.digest || !ours.pushedAt || !running.pushedAt) return undefined;
   if (Date.parse(running.pushedAt) <= Date.parse(ours.pushedAt)) return undefined;
   return `superseded: ${stage} already runs ${running.digest} (pushed ${running.pushedAt}), newer than ${ours.digest} (pushed ${ours.pushedAt})`;

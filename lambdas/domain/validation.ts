@@ -50,7 +50,12 @@ export function formatIssues(issues: ReadonlyArray<z.core.$ZodIssue>, input: unk
       // Report the branch that got furthest; zod reports all branches otherwise.
       const best = [...issue.errors].sort((a, b) => b.length - a.length)[0] ?? [];
       if (best.length > 0 && best.every((i) => i.path.length > 0)) {
-        lines.push(...formatIssues(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), input));
+        lines.push(
+          ...formatIssues(
+            best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
+            input,
+          ),
+        );
         continue;
       }
     }

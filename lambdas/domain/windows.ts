@@ -21,10 +21,7 @@ export type Bypassed =
   | { readonly kind: 'blackout'; readonly from: string; readonly to: string; readonly reason: string; readonly timezone: string }
   | { readonly kind: 'outside-window'; readonly at: string; readonly timezone: string; readonly nextOpening: string | null };
 
-export type WindowVerdict =
-  | { verdict: 'OPEN'; reason: string; bypassed: Bypassed[] }
-  | { verdict: 'WAIT'; until: string; reason: string }
-  | { verdict: 'BLOCK'; reason: string };
+export type WindowVerdict = { verdict: 'OPEN'; reason: string; bypassed: Bypassed[] } | { verdict: 'WAIT'; until: string; reason: string } | { verdict: 'BLOCK'; reason: string };
 
 /** Who may go past a closed window: a break-glass release, or a rollback (noted, never blocked). */
 export interface WindowBypass {
@@ -236,7 +233,9 @@ export function describeWindowAt(spec: WindowSpec | undefined, now: Date, bypass
   if (v.verdict === 'WAIT') return { verdict: 'WAIT', result: 'WAIT', until: v.until, reason: v.reason, bypassed: [] };
   if (v.verdict === 'BLOCK') return { verdict: 'BLOCK', result: 'FAIL', reason: v.reason, bypassed: [] };
   if (!bypass) return { verdict: 'OPEN', result: 'PASS', reason: v.reason, bypassed: [] };
-  const freezeBypass: Bypassed[] = frozen ? [{ kind: 'freeze', principal: freeze?.principal ?? 'an unknown principal', at: freeze?.at ?? 'an unknown time', reason: freeze?.reason ?? 'no reason given' }] : [];
+  const freezeBypass: Bypassed[] = frozen
+    ? [{ kind: 'freeze', principal: freeze?.principal ?? 'an unknown principal', at: freeze?.at ?? 'an unknown time', reason: freeze?.reason ?? 'no reason given' }]
+    : [];
   const bypassed = [...freezeBypass, ...v.bypassed];
   const inside = spec ? `inside the release window (${describe(DateTime.fromJSDate(now), spec.timezone)})` : 'no release window configured';
   const reason = bypassReason(bypass, bypassed, inside);

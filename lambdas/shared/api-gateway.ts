@@ -45,7 +45,14 @@ export interface ApiCaller {
 /** API Gateway's request id, or a stable hash of the event when it has none (tests, hand-made events). */
 export function requestIdOf(event: unknown): string {
   const ctx = (event as ApiEvent | undefined)?.requestContext;
-  return ctx?.requestId || ctx?.extendedRequestId || createHash('sha256').update(JSON.stringify(event ?? null)).digest('hex').slice(0, 16);
+  return (
+    ctx?.requestId ||
+    ctx?.extendedRequestId ||
+    createHash('sha256')
+      .update(JSON.stringify(event ?? null))
+      .digest('hex')
+      .slice(0, 16)
+  );
 }
 
 /** The caller API Gateway verified, or undefined when the request carries no IAM caller. */

@@ -17,7 +17,11 @@ import type { Deps } from '../ports';
  * (`otherRegion`): `aws-sdk:eks:describeCluster` calls EKS in the workflow's own region, so they are not read and
  * are recorded as unreadable, saying why. Empty when `insight.driftCheck` is false.
  */
-export function splitWorkloads(config: GantryConfig, pointers: Parameters<typeof workloadTargets>[1], region: string | undefined): { workloads: WorkloadTarget[]; otherRegion: WorkloadTarget[] } {
+export function splitWorkloads(
+  config: GantryConfig,
+  pointers: Parameters<typeof workloadTargets>[1],
+  region: string | undefined,
+): { workloads: WorkloadTarget[]; otherRegion: WorkloadTarget[] } {
   const targets = workloadTargets(config, pointers);
   if (!region) return { workloads: targets, otherRegion: [] };
   return { workloads: targets.filter((t) => t.region === region), otherRegion: targets.filter((t) => t.region !== region) };

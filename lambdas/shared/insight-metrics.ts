@@ -21,7 +21,9 @@ export function insightMetrics(stale: readonly StaleFinding[], drift: readonly D
   return [
     { name: INSIGHT_METRICS.staleServices, unit: 'Count', value: new Set(stale.map((s) => s.service)).size, dimensions: {} },
     { name: INSIGHT_METRICS.driftedStages, unit: 'Count', value: stages.size, dimensions: {} },
-    ...[...perService].sort(([a], [b]) => a.localeCompare(b)).map(([service, n]) => ({ name: INSIGHT_METRICS.driftedStages, unit: 'Count' as const, value: n, dimensions: { [D.service]: service } })),
+    ...[...perService]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([service, n]) => ({ name: INSIGHT_METRICS.driftedStages, unit: 'Count' as const, value: n, dimensions: { [D.service]: service } })),
   ];
 }
 

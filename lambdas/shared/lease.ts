@@ -66,7 +66,13 @@ export async function preemptHolder(deps: Deps, rollback: ReleaseSummary, stage:
   const cause = preemptionCause(rollback, stage);
   await record(deps, holderId, stageStep.leaseLost(stage), 'lease.lost', { to: rollback.releaseId, by: rollback.initiator ?? null, reason: cause }, stage);
   const now = deps.now().toISOString();
-  await endBake(deps, holderId, stage, { kind: 'fail', error: 'OperatorRollback', cause, gate: { gate: 'bake', result: 'FAIL', reason: `bake stopped: ${cause}` }, detectedAt: now });
+  await endBake(deps, holderId, stage, {
+    kind: 'fail',
+    error: 'OperatorRollback',
+    cause,
+    gate: { gate: 'bake', result: 'FAIL', reason: `bake stopped: ${cause}` },
+    detectedAt: now,
+  });
   const approval = await deps.ledger.takeToken('APPROVAL', holderId, stage);
   if (approval) await deps.tasks.sendFailure(approval.token, 'OperatorRollback', cause);
   // A polling bake has no token: its next poll finds the lease gone (alarm-gate bake-poll).
@@ -85,7 +91,14 @@ export async function recordPreempted(deps: Deps, release: ReleaseSummary, stage
   const cause = (lost?.data.reason as string | undefined) ?? `the stage's lease was taken by ${taker ?? 'another release'}`;
   const deployed = release.stages.find((s) => s.name === stage)?.deploy?.result === 'SUCCEEDED';
   const reason = deployed ? `preempted: ${cause}; the operator rollback returns the stage to its earlier digest` : `preempted before deploying: ${cause}`;
-  const r = await record(deps, release.releaseId, stageStep.finished(stage), 'stage.finished', { status: deployed ? 'ROLLED_BACK' : 'BLOCKED', reason, preemptedBy: taker ?? null }, stage);
+  const r = await record(
+    deps,
+    release.releaseId,
+    stageStep.finished(stage),
+    'stage.finished',
+    { status: deployed ? 'ROLLED_BACK' : 'BLOCKED', reason, preemptedBy: taker ?? null },
+    stage,
+  );
   return String(r.data.reason);
 }
 
@@ -125,7 +138,9 @@ export async function supersedeIfNewer(deps: Deps, release: ReleaseSummary, stag
     // digest after a newer one. Bounded to those started within QUEUE_LOOKBACK_DAYS before this one.
     const from = new Date(Date.parse(release.startedAt) - QUEUE_LOOKBACK_DAYS * 86_400_000).toISOString();
     const others = await deps.ledger.listReleases({ service: release.service, from });
-    const candidates = (await Promise.all(others.filter((o) => o.status === 'RUNNING').map((o) => queued(deps, o, stage, pushed)))).filter((q): q is QueuedRelease => q !== undefined);
+    const candidates = (await Promise.all(others.filter((o) => o.status === 'RUNNING').map((o) => queued(deps, o, stage, pushed)))).filter(
+      (q): q is QueuedRelease => q !== undefined,
+    );
     const newer = supersedingRelease(ours, candidates);
     if (newer) {
       reason = supersededByReleaseReason(stage, ours, newer);
@@ -136,7 +151,14 @@ export async function supersedeIfNewer(deps: Deps, release: ReleaseSummary, stag
   const from = release.stages.findIndex((s) => s.name === stage);
   for (const s of release.stages.slice(Math.max(0, from))) {
     if (s.name !== stage && s.status !== 'NOT_STARTED') continue;
-    await record(deps, release.releaseId, stageStep.finished(s.name), 'stage.finished', { status: 'SUPERSEDED', reason: s.name === stage ? reason : `${stage}: ${reason}`, supersededBy: by }, s.name);
+    await record(
+      deps,
+      release.releaseId,
+      stageStep.finished(s.name),
+      'stage.finished',
+      { status: 'SUPERSEDED', reason: s.name === stage ? reason : `${stage}: ${reason}`, supersededBy: by },
+      s.name,
+    );
   }
   return reason;
 }

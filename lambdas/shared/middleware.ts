@@ -19,15 +19,17 @@ export const tracer = new Tracer({ serviceName: 'gantry' });
 export type Run<E, R> = (event: E, deps: Deps) => Promise<R>;
 
 export function lambdaHandler<E, R>(run: Run<E, R>) {
-  return middy(async (event: E): Promise<R> => {
-    // Loaded on first use so that importing a handler (tests, the local runtime) needs no AWS environment.
-    const { awsDeps } = await import('../adapters/aws-deps');
-    return run(event, awsDeps());
-  })
-    // Never log the invocation event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry task tokens
-    // (approval-request), signed API requests with the caller's access key id (approval-decide) and whole
-    // raw EventBridge events. Handlers log the few fields they need instead.
-    .use(injectLambdaContext(logger, { clearState: true, logEvent: false }))
-    .use(logMetrics(metrics))
-    .use(captureLambdaHandler(tracer));
+  return (
+    middy(async (event: E): Promise<R> => {
+      // Loaded on first use so that importing a handler (tests, the local runtime) needs no AWS environment.
+      const { awsDeps } = await import('../adapters/aws-deps');
+      return run(event, awsDeps());
+    })
+      // Never log the invocation event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: events carry task tokens
+      // (approval-request), signed API requests with the caller's access key id (approval-decide) and whole
+      // raw EventBridge events. Handlers log the few fields they need instead.
+      .use(injectLambdaContext(logger, { clearState: true, logEvent: false }))
+      .use(logMetrics(metrics))
+      .use(captureLambdaHandler(tracer))
+  );
 }

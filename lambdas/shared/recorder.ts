@@ -39,9 +39,7 @@ export async function announce(
   detail: { stage?: string; status: string; at: string } & Record<string, unknown>,
 ): Promise<void> {
   if (duplicate) return;
-  await deps.bus.publish([
-    { detailType, detail: { releaseId: release.releaseId, service: release.service, digest: release.digest ?? null, ...detail } },
-  ]);
+  await deps.bus.publish([{ detailType, detail: { releaseId: release.releaseId, service: release.service, digest: release.digest ?? null, ...detail } }]);
 }
 
 export function stageConfigOf(deps: Deps, service: string, stage: string) {

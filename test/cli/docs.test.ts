@@ -11,7 +11,12 @@ import { describe, it } from 'vitest';
 import { gantry, ROOT } from './helpers';
 
 const DOCS = join(ROOT, 'docs');
-const pages = ['README.md', ...readdirSync(DOCS).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(DOCS)
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const read = (page: string) => readFileSync(join(ROOT, page), 'utf8');
 
 /** One `gantry …` invocation a page shows: where, its words after `gantry` and the options it passes. */
@@ -191,7 +196,10 @@ describe('relative links in README.md and docs/*.md', () => {
   });
 
   it('anchors are made as GitHub makes them', () => {
-    assert.deepEqual([...anchorsOf('# A\n## 6. The stack\'s outputs\n## Rehearse with `gantry simulate`\n## A\n```sh\n# not a heading\n```\n')], ['a', '6-the-stacks-outputs', 'rehearse-with-gantry-simulate', 'a-1']);
+    assert.deepEqual(
+      [...anchorsOf("# A\n## 6. The stack's outputs\n## Rehearse with `gantry simulate`\n## A\n```sh\n# not a heading\n```\n")],
+      ['a', '6-the-stacks-outputs', 'rehearse-with-gantry-simulate', 'a-1'],
+    );
   });
 });
 

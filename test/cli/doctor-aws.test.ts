@@ -27,7 +27,13 @@ const KEY = 'arn:aws:kms:eu-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234
 const RELEASE_SM = 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release';
 const ROLLBACK_SM = 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback';
 const role = (name: string) => `arn:aws:iam::111122223333:role/Gantry-${name}`;
-const ROLES = { helm: role('HelmDriverRole'), terraform: role('TerraformDriverRole'), release: role('ReleaseWorkflowRole'), rollback: role('RollbackWorkflowRole'), insight: role('InsightWorkflowRole') };
+const ROLES = {
+  helm: role('HelmDriverRole'),
+  terraform: role('TerraformDriverRole'),
+  release: role('ReleaseWorkflowRole'),
+  rollback: role('RollbackWorkflowRole'),
+  insight: role('InsightWorkflowRole'),
+};
 const OUTPUTS = {
   ReleaseStateMachineArn: RELEASE_SM,
   RollbackStateMachineArn: ROLLBACK_SM,
@@ -54,7 +60,9 @@ const CONFIG = (prodRegion = 'eu-west-2') => ({
     ledger: {
       repository: 'ledger-service',
       imagePolicy: { requireImmutableTags: true },
-      stages: [{ name: 'prod', cluster: 'prod', namespace: 'ledger', deploy: { driver: 'terraform', source: 's3://tf-sources/ledger.zip', workdir: 'prod', imageVariable: 'image' } }],
+      stages: [
+        { name: 'prod', cluster: 'prod', namespace: 'ledger', deploy: { driver: 'terraform', source: 's3://tf-sources/ledger.zip', workdir: 'prod', imageVariable: 'image' } },
+      ],
     },
   },
   clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' }, prod: { name: 'prod-eks', region: prodRegion, accessEntries: 'create' } },
@@ -85,7 +93,9 @@ function healthyAccount(): void {
     Object.assign(out.accessEntry, { clusterName: input.clusterName, principalArn: input.principalArn });
     return out;
   });
-  eks.on(ListAssociatedAccessPoliciesCommand).callsFake((input: { clusterName: string; principalArn: string }) => ({ ...fixture('eks-list-associated-access-policies.constructed.json'), ...input }));
+  eks
+    .on(ListAssociatedAccessPoliciesCommand)
+    .callsFake((input: { clusterName: string; principalArn: string }) => ({ ...fixture('eks-list-associated-access-policies.constructed.json'), ...input }));
   ecr.on(DescribeRepositoriesCommand).callsFake((input: { repositoryNames: string[] }) => {
     const out = fixture('ecr-describe-repositories-full.constructed.json');
     out.repositories[0].repositoryName = input.repositoryNames[0];
@@ -102,7 +112,16 @@ function healthyAccount(): void {
   cloudtrail.on(GetEventSelectorsCommand).resolves(fixture('cloudtrail-get-event-selectors-advanced.constructed.json'));
   kms.on(DescribeKeyCommand).resolves(fixture('kms-describe-key-sign-verify.constructed.json'));
   sfn.on(DescribeStateMachineCommand).callsFake((input: { stateMachineArn: string }) => ({ stateMachineArn: input.stateMachineArn, status: 'ACTIVE' }));
-  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Gantry', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] });
+  cfn.on(DescribeStacksCommand).resolves({
+    Stacks: [
+      {
+        StackName: 'Gantry',
+        CreationTime: new Date(),
+        StackStatus: 'CREATE_COMPLETE',
+        Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      },
+    ],
+  });
 }
 
 let dir: string;
@@ -133,7 +152,10 @@ describe('gantry doctor against a deployed Gantry (AWS)', () => {
 
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.out?.mode, 'deployed');
-    assert.deepEqual(r.out?.checks.filter((c) => c.status === 'fail' || c.status === 'error'), []);
+    assert.deepEqual(
+      r.out?.checks.filter((c) => c.status === 'fail' || c.status === 'error'),
+      [],
+    );
     assert.deepEqual(inputs(eks, DescribeClusterCommand), [{ name: 'dev-eks' }, { name: 'prod-eks' }]);
     assert.deepEqual(inputs(eks, ListAccessEntriesCommand), [
       { clusterName: 'dev-eks', maxResults: 100 },
@@ -149,7 +171,9 @@ describe('gantry doctor against a deployed Gantry (AWS)', () => {
     assert.deepEqual(inputs(eks, ListAssociatedAccessPoliciesCommand)[0], { clusterName: 'dev-eks', principalArn: ROLES.helm, maxResults: 100 });
     assert.deepEqual(inputs(ecr, DescribeRepositoriesCommand), [{ repositoryNames: ['payments-api'] }, { repositoryNames: ['ledger-service'] }]);
     assert.deepEqual(inputs(ecr, GetRegistryScanningConfigurationCommand), [{}]);
-    assert.deepEqual(inputs(cloudwatch, DescribeAlarmsCommand), [{ AlarmNames: ['payments-dev-5xx', 'payments-prod-5xx'], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100 }]);
+    assert.deepEqual(inputs(cloudwatch, DescribeAlarmsCommand), [
+      { AlarmNames: ['payments-dev-5xx', 'payments-prod-5xx'], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100 },
+    ]);
     assert.deepEqual(inputs(cloudtrail, DescribeTrailsCommand), [{ includeShadowTrails: true }]);
     assert.deepEqual(inputs(cloudtrail, GetTrailStatusCommand)[0], { Name: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/Trail1' });
     assert.deepEqual(inputs(cloudtrail, GetEventSelectorsCommand)[0], { TrailName: 'arn:aws:cloudtrail:us-east-1:111122223333:trail/Trail1' });
@@ -158,13 +182,15 @@ describe('gantry doctor against a deployed Gantry (AWS)', () => {
     assert.equal(cfn.commandCalls(DescribeStacksCommand).length, 0, '--outputs: no DescribeStacks');
   });
 
-  it('asks each service in the right region: EKS in the cluster\'s, a trail\'s status in its home region', async () => {
+  it("asks each service in the right region: EKS in the cluster's, a trail's status in its home region", async () => {
     healthyAccount();
     writeFileSync(join(dir, 'regions.config.json'), JSON.stringify(CONFIG('eu-west-1')));
 
     await doctorJson('--outputs', outputsFile, '--config', join(dir, 'regions.config.json'), '--region', 'eu-west-2');
 
-    const eksRegions = await Promise.all(eks.commandCalls(DescribeClusterCommand).map(async (c) => [(c.args[0].input as { name: string }).name, await (c.thisValue as EKSClient).config.region()]));
+    const eksRegions = await Promise.all(
+      eks.commandCalls(DescribeClusterCommand).map(async (c) => [(c.args[0].input as { name: string }).name, await (c.thisValue as EKSClient).config.region()]),
+    );
     const trailRegion = await (cloudtrail.commandCalls(GetTrailStatusCommand)[0]?.thisValue as CloudTrailClient).config.region();
     const listRegion = await (cloudtrail.commandCalls(DescribeTrailsCommand)[0]?.thisValue as CloudTrailClient).config.region();
     assert.deepEqual(eksRegions, [
@@ -202,13 +228,26 @@ describe('gantry doctor against a deployed Gantry (AWS)', () => {
     healthyAccount();
     writeFileSync(join(dir, 'broken.config.json'), JSON.stringify(CONFIG('eu-west-1')));
     eks.on(DescribeClusterCommand, { name: 'dev-eks' }).rejects(awsError('ResourceNotFoundException', 'No cluster found for name: dev-eks.'));
-    eks.on(DescribeClusterCommand, { name: 'prod-eks' }).resolves({ cluster: { name: 'prod-eks', status: 'ACTIVE', accessConfig: { authenticationMode: 'CONFIG_MAP' }, resourcesVpcConfig: { endpointPublicAccess: false, endpointPrivateAccess: true } } });
+    eks.on(DescribeClusterCommand, { name: 'prod-eks' }).resolves({
+      cluster: {
+        name: 'prod-eks',
+        status: 'ACTIVE',
+        accessConfig: { authenticationMode: 'CONFIG_MAP' },
+        resourcesVpcConfig: { endpointPublicAccess: false, endpointPrivateAccess: true },
+      },
+    });
     eks.on(ListAccessEntriesCommand, { clusterName: 'prod-eks' }).resolves({ accessEntries: [ROLES.insight] });
-    eks.on(ListAssociatedAccessPoliciesCommand).resolves({ associatedAccessPolicies: [{ policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy', accessScope: { type: 'namespace', namespaces: ['other'] } }] });
+    eks.on(ListAssociatedAccessPoliciesCommand).resolves({
+      associatedAccessPolicies: [{ policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy', accessScope: { type: 'namespace', namespaces: ['other'] } }],
+    });
     ecr.on(DescribeRepositoriesCommand, { repositoryNames: ['payments-api'] }).rejects(awsError('RepositoryNotFoundException'));
-    ecr.on(DescribeRepositoriesCommand, { repositoryNames: ['ledger-service'] }).resolves({ repositories: [{ repositoryName: 'ledger-service', imageTagMutability: 'MUTABLE', imageScanningConfiguration: { scanOnPush: false } }] });
+    ecr
+      .on(DescribeRepositoriesCommand, { repositoryNames: ['ledger-service'] })
+      .resolves({ repositories: [{ repositoryName: 'ledger-service', imageTagMutability: 'MUTABLE', imageScanningConfiguration: { scanOnPush: false } }] });
     ecr.on(GetRegistryScanningConfigurationCommand).resolves({ registryId: '111122223333', scanningConfiguration: { scanType: 'BASIC', rules: [] } });
-    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'payments-prod-5xx', StateValue: 'INSUFFICIENT_DATA', StateUpdatedTimestamp: new Date('2026-11-01T00:00:00Z') }] });
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [{ AlarmName: 'payments-prod-5xx', StateValue: 'INSUFFICIENT_DATA', StateUpdatedTimestamp: new Date('2026-11-01T00:00:00Z') }] });
     cloudtrail.on(DescribeTrailsCommand).resolves({ trailList: [] });
     kms.on(DescribeKeyCommand).rejects(awsError('NotFoundException'));
     sfn.on(DescribeStateMachineCommand, { stateMachineArn: ROLLBACK_SM }).rejects(awsError('StateMachineDoesNotExist'));
@@ -218,7 +257,10 @@ describe('gantry doctor against a deployed Gantry (AWS)', () => {
     assert.equal(r.code, 1, r.stderr);
     const failed = r.out?.checks.filter((c) => c.status === 'fail') ?? [];
     assert.deepEqual([...new Set(failed.map((c) => c.id))].sort(), [...CHECK_IDS].sort(), JSON.stringify(r.out?.checks, null, 1));
-    assert.ok(failed.every((c) => c.fix !== null && c.fix.length > 0), 'every ✗ has a fix');
+    assert.ok(
+      failed.every((c) => c.fix !== null && c.fix.length > 0),
+      'every ✗ has a fix',
+    );
     const text = await gantry('doctor', '--outputs', outputsFile, '--config', join(dir, 'broken.config.json'), '--region', 'eu-west-2');
     assert.match(text.stdout, /✗ cluster dev-eks \(eu-west-2\): no EKS cluster dev-eks in eu-west-2 \(clusters\.dev\)/);
     assert.match(text.stdout, /✗ access entry prod-eks\/insightWorkflow: .*cannot reach payments on prod-eks: it has AmazonEKSViewPolicy \(other\)/);

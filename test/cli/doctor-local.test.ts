@@ -21,7 +21,14 @@ const config = () => ({
       imagePolicy: { requireImmutableTags: true, requireSignature: { keys: ['release-key'] } },
       stages: [
         { name: 'dev', cluster: 'dev', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: CHART, version: '1.2.0' }, alarms: ['payments-dev-5xx'] },
-        { name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'kubernetes', deployment: 'payments-api', container: 'api' }, alarms: ['payments-prod-5xx'], insufficientData: 'fail' },
+        {
+          name: 'prod',
+          cluster: 'prod',
+          namespace: 'payments',
+          deploy: { driver: 'kubernetes', deployment: 'payments-api', container: 'api' },
+          alarms: ['payments-prod-5xx'],
+          insufficientData: 'fail',
+        },
       ],
     },
     ledger: {
@@ -75,20 +82,26 @@ beforeAll(async () => {
 });
 
 describe('gantry doctor --local', () => {
-  it('passes a local Gantry whose account is ready (exit 0), with the local roles\' entries', async () => {
+  it("passes a local Gantry whose account is ready (exit 0), with the local roles' entries", async () => {
     const r = await gantry('doctor', '--local', ready, '--json');
     const out = doctorOutputSchema.parse(JSON.parse(r.stdout));
 
     assert.equal(r.code, 0, r.stdout);
     assert.equal(out.mode, 'local');
     assert.equal(out.simulated, true);
-    assert.deepEqual(out.checks.filter((c) => c.status === 'fail' || c.status === 'error'), []);
-    assert.deepEqual(out.checks.filter((c) => c.id === 'access-entry').map((c) => [c.subject, c.status]), [
-      ['dev-eks/helmDriver', 'pass'],
-      ['prod-eks/releaseWorkflow', 'pass'],
-      ['prod-eks/rollbackWorkflow', 'pass'],
-      ['prod-eks/insightWorkflow', 'pass'],
-    ]);
+    assert.deepEqual(
+      out.checks.filter((c) => c.status === 'fail' || c.status === 'error'),
+      [],
+    );
+    assert.deepEqual(
+      out.checks.filter((c) => c.id === 'access-entry').map((c) => [c.subject, c.status]),
+      [
+        ['dev-eks/helmDriver', 'pass'],
+        ['prod-eks/releaseWorkflow', 'pass'],
+        ['prod-eks/rollbackWorkflow', 'pass'],
+        ['prod-eks/insightWorkflow', 'pass'],
+      ],
+    );
   });
 
   it('names every missing piece of a broken local Gantry, each with its fix (exit 1)', async () => {
@@ -131,7 +144,11 @@ describe('gantry doctor --local', () => {
 
   it('sees a repository an ECR push created during the simulation', async () => {
     const dir = await localGantry(
-      scenario(READY_KMS, { 'payments-api': { tagMutability: 'IMMUTABLE', images: [] } }, { triggers: [{ type: 'ecr-push', repository: 'ledger-service', tag: 'release-1', digest: D1, at: 'PT1M' }] }),
+      scenario(
+        READY_KMS,
+        { 'payments-api': { tagMutability: 'IMMUTABLE', images: [] } },
+        { triggers: [{ type: 'ecr-push', repository: 'ledger-service', tag: 'release-1', digest: D1, at: 'PT1M' }] },
+      ),
     );
 
     const r = await gantry('doctor', '--local', dir, '--json');

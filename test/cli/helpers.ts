@@ -50,7 +50,9 @@ export function readJson<T = Record<string, unknown>>(file: string): T {
  * with `window`, deploys only Mon–Thu 09:00–16:00 Europe/London. The scan is complete, and nothing is
  * pushed unless `triggers` say so.
  */
-export function scenarioFile(options: { window?: boolean; approval?: boolean; triggers?: unknown[]; script?: unknown[]; clock?: string; alarms?: Record<string, string> } = {}): string {
+export function scenarioFile(
+  options: { window?: boolean; approval?: boolean; triggers?: unknown[]; script?: unknown[]; clock?: string; alarms?: Record<string, string> } = {},
+): string {
   const s = readJson<Record<string, any>>(join(ROOT, 'examples', 'scenarios', 'demo.json'));
   const cfg = readJson<Record<string, any>>(join(ROOT, 'examples', 'gantry.config.json'));
   const prod = cfg.services.payments.stages[2];
@@ -60,7 +62,13 @@ export function scenarioFile(options: { window?: boolean; approval?: boolean; tr
   s.name = 'cli test';
   if (options.clock) s.clock = options.clock;
   s.ecr['payments-api'].images[1].scan = { status: 'COMPLETE', findings: [] };
-  s.ecr['payments-api'].images.push({ digest: D3, tags: ['v1.4.3'], pushedAt: '2026-11-24T09:59:00Z', labels: { 'org.opencontainers.image.revision': 'abc1234' }, scan: { status: 'COMPLETE', findings: [] } });
+  s.ecr['payments-api'].images.push({
+    digest: D3,
+    tags: ['v1.4.3'],
+    pushedAt: '2026-11-24T09:59:00Z',
+    labels: { 'org.opencontainers.image.revision': 'abc1234' },
+    scan: { status: 'COMPLETE', findings: [] },
+  });
   s.triggers = options.triggers ?? [];
   s.script = options.script ?? [];
   if (options.alarms) s.alarms = { ...s.alarms, ...options.alarms };

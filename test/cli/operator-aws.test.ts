@@ -30,7 +30,13 @@ import { D2, alice, gantry, localGantry, scenarioFile, tmp } from './helpers';
 
 const RELEASE_SM = 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release';
 const ROLLBACK_SM = 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback';
-const OUTPUTS = { ReleaseStateMachineArn: RELEASE_SM, RollbackStateMachineArn: ROLLBACK_SM, LedgerTableName: 'Gantry-Ledger', ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/', EventBusName: 'gantry' };
+const OUTPUTS = {
+  ReleaseStateMachineArn: RELEASE_SM,
+  RollbackStateMachineArn: ROLLBACK_SM,
+  LedgerTableName: 'Gantry-Ledger',
+  ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
+  EventBusName: 'gantry',
+};
 const CREDS = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' });
 const operator = 'arn:aws:sts::111122223333:assumed-role/Operators/carol';
 
@@ -52,14 +58,20 @@ function fakeFetch(answer: (body: string, url: string) => { status: number; text
 }
 
 /** The operator routes as the API answers them: `answer` per call, every call recorded. */
-function fakeOperatorApi(answer: (route: OperatorRoute, body: Record<string, unknown>) => OperatorApiAnswer, calls: Array<{ route: OperatorRoute; body: Record<string, unknown> }> = []) {
+function fakeOperatorApi(
+  answer: (route: OperatorRoute, body: Record<string, unknown>) => OperatorApiAnswer,
+  calls: Array<{ route: OperatorRoute; body: Record<string, unknown> }> = [],
+) {
   return async (route: OperatorRoute, body: unknown) => {
     calls.push({ route, body: body as Record<string, unknown> });
     return answer(route, body as Record<string, unknown>);
   };
 }
 
-const started = (releaseId: string, sm = RELEASE_SM) => ({ status: 200, body: { kind: 'release', releaseId, executionArn: `${sm.replace(':stateMachine:', ':execution:')}:${releaseId}`, principal: operator, at: '2026-11-24T10:40:00.000Z' } });
+const started = (releaseId: string, sm = RELEASE_SM) => ({
+  status: 200,
+  body: { kind: 'release', releaseId, executionArn: `${sm.replace(':stateMachine:', ':execution:')}:${releaseId}`, principal: operator, at: '2026-11-24T10:40:00.000Z' },
+});
 
 /** The ledger, in memory, with the events of a real local run. */
 class MemoryLedger {
@@ -70,7 +82,8 @@ class MemoryLedger {
     return {
       events: async (id: string) => this.events.filter((e) => e.releaseId === id),
       getRelease: async (id: string) => projectRelease(this.events.filter((e) => e.releaseId === id)),
-      listReleases: async () => [...new Set(this.events.map((e) => e.releaseId))].map((id) => projectRelease(this.events.filter((e) => e.releaseId === id))).filter((x) => x !== undefined),
+      listReleases: async () =>
+        [...new Set(this.events.map((e) => e.releaseId))].map((id) => projectRelease(this.events.filter((e) => e.releaseId === id))).filter((x) => x !== undefined),
       putInitiator: async (name: string, p: string) => void this.initiators.set(name, p),
       getFreeze: async () => this.freeze,
       setFreeze: async (s: FreezeState) => void (this.freeze = s),
@@ -110,13 +123,27 @@ describe('stack discovery', () => {
   it('asks CloudFormation DescribeStacks for the stack and reads its outputs', async () => {
     const cfn = mockClient(CloudFormationClient);
     cfn.on(DescribeStacksCommand).resolves({
-      Stacks: [{ StackName: 'Gantry', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue, Description: `about ${OutputKey}` })) }],
+      Stacks: [
+        {
+          StackName: 'Gantry',
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue, Description: `about ${OutputKey}` })),
+        },
+      ],
     });
     try {
       const outputs = await describeStackOutputs({ region: 'eu-west-2' }, 'eu-west-2')('Gantry');
 
       assert.deepEqual(cfn.commandCalls(DescribeStacksCommand)[0]?.args[0].input, { StackName: 'Gantry' });
-      assert.deepEqual(toStackOutputs('Gantry', outputs), { stackName: 'Gantry', releaseStateMachineArn: RELEASE_SM, rollbackStateMachineArn: ROLLBACK_SM, ledgerTableName: 'Gantry-Ledger', approvalApiUrl: OUTPUTS.ApprovalApiUrl, eventBusName: 'gantry' });
+      assert.deepEqual(toStackOutputs('Gantry', outputs), {
+        stackName: 'Gantry',
+        releaseStateMachineArn: RELEASE_SM,
+        rollbackStateMachineArn: ROLLBACK_SM,
+        ledgerTableName: 'Gantry-Ledger',
+        approvalApiUrl: OUTPUTS.ApprovalApiUrl,
+        eventBusName: 'gantry',
+      });
     } finally {
       cfn.restore();
     }
@@ -124,11 +151,23 @@ describe('stack discovery', () => {
 
   it('finds the stack named by GANTRY_STACK when --stack is not given', async () => {
     const cfn = mockClient(CloudFormationClient);
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'GantryProd', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] });
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'GantryProd',
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+        },
+      ],
+    });
     const env = process.env.GANTRY_STACK;
     process.env.GANTRY_STACK = 'GantryProd';
     try {
-      const b = await openAwsBackend({ region: 'eu-west-2' }, { credentials: CREDS, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) });
+      const b = await openAwsBackend(
+        { region: 'eu-west-2' },
+        { credentials: CREDS, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) },
+      );
       b.close();
 
       assert.equal(cfn.commandCalls(DescribeStacksCommand)[0]?.args[0].input.StackName, 'GantryProd');
@@ -144,7 +183,10 @@ describe('stack discovery', () => {
     const cfn = mockClient(CloudFormationClient);
     cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id Gantry does not exist'), { name: 'ValidationError', $metadata: {} }));
     try {
-      await assert.rejects(describeStackOutputs({ region: 'eu-west-2' }, 'eu-west-2')('Gantry'), (e: unknown) => e instanceof NotFoundError && /stack Gantry does not exist in eu-west-2: deploy Gantry .* --stack/.test(e.message));
+      await assert.rejects(
+        describeStackOutputs({ region: 'eu-west-2' }, 'eu-west-2')('Gantry'),
+        (e: unknown) => e instanceof NotFoundError && /stack Gantry does not exist in eu-west-2: deploy Gantry .* --stack/.test(e.message),
+      );
     } finally {
       cfn.restore();
     }
@@ -154,18 +196,21 @@ describe('stack discovery', () => {
     const cfn = mockClient(CloudFormationClient);
     cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('not authorized to perform: cloudformation:DescribeStacks'), { name: 'AccessDenied', $metadata: {} }));
     try {
-      await assert.rejects(describeStackOutputs({ region: 'eu-west-2' }, 'eu-west-2')('Gantry'), (e: unknown) => e instanceof GantryAwsError && /AccessDenied.*cloudformation:DescribeStacks.*--outputs/.test(e.message));
+      await assert.rejects(
+        describeStackOutputs({ region: 'eu-west-2' }, 'eu-west-2')('Gantry'),
+        (e: unknown) => e instanceof GantryAwsError && /AccessDenied.*cloudformation:DescribeStacks.*--outputs/.test(e.message),
+      );
     } finally {
       cfn.restore();
     }
   });
 
   it('refuses a stack without the Gantry outputs', () => {
-    assert.throws(() => toStackOutputs('Other', { LedgerTableName: 't' }), (e: unknown) => e instanceof NotFoundError && /stack Other has no output ReleaseStateMachineArn, RollbackStateMachineArn: is it a Gantry stack\?/.test(e.message));
+    assert.throws(
+      () => toStackOutputs('Other', { LedgerTableName: 't' }),
+      (e: unknown) => e instanceof NotFoundError && /stack Other has no output ReleaseStateMachineArn, RollbackStateMachineArn: is it a Gantry stack\?/.test(e.message),
+    );
   });
-
-
-
 });
 
 describe('gantry start|rollback against AWS', () => {
@@ -188,7 +233,10 @@ describe('gantry start|rollback against AWS', () => {
       assert.match(sent[0]?.headers.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-2\/execute-api\/aws4_request/);
       assert.equal(r.releaseId, 'payments-20261124T104000Z-abc123', 'the release id is the one the API made');
       assert.equal(r.alreadyExists, false);
-      assert.match(r.consoleUrl ?? '', /^https:\/\/eu-west-2\.console\.aws\.amazon\.com\/states\/home\?region=eu-west-2#\/v2\/executions\/details\/arn:aws:states:eu-west-2:111122223333:execution:Gantry-Release:payments-20261124T104000Z-abc123$/);
+      assert.match(
+        r.consoleUrl ?? '',
+        /^https:\/\/eu-west-2\.console\.aws\.amazon\.com\/states\/home\?region=eu-west-2#\/v2\/executions\/details\/arn:aws:states:eu-west-2:111122223333:execution:Gantry-Release:payments-20261124T104000Z-abc123$/,
+      );
       assert.equal(doc.calls().length, 0, 'the CLI writes no start record');
       assert.equal(sfn.commandCalls(StartExecutionCommand).length, 0, 'the CLI starts no execution itself');
     } finally {
@@ -202,35 +250,59 @@ describe('gantry start|rollback against AWS', () => {
     const calls: Array<{ route: OperatorRoute; body: Record<string, unknown> }> = [];
 
     await assert.rejects(
-      backend(new MemoryLedger().asLedger(), fakeOperatorApi(() => started('x'), calls)).startRelease({ service: 'payments', image: { digest: 'sha256:xyz' } }),
+      backend(
+        new MemoryLedger().asLedger(),
+        fakeOperatorApi(() => started('x'), calls),
+      ).startRelease({ service: 'payments', image: { digest: 'sha256:xyz' } }),
       (e: unknown) => e instanceof ValidationError && /image\.digest: expected a digest sha256:<64 lowercase hex characters>, got "sha256:xyz"/.test(e.message),
     );
     assert.equal(calls.length, 0);
   });
 
   it('reports the problems the API found in the input as bad input (exit 2)', async () => {
-    const api = fakeOperatorApi(() => ({ status: 400, body: { message: 'the release input is invalid', problems: ['service: expected one of the services in the config (payments), got "billing"'] } }));
+    const api = fakeOperatorApi(() => ({
+      status: 400,
+      body: { message: 'the release input is invalid', problems: ['service: expected one of the services in the config (payments), got "billing"'] },
+    }));
 
-    await assert.rejects(backend(new MemoryLedger().asLedger(), api).startRelease({ service: 'billing', image: { tag: 'v1' } }), (e: unknown) => e instanceof ValidationError && /service: expected one of the services in the config \(payments\), got "billing"/.test(e.message));
+    await assert.rejects(
+      backend(new MemoryLedger().asLedger(), api).startRelease({ service: 'billing', image: { tag: 'v1' } }),
+      (e: unknown) => e instanceof ValidationError && /service: expected one of the services in the config \(payments\), got "billing"/.test(e.message),
+    );
   });
 
   it('says which permission is missing when API Gateway refuses the caller (exit 4)', async () => {
-    const api = fakeOperatorApi(() => ({ status: 403, body: { Message: 'User: arn:aws:sts::111122223333:assumed-role/Developers/mallory is not authorized to perform: execute-api:Invoke' } }));
+    const api = fakeOperatorApi(() => ({
+      status: 403,
+      body: { Message: 'User: arn:aws:sts::111122223333:assumed-role/Developers/mallory is not authorized to perform: execute-api:Invoke' },
+    }));
 
     const r = await run(backend(new MemoryLedger().asLedger(), api), 'start', '--service', 'payments', '--tag', 'v1.4.2');
 
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /starting the release refused by the Gantry API \(HTTP 403\): User: .*mallory is not authorized to perform: execute-api:Invoke; your role needs execute-api:Invoke on the POST \/releases route/);
+    assert.match(
+      r.stderr,
+      /starting the release refused by the Gantry API \(HTTP 403\): User: .*mallory is not authorized to perform: execute-api:Invoke; your role needs execute-api:Invoke on the POST \/releases route/,
+    );
   });
 
   it('says to sign in when there are no credentials to sign with (exit 4), and sends nothing', async () => {
     const sent: Sent[] = [];
     const b = await openAwsBackend(
       { stack: 'Gantry', region: 'eu-west-2' },
-      { describeStack: async () => OUTPUTS, credentials: async () => Promise.reject(noCredentials()), fetch: fakeFetch(() => ({ status: 200, text: '{}' }), sent), sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) },
+      {
+        describeStack: async () => OUTPUTS,
+        credentials: async () => Promise.reject(noCredentials()),
+        fetch: fakeFetch(() => ({ status: 200, text: '{}' }), sent),
+        sfn: new SFNClient({ region: 'eu-west-2' }),
+        dynamo: new DynamoDBClient({ region: 'eu-west-2' }),
+      },
     );
     try {
-      await assert.rejects(b.startRelease({ service: 'payments', image: { tag: 'v1.4.2' } }), (e: unknown) => e instanceof GantryAwsError && /no AWS credentials .*: sign in \(aws sso login\) or give --profile/.test(e.message));
+      await assert.rejects(
+        b.startRelease({ service: 'payments', image: { tag: 'v1.4.2' } }),
+        (e: unknown) => e instanceof GantryAwsError && /no AWS credentials .*: sign in \(aws sso login\) or give --profile/.test(e.message),
+      );
       assert.equal(sent.length, 0);
     } finally {
       b.close();
@@ -252,7 +324,10 @@ describe('gantry start|rollback against AWS', () => {
   });
 
   it('treats an execution that exists already (409) as the same release, not an error', async () => {
-    const api = fakeOperatorApi(() => ({ status: 409, body: { message: 'an execution named payments-20261124T104000Z-abc123 exists already: this request was a replay', releaseId: 'payments-20261124T104000Z-abc123' } }));
+    const api = fakeOperatorApi(() => ({
+      status: 409,
+      body: { message: 'an execution named payments-20261124T104000Z-abc123 exists already: this request was a replay', releaseId: 'payments-20261124T104000Z-abc123' },
+    }));
 
     const r = await backend(new MemoryLedger().asLedger(), api).startRelease({ service: 'payments', image: { digest: D2 } });
 
@@ -278,8 +353,23 @@ describe('gantry start|rollback against AWS', () => {
       // The workflow's first state refuses and records it (rollback-prepare).
       const base = { releaseId: name, prevHash: '', hash: '' };
       ledger.events.push(
-        { ...base, seq: 1, stepKey: 'release.started', type: 'release.started', at: '2026-11-24T10:40:01Z', data: { kind: 'rollback', service: 'payments', stages: ['prod'], initiator: operator } },
-        { ...base, seq: 2, stepKey: 'f', type: 'stage.finished', stage: 'prod', at: '2026-11-24T10:40:01Z', data: { status: 'BLOCKED', reason: 'rollback refused: nothing to roll back to' } },
+        {
+          ...base,
+          seq: 1,
+          stepKey: 'release.started',
+          type: 'release.started',
+          at: '2026-11-24T10:40:01Z',
+          data: { kind: 'rollback', service: 'payments', stages: ['prod'], initiator: operator },
+        },
+        {
+          ...base,
+          seq: 2,
+          stepKey: 'f',
+          type: 'stage.finished',
+          stage: 'prod',
+          at: '2026-11-24T10:40:01Z',
+          data: { status: 'BLOCKED', reason: 'rollback refused: nothing to roll back to' },
+        },
         { ...base, seq: 3, stepKey: 'r', type: 'release.finished', at: '2026-11-24T10:40:01Z', data: { status: 'BLOCKED', reason: 'rollback refused: nothing to roll back to' } },
       );
       return started(name, ROLLBACK_SM);
@@ -324,8 +414,14 @@ describe('gantry status|freeze against AWS', () => {
   it('sets the freeze with a signed PUT /freeze, and shows the principal the API recorded', async () => {
     const sent: Sent[] = [];
     const ledger = new MemoryLedger();
-    const fetch = fakeFetch((body) => ({ status: 200, text: JSON.stringify({ ...JSON.parse(body), on: JSON.parse(body).state === 'on', principal: operator, at: '2026-11-24T10:40:00.000Z' }) }), sent);
-    const b = await openAwsBackend({ region: 'eu-west-2' }, { describeStack: async () => OUTPUTS, credentials: CREDS, fetch, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) });
+    const fetch = fakeFetch(
+      (body) => ({ status: 200, text: JSON.stringify({ ...JSON.parse(body), on: JSON.parse(body).state === 'on', principal: operator, at: '2026-11-24T10:40:00.000Z' }) }),
+      sent,
+    );
+    const b = await openAwsBackend(
+      { region: 'eu-west-2' },
+      { describeStack: async () => OUTPUTS, credentials: CREDS, fetch, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) },
+    );
     const doc = mockClient(DynamoDBDocumentClient);
     try {
       const r = await run(b, 'freeze', 'on', '--reason', 'INC-5120 in progress', '--json');
@@ -359,7 +455,9 @@ describe('gantry status|freeze against AWS', () => {
 
   it('exits 4 through gantry itself when the ledger table cannot be read', async () => {
     const doc = mockClient(DynamoDBDocumentClient);
-    doc.onAnyCommand().rejects(Object.assign(new Error('User is not authorized to perform: dynamodb:Query'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    doc
+      .onAnyCommand()
+      .rejects(Object.assign(new Error('User is not authorized to perform: dynamodb:Query'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
     const outputs = join(tmp(), 'outputs.json');
     writeFileSync(outputs, JSON.stringify({ Gantry: OUTPUTS }));
     try {
@@ -392,7 +490,10 @@ describe('gantry status|freeze against AWS', () => {
   it('sends an approval to the approval API named by the stack, signed for execute-api', async () => {
     const sent: Sent[] = [];
     const fetch = fakeFetch(() => ({ status: 200, text: JSON.stringify({ decision: 'APPROVED', principal: operator, at: '2026-11-24T10:40:00Z' }) }), sent);
-    const b = await openAwsBackend({ region: 'eu-west-2' }, { describeStack: async () => OUTPUTS, credentials: CREDS, fetch, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) });
+    const b = await openAwsBackend(
+      { region: 'eu-west-2' },
+      { describeStack: async () => OUTPUTS, credentials: CREDS, fetch, sfn: new SFNClient({ region: 'eu-west-2' }), dynamo: new DynamoDBClient({ region: 'eu-west-2' }) },
+    );
     try {
       const r = await run(b, 'approve', 'payments-20261124T100000Z-6abdef', '--stage', 'prod', '--comment', 'ok');
 

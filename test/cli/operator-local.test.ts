@@ -14,7 +14,14 @@ import { runStatus } from '../../cli/commands/status';
 import { freezeOutputSchema, releasesOutputSchema, startOutputSchema, statusOutputSchema } from '../../cli/render/schemas';
 import { alice, bob, D1, D2, D3, example, gantry, gantryProcess, localGantry, mallory, scenarioFile } from './helpers';
 
-const push = (digest: string, tag: string, at = 'PT0S') => ({ type: 'ecr-push', repository: 'payments-api', tag, digest, principal: 'arn:aws:sts::111122223333:assumed-role/ci-pusher/build-42', at });
+const push = (digest: string, tag: string, at = 'PT0S') => ({
+  type: 'ecr-push',
+  repository: 'payments-api',
+  tag,
+  digest,
+  principal: 'arn:aws:sts::111122223333:assumed-role/ci-pusher/build-42',
+  at,
+});
 const start = (tag: string, at = 'PT0S') => ({ type: 'start', principal: alice, input: { service: 'payments', image: { tag }, reason: 'CHG-1' }, at });
 
 async function statusJson(dir: string, ...args: string[]) {
@@ -59,7 +66,7 @@ describe('gantry status --local: why a stage waits, in words', () => {
     assert.match(human.stdout, /prod\s+NOT_STARTED\s+not started yet/);
   });
 
-  it('says when a closed deployment window opens, in the stage\'s time zone', async () => {
+  it("says when a closed deployment window opens, in the stage's time zone", async () => {
     // Friday 27 Nov 2026: prod may deploy Mon–Thu 09:00–16:00 Europe/London.
     const dir = await localGantry(scenarioFile({ window: true, approval: false, clock: '2026-11-27T10:00:00Z', triggers: [push(D2, 'v1.4.2')] }), 'PT1H');
 
@@ -159,7 +166,10 @@ describe('gantry start|approve|reject|rollback|freeze --local', () => {
     assert.equal(after.body.releases[0]?.status, 'SUCCEEDED');
     assert.equal(after.body.releases[0]?.initiator, alice);
     assert.equal(after.body.releases[0]?.requestReason, 'CHG-7');
-    assert.deepEqual(after.body.releases[0]?.stages.map((s) => s.name), ['dev']);
+    assert.deepEqual(
+      after.body.releases[0]?.stages.map((s) => s.name),
+      ['dev'],
+    );
   });
 
   it('prints the started release as JSON that matches its schema', async () => {
@@ -337,10 +347,14 @@ describe('gantry status --watch', () => {
     const out: string[] = [];
     let sleeps = 0;
 
-    const code = await runStatus(undefined, { local: dir, watch: true, interval: '1' }, io(out, async () => {
-      sleeps++;
-      await advanceLocalGantry(dir, { advance: 'PT10M' });
-    }));
+    const code = await runStatus(
+      undefined,
+      { local: dir, watch: true, interval: '1' },
+      io(out, async () => {
+        sleeps++;
+        await advanceLocalGantry(dir, { advance: 'PT10M' });
+      }),
+    );
 
     assert.equal(code, 1);
     assert.ok(sleeps >= 2, 'it read more than once');
@@ -356,7 +370,11 @@ describe('gantry status --watch', () => {
     const dir = await localGantry(example('demo'));
     const out: string[] = [];
 
-    const code = await runStatus(undefined, { local: dir, watch: true }, io(out, async () => assert.fail('no wait for a finished release'), true));
+    const code = await runStatus(
+      undefined,
+      { local: dir, watch: true },
+      io(out, async () => assert.fail('no wait for a finished release'), true),
+    );
 
     assert.equal(code, 0);
     assert.equal(out.length, 1);

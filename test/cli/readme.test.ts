@@ -29,12 +29,17 @@ function usages(): Array<{ words: string[]; options: string[] }> {
 describe('README CLI section', () => {
   it('lists the operator commands', () => {
     const listed = usages().map((u) => u.words.join(' '));
-    for (const cmd of ['start', 'status', 'releases', 'rollback', 'freeze on', 'freeze off', 'freeze status', 'approve', 'reject', 'simulate', 'doctor']) assert.ok(listed.includes(cmd), cmd);
+    for (const cmd of ['start', 'status', 'releases', 'rollback', 'freeze on', 'freeze off', 'freeze status', 'approve', 'reject', 'simulate', 'doctor'])
+      assert.ok(listed.includes(cmd), cmd);
   });
 
   it('lists the report and audit commands, with the Gantry they read', () => {
     const listed = usages();
-    for (const cmd of ['report', 'audit show', 'audit verify', 'audit export', 'audit drift', 'metrics']) assert.ok(listed.some((u) => u.words.join(' ') === cmd), cmd);
+    for (const cmd of ['report', 'audit show', 'audit verify', 'audit export', 'audit drift', 'metrics'])
+      assert.ok(
+        listed.some((u) => u.words.join(' ') === cmd),
+        cmd,
+      );
     for (const cmd of ['report', 'audit show']) {
       const u = listed.find((x) => x.words.join(' ') === cmd);
       for (const o of ['--local', '--stack', '--file']) assert.ok(u?.options.includes(o), `${cmd} ${o}`);

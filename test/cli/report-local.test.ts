@@ -56,7 +56,12 @@ describe('gantry report --local', () => {
 
     assert.equal(r.code, 3);
     assert.equal(r.stdout, '');
-    assert.ok(r.stderr.includes(`release payments-nope is not in local Gantry ${finished} (simulation) (it has: ${releaseIdOf(finished)}); list releases with \`gantry releases --local ${finished}\``), r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `release payments-nope is not in local Gantry ${finished} (simulation) (it has: ${releaseIdOf(finished)}); list releases with \`gantry releases --local ${finished}\``,
+      ),
+      r.stderr,
+    );
   });
 
   it('exits 3 when the directory is not a local Gantry', async () => {
@@ -113,7 +118,7 @@ describe('gantry report --local', () => {
 });
 
 describe('gantry report --stack', () => {
-  it('reads the release from the stack\'s ledger table through the AWS backend, with --stack, --region and --profile', async () => {
+  it("reads the release from the stack's ledger table through the AWS backend, with --stack, --region and --profile", async () => {
     const dir = await localGantry(scenarioFile({ triggers: [start] }));
     const events = ledgerOf(dir);
     const id = String(events[0]?.releaseId);
@@ -125,7 +130,11 @@ describe('gantry report --stack', () => {
         const { seq: _seq, prevHash: _prev, hash: _hash, ...input } = e;
         await ledger.append(input);
       }
-      const outputs = { ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:R', RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:B', LedgerTableName: dynamo.tableName };
+      const outputs = {
+        ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:R',
+        RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:B',
+        LedgerTableName: dynamo.tableName,
+      };
       const out: string[] = [];
       const err: string[] = [];
       const io = {
@@ -150,7 +159,10 @@ describe('gantry report --stack', () => {
       assert.match(page, new RegExp(`ends at its anchor \\(version ${events.length},`));
       assert.ok(page.includes('read from <code>stack GantryProd (eu-west-2)</code>'));
       assert.equal(missing, 3);
-      assert.ok(err.join('').includes(`release payments-nope is not in stack GantryProd (eu-west-2) (it has: ${id}); list releases with \`gantry releases --stack GantryProd\``), err.join(''));
+      assert.ok(
+        err.join('').includes(`release payments-nope is not in stack GantryProd (eu-west-2) (it has: ${id}); list releases with \`gantry releases --stack GantryProd\``),
+        err.join(''),
+      );
     } finally {
       await dynamo.close();
     }

@@ -108,16 +108,44 @@ function hostileLedger(): LedgerEvent[] {
       },
     },
     { releaseId: id, stepKey: 's:started', type: 'stage.started', stage, at: '2026-11-24T10:00:00.000Z', data: {} },
-    { releaseId: id, stepKey: 's:gate', type: 'gate.evaluated', stage, at: '2026-11-24T10:00:00.000Z', data: { gate: 'image.scan', result: 'PASS', reason: '<iframe src="https://evil.example">', evidence: { note: '</pre><script>alert(3)</script>' } } },
-    { releaseId: id, stepKey: 's:wait', type: 'stage.waiting', stage, at: '2026-11-24T10:00:00.000Z', data: { waitingFor: 'approval', approvers: ['<u>approvers</u>'], reason: 'approval by <u>approvers</u>' } },
-    { releaseId: id, stepKey: 's:refused', type: 'approval.refused', stage, at: '2026-11-24T10:02:00.000Z', data: { principal: '<b>mallory</b>', reason: 'not an approver <script>alert(4)</script>' } },
+    {
+      releaseId: id,
+      stepKey: 's:gate',
+      type: 'gate.evaluated',
+      stage,
+      at: '2026-11-24T10:00:00.000Z',
+      data: { gate: 'image.scan', result: 'PASS', reason: '<iframe src="https://evil.example">', evidence: { note: '</pre><script>alert(3)</script>' } },
+    },
+    {
+      releaseId: id,
+      stepKey: 's:wait',
+      type: 'stage.waiting',
+      stage,
+      at: '2026-11-24T10:00:00.000Z',
+      data: { waitingFor: 'approval', approvers: ['<u>approvers</u>'], reason: 'approval by <u>approvers</u>' },
+    },
+    {
+      releaseId: id,
+      stepKey: 's:refused',
+      type: 'approval.refused',
+      stage,
+      at: '2026-11-24T10:02:00.000Z',
+      data: { principal: '<b>mallory</b>', reason: 'not an approver <script>alert(4)</script>' },
+    },
     {
       releaseId: id,
       stepKey: 's:approval',
       type: 'gate.evaluated',
       stage,
       at: '2026-11-24T10:05:00.000Z',
-      data: { gate: 'approval', result: 'PASS', reason: 'approved', decision: 'APPROVED', principal: 'arn:aws:sts::111122223333:assumed-role/A/"bob"', comment: '<script>alert(5)</script>' },
+      data: {
+        gate: 'approval',
+        result: 'PASS',
+        reason: 'approved',
+        decision: 'APPROVED',
+        principal: 'arn:aws:sts::111122223333:assumed-role/A/"bob"',
+        comment: '<script>alert(5)</script>',
+      },
     },
     { releaseId: id, stepKey: 's:deploy', type: 'deploy.started', stage, at: '2026-11-24T10:05:00.000Z', data: { kind: 'deploy', digest: `sha256:${'3'.repeat(64)}` } },
     {
@@ -144,15 +172,47 @@ function hostileLedger(): LedgerEvent[] {
       type: 'gate.evaluated',
       stage,
       at: '2026-11-24T10:09:00.000Z',
-      data: { gate: 'bake', result: 'FAIL', reason: 'alarm <alarm> in ALARM', evidence: { alarm: '<alarm>', state: 'ALARM', previous: 'OK', reason: '"><script>alert(9)</script>', timestamp: '2026-11-24T10:09:00.000Z' } },
+      data: {
+        gate: 'bake',
+        result: 'FAIL',
+        reason: 'alarm <alarm> in ALARM',
+        evidence: { alarm: '<alarm>', state: 'ALARM', previous: 'OK', reason: '"><script>alert(9)</script>', timestamp: '2026-11-24T10:09:00.000Z' },
+      },
     },
     { releaseId: id, stepKey: 's:baked', type: 'bake.finished', stage, at: '2026-11-24T10:09:00.000Z', data: { result: 'FAIL', reason: 'alarm <alarm> in ALARM' } },
-    { releaseId: id, stepKey: 's:rb', type: 'rollback.started', stage, at: '2026-11-24T10:09:00.000Z', data: { reason: '<b>alarm</b>', detectedAt: '2026-11-24T10:09:00.000Z', toDigest: `sha256:${'1'.repeat(64)}` } },
+    {
+      releaseId: id,
+      stepKey: 's:rb',
+      type: 'rollback.started',
+      stage,
+      at: '2026-11-24T10:09:00.000Z',
+      data: { reason: '<b>alarm</b>', detectedAt: '2026-11-24T10:09:00.000Z', toDigest: `sha256:${'1'.repeat(64)}` },
+    },
     { releaseId: id, stepKey: 's:rbd', type: 'deploy.started', stage, at: '2026-11-24T10:09:00.000Z', data: { kind: 'rollback', digest: `sha256:${'1'.repeat(64)}` } },
-    { releaseId: id, stepKey: 's:rbdf', type: 'deploy.finished', stage, at: '2026-11-24T10:10:00.000Z', data: { kind: 'rollback', digest: `sha256:${'1'.repeat(64)}`, result: 'FAILED', message: '<script>alert(10)</script>' } },
-    { releaseId: id, stepKey: 's:rbf', type: 'rollback.finished', stage, at: '2026-11-24T10:10:00.000Z', data: { result: 'FAILED', message: 'Error: <b>boom</b>', recovery: { recovered: false, reason: '<i>still failing</i>' } } },
+    {
+      releaseId: id,
+      stepKey: 's:rbdf',
+      type: 'deploy.finished',
+      stage,
+      at: '2026-11-24T10:10:00.000Z',
+      data: { kind: 'rollback', digest: `sha256:${'1'.repeat(64)}`, result: 'FAILED', message: '<script>alert(10)</script>' },
+    },
+    {
+      releaseId: id,
+      stepKey: 's:rbf',
+      type: 'rollback.finished',
+      stage,
+      at: '2026-11-24T10:10:00.000Z',
+      data: { result: 'FAILED', message: 'Error: <b>boom</b>', recovery: { recovered: false, reason: '<i>still failing</i>' } },
+    },
     { releaseId: id, stepKey: 's:finished', type: 'stage.finished', stage, at: '2026-11-24T10:10:00.000Z', data: { status: 'ROLLBACK_FAILED', reason: '<marquee>x</marquee>' } },
-    { releaseId: id, stepKey: 'release.finished', type: 'release.finished', at: '2026-11-24T10:10:00.000Z', data: { status: 'ROLLBACK_FAILED', reason: '"></title><script>alert(11)</script>' } },
+    {
+      releaseId: id,
+      stepKey: 'release.finished',
+      type: 'release.finished',
+      at: '2026-11-24T10:10:00.000Z',
+      data: { status: 'ROLLBACK_FAILED', reason: '"></title><script>alert(11)</script>' },
+    },
   ];
   const out: LedgerEvent[] = [];
   for (const input of inputs) out.push(chainEvent(out.at(-1), input));
@@ -295,7 +355,12 @@ describe('the release report page', () => {
         assert.doesNotMatch(e, /[<>"']/);
         // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what escapeHtml replaces
         const expected = s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, '\uFFFD');
-        const back = e.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+        const back = e
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&quot;/g, '"')
+          .replace(/&#39;/g, "'")
+          .replace(/&amp;/g, '&');
         assert.equal(back, expected);
       }),
     );
@@ -375,7 +440,10 @@ describe('gantry report', () => {
     const broken = join(work, 'broken.jsonl');
     writeFileSync(broken, `${readFileSync(rolledBack.file, 'utf8').split('\n')[0]}\n{not json\n`);
 
-    await assert.rejects(gantry(['r', '--file', join(work, 'missing.jsonl')]), (e: Error) => e instanceof CliInputError && /missing\.jsonl: expected a readable export file/.test(e.message));
+    await assert.rejects(
+      gantry(['r', '--file', join(work, 'missing.jsonl')]),
+      (e: Error) => e instanceof CliInputError && /missing\.jsonl: expected a readable export file/.test(e.message),
+    );
     await assert.rejects(gantry(['r', '--file', broken]), (e: Error) => e instanceof CliInputError && /line 2: not JSON/.test(e.message));
     await assert.rejects(gantry(['r', '--file', broken, '--table', 't']), (e: Error) => e instanceof CliInputError && /either --file or --table/.test(e.message));
   });

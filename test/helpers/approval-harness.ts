@@ -112,7 +112,10 @@ export async function harness(dynamo: LocalDynamo, config: GantryConfig = approv
   const tableName = `approvals-${process.pid}-${++tables}`;
   await createLedgerTable(dynamo.client, tableName);
   const ledger = new DynamoLedger({ client: dynamo.doc, tableName });
-  const h = { ledger, tableName, dynamo, tasks: new FakeTaskTokens(), bus: new FakeBus(), registry: new FakeRegistry(), started: [], now: T0, responses: [] } as Omit<Harness, 'deps'> & { deps?: Deps };
+  const h = { ledger, tableName, dynamo, tasks: new FakeTaskTokens(), bus: new FakeBus(), registry: new FakeRegistry(), started: [], now: T0, responses: [] } as Omit<
+    Harness,
+    'deps'
+  > & { deps?: Deps };
   const existing = new Set<string>();
   h.deps = {
     config,
@@ -147,7 +150,13 @@ export async function waitForProdApproval(h: Harness, releaseId = RELEASE): Prom
   const at = (min: number) => new Date(T0.getTime() - min * 60_000).toISOString();
   const append = (stepKey: string, type: LedgerEventInput['type'], minutesAgo: number, data: Record<string, unknown>, stage?: string) =>
     h.ledger.append({ releaseId, stepKey, type, at: at(minutesAgo), data, ...(stage ? { stage } : {}) });
-  await append('stage:dev:gate:image.labels', 'gate.evaluated', 80, { gate: 'image.labels', result: 'PASS', reason: '1 required label(s) present', evidence: { provenance: { revision: 'c0ffee1234' } } }, 'dev');
+  await append(
+    'stage:dev:gate:image.labels',
+    'gate.evaluated',
+    80,
+    { gate: 'image.labels', result: 'PASS', reason: '1 required label(s) present', evidence: { provenance: { revision: 'c0ffee1234' } } },
+    'dev',
+  );
   await append('stage:prod:started', 'stage.started', 10, {}, 'prod');
   const lease = await h.ledger.acquireLease('payments', 'prod', releaseId, at(10));
   await append('stage:prod:lease.acquired', 'lease.acquired', 10, { fence: lease.fence }, 'prod');
@@ -164,7 +173,15 @@ export async function waitingRelease(dynamo: LocalDynamo, options: { request?: b
     stepKey: 'release.started',
     type: 'release.started',
     at: new Date(T0.getTime() - 90 * 60_000).toISOString(),
-    data: { kind: 'release', service: 'payments', digest: DIGEST, tag: 'v1.4.2', initiator: options.initiator ?? ALICE_DEPLOYER, stages: ['dev', 'staging', 'prod'], executionArn: EXECUTION_ARN },
+    data: {
+      kind: 'release',
+      service: 'payments',
+      digest: DIGEST,
+      tag: 'v1.4.2',
+      initiator: options.initiator ?? ALICE_DEPLOYER,
+      stages: ['dev', 'staging', 'prod'],
+      executionArn: EXECUTION_ARN,
+    },
   });
   if (options.request !== false) await waitForProdApproval(h);
   else {
@@ -182,7 +199,9 @@ export async function forgeEvent(h: Harness, input: Omit<LedgerEventInput, 'rele
   const releaseId = input.releaseId ?? RELEASE;
   const events = await h.ledger.events(releaseId);
   const event = chainEvent(events.at(-1), { ...input, releaseId });
-  await h.dynamo.doc.send(new PutCommand({ TableName: h.tableName, Item: { ...ledgerKeys.releaseEvent(releaseId, event.seq), entity: 'EVENT', ...JSON.parse(JSON.stringify(event)) } }));
+  await h.dynamo.doc.send(
+    new PutCommand({ TableName: h.tableName, Item: { ...ledgerKeys.releaseEvent(releaseId, event.seq), entity: 'EVENT', ...JSON.parse(JSON.stringify(event)) } }),
+  );
   return event;
 }
 
@@ -190,7 +209,13 @@ export async function forgeEvent(h: Harness, input: Omit<LedgerEventInput, 'rele
 export function sampleEvent(body: unknown, userArn?: string, releaseId = RELEASE): Record<string, unknown> {
   const e = JSON.parse(readFileSync(API_SAMPLE, 'utf8'));
   const path = `/releases/${releaseId}/stages/prod/decision`;
-  Object.assign(e, { resource: '/releases/{releaseId}/stages/{stage}/decision', path, httpMethod: 'POST', pathParameters: { releaseId, stage: 'prod' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  Object.assign(e, {
+    resource: '/releases/{releaseId}/stages/{stage}/decision',
+    path,
+    httpMethod: 'POST',
+    pathParameters: { releaseId, stage: 'prod' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   Object.assign(e.requestContext, { httpMethod: 'POST', resourcePath: '/releases/{releaseId}/stages/{stage}/decision', path: `/prod${path}` });
   if (userArn !== undefined) e.requestContext.identity.userArn = userArn;
   return e;

@@ -73,7 +73,10 @@ export interface Run {
  * Run a bash program (a file's text) with only `env` in its environment, plus PATH with the stub
  * directories first and what the stubs need (STUB_LOG, STUB_RECORD_ENV, `stubEnv`).
  */
-export function runBash(program: string, options: { env: Readonly<Record<string, string>>; stubDirs: readonly string[]; stubEnv?: Readonly<Record<string, string>>; recordEnv?: readonly string[] }): Run {
+export function runBash(
+  program: string,
+  options: { env: Readonly<Record<string, string>>; stubDirs: readonly string[]; stubEnv?: Readonly<Record<string, string>>; recordEnv?: readonly string[] },
+): Run {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-driver-run-'));
   const file = join(dir, 'program.sh');
   const log = join(dir, 'calls.log');
@@ -157,10 +160,12 @@ export const HOSTILE_SUFFIXES = ['$(touch /tmp/gantry-pwned)', '`id`', ';id', "'
 
 /** `env.variables` of a buildspec (`NAME: value` lines under `variables:`). */
 export function buildspecVariables(buildspec: string): Record<string, string> {
-  return Object.fromEntries(sectionLines(buildspec, 'variables').flatMap((l) => {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*):\s*(\S.*)$/.exec(l);
-    return m ? [[m[1] as string, m[2] as string]] : [];
-  }));
+  return Object.fromEntries(
+    sectionLines(buildspec, 'variables').flatMap((l) => {
+      const m = /^\s*([A-Za-z_][A-Za-z0-9_]*):\s*(\S.*)$/.exec(l);
+      return m ? [[m[1] as string, m[2] as string]] : [];
+    }),
+  );
 }
 
 /** `env.exported-variables` of a buildspec, in order. */

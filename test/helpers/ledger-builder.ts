@@ -81,26 +81,36 @@ export function buildRelease(spec: ReleaseSpec): LedgerEvent[] {
     if (st.approval) {
       add(`stage:${n}:waiting:approval`, 'stage.waiting', { waitingFor: 'approval' }, n);
       later(st.approval.waitMinutes ?? 0);
-      add(`stage:${n}:gate:approval`, 'gate.evaluated', {
-        gate: 'approval',
-        result: st.approval.decision === 'APPROVED' ? 'PASS' : 'FAIL',
-        reason: `${st.approval.decision} by ${st.approval.principal ?? 'nobody'}`,
-        decision: st.approval.decision,
-        ...(st.approval.principal ? { principal: st.approval.principal } : {}),
-        ...(st.approval.comment ? { comment: st.approval.comment } : {}),
-      }, n);
+      add(
+        `stage:${n}:gate:approval`,
+        'gate.evaluated',
+        {
+          gate: 'approval',
+          result: st.approval.decision === 'APPROVED' ? 'PASS' : 'FAIL',
+          reason: `${st.approval.decision} by ${st.approval.principal ?? 'nobody'}`,
+          decision: st.approval.decision,
+          ...(st.approval.principal ? { principal: st.approval.principal } : {}),
+          ...(st.approval.comment ? { comment: st.approval.comment } : {}),
+        },
+        n,
+      );
     }
     if (st.deploy) {
       add(`stage:${n}:deploy.started`, 'deploy.started', { kind: 'deploy', digest: NEW }, n);
       later(st.deploy.minutes ?? 1);
-      add(`stage:${n}:deploy.finished`, 'deploy.finished', {
-        kind: 'deploy',
-        digest: NEW,
-        result: st.deploy.result,
-        ...(st.deploy.result === 'FAILED' ? { message: 'UPGRADE FAILED' } : {}),
-        buildId: st.deploy.buildId === undefined ? `gantry-helm:${spec.id}-${n}` : st.deploy.buildId,
-        ...(st.deploy.extra ?? {}),
-      }, n);
+      add(
+        `stage:${n}:deploy.finished`,
+        'deploy.finished',
+        {
+          kind: 'deploy',
+          digest: NEW,
+          result: st.deploy.result,
+          ...(st.deploy.result === 'FAILED' ? { message: 'UPGRADE FAILED' } : {}),
+          buildId: st.deploy.buildId === undefined ? `gantry-helm:${spec.id}-${n}` : st.deploy.buildId,
+          ...(st.deploy.extra ?? {}),
+        },
+        n,
+      );
     }
     if (st.bake) {
       add(`stage:${n}:bake.started`, 'bake.started', { alarms: [`${service}-${n}-5xx`], bakeMinutes: st.bake.minutes }, n);
@@ -116,7 +126,12 @@ export function buildRelease(spec: ReleaseSpec): LedgerEvent[] {
       add(`stage:${n}:rollback.started`, 'rollback.started', { reason: st.rollback.reason ?? 'alarm in ALARM', detectedAt, toDigest: OLD, fromDigest: NEW }, n);
       add(`stage:${n}:rollback.deploy.started`, 'deploy.started', { kind: 'rollback', digest: OLD }, n);
       later(st.rollback.minutes);
-      add(`stage:${n}:rollback.deploy.finished`, 'deploy.finished', { kind: 'rollback', digest: OLD, result: st.rollback.result, message: null, buildId: `gantry-helm:${spec.id}-${n}-rb` }, n);
+      add(
+        `stage:${n}:rollback.deploy.finished`,
+        'deploy.finished',
+        { kind: 'rollback', digest: OLD, result: st.rollback.result, message: null, buildId: `gantry-helm:${spec.id}-${n}-rb` },
+        n,
+      );
       add(`stage:${n}:rollback.finished`, 'rollback.finished', { result: st.rollback.result, toDigest: OLD, message: null }, n);
       add(`stage:${n}:finished`, 'stage.finished', { status: st.rollback.result === 'SUCCEEDED' ? 'ROLLED_BACK' : 'ROLLBACK_FAILED', reason: 'rolled back' }, n);
     } else if (st.status) {

@@ -44,7 +44,8 @@ export interface LedgerIamRequest extends IamRequest {
 
 export function iamRequestOf(r: LedgerRequest): LedgerIamRequest {
   const operation = ACTIONS[r.command];
-  if (!operation) throw new UnknownLedgerRequestError(`the ledger sent ${r.command}, which this check does not know: add it to test/helpers/ledger-requests.ts and lib/ledger-access.ts`);
+  if (!operation)
+    throw new UnknownLedgerRequestError(`the ledger sent ${r.command}, which this check does not know: add it to test/helpers/ledger-requests.ts and lib/ledger-access.ts`);
   const index = typeof r.input.IndexName === 'string' ? r.input.IndexName : undefined;
   const key = (r.input.Key ?? r.input.Item) as Record<string, unknown> | undefined;
   const partitionKey = operation === 'Query' ? queriedPartition(r.input) : operation === 'Scan' ? undefined : typeof key?.pk === 'string' ? key.pk : undefined;

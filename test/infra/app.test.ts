@@ -36,7 +36,14 @@ describe('bin/app.ts', () => {
     writeFileSync(
       join(cwd, 'bad.json'),
       JSON.stringify({
-        services: { payments: { repository: 'payments-api', stages: [{ name: 'dev', cluster: 'nowhere', namespace: 'payments', bakeMinutes: -5, deploy: { driver: 'helm', release: 'payments', chart: 'oci://x/y', version: '1.0.0' } }] } },
+        services: {
+          payments: {
+            repository: 'payments-api',
+            stages: [
+              { name: 'dev', cluster: 'nowhere', namespace: 'payments', bakeMinutes: -5, deploy: { driver: 'helm', release: 'payments', chart: 'oci://x/y', version: '1.0.0' } },
+            ],
+          },
+        },
         clusters: {},
       }),
     );
@@ -62,7 +69,10 @@ describe('bin/app.ts', () => {
     const r = runApp({ cwd });
 
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /gantry: .*gantry\.config\.json is invalid:\n {2}services\.payments\.stages\[2\]\.bakeMinutes: duplicate key \(given at line (\d+) and again at line \d+; JSON readers disagree on which one counts\): give it once\n/);
+    assert.match(
+      r.stderr,
+      /gantry: .*gantry\.config\.json is invalid:\n {2}services\.payments\.stages\[2\]\.bakeMinutes: duplicate key \(given at line (\d+) and again at line \d+; JSON readers disagree on which one counts\): give it once\n/,
+    );
     assert.deepEqual(readdirSync(r.outdir), [], 'nothing was synthesized');
   });
 
@@ -73,7 +83,10 @@ describe('bin/app.ts', () => {
     const r = runApp({ cwd });
 
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /\n {2}services\[0\]\[0\]\[0\]\[0\]\[0\]\[0\]\[0\]… \(64 levels down\): expected objects and arrays nested at most 64 levels deep, got more \(line 1, column 76\)\n/);
+    assert.match(
+      r.stderr,
+      /\n {2}services\[0\]\[0\]\[0\]\[0\]\[0\]\[0\]\[0\]… \(64 levels down\): expected objects and arrays nested at most 64 levels deep, got more \(line 1, column 76\)\n/,
+    );
   });
 
   it('stops with exit code 2 when the config is not JSON', () => {

@@ -36,7 +36,9 @@ function resourcePath(id: string): string {
 
 /** The decision method (POST on the decision resource). */
 function decisionMethod() {
-  return Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method')).find((m) => resourcePath((m.Properties?.ResourceId as { Ref: string }).Ref) === DECISION_RESOURCE);
+  return Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method')).find(
+    (m) => resourcePath((m.Properties?.ResourceId as { Ref: string }).Ref) === DECISION_RESOURCE,
+  );
 }
 
 function rolePolicyStatements(roleLogicalId: string): Array<Record<string, any>> {
@@ -55,7 +57,9 @@ describe('the approval API', () => {
   });
 
   it('sends the operator routes to the operator-api Lambda through proxy integrations, with a JSON object body', () => {
-    const methods = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method')).filter((m) => resourcePath((m.Properties?.ResourceId as { Ref: string }).Ref) !== DECISION_RESOURCE);
+    const methods = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method')).filter(
+      (m) => resourcePath((m.Properties?.ResourceId as { Ref: string }).Ref) !== DECISION_RESOURCE,
+    );
 
     assert.equal(methods.length, 3);
     for (const m of methods) {
@@ -175,7 +179,7 @@ describe('the approval handlers', () => {
     assert.equal(`${pascalCase('approval-request')}FunctionArn`, 'ApprovalRequestFunctionArn');
   });
 
-  it('let approval-decide end tasks of Gantry\'s two workflows only (releases, and forced operator rollbacks)', () => {
+  it("let approval-decide end tasks of Gantry's two workflows only (releases, and forced operator rollbacks)", () => {
     const statements = rolePolicyStatements(logicalId(cp().functions['approval-decide'].role)).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('states:')));
 
     assert.equal(statements.length, 1);
@@ -198,12 +202,21 @@ describe('the approval handlers', () => {
       .filter(({ statement }) => asArray(statement.Action as string[]).includes('states:SendTaskSuccess'))
       .map(({ where }) => where.split(' ')[0]);
 
-    assert.ok(senders.some((w) => w?.startsWith('ReleaseControlPlaneApprovalDecideDecideApprovals')), senders.join(', '));
-    assert.ok(senders.every((w) => /ApprovalDecide|ApprovalRequest|BakeRegister|BakeTimer|AlarmWatch|StageLease|RecordStep|Reconciler/.test(w ?? '')), senders.join(', '));
-    assert.ok(!senders.some((w) => /OperatorApi|Intake|PrepareRelease|WindowGate|ImageGates|DeployCheck|InsightPlan|InsightRecord|RolloutCheck|RollbackPrepare|AlarmGate/.test(w ?? '')), senders.join(', '));
+    assert.ok(
+      senders.some((w) => w?.startsWith('ReleaseControlPlaneApprovalDecideDecideApprovals')),
+      senders.join(', '),
+    );
+    assert.ok(
+      senders.every((w) => /ApprovalDecide|ApprovalRequest|BakeRegister|BakeTimer|AlarmWatch|StageLease|RecordStep|Reconciler/.test(w ?? '')),
+      senders.join(', '),
+    );
+    assert.ok(
+      !senders.some((w) => /OperatorApi|Intake|PrepareRelease|WindowGate|ImageGates|DeployCheck|InsightPlan|InsightRecord|RolloutCheck|RollbackPrepare|AlarmGate/.test(w ?? '')),
+      senders.join(', '),
+    );
   });
 
-  it('answer within API Gateway\'s 29-second integration limit', () => {
+  it("answer within API Gateway's 29-second integration limit", () => {
     assert.ok(Number(resources()[logicalId(cp().functions['approval-decide'].function)]?.Properties.Timeout) < 29);
     assert.ok(Number(resources()[logicalId(cp().functions['operator-api'].function)]?.Properties.Timeout) < 29);
   });
@@ -248,7 +261,10 @@ describe('ApprovalApi props', () => {
   it('refuse a stage name API Gateway would not accept, naming the prop', () => {
     const s = scaffold();
 
-    assert.throws(() => new ApprovalApi(s.stack, 'A', { ...s, stageName: 'prod-1' }), (e: unknown) => e instanceof ApprovalApiError && /ApprovalApiProps\.stageName/.test(e.message));
+    assert.throws(
+      () => new ApprovalApi(s.stack, 'A', { ...s, stageName: 'prod-1' }),
+      (e: unknown) => e instanceof ApprovalApiError && /ApprovalApiProps\.stageName/.test(e.message),
+    );
   });
 
   it('refuse a throttle that admits nothing', () => {

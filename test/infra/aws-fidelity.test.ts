@@ -53,7 +53,9 @@ describe('workflow log groups', () => {
 
 describe('Amazon Inspector enhanced scanning', () => {
   const inspectorGrants = () =>
-    allPolicyStatements(built.template).filter(({ statement }) => statement.Effect === 'Allow' && asArray(statement.Action as string | string[]).some((a) => a.startsWith('inspector2:')));
+    allPolicyStatements(built.template).filter(
+      ({ statement }) => statement.Effect === 'Allow' && asArray(statement.Action as string | string[]).some((a) => a.startsWith('inspector2:')),
+    );
 
   it('lets the image-gates role list Inspector findings and coverage, which DescribeImageScanFindings needs', () => {
     const role = logicalId(built.stack.controlPlane.functions['image-gates'].role);

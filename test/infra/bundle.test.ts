@@ -85,7 +85,10 @@ describe('the handler bundles', () => {
   it('names sources relative to the project root, without their contents', () => {
     const m = map('window-gate');
     assert.ok(m.sources.includes('lambdas/window-gate.ts'));
-    assert.ok(m.sources.every((s) => !s.startsWith('/') && !s.startsWith('..')), 'no absolute or outside path');
+    assert.ok(
+      m.sources.every((s) => !s.startsWith('/') && !s.startsWith('..')),
+      'no absolute or outside path',
+    );
     assert.equal(m.sourcesContent, undefined);
   });
 });

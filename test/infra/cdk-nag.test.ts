@@ -22,11 +22,13 @@ interface Acknowledgement {
 
 /** Every acknowledgement recorded in the construct tree (Validations.of(x).acknowledge). */
 function acknowledgements(built: BuiltGantry): Acknowledgement[] {
-  return built.app.node.findAll().flatMap((c) =>
-    c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && m.data)
-      .flatMap((m) => Object.entries(m.data as Record<string, unknown>).map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^annotation::/i, ''), reason }))),
-  );
+  return built.app.node
+    .findAll()
+    .flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && m.data)
+        .flatMap((m) => Object.entries(m.data as Record<string, unknown>).map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^annotation::/i, ''), reason }))),
+    );
 }
 
 /** A pack's findings as if nothing were acknowledged (cdk-nag 3 checks acknowledgements in a private method). */
@@ -83,7 +85,10 @@ describe('cdk-nag AwsSolutions and Serverless checks', () => {
       v.violatingResources.map((r) => ({ id: v.ruleName, path: r.constructPath ?? '' })),
     );
     const unused = acknowledgements(built).filter((a) => !findings.some((f) => f.id === a.id && (f.path === a.path || f.path.startsWith(`${a.path}/`))));
-    assert.deepEqual(unused.map((a) => `${a.id} at ${a.path}`), []);
+    assert.deepEqual(
+      unused.map((a) => `${a.id} at ${a.path}`),
+      [],
+    );
   });
 
   it('acknowledge at the narrowest construct: a role, a policy, a function or a queue, never the stack or the control plane', () => {
@@ -101,7 +106,7 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, any>
 const SYNCHRONOUS_INVOKERS = /^(states|apigateway)(\.[a-z0-9-]+)?\.amazonaws\.com$/;
 
 function servicePrincipals(trust: unknown): string[] {
-  const statements = ((trust as { Statement?: Array<{ Principal?: { Service?: string | string[] } }> })?.Statement ?? []);
+  const statements = (trust as { Statement?: Array<{ Principal?: { Service?: string | string[] } }> })?.Statement ?? [];
   return statements.flatMap((s) => {
     const svc = s.Principal?.Service;
     return svc === undefined ? [] : Array.isArray(svc) ? svc : [svc];
@@ -117,7 +122,12 @@ function invokersByFunction(resources: Resources): Map<string, Set<string>> {
   const named = (arn: unknown): string[] => {
     const text = JSON.stringify(arn);
     return functions
-      .filter(([id, r]) => text.includes(`"Fn::GetAtt":["${id}","Arn"]`) || text.includes(`{"Ref":"${id}"}`) || (typeof r.Properties?.FunctionName === 'string' && text.includes(`:function:${r.Properties.FunctionName}`)))
+      .filter(
+        ([id, r]) =>
+          text.includes(`"Fn::GetAtt":["${id}","Arn"]`) ||
+          text.includes(`{"Ref":"${id}"}`) ||
+          (typeof r.Properties?.FunctionName === 'string' && text.includes(`:function:${r.Properties.FunctionName}`)),
+      )
       .map(([id]) => id);
   };
   for (const r of Object.values(resources)) {
@@ -187,7 +197,10 @@ describe('the failure path of every function (what its Serverless-LambdaDLQ ackn
       const by = [...(invokers.get(id) ?? [])].sort();
       const asynchronous = by.filter((p) => !SYNCHRONOUS_INVOKERS.test(p));
       const onFailure = Object.values(resources).some(
-        (r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && JSON.stringify(r.Properties?.FunctionName) === JSON.stringify({ Ref: id }) && r.Properties?.DestinationConfig?.OnFailure?.Destination,
+        (r) =>
+          r.Type === 'AWS::Lambda::EventInvokeConfig' &&
+          JSON.stringify(r.Properties?.FunctionName) === JSON.stringify({ Ref: id }) &&
+          r.Properties?.DestinationConfig?.OnFailure?.Destination,
       );
       const reasons = acks.filter((a) => fn.node.path.startsWith(`${a.path}/`)).map((a) => a.reason);
       const expected = asynchronous.length > 0 ? FAILURE_PATH_REASONS.onFailureDestination : FAILURE_PATH_REASONS.synchronousOnly;
@@ -203,8 +216,13 @@ describe('the failure path of every function (what its Serverless-LambdaDLQ ackn
     const tasks = lambdaTasks();
     assert.ok(tasks.length > 0);
 
-    const wrong = tasks.filter((t) => (t.invocationType !== undefined && t.invocationType !== 'RequestResponse') || !t.retries || (!t.catches && t.state !== 'HandleInternalError'));
+    const wrong = tasks.filter(
+      (t) => (t.invocationType !== undefined && t.invocationType !== 'RequestResponse') || !t.retries || (!t.catches && t.state !== 'HandleInternalError'),
+    );
 
-    assert.deepEqual(wrong.map((t) => `${t.file} ${t.state}: InvocationType ${String(t.invocationType)}, Retry ${t.retries}, Catch ${t.catches}`), []);
+    assert.deepEqual(
+      wrong.map((t) => `${t.file} ${t.state}: InvocationType ${String(t.invocationType)}, Retry ${t.retries}, Catch ${t.catches}`),
+      [],
+    );
   });
 });

@@ -28,7 +28,7 @@ export const ACKNOWLEDGED_WARNINGS: ReadonlyArray<{ readonly rule: string; reado
     rule: 'W3005',
     message: /^'\w+Role\w*' dependency already enforced by a 'GetAtt' at 'Resources\/\w+\/Properties\/(Role|RoleArn)'$/,
     reason:
-      'CDK makes every Lambda function and state machine DependsOn its execution role (and that role\'s policy) as well as naming the role by GetAtt. The explicit dependency on the role is redundant, not wrong; the one on the policy is what keeps a function from running before its permissions exist, and it is not flagged.',
+      "CDK makes every Lambda function and state machine DependsOn its execution role (and that role's policy) as well as naming the role by GetAtt. The explicit dependency on the role is redundant, not wrong; the one on the policy is what keeps a function from running before its permissions exist, and it is not flagged.",
   },
 ];
 
@@ -68,7 +68,10 @@ describe.skipIf(SKIP)('cfn-lint', () => {
   it('gives a reason for each acknowledged warning, and each is still found (no stale acknowledgement)', () => {
     for (const a of ACKNOWLEDGED_WARNINGS) {
       assert.ok(a.reason.length >= 80, `${a.rule}: a reason that says why`);
-      assert.ok(findings.some((f) => f.Rule.Id === a.rule && a.message.test(f.Message)), `${a.rule} is acknowledged but cfn-lint no longer reports it: remove it here and from docs/security.md`);
+      assert.ok(
+        findings.some((f) => f.Rule.Id === a.rule && a.message.test(f.Message)),
+        `${a.rule} is acknowledged but cfn-lint no longer reports it: remove it here and from docs/security.md`,
+      );
     }
   });
 
@@ -77,7 +80,10 @@ describe.skipIf(SKIP)('cfn-lint', () => {
 
     const errors = unacknowledged(lint(broken));
 
-    assert.ok(errors.some((f) => f.Level === 'Error' && /Role/.test(f.Message)), JSON.stringify(errors));
+    assert.ok(
+      errors.some((f) => f.Level === 'Error' && /Role/.test(f.Message)),
+      JSON.stringify(errors),
+    );
   });
 });
 

@@ -21,8 +21,7 @@ beforeAll(() => {
 });
 
 const ref = (r: unknown) => JSON.stringify(r);
-const logicalIdOf = (template: Template, type: string, pathPart: string) =>
-  Object.entries(template.findResources(type)).find(([id]) => id.includes(pathPart))?.[0] as string;
+const logicalIdOf = (template: Template, type: string, pathPart: string) => Object.entries(template.findResources(type)).find(([id]) => id.includes(pathPart))?.[0] as string;
 
 /** The dashboard body with CloudFormation tokens flattened to their names, searchable as text. */
 function dashboardBody(template: Template): string {
@@ -38,7 +37,12 @@ describe('the Gantry dashboard', () => {
   it('shows the four DORA figures of every service for its production stage, from the EMF metrics', () => {
     const body = dashboardBody(built.template);
     for (const service of Object.keys(testConfig().services)) {
-      for (const title of [`${service}: deployments to prod per day`, `${service}: lead time to prod`, `${service}: change failure rate`, `${service}: failed deployment recovery time`]) {
+      for (const title of [
+        `${service}: deployments to prod per day`,
+        `${service}: lead time to prod`,
+        `${service}: change failure rate`,
+        `${service}: failed deployment recovery time`,
+      ]) {
         assert.ok(body.includes(title), `no widget "${title}"`);
       }
     }
@@ -70,7 +74,11 @@ describe('the control-plane alarms', () => {
         built.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           Threshold: 1,
           ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: { Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: id } }], MetricName: metric, Namespace: 'AWS/States' } }) })]),
+          Metrics: Match.arrayWith([
+            Match.objectLike({
+              MetricStat: Match.objectLike({ Metric: { Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: id } }], MetricName: metric, Namespace: 'AWS/States' } }),
+            }),
+          ]),
         });
       }
     }
@@ -86,7 +94,9 @@ describe('the control-plane alarms', () => {
         Threshold: 1,
         Metrics: [
           Match.objectLike({
-            MetricStat: Match.objectLike({ Metric: { Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [q, 'QueueName'] } }], MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS' } }),
+            MetricStat: Match.objectLike({
+              Metric: { Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [q, 'QueueName'] } }], MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS' },
+            }),
           }),
         ],
       });
@@ -136,7 +146,14 @@ describe('the notification topics', () => {
     built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: queue }],
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } },
+          }),
+        ]),
       },
     });
     assert.ok(
@@ -149,13 +166,25 @@ describe('the notification topics', () => {
     const rule = logicalIdOf(built.template, 'AWS::Events::Rule', 'LifecycleRule');
     built.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sns:Publish', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } },
+          }),
+        ]),
       },
     });
     built.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }) }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+          }),
         ]),
       },
     });
@@ -167,7 +196,11 @@ describe('the notification topics', () => {
     const events = statements.filter((s) => ref(s.Principal as object) === ref({ Service: 'events.amazonaws.com' }));
     assert.ok(events.length > 0);
     for (const s of events) assert.ok(s.Condition, `EventBridge has the key without a condition: ${ref(s)}`);
-    assert.ok(statements.some((s) => ref(s.Principal as object) === ref({ Service: 'cloudwatch.amazonaws.com' }) && ref(s.Action as object) === ref(['kms:Decrypt', 'kms:GenerateDataKey'])));
+    assert.ok(
+      statements.some(
+        (s) => ref(s.Principal as object) === ref({ Service: 'cloudwatch.amazonaws.com' }) && ref(s.Action as object) === ref(['kms:Decrypt', 'kms:GenerateDataKey']),
+      ),
+    );
   });
 });
 
@@ -187,8 +220,14 @@ function stackWithResources() {
 describe('ReleaseDashboard on its own', () => {
   it('fails at synth naming the props when a service has no stage or there is no workflow', () => {
     const { stack, fn, sm, q } = stackWithResources();
-    assert.throws(() => new ReleaseDashboard(stack, 'D1', { services: {}, stateMachines: { release: sm }, functions: { intake: fn }, deadLetterQueues: { intake: q } }), (e: unknown) => e instanceof ReleaseDashboardError && /services must name/.test(e.message));
-    assert.throws(() => new ReleaseDashboard(stack, 'D2', { services: { payments: [] }, stateMachines: { release: sm }, functions: {}, deadLetterQueues: {} }), /services\.payments must list at least one stage/);
+    assert.throws(
+      () => new ReleaseDashboard(stack, 'D1', { services: {}, stateMachines: { release: sm }, functions: { intake: fn }, deadLetterQueues: { intake: q } }),
+      (e: unknown) => e instanceof ReleaseDashboardError && /services must name/.test(e.message),
+    );
+    assert.throws(
+      () => new ReleaseDashboard(stack, 'D2', { services: { payments: [] }, stateMachines: { release: sm }, functions: {}, deadLetterQueues: {} }),
+      /services\.payments must list at least one stage/,
+    );
     assert.throws(() => new ReleaseDashboard(stack, 'D3', { services: { payments: ['dev'] }, stateMachines: {}, functions: {}, deadLetterQueues: {} }), /stateMachines must name/);
   });
 
@@ -221,7 +260,11 @@ describe('ReleaseNotifications on its own', () => {
     const d = new ReleaseDashboard(stack, 'D', { services: { api: ['dev', 'prod'] }, stateMachines: { release: sm }, functions: { intake: fn }, deadLetterQueues: { intake: q } });
     for (const scope of [n, d]) {
       const report = new AwsSolutionsChecks().validateScope(scope);
-      assert.deepEqual(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`), [], scope.node.path);
+      assert.deepEqual(
+        report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+        [],
+        scope.node.path,
+      );
     }
   });
 });

@@ -27,7 +27,14 @@ describe('docs/deploying.md', () => {
   });
 
   it('walks from an empty account to a first release: bootstrap, doctor --config, deploy, outputs, doctor, a release', () => {
-    const steps = [/npx cdk bootstrap /, /npx gantry doctor --config /, /npx cdk deploy -c config=/, /## 6\. The stack's outputs/, /npx gantry doctor --(outputs|stack) /, /npx gantry start --service /];
+    const steps = [
+      /npx cdk bootstrap /,
+      /npx gantry doctor --config /,
+      /npx cdk deploy -c config=/,
+      /## 6\. The stack's outputs/,
+      /npx gantry doctor --(outputs|stack) /,
+      /npx gantry start --service /,
+    ];
     let from = 0;
     for (const step of steps) {
       const at = doc.slice(from).search(step);

@@ -48,7 +48,10 @@ const rawConfig = (overrides: { stagingRegion?: string } = {}) => ({
   },
 });
 
-type Entry = { Type: string; Properties: { ClusterName: string; PrincipalArn: unknown; Type: string; AccessPolicies: Array<{ PolicyArn: unknown; AccessScope: { Type: string; Namespaces: string[] } }> } };
+type Entry = {
+  Type: string;
+  Properties: { ClusterName: string; PrincipalArn: unknown; Type: string; AccessPolicies: Array<{ PolicyArn: unknown; AccessScope: { Type: string; Namespaces: string[] } }> };
+};
 
 const cfnLint = spawnSync('cfn-lint', ['--version'], { encoding: 'utf8' });
 const CFN_LINT_SKIP = cfnLint.error || cfnLint.status !== 0 ? 'cfn-lint is not on PATH' : undefined;
@@ -69,7 +72,9 @@ describe('EKS access entries from the stack', () => {
 
   it('creates one entry per role that needs one, on the "create" clusters only', () => {
     const cp = built.stack.controlPlane;
-    const made = entries().map((e) => e.Properties.ClusterName).sort();
+    const made = entries()
+      .map((e) => e.Properties.ClusterName)
+      .sort();
 
     assert.deepEqual(made, ['prod-eks', 'prod-eks', 'staging-eks', 'staging-eks', 'staging-eks']);
     assert.ok(entryOf('staging-eks', cp.releaseStateMachine.role), 'release workflow on staging');
@@ -95,14 +100,20 @@ describe('EKS access entries from the stack', () => {
     for (const [cluster, role, namespaces] of cases) {
       const e = entryOf(cluster, role);
       assert.equal(e?.Properties.Type, 'STANDARD');
-      assert.deepEqual(e?.Properties.AccessPolicies, [{ PolicyArn: policyArn('AmazonEKSEditPolicy'), AccessScope: { Type: 'namespace', Namespaces: namespaces } }], `${cluster} ${logicalId(role)}`);
+      assert.deepEqual(
+        e?.Properties.AccessPolicies,
+        [{ PolicyArn: policyArn('AmazonEKSEditPolicy'), AccessScope: { Type: 'namespace', Namespaces: namespaces } }],
+        `${cluster} ${logicalId(role)}`,
+      );
     }
   });
 
   it('gives the insight workflow only AmazonEKSViewPolicy (it reads)', () => {
     const e = entryOf('staging-eks', built.stack.controlPlane.insightCheck.stateMachine.role);
 
-    assert.deepEqual(e?.Properties.AccessPolicies, [{ PolicyArn: policyArn('AmazonEKSViewPolicy'), AccessScope: { Type: 'namespace', Namespaces: ['ledger-staging', 'payments'] } }]);
+    assert.deepEqual(e?.Properties.AccessPolicies, [
+      { PolicyArn: policyArn('AmazonEKSViewPolicy'), AccessScope: { Type: 'namespace', Namespaces: ['ledger-staging', 'payments'] } },
+    ]);
   });
 
   it('gives the insight workflow no entry when the drift check is off', () => {
@@ -116,7 +127,7 @@ describe('EKS access entries from the stack', () => {
     assert.ok(!principals.includes(insightRole));
   });
 
-  it('the example config creates the Helm driver\'s entry on prod, for both services\' namespaces', () => {
+  it("the example config creates the Helm driver's entry on prod, for both services' namespaces", () => {
     const b = buildGantry({ bundle: false, config: testConfig() });
     const made = Object.values(resourcesOfType(b.template, 'AWS::EKS::AccessEntry')) as unknown as Entry[];
     const helmRole = { 'Fn::GetAtt': [b.stack.getLogicalId(b.stack.controlPlane.helmDriver.role.node.defaultChild as CfnElement), 'Arn'] };
@@ -139,7 +150,10 @@ describe('EKS access entries from the stack', () => {
 
   it.skipIf(CFN_LINT_SKIP)('passes cfn-lint: every entry of the mixed config (drivers, workflows, insight), principals as literal role ARNs', () => {
     const resources = Object.fromEntries(
-      Object.entries(resourcesOfType(built.template, 'AWS::EKS::AccessEntry')).map(([id, r], i) => [id, { ...r, Properties: { ...r.Properties, PrincipalArn: `arn:aws:iam::111122223333:role/gantry-role-${i}` } }]),
+      Object.entries(resourcesOfType(built.template, 'AWS::EKS::AccessEntry')).map(([id, r], i) => [
+        id,
+        { ...r, Properties: { ...r.Properties, PrincipalArn: `arn:aws:iam::111122223333:role/gantry-role-${i}` } },
+      ]),
     );
     const file = join(mkdtempSync(join(tmpdir(), 'gantry-access-entries-')), 'template.json');
     writeFileSync(file, JSON.stringify({ AWSTemplateFormatVersion: '2010-09-09', Resources: resources }));

@@ -24,7 +24,13 @@ const CONFIG_RAW = {
       repository: 'payments-api',
       stages: [
         { name: 'dev', cluster: 'dev', namespace: 'payments', deploy: { driver: 'kubernetes', deployment: 'payments', container: 'api' } },
-        { name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: 'repo/payments', version: '1.0.0' }, workload: { deployment: 'payments', container: 'api' } },
+        {
+          name: 'prod',
+          cluster: 'prod',
+          namespace: 'payments',
+          deploy: { driver: 'helm', release: 'payments', chart: 'repo/payments', version: '1.0.0' },
+          workload: { deployment: 'payments', container: 'api' },
+        },
       ],
     },
   },
@@ -47,7 +53,14 @@ function build(config: GantryConfig = CONFIG): Built {
   const fn = (id: string) => new LambdaFunction(stack, id, { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
   const plan = fn('Plan');
   const record = fn('Record');
-  const check = new InsightCheck(stack, 'InsightCheck', { config, planFunction: plan, recordFunction: record, encryptionKey: key, logRetention: RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.DESTROY });
+  const check = new InsightCheck(stack, 'InsightCheck', {
+    config,
+    planFunction: plan,
+    recordFunction: record,
+    encryptionKey: key,
+    logRetention: RetentionDays.ONE_YEAR,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
   return { stack, check, template: Template.fromStack(stack), plan, record };
 }
 
@@ -86,8 +99,14 @@ describe('the insight workflow', () => {
     assert.equal(eks[0]?.Action, 'eks:DescribeCluster');
     const resources = asArray(eks[0]?.Resource).map((r) => JSON.stringify(r));
     assert.equal(resources.length, 2);
-    assert.ok(resources.some((r) => /:eks:eu-west-2:111122223333:cluster\/dev-eks"/.test(r)), resources.join());
-    assert.ok(resources.some((r) => /:eks:eu-west-1:111122223333:cluster\/prod-eks"/.test(r)), resources.join());
+    assert.ok(
+      resources.some((r) => /:eks:eu-west-2:111122223333:cluster\/dev-eks"/.test(r)),
+      resources.join(),
+    );
+    assert.ok(
+      resources.some((r) => /:eks:eu-west-1:111122223333:cluster\/prod-eks"/.test(r)),
+      resources.join(),
+    );
     const actions = new Set(statements.flatMap((s) => asArray(s.Action as string | string[])));
     const unexpected = [...actions].filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:') && a !== 'lambda:InvokeFunction' && a !== 'eks:DescribeCluster');
     assert.deepEqual(unexpected, []);
@@ -95,7 +114,12 @@ describe('the insight workflow', () => {
 
   it('may describe no cluster when insight.driftCheck is off, or for a stage without a workload', () => {
     const raw = {
-      services: { payments: { repository: 'payments-api', stages: [{ name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: 'repo/payments', version: '1.0.0' } }] } },
+      services: {
+        payments: {
+          repository: 'payments-api',
+          stages: [{ name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: 'repo/payments', version: '1.0.0' } }],
+        },
+      },
       clusters: { prod: { name: 'prod-eks', region: 'eu-west-2' } },
     };
     for (const config of [parseConfig(raw), parseConfig({ ...CONFIG_RAW, insight: { driftCheck: false } })]) {
@@ -105,7 +129,10 @@ describe('the insight workflow', () => {
         .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${id}"`))
         .flatMap((p) => (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>).flatMap((st) => asArray(st.Action)));
       assert.ok(actions.includes('lambda:InvokeFunction'));
-      assert.deepEqual(actions.filter((a) => a.startsWith('eks:')), []);
+      assert.deepEqual(
+        actions.filter((a) => a.startsWith('eks:')),
+        [],
+      );
     }
   });
 
@@ -147,7 +174,10 @@ describe('cdk-nag over the insight check', () => {
   it('finds nothing unacknowledged in it', () => {
     const report = new AwsSolutionsChecks().validateScope(built.stack);
     const mine = report.violations.filter((v) => v.violatingResources.some((r) => (r.constructPath ?? '').includes('/InsightCheck/')));
-    assert.deepEqual(mine.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`), []);
+    assert.deepEqual(
+      mine.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`),
+      [],
+    );
   });
 });
 
@@ -158,7 +188,15 @@ describe('props', () => {
     const key = new Key(stack, 'Key');
     const fn = new LambdaFunction(stack, 'F', { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('x') });
     assert.throws(
-      () => new InsightCheck(stack, 'X', { config: {} as GantryConfig, planFunction: fn, recordFunction: fn, encryptionKey: key, logRetention: RetentionDays.ONE_DAY, removalPolicy: RemovalPolicy.DESTROY }),
+      () =>
+        new InsightCheck(stack, 'X', {
+          config: {} as GantryConfig,
+          planFunction: fn,
+          recordFunction: fn,
+          encryptionKey: key,
+          logRetention: RetentionDays.ONE_DAY,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
       InsightCheckError,
     );
   });

@@ -19,7 +19,15 @@ let built: BuiltGantry;
 const logicalId = (c: IConstruct) => built.stack.getLogicalId(c.node.defaultChild as CfnElement);
 const cp = () => built.stack.controlPlane;
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
+const WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+];
 
 type Statement = Record<string, any>;
 
@@ -29,13 +37,14 @@ function roleStatements(roleLogicalId: string): Statement[] {
     .flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement);
 }
 
-const ledgerStatements = (name: HandlerName) => roleStatements(logicalId(cp().functions[name].role)).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('dynamodb:')));
+const ledgerStatements = (name: HandlerName) =>
+  roleStatements(logicalId(cp().functions[name].role)).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('dynamodb:')));
 
 beforeAll(() => {
   built = buildGantry({ bundle: false });
 });
 
-describe('each handler role\'s ledger statements', () => {
+describe("each handler role's ledger statements", () => {
   const tableArn = () => ({ 'Fn::GetAtt': [logicalId(cp().table), 'Arn'] });
 
   for (const name of Object.keys(HANDLERS) as HandlerName[]) {
@@ -68,7 +77,11 @@ describe('each handler role\'s ledger statements', () => {
     for (const name of ['rollout-check'] as HandlerName[]) {
       const actions = ledgerStatements(name).flatMap((s) => asArray(s.Action));
       assert.ok(actions.length > 0, name);
-      assert.deepEqual(actions.filter((a) => WRITES.includes(a)), [], name);
+      assert.deepEqual(
+        actions.filter((a) => WRITES.includes(a)),
+        [],
+        name,
+      );
       const kms = roleStatements(logicalId(cp().functions[name].role)).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('kms:')));
       assert.deepEqual(kms.flatMap((s) => asArray(s.Action)).sort(), ['kms:Decrypt', 'kms:DescribeKey'], `${name} only decrypts`);
     }
@@ -78,7 +91,23 @@ describe('each handler role\'s ledger statements', () => {
 describe('who may write which item of the ledger (read from the template)', () => {
   /** The owners: for each item kind and write action, the handlers whose code writes it. */
   const OWNERS: Record<string, string[]> = {
-    'PutItem release': ['alarm-gate', 'alarm-watch', 'approval-decide', 'approval-request', 'bake-register', 'bake-timer', 'deploy-check', 'image-gates', 'intake', 'prepare-release', 'reconciler', 'record-step', 'rollback-prepare', 'stage-lease', 'window-gate'],
+    'PutItem release': [
+      'alarm-gate',
+      'alarm-watch',
+      'approval-decide',
+      'approval-request',
+      'bake-register',
+      'bake-timer',
+      'deploy-check',
+      'image-gates',
+      'intake',
+      'prepare-release',
+      'reconciler',
+      'record-step',
+      'rollback-prepare',
+      'stage-lease',
+      'window-gate',
+    ],
     'PutItem stage': ['stage-lease'],
     'UpdateItem stage': ['deploy-check', 'reconciler', 'record-step', 'stage-lease'],
     'DeleteItem stage': ['reconciler', 'record-step', 'stage-lease'],
@@ -111,7 +140,10 @@ describe('who may write which item of the ledger (read from the template)', () =
             out[key] = [...(out[key] ?? []), name].sort();
           }
         }
-        assert.ok(patterns.every((p) => Object.values(LEDGER_ITEM_KINDS).some((k) => k.partition === p)), `${name}: ${patterns.join(', ')} are item kind partitions`);
+        assert.ok(
+          patterns.every((p) => Object.values(LEDGER_ITEM_KINDS).some((k) => k.partition === p)),
+          `${name}: ${patterns.join(', ')} are item kind partitions`,
+        );
       }
     }
     return out;
@@ -121,7 +153,7 @@ describe('who may write which item of the ledger (read from the template)', () =
     assert.deepEqual(writersInTemplate(), OWNERS);
   });
 
-  it('lets nothing delete or update a release\'s items (events are never deleted or changed in place)', () => {
+  it("lets nothing delete or update a release's items (events are never deleted or changed in place)", () => {
     const w = writersInTemplate();
 
     assert.equal(w['DeleteItem release'], undefined);
@@ -145,7 +177,10 @@ describe('who may write which item of the ledger (read from the template)', () =
       return writesLedger && !held;
     });
 
-    assert.deepEqual(unconditioned.map((u) => u.where), []);
+    assert.deepEqual(
+      unconditioned.map((u) => u.where),
+      [],
+    );
   });
 });
 
@@ -160,16 +195,25 @@ describe('people', () => {
     cp().grantApprove(roles.approver);
     cp().grantAudit(roles.auditor);
     const statements = Object.fromEntries(
-      Object.entries(roles).map(([who, role]) => [who, (built.stack.resolve((role.node.tryFindChild('DefaultPolicy') as IConstruct & { document: unknown }).document) as { Statement: Statement[] }).Statement]),
+      Object.entries(roles).map(([who, role]) => [
+        who,
+        (built.stack.resolve((role.node.tryFindChild('DefaultPolicy') as IConstruct & { document: unknown }).document) as { Statement: Statement[] }).Statement,
+      ]),
     );
     const actions = (who: string) => statements[who]?.flatMap((s: Statement) => asArray(s.Action)) ?? [];
 
     for (const who of Object.keys(roles)) {
-      assert.deepEqual(actions(who).filter((a) => WRITES.includes(a) || a === 'dynamodb:*' || a === 'states:StartExecution'), [], who);
+      assert.deepEqual(
+        actions(who).filter((a) => WRITES.includes(a) || a === 'dynamodb:*' || a === 'states:StartExecution'),
+        [],
+        who,
+      );
     }
     const invoke = statements.operator?.find((s: Statement) => asArray(s.Action).includes('execute-api:Invoke'));
     assert.deepEqual(
-      asArray(invoke?.Resource).map((r) => /\/v1\/(POST|PUT)\/(releases|rollbacks|freeze)"/.exec(JSON.stringify(r))?.slice(1).join(' /')).sort(),
+      asArray(invoke?.Resource)
+        .map((r) => /\/v1\/(POST|PUT)\/(releases|rollbacks|freeze)"/.exec(JSON.stringify(r))?.slice(1).join(' /'))
+        .sort(),
       ['POST /releases', 'POST /rollbacks', 'PUT /freeze'],
     );
     assert.ok(actions('operator').includes('states:StopExecution') && actions('operator').includes('dynamodb:Query'));
@@ -177,7 +221,7 @@ describe('people', () => {
     assert.ok(actions('auditor').includes('dynamodb:GetItem'));
   });
 
-  it('docs/security.md shows the handlers\' ledger access exactly as lib/ledger-access.ts derives it', () => {
+  it("docs/security.md shows the handlers' ledger access exactly as lib/ledger-access.ts derives it", () => {
     const text = readFileSync(join(ROOT, 'docs', 'security.md'), 'utf8');
 
     assert.ok(text.includes(ledgerAccessMarkdown()), 'regenerate the table in docs/security.md from ledgerAccessMarkdown()');

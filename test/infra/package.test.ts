@@ -71,7 +71,14 @@ describe('the packed package', () => {
       assert.ok(paths.has(p), `${p} is not in the package`);
     }
     for (const h of Object.keys(HANDLERS)) assert.ok(paths.has(`lambdas/${h}.ts`), `the ${h} handler source is not in the package`);
-    for (const dir of ['drivers/helm/buildspec.yml', 'drivers/helm/deploy.sh', 'drivers/terraform/buildspec.yml', 'drivers/terraform/deploy.sh', 'lambdas/domain/', 'lambdas/adapters/'])
+    for (const dir of [
+      'drivers/helm/buildspec.yml',
+      'drivers/helm/deploy.sh',
+      'drivers/terraform/buildspec.yml',
+      'drivers/terraform/deploy.sh',
+      'lambdas/domain/',
+      'lambdas/adapters/',
+    ])
       assert.ok(
         [...paths].some((p) => p.startsWith(dir)),
         `nothing under ${dir}`,

@@ -93,7 +93,11 @@ describe('encryption', () => {
 
   it('encrypts every log group with the key and gives each a retention', () => {
     const groups = Object.values(resourcesOfType(built.template, 'AWS::Logs::LogGroup'));
-    assert.equal(groups.length, Object.keys(HANDLERS).length + 6, 'one per handler, one per workflow (release, rollback, insight), one per driver (Helm, Terraform), one for the approval API access logs');
+    assert.equal(
+      groups.length,
+      Object.keys(HANDLERS).length + 6,
+      'one per handler, one per workflow (release, rollback, insight), one per driver (Helm, Terraform), one for the approval API access logs',
+    );
     for (const g of groups) {
       assert.deepEqual(g.Properties?.KmsKeyId, keyArn());
       assert.equal(typeof g.Properties?.RetentionInDays, 'number');
@@ -102,7 +106,7 @@ describe('encryption', () => {
 
   it('encrypts every dead-letter queue with the key and refuses plain HTTP to it', () => {
     const queues = resourcesOfType(built.template, 'AWS::SQS::Queue');
-    assert.equal(Object.keys(queues).length, 6, "intake, alarm-watch, bake-timer, reconciler, the notifications rule and the insight schedule");
+    assert.equal(Object.keys(queues).length, 6, 'intake, alarm-watch, bake-timer, reconciler, the notifications rule and the insight schedule');
     for (const [id, q] of Object.entries(queues)) {
       assert.deepEqual(q.Properties?.KmsMasterKeyId, keyArn(), id);
       built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -137,7 +141,11 @@ describe('the EventBridge rules', () => {
     assert.ok(rule, 'a rule whose EventPattern equals cloudTrailStartExecutionPattern of the release and rollback workflows');
     assert.deepEqual(targetsOf(rule)[0]?.Arn, fnArn('intake'));
     built.template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.states'], 'detail-type': ['AWS API Call via CloudTrail'], detail: { eventSource: ['states.amazonaws.com'], eventName: ['StartExecution'], errorCode: [{ exists: false }] } },
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: { eventSource: ['states.amazonaws.com'], eventName: ['StartExecution'], errorCode: [{ exists: false }] },
+      },
     });
   });
 
@@ -204,16 +212,16 @@ describe('the workflows', () => {
       const invoke = statementsWithAction(statements, 'lambda:InvokeFunction');
       const expected = placeholders.filter((p) => p.endsWith('FunctionArn')).map(expectedValue);
       assert.deepEqual(
-        invoke.flatMap((s) => asArray(s.Resource)).map((r) => JSON.stringify(r)).sort(),
+        invoke
+          .flatMap((s) => asArray(s.Resource))
+          .map((r) => JSON.stringify(r))
+          .sort(),
         expected.map((r) => JSON.stringify(r)).sort(),
       );
       const codebuild = statementsWithAction(statements, 'codebuild:StartBuild');
       assert.equal(codebuild.length, 1);
       assert.deepEqual(asArray(codebuild[0]?.Action as string[]).sort(), ['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild']);
-      assert.deepEqual(codebuild[0]?.Resource, [
-        { 'Fn::GetAtt': [logicalId(cp().helmDriver.project), 'Arn'] },
-        { 'Fn::GetAtt': [logicalId(cp().terraformDriver.project), 'Arn'] },
-      ]);
+      assert.deepEqual(codebuild[0]?.Resource, [{ 'Fn::GetAtt': [logicalId(cp().helmDriver.project), 'Arn'] }, { 'Fn::GetAtt': [logicalId(cp().terraformDriver.project), 'Arn'] }]);
       const rule = statementsWithAction(statements, 'events:PutRule');
       assert.equal(rule.length, 1);
       assert.match(JSON.stringify(rule[0]?.Resource), /:rule\/StepFunctionsGetEventForCodeBuildStartBuildRule"/);
@@ -287,14 +295,20 @@ describe('the handlers', () => {
     assert.equal(all.length - starters.length, 1);
     const release = JSON.stringify({ Ref: logicalId(cp().releaseStateMachine) });
     const rollback = JSON.stringify({ Ref: logicalId(cp().rollbackStateMachine) });
-    const startersOf = (arn: string) => starters.filter((s) => asArray(s.statement.Resource).some((r) => JSON.stringify(r) === arn)).map((s) => s.where.split(' ')[0]).sort();
+    const startersOf = (arn: string) =>
+      starters
+        .filter((s) => asArray(s.statement.Resource).some((r) => JSON.stringify(r) === arn))
+        .map((s) => s.where.split(' ')[0])
+        .sort();
     const who = (w: string) => (/Intake/.test(w) ? 'intake' : /OperatorApi/.test(w) ? 'operator-api' : w);
     assert.deepEqual(startersOf(release).map(who), ['intake', 'operator-api']);
     assert.deepEqual(startersOf(rollback).map(who), ['operator-api']);
     assert.ok(starters.every((s) => asArray(s.statement.Resource).every((r) => [release, rollback].includes(JSON.stringify(r)))));
     assert.equal(statementsWithAction(rolePolicyStatements(logicalId(cp().functions.intake.role)), 'states:StartExecution').length, 1);
     assert.deepEqual(
-      statementsWithAction(rolePolicyStatements(logicalId(cp().functions.intake.role)), 'states:StartExecution').flatMap((s) => asArray(s.Resource)).map((r) => JSON.stringify(r)),
+      statementsWithAction(rolePolicyStatements(logicalId(cp().functions.intake.role)), 'states:StartExecution')
+        .flatMap((s) => asArray(s.Resource))
+        .map((r) => JSON.stringify(r)),
       [release],
       'intake starts releases only',
     );
@@ -379,7 +393,11 @@ describe('the bake timers', () => {
     const others = statements.filter((st) => st.Action !== 'lambda:InvokeFunction');
     const dlq = { 'Fn::GetAtt': [logicalId(cp().deadLetterQueues.bakeTimer), 'Arn'] };
     assert.ok(others.some((st) => JSON.stringify(st.Resource) === JSON.stringify(dlq) && [st.Action].flat().every((a) => a === 'sqs:SendMessage')));
-    for (const st of others) assert.ok([st.Action].flat().every((a) => /^(sqs:SendMessage|kms:(Decrypt|GenerateDataKey))$/.test(String(a))), JSON.stringify(st));
+    for (const st of others)
+      assert.ok(
+        [st.Action].flat().every((a) => /^(sqs:SendMessage|kms:(Decrypt|GenerateDataKey))$/.test(String(a))),
+        JSON.stringify(st),
+      );
   });
 
   it('are created with that dead-letter queue, so a timer Scheduler cannot deliver is kept, not dropped', () => {
@@ -407,16 +425,17 @@ describe('the Helm driver', () => {
     assert.equal(resources.length, helmClusters.size);
     for (const key of helmClusters) {
       const cluster = config.clusters[key];
-      assert.ok(resources.some((r) => r.includes(`:eks:${cluster?.region}:`) && r.includes(`:cluster/${cluster?.name}"`)), key);
+      assert.ok(
+        resources.some((r) => r.includes(`:eks:${cluster?.region}:`) && r.includes(`:cluster/${cluster?.name}"`)),
+        key,
+      );
     }
   });
 });
 
 describe('IAM', () => {
   it('grants no action "*" or "<service>:*" in any policy, except the key policy delegating the key to IAM', () => {
-    const offending = allPolicyStatements(built.template).filter(({ statement }) =>
-      asArray(statement.Action as string | string[]).some((a) => a === '*' || a.endsWith(':*')),
-    );
+    const offending = allPolicyStatements(built.template).filter(({ statement }) => asArray(statement.Action as string | string[]).some((a) => a === '*' || a.endsWith(':*')));
     const allowed = offending.filter(
       ({ where, statement }) =>
         where.includes('(AWS::KMS::Key)') &&
@@ -462,8 +481,18 @@ describe('a config with a Terraform stage', () => {
         payments: {
           repository: 'payments-api',
           stages: [
-            { name: 'dev', cluster: 'dev', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: 'oci://111122223333.dkr.ecr.eu-west-2.amazonaws.com/charts/payments', version: '1.2.0' } },
-            { name: 'prod', cluster: 'dev', namespace: 'payments', deploy: { driver: 'terraform', source: 's3://tf-sources/payments.zip', workdir: 'prod', imageVariable: 'image' } },
+            {
+              name: 'dev',
+              cluster: 'dev',
+              namespace: 'payments',
+              deploy: { driver: 'helm', release: 'payments', chart: 'oci://111122223333.dkr.ecr.eu-west-2.amazonaws.com/charts/payments', version: '1.2.0' },
+            },
+            {
+              name: 'prod',
+              cluster: 'dev',
+              namespace: 'payments',
+              deploy: { driver: 'terraform', source: 's3://tf-sources/payments.zip', workdir: 'prod', imageVariable: 'image' },
+            },
           ],
         },
       },

@@ -29,8 +29,8 @@ export const STAR_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
   'logs:UpdateLogDelivery': 'CloudWatch Logs vended delivery supports no resource-level permissions.',
   'logs:DeleteLogDelivery': 'CloudWatch Logs vended delivery supports no resource-level permissions.',
   'logs:ListLogDeliveries': 'CloudWatch Logs vended delivery supports no resource-level permissions.',
-  'logs:PutResourcePolicy': 'Step Functions execution logging needs it; it acts on the account\'s log resource policy, which has no ARN.',
-  'logs:DescribeResourcePolicies': 'Lists the account\'s log resource policies, which have no ARN.',
+  'logs:PutResourcePolicy': "Step Functions execution logging needs it; it acts on the account's log resource policy, which has no ARN.",
+  'logs:DescribeResourcePolicies': "Lists the account's log resource policies, which have no ARN.",
   'logs:DescribeLogGroups': 'Step Functions execution logging needs it; listing takes no resource.',
   'inspector2:ListFindings': 'Amazon Inspector defines no resource type for ListFindings; ECR DescribeImageScanFindings needs it under enhanced scanning (image gates, read-only).',
   'inspector2:ListCoverage': 'Amazon Inspector defines no resource type for ListCoverage; ECR DescribeImageScanFindings needs it under enhanced scanning (image gates, read-only).',
@@ -96,7 +96,9 @@ describe('IAM wildcards', () => {
   });
 
   it('use Resource "*" somewhere, so the list is exercised (tracing and alarm reads need it)', () => {
-    const granted = statements.filter(({ where, statement }) => IDENTITY.test(where) && asArray(statement.Resource as unknown).includes('*')).flatMap(({ statement }) => asArray(statement.Action as string | string[]));
+    const granted = statements
+      .filter(({ where, statement }) => IDENTITY.test(where) && asArray(statement.Resource as unknown).includes('*'))
+      .flatMap(({ statement }) => asArray(statement.Action as string | string[]));
 
     assert.ok(granted.includes('xray:PutTraceSegments') && granted.includes('cloudwatch:DescribeAlarms'), granted.join(', '));
   });
@@ -114,7 +116,10 @@ describe('IAM wildcards', () => {
       return star && statement.Effect !== 'Deny';
     });
 
-    assert.deepEqual(anonymous.map(({ where }) => where), []);
+    assert.deepEqual(
+      anonymous.map(({ where }) => where),
+      [],
+    );
   });
 
   it('let only IAM principals of this account administer the key, and AWS services only where a statement says which', () => {
@@ -128,10 +133,18 @@ describe('IAM wildcards', () => {
     const unconditioned = services
       .filter((s) => !/aws:SourceAccount|aws:SourceArn|kms:EncryptionContext|kms:ViaService|kms:CallerAccount/.test(JSON.stringify(s.Condition ?? {})))
       .map((s) => String(s.Sid));
-    assert.deepEqual(unconditioned.sort(), Object.keys(UNCONDITIONED_KEY_GRANTS).filter((sid) => unconditioned.includes(sid)).sort());
+    assert.deepEqual(
+      unconditioned.sort(),
+      Object.keys(UNCONDITIONED_KEY_GRANTS)
+        .filter((sid) => unconditioned.includes(sid))
+        .sort(),
+    );
     for (const sid of unconditioned) {
       const s = services.find((x) => x.Sid === sid);
-      assert.ok(asArray(s?.Action as string | string[]).every((a) => ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKey*'].includes(a)), `${sid} is limited to data-key use`);
+      assert.ok(
+        asArray(s?.Action as string | string[]).every((a) => ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKey*'].includes(a)),
+        `${sid} is limited to data-key use`,
+      );
     }
   });
 
@@ -188,8 +201,13 @@ describe('encryption with the customer-managed key', () => {
   it('refuses plain HTTP on every topic', () => {
     for (const [id] of Object.entries(resourcesOfType(built.template, 'AWS::SNS::Topic'))) {
       const policy = Object.values(resourcesOfType(built.template, 'AWS::SNS::TopicPolicy')).find((p) => JSON.stringify(p.Properties?.Topics).includes(`"${id}"`));
-      const statements = ((policy?.Properties?.PolicyDocument as { Statement?: Statement[] })?.Statement ?? []) as Array<Statement & { Condition?: { Bool?: Record<string, string> } }>;
-      assert.ok(statements.some((st) => st.Effect === 'Deny' && st.Principal === '*' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false'), id);
+      const statements = ((policy?.Properties?.PolicyDocument as { Statement?: Statement[] })?.Statement ?? []) as Array<
+        Statement & { Condition?: { Bool?: Record<string, string> } }
+      >;
+      assert.ok(
+        statements.some((st) => st.Effect === 'Deny' && st.Principal === '*' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
+        id,
+      );
     }
   });
 });

@@ -85,10 +85,7 @@ describe('WorkflowDefinition', () => {
   });
 
   it('refuses a Lambda task whose function is chosen at run time (it cannot be granted)', () => {
-    assert.throws(
-      () => new WorkflowDefinition('t', task({ Resource: 'arn:aws:states:::lambda:invoke', Parameters: { 'FunctionName.$': '$.fn' } })),
-      WorkflowDefinitionError,
-    );
+    assert.throws(() => new WorkflowDefinition('t', task({ Resource: 'arn:aws:states:::lambda:invoke', Parameters: { 'FunctionName.$': '$.fn' } })), WorkflowDefinitionError);
   });
 
   it('refuses JSONata definitions', () => {

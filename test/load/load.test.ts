@@ -51,18 +51,28 @@ describe('load: 50 services × 10 digests, every push delivered twice, 20 minute
     assert.ok(releases.every((r) => r.kind === 'release'));
     const transitions = result.output.executions.reduce((a, e) => a + e.transitions, 0);
     const superseded = releases.filter((r) => r.status === 'BLOCKED').length;
-    t.annotate(`wall ${(wallMs / 1000).toFixed(1)} s; ${releases.length} releases (${superseded} superseded); ${result.output.deployments.length} deploys; ${transitions} state transitions; ${result.ledgerEvents.length} ledger events; virtual ${result.output.clock.start} → ${result.output.clock.end}`);
+    t.annotate(
+      `wall ${(wallMs / 1000).toFixed(1)} s; ${releases.length} releases (${superseded} superseded); ${result.output.deployments.length} deploys; ${transitions} state transitions; ${result.ledgerEvents.length} ledger events; virtual ${result.output.clock.start} → ${result.output.clock.end}`,
+    );
   });
 
   it('ends every release SUCCEEDED, or BLOCKED only because a newer digest superseded it (the rest of its stages SUPERSEDED)', () => {
     for (const r of result.output.releases) {
       assert.ok(r.status === 'SUCCEEDED' || r.status === 'BLOCKED', `${r.releaseId}: ${r.status}`);
       if (r.status === 'SUCCEEDED') {
-        assert.deepEqual(r.stages.map((s) => s.status), ['PROMOTED', 'PROMOTED', 'PROMOTED'], r.releaseId);
+        assert.deepEqual(
+          r.stages.map((s) => s.status),
+          ['PROMOTED', 'PROMOTED', 'PROMOTED'],
+          r.releaseId,
+        );
       } else {
         const first = r.stages.findIndex((s) => s.status === 'SUPERSEDED');
         assert.ok(first >= 0, `${r.releaseId}: BLOCKED without a superseded stage`);
-        assert.deepEqual(r.stages.slice(0, first).map((s) => s.status), r.stages.slice(0, first).map(() => 'PROMOTED'), r.releaseId);
+        assert.deepEqual(
+          r.stages.slice(0, first).map((s) => s.status),
+          r.stages.slice(0, first).map(() => 'PROMOTED'),
+          r.releaseId,
+        );
         for (const st of r.stages.slice(first)) {
           assert.equal(st.status, 'SUPERSEDED', r.releaseId);
           assert.match(st.reason ?? '', /superseded/, r.releaseId);

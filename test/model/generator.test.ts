@@ -8,7 +8,7 @@ import { closedBecause, durationMs, type ScenarioDoc } from './invariants';
 
 const ROOT = join(__dirname, '..', '..');
 const SEEDS = Array.from({ length: 300 }, (_, i) => i + 1);
-type Doc = ScenarioDoc & { triggers: NonNullable<ScenarioDoc["triggers"]>; script: Array<Record<string, unknown>> };
+type Doc = ScenarioDoc & { triggers: NonNullable<ScenarioDoc['triggers']>; script: Array<Record<string, unknown>> };
 const docs = SEEDS.map((s) => scenarioForSeed(s) as unknown as Doc);
 
 describe('model history generator', () => {
@@ -35,7 +35,10 @@ describe('model history generator', () => {
     assert.ok(all((d) => d.triggers.some((t) => t.type === 'ecr-push' && Number(t.copies) > 1)) > 0, 'duplicate deliveries');
     assert.ok(all((d) => d.triggers.filter((t) => t.type === 'ecr-push' && (t.repository as string) === 'alpha-api').length >= 3) > 0, 'three digests of one service');
     assert.ok(all(triggers('start')) > 0, 'break-glass starts');
-    assert.ok(all((d) => d.triggers.some((t) => t.type === 'freeze' && t.state === 'on')) > 0 && all((d) => d.triggers.some((t) => t.type === 'freeze' && t.state === 'off')) > 0, 'freezes on and off');
+    assert.ok(
+      all((d) => d.triggers.some((t) => t.type === 'freeze' && t.state === 'on')) > 0 && all((d) => d.triggers.some((t) => t.type === 'freeze' && t.state === 'off')) > 0,
+      'freezes on and off',
+    );
     assert.ok(all(triggers('rollback')) > 0, 'operator rollbacks');
     for (const key of ['approve', 'reject', 'alarm', 'deploy', 'abort', 'fault']) assert.ok(all(lines(key)) > 0, `script lines "${key}"`);
     assert.ok(all((d) => d.script.some((l) => (l.alarm as { state?: string } | undefined)?.state === 'OK')) > 0, 'alarm flaps');
@@ -48,7 +51,10 @@ describe('model history generator', () => {
       const h = historyOf(s);
       const edges = new Set(edgesOf(h));
       const doc = scenarioForSeed(s) as unknown as Doc;
-      const minutes = [...doc.triggers.map((t) => durationMs(t.at as string)), ...doc.script.flatMap((l) => ('at' in (l.when as object) ? [durationMs((l.when as { at: string }).at)] : []))].map((ms) => ms / 60_000);
+      const minutes = [
+        ...doc.triggers.map((t) => durationMs(t.at as string)),
+        ...doc.script.flatMap((l) => ('at' in (l.when as object) ? [durationMs((l.when as { at: string }).at)] : [])),
+      ].map((ms) => ms / 60_000);
       if (minutes.some((m) => edges.has(m))) onEdge++;
       // An edge moment resolves to an edge.
       assert.ok(edges.has(minuteOf(h, { edge: 3, plus: 0 })), `seed ${s}`);
@@ -56,16 +62,28 @@ describe('model history generator', () => {
     assert.ok(onEdge >= SEEDS.length / 4, `only ${onEdge} of ${SEEDS.length} histories have an event on an edge`);
   });
 
-  it('renders prod\'s allow slots so that the oracle reads them back as generated', () => {
+  it("renders prod's allow slots so that the oracle reads them back as generated", () => {
     for (const s of SEEDS.slice(0, 50)) {
       const h = historyOf(s);
       const doc = scenarioForSeed(s) as unknown as Doc;
       for (const svc of ['alpha', 'beta']) {
         for (const [from, to] of h.slots.slice(0, -1)) {
-          assert.deepEqual(closedBecause(doc, svc, 'prod', CLOCK_MS + from * 60_000).filter((c) => c.kind === 'window'), [], `seed ${s}: open at ${from}`);
-          assert.equal(closedBecause(doc, svc, 'prod', CLOCK_MS + to * 60_000 - 1).some((c) => c.kind === 'window'), false, `seed ${s}: open until ${to}`);
+          assert.deepEqual(
+            closedBecause(doc, svc, 'prod', CLOCK_MS + from * 60_000).filter((c) => c.kind === 'window'),
+            [],
+            `seed ${s}: open at ${from}`,
+          );
+          assert.equal(
+            closedBecause(doc, svc, 'prod', CLOCK_MS + to * 60_000 - 1).some((c) => c.kind === 'window'),
+            false,
+            `seed ${s}: open until ${to}`,
+          );
           // `to` is exclusive: closed at `to` unless the next slot opens then (a gap is 3 minutes or more).
-          assert.equal(closedBecause(doc, svc, 'prod', CLOCK_MS + to * 60_000).some((c) => c.kind === 'window'), true, `seed ${s}: closed at ${to}`);
+          assert.equal(
+            closedBecause(doc, svc, 'prod', CLOCK_MS + to * 60_000).some((c) => c.kind === 'window'),
+            true,
+            `seed ${s}: closed at ${to}`,
+          );
         }
         assert.deepEqual(closedBecause(doc, svc, 'dev', CLOCK_MS + 7 * 60_000), [], 'dev has no window');
       }

@@ -93,7 +93,12 @@ const slots = fc
   });
 
 const burst = (maxGaps: number) =>
-  fc.record({ service, start: moment, gaps: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 0, maxLength: maxGaps }), copies: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }) });
+  fc.record({
+    service,
+    start: moment,
+    gaps: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 0, maxLength: maxGaps }),
+    copies: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }),
+  });
 
 /** One or two bursts: a service's digests pushed 0–3 minutes apart (up to three, then one of a second burst). */
 const pushes = fc.tuple(burst(2), fc.option(burst(0), { nil: undefined })).map(([first, second]) => {
@@ -114,17 +119,28 @@ export const historyArb: fc.Arbitrary<History> = fc.record(
     bake: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 5 })),
     approvalTimeout: fc.integer({ min: 5, max: 15 }),
     slots,
-    blackout: fc.option(fc.tuple(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 5, max: 30 })).map(([a, len]) => [a, a + len] as const), { nil: undefined }),
+    blackout: fc.option(
+      fc.tuple(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 5, max: 30 })).map(([a, len]) => [a, a + len] as const),
+      { nil: undefined },
+    ),
     pushes,
     breakGlass: fc.option(fc.record({ push: fc.nat(4), delay: fc.integer({ min: 0, max: 20 }) }), { nil: undefined, freq: 2 }),
     freezes: fc.oneof(
       { weight: 2, arbitrary: fc.constant([]) },
-      { weight: 2, arbitrary: fc.tuple(moment, fc.integer({ min: 0, max: 40 })).map(([at, len]) => [{ on: true, at }, { on: false, at: shift(at, len) }]) },
+      {
+        weight: 2,
+        arbitrary: fc.tuple(moment, fc.integer({ min: 0, max: 40 })).map(([at, len]) => [
+          { on: true, at },
+          { on: false, at: shift(at, len) },
+        ]),
+      },
       { weight: 1, arbitrary: moment.map((at) => [{ on: true, at }]) },
     ),
     rollbacks: fc.array(fc.record({ service, stage, at: moment, toFirst: fc.boolean() }), { maxLength: 1 }),
     // Mostly approvals: a decision is a rejection only when it is drawn as one and its minute is a multiple of 3.
-    decisions: fc.array(fc.record({ service, after: fc.integer({ min: 0, max: 60 }), approve: fc.boolean() }), { minLength: 2, maxLength: 6 }).map((ds) => ds.map((d) => ({ ...d, approve: d.approve || d.after % 3 !== 0 }))),
+    decisions: fc
+      .array(fc.record({ service, after: fc.integer({ min: 0, max: 60 }), approve: fc.boolean() }), { minLength: 2, maxLength: 6 })
+      .map((ds) => ds.map((d) => ({ ...d, approve: d.approve || d.after % 3 !== 0 }))),
     alarms: fc.array(fc.record({ service, stage, after: fc.integer({ min: 0, max: 4 }), flap: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }) }), { maxLength: 2 }),
     deployFailures: fc.array(fc.record({ service, stage, phase: fc.constantFrom('deploy' as const, 'deploy' as const, 'rollback' as const) }), { maxLength: 1 }),
     aborts: fc.array(fc.record({ service, at: moment }), { maxLength: 1 }),
@@ -239,20 +255,37 @@ export function scenarioOf(h: History, name: string): Record<string, unknown> {
     triggers.push({
       at: p.minute,
       order: n,
-      trigger: { type: 'ecr-push', repository: repositoryOf(p.service), tag: tagOf(k), digest: digestOf(p.service, k), copies: p.copies, principal: pusher(n + 1), at: dur(p.minute) },
+      trigger: {
+        type: 'ecr-push',
+        repository: repositoryOf(p.service),
+        tag: tagOf(k),
+        digest: digestOf(p.service, k),
+        copies: p.copies,
+        principal: pusher(n + 1),
+        at: dur(p.minute),
+      },
     });
   });
   // Script lines and rollbacks aim at a service that was pushed (a line for an idle service would only be unused).
   const pushedServices = [...new Set(pushed.map((p) => p.service))];
-  const aim = (svc: ServiceName, i: number): ServiceName => (pushedServices.length === 0 || pushedServices.includes(svc) ? svc : (pushedServices[i % pushedServices.length] as ServiceName));
+  const aim = (svc: ServiceName, i: number): ServiceName =>
+    pushedServices.length === 0 || pushedServices.includes(svc) ? svc : (pushedServices[i % pushedServices.length] as ServiceName);
   if (h.breakGlass && pushed.length > 0) {
     const p = pushed[h.breakGlass.push % pushed.length] as (typeof pushed)[number];
     const at = p.at + h.breakGlass.delay;
-    triggers.push({ at, order: 100, trigger: { type: 'start', principal: DEPLOYER, input: { service: p.service, image: { tag: tagOf(p.k) }, breakGlass: { reason: 'INC-42 model break-glass' } }, at: dur(at) } });
+    triggers.push({
+      at,
+      order: 100,
+      trigger: { type: 'start', principal: DEPLOYER, input: { service: p.service, image: { tag: tagOf(p.k) }, breakGlass: { reason: 'INC-42 model break-glass' } }, at: dur(at) },
+    });
   }
   h.freezes.forEach((f, i) => {
     const at = minuteOf(h, f.at);
-    triggers.push({ at, order: 200 + i, trigger: { type: 'freeze', state: f.on ? 'on' : 'off', reason: f.on ? 'model freeze' : 'model thaw', principal: CHANGE_BOARD, at: dur(at) } });
+    triggers.push({
+      at,
+      order: 200 + i,
+      trigger: { type: 'freeze', state: f.on ? 'on' : 'off', reason: f.on ? 'model freeze' : 'model thaw', principal: CHANGE_BOARD, at: dur(at) },
+    });
   });
   h.rollbacks.forEach((r0, i) => {
     const r = { ...r0, service: aim(r0.service, i) };
@@ -260,7 +293,12 @@ export function scenarioOf(h: History, name: string): Record<string, unknown> {
     triggers.push({
       at,
       order: 300 + i,
-      trigger: { type: 'rollback', principal: OPERATOR, input: { service: r.service, stage: r.stage, ...(r.toFirst ? { digest: digestOf(r.service, 0) } : {}), reason: `INC-${100 + i} model rollback` }, at: dur(at) },
+      trigger: {
+        type: 'rollback',
+        principal: OPERATOR,
+        input: { service: r.service, stage: r.stage, ...(r.toFirst ? { digest: digestOf(r.service, 0) } : {}), reason: `INC-${100 + i} model rollback` },
+        at: dur(at),
+      },
     });
   });
   h.decisions.forEach((d0, i) => {
@@ -271,7 +309,8 @@ export function scenarioOf(h: History, name: string): Record<string, unknown> {
   for (const [i, a0] of h.alarms.entries()) {
     const a = { ...a0, service: aim(a0.service, i) };
     script.push({ when: { service: a.service, stage: a.stage, phase: 'bake', after: dur(a.after) }, alarm: { name: alarmOf(a.service, a.stage), state: 'ALARM' } });
-    if (a.flap !== undefined) script.push({ when: { service: a.service, stage: a.stage, phase: 'bake', after: dur(a.after + a.flap) }, alarm: { name: alarmOf(a.service, a.stage), state: 'OK' } });
+    if (a.flap !== undefined)
+      script.push({ when: { service: a.service, stage: a.stage, phase: 'bake', after: dur(a.after + a.flap) }, alarm: { name: alarmOf(a.service, a.stage), state: 'OK' } });
   }
   for (const [i, f0] of h.deployFailures.entries()) {
     const f = { ...f0, service: aim(f0.service, i) };

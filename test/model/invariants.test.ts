@@ -58,7 +58,10 @@ describe('model invariants', () => {
     const run = copy();
     const windows = run.doc.config.services.alpha?.stages[2]?.windows as { allow: Array<{ from: string; to: string }> };
     windows.allow = [{ ...(windows.allow[0] as { from: string; to: string }), from: '15:00', to: '16:00' }];
-    assert.match(violations(run, 'deploy only inside the window, outside blackouts and the freeze').join('\n'), /deploy of alpha\/prod .* outside every allow slot \(15:00–16:00 UTC\), and the release is not break-glass/);
+    assert.match(
+      violations(run, 'deploy only inside the window, outside blackouts and the freeze').join('\n'),
+      /deploy of alpha\/prod .* outside every allow slot \(15:00–16:00 UTC\), and the release is not break-glass/,
+    );
     const frozen = copy();
     frozen.doc.triggers = [...(frozen.doc.triggers ?? []), { type: 'freeze', state: 'on', reason: 'r', at: 'PT0M' }];
     assert.equal(violations(frozen, 'deploy only inside the window, outside blackouts and the freeze').length, 3, 'dev, staging and prod were deployed during the freeze');
@@ -158,7 +161,10 @@ describe('model invariants', () => {
     const mismatch = copy();
     const dev = mismatch.output.deployments[0] as ModelRun['output']['deployments'][number];
     mismatch.output.deployments.push({ ...dev, kind: 'rollback', result: 'SUCCEEDED', startedAt: plus(dev.startedAt, 3), endedAt: plus(dev.startedAt, 4) });
-    assert.match(violations(mismatch, 'a rollback record matches its driver run').join('\n'), /alpha\/dev: its rollback driver run SUCCEEDED .* records the rollback result \(none\)/);
+    assert.match(
+      violations(mismatch, 'a rollback record matches its driver run').join('\n'),
+      /alpha\/dev: its rollback driver run SUCCEEDED .* records the rollback result \(none\)/,
+    );
   });
 
   it('report a release still running, a lease still held, an internal error and a status the contract does not name', () => {

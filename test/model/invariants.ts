@@ -73,7 +73,8 @@ export function durationMs(s: string | undefined): number {
 export function closedBecause(doc: ScenarioDoc, service: string, stage: string, t: number): Array<{ kind: 'window' | 'blackout'; text: string }> {
   const w = doc.config.services[service]?.stages.find((s) => s.name === stage)?.windows;
   if (!w) return [];
-  if (w.timezone !== 'UTC' && w.timezone !== 'Etc/UTC') throw new ModelOracleError(`model oracle: reads UTC windows only, got time zone ${JSON.stringify(w.timezone)} at ${service}/${stage}`);
+  if (w.timezone !== 'UTC' && w.timezone !== 'Etc/UTC')
+    throw new ModelOracleError(`model oracle: reads UTC windows only, got time zone ${JSON.stringify(w.timezone)} at ${service}/${stage}`);
   const d = new Date(t);
   const minute = d.getUTCHours() * 60 + d.getUTCMinutes() + d.getUTCSeconds() / 60 + d.getUTCMilliseconds() / 60_000;
   const day = DAY_NAMES[d.getUTCDay()] as string;
@@ -91,7 +92,9 @@ export function closedBecause(doc: ScenarioDoc, service: string, stage: string, 
 /** Whether the global freeze was certainly on at `t`: on just before `t` and still on after every switch at `t` (see the header). */
 export function freezeOnAt(doc: ScenarioDoc, t: number): boolean {
   const start = Date.parse(doc.clock);
-  const switches = (doc.triggers ?? []).flatMap((tr, i) => (tr.type === 'freeze' ? [{ at: start + durationMs(tr.at), on: tr.state === 'on', i }] : [])).sort((a, b) => a.at - b.at || a.i - b.i);
+  const switches = (doc.triggers ?? [])
+    .flatMap((tr, i) => (tr.type === 'freeze' ? [{ at: start + durationMs(tr.at), on: tr.state === 'on', i }] : []))
+    .sort((a, b) => a.at - b.at || a.i - b.i);
   let before = false;
   let after = false;
   for (const s of switches) {
@@ -196,7 +199,10 @@ export function deploysOnlyWhenOpen(run: ModelRun): string[] {
       continue;
     }
     const gate = lastWindowGate(f, d.releaseId, d.stage, ms(d.startedAt));
-    if (gate?.data.result !== 'WARN') out.push(`${describeRun(d)}: break-glass ${reasons}, but its last window gate before the deploy is ${gate ? `${String(gate.data.result)} ("${String(gate.data.reason)}")` : 'missing'}, not WARN`);
+    if (gate?.data.result !== 'WARN')
+      out.push(
+        `${describeRun(d)}: break-glass ${reasons}, but its last window gate before the deploy is ${gate ? `${String(gate.data.result)} ("${String(gate.data.reason)}")` : 'missing'}, not WARN`,
+      );
   }
   return out;
 }
@@ -217,7 +223,8 @@ export function overridesAreNamed(run: ModelRun): string[] {
       const records = rollbackRecords(f, d);
       const text = wordsOf(records.map((e) => e.data)).join(' | ');
       for (const w of why) {
-        if (!w.mention.test(text)) out.push(`${describeRun(d)}: a rollback ${w.text}, but its records (${records.map((e) => e.type).join(', ') || 'none'}) never mention the ${w.kind}`);
+        if (!w.mention.test(text))
+          out.push(`${describeRun(d)}: a rollback ${w.text}, but its records (${records.map((e) => e.type).join(', ') || 'none'}) never mention the ${w.kind}`);
       }
     }
   }
@@ -268,9 +275,17 @@ export function overtakenDigestsNotDeployed(run: ModelRun): string[] {
       return end === undefined || end > at;
     };
     const newer = starts.find(
-      (e) => e.data.service === d.service && e.releaseId !== d.releaseId && ms(e.at) < ms(d.startedAt) && runningAt(e.releaseId, ms(d.startedAt)) && (pushedAt.get(String(e.data.digest)) ?? Number.NEGATIVE_INFINITY) > ours,
+      (e) =>
+        e.data.service === d.service &&
+        e.releaseId !== d.releaseId &&
+        ms(e.at) < ms(d.startedAt) &&
+        runningAt(e.releaseId, ms(d.startedAt)) &&
+        (pushedAt.get(String(e.data.digest)) ?? Number.NEGATIVE_INFINITY) > ours,
     );
-    if (newer) out.push(`${describeRun(d)}: overtaken by ${newer.releaseId} (${short(String(newer.data.digest))}, pushed later), which started at ${newer.at}; the stage should have ended SUPERSEDED`);
+    if (newer)
+      out.push(
+        `${describeRun(d)}: overtaken by ${newer.releaseId} (${short(String(newer.data.digest))}, pushed later), which started at ${newer.at}; the stage should have ended SUPERSEDED`,
+      );
   }
   return out;
 }
@@ -313,8 +328,7 @@ function leaseSpans(f: Facts): LeaseSpan[] {
       // A second lease.acquired while the lease is open (a renewal) does not start a new span.
       if (e.type === 'lease.acquired') {
         if (!open.has(e.stage)) open.set(e.stage, ms(e.at));
-      }
-      else {
+      } else {
         const from = open.get(e.stage);
         if (from !== undefined) spans.push({ releaseId, key: `${service}/${e.stage}`, from, to: ms(e.at), open: false });
         open.delete(e.stage);
@@ -334,11 +348,21 @@ export function onlyLeaseHolderDeploys(run: ModelRun): string[] {
     const key = `${d.service}/${d.stage}`;
     const own = spans.find((s) => s.releaseId === d.releaseId && s.key === key && s.from <= t && t <= s.to);
     if (!own) {
-      out.push(`${describeRun(d)}: its release held no lease on ${key} then (its lease records: ${spans.filter((s) => s.releaseId === d.releaseId && s.key === key).map((s) => `${new Date(s.from).toISOString()}–${s.open ? 'never freed' : new Date(s.to).toISOString()}`).join(', ') || 'none'})`);
+      out.push(
+        `${describeRun(d)}: its release held no lease on ${key} then (its lease records: ${
+          spans
+            .filter((s) => s.releaseId === d.releaseId && s.key === key)
+            .map((s) => `${new Date(s.from).toISOString()}–${s.open ? 'never freed' : new Date(s.to).toISOString()}`)
+            .join(', ') || 'none'
+        })`,
+      );
       continue;
     }
     const taker = spans.find((s) => s.key === key && s.releaseId !== d.releaseId && s.from > own.from && s.from <= t && t <= s.to);
-    if (taker) out.push(`${describeRun(d)}: ${taker.releaseId} had taken the lease on ${key} at ${new Date(taker.from).toISOString()}, after this release took it at ${new Date(own.from).toISOString()}`);
+    if (taker)
+      out.push(
+        `${describeRun(d)}: ${taker.releaseId} had taken the lease on ${key} at ${new Date(taker.from).toISOString()}, after this release took it at ${new Date(own.from).toISOString()}`,
+      );
   }
   return out;
 }
@@ -372,7 +396,9 @@ export function operatorRollbacksComeFirst(run: ModelRun): string[] {
     if (r.kind !== 'rollback') continue;
     const requested = ms(r.startedAt);
     for (const d of run.output.deployments.filter((x) => x.releaseId === r.releaseId && x.kind === 'rollback')) {
-      const busy = run.output.deployments.filter((x) => x !== d && x.service === d.service && x.stage === d.stage && ms(x.startedAt) <= requested && (!x.endedAt || ms(x.endedAt) > requested));
+      const busy = run.output.deployments.filter(
+        (x) => x !== d && x.service === d.service && x.stage === d.stage && ms(x.startedAt) <= requested && (!x.endedAt || ms(x.endedAt) > requested),
+      );
       const from = Math.max(requested, ...busy.map((x) => (x.endedAt ? ms(x.endedAt) : Number.POSITIVE_INFINITY)));
       const waited = ms(d.startedAt) - from;
       if (waited > 60_000) {
@@ -398,12 +424,17 @@ export function rollbackRecordsMatchRuns(run: ModelRun): string[] {
       const started = events.find((e) => e.type === 'rollback.started');
       const forward = events.find((e) => e.type === 'deploy.started' && e.data.kind !== 'rollback');
       if (r.kind !== 'rollback' && started && forward && started.data.fromDigest !== forward.data.digest) {
-        out.push(`release ${r.releaseId} ${r.service}/${st.name}: its rollback records fromDigest ${short(String(started.data.fromDigest))}, but the digest it deployed there was ${short(String(forward.data.digest))}`);
+        out.push(
+          `release ${r.releaseId} ${r.service}/${st.name}: its rollback records fromDigest ${short(String(started.data.fromDigest))}, but the digest it deployed there was ${short(String(forward.data.digest))}`,
+        );
       }
       const driver = run.output.deployments.filter((d) => d.releaseId === r.releaseId && d.stage === st.name && d.kind === 'rollback').at(-1);
       if (driver?.result && r.status !== 'ABORTED') {
         const recorded = (st.rollback as { result?: unknown } | undefined)?.result;
-        if (recorded !== driver.result) out.push(`release ${r.releaseId} ${r.service}/${st.name}: its rollback driver run ${driver.result} at ${driver.endedAt ?? '?'}, but the stage (${st.status}) records the rollback result ${recorded === undefined ? '(none)' : JSON.stringify(recorded)}`);
+        if (recorded !== driver.result)
+          out.push(
+            `release ${r.releaseId} ${r.service}/${st.name}: its rollback driver run ${driver.result} at ${driver.endedAt ?? '?'}, but the stage (${st.status}) records the rollback result ${recorded === undefined ? '(none)' : JSON.stringify(recorded)}`,
+          );
       }
     }
   }
@@ -414,7 +445,8 @@ export function rollbackRecordsMatchRuns(run: ModelRun): string[] {
 export function everyReleaseEnds(run: ModelRun): string[] {
   const out: string[] = [];
   for (const r of run.output.releases) {
-    if (r.status === 'RUNNING') out.push(`release ${r.releaseId} (${r.service} ${short(r.digest ?? undefined)}) is still RUNNING at the end (${r.stages.map((s) => `${s.name} ${s.status}`).join(', ')})`);
+    if (r.status === 'RUNNING')
+      out.push(`release ${r.releaseId} (${r.service} ${short(r.digest ?? undefined)}) is still RUNNING at the end (${r.stages.map((s) => `${s.name} ${s.status}`).join(', ')})`);
     else for (const s of r.stages) if (s.status === 'WAITING') out.push(`release ${r.releaseId} ended ${r.status} with stage ${s.name} still WAITING`);
   }
   for (const e of run.output.executions) if (e.status === 'RUNNING') out.push(`execution ${e.name} (${e.machine}) never finished`);
@@ -424,7 +456,8 @@ export function everyReleaseEnds(run: ModelRun): string[] {
 /** 5'. Every lease is freed: none held at the end, and every lease.acquired has its lease.released (or lease.lost, taken by an operator rollback). */
 export function everyLeaseFreed(run: ModelRun): string[] {
   const out = run.output.leasesHeld.map((l) => `lease ${l.service}/${l.stage} still held by ${l.owner} at the end`);
-  for (const s of leaseSpans(factsOf(run))) if (s.open) out.push(`${s.releaseId}: lease ${s.key} acquired at ${new Date(s.from).toISOString()} has no lease.released in the record`);
+  for (const s of leaseSpans(factsOf(run)))
+    if (s.open) out.push(`${s.releaseId}: lease ${s.key} acquired at ${new Date(s.from).toISOString()} has no lease.released in the record`);
   return out;
 }
 
@@ -445,9 +478,11 @@ export function noInternalError(run: ModelRun): string[] {
 export function statusesAreContractual(run: ModelRun): string[] {
   const out: string[] = [];
   for (const r of run.output.releases) {
-    if (!(CONTRACT_RELEASE_STATUSES as readonly string[]).includes(r.status)) out.push(`release ${r.releaseId}: status ${JSON.stringify(r.status)} is not one of ${CONTRACT_RELEASE_STATUSES.join(', ')}`);
+    if (!(CONTRACT_RELEASE_STATUSES as readonly string[]).includes(r.status))
+      out.push(`release ${r.releaseId}: status ${JSON.stringify(r.status)} is not one of ${CONTRACT_RELEASE_STATUSES.join(', ')}`);
     for (const s of r.stages) {
-      if (!(CONTRACT_STAGE_STATUSES as readonly string[]).includes(s.status)) out.push(`release ${r.releaseId} stage ${s.name}: status ${JSON.stringify(s.status)} is not one of ${CONTRACT_STAGE_STATUSES.join(', ')}`);
+      if (!(CONTRACT_STAGE_STATUSES as readonly string[]).includes(s.status))
+        out.push(`release ${r.releaseId} stage ${s.name}: status ${JSON.stringify(s.status)} is not one of ${CONTRACT_STAGE_STATUSES.join(', ')}`);
     }
   }
   return out;
@@ -468,7 +503,7 @@ export const INVARIANTS = {
   'every lease is freed': everyLeaseFreed,
   'every export verifies': exportVerifies,
   'no internal error': noInternalError,
-  'statuses are the contract\'s': statusesAreContractual,
+  "statuses are the contract's": statusesAreContractual,
 } as const satisfies Record<string, (run: ModelRun) => string[]>;
 
 export type InvariantName = keyof typeof INVARIANTS;

@@ -10,5 +10,4 @@
  */
 import type { InvariantName } from './invariants';
 
-export const KNOWN_FAILING: Partial<Record<InvariantName, string>> = {
-};
+export const KNOWN_FAILING: Partial<Record<InvariantName, string>> = {};

@@ -21,7 +21,9 @@ import { type HistoryResult, OUTCOMES, type Outcome, checkScenario, checkSeed, d
 /** 50 histories (issue 13 asks for at least 50) and the saved repros: ~80 s of CPU on the development machine (docs/benchmarks.md, "Model-based test"). */
 const SEEDS = Array.from({ length: 50 }, (_, i) => i + 1);
 const REPRO_DIR = join(__dirname, 'repros');
-const REPROS = readdirSync(REPRO_DIR).filter((f) => f.endsWith('.json')).sort();
+const REPROS = readdirSync(REPRO_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('model-based test: generated histories through the real workflows', () => {
   const results: Array<HistoryResult & { file?: string }> = [];
@@ -41,13 +43,19 @@ describe('model-based test: generated histories through the real workflows', () 
       const messages = r.violations.filter((v) => v.invariant === name).map((v) => v.message);
       const repro = writeRepro(r.doc, r.seed !== undefined ? `seed-${r.seed}-${name}` : `${r.file}-${name}`);
       const where = failing.map((f) => (f.seed !== undefined ? `seed ${f.seed}` : `repros/${f.file}`)).join(', ');
-      assert.fail(`${failing.length} of ${results.length} histories break it (${where})\n${describeFailure(name, r, messages, repro)}${r.file ? `\n  saved as test/model/repros/${r.file}` : ''}`);
+      assert.fail(
+        `${failing.length} of ${results.length} histories break it (${where})\n${describeFailure(name, r, messages, repro)}${r.file ? `\n  saved as test/model/repros/${r.file}` : ''}`,
+      );
     });
   }
 
   it('KNOWN_FAILING lists only invariants that still fail on some history', () => {
     const holding = Object.keys(KNOWN_FAILING).filter((name) => !results.some((r) => r.violations.some((v) => v.invariant === name)));
-    assert.deepEqual(holding, [], `these invariants now hold on all ${results.length} histories: delete their entries from test/model/known-failing.ts so that they guard from now on: ${holding.join('; ')}`);
+    assert.deepEqual(
+      holding,
+      [],
+      `these invariants now hold on all ${results.length} histories: delete their entries from test/model/known-failing.ts so that they guard from now on: ${holding.join('; ')}`,
+    );
   });
 
   it('reaches every state the invariants are about in some history (deploys, rollbacks, approvals, waits, freezes, aborts, faults)', () => {

@@ -26,9 +26,11 @@ function options() {
     allowPositionals: false,
   });
   const histories = Number(values.histories);
-  if (!Number.isInteger(histories) || histories < 1) throw new ArgumentError(`--histories: expected a whole number of histories, 1 or more, got ${JSON.stringify(values.histories)}`);
+  if (!Number.isInteger(histories) || histories < 1)
+    throw new ArgumentError(`--histories: expected a whole number of histories, 1 or more, got ${JSON.stringify(values.histories)}`);
   const seed = values.seed === undefined ? randomInt(1, 2 ** 31 - histories) : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0 || seed + histories > 2 ** 31) throw new ArgumentError(`--seed: expected a whole number from 0 to ${2 ** 31 - histories}, got ${JSON.stringify(values.seed)}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed + histories > 2 ** 31)
+    throw new ArgumentError(`--seed: expected a whole number from 0 to ${2 ** 31 - histories}, got ${JSON.stringify(values.seed)}`);
   return { histories, seed, shrink: values.shrink ?? false };
 }
 
@@ -64,7 +66,9 @@ async function main(): Promise<number> {
     }
     if ((i + 1) % 50 === 0) {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      process.stdout.write(`  ${i + 1}/${o.histories} histories, ${s.toFixed(0)} s, ${((i + 1) / s).toFixed(2)} histories/s, failing: ${[...failingHistories].map(([n, c]) => `${n} ×${c}`).join('; ') || 'none'}\n`);
+      process.stdout.write(
+        `  ${i + 1}/${o.histories} histories, ${s.toFixed(0)} s, ${((i + 1) / s).toFixed(2)} histories/s, failing: ${[...failingHistories].map(([n, c]) => `${n} ×${c}`).join('; ') || 'none'}\n`,
+      );
     }
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -88,7 +92,9 @@ async function main(): Promise<number> {
       shrunkNote = ` (shrunk in ${s.runs} runs to ${(s.doc.triggers as unknown[]).length} triggers, ${(s.doc.script as unknown[]).length} script lines)`;
     }
     const repro = writeRepro(result.doc, `seed-${result.seed}-${name}`);
-    process.stdout.write(`${known ? 'KNOWN' : 'FAIL '} ${name}: ${failingHistories.get(name)}/${o.histories} histories${known ? ` — ${known}` : ''}${shrunkNote}\n${describeFailure(name, result, messages, repro)}\n`);
+    process.stdout.write(
+      `${known ? 'KNOWN' : 'FAIL '} ${name}: ${failingHistories.get(name)}/${o.histories} histories${known ? ` — ${known}` : ''}${shrunkNote}\n${describeFailure(name, result, messages, repro)}\n`,
+    );
   }
   process.stdout.write(
     `\n${o.histories} histories (first seed ${o.seed}) in ${seconds.toFixed(1)} s: ${(o.histories / seconds).toFixed(2)} histories/s; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; ${stats.releases} releases, ${stats.deployments} driver runs${stats.errors ? `; ${stats.errors} simulations threw` : ''}\n`,

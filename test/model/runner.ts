@@ -117,7 +117,11 @@ function* smaller(doc: Doc): Generator<Doc> {
  * Greedy shrinking: drop one trigger or script line at a time while the run still breaks `invariant`,
  * until nothing can be dropped or `budget` runs are spent. Returns the smallest document found.
  */
-export async function shrink(doc: Record<string, unknown>, invariant: InvariantName, budget = 60): Promise<{ doc: Record<string, unknown>; runs: number; messages: string[]; result?: HistoryResult }> {
+export async function shrink(
+  doc: Record<string, unknown>,
+  invariant: InvariantName,
+  budget = 60,
+): Promise<{ doc: Record<string, unknown>; runs: number; messages: string[]; result?: HistoryResult }> {
   let best = doc as Doc;
   let bestResult: HistoryResult | undefined;
   let messages: string[] = [];

@@ -57,9 +57,17 @@ describe('exporting the live ledger', () => {
     const parsed = parseExport(await exportFromLedger(ledger));
     const v = verifyExport(parsed);
     assert.equal(v.ok, true, JSON.stringify(v.problems));
-    assert.deepEqual(v.releases.map((r) => r.releaseId), ['rel-a', 'rel-b']);
+    assert.deepEqual(
+      v.releases.map((r) => r.releaseId),
+      ['rel-a', 'rel-b'],
+    );
     const summary = await ledger.getRelease('rel-a');
-    assert.deepEqual(parsed.anchors.find((a) => a.anchor.releaseId === 'rel-a')?.anchor, { kind: 'anchor', releaseId: 'rel-a', version: summary?.version, lastHash: summary?.lastHash });
+    assert.deepEqual(parsed.anchors.find((a) => a.anchor.releaseId === 'rel-a')?.anchor, {
+      kind: 'anchor',
+      releaseId: 'rel-a',
+      version: summary?.version,
+      lastHash: summary?.lastHash,
+    });
   });
 
   it('keeps only the releases of the service and window asked for', async () => {
@@ -67,7 +75,10 @@ describe('exporting the live ledger', () => {
     await store(promotedRelease('rel-b', '2026-11-02T10:00:00.000Z', 'ledger'));
     await store(promotedRelease('rel-c', '2026-11-03T10:00:00.000Z'));
     const v = await verifyLive({ service: 'payments', since: '2026-11-02T00:00:00.000Z' });
-    assert.deepEqual(v.releases.map((r) => r.releaseId), ['rel-c']);
+    assert.deepEqual(
+      v.releases.map((r) => r.releaseId),
+      ['rel-c'],
+    );
   });
 });
 
@@ -77,7 +88,10 @@ describe('reading one release from the live ledger (gantry audit show --table)',
     await store(promotedRelease('rel-b', '2026-11-02T10:00:00.000Z'));
     const v = await verifyLive({ releaseId: 'rel-b' });
     assert.equal(v.ok, true);
-    assert.deepEqual(v.releases.map((r) => r.releaseId), ['rel-b']);
+    assert.deepEqual(
+      v.releases.map((r) => r.releaseId),
+      ['rel-b'],
+    );
     assert.deepEqual((await verifyLive({ releaseId: 'nope' })).releases, []);
   });
 });
@@ -90,32 +104,50 @@ describe('verifying the live ledger', () => {
     await dynamo.doc.send(new PutCommand({ TableName: tableOf(), Item: { ...Item, data: { ...(Item?.data as object), reason: 'all fine (edited)' } } }));
     const v = await verifyLive();
     assert.equal(v.ok, false);
-    assert.ok(v.problems.some((p) => p.releaseId === 'rel-a' && p.seq === 5 && p.kind === 'edited'), JSON.stringify(v.problems));
+    assert.ok(
+      v.problems.some((p) => p.releaseId === 'rel-a' && p.seq === 5 && p.kind === 'edited'),
+      JSON.stringify(v.problems),
+    );
   });
 
   it('finds an event deleted from the middle of a release', async () => {
     await store(promotedRelease('rel-a', '2026-11-01T10:00:00.000Z'));
     await dynamo.doc.send(new DeleteCommand({ TableName: tableOf(), Key: ledgerKeys.releaseEvent('rel-a', 7) }));
     const v = await verifyLive();
-    assert.ok(v.problems.some((p) => p.kind === 'deleted' && p.message.includes('#7')), JSON.stringify(v.problems));
+    assert.ok(
+      v.problems.some((p) => p.kind === 'deleted' && p.message.includes('#7')),
+      JSON.stringify(v.problems),
+    );
   });
 
   it('finds the last events deleted from a release (its summary still says where the chain ends)', async () => {
-    const events = buildRelease({ id: 'rel-a', at: '2026-11-01T10:00:00.000Z', status: 'ROLLED_BACK', stages: [{ name: 'prod', deploy: { result: 'SUCCEEDED' }, bake: { result: 'FAIL', minutes: 7 }, rollback: { result: 'SUCCEEDED', minutes: 6 } }] });
+    const events = buildRelease({
+      id: 'rel-a',
+      at: '2026-11-01T10:00:00.000Z',
+      status: 'ROLLED_BACK',
+      stages: [{ name: 'prod', deploy: { result: 'SUCCEEDED' }, bake: { result: 'FAIL', minutes: 7 }, rollback: { result: 'SUCCEEDED', minutes: 6 } }],
+    });
     await store(events);
     const last = events.length;
     await dynamo.doc.send(new DeleteCommand({ TableName: tableOf(), Key: ledgerKeys.releaseEvent('rel-a', last) }));
     await dynamo.doc.send(new DeleteCommand({ TableName: tableOf(), Key: ledgerKeys.releaseEvent('rel-a', last - 1) }));
     const v = await verifyLive();
     assert.equal(v.ok, false);
-    assert.ok(v.problems.some((p) => p.releaseId === 'rel-a' && p.kind === 'truncated' && p.message.includes(`#${last - 1}–#${last}`)), JSON.stringify(v.problems));
+    assert.ok(
+      v.problems.some((p) => p.releaseId === 'rel-a' && p.kind === 'truncated' && p.message.includes(`#${last - 1}–#${last}`)),
+      JSON.stringify(v.problems),
+    );
   });
 
   it('finds a release whose events were all deleted', async () => {
     await store(promotedRelease('rel-a', '2026-11-01T10:00:00.000Z'));
-    for (let seq = 1; seq <= (await ledger.events('rel-a')).length + 1; seq++) await dynamo.doc.send(new DeleteCommand({ TableName: tableOf(), Key: ledgerKeys.releaseEvent('rel-a', seq) }));
+    for (let seq = 1; seq <= (await ledger.events('rel-a')).length + 1; seq++)
+      await dynamo.doc.send(new DeleteCommand({ TableName: tableOf(), Key: ledgerKeys.releaseEvent('rel-a', seq) }));
     const v = await verifyLive();
-    assert.ok(v.problems.some((p) => p.releaseId === 'rel-a' && p.kind === 'deleted'), JSON.stringify(v.problems));
+    assert.ok(
+      v.problems.some((p) => p.releaseId === 'rel-a' && p.kind === 'deleted'),
+      JSON.stringify(v.problems),
+    );
   });
 });
 

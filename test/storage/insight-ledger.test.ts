@@ -59,13 +59,28 @@ describe('the insight chain in the ledger table', () => {
     await ledger.putInsight({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', data: data([]) });
     await ledger.putInsight({ checkId: 'c2', at: '2026-12-02T06:00:00.000Z', data: data([drift]) });
     const all = await ledger.listInsights();
-    assert.deepEqual(all.map((r) => [r.seq, r.checkId, r.kind]), [[1, 'c1', 'insight'], [2, 'c2', 'insight']]);
+    assert.deepEqual(
+      all.map((r) => [r.seq, r.checkId, r.kind]),
+      [
+        [1, 'c1', 'insight'],
+        [2, 'c2', 'insight'],
+      ],
+    );
     assert.equal(all[0]?.prevHash, GENESIS_HASH);
     assert.equal(all[1]?.prevHash, all[0]?.hash);
     assert.equal(verifyInsightChain(all).ok, true);
-    assert.deepEqual((await ledger.listInsights({ last: 1 })).map((r) => r.checkId), ['c2']);
-    assert.deepEqual((await ledger.listInsights({ from: '2026-12-02' })).map((r) => r.checkId), ['c2']);
-    assert.deepEqual((await ledger.listInsights({ to: '2026-12-01' })).map((r) => r.checkId), ['c1']);
+    assert.deepEqual(
+      (await ledger.listInsights({ last: 1 })).map((r) => r.checkId),
+      ['c2'],
+    );
+    assert.deepEqual(
+      (await ledger.listInsights({ from: '2026-12-02' })).map((r) => r.checkId),
+      ['c2'],
+    );
+    assert.deepEqual(
+      (await ledger.listInsights({ to: '2026-12-01' })).map((r) => r.checkId),
+      ['c1'],
+    );
   });
 
   it('writes a retried check once and returns the stored record', async () => {
@@ -79,7 +94,10 @@ describe('the insight chain in the ledger table', () => {
   it('keeps concurrent checks on one unbroken chain', async () => {
     await Promise.all(['a', 'b', 'c', 'd'].map((id, i) => ledger.putInsight({ checkId: id, at: `2026-12-0${i + 1}T06:00:00.000Z`, data: data([]) })));
     const all = await ledger.listInsights();
-    assert.deepEqual(all.map((r) => r.seq), [1, 2, 3, 4]);
+    assert.deepEqual(
+      all.map((r) => r.seq),
+      [1, 2, 3, 4],
+    );
     assert.equal(verifyInsightChain(all).ok, true);
   });
 });
@@ -105,7 +123,13 @@ describe('gantry audit drift --table', () => {
 
     // Someone hides the drift by emptying the finding list of record #2.
     await dynamo.doc.send(
-      new UpdateCommand({ TableName: table, Key: ledgerKeys.insightRecord(2), UpdateExpression: 'SET #d.#f = :none', ExpressionAttributeNames: { '#d': 'data', '#f': 'drift' }, ExpressionAttributeValues: { ':none': [] } }),
+      new UpdateCommand({
+        TableName: table,
+        Key: ledgerKeys.insightRecord(2),
+        UpdateExpression: 'SET #d.#f = :none',
+        ExpressionAttributeNames: { '#d': 'data', '#f': 'drift' },
+        ExpressionAttributeValues: { ':none': [] },
+      }),
     );
     const bad = await cli('--all');
     assert.equal(bad.code, 1);

@@ -152,7 +152,14 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         const releaseId = uid('rel');
         await ledger.append(started(releaseId, 'payments'));
 
-        const { event } = await ledger.append({ releaseId, stepKey: 'end', type: 'release.finished', at: iso(T0, 1), stage: undefined, data: { status: 'SUCCEEDED', reason: undefined } });
+        const { event } = await ledger.append({
+          releaseId,
+          stepKey: 'end',
+          type: 'release.finished',
+          at: iso(T0, 1),
+          stage: undefined,
+          data: { status: 'SUCCEEDED', reason: undefined },
+        });
 
         const events = await ledger.events(releaseId);
         assert.deepEqual(events[1], event);
@@ -393,11 +400,14 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         assert.deepEqual(await ledger.takeLeaseWaiters(service, 'prod'), []);
         await ledger.addLeaseWaiter({ service, stage: 'prod', releaseId: 'rel-5', token: 'token-5', at: iso(T0, 5) });
         await ledger.addLeaseWaiter({ service, stage: 'prod', releaseId: 'rel-4', token: 'token-4', at: iso(T0, 4) });
-        assert.deepEqual((await ledger.takeLeaseWaiters(service, 'prod')).map((w) => w.releaseId), ['rel-4', 'rel-5']);
+        assert.deepEqual(
+          (await ledger.takeLeaseWaiters(service, 'prod')).map((w) => w.releaseId),
+          ['rel-4', 'rel-5'],
+        );
         assert.equal((await ledger.takeLeaseWaiters(service, 'dev')).length, 1);
       });
 
-      it('lists every lease an owner holds and no other owner\'s', async () => {
+      it("lists every lease an owner holds and no other owner's", async () => {
         const service = uid('svc');
         const owner = uid('arn:aws:states:eu-west-2:111122223333:execution:release:exec');
         await ledger.acquireLease(service, 'dev', owner, T0);
@@ -471,7 +481,16 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
 
       it('keeps approval and bake tokens of the same stage apart', async () => {
         const releaseId = uid('rel');
-        const approval: TokenRecord = { kind: 'APPROVAL', releaseId, service: 'payments', stage: 'prod', token: uid('approval-token'), alarms: [], createdAt: T0, expiresAt: iso(T0, 86_400) };
+        const approval: TokenRecord = {
+          kind: 'APPROVAL',
+          releaseId,
+          service: 'payments',
+          stage: 'prod',
+          token: uid('approval-token'),
+          alarms: [],
+          createdAt: T0,
+          expiresAt: iso(T0, 86_400),
+        };
         await ledger.putToken(approval);
         await ledger.putToken(bakeToken(releaseId, 'prod', [uid('alarm')]));
 
@@ -545,7 +564,7 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
     });
 
     describe('listReleases', () => {
-      it('lists one service\'s releases ordered by start time', async () => {
+      it("lists one service's releases ordered by start time", async () => {
         const service = uid('svc');
         const [r1, r2, r3] = [uid('rel'), uid('rel'), uid('rel')] as [string, string, string];
         await ledger.append(started(r2, service, '2026-11-24T12:00:00.000Z'));
@@ -562,7 +581,7 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         assert.deepEqual(releases[1], await ledger.getRelease(r2));
       });
 
-      it('bounds a service\'s releases by start time, both ends inclusive, a date meaning the whole day', async () => {
+      it("bounds a service's releases by start time, both ends inclusive, a date meaning the whole day", async () => {
         const service = uid('svc');
         const ids = ['2026-11-23T23:59:59.000Z', '2026-11-24T00:00:00.000Z', '2026-11-24T23:59:59.000Z', '2026-11-25T00:00:00.000Z'].map((at) => {
           const id = uid('rel');
@@ -628,10 +647,13 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
 
         assert.deepEqual([first.duplicate, again.duplicate], [false, true]);
         const stats = (await ledger.refusalStats(releaseId)).sort((a, b) => a.stage.localeCompare(b.stage));
-        assert.deepEqual(stats.map((x) => [x.stage, x.count, x.last.map((l) => l.principal.split('/').at(-1))]), [
-          ['dev', 1, ['c8']],
-          ['prod', 7, ['c3', 'c4', 'c5', 'c6', 'c7']],
-        ]);
+        assert.deepEqual(
+          stats.map((x) => [x.stage, x.count, x.last.map((l) => l.principal.split('/').at(-1))]),
+          [
+            ['dev', 1, ['c8']],
+            ['prod', 7, ['c3', 'c4', 'c5', 'c6', 'c7']],
+          ],
+        );
         assert.equal((await ledger.events(releaseId)).length, 1);
         const summary = await ledger.getRelease(releaseId);
         assert.deepEqual(summary?.stages.find((x) => x.name === 'prod')?.refusalCount, 7);
@@ -642,8 +664,14 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         for (const n of [3, 1, 2]) await ledger.recordRefusal(refusal(releaseId, n));
         await ledger.recordRefusal(refusal(releaseId, 4, 'dev'));
 
-        assert.deepEqual((await ledger.listRefusals(releaseId, { stage: 'prod' })).map((r) => r.requestId), ['req-1', 'req-2', 'req-3']);
-        assert.deepEqual((await ledger.listRefusals(releaseId, { stage: 'prod', newest: 2 })).map((r) => r.requestId), ['req-2', 'req-3']);
+        assert.deepEqual(
+          (await ledger.listRefusals(releaseId, { stage: 'prod' })).map((r) => r.requestId),
+          ['req-1', 'req-2', 'req-3'],
+        );
+        assert.deepEqual(
+          (await ledger.listRefusals(releaseId, { stage: 'prod', newest: 2 })).map((r) => r.requestId),
+          ['req-2', 'req-3'],
+        );
         assert.equal((await ledger.listRefusals(releaseId)).length, 4);
         assert.deepEqual(await ledger.listRefusals(uid('rel')), []);
       });
@@ -687,7 +715,16 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         await ledger.putInitiator(uid('exec'), 'arn:aws:iam::111122223333:user/alice', T0);
         await ledger.putStartPusher(uid('exec'), 'arn:aws:iam::111122223333:user/alice', T0);
         await ledger.takeThrottleSlot(`principal:${uid('arn')}`, '2026-11-24T10:00', 10, iso(T0, 3600));
-        await ledger.recordRefusal({ releaseId, stage: 'dev', principal: 'arn:aws:iam::111122223333:user/mallory', code: 'not-an-approver', reason: 'no', decision: 'approve', requestId: uid('req'), at: T0 });
+        await ledger.recordRefusal({
+          releaseId,
+          stage: 'dev',
+          principal: 'arn:aws:iam::111122223333:user/mallory',
+          code: 'not-an-approver',
+          reason: 'no',
+          decision: 'approve',
+          requestId: uid('req'),
+          at: T0,
+        });
 
         const items: Record<string, unknown>[] = [];
         let ExclusiveStartKey: Record<string, unknown> | undefined;
@@ -698,7 +735,12 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         } while (ExclusiveStartKey);
 
         const expiring = (i: Record<string, unknown>) =>
-          i.sk === 'TOKEN' || i.sk === 'INITIATOR' || i.sk === 'PUSHER' || String(i.pk).startsWith('THROTTLE#') || String(i.sk).startsWith('WAITER#') || String(i.pk).startsWith('ALARM#');
+          i.sk === 'TOKEN' ||
+          i.sk === 'INITIATOR' ||
+          i.sk === 'PUSHER' ||
+          String(i.pk).startsWith('THROTTLE#') ||
+          String(i.sk).startsWith('WAITER#') ||
+          String(i.pk).startsWith('ALARM#');
         const withTtl = items.filter((i) => LEDGER_TTL_ATTRIBUTE in i);
         assert.deepEqual(
           withTtl.filter((i) => !expiring(i)).map((i) => `${i.pk} ${i.sk}`),
@@ -708,10 +750,20 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
           items.filter((i) => expiring(i) && typeof i[LEDGER_TTL_ATTRIBUTE] !== 'number').map((i) => `${i.pk} ${i.sk}`),
           [],
         );
-        const kinds = new Set(withTtl.map((i) => (String(i.pk).startsWith('ALARM#') ? 'ALARM' : String(i.pk).startsWith('THROTTLE#') ? 'THROTTLE' : String(i.sk).startsWith('WAITER#') ? 'WAITER' : i.sk)));
+        const kinds = new Set(
+          withTtl.map((i) =>
+            String(i.pk).startsWith('ALARM#') ? 'ALARM' : String(i.pk).startsWith('THROTTLE#') ? 'THROTTLE' : String(i.sk).startsWith('WAITER#') ? 'WAITER' : i.sk,
+          ),
+        );
         assert.deepEqual([...kinds].sort(), ['ALARM', 'INITIATOR', 'PUSHER', 'THROTTLE', 'TOKEN', 'WAITER']);
-        assert.ok(items.some((i) => String(i.pk).startsWith('REFUSAL#') && !(LEDGER_TTL_ATTRIBUTE in i)), 'a refusal is evidence: no TTL');
-        assert.ok(items.some((i) => i.sk === 'LEASE' && !(LEDGER_TTL_ATTRIBUTE in i)), 'a lease has no TTL');
+        assert.ok(
+          items.some((i) => String(i.pk).startsWith('REFUSAL#') && !(LEDGER_TTL_ATTRIBUTE in i)),
+          'a refusal is evidence: no TTL',
+        );
+        assert.ok(
+          items.some((i) => i.sk === 'LEASE' && !(LEDGER_TTL_ATTRIBUTE in i)),
+          'a lease has no TTL',
+        );
         assert.ok(items.some((i) => String(i.sk).startsWith('EVENT#')) && items.some((i) => i.sk === 'META' && i.pk === ledgerKeys.releaseMeta(releaseId).pk));
       });
     });

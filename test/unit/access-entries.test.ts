@@ -58,10 +58,13 @@ describe('accessRequirements', () => {
     assert.equal(release?.mode, 'create');
   });
 
-  it('marks only the Terraform driver\'s entry optional (needed only when the module reaches the cluster)', () => {
+  it("marks only the Terraform driver's entry optional (needed only when the module reaches the cluster)", () => {
     const optional = accessRequirements(parseConfig(raw())).filter((r) => r.optional);
 
-    assert.deepEqual(optional.map((r) => r.role), ['terraformDriver']);
+    assert.deepEqual(
+      optional.map((r) => r.role),
+      ['terraformDriver'],
+    );
   });
 
   it('leaves the insight role out when the drift check is off', () => {
@@ -87,7 +90,9 @@ describe('clusters.<key>.accessEntries', () => {
 
     assert.throws(
       () => parseConfig(bad),
-      (e: unknown) => e instanceof ValidationError && e.problems.some((p) => p === 'clusters.shared.accessEntries: expected "create" (the stack creates the access entries) or "document" (you create them), got "yes"'),
+      (e: unknown) =>
+        e instanceof ValidationError &&
+        e.problems.some((p) => p === 'clusters.shared.accessEntries: expected "create" (the stack creates the access entries) or "document" (you create them), got "yes"'),
     );
   });
 });

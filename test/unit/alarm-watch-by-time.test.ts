@@ -105,7 +105,10 @@ describe('an ALARM event judged by the time of its state change', () => {
     await alarmWatch(alarmEvent('2026-11-24T09:00:00.000Z'), h.deps);
     await alarmWatch(alarmEvent('2026-11-24T09:00:00.000Z'), h.deps);
 
-    assert.deepEqual(h.appended.map((e) => e.stepKey), [`stage:prod:bake.event-ignored:${ALARM}:2026-11-24T09:00:00.000Z`]);
+    assert.deepEqual(
+      h.appended.map((e) => e.stepKey),
+      [`stage:prod:bake.event-ignored:${ALARM}:2026-11-24T09:00:00.000Z`],
+    );
   });
 
   it('fails the bake on a change inside it: the same sample, its change moved to minute 7 of the bake (the control)', async () => {
@@ -114,9 +117,15 @@ describe('an ALARM event judged by the time of its state change', () => {
     const result = await alarmWatch(alarmEvent('2026-11-24T10:07:00.000Z'), h.deps);
 
     assert.deepEqual(result, { failedBakes: 1 });
-    assert.deepEqual(h.failures.map((f) => f.error), ['AlarmBreached']);
+    assert.deepEqual(
+      h.failures.map((f) => f.error),
+      ['AlarmBreached'],
+    );
     assert.equal(JSON.parse(h.failures[0]?.cause ?? '{}').bakeMinute, 7);
-    assert.deepEqual(h.appended.map((e) => e.type), ['gate.evaluated', 'bake.finished']);
+    assert.deepEqual(
+      h.appended.map((e) => e.type),
+      ['gate.evaluated', 'bake.finished'],
+    );
   });
 
   it('counts a change at the very instant the bake began as inside it', async () => {
@@ -127,7 +136,7 @@ describe('an ALARM event judged by the time of its state change', () => {
     assert.equal(result.failedBakes, 1);
   });
 
-  it('takes the token\'s creation as the bake\'s start when it carries no bakeStartedAt', async () => {
+  it("takes the token's creation as the bake's start when it carries no bakeStartedAt", async () => {
     const h = bakeWatching({ attrs: undefined, createdAt: '2026-11-24T09:30:00.000Z' });
 
     const late = await alarmWatch(alarmEvent('2026-11-24T09:29:59.000Z'), h.deps);

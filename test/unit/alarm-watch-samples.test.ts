@@ -18,7 +18,19 @@ function depsWatching() {
     ledger: {
       tokensForAlarm: async (name: string): Promise<TokenRecord[]> => {
         asked.push(name);
-        return [{ kind: 'BAKE', releaseId: 'r-1', service: 'payments', stage: 'prod', token: 'tok', alarms: [name], createdAt: '2019-01-01T00:00:00Z', expiresAt: '2030-01-01T00:00:00Z', attrs: { bakeStartedAt: '2019-01-01T00:00:00Z' } }];
+        return [
+          {
+            kind: 'BAKE',
+            releaseId: 'r-1',
+            service: 'payments',
+            stage: 'prod',
+            token: 'tok',
+            alarms: [name],
+            createdAt: '2019-01-01T00:00:00Z',
+            expiresAt: '2030-01-01T00:00:00Z',
+            attrs: { bakeStartedAt: '2019-01-01T00:00:00Z' },
+          },
+        ];
       },
       takeToken: async () => undefined, // already claimed: the watcher must then do nothing more
     },

@@ -104,7 +104,10 @@ describe('approval-request', () => {
   });
 
   it('links executions in other partitions to their console, and gives no link for a non-execution ARN', () => {
-    assert.match(executionConsoleUrl('arn:aws-cn:states:cn-north-1:111122223333:execution:m:e') ?? '', /^https:\/\/cn-north-1\.console\.amazonaws\.cn\/states\/home\?region=cn-north-1#/);
+    assert.match(
+      executionConsoleUrl('arn:aws-cn:states:cn-north-1:111122223333:execution:m:e') ?? '',
+      /^https:\/\/cn-north-1\.console\.amazonaws\.cn\/states\/home\?region=cn-north-1#/,
+    );
     assert.equal(executionConsoleUrl('arn:aws:states:eu-west-2:111122223333:stateMachine:m'), undefined);
     assert.equal(executionConsoleUrl(undefined), undefined);
   });
@@ -159,7 +162,10 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
     assert.equal(r.status, 403);
     assert.equal(r.body.code, 'self-approval');
     const prod = (await h.ledger.getRelease(RELEASE))?.stages.find((s) => s.name === 'prod');
-    assert.deepEqual(prod?.refusals?.map((x) => x.principal), [ALICE_APPROVER]);
+    assert.deepEqual(
+      prod?.refusals?.map((x) => x.principal),
+      [ALICE_APPROVER],
+    );
     assert.equal(prod?.refusalCount, 1);
     assert.match(prod?.refusals?.[0]?.reason ?? '', /segregation of duties/);
     assert.equal(later.status, 200, 'the token survived the refusal');
@@ -172,7 +178,10 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
     await call(h, approve(ALICE_APPROVER, undefined, 'req-1'));
     await call(h, approve(ALICE_APPROVER, undefined, 'req-2'));
 
-    assert.deepEqual((await h.ledger.listRefusals(RELEASE)).map((r) => r.requestId), ['req-1', 'req-2']);
+    assert.deepEqual(
+      (await h.ledger.listRefusals(RELEASE)).map((r) => r.requestId),
+      ['req-1', 'req-2'],
+    );
     assert.equal((await h.ledger.getRelease(RELEASE))?.stages.find((s) => s.name === 'prod')?.refusalCount, 2);
   });
 
@@ -328,7 +337,14 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
   it('answers 409 after the workflow timed the approval out, and tells Step Functions nothing', async () => {
     const h = await waitingRelease();
     await h.ledger.takeToken('APPROVAL', RELEASE, 'prod');
-    await h.ledger.append({ releaseId: RELEASE, stepKey: 'stage:prod:gate:approval', type: 'gate.evaluated', at: T0.toISOString(), stage: 'prod', data: { gate: 'approval', result: 'FAIL', reason: 'no decision within 60 minutes', decision: 'TIMED_OUT' } });
+    await h.ledger.append({
+      releaseId: RELEASE,
+      stepKey: 'stage:prod:gate:approval',
+      type: 'gate.evaluated',
+      at: T0.toISOString(),
+      stage: 'prod',
+      data: { gate: 'approval', result: 'FAIL', reason: 'no decision within 60 minutes', decision: 'TIMED_OUT' },
+    });
 
     const r = await call(h, approve(BOB));
 

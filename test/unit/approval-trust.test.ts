@@ -62,7 +62,14 @@ function forgedApproval(by = BOB) {
     type: 'gate.evaluated' as const,
     stage: 'prod',
     at: T0.toISOString(),
-    data: { gate: 'approval', result: 'PASS', reason: `approved by ${by} (approver arn:aws:iam::${ACCOUNT}:role/ReleaseApprovers)`, decision: 'APPROVED', principal: by, evidence: { requestId: 'forged' } },
+    data: {
+      gate: 'approval',
+      result: 'PASS',
+      reason: `approved by ${by} (approver arn:aws:iam::${ACCOUNT}:role/ReleaseApprovers)`,
+      decision: 'APPROVED',
+      principal: by,
+      evidence: { requestId: 'forged' },
+    },
   };
 }
 
@@ -104,7 +111,10 @@ describe('a correctly chained APPROVED by bob written into the table', () => {
       assert.equal(h.tasks.sent, 0, 'no SendTaskSuccess or SendTaskFailure');
       assert.equal((await prodOf(h))?.status, 'WAITING');
       assert.equal(await tokenStored(h), true, 'the approval token is still there for the workflow');
-      assert.equal(h.bus.published.some((e) => e.detailType === 'Approval Decided'), false);
+      assert.equal(
+        h.bus.published.some((e) => e.detailType === 'Approval Decided'),
+        false,
+      );
     });
   }
 
@@ -201,7 +211,10 @@ function imageActionPush(): Record<string, unknown> {
 async function prepare(h: Harness, index = 0) {
   const started = h.started[index];
   assert.ok(started, 'intake started an execution');
-  return prepareRelease({ input: started.input, executionArn: `arn:aws:states:eu-west-2:${ACCOUNT}:execution:gantry-release:${started.name}`, executionName: started.name }, h.deps);
+  return prepareRelease(
+    { input: started.input, executionArn: `arn:aws:states:eu-west-2:${ACCOUNT}:execution:gantry-release:${started.name}`, executionName: started.name },
+    h.deps,
+  );
 }
 
 async function pushHarness(): Promise<Harness> {
@@ -227,7 +240,10 @@ describe('an initiator pre-written for a pushed release', () => {
     assert.equal(started.outcome, 'started');
     const first = (await h.ledger.events(PUSHED_NAME))[0];
     assert.equal(first?.data.initiator, ALICE_PUSHER);
-    assert.deepEqual((first?.data.refusedAttributions as Array<{ principal: string; source: string }>).map((r) => [r.principal, r.source]), [[BOB_DEPLOYER, 'start record']]);
+    assert.deepEqual(
+      (first?.data.refusedAttributions as Array<{ principal: string; source: string }>).map((r) => [r.principal, r.source]),
+      [[BOB_DEPLOYER, 'start record']],
+    );
     assert.equal(own.status, 403);
     assert.equal(own.body.code, 'self-approval');
     assert.equal(bobs.status, 200, 'bob, who did not push it, may approve');
@@ -262,11 +278,21 @@ describe('an initiator pre-written for a pushed release', () => {
       stepKey: 'release.started',
       type: 'release.started',
       at: T0.toISOString(),
-      data: { kind: 'release', service: 'payments', digest: PUSHED, initiator: BOB_DEPLOYER, stages: ['dev', 'staging', 'prod'], executionArn: `arn:aws:states:eu-west-2:${ACCOUNT}:execution:gantry-release:${PUSHED_NAME}` },
+      data: {
+        kind: 'release',
+        service: 'payments',
+        digest: PUSHED,
+        initiator: BOB_DEPLOYER,
+        stages: ['dev', 'staging', 'prod'],
+        executionArn: `arn:aws:states:eu-west-2:${ACCOUNT}:execution:gantry-release:${PUSHED_NAME}`,
+      },
     });
     await intake(cloudTrailPush(ALICE_PUSHER), h.deps);
 
-    await assert.rejects(prepare(h), (e: unknown) => e instanceof ReleaseRecordConflictError && /initiator: recorded ".*Deployers\/bob", established ".*Deployers\/alice"/.test(e.message));
+    await assert.rejects(
+      prepare(h),
+      (e: unknown) => e instanceof ReleaseRecordConflictError && /initiator: recorded ".*Deployers\/bob", established ".*Deployers\/alice"/.test(e.message),
+    );
   });
 });
 
@@ -312,7 +338,10 @@ describe('prepare-release and the intake field', () => {
     const input = { service: 'payments', image: { digest: PUSHED }, intake: { source: 'CloudTrail PutImage event', eventId: 'x', pusher: BOB_DEPLOYER } };
 
     await assert.rejects(
-      prepareRelease({ input, executionArn: `arn:aws:states:eu-west-2:${ACCOUNT}:execution:gantry-release:payments-20261124T100000Z-abcdef`, executionName: 'payments-20261124T100000Z-abcdef' }, h.deps),
+      prepareRelease(
+        { input, executionArn: `arn:aws:states:eu-west-2:${ACCOUNT}:execution:gantry-release:payments-20261124T100000Z-abcdef`, executionName: 'payments-20261124T100000Z-abcdef' },
+        h.deps,
+      ),
       (e: unknown) => e instanceof ValidationError && e.problems.length === 1 && /^intake: only intake's own start of a pushed release/.test(e.problems[0] ?? ''),
     );
     assert.deepEqual(await h.ledger.events('payments-20261124T100000Z-abcdef'), []);
@@ -393,7 +422,10 @@ describe('persons from identity.persons', () => {
 
     assert.equal(r.status, 403);
     assert.equal(r.body.code, 'person-unknown');
-    assert.match(String(r.body.message), /the person behind the caller arn:aws:iam::111122223333:user\/carol cannot be established: no identity\.persons entry matches it, and identity\.requirePersons is on/);
+    assert.match(
+      String(r.body.message),
+      /the person behind the caller arn:aws:iam::111122223333:user\/carol cannot be established: no identity\.persons entry matches it, and identity\.requirePersons is on/,
+    );
   });
 
   it('with requirePersons, refuses every approval of a release whose initiator is listed under no person', async () => {
@@ -442,7 +474,9 @@ async function loadRefusals(h: Harness, refusals: readonly ApprovalRefusal[]): P
   for (let i = 0; i < batches.length; i += 8) {
     await Promise.all(
       batches.slice(i, i + 8).map(async (batch) => {
-        let pending: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> | undefined = { [h.tableName]: batch.map((r) => ({ PutRequest: { Item: refusalItem(r) } })) };
+        let pending: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> | undefined = {
+          [h.tableName]: batch.map((r) => ({ PutRequest: { Item: refusalItem(r) } })),
+        };
         while (pending && Object.keys(pending).length > 0) {
           const out = await h.dynamo.doc.send(new BatchWriteCommand({ RequestItems: pending }));
           pending = out.UnprocessedItems as typeof pending;
@@ -466,7 +500,12 @@ describe('a flood of refusals', () => {
     const one = await waitingRelease(dynamo);
     const bulk = await waitingRelease(dynamo);
     const refusals = [0, 1, 2].map((n) => floodRefusal(n, 3));
-    const raw = async (h: Harness) => (await h.dynamo.doc.send(new QueryCommand({ TableName: h.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': ledgerKeys.refusalPartition(RELEASE) } }))).Items?.map(({ lastAt, ...rest }) => rest);
+    const raw = async (h: Harness) =>
+      (
+        await h.dynamo.doc.send(
+          new QueryCommand({ TableName: h.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': ledgerKeys.refusalPartition(RELEASE) } }),
+        )
+      ).Items?.map(({ lastAt, ...rest }) => rest);
 
     for (const r of refusals) await one.ledger.recordRefusal(r);
     await loadRefusals(bulk, refusals);
@@ -485,7 +524,10 @@ describe('a flood of refusals', () => {
 
     // The bulk as many callers over many minutes would leave it; the last ones through the handler,
     // then one more than the caller's budget, then the real approver.
-    await loadRefusals(h, Array.from({ length: total - viaHandler }, (_, n) => floodRefusal(n, total)));
+    await loadRefusals(
+      h,
+      Array.from({ length: total - viaHandler }, (_, n) => floodRefusal(n, total)),
+    );
     const last = [];
     for (let i = 0; i < viaHandler; i++) last.push(await call(h, approve(MALLORY)));
     const overBudget = await call(h, approve(MALLORY));

@@ -46,7 +46,11 @@ describe('parsePrincipalArn', () => {
   it('reads an assumed-role session, whose session name may be an e-mail address', () => {
     const r = parsePrincipalArn(session('ReleaseApprovers', 'alice@example.com'));
 
-    assert.deepEqual(r.ok && { kind: r.principal.kind, name: r.principal.name, session: r.principal.session }, { kind: 'assumed-role', name: 'ReleaseApprovers', session: 'alice@example.com' });
+    assert.deepEqual(r.ok && { kind: r.principal.kind, name: r.principal.name, session: r.principal.session }, {
+      kind: 'assumed-role',
+      name: 'ReleaseApprovers',
+      session: 'alice@example.com',
+    });
   });
 
   it('reads the account root, a federated user and other partitions', () => {
@@ -225,7 +229,11 @@ describe('decideApproval', () => {
   });
 
   it('accepts an approver in another account even when the initiator has the same session name there', () => {
-    const v = decideApproval({ caller: session('CentralApprovers', 'alice', B), initiator: session('Deployers', 'alice', A), approvers: [`arn:aws:iam::${B}:role/CentralApprovers`] });
+    const v = decideApproval({
+      caller: session('CentralApprovers', 'alice', B),
+      initiator: session('Deployers', 'alice', A),
+      approvers: [`arn:aws:iam::${B}:role/CentralApprovers`],
+    });
 
     assert.equal(v.ok, true);
   });
@@ -326,7 +334,15 @@ describe('patternsOverlap', () => {
   });
 
   it('agrees with matching: whenever one principal matches two patterns, they overlap', () => {
-    const entries = [user('alice'), `arn:aws:iam::${A}:role/Deployers`, session('Deployers', 'alice'), session('Deployers', 'bob'), `arn:aws:sts::${B}:assumed-role/AWSReservedSSO_*/alice`, sso('Dev', 'alice'), sso('Dev', 'bob')];
+    const entries = [
+      user('alice'),
+      `arn:aws:iam::${A}:role/Deployers`,
+      session('Deployers', 'alice'),
+      session('Deployers', 'bob'),
+      `arn:aws:sts::${B}:assumed-role/AWSReservedSSO_*/alice`,
+      sso('Dev', 'alice'),
+      sso('Dev', 'bob'),
+    ];
     const principals = [user('alice'), session('Deployers', 'alice'), session('Deployers', 'bob'), sso('Dev', 'alice'), sso('Ops', 'alice'), sso('Dev', 'bob')];
     for (const a of entries) {
       for (const b of entries) {
@@ -376,7 +392,16 @@ describe('samePersonUnder', () => {
   });
 
   it('never separates what names join: a mapping only adds refusals', () => {
-    const arns = [user('alice'), user('bob'), session('Deployers', 'alice'), session('ReleaseApprovers', 'alice'), session('ReleaseApprovers', 'a.smith'), sso('Dev', 'alice@example.com'), sso('Dev', 'bob'), session('X', 'bob', B)];
+    const arns = [
+      user('alice'),
+      user('bob'),
+      session('Deployers', 'alice'),
+      session('ReleaseApprovers', 'alice'),
+      session('ReleaseApprovers', 'a.smith'),
+      sso('Dev', 'alice@example.com'),
+      sso('Dev', 'bob'),
+      session('X', 'bob', B),
+    ];
     fc.assert(
       fc.property(fc.constantFrom(...arns), fc.constantFrom(...arns), (a, b) => {
         if (samePerson(a, b)) assert.equal(samePersonUnder(a, b, persons), true);
@@ -459,7 +484,10 @@ describe('refusal throttling', () => {
       { key: `principal:${session('Contractors', 'mallory')}`, limit: REFUSALS_PER_PRINCIPAL_PER_MINUTE },
       { key: `role:aws:${A}:contractors`, limit: REFUSALS_PER_ROLE_PER_MINUTE },
     ]);
-    assert.deepEqual(refusalBuckets(user('mallory')).map((b) => b.key), [`principal:${user('mallory')}`]);
+    assert.deepEqual(
+      refusalBuckets(user('mallory')).map((b) => b.key),
+      [`principal:${user('mallory')}`],
+    );
   });
 
   it('puts every instant of a minute in that minute\u2019s window, expiring an hour later', () => {

@@ -1,15 +1,7 @@
 /** The audit's pure half: export format, tamper check, evidence completeness, the audit record. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
-import {
-  auditRelease,
-  evidenceCompleteness,
-  ExportFormatError,
-  exportEvents,
-  formatExport,
-  parseExport,
-  verifyExport,
-} from '../../lambdas/domain/audit';
+import { auditRelease, evidenceCompleteness, ExportFormatError, exportEvents, formatExport, parseExport, verifyExport } from '../../lambdas/domain/audit';
 import { chainEvent, type LedgerEvent } from '../../lambdas/domain/ledger';
 import { ALICE, BOB, buildRelease, CONFIG_HASH, NEW, OLD, promotedRelease } from '../helpers/ledger-builder';
 import { eventLineIndexes, forgedAfter, linesOf, mutationsOf, textOf } from '../helpers/tamper';
@@ -39,11 +31,17 @@ function everyTypeRelease(): LedgerEvent[] {
 }
 
 function operatorRollback(): LedgerEvent[] {
-  return buildRelease({ id: 'payments-rollback-1', kind: 'rollback', at: '2026-11-24T12:00:00.000Z', status: 'ROLLED_BACK', stages: [{ name: 'prod', rollback: { result: 'SUCCEEDED', minutes: 4 } }] });
+  return buildRelease({
+    id: 'payments-rollback-1',
+    kind: 'rollback',
+    at: '2026-11-24T12:00:00.000Z',
+    status: 'ROLLED_BACK',
+    stages: [{ name: 'prod', rollback: { result: 'SUCCEEDED', minutes: 4 } }],
+  });
 }
 
 describe('the export format', () => {
-  it('writes each release\'s events in sequence order, then one anchor line with its last seq and hash', () => {
+  it("writes each release's events in sequence order, then one anchor line with its last seq and hash", () => {
     const a = promotedRelease('rel-a', '2026-11-01T10:00:00.000Z');
     const b = promotedRelease('rel-b', '2026-11-02T10:00:00.000Z');
     const lines = linesOf(formatExport([...b, ...a].reverse()));
@@ -53,7 +51,10 @@ describe('the export format', () => {
     for (const anchor of anchors) {
       const idx = objs.indexOf(anchor);
       const events = objs.slice(0, idx).filter((o) => o.releaseId === anchor.releaseId && o.kind !== 'anchor');
-      assert.deepEqual(events.map((e) => e.seq), events.map((_e, i) => i + 1));
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        events.map((_e, i) => i + 1),
+      );
       assert.equal(anchor.version, events.at(-1).seq);
       assert.equal(anchor.lastHash, events.at(-1).hash);
     }
@@ -72,12 +73,21 @@ describe('the export format', () => {
   it('refuses a line that is not JSON, naming its line number', () => {
     const lines = linesOf(formatExport(promotedRelease('rel-a', '2026-11-01T10:00:00.000Z')));
     lines.splice(3, 0, '{"releaseId": "rel-a", oops');
-    assert.throws(() => parseExport(textOf(lines)), (e: unknown) => e instanceof ExportFormatError && e.line === 4 && /line 4: not JSON/.test(e.message));
+    assert.throws(
+      () => parseExport(textOf(lines)),
+      (e: unknown) => e instanceof ExportFormatError && e.line === 4 && /line 4: not JSON/.test(e.message),
+    );
   });
 
   it('refuses a line that is JSON but not an object, naming its line number', () => {
-    assert.throws(() => parseExport('[1,2]\n'), (e: unknown) => e instanceof ExportFormatError && e.line === 1 && /an array/.test(e.message));
-    assert.throws(() => parseExport('\n\n42\n'), (e: unknown) => e instanceof ExportFormatError && e.line === 3);
+    assert.throws(
+      () => parseExport('[1,2]\n'),
+      (e: unknown) => e instanceof ExportFormatError && e.line === 1 && /an array/.test(e.message),
+    );
+    assert.throws(
+      () => parseExport('\n\n42\n'),
+      (e: unknown) => e instanceof ExportFormatError && e.line === 3,
+    );
   });
 
   it('ignores blank lines', () => {
@@ -96,7 +106,7 @@ describe('verifying an export', () => {
     assert.equal(v.releases.length, 3);
   });
 
-  it('detects a change to any field of any event type and names the release and the event\'s line', () => {
+  it("detects a change to any field of any event type and names the release and the event's line", () => {
     const lines = linesOf(text);
     const seenTypes = new Set<string>();
     let checked = 0;
@@ -119,7 +129,24 @@ describe('verifying an export', () => {
       }
     }
     const types = new Set([...seenTypes].map((k) => k.split('/')[1]));
-    for (const t of ['release.started', 'release.attributed', 'stage.started', 'stage.waiting', 'lease.acquired', 'lease.released', 'gate.evaluated', 'deploy.started', 'deploy.finished', 'bake.started', 'bake.finished', 'stage.promoted', 'rollback.started', 'rollback.finished', 'stage.finished', 'release.finished']) {
+    for (const t of [
+      'release.started',
+      'release.attributed',
+      'stage.started',
+      'stage.waiting',
+      'lease.acquired',
+      'lease.released',
+      'gate.evaluated',
+      'deploy.started',
+      'deploy.finished',
+      'bake.started',
+      'bake.finished',
+      'stage.promoted',
+      'rollback.started',
+      'rollback.finished',
+      'stage.finished',
+      'release.finished',
+    ]) {
       assert.ok(types.has(t), `no ${t} event was tampered with`);
     }
     assert.ok(checked > 300, `only ${checked} mutations`);
@@ -134,8 +161,14 @@ describe('verifying an export', () => {
       assert.equal(v.ok, false, `deleting event #${removed.seq} went unnoticed`);
       const p = v.problems.find((x) => x.releaseId === 'payments-all-types');
       assert.ok(p, `no problem names the release when #${removed.seq} is deleted`);
-      assert.ok(v.problems.some((x) => x.kind === 'deleted' || x.kind === 'truncated'), `#${removed.seq}: ${JSON.stringify(v.problems)}`);
-      assert.ok(v.problems.some((x) => x.message.includes(`#${removed.seq}`)), `the missing #${removed.seq} is not named: ${JSON.stringify(v.problems.map((x) => x.message))}`);
+      assert.ok(
+        v.problems.some((x) => x.kind === 'deleted' || x.kind === 'truncated'),
+        `#${removed.seq}: ${JSON.stringify(v.problems)}`,
+      );
+      assert.ok(
+        v.problems.some((x) => x.message.includes(`#${removed.seq}`)),
+        `the missing #${removed.seq} is not named: ${JSON.stringify(v.problems.map((x) => x.message))}`,
+      );
     }
   });
 
@@ -147,7 +180,10 @@ describe('verifying an export', () => {
     tampered.splice((idx[12] as number) + 1, 0, copy);
     const v = verifyText(textOf(tampered));
     assert.equal(v.ok, false);
-    assert.ok(v.problems.some((p) => p.kind === 'inserted' && p.line === (idx[12] as number) + 2), JSON.stringify(v.problems));
+    assert.ok(
+      v.problems.some((p) => p.kind === 'inserted' && p.line === (idx[12] as number) + 2),
+      JSON.stringify(v.problems),
+    );
   });
 
   it('detects a forged event that chains to its predecessor (a forger who knows the hash function)', () => {
@@ -159,7 +195,10 @@ describe('verifying an export', () => {
     tampered.splice(at + 1, 0, JSON.stringify(forgedAfter(prev)));
     const v = verifyText(textOf(tampered));
     assert.equal(v.ok, false);
-    assert.ok(v.problems.some((p) => p.releaseId === 'payments-all-types' && p.kind === 'inserted' && p.line === at + 2), JSON.stringify(v.problems));
+    assert.ok(
+      v.problems.some((p) => p.releaseId === 'payments-all-types' && p.kind === 'inserted' && p.line === at + 2),
+      JSON.stringify(v.problems),
+    );
   });
 
   it('detects two events swapped, naming both lines', () => {
@@ -172,7 +211,10 @@ describe('verifying an export', () => {
       [tampered[a], tampered[b]] = [tampered[b] as string, tampered[a] as string];
       const v = verifyText(textOf(tampered));
       assert.equal(v.ok, false, `swapping events ${k + 1} and ${k + 2} went unnoticed`);
-      assert.ok(v.problems.some((p) => p.kind === 'reordered' && p.line === b + 1 && p.message.includes(`line ${a + 1}`)), JSON.stringify(v.problems));
+      assert.ok(
+        v.problems.some((p) => p.kind === 'reordered' && p.line === b + 1 && p.message.includes(`line ${a + 1}`)),
+        JSON.stringify(v.problems),
+      );
     }
   });
 
@@ -193,7 +235,10 @@ describe('verifying an export', () => {
     const tampered = lines.filter((_l, j) => j !== last && j !== last + 1);
     const v = verifyText(textOf(tampered));
     assert.equal(v.ok, false);
-    assert.ok(v.problems.some((p) => p.releaseId === 'payments-all-types' && p.kind === 'truncated' && /no anchor line/.test(p.message)), JSON.stringify(v.problems));
+    assert.ok(
+      v.problems.some((p) => p.releaseId === 'payments-all-types' && p.kind === 'truncated' && /no anchor line/.test(p.message)),
+      JSON.stringify(v.problems),
+    );
   });
 
   it('fails an export whose only release lost its anchor line (the cut cannot be ruled out)', () => {
@@ -213,7 +258,14 @@ describe('verifying an export', () => {
 
   it('detects an anchor rewritten to a shorter chain and events appended after release.finished', () => {
     const events = promotedRelease('rel-a', '2026-11-01T10:00:00.000Z');
-    const forged = chainEvent(events.at(-1), { releaseId: 'rel-a', stepKey: 'late', type: 'gate.evaluated', at: '2026-11-02T00:00:00.000Z', stage: 'prod', data: { gate: 'approval', result: 'PASS', reason: 'late' } });
+    const forged = chainEvent(events.at(-1), {
+      releaseId: 'rel-a',
+      stepKey: 'late',
+      type: 'gate.evaluated',
+      at: '2026-11-02T00:00:00.000Z',
+      stage: 'prod',
+      data: { gate: 'approval', result: 'PASS', reason: 'late' },
+    });
     const v = verifyText(formatExport([...events, forged]));
     assert.equal(v.ok, false);
     assert.ok(v.problems.some((p) => p.kind === 'inserted' && /after release\.finished/.test(p.message)));
@@ -221,7 +273,14 @@ describe('verifying an export', () => {
 
   it('accepts a lease release recorded after release.finished (the reconciler frees leases of a closed record)', () => {
     const events = promotedRelease('rel-a', '2026-11-01T10:00:00.000Z');
-    const late = chainEvent(events.at(-1), { releaseId: 'rel-a', stepKey: 'stage:prod:lease.released:late', type: 'lease.released', at: '2026-11-02T00:00:00.000Z', stage: 'prod', data: { by: 'reconciler' } });
+    const late = chainEvent(events.at(-1), {
+      releaseId: 'rel-a',
+      stepKey: 'stage:prod:lease.released:late',
+      type: 'lease.released',
+      at: '2026-11-02T00:00:00.000Z',
+      stage: 'prod',
+      data: { by: 'reconciler' },
+    });
     assert.equal(verifyText(formatExport([...events, late])).ok, true);
   });
 
@@ -242,15 +301,26 @@ describe('evidence completeness', () => {
   });
 
   it('checks for an approval in a stage that asked for one even when the policy was not recorded', () => {
-    const events = buildRelease({ id: 'r', at: '2026-11-01T10:00:00.000Z', status: 'SUCCEEDED', stages: [{ name: 'prod', deploy: { result: 'SUCCEEDED' }, bake: { result: 'PASS', minutes: 5 }, promote: true }] });
+    const events = buildRelease({
+      id: 'r',
+      at: '2026-11-01T10:00:00.000Z',
+      status: 'SUCCEEDED',
+      stages: [{ name: 'prod', deploy: { result: 'SUCCEEDED' }, bake: { result: 'PASS', minutes: 5 }, promote: true }],
+    });
     const stageStarted = events.findIndex((e) => e.type === 'stage.started');
     const rebuilt: LedgerEvent[] = [];
     for (const [i, e] of events.entries()) {
       const { seq: _s, prevHash: _p, hash: _h, ...input } = e;
       rebuilt.push(chainEvent(rebuilt.at(-1), input));
-      if (i === stageStarted) rebuilt.push(chainEvent(rebuilt.at(-1), { releaseId: 'r', stepKey: 'stage:prod:waiting:approval', type: 'stage.waiting', at: e.at, stage: 'prod', data: { waitingFor: 'approval' } }));
+      if (i === stageStarted)
+        rebuilt.push(
+          chainEvent(rebuilt.at(-1), { releaseId: 'r', stepKey: 'stage:prod:waiting:approval', type: 'stage.waiting', at: e.at, stage: 'prod', data: { waitingFor: 'approval' } }),
+        );
     }
-    assert.deepEqual(evidenceCompleteness(rebuilt).gaps.map((g) => `${g.stage}:${g.missing}`), ['prod:approval']);
+    assert.deepEqual(
+      evidenceCompleteness(rebuilt).gaps.map((g) => `${g.stage}:${g.missing}`),
+      ['prod:approval'],
+    );
   });
 
   it('reads the approver and the commit from the evidence shapes the gates record (approval gate, image.labels provenance)', () => {
@@ -261,7 +331,14 @@ describe('evidence completeness', () => {
       stages: [
         {
           name: 'prod',
-          gates: [{ gate: 'image.labels', result: 'PASS', reason: 'ok', evidence: { provenance: { revision: 'abc1234', created: '2026-10-31T23:00:00Z', createdFrom: 'label', source: 'https://github.com/acme/payments' }, platforms: [] } }],
+          gates: [
+            {
+              gate: 'image.labels',
+              result: 'PASS',
+              reason: 'ok',
+              evidence: { provenance: { revision: 'abc1234', created: '2026-10-31T23:00:00Z', createdFrom: 'label', source: 'https://github.com/acme/payments' }, platforms: [] },
+            },
+          ],
           deploy: { result: 'SUCCEEDED' },
           bake: { result: 'PASS', minutes: 5 },
           promote: true,
@@ -275,8 +352,16 @@ describe('evidence completeness', () => {
   });
 
   it('reports a promoted stage whose deploy has no driver evidence', () => {
-    const events = buildRelease({ id: 'r', at: '2026-11-01T10:00:00.000Z', status: 'SUCCEEDED', stages: [{ name: 'dev', deploy: { result: 'SUCCEEDED', buildId: null }, bake: { result: 'PASS', minutes: 5 }, promote: true }] });
-    assert.deepEqual(evidenceCompleteness(events).gaps.map((g) => `${g.stage}:${g.missing}`), ['dev:deploy']);
+    const events = buildRelease({
+      id: 'r',
+      at: '2026-11-01T10:00:00.000Z',
+      status: 'SUCCEEDED',
+      stages: [{ name: 'dev', deploy: { result: 'SUCCEEDED', buildId: null }, bake: { result: 'PASS', minutes: 5 }, promote: true }],
+    });
+    assert.deepEqual(
+      evidenceCompleteness(events).gaps.map((g) => `${g.stage}:${g.missing}`),
+      ['dev:deploy'],
+    );
   });
 
   it('reports a promoted stage without a bake result and one without gate results', () => {
@@ -289,18 +374,43 @@ describe('evidence completeness', () => {
         { name: 'prod', gates: [], deploy: { result: 'SUCCEEDED' }, bake: { result: 'PASS', minutes: 5 }, promote: true },
       ],
     });
-    assert.deepEqual(evidenceCompleteness(events).gaps.map((g) => `${g.stage}:${g.missing}`), ['dev:bake', 'prod:gates']);
+    assert.deepEqual(
+      evidenceCompleteness(events).gaps.map((g) => `${g.stage}:${g.missing}`),
+      ['dev:bake', 'prod:gates'],
+    );
   });
 
   it('reports a stage promoted although a gate failed', () => {
-    const events = buildRelease({ id: 'r', at: '2026-11-01T10:00:00.000Z', status: 'SUCCEEDED', stages: [{ name: 'dev', gates: [{ gate: 'image.scan', result: 'FAIL', reason: '2 CRITICAL' }], deploy: { result: 'SUCCEEDED' }, bake: { result: 'PASS', minutes: 5 }, promote: true }] });
+    const events = buildRelease({
+      id: 'r',
+      at: '2026-11-01T10:00:00.000Z',
+      status: 'SUCCEEDED',
+      stages: [
+        {
+          name: 'dev',
+          gates: [{ gate: 'image.scan', result: 'FAIL', reason: '2 CRITICAL' }],
+          deploy: { result: 'SUCCEEDED' },
+          bake: { result: 'PASS', minutes: 5 },
+          promote: true,
+        },
+      ],
+    });
     assert.match(evidenceCompleteness(events).gaps[0]?.message ?? '', /image\.scan FAILED: 2 CRITICAL/);
   });
 
   it('reports a stage whose recorded policy required an approval that is not in the record', () => {
-    const events = buildRelease({ id: 'r', at: '2026-11-01T10:00:00.000Z', status: 'SUCCEEDED', approvalRequired: ['prod'], stages: [{ name: 'prod', deploy: { result: 'SUCCEEDED' }, bake: { result: 'PASS', minutes: 5 }, promote: true }] });
+    const events = buildRelease({
+      id: 'r',
+      at: '2026-11-01T10:00:00.000Z',
+      status: 'SUCCEEDED',
+      approvalRequired: ['prod'],
+      stages: [{ name: 'prod', deploy: { result: 'SUCCEEDED' }, bake: { result: 'PASS', minutes: 5 }, promote: true }],
+    });
     const r = evidenceCompleteness(events);
-    assert.deepEqual(r.gaps.map((g) => `${g.stage}:${g.missing}`), ['prod:approval']);
+    assert.deepEqual(
+      r.gaps.map((g) => `${g.stage}:${g.missing}`),
+      ['prod:approval'],
+    );
     assert.deepEqual(r.notes, []);
   });
 
@@ -342,7 +452,10 @@ describe('the audit record of one release', () => {
 
   it('lists every gate with its reason, and the approval with the approver and comment', () => {
     const prod = a?.stages.find((s) => s.name === 'prod');
-    assert.deepEqual(prod?.gates.map((g) => `${g.gate}:${g.result}`), ['image.exists:PASS', 'approval:PASS', 'bake:FAIL']);
+    assert.deepEqual(
+      prod?.gates.map((g) => `${g.gate}:${g.result}`),
+      ['image.exists:PASS', 'approval:PASS', 'bake:FAIL'],
+    );
     assert.ok(prod?.gates.every((g) => g.reason.length > 0));
     assert.deepEqual(prod?.approval && { d: prod.approval.decision, p: prod.approval.principal, c: prod.approval.comment }, { d: 'APPROVED', p: BOB, c: 'ok for CHG-1' });
   });
@@ -354,7 +467,10 @@ describe('the audit record of one release', () => {
     assert.equal(deploy?.buildArn, 'arn:aws:codebuild:eu-west-2:111122223333:build/gantry-helm:payments-all-types-prod');
     assert.match(deploy?.logLink ?? '', /^https:\/\/eu-west-2\.console\.aws\.amazon\.com\/codesuite\/codebuild\/111122223333\/projects\/gantry-helm\/build\//);
     assert.deepEqual(deploy?.driverEvidence, { helmStatus: 'deployed' });
-    assert.deepEqual(prod?.deploys.map((d) => `${d.kind}:${d.result}:${d.digest}`), [`deploy:SUCCEEDED:${NEW}`, `rollback:SUCCEEDED:${OLD}`]);
+    assert.deepEqual(
+      prod?.deploys.map((d) => `${d.kind}:${d.result}:${d.digest}`),
+      [`deploy:SUCCEEDED:${NEW}`, `rollback:SUCCEEDED:${OLD}`],
+    );
   });
 
   it('gives bake results, and the rollback with its detection and recovery times', () => {

@@ -87,7 +87,19 @@ function linesOf(c: AnyCase): readonly string[] {
 describe('the bad input corpus', () => {
   it('holds at least 150 cases, every kind of bad input, across every way in', () => {
     assert.ok(ALL.length >= 150, `${ALL.length} cases`);
-    assert.deepEqual([...byTarget.keys()].sort(), ['alarm-watch', 'approval', 'cli', 'config', 'config-text', 'intake', 'intake-skip', 'reconciler', 'release-input', 'scenario', 'scenario-text']);
+    assert.deepEqual([...byTarget.keys()].sort(), [
+      'alarm-watch',
+      'approval',
+      'cli',
+      'config',
+      'config-text',
+      'intake',
+      'intake-skip',
+      'reconciler',
+      'release-input',
+      'scenario',
+      'scenario-text',
+    ]);
     const kinds = new Set(ALL.map((c) => c.kind));
     for (const k of [
       'wrong type',
@@ -135,7 +147,7 @@ for (const [target, cases] of byTarget) {
   });
 }
 
-describe('pushes from a registry that is not the control plane\'s own', () => {
+describe("pushes from a registry that is not the control plane's own", () => {
   for (const c of byTarget.get('intake-skip') as SkipCase[]) {
     it(`records ${c.name} as skipped with its reason, and starts nothing`, async () => {
       const r = recordingDeps(config, undefined, { allowSkips: true });

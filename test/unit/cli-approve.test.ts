@@ -70,7 +70,14 @@ function verifySigV4(r: Received, secret: string): { ok: boolean; scope: string;
   const [, , date, region, service, signed, signature] = m as unknown as string[];
   const signedHeaders = (signed as string).split(';');
   const [path, query = ''] = r.url.split('?');
-  const canonicalHeaders = signedHeaders.map((h) => `${h}:${String(r.headers[h] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonicalHeaders = signedHeaders
+    .map(
+      (h) =>
+        `${h}:${String(r.headers[h] ?? '')
+          .trim()
+          .replace(/\s+/g, ' ')}\n`,
+    )
+    .join('');
   const payloadHash = String(r.headers['x-amz-content-sha256'] ?? hex(r.body));
   const canonicalRequest = [r.method, path, query, canonicalHeaders, signed, payloadHash].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
@@ -98,7 +105,10 @@ describe('gantry approve', () => {
     await runDecision('approve', RELEASE, { stage: 'prod', apiUrl: baseUrl, region: 'eu-west-2' }, io());
 
     const r = received[0] as Received;
-    assert.match(String(r.headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261124\/eu-west-2\/execute-api\/aws4_request, SignedHeaders=.*host.*, Signature=[0-9a-f]{64}$/);
+    assert.match(
+      String(r.headers.authorization),
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261124\/eu-west-2\/execute-api\/aws4_request, SignedHeaders=.*host.*, Signature=[0-9a-f]{64}$/,
+    );
     assert.equal(r.headers['x-amz-date'], '20261124T100000Z');
     assert.equal(r.headers['x-amz-security-token'], 'session-token-example');
     const v = verifySigV4(r, CREDENTIALS.secretAccessKey);
@@ -193,8 +203,16 @@ describe('the decision request', () => {
   const bad: Array<[string, () => unknown, RegExp]> = [
     ['a malformed release id', () => decisionRequest('approve', 'rel 1', { stage: 'prod', apiUrl: baseUrl, region: 'eu-west-2' }, {}), /<releaseId>: expected a release id/],
     ['a malformed stage', () => decisionRequest('approve', RELEASE, { stage: 'Prod!', apiUrl: baseUrl, region: 'eu-west-2' }, {}), /--stage: expected a stage name/],
-    ['a comment that is too long', () => decisionRequest('approve', RELEASE, { stage: 'prod', comment: 'x'.repeat(1001), apiUrl: baseUrl, region: 'eu-west-2' }, {}), /--comment: expected at most 1000/],
-    ['plain http to a remote host', () => decisionRequest('approve', RELEASE, { stage: 'prod', apiUrl: 'http://api.example.com/v1/', region: 'eu-west-2' }, {}), /--api-url: expected an https:\/\/ URL/],
+    [
+      'a comment that is too long',
+      () => decisionRequest('approve', RELEASE, { stage: 'prod', comment: 'x'.repeat(1001), apiUrl: baseUrl, region: 'eu-west-2' }, {}),
+      /--comment: expected at most 1000/,
+    ],
+    [
+      'plain http to a remote host',
+      () => decisionRequest('approve', RELEASE, { stage: 'prod', apiUrl: 'http://api.example.com/v1/', region: 'eu-west-2' }, {}),
+      /--api-url: expected an https:\/\/ URL/,
+    ],
     ['something that is not a URL', () => decisionRequest('approve', RELEASE, { stage: 'prod', apiUrl: 'not a url' }, {}), /--api-url: expected the approval API URL/],
     ['no region anywhere', () => decisionRequest('approve', RELEASE, { stage: 'prod', apiUrl: 'https://approvals.example.com/' }, {}), /--region: the API URL names no region/],
   ];
@@ -226,25 +244,32 @@ describe('the decision request', () => {
   it('refuses as bad input when there are no credentials', async () => {
     const t = { ...io(), credentials: async (): Promise<Credentials> => Promise.reject(new Error('Could not load credentials from any providers')) };
 
-    await assert.rejects(runDecision('approve', RELEASE, { stage: 'prod', apiUrl: baseUrl, region: 'eu-west-2', profile: 'approver' }, t), /no AWS credentials for profile approver: Could not load credentials/);
+    await assert.rejects(
+      runDecision('approve', RELEASE, { stage: 'prod', apiUrl: baseUrl, region: 'eu-west-2', profile: 'approver' }, t),
+      /no AWS credentials for profile approver: Could not load credentials/,
+    );
     assert.equal(received.length, 0);
   });
 });
 
 describe('bin/gantry.js approve', () => {
   it('signs with the credentials of the standard chain and exits with the decision code', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'gantry.js'), 'approve', RELEASE, '--stage', 'prod', '--api-url', baseUrl, '--region', 'eu-west-2', '--comment', 'ok'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: '/nonexistent',
-        AWS_ACCESS_KEY_ID: 'AKIDCHAIN',
-        AWS_SECRET_ACCESS_KEY: 'chain-secret',
-        AWS_CONFIG_FILE: '/nonexistent/config',
-        AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
-        AWS_EC2_METADATA_DISABLED: 'true',
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'gantry.js'), 'approve', RELEASE, '--stage', 'prod', '--api-url', baseUrl, '--region', 'eu-west-2', '--comment', 'ok'],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          HOME: '/nonexistent',
+          AWS_ACCESS_KEY_ID: 'AKIDCHAIN',
+          AWS_SECRET_ACCESS_KEY: 'chain-secret',
+          AWS_CONFIG_FILE: '/nonexistent/config',
+          AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
       },
-    });
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += String(c)));

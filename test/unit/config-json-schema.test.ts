@@ -47,8 +47,14 @@ describe('schemas/gantry.config.schema.json', () => {
 
     assert.equal(validate(raw), false);
     const paths = (validate.errors ?? []).map((e) => `${e.instancePath} ${e.keyword}`);
-    assert.ok(paths.some((p) => p.endsWith('/stages/0 additionalProperties')), paths.join('\n'));
-    assert.ok(paths.some((p) => p.endsWith('/stages/0/bakeMinutes minimum')), paths.join('\n'));
+    assert.ok(
+      paths.some((p) => p.endsWith('/stages/0 additionalProperties')),
+      paths.join('\n'),
+    );
+    assert.ok(
+      paths.some((p) => p.endsWith('/stages/0/bakeMinutes minimum')),
+      paths.join('\n'),
+    );
   });
 });
 
@@ -76,8 +82,14 @@ describe('parseConfig and $schema', () => {
     Object.values(raw.clusters)[0]!.$schema = 'y';
 
     const problems = problemsOf(raw);
-    assert.ok(problems.some((p) => p.startsWith('$comment: unknown field')), problems.join('\n'));
-    assert.ok(problems.some((p) => /^clusters\.[a-z-]+\.\$schema: unknown field/.test(p)), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('$comment: unknown field')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /^clusters\.[a-z-]+\.\$schema: unknown field/.test(p)),
+      problems.join('\n'),
+    );
   });
 });
 

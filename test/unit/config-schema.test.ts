@@ -83,7 +83,12 @@ describe('parseConfig on the docs/contracts.md §1 example', () => {
 
   it('fills every default in a minimal config', () => {
     const cfg = parseConfig({
-      services: { api: { repository: 'api', stages: [{ name: 'dev', cluster: 'dev', namespace: 'api', deploy: { driver: 'terraform', source: 's3://b-1/k.zip', workdir: 'dev', imageVariable: 'image' } }] } },
+      services: {
+        api: {
+          repository: 'api',
+          stages: [{ name: 'dev', cluster: 'dev', namespace: 'api', deploy: { driver: 'terraform', source: 's3://b-1/k.zip', workdir: 'dev', imageVariable: 'image' } }],
+        },
+      },
       clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' } },
     });
     const svc = cfg.services.api;
@@ -118,9 +123,7 @@ describe('parseConfig problems', () => {
   it('refuses a duplicate stage name within a service', () => {
     const raw = contractsExample();
     raw.services.payments.stages[1].name = 'dev';
-    assert.deepEqual(problemsOf(raw), [
-      'services.payments.stages[1].name: expected a stage name not used by an earlier stage of payments (dev is a duplicate), got "dev"',
-    ]);
+    assert.deepEqual(problemsOf(raw), ['services.payments.stages[1].name: expected a stage name not used by an earlier stage of payments (dev is a duplicate), got "dev"']);
   });
 
   it('refuses a signature key that signing.keys does not define', () => {
@@ -150,9 +153,7 @@ describe('parseConfig problems', () => {
   it('refuses a repository two services share', () => {
     const raw = contractsExample();
     raw.services.ledger = structuredClone(raw.services.payments);
-    assert.deepEqual(problemsOf(raw), [
-      'services.ledger.repository: expected a repository no other service uses (payments-api is used by service payments), got "payments-api"',
-    ]);
+    assert.deepEqual(problemsOf(raw), ['services.ledger.repository: expected a repository no other service uses (payments-api is used by service payments), got "payments-api"']);
   });
 
   it('names the key, not the value, of a service whose name is not allowed', () => {
@@ -306,6 +307,8 @@ describe('identity (who is which person)', () => {
     const raw = contractsExample();
     raw.identity = { requirePersons: true };
 
-    assert.deepEqual(problemsOf(raw), ['identity.requirePersons: expected persons to list at least one person when requirePersons is true (otherwise nobody could ever approve), got true']);
+    assert.deepEqual(problemsOf(raw), [
+      'identity.requirePersons: expected persons to list at least one person when requirePersons is true (otherwise nobody could ever approve), got true',
+    ]);
   });
 });

@@ -37,7 +37,17 @@ const carol = 'arn:aws:sts::111122223333:assumed-role/Deployers/carol';
 function event(over: (d: Record<string, any>) => void = () => undefined): Record<string, any> {
   const detail = structuredClone(RECORD);
   over(detail);
-  return { version: '0', id: 'e1', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.states', account: '123456789012', time: '2016-10-28T01:17:25Z', region: 'us-east-1', resources: [], detail };
+  return {
+    version: '0',
+    id: 'e1',
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.states',
+    account: '123456789012',
+    time: '2016-10-28T01:17:25Z',
+    region: 'us-east-1',
+    resources: [],
+    detail,
+  };
 }
 /** The record as alice's console session starting `name` on Gantry's release workflow. */
 function consoleEvent(name: string, principal = alice, eventId = 'ct-1'): Record<string, any> {
@@ -58,8 +68,20 @@ describe('cloudTrailStartExecutionPattern', () => {
 
   it('does not match another state machine, a failed call, another API call or an ECR record', () => {
     assert.equal(matchesPattern(cloudTrailStartExecutionPattern([RELEASE_SM, ROLLBACK_SM]), event()), false);
-    assert.equal(matchesPattern(pattern, event((d) => Object.assign(d, { errorCode: 'AccessDenied' }))), false);
-    assert.equal(matchesPattern(pattern, event((d) => Object.assign(d, { eventName: 'StopExecution' }))), false);
+    assert.equal(
+      matchesPattern(
+        pattern,
+        event((d) => Object.assign(d, { errorCode: 'AccessDenied' })),
+      ),
+      false,
+    );
+    assert.equal(
+      matchesPattern(
+        pattern,
+        event((d) => Object.assign(d, { eventName: 'StopExecution' })),
+      ),
+      false,
+    );
     assert.equal(matchesPattern(pattern, { ...event(), source: 'aws.ecr' }), false);
     assert.equal(matchesPattern(cloudTrailPutImagePattern, event()), false);
   });
@@ -83,7 +105,11 @@ describe('parsing a CloudTrail StartExecution event', () => {
       d.responseElements.executionArn = 'arn:aws:states:us-east-1:123456789012:execution:other:run-1';
     });
 
-    assert.throws(() => parseCloudTrailStartExecution(bad), (err: Error) => err instanceof ValidationError && /detail\.responseElements\.executionArn: expected an execution of .*detail\.requestParameters\.stateMachineArn/.test(err.message));
+    assert.throws(
+      () => parseCloudTrailStartExecution(bad),
+      (err: Error) =>
+        err instanceof ValidationError && /detail\.responseElements\.executionArn: expected an execution of .*detail\.requestParameters\.stateMachineArn/.test(err.message),
+    );
   });
 
   it('takes a failed call as nothing to act on', () => {
@@ -108,7 +134,12 @@ describe('segregation of duties while the record is awaited', () => {
 
   it('still refuses a non-approver first, and an initiator that will never be known as initiator-unknown', () => {
     const v = decideApproval({ caller: carol, initiator: UNATTRIBUTED_START, approvers, awaiting: 'StartExecution' });
-    const never = decideApproval({ caller: bob, initiator: 'arn:aws:iam::111122223333:role/Deployers', approvers, awaiting: awaitedAttribution('arn:aws:iam::111122223333:role/Deployers') });
+    const never = decideApproval({
+      caller: bob,
+      initiator: 'arn:aws:iam::111122223333:role/Deployers',
+      approvers,
+      awaiting: awaitedAttribution('arn:aws:iam::111122223333:role/Deployers'),
+    });
 
     assert.equal(!v.ok && v.code, 'not-an-approver');
     assert.equal(!never.ok && never.code, 'initiator-unknown');
@@ -133,9 +164,15 @@ describe('intake attributes a console start once', () => {
     const deps = ledgerOnlyDeps(config, ledger, '2026-11-24T10:05:00Z');
     const d1 = `sha256:${'1'.repeat(64)}`;
     (deps as { registry: unknown }).registry = { describeImage: async () => ({ repository: 'payments-api', digest: d1, tags: ['v1.4.2'], pushedAt: '2026-11-24T09:00:00Z' }) };
-    (deps as { executions: unknown }).executions = { start: async () => ({ executionArn: '', alreadyExists: false }), describe: async () => ({ status: opts.status ?? 'RUNNING', input: {} }) };
+    (deps as { executions: unknown }).executions = {
+      start: async () => ({ executionArn: '', alreadyExists: false }),
+      describe: async () => ({ status: opts.status ?? 'RUNNING', input: {} }),
+    };
     if (opts.startRecord) await ledger.putInitiator(name, opts.startRecord, '2026-11-24T10:00:00Z');
-    await prepareRelease({ input: { service: 'payments', image: { digest: d1 } }, executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${name}`, executionName: name }, deps);
+    await prepareRelease(
+      { input: { service: 'payments', image: { digest: d1 } }, executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${name}`, executionName: name },
+      deps,
+    );
     return { deps, ledger };
   }
   const initiatorOf = async (ledger: DynamoLedger, name: string) => projectRelease(await ledger.events(name))?.initiator;
@@ -174,7 +211,10 @@ describe('intake attributes a console start once', () => {
 
     assert.equal(r.outcome, 'ignored');
     assert.equal(await initiatorOf(ledger, 'api-1'), carol);
-    assert.equal((await ledger.events('api-1')).some((e) => e.type === 'release.attributed'), false);
+    assert.equal(
+      (await ledger.events('api-1')).some((e) => e.type === 'release.attributed'),
+      false,
+    );
   });
 
   it('retries a record that arrives before the release is on record, and ignores one whose execution ended without a record', async () => {
@@ -197,7 +237,10 @@ describe('intake attributes a console start once', () => {
   it('ignores a call an AWS service made (no principal to name)', async () => {
     const { deps, ledger } = await consoleStarted('console-4');
 
-    const r = await intake({ ...consoleEvent('console-4'), detail: { ...consoleEvent('console-4').detail, userIdentity: { type: 'AWSService', invokedBy: 'events.amazonaws.com' } } }, deps);
+    const r = await intake(
+      { ...consoleEvent('console-4'), detail: { ...consoleEvent('console-4').detail, userIdentity: { type: 'AWSService', invokedBy: 'events.amazonaws.com' } } },
+      deps,
+    );
 
     assert.equal(r.outcome, 'ignored');
     assert.equal(await initiatorOf(ledger, 'console-4'), UNATTRIBUTED_START);

@@ -66,7 +66,11 @@ describe('deploy timeouts', () => {
             continue;
           }
           const t = driverTimeouts(config, st.deploy.driver);
-          const helmTimeout = Number(driverEnvironment({ config, service: 'svc', stage: st, digest: DIGEST, releaseId: 'r', kind: 'deploy', registry: 'reg' }).find((v) => v.Name === 'GANTRY_HELM_TIMEOUT')?.Value.replace(/m$/, '') ?? 0);
+          const helmTimeout = Number(
+            driverEnvironment({ config, service: 'svc', stage: st, digest: DIGEST, releaseId: 'r', kind: 'deploy', registry: 'reg' })
+              .find((v) => v.Name === 'GANTRY_HELM_TIMEOUT')
+              ?.Value.replace(/m$/, '') ?? 0,
+          );
           if (st.deploy.driver === 'helm') {
             assert.equal(helmTimeout, st.deploy.timeoutMinutes, 'helm --timeout is the stage timeoutMinutes');
             assert.ok(helmTimeout * 2 + DRIVER_START_UP_MINUTES <= t.buildMinutes, `helm ${helmTimeout}m × 2 + ${DRIVER_START_UP_MINUTES} > build ${t.buildMinutes}`);
@@ -106,7 +110,10 @@ describe('deploy timeouts', () => {
       { driver: 'kubernetes', timeoutMinutes: 12 },
     ]);
 
-    assert.deepEqual(config.services.svc?.stages.map((st) => deployToolMinutes(st.deploy)), [24, 22, 12]);
+    assert.deepEqual(
+      config.services.svc?.stages.map((st) => deployToolMinutes(st.deploy)),
+      [24, 22, 12],
+    );
     assert.equal(deployTimeoutSeconds(config, config.services.svc?.stages[2] as never), (12 + TASK_MARGIN_MINUTES) * 60);
   });
 
@@ -122,7 +129,7 @@ describe('what the formula assumes about the drivers', () => {
   it('Helm runs upgrade --atomic with --timeout from GANTRY_HELM_TIMEOUT, once per build', () => {
     const script = readFileSync(join(ROOT, 'drivers', 'helm', 'deploy.sh'), 'utf8');
 
-    assert.equal(script.match(/^helm upgrade /gm)?.length, 1, "one helm upgrade command");
+    assert.equal(script.match(/^helm upgrade /gm)?.length, 1, 'one helm upgrade command');
     assert.match(script, /--atomic \\\n/);
     assert.match(script, /--timeout "\$GANTRY_HELM_TIMEOUT" \\\n/);
   });

@@ -40,12 +40,27 @@ function config(): GantryConfig {
         imagePolicy: { requireImmutableTags: true, requireSignature: { keys: ['kms-key'] } },
         stages: [
           { name: 'dev', cluster: 'dev', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: CHART, version: '1.2.0' }, alarms: ['payments-dev-5xx'] },
-          { name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'kubernetes', deployment: 'payments-api', container: 'api' }, alarms: ['payments-prod-5xx'], insufficientData: 'fail' },
+          {
+            name: 'prod',
+            cluster: 'prod',
+            namespace: 'payments',
+            deploy: { driver: 'kubernetes', deployment: 'payments-api', container: 'api' },
+            alarms: ['payments-prod-5xx'],
+            insufficientData: 'fail',
+          },
         ],
       },
       ledger: {
         repository: 'ledger-service',
-        stages: [{ name: 'prod', cluster: 'prod', namespace: 'ledger', deploy: { driver: 'terraform', source: 's3://tf-sources/ledger.zip', workdir: 'prod', imageVariable: 'image' }, alarms: ['payments-prod-5xx'] }],
+        stages: [
+          {
+            name: 'prod',
+            cluster: 'prod',
+            namespace: 'ledger',
+            deploy: { driver: 'terraform', source: 's3://tf-sources/ledger.zip', workdir: 'prod', imageVariable: 'image' },
+            alarms: ['payments-prod-5xx'],
+          },
+        ],
       },
     },
     clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' }, prod: { name: 'prod-eks', region: 'eu-west-2', accessEntries: 'create' } },
@@ -55,7 +70,14 @@ function config(): GantryConfig {
 
 const ok = <T>(value: T) => ({ ok: true as const, value });
 const failed = (error: string) => ({ ok: false as const, error });
-const trail = (over: Partial<TrailFacts> = {}): TrailFacts => ({ name: 'org-trail', homeRegion: 'eu-west-2', multiRegion: true, logging: ok(true), selectors: ok({ basic: [{ includeManagementEvents: true, readWriteType: 'All' }], advanced: [] }), ...over });
+const trail = (over: Partial<TrailFacts> = {}): TrailFacts => ({
+  name: 'org-trail',
+  homeRegion: 'eu-west-2',
+  multiRegion: true,
+  logging: ok(true),
+  selectors: ok({ basic: [{ includeManagementEvents: true, readWriteType: 'All' }], advanced: [] }),
+  ...over,
+});
 
 /** DoctorFacts that a test may change. */
 interface MutableFacts {
@@ -87,7 +109,12 @@ function healthy(cfg: GantryConfig): MutableFacts {
     }
   }
   return {
-    clusters: Object.fromEntries(plan.clusters.map((c) => [c.key, ok({ status: 'ACTIVE', authenticationMode: 'API_AND_CONFIG_MAP', endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: ['0.0.0.0/0'] })])),
+    clusters: Object.fromEntries(
+      plan.clusters.map((c) => [
+        c.key,
+        ok({ status: 'ACTIVE', authenticationMode: 'API_AND_CONFIG_MAP', endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: ['0.0.0.0/0'] }),
+      ]),
+    ),
     accessEntryLists,
     accessEntries,
     repositories: Object.fromEntries(plan.repositories.map((r) => [r, ok({ tagMutability: 'IMMUTABLE', exclusionFilters: [], scanOnPush: true })])),
@@ -120,10 +147,19 @@ describe('gantry doctor: an account where everything holds', () => {
 
     assert.deepEqual(failures(checks), []);
     assert.equal(doctorExitCode(checks), 0);
-    assert.deepEqual(
-      [...new Set(checks.map((c) => c.id))].sort(),
-      ['access-entry', 'alarm', 'cloudtrail', 'cluster.authentication-mode', 'cluster.endpoint', 'cluster.exists', 'cluster.region', 'repository.exists', 'repository.scanning', 'repository.tag-immutability', 'signing-key'],
-    );
+    assert.deepEqual([...new Set(checks.map((c) => c.id))].sort(), [
+      'access-entry',
+      'alarm',
+      'cloudtrail',
+      'cluster.authentication-mode',
+      'cluster.endpoint',
+      'cluster.exists',
+      'cluster.region',
+      'repository.exists',
+      'repository.scanning',
+      'repository.tag-immutability',
+      'signing-key',
+    ]);
   });
 
   it('checks each role that needs an entry on each cluster', () => {
@@ -135,7 +171,11 @@ describe('gantry doctor: an account where everything holds', () => {
 
 describe('gantry doctor: clusters', () => {
   it('✗ a cluster that does not exist, naming the config path', () => {
-    const c = only(run((f) => void (f.clusters.dev = ok(undefined))), 'cluster.exists', /dev-eks/);
+    const c = only(
+      run((f) => void (f.clusters.dev = ok(undefined))),
+      'cluster.exists',
+      /dev-eks/,
+    );
 
     assert.equal(c.status, 'fail');
     assert.match(c.message, /no EKS cluster dev-eks in eu-west-2 \(clusters\.dev\)/);
@@ -143,7 +183,11 @@ describe('gantry doctor: clusters', () => {
   });
 
   it('✗ a cluster that is not ACTIVE', () => {
-    const c = only(run((f) => void (f.clusters.dev = ok({ status: 'CREATING', authenticationMode: 'API', endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: [] }))), 'cluster.exists', /dev-eks/);
+    const c = only(
+      run((f) => void (f.clusters.dev = ok({ status: 'CREATING', authenticationMode: 'API', endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: [] }))),
+      'cluster.exists',
+      /dev-eks/,
+    );
 
     assert.equal(c.status, 'fail');
     assert.match(c.message, /CREATING, not ACTIVE/);
@@ -152,7 +196,16 @@ describe('gantry doctor: clusters', () => {
   for (const mode of ['CONFIG_MAP', undefined]) {
     it(`✗ an authentication mode that does not allow access entries (${mode ?? 'absent: an older cluster'})`, () => {
       const c = only(
-        run((f) => void (f.clusters.dev = ok({ status: 'ACTIVE', ...(mode ? { authenticationMode: mode } : {}), endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: [] }))),
+        run(
+          (f) =>
+            void (f.clusters.dev = ok({
+              status: 'ACTIVE',
+              ...(mode ? { authenticationMode: mode } : {}),
+              endpointPublicAccess: true,
+              endpointPrivateAccess: false,
+              publicAccessCidrs: [],
+            })),
+        ),
         'cluster.authentication-mode',
         /dev-eks/,
       );
@@ -188,8 +241,26 @@ describe('gantry doctor: clusters', () => {
 
   it('– a private endpoint of a cluster only Terraform stages use, and ✓ a public one limited by CIDRs (with a note)', () => {
     const cfg = parseConfig({ ...config(), services: { ledger: config().services.ledger }, signing: { keys: {} } } as never);
-    const priv = only(run((f) => void (f.clusters.prod = ok({ status: 'ACTIVE', authenticationMode: 'API', endpointPublicAccess: false, endpointPrivateAccess: true, publicAccessCidrs: [] })), { config: cfg }), 'cluster.endpoint');
-    const limited = only(run((f) => void (f.clusters.dev = ok({ status: 'ACTIVE', authenticationMode: 'API', endpointPublicAccess: true, endpointPrivateAccess: true, publicAccessCidrs: ['203.0.113.0/24'] }))), 'cluster.endpoint', /dev-eks/);
+    const priv = only(
+      run((f) => void (f.clusters.prod = ok({ status: 'ACTIVE', authenticationMode: 'API', endpointPublicAccess: false, endpointPrivateAccess: true, publicAccessCidrs: [] })), {
+        config: cfg,
+      }),
+      'cluster.endpoint',
+    );
+    const limited = only(
+      run(
+        (f) =>
+          void (f.clusters.dev = ok({
+            status: 'ACTIVE',
+            authenticationMode: 'API',
+            endpointPublicAccess: true,
+            endpointPrivateAccess: true,
+            publicAccessCidrs: ['203.0.113.0/24'],
+          })),
+      ),
+      'cluster.endpoint',
+      /dev-eks/,
+    );
 
     assert.equal(priv.status, 'skip');
     assert.match(priv.message, /only Terraform stages/);
@@ -246,7 +317,11 @@ describe('gantry doctor: access entries', () => {
   });
 
   it('✗ an access policy that does not cover the stage namespace, naming only what is missing', () => {
-    const c = only(run(entry('dev', 'helmDriver', { policies: [{ policyArn: accessPolicyArn('AmazonEKSEditPolicy'), scopeType: 'namespace', namespaces: ['other'] }] })), 'access-entry', 'dev-eks/helmDriver');
+    const c = only(
+      run(entry('dev', 'helmDriver', { policies: [{ policyArn: accessPolicyArn('AmazonEKSEditPolicy'), scopeType: 'namespace', namespaces: ['other'] }] })),
+      'access-entry',
+      'dev-eks/helmDriver',
+    );
 
     assert.equal(c.status, 'fail');
     assert.match(c.message, /cannot reach payments on dev-eks: it has AmazonEKSEditPolicy \(other\)/);
@@ -255,7 +330,11 @@ describe('gantry doctor: access entries', () => {
   });
 
   it('✗ a view policy where the role writes', () => {
-    const c = only(run(entry('prod', 'releaseWorkflow', { policies: [{ policyArn: accessPolicyArn('AmazonEKSViewPolicy'), scopeType: 'cluster', namespaces: [] }] })), 'access-entry', 'prod-eks/releaseWorkflow');
+    const c = only(
+      run(entry('prod', 'releaseWorkflow', { policies: [{ policyArn: accessPolicyArn('AmazonEKSViewPolicy'), scopeType: 'cluster', namespaces: [] }] })),
+      'access-entry',
+      'prod-eks/releaseWorkflow',
+    );
 
     assert.equal(c.status, 'fail');
     assert.match(c.message, /needs AmazonEKSEditPolicy in payments/);
@@ -311,11 +390,25 @@ describe('gantry doctor: access entries', () => {
 
 describe('gantry doctor: repositories', () => {
   it('✗ a repository that does not exist, with the command that makes it as the policy wants', () => {
-    const c = only(run((f) => void (f.repositories['payments-api'] = ok(undefined))), 'repository.exists', 'payments-api');
+    const c = only(
+      run((f) => void (f.repositories['payments-api'] = ok(undefined))),
+      'repository.exists',
+      'payments-api',
+    );
 
     assert.equal(c.status, 'fail');
-    assert.match(c.fix ?? '', /aws ecr create-repository --region eu-west-2 --repository-name payments-api --image-tag-mutability IMMUTABLE --image-scanning-configuration scanOnPush=true/);
-    assert.equal(find(run((f) => void (f.repositories['payments-api'] = ok(undefined))), 'repository.scanning', 'payments-api').length, 0);
+    assert.match(
+      c.fix ?? '',
+      /aws ecr create-repository --region eu-west-2 --repository-name payments-api --image-tag-mutability IMMUTABLE --image-scanning-configuration scanOnPush=true/,
+    );
+    assert.equal(
+      find(
+        run((f) => void (f.repositories['payments-api'] = ok(undefined))),
+        'repository.scanning',
+        'payments-api',
+      ).length,
+      0,
+    );
   });
 
   it('✗ a MUTABLE repository when the image policy requires immutable tags; ✓ when it does not', () => {
@@ -331,14 +424,29 @@ describe('gantry doctor: repositories', () => {
   });
 
   it('✓ IMMUTABLE_WITH_EXCLUSION, naming the filters the gate will refuse', () => {
-    const c = only(run((f) => void (f.repositories['payments-api'] = ok({ tagMutability: 'IMMUTABLE_WITH_EXCLUSION', exclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }], scanOnPush: true }))), 'repository.tag-immutability', 'payments-api');
+    const c = only(
+      run(
+        (f) =>
+          void (f.repositories['payments-api'] = ok({
+            tagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+            exclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }],
+            scanOnPush: true,
+          })),
+      ),
+      'repository.tag-immutability',
+      'payments-api',
+    );
 
     assert.equal(c.status, 'pass');
     assert.match(c.message, /every tag but those matching latest is immutable/);
   });
 
   it('✗ nothing scans the repository on push (image.scan would refuse every image)', () => {
-    const c = only(run((f) => void (f.repositories['payments-api'] = ok({ tagMutability: 'IMMUTABLE', exclusionFilters: [], scanOnPush: false }))), 'repository.scanning', 'payments-api');
+    const c = only(
+      run((f) => void (f.repositories['payments-api'] = ok({ tagMutability: 'IMMUTABLE', exclusionFilters: [], scanOnPush: false }))),
+      'repository.scanning',
+      'payments-api',
+    );
 
     assert.equal(c.status, 'fail');
     assert.match(c.fix ?? '', /put-image-scanning-configuration .*scanOnPush=true/);
@@ -360,7 +468,9 @@ describe('gantry doctor: repositories', () => {
   });
 
   it('✗ enhanced scanning whose rules miss the repository; ✓ one that matches it', () => {
-    const missing = run((f) => void (f.registryScanning = ok({ scanType: 'ENHANCED', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', filters: [{ filterType: 'WILDCARD', filter: 'ledger-*' }] }] })));
+    const missing = run(
+      (f) => void (f.registryScanning = ok({ scanType: 'ENHANCED', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', filters: [{ filterType: 'WILDCARD', filter: 'ledger-*' }] }] })),
+    );
 
     assert.equal(only(missing, 'repository.scanning', 'payments-api').status, 'fail');
     assert.match(only(missing, 'repository.scanning', 'payments-api').fix ?? '', /--scan-type ENHANCED/);
@@ -370,26 +480,57 @@ describe('gantry doctor: repositories', () => {
 
 describe('gantry doctor: alarms', () => {
   it('✗ an alarm the config names that does not exist, with the stages it blocks', () => {
-    const c = only(run((f) => void (f.alarms = ok([{ name: 'payments-dev-5xx', state: 'OK' }]))), 'alarm', 'payments-prod-5xx');
+    const c = only(
+      run((f) => void (f.alarms = ok([{ name: 'payments-dev-5xx', state: 'OK' }]))),
+      'alarm',
+      'payments-prod-5xx',
+    );
 
     assert.equal(c.status, 'fail');
     assert.match(c.message, /alarms\.pre-deploy blocks every deploy of payments\/prod, ledger\/prod/);
   });
 
   it('✗ an alarm with no recent data (INSUFFICIENT_DATA), naming the stages that will not deploy', () => {
-    const c = only(run((f) => void (f.alarms = ok([{ name: 'payments-dev-5xx', state: 'OK' }, { name: 'payments-prod-5xx', state: 'INSUFFICIENT_DATA', updatedAt: '2026-11-01T00:00:00.000Z' }]))), 'alarm', 'payments-prod-5xx');
+    const c = only(
+      run(
+        (f) =>
+          void (f.alarms = ok([
+            { name: 'payments-dev-5xx', state: 'OK' },
+            { name: 'payments-prod-5xx', state: 'INSUFFICIENT_DATA', updatedAt: '2026-11-01T00:00:00.000Z' },
+          ])),
+      ),
+      'alarm',
+      'payments-prod-5xx',
+    );
 
     assert.equal(c.status, 'fail');
     assert.match(c.message, /no data since 2026-11-01T00:00:00.000Z.*and payments\/prod, ledger\/prod \(insufficientData "fail"\) will not deploy/);
   });
 
   it('✓ an alarm in ALARM has data (doctor is not a gate)', () => {
-    assert.equal(only(run((f) => void (f.alarms = ok([{ name: 'payments-dev-5xx', state: 'ALARM' }, { name: 'payments-prod-5xx', state: 'OK' }]))), 'alarm', 'payments-dev-5xx').status, 'pass');
+    assert.equal(
+      only(
+        run(
+          (f) =>
+            void (f.alarms = ok([
+              { name: 'payments-dev-5xx', state: 'ALARM' },
+              { name: 'payments-prod-5xx', state: 'OK' },
+            ])),
+        ),
+        'alarm',
+        'payments-dev-5xx',
+      ).status,
+      'pass',
+    );
   });
 });
 
 describe('gantry doctor: CloudTrail', () => {
-  const cloudtrail = (trails: TrailFacts[]) => only(run((f) => void (f.trails = ok(trails))), 'cloudtrail');
+  const cloudtrail = (trails: TrailFacts[]) =>
+    only(
+      run((f) => void (f.trails = ok(trails))),
+      'cloudtrail',
+    );
 
   it('✗ no trail at all, with the commands that make one', () => {
     const c = cloudtrail([]);
@@ -432,7 +573,10 @@ describe('gantry doctor: CloudTrail', () => {
   });
 
   it('reads advanced event selectors: management events, not read-only, not excluding ECR or Step Functions', () => {
-    const adv = (...fieldSelectors: EventSelectorsFacts['advanced'][number]['fieldSelectors']): EventSelectorsFacts => ({ basic: [], advanced: [{ name: 'management', fieldSelectors }] });
+    const adv = (...fieldSelectors: EventSelectorsFacts['advanced'][number]['fieldSelectors']): EventSelectorsFacts => ({
+      basic: [],
+      advanced: [{ name: 'management', fieldSelectors }],
+    });
     const management = { field: 'eventCategory', equals: ['Management'] };
 
     assert.equal(logsManagementWrites(adv(management)), true);
@@ -447,7 +591,12 @@ describe('gantry doctor: CloudTrail', () => {
 });
 
 describe('gantry doctor: signing keys', () => {
-  const key = (facts: Parameters<typeof ok>[0] | undefined) => only(run((f) => void (f.keys[KEY] = ok(facts as never))), 'signing-key', /kms-key/);
+  const key = (facts: Parameters<typeof ok>[0] | undefined) =>
+    only(
+      run((f) => void (f.keys[KEY] = ok(facts as never))),
+      'signing-key',
+      /kms-key/,
+    );
 
   it('✗ a KMS key that does not exist', () => {
     const c = key(undefined);
@@ -480,11 +629,33 @@ describe('gantry doctor: the deployed stack', () => {
   const SM = 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release';
 
   it('✓ both workflows ACTIVE and every role output present', () => {
-    assert.equal(only(run(undefined, { stack: stack([{ name: 'release', arn: SM, status: 'ACTIVE' }, { name: 'rollback', arn: SM, status: 'ACTIVE' }]) }), 'stack').status, 'pass');
+    assert.equal(
+      only(
+        run(undefined, {
+          stack: stack([
+            { name: 'release', arn: SM, status: 'ACTIVE' },
+            { name: 'rollback', arn: SM, status: 'ACTIVE' },
+          ]),
+        }),
+        'stack',
+      ).status,
+      'pass',
+    );
   });
 
   it('✗ a workflow that is gone, or a role output missing', () => {
-    const c = only(run(undefined, { stack: stack([{ name: 'release', arn: SM }, { name: 'rollback', arn: SM, status: 'ACTIVE' }], ['TerraformDriverRoleArn']) }), 'stack');
+    const c = only(
+      run(undefined, {
+        stack: stack(
+          [
+            { name: 'release', arn: SM },
+            { name: 'rollback', arn: SM, status: 'ACTIVE' },
+          ],
+          ['TerraformDriverRoleArn'],
+        ),
+      }),
+      'stack',
+    );
 
     assert.equal(c.status, 'fail');
     assert.match(c.message, /the release workflow .* is missing; no output TerraformDriverRoleArn/);

@@ -28,7 +28,12 @@ function week(): LedgerEvent[] {
       status: 'ROLLED_BACK',
       stages: devProd({ prod: { bake: { result: 'FAIL', minutes: 7 }, promote: false, rollback: { result: 'SUCCEEDED', minutes: 6 } } }),
     }),
-    ...buildRelease({ id: 'R4', at: '2026-11-04T10:00:00.000Z', status: 'BLOCKED', stages: [{ name: 'dev', gates: [{ gate: 'image.scan', result: 'FAIL', reason: '1 CRITICAL' }], status: 'BLOCKED' }, { name: 'prod' }] }),
+    ...buildRelease({
+      id: 'R4',
+      at: '2026-11-04T10:00:00.000Z',
+      status: 'BLOCKED',
+      stages: [{ name: 'dev', gates: [{ gate: 'image.scan', result: 'FAIL', reason: '1 CRITICAL' }], status: 'BLOCKED' }, { name: 'prod' }],
+    }),
     ...buildRelease({ id: 'R5', at: '2026-11-05T10:00:00.000Z', status: 'FAILED', stages: [{ name: 'dev', deploy: { result: 'FAILED' }, status: 'FAILED' }, { name: 'prod' }] }),
     ...buildRelease({
       id: 'R6',
@@ -36,8 +41,20 @@ function week(): LedgerEvent[] {
       status: 'REJECTED',
       stages: [devProd()[0] as never, { name: 'prod', approval: { decision: 'REJECTED', principal: 'arn:aws:iam::111122223333:user/bob' }, status: 'REJECTED' }],
     }),
-    ...buildRelease({ id: 'R7', kind: 'rollback', at: '2026-11-07T10:00:00.000Z', status: 'ROLLED_BACK', stages: [{ name: 'prod', rollback: { result: 'SUCCEEDED', minutes: 4 } }] }),
-    ...buildRelease({ id: 'L1', service: 'ledger', at: '2026-11-03T09:00:00.000Z', status: 'BLOCKED', stages: [{ name: 'dev', gates: [{ gate: 'window', result: 'FAIL', reason: 'outside window' }], status: 'BLOCKED' }] }),
+    ...buildRelease({
+      id: 'R7',
+      kind: 'rollback',
+      at: '2026-11-07T10:00:00.000Z',
+      status: 'ROLLED_BACK',
+      stages: [{ name: 'prod', rollback: { result: 'SUCCEEDED', minutes: 4 } }],
+    }),
+    ...buildRelease({
+      id: 'L1',
+      service: 'ledger',
+      at: '2026-11-03T09:00:00.000Z',
+      status: 'BLOCKED',
+      stages: [{ name: 'dev', gates: [{ gate: 'window', result: 'FAIL', reason: 'outside window' }], status: 'BLOCKED' }],
+    }),
   ];
 }
 
@@ -47,7 +64,7 @@ describe('DORA metrics for a service', () => {
   const report = doraMetrics(week(), WINDOW);
   const payments = report.services.find((s) => s.service === 'payments');
 
-  it('counts deployments to the production stage over the window\'s days', () => {
+  it("counts deployments to the production stage over the window's days", () => {
     assert.ok(payments);
     assert.equal(payments.productionStage, 'prod');
     assert.equal(payments.deploymentFrequency.deployments, 3);
@@ -103,7 +120,10 @@ describe('DORA metrics for a service', () => {
 describe('DORA metrics filters', () => {
   it('keeps only the service asked for', () => {
     const r = doraMetrics(week(), { service: 'ledger' });
-    assert.deepEqual(r.services.map((s) => s.service), ['ledger']);
+    assert.deepEqual(
+      r.services.map((s) => s.service),
+      ['ledger'],
+    );
   });
 
   it('keeps only releases started inside the window, and sizes the window from it', () => {
@@ -123,14 +143,35 @@ describe('DORA metrics filters', () => {
 
 describe('release facts', () => {
   it('do not count a release blocked before any deploy as deployed', () => {
-    const f = releaseFacts(buildRelease({ id: 'B', at: '2026-11-01T10:00:00.000Z', status: 'BLOCKED', stages: [{ name: 'dev', gates: [{ gate: 'image.scan', result: 'FAIL', reason: 'x' }], status: 'BLOCKED' }] }));
+    const f = releaseFacts(
+      buildRelease({
+        id: 'B',
+        at: '2026-11-01T10:00:00.000Z',
+        status: 'BLOCKED',
+        stages: [{ name: 'dev', gates: [{ gate: 'image.scan', result: 'FAIL', reason: 'x' }], status: 'BLOCKED' }],
+      }),
+    );
     assert.equal(f?.deployed, false);
     assert.equal(f?.failedAfterDeploy, false);
   });
 
-  it('split a stage\'s time into gates, approval, deploy and bake', () => {
+  it("split a stage's time into gates, approval, deploy and bake", () => {
     const f = releaseFacts(
-      buildRelease({ id: 'P', at: '2026-11-01T10:00:00.000Z', status: 'SUCCEEDED', stages: [{ name: 'prod', gateMinutes: 2, approval: { decision: 'APPROVED', principal: 'arn:aws:iam::111122223333:user/bob', waitMinutes: 30 }, deploy: { result: 'SUCCEEDED', minutes: 3 }, bake: { result: 'PASS', minutes: 20 }, promote: true }] }),
+      buildRelease({
+        id: 'P',
+        at: '2026-11-01T10:00:00.000Z',
+        status: 'SUCCEEDED',
+        stages: [
+          {
+            name: 'prod',
+            gateMinutes: 2,
+            approval: { decision: 'APPROVED', principal: 'arn:aws:iam::111122223333:user/bob', waitMinutes: 30 },
+            deploy: { result: 'SUCCEEDED', minutes: 3 },
+            bake: { result: 'PASS', minutes: 20 },
+            promote: true,
+          },
+        ],
+      }),
     );
     assert.deepEqual(f?.stages[0]?.phases, { approval: 1800, gates: 120, deploy: 180, bake: 1200 });
   });

@@ -88,18 +88,27 @@ describe('parseEcrImageAction', () => {
   it('names the path of a missing digest', () => {
     const raw = clone(sample('ecr-image-action-push-success-tagged.json'));
     delete (raw.detail as Record<string, unknown>)['image-digest'];
-    assert.deepEqual(problemsOf(() => parseEcrImageAction(raw)), ['detail["image-digest"]: expected an image digest such as sha256:…, got nothing']);
+    assert.deepEqual(
+      problemsOf(() => parseEcrImageAction(raw)),
+      ['detail["image-digest"]: expected an image digest such as sha256:…, got nothing'],
+    );
   });
 
   it('names the path and the value of a malformed digest', () => {
     const raw = clone(sample('ecr-image-action-push-success-tagged.json'));
     (raw.detail as Record<string, unknown>)['image-digest'] = 'not a digest';
-    assert.deepEqual(problemsOf(() => parseEcrImageAction(raw)), ['detail["image-digest"]: expected an image digest such as sha256:…, got "not a digest"']);
+    assert.deepEqual(
+      problemsOf(() => parseEcrImageAction(raw)),
+      ['detail["image-digest"]: expected an image digest such as sha256:…, got "not a digest"'],
+    );
   });
 
   it('refuses an event of another detail-type', () => {
     const problems = problemsOf(() => parseEcrImageAction(sample('ecr-image-scan-basic-complete.json')));
-    assert.ok(problems.some((p) => p.startsWith('["detail-type"]: expected "ECR Image Action", got "ECR Image Scan"')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('["detail-type"]: expected "ECR Image Action", got "ECR Image Scan"')),
+      problems.join('\n'),
+    );
   });
 });
 
@@ -136,7 +145,10 @@ describe('parseCloudTrailPutImage', () => {
     detail.responseElements = null;
     const problems = problemsOf(() => parseCloudTrailPutImage(putImageEvent(detail)));
     assert.ok(problems.includes('detail.errorCode: expected no errorCode (a successful PutImage call), got "ImageAlreadyExistsException"'), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('detail.responseElements: ')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('detail.responseElements: ')),
+      problems.join('\n'),
+    );
   });
 
   it('refuses a CloudTrail record of another ECR call', () => {
@@ -211,26 +223,36 @@ describe('parseAlarmStateChange', () => {
   it('names the path of an unknown state value', () => {
     const raw = clone(sample('cloudwatch-alarm-state-change-metric-alarm-to-alarm.json')) as any;
     raw.detail.state.value = 'FIRING';
-    assert.deepEqual(problemsOf(() => parseAlarmStateChange(raw)), ['detail.state.value: expected one of "OK", "ALARM", "INSUFFICIENT_DATA", got "FIRING"']);
+    assert.deepEqual(
+      problemsOf(() => parseAlarmStateChange(raw)),
+      ['detail.state.value: expected one of "OK", "ALARM", "INSUFFICIENT_DATA", got "FIRING"'],
+    );
   });
 
   it('names the path of a timestamp without an offset', () => {
     const raw = clone(sample('cloudwatch-alarm-state-change-metric-alarm-to-alarm.json')) as any;
     raw.detail.state.timestamp = '02/10/19 17:04:40';
-    assert.deepEqual(problemsOf(() => parseAlarmStateChange(raw)), [
-      'detail.state.timestamp: expected an ISO-8601 timestamp such as 2019-10-02T17:04:40.989+0000, got "02/10/19 17:04:40"',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseAlarmStateChange(raw)),
+      ['detail.state.timestamp: expected an ISO-8601 timestamp such as 2019-10-02T17:04:40.989+0000, got "02/10/19 17:04:40"'],
+    );
   });
 
   it('refuses an event whose resources do not hold the alarm ARN', () => {
     const raw = clone(sample('cloudwatch-alarm-state-change-metric-alarm-to-alarm.json'));
     raw.resources = [];
-    assert.deepEqual(problemsOf(() => parseAlarmStateChange(raw)), ['resources: expected an array whose first element is the alarm ARN, got []']);
+    assert.deepEqual(
+      problemsOf(() => parseAlarmStateChange(raw)),
+      ['resources: expected an array whose first element is the alarm ARN, got []'],
+    );
   });
 
   it('refuses a configuration change', () => {
     const problems = problemsOf(() => parseAlarmStateChange(sample('cloudwatch-alarm-config-change-composite-create.json')));
-    assert.ok(problems.some((p) => p.startsWith('["detail-type"]: expected "CloudWatch Alarm State Change"')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('["detail-type"]: expected "CloudWatch Alarm State Change"')),
+      problems.join('\n'),
+    );
   });
 
   it('refuses the payload of an alarm that invokes Lambda directly (not an EventBridge event)', () => {
@@ -298,7 +320,10 @@ describe('parseExecutionStatusChange', () => {
   it('names the path of a startDate that is not epoch milliseconds', () => {
     const raw = clone(sample('stepfunctions-execution-status-change-failed.json')) as any;
     raw.detail.startDate = '2019-02-26T19:42:21Z';
-    assert.deepEqual(problemsOf(() => parseExecutionStatusChange(raw)), ['detail.startDate: expected epoch milliseconds (a whole number), got "2019-02-26T19:42:21Z"']);
+    assert.deepEqual(
+      problemsOf(() => parseExecutionStatusChange(raw)),
+      ['detail.startDate: expected epoch milliseconds (a whole number), got "2019-02-26T19:42:21Z"'],
+    );
   });
 });
 
@@ -334,7 +359,10 @@ describe('image scan events', () => {
   it('names the path of a negative count', () => {
     const raw = clone(sample('ecr-image-scan-basic-complete.json')) as any;
     raw.detail['finding-severity-counts'].HIGH = -1;
-    assert.deepEqual(problemsOf(() => parseEcrScanEvent(raw)), ['detail["finding-severity-counts"].HIGH: expected a count, got -1']);
+    assert.deepEqual(
+      problemsOf(() => parseEcrScanEvent(raw)),
+      ['detail["finding-severity-counts"].HIGH: expected a count, got -1'],
+    );
   });
 });
 
@@ -381,7 +409,10 @@ describe('parseGantryEvent', () => {
   it('throws ValidationError for a consumed kind that is malformed', () => {
     const raw = clone(sample('cloudwatch-alarm-state-change-metric-alarm-to-alarm.json')) as any;
     delete raw.detail.alarmName;
-    assert.deepEqual(problemsOf(() => parseGantryEvent(raw)), ['detail.alarmName: expected an alarm name, got nothing']);
+    assert.deepEqual(
+      problemsOf(() => parseGantryEvent(raw)),
+      ['detail.alarmName: expected an alarm name, got nothing'],
+    );
   });
 
   it('throws ValidationError for something that is not an EventBridge event', () => {

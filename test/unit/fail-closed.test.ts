@@ -52,7 +52,12 @@ describe('alarm read failures (domain)', () => {
   it('is a FAIL of the gate that read, with the alarms and the whole error as evidence', () => {
     const error = { name: 'AccessDeniedException', message: 'denied' };
     const g = evaluateAlarmReadFailure('bake', ['a', 'b'], error, 'final check after 30 minutes');
-    assert.deepEqual(g, { gate: 'bake', result: 'FAIL', reason: 'final check after 30 minutes: could not read alarms a, b: AccessDeniedException: denied', evidence: { alarms: ['a', 'b'], error } });
+    assert.deepEqual(g, {
+      gate: 'bake',
+      result: 'FAIL',
+      reason: 'final check after 30 minutes: could not read alarms a, b: AccessDeniedException: denied',
+      evidence: { alarms: ['a', 'b'], error },
+    });
     assert.equal(evaluateAlarmReadFailure('alarms.pre-deploy', ['a'], error).result, 'FAIL');
   });
 });
@@ -99,15 +104,37 @@ describe('closing a stage an internal error left open (domain)', () => {
   ];
 
   it('closes ROLLED_BACK, with the rollback result and recovery unknown, when the rollback deploy succeeded', () => {
-    const events = chain([...startedRollback, { stepKey: 'stage:dev:rollback.deploy.finished', type: 'deploy.finished', stage: 'dev', at: '2026-11-24T10:05:00.000Z', data: { kind: 'rollback', digest: D1, result: 'SUCCEEDED' } }]);
+    const events = chain([
+      ...startedRollback,
+      {
+        stepKey: 'stage:dev:rollback.deploy.finished',
+        type: 'deploy.finished',
+        stage: 'dev',
+        at: '2026-11-24T10:05:00.000Z',
+        data: { kind: 'rollback', digest: D1, result: 'SUCCEEDED' },
+      },
+    ]);
     const writes = closeOpenStage('dev', events, 'internal error: X');
-    assert.deepEqual(writes.map((w) => w.type), ['rollback.finished', 'stage.finished']);
-    assert.deepEqual(writes[0]?.data, { result: 'SUCCEEDED', toDigest: D1, message: null, recovery: { recovered: null, reason: 'recovery unknown: internal error: X' }, deployEndedAt: '2026-11-24T10:05:00.000Z', by: 'internal-error' });
+    assert.deepEqual(
+      writes.map((w) => w.type),
+      ['rollback.finished', 'stage.finished'],
+    );
+    assert.deepEqual(writes[0]?.data, {
+      result: 'SUCCEEDED',
+      toDigest: D1,
+      message: null,
+      recovery: { recovered: null, reason: 'recovery unknown: internal error: X' },
+      deployEndedAt: '2026-11-24T10:05:00.000Z',
+      by: 'internal-error',
+    });
     assert.deepEqual(writes[1]?.data, { status: 'ROLLED_BACK', reason: `alarm a in ALARM at bake minute 3; rolled back to ${D1}; recovery unknown: internal error: X` });
   });
 
   it('closes ROLLBACK_FAILED when the rollback deploy failed', () => {
-    const events = chain([...startedRollback, { stepKey: 'stage:dev:rollback.deploy.finished', type: 'deploy.finished', stage: 'dev', data: { kind: 'rollback', digest: D1, result: 'FAILED', message: 'UPGRADE FAILED' } }]);
+    const events = chain([
+      ...startedRollback,
+      { stepKey: 'stage:dev:rollback.deploy.finished', type: 'deploy.finished', stage: 'dev', data: { kind: 'rollback', digest: D1, result: 'FAILED', message: 'UPGRADE FAILED' } },
+    ]);
     const writes = closeOpenStage('dev', events, 'internal error: X');
     assert.equal(writes[0]?.data.result, 'FAILED');
     assert.deepEqual(writes[1]?.data, { status: 'ROLLBACK_FAILED', reason: `alarm a in ALARM at bake minute 3; rollback to ${D1} failed: UPGRADE FAILED` });
@@ -117,15 +144,31 @@ describe('closing a stage an internal error left open (domain)', () => {
     const events = chain([
       ...startedRollback,
       { stepKey: 'stage:dev:rollback.deploy.finished', type: 'deploy.finished', stage: 'dev', data: { kind: 'rollback', digest: D1, result: 'SUCCEEDED' } },
-      { stepKey: 'stage:dev:rollback.finished', type: 'rollback.finished', stage: 'dev', data: { result: 'SUCCEEDED', toDigest: D1, recovery: { recovered: false, reason: 'not recovered 5 minutes after the rollback: alarm a is in ALARM' } } },
+      {
+        stepKey: 'stage:dev:rollback.finished',
+        type: 'rollback.finished',
+        stage: 'dev',
+        data: { result: 'SUCCEEDED', toDigest: D1, recovery: { recovered: false, reason: 'not recovered 5 minutes after the rollback: alarm a is in ALARM' } },
+      },
     ]);
     const writes = closeOpenStage('dev', events, 'internal error: X');
-    assert.deepEqual(writes, [{ stepKey: 'stage:dev:finished', type: 'stage.finished', data: { status: 'ROLLED_BACK', reason: `alarm a in ALARM at bake minute 3; rolled back to ${D1}; not recovered 5 minutes after the rollback: alarm a is in ALARM` } }]);
+    assert.deepEqual(writes, [
+      {
+        stepKey: 'stage:dev:finished',
+        type: 'stage.finished',
+        data: { status: 'ROLLED_BACK', reason: `alarm a in ALARM at bake minute 3; rolled back to ${D1}; not recovered 5 minutes after the rollback: alarm a is in ALARM` },
+      },
+    ]);
   });
 
   it('closes FAILED when no rollback deploy finished, saying a rollback was under way', () => {
-    assert.deepEqual(closeOpenStage('dev', chain(startedRollback), 'internal error: X')[0]?.data, { status: 'FAILED', reason: `internal error: X (during the rollback to ${D1}, whose result is unknown)` });
-    assert.deepEqual(closeOpenStage('dev', [], 'internal error: X'), [{ stepKey: 'stage:dev:finished', type: 'stage.finished', data: { status: 'FAILED', reason: 'internal error: X' } }]);
+    assert.deepEqual(closeOpenStage('dev', chain(startedRollback), 'internal error: X')[0]?.data, {
+      status: 'FAILED',
+      reason: `internal error: X (during the rollback to ${D1}, whose result is unknown)`,
+    });
+    assert.deepEqual(closeOpenStage('dev', [], 'internal error: X'), [
+      { stepKey: 'stage:dev:finished', type: 'stage.finished', data: { status: 'FAILED', reason: 'internal error: X' } },
+    ]);
   });
 });
 
@@ -183,7 +226,16 @@ describe('record-step and the reconciler on a real ledger', () => {
         time: '2026-11-24T12:00:00Z',
         region: 'eu-west-2',
         resources: [arn],
-        detail: { executionArn: arn, stateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:gantry-release', name: 'rel-dead', status: 'TIMED_OUT', startDate: 1, stopDate: 2, input: '{}', output: null },
+        detail: {
+          executionArn: arn,
+          stateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:gantry-release',
+          name: 'rel-dead',
+          status: 'TIMED_OUT',
+          startDate: 1,
+          stopDate: 2,
+          input: '{}',
+          output: null,
+        },
       },
       deps,
     );
@@ -203,7 +255,16 @@ describe('record-step and the reconciler on a real ledger', () => {
     await recordStep({ action: 'deploy-started', releaseId, stage: 'staging' }, deps);
     await recordStep({ action: 'deployed', releaseId, stage: 'staging', buildId: 'gantry-helm:b-1' }, deps);
     await record(deps, releaseId, 'stage:staging:bake.started', 'bake.started', { alarms: ['payments-staging-5xx'], bakeMinutes: 15 }, 'staging');
-    await ledger.putToken({ kind: 'BAKE', releaseId, service: 'payments', stage: 'staging', token: 'tok', alarms: ['payments-staging-5xx'], createdAt: '2026-11-24T11:00:00Z', expiresAt: '2026-11-26T11:00:00Z' });
+    await ledger.putToken({
+      kind: 'BAKE',
+      releaseId,
+      service: 'payments',
+      stage: 'staging',
+      token: 'tok',
+      alarms: ['payments-staging-5xx'],
+      createdAt: '2026-11-24T11:00:00Z',
+      expiresAt: '2026-11-26T11:00:00Z',
+    });
 
     const out = await recordStep({ action: 'plan-rollback', releaseId, stage: 'staging', failure: { Error: 'States.Timeout', Cause: 'the task did not complete' } }, deps);
     assert.equal(out.reason, 'bake did not end within its safety timeout: nothing ended the bake (no final check ran)');

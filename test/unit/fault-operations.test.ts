@@ -39,7 +39,11 @@ describe('fault operations', () => {
       if (service === 'dynamodb') continue;
       assert.deepEqual([...ops].sort(), [...(checked.get(service) ?? [])].sort(), service);
     }
-    assert.deepEqual([...checked.keys()].filter((s) => !Object.hasOwn(FAULT_OPERATIONS, s)), [], 'every checked service is listed');
+    assert.deepEqual(
+      [...checked.keys()].filter((s) => !Object.hasOwn(FAULT_OPERATIONS, s)),
+      [],
+      'every checked service is listed',
+    );
   });
 
   it('list exactly the DynamoDB operations the ledger sends', () => {
@@ -55,7 +59,9 @@ describe('fault operations', () => {
 
   it('answer server faults with a 5xx and the rest with 400', () => {
     assert.deepEqual(
-      ['InternalServerError', 'ServiceUnavailable', 'ProvisionedThroughputExceededException', 'ThrottlingException', 'AccessDeniedException', 'ServerException'].map(faultHttpStatus),
+      ['InternalServerError', 'ServiceUnavailable', 'ProvisionedThroughputExceededException', 'ThrottlingException', 'AccessDeniedException', 'ServerException'].map(
+        faultHttpStatus,
+      ),
       [500, 503, 400, 400, 400, 500],
     );
   });

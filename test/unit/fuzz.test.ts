@@ -34,7 +34,11 @@ const validConfig = {
           namespace: 'payments',
           deploy: { driver: 'terraform', source: 's3://tf-sources/payments.zip', workdir: 'prod', imageVariable: 'image' },
           approval: { approvers: ['arn:aws:iam::111122223333:role/ReleaseApprovers'] },
-          windows: { timezone: 'Europe/London', allow: [{ days: ['Mon'], from: '09:00', to: '16:00' }], blackouts: [{ from: '2026-12-20T00:00', to: '2027-01-04T00:00', reason: 'freeze' }] },
+          windows: {
+            timezone: 'Europe/London',
+            allow: [{ days: ['Mon'], from: '09:00', to: '16:00' }],
+            blackouts: [{ from: '2026-12-20T00:00', to: '2027-01-04T00:00', reason: 'freeze' }],
+          },
         },
       ],
     },
@@ -123,8 +127,7 @@ const mutationArb = fc.array(
 // ---------------------------------------------------------------- the invariant
 
 /** `path: ` where path is what jsonPath() writes: (root), name, ["quoted"], [0], joined with dots. */
-const PROBLEM_LINE =
-  /^(?:\(root\)|(?:[A-Za-z_$][A-Za-z0-9_$]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])*): \S/;
+const PROBLEM_LINE = /^(?:\(root\)|(?:[A-Za-z_$][A-Za-z0-9_$]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])*): \S/;
 
 function returnsOrThrowsValidationError(fn: () => unknown): void {
   try {
@@ -198,9 +201,16 @@ describe('matchesPattern on arbitrary events', () => {
 
   it('returns a boolean for the patterns of event-patterns.ts on any JSON', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...patterns), fc.oneof(fc.jsonValue(), fc.constantFrom(...eventSamples).chain((d) => mutationArb.map((m) => mutate(d, m)))), (p, ev) => {
-        assert.equal(typeof matchesPattern(p, ev), 'boolean');
-      }),
+      fc.property(
+        fc.constantFrom(...patterns),
+        fc.oneof(
+          fc.jsonValue(),
+          fc.constantFrom(...eventSamples).chain((d) => mutationArb.map((m) => mutate(d, m))),
+        ),
+        (p, ev) => {
+          assert.equal(typeof matchesPattern(p, ev), 'boolean');
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -236,7 +246,8 @@ describe('parseIsoDuration', () => {
         () => parseIsoDuration(s, 'script[0].when.after'),
         (e: unknown) =>
           e instanceof ValidationError &&
-          e.problems[0] === `script[0].when.after: expected an ISO-8601 duration of days, hours, minutes and seconds such as PT7M, PT30S, PT0.5S or P1DT2H (years, months and weeks have no fixed length here; use days), got "${s}"`,
+          e.problems[0] ===
+            `script[0].when.after: expected an ISO-8601 duration of days, hours, minutes and seconds such as PT7M, PT30S, PT0.5S or P1DT2H (years, months and weeks have no fixed length here; use days), got "${s}"`,
       );
     }
   });
@@ -248,11 +259,17 @@ describe('parseIsoDuration', () => {
   });
 
   it('refuses a value that is not a string', () => {
-    assert.throws(() => parseIsoDuration(420000), (e: unknown) => e instanceof ValidationError && /^duration: expected .*, got 420000$/.test(e.problems[0] as string));
+    assert.throws(
+      () => parseIsoDuration(420000),
+      (e: unknown) => e instanceof ValidationError && /^duration: expected .*, got 420000$/.test(e.problems[0] as string),
+    );
   });
 
   it('refuses a duration too large to count in milliseconds', () => {
-    assert.throws(() => parseIsoDuration('P999999999999D'), (e: unknown) => e instanceof ValidationError && /\(too large\)/.test(e.problems[0] as string));
+    assert.throws(
+      () => parseIsoDuration('P999999999999D'),
+      (e: unknown) => e instanceof ValidationError && /\(too large\)/.test(e.problems[0] as string),
+    );
   });
 
   it('adds up its components for any whole numbers', () => {
@@ -292,10 +309,15 @@ describe('addDuration', () => {
 
   it('agrees with Date arithmetic for any instant and duration', () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true }), fc.nat(10_000), fc.nat(59), (at, minutes, seconds) => {
-        const expected = new Date(at.getTime() + minutes * 60_000 + seconds * 1000).toISOString();
-        assert.equal(addDuration(at.toISOString(), `PT${minutes}M${seconds}S`), expected);
-      }),
+      fc.property(
+        fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true }),
+        fc.nat(10_000),
+        fc.nat(59),
+        (at, minutes, seconds) => {
+          const expected = new Date(at.getTime() + minutes * 60_000 + seconds * 1000).toISOString();
+          assert.equal(addDuration(at.toISOString(), `PT${minutes}M${seconds}S`), expected);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -59,7 +59,10 @@ describe('the handler registry', () => {
   });
 
   it('finds the one handler invoked a given way, and refuses none or several', () => {
-    assert.equal(theHandler('the scheduler', (inv) => inv.kind === 'schedule'), 'bake-timer');
+    assert.equal(
+      theHandler('the scheduler', (inv) => inv.kind === 'schedule'),
+      'bake-timer',
+    );
     assert.throws(() => theHandler('a workflow', (inv) => inv.kind === 'workflow'), HandlerRegistryError);
     assert.throws(() => theHandler('nothing', () => false), /found 0 \(none\)/);
   });

@@ -17,7 +17,20 @@ import { projectRelease } from '../../lambdas/domain/ledger';
 import { pushExecutionName, rollbackReason } from '../../lambdas/domain/release';
 import { ValidationError } from '../../lambdas/domain/validation';
 import { run as intake } from '../../lambdas/intake';
-import { type AlarmReader, type AlarmState, type Deps, type EventPublisher, type Executions, type ImageDetail, type ImageRegistry, type LifecycleEvent, LOCAL_RUNTIME, type ScanResult, type TaskTokens, type Timers } from '../../lambdas/ports';
+import {
+  type AlarmReader,
+  type AlarmState,
+  type Deps,
+  type EventPublisher,
+  type Executions,
+  type ImageDetail,
+  type ImageRegistry,
+  type LifecycleEvent,
+  LOCAL_RUNTIME,
+  type ScanResult,
+  type TaskTokens,
+  type Timers,
+} from '../../lambdas/ports';
 import { run as prepareRelease } from '../../lambdas/prepare-release';
 import { bakeTimerName } from '../../lambdas/shared/bake';
 import { type LocalDynamo, startDynalite } from '../../local/dynalite';
@@ -244,8 +257,19 @@ describe('intake', () => {
     assert.match(projectRelease(await h.ledger.events(name))?.initiator ?? '', /^unattributed/);
     const trail = sample('ecr-cloudtrail-putimage-record.json') as unknown as Record<string, unknown>;
     const event = {
-      version: '0', id: 'ct-1', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ecr', account: '123456789012', time: '2026-11-24T10:05:00Z', region: 'us-west-2', resources: [],
-      detail: { ...trail, requestParameters: { repositoryName: 'payments-api', imageTag: 'v1.4.3' }, responseElements: { image: { repositoryName: 'payments-api', imageId: { imageDigest: d, imageTag: 'v1.4.3' } } } },
+      version: '0',
+      id: 'ct-1',
+      'detail-type': 'AWS API Call via CloudTrail',
+      source: 'aws.ecr',
+      account: '123456789012',
+      time: '2026-11-24T10:05:00Z',
+      region: 'us-west-2',
+      resources: [],
+      detail: {
+        ...trail,
+        requestParameters: { repositoryName: 'payments-api', imageTag: 'v1.4.3' },
+        responseElements: { image: { repositoryName: 'payments-api', imageId: { imageDigest: d, imageTag: 'v1.4.3' } } },
+      },
     };
 
     const result = await intake(event, h.deps);
@@ -303,7 +327,9 @@ describe('prepare-release', () => {
   it('writes nothing to the ledger and announces nothing for a bad input', async () => {
     const h = await harness();
 
-    await prepareRelease({ input: { service: 'payments', image: { digest: 'sha256:xyz' } }, executionArn: EXECUTION_ARN, executionName: RELEASE_ID }, h.deps).catch(() => undefined);
+    await prepareRelease({ input: { service: 'payments', image: { digest: 'sha256:xyz' } }, executionArn: EXECUTION_ARN, executionName: RELEASE_ID }, h.deps).catch(
+      () => undefined,
+    );
 
     assert.deepEqual(await h.ledger.listReleases(), []);
     assert.deepEqual(await h.ledger.events(RELEASE_ID), []);
@@ -385,7 +411,10 @@ describe('bake-register', () => {
 
     assert.deepEqual(registered, { registered: false });
     assert.deepEqual(h.timers.scheduled, [], 'no one-time schedule for a moment already past');
-    assert.deepEqual(h.tasks.successes.map((x) => x.token), [TOKEN]);
+    assert.deepEqual(
+      h.tasks.successes.map((x) => x.token),
+      [TOKEN],
+    );
     const bake = projectRelease(await h.ledger.events(RELEASE_ID))?.stages.find((s) => s.name === 'prod')?.bake;
     assert.equal(bake?.result, 'PASS');
   });
@@ -424,10 +453,7 @@ describe('alarm-watch', () => {
 
     const results = await Promise.all([alarmWatch(event, h.deps), alarmWatch(structuredClone(event), h.deps)]);
 
-    assert.deepEqual(
-      results.map((r) => r.failedBakes).sort(),
-      [0, 1],
-    );
+    assert.deepEqual(results.map((r) => r.failedBakes).sort(), [0, 1]);
     assert.equal(h.tasks.failures.length, 1);
   });
 

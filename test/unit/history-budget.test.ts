@@ -43,7 +43,11 @@ const S = ASL.States;
 
 /** Where a state can go next: Next, Default, each Choice, and (unless told not to) each Catch. */
 function successors(s: State, withCatch = true): string[] {
-  return [...new Set([s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(withCatch ? (s.Catch ?? []).map((c) => c.Next) : [])].filter((n): n is string => typeof n === 'string'))];
+  return [
+    ...new Set(
+      [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(withCatch ? (s.Catch ?? []).map((c) => c.Next) : [])].filter((n): n is string => typeof n === 'string'),
+    ),
+  ];
 }
 
 /** The shortest cycle from `wait` back to itself without Catch edges (a loop's normal iteration), as state names. */
@@ -99,7 +103,7 @@ function oneStage(edit: (st: any) => void = () => undefined): ServiceConfig {
 }
 
 describe('the history budget against the committed workflow', () => {
-  it('has a loop entry for exactly the waits that close a cycle in the release workflow (Wait states, and the lease wait\'s task token)', () => {
+  it("has a loop entry for exactly the waits that close a cycle in the release workflow (Wait states, and the lease wait's task token)", () => {
     const waits = (name: string, s: State) => s.Type === 'Wait' || (s.Type === 'Task' && /waitForTaskToken/.test(s.Resource ?? '') && /^WaitFor/.test(name));
     const cyclic = Object.entries(S)
       .filter(([name, s]) => waits(name, s as State) && cycleOf(name) !== undefined)
@@ -128,7 +132,7 @@ describe('the history budget against the committed workflow', () => {
     assert.equal(STAGE_FIXED_EVENTS, longest('BeginStage', new Set(['BeginStage', 'FinishRelease'])) + loops);
   });
 
-  it('counts the Kubernetes update loop (409 Conflict back to the GET) as the workflow\'s cycle adds it up, every Retry used up, for the deploy and the rollback alike', () => {
+  it("counts the Kubernetes update loop (409 Conflict back to the GET) as the workflow's cycle adds it up, every Retry used up, for the deploy and the rollback alike", () => {
     for (const [read, write, count, retry] of [
       ['ReadDeployment', 'ReplaceDeployment', 'CountDeploymentConflict', 'IsDeploymentConflictRetryable'],
       ['ReadRollbackDeployment', 'ReplaceRollbackDeployment', 'CountRollbackConflict', 'IsRollbackConflictRetryable'],
@@ -147,7 +151,7 @@ describe('the history budget against the committed workflow', () => {
     }
   });
 
-  it('counts the extra conflicts as MAX_UPDATE_ATTEMPTS − 1, the bound the workflow\'s Choice uses', () => {
+  it("counts the extra conflicts as MAX_UPDATE_ATTEMPTS − 1, the bound the workflow's Choice uses", () => {
     assert.equal(KUBERNETES_CONFLICT_RETRIES, MAX_UPDATE_ATTEMPTS - 1);
     const choice = S.IsDeploymentConflictRetryable as State & { Choices: Array<{ NumericLessThan?: number }> };
     assert.equal(choice.Choices[0]?.NumericLessThan, MAX_UPDATE_ATTEMPTS);
@@ -160,7 +164,7 @@ describe('the history budget against the committed workflow', () => {
     assert.equal(LEASE_WAIT.capMinutes, null);
   });
 
-  it('uses the handlers\' scan poll, window lookahead, bake safety net and deploy start-up allowance', () => {
+  it("uses the handlers' scan poll, window lookahead, bake safety net and deploy start-up allowance", () => {
     const st = oneStage().stages[0];
     assert.ok(st);
     assert.equal(SCAN_POLL_SECONDS, IMAGE_GATES_SCAN_POLL_SECONDS);
@@ -179,7 +183,10 @@ describe('the history budget against the committed workflow', () => {
     assert.equal(eventsOfState({ Type: 'Task', Resource: 'arn:aws:states:::eks:call' }), 5);
     assert.equal(eventsOfState({ Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken' }), 6);
     assert.equal(eventsOfState({ Type: 'Task', Resource: 'arn:aws:states:::codebuild:startBuild.sync' }), 6);
-    assert.deepEqual(['Wait', 'Choice', 'Pass', 'Succeed', 'Fail'].map((Type) => eventsOfState({ Type })), [2, 2, 2, 2, 1]);
+    assert.deepEqual(
+      ['Wait', 'Choice', 'Pass', 'Succeed', 'Fail'].map((Type) => eventsOfState({ Type })),
+      [2, 2, 2, 2, 1],
+    );
     assert.equal(worstEventsOfState({ Type: 'Task', Resource: 'x', Retry: [{ MaxAttempts: 4 }, {}] }), 5 + 7 * 4);
     assert.throws(() => eventsOfState({ Type: 'Map' }), /no event count for state type Map/);
   });
@@ -197,7 +204,9 @@ describe('the history budget arithmetic', () => {
   });
 
   it('counts a polling bake of 1,440 minutes every 30 s as 2,880 polls of 9 events', () => {
-    const term = worstCaseHistory(oneStage((st) => Object.assign(st, { bakeMinutes: 1440, bake: { mode: 'poll', intervalSeconds: 30 } }))).terms.find((t) => t.loop === 'WaitBakePollInterval');
+    const term = worstCaseHistory(oneStage((st) => Object.assign(st, { bakeMinutes: 1440, bake: { mode: 'poll', intervalSeconds: 30 } }))).terms.find(
+      (t) => t.loop === 'WaitBakePollInterval',
+    );
     assert.equal(term?.iterations, 2880);
     assert.equal(term?.events, 25_920);
   });
@@ -209,11 +218,21 @@ describe('the history budget arithmetic', () => {
   });
 
   it('allows one window wait plus one per allow window and blackout, at each of the two window checkpoints', () => {
-    const svc = oneStage((st) => (st.windows = { timezone: 'Europe/London', allow: [{ days: ['Mon'], from: '22:00', to: '02:00' }, { days: ['Tue'], from: '09:00', to: '12:00' }], blackouts: [{ from: '2026-12-20T00:00', to: '2026-12-27T00:00', reason: 'xmas' }] }));
+    const svc = oneStage(
+      (st) =>
+        (st.windows = {
+          timezone: 'Europe/London',
+          allow: [
+            { days: ['Mon'], from: '22:00', to: '02:00' },
+            { days: ['Tue'], from: '09:00', to: '12:00' },
+          ],
+          blackouts: [{ from: '2026-12-20T00:00', to: '2026-12-27T00:00', reason: 'xmas' }],
+        }),
+    );
     assert.equal(worstCaseHistory(svc).terms.find((t) => t.loop === 'WaitForReleaseWindow')?.events, 2 * 4 * 9);
   });
 
-  it('lets a lease wait last the holder\'s whole hold of the stage (no TTL), and caps it where a model has one', () => {
+  it("lets a lease wait last the holder's whole hold of the stage (no TTL), and caps it where a model has one", () => {
     const svc = oneStage((st) => (st.approval = { approvers: APPROVERS, timeoutMinutes: 3000 }));
     const hold = 3000 + 15 + 2 * (15 + 10) + 30 + 15 + 5;
     const handOff = worstCaseHistory(svc).terms.find((t) => t.loop === 'WaitForStageLease');
@@ -257,7 +276,10 @@ describe('configs the history budget refuses (issue 13), with exit-2 messages na
     const problems = problemsOf(raw);
     assert.ok(problems.length >= 1, 'refused');
     for (const p of problems) {
-      assert.match(p, /^services\.payments\.stages\[[12]\]\.bake\.intervalSeconds: a polling bake of 1440 minutes every 60 s in stage (staging|prod) can take about 13,000 history events \(the release's worst case is about 30,000, limit 20,000\)/);
+      assert.match(
+        p,
+        /^services\.payments\.stages\[[12]\]\.bake\.intervalSeconds: a polling bake of 1440 minutes every 60 s in stage (staging|prod) can take about 13,000 history events \(the release's worst case is about 30,000, limit 20,000\)/,
+      );
     }
   });
 
@@ -268,7 +290,10 @@ describe('configs the history budget refuses (issue 13), with exit-2 messages na
     // The lease wait as it was (a poll every 60 s for up to the 24-hour lease TTL) passes the budget...
     const polling = historyBudgetProblems(cfg.services.payments as ServiceConfig, { loop: 'WaitForStageLease', recheckSeconds: 60, capMinutes: 1440 });
     assert.ok(polling.length >= 1);
-    assert.match(polling.map((p) => p.message).join('\n'), /waiting for stage (staging|prod)'s lease \(another release can hold it for 1,440 minutes, the lease TTL; re-checked every 60 s\) can take about 19,000 history events/);
+    assert.match(
+      polling.map((p) => p.message).join('\n'),
+      /waiting for stage (staging|prod)'s lease \(another release can hold it for 1,440 minutes, the lease TTL; re-checked every 60 s\) can take about 19,000 history events/,
+    );
     // ...the hand-off (woken when freed, an hourly re-check, no TTL) does not: the config is accepted.
     assert.deepEqual(problemsOf(raw), []);
     assert.deepEqual(historyProblems(cfg), []);
@@ -279,7 +304,10 @@ describe('configs the history budget refuses (issue 13), with exit-2 messages na
     raw.services.payments.stages[2].deploy = { driver: 'kubernetes', deployment: 'payments', container: 'app', timeoutMinutes: 120, pollSeconds: 5 };
     const problems = problemsOf(raw);
     assert.equal(problems.length, 1);
-    assert.match(problems[0] ?? '', /^services\.payments\.stages\[2\]\.deploy\.pollSeconds: a rollout watch of up to 120 minutes every 5 s in stage prod \(for the deploy, and again for a rollback\) can take about 40,000 history events .*; poll less often \(at least \d+ s\) or shorten deploy\.timeoutMinutes$/);
+    assert.match(
+      problems[0] ?? '',
+      /^services\.payments\.stages\[2\]\.deploy\.pollSeconds: a rollout watch of up to 120 minutes every 5 s in stage prod \(for the deploy, and again for a rollback\) can take about 40,000 history events .*; poll less often \(at least \d+ s\) or shorten deploy\.timeoutMinutes$/,
+    );
   });
 });
 
@@ -290,7 +318,9 @@ describe('configs the history budget accepts', () => {
   });
 
   const dir = join(ROOT, 'examples', 'scenarios');
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     it(`accepts the config of examples/scenarios/${file}`, () => {
       const loaded = loadScenario(JSON.parse(readFileSync(join(dir, file), 'utf8')), dir);
       assert.deepEqual(historyProblems(loaded.config), []);

@@ -59,8 +59,14 @@ describe('parseScanFindingsPage', () => {
     const badTime = sample('ecr-describe-image-scan-findings-basic.json');
     badTime.imageScanFindings.imageScanCompletedAt = 'yesterday';
 
-    assert.throws(() => parseScanFindingsPage(bad), (e: unknown) => e instanceof ValidationError && /^imageScanFindings\.findings\[0\]\.severity: /.test(e.problems[0] ?? ''));
-    assert.throws(() => parseScanFindingsPage(badTime), (e: unknown) => e instanceof ValidationError && /^imageScanFindings\.imageScanCompletedAt: expected a timestamp/.test(e.problems[0] ?? ''));
+    assert.throws(
+      () => parseScanFindingsPage(bad),
+      (e: unknown) => e instanceof ValidationError && /^imageScanFindings\.findings\[0\]\.severity: /.test(e.problems[0] ?? ''),
+    );
+    assert.throws(
+      () => parseScanFindingsPage(badTime),
+      (e: unknown) => e instanceof ValidationError && /^imageScanFindings\.imageScanCompletedAt: expected a timestamp/.test(e.problems[0] ?? ''),
+    );
   });
 
   it('reads a page without a status as having none (the gate then refuses it as UNKNOWN)', () => {

@@ -78,8 +78,7 @@ const mutationArb = fc.array(
   { minLength: 1, maxLength: 4 },
 );
 
-const PROBLEM_LINE =
-  /^(?:\(root\)|(?:[A-Za-z_$][A-Za-z0-9_$]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])*): \S/;
+const PROBLEM_LINE = /^(?:\(root\)|(?:[A-Za-z_$][A-Za-z0-9_$]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\])*): \S/;
 
 function returnsOrThrowsValidationError<T>(fn: () => T): T | undefined {
   try {
@@ -107,7 +106,10 @@ const manifests: unknown[] = [
   },
 ];
 const configs: unknown[] = [sample('oci-image-config-spec-example.json'), sample('oci-image-config-opencontainers-labels.constructed.json')];
-const payloads: unknown[] = [sample('cosign-simplesigning-payload-spec-example.json'), { critical: { identity: { 'docker-reference': 'r' }, image: { 'docker-manifest-digest': DIGEST }, type: 'cosign container image signature' }, optional: null }];
+const payloads: unknown[] = [
+  sample('cosign-simplesigning-payload-spec-example.json'),
+  { critical: { identity: { 'docker-reference': 'r' }, image: { 'docker-manifest-digest': DIGEST }, type: 'cosign container image signature' }, optional: null },
+];
 const findingPages: unknown[] = [sample('ecr-describe-image-scan-findings-basic.json'), sample('ecr-describe-image-scan-findings-enhanced.json')];
 
 const parsers: Array<[string, (raw: unknown) => unknown, unknown[]]> = [
@@ -169,7 +171,9 @@ describe('image parsers on arbitrary and mutated input', () => {
 describe('malformed scan findings never pass image.scan', () => {
   const helm = { driver: 'helm', release: 'p', chart: 'repo/chart', version: '1.0.0' };
   const cfg = parseConfig({
-    services: { p: { repository: 'r', imagePolicy: { maxFindings: { CRITICAL: 0, HIGH: 0, UNTRIAGED: 0 } }, stages: [{ name: 'dev', cluster: 'dev', namespace: 'p', deploy: helm }] } },
+    services: {
+      p: { repository: 'r', imagePolicy: { maxFindings: { CRITICAL: 0, HIGH: 0, UNTRIAGED: 0 } }, stages: [{ name: 'dev', cluster: 'dev', namespace: 'p', deploy: helm }] },
+    },
     clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' } },
   });
   const policy = (cfg.services.p as NonNullable<(typeof cfg.services)[string]>).imagePolicy;

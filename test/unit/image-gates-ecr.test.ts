@@ -9,13 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
-import {
-  DescribeImageScanFindingsCommand,
-  type DescribeImageScanFindingsCommandOutput,
-  DescribeImagesCommand,
-  ECRClient,
-  ECRServiceException,
-} from '@aws-sdk/client-ecr';
+import { DescribeImageScanFindingsCommand, type DescribeImageScanFindingsCommandOutput, DescribeImagesCommand, ECRClient, ECRServiceException } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { EcrRegistry } from '../../lambdas/adapters/ecr';
@@ -31,7 +25,9 @@ const ROOT = join(__dirname, '..', '..');
 const DIGEST = `sha256:${'7'.repeat(64)}`;
 const RELEASE = 'scanned-7777777777777777';
 /** DescribeImageScanFindings with enhanced scanning (test/fixtures/aws-samples/SOURCES.md). */
-const ENHANCED = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'aws-samples', 'ecr-describe-image-scan-findings-enhanced.json'), 'utf8')) as DescribeImageScanFindingsCommandOutput;
+const ENHANCED = JSON.parse(
+  readFileSync(join(ROOT, 'test', 'fixtures', 'aws-samples', 'ecr-describe-image-scan-findings-enhanced.json'), 'utf8'),
+) as DescribeImageScanFindingsCommandOutput;
 
 /** One service whose only gates are image.exists and image.scan (no labels, signature, age or tag check). */
 const config = parseConfig({
@@ -60,7 +56,18 @@ describe('image gates over the ECR adapter with enhanced scanning', () => {
   beforeEach(() => {
     ecr.reset();
     // The shape of DescribeImages (ecr-describe-images-cli-v1.json), for this digest.
-    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ registryId: '111122223333', repositoryName: 'scanned-api', imageDigest: DIGEST, imageTags: ['v1.0.0'], imagePushedAt: new Date('2026-11-24T09:58:00Z'), imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' }] });
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        {
+          registryId: '111122223333',
+          repositoryName: 'scanned-api',
+          imageDigest: DIGEST,
+          imageTags: ['v1.0.0'],
+          imagePushedAt: new Date('2026-11-24T09:58:00Z'),
+          imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        },
+      ],
+    });
   });
 
   async function opened(): Promise<{ deps: Deps; published: LifecycleEvent[] }> {
@@ -72,7 +79,14 @@ describe('image gates over the ECR adapter with enhanced scanning', () => {
       registry: new EcrRegistry(client),
       bus: { publish: async (events) => void published.push(...events) },
     };
-    await prepareRelease({ input: { service: 'scanned', image: { digest: DIGEST } }, executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${RELEASE}`, executionName: RELEASE }, deps);
+    await prepareRelease(
+      {
+        input: { service: 'scanned', image: { digest: DIGEST } },
+        executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${RELEASE}`,
+        executionName: RELEASE,
+      },
+      deps,
+    );
     return { deps, published };
   }
 
@@ -110,7 +124,8 @@ describe('image gates over the ECR adapter with enhanced scanning', () => {
 
     assert.deepEqual(out, {
       verdict: 'FAIL',
-      reason: 'image.scan: DescribeImageScanFindings failed: AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/gantry-image-gates/fn is not authorized to perform: inspector2:ListFindings',
+      reason:
+        'image.scan: DescribeImageScanFindings failed: AccessDeniedException: User: arn:aws:sts::111122223333:assumed-role/gantry-image-gates/fn is not authorized to perform: inspector2:ListFindings',
     });
     const gate = (await deps.ledger.events(RELEASE)).find((e) => e.stepKey === 'stage:dev:gate:image.scan');
     assert.deepEqual(gate?.data.evidence, {
@@ -119,12 +134,19 @@ describe('image gates over the ECR adapter with enhanced scanning', () => {
       awsError: 'AccessDeniedException',
       message: 'User: arn:aws:sts::111122223333:assumed-role/gantry-image-gates/fn is not authorized to perform: inspector2:ListFindings',
     });
-    assert.deepEqual(published.filter((e) => e.detailType === 'Stage Gate Failed').map((e) => e.detail.gate), ['image.scan']);
+    assert.deepEqual(
+      published.filter((e) => e.detailType === 'Stage Gate Failed').map((e) => e.detail.gate),
+      ['image.scan'],
+    );
   });
 
   it('FAILs image.exists when DescribeImages is denied at the gate', async () => {
     const { deps } = await opened();
-    ecr.on(DescribeImagesCommand).rejects(new ECRServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'not authorized to perform: ecr:DescribeImages' }));
+    ecr
+      .on(DescribeImagesCommand)
+      .rejects(
+        new ECRServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'not authorized to perform: ecr:DescribeImages' }),
+      );
 
     const out = await imageGates({ releaseId: RELEASE, stage: 'dev' }, deps);
 
@@ -132,7 +154,9 @@ describe('image gates over the ECR adapter with enhanced scanning', () => {
   });
 
   it('FAILs image.scan on a 5xx that outlived the SDK’s attempts, quoting a long message cut to 300 characters', async () => {
-    ecr.on(DescribeImageScanFindingsCommand).rejects(new ECRServiceException({ name: 'ServerException', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'x'.repeat(1000) }));
+    ecr
+      .on(DescribeImageScanFindingsCommand)
+      .rejects(new ECRServiceException({ name: 'ServerException', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'x'.repeat(1000) }));
     const { deps } = await opened();
 
     const out = await imageGates({ releaseId: RELEASE, stage: 'dev' }, deps);

@@ -69,7 +69,10 @@ async function opened(spoil: (cloud: LocalCloud) => Partial<ImageRegistry> = () 
     now: () => T0,
     runtime: LOCAL_RUNTIME,
   };
-  await prepareRelease({ input: { service: 'payments', image: { tag: 'v1.4.2' } }, executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${RELEASE}`, executionName: RELEASE }, deps);
+  await prepareRelease(
+    { input: { service: 'payments', image: { tag: 'v1.4.2' } }, executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${RELEASE}`, executionName: RELEASE },
+    deps,
+  );
   return { deps, registry, published };
 }
 

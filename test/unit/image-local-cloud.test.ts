@@ -91,14 +91,23 @@ describe('local ECR images', () => {
     assert.ok(armDoc.kind === 'manifest');
 
     assert.equal(detail?.manifestMediaType, 'application/vnd.oci.image.index.v1+json');
-    assert.deepEqual(platforms.map((p) => platformName(p.platform)), ['linux/amd64', 'linux/arm64/v8']);
+    assert.deepEqual(
+      platforms.map((p) => platformName(p.platform)),
+      ['linux/amd64', 'linux/arm64/v8'],
+    );
     assert.deepEqual(parseImageConfig(await c.blob('payments-api', armDoc.config.digest, 4096)).labels, {});
     assert.equal((await c.scanFindings('payments-api', arm.digest)).status, 'FAILED');
-    assert.deepEqual((await c.scanFindings('payments-api', platforms[0]?.digest as string)).findings.map((f) => f.id), ['CVE-1']);
+    assert.deepEqual(
+      (await c.scanFindings('payments-api', platforms[0]?.digest as string)).findings.map((f) => f.id),
+      ['CVE-1'],
+    );
   });
 
   it('reports the repository’s tag setting with its exclusion filters', async () => {
-    assert.deepEqual(await cloud().repositoryTagSettings('payments-api'), { mutability: 'IMMUTABLE_WITH_EXCLUSION', exclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }] });
+    assert.deepEqual(await cloud().repositoryTagSettings('payments-api'), {
+      mutability: 'IMMUTABLE_WITH_EXCLUSION',
+      exclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }],
+    });
   });
 
   it('throws NotFoundError for a blob it does not hold', async () => {

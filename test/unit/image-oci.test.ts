@@ -6,15 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'vitest';
-import {
-  isContainerImage,
-  MEDIA_TYPES,
-  parseImageConfig,
-  parseManifest,
-  platformManifests,
-  platformName,
-  sha256Digest,
-} from '../../lambdas/domain/image/oci';
+import { isContainerImage, MEDIA_TYPES, parseImageConfig, parseManifest, platformManifests, platformName, sha256Digest } from '../../lambdas/domain/image/oci';
 import { ValidationError } from '../../lambdas/domain/validation';
 
 const SAMPLES = path.join(__dirname, '../fixtures/aws-samples');
@@ -94,7 +86,10 @@ describe('parseManifest on image indexes', () => {
     const doc = parseManifest(JSON.stringify(index));
 
     assert.ok(doc.kind === 'index');
-    assert.deepEqual(platformManifests(doc).map((d) => platformName(d.platform)), ['linux/amd64', 'linux/arm64/v8']);
+    assert.deepEqual(
+      platformManifests(doc).map((d) => platformName(d.platform)),
+      ['linux/amd64', 'linux/arm64/v8'],
+    );
   });
 
   it('recognises a Docker manifest list by ECR’s media type when the document does not say', () => {
@@ -169,6 +164,9 @@ describe('parseImageConfig on real payloads', () => {
   });
 
   it('refuses a label value that is not a string, naming the label', () => {
-    rejects(() => parseImageConfig('{"config": {"Labels": {"org.opencontainers.image.revision": 7}}}'), /^config\.Labels\["org\.opencontainers\.image\.revision"\]: expected string/);
+    rejects(
+      () => parseImageConfig('{"config": {"Labels": {"org.opencontainers.image.revision": 7}}}'),
+      /^config\.Labels\["org\.opencontainers\.image\.revision"\]: expected string/,
+    );
   });
 });

@@ -5,15 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import { type ImagePolicy, parseConfig } from '../../lambdas/domain/config';
-import {
-  evaluateImageAge,
-  evaluateImageExists,
-  evaluateImmutableTag,
-  evaluateLabels,
-  evaluateScan,
-  MAX_FINDINGS_IN_EVIDENCE,
-  type ScanVerdict,
-} from '../../lambdas/domain/gates';
+import { evaluateImageAge, evaluateImageExists, evaluateImmutableTag, evaluateLabels, evaluateScan, MAX_FINDINGS_IN_EVIDENCE, type ScanVerdict } from '../../lambdas/domain/gates';
 import { formatAge } from '../../lambdas/domain/image/age';
 import { mergeScanResults } from '../../lambdas/domain/image/findings';
 import type { PlatformImageConfig } from '../../lambdas/domain/image/labels';
@@ -132,7 +124,10 @@ describe('image.scan with enhanced findings', () => {
   it('lets an unknown severity through an active allow entry, and when no limit is set at all', () => {
     const scan = complete([{ id: 'CVE-2026-9999', severity: 'SEVERE' }]);
 
-    assert.equal(decided(evaluateScan(policy({ maxFindings: { CRITICAL: 0 }, allow: [{ id: 'CVE-2026-9999', expires: '2027-01-01', reason: 'r' }] }), scan, NOW, undefined)).result, 'PASS');
+    assert.equal(
+      decided(evaluateScan(policy({ maxFindings: { CRITICAL: 0 }, allow: [{ id: 'CVE-2026-9999', expires: '2027-01-01', reason: 'r' }] }), scan, NOW, undefined)).result,
+      'PASS',
+    );
     assert.equal(decided(evaluateScan(policy({}), scan, NOW, undefined)).result, 'PASS');
   });
 
@@ -169,7 +164,17 @@ describe('image.scan with enhanced findings', () => {
       ],
     });
 
-    const gate = decided(evaluateScan(p, complete([{ id: 'CVE-a', severity: 'HIGH' }, { id: 'CVE-b', severity: 'HIGH' }]), NOW, undefined));
+    const gate = decided(
+      evaluateScan(
+        p,
+        complete([
+          { id: 'CVE-a', severity: 'HIGH' },
+          { id: 'CVE-b', severity: 'HIGH' },
+        ]),
+        NOW,
+        undefined,
+      ),
+    );
 
     assert.equal(gate.reason, '0 HIGH (2 allowed: CVE-a until 2027-06-01, CVE-b until 2027-01-01)');
   });
@@ -190,7 +195,13 @@ describe('image.scan with enhanced findings', () => {
   it('merges the scans of an index’s platforms: a refusal beats a running scan, findings are not counted twice', () => {
     const merged = mergeScanResults([
       { platform: 'linux/amd64', scan: complete([{ id: 'CVE-1', severity: 'HIGH', package: 'openssl' }]) },
-      { platform: 'linux/arm64', scan: complete([{ id: 'CVE-1', severity: 'HIGH', package: 'openssl' }, { id: 'CVE-2', severity: 'LOW' }]) },
+      {
+        platform: 'linux/arm64',
+        scan: complete([
+          { id: 'CVE-1', severity: 'HIGH', package: 'openssl' },
+          { id: 'CVE-2', severity: 'LOW' },
+        ]),
+      },
     ]);
     const failing = mergeScanResults([
       { platform: 'linux/amd64', scan: { status: 'IN_PROGRESS', findings: [] } },
@@ -198,7 +209,10 @@ describe('image.scan with enhanced findings', () => {
     ]);
 
     assert.equal(merged.status, 'COMPLETE');
-    assert.deepEqual(merged.findings.map((f) => f.id), ['CVE-1', 'CVE-2']);
+    assert.deepEqual(
+      merged.findings.map((f) => f.id),
+      ['CVE-1', 'CVE-2'],
+    );
     assert.equal(failing.status, 'FAILED');
     assert.equal(failing.description, 'linux/arm64: UnsupportedImageError');
   });
@@ -211,7 +225,11 @@ describe('image.labels', () => {
   const REV = 'org.opencontainers.image.revision';
 
   it('passes when every required label is present and records the provenance', () => {
-    const gate = evaluateLabels([REV], DIGEST, single({ [REV]: '9f2c1e7', 'org.opencontainers.image.source': 'https://github.com/acme/payments', 'org.opencontainers.image.created': '2026-11-24T09:50:00Z' }));
+    const gate = evaluateLabels(
+      [REV],
+      DIGEST,
+      single({ [REV]: '9f2c1e7', 'org.opencontainers.image.source': 'https://github.com/acme/payments', 'org.opencontainers.image.created': '2026-11-24T09:50:00Z' }),
+    );
 
     assert.equal(gate.result, 'PASS');
     assert.equal(gate.reason, `1 required label(s) present: ${REV}=9f2c1e7`);

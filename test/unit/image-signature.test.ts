@@ -43,7 +43,14 @@ function pair(type: 'p256' | 'p384' | 'ed25519' | 'rsa'): { priv: KeyObject; pem
 
 function payloadFor(digest: string): Uint8Array {
   return new TextEncoder().encode(
-    JSON.stringify({ critical: { identity: { 'docker-reference': '111122223333.dkr.ecr.eu-west-2.amazonaws.com/payments-api' }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' }, optional: null }),
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': '111122223333.dkr.ecr.eu-west-2.amazonaws.com/payments-api' },
+        image: { 'docker-manifest-digest': digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }),
   );
 }
 
@@ -104,7 +111,11 @@ describe('checkCosignSignature', () => {
   it('refuses a trusted signature whose payload names another digest, naming that digest', () => {
     const payload = payloadFor(OTHER);
 
-    assert.deepEqual(checkCosignSignature(payload, cosignSign(release.priv, payload).toString('base64'), DIGEST, trusted), { outcome: 'wrong-digest', key: 'release-key', signedDigest: OTHER });
+    assert.deepEqual(checkCosignSignature(payload, cosignSign(release.priv, payload).toString('base64'), DIGEST, trusted), {
+      outcome: 'wrong-digest',
+      key: 'release-key',
+      signedDigest: OTHER,
+    });
   });
 
   it('calls an annotation that is not base64 malformed', () => {
@@ -167,7 +178,10 @@ describe('cosign artifacts', () => {
   });
 
   it('refuses a key that is not a PEM public key, naming it', () => {
-    assert.throws(() => loadPublicKey('release-key', '-----BEGIN PUBLIC KEY-----\n…'), (e: unknown) => e instanceof SigningKeyError && /signing key release-key is not a PEM public key/.test(e.message));
+    assert.throws(
+      () => loadPublicKey('release-key', '-----BEGIN PUBLIC KEY-----\n…'),
+      (e: unknown) => e instanceof SigningKeyError && /signing key release-key is not a PEM public key/.test(e.message),
+    );
   });
 });
 

@@ -140,7 +140,10 @@ describe('the import graph', () => {
   it('reads the imports of every source file under bin, cli, lib, lambdas and local', () => {
     assert.ok(graph.has('cli/main.ts'), 'cli/main.ts is scanned');
     assert.ok(graph.has('lib/ReleaseControlPlane.ts'), 'lib/ReleaseControlPlane.ts is scanned');
-    assert.ok((graph.get('cli/main.ts') ?? []).some((t) => t.startsWith('cli/commands/')), 'cli/main.ts imports its commands');
+    assert.ok(
+      (graph.get('cli/main.ts') ?? []).some((t) => t.startsWith('cli/commands/')),
+      'cli/main.ts imports its commands',
+    );
   });
 
   it('has no arrow that crosses a room the wrong way', () => {
@@ -180,7 +183,7 @@ describe('the import-graph checks themselves', () => {
     ]);
     assert.deepEqual(violations(graph), [
       'cli/ → handler module: cli/commands/a.ts imports lambdas/intake.ts',
-      "lambdas/ → drivers/ beyond the pure list: lambdas/domain/config.ts imports drivers/helm/cdk.ts",
+      'lambdas/ → drivers/ beyond the pure list: lambdas/domain/config.ts imports drivers/helm/cdk.ts',
       'lambdas/domain → lambdas/adapters: lambdas/domain/x.ts imports lambdas/adapters/sfn.ts',
       "lib/ → a driver's local part: lib/drivers.ts imports drivers/helm/local.ts",
       'lib/ → handler module: lib/Thing.ts imports lambdas/approval-request.ts',

@@ -56,10 +56,31 @@ const target = (over: Partial<WorkloadTarget> = {}): WorkloadTarget => ({
   path: '/apis/apps/v1/namespaces/payments/deployments/payments-web',
   ...over,
 });
-const running = (image: string) => ({ ok: true as const, containers: [{ name: 'sidecar', image: 'envoy:1.30' }, { name: 'web', image }] });
+const running = (image: string) => ({
+  ok: true as const,
+  containers: [
+    { name: 'sidecar', image: 'envoy:1.30' },
+    { name: 'web', image },
+  ],
+});
 
-function summary(releaseId: string, service: string, startedAt: string, stages: Array<{ name: string; status: string; endedAt?: string }>, kind: 'release' | 'rollback' = 'release'): ReleaseSummary {
-  return { releaseId, kind, service, status: 'SUCCEEDED', startedAt, stages: stages.map((s) => ({ ...s, gates: [] })), version: 1, lastHash: '0'.repeat(64) } as unknown as ReleaseSummary;
+function summary(
+  releaseId: string,
+  service: string,
+  startedAt: string,
+  stages: Array<{ name: string; status: string; endedAt?: string }>,
+  kind: 'release' | 'rollback' = 'release',
+): ReleaseSummary {
+  return {
+    releaseId,
+    kind,
+    service,
+    status: 'SUCCEEDED',
+    startedAt,
+    stages: stages.map((s) => ({ ...s, gates: [] })),
+    version: 1,
+    lastHash: '0'.repeat(64),
+  } as unknown as ReleaseSummary;
 }
 
 describe('parseImageReference', () => {
@@ -144,20 +165,30 @@ describe('workloadTargets', () => {
 describe('stale services', () => {
   const now = new Date('2026-12-10T12:00:00Z');
 
-  it('counts from the last promotion of the service\'s last stage, rollbacks and other stages ignored', () => {
+  it("counts from the last promotion of the service's last stage, rollbacks and other stages ignored", () => {
     const releases = [
       summary('r1', 'payments', '2026-11-01T09:00:00Z', [{ name: 'prod', status: 'PROMOTED', endedAt: '2026-11-01T10:00:00Z' }]),
       summary('r2', 'payments', '2026-11-20T09:00:00Z', [{ name: 'prod', status: 'PROMOTED', endedAt: '2026-11-20T10:00:00Z' }]),
-      summary('r3', 'payments', '2026-12-05T09:00:00Z', [{ name: 'dev', status: 'PROMOTED', endedAt: '2026-12-05T09:30:00Z' }, { name: 'prod', status: 'ROLLED_BACK' }]),
+      summary('r3', 'payments', '2026-12-05T09:00:00Z', [
+        { name: 'dev', status: 'PROMOTED', endedAt: '2026-12-05T09:30:00Z' },
+        { name: 'prod', status: 'ROLLED_BACK' },
+      ]),
       summary('r4', 'payments', '2026-12-06T09:00:00Z', [{ name: 'prod', status: 'PROMOTED', endedAt: '2026-12-06T10:00:00Z' }], 'rollback'),
     ];
     assert.equal(lastPromotionOf(releases, 'payments', 'prod'), '2026-11-20T10:00:00Z');
   });
 
   it('flags a service whose last promotion is more than staleAfterDays old, with the whole days', () => {
-    const stale = findStaleServices(config(), { payments: { lastPromotedAt: '2026-11-20T10:00:00Z', firstSeenAt: '2026-11-01T00:00:00Z' }, ledger: { firstSeenAt: now.toISOString() } }, now);
+    const stale = findStaleServices(
+      config(),
+      { payments: { lastPromotedAt: '2026-11-20T10:00:00Z', firstSeenAt: '2026-11-01T00:00:00Z' }, ledger: { firstSeenAt: now.toISOString() } },
+      now,
+    );
     assert.equal(stale.length, 1);
-    assert.deepEqual({ ...stale[0], reason: undefined }, { service: 'payments', stage: 'prod', lastPromotedAt: '2026-11-20T10:00:00Z', since: '2026-11-20T10:00:00Z', days: 20, staleAfterDays: 14, reason: undefined });
+    assert.deepEqual(
+      { ...stale[0], reason: undefined },
+      { service: 'payments', stage: 'prod', lastPromotedAt: '2026-11-20T10:00:00Z', since: '2026-11-20T10:00:00Z', days: 20, staleAfterDays: 14, reason: undefined },
+    );
     assert.match(stale[0]?.reason ?? '', /^no promotion to prod for 20\.0 days \(last promoted 2026-11-20T10:00:00Z; stale after 14 days\)$/);
   });
 
@@ -167,7 +198,10 @@ describe('stale services', () => {
 
   it('counts a never-promoted service from when Gantry first saw it, and not at all on its first sight', () => {
     const stale = findStaleServices(config({ staleAfterDays: 7 }), { payments: { lastPromotedAt: now.toISOString() }, ledger: { firstSeenAt: '2026-12-01T00:00:00Z' } }, now);
-    assert.deepEqual(stale.map((s) => [s.service, s.lastPromotedAt, s.since, s.days]), [['ledger', null, '2026-12-01T00:00:00Z', 9]]);
+    assert.deepEqual(
+      stale.map((s) => [s.service, s.lastPromotedAt, s.since, s.days]),
+      [['ledger', null, '2026-12-01T00:00:00Z', 9]],
+    );
     assert.match(stale[0]?.reason ?? '', /never promoted to prod in the 9\.5 days since Gantry first saw the service/);
     assert.deepEqual(findStaleServices(config({ staleAfterDays: 1 }), {}, now), []);
   });
@@ -191,7 +225,10 @@ describe('the insight chain', () => {
 
   it('verifies an untouched chain that starts at the genesis hash', () => {
     const c = chain();
-    assert.deepEqual(c.map((r) => r.seq), [1, 2, 3]);
+    assert.deepEqual(
+      c.map((r) => r.seq),
+      [1, 2, 3],
+    );
     assert.deepEqual(verifyInsightChain(c), { ok: true, problems: [] });
   });
 
@@ -246,7 +283,10 @@ describe('insight-plan and insight-record', () => {
       listReleases: async () => [],
       listInsights: async () => [],
       getPointer: async (service: string, stage: string) => (stage === 'dev' ? { service, stage, running: D2, lastKnownGood: D2, promoted: [D2] } : undefined),
-      putInsight: async (input: { data: { drift: DriftFinding[]; inSync: unknown[] } }) => (stored.push(input), { record: { ...input, seq: 1, at: '2026-12-01T06:00:00.000Z' }, duplicate: false }),
+      putInsight: async (input: { data: { drift: DriftFinding[]; inSync: unknown[] } }) => (
+        stored.push(input),
+        { record: { ...input, seq: 1, at: '2026-12-01T06:00:00.000Z' }, duplicate: false }
+      ),
     },
     bus: { publish: async (e: unknown[]) => void published.push(...e) },
   });
@@ -269,7 +309,10 @@ describe('insight-plan and insight-record', () => {
     const stored: Array<{ data: { drift: DriftFinding[]; inSync: unknown[] } }> = [];
     const published: unknown[] = [];
 
-    const r = await run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [{ ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] }] }, depsOf(stored, published) as never);
+    const r = await run(
+      { checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [{ ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] }] },
+      depsOf(stored, published) as never,
+    );
 
     assert.deepEqual([r.inSync, r.drifted], [1, 1]);
     assert.deepEqual(stored[0]?.data.inSync, [`payments/dev@${D2}`], 'an in-sync workload is kept as <service>/<stage>@<digest> only');
@@ -287,7 +330,10 @@ describe('insight-plan and insight-record', () => {
 
     await assert.rejects(
       run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read] }, depsOf(stored, published) as never),
-      (e: Error) => e instanceof InsightRecordTooLargeError && e.name === 'InsightRecordTooLargeError' && /makes a record of \d+ bytes \(2 drifted, 0 in sync, 0 stale\), over the 368640 bytes/.test(e.message),
+      (e: Error) =>
+        e instanceof InsightRecordTooLargeError &&
+        e.name === 'InsightRecordTooLargeError' &&
+        /makes a record of \d+ bytes \(2 drifted, 0 in sync, 0 stale\), over the 368640 bytes/.test(e.message),
     );
     assert.deepEqual([stored, published], [[], []]);
   });
@@ -298,7 +344,10 @@ describe('insight-plan and insight-record', () => {
     const read = { ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] };
 
     await assert.rejects(run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'other', reads: [read] }, depsOf(stored, []) as never), InsightPlanMismatchError);
-    await assert.rejects(run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read, read] }, depsOf(stored, []) as never), /read 2 workload\(s\), the config lists 1/);
+    await assert.rejects(
+      run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read, read] }, depsOf(stored, []) as never),
+      /read 2 workload\(s\), the config lists 1/,
+    );
     assert.deepEqual(stored, []);
   });
 });

@@ -29,10 +29,7 @@ class FakeStepFunctions implements Executions {
   readonly home: { account: string; region: string } | undefined;
   readonly executions = new Map<string, { status: ExecutionDescription['status']; input: unknown }>();
   readonly starts: Array<{ name: string; input: unknown }> = [];
-  constructor(
-    home: { account: string; region: string } | null = HOME,
-    canDescribe = true,
-  ) {
+  constructor(home: { account: string; region: string } | null = HOME, canDescribe = true) {
     this.home = home ?? undefined;
     if (!canDescribe) (this as { describe?: unknown }).describe = undefined;
   }
@@ -72,7 +69,9 @@ function harness(sfn = new FakeStepFunctions()) {
   } as unknown as Deps;
   /** The release is on record: its first ledger write (release.started) happened. */
   const onRecord = (releaseId: string, digest: string) =>
-    events.set(releaseId, [{ releaseId, stepKey: 'release.started', type: 'release.started', at: '2026-11-24T10:00:01Z', data: { digest, initiator: 'unattributed' }, seq: 1, prevHash: '0', hash: '1' }]);
+    events.set(releaseId, [
+      { releaseId, stepKey: 'release.started', type: 'release.started', at: '2026-11-24T10:00:01Z', data: { digest, initiator: 'unattributed' }, seq: 1, prevHash: '0', hash: '1' },
+    ]);
   return { deps, sfn, skips, initiators, onRecord };
 }
 
@@ -96,7 +95,7 @@ describe('push execution names', () => {
     assert.notEqual(pushExecutionCandidate('payments', A, 1), pushExecutionCandidate('payments', B, 1));
   });
 
-  it('stay within Step Functions\' 80 characters and its alphabet, distinct per attempt, for any service name (property)', () => {
+  it("stay within Step Functions' 80 characters and its alphabet, distinct per attempt, for any service name (property)", () => {
     const service = fc.stringMatching(/^[a-z][a-z0-9-]{0,39}$/);
     const hex = fc.stringMatching(/^[a-f0-9]{64}$/);
     fc.assert(
@@ -111,7 +110,7 @@ describe('push execution names', () => {
     );
   });
 
-  it('are recognised as a push\'s names (prepare-release takes the initiator of such a release only from intake), and no other name is', () => {
+  it("are recognised as a push's names (prepare-release takes the initiator of such a release only from intake), and no other name is", () => {
     for (let n = 0; n < PUSH_NAME_ATTEMPTS; n++) assert.equal(isPushExecutionName(pushExecutionCandidate('payments', A, n), 'payments', A), true, `attempt ${n}`);
     assert.equal(isPushExecutionName(pushExecutionCandidate('payments', A, 1), 'payments', B), false, 'another digest');
     assert.equal(isPushExecutionName(pushExecutionCandidate('payments', A, 1), 'ledger', A), false, 'another service');
@@ -134,7 +133,11 @@ describe('intake: two digests sharing their first 16 hex characters', () => {
 
     const second = await intake(push(B, 'v1.4.3'), h.deps);
 
-    assert.deepEqual(first, { outcome: 'started', releaseId: 'payments-0123456789abcdef', executionArn: 'arn:aws:states:eu-west-2:111122223333:execution:gantry-release:payments-0123456789abcdef' });
+    assert.deepEqual(first, {
+      outcome: 'started',
+      releaseId: 'payments-0123456789abcdef',
+      executionArn: 'arn:aws:states:eu-west-2:111122223333:execution:gantry-release:payments-0123456789abcdef',
+    });
     const long = `payments-${B.slice(7)}`;
     assert.equal(second.outcome, 'started');
     assert.equal('releaseId' in second && second.releaseId, long);
@@ -178,14 +181,25 @@ describe('intake: a push delivered again', () => {
     assert.equal(h.sfn.executions.size, 2);
   });
 
-  it('starts again with its pusher when the copy delivered again is CloudTrail\'s PutImage record', async () => {
+  it("starts again with its pusher when the copy delivered again is CloudTrail's PutImage record", async () => {
     const h = harness();
     await intake(push(A), h.deps);
     h.sfn.end('payments-0123456789abcdef', 'FAILED');
     const record = sample('ecr-cloudtrail-putimage-record.json');
     const trail = {
-      version: '0', id: 'ct-2', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ecr', account: HOME.account, time: '2026-11-24T10:05:00Z', region: HOME.region, resources: [],
-      detail: { ...record, requestParameters: { repositoryName: 'payments-api', imageTag: 'v1.4.2' }, responseElements: { image: { repositoryName: 'payments-api', imageId: { imageDigest: A, imageTag: 'v1.4.2' } } } },
+      version: '0',
+      id: 'ct-2',
+      'detail-type': 'AWS API Call via CloudTrail',
+      source: 'aws.ecr',
+      account: HOME.account,
+      time: '2026-11-24T10:05:00Z',
+      region: HOME.region,
+      resources: [],
+      detail: {
+        ...record,
+        requestParameters: { repositoryName: 'payments-api', imageTag: 'v1.4.2' },
+        responseElements: { image: { repositoryName: 'payments-api', imageId: { imageDigest: A, imageTag: 'v1.4.2' } } },
+      },
     };
 
     const again = await intake(trail, h.deps);
@@ -193,7 +207,7 @@ describe('intake: a push delivered again', () => {
     const next = `payments-${A.slice(7)}`;
     assert.equal('releaseId' in again && again.releaseId, next);
     const input = h.sfn.starts.at(-1)?.input as { intake: { pusher: string } };
-    assert.equal(input.intake.pusher, record.userIdentity.arn, 'the pusher goes in the new execution\'s input');
+    assert.equal(input.intake.pusher, record.userIdentity.arn, "the pusher goes in the new execution's input");
     assert.equal(h.initiators.get(next), record.userIdentity.arn);
   });
 
@@ -273,18 +287,22 @@ describe('intake: a push delivered again', () => {
 });
 
 describe('intake: the registry pushed to', () => {
-  it('records a push to another account\'s ECR as skipped and starts nothing', async () => {
+  it("records a push to another account's ECR as skipped and starts nothing", async () => {
     const h = harness();
 
     const r = await intake(push(A, 'v1.4.2', { account: '999988887777', region: 'eu-west-2' }), h.deps);
 
-    const reason = "push to ECR in account 999988887777, region eu-west-2: only pushes to the control plane's own registry (account 111122223333, region eu-west-2), the one the image gates read, start releases";
+    const reason =
+      "push to ECR in account 999988887777, region eu-west-2: only pushes to the control plane's own registry (account 111122223333, region eu-west-2), the one the image gates read, start releases";
     assert.deepEqual(r, { outcome: 'skipped', reason });
-    assert.deepEqual(h.skips.map((s) => s.reason), [reason]);
+    assert.deepEqual(
+      h.skips.map((s) => s.reason),
+      [reason],
+    );
     assert.deepEqual(h.sfn.starts, []);
   });
 
-  it('records a push to another region\'s ECR as skipped and starts nothing', async () => {
+  it("records a push to another region's ECR as skipped and starts nothing", async () => {
     const h = harness();
 
     const r = await intake(push(A, 'v1.4.2', { account: HOME.account, region: 'us-east-1' }), h.deps);
@@ -294,12 +312,23 @@ describe('intake: the registry pushed to', () => {
     assert.deepEqual(h.sfn.starts, []);
   });
 
-  it('judges a CloudTrail PutImage by the registry it names, not the caller\'s account', async () => {
+  it("judges a CloudTrail PutImage by the registry it names, not the caller's account", async () => {
     const h = harness();
     const e = sample('ecr-cloudtrail-putimage-record.json');
     const event = {
-      version: '0', id: 'ct-1', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ecr', account: HOME.account, time: '2026-11-24T10:05:00Z', region: HOME.region, resources: [],
-      detail: { ...e, requestParameters: { repositoryName: 'payments-api', imageTag: 'v1.4.2', registryId: '999988887777' }, responseElements: { image: { repositoryName: 'payments-api', registryId: '999988887777', imageId: { imageDigest: A, imageTag: 'v1.4.2' } } } },
+      version: '0',
+      id: 'ct-1',
+      'detail-type': 'AWS API Call via CloudTrail',
+      source: 'aws.ecr',
+      account: HOME.account,
+      time: '2026-11-24T10:05:00Z',
+      region: HOME.region,
+      resources: [],
+      detail: {
+        ...e,
+        requestParameters: { repositoryName: 'payments-api', imageTag: 'v1.4.2', registryId: '999988887777' },
+        responseElements: { image: { repositoryName: 'payments-api', registryId: '999988887777', imageId: { imageDigest: A, imageTag: 'v1.4.2' } } },
+      },
     };
 
     const r = await intake(event, h.deps);

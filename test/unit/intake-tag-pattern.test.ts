@@ -63,7 +63,7 @@ describe('tagMatches', () => {
     assert.equal(compileTagPattern('^v[0-9]+$'), compileTagPattern('^v[0-9]+$'));
   });
 
-  it('throws a TagPatternError carrying RE2\'s error for a pattern RE2 cannot compile', () => {
+  it("throws a TagPatternError carrying RE2's error for a pattern RE2 cannot compile", () => {
     assert.throws(
       () => tagMatches('^(v[0-9]+)-\\1$', 'v1-v1'),
       (e: unknown) => e instanceof TagPatternError && e.name === 'TagPatternError' && e.cause instanceof Error && /\\1/.test(e.cause.message),
@@ -135,7 +135,10 @@ describe('intake with a catastrophic tagPattern', () => {
 
     t.annotate(`intake answered in ${(performance.now() - before).toFixed(2)} ms`);
     assert.deepEqual(result, { outcome: 'skipped', reason: `tag ${EVIL_TAG} does not match ^(a+)+$` });
-    assert.deepEqual(skips.map((s) => s.tag), [EVIL_TAG]);
+    assert.deepEqual(
+      skips.map((s) => s.tag),
+      [EVIL_TAG],
+    );
     assert.deepEqual(started, []);
   });
 });

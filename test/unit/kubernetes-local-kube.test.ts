@@ -11,12 +11,19 @@ const NEW = 'registry.local/payments-api@sha256:' + '2'.repeat(64);
 function setUp() {
   const clock = new VirtualClock(new Date('2026-11-24T10:00:00Z'));
   const kube = new LocalKube(clock);
-  kube.seed('prod', 'payments', 'payments-api', [{ name: 'api', image: OLD, ports: [{ containerPort: 8080 }] }, { name: 'envoy', image: 'envoy:v1' }]);
+  kube.seed('prod', 'payments', 'payments-api', [
+    { name: 'api', image: OLD, ports: [{ containerPort: 8080 }] },
+    { name: 'envoy', image: 'envoy:v1' },
+  ]);
   const call = (req: Partial<EksCallRequest>, rollout?: { durationMs: number; result: 'SUCCEEDED' | 'FAILED'; message?: string }) =>
     kube.eksCall({ ClusterName: 'prod-eks', Method: 'GET', Path: PATH, ...req } as EksCallRequest, { cluster: 'prod', ...(rollout ? { rollout } : {}) });
   return { clock, kube, call };
 }
-type Body = { metadata: { name: string; namespace: string; generation: number; resourceVersion: string; annotations?: Record<string, string> }; spec: { replicas: number; template: { spec: { containers: Array<Record<string, unknown>> } } }; status: { observedGeneration: number; updatedReplicas: number; conditions: Array<{ type: string; reason: string; message: string }> } };
+type Body = {
+  metadata: { name: string; namespace: string; generation: number; resourceVersion: string; annotations?: Record<string, string> };
+  spec: { replicas: number; template: { spec: { containers: Array<Record<string, unknown>> } } };
+  status: { observedGeneration: number; updatedReplicas: number; conditions: Array<{ type: string; reason: string; message: string }> };
+};
 const body = (r: { ResponseBody: unknown }) => r.ResponseBody as Body;
 const progressing = (r: { ResponseBody: unknown }) => body(r).status.conditions.find((c) => c.type === 'Progressing');
 /** A PUT of the Deployment as `read` returned it, with the api container's image set (what the driver sends). */
@@ -28,7 +35,11 @@ const putImage = (read: Body, image: string, over: { resourceVersion?: string | 
     RequestBody: {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { ...metadata, ...(resourceVersion === null ? {} : { resourceVersion }), annotations: { ...(read.metadata.annotations ?? {}), 'gantry.dev/stage': 'prod', ...over.annotations } },
+      metadata: {
+        ...metadata,
+        ...(resourceVersion === null ? {} : { resourceVersion }),
+        annotations: { ...(read.metadata.annotations ?? {}), 'gantry.dev/stage': 'prod', ...over.annotations },
+      },
       spec: { ...read.spec, template: { spec: { containers: read.spec.template.spec.containers.map((c) => (c.name === 'api' ? { ...c, image } : c)) } } },
     },
   };
@@ -39,7 +50,10 @@ describe('the local cluster API', () => {
     const { call } = setUp();
     const r = call({ Path: '/apis/apps/v1/namespaces/payments/deployments/ledger' });
     assert.equal(r.StatusCode, 404);
-    assert.deepEqual({ ...(r.ResponseBody as Record<string, unknown>), details: undefined }, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'deployments.apps "ledger" not found', reason: 'NotFound', code: 404, details: undefined });
+    assert.deepEqual(
+      { ...(r.ResponseBody as Record<string, unknown>), details: undefined },
+      { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'deployments.apps "ledger" not found', reason: 'NotFound', code: 404, details: undefined },
+    );
   });
 
   it('replaces the Deployment with a PUT of the object as read with a new image: other fields and containers kept, generation bumped, a rollout started', () => {

@@ -46,7 +46,10 @@ describe('the rollout-check handler', () => {
   });
 
   it('refuses a target whose image is not pinned to its digest', async () => {
-    await assert.rejects(run({ action: 'update', target: { ...target, image: 'payments-api:latest' }, deployment }, deps), (e: unknown) => e instanceof ValidationError && /target\.image/.test(e.message));
+    await assert.rejects(
+      run({ action: 'update', target: { ...target, image: 'payments-api:latest' }, deployment }, deps),
+      (e: unknown) => e instanceof ValidationError && /target\.image/.test(e.message),
+    );
   });
 
   it('refuses a deadline that is not a timestamp', async () => {

@@ -16,7 +16,12 @@ const config = parseConfig({
     payments: {
       repository: 'payments-api',
       stages: [
-        { name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'kubernetes', deployment: 'payments-api', container: 'api', timeoutMinutes: 10, pollSeconds: 15 } },
+        {
+          name: 'prod',
+          cluster: 'prod',
+          namespace: 'payments',
+          deploy: { driver: 'kubernetes', deployment: 'payments-api', container: 'api', timeoutMinutes: 10, pollSeconds: 15 },
+        },
         { name: 'dev', cluster: 'prod', namespace: 'payments', deploy: { driver: 'helm', release: 'payments', chart: 'repo/payments', version: '1.0.0' } },
       ],
     },
@@ -26,10 +31,22 @@ const config = parseConfig({
 const prod = config.services.payments?.stages[0];
 assert.ok(prod);
 
-const target = (): RolloutTarget => rolloutTarget({ config, service: 'payments', stage: prod, digest: D2, registry: REGISTRY, releaseId: 'payments-2222222222222222', kind: 'deploy' });
+const target = (): RolloutTarget =>
+  rolloutTarget({ config, service: 'payments', stage: prod, digest: D2, registry: REGISTRY, releaseId: 'payments-2222222222222222', kind: 'deploy' });
 
 /** A Deployment as read, by default fully rolled out on `image` at generation 4. */
-function deployment(over: { image?: string; generation?: number; observed?: number; replicas?: number; updated?: number; available?: number; total?: number; progressing?: { reason: string; status?: string; message?: string } } = {}): DeploymentView {
+function deployment(
+  over: {
+    image?: string;
+    generation?: number;
+    observed?: number;
+    replicas?: number;
+    updated?: number;
+    available?: number;
+    total?: number;
+    progressing?: { reason: string; status?: string; message?: string };
+  } = {},
+): DeploymentView {
   const replicas = over.replicas ?? 3;
   return {
     generation: over.generation ?? 4,
@@ -64,7 +81,12 @@ function deployment(over: { image?: string; generation?: number; observed?: numb
       readyReplicas: over.available ?? replicas,
       conditions: [
         { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' },
-        { type: 'Progressing', status: over.progressing?.status ?? 'True', reason: over.progressing?.reason ?? 'NewReplicaSetAvailable', ...(over.progressing?.message ? { message: over.progressing.message } : {}) },
+        {
+          type: 'Progressing',
+          status: over.progressing?.status ?? 'True',
+          reason: over.progressing?.reason ?? 'NewReplicaSetAvailable',
+          ...(over.progressing?.message ? { message: over.progressing.message } : {}),
+        },
       ],
     },
   };
@@ -191,7 +213,13 @@ describe('the rollout decision', () => {
   });
 
   it('is FAILED when the Progressing condition reports ProgressDeadlineExceeded', () => {
-    const v = decide(deployment({ updated: 1, total: 4, progressing: { reason: 'ProgressDeadlineExceeded', status: 'False', message: 'ReplicaSet "payments-api-7d9c" has timed out progressing.' } }));
+    const v = decide(
+      deployment({
+        updated: 1,
+        total: 4,
+        progressing: { reason: 'ProgressDeadlineExceeded', status: 'False', message: 'ReplicaSet "payments-api-7d9c" has timed out progressing.' },
+      }),
+    );
     assert.equal(v.decision, 'FAILED');
     assert.match(v.reason, /exceeded its progress deadline: ReplicaSet "payments-api-7d9c" has timed out progressing\./);
     assert.equal(v.evidence.condition?.reason, 'ProgressDeadlineExceeded');

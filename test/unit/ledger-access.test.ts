@@ -37,7 +37,9 @@ describe('IAM matching (test/helpers/iam-policy.ts)', () => {
   });
 
   it('lets ForAllValues pass a request without the key (IAM does), which the Null check then refuses', () => {
-    const withoutNull = [{ Effect: 'Allow' as const, Action: 'dynamodb:Scan', Resource: LEDGER_ARNS.table, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['FREEZE'] } } }];
+    const withoutNull = [
+      { Effect: 'Allow' as const, Action: 'dynamodb:Scan', Resource: LEDGER_ARNS.table, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['FREEZE'] } } },
+    ];
     const withNull = [{ ...withoutNull[0], Condition: { ...withoutNull[0]?.Condition, Null: { 'dynamodb:LeadingKeys': 'false' } } }] as const;
 
     assert.equal(allows(withoutNull, req('Scan')), true);
@@ -71,13 +73,14 @@ describe('the statements of a handler role', () => {
     }
   });
 
-  it('let no role delete a release\'s items, scan the table or the index, or send a request without a partition key', () => {
+  it("let no role delete a release's items, scan the table or the index, or send a request without a partition key", () => {
     for (const handler of Object.keys(HANDLERS)) {
       assert.ok(!may(handler, 'DeleteItem', 'RELEASE#payments-1'), handler);
       assert.ok(!may(handler, 'Scan'), handler);
       assert.ok(!may(handler, 'Scan', undefined, 'byService'), handler);
       for (const op of ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']) assert.ok(!may(handler, op), `${handler} ${op} without a key`);
-      for (const op of ['BatchWriteItem', 'BatchGetItem', 'PartiQLUpdate', 'TransactWriteItems', 'DescribeTable']) assert.ok(!may(handler, op, 'RELEASE#payments-1'), `${handler} ${op}`);
+      for (const op of ['BatchWriteItem', 'BatchGetItem', 'PartiQLUpdate', 'TransactWriteItems', 'DescribeTable'])
+        assert.ok(!may(handler, op, 'RELEASE#payments-1'), `${handler} ${op}`);
     }
   });
 
@@ -131,7 +134,11 @@ describe('the item kinds', () => {
     for (const [pk, kind] of keys) {
       assert.equal(itemKindOf(pk), kind, pk);
       const matching = Object.entries(LEDGER_ITEM_KINDS).filter(([, k]) => globMatch(k.partition, pk));
-      assert.deepEqual(matching.map(([name]) => name), [kind], `${pk} matches exactly one partition pattern`);
+      assert.deepEqual(
+        matching.map(([name]) => name),
+        [kind],
+        `${pk} matches exactly one partition pattern`,
+      );
     }
     assert.equal(itemKindOf('SOMETHING#else'), undefined);
   });
@@ -168,11 +175,22 @@ describe('LEDGER_METHODS against the adapter on dynalite', () => {
       current = '';
     }
   }
-  const token = (kind: TokenRecord['kind'], alarms: string[], t = 'tok-1'): TokenRecord => ({ kind, releaseId: 'r1', service: 's', stage: 'dev', token: t, alarms, createdAt: AT, expiresAt: '2026-11-25T10:00:00.000Z' });
+  const token = (kind: TokenRecord['kind'], alarms: string[], t = 'tok-1'): TokenRecord => ({
+    kind,
+    releaseId: 'r1',
+    service: 's',
+    stage: 'dev',
+    token: t,
+    alarms,
+    createdAt: AT,
+    expiresAt: '2026-11-25T10:00:00.000Z',
+  });
 
   it('send exactly the (action, item kind) pairs each method is listed with', async () => {
     sent = [];
-    await call('append', () => ledger.append({ releaseId: 'r1', stepKey: 'release.started', type: 'release.started', at: AT, data: { service: 's', digest: D, stages: ['dev'], kind: 'release' } }));
+    await call('append', () =>
+      ledger.append({ releaseId: 'r1', stepKey: 'release.started', type: 'release.started', at: AT, data: { service: 's', digest: D, stages: ['dev'], kind: 'release' } }),
+    );
     await call('events', () => ledger.events('r1'));
     await call('getRelease', () => ledger.getRelease('r1'));
     await call('listReleases', () => ledger.listReleases({ service: 's' }));
@@ -207,7 +225,16 @@ describe('LEDGER_METHODS against the adapter on dynalite', () => {
     await call('getInitiator', () => ledger.getInitiator('r9'));
     await call('putInsight', () => ledger.putInsight({ checkId: 'c1', at: AT, data: {} } as never));
     await call('listInsights', () => ledger.listInsights());
-    const refusal = { releaseId: 'r1', stage: 'prod', principal: 'arn:aws:iam::111122223333:user/mallory', code: 'not-an-approver', reason: 'not an approver', decision: 'approve', requestId: 'req-1', at: AT };
+    const refusal = {
+      releaseId: 'r1',
+      stage: 'prod',
+      principal: 'arn:aws:iam::111122223333:user/mallory',
+      code: 'not-an-approver',
+      reason: 'not an approver',
+      decision: 'approve',
+      requestId: 'req-1',
+      at: AT,
+    };
     await call('recordRefusal', () => ledger.recordRefusal(refusal));
     await call('refusalStats', () => ledger.refusalStats('r1'));
     await call('listRefusals', () => ledger.listRefusals('r1'));

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
-import { chainEvent, GENESIS_HASH, LEDGER_EVENT_TYPES, type LedgerEvent, type LedgerEventInput, projectRelease, REFUSALS_KEPT, verifyChain, withRefusals } from '../../lambdas/domain/ledger';
+import {
+  chainEvent,
+  GENESIS_HASH,
+  LEDGER_EVENT_TYPES,
+  type LedgerEvent,
+  type LedgerEventInput,
+  projectRelease,
+  REFUSALS_KEPT,
+  verifyChain,
+  withRefusals,
+} from '../../lambdas/domain/ledger';
 
 const DEV_DIGEST = `sha256:${'a'.repeat(64)}`;
 const OLD_DIGEST = `sha256:${'b'.repeat(64)}`;
@@ -24,7 +34,12 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
     data,
   });
   return [
-    e('release.started', undefined, { service: 'payments', digest: DEV_DIGEST, tag: 'v1.2.3', initiator: 'arn:aws:iam::111122223333:user/alice', stages: ['dev', 'prod'] }, 'start'),
+    e(
+      'release.started',
+      undefined,
+      { service: 'payments', digest: DEV_DIGEST, tag: 'v1.2.3', initiator: 'arn:aws:iam::111122223333:user/alice', stages: ['dev', 'prod'] },
+      'start',
+    ),
     e('release.attributed', undefined, { initiator: 'arn:aws:iam::111122223333:user/alice', source: 'CloudTrail PutImage' }, 'attributed'),
     e('stage.started', 'dev', { previousDigest: OLD_DIGEST }, 'dev/start'),
     e('lease.acquired', 'dev', { owner: 'exec-1' }, 'dev/lease'),
@@ -38,8 +53,18 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
     e('lease.released', 'dev', { owner: 'exec-1' }, 'dev/unlock'),
     e('stage.started', 'prod', { previousDigest: OLD_DIGEST }, 'prod/start'),
     e('stage.waiting', 'prod', { for: 'approval' }, 'prod/wait'),
-    e('approval.refused', 'prod', { principal: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/alice', reason: 'alice started this release' }, 'prod/approval/refused/req-1'),
-    e('gate.evaluated', 'prod', { gate: 'approval', result: 'PASS', reason: 'approved', decision: 'APPROVED', principal: 'arn:aws:iam::111122223333:user/bob', comment: 'ok' }, 'prod/approval'),
+    e(
+      'approval.refused',
+      'prod',
+      { principal: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/alice', reason: 'alice started this release' },
+      'prod/approval/refused/req-1',
+    ),
+    e(
+      'gate.evaluated',
+      'prod',
+      { gate: 'approval', result: 'PASS', reason: 'approved', decision: 'APPROVED', principal: 'arn:aws:iam::111122223333:user/bob', comment: 'ok' },
+      'prod/approval',
+    ),
     e('deploy.started', 'prod', { buildId: 'build:2' }, 'prod/deploy/start'),
     e('deploy.finished', 'prod', { result: 'SUCCEEDED', digest: DEV_DIGEST }, 'prod/deploy/end'),
     e('bake.started', 'prod', {}, 'prod/bake/start'),
@@ -216,10 +241,7 @@ describe('projectRelease', () => {
     assert.equal(prod?.deployedDigest, DEV_DIGEST);
     assert.equal(prod?.deploy?.result, 'SUCCEEDED');
     assert.equal(prod?.deploy?.buildId, 'build:2');
-    assert.deepEqual(
-      { result: prod?.bake?.result, reason: prod?.bake?.reason },
-      { result: 'FAIL', reason: 'alarm payments-5xx in ALARM' },
-    );
+    assert.deepEqual({ result: prod?.bake?.result, reason: prod?.bake?.reason }, { result: 'FAIL', reason: 'alarm payments-5xx in ALARM' });
   });
 
   it('records the rollback with its reason, digests, detection time and result', () => {
@@ -274,7 +296,10 @@ describe('projectRelease', () => {
     const prod = projectRelease(chain([...base, ...refusals]))?.stages.find((s) => s.name === 'prod');
 
     assert.equal(prod?.refusalCount, 40);
-    assert.deepEqual(prod?.refusals?.map((r) => r.principal.split('/').at(-1)), ['c35', 'c36', 'c37', 'c38', 'c39']);
+    assert.deepEqual(
+      prod?.refusals?.map((r) => r.principal.split('/').at(-1)),
+      ['c35', 'c36', 'c37', 'c38', 'c39'],
+    );
     assert.equal(REFUSALS_KEPT, 5);
   });
 });
@@ -294,7 +319,10 @@ describe('withRefusals', () => {
 
     assert.equal(prod?.refusalCount, 1001);
     assert.equal(prod?.refusals?.length, REFUSALS_KEPT);
-    assert.deepEqual(prod?.refusals?.map((r) => r.at), ['2026-11-24T10:30:00.000Z', '2026-11-24T10:31:00.000Z', '2026-11-24T10:32:00.000Z', '2026-11-24T10:33:00.000Z', '2026-11-24T10:34:00.000Z']);
+    assert.deepEqual(
+      prod?.refusals?.map((r) => r.at),
+      ['2026-11-24T10:30:00.000Z', '2026-11-24T10:31:00.000Z', '2026-11-24T10:32:00.000Z', '2026-11-24T10:33:00.000Z', '2026-11-24T10:34:00.000Z'],
+    );
     assert.equal(merged.stages.find((s) => s.name === 'dev')?.refusalCount, undefined);
     assert.equal(merged.stages.length, summary.stages.length);
   });
@@ -325,7 +353,10 @@ describe('withRefusals', () => {
   it('marks a waiting stage ABORTED when the release is aborted', () => {
     const inputs = journey().slice(0, 13);
     const last = inputs.at(-1) as LedgerEventInput;
-    const events = chain([...inputs, { releaseId: last.releaseId, stepKey: 'abort', type: 'release.finished', at: '2026-11-24T12:00:00.000Z', data: { status: 'ABORTED', reason: 'execution aborted' } }]);
+    const events = chain([
+      ...inputs,
+      { releaseId: last.releaseId, stepKey: 'abort', type: 'release.finished', at: '2026-11-24T12:00:00.000Z', data: { status: 'ABORTED', reason: 'execution aborted' } },
+    ]);
 
     const summary = projectRelease(events);
 

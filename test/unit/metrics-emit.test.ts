@@ -58,14 +58,19 @@ describe('release metrics', () => {
     assert.ok(!list.some((l) => l.startsWith('LeadTime {"Service":"payments","Stage":"prod"}')));
   });
 
-  it('count a successful release\'s change as deployed and not failed', () => {
+  it("count a successful release's change as deployed and not failed", () => {
     const list = releaseMetrics(promotedRelease('R1', '2026-11-01T10:00:00.000Z'));
     assert.equal(list.find((m) => m.name === 'ChangesFailed')?.value, 0);
     assert.equal(list.find((m) => m.name === 'LeadTime' && m.dimensions.Stage === 'prod')?.value, 42 * 60);
   });
 
   it('give a release that never deployed no change metrics at all', () => {
-    const blocked = buildRelease({ id: 'B', at: '2026-11-01T10:00:00.000Z', status: 'BLOCKED', stages: [{ name: 'dev', gates: [{ gate: 'image.scan', result: 'FAIL', reason: 'x' }], status: 'BLOCKED' }] });
+    const blocked = buildRelease({
+      id: 'B',
+      at: '2026-11-01T10:00:00.000Z',
+      status: 'BLOCKED',
+      stages: [{ name: 'dev', gates: [{ gate: 'image.scan', result: 'FAIL', reason: 'x' }], status: 'BLOCKED' }],
+    });
     const names = releaseMetrics(blocked).map((m) => m.name);
     assert.ok(names.includes('Releases'));
     assert.ok(!names.includes('ChangesDeployed') && !names.includes('ChangesFailed') && !names.includes('Deployments'));
@@ -75,9 +80,18 @@ describe('release metrics', () => {
     assert.deepEqual(releaseMetrics(buildRelease({ id: 'X', at: '2026-11-01T10:00:00.000Z', stages: [{ name: 'dev', deploy: { result: 'SUCCEEDED' } }] })), []);
   });
 
-  it('emit an operator rollback\'s recovery time only', () => {
-    const rb = buildRelease({ id: 'R7', kind: 'rollback', at: '2026-11-07T10:00:00.000Z', status: 'ROLLED_BACK', stages: [{ name: 'prod', rollback: { result: 'SUCCEEDED', minutes: 4 } }] });
-    assert.deepEqual(releaseMetrics(rb).map((m) => `${m.name}=${m.value}`), ['RecoveryTime=240']);
+  it("emit an operator rollback's recovery time only", () => {
+    const rb = buildRelease({
+      id: 'R7',
+      kind: 'rollback',
+      at: '2026-11-07T10:00:00.000Z',
+      status: 'ROLLED_BACK',
+      stages: [{ name: 'prod', rollback: { result: 'SUCCEEDED', minutes: 4 } }],
+    });
+    assert.deepEqual(
+      releaseMetrics(rb).map((m) => `${m.name}=${m.value}`),
+      ['RecoveryTime=240'],
+    );
   });
 });
 
@@ -87,7 +101,10 @@ describe('emitting release metrics', () => {
     const list = emitReleaseMetrics(rolledBack(), LOCAL_RUNTIME, sink);
     assert.equal(emitted.length, list.length);
     assert.ok(emitted.every((e) => e.cleared));
-    assert.deepEqual(emitted.find((e) => e.name === 'RecoveryTime'), { dims: { Service: 'payments', Stage: 'prod' }, name: 'RecoveryTime', unit: 'Seconds', value: 360, cleared: true });
+    assert.deepEqual(
+      emitted.find((e) => e.name === 'RecoveryTime'),
+      { dims: { Service: 'payments', Stage: 'prod' }, name: 'RecoveryTime', unit: 'Seconds', value: 360, cleared: true },
+    );
   });
 
   it('prints nothing outside Lambda when no sink is given (gantry simulate runs the same handlers)', () => {
@@ -107,7 +124,10 @@ describe('emitting release metrics', () => {
       console.log = originalLog;
     }
     assert.ok(list.length > 0);
-    assert.deepEqual(written.filter((w) => w.includes('_aws')), []);
+    assert.deepEqual(
+      written.filter((w) => w.includes('_aws')),
+      [],
+    );
   });
 
   it('writes CloudWatch EMF through Powertools with the Gantry namespace', () => {
@@ -126,7 +146,10 @@ describe('emitting release metrics', () => {
       process.stdout.write = write;
       console.log = originalLog;
     }
-    const records = written.flatMap((w) => w.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+    const records = written
+      .flatMap((w) => w.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l));
     const lead = records.find((r) => r._aws.CloudWatchMetrics[0].Metrics[0].Name === 'LeadTime' && r.Stage === 'prod');
     assert.ok(lead, `no LeadTime record in ${written.join('')}`);
     assert.equal(lead._aws.CloudWatchMetrics[0].Namespace, 'Gantry');

@@ -118,7 +118,7 @@ describe('POST /releases', () => {
     assert.equal(started?.data.initiator, ALICE);
   });
 
-  it('names each request\'s release from API Gateway\'s request id: a replayed request finds it (409), another request gets its own', async () => {
+  it("names each request's release from API Gateway's request id: a replayed request finds it (409), another request gets its own", async () => {
     const input = { service: 'payments', image: { digest: D2 } };
     const first = json(await run(request('startRelease', input, ALICE, 'req-1'), deps()));
 
@@ -128,10 +128,13 @@ describe('POST /releases', () => {
     assert.equal(replay.statusCode, 409);
     assert.equal(json(replay).releaseId, first.releaseId);
     assert.notEqual(other.releaseId, first.releaseId);
-    assert.deepEqual(releases.started.map((s) => s.name), [first.releaseId, other.releaseId]);
+    assert.deepEqual(
+      releases.started.map((s) => s.name),
+      [first.releaseId, other.releaseId],
+    );
   });
 
-  it('refuses an input the workflow would refuse, with the workflow\'s own messages, and writes and starts nothing', async () => {
+  it("refuses an input the workflow would refuse, with the workflow's own messages, and writes and starts nothing", async () => {
     const input = { service: 'payments', image: { digest: 'sha256:xyz' }, stages: ['prod'] };
     const expected = (() => {
       try {
@@ -200,7 +203,7 @@ describe('POST /releases', () => {
 });
 
 describe('POST /rollbacks', () => {
-  it('records the caller and starts the rollback workflow, named for the service\'s rollbacks', async () => {
+  it("records the caller and starts the rollback workflow, named for the service's rollbacks", async () => {
     const input = { service: 'payments', stage: 'prod', digest: `sha256:${'1'.repeat(64)}`, reason: 'INC-5120' };
 
     const r = json(await run(request('startRollback', input, CAROL), deps()));
@@ -246,7 +249,10 @@ describe('PUT /freeze', () => {
 
       assert.equal(r.statusCode, 400, JSON.stringify(body));
       assert.equal(json(r).message, 'the freeze request is invalid');
-      assert.ok(json(r).problems.some((p: string) => problem.test(p)), `${JSON.stringify(body)}: ${json(r).problems.join('; ')}`);
+      assert.ok(
+        json(r).problems.some((p: string) => problem.test(p)),
+        `${JSON.stringify(body)}: ${json(r).problems.join('; ')}`,
+      );
     }
     assert.deepEqual(await ledger.getFreeze(), { on: false });
   });
@@ -263,7 +269,7 @@ describe('the API Gateway event', () => {
     assert.equal(built.requestContext.identity.userArn, ALICE);
   });
 
-  it('as API Gateway delivers it (the sample) sets the freeze for the sample\'s caller', async () => {
+  it("as API Gateway delivers it (the sample) sets the freeze for the sample's caller", async () => {
     const sample = JSON.parse(readFileSync(SAMPLE, 'utf8'));
     sample.resource = '/freeze';
     sample.path = '/freeze';

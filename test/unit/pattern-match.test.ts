@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
-import {
-  alarmStateChangePattern,
-  cloudTrailPutImagePattern,
-  ecrPushPattern,
-  executionStatusChangePattern,
-} from '../../lambdas/domain/event-patterns';
+import { alarmStateChangePattern, cloudTrailPutImagePattern, ecrPushPattern, executionStatusChangePattern } from '../../lambdas/domain/event-patterns';
 import { matchesPattern, PatternError } from '../../lambdas/domain/pattern-match';
 import { putImageEvent, sample } from '../helpers/aws-samples';
 
@@ -229,7 +224,10 @@ describe('matchesPattern: operators', () => {
 
 describe('matchesPattern: malformed patterns', () => {
   it('throws PatternError for an unknown operator', () => {
-    assert.throws(() => matchesPattern({ a: [{ regex: '.*' }] }, { a: 'x' }), (e: unknown) => e instanceof PatternError && /unknown operator "regex"/.test(e.message));
+    assert.throws(
+      () => matchesPattern({ a: [{ regex: '.*' }] }, { a: 'x' }),
+      (e: unknown) => e instanceof PatternError && /unknown operator "regex"/.test(e.message),
+    );
   });
 
   it('throws PatternError for a bare value where a list belongs', () => {

@@ -23,7 +23,9 @@ const HELM: EvidenceContext = { driver: 'helm', releaseId: RELEASE, stage: 'dev'
 const TF: EvidenceContext = { driver: 'terraform', releaseId: RELEASE, stage: 'prod', kind: 'deploy' };
 /** The logs block of a real BatchGetBuilds answer (aws-samples/codebuild-batch-get-builds-succeeded-cli.json), in the PascalCase Step Functions hands over. */
 const SAMPLE_LOGS = (() => {
-  const sample = JSON.parse(readFileSync(join(__dirname, '../fixtures/aws-samples/codebuild-batch-get-builds-succeeded-cli.json'), 'utf8')) as { builds: Array<{ logs: { groupName: string; streamName: string; deepLink: string } }> };
+  const sample = JSON.parse(readFileSync(join(__dirname, '../fixtures/aws-samples/codebuild-batch-get-builds-succeeded-cli.json'), 'utf8')) as {
+    builds: Array<{ logs: { groupName: string; streamName: string; deepLink: string } }>;
+  };
   const logs = sample.builds[0]?.logs;
   assert.ok(logs);
   return { GroupName: logs.groupName, StreamName: logs.streamName, DeepLink: logs.deepLink };
@@ -130,7 +132,10 @@ describe('extractDriverEvidence', () => {
     it('drops a build ARN that names another build, and a deep link outside the AWS console', () => {
       const { evidence } = extractDriverEvidence(
         HELM,
-        deployResult(GOOD_HELM, { Arn: 'arn:aws:codebuild:eu-west-2:111122223333:build/gantry-helm:other', Logs: { DeepLink: 'https://evil.example.com/cloudwatch/home?region=eu-west-2' } }),
+        deployResult(GOOD_HELM, {
+          Arn: 'arn:aws:codebuild:eu-west-2:111122223333:build/gantry-helm:other',
+          Logs: { DeepLink: 'https://evil.example.com/cloudwatch/home?region=eu-west-2' },
+        }),
       );
       assert.equal(evidence.buildArn, undefined);
       assert.equal(evidence.logUrl, undefined);
@@ -146,14 +151,18 @@ describe('extractDriverEvidence', () => {
 
     it('never throws, and keeps only values matching their patterns, whatever the build reports', () => {
       fc.assert(
-        fc.property(fc.anything(), fc.dictionary(fc.constantFrom('HELM_REVISION', 'HELM_STATUS', 'HELM_STATUS_SHA256', 'TF_PLAN_SHA256', 'TF_PLAN_KEY', 'TF_PLAN_SUMMARY', 'X'), fc.string()), (junk, exported) => {
-          for (const ctx of [HELM, TF]) {
-            extractDriverEvidence(ctx, junk);
-            const { evidence } = extractDriverEvidence(ctx, deployResult(exported));
-            if (evidence.helm) assert.match(evidence.helm.statusSha256, /^[a-f0-9]{64}$/);
-            if (evidence.terraform) assert.match(evidence.terraform.planKey, /^evidence\/payments-2222222222222222\/prod\/deploy\/plan\.json$/);
-          }
-        }),
+        fc.property(
+          fc.anything(),
+          fc.dictionary(fc.constantFrom('HELM_REVISION', 'HELM_STATUS', 'HELM_STATUS_SHA256', 'TF_PLAN_SHA256', 'TF_PLAN_KEY', 'TF_PLAN_SUMMARY', 'X'), fc.string()),
+          (junk, exported) => {
+            for (const ctx of [HELM, TF]) {
+              extractDriverEvidence(ctx, junk);
+              const { evidence } = extractDriverEvidence(ctx, deployResult(exported));
+              if (evidence.helm) assert.match(evidence.helm.statusSha256, /^[a-f0-9]{64}$/);
+              if (evidence.terraform) assert.match(evidence.terraform.planKey, /^evidence\/payments-2222222222222222\/prod\/deploy\/plan\.json$/);
+            }
+          },
+        ),
         { numRuns: 200 },
       );
     });
@@ -199,7 +208,13 @@ async function started(releaseId: string) {
     stepKey: 'release.started',
     type: 'release.started',
     at: '2026-11-24T12:00:00.000Z',
-    data: { kind: 'release', service: 'payments', digest: DIGEST, stages: ['dev', 'staging', 'prod'], executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${releaseId}` },
+    data: {
+      kind: 'release',
+      service: 'payments',
+      digest: DIGEST,
+      stages: ['dev', 'staging', 'prod'],
+      executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${releaseId}`,
+    },
   });
   const finished = async (stage: string, kind = 'deploy') =>
     (await ledger.events(releaseId)).find((e) => e.type === 'deploy.finished' && e.stage === stage && e.data.kind === kind)?.data;
@@ -216,24 +231,51 @@ describe('the record step', () => {
     assert.equal(startedEvent?.data.driver, 'helm');
     const data = await finished('dev');
     assert.equal(data?.buildId, BUILD_ID);
-    assert.deepEqual(data?.evidence, { driver: 'helm', buildId: BUILD_ID, buildArn: ARN, logUrl: SAMPLE_LOGS.DeepLink, helm: { revision: 7, status: 'deployed', statusSha256: SHA } });
+    assert.deepEqual(data?.evidence, {
+      driver: 'helm',
+      buildId: BUILD_ID,
+      buildArn: ARN,
+      logUrl: SAMPLE_LOGS.DeepLink,
+      helm: { revision: 7, status: 'deployed', statusSha256: SHA },
+    });
   });
 
   it('records a failed Terraform deploy with the evidence of the plan it refused (deploy-failed)', async () => {
     const releaseId = 'payments-ev-failed';
     const { deps, finished } = await started(releaseId);
-    const build = { ...deployResult({ ...GOOD_TF, TF_PLAN_KEY: `evidence/${releaseId}/prod/deploy/plan.json`, TF_PLAN_SUMMARY: '{"add":0,"change":1,"destroy":2}' }).build, BuildStatus: 'FAILED' };
+    const build = {
+      ...deployResult({ ...GOOD_TF, TF_PLAN_KEY: `evidence/${releaseId}/prod/deploy/plan.json`, TF_PLAN_SUMMARY: '{"add":0,"change":1,"destroy":2}' }).build,
+      BuildStatus: 'FAILED',
+    };
     const out = await recordStep({ action: 'deploy-failed', releaseId, stage: 'prod', error: { Error: 'States.TaskFailed', Cause: JSON.stringify({ Build: build }) } }, deps);
     assert.equal(out.Error, 'DeployFailed');
     const data = await finished('prod');
     assert.equal(data?.result, 'FAILED');
-    assert.deepEqual((data?.evidence as { terraform?: unknown }).terraform, { planSha256: PLAN_SHA, planKey: `evidence/${releaseId}/prod/deploy/plan.json`, add: 0, change: 1, destroy: 2 });
+    assert.deepEqual((data?.evidence as { terraform?: unknown }).terraform, {
+      planSha256: PLAN_SHA,
+      planKey: `evidence/${releaseId}/prod/deploy/plan.json`,
+      add: 0,
+      change: 1,
+      destroy: 2,
+    });
   });
 
   it('records what is missing or malformed as such: no member, the dropped names, never the values (rollback-deployed)', async () => {
     const releaseId = 'payments-ev-rollback';
     const { deps, finished } = await started(releaseId);
-    await recordStep({ action: 'rollback-deployed', releaseId, stage: 'dev', buildId: 'not a build id', result: { buildId: 'x', build: { Id: 'not a build id', ExportedEnvironmentVariables: vars({ HELM_REVISION: '$(reboot)', HELM_STATUS: 'deployed', HELM_STATUS_SHA256: SHA }) } } }, deps);
+    await recordStep(
+      {
+        action: 'rollback-deployed',
+        releaseId,
+        stage: 'dev',
+        buildId: 'not a build id',
+        result: {
+          buildId: 'x',
+          build: { Id: 'not a build id', ExportedEnvironmentVariables: vars({ HELM_REVISION: '$(reboot)', HELM_STATUS: 'deployed', HELM_STATUS_SHA256: SHA }) },
+        },
+      },
+      deps,
+    );
     const data = await finished('dev', 'rollback');
     assert.equal(data?.buildId, null);
     assert.deepEqual(data?.evidence, { driver: 'helm', dropped: ['Build.Id', 'HELM_REVISION'] });

@@ -61,7 +61,10 @@ describe('pushExecutionName', () => {
   });
 
   it('refuses something that is not a sha256 digest', () => {
-    assert.throws(() => pushExecutionName('payments', 'sha256:xyz'), (e: unknown) => e instanceof TypeError && /not a sha256 digest: sha256:xyz/.test(e.message));
+    assert.throws(
+      () => pushExecutionName('payments', 'sha256:xyz'),
+      (e: unknown) => e instanceof TypeError && /not a sha256 digest: sha256:xyz/.test(e.message),
+    );
   });
 });
 
@@ -137,10 +140,17 @@ describe('driverEnvironment', () => {
 
   it('gives a terraform driver its source, workdir and image variable instead of helm values', () => {
     const raw = structuredClone(EXAMPLE_CONFIG) as { services: { payments: { stages: Array<Record<string, unknown>> } } };
-    (raw.services.payments.stages[0] as Record<string, unknown>).deploy = { driver: 'terraform', source: 's3://tf-sources/payments.zip', workdir: 'envs/dev', imageVariable: 'image_digest' };
+    (raw.services.payments.stages[0] as Record<string, unknown>).deploy = {
+      driver: 'terraform',
+      source: 's3://tf-sources/payments.zip',
+      workdir: 'envs/dev',
+      imageVariable: 'image_digest',
+    };
     const cfg = parseConfig(raw);
 
-    const env = envOf(driverEnvironment({ config: cfg, service: 'payments', stage: stageOf(cfg, 'payments', 'dev'), digest: DIGEST, releaseId, kind: 'deploy', registry: REGISTRY }));
+    const env = envOf(
+      driverEnvironment({ config: cfg, service: 'payments', stage: stageOf(cfg, 'payments', 'dev'), digest: DIGEST, releaseId, kind: 'deploy', registry: REGISTRY }),
+    );
 
     assert.equal(env.GANTRY_DRIVER, 'terraform');
     assert.equal(env.GANTRY_TF_SOURCE, 's3://tf-sources/payments.zip');
@@ -160,7 +170,20 @@ describe('driverEnvironment', () => {
       minLength: 1,
       maxLength: 12,
     });
-    const FIELDS = ['serviceKey', 'repository', 'stageName', 'namespace', 'clusterName', 'region', 'release', 'chart', 'version', 'repositoryKey', 'digestKey', 'terraform'] as const;
+    const FIELDS = [
+      'serviceKey',
+      'repository',
+      'stageName',
+      'namespace',
+      'clusterName',
+      'region',
+      'release',
+      'chart',
+      'version',
+      'repositoryKey',
+      'digestKey',
+      'terraform',
+    ] as const;
     const mutation = fc.record({
       field: fc.constantFrom(...FIELDS),
       value: text,
@@ -373,7 +396,10 @@ describe('rollbackReason', () => {
   const NOW = '2026-11-24T10:40:00.000Z';
 
   it('names the alarm and the bake minute of an AlarmBreached failure, detected when the alarm fired', () => {
-    const failure = { Error: 'AlarmBreached', Cause: JSON.stringify({ alarm: 'payments-prod-5xx', reason: 'Threshold Crossed', detectedAt: '2026-11-24T10:37:00.000Z', bakeMinute: 7 }) };
+    const failure = {
+      Error: 'AlarmBreached',
+      Cause: JSON.stringify({ alarm: 'payments-prod-5xx', reason: 'Threshold Crossed', detectedAt: '2026-11-24T10:37:00.000Z', bakeMinute: 7 }),
+    };
 
     assert.deepEqual(rollbackReason(failure, undefined, NOW), { reason: 'alarm payments-prod-5xx in ALARM at bake minute 7', detectedAt: '2026-11-24T10:37:00.000Z' });
   });
@@ -385,7 +411,10 @@ describe('rollbackReason', () => {
   });
 
   it('keeps the bake’s own reason when the final check failed it', () => {
-    assert.equal(rollbackReason({ Error: 'BakeFailed', Cause: 'final check after 30 minutes: alarm x is in ALARM' }, undefined, NOW).reason, 'final check after 30 minutes: alarm x is in ALARM');
+    assert.equal(
+      rollbackReason({ Error: 'BakeFailed', Cause: 'final check after 30 minutes: alarm x is in ALARM' }, undefined, NOW).reason,
+      'final check after 30 minutes: alarm x is in ALARM',
+    );
   });
 });
 

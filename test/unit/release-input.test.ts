@@ -64,9 +64,10 @@ describe('parseReleaseInput', () => {
   });
 
   it('names the path and the value of a malformed digest', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: 'sha256:xyz' } }, config)), [
-      'image.digest: expected a digest sha256:<64 lowercase hex characters>, got "sha256:xyz"',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: 'sha256:xyz' } }, config)),
+      ['image.digest: expected a digest sha256:<64 lowercase hex characters>, got "sha256:xyz"'],
+    );
   });
 
   it('refuses an image with both a tag and a digest', () => {
@@ -76,13 +77,17 @@ describe('parseReleaseInput', () => {
   });
 
   it('refuses an image with neither a tag nor a digest', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'payments', image: {} }, config)), ['image: expected exactly one of "tag" or "digest", got {}']);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: {} }, config)),
+      ['image: expected exactly one of "tag" or "digest", got {}'],
+    );
   });
 
   it('refuses an image given as a bare string', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'payments', image: 'v1.4.2' }, config)), [
-      'image: expected an object with exactly one of "tag" or "digest", such as {"tag":"v1.4.2"}, got "v1.4.2"',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: 'v1.4.2' }, config)),
+      ['image: expected an object with exactly one of "tag" or "digest", such as {"tag":"v1.4.2"}, got "v1.4.2"'],
+    );
   });
 
   it('refuses a tag with characters a tag cannot have', () => {
@@ -92,21 +97,24 @@ describe('parseReleaseInput', () => {
   });
 
   it('names the services of the config when the service is unknown', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'billing', image: { tag: 'v1' } }, config)), [
-      'service: expected one of the services in the config (payments, ledger), got "billing"',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'billing', image: { tag: 'v1' } }, config)),
+      ['service: expected one of the services in the config (payments, ledger), got "billing"'],
+    );
   });
 
   it('refuses a missing service', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ image: { tag: 'v1' } }, config)), [
-      'service: expected one of the services in the config (payments, ledger), got nothing',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ image: { tag: 'v1' } }, config)),
+      ['service: expected one of the services in the config (payments, ledger), got nothing'],
+    );
   });
 
   it('refuses stages that are not a prefix, naming the allowed prefixes', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1' }, stages: ['dev', 'prod'] }, config)), [
-      'stages: expected a non-empty prefix of the stages of payments: ["dev"] or ["dev","staging"] or ["dev","staging","prod"], got ["dev","prod"]',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1' }, stages: ['dev', 'prod'] }, config)),
+      ['stages: expected a non-empty prefix of the stages of payments: ["dev"] or ["dev","staging"] or ["dev","staging","prod"], got ["dev","prod"]'],
+    );
   });
 
   it('refuses a stage the service does not have', () => {
@@ -115,9 +123,10 @@ describe('parseReleaseInput', () => {
   });
 
   it('refuses an empty list of stages', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1' }, stages: [] }, config)), [
-      "stages: expected a non-empty list of the service's stage names, got []",
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1' }, stages: [] }, config)),
+      ["stages: expected a non-empty list of the service's stage names, got []"],
+    );
   });
 
   it('refuses a reason longer than 500 characters', () => {
@@ -131,19 +140,21 @@ describe('parseReleaseInput', () => {
   });
 
   it('refuses a break-glass without a reason', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1' }, breakGlass: { reason: '  ' } }, config)), [
-      'breakGlass.reason: expected a non-empty reason of at most 500 characters, got "  "',
-    ]);
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1' }, breakGlass: {} }, config)), [
-      'breakGlass.reason: expected a non-empty reason of at most 500 characters, got nothing',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1' }, breakGlass: { reason: '  ' } }, config)),
+      ['breakGlass.reason: expected a non-empty reason of at most 500 characters, got "  "'],
+    );
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1' }, breakGlass: {} }, config)),
+      ['breakGlass.reason: expected a non-empty reason of at most 500 characters, got nothing'],
+    );
   });
 
   it('refuses unknown fields, including an initiator', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1', name: 'x' }, initiator: 'arn:aws:iam::1:user/me' }, config)), [
-      'image.name: unknown field (not allowed here)',
-      'initiator: unknown field (not allowed here)',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: { tag: 'v1', name: 'x' }, initiator: 'arn:aws:iam::1:user/me' }, config)),
+      ['image.name: unknown field (not allowed here)', 'initiator: unknown field (not allowed here)'],
+    );
   });
 
   it('reports every problem at once, the stage prefix included', () => {
@@ -156,9 +167,10 @@ describe('parseReleaseInput', () => {
   });
 
   it('refuses a document that is not an object', () => {
-    assert.deepEqual(problemsOf(() => parseReleaseInput(['payments'], config)), [
-      '(root): expected a release input object {"service": …, "image": {"tag" | "digest": …}}, got ["payments"]',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput(['payments'], config)),
+      ['(root): expected a release input object {"service": …, "image": {"tag" | "digest": …}}, got ["payments"]'],
+    );
   });
 
   it('heads the error with the source it was given', () => {
@@ -184,21 +196,23 @@ describe('parseRollbackInput', () => {
   });
 
   it('names the stages of the service when the stage is unknown', () => {
-    assert.deepEqual(problemsOf(() => parseRollbackInput({ service: 'ledger', stage: 'dev' }, config)), [
-      'stage: expected one of the stages of ledger (prod), got "dev"',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseRollbackInput({ service: 'ledger', stage: 'dev' }, config)),
+      ['stage: expected one of the stages of ledger (prod), got "dev"'],
+    );
   });
 
   it('names the path of a malformed digest', () => {
-    assert.deepEqual(problemsOf(() => parseRollbackInput({ service: 'payments', stage: 'prod', digest: 'latest' }, config)), [
-      'digest: expected a digest sha256:<64 lowercase hex characters>, got "latest"',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseRollbackInput({ service: 'payments', stage: 'prod', digest: 'latest' }, config)),
+      ['digest: expected a digest sha256:<64 lowercase hex characters>, got "latest"'],
+    );
   });
 
   it('refuses unknown fields and a missing stage', () => {
-    assert.deepEqual(problemsOf(() => parseRollbackInput({ service: 'payments', to: DIGEST }, config)), [
-      'stage: expected a stage name, got nothing',
-      'to: unknown field (not allowed here)',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => parseRollbackInput({ service: 'payments', to: DIGEST }, config)),
+      ['stage: expected a stage name, got nothing', 'to: unknown field (not allowed here)'],
+    );
   });
 });

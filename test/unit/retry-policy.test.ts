@@ -54,7 +54,15 @@ describe('isTransient (the SDK standard retry classification)', () => {
 describe('withRetries (the local runtime’s SDK retries)', () => {
   it('tries a throttled call again up to the SDK attempts and no further', async () => {
     let calls = 0;
-    const port = withRetries({ async get() { calls++; throw sdkError('ThrottlingException', 400); } }, { maxAttempts: 3 });
+    const port = withRetries(
+      {
+        async get() {
+          calls++;
+          throw sdkError('ThrottlingException', 400);
+        },
+      },
+      { maxAttempts: 3 },
+    );
 
     await assert.rejects(port.get(), { name: 'ThrottlingException' });
     assert.equal(calls, 3);
@@ -62,7 +70,16 @@ describe('withRetries (the local runtime’s SDK retries)', () => {
 
   it('succeeds once the transient failures are over', async () => {
     let calls = 0;
-    const port = withRetries({ async get() { calls++; if (calls < 3) throw sdkError('InternalServerError', 500); return 'ok'; } }, { maxAttempts: 3 });
+    const port = withRetries(
+      {
+        async get() {
+          calls++;
+          if (calls < 3) throw sdkError('InternalServerError', 500);
+          return 'ok';
+        },
+      },
+      { maxAttempts: 3 },
+    );
 
     assert.equal(await port.get(), 'ok');
     assert.equal(calls, 3);
@@ -70,7 +87,15 @@ describe('withRetries (the local runtime’s SDK retries)', () => {
 
   it('never repeats a policy refusal', async () => {
     let calls = 0;
-    const port = withRetries({ async put() { calls++; throw new ConditionalCheckFailedException({ message: 'held', $metadata: { httpStatusCode: 400 } }); } }, { maxAttempts: 3 });
+    const port = withRetries(
+      {
+        async put() {
+          calls++;
+          throw new ConditionalCheckFailedException({ message: 'held', $metadata: { httpStatusCode: 400 } });
+        },
+      },
+      { maxAttempts: 3 },
+    );
 
     await assert.rejects(port.put(), { name: 'ConditionalCheckFailedException' });
     assert.equal(calls, 1);
@@ -112,7 +137,13 @@ describe('workflow Retry blocks', () => {
 
   it('every name the Lambda task Retry lists is one isTransient accepts, a crashed function, or a ledger conflict', () => {
     for (const name of LAMBDA_TASK_RETRY_ERRORS) {
-      const ok = name.startsWith('Lambda.') || name === 'Runtime.ExitError' || name === 'Sandbox.Timedout' || name === 'LedgerConflictError' || name === 'TransientAwsError' || isTransient(Object.assign(new Error(name), { name }));
+      const ok =
+        name.startsWith('Lambda.') ||
+        name === 'Runtime.ExitError' ||
+        name === 'Sandbox.Timedout' ||
+        name === 'LedgerConflictError' ||
+        name === 'TransientAwsError' ||
+        isTransient(Object.assign(new Error(name), { name }));
       assert.ok(ok, name);
     }
   });
@@ -124,8 +155,14 @@ describe('chaos mode faults (local/chaos.ts)', () => {
 
     const attempts = [1, 2, 3, 4].map(() => chaos.failure('ecr', 'DescribeImages', ['payments-api', { digest: 'sha256:1' }]));
 
-    assert.deepEqual(attempts.map((e) => e && [e.name, e.$metadata.httpStatusCode]), [['ThrottlingException', 400], ['ServerException', 500], ['ThrottlingException', 400], undefined]);
-    assert.ok(attempts.slice(0, 3).every((e) => isTransient(e)), 'the SDK would retry every injected failure');
+    assert.deepEqual(
+      attempts.map((e) => e && [e.name, e.$metadata.httpStatusCode]),
+      [['ThrottlingException', 400], ['ServerException', 500], ['ThrottlingException', 400], undefined],
+    );
+    assert.ok(
+      attempts.slice(0, 3).every((e) => isTransient(e)),
+      'the SDK would retry every injected failure',
+    );
     assert.ok(chaos.failure('ecr', 'DescribeImages', ['payments-api', { digest: 'sha256:2' }]), 'another request has its own count');
     assert.equal(chaos.stats.injected['ecr:DescribeImages'], 4);
   });

@@ -34,7 +34,14 @@ describe('operator rollback and the stage pointer', () => {
     await recordStep({ action: 'begin-stage', releaseId, stageIndex: 0 }, deps);
     // The rollback holds the stage's lease, as the workflow's AcquireStageLease gives it.
     const lease = await ledger.acquireLease('payments', 'prod', releaseId, '2026-11-24T10:00:00Z');
-    await ledger.append({ releaseId, stepKey: 'stage:prod:lease.acquired', type: 'lease.acquired', at: '2026-11-24T10:00:00Z', data: { fence: lease.fence ?? null }, stage: 'prod' });
+    await ledger.append({
+      releaseId,
+      stepKey: 'stage:prod:lease.acquired',
+      type: 'lease.acquired',
+      at: '2026-11-24T10:00:00Z',
+      data: { fence: lease.fence ?? null },
+      stage: 'prod',
+    });
     await recordStep({ action: 'plan-rollback', releaseId, stage: 'prod' }, deps);
     await recordStep({ action: 'rollback-deployed', releaseId, stage: 'prod', buildId: 'b-1' }, deps);
 

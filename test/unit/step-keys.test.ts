@@ -86,7 +86,9 @@ describe('step keys', () => {
   });
 
   it('gives different steps of one stage different keys', () => {
-    const keys = Object.values(stageStep).filter((f) => f.length === 1).map((f) => (f as (s: string) => string)('dev'));
+    const keys = Object.values(stageStep)
+      .filter((f) => f.length === 1)
+      .map((f) => (f as (s: string) => string)('dev'));
     assert.equal(new Set(keys).size, keys.length);
   });
 });

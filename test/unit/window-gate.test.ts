@@ -38,7 +38,14 @@ async function release(releaseId: string, now: string, breakGlass?: { reason: st
     stepKey: 'release.started',
     type: 'release.started',
     at: now,
-    data: { kind: 'release', service: 'payments', digest: DIGEST, stages: ['dev', 'staging', 'prod'], executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${releaseId}`, ...(breakGlass ? { breakGlass } : {}) },
+    data: {
+      kind: 'release',
+      service: 'payments',
+      digest: DIGEST,
+      stages: ['dev', 'staging', 'prod'],
+      executionArn: `arn:aws:states:eu-west-2:111122223333:execution:gantry-release:${releaseId}`,
+      ...(breakGlass ? { breakGlass } : {}),
+    },
   });
   const gate = async () => (await ledger.events(releaseId)).find((e) => e.type === 'gate.evaluated' && e.data.gate === 'window')?.data;
   return { ledger, deps: ledgerOnlyDeps(config, ledger, now), gate };
@@ -54,7 +61,9 @@ describe('the window gate handler', () => {
     const g = await gate();
     assert.equal(g?.result, 'WARN');
     assert.equal(g?.reason, 'break-glass: INC-7 card payments failing; blackout "holiday freeze" from 2026-12-20T00:00 to 2027-01-04T00:00 (Europe/London) bypassed');
-    assert.deepEqual((g?.evidence as { bypassed: unknown }).bypassed, [{ kind: 'blackout', from: '2026-12-20T00:00', to: '2027-01-04T00:00', reason: 'holiday freeze', timezone: 'Europe/London' }]);
+    assert.deepEqual((g?.evidence as { bypassed: unknown }).bypassed, [
+      { kind: 'blackout', from: '2026-12-20T00:00', to: '2027-01-04T00:00', reason: 'holiday freeze', timezone: 'Europe/London' },
+    ]);
   });
 
   it('records break-glass through a freeze as WARN naming who declared it, when, and why', async () => {

@@ -59,13 +59,20 @@ describe('evaluateWindow', () => {
   });
 
   it('handles a window across midnight expressed as two windows', () => {
-    const night: WindowSpec = { timezone: 'America/New_York', allow: [{ days: ['Fri'], from: '22:00', to: '24:00' }, { days: ['Sat'], from: '00:00', to: '02:00' }], outside: 'wait', blackouts: [] };
+    const night: WindowSpec = {
+      timezone: 'America/New_York',
+      allow: [
+        { days: ['Fri'], from: '22:00', to: '24:00' },
+        { days: ['Sat'], from: '00:00', to: '02:00' },
+      ],
+      outside: 'wait',
+      blackouts: [],
+    };
     assert.equal(evaluateWindow(night, new Date('2026-11-28T06:30:00Z')).verdict, 'OPEN'); // Sat 01:30 EST
     assert.equal(evaluateWindow(night, new Date('2026-11-28T03:30:00Z')).verdict, 'OPEN'); // Fri 22:30 EST
     const v = evaluateWindow(night, new Date('2026-11-28T07:00:00Z')); // Sat 02:00: closed
     assert.equal(v.verdict === 'WAIT' && v.until, '2026-12-05T03:00:00.000Z');
   });
-
 
   it('is open with no window configured', () => {
     assert.equal(evaluateWindow(undefined, new Date('2026-12-25T03:00:00Z')).verdict, 'OPEN');
@@ -171,7 +178,13 @@ describe('a window across midnight on the nights the clocks change', () => {
   });
 
   it('finds every opening at the instant the window says, in three zones, through both clock changes', () => {
-    for (const [zone, start] of ['Europe/London', 'America/New_York', 'Australia/Sydney'].flatMap((z) => [[z, '2026-02-20T00:00:00Z'], [z, '2026-09-20T00:00:00Z']] as const)) {
+    for (const [zone, start] of ['Europe/London', 'America/New_York', 'Australia/Sydney'].flatMap(
+      (z) =>
+        [
+          [z, '2026-02-20T00:00:00Z'],
+          [z, '2026-09-20T00:00:00Z'],
+        ] as const,
+    )) {
       const spec = overnight(zone, ['Fri', 'Sat'], '21:30', '01:15');
       let t: DateTime = DateTime.fromISO(start, { zone: 'utc' });
       for (let i = 0; i < 22; i++) {
@@ -194,14 +207,18 @@ describe('break-glass names what it bypassed', () => {
     const v = evaluateWindow(london, at('2026-12-22T10:32:00Z'), glass);
     assert.equal(v.verdict, 'OPEN');
     assert.equal(v.reason, 'break-glass: INC-5120 payments down; blackout "holiday freeze" from 2026-12-20T00:00 to 2027-01-04T00:00 (Europe/London) bypassed');
-    assert.deepEqual(v.verdict === 'OPEN' && v.bypassed, [{ kind: 'blackout', from: '2026-12-20T00:00', to: '2027-01-04T00:00', reason: 'holiday freeze', timezone: 'Europe/London' }]);
+    assert.deepEqual(v.verdict === 'OPEN' && v.bypassed, [
+      { kind: 'blackout', from: '2026-12-20T00:00', to: '2027-01-04T00:00', reason: 'holiday freeze', timezone: 'Europe/London' },
+    ]);
     assert.doesNotMatch(v.reason, /outside/);
   });
 
   it('names the allow windows and the next opening on a Saturday outside any blackout', () => {
     const v = evaluateWindow(london, at('2026-11-28T12:00:00Z'), glass);
     assert.equal(v.reason, 'break-glass: INC-5120 payments down; outside the allow windows bypassed (Sat 28 Nov 2026 12:00 GMT; next opening Mon 30 Nov 2026 09:00 GMT)');
-    assert.deepEqual(v.verdict === 'OPEN' && v.bypassed, [{ kind: 'outside-window', at: '2026-11-28T12:00:00.000Z', timezone: 'Europe/London', nextOpening: '2026-11-30T09:00:00.000Z' }]);
+    assert.deepEqual(v.verdict === 'OPEN' && v.bypassed, [
+      { kind: 'outside-window', at: '2026-11-28T12:00:00.000Z', timezone: 'Europe/London', nextOpening: '2026-11-30T09:00:00.000Z' },
+    ]);
   });
 
   it('names both on a Saturday inside the blackout', () => {
@@ -229,7 +246,10 @@ describe('describeWindowAt (the gate decision, to be taken again before a deploy
     const d = describeWindowAt(london, at('2026-12-22T10:32:00Z'), { reason: 'INC-7' }, freeze);
     assert.equal(d.verdict, 'OPEN');
     assert.equal(d.result, 'WARN');
-    assert.deepEqual(d.bypassed.map((b) => b.kind), ['freeze', 'blackout']);
+    assert.deepEqual(
+      d.bypassed.map((b) => b.kind),
+      ['freeze', 'blackout'],
+    );
     assert.equal(
       d.reason,
       `break-glass: INC-7; global freeze bypassed (declared by ${freeze.principal} at 2026-11-24T08:00:00.000Z: quarter-end close); blackout "holiday freeze" from 2026-12-20T00:00 to 2027-01-04T00:00 (Europe/London) bypassed`,

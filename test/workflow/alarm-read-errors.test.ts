@@ -38,7 +38,10 @@ describe('an error reading alarms at the end of a bake', () => {
     assert.equal(out.releases[0]?.status, 'ROLLED_BACK');
     const dev = stageOf(out, 'dev');
     assert.equal(dev.status, 'ROLLED_BACK');
-    assert.match(gate(out, 'dev', 'bake')?.reason ?? '', /^final check after 10 minutes: could not read alarm payments-dev-5xx: AccessDeniedException: (injected by the scenario|DescribeAlarms failed)/);
+    assert.match(
+      gate(out, 'dev', 'bake')?.reason ?? '',
+      /^final check after 10 minutes: could not read alarm payments-dev-5xx: AccessDeniedException: (injected by the scenario|DescribeAlarms failed)/,
+    );
     const rb = dev.rollback as Record<string, any>;
     assert.match(rb.reason, /could not read alarm payments-dev-5xx: AccessDeniedException/);
     assert.equal(rb.detectedAt, '2026-11-24T10:14:00.000Z', 'detected at the bake end, not on the safety timeout 15 minutes later');
@@ -118,7 +121,10 @@ describe('an error reading alarms elsewhere', () => {
     assert.match(g?.reason ?? '', /^could not read alarms payments-prod-5xx, payments-prod-latency-p99: AccessDeniedException: /);
     assert.match(prod.reason ?? '', /alarms\.pre-deploy: could not read alarms/);
     assert.equal(out.releases[0]?.status, 'BLOCKED');
-    assert.deepEqual(out.deployments.filter((d) => d.stage === 'prod'), []);
+    assert.deepEqual(
+      out.deployments.filter((d) => d.stage === 'prod'),
+      [],
+    );
     assert.ok(out.lifecycle.some((e) => e.detailType === 'Stage Gate Failed' && e.detail.stage === 'prod' && e.detail.gate === 'alarms.pre-deploy'));
   });
 

@@ -52,7 +52,12 @@ describe('gantry audit verify', () => {
     const r = gantry('audit', 'verify', '--file', file);
     assert.equal(r.status, 1);
     assert.match(r.stdout, /^FAILED /);
-    assert.match(r.stdout, new RegExp(`release ${releaseId}: line ${i + 1}, event #${e.seq} gate\\.evaluated \\(${e.stepKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): its content does not match its hash`));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `release ${releaseId}: line ${i + 1}, event #${e.seq} gate\\.evaluated \\(${e.stepKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): its content does not match its hash`,
+      ),
+    );
   });
 
   it('exits 1 naming the release when its last event was cut', () => {
@@ -68,7 +73,17 @@ describe('gantry audit verify', () => {
 
   it('reports promoted stages that lack evidence, and fails on them only with --strict', () => {
     const file = join(tmp, 'gaps.jsonl');
-    writeFileSync(file, formatExport(buildRelease({ id: 'gappy', at: '2026-11-01T10:00:00.000Z', status: 'SUCCEEDED', stages: [{ name: 'dev', deploy: { result: 'SUCCEEDED', buildId: null }, promote: true }] })));
+    writeFileSync(
+      file,
+      formatExport(
+        buildRelease({
+          id: 'gappy',
+          at: '2026-11-01T10:00:00.000Z',
+          status: 'SUCCEEDED',
+          stages: [{ name: 'dev', deploy: { result: 'SUCCEEDED', buildId: null }, promote: true }],
+        }),
+      ),
+    );
     const lenient = gantry('audit', 'verify', '--file', file);
     assert.equal(lenient.status, 0, lenient.stderr);
     assert.match(lenient.stdout, /release gappy, stage dev: deploy: its deploy\.finished carries no driver evidence/);
@@ -100,7 +115,7 @@ describe('gantry audit verify', () => {
 });
 
 describe('gantry audit show', () => {
-  it('prints the release as a readable timeline that answers the auditor\'s questions', () => {
+  it("prints the release as a readable timeline that answers the auditor's questions", () => {
     const r = gantry('audit', 'show', releaseId, '--file', EXPORTED);
     assert.equal(r.status, 0, r.stderr);
     for (const expected of [
@@ -136,7 +151,7 @@ describe('gantry audit show', () => {
     assert.match(r.stderr, new RegExp(`release no-such-release is not in .* \\(it has: ${releaseId}\\)`));
   });
 
-  it('exits 1 when the release\'s record was altered, and still shows it', () => {
+  it("exits 1 when the release's record was altered, and still shows it", () => {
     const lines = linesOf(readFileSync(EXPORTED, 'utf8'));
     const file = join(tmp, 'shown-cut.jsonl');
     writeFileSync(file, textOf(lines.filter((_l, i) => i !== 4)));
@@ -164,7 +179,10 @@ describe('gantry audit export', () => {
     assert.equal(r.status, 0, r.stderr);
     const v = verifyExport(parseExport(readFileSync(out, 'utf8')));
     assert.equal(v.ok, true, JSON.stringify(v.problems));
-    assert.deepEqual(v.releases.map((x) => x.releaseId), ['b']);
+    assert.deepEqual(
+      v.releases.map((x) => x.releaseId),
+      ['b'],
+    );
     const all = gantry('audit', 'export', '--file', file);
     assert.equal(verifyExport(parseExport(all.stdout)).releases.length, 4);
   });

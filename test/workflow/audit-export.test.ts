@@ -14,7 +14,9 @@ import { simulate } from '../../local/simulate';
 import { eventLineIndexes, forgedAfter, linesOf, mutationsOf, textOf } from '../helpers/tamper';
 import { ROOT } from './helpers';
 
-const SCENARIOS = readdirSync(join(ROOT, 'examples', 'scenarios')).filter((f) => f.endsWith('.json')).sort();
+const SCENARIOS = readdirSync(join(ROOT, 'examples', 'scenarios'))
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const exports = new Map<string, { events: LedgerEvent[]; text: string }>();
 const verify = (text: string) => verifyExport(parseExport(text));
 
@@ -81,15 +83,16 @@ describe('tampering with a scenario export', () => {
           tampered[i] = JSON.stringify(m.apply(event));
           const v = verify(textOf(tampered));
           assert.equal(v.ok, false, `${name}: ${event.type}: ${m.label} went unnoticed`);
-          assert.ok(v.problems.some((p) => p.line === i + 1), `${name}: ${event.type}: ${m.label}: the event (line ${i + 1}) is not named`);
           assert.ok(
-            v.problems.some((p) => p.releaseId === event.releaseId) || m.label.startsWith('releaseId'),
-            `${name}: ${event.type}: ${m.label}: the release is not named`,
+            v.problems.some((p) => p.line === i + 1),
+            `${name}: ${event.type}: ${m.label}: the event (line ${i + 1}) is not named`,
           );
+          assert.ok(v.problems.some((p) => p.releaseId === event.releaseId) || m.label.startsWith('releaseId'), `${name}: ${event.type}: ${m.label}: the release is not named`);
         }
       }
     }
-    for (const t of ['release.started', 'stage.started', 'gate.evaluated', 'deploy.started', 'deploy.finished', 'stage.finished', 'release.finished']) assert.ok(covered.has(t), `no scenario has a ${t} event`);
+    for (const t of ['release.started', 'stage.started', 'gate.evaluated', 'deploy.started', 'deploy.finished', 'stage.finished', 'release.finished'])
+      assert.ok(covered.has(t), `no scenario has a ${t} event`);
   });
 
   it('is detected when any one event is deleted, naming the release and the missing event', () => {
@@ -99,7 +102,10 @@ describe('tampering with a scenario export', () => {
         const gone = JSON.parse(lines[i] as string) as LedgerEvent;
         const v = verify(textOf(lines.filter((_l, j) => j !== i)));
         assert.equal(v.ok, false, `${name}: deleting #${gone.seq} went unnoticed`);
-        assert.ok(v.problems.some((p) => p.releaseId === gone.releaseId && p.message.includes(`#${gone.seq}`)), `${name}: #${gone.seq}: ${JSON.stringify(v.problems.map((p) => p.message))}`);
+        assert.ok(
+          v.problems.some((p) => p.releaseId === gone.releaseId && p.message.includes(`#${gone.seq}`)),
+          `${name}: #${gone.seq}: ${JSON.stringify(v.problems.map((p) => p.message))}`,
+        );
       }
     }
   });
@@ -113,13 +119,19 @@ describe('tampering with a scenario export', () => {
       copy.splice(mid + 1, 0, lines[idx[0] as number] as string);
       const v1 = verify(textOf(copy));
       assert.equal(v1.ok, false, `${name}: a copied event went unnoticed`);
-      assert.ok(v1.problems.some((p) => p.line === mid + 2 && p.kind === 'inserted'), `${name}: ${JSON.stringify(v1.problems)}`);
+      assert.ok(
+        v1.problems.some((p) => p.line === mid + 2 && p.kind === 'inserted'),
+        `${name}: ${JSON.stringify(v1.problems)}`,
+      );
 
       const forged = [...lines];
       forged.splice(mid + 1, 0, JSON.stringify(forgedAfter(JSON.parse(lines[mid] as string) as LedgerEvent)));
       const v2 = verify(textOf(forged));
       assert.equal(v2.ok, false, `${name}: a forged event went unnoticed`);
-      assert.ok(v2.problems.some((p) => p.line === mid + 2 && p.kind === 'inserted'), `${name}: ${JSON.stringify(v2.problems)}`);
+      assert.ok(
+        v2.problems.some((p) => p.line === mid + 2 && p.kind === 'inserted'),
+        `${name}: ${JSON.stringify(v2.problems)}`,
+      );
     }
   });
 
@@ -135,12 +147,15 @@ describe('tampering with a scenario export', () => {
         [t[a], t[b]] = [t[b] as string, t[a] as string];
         const v = verify(textOf(t));
         assert.equal(v.ok, false, `${name}: swapping lines ${a + 1} and ${b + 1} went unnoticed`);
-        assert.ok(v.problems.some((p) => p.kind === 'reordered' && p.line === b + 1 && p.message.includes(`line ${a + 1}`)), `${name}: ${JSON.stringify(v.problems)}`);
+        assert.ok(
+          v.problems.some((p) => p.kind === 'reordered' && p.line === b + 1 && p.message.includes(`line ${a + 1}`)),
+          `${name}: ${JSON.stringify(v.problems)}`,
+        );
       }
     }
   });
 
-  it('is detected when a release\'s last event is cut, with or without its anchor line', () => {
+  it("is detected when a release's last event is cut, with or without its anchor line", () => {
     for (const [name, { text }] of withReleases()) {
       const lines = linesOf(text);
       const first = JSON.parse(lines[0] as string) as LedgerEvent;
@@ -148,7 +163,10 @@ describe('tampering with a scenario export', () => {
       const last = idx.at(-1) as number;
       const cut = verify(textOf(lines.filter((_l, j) => j !== last)));
       assert.equal(cut.ok, false, `${name}: cutting the last event went unnoticed`);
-      assert.ok(cut.problems.some((p) => p.releaseId === first.releaseId && p.kind === 'truncated'), `${name}: ${JSON.stringify(cut.problems)}`);
+      assert.ok(
+        cut.problems.some((p) => p.releaseId === first.releaseId && p.kind === 'truncated'),
+        `${name}: ${JSON.stringify(cut.problems)}`,
+      );
       const cutBoth = verify(textOf(lines.filter((_l, j) => j !== last && j !== last + 1)));
       assert.equal(cutBoth.ok, false, `${name}: cutting the last event and the anchor went unnoticed`);
       assert.ok(cutBoth.problems.some((p) => p.releaseId === first.releaseId && p.kind === 'truncated'));

@@ -134,10 +134,25 @@ describe('bake and rollback', () => {
     const s = demo();
     s.ecr['ledger-service'] = {
       tagMutability: 'IMMUTABLE',
-      images: [{ digest: `sha256:${'4'.repeat(64)}`, tags: ['release-20261124.1'], pushedAt: '2026-11-24T09:00:00Z', labels: { 'org.opencontainers.image.revision': 'abc1234' }, scan: { status: 'COMPLETE', findings: [] } }],
+      images: [
+        {
+          digest: `sha256:${'4'.repeat(64)}`,
+          tags: ['release-20261124.1'],
+          pushedAt: '2026-11-24T09:00:00Z',
+          labels: { 'org.opencontainers.image.revision': 'abc1234' },
+          scan: { status: 'COMPLETE', findings: [] },
+        },
+      ],
     };
     s.stages['ledger/dev'] = { running: `sha256:${'5'.repeat(64)}`, lastKnownGood: `sha256:${'5'.repeat(64)}` };
-    s.triggers.push({ type: 'ecr-push', repository: 'ledger-service', tag: 'release-20261124.1', digest: `sha256:${'4'.repeat(64)}`, principal: 'arn:aws:sts::111122223333:assumed-role/ci-pusher/build-77', at: 'PT3M' });
+    s.triggers.push({
+      type: 'ecr-push',
+      repository: 'ledger-service',
+      tag: 'release-20261124.1',
+      digest: `sha256:${'4'.repeat(64)}`,
+      principal: 'arn:aws:sts::111122223333:assumed-role/ci-pusher/build-77',
+      at: 'PT3M',
+    });
     s.script = [{ when: { service: 'ledger', stage: 'dev', phase: 'bake', after: 'PT2M' }, alarm: { name: 'ledger-dev-errors', state: 'ALARM' } }];
     const out = await runInline(s);
     closed(out);

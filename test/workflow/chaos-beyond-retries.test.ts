@@ -25,8 +25,11 @@ describe('chaos past the retries', () => {
     const { output } = await simulate(demo(), { chaos: { transientFailures: 10 } });
 
     for (const stage of ['dev', 'staging', 'prod']) assert.equal(output.stages[`payments/${stage}`]?.lastKnownGood, D1, `payments/${stage} was seeded`);
-    assert.ok((output.chaos?.injected['sfn:StartExecution'] ?? 0) > 0, 'intake\'s calls were faulted');
-    assert.ok(output.warnings.some((w) => w.startsWith('event delivery to ecr-push failed')), output.warnings.join('\n'));
+    assert.ok((output.chaos?.injected['sfn:StartExecution'] ?? 0) > 0, "intake's calls were faulted");
+    assert.ok(
+      output.warnings.some((w) => w.startsWith('event delivery to ecr-push failed')),
+      output.warnings.join('\n'),
+    );
     assert.deepEqual(output.executions, [], 'nothing started: the push waits in the dead-letter queue for a replay');
   });
 });

@@ -64,7 +64,12 @@ function ledgerOf(events: readonly LedgerEvent[]): Record<string, Record<string,
 function outcomes(r: SimulationResult) {
   const o = r.output;
   return {
-    releases: o.releases.map((x) => ({ id: x.releaseId, status: x.status, reason: x.reason, stages: x.stages.map((s) => ({ name: s.name, status: s.status, reason: s.reason, deployed: s.deployedDigest, gates: s.gates })) })),
+    releases: o.releases.map((x) => ({
+      id: x.releaseId,
+      status: x.status,
+      reason: x.reason,
+      stages: x.stages.map((s) => ({ name: s.name, status: s.status, reason: s.reason, deployed: s.deployedDigest, gates: s.gates })),
+    })),
     stages: o.stages,
     deployments: o.deployments,
     executions: o.executions.map((e) => ({ name: e.name, status: e.status, error: e.error })),

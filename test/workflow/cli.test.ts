@@ -25,7 +25,10 @@ describe('gantry simulate', () => {
     const staging = rel.stages.find((s: { name: string }) => s.name === 'staging');
     for (const k of ['reason', 'toDigest', 'result', 'detectedAt', 'startedAt']) assert.ok(k in staging.rollback, k);
     // Event lines, plus one anchor line per release (its last seq and hash: a truncated chain is detected).
-    const lines = readFileSync(exported, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LedgerEvent & { kind?: string });
+    const lines = readFileSync(exported, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as LedgerEvent & { kind?: string });
     const events = lines.filter((l) => l.kind !== 'anchor');
     assert.equal(events.length, rel.audit.events);
     assert.equal(verifyChain(events).ok, true);
@@ -42,7 +45,15 @@ describe('gantry simulate', () => {
   it('exits 2 naming each invalid field of a scenario', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'gantry-'));
     const file = join(tmp, 'bad.json');
-    writeFileSync(file, JSON.stringify({ name: 'bad', config: join(ROOT, 'examples', 'gantry.config.json'), clock: 'yesterday', triggers: [{ type: 'ecr-push', repository: 'payments-api', digest: 'sha256:xyz' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'bad',
+        config: join(ROOT, 'examples', 'gantry.config.json'),
+        clock: 'yesterday',
+        triggers: [{ type: 'ecr-push', repository: 'payments-api', digest: 'sha256:xyz' }],
+      }),
+    );
     const r = gantry('simulate', file, '--json');
     assert.equal(r.status, 2);
     assert.equal(r.stdout, '');

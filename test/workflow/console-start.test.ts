@@ -31,14 +31,26 @@ function startExecutionEvent(principal = alice, name = NAME, workflow: 'release'
     arn: principal,
     accountId: ACCOUNT,
     accessKeyId: 'ASIAIOSFODNN7EXAMPLE',
-    sessionContext: { sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLEDEPLOYERS', arn: `arn:aws:iam::${ACCOUNT}:role/Deployers`, accountId: ACCOUNT, userName: 'Deployers' } },
+    sessionContext: {
+      sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLEDEPLOYERS', arn: `arn:aws:iam::${ACCOUNT}:role/Deployers`, accountId: ACCOUNT, userName: 'Deployers' },
+    },
   };
   detail.awsRegion = 'eu-west-2';
   detail.recipientAccountId = ACCOUNT;
   detail.userAgent = 'console.amazonaws.com';
   detail.requestParameters = { input: JSON.stringify({ service: 'payments', image: { tag: 'v1.4.2' } }), stateMachineArn: machine, name };
   detail.responseElements = { startDate: 'Nov 24, 2026 10:00:00 AM', executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${name}` };
-  return { version: '0', id: '3f0c6a1e-6b1d-4f6e-9d7a-2c6f5e0b9a11', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.states', account: ACCOUNT, time: '2026-11-24T10:04:00Z', region: 'eu-west-2', resources: [], detail };
+  return {
+    version: '0',
+    id: '3f0c6a1e-6b1d-4f6e-9d7a-2c6f5e0b9a11',
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.states',
+    account: ACCOUNT,
+    time: '2026-11-24T10:04:00Z',
+    region: 'eu-west-2',
+    resources: [],
+    detail,
+  };
 }
 
 function scenario(triggers: unknown[], script: unknown[]) {
@@ -52,22 +64,33 @@ function scenario(triggers: unknown[], script: unknown[]) {
   return s;
 }
 const consoleStart = { type: 'console-start', name: NAME, input: { service: 'payments', image: { tag: 'v1.4.2' }, reason: 'CHG-2211 from the console' } };
-const approval = (after: string, kind: 'approve' | 'reject', principal: string) => ({ when: { service: 'payments', stage: 'prod', phase: 'approval', after }, [kind]: { principal } });
+const approval = (after: string, kind: 'approve' | 'reject', principal: string) => ({
+  when: { service: 'payments', stage: 'prod', phase: 'approval', after },
+  [kind]: { principal },
+});
 const refusals = (out: SimulationOutput) => out.timeline.filter((t) => t.event === 'Approval Refused' && /HTTP 403/.test(t.reason ?? ''));
 const prodOf = (out: SimulationOutput) => out.releases[0]?.stages.find((s) => s.name === 'prod');
 
 describe('a release started from the Step Functions console', () => {
   it('is attributed to the console user when CloudTrail’s StartExecution record arrives: she may not approve it, another approver may', async () => {
-    const out = await runInline(scenario([consoleStart, { type: 'event', at: 'PT4M', event: startExecutionEvent() }], [approval('PT2M', 'approve', aliceAsApprover), approval('PT10M', 'approve', bob)]));
+    const out = await runInline(
+      scenario([consoleStart, { type: 'event', at: 'PT4M', event: startExecutionEvent() }], [approval('PT2M', 'approve', aliceAsApprover), approval('PT10M', 'approve', bob)]),
+    );
 
     assert.deepEqual(out.warnings, []);
     const release = out.releases[0];
     assert.equal(release?.releaseId, NAME);
     assert.equal(release?.initiator, alice);
-    assert.ok(out.timeline.some((t) => t.event === 'Initiator Identified' && t.release === NAME), 'the attribution is on the release’s record');
+    assert.ok(
+      out.timeline.some((t) => t.event === 'Initiator Identified' && t.release === NAME),
+      'the attribution is on the release’s record',
+    );
     const [refused, ...more] = refusals(out);
     assert.deepEqual(more, []);
-    assert.match(refused?.reason ?? '', /ReleaseApprovers\/alice: HTTP 403 .*is the person who started this release \(as arn:aws:sts::111122223333:assumed-role\/Deployers\/alice\)/);
+    assert.match(
+      refused?.reason ?? '',
+      /ReleaseApprovers\/alice: HTTP 403 .*is the person who started this release \(as arn:aws:sts::111122223333:assumed-role\/Deployers\/alice\)/,
+    );
     assert.equal(prodOf(out)?.approval?.decision, 'APPROVED');
     assert.equal(prodOf(out)?.approval?.principal, bob);
     assert.equal(release?.status, 'SUCCEEDED');
@@ -75,7 +98,14 @@ describe('a release started from the Step Functions console', () => {
 
   it('refuses an approval before the record arrives, saying it waits for CloudTrail’s StartExecution record, and accepts it after', async () => {
     const out = await runInline(
-      scenario([consoleStart], [approval('PT2M', 'approve', bob), { when: { service: 'payments', stage: 'prod', phase: 'approval', after: 'PT5M' }, event: startExecutionEvent() }, approval('PT8M', 'approve', bob)]),
+      scenario(
+        [consoleStart],
+        [
+          approval('PT2M', 'approve', bob),
+          { when: { service: 'payments', stage: 'prod', phase: 'approval', after: 'PT5M' }, event: startExecutionEvent() },
+          approval('PT8M', 'approve', bob),
+        ],
+      ),
     );
 
     assert.deepEqual(out.warnings, []);
@@ -116,7 +146,10 @@ describe('a release started from the Step Functions console', () => {
     const out = await runInline(scenario([consoleStart], [approval('PT2M', 'approve', bob)]));
     const bad = scenario([{ ...consoleStart, name: 'has.dots' }], []);
 
-    assert.match(out.timeline.find((t) => t.event === 'Console Start')?.reason ?? '', /^StartExecution console-payments-v142-alice of the release workflow from the console: no start record$/);
+    assert.match(
+      out.timeline.find((t) => t.event === 'Console Start')?.reason ?? '',
+      /^StartExecution console-payments-v142-alice of the release workflow from the console: no start record$/,
+    );
     assert.throws(() => loadScenario(bad, join(ROOT, 'examples', 'scenarios')), /triggers\[0\]\.name: expected an execution name: 1-80 of letters, digits, - and _/);
   });
 

@@ -29,8 +29,17 @@ function scenario(clock: string, prod: { approval?: boolean; windows?: Record<st
   const images = s.ecr['payments-api'].images;
   images[1].scan = { status: 'COMPLETE', findings: [] };
   images[1].pushedAt = new Date(Date.parse(clock) - 60_000).toISOString();
-  for (const [digest, tag, minutes] of [[D3, 'v1.4.3', 1], [D4, 'v1.4.4', 2]] as const) {
-    images.push({ digest, tags: [tag], pushedAt: new Date(Date.parse(clock) + minutes * 60_000).toISOString(), labels: { 'org.opencontainers.image.revision': 'c0ffee1' }, scan: { status: 'COMPLETE', findings: [] } });
+  for (const [digest, tag, minutes] of [
+    [D3, 'v1.4.3', 1],
+    [D4, 'v1.4.4', 2],
+  ] as const) {
+    images.push({
+      digest,
+      tags: [tag],
+      pushedAt: new Date(Date.parse(clock) + minutes * 60_000).toISOString(),
+      labels: { 'org.opencontainers.image.revision': 'c0ffee1' },
+      scan: { status: 'COMPLETE', findings: [] },
+    });
   }
   s.script = [];
   return s;
@@ -139,7 +148,11 @@ describe('leases cannot expire under their holder; the newest digest wins', () =
     assert.match(older.reason ?? '', new RegExp(`superseded by ${releaseOf(out, D3).releaseId}`));
     assert.equal(releaseOf(out, D2).status, 'BLOCKED');
     assert.equal(releaseOf(out, D3).status, 'SUCCEEDED');
-    assert.deepEqual(deploys(out, 'prod').map((d) => d.digest), [D3], 'the older digest never reached prod');
+    assert.deepEqual(
+      deploys(out, 'prod').map((d) => d.digest),
+      [D3],
+      'the older digest never reached prod',
+    );
     assert.equal(out.stages['payments/prod']?.running, D3);
     assert.ok(out.timeline.some((t) => t.event === 'Waiting for lease'));
   });
@@ -153,10 +166,19 @@ describe('leases cannot expire under their holder; the newest digest wins', () =
     ];
     const out = await runInline(s);
     assertClosed(out);
-    assert.deepEqual(deploys(out, 'prod').map((d) => d.digest), [D4]);
-    assert.deepEqual(deploys(out, 'staging').map((d) => d.digest), [D4]);
+    assert.deepEqual(
+      deploys(out, 'prod').map((d) => d.digest),
+      [D4],
+    );
+    assert.deepEqual(
+      deploys(out, 'staging').map((d) => d.digest),
+      [D4],
+    );
     assert.equal(stageOf(out, D3, 'dev').status, 'SUPERSEDED', 'the middle digest was overtaken while it queued for dev');
-    assert.deepEqual(releaseOf(out, D3).stages.map((x) => x.status), ['SUPERSEDED', 'SUPERSEDED', 'SUPERSEDED']);
+    assert.deepEqual(
+      releaseOf(out, D3).stages.map((x) => x.status),
+      ['SUPERSEDED', 'SUPERSEDED', 'SUPERSEDED'],
+    );
     assert.equal(stageOf(out, D2, 'staging').status, 'SUPERSEDED');
     assert.deepEqual(out.releases.map((r) => r.status).sort(), ['BLOCKED', 'BLOCKED', 'SUCCEEDED']);
     for (const stage of ['dev', 'staging', 'prod']) assert.equal(out.stages[`payments/${stage}`]?.running, D4);
@@ -182,7 +204,7 @@ describe('operator rollbacks come first', () => {
     assert.equal(bake?.result, 'FAIL');
     assert.match(bake?.reason ?? '', /bake stopped: operator rollback/);
     const rollback = deploys(out, 'prod', 'rollback');
-    assert.equal(rollback.length, 1, 'one rollback deploy: the operator\'s (the release does not roll back too)');
+    assert.equal(rollback.length, 1, "one rollback deploy: the operator's (the release does not roll back too)");
     assert.ok(Date.parse(rollback[0]?.startedAt ?? '') - Date.parse('2026-11-24T10:35:00Z') < 60_000, `rollback started at ${rollback[0]?.startedAt}`);
     assert.equal(out.stages['payments/prod']?.running, D1);
     assert.equal(out.stages['payments/prod']?.lastKnownGood, D1);
@@ -202,7 +224,10 @@ describe('operator rollbacks come first', () => {
     assert.equal(prod.status, 'BLOCKED');
     assert.match(prod.reason ?? '', /preempted before deploying: operator rollback .* requested by .*carol: INC-5121/);
     assert.equal(releaseOf(out, D2).status, 'BLOCKED');
-    assert.deepEqual(out.deployments.filter((d) => d.stage === 'prod').map((d) => d.kind), ['rollback']);
+    assert.deepEqual(
+      out.deployments.filter((d) => d.stage === 'prod').map((d) => d.kind),
+      ['rollback'],
+    );
     assert.ok(Date.parse(deploys(out, 'prod', 'rollback')[0]?.startedAt ?? '') - Date.parse('2026-11-24T12:00:00Z') < 60_000);
     assert.equal(out.stages['payments/prod']?.running, D1);
   });
@@ -212,14 +237,19 @@ describe('fail safe after a deploy', () => {
   it('rolls the stage back, with the error recorded, when recording the deploy fails (never an unbaked digest left running)', async () => {
     const s = scenario('2026-11-24T10:00:00Z');
     // The Stage Deployed notice cannot be published once, right after staging's driver run: record-step fails after the deploy.
-    s.script = [{ when: { service: 'payments', stage: 'staging', phase: 'deploy' }, fault: { service: 'eventbridge', operation: 'PutEvents', error: 'AccessDeniedException', count: 1 } }];
+    s.script = [
+      { when: { service: 'payments', stage: 'staging', phase: 'deploy' }, fault: { service: 'eventbridge', operation: 'PutEvents', error: 'AccessDeniedException', count: 1 } },
+    ];
     const out = await runInline(s);
     assertClosed(out);
     const staging = stageOf(out, D2, 'staging');
     assert.equal(releaseOf(out, D2).status, 'ROLLED_BACK');
     assert.equal(staging.status, 'ROLLED_BACK');
     assert.match(String(staging.rollback?.reason ?? ''), /^rolled back to be safe: internal error AccessDeniedException .* after the deploy$/);
-    assert.deepEqual(deploys(out, 'staging', 'rollback').map((d) => d.digest), [D1]);
+    assert.deepEqual(
+      deploys(out, 'staging', 'rollback').map((d) => d.digest),
+      [D1],
+    );
     assert.equal(out.stages['payments/staging']?.running, D1);
     assert.equal(stageOf(out, D2, 'prod').status, 'NOT_STARTED');
   });
@@ -230,7 +260,11 @@ describe('an operator rollback checks its target', () => {
     s.ecr['payments-api'].images[0].scan = { status: 'COMPLETE', findings: [{ id: 'CVE-2026-9999', severity: 'CRITICAL', package: 'openssl' }] };
     s.stages['payments/prod'] = { running: D2, lastKnownGood: D2, promoted: [D1, D2] };
   };
-  const rollbackTo = (force?: string) => ({ type: 'rollback', principal: carol, input: { service: 'payments', stage: 'prod', digest: D1, reason: 'INC-6001', ...(force ? { force: { reason: force } } : {}) } });
+  const rollbackTo = (force?: string) => ({
+    type: 'rollback',
+    principal: carol,
+    input: { service: 'payments', stage: 'prod', digest: D1, reason: 'INC-6001', ...(force ? { force: { reason: force } } : {}) },
+  });
 
   it('refuses a target that now has a CRITICAL finding, deploying nothing', async () => {
     const s = scenario('2026-11-24T10:00:00Z');

@@ -26,13 +26,21 @@ describe('drivers in the workflow', () => {
 
   it('rolls a Terraform prod stage back when its apply fails', async () => {
     const s = scenario(terraformProd);
-    s.script = [{ when: { service: 'payments', stage: 'prod', phase: 'deploy' }, deploy: { result: 'FAILED', message: 'gantry-terraform: refusing to apply: the plan would destroy 1 resource(s)' } }];
+    s.script = [
+      {
+        when: { service: 'payments', stage: 'prod', phase: 'deploy' },
+        deploy: { result: 'FAILED', message: 'gantry-terraform: refusing to apply: the plan would destroy 1 resource(s)' },
+      },
+    ];
     const out = await runInline(s);
     assert.equal(out.releases[0]?.status, 'ROLLED_BACK');
     const prod = out.releases[0]?.stages.find((x) => x.name === 'prod');
     assert.match(String(prod?.rollback?.reason), /deploy failed: gantry-terraform: refusing to apply/);
     assert.equal(out.stages['payments/prod']?.running, D1);
-    assert.deepEqual(out.deployments.filter((d) => d.stage === 'prod').map((d) => `${d.kind}:${d.result}`), ['deploy:FAILED', 'rollback:SUCCEEDED']);
+    assert.deepEqual(
+      out.deployments.filter((d) => d.stage === 'prod').map((d) => `${d.kind}:${d.result}`),
+      ['deploy:FAILED', 'rollback:SUCCEEDED'],
+    );
   });
 
   it('treats a Helm run that outlives its build timeout as a failed deploy and rolls back', async () => {
@@ -51,7 +59,16 @@ describe('drivers in the workflow', () => {
   it('lets a Helm run that needs its --atomic rollback time (longer than timeoutMinutes + 10) finish', async () => {
     const s = scenario(() => undefined);
     // dev's timeoutMinutes is 10: an upgrade that used its 10 minutes and a rollback that used 10 more, plus start-up.
-    s.script = [{ when: { service: 'payments', stage: 'dev', phase: 'deploy' }, deploy: { result: 'FAILED', duration: 'PT25M', message: 'UPGRADE FAILED: release payments failed, and has been rolled back due to atomic being set: context deadline exceeded' } }];
+    s.script = [
+      {
+        when: { service: 'payments', stage: 'dev', phase: 'deploy' },
+        deploy: {
+          result: 'FAILED',
+          duration: 'PT25M',
+          message: 'UPGRADE FAILED: release payments failed, and has been rolled back due to atomic being set: context deadline exceeded',
+        },
+      },
+    ];
     const out = await runInline(s);
     const dev = out.releases[0]?.stages.find((x) => x.name === 'dev');
     assert.match(String(dev?.rollback?.reason), /has been rolled back due to atomic being set/);

@@ -18,12 +18,15 @@ async function demoWith(script: unknown[]) {
 }
 
 describe('a scenario fault on a DynamoDB operation', () => {
-  it('fires on the ledger\'s writes, and three throttled PutItems are absorbed by the SDK\'s four attempts', async () => {
+  it("fires on the ledger's writes, and three throttled PutItems are absorbed by the SDK's four attempts", async () => {
     const { output } = await demoWith([{ when: { at: 'PT0S' }, fault: { service: 'dynamodb', operation: 'PutItem', error: 'ProvisionedThroughputExceededException', count: 3 } }]);
 
     const fired = output.timeline.filter((t) => t.event === 'Fault Injected');
     assert.equal(fired.length, 3);
-    assert.ok(fired.every((t) => /dynamodb PutItem/.test(String(t.reason))), JSON.stringify(fired));
+    assert.ok(
+      fired.every((t) => /dynamodb PutItem/.test(String(t.reason))),
+      JSON.stringify(fired),
+    );
     assert.equal(output.releases[0]?.status, 'SUCCEEDED');
     assert.equal(output.releases[0]?.audit.verified, true);
   });

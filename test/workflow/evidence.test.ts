@@ -112,7 +112,10 @@ describe('Terraform evidence in the ledger', () => {
     assert.equal(r.output.releases[0]?.status, 'ROLLED_BACK');
     const e = finished(r, 'prod');
     assert.equal(e?.data.result, 'FAILED');
-    assert.match(String(e?.data.message), /^gantry-terraform: refusing to apply: the plan would destroy 2 resource\(s\) and stage prod does not allow it \(deploy\.allowDestroy\): 0 to create, 1 to update, 0 to replace, 2 to delete/);
+    assert.match(
+      String(e?.data.message),
+      /^gantry-terraform: refusing to apply: the plan would destroy 2 resource\(s\) and stage prod does not allow it \(deploy\.allowDestroy\): 0 to create, 1 to update, 0 to replace, 2 to delete/,
+    );
     const ev = evidenceOf(e);
     assert.equal(ev?.terraform?.destroy, 2);
     assert.equal(ev?.terraform?.planSha256, sha256(stored.get(ev?.terraform?.planKey ?? '') ?? ''));
@@ -185,7 +188,8 @@ describe('gantry audit show and verify on the evidence', () => {
     const rebuilt: LedgerEvent[] = [];
     for (const e of helm.ledgerEvents) {
       const { seq: _s, prevHash: _p, hash: _h, ...input } = e;
-      const data = e.type === 'deploy.finished' && e.stage === 'dev' && e.data.kind === 'deploy' ? { ...e.data, evidence: { ...(e.data.evidence as object), helm: undefined } } : e.data;
+      const data =
+        e.type === 'deploy.finished' && e.stage === 'dev' && e.data.kind === 'deploy' ? { ...e.data, evidence: { ...(e.data.evidence as object), helm: undefined } } : e.data;
       rebuilt.push(chainEvent(rebuilt.at(-1), { ...input, data: JSON.parse(JSON.stringify(data)) }));
     }
     const gaps = evidenceCompleteness(rebuilt).gaps;

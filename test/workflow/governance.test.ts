@@ -92,7 +92,10 @@ describe('global freeze', () => {
     ];
     const out = await runInline(s);
     closed(out);
-    assert.deepEqual(out.releases.map((r) => r.status), ['BLOCKED', 'SUCCEEDED']);
+    assert.deepEqual(
+      out.releases.map((r) => r.status),
+      ['BLOCKED', 'SUCCEEDED'],
+    );
     assert.match(out.releases[0]?.stages[0]?.gates[0]?.reason ?? '', /global freeze .*quarter-end close/);
     assert.equal(out.deployments.filter((d) => d.releaseId === out.releases[0]?.releaseId).length, 0);
   });
@@ -106,7 +109,10 @@ describe('global freeze', () => {
     const out = await runInline(s);
     closed(out);
     assert.equal(out.releases[0]?.status, 'SUCCEEDED');
-    assert.match(out.releases[0]?.stages[0]?.gates[0]?.reason ?? '', /^break-glass: INC-8; global freeze bypassed \(declared by arn:aws:sts::111122223333:assumed-role\/ChangeBoard\/dana at \S+: quarter-end close\)$/);
+    assert.match(
+      out.releases[0]?.stages[0]?.gates[0]?.reason ?? '',
+      /^break-glass: INC-8; global freeze bypassed \(declared by arn:aws:sts::111122223333:assumed-role\/ChangeBoard\/dana at \S+: quarter-end close\)$/,
+    );
   });
 });
 
@@ -114,7 +120,13 @@ describe('stage leases and ordering', () => {
   it('never overlaps deploys on a stage and lets the newest of two digests pushed a minute apart win everywhere', async () => {
     const s = scenario('2026-11-24T10:00:00Z');
     const D3 = `sha256:${'3'.repeat(64)}`;
-    s.ecr['payments-api'].images.push({ digest: D3, tags: ['v1.4.3'], pushedAt: '2026-11-24T10:01:00Z', labels: { 'org.opencontainers.image.revision': 'c0ffee1' }, scan: { status: 'COMPLETE', findings: [] } });
+    s.ecr['payments-api'].images.push({
+      digest: D3,
+      tags: ['v1.4.3'],
+      pushedAt: '2026-11-24T10:01:00Z',
+      labels: { 'org.opencontainers.image.revision': 'c0ffee1' },
+      scan: { status: 'COMPLETE', findings: [] },
+    });
     s.triggers = [
       { type: 'ecr-push', repository: 'payments-api', tag: 'v1.4.2', digest: D2, principal: 'arn:aws:sts::111122223333:assumed-role/ci-pusher/b-1' },
       { type: 'ecr-push', repository: 'payments-api', tag: 'v1.4.3', digest: D3, principal: 'arn:aws:sts::111122223333:assumed-role/ci-pusher/b-2', at: 'PT1M' },
@@ -133,7 +145,13 @@ describe('stage leases and ordering', () => {
   it('ends an older release that finds a newer digest already in the stage, with the reason', async () => {
     const s = scenario('2026-11-24T10:00:00Z');
     const D3 = `sha256:${'3'.repeat(64)}`;
-    s.ecr['payments-api'].images.push({ digest: D3, tags: ['v1.4.3'], pushedAt: '2026-11-24T09:59:30Z', labels: { 'org.opencontainers.image.revision': 'c0ffee1' }, scan: { status: 'COMPLETE', findings: [] } });
+    s.ecr['payments-api'].images.push({
+      digest: D3,
+      tags: ['v1.4.3'],
+      pushedAt: '2026-11-24T09:59:30Z',
+      labels: { 'org.opencontainers.image.revision': 'c0ffee1' },
+      scan: { status: 'COMPLETE', findings: [] },
+    });
     s.stages['payments/dev'] = { running: D3, lastKnownGood: D3 };
     const out = await runInline(s);
     closed(out);
@@ -150,6 +168,9 @@ describe('stage leases and ordering', () => {
     s.script = [{ when: { at: 'PT5M' }, abort: { service: 'payments' } }];
     const out = await runInline(s);
     closed(out);
-    assert.deepEqual(out.releases.map((r) => r.status), ['ABORTED', 'SUCCEEDED']);
+    assert.deepEqual(
+      out.releases.map((r) => r.status),
+      ['ABORTED', 'SUCCEEDED'],
+    );
   });
 });

@@ -29,7 +29,13 @@ function assertBlockedByAwsError(out: SimulationOutput, gate: string, reason: Re
   const r = out.releases[0];
   assert.equal(r?.status, 'BLOCKED', `release ${r?.status}: ${r?.reason}`);
   const last = devGates(out).at(-1);
-  assert.equal(last?.gate, gate, devGates(out).map((g) => `${g.gate}:${g.result}`).join(' '));
+  assert.equal(
+    last?.gate,
+    gate,
+    devGates(out)
+      .map((g) => `${g.gate}:${g.result}`)
+      .join(' '),
+  );
   assert.equal(last?.result, 'FAIL');
   assert.match(last?.reason ?? '', reason);
   assert.equal(r?.stages.find((s) => s.name === 'dev')?.status, 'BLOCKED');

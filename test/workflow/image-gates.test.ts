@@ -45,7 +45,11 @@ function assertBlockedBy(out: SimulationOutput, gate: string, reason: RegExp): v
   assert.equal(last?.result, 'FAIL');
   assert.match(last?.reason ?? '', reason);
   for (const g of gates.slice(0, -1)) assert.notEqual(g.result, 'FAIL', `${g.gate} failed before ${gate}`);
-  assert.deepEqual(gates.map((g) => g.gate), IMAGE_GATES.filter((n) => gates.some((g) => g.gate === n)), 'gates out of order');
+  assert.deepEqual(
+    gates.map((g) => g.gate),
+    IMAGE_GATES.filter((n) => gates.some((g) => g.gate === n)),
+    'gates out of order',
+  );
   assert.equal(r?.stages.find((s) => s.name === 'dev')?.status, 'BLOCKED');
   for (const s of r?.stages.filter((x) => x.name !== 'dev') ?? []) assert.equal(s.status, 'NOT_STARTED', `${s.name} started`);
   assert.deepEqual(out.deployments, []);
@@ -58,10 +62,16 @@ describe('image.signature through the workflow', () => {
     assertClosed(out);
     assert.equal(out.releases[0]?.status, 'SUCCEEDED');
     for (const stage of ['dev', 'prod']) {
-      assert.deepEqual(imageGates(out, stage).map((g) => `${g.gate}:${g.result}`), IMAGE_GATES.map((g) => `${g}:PASS`));
+      assert.deepEqual(
+        imageGates(out, stage).map((g) => `${g.gate}:${g.result}`),
+        IMAGE_GATES.map((g) => `${g}:PASS`),
+      );
     }
     assert.match(imageGates(out, 'dev')[3]?.reason ?? '', new RegExp(`^cosign signature by release-key verified for ${D2}$`));
-    assert.deepEqual(out.deployments.map((d) => `${d.stage}:${d.digest === D2}`), ['dev:true', 'prod:true']);
+    assert.deepEqual(
+      out.deployments.map((d) => `${d.stage}:${d.digest === D2}`),
+      ['dev:true', 'prod:true'],
+    );
     const labels = ledgerEvents.find((e) => e.stepKey === 'stage:dev:gate:image.labels');
     assert.deepEqual((labels?.data.evidence as Json).provenance, {
       revision: '9f2c1e7',
@@ -109,7 +119,10 @@ describe('image.signature through the workflow', () => {
     const out = await runExample('demo');
 
     assert.equal(out.releases[0]?.status, 'SUCCEEDED');
-    assert.deepEqual(imageGates(out, 'dev').map((g) => g.gate), ['image.exists', 'image.immutable-tag', 'image.scan', 'image.labels', 'image.age']);
+    assert.deepEqual(
+      imageGates(out, 'dev').map((g) => g.gate),
+      ['image.exists', 'image.immutable-tag', 'image.scan', 'image.labels', 'image.age'],
+    );
   });
 });
 
@@ -119,7 +132,10 @@ describe('multi-arch images through the workflow', () => {
 
     assertClosed(out);
     assert.equal(out.releases[0]?.status, 'SUCCEEDED');
-    assert.ok(out.deployments.every((d) => d.digest === D2), 'the index digest is what is deployed');
+    assert.ok(
+      out.deployments.every((d) => d.digest === D2),
+      'the index digest is what is deployed',
+    );
     assert.match(imageGates(out, 'dev').find((g) => g.gate === 'image.labels')?.reason ?? '', /present on all 2 platform\(s\)/);
   });
 

@@ -11,7 +11,15 @@ import type { LocalCloud } from '../../local/cloud';
 import { STATE_PAYLOAD_LIMIT_BYTES } from '../../local/engine';
 import type { LocalContainer } from '../../local/kube';
 import { loadScenario } from '../../local/scenario';
-import { compareWorkload, DYNAMODB_ITEM_LIMIT_BYTES, type InsightCheckData, type InsightRecord, insightRecordBytes, type WorkloadTarget, workloadTargets } from '../../lambdas/domain/insight';
+import {
+  compareWorkload,
+  DYNAMODB_ITEM_LIMIT_BYTES,
+  type InsightCheckData,
+  type InsightRecord,
+  insightRecordBytes,
+  type WorkloadTarget,
+  workloadTargets,
+} from '../../lambdas/domain/insight';
 import { type SimulationResult, simulate } from '../../local/simulate';
 import { ROOT } from './helpers';
 
@@ -28,12 +36,18 @@ function fatContainer(name: string, image: string): LocalContainer {
     name,
     image,
     imagePullPolicy: 'IfNotPresent',
-    ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }],
+    ports: [
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ],
     env: Array.from({ length: 24 }, (_, i) => ({ name: `APP_SETTING_${i}`, value: `value-of-setting-number-${i}-for-${name}` })),
     resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } },
     livenessProbe: { httpGet: { path: '/healthz', port: 'http', scheme: 'HTTP' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
     readinessProbe: { httpGet: { path: '/ready', port: 'http', scheme: 'HTTP' }, initialDelaySeconds: 5, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
-    volumeMounts: [{ name: 'config', mountPath: '/etc/app', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
+    volumeMounts: [
+      { name: 'config', mountPath: '/etc/app', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
     securityContext: { runAsNonRoot: true, runAsUser: 10001, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
@@ -48,7 +62,12 @@ function scenario(): Record<string, unknown> {
       repository: `team-${i % 7}/${svcName(i)}`,
       // Ten stages each: scan waits and rollout watches sized so a release stays inside the history budget (decision 017).
       imagePolicy: { scanWaitMinutes: 1 },
-      stages: STAGES.map((st) => ({ name: st, cluster: st, namespace: `${svcName(i)}-ns`, deploy: { driver: 'kubernetes', deployment: `${svcName(i)}-api`, container: 'application', pollSeconds: 60 } })),
+      stages: STAGES.map((st) => ({
+        name: st,
+        cluster: st,
+        namespace: `${svcName(i)}-ns`,
+        deploy: { driver: 'kubernetes', deployment: `${svcName(i)}-api`, container: 'application', pollSeconds: 60 },
+      })),
     };
     for (const st of STAGES) stages[`${svcName(i)}/${st}`] = { running: digestOf(i + 1), lastKnownGood: digestOf(i + 1) };
   }
@@ -131,7 +150,10 @@ describe('the insight check with 1,000 workloads', () => {
     const before = insightRecordBytes({ ...record, data: { ...(record.data as InsightCheckData), inSync: full } });
     const after = insightRecordBytes(record);
 
-    assert.ok(full.every((w) => w.inSync), 'the rebuilt results are in sync, as the check found them');
+    assert.ok(
+      full.every((w) => w.inSync),
+      'the rebuilt results are in sync, as the check found them',
+    );
     assert.ok(before > DYNAMODB_ITEM_LIMIT_BYTES, `before: ${before} bytes, over the item limit (putInsight failed with ValidationException)`);
     assert.ok(after * 3 < before, `after: ${after} bytes, less than a third of before (${before})`);
   });
@@ -150,9 +172,10 @@ describe('the local engine’s payload limit', () => {
     // 10 services × 10 stages = 100 workloads, each with 10 containers whose names are 300 characters long:
     // the names alone, which the reads keep, make about 300 KiB.
     for (const name of Object.keys(s.config.services).slice(10)) delete s.config.services[name];
-    for (const key of Object.keys(s.stages)) if (!(key.split('/')[0] as string in s.config.services)) delete s.stages[key];
+    for (const key of Object.keys(s.stages)) if (!((key.split('/')[0] as string) in s.config.services)) delete s.stages[key];
     const longNames = (cloud: LocalCloud) => {
-      for (const d of cloud.kube.all()) d.containers = [...Array.from({ length: 10 }, (_, i) => ({ name: `sidecar-${i}-${'x'.repeat(290)}`, image: 'busybox:1.36' })), ...d.containers];
+      for (const d of cloud.kube.all())
+        d.containers = [...Array.from({ length: 10 }, (_, i) => ({ name: `sidecar-${i}-${'x'.repeat(290)}`, image: 'busybox:1.36' })), ...d.containers];
     };
 
     const r = await simulate(loadScenario(s, ROOT), { prepareCloud: longNames });

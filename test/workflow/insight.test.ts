@@ -62,7 +62,10 @@ describe('an out-of-band kubectl set image (examples/scenarios/drift-out-of-band
       [['payments', 'prod', 'tag-reference', '000000000000.dkr.ecr.local.amazonaws.com/payments-api:hotfix-1', `000000000000.dkr.ecr.local.amazonaws.com/payments-api@${D2}`]],
     );
     assert.match(check.drift[0]?.reason ?? '', /by tag, not pinned to a digest/);
-    assert.deepEqual(r.output.executions.filter((e) => e.machine === 'insight').map((e) => e.status), ['SUCCEEDED']);
+    assert.deepEqual(
+      r.output.executions.filter((e) => e.machine === 'insight').map((e) => e.status),
+      ['SUCCEEDED'],
+    );
   });
 
   it('publishes one Drift Detected that matches schemas/insight/drift-detected.json', () => {
@@ -103,7 +106,10 @@ describe('the same scenario without the out-of-band change', () => {
     const raw = scenarioJson('drift-out-of-band');
     raw.triggers = raw.triggers.filter((t) => t.type !== 'kubectl-set-image');
     const { output } = await runRaw(raw);
-    assert.deepEqual(output.insight.checks.map((c) => [c.drift.length, c.inSync]), [[0, 2]]);
+    assert.deepEqual(
+      output.insight.checks.map((c) => [c.drift.length, c.inSync]),
+      [[0, 2]],
+    );
     assert.equal(output.lifecycle.filter((e) => e.detailType === 'Drift Detected').length, 0);
   });
 });
@@ -147,12 +153,18 @@ describe('a workload that cannot be read', () => {
     raw.stages = {};
     raw.triggers = [{ type: 'insight-check', at: 'PT1M' }];
     const { output } = await runRaw(raw);
-    assert.deepEqual(output.executions.map((e) => [e.machine, e.status]), [['insight', 'SUCCEEDED']]);
+    assert.deepEqual(
+      output.executions.map((e) => [e.machine, e.status]),
+      [['insight', 'SUCCEEDED']],
+    );
     const [check] = output.insight.checks;
-    assert.deepEqual(check?.drift.map((d) => [d.stage, d.kind, d.found]), [
-      ['dev', 'deployment-missing', null],
-      ['prod', 'deployment-missing', null],
-    ]);
+    assert.deepEqual(
+      check?.drift.map((d) => [d.stage, d.kind, d.found]),
+      [
+        ['dev', 'deployment-missing', null],
+        ['prod', 'deployment-missing', null],
+      ],
+    );
   });
 
   it('is an unrelated image where the ledger records nothing, when someone created the Deployment by hand', async () => {
@@ -163,10 +175,13 @@ describe('a workload that cannot be read', () => {
       { type: 'insight-check', at: 'PT1M' },
     ];
     const { output } = await runRaw(raw);
-    assert.deepEqual(output.insight.checks[0]?.drift.map((d) => [d.stage, d.kind]), [
-      ['dev', 'not-recorded'],
-      ['prod', 'deployment-missing'],
-    ]);
+    assert.deepEqual(
+      output.insight.checks[0]?.drift.map((d) => [d.stage, d.kind]),
+      [
+        ['dev', 'not-recorded'],
+        ['prod', 'deployment-missing'],
+      ],
+    );
   });
 });
 
@@ -190,12 +205,18 @@ describe('a service with no prod promotion for 14 days (examples/scenarios/stale
 
   it('publishes one Service Stale that matches schemas/insight/service-stale.json', () => {
     const stale = r.output.lifecycle.filter((e) => e.detailType === 'Service Stale');
-    assert.deepEqual(stale.map((e) => e.detail.service), ['payments']);
+    assert.deepEqual(
+      stale.map((e) => e.detail.service),
+      ['payments'],
+    );
     assert.deepEqual(stale.flatMap(schemaProblems), []);
   });
 
   it('chains the two checks', () => {
-    assert.deepEqual(r.insightRecords.map((x) => x.seq), [1, 2]);
+    assert.deepEqual(
+      r.insightRecords.map((x) => x.seq),
+      [1, 2],
+    );
     assert.equal(r.insightRecords[1]?.prevHash, r.insightRecords[0]?.hash);
     assert.equal(verifyInsightChain(r.insightRecords).ok, true);
   });
@@ -212,12 +233,24 @@ describe('insight-record run twice for one check (a retried task)', () => {
 
   it('writes one record and publishes its events once', async () => {
     const config = parseConfig({
-      services: { payments: { repository: 'payments-api', stages: [{ name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'kubernetes', deployment: 'payments', container: 'api' } }] } },
+      services: {
+        payments: {
+          repository: 'payments-api',
+          stages: [{ name: 'prod', cluster: 'prod', namespace: 'payments', deploy: { driver: 'kubernetes', deployment: 'payments', container: 'api' } }],
+        },
+      },
       clusters: { prod: { name: 'prod-eks', region: 'eu-west-2' } },
     });
     const published: LifecycleEvent[] = [];
     const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
-    const deps = { config, configHash: configHash(config), ledger, bus: { publish: async (e: readonly LifecycleEvent[]) => void published.push(...e) }, now: () => new Date('2026-12-01T06:00:00Z'), runtime: LOCAL_RUNTIME } as unknown as Deps;
+    const deps = {
+      config,
+      configHash: configHash(config),
+      ledger,
+      bus: { publish: async (e: readonly LifecycleEvent[]) => void published.push(...e) },
+      now: () => new Date('2026-12-01T06:00:00Z'),
+      runtime: LOCAL_RUNTIME,
+    } as unknown as Deps;
     await ledger.setRunning('payments', 'prod', D2, '2026-11-30T06:00:00.000Z');
     // RecordInsight's input as the workflow builds it: the plan's instant and config, and one read per workload.
     const input = {
@@ -229,13 +262,17 @@ describe('insight-record run twice for one check (a retried task)', () => {
     const first = await insightRecord(input, deps);
     const second = await insightRecord(input, deps);
     assert.deepEqual([first.duplicate, second.duplicate, first.seq, second.seq, first.drifted], [false, true, 1, 1, 1]);
-    assert.deepEqual(published.map((e) => [e.detailType, e.detail.kind]), [['Drift Detected', 'other-digest']]);
+    assert.deepEqual(
+      published.map((e) => [e.detailType, e.detail.kind]),
+      [['Drift Detected', 'other-digest']],
+    );
     assert.equal((await ledger.listInsights()).length, 1);
   });
 });
 
 describe('gantry audit drift', () => {
-  const gantry = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'gantry.js'), 'audit', 'drift', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env } });
+  const gantry = (...args: string[]) =>
+    spawnSync(process.execPath, [join(ROOT, 'bin', 'gantry.js'), 'audit', 'drift', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env } });
   let tmp: string;
   let records: InsightRecord[];
   let simOutput: string;
@@ -257,12 +294,15 @@ describe('gantry audit drift', () => {
     assert.match(res.stdout, /found {4}000000000000\.dkr\.ecr\.local\.amazonaws\.com\/payments-api:hotfix-1/);
   });
 
-  it('reads a simulation\'s --json output and prints JSON with --json', () => {
+  it("reads a simulation's --json output and prints JSON with --json", () => {
     const res = gantry('--file', simOutput, '--json');
     assert.equal(res.status, 0, res.stderr);
     const report = JSON.parse(res.stdout);
     assert.equal(report.verified, null);
-    assert.deepEqual(report.checks.map((c: { drift: unknown[]; inSync: number }) => [c.drift.length, c.inSync]), [[1, 1]]);
+    assert.deepEqual(
+      report.checks.map((c: { drift: unknown[]; inSync: number }) => [c.drift.length, c.inSync]),
+      [[1, 1]],
+    );
   });
 
   it('exits 1 naming the record when an insight record was edited', () => {

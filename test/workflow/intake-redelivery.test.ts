@@ -48,7 +48,7 @@ describe('a push whose release died before its first ledger write', () => {
     assert.deepEqual(out.leasesHeld, []);
   });
 
-  it('records the link: the new release\'s reason names the execution that ended without a record', async () => {
+  it("records the link: the new release's reason names the execution that ended without a record", async () => {
     const { simulate } = await import('../../local/simulate');
     const { loadScenario } = await import('../../local/scenario');
     const { join } = await import('node:path');
@@ -107,7 +107,7 @@ describe('two pushed digests sharing their first 16 hex characters, through gant
   });
 });
 
-describe('a push to another account\'s ECR, through gantry simulate', () => {
+describe("a push to another account's ECR, through gantry simulate", () => {
   it('is recorded as skipped, with the reason, and starts nothing', async () => {
     const out = await runInline({
       name: 'a push from elsewhere',
@@ -117,7 +117,14 @@ describe('a push to another account\'s ECR, through gantry simulate', () => {
         {
           type: 'event',
           event: {
-            version: '0', id: 'foreign-push', 'detail-type': 'ECR Image Action', source: 'aws.ecr', account: '999988887777', time: '2026-11-24T10:00:00Z', region: 'eu-west-2', resources: [],
+            version: '0',
+            id: 'foreign-push',
+            'detail-type': 'ECR Image Action',
+            source: 'aws.ecr',
+            account: '999988887777',
+            time: '2026-11-24T10:00:00Z',
+            region: 'eu-west-2',
+            resources: [],
             detail: { result: 'SUCCESS', 'repository-name': 'payments-api', 'image-digest': D2, 'action-type': 'PUSH', 'image-tag': 'v1.4.2' },
           },
         },
@@ -125,8 +132,11 @@ describe('a push to another account\'s ECR, through gantry simulate', () => {
     });
 
     assert.deepEqual(out.executions, []);
-    assert.deepEqual(out.skipped.map((s) => s.reason), [
-      "push to ECR in account 999988887777, region eu-west-2: only pushes to the control plane's own registry (account 111122223333, region eu-west-2), the one the image gates read, start releases",
-    ]);
+    assert.deepEqual(
+      out.skipped.map((s) => s.reason),
+      [
+        "push to ECR in account 999988887777, region eu-west-2: only pushes to the control plane's own registry (account 111122223333, region eu-west-2), the one the image gates read, start releases",
+      ],
+    );
   });
 });

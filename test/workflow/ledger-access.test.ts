@@ -42,8 +42,17 @@ function scenario(name: string, prod: { approval?: { timeoutMinutes: number }; b
   s.config = cfg;
   const images = s.ecr['payments-api'].images;
   images[1].scan = { status: 'COMPLETE', findings: [] };
-  for (const [digest, tag, minutes] of [[D3, 'v1.4.3', 1], [D4, 'v1.4.4', 2]] as const) {
-    images.push({ digest, tags: [tag], pushedAt: new Date(Date.parse(s.clock) + minutes * 60_000).toISOString(), labels: { 'org.opencontainers.image.revision': 'c0ffee1' }, scan: { status: 'COMPLETE', findings: [] } });
+  for (const [digest, tag, minutes] of [
+    [D3, 'v1.4.3', 1],
+    [D4, 'v1.4.4', 2],
+  ] as const) {
+    images.push({
+      digest,
+      tags: [tag],
+      pushedAt: new Date(Date.parse(s.clock) + minutes * 60_000).toISOString(),
+      labels: { 'org.opencontainers.image.revision': 'c0ffee1' },
+      scan: { status: 'COMPLETE', findings: [] },
+    });
   }
   s.script = [];
   return s;
@@ -153,7 +162,8 @@ beforeAll(async () => {
   }
 });
 
-const describeRequest = (r: Recorded) => `${r.handler} ${r.request.operation} ${r.request.index ? `index ${r.request.index} ` : ''}${r.request.partitionKey ?? '(no partition key)'} [${r.scenario}]`;
+const describeRequest = (r: Recorded) =>
+  `${r.handler} ${r.request.operation} ${r.request.index ? `index ${r.request.index} ` : ''}${r.request.partitionKey ?? '(no partition key)'} [${r.scenario}]`;
 
 describe('the scenarios behind the check', () => {
   it('ran as intended: nothing left running, no warning, every chain verifies', () => {
@@ -169,7 +179,10 @@ describe('the scenarios behind the check', () => {
     assert.equal(approvals?.releases[0]?.status, 'ROLLED_BACK');
     const operators = outputs.get('operators, skips and a late pusher');
     assert.equal(operators?.skipped.length, 2);
-    assert.ok(operators?.timeline.some((t) => t.event === 'Pusher Identified'), 'the late CloudTrail record attributed the pushed release');
+    assert.ok(
+      operators?.timeline.some((t) => t.event === 'Pusher Identified'),
+      'the late CloudTrail record attributed the pushed release',
+    );
     assert.ok(operators?.releases.some((r) => r.kind === 'rollback' && r.status === 'ROLLED_BACK'));
     assert.equal(operators?.insight.checks.length, 1);
     assert.equal(outputs.get('approval timeout, polling bake')?.releases[0]?.status, 'REJECTED');
@@ -179,12 +192,15 @@ describe('the scenarios behind the check', () => {
   it('reached every handler that touches the ledger', () => {
     const seen = new Set(recorded.map((r) => r.handler));
     // insight-plan plans from the config alone: it has no ledger access to reach.
-    assert.deepEqual(Object.keys(HANDLERS).filter((h) => LEDGER_ACCESS[h as keyof typeof LEDGER_ACCESS].calls.length > 0 && !seen.has(h)), []);
+    assert.deepEqual(
+      Object.keys(HANDLERS).filter((h) => LEDGER_ACCESS[h as keyof typeof LEDGER_ACCESS].calls.length > 0 && !seen.has(h)),
+      [],
+    );
   });
 });
 
 describe('every ledger request of every handler', () => {
-  it('is allowed by the IAM statements of that handler\'s role', () => {
+  it("is allowed by the IAM statements of that handler's role", () => {
     const denied = recorded.filter((r) => !allows(ledgerPolicy(r.handler, LEDGER_ARNS), r.request));
 
     assert.deepEqual([...new Set(denied.map(describeRequest))], []);
@@ -196,7 +212,7 @@ describe('every ledger request of every handler', () => {
     assert.deepEqual([...new Set(keyless.map(describeRequest))], []);
   });
 
-  it('writes only the item kinds the handler owns, and never deletes a release\'s items', () => {
+  it("writes only the item kinds the handler owns, and never deletes a release's items", () => {
     const writes = recorded.filter((r) => WRITE_ACTIONS.includes(r.request.operation as never));
     const foreign = writes.filter((r) => {
       const kind = itemKindOf(r.request.partitionKey ?? '');
@@ -227,11 +243,12 @@ const NOT_EXERCISED: Record<string, string> = {
   'alarm-watch PutItem token': 'endBake gives the claimed bake token back when recording the failure fails (putToken(BAKE))',
   'alarm-watch PutItem alarmIndex': 'the same give-back re-indexes the token under its alarms',
   'approval-decide PutItem token': 'a decision whose recording or delivery fails puts the claimed approval token back (withTokenGivenBack)',
-  'approval-request DeleteItem token': 'an operator rollback took the stage between the approval token being stored and the wait being recorded: the token is taken back and its task failed',
+  'approval-request DeleteItem token':
+    'an operator rollback took the stage between the approval token being stored and the wait being recorded: the token is taken back and its task failed',
   'record-step Query index': 'HandleInternalError frees every lease of the release (leasesOf, then freeLease)',
   'record-step DeleteItem alarmIndex': "the bake's safety timeout (States.Timeout): PlanRollback claims the bake token (closeTimedOutBake) and its alarm index entries",
   'reconciler DeleteItem stage': "freeing a dead execution's lease wakes the releases waiting for it (takeLeaseWaiters claims each waiter)",
-  'intake GetItem pusher': "a CloudTrail PutImage record delivered again after the release already carries its pusher (getStartPusher spares the retry)",
+  'intake GetItem pusher': 'a CloudTrail PutImage record delivered again after the release already carries its pusher (getStartPusher spares the retry)',
 };
 
 describe('the grants', () => {
@@ -247,7 +264,15 @@ describe('the grants', () => {
     }
     const unused = granted.filter((g) => !exercised.has(g));
 
-    assert.deepEqual(unused.filter((g) => !(g in NOT_EXERCISED)), [], 'granted, never used by a scenario, and not listed in NOT_EXERCISED');
-    assert.deepEqual(Object.keys(NOT_EXERCISED).filter((g) => !unused.includes(g)), [], 'listed in NOT_EXERCISED but exercised (or no longer granted): remove them');
+    assert.deepEqual(
+      unused.filter((g) => !(g in NOT_EXERCISED)),
+      [],
+      'granted, never used by a scenario, and not listed in NOT_EXERCISED',
+    );
+    assert.deepEqual(
+      Object.keys(NOT_EXERCISED).filter((g) => !unused.includes(g)),
+      [],
+      'listed in NOT_EXERCISED but exercised (or no longer granted): remove them',
+    );
   });
 });

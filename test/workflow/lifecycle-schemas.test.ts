@@ -31,7 +31,17 @@ for (const f of readdirSync(INSIGHT_SCHEMAS).filter((n) => n.endsWith('.json')))
 
 /** The event as a rule target receives it: EventBridge's envelope around the JSON detail. */
 function envelope(e: LifecycleEvent): Record<string, unknown> {
-  return { version: '0', id: 'e1', source: 'gantry', 'detail-type': e.detailType, account: '111122223333', time: '2026-11-24T10:00:00Z', region: 'eu-west-2', resources: [], detail: JSON.parse(JSON.stringify(e.detail)) };
+  return {
+    version: '0',
+    id: 'e1',
+    source: 'gantry',
+    'detail-type': e.detailType,
+    account: '111122223333',
+    time: '2026-11-24T10:00:00Z',
+    region: 'eu-west-2',
+    resources: [],
+    detail: JSON.parse(JSON.stringify(e.detail)),
+  };
 }
 
 function problems(e: Record<string, unknown>): string[] {
@@ -44,7 +54,10 @@ const D = `sha256:${'2'.repeat(64)}`;
 const base = { releaseId: 'payments-20261124T100000Z-6abdef', service: 'payments', digest: D, at: '2026-11-24T10:00:00.000Z' };
 /** One event per detail-type, shaped as the handlers' announce() calls shape them. */
 const HAND_BUILT: LifecycleEvent[] = [
-  { detailType: 'Release Started', detail: { ...base, status: 'RUNNING', tag: 'v1.4.2', initiator: 'arn:aws:sts::111122223333:assumed-role/Deployers/alice', stages: ['dev', 'prod'], breakGlass: null } },
+  {
+    detailType: 'Release Started',
+    detail: { ...base, status: 'RUNNING', tag: 'v1.4.2', initiator: 'arn:aws:sts::111122223333:assumed-role/Deployers/alice', stages: ['dev', 'prod'], breakGlass: null },
+  },
   { detailType: 'Stage Gate Failed', detail: { ...base, stage: 'prod', status: 'BLOCKED', gate: 'alarms.pre-deploy', reason: 'alarm payments-prod-5xx is in ALARM' } },
   {
     detailType: 'Approval Requested',
@@ -62,18 +75,35 @@ const HAND_BUILT: LifecycleEvent[] = [
       executionUrl: null,
     },
   },
-  { detailType: 'Approval Decided', detail: { ...base, stage: 'prod', status: 'APPROVED', decision: 'APPROVED', principal: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/bob', comment: 'ok', reason: 'approved', initiator: null } },
+  {
+    detailType: 'Approval Decided',
+    detail: {
+      ...base,
+      stage: 'prod',
+      status: 'APPROVED',
+      decision: 'APPROVED',
+      principal: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/bob',
+      comment: 'ok',
+      reason: 'approved',
+      initiator: null,
+    },
+  },
   { detailType: 'Approval Decided', detail: { ...base, stage: 'prod', status: 'REJECTED', decision: 'TIMED_OUT', reason: 'no decision within 1440 minutes' } },
   { detailType: 'Stage Deployed', detail: { ...base, stage: 'dev', status: 'DEPLOYED', buildId: 'gantry-helm:1234' } },
   { detailType: 'Stage Promoted', detail: { ...base, stage: 'dev', status: 'PROMOTED' } },
-  { detailType: 'Rollback Started', detail: { ...base, stage: 'prod', status: 'ROLLING_BACK', toDigest: `sha256:${'1'.repeat(64)}`, reason: 'alarm in ALARM', detectedAt: '2026-11-24T10:35:00.000Z' } },
+  {
+    detailType: 'Rollback Started',
+    detail: { ...base, stage: 'prod', status: 'ROLLING_BACK', toDigest: `sha256:${'1'.repeat(64)}`, reason: 'alarm in ALARM', detectedAt: '2026-11-24T10:35:00.000Z' },
+  },
   { detailType: 'Release Finished', detail: { ...base, status: 'ROLLED_BACK', reason: 'prod: rolled back' } },
   { detailType: 'Release Finished', detail: { ...base, digest: null, status: 'FAILED', reason: 'tag v9 not found' } },
 ];
 
 describe('lifecycle event schemas', () => {
   it('exist for exactly the detail-types of docs/contracts.md §4, one file each, titled by their detail-type', () => {
-    const files = readdirSync(SCHEMAS).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(SCHEMAS)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     assert.deepEqual(files, LIFECYCLE_DETAIL_TYPES.map(fileOf).sort());
     for (const dt of LIFECYCLE_DETAIL_TYPES) {
       const s = JSON.parse(readFileSync(join(SCHEMAS, fileOf(dt)), 'utf8'));
@@ -107,7 +137,9 @@ describe('the lifecycle events the handlers publish in every example scenario', 
       for (const event of events) published.push({ scenario: current, event });
       return original.call(this, events);
     };
-    for (const f of readdirSync(SCENARIOS).filter((x) => x.endsWith('.json')).sort()) {
+    for (const f of readdirSync(SCENARIOS)
+      .filter((x) => x.endsWith('.json'))
+      .sort()) {
       current = f;
       await simulate(loadScenarioFile(join(SCENARIOS, f)));
     }

@@ -47,7 +47,12 @@ interface Captured {
  */
 function capture(): Captured {
   const lines: string[] = [];
-  const push = (chunk: unknown) => lines.push(...String(chunk).split('\n').filter((l) => l.trim() !== ''));
+  const push = (chunk: unknown) =>
+    lines.push(
+      ...String(chunk)
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+    );
   const saved = { out: process.stdout.write, err: process.stderr.write, console: { ...console } };
   const writer = (original: typeof process.stdout.write, stream: NodeJS.WriteStream) =>
     ((chunk: unknown, ...rest: unknown[]) => {
@@ -119,8 +124,14 @@ describe('the logs of a whole simulation', () => {
     assert.equal(release?.status, 'ROLLED_BACK');
     const prod = release?.stages.find((s) => s.name === 'prod');
     assert.equal(prod?.approval?.principal, BOB);
-    assert.ok(out.timeline.some((t) => t.event === 'Approval Refused'), 'mallory was refused');
-    assert.deepEqual(out.skipped.map((s) => s.tag), ['latest']);
+    assert.ok(
+      out.timeline.some((t) => t.event === 'Approval Refused'),
+      'mallory was refused',
+    );
+    assert.deepEqual(
+      out.skipped.map((s) => s.tag),
+      ['latest'],
+    );
     assert.ok(tokens.size >= 4, `bake and approval tokens were issued (${tokens.size})`);
   });
 
@@ -137,7 +148,10 @@ describe('the logs of a whole simulation', () => {
 
   for (const [what, pattern] of FORBIDDEN) {
     it(`hold no ${what}`, () => {
-      assert.deepEqual(logs.filter((l) => pattern.test(l)), []);
+      assert.deepEqual(
+        logs.filter((l) => pattern.test(l)),
+        [],
+      );
     });
   }
 });

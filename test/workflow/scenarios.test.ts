@@ -36,27 +36,36 @@ describe('release workflow scenarios', () => {
     assert.equal(r.digest, D2);
     assert.equal(r.tag, 'v1.4.2');
     assert.equal(r.initiator, 'arn:aws:sts::111122223333:assumed-role/ci-pusher/build-42');
-    assert.deepEqual(r.stages.map((s) => [s.name, s.status, s.deployedDigest]), [
-      ['dev', 'PROMOTED', D2],
-      ['staging', 'PROMOTED', D2],
-      ['prod', 'PROMOTED', D2],
-    ]);
+    assert.deepEqual(
+      r.stages.map((s) => [s.name, s.status, s.deployedDigest]),
+      [
+        ['dev', 'PROMOTED', D2],
+        ['staging', 'PROMOTED', D2],
+        ['prod', 'PROMOTED', D2],
+      ],
+    );
     for (const s of r.stages) {
-      assert.deepEqual(s.gates.map((g) => `${g.gate}:${g.result}`), [
-        'window:PASS',
-        'image.exists:PASS',
-        'image.immutable-tag:PASS',
-        'image.scan:PASS',
-        'image.labels:PASS',
-        'image.age:PASS',
-        'window:PASS', // checked again at the point of action, right before the deploy
-        'alarms.pre-deploy:PASS',
-        'bake:PASS',
-      ]);
+      assert.deepEqual(
+        s.gates.map((g) => `${g.gate}:${g.result}`),
+        [
+          'window:PASS',
+          'image.exists:PASS',
+          'image.immutable-tag:PASS',
+          'image.scan:PASS',
+          'image.labels:PASS',
+          'image.age:PASS',
+          'window:PASS', // checked again at the point of action, right before the deploy
+          'alarms.pre-deploy:PASS',
+          'bake:PASS',
+        ],
+      );
     }
     assert.match(stage(out, 'dev').gates.find((g) => g.gate === 'image.scan')?.reason ?? '', /1 allowed until 2027-01-01: CVE-2024-1234/);
     assert.deepEqual(out.stages['payments/prod'], { running: D2, lastKnownGood: D2 });
-    assert.deepEqual(out.deployments.map((d) => `${d.stage}:${d.kind}:${d.digest === D2}`), ['dev:deploy:true', 'staging:deploy:true', 'prod:deploy:true']);
+    assert.deepEqual(
+      out.deployments.map((d) => `${d.stage}:${d.kind}:${d.digest === D2}`),
+      ['dev:deploy:true', 'staging:deploy:true', 'prod:deploy:true'],
+    );
     // The scan completed three virtual minutes after the push; dev's deploy waited for it.
     assert.equal(out.deployments[0]?.startedAt, '2026-11-24T10:03:00.000Z');
     assert.equal(out.clock.end, '2026-11-24T11:01:00.000Z');
@@ -87,8 +96,14 @@ describe('release workflow scenarios', () => {
     assert.equal(dev.rollback?.reason, 'alarm payments-dev-5xx in ALARM at bake minute 7');
     assert.equal(dev.rollback?.detectedAt, '2026-11-24T10:08:00.000Z');
     // The bake failed; then the rollback recorded the window as it stood when it acted (never blocking it).
-    assert.deepEqual(dev.gates.slice(-2).map((g) => `${g.gate}:${g.result}`), ['bake:FAIL', 'window:PASS']);
-    assert.deepEqual(out.deployments.map((d) => `${d.stage}:${d.kind}`), ['dev:deploy', 'dev:rollback']);
+    assert.deepEqual(
+      dev.gates.slice(-2).map((g) => `${g.gate}:${g.result}`),
+      ['bake:FAIL', 'window:PASS'],
+    );
+    assert.deepEqual(
+      out.deployments.map((d) => `${d.stage}:${d.kind}`),
+      ['dev:deploy', 'dev:rollback'],
+    );
     assert.equal(stage(out, 'staging').status, 'NOT_STARTED');
   });
 
@@ -106,13 +121,10 @@ describe('release workflow scenarios', () => {
     assertClosed(out);
     assert.equal(out.releases.length, 0);
     assert.equal(out.deployments.length, 0);
-    assert.deepEqual(
-      out.skipped.map((s) => [s.repository, s.tag]).sort(),
-      [
-        ['payments-api', 'latest'],
-        ['unowned-repo', 'v9.9.9'],
-      ],
-    );
+    assert.deepEqual(out.skipped.map((s) => [s.repository, s.tag]).sort(), [
+      ['payments-api', 'latest'],
+      ['unowned-repo', 'v9.9.9'],
+    ]);
     assert.match(out.skipped.find((s) => s.tag === 'latest')?.reason ?? '', /tag latest does not match \^v\[0-9\]/);
   });
 
@@ -123,7 +135,10 @@ describe('release workflow scenarios', () => {
     assert.equal(r?.status, 'FAILED');
     assert.match(r?.reason ?? '', /nothing to roll back to/);
     assert.equal(stage(out, 'dev').status, 'FAILED');
-    assert.deepEqual(out.deployments.map((d) => `${d.stage}:${d.kind}:${d.result}`), ['dev:deploy:FAILED']);
+    assert.deepEqual(
+      out.deployments.map((d) => `${d.stage}:${d.kind}:${d.result}`),
+      ['dev:deploy:FAILED'],
+    );
     assert.equal(out.stages['payments/dev'], undefined);
   });
 
@@ -141,7 +156,10 @@ describe('release workflow scenarios', () => {
     const prod = stage(out, 'prod');
     assert.equal(prod.status, 'BLOCKED');
     assert.deepEqual(prod.gates.at(-1)?.gate, 'alarms.pre-deploy');
-    assert.deepEqual(prod.gates.filter((g) => g.result === 'FAIL').map((g) => g.gate), ['alarms.pre-deploy']);
+    assert.deepEqual(
+      prod.gates.filter((g) => g.result === 'FAIL').map((g) => g.gate),
+      ['alarms.pre-deploy'],
+    );
     assert.match(prod.gates.at(-1)?.reason ?? '', /payments-prod-5xx is in ALARM/);
     assert.equal(out.deployments.filter((d) => d.stage === 'prod').length, 0);
     assert.equal(out.stages['payments/prod']?.running, D1);

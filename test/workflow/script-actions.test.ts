@@ -48,20 +48,35 @@ describe('script actions on a phase', () => {
     assert.equal(out.releases[0]?.status, 'ABORTED');
     assert.equal(stageOf(out, 'prod').status, 'ABORTED');
     assert.equal(stageOf(out, 'staging').status, 'PROMOTED');
-    assert.deepEqual(out.deployments.filter((d) => d.stage === 'prod'), []);
+    assert.deepEqual(
+      out.deployments.filter((d) => d.stage === 'prod'),
+      [],
+    );
     assert.deepEqual(out.leasesHeld, []);
     assert.equal(out.executions[0]?.status, 'ABORTED');
   });
 
   it('injects a fault five minutes into a bake: a polling bake reads its alarms every minute until then, and fails at that poll', async () => {
     const out = await runInline(
-      scenario([{ when: { service: 'payments', stage: 'dev', phase: 'bake', after: 'PT5M' }, fault: { service: 'cloudwatch', operation: 'DescribeAlarms', error: 'AccessDeniedException', count: 1 } }], (cfg) => {
-        cfg.services.payments.stages[0].bake = { mode: 'poll', intervalSeconds: 60 };
-      }),
+      scenario(
+        [
+          {
+            when: { service: 'payments', stage: 'dev', phase: 'bake', after: 'PT5M' },
+            fault: { service: 'cloudwatch', operation: 'DescribeAlarms', error: 'AccessDeniedException', count: 1 },
+          },
+        ],
+        (cfg) => {
+          cfg.services.payments.stages[0].bake = { mode: 'poll', intervalSeconds: 60 };
+        },
+      ),
     );
     assert.deepEqual(out.warnings, []);
     const injected = out.timeline.filter((t) => t.event === 'Fault Injected');
-    assert.deepEqual(injected.map((t) => t.at), ['2026-11-24T10:09:00.000Z'], 'dev bake began at 10:04');
+    assert.deepEqual(
+      injected.map((t) => t.at),
+      ['2026-11-24T10:09:00.000Z'],
+      'dev bake began at 10:04',
+    );
     const bake = stageOf(out, 'dev').gates.find((g) => g.gate === 'bake');
     assert.match(bake?.reason ?? '', /^poll at bake minute 5: could not read alarm payments-dev-5xx: AccessDeniedException/);
     assert.equal(stageOf(out, 'dev').status, 'ROLLED_BACK');
@@ -98,8 +113,16 @@ describe('script actions at a time', () => {
   });
 
   it('reports a rejection at a time when no approval is waiting as unused, and decides nothing', async () => {
-    const out = await runInline(scenario([{ when: { at: 'PT5M' }, reject: { principal: bob } }, { when: { at: 'PT35M' }, approve: { principal: bob } }]));
-    assert.deepEqual(out.unused.map((u) => [u.index, u.reason]), [[0, 'no release was waiting for an approval at that time']]);
+    const out = await runInline(
+      scenario([
+        { when: { at: 'PT5M' }, reject: { principal: bob } },
+        { when: { at: 'PT35M' }, approve: { principal: bob } },
+      ]),
+    );
+    assert.deepEqual(
+      out.unused.map((u) => [u.index, u.reason]),
+      [[0, 'no release was waiting for an approval at that time']],
+    );
     assert.equal(out.releases[0]?.status, 'SUCCEEDED');
   });
 
@@ -114,13 +137,23 @@ describe('script actions at a time', () => {
   });
 
   it('aborts at a time only the executions in the stage it names: none is in prod at 10:05, so the release goes on', async () => {
-    const out = await runInline(scenario([{ when: { at: 'PT5M' }, abort: { service: 'payments', stage: 'prod' } }, { when: { at: 'PT35M' }, approve: { principal: bob } }]));
-    assert.deepEqual(out.unused.map((u) => [u.index, u.reason]), [[0, 'no execution of payments in stage prod was running']]);
+    const out = await runInline(
+      scenario([
+        { when: { at: 'PT5M' }, abort: { service: 'payments', stage: 'prod' } },
+        { when: { at: 'PT35M' }, approve: { principal: bob } },
+      ]),
+    );
+    assert.deepEqual(
+      out.unused.map((u) => [u.index, u.reason]),
+      [[0, 'no execution of payments in stage prod was running']],
+    );
     assert.equal(out.releases[0]?.status, 'SUCCEEDED');
   });
 
   it('refuses an abort at a time of a service or stage the config does not have', () => {
     assert.deepEqual(problemsOf(scenario([{ when: { at: 'PT1M' }, abort: { service: 'billing' } }])), ['script[0].abort.service: expected one of payments, ledger, got "billing"']);
-    assert.deepEqual(problemsOf(scenario([{ when: { at: 'PT1M' }, abort: { service: 'payments', stage: 'qa' } }])), ['script[0].abort.stage: expected one of dev, staging, prod, got "qa"']);
+    assert.deepEqual(problemsOf(scenario([{ when: { at: 'PT1M' }, abort: { service: 'payments', stage: 'qa' } }])), [
+      'script[0].abort.stage: expected one of dev, staging, prod, got "qa"',
+    ]);
   });
 });

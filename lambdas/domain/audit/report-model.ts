@@ -206,9 +206,20 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           st.waits.push({ at: e.at, ...(s(x.waitingFor) ? { waitingFor: x.waitingFor as string } : {}), ...(s(x.reason) ? { reason: x.reason as string } : {}) });
           break;
         case 'gate.evaluated':
-          st.gates.push({ at: e.at, gate: String(x.gate), result: String(x.result), reason: String(x.reason ?? ''), ...(x.evidence !== undefined ? { evidence: x.evidence } : {}) });
+          st.gates.push({
+            at: e.at,
+            gate: String(x.gate),
+            result: String(x.result),
+            reason: String(x.reason ?? ''),
+            ...(x.evidence !== undefined ? { evidence: x.evidence } : {}),
+          });
           if (x.gate === 'approval' && x.decision) {
-            st.approval = { decision: String(x.decision), ...(s(x.principal) ? { principal: x.principal as string } : {}), ...(s(x.comment) ? { comment: x.comment as string } : {}), at: e.at };
+            st.approval = {
+              decision: String(x.decision),
+              ...(s(x.principal) ? { principal: x.principal as string } : {}),
+              ...(s(x.comment) ? { comment: x.comment as string } : {}),
+              at: e.at,
+            };
           }
           break;
         case 'deploy.started': {
@@ -241,8 +252,8 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
             ...(s(x.message) ? { message: x.message as string } : {}),
             ...(buildId ? { buildId } : {}),
             // What the build itself reported wins over what can be derived from its id.
-            ...(s(evidence?.buildArn) ?? derived.buildArn ? { buildArn: s(evidence?.buildArn) ?? derived.buildArn } : {}),
-            ...(s(evidence?.logUrl) ?? derived.logLink ? { logLink: s(evidence?.logUrl) ?? derived.logLink } : {}),
+            ...((s(evidence?.buildArn) ?? derived.buildArn) ? { buildArn: s(evidence?.buildArn) ?? derived.buildArn } : {}),
+            ...((s(evidence?.logUrl) ?? derived.logLink) ? { logLink: s(evidence?.logUrl) ?? derived.logLink } : {}),
             ...(driver ? { driver } : {}),
             ...(evidence ? { evidence } : {}),
             ...(Object.keys(extra).length ? { driverEvidence: extra } : {}),
@@ -315,7 +326,15 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
     ...(facts.created ? { imageCreated: facts.created } : {}),
     ...(facts.pushedAt ? { imagePushedAt: facts.pushedAt } : {}),
     ...(facts.repository ? { sourceRepository: facts.repository } : {}),
-    ...(s(attributed?.data.initiator) ? { initiator: attributed?.data.initiator as string, attributedAt: attributed?.at, attributedFrom: s(attributed?.data.source) ? (attributed?.data.source as string) : 'CloudTrail PutImage' } : s(d.initiator) ? { initiator: d.initiator as string } : {}),
+    ...(s(attributed?.data.initiator)
+      ? {
+          initiator: attributed?.data.initiator as string,
+          attributedAt: attributed?.at,
+          attributedFrom: s(attributed?.data.source) ? (attributed?.data.source as string) : 'CloudTrail PutImage',
+        }
+      : s(d.initiator)
+        ? { initiator: d.initiator as string }
+        : {}),
     ...(s(d.reason) ? { requestReason: d.reason as string } : {}),
     ...(s(d.rollbackTarget) ? { rollbackTarget: d.rollbackTarget as string } : {}),
     ...(d.breakGlass ? { breakGlass: d.breakGlass } : {}),

@@ -146,11 +146,21 @@ export function verifyRelease(releaseId: string, lines: readonly ExportEventLine
     const expected = prev ? seqOf(prev) + 1 : 1;
     if (seq > expected) {
       const range = seq - 1 === expected ? `#${expected} is` : `#${expected}–#${seq - 1} are`;
-      at(l, 'deleted', prev ? `event ${range} missing between line ${prev.line} and line ${l.line}: deleted` : `event ${range} missing before it: the release's first events were deleted`);
+      at(
+        l,
+        'deleted',
+        prev ? `event ${range} missing between line ${prev.line} and line ${l.line}: deleted` : `event ${range} missing before it: the release's first events were deleted`,
+      );
     } else {
       const want = prev ? prev.event.hash : GENESIS_HASH;
       if (l.event.prevHash !== want) {
-        at(l, 'chain', prev ? `its prevHash is not the hash of ${describeEventAt(prev.line, prev.event)}: an event was edited, replaced or inserted` : 'the first event does not start from the genesis hash');
+        at(
+          l,
+          'chain',
+          prev
+            ? `its prevHash is not the hash of ${describeEventAt(prev.line, prev.event)}: an event was edited, replaced or inserted`
+            : 'the first event does not start from the genesis hash',
+        );
       }
     }
     if (seq === 1 && l.event.type !== 'release.started') at(l, 'malformed', 'the first event of a release must be release.started');
@@ -163,7 +173,8 @@ export function verifyRelease(releaseId: string, lines: readonly ExportEventLine
   const finishSeq = finished[0] ? seqOf(finished[0]) : undefined;
   if (finishSeq !== undefined) {
     for (const l of bySeq) {
-      if (seqOf(l) > finishSeq && !AFTER_FINISH_ALLOWED.has(String(l.event.type))) at(l, 'inserted', 'recorded after release.finished: nothing but a lease release follows the end of a release');
+      if (seqOf(l) > finishSeq && !AFTER_FINISH_ALLOWED.has(String(l.event.type)))
+        at(l, 'inserted', 'recorded after release.finished: nothing but a lease release follows the end of a release');
     }
   }
 
@@ -177,9 +188,19 @@ export function verifyRelease(releaseId: string, lines: readonly ExportEventLine
     const a = anchorLine.anchor;
     const shape = anchorShape.safeParse(a);
     if (!shape.success) {
-      problems.push({ releaseId, kind: 'anchor', line: anchorLine.line, message: `line ${anchorLine.line}: the anchor is not well-formed: ${formatIssues(shape.error.issues, a).join('; ')}` });
+      problems.push({
+        releaseId,
+        kind: 'anchor',
+        line: anchorLine.line,
+        message: `line ${anchorLine.line}: the anchor is not well-formed: ${formatIssues(shape.error.issues, a).join('; ')}`,
+      });
     } else if (!last) {
-      problems.push({ releaseId, kind: 'deleted', line: anchorLine.line, message: `line ${anchorLine.line}: the anchor names ${shape.data.version} event(s) but the export has none of them: deleted` });
+      problems.push({
+        releaseId,
+        kind: 'deleted',
+        line: anchorLine.line,
+        message: `line ${anchorLine.line}: the anchor names ${shape.data.version} event(s) but the export has none of them: deleted`,
+      });
     } else {
       const lastSeq = seqOf(last);
       if (shape.data.version > lastSeq) {
@@ -199,7 +220,12 @@ export function verifyRelease(releaseId: string, lines: readonly ExportEventLine
       }
     }
     if (last && anchorLine.line < last.line) {
-      problems.push({ releaseId, kind: 'reordered', line: anchorLine.line, message: `line ${anchorLine.line}: the anchor comes before the release's events end (line ${last.line})` });
+      problems.push({
+        releaseId,
+        kind: 'reordered',
+        line: anchorLine.line,
+        message: `line ${anchorLine.line}: the anchor comes before the release's events end (line ${last.line})`,
+      });
     }
   } else if (last) {
     problems.push({

@@ -31,7 +31,12 @@ export function evaluateImageAge(maxAgeDays: number, pushedAt: string | undefine
   const gate = 'image.age' as const;
   const pushedMs = pushedAt === undefined ? Number.NaN : Date.parse(pushedAt);
   if (Number.isNaN(pushedMs)) {
-    return { gate, result: 'FAIL', reason: `the registry reported no usable push time (${JSON.stringify(pushedAt ?? null)}), so the image's age against maxAgeDays ${maxAgeDays} cannot be shown`, evidence: { pushedAt: pushedAt ?? null, maxAgeDays, now: now.toISOString() } };
+    return {
+      gate,
+      result: 'FAIL',
+      reason: `the registry reported no usable push time (${JSON.stringify(pushedAt ?? null)}), so the image's age against maxAgeDays ${maxAgeDays} cannot be shown`,
+      evidence: { pushedAt: pushedAt ?? null, maxAgeDays, now: now.toISOString() },
+    };
   }
   const ageMs = Math.max(0, now.getTime() - pushedMs);
   const evidence = { pushedAt: new Date(pushedMs).toISOString(), now: now.toISOString(), ageDays: Math.round((ageMs / DAY_MS) * 1000) / 1000, maxAgeDays };

@@ -57,7 +57,8 @@ export interface ScanFindingsPage {
 export function toIsoTimestamp(v: Date | number | string | null | undefined, path: string, what: string): string | undefined {
   if (v === null || v === undefined) return undefined;
   const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v * 1000 : Date.parse(v);
-  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw new ValidationError(what, [`${path}: expected a timestamp, got ${JSON.stringify(v instanceof Date ? 'Invalid Date' : v)}`]);
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15)
+    throw new ValidationError(what, [`${path}: expected a timestamp, got ${JSON.stringify(v instanceof Date ? 'Invalid Date' : v)}`]);
   return new Date(ms).toISOString();
 }
 
@@ -151,7 +152,10 @@ export function mergeScanResults(parts: ReadonlyArray<{ readonly platform: strin
     }
   }
   const descriptions = parts.filter((p) => p.scan.status === status && p.scan.description).map((p) => `${p.platform}: ${p.scan.description}`);
-  const completed = parts.map((p) => p.scan.completedAt).filter((c): c is string => typeof c === 'string').sort();
+  const completed = parts
+    .map((p) => p.scan.completedAt)
+    .filter((c): c is string => typeof c === 'string')
+    .sort();
   return {
     status,
     ...(descriptions.length ? { description: descriptions.join('; ') } : {}),

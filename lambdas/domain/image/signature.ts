@@ -255,7 +255,8 @@ function otherSignaturesNote(e: SignatureEvidence): string {
   const notes: string[] = [];
   if (e.notation?.length) notes.push(`${e.notation.length} Notation signature(s) found, which Gantry records but does not verify`);
   const complete = e.managedSigning?.filter((m) => m.status === 'COMPLETE') ?? [];
-  if (complete.length) notes.push(`ECR managed signing reports COMPLETE for ${complete.map((m) => String(m.signingProfileArn ?? 'a profile')).join(', ')}, which Gantry records but does not verify`);
+  if (complete.length)
+    notes.push(`ECR managed signing reports COMPLETE for ${complete.map((m) => String(m.signingProfileArn ?? 'a profile')).join(', ')}, which Gantry records but does not verify`);
   return notes.length ? ` (${notes.join('; ')})` : '';
 }
 

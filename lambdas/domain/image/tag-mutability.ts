@@ -36,7 +36,12 @@ function matchingFilter(filters: readonly TagMutabilityFilter[], tag: string): T
  */
 export function evaluateImmutableTag(repository: string, tag: string | undefined, policy: RepositoryTagPolicy): GateResult {
   const { mutability, exclusionFilters } = policy;
-  const evidence = { repository, tag: tag ?? null, imageTagMutability: mutability, exclusionFilters: exclusionFilters.map((f) => ({ filterType: f.filterType, filter: f.filter })) };
+  const evidence = {
+    repository,
+    tag: tag ?? null,
+    imageTagMutability: mutability,
+    exclusionFilters: exclusionFilters.map((f) => ({ filterType: f.filterType, filter: f.filter })),
+  };
   const gate = 'image.immutable-tag' as const;
   const named = tag ? `tag ${tag}` : 'the release (by digest, no tag)';
   switch (mutability) {
@@ -45,14 +50,24 @@ export function evaluateImmutableTag(repository: string, tag: string | undefined
     case 'IMMUTABLE_WITH_EXCLUSION': {
       const excluded = tag ? matchingFilter(exclusionFilters, tag) : undefined;
       if (excluded) {
-        return { gate, result: 'FAIL', reason: `repository ${repository} is IMMUTABLE_WITH_EXCLUSION and ${named} matches the exclusion filter "${excluded.filter}", so it can be moved`, evidence };
+        return {
+          gate,
+          result: 'FAIL',
+          reason: `repository ${repository} is IMMUTABLE_WITH_EXCLUSION and ${named} matches the exclusion filter "${excluded.filter}", so it can be moved`,
+          evidence,
+        };
       }
       return { gate, result: 'PASS', reason: `repository ${repository} is IMMUTABLE_WITH_EXCLUSION and ${named} matches no exclusion filter`, evidence };
     }
     case 'MUTABLE_WITH_EXCLUSION': {
       const pinned = tag ? matchingFilter(exclusionFilters, tag) : undefined;
       if (pinned) {
-        return { gate, result: 'PASS', reason: `repository ${repository} is MUTABLE_WITH_EXCLUSION and ${named} matches the exclusion filter "${pinned.filter}", which makes it immutable`, evidence };
+        return {
+          gate,
+          result: 'PASS',
+          reason: `repository ${repository} is MUTABLE_WITH_EXCLUSION and ${named} matches the exclusion filter "${pinned.filter}", which makes it immutable`,
+          evidence,
+        };
       }
       return { gate, result: 'FAIL', reason: `repository ${repository} is MUTABLE_WITH_EXCLUSION and ${named} matches no exclusion filter, so it can be moved`, evidence };
     }

@@ -77,11 +77,17 @@ describe('buildAwsDeps', () => {
 
 describe('loadBundledConfig', () => {
   it('throws ConfigError when nothing was bundled', () => {
-    assert.throws(() => loadBundledConfig(undefined), (e: unknown) => e instanceof ConfigError && /GANTRY_CONFIG/.test(e.message));
+    assert.throws(
+      () => loadBundledConfig(undefined),
+      (e: unknown) => e instanceof ConfigError && /GANTRY_CONFIG/.test(e.message),
+    );
   });
 
   it('throws ConfigError keeping the parse error as cause when the JSON is broken', () => {
-    assert.throws(() => loadBundledConfig('{"services":'), (e: unknown) => e instanceof ConfigError && e.cause instanceof SyntaxError);
+    assert.throws(
+      () => loadBundledConfig('{"services":'),
+      (e: unknown) => e instanceof ConfigError && e.cause instanceof SyntaxError,
+    );
   });
 
   it('throws ValidationError naming the field when the config is invalid', () => {
@@ -112,7 +118,10 @@ describe('awsDeps', () => {
 
 describe('buildAwsDeps: the runtime facts', () => {
   it('is in Lambda exactly when AWS_LAMBDA_FUNCTION_NAME is set, in the region AWS_REGION names', () => {
-    const inside = buildAwsDeps({ ...ENV, AWS_LAMBDA_FUNCTION_NAME: 'gantry-record-step', AWS_REGION: 'eu-west-2', ECR_REGISTRY: '111122223333.dkr.ecr.eu-west-2.amazonaws.com' }, CONFIG);
+    const inside = buildAwsDeps(
+      { ...ENV, AWS_LAMBDA_FUNCTION_NAME: 'gantry-record-step', AWS_REGION: 'eu-west-2', ECR_REGISTRY: '111122223333.dkr.ecr.eu-west-2.amazonaws.com' },
+      CONFIG,
+    );
     assert.equal(inside.runtime.inLambda, true);
     assert.equal(inside.runtime.region, 'eu-west-2');
     assert.equal(inside.runtime.ecrRegistry, '111122223333.dkr.ecr.eu-west-2.amazonaws.com');
@@ -123,6 +132,9 @@ describe('buildAwsDeps: the runtime facts', () => {
 
   it('names ECR_REGISTRY when a handler reads the registry host of a function that was not given it', () => {
     const deps = buildAwsDeps({ ...ENV, AWS_LAMBDA_FUNCTION_NAME: 'gantry-window-gate' }, CONFIG);
-    assert.throws(() => deps.runtime.ecrRegistry, (e: unknown) => e instanceof ConfigError && /ECR_REGISTRY/.test(e.message));
+    assert.throws(
+      () => deps.runtime.ecrRegistry,
+      (e: unknown) => e instanceof ConfigError && /ECR_REGISTRY/.test(e.message),
+    );
   });
 });

@@ -64,8 +64,7 @@ describe('CloudWatchAlarms.describeAlarms', () => {
       name: 'ServiceAggregatedAlarm',
       type: 'CompositeAlarm',
       state: 'ALARM',
-      reason:
-        'arn:aws:cloudwatch:us-east-1:123456789012:alarm:SuppressionDemo.EventBridge.FirstChild transitioned to ALARM at Friday 22 July, 2022 15:57:45 UTC',
+      reason: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:SuppressionDemo.EventBridge.FirstChild transitioned to ALARM at Friday 22 July, 2022 15:57:45 UTC',
       updatedAt: '2022-07-22T15:57:45.394Z',
     });
   });
@@ -105,7 +104,9 @@ describe('CloudWatchAlarms.describeAlarms', () => {
   });
 
   it('follows NextToken until the last page', async () => {
-    cw.on(DescribeAlarmsCommand).resolvesOnce({ ...metricOk(), NextToken: 'next-1' }).resolvesOnce(composite());
+    cw.on(DescribeAlarmsCommand)
+      .resolvesOnce({ ...metricOk(), NextToken: 'next-1' })
+      .resolvesOnce(composite());
 
     const states = await alarms.describeAlarms(['myalarm', 'ServiceAggregatedAlarm']);
 
@@ -133,17 +134,13 @@ describe('CloudWatchAlarms.describeAlarms', () => {
 
   it('rethrows throttling as an error named Throttling after the AWS error', async () => {
     // CloudWatch's query protocol names its throttling error "Throttling".
-    cw.on(DescribeAlarmsCommand).rejects(
-      new CloudWatchServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }),
-    );
+    cw.on(DescribeAlarmsCommand).rejects(new CloudWatchServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' }));
 
     await assert.rejects(alarms.describeAlarms(['myalarm']), (e: unknown) => e instanceof TransientAwsError && e.name === 'Throttling');
   });
 
   it('rethrows a 5xx as a transient error', async () => {
-    cw.on(DescribeAlarmsCommand).rejects(
-      new CloudWatchServiceException({ name: 'InternalServiceFault', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'boom' }),
-    );
+    cw.on(DescribeAlarmsCommand).rejects(new CloudWatchServiceException({ name: 'InternalServiceFault', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'boom' }));
 
     await assert.rejects(alarms.describeAlarms(['myalarm']), (e: unknown) => e instanceof TransientAwsError && e.name === 'InternalServiceFault');
   });

@@ -33,7 +33,16 @@ import { ValidationError } from '../../../lambdas/domain/validation';
 
 const SAMPLES = path.join(__dirname, '../../fixtures/aws-samples');
 /** Timestamp fields: JSON carries epoch seconds (wire/CLI v1) or ISO strings (CLI v2); the SDK gives Date. */
-const DATE_KEYS = new Set(['imagePushedAt', 'imageScanCompletedAt', 'vulnerabilitySourceUpdatedAt', 'lastRecordedPullTime', 'createdAt', 'firstObservedAt', 'lastObservedAt', 'updatedAt']);
+const DATE_KEYS = new Set([
+  'imagePushedAt',
+  'imageScanCompletedAt',
+  'vulnerabilitySourceUpdatedAt',
+  'lastRecordedPullTime',
+  'createdAt',
+  'firstObservedAt',
+  'lastObservedAt',
+  'updatedAt',
+]);
 function sample<T>(file: string): T {
   return JSON.parse(readFileSync(path.join(SAMPLES, file), 'utf8'), (key, value) => {
     if (!DATE_KEYS.has(key)) return value;
@@ -43,8 +52,7 @@ function sample<T>(file: string): T {
   }) as T;
 }
 
-const throttling = () =>
-  new ECRServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+const throttling = () => new ECRServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
 
 const DIGEST = 'sha256:74b2c688c700ec95a93e478cdb959737c148df3fbf5ea706abe0318726e885e6';
 
@@ -210,7 +218,13 @@ describe('EcrRegistry', () => {
     it('reads fixAvailable YES and PARTIAL as true and exploitAvailable YES as true', async () => {
       const out = sample<DescribeImageScanFindingsCommandOutput>('ecr-describe-image-scan-findings-enhanced.json');
       const [a, b] = out.imageScanFindings?.enhancedFindings ?? [];
-      out.imageScanFindings = { ...out.imageScanFindings, enhancedFindings: [{ ...a, fixAvailable: 'YES', exploitAvailable: 'YES' }, { ...b, fixAvailable: 'PARTIAL' }] };
+      out.imageScanFindings = {
+        ...out.imageScanFindings,
+        enhancedFindings: [
+          { ...a, fixAvailable: 'YES', exploitAvailable: 'YES' },
+          { ...b, fixAvailable: 'PARTIAL' },
+        ],
+      };
       ecr.on(DescribeImageScanFindingsCommand).resolves(out);
 
       const scan = await registry.scanFindings('reponame', DIGEST);
@@ -305,10 +319,17 @@ describe('EcrRegistry', () => {
   describe('repositoryTagSettings', () => {
     it('returns the setting with its exclusion filters', async () => {
       const out = sample<DescribeRepositoriesCommandOutput>('ecr-describe-repositories-full.constructed.json');
-      const repo = { ...out.repositories?.[0], imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' as const, imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD' as const, filter: 'latest' }] };
+      const repo = {
+        ...out.repositories?.[0],
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' as const,
+        imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD' as const, filter: 'latest' }],
+      };
       ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repo] });
 
-      assert.deepEqual(await registry.repositoryTagSettings('testrepo'), { mutability: 'IMMUTABLE_WITH_EXCLUSION', exclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }] });
+      assert.deepEqual(await registry.repositoryTagSettings('testrepo'), {
+        mutability: 'IMMUTABLE_WITH_EXCLUSION',
+        exclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }],
+      });
     });
 
     it('reads the sample repository as IMMUTABLE with no filters', async () => {
@@ -336,7 +357,10 @@ describe('EcrRegistry', () => {
 
     it('asks for a tag, such as a cosign signature tag, and takes the digest ECR answers with', async () => {
       const manifest = readFileSync(path.join(SAMPLES, 'cosign-signature-manifest.constructed.json'), 'utf8');
-      ecr.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageDigest: DIGEST, imageTag: 'sha256-abc.sig' }, imageManifest: manifest, imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' }], failures: [] });
+      ecr.on(BatchGetImageCommand).resolves({
+        images: [{ imageId: { imageDigest: DIGEST, imageTag: 'sha256-abc.sig' }, imageManifest: manifest, imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' }],
+        failures: [],
+      });
 
       const rec = await registry.imageManifest('sample-repo', { tag: 'sha256-abc.sig' });
 
@@ -362,7 +386,10 @@ describe('EcrRegistry', () => {
         .resolvesOnce({ failures: [{ failureCode: 'KmsError', failureReason: 'key disabled' }] });
 
       await assert.rejects(registry.imageManifest('sample-repo', { digest: DIGEST }), (e: unknown) => e instanceof TransientAwsError && e.name === 'UpstreamTooManyRequests');
-      await assert.rejects(registry.imageManifest('sample-repo', { digest: DIGEST }), (e: unknown) => e instanceof ImageUnreadableError && /KmsError: key disabled/.test(e.message));
+      await assert.rejects(
+        registry.imageManifest('sample-repo', { digest: DIGEST }),
+        (e: unknown) => e instanceof ImageUnreadableError && /KmsError: key disabled/.test(e.message),
+      );
     });
   });
 
@@ -451,7 +478,10 @@ describe('EcrRegistry', () => {
       const notation = JSON.parse(readFileSync(path.join(SAMPLES, 'notation-signature-manifest-oci11-artifacttype.json'), 'utf8'));
       ecr
         .on(ListImageReferrersCommand)
-        .resolvesOnce({ referrers: [{ digest: DIGEST, mediaType: notation.mediaType, artifactType: notation.artifactType, size: 911, annotations: notation.annotations }], nextToken: 'p2' })
+        .resolvesOnce({
+          referrers: [{ digest: DIGEST, mediaType: notation.mediaType, artifactType: notation.artifactType, size: 911, annotations: notation.annotations }],
+          nextToken: 'p2',
+        })
         .resolvesOnce({ referrers: [] });
 
       const found = await registry.referrers('sample-repo', notation.subject.digest, 'application/vnd.cncf.notary.signature');
@@ -487,4 +517,3 @@ describe('EcrRegistry', () => {
     });
   });
 });
-

@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'vitest';
-import {
-  ConflictException,
-  CreateScheduleCommand,
-  DeleteScheduleCommand,
-  ResourceNotFoundException,
-  SchedulerClient,
-  ThrottlingException,
-} from '@aws-sdk/client-scheduler';
+import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient, ThrottlingException } from '@aws-sdk/client-scheduler';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { TransientAwsError } from '../../../lambdas/adapters/errors';
@@ -60,7 +53,9 @@ describe('SchedulerTimers', () => {
   });
 
   it('treats ConflictException as already scheduled', async () => {
-    scheduler.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'Schedule bake-r1-prod already exists.', Message: 'Schedule bake-r1-prod already exists.', $metadata: {} }));
+    scheduler
+      .on(CreateScheduleCommand)
+      .rejects(new ConflictException({ message: 'Schedule bake-r1-prod already exists.', Message: 'Schedule bake-r1-prod already exists.', $metadata: {} }));
 
     await assert.doesNotReject(timers.schedule('bake-r1-prod', '2026-11-24T10:30:00Z', {}));
     assert.equal(scheduler.commandCalls(CreateScheduleCommand).length, 1);
@@ -75,7 +70,9 @@ describe('SchedulerTimers', () => {
   });
 
   it('ignores a schedule that no longer exists on cancel', async () => {
-    scheduler.on(DeleteScheduleCommand).rejects(new ResourceNotFoundException({ message: 'Schedule bake-r1-prod does not exist.', Message: 'Schedule bake-r1-prod does not exist.', $metadata: {} }));
+    scheduler
+      .on(DeleteScheduleCommand)
+      .rejects(new ResourceNotFoundException({ message: 'Schedule bake-r1-prod does not exist.', Message: 'Schedule bake-r1-prod does not exist.', $metadata: {} }));
 
     await assert.doesNotReject(timers.cancel('bake-r1-prod'));
     assert.equal(scheduler.commandCalls(DeleteScheduleCommand).length, 1);
@@ -84,15 +81,17 @@ describe('SchedulerTimers', () => {
   it('rethrows throttling as ThrottlingException', async () => {
     scheduler.on(CreateScheduleCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', Message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
 
-    await assert.rejects(
-      timers.schedule('bake-r1-prod', '2026-11-24T10:30:00Z', {}),
-      (e: unknown) => e instanceof TransientAwsError && e.name === 'ThrottlingException',
-    );
+    await assert.rejects(timers.schedule('bake-r1-prod', '2026-11-24T10:30:00Z', {}), (e: unknown) => e instanceof TransientAwsError && e.name === 'ThrottlingException');
   });
 
   it('adds a dead-letter queue and its own retry policy when configured', async () => {
     scheduler.on(CreateScheduleCommand).resolves({});
-    const custom = new SchedulerTimers(client, { ...OPTIONS, deadLetterArn: 'arn:aws:sqs:eu-west-2:111122223333:gantry-dlq', maximumRetryAttempts: 3, maximumEventAgeInSeconds: 600 });
+    const custom = new SchedulerTimers(client, {
+      ...OPTIONS,
+      deadLetterArn: 'arn:aws:sqs:eu-west-2:111122223333:gantry-dlq',
+      maximumRetryAttempts: 3,
+      maximumEventAgeInSeconds: 600,
+    });
 
     await custom.schedule('bake-r1-prod', '2026-11-24T10:30:00Z', {});
 

@@ -18,8 +18,7 @@ import { ConfigError, TransientAwsError } from '../../../lambdas/adapters/errors
 import { executionArnPrefix, SfnExecutions, SfnTaskTokens } from '../../../lambdas/adapters/sfn';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-2:111122223333:stateMachine:gantry-release';
-const throttling = () =>
-  new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+const throttling = () => new SFNServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
 
 describe('SfnTaskTokens', () => {
   const client = new SFNClient({ region: 'eu-west-2' });
@@ -123,7 +122,9 @@ describe('SfnExecutions', () => {
   });
 
   it('describes an execution by name: its status and its input, parsed', async () => {
-    sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED', input: '{"service":"payments","image":{"digest":"sha256:abc"}}', executionArn: 'x', stateMachineArn: STATE_MACHINE, startDate: new Date() });
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolves({ status: 'FAILED', input: '{"service":"payments","image":{"digest":"sha256:abc"}}', executionArn: 'x', stateMachineArn: STATE_MACHINE, startDate: new Date() });
 
     const d = await executions.describe('payments-abc');
 
