@@ -22,7 +22,7 @@ import type { GantryConfig } from '../lambdas/domain/config';
 import { acknowledge, FAILURE_PATH_REASONS } from './acknowledge';
 import { handlerCode, PROJECT_ROOT } from './bundle';
 
-/** The repository root: `lambdas/`, `statemachines/`, `buildspecs/` and `scripts/` live under it. */
+/** The repository root: `lambdas/`, `statemachines/` and `drivers/` live under it. */
 export { PROJECT_ROOT };
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;

@@ -20,7 +20,7 @@ import { Code } from 'aws-cdk-lib/aws-lambda';
 import type { GantryConfig } from '../lambdas/domain/config';
 
 /**
- * The repository (or installed package) root: `lambdas/`, `statemachines/`, `buildspecs/` and `scripts/` live
+ * The repository (or installed package) root: `lambdas/`, `statemachines/` and `drivers/` (buildspecs, scripts) live
  * under it. The nearest folder above this file holding `statemachines/`: `lib/` in the repository, `dist/lib/` in
  * the package (decision 033).
  */

@@ -263,7 +263,7 @@ describe('renderHelmBuildSpec', () => {
   });
 });
 
-describe('buildspecs/helm.yml', () => {
+describe('drivers/helm/buildspec.yml', () => {
   it('installs a pinned helm and checks its sha256 before using it', () => {
     assert.match(buildspec, /https:\/\/get\.helm\.sh\/helm-v\d+\.\d+\.\d+-linux-amd64\.tar\.gz/);
     assert.match(buildspec, /echo "[a-f0-9]{64} {2}\/tmp\/helm\.tar\.gz" \| sha256sum --check --strict -/);

@@ -207,7 +207,7 @@ describe('the Helm driver script', () => {
   });
 });
 
-describe('buildspecs/helm.yml', () => {
+describe('drivers/helm/buildspec.yml', () => {
   const install = phaseCommands(buildspec, 'install');
   const INSTALL_STUBS = {
     curl: RECORD_ONLY,

@@ -565,7 +565,7 @@ describe("the Terraform driver's evidence for the workflow (CodeBuild exported-v
   });
 });
 
-describe('buildspecs/terraform.yml', () => {
+describe('drivers/terraform/buildspec.yml', () => {
   const install = phaseCommands(buildspec, 'install');
   const INSTALL_STUBS = {
     curl: RECORD_ONLY,
