@@ -8,11 +8,11 @@
  * - the CDK stack (lib/ReleaseControlPlane.ts builds one function per entry and turns each capability into
  *   IAM statements with lib/handler-grants.ts; the ledger grants stay in lib/ledger-access.ts, keyed by the
  *   same names);
- * - the local runtime (local/simulate.ts has one `run` per name, local/engine.ts the workflow placeholders);
+ * - the local runtime (local/handlers.ts has one `run` per name, local/engine.ts the workflow placeholders);
  * - the tests (test/infra/handler-registry.test.ts checks every role against its capabilities).
  *
  * Adding a handler: its file under lambdas/, one entry here, its ledger calls in lib/ledger-access.ts, its
- * `run` in local/simulate.ts's table.
+ * `run` in local/handlers.ts's table.
  */
 
 /** The workflows that invoke handlers by `${XxxFunctionArn}` (statemachines/<name>.asl.json). */

@@ -1,0 +1,250 @@
+/**
+ * A simulation's read-out (local/simulate.ts): once the clock has stopped, the ledger, the local cloud
+ * and the engine become the output — releases, stage pointers, one timeline, warnings.
+ */
+import { type LedgerEvent, verifyChain } from '../lambdas/domain/ledger';
+import type { InsightCheckData, InsightRecord } from '../lambdas/domain/insight';
+import { rollbackFromText } from '../lambdas/domain/release';
+import type { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
+import type { LocalCloud } from './cloud';
+import type { LocalStepFunctions } from './engine';
+import type { ScriptRunner } from './sim-script';
+import type { SimRelease, SimulationOutput, SimulationResult, TimelineEntry } from './sim-types';
+import type { SimWorld } from './sim-world';
+
+const LABELS: Record<string, (e: LedgerEvent) => string> = {
+  'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : 'Release Started'),
+  'release.attributed': (e) => (e.data.source === 'CloudTrail StartExecution' ? 'Initiator Identified' : 'Pusher Identified'),
+  'approval.refused': () => 'Approval Refused',
+  'stage.started': () => 'Stage Started',
+  'stage.waiting': (e) => `Waiting for ${String(e.data.waitingFor ?? 'something')}`,
+  'lease.acquired': () => 'Lease Acquired',
+  'lease.released': () => 'Lease Released',
+  'lease.lost': () => 'Lease Taken by Rollback',
+  'gate.evaluated': (e) => `Gate ${String(e.data.gate)}`,
+  'deploy.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Started' : 'Deploy Started'),
+  'deploy.finished': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Finished' : e.data.result === 'SUCCEEDED' ? 'Stage Deployed' : 'Deploy Failed'),
+  'bake.started': () => 'Bake Started',
+  'bake.event-ignored': () => 'Alarm Event Ignored',
+  'bake.finished': () => 'Bake Finished',
+  'stage.promoted': () => 'Stage Promoted',
+  'rollback.started': () => 'Rollback Started',
+  'rollback.finished': () => 'Rollback Finished',
+  'stage.finished': () => 'Stage Finished',
+  'release.finished': () => 'Release Finished',
+};
+
+function ledgerEntry(e: LedgerEvent): TimelineEntry {
+  const d = e.data;
+  const result = (d.result ?? d.status) as string | undefined;
+  let reason = (d.reason ?? d.message) as string | undefined;
+  if (e.type === 'release.started') reason = `${d.service} ${d.digest ?? '(tag not found)'}${d.tag ? ` (${d.tag})` : ''} by ${d.initiator}`;
+  if (e.type === 'deploy.started') reason = `${d.digest}`;
+  if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
+  if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
+  if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
+  return {
+    at: e.at,
+    release: e.releaseId,
+    ...(e.stage ? { stage: e.stage } : {}),
+    event: LABELS[e.type]?.(e) ?? e.type,
+    ...(result ? { result } : {}),
+    ...(reason ? { reason } : {}),
+  };
+}
+
+/** What went wrong that the output should say: refused operator requests, internal errors, failed deliveries, executions left waiting. */
+export function runWarnings(world: SimWorld, sfn: LocalStepFunctions, stoppedEarly: boolean): string[] {
+  const warnings: string[] = [...world.operatorWarnings];
+  for (const e of world.clock.errors) warnings.push(`internal: ${(e as Error).stack ?? String(e)}`);
+  for (const f of world.cloud.deliveryFailures) warnings.push(`event delivery to ${f.rule} failed: ${f.error}`);
+  if (!stoppedEarly)
+    for (const ex of sfn.executions.values())
+      if (ex.status === 'RUNNING') warnings.push(`execution ${ex.name} is still RUNNING with nothing left to happen (waiting for a decision the scenario never gives)`);
+  return warnings;
+}
+
+/** The output, the ledger's events and the insight chain; `warnings` gains the leases still held (unless stopped early). */
+export async function readOut(world: SimWorld, sfn: LocalStepFunctions, script: ScriptRunner, warnings: string[], stoppedEarly: boolean): Promise<SimulationResult> {
+  const { scenario, options, clock, cloud, chaos, ledger } = world;
+  const { releases, ledgerEvents, timeline } = await readReleases(ledger);
+  const external: TimelineEntry[] = [];
+  const leasesHeld: SimulationOutput['leasesHeld'] = [];
+  for (const r of releases) for (const l of await ledger.leasesOf(r.releaseId)) leasesHeld.push({ owner: r.releaseId, ...l });
+  if (!stoppedEarly) for (const l of leasesHeld) warnings.push(`lease ${l.service}/${l.stage} still held by ${l.owner}`);
+  const stages = await stagePointers(world);
+  const skipped = await readSkips(ledger);
+  for (const s of skipped) external.push({ at: s.at, event: 'Push Skipped', reason: `${s.repository}:${s.tag ?? '(no tag)'} — ${s.reason}` });
+  external.push(...cloud.notes.map(noteEntry));
+  // The insight checks: one line per check, one per finding.
+  const insightRecords = await ledger.listInsights();
+  external.push(...insightRecords.flatMap(insightEntries));
+  const output: SimulationOutput = {
+    scenario: scenario.name,
+    simulated: true,
+    releases,
+    stages,
+    deployments: deploymentsOf(cloud),
+    skipped: skipped.map(({ at, ...rest }) => ({ ...rest, at })),
+    unused: script.unused(),
+    timeline: mergeTimeline(timeline, external),
+    executions: executionsOf(sfn),
+    lifecycle: cloud.lifecycle.map((e) => ({ at: e.at, source: 'gantry' as const, detailType: e.detailType, detail: e.detail })),
+    leasesHeld,
+    workloads: workloadsOf(cloud),
+    insight: { checks: insightRecords.map(insightCheck) },
+    ...(chaos.active ? { chaos: chaos.stats } : {}),
+    warnings,
+    clock: { start: scenario.clock, end: options.until !== undefined ? new Date(Math.max(options.until, clock.nowMs())).toISOString() : clock.now().toISOString() },
+  };
+  return { output, ledgerEvents, insightRecords };
+}
+
+/** Every release in the ledger, by start: its summary, its events (chain verified) and their timeline entries. */
+async function readReleases(ledger: DynamoLedger): Promise<{ releases: SimRelease[]; ledgerEvents: LedgerEvent[]; timeline: TimelineEntry[] }> {
+  const summaries = await ledger.listReleases();
+  const releases: SimRelease[] = [];
+  const ledgerEvents: LedgerEvent[] = [];
+  const timeline: TimelineEntry[] = [];
+  for (const s of [...summaries].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.releaseId.localeCompare(b.releaseId))) {
+    const events = await ledger.events(s.releaseId);
+    ledgerEvents.push(...events);
+    const v = verifyChain(events);
+    timeline.push(...events.map(ledgerEntry));
+    releases.push({
+      releaseId: s.releaseId,
+      kind: s.kind,
+      service: s.service,
+      digest: s.digest ?? null,
+      tag: s.tag ?? null,
+      initiator: s.initiator ?? null,
+      status: s.status,
+      reason: s.reason,
+      startedAt: s.startedAt,
+      endedAt: s.endedAt,
+      stages: s.stages.map((st) => ({
+        name: st.name,
+        status: st.status,
+        ...(st.reason ? { reason: st.reason } : {}),
+        gates: st.gates.map((g) => ({ gate: g.gate, result: g.result, reason: g.reason })),
+        ...(st.approval ? { approval: st.approval } : {}),
+        ...(st.deployedDigest ? { deployedDigest: st.deployedDigest } : {}),
+        ...(st.rollback ? { rollback: { ...st.rollback } } : {}),
+        ...(st.startedAt ? { startedAt: st.startedAt } : {}),
+        ...(st.endedAt ? { endedAt: st.endedAt } : {}),
+      })),
+      audit: { events: v.events, verified: v.ok, ...(v.ok ? {} : { problems: v.problems }) },
+    });
+  }
+  return { releases, ledgerEvents, timeline };
+}
+
+/** Each configured stage's pointers, where it has any. */
+async function stagePointers(world: SimWorld): Promise<SimulationOutput['stages']> {
+  const stages: SimulationOutput['stages'] = {};
+  for (const [svcName, svc] of Object.entries(world.config.services)) {
+    for (const st of svc.stages) {
+      const p = await world.ledger.getPointer(svcName, st.name);
+      if (p && (p.running || p.lastKnownGood))
+        stages[`${svcName}/${st.name}`] = { ...(p.running ? { running: p.running } : {}), ...(p.lastKnownGood ? { lastKnownGood: p.lastKnownGood } : {}) };
+    }
+  }
+  return stages;
+}
+
+async function readSkips(ledger: DynamoLedger): Promise<SimulationOutput['skipped']> {
+  return (await ledger.listSkips()).map((s) => ({
+    repository: s.repository,
+    ...(s.tag ? { tag: s.tag } : {}),
+    ...(s.digest ? { digest: s.digest } : {}),
+    reason: s.reason,
+    at: s.at,
+  }));
+}
+
+/** A note of the local cloud (something that happened outside the ledger) as a timeline entry. */
+function noteEntry(n: LocalCloud['notes'][number]): TimelineEntry {
+  const d = n.detail;
+  const reason =
+    n.event === 'Alarm State Changed'
+      ? `${d.alarm}: ${d.from} → ${d.to}`
+      : n.event === 'Fault Injected'
+        ? `${d.service} ${d.operation} → ${d.error}`
+        : n.event === 'Approval Decided' || n.event === 'Approval Refused'
+          ? `${d.decision} by ${d.principal}: HTTP ${d.status} ${d.message}`
+          : n.event === 'Freeze On' || n.event === 'Freeze Off'
+            ? `${d.reason} (by ${d.principal})`
+            : n.event === 'Execution Aborted'
+              ? `stopped by the ${d.by ?? 'scenario'}`
+              : n.event === 'Input Rejected'
+                ? `${d.cause}`
+                : n.event === 'Push Received'
+                  ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
+                  : n.event === 'Console Start'
+                    ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
+                    : n.event === 'Image Set Out Of Band'
+                      ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
+                      : JSON.stringify(d);
+  return { at: n.at, event: n.event, reason, ...(typeof d.execution === 'string' ? { release: d.execution } : {}) };
+}
+
+/** One insight check: a line for the check, one per finding. */
+function insightEntries(r: InsightRecord): TimelineEntry[] {
+  const d = r.data as Partial<InsightCheckData>;
+  const drift = d.drift ?? [];
+  const stale = d.stale ?? [];
+  return [
+    { at: r.at, event: 'Insight Check', reason: `${drift.length} drifted, ${d.inSync?.length ?? 0} in sync, ${stale.length} stale (record #${r.seq})` },
+    ...drift.map((f) => ({ at: r.at, stage: f.stage, event: 'Drift Detected', result: 'DRIFTED', reason: `${f.service}/${f.stage} [${f.kind}]: ${f.reason}` })),
+    ...stale.map((f) => ({ at: r.at, event: 'Service Stale', result: 'STALE', reason: `${f.service}: ${f.reason}` })),
+  ];
+}
+
+function insightCheck(r: InsightRecord): SimulationOutput['insight']['checks'][number] {
+  const d = r.data as Partial<InsightCheckData>;
+  return { at: r.at, checkId: r.checkId, stale: d.stale ?? [], drift: d.drift ?? [], inSync: d.inSync?.length ?? 0 };
+}
+
+/** Stable: by time; within one instant, external happenings first, then each release's own order. */
+function mergeTimeline(timeline: TimelineEntry[], external: TimelineEntry[]): TimelineEntry[] {
+  timeline.unshift(...external);
+  const order = new Map(timeline.map((t, i) => [t, i]));
+  timeline.sort((a, b) => a.at.localeCompare(b.at) || (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  return timeline;
+}
+
+function deploymentsOf(cloud: LocalCloud): SimulationOutput['deployments'] {
+  return cloud.deployments.map((d) => ({
+    service: d.service,
+    stage: d.stage,
+    digest: d.digest,
+    kind: d.kind,
+    startedAt: d.startedAt,
+    ...(d.endedAt ? { endedAt: d.endedAt } : {}),
+    ...(d.result ? { result: d.result } : {}),
+    releaseId: d.releaseId,
+  }));
+}
+
+function executionsOf(sfn: LocalStepFunctions): SimulationOutput['executions'] {
+  return [...sfn.executions.values()].map((e) => ({
+    name: e.name,
+    machine: e.machine,
+    status: e.status,
+    ...(e.error ? { error: e.error } : {}),
+    transitions: e.transitions,
+    ...(e.largestState ? { largestState: e.largestState } : {}),
+  }));
+}
+
+/** The clusters' Deployments (cluster = the config's cluster key): what each container runs. */
+function workloadsOf(cloud: LocalCloud): SimulationOutput['workloads'] {
+  return cloud.kube.all().map((d) => ({
+    cluster: d.cluster,
+    namespace: d.namespace,
+    name: d.name,
+    generation: d.generation,
+    containers: Object.fromEntries(d.containers.map((c) => [c.name, c.image])),
+    annotations: { ...d.annotations },
+  }));
+}
