@@ -1,12 +1,14 @@
 /**
  * `npm run bench [-- suite ...]`: runs the named benchmark suites (all of them when none is named) and
  * prints the tables recorded in docs/benchmarks.md. Suites: synth, bundles, transitions, simulation,
- * audit, bake. Example: `npm run bench -- synth bundles`.
+ * audit, bake, requests, load. Example: `npm run bench -- synth bundles`.
  */
 import { auditTable, measureAudit } from './audit';
 import { bakeTable, measureBakes } from './bake';
 import { bundleTable, measureBundles } from './bundles';
+import { loadTable, measureLoad } from './load';
 import { measureThroughput, measureTransitions, throughputTable, transitionsTable } from './release';
+import { measureRequests, requestsTable } from './requests';
 import { machineLine } from './stats';
 import { measureSynth, SYNTH_COMMAND, synthTable } from './synth';
 
@@ -22,6 +24,8 @@ const SUITES: Record<string, Suite> = {
   simulation: { title: 'Simulation throughput: one release', run: async () => throughputTable(await measureThroughput()) },
   audit: { title: 'Audit: verify and export', run: async () => auditTable(await measureAudit()) },
   bake: { title: 'Bake: event-driven vs polling', run: async () => bakeTable(await measureBakes()) },
+  requests: { title: 'DynamoDB requests per release', run: async () => requestsTable(await measureRequests()) },
+  load: { title: 'Load: 500 and 5,000 releases in simulation', run: () => loadTable(measureLoad()) },
 };
 
 async function main() {

@@ -33,7 +33,8 @@ export type AlarmGateResult =
 
 export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> {
   const e = parseWith(eventSchema, event, 'task input');
-  const release = await loadRelease(deps, e.releaseId);
+  const events = await deps.ledger.events(e.releaseId);
+  const release = await loadRelease(deps, e.releaseId, events);
   const { st } = stageConfigOf(deps, release.service, e.stage);
   const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: e.action });
   const states = read.ok ? read.states : [];
@@ -51,7 +52,6 @@ export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> 
 
   // bake-poll: the first poll opens the bake; each later one checks, until the bake time is up.
   // An operator rollback that took the stage ends the bake at the next poll (an event-driven bake is failed at once).
-  const events = await deps.ledger.events(e.releaseId);
   const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
   if (!lease.held) {
     const lost = events.filter((x) => x.type === 'lease.lost' && x.stage === e.stage).at(-1);

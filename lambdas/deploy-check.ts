@@ -31,7 +31,7 @@ export type DeployCheckResult =
 export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult> {
   const e = parseWith(eventSchema, event, 'task input');
   const events = await deps.ledger.events(e.releaseId);
-  const release = await loadRelease(deps, e.releaseId);
+  const release = await loadRelease(deps, e.releaseId, events);
   const { st } = stageConfigOf(deps, release.service, e.stage);
   const key = (what: string) => stageStep.atDeploy(e.stage, e.attempt, what);
   const now = deps.now();

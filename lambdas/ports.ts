@@ -115,6 +115,11 @@ export interface Ledger {
    * nothing. Updates the release summary projection after the append.
    */
   append(input: LedgerEventInput): Promise<{ event: LedgerEvent; duplicate: boolean }>;
+  /**
+   * Append several events of ONE release, in order, as one write (each idempotent by `stepKey` as with
+   * `append`): a handler that records several results at once (the image gates) pays one request.
+   */
+  appendAll(inputs: readonly LedgerEventInput[]): Promise<Array<{ event: LedgerEvent; duplicate: boolean }>>;
   events(releaseId: string): Promise<LedgerEvent[]>;
   /** The release summary, with each stage's refusal count and newest refusals folded in (withRefusals). */
   getRelease(releaseId: string): Promise<ReleaseSummary | undefined>;

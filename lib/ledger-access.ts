@@ -46,7 +46,7 @@ export const LEDGER_ITEM_KINDS = {
 } as const;
 export type LedgerItemKind = keyof typeof LEDGER_ITEM_KINDS;
 
-/** The DynamoDB data actions the adapter uses (no batch, transaction, PartiQL or stream action). */
+/** The DynamoDB data actions the adapter uses (no batch, PartiQL or stream action; its one transaction, an append, is checked by IAM as its PutItem actions). */
 export const LEDGER_ACTIONS = ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
 export type LedgerAction = (typeof LEDGER_ACTIONS)[number];
 export const WRITE_ACTIONS: readonly LedgerAction[] = ['PutItem', 'UpdateItem', 'DeleteItem'];
@@ -64,7 +64,14 @@ export interface LedgerMethodAccess {
  * `listReleases` is the by-service Query; without a service it scans the index, which no handler may.
  */
 export const LEDGER_METHODS = {
+  // A TransactWriteItems of PutItem actions (IAM checks each action as a PutItem): events and summary.
   append: {
+    table: [
+      ['Query', 'release'],
+      ['PutItem', 'release'],
+    ],
+  },
+  appendAll: {
     table: [
       ['Query', 'release'],
       ['PutItem', 'release'],

@@ -7,7 +7,7 @@
  *   with a throttling error and a 5xx. A call is identified by its service, operation, request and the
  *   virtual instant: the retries of one call (by the SDK, the workflow's Retry or Lambda's async retry,
  *   none of which take virtual time) count against the same N.
- * - `crashAfterLedgerWrite: true`: every handler invocation throws right after its first ledger append
+ * - `crashAfterLedgerWrite: true`: every handler invocation throws right after its first ledger append (or appendAll)
  *   (a Lambda that died after its write), once per (handler, release, step key): the retry — the
  *   workflow's Retry, Lambda's async retry, the operator repeating an API call — must write nothing twice.
  *
@@ -199,10 +199,11 @@ export class Chaos {
       get: (target, prop, receiver) => {
         const value = Reflect.get(target, prop, receiver);
         if (typeof value !== 'function') return value;
-        if (prop !== 'append') return value.bind(target);
-        return async (input: LedgerEventInput) => {
-          const result = await value.call(target, input);
-          if (first) {
+        if (prop !== 'append' && prop !== 'appendAll') return value.bind(target);
+        return async (arg: LedgerEventInput | readonly LedgerEventInput[]) => {
+          const result = await value.call(target, arg);
+          const input = Array.isArray(arg) ? (arg[0] as LedgerEventInput | undefined) : (arg as LedgerEventInput);
+          if (first && input) {
             first = false;
             const key = `${handler}|${input.releaseId}|${input.stepKey}`;
             if (!this.crashed.has(key)) {

@@ -2,9 +2,10 @@
  * The ledger over one DynamoDB table (lib-dynamodb). The only Ledger implementation: AWS runs it against
  * the real table, the local runtime against dynalite, the storage tests also against DynamoDB Local.
  *
- * No transactions anywhere (dynalite has none): every invariant rests on single-item conditional
- * writes, and every multi-item write is ordered so a crash between two writes leaves a state the next
- * call repairs. Key design and reasons: docs/decisions/002-ledger-keys.md.
+ * One transaction: an append writes its events and the release summary in one TransactWriteItems
+ * (docs/decisions/041-ledger-head.md). Every other invariant rests on single-item conditional writes,
+ * and every multi-item write is ordered so a crash between two writes leaves a state the next call
+ * repairs. Key design and reasons: docs/decisions/002-ledger-keys.md.
  *
  * Task tokens are credentials: nothing here logs, and no error message carries a token.
  */
@@ -18,6 +19,7 @@ import {
   type QueryCommandInput,
   ScanCommand,
   type ScanCommandInput,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease, REFUSALS_KEPT, type RefusalStats, type ReleaseSummary, withRefusals } from '../domain/ledger';
@@ -81,6 +83,30 @@ const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'entity'] as const;
 const CONDITION_FAILED = 'ConditionalCheckFailedException';
 const isConditionFailed = (e: unknown): boolean => e instanceof Error && e.name === CONDITION_FAILED;
 
+/**
+ * A transaction that lost to another writer: a condition failed (`TransactionCanceledException` whose
+ * reasons include ConditionalCheckFailed) or another transaction held an item (`TransactionConflict` as
+ * a reason, or `TransactionConflictException`). Any other cancellation (validation, throughput) is an error.
+ */
+function isWriteConflict(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (e.name === 'TransactionConflictException') return true;
+  if (e.name !== 'TransactionCanceledException') return false;
+  const reasons = (e as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+  return reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
+}
+
+/** Whether a cancelled transaction of `count` actions failed on its last action's condition alone. */
+function onlyLastFailed(e: unknown, count: number): boolean {
+  const reasons = (e as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+  return reasons.length === count && reasons.every((r, i) => (i === count - 1 ? r.Code === 'ConditionalCheckFailed' : !r.Code || r.Code === 'None'));
+}
+
+/** Events one appendAll may write: TransactWriteItems takes 100 actions, one of them the summary. */
+export const MAX_EVENTS_PER_APPEND = 99;
+/** Release chains one ledger instance keeps the head of (a Lambda instance serves one invocation at a time). */
+const CACHED_CHAINS = 64;
+
 /** JSON round trip: drops `undefined` (the caller's document client may not), and is exactly what a read returns. */
 function plain<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
@@ -115,6 +141,8 @@ export class DynamoLedger implements Ledger {
   private readonly maxAppendAttempts: number;
   private readonly initiatorTtlSeconds: number;
   private readonly promotedHistoryLimit: number;
+  /** The chains this instance last read or wrote, by release: where an append starts (appendAll). */
+  private readonly chains = new Map<string, LedgerEvent[]>();
 
   constructor(options: DynamoLedgerOptions) {
     this.doc = options.client;
@@ -127,48 +155,119 @@ export class DynamoLedger implements Ledger {
   // ------------------------------------------------------------ release events
 
   async append(input: LedgerEventInput): Promise<{ event: LedgerEvent; duplicate: boolean }> {
-    required(input.releaseId, 'releaseId');
-    required(input.stepKey, 'stepKey');
+    const [result] = await this.appendAll([input]);
+    return result as { event: LedgerEvent; duplicate: boolean };
+  }
+
+  /**
+   * Append events to one release's chain, in order, in ONE request when this instance already holds the
+   * chain's head: a TransactWriteItems of each new event (`attribute_not_exists`, so a taken sequence
+   * number cancels it) and the summary projected from them. A step key already in the chain is a
+   * duplicate: its stored event is returned and nothing is written for it. When the cached head is stale
+   * (another writer appended), the transaction is cancelled, the delta is read and the append retried —
+   * a successful write at seq n+1 proves the chain held exactly the n events it was computed from, so the
+   * step-key check against them was complete (docs/decisions/041-ledger-head.md).
+   */
+  async appendAll(inputs: readonly LedgerEventInput[]): Promise<Array<{ event: LedgerEvent; duplicate: boolean }>> {
+    if (inputs.length === 0) return [];
+    const releaseId = required(inputs[0]!.releaseId, 'releaseId');
+    for (const input of inputs) {
+      required(input.stepKey, 'stepKey');
+      if (input.releaseId !== releaseId) throw new LedgerInputError(`appendAll: every event must belong to release ${releaseId}, got ${JSON.stringify(input.releaseId)}`);
+    }
+    if (inputs.length > MAX_EVENTS_PER_APPEND) throw new LedgerInputError(`appendAll: at most ${MAX_EVENTS_PER_APPEND} events at once, got ${inputs.length}`);
     // What is hashed must be exactly what a later read returns, or the chain would not verify.
-    const body = plain(input);
-    let known: LedgerEvent[] = [];
+    const bodies = inputs.map((input) => plain(input));
+    let known = this.chains.get(releaseId) ?? (await this.readEvents(releaseId, 0));
+    let summaryKept = false;
     for (let attempt = 1; attempt <= this.maxAppendAttempts; attempt++) {
-      const last = known.at(-1);
-      known = known.concat(await this.readEvents(input.releaseId, last?.seq ?? 0));
-      const existing = known.find((e) => e.stepKey === input.stepKey);
-      if (existing) {
-        // A retried step: nothing to write, but heal the summary if the first attempt died before projecting.
-        await this.project(known);
-        return { event: existing, duplicate: true };
+      const results: Array<{ event: LedgerEvent; duplicate: boolean }> = [];
+      const fresh: LedgerEvent[] = [];
+      const byStep = new Map(known.map((e) => [e.stepKey, e]));
+      for (const body of bodies) {
+        const existing = byStep.get(body.stepKey);
+        if (existing) {
+          results.push({ event: existing, duplicate: true });
+          continue;
+        }
+        const event = chainEvent(fresh.at(-1) ?? known.at(-1), body);
+        if (event.seq > MAX_EVENT_SEQ) throw new LedgerInputError(`release ${releaseId}: more than ${MAX_EVENT_SEQ} events`);
+        fresh.push(event);
+        byStep.set(event.stepKey, event);
+        results.push({ event, duplicate: false });
       }
-      const event = chainEvent(known.at(-1), body);
-      if (event.seq > MAX_EVENT_SEQ) throw new LedgerInputError(`release ${input.releaseId}: more than ${MAX_EVENT_SEQ} events`);
+      if (fresh.length === 0) {
+        // Retried steps only: nothing to write, but heal the summary if the first attempt's write of it was lost.
+        await this.project(known);
+        this.remember(releaseId, known);
+        return results;
+      }
+      const chain = known.concat(fresh);
+      const summary = summaryKept ? undefined : this.summaryPut(chain);
       try {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...ledgerKeys.releaseEvent(input.releaseId, event.seq), entity: ENTITY.event, ...event },
-            ConditionExpression: 'attribute_not_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': 'pk' },
-          }),
-        );
+        await this.doc.send(new TransactWriteCommand({ TransactItems: [...fresh.map((e) => ({ Put: this.eventPut(e) })), ...(summary ? [{ Put: summary }] : [])] }));
       } catch (e) {
-        if (!isConditionFailed(e)) throw e;
-        // Another writer took this seq: back off a little (jittered) and re-read what it wrote.
-        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+        if (!isWriteConflict(e)) throw e;
+        if (summary && onlyLastFailed(e, fresh.length + 1)) {
+          // The events were free but a summary of a later version is stored: keep it, write the events alone.
+          summaryKept = true;
+          continue;
+        }
+        // Another writer took a sequence number this append needed: read what it wrote (the delta), back off a
+        // little (jittered) and try again on the true head.
+        const delta = await this.readEvents(releaseId, known.at(-1)?.seq ?? 0);
+        known = delta.length > 0 && delta[0]!.seq === (known.at(-1)?.seq ?? 0) + 1 ? known.concat(delta) : await this.readEvents(releaseId, 0);
+        if (attempt > 1) await sleep(Math.random() * Math.min(100, 2 ** attempt));
         continue;
       }
-      known.push(event);
-      await this.project(known);
-      return { event, duplicate: false };
+      this.remember(releaseId, chain);
+      return results;
     }
+    this.chains.delete(releaseId);
     throw new LedgerConflictError(
-      `release ${input.releaseId}: could not append ${input.type} (step ${input.stepKey}) after ${this.maxAppendAttempts} attempts against concurrent writers`,
+      `release ${releaseId}: could not append ${inputs.map((i) => `${i.type} (step ${i.stepKey})`).join(', ')} after ${this.maxAppendAttempts} attempts against concurrent writers`,
     );
   }
 
+  /** Keep a release's chain as this instance last wrote or read it (the head an append starts from); least recently used dropped. */
+  private remember(releaseId: string, chain: LedgerEvent[]): void {
+    this.chains.delete(releaseId);
+    this.chains.set(releaseId, chain);
+    while (this.chains.size > CACHED_CHAINS) this.chains.delete(this.chains.keys().next().value as string);
+  }
+
+  private eventPut(event: LedgerEvent): { TableName: string; Item: Item; ConditionExpression: string; ExpressionAttributeNames: Record<string, string> } {
+    return {
+      TableName: this.tableName,
+      Item: { ...ledgerKeys.releaseEvent(event.releaseId, event.seq), entity: ENTITY.event, ...event },
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+    };
+  }
+
+  /** The summary item of `events` (none before a release.started), written only over a summary of an earlier version. */
+  private summaryPut(events: readonly LedgerEvent[]) {
+    const summary = projectRelease(events);
+    if (!summary) return undefined;
+    return {
+      TableName: this.tableName,
+      Item: {
+        ...plain(summary),
+        ...ledgerKeys.releaseMeta(summary.releaseId),
+        ...ledgerKeys.releaseGsi(summary.service, summary.startedAt, summary.releaseId),
+        entity: ENTITY.release,
+      },
+      ConditionExpression: 'attribute_not_exists(#v) OR #v < :v',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':v': summary.version },
+    };
+  }
+
+  /** The whole chain, read consistently from the table (never from the cache: a read is what an auditor would see). */
   async events(releaseId: string): Promise<LedgerEvent[]> {
-    return this.readEvents(releaseId, 0);
+    const events = await this.readEvents(releaseId, 0);
+    if (events.length > 0) this.remember(releaseId, events);
+    return events.slice();
   }
 
   async getRelease(releaseId: string): Promise<ReleaseSummary | undefined> {
@@ -231,23 +330,10 @@ export class DynamoLedger implements Ledger {
 
   /** Write the summary of `events` unless a summary of a later version is already stored. */
   private async project(events: readonly LedgerEvent[]): Promise<void> {
-    const summary = projectRelease(events);
-    if (!summary) return;
+    const put = this.summaryPut(events);
+    if (!put) return;
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...plain(summary),
-            ...ledgerKeys.releaseMeta(summary.releaseId),
-            ...ledgerKeys.releaseGsi(summary.service, summary.startedAt, summary.releaseId),
-            entity: ENTITY.release,
-          },
-          ConditionExpression: 'attribute_not_exists(#v) OR #v < :v',
-          ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: { ':v': summary.version },
-        }),
-      );
+      await this.doc.send(new PutCommand(put));
     } catch (e) {
       if (!isConditionFailed(e)) throw e; // a newer projection is already stored: that is the point
     }

@@ -6,7 +6,7 @@
 import type { GateResult } from '../domain/types';
 import type { Deps, TokenRecord } from '../ports';
 import { logger } from './middleware';
-import { record } from './recorder';
+import { recordAll } from './recorder';
 import { stageStep } from '../domain/step-keys';
 
 export function bakeTimerName(releaseId: string, stage: string): string {
@@ -22,15 +22,15 @@ export async function endBake(deps: Deps, releaseId: string, stage: string, outc
   const token: TokenRecord | undefined = await deps.ledger.takeToken('BAKE', releaseId, stage);
   if (!token) return false;
   try {
-    await record(deps, releaseId, stageStep.gate(stage, 'bake'), 'gate.evaluated', { ...outcome.gate }, stage);
-    await record(
-      deps,
-      releaseId,
-      stageStep.bakeFinished(stage),
-      'bake.finished',
-      { result: outcome.gate.result, reason: outcome.gate.reason, ...(outcome.kind === 'fail' ? { detectedAt: outcome.detectedAt } : {}) },
-      stage,
-    );
+    await recordAll(deps, releaseId, [
+      { stepKey: stageStep.gate(stage, 'bake'), type: 'gate.evaluated', data: { ...outcome.gate }, stage },
+      {
+        stepKey: stageStep.bakeFinished(stage),
+        type: 'bake.finished',
+        data: { result: outcome.gate.result, reason: outcome.gate.reason, ...(outcome.kind === 'fail' ? { detectedAt: outcome.detectedAt } : {}) },
+        stage,
+      },
+    ]);
     if (outcome.kind === 'pass') {
       await deps.tasks.sendSuccess(token.token, { result: outcome.gate.result, reason: outcome.gate.reason });
     } else {
@@ -66,6 +66,8 @@ export async function cancelBakeTimer(deps: Deps, releaseId: string, stage: stri
 export async function closeTimedOutBake(deps: Deps, releaseId: string, stage: string, reason: string, detectedAt: string): Promise<void> {
   await deps.ledger.takeToken('BAKE', releaseId, stage);
   await cancelBakeTimer(deps, releaseId, stage);
-  await record(deps, releaseId, stageStep.gate(stage, 'bake'), 'gate.evaluated', { gate: 'bake', result: 'FAIL', reason, evidence: { error: 'States.Timeout' } }, stage);
-  await record(deps, releaseId, stageStep.bakeFinished(stage), 'bake.finished', { result: 'FAIL', reason, detectedAt }, stage);
+  await recordAll(deps, releaseId, [
+    { stepKey: stageStep.gate(stage, 'bake'), type: 'gate.evaluated', data: { gate: 'bake', result: 'FAIL', reason, evidence: { error: 'States.Timeout' } }, stage },
+    { stepKey: stageStep.bakeFinished(stage), type: 'bake.finished', data: { result: 'FAIL', reason, detectedAt }, stage },
+  ]);
 }

@@ -6,7 +6,7 @@
 import { closeOpenStage, internalErrorOutcome } from '../domain/release';
 import type { ReleaseStatus, StageStatus } from '../domain/types';
 import type { Deps } from '../ports';
-import { loadRelease, record } from './recorder';
+import { loadRelease } from './recorder';
 
 /**
  * Close every WAITING stage and return how the release ends: ROLLED_BACK or ROLLBACK_FAILED when a stage
@@ -19,16 +19,24 @@ export async function closeStagesLeftOpen(
   errorReason: string,
   openStatus: Extract<StageStatus, 'FAILED' | 'ABORTED'> = 'FAILED',
 ): Promise<{ status: ReleaseStatus; reason: string }> {
-  const release = await loadRelease(deps, releaseId);
+  let events = await deps.ledger.events(releaseId);
+  const release = await loadRelease(deps, releaseId, events);
   const waiting = release.stages.filter((s) => s.status === 'WAITING');
   if (waiting.length) {
-    const events = await deps.ledger.events(releaseId);
-    for (const s of waiting) {
-      for (const w of closeOpenStage(s.name, events, errorReason)) {
-        const data = w.type === 'stage.finished' && w.data.status === 'FAILED' ? { ...w.data, status: openStatus } : w.data;
-        await record(deps, releaseId, w.stepKey, w.type, data, s.name);
-      }
-    }
+    // Every closing event of every open stage in one write: the stages' events, in order.
+    const closing = waiting.flatMap((s) =>
+      closeOpenStage(s.name, events, errorReason).map((w) => ({
+        releaseId,
+        stepKey: w.stepKey,
+        type: w.type,
+        at: deps.now().toISOString(),
+        stage: s.name,
+        data: w.type === 'stage.finished' && w.data.status === 'FAILED' ? { ...w.data, status: openStatus } : w.data,
+      })),
+    );
+    const written = await deps.ledger.appendAll(closing);
+    const seen = new Set(events.map((x) => x.seq));
+    events = events.concat(written.map((w) => w.event).filter((x) => !seen.has(x.seq)));
   }
-  return internalErrorOutcome(await loadRelease(deps, releaseId), errorReason);
+  return internalErrorOutcome(await loadRelease(deps, releaseId, events), errorReason);
 }

@@ -2,7 +2,7 @@
  * Writing a release's decisions: one ledger event per step (idempotent by step key) and the
  * lifecycle events on the Gantry bus. Task tokens never pass through here.
  */
-import type { LedgerEventInput, LedgerEventType, ReleaseSummary } from '../domain/ledger';
+import type { LedgerEvent, LedgerEventInput, LedgerEventType, ReleaseSummary } from '../domain/ledger';
 import { projectRelease } from '../domain/ledger';
 import type { LifecycleDetailType } from '../domain/types';
 import type { Deps } from '../ports';
@@ -24,8 +24,20 @@ export async function record(
   return { duplicate, at: event.at, data: event.data };
 }
 
-export async function loadRelease(deps: Deps, releaseId: string): Promise<ReleaseSummary> {
-  const summary = projectRelease(await deps.ledger.events(releaseId));
+/** Several steps recorded at once, in order, in one ledger write (each idempotent by its step key as with `record`). */
+export async function recordAll(
+  deps: Deps,
+  releaseId: string,
+  steps: ReadonlyArray<{ stepKey: string; type: LedgerEventType; data: Record<string, unknown>; stage?: string }>,
+): Promise<Array<{ duplicate: boolean; at: string; data: Record<string, unknown> }>> {
+  const at = deps.now().toISOString();
+  const written = await deps.ledger.appendAll(steps.map((s) => ({ releaseId, stepKey: s.stepKey, type: s.type, at, data: s.data, ...(s.stage ? { stage: s.stage } : {}) })));
+  return written.map(({ event, duplicate }) => ({ duplicate, at: event.at, data: event.data }));
+}
+
+/** The release's summary, projected from its chain: read now, or the `events` the caller has just read (no second request). */
+export async function loadRelease(deps: Deps, releaseId: string, events?: readonly LedgerEvent[]): Promise<ReleaseSummary> {
+  const summary = projectRelease(events ?? (await deps.ledger.events(releaseId)));
   if (!summary) throw new ReleaseNotFoundError(`release ${releaseId} has no record`);
   return summary;
 }

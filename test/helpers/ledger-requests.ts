@@ -42,6 +42,26 @@ export interface LedgerIamRequest extends IamRequest {
   readonly index?: string;
 }
 
+/** The transaction's parts, as IAM checks them: each a PutItem, UpdateItem, DeleteItem or ConditionCheckItem of its own. */
+const TRANSACT_PARTS: Record<string, string> = { Put: 'PutCommand', Update: 'UpdateCommand', Delete: 'DeleteCommand', ConditionCheck: 'ConditionCheckCommand' };
+
+/**
+ * The IAM requests one ledger request makes: one, or for a TransactWriteItems one per action in it
+ * (IAM governs each by the underlying PutItem/UpdateItem/DeleteItem permission, and ConditionCheck by
+ * dynamodb:ConditionCheckItem — the DynamoDB developer guide, "Using IAM with DynamoDB transactions").
+ */
+export function iamRequestsOf(r: LedgerRequest): LedgerIamRequest[] {
+  if (r.command !== 'TransactWriteCommand') return [iamRequestOf(r)];
+  const items = (r.input.TransactItems ?? []) as Array<Record<string, Record<string, unknown>>>;
+  return items.map((item) => {
+    const [part, input] = Object.entries(item)[0] ?? [];
+    const command = part ? TRANSACT_PARTS[part] : undefined;
+    if (!command || !input) throw new UnknownLedgerRequestError(`the ledger sent a transaction action ${JSON.stringify(part)}, which this check does not know`);
+    if (command === 'ConditionCheckCommand') return { ...iamRequestOf({ command: 'GetCommand', input }), operation: 'ConditionCheckItem', action: 'dynamodb:ConditionCheckItem' };
+    return iamRequestOf({ command, input });
+  });
+}
+
 export function iamRequestOf(r: LedgerRequest): LedgerIamRequest {
   const operation = ACTIONS[r.command];
   if (!operation)

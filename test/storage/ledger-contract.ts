@@ -67,6 +67,18 @@ function bakeToken(releaseId: string, stage: string, alarms: string[], token = u
   };
 }
 
+/** A ledger of its own on the backend whose every request's command name is recorded. */
+function countingLedger(backend: LocalDynamo): { ledger: DynamoLedger; sent: string[] } {
+  const sent: string[] = [];
+  const client = {
+    send: (command: { constructor: { name: string } }) => {
+      sent.push(command.constructor.name);
+      return backend.doc.send(command as never);
+    },
+  };
+  return { ledger: new DynamoLedger({ client: client as never, tableName: backend.tableName }), sent };
+}
+
 export function ledgerContract(name: string, start: () => Promise<LocalDynamo>): void {
   describe(`the DynamoDB ledger on ${name}`, () => {
     let backend: LocalDynamo;
@@ -176,6 +188,68 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         const summary = await ledger.getRelease(releaseId);
         assert.equal(summary?.version, 21);
         assert.deepEqual(summary, plain(projectRelease(await ledger.events(releaseId))));
+      });
+
+      it('appends several events of one release in one request, skipping step keys already recorded', async () => {
+        const releaseId = uid('rel');
+        await ledger.append(started(releaseId, 'payments'));
+        await ledger.append(gate(releaseId, 1));
+        const counted = countingLedger(backend);
+
+        const results = await counted.ledger.appendAll([gate(releaseId, 1), gate(releaseId, 2), gate(releaseId, 3)]);
+
+        assert.deepEqual(
+          results.map((r) => [r.event.stepKey, r.event.seq, r.duplicate]),
+          [
+            ['gate-1', 2, true],
+            ['gate-2', 3, false],
+            ['gate-3', 4, false],
+          ],
+        );
+        // One read of the chain (this instance had not seen it) and one transaction for both events and the summary.
+        assert.deepEqual(counted.sent, ['QueryCommand', 'TransactWriteCommand']);
+        const events = await ledger.events(releaseId);
+        assert.equal(verifyChain(events).ok, true);
+        assert.deepEqual(await ledger.getRelease(releaseId), plain(projectRelease(events)));
+        // Its next append starts from the head it wrote: no read.
+        await counted.ledger.append(gate(releaseId, 4));
+        assert.deepEqual(counted.sent, ['QueryCommand', 'TransactWriteCommand', 'TransactWriteCommand']);
+      });
+
+      it('refuses an appendAll that mixes releases or exceeds one transaction, writing nothing', async () => {
+        const releaseId = uid('rel');
+        await assert.rejects(ledger.appendAll([started(releaseId, 'payments'), gate(uid('rel'), 1)]), { name: 'LedgerInputError', message: /every event must belong to release/ });
+        await assert.rejects(
+          ledger.appendAll(Array.from({ length: 100 }, (_, n) => (n === 0 ? started(releaseId, 'payments') : gate(releaseId, n)))),
+          { name: 'LedgerInputError', message: /at most 99 events/ },
+        );
+        assert.deepEqual(await ledger.events(releaseId), []);
+      });
+
+      it('keeps one chain when two instances append in turn from stale heads, and finds a step the other recorded', async () => {
+        const releaseId = uid('rel');
+        const a = new DynamoLedger({ client: backend.doc, tableName: backend.tableName });
+        const b = new DynamoLedger({ client: backend.doc, tableName: backend.tableName });
+        await a.append(started(releaseId, 'payments'));
+        await b.append(gate(releaseId, 1)); // b reads the chain, appends seq 2
+        await a.append(gate(releaseId, 2)); // a's head (seq 1) is stale: its write is cancelled, it reads the delta, appends seq 3
+        const again = await a.append(gate(releaseId, 1)); // recorded by b: a duplicate, nothing written
+        await b.append(gate(releaseId, 3)); // b's head (seq 2) is stale too
+
+        assert.equal(again.duplicate, true);
+        assert.equal(again.event.seq, 2);
+        const events = await ledger.events(releaseId);
+        assert.deepEqual(
+          events.map((e) => [e.seq, e.stepKey]),
+          [
+            [1, 'start'],
+            [2, 'gate-1'],
+            [3, 'gate-2'],
+            [4, 'gate-3'],
+          ],
+        );
+        assert.equal(verifyChain(events).ok, true);
+        assert.equal((await ledger.getRelease(releaseId))?.version, 4);
       });
 
       it('never overwrites a summary of a later version with an older projection', async () => {

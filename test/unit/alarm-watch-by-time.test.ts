@@ -32,6 +32,11 @@ function bakeWatching(token: Partial<TokenRecord> = {}) {
     attrs: { bakeStartedAt: BAKE_STARTED },
     ...token,
   };
+  const append = (input: LedgerEventInput) => {
+    const dup = appended.find((e) => e.stepKey === input.stepKey);
+    if (!dup) appended.push(input);
+    return { event: { ...(dup ?? input), seq: appended.length, prevHash: '', hash: '' }, duplicate: Boolean(dup) };
+  };
   const deps = {
     now: () => new Date('2026-11-24T10:20:00.000Z'),
     ledger: {
@@ -43,11 +48,8 @@ function bakeWatching(token: Partial<TokenRecord> = {}) {
         return bake;
       },
       putToken: async () => undefined,
-      append: async (input: LedgerEventInput) => {
-        const dup = appended.find((e) => e.stepKey === input.stepKey);
-        if (!dup) appended.push(input);
-        return { event: { ...(dup ?? input), seq: appended.length, prevHash: '', hash: '' }, duplicate: Boolean(dup) };
-      },
+      append: async (input: LedgerEventInput) => append(input),
+      appendAll: async (inputs: LedgerEventInput[]) => inputs.map(append),
     },
     tasks: {
       sendFailure: async (t: string, error: string, cause: string) => void failures.push({ token: t, error, cause }),

@@ -13,7 +13,7 @@ import { type LocalDynamo, startDynalite } from '../../local/dynalite';
 import { HANDLERS } from '../../lib/ReleaseControlPlane';
 import { grantsOf, handlerGrants, itemKindOf, LEDGER_ACCESS, LEDGER_ITEM_KINDS, LEDGER_METHODS, type LedgerMethod, ledgerPolicy, writes } from '../../lib/ledger-access';
 import { allows, globMatch, type IamRequest } from '../helpers/iam-policy';
-import { iamRequestOf, LEDGER_ARNS } from '../helpers/ledger-requests';
+import { iamRequestsOf, LEDGER_ARNS } from '../helpers/ledger-requests';
 
 const AT = '2026-11-24T10:00:00.000Z';
 const D = `sha256:${'a'.repeat(64)}`;
@@ -155,8 +155,8 @@ describe('LEDGER_METHODS against the adapter on dynalite', () => {
     await createLedgerTable(dynamo.client, 'ledger-methods');
     const client = {
       send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-        const r = iamRequestOf({ command: command.constructor.name, input: command.input });
-        sent.push({ method: current, pair: r.index ? 'index' : `${r.operation} ${itemKindOf(r.partitionKey ?? '') ?? r.partitionKey}` });
+        for (const r of iamRequestsOf({ command: command.constructor.name, input: command.input }))
+          sent.push({ method: current, pair: r.index ? 'index' : `${r.operation} ${itemKindOf(r.partitionKey ?? '') ?? r.partitionKey}` });
         return dynamo.doc.send(command as never);
       },
     };

@@ -15,7 +15,7 @@ import { type LedgerRequest, type SimulationOutput, simulate } from '../../local
 import { HANDLERS } from '../../lib/ReleaseControlPlane';
 import { handlerGrants, itemKindOf, LEDGER_ACCESS, LEDGER_ACTIONS, ledgerPolicy, WRITE_ACTIONS } from '../../lib/ledger-access';
 import { allows } from '../helpers/iam-policy';
-import { iamRequestOf, LEDGER_ARNS, type LedgerIamRequest } from '../helpers/ledger-requests';
+import { iamRequestsOf, LEDGER_ARNS, type LedgerIamRequest } from '../helpers/ledger-requests';
 import { D1, D2, ROOT } from './helpers';
 
 const D3 = `sha256:${'3'.repeat(64)}`;
@@ -157,7 +157,7 @@ const outputs = new Map<string, SimulationOutput>();
 beforeAll(async () => {
   for (const s of scenarios()) {
     const loaded = s.file ? loadScenarioFile(s.file) : loadScenario(s.raw, join(ROOT, 'examples', 'scenarios'));
-    const { output } = await simulate(loaded, { observeLedger: (handler, request: LedgerRequest) => recorded.push({ scenario: s.name, handler, request: iamRequestOf(request) }) });
+    const { output } = await simulate(loaded, { observeLedger: (handler, request: LedgerRequest) => recorded.push(...iamRequestsOf(request).map((r) => ({ scenario: s.name, handler, request: r }))) });
     outputs.set(s.name, output);
   }
 });
