@@ -50,7 +50,8 @@ export function commitOf(release: ReleaseSummary): string | undefined {
 
 export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested> {
   const e = parseWith(eventSchema, event, 'task input');
-  const release = await loadRelease(deps, e.releaseId);
+  const initial = await deps.ledger.events(e.releaseId);
+  const release = await loadRelease(deps, e.releaseId, initial);
   const { st } = stageConfigOf(deps, release.service, e.stage);
   if (!st.approval) throw new ApprovalNotConfiguredError(`stage ${release.service}/${e.stage} has no approval in the config`);
   const now = deps.now();
@@ -71,11 +72,11 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
   });
   // An operator rollback may have taken the stage before the token was stored (it found none to fail): ask nobody.
   // (A forced operator rollback asks before it takes the stage: it holds no lease yet.)
-  const events = await deps.ledger.events(e.releaseId);
-  const lease = release.kind === 'rollback' ? ({ held: true } as const) : await checkLease(deps, e.releaseId, release.service, e.stage, events);
+  // The lease is read now; the events read above give only this release's own fence, which nobody else changes.
+  const lease = release.kind === 'rollback' ? ({ held: true } as const) : await checkLease(deps, e.releaseId, release.service, e.stage, initial);
   if (!lease.held) {
     const token = await deps.ledger.takeToken('APPROVAL', e.releaseId, e.stage);
-    const lost = events.filter((x) => x.type === 'lease.lost' && x.stage === e.stage).at(-1);
+    const lost = (await deps.ledger.events(e.releaseId)).filter((x) => x.type === 'lease.lost' && x.stage === e.stage).at(-1);
     if (token) await deps.tasks.sendFailure(token.token, 'OperatorRollback', String(lost?.data.reason ?? `the stage's lease was taken by ${lease.holder ?? 'another release'}`));
     return { requested: false, expiresAt };
   }

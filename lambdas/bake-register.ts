@@ -23,7 +23,8 @@ export const BAKE_TIMER_MIN_LEAD_MS = 60_000;
 
 export async function run(event: unknown, deps: Deps): Promise<{ registered: boolean }> {
   const e = parseWith(eventSchema, event, 'task input');
-  const release = await loadRelease(deps, e.releaseId);
+  const events = await deps.ledger.events(e.releaseId);
+  const release = await loadRelease(deps, e.releaseId, events);
   const { st } = stageConfigOf(deps, release.service, e.stage);
   const now = deps.now();
   const until = new Date(now.getTime() + st.bakeMinutes * 60_000).toISOString();
@@ -46,8 +47,9 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
     expiresAt: new Date(Date.parse(until) + 24 * 3600_000).toISOString(),
     attrs: { bakeStartedAt: now.toISOString() },
   });
-  // An operator rollback may have taken the stage between the deploy and this registration (it found no token to fail).
-  const lease = await checkLease(deps, e.releaseId, release.service, e.stage, await deps.ledger.events(e.releaseId));
+  // An operator rollback may have taken the stage between the deploy and this registration (it found no token to fail):
+  // the lease, read now, says so; the events read above give only this release's own fence, which nobody else changes.
+  const lease = await checkLease(deps, e.releaseId, release.service, e.stage, events);
   if (!lease.held) {
     const lost = (await deps.ledger.events(e.releaseId)).filter((x) => x.type === 'lease.lost' && x.stage === e.stage).at(-1);
     const cause = String(lost?.data.reason ?? `the stage's lease was taken by ${lease.holder ?? 'another release'}`);

@@ -197,8 +197,7 @@ export class DynamoLedger implements Ledger {
         results.push({ event, duplicate: false });
       }
       if (fresh.length === 0) {
-        // Retried steps only: nothing to write, but heal the summary if the first attempt's write of it was lost.
-        await this.project(known);
+        // Retried steps only: nothing to write. (The summary was written with their events, in the same transaction.)
         this.remember(releaseId, known);
         return results;
       }

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { LEDGER_TTL_ATTRIBUTE, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import { type LedgerEvent, type LedgerEventInput, projectRelease, verifyChain } from '../../lambdas/domain/ledger';
@@ -265,16 +265,22 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         assert.equal(summary?.status, 'SUCCEEDED');
       });
 
-      it('restores a missing summary when a retried step appends a duplicate', async () => {
+      it('writes nothing at all for a retried step: the summary was written with its event, in one transaction', async () => {
         const releaseId = uid('rel');
         await ledger.append(started(releaseId, 'payments'));
         await ledger.append(gate(releaseId, 1));
-        await backend.doc.send(new DeleteCommand({ TableName: backend.tableName, Key: ledgerKeys.releaseMeta(releaseId) }));
+        const summary = await ledger.getRelease(releaseId);
+        const fresh = countingLedger(backend);
 
-        const retried = await ledger.append(gate(releaseId, 1));
+        const retried = await fresh.ledger.append(gate(releaseId, 1));
+        const again = await fresh.ledger.append(gate(releaseId, 1));
 
         assert.equal(retried.duplicate, true);
-        assert.equal((await ledger.getRelease(releaseId))?.version, 2);
+        assert.equal(again.duplicate, true);
+        // A new instance reads the chain once; then it knows the step is there and sends nothing.
+        assert.deepEqual(fresh.sent, ['QueryCommand']);
+        assert.deepEqual(await ledger.getRelease(releaseId), summary);
+        assert.equal(summary?.version, 2);
       });
 
       it('has no events and no summary for a release never started', async () => {
