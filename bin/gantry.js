@@ -56,7 +56,9 @@ if (debug) {
 }
 if (stale) {
   require('tsx/cjs');
-  require('../cli/main.ts').run(process.argv);
+  // The commands load their backends with import() (lazily): tsx's ESM hooks (registered by importing tsx/esm)
+  // resolve and compile those .ts files too.
+  import('tsx/esm').then(() => require('../cli/main.ts').run(process.argv));
 } else {
   require(BUNDLE).run(process.argv);
 }

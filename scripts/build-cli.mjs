@@ -8,9 +8,9 @@
  * - `__dirname`/`__filename` in the sources (ASL files, examples, drivers, package.json are found from them) are
  *   rewritten to the SOURCE file's folder under the package root, which the bundle computes at run time from its
  *   own place (`dist/cli/` → `../..`), so the files are read where they are, never copied.
- * - drivers/require-part.ts loads a driver's part (`local`, `workflow`) by convention with a dynamic require: in
+ * - drivers/require-part.ts loads a driver's part (`local` for the CLI) by convention with a dynamic require: in
  *   the bundle it is replaced by a generated map of every `drivers/<name>/{local,workflow}.ts` to a static,
- *   lazily evaluated require; a path outside that map (a driver folder elsewhere) still goes to Node's require.
+ *   lazily evaluated require; a path outside that map (another part, a driver folder elsewhere) goes to Node's require.
  * - npm packages stay outside the bundle (`packages: 'external'`: measured faster to start than bundling them,
  *   docs/benchmarks.md "CLI start-up"); the commands load their heavy modules when they run (dynamic import).
  *
@@ -27,8 +27,12 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE_FILE = 'gantry.js';
 export const MANIFEST_FILE = 'gantry.manifest.json';
-/** The driver parts the CLI can load by convention (lib/drivers.ts loads `cdk`, which the CLI never does). */
-const DRIVER_PARTS = ['local', 'workflow'];
+/**
+ * The driver parts the CLI loads by convention: `local` (local/drivers.ts). `workflow` is loaded by the workflow
+ * generator and `cdk` by the CDK app, neither of which the CLI imports; a part not in the map still loads (Node's
+ * require, through tsx for a .ts file).
+ */
+const DRIVER_PARTS = ['local'];
 /** Packages that must stay outside even with --bundle-packages: native code, or files they read beside themselves. */
 const ALWAYS_EXTERNAL = ['dynalite', 'esbuild', 'tsx', 'aws-local-stepfunctions', 'asl-validator', 'aws-cdk-lib', 'constructs', 'fsevents'];
 
