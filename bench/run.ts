@@ -1,11 +1,12 @@
 /**
  * `npm run bench [-- suite ...]`: runs the named benchmark suites (all of them when none is named) and
  * prints the tables recorded in docs/benchmarks.md. Suites: synth, bundles, transitions, simulation,
- * audit, bake. Example: `npm run bench -- synth bundles`.
+ * audit, bake, cli. Example: `npm run bench -- synth bundles`.
  */
 import { auditTable, measureAudit } from './audit';
 import { bakeTable, measureBakes } from './bake';
 import { bundleTable, measureBundles } from './bundles';
+import { cliTable, measureCli } from './cli';
 import { measureThroughput, measureTransitions, throughputTable, transitionsTable } from './release';
 import { machineLine } from './stats';
 import { measureSynth, SYNTH_COMMAND, synthTable } from './synth';
@@ -22,6 +23,7 @@ const SUITES: Record<string, Suite> = {
   simulation: { title: 'Simulation throughput: one release', run: async () => throughputTable(await measureThroughput()) },
   audit: { title: 'Audit: verify and export', run: async () => auditTable(await measureAudit()) },
   bake: { title: 'Bake: event-driven vs polling', run: async () => bakeTable(await measureBakes()) },
+  cli: { title: 'CLI start-up (issue 17)', run: () => cliTable(measureCli()) },
 };
 
 async function main() {
