@@ -1,11 +1,12 @@
 /**
  * `npm run bench [-- suite ...]`: runs the named benchmark suites (all of them when none is named) and
  * prints the tables recorded in docs/benchmarks.md. Suites: synth, bundles, transitions, simulation,
- * audit, bake, requests, load. Example: `npm run bench -- synth bundles`.
+ * audit, bake, requests, load, cli. Example: `npm run bench -- synth bundles`.
  */
 import { auditTable, measureAudit } from './audit';
 import { bakeTable, measureBakes } from './bake';
 import { bundleTable, measureBundles } from './bundles';
+import { cliTable, measureCli } from './cli';
 import { loadTable, measureLoad } from './load';
 import { measureThroughput, measureTransitions, throughputTable, transitionsTable } from './release';
 import { measureRequests, requestsTable } from './requests';
@@ -26,6 +27,7 @@ const SUITES: Record<string, Suite> = {
   bake: { title: 'Bake: event-driven vs polling', run: async () => bakeTable(await measureBakes()) },
   requests: { title: 'DynamoDB requests per release', run: async () => requestsTable(await measureRequests()) },
   load: { title: 'Load: 500 and 5,000 releases in simulation', run: () => loadTable(measureLoad()) },
+  cli: { title: 'CLI start-up (issue 17)', run: () => cliTable(measureCli()) },
 };
 
 async function main() {

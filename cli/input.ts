@@ -9,7 +9,8 @@ import { parseIsoDuration } from '../lambdas/domain/durations';
 import { ValidationError } from '../lambdas/domain/validation';
 import { CliInputError } from './errors';
 import type { ReleaseFilter } from './release-filter';
-import { type LiveTableOptions, readLiveExport } from './backends/live-ledger';
+// The live ledger (the DynamoDB client) is loaded only when a command reads it (issue 17).
+import type { LiveTableOptions } from './backends/live-ledger';
 
 export interface SourceOptions {
   readonly file?: string;
@@ -41,7 +42,7 @@ export async function readSource(opts: SourceOptions, filter: ReleaseFilter = {}
   if (opts.file && opts.table) throw new CliInputError('give either --file or --table, not both (only `gantry audit verify` takes both: it checks the file against the table)');
   if (opts.file) return { parsed: filterExport(readExportFile(opts.file), filter), source: opts.file };
   const live = liveTableOf(opts);
-  if (live) return { parsed: await readLiveExport(live, filter), source: `table ${live.tableName} (${live.region})` };
+  if (live) return { parsed: await (await import('./backends/live-ledger')).readLiveExport(live, filter), source: `table ${live.tableName} (${live.region})` };
   throw new CliInputError('give the ledger to read: --file <export.jsonl> or --table <name> --region <region>');
 }
 

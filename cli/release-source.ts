@@ -10,7 +10,6 @@ import type { ParsedExport } from '../lambdas/domain/audit';
 import type { ReleaseSummary } from '../lambdas/domain/ledger';
 import { CliInputError } from './errors';
 import { filterExport, liveTableOf, readExportFile, readSource, type SourceOptions } from './input';
-import { openLiveLedger } from './backends/live-ledger';
 import { openBackend, type OperatorIo } from './commands/common';
 
 export interface ReleaseSourceOptions extends SourceOptions {
@@ -76,6 +75,7 @@ export async function readRelease(releaseId: string, opts: ReleaseSourceOptions,
     const live = liveTableOf(opts);
     let others: string[] = [];
     if (live) {
+      const { openLiveLedger } = await import('./backends/live-ledger');
       const { ledger, close } = openLiveLedger(live);
       try {
         others = newestFirst(await ledger.listReleases());

@@ -1,7 +1,6 @@
 /** `gantry approve | reject`: a decision on a stage waiting for approval (AWS: the approval API, signed; local: the simulated API). */
 import type { Command } from 'commander';
 import { COMMENT_MAX } from '../../lambdas/domain/approvers';
-import { runDecision } from '../backends/approval-api';
 import { CliInputError } from '../errors';
 import { type BackendOptions, backendOptions, type OperatorIo, type SetCode, withBackend } from './common';
 
@@ -14,6 +13,7 @@ export interface DecideOptions extends BackendOptions {
 export async function runDecide(decision: 'approve' | 'reject', releaseId: string, opts: DecideOptions, io: OperatorIo): Promise<number> {
   if (opts.apiUrl) {
     if (opts.local) throw new CliInputError('give either --api-url or --local, not both');
+    const { runDecision } = await import('../backends/approval-api');
     return runDecision(decision, releaseId, {
       stage: opts.stage,
       apiUrl: opts.apiUrl,

@@ -27,7 +27,6 @@ import { registerDriftCommand } from './drift';
 import { CliInputError } from '../errors';
 import { checkOutputFile, writeOutputFile } from '../files';
 import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from '../input';
-import { liveAnchors } from '../backends/live-ledger';
 import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from '../release-source';
 import { renderAudit, renderVerification } from '../render/render';
 
@@ -147,7 +146,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       parsed = filterExport(readExportFile(opts.file), filter);
       source = `${opts.file} against table ${live.tableName} (${live.region})`;
       const ids = [...new Set([...parsed.events.map((l) => String(l.event.releaseId)), ...parsed.anchors.map((a) => String(a.anchor.releaseId))])];
-      v = checkAgainstAnchors(verifyExport(parsed), parsed, await liveAnchors(live, ids));
+      v = checkAgainstAnchors(verifyExport(parsed), parsed, await (await import('../backends/live-ledger')).liveAnchors(live, ids));
     } else {
       ({ parsed, source } = await readSource(opts, filter));
       v = verifyExport(parsed);

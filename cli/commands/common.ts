@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { type AwsOptions, openAwsBackend } from '../backends/aws-backend';
+// The backends (the AWS SDK; the local runtime) are loaded when a command opens one, not at start (issue 17).
+import type { AwsOptions } from '../backends/aws-backend';
 import type { GantryBackend } from '../backends/backend';
-import { LocalBackend } from '../backends/local-backend';
 import { CliInputError } from '../errors';
 
 export type SetCode = (code: number) => void;
@@ -75,9 +75,11 @@ export async function openBackend(opts: BackendOptions, io: Pick<OperatorIo, 'op
   if (io.openBackend) return io.openBackend(opts);
   if (opts.local) {
     if (opts.stack || opts.outputs) throw new CliInputError('give either --local <dir> or --stack/--outputs, not both');
+    const { LocalBackend } = await import('../backends/local-backend');
     return new LocalBackend(opts.local, opts.as ? { principal: opts.as } : {});
   }
   if (opts.as) throw new CliInputError('--as is for a local Gantry only: in AWS you are the principal your credentials name');
+  const { openAwsBackend } = await import('../backends/aws-backend');
   return openAwsBackend(opts);
 }
 

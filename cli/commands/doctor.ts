@@ -12,7 +12,6 @@
  * 4 an AWS read failed (the checklist names it).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { ACCESS_ROLE_OUTPUTS, ACCESS_ROLES, type AccessRole } from '../../lambdas/domain/access-entries';
 import { type GantryConfig, parseConfig } from '../../lambdas/domain/config';
@@ -33,18 +32,19 @@ import {
 } from '../../lambdas/domain/doctor';
 import { GantryAwsError } from '../backends/backend';
 import type { DoctorReader } from '../backends/doctor-reader';
-import { AwsDoctorReader, doctorAwsClients, fact } from '../backends/doctor-aws';
-import { openLocalDoctor } from '../backends/doctor-local';
+// The readers (the AWS SDK clients; the local cloud) are loaded when the command runs, not at start (issue 17).
+const doctorAws = () => import('../backends/doctor-aws');
 import { CliInputError } from '../errors';
 import type { OperatorIo, SetCode } from './common';
 import { useColour } from './common';
 import type { DoctorOutput } from '../render/schemas';
-import { credentialsHint, describeStackOutputs, readOutputsFile, stackNameOf, toStackOutputs } from '../backends/stack';
+const stackOutputs = () => import('../backends/stack');
 
 export type { DoctorReader } from '../backends/doctor-reader';
 
 /** Read every fact the checks of `config` need. Reads that depend on another (an entry on a cluster) wait for it. */
 export async function gatherFacts(reader: DoctorReader, config: GantryConfig, roles: Partial<Record<AccessRole, string>> | undefined): Promise<DoctorFacts> {
+  const { fact } = await doctorAws();
   const plan = doctorPlan(config);
   const clusters: Record<string, Fact<ClusterFacts | undefined>> = {};
   const accessEntryLists: Record<string, Fact<readonly string[]>> = {};
@@ -115,6 +115,7 @@ function readConfigFile(path: string): GantryConfig {
 async function resolveRegion(opts: DoctorOptions): Promise<string> {
   let region = opts.region;
   if (!region) {
+    const { SFNClient } = await import('@aws-sdk/client-sfn');
     const probe = new SFNClient({ ...(opts.profile ? { profile: opts.profile } : {}) });
     try {
       region = await probe.config.region();
@@ -133,10 +134,13 @@ async function openSubject(opts: DoctorOptions, io: Pick<OperatorIo, 'env'>): Pr
   if (opts.local) {
     const extra = (['stack', 'outputs', 'region', 'profile', 'config'] as const).filter((k) => opts[k] !== undefined);
     if (extra.length) throw new CliInputError(`--local checks the local Gantry's own config and cloud: leave out ${extra.map((k) => `--${k}`).join(', ')}`);
+    const { openLocalDoctor } = await import('../backends/doctor-local');
     const local = openLocalDoctor(opts.local);
     return { mode: 'local', label: local.label, region: local.region, config: local.config, configSource: null, roles: local.roles, reader: local.reader, close: () => undefined };
   }
   const region = await resolveRegion(opts);
+  const { AwsDoctorReader, doctorAwsClients } = await doctorAws();
+  const { describeStackOutputs, readOutputsFile, stackNameOf, toStackOutputs } = await stackOutputs();
   const clients = doctorAwsClients({ region, ...(opts.profile ? { profile: opts.profile } : {}) });
   const reader = new AwsDoctorReader(clients, region);
   try {
@@ -192,6 +196,7 @@ async function openSubject(opts: DoctorOptions, io: Pick<OperatorIo, 'env'>): Pr
 export async function doctorChecks(s: Subject): Promise<DoctorCheck[]> {
   let facts: DoctorFacts;
   let stack: StackFacts | undefined;
+  const [{ fact }, { credentialsHint }] = await Promise.all([doctorAws(), stackOutputs()]);
   try {
     facts = await gatherFacts(s.reader, s.config, s.roles);
     if (s.stack) {

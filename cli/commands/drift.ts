@@ -15,7 +15,6 @@ import type { Command } from 'commander';
 import { type DriftFinding, INSIGHT_KIND, type InsightCheckData, type InsightRecord, type StaleFinding, verifyInsightChain } from '../../lambdas/domain/insight';
 import { CliInputError } from '../errors';
 import { liveTableOf, parseTimeBound, type SourceOptions } from '../input';
-import { openLiveLedger } from '../backends/live-ledger';
 
 type SetCode = (code: number) => void;
 
@@ -157,6 +156,7 @@ export function registerDriftCommand(audit: Command, setCode: SetCode, now: () =
       } else {
         const live = liveTableOf(opts);
         if (!live) throw new CliInputError('give the insight records to read: --file <file> or --table <name> --region <region>');
+        const { openLiveLedger } = await import('../backends/live-ledger');
         const { ledger, close } = openLiveLedger(live);
         try {
           // The whole chain is read so that it can be verified from its first record.

@@ -8,9 +8,7 @@ import { parseIsoDuration } from '../../lambdas/domain/durations';
 import type { InsightRecord } from '../../lambdas/domain/insight';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { ChaosOptions } from '../../local/chaos';
-import { loadScenarioFile } from '../../local/scenario';
-import { simulate, type SimulationOutput } from '../../local/simulate';
-import { advanceLocalGantry, createLocalGantry } from '../backends/local-backend';
+import type { SimulationOutput } from '../../local/simulate';
 import { CliInputError } from '../errors';
 import { checkOutputFile, checkStateFolder, writeOutputFile } from '../files';
 import { renderTimeline } from '../render/timeline';
@@ -58,6 +56,8 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
   if (opts.state) {
     if (file && opts.advance) throw new CliInputError('--advance moves an existing local Gantry: give --state <dir> --advance <duration> without a scenario');
     if (!file && !opts.advance && !opts.until) throw new CliInputError('give a scenario to create a local Gantry in --state, or --advance/--until to move an existing one');
+    // The local runtime is loaded when a simulation runs, not at start (issue 17).
+    const { advanceLocalGantry, createLocalGantry } = await import('../backends/local-backend');
     const result = file
       ? await createLocalGantry(opts.state, file, opts.until)
       : await advanceLocalGantry(opts.state, { ...(opts.advance ? { advance: opts.advance } : {}), ...(opts.until ? { until: opts.until } : {}) });
@@ -68,6 +68,7 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
     if (!file) throw new CliInputError('give the scenario file: gantry simulate <scenario.json>');
     if (opts.advance) throw new CliInputError('--advance needs --state <dir> (a local Gantry)');
     const chaos = chaosOf(opts);
+    const [{ loadScenarioFile }, { simulate }] = await Promise.all([import('../../local/scenario'), import('../../local/simulate')]);
     const loaded = loadScenarioFile(file);
     const result = await simulate(loaded, { ...(opts.until ? { until: untilMs(loaded.scenario.clock, opts.until) } : {}), ...(chaos ? { chaos } : {}) });
     output = result.output;

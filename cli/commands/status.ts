@@ -4,7 +4,6 @@ import { executionConsoleUrl } from '../../lambdas/domain/console-url';
 import { TERMINAL_RELEASE_STATUSES } from '../../lambdas/domain/types';
 import type { GantryBackend } from '../backends/backend';
 import { NotFoundError } from '../backends/backend';
-import { LocalBackend } from '../backends/local-backend';
 import { CliInputError } from '../errors';
 import type { ReleaseStatusView } from '../render/schemas';
 import { bakingAlarms, releaseStatus } from '../render/status-view';
@@ -116,7 +115,10 @@ export async function runStatus(releaseId: string | undefined, opts: StatusOptio
       }
       first = false;
       await io.sleep(intervalMs);
-      if (b instanceof LocalBackend) b.refresh();
+      if (b.kind === 'local') {
+        const { LocalBackend } = await import('../backends/local-backend');
+        if (b instanceof LocalBackend) b.refresh();
+      }
     }
   } finally {
     b.close();
