@@ -3,7 +3,7 @@
  * Pure: no AWS SDK, no I/O. `parseConfig` takes an already-read JSON value.
  */
 import { createHash } from 'node:crypto';
-import { IANAZone } from 'luxon';
+import { IANAZone } from './time-zones';
 import { z } from 'zod';
 import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
 import { canonicalJson } from './canonical';
