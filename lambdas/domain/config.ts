@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { IANAZone } from './time-zones';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
 import { canonicalJson } from './canonical';
 import { historyBudgetProblems } from './history-budget';
