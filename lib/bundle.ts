@@ -49,6 +49,22 @@ export const RUNTIME_PROVIDED = ['@aws-sdk/*', '@smithy/*'] as const;
  */
 export const LOCKED_SDK_HANDLERS: ReadonlySet<string> = new Set(['image-gates']);
 
+/**
+ * The SDK clients those handlers get at the locked version (with the SDK core and credential chain they
+ * need). Their other clients (DynamoDB, Step Functions, EventBridge, Scheduler, CloudWatch), which call
+ * long-standing operations only, come from the runtime as in every other handler (decision 039): bundling
+ * them cost image-gates ~340 KB.
+ */
+export const LOCKED_SDK_PACKAGES: readonly string[] = ['@aws-sdk/client-ecr'];
+
+/** The `@aws-sdk/client-*` and `@aws-sdk/lib-*` packages Gantry depends on that are not locked. */
+export function unlockedSdkClients(root: string = PROJECT_ROOT): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  return Object.keys(pkg.dependencies ?? {})
+    .filter((d) => /^@aws-sdk\/(?:client|lib)-/.test(d) && !LOCKED_SDK_PACKAGES.includes(d))
+    .sort();
+}
+
 /** esbuild settings shared by every handler. The config is added as a `define` per build. */
 export const BUNDLE_SETTINGS = {
   bundle: true,
@@ -210,7 +226,7 @@ export function bundleHandlers(
     .filter(({ group }) => group.length > 0)
     .map(({ sdk, group }) => ({
       ...BUNDLE_SETTINGS,
-      external: sdk === 'runtime' ? [...RUNTIME_PROVIDED] : [],
+      external: sdk === 'runtime' ? [...RUNTIME_PROVIDED] : unlockedSdkClients(),
       entryPoints: Object.fromEntries(group.map((h) => [`${h}/index`, join(LAMBDAS_DIR, `${h}.ts`)])),
       outdir: options.outdir,
       absWorkingDir: PROJECT_ROOT,
@@ -252,7 +268,17 @@ function scratchDir(): string {
 
 function keyOf(config: GantryConfig, handlers: readonly string[], options: BundleOptions = {}): string {
   return createHash('sha256')
-    .update(JSON.stringify({ settings: BUNDLE_SETTINGS, runtime: RUNTIME_PROVIDED, locked: [...LOCKED_SDK_HANDLERS], config, handlers, flags: buildFlags(options) }))
+    .update(
+      JSON.stringify({
+        settings: BUNDLE_SETTINGS,
+        runtime: RUNTIME_PROVIDED,
+        locked: [...LOCKED_SDK_HANDLERS],
+        lockedPackages: LOCKED_SDK_PACKAGES,
+        config,
+        handlers,
+        flags: buildFlags(options),
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
 }
