@@ -2,11 +2,14 @@
  * Per-handler bundle size and module init time. The bundles are built by lib/bundle.ts exactly as
  * `cdk synth` builds them (one esbuild run, the example config compiled in). Init time: a fresh `node`
  * process per sample `require`s the bundle and reports how long the require took (module load and
- * top-level code: Powertools logger, metrics and tracer, middy, the handler's schemas), median of 5.
+ * top-level code: Powertools logger and metrics, middy, the handler's schemas; the tracer only in a build
+ * with `tracer: true`, which the bench does not use, as synth does not by default), median of 5. With
+ * esbuild's metafile, a second table lists each bundle's largest contributors (decision 039).
  *
  * Each sample runs as Lambda runs it: NODE_OPTIONS=--enable-source-maps (set on every function), and
  * the AWS SDK v3 resolved outside the bundle (here from node_modules via NODE_PATH, in Lambda from the
- * runtime) unless the handler bundles it (lib/bundle.ts `LOCKED_SDK_HANDLERS`). The SDK clients load on the first invocation (lambdas/shared/middleware.ts imports
+ * runtime) unless the handler bundles it (lib/bundle.ts `LOCKED_SDK_HANDLERS`, which bundle
+ * `LOCKED_SDK_PACKAGES` only). The SDK clients load on the first invocation (lambdas/shared/middleware.ts imports
  * adapters/aws-deps lazily), so a second figure, "first call", is require + one invocation with an
  * empty event: it builds the SDK clients and ends at the handler's input validation, without I/O.
  */
@@ -16,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseConfig } from '../lambdas/domain/config';
-import { bundleHandlers } from '../lib/bundle';
+import { type BundleContributor, bundleHandlers } from '../lib/bundle';
 import { HANDLERS } from '../lib/ReleaseControlPlane';
 import { kb, median, ms, verdict } from './stats';
 
@@ -65,6 +68,8 @@ export interface BundleFigures {
   firstCallMs: number[];
   outcome: string;
   buildMs: number;
+  /** What index.js is made of (esbuild's metafile), largest first. */
+  contributors: readonly BundleContributor[];
 }
 
 export function initSample(file: string): { requireMs: number; firstCallMs: number; outcome: string } {
@@ -78,7 +83,7 @@ export function measureBundles(samples = 5): BundleFigures[] {
   const outdir = mkdtempSync(join(tmpdir(), 'gantry-bench-bundles-'));
   try {
     const t0 = process.hrtime.bigint();
-    const built = bundleHandlers({ config, outdir, handlers: Object.keys(HANDLERS) });
+    const built = bundleHandlers({ config, outdir, handlers: Object.keys(HANDLERS), metafile: true });
     const buildMs = Number(process.hrtime.bigint() - t0) / 1e6;
     return built.map((b) => {
       const file = join(b.dir, 'index.js');
@@ -93,6 +98,7 @@ export function measureBundles(samples = 5): BundleFigures[] {
         firstCallMs: runs.map((r) => r.firstCallMs),
         outcome: [...new Set(runs.map((r) => r.outcome))].join(', '),
         buildMs,
+        contributors: b.contributors ?? [],
       };
     });
   } finally {
@@ -114,5 +120,19 @@ export function bundleTable(figures: BundleFigures[]): string {
   const largest = Math.max(...figures.map((f) => f.bytes));
   const slowest = Math.max(...figures.map((f) => median(f.requireMs)));
   rows.push(`| **largest / slowest** | | ${kb(largest)} | | | ${ms(slowest)} | | | ${verdict(largest <= BUNDLE_GOAL_BYTES)} | ${verdict(slowest <= INIT_GOAL_MS)} |`);
-  return `${rows.join('\n')}\n\n(one esbuild run built all ${figures.length} handlers in ${ms(figures[0]?.buildMs ?? Number.NaN)})`;
+  return `${rows.join('\n')}\n\n(one esbuild run built all ${figures.length} handlers in ${ms(figures[0]?.buildMs ?? Number.NaN)})\n\n${contributorTable(figures)}`;
+}
+
+/** Top contributors per handler (esbuild's metafile): packages by name, Gantry's code by folder. */
+export function contributorTable(figures: BundleFigures[], top = 6): string {
+  const rows = [`| handler | index.js | top ${top} contributors (KB of minified output) |`, '|---|---|---|'];
+  for (const f of figures) {
+    rows.push(
+      `| ${f.handler} | ${kb(f.bytes)} | ${f.contributors
+        .slice(0, top)
+        .map((c) => `${c.name} ${kb(c.bytes)}`)
+        .join(', ')} |`,
+    );
+  }
+  return rows.join('\n');
 }

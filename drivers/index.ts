@@ -6,7 +6,7 @@
  *
  * Pure: the Lambda handlers reach this module through the config schema (import-graph test).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { helm } from './helm';
 import { kubernetes } from './kubernetes';
 import { terraform } from './terraform';

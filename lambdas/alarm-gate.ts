@@ -8,7 +8,7 @@
  * healthy: the bake poll FAILs at once, naming the alarms and the error; the
  * recovery check records "recovery unknown: …" (the rollback itself already succeeded). Decision 018.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { alarmProblems, alarmReadFailureReason, evaluateAlarmReadFailure, evaluateBakeEnd, minutesBetween } from './domain/gates';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';

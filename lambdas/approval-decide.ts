@@ -31,7 +31,7 @@
  * found already recorded is never delivered for anyone else — approver or not: they get 409, no task
  * token is sent, and a delivery nobody finishes ends with the workflow's approval timeout.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type ApprovalState,
   approvalState,

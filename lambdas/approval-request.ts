@@ -8,7 +8,7 @@
  * Task input: { taskToken, releaseId, stage, timeoutSeconds? } — `timeoutSeconds` is the task's
  * TimeoutSeconds (default: the stage's approval.timeoutMinutes); the token expires with it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { mappedPerson } from './domain/approvers';
 import { executionConsoleUrl } from './domain/console-url';
 import type { ReleaseSummary } from './domain/ledger';

@@ -5,7 +5,7 @@
  * cannot be scheduled, fail the bake at once (decision 018): the stage is rolled back now rather than
  * left to the bake's safety timeout.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { alarmProblems, awsErrorText, evaluateAlarmReadFailure, evaluateBakeEnd } from './domain/gates';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';

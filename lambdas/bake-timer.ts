@@ -2,7 +2,7 @@
  * End of a bake's time (a one-time EventBridge Scheduler schedule): final alarm check, then pass or fail
  * the bake. Alarms that cannot be read fail the bake at once, naming the alarms and the error (decision 018).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { evaluateAlarmReadFailure, evaluateBakeEnd } from './domain/gates';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';

@@ -10,7 +10,7 @@
  * Then claim the deploy on the lease (conditional on the token): from here until the driver run is
  * recorded, nobody can take the stage.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { evaluateAlarmReadFailure, evaluateAlarmsPreDeploy } from './domain/gates';
 import { approvalAtAction, windowAtAction } from './domain/point-of-action';
 import { parseWith } from './domain/validation';

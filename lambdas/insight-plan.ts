@@ -8,7 +8,7 @@
  * with the ledger's pointers, from the same config (lambdas/shared/insight-inputs.ts); `configHash` lets it
  * refuse reads planned under another config.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { splitWorkloads } from './shared/insight-inputs';

@@ -5,7 +5,7 @@
  * checkId), publishes `Service Stale` and `Drift Detected` on the Gantry bus, and emits the
  * `StaleServices` / `DriftedStages` metrics. Events and metrics only when the record is first written.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   compareWorkload,
   type DriftFinding,

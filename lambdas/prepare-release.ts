@@ -16,7 +16,7 @@
  * A `release.started` already on record (a retried step) must agree with what this run established:
  * one written ahead of the workflow by someone else stops the release (ReleaseRecordConflictError).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DIGEST_PATTERN } from './domain/config';
 import { isPushExecutionName, UNATTRIBUTED_PUSH, UNATTRIBUTED_START } from './domain/release';
 import { parseReleaseInput } from './domain/release-input';

@@ -2,7 +2,7 @@
  * The release workflow's bookkeeping steps: each writes its decision to the ledger (idempotent by
  * step key), moves the stage pointer where it must, and announces lifecycle events.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type DriverEvidence, extractDriverEvidence, isBuildId } from './domain/driver-evidence';
 import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackFrom, rollbackReason } from './domain/release';
 import { parseWith } from './domain/validation';

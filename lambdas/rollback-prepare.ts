@@ -3,7 +3,7 @@
  * that stage before (default: the one promoted before the digest now running). A refusal is
  * recorded (BLOCKED, with its reason) and nothing is deployed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseRollbackInput } from './domain/release-input';
 import { UNATTRIBUTED_START } from './domain/release';
 import { parseWith } from './domain/validation';

@@ -6,7 +6,7 @@
  * - `update`: the PUT body, from the Deployment as just read (lambdas/domain/rollout.ts `planUpdate`).
  * - `check`: DONE / PROGRESSING / FAILED from the Deployment as just read (`decideRollout`), with the evidence.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DIGEST_PATTERN, K8S_NAME_PATTERN } from './domain/config';
 import { type DeploymentView, decideRollout, deploymentPath, planUpdate, type RolloutTarget, rolloutTarget } from './domain/rollout';
 import { parseWith } from './domain/validation';

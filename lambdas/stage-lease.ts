@@ -9,7 +9,7 @@
  * - `release`: free the lease and wake the waiters.
  * docs/decisions/021-leases-with-fencing.md
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { projectRelease } from './domain/ledger';
 import { parseWith } from './domain/validation';
 import type { Deps, LeaseResult } from './ports';

@@ -3,7 +3,7 @@
  * excepted); the stage's windows and blackouts either open, make the release wait (a Wait with the
  * computed timestamp), or block it. Break-glass bypasses windows, blackouts and the freeze only.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from './domain/validation';
 import { describeWindowAt } from './domain/windows';
 import type { Deps } from './ports';

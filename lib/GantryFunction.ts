@@ -1,6 +1,6 @@
 /**
  * One Gantry handler (`lambdas/<name>.ts`, exporting `handler`) as a Lambda function: Node 24 on ARM64,
- * X-Ray active tracing, bundled locally by esbuild with the parsed config compiled in, its own role and
+ * X-Ray active tracing (the Powertools tracer in the bundle only with `gantry:powertoolsTracer`), bundled locally by esbuild with the parsed config compiled in, its own role and
  * its own log group encrypted with the control plane's key. A function given a `deadLetterQueue` is
  * invoked asynchronously and sends what failed every retry there as its on-failure destination; any other
  * is invoked synchronously only (cdk-nag `Serverless-LambdaDLQ` acknowledged with that reason, checked
@@ -26,6 +26,24 @@ import { handlerCode, PROJECT_ROOT } from './bundle';
 export { PROJECT_ROOT };
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+
+/** CDK context key that compiles the Powertools tracer into every handler bundle (decision 039). */
+export const POWERTOOLS_TRACER_CONTEXT = 'gantry:powertoolsTracer';
+
+export class PowertoolsTracerContextError extends Error {
+  override readonly name = 'PowertoolsTracerContextError';
+}
+
+/**
+ * Whether the handler bundles carry the Powertools tracer: `-c gantry:powertoolsTracer=true` (or `true` in
+ * cdk.json). Off by default; the functions keep active tracing (`Tracing.ACTIVE`) either way.
+ */
+export function powertoolsTracer(scope: Construct): boolean {
+  const v: unknown = scope.node.tryGetContext(POWERTOOLS_TRACER_CONTEXT);
+  if (v === undefined || v === false || v === 'false') return false;
+  if (v === true || v === 'true') return true;
+  throw new PowertoolsTracerContextError(`context ${POWERTOOLS_TRACER_CONTEXT} is ${JSON.stringify(v)}: expected true or false`);
+}
 
 export interface GantryFunctionProps {
   /** The handler file under `lambdas/`, without `.ts` (e.g. `prepare-release`). */
@@ -74,7 +92,8 @@ export class GantryFunction extends Construct {
 
     this.function = new LambdaFunction(this, 'Function', {
       // `index.js` of the shared esbuild build; the config is compiled in (esbuild `define`).
-      code: handlerCode(props.handlerName, props.config),
+      // The Powertools tracer only with `-c gantry:powertoolsTracer=true`; active tracing either way (decision 039).
+      code: handlerCode(props.handlerName, props.config, { tracer: powertoolsTracer(this) }),
       handler: 'index.handler',
       functionName: props.functionName,
       description: props.description,

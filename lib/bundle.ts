@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import { Code } from 'aws-cdk-lib/aws-lambda';
-import type { GantryConfig } from '../lambdas/domain/config';
+import { type GantryConfig, parseConfig } from '../lambdas/domain/config';
 
 /**
  * The repository (or installed package) root: `lambdas/`, `statemachines/` and `drivers/` (buildspecs, scripts) live
@@ -49,6 +49,22 @@ export const RUNTIME_PROVIDED = ['@aws-sdk/*', '@smithy/*'] as const;
  */
 export const LOCKED_SDK_HANDLERS: ReadonlySet<string> = new Set(['image-gates']);
 
+/**
+ * The SDK clients those handlers get at the locked version (with the SDK core and credential chain they
+ * need). Their other clients (DynamoDB, Step Functions, EventBridge, Scheduler, CloudWatch), which call
+ * long-standing operations only, come from the runtime as in every other handler (decision 039): bundling
+ * them cost image-gates ~340 KB.
+ */
+export const LOCKED_SDK_PACKAGES: readonly string[] = ['@aws-sdk/client-ecr'];
+
+/** The `@aws-sdk/client-*` and `@aws-sdk/lib-*` packages Gantry depends on that are not locked. */
+export function unlockedSdkClients(root: string = PROJECT_ROOT): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  return Object.keys(pkg.dependencies ?? {})
+    .filter((d) => /^@aws-sdk\/(?:client|lib)-/.test(d) && !LOCKED_SDK_PACKAGES.includes(d))
+    .sort();
+}
+
 /** esbuild settings shared by every handler. The config is added as a `define` per build. */
 export const BUNDLE_SETTINGS = {
   bundle: true,
@@ -78,6 +94,60 @@ export interface HandlerBundle {
   readonly mapBytes: number;
   /** Where its AWS SDK comes from: the Lambda runtime, or bundled at the locked version. */
   readonly sdk: 'runtime' | 'bundled';
+  /** Whether the Powertools tracer (and the X-Ray SDK) is compiled in. */
+  readonly tracer: boolean;
+  /** With `metafile: true`: what `index.js` is made of, largest first (esbuild's metafile). */
+  readonly contributors?: readonly BundleContributor[];
+}
+
+/** Bytes of a bundle's `index.js` that come from one package (`zod`) or one folder of Gantry (`lambdas/domain`). */
+export interface BundleContributor {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+/** Options of a handler build besides the config. */
+export interface BundleOptions {
+  /**
+   * Compile the Powertools tracer in (its `## index.handler` subsegment and cold-start annotation; the
+   * X-Ray SDK, ~110 KB). Off by default: the functions' active tracing records each invocation without it
+   * (decision 039). `cdk synth -c gantry:powertoolsTracer=true` turns it on for every function.
+   */
+  readonly tracer?: boolean;
+}
+
+/** The Lambda bundles' esbuild `define`s besides the config (decision 039). */
+function buildFlags(options: BundleOptions): Record<string, string> {
+  return {
+    // lambdas/shared/middleware.ts: load the Powertools tracer or not (dead code, so not bundled, when false).
+    GANTRY_POWERTOOLS_TRACER: String(options.tracer === true),
+    // lambdas/domain/tag-pattern.ts: the compiled-in config passed parseConfig here (bundleHandlers
+    // checks it), so the handlers skip re-checking its tag patterns with RE2 and carry no re2js.
+    GANTRY_CONFIG_CHECKED_AT_SYNTH: 'true',
+  };
+}
+
+/** Groups an esbuild metafile input path by package (`node_modules/<pkg>/...`) or Gantry folder. */
+export function contributorOf(input: string): string {
+  const pkg = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+  if (pkg?.[1]) return pkg[1];
+  const slash = input.lastIndexOf('/');
+  return slash < 0 ? input : input.slice(0, slash);
+}
+
+interface Metafile {
+  readonly outputs: Record<string, { readonly bytes: number; readonly inputs: Record<string, { readonly bytesInOutput: number }> }>;
+}
+
+function contributorsFrom(meta: Metafile, handler: string): BundleContributor[] {
+  const output = Object.entries(meta.outputs).find(([file]) => file.endsWith(`${handler}/index.js`))?.[1];
+  if (!output) throw new HandlerBundleError(`esbuild's metafile has no output for ${handler}/index.js`);
+  const sums = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const name = contributorOf(input);
+    sums.set(name, (sums.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...sums].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name));
 }
 
 const HANDLER_EXPORT = /^export\s+(?:const|let|async\s+function|function)\s+handler\b|^export\s*\{[^}]*\bhandler\b[^}]*\}/m;
@@ -111,7 +181,7 @@ function defineFor(config: GantryConfig): Record<string, string> {
 const CHILD = `
 const fs = require('node:fs');
 const path = require('node:path');
-const { esbuild, builds, root } = JSON.parse(fs.readFileSync(0, 'utf8'));
+const { esbuild, builds, root, metafileDir } = JSON.parse(fs.readFileSync(0, 'utf8'));
 const write = (result) => {
   for (const f of result.outputFiles) {
     fs.mkdirSync(path.dirname(f.path), { recursive: true });
@@ -130,7 +200,10 @@ const zodLocales = {
     }));
   },
 };
-Promise.all(builds.map((options) => require(esbuild).build({ ...options, write: false, plugins: [zodLocales] }).then(write))).catch((e) => {
+Promise.all(builds.map((options, i) => require(esbuild).build({ ...options, write: false, metafile: Boolean(metafileDir), plugins: [zodLocales] }).then((result) => {
+  write(result);
+  if (metafileDir) fs.writeFileSync(path.join(metafileDir, 'meta-' + i + '.json'), JSON.stringify(result.metafile));
+}))).catch((e) => {
   if (!e.errors) process.stderr.write(String(e.stack || e));
   process.exitCode = 1;
 });
@@ -140,8 +213,12 @@ Promise.all(builds.map((options) => require(esbuild).build({ ...options, write: 
  * Builds the given handlers into `outdir/<name>/index.js` in one esbuild process, synchronously.
  * @throws HandlerBundleError with esbuild's messages when the build fails.
  */
-export function bundleHandlers(options: { readonly config: GantryConfig; readonly outdir: string; readonly handlers?: readonly string[] }): HandlerBundle[] {
+export function bundleHandlers(
+  options: BundleOptions & { readonly config: GantryConfig; readonly outdir: string; readonly handlers?: readonly string[]; readonly metafile?: boolean },
+): HandlerBundle[] {
   const handlers = options.handlers ?? discoverHandlers();
+  // The bundles trust their compiled-in config (GANTRY_CONFIG_CHECKED_AT_SYNTH): make that true here.
+  parseConfig(options.config, 'the config compiled into the handler bundles');
   const sdkOf = (h: string) => (LOCKED_SDK_HANDLERS.has(h) ? 'bundled' : 'runtime');
   // Two esbuild builds at most (SDK from the runtime / SDK bundled), run concurrently in one child.
   const builds = (['runtime', 'bundled'] as const)
@@ -149,17 +226,20 @@ export function bundleHandlers(options: { readonly config: GantryConfig; readonl
     .filter(({ group }) => group.length > 0)
     .map(({ sdk, group }) => ({
       ...BUNDLE_SETTINGS,
-      external: sdk === 'runtime' ? [...RUNTIME_PROVIDED] : [],
+      external: sdk === 'runtime' ? [...RUNTIME_PROVIDED] : unlockedSdkClients(),
       entryPoints: Object.fromEntries(group.map((h) => [`${h}/index`, join(LAMBDAS_DIR, `${h}.ts`)])),
       outdir: options.outdir,
       absWorkingDir: PROJECT_ROOT,
-      define: defineFor(options.config),
+      define: { ...defineFor(options.config), ...buildFlags(options) },
     }));
+  const metafileDir = options.metafile ? mkdtempSync(join(tmpdir(), 'gantry-bundle-meta-')) : undefined;
   const r = spawnSync(process.execPath, ['-e', CHILD], {
-    input: JSON.stringify({ esbuild: require.resolve('esbuild'), builds, root: PROJECT_ROOT }),
+    input: JSON.stringify({ esbuild: require.resolve('esbuild'), builds, root: PROJECT_ROOT, metafileDir }),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
+  const metas = r.status === 0 && metafileDir ? builds.map((_, i) => JSON.parse(readFileSync(join(metafileDir, `meta-${i}.json`), 'utf8')) as Metafile) : [];
+  if (metafileDir) rmSync(metafileDir, { recursive: true, force: true });
   if (r.status !== 0) {
     throw new HandlerBundleError(`esbuild failed for ${handlers.join(', ')}:\n${r.stderr || r.error?.message || `exit ${r.status}`}`, { cause: r.error });
   }
@@ -167,7 +247,9 @@ export function bundleHandlers(options: { readonly config: GantryConfig; readonl
   return handlers.map((h) => {
     const dir = join(options.outdir, h);
     const mapBytes = existsSync(join(dir, 'index.js.map')) ? statSync(join(dir, 'index.js.map')).size : 0;
-    return { handlerName: h, dir, bytes: statSync(join(dir, 'index.js')).size, mapBytes, sdk: sdkOf(h) };
+    const meta = metas.find((m) => Object.keys(m.outputs).some((f) => f.endsWith(`${h}/index.js`)));
+    const contributors = meta ? contributorsFrom(meta, h) : undefined;
+    return { handlerName: h, dir, bytes: statSync(join(dir, 'index.js')).size, mapBytes, sdk: sdkOf(h), tracer: options.tracer === true, contributors };
   });
 }
 
@@ -184,9 +266,19 @@ function scratchDir(): string {
   return scratch;
 }
 
-function keyOf(config: GantryConfig, handlers: readonly string[]): string {
+function keyOf(config: GantryConfig, handlers: readonly string[], options: BundleOptions = {}): string {
   return createHash('sha256')
-    .update(JSON.stringify({ settings: BUNDLE_SETTINGS, runtime: RUNTIME_PROVIDED, locked: [...LOCKED_SDK_HANDLERS], config, handlers }))
+    .update(
+      JSON.stringify({
+        settings: BUNDLE_SETTINGS,
+        runtime: RUNTIME_PROVIDED,
+        locked: [...LOCKED_SDK_HANDLERS],
+        lockedPackages: LOCKED_SDK_PACKAGES,
+        config,
+        handlers,
+        flags: buildFlags(options),
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
 }
@@ -196,15 +288,15 @@ function keyOf(config: GantryConfig, handlers: readonly string[]): string {
  * `lambdas/` at once; should that fail (say, a handler someone is still writing and no stack uses),
  * each handler asked for is then built on its own, so only a broken handler that is deployed stops synth.
  */
-export function builtHandlerDir(handlerName: string, config: GantryConfig): string {
+export function builtHandlerDir(handlerName: string, config: GantryConfig, options: BundleOptions = {}): string {
   const all = discoverHandlers();
   if (!all.includes(handlerName)) all.push(handlerName);
-  const key = keyOf(config, all);
+  const key = keyOf(config, all, options);
   let batch = done.get(key);
   if (!batch) {
     const dir = join(scratchDir(), key);
     try {
-      bundleHandlers({ config, outdir: dir, handlers: all });
+      bundleHandlers({ ...options, config, outdir: dir, handlers: all });
       batch = { dir, ok: true };
     } catch (e) {
       const first = (e as Error).message.split('\n').find((l) => /error/i.test(l)) ?? (e as Error).message.split('\n')[0];
@@ -214,11 +306,11 @@ export function builtHandlerDir(handlerName: string, config: GantryConfig): stri
     done.set(key, batch);
   }
   if (batch.ok) return join(batch.dir, handlerName);
-  const soloKey = keyOf(config, [handlerName]);
+  const soloKey = keyOf(config, [handlerName], options);
   const solo = done.get(soloKey);
   if (solo) return join(solo.dir, handlerName);
   const dir = join(scratchDir(), soloKey);
-  bundleHandlers({ config, outdir: dir, handlers: [handlerName] }); // throws with esbuild's messages
+  bundleHandlers({ ...options, config, outdir: dir, handlers: [handlerName] }); // throws with esbuild's messages
   done.set(soloKey, { dir, ok: true });
   return join(dir, handlerName);
 }
@@ -227,17 +319,17 @@ export function builtHandlerDir(handlerName: string, config: GantryConfig): stri
  * The Lambda code of `lambdas/<handlerName>.ts`: its bundle from the shared build, staged by CDK as a
  * content-hashed asset. Local bundling only; Docker is never used.
  */
-export function handlerCode(handlerName: string, config: GantryConfig): Code {
+export function handlerCode(handlerName: string, config: GantryConfig, options: BundleOptions = {}): Code {
   return Code.fromAsset(LAMBDAS_DIR, {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
       // Required by the type, never pulled: local bundling below always succeeds or throws.
       image: DockerImage.fromRegistry('gantry-local-esbuild-only'),
       // Part of CDK's asset cache key (the `local` hook is not): one asset per handler and config.
-      command: ['esbuild', `lambdas/${handlerName}.ts`, keyOf(config, [handlerName])],
+      command: ['esbuild', `lambdas/${handlerName}.ts`, keyOf(config, [handlerName], options)],
       local: {
         tryBundle(outputDir: string): boolean {
-          const dir = builtHandlerDir(handlerName, config);
+          const dir = builtHandlerDir(handlerName, config, options);
           mkdirSync(outputDir, { recursive: true });
           for (const f of readdirSync(dir)) copyFileSync(join(dir, f), join(outputDir, f));
           return true;

@@ -1,5 +1,5 @@
 /** The Helm driver's `deploy` block (docs/config.md). Pure: zod only. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { k8sName, positiveMinutes } from '../../lambdas/domain/config-fields';
 
 export const helmDeploy = z.strictObject({

@@ -1,5 +1,5 @@
 /** The Kubernetes driver's `deploy` block (docs/config.md). Pure: zod only. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { k8sName, positiveMinutes } from '../../lambdas/domain/config-fields';
 
 /** Native driver: Step Functions `eks:call` patches the Deployment's container image and watches its rollout. */

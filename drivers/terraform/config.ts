@@ -1,5 +1,5 @@
 /** The Terraform driver's `deploy` block (docs/config.md). Pure: zod only. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { positiveMinutes } from '../../lambdas/domain/config-fields';
 
 export const terraformDeploy = z.strictObject({

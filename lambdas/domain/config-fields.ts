@@ -3,7 +3,7 @@
  * (drivers/<name>/config.ts). Pure: zod only. It imports nothing of the config itself, so a driver's
  * schema can use these without an import cycle (config.ts imports drivers/index.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const K8S_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 

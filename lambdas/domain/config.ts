@@ -3,8 +3,8 @@
  * Pure: no AWS SDK, no I/O. `parseConfig` takes an already-read JSON value.
  */
 import { createHash } from 'node:crypto';
-import { IANAZone } from 'luxon';
-import { z } from 'zod';
+import { IANAZone } from './time-zones';
+import * as z from 'zod';
 import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
 import { canonicalJson } from './canonical';
 import { historyBudgetProblems } from './history-budget';

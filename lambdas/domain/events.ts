@@ -14,7 +14,7 @@
  *
  * Pure: no AWS SDK, no clock.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { REPOSITORY_PATTERN, TAG_PATTERN } from './config';
 import { formatIssues, ValidationError } from './validation';
 

@@ -4,7 +4,7 @@
  * (`parseRollbackInput`), both in ./release-input.ts: the API validates exactly as the workflows do.
  * Pure: no AWS SDK, no I/O.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_REASON_LENGTH } from './release-input';
 import { formatIssues, ValidationError } from './validation';
 

@@ -5,7 +5,7 @@
  * input (it is the IAM principal that started the execution).
  * Pure: no AWS SDK, no I/O.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DIGEST_PATTERN, type GantryConfig, TAG_PATTERN } from './config';
 import { formatIssues, ValidationError } from './validation';
 

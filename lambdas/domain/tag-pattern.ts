@@ -12,6 +12,16 @@
  */
 import { RE2JS } from 're2js';
 
+/**
+ * True in the Lambda bundles only (esbuild `define` in lib/bundle.ts, decision 039): the config compiled
+ * into a bundle is one that `parseConfig` accepted at synth with the full RE2 check, and lib/bundle.ts
+ * refuses to build with one it does not accept. There the RE2 check below is skipped, so a handler that
+ * never matches a tag (all but intake) does not carry re2js (~150 KB); intake still compiles each pattern
+ * with RE2 when it matches. Outside a bundle (CLI, synth, tests, the local runtime) the identifier does not
+ * exist and every pattern is checked.
+ */
+declare const GANTRY_CONFIG_CHECKED_AT_SYNTH: boolean | undefined;
+
 export class TagPatternError extends Error {
   override readonly name = 'TagPatternError';
 }
@@ -29,6 +39,12 @@ export function tagPatternProblem(pattern: string): string | undefined {
   } catch {
     return 'expected a valid regular expression';
   }
+  // A conditional expression, not an early `if … return`: esbuild folds it away with the `define`, so
+  // `re2Problem` (and re2js) is left unreferenced in the bundles and tree-shaken.
+  return typeof GANTRY_CONFIG_CHECKED_AT_SYNTH === 'boolean' && GANTRY_CONFIG_CHECKED_AT_SYNTH ? undefined : re2Problem(pattern);
+}
+
+function re2Problem(pattern: string): string | undefined {
   try {
     compileTagPattern(pattern);
     return undefined;

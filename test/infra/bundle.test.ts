@@ -57,7 +57,9 @@ describe('the handler bundles', () => {
     assert.equal(built.find((b) => b.handlerName === 'image-gates')?.sdk, 'bundled');
     const js = code('image-gates');
     // (The SDK's optional require of @aws-sdk/signature-v4-crt, for SigV4a only, stays as it was.)
-    assert.ok(!/require\("(@aws-sdk\/(client|lib|core)|@smithy\/)/.test(js), 'image-gates requires no SDK client or core package at run time');
+    // ECR and the SDK core it runs on are bundled; its other clients come from the runtime (decision 039).
+    assert.ok(!/require\("(@aws-sdk\/(client-ecr|core)|@smithy\/)/.test(js), 'image-gates requires neither ECR nor the SDK core at run time');
+    assert.match(js, /require\("@aws-sdk\/client-dynamodb"\)/);
     assert.ok(js.includes('DescribeImageSigningStatus'));
   });
 

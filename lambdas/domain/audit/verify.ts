@@ -3,7 +3,7 @@
  * anchor compared, every edited, deleted, inserted or reordered event named (docs/auditor-guide.md says what
  * the check proves and what it cannot); the insight records' chain beside it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type InsightRecord, verifyInsightChain } from '../insight';
 import { GENESIS_HASH, hashEvent, LEDGER_EVENT_TYPES, type LedgerEvent } from '../ledger';
 import { formatIssues } from '../validation';

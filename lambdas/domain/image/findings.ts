@@ -5,7 +5,7 @@
  * have this shape, or a finding with no identifier at all, is a ValidationError: a finding that
  * cannot be named can be neither counted honestly nor allow-listed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ScanFinding, ScanResult } from '../../ports';
 import { formatIssues, ValidationError } from '../validation';
 

@@ -4,7 +4,7 @@
  * ValidationError with one line per problem — never a TypeError, never a partial document.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues, ValidationError } from '../validation';
 
 export const MEDIA_TYPES = {

@@ -7,7 +7,7 @@
  * Pure: the caller fetches the artifacts and resolves the keys (PEM, or a KMS key's public half).
  */
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { GateResult } from '../types';
 import { formatIssues, ValidationError } from '../validation';
 import { type ImageManifestDoc, MEDIA_TYPES, parseJsonDocument, SHA256_DIGEST } from './oci';
