@@ -22,7 +22,7 @@ import { run as reconciler } from '../lambdas/reconciler';
 import type { VirtualClock } from './clock';
 import { ACCOUNT, type LocalCloud, REGION } from './cloud';
 import { Chaos, LocalSdkRetryStrategy } from './chaos';
-import type { LocalDynamo } from './dynalite';
+import type { LocalDynamo } from './dynamo';
 import { type EngineHooks, type HandlerRun, LocalStepFunctions, stateMachineArn } from './engine';
 import { HANDLERS } from './handlers';
 import { seedWorkloads } from './kube';

@@ -13,7 +13,8 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import { GENESIS_HASH } from '../../lambdas/domain/ledger';
 import { verifyInsightChain } from '../../lambdas/domain/insight';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 
 const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -26,7 +27,7 @@ let table = '';
 let n = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo({ listen: true });
 });
 afterAll(async () => {
   await dynamo.close();

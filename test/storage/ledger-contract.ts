@@ -9,7 +9,7 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { LEDGER_TTL_ATTRIBUTE, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import { type LedgerEvent, type LedgerEventInput, projectRelease, verifyChain } from '../../lambdas/domain/ledger';
 import type { TokenRecord } from '../../lambdas/ports';
-import type { LocalDynamo } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
 
 const digest = (c: string): string => `sha256:${c.repeat(64)}`;
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;

@@ -18,7 +18,8 @@ import { parseConfig } from '../../lambdas/domain/config';
 import { run as imageGates } from '../../lambdas/image-gates';
 import type { Deps, LifecycleEvent } from '../../lambdas/ports';
 import { run as prepareRelease } from '../../lambdas/prepare-release';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { ledgerOnlyDeps } from '../helpers/ledger-deps';
 
 const ROOT = join(__dirname, '..', '..');
@@ -44,7 +45,7 @@ const config = parseConfig({
 let dynamo: LocalDynamo;
 let tables = 0;
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();

@@ -16,7 +16,8 @@ import { type Deps, type ImageRegistry, type LifecycleEvent, LOCAL_RUNTIME } fro
 import { run as prepareRelease } from '../../lambdas/prepare-release';
 import { VirtualClock } from '../../local/clock';
 import { LocalCloud } from '../../local/cloud';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { scenarioSchema } from '../../local/scenario';
 
 const ROOT = join(__dirname, '..', '..');
@@ -28,7 +29,7 @@ const RELEASE = 'payments-image-gates-test';
 let dynamo: LocalDynamo;
 let tables = 0;
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import type { Ledger, TokenRecord } from '../../lambdas/ports';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { HANDLERS } from '../../lib/ReleaseControlPlane';
 import { grantsOf, handlerGrants, itemKindOf, LEDGER_ACCESS, LEDGER_ITEM_KINDS, LEDGER_METHODS, type LedgerMethod, ledgerPolicy, writes } from '../../lib/ledger-access';
 import { allows, globMatch, type IamRequest } from '../helpers/iam-policy';
@@ -151,7 +152,7 @@ describe('LEDGER_METHODS against the adapter on dynalite', () => {
   let ledger: Ledger;
 
   beforeAll(async () => {
-    dynamo = await startDynalite({ inProcess: true });
+    dynamo = await startMemoryDynamo();
     await createLedgerTable(dynamo.client, 'ledger-methods');
     const client = {
       send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {

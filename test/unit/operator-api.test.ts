@@ -21,7 +21,8 @@ import { run as prepareRelease } from '../../lambdas/prepare-release';
 import { type ApiResponse } from '../../lambdas/shared/api-gateway';
 import { iamApiEvent } from '../../local/api-events';
 import { logger } from '../../lambdas/shared/middleware';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 
 const T0 = new Date('2026-11-24T10:00:00.000Z');
 const ALICE = 'arn:aws:sts::111122223333:assumed-role/Deployers/alice';
@@ -76,7 +77,7 @@ async function items(): Promise<Array<Record<string, unknown>>> {
 }
 
 beforeAll(async () => {
-  dynamo = await startDynalite({ inProcess: true });
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo.close();
