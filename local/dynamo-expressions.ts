@@ -241,6 +241,8 @@ export function canonicalValue(v: unknown): AttributeValue {
         throw validation('One or more parameter values were invalid: An number set  may not be empty'.replace('number', t === 'SS' ? 'string' : t === 'NS' ? 'number' : 'binary'));
       const list = t === 'NS' ? x.map((n) => normalizeNumber(String(n))) : x.map(String);
       const scalar = t.slice(0, 1);
+      // Sets come back in DynamoDB's value order (as DynamoDB Local returns them).
+      list.sort((a, b) => compareScalars({ [scalar]: a }, { [scalar]: b }) ?? 0);
       for (let i = 0; i < list.length; i++)
         for (let j = i + 1; j < list.length; j++)
           if (valuesEqual({ [scalar]: list[i] }, { [scalar]: list[j] }))
@@ -726,6 +728,41 @@ export function keyCondition(c: Condition, hashName: string, rangeName: string |
   }
   if (!hash) throw validation(`Query condition missed key schema element: ${hashName}`);
   return { hash, ...(range ? { range } : {}) };
+}
+
+/** The top-level attribute names a condition reads (a Query's filter may not read the key attributes). */
+export function conditionAttributes(c: Condition): Set<string> {
+  const out = new Set<string>();
+  const operand = (o: Operand | undefined): void => {
+    if (!o) return;
+    if (o.k === 'path' || o.k === 'size') out.add(String(o.path[0]));
+  };
+  const walk = (x: Condition): void => {
+    switch (x.k) {
+      case 'or':
+      case 'and':
+        walk(x.a);
+        walk(x.b);
+        return;
+      case 'not':
+        walk(x.a);
+        return;
+      case 'cmp':
+        [x.a, x.b].forEach(operand);
+        return;
+      case 'between':
+        [x.a, x.lo, x.hi].forEach(operand);
+        return;
+      case 'in':
+        [x.a, ...x.list].forEach(operand);
+        return;
+      case 'fn':
+        out.add(String(x.path[0]));
+        operand(x.arg);
+    }
+  };
+  walk(c);
+  return out;
 }
 
 export function matchesRange(v: AttributeValue, r: NonNullable<KeyCondition['range']>): boolean {

@@ -18,6 +18,7 @@ import {
   canonicalItem,
   compareScalars,
   type Condition,
+  conditionAttributes,
   DynamoWireError,
   evaluate,
   ExpressionContext,
@@ -630,6 +631,9 @@ export class MemoryDynamo {
         throw validation('Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N');
     }
     const filter = typeof req.FilterExpression === 'string' ? parseCondition(req.FilterExpression, 'FilterExpression', ctx) : undefined;
+    if (filter && key)
+      for (const n of conditionAttributes(filter))
+        if (n === schema.hash || n === schema.range) throw validation(`Filter Expression can only contain non-primary key attributes: Primary key attribute: ${n}`);
     const proj = this.projection(req, ctx);
     if (select === 'SPECIFIC_ATTRIBUTES' && !proj) throw validation('Select SPECIFIC_ATTRIBUTES requires a ProjectionExpression');
     if (select === 'COUNT' && proj) throw validation('Cannot specify the ProjectionExpression when choosing to get only the Count');
