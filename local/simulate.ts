@@ -1,5 +1,5 @@
 /**
- * `gantry simulate`: run a scenario through the real workflows and the real handlers, with dynalite
+ * `gantry simulate`: run a scenario through the real workflows and the real handlers, with the in-memory DynamoDB
  * as the ledger and the local cloud for everything else, on a virtual clock.
  *
  * By job: local/sim-world.ts builds the world (ledger, deps, engine, rules, the stages' starting state),

@@ -1,7 +1,7 @@
 /**
  * `gantry report` and `gantry audit show` through the GantryBackend the operator commands use: a local
  * Gantry made by `gantry simulate <scenario> --state <dir>` (`--local <dir>`), and a deployed one found
- * as `gantry status` finds it (`--stack/--region/--profile`; here its ledger table is dynalite).
+ * as `gantry status` finds it (`--stack/--region/--profile`; here its ledger table is the in-memory DynamoDB).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * A release of `payments` whose prod stage waits for an approval, on the real DynamoDB ledger adapter
- * (dynalite), with fakes for Step Functions, the bus and ECR: what the approval tests act on. Also the
+ * (the in-memory DynamoDB), with fakes for Step Functions, the bus and ECR: what the approval tests act on. Also the
  * attacker's tool: an event written straight into the table, correctly chained (chainEvent), as anyone
  * holding dynamodb:PutItem on the table could write it.
  */

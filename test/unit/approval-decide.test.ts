@@ -1,6 +1,6 @@
 /**
  * The approval pieces as handlers: approval-request (the `.waitForTaskToken` target) and approval-decide
- * (the API Lambda) with API Gateway's IAM-auth proxy event, the real DynamoDB ledger adapter on dynalite,
+ * (the API Lambda) with API Gateway's IAM-auth proxy event, the real DynamoDB ledger adapter on the in-memory DynamoDB,
  * and fakes for Step Functions and the bus (test/helpers/approval-harness.ts). The attacks on approvals
  * (forged records, forged initiators, persons, floods) are in approval-trust.test.ts.
  */

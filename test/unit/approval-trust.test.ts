@@ -1,5 +1,5 @@
 /**
- * Approvals an attacker cannot forge or wedge (issue 14), against the real handlers on dynalite:
+ * Approvals an attacker cannot forge or wedge (issue 14), against the real handlers on the in-memory DynamoDB:
  * a correctly chained decision written into the table, an initiator pre-written for a pushed release,
  * persons behind principals, and a flood of refusals.
  */

@@ -1,6 +1,6 @@
 /**
  * Console starts are attributed (decision 027): the EventBridge pattern for CloudTrail's StartExecution record, its
- * parser, and intake's first-writer-wins attribution against a real ledger (dynalite).
+ * parser, and intake's first-writer-wins attribution against a real ledger (the in-memory DynamoDB).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Handler-level tests: the real `run` of each handler, the real DynamoDB ledger adapter on dynalite,
+ * Handler-level tests: the real `run` of each handler, the real DynamoDB ledger adapter on the in-memory DynamoDB,
  * and small in-memory fakes for every other port.
  */
 import assert from 'node:assert/strict';

@@ -3,7 +3,7 @@
  * as AWS answers with Amazon Inspector enhanced scanning on: the request DescribeImageScanFindings is sent
  * with, Inspector-shaped findings counted against the policy, and an AccessDeniedException (what a role
  * without inspector2:ListFindings gets) that FAILs image.scan naming the call and the error instead of
- * failing the release with an internal error. The ledger is the real adapter on dynalite.
+ * failing the release with an internal error. The ledger is the real adapter on the in-memory DynamoDB.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The image-gates handler on its own: the local cloud's ECR behind a registry whose answers a test
- * can spoil, the real ledger adapter on dynalite. What the registry cannot prove becomes a FAIL with
+ * can spoil, the real ledger adapter on the in-memory DynamoDB. What the registry cannot prove becomes a FAIL with
  * a reason, and so does an AWS error (after the SDK's retries); a bug is thrown; a retried task decides by what was recorded.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * The table of ledger owners (lib/ledger-access.ts): that it describes the adapter exactly (each Ledger
- * method, run on dynalite, sends exactly the (action, item kind) pairs it is listed with), that every key
+ * method, run on the in-memory DynamoDB, sends exactly the (action, item kind) pairs it is listed with), that every key
  * the adapter builds is one item kind, and that the statements it renders allow and refuse what they should
  * under IAM's rules — including the refusals a test of the happy path would never see.
  */
@@ -145,7 +145,7 @@ describe('the item kinds', () => {
   });
 });
 
-describe('LEDGER_METHODS against the adapter on dynalite', () => {
+describe('LEDGER_METHODS against the adapter on the in-memory DynamoDB', () => {
   let dynamo: LocalDynamo;
   let sent: Array<{ method: string; pair: string }> = [];
   let current = '';

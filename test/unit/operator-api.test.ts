@@ -1,6 +1,6 @@
 /**
  * The operator API's Lambda with API Gateway's IAM-auth proxy event, the real DynamoDB ledger adapter on
- * dynalite and fakes for Step Functions: who it records, what it refuses, and that a refusal writes and
+ * the in-memory DynamoDB and fakes for Step Functions: who it records, what it refuses, and that a refusal writes and
  * starts nothing.
  */
 import assert from 'node:assert/strict';
@@ -83,7 +83,7 @@ afterAll(async () => {
   await dynamo.close();
 });
 beforeEach(async () => {
-  // A fresh table per test (dynalite keeps it in memory).
+  // A fresh table per test (the in-memory DynamoDB).
   tableName = `operator-api-${++tables}`;
   await createLedgerTable(dynamo.client, tableName);
   ledger = new DynamoLedger({ client: dynamo.doc, tableName });

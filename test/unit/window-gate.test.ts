@@ -1,5 +1,5 @@
 /**
- * The `window` gate handler against a real ledger (dynalite): what it records when break-glass goes past a
+ * The `window` gate handler against a real ledger (the in-memory DynamoDB): what it records when break-glass goes past a
  * blackout or the freeze — a WARN whose reason names what was bypassed, and `bypassed` in its evidence.
  */
 import assert from 'node:assert/strict';

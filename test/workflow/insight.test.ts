@@ -1,6 +1,6 @@
 /**
  * The insight check through the local runtime: statemachines/insight.asl.json with the real insight-plan and
- * insight-record handlers, the local clusters (eks:call) and dynalite; the scenarios' out-of-band changes;
+ * insight-record handlers, the local clusters (eks:call) and the in-memory DynamoDB; the scenarios' out-of-band changes;
  * the published events against schemas/insight; and `gantry audit drift` on what the check stored.
  */
 import assert from 'node:assert/strict';
