@@ -919,7 +919,17 @@ function updateOperand(item: Item, o: Operand): AttributeValue {
   }
 }
 
-const clone = <T>(v: T): T => structuredClone(v);
+/**
+ * A deep copy of JSON data (items, attribute values, key schemas): no aliasing between the store and a
+ * request or an answer. Several times faster than structuredClone on these small trees.
+ */
+export function clone<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(clone) as T;
+  const out: Record<string, unknown> = {};
+  for (const k in v) out[k] = clone((v as Record<string, unknown>)[k]);
+  return out as T;
+}
 
 /** Set a value at a document path; throws DynamoDB's error when the parent is missing or of the wrong type. */
 function setPath(item: Item, path: Path, v: AttributeValue): void {

@@ -7,7 +7,6 @@
  * ValidationException naming what is missing. Fidelity is checked against DynamoDB Local by
  * test/storage/memory-dynamo.differential.test.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLedgerTable } from '../lambdas/adapters/ledger-table';
@@ -16,6 +15,7 @@ import {
   applyUpdate,
   type AttributeValue,
   canonicalItem,
+  clone,
   compareScalars,
   type Condition,
   conditionAttributes,
@@ -70,7 +70,6 @@ interface Table {
 }
 
 const encode = (v: AttributeValue): string => `${typeOf(v)}:${String(Object.values(v)[0])}`;
-const clone = <T>(v: T): T => structuredClone(v);
 
 function str(req: Req, field: string, op: string, required = true): string | undefined {
   const v = req[field];
@@ -191,11 +190,20 @@ interface Write {
 export class MemoryDynamo {
   private readonly tables = new Map<string, Table>();
   private readonly tokens = new Map<string, string>();
+  /** Each partition's items in range-key order, until the partition is next written. */
+  private readonly sorted = new WeakMap<Map<string, Item>, Item[]>();
+  /** Each stored item's DynamoDB size (stored items are never changed in place). */
+  private readonly sizes = new WeakMap<Item, number>();
   /** Requests served, by operation (the bench counts them). */
   readonly requests = new Map<string, number>();
 
-  /** Answer one JSON-protocol request: the response body, or a DynamoWireError. */
+  /** Answer one JSON-protocol request: the response body (a copy), or a DynamoWireError. */
   execute(op: string, req: Req): Req {
+    return clone(this.run(op, req));
+  }
+
+  /** As `execute`, but the answer may share objects with the store: serialise it before the next request. */
+  run(op: string, req: Req): Req {
     this.requests.set(op, (this.requests.get(op) ?? 0) + 1);
     const run = (this as unknown as Record<string, ((r: Req) => Req) | undefined>)[`op${op}`];
     if (!FIELDS[op] || typeof run !== 'function')
@@ -424,10 +432,17 @@ export class MemoryDynamo {
       for (const idx of t.indexes.values()) {
         const ih = idx.schema.hash;
         const hv = w.old[ih];
-        if (hv) idx.partitions.get(encode(hv))?.delete(pk);
+        if (hv) {
+          const p = idx.partitions.get(encode(hv));
+          if (p) {
+            p.delete(pk);
+            this.sorted.delete(p);
+          }
+        }
       }
     }
     let partition = t.partitions.get(h);
+    if (partition) this.sorted.delete(partition);
     if (w.next === null) {
       if (w.old) {
         partition?.delete(r);
@@ -446,6 +461,7 @@ export class MemoryDynamo {
       let p = idx.partitions.get(e);
       if (!p) idx.partitions.set(e, (p = new Map()));
       p.set(pk, item);
+      this.sorted.delete(p);
     }
   }
 
@@ -579,7 +595,7 @@ export class MemoryDynamo {
     ctx.checkAllUsed();
     const item = this.get(t, keyEnc);
     if (!item) return {};
-    return { Item: proj ? project(item, proj) : clone(item) };
+    return { Item: proj ? project(item, proj) : item };
   }
 
   protected opBatchGetItem(req: Req): Req {
@@ -652,16 +668,22 @@ export class MemoryDynamo {
       };
       return items.sort(cmp);
     };
+    const ordered = (p: Map<string, Item>): Item[] => {
+      let list = this.sorted.get(p);
+      if (!list) this.sorted.set(p, (list = sortWithin([...p.values()])));
+      return list;
+    };
     let candidates: Item[];
     if (key) {
       const source = index ? index.partitions.get(encode(key.hash)) : t.partitions.get(encode(key.hash));
       const range = key.range;
-      candidates = sortWithin([...(source?.values() ?? [])].filter((i) => !range || matchesRange(i[schema.range as string] as AttributeValue, range)));
+      const all = source ? ordered(source) : [];
+      candidates = range ? all.filter((i) => matchesRange(i[schema.range as string] as AttributeValue, range)) : [...all];
       if (req.ScanIndexForward === false) candidates.reverse();
     } else {
       candidates = [];
       const parts = index ? index.partitions : t.partitions;
-      for (const p of parts.values()) candidates.push(...sortWithin([...p.values()]));
+      for (const p of parts.values()) candidates.push(...ordered(p));
     }
 
     const keyNames = [...new Set([...tableKeyNames, ...(index ? [index.schema.hash, ...(index.schema.range ? [index.schema.range] : [])] : [])])];
@@ -699,7 +721,8 @@ export class MemoryDynamo {
     for (; i < candidates.length; i++) {
       if (limit !== undefined && scanned >= limit) break;
       const item = candidates[i] as Item;
-      const size = itemSize(item);
+      let size = this.sizes.get(item);
+      if (size === undefined) this.sizes.set(item, (size = itemSize(item)));
       if (scanned > 0 && bytes + size > MAX_PAGE_BYTES) break;
       bytes += size;
       scanned++;
@@ -710,7 +733,7 @@ export class MemoryDynamo {
     const more = i < candidates.length || (limit !== undefined && scanned >= limit);
     const lastKey = more && last ? Object.fromEntries(keyNames.map((n) => [n, clone(last[n] as AttributeValue)])) : undefined;
     return {
-      ...(select === 'COUNT' ? {} : { Items: out.map((item) => (proj ? project(item, proj) : clone(item))) }),
+      ...(select === 'COUNT' ? {} : { Items: proj ? out.map((item) => project(item, proj)) : out }),
       Count: out.length,
       ScannedCount: scanned,
       ...(lastKey ? { LastEvaluatedKey: lastKey } : {}),
@@ -732,12 +755,14 @@ function returnValuesOnFailureOnly(req: Req): void {
   if (rv !== undefined && rv !== 'NONE' && rv !== 'ALL_OLD') throw validation(`ReturnValuesOnConditionCheckFailure must be NONE or ALL_OLD, not ${String(rv)}`);
 }
 
+let requestIds = 0;
+
 /** The HTTP-shaped answer the SDK's deserialiser expects. */
 function answer(status: number, body: Req): { statusCode: number; headers: Record<string, string>; body: Buffer } {
   const bytes = Buffer.from(JSON.stringify(body));
   return {
     statusCode: status,
-    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID(), 'content-length': String(bytes.length) },
+    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': `memory-${++requestIds}`, 'content-length': String(bytes.length) },
     body: bytes,
   };
 }
@@ -747,7 +772,7 @@ export function respond(store: MemoryDynamo, target: string, body: string): { st
   if (!target.startsWith(API_PREFIX)) return answer(400, { __type: `${ERROR_PREFIX}UnknownOperationException`, message: `Unknown target ${target}` });
   try {
     const req = body === '' ? {} : (JSON.parse(body) as Req);
-    return answer(200, store.execute(target.slice(API_PREFIX.length), req));
+    return answer(200, store.run(target.slice(API_PREFIX.length), req));
   } catch (e) {
     if (e instanceof DynamoWireError) return answer(400, { __type: `${ERROR_PREFIX}${e.code}`, message: e.message, ...e.extra });
     if (e instanceof SyntaxError) return answer(400, { __type: `${ERROR_PREFIX}SerializationException`, message: e.message });
