@@ -88,27 +88,9 @@ const FIELDS: Record<string, ReadonlySet<string>> = {
   DescribeTable: new Set(['TableName']),
   DeleteTable: new Set(['TableName']),
   ListTables: new Set(['Limit', 'ExclusiveStartTableName']),
-  GetItem: new Set(['TableName', 'Key', 'ConsistentRead', 'ProjectionExpression', 'ExpressionAttributeNames', 'ReturnConsumedCapacity']),
-  PutItem: new Set([
-    'TableName',
-    'Item',
-    'ConditionExpression',
-    'ExpressionAttributeNames',
-    'ExpressionAttributeValues',
-    'ReturnValues',
-    'ReturnValuesOnConditionCheckFailure',
-    'ReturnConsumedCapacity',
-  ]),
-  DeleteItem: new Set([
-    'TableName',
-    'Key',
-    'ConditionExpression',
-    'ExpressionAttributeNames',
-    'ExpressionAttributeValues',
-    'ReturnValues',
-    'ReturnValuesOnConditionCheckFailure',
-    'ReturnConsumedCapacity',
-  ]),
+  GetItem: new Set(['TableName', 'Key', 'ConsistentRead', 'ProjectionExpression', 'ExpressionAttributeNames']),
+  PutItem: new Set(['TableName', 'Item', 'ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues', 'ReturnValues', 'ReturnValuesOnConditionCheckFailure']),
+  DeleteItem: new Set(['TableName', 'Key', 'ConditionExpression', 'ExpressionAttributeNames', 'ExpressionAttributeValues', 'ReturnValues', 'ReturnValuesOnConditionCheckFailure']),
   UpdateItem: new Set([
     'TableName',
     'Key',
@@ -118,7 +100,6 @@ const FIELDS: Record<string, ReadonlySet<string>> = {
     'ExpressionAttributeValues',
     'ReturnValues',
     'ReturnValuesOnConditionCheckFailure',
-    'ReturnConsumedCapacity',
   ]),
   Query: new Set([
     'TableName',
@@ -133,7 +114,6 @@ const FIELDS: Record<string, ReadonlySet<string>> = {
     'ExclusiveStartKey',
     'ConsistentRead',
     'Select',
-    'ReturnConsumedCapacity',
   ]),
   Scan: new Set([
     'TableName',
@@ -146,11 +126,10 @@ const FIELDS: Record<string, ReadonlySet<string>> = {
     'ExclusiveStartKey',
     'ConsistentRead',
     'Select',
-    'ReturnConsumedCapacity',
   ]),
-  BatchWriteItem: new Set(['RequestItems', 'ReturnConsumedCapacity', 'ReturnItemCollectionMetrics']),
-  BatchGetItem: new Set(['RequestItems', 'ReturnConsumedCapacity']),
-  TransactWriteItems: new Set(['TransactItems', 'ClientRequestToken', 'ReturnConsumedCapacity', 'ReturnItemCollectionMetrics']),
+  BatchWriteItem: new Set(['RequestItems']),
+  BatchGetItem: new Set(['RequestItems']),
+  TransactWriteItems: new Set(['TransactItems', 'ClientRequestToken']),
 };
 
 function checkFields(op: string, req: Req): void {

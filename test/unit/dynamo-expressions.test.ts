@@ -176,6 +176,11 @@ describe('the store refuses what it does not implement', () => {
     );
     refuses(() => store.execute('PutItem', { TableName: 't', Item: { pk: { S: 'a' } }, Expected: { x: { Exists: false } } }), /the parameter Expected is not implemented/);
     refuses(() => store.execute('Scan', { TableName: 't', Segment: 0, TotalSegments: 2 }), /the parameter Segment is not implemented/);
+    // Its answer would lack ConsumedCapacity: refused rather than silently absent.
+    refuses(
+      () => store.execute('GetItem', { TableName: 't', Key: { pk: { S: 'a' } }, ReturnConsumedCapacity: 'TOTAL' }),
+      /the parameter ReturnConsumedCapacity is not implemented/,
+    );
   });
 
   it('keeps no alias between a stored item and a returned one', () => {
