@@ -470,17 +470,15 @@ describe('in-memory DynamoDB vs DynamoDB Local, generated ledger-shaped sequence
     const sk = fc.constantFrom('META', 'LEASE', 'EVENT#000001', 'EVENT#000002', 'EVENT#000010');
     const owner = fc.constantFrom('o1', 'o2');
     const cmd: fc.Arbitrary<[Op, Input]> = fc.oneof(
-      fc
-        .tuple(pk, sk, fc.integer({ min: 0, max: 3 }))
-        .map(([p, s, v]): [Op, Input] => [
-          'PutItem',
-          {
-            Item: { ...key(p, s), version: N(v), gsi1pk: S(`SERVICE#${p}`), gsi1sk: S(s) },
-            ConditionExpression: 'attribute_not_exists(#v) OR #v < :v',
-            ExpressionAttributeNames: { '#v': 'version' },
-            ExpressionAttributeValues: { ':v': N(v) },
-          },
-        ]),
+      fc.tuple(pk, sk, fc.integer({ min: 0, max: 3 })).map(([p, s, v]): [Op, Input] => [
+        'PutItem',
+        {
+          Item: { ...key(p, s), version: N(v), gsi1pk: S(`SERVICE#${p}`), gsi1sk: S(s) },
+          ConditionExpression: 'attribute_not_exists(#v) OR #v < :v',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':v': N(v) },
+        },
+      ]),
       fc
         .tuple(pk, sk)
         .map(([p, s]): [Op, Input] => ['PutItem', { Item: key(p, s), ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }]),
@@ -495,18 +493,16 @@ describe('in-memory DynamoDB vs DynamoDB Local, generated ledger-shaped sequence
           ReturnValues: 'ALL_NEW',
         },
       ]),
-      fc
-        .tuple(pk, sk, owner)
-        .map(([p, s, o]): [Op, Input] => [
-          'DeleteItem',
-          {
-            Key: key(p, s),
-            ConditionExpression: '#owner = :o',
-            ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: { ':o': S(o) },
-            ReturnValues: 'ALL_OLD',
-          },
-        ]),
+      fc.tuple(pk, sk, owner).map(([p, s, o]): [Op, Input] => [
+        'DeleteItem',
+        {
+          Key: key(p, s),
+          ConditionExpression: '#owner = :o',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':o': S(o) },
+          ReturnValues: 'ALL_OLD',
+        },
+      ]),
       fc.tuple(pk, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3 })).map(([p, from, seq]): [Op, Input] => [
         'TransactWriteItems',
         {
