@@ -1,5 +1,5 @@
 /**
- * One release through the simulation (the real `release` workflow and handlers, local engine, dynalite
+ * One release through the simulation (the real `release` workflow and handlers, local engine, in-memory DynamoDB
  * ledger, virtual clock): Step Functions state transitions and the AWS cost they imply, for bakes of any
  * length, and how long one release takes to simulate.
  */
@@ -125,7 +125,7 @@ export function transitionsTable(f: TransitionFigures): string {
     `| **estimated cost per 3-stage release** | **${usd(c.total)}** (≈ $${(c.total * 1000).toFixed(2)} per 1,000 releases) | | |`,
     `| ledger events written per release | ${f.demo.ledgerEvents} | | |`,
     '',
-    `Workflow task invocations by handler (mean wall time per call against the local dynalite ledger): ${Object.entries(f.demo.byHandler)
+    `Workflow task invocations by handler (mean wall time per call against the local in-memory ledger): ${Object.entries(f.demo.byHandler)
       .sort((a, b) => b[1].calls - a[1].calls)
       .map(([k, v]) => `${k} ${v.calls} × ${ms(v.meanMs, 1)}`)
       .join(', ')}.`,
@@ -138,7 +138,7 @@ export interface ThroughputFigures {
   medianMs: number;
 }
 
-/** Wall time of `gantry simulate examples/scenarios/demo.json` in-process: load the scenario, simulate it (dynalite start included). */
+/** Wall time of `gantry simulate examples/scenarios/demo.json` in-process: load the scenario, simulate it (the in-memory DynamoDB start included). */
 export async function measureThroughput(runs = 5): Promise<ThroughputFigures> {
   const once = async () => {
     const t0 = process.hrtime.bigint();
@@ -156,7 +156,7 @@ export function throughputTable(f: ThroughputFigures): string {
   return [
     '| measure | runs | median | goal | |',
     '|---|---|---|---|---|',
-    `| one simulated release (demo scenario, 3 stages, load + simulate incl. dynalite start) | ${f.runsMs.map((v) => ms(v)).join(' / ')} | ${ms(f.medianMs)} | ≤ ${s(ONE_RELEASE_GOAL_MS, 0)} | ${verdict(f.medianMs <= ONE_RELEASE_GOAL_MS)} |`,
+    `| one simulated release (demo scenario, 3 stages, load + simulate incl. ledger start) | ${f.runsMs.map((v) => ms(v)).join(' / ')} | ${ms(f.medianMs)} | ≤ ${s(ONE_RELEASE_GOAL_MS, 0)} | ${verdict(f.medianMs <= ONE_RELEASE_GOAL_MS)} |`,
     `| the same, first run in the process (module warm-up) | ${ms(f.coldMs)} | | | |`,
   ].join('\n');
 }

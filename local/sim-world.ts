@@ -1,6 +1,6 @@
 /**
  * The world a simulation runs in (local/simulate.ts): the virtual clock, the local cloud, the ledger on
- * dynalite, the handlers' deps (through chaos), the local Step Functions and the EventBridge rules that
+ * the in-memory DynamoDB, the handlers' deps (through chaos), the local Step Functions and the EventBridge rules that
  * invoke the handlers, and what the scenario says ran in each stage before it starts.
  */
 import { configHash, type GantryConfig } from '../lambdas/domain/config';
@@ -22,7 +22,7 @@ import { run as reconciler } from '../lambdas/reconciler';
 import type { VirtualClock } from './clock';
 import { ACCOUNT, type LocalCloud, REGION } from './cloud';
 import { Chaos, LocalSdkRetryStrategy } from './chaos';
-import type { LocalDynamo } from './dynalite';
+import type { LocalDynamo } from './dynamo';
 import { type EngineHooks, type HandlerRun, LocalStepFunctions, stateMachineArn } from './engine';
 import { HANDLERS } from './handlers';
 import { seedWorkloads } from './kube';

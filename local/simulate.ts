@@ -1,5 +1,5 @@
 /**
- * `gantry simulate`: run a scenario through the real workflows and the real handlers, with dynalite
+ * `gantry simulate`: run a scenario through the real workflows and the real handlers, with the in-memory DynamoDB
  * as the ledger and the local cloud for everything else, on a virtual clock.
  *
  * By job: local/sim-world.ts builds the world (ledger, deps, engine, rules, the stages' starting state),
@@ -10,7 +10,7 @@ import './polyfill';
 import { VirtualClock } from './clock';
 import { LocalCloud } from './cloud';
 import { withScenarioKeys } from './image-artifacts';
-import { startDynalite } from './dynalite';
+import { startMemoryDynamo } from './memory-dynamo';
 import type { LoadedScenario } from './scenario';
 import { readOut, runWarnings } from './sim-output';
 import { ScriptRunner } from './sim-script';
@@ -28,7 +28,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
   const cloud = new LocalCloud(scenario, clock);
   // keys: { name: "generate" } — the config's signing key of that name becomes the local cloud's public half.
   const config = withScenarioKeys(loaded.config, cloud.signingKeys);
-  const dynamo = await startDynalite({ inProcess: true });
+  const dynamo = await startMemoryDynamo();
   try {
     const world = buildWorld({ scenario, options, startMs, clock, cloud, config, dynamo });
     const script = new ScriptRunner(world);

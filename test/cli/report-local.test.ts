@@ -1,7 +1,7 @@
 /**
  * `gantry report` and `gantry audit show` through the GantryBackend the operator commands use: a local
  * Gantry made by `gantry simulate <scenario> --state <dir>` (`--local <dir>`), and a deployed one found
- * as `gantry status` finds it (`--stack/--region/--profile`; here its ledger table is dynalite).
+ * as `gantry status` finds it (`--stack/--region/--profile`; here its ledger table is the in-memory DynamoDB).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { openAwsBackend } from '../../cli/backends/aws-backend';
 import type { BackendOptions } from '../../cli/commands/common';
-import { startDynalite } from '../../local/dynalite';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { main } from '../../cli/main';
 import { alice, bob, example, gantry, gantryProcess, localGantry, scenarioFile, tmp } from './helpers';
 
@@ -122,7 +122,7 @@ describe('gantry report --stack', () => {
     const dir = await localGantry(scenarioFile({ triggers: [start] }));
     const events = ledgerOf(dir);
     const id = String(events[0]?.releaseId);
-    const dynamo = await startDynalite();
+    const dynamo = await startMemoryDynamo();
     const opened: BackendOptions[] = [];
     try {
       const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });

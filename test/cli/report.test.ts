@@ -17,7 +17,7 @@ import { chainEvent, type LedgerEvent, type LedgerEventInput } from '../../lambd
 import { CliInputError } from '../../cli/errors';
 import { registerReportCommand } from '../../cli/commands/report';
 import { escapeHtml, renderReleaseReport } from '../../cli/render/report-html';
-import { startDynalite } from '../../local/dynalite';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { simulate } from '../../local/simulate';
 import { ROOT } from '../workflow/helpers';
@@ -449,7 +449,7 @@ describe('gantry report', () => {
   });
 
   it('reads the release from the live ledger table with --table, as gantry audit show does, and exits 3 for a release the table lacks', async () => {
-    const dynamo = await startDynalite();
+    const dynamo = await startMemoryDynamo({ listen: true });
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     process.env.AWS_ACCESS_KEY_ID = 'local';
     process.env.AWS_SECRET_ACCESS_KEY = 'local';

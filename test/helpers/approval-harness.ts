@@ -1,6 +1,6 @@
 /**
  * A release of `payments` whose prod stage waits for an approval, on the real DynamoDB ledger adapter
- * (dynalite), with fakes for Step Functions, the bus and ECR: what the approval tests act on. Also the
+ * (the in-memory DynamoDB), with fakes for Step Functions, the bus and ECR: what the approval tests act on. Also the
  * attacker's tool: an event written straight into the table, correctly chained (chainEvent), as anyone
  * holding dynamodb:PutItem on the table could write it.
  */
@@ -15,7 +15,7 @@ import { run as requestApproval } from '../../lambdas/approval-request';
 import { configHash, type GantryConfig, parseConfig } from '../../lambdas/domain/config';
 import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease } from '../../lambdas/domain/ledger';
 import { type Deps, type ImageDetail, type ImageRegistry, type LifecycleEvent, LOCAL_RUNTIME, type ScanResult, type TaskTokens } from '../../lambdas/ports';
-import type { LocalDynamo } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
 
 export const T0 = new Date('2026-11-24T10:00:00.000Z');
 export const ACCOUNT = '111122223333';

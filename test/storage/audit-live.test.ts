@@ -1,5 +1,5 @@
 /**
- * Export and verification from the live ledger table (dynalite): the release summaries are the anchors,
+ * Export and verification from the live ledger table (the in-memory DynamoDB): the release summaries are the anchors,
  * so edits, deletions and cuts made in the table itself are found. Also `gantry audit … --table`.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +13,8 @@ import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-tab
 import { checkAgainstAnchors, formatExport, parseExport, verifyExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { anchorsFromLedger, exportFromLedger } from '../../cli/backends/live-ledger';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { buildRelease, promotedRelease } from '../helpers/ledger-builder';
@@ -34,7 +35,7 @@ async function store(events: readonly LedgerEvent[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo({ listen: true });
 });
 afterAll(async () => {
   await dynamo.close();

@@ -1,5 +1,5 @@
 /**
- * The insight chain in the ledger table (dynalite, through the real DynamoDB adapter): append, idempotency
+ * The insight chain in the ledger table (the in-memory DynamoDB, through the real DynamoDB adapter): append, idempotency
  * by checkId, listing; and `gantry audit drift --table` on it, untouched and after a record was edited in
  * the table.
  */
@@ -13,7 +13,8 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import { GENESIS_HASH } from '../../lambdas/domain/ledger';
 import { verifyInsightChain } from '../../lambdas/domain/insight';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 
 const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -26,7 +27,7 @@ let table = '';
 let n = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo({ listen: true });
 });
 afterAll(async () => {
   await dynamo.close();

@@ -1,6 +1,6 @@
 /**
  * What every backend of the ledger must do, as one suite: `ledgerContract(name, start)` runs the real
- * DynamoDB adapter against the table `start()` gives (dynalite, DynamoDB Local). Not a .test.ts itself.
+ * DynamoDB adapter against the table `start()` gives (in-memory DynamoDB, DynamoDB Local). Not a .test.ts itself.
  */
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -9,7 +9,7 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { LEDGER_TTL_ATTRIBUTE, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import { type LedgerEvent, type LedgerEventInput, projectRelease, verifyChain } from '../../lambdas/domain/ledger';
 import type { TokenRecord } from '../../lambdas/ports';
-import type { LocalDynamo } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
 
 const digest = (c: string): string => `sha256:${c.repeat(64)}`;
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;

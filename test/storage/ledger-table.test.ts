@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { createLedgerTable, LEDGER_GSI_BY_SERVICE, ledgerTableDefinition } from '../../lambdas/adapters/ledger-table';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 
 describe('the ledger table', () => {
   let local: LocalDynamo;
   beforeAll(async () => {
-    local = await startDynalite({ tableName: 'ledger-table-test' });
+    local = await startMemoryDynamo({ tableName: 'ledger-table-test' });
   });
   afterAll(async () => {
     await local?.close();

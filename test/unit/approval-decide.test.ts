@@ -1,6 +1,6 @@
 /**
  * The approval pieces as handlers: approval-request (the `.waitForTaskToken` target) and approval-decide
- * (the API Lambda) with API Gateway's IAM-auth proxy event, the real DynamoDB ledger adapter on dynalite,
+ * (the API Lambda) with API Gateway's IAM-auth proxy event, the real DynamoDB ledger adapter on the in-memory DynamoDB,
  * and fakes for Step Functions and the bus (test/helpers/approval-harness.ts). The attacks on approvals
  * (forged records, forged initiators, persons, floods) are in approval-trust.test.ts.
  */
@@ -12,7 +12,8 @@ import { decisionEvent } from '../../local/api-events';
 import { ApprovalNotConfiguredError, run as requestApproval } from '../../lambdas/approval-request';
 import { executionConsoleUrl } from '../../lambdas/domain/console-url';
 import { logger } from '../../lambdas/shared/middleware';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import {
   ACCOUNT,
   ALICE_APPROVER,
@@ -36,7 +37,7 @@ import {
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();

@@ -1,5 +1,5 @@
 /**
- * Approvals an attacker cannot forge or wedge (issue 14), against the real handlers on dynalite:
+ * Approvals an attacker cannot forge or wedge (issue 14), against the real handlers on the in-memory DynamoDB:
  * a correctly chained decision written into the table, an initiator pre-written for a pushed release,
  * persons behind principals, and a flood of refusals.
  */
@@ -18,7 +18,8 @@ import { ValidationError } from '../../lambdas/domain/validation';
 import { AttributionPendingError, run as intake } from '../../lambdas/intake';
 import { run as prepareRelease, ReleaseRecordConflictError } from '../../lambdas/prepare-release';
 import type { ApprovalRefusal } from '../../lambdas/ports';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import {
   ACCOUNT,
   ALICE_APPROVER,
@@ -46,7 +47,7 @@ import {
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();

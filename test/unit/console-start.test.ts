@@ -1,6 +1,6 @@
 /**
  * Console starts are attributed (decision 027): the EventBridge pattern for CloudTrail's StartExecution record, its
- * parser, and intake's first-writer-wins attribution against a real ledger (dynalite).
+ * parser, and intake's first-writer-wins attribution against a real ledger (the in-memory DynamoDB).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -20,7 +20,8 @@ import { ValidationError } from '../../lambdas/domain/validation';
 import { AttributionPendingError, run as intake } from '../../lambdas/intake';
 import type { Deps } from '../../lambdas/ports';
 import { run as prepareRelease } from '../../lambdas/prepare-release';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { ledgerOnlyDeps } from '../helpers/ledger-deps';
 
 const ROOT = join(__dirname, '..', '..');
@@ -150,7 +151,7 @@ describe('intake attributes a console start once', () => {
   let dynamo: LocalDynamo;
   let tables = 0;
   beforeAll(async () => {
-    dynamo = await startDynalite();
+    dynamo = await startMemoryDynamo();
   });
   afterAll(async () => {
     await dynamo?.close();

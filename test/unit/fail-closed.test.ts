@@ -15,7 +15,8 @@ import type { Deps } from '../../lambdas/ports';
 import { run as reconciler } from '../../lambdas/reconciler';
 import { run as recordStep } from '../../lambdas/record-step';
 import { loadRelease, record } from '../../lambdas/shared/recorder';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { ledgerOnlyDeps } from '../helpers/ledger-deps';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -175,7 +176,7 @@ describe('closing a stage an internal error left open (domain)', () => {
 describe('record-step and the reconciler on a real ledger', () => {
   let dynamo: LocalDynamo;
   beforeAll(async () => {
-    dynamo = await startDynalite();
+    dynamo = await startMemoryDynamo();
   });
   afterAll(async () => {
     await dynamo?.close();

@@ -1,5 +1,5 @@
 /**
- * Handler-level tests: the real `run` of each handler, the real DynamoDB ledger adapter on dynalite,
+ * Handler-level tests: the real `run` of each handler, the real DynamoDB ledger adapter on the in-memory DynamoDB,
  * and small in-memory fakes for every other port.
  */
 import assert from 'node:assert/strict';
@@ -33,7 +33,8 @@ import {
 } from '../../lambdas/ports';
 import { run as prepareRelease } from '../../lambdas/prepare-release';
 import { bakeTimerName } from '../../lambdas/shared/bake';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 
 const config = parseConfig(JSON.parse(readFileSync(join(__dirname, '../../examples/gantry.config.json'), 'utf8')));
 const SAMPLES = join(__dirname, '../fixtures/aws-samples');
@@ -128,7 +129,7 @@ let dynamo: LocalDynamo;
 let tables = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 
 afterAll(async () => {

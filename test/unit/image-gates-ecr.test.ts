@@ -3,7 +3,7 @@
  * as AWS answers with Amazon Inspector enhanced scanning on: the request DescribeImageScanFindings is sent
  * with, Inspector-shaped findings counted against the policy, and an AccessDeniedException (what a role
  * without inspector2:ListFindings gets) that FAILs image.scan naming the call and the error instead of
- * failing the release with an internal error. The ledger is the real adapter on dynalite.
+ * failing the release with an internal error. The ledger is the real adapter on the in-memory DynamoDB.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -18,7 +18,8 @@ import { parseConfig } from '../../lambdas/domain/config';
 import { run as imageGates } from '../../lambdas/image-gates';
 import type { Deps, LifecycleEvent } from '../../lambdas/ports';
 import { run as prepareRelease } from '../../lambdas/prepare-release';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { ledgerOnlyDeps } from '../helpers/ledger-deps';
 
 const ROOT = join(__dirname, '..', '..');
@@ -44,7 +45,7 @@ const config = parseConfig({
 let dynamo: LocalDynamo;
 let tables = 0;
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();

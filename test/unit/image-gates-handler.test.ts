@@ -1,6 +1,6 @@
 /**
  * The image-gates handler on its own: the local cloud's ECR behind a registry whose answers a test
- * can spoil, the real ledger adapter on dynalite. What the registry cannot prove becomes a FAIL with
+ * can spoil, the real ledger adapter on the in-memory DynamoDB. What the registry cannot prove becomes a FAIL with
  * a reason, and so does an AWS error (after the SDK's retries); a bug is thrown; a retried task decides by what was recorded.
  */
 import assert from 'node:assert/strict';
@@ -16,7 +16,8 @@ import { type Deps, type ImageRegistry, type LifecycleEvent, LOCAL_RUNTIME } fro
 import { run as prepareRelease } from '../../lambdas/prepare-release';
 import { VirtualClock } from '../../local/clock';
 import { LocalCloud } from '../../local/cloud';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { scenarioSchema } from '../../local/scenario';
 
 const ROOT = join(__dirname, '..', '..');
@@ -28,7 +29,7 @@ const RELEASE = 'payments-image-gates-test';
 let dynamo: LocalDynamo;
 let tables = 0;
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();

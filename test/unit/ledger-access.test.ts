@@ -1,6 +1,6 @@
 /**
  * The table of ledger owners (lib/ledger-access.ts): that it describes the adapter exactly (each Ledger
- * method, run on dynalite, sends exactly the (action, item kind) pairs it is listed with), that every key
+ * method, run on the in-memory DynamoDB, sends exactly the (action, item kind) pairs it is listed with), that every key
  * the adapter builds is one item kind, and that the statements it renders allow and refuse what they should
  * under IAM's rules — including the refusals a test of the happy path would never see.
  */
@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import type { Ledger, TokenRecord } from '../../lambdas/ports';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { HANDLERS } from '../../lib/ReleaseControlPlane';
 import { grantsOf, handlerGrants, itemKindOf, LEDGER_ACCESS, LEDGER_ITEM_KINDS, LEDGER_METHODS, type LedgerMethod, ledgerPolicy, writes } from '../../lib/ledger-access';
 import { allows, globMatch, type IamRequest } from '../helpers/iam-policy';
@@ -144,14 +145,14 @@ describe('the item kinds', () => {
   });
 });
 
-describe('LEDGER_METHODS against the adapter on dynalite', () => {
+describe('LEDGER_METHODS against the adapter on the in-memory DynamoDB', () => {
   let dynamo: LocalDynamo;
   let sent: Array<{ method: string; pair: string }> = [];
   let current = '';
   let ledger: Ledger;
 
   beforeAll(async () => {
-    dynamo = await startDynalite({ inProcess: true });
+    dynamo = await startMemoryDynamo();
     await createLedgerTable(dynamo.client, 'ledger-methods');
     const client = {
       send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {

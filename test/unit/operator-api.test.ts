@@ -1,6 +1,6 @@
 /**
  * The operator API's Lambda with API Gateway's IAM-auth proxy event, the real DynamoDB ledger adapter on
- * dynalite and fakes for Step Functions: who it records, what it refuses, and that a refusal writes and
+ * the in-memory DynamoDB and fakes for Step Functions: who it records, what it refuses, and that a refusal writes and
  * starts nothing.
  */
 import assert from 'node:assert/strict';
@@ -21,7 +21,8 @@ import { run as prepareRelease } from '../../lambdas/prepare-release';
 import { type ApiResponse } from '../../lambdas/shared/api-gateway';
 import { iamApiEvent } from '../../local/api-events';
 import { logger } from '../../lambdas/shared/middleware';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 
 const T0 = new Date('2026-11-24T10:00:00.000Z');
 const ALICE = 'arn:aws:sts::111122223333:assumed-role/Deployers/alice';
@@ -76,13 +77,13 @@ async function items(): Promise<Array<Record<string, unknown>>> {
 }
 
 beforeAll(async () => {
-  dynamo = await startDynalite({ inProcess: true });
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo.close();
 });
 beforeEach(async () => {
-  // A fresh table per test (dynalite keeps it in memory).
+  // A fresh table per test (the in-memory DynamoDB).
   tableName = `operator-api-${++tables}`;
   await createLedgerTable(dynamo.client, tableName);
   ledger = new DynamoLedger({ client: dynamo.doc, tableName });

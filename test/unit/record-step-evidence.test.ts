@@ -11,7 +11,8 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { parseConfig } from '../../lambdas/domain/config';
 import { type EvidenceContext, evidenceShortfall, extractDriverEvidence } from '../../lambdas/domain/driver-evidence';
 import { run as recordStep } from '../../lambdas/record-step';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { ledgerOnlyDeps } from '../helpers/ledger-deps';
 
 const RELEASE = 'payments-2222222222222222';
@@ -195,7 +196,7 @@ const config = parseConfig(baseConfig);
 const DIGEST = `sha256:${'2'.repeat(64)}`;
 let dynamo: LocalDynamo;
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();

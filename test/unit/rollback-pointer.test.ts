@@ -7,7 +7,8 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { parseConfig } from '../../lambdas/domain/config';
 import { run as recordStep } from '../../lambdas/record-step';
 import { run as rollbackPrepare } from '../../lambdas/rollback-prepare';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { ledgerOnlyDeps } from '../helpers/ledger-deps';
 
 const config = parseConfig(JSON.parse(readFileSync(join(__dirname, '../../examples/gantry.config.json'), 'utf8')));
@@ -15,7 +16,7 @@ const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
 let dynamo: LocalDynamo;
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();

@@ -1,5 +1,5 @@
 /**
- * The `window` gate handler against a real ledger (dynalite): what it records when break-glass goes past a
+ * The `window` gate handler against a real ledger (the in-memory DynamoDB): what it records when break-glass goes past a
  * blackout or the freeze — a WARN whose reason names what was bypassed, and `bypassed` in its evidence.
  */
 import assert from 'node:assert/strict';
@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { parseConfig } from '../../lambdas/domain/config';
 import { run as windowGate } from '../../lambdas/window-gate';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { ledgerOnlyDeps } from '../helpers/ledger-deps';
 
 const raw = JSON.parse(readFileSync(join(__dirname, '../../examples/gantry.config.json'), 'utf8'));
@@ -25,7 +26,7 @@ const DANA = 'arn:aws:sts::111122223333:assumed-role/ChangeBoard/dana';
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {
-  dynamo = await startDynalite();
+  dynamo = await startMemoryDynamo();
 });
 afterAll(async () => {
   await dynamo?.close();

@@ -1,6 +1,6 @@
 /**
  * The insight check through the local runtime: statemachines/insight.asl.json with the real insight-plan and
- * insight-record handlers, the local clusters (eks:call) and dynalite; the scenarios' out-of-band changes;
+ * insight-record handlers, the local clusters (eks:call) and the in-memory DynamoDB; the scenarios' out-of-band changes;
  * the published events against schemas/insight; and `gantry audit drift` on what the check stored.
  */
 import assert from 'node:assert/strict';
@@ -16,7 +16,8 @@ import { configHash, parseConfig } from '../../lambdas/domain/config';
 import { type InsightRecord, verifyInsightChain } from '../../lambdas/domain/insight';
 import { run as insightRecord } from '../../lambdas/insight-record';
 import { type Deps, type LifecycleEvent, LOCAL_RUNTIME } from '../../lambdas/ports';
-import { type LocalDynamo, startDynalite } from '../../local/dynalite';
+import type { LocalDynamo } from '../../local/dynamo';
+import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { type SimulationResult, simulate } from '../../local/simulate';
 import { D1, D2, ROOT } from './helpers';
@@ -225,7 +226,7 @@ describe('a service with no prod promotion for 14 days (examples/scenarios/stale
 describe('insight-record run twice for one check (a retried task)', () => {
   let dynamo: LocalDynamo;
   beforeAll(async () => {
-    dynamo = await startDynalite();
+    dynamo = await startMemoryDynamo();
   });
   afterAll(async () => {
     await dynamo.close();
