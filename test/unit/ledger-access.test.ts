@@ -150,6 +150,7 @@ describe('LEDGER_METHODS against the adapter on the in-memory DynamoDB', () => {
   let sent: Array<{ method: string; pair: string }> = [];
   let current = '';
   let ledger: Ledger;
+  let ledgerClient: ConstructorParameters<typeof DynamoLedger>[0]['client'];
 
   beforeAll(async () => {
     dynamo = await startMemoryDynamo();
@@ -161,7 +162,8 @@ describe('LEDGER_METHODS against the adapter on the in-memory DynamoDB', () => {
         return dynamo.doc.send(command as never);
       },
     };
-    ledger = new DynamoLedger({ client: client as never, tableName: 'ledger-methods' });
+    ledgerClient = client as never;
+    ledger = new DynamoLedger({ client: ledgerClient, tableName: 'ledger-methods' });
   });
   afterAll(async () => {
     await dynamo.close();
@@ -191,6 +193,13 @@ describe('LEDGER_METHODS against the adapter on the in-memory DynamoDB', () => {
     sent = [];
     await call('append', () =>
       ledger.append({ releaseId: 'r1', stepKey: 'release.started', type: 'release.started', at: AT, data: { service: 's', digest: D, stages: ['dev'], kind: 'release' } }),
+    );
+    // A ledger instance that has not read r2's chain: one Query, then one transaction of PutItems.
+    await call('appendAll', () =>
+      new DynamoLedger({ client: ledgerClient, tableName: 'ledger-methods' }).appendAll([
+        { releaseId: 'r2', stepKey: 'release.started', type: 'release.started', at: AT, data: { service: 's', digest: D, stages: ['dev'], kind: 'release' } },
+        { releaseId: 'r2', stepKey: 'dev/started', type: 'stage.started', at: AT, stage: 'dev', data: {} },
+      ]),
     );
     await call('events', () => ledger.events('r1'));
     await call('getRelease', () => ledger.getRelease('r1'));
