@@ -10,7 +10,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'drivers/**/*.test.ts'],
     // The 500-release load scenario takes minutes of CPU: `npm run test:load` (vitest.load.config.mts).
     exclude: ['test/load/**', '**/node_modules/**', 'cdk.out/**', 'dist/**'],
-    // Files in child processes, as node:test ran them: the tests start dynalite, DynamoDB Local, the CLI and
+    // Files in child processes, as node:test ran them: the tests start in-memory DynamoDBs, DynamoDB Local, the CLI and
     // CodeBuild driver scripts, and some patch prototypes (worker threads share less, but not process.chdir/env).
     pool: 'forks',
     // Workflow tests run whole releases through the local Step Functions engine: 10–60 s each on a loaded machine,

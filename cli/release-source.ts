@@ -40,7 +40,7 @@ export function releaseSourceOptions(cmd: Command): Command {
     .option('--profile <profile>', 'AWS profile for the stack (default: the standard credential chain)')
     .option('--outputs <file>', 'read the stack outputs from `cdk deploy --outputs-file` JSON instead of CloudFormation')
     .option('--table <name>', 'the live ledger table (DynamoDB) by name instead of a stack')
-    .option('--endpoint <url>', 'DynamoDB endpoint of --table (DynamoDB Local, dynalite)');
+    .option('--endpoint <url>', 'DynamoDB endpoint of --table (e.g. DynamoDB Local)');
 }
 
 /** The error line for a release the source does not hold. */

@@ -2,7 +2,7 @@
  * The small interfaces the handlers need from the outside world. AWS adapters (lambdas/adapters/)
  * implement them over the AWS SDK v3; the local runtime (local/) implements them over a scenario's
  * local cloud. The ledger has one implementation only — the real DynamoDB adapter — which the
- * local runtime points at dynalite.
+ * local runtime points at its in-memory DynamoDB (local/memory-dynamo.ts).
  */
 import type { GantryConfig } from './domain/config';
 import type { LedgerEvent, LedgerEventInput, RefusalStats, ReleaseSummary } from './domain/ledger';

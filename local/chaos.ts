@@ -12,7 +12,7 @@
  *   workflow's Retry, Lambda's async retry, the operator repeating an API call — must write nothing twice.
  *
  * And, with or without faults, the retries AWS applies (lambdas/adapters/retry.ts): the SDK's standard
- * mode for every port (`withRetries`, and `LocalSdkRetryStrategy` on the dynalite client), and Lambda's
+ * mode for every port (`withRetries`, and `LocalSdkRetryStrategy` on the ledger's DynamoDB client), and Lambda's
  * two retries of an asynchronous invocation (`asyncInvoke`).
  */
 import { createHash } from 'node:crypto';

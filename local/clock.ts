@@ -1,6 +1,6 @@
 /**
  * The simulation's virtual clock: a discrete-event scheduler that owns time. Work that does real
- * I/O (dynalite, handlers) is tracked; time only advances to the next timer once every tracked
+ * I/O (the ledger, handlers) is tracked; time only advances to the next timer once every tracked
  * piece of work has settled and the microtask queue is drained, so executions interleave
  * deterministically and a 30-minute bake takes milliseconds.
  */

@@ -15,7 +15,7 @@ import type { ReleaseFilter } from '../release-filter';
 export interface LiveTableOptions {
   readonly tableName: string;
   readonly region: string;
-  /** A local DynamoDB (dynalite, DynamoDB Local). @default the regional endpoint */
+  /** A local DynamoDB (e.g. DynamoDB Local). @default the regional endpoint */
   readonly endpoint?: string;
 }
 

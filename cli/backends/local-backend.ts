@@ -24,7 +24,7 @@ import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/rele
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, ReleaseQuery } from '../../lambdas/ports';
 import { loadScenario, readConfigFile, readScenarioJson } from '../../local/scenario';
-// The simulation (the local runtime: SDK clients, dynalite, aws-local-stepfunctions) is loaded only to run it:
+// The simulation (the local runtime: SDK clients, the in-memory DynamoDB, aws-local-stepfunctions) is loaded only to run it:
 // the read commands only read the files (issue 17).
 import type { SimulationOutput } from '../../local/simulate';
 const simulate: typeof import('../../local/simulate').simulate = async (...args) => (await import('../../local/simulate')).simulate(...args);

@@ -50,7 +50,7 @@ export function sourceOptions(cmd: Command): Command {
     .option('--file <export>', 'an export file (JSON Lines, from `gantry audit export` or `gantry simulate --export`)')
     .option('--table <name>', 'the live ledger table (DynamoDB) instead of a file')
     .option('--region <region>', 'AWS region of --table (default: AWS_REGION)')
-    .option('--endpoint <url>', 'DynamoDB endpoint of --table (DynamoDB Local, dynalite)');
+    .option('--endpoint <url>', 'DynamoDB endpoint of --table (e.g. DynamoDB Local)');
 }
 
 export function windowOptions(cmd: Command): Command {

@@ -1,6 +1,6 @@
 /**
  * The ledger over one DynamoDB table (lib-dynamodb). The only Ledger implementation: AWS runs it against
- * the real table, the local runtime against dynalite, the storage tests also against DynamoDB Local.
+ * the real table, the local runtime against the in-memory DynamoDB, the storage tests also against DynamoDB Local.
  *
  * One transaction: an append writes its events and the release summary in one TransactWriteItems
  * (docs/decisions/041-ledger-head.md). Every other invariant rests on single-item conditional writes,

@@ -1,5 +1,5 @@
 /**
- * The ledger table's shape, in one place: the CDK construct and the local runtime (dynalite, DynamoDB
+ * The ledger table's shape, in one place: the CDK construct and the local runtime (the in-memory DynamoDB, DynamoDB
  * Local) both build the table from these constants, and the adapter builds every key through `ledgerKeys`.
  * See docs/decisions/002-ledger-keys.md.
  */
@@ -117,7 +117,7 @@ export class LedgerTableError extends Error {
 /**
  * Create the ledger table (an existing table of that name is accepted) and wait until the table and
  * its index are ACTIVE. Used by the local runtime and the storage tests; in AWS the table comes from CDK.
- * TTL is not enabled here: dynalite has no UpdateTimeToLive and expires nothing anyway.
+ * TTL is not enabled here: the local stores expire nothing anyway.
  */
 export async function createLedgerTable(client: DynamoDBClient, tableName: string, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 60_000;

@@ -12,7 +12,7 @@
  * 3. Event-driven functions (EventBridge rules, Scheduler) are invoked asynchronously: Lambda itself
  *    retries a failed invocation twice.
  *
- * The local runtime goes through the same logic: its DynamoDB client (dynalite) is a real SDK client
+ * The local runtime goes through the same logic: its DynamoDB client (the in-memory store) is a real SDK client
  * with this configuration, and its other ports (the local cloud) are wrapped in `withRetries`, which
  * retries exactly what `isTransient` — the SDK's classification — calls transient, up to the same
  * number of attempts. Backoff takes no virtual time there.

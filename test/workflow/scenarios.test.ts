@@ -1,5 +1,5 @@
 /**
- * The release workflow end to end: real ASL, real handlers, dynalite ledger, local cloud, virtual clock.
+ * The release workflow end to end: real ASL, real handlers, in-memory DynamoDB ledger, local cloud, virtual clock.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
