@@ -111,10 +111,11 @@ describe('who may write which item of the ledger (read from the template)', () =
     'PutItem stage': ['stage-lease'],
     'UpdateItem stage': ['deploy-check', 'reconciler', 'record-step', 'stage-lease'],
     'DeleteItem stage': ['reconciler', 'record-step', 'stage-lease'],
-    'PutItem token': ['alarm-watch', 'approval-decide', 'approval-request', 'bake-register', 'bake-timer', 'stage-lease'],
-    'DeleteItem token': ['alarm-watch', 'approval-decide', 'approval-request', 'bake-register', 'bake-timer', 'reconciler', 'record-step', 'stage-lease'],
-    'PutItem alarmIndex': ['alarm-watch', 'bake-register', 'bake-timer', 'stage-lease'],
-    'DeleteItem alarmIndex': ['alarm-watch', 'bake-register', 'bake-timer', 'reconciler', 'record-step', 'stage-lease'],
+    // Scan waits (decision 040): image-gates stores the token against the image, scan-watch claims it (and gives it back on a failed send).
+    'PutItem token': ['alarm-watch', 'approval-decide', 'approval-request', 'bake-register', 'bake-timer', 'image-gates', 'scan-watch', 'stage-lease'],
+    'DeleteItem token': ['alarm-watch', 'approval-decide', 'approval-request', 'bake-register', 'bake-timer', 'image-gates', 'reconciler', 'record-step', 'scan-watch', 'stage-lease'],
+    'PutItem alarmIndex': ['alarm-watch', 'bake-register', 'bake-timer', 'image-gates', 'scan-watch', 'stage-lease'],
+    'DeleteItem alarmIndex': ['alarm-watch', 'bake-register', 'bake-timer', 'image-gates', 'reconciler', 'record-step', 'scan-watch', 'stage-lease'],
     'PutItem skip': ['intake'],
     'PutItem skipListing': ['intake'],
     // Only the operator API writes start records; intake records the pusher it put in the execution input.
