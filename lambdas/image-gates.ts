@@ -421,7 +421,7 @@ async function awaitScan(event: z.infer<typeof awaitScanSchema>, deps: Deps): Pr
     const image = digest ? await registry.describeImage(repository, { digest }) : undefined;
     if (!digest || !image) return await finish('the image is not there', false);
     reader = new ImageReader(registry, repository, digest, image);
-    digests.push(digest, ...(await reader.isIndex() ? (await reader.platforms()).map((d) => d.digest) : []));
+    digests.push(digest, ...((await reader.isIndex()) ? (await reader.platforms()).map((d) => d.digest) : []));
   } catch (err) {
     if (!isAwsError(err) && !UNVERIFIABLE.has((err as Error).name)) throw err;
     return await finish(`the image could not be read: ${describeError(err)}`, false);

@@ -125,7 +125,9 @@ export class ReleaseControlPlane extends Construct {
   /** Dead letters per event flow: EventBridge delivery failures and failed asynchronous invocations. */
   public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer' | 'scanWatch', Queue>>;
   /** The EventBridge rules on the default bus. */
-  public readonly rules: Readonly<Record<'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange' | 'ecrImageScan' | 'inspectorImageScan', Rule>>;
+  public readonly rules: Readonly<
+    Record<'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange' | 'ecrImageScan' | 'inspectorImageScan', Rule>
+  >;
   /** The approval API (REST, AWS_IAM): POST /releases/{releaseId}/stages/{stage}/decision → approval-decide. */
   public readonly approvalApi: ApprovalApi;
   /** SNS topics for people: lifecycle events (Release Finished, Rollback Started, Approval Requested) and control-plane alarms. */

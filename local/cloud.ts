@@ -243,7 +243,14 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     }
     const repositoryArn = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${repository}`;
     const detail = enhanced
-      ? { 'scan-status': 'INITIAL_SCAN_COMPLETE', 'repository-name': repositoryArn, 'finding-severity-counts': { TOTAL: 0 }, 'image-digest': img.digest, 'image-tags': [...img.tags], version: '1.0' }
+      ? {
+          'scan-status': 'INITIAL_SCAN_COMPLETE',
+          'repository-name': repositoryArn,
+          'finding-severity-counts': { TOTAL: 0 },
+          'image-digest': img.digest,
+          'image-tags': [...img.tags],
+          version: '1.0',
+        }
       : { 'scan-status': status, 'repository-name': repository, 'finding-severity-counts': {}, 'image-digest': img.digest, 'image-tags': [...img.tags] };
     const n = ++this.scanEventSeq;
     for (let copy = 0; copy < (mode === 'twice' ? 2 : 1); copy++) {

@@ -129,7 +129,8 @@ export const releaseWorkflow: StateMachine = {
         ResultPath: '$.gates',
         Catch: [catchAll('HandleInternalError')],
         Next: 'ImageGatesVerdict',
-        Comment: 'image.* gates on the digest resolved at the start. While a scan is still running (up to scanWaitMinutes): WAIT_FOR_SCAN_EVENT the first time, WAIT (poll) after a wake-up that found it unfinished.',
+        Comment:
+          'image.* gates on the digest resolved at the start. While a scan is still running (up to scanWaitMinutes): WAIT_FOR_SCAN_EVENT the first time, WAIT (poll) after a wake-up that found it unfinished.',
       }),
       ImageGatesVerdict: {
         Type: 'Choice',

@@ -22,7 +22,19 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease, REFUSALS_KEPT, type RefusalStats, type ReleaseSummary, withRefusals } from '../domain/ledger';
 import { chainInsight, type InsightRecord, type InsightRecordInput } from '../domain/insight';
-import { type ApprovalRefusal, type FreezeState, type LeaseResult, type LeaseState, type LeaseWaiter, type Ledger, type ReleaseQuery, scanIndexKey, type SkipRecord, type StagePointer, type TokenRecord } from '../ports';
+import {
+  type ApprovalRefusal,
+  type FreezeState,
+  type LeaseResult,
+  type LeaseState,
+  type LeaseWaiter,
+  type Ledger,
+  type ReleaseQuery,
+  scanIndexKey,
+  type SkipRecord,
+  type StagePointer,
+  type TokenRecord,
+} from '../ports';
 import { EVENT_SEQ_WIDTH, LEDGER_GSI_BY_SERVICE, LEDGER_TTL_ATTRIBUTE, MAX_EVENT_SEQ, ledgerKeys } from './ledger-table';
 
 /** Concurrent writers kept taking the sequence number this append needed; the append wrote nothing. */

@@ -441,7 +441,7 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         assert.deepEqual(await ledger.tokensForAlarm(other as string), []);
       });
 
-      it("finds a scan-wait token under each of its images, never as a bake of an alarm, and forgets it once taken (decision 040)", async () => {
+      it('finds a scan-wait token under each of its images, never as a bake of an alarm, and forgets it once taken (decision 040)', async () => {
         const releaseId = uid('rel');
         const repo = uid('repo');
         const [index, platform] = [`sha256:${'a'.repeat(64)}`, `sha256:${'b'.repeat(64)}`];
