@@ -147,6 +147,28 @@ describe('the scan wait without its event: the deadline is the safety net', () =
   });
 });
 
+describe('the race: the scan ends between the gates’ read and the registration', () => {
+  it('is caught by the registration’s own read, which completes the wait at once (its event found no token)', async () => {
+    // The scan reads IN_PROGRESS once (the gates), COMPLETE afterwards (the registration); its event is never sent.
+    const raw = demo({ status: 'IN_PROGRESS', completesAfter: 'PT10M', completionEvent: 'drop' });
+    const { output: out } = await simulate(loadScenario(raw, join(ROOT, 'examples', 'scenarios')), {
+      prepareCloud: (cloud) => {
+        const read = cloud.scanFindings.bind(cloud);
+        let reads = 0;
+        cloud.scanFindings = async (repository, digest) => {
+          const result = await read(repository, digest);
+          return digest === D2 && ++reads > 1 ? { ...result, status: 'COMPLETE', findings: [] } : result;
+        };
+      },
+    });
+
+    assertClosed(out);
+    assert.equal(out.releases[0]?.status, 'SUCCEEDED');
+    assert.ok(out.timeline.some((t) => t.event === 'Waiting for scan' && t.stage === 'dev'));
+    assert.equal(firstDeployAt(out), '2026-11-24T10:00:00.000Z', 'not at the 10:15 deadline');
+  });
+});
+
 describe('events that must not end the wait, or not for good', () => {
   // The scan ends at 10:05:10, off the 30-s grid a poll from 10:02 would follow (10:05:30).
   it('ignores the scan event of another digest', async () => {
