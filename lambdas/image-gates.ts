@@ -8,7 +8,7 @@
  * refused, PASS otherwise. Gates are recorded only once decided, each under
  * `stage:<stage>:gate:<gate>`, so a retried task writes nothing twice.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ImagePolicy } from './domain/config';
 import {
   evaluateImageAge,
@@ -50,12 +50,14 @@ import {
 import { TransientAwsError } from './adapters/errors';
 import type { GateName, GateResult } from './domain/types';
 import { parseWith, ValidationError } from './domain/validation';
-import type { Deps, ImageDetail, ImageRegistry, ScanResult } from './ports';
+import { type Deps, type ImageDetail, type ImageRegistry, type ScanResult, scanIndexKey } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
 import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({ releaseId: z.string().min(1), stage: z.string().min(1) });
+/** The release's event-driven scan wait (WaitForImageScanEvent, a `.waitForTaskToken` task): decision 040. */
+const awaitScanSchema = z.object({ action: z.literal('await-scan'), taskToken: z.string().min(1), releaseId: z.string().min(1), stage: z.string().min(1) });
 
 export const SCAN_POLL_SECONDS = 30;
 /** A signature artifact with more layers than this is not read past it. */
@@ -147,7 +149,12 @@ export class RegistryCapabilityError extends Error {
   override readonly name = 'RegistryCapabilityError';
 }
 
-export type ImageGatesOutput = { verdict: 'PASS' | 'FAIL' | 'WAIT'; waitSeconds?: number; reason?: string; overridden?: boolean };
+/**
+ * WAIT_FOR_SCAN_EVENT (a release's first scan wait in a stage): wait for the scan's event, at most
+ * `timeoutSeconds` (what is left of scanWaitMinutes). WAIT: look again in `waitSeconds` (a rollback's target,
+ * and a release woken while its scan was still unfinished).
+ */
+export type ImageGatesOutput = { verdict: 'PASS' | 'FAIL' | 'WAIT' | 'WAIT_FOR_SCAN_EVENT'; waitSeconds?: number; timeoutSeconds?: number; reason?: string; overridden?: boolean };
 
 function describeError(e: unknown): string {
   if (e instanceof ValidationError) return `${e.source} is invalid: ${e.problems.join('; ')}`;
@@ -381,7 +388,76 @@ async function labelsGate(reader: ImageReader, policy: ImagePolicy): Promise<Gat
 
 // ---------------------------------------------------------------- the stage's gates
 
-export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput> {
+/** Whole seconds from `now` to the scan wait's deadline, at least 1 (Step Functions' TimeoutSecondsPath needs a positive integer). */
+export function scanTimeoutSeconds(until: string, now: Date): number {
+  const ms = Date.parse(until) - now.getTime();
+  return Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : 1;
+}
+
+/**
+ * WaitForImageScanEvent: store the task token against the image (the release digest, and each platform digest of a
+ * multi-arch image: ECR scans those), then read the scan once more. A scan that ended between the gates' read and
+ * this registration sent its event to no token: the registration completes the token itself. The token is
+ * claimed exactly once (takeToken), so this check and scan-watch never both complete it.
+ */
+async function awaitScan(event: z.infer<typeof awaitScanSchema>, deps: Deps): Promise<AwaitScanOutput> {
+  const release = await loadRelease(deps, event.releaseId);
+  const { svc } = stageConfigOf(deps, release.service, event.stage);
+  const registry = namingAwsCalls(deps.registry);
+  const repository = svc.repository;
+  const digest = release.digest;
+  const now = deps.now();
+  const waitEvent = (await deps.ledger.events(event.releaseId)).find((ev) => ev.stepKey === stageStep.waiting(event.stage, 'scan'));
+  const until = String(waitEvent?.data.until ?? new Date(now.getTime() + svc.imagePolicy.scanWaitMinutes * 60_000).toISOString());
+  // Nothing to wait for, or the image cannot be read: let the gates' next run decide (and record why).
+  const finish = async (why: string, registered: boolean) => {
+    const token = registered ? await deps.ledger.takeToken('SCAN', event.releaseId, event.stage) : { token: event.taskToken };
+    if (token) await deps.tasks.sendSuccess(token.token, { woken: 'registration', reason: why });
+    return { registered, completed: why };
+  };
+  let reader: ImageReader | undefined;
+  const digests: string[] = [];
+  try {
+    const image = digest ? await registry.describeImage(repository, { digest }) : undefined;
+    if (!digest || !image) return await finish('the image is not there', false);
+    reader = new ImageReader(registry, repository, digest, image);
+    digests.push(digest, ...((await reader.isIndex()) ? (await reader.platforms()).map((d) => d.digest) : []));
+  } catch (err) {
+    if (!isAwsError(err) && !UNVERIFIABLE.has((err as Error).name)) throw err;
+    return await finish(`the image could not be read: ${describeError(err)}`, false);
+  }
+  await deps.ledger.putToken({
+    kind: 'SCAN',
+    releaseId: event.releaseId,
+    service: release.service,
+    stage: event.stage,
+    token: event.taskToken,
+    alarms: digests.map((d) => scanIndexKey(repository, d)),
+    createdAt: now.toISOString(),
+    expiresAt: new Date(Date.parse(until) + 24 * 3600_000).toISOString(),
+    attrs: { repository, digest, until },
+  });
+  // The race: the scan may have ended between the gates' read and the registration (its event found no token).
+  try {
+    const { scan } = await scanOf(registry, reader);
+    const verdict = evaluateScan(svc.imagePolicy, scan, now, waitEvent ? new Date(waitEvent.at) : undefined);
+    if (verdict.kind !== 'wait') return await finish(`scan ${scan.status} at registration`, true);
+  } catch (err) {
+    if (!isAwsError(err) && !UNVERIFIABLE.has((err as Error).name)) throw err;
+    return await finish(`the scan could not be read at registration: ${describeError(err)}`, true);
+  }
+  return { registered: true };
+}
+
+export type AwaitScanOutput = { registered: boolean; completed?: string };
+
+/** The gates (`{ releaseId, stage }`), or the scan wait's registration (`{ action: 'await-scan', taskToken, … }`). */
+export function run(event: { action: 'await-scan'; taskToken: string; releaseId: string; stage: string }, deps: Deps): Promise<AwaitScanOutput>;
+export function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>;
+export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput | AwaitScanOutput> {
+  if (event !== null && typeof event === 'object' && (event as { action?: unknown }).action === 'await-scan') {
+    return awaitScan(parseWith(awaitScanSchema, event, 'task input'), deps);
+  }
   const e = parseWith(eventSchema, event, 'task input');
   const release = await loadRelease(deps, e.releaseId);
   const { svc } = stageConfigOf(deps, release.service, e.stage);
@@ -431,7 +507,7 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
       verdict = { kind: 'decided', gate: unverifiable('image.scan', 'the image scan', err) };
     }
     if (verdict.kind === 'wait') {
-      await record(
+      const waiting = await record(
         deps,
         e.releaseId,
         stageStep.waiting(e.stage, 'scan'),
@@ -439,6 +515,11 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput>
         { waitingFor: 'scan', reason: verdict.reason, until: new Date(now.getTime() + policy.scanWaitMinutes * 60_000).toISOString() },
         e.stage,
       );
+      // A release's first wait in the stage waits for the scan's event (decision 040); a wait recorded before means
+      // the event came and the scan was still unfinished (another platform, a late read): poll, bounded as before.
+      if (!rollback && !waiting.duplicate) {
+        return { verdict: 'WAIT_FOR_SCAN_EVENT', timeoutSeconds: scanTimeoutSeconds(String(waiting.data.until), now), reason: verdict.reason };
+      }
       return { verdict: 'WAIT', waitSeconds: SCAN_POLL_SECONDS, reason: verdict.reason };
     }
     gates.push(verdict.gate);

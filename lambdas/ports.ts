@@ -53,16 +53,30 @@ export interface LeaseWaiter {
 }
 
 export interface TokenRecord {
-  readonly kind: 'BAKE' | 'APPROVAL';
+  /** BAKE: an event-driven bake; APPROVAL: a stage approval; SCAN: a release waiting for its image's scan (decision 040). */
+  readonly kind: 'BAKE' | 'APPROVAL' | 'SCAN';
   readonly releaseId: string;
   readonly service: string;
   readonly stage: string;
   readonly token: string;
-  /** For bakes: the alarm names that fail it. */
+  /**
+   * The keys the token is indexed under: for bakes, the alarm names that fail it; for scan waits, the
+   * image keys whose scan event completes it (`scanIndexKey(repository, digest)`, the release digest and each
+   * platform digest of a multi-arch image); empty for approvals.
+   */
   readonly alarms: readonly string[];
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly attrs?: Record<string, unknown>;
+}
+
+/**
+ * The index key of a scan-wait token for one image: stored in the token's `alarms` and indexed like an
+ * alarm name (the `SCAN#` kind in the index keeps it apart from bakes). Not an alarm name a bake can watch:
+ * tokensForAlarm reads only `BAKE#` entries.
+ */
+export function scanIndexKey(repository: string, digest: string): string {
+  return `ecr-scan:${repository}@${digest}`;
 }
 
 export interface SkipRecord {
@@ -166,6 +180,8 @@ export interface Ledger {
   takeToken(kind: TokenRecord['kind'], releaseId: string, stage: string): Promise<TokenRecord | undefined>;
   /** Open bake tokens watching an alarm. */
   tokensForAlarm(alarmName: string): Promise<TokenRecord[]>;
+  /** Open scan-wait tokens (kind SCAN) waiting for the scan of this image (repository, digest). */
+  tokensForImageScan(repository: string, digest: string): Promise<TokenRecord[]>;
 
   /** Idempotent by eventId. */
   recordSkip(skip: SkipRecord): Promise<void>;

@@ -18,11 +18,11 @@
 /** The workflows that invoke handlers by `${XxxFunctionArn}` (statemachines/<name>.asl.json). */
 export type WorkflowName = 'release' | 'rollback' | 'insight';
 /** The EventBridge rules on the default bus (ReleaseControlPlane `rules`). */
-export type RuleName = 'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange';
+export type RuleName = 'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange' | 'ecrImageScan' | 'inspectorImageScan';
 /** The routes of the approval API (lib/ApprovalApi.ts): the decision route, or the operator routes. */
 export type ApiName = 'decision' | 'operator';
 /** The dead-letter queues of the event flows (ReleaseControlPlane `deadLetterQueues`). */
-export type DeadLetterQueueName = 'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer';
+export type DeadLetterQueueName = 'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer' | 'scanWatch';
 
 /** How a handler is invoked. */
 export type Invocation =
@@ -49,7 +49,7 @@ export const CAPABILITIES = {
   createBakeTimers: 'creates bake timers (one-time schedules in the bake group)',
   cancelBakeTimers: 'deletes bake timers',
   passSchedulerRole: 'passes the bake scheduler role to EventBridge Scheduler',
-  sendTaskResults: 'sends a stored task token its result (bakes, lease waits, preempted approvals)',
+  sendTaskResults: 'sends a stored task token its result (bakes, lease waits, preempted approvals, scan waits)',
   decideApprovals: 'sends the decision of an approval task token',
   startReleases: 'starts release workflow executions',
   describeReleaseExecutions: 'describes release workflow executions',
@@ -110,9 +110,10 @@ export const HANDLER_REGISTRY = {
   },
   'image-gates': {
     entry: 'lambdas/image-gates.ts',
-    description: 'Runs the image.* gates (scan, signature, labels, age, immutable tags) on the release digest',
+    description:
+      "Runs the image.* gates (scan, signature, labels, age, immutable tags) on the release digest; stores a scan wait's task token against the image (completing it when the scan already ended)",
     invokedBy: workflow('release', 'rollback'),
-    capabilities: ['publishEvents', 'readRepositories', 'readImageContent', 'readInspectorFindings', 'readSigningPublicKeys'],
+    capabilities: ['publishEvents', 'readRepositories', 'readImageContent', 'readInspectorFindings', 'readSigningPublicKeys', 'sendTaskResults'],
   },
   'alarm-gate': {
     entry: 'lambdas/alarm-gate.ts',
@@ -149,6 +150,13 @@ export const HANDLER_REGISTRY = {
     capabilities: ['publishEvents', 'readAlarms', 'cancelBakeTimers', 'sendTaskResults'],
     environment: TIMER_ENV,
     deadLetterQueue: 'alarmWatch',
+  },
+  'scan-watch': {
+    entry: 'lambdas/scan-watch.ts',
+    description: 'Wakes the releases waiting for an image scan that ended (ECR Image Scan, Inspector2 Scan): claims their scan-wait tokens once',
+    invokedBy: rules('ecrImageScan', 'inspectorImageScan'),
+    capabilities: ['sendTaskResults'],
+    deadLetterQueue: 'scanWatch',
   },
   intake: {
     entry: 'lambdas/intake.ts',

@@ -30,6 +30,8 @@ import {
 import type { GantryConfig } from '../lambdas/domain/config';
 import {
   alarmStateChangePattern,
+  ecrImageScanPattern,
+  inspectorImageScanPattern,
   cloudTrailPutImagePattern,
   cloudTrailStartExecutionPattern,
   ecrPushPattern,
@@ -121,9 +123,11 @@ export class ReleaseControlPlane extends Construct {
   /** The role EventBridge Scheduler assumes to invoke the bake timer (and nothing else). */
   public readonly schedulerRole: Role;
   /** Dead letters per event flow: EventBridge delivery failures and failed asynchronous invocations. */
-  public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer', Queue>>;
+  public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer' | 'scanWatch', Queue>>;
   /** The EventBridge rules on the default bus. */
-  public readonly rules: Readonly<Record<'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange', Rule>>;
+  public readonly rules: Readonly<
+    Record<'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange' | 'ecrImageScan' | 'inspectorImageScan', Rule>
+  >;
   /** The approval API (REST, AWS_IAM): POST /releases/{releaseId}/stages/{stage}/decision → approval-decide. */
   public readonly approvalApi: ApprovalApi;
   /** SNS topics for people: lifecycle events (Release Finished, Rollback Started, Approval Requested) and control-plane alarms. */
@@ -226,6 +230,7 @@ export class ReleaseControlPlane extends Construct {
       alarmWatch: deadLetters('AlarmWatchDeadLetters'),
       reconciler: deadLetters('ReconcilerDeadLetters'),
       bakeTimer: deadLetters('BakeTimerDeadLetters'),
+      scanWatch: deadLetters('ScanWatchDeadLetters'),
     };
     const asyncDeadLetters: Partial<Record<HandlerName, Queue>> = {};
     for (const name of HANDLER_NAMES) {
@@ -439,6 +444,14 @@ export class ReleaseControlPlane extends Construct {
         eventPatternOf(cloudTrailStartExecutionPattern([this.releaseStateMachine.stateMachineArn, this.rollbackStateMachine.stateMachineArn])),
       ),
       alarmStateChange: rule('alarmStateChange', 'AlarmStateChangeRule', 'Alarm state change: fail the bakes watching it', eventPatternOf(alarmStateChangePattern)),
+      // The event-driven scan wait (decision 040): a scan that ended wakes the releases waiting for it.
+      ecrImageScan: rule('ecrImageScan', 'EcrImageScanRule', 'ECR basic scan ended: wake the releases waiting for it', eventPatternOf(ecrImageScanPattern)),
+      inspectorImageScan: rule(
+        'inspectorImageScan',
+        'InspectorImageScanRule',
+        "Inspector's first scan of an ECR image ended: wake the releases waiting for it",
+        eventPatternOf(inspectorImageScanPattern),
+      ),
       executionStatusChange: rule(
         'executionStatusChange',
         'ExecutionStatusChangeRule',

@@ -33,8 +33,8 @@ export const LEDGER_ITEM_KINDS = {
     partition: 'STAGE#*',
     holds: "a stage's pointer (running digest, last known good, promoted history), its lease (owner, fencing token, driver run under way) and the releases waiting for the lease",
   },
-  token: { partition: 'TOKEN#*', holds: 'the task token of a bake or an approval (expires)' },
-  alarmIndex: { partition: 'ALARM#*', holds: 'bake tokens indexed by alarm name (expires)' },
+  token: { partition: 'TOKEN#*', holds: 'the task token of a bake, an approval or a scan wait (expires)' },
+  alarmIndex: { partition: 'ALARM#*', holds: 'bake tokens indexed by alarm name, scan-wait tokens by image (expires)' },
   skip: { partition: 'SKIP#*', holds: "a skipped push's idempotency record" },
   skipListing: { partition: 'SKIPS', holds: 'the listing of skipped pushes' },
   initiator: { partition: 'INITIATOR#*', holds: 'the start record of an operator execution: who started it (expires)' },
@@ -127,6 +127,25 @@ export const LEDGER_METHODS = {
     ],
   },
   'takeToken(APPROVAL)': { table: [['DeleteItem', 'token']] },
+  'putToken(SCAN)': {
+    table: [
+      ['PutItem', 'token'],
+      ['PutItem', 'alarmIndex'],
+      ['DeleteItem', 'alarmIndex'],
+    ],
+  },
+  'takeToken(SCAN)': {
+    table: [
+      ['DeleteItem', 'token'],
+      ['DeleteItem', 'alarmIndex'],
+    ],
+  },
+  tokensForImageScan: {
+    table: [
+      ['Query', 'alarmIndex'],
+      ['GetItem', 'token'],
+    ],
+  },
   tokensForAlarm: {
     table: [
       ['Query', 'alarmIndex'],
@@ -164,7 +183,7 @@ export const LEDGER_METHODS = {
   putStartPusher: { table: [['PutItem', 'pusher']] },
   getStartPusher: { table: [['GetItem', 'pusher']] },
   listInsights: { table: [['Query', 'insight']] },
-} as const satisfies Record<Exclude<keyof Ledger, 'putToken' | 'takeToken'> | `${'putToken' | 'takeToken'}(${'BAKE' | 'APPROVAL'})`, LedgerMethodAccess>;
+} as const satisfies Record<Exclude<keyof Ledger, 'putToken' | 'takeToken'> | `${'putToken' | 'takeToken'}(${'BAKE' | 'APPROVAL' | 'SCAN'})`, LedgerMethodAccess>;
 export type LedgerMethod = keyof typeof LEDGER_METHODS;
 
 export interface HandlerLedgerAccess {
@@ -201,7 +220,10 @@ export const LEDGER_ACCESS = {
     why: 'the point of action: checks again and claims the deploy on the lease',
   },
   'window-gate': { calls: ['events', 'getFreeze', 'append'], why: 'records gate window (reads the freeze)' },
-  'image-gates': { calls: ['events', 'append'], why: 'records the image gates' },
+  'image-gates': {
+    calls: ['events', 'append', 'putToken(SCAN)', 'takeToken(SCAN)'],
+    why: "records the image gates; stores a scan wait's token against the image (and completes it when the scan already ended)",
+  },
   'alarm-gate': { calls: ['events', 'getLease', 'append'], why: 'records polling bakes and recovery checks' },
   'record-step': {
     calls: [
@@ -227,6 +249,10 @@ export const LEDGER_ACCESS = {
   'alarm-watch': {
     calls: ['tokensForAlarm', 'events', 'append', 'takeToken(BAKE)', 'putToken(BAKE)'],
     why: 'fails the bakes watching an alarm: claims their tokens, records the outcome',
+  },
+  'scan-watch': {
+    calls: ['tokensForImageScan', 'takeToken(SCAN)', 'putToken(SCAN)'],
+    why: 'wakes the releases waiting for an image scan that ended: claims their tokens exactly once',
   },
   intake: {
     calls: ['recordSkip', 'putStartPusher', 'getStartPusher', 'events', 'append'],

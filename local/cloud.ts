@@ -202,18 +202,81 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
 
   private scanStatus(img: ScenarioImage): string {
     const s = img.scan;
-    if (s.status === 'IN_PROGRESS' && s.completesAfter) {
-      const base = img.pushedAt ? Math.max(Date.parse(img.pushedAt), this.start) : this.start;
-      if (this.clock.nowMs() >= base + parseIsoDuration(s.completesAfter)) return 'COMPLETE';
-    }
+    const end = this.scanEndMs(img);
+    if (end !== undefined && this.clock.nowMs() >= end) return s.completesAs ?? 'COMPLETE';
     return s.status;
   }
+
+  /** When an IN_PROGRESS scan with `completesAfter` ends (virtual ms), else undefined. */
+  private scanEndMs(img: ScenarioImage): number | undefined {
+    const s = img.scan;
+    if (s.status !== 'IN_PROGRESS' || !s.completesAfter) return undefined;
+    const base = img.pushedAt ? Math.max(Date.parse(img.pushedAt), this.start) : this.start;
+    return base + parseIsoDuration(s.completesAfter);
+  }
+
+  private readonly scanEvents = new Set<string>();
+  private scanEventsOn = false;
+
+  /** Emit each scan's end event on the default bus (decision 040); local/sim-world.ts turns it on once the rules exist. */
+  scheduleScanEvents(): void {
+    this.scanEventsOn = true;
+  }
+
+  /**
+   * The end event of a scan that was read while in progress, scheduled at its end: ECR Image Scan (basic scanning),
+   * or Inspector2 Scan (the registry's scanType ENHANCED; none for a FAILED scan, which Inspector does not report so).
+   * Scheduled when the scan is first read in progress, not at start: a scan nobody waits for would only stretch the
+   * virtual clock. The scenario's `completionEvent` drops it or delivers it twice.
+   */
+  private scanEventOnRead(repository: string, img: ScenarioImage): void {
+    const end = this.scanEndMs(img);
+    const key = `${repository}@${img.digest}`;
+    if (!this.scanEventsOn || end === undefined || end <= this.clock.nowMs() || this.scanEvents.has(key)) return;
+    this.scanEvents.add(key);
+    const mode = img.scan.completionEvent ?? 'send';
+    const status = img.scan.completesAs ?? 'COMPLETE';
+    const enhanced = this.scenario.registryScanning?.scanType === 'ENHANCED';
+    if (mode === 'drop' || (enhanced && status !== 'COMPLETE')) {
+      this.clock.schedule(end, () => this.note('Scan Event Dropped', { repository, digest: img.digest, status }));
+      return;
+    }
+    const repositoryArn = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${repository}`;
+    const detail = enhanced
+      ? {
+          'scan-status': 'INITIAL_SCAN_COMPLETE',
+          'repository-name': repositoryArn,
+          'finding-severity-counts': { TOTAL: 0 },
+          'image-digest': img.digest,
+          'image-tags': [...img.tags],
+          version: '1.0',
+        }
+      : { 'scan-status': status, 'repository-name': repository, 'finding-severity-counts': {}, 'image-digest': img.digest, 'image-tags': [...img.tags] };
+    const n = ++this.scanEventSeq;
+    for (let copy = 0; copy < (mode === 'twice' ? 2 : 1); copy++) {
+      this.clock.schedule(end, () =>
+        this.putEvent({
+          version: '0',
+          id: `local-scan-${n}`,
+          'detail-type': enhanced ? 'Inspector2 Scan' : 'ECR Image Scan',
+          source: enhanced ? 'aws.inspector2' : 'aws.ecr',
+          account: ACCOUNT,
+          time: new Date(end).toISOString(),
+          region: REGION,
+          resources: [repositoryArn],
+          detail,
+        }),
+      );
+    }
+  }
+  private scanEventSeq = 0;
 
   async scanFindings(repository: string, digest: string): Promise<ScanResult> {
     this.checkFault('ecr', 'DescribeImageScanFindings');
     const img = this.findImage(repository, { digest }) ?? this.platformImage(repository, digest);
     if (!img) throw new LocalAwsError('ImageNotFoundException', `image ${digest} not found in ${repository}`, 'ecr', 'DescribeImageScanFindings');
     const status = this.scanStatus(img);
+    if (status === 'IN_PROGRESS') this.scanEventOnRead(repository, img);
     if (status === 'NONE') return { status: 'NONE', findings: [] };
     if (status !== 'COMPLETE' && status !== 'ACTIVE') return { status, description: status === 'FAILED' ? 'scan failed (scenario)' : undefined, findings: [] };
     // Enhanced (Inspector) findings go through the parser the ECR adapter uses on DescribeImageScanFindings pages.

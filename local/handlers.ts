@@ -21,6 +21,7 @@ import { run as deployCheck } from '../lambdas/deploy-check';
 import { run as insightPlan } from '../lambdas/insight-plan';
 import { run as insightRecord } from '../lambdas/insight-record';
 import { run as rolloutCheck } from '../lambdas/rollout-check';
+import { run as scanWatch } from '../lambdas/scan-watch';
 import { type HandlerName, workflowHandlers } from '../lambdas/registry';
 import type { HandlerRun } from './engine';
 
@@ -39,6 +40,7 @@ export const LOCAL_HANDLERS = {
   'bake-register': bakeRegister,
   'bake-timer': bakeTimer,
   'alarm-watch': alarmWatch,
+  'scan-watch': scanWatch,
   intake,
   reconciler,
   'rollback-prepare': rollbackPrepare,

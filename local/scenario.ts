@@ -25,6 +25,14 @@ const scan = z.strictObject({
   /** ACTIVE: Amazon Inspector enhanced (continuous) scanning has scanned the image (an addition to the base format, docs/scenarios.md). */
   status: z.enum(['COMPLETE', 'ACTIVE', 'IN_PROGRESS', 'FAILED', 'NONE']),
   completesAfter: duration.optional(),
+  /** What an IN_PROGRESS scan ends as after completesAfter (default COMPLETE; FAILED: ECR's scan failed). */
+  completesAs: z.enum(['COMPLETE', 'FAILED']).optional(),
+  /**
+   * The scan's end event on the default bus (ECR Image Scan, or Inspector2 Scan when the registry uses enhanced
+   * scanning): `send` (default), `drop` (never delivered: the scan wait's deadline is the safety net), `twice`
+   * (delivered twice, as EventBridge may). An addition to the base format, docs/scenarios.md.
+   */
+  completionEvent: z.enum(['send', 'drop', 'twice']).optional(),
   findings: z
     .array(
       z.strictObject({

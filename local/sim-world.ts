@@ -8,8 +8,10 @@ import {
   alarmStateChangePattern,
   cloudTrailPutImagePattern,
   cloudTrailStartExecutionPattern,
+  ecrImageScanPattern,
   ecrPushPattern,
   executionStatusChangePattern,
+  inspectorImageScanPattern,
 } from '../lambdas/domain/event-patterns';
 import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
 import { sdkMaxAttempts } from '../lambdas/adapters/retry';
@@ -19,6 +21,7 @@ import { run as bakeTimer } from '../lambdas/bake-timer';
 import { run as intake } from '../lambdas/intake';
 import type { OperatorDeps } from '../lambdas/operator-api';
 import { run as reconciler } from '../lambdas/reconciler';
+import { run as scanWatch } from '../lambdas/scan-watch';
 import type { VirtualClock } from './clock';
 import { ACCOUNT, type LocalCloud, REGION } from './cloud';
 import { Chaos, LocalSdkRetryStrategy } from './chaos';
@@ -191,6 +194,10 @@ export function startEngine(world: SimWorld, hooks: EngineHooks): LocalStepFunct
     pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback')]),
     target: chaos.asyncInvoke('reconciler', invoke('reconciler', reconciler)),
   });
+  // The event-driven scan wait (decision 040): the local cloud emits each scan's end on the bus (cloud.scheduleScanEvents).
+  cloud.addRule({ name: 'ecr-image-scan', pattern: ecrImageScanPattern, target: chaos.asyncInvoke('scan-watch', invoke('scan-watch', scanWatch)) });
+  cloud.addRule({ name: 'inspector-image-scan', pattern: inspectorImageScanPattern, target: chaos.asyncInvoke('scan-watch', invoke('scan-watch', scanWatch)) });
+  cloud.scheduleScanEvents();
   cloud.timerHandler = chaos.asyncInvoke('bake-timer', invoke('bake-timer', bakeTimer));
   return sfn;
 }

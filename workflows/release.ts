@@ -129,7 +129,8 @@ export const releaseWorkflow: StateMachine = {
         ResultPath: '$.gates',
         Catch: [catchAll('HandleInternalError')],
         Next: 'ImageGatesVerdict',
-        Comment: 'image.* gates on the digest resolved at the start. WAIT while a scan is still running (up to scanWaitMinutes).',
+        Comment:
+          'image.* gates on the digest resolved at the start. While a scan is still running (up to scanWaitMinutes): WAIT_FOR_SCAN_EVENT the first time, WAIT (poll) after a wake-up that found it unfinished.',
       }),
       ImageGatesVerdict: {
         Type: 'Choice',
@@ -141,14 +142,34 @@ export const releaseWorkflow: StateMachine = {
           },
           {
             Variable: '$.gates.verdict',
+            StringEquals: 'WAIT_FOR_SCAN_EVENT',
+            Next: 'WaitForImageScanEvent',
+          },
+          {
+            Variable: '$.gates.verdict',
             StringEquals: 'WAIT',
             Next: 'WaitForImageScan',
           },
         ],
         Default: 'BlockStage',
       },
+      WaitForImageScanEvent: callbackTask('ImageGates', {
+        Comment:
+          "Event-driven scan wait (decision 040): the token is stored against the image; ECR's ECR Image Scan event or Inspector's Inspector2 Scan event wakes it (scan-watch), and the registration completes it itself when the scan already ended. The timeout is what is left of scanWaitMinutes. Woken or timed out, the image gates run once more and decide.",
+        TimeoutSecondsPath: '$.gates.timeoutSeconds',
+        ResultPath: null,
+        Catch: [catchOn(['States.Timeout'], 'RunImageGates', null), catchAll('HandleInternalError')],
+        Next: 'RunImageGates',
+        Payload: {
+          action: 'await-scan',
+          'releaseId.$': '$.release.releaseId',
+          'stage.$': '$.stage.name',
+          'timeoutSeconds.$': '$.gates.timeoutSeconds',
+        },
+      }),
       WaitForImageScan: {
         Type: 'Wait',
+        Comment: 'Woken by a scan event while the scan is still unfinished (a platform of a multi-arch image, a late read): look again every 30 s until scanWaitMinutes.',
         SecondsPath: '$.gates.waitSeconds',
         Next: 'RunImageGates',
       },

@@ -24,7 +24,19 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease, REFUSALS_KEPT, type RefusalStats, type ReleaseSummary, withRefusals } from '../domain/ledger';
 import { chainInsight, type InsightRecord, type InsightRecordInput } from '../domain/insight';
-import type { ApprovalRefusal, FreezeState, LeaseResult, LeaseState, LeaseWaiter, Ledger, ReleaseQuery, SkipRecord, StagePointer, TokenRecord } from '../ports';
+import {
+  type ApprovalRefusal,
+  type FreezeState,
+  type LeaseResult,
+  type LeaseState,
+  type LeaseWaiter,
+  type Ledger,
+  type ReleaseQuery,
+  scanIndexKey,
+  type SkipRecord,
+  type StagePointer,
+  type TokenRecord,
+} from '../ports';
 import { EVENT_SEQ_WIDTH, LEDGER_GSI_BY_SERVICE, LEDGER_TTL_ATTRIBUTE, MAX_EVENT_SEQ, ledgerKeys } from './ledger-table';
 
 /** Concurrent writers kept taking the sequence number this append needed; the append wrote nothing. */
@@ -734,6 +746,29 @@ export class DynamoLedger implements Ledger {
         );
         // The token item is the truth: an index entry left by a claimed or replaced token is ignored.
         return Item && ((Item.alarms as string[] | undefined) ?? []).includes(alarmName) ? tokenFromItem(Item) : undefined;
+      }),
+    );
+    return found.filter((t): t is TokenRecord => t !== undefined).sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
+  /**
+   * Open scan-wait tokens for an image: the alarm index under `scanIndexKey(repository, digest)` (SCAN# entries
+   * only), each checked against its token item, the truth (decision 040).
+   */
+  async tokensForImageScan(repository: string, digest: string): Promise<TokenRecord[]> {
+    const key = scanIndexKey(required(repository, 'repository'), required(digest, 'digest'));
+    const index = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :scan)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': ledgerKeys.alarmPartition(key), ':scan': 'SCAN#' },
+      ConsistentRead: true,
+    });
+    const found = await Promise.all(
+      index.map(async (i) => {
+        const { Item } = await this.doc.send(
+          new GetCommand({ TableName: this.tableName, Key: ledgerKeys.token('SCAN', i.releaseId as string, i.stage as string), ConsistentRead: true }),
+        );
+        return Item && ((Item.alarms as string[] | undefined) ?? []).includes(key) ? tokenFromItem(Item) : undefined;
       }),
     );
     return found.filter((t): t is TokenRecord => t !== undefined).sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));

@@ -49,3 +49,23 @@ export function executionStatusChangePattern(stateMachineArns: readonly string[]
     detail: { status: ['FAILED', 'ABORTED', 'TIMED_OUT'], stateMachineArn: [...stateMachineArns] },
   };
 }
+
+/**
+ * A basic (ECR) image scan that ended, COMPLETE or FAILED: wakes the releases waiting for that image's
+ * scan (lambdas/scan-watch.ts, decision 040). The final DescribeImageScanFindings decides the gate.
+ */
+export const ecrImageScanPattern = {
+  source: ['aws.ecr'],
+  'detail-type': ['ECR Image Scan'],
+  detail: { 'scan-status': ['COMPLETE', 'FAILED'] },
+} as const;
+
+/**
+ * Amazon Inspector's first scan of an ECR image (enhanced scanning) is done: wakes the releases waiting for
+ * it. `detail.repository-name` holds the repository ARN (test/fixtures/aws-samples/SOURCES.md).
+ */
+export const inspectorImageScanPattern = {
+  source: ['aws.inspector2'],
+  'detail-type': ['Inspector2 Scan'],
+  detail: { 'scan-status': ['INITIAL_SCAN_COMPLETE'] },
+} as const;

@@ -69,7 +69,9 @@ export const LOOP_EVENTS = {
   WaitForReleaseWindow: 9,
   /** WaitForDeployWindow → ConfirmDeploy (Task) → DeployCheckVerdict (Choice): the window closed while the release waited. */
   WaitForDeployWindow: 9,
-  /** WaitForImageScan → RunImageGates (Task) → ImageGatesVerdict (Choice). */
+  /** WaitForImageScanEvent (callback Task: woken by the scan's event, or its deadline) → RunImageGates (Task) → ImageGatesVerdict (Choice). */
+  WaitForImageScanEvent: 13,
+  /** WaitForImageScan → RunImageGates (Task) → ImageGatesVerdict (Choice): polling after a wake-up that found the scan unfinished. */
   WaitForImageScan: 9,
   /** WaitBakePollInterval → PollBakeAlarms (Task) → PollBakeVerdict (Choice). */
   WaitBakePollInterval: 9,
@@ -270,8 +272,10 @@ function stageTerms(st: StageConfig, i: number, scanWaitMinutes: number, lease: 
 }
 
 /**
- * The scan wait, at every stage: image-gates polls every SCAN_POLL_SECONDS until scanWaitMinutes after the
- * stage's first wait (a scan that an earlier stage saw complete is not assumed to stay complete).
+ * The scan wait, at every stage (a scan that an earlier stage saw complete is not assumed to stay complete): one
+ * event-driven wait (WaitForImageScanEvent, decision 040), then, should the scan's event wake it while the scan is
+ * still unfinished, a poll every SCAN_POLL_SECONDS until scanWaitMinutes after the stage's first wait. The worst
+ * case counts the whole wait as polled, plus the one event-driven iteration.
  */
 function scanTerm(service: ServiceConfig): BudgetTerm {
   const minutes = service.imagePolicy.scanWaitMinutes;
@@ -281,12 +285,12 @@ function scanTerm(service: ServiceConfig): BudgetTerm {
     stage: service.stages.map((st) => st.name).join(', '),
     stageIndex: -1,
     loop: 'WaitForImageScan',
-    iterations: perStage * stages,
-    events: perStage * stages * LOOP_EVENTS.WaitForImageScan,
+    iterations: (perStage + 1) * stages,
+    events: stages * (LOOP_EVENTS.WaitForImageScanEvent + perStage * LOOP_EVENTS.WaitForImageScan),
     setting: ['imagePolicy', 'scanWaitMinutes'],
-    what: `a scan wait of up to ${minutes} minutes polled every ${SCAN_POLL_SECONDS} s, at each of ${stages} stage(s),`,
+    what: `a scan wait of up to ${minutes} minutes (woken by the scan's event, polled every ${SCAN_POLL_SECONDS} s should the event come early), at each of ${stages} stage(s),`,
     fix: (maxEvents) =>
-      `wait for scans less (at most ${Math.max(0, Math.floor(((Math.floor(maxEvents / (stages * LOOP_EVENTS.WaitForImageScan)) - 1) * SCAN_POLL_SECONDS) / 60))} minutes)`,
+      `wait for scans less (at most ${Math.max(0, Math.floor(((Math.floor((maxEvents / stages - LOOP_EVENTS.WaitForImageScanEvent) / LOOP_EVENTS.WaitForImageScan) - 1) * SCAN_POLL_SECONDS) / 60))} minutes)`,
   };
 }
 

@@ -197,7 +197,7 @@ describe('the approval handlers', () => {
     assert.deepEqual(requestStates.flatMap((s) => asArray(s.Action)).sort(), ['states:SendTaskFailure', 'states:SendTaskSuccess']);
   });
 
-  it('let no other role than approval-decide, the bake enders and the lease wakers send task results', () => {
+  it('let no other role than approval-decide, the bake enders, the lease wakers and the scan-wait wakers send task results', () => {
     const senders = allPolicyStatements(built.template)
       .filter(({ statement }) => asArray(statement.Action as string[]).includes('states:SendTaskSuccess'))
       .map(({ where }) => where.split(' ')[0]);
@@ -207,11 +207,11 @@ describe('the approval handlers', () => {
       senders.join(', '),
     );
     assert.ok(
-      senders.every((w) => /ApprovalDecide|ApprovalRequest|BakeRegister|BakeTimer|AlarmWatch|StageLease|RecordStep|Reconciler/.test(w ?? '')),
+      senders.every((w) => /ApprovalDecide|ApprovalRequest|BakeRegister|BakeTimer|AlarmWatch|StageLease|RecordStep|Reconciler|ImageGates|ScanWatch/.test(w ?? '')),
       senders.join(', '),
     );
     assert.ok(
-      !senders.some((w) => /OperatorApi|Intake|PrepareRelease|WindowGate|ImageGates|DeployCheck|InsightPlan|InsightRecord|RolloutCheck|RollbackPrepare|AlarmGate/.test(w ?? '')),
+      !senders.some((w) => /OperatorApi|Intake|PrepareRelease|WindowGate|DeployCheck|InsightPlan|InsightRecord|RolloutCheck|RollbackPrepare|AlarmGate/.test(w ?? '')),
       senders.join(', '),
     );
   });

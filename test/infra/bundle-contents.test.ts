@@ -16,11 +16,6 @@ import { testConfig } from './fixtures';
 const GOAL = 250 * 1024;
 const ROOT = join(__dirname, '..', '..');
 
-/**
- * Files still importing zod's `z` binding, which keeps the whole classic namespace (~190 KB) in their
- * bundles: image-gates.ts was being edited by another change when decision 039 converted the others.
- */
-const NAMED_Z_IMPORT_PENDING = new Set(['lambdas/image-gates.ts']);
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
@@ -120,7 +115,7 @@ describe('the contents of the handler bundles', () => {
   it('imports zod as a namespace wherever handler code uses it as a value, so esbuild can tree-shake it', () => {
     const named = [...sources('lambdas'), ...sources('drivers')].filter((f) => /^import\s*\{\s*z\s*\}\s*from\s*'zod'/m.test(readFileSync(join(ROOT, f), 'utf8')));
     assert.deepEqual(
-      named.filter((f) => !NAMED_Z_IMPORT_PENDING.has(f)),
+      named,
       [],
       "use `import * as z from 'zod'` (a type-only `import type { z }` is fine)",
     );

@@ -106,7 +106,7 @@ describe('encryption', () => {
 
   it('encrypts every dead-letter queue with the key and refuses plain HTTP to it', () => {
     const queues = resourcesOfType(built.template, 'AWS::SQS::Queue');
-    assert.equal(Object.keys(queues).length, 6, 'intake, alarm-watch, bake-timer, reconciler, the notifications rule and the insight schedule');
+    assert.equal(Object.keys(queues).length, 7, 'intake, alarm-watch, bake-timer, reconciler, scan-watch, the notifications rule and the insight schedule');
     for (const [id, q] of Object.entries(queues)) {
       assert.deepEqual(q.Properties?.KmsMasterKeyId, keyArn(), id);
       built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {

@@ -8,7 +8,7 @@ import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { LEDGER_TTL_ATTRIBUTE, ledgerKeys } from '../../lambdas/adapters/ledger-table';
 import { type LedgerEvent, type LedgerEventInput, projectRelease, verifyChain } from '../../lambdas/domain/ledger';
-import type { TokenRecord } from '../../lambdas/ports';
+import { scanIndexKey, type TokenRecord } from '../../lambdas/ports';
 import type { LocalDynamo } from '../../local/dynamo';
 
 const digest = (c: string): string => `sha256:${c.repeat(64)}`;
@@ -519,6 +519,28 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         assert.deepEqual(await ledger.tokensForAlarm(a1 as string), [plain(record)]);
         assert.deepEqual(await ledger.tokensForAlarm(a2 as string), [plain(record)]);
         assert.deepEqual(await ledger.tokensForAlarm(other as string), []);
+      });
+
+      it('finds a scan-wait token under each of its images, never as a bake of an alarm, and forgets it once taken (decision 040)', async () => {
+        const releaseId = uid('rel');
+        const repo = uid('repo');
+        const [index, platform] = [`sha256:${'a'.repeat(64)}`, `sha256:${'b'.repeat(64)}`];
+        const key = scanIndexKey(repo as string, index);
+        const record: TokenRecord = {
+          ...bakeToken(releaseId, 'prod', [key, scanIndexKey(repo as string, platform)]),
+          kind: 'SCAN',
+          attrs: { repository: repo, digest: index },
+        };
+        await ledger.putToken(record);
+
+        assert.deepEqual(await ledger.tokensForImageScan(repo as string, index), [plain(record)]);
+        assert.deepEqual(await ledger.tokensForImageScan(repo as string, platform), [plain(record)]);
+        assert.deepEqual(await ledger.tokensForImageScan(repo as string, `sha256:${'c'.repeat(64)}`), []);
+        assert.deepEqual(await ledger.tokensForAlarm(key), [], 'a scan key is not an alarm a bake watches');
+
+        assert.deepEqual(await ledger.takeToken('SCAN', releaseId, 'prod'), plain(record));
+        assert.equal(await ledger.takeToken('SCAN', releaseId, 'prod'), undefined);
+        assert.deepEqual(await ledger.tokensForImageScan(repo as string, index), []);
       });
 
       it('lists every bake watching one alarm', async () => {

@@ -199,7 +199,8 @@ describe('the history budget arithmetic', () => {
     // Lease waits: the hold of each stage (scan 15 + 2 × (deploy timeout + 10) + bake + 15 + recovery 5), re-checked hourly, 13 events a time.
     const holds = [15 + 2 * (10 + 10) + 10 + 15 + 5, 15 + 2 * (10 + 10) + 15 + 15 + 5, 15 + 2 * (15 + 10) + 30 + 15 + 5];
     const leases = holds.reduce((n, m) => n + Math.ceil(m / 60) * 13, 0);
-    const scans = 3 * (15 * 2 + 1) * 9;
+    // Scan waits: one event-driven wait (13 events) and, at worst, 30-s polls for the whole 15 minutes (9 events each), at each stage.
+    const scans = 3 * (13 + (15 * 2 + 1) * 9);
     assert.equal(payments.total, EXECUTION_FIXED_EVENTS + 3 * STAGE_FIXED_EVENTS + leases + scans);
   });
 

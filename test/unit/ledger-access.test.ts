@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { createLedgerTable, ledgerKeys } from '../../lambdas/adapters/ledger-table';
-import type { Ledger, TokenRecord } from '../../lambdas/ports';
+import { type Ledger, scanIndexKey, type TokenRecord } from '../../lambdas/ports';
 import type { LocalDynamo } from '../../local/dynamo';
 import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { HANDLERS } from '../../lib/ReleaseControlPlane';
@@ -222,6 +222,12 @@ describe('LEDGER_METHODS against the adapter on the in-memory DynamoDB', () => {
     await call('putToken(BAKE)', () => ledger.putToken(token('BAKE', ['a1'], 'tok-2')));
     await call('tokensForAlarm', () => ledger.tokensForAlarm('a1'));
     await call('takeToken(BAKE)', () => ledger.takeToken('BAKE', 'r1', 'dev'));
+    const scanKey = scanIndexKey('repo', D);
+    await call('putToken(SCAN)', () => ledger.putToken(token('SCAN', [scanKey, 'ecr-scan:repo@sha256:other'])));
+    // A newer registration of the same stage without the second key: its stale index entry is deleted.
+    await call('putToken(SCAN)', () => ledger.putToken(token('SCAN', [scanKey], 'tok-4')));
+    await call('tokensForImageScan', () => ledger.tokensForImageScan('repo', D));
+    await call('takeToken(SCAN)', () => ledger.takeToken('SCAN', 'r1', 'dev'));
     await call('putToken(APPROVAL)', () => ledger.putToken(token('APPROVAL', [])));
     await call('putToken(APPROVAL)', () => ledger.putToken(token('APPROVAL', [], 'tok-3')));
     await call('takeToken(APPROVAL)', () => ledger.takeToken('APPROVAL', 'r1', 'dev'));
