@@ -148,6 +148,8 @@ function scenarios(): Array<{ name: string; raw?: unknown; file?: string }> {
     // The reconciler (an execution aborted during its bake) and the Kubernetes driver's rollout-check.
     { name: 'abort-during-bake', file: join(ROOT, 'examples', 'scenarios', 'abort-during-bake.json') },
     { name: 'kubernetes-deploy', file: join(ROOT, 'examples', 'scenarios', 'kubernetes-deploy.json') },
+    // The event-driven image-scan wait: image-gates registers the scan token, scan-watch claims it (ECR Image Scan).
+    { name: 'demo', file: join(ROOT, 'examples', 'scenarios', 'demo.json') },
   ];
 }
 
@@ -248,6 +250,11 @@ const NOT_EXERCISED: Record<string, string> = {
   'record-step Query index': 'HandleInternalError frees every lease of the release (leasesOf, then freeLease)',
   'record-step DeleteItem alarmIndex': "the bake's safety timeout (States.Timeout): PlanRollback claims the bake token (closeTimedOutBake) and its alarm index entries",
   'reconciler DeleteItem stage': "freeing a dead execution's lease wakes the releases waiting for it (takeLeaseWaiters claims each waiter)",
+  'image-gates DeleteItem token':
+    "the scan ended between the gates' read and the scan-wait registration: the registration's own read claims its token back and completes the wait (test/unit/scan-wait.test.ts, test/workflow/scan-wait-events.test.ts)",
+  'image-gates DeleteItem alarmIndex': 'the same claim deletes the scan token\'s image index entries',
+  'scan-watch PutItem token': 'SendTaskSuccess failed: scan-watch gives the claimed scan token back for EventBridge\'s retry (test/unit/scan-wait.test.ts)',
+  'scan-watch PutItem alarmIndex': 'the same give-back re-indexes the token under its image',
   'intake GetItem pusher': 'a CloudTrail PutImage record delivered again after the release already carries its pusher (getStartPusher spares the retry)',
 };
 
