@@ -13,6 +13,13 @@ export default defineConfig({
     // Files in child processes, as node:test ran them: the tests start in-memory DynamoDBs, DynamoDB Local, the CLI and
     // CodeBuild driver scripts, and some patch prototypes (worker threads share less, but not process.chdir/env).
     pool: 'forks',
+    // One module graph per worker, not per file (issue 17): aws-cdk-lib, the SDK and the local runtime load once
+    // per worker instead of once per file — test/unit 55 s → 28 s, test/infra 157 s → 85 s (docs/benchmarks.md).
+    // Files that mock SDK clients, stub the environment or patch prototypes restore what they change in afterEach/
+    // afterAll; the whole suite passes this way.
+    isolate: false,
+    // Both cores: vitest's default leaves one free, and the suite is CPU-bound (simulations, synths).
+    maxWorkers: 2,
     // Workflow tests run whole releases through the local Step Functions engine: 10–60 s each on a loaded machine,
     // and some `beforeAll` hooks run several. A hang still ends, with the hook or test named.
     testTimeout: 180_000,

@@ -16,7 +16,6 @@ import { testConfig } from './fixtures';
 const GOAL = 250 * 1024;
 const ROOT = join(__dirname, '..', '..');
 
-
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
@@ -114,10 +113,6 @@ describe('the contents of the handler bundles', () => {
 
   it('imports zod as a namespace wherever handler code uses it as a value, so esbuild can tree-shake it', () => {
     const named = [...sources('lambdas'), ...sources('drivers')].filter((f) => /^import\s*\{\s*z\s*\}\s*from\s*'zod'/m.test(readFileSync(join(ROOT, f), 'utf8')));
-    assert.deepEqual(
-      named,
-      [],
-      "use `import * as z from 'zod'` (a type-only `import type { z }` is fine)",
-    );
+    assert.deepEqual(named, [], "use `import * as z from 'zod'` (a type-only `import type { z }` is fine)");
   });
 });

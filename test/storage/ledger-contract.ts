@@ -219,10 +219,10 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
       it('refuses an appendAll that mixes releases or exceeds one transaction, writing nothing', async () => {
         const releaseId = uid('rel');
         await assert.rejects(ledger.appendAll([started(releaseId, 'payments'), gate(uid('rel'), 1)]), { name: 'LedgerInputError', message: /every event must belong to release/ });
-        await assert.rejects(
-          ledger.appendAll(Array.from({ length: 100 }, (_, n) => (n === 0 ? started(releaseId, 'payments') : gate(releaseId, n)))),
-          { name: 'LedgerInputError', message: /at most 99 events/ },
-        );
+        await assert.rejects(ledger.appendAll(Array.from({ length: 100 }, (_, n) => (n === 0 ? started(releaseId, 'payments') : gate(releaseId, n)))), {
+          name: 'LedgerInputError',
+          message: /at most 99 events/,
+        });
         assert.deepEqual(await ledger.events(releaseId), []);
       });
 

@@ -159,7 +159,9 @@ const outputs = new Map<string, SimulationOutput>();
 beforeAll(async () => {
   for (const s of scenarios()) {
     const loaded = s.file ? loadScenarioFile(s.file) : loadScenario(s.raw, join(ROOT, 'examples', 'scenarios'));
-    const { output } = await simulate(loaded, { observeLedger: (handler, request: LedgerRequest) => recorded.push(...iamRequestsOf(request).map((r) => ({ scenario: s.name, handler, request: r }))) });
+    const { output } = await simulate(loaded, {
+      observeLedger: (handler, request: LedgerRequest) => recorded.push(...iamRequestsOf(request).map((r) => ({ scenario: s.name, handler, request: r }))),
+    });
     outputs.set(s.name, output);
   }
 });
@@ -252,8 +254,8 @@ const NOT_EXERCISED: Record<string, string> = {
   'reconciler DeleteItem stage': "freeing a dead execution's lease wakes the releases waiting for it (takeLeaseWaiters claims each waiter)",
   'image-gates DeleteItem token':
     "the scan ended between the gates' read and the scan-wait registration: the registration's own read claims its token back and completes the wait (test/unit/scan-wait.test.ts, test/workflow/scan-wait-events.test.ts)",
-  'image-gates DeleteItem alarmIndex': 'the same claim deletes the scan token\'s image index entries',
-  'scan-watch PutItem token': 'SendTaskSuccess failed: scan-watch gives the claimed scan token back for EventBridge\'s retry (test/unit/scan-wait.test.ts)',
+  'image-gates DeleteItem alarmIndex': "the same claim deletes the scan token's image index entries",
+  'scan-watch PutItem token': "SendTaskSuccess failed: scan-watch gives the claimed scan token back for EventBridge's retry (test/unit/scan-wait.test.ts)",
   'scan-watch PutItem alarmIndex': 'the same give-back re-indexes the token under its image',
   'intake GetItem pusher': 'a CloudTrail PutImage record delivered again after the release already carries its pusher (getStartPusher spares the retry)',
 };
