@@ -68,7 +68,8 @@ describe('scripts/build-cli.mjs', () => {
 });
 
 describe('the bundle answers as the TypeScript sources do', () => {
-  for (const args of [['--help'], ['--version'], ['status', '--help'], ['audit', 'show', '--help']]) {
+  // Each comparison spawns the tsx path (~1 s of CPU): the top-level help and one nested command's help stand for the rest.
+  for (const args of [['--help'], ['audit', 'show', '--help']]) {
     it(`node dist/cli/gantry.js ${args.join(' ')}`, () => {
       const bundled = node([join(tmpOut, 'gantry.js'), ...args]);
       const tsx = viaTsx(...args);
@@ -91,11 +92,10 @@ describe('the bundle answers as the TypeScript sources do', () => {
     assert.match(made.stderr, /running the bundle/);
     const tsxMade = viaTsx('simulate', join(ROOT, 'examples', 'scenarios', 'demo.json'), '--json');
     assert.deepEqual(JSON.parse(made.stdout), JSON.parse(tsxMade.stdout));
-    const id = (JSON.parse(viaTsx('releases', '--local', localDir, '--json').stdout) as { releases: Array<{ releaseId: string }> }).releases[0]?.releaseId;
+    const id = (JSON.parse(viaBin('releases', '--local', localDir, '--json').stdout) as { releases: Array<{ releaseId: string }> }).releases[0]?.releaseId;
     assert.ok(id, 'the demo made a release');
     for (const args of [
       ['status', '--local', localDir],
-      ['releases', '--local', localDir, '--json'],
       ['audit', 'show', id, '--local', localDir],
       ['status', 'no-such-release', '--local', localDir],
     ]) {
@@ -126,7 +126,7 @@ describe('bin/gantry.js picks the bundle only when it is fresh', () => {
       const stale = viaBin('--version');
       assert.equal(stale.code, 0);
       assert.match(stale.stderr, /running the TypeScript sources through tsx: .+ is newer than the bundle \(npm run build:cli\)/);
-      assert.equal(stale.stdout, viaTsx('--version').stdout);
+      assert.equal(stale.stdout.trim(), (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
     } finally {
       utimesSync(BUNDLE, before.atime, before.mtime);
     }
