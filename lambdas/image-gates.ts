@@ -52,7 +52,7 @@ import type { GateName, GateResult } from './domain/types';
 import { parseWith, ValidationError } from './domain/validation';
 import { type Deps, type ImageDetail, type ImageRegistry, type ScanResult, scanIndexKey } from './ports';
 import { lambdaHandler } from './shared/middleware';
-import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+import { announce, loadRelease, record, recordAll, stageConfigOf } from './shared/recorder';
 import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({ releaseId: z.string().min(1), stage: z.string().min(1) });
@@ -401,13 +401,14 @@ export function scanTimeoutSeconds(until: string, now: Date): number {
  * claimed exactly once (takeToken), so this check and scan-watch never both complete it.
  */
 async function awaitScan(event: z.infer<typeof awaitScanSchema>, deps: Deps): Promise<AwaitScanOutput> {
-  const release = await loadRelease(deps, event.releaseId);
+  const events = await deps.ledger.events(event.releaseId);
+  const release = await loadRelease(deps, event.releaseId, events);
   const { svc } = stageConfigOf(deps, release.service, event.stage);
   const registry = namingAwsCalls(deps.registry);
   const repository = svc.repository;
   const digest = release.digest;
   const now = deps.now();
-  const waitEvent = (await deps.ledger.events(event.releaseId)).find((ev) => ev.stepKey === stageStep.waiting(event.stage, 'scan'));
+  const waitEvent = events.find((ev) => ev.stepKey === stageStep.waiting(event.stage, 'scan'));
   const until = String(waitEvent?.data.until ?? new Date(now.getTime() + svc.imagePolicy.scanWaitMinutes * 60_000).toISOString());
   // Nothing to wait for, or the image cannot be read: let the gates' next run decide (and record why).
   const finish = async (why: string, registered: boolean) => {
@@ -459,7 +460,8 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput 
     return awaitScan(parseWith(awaitScanSchema, event, 'task input'), deps);
   }
   const e = parseWith(eventSchema, event, 'task input');
-  const release = await loadRelease(deps, e.releaseId);
+  const events = await deps.ledger.events(e.releaseId);
+  const release = await loadRelease(deps, e.releaseId, events);
   const { svc } = stageConfigOf(deps, release.service, e.stage);
   // Every registry call below: an AWS error becomes the FAIL of the gate that made it (AwsCallError).
   const registry = namingAwsCalls(deps.registry);
@@ -500,7 +502,8 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput 
     let verdict: ScanVerdict;
     try {
       const { scan, platforms } = await scanOf(registry, reader);
-      const waitEvent = (await deps.ledger.events(e.releaseId)).find((ev) => ev.stepKey === stageStep.waiting(e.stage, 'scan'));
+      // The wait, if any, was recorded by an earlier run of these gates: the chain read above has it.
+      const waitEvent = events.find((ev) => ev.stepKey === stageStep.waiting(e.stage, 'scan'));
       verdict = evaluateScan(policy, scan, now, waitEvent ? new Date(waitEvent.at) : undefined);
       if (verdict.kind === 'decided' && platforms) verdict = { kind: 'decided', gate: { ...verdict.gate, evidence: { ...(verdict.gate.evidence as object), platforms } } };
     } catch (err) {
@@ -536,8 +539,10 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput 
     gates.push(await guarded('image.age', 'the image age', async () => evaluateImageAge(maxAgeDays, image?.pushedAt, now)));
   }
 
-  // Record in order; a retried task finds its gates already recorded and decides by what was stored.
-  let overridden = false;
+  // Record in order, up to the first FAIL, in one ledger write; a retried task finds its gates already recorded
+  // (in the chain read above, or by appendAll) and decides by what was stored.
+  const recorded = new Map(events.filter((ev) => ev.type === 'gate.evaluated' && ev.stage === e.stage).map((ev) => [ev.stepKey, ev]));
+  const plan: Array<{ stepKey: string; data: Record<string, unknown>; prior?: { at: string } }> = [];
   for (const found of gates) {
     const g: GateResult =
       force && found.result === 'FAIL'
@@ -548,8 +553,21 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput 
             evidence: { overridden: { result: 'FAIL', reason: found.reason }, evidence: found.evidence ?? null },
           }
         : found;
-    overridden ||= g !== found;
-    const r = await record(deps, e.releaseId, stageStep.gate(e.stage, g.gate), 'gate.evaluated', { ...g, ...(g !== found ? { overridden: true } : {}) }, e.stage);
+    const stepKey = stageStep.gate(e.stage, g.gate);
+    const prior = recorded.get(stepKey);
+    const data = prior ? prior.data : { ...g, ...(g !== found ? { overridden: true } : {}) };
+    plan.push({ stepKey, data, ...(prior ? { prior: { at: prior.at } } : {}) });
+    if ((data as unknown as GateResult).result === 'FAIL') break;
+  }
+  const written = await recordAll(
+    deps,
+    e.releaseId,
+    plan.filter((p) => !p.prior).map((p) => ({ stepKey: p.stepKey, type: 'gate.evaluated' as const, data: p.data, stage: e.stage })),
+  );
+  let overridden = false;
+  let w = 0;
+  for (const p of plan) {
+    const r = p.prior ? { duplicate: true, at: p.prior.at, data: p.data } : (written[w++] as (typeof written)[number]);
     overridden ||= (r.data as { overridden?: boolean }).overridden === true;
     const stored = r.data as unknown as GateResult;
     if (stored.result === 'FAIL') {

@@ -274,10 +274,27 @@ export class DynamoLedger implements Ledger {
     };
   }
 
-  /** The whole chain, read consistently from the table (never from the cache: a read is what an auditor would see). */
+  /**
+   * The chain, read consistently. When this instance already holds the chain, only its tail is read: the
+   * events from the last one it knows (included, to check it is still there with the same hash) onwards —
+   * one request either way, but a few items instead of the whole chain. If the last known event is gone or
+   * differs, the whole chain is read again. An event before it that was rewritten in the table is not
+   * noticed here: that is what `gantry audit verify` reads the whole table for (decision 041).
+   */
   async events(releaseId: string): Promise<LedgerEvent[]> {
+    const known = this.chains.get(releaseId);
+    const last = known?.at(-1);
+    if (known && last) {
+      const tail = await this.readEvents(releaseId, last.seq - 1);
+      if (tail[0]?.seq === last.seq && tail[0].hash === last.hash) {
+        const chain = tail.length > 1 ? known.concat(tail.slice(1)) : known;
+        this.remember(releaseId, chain);
+        return chain.slice();
+      }
+    }
     const events = await this.readEvents(releaseId, 0);
     if (events.length > 0) this.remember(releaseId, events);
+    else this.chains.delete(releaseId);
     return events.slice();
   }
 
