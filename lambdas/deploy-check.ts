@@ -18,7 +18,7 @@ import type { Deps } from './ports';
 import { readStageAlarms } from './shared/alarms';
 import { checkLease, recordPreempted, supersedeIfNewer } from './shared/lease';
 import { lambdaHandler } from './shared/middleware';
-import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
+import { announce, loadRelease, record, recordAll, stageConfigOf } from './shared/recorder';
 import { stageStep } from './domain/step-keys';
 
 const eventSchema = z.object({ releaseId: z.string().min(1), stage: z.string().min(1), attempt: z.number().int().min(0).default(0) });
@@ -66,31 +66,31 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
     );
     return { verdict: 'WAIT', until: w.until, reason: w.reason, attempt: e.attempt + 1 };
   }
-  const windowGate = await record(
-    deps,
-    e.releaseId,
-    key('gate:window'),
-    'gate.evaluated',
-    {
+  const windowStep = {
+    stepKey: key('gate:window'),
+    type: 'gate.evaluated' as const,
+    data: {
       gate: 'window',
       result: w.result,
       reason: w.reason,
       checkpoint: 'deploy',
       evidence: { windows: st.windows ?? null, breakGlass: release.breakGlass ?? null, freeze, bypassed: w.bypassed },
     },
-    e.stage,
-  );
+    stage: e.stage,
+  };
   if (w.verdict === 'BLOCK') {
-    await announce(deps, windowGate.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: windowGate.at, gate: 'window', reason: w.reason });
+    const [windowGate] = await recordAll(deps, e.releaseId, [windowStep]);
+    await announce(deps, windowGate!.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: windowGate!.at, gate: 'window', reason: w.reason });
     return { verdict: 'BLOCK', reason: w.reason, attempt: e.attempt };
   }
 
   // Alarms that cannot be read (after the SDK's retries) fail the gate, naming them and the error (decision 018).
+  // The window gate (evaluated first) and the alarm gate are recorded together, in that order, in one write.
   const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'pre-deploy' });
   const gate = read.ok ? evaluateAlarmsPreDeploy(st, read.states) : evaluateAlarmReadFailure('alarms.pre-deploy', st.alarms, read.error);
-  const alarmGate = await record(deps, e.releaseId, key('gate:alarms.pre-deploy'), 'gate.evaluated', { ...gate, checkpoint: 'deploy' }, e.stage);
+  const [, alarmGate] = await recordAll(deps, e.releaseId, [windowStep, { stepKey: key('gate:alarms.pre-deploy'), type: 'gate.evaluated', data: { ...gate, checkpoint: 'deploy' }, stage: e.stage }]);
   if (gate.result === 'FAIL') {
-    await announce(deps, alarmGate.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: alarmGate.at, gate: gate.gate, reason: gate.reason });
+    await announce(deps, alarmGate!.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: alarmGate!.at, gate: gate.gate, reason: gate.reason });
     return { verdict: 'BLOCK', reason: gate.reason, attempt: e.attempt };
   }
 
