@@ -1,4 +1,4 @@
-/** The load suite (test/load): `npm run test:load`. Minutes of CPU, so not part of `npm test` (docs/benchmarks.md, Load). */
+/** The load suite (test/load): `npm run test:load`. About a minute of CPU, so not part of `npm test` (docs/benchmarks.md, Load); .ci/run runs it. */
 import { defineConfig } from 'vitest/config';
 import base from './vitest.config.mts';
 

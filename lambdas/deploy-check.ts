@@ -88,7 +88,10 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
   // The window gate (evaluated first) and the alarm gate are recorded together, in that order, in one write.
   const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'pre-deploy' });
   const gate = read.ok ? evaluateAlarmsPreDeploy(st, read.states) : evaluateAlarmReadFailure('alarms.pre-deploy', st.alarms, read.error);
-  const [, alarmGate] = await recordAll(deps, e.releaseId, [windowStep, { stepKey: key('gate:alarms.pre-deploy'), type: 'gate.evaluated', data: { ...gate, checkpoint: 'deploy' }, stage: e.stage }]);
+  const [, alarmGate] = await recordAll(deps, e.releaseId, [
+    windowStep,
+    { stepKey: key('gate:alarms.pre-deploy'), type: 'gate.evaluated', data: { ...gate, checkpoint: 'deploy' }, stage: e.stage },
+  ]);
   if (gate.result === 'FAIL') {
     await announce(deps, alarmGate!.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: alarmGate!.at, gate: gate.gate, reason: gate.reason });
     return { verdict: 'BLOCK', reason: gate.reason, attempt: e.attempt };

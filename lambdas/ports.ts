@@ -7,6 +7,7 @@
 import type { GantryConfig } from './domain/config';
 import type { LedgerEvent, LedgerEventInput, RefusalStats, ReleaseSummary } from './domain/ledger';
 import type { InsightRecord, InsightRecordInput } from './domain/insight';
+import type { ReleaseStatus } from './domain/types';
 
 // ---------------------------------------------------------------- ledger
 
@@ -120,6 +121,8 @@ export interface ReleaseQuery {
   readonly service?: string;
   readonly from?: string;
   readonly to?: string;
+  /** Only releases in this status (with a service: filtered by DynamoDB, so the others are not sent back). */
+  readonly status?: ReleaseStatus;
 }
 
 export interface Ledger {

@@ -312,7 +312,7 @@ export class DynamoLedger implements Ledger {
    * inclusive; a `to` that is a prefix (a date) includes the whole of it. Index reads are eventually consistent.
    */
   async listReleases(query: ReleaseQuery = {}): Promise<ReleaseSummary[]> {
-    const { service, from, to } = query;
+    const { service, from, to, status } = query;
     let items: Item[];
     if (service !== undefined) {
       const names: Record<string, string> = { '#gpk': 'gsi1pk' };
@@ -325,7 +325,17 @@ export class DynamoLedger implements Ledger {
       if (from !== undefined && to !== undefined) condition += ' AND #gsk BETWEEN :from AND :to';
       else if (from !== undefined) condition += ' AND #gsk >= :from';
       else if (to !== undefined) condition += ' AND #gsk <= :to';
-      items = await this.queryAll({ IndexName: LEDGER_GSI_BY_SERVICE, KeyConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values });
+      if (status !== undefined) {
+        names['#status'] = 'status';
+        values[':status'] = status;
+      }
+      items = await this.queryAll({
+        IndexName: LEDGER_GSI_BY_SERVICE,
+        KeyConditionExpression: condition,
+        ...(status !== undefined ? { FilterExpression: '#status = :status' } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      });
     } else {
       items = await this.scanAll({
         IndexName: LEDGER_GSI_BY_SERVICE,
@@ -335,7 +345,7 @@ export class DynamoLedger implements Ledger {
       });
     }
     return items
-      .filter((i) => i.entity === ENTITY.release)
+      .filter((i) => i.entity === ENTITY.release && (status === undefined || i.status === status))
       .map((i) => strip(i) as unknown as ReleaseSummary)
       .filter((r) => (from === undefined || r.startedAt >= from) && (to === undefined || r.startedAt <= to || r.startedAt.startsWith(to)))
       .sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.releaseId < b.releaseId ? -1 : a.releaseId > b.releaseId ? 1 : 0));

@@ -137,7 +137,7 @@ export async function supersedeIfNewer(deps: Deps, release: ReleaseSummary, stag
     // Running releases of the service (summaries only), whenever they started: an operator may start an older
     // digest after a newer one. Bounded to those started within QUEUE_LOOKBACK_DAYS before this one.
     const from = new Date(Date.parse(release.startedAt) - QUEUE_LOOKBACK_DAYS * 86_400_000).toISOString();
-    const others = await deps.ledger.listReleases({ service: release.service, from });
+    const others = await deps.ledger.listReleases({ service: release.service, from, status: 'RUNNING' });
     const candidates = (await Promise.all(others.filter((o) => o.status === 'RUNNING').map((o) => queued(deps, o, stage, pushed)))).filter(
       (q): q is QueuedRelease => q !== undefined,
     );

@@ -2,7 +2,7 @@
  * Load in simulation (issue 8): 50 services × 10 digests, every push delivered twice, pushes 20 virtual
  * minutes apart, three stages each (local/load.ts) — through the real workflows, handlers and ledger.
  *
- * Run: `npm run test:load` (vitest.load.config.mts). Not part of `npm test`: it takes minutes of CPU on
+ * Run: `npm run test:load` (vitest.load.config.mts). Not part of `npm test`: it takes about a minute of CPU on
  * this machine (docs/benchmarks.md, Load); vitest.config.mts leaves test/load out.
  *
  * "Every stage ends on its service's newest digest" — what Gantry promises, and so what is asserted:

@@ -683,6 +683,27 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         assert.deepEqual(releases[1], await ledger.getRelease(r2));
       });
 
+      it("lists only a service's releases in a status when asked", async () => {
+        const service = uid('svc');
+        const [done, running] = [uid('rel'), uid('rel')] as [string, string];
+        await ledger.append(started(done, service, '2026-11-24T12:00:00.000Z'));
+        await ledger.append({ releaseId: done, stepKey: 'end', type: 'release.finished', at: '2026-11-24T13:00:00.000Z', data: { status: 'SUCCEEDED' } });
+        await ledger.append(started(running, service, '2026-11-24T14:00:00.000Z'));
+
+        const onlyRunning = await ledger.listReleases({ service, status: 'RUNNING' });
+        const succeeded = await ledger.listReleases({ service, status: 'SUCCEEDED' });
+
+        assert.deepEqual(
+          onlyRunning.map((r) => r.releaseId),
+          [running],
+        );
+        assert.deepEqual(
+          succeeded.map((r) => r.releaseId),
+          [done],
+        );
+        assert.equal((await ledger.listReleases({ service })).length, 2);
+      });
+
       it("bounds a service's releases by start time, both ends inclusive, a date meaning the whole day", async () => {
         const service = uid('svc');
         const ids = ['2026-11-23T23:59:59.000Z', '2026-11-24T00:00:00.000Z', '2026-11-24T23:59:59.000Z', '2026-11-25T00:00:00.000Z'].map((at) => {
