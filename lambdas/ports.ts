@@ -137,7 +137,12 @@ export interface Ledger {
    * `append`): a handler that records several results at once (the image gates) pays one request.
    */
   appendAll(inputs: readonly LedgerEventInput[]): Promise<Array<{ event: LedgerEvent; duplicate: boolean }>>;
-  events(releaseId: string): Promise<LedgerEvent[]>;
+  /**
+   * The release's chain, read consistently. A ledger that already holds the chain may read only its tail
+   * (checked against the last event it knows); `{ whole: true }` reads every event from the table — what an
+   * audit must do, so that an event rewritten in the table is seen.
+   */
+  events(releaseId: string, options?: { whole?: boolean }): Promise<LedgerEvent[]>;
   /** The release summary, with each stage's refusal count and newest refusals folded in (withRefusals). */
   getRelease(releaseId: string): Promise<ReleaseSummary | undefined>;
   listReleases(query?: ReleaseQuery): Promise<ReleaseSummary[]>;

@@ -107,7 +107,7 @@ async function readReleases(ledger: DynamoLedger): Promise<{ releases: SimReleas
   const ledgerEvents: LedgerEvent[] = [];
   const timeline: TimelineEntry[] = [];
   for (const s of [...summaries].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.releaseId.localeCompare(b.releaseId))) {
-    const events = await ledger.events(s.releaseId);
+    const events = await ledger.events(s.releaseId, { whole: true });
     ledgerEvents.push(...events);
     const v = verifyChain(events);
     timeline.push(...events.map(ledgerEntry));

@@ -149,7 +149,7 @@ export class AwsBackend implements GantryBackend {
 
   async getReleaseEvents(releaseId: string): Promise<LedgerEvent[]> {
     try {
-      return await this.d.ledger.events(releaseId);
+      return await this.d.ledger.events(releaseId, { whole: true });
     } catch (e) {
       throw awsError(`reading release ${releaseId} from the ledger table ${this.d.outputs.ledgerTableName}`, e);
     }

@@ -51,7 +51,8 @@ export async function exportFromLedger(ledger: Ledger, filter: ReleaseFilter = {
     let chain: LedgerEvent[] = [];
     let summary: ReleaseSummary | undefined = listed;
     for (let i = 0; i < MAX_READS; i++) {
-      chain = await ledger.events(listed.releaseId);
+      // Every event from the table, never a cached head: an event rewritten in the table must show.
+      chain = await ledger.events(listed.releaseId, { whole: true });
       summary = await ledger.getRelease(listed.releaseId);
       if (!summary || summary.version <= (chain.at(-1)?.seq ?? 0)) break;
     }

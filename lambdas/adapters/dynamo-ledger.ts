@@ -279,10 +279,10 @@ export class DynamoLedger implements Ledger {
    * events from the last one it knows (included, to check it is still there with the same hash) onwards —
    * one request either way, but a few items instead of the whole chain. If the last known event is gone or
    * differs, the whole chain is read again. An event before it that was rewritten in the table is not
-   * noticed here: that is what `gantry audit verify` reads the whole table for (decision 041).
+   * noticed here: that is what `{ whole: true }` is for — the audit reads every event (decision 041).
    */
-  async events(releaseId: string): Promise<LedgerEvent[]> {
-    const known = this.chains.get(releaseId);
+  async events(releaseId: string, options: { whole?: boolean } = {}): Promise<LedgerEvent[]> {
+    const known = options.whole ? undefined : this.chains.get(releaseId);
     const last = known?.at(-1);
     if (known && last) {
       const tail = await this.readEvents(releaseId, last.seq - 1);

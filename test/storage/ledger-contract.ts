@@ -265,6 +265,29 @@ export function ledgerContract(name: string, start: () => Promise<LocalDynamo>):
         assert.equal(summary?.status, 'SUCCEEDED');
       });
 
+      it('reads only the tail of a chain it holds, and the whole chain from the table when asked (what an audit does)', async () => {
+        const releaseId = uid('rel');
+        await ledger.append(started(releaseId, 'payments'));
+        await ledger.append(gate(releaseId, 1));
+        await ledger.append(gate(releaseId, 2));
+        // Rewrite event 2 in the table, as someone with write access to it could.
+        const key = ledgerKeys.releaseEvent(releaseId, 2);
+        const { Item } = await backend.doc.send(new GetCommand({ TableName: backend.tableName, Key: key }));
+        await backend.doc.send(new PutCommand({ TableName: backend.tableName, Item: { ...Item, data: { ...(Item?.data as object), reason: 'rewritten' } } }));
+
+        const tail = await ledger.events(releaseId);
+        const whole = await ledger.events(releaseId, { whole: true });
+
+        assert.equal(verifyChain(tail).ok, true, 'the tail read keeps the events this instance read before');
+        assert.equal(whole[1]?.data.reason, 'rewritten');
+        assert.equal(verifyChain(whole).ok, false);
+        // A rewritten last event is noticed by the tail read too: it reads the whole chain again.
+        const last = ledgerKeys.releaseEvent(releaseId, 3);
+        const lastItem = (await backend.doc.send(new GetCommand({ TableName: backend.tableName, Key: last }))).Item;
+        await backend.doc.send(new PutCommand({ TableName: backend.tableName, Item: { ...lastItem, hash: '0'.repeat(64) } }));
+        assert.equal(verifyChain(await ledger.events(releaseId)).ok, false);
+      });
+
       it('writes nothing at all for a retried step: the summary was written with its event, in one transaction', async () => {
         const releaseId = uid('rel');
         await ledger.append(started(releaseId, 'payments'));
