@@ -224,10 +224,10 @@ export class DynamoLedger implements Ledger {
           summaryKept = true;
           continue;
         }
-        // Another writer took a sequence number this append needed: read what it wrote (the delta), back off a
-        // little (jittered) and try again on the true head.
-        const delta = await this.readEvents(releaseId, known.at(-1)?.seq ?? 0);
-        known = delta.length > 0 && delta[0]!.seq === (known.at(-1)?.seq ?? 0) + 1 ? known.concat(delta) : await this.readEvents(releaseId, 0);
+        // Another writer took a sequence number this append needed: read what it wrote (the tail after the head this
+        // append started from, checked by hash as `events` does), back off a little (jittered) and try again.
+        this.remember(releaseId, known);
+        known = await this.events(releaseId);
         if (attempt > 1) await sleep(Math.random() * Math.min(100, 2 ** attempt));
         continue;
       }
@@ -364,17 +364,6 @@ export class DynamoLedger implements Ledger {
       ConsistentRead: true,
     });
     return items.map((i) => strip(i) as unknown as LedgerEvent);
-  }
-
-  /** Write the summary of `events` unless a summary of a later version is already stored. */
-  private async project(events: readonly LedgerEvent[]): Promise<void> {
-    const put = this.summaryPut(events);
-    if (!put) return;
-    try {
-      await this.doc.send(new PutCommand(put));
-    } catch (e) {
-      if (!isConditionFailed(e)) throw e; // a newer projection is already stored: that is the point
-    }
   }
 
   // ------------------------------------------------------------ stage pointers
