@@ -52,7 +52,7 @@ export interface TransitionFigures {
 }
 
 /** Counts (and times, in wall ms against the local ledger) every workflow Lambda task of one simulation. */
-async function withCountedHandlers<T>(fn: () => Promise<T>): Promise<{ result: T; byHandler: Record<string, { calls: number; meanMs: number }> }> {
+export async function withCountedHandlers<T>(fn: () => Promise<T>): Promise<{ result: T; byHandler: Record<string, { calls: number; meanMs: number }> }> {
   const original = { ...HANDLERS };
   const stats: Record<string, { calls: number; totalMs: number }> = {};
   for (const [name, run] of Object.entries(original)) {

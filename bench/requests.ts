@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { loadScenarioFile } from '../local/scenario';
-import { HANDLERS, simulate } from '../local/simulate';
+import { simulate } from '../local/simulate';
+import { withCountedHandlers } from './release';
 import { verdict } from './stats';
 
 export const REQUESTS_GOAL = 100;
@@ -21,27 +22,20 @@ export interface RequestFigures {
 
 export async function measureRequests(file = DEMO): Promise<RequestFigures> {
   const byOperation: Record<string, number> = {};
-  const byHandler: Record<string, { invocations: number; requests: number }> = {};
-  const original = { ...HANDLERS };
-  for (const [name, run] of Object.entries(original)) {
-    HANDLERS[name] = (event, deps) => {
-      (byHandler[name] ??= { invocations: 0, requests: 0 }).invocations++;
-      return run(event, deps);
-    };
-  }
-  try {
+  const requests: Record<string, number> = {};
+  const { result: output, byHandler: calls } = await withCountedHandlers(async () => {
     const { output } = await simulate(loadScenarioFile(file), {
       observeLedger: (handler, request) => {
         const op = request.command.replace(/Command$/, '');
         byOperation[op] = (byOperation[op] ?? 0) + 1;
-        (byHandler[handler] ??= { invocations: 0, requests: 0 }).requests++;
+        requests[handler] = (requests[handler] ?? 0) + 1;
       },
     });
-    const total = Object.values(byOperation).reduce((a, b) => a + b, 0);
-    return { status: output.releases[0]?.status ?? 'none', total, byOperation, byHandler };
-  } finally {
-    Object.assign(HANDLERS, original);
-  }
+    return output;
+  });
+  const byHandler = Object.fromEntries(Object.entries(requests).map(([name, n]) => [name, { invocations: calls[name]?.calls ?? 0, requests: n }]));
+  const total = Object.values(byOperation).reduce((a, b) => a + b, 0);
+  return { status: output.releases[0]?.status ?? 'none', total, byOperation, byHandler };
 }
 
 export function requestsTable(f: RequestFigures): string {
