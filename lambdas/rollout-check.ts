@@ -91,7 +91,8 @@ const deploymentSchema = z.object({
 });
 
 const eventSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('plan'), releaseId: z.string().min(1), stage: k8sName, kind }),
+  // cluster: a wave stage's run (decision 044), one of the stage's cluster keys; absent: the stage's cluster.
+  z.object({ action: z.literal('plan'), releaseId: z.string().min(1), stage: k8sName, kind, cluster: z.string().min(1).optional() }),
   z.object({ action: z.literal('update'), target: targetSchema, deployment: deploymentSchema }),
   z.object({
     action: z.literal('check'),
@@ -122,6 +123,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         registry: deps.runtime.ecrRegistry,
         releaseId: e.releaseId,
         kind: e.kind,
+        ...(e.cluster !== undefined ? { cluster: e.cluster } : {}),
       });
       // conflicts: the PUTs answered 409 so far (the workflow counts them and re-reads, up to MAX_UPDATE_ATTEMPTS).
       return { target, conflicts: { count: 0 } };

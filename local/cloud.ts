@@ -73,6 +73,8 @@ export interface DeploymentRecord {
   endedAt?: string;
   result?: 'SUCCEEDED' | 'FAILED';
   message?: string;
+  /** The cluster key the run deployed to (decision 044: a wave stage runs once per cluster). */
+  cluster?: string;
 }
 
 export interface ExternalNote {

@@ -13,7 +13,7 @@
  * and starts a rollout that completes (or, when the scenario says the deploy fails, stalls with
  * `ProgressDeadlineExceeded`) once its duration has passed; every read shows the status of that moment.
  */
-import { type GantryConfig, stageWorkload } from '../lambdas/domain/config';
+import { type GantryConfig, stageClusters, stageWorkload } from '../lambdas/domain/config';
 import type { VirtualClock } from './clock';
 
 /** The `arn:aws:states:::eks:call` parameters (Step Functions developer guide, "Call Amazon EKS"). */
@@ -357,6 +357,8 @@ export function seedWorkloads(kube: LocalKube, config: GantryConfig, stages: Rec
     const svc = config.services[service];
     const cfg = svc?.stages.find((s) => s.name === stage);
     const w = cfg ? stageWorkload(cfg) : undefined;
-    if (svc && cfg && w && st.running) kube.seed(cfg.cluster, cfg.namespace, w.deployment, [{ name: w.container, image: `${registry}/${svc.repository}@${st.running}` }]);
+    if (!svc || !cfg || !w || !st.running) continue;
+    // Every cluster of a wave stage runs the stage's digest (decision 044).
+    for (const cluster of stageClusters(cfg)) kube.seed(cluster, cfg.namespace, w.deployment, [{ name: w.container, image: `${registry}/${svc.repository}@${st.running}` }]);
   }
 }

@@ -102,7 +102,14 @@ export function kubernetesDeploy(chain: DeployChain): States {
   return {
     [n.plan]: lambdaTask('RolloutCheck', {
       Comment: `The Kubernetes driver, step 1: the validated target of this ${chain.kind} (cluster, namespace, Deployment, container, ${target}, poll interval, timeout), from the config and the ledger only.`,
-      Parameters: { action: 'plan', 'releaseId.$': '$.release.releaseId', 'stage.$': '$.stage.name', kind: chain.kind },
+      Parameters: {
+        action: 'plan',
+        'releaseId.$': '$.release.releaseId',
+        'stage.$': '$.stage.name',
+        kind: chain.kind,
+        // A wave stage's run names its cluster (decision 044).
+        ...(chain.clusterPath ? { 'cluster.$': chain.clusterPath } : {}),
+      },
       ResultPath: '$.kube',
       Catch: [catchAll(chain.onInternalError)],
       Next: n.describeCluster,

@@ -7,7 +7,7 @@
  * digest pattern, and is checked again here before it is used.
  */
 import type { GantryConfig, StageConfig } from './config';
-import { DIGEST_PATTERN, K8S_NAME_PATTERN } from './config';
+import { DIGEST_PATTERN, K8S_NAME_PATTERN, stageClusters } from './config';
 
 /** A value that must not reach a Kubernetes request, or a stage that is not a Kubernetes stage. */
 export class KubernetesDriverError extends Error {
@@ -75,11 +75,15 @@ export function rolloutTarget(args: {
   registry: string;
   releaseId: string;
   kind: RolloutKind;
+  /** A wave stage's run (decision 044): one of the stage's cluster keys. Default: the stage's cluster. */
+  cluster?: string;
 }): RolloutTarget {
   const { config, service, stage, digest, registry, releaseId, kind } = args;
   if (stage.deploy.driver !== 'kubernetes') throw new KubernetesDriverError(`stage ${service}/${stage.name} deploys with ${stage.deploy.driver}, not kubernetes`);
   const svc = config.services[service];
-  const cluster = config.clusters[stage.cluster];
+  const key = args.cluster ?? stage.cluster;
+  if (!stageClusters(stage).includes(key)) throw new KubernetesDriverError(`cluster ${key} is not a cluster of stage ${service}/${stage.name}`);
+  const cluster = Object.hasOwn(config.clusters, key) ? config.clusters[key] : undefined;
   if (!svc || !cluster) throw new KubernetesDriverError(`unknown service or cluster for ${service}/${stage.name}`);
   return {
     releaseId: check(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, releaseId, 'release id'),
