@@ -60,6 +60,8 @@ const eventSchema = z.discriminatedUnion('action', [
     ...clustered,
     result: z.enum(['SUCCEEDED', 'FAILED']),
     buildId: z.string().optional(),
+    // The driver state's result ($.rollbackDeploy), untrusted like `deployed`'s.
+    run: z.unknown().optional(),
     error: errorSchema.optional(),
   }),
   z.object({ action: z.literal('cluster-rollbacks-finished'), ...staged }),
@@ -243,7 +245,13 @@ async function planRollback(e: Step<'plan-rollback'>, c: StepContext): Promise<R
     e.releaseId,
     stageStep.rollbackStarted(e.stage),
     'rollback.started',
-    { reason, detectedAt, toDigest: target, ...rollbackFrom(release, stageSummary, pointer?.running) },
+    {
+      reason,
+      detectedAt,
+      toDigest: target,
+      ...rollbackFrom(release, stageSummary, pointer?.running),
+      ...(clusters && release.kind !== 'rollback' ? wavesFrom(release.digest, stageSummary) : {}),
+    },
     e.stage,
   );
   // The controls that change with time, as they stand now: a rollback is never blocked by them; its record says what it overrode.
@@ -395,6 +403,11 @@ function touchedClusters(events: readonly LedgerEvent[], stage: string): string[
   return out;
 }
 
+/** A wave stage's from-side: the release's digest, deployed when at least one cluster's deploy succeeded (decision 044). */
+function wavesFrom(digest: string | undefined, stage: { clusters?: Array<{ deploy?: { result: string } }> } | undefined): { fromDigest: string | null; fromDeployed: boolean } {
+  return { fromDigest: digest ?? null, fromDeployed: (stage?.clusters ?? []).some((x) => x.deploy?.result === 'SUCCEEDED') };
+}
+
 /** A cluster the workflow names must be one of the stage's, in the wave it says. */
 function checkCluster(st: Parameters<typeof waveOf>[0], stage: string, cluster: string, wave: number): void {
   if (waveOf(st, cluster) !== wave) throw new TypeError(`cluster ${cluster} is not in wave ${wave} of stage ${stage}`);
@@ -540,7 +553,7 @@ async function clusterRollbackFinished(e: Step<'cluster-rollback-finished'>, c: 
   const started = events.find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
   const toDigest = started?.data.toDigest as string | undefined;
   const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : null;
-  const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.result === 'FAILED' ? e.error : undefined, e.buildId);
+  const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.result === 'FAILED' ? e.error : e.run, e.buildId);
   await record(
     deps,
     e.releaseId,

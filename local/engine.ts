@@ -127,7 +127,7 @@ export interface EngineHooks {
   /** A phase of a stage began (for script lines keyed on phases). */
   onPhase(service: string, stage: string, phase: string, releaseId: string): void;
   /** The scripted outcome of a driver run, if any. */
-  driverScript(service: string, stage: string, phase: 'deploy' | 'rollback'): { result: 'SUCCEEDED' | 'FAILED'; message?: string; duration?: string } | undefined;
+  driverScript(service: string, stage: string, phase: 'deploy' | 'rollback', cluster?: string): { result: 'SUCCEEDED' | 'FAILED'; message?: string; duration?: string } | undefined;
 }
 
 class TaskFailedError extends Error {
@@ -414,7 +414,7 @@ export class LocalStepFunctions {
       const stage = ann['gantry.dev/stage'];
       const kind = ann['gantry.dev/kind'] === 'rollback' ? 'rollback' : 'deploy';
       this.hooks.onPhase(service, stage, kind, rec.name);
-      const scripted = this.hooks.driverScript(service, stage, kind);
+      const scripted = this.hooks.driverScript(service, stage, kind, clusterKey);
       rollout = {
         durationMs: scripted?.duration ? parseIsoDuration(scripted.duration) : 60_000,
         result: scripted?.result ?? 'SUCCEEDED',
@@ -464,7 +464,6 @@ export class LocalStepFunctions {
     } catch (e) {
       throw new TaskFailedError((e as Error).name, (e as Error).message);
     }
-    const scripted = this.hooks.driverScript(service, stage, kind);
     const stageCfg = this.deps.config.services[service]?.stages.find((s) => s.name === stage);
     // The cluster key of the run (GANTRY_CLUSTER_NAME and _REGION name it); a wave stage (decision 044) runs once per cluster.
     const cluster = this.clusterKeyOf(env.GANTRY_CLUSTER_NAME, env.GANTRY_CLUSTER_REGION) ?? stageCfg?.cluster;
@@ -472,6 +471,7 @@ export class LocalStepFunctions {
     const buildId = `${String(params.ProjectName)}:${waves ? detId('build', rec.name, stage, kind, cluster ?? '') : detId('build', rec.name, stage, kind)}`;
     const d: DeploymentRecord = { service, stage, digest, kind, releaseId: rec.name, buildId, startedAt: this.clock.now().toISOString(), ...(cluster ? { cluster } : {}) };
     this.cloud.deployments.push(d);
+    const scripted = this.hooks.driverScript(service, stage, kind, cluster);
     // CodeBuild ends a build at its project's timeout (lambdas/domain/release.ts driverTimeouts), which the
     // workflow's task timeout always exceeds: a build that runs too long fails as TIMED_OUT, not as States.Timeout.
     const driver = stageCfg ? driverOf(stageCfg.deploy.driver) : undefined;

@@ -111,6 +111,8 @@ const scriptLine = z
         duration: duration.optional(),
         /** Terraform stages: the plan also deletes this many resources (refused unless the stage's deploy.allowDestroy). */
         planDestroys: z.number().int().min(0).max(1000).optional(),
+        /** A wave stage (decision 044): only this cluster's run takes the line (a cluster key of the config). */
+        cluster: z.string().min(1).optional(),
       })
       .optional(),
     fault: z

@@ -23,7 +23,15 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'lease.lost': () => 'Lease Taken by Rollback',
   'gate.evaluated': (e) => `Gate ${String(e.data.gate)}`,
   'deploy.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Started' : 'Deploy Started'),
-  'deploy.finished': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Finished' : e.data.result === 'SUCCEEDED' ? 'Stage Deployed' : 'Deploy Failed'),
+  'deploy.finished': (e) =>
+    e.data.kind === 'rollback'
+      ? 'Rollback Deploy Finished'
+      : e.data.result === 'SUCCEEDED'
+        ? typeof e.data.cluster === 'string'
+          ? 'Cluster Deployed'
+          : 'Stage Deployed'
+        : 'Deploy Failed',
+  'wave.finished': (e) => `Wave ${String(e.data.wave)}/${String(e.data.of)} Finished`,
   'bake.started': () => 'Bake Started',
   'bake.event-ignored': () => 'Alarm Event Ignored',
   'bake.finished': () => 'Bake Finished',
@@ -34,14 +42,22 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'release.finished': () => 'Release Finished',
 };
 
+/** A wave stage's per-cluster run (decision 044): "prod-eu-2 (wave 1)". */
+function onCluster(e: LedgerEvent): string | undefined {
+  return typeof e.data.cluster === 'string' ? `${e.data.cluster} (wave ${String(e.data.wave)})` : undefined;
+}
+
 function ledgerEntry(e: LedgerEvent): TimelineEntry {
   const d = e.data;
   const result = (d.result ?? d.status) as string | undefined;
   let reason = (d.reason ?? d.message) as string | undefined;
   if (e.type === 'release.started') reason = `${d.service} ${d.digest ?? '(tag not found)'}${d.tag ? ` (${d.tag})` : ''} by ${d.initiator}`;
-  if (e.type === 'deploy.started') reason = `${d.digest}`;
+  if (e.type === 'deploy.started') reason = `${d.digest}${Array.isArray(d.clusters) ? ` to ${(d.clusters as string[]).join(', ')}` : ''}`;
+  if (e.type === 'wave.finished') reason = `${(d.clusters as string[] | undefined)?.join(', ') ?? ''}${d.message ? `: ${String(d.message)}` : ''}`;
   if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
   if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
+  const cluster = onCluster(e);
+  if (cluster) reason = e.type === 'deploy.started' ? `${d.digest} on ${cluster}` : `on ${cluster}${reason ? `: ${reason}` : ''}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
   return {
     at: e.at,

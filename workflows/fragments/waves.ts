@@ -133,7 +133,7 @@ export function rollbackClustersMap(workflow: DeployChain['workflow'], next: str
       StartAt: sfx(chooseDriverState('rollback')),
       States: states(renameStates(deployChain(chain), sfx), {
         RecordClusterRolledBack: lambdaTask('RecordStep', {
-          Parameters: { action: 'cluster-rollback-finished', result: 'SUCCEEDED', ...CLUSTER_PARAMS, 'buildId.$': '$.rollbackDeploy.buildId', 'result.$': '$.rollbackDeploy' },
+          Parameters: { action: 'cluster-rollback-finished', result: 'SUCCEEDED', ...CLUSTER_PARAMS, 'buildId.$': '$.rollbackDeploy.buildId', 'run.$': '$.rollbackDeploy' },
           ResultPath: null,
           Catch: [catchAll('ClusterRollbackBroke')],
           Next: 'ClusterRollbackSucceeded',
