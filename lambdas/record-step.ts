@@ -11,6 +11,7 @@ import {
   deployTimeoutSeconds,
   driverFailureMessage,
   outcomeLine,
+  phaseBakeTimeoutSeconds,
   releaseOutcome,
   rollbackFrom,
   rollbackReason,
@@ -527,7 +528,7 @@ async function finishWave(e: Step<'finish-wave'>, c: StepContext): Promise<Recor
     return { result: 'FAILED', last, message };
   }
   const minutes = st.waveBakeMinutes ?? 0;
-  return { result: 'SUCCEEDED', last, bakeMinutes: last ? 0 : minutes, bakeTimeoutSeconds: minutes * 60 + 900, phase: { id: `wave-${e.wave}`, minutes } };
+  return { result: 'SUCCEEDED', last, bakeMinutes: last ? 0 : minutes, bakeTimeoutSeconds: phaseBakeTimeoutSeconds(minutes), phase: { id: `wave-${e.wave}`, minutes } };
 }
 
 async function wavesDeployed(e: Step<'waves-deployed'>, c: StepContext): Promise<Record<string, unknown>> {

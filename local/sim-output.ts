@@ -56,6 +56,8 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   if (e.type === 'wave.finished') reason = `${(d.clusters as string[] | undefined)?.join(', ') ?? ''}${d.message ? `: ${String(d.message)}` : ''}`;
   if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
   if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
+  // A bake inside the stage (a wave's, a canary step's: decision 047) says which.
+  if ((e.type === 'bake.started' || e.type === 'bake.finished') && typeof d.phase === 'string') reason = `${d.phase}: ${reason ?? ''}`;
   const cluster = onCluster(e);
   if (cluster) reason = e.type === 'deploy.started' ? `${d.digest} on ${cluster}` : `on ${cluster}${reason ? `: ${reason}` : ''}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
