@@ -428,7 +428,8 @@ export class LocalStepFunctions {
         releaseId: rec.name,
         buildId: `eks:${req.ClusterName}/${m[1]}/${m[2]}`,
         startedAt: this.clock.now().toISOString(),
-        cluster: clusterKey,
+        // A wave stage's run names its cluster (decision 044).
+        ...(this.deps.config.services[service]?.stages.find((s) => s.name === stage)?.waves ? { cluster: clusterKey } : {}),
       };
     }
     const res = this.cloud.kube.eksCall(req, { cluster: clusterKey, ...(rollout ? { rollout } : {}) });
@@ -469,7 +470,7 @@ export class LocalStepFunctions {
     const cluster = this.clusterKeyOf(env.GANTRY_CLUSTER_NAME, env.GANTRY_CLUSTER_REGION) ?? stageCfg?.cluster;
     const waves = stageCfg?.waves !== undefined;
     const buildId = `${String(params.ProjectName)}:${waves ? detId('build', rec.name, stage, kind, cluster ?? '') : detId('build', rec.name, stage, kind)}`;
-    const d: DeploymentRecord = { service, stage, digest, kind, releaseId: rec.name, buildId, startedAt: this.clock.now().toISOString(), ...(cluster ? { cluster } : {}) };
+    const d: DeploymentRecord = { service, stage, digest, kind, releaseId: rec.name, buildId, startedAt: this.clock.now().toISOString(), ...(waves && cluster ? { cluster } : {}) };
     this.cloud.deployments.push(d);
     const scripted = this.hooks.driverScript(service, stage, kind, cluster);
     // CodeBuild ends a build at its project's timeout (lambdas/domain/release.ts driverTimeouts), which the

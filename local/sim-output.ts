@@ -150,6 +150,8 @@ async function readReleases(ledger: DynamoLedger): Promise<{ releases: SimReleas
         ...(st.rollback ? { rollback: { ...st.rollback } } : {}),
         ...(st.startedAt ? { startedAt: st.startedAt } : {}),
         ...(st.endedAt ? { endedAt: st.endedAt } : {}),
+        ...(st.clusters ? { clusters: st.clusters } : {}),
+        ...(st.waves ? { waves: st.waves } : {}),
       })),
       audit: { events: v.events, verified: v.ok, ...(v.ok ? {} : { problems: v.problems }) },
     });
@@ -241,6 +243,7 @@ function deploymentsOf(cloud: LocalCloud): SimulationOutput['deployments'] {
     ...(d.endedAt ? { endedAt: d.endedAt } : {}),
     ...(d.result ? { result: d.result } : {}),
     releaseId: d.releaseId,
+    ...(d.cluster ? { cluster: d.cluster } : {}),
   }));
 }
 

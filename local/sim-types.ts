@@ -1,5 +1,5 @@
 /** What `simulate()` (local/simulate.ts) takes and returns; local/simulate.ts re-exports every type here. */
-import type { LedgerEvent } from '../lambdas/domain/ledger';
+import type { ClusterSummary, LedgerEvent } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
 import type { ChaosOptions, ChaosStats } from './chaos';
 import type { LocalCloud } from './cloud';
@@ -21,6 +21,10 @@ export interface SimStage {
   rollback?: Record<string, unknown>;
   startedAt?: string;
   endedAt?: string;
+  /** A wave stage (decision 044): each cluster's wave, deploy and rollback deploy — which cluster runs what. */
+  clusters?: ClusterSummary[];
+  /** A wave stage's waves that ended. */
+  waves?: Array<{ wave: number; result: string; clusters: string[]; endedAt: string }>;
 }
 
 export interface SimRelease {
@@ -53,7 +57,8 @@ export interface SimulationOutput {
   simulated: true;
   releases: SimRelease[];
   stages: Record<string, { running?: string; lastKnownGood?: string; promoted?: string[] }>;
-  deployments: Array<{ service: string; stage: string; digest: string; kind: string; startedAt: string; endedAt?: string; result?: string; releaseId: string }>;
+  /** `cluster`: the cluster key of the run (a wave stage runs once per cluster, decision 044). */
+  deployments: Array<{ service: string; stage: string; digest: string; kind: string; startedAt: string; endedAt?: string; result?: string; releaseId: string; cluster?: string }>;
   skipped: Array<{ repository: string; tag?: string; digest?: string; reason: string; at: string }>;
   unused: Array<{ index: number; line: ScriptLine; reason: string }>;
   timeline: TimelineEntry[];
