@@ -347,7 +347,8 @@ export const configSchema = z
               }
             }),
           );
-        } else if (!Object.hasOwn(cfg.clusters, st.cluster)) {
+          // A stage with neither cluster nor waves is already refused (the stage's own check) and has no cluster here.
+        } else if (typeof st.cluster === 'string' && !Object.hasOwn(cfg.clusters, st.cluster)) {
           ctx.addIssue({
             code: 'custom',
             path: ['services', svcName, 'stages', i, 'cluster'],
