@@ -202,6 +202,8 @@ const trigger = z.discriminatedUnion(
       stage: z.string().min(1),
       image: z.string().regex(/^[^\s@]+(@sha256:[a-f0-9]{64})?$/, 'expected an image reference such as repo:tag or registry/repo@sha256:<64 hex>'),
       container: z.string().optional(),
+      /** A stage with waves (decision 044): which of its clusters (a cluster key); default its first. */
+      cluster: z.string().min(1).optional(),
       at: duration.default('PT0S'),
     }),
   ],

@@ -157,6 +157,24 @@ describe('waves of clusters', () => {
     assert.equal(output.stages['payments/prod']?.running, D1);
   });
 
+  it('checks drift on every cluster of a wave stage and names the cluster that drifted', async () => {
+    const s = raw('waves-promoted');
+    s.triggers.push(
+      { type: 'kubectl-set-image', service: 'payments', stage: 'prod', cluster: 'prod-us-1', image: `000000000000.dkr.ecr.local.amazonaws.com/payments-api@${D1}`, at: 'PT2H' },
+      { type: 'insight-check', at: 'PT3H' },
+    );
+    // The insight workflow reads clusters of its own region only: keep every prod cluster in eu-west-2 here.
+    for (const c of Object.values(s.config.clusters) as Array<{ region: string }>) c.region = 'eu-west-2';
+    const { output } = await runRaw(s);
+    const check = output.insight.checks[0];
+    assert.deepEqual(
+      check?.drift.map((d) => `${d.stage}:${d.cluster}:${d.kind}`),
+      ['prod:prod-us-1:other-digest'],
+    );
+    // dev and the three prod clusters that still run the promoted digest.
+    assert.equal(check?.inSync, 4);
+  });
+
   it('runs a stage without waves through exactly the states it always ran (no wave state is entered)', async () => {
     const { output } = await runFile('kubernetes-deploy');
     assert.equal(output.releases[0]?.status, 'SUCCEEDED');
