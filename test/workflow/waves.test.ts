@@ -11,6 +11,9 @@ import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { simulate } from '../../local/simulate';
 import { stageStep } from '../../lambdas/domain/step-keys';
 import { D1, D2, ROOT } from './helpers';
+import { releaseStatus } from '../../cli/render/status-view';
+import { auditRelease } from '../../lambdas/domain/audit/report-model';
+import { renderAudit } from '../../cli/render/render';
 
 const file = (name: string) => join(ROOT, 'examples', 'scenarios', `${name}.json`);
 const raw = (name: string): any => JSON.parse(readFileSync(file(name), 'utf8'));
@@ -78,6 +81,23 @@ describe('waves of clusters', () => {
     const started = ledgerEvents.find((e) => e.stepKey === stageStep.rollbackDeployStarted('prod'));
     assert.deepEqual(started?.data.clusters, ['prod-eu-1', 'prod-eu-2', 'prod-us-1']);
     assert.equal(ledgerEvents.find((e) => e.stepKey === stageStep.rollbackStarted('prod'))?.data.fromDeployed, true);
+  });
+
+  it('says which cluster runs what in gantry status and audit show', async () => {
+    const { ledgerEvents } = await runFile('waves-wave-2-alarms');
+    const view = releaseStatus(ledgerEvents, { now: new Date('2026-11-24T12:00:00Z') });
+    assert.deepEqual(view?.stages.find((s) => s.name === 'prod')?.clusters, [
+      { cluster: 'prod-eu-1', wave: 1, deploy: 'SUCCEEDED', rollback: 'SUCCEEDED', runs: D1 },
+      { cluster: 'prod-eu-2', wave: 2, deploy: 'SUCCEEDED', rollback: 'SUCCEEDED', runs: D1 },
+      { cluster: 'prod-us-1', wave: 2, deploy: 'SUCCEEDED', rollback: 'SUCCEEDED', runs: D1 },
+    ]);
+    assert.equal(view?.stages.find((s) => s.name === 'dev')?.clusters, undefined);
+    const audit = auditRelease(ledgerEvents);
+    assert.ok(audit);
+    const text = renderAudit(audit, undefined);
+    assert.match(text, new RegExp(`deploy .* SUCCEEDED  ${D2}  on prod-us-1 \\(wave 2\\)`));
+    assert.match(text, new RegExp(`rollback deploy .* SUCCEEDED  ${D1}  on prod-eu-1 \\(wave 1\\)`));
+    assert.doesNotMatch(text, /prod-ap-1/);
   });
 
   it('rolls back both clusters of wave 1 when one fails its deploy and the other succeeded; wave 2 is never touched', async () => {
