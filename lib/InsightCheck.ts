@@ -17,7 +17,7 @@ import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type GantryConfig, stageWorkload } from '../lambdas/domain/config';
+import { type GantryConfig, stageClusters, stageWorkload } from '../lambdas/domain/config';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
 import { PROJECT_ROOT } from './GantryFunction';
 import { PLACEHOLDER } from './WorkflowDefinition';
@@ -87,7 +87,9 @@ export class InsightCheck extends Construct {
     );
     // Only the clusters the check reads: those of stages with a workload, and none when insight.driftCheck is off.
     const read = props.config.insight.driftCheck
-      ? Object.values(props.config.services).flatMap((svc) => svc.stages.filter((st) => stageWorkload(st) !== undefined).map((st) => props.config.clusters[st.cluster]))
+      ? Object.values(props.config.services).flatMap((svc) =>
+          svc.stages.filter((st) => stageWorkload(st) !== undefined).flatMap((st) => stageClusters(st).map((key) => props.config.clusters[key])),
+        )
       : [];
     const clusterArns = [...new Set(read.flatMap((c) => (c ? [stack.formatArn({ service: 'eks', region: c.region, resource: 'cluster', resourceName: c.name })] : [])))].sort();
     if (clusterArns.length > 0) {

@@ -27,7 +27,7 @@ import {
   LEDGER_SORT_KEY,
   LEDGER_TTL_ATTRIBUTE,
 } from '../lambdas/adapters/ledger-table';
-import type { GantryConfig } from '../lambdas/domain/config';
+import { type GantryConfig, stageClusters } from '../lambdas/domain/config';
 import {
   alarmStateChangePattern,
   ecrImageScanPattern,
@@ -520,7 +520,10 @@ export class ReleaseControlPlane extends Construct {
         }
         // The Kubernetes driver describes its cluster in the workflow's own region (aws-sdk:eks:describeCluster).
         const region = Stack.of(this).region;
-        const cluster = config.clusters[st.cluster];
+        // Each cluster of a stage with waves (decision 044); the first one named is warned about.
+        const cluster = stageClusters(st)
+          .map((key) => config.clusters[key])
+          .find((c) => c && c.region !== region);
         if (st.deploy.driver === 'kubernetes' && cluster && !Token.isUnresolved(region) && cluster.region !== region) {
           Annotations.of(this).addWarningV2(
             'gantry:kubernetesClusterRegion',
