@@ -234,7 +234,15 @@ function mergeTimeline(timeline: TimelineEntry[], external: TimelineEntry[]): Ti
 }
 
 function deploymentsOf(cloud: LocalCloud): SimulationOutput['deployments'] {
-  return cloud.deployments.map((d) => ({
+  // The clusters of one wave (decision 044) start at the same instant in an order retries may change: by cluster key.
+  // A total order: start time, then the run's release and stage (as first seen), then its cluster.
+  const group = (d: (typeof cloud.deployments)[number]) => `${d.releaseId}|${d.stage}|${d.kind}`;
+  const firstSeen = new Map<string, number>();
+  cloud.deployments.forEach((d, i) => firstSeen.set(group(d), Math.min(firstSeen.get(group(d)) ?? i, i)));
+  const runs = [...cloud.deployments].sort(
+    (a, b) => a.startedAt.localeCompare(b.startedAt) || (firstSeen.get(group(a)) ?? 0) - (firstSeen.get(group(b)) ?? 0) || (a.cluster ?? '').localeCompare(b.cluster ?? ''),
+  );
+  return runs.map((d) => ({
     service: d.service,
     stage: d.stage,
     digest: d.digest,
