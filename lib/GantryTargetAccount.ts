@@ -179,7 +179,7 @@ export class GantryTargetAccount extends Construct {
       assumedBy: new ServicePrincipal('events.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
       description: "EventBridge puts this account's CloudWatch alarm state changes on Gantry's default bus",
     });
-    this.forwardingRole.addToPolicy(new PolicyStatement({ sid: 'PutOnGantryBus', actions: ['events:PutEvents'], resources: [this.gantryBusArn] }));
+    // The EventBus target grants it events:PutEvents on Gantry's default bus (and nothing else).
     this.deadLetterQueue = new Queue(this, 'ForwardingDeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
