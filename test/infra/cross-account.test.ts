@@ -132,6 +132,7 @@ describe('who may assume which role', () => {
     const cases: Array<[IConstruct, string]> = [
       [cp.releaseStateMachine.role, 'release.asl.json'],
       [cp.rollbackStateMachine.role, 'rollback.asl.json'],
+      [cp.insightCheck.stateMachine.role, 'insight.asl.json'],
     ];
     for (const [role, file] of cases) {
       const described = resourcesFor(id(role), 'eks:DescribeCluster');
