@@ -219,3 +219,26 @@ describe('the Gantry stack with a cluster in another account', () => {
     );
   });
 });
+
+describe('the config fields the stack reads (clusters.<key>.account, .roleArn; X2 owns them, shapes of issue 18)', () => {
+  const withCluster = (cluster: Record<string, unknown>) => {
+    const raw = JSON.parse(readFileSync(CROSS_ACCOUNT_CONFIG_PATH, 'utf8'));
+    raw.clusters['prod-b'] = { name: 'prod-b-eks', region: 'eu-central-1', ...cluster };
+    return () => parseConfig(raw, 'cfg');
+  };
+  const refused = (cluster: Record<string, unknown>, problems: string[]) =>
+    assert.throws(withCluster(cluster), (e: unknown) => JSON.stringify((e as { problems?: string[] }).problems) === JSON.stringify(problems));
+
+  it('refuses account without roleArn, roleArn without account, and a role of another account, naming the field', () => {
+    refused({ account: '222222222222' }, [
+      'clusters["prod-b"].roleArn: expected the role Gantry assumes in account 222222222222 (a cluster with account needs roleArn), got nothing',
+    ]);
+    refused({ roleArn: TARGET_ROLE }, [`clusters["prod-b"].account: expected the account of roleArn: set account to the role's account, got nothing`]);
+    refused({ account: '333333333333', roleArn: TARGET_ROLE }, ['clusters["prod-b"].roleArn: expected a role in account 333333333333, got a role in account 222222222222']);
+    refused({ account: '22', roleArn: 'nope' }, [
+      'clusters["prod-b"].account: expected a 12-digit AWS account id, got "22"',
+      'clusters["prod-b"].roleArn: expected an IAM role ARN such as arn:aws:iam::222222222222:role/gantry-target-Gantry, got "nope"',
+    ]);
+    assert.doesNotThrow(withCluster({ account: '222222222222', roleArn: TARGET_ROLE }));
+  });
+});
