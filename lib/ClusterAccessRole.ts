@@ -17,7 +17,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { ArnPrincipal, CompositePrincipal, type IRole, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { type GantryConfig, stageWorkload } from '../lambdas/domain/config';
+import { type GantryConfig, type StageConfig, stageWorkload } from '../lambdas/domain/config';
 
 /** The handler environment variable naming the ClusterAccessRole (shapes of issue 18). */
 export const CLUSTER_ACCESS_ROLE_ENV = 'GANTRY_CLUSTER_ACCESS_ROLE_ARN';
@@ -50,6 +50,15 @@ export interface ClusterAccess {
   readonly targetAccounts: readonly string[];
 }
 
+/**
+ * Every cluster key a stage deploys to: its `waves` (issue 18, W) when it has them, else its `cluster`. Read
+ * structurally so this file needs no change when the waves field lands.
+ */
+export function stageClusterKeys(st: StageConfig): string[] {
+  const waves = (st as { waves?: readonly (readonly string[])[] }).waves;
+  return waves && waves.length > 0 ? [...new Set(waves.flat())] : [st.cluster];
+}
+
 /** Which clusters Gantry reaches and how, from the parsed config. */
 export function clusterAccess(config: GantryConfig): ClusterAccess {
   const byKey = (key: string): ReachedCluster | undefined => {
@@ -61,8 +70,10 @@ export function clusterAccess(config: GantryConfig): ClusterAccess {
   const called = new Set<string>();
   for (const svc of Object.values(config.services)) {
     for (const st of svc.stages) {
-      if (st.deploy.driver === 'kubernetes') called.add(st.cluster);
-      if (config.insight.driftCheck && stageWorkload(st) !== undefined) called.add(st.cluster);
+      for (const key of stageClusterKeys(st)) {
+        if (st.deploy.driver === 'kubernetes') called.add(key);
+        if (config.insight.driftCheck && stageWorkload(st) !== undefined) called.add(key);
+      }
     }
   }
   const all = Object.keys(config.clusters)

@@ -53,7 +53,7 @@ import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './ack
 import { grantCapabilities } from './handler-grants';
 import { handlerGrants, ledgerPolicy, writes } from './ledger-access';
 import { ApprovalApi } from './ApprovalApi';
-import { CLUSTER_ACCESS_ROLE_ENV, CLUSTER_PLANNING_HANDLERS, ClusterAccessRole } from './ClusterAccessRole';
+import { CLUSTER_ACCESS_ROLE_ENV, CLUSTER_PLANNING_HANDLERS, ClusterAccessRole, stageClusterKeys } from './ClusterAccessRole';
 import { EksAccessEntries } from './EksAccessEntries';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
 import { DRIVERS } from '../drivers';
@@ -385,7 +385,9 @@ export class ReleaseControlPlane extends Construct {
       const role = this.drivers[d.name]?.role;
       if (!d.codeBuild || !role) continue;
       const roleArns = Object.values(config.services).flatMap((svc) =>
-        svc.stages.filter((st) => st.deploy.driver === d.name).flatMap((st) => (config.clusters[st.cluster] as { roleArn?: string } | undefined)?.roleArn ?? []),
+        svc.stages
+          .filter((st) => st.deploy.driver === d.name)
+          .flatMap((st) => stageClusterKeys(st).flatMap((key) => (config.clusters[key] as { roleArn?: string } | undefined)?.roleArn ?? [])),
       );
       this.clusterAccess.grantAssumeTargetRoles(role, roleArns);
     }

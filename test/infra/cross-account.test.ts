@@ -16,7 +16,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { parseConfig } from '../../lambdas/domain/config';
 import { HANDLER_NAMES, handlerEntry } from '../../lambdas/registry';
 import { busStatementId } from '../../lib/ReleaseControlPlane';
-import { CLUSTER_ACCESS_ROLE_ENV, clusterAccess } from '../../lib/ClusterAccessRole';
+import { CLUSTER_ACCESS_ROLE_ENV, clusterAccess, stageClusterKeys } from '../../lib/ClusterAccessRole';
 import { WorkflowDefinition } from '../../lib/WorkflowDefinition';
 import { type BuiltGantry, buildGantry, CROSS_ACCOUNT_CONFIG_PATH, crossAccountConfig, resourcesOfType, ROOT, TARGET_ROLE } from './fixtures';
 
@@ -240,5 +240,34 @@ describe('the config fields the stack reads (clusters.<key>.account, .roleArn; X
       'clusters["prod-b"].roleArn: expected an IAM role ARN such as arn:aws:iam::222222222222:role/gantry-target-Gantry, got "nope"',
     ]);
     assert.doesNotThrow(withCluster({ account: '222222222222', roleArn: TARGET_ROLE }));
+  });
+});
+
+describe('clusterAccess (lib/ClusterAccessRole.ts)', () => {
+  it('splits the clusters into own-account ones the workflows reach and other-account ones with their roles', () => {
+    const a = clusterAccess(crossAccountConfig());
+
+    assert.deepEqual(
+      a.ownClusters.map((c) => c.key),
+      ['dev'],
+    );
+    assert.deepEqual(
+      a.otherAccountClusters.map((c) => [c.key, c.account, c.roleArn]),
+      [['prod-b', '222222222222', TARGET_ROLE]],
+    );
+    assert.deepEqual(a.targetRoleArns, [TARGET_ROLE]);
+  });
+
+  it('counts every cluster of a stage with waves (issue 18, W), not only its first', () => {
+    // The parsed config is frozen: a copy, with the waves W's parser would give.
+    const config = JSON.parse(JSON.stringify(crossAccountConfig())) as ReturnType<typeof crossAccountConfig>;
+    const prod = config.services.checkout?.stages[1] as (typeof config.services.checkout.stages)[number] & { waves?: string[][] };
+    prod.waves = [['staging'], ['prod-b']];
+
+    assert.deepEqual(stageClusterKeys(prod), ['staging', 'prod-b']);
+    assert.deepEqual(
+      clusterAccess(config).ownClusters.map((c) => c.key),
+      ['dev', 'staging'],
+    );
   });
 });
