@@ -449,6 +449,7 @@ async function clusterDeployStarted(e: Step<'cluster-deploy-started'>, c: StepCo
 
 async function clusterDeployed(e: Step<'cluster-deployed'>, c: StepContext): Promise<Record<string, unknown>> {
   const { deps, release } = c;
+  checkCluster(stageConfigOf(deps, release.service, e.stage).st, e.stage, e.cluster, e.wave);
   const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.result, e.buildId);
   await record(
     deps,
@@ -463,6 +464,7 @@ async function clusterDeployed(e: Step<'cluster-deployed'>, c: StepContext): Pro
 
 async function clusterDeployFailed(e: Step<'cluster-deploy-failed'>, c: StepContext): Promise<Record<string, unknown>> {
   const { deps, release } = c;
+  checkCluster(stageConfigOf(deps, release.service, e.stage).st, e.stage, e.cluster, e.wave);
   const message = driverFailureMessage(e.error);
   const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.error);
   await record(
@@ -551,6 +553,7 @@ async function wavesDeployed(e: Step<'waves-deployed'>, c: StepContext): Promise
 
 async function clusterRollbackFinished(e: Step<'cluster-rollback-finished'>, c: StepContext): Promise<Record<string, unknown>> {
   const { deps, events, release } = c;
+  checkCluster(stageConfigOf(deps, release.service, e.stage).st, e.stage, e.cluster, e.wave);
   const started = events.find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
   const toDigest = started?.data.toDigest as string | undefined;
   const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : null;
