@@ -230,6 +230,18 @@ async function planRollback(e: Step<'plan-rollback'>, c: StepContext): Promise<R
     );
     return { hasTarget: false, reason: r.data.reason };
   }
+  // A wave stage stopped between waves or in its bake before every wave deployed: its deploy as a whole ends here.
+  if (clusters && release.kind !== 'rollback' && !events.some((ev) => ev.stepKey === stageStep.deployFinished(e.stage))) {
+    const done = events.filter((ev) => ev.stage === e.stage && ev.type === 'wave.finished').length;
+    await record(
+      deps,
+      e.releaseId,
+      stageStep.deployFinished(e.stage),
+      'deploy.finished',
+      { kind: 'deploy', digest: release.digest, result: 'FAILED', message: `stopped after wave ${done} of ${stageWaves(st).length}: ${reason}`, error: failure?.Error ?? null },
+      e.stage,
+    );
+  }
   if (!target) {
     const r = await record(
       deps,

@@ -81,6 +81,10 @@ describe('waves of clusters', () => {
     const started = ledgerEvents.find((e) => e.stepKey === stageStep.rollbackDeployStarted('prod'));
     assert.deepEqual(started?.data.clusters, ['prod-eu-1', 'prod-eu-2', 'prod-us-1']);
     assert.equal(ledgerEvents.find((e) => e.stepKey === stageStep.rollbackStarted('prod'))?.data.fromDeployed, true);
+    // The stage's deploy as a whole ends when the rollback starts: stopped after wave 2 of 3.
+    const stageDeploy = ledgerEvents.find((e) => e.stepKey === stageStep.deployFinished('prod'));
+    assert.equal(stageDeploy?.data.result, 'FAILED');
+    assert.match(String(stageDeploy?.data.message), /^stopped after wave 2 of 3: alarm payments-prod-5xx in ALARM/);
   });
 
   it('says which cluster runs what in gantry status and audit show', async () => {
