@@ -92,6 +92,7 @@ export async function readOut(world: SimWorld, sfn: LocalStepFunctions, script: 
     lifecycle: cloud.lifecycle.map((e) => ({ at: e.at, source: 'gantry' as const, detailType: e.detailType, detail: e.detail })),
     leasesHeld,
     workloads: workloadsOf(cloud),
+    ...trafficOf(cloud),
     insight: { checks: insightRecords.map(insightCheck) },
     ...(chaos.active ? { chaos: chaos.stats } : {}),
     warnings,
@@ -235,6 +236,21 @@ function executionsOf(sfn: LocalStepFunctions): SimulationOutput['executions'] {
     transitions: e.transitions,
     ...(e.largestState ? { largestState: e.largestState } : {}),
   }));
+}
+
+/** The HTTPRoutes and replica changes of canary stages; nothing when the scenario has no canary. */
+function trafficOf(cloud: LocalCloud): Pick<SimulationOutput, 'traffic'> {
+  const routes = cloud.kube.allRoutes();
+  const hasCanary = routes.length > 0 || cloud.kube.scaleChanges.length > 0;
+  if (!hasCanary) return {};
+  const weightsOf = (r: (typeof routes)[number]) => Object.fromEntries(r.spec.rules.flatMap((x) => x.backendRefs.map((b) => [b.name, b.weight ?? 1])));
+  return {
+    traffic: {
+      routes: routes.map((r) => ({ cluster: r.cluster, namespace: r.namespace, name: r.name, weights: weightsOf(r) })),
+      changes: [...cloud.kube.routeChanges],
+      scales: [...cloud.kube.scaleChanges],
+    },
+  };
 }
 
 /** The clusters' Deployments (cluster = the config's cluster key): what each container runs. */
