@@ -72,7 +72,7 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
     },
   };
   await record(deps, e.releaseId, stageStep.canaryAnalysis(e.stage, e.step), 'gate.evaluated', gate, e.stage);
-  return { verdict: verdict.result, reason: gate.reason, step: e.step, weight: e.weight };
+  return { verdict: verdict.result, reason: verdict.reason, step: e.step, weight: e.weight };
 }
 
 export const handler = lambdaHandler(run);

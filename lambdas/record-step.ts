@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { type DriverEvidence, extractDriverEvidence, isBuildId } from './domain/driver-evidence';
-import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackFrom, rollbackReason } from './domain/release';
+import { phaseBakeTimeoutSeconds, driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackFrom, rollbackReason } from './domain/release';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { closeTimedOutBake } from './shared/bake';
@@ -413,7 +413,7 @@ async function canaryStep(e: Step<'canary-step'>, c: StepContext): Promise<Recor
       conflicts: { count: 0 },
       // The step's bake: the lead's phased bake (BakeRegister `phase`), on the stage's alarms plus the canary's.
       phase: { id: `canary-${number}`, minutes: bakeMinutes, alarms: [...canaryAlarms] },
-      bakeTimeoutSeconds: bakeMinutes * 60 + 900,
+      bakeTimeoutSeconds: phaseBakeTimeoutSeconds(bakeMinutes),
     };
   }
   await record(deps, e.releaseId, stageStep.canaryStep(e.stage, number, 'passed'), 'canary.step', { step: number, weight: s.weight, status: 'passed' }, e.stage);
@@ -428,13 +428,17 @@ async function canaryAborted(e: Step<'canary-aborted'>, c: StepContext): Promise
   const stable = pointer?.running ?? null;
   const why = BAKE_ERRORS.has(e.error?.Error ?? '')
     ? rollbackReason(e.error, undefined, now())
-    : { reason: `${e.error?.Error ?? 'failed'}: ${driverFailureMessage(e.error)}`, detectedAt: now() };
+    : e.error?.Error === 'CanaryAnalysisFailed'
+      ? { reason: `canary.analysis FAIL: ${e.error.Cause ?? ''}`, detectedAt: now() }
+      : { reason: `${e.error?.Error ?? 'failed'}: ${driverFailureMessage(e.error)}`, detectedAt: now() };
   const steps = canaryStepsOf(c, e.stage);
   const at = e.step ? steps[Math.min(e.step.index, steps.length - 1)] : undefined;
   const stepNo = e.step && at ? { number: Math.min(e.step.index, steps.length - 1) + 1, weight: at.weight } : undefined;
   const words = abortWords(stepNo);
   const reason = `${words}: ${why.reason}`;
   const cleanup = e.cleanupError?.Error ? driverFailureMessage(e.cleanupError) : undefined;
+  // The step's bake passed its safety timeout: nobody ended it. Close it (token, timer, FAIL) as the stage's would be.
+  if (e.error?.Error === 'States.Timeout' && stepNo) await closeTimedOutBake(deps, e.releaseId, e.stage, why.reason, why.detectedAt, `canary-${stepNo.number}`);
   const step = stepNo ? { step: stepNo.number, weight: stepNo.weight } : {};
   await record(deps, e.releaseId, stageStep.canaryStep(e.stage, stepNo?.number ?? 0, 'aborted'), 'canary.step', { ...step, status: 'aborted', reason: why.reason, ...(cleanup ? { cleanupError: cleanup } : {}) }, e.stage);
   // The stable Deployment was never changed: the canary's own run ends FAILED, the stage is back on what it ran.

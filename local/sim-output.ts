@@ -24,10 +24,11 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'gate.evaluated': (e) => `Gate ${String(e.data.gate)}`,
   'deploy.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Started' : 'Deploy Started'),
   'deploy.finished': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Finished' : e.data.result === 'SUCCEEDED' ? 'Stage Deployed' : 'Deploy Failed'),
-  'bake.started': () => 'Bake Started',
+  'bake.started': (e) => (e.data.phase ? `Bake Started (${String(e.data.phase)})` : 'Bake Started'),
   'bake.event-ignored': () => 'Alarm Event Ignored',
-  'bake.finished': () => 'Bake Finished',
+  'bake.finished': (e) => (e.data.phase ? `Bake Finished (${String(e.data.phase)})` : 'Bake Finished'),
   'stage.promoted': () => 'Stage Promoted',
+  'canary.step': (e) => `Canary Step ${String(e.data.step ?? '?')}`,
   'rollback.started': () => 'Rollback Started',
   'rollback.finished': () => 'Rollback Finished',
   'stage.finished': () => 'Stage Finished',
@@ -42,6 +43,8 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   if (e.type === 'deploy.started') reason = `${d.digest}`;
   if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
   if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
+  if (e.type === 'canary.step')
+    reason = `${d.weight} %${d.replicas !== undefined ? `, ${d.replicas} canary replica(s)` : ''}${d.replicasShare !== undefined ? ` (≈${d.replicasShare} % of the pods)` : ''}${d.reason ? `: ${d.reason}` : ''}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
   return {
     at: e.at,

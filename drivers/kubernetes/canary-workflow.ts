@@ -447,8 +447,8 @@ export function canaryStates(chain: DeployChain): States {
       Comment: 'Aborted: out through onCanaryAborted. Promoted and cleaned up: deployed. A failed promotion, or a clean-up that failed after one: the failed-deploy path.',
       Choices: [
         { Variable: '$.kube.canaryEnd.outcome', StringEquals: 'ABORTED', Next: n.aborted },
-        { And: [{ Variable: '$.kube.canaryEnd.outcome', StringEquals: 'PROMOTED' }, { Variable: '$.kube.canaryEnd.cleanup.Error', IsPresent: false }], Next: chain.onDeployed },
-        { Variable: '$.kube.canaryEnd.outcome', StringEquals: 'PROMOTED', Next: n.cleanupAfterPromotionFailed },
+        { And: [{ Variable: '$.kube.canaryEnd.outcome', StringEquals: 'PROMOTED' }, { Variable: '$.kube.canaryEnd.cleanup.Error', IsPresent: true }], Next: n.cleanupAfterPromotionFailed },
+        { Variable: '$.kube.canaryEnd.outcome', StringEquals: 'PROMOTED', Next: chain.onDeployed },
       ],
       Default: chain.onFailed,
     },
