@@ -79,6 +79,7 @@ export const CANARY_STATE_NAMES = {
   outcome: 'CanaryOutcome',
   cleanupAfterPromotionFailed: 'CanaryCleanupAfterPromotionFailed',
   aborted: 'CanaryAborted',
+  countScaleDownConflict: 'CountCanaryScaleDownConflict',
 } as const;
 const n = CANARY_STATE_NAMES;
 
@@ -433,10 +434,10 @@ export function canaryStates(chain: DeployChain): States {
       body: '$.kube.canaryUpdate.requestBody',
       ResultSelector: { 'resourceVersion.$': '$.ResponseBody.metadata.resourceVersion' },
       ResultPath: '$.kube.written',
-      Catch: [catchOn(['EKS.409'], 'CountCanaryScaleDownConflict', '$.kube.conflict'), cleanupFailedOn],
+      Catch: [catchOn(['EKS.409'], n.countScaleDownConflict, '$.kube.conflict'), cleanupFailedOn],
       Next: n.outcome,
     }),
-    CountCanaryScaleDownConflict: {
+    [n.countScaleDownConflict]: {
       Type: 'Pass',
       Parameters: { 'count.$': 'States.MathAdd($.kube.canaryEnd.conflicts.count, 1)' },
       ResultPath: '$.kube.canaryEnd.conflicts',
