@@ -4,7 +4,17 @@
  */
 import * as z from 'zod';
 import { type DriverEvidence, extractDriverEvidence, isBuildId } from './domain/driver-evidence';
-import { phaseBakeTimeoutSeconds, driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackFrom, rollbackReason } from './domain/release';
+import {
+  phaseBakeTimeoutSeconds,
+  driverEnvironment,
+  bakeTimeoutSeconds,
+  deployTimeoutSeconds,
+  driverFailureMessage,
+  outcomeLine,
+  releaseOutcome,
+  rollbackFrom,
+  rollbackReason,
+} from './domain/release';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { closeTimedOutBake } from './shared/bake';
@@ -68,7 +78,10 @@ const eventSchema = z.discriminatedUnion('action', [
     action: z.literal('canary-aborted'),
     ...staged,
     // The step as the workflow held it ($.kube.canaryStep): its index at least; number and weight are taken from the config.
-    step: z.object({ index: z.number().int().min(0).max(99) }).passthrough().optional(),
+    step: z
+      .object({ index: z.number().int().min(0).max(99) })
+      .passthrough()
+      .optional(),
     error: errorSchema.optional(),
     cleanupError: errorSchema.optional(),
   }),
@@ -401,7 +414,14 @@ async function canaryStep(e: Step<'canary-step'>, c: StepContext): Promise<Recor
     const stable = e.stableReplicas ?? 1;
     const replicas = canaryReplicas(stable, s.weight);
     const share = traffic === 'replicas' ? { replicasShare: replicasShare(stable, replicas) } : {};
-    await record(deps, e.releaseId, stageStep.canaryStep(e.stage, number, 'started'), 'canary.step', { step: number, weight: s.weight, status: 'started', traffic, replicas, stableReplicas: stable, bakeMinutes, ...share }, e.stage);
+    await record(
+      deps,
+      e.releaseId,
+      stageStep.canaryStep(e.stage, number, 'started'),
+      'canary.step',
+      { step: number, weight: s.weight, status: 'started', traffic, replicas, stableReplicas: stable, bakeMinutes, ...share },
+      e.stage,
+    );
     const canaryAlarms = st.deploy.driver === 'kubernetes' ? (st.deploy.rollout?.canaryAlarms ?? []) : [];
     return {
       index: e.index,
@@ -440,9 +460,23 @@ async function canaryAborted(e: Step<'canary-aborted'>, c: StepContext): Promise
   // The step's bake passed its safety timeout: nobody ended it. Close it (token, timer, FAIL) as the stage's would be.
   if (e.error?.Error === 'States.Timeout' && stepNo) await closeTimedOutBake(deps, e.releaseId, e.stage, why.reason, why.detectedAt, `canary-${stepNo.number}`);
   const step = stepNo ? { step: stepNo.number, weight: stepNo.weight } : {};
-  await record(deps, e.releaseId, stageStep.canaryStep(e.stage, stepNo?.number ?? 0, 'aborted'), 'canary.step', { ...step, status: 'aborted', reason: why.reason, ...(cleanup ? { cleanupError: cleanup } : {}) }, e.stage);
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.canaryStep(e.stage, stepNo?.number ?? 0, 'aborted'),
+    'canary.step',
+    { ...step, status: 'aborted', reason: why.reason, ...(cleanup ? { cleanupError: cleanup } : {}) },
+    e.stage,
+  );
   // The stable Deployment was never changed: the canary's own run ends FAILED, the stage is back on what it ran.
-  await record(deps, e.releaseId, stageStep.deployFinished(e.stage), 'deploy.finished', { kind: 'deploy', digest: release.digest, result: 'FAILED', message: reason, error: e.error?.Error ?? null, canary: true }, e.stage);
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.deployFinished(e.stage),
+    'deploy.finished',
+    { kind: 'deploy', digest: release.digest, result: 'FAILED', message: reason, error: e.error?.Error ?? null, canary: true },
+    e.stage,
+  );
   const r = await record(
     deps,
     e.releaseId,

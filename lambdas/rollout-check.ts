@@ -110,7 +110,10 @@ const routeSchema = z
     apiVersion: z.string().optional(),
     kind: z.string().optional(),
     metadata: z.object({ name: z.string().optional(), namespace: z.string().optional() }).passthrough().optional(),
-    spec: z.object({ rules: z.array(z.object({ backendRefs: z.array(z.record(z.string(), z.unknown())).optional() }).passthrough()).optional() }).passthrough().optional(),
+    spec: z
+      .object({ rules: z.array(z.object({ backendRefs: z.array(z.record(z.string(), z.unknown())).optional() }).passthrough()).optional() })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
 const replicas = z.number().int().min(0).max(10_000);

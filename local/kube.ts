@@ -95,7 +95,11 @@ export interface LocalHttpRoute {
   name: string;
   generation: number;
   resourceVersion: number;
-  spec: { parentRefs?: unknown[]; rules: Array<{ backendRefs: Array<{ name: string; port?: number; weight?: number; [f: string]: unknown }>; [f: string]: unknown }>; [f: string]: unknown };
+  spec: {
+    parentRefs?: unknown[];
+    rules: Array<{ backendRefs: Array<{ name: string; port?: number; weight?: number; [f: string]: unknown }>; [f: string]: unknown }>;
+    [f: string]: unknown;
+  };
 }
 
 /** One accepted PUT of an HTTPRoute: the weight of each backendRef (by Service name) from then on. */
@@ -272,9 +276,11 @@ export class LocalKube {
 
   /** GET and PUT of an HTTPRoute: a stale resourceVersion is a 409; a PUT replaces its spec (every rule and backendRef). */
   private routeCall(req: EksCallRequest, cluster: string, namespace: string, name: string): EksCallResponse {
-    if (req.Method !== 'GET' && req.Method !== 'PUT') return status(405, 'Method Not Allowed', 'MethodNotAllowed', `${req.Method} is not supported by the local cluster (GET and PUT only)`);
+    if (req.Method !== 'GET' && req.Method !== 'PUT')
+      return status(405, 'Method Not Allowed', 'MethodNotAllowed', `${req.Method} is not supported by the local cluster (GET and PUT only)`);
     const r = this.routes.get(LocalKube.key(cluster, namespace, name));
-    if (!r) return status(404, 'Not Found', 'NotFound', `httproutes.gateway.networking.k8s.io "${name}" not found`, { name, group: 'gateway.networking.k8s.io', kind: 'httproutes' });
+    if (!r)
+      return status(404, 'Not Found', 'NotFound', `httproutes.gateway.networking.k8s.io "${name}" not found`, { name, group: 'gateway.networking.k8s.io', kind: 'httproutes' });
     if (req.Method === 'PUT') {
       let body = req.RequestBody;
       if (typeof body === 'string') {
@@ -287,13 +293,20 @@ export class LocalKube {
       if (!isRecord(body)) return status(400, 'Bad Request', 'BadRequest', 'the body is not a JSON object');
       const metadata = isRecord(body.metadata) ? body.metadata : {};
       if (body.kind !== undefined && body.kind !== 'HTTPRoute') return status(400, 'Bad Request', 'BadRequest', `the object kind ${JSON.stringify(body.kind)} is not HTTPRoute`);
-      if (metadata.name !== name) return status(400, 'Bad Request', 'BadRequest', `the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${name})`);
+      if (metadata.name !== name)
+        return status(400, 'Bad Request', 'BadRequest', `the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${name})`);
       if (metadata.resourceVersion !== undefined && String(metadata.resourceVersion) !== String(r.resourceVersion))
-        return status(409, 'Conflict', 'Conflict', `Operation cannot be fulfilled on httproutes.gateway.networking.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`, {
-          name,
-          group: 'gateway.networking.k8s.io',
-          kind: 'httproutes',
-        });
+        return status(
+          409,
+          'Conflict',
+          'Conflict',
+          `Operation cannot be fulfilled on httproutes.gateway.networking.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          {
+            name,
+            group: 'gateway.networking.k8s.io',
+            kind: 'httproutes',
+          },
+        );
       const spec = isRecord(body.spec) ? body.spec : {};
       const rules = Array.isArray(spec.rules) ? spec.rules : [];
       for (const rule of rules) {

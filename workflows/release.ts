@@ -421,7 +421,7 @@ export const releaseWorkflow: StateMachine = {
         Catch: [catchAll('HandleInternalError')],
         Next: 'ReleaseLeaseAfterFailure',
         Comment:
-          "A canary aborted at a step, its traffic already back on the stable and the canary scaled to 0: records the step, closes the stage ROLLED_BACK (the stable Deployment never changed; ROLLBACK_FAILED when taking the canary back failed) and frees the lease. No rollback deploy: nothing to undo.",
+          'A canary aborted at a step, its traffic already back on the stable and the canary scaled to 0: records the step, closes the stage ROLLED_BACK (the stable Deployment never changed; ROLLBACK_FAILED when taking the canary back failed) and frees the lease. No rollback deploy: nothing to undo.',
       }),
       RecordDeployFailed: lambdaTask('RecordStep', {
         Parameters: {

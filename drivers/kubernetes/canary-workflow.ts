@@ -17,7 +17,18 @@
  * the cluster (Credentials) is made in one place.
  */
 import { MAX_UPDATE_ATTEMPTS } from '../../lambdas/domain/rollout';
-import { EKS_CALL_READ_RETRY, EKS_CALL_WRITE_RETRY, type Catcher, catchAll, catchOn, callbackTask, lambdaTask, serviceTask, type State, type States } from '../../workflows/builder';
+import {
+  EKS_CALL_READ_RETRY,
+  EKS_CALL_WRITE_RETRY,
+  type Catcher,
+  catchAll,
+  catchOn,
+  callbackTask,
+  lambdaTask,
+  serviceTask,
+  type State,
+  type States,
+} from '../../workflows/builder';
 import type { DeployChain } from '../../workflows/fragments/deploy';
 
 /** The canary chain's state names (deploy chains only). */
@@ -106,7 +117,10 @@ const DEPLOYMENT_FIELDS = {
 const ROUTE_FIELDS = { 'apiVersion.$': '$.ResponseBody.apiVersion', 'kind.$': '$.ResponseBody.kind', 'metadata.$': '$.ResponseBody.metadata', 'spec.$': '$.ResponseBody.spec' };
 
 /** One eks:call: every call the canary makes goes through here (the one place its Credentials will be set). */
-function eksCall(method: 'GET' | 'PUT', fields: { Comment: string; path: string; body?: string; ResultSelector: Record<string, string>; ResultPath: string; Catch: Catcher[]; Next: string }): State {
+function eksCall(
+  method: 'GET' | 'PUT',
+  fields: { Comment: string; path: string; body?: string; ResultSelector: Record<string, string>; ResultPath: string; Catch: Catcher[]; Next: string },
+): State {
   const { path, body, ...rest } = fields;
   return serviceTask('arn:aws:states:::eks:call', [method === 'GET' ? EKS_CALL_READ_RETRY : EKS_CALL_WRITE_RETRY], {
     ...rest,
@@ -118,7 +132,13 @@ function eksCall(method: 'GET' | 'PUT', fields: { Comment: string; path: string;
 /** Count a 409 at `counter` and go back to `read`, MAX_UPDATE_ATTEMPTS PUTs in all, else to `exhausted`. */
 function conflictStates(count: string, retryable: string, counter: string, read: string, exhausted: string, what: string): States {
   return {
-    [count]: { Type: 'Pass', Comment: `${what} changed between the read and the PUT (409 Conflict): count it.`, Parameters: { 'count.$': `States.MathAdd(${counter}.count, 1)` }, ResultPath: counter, Next: retryable },
+    [count]: {
+      Type: 'Pass',
+      Comment: `${what} changed between the read and the PUT (409 Conflict): count it.`,
+      Parameters: { 'count.$': `States.MathAdd(${counter}.count, 1)` },
+      ResultPath: counter,
+      Next: retryable,
+    },
     [retryable]: {
       Type: 'Choice',
       Comment: `Read ${what} again and build the PUT anew, ${MAX_UPDATE_ATTEMPTS} conflicts at most.`,
@@ -145,8 +165,16 @@ export function canaryStates(chain: DeployChain): States {
       Next: n.beginStep,
     }),
     [n.beginStep]: lambdaTask('RecordStep', {
-      Comment: 'Records canary.step started (step, weight, replicas) and returns the step: its weight, bake, replicas (ceil(stable × weight / 100), at least 1) and the phase of its bake.',
-      Parameters: { action: 'canary-step', status: 'started', 'releaseId.$': '$.release.releaseId', 'stage.$': '$.stage.name', 'index.$': `${step}.index`, 'stableReplicas.$': '$.kube.stable.replicas' },
+      Comment:
+        'Records canary.step started (step, weight, replicas) and returns the step: its weight, bake, replicas (ceil(stable × weight / 100), at least 1) and the phase of its bake.',
+      Parameters: {
+        action: 'canary-step',
+        status: 'started',
+        'releaseId.$': '$.release.releaseId',
+        'stage.$': '$.stage.name',
+        'index.$': `${step}.index`,
+        'stableReplicas.$': '$.kube.stable.replicas',
+      },
       ResultPath: step,
       Catch: [abortOn()],
       Next: n.readCanary,
@@ -160,7 +188,8 @@ export function canaryStates(chain: DeployChain): States {
       Next: n.prepareCanary,
     }),
     [n.prepareCanary]: lambdaTask('RolloutCheck', {
-      Comment: "The canary's PUT: the release's image (by digest) on its container and the step's replicas. A Deployment without the container is refused (CanaryStepError: abort).",
+      Comment:
+        "The canary's PUT: the release's image (by digest) on its container and the step's replicas. A Deployment without the container is refused (CanaryStepError: abort).",
       Parameters: { action: 'canary-update', 'target.$': '$.kube.target.canary.deployment', 'deployment.$': '$.kube.current', 'replicas.$': `${step}.replicas` },
       ResultPath: '$.kube.canaryUpdate',
       Catch: [abortOn()],
@@ -271,7 +300,8 @@ export function canaryStates(chain: DeployChain): States {
       Default: n.stepPassed,
     },
     [n.analyse]: lambdaTask('CanaryAnalysis', {
-      Comment: "rollout.analysis: the canary's metric against the stable's over the step's bake (GetMetricData); FAIL above stable × maxRatio, or with fewer than minSamples on either side. Recorded as gate canary.analysis.",
+      Comment:
+        "rollout.analysis: the canary's metric against the stable's over the step's bake (GetMetricData); FAIL above stable × maxRatio, or with fewer than minSamples on either side. Recorded as gate canary.analysis.",
       Parameters: { 'releaseId.$': '$.release.releaseId', 'stage.$': '$.stage.name', 'step.$': `${step}.number`, 'weight.$': `${step}.weight` },
       ResultPath: '$.kube.analysis',
       Catch: [abortOn()],
@@ -336,7 +366,13 @@ export function canaryStates(chain: DeployChain): States {
       Next: n.checkPromote,
     }),
     [n.checkPromote]: lambdaTask('RolloutCheck', {
-      Parameters: { action: 'check', 'target.$': '$.kube.target', 'deployment.$': '$.kube.current', 'deadline.$': `${r}.deadline`, 'previousImage.$': `${r}.evidence.previousImage` },
+      Parameters: {
+        action: 'check',
+        'target.$': '$.kube.target',
+        'deployment.$': '$.kube.current',
+        'deadline.$': `${r}.deadline`,
+        'previousImage.$': `${r}.evidence.previousImage`,
+      },
       ResultPath: r,
       Catch: [promoteFailedOn],
       Next: n.promoteVerdict,
@@ -448,7 +484,13 @@ export function canaryStates(chain: DeployChain): States {
       Comment: 'Aborted: out through onCanaryAborted. Promoted and cleaned up: deployed. A failed promotion, or a clean-up that failed after one: the failed-deploy path.',
       Choices: [
         { Variable: '$.kube.canaryEnd.outcome', StringEquals: 'ABORTED', Next: n.aborted },
-        { And: [{ Variable: '$.kube.canaryEnd.outcome', StringEquals: 'PROMOTED' }, { Variable: '$.kube.canaryEnd.cleanup.Error', IsPresent: true }], Next: n.cleanupAfterPromotionFailed },
+        {
+          And: [
+            { Variable: '$.kube.canaryEnd.outcome', StringEquals: 'PROMOTED' },
+            { Variable: '$.kube.canaryEnd.cleanup.Error', IsPresent: true },
+          ],
+          Next: n.cleanupAfterPromotionFailed,
+        },
         { Variable: '$.kube.canaryEnd.outcome', StringEquals: 'PROMOTED', Next: chain.onDeployed },
       ],
       Default: chain.onFailed,

@@ -75,11 +75,14 @@ export const canaryRollout = z
       previous = s.weight;
     });
     const last = r.steps.at(-1);
-    if (last && last.weight !== 100) ctx.addIssue({ code: 'custom', path: ['steps', r.steps.length - 1, 'weight'], message: `expected the last step to have weight 100, got ${last.weight}` });
-    if (r.traffic === 'gateway-api' && !r.route) ctx.addIssue({ code: 'custom', path: ['route'], message: 'expected a route ({ name, namespace?, rule? }): traffic "gateway-api" weighs the backendRefs of an HTTPRoute' });
-    if (r.traffic === 'replicas' && r.route) ctx.addIssue({ code: 'custom', path: ['route'], message: 'expected no route with traffic "replicas" (no router: the replica counts make the split)' });
+    if (last && last.weight !== 100)
+      ctx.addIssue({ code: 'custom', path: ['steps', r.steps.length - 1, 'weight'], message: `expected the last step to have weight 100, got ${last.weight}` });
+    if (r.traffic === 'gateway-api' && !r.route)
+      ctx.addIssue({ code: 'custom', path: ['route'], message: 'expected a route ({ name, namespace?, rule? }): traffic "gateway-api" weighs the backendRefs of an HTTPRoute' });
+    if (r.traffic === 'replicas' && r.route)
+      ctx.addIssue({ code: 'custom', path: ['route'], message: 'expected no route with traffic "replicas" (no router: the replica counts make the split)' });
     if (r.analysis && !r.steps.some((s) => (s.bakeMinutes ?? 0) > 0))
-      ctx.addIssue({ code: 'custom', path: ['analysis'], message: 'expected at least one step with bakeMinutes: the analysis reads the metric over a step\'s bake' });
+      ctx.addIssue({ code: 'custom', path: ['analysis'], message: "expected at least one step with bakeMinutes: the analysis reads the metric over a step's bake" });
   });
 export type CanaryRollout = z.output<typeof canaryRollout>;
 
@@ -105,7 +108,11 @@ export const kubernetesDeploy = z
     if (d.rollout && canary === d.deployment)
       ctx.addIssue({ code: 'custom', path: ['rollout', 'canaryDeployment'], message: `expected a Deployment other than the stable one (${d.deployment})` });
     if (d.rollout && canary.length > 63)
-      ctx.addIssue({ code: 'custom', path: ['rollout', 'canaryDeployment'], message: `expected a canary Deployment name of at most 63 characters ("${canary}" is the default; set canaryDeployment)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rollout', 'canaryDeployment'],
+        message: `expected a canary Deployment name of at most 63 characters ("${canary}" is the default; set canaryDeployment)`,
+      });
   });
 export type KubernetesDeploy = z.output<typeof kubernetesDeploy>;
 

@@ -98,7 +98,12 @@ export function replicasShare(stableReplicas: number, canary: number): number {
 }
 
 /** The PUT of the canary Deployment for a step: the release's image (as the stable's update sets it) and the step's replicas. */
-export function planCanaryUpdate(canary: RolloutTarget, d: DeploymentView, replicas: number, now: Date): { requestBody: Record<string, unknown>; deadline: string; reason: string; evidence: unknown } {
+export function planCanaryUpdate(
+  canary: RolloutTarget,
+  d: DeploymentView,
+  replicas: number,
+  now: Date,
+): { requestBody: Record<string, unknown>; deadline: string; reason: string; evidence: unknown } {
   const plan = planUpdate(canary, d, now);
   if (plan.decision !== 'PUT') throw new CanaryStepError(`canary ${plan.reason}`);
   const body = plan.requestBody as { spec: Record<string, unknown> };
@@ -115,7 +120,11 @@ export function planScale(target: RolloutTarget, d: DeploymentView, replicas: nu
     requestBody: {
       apiVersion: d.apiVersion ?? 'apps/v1',
       kind: d.kind ?? 'Deployment',
-      metadata: { ...kept, ...(d.resourceVersion ? { resourceVersion: d.resourceVersion } : {}), annotations: { ...(metadata.annotations ?? {}), [ANNOTATIONS.release]: target.releaseId, [ANNOTATIONS.stage]: target.stage } },
+      metadata: {
+        ...kept,
+        ...(d.resourceVersion ? { resourceVersion: d.resourceVersion } : {}),
+        annotations: { ...(metadata.annotations ?? {}), [ANNOTATIONS.release]: target.releaseId, [ANNOTATIONS.stage]: target.stage },
+      },
       spec: { ...d.spec, replicas },
     },
     reason: `deployment ${target.namespace}/${target.deployment}: ${d.spec.replicas ?? 1} → ${replicas} replica(s)`,
@@ -127,7 +136,10 @@ export interface HttpRouteView {
   readonly apiVersion?: string;
   readonly kind?: string;
   readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly resourceVersion?: string; readonly [f: string]: unknown };
-  readonly spec?: { readonly rules?: ReadonlyArray<{ readonly backendRefs?: ReadonlyArray<Record<string, unknown>>; readonly [f: string]: unknown }>; readonly [f: string]: unknown };
+  readonly spec?: {
+    readonly rules?: ReadonlyArray<{ readonly backendRefs?: ReadonlyArray<Record<string, unknown>>; readonly [f: string]: unknown }>;
+    readonly [f: string]: unknown;
+  };
 }
 
 /**
@@ -137,7 +149,8 @@ export interface HttpRouteView {
  * a backendRef to each Service is refused (CanaryStepError): Gantry never adds or removes backends.
  */
 export function planRouteWeights(route: CanaryRouteTarget, r: HttpRouteView, canaryWeight: number): { requestBody: Record<string, unknown>; reason: string } {
-  if (!Number.isInteger(canaryWeight) || canaryWeight < 0 || canaryWeight > 100) throw new CanaryStepError(`a canary weight is a whole percentage from 0 to 100, got ${canaryWeight}`);
+  if (!Number.isInteger(canaryWeight) || canaryWeight < 0 || canaryWeight > 100)
+    throw new CanaryStepError(`a canary weight is a whole percentage from 0 to 100, got ${canaryWeight}`);
   const m = r.metadata;
   if (!m || m.name !== route.name || (m.namespace !== undefined && m.namespace !== route.namespace))
     throw new CanaryStepError(`the object read is not httproute ${route.namespace}/${route.name} (got ${m?.namespace ?? '?'}/${m?.name ?? '?'})`);
@@ -148,8 +161,12 @@ export function planRouteWeights(route: CanaryRouteTarget, r: HttpRouteView, can
   const isService = (b: Record<string, unknown>, name: string) => b.name === name && (b.kind === undefined || b.kind === 'Service') && (b.group === undefined || b.group === '');
   for (const svc of [route.stableService, route.canaryService])
     if (!refs.some((b) => isService(b, svc)))
-      throw new CanaryStepError(`httproute ${route.namespace}/${route.name} rule ${route.rule} has no backendRef to Service ${svc} (backendRefs: ${refs.map((b) => String(b.name)).join(', ') || 'none'})`);
-  const weighed = refs.map((b) => (isService(b, route.stableService) ? { ...b, weight: 100 - canaryWeight } : isService(b, route.canaryService) ? { ...b, weight: canaryWeight } : { ...b }));
+      throw new CanaryStepError(
+        `httproute ${route.namespace}/${route.name} rule ${route.rule} has no backendRef to Service ${svc} (backendRefs: ${refs.map((b) => String(b.name)).join(', ') || 'none'})`,
+      );
+  const weighed = refs.map((b) =>
+    isService(b, route.stableService) ? { ...b, weight: 100 - canaryWeight } : isService(b, route.canaryService) ? { ...b, weight: canaryWeight } : { ...b },
+  );
   const { managedFields: _managedFields, ...kept } = m;
   return {
     requestBody: {
@@ -195,7 +212,13 @@ export function decideAnalysis(s: AnalysisSettings, stable: readonly number[], c
   const sv = mean(st);
   const cv = mean(ca);
   const ratio = sv !== null && cv !== null && sv !== 0 ? cv / sv : null;
-  const base = { stable: { samples: st.length, value: round(sv) }, canary: { samples: ca.length, value: round(cv) }, maxRatio: s.maxRatio, minSamples: s.minSamples, ratio: round(ratio) };
+  const base = {
+    stable: { samples: st.length, value: round(sv) },
+    canary: { samples: ca.length, value: round(cv) },
+    maxRatio: s.maxRatio,
+    minSamples: s.minSamples,
+    ratio: round(ratio),
+  };
   if (st.length < s.minSamples || ca.length < s.minSamples)
     return { ...base, result: 'FAIL', reason: `not enough samples: stable ${st.length}, canary ${ca.length}, at least ${s.minSamples} each needed` };
   const limit = (sv as number) * s.maxRatio;

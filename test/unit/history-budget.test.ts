@@ -150,9 +150,18 @@ describe('the history budget against the committed workflow', () => {
     const exits = new Set<string>([CANARY_STATE_NAMES.abort, CANARY_STATE_NAMES.conflictFailed, CANARY_STATE_NAMES.rolloutFailed, CANARY_STATE_NAMES.analysisFailed]);
     const step = longest(CANARY_STATE_NAMES.beginStep, new Set([CANARY_STATE_NAMES.isLast]), new Set(), exits, false) + worstEventsOfState(S[CANARY_STATE_NAMES.isLast] as State);
     assert.equal(CANARY_STEP_EVENTS, step);
-    const loop = [CANARY_STATE_NAMES.readCanary, CANARY_STATE_NAMES.prepareCanary, CANARY_STATE_NAMES.writeCanary, CANARY_STATE_NAMES.countConflict, CANARY_STATE_NAMES.isConflictRetryable];
+    const loop = [
+      CANARY_STATE_NAMES.readCanary,
+      CANARY_STATE_NAMES.prepareCanary,
+      CANARY_STATE_NAMES.writeCanary,
+      CANARY_STATE_NAMES.countConflict,
+      CANARY_STATE_NAMES.isConflictRetryable,
+    ];
     assert.equal((S[CANARY_STATE_NAMES.writeCanary]?.Catch ?? [])[0]?.Next, CANARY_STATE_NAMES.countConflict);
-    assert.equal(CANARY_CONFLICT_LOOP_EVENTS, loop.reduce((n, name) => n + worstEventsOfState(S[name] as State), 0));
+    assert.equal(
+      CANARY_CONFLICT_LOOP_EVENTS,
+      loop.reduce((n, name) => n + worstEventsOfState(S[name] as State), 0),
+    );
   });
 
   it("counts the Kubernetes update loop (409 Conflict back to the GET) as the workflow's cycle adds it up, every Retry used up, for the deploy and the rollback alike", () => {
