@@ -17,6 +17,9 @@ import type { LocalCloud } from '../../local/cloud';
 import { loadScenarioFile } from '../../local/scenario';
 import { type SimulationOutput, simulate } from '../../local/simulate';
 import { D1, D2, ROOT } from '../../test/workflow/helpers';
+import { auditRelease } from '../../lambdas/domain/audit/report-model';
+import { renderAudit } from '../../cli/render/render';
+import { renderReleaseReport } from '../../cli/render/report-html';
 
 const REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
 const image = (digest: string) => `${REGISTRY}/payments-api@${digest}`;
@@ -224,6 +227,17 @@ describe('a canary aborted at its second step by a canary alarm', () => {
     assert.equal(canary(r)?.replicas, 0);
     const scaledDown = r.output.traffic?.scales.filter((s) => s.name === 'payments-api-canary').at(-1);
     assert.ok(scaledDown && scaledDown.replicas === 0 && Date.parse(scaledDown.at) - Date.parse(breach?.at ?? '') <= 5_000);
+  });
+  it('shows every step in `audit show` and the HTML report', () => {
+    const mine = r.events.filter((e) => e.releaseId === r.output.releases[0]?.releaseId);
+    const audit = auditRelease(mine);
+    assert.ok(audit);
+    const text = renderAudit(audit, undefined);
+    for (const line of ['step 1 (5 %) started', 'step 1 (5 %) passed', 'step 2 (25 %) started', 'step 2 (25 %) aborted: alarm payments-prod-canary-5xx'])
+      assert.ok(text.includes(line), line);
+    const html = renderReleaseReport(mine);
+    assert.match(html, /<h3 id="h-canary">Canary steps<\/h3>/);
+    assert.equal((html.match(/<td>step 2<\/td>/g) ?? []).length, 2);
   });
   it('never changes the stable Deployment: still D1, never written, and the stage pointer still on D1', () => {
     assert.equal(stable(r)?.containers[0]?.image, image(D1));
