@@ -93,7 +93,9 @@ const when = z.union(
     z.strictObject({
       service: z.string(),
       stage: z.string(),
-      phase: z.union([z.enum(PHASES), z.string().regex(CANARY_PHASE)]),
+      phase: z.string().refine((p) => (PHASES as readonly string[]).includes(p) || CANARY_PHASE.test(p), {
+        message: `expected one of ${PHASES.join(', ')} or canary-<step> (a canary step's bake, 1-based)`,
+      }),
       after: duration.default('PT0S'),
     }),
   ],
