@@ -66,7 +66,8 @@ export interface DeploymentRecord {
   service: string;
   stage: string;
   digest: string;
-  kind: 'deploy' | 'rollback';
+  /** canary: a write of a canary stage's canary Deployment (decision 043), not a deploy of the stage. */
+  kind: 'deploy' | 'rollback' | 'canary';
   releaseId: string;
   buildId: string;
   startedAt: string;

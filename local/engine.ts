@@ -426,7 +426,8 @@ export class LocalStepFunctions {
         service,
         stage,
         digest: String(ann['gantry.dev/digest'] ?? ''),
-        kind,
+        // The canary Deployment's writes (decision 043) are listed as `canary`; a `deploy` script line still scripts the canary's rollout.
+        kind: ann['gantry.dev/canary'] === 'true' ? 'canary' : kind,
         releaseId: rec.name,
         buildId: `eks:${req.ClusterName}/${m[1]}/${m[2]}`,
         startedAt: this.clock.now().toISOString(),

@@ -14,7 +14,7 @@ import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { worstCaseHistory } from '../../lambdas/domain/history-budget';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { LocalCloud } from '../../local/cloud';
-import { loadScenarioFile } from '../../local/scenario';
+import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { type SimulationOutput, simulate } from '../../local/simulate';
 import { D1, D2, ROOT } from '../../test/workflow/helpers';
 import { auditRelease } from '../../lambdas/domain/audit/report-model';
@@ -268,6 +268,28 @@ describe('canary analysis', () => {
     assert.equal(gate?.data.result, 'FAIL');
     assert.match(String(gate?.data.reason), /not enough samples: stable 10, canary 0, at least 5/);
     assert.equal(prodStage(r)?.status, 'ROLLED_BACK');
+  });
+});
+
+describe('a canary whose own rollout fails', () => {
+  it('aborts at step 1 (the canary stalls with ProgressDeadlineExceeded), lists the canary writes as such, and never writes the stable', async () => {
+    const raw = JSON.parse(readFileSync(file('canary-promoted'), 'utf8'));
+    raw.script = [{ when: { service: 'payments', stage: 'prod', phase: 'deploy' }, deploy: { result: 'FAILED', duration: 'PT3M', message: 'canary pods crash-loop' } }];
+    let cloud: LocalCloud | undefined;
+    const res = await simulate(loadScenario(raw, join(ROOT, 'examples', 'scenarios')), { prepareCloud: (c) => (cloud = c) });
+    assert.ok(cloud);
+    const r: Run = { output: res.output, events: res.ledgerEvents, cloud };
+    assertClosed(r.output);
+    assert.equal(prodStage(r)?.status, 'ROLLED_BACK');
+    assert.match(prodStage(r)?.reason ?? '', /^canary aborted at step 1 \(5 %\): KubernetesRolloutFailed: .*canary pods crash-loop/);
+    assert.deepEqual(steps(r), ['1:5:started', '1:5:aborted']);
+    assert.equal(stable(r)?.generation, 1);
+    assert.equal(canary(r)?.replicas, 0);
+    assert.deepEqual(
+      r.output.deployments.filter((d) => d.stage === 'prod').map((d) => d.kind),
+      ['canary', 'canary'],
+    );
+    assert.equal(r.output.traffic?.changes.length, 1, 'the route was never weighed for step 1, only set back to 100/0');
   });
 });
 

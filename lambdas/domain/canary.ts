@@ -12,6 +12,9 @@ export class CanaryStepError extends Error {
   override readonly name = 'CanaryStepError';
 }
 
+/** Set on the canary Deployment by every canary write (metadata only): this Deployment is a stage's canary. */
+export const CANARY_ANNOTATION = 'gantry.dev/canary';
+
 /** One step as the workflow runs it. */
 export interface CanaryStepPlan {
   /** 0-based position in `rollout.steps`. */
@@ -106,8 +109,14 @@ export function planCanaryUpdate(
 ): { requestBody: Record<string, unknown>; deadline: string; reason: string; evidence: unknown } {
   const plan = planUpdate(canary, d, now);
   if (plan.decision !== 'PUT') throw new CanaryStepError(`canary ${plan.reason}`);
-  const body = plan.requestBody as { spec: Record<string, unknown> };
-  return { requestBody: { ...body, spec: { ...body.spec, replicas } }, deadline: plan.deadline, reason: `${plan.reason}; ${replicas} replica(s)`, evidence: plan.evidence };
+  const body = plan.requestBody as { metadata: { annotations: Record<string, string> }; spec: Record<string, unknown> };
+  const metadata = { ...body.metadata, annotations: { ...body.metadata.annotations, [CANARY_ANNOTATION]: 'true' } };
+  return {
+    requestBody: { ...body, metadata, spec: { ...body.spec, replicas } },
+    deadline: plan.deadline,
+    reason: `${plan.reason}; ${replicas} replica(s)`,
+    evidence: plan.evidence,
+  };
 }
 
 /** The PUT that sets a Deployment's replicas only (the pod template as read): scaling the canary down to 0. */
@@ -123,7 +132,7 @@ export function planScale(target: RolloutTarget, d: DeploymentView, replicas: nu
       metadata: {
         ...kept,
         ...(d.resourceVersion ? { resourceVersion: d.resourceVersion } : {}),
-        annotations: { ...(metadata.annotations ?? {}), [ANNOTATIONS.release]: target.releaseId, [ANNOTATIONS.stage]: target.stage },
+        annotations: { ...(metadata.annotations ?? {}), [ANNOTATIONS.release]: target.releaseId, [ANNOTATIONS.stage]: target.stage, [CANARY_ANNOTATION]: 'true' },
       },
       spec: { ...d.spec, replicas },
     },
