@@ -199,11 +199,34 @@ const signingKey = z
  */
 export const ACCESS_ENTRY_MODES = ['create', 'document'] as const;
 
-const cluster = z.strictObject({
-  name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name'),
-  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2'),
-  accessEntries: z.enum(ACCESS_ENTRY_MODES, { error: 'expected "create" (the stack creates the access entries) or "document" (you create them)' }).optional(),
-});
+/** A cluster's `roleArn`: an IAM role in the cluster's account (group 1). */
+export const CLUSTER_ROLE_ARN = /^arn:aws[-a-z]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+const cluster = z
+  .strictObject({
+    name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name'),
+    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2'),
+    accessEntries: z.enum(ACCESS_ENTRY_MODES, { error: 'expected "create" (the stack creates the access entries) or "document" (you create them)' }).optional(),
+    /** The cluster's AWS account when it is not Gantry's own (issue 18): Gantry reaches it through `roleArn`. */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
+      .optional(),
+    /** The role Gantry assumes for this cluster (the GantryTargetAccount stack's output): required with `account`. */
+    roleArn: z.string().regex(CLUSTER_ROLE_ARN, 'expected an IAM role ARN such as arn:aws:iam::222222222222:role/gantry-target-Gantry').optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.account !== undefined && c.roleArn === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['roleArn'], message: `expected the role Gantry assumes in account ${c.account} (a cluster with account needs roleArn)` });
+    }
+    if (c.roleArn !== undefined && c.account === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['account'], message: "expected the account of roleArn: set account to the role's account" });
+    }
+    const roleAccount = c.roleArn === undefined ? undefined : CLUSTER_ROLE_ARN.exec(c.roleArn)?.[1];
+    if (c.account !== undefined && roleAccount !== undefined && roleAccount !== c.account) {
+      ctx.addIssue({ code: 'custom', path: ['roleArn'], message: `expected a role in account ${c.account}, got a role in account ${roleAccount}` });
+    }
+  });
 
 /**
  * Who is which person (segregation of duties compares persons, lambdas/domain/approvers.ts): each person
