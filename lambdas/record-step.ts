@@ -506,7 +506,8 @@ async function canaryAborted(e: Step<'canary-aborted'>, c: StepContext): Promise
   );
   await deployEnded(e.stage);
   // Rollback Started names the digest the stage is back on (its contract requires one): none known, no event.
-  if (stable) await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: stable, reason, detectedAt: why.detectedAt });
+  if (stable)
+    await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: stable, reason, detectedAt: why.detectedAt });
   return { result, reason };
 }
 
