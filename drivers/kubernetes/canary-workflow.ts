@@ -84,6 +84,7 @@ export const CANARY_STATE_NAMES = {
   isRouteEndRetryable: 'IsRouteToStableRetryable',
   isScaleDownRetryable: 'IsCanaryScaleDownRetryable',
   endConflictFailed: 'CanaryEndConflictFailed',
+  routeEndConflictFailed: 'RouteToStableConflictFailed',
   readScaleDown: 'ReadCanaryToScaleDown',
   prepareScaleDown: 'PrepareCanaryScaleDown',
   writeScaleDown: 'ScaleCanaryDown',
@@ -153,6 +154,8 @@ export function canaryStates(chain: DeployChain): States {
   const r = chain.resultPath;
   const abortOn = (next: string = n.abort) => catchAll(next, '$.kube.canaryError');
   const promoteFailedOn = catchAll(n.promotionFailed, '$.deployError');
+  // Taking the canary back: a failure to set the route back still scales the canary down; a failed scale-down ends it.
+  const routeBackFailedOn = catchAll(n.readScaleDown, '$.kube.canaryEnd.cleanup');
   const cleanupFailedOn = catchAll(n.outcome, '$.kube.canaryEnd.cleanup');
   const step = '$.kube.canaryStep';
   return {
@@ -420,13 +423,13 @@ export function canaryStates(chain: DeployChain): States {
       path: ROUTE_PATH,
       ResultSelector: ROUTE_FIELDS,
       ResultPath: '$.kube.route',
-      Catch: [cleanupFailedOn],
+      Catch: [routeBackFailedOn],
       Next: n.prepareRouteEnd,
     }),
     [n.prepareRouteEnd]: lambdaTask('RolloutCheck', {
       Parameters: { action: 'route', 'route.$': '$.kube.target.canary.route', 'object.$': '$.kube.route', weight: 0 },
       ResultPath: '$.kube.routeUpdate',
-      Catch: [cleanupFailedOn],
+      Catch: [routeBackFailedOn],
       Next: n.writeRouteEnd,
     }),
     [n.writeRouteEnd]: eksCall('PUT', {
@@ -435,10 +438,17 @@ export function canaryStates(chain: DeployChain): States {
       body: '$.kube.routeUpdate.requestBody',
       ResultSelector: { 'resourceVersion.$': '$.ResponseBody.metadata.resourceVersion' },
       ResultPath: '$.kube.written',
-      Catch: [catchOn(['EKS.409'], n.countEndConflict, '$.kube.conflict'), cleanupFailedOn],
+      Catch: [catchOn(['EKS.409'], n.countEndConflict, '$.kube.conflict'), routeBackFailedOn],
       Next: n.readScaleDown,
     }),
-    ...conflictStates(n.countEndConflict, n.isRouteEndRetryable, '$.kube.canaryEnd.conflicts', n.readRouteEnd, n.endConflictFailed, 'the HTTPRoute'),
+    ...conflictStates(n.countEndConflict, n.isRouteEndRetryable, '$.kube.canaryEnd.conflicts', n.readRouteEnd, n.routeEndConflictFailed, 'the HTTPRoute'),
+    [n.routeEndConflictFailed]: {
+      Type: 'Pass',
+      Comment: 'The HTTPRoute could not be set back (409 every time): recorded; the canary is still scaled down.',
+      Parameters: { Error: 'KubernetesUpdateConflict', Cause: `the HTTPRoute changed between each read and PUT (409 Conflict, ${MAX_UPDATE_ATTEMPTS} attempts)` },
+      ResultPath: '$.kube.canaryEnd.cleanup',
+      Next: n.readScaleDown,
+    },
     [n.isScaleDownRetryable]: {
       Type: 'Choice',
       Choices: [{ Variable: '$.kube.canaryEnd.conflicts.count', NumericLessThan: MAX_UPDATE_ATTEMPTS, Next: n.readScaleDown }],

@@ -293,6 +293,28 @@ describe('a canary whose own rollout fails', () => {
   });
 });
 
+describe('a canary whose HTTPRoute lacks the canary backendRef', () => {
+  it('refuses step 1, cannot set the route back either, scales the canary to 0 and ends ROLLBACK_FAILED naming both', async () => {
+    let cloud: LocalCloud | undefined;
+    const res = await simulate(loadScenarioFile(file('canary-promoted')), {
+      prepareCloud: (c) => {
+        cloud = c;
+        c.kube.seedRoute('prod', 'payments', 'payments-api', { 'payments-api': 100 });
+      },
+    });
+    assert.ok(cloud);
+    const r: Run = { output: res.output, events: res.ledgerEvents, cloud };
+    const st = prodStage(r);
+    assert.equal(st?.status, 'ROLLBACK_FAILED');
+    assert.match(st?.reason ?? '', /^canary aborted at step 1 \(5 %\): CanaryStepError: .*no backendRef to Service payments-api-canary/);
+    assert.match(st?.reason ?? '', /taking the canary's traffic and replicas back failed/);
+    assert.deepEqual(r.output.traffic?.changes, []);
+    assert.equal(canary(r)?.replicas, 0, 'the canary is scaled down although the route could not be set back');
+    assert.equal(stable(r)?.generation, 1);
+    assert.deepEqual(r.output.leasesHeld, []);
+  });
+});
+
 describe('a canary in replicas mode', () => {
   it('scales the canary 1, 2, 3 (ceil of its share of 3 stable replicas) then 0, with no route, analysis passing, and promotes', async () => {
     const r = await run('canary-replicas');

@@ -122,7 +122,7 @@ export const STAGE_FIXED_EVENTS = 927;
  * - CANARY_STEP_EVENTS: one more step (BeginCanaryStep … IsLastCanaryStep, routed, baked and analysed), every Retry used up;
  * - CANARY_CONFLICT_LOOP_EVENTS: one 409 loop of a canary write (ReadCanaryDeployment … IsCanaryConflictRetryable).
  */
-export const CANARY_FIXED_EXTRA_EVENTS = 428;
+export const CANARY_FIXED_EXTRA_EVENTS = 434;
 export const CANARY_STEP_EVENTS = 267;
 export const CANARY_CONFLICT_LOOP_EVENTS = 67;
 
