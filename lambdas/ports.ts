@@ -363,6 +363,22 @@ export interface AlarmReader {
   describeAlarms(names: readonly string[]): Promise<AlarmState[]>;
 }
 
+/** One series of a GetMetricData request (a MetricStat query). */
+export interface MetricQuery {
+  /** The query id: lower-case letter first (GetMetricData's Id). */
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly stat: string;
+  readonly periodSeconds: number;
+}
+
+export interface MetricReader {
+  /** CloudWatch GetMetricData over [start, end): the datapoints of each query by its id (oldest first; absent periods have none). */
+  getMetricData(queries: readonly MetricQuery[], start: string, end: string): Promise<Record<string, number[]>>;
+}
+
 // ---------------------------------------------------------------- Step Functions
 
 export interface TaskTokens {
@@ -447,6 +463,8 @@ export interface Deps {
   readonly ledger: Ledger;
   readonly registry: ImageRegistry;
   readonly alarms: AlarmReader;
+  /** CloudWatch GetMetricData (the canary analysis, docs/decisions/043-canary-steps.md); absent: an analysis FAILs as unreadable. */
+  readonly metrics?: MetricReader;
   readonly tasks: TaskTokens;
   readonly executions: Executions;
   readonly timers: Timers;

@@ -16,7 +16,7 @@ export const FAULT_OPERATIONS = {
     'ListImageReferrers',
     'GetRegistryScanningConfiguration',
   ],
-  cloudwatch: ['DescribeAlarms'],
+  cloudwatch: ['DescribeAlarms', 'GetMetricData'],
   codebuild: ['StartBuild'],
   dynamodb: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan'],
   scheduler: ['CreateSchedule', 'DeleteSchedule'],

@@ -5,6 +5,7 @@
 import { MAX_UPDATE_ATTEMPTS } from '../../lambdas/domain/rollout';
 import { EKS_API_RETRY, EKS_CALL_READ_RETRY, EKS_CALL_WRITE_RETRY, catchAll, catchOn, lambdaTask, serviceTask, type State, type States } from '../../workflows/builder';
 import type { DeployChain, DriverWorkflow } from '../../workflows/fragments/deploy';
+import { CANARY_STATE_NAMES, canaryStates } from './canary-workflow';
 
 export interface KubernetesStateNames {
   readonly plan: string;
@@ -96,6 +97,8 @@ function readDeployment(comment: string, selector: Record<string, string>, next:
  * most MAX_UPDATE_ATTEMPTS PUTs in all, then fails as `KubernetesUpdateConflict` on the chain's failure path.
  */
 export function kubernetesDeploy(chain: DeployChain): States {
+  // A wave stage's per-cluster chain (clusterPath) has no canary: a stage is a canary or waves (decision 044).
+  const canaryChain = chain.kind === 'deploy' && chain.clusterPath === undefined;
   const n = KUBERNETES_STATE_NAMES[chain.kind];
   const r = chain.resultPath;
   const target = chain.kind === 'deploy' ? "image pinned to the release's digest" : 'image pinned to the rollback target digest';
@@ -121,8 +124,20 @@ export function kubernetesDeploy(chain: DeployChain): States {
       ResultPath: '$.kube.cluster',
       TimeoutSeconds: 60,
       Catch: [catchAll(chain.onFailed, '$.deployError')],
-      Next: n.read,
+      Next: canaryChain ? CANARY_STATE_NAMES.choose : n.read,
     }),
+    // A canary stage (deploy.rollout; deploys only) takes the canary chain; every other stage the chain below, unchanged.
+    ...(canaryChain
+      ? {
+          [CANARY_STATE_NAMES.choose]: {
+            Type: 'Choice',
+            Comment: 'deploy.rollout (a canary in steps, docs/decisions/043-canary-steps.md): the canary chain; else the Deployment is replaced at once.',
+            Choices: [{ Variable: '$.kube.target.canary', IsPresent: true, Next: CANARY_STATE_NAMES.readStable }],
+            Default: n.read,
+          },
+          ...canaryStates(chain),
+        }
+      : {}),
     [n.read]: readDeployment(
       'Reads the Deployment before changing it: the PUT sends back the object as read, with its resourceVersion.',
       { ...OBJECT_FIELDS, ...ROLLOUT_FIELDS },

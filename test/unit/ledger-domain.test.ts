@@ -66,6 +66,7 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
       'prod/approval',
     ),
     e('deploy.started', 'prod', { buildId: 'build:2' }, 'prod/deploy/start'),
+    e('canary.step', 'prod', { step: 1, weight: 100, status: 'passed' }, 'prod/canary/1'),
     e('deploy.finished', 'prod', { result: 'SUCCEEDED', digest: DEV_DIGEST }, 'prod/deploy/end'),
     e('wave.finished', 'prod', { wave: 1, of: 1, result: 'SUCCEEDED', clusters: ['prod'] }, 'prod/wave/1'),
     e('bake.started', 'prod', {}, 'prod/bake/start'),
