@@ -17,7 +17,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ ended: boolean;
   const e = parseWith(eventSchema, event, 'timer payload');
   const release = await loadRelease(deps, e.releaseId);
   const { st } = stageConfigOf(deps, release.service, e.stage);
-  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-end' });
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-end', clusters: [st.cluster] });
   const gate = read.ok ? evaluateBakeEnd(st, read.states) : evaluateAlarmReadFailure('bake', st.alarms, read.error, `final check after ${st.bakeMinutes} minutes`);
   const now = deps.now().toISOString();
   const ended =

@@ -16,13 +16,15 @@ export const FAULT_OPERATIONS = {
     'ListImageReferrers',
     'GetRegistryScanningConfiguration',
   ],
-  cloudwatch: ['DescribeAlarms'],
+  cloudwatch: ['DescribeAlarms', 'GetMetricData'],
   codebuild: ['StartBuild'],
   dynamodb: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan'],
   scheduler: ['CreateSchedule', 'DeleteSchedule'],
   eventbridge: ['PutEvents'],
   sfn: ['StartExecution', 'DescribeExecution', 'SendTaskSuccess', 'SendTaskFailure'],
   eks: ['DescribeCluster', 'Call', 'ListAccessEntries'],
+  /** The handlers' AssumeRole of a cluster role in another account (issue 18). */
+  sts: ['AssumeRole'],
   /** `gantry doctor --local`'s reads. */
   cloudtrail: ['DescribeTrails'],
   kms: ['DescribeKey'],

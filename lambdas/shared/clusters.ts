@@ -1,0 +1,42 @@
+/**
+ * The one way handlers reach a cluster's account and region (issue 18, docs/decisions/045-clusters-in-other-accounts.md):
+ * CloudWatch alarms and metrics, and eks:DescribeCluster. The home scope (Gantry's own account and the handler's
+ * region) goes through `deps.alarms` and makes exactly the requests it made before; any other scope through
+ * `deps.scoped`, with the cluster role's credentials when the cluster is in another account.
+ */
+import { ConfigError } from '../adapters/errors';
+import { type ClusterScope, clusterScope, isHomeScope } from '../domain/cluster-scope';
+import type { AlarmReader, ClusterConnection, Deps, MetricsReader, ScopedReaders } from '../ports';
+
+/** A handler's session name in the target account (`gantry-<releaseId>`, or `gantry-<what>` outside a release). */
+export type SessionName = string;
+
+function scopedOf(deps: Deps, scope: ClusterScope): ScopedReaders {
+  if (!deps.scoped) {
+    throw new ConfigError(
+      `cluster ${scope.cluster} is in ${scope.account ? `account ${scope.account}, ` : ''}region ${scope.region}: this function has no readers outside its own account and region`,
+    );
+  }
+  return deps.scoped;
+}
+
+/** DescribeAlarms in the scope: `deps.alarms` at home, else the scope's CloudWatch (with the assumed role for another account). */
+export function alarmsIn(deps: Deps, scope: ClusterScope, sessionName: SessionName): AlarmReader {
+  return isHomeScope(scope, deps.runtime.region) ? deps.alarms : scopedOf(deps, scope).alarmsIn(scope, sessionName);
+}
+
+/**
+ * GetMetricData in the account and region of one cluster (for canary analysis). The home scope has no metrics reader
+ * in `Deps` of its own: it uses the scoped reader without a role, i.e. the handler's own credentials in its region.
+ */
+export function metricsFor(deps: Deps, cluster: string, sessionName: SessionName): MetricsReader {
+  const scope = clusterScope(deps.config, cluster);
+  return scopedOf(deps, scope).metricsIn(scope, sessionName);
+}
+
+/** eks:DescribeCluster of a configured cluster, in its region, with its role when it is in another account. */
+export async function describeClusterOf(deps: Deps, cluster: string, sessionName: SessionName): Promise<ClusterConnection> {
+  const scope = clusterScope(deps.config, cluster);
+  const c = deps.config.clusters[cluster] as { name: string };
+  return scopedOf(deps, scope).eksIn(scope, sessionName).describeCluster(c.name);
+}
