@@ -39,18 +39,24 @@ export async function run(event: unknown, deps: Deps): Promise<{ failedBakes: nu
     }
     const bakeMinute = minutesBetween(startedAt, detectedAt);
     const reason = `alarm ${alarm.alarmName} in ALARM at bake minute ${bakeMinute}${alarm.reason ? `: ${alarm.reason}` : ''}`;
-    const ended = await endBake(deps, token.releaseId, token.stage, {
-      kind: 'fail',
-      error: 'AlarmBreached',
-      cause: { alarm: alarm.alarmName, reason: alarm.reason, detectedAt, bakeMinute },
-      gate: {
-        gate: 'bake',
-        result: 'FAIL',
-        reason,
-        evidence: { alarm: alarm.alarmName, state: 'ALARM', previous: alarm.previousState, reason: alarm.reason, timestamp: detectedAt, ...placeOf },
+    const ended = await endBake(
+      deps,
+      token.releaseId,
+      token.stage,
+      {
+        kind: 'fail',
+        error: 'AlarmBreached',
+        cause: { alarm: alarm.alarmName, reason: alarm.reason, detectedAt, bakeMinute },
+        gate: {
+          gate: 'bake',
+          result: 'FAIL',
+          reason,
+          evidence: { alarm: alarm.alarmName, state: 'ALARM', previous: alarm.previousState, reason: alarm.reason, timestamp: detectedAt, ...placeOf },
+        },
+        detectedAt,
       },
-      detectedAt,
-    });
+      { phase: token.phase ?? null },
+    );
     if (ended) {
       failed++;
       logger.info('bake failed by alarm', { releaseId: token.releaseId, stage: token.stage, alarm: alarm.alarmName });

@@ -70,6 +70,12 @@ export interface TokenRecord {
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly attrs?: Record<string, unknown>;
+  /**
+   * For a BAKE token, the phase of the stage it bakes (`canary-2`, `wave-1`: decision 047); absent for the stage's
+   * own bake. A stage bakes once at a time, so the key stays (release, stage); the phase tells a late end-of-bake
+   * timer of an earlier phase that the bake now open is not its own.
+   */
+  readonly phase?: string;
 }
 
 /**
@@ -185,8 +191,11 @@ export interface Ledger {
   leasesOf(owner: string): Promise<Array<{ service: string; stage: string }>>;
 
   putToken(record: TokenRecord): Promise<void>;
-  /** Claim a token exactly once: deletes it and returns it, or undefined when already claimed. */
-  takeToken(kind: TokenRecord['kind'], releaseId: string, stage: string): Promise<TokenRecord | undefined>;
+  /**
+   * Claim a token exactly once: deletes it and returns it, or undefined when already claimed. With `phase`, only a
+   * token of that bake phase is claimed (`null`: only the stage's own bake); another phase's token is left as it is.
+   */
+  takeToken(kind: TokenRecord['kind'], releaseId: string, stage: string, only?: { phase: string | null }): Promise<TokenRecord | undefined>;
   /** Open bake tokens watching an alarm. */
   tokensForAlarm(alarmName: string): Promise<TokenRecord[]>;
   /** Open scan-wait tokens (kind SCAN) waiting for the scan of this image (repository, digest). */

@@ -726,15 +726,23 @@ export class DynamoLedger implements Ledger {
     }
   }
 
-  async takeToken(kind: TokenRecord['kind'], releaseId: string, stage: string): Promise<TokenRecord | undefined> {
+  async takeToken(kind: TokenRecord['kind'], releaseId: string, stage: string, only?: { phase: string | null }): Promise<TokenRecord | undefined> {
     let old: Item | undefined;
+    // A token of another bake phase is not this caller's to claim: the condition leaves it in place.
+    const phase =
+      only === undefined
+        ? undefined
+        : only.phase === null
+          ? { expr: ' AND attribute_not_exists(#phase)', values: undefined }
+          : { expr: ' AND #phase = :phase', values: { ':phase': only.phase } };
     try {
       ({ Attributes: old } = await this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: ledgerKeys.token(kind, releaseId, stage),
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': 'pk' },
+          ConditionExpression: `attribute_exists(#pk)${phase?.expr ?? ''}`,
+          ExpressionAttributeNames: { '#pk': 'pk', ...(phase ? { '#phase': 'phase' } : {}) },
+          ...(phase?.values ? { ExpressionAttributeValues: phase.values } : {}),
           ReturnValues: 'ALL_OLD',
         }),
       ));
@@ -1135,5 +1143,6 @@ function tokenFromItem(item: Item): TokenRecord {
     createdAt: item.createdAt as string,
     expiresAt: item.tokenExpiresAt as string,
     attrs: item.attrs as Record<string, unknown> | undefined,
+    phase: item.phase as string | undefined,
   });
 }

@@ -256,11 +256,12 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
           if (data.result === 'SUCCEEDED') st.deployedDigest = str(data.digest);
         }
         break;
+      // A phase's bake (a canary step, between waves: decision 047) is not the stage's bake.
       case 'bake.started':
-        if (st) st.bake = { result: 'RUNNING', startedAt: e.at };
+        if (st && data.phase === undefined) st.bake = { result: 'RUNNING', startedAt: e.at };
         break;
       case 'bake.finished':
-        if (st) st.bake = { ...(st.bake ?? {}), result: String(data.result), reason: str(data.reason), endedAt: e.at };
+        if (st && data.phase === undefined) st.bake = { ...(st.bake ?? {}), result: String(data.result), reason: str(data.reason), endedAt: e.at };
         break;
       case 'stage.promoted':
         if (st) st.status = 'PROMOTED';

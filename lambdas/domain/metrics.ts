@@ -139,8 +139,9 @@ export function releaseFacts(events: readonly LedgerEvent[]): ReleaseFacts | und
     const rollbackFinished = first('rollback.finished');
     const approvalGate = first('gate.evaluated', (e) => e.data.gate === 'approval');
     const approvalWait = first('stage.waiting', (e) => e.data.waitingFor === 'approval');
-    const bakeStarted = first('bake.started');
-    const bakeFinished = first('bake.finished');
+    // The stage's own bake; a phase's bake inside the stage (decision 047) is part of its deploy.
+    const bakeStarted = first('bake.started', (e) => e.data.phase === undefined);
+    const bakeFinished = first('bake.finished', (e) => e.data.phase === undefined);
 
     const phases: Partial<Record<Phase, number>> = {};
     const put = (p: Phase, v: number | undefined) => {

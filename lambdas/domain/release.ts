@@ -191,7 +191,12 @@ export function deployTimeoutSeconds(config: GantryConfig, stage: StageConfig): 
 
 /** Bake safety net: the bake ends by its timer; this only catches a lost timer. */
 export function bakeTimeoutSeconds(stage: StageConfig): number {
-  return stage.bakeMinutes * 60 + 900;
+  return phaseBakeTimeoutSeconds(stage.bakeMinutes);
+}
+
+/** The safety net of any bake of `minutes` (a stage's, or a phase's inside it: decision 047). */
+export function phaseBakeTimeoutSeconds(minutes: number): number {
+  return minutes * 60 + 900;
 }
 
 /** How a release ended, derived from its stages (the ledger is the truth). */

@@ -43,8 +43,11 @@ export const stageStep = {
   /** Waiting for a deploy window: once per window opening it waits for. */
   waitingForWindow: (s: string, until: string) => stage(s, `waiting:window:${until}`),
 
-  bakeStarted: (s: string) => stage(s, 'bake.started'),
-  bakeFinished: (s: string) => stage(s, 'bake.finished'),
+  /** A bake of the stage; with a phase (`canary-2`, `wave-1`: decision 047), one of the bakes inside the stage. */
+  bakeStarted: (s: string, phase?: string) => stage(s, phase ? `bake.started:${phase}` : 'bake.started'),
+  bakeFinished: (s: string, phase?: string) => stage(s, phase ? `bake.finished:${phase}` : 'bake.finished'),
+  /** The `bake` gate's verdict of a phase's bake (the stage's own bake records `gate(s, 'bake')`). */
+  phaseBakeGate: (s: string, phase: string) => stage(s, `gate:bake:${phase}`),
   /** An alarm event the bake did not act on: once per alarm and state change. */
   bakeEventIgnored: (s: string, alarm: string, changedAt: string) => stage(s, `bake.event-ignored:${alarm}:${changedAt}`),
 

@@ -548,3 +548,96 @@ describe('bake-timer', () => {
     assert.equal(bakeEnds.length, 1);
   });
 });
+
+describe('phased bakes inside a stage (decision 047)', () => {
+  const PHASE = { id: 'canary-1', minutes: 10, alarms: ['payments-prod-canary-5xx'] };
+  const PHASE_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAfake-phase-task-token';
+
+  /** The prod stage's first phase baking (lease held), registered at T0. */
+  async function phaseInProgress(): Promise<Harness> {
+    const h = await harness();
+    h.registry.add('payments-api', RELEASED, ['v1.4.2']);
+    for (const a of [...PROD_ALARMS, ...PHASE.alarms]) h.alarms.states.set(a, 'OK');
+    await prepareRelease({ input: { service: 'payments', image: { tag: 'v1.4.2' } }, executionArn: EXECUTION_ARN, executionName: RELEASE_ID }, h.deps);
+    assert.equal((await stageLease({ action: 'acquire', releaseId: RELEASE_ID, stage: 'prod' }, h.deps)).acquired, true);
+    assert.deepEqual(await bakeRegister({ taskToken: PHASE_TOKEN, releaseId: RELEASE_ID, stage: 'prod', phase: PHASE }, h.deps), { registered: true });
+    return h;
+  }
+
+  it("bakes for the phase's minutes on the stage's alarms and its own, under a timer of its own", async () => {
+    const h = await phaseInProgress();
+
+    assert.deepEqual(h.timers.scheduled, [
+      {
+        name: bakeTimerName(RELEASE_ID, 'prod', 'canary-1'),
+        at: new Date(T0.getTime() + 10 * MINUTE).toISOString(),
+        payload: { releaseId: RELEASE_ID, stage: 'prod', phase: PHASE },
+      },
+    ]);
+    assert.notEqual(bakeTimerName(RELEASE_ID, 'prod', 'canary-1'), bakeTimerName(RELEASE_ID, 'prod'));
+    const started = (await h.ledger.events(RELEASE_ID)).find((e) => e.type === 'bake.started');
+    assert.equal(started?.data.phase, 'canary-1');
+    assert.deepEqual(started?.data.alarms, [...PROD_ALARMS, ...PHASE.alarms]);
+    assert.equal(started?.data.bakeMinutes, 10);
+    assert.ok(
+      (await h.ledger.tokensForAlarm('payments-prod-canary-5xx')).some((t) => t.phase === 'canary-1'),
+      "the phase's own alarm fails it",
+    );
+  });
+
+  it("an ALARM on the phase's own alarm fails the phase, recorded with the phase, not as the stage's bake", async () => {
+    const h = await phaseInProgress();
+
+    const result = await alarmWatch(alarmEvent('payments-prod-canary-5xx', 'ALARM', new Date(T0.getTime() + 3 * MINUTE)), h.deps);
+
+    assert.deepEqual(result, { failedBakes: 1 });
+    assert.equal(h.tasks.failures[0]?.error, 'AlarmBreached');
+    assert.equal(h.tasks.failures[0]?.token, PHASE_TOKEN);
+    assert.deepEqual(h.timers.cancelled, [bakeTimerName(RELEASE_ID, 'prod', 'canary-1')]);
+    const events = await h.ledger.events(RELEASE_ID);
+    const finished = events.filter((e) => e.type === 'bake.finished');
+    assert.deepEqual(
+      finished.map((e) => [e.data.phase, e.data.result]),
+      [['canary-1', 'FAIL']],
+    );
+    assert.equal(events.find((e) => e.type === 'gate.evaluated' && e.data.gate === 'bake')?.data.phase, 'canary-1');
+    assert.equal(projectRelease(events)?.stages.find((s) => s.name === 'prod')?.bake, undefined, "the stage's own bake has not run");
+  });
+
+  it("a late timer of an earlier phase ends nothing: the next phase's bake stays open", async () => {
+    const h = await phaseInProgress();
+    h.now = new Date(T0.getTime() + 10 * MINUTE);
+    assert.deepEqual(await bakeTimer({ releaseId: RELEASE_ID, stage: 'prod', phase: PHASE }, h.deps), { ended: true, result: 'PASS' });
+    const next = { id: 'canary-2', minutes: 10 };
+    assert.deepEqual(await bakeRegister({ taskToken: 'token-of-phase-2', releaseId: RELEASE_ID, stage: 'prod', phase: next }, h.deps), { registered: true });
+
+    // Phase 1's timer delivered again (a scheduler retry) while phase 2 bakes.
+    const late = await bakeTimer({ releaseId: RELEASE_ID, stage: 'prod', phase: PHASE }, h.deps);
+    // And the stage's own timer name is not phase 2's either.
+    const stageTimer = await bakeTimer({ releaseId: RELEASE_ID, stage: 'prod' }, h.deps);
+
+    assert.equal(late.ended, false);
+    assert.equal(stageTimer.ended, false);
+    assert.deepEqual(
+      h.tasks.successes.map((s) => s.token),
+      [PHASE_TOKEN],
+      'only phase 1 was ended',
+    );
+    assert.ok(
+      (await h.ledger.tokensForAlarm('payments-prod-5xx')).some((t) => t.phase === 'canary-2'),
+      'phase 2 still bakes',
+    );
+    h.now = new Date(T0.getTime() + 20 * MINUTE);
+    assert.deepEqual(await bakeTimer({ releaseId: RELEASE_ID, stage: 'prod', phase: next }, h.deps), { ended: true, result: 'PASS' });
+    const finished = (await h.ledger.events(RELEASE_ID)).filter((e) => e.type === 'bake.finished').map((e) => e.data.phase);
+    assert.deepEqual(finished, ['canary-1', 'canary-2'], 'each phase recorded once, under its own step key');
+  });
+
+  it('refuses a phase id that could not be a step key or a schedule name', async () => {
+    const h = await harness();
+    await assert.rejects(
+      bakeRegister({ taskToken: TOKEN, releaseId: RELEASE_ID, stage: 'prod', phase: { id: 'Canary 1:x', minutes: 5 } }, h.deps),
+      (e: Error) => e instanceof ValidationError && /phase\.id/.test(e.message),
+    );
+  });
+});

@@ -77,8 +77,9 @@ export function evidenceCompleteness(events: readonly LedgerEvent[]): EvidenceRe
       });
       if (!shortfalls.some((x) => x === undefined)) gap(stage, 'deploy', shortfalls[shortfalls.length - 1] as string);
     }
-    const bake = of.filter((e) => e.type === 'bake.finished');
-    const bakeGate = of.filter((e) => e.type === 'gate.evaluated' && e.data.gate === 'bake');
+    // The stage's own bake: a phase's (decision 047) does not stand for it.
+    const bake = of.filter((e) => e.type === 'bake.finished' && e.data.phase === undefined);
+    const bakeGate = of.filter((e) => e.type === 'gate.evaluated' && e.data.gate === 'bake' && e.data.phase === undefined);
     if (bake.length === 0 && bakeGate.length === 0) gap(stage, 'bake', 'promoted without a bake result');
     else if (![...bake, ...bakeGate].some((b) => b.data.result === 'PASS' || b.data.result === 'WARN')) gap(stage, 'bake', 'promoted although its bake did not pass');
     if (approvals.includes(stage)) {

@@ -261,6 +261,7 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           break;
         }
         case 'bake.started':
+          if (x.phase !== undefined) break; // a phase's bake inside the stage (decision 047)
           st.bake = {
             startedAt: e.at,
             ...(typeof x.bakeMinutes === 'number' ? { minutes: x.bakeMinutes } : {}),
@@ -268,6 +269,7 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           };
           break;
         case 'bake.finished':
+          if (x.phase !== undefined) break;
           st.bake = { ...(st.bake ?? {}), endedAt: e.at, result: String(x.result), ...(s(x.reason) ? { reason: x.reason as string } : {}) };
           break;
         case 'stage.promoted':
