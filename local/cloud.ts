@@ -82,6 +82,8 @@ export interface DeploymentRecord {
   endedAt?: string;
   result?: 'SUCCEEDED' | 'FAILED';
   message?: string;
+  /** A Kubernetes driver run: the cluster's account and region, and the role its eks:call ran with (issue 18). */
+  target?: { cluster: string; account: string; region: string; roleArn: string };
 }
 
 export interface ExternalNote {
@@ -416,8 +418,8 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     const out: AlarmState[] = [];
     for (const name of names) {
       const key = this.alarmKey(name, where);
-      // Away from home an alarm exists only once a scenario line set it there; at home, unless the scenario says MISSING.
-      if (key === name ? this.scenario.alarms[name] === 'MISSING' : !this.alarmStates.has(key)) continue;
+      // Every alarm exists (OK until set) unless the scenario says MISSING, which it says of the home account's only.
+      if (key === name && this.scenario.alarms[name] === 'MISSING') continue;
       const s = this.alarmStates.get(key) ?? { state: 'OK' as const, reason: 'no datapoints breaching', updatedAt: new Date(this.start).toISOString() };
       out.push({ name, type: 'MetricAlarm', state: s.state, reason: s.reason, updatedAt: s.updatedAt });
     }

@@ -446,6 +446,7 @@ export class LocalStepFunctions {
     const { [TASK_ROLE_PARAMETER]: roleArn, ...params } = withRole;
     const req = params as unknown as EksCallRequest;
     const clusterKey = this.taskClusterKey(roleArn, req.ClusterName);
+    const cfg = Object.hasOwn(this.deps.config.clusters, clusterKey) ? this.deps.config.clusters[clusterKey] : undefined;
     const m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(req.Path ?? '');
     const key = m ? `${clusterKey}/${m[1]}/${m[2]}` : '';
     let rollout: RolloutScript | undefined;
@@ -474,6 +475,7 @@ export class LocalStepFunctions {
         releaseId: rec.name,
         buildId: `eks:${req.ClusterName}/${m[1]}/${m[2]}`,
         startedAt: this.clock.now().toISOString(),
+        ...(cfg && roleArn !== undefined ? { target: { cluster: clusterKey, account: cfg.account ?? ACCOUNT, region: cfg.region, roleArn: String(roleArn) } } : {}),
       };
     }
     const res = this.cloud.kube.eksCall(req, { cluster: clusterKey, ...(rollout ? { rollout } : {}) });

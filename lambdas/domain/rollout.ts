@@ -94,12 +94,14 @@ export function rolloutTarget(args: {
   const cluster = config.clusters[stage.cluster];
   if (!svc || !cluster) throw new KubernetesDriverError(`unknown service or cluster for ${service}/${stage.name}`);
   const scope = clusterScope(config, stage.cluster);
-  let roleArn: string;
-  try {
-    roleArn = taskRoleArn(scope, args.clusterAccessRoleArn);
-  } catch (e) {
-    throw new KubernetesDriverError((e as Error).message);
-  }
+  const roleOf = (): string => {
+    try {
+      return taskRoleArn(scope, args.clusterAccessRoleArn);
+    } catch (e) {
+      throw new KubernetesDriverError((e as Error).message);
+    }
+  };
+  // The role is resolved after every value of the request is checked (a bad digest is named before a missing role).
   return {
     releaseId: check(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, releaseId, 'release id'),
     kind,
@@ -109,7 +111,6 @@ export function rolloutTarget(args: {
     region: cluster.region,
     cluster: stage.cluster,
     ...(scope.account !== undefined ? { account: scope.account } : {}),
-    roleArn,
     namespace: stage.namespace,
     deployment: check(K8S_NAME_PATTERN, stage.deploy.deployment, 'Deployment name'),
     container: check(K8S_NAME_PATTERN, stage.deploy.container, 'container name'),
@@ -118,6 +119,7 @@ export function rolloutTarget(args: {
     path: deploymentPath(stage.namespace, stage.deploy.deployment),
     pollSeconds: stage.deploy.pollSeconds,
     timeoutSeconds: stage.deploy.timeoutMinutes * 60,
+    roleArn: roleOf(),
   };
 }
 
