@@ -9,7 +9,7 @@
 import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandOutput } from '@aws-sdk/client-cloudwatch';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { ClusterScopeError, SESSION_NAME_PATTERN } from '../domain/cluster-scope';
+import { ClusterAccessError, ClusterScopeError, SESSION_NAME_PATTERN } from '../domain/cluster-scope';
 import { ROLE_ARN_PATTERN } from '../domain/config';
 import type { AlarmReader, ClusterConnection, ClusterDescriber, MetricQuery, MetricSeries, MetricsReader, ReadScope, ScopedReaders } from '../ports';
 import { CloudWatchAlarms } from './cloudwatch';
@@ -20,10 +20,7 @@ import { sdkClientConfig } from './retry';
 export const ASSUMED_ROLE_SECONDS = 900;
 const RENEW_BEFORE_MS = 5 * 60_000;
 
-/** A role that cannot be assumed, or a cluster DescribeCluster cannot describe: named, with the cause. */
-export class ClusterAccessError extends Error {
-  override readonly name = 'ClusterAccessError';
-}
+export { ClusterAccessError };
 
 export interface AwsCredentials {
   readonly accessKeyId: string;

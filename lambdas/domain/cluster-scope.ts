@@ -15,6 +15,14 @@ export class ClusterScopeError extends Error {
   override readonly name = 'ClusterScopeError';
 }
 
+/**
+ * A cluster Gantry cannot reach: its role cannot be assumed, or eks:DescribeCluster refuses or does not know it. The
+ * Kubernetes plan fails with it, and the workflow takes the deploy's failure path (not the internal-error path).
+ */
+export class ClusterAccessError extends Error {
+  override readonly name = 'ClusterAccessError';
+}
+
 /** The account and region of one cluster, and the role assumed there (other accounts only). */
 export interface ClusterScope {
   /** The config key (`clusters.<key>`). */

@@ -5,7 +5,7 @@
  * `deps.scoped`, with the cluster role's credentials when the cluster is in another account.
  */
 import { ConfigError } from '../adapters/errors';
-import { type ClusterScope, clusterScope, isHomeScope } from '../domain/cluster-scope';
+import { ClusterAccessError, type ClusterScope, clusterScope, isHomeScope } from '../domain/cluster-scope';
 import type { AlarmReader, ClusterConnection, Deps, MetricsReader, ScopedReaders } from '../ports';
 
 /** A handler's session name in the target account (`gantry-<releaseId>`, or `gantry-<what>` outside a release). */
@@ -38,5 +38,12 @@ export function metricsFor(deps: Deps, cluster: string, sessionName: SessionName
 export async function describeClusterOf(deps: Deps, cluster: string, sessionName: SessionName): Promise<ClusterConnection> {
   const scope = clusterScope(deps.config, cluster);
   const c = deps.config.clusters[cluster] as { name: string };
-  return scopedOf(deps, scope).eksIn(scope, sessionName).describeCluster(c.name);
+  try {
+    return await scopedOf(deps, scope).eksIn(scope, sessionName).describeCluster(c.name);
+  } catch (e) {
+    if (e instanceof ClusterAccessError) throw e;
+    const err = e as Error;
+    const where = `${scope.account ? `account ${scope.account}, ` : ''}region ${scope.region}${scope.roleArn ? ` as ${scope.roleArn}` : ''}`;
+    throw new ClusterAccessError(`cannot describe cluster ${c.name} (${where}): ${err.name}: ${err.message}`, { cause: e });
+  }
 }
