@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * CDK entry: `npx cdk deploy -c config=path/to/gantry.config.json`. The only place that reads context.
+ * CDK entry: `npx cdk deploy -c config=path/to/gantry.config.json`. The only place of the Gantry app that reads context (bin/target-account.ts reads the companion stack's).
  *
  * The config path defaults to `gantry.config.json` (relative to the working directory); when that file
  * does not exist, the example config is used with a warning. An explicit `-c config=` that does not

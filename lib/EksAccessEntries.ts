@@ -13,7 +13,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import { CfnAccessEntry } from 'aws-cdk-lib/aws-eks';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ACCESS_POLICY_FOR, type AccessRequirement, type AccessRole, accessPolicyArn, accessRequirements } from '../lambdas/domain/access-entries';
+import { ACCESS_POLICY_FOR, type AccessLevel, type AccessRequirement, type AccessRole, accessPolicyArn, accessRequirements } from '../lambdas/domain/access-entries';
 import type { GantryConfig } from '../lambdas/domain/config';
 
 export interface EksAccessEntriesProps {
@@ -52,25 +52,80 @@ export class EksAccessEntries extends Construct {
         );
       }
     }
+    // A cluster in another account gets its entries from the GantryTargetAccount stack in that account.
+    const foreign = [...new Set(wanted.filter((r) => accountOf(props.config, r.clusterKey) !== undefined).map((r) => `clusters.${r.clusterKey}`))];
+    if (foreign.length > 0) {
+      throw new EksAccessEntriesError(
+        `${foreign.join(', ')}: accessEntries "create" applies to clusters in Gantry's own account; a cluster with account gets its access entry from the GantryTargetAccount stack deployed in that account (docs/deploying.md), so use "document" or leave accessEntries out`,
+      );
+    }
+    // One entry per (cluster, principal): roles that share a principal (the workflows share the ClusterAccessRole)
+    // get one entry with one access policy per level, each scoped to that level's namespaces.
+    const groups = new Map<string, { requirements: AccessRequirement[]; role: IRole }>();
+    for (const requirement of wanted) {
+      const role = props.roles[requirement.role];
+      const key = `${requirement.clusterKey}\u0000${role.node.path}`;
+      const g = groups.get(key) ?? { requirements: [], role };
+      g.requirements.push(requirement);
+      groups.set(key, g);
+    }
     const ids = new Set<string>();
-    this.entries = wanted.map((requirement) => {
-      const key = requirement.clusterKey.replace(/[^A-Za-z0-9]/g, '') || 'Cluster';
-      const base = `${key.charAt(0).toUpperCase()}${key.slice(1)}${requirement.role.charAt(0).toUpperCase()}${requirement.role.slice(1)}`;
+    this.entries = [...groups.values()].flatMap(({ requirements, role }) => {
+      const first = requirements[0] as AccessRequirement;
+      const key = first.clusterKey.replace(/[^A-Za-z0-9]/g, '') || 'Cluster';
+      const who = requirements.length === 1 ? first.role : role.node.scope?.node.id || role.node.id;
+      const base = `${key.charAt(0).toUpperCase()}${key.slice(1)}${who.charAt(0).toUpperCase()}${who.slice(1)}`;
       let cid = base;
       for (let i = 2; ids.has(cid); i++) cid = `${base}${i}`;
       ids.add(cid);
-      const entry = new CfnAccessEntry(this, cid, {
-        clusterName: requirement.clusterName,
-        principalArn: props.roles[requirement.role].roleArn,
-        type: 'STANDARD',
-        accessPolicies: [
-          {
-            policyArn: accessPolicyArn(ACCESS_POLICY_FOR[requirement.level], stack.partition),
-            accessScope: { type: 'namespace', namespaces: [...requirement.namespaces] },
-          },
-        ],
+      const entry = namespacedAccessEntry(this, cid, {
+        clusterName: first.clusterName,
+        principalArn: role.roleArn,
+        grants: requirements.map((r) => ({ level: r.level, namespaces: r.namespaces })),
       });
-      return { requirement, entry };
+      return requirements.map((requirement) => ({ requirement, entry }));
     });
   }
+}
+
+/** One level of access in some namespaces. */
+export interface NamespacedGrant {
+  readonly level: AccessLevel;
+  readonly namespaces: readonly string[];
+}
+
+/**
+ * One `AWS::EKS::AccessEntry` (STANDARD) for a principal on a cluster of the stack's own account and region, with one
+ * access policy per level, each scoped to its namespaces (sorted, once); a namespace with edit is left out of view
+ * (edit includes it). Used here and by GantryTargetAccount.
+ */
+export function namespacedAccessEntry(scope: Construct, id: string, props: { clusterName: string; principalArn: string; grants: readonly NamespacedGrant[] }): CfnAccessEntry {
+  const edit = new Set(props.grants.filter((g) => g.level === 'edit').flatMap((g) => g.namespaces));
+  const view = new Set(
+    props.grants
+      .filter((g) => g.level === 'view')
+      .flatMap((g) => g.namespaces)
+      .filter((n) => !edit.has(n)),
+  );
+  const policies: Array<[AccessLevel, Set<string>]> = [
+    ['edit', edit],
+    ['view', view],
+  ];
+  const partition = Stack.of(scope).partition;
+  return new CfnAccessEntry(scope, id, {
+    clusterName: props.clusterName,
+    principalArn: props.principalArn,
+    type: 'STANDARD',
+    accessPolicies: policies
+      .filter(([, namespaces]) => namespaces.size > 0)
+      .map(([level, namespaces]) => ({
+        policyArn: accessPolicyArn(ACCESS_POLICY_FOR[level], partition),
+        accessScope: { type: 'namespace', namespaces: [...namespaces].sort() },
+      })),
+  });
+}
+
+function accountOf(config: GantryConfig, clusterKey: string): string | undefined {
+  const c = Object.hasOwn(config.clusters, clusterKey) ? (config.clusters[clusterKey] as { account?: string }) : undefined;
+  return c?.account;
 }

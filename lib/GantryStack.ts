@@ -20,17 +20,22 @@ export class GantryStack extends Stack {
     new CfnOutput(this, 'RollbackStateMachineArn', { value: cp.rollbackStateMachine.stateMachineArn, description: 'The operator rollback workflow' });
     new CfnOutput(this, 'LedgerTableName', { value: cp.table.tableName, description: 'The ledger (DynamoDB)' });
     new CfnOutput(this, 'EventBusName', { value: cp.eventBus.eventBusName, description: 'The Gantry bus for lifecycle events' });
+    new CfnOutput(this, 'ClusterAccessRoleArn', {
+      value: cp.clusterAccess.role.roleArn,
+      description:
+        "The role the workflows' eks:call Tasks run as on clusters of this account: give it an EKS access entry (edit in the namespaces of kubernetes stages, view where drift is checked)",
+    });
     new CfnOutput(this, 'ReleaseWorkflowRoleArn', {
       value: cp.releaseStateMachine.role.roleArn,
-      description: 'Give this role an EKS access entry on every cluster a kubernetes stage deploys to (eks:call)',
+      description: 'The release workflow role: it assumes ClusterAccessRoleArn (or a cluster roleArn) for eks:call, so it needs no EKS access entry itself',
     });
     new CfnOutput(this, 'RollbackWorkflowRoleArn', {
       value: cp.rollbackStateMachine.role.roleArn,
-      description: 'Give this role an EKS access entry on every cluster a kubernetes stage rolls back on (eks:call)',
+      description: 'The rollback workflow role: it assumes ClusterAccessRoleArn (or a cluster roleArn) for eks:call, so it needs no EKS access entry itself',
     });
     new CfnOutput(this, 'InsightWorkflowRoleArn', {
       value: cp.insightCheck.stateMachine.role.roleArn,
-      description: 'Give this role a read-only EKS access entry on every cluster whose drift is checked',
+      description: 'The insight workflow role: it assumes ClusterAccessRoleArn (or a cluster roleArn) for its eks:call GET, so it needs no EKS access entry itself',
     });
     new CfnOutput(this, 'TerraformDriverRoleArn', {
       value: cp.terraformDriver.role.roleArn,

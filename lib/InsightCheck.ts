@@ -20,7 +20,7 @@ import { Construct } from 'constructs';
 import { type GantryConfig, stageWorkload } from '../lambdas/domain/config';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
 import { PROJECT_ROOT } from './GantryFunction';
-import { PLACEHOLDER } from './WorkflowDefinition';
+import { PLACEHOLDER, WorkflowDefinition } from './WorkflowDefinition';
 import { WorkflowLogGroup } from './WorkflowLogGroup';
 
 /** The definition file, under `statemachines/`. */
@@ -85,10 +85,19 @@ export class InsightCheck extends Construct {
     this.stateMachine.addToRolePolicy(
       new PolicyStatement({ sid: 'InvokeInsightFunctions', actions: ['lambda:InvokeFunction'], resources: [props.planFunction.functionArn, props.recordFunction.functionArn] }),
     );
-    // Only the clusters the check reads: those of stages with a workload, and none when insight.driftCheck is off.
-    const read = props.config.insight.driftCheck
-      ? Object.values(props.config.services).flatMap((svc) => svc.stages.filter((st) => stageWorkload(st) !== undefined).map((st) => props.config.clusters[st.cluster]))
-      : [];
+    // Only the clusters the check reads: those of stages with a workload, and none when insight.driftCheck is off; and
+    // only while the definition describes them in a Task (decision 046: insight-plan describes them with the
+    // ClusterAccessRole), never a cluster of another account (described with its roleArn).
+    const describes = new WorkflowDefinition(INSIGHT_DEFINITION, text).describesClusters;
+    const read =
+      props.config.insight.driftCheck && describes
+        ? Object.values(props.config.services).flatMap((svc) =>
+            svc.stages
+              .filter((st) => stageWorkload(st) !== undefined)
+              .map((st) => props.config.clusters[st.cluster])
+              .filter((c) => (c as { account?: string } | undefined)?.account === undefined),
+          )
+        : [];
     const clusterArns = [...new Set(read.flatMap((c) => (c ? [stack.formatArn({ service: 'eks', region: c.region, resource: 'cluster', resourceName: c.name })] : [])))].sort();
     if (clusterArns.length > 0) {
       this.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'DescribeConfiguredClusters', actions: ['eks:DescribeCluster'], resources: clusterArns }));

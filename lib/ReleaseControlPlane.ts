@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
+import { CfnEventBusPolicy, EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -53,6 +53,7 @@ import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './ack
 import { grantCapabilities } from './handler-grants';
 import { handlerGrants, ledgerPolicy, writes } from './ledger-access';
 import { ApprovalApi } from './ApprovalApi';
+import { CLUSTER_ACCESS_ROLE_ENV, CLUSTER_PLANNING_HANDLERS, ClusterAccessRole, stageClusterKeys } from './ClusterAccessRole';
 import { EksAccessEntries } from './EksAccessEntries';
 import { GantryFunction, PROJECT_ROOT } from './GantryFunction';
 import { DRIVERS } from '../drivers';
@@ -138,6 +139,13 @@ export class ReleaseControlPlane extends Construct {
   public readonly insightCheck: InsightCheck;
   /** EKS access entries of Gantry's roles on the clusters whose config says `accessEntries: "create"` (lib/EksAccessEntries.ts). */
   public readonly accessEntries: EksAccessEntries;
+  /**
+   * The role the workflows' `eks:call` Tasks (`Credentials`) and the plan handlers assume for clusters in Gantry's own
+   * account (lib/ClusterAccessRole.ts, decision 046). Clusters in other accounts are reached with their `roleArn`.
+   */
+  public readonly clusterAccess: ClusterAccessRole;
+  /** One statement on the account's default bus per account named by `clusters.*.account`: its alarm events may come in. */
+  public readonly busPolicies: readonly CfnEventBusPolicy[];
 
   constructor(scope: Construct, id: string, props: ReleaseControlPlaneProps) {
     super(scope, id);
@@ -304,8 +312,15 @@ export class ReleaseControlPlane extends Construct {
       functionsByPlaceholder.set(`${pascalCase(name)}FunctionArn`, fn);
     }
     const codeBuildSyncRuleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE });
-    // The clusters the drivers' workflow states describe (the Kubernetes driver's stages; eks:call needs no IAM; see docs/drivers.md).
-    const kubernetesClusterArns = [...new Set(Object.values(this.drivers).flatMap((r) => r.describedClusterArns ?? []))];
+    // The workflows no longer describe clusters (the plan handler does, with the cluster's role: decision 046); a
+    // definition that still has an `aws-sdk:eks:describeCluster` Task gets it on the own-account clusters only (a
+    // cluster in another account is described with its roleArn, never with the workflow role).
+    const ownClusterArns = new Set(
+      Object.values(config.clusters)
+        .filter((c) => (c as { account?: string }).account === undefined)
+        .map((c) => stack.formatArn({ service: 'eks', region: c.region, resource: 'cluster', resourceName: c.name })),
+    );
+    const kubernetesClusterArns = [...new Set(Object.values(this.drivers).flatMap((r) => r.describedClusterArns ?? []))].filter((arn) => ownClusterArns.has(arn));
     const workflow = (wid: string, file: string) => {
       const definition = WorkflowDefinition.fromFile(join(PROJECT_ROOT, 'statemachines', file));
       const logGroup = new WorkflowLogGroup(this, `${wid}Logs`, { retention: logRetention, encryptionKey: this.key, removalPolicy });
@@ -355,14 +370,36 @@ export class ReleaseControlPlane extends Construct {
         if (value !== undefined) functions[name].function.addEnvironment(variable, value);
       }
     }
+    // ---------------------------------------------------------------- reaching the clusters (decision 046)
+    const workflowRoles = [this.releaseStateMachine.role, this.rollbackStateMachine.role, this.insightCheck.stateMachine.role];
+    const planningRoles = CLUSTER_PLANNING_HANDLERS.map((n) => functions[n].role);
+    this.clusterAccess = new ClusterAccessRole(this, 'ClusterAccess', { config, trustedRoles: [...workflowRoles, ...planningRoles] });
+    for (const role of [...workflowRoles, ...planningRoles]) this.clusterAccess.grantAssumeAll(role);
+    for (const name of CLUSTER_PLANNING_HANDLERS) functions[name].function.addEnvironment(CLUSTER_ACCESS_ROLE_ENV, this.clusterAccess.role.roleArn);
+    // Alarms of a cluster in another account are read there, with its role (own-account alarms with the handler's own role).
+    for (const name of HANDLER_NAMES) {
+      if (handlerEntry(name).capabilities.includes('readAlarms')) this.clusterAccess.grantAssumeTargetRoles(functions[name].role);
+    }
+    // The CodeBuild drivers assume the role of a stage's cluster in another account (X2's deploy.sh): the roles of their stages only.
+    for (const d of DRIVERS) {
+      const role = this.drivers[d.name]?.role;
+      if (!d.codeBuild || !role) continue;
+      const roleArns = Object.values(config.services).flatMap((svc) =>
+        svc.stages
+          .filter((st) => st.deploy.driver === d.name)
+          .flatMap((st) => stageClusterKeys(st).flatMap((key) => (config.clusters[key] as { roleArn?: string } | undefined)?.roleArn ?? [])),
+      );
+      this.clusterAccess.grantAssumeTargetRoles(role, roleArns);
+    }
     this.accessEntries = new EksAccessEntries(this, 'EksAccessEntries', {
       config,
       roles: {
         helmDriver: this.helmDriver.role,
         terraformDriver: this.terraformDriver.role,
-        releaseWorkflow: this.releaseStateMachine.role,
-        rollbackWorkflow: this.rollbackStateMachine.role,
-        insightWorkflow: this.insightCheck.stateMachine.role,
+        // The workflows' eks:call Tasks run as the ClusterAccessRole (their Credentials): one entry for the three.
+        releaseWorkflow: this.clusterAccess.role,
+        rollbackWorkflow: this.clusterAccess.role,
+        insightWorkflow: this.clusterAccess.role,
       },
     });
     this.approvalApi = new ApprovalApi(this, 'ApprovalApi', {
@@ -459,6 +496,24 @@ export class ReleaseControlPlane extends Construct {
         eventPatternOf(executionStatusChangePattern(workflows.map((w) => w.stateMachineArn))),
       ),
     };
+    // Alarm state changes of clusters in other accounts arrive on the default bus through each account's
+    // GantryTargetAccount rule (lib/GantryTargetAccount.ts); the alarm-watch rule's pattern pins no `account`, so
+    // it matches them as well as this account's. One statement per account, CloudWatch alarm events only.
+    this.busPolicies = this.clusterAccess.access.targetAccounts.map(
+      (account) =>
+        new CfnEventBusPolicy(this, `AlarmEventsFrom${account}`, {
+          eventBusName: 'default',
+          statementId: busStatementId(stack.stackName, account),
+          statement: {
+            Sid: busStatementId(stack.stackName, account),
+            Effect: 'Allow',
+            Principal: { AWS: `arn:${stack.partition}:iam::${account}:root` },
+            Action: 'events:PutEvents',
+            Resource: stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' }),
+            Condition: { StringEquals: { 'events:source': [...alarmStateChangePattern.source], 'events:detail-type': [...alarmStateChangePattern['detail-type']] } },
+          },
+        }),
+    );
     // Each event flow's queue keeps the function's failed asynchronous invocations and its rule targets' undelivered events.
     for (const [name, dlq] of Object.entries(asyncDeadLetters) as Array<[HandlerName, Queue]>) {
       const rules = ruleTargets.get(dlq) ?? [];
@@ -518,10 +573,11 @@ export class ReleaseControlPlane extends Construct {
             `services.${service} stage ${st.name} uses the ${st.deploy.driver} driver, which ${release.source} never runs (it runs the ${started.join(' and ') || 'no'} driver), so a release reaching that stage fails at its deploy step`,
           );
         }
-        // The Kubernetes driver describes its cluster in the workflow's own region (aws-sdk:eks:describeCluster).
+        // A definition that still describes its cluster in a Task (aws-sdk:eks:describeCluster) can do so only in the
+        // workflow's own region; the plan handler's DescribeCluster (decision 046) reaches any region.
         const region = Stack.of(this).region;
         const cluster = config.clusters[st.cluster];
-        if (st.deploy.driver === 'kubernetes' && cluster && !Token.isUnresolved(region) && cluster.region !== region) {
+        if (release.describesClusters && st.deploy.driver === 'kubernetes' && cluster && !Token.isUnresolved(region) && cluster.region !== region) {
           Annotations.of(this).addWarningV2(
             'gantry:kubernetesClusterRegion',
             `services.${service} stage ${st.name} deploys with the kubernetes driver to cluster ${cluster.name} in ${cluster.region}, but the workflows run in ${region} and can describe only clusters of their own region, so its deploys fail`,
@@ -530,6 +586,15 @@ export class ReleaseControlPlane extends Construct {
       }
     }
   }
+}
+
+/**
+ * The statement id of the default bus's statement for one account: unique per Gantry stack and account (the default
+ * bus's policy is shared by every stack of the account), at most 64 of `[A-Za-z0-9_-]`.
+ */
+export function busStatementId(stackName: string, account: string): string {
+  const prefix = `${stackName.replace(/[^A-Za-z0-9_-]/g, '')}-alarms-from-`;
+  return `${prefix.slice(0, 64 - account.length)}${account}`;
 }
 
 /** An EventBridge pattern object (as the local bus uses it) in the shape CDK's `Rule` takes. */

@@ -17,6 +17,16 @@ export {
   type HandlerName,
 } from './ReleaseControlPlane';
 export { GantryStack, type GantryStackProps } from './GantryStack';
+export {
+  GantryTargetAccount,
+  GantryTargetAccountError,
+  type GantryTargetAccountProps,
+  type GantryTargetCluster,
+  GantryTargetAccountStack,
+  type GantryTargetAccountStackProps,
+  targetRoleName,
+} from './GantryTargetAccount';
+export { ClusterAccessRole, CLUSTER_ACCESS_ROLE_ENV, clusterAccess } from './ClusterAccessRole';
 export { addGantry, STACK_NAME } from './GantryApp';
 export { parseConfig, parseConfigText, configHash, type GantryConfig } from '../lambdas/domain/config';
 export { ValidationError } from '../lambdas/domain/validation';

@@ -417,14 +417,22 @@ export class LocalStepFunctions {
       try {
         account = this.cloud.assumeRole(String(roleArn), 'gantry-states-task', `arn:aws:sts::${ACCOUNT}:assumed-role/gantry-local-state-machine/states`).account;
       } catch (e) {
-        throw new TaskFailedError('States.TaskFailed', `Step Functions could not assume the task's role ${String(roleArn)} (Credentials.RoleArn): ${(e as Error).name}: ${(e as Error).message}`);
+        throw new TaskFailedError(
+          'States.TaskFailed',
+          `Step Functions could not assume the task's role ${String(roleArn)} (Credentials.RoleArn): ${(e as Error).name}: ${(e as Error).message}`,
+        );
       }
     }
     const found = this.cloud.clusterIn(clusterName, account);
     if (found) return found.key;
     const anywhere = Object.entries(this.deps.config.clusters).find(([, c]) => c.name === clusterName);
     if (anywhere) {
-      const unauthorized = { ResponseBody: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }, StatusCode: 401, StatusText: 'Unauthorized', Headers: {} };
+      const unauthorized = {
+        ResponseBody: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 },
+        StatusCode: 401,
+        StatusText: 'Unauthorized',
+        Headers: {},
+      };
       throw new TaskFailedError('EKS.401', JSON.stringify(unauthorized));
     }
     return clusterName;

@@ -105,9 +105,8 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'clusters.<name>.region': 'Its region, such as `eu-west-2`',
   'clusters.<name>.accessEntries':
     "`create`: the stack makes the access entries of Gantry's roles; `document` (absent): you do ([Clusters and their access entries](#clusters-and-their-access-entries))",
-  'clusters.<name>.account':
-    "The AWS account the cluster is in (12 digits); absent: Gantry's own account. Needs `roleArn` ([Clusters in other accounts](#clusters-in-other-accounts))",
-  'clusters.<name>.roleArn': "The role Gantry assumes in `account` to reach the cluster (the companion stack's, `GantryTargetAccount`); its account must be `account`",
+  'clusters.<name>.account': "The cluster's AWS account when it is not Gantry's own (12 digits); needs `roleArn` ([Clusters in other accounts](#clusters-in-other-accounts))",
+  'clusters.<name>.roleArn': 'The role Gantry assumes for this cluster (the GantryTargetAccount stack output `TargetRoleArn`); its account must be `account`',
   signing: 'Keys that image signatures are verified with',
   'signing.keys': 'The keys, by the name `requireSignature.keys` uses',
   'signing.keys.<name>': 'A PEM public key, or the key ARN (not an alias ARN) of an asymmetric KMS key',

@@ -139,10 +139,7 @@ export const EKS_CALL_RESOURCE = 'arn:aws:states:::eks:call';
 export function eksCallTask(target: string, retry: Retrier[], fields: TaskFields & { TimeoutSeconds?: number }): State {
   if (!/^\$(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(target)) throw new Error(`eksCallTask: expected a JSONPath such as $.kube.target, got ${JSON.stringify(target)}`);
   const { Comment, ...rest } = fields;
-  return withRetry(
-    { Type: 'Task', ...(Comment !== undefined ? { Comment } : {}), Resource: EKS_CALL_RESOURCE, Credentials: { 'RoleArn.$': `${target}.roleArn` }, ...rest },
-    retry,
-  );
+  return withRetry({ Type: 'Task', ...(Comment !== undefined ? { Comment } : {}), Resource: EKS_CALL_RESOURCE, Credentials: { 'RoleArn.$': `${target}.roleArn` }, ...rest }, retry);
 }
 
 /** Places `Retry` before `Catch` so a state reads: what, result, retry, catch, next. */

@@ -36,7 +36,8 @@ export type CredentialProvider = () => Promise<AwsCredentials>;
  */
 export function assumedRoleCredentials(sts: STSClient, roleArn: string, sessionName: string, now: () => number = Date.now): CredentialProvider {
   if (!ROLE_ARN_PATTERN.test(roleArn)) throw new ClusterScopeError(`refusing to assume ${JSON.stringify(roleArn)} (expected ${ROLE_ARN_PATTERN.source})`);
-  if (!SESSION_NAME_PATTERN.test(sessionName)) throw new ClusterScopeError(`refusing the role session name ${JSON.stringify(sessionName)} (expected ${SESSION_NAME_PATTERN.source})`);
+  if (!SESSION_NAME_PATTERN.test(sessionName))
+    throw new ClusterScopeError(`refusing the role session name ${JSON.stringify(sessionName)} (expected ${SESSION_NAME_PATTERN.source})`);
   let cached: AwsCredentials | undefined;
   return async () => {
     if (cached?.expiration && cached.expiration.getTime() - RENEW_BEFORE_MS > now()) return cached;
@@ -49,7 +50,12 @@ export function assumedRoleCredentials(sts: STSClient, roleArn: string, sessionN
     }
     const c = out.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new ClusterAccessError(`AssumeRole of ${roleArn} returned no credentials`);
-    cached = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}), ...(c.Expiration ? { expiration: c.Expiration } : {}) };
+    cached = {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
+      ...(c.Expiration ? { expiration: c.Expiration } : {}),
+    };
     return cached;
   };
 }
@@ -117,7 +123,8 @@ export class EksClusters implements ClusterDescriber {
     }
     const endpoint = out.cluster?.endpoint;
     const certificateAuthority = out.cluster?.certificateAuthority?.data;
-    if (!endpoint || !certificateAuthority) throw new ClusterAccessError(`eks:DescribeCluster ${name} (${this.where}): no endpoint or certificate authority (status ${out.cluster?.status ?? 'unknown'})`);
+    if (!endpoint || !certificateAuthority)
+      throw new ClusterAccessError(`eks:DescribeCluster ${name} (${this.where}): no endpoint or certificate authority (status ${out.cluster?.status ?? 'unknown'})`);
     return { endpoint, certificateAuthority };
   }
 }

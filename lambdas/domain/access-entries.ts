@@ -14,22 +14,25 @@ import { accessEntriesMode, type GantryConfig, stageWorkload } from './config';
 export const ACCESS_ROLES = ['helmDriver', 'terraformDriver', 'releaseWorkflow', 'rollbackWorkflow', 'insightWorkflow'] as const;
 export type AccessRole = (typeof ACCESS_ROLES)[number];
 
-/** The stack output that names each role (lib/GantryStack.ts). */
+/**
+ * The stack output that names the principal of each role's access entry (lib/GantryStack.ts). The workflows'
+ * `eks:call` Tasks run as the ClusterAccessRole (their `Credentials`, decision 046), so its entry is theirs.
+ */
 export const ACCESS_ROLE_OUTPUTS: Readonly<Record<AccessRole, string>> = {
   helmDriver: 'HelmDriverRoleArn',
   terraformDriver: 'TerraformDriverRoleArn',
-  releaseWorkflow: 'ReleaseWorkflowRoleArn',
-  rollbackWorkflow: 'RollbackWorkflowRoleArn',
-  insightWorkflow: 'InsightWorkflowRoleArn',
+  releaseWorkflow: 'ClusterAccessRoleArn',
+  rollbackWorkflow: 'ClusterAccessRoleArn',
+  insightWorkflow: 'ClusterAccessRoleArn',
 };
 
 /** Each role in words, for messages. */
 export const ACCESS_ROLE_LABELS: Readonly<Record<AccessRole, string>> = {
   helmDriver: 'the Helm driver role',
   terraformDriver: 'the Terraform driver role',
-  releaseWorkflow: 'the release workflow role (Kubernetes driver, eks:call)',
-  rollbackWorkflow: 'the rollback workflow role (Kubernetes driver, eks:call)',
-  insightWorkflow: 'the insight workflow role (drift check, eks:call GET)',
+  releaseWorkflow: 'the cluster access role for the release workflow (Kubernetes driver, eks:call)',
+  rollbackWorkflow: 'the cluster access role for the rollback workflow (Kubernetes driver, eks:call)',
+  insightWorkflow: 'the cluster access role for the insight workflow (drift check, eks:call GET)',
 };
 
 export type AccessLevel = 'edit' | 'view';

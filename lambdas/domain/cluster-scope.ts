@@ -52,7 +52,8 @@ export function taskRoleArn(scope: ClusterScope, clusterAccessRoleArn: string | 
       `no role to reach cluster ${scope.cluster}: it names no roleArn and GANTRY_CLUSTER_ACCESS_ROLE_ARN (the stack's ClusterAccessRole) is not set for this function`,
     );
   }
-  if (!ROLE_ARN_PATTERN.test(arn)) throw new ClusterScopeError(`refusing to use ${JSON.stringify(arn)} as the role of cluster ${scope.cluster} (expected ${ROLE_ARN_PATTERN.source})`);
+  if (!ROLE_ARN_PATTERN.test(arn))
+    throw new ClusterScopeError(`refusing to use ${JSON.stringify(arn)} as the role of cluster ${scope.cluster} (expected ${ROLE_ARN_PATTERN.source})`);
   return arn;
 }
 

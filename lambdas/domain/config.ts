@@ -201,47 +201,39 @@ export const ACCESS_ENTRY_MODES = ['create', 'document'] as const;
 
 /** An AWS account id. */
 export const ACCOUNT_PATTERN = /^\d{12}$/;
-/** An IAM role ARN in any partition, with an optional path (`arn:aws[-a-z]*:iam::<12 digits>:role/<path/name>`). */
+/**
+ * A role ARN as the runtime checks it before a request (rollout target, AssumeRole, the drivers' scripts): an IAM
+ * role in any partition, with an optional path (decision 045).
+ */
 export const ROLE_ARN_PATTERN = /^arn:aws[-a-z]*:iam::\d{12}:role\/(?:[\w+=,.@-]{1,64}\/){0,10}[\w+=,.@-]{1,64}$/;
 
-/** The account of a role ARN that matches ROLE_ARN_PATTERN, else undefined. */
-export function roleAccount(roleArn: string): string | undefined {
-  return ROLE_ARN_PATTERN.test(roleArn) ? roleArn.split(':')[4] : undefined;
-}
-
-/**
- * A cluster in another account names both `account` and the `roleArn` Gantry assumes there, and the role is that
- * account's; a role without an account is refused (decision 045). Each problem names its field.
- */
-export function clusterAccountProblems(c: { account?: string; roleArn?: string }): Array<{ field: 'account' | 'roleArn'; message: string }> {
-  if (c.account !== undefined && c.roleArn === undefined) {
-    return [{ field: 'roleArn', message: `expected the ARN of the role Gantry assumes in account ${c.account} (a cluster with an account needs a roleArn)` }];
-  }
-  if (c.roleArn !== undefined && c.account === undefined) {
-    const acct = roleAccount(c.roleArn);
-    return [{ field: 'account', message: `expected the account of the cluster alongside roleArn: set account to the role's account${acct ? ` (${acct})` : ''}` }];
-  }
-  if (c.account !== undefined && c.roleArn !== undefined) {
-    const acct = roleAccount(c.roleArn);
-    if (acct !== undefined && ACCOUNT_PATTERN.test(c.account) && acct !== c.account) {
-      return [{ field: 'roleArn', message: `expected a role of account ${c.account} (the cluster's account), got a role of account ${acct}` }];
-    }
-  }
-  return [];
-}
+/** A cluster's `roleArn`: an IAM role in the cluster's account (group 1). */
+export const CLUSTER_ROLE_ARN = /^arn:aws[-a-z]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 
 const cluster = z
   .strictObject({
     name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'expected an EKS cluster name'),
     region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'expected an AWS region such as eu-west-2'),
     accessEntries: z.enum(ACCESS_ENTRY_MODES, { error: 'expected "create" (the stack creates the access entries) or "document" (you create them)' }).optional(),
-    /** The AWS account the cluster is in (issue 18, decision 045); absent: Gantry's own account. Requires roleArn. */
-    account: z.string().regex(ACCOUNT_PATTERN, 'expected an AWS account id (12 digits)').optional(),
-    /** The role Gantry assumes to reach a cluster of another account (that account's, GantryTargetAccount). Requires account. */
-    roleArn: z.string().regex(ROLE_ARN_PATTERN, 'expected an IAM role ARN such as arn:aws:iam::222222222222:role/gantry-target').optional(),
+    /** The cluster's AWS account when it is not Gantry's own (issue 18): Gantry reaches it through `roleArn`. */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'expected a 12-digit AWS account id')
+      .optional(),
+    /** The role Gantry assumes for this cluster (the GantryTargetAccount stack's output): required with `account`. */
+    roleArn: z.string().regex(CLUSTER_ROLE_ARN, 'expected an IAM role ARN such as arn:aws:iam::222222222222:role/gantry-target-Gantry').optional(),
   })
   .superRefine((c, ctx) => {
-    for (const problem of clusterAccountProblems(c)) ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+    if (c.account !== undefined && c.roleArn === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['roleArn'], message: `expected the role Gantry assumes in account ${c.account} (a cluster with account needs roleArn)` });
+    }
+    if (c.roleArn !== undefined && c.account === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['account'], message: "expected the account of roleArn: set account to the role's account" });
+    }
+    const roleAccount = c.roleArn === undefined ? undefined : CLUSTER_ROLE_ARN.exec(c.roleArn)?.[1];
+    if (c.account !== undefined && /^\d{12}$/.test(c.account) && roleAccount !== undefined && roleAccount !== c.account) {
+      ctx.addIssue({ code: 'custom', path: ['roleArn'], message: `expected a role in account ${c.account}, got a role in account ${roleAccount}` });
+    }
   });
 
 /**

@@ -1,11 +1,12 @@
 /**
  * The one way handlers reach a cluster's account and region (issue 18, docs/decisions/045-clusters-in-other-accounts.md):
- * CloudWatch alarms and metrics, and eks:DescribeCluster. The home scope (Gantry's own account and the handler's
- * region) goes through `deps.alarms` and makes exactly the requests it made before; any other scope through
- * `deps.scoped`, with the cluster role's credentials when the cluster is in another account.
+ * CloudWatch alarms and metrics, and eks:DescribeCluster. Alarms of the home scope (Gantry's own account and the
+ * handler's region) go through `deps.alarms` and make exactly the requests they made before; any other scope through
+ * `deps.scoped`, with the cluster role's credentials when the cluster is in another account. DescribeCluster always
+ * runs as the cluster's task role (its roleArn, else the ClusterAccessRole).
  */
 import { ConfigError } from '../adapters/errors';
-import { ClusterAccessError, type ClusterScope, clusterScope, isHomeScope } from '../domain/cluster-scope';
+import { ClusterAccessError, type ClusterScope, clusterScope, isHomeScope, taskRoleArn } from '../domain/cluster-scope';
 import type { AlarmReader, ClusterConnection, Deps, MetricsReader, ScopedReaders } from '../ports';
 
 /** A handler's session name in the target account (`gantry-<releaseId>`, or `gantry-<what>` outside a release). */
@@ -34,11 +35,16 @@ export function metricsFor(deps: Deps, cluster: string, sessionName: SessionName
   return scopedOf(deps, scope).metricsIn(scope, sessionName);
 }
 
-/** eks:DescribeCluster of a configured cluster, in its region, with its role when it is in another account. */
+/**
+ * eks:DescribeCluster of a configured cluster, in its region, as the role its eks:call runs with (STS AssumeRole):
+ * the cluster's `roleArn` in another account, the stack's ClusterAccessRole in the own account (which holds
+ * eks:DescribeCluster on the own-account clusters; the plan handlers' own roles do not, decision 046).
+ */
 export async function describeClusterOf(deps: Deps, cluster: string, sessionName: SessionName): Promise<ClusterConnection> {
-  const scope = clusterScope(deps.config, cluster);
   const c = deps.config.clusters[cluster] as { name: string };
+  let scope: ClusterScope = clusterScope(deps.config, cluster);
   try {
+    scope = { ...scope, roleArn: taskRoleArn(scope, deps.runtime.clusterAccessRoleArn) };
     return await scopedOf(deps, scope).eksIn(scope, sessionName).describeCluster(c.name);
   } catch (e) {
     if (e instanceof ClusterAccessError) throw e;

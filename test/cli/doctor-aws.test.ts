@@ -33,6 +33,8 @@ const ROLES = {
   release: role('ReleaseWorkflowRole'),
   rollback: role('RollbackWorkflowRole'),
   insight: role('InsightWorkflowRole'),
+  // The workflows' eks:call Tasks run as the ClusterAccessRole (decision 046): the access entries name it.
+  cluster: role('ClusterAccessRole'),
 };
 const OUTPUTS = {
   ReleaseStateMachineArn: RELEASE_SM,
@@ -44,6 +46,7 @@ const OUTPUTS = {
   ReleaseWorkflowRoleArn: ROLES.release,
   RollbackWorkflowRoleArn: ROLES.rollback,
   InsightWorkflowRoleArn: ROLES.insight,
+  ClusterAccessRoleArn: ROLES.cluster,
 };
 
 /** payments: Helm in dev (document), Kubernetes in prod (create); ledger: Terraform in prod; a KMS signing key. */
@@ -87,7 +90,7 @@ function healthyAccount(): void {
     return out;
   });
   eks.on(ListAccessEntriesCommand, { clusterName: 'dev-eks' }).resolves({ accessEntries: ['arn:aws:iam::111122223333:role/Admin', ROLES.helm] });
-  eks.on(ListAccessEntriesCommand, { clusterName: 'prod-eks' }).resolves({ accessEntries: [ROLES.terraform, ROLES.release, ROLES.rollback, ROLES.insight] });
+  eks.on(ListAccessEntriesCommand, { clusterName: 'prod-eks' }).resolves({ accessEntries: [ROLES.terraform, ROLES.cluster] });
   eks.on(DescribeAccessEntryCommand).callsFake((input: { clusterName: string; principalArn: string }) => {
     const out = fixture('eks-describe-access-entry.constructed.json');
     Object.assign(out.accessEntry, { clusterName: input.clusterName, principalArn: input.principalArn });
@@ -164,9 +167,7 @@ describe('gantry doctor against a deployed Gantry (AWS)', () => {
     assert.deepEqual(inputs(eks, DescribeAccessEntryCommand), [
       { clusterName: 'dev-eks', principalArn: ROLES.helm },
       { clusterName: 'prod-eks', principalArn: ROLES.terraform },
-      { clusterName: 'prod-eks', principalArn: ROLES.release },
-      { clusterName: 'prod-eks', principalArn: ROLES.rollback },
-      { clusterName: 'prod-eks', principalArn: ROLES.insight },
+      { clusterName: 'prod-eks', principalArn: ROLES.cluster },
     ]);
     assert.deepEqual(inputs(eks, ListAssociatedAccessPoliciesCommand)[0], { clusterName: 'dev-eks', principalArn: ROLES.helm, maxResults: 100 });
     assert.deepEqual(inputs(ecr, DescribeRepositoriesCommand), [{ repositoryNames: ['payments-api'] }, { repositoryNames: ['ledger-service'] }]);
@@ -236,7 +237,7 @@ describe('gantry doctor against a deployed Gantry (AWS)', () => {
         resourcesVpcConfig: { endpointPublicAccess: false, endpointPrivateAccess: true },
       },
     });
-    eks.on(ListAccessEntriesCommand, { clusterName: 'prod-eks' }).resolves({ accessEntries: [ROLES.insight] });
+    eks.on(ListAccessEntriesCommand, { clusterName: 'prod-eks' }).resolves({ accessEntries: [ROLES.cluster] });
     eks.on(ListAssociatedAccessPoliciesCommand).resolves({
       associatedAccessPolicies: [{ policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy', accessScope: { type: 'namespace', namespaces: ['other'] } }],
     });

@@ -1,5 +1,6 @@
 /**
- * cfn-lint (AWS CloudFormation Linter) over the template synthesized from the example config: no error, and no
+ * cfn-lint (AWS CloudFormation Linter) over the template synthesized from the example config, the one of the
+ * cross-account fixture config and the GantryTargetAccount companion stack's (issue 18): no error, and no
  * warning but those acknowledged below with their reason (docs/security.md, "cfn-lint"). Runs when `cfn-lint` is
  * on PATH (.ci/run installs it where the machine's package manager has it); skipped with a printed reason otherwise.
  */
@@ -9,7 +10,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, it } from 'vitest';
-import { buildGantry, testConfig } from './fixtures';
+import { App } from 'aws-cdk-lib';
+import { GantryTargetAccountStack } from '../../lib/GantryTargetAccount';
+import { buildGantry, cdkJsonContext, crossAccountConfig, testConfig } from './fixtures';
 
 /** One finding of `cfn-lint --format json`. */
 export interface CfnLintFinding {
@@ -42,7 +45,9 @@ const SKIP = available.error || available.status !== 0 ? 'cfn-lint is not on PAT
 if (SKIP) process.stdout.write(`# skipped test/infra/cfn-lint.test.ts: ${SKIP}\n`);
 
 /** Regions to check resource and property availability in: us-east-1 (cfn-lint's default) and the config's. */
-const REGIONS = [...new Set(['us-east-1', ...Object.values(testConfig().clusters).map((c) => c.region)])].sort();
+const REGIONS = [
+  ...new Set(['us-east-1', ...Object.values(testConfig().clusters).map((c) => c.region), ...Object.values(crossAccountConfig().clusters).map((c) => c.region)]),
+].sort();
 
 function lint(template: unknown): CfnLintFinding[] {
   const file = join(mkdtempSync(join(tmpdir(), 'gantry-cfn-lint-')), 'template.json');
@@ -73,6 +78,32 @@ describe.skipIf(SKIP)('cfn-lint', () => {
         `${a.rule} is acknowledged but cfn-lint no longer reports it: remove it here and from docs/security.md`,
       );
     }
+  });
+
+  it('reports no error and no unacknowledged warning on the stack of a config with a cluster in another account (ClusterAccessRole, bus policy)', () => {
+    const problems = unacknowledged(lint(buildGantry({ bundle: false, config: crossAccountConfig() }).template.toJSON())).map(
+      (f) => `${f.Rule.Id} ${f.Level} at ${(f.Location.Path ?? []).join('/')}: ${f.Message}`,
+    );
+
+    assert.deepEqual(problems, []);
+  });
+
+  it('reports nothing at all on the GantryTargetAccount companion stack', () => {
+    const app = new App({ context: cdkJsonContext() });
+    const stack = new GantryTargetAccountStack(app, 'GantryTarget', {
+      env: { account: '222222222222', region: 'eu-central-1' },
+      gantryAccount: '111122223333',
+      gantryRegion: 'eu-west-2',
+      gantryStackName: 'Gantry',
+      clusters: [{ name: 'prod-b-eks', namespaces: ['checkout', 'inventory'] }],
+    });
+
+    const findings = lint(app.synth().getStackByName(stack.stackName).template);
+
+    assert.deepEqual(
+      findings.map((f) => `${f.Rule.Id} ${f.Level} at ${(f.Location.Path ?? []).join('/')}: ${f.Message}`),
+      [],
+    );
   });
 
   it('would fail on an error (the check is live): a Lambda function without its required Role', () => {

@@ -1,7 +1,8 @@
 /**
- * EKS access entries from the stack (lib/EksAccessEntries.ts): one AWS::EKS::AccessEntry per role that needs one on
- * each cluster whose config says `accessEntries: "create"`, with the right principal, access policy and namespaces;
- * nothing for "document" clusters; a cluster outside a known stack region is refused at synth.
+ * EKS access entries from the stack (lib/EksAccessEntries.ts): one AWS::EKS::AccessEntry per principal that needs one on
+ * each cluster whose config says `accessEntries: "create"`, with the right principal, access policies and namespaces;
+ * the workflows' eks:call Tasks run as the ClusterAccessRole (decision 046), so the three workflows share its one entry;
+ * nothing for "document" clusters; a cluster outside a known stack region, or in another account, is refused at synth.
  * cdk-nag and cfn-lint run over the example config, which uses "create" for prod (test/infra/cdk-nag.test.ts,
  * test/infra/cfn-lint.test.ts).
  */
@@ -76,10 +77,11 @@ describe('EKS access entries from the stack', () => {
       .map((e) => e.Properties.ClusterName)
       .sort();
 
-    assert.deepEqual(made, ['prod-eks', 'prod-eks', 'staging-eks', 'staging-eks', 'staging-eks']);
-    assert.ok(entryOf('staging-eks', cp.releaseStateMachine.role), 'release workflow on staging');
-    assert.ok(entryOf('staging-eks', cp.rollbackStateMachine.role), 'rollback workflow on staging');
-    assert.ok(entryOf('staging-eks', cp.insightCheck.stateMachine.role), 'insight workflow on staging');
+    assert.deepEqual(made, ['prod-eks', 'prod-eks', 'staging-eks']);
+    assert.ok(entryOf('staging-eks', cp.clusterAccess.role), 'the ClusterAccessRole (release, rollback and insight workflows) on staging');
+    for (const role of [cp.releaseStateMachine.role, cp.rollbackStateMachine.role, cp.insightCheck.stateMachine.role]) {
+      assert.equal(entryOf('staging-eks', role), undefined, `${logicalId(role)}: its eks:call Tasks run as the ClusterAccessRole, it needs no entry`);
+    }
     assert.ok(entryOf('prod-eks', cp.helmDriver.role), 'Helm driver on prod');
     assert.ok(entryOf('prod-eks', cp.terraformDriver.role), 'Terraform driver on prod');
   });
@@ -92,8 +94,7 @@ describe('EKS access entries from the stack', () => {
   it('gives the drivers and the Kubernetes workflows AmazonEKSEditPolicy in the namespaces of their stages on that cluster', () => {
     const cp = built.stack.controlPlane;
     const cases: Array<[string, { node: { defaultChild?: unknown } }, string[]]> = [
-      ['staging-eks', cp.releaseStateMachine.role, ['ledger-staging', 'payments']],
-      ['staging-eks', cp.rollbackStateMachine.role, ['ledger-staging', 'payments']],
+      ['staging-eks', cp.clusterAccess.role, ['ledger-staging', 'payments']],
       ['prod-eks', cp.helmDriver.role, ['audit']],
       ['prod-eks', cp.terraformDriver.role, ['ledger']],
     ];
@@ -108,23 +109,42 @@ describe('EKS access entries from the stack', () => {
     }
   });
 
-  it('gives the insight workflow only AmazonEKSViewPolicy (it reads)', () => {
-    const e = entryOf('staging-eks', built.stack.controlPlane.insightCheck.stateMachine.role);
+  it('adds AmazonEKSViewPolicy for the drift check only where the Kubernetes stages do not already give edit', () => {
+    // helm stage `audit` on prod with a workload: the insight check reads it (view), nothing there edits it with eks:call.
+    const raw = rawConfig();
+    const audit = raw.services.audit.stages[0] as Record<string, unknown>;
+    const withWorkload = { ...raw, services: { ...raw.services, audit: { ...raw.services.audit, stages: [{ ...audit, workload: { deployment: 'audit', container: 'app' } }] } } };
+    const b = buildGantry({ bundle: false, config: parseConfig(withWorkload) });
+    const role = JSON.stringify({ 'Fn::GetAtt': [b.stack.getLogicalId(b.stack.controlPlane.clusterAccess.role.node.defaultChild as CfnElement), 'Arn'] });
+    const ofCluster = (cluster: string) =>
+      (Object.values(resourcesOfType(b.template, 'AWS::EKS::AccessEntry')) as unknown as Entry[]).filter(
+        (e) => e.Properties.ClusterName === cluster && JSON.stringify(e.Properties.PrincipalArn) === role,
+      );
 
-    assert.deepEqual(e?.Properties.AccessPolicies, [
-      { PolicyArn: policyArn('AmazonEKSViewPolicy'), AccessScope: { Type: 'namespace', Namespaces: ['ledger-staging', 'payments'] } },
-    ]);
+    assert.deepEqual(
+      ofCluster('prod-eks').map((e) => e.Properties.AccessPolicies),
+      [[{ PolicyArn: policyArn('AmazonEKSViewPolicy'), AccessScope: { Type: 'namespace', Namespaces: ['audit'] } }]],
+    );
+    // On staging the Kubernetes stages' edit covers what the drift check reads: edit only, no second policy.
+    assert.deepEqual(
+      ofCluster('staging-eks').map((e) => e.Properties.AccessPolicies),
+      [[{ PolicyArn: policyArn('AmazonEKSEditPolicy'), AccessScope: { Type: 'namespace', Namespaces: ['ledger-staging', 'payments'] } }]],
+    );
   });
 
-  it('gives the insight workflow no entry when the drift check is off', () => {
+  it('refuses, at synth, "create" on a cluster in another account, pointing at the companion stack', () => {
     const raw = rawConfig();
-    const b = buildGantry({ bundle: false, config: parseConfig({ ...raw, insight: { driftCheck: false } }) });
-    const insightRole = JSON.stringify({ 'Fn::GetAtt': [b.stack.getLogicalId(b.stack.controlPlane.insightCheck.stateMachine.role.node.defaultChild as CfnElement), 'Arn'] });
+    const foreign = {
+      ...raw,
+      clusters: { ...raw.clusters, staging: { ...raw.clusters.staging, account: '222222222222', roleArn: 'arn:aws:iam::222222222222:role/gantry-target-Gantry' } },
+    };
 
-    const principals = Object.values(resourcesOfType(b.template, 'AWS::EKS::AccessEntry')).map((e) => JSON.stringify((e as unknown as Entry).Properties.PrincipalArn));
-
-    assert.equal(principals.length, 4);
-    assert.ok(!principals.includes(insightRole));
+    assert.throws(
+      () => buildGantry({ bundle: false, config: parseConfig(foreign) }),
+      (e: unknown) =>
+        e instanceof EksAccessEntriesError &&
+        /clusters\.staging: accessEntries "create" applies to clusters in Gantry's own account.*GantryTargetAccount/.test((e as Error).message),
+    );
   });
 
   it("the example config creates the Helm driver's entry on prod, for both services' namespaces", () => {
@@ -161,7 +181,7 @@ describe('EKS access entries from the stack', () => {
     const r = spawnSync('cfn-lint', ['--format', 'json', '--regions', 'us-east-1', 'eu-west-2', '--', file], { encoding: 'utf8' });
 
     assert.ok(r.status !== null && (r.status & 1) === 0, `cfn-lint failed to run: ${r.stderr}`);
-    assert.equal(Object.keys(resources).length, 5);
+    assert.equal(Object.keys(resources).length, 3);
     assert.deepEqual(JSON.parse(r.stdout || '[]'), []);
   });
 
@@ -171,6 +191,8 @@ describe('EKS access entries from the stack', () => {
 
     const cp = new ReleaseControlPlane(stack, 'ReleaseControlPlane', { config: parseConfig(rawConfig()) });
 
+    // One entry object per requirement: the three workflows' requirements on staging share the ClusterAccessRole's entry.
     assert.equal(cp.accessEntries.entries.length, 5);
+    assert.equal(new Set(cp.accessEntries.entries.map((e) => e.entry)).size, 3);
   });
 });

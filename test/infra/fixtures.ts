@@ -50,6 +50,15 @@ export function testConfig(): GantryConfig {
   return parseConfig(raw, 'test config');
 }
 
+/** The example config plus a cluster in another account (222222222222, eu-central-1) and stages on it (issue 18). */
+export const CROSS_ACCOUNT_CONFIG_PATH = join(ROOT, 'test', 'fixtures', 'cross-account.config.json');
+/** That cluster's roleArn: the role a GantryTargetAccount stack for the `Gantry` stack creates there. */
+export const TARGET_ROLE = 'arn:aws:iam::222222222222:role/gantry-target-Gantry';
+
+export function crossAccountConfig(): GantryConfig {
+  return parseConfig(JSON.parse(readFileSync(CROSS_ACCOUNT_CONFIG_PATH, 'utf8')), 'test/fixtures/cross-account.config.json');
+}
+
 /** The `context` of cdk.json: the feature flags `cdk synth` runs with. */
 export function cdkJsonContext(): Record<string, unknown> {
   return JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context;

@@ -9,6 +9,7 @@ import { alarmStateChangePattern, cloudTrailPutImagePattern, cloudTrailStartExec
 import { renderHelmBuildSpec, HELM_BUILDSPEC_PATH, HELM_SCRIPT_PATH } from '../../drivers/helm/cdk';
 import { HANDLERS, type HandlerName, pascalCase } from '../../lib/ReleaseControlPlane';
 import { CAPABILITY_ACTIONS } from '../../lib/handler-grants';
+import { CLUSTER_ACCESS_ROLE_ENV, CLUSTER_PLANNING_HANDLERS } from '../../lib/ClusterAccessRole';
 import { handlerGrants, LEDGER_ACTIONS, writes } from '../../lib/ledger-access';
 import { HANDLER_NAMES, handlerEntry, handlersWith } from '../../lambdas/registry';
 import { parseConfig } from '../../lambdas/domain/config';
@@ -269,7 +270,9 @@ describe('the handlers', () => {
     const common = ['TABLE_NAME', 'EVENT_BUS_NAME', 'SCHEDULE_GROUP', 'SCHEDULER_ROLE_ARN', 'POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS'];
     for (const name of HANDLER_NAMES) {
       const vars = Object.keys(built.template.toJSON().Resources[logicalId(cp().functions[name].function)].Properties.Environment.Variables);
-      assert.deepEqual(vars.filter((v) => !common.includes(v)).sort(), [...(handlerEntry(name).environment ?? [])].sort(), name);
+      // Plus the ClusterAccessRole's ARN for the handlers that plan Kubernetes calls (lib/ClusterAccessRole.ts, decision 046).
+      const clusterRole = (CLUSTER_PLANNING_HANDLERS as readonly string[]).includes(name) ? [CLUSTER_ACCESS_ROLE_ENV] : [];
+      assert.deepEqual(vars.filter((v) => !common.includes(v)).sort(), [...(handlerEntry(name).environment ?? []), ...clusterRole].sort(), name);
     }
   });
 
@@ -354,14 +357,16 @@ describe('each handler', () => {
     const grants = handlerGrants(name);
     const capabilities = entry.capabilities.filter((c) => c !== 'readSigningPublicKeys').flatMap((c) => CAPABILITY_ACTIONS[c]);
     const ledger = LEDGER_ACTIONS.filter((a) => grants.table[a].length > 0 || (a === 'Query' && grants.index)).map((a) => `dynamodb:${a}`);
-    return [...capabilities, ...ledger, ...(entry.deadLetterQueue ? dlq : []), ...(writes(grants) || entry.deadLetterQueue ? kmsWrite : [])];
+    // The plan handlers assume the ClusterAccessRole (lib/ClusterAccessRole.ts); the example config names no other account.
+    const clusterRole = (CLUSTER_PLANNING_HANDLERS as readonly string[]).includes(name) ? ['sts:AssumeRole'] : [];
+    return [...capabilities, ...ledger, ...(entry.deadLetterQueue ? dlq : []), ...(writes(grants) || entry.deadLetterQueue ? kmsWrite : []), ...clusterRole];
   };
 
   it('derives from declarations that a few hand-written facts agree with', () => {
     assert.ok(expected('image-gates').includes('inspector2:ListFindings'));
     assert.ok(expected('bake-register').includes('scheduler:CreateSchedule') && !expected('bake-timer').includes('scheduler:CreateSchedule'));
-    assert.deepEqual(expected('insight-plan'), []);
-    assert.deepEqual(expected('rollout-check'), ['dynamodb:Query']);
+    assert.deepEqual(expected('insight-plan'), ['sts:AssumeRole']);
+    assert.deepEqual(expected('rollout-check'), ['dynamodb:Query', 'sts:AssumeRole']);
   });
 
   for (const name of Object.keys(HANDLERS) as HandlerName[]) {
@@ -457,6 +462,7 @@ describe('GantryStack', () => {
     const outputs = Object.keys(built.template.findOutputs('*')).sort();
     assert.deepEqual(outputs, [
       'ApprovalApiUrl',
+      'ClusterAccessRoleArn',
       'EventBusName',
       'HelmDriverRoleArn',
       'InsightWorkflowRoleArn',

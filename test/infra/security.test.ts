@@ -148,11 +148,21 @@ describe('IAM wildcards', () => {
     }
   });
 
-  it('let no role be assumed by anyone but the AWS service that runs it', () => {
+  it("let no role be assumed by anyone but the AWS service that runs it, except the ClusterAccessRole: by the stack's own workflow and plan-handler roles", () => {
     const roles = Object.entries(resourcesOfType(built.template, 'AWS::IAM::Role'));
+    const clusterAccess = built.stack.getLogicalId(built.stack.controlPlane.clusterAccess.role.node.defaultChild as CfnElement);
+    const roleIds = new Set(roles.map(([id]) => id));
     for (const [id, role] of roles) {
       for (const s of (role.Properties?.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement) {
-        assert.deepEqual(Object.keys(s.Principal as object), ['Service'], `${id} trusts ${JSON.stringify(s.Principal)}`);
+        if (id !== clusterAccess) {
+          assert.deepEqual(Object.keys(s.Principal as object), ['Service'], `${id} trusts ${JSON.stringify(s.Principal)}`);
+          continue;
+        }
+        // Decision 046: each principal is a role of this stack, by GetAtt (never an account root, never "*").
+        const principals = [(s.Principal as { AWS: unknown }).AWS].flat() as Array<{ 'Fn::GetAtt'?: [string, string] }>;
+        assert.deepEqual(Object.keys(s.Principal as object), ['AWS'], `${id} trusts ${JSON.stringify(s.Principal)}`);
+        for (const p of principals) assert.ok(p['Fn::GetAtt'] && roleIds.has(p['Fn::GetAtt'][0]) && p['Fn::GetAtt'][1] === 'Arn', `${id} trusts ${JSON.stringify(p)}`);
+        assert.equal(principals.length, 5);
       }
     }
   });

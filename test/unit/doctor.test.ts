@@ -377,7 +377,7 @@ describe('gantry doctor: access entries', () => {
     const c = only(run(undefined, { roles }), 'access-entry', 'prod-eks/insightWorkflow');
 
     assert.equal(c.status, 'fail');
-    assert.match(c.message, /no output InsightWorkflowRoleArn/);
+    assert.match(c.message, /no output ClusterAccessRoleArn/);
   });
 
   it('! entries that could not be listed', () => {

@@ -335,7 +335,10 @@ describe('insight-plan and insight-record', () => {
         checkId: 'c1',
         at: '2026-12-01T06:00:00.000Z',
         configHash: 'h',
-        reads: [{ ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] }, { ok: false, error: 'ClusterAccessError' }],
+        reads: [
+          { ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] },
+          { ok: false, error: 'ClusterAccessError' },
+        ],
       },
       depsOf(stored, published) as never,
     );

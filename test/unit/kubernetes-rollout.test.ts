@@ -34,7 +34,16 @@ assert.ok(prod);
 
 const ACCESS_ROLE = 'arn:aws:iam::111122223333:role/gantry-cluster-access';
 const target = (): RolloutTarget =>
-  rolloutTarget({ config, service: 'payments', stage: prod, digest: D2, registry: REGISTRY, releaseId: 'payments-2222222222222222', kind: 'deploy', clusterAccessRoleArn: ACCESS_ROLE });
+  rolloutTarget({
+    config,
+    service: 'payments',
+    stage: prod,
+    digest: D2,
+    registry: REGISTRY,
+    releaseId: 'payments-2222222222222222',
+    kind: 'deploy',
+    clusterAccessRoleArn: ACCESS_ROLE,
+  });
 
 /** A Deployment as read, by default fully rolled out on `image` at generation 4. */
 function deployment(
@@ -113,7 +122,10 @@ describe('the rollout target', () => {
 
   it("runs eks:call with the cluster's roleArn in another account, and names the account and region in the evidence", () => {
     const other = parseConfig(
-      { ...structuredClone(rawConfig), clusters: { prod: { name: 'prod-eks', region: 'eu-central-1', account: '222222222222', roleArn: 'arn:aws:iam::222222222222:role/gantry-target' } } },
+      {
+        ...structuredClone(rawConfig),
+        clusters: { prod: { name: 'prod-eks', region: 'eu-central-1', account: '222222222222', roleArn: 'arn:aws:iam::222222222222:role/gantry-target' } },
+      },
       'test',
     );
     const st = other.services.payments?.stages[0];
