@@ -41,10 +41,6 @@ function roleStatements(roleLogicalId: string): Array<Record<string, unknown>> {
     .flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Array<Record<string, unknown>> } }).PolicyDocument.Statement);
 }
 
-const clusterArn = (region: string, name: string) => ({
-  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:eks:${region}:`, { Ref: 'AWS::AccountId' }, `:cluster/${name}`]],
-});
-
 beforeAll(() => {
   built = buildGantry({ bundle: false, config: kubernetesConfig() });
 });
