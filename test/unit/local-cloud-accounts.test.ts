@@ -92,3 +92,37 @@ describe('the local cloud in several accounts', () => {
     await assert.rejects(readers.alarmsIn(us, 'gantry-r1').describeAlarms(['payments-5xx']), (e: Error) => e.name === 'AccessDenied');
   });
 });
+
+describe('the local engine’s eks:call credentials (the Credentials rule)', () => {
+  /** The engine of a small world, and its check of a task's role against the cluster named. */
+  async function engineCheck() {
+    const { startMemoryDynamo } = await import('../../local/memory-dynamo');
+    const { buildWorld, startEngine } = await import('../../local/sim-world');
+    const scenario = scenarioSchema.parse({ name: 'engine', config: 'gantry.config.json', clock: '2026-11-24T10:00:00Z' });
+    const clock = new VirtualClock(new Date('2026-11-24T10:00:00Z'));
+    const cloud = new LocalCloud(scenario, clock);
+    const dynamo = await startMemoryDynamo();
+    const world = buildWorld({ scenario, options: {}, startMs: clock.nowMs(), clock, cloud, config, dynamo });
+    const sfn = startEngine(world, { onPhase: () => undefined, driverScript: () => undefined });
+    const check = (role: string | undefined, cluster: string) => (sfn as unknown as { taskClusterKey(r: unknown, c: string): string }).taskClusterKey(role, cluster);
+    return { check, close: () => dynamo.close() };
+  }
+
+  it('reaches a cluster with its own account’s role, refuses an unknown role, and answers 401 to a role of another account', async () => {
+    const { check, close } = await engineCheck();
+    try {
+      assert.equal(check(ROLE_B, 'prod-eks'), 'prod');
+      assert.equal(check(SIMULATED_CLUSTER_ACCESS_ROLE_ARN, 'dev-eks'), 'dev');
+      assert.throws(
+        () => check(SIMULATED_CLUSTER_ACCESS_ROLE_ARN, 'prod-eks'),
+        (e: Error) => e.name === 'EKS.401' && JSON.parse(e.message).StatusCode === 401,
+      );
+      assert.throws(
+        () => check('arn:aws:iam::222222222222:role/unknown', 'prod-eks'),
+        (e: Error) => e.name === 'States.TaskFailed' && /AccessDenied/.test(e.message),
+      );
+    } finally {
+      await close();
+    }
+  });
+});
