@@ -380,27 +380,20 @@ export interface ClusterDescriber {
   describeCluster(name: string): Promise<ClusterConnection>;
 }
 
-/** One GetMetricData query (a metric stat), as CloudWatch takes it. */
+/** One series of a GetMetricData request (a MetricStat query). */
 export interface MetricQuery {
-  /** Lowercase, starts with a letter: CloudWatch's query id. */
+  /** The query id: lower-case letter first (GetMetricData's Id). */
   readonly id: string;
   readonly namespace: string;
-  readonly metricName: string;
+  readonly name: string;
   readonly dimensions: Readonly<Record<string, string>>;
   readonly stat: string;
   readonly periodSeconds: number;
 }
 
-export interface MetricSeries {
-  readonly id: string;
-  /** Oldest first. */
-  readonly timestamps: readonly string[];
-  readonly values: readonly number[];
-}
-
-export interface MetricsReader {
-  /** GetMetricData (all pages) of the queries between `start` and `end` (ISO instants). */
-  getMetricData(queries: readonly MetricQuery[], start: string, end: string): Promise<MetricSeries[]>;
+export interface MetricReader {
+  /** CloudWatch GetMetricData over [start, end): the datapoints of each query by its id (oldest first; absent periods have none). */
+  getMetricData(queries: readonly MetricQuery[], start: string, end: string): Promise<Record<string, number[]>>;
 }
 
 /** Where a read goes: a cluster's account and region, and the role assumed there (lambdas/domain/cluster-scope.ts). */
@@ -413,7 +406,7 @@ export type ReadScope = ClusterScope;
  */
 export interface ScopedReaders {
   alarmsIn(scope: ReadScope, sessionName: string): AlarmReader;
-  metricsIn(scope: ReadScope, sessionName: string): MetricsReader;
+  metricsIn(scope: ReadScope, sessionName: string): MetricReader;
   eksIn(scope: ReadScope, sessionName: string): ClusterDescriber;
 }
 
@@ -509,6 +502,8 @@ export interface Deps {
   readonly ledger: Ledger;
   readonly registry: ImageRegistry;
   readonly alarms: AlarmReader;
+  /** CloudWatch GetMetricData (the canary analysis, docs/decisions/043-canary-steps.md); absent: an analysis FAILs as unreadable. */
+  readonly metrics?: MetricReader;
   readonly tasks: TaskTokens;
   readonly executions: Executions;
   readonly timers: Timers;

@@ -4,7 +4,17 @@
  */
 import * as z from 'zod';
 import { type DriverEvidence, extractDriverEvidence, isBuildId } from './domain/driver-evidence';
-import { driverEnvironment, bakeTimeoutSeconds, deployTimeoutSeconds, driverFailureMessage, outcomeLine, releaseOutcome, rollbackFrom, rollbackReason } from './domain/release';
+import {
+  phaseBakeTimeoutSeconds,
+  driverEnvironment,
+  bakeTimeoutSeconds,
+  deployTimeoutSeconds,
+  driverFailureMessage,
+  outcomeLine,
+  releaseOutcome,
+  rollbackFrom,
+  rollbackReason,
+} from './domain/release';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { closeTimedOutBake } from './shared/bake';
@@ -16,6 +26,12 @@ import { windowAtAction } from './domain/point-of-action';
 import { checkLease, freeLease, heldFence, recordPreempted, wakeLeaseWaiters } from './shared/lease';
 import { ReleaseNotFoundError, announce, record, stageConfigOf } from './shared/recorder';
 import { RELEASE_STEP, stageStep } from './domain/step-keys';
+import { abortWords, canaryReplicas, replicasShare } from './domain/canary';
+
+/** A canary action for a stage whose config has no such canary step (a config redeployed mid-release). */
+export class CanaryConfigError extends Error {
+  override readonly name = 'CanaryConfigError';
+}
 
 /** The stage's lease was taken by an operator rollback before this step could act; the stage is ended. */
 export class StagePreemptedError extends Error {
@@ -49,6 +65,26 @@ const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('reject-stage'), ...staged, error: errorSchema.optional() }),
   z.object({ action: z.literal('promote'), ...staged }),
   z.object({ action: z.literal('finish'), ...base }),
+  // Canary steps (docs/decisions/043-canary-steps.md): a step begins (its replicas from the stable's count) or passes.
+  z.object({
+    action: z.literal('canary-step'),
+    ...staged,
+    index: z.number().int().min(0).max(99),
+    status: z.enum(['started', 'passed']),
+    stableReplicas: z.number().int().min(0).max(10_000).optional(),
+  }),
+  // The canary was aborted and its traffic and replicas taken back (cleanupError: that failed): the stage closes.
+  z.object({
+    action: z.literal('canary-aborted'),
+    ...staged,
+    // The step as the workflow held it ($.kube.canaryStep): its index at least; number and weight are taken from the config.
+    step: z
+      .object({ index: z.number().int().min(0).max(99) })
+      .passthrough()
+      .optional(),
+    error: errorSchema.optional(),
+    cleanupError: errorSchema.optional(),
+  }),
   z.object({ action: z.literal('internal-error'), ...base, error: errorSchema.optional() }),
 ]);
 type StepEvent = z.output<typeof eventSchema>;
@@ -356,6 +392,125 @@ async function finish(e: Step<'finish'>, c: StepContext): Promise<Record<string,
   return { status: final.status, summary: outcomeLine(release, final.status as typeof status, final.reason) };
 }
 
+/** The stage's canary steps from the config (the workflow passes only an index). */
+function canaryStepsOf(c: StepContext, stage: string): Array<{ weight: number; bakeMinutes?: number | undefined }> {
+  const { st } = stageConfigOf(c.deps, c.release.service, stage);
+  const steps = st.deploy.driver === 'kubernetes' ? st.deploy.rollout?.steps : undefined;
+  if (!steps) throw new CanaryConfigError(`stage ${c.release.service}/${stage} has no deploy.rollout`);
+  return steps;
+}
+
+async function canaryStep(e: Step<'canary-step'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  const steps = canaryStepsOf(c, e.stage);
+  const s = steps[e.index];
+  if (!s) throw new CanaryConfigError(`stage ${release.service}/${e.stage} has no canary step ${e.index + 1} (it has ${steps.length})`);
+  const { st } = stageConfigOf(deps, release.service, e.stage);
+  const traffic = st.deploy.driver === 'kubernetes' ? st.deploy.rollout?.traffic : undefined;
+  const number = e.index + 1;
+  const last = e.index === steps.length - 1;
+  const bakeMinutes = s.bakeMinutes ?? 0;
+  if (e.status === 'started') {
+    const stable = e.stableReplicas ?? 1;
+    const replicas = canaryReplicas(stable, s.weight);
+    const share = traffic === 'replicas' ? { replicasShare: replicasShare(stable, replicas) } : {};
+    await record(
+      deps,
+      e.releaseId,
+      stageStep.canaryStep(e.stage, number, 'started'),
+      'canary.step',
+      { step: number, weight: s.weight, status: 'started', traffic, replicas, stableReplicas: stable, bakeMinutes, ...share },
+      e.stage,
+    );
+    const canaryAlarms = st.deploy.driver === 'kubernetes' ? (st.deploy.rollout?.canaryAlarms ?? []) : [];
+    return {
+      index: e.index,
+      number,
+      weight: s.weight,
+      bakeMinutes,
+      last,
+      replicas,
+      conflicts: { count: 0 },
+      // The step's bake: the lead's phased bake (BakeRegister `phase`), on the stage's alarms plus the canary's.
+      phase: { id: `canary-${number}`, minutes: bakeMinutes, alarms: [...canaryAlarms] },
+      bakeTimeoutSeconds: phaseBakeTimeoutSeconds(bakeMinutes),
+    };
+  }
+  await record(deps, e.releaseId, stageStep.canaryStep(e.stage, number, 'passed'), 'canary.step', { step: number, weight: s.weight, status: 'passed' }, e.stage);
+  return { index: e.index + 1, number, weight: s.weight, last };
+}
+
+const BAKE_ERRORS = new Set(['AlarmBreached', 'BakeFailed', 'States.Timeout', 'OperatorRollback']);
+
+async function canaryAborted(e: Step<'canary-aborted'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release, deployEnded, now } = c;
+  const pointer = await deps.ledger.getPointer(release.service, e.stage);
+  const stable = pointer?.running ?? null;
+  const why = BAKE_ERRORS.has(e.error?.Error ?? '')
+    ? rollbackReason(e.error, undefined, now())
+    : e.error?.Error === 'CanaryAnalysisFailed'
+      ? { reason: `canary.analysis FAIL: ${e.error.Cause ?? ''}`, detectedAt: now() }
+      : { reason: `${e.error?.Error ?? 'failed'}: ${driverFailureMessage(e.error)}`, detectedAt: now() };
+  const steps = canaryStepsOf(c, e.stage);
+  const at = e.step ? steps[Math.min(e.step.index, steps.length - 1)] : undefined;
+  const stepNo = e.step && at ? { number: Math.min(e.step.index, steps.length - 1) + 1, weight: at.weight } : undefined;
+  const words = abortWords(stepNo);
+  const reason = `${words}: ${why.reason}`;
+  const cleanup = e.cleanupError?.Error ? driverFailureMessage(e.cleanupError) : undefined;
+  // The step's bake passed its safety timeout: nobody ended it. Close it (token, timer, FAIL) as the stage's would be.
+  if (e.error?.Error === 'States.Timeout' && stepNo) await closeTimedOutBake(deps, e.releaseId, e.stage, why.reason, why.detectedAt, `canary-${stepNo.number}`);
+  const step = stepNo ? { step: stepNo.number, weight: stepNo.weight } : {};
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.canaryStep(e.stage, stepNo?.number ?? 0, 'aborted'),
+    'canary.step',
+    { ...step, status: 'aborted', reason: why.reason, ...(cleanup ? { cleanupError: cleanup } : {}) },
+    e.stage,
+  );
+  // The stable Deployment was never changed: the canary's own run ends FAILED, the stage is back on what it ran.
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.deployFinished(e.stage),
+    'deploy.finished',
+    { kind: 'deploy', digest: release.digest, result: 'FAILED', message: reason, error: e.error?.Error ?? null, canary: true },
+    e.stage,
+  );
+  const r = await record(
+    deps,
+    e.releaseId,
+    stageStep.rollbackStarted(e.stage),
+    'rollback.started',
+    { reason, detectedAt: why.detectedAt, toDigest: stable, fromDigest: release.digest ?? null, fromDeployed: false, canary: { ...step, traffic: 'to stable' } },
+    e.stage,
+  );
+  const result = cleanup ? 'FAILED' : 'SUCCEEDED';
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.rollbackFinished(e.stage),
+    'rollback.finished',
+    { result, toDigest: stable, message: cleanup ? `taking the canary back failed: ${cleanup}` : null, recovery: null, deployEndedAt: now() },
+    e.stage,
+  );
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.finished(e.stage),
+    'stage.finished',
+    cleanup
+      ? { status: 'ROLLBACK_FAILED', reason: `${reason}; taking the canary's traffic and replicas back failed: ${cleanup}` }
+      : { status: 'ROLLED_BACK', reason: `${reason}; traffic back on the stable Deployment${stable ? ` (${stable})` : ''}, canary scaled to 0` },
+    e.stage,
+  );
+  await deployEnded(e.stage);
+  // Rollback Started names the digest the stage is back on (its contract requires one): none known, no event.
+  if (stable)
+    await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: stable, reason, detectedAt: why.detectedAt });
+  return { result, reason };
+}
+
 async function internalError(e: Step<'internal-error'>, c: StepContext): Promise<Record<string, unknown>> {
   const { deps, release } = c;
   const reason = `internal error: ${e.error?.Error ?? 'unknown'}${e.error?.Cause ? ` — ${e.error.Cause.slice(0, 500)}` : ''}`;
@@ -384,6 +539,8 @@ const ACTIONS: { readonly [A in StepAction]: ActionHandler<A> } = {
   promote,
   finish,
   'internal-error': internalError,
+  'canary-step': canaryStep,
+  'canary-aborted': canaryAborted,
 };
 
 export const handler = lambdaHandler(run);

@@ -46,6 +46,7 @@ export const CAPABILITIES = {
   readInspectorFindings: 'reads Amazon Inspector enhanced-scanning findings (through DescribeImageScanFindings)',
   readSigningPublicKeys: 'reads the public keys of the KMS signing keys in the config',
   readAlarms: 'reads alarm states',
+  readMetrics: 'reads CloudWatch metric data (GetMetricData, for the canary analysis)',
   createBakeTimers: 'creates bake timers (one-time schedules in the bake group)',
   cancelBakeTimers: 'deletes bake timers',
   passSchedulerRole: 'passes the bake scheduler role to EventBridge Scheduler',
@@ -212,6 +213,12 @@ export const HANDLER_REGISTRY = {
     invokedBy: workflow('release', 'rollback'),
     capabilities: [],
     environment: ['ECR_REGISTRY'],
+  },
+  'canary-analysis': {
+    entry: 'lambdas/canary-analysis.ts',
+    description: "Canary analysis: a metric of the canary against the stable's over a canary step's bake (GetMetricData), recorded as gate canary.analysis",
+    invokedBy: workflow('release'),
+    capabilities: ['readMetrics'],
   },
   'operator-api': {
     entry: 'lambdas/operator-api.ts',

@@ -7,6 +7,12 @@
  *   cluster's role in another account: `$.kube.cluster`); a cluster it cannot describe fails with ClusterAccessError.
  * - `update`: the PUT body, from the Deployment as just read (lambdas/domain/rollout.ts `planUpdate`).
  * - `check`: DONE / PROGRESSING / FAILED from the Deployment as just read (`decideRollout`), with the evidence.
+ * Canary stages (`deploy.rollout`, lambdas/domain/canary.ts, docs/decisions/043-canary-steps.md):
+ * - `plan` adds `target.canary` (the canary Deployment as a target, the steps, the route) and `canaryStep: { index: 0 }`;
+ * - `canary-update`: the canary Deployment's PUT for a step (the release's image, the step's replicas);
+ * - `scale`: a Deployment's PUT with only its replicas changed (the canary scaled to 0);
+ * - `route`: the HTTPRoute's PUT with the stable/canary backendRefs weighed `100 − w` / `w`.
+ * These three throw CanaryStepError (a refused step) rather than answer FAILED: the workflow's Catch aborts the canary.
  */
 import * as z from 'zod';
 import { ACCOUNT_PATTERN, DIGEST_PATTERN, K8S_NAME_PATTERN, ROLE_ARN_PATTERN } from './domain/config';
@@ -18,6 +24,7 @@ import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { loadRelease, stageConfigOf } from './shared/recorder';
 import { stageStep } from './domain/step-keys';
+import { canaryTarget, type CanaryRouteTarget, httpRoutePath, type HttpRouteView, planCanaryUpdate, planRouteWeights, planScale } from './domain/canary';
 
 /** The rollback target is gone from the ledger, or the release has no digest: nothing may be updated. */
 export class RolloutTargetError extends Error {
@@ -97,6 +104,27 @@ const deploymentSchema = z.object({
     .passthrough(),
 });
 
+/** A canary route target as `plan` produced it, checked again. */
+const routeTargetSchema = z
+  .object({ namespace: k8sName, name: k8sName, path: z.string(), rule: z.number().int().min(0).max(15), stableService: k8sName, canaryService: k8sName })
+  .superRefine((r, ctx) => {
+    if (K8S_NAME_PATTERN.test(r.namespace) && K8S_NAME_PATTERN.test(r.name) && r.path !== httpRoutePath(r.namespace, r.name))
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'expected the gateway.networking.k8s.io/v1 path of the HTTPRoute' });
+  });
+/** The HTTPRoute as the workflow selected it from the eks:call GET. */
+const routeSchema = z
+  .object({
+    apiVersion: z.string().optional(),
+    kind: z.string().optional(),
+    metadata: z.object({ name: z.string().optional(), namespace: z.string().optional() }).passthrough().optional(),
+    spec: z
+      .object({ rules: z.array(z.object({ backendRefs: z.array(z.record(z.string(), z.unknown())).optional() }).passthrough()).optional() })
+      .passthrough()
+      .optional(),
+  })
+  .passthrough();
+const replicas = z.number().int().min(0).max(10_000);
+
 const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('plan'), releaseId: z.string().min(1), stage: k8sName, kind }),
   z.object({ action: z.literal('update'), target: targetSchema, deployment: deploymentSchema }),
@@ -107,6 +135,9 @@ const eventSchema = z.discriminatedUnion('action', [
     deadline: z.iso.datetime(),
     previousImage: z.string().nullable().optional(),
   }),
+  z.object({ action: z.literal('canary-update'), target: targetSchema, deployment: deploymentSchema, replicas: replicas.min(1) }),
+  z.object({ action: z.literal('scale'), target: targetSchema, deployment: deploymentSchema, replicas }),
+  z.object({ action: z.literal('route'), route: routeTargetSchema, object: routeSchema, weight: z.number().int().min(0).max(100) }),
 ]);
 
 export async function run(event: unknown, deps: Deps): Promise<Record<string, unknown>> {
@@ -135,12 +166,21 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
       // aws-sdk:eks:describeCluster integration reaches only the workflow's own region (decision 045).
       const cluster = await describeClusterOf(deps, st.cluster, roleSessionName(e.releaseId));
       // conflicts: the PUTs answered 409 so far (the workflow counts them and re-reads, up to MAX_UPDATE_ATTEMPTS).
+      // A canary (deploy only: a rollback replaces the stable Deployment as before) adds its part and starts at step 0.
+      const canary = e.kind === 'deploy' ? canaryTarget(st, target) : undefined;
+      if (canary) return { target: { ...target, canary }, cluster, conflicts: { count: 0 }, canaryStep: { index: 0 } };
       return { target, cluster, conflicts: { count: 0 } };
     }
     case 'update':
       return { ...planUpdate(e.target, e.deployment as DeploymentView, deps.now()) };
     case 'check':
       return { ...decideRollout({ target: e.target, deployment: e.deployment as DeploymentView, deadline: e.deadline, now: deps.now(), previousImage: e.previousImage }) };
+    case 'canary-update':
+      return planCanaryUpdate(e.target, e.deployment as DeploymentView, e.replicas, deps.now());
+    case 'scale':
+      return planScale(e.target, e.deployment as DeploymentView, e.replicas);
+    case 'route':
+      return planRouteWeights(e.route as CanaryRouteTarget, e.object as HttpRouteView, e.weight);
   }
 }
 

@@ -27,6 +27,7 @@ export const WILDCARD_REASONS = {
   xray: 'X-Ray PutTraceSegments/PutTelemetryRecords (added by tracing: ACTIVE / tracingEnabled) support no resource-level permissions; AWS documents Resource "*".',
   describeAlarms:
     'cloudwatch:DescribeAlarms returns composite alarms only when the permission is scoped to "*" (API reference), and a stage health alarm is often composite; the call is read-only.',
+  getMetricData: 'cloudwatch:GetMetricData supports no resource-level permissions (Service Authorization Reference: no resource type); the canary analysis only reads.',
   logDelivery:
     'The CloudWatch Logs vended-delivery actions Step Functions needs for execution logging (logs:CreateLogDelivery, GetLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups ...) support no resource-level permissions.',
   inspectorFindings:

@@ -19,6 +19,7 @@ export const CAPABILITY_ACTIONS = {
   readInspectorFindings: ['inspector2:ListFindings', 'inspector2:ListCoverage'],
   readSigningPublicKeys: ['kms:GetPublicKey'],
   readAlarms: ['cloudwatch:DescribeAlarms'],
+  readMetrics: ['cloudwatch:GetMetricData'],
   createBakeTimers: ['scheduler:CreateSchedule'],
   cancelBakeTimers: ['scheduler:DeleteSchedule'],
   passSchedulerRole: ['iam:PassRole'],
@@ -74,6 +75,10 @@ export function grantCapabilities(scope: Construct, role: Role, capabilities: re
   if (has('readAlarms')) {
     role.addToPolicy(new PolicyStatement({ sid: 'ReadAlarmStates', actions: [...CAPABILITY_ACTIONS.readAlarms], resources: ['*'] }));
     wildcardReasons.push(WILDCARD_REASONS.describeAlarms);
+  }
+  if (has('readMetrics')) {
+    role.addToPolicy(new PolicyStatement({ sid: 'ReadMetricData', actions: [...CAPABILITY_ACTIONS.readMetrics], resources: ['*'] }));
+    wildcardReasons.push(WILDCARD_REASONS.getMetricData);
   }
   if (has('createBakeTimers') || has('cancelBakeTimers')) {
     const actions = [...(has('createBakeTimers') ? CAPABILITY_ACTIONS.createBakeTimers : []), ...(has('cancelBakeTimers') ? CAPABILITY_ACTIONS.cancelBakeTimers : [])];

@@ -273,6 +273,7 @@ export const LEDGER_ACCESS = {
     calls: ['listReleases', 'getPointer', 'listInsights', 'putInsight'],
     why: 'reads releases, pointers and the last check, and appends one check to the insight chain',
   },
+  'canary-analysis': { calls: ['events', 'append'], why: "reads the canary step's bake from the release's record and records the analysis gate" },
   'rollout-check': { calls: ['events'], why: "reads the release's record (read-only)" },
   'operator-api': { calls: ['putInitiator', 'setFreeze'], why: 'writes the start record naming the SigV4 caller, and the freeze with its principal' },
 } as const satisfies Record<HandlerName, HandlerLedgerAccess>;

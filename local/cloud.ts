@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { matchesPattern } from '../lambdas/domain/pattern-match';
-import type { AlarmReader, AlarmState, EventPublisher, ImageDetail, ImageRegistry, LifecycleEvent, ScanResult, TaskTokens, Timers } from '../lambdas/ports';
+import type { AlarmReader, AlarmState, EventPublisher, ImageDetail, ImageRegistry, LifecycleEvent, MetricQuery, ScanResult, TaskTokens, Timers } from '../lambdas/ports';
 import { NotFoundError } from '../lambdas/adapters/errors';
 import { parseScanFindingsPage } from '../lambdas/domain/image/findings';
 import { MEDIA_TYPES } from '../lambdas/domain/image/oci';
@@ -75,7 +75,8 @@ export interface DeploymentRecord {
   service: string;
   stage: string;
   digest: string;
-  kind: 'deploy' | 'rollback';
+  /** canary: a write of a canary stage's canary Deployment (decision 043), not a deploy of the stage. */
+  kind: 'deploy' | 'rollback' | 'canary';
   releaseId: string;
   buildId: string;
   startedAt: string;
@@ -402,6 +403,34 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
 
   private alarmKey(name: string, where?: AlarmPlace): string {
     return where === undefined || isHomePlace(where) ? name : `${where.account}|${where.region}|${name}`;
+  }
+
+  /**
+   * GetMetricData from the scenario's `metrics` series (one value a minute): for each query, the series with its
+   * namespace, name and exactly its dimensions; each period in [start, end) with at least one value gives one
+   * datapoint, the mean of its values (the local cloud does not apply the query's stat). No series: no datapoints.
+   */
+  async getMetricData(queries: readonly MetricQuery[], start: string, end: string): Promise<Record<string, number[]>> {
+    this.checkFault('cloudwatch', 'GetMetricData');
+    const from = Date.parse(start);
+    const to = Date.parse(end);
+    const same = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) =>
+      Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+    const out: Record<string, number[]> = {};
+    for (const q of queries) {
+      const series = this.scenario.metrics.find((m) => m.namespace === q.namespace && m.name === q.name && same(m.dimensions, q.dimensions));
+      const points: number[] = [];
+      if (series) {
+        const s0 = this.start + parseIsoDuration(series.start);
+        const periodMs = q.periodSeconds * 1000;
+        for (let p = from; p + periodMs <= to; p += periodMs) {
+          const vs = series.values.filter((_, i) => s0 + i * 60_000 >= p && s0 + i * 60_000 < p + periodMs);
+          if (vs.length) points.push(vs.reduce((a, b) => a + b, 0) / vs.length);
+        }
+      }
+      out[q.id] = points;
+    }
+    return out;
   }
 
   async describeAlarms(names: readonly string[]): Promise<AlarmState[]> {

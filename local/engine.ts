@@ -373,7 +373,9 @@ export class LocalStepFunctions {
     const stage = typeof input.stage === 'string' ? input.stage : undefined;
     if (!stage) return;
     const phases: Record<string, string> = { CheckReleaseWindow: 'window', RunImageGates: 'gates', RequestApproval: 'approval', BakeStage: 'bake', PollBakeAlarms: 'bake' };
-    const phase = phases[stateName];
+    // A canary step's bake (drivers/kubernetes/canary-workflow.ts): phase canary-<n>, from the payload's phase id.
+    const canaryPhase = stateName === 'BakeCanaryStep' ? (input.phase as { id?: unknown } | undefined)?.id : undefined;
+    const phase = typeof canaryPhase === 'string' ? canaryPhase : phases[stateName];
     if (!phase) return;
     const service = this.serviceOf(releaseId);
     if (service) this.hooks.onPhase(service, stage, phase, releaseId);
@@ -479,7 +481,8 @@ export class LocalStepFunctions {
         service,
         stage,
         digest: String(ann['gantry.dev/digest'] ?? ''),
-        kind,
+        // The canary Deployment's writes (decision 043) are listed as `canary`; a `deploy` script line still scripts the canary's rollout.
+        kind: ann['gantry.dev/canary'] === 'true' ? 'canary' : kind,
         releaseId: rec.name,
         buildId: `eks:${req.ClusterName}/${m[1]}/${m[2]}`,
         startedAt: this.clock.now().toISOString(),

@@ -21,6 +21,7 @@ import { run as deployCheck } from '../lambdas/deploy-check';
 import { run as insightPlan } from '../lambdas/insight-plan';
 import { run as insightRecord } from '../lambdas/insight-record';
 import { run as rolloutCheck } from '../lambdas/rollout-check';
+import { run as canaryAnalysis } from '../lambdas/canary-analysis';
 import { run as scanWatch } from '../lambdas/scan-watch';
 import { type HandlerName, workflowHandlers } from '../lambdas/registry';
 import type { HandlerRun } from './engine';
@@ -49,6 +50,7 @@ export const LOCAL_HANDLERS = {
   'insight-plan': insightPlan,
   'insight-record': insightRecord,
   'rollout-check': rolloutCheck,
+  'canary-analysis': canaryAnalysis,
   'operator-api': operatorApi,
 } as const satisfies Record<HandlerName, (event: unknown, deps: never) => Promise<unknown>>;
 

@@ -88,6 +88,30 @@ export interface LocalDeployment {
   rollout?: LocalRollout;
 }
 
+/** An HTTPRoute (gateway.networking.k8s.io/v1), as a canary's traffic router (docs/decisions/043-canary-steps.md). */
+export interface LocalHttpRoute {
+  cluster: string;
+  namespace: string;
+  name: string;
+  generation: number;
+  resourceVersion: number;
+  spec: {
+    parentRefs?: unknown[];
+    rules: Array<{ backendRefs: Array<{ name: string; port?: number; weight?: number; [f: string]: unknown }>; [f: string]: unknown }>;
+    [f: string]: unknown;
+  };
+}
+
+/** One accepted PUT of an HTTPRoute: the weight of each backendRef (by Service name) from then on. */
+export interface RouteChange {
+  readonly at: string;
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly weights: Record<string, number>;
+}
+
+const ROUTE_PATH = /^\/apis\/gateway\.networking\.k8s\.io\/v1\/namespaces\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/httproutes\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
 const DEPLOYMENT_PATH = /^\/apis\/apps\/v1\/namespaces\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/deployments\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
 const DEFAULT_ROLLOUT: RolloutScript = { durationMs: 60_000, result: 'SUCCEEDED' };
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -104,6 +128,11 @@ function status(code: number, statusText: string, reason: string, message: strin
 
 export class LocalKube {
   private readonly deployments = new Map<string, LocalDeployment>();
+  private readonly routes = new Map<string, LocalHttpRoute>();
+  /** Every accepted PUT of an HTTPRoute, in order (what a test reads to see when traffic moved). */
+  readonly routeChanges: RouteChange[] = [];
+  /** Every accepted PUT that changed a Deployment's replicas: when, and to how many. */
+  readonly scaleChanges: Array<{ at: string; cluster: string; namespace: string; name: string; replicas: number }> = [];
 
   constructor(readonly clock: VirtualClock) {}
 
@@ -138,6 +167,32 @@ export class LocalKube {
     };
     this.deployments.set(LocalKube.key(cluster, namespace, name), d);
     return d;
+  }
+
+  /** Create (or replace) an HTTPRoute whose one rule sends `weights` (Service name → weight) to its backendRefs. */
+  seedRoute(cluster: string, namespace: string, name: string, weights: Record<string, number>): LocalHttpRoute {
+    const r: LocalHttpRoute = {
+      cluster,
+      namespace,
+      name,
+      generation: 1,
+      resourceVersion: 1,
+      spec: {
+        parentRefs: [{ name: 'gateway', namespace }],
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: Object.entries(weights).map(([svc, weight]) => ({ name: svc, port: 80, weight })) }],
+      },
+    };
+    this.routes.set(LocalKube.key(cluster, namespace, name), r);
+    return r;
+  }
+
+  route(cluster: string, namespace: string, name: string): LocalHttpRoute | undefined {
+    return this.routes.get(LocalKube.key(cluster, namespace, name));
+  }
+
+  /** Every HTTPRoute, for the simulation's output. */
+  allRoutes(): LocalHttpRoute[] {
+    return [...this.routes.values()];
   }
 
   get(cluster: string, namespace: string, name: string): LocalDeployment | undefined {
@@ -194,13 +249,15 @@ export class LocalKube {
    */
   eksCall(req: EksCallRequest, options: { cluster?: string; rollout?: RolloutScript } = {}): EksCallResponse {
     const cluster = options.cluster ?? req.ClusterName;
+    const rm = ROUTE_PATH.exec(req.Path);
+    if (rm) return this.routeCall(req, cluster, rm[1] as string, rm[3] as string);
     const m = DEPLOYMENT_PATH.exec(req.Path);
     if (!m)
       return status(
         404,
         'Not Found',
         'NotFound',
-        `the server could not find the requested resource (${req.Method} ${req.Path}; the local cluster serves apps/v1 Deployments only)`,
+        `the server could not find the requested resource (${req.Method} ${req.Path}; the local cluster serves apps/v1 Deployments and gateway.networking.k8s.io/v1 HTTPRoutes only)`,
       );
     const namespace = m[1] as string;
     const name = m[3] as string;
@@ -216,6 +273,69 @@ export class LocalKube {
   }
 
   // ------------------------------------------------------------ internals
+
+  /** GET and PUT of an HTTPRoute: a stale resourceVersion is a 409; a PUT replaces its spec (every rule and backendRef). */
+  private routeCall(req: EksCallRequest, cluster: string, namespace: string, name: string): EksCallResponse {
+    if (req.Method !== 'GET' && req.Method !== 'PUT')
+      return status(405, 'Method Not Allowed', 'MethodNotAllowed', `${req.Method} is not supported by the local cluster (GET and PUT only)`);
+    const r = this.routes.get(LocalKube.key(cluster, namespace, name));
+    if (!r)
+      return status(404, 'Not Found', 'NotFound', `httproutes.gateway.networking.k8s.io "${name}" not found`, { name, group: 'gateway.networking.k8s.io', kind: 'httproutes' });
+    if (req.Method === 'PUT') {
+      let body = req.RequestBody;
+      if (typeof body === 'string') {
+        try {
+          body = JSON.parse(body);
+        } catch {
+          return status(400, 'Bad Request', 'BadRequest', 'the body of the request was in an unknown format');
+        }
+      }
+      if (!isRecord(body)) return status(400, 'Bad Request', 'BadRequest', 'the body is not a JSON object');
+      const metadata = isRecord(body.metadata) ? body.metadata : {};
+      if (body.kind !== undefined && body.kind !== 'HTTPRoute') return status(400, 'Bad Request', 'BadRequest', `the object kind ${JSON.stringify(body.kind)} is not HTTPRoute`);
+      if (metadata.name !== name)
+        return status(400, 'Bad Request', 'BadRequest', `the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${name})`);
+      if (metadata.resourceVersion !== undefined && String(metadata.resourceVersion) !== String(r.resourceVersion))
+        return status(
+          409,
+          'Conflict',
+          'Conflict',
+          `Operation cannot be fulfilled on httproutes.gateway.networking.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          {
+            name,
+            group: 'gateway.networking.k8s.io',
+            kind: 'httproutes',
+          },
+        );
+      const spec = isRecord(body.spec) ? body.spec : {};
+      const rules = Array.isArray(spec.rules) ? spec.rules : [];
+      for (const rule of rules) {
+        const refs = isRecord(rule) && Array.isArray(rule.backendRefs) ? rule.backendRefs : [];
+        for (const b of refs) {
+          const w = isRecord(b) ? b.weight : undefined;
+          if (w !== undefined && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 1_000_000))
+            return status(422, 'Unprocessable Entity', 'Invalid', 'spec.rules[].backendRefs[].weight: Invalid value: must be between 0 and 1000000');
+        }
+      }
+      r.spec = structuredClone(spec) as LocalHttpRoute['spec'];
+      r.resourceVersion++;
+      r.generation++;
+      const weights: Record<string, number> = {};
+      for (const rule of r.spec.rules ?? []) for (const b of rule.backendRefs ?? []) weights[b.name] = b.weight ?? 1;
+      this.routeChanges.push({ at: this.clock.now().toISOString(), cluster, namespace, name, weights });
+    }
+    return {
+      StatusCode: 200,
+      StatusText: 'OK',
+      Headers: { 'Content-Type': ['application/json'] },
+      ResponseBody: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name, namespace, generation: r.generation, resourceVersion: String(r.resourceVersion) },
+        spec: structuredClone(r.spec),
+      },
+    };
+  }
 
   private replace(d: LocalDeployment, raw: unknown, script: RolloutScript): EksCallResponse | undefined {
     let body = raw;
@@ -260,6 +380,7 @@ export class LocalKube {
     const templateChanged = JSON.stringify(containers) !== JSON.stringify(d.containers);
     const replicasChanged = replicas !== d.replicas;
     d.annotations = isRecord(metadata.annotations) ? Object.fromEntries(Object.entries(metadata.annotations).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
+    if (replicas !== d.replicas) this.scaleChanges.push({ at: this.clock.now().toISOString(), cluster: d.cluster, namespace: d.namespace, name: d.name, replicas });
     d.replicas = replicas;
     d.containers = containers;
     d.resourceVersion++;
@@ -276,7 +397,9 @@ export class LocalKube {
   private refresh(d: LocalDeployment): void {
     const r = d.rollout;
     if (!r || r.generation !== d.generation) {
-      // No rollout of this generation (a replicas-only change, or none at all): the controller has observed it.
+      // No rollout of this generation (a replicas-only change, or none at all): the controller has observed it,
+      // and a replicas-only change is done at once (the local cluster starts and stops pods instantly).
+      if (d.status.observedGeneration !== d.generation && d.status.replicas !== d.replicas) this.complete(d);
       d.status.observedGeneration = d.generation;
       return;
     }
@@ -357,6 +480,22 @@ export function seedWorkloads(kube: LocalKube, config: GantryConfig, stages: Rec
     const svc = config.services[service];
     const cfg = svc?.stages.find((s) => s.name === stage);
     const w = cfg ? stageWorkload(cfg) : undefined;
-    if (svc && cfg && w && st.running) kube.seed(cfg.cluster, cfg.namespace, w.deployment, [{ name: w.container, image: `${registry}/${svc.repository}@${st.running}` }]);
+    if (svc && cfg && w && st.running) {
+      const image = `${registry}/${svc.repository}@${st.running}`;
+      kube.seed(cfg.cluster, cfg.namespace, w.deployment, [{ name: w.container, image }]);
+      seedCanary(kube, cfg, image);
+    }
   }
+}
+
+/**
+ * A canary stage's cluster-side objects (docs/drivers.md): the canary Deployment at 0 replicas on the stable's image,
+ * and, for traffic `gateway-api`, the HTTPRoute with two backendRefs, the stable Service at 100 and the canary's at 0.
+ */
+function seedCanary(kube: LocalKube, cfg: NonNullable<GantryConfig['services'][string]['stages'][number]>, image: string): void {
+  if (cfg.deploy.driver !== 'kubernetes' || !cfg.deploy.rollout) return;
+  const r = cfg.deploy.rollout;
+  const canary = r.canaryDeployment ?? `${cfg.deploy.deployment}-canary`;
+  kube.seed(cfg.cluster, cfg.namespace, canary, [{ name: cfg.deploy.container, image }], 0);
+  if (r.route) kube.seedRoute(cfg.cluster, r.route.namespace ?? cfg.namespace, r.route.name, { [r.stableService ?? cfg.deploy.deployment]: 100, [r.canaryService ?? canary]: 0 });
 }

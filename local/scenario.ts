@@ -85,17 +85,21 @@ const image = z.strictObject({
 });
 
 const PHASES = ['window', 'gates', 'approval', 'deploy', 'bake', 'rollback'] as const;
+/** The bake of canary step n (1-based) of a canary stage: `canary-1`, `canary-2`, … (docs/scenarios.md). */
+const CANARY_PHASE = /^canary-[1-9][0-9]?$/;
 const when = z.union(
   [
     z.strictObject({ at: duration }),
     z.strictObject({
       service: z.string(),
       stage: z.string(),
-      phase: z.enum(PHASES),
+      phase: z.string().refine((p) => (PHASES as readonly string[]).includes(p) || CANARY_PHASE.test(p), {
+        message: `expected one of ${PHASES.join(', ')} or canary-<step> (a canary step's bake, 1-based)`,
+      }),
       after: duration.default('PT0S'),
     }),
   ],
-  { error: () => `expected {"at": "<ISO-8601 duration>"} or {"service", "stage", "phase": one of ${PHASES.join(', ')}, "after"?}` },
+  { error: () => `expected {"at": "<ISO-8601 duration>"} or {"service", "stage", "phase": one of ${PHASES.join(', ')} or canary-<step>, "after"?}` },
 );
 
 const scriptLine = z
@@ -318,6 +322,21 @@ export const scenarioSchema = z.strictObject({
   alarms: z.record(z.string(), alarmState).default({}),
   /** Cluster roles (`clusters.<key>.roleArn`) the target account does not have (its companion stack not deployed): AssumeRole is refused. */
   missingRoles: z.array(z.string().min(1)).optional(),
+  /**
+   * CloudWatch metric series for GetMetricData (the canary analysis; an addition to the base format, docs/scenarios.md):
+   * one value a minute from `start` (after the clock's start), for the metric with exactly these dimensions.
+   */
+  metrics: z
+    .array(
+      z.strictObject({
+        namespace: z.string().min(1),
+        name: z.string().min(1),
+        dimensions: z.record(z.string(), z.string()),
+        start: duration.default('PT0S'),
+        values: z.array(z.number({ error: 'expected a number per minute' })).max(10_080, 'expected at most a week of minutes'),
+      }),
+    )
+    .default([]),
   triggers: z.array(trigger).default([]),
   script: z.array(scriptLine).default([]),
   /** EKS clusters by name (gantry doctor --local). */

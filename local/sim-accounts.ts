@@ -3,7 +3,7 @@
  * a scope with a role is reached by assuming it first (the local STS refuses a role its IAM does not know), then
  * CloudWatch and EKS answer for the role's account in the scope's region; a scope without one is Gantry's own account.
  */
-import type { AlarmReader, ClusterDescriber, MetricsReader, ReadScope, ScopedReaders } from '../lambdas/ports';
+import type { AlarmReader, ClusterDescriber, MetricReader, ReadScope, ScopedReaders } from '../lambdas/ports';
 import { ACCOUNT, type LocalCloud } from './cloud';
 
 export class LocalScopedReaders implements ScopedReaders {
@@ -20,13 +20,12 @@ export class LocalScopedReaders implements ScopedReaders {
     };
   }
 
-  metricsIn(scope: ReadScope, sessionName: string): MetricsReader {
+  metricsIn(scope: ReadScope, sessionName: string): MetricReader {
     return {
-      // The local cloud has no metric series yet (the canary part adds them): every query answers an empty series.
-      getMetricData: async (queries) => {
+      // The local cloud keeps one set of metric series (the scenario's `metrics`): read after the role is assumed.
+      getMetricData: async (queries, start, end) => {
         this.accountOf(scope, sessionName);
-        this.cloud.checkFault('cloudwatch', 'GetMetricData');
-        return queries.map((q) => ({ id: q.id, timestamps: [], values: [] }));
+        return this.cloud.getMetricData(queries, start, end);
       },
     };
   }

@@ -24,10 +24,11 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'gate.evaluated': (e) => `Gate ${String(e.data.gate)}`,
   'deploy.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Started' : 'Deploy Started'),
   'deploy.finished': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Finished' : e.data.result === 'SUCCEEDED' ? 'Stage Deployed' : 'Deploy Failed'),
-  'bake.started': () => 'Bake Started',
+  'bake.started': (e) => (e.data.phase ? `Bake Started (${String(e.data.phase)})` : 'Bake Started'),
   'bake.event-ignored': () => 'Alarm Event Ignored',
-  'bake.finished': () => 'Bake Finished',
+  'bake.finished': (e) => (e.data.phase ? `Bake Finished (${String(e.data.phase)})` : 'Bake Finished'),
   'stage.promoted': () => 'Stage Promoted',
+  'canary.step': (e) => `Canary Step ${String(e.data.step ?? '?')}`,
   'rollback.started': () => 'Rollback Started',
   'rollback.finished': () => 'Rollback Finished',
   'stage.finished': () => 'Stage Finished',
@@ -42,6 +43,8 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   if (e.type === 'deploy.started') reason = `${d.digest}`;
   if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
   if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
+  if (e.type === 'canary.step')
+    reason = `${d.weight} %${d.replicas !== undefined ? `, ${d.replicas} canary replica(s)` : ''}${d.replicasShare !== undefined ? ` (≈${d.replicasShare} % of the pods)` : ''}${d.reason ? `: ${d.reason}` : ''}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
   return {
     at: e.at,
@@ -92,6 +95,7 @@ export async function readOut(world: SimWorld, sfn: LocalStepFunctions, script: 
     lifecycle: cloud.lifecycle.map((e) => ({ at: e.at, source: 'gantry' as const, detailType: e.detailType, detail: e.detail })),
     leasesHeld,
     workloads: workloadsOf(cloud),
+    ...trafficOf(cloud),
     insight: { checks: insightRecords.map(insightCheck) },
     ...(chaos.active ? { chaos: chaos.stats } : {}),
     warnings,
@@ -236,6 +240,21 @@ function executionsOf(sfn: LocalStepFunctions): SimulationOutput['executions'] {
     transitions: e.transitions,
     ...(e.largestState ? { largestState: e.largestState } : {}),
   }));
+}
+
+/** The HTTPRoutes and replica changes of canary stages; nothing when the scenario has no canary. */
+function trafficOf(cloud: LocalCloud): Pick<SimulationOutput, 'traffic'> {
+  const routes = cloud.kube.allRoutes();
+  const hasCanary = routes.length > 0 || cloud.kube.scaleChanges.length > 0;
+  if (!hasCanary) return {};
+  const weightsOf = (r: (typeof routes)[number]) => Object.fromEntries(r.spec.rules.flatMap((x) => x.backendRefs.map((b) => [b.name, b.weight ?? 1])));
+  return {
+    traffic: {
+      routes: routes.map((r) => ({ cluster: r.cluster, namespace: r.namespace, name: r.name, weights: weightsOf(r) })),
+      changes: [...cloud.kube.routeChanges],
+      scales: [...cloud.kube.scaleChanges],
+    },
+  };
 }
 
 /** The clusters' Deployments (cluster = the config's cluster key): what each container runs. */

@@ -75,6 +75,12 @@ export interface SimulationOutput {
   leasesHeld: Array<{ owner: string; service: string; stage: string }>;
   /** The clusters' Deployments when the simulation ended (cluster = the config's cluster key): what each container runs. */
   workloads: Array<{ cluster: string; namespace: string; name: string; generation: number; containers: Record<string, string>; annotations: Record<string, string> }>;
+  /** Canary stages only (docs/decisions/043-canary-steps.md): each HTTPRoute's weights by Service, every change, and every replica change. */
+  traffic?: {
+    routes: Array<{ cluster: string; namespace: string; name: string; weights: Record<string, number> }>;
+    changes: Array<{ at: string; cluster: string; namespace: string; name: string; weights: Record<string, number> }>;
+    scales: Array<{ at: string; cluster: string; namespace: string; name: string; replicas: number }>;
+  };
   /** The insight checks the scenario ran (`insight-check` triggers), oldest first: stale services and drift as each found them. */
   insight: { checks: Array<{ at: string; checkId: string; stale: StaleFinding[]; drift: DriftFinding[]; inSync: number }> };
   /** With chaos mode: the faults injected and the retries that absorbed them (local/chaos.ts). */

@@ -128,6 +128,7 @@ function handlerDeps(parts: WorldParts, chaos: Chaos, ledger: DynamoLedger, engi
     // Each port as a handler sees it in AWS: through the SDK client's retries (and chaos faults).
     registry: chaos.port('ecr', cloud),
     alarms: chaos.port('cloudwatch', cloud),
+    metrics: chaos.port('cloudwatch', cloud),
     tasks: chaos.port('sfn', cloud),
     timers: chaos.port('scheduler', cloud),
     bus: chaos.port('eventbridge', cloud),

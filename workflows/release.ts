@@ -295,6 +295,7 @@ export const releaseWorkflow: StateMachine = {
       onDeployed: 'RecordStageDeployed',
       onFailed: 'RecordDeployFailed',
       onInternalError: 'HandleInternalError',
+      onCanaryAborted: 'RecordCanaryAborted',
     }),
     {
       RecordStageDeployed: lambdaTask('RecordStep', {
@@ -407,6 +408,21 @@ export const releaseWorkflow: StateMachine = {
         ResultPath: '$.cursor',
         Next: 'HasNextStage',
       },
+      RecordCanaryAborted: lambdaTask('RecordStep', {
+        Parameters: {
+          action: 'canary-aborted',
+          'releaseId.$': '$.release.releaseId',
+          'stage.$': '$.stage.name',
+          'step.$': '$.canaryAbort.step',
+          'error.$': '$.canaryAbort.error',
+          'cleanupError.$': '$.canaryAbort.cleanup',
+        },
+        ResultPath: null,
+        Catch: [catchAll('HandleInternalError')],
+        Next: 'ReleaseLeaseAfterFailure',
+        Comment:
+          'A canary aborted at a step, its traffic already back on the stable and the canary scaled to 0: records the step, closes the stage ROLLED_BACK (the stable Deployment never changed; ROLLBACK_FAILED when taking the canary back failed) and frees the lease. No rollback deploy: nothing to undo.',
+      }),
       RecordDeployFailed: lambdaTask('RecordStep', {
         Parameters: {
           action: 'deploy-failed',

@@ -88,6 +88,10 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
     out.push(...evidenceLines(d));
     for (const [k, v] of Object.entries(d.driverEvidence ?? {})) out.push(`             ${pad(k, 9)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   }
+  for (const c of st.canarySteps ?? [])
+    out.push(
+      `  canary     ${when(c.at)}  step ${c.step} (${c.weight} %) ${c.status}${c.replicas !== undefined ? `, ${c.replicas} canary replica(s)` : ''}${c.reason ? `: ${c.reason}` : ''}`,
+    );
   if (st.bake) {
     const b = st.bake;
     out.push(

@@ -813,6 +813,16 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       ],
     ];
   });
+  const canaryRows = a.stages.flatMap((st) =>
+    (st.canarySteps ?? []).map((c) => [
+      h(st.name),
+      h(`step ${c.step}`),
+      h(`${c.weight} %`),
+      time(c.at),
+      result(c.status === 'passed' ? 'PASS' : c.status === 'aborted' ? 'FAIL' : c.status.toUpperCase()),
+      h(`${c.replicas !== undefined ? `${c.replicas} canary replica(s)` : ''}${c.reason ? `${c.replicas !== undefined ? '; ' : ''}${c.reason}` : ''}`) || '—',
+    ]),
+  );
   const rollbackRows = a.stages.flatMap((st) => {
     if (!st.rollback) return [];
     const r = st.rollback;
@@ -888,6 +898,12 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     ),
     '<h3 id="h-bakes">Bakes</h3>',
     table('Bake windows and the alarms watched', ['Stage', 'Started → ended', 'Length', 'Alarms', 'Result', 'Alarm events'], bakeRows, 'No stage baked.'),
+    ...(canaryRows.length
+      ? [
+          '<h3 id="h-canary">Canary steps</h3>',
+          table('Canary steps: each step started, then passed or aborted (decision 043)', ['Stage', 'Step', 'Weight', 'At', 'Status', 'Detail'], canaryRows, ''),
+        ]
+      : []),
     '<h3 id="h-rollbacks">Rollbacks</h3>',
     table(
       'Rollbacks: detection, start, end and the check after them',

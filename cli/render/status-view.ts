@@ -180,6 +180,10 @@ function stageActivity(
       case 'stage.promoted':
         activity = 'promoted';
         break;
+      case 'canary.step':
+        phase = 'deploy';
+        activity = `canary step ${String(d.step)} (${String(d.weight)} %) ${String(d.status)}${d.reason ? `: ${String(d.reason)}` : ''}`;
+        break;
       default:
         break;
     }

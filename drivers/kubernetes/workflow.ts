@@ -5,6 +5,7 @@
 import { MAX_UPDATE_ATTEMPTS } from '../../lambdas/domain/rollout';
 import { EKS_CALL_READ_RETRY, EKS_CALL_WRITE_RETRY, catchAll, catchOn, eksCallTask, lambdaTask, type State, type States } from '../../workflows/builder';
 import type { DeployChain, DriverWorkflow } from '../../workflows/fragments/deploy';
+import { CANARY_STATE_NAMES, canaryStates } from './canary-workflow';
 
 export interface KubernetesStateNames {
   readonly plan: string;
@@ -102,8 +103,20 @@ export function kubernetesDeploy(chain: DeployChain): States {
       Parameters: { action: 'plan', 'releaseId.$': '$.release.releaseId', 'stage.$': '$.stage.name', kind: chain.kind },
       ResultPath: '$.kube',
       Catch: [catchOn(['ClusterAccessError'], chain.onFailed, '$.deployError'), catchAll(chain.onInternalError)],
-      Next: n.read,
+      Next: chain.kind === 'deploy' ? CANARY_STATE_NAMES.choose : n.read,
     }),
+    // A canary stage (deploy.rollout; deploys only) takes the canary chain; every other stage the chain below, unchanged.
+    ...(chain.kind === 'deploy'
+      ? {
+          [CANARY_STATE_NAMES.choose]: {
+            Type: 'Choice',
+            Comment: 'deploy.rollout (a canary in steps, docs/decisions/043-canary-steps.md): the canary chain; else the Deployment is replaced at once.',
+            Choices: [{ Variable: '$.kube.target.canary', IsPresent: true, Next: CANARY_STATE_NAMES.readStable }],
+            Default: n.read,
+          },
+          ...canaryStates(chain),
+        }
+      : {}),
     [n.read]: readDeployment(
       'Reads the Deployment before changing it: the PUT sends back the object as read, with its resourceVersion.',
       { ...OBJECT_FIELDS, ...ROLLOUT_FIELDS },

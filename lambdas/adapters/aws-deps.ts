@@ -27,6 +27,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configHash, type GantryConfig, parseConfig } from '../domain/config';
 import type { Deps, Executions, RuntimeFacts, Timers } from '../ports';
 import { CloudWatchAlarms } from './cloudwatch';
+import { CloudWatchMetrics } from './cloudwatch-metrics';
 import { DynamoLedger } from './dynamo-ledger';
 import { EcrRegistry } from './ecr';
 import { optionalEnv, requireEnv } from './env';
@@ -95,6 +96,7 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
     ledger: new DynamoLedger({ client: DynamoDBDocumentClient.from(new DynamoDBClient(sdkClientConfig('dynamodb'))), tableName }),
     registry: new EcrRegistry(new ECRClient(sdkClientConfig('ecr'))),
     alarms: new CloudWatchAlarms(new CloudWatchClient(sdkClientConfig('cloudwatch'))),
+    metrics: new CloudWatchMetrics(new CloudWatchClient(sdkClientConfig('cloudwatch'))),
     tasks: new SfnTaskTokens(sfn),
     executions,
     timers,

@@ -6,13 +6,14 @@
  *
  * One SDK client per (service, region, role, session) and Lambda container.
  */
-import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandOutput } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { ClusterAccessError, ClusterScopeError, SESSION_NAME_PATTERN } from '../domain/cluster-scope';
 import { ROLE_ARN_PATTERN } from '../domain/config';
-import type { AlarmReader, ClusterConnection, ClusterDescriber, MetricQuery, MetricSeries, MetricsReader, ReadScope, ScopedReaders } from '../ports';
+import type { AlarmReader, ClusterConnection, ClusterDescriber, MetricReader, ReadScope, ScopedReaders } from '../ports';
 import { CloudWatchAlarms } from './cloudwatch';
+import { CloudWatchMetrics } from './cloudwatch-metrics';
 import { rethrow } from './errors';
 import { sdkClientConfig } from './retry';
 
@@ -58,52 +59,6 @@ export function assumedRoleCredentials(sts: STSClient, roleArn: string, sessionN
     };
     return cached;
   };
-}
-
-/** GetMetricData over one CloudWatch client (all pages). */
-export class CloudWatchMetrics implements MetricsReader {
-  constructor(private readonly client: CloudWatchClient) {}
-
-  async getMetricData(queries: readonly MetricQuery[], start: string, end: string): Promise<MetricSeries[]> {
-    const series = new Map<string, { timestamps: string[]; values: number[] }>(queries.map((q) => [q.id, { timestamps: [], values: [] }]));
-    let nextToken: string | undefined;
-    let pages = 0;
-    do {
-      let out: GetMetricDataCommandOutput;
-      try {
-        out = await this.client.send(
-          new GetMetricDataCommand({
-            StartTime: new Date(start),
-            EndTime: new Date(end),
-            ScanBy: 'TimestampAscending',
-            MetricDataQueries: queries.map((q) => ({
-              Id: q.id,
-              ReturnData: true,
-              MetricStat: {
-                Metric: { Namespace: q.namespace, MetricName: q.metricName, Dimensions: Object.entries(q.dimensions).map(([Name, Value]) => ({ Name, Value })) },
-                Period: q.periodSeconds,
-                Stat: q.stat,
-              },
-            })),
-            ...(nextToken ? { NextToken: nextToken } : {}),
-          }),
-        );
-      } catch (e) {
-        return rethrow(e);
-      }
-      for (const r of out.MetricDataResults ?? []) {
-        const s = r.Id ? series.get(r.Id) : undefined;
-        if (!s) continue;
-        (r.Timestamps ?? []).forEach((t, i) => {
-          s.timestamps.push(t.toISOString());
-          s.values.push(r.Values?.[i] ?? Number.NaN);
-        });
-      }
-      nextToken = out.NextToken;
-      pages += 1;
-    } while (nextToken && pages < 100);
-    return queries.map((q) => ({ id: q.id, ...(series.get(q.id) as { timestamps: string[]; values: number[] }) }));
-  }
 }
 
 /** eks:DescribeCluster over one EKS client. */
@@ -168,7 +123,7 @@ export class AwsScopedReaders implements ScopedReaders {
     return this.once(this.key('alarms', scope, sessionName), () => new CloudWatchAlarms(this.factories.cloudwatch(scope.region, this.credentials(scope, sessionName))));
   }
 
-  metricsIn(scope: ReadScope, sessionName: string): MetricsReader {
+  metricsIn(scope: ReadScope, sessionName: string): MetricReader {
     return this.once(this.key('metrics', scope, sessionName), () => new CloudWatchMetrics(this.factories.cloudwatch(scope.region, this.credentials(scope, sessionName))));
   }
 

@@ -79,6 +79,10 @@ export const LOOP_EVENTS = {
   WaitForRollout: 14,
   /** WaitForRollbackRollout → ReadRollbackRollout → CheckRollbackRollout → RollbackRolloutVerdict. */
   WaitForRollbackRollout: 14,
+  /** A canary step's rollout watch: WaitForCanaryRollout → ReadCanaryRollout → CheckCanaryRollout → CanaryRolloutVerdict. */
+  WaitForCanaryRollout: 14,
+  /** A canary's promotion: WaitForPromotionRollout → ReadPromotionRollout → CheckPromotionRollout → PromotionRolloutVerdict. */
+  WaitForPromotionRollout: 14,
 } as const;
 export type LoopName = keyof typeof LOOP_EVENTS;
 
@@ -108,7 +112,44 @@ export const KUBERNETES_WRITES_PER_STAGE = 2;
  * Retry used up (derived from the ASL in the test), plus the update loop's extra passes of the deploy and of
  * the rollback (KUBERNETES_WRITES_PER_STAGE × KUBERNETES_CONFLICT_RETRIES × KUBERNETES_CONFLICT_LOOP_EVENTS = 276).
  */
-export const STAGE_FIXED_EVENTS = 883; // issue 18 (X2): the DescribeCluster and DescribeRollbackCluster states left the chain (the plan describes the cluster), −42
+export const STAGE_FIXED_EVENTS = 885; // issue 18 (X2): the DescribeCluster and DescribeRollbackCluster states left the chain (the plan describes the cluster), −42
+
+/**
+ * Canary stages (`deploy.rollout`, docs/decisions/043-canary-steps.md): STAGE_FIXED_EVENTS is the longest path of a
+ * stage WITHOUT the canary chain; a canary stage adds these (each derived from the ASL in the test):
+ * - CANARY_FIXED_EXTRA_EVENTS: the longest path through the canary chain (one step, promotion, clean-up) minus the
+ *   longest path it replaces, every Retry used up;
+ * - CANARY_STEP_EVENTS: one more step (BeginCanaryStep … IsLastCanaryStep, routed, baked and analysed), every Retry used up;
+ * - CANARY_CONFLICT_LOOP_EVENTS: one 409 loop of a canary write (ReadCanaryDeployment … IsCanaryConflictRetryable).
+ */
+export const CANARY_FIXED_EXTRA_EVENTS = 434;
+export const CANARY_STEP_EVENTS = 267;
+export const CANARY_CONFLICT_LOOP_EVENTS = 67;
+
+/** A canary stage's share beyond STAGE_FIXED_EVENTS: its extra steps, the rollout watches of each step and of the promotion, the 409 loops. */
+export function canaryTerms(st: StageConfig, i: number): BudgetTerm[] {
+  if (st.deploy.driver !== 'kubernetes' || !st.deploy.rollout) return [];
+  const d = st.deploy;
+  const steps = d.rollout?.steps.length ?? 0;
+  const reads = Math.ceil((d.timeoutMinutes * 60) / d.pollSeconds) + 1;
+  // Each step's canary rollout and the promotion's stable rollout, watched up to deploy.timeoutMinutes.
+  const watches = (steps + 1) * reads * LOOP_EVENTS.WaitForCanaryRollout;
+  // Every write group (each step, the promotion, the clean-up) may meet MAX_UPDATE_ATTEMPTS − 1 conflicts.
+  const conflicts = (steps + 2) * KUBERNETES_CONFLICT_RETRIES * CANARY_CONFLICT_LOOP_EVENTS;
+  const events = CANARY_FIXED_EXTRA_EVENTS + (steps - 1) * CANARY_STEP_EVENTS + watches + conflicts;
+  return [
+    {
+      stage: st.name,
+      stageIndex: i,
+      loop: 'WaitForCanaryRollout',
+      iterations: (steps + 1) * reads,
+      events,
+      setting: ['stages', i, 'deploy', 'rollout', 'steps'],
+      what: `a canary of ${steps} step(s) in stage ${st.name}, each rollout watched up to ${d.timeoutMinutes} minutes every ${d.pollSeconds} s`,
+      fix: () => 'use fewer canary steps, poll less often (deploy.pollSeconds) or shorten deploy.timeoutMinutes',
+    },
+  ];
+}
 
 /** image-gates polls a running scan this often (lambdas/image-gates.ts SCAN_POLL_SECONDS; a test keeps them equal). */
 export const SCAN_POLL_SECONDS = 30;
@@ -297,7 +338,7 @@ function scanTerm(service: ServiceConfig): BudgetTerm {
 /** The worst-case history of one release execution of `service`: the fixed parts and every loop's share. */
 export function worstCaseHistory(service: ServiceConfig, lease: LeaseWaitModel = LEASE_WAIT): HistoryWorstCase {
   const scanWait = service.imagePolicy.scanWaitMinutes;
-  const terms = [...service.stages.flatMap((st, i) => stageTerms(st, i, scanWait, lease)), scanTerm(service)];
+  const terms = [...service.stages.flatMap((st, i) => [...stageTerms(st, i, scanWait, lease), ...canaryTerms(st, i)]), scanTerm(service)];
   const fixed = EXECUTION_FIXED_EVENTS + service.stages.length * STAGE_FIXED_EVENTS;
   return { total: fixed + terms.reduce((n, t) => n + t.events, 0), fixed, terms };
 }

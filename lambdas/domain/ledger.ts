@@ -25,6 +25,8 @@ export const LEDGER_EVENT_TYPES = [
   'bake.event-ignored',
   'bake.finished',
   'stage.promoted',
+  /** A canary step (docs/decisions/043-canary-steps.md): started, passed or aborted, with its step and weight. */
+  'canary.step',
   'rollback.started',
   'rollback.finished',
   'stage.finished',

@@ -61,6 +61,10 @@ export const stageStep = {
 
   /** The controls taken again right before a deploy (deploy-check): once per deploy attempt and control. */
   atDeploy: (s: string, attempt: number, what: string) => stage(s, `at-deploy:${attempt}:${what}`),
+  /** A canary step (docs/decisions/043-canary-steps.md): `started`, `passed` or `aborted`, once per step (1-based). */
+  canaryStep: (s: string, step: number, what: 'started' | 'passed' | 'aborted') => stage(s, `canary:${step}:${what}`),
+  /** The canary analysis of one step (gate `canary.analysis`). */
+  canaryAnalysis: (s: string, step: number) => stage(s, `canary:${step}:gate:canary.analysis`),
   /** A gate taken again right before a rollback deploys. */
   atRollbackGate: (s: string, gate: 'window') => stage(s, `at-rollback:gate:${gate}`),
 } as const;

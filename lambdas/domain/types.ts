@@ -17,6 +17,8 @@ export const GATE_NAMES = [
   'alarms.pre-deploy',
   'approval',
   'bake',
+  /** A canary step's analysis (decision 043): canary vs stable over the step's bake. */
+  'canary.analysis',
 ] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 export type GateResultValue = 'PASS' | 'FAIL' | 'WARN';

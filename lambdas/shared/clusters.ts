@@ -7,7 +7,7 @@
  */
 import { ConfigError } from '../adapters/errors';
 import { ClusterAccessError, type ClusterScope, clusterScope, isHomeScope, taskRoleArn } from '../domain/cluster-scope';
-import type { AlarmReader, ClusterConnection, Deps, MetricsReader, ScopedReaders } from '../ports';
+import type { AlarmReader, ClusterConnection, Deps, MetricReader, ScopedReaders } from '../ports';
 
 /** A handler's session name in the target account (`gantry-<releaseId>`, or `gantry-<what>` outside a release). */
 export type SessionName = string;
@@ -27,11 +27,13 @@ export function alarmsIn(deps: Deps, scope: ClusterScope, sessionName: SessionNa
 }
 
 /**
- * GetMetricData in the account and region of one cluster (for canary analysis). The home scope has no metrics reader
- * in `Deps` of its own: it uses the scoped reader without a role, i.e. the handler's own credentials in its region.
+ * GetMetricData in the account and region of one cluster (for canary analysis): `deps.metrics` (the function's own
+ * client) for the home scope, as the canary analysis reads today; else the scope's CloudWatch, with the cluster's role
+ * in another account.
  */
-export function metricsFor(deps: Deps, cluster: string, sessionName: SessionName): MetricsReader {
+export function metricsFor(deps: Deps, cluster: string, sessionName: SessionName): MetricReader {
   const scope = clusterScope(deps.config, cluster);
+  if (isHomeScope(scope, deps.runtime.region) && deps.metrics) return deps.metrics;
   return scopedOf(deps, scope).metricsIn(scope, sessionName);
 }
 

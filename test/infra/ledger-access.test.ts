@@ -98,6 +98,7 @@ describe('who may write which item of the ledger (read from the template)', () =
       'approval-request',
       'bake-register',
       'bake-timer',
+      'canary-analysis',
       'deploy-check',
       'image-gates',
       'intake',

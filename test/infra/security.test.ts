@@ -23,6 +23,7 @@ export const STAR_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
   'xray:GetSamplingRules': 'X-Ray defines no resource type for GetSamplingRules (active tracing).',
   'xray:GetSamplingTargets': 'X-Ray defines no resource type for GetSamplingTargets (active tracing).',
   'cloudwatch:DescribeAlarms': 'Read-only; DescribeAlarms returns composite alarms only when allowed on "*", and a stage health alarm is often composite.',
+  'cloudwatch:GetMetricData': 'Read-only; GetMetricData has no resource type in the Service Authorization Reference (the canary analysis, decision 043).',
   'cloudwatch:PutMetricData': 'CloudWatch defines no resource type for PutMetricData (only the cloudwatch:namespace condition key).',
   'logs:CreateLogDelivery': 'CloudWatch Logs vended delivery (Step Functions execution logging) supports no resource-level permissions.',
   'logs:GetLogDelivery': 'CloudWatch Logs vended delivery supports no resource-level permissions.',

@@ -15,6 +15,7 @@ describe('WorkflowDefinition', () => {
       'AlarmGateFunctionArn',
       'ApprovalRequestFunctionArn',
       'BakeRegisterFunctionArn',
+      'CanaryAnalysisFunctionArn',
       'DeployCheckFunctionArn',
       'ImageGatesFunctionArn',
       'PrepareReleaseFunctionArn',

@@ -185,6 +185,11 @@ export function minuteOf(h: History, m: Moment): number {
   return (edges[m.edge % edges.length] ?? 0) + m.plus;
 }
 
+/** Whether a stage of a history is a canary stage (docs/decisions/043-canary-steps.md): the first service's prod, when the prod bake drawn is odd. */
+export function canaryStage(h: History, svc: string, st: string): boolean {
+  return svc === SERVICES[0] && st === 'prod' && (h.bake[2] ?? 0) % 2 === 1;
+}
+
 function configOf(h: History): Record<string, unknown> {
   const services: Record<string, unknown> = {};
   for (const svc of SERVICES) {
@@ -196,7 +201,18 @@ function configOf(h: History): Record<string, unknown> {
         name: st,
         cluster: st,
         namespace: svc,
-        deploy: { driver: 'helm', release: svc, chart: `oci://${ACCOUNT}.dkr.ecr.eu-west-2.amazonaws.com/charts/${svc}`, version: '1.0.0', timeoutMinutes: 5 },
+        deploy: canaryStage(h, svc, st)
+          ? {
+              // Issue 18: in about half the histories the first service's prod is a canary (replicas mode, two steps;
+              // decided from the drawn prod bake, so the fast-check stream and the saved seeds stay as they were).
+              driver: 'kubernetes',
+              deployment: svc,
+              container: 'app',
+              timeoutMinutes: 5,
+              pollSeconds: 15,
+              rollout: { strategy: 'canary', traffic: 'replicas', steps: [{ weight: 50, bakeMinutes: 1 }, { weight: 100 }] },
+            }
+          : { driver: 'helm', release: svc, chart: `oci://${ACCOUNT}.dkr.ecr.eu-west-2.amazonaws.com/charts/${svc}`, version: '1.0.0', timeoutMinutes: 5 },
         alarms: [alarmOf(svc, st)],
         bakeMinutes: h.bake[i],
         insufficientData: 'ignore',

@@ -212,6 +212,8 @@ export function overridesAreNamed(run: ModelRun): string[] {
   const f = factsOf(run);
   const out: string[] = [];
   for (const d of run.output.deployments) {
+    // A canary's own writes belong to the deploy its point of action allowed (decision 043): not a rollback, not a new deploy.
+    if (d.kind === 'canary') continue;
     const why = overridden(run, d);
     if (why.length === 0) continue;
     if (d.kind === 'deploy') {

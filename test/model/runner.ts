@@ -52,6 +52,8 @@ export const OUTCOMES = {
   'an operator rollback refused': (o) => o.releases.some((r) => r.kind === 'rollback' && r.status === 'BLOCKED'),
   'a release superseded': (o) => o.releases.some((r) => /superseded/i.test(r.reason ?? '') || r.stages.some((s) => s.status === 'SUPERSEDED')),
   'an AWS fault injected': (o) => o.timeline.some((t) => t.event === 'Fault Injected'),
+  'a canary promoted': (o) => o.releases.some((r) => r.stages.some((s) => s.name === 'prod' && s.status === 'PROMOTED')) && o.deployments.some((d) => d.kind === 'canary'),
+  'a canary aborted': (o) => o.timeline.some((t) => /^Canary Step/.test(t.event) && t.result === 'aborted'),
   'a duplicate delivery': (o) => o.timeline.some((t) => t.event === 'Push Received' && / ×\d/.test(t.reason ?? '')),
 } satisfies Record<string, (o: SimulationOutput) => boolean>;
 export type Outcome = keyof typeof OUTCOMES;

@@ -25,6 +25,9 @@ import {
   KUBERNETES_CONFLICT_LOOP_EVENTS,
   KUBERNETES_CONFLICT_RETRIES,
   KUBERNETES_WRITES_PER_STAGE,
+  CANARY_FIXED_EXTRA_EVENTS,
+  CANARY_STEP_EVENTS,
+  CANARY_CONFLICT_LOOP_EVENTS,
   WINDOW_LOOKAHEAD_MINUTES,
   worstCaseHistory,
   worstEventsOfState,
@@ -35,6 +38,7 @@ import { LOOKAHEAD_DAYS } from '../../lambdas/domain/windows';
 import { SCAN_POLL_SECONDS as IMAGE_GATES_SCAN_POLL_SECONDS } from '../../lambdas/image-gates';
 import { loadScenario } from '../../local/scenario';
 import { MAX_UPDATE_ATTEMPTS } from '../../lambdas/domain/rollout';
+import { CANARY_STATE_NAMES } from '../../drivers/kubernetes/canary-workflow';
 
 const ROOT = join(__dirname, '..', '..');
 type State = AslState & { Next?: string; Default?: string; End?: boolean; Seconds?: number; Choices?: Array<{ Next: string }>; Catch?: Array<{ Next: string }> };
@@ -65,16 +69,22 @@ function cycleOf(wait: string): string[] | undefined {
   return undefined;
 }
 
-/** The heaviest simple path from `from` until a state in `stops` (not counted) or the end, every Retry used up. */
-function longest(from: string, stops: ReadonlySet<string>, visited = new Set<string>()): number {
+/** The canary chain's states (drivers/kubernetes/canary-workflow.ts) but its Choice: a non-canary stage never enters them. */
+const CANARY = new Set<string>(Object.values(CANARY_STATE_NAMES).filter((x) => x !== CANARY_STATE_NAMES.choose));
+
+/**
+ * The heaviest simple path from `from` until a state in `stops` (not counted) or the end, every Retry used up;
+ * states in `skip` are never entered, and `withCatch: false` follows no Catch.
+ */
+function longest(from: string, stops: ReadonlySet<string>, visited = new Set<string>(), skip: ReadonlySet<string> = new Set(), withCatch = true): number {
   const s = S[from] as State;
-  const next = successors(s);
+  const next = successors(s, withCatch).filter((x) => !skip.has(x));
   if (next.length === 0) return worstEventsOfState(s);
   visited.add(from);
   let best = Number.NEGATIVE_INFINITY;
   for (const n of next) {
     if (stops.has(n)) best = Math.max(best, 0);
-    else if (!visited.has(n)) best = Math.max(best, longest(n, stops, visited));
+    else if (!visited.has(n)) best = Math.max(best, longest(n, stops, visited, skip, withCatch));
   }
   visited.delete(from);
   return worstEventsOfState(s) + best;
@@ -129,7 +139,29 @@ describe('the history budget against the committed workflow', () => {
 
   it('counts the fixed part of a stage as the longest path from BeginStage to the next stage, FinishRelease or the end, plus the bounded extra passes of the Kubernetes update loop', () => {
     const loops = KUBERNETES_WRITES_PER_STAGE * KUBERNETES_CONFLICT_RETRIES * KUBERNETES_CONFLICT_LOOP_EVENTS;
-    assert.equal(STAGE_FIXED_EVENTS, longest('BeginStage', new Set(['BeginStage', 'FinishRelease'])) + loops);
+    assert.equal(STAGE_FIXED_EVENTS, longest('BeginStage', new Set(['BeginStage', 'FinishRelease']), new Set(), CANARY) + loops);
+  });
+
+  it('counts what a canary stage adds as the ASL has it: the canary chain over the path it replaces, one more step, one 409 loop', () => {
+    const stops = new Set(['BeginStage', 'FinishRelease']);
+    const without = longest('BeginStage', stops, new Set(), CANARY);
+    assert.equal(CANARY_FIXED_EXTRA_EVENTS, longest('BeginStage', stops) - without);
+    // One more step: BeginCanaryStep to IsLastCanaryStep on its normal path (no Catch), the Choice included.
+    const exits = new Set<string>([CANARY_STATE_NAMES.abort, CANARY_STATE_NAMES.conflictFailed, CANARY_STATE_NAMES.rolloutFailed, CANARY_STATE_NAMES.analysisFailed]);
+    const step = longest(CANARY_STATE_NAMES.beginStep, new Set([CANARY_STATE_NAMES.isLast]), new Set(), exits, false) + worstEventsOfState(S[CANARY_STATE_NAMES.isLast] as State);
+    assert.equal(CANARY_STEP_EVENTS, step);
+    const loop = [
+      CANARY_STATE_NAMES.readCanary,
+      CANARY_STATE_NAMES.prepareCanary,
+      CANARY_STATE_NAMES.writeCanary,
+      CANARY_STATE_NAMES.countConflict,
+      CANARY_STATE_NAMES.isConflictRetryable,
+    ];
+    assert.equal((S[CANARY_STATE_NAMES.writeCanary]?.Catch ?? [])[0]?.Next, CANARY_STATE_NAMES.countConflict);
+    assert.equal(
+      CANARY_CONFLICT_LOOP_EVENTS,
+      loop.reduce((n, name) => n + worstEventsOfState(S[name] as State), 0),
+    );
   });
 
   it("counts the Kubernetes update loop (409 Conflict back to the GET) as the workflow's cycle adds it up, every Retry used up, for the deploy and the rollback alike", () => {

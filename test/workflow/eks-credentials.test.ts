@@ -32,7 +32,10 @@ describe('eks:call credentials', () => {
         .filter(([, s]) => s.Resource === 'arn:aws:states:::eks:call')
         .map(([name, s]) => [file, name, s] as const),
     );
-    assert.deepEqual(calls.map(([file, name]) => `${file}:${name}`).sort(), [
+    const names = new Set(calls.map(([file, name]) => `${file}:${name}`));
+    assert.ok(calls.length > 10, 'the canary chain has eks:call states too');
+    // The driver's and the insight check's own; the canary chain's are checked by the loop below with them.
+    for (const expected of [
       'insight.asl.json:ReadDeployment',
       'release.asl.json:ReadDeployment',
       'release.asl.json:ReadRollbackDeployment',
@@ -43,7 +46,9 @@ describe('eks:call credentials', () => {
       'rollback.asl.json:ReadRollbackDeployment',
       'rollback.asl.json:ReadRollbackRollout',
       'rollback.asl.json:ReplaceRollbackDeployment',
-    ]);
+    ]) {
+      assert.ok(names.has(expected), expected);
+    }
     for (const [file, name, s] of calls) {
       const expected = file === 'insight.asl.json' ? '$.cluster.roleArn' : '$.kube.target.roleArn';
       assert.deepEqual(s.Credentials, { 'RoleArn.$': expected }, `${file}:${name}`);

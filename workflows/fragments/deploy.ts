@@ -27,6 +27,11 @@ export interface DeployChain {
   readonly onFailed: string;
   /** The state an unexpected failure of a Gantry function goes to. */
   readonly onInternalError: string;
+  /**
+   * Deploy chains: the state an aborted canary goes to (docs/decisions/043-canary-steps.md), its traffic and replicas
+   * already taken back, with `$.canaryAbort` = { step, error, cleanup }. Absent: `onFailed`.
+   */
+  readonly onCanaryAborted?: string;
 }
 
 /** What `drivers/<name>/workflow.ts` exports as `workflow`. */

@@ -48,6 +48,8 @@ export interface StageAudit {
   readonly deploys: DeployRecord[];
   readonly bake?: { startedAt?: string; endedAt?: string; minutes?: number; alarms?: string[]; result?: string; reason?: string };
   readonly promotedAt?: string;
+  /** A canary stage's steps (`canary.step`, decision 043), in order: started, passed or aborted, with the weight. */
+  readonly canarySteps?: Array<{ at: string; step: number; weight: number; status: string; replicas?: number; reason?: string }>;
   readonly rollback?: {
     reason?: string;
     detectedAt?: string;
@@ -201,6 +203,16 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           st.startedAt ??= e.at;
           st.status = 'WAITING';
           if (s(x.previousDigest)) st.previousDigest = x.previousDigest as string;
+          break;
+        case 'canary.step':
+          (st.canarySteps ??= []).push({
+            at: e.at,
+            step: Number(x.step ?? 0),
+            weight: Number(x.weight ?? 0),
+            status: String(x.status),
+            ...(typeof x.replicas === 'number' ? { replicas: x.replicas } : {}),
+            ...(s(x.reason) ? { reason: x.reason as string } : {}),
+          });
           break;
         case 'stage.waiting':
           st.waits.push({ at: e.at, ...(s(x.waitingFor) ? { waitingFor: x.waitingFor as string } : {}), ...(s(x.reason) ? { reason: x.reason as string } : {}) });

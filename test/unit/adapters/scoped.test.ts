@@ -93,12 +93,12 @@ describe('AwsScopedReaders', () => {
     const series = await new AwsScopedReaders(factories)
       .metricsIn(OTHER, 'gantry-r1')
       .getMetricData(
-        [{ id: 'canary', namespace: 'AWS/ApplicationELB', metricName: 'HTTPCode_Target_5XX_Count', dimensions: { TargetGroup: 'tg/canary' }, stat: 'Sum', periodSeconds: 60 }],
+        [{ id: 'canary', namespace: 'AWS/ApplicationELB', name: 'HTTPCode_Target_5XX_Count', dimensions: { TargetGroup: 'tg/canary' }, stat: 'Sum', periodSeconds: 60 }],
         '2026-11-24T10:00:00.000Z',
         '2026-11-24T10:10:00.000Z',
       );
 
-    assert.deepEqual(series, [{ id: 'canary', timestamps: ['2026-11-24T10:01:00.000Z'], values: [3] }]);
+    assert.deepEqual(series, { canary: [3] });
     assert.deepEqual(cw.commandCalls(GetMetricDataCommand)[0]?.args[0].input, {
       StartTime: new Date('2026-11-24T10:00:00.000Z'),
       EndTime: new Date('2026-11-24T10:10:00.000Z'),
