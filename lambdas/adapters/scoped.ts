@@ -14,7 +14,6 @@ import { ROLE_ARN_PATTERN } from '../domain/config';
 import type { AlarmReader, ClusterConnection, ClusterDescriber, MetricReader, ReadScope, ScopedReaders } from '../ports';
 import { CloudWatchAlarms } from './cloudwatch';
 import { CloudWatchMetrics } from './cloudwatch-metrics';
-import { rethrow } from './errors';
 import { sdkClientConfig } from './retry';
 
 /** The assumed role's session: 15 minutes (the least STS grants), renewed 5 minutes before it ends. */
