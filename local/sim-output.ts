@@ -227,6 +227,7 @@ function deploymentsOf(cloud: LocalCloud): SimulationOutput['deployments'] {
     ...(d.endedAt ? { endedAt: d.endedAt } : {}),
     ...(d.result ? { result: d.result } : {}),
     releaseId: d.releaseId,
+    ...(d.target ? { target: d.target } : {}),
   }));
 }
 
