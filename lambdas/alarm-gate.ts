@@ -36,7 +36,7 @@ export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> 
   const events = await deps.ledger.events(e.releaseId);
   const release = await loadRelease(deps, e.releaseId, events);
   const { st } = stageConfigOf(deps, release.service, e.stage);
-  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: e.action });
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: e.action, clusters: [st.cluster] });
   const states = read.ok ? read.states : [];
   const now = deps.now();
 

@@ -10,6 +10,7 @@
  * alarms' state when the bake began, and the bake timer reads it again when it ends.
  */
 import { minutesBetween } from './domain/gates';
+import { eventAlarmKey } from './domain/cluster-scope';
 import { parseGantryEvent } from './domain/events';
 import type { Deps, TokenRecord } from './ports';
 import { endBake } from './shared/bake';
@@ -21,10 +22,14 @@ export async function run(event: unknown, deps: Deps): Promise<{ failedBakes: nu
   const parsed = parseGantryEvent(event);
   if (parsed.kind !== 'alarm-state' || parsed.state.value !== 'ALARM') return { failedBakes: 0 };
   const alarm = { alarmName: parsed.alarmName, reason: parsed.state.reason, timestamp: parsed.state.timestamp, previousState: parsed.previousState.value };
+  // The alarm's place (issue 18): a bake watches an alarm in its cluster's account and region, and is indexed so
+  // (the plain name at home); an alarm named the same elsewhere is another key, and fails no bake here.
+  const key = eventAlarmKey(deps.config, { account: parsed.account, region: parsed.region, alarmName: alarm.alarmName }, deps.runtime.region);
+  const placeOf = key === alarm.alarmName ? {} : { account: parsed.account, region: parsed.region };
   let failed = 0;
   let ignored = 0;
-  for (const token of await deps.ledger.tokensForAlarm(alarm.alarmName)) {
-    if (token.kind !== 'BAKE' || !token.alarms.includes(alarm.alarmName)) continue;
+  for (const token of await deps.ledger.tokensForAlarm(key)) {
+    if (token.kind !== 'BAKE' || !token.alarms.includes(key)) continue;
     const startedAt = String(token.attrs?.bakeStartedAt ?? token.createdAt);
     const detectedAt = alarm.timestamp ?? deps.now().toISOString();
     if (Date.parse(detectedAt) < Date.parse(startedAt)) {
@@ -46,7 +51,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ failedBakes: nu
           gate: 'bake',
           result: 'FAIL',
           reason,
-          evidence: { alarm: alarm.alarmName, state: 'ALARM', previous: alarm.previousState, reason: alarm.reason, timestamp: detectedAt },
+          evidence: { alarm: alarm.alarmName, state: 'ALARM', previous: alarm.previousState, reason: alarm.reason, timestamp: detectedAt, ...placeOf },
         },
         detectedAt,
       },

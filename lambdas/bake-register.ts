@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { alarmProblems, awsErrorText, evaluateAlarmReadFailure, evaluateBakeEnd } from './domain/gates';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
-import { awsErrorOf, readStageAlarms } from './shared/alarms';
+import { awsErrorOf, bakeAlarmKeys, readStageAlarms } from './shared/alarms';
 import { bakePhaseSchema, bakeTimerName, endBake } from './shared/bake';
 import { checkLease } from './shared/lease';
 import { lambdaHandler } from './shared/middleware';
@@ -46,7 +46,8 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
     service: release.service,
     stage: e.stage,
     token: e.taskToken,
-    alarms: st.alarms,
+    // Indexed by the alarms' names at home (as before issue 18), by account/region/name elsewhere (decision 045).
+    alarms: bakeAlarmKeys(deps, st.cluster, st.alarms),
     createdAt: now.toISOString(),
     expiresAt: new Date(Date.parse(until) + 24 * 3600_000).toISOString(),
     attrs: { bakeStartedAt: now.toISOString() },
@@ -73,7 +74,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
     );
     return { registered: false };
   }
-  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-start' });
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-start', clusters: [st.cluster] });
   if (!read.ok) {
     const gate = evaluateAlarmReadFailure('bake', st.alarms, read.error, 'at bake start');
     await endBake(deps, e.releaseId, e.stage, { kind: 'fail', error: 'BakeFailed', cause: gate.reason, gate, detectedAt: now.toISOString() }, only);

@@ -20,7 +20,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ ended: boolean;
   // The phase's alarms and minutes (decision 047) travel in the payload; only that phase's open bake is ended.
   const st = e.phase ? { ...stage, alarms: [...new Set([...stage.alarms, ...(e.phase.alarms ?? [])])], bakeMinutes: e.phase.minutes } : stage;
   const only = { phase: e.phase?.id ?? null };
-  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-end' });
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-end', clusters: [st.cluster] });
   const gate = read.ok ? evaluateBakeEnd(st, read.states) : evaluateAlarmReadFailure('bake', st.alarms, read.error, `final check after ${st.bakeMinutes} minutes`);
   const now = deps.now().toISOString();
   const ended =

@@ -86,7 +86,7 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
 
   // Alarms that cannot be read (after the SDK's retries) fail the gate, naming them and the error (decision 018).
   // The window gate (evaluated first) and the alarm gate are recorded together, in that order, in one write.
-  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'pre-deploy' });
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'pre-deploy', clusters: [st.cluster] });
   const gate = read.ok ? evaluateAlarmsPreDeploy(st, read.states) : evaluateAlarmReadFailure('alarms.pre-deploy', st.alarms, read.error);
   const [, alarmGate] = await recordAll(deps, e.releaseId, [
     windowStep,

@@ -86,11 +86,6 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
     if (result.inSync) inSync.push(inSyncEntry(result));
     else drift.push(result as DriftFinding);
   });
-  const region = deps.runtime.region ?? 'its own region';
-  for (const t of inputs.otherRegion) {
-    const cause = `cluster ${t.clusterName} is in ${t.region}; the insight workflow runs in ${region} and Step Functions calls EKS in its own region only`;
-    drift.push(compareWorkload(t, { ok: false, error: 'OtherRegion', cause }, host) as DriftFinding);
-  }
   const stale = inputs.stale;
   const data: InsightCheckData = {
     staleAfterDays: deps.config.insight.staleAfterDays,

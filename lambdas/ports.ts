@@ -4,6 +4,7 @@
  * local cloud. The ledger has one implementation only — the real DynamoDB adapter — which the
  * local runtime points at its in-memory DynamoDB (local/memory-dynamo.ts).
  */
+import type { ClusterScope } from './domain/cluster-scope';
 import type { GantryConfig } from './domain/config';
 import type { LedgerEvent, LedgerEventInput, RefusalStats, ReleaseSummary } from './domain/ledger';
 import type { InsightRecord, InsightRecordInput } from './domain/insight';
@@ -356,11 +357,27 @@ export interface AlarmState {
   readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
   readonly reason?: string;
   readonly updatedAt?: string;
+  /** Where the alarm was read, for an alarm outside the home scope (issue 18): absent for the own account and region. */
+  readonly account?: string;
+  readonly region?: string;
 }
 
 export interface AlarmReader {
   /** DescribeAlarms for the names; alarms that do not exist are absent from the result. */
   describeAlarms(names: readonly string[]): Promise<AlarmState[]>;
+}
+
+// ---------------------------------------------------------------- clusters in other accounts and regions (issue 18, decision 045)
+
+/** A cluster's API endpoint and certificate authority (eks:DescribeCluster), what `eks:call` connects with. */
+export interface ClusterConnection {
+  readonly endpoint: string;
+  readonly certificateAuthority: string;
+}
+
+export interface ClusterDescriber {
+  /** eks:DescribeCluster of one cluster (by its EKS name) in the reader's account and region. */
+  describeCluster(name: string): Promise<ClusterConnection>;
 }
 
 /** One series of a GetMetricData request (a MetricStat query). */
@@ -377,6 +394,20 @@ export interface MetricQuery {
 export interface MetricReader {
   /** CloudWatch GetMetricData over [start, end): the datapoints of each query by its id (oldest first; absent periods have none). */
   getMetricData(queries: readonly MetricQuery[], start: string, end: string): Promise<Record<string, number[]>>;
+}
+
+/** Where a read goes: a cluster's account and region, and the role assumed there (lambdas/domain/cluster-scope.ts). */
+export type ReadScope = ClusterScope;
+
+/**
+ * Readers in a cluster's account and region. A scope with a `roleArn` is read with that role's credentials (STS
+ * AssumeRole, session `sessionName`); a scope without one with the handler's own. The home scope (own account,
+ * own region) is never asked for: handlers read it through `Deps.alarms`, as before issue 18.
+ */
+export interface ScopedReaders {
+  alarmsIn(scope: ReadScope, sessionName: string): AlarmReader;
+  metricsIn(scope: ReadScope, sessionName: string): MetricReader;
+  eksIn(scope: ReadScope, sessionName: string): ClusterDescriber;
 }
 
 // ---------------------------------------------------------------- Step Functions
@@ -447,13 +478,21 @@ export interface RuntimeFacts {
   readonly ecrRegistry: string;
   /** The region the workflows run in (AWS_REGION in Lambda); unknown in the simulation, where no cluster is set aside as in another region. */
   readonly region?: string;
+  /**
+   * The stack's ClusterAccessRole (GANTRY_CLUSTER_ACCESS_ROLE_ARN in Lambda): the role `eks:call` runs with on a
+   * cluster of Gantry's own account (decision 045). Read when used.
+   */
+  readonly clusterAccessRoleArn?: string;
 }
 
 /** The simulation's registry host (the local clusters' images name it). */
 export const SIMULATED_REGISTRY = '000000000000.dkr.ecr.local.amazonaws.com';
 
+/** The simulation's ClusterAccessRole (the local cloud's IAM knows it; local/cloud.ts). */
+export const SIMULATED_CLUSTER_ACCESS_ROLE_ARN = 'arn:aws:iam::111122223333:role/gantry-local-cluster-access';
+
 /** The runtime facts outside Lambda: the simulation and the tests. */
-export const LOCAL_RUNTIME: RuntimeFacts = Object.freeze({ inLambda: false, ecrRegistry: SIMULATED_REGISTRY });
+export const LOCAL_RUNTIME: RuntimeFacts = Object.freeze({ inLambda: false, ecrRegistry: SIMULATED_REGISTRY, clusterAccessRoleArn: SIMULATED_CLUSTER_ACCESS_ROLE_ARN });
 
 // ---------------------------------------------------------------- everything a handler may use
 
@@ -473,4 +512,9 @@ export interface Deps {
   readonly now: () => Date;
   /** Where the handler runs (in Lambda or not, the registry host, the region). */
   readonly runtime: RuntimeFacts;
+  /**
+   * CloudWatch and EKS in a cluster's account and region (issue 18). Optional only so that small test fakes stay
+   * valid: a handler that needs a scope other than its home throws ConfigError without it.
+   */
+  readonly scoped?: ScopedReaders;
 }

@@ -1,8 +1,10 @@
 /**
  * The native Kubernetes driver's decisions, for the workflow's `eks:call` tasks (statemachines/*.asl.json):
  * - `plan`: the validated rollout target of a Kubernetes stage (cluster, namespace, Deployment, container, image by
- *   digest, poll interval, timeout), from the config and the ledger: the digest of the release, or the rollback
- *   target recorded by `plan-rollback`. Nothing the workflow sends to the cluster comes from anywhere else.
+ *   digest, poll interval, timeout, the role eks:call runs with), from the config and the ledger: the digest of the
+ *   release, or the rollback target recorded by `plan-rollback`. Nothing the workflow sends to the cluster comes from
+ *   anywhere else. It also reads the cluster's endpoint and CA (eks:DescribeCluster in the cluster's region, with the
+ *   cluster's role in another account: `$.kube.cluster`); a cluster it cannot describe fails with ClusterAccessError.
  * - `update`: the PUT body, from the Deployment as just read (lambdas/domain/rollout.ts `planUpdate`).
  * - `check`: DONE / PROGRESSING / FAILED from the Deployment as just read (`decideRollout`), with the evidence.
  * Canary stages (`deploy.rollout`, lambdas/domain/canary.ts, docs/decisions/043-canary-steps.md):
@@ -13,7 +15,9 @@
  * These three throw CanaryStepError (a refused step) rather than answer FAILED: the workflow's Catch aborts the canary.
  */
 import * as z from 'zod';
-import { DIGEST_PATTERN, K8S_NAME_PATTERN } from './domain/config';
+import { ACCOUNT_PATTERN, DIGEST_PATTERN, K8S_NAME_PATTERN, ROLE_ARN_PATTERN } from './domain/config';
+import { roleSessionName } from './domain/cluster-scope';
+import { describeClusterOf } from './shared/clusters';
 import { type DeploymentView, decideRollout, deploymentPath, planUpdate, type RolloutTarget, rolloutTarget } from './domain/rollout';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
@@ -39,6 +43,9 @@ const targetSchema = z
     stage: k8sName,
     clusterName: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/),
     region: z.string(),
+    cluster: z.string().min(1),
+    account: z.string().regex(ACCOUNT_PATTERN).optional(),
+    roleArn: z.string().regex(ROLE_ARN_PATTERN),
     namespace: k8sName,
     deployment: k8sName,
     container: k8sName,
@@ -155,12 +162,16 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         releaseId: e.releaseId,
         kind: e.kind,
         ...(e.cluster !== undefined ? { cluster: e.cluster } : {}),
+        ...(deps.runtime.clusterAccessRoleArn ? { clusterAccessRoleArn: deps.runtime.clusterAccessRoleArn } : {}),
       });
+      // The endpoint and CA for eks:call, read here in the cluster's region (with its role in another account): the
+      // aws-sdk:eks:describeCluster integration reaches only the workflow's own region (decision 045).
+      const cluster = await describeClusterOf(deps, target.cluster, roleSessionName(e.releaseId));
       // conflicts: the PUTs answered 409 so far (the workflow counts them and re-reads, up to MAX_UPDATE_ATTEMPTS).
       // A canary (deploy only: a rollback replaces the stable Deployment as before) adds its part and starts at step 0.
       const canary = e.kind === 'deploy' ? canaryTarget(st, target) : undefined;
-      if (canary) return { target: { ...target, canary }, conflicts: { count: 0 }, canaryStep: { index: 0 } };
-      return { target, conflicts: { count: 0 } };
+      if (canary) return { target: { ...target, canary }, cluster, conflicts: { count: 0 }, canaryStep: { index: 0 } };
+      return { target, cluster, conflicts: { count: 0 } };
     }
     case 'update':
       return { ...planUpdate(e.target, e.deployment as DeploymentView, deps.now()) };

@@ -14,6 +14,7 @@ import { SigningKeyError } from '../lambdas/domain/image/signature';
 import type { ImageManifestRecord, ImageReferrerRecord, ImageSigningStatusRecord, RepositoryTagSettings } from '../lambdas/ports';
 import { ACCESS_POLICY_FOR, ACCESS_ROLES, type AccessRole, accessPolicyArn, accessRequirements } from '../lambdas/domain/access-entries';
 import type { GantryConfig } from '../lambdas/domain/config';
+import { SIMULATED_CLUSTER_ACCESS_ROLE_ARN } from '../lambdas/ports';
 import type { AccessEntryFacts, ClusterFacts, EventSelectorsFacts, KeyFacts, RegistryScanningFacts, RepositoryFacts } from '../lambdas/domain/doctor';
 import type { VirtualClock } from './clock';
 import { type BuiltImage, buildImage, type LocalSigningKey, scenarioSigningKeys } from './image-artifacts';
@@ -22,6 +23,14 @@ import type { Scenario, ScenarioImage } from './scenario';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'eu-west-2';
+
+/** Where an alarm lives: an account and region. */
+export interface AlarmPlace {
+  readonly account: string;
+  readonly region: string;
+}
+/** Gantry's own account (any region: the simulation sets no own-account cluster aside by region). */
+const isHomePlace = (p: AlarmPlace) => p.account === ACCOUNT;
 
 /** The ARNs of Gantry's roles in the local cloud (what a local Gantry's access entries name; lambdas/domain/access-entries.ts). */
 export const LOCAL_ROLE_ARNS: Readonly<Record<AccessRole, string>> = Object.fromEntries(
@@ -76,6 +85,8 @@ export interface DeploymentRecord {
   message?: string;
   /** The cluster key the run deployed to (decision 044: a wave stage runs once per cluster). */
   cluster?: string;
+  /** A Kubernetes driver run: the cluster's account and region, and the role its eks:call ran with (issue 18). */
+  target?: { cluster: string; account: string; region: string; roleArn: string };
 }
 
 export interface ExternalNote {
@@ -389,6 +400,12 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
   }
 
   // ------------------------------------------------------------ CloudWatch
+  // Alarms live in an account and region (issue 18): Gantry's own (the home: keyed by name, as before) or the
+  // account/region of a cluster in another account (keyed `<account>|<region>|<name>`; alarmsIn reads there).
+
+  private alarmKey(name: string, where?: AlarmPlace): string {
+    return where === undefined || isHomePlace(where) ? name : `${where.account}|${where.region}|${name}`;
+  }
 
   /**
    * GetMetricData from the scenario's `metrics` series (one value a minute): for each query, the series with its
@@ -419,35 +436,53 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
   }
 
   async describeAlarms(names: readonly string[]): Promise<AlarmState[]> {
+    return this.readAlarms(names, undefined);
+  }
+
+  /** DescribeAlarms in another account/region (a handler's scoped CloudWatch client): only that place's alarms exist there. */
+  alarmsIn(where: AlarmPlace): AlarmReader {
+    return { describeAlarms: async (names) => this.readAlarms(names, where) };
+  }
+
+  private async readAlarms(names: readonly string[], where: AlarmPlace | undefined): Promise<AlarmState[]> {
     this.checkFault('cloudwatch', 'DescribeAlarms');
     const out: AlarmState[] = [];
     for (const name of names) {
-      if (this.scenario.alarms[name] === 'MISSING') continue;
-      const s = this.alarmStates.get(name) ?? { state: 'OK' as const, reason: 'no datapoints breaching', updatedAt: new Date(this.start).toISOString() };
+      const key = this.alarmKey(name, where);
+      // Every alarm exists (OK until set) unless the scenario says MISSING, which it says of the home account's only.
+      if (key === name && this.scenario.alarms[name] === 'MISSING') continue;
+      const s = this.alarmStates.get(key) ?? { state: 'OK' as const, reason: 'no datapoints breaching', updatedAt: new Date(this.start).toISOString() };
       out.push({ name, type: 'MetricAlarm', state: s.state, reason: s.reason, updatedAt: s.updatedAt });
     }
     return out;
   }
 
-  /** Set an alarm's state; returns the Alarm State Change event CloudWatch would emit (undefined when unchanged). */
-  setAlarm(name: string, state: AlarmState['state'], reason?: string, at?: string): Record<string, unknown> | undefined {
-    const prev = this.alarmStates.get(name) ?? { state: 'OK' as const, reason: 'initial', updatedAt: new Date(this.start).toISOString() };
+  /**
+   * Set an alarm's state (at home, or in `where`: the account and region of a cluster in another account); returns the
+   * Alarm State Change event CloudWatch would emit there (undefined when unchanged). An event of another account
+   * reaches Gantry's default bus as GantryTargetAccount's rule forwards it: with its own account and region.
+   */
+  setAlarm(name: string, state: AlarmState['state'], reason?: string, at?: string, where?: AlarmPlace): Record<string, unknown> | undefined {
+    const key = this.alarmKey(name, where);
+    const account = where?.account ?? ACCOUNT;
+    const region = where?.region ?? REGION;
+    const prev = this.alarmStates.get(key) ?? { state: 'OK' as const, reason: 'initial', updatedAt: new Date(this.start).toISOString() };
     const now = at ?? this.clock.now().toISOString();
     const next = { state, reason: reason ?? `Threshold Crossed (scenario): ${name} → ${state}`, updatedAt: now };
-    this.alarmStates.set(name, next);
-    if (this.scenario.alarms[name] === 'MISSING') delete (this.scenario.alarms as Record<string, string>)[name];
-    this.note('Alarm State Changed', { alarm: name, from: prev.state, to: state });
+    this.alarmStates.set(key, next);
+    if (key === name && this.scenario.alarms[name] === 'MISSING') delete (this.scenario.alarms as Record<string, string>)[name];
+    this.note('Alarm State Changed', { alarm: name, from: prev.state, to: state, ...(key !== name ? { account, region } : {}) });
     if (prev.state === state) return undefined;
     const ts = now.replace('Z', '+0000');
     return {
       version: '0',
-      id: detId('alarm', name, now, state),
+      id: detId('alarm', name, now, state, key),
       'detail-type': 'CloudWatch Alarm State Change',
       source: 'aws.cloudwatch',
-      account: ACCOUNT,
+      account,
       time: now.replace(/\.\d{3}Z$/, 'Z'),
-      region: REGION,
-      resources: [`arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${name}`],
+      region,
+      resources: [`arn:aws:cloudwatch:${region}:${account}:alarm:${name}`],
       detail: {
         alarmName: name,
         state: { value: state, reason: next.reason, reasonData: '{"version":"1.0"}', timestamp: ts },
@@ -467,7 +502,9 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     if (event['detail-type'] !== 'CloudWatch Alarm State Change') return;
     const d = event.detail as { alarmName?: string; state?: { value?: string; reason?: string; timestamp?: string } };
     if (d?.alarmName && d.state?.value && ['OK', 'ALARM', 'INSUFFICIENT_DATA'].includes(d.state.value)) {
-      const prev = this.alarmStates.get(d.alarmName);
+      const where = typeof event.account === 'string' && typeof event.region === 'string' ? { account: event.account, region: event.region } : undefined;
+      const key = this.alarmKey(d.alarmName, where);
+      const prev = this.alarmStates.get(key);
       const reported = d.state.timestamp !== undefined ? Date.parse(d.state.timestamp) : Number.NaN;
       const changedAt = Number.isNaN(reported) ? this.clock.nowMs() : Math.min(reported, this.clock.nowMs());
       // An alarm the scenario does not name has been OK since the start.
@@ -476,9 +513,64 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
         this.note('Alarm Event Out Of Date', { alarm: d.alarmName, reported: d.state.value, changedAt: new Date(changedAt).toISOString(), current: prev?.state ?? 'OK', since });
         return;
       }
-      this.alarmStates.set(d.alarmName, { state: d.state.value as AlarmState['state'], reason: d.state.reason ?? '', updatedAt: new Date(changedAt).toISOString() });
+      this.alarmStates.set(key, { state: d.state.value as AlarmState['state'], reason: d.state.reason ?? '', updatedAt: new Date(changedAt).toISOString() });
       this.note('Alarm State Changed', { alarm: d.alarmName, from: prev?.state ?? 'OK', to: d.state.value, source: 'raw event' });
     }
+  }
+
+  // ------------------------------------------------------------ IAM / STS and EKS in several accounts (issue 18)
+
+  /** The config the local accounts are built from (clusters, their accounts and roles): set by the simulation. */
+  private accountsConfig: GantryConfig | undefined;
+  private readonly assumed = new Set<string>();
+
+  configureAccounts(config: GantryConfig): void {
+    this.accountsConfig = config;
+  }
+
+  /**
+   * The roles the local IAM knows: the stack's ClusterAccessRole and each configured cluster's `roleArn` (what
+   * GantryTargetAccount creates), except those the scenario lists in `missingRoles` (a target account without it).
+   */
+  knowsRole(roleArn: string): boolean {
+    if ((this.scenario.missingRoles ?? []).includes(roleArn)) return false;
+    if (roleArn === SIMULATED_CLUSTER_ACCESS_ROLE_ARN) return true;
+    return Object.values(this.accountsConfig?.clusters ?? {}).some((c) => c.roleArn === roleArn);
+  }
+
+  /**
+   * STS AssumeRole: the role's account, or AccessDenied as STS answers for a role that does not exist or does not
+   * trust the caller. Noted (without credentials) for the timeline.
+   */
+  assumeRole(roleArn: string, sessionName: string, caller = `arn:aws:sts::${ACCOUNT}:assumed-role/gantry-local-handler/${sessionName}`): { account: string } {
+    this.checkFault('sts', 'AssumeRole');
+    if (!this.knowsRole(roleArn)) {
+      throw new LocalAwsError('AccessDenied', `User: ${caller} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 'sts', 'AssumeRole');
+    }
+    const account = roleArn.split(':')[4] ?? ACCOUNT;
+    const seen = `${roleArn}|${sessionName}`;
+    if (!this.assumed.has(seen)) this.note('Role Assumed', { roleArn, sessionName, account });
+    this.assumed.add(seen);
+    return { account };
+  }
+
+  /** The account a configured cluster (by EKS name) is in, for a caller in `account`: undefined when that account has no such cluster. */
+  clusterIn(name: string, account: string, region?: string): { key: string; region: string } | undefined {
+    for (const [key, c] of Object.entries(this.accountsConfig?.clusters ?? {})) {
+      if (c.name === name && (c.account ?? ACCOUNT) === account && (region === undefined || c.region === region)) return { key, region: c.region };
+    }
+    return undefined;
+  }
+
+  /** eks:DescribeCluster in an account and region: the endpoint and CA of a cluster there, or ResourceNotFoundException as EKS answers. */
+  describeEksCluster(name: string, account: string, region: string): { endpoint: string; certificateAuthority: string } {
+    this.checkFault('eks', 'DescribeCluster');
+    const found = this.clusterIn(name, account, region);
+    if (!found || this.scenario.eks?.[name] === 'MISSING') throw new LocalAwsError('ResourceNotFoundException', `No cluster found for name: ${name}.`, 'eks', 'DescribeCluster');
+    return {
+      endpoint: `https://${detId('eks', account, region, name).replace(/-/g, '').slice(0, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`,
+      certificateAuthority: 'TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PQ==',
+    };
   }
 
   // ------------------------------------------------------------ Step Functions task tokens

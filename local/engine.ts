@@ -77,6 +77,7 @@ function prepareStates(states: Record<string, State>, waits: Map<string, State>,
       copy.States[name] = { ...rest, Type: 'Task', Resource: WAIT_RESOURCE };
     } else if (state.Type === 'Task') {
       tasks.set(name, { ...state });
+      moveCredentials(name, state);
       delete state.TimeoutSecondsPath;
       delete state.HeartbeatSeconds;
       state.TimeoutSeconds = ENGINE_TIMEOUT_SECONDS;
@@ -89,6 +90,25 @@ function prepareStates(states: Record<string, State>, waits: Map<string, State>,
       throw new Error(`state ${name}: the local runtime does not run ${state.Type} states (the workflows loop with Choice)`);
     }
   }
+}
+
+/**
+ * The parameter a Task's `Credentials.RoleArn` travels in to the local implementation. aws-local-stepfunctions accepts
+ * the `Credentials` field but does not pass it to a task override, so the engine moves it into `Parameters` (the
+ * same JSONPath, resolved against the same state input) and the task checks it as Step Functions would assume it.
+ */
+export const TASK_ROLE_PARAMETER = '__gantryTaskRoleArn';
+
+function moveCredentials(name: string, state: State): void {
+  const credentials = state.Credentials as { RoleArn?: unknown; 'RoleArn.$'?: unknown } | undefined;
+  if (credentials === undefined) return;
+  const params = (state.Parameters ?? {}) as Json;
+  if (typeof state.Parameters !== 'object' || state.Parameters === null) throw new Error(`state ${name}: a Task with Credentials needs Parameters in the local runtime`);
+  if (typeof credentials['RoleArn.$'] === 'string') params[`${TASK_ROLE_PARAMETER}.$`] = credentials['RoleArn.$'];
+  else if (typeof credentials.RoleArn === 'string') params[TASK_ROLE_PARAMETER] = credentials.RoleArn;
+  else throw new Error(`state ${name}: Credentials without RoleArn or RoleArn.$`);
+  state.Parameters = params;
+  delete state.Credentials;
 }
 
 function jsonPathGet(obj: unknown, path: string): unknown {
@@ -387,6 +407,39 @@ export class LocalStepFunctions {
     };
   }
 
+  /**
+   * The cluster an eks:call reaches, checked as AWS would: Step Functions assumes the task's `Credentials.RoleArn`
+   * (a role the local IAM does not know fails the task, as an AssumeRole refused), and the role's account must own a
+   * cluster of that name — the API server of a cluster in another account does not know the role (401 Unauthorized).
+   * A task without Credentials runs as the state machine's role, in Gantry's own account.
+   */
+  private taskClusterKey(roleArn: unknown, clusterName: string): string {
+    let account = ACCOUNT;
+    if (roleArn !== undefined) {
+      try {
+        account = this.cloud.assumeRole(String(roleArn), 'gantry-states-task', `arn:aws:sts::${ACCOUNT}:assumed-role/gantry-local-state-machine/states`).account;
+      } catch (e) {
+        throw new TaskFailedError(
+          'States.TaskFailed',
+          `Step Functions could not assume the task's role ${String(roleArn)} (Credentials.RoleArn): ${(e as Error).name}: ${(e as Error).message}`,
+        );
+      }
+    }
+    const found = this.cloud.clusterIn(clusterName, account);
+    if (found) return found.key;
+    const anywhere = Object.entries(this.deps.config.clusters).find(([, c]) => c.name === clusterName);
+    if (anywhere) {
+      const unauthorized = {
+        ResponseBody: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 },
+        StatusCode: 401,
+        StatusText: 'Unauthorized',
+        Headers: {},
+      };
+      throw new TaskFailedError('EKS.401', JSON.stringify(unauthorized));
+    }
+    return clusterName;
+  }
+
   /** Kubernetes driver runs (PUTs that start a rollout) still open, by cluster/namespace/deployment. */
   private readonly openRollouts = new Map<string, DeploymentRecord>();
 
@@ -398,10 +451,12 @@ export class LocalStepFunctions {
    * 409 (a stale resourceVersion) is no run. A response of 400
    * or more fails the task as Step Functions does: Error `EKS.<status>`, Cause the response as JSON.
    */
-  private async runEksCall(rec: ExecutionRecord, params: Json): Promise<unknown> {
+  private async runEksCall(rec: ExecutionRecord, withRole: Json): Promise<unknown> {
     this.cloud.checkFault('eks', 'Call');
+    const { [TASK_ROLE_PARAMETER]: roleArn, ...params } = withRole;
     const req = params as unknown as EksCallRequest;
-    const clusterKey = Object.entries(this.deps.config.clusters).find(([, c]) => c.name === req.ClusterName)?.[0] ?? req.ClusterName;
+    const clusterKey = this.taskClusterKey(roleArn, req.ClusterName);
+    const cfg = Object.hasOwn(this.deps.config.clusters, clusterKey) ? this.deps.config.clusters[clusterKey] : undefined;
     const m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(req.Path ?? '');
     const key = m ? `${clusterKey}/${m[1]}/${m[2]}` : '';
     let rollout: RolloutScript | undefined;
@@ -433,6 +488,7 @@ export class LocalStepFunctions {
         startedAt: this.clock.now().toISOString(),
         // A wave stage's run names its cluster (decision 044).
         ...(this.deps.config.services[service]?.stages.find((s) => s.name === stage)?.waves ? { cluster: clusterKey } : {}),
+        ...(cfg && roleArn !== undefined ? { target: { cluster: clusterKey, account: cfg.account ?? ACCOUNT, region: cfg.region, roleArn: String(roleArn) } } : {}),
       };
     }
     const res = this.cloud.kube.eksCall(req, { cluster: clusterKey, ...(rollout ? { rollout } : {}) });

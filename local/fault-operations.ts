@@ -23,6 +23,8 @@ export const FAULT_OPERATIONS = {
   eventbridge: ['PutEvents'],
   sfn: ['StartExecution', 'DescribeExecution', 'SendTaskSuccess', 'SendTaskFailure'],
   eks: ['DescribeCluster', 'Call', 'ListAccessEntries'],
+  /** The handlers' AssumeRole of a cluster role in another account (issue 18). */
+  sts: ['AssumeRole'],
   /** `gantry doctor --local`'s reads. */
   cloudtrail: ['DescribeTrails'],
   kms: ['DescribeKey'],

@@ -105,7 +105,15 @@ const when = z.union(
 const scriptLine = z
   .strictObject({
     when,
-    alarm: z.strictObject({ name: z.string().min(1), state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.string().optional() }).optional(),
+    alarm: z
+      .strictObject({
+        name: z.string().min(1),
+        state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+        reason: z.string().optional(),
+        /** The cluster key whose account and region the alarm is in (issue 18); absent: Gantry's own account. */
+        cluster: z.string().min(1).optional(),
+      })
+      .optional(),
     approve: z.strictObject({ principal, comment: z.string().optional() }).optional(),
     reject: z.strictObject({ principal, comment: z.string().optional() }).optional(),
     deploy: z
@@ -316,6 +324,8 @@ export const scenarioSchema = z.strictObject({
     )
     .default({}),
   alarms: z.record(z.string(), alarmState).default({}),
+  /** Cluster roles (`clusters.<key>.roleArn`) the target account does not have (its companion stack not deployed): AssumeRole is refused. */
+  missingRoles: z.array(z.string().min(1)).optional(),
   /**
    * CloudWatch metric series for GetMetricData (the canary analysis; an addition to the base format, docs/scenarios.md):
    * one value a minute from `start` (after the clock's start), for the metric with exactly these dimensions.
@@ -381,6 +391,9 @@ export function loadScenario(raw: unknown, baseDir: string, path?: string): Load
       else if (line.abort.stage !== undefined && !svc.stages.some((s) => s.name === line.abort?.stage)) {
         problems.push(`script[${i}].abort.stage: expected one of ${svc.stages.map((s) => s.name).join(', ')}, got ${JSON.stringify(line.abort.stage)}`);
       }
+    }
+    if (line.alarm?.cluster !== undefined && !own(config.clusters, line.alarm.cluster)) {
+      problems.push(`script[${i}].alarm.cluster: expected one of the keys of "clusters" (${Object.keys(config.clusters).join(', ')}), got ${JSON.stringify(line.alarm.cluster)}`);
     }
     if ('service' in line.when) {
       const svc = own(config.services, line.when.service);

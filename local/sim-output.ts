@@ -256,6 +256,7 @@ function deploymentsOf(cloud: LocalCloud): SimulationOutput['deployments'] {
     ...(d.result ? { result: d.result } : {}),
     releaseId: d.releaseId,
     ...(d.cluster ? { cluster: d.cluster } : {}),
+    ...(d.target ? { target: d.target } : {}),
   }));
 }
 

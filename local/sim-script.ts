@@ -87,7 +87,11 @@ export class ScriptRunner {
     const { cloud } = this.world;
     this.fired.add(index);
     if (line.alarm) {
-      const ev = cloud.setAlarm(line.alarm.name, line.alarm.state, line.alarm.reason);
+      // An alarm of a cluster in another account is set there, and its event comes as GantryTargetAccount forwards it.
+      const c = line.alarm.cluster !== undefined ? this.world.config.clusters[line.alarm.cluster] : undefined;
+      const where = c?.account !== undefined ? { account: c.account, region: c.region } : undefined;
+      const ev = cloud.setAlarm(line.alarm.name, line.alarm.state, line.alarm.reason, undefined, where);
+      if (ev && where) cloud.note('Alarm Event Forwarded', { alarm: line.alarm.name, from: `${where.account}/${where.region}`, to: 'default bus (GantryTargetAccount rule)' });
       if (ev) cloud.putEvent(ev);
     } else if (line.event) {
       cloud.putEvent(line.event as Record<string, unknown>);

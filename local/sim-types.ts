@@ -57,8 +57,20 @@ export interface SimulationOutput {
   simulated: true;
   releases: SimRelease[];
   stages: Record<string, { running?: string; lastKnownGood?: string; promoted?: string[] }>;
-  /** `cluster`: the cluster key of the run (a wave stage runs once per cluster, decision 044). */
-  deployments: Array<{ service: string; stage: string; digest: string; kind: string; startedAt: string; endedAt?: string; result?: string; releaseId: string; cluster?: string }>;
+  deployments: Array<{
+    service: string;
+    stage: string;
+    digest: string;
+    kind: string;
+    startedAt: string;
+    endedAt?: string;
+    result?: string;
+    releaseId: string;
+    /** The cluster key of the run (a wave stage runs once per cluster, decision 044). */
+    cluster?: string;
+    /** Where a Kubernetes driver run went (issue 18): the cluster's account and region and the role its eks:call ran with. */
+    target?: { cluster: string; account: string; region: string; roleArn: string };
+  }>;
   skipped: Array<{ repository: string; tag?: string; digest?: string; reason: string; at: string }>;
   unused: Array<{ index: number; line: ScriptLine; reason: string }>;
   timeline: TimelineEntry[];

@@ -24,6 +24,7 @@ import { run as reconciler } from '../lambdas/reconciler';
 import { run as scanWatch } from '../lambdas/scan-watch';
 import type { VirtualClock } from './clock';
 import { ACCOUNT, type LocalCloud, REGION } from './cloud';
+import { LocalScopedReaders } from './sim-accounts';
 import { Chaos, LocalSdkRetryStrategy } from './chaos';
 import type { LocalDynamo } from './dynamo';
 import { type EngineHooks, type HandlerRun, LocalStepFunctions, stateMachineArn } from './engine';
@@ -119,6 +120,7 @@ function faultStartBuild(cloud: LocalCloud, chaos: Chaos): void {
 
 function handlerDeps(parts: WorldParts, chaos: Chaos, ledger: DynamoLedger, engine: () => LocalStepFunctions | undefined): Deps {
   const { clock, cloud, config } = parts;
+  cloud.configureAccounts(config);
   return {
     config,
     configHash: configHash(config),
@@ -133,6 +135,8 @@ function handlerDeps(parts: WorldParts, chaos: Chaos, ledger: DynamoLedger, engi
     now: () => clock.now(),
     // Not in Lambda (no EMF printed), images pinned to the simulation's registry host, no region set aside.
     runtime: LOCAL_RUNTIME,
+    // CloudWatch and EKS in the account and region of a cluster (issue 18), through the local STS.
+    scoped: new LocalScopedReaders(cloud),
     executions: chaos.port('sfn', {
       home: { account: ACCOUNT, region: REGION },
       start: async (name: string, input: unknown) => {

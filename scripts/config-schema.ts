@@ -137,7 +137,7 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'clusters.<name>.region': 'Its region, such as `eu-west-2`',
   'clusters.<name>.accessEntries':
     "`create`: the stack makes the access entries of Gantry's roles; `document` (absent): you do ([Clusters and their access entries](#clusters-and-their-access-entries))",
-  'clusters.<name>.account': "The cluster's AWS account when it is not Gantry's own (12 digits); needs `roleArn`",
+  'clusters.<name>.account': "The cluster's AWS account when it is not Gantry's own (12 digits); needs `roleArn` ([Clusters in other accounts](#clusters-in-other-accounts))",
   'clusters.<name>.roleArn': 'The role Gantry assumes for this cluster (the GantryTargetAccount stack output `TargetRoleArn`); its account must be `account`',
   signing: 'Keys that image signatures are verified with',
   'signing.keys': 'The keys, by the name `requireSignature.keys` uses',

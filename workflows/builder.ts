@@ -46,13 +46,6 @@ export const CODEBUILD_RETRY: Retrier = {
   MaxAttempts: 3,
   BackoffRate: 2,
 };
-/** `aws-sdk:eks:describeCluster`: throttling and EKS server errors (SDK integration names are `Eks.<Exception>`). */
-export const EKS_API_RETRY: Retrier = {
-  ErrorEquals: ['ThrottlingException', 'ServiceUnavailableException', 'Eks.ThrottlingException', 'Eks.ServerException', 'Eks.ServiceUnavailableException'],
-  IntervalSeconds: 2,
-  MaxAttempts: 4,
-  BackoffRate: 2,
-};
 /**
  * `eks:call` reads: the Kubernetes API's 429 and 5xx (`EKS.<status>`, the error names eks:call
  * reports for an HTTP error from the API server).
@@ -131,6 +124,22 @@ export function callbackTask(fn: string, fields: TaskFields & { Payload: Record<
 /** A service-integration task (`arn:aws:states:::…`) with the given retry policy. */
 export function serviceTask(resource: string, retry: Retrier[], fields: TaskFields & { TimeoutSeconds?: number }): State {
   return withRetry({ Type: 'Task', Resource: resource, ...fields }, retry);
+}
+
+/** The Step Functions resource of a Kubernetes API call through EKS. */
+export const EKS_CALL_RESOURCE = 'arn:aws:states:::eks:call';
+
+/**
+ * An `eks:call` task, run with the target cluster's role: `Credentials: { "RoleArn.$": "<target>.roleArn" }`, where
+ * `target` is the JSONPath of an object carrying `roleArn` (the Kubernetes plan's `$.kube.target`, the insight
+ * check's `$.target`). That role is the cluster's `roleArn` in another account, else the stack's ClusterAccessRole
+ * (issue 18, docs/decisions/045-clusters-in-other-accounts.md). Every eks:call state of every workflow is built here
+ * (test/workflow/eks-credentials.test.ts checks it).
+ */
+export function eksCallTask(target: string, retry: Retrier[], fields: TaskFields & { TimeoutSeconds?: number }): State {
+  if (!/^\$(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(target)) throw new Error(`eksCallTask: expected a JSONPath such as $.kube.target, got ${JSON.stringify(target)}`);
+  const { Comment, ...rest } = fields;
+  return withRetry({ Type: 'Task', ...(Comment !== undefined ? { Comment } : {}), Resource: EKS_CALL_RESOURCE, Credentials: { 'RoleArn.$': `${target}.roleArn` }, ...rest }, retry);
 }
 
 /** Places `Retry` before `Catch` so a state reads: what, result, retry, catch, next. */

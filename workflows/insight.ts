@@ -2,7 +2,7 @@
  * The insight check (daily): reads each stage workload's image through the Kubernetes API and
  * records stale services and drift. Reads only; the retries jitter because many reads start at once.
  */
-import { EKS_API_RETRY, EKS_CALL_READ_RETRY, catchAll, lambdaTask, type StateMachine } from './builder';
+import { EKS_CALL_READ_RETRY, catchAll, eksCallTask, lambdaTask, type StateMachine } from './builder';
 
 export const insightWorkflow: StateMachine = {
   Comment:
@@ -11,7 +11,7 @@ export const insightWorkflow: StateMachine = {
   States: {
     PlanInsightCheck: lambdaTask('InsightPlan', {
       Comment:
-        "Lists, from the config alone, the stage workloads to read (cluster name, GET path, container name) and fixes the check's instant. The state carries nothing else: stale services and the ledger's pointers are read by RecordInsight (256 KiB state limit, docs/decisions/020-aws-fidelity.md).",
+        "Lists, from the config alone, the stage workloads to read (cluster index, GET path, container name), reads each of their clusters' endpoint and certificate authority once (eks:DescribeCluster in the cluster's region, with the cluster's role in another account: decision 045) and fixes the check's instant. The state carries nothing else: stale services and the ledger's pointers are read by RecordInsight (256 KiB state limit, docs/decisions/020-aws-fidelity.md).",
       Parameters: {
         'checkId.$': '$$.Execution.Name',
       },
@@ -27,36 +27,44 @@ export const insightWorkflow: StateMachine = {
       ItemsPath: '$.plan.workloads',
       ItemSelector: {
         'target.$': '$$.Map.Item.Value',
+        'clusters.$': '$.plan.clusters',
       },
       MaxConcurrency: 5,
       ItemProcessor: {
         ProcessorConfig: {
           Mode: 'INLINE',
         },
-        StartAt: 'DescribeWorkloadCluster',
+        StartAt: 'SelectWorkloadCluster',
         States: {
-          DescribeWorkloadCluster: {
-            Type: 'Task',
-            Comment: "The cluster's API endpoint and certificate authority, for eks:call.",
-            Resource: 'arn:aws:states:::aws-sdk:eks:describeCluster',
+          SelectWorkloadCluster: {
+            Type: 'Pass',
+            Comment:
+              "This workload's cluster from the plan's list (endpoint, certificate authority and role, read once per cluster by PlanInsightCheck in the cluster's region and account); the list itself is not kept.",
             Parameters: {
-              'Name.$': '$.target.clusterName',
+              'target.$': '$.target',
+              'cluster.$': 'States.ArrayGetItem($.clusters, $.target.cluster)',
             },
-            ResultSelector: {
-              'endpoint.$': '$.Cluster.Endpoint',
-              'certificateAuthority.$': '$.Cluster.CertificateAuthority.Data',
-            },
-            ResultPath: '$.cluster',
-            Retry: [{ ...EKS_API_RETRY, JitterStrategy: 'FULL' }],
-            Catch: [catchAll('WorkloadUnreadable', '$.failure')],
-            Next: 'ReadDeployment',
+            Next: 'IsWorkloadClusterReachable',
           },
-          ReadDeployment: {
-            Type: 'Task',
-            Comment: 'GET the Deployment (apps/v1) through the Kubernetes API; its containers stay in this iteration only (PickWorkloadContainer keeps what drift needs).',
-            Resource: 'arn:aws:states:::eks:call',
+          IsWorkloadClusterReachable: {
+            Type: 'Choice',
+            Comment: 'A cluster the plan could not describe (no such cluster, no access to its account): its workloads are unreadable, with the error name.',
+            Choices: [{ Variable: '$.cluster.error', IsPresent: true, Next: 'WorkloadClusterUnreachable' }],
+            Default: 'ReadDeployment',
+          },
+          WorkloadClusterUnreachable: {
+            Type: 'Pass',
             Parameters: {
-              'ClusterName.$': '$.target.clusterName',
+              ok: false,
+              'error.$': '$.cluster.error',
+            },
+            End: true,
+          },
+          ReadDeployment: eksCallTask('$.cluster', [{ ...EKS_CALL_READ_RETRY, JitterStrategy: 'FULL' }], {
+            Comment:
+              "GET the Deployment (apps/v1) through the Kubernetes API, with the cluster's role; its containers stay in this iteration only (PickWorkloadContainer keeps what drift needs).",
+            Parameters: {
+              'ClusterName.$': '$.cluster.clusterName',
               'CertificateAuthority.$': '$.cluster.certificateAuthority',
               'Endpoint.$': '$.cluster.endpoint',
               Method: 'GET',
@@ -66,10 +74,9 @@ export const insightWorkflow: StateMachine = {
               'containers.$': '$.ResponseBody.spec.template.spec.containers',
             },
             ResultPath: '$.read',
-            Retry: [{ ...EKS_CALL_READ_RETRY, JitterStrategy: 'FULL' }],
             Catch: [catchAll('WorkloadUnreadable', '$.failure')],
             Next: 'PickWorkloadContainer',
-          },
+          }),
           PickWorkloadContainer: {
             Type: 'Map',
             Comment:

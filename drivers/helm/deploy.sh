@@ -38,6 +38,8 @@ declare -A PATTERNS=(
 # Set by the workflow but optional here: when present it must name this driver.
 declare -A OPTIONAL_PATTERNS=(
   [GANTRY_DRIVER]='^helm$'
+  # A cluster in another account: the role the build assumes to reach it (decision 045).
+  [GANTRY_CLUSTER_ROLE_ARN]='^arn:aws[-a-z]*:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]{1,64}/){0,10}[A-Za-z0-9_+=,.@-]{1,64}$'
   # Set by the buildspec (env.variables): where the evidence for exported-variables goes.
   [GANTRY_EXPORTS_FILE]='^/[A-Za-z0-9._/-]{1,255}$'
 )
@@ -84,9 +86,32 @@ printf 'gantry-helm: %s %s %s@%s to %s (release %s, cluster %s/%s, namespace %s)
   "$GANTRY_RELEASE_ID" "$GANTRY_CLUSTER_REGION" "$GANTRY_CLUSTER_NAME" "$GANTRY_NAMESPACE"
 helm version --short
 
+# A cluster in another account (clusters.<key>.roleArn, docs/decisions/045-clusters-in-other-accounts.md): its role
+# is assumed, in the cluster's region, and the temporary credentials go to a private credentials file (mode 600,
+# removed on exit) under the profile gantry-cluster, which only the cluster's calls name (update-kubeconfig, and
+# through the kubeconfig `aws eks get-token`). Every other call keeps the build's own role. Nothing is echoed.
+cluster_profile=()
+if [[ -n "${GANTRY_CLUSTER_ROLE_ARN-}" ]]; then
+  AWS_SHARED_CREDENTIALS_FILE="$(mktemp)"
+  export AWS_SHARED_CREDENTIALS_FILE
+  chmod 600 "$AWS_SHARED_CREDENTIALS_FILE"
+  trap 'rm -f "$AWS_SHARED_CREDENTIALS_FILE"' EXIT
+  cluster_creds="$(aws sts assume-role --role-arn "$GANTRY_CLUSTER_ROLE_ARN" --role-session-name "gantry-${GANTRY_RELEASE_ID:0:57}" \
+    --duration-seconds 3600 --region "$GANTRY_CLUSTER_REGION" \
+    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)" ||
+    fail "could not assume the cluster's role $GANTRY_CLUSTER_ROLE_ARN"
+  read -r cluster_key cluster_secret cluster_token <<<"$cluster_creds"
+  [[ -n "${cluster_token-}" ]] || fail "assuming $GANTRY_CLUSTER_ROLE_ARN returned no credentials"
+  printf '[gantry-cluster]\naws_access_key_id = %s\naws_secret_access_key = %s\naws_session_token = %s\n' \
+    "$cluster_key" "$cluster_secret" "$cluster_token" >"$AWS_SHARED_CREDENTIALS_FILE"
+  unset cluster_creds cluster_key cluster_secret cluster_token
+  cluster_profile=(--profile gantry-cluster)
+  printf 'gantry: cluster %s is reached as %s\n' "$GANTRY_CLUSTER_NAME" "$GANTRY_CLUSTER_ROLE_ARN"
+fi
+
 KUBECONFIG="$(mktemp)"
 export KUBECONFIG
-aws eks update-kubeconfig --name "$GANTRY_CLUSTER_NAME" --region "$GANTRY_CLUSTER_REGION" --kubeconfig "$KUBECONFIG"
+aws eks update-kubeconfig --name "$GANTRY_CLUSTER_NAME" --region "$GANTRY_CLUSTER_REGION" --kubeconfig "$KUBECONFIG" "${cluster_profile[@]}"
 
 # A chart in a private ECR registry (oci://<account>.dkr.ecr.<region>.amazonaws.com/...) needs a
 # registry login; the password goes through stdin, never the command line.

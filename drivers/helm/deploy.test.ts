@@ -99,7 +99,11 @@ case "$1" in
 esac`,
   aws: `
 if [[ "$1 $2" == "ecr get-login-password" ]]; then echo 'registry-password'; fi
-if [[ "$1 $2" == "eks update-kubeconfig" ]]; then echo 'apiVersion: v1' > "\${8:?kubeconfig path}"; fi`,
+if [[ "$1 $2" == "eks update-kubeconfig" ]]; then echo 'apiVersion: v1' > "\${8:?kubeconfig path}"; fi
+if [[ "$1 $2" == "sts assume-role" ]]; then printf 'ASIASTUBKEY\tstub-secret-key\tstub-session-token\n'; fi
+if [[ "$1 $2" == "eks update-kubeconfig" && -n "\${AWS_SHARED_CREDENTIALS_FILE-}" ]]; then
+  cp "$AWS_SHARED_CREDENTIALS_FILE" "$TMPDIR/credentials-seen"; stat -c %a "$AWS_SHARED_CREDENTIALS_FILE" > "$TMPDIR/credentials-mode"
+fi`,
   kubectl: RECORD_ONLY,
 };
 
@@ -173,6 +177,64 @@ describe('the Helm driver script', () => {
     assert.equal(r.status, 1);
     assert.deepEqual(ran(r).slice(-3), ['helm upgrade', 'helm status', 'helm history']);
     assert.match(r.stderr, /gantry-helm: helm upgrade failed with exit code 1\n$/);
+  });
+
+  describe('a cluster in another account (GANTRY_CLUSTER_ROLE_ARN, decision 045)', () => {
+    const ROLE = 'arn:aws:iam::222222222222:role/gantry/target-cluster-access';
+    let r: Run;
+    beforeAll(() => {
+      r = runDriver(environment({}, { GANTRY_CLUSTER_ROLE_ARN: ROLE }));
+    });
+
+    it("assumes the cluster's role in the cluster's region, session named after the release, before update-kubeconfig", () => {
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(ran(r).slice(0, 3), ['helm version', 'aws sts', 'aws eks']);
+      assert.deepEqual(call(r, 'aws', 'sts')?.argv.slice(0, 12), [
+        'aws',
+        'sts',
+        'assume-role',
+        '--role-arn',
+        ROLE,
+        '--role-session-name',
+        `gantry-${RELEASE_ID}`,
+        '--duration-seconds',
+        '3600',
+        '--region',
+        'eu-west-1',
+        '--query',
+      ]);
+    });
+
+    it('points update-kubeconfig at the cluster with the assumed profile only; the registry login keeps the build role', () => {
+      const eks = call(r, 'aws', 'eks')?.argv ?? [];
+      assert.deepEqual(eks.slice(3, 7), ['--name', 'prod-eks', '--region', 'eu-west-1']);
+      assert.deepEqual(eks.slice(9), ['--profile', 'gantry-cluster']);
+      assert.ok(!(call(r, 'aws', 'ecr')?.argv ?? []).includes('--profile'), 'the chart registry is read as the build, not the cluster role');
+      const creds = readFileSync(join(r.dir, 'credentials-seen'), 'utf8');
+      assert.match(creds, /^\[gantry-cluster\]\naws_access_key_id = ASIASTUBKEY\naws_secret_access_key = stub-secret-key\naws_session_token = stub-session-token\n$/);
+      assert.equal(readFileSync(join(r.dir, 'credentials-mode'), 'utf8').trim(), '600');
+    });
+
+    it('never prints the credentials, and leaves no credentials file behind', () => {
+      for (const secret of ['stub-secret-key', 'stub-session-token', 'ASIASTUBKEY']) assert.ok(!`${r.stdout}${r.stderr}`.includes(secret), secret);
+      assert.match(r.stdout, /gantry: cluster prod-eks is reached as arn:aws:iam::222222222222:role\/gantry\/target-cluster-access/);
+      const left = spawnSync('grep', ['-rl', 'stub-secret-key', r.dir, '--exclude=credentials-seen', '--exclude=calls.log'], { encoding: 'utf8' }).stdout;
+      assert.equal(left, '');
+    });
+
+    it('makes no assume-role call for a cluster of its own account', () => {
+      assert.equal(call(standardRun(), 'aws', 'sts'), undefined);
+      assert.deepEqual((call(standardRun(), 'aws', 'eks')?.argv ?? []).length, 9);
+    });
+
+    it('refuses a role ARN that is not one, before running anything', () => {
+      for (const bad of [`${ROLE}$(id)`, 'arn:aws:iam::2222:role/x', `${ROLE}; rm -rf /`]) {
+        const bad_ = runDriver(environment({}, { GANTRY_CLUSTER_ROLE_ARN: bad }));
+        assert.equal(bad_.status, 1);
+        assert.match(bad_.stderr, /GANTRY_CLUSTER_ROLE_ARN does not match/);
+        assert.equal(call(bad_, 'aws', 'sts'), undefined);
+      }
+    });
   });
 
   it('never calls kubectl', () => {

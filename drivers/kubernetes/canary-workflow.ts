@@ -13,7 +13,7 @@
  * ({ step, error, cleanup }). The stable Deployment is never written by an abort. A failed promotion takes the
  * same clean-up and then `chain.onFailed` (the stable was written: the stage's normal rollback follows).
  *
- * Every eks:call goes through `eksCall` here (serviceTask, like the driver's own), so a change to how a task reaches
+ * Every eks:call goes through `eksCall` here (eksCallTask, like the driver's own), so a change to how a task reaches
  * the cluster (Credentials) is made in one place.
  */
 import { MAX_UPDATE_ATTEMPTS } from '../../lambdas/domain/rollout';
@@ -24,8 +24,8 @@ import {
   catchAll,
   catchOn,
   callbackTask,
+  eksCallTask,
   lambdaTask,
-  serviceTask,
   type State,
   type States,
 } from '../../workflows/builder';
@@ -117,13 +117,14 @@ const DEPLOYMENT_FIELDS = {
 };
 const ROUTE_FIELDS = { 'apiVersion.$': '$.ResponseBody.apiVersion', 'kind.$': '$.ResponseBody.kind', 'metadata.$': '$.ResponseBody.metadata', 'spec.$': '$.ResponseBody.spec' };
 
-/** One eks:call: every call the canary makes goes through here (the one place its Credentials will be set). */
+/** One eks:call: every call the canary makes goes through here (the one place its Credentials are set: eksCallTask). */
 function eksCall(
   method: 'GET' | 'PUT',
   fields: { Comment: string; path: string; body?: string; ResultSelector: Record<string, string>; ResultPath: string; Catch: Catcher[]; Next: string },
 ): State {
   const { path, body, ...rest } = fields;
-  return serviceTask('arn:aws:states:::eks:call', [method === 'GET' ? EKS_CALL_READ_RETRY : EKS_CALL_WRITE_RETRY], {
+  // Run as the cluster's role (Credentials.RoleArn from the plan's target, decision 045).
+  return eksCallTask('$.kube.target', [method === 'GET' ? EKS_CALL_READ_RETRY : EKS_CALL_WRITE_RETRY], {
     ...rest,
     Parameters: { ...connection(path), Method: method, ...(body ? { 'RequestBody.$': body } : {}) },
     TimeoutSeconds: 60,

@@ -41,10 +41,6 @@ function roleStatements(roleLogicalId: string): Array<Record<string, unknown>> {
     .flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Array<Record<string, unknown>> } }).PolicyDocument.Statement);
 }
 
-const clusterArn = (region: string, name: string) => ({
-  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:eks:${region}:`, { Ref: 'AWS::AccountId' }, `:cluster/${name}`]],
-});
-
 beforeAll(() => {
   built = buildGantry({ bundle: false, config: kubernetesConfig() });
 });
@@ -52,27 +48,19 @@ beforeAll(() => {
 describe('the workflows with Kubernetes stages', () => {
   const machines = () => [built.stack.controlPlane.releaseStateMachine, built.stack.controlPlane.rollbackStateMachine];
 
-  it('may describe exactly the clusters of the Kubernetes stages, in their own regions', () => {
+  it('describe no cluster themselves: the plan handler does, in the cluster region, as the ClusterAccessRole (decision 045)', () => {
     for (const sm of machines()) {
       const describe = roleStatements(logicalId(sm.role)).filter((s) => asArray(s.Action as string | string[]).includes('eks:DescribeCluster'));
-      assert.equal(describe.length, 1);
-      assert.equal(describe[0]?.Sid, 'DescribeKubernetesClusters');
-      assert.deepEqual(asArray(describe[0]?.Action as string[]), ['eks:DescribeCluster']);
-      assert.deepEqual(
-        asArray(describe[0]?.Resource)
-          .map((r) => JSON.stringify(r))
-          .sort(),
-        [clusterArn('eu-west-2', 'prod-eks'), clusterArn('eu-west-1', 'staging-eks')].map((r) => JSON.stringify(r)).sort(),
-      );
+      assert.deepEqual(describe, []);
     }
   });
 
-  it('get no other EKS action: eks:call is authorised by the cluster (access entry), not by IAM', () => {
+  it('get no EKS action: eks:call runs as the ClusterAccessRole (Credentials) and is authorised by the cluster (access entry)', () => {
     for (const sm of machines()) {
       const eks = roleStatements(logicalId(sm.role))
         .flatMap((s) => asArray(s.Action as string | string[]))
         .filter((a) => a.startsWith('eks:'));
-      assert.deepEqual(eks, ['eks:DescribeCluster']);
+      assert.deepEqual(eks, []);
     }
   });
 
@@ -97,12 +85,12 @@ describe('the workflows with Kubernetes stages', () => {
 });
 
 describe('a stack in a known region', () => {
-  it('warns at synth about a Kubernetes stage whose cluster is in another region (the workflows describe clusters of their own region only)', () => {
+  it('does not warn at synth about a Kubernetes stage whose cluster is in another region: the plan describes it there (decision 045)', () => {
     const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Regional', { env: { account: '111122223333', region: 'eu-west-2' } });
     new ReleaseControlPlane(stack, 'ReleaseControlPlane', { config: kubernetesConfig() });
     const warnings = (pattern: string) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp(pattern));
-    assert.equal(warnings('cluster staging-eks in eu-west-1, but the workflows run in eu-west-2').length, 1);
+    assert.equal(warnings('staging-eks').length, 0);
     assert.equal(warnings('cluster prod-eks in').length, 0);
   });
 });

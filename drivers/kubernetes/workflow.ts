@@ -3,13 +3,12 @@
  * state machine itself, and its rollout is followed until done, failed or past the deadline.
  */
 import { MAX_UPDATE_ATTEMPTS } from '../../lambdas/domain/rollout';
-import { EKS_API_RETRY, EKS_CALL_READ_RETRY, EKS_CALL_WRITE_RETRY, catchAll, catchOn, lambdaTask, serviceTask, type State, type States } from '../../workflows/builder';
+import { EKS_CALL_READ_RETRY, EKS_CALL_WRITE_RETRY, catchAll, catchOn, eksCallTask, lambdaTask, type State, type States } from '../../workflows/builder';
 import type { DeployChain, DriverWorkflow } from '../../workflows/fragments/deploy';
 import { CANARY_STATE_NAMES, canaryStates } from './canary-workflow';
 
 export interface KubernetesStateNames {
   readonly plan: string;
-  readonly describeCluster: string;
   readonly read: string;
   readonly prepare: string;
   readonly isReady: string;
@@ -28,7 +27,6 @@ export interface KubernetesStateNames {
 export const KUBERNETES_STATE_NAMES: Readonly<Record<DeployChain['kind'], KubernetesStateNames>> = {
   deploy: {
     plan: 'PlanKubernetesDeploy',
-    describeCluster: 'DescribeCluster',
     read: 'ReadDeployment',
     prepare: 'PrepareDeploymentUpdate',
     isReady: 'IsDeploymentUpdateReady',
@@ -44,7 +42,6 @@ export const KUBERNETES_STATE_NAMES: Readonly<Record<DeployChain['kind'], Kubern
   },
   rollback: {
     plan: 'PlanKubernetesRollback',
-    describeCluster: 'DescribeRollbackCluster',
     read: 'ReadRollbackDeployment',
     prepare: 'PrepareRollbackUpdate',
     isReady: 'IsRollbackUpdateReady',
@@ -60,7 +57,7 @@ export const KUBERNETES_STATE_NAMES: Readonly<Record<DeployChain['kind'], Kubern
   },
 };
 
-/** The eks:call connection fields, from the plan (`$.kube.target`) and DescribeCluster (`$.kube.cluster`). */
+/** The eks:call connection fields, from the plan: the target (`$.kube.target`) and the cluster's endpoint and CA (`$.kube.cluster`). */
 const CONNECTION = {
   'ClusterName.$': '$.kube.target.clusterName',
   'CertificateAuthority.$': '$.kube.cluster.certificateAuthority',
@@ -80,7 +77,7 @@ const OBJECT_FIELDS = { 'apiVersion.$': '$.ResponseBody.apiVersion', 'kind.$': '
 
 /** GET the Deployment into `$.kube.current`. */
 function readDeployment(comment: string, selector: Record<string, string>, next: string, onFailed: string): State {
-  return serviceTask('arn:aws:states:::eks:call', [EKS_CALL_READ_RETRY], {
+  return eksCallTask('$.kube.target', [EKS_CALL_READ_RETRY], {
     Comment: comment,
     Parameters: { ...CONNECTION, Method: 'GET' },
     ResultSelector: selector,
@@ -104,7 +101,7 @@ export function kubernetesDeploy(chain: DeployChain): States {
   const target = chain.kind === 'deploy' ? "image pinned to the release's digest" : 'image pinned to the rollback target digest';
   return {
     [n.plan]: lambdaTask('RolloutCheck', {
-      Comment: `The Kubernetes driver, step 1: the validated target of this ${chain.kind} (cluster, namespace, Deployment, container, ${target}, poll interval, timeout), from the config and the ledger only.`,
+      Comment: `The Kubernetes driver, step 1: the validated target of this ${chain.kind} (cluster, namespace, Deployment, container, ${target}, poll interval, timeout, the role eks:call runs with), from the config and the ledger only; the cluster's endpoint and CA from eks:DescribeCluster, called as that role in the cluster's region.`,
       Parameters: {
         action: 'plan',
         'releaseId.$': '$.release.releaseId',
@@ -114,16 +111,7 @@ export function kubernetesDeploy(chain: DeployChain): States {
         ...(chain.clusterPath ? { 'cluster.$': chain.clusterPath } : {}),
       },
       ResultPath: '$.kube',
-      Catch: [catchAll(chain.onInternalError)],
-      Next: n.describeCluster,
-    }),
-    [n.describeCluster]: serviceTask('arn:aws:states:::aws-sdk:eks:describeCluster', [EKS_API_RETRY], {
-      Comment: "The cluster's API endpoint and certificate authority for eks:call (eks:DescribeCluster on the configured clusters only).",
-      Parameters: { 'Name.$': '$.kube.target.clusterName' },
-      ResultSelector: { 'endpoint.$': '$.Cluster.Endpoint', 'certificateAuthority.$': '$.Cluster.CertificateAuthority.Data' },
-      ResultPath: '$.kube.cluster',
-      TimeoutSeconds: 60,
-      Catch: [catchAll(chain.onFailed, '$.deployError')],
+      Catch: [catchOn(['ClusterAccessError'], chain.onFailed, '$.deployError'), catchAll(chain.onInternalError)],
       Next: canaryChain ? CANARY_STATE_NAMES.choose : n.read,
     }),
     // A canary stage (deploy.rollout; deploys only) takes the canary chain; every other stage the chain below, unchanged.
@@ -153,9 +141,9 @@ export function kubernetesDeploy(chain: DeployChain): States {
       Next: n.isReady,
     }),
     [n.isReady]: { Type: 'Choice', Choices: [{ Variable: `${r}.decision`, StringEquals: 'PUT', Next: n.write }], Default: n.failed },
-    [n.write]: serviceTask('arn:aws:states:::eks:call', [EKS_CALL_WRITE_RETRY], {
+    [n.write]: eksCallTask('$.kube.target', [EKS_CALL_WRITE_RETRY], {
       Comment:
-        "Replaces the Deployment (PUT; Kubernetes API, as the state machine role's EKS access entry allows: get and update on deployments in the stage namespace). Its resourceVersion makes a change made since the read a 409 Conflict, not a silent overwrite.",
+        "Replaces the Deployment (PUT; Kubernetes API, as the access entry of the task's role allows — the ClusterAccessRole, or the cluster's roleArn in another account: get and update on deployments in the stage namespace). Its resourceVersion makes a change made since the read a 409 Conflict, not a silent overwrite.",
       Parameters: { ...CONNECTION, Method: 'PUT', 'RequestBody.$': `${r}.requestBody` },
       ResultSelector: { 'generation.$': '$.ResponseBody.metadata.generation', 'resourceVersion.$': '$.ResponseBody.metadata.resourceVersion' },
       ResultPath: '$.kube.written',

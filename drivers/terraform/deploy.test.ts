@@ -102,6 +102,8 @@ if [[ "$1 $2" == "s3 cp" ]]; then
   else dest="$STUB_S3/\${4#s3://}"; mkdir -p "\${dest%/*}"; cp "$3" "$dest"; fi
 elif [[ "$1 $2" == "eks update-kubeconfig" ]]; then
   echo 'apiVersion: v1' > "\${8:?kubeconfig path}"
+elif [[ "$1 $2" == "sts assume-role" ]]; then
+  printf 'ASIASTUBKEY\tstub-secret-key\tstub-session-token\n'
 fi`,
   unzip: `
 [[ "\${STUB_UNZIP_EXIT:-0}" == 0 ]] || exit "$STUB_UNZIP_EXIT"
@@ -209,6 +211,28 @@ describe('the Terraform driver script', () => {
     assert.deepEqual(call(r, 'aws', 's3')?.argv, ['aws', 's3', 'cp', SOURCE, unzip[2], '--only-show-errors']);
     assert.deepEqual(call(r, 'aws', 'eks')?.argv.slice(0, 7), ['aws', 'eks', 'update-kubeconfig', '--name', 'prod-eks', '--region', 'eu-west-1']);
     assert.deepEqual(call(r, 'terraform', 'init')?.argv, ['terraform', 'init', '-input=false', '-no-color']);
+  });
+
+  it("reaches a cluster in another account as its role (profile gantry-cluster), and keeps the build's role for S3 and the backend", () => {
+    const ROLE = 'arn:aws:iam::222222222222:role/gantry-target-cluster-access';
+    const r = runDriver({ env: { ...environment(), GANTRY_CLUSTER_ROLE_ARN: ROLE } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(indexOf(r, 'aws sts') < indexOf(r, 'aws eks'), 'the role is assumed before update-kubeconfig');
+    assert.deepEqual(call(r, 'aws', 'sts')?.argv.slice(2, 11), [
+      'assume-role',
+      '--role-arn',
+      ROLE,
+      '--role-session-name',
+      `gantry-${environment().GANTRY_RELEASE_ID}`,
+      '--duration-seconds',
+      '3600',
+      '--region',
+      'eu-west-1',
+    ]);
+    assert.deepEqual(call(r, 'aws', 'eks')?.argv.slice(-2), ['--profile', 'gantry-cluster']);
+    for (const c of r.calls.filter((x) => x.argv[0] === 'aws' && x.argv[1] === 's3')) assert.ok(!c.argv.includes('--profile'), 'S3 is read and written as the build');
+    for (const secret of ['stub-secret-key', 'stub-session-token']) assert.ok(!`${r.stdout}${r.stderr}`.includes(secret));
+    assert.equal(call(standardRun(), 'aws', 'sts'), undefined, 'no assume-role for a cluster of the own account');
   });
 
   it('plans with the image variable pinned to <repository>@<digest>, one argument', () => {

@@ -13,6 +13,8 @@
  * - ECR_REGISTRY               the registry host images are pinned to (optional: `runtime.ecrRegistry` throws ConfigError when read without it)
  * - AWS_LAMBDA_FUNCTION_NAME   set by Lambda: `runtime.inLambda`
  * - AWS_REGION                 set by Lambda: `runtime.region`
+ * - GANTRY_CLUSTER_ACCESS_ROLE_ARN the stack's ClusterAccessRole, the role eks:call runs with on an own-account cluster
+ *                              (optional: `runtime.clusterAccessRoleArn`, read by the Kubernetes plan; decision 045)
  * - GANTRY_CONFIG              the config JSON, replaced at bundle time (esbuild `define`)
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -33,6 +35,7 @@ import { ConfigError } from './errors';
 import { EventBridgePublisher } from './eventbridge';
 import { SchedulerTimers } from './scheduler';
 import { sdkClientConfig } from './retry';
+import { AwsScopedReaders } from './scoped';
 import { SfnExecutions, SfnTaskTokens } from './sfn';
 
 let cached: Deps | undefined;
@@ -100,6 +103,7 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
     bus: new EventBridgePublisher(new EventBridgeClient(sdkClientConfig('eventbridge')), busName),
     now: () => new Date(),
     runtime: runtimeFacts(env),
+    scoped: new AwsScopedReaders(),
   });
 }
 
@@ -109,12 +113,14 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
  */
 export function runtimeFacts(env: NodeJS.ProcessEnv): RuntimeFacts {
   const region = optionalEnv('AWS_REGION', undefined, env);
+  const clusterAccessRoleArn = optionalEnv('GANTRY_CLUSTER_ACCESS_ROLE_ARN', undefined, env);
   return Object.freeze({
     inLambda: env.AWS_LAMBDA_FUNCTION_NAME !== undefined,
     get ecrRegistry(): string {
       return requireEnv('ECR_REGISTRY', env);
     },
     ...(region ? { region } : {}),
+    ...(clusterAccessRoleArn ? { clusterAccessRoleArn } : {}),
   });
 }
 

@@ -19,7 +19,7 @@
  */
 import { isTransient } from './errors';
 
-export type SdkService = 'dynamodb' | 'ecr' | 'cloudwatch' | 'sfn' | 'scheduler' | 'eventbridge' | 'kms' | 'codebuild';
+export type SdkService = 'dynamodb' | 'ecr' | 'cloudwatch' | 'sfn' | 'scheduler' | 'eventbridge' | 'kms' | 'codebuild' | 'eks' | 'sts';
 
 /** The SDK retry mode every Gantry client uses. */
 export const SDK_RETRY_MODE = 'standard' as const;

@@ -237,6 +237,14 @@ const signingKey = z
  */
 export const ACCESS_ENTRY_MODES = ['create', 'document'] as const;
 
+/** An AWS account id. */
+export const ACCOUNT_PATTERN = /^\d{12}$/;
+/**
+ * A role ARN as the runtime checks it before a request (rollout target, AssumeRole, the drivers' scripts): an IAM
+ * role in any partition, with an optional path (decision 045).
+ */
+export const ROLE_ARN_PATTERN = /^arn:aws[-a-z]*:iam::\d{12}:role\/(?:[\w+=,.@-]{1,64}\/){0,10}[\w+=,.@-]{1,64}$/;
+
 /** A cluster's `roleArn`: an IAM role in the cluster's account (group 1). */
 export const CLUSTER_ROLE_ARN = /^arn:aws[-a-z]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 
@@ -261,7 +269,7 @@ const cluster = z
       ctx.addIssue({ code: 'custom', path: ['account'], message: "expected the account of roleArn: set account to the role's account" });
     }
     const roleAccount = c.roleArn === undefined ? undefined : CLUSTER_ROLE_ARN.exec(c.roleArn)?.[1];
-    if (c.account !== undefined && roleAccount !== undefined && roleAccount !== c.account) {
+    if (c.account !== undefined && /^\d{12}$/.test(c.account) && roleAccount !== undefined && roleAccount !== c.account) {
       ctx.addIssue({ code: 'custom', path: ['roleArn'], message: `expected a role in account ${c.account}, got a role in account ${roleAccount}` });
     }
   });

@@ -120,6 +120,8 @@ export function driverEnvironment(args: {
     GANTRY_CLUSTER_REGION: cluster.region,
     GANTRY_NAMESPACE: stage.namespace,
     GANTRY_DRIVER: stage.deploy.driver,
+    // A cluster in another account: the role the build assumes to reach it (issue 18, decision 045).
+    ...(cluster.roleArn !== undefined ? { GANTRY_CLUSTER_ROLE_ARN: cluster.roleArn } : {}),
   };
   // The driver's own inputs (drivers/<name>/index.ts `deployEnv`), each validated again by its script.
   Object.assign(env, driverOf(stage.deploy.driver).deployEnv(stage.deploy));

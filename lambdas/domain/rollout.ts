@@ -7,6 +7,7 @@
  * digest pattern, and is checked again here before it is used.
  */
 import type { GantryConfig, StageConfig } from './config';
+import { clusterScope, taskRoleArn } from './cluster-scope';
 import { DIGEST_PATTERN, K8S_NAME_PATTERN, stageClusters } from './config';
 
 /** A value that must not reach a Kubernetes request, or a stage that is not a Kubernetes stage. */
@@ -38,6 +39,15 @@ export interface RolloutTarget {
   /** The EKS cluster name (`clusters.<key>.name`): eks:DescribeCluster's Name and eks:call's ClusterName. */
   readonly clusterName: string;
   readonly region: string;
+  /** The config key of the cluster (`stages[].cluster`). */
+  readonly cluster: string;
+  /** The cluster's account when it is not Gantry's own (issue 18). */
+  readonly account?: string;
+  /**
+   * The role every eks:call of this target runs with (the task's `Credentials.RoleArn`): the cluster's `roleArn`,
+   * else the stack's ClusterAccessRole (decision 045).
+   */
+  readonly roleArn: string;
   readonly namespace: string;
   readonly deployment: string;
   readonly container: string;
@@ -77,6 +87,8 @@ export function rolloutTarget(args: {
   kind: RolloutKind;
   /** A wave stage's run (decision 044): one of the stage's cluster keys. Default: the stage's cluster. */
   cluster?: string;
+  /** The stack's ClusterAccessRole (GANTRY_CLUSTER_ACCESS_ROLE_ARN): the role for a cluster of Gantry's own account. */
+  clusterAccessRoleArn?: string;
 }): RolloutTarget {
   const { config, service, stage, digest, registry, releaseId, kind } = args;
   if (stage.deploy.driver !== 'kubernetes') throw new KubernetesDriverError(`stage ${service}/${stage.name} deploys with ${stage.deploy.driver}, not kubernetes`);
@@ -85,6 +97,15 @@ export function rolloutTarget(args: {
   if (!stageClusters(stage).includes(key)) throw new KubernetesDriverError(`cluster ${key} is not a cluster of stage ${service}/${stage.name}`);
   const cluster = Object.hasOwn(config.clusters, key) ? config.clusters[key] : undefined;
   if (!svc || !cluster) throw new KubernetesDriverError(`unknown service or cluster for ${service}/${stage.name}`);
+  const scope = clusterScope(config, key);
+  const roleOf = (): string => {
+    try {
+      return taskRoleArn(scope, args.clusterAccessRoleArn);
+    } catch (e) {
+      throw new KubernetesDriverError((e as Error).message);
+    }
+  };
+  // The role is resolved after every value of the request is checked (a bad digest is named before a missing role).
   return {
     releaseId: check(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, releaseId, 'release id'),
     kind,
@@ -92,6 +113,8 @@ export function rolloutTarget(args: {
     stage: check(K8S_NAME_PATTERN, stage.name, 'stage name'),
     clusterName: check(CLUSTER_NAME_PATTERN, cluster.name, 'cluster name'),
     region: cluster.region,
+    cluster: key,
+    ...(scope.account !== undefined ? { account: scope.account } : {}),
     namespace: stage.namespace,
     deployment: check(K8S_NAME_PATTERN, stage.deploy.deployment, 'Deployment name'),
     container: check(K8S_NAME_PATTERN, stage.deploy.container, 'container name'),
@@ -100,6 +123,7 @@ export function rolloutTarget(args: {
     path: deploymentPath(stage.namespace, stage.deploy.deployment),
     pollSeconds: stage.deploy.pollSeconds,
     timeoutSeconds: stage.deploy.timeoutMinutes * 60,
+    roleArn: roleOf(),
   };
 }
 
@@ -145,6 +169,10 @@ export interface DeploymentView {
 export interface RolloutEvidence {
   readonly driver: 'kubernetes';
   readonly cluster: string;
+  /** Where the cluster is and the role the workflow reached it with (issue 18): region, account (another account only), role. */
+  readonly region?: string;
+  readonly account?: string;
+  readonly roleArn?: string;
   readonly namespace: string;
   readonly deployment: string;
   readonly container: string;
@@ -172,6 +200,9 @@ function evidenceOf(target: RolloutTarget, d: DeploymentView, extra: { previousI
   return {
     driver: 'kubernetes',
     cluster: target.clusterName,
+    ...(target.region ? { region: target.region } : {}),
+    ...(target.account !== undefined ? { account: target.account } : {}),
+    ...(target.roleArn ? { roleArn: target.roleArn } : {}),
     namespace: target.namespace,
     deployment: target.deployment,
     container: target.container,

@@ -5,7 +5,7 @@
  * never the stale findings, service history or ledger pointers: Step Functions refuses a state of more than
  * 256 KiB with States.DataLimitExceeded, which no Catch can handle (docs/decisions/020-aws-fidelity.md).
  * So `PlanInsightCheck` lists the workloads from the config alone, and `RecordInsight` reads the rest here,
- * deriving the same list in the same order (`workloadTargets` of the same config, split by the same region).
+ * deriving the same list in the same order (`workloadTargets` of the same config).
  */
 import { findStaleServices, type InsightCheckData, serviceHistory, type ServiceHistory, type StaleFinding, workloadTargets, type WorkloadTarget } from '../domain/insight';
 import type { ReleaseSummary } from '../domain/ledger';
@@ -13,18 +13,12 @@ import type { GantryConfig } from '../domain/config';
 import type { Deps } from '../ports';
 
 /**
- * The stage workloads the check reads (`workloads`, in the Map's order) and those on clusters of another region
- * (`otherRegion`): `aws-sdk:eks:describeCluster` calls EKS in the workflow's own region, so they are not read and
- * are recorded as unreadable, saying why. Empty when `insight.driftCheck` is false.
+ * The stage workloads the check reads (`workloads`, in the Map's order): every workload of the config, in every
+ * region and account (issue 18: the plan reads each cluster's endpoint in its own region, with its role in another
+ * account, decision 045). Empty when `insight.driftCheck` is false.
  */
-export function splitWorkloads(
-  config: GantryConfig,
-  pointers: Parameters<typeof workloadTargets>[1],
-  region: string | undefined,
-): { workloads: WorkloadTarget[]; otherRegion: WorkloadTarget[] } {
-  const targets = workloadTargets(config, pointers);
-  if (!region) return { workloads: targets, otherRegion: [] };
-  return { workloads: targets.filter((t) => t.region === region), otherRegion: targets.filter((t) => t.region !== region) };
+export function splitWorkloads(config: GantryConfig, pointers: Parameters<typeof workloadTargets>[1]): { workloads: WorkloadTarget[] } {
+  return { workloads: workloadTargets(config, pointers) };
 }
 
 export interface InsightInputs {
@@ -32,7 +26,6 @@ export interface InsightInputs {
   readonly stale: StaleFinding[];
   /** The workloads the Map read, with the ledger's pointers, in the Map's order. */
   readonly workloads: WorkloadTarget[];
-  readonly otherRegion: WorkloadTarget[];
 }
 
 /**
@@ -53,5 +46,5 @@ export async function readInsightInputs(deps: Deps, checkId: string, at: Date): 
       for (const st of svc.stages) pointers[`${service}/${st.name}`] = await deps.ledger.getPointer(service, st.name);
     }
   }
-  return { services, stale: findStaleServices(config, services, at), ...splitWorkloads(config, pointers, deps.runtime.region) };
+  return { services, stale: findStaleServices(config, services, at), ...splitWorkloads(config, pointers) };
 }

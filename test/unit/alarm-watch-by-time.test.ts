@@ -39,6 +39,9 @@ function bakeWatching(token: Partial<TokenRecord> = {}) {
   };
   const deps = {
     now: () => new Date('2026-11-24T10:20:00.000Z'),
+    // No cluster in another account, region unknown: every alarm event is of the home scope (issue 18).
+    config: { clusters: {} },
+    runtime: { inLambda: false },
     ledger: {
       tokensForAlarm: async (name: string) => (open && name === ALARM ? [bake] : []),
       takeToken: async (_kind: string, releaseId: string) => {

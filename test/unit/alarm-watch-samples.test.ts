@@ -15,6 +15,9 @@ function depsWatching() {
   const failures: Array<{ error: string }> = [];
   const deps = {
     now: () => new Date('2026-11-24T10:00:00Z'),
+    // No cluster in another account, region unknown: every alarm event is of the home scope (issue 18).
+    config: { clusters: {} },
+    runtime: { inLambda: false },
     ledger: {
       tokensForAlarm: async (name: string): Promise<TokenRecord[]> => {
         asked.push(name);

@@ -22,6 +22,7 @@ const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
 const D3 = `sha256:${'3'.repeat(64)}`;
 const REG = '111122223333.dkr.ecr.eu-west-2.amazonaws.com';
+const ROLE = 'arn:aws:iam::111122223333:role/gantry-cluster-access';
 const helm = { driver: 'helm', release: 'payments', chart: 'repo/payments', version: '1.0.0' };
 
 const config = (insight?: Record<string, unknown>) =>
@@ -289,35 +290,64 @@ describe('insight-plan and insight-record', () => {
       ),
     },
     bus: { publish: async (e: unknown[]) => void published.push(...e) },
+    // eks:DescribeCluster in each cluster's region (issue 18): prod-eks cannot be described (no access).
+    scoped: {
+      eksIn: (scope: { region: string }) => ({
+        describeCluster: async (name: string) => {
+          described.push(`${name}@${scope.region}`);
+          if (name === 'prod-eks') throw Object.assign(new Error('not authorized'), { name: 'ClusterAccessError' });
+          return { endpoint: `https://${name}.${scope.region}.example`, certificateAuthority: 'Q0E=' };
+        },
+      }),
+    },
   });
+  const described: string[] = [];
 
-  it('plans only what an iteration reads (cluster, path, container) for the workloads of the workflow’s region', async () => {
+  it('plans what an iteration reads (cluster index, path, container) for every workload, and each cluster once, described in its own region', async () => {
     const { run } = await import('../../lambdas/insight-plan');
+    described.length = 0;
 
-    const plan = await run({ checkId: 'c1' }, depsOf([], []) as never);
+    const plan = await run({ checkId: 'c1' }, { ...depsOf([], []), runtime: { inLambda: false, ecrRegistry: REG, region: 'eu-west-2', clusterAccessRoleArn: ROLE } } as never);
 
     assert.deepEqual(plan, {
       checkId: 'c1',
       at: '2026-12-01T06:00:00.000Z',
       configHash: 'h',
-      workloads: [{ clusterName: 'dev-eks', path: '/apis/apps/v1/namespaces/payments/deployments/payments', container: 'api' }],
+      clusters: [
+        { clusterName: 'dev-eks', roleArn: ROLE, endpoint: 'https://dev-eks.eu-west-2.example', certificateAuthority: 'Q0E=' },
+        { clusterName: 'prod-eks', error: 'ClusterAccessError' },
+      ],
+      workloads: [
+        { cluster: 0, path: '/apis/apps/v1/namespaces/payments/deployments/payments', container: 'api' },
+        { cluster: 1, path: '/apis/apps/v1/namespaces/payments/deployments/payments', container: 'api' },
+      ],
     });
+    assert.deepEqual(described, ['dev-eks@eu-west-2', 'prod-eks@eu-west-1']);
   });
 
-  it('matches each read to its workload by the plan’s order, and records workloads of another region as unreadable, saying why', async () => {
+  it('matches each read to its workload by the plan’s order, a workload of another region included', async () => {
     const { run } = await import('../../lambdas/insight-record');
     const stored: Array<{ data: { drift: DriftFinding[]; inSync: unknown[] } }> = [];
     const published: unknown[] = [];
 
     const r = await run(
-      { checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [{ ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] }] },
+      {
+        checkId: 'c1',
+        at: '2026-12-01T06:00:00.000Z',
+        configHash: 'h',
+        reads: [
+          { ok: true, containers: [{ name: 'api', image: `${REG}/payments-api@${D2}` }] },
+          { ok: false, error: 'ClusterAccessError' },
+        ],
+      },
       depsOf(stored, published) as never,
     );
 
     assert.deepEqual([r.inSync, r.drifted], [1, 1]);
     assert.deepEqual(stored[0]?.data.inSync, [`payments/dev@${D2}`], 'an in-sync workload is kept as <service>/<stage>@<digest> only');
     assert.equal(stored[0]?.data.drift[0]?.kind, 'unreadable');
-    assert.match(stored[0]?.data.drift[0]?.reason ?? '', /OtherRegion: cluster prod-eks is in eu-west-1; the insight workflow runs in eu-west-2/);
+    assert.equal(stored[0]?.data.drift[0]?.stage, 'prod');
+    assert.match(stored[0]?.data.drift[0]?.reason ?? '', /ClusterAccessError/);
     assert.equal(published.length, 1);
   });
 
@@ -329,7 +359,7 @@ describe('insight-plan and insight-record', () => {
     const read = { ok: true, containers: Array.from({ length: 100 }, (_, i) => ({ name: `${'x'.repeat(4000)}-${i}`, image: 'busybox:1.36' })) };
 
     await assert.rejects(
-      run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read] }, depsOf(stored, published) as never),
+      run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read, read] }, depsOf(stored, published) as never),
       (e: Error) =>
         e instanceof InsightRecordTooLargeError &&
         e.name === 'InsightRecordTooLargeError' &&
@@ -345,8 +375,8 @@ describe('insight-plan and insight-record', () => {
 
     await assert.rejects(run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'other', reads: [read] }, depsOf(stored, []) as never), InsightPlanMismatchError);
     await assert.rejects(
-      run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read, read] }, depsOf(stored, []) as never),
-      /read 2 workload\(s\), the config lists 1/,
+      run({ checkId: 'c1', at: '2026-12-01T06:00:00.000Z', configHash: 'h', reads: [read] }, depsOf(stored, []) as never),
+      /read 1 workload\(s\), the config lists 2/,
     );
     assert.deepEqual(stored, []);
   });

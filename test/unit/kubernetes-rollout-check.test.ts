@@ -15,6 +15,8 @@ const target = {
   stage: 'prod',
   clusterName: 'prod-eks',
   region: 'eu-west-2',
+  cluster: 'prod',
+  roleArn: 'arn:aws:iam::111122223333:role/gantry-cluster-access',
   namespace: 'payments',
   deployment: 'payments-api',
   container: 'api',

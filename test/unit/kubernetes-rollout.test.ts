@@ -11,7 +11,7 @@ const IMAGE1 = `${REGISTRY}/payments-api@${D1}`;
 const IMAGE2 = `${REGISTRY}/payments-api@${D2}`;
 const NOW = new Date('2026-11-24T10:00:00Z');
 
-const config = parseConfig({
+const rawConfig = {
   services: {
     payments: {
       repository: 'payments-api',
@@ -27,12 +27,23 @@ const config = parseConfig({
     },
   },
   clusters: { prod: { name: 'prod-eks', region: 'eu-west-2' } },
-});
+};
+const config = parseConfig(rawConfig, 'test');
 const prod = config.services.payments?.stages[0];
 assert.ok(prod);
 
+const ACCESS_ROLE = 'arn:aws:iam::111122223333:role/gantry-cluster-access';
 const target = (): RolloutTarget =>
-  rolloutTarget({ config, service: 'payments', stage: prod, digest: D2, registry: REGISTRY, releaseId: 'payments-2222222222222222', kind: 'deploy' });
+  rolloutTarget({
+    config,
+    service: 'payments',
+    stage: prod,
+    digest: D2,
+    registry: REGISTRY,
+    releaseId: 'payments-2222222222222222',
+    kind: 'deploy',
+    clusterAccessRoleArn: ACCESS_ROLE,
+  });
 
 /** A Deployment as read, by default fully rolled out on `image` at generation 4. */
 function deployment(
@@ -104,6 +115,32 @@ describe('the rollout target', () => {
     assert.equal(t.image, IMAGE2);
     assert.equal(t.pollSeconds, 15);
     assert.equal(t.timeoutSeconds, 600);
+    assert.equal(t.cluster, 'prod');
+    assert.equal(t.account, undefined, 'a cluster of the own account names no account');
+    assert.equal(t.roleArn, ACCESS_ROLE, "an own-account cluster is reached with the stack's ClusterAccessRole");
+  });
+
+  it("runs eks:call with the cluster's roleArn in another account, and names the account and region in the evidence", () => {
+    const other = parseConfig(
+      {
+        ...structuredClone(rawConfig),
+        clusters: { prod: { name: 'prod-eks', region: 'eu-central-1', account: '222222222222', roleArn: 'arn:aws:iam::222222222222:role/gantry-target' } },
+      },
+      'test',
+    );
+    const st = other.services.payments?.stages[0];
+    assert.ok(st);
+    const t = rolloutTarget({ config: other, service: 'payments', stage: st, digest: D2, registry: REGISTRY, releaseId: 'r1', kind: 'deploy', clusterAccessRoleArn: ACCESS_ROLE });
+    assert.deepEqual([t.account, t.region, t.roleArn], ['222222222222', 'eu-central-1', 'arn:aws:iam::222222222222:role/gantry-target']);
+    const ev = planUpdate(t, deployment({ image: IMAGE1 }), NOW).evidence;
+    assert.deepEqual([ev.account, ev.region, ev.roleArn], ['222222222222', 'eu-central-1', 'arn:aws:iam::222222222222:role/gantry-target']);
+  });
+
+  it('refuses an own-account cluster when no ClusterAccessRole is known, naming the variable', () => {
+    assert.throws(
+      () => rolloutTarget({ config, service: 'payments', stage: prod, digest: D2, registry: REGISTRY, releaseId: 'r1', kind: 'deploy' }),
+      (e: Error) => e instanceof KubernetesDriverError && /GANTRY_CLUSTER_ACCESS_ROLE_ARN/.test(e.message),
+    );
   });
 
   it('refuses a stage that does not deploy with the kubernetes driver', () => {

@@ -62,8 +62,10 @@ describe('per-cluster targets', () => {
 
   it('refuses a cluster that is not one of the stage’s', () => {
     assert.throws(() => driverEnvironment({ ...args, cluster: 'dev' }), /cluster dev is not a cluster of stage payments\/prod/);
-    assert.throws(() => rolloutTarget({ ...args, cluster: 'dev' }), /cluster dev is not a cluster of stage payments\/prod/);
-    assert.equal(rolloutTarget({ ...args, cluster: 'prod-us-1' }).clusterName, 'prod-us-1');
+    const role = { clusterAccessRoleArn: 'arn:aws:iam::111122223333:role/gantry-cluster-access' };
+    assert.throws(() => rolloutTarget({ ...args, ...role, cluster: 'dev' }), /cluster dev is not a cluster of stage payments\/prod/);
+    const t = rolloutTarget({ ...args, ...role, cluster: 'prod-us-1' });
+    assert.deepEqual([t.cluster, t.clusterName, t.region], ['prod-us-1', 'prod-us-1', 'us-east-1']);
   });
 });
 
