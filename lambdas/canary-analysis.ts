@@ -11,6 +11,8 @@ import { stageStep } from './domain/step-keys';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { awsErrorOf } from './shared/alarms';
+import { metricsFor } from './shared/clusters';
+import { roleSessionName } from './domain/cluster-scope';
 import { lambdaHandler } from './shared/middleware';
 import { loadRelease, record, stageConfigOf } from './shared/recorder';
 
@@ -37,8 +39,9 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
   const q = { namespace: analysis.metric.namespace, name: analysis.metric.name, stat: analysis.metric.stat, periodSeconds: analysis.periodSeconds };
   let verdict: ReturnType<typeof decideAnalysis> & { readError?: string };
   try {
-    if (!deps.metrics) throw new Error('no CloudWatch metric reader in this runtime');
-    const data = await deps.metrics.getMetricData(
+    // Read where the canary runs: the cluster's account and region (its role in another account, decision 045).
+    const metrics = metricsFor(deps, st.cluster, roleSessionName(e.releaseId));
+    const data = await metrics.getMetricData(
       [
         { id: 'stable', ...q, dimensions: analysis.stableDimensions },
         { id: 'canary', ...q, dimensions: analysis.canaryDimensions },

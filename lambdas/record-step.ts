@@ -32,6 +32,14 @@ import { ReleaseNotFoundError, announce, record, stageConfigOf } from './shared/
 import { RELEASE_STEP, stageStep } from './domain/step-keys';
 import { abortWords, canaryReplicas, replicasShare } from './domain/canary';
 
+/**
+ * A canary step would raise the traffic, or the canary would be promoted, while the release window is closed, a
+ * blackout runs or the freeze is on: the canary is taken back instead (a return to the stable, decision 043).
+ */
+export class CanaryWindowClosedError extends Error {
+  override readonly name = 'CanaryWindowClosedError';
+}
+
 /** A canary action for a stage whose config has no such canary step (a config redeployed mid-release). */
 export class CanaryConfigError extends Error {
   override readonly name = 'CanaryConfigError';
@@ -697,6 +705,11 @@ async function canaryStep(e: Step<'canary-step'>, c: StepContext): Promise<Recor
   const number = e.index + 1;
   const last = e.index === steps.length - 1;
   const bakeMinutes = s.bakeMinutes ?? 0;
+  // Every raise of the canary's traffic after the first step, and the promotion, is a change of its own: the window,
+  // blackouts and the freeze are checked again at that moment, as ConfirmDeploy checked them before step 1.
+  if ((e.status === 'started' && e.index > 0) || (e.status === 'passed' && last)) {
+    await canaryWindowAtAction(c, e.stage, e.status === 'started' ? number : 'promotion', e.status === 'started' ? `step ${number} (${s.weight} %)` : 'the promotion');
+  }
   if (e.status === 'started') {
     const stable = e.stableReplicas ?? 1;
     const replicas = canaryReplicas(stable, s.weight);
@@ -725,6 +738,32 @@ async function canaryStep(e: Step<'canary-step'>, c: StepContext): Promise<Recor
   }
   await record(deps, e.releaseId, stageStep.canaryStep(e.stage, number, 'passed'), 'canary.step', { step: number, weight: s.weight, status: 'passed' }, e.stage);
   return { index: e.index + 1, number, weight: s.weight, last };
+}
+
+/** Gate `window` at a canary's point of action; throws CanaryWindowClosedError (the workflow aborts the canary) unless it passes. */
+async function canaryWindowAtAction(c: StepContext, stage: string, at: number | 'promotion', what: string): Promise<void> {
+  const { deps, release } = c;
+  const { st } = stageConfigOf(deps, release.service, stage);
+  const freeze = await deps.ledger.getFreeze();
+  const w = windowAtAction(st.windows, deps.now(), { kind: 'deploy', breakGlass: release.breakGlass ?? null, freeze });
+  // Outside the window (even with outside: "wait"), in a blackout or the freeze: no step waits half-rolled-out.
+  const result = w.verdict === 'OPEN' ? w.result : 'FAIL';
+  const reason = result === 'FAIL' ? `before ${what}: ${w.reason}; the canary is taken back to the stable` : `before ${what}: ${w.reason}`;
+  await record(
+    deps,
+    release.releaseId,
+    stageStep.canaryWindow(stage, at),
+    'gate.evaluated',
+    {
+      gate: 'window',
+      result,
+      reason,
+      checkpoint: at === 'promotion' ? 'canary-promotion' : `canary-${at}`,
+      evidence: { windows: st.windows ?? null, breakGlass: release.breakGlass ?? null, freeze, bypassed: w.bypassed },
+    },
+    stage,
+  );
+  if (result === 'FAIL') throw new CanaryWindowClosedError(reason);
 }
 
 const BAKE_ERRORS = new Set(['AlarmBreached', 'BakeFailed', 'States.Timeout', 'OperatorRollback']);

@@ -376,9 +376,10 @@ export class ReleaseControlPlane extends Construct {
     this.clusterAccess = new ClusterAccessRole(this, 'ClusterAccess', { config, trustedRoles: [...workflowRoles, ...planningRoles] });
     for (const role of [...workflowRoles, ...planningRoles]) this.clusterAccess.grantAssumeAll(role);
     for (const name of CLUSTER_PLANNING_HANDLERS) functions[name].function.addEnvironment(CLUSTER_ACCESS_ROLE_ENV, this.clusterAccess.role.roleArn);
-    // Alarms of a cluster in another account are read there, with its role (own-account alarms with the handler's own role).
+    // Alarms and canary metrics of a cluster in another account are read there, with its role (own-account ones with the handler's own role).
     for (const name of HANDLER_NAMES) {
-      if (handlerEntry(name).capabilities.includes('readAlarms')) this.clusterAccess.grantAssumeTargetRoles(functions[name].role);
+      const caps = handlerEntry(name).capabilities;
+      if (caps.includes('readAlarms') || caps.includes('readMetrics')) this.clusterAccess.grantAssumeTargetRoles(functions[name].role);
     }
     // The CodeBuild drivers assume the role of a stage's cluster in another account (X2's deploy.sh): the roles of their stages only.
     for (const d of DRIVERS) {

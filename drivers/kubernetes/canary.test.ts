@@ -334,3 +334,28 @@ describe('a canary in replicas mode', () => {
     assert.equal(stable(r)?.containers[0]?.image, image(D2));
   });
 });
+
+describe('a freeze that begins while a canary step bakes (the window at each raise of the traffic)', () => {
+  it('takes the canary back before step 2 instead of raising its traffic: ROLLED_BACK, the window gate FAIL at canary-2, the stable never written', async () => {
+    const raw = JSON.parse(readFileSync(file('canary-promoted'), 'utf8'));
+    // Step 1 bakes 10:12–10:22; the freeze goes on at 10:15.
+    raw.triggers.push({ type: 'freeze', state: 'on', reason: 'quarter-end close', principal: 'arn:aws:sts::111122223333:assumed-role/release-managers/maria', at: 'PT15M' });
+    let cloud: LocalCloud | undefined;
+    const out = await simulate(loadScenario(raw, join(ROOT, 'examples', 'scenarios')), { prepareCloud: (c) => (cloud = c) });
+    assert.ok(cloud);
+    const r: Run = { output: out.output, events: out.ledgerEvents, cloud };
+
+    assertClosed(r.output);
+    const st = prodStage(r);
+    assert.equal(st?.status, 'ROLLED_BACK');
+    assert.match(st?.reason ?? '', /^canary aborted at step 2 \(25 %\): .*freeze/);
+    assert.deepEqual(steps(r), ['1:5:started', '1:5:passed', '2:25:aborted']);
+    const gate = r.events.find((e) => e.type === 'gate.evaluated' && e.data.gate === 'window' && e.data.checkpoint === 'canary-2');
+    assert.equal(gate?.data.result, 'FAIL');
+    assert.match(String(gate?.data.reason), /^before step 2 \(25 %\): .*freeze.*the canary is taken back to the stable$/);
+    assert.deepEqual(routeWeights(r), ['95/5', '100/0'], 'never raised to 25 %, back to the stable');
+    assert.equal(canary(r)?.replicas, 0);
+    assert.equal(stable(r)?.generation, 1, 'the stable Deployment was never written');
+    assert.equal(r.output.stages['payments/prod']?.running, D1);
+  });
+});

@@ -65,6 +65,8 @@ export const stageStep = {
   atDeploy: (s: string, attempt: number, what: string) => stage(s, `at-deploy:${attempt}:${what}`),
   /** A canary step (docs/decisions/043-canary-steps.md): `started`, `passed` or `aborted`, once per step (1-based). */
   canaryStep: (s: string, step: number, what: 'started' | 'passed' | 'aborted') => stage(s, `canary:${step}:${what}`),
+  /** Gate `window` checked again before a canary step raises the traffic, or before the promotion (`promotion`). */
+  canaryWindow: (s: string, at: number | 'promotion') => stage(s, `canary:${at}:gate:window`),
   /** The canary analysis of one step (gate `canary.analysis`). */
   canaryAnalysis: (s: string, step: number) => stage(s, `canary:${step}:gate:canary.analysis`),
   /** One cluster's run in a wave stage (decision 044): `deploy.started`, `deploy.finished`, `rollback.deploy.started`, `rollback.deploy.finished`. */

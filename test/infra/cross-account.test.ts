@@ -106,14 +106,15 @@ describe('who may assume which role', () => {
     }
   });
 
-  it('the plan handlers: the same two; the alarm readers: the target role only; the Helm driver (a stage on that cluster): the target role; nobody else', () => {
+  it('the plan handlers: the same two; the alarm and metric readers: the target role only; the Helm driver (a stage on that cluster): the target role; nobody else', () => {
     const cp = built.stack.controlPlane;
     const both = [JSON.stringify(TARGET_ROLE), JSON.stringify(arnOf(cp.clusterAccess.role))].sort();
     const expected = new Map<string, string[]>();
     for (const role of [cp.releaseStateMachine.role, cp.rollbackStateMachine.role, cp.insightCheck.stateMachine.role]) expected.set(id(role), both);
     for (const name of ['rollout-check', 'insight-plan'] as const) expected.set(id(cp.functions[name].role), both);
-    const alarmReaders = HANDLER_NAMES.filter((n) => handlerEntry(n).capabilities.includes('readAlarms'));
+    const alarmReaders = HANDLER_NAMES.filter((n) => handlerEntry(n).capabilities.includes('readAlarms') || handlerEntry(n).capabilities.includes('readMetrics'));
     assert.ok(alarmReaders.length >= 4, `the handlers that read alarms: ${alarmReaders.join(', ')}`);
+    assert.ok(alarmReaders.includes('canary-analysis'), "the canary analysis reads the metric in the canary cluster's account");
     for (const name of alarmReaders) expected.set(id(cp.functions[name].role), [JSON.stringify(TARGET_ROLE)]);
     expected.set(id(cp.helmDriver.role), [JSON.stringify(TARGET_ROLE)]);
 
