@@ -5,16 +5,20 @@
 import * as z from 'zod';
 import { type DriverEvidence, extractDriverEvidence, isBuildId } from './domain/driver-evidence';
 import {
-  phaseBakeTimeoutSeconds,
   driverEnvironment,
   bakeTimeoutSeconds,
+  clusterRunsOutcome,
   deployTimeoutSeconds,
   driverFailureMessage,
   outcomeLine,
+  phaseBakeTimeoutSeconds,
   releaseOutcome,
   rollbackFrom,
   rollbackReason,
+  waveOf,
+  waveTargets,
 } from './domain/release';
+import { hasWaves, stageClusters, stageWaves } from './domain/config';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { closeTimedOutBake } from './shared/bake';
@@ -49,6 +53,7 @@ export class StagePreemptedError extends Error {
 const errorSchema = z.object({ Error: z.string().optional(), Cause: z.string().optional() }).passthrough();
 const base = { releaseId: z.string().min(1) };
 const staged = { ...base, stage: z.string().min(1) };
+const clustered = { ...staged, cluster: z.string().min(1), wave: z.number().int().min(1) };
 const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('begin-stage'), ...base, stageIndex: z.number().int().min(0) }),
   z.object({ action: z.literal('deploy-started'), ...staged }),
@@ -58,11 +63,29 @@ const eventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('deploy-failed'), ...staged, error: errorSchema.optional() }),
   z.object({ action: z.literal('plan-rollback'), ...staged, failure: errorSchema.optional() }),
   z.object({ action: z.literal('rollback-deployed'), ...staged, buildId: z.string().optional(), result: z.unknown().optional() }),
+  // Waves of clusters (decision 044): a wave's targets, each cluster's run, the wave's outcome, the stage deployed.
+  z.object({ action: z.literal('begin-wave'), ...staged, wave: z.number().int().min(1) }),
+  z.object({ action: z.literal('cluster-deploy-started'), ...clustered }),
+  z.object({ action: z.literal('cluster-deployed'), ...clustered, buildId: z.string().optional(), result: z.unknown().optional() }),
+  z.object({ action: z.literal('cluster-deploy-failed'), ...clustered, error: errorSchema.optional() }),
+  z.object({ action: z.literal('finish-wave'), ...staged, wave: z.number().int().min(1) }),
+  z.object({ action: z.literal('waves-deployed'), ...staged }),
+  z.object({
+    action: z.literal('cluster-rollback-finished'),
+    ...clustered,
+    result: z.enum(['SUCCEEDED', 'FAILED']),
+    buildId: z.string().optional(),
+    // The driver state's result ($.rollbackDeploy), untrusted like `deployed`'s.
+    run: z.unknown().optional(),
+    error: errorSchema.optional(),
+  }),
+  z.object({ action: z.literal('cluster-rollbacks-finished'), ...staged }),
   z.object({
     action: z.literal('rollback-finished'),
     ...staged,
     result: z.enum(['SUCCEEDED', 'FAILED']),
-    buildId: z.string().optional(),
+    // null: a wave stage's rollback (decision 044) ran one build per cluster, recorded per cluster.
+    buildId: z.string().nullable().optional(),
     error: errorSchema.optional(),
     // recovered null: the alarms could not be read after the rollback (recovery unknown).
     recovery: z.object({ recovered: z.boolean().nullable(), reason: z.string() }).optional(),
@@ -165,6 +188,8 @@ async function beginStage(e: Step<'begin-stage'>, c: StepContext): Promise<Recor
     approvalRequired: st.approval !== undefined,
     approvalTimeoutSeconds: (st.approval?.timeoutMinutes ?? 0) * 60,
     recoverySeconds: st.alarms.length ? st.recoveryMinutes * 60 : 0,
+    // A stage with waves (decision 044) takes the wave loop (DeployCheckVerdict); other stages carry no such field.
+    ...(hasWaves(st) ? { waveCount: stageWaves(st).length } : {}),
   };
 }
 
@@ -225,6 +250,32 @@ async function planRollback(e: Step<'plan-rollback'>, c: StepContext): Promise<R
   // The bake's safety timeout: nobody ended the bake. Close it (token, timer, FAIL) before rolling back.
   if (failure?.Error === 'States.Timeout') await closeTimedOutBake(deps, e.releaseId, e.stage, reason, detectedAt);
   const target = release.rollbackTarget ?? pointer?.lastKnownGood;
+  // A stage with waves (decision 044): the clusters to roll back. A release rolls back the clusters it touched
+  // (waves 1..k, a failed cluster included); an operator rollback every cluster of the stage.
+  const clusters = hasWaves(st) ? (release.kind === 'rollback' ? [...stageClusters(st)] : touchedClusters(events, e.stage)) : undefined;
+  if (target && clusters?.length === 0) {
+    const r = await record(
+      deps,
+      e.releaseId,
+      stageStep.finished(e.stage),
+      'stage.finished',
+      { status: 'FAILED', reason: `${reason}; no cluster was deployed to (nothing to roll back)` },
+      e.stage,
+    );
+    return { hasTarget: false, reason: r.data.reason };
+  }
+  // A wave stage stopped between waves or in its bake before every wave deployed: its deploy as a whole ends here.
+  if (clusters && release.kind !== 'rollback' && !events.some((ev) => ev.stepKey === stageStep.deployFinished(e.stage))) {
+    const done = events.filter((ev) => ev.stage === e.stage && ev.type === 'wave.finished').length;
+    await record(
+      deps,
+      e.releaseId,
+      stageStep.deployFinished(e.stage),
+      'deploy.finished',
+      { kind: 'deploy', digest: release.digest, result: 'FAILED', message: `stopped after wave ${done} of ${stageWaves(st).length}: ${reason}`, error: failure?.Error ?? null },
+      e.stage,
+    );
+  }
   if (!target) {
     const r = await record(
       deps,
@@ -241,7 +292,13 @@ async function planRollback(e: Step<'plan-rollback'>, c: StepContext): Promise<R
     e.releaseId,
     stageStep.rollbackStarted(e.stage),
     'rollback.started',
-    { reason, detectedAt, toDigest: target, ...rollbackFrom(release, stageSummary, pointer?.running) },
+    {
+      reason,
+      detectedAt,
+      toDigest: target,
+      ...rollbackFrom(release, stageSummary, pointer?.running),
+      ...(clusters && release.kind !== 'rollback' ? wavesFrom(release.digest, stageSummary) : {}),
+    },
     e.stage,
   );
   // The controls that change with time, as they stand now: a rollback is never blocked by them; its record says what it overrode.
@@ -257,8 +314,49 @@ async function planRollback(e: Step<'plan-rollback'>, c: StepContext): Promise<R
   if (lease.held && !(await deps.ledger.beginDeploy(release.service, e.stage, e.releaseId, lease.fence, { kind: 'rollback', digest: target, at: now() }))) {
     return { hasTarget: false, reason: await recordPreempted(deps, release, e.stage, events) };
   }
-  await record(deps, e.releaseId, stageStep.rollbackDeployStarted(e.stage), 'deploy.started', { kind: 'rollback', digest: target, driver: st.deploy.driver }, e.stage);
-  await announce(deps, r.duplicate, 'Rollback Started', release, { stage: e.stage, status: 'ROLLING_BACK', at: r.at, toDigest: target, reason, detectedAt });
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.rollbackDeployStarted(e.stage),
+    'deploy.started',
+    { kind: 'rollback', digest: target, driver: st.deploy.driver, ...(clusters ? { clusters } : {}) },
+    e.stage,
+  );
+  await announce(deps, r.duplicate, 'Rollback Started', release, {
+    stage: e.stage,
+    status: 'ROLLING_BACK',
+    at: r.at,
+    toDigest: target,
+    reason,
+    detectedAt,
+    ...(clusters ? { clusters } : {}),
+  });
+  if (clusters) {
+    const targets = [];
+    for (const cluster of clusters) {
+      const wave = waveOf(st, cluster) ?? 0;
+      await record(
+        deps,
+        e.releaseId,
+        stageStep.cluster(e.stage, cluster, 'rollback.deploy.started'),
+        'deploy.started',
+        { kind: 'rollback', digest: target, driver: st.deploy.driver, cluster, wave },
+        e.stage,
+      );
+      const env = driverEnvironment({
+        config: deps.config,
+        service: release.service,
+        stage: st,
+        digest: target,
+        releaseId: e.releaseId,
+        kind: 'rollback',
+        registry: deps.runtime.ecrRegistry,
+        cluster,
+      });
+      targets.push({ cluster, wave, deployEnv: env });
+    }
+    return { hasTarget: true, toDigest: target, reason, targets };
+  }
   const deployEnv = driverEnvironment({
     config: deps.config,
     service: release.service,
@@ -301,7 +399,7 @@ async function rollbackFinished(e: Step<'rollback-finished'>, c: StepContext): P
   const toDigest = started?.data.toDigest as string | undefined;
   const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : undefined;
   // After a successful rollback deploy this step key is already written (rollback-deployed); a failed one records its evidence here.
-  const evidence = e.result === 'FAILED' ? driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.error, e.buildId) : undefined;
+  const evidence = e.result === 'FAILED' ? driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.error, e.buildId ?? undefined) : undefined;
   const deployed = await record(
     deps,
     e.releaseId,
@@ -312,7 +410,7 @@ async function rollbackFinished(e: Step<'rollback-finished'>, c: StepContext): P
       digest: toDigest,
       result: e.result,
       message: message ?? null,
-      buildId: evidence?.buildId ?? (e.buildId !== undefined && isBuildId(e.buildId) ? e.buildId : null),
+      buildId: evidence?.buildId ?? (typeof e.buildId === 'string' && isBuildId(e.buildId) ? e.buildId : null),
       ...(evidence ? { evidence } : {}),
     },
     e.stage,
@@ -338,6 +436,195 @@ async function rollbackFinished(e: Step<'rollback-finished'>, c: StepContext): P
     e.stage,
   );
   return { result: e.result };
+}
+
+// ---------------------------------------------------------------- waves of clusters (decision 044)
+
+/** The clusters of a wave stage this release started a deploy on, in the order it did. */
+function touchedClusters(events: readonly LedgerEvent[], stage: string): string[] {
+  const out: string[] = [];
+  for (const ev of events) {
+    if (ev.stage === stage && ev.type === 'deploy.started' && ev.data.kind === 'deploy' && typeof ev.data.cluster === 'string' && !out.includes(ev.data.cluster))
+      out.push(ev.data.cluster);
+  }
+  return out;
+}
+
+/** A wave stage's from-side: the release's digest, deployed when at least one cluster's deploy succeeded (decision 044). */
+function wavesFrom(digest: string | undefined, stage: { clusters?: Array<{ deploy?: { result: string } }> } | undefined): { fromDigest: string | null; fromDeployed: boolean } {
+  return { fromDigest: digest ?? null, fromDeployed: (stage?.clusters ?? []).some((x) => x.deploy?.result === 'SUCCEEDED') };
+}
+
+/** A cluster the workflow names must be one of the stage's, in the wave it says. */
+function checkCluster(st: Parameters<typeof waveOf>[0], stage: string, cluster: string, wave: number): void {
+  if (waveOf(st, cluster) !== wave) throw new TypeError(`cluster ${cluster} is not in wave ${wave} of stage ${stage}`);
+}
+
+async function beginWave(e: Step<'begin-wave'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  const { st } = stageConfigOf(deps, release.service, e.stage);
+  if (!release.digest) throw new TypeError(`release ${e.releaseId} has no digest to deploy`);
+  const waves = stageWaves(st);
+  const targets = waveTargets({
+    config: deps.config,
+    service: release.service,
+    stage: st,
+    digest: release.digest,
+    releaseId: e.releaseId,
+    kind: 'deploy',
+    registry: deps.runtime.ecrRegistry,
+    wave: e.wave,
+  });
+  return { wave: e.wave, of: waves.length, targets };
+}
+
+async function clusterDeployStarted(e: Step<'cluster-deploy-started'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  const { st } = stageConfigOf(deps, release.service, e.stage);
+  checkCluster(st, e.stage, e.cluster, e.wave);
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.cluster(e.stage, e.cluster, 'deploy.started'),
+    'deploy.started',
+    { kind: 'deploy', digest: release.digest, driver: st.deploy.driver, cluster: e.cluster, wave: e.wave },
+    e.stage,
+  );
+  return {};
+}
+
+async function clusterDeployed(e: Step<'cluster-deployed'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  checkCluster(stageConfigOf(deps, release.service, e.stage).st, e.stage, e.cluster, e.wave);
+  const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.result, e.buildId);
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.cluster(e.stage, e.cluster, 'deploy.finished'),
+    'deploy.finished',
+    { kind: 'deploy', digest: release.digest, result: 'SUCCEEDED', buildId: evidence.buildId ?? null, evidence, cluster: e.cluster, wave: e.wave },
+    e.stage,
+  );
+  return {};
+}
+
+async function clusterDeployFailed(e: Step<'cluster-deploy-failed'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release } = c;
+  checkCluster(stageConfigOf(deps, release.service, e.stage).st, e.stage, e.cluster, e.wave);
+  const message = driverFailureMessage(e.error);
+  const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'deploy', e.error);
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.cluster(e.stage, e.cluster, 'deploy.finished'),
+    'deploy.finished',
+    {
+      kind: 'deploy',
+      digest: release.digest,
+      result: 'FAILED',
+      message,
+      error: e.error?.Error ?? null,
+      ...(evidence.buildId ? { buildId: evidence.buildId } : {}),
+      evidence,
+      cluster: e.cluster,
+      wave: e.wave,
+    },
+    e.stage,
+  );
+  return { message };
+}
+
+/** Per-cluster results of `kind` runs in a stage, from the ledger (a cluster with no finished run has failed: nothing says it succeeded). */
+async function clusterResults(deps: Deps, releaseId: string, stage: string, clusters: readonly string[], kind: 'deploy' | 'rollback') {
+  const events = await deps.ledger.events(releaseId);
+  return clusters.map((cluster) => {
+    const done = events.find((ev) => ev.stepKey === stageStep.cluster(stage, cluster, kind === 'deploy' ? 'deploy.finished' : 'rollback.deploy.finished'));
+    const result = done?.data.result === 'SUCCEEDED' ? ('SUCCEEDED' as const) : ('FAILED' as const);
+    const message = done ? (typeof done.data.message === 'string' ? done.data.message : null) : 'no result recorded (the run ended unexpectedly)';
+    return { cluster, result, message };
+  });
+}
+
+async function finishWave(e: Step<'finish-wave'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, release, deployEnded } = c;
+  const { st } = stageConfigOf(deps, release.service, e.stage);
+  const waves = stageWaves(st);
+  const clusters = waves[e.wave - 1];
+  if (!clusters) throw new RangeError(`stage ${e.stage} has no wave ${e.wave}`);
+  const runs = await clusterResults(deps, e.releaseId, e.stage, clusters, 'deploy');
+  const out = clusterRunsOutcome(runs);
+  const last = e.wave === waves.length;
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.wave(e.stage, e.wave, 'finished'),
+    'wave.finished',
+    { wave: e.wave, of: waves.length, result: out.result, clusters: [...clusters], failed: out.failed, message: out.message },
+    e.stage,
+  );
+  if (out.result === 'FAILED') {
+    const message = `wave ${e.wave} of ${waves.length} failed: ${out.message}`;
+    await record(
+      deps,
+      e.releaseId,
+      stageStep.deployFinished(e.stage),
+      'deploy.finished',
+      { kind: 'deploy', digest: release.digest, result: 'FAILED', message, error: 'DeployFailed', wave: e.wave },
+      e.stage,
+    );
+    await deployEnded(e.stage);
+    return { result: 'FAILED', last, message };
+  }
+  const minutes = st.waveBakeMinutes ?? 0;
+  return { result: 'SUCCEEDED', last, bakeMinutes: last ? 0 : minutes, bakeTimeoutSeconds: phaseBakeTimeoutSeconds(minutes), phase: { id: `wave-${e.wave}`, minutes } };
+}
+
+async function wavesDeployed(e: Step<'waves-deployed'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, events, release, deployEnded } = c;
+  const { st } = stageConfigOf(deps, release.service, e.stage);
+  const clusters = [...stageClusters(st)];
+  const r = await record(
+    deps,
+    e.releaseId,
+    stageStep.deployFinished(e.stage),
+    'deploy.finished',
+    { kind: 'deploy', digest: release.digest, result: 'SUCCEEDED', buildId: null, clusters, waves: stageWaves(st).length },
+    e.stage,
+  );
+  if (release.digest) await deps.ledger.setRunning(release.service, e.stage, release.digest, r.at, heldFence(events, e.stage));
+  await deployEnded(e.stage);
+  await announce(deps, r.duplicate, 'Stage Deployed', release, { stage: e.stage, status: 'DEPLOYED', at: r.at, clusters });
+  return {};
+}
+
+async function clusterRollbackFinished(e: Step<'cluster-rollback-finished'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, events, release } = c;
+  checkCluster(stageConfigOf(deps, release.service, e.stage).st, e.stage, e.cluster, e.wave);
+  const started = events.find((ev) => ev.stepKey === stageStep.rollbackStarted(e.stage));
+  const toDigest = started?.data.toDigest as string | undefined;
+  const message = e.result === 'FAILED' ? driverFailureMessage(e.error) : null;
+  const evidence = driverEvidence(deps, release.service, e.releaseId, e.stage, 'rollback', e.result === 'FAILED' ? e.error : e.run, e.buildId);
+  await record(
+    deps,
+    e.releaseId,
+    stageStep.cluster(e.stage, e.cluster, 'rollback.deploy.finished'),
+    'deploy.finished',
+    { kind: 'rollback', digest: toDigest, result: e.result, message, buildId: evidence.buildId ?? null, evidence, cluster: e.cluster, wave: e.wave },
+    e.stage,
+  );
+  return {};
+}
+
+async function clusterRollbacksFinished(e: Step<'cluster-rollbacks-finished'>, c: StepContext): Promise<Record<string, unknown>> {
+  const { deps, events } = c;
+  const started = events.find((ev) => ev.stepKey === stageStep.rollbackDeployStarted(e.stage));
+  const clusters = (started?.data.clusters as string[] | undefined) ?? [];
+  const runs = await clusterResults(deps, e.releaseId, e.stage, clusters, 'rollback');
+  const out = clusterRunsOutcome(runs);
+  if (out.result === 'FAILED') return { result: 'FAILED', buildId: null, error: 'ClusterRollbackFailed', cause: out.message ?? 'rollback failed', failed: out.failed };
+  // Every touched cluster runs the rollback target again: the stage does (pointer), as after a single-cluster rollback.
+  await rollbackDeployed({ action: 'rollback-deployed', releaseId: e.releaseId, stage: e.stage }, c);
+  return { result: 'SUCCEEDED', buildId: null, clusters };
 }
 
 async function blockStage(e: Step<'block-stage'>, c: StepContext): Promise<Record<string, unknown>> {
@@ -570,6 +857,14 @@ const ACTIONS: { readonly [A in StepAction]: ActionHandler<A> } = {
   'deploy-failed': deployFailed,
   'plan-rollback': planRollback,
   'rollback-deployed': rollbackDeployed,
+  'begin-wave': beginWave,
+  'cluster-deploy-started': clusterDeployStarted,
+  'cluster-deployed': clusterDeployed,
+  'cluster-deploy-failed': clusterDeployFailed,
+  'finish-wave': finishWave,
+  'waves-deployed': wavesDeployed,
+  'cluster-rollback-finished': clusterRollbackFinished,
+  'cluster-rollbacks-finished': clusterRollbacksFinished,
   'rollback-finished': rollbackFinished,
   'block-stage': blockStage,
   'approval-timeout': approvalTimeout,

@@ -126,7 +126,8 @@ const routeSchema = z
 const replicas = z.number().int().min(0).max(10_000);
 
 const eventSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('plan'), releaseId: z.string().min(1), stage: k8sName, kind }),
+  // cluster: a wave stage's run (decision 044), one of the stage's cluster keys; absent: the stage's cluster.
+  z.object({ action: z.literal('plan'), releaseId: z.string().min(1), stage: k8sName, kind, cluster: z.string().min(1).optional() }),
   z.object({ action: z.literal('update'), target: targetSchema, deployment: deploymentSchema }),
   z.object({
     action: z.literal('check'),
@@ -160,11 +161,12 @@ export async function run(event: unknown, deps: Deps): Promise<Record<string, un
         registry: deps.runtime.ecrRegistry,
         releaseId: e.releaseId,
         kind: e.kind,
+        ...(e.cluster !== undefined ? { cluster: e.cluster } : {}),
         ...(deps.runtime.clusterAccessRoleArn ? { clusterAccessRoleArn: deps.runtime.clusterAccessRoleArn } : {}),
       });
       // The endpoint and CA for eks:call, read here in the cluster's region (with its role in another account): the
       // aws-sdk:eks:describeCluster integration reaches only the workflow's own region (decision 045).
-      const cluster = await describeClusterOf(deps, st.cluster, roleSessionName(e.releaseId));
+      const cluster = await describeClusterOf(deps, target.cluster, roleSessionName(e.releaseId));
       // conflicts: the PUTs answered 409 so far (the workflow counts them and re-reads, up to MAX_UPDATE_ATTEMPTS).
       // A canary (deploy only: a rollback replaces the stable Deployment as before) adds its part and starts at step 0.
       const canary = e.kind === 'deploy' ? canaryTarget(st, target) : undefined;

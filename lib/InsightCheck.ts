@@ -17,7 +17,7 @@ import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type GantryConfig, stageWorkload } from '../lambdas/domain/config';
+import { type GantryConfig, stageClusters, stageWorkload } from '../lambdas/domain/config';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
 import { PROJECT_ROOT } from './GantryFunction';
 import { PLACEHOLDER, WorkflowDefinition } from './WorkflowDefinition';
@@ -85,16 +85,17 @@ export class InsightCheck extends Construct {
     this.stateMachine.addToRolePolicy(
       new PolicyStatement({ sid: 'InvokeInsightFunctions', actions: ['lambda:InvokeFunction'], resources: [props.planFunction.functionArn, props.recordFunction.functionArn] }),
     );
-    // Only the clusters the check reads: those of stages with a workload, and none when insight.driftCheck is off; and
-    // only while the definition describes them in a Task (decision 046: insight-plan describes them with the
-    // ClusterAccessRole), never a cluster of another account (described with its roleArn).
+    // Only the clusters the check reads: those of stages with a workload (every cluster of a stage with waves, decision
+    // 044), and none when insight.driftCheck is off; and only while the definition describes them in a Task (decision
+    // 046: insight-plan describes them with the ClusterAccessRole), never a cluster of another account (described with
+    // its roleArn).
     const describes = new WorkflowDefinition(INSIGHT_DEFINITION, text).describesClusters;
     const read =
       props.config.insight.driftCheck && describes
         ? Object.values(props.config.services).flatMap((svc) =>
             svc.stages
               .filter((st) => stageWorkload(st) !== undefined)
-              .map((st) => props.config.clusters[st.cluster])
+              .flatMap((st) => stageClusters(st).map((key) => props.config.clusters[key]))
               .filter((c) => (c as { account?: string } | undefined)?.account === undefined),
           )
         : [];

@@ -27,7 +27,7 @@ import {
   LEDGER_SORT_KEY,
   LEDGER_TTL_ATTRIBUTE,
 } from '../lambdas/adapters/ledger-table';
-import type { GantryConfig } from '../lambdas/domain/config';
+import { type GantryConfig, stageClusters } from '../lambdas/domain/config';
 import {
   alarmStateChangePattern,
   ecrImageScanPattern,
@@ -577,7 +577,10 @@ export class ReleaseControlPlane extends Construct {
         // A definition that still describes its cluster in a Task (aws-sdk:eks:describeCluster) can do so only in the
         // workflow's own region; the plan handler's DescribeCluster (decision 046) reaches any region.
         const region = Stack.of(this).region;
-        const cluster = config.clusters[st.cluster];
+        // Each cluster of a stage with waves (decision 044); the first one in another region is warned about.
+        const cluster = stageClusters(st)
+          .map((key) => config.clusters[key])
+          .find((c) => c && c.region !== region);
         if (release.describesClusters && st.deploy.driver === 'kubernetes' && cluster && !Token.isUnresolved(region) && cluster.region !== region) {
           Annotations.of(this).addWarningV2(
             'gantry:kubernetesClusterRegion',

@@ -83,6 +83,8 @@ export interface DeploymentRecord {
   endedAt?: string;
   result?: 'SUCCEEDED' | 'FAILED';
   message?: string;
+  /** The cluster key the run deployed to (decision 044: a wave stage runs once per cluster). */
+  cluster?: string;
   /** A Kubernetes driver run: the cluster's account and region, and the role its eks:call ran with (issue 18). */
   target?: { cluster: string; account: string; region: string; roleArn: string };
 }

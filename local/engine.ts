@@ -147,7 +147,7 @@ export interface EngineHooks {
   /** A phase of a stage began (for script lines keyed on phases). */
   onPhase(service: string, stage: string, phase: string, releaseId: string): void;
   /** The scripted outcome of a driver run, if any. */
-  driverScript(service: string, stage: string, phase: 'deploy' | 'rollback'): { result: 'SUCCEEDED' | 'FAILED'; message?: string; duration?: string } | undefined;
+  driverScript(service: string, stage: string, phase: 'deploy' | 'rollback', cluster?: string): { result: 'SUCCEEDED' | 'FAILED'; message?: string; duration?: string } | undefined;
 }
 
 class TaskFailedError extends Error {
@@ -471,7 +471,7 @@ export class LocalStepFunctions {
       const stage = ann['gantry.dev/stage'];
       const kind = ann['gantry.dev/kind'] === 'rollback' ? 'rollback' : 'deploy';
       this.hooks.onPhase(service, stage, kind, rec.name);
-      const scripted = this.hooks.driverScript(service, stage, kind);
+      const scripted = this.hooks.driverScript(service, stage, kind, clusterKey);
       rollout = {
         durationMs: scripted?.duration ? parseIsoDuration(scripted.duration) : 60_000,
         result: scripted?.result ?? 'SUCCEEDED',
@@ -486,6 +486,8 @@ export class LocalStepFunctions {
         releaseId: rec.name,
         buildId: `eks:${req.ClusterName}/${m[1]}/${m[2]}`,
         startedAt: this.clock.now().toISOString(),
+        // A wave stage's run names its cluster (decision 044).
+        ...(this.deps.config.services[service]?.stages.find((s) => s.name === stage)?.waves ? { cluster: clusterKey } : {}),
         ...(cfg && roleArn !== undefined ? { target: { cluster: clusterKey, account: cfg.account ?? ACCOUNT, region: cfg.region, roleArn: String(roleArn) } } : {}),
       };
     }
@@ -522,11 +524,14 @@ export class LocalStepFunctions {
     } catch (e) {
       throw new TaskFailedError((e as Error).name, (e as Error).message);
     }
-    const scripted = this.hooks.driverScript(service, stage, kind);
-    const buildId = `${String(params.ProjectName)}:${detId('build', rec.name, stage, kind)}`;
-    const d: DeploymentRecord = { service, stage, digest, kind, releaseId: rec.name, buildId, startedAt: this.clock.now().toISOString() };
-    this.cloud.deployments.push(d);
     const stageCfg = this.deps.config.services[service]?.stages.find((s) => s.name === stage);
+    // The cluster key of the run (GANTRY_CLUSTER_NAME and _REGION name it); a wave stage (decision 044) runs once per cluster.
+    const cluster = this.clusterKeyOf(env.GANTRY_CLUSTER_NAME, env.GANTRY_CLUSTER_REGION) ?? stageCfg?.cluster;
+    const waves = stageCfg?.waves !== undefined;
+    const buildId = `${String(params.ProjectName)}:${waves ? detId('build', rec.name, stage, kind, cluster ?? '') : detId('build', rec.name, stage, kind)}`;
+    const d: DeploymentRecord = { service, stage, digest, kind, releaseId: rec.name, buildId, startedAt: this.clock.now().toISOString(), ...(waves && cluster ? { cluster } : {}) };
+    this.cloud.deployments.push(d);
+    const scripted = this.hooks.driverScript(service, stage, kind, cluster);
     // CodeBuild ends a build at its project's timeout (lambdas/domain/release.ts driverTimeouts), which the
     // workflow's task timeout always exceeds: a build that runs too long fails as TIMED_OUT, not as States.Timeout.
     const driver = stageCfg ? driverOf(stageCfg.deploy.driver) : undefined;
@@ -610,13 +615,20 @@ export class LocalStepFunctions {
     return { Build: build };
   }
 
-  /** A Helm/Terraform run that succeeded leaves the stage's workload (when it names one) running the image, as the real driver would. */
+  /** A Helm/Terraform run that succeeded leaves the stage's workload (when it names one) running the image, as the real driver would, on the run's cluster. */
   private reflectOnCluster(env: Record<string, string | undefined>): void {
     const st = this.deps.config.services[env.GANTRY_SERVICE ?? '']?.stages.find((s) => s.name === env.GANTRY_STAGE);
     const w = st ? stageWorkload(st) : undefined;
     if (st && w && env.GANTRY_IMAGE_REPOSITORY && env.GANTRY_DIGEST) {
-      this.cloud.kube.setImage(st.cluster, st.namespace, w.deployment, w.container, `${env.GANTRY_IMAGE_REPOSITORY}@${env.GANTRY_DIGEST}`);
+      const cluster = this.clusterKeyOf(env.GANTRY_CLUSTER_NAME, env.GANTRY_CLUSTER_REGION) ?? st.cluster;
+      this.cloud.kube.setImage(cluster, st.namespace, w.deployment, w.container, `${env.GANTRY_IMAGE_REPOSITORY}@${env.GANTRY_DIGEST}`);
     }
+  }
+
+  /** The config's cluster key for a cluster name (and region, when given). */
+  private clusterKeyOf(name: string | undefined, region: string | undefined): string | undefined {
+    if (!name) return undefined;
+    return Object.entries(this.deps.config.clusters).find(([, c]) => c.name === name && (region === undefined || c.region === region))?.[0];
   }
 }
 

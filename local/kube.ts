@@ -13,7 +13,7 @@
  * and starts a rollout that completes (or, when the scenario says the deploy fails, stalls with
  * `ProgressDeadlineExceeded`) once its duration has passed; every read shows the status of that moment.
  */
-import { type GantryConfig, stageWorkload } from '../lambdas/domain/config';
+import { type GantryConfig, stageClusters, stageWorkload } from '../lambdas/domain/config';
 import type { VirtualClock } from './clock';
 
 /** The `arn:aws:states:::eks:call` parameters (Step Functions developer guide, "Call Amazon EKS"). */
@@ -482,7 +482,8 @@ export function seedWorkloads(kube: LocalKube, config: GantryConfig, stages: Rec
     const w = cfg ? stageWorkload(cfg) : undefined;
     if (svc && cfg && w && st.running) {
       const image = `${registry}/${svc.repository}@${st.running}`;
-      kube.seed(cfg.cluster, cfg.namespace, w.deployment, [{ name: w.container, image }]);
+      // Every cluster of a wave stage runs the stage's digest (decision 044).
+      for (const cluster of stageClusters(cfg)) kube.seed(cluster, cfg.namespace, w.deployment, [{ name: w.container, image }]);
       seedCanary(kube, cfg, image);
     }
   }

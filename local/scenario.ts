@@ -123,6 +123,8 @@ const scriptLine = z
         duration: duration.optional(),
         /** Terraform stages: the plan also deletes this many resources (refused unless the stage's deploy.allowDestroy). */
         planDestroys: z.number().int().min(0).max(1000).optional(),
+        /** A wave stage (decision 044): only this cluster's run takes the line (a cluster key of the config). */
+        cluster: z.string().min(1).optional(),
       })
       .optional(),
     fault: z
@@ -212,6 +214,8 @@ const trigger = z.discriminatedUnion(
       stage: z.string().min(1),
       image: z.string().regex(/^[^\s@]+(@sha256:[a-f0-9]{64})?$/, 'expected an image reference such as repo:tag or registry/repo@sha256:<64 hex>'),
       container: z.string().optional(),
+      /** A stage with waves (decision 044): which of its clusters (a cluster key); default its first. */
+      cluster: z.string().min(1).optional(),
       at: duration.default('PT0S'),
     }),
   ],

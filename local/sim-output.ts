@@ -23,7 +23,15 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'lease.lost': () => 'Lease Taken by Rollback',
   'gate.evaluated': (e) => `Gate ${String(e.data.gate)}`,
   'deploy.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Started' : 'Deploy Started'),
-  'deploy.finished': (e) => (e.data.kind === 'rollback' ? 'Rollback Deploy Finished' : e.data.result === 'SUCCEEDED' ? 'Stage Deployed' : 'Deploy Failed'),
+  'deploy.finished': (e) =>
+    e.data.kind === 'rollback'
+      ? 'Rollback Deploy Finished'
+      : e.data.result === 'SUCCEEDED'
+        ? typeof e.data.cluster === 'string'
+          ? 'Cluster Deployed'
+          : 'Stage Deployed'
+        : 'Deploy Failed',
+  'wave.finished': (e) => `Wave ${String(e.data.wave)}/${String(e.data.of)} Finished`,
   'bake.started': (e) => (e.data.phase ? `Bake Started (${String(e.data.phase)})` : 'Bake Started'),
   'bake.event-ignored': () => 'Alarm Event Ignored',
   'bake.finished': (e) => (e.data.phase ? `Bake Finished (${String(e.data.phase)})` : 'Bake Finished'),
@@ -35,16 +43,26 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'release.finished': () => 'Release Finished',
 };
 
+/** A wave stage's per-cluster run (decision 044): "prod-eu-2 (wave 1)". */
+function onCluster(e: LedgerEvent): string | undefined {
+  return typeof e.data.cluster === 'string' ? `${e.data.cluster} (wave ${String(e.data.wave)})` : undefined;
+}
+
 function ledgerEntry(e: LedgerEvent): TimelineEntry {
   const d = e.data;
   const result = (d.result ?? d.status) as string | undefined;
   let reason = (d.reason ?? d.message) as string | undefined;
   if (e.type === 'release.started') reason = `${d.service} ${d.digest ?? '(tag not found)'}${d.tag ? ` (${d.tag})` : ''} by ${d.initiator}`;
-  if (e.type === 'deploy.started') reason = `${d.digest}`;
+  if (e.type === 'deploy.started') reason = `${d.digest}${Array.isArray(d.clusters) ? ` to ${(d.clusters as string[]).join(', ')}` : ''}`;
+  if (e.type === 'wave.finished') reason = `${(d.clusters as string[] | undefined)?.join(', ') ?? ''}${d.message ? `: ${String(d.message)}` : ''}`;
   if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
   if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
   if (e.type === 'canary.step')
     reason = `${d.weight} %${d.replicas !== undefined ? `, ${d.replicas} canary replica(s)` : ''}${d.replicasShare !== undefined ? ` (≈${d.replicasShare} % of the pods)` : ''}${d.reason ? `: ${d.reason}` : ''}`;
+  // The end of a bake inside the stage (a wave's, a canary step's: decision 047) says which.
+  if (e.type === 'bake.finished' && typeof d.phase === 'string') reason = `${d.phase}: ${reason ?? ''}`;
+  const cluster = onCluster(e);
+  if (cluster) reason = e.type === 'deploy.started' ? `${d.digest} on ${cluster}` : `on ${cluster}${reason ? `: ${reason}` : ''}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
   return {
     at: e.at,
@@ -136,6 +154,8 @@ async function readReleases(ledger: DynamoLedger): Promise<{ releases: SimReleas
         ...(st.rollback ? { rollback: { ...st.rollback } } : {}),
         ...(st.startedAt ? { startedAt: st.startedAt } : {}),
         ...(st.endedAt ? { endedAt: st.endedAt } : {}),
+        ...(st.clusters ? { clusters: st.clusters } : {}),
+        ...(st.waves ? { waves: st.waves } : {}),
       })),
       audit: { events: v.events, verified: v.ok, ...(v.ok ? {} : { problems: v.problems }) },
     });
@@ -218,7 +238,15 @@ function mergeTimeline(timeline: TimelineEntry[], external: TimelineEntry[]): Ti
 }
 
 function deploymentsOf(cloud: LocalCloud): SimulationOutput['deployments'] {
-  return cloud.deployments.map((d) => ({
+  // The clusters of one wave (decision 044) start at the same instant in an order retries may change: by cluster key.
+  // A total order: start time, then the run's release and stage (as first seen), then its cluster.
+  const group = (d: (typeof cloud.deployments)[number]) => `${d.releaseId}|${d.stage}|${d.kind}`;
+  const firstSeen = new Map<string, number>();
+  cloud.deployments.forEach((d, i) => firstSeen.set(group(d), Math.min(firstSeen.get(group(d)) ?? i, i)));
+  const runs = [...cloud.deployments].sort(
+    (a, b) => a.startedAt.localeCompare(b.startedAt) || (firstSeen.get(group(a)) ?? 0) - (firstSeen.get(group(b)) ?? 0) || (a.cluster ?? '').localeCompare(b.cluster ?? ''),
+  );
+  return runs.map((d) => ({
     service: d.service,
     stage: d.stage,
     digest: d.digest,
@@ -227,6 +255,7 @@ function deploymentsOf(cloud: LocalCloud): SimulationOutput['deployments'] {
     ...(d.endedAt ? { endedAt: d.endedAt } : {}),
     ...(d.result ? { result: d.result } : {}),
     releaseId: d.releaseId,
+    ...(d.cluster ? { cluster: d.cluster } : {}),
     ...(d.target ? { target: d.target } : {}),
   }));
 }

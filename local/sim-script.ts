@@ -27,7 +27,7 @@ export class ScriptRunner {
   /** What the engine tells the script: phases beginning (phase-keyed lines) and driver runs (`deploy` lines). */
   readonly hooks: EngineHooks = {
     onPhase: (service, stage, phase, releaseId) => this.onPhase(service, stage, phase, releaseId),
-    driverScript: (service, stage, phase) => this.driverScript(service, stage, phase),
+    driverScript: (service, stage, phase, cluster) => this.driverScript(service, stage, phase, cluster),
   };
 
   /** The `at` lines, on the clock. A `deploy` line at a time is taken by the first driver run that starts from then on (driverScript). */
@@ -67,10 +67,12 @@ export class ScriptRunner {
   }
 
   /** A driver run's scripted outcome: the first unused `deploy` line on its phase, or one whose `at` has come. */
-  private driverScript(service: string, stage: string, phase: 'deploy' | 'rollback'): ScriptLine['deploy'] {
+  private driverScript(service: string, stage: string, phase: 'deploy' | 'rollback', cluster?: string): ScriptLine['deploy'] {
     const { scenario, clock, startMs } = this.world;
     const i = scenario.script.findIndex((l, idx) => {
       if (this.consumedDeploy.has(idx) || !l.deploy) return false;
+      // A line for one cluster of a wave stage (decision 044) is taken by that cluster's run only.
+      if (l.deploy.cluster !== undefined && l.deploy.cluster !== cluster) return false;
       const w = l.when;
       return 'phase' in w ? w.service === service && w.stage === stage && w.phase === phase : clock.nowMs() >= startMs + parseIsoDuration(w.at);
     });

@@ -65,7 +65,8 @@ function ecrPush(world: SimWorld, t: TriggerOf<'ecr-push'>, i: number, now: stri
 function kubectlSetImage(world: SimWorld, t: TriggerOf<'kubectl-set-image'>): void {
   const st = world.config.services[t.service]?.stages.find((x) => x.name === t.stage);
   const w = st ? stageWorkload(st) : undefined;
-  const cluster = st?.cluster ?? '';
+  // A stage with waves (decision 044): the cluster the trigger names, else its first.
+  const cluster = t.cluster ?? st?.cluster ?? '';
   const deployment = w?.deployment ?? t.service;
   const container = t.container ?? w?.container ?? t.service;
   world.cloud.kube.setImage(cluster, st?.namespace ?? 'default', deployment, container, t.image);

@@ -1,5 +1,5 @@
 /** What `simulate()` (local/simulate.ts) takes and returns; local/simulate.ts re-exports every type here. */
-import type { LedgerEvent } from '../lambdas/domain/ledger';
+import type { ClusterSummary, LedgerEvent } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
 import type { ChaosOptions, ChaosStats } from './chaos';
 import type { LocalCloud } from './cloud';
@@ -21,6 +21,10 @@ export interface SimStage {
   rollback?: Record<string, unknown>;
   startedAt?: string;
   endedAt?: string;
+  /** A wave stage (decision 044): each cluster's wave, deploy and rollback deploy — which cluster runs what. */
+  clusters?: ClusterSummary[];
+  /** A wave stage's waves that ended. */
+  waves?: Array<{ wave: number; result: string; clusters: string[]; endedAt: string }>;
 }
 
 export interface SimRelease {
@@ -62,6 +66,8 @@ export interface SimulationOutput {
     endedAt?: string;
     result?: string;
     releaseId: string;
+    /** The cluster key of the run (a wave stage runs once per cluster, decision 044). */
+    cluster?: string;
     /** Where a Kubernetes driver run went (issue 18): the cluster's account and region and the role its eks:call ran with. */
     target?: { cluster: string; account: string; region: string; roleArn: string };
   }>;

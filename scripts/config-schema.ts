@@ -50,7 +50,11 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.stages': 'The stages, in release order (at least one; names unique within the service)',
   'services.<name>.stages[]': 'One stage: where, how it is deployed, and what it must pass',
   'services.<name>.stages[].name': 'The stage name (a Kubernetes DNS label), such as `dev` or `prod`',
-  'services.<name>.stages[].cluster': 'A key of `clusters`: the EKS cluster it deploys to',
+  'services.<name>.stages[].cluster': 'A key of `clusters`: the EKS cluster it deploys to (either `cluster` or `waves`)',
+  'services.<name>.stages[].waves':
+    'Waves of clusters instead of `cluster` ([decision 044](decisions/044-waves-of-clusters.md)): each wave a list of `clusters` keys deployed at once, the waves one after the other; each key once across all waves; not with a canary `deploy.rollout`',
+  'services.<name>.stages[].waveBakeMinutes':
+    "With `waves`: minutes each wave but the last bakes on the stage's alarms before the next starts (absent or 0: the next wave starts at once); the stage's own `bakeMinutes` follow the last wave",
   'services.<name>.stages[].namespace': 'The Kubernetes namespace it deploys to',
   'services.<name>.stages[].deploy': 'The driver and its settings: `helm`, `terraform` or `kubernetes` ([drivers.md](drivers.md))',
   'services.<name>.stages[].deploy.driver (helm)': '`helm`: `helm upgrade --install --atomic --wait` on CodeBuild',

@@ -7,6 +7,7 @@ import { chooseDriverState, deployChain } from './fragments/deploy';
 import { acquireStageLease, releaseStageLease } from './fragments/lease';
 import { handleInternalError, requestApproval } from './fragments/record';
 import { stageRollback } from './fragments/rollback';
+import { deployWaveMap } from './fragments/waves';
 
 export const releaseWorkflow: StateMachine = {
   Comment:
@@ -252,6 +253,14 @@ export const releaseWorkflow: StateMachine = {
         Type: 'Choice',
         Choices: [
           {
+            // A stage with waves (decision 044) takes the wave loop; every other stage the states it always ran.
+            And: [
+              { Variable: '$.deployCheck.verdict', StringEquals: 'PASS' },
+              { Variable: '$.stage.waveCount', IsPresent: true },
+            ],
+            Next: 'RecordWavesDeployStarted',
+          },
+          {
             Variable: '$.deployCheck.verdict',
             StringEquals: 'PASS',
             Next: 'RecordDeployStarted',
@@ -285,6 +294,100 @@ export const releaseWorkflow: StateMachine = {
         ResultPath: null,
         Catch: [catchAll('HandleInternalError')],
         Next: chooseDriverState('deploy'),
+      }),
+    },
+    {
+      RecordWavesDeployStarted: lambdaTask('RecordStep', {
+        Comment: "A stage with waves: the stage's deploy starts (its clusters' runs follow, wave by wave).",
+        Parameters: {
+          action: 'deploy-started',
+          'releaseId.$': '$.release.releaseId',
+          'stage.$': '$.stage.name',
+        },
+        ResultPath: null,
+        Catch: [catchAll('HandleInternalError')],
+        Next: 'InitialiseWaveCursor',
+      }),
+      InitialiseWaveCursor: {
+        Type: 'Pass',
+        Parameters: { index: 1 },
+        ResultPath: '$.waveCursor',
+        Next: 'BeginWave',
+      },
+      BeginWave: lambdaTask('RecordStep', {
+        Comment: "The wave's targets: each cluster key with its own driver environment (validated values only).",
+        Parameters: {
+          action: 'begin-wave',
+          'releaseId.$': '$.release.releaseId',
+          'stage.$': '$.stage.name',
+          'wave.$': '$.waveCursor.index',
+        },
+        ResultPath: '$.wave',
+        Catch: [catchAll('CarryErrorToRollback')],
+        Next: 'DeployWave',
+      }),
+      DeployWave: deployWaveMap(
+        "The wave's clusters at once, each with the stage's driver; a cluster that fails does not stop the others (the wave ends when every cluster has).",
+        'FinishWave',
+      ),
+      FinishWave: lambdaTask('RecordStep', {
+        Comment:
+          "From the ledger: the wave SUCCEEDED when every cluster's deploy did (wave.finished). One failed cluster fails the wave, and the stage rolls back every cluster it touched.",
+        Parameters: {
+          action: 'finish-wave',
+          'releaseId.$': '$.release.releaseId',
+          'stage.$': '$.stage.name',
+          'wave.$': '$.waveCursor.index',
+        },
+        ResultPath: '$.waveOutcome',
+        Catch: [catchAll('CarryErrorToRollback')],
+        Next: 'WaveVerdict',
+      }),
+      WaveVerdict: {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.waveOutcome.result', StringEquals: 'FAILED', Next: 'CarryWaveFailure' },
+          { Variable: '$.waveOutcome.last', BooleanEquals: true, Next: 'RecordWavesDeployed' },
+          { Variable: '$.waveOutcome.bakeMinutes', NumericGreaterThan: 0, Next: 'BakeWave' },
+        ],
+        Default: 'AdvanceWave',
+      },
+      CarryWaveFailure: {
+        Type: 'Pass',
+        Parameters: { Error: 'DeployFailed', 'Cause.$': '$.waveOutcome.message' },
+        ResultPath: '$.failure',
+        Next: 'PlanRollback',
+      },
+      BakeWave: callbackTask('BakeRegister', {
+        Comment:
+          "The wave bake (decision 044): waveBakeMinutes on the stage's alarms, as a phase of the stage's bake (phase wave-<k>); an alarm rolls back every cluster touched so far. The timeout is only a safety net.",
+        TimeoutSecondsPath: '$.waveOutcome.bakeTimeoutSeconds',
+        ResultPath: null,
+        Catch: [catchOn(['AlarmBreached', 'BakeFailed', 'States.Timeout', 'OperatorRollback'], 'PlanRollback', '$.failure'), catchAll('CarryErrorToRollback')],
+        Next: 'AdvanceWave',
+        Payload: {
+          'releaseId.$': '$.release.releaseId',
+          'stage.$': '$.stage.name',
+          'timeoutSeconds.$': '$.waveOutcome.bakeTimeoutSeconds',
+          'phase.$': '$.waveOutcome.phase',
+        },
+      }),
+      AdvanceWave: {
+        Type: 'Pass',
+        Parameters: { 'index.$': 'States.MathAdd($.waveCursor.index, 1)' },
+        ResultPath: '$.waveCursor',
+        Next: 'BeginWave',
+      },
+      RecordWavesDeployed: lambdaTask('RecordStep', {
+        Comment: "Every wave deployed: the stage runs the release's digest on every cluster; the stage's own bake follows, as for any stage.",
+        Parameters: {
+          action: 'waves-deployed',
+          'releaseId.$': '$.release.releaseId',
+          'stage.$': '$.stage.name',
+        },
+        ResultPath: null,
+        Catch: [catchAll('CarryErrorToRollback')],
+        Next: 'ChooseBakeMode',
       }),
     },
     deployChain({

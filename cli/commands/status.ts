@@ -41,6 +41,11 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
   const width = Math.max(5, ...v.stages.map((s) => s.name.length)) + 2;
   for (const s of v.stages) {
     lines.push(`  ${s.name.padEnd(width)}${paint(colour, s.status, s.status.padEnd(16))}${s.activity}`);
+    // A wave stage (decision 044): which cluster runs what.
+    for (const c of s.clusters ?? [])
+      lines.push(
+        `  ${''.padEnd(width)}  ${c.cluster} (wave ${c.wave ?? '?'}): deploy ${c.deploy ?? '-'}${c.rollback ? `, rollback ${c.rollback}` : ''}; runs ${c.runs ?? 'what it ran before'}`,
+      );
   }
   lines.push(`  (${source}; as of ${clock(v.now)})`);
   return lines.join('\n');

@@ -80,7 +80,8 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
     out.push('  approval   not required by the policy the release recorded');
   }
   for (const d of st.deploys) {
-    out.push(`  ${d.kind === 'rollback' ? 'rollback deploy' : 'deploy    '} ${when(d.startedAt)} → ${when(d.endedAt)}  ${d.result ?? ''}  ${d.digest ?? ''}`);
+    const on = d.cluster ? `  on ${d.cluster} (wave ${d.wave ?? '?'})` : ''; // a wave stage's run (decision 044)
+    out.push(`  ${d.kind === 'rollback' ? 'rollback deploy' : 'deploy    '} ${when(d.startedAt)} → ${when(d.endedAt)}  ${d.result ?? ''}  ${d.digest ?? ''}${on}`);
     if (d.message) out.push(`             ${d.message}`);
     if (d.buildId) out.push(`             build id  ${d.buildId}`);
     if (d.buildArn) out.push(`             build ARN ${d.buildArn}`);

@@ -277,8 +277,10 @@ function stageItems(st: StageAudit, waits: readonly Wait[], alarms: readonly Ala
       start,
       end: endOr(d.endedAt),
       tone,
-      label: `${mark(tone)} ${rollback ? 'rollback deploy' : 'deploy'} ${d.result === 'RUNNING' || !d.result ? pending : d.result} ${mins(d.startedAt, d.endedAt)}`.trim(),
-      title: `${st.name}: ${rollback ? 'rollback deploy' : 'deploy'} of ${d.digest ?? '(digest not recorded)'} ${when(d.startedAt)} → ${when(d.endedAt)}: ${d.result ?? 'RUNNING'}${d.message ? ` — ${d.message}` : ''}`,
+      label:
+        `${mark(tone)} ${rollback ? 'rollback deploy' : 'deploy'}${d.cluster ? ` ${d.cluster}` : ''} ${d.result === 'RUNNING' || !d.result ? pending : d.result} ${mins(d.startedAt, d.endedAt)}`.trim(),
+      // A wave stage's run on one cluster (decision 044) says which.
+      title: `${st.name}${d.cluster ? ` on ${d.cluster} (wave ${d.wave ?? '?'})` : ''}: ${rollback ? 'rollback deploy' : 'deploy'} of ${d.digest ?? '(digest not recorded)'} ${when(d.startedAt)} → ${when(d.endedAt)}: ${d.result ?? 'RUNNING'}${d.message ? ` — ${d.message}` : ''}`,
     });
   }
 

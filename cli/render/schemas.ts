@@ -37,6 +37,10 @@ export const stageStatusSchema = z.object({
   endedAt: nullableIso,
   gates: z.array(z.object({ gate: z.string(), result: z.enum(['PASS', 'FAIL', 'WARN']), reason: z.string() })),
   approval: z.object({ decision: z.string(), principal: z.string().nullable(), at: iso }).nullable(),
+  /** A wave stage (decision 044): which cluster runs what, per the ledger. Absent for a stage with one cluster. */
+  clusters: z
+    .array(z.object({ cluster: z.string(), wave: z.number().int().nullable(), deploy: z.string().nullable(), rollback: z.string().nullable(), runs: z.string().nullable() }))
+    .optional(),
 });
 export type StageStatusView = z.infer<typeof stageStatusSchema>;
 

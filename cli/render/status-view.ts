@@ -216,6 +216,20 @@ export function releaseStatus(events: readonly LedgerEvent[], ctx: StatusContext
   return statusView(summary, events, ctx);
 }
 
+/**
+ * A wave stage's clusters (decision 044): each one's deploy and rollback result and the digest it runs by the ledger
+ * (the rollback's when that succeeded, else the deploy's when that did; null: this release changed nothing there).
+ */
+export function clusterViews(clusters: NonNullable<ReleaseSummary['stages'][number]['clusters']>): NonNullable<StageStatusView['clusters']> {
+  return clusters.map((c) => ({
+    cluster: c.cluster,
+    wave: c.wave ?? null,
+    deploy: c.deploy?.result ?? null,
+    rollback: c.rollback?.result ?? null,
+    runs: c.rollback?.result === 'SUCCEEDED' ? (c.rollback.digest ?? null) : c.deploy?.result === 'SUCCEEDED' ? (c.deploy.digest ?? null) : null,
+  }));
+}
+
 function statusView(summary: ReleaseSummary, events: readonly LedgerEvent[], ctx: StatusContext): ReleaseStatusView {
   const finished = summary.status !== 'RUNNING';
   const stages: StageStatusView[] = summary.stages.map((st) => {
@@ -228,6 +242,7 @@ function statusView(summary: ReleaseSummary, events: readonly LedgerEvent[], ctx
       endedAt: st.endedAt ?? null,
       gates: st.gates.map((g) => ({ gate: g.gate, result: g.result, reason: g.reason })),
       approval: st.approval ? { decision: st.approval.decision, principal: st.approval.principal ?? null, at: st.approval.at } : null,
+      ...(st.clusters ? { clusters: clusterViews(st.clusters) } : {}),
     };
     if (st.status !== 'WAITING' && st.status !== 'NOT_STARTED') {
       return { ...base, phase: 'done' as const, waiting: null, activity: st.reason ?? st.status };

@@ -15,7 +15,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { DriverCdk } from '../../lib/drivers';
-import type { GantryConfig } from '../../lambdas/domain/config';
+import { type GantryConfig, stageClusters } from '../../lambdas/domain/config';
 import { driverTimeouts } from '../../lambdas/domain/release';
 import { acknowledge, WILDCARD_REASONS } from '../../lib/acknowledge';
 import { PROJECT_ROOT } from '../../lib/bundle';
@@ -78,7 +78,7 @@ export class HelmDriver extends Construct {
       description: 'Gantry Helm driver (CodeBuild). Needs an EKS access entry on each cluster it deploys to.',
     });
 
-    const clusterArns = [...new Set(helmStages.map((st) => st.cluster))].sort().flatMap((key) => {
+    const clusterArns = [...new Set(helmStages.flatMap((st) => stageClusters(st)))].sort().flatMap((key) => {
       const cluster = props.config.clusters[key];
       return cluster ? [stack.formatArn({ service: 'eks', region: cluster.region, resource: 'cluster', resourceName: cluster.name })] : [];
     });

@@ -5,6 +5,7 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import type { DriverCdk } from '../../lib/drivers';
+import { stageClusters } from '../../lambdas/domain/config';
 
 export const cdk: DriverCdk = {
   create(scope, _id, { config }) {
@@ -13,7 +14,7 @@ export const cdk: DriverCdk = {
       ...new Set(
         Object.values(config.services)
           .flatMap((svc) => svc.stages.filter((st) => st.deploy.driver === 'kubernetes'))
-          .map((st) => config.clusters[st.cluster])
+          .flatMap((st) => stageClusters(st).map((key) => config.clusters[key]))
           .filter((c) => c !== undefined)
           .map((c) => stack.formatArn({ service: 'eks', region: c.region, resource: 'cluster', resourceName: c.name })),
       ),

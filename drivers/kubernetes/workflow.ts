@@ -94,19 +94,28 @@ function readDeployment(comment: string, selector: Record<string, string>, next:
  * most MAX_UPDATE_ATTEMPTS PUTs in all, then fails as `KubernetesUpdateConflict` on the chain's failure path.
  */
 export function kubernetesDeploy(chain: DeployChain): States {
+  // A wave stage's per-cluster chain (clusterPath) has no canary: a stage is a canary or waves (decision 044).
+  const canaryChain = chain.kind === 'deploy' && chain.clusterPath === undefined;
   const n = KUBERNETES_STATE_NAMES[chain.kind];
   const r = chain.resultPath;
   const target = chain.kind === 'deploy' ? "image pinned to the release's digest" : 'image pinned to the rollback target digest';
   return {
     [n.plan]: lambdaTask('RolloutCheck', {
-      Comment: `The Kubernetes driver, step 1: the validated target of this ${chain.kind} (cluster, namespace, Deployment, container, ${target}, poll interval, timeout, the role eks:call runs with), from the config and the ledger only; and the cluster's endpoint and certificate authority (eks:DescribeCluster in the cluster's region, with the cluster's role in another account). A cluster that cannot be described (ClusterAccessError) fails the ${chain.kind}.`,
-      Parameters: { action: 'plan', 'releaseId.$': '$.release.releaseId', 'stage.$': '$.stage.name', kind: chain.kind },
+      Comment: `The Kubernetes driver, step 1: the validated target of this ${chain.kind} (cluster, namespace, Deployment, container, ${target}, poll interval, timeout, the role eks:call runs with), from the config and the ledger only; the cluster's endpoint and CA from eks:DescribeCluster, called as that role in the cluster's region.`,
+      Parameters: {
+        action: 'plan',
+        'releaseId.$': '$.release.releaseId',
+        'stage.$': '$.stage.name',
+        kind: chain.kind,
+        // A wave stage's run names its cluster (decision 044).
+        ...(chain.clusterPath ? { 'cluster.$': chain.clusterPath } : {}),
+      },
       ResultPath: '$.kube',
       Catch: [catchOn(['ClusterAccessError'], chain.onFailed, '$.deployError'), catchAll(chain.onInternalError)],
-      Next: chain.kind === 'deploy' ? CANARY_STATE_NAMES.choose : n.read,
+      Next: canaryChain ? CANARY_STATE_NAMES.choose : n.read,
     }),
     // A canary stage (deploy.rollout; deploys only) takes the canary chain; every other stage the chain below, unchanged.
-    ...(chain.kind === 'deploy'
+    ...(canaryChain
       ? {
           [CANARY_STATE_NAMES.choose]: {
             Type: 'Choice',

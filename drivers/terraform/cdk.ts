@@ -18,7 +18,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DriverCdk } from '../../lib/drivers';
-import type { GantryConfig } from '../../lambdas/domain/config';
+import { type GantryConfig, stageClusters } from '../../lambdas/domain/config';
 import { driverTimeouts } from '../../lambdas/domain/release';
 import { acknowledge, WILDCARD_REASONS } from '../../lib/acknowledge';
 import { PROJECT_ROOT } from '../../lib/bundle';
@@ -161,7 +161,7 @@ export class TerraformDriver extends Construct {
       'Evidence keys are named per release, stage and kind at run time; the grant is write-only (no read, no delete, no version delete) and limited to the evidence/ prefix of the evidence bucket, which is versioned.',
     );
 
-    const clusterArns = [...new Set(terraformStages.map((st) => st.cluster))].sort().flatMap((key) => {
+    const clusterArns = [...new Set(terraformStages.flatMap((st) => stageClusters(st)))].sort().flatMap((key) => {
       const cluster = props.config.clusters[key];
       return cluster ? [stack.formatArn({ service: 'eks', region: cluster.region, resource: 'cluster', resourceName: cluster.name })] : [];
     });

@@ -8,7 +8,7 @@
  * `AmazonEKSEditPolicy` for roles that change workloads, `AmazonEKSViewPolicy` for the insight check, which only reads.
  * Their ARNs are `arn:<partition>:eks::aws:cluster-access-policy/<name>`.
  */
-import { accessEntriesMode, type GantryConfig, stageWorkload } from './config';
+import { accessEntriesMode, type GantryConfig, stageClusters, stageWorkload } from './config';
 
 /** Gantry's roles that talk to a cluster's Kubernetes API. */
 export const ACCESS_ROLES = ['helmDriver', 'terraformDriver', 'releaseWorkflow', 'rollbackWorkflow', 'insightWorkflow'] as const;
@@ -96,15 +96,18 @@ export function accessRequirements(config: GantryConfig): AccessRequirement[] {
     needs.set(key, n);
   };
   for (const [service, svc] of Object.entries(config.services)) {
+    // Every cluster of a stage: a stage with waves deploys to each (decision 044).
     for (const st of svc.stages) {
       const where = `${service}/${st.name}`;
-      if (st.deploy.driver === 'helm') need(st.cluster, 'helmDriver', 'edit', st.namespace, where);
-      if (st.deploy.driver === 'terraform') need(st.cluster, 'terraformDriver', 'edit', st.namespace, where);
-      if (st.deploy.driver === 'kubernetes') {
-        need(st.cluster, 'releaseWorkflow', 'edit', st.namespace, where);
-        need(st.cluster, 'rollbackWorkflow', 'edit', st.namespace, where);
+      for (const key of stageClusters(st)) {
+        if (st.deploy.driver === 'helm') need(key, 'helmDriver', 'edit', st.namespace, where);
+        if (st.deploy.driver === 'terraform') need(key, 'terraformDriver', 'edit', st.namespace, where);
+        if (st.deploy.driver === 'kubernetes') {
+          need(key, 'releaseWorkflow', 'edit', st.namespace, where);
+          need(key, 'rollbackWorkflow', 'edit', st.namespace, where);
+        }
+        if (config.insight.driftCheck && stageWorkload(st) !== undefined) need(key, 'insightWorkflow', 'view', st.namespace, where);
       }
-      if (config.insight.driftCheck && stageWorkload(st) !== undefined) need(st.cluster, 'insightWorkflow', 'view', st.namespace, where);
     }
   }
   const out: AccessRequirement[] = [];

@@ -125,9 +125,17 @@ const approval = z.strictObject({
   validForMinutes: positiveMinutes(10080).optional(),
 });
 
-const stage = z.strictObject({
+/** A wave: cluster keys deployed at once (in parallel); the stage's waves run one after the other (decision 044). */
+const wave = z.array(name('a cluster key'), { error: 'expected a list of cluster keys' }).min(1, 'expected at least one cluster key in a wave (no empty wave)');
+
+const stageFields = z.strictObject({
   name: k8sName('a stage name'),
-  cluster: name('a cluster key'),
+  /** The cluster the stage deploys to; a stage with `waves` names no cluster (it gets the first wave's first cluster). */
+  cluster: name('a cluster key').optional(),
+  /** Waves of clusters (decision 044): each wave's clusters in parallel, the waves in order. Instead of `cluster`. */
+  waves: z.array(wave, { error: 'expected a list of waves, each a list of cluster keys' }).min(1, 'expected at least one wave').optional(),
+  /** Minutes each wave but the last bakes on the stage's alarms before the next wave starts (absent: 0). */
+  waveBakeMinutes: minutes(1440).optional(),
   namespace: k8sName('a namespace'),
   deploy,
   alarms: z.array(z.string().regex(/^[^\u0000-\u001f]{1,255}$/, 'expected a CloudWatch alarm name')).default([]),
@@ -151,6 +159,36 @@ const stage = z.strictObject({
   windows: windowSpec.optional(),
   workload: workload.optional(),
 });
+
+/**
+ * A stage: either `cluster` or `waves` (decision 044). After parsing, a stage given `waves` also has `cluster` = its
+ * first wave's first cluster, so code that reads `st.cluster` still type-checks; every reader that acts on the
+ * stage's clusters uses `stageClusters`/`stageWaves` instead.
+ */
+const stage = stageFields
+  .superRefine((st, ctx) => {
+    if (st.waves === undefined) {
+      if (st.cluster === undefined) ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'expected a cluster key, or waves (a list of waves of cluster keys)' });
+      if (st.waveBakeMinutes !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['waveBakeMinutes'], message: 'expected waves alongside waveBakeMinutes (it is the bake between two waves)' });
+      return;
+    }
+    if (st.cluster !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'expected either cluster or waves, not both (a stage with waves deploys to the clusters of its waves)' });
+    // A stage is either a canary or waves (decision 044): the canary's rollout lives in the kubernetes deploy block.
+    if ((st.deploy as { rollout?: unknown }).rollout !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['waves'], message: 'expected either waves or a canary deploy.rollout, not both (a stage is either a canary or waves)' });
+    }
+    const seen = new Map<string, string>();
+    st.waves.forEach((w, k) =>
+      w.forEach((key, j) => {
+        const first = seen.get(key);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['waves', k, j], message: `expected each cluster once across all waves (${key} is already in ${first})` });
+        else seen.set(key, `waves[${k}][${j}]`);
+      }),
+    );
+  })
+  .transform((st) => ({ ...st, cluster: (st.cluster ?? st.waves?.[0]?.[0]) as string }));
 
 const service = z.strictObject({
   repository: z.string().regex(REPOSITORY_PATTERN, 'expected an ECR repository name'),
@@ -328,7 +366,20 @@ export const configSchema = z
           });
         seen.add(st.name);
         // Own keys only: "constructor" or "toString" would otherwise find Object.prototype's members.
-        if (!Object.hasOwn(cfg.clusters, st.cluster)) {
+        if (st.waves !== undefined) {
+          st.waves.forEach((w, k) =>
+            w.forEach((key, j) => {
+              if (!Object.hasOwn(cfg.clusters, key)) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: ['services', svcName, 'stages', i, 'waves', k, j],
+                  message: `expected one of the keys of "clusters" (${Object.keys(cfg.clusters).join(', ') || 'none defined'}), got ${JSON.stringify(key)}`,
+                });
+              }
+            }),
+          );
+          // A stage with neither cluster nor waves is already refused (the stage's own check) and has no cluster here.
+        } else if (typeof st.cluster === 'string' && !Object.hasOwn(cfg.clusters, st.cluster)) {
           ctx.addIssue({
             code: 'custom',
             path: ['services', svcName, 'stages', i, 'cluster'],
@@ -361,6 +412,21 @@ export type ClusterConfig = GantryConfig['clusters'][string];
 /** A cluster's access-entry mode: `document` unless it says `create`. */
 export function accessEntriesMode(c: ClusterConfig): (typeof ACCESS_ENTRY_MODES)[number] {
   return c.accessEntries ?? 'document';
+}
+
+/** The waves of a stage, in order: its `waves`, or one wave of its one cluster (decision 044). */
+export function stageWaves(st: StageConfig): ReadonlyArray<readonly string[]> {
+  return st.waves ?? [[st.cluster]];
+}
+
+/** Every cluster key a stage deploys to, wave by wave. */
+export function stageClusters(st: StageConfig): readonly string[] {
+  return stageWaves(st).flat();
+}
+
+/** Whether the stage deploys in waves (it names `waves`, even one wave of one cluster). */
+export function hasWaves(st: StageConfig): boolean {
+  return st.waves !== undefined;
 }
 
 /** The Deployment and container the drift check reads for a stage, or undefined when the stage names none. */

@@ -16,7 +16,7 @@ import {
   accessRequirements,
   POLICIES_GRANTING,
 } from './access-entries';
-import type { GantryConfig } from './config';
+import { type GantryConfig, stageClusters } from './config';
 import { isKmsKeyRef } from './image/signature';
 import { type TagMutabilityFilter, wildcardMatches } from './image/tag-mutability';
 
@@ -183,7 +183,7 @@ export interface DoctorPlan {
 
 /** What doctor must read for a config. */
 export function doctorPlan(config: GantryConfig): DoctorPlan {
-  const used = new Set(Object.values(config.services).flatMap((s) => s.stages.map((st) => st.cluster)));
+  const used = new Set(Object.values(config.services).flatMap((s) => s.stages.flatMap((st) => stageClusters(st))));
   return {
     clusters: Object.entries(config.clusters)
       .filter(([key]) => used.has(key))
@@ -254,7 +254,7 @@ function stackCheck(stack: StackFacts): DoctorCheck {
 function driversOn(config: GantryConfig, clusterKey: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [service, svc] of Object.entries(config.services)) {
-    for (const st of svc.stages.filter((s) => s.cluster === clusterKey)) out.set(st.deploy.driver, [...(out.get(st.deploy.driver) ?? []), `${service}/${st.name}`]);
+    for (const st of svc.stages.filter((s) => stageClusters(s).includes(clusterKey))) out.set(st.deploy.driver, [...(out.get(st.deploy.driver) ?? []), `${service}/${st.name}`]);
   }
   return out;
 }

@@ -27,7 +27,12 @@ export const HISTORY_BUDGET = 20_000;
  * Task also writes TaskSubmitted; Wait, Choice and Pass: Entered and Exited; Succeed: Entered and
  * Exited; Fail: FailStateEntered. The execution itself writes ExecutionStarted and one closing event.
  */
-export const EVENTS_PER_STATE = { Task: 5, CallbackTask: 6, Wait: 2, Choice: 2, Pass: 2, Succeed: 2, Fail: 1 } as const;
+export const EVENTS_PER_STATE = { Task: 5, CallbackTask: 6, Wait: 2, Choice: 2, Pass: 2, Succeed: 2, Fail: 1, Map: 4 } as const;
+/**
+ * A Map state (waves of clusters, decision 044): MapStateEntered, MapStateStarted, MapStateSucceeded, MapStateExited
+ * (EVENTS_PER_STATE.Map); each iteration adds MapIterationStarted and MapIterationSucceeded|Failed, plus its own states.
+ */
+export const MAP_ITERATION_EVENTS = 2;
 export const EXECUTION_EVENTS = 2;
 /** A failed attempt that a Retry repeats: Scheduled, Started, Submitted (callback and .sync), Failed|TimedOut. */
 export const RETRY_ATTEMPT_EVENTS = 4;
@@ -190,7 +195,8 @@ export const WINDOW_CHECKPOINTS_PER_STAGE = 2;
 export interface BudgetTerm {
   readonly stage: string;
   readonly stageIndex: number;
-  readonly loop: LoopName;
+  /** The loop, or `waves`: a wave stage's waves and clusters (waveTerms, decision 044). */
+  readonly loop: LoopName | 'waves';
   readonly iterations: number;
   readonly events: number;
   /** JSON path below the service, e.g. ['stages', 2, 'bake', 'intervalSeconds']. */
@@ -312,6 +318,56 @@ function stageTerms(st: StageConfig, i: number, scanWaitMinutes: number, lease: 
   return terms;
 }
 
+// ---------------------------------------------------------------- waves of clusters (decision 044)
+
+/**
+ * One wave of the wave loop, every Retry used up: BeginWave (Task) → DeployWave (Map, its own events) → FinishWave
+ * (Task) → WaveVerdict (Choice) → BakeWave (callback Task) → AdvanceWave (Pass) (derived from the ASL in the test).
+ */
+export const WAVE_LOOP_EVENTS = 72;
+/**
+ * The wave path's states outside the loop, every Retry used up: RecordWavesDeployStarted, InitialiseWaveCursor,
+ * RecordWavesDeployed, CarryWaveFailure, and the rollback's RollbackClusters (Map), RecordClusterRollbacks,
+ * DidEveryClusterRollBack, CarryClusterRollbackFailure (derived from the ASL in the test).
+ */
+export const WAVE_FIXED_EVENTS = 75;
+/** The longest path through one cluster's deploy iteration (DeployWave's processor), every Retry used up, each loop's body once (derived). */
+export const CLUSTER_DEPLOY_EVENTS = 180;
+/** The longest path through one cluster's rollback iteration (RollbackClusters' processor), every Retry used up, each loop's body once (derived). */
+export const CLUSTER_ROLLBACK_EVENTS = 159;
+
+/**
+ * A wave stage's share beyond STAGE_FIXED_EVENTS (which counts the single-cluster path a wave stage never takes, so
+ * this over-counts a little, on the safe side): every wave once through the wave loop, the path's fixed states, and
+ * per cluster one deploy iteration and one rollback iteration (a rollback rolls back at most every cluster); for the
+ * Kubernetes driver, each cluster's rollout watches and update-conflict passes as the single-cluster terms count them.
+ */
+export function waveTerms(st: StageConfig, i: number): BudgetTerm[] {
+  if (st.waves === undefined) return [];
+  const waves = st.waves.length;
+  const clusters = st.waves.reduce((n, w) => n + w.length, 0);
+  let events = WAVE_FIXED_EVENTS + waves * WAVE_LOOP_EVENTS + clusters * (CLUSTER_DEPLOY_EVENTS + CLUSTER_ROLLBACK_EVENTS + 2 * MAP_ITERATION_EVENTS);
+  if (st.deploy.driver === 'kubernetes') {
+    const d = st.deploy;
+    const reads = Math.ceil((d.timeoutMinutes * 60) / d.pollSeconds) + 1;
+    const perCluster =
+      reads * (LOOP_EVENTS.WaitForRollout + LOOP_EVENTS.WaitForRollbackRollout) + KUBERNETES_WRITES_PER_STAGE * KUBERNETES_CONFLICT_RETRIES * KUBERNETES_CONFLICT_LOOP_EVENTS;
+    events += clusters * perCluster;
+  }
+  return [
+    {
+      stage: st.name,
+      stageIndex: i,
+      loop: 'waves',
+      iterations: waves,
+      events,
+      setting: ['stages', i, 'waves'],
+      what: `${waves} wave(s) of ${clusters} cluster(s) in stage ${st.name} (each cluster's deploy and rollback runs in the release's history)`,
+      fix: () => 'deploy to fewer clusters in this stage (split the clusters over more stages)',
+    },
+  ];
+}
+
 /**
  * The scan wait, at every stage (a scan that an earlier stage saw complete is not assumed to stay complete): one
  * event-driven wait (WaitForImageScanEvent, decision 040), then, should the scan's event wake it while the scan is
@@ -338,7 +394,7 @@ function scanTerm(service: ServiceConfig): BudgetTerm {
 /** The worst-case history of one release execution of `service`: the fixed parts and every loop's share. */
 export function worstCaseHistory(service: ServiceConfig, lease: LeaseWaitModel = LEASE_WAIT): HistoryWorstCase {
   const scanWait = service.imagePolicy.scanWaitMinutes;
-  const terms = [...service.stages.flatMap((st, i) => [...stageTerms(st, i, scanWait, lease), ...canaryTerms(st, i)]), scanTerm(service)];
+  const terms = [...service.stages.flatMap((st, i) => [...stageTerms(st, i, scanWait, lease), ...canaryTerms(st, i), ...waveTerms(st, i)]), scanTerm(service)];
   const fixed = EXECUTION_FIXED_EVENTS + service.stages.length * STAGE_FIXED_EVENTS;
   return { total: fixed + terms.reduce((n, t) => n + t.events, 0), fixed, terms };
 }

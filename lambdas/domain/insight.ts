@@ -7,7 +7,7 @@
  * Decisions and reasons: docs/decisions/010-insight-check.md.
  */
 import { canonicalJson, sha256Hex } from './canonical';
-import { type GantryConfig, stageWorkload } from './config';
+import { type GantryConfig, stageClusters, stageWorkload } from './config';
 import { GENESIS_HASH, type ReleaseSummary } from './ledger';
 
 const DAY_MS = 86_400_000;
@@ -288,25 +288,28 @@ export function workloadTargets(config: GantryConfig, pointers: Readonly<Record<
   if (!config.insight.driftCheck) return [];
   const out: WorkloadTarget[] = [];
   for (const [service, svc] of Object.entries(config.services).sort(([a], [b]) => a.localeCompare(b))) {
+    // A stage with waves (decision 044) runs on every cluster of its waves: each is read.
     for (const st of svc.stages) {
-      const w = stageWorkload(st);
-      const cluster = config.clusters[st.cluster];
-      if (!w || !cluster) continue;
-      const p = pointers[`${service}/${st.name}`];
-      out.push({
-        service,
-        stage: st.name,
-        cluster: st.cluster,
-        clusterName: cluster.name,
-        region: cluster.region,
-        namespace: st.namespace,
-        deployment: w.deployment,
-        container: w.container,
-        repository: svc.repository,
-        running: p?.running ?? null,
-        lastKnownGood: p?.lastKnownGood ?? null,
-        path: deploymentPath(st.namespace, w.deployment),
-      });
+      for (const key of stageClusters(st)) {
+        const w = stageWorkload(st);
+        const cluster = Object.hasOwn(config.clusters, key) ? config.clusters[key] : undefined;
+        if (!w || !cluster) continue;
+        const p = pointers[`${service}/${st.name}`];
+        out.push({
+          service,
+          stage: st.name,
+          cluster: key,
+          clusterName: cluster.name,
+          region: cluster.region,
+          namespace: st.namespace,
+          deployment: w.deployment,
+          container: w.container,
+          repository: svc.repository,
+          running: p?.running ?? null,
+          lastKnownGood: p?.lastKnownGood ?? null,
+          path: deploymentPath(st.namespace, w.deployment),
+        });
+      }
     }
   }
   return out;

@@ -27,6 +27,8 @@ export const LEDGER_EVENT_TYPES = [
   'stage.promoted',
   /** A canary step (docs/decisions/043-canary-steps.md): started, passed or aborted, with its step and weight. */
   'canary.step',
+  /** A wave of a wave stage ended (decision 044): its clusters' results, and whether the next wave may start. */
+  'wave.finished',
   'rollback.started',
   'rollback.finished',
   'stage.finished',
@@ -141,6 +143,18 @@ export interface StageSummary {
   readonly deploy?: { result: string; message?: string; startedAt?: string; endedAt?: string; buildId?: string };
   readonly bake?: { result: string; reason?: string; startedAt?: string; endedAt?: string };
   readonly rollback?: RollbackSummary;
+  /** A wave stage's clusters (decision 044), in the order their runs started: which cluster runs what. */
+  readonly clusters?: ClusterSummary[];
+  /** A wave stage's waves that ended, in order. */
+  readonly waves?: Array<{ wave: number; result: string; clusters: string[]; endedAt: string }>;
+}
+
+/** One cluster of a wave stage in a release: its wave, its deploy and its rollback deploy. */
+export interface ClusterSummary {
+  readonly cluster: string;
+  readonly wave?: number;
+  readonly deploy?: { result: string; digest?: string; message?: string; startedAt?: string; endedAt?: string; buildId?: string };
+  readonly rollback?: { result: string; digest?: string; message?: string; startedAt?: string; endedAt?: string; buildId?: string };
 }
 
 export interface ReleaseSummary {
@@ -175,6 +189,30 @@ type MutableStage = { -readonly [K in keyof StageSummary]: StageSummary[K] };
 type MutableRelease = { -readonly [K in keyof ReleaseSummary]: ReleaseSummary[K] };
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** A wave stage's cluster run (deploy.started / deploy.finished with `cluster`) folded into the stage's `clusters`. */
+function clusterRun(st: MutableStage, data: Record<string, unknown>, at: string, phase: 'started' | 'finished'): void {
+  const name = String(data.cluster);
+  const list = (st.clusters ??= []);
+  let c = list.find((x) => x.cluster === name);
+  if (!c) {
+    c = { cluster: name, ...(typeof data.wave === 'number' ? { wave: data.wave } : {}) };
+    list.push(c);
+  }
+  const key = data.kind === 'rollback' ? 'rollback' : 'deploy';
+  const run =
+    phase === 'started'
+      ? { result: 'RUNNING', digest: str(data.digest), startedAt: at }
+      : {
+          ...(c[key] ?? { result: 'RUNNING' }),
+          result: String(data.result),
+          digest: str(data.digest) ?? c[key]?.digest,
+          message: str(data.message),
+          endedAt: at,
+          buildId: str(data.buildId),
+        };
+  list[list.indexOf(c)] = { ...c, [key]: run };
+}
 
 /** Fold a release's events into its summary. Pure and total: unknown fields are ignored. */
 export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary | undefined {
@@ -250,10 +288,13 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
         }
         break;
       case 'deploy.started':
-        if (st && data.kind !== 'rollback') st.deploy = { result: 'RUNNING', startedAt: e.at, buildId: str(data.buildId) };
+        // One cluster's run of a wave stage (decision 044): its own entry; the stage's deploy is the stage-level event.
+        if (st && typeof data.cluster === 'string') clusterRun(st, data, e.at, 'started');
+        else if (st && data.kind !== 'rollback') st.deploy = { result: 'RUNNING', startedAt: e.at, buildId: str(data.buildId) };
         break;
       case 'deploy.finished':
-        if (st && data.kind !== 'rollback') {
+        if (st && typeof data.cluster === 'string') clusterRun(st, data, e.at, 'finished');
+        else if (st && data.kind !== 'rollback') {
           st.deploy = { ...(st.deploy ?? {}), result: String(data.result), message: str(data.message), endedAt: e.at, buildId: str(data.buildId) ?? st.deploy?.buildId };
           if (data.result === 'SUCCEEDED') st.deployedDigest = str(data.digest);
         }
@@ -267,6 +308,9 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
         break;
       case 'stage.promoted':
         if (st) st.status = 'PROMOTED';
+        break;
+      case 'wave.finished':
+        if (st) st.waves = [...(st.waves ?? []), { wave: Number(data.wave), result: String(data.result), clusters: (data.clusters as string[] | undefined) ?? [], endedAt: e.at }];
         break;
       case 'rollback.started':
         if (st)

@@ -3,7 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DeployConfig, GantryConfig, StageConfig } from './config';
-import { DIGEST_PATTERN } from './config';
+import { DIGEST_PATTERN, stageClusters, stageWaves } from './config';
 import { type DriverName, driverOf } from '../../drivers';
 import type { LedgerEvent, LedgerEventType, ReleaseSummary, StageSummary } from './ledger';
 import type { ReleaseStatus } from './types';
@@ -99,11 +99,15 @@ export function driverEnvironment(args: {
   releaseId: string;
   kind: 'deploy' | 'rollback';
   registry: string;
+  /** The cluster key of a wave stage's run (decision 044): one of the stage's clusters. Default: the stage's cluster. */
+  cluster?: string;
 }): EnvVar[] {
   const { config, service, stage, digest, releaseId, kind, registry } = args;
   if (!DIGEST_PATTERN.test(digest)) throw new TypeError(`refusing to pass an unvalidated digest to a driver: ${digest}`);
   const svc = config.services[service];
-  const cluster = config.clusters[stage.cluster];
+  const key = args.cluster ?? stage.cluster;
+  if (!stageClusters(stage).includes(key)) throw new TypeError(`cluster ${key} is not a cluster of stage ${service}/${stage.name}`);
+  const cluster = Object.hasOwn(config.clusters, key) ? config.clusters[key] : undefined;
   if (!svc || !cluster) throw new TypeError(`unknown service or cluster for ${service}/${stage.name}`);
   const env: Record<string, string> = {
     GANTRY_RELEASE_ID: releaseId,
@@ -122,6 +126,46 @@ export function driverEnvironment(args: {
   // The driver's own inputs (drivers/<name>/index.ts `deployEnv`), each validated again by its script.
   Object.assign(env, driverOf(stage.deploy.driver).deployEnv(stage.deploy));
   return Object.entries(env).map(([Name, Value]) => ({ Name, Value, Type: 'PLAINTEXT' as const }));
+}
+
+// ---------------------------------------------------------------- waves of clusters (decision 044)
+
+/** One cluster's run in a wave stage, as the workflow's Map iterates it: the cluster key, its wave (1-based), its driver environment. */
+export interface WaveTarget {
+  readonly cluster: string;
+  readonly wave: number;
+  readonly deployEnv: EnvVar[];
+}
+
+/** The targets of wave `wave` (1-based) of a stage, each with its own driver environment. */
+export function waveTargets(args: Omit<Parameters<typeof driverEnvironment>[0], 'cluster'> & { wave: number }): WaveTarget[] {
+  const clusters = stageWaves(args.stage)[args.wave - 1];
+  if (!clusters) throw new RangeError(`stage ${args.service}/${args.stage.name} has no wave ${args.wave}`);
+  return clusters.map((cluster) => ({ cluster, wave: args.wave, deployEnv: driverEnvironment({ ...args, cluster }) }));
+}
+
+/** The wave (1-based) a cluster of the stage belongs to, or undefined. */
+export function waveOf(stage: StageConfig, cluster: string): number | undefined {
+  const k = stageWaves(stage).findIndex((w) => w.includes(cluster));
+  return k === -1 ? undefined : k + 1;
+}
+
+/** The per-cluster results of one wave, as the workflow's Map returns them. */
+export interface ClusterRunResult {
+  readonly cluster: string;
+  readonly result: 'SUCCEEDED' | 'FAILED';
+  readonly message?: string | null;
+}
+
+/**
+ * What a wave's (or a rollback's) per-cluster runs add up to: SUCCEEDED when every cluster succeeded; otherwise
+ * FAILED with a message naming each failed cluster (decision 044: one failed cluster fails the wave).
+ */
+export function clusterRunsOutcome(runs: readonly ClusterRunResult[]): { result: 'SUCCEEDED' | 'FAILED'; failed: string[]; message: string | null } {
+  const failed = runs.filter((r) => r.result !== 'SUCCEEDED');
+  if (runs.length > 0 && failed.length === 0) return { result: 'SUCCEEDED', failed: [], message: null };
+  if (runs.length === 0) return { result: 'FAILED', failed: [], message: 'no cluster ran' };
+  return { result: 'FAILED', failed: failed.map((f) => f.cluster), message: failed.map((f) => `cluster ${f.cluster}: ${f.message ?? 'failed'}`).join('; ') };
 }
 
 // ---------------------------------------------------------------- deploy timeouts (docs/drivers.md#timeouts)

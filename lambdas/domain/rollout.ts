@@ -8,7 +8,7 @@
  */
 import type { GantryConfig, StageConfig } from './config';
 import { clusterScope, taskRoleArn } from './cluster-scope';
-import { DIGEST_PATTERN, K8S_NAME_PATTERN } from './config';
+import { DIGEST_PATTERN, K8S_NAME_PATTERN, stageClusters } from './config';
 
 /** A value that must not reach a Kubernetes request, or a stage that is not a Kubernetes stage. */
 export class KubernetesDriverError extends Error {
@@ -85,15 +85,19 @@ export function rolloutTarget(args: {
   registry: string;
   releaseId: string;
   kind: RolloutKind;
+  /** A wave stage's run (decision 044): one of the stage's cluster keys. Default: the stage's cluster. */
+  cluster?: string;
   /** The stack's ClusterAccessRole (GANTRY_CLUSTER_ACCESS_ROLE_ARN): the role for a cluster of Gantry's own account. */
   clusterAccessRoleArn?: string;
 }): RolloutTarget {
   const { config, service, stage, digest, registry, releaseId, kind } = args;
   if (stage.deploy.driver !== 'kubernetes') throw new KubernetesDriverError(`stage ${service}/${stage.name} deploys with ${stage.deploy.driver}, not kubernetes`);
   const svc = config.services[service];
-  const cluster = config.clusters[stage.cluster];
+  const key = args.cluster ?? stage.cluster;
+  if (!stageClusters(stage).includes(key)) throw new KubernetesDriverError(`cluster ${key} is not a cluster of stage ${service}/${stage.name}`);
+  const cluster = Object.hasOwn(config.clusters, key) ? config.clusters[key] : undefined;
   if (!svc || !cluster) throw new KubernetesDriverError(`unknown service or cluster for ${service}/${stage.name}`);
-  const scope = clusterScope(config, stage.cluster);
+  const scope = clusterScope(config, key);
   const roleOf = (): string => {
     try {
       return taskRoleArn(scope, args.clusterAccessRoleArn);
@@ -109,7 +113,7 @@ export function rolloutTarget(args: {
     stage: check(K8S_NAME_PATTERN, stage.name, 'stage name'),
     clusterName: check(CLUSTER_NAME_PATTERN, cluster.name, 'cluster name'),
     region: cluster.region,
-    cluster: stage.cluster,
+    cluster: key,
     ...(scope.account !== undefined ? { account: scope.account } : {}),
     namespace: stage.namespace,
     deployment: check(K8S_NAME_PATTERN, stage.deploy.deployment, 'Deployment name'),

@@ -9,6 +9,8 @@
  *   stage:<stage>:<step>                                              once per release and stage
  *   stage:<stage>:at-deploy:<attempt>:<what>                          once per deploy attempt (deploy-check)
  *   stage:<stage>:at-rollback:gate:window                             the window checked again before a rollback
+ *   stage:<stage>:cluster:<cluster>:<step>                            once per release, stage and cluster of a wave stage
+ *   stage:<stage>:wave:<k>:<step>                                     once per release, stage and wave (decision 044)
  *
  * A stage is a Kubernetes DNS label (no `:`), so a key splits back into its parts (`parseStepKey`).
  */
@@ -67,6 +69,11 @@ export const stageStep = {
   canaryWindow: (s: string, at: number | 'promotion') => stage(s, `canary:${at}:gate:window`),
   /** The canary analysis of one step (gate `canary.analysis`). */
   canaryAnalysis: (s: string, step: number) => stage(s, `canary:${step}:gate:canary.analysis`),
+  /** One cluster's run in a wave stage (decision 044): `deploy.started`, `deploy.finished`, `rollback.deploy.started`, `rollback.deploy.finished`. */
+  cluster: (s: string, cluster: string, step: 'deploy.started' | 'deploy.finished' | 'rollback.deploy.started' | 'rollback.deploy.finished') =>
+    stage(s, `cluster:${cluster}:${step}`),
+  /** A wave of a wave stage: `started`, `finished` (1-based wave number). */
+  wave: (s: string, wave: number, step: 'started' | 'finished') => stage(s, `wave:${wave}:${step}`),
   /** A gate taken again right before a rollback deploys. */
   atRollbackGate: (s: string, gate: 'window') => stage(s, `at-rollback:gate:${gate}`),
 } as const;

@@ -21,6 +21,19 @@ describe('model history generator', () => {
     for (const [i, d] of docs.entries()) assert.doesNotThrow(() => loadScenario(structuredClone(d), ROOT), `seed ${SEEDS[i]}`);
   });
 
+  it("deploys beta's prod in waves of clusters in some histories (decision 044), and only there", () => {
+    const waved = docs.filter((d) => JSON.stringify((d as { config?: unknown }).config).includes('"waves"'));
+    assert.ok(waved.length > SEEDS.length / 4 && waved.length < (SEEDS.length * 3) / 4, `${waved.length} of ${SEEDS.length}`);
+    for (const d of waved) {
+      const cfg = (d as unknown as { config: { services: Record<string, { stages: Array<{ name: string; waves?: string[][]; cluster?: string }> }> } }).config;
+      assert.deepEqual(cfg.services.beta?.stages.find((st) => st.name === 'prod')?.waves, [['prod'], ['prod-b', 'prod-c']]);
+      assert.equal(
+        cfg.services.alpha?.stages.some((st) => st.waves !== undefined),
+        false,
+      );
+    }
+  });
+
   it('keeps every history to at most six releases (pushes, a break-glass start, an operator rollback)', () => {
     for (const [i, d] of docs.entries()) {
       const starts = d.triggers.filter((t) => t.type === 'ecr-push' || t.type === 'start' || t.type === 'rollback').length;

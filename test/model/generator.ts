@@ -7,7 +7,8 @@
  * digests close together (some delivered more than once), an operator's break-glass start, approvals,
  * rejections and approval timeouts (no decision), the global freeze on and off, prod's release window
  * (short allow slots, `outside: "wait"`) and a blackout, alarms and flaps during bakes, failed deploys,
- * operator rollbacks, aborts and throttled AWS calls. Times are whole minutes, and a third of them are
+ * operator rollbacks, aborts and throttled AWS calls. In about half of them beta's prod deploys in two waves of
+ * clusters (issue 18, decision 044). Times are whole minutes, and a third of them are
  * snapped to a window or blackout edge so that decisions fall on the edges.
  *
  * Everything the invariants need is in the document itself (the config's windows, the images'
@@ -66,7 +67,13 @@ export interface History {
   readonly deployFailures: ReadonlyArray<{ readonly service: ServiceName; readonly stage: StageName; readonly phase: 'deploy' | 'rollback' }>;
   readonly aborts: ReadonlyArray<{ readonly service: ServiceName; readonly at: Moment }>;
   readonly faults: ReadonlyArray<{ readonly api: 'ecr' | 'cloudwatch'; readonly at: Moment; readonly count: number }>;
+  /** In some histories beta's prod deploys in two waves of clusters (decision 044): prod, then prod-b and prod-c. */
+  readonly waves?: { readonly bakeMinutes: number };
 }
+
+/** beta's prod in waves: the waves and the extra clusters (issue 18). */
+export const WAVE_SERVICE: ServiceName = 'beta';
+export const PROD_WAVES = [['prod'], ['prod-b', 'prod-c']] as const;
 
 // ---------------------------------------------------------------- arbitraries
 
@@ -145,6 +152,7 @@ export const historyArb: fc.Arbitrary<History> = fc.record(
     deployFailures: fc.array(fc.record({ service, stage, phase: fc.constantFrom('deploy' as const, 'deploy' as const, 'rollback' as const) }), { maxLength: 1 }),
     aborts: fc.array(fc.record({ service, at: moment }), { maxLength: 1 }),
     faults: fc.array(fc.record({ api: fc.constantFrom('ecr' as const, 'cloudwatch' as const), at: moment, count: fc.integer({ min: 1, max: 3 }) }), { maxLength: 2 }),
+    waves: fc.option(fc.record({ bakeMinutes: fc.integer({ min: 0, max: 2 }) }), { nil: undefined }),
   },
   { requiredKeys: ['bake', 'approvalTimeout', 'slots', 'pushes', 'freezes', 'rollbacks', 'decisions', 'alarms', 'deployFailures', 'aborts', 'faults'] },
 );
@@ -199,7 +207,7 @@ function configOf(h: History): Record<string, unknown> {
       imagePolicy: { maxFindings: { CRITICAL: 0 }, scanWaitMinutes: 5 },
       stages: STAGES.map((st, i) => ({
         name: st,
-        cluster: st,
+        ...(h.waves && svc === WAVE_SERVICE && st === 'prod' ? { waves: PROD_WAVES, waveBakeMinutes: h.waves.bakeMinutes } : { cluster: st }),
         namespace: svc,
         deploy: canaryStage(h, svc, st)
           ? {
@@ -235,7 +243,8 @@ function configOf(h: History): Record<string, unknown> {
       })),
     };
   }
-  return { services, clusters: Object.fromEntries(STAGES.map((st) => [st, { name: `${st}-eks`, region: 'eu-west-2' }])) };
+  const clusters = [...STAGES, ...(h.waves ? PROD_WAVES.flat().filter((c) => c !== 'prod') : [])];
+  return { services, clusters: Object.fromEntries(clusters.map((c) => [c, { name: `${c}-eks`, region: 'eu-west-2' }])) };
 }
 
 /** The scenario document of a history (docs/scenarios.md format, config inline). */

@@ -147,7 +147,7 @@ function factsOf(run: ModelRun): Facts {
 const short = (d: string | undefined): string => (d ? `${d.slice(0, 19)}…` : '(none)');
 const ms = (iso: string): number => Date.parse(iso);
 type Deployment = SimulationOutput['deployments'][number];
-const describeRun = (d: Deployment): string => `${d.kind} of ${d.service}/${d.stage} ${short(d.digest)} by ${d.releaseId} at ${d.startedAt}`;
+const describeRun = (d: Deployment): string => `${d.kind} of ${d.service}/${d.stage}${d.cluster ? ` on ${d.cluster}` : ''} ${short(d.digest)} by ${d.releaseId} at ${d.startedAt}`;
 
 /** The latest `window` gate a release recorded for a stage at or before `t`. */
 function lastWindowGate(f: Facts, releaseId: string, stage: string, t: number): LedgerEvent | undefined {
@@ -303,10 +303,15 @@ export function noOverlappingDriverRuns(run: ModelRun): string[] {
   for (const [k, runs] of byStage) {
     const sorted = [...runs].sort((a, b) => ms(a.startedAt) - ms(b.startedAt));
     for (let i = 1; i < sorted.length; i++) {
-      const prev = sorted[i - 1] as Deployment;
       const next = sorted[i] as Deployment;
-      const prevEnd = prev.endedAt ? ms(prev.endedAt) : Number.POSITIVE_INFINITY;
-      if (prevEnd > ms(next.startedAt)) out.push(`${k}: ${describeRun(next)} started while ${describeRun(prev)} was still running (ended ${prev.endedAt ?? 'never'})`);
+      // Every earlier run still going when this one starts. A stage with waves (decision 044) runs its clusters at
+      // once: runs of one release on different clusters may overlap; two runs on one cluster, or two releases, may not.
+      for (const prev of sorted.slice(0, i)) {
+        const prevEnd = prev.endedAt ? ms(prev.endedAt) : Number.POSITIVE_INFINITY;
+        if (prevEnd <= ms(next.startedAt)) continue;
+        if (prev.cluster !== undefined && next.cluster !== undefined && prev.cluster !== next.cluster && prev.releaseId === next.releaseId) continue;
+        out.push(`${k}: ${describeRun(next)} started while ${describeRun(prev)} was still running (ended ${prev.endedAt ?? 'never'})`);
+      }
     }
   }
   return out;

@@ -31,6 +31,11 @@ import {
   WINDOW_LOOKAHEAD_MINUTES,
   worstCaseHistory,
   worstEventsOfState,
+  WAVE_LOOP_EVENTS,
+  WAVE_FIXED_EVENTS,
+  CLUSTER_DEPLOY_EVENTS,
+  CLUSTER_ROLLBACK_EVENTS,
+  MAP_ITERATION_EVENTS,
 } from '../../lambdas/domain/history-budget';
 import { bakeTimeoutSeconds, deployTimeoutSeconds } from '../../lambdas/domain/release';
 import { ValidationError } from '../../lambdas/domain/validation';
@@ -220,7 +225,9 @@ describe('the history budget against the committed workflow', () => {
       [2, 2, 2, 2, 1],
     );
     assert.equal(worstEventsOfState({ Type: 'Task', Resource: 'x', Retry: [{ MaxAttempts: 4 }, {}] }), 5 + 7 * 4);
-    assert.throws(() => eventsOfState({ Type: 'Map' }), /no event count for state type Map/);
+    // A Map's own events (its iterations' are counted with them: decision 044); a Parallel has no count.
+    assert.equal(eventsOfState({ Type: 'Map' }), 4);
+    assert.throws(() => eventsOfState({ Type: 'Parallel' }), /no event count for state type Parallel/);
   });
 });
 
@@ -359,4 +366,96 @@ describe('configs the history budget accepts', () => {
       assert.deepEqual(historyProblems(loaded.config), []);
     });
   }
+});
+
+describe('the history budget of a stage with waves (decision 044)', () => {
+  type Processor = { StartAt: string; States: Record<string, State> };
+  const processorOf = (name: string) => (S[name] as unknown as { ItemProcessor: Processor }).ItemProcessor;
+  /** The heaviest simple path through a Map's processor, every Retry used up. */
+  function longestIn(p: Processor, from = p.StartAt, visited = new Set<string>()): number {
+    const s = p.States[from] as State;
+    const next = successors(s).filter((n) => n in p.States);
+    if (next.length === 0) return worstEventsOfState(s);
+    visited.add(from);
+    let best = 0;
+    for (const n of next) if (!visited.has(n)) best = Math.max(best, longestIn(p, n, visited));
+    visited.delete(from);
+    return worstEventsOfState(s) + best;
+  }
+  const sum = (names: string[]) => names.reduce((n, name) => n + worstEventsOfState(S[name] as State), 0);
+
+  it('counts one wave as the wave loop of the workflow adds it up, and the loop closes at BeginWave', () => {
+    const loop = ['BeginWave', 'DeployWave', 'FinishWave', 'WaveVerdict', 'BakeWave', 'AdvanceWave'];
+    loop.forEach((name, k) => assert.ok(successors(S[name] as State, false).includes(loop[(k + 1) % loop.length] as string), `${name} → ${loop[(k + 1) % loop.length]}`));
+    assert.equal(WAVE_LOOP_EVENTS, sum(loop));
+  });
+
+  it("counts the wave path's other states, deploy and rollback, as the workflow has them", () => {
+    assert.equal(
+      WAVE_FIXED_EVENTS,
+      sum([
+        'RecordWavesDeployStarted',
+        'InitialiseWaveCursor',
+        'RecordWavesDeployed',
+        'CarryWaveFailure',
+        'RollbackClusters',
+        'RecordClusterRollbacks',
+        'DidEveryClusterRollBack',
+        'CarryClusterRollbackFailure',
+      ]),
+    );
+  });
+
+  it("counts one cluster's deploy and rollback iterations as the longest paths through the Maps' processors", () => {
+    assert.equal(CLUSTER_DEPLOY_EVENTS, longestIn(processorOf('DeployWave')));
+    assert.equal(CLUSTER_ROLLBACK_EVENTS, longestIn(processorOf('RollbackClusters')));
+    // The rollout watch inside the processors is the same cycle as the single-cluster one (LOOP_EVENTS per read).
+    const p = processorOf('DeployWave');
+    const cycle = ['WaitForRolloutInWave', 'ReadRolloutInWave', 'CheckRolloutInWave', 'RolloutVerdictInWave'];
+    assert.equal(
+      cycle.reduce((n, name) => n + eventsOfState(p.States[name] as State), 0),
+      LOOP_EVENTS.WaitForRollout,
+    );
+  });
+
+  it('adds the waves to the worst case: every wave, and per cluster a deploy, a rollback and the Kubernetes watches', () => {
+    const plain = oneStage((st) => {
+      st.deploy = { driver: 'kubernetes', deployment: 'payments-api', container: 'api', timeoutMinutes: 10, pollSeconds: 15 };
+    });
+    const waved = oneStage((st) => {
+      st.deploy = { driver: 'kubernetes', deployment: 'payments-api', container: 'api', timeoutMinutes: 10, pollSeconds: 15 };
+      delete st.cluster;
+      st.waves = [['prod'], ['dev', 'staging']];
+    });
+    const term = worstCaseHistory(waved).terms.find((t) => t.loop === 'waves');
+    const reads = Math.ceil((10 * 60) / 15) + 1;
+    const perCluster =
+      CLUSTER_DEPLOY_EVENTS +
+      CLUSTER_ROLLBACK_EVENTS +
+      2 * MAP_ITERATION_EVENTS +
+      reads * (LOOP_EVENTS.WaitForRollout + LOOP_EVENTS.WaitForRollbackRollout) +
+      KUBERNETES_WRITES_PER_STAGE * KUBERNETES_CONFLICT_RETRIES * KUBERNETES_CONFLICT_LOOP_EVENTS;
+    assert.equal(term?.events, WAVE_FIXED_EVENTS + 2 * WAVE_LOOP_EVENTS + 3 * perCluster);
+    assert.equal(worstCaseHistory(waved).total, worstCaseHistory(plain).total + (term?.events ?? Number.NaN));
+    assert.equal(
+      worstCaseHistory(plain).terms.some((t) => t.loop === 'waves'),
+      false,
+    );
+  });
+
+  it('refuses a wave stage whose clusters would pass the budget, naming its waves', () => {
+    const raw = example();
+    const clusters: Record<string, unknown> = {};
+    for (let k = 0; k < 30; k++) clusters[`c${k}`] = { name: `c${k}`, region: 'eu-west-2' };
+    raw.clusters = { ...raw.clusters, ...clusters };
+    const prod = raw.services.payments.stages[2];
+    delete prod.cluster;
+    prod.deploy = { driver: 'kubernetes', deployment: 'payments-api', container: 'api', timeoutMinutes: 10, pollSeconds: 15 };
+    prod.waves = [Object.keys(clusters).slice(0, 10), Object.keys(clusters).slice(10)];
+    const problems = problemsOf(raw);
+    assert.ok(
+      problems.some((p) => p.startsWith('services.payments.stages[2].waves: 2 wave(s) of 30 cluster(s) in stage prod') && p.includes('deploy to fewer clusters')),
+      problems.join('\n'),
+    );
+  });
 });

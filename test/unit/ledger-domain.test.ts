@@ -68,6 +68,7 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
     e('deploy.started', 'prod', { buildId: 'build:2' }, 'prod/deploy/start'),
     e('canary.step', 'prod', { step: 1, weight: 100, status: 'passed' }, 'prod/canary/1'),
     e('deploy.finished', 'prod', { result: 'SUCCEEDED', digest: DEV_DIGEST }, 'prod/deploy/end'),
+    e('wave.finished', 'prod', { wave: 1, of: 1, result: 'SUCCEEDED', clusters: ['prod'] }, 'prod/wave/1'),
     e('bake.started', 'prod', {}, 'prod/bake/start'),
     e('bake.event-ignored', 'prod', { alarm: 'payments-5xx', changedAt: '2026-11-24T08:00:00.000Z', reason: 'state change before the bake' }, 'prod/bake/ignored'),
     e('bake.finished', 'prod', { result: 'FAIL', reason: 'alarm payments-5xx in ALARM' }, 'prod/bake/end'),

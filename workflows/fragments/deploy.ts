@@ -21,6 +21,11 @@ export interface DeployChain {
   readonly resultPath: string;
   /** The validated environment for the CodeBuild drivers, e.g. `$.stage.deployEnv`. */
   readonly envPath: string;
+  /**
+   * A wave stage's chain (decision 044): where the cluster key of this run is, e.g. `$.target.cluster`; drivers that
+   * plan in a function (Kubernetes) pass it on. Absent: the stage's one cluster.
+   */
+  readonly clusterPath?: string;
   /** The state after a successful deploy. */
   readonly onDeployed: string;
   /** The state a failed deploy goes to, with the error at `$.deployError`. */

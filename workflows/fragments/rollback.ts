@@ -5,6 +5,7 @@
  */
 import { catchAll, lambdaTask, states, type Json, type States } from '../builder';
 import { chooseDriverState, deployChain } from './deploy';
+import { clusterRollbackStates } from './waves';
 
 export interface StageRollback {
   /** What the plan-rollback step is told failed (a path or a literal failure). */
@@ -37,7 +38,17 @@ export function stageRollback(r: StageRollback): States {
       }),
       HasRollbackTarget: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.rollback.hasTarget', BooleanEquals: true, Next: chooseDriverState('rollback') }],
+        Choices: [
+          // A stage with waves (decision 044): every touched cluster at once.
+          {
+            And: [
+              { Variable: '$.rollback.hasTarget', BooleanEquals: true },
+              { Variable: '$.rollback.targets', IsPresent: true },
+            ],
+            Next: 'RollbackClusters',
+          },
+          { Variable: '$.rollback.hasTarget', BooleanEquals: true, Next: chooseDriverState('rollback') },
+        ],
         Default: r.onFinished,
       },
     },
@@ -50,6 +61,7 @@ export function stageRollback(r: StageRollback): States {
       onFailed: 'RecordRollbackFailed',
       onInternalError: r.onInternalError,
     }),
+    clusterRollbackStates({ workflow: r.workflow, recovery: 'WaitForRecovery', failed: 'RecordRollbackFailed', onInternalError: r.onInternalError }),
     {
       RecordRollbackDeployed: lambdaTask('RecordStep', {
         Parameters: {

@@ -29,6 +29,9 @@ export interface DeployRecord {
   readonly logLink?: string;
   /** The driver the deploy ran (helm, terraform, kubernetes), when recorded. */
   readonly driver?: string;
+  /** A wave stage's run on one cluster (decision 044): its cluster key and wave. */
+  readonly cluster?: string;
+  readonly wave?: number;
   /** The driver's evidence as recorded (lambdas/domain/driver-evidence.ts): build, log link, Helm status, Terraform plan. */
   readonly evidence?: DriverEvidence;
   /** Every other field the driver recorded. */
@@ -167,7 +170,7 @@ function buildLinks(buildId: string | undefined, executionArn: string | undefine
   };
 }
 
-const DEPLOY_FIELDS = new Set(['kind', 'digest', 'result', 'message', 'buildId', 'error', 'driver', 'evidence']);
+const DEPLOY_FIELDS = new Set(['kind', 'digest', 'result', 'message', 'buildId', 'error', 'driver', 'evidence', 'cluster', 'wave']);
 
 /** Everything an auditor asks about one release, from its events alone (chain check and evidence check included). */
 export function auditRelease(lines: readonly ExportEventLine[] | readonly LedgerEvent[], anchors: readonly ExportAnchorLine[] = []): ReleaseAudit | undefined {
@@ -236,8 +239,11 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           break;
         case 'deploy.started': {
           const kind = x.kind === 'rollback' ? 'rollback' : 'deploy';
-          openDeploys[kind] = {
+          // A wave stage's runs (decision 044) are open at once, one per cluster.
+          openDeploys[`${kind}:${s(x.cluster) ?? ''}`] = {
             kind,
+            ...(s(x.cluster) ? { cluster: x.cluster as string } : {}),
+            ...(typeof x.wave === 'number' ? { wave: x.wave } : {}),
             ...(s(x.digest) ? { digest: x.digest as string } : {}),
             startedAt: e.at,
             ...(s(x.buildId) ? { buildId: x.buildId as string } : {}),
@@ -247,8 +253,8 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
         }
         case 'deploy.finished': {
           const kind = x.kind === 'rollback' ? 'rollback' : 'deploy';
-          const open = openDeploys[kind];
-          delete openDeploys[kind];
+          const open = openDeploys[`${kind}:${s(x.cluster) ?? ''}`];
+          delete openDeploys[`${kind}:${s(x.cluster) ?? ''}`];
           const extra = Object.fromEntries(Object.entries(x).filter(([k, v]) => !DEPLOY_FIELDS.has(k) && v !== null && v !== undefined));
           const evidence = x.evidence && typeof x.evidence === 'object' && !Array.isArray(x.evidence) ? (x.evidence as DriverEvidence) : undefined;
           const buildId = s(x.buildId) ?? s(evidence?.buildId) ?? open?.buildId;
@@ -257,6 +263,8 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           const derived = buildId && (!driver || CODEBUILD_DRIVERS.includes(driver)) ? buildLinks(buildId, executionArn) : {};
           st.deploys.push({
             kind,
+            ...(s(x.cluster) ? { cluster: x.cluster as string } : {}),
+            ...(typeof x.wave === 'number' ? { wave: x.wave } : {}),
             ...(s(x.digest) ? { digest: x.digest as string } : open?.digest ? { digest: open.digest } : {}),
             ...(open?.startedAt ? { startedAt: open.startedAt } : {}),
             endedAt: e.at,
