@@ -8,6 +8,7 @@
  * healthy: the bake poll FAILs at once, naming the alarms and the error; the
  * recovery check records "recovery unknown: …" (the rollback itself already succeeded). Decision 018.
  */
+import { stageClusters } from './domain/config';
 import * as z from 'zod';
 import { alarmProblems, alarmReadFailureReason, evaluateAlarmReadFailure, evaluateBakeEnd, minutesBetween } from './domain/gates';
 import { parseWith } from './domain/validation';
@@ -36,7 +37,7 @@ export async function run(event: unknown, deps: Deps): Promise<AlarmGateResult> 
   const events = await deps.ledger.events(e.releaseId);
   const release = await loadRelease(deps, e.releaseId, events);
   const { st } = stageConfigOf(deps, release.service, e.stage);
-  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: e.action, clusters: [st.cluster] });
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: e.action, clusters: stageClusters(st) });
   const states = read.ok ? read.states : [];
   const now = deps.now();
 

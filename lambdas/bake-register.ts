@@ -5,6 +5,7 @@
  * cannot be scheduled, fail the bake at once (decision 018): the stage is rolled back now rather than
  * left to the bake's safety timeout.
  */
+import { stageClusters } from './domain/config';
 import * as z from 'zod';
 import { alarmProblems, awsErrorText, evaluateAlarmReadFailure, evaluateBakeEnd } from './domain/gates';
 import { parseWith } from './domain/validation';
@@ -46,8 +47,9 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
     service: release.service,
     stage: e.stage,
     token: e.taskToken,
-    // Indexed by the alarms' names at home (as before issue 18), by account/region/name elsewhere (decision 045).
-    alarms: bakeAlarmKeys(deps, st.cluster, st.alarms),
+    // Indexed by the alarms' names at home (as before issue 18), by account/region/name elsewhere (decision 045), in every
+    // account and region where the stage has a cluster (its waves, decision 044).
+    alarms: bakeAlarmKeys(deps, stageClusters(st), st.alarms),
     createdAt: now.toISOString(),
     expiresAt: new Date(Date.parse(until) + 24 * 3600_000).toISOString(),
     attrs: { bakeStartedAt: now.toISOString() },
@@ -74,7 +76,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ registered: boo
     );
     return { registered: false };
   }
-  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-start', clusters: [st.cluster] });
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-start', clusters: stageClusters(st) });
   if (!read.ok) {
     const gate = evaluateAlarmReadFailure('bake', st.alarms, read.error, 'at bake start');
     await endBake(deps, e.releaseId, e.stage, { kind: 'fail', error: 'BakeFailed', cause: gate.reason, gate, detectedAt: now.toISOString() }, only);

@@ -2,6 +2,7 @@
  * End of a bake's time (a one-time EventBridge Scheduler schedule): final alarm check, then pass or fail
  * the bake. Alarms that cannot be read fail the bake at once, naming the alarms and the error (decision 018).
  */
+import { stageClusters } from './domain/config';
 import * as z from 'zod';
 import { evaluateAlarmReadFailure, evaluateBakeEnd } from './domain/gates';
 import { parseWith } from './domain/validation';
@@ -20,7 +21,7 @@ export async function run(event: unknown, deps: Deps): Promise<{ ended: boolean;
   // The phase's alarms and minutes (decision 047) travel in the payload; only that phase's open bake is ended.
   const st = e.phase ? { ...stage, alarms: [...new Set([...stage.alarms, ...(e.phase.alarms ?? [])])], bakeMinutes: e.phase.minutes } : stage;
   const only = { phase: e.phase?.id ?? null };
-  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-end', clusters: [st.cluster] });
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'bake-end', clusters: stageClusters(st) });
   const gate = read.ok ? evaluateBakeEnd(st, read.states) : evaluateAlarmReadFailure('bake', st.alarms, read.error, `final check after ${st.bakeMinutes} minutes`);
   const now = deps.now().toISOString();
   const ended =

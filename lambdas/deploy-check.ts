@@ -10,6 +10,7 @@
  * Then claim the deploy on the lease (conditional on the token): from here until the driver run is
  * recorded, nobody can take the stage.
  */
+import { stageClusters } from './domain/config';
 import * as z from 'zod';
 import { evaluateAlarmReadFailure, evaluateAlarmsPreDeploy } from './domain/gates';
 import { approvalAtAction, windowAtAction } from './domain/point-of-action';
@@ -86,7 +87,7 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
 
   // Alarms that cannot be read (after the SDK's retries) fail the gate, naming them and the error (decision 018).
   // The window gate (evaluated first) and the alarm gate are recorded together, in that order, in one write.
-  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'pre-deploy', clusters: [st.cluster] });
+  const read = await readStageAlarms(deps, st.alarms, { releaseId: e.releaseId, stage: e.stage, check: 'pre-deploy', clusters: stageClusters(st) });
   const gate = read.ok ? evaluateAlarmsPreDeploy(st, read.states) : evaluateAlarmReadFailure('alarms.pre-deploy', st.alarms, read.error);
   const [, alarmGate] = await recordAll(deps, e.releaseId, [
     windowStep,
