@@ -17,7 +17,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { ArnPrincipal, CompositePrincipal, type IRole, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { type GantryConfig, type StageConfig, stageWorkload } from '../lambdas/domain/config';
+import { type GantryConfig, type StageConfig, stageClusters, stageWorkload } from '../lambdas/domain/config';
 
 /** The handler environment variable naming the ClusterAccessRole (shapes of issue 18). */
 export const CLUSTER_ACCESS_ROLE_ENV = 'GANTRY_CLUSTER_ACCESS_ROLE_ARN';
@@ -50,14 +50,8 @@ export interface ClusterAccess {
   readonly targetAccounts: readonly string[];
 }
 
-/**
- * Every cluster key a stage deploys to: its `waves` (issue 18, W) when it has them, else its `cluster`. Read
- * structurally so this file needs no change when the waves field lands.
- */
-export function stageClusterKeys(st: StageConfig): string[] {
-  const waves = (st as { waves?: readonly (readonly string[])[] }).waves;
-  return waves && waves.length > 0 ? [...new Set(waves.flat())] : [st.cluster];
-}
+/** Every cluster key a stage reaches (its waves', decision 044): the config's own helper. */
+export const stageClusterKeys = (st: StageConfig): string[] => [...stageClusters(st)];
 
 /** Which clusters Gantry reaches and how, from the parsed config. */
 export function clusterAccess(config: GantryConfig): ClusterAccess {

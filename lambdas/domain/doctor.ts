@@ -174,6 +174,11 @@ export const entryKey = (clusterKey: string, principalArn: string) => `${cluster
 export interface DoctorPlan {
   /** Clusters the stages use, by key. */
   readonly clusters: ReadonlyArray<{ readonly key: string; readonly name: string; readonly region: string }>;
+  /**
+   * Clusters in another account (`clusters.<key>.account`, decision 045): doctor reads with the caller's credentials in
+   * Gantry's account, so it does not read them; each gets a `skip` naming where to check it.
+   */
+  readonly otherAccountClusters: ReadonlyArray<{ readonly key: string; readonly name: string; readonly region: string; readonly account: string; readonly roleArn?: string }>;
   readonly requirements: readonly AccessRequirement[];
   readonly repositories: readonly string[];
   readonly alarms: readonly string[];
@@ -184,13 +189,18 @@ export interface DoctorPlan {
 /** What doctor must read for a config. */
 export function doctorPlan(config: GantryConfig): DoctorPlan {
   const used = new Set(Object.values(config.services).flatMap((s) => s.stages.flatMap((st) => stageClusters(st))));
+  const usedClusters = Object.entries(config.clusters).filter(([key]) => used.has(key));
+  const elsewhere = new Set(usedClusters.filter(([, c]) => c.account !== undefined).map(([key]) => key));
   return {
-    clusters: Object.entries(config.clusters)
-      .filter(([key]) => used.has(key))
-      .map(([key, c]) => ({ key, name: c.name, region: c.region })),
-    requirements: accessRequirements(config),
+    clusters: usedClusters.filter(([key]) => !elsewhere.has(key)).map(([key, c]) => ({ key, name: c.name, region: c.region })),
+    otherAccountClusters: usedClusters
+      .filter(([key]) => elsewhere.has(key))
+      .map(([key, c]) => ({ key, name: c.name, region: c.region, account: c.account as string, ...(c.roleArn ? { roleArn: c.roleArn } : {}) })),
+    // The access entries of a cluster in another account are the companion stack's (its target role), not Gantry's roles.
+    requirements: accessRequirements(config).filter((r) => !elsewhere.has(r.clusterKey)),
     repositories: [...new Set(Object.values(config.services).map((s) => s.repository))],
-    alarms: [...new Set(Object.values(config.services).flatMap((s) => s.stages.flatMap((st) => st.alarms)))],
+    // A stage's alarms are read where its clusters are (decision 045): here, those of stages with a cluster in this account.
+    alarms: [...new Set(Object.values(config.services).flatMap((s) => s.stages.filter((st) => stageClusters(st).some((k) => !elsewhere.has(k))).flatMap((st) => st.alarms)))],
     keys: [...new Set(Object.values(config.signing.keys).filter(isKmsKeyRef))],
   };
 }
@@ -212,6 +222,14 @@ export function evaluateDoctor(input: DoctorInput): DoctorCheck[] {
         plan.requirements.filter((r) => r.clusterKey === c.key),
       ),
     );
+  for (const c of plan.otherAccountClusters)
+    checks.push({
+      id: 'cluster.exists',
+      subject: `${c.name} (${c.region}, account ${c.account})`,
+      status: 'skip',
+      message: `in account ${c.account}: Gantry reaches it as ${c.roleArn ?? 'its roleArn'}; doctor reads only Gantry's own account, so the cluster, its access entries and its alarms are not checked from here`,
+      fix: `in account ${c.account}, deploy the companion stack (GantryTargetAccount, docs/deploying.md) and check there: aws eks describe-cluster --name ${c.name} --region ${c.region}`,
+    });
   for (const repository of plan.repositories) checks.push(...repositoryChecks(input, repository));
   checks.push(...alarmChecks(input, plan.alarms));
   checks.push(trailCheck(input));
@@ -269,10 +287,7 @@ function clusterChecks(input: DoctorInput, c: DoctorPlan['clusters'][number], re
   const workflowsCall = drivers.has('kubernetes') || requirements.some((r) => r.role === 'insightWorkflow');
 
   // Region: CloudFormation creates access entries in the stack's region; the workflows describe clusters in their own.
-  const regionReasons = [
-    ...(cfg?.accessEntries === 'create' ? ['accessEntries "create": the stack creates the entries in its own region'] : []),
-    ...(drivers.has('kubernetes') ? ['the kubernetes driver: the workflows describe clusters in their own region'] : []),
-  ];
+  const regionReasons = [...(cfg?.accessEntries === 'create' ? ['accessEntries "create": the stack creates the entries in its own region'] : [])];
   const regionCheck: DoctorCheck[] =
     regionReasons.length === 0
       ? []

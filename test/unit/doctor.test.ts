@@ -220,8 +220,40 @@ describe('gantry doctor: clusters', () => {
     const c = only(run(undefined, { region: 'eu-west-1' }), 'cluster.region', /prod-eks/);
 
     assert.equal(c.status, 'fail');
-    assert.match(c.message, /prod-eks is in eu-west-2, but Gantry runs in eu-west-1 \(accessEntries "create": .*; the kubernetes driver: /);
+    assert.match(c.message, /prod-eks is in eu-west-2, but Gantry runs in eu-west-1 \(accessEntries "create": [^;]*\)$/);
     assert.equal(find(run(undefined, { region: 'eu-west-1' }), 'cluster.region', /dev-eks/).length, 0, 'a document Helm cluster may be anywhere');
+  });
+
+  it('a Kubernetes cluster in another region of a "document" cluster passes: the plan describes it in its own region (decision 045)', () => {
+    const raw = JSON.parse(JSON.stringify(config())) as Record<string, any>;
+    delete raw.clusters.prod.accessEntries;
+    assert.equal(find(run(undefined, { region: 'eu-west-1', config: parseConfig(raw) }), 'cluster.region', /prod-eks/).length, 0);
+  });
+
+  it('skips a cluster in another account, naming where to check it, and reads nothing of it from here (no access entries, no alarms of its stages)', () => {
+    const raw = JSON.parse(JSON.stringify(config())) as Record<string, any>;
+    raw.clusters.far = { name: 'far-eks', region: 'us-east-1', account: '222222222222', roleArn: 'arn:aws:iam::222222222222:role/gantry-target-Gantry' };
+    raw.services.payments.stages.push({
+      name: 'far',
+      cluster: 'far',
+      namespace: 'payments',
+      deploy: { driver: 'kubernetes', deployment: 'payments-api', container: 'api' },
+      alarms: ['payments-far-5xx'],
+    });
+    const cfg = parseConfig(raw);
+    const plan = doctorPlan(cfg);
+    assert.deepEqual(
+      plan.clusters.map((c) => c.key),
+      ['dev', 'prod'],
+    );
+    assert.equal(plan.requirements.filter((r) => r.clusterKey === 'far').length, 0);
+    assert.ok(!plan.alarms.includes('payments-far-5xx'));
+    const checks = run(undefined, { config: cfg });
+    const c = only(checks, 'cluster.exists', /far-eks/);
+    assert.equal(c.status, 'skip');
+    assert.match(c.message, /^in account 222222222222: Gantry reaches it as arn:aws:iam::222222222222:role\/gantry-target-Gantry/);
+    assert.match(c.fix ?? '', /GantryTargetAccount/);
+    assert.equal(doctorExitCode(checks), 0);
   });
 
   it('✗ a private-only endpoint that the drivers and eks:call cannot reach, saying what the private alternative needs', () => {
