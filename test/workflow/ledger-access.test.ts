@@ -150,6 +150,9 @@ function scenarios(): Array<{ name: string; raw?: unknown; file?: string }> {
     { name: 'kubernetes-deploy', file: join(ROOT, 'examples', 'scenarios', 'kubernetes-deploy.json') },
     // The event-driven image-scan wait: image-gates registers the scan token, scan-watch claims it (ECR Image Scan).
     { name: 'demo', file: join(ROOT, 'examples', 'scenarios', 'demo.json') },
+    // Issue 18: a canary with its analysis (canary-analysis), and waves of clusters across accounts (per-cluster records).
+    { name: 'canary-analysis-fails', file: join(ROOT, 'examples', 'scenarios', 'canary-analysis-fails.json') },
+    { name: 'waves-cross-account', file: join(ROOT, 'examples', 'scenarios', 'waves-cross-account.json') },
   ];
 }
 
