@@ -22,7 +22,7 @@ import { type GantryConfig, type StageConfig, stageClusters, stageWorkload } fro
 /** The handler environment variable naming the ClusterAccessRole (shapes of issue 18). */
 export const CLUSTER_ACCESS_ROLE_ENV = 'GANTRY_CLUSTER_ACCESS_ROLE_ARN';
 
-/** The handlers that plan Kubernetes calls or read a cluster: they describe it with the cluster's role (X2). */
+/** The handlers that plan Kubernetes calls or read a cluster: they describe it with the cluster's role (decision 045). */
 export const CLUSTER_PLANNING_HANDLERS = ['rollout-check', 'insight-plan'] as const;
 
 export class ClusterAccessError extends Error {

@@ -381,7 +381,7 @@ export class ReleaseControlPlane extends Construct {
       const caps = handlerEntry(name).capabilities;
       if (caps.includes('readAlarms') || caps.includes('readMetrics')) this.clusterAccess.grantAssumeTargetRoles(functions[name].role);
     }
-    // The CodeBuild drivers assume the role of a stage's cluster in another account (X2's deploy.sh): the roles of their stages only.
+    // The CodeBuild drivers assume the role of a stage's cluster in another account (deploy.sh, decision 045): the roles of their stages only.
     for (const d of DRIVERS) {
       const role = this.drivers[d.name]?.role;
       if (!d.codeBuild || !role) continue;

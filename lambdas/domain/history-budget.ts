@@ -117,7 +117,7 @@ export const KUBERNETES_WRITES_PER_STAGE = 2;
  * Retry used up (derived from the ASL in the test), plus the update loop's extra passes of the deploy and of
  * the rollback (KUBERNETES_WRITES_PER_STAGE × KUBERNETES_CONFLICT_RETRIES × KUBERNETES_CONFLICT_LOOP_EVENTS = 276).
  */
-export const STAGE_FIXED_EVENTS = 885; // issue 18 (X2): the DescribeCluster and DescribeRollbackCluster states left the chain (the plan describes the cluster), −42
+export const STAGE_FIXED_EVENTS = 885; // issue 18 (decision 045): the DescribeCluster and DescribeRollbackCluster states left the chain (the plan describes the cluster), −42
 
 /**
  * Canary stages (`deploy.rollout`, docs/decisions/043-canary-steps.md): STAGE_FIXED_EVENTS is the longest path of a
