@@ -36,8 +36,12 @@ export default defineConfig({
       // The floor for the pure policy (lambdas/domain): a little under what the suite measured (decision 032).
       thresholds: {
         // Measured 2026-12-06 by test/unit alone (the whole suite covers at least as much): 93.7 % statements,
-        // 85.2 % branches, 96.7 % functions, 96.7 % lines.
-        'lambdas/domain/**': { statements: 92, branches: 83, functions: 95, lines: 95 },
+        // 85.2 % branches, 96.7 % functions, 96.7 % lines. Re-measured after issue 18 by the whole suite: 94.9 %
+        // lines, with V8 reporting some functions' own ranges as never run although their bodies ran thousands of
+        // times (clusterScope, taskRoleArn, driverEnvironment, waveTargets: a function first compiled in another
+        // file of the same worker under `isolate: false`, decision 042), so their first lines count as uncovered;
+        // a test calling them directly (test/unit/progressive-domain.test.ts) does not move the figure. Lines 94.
+        'lambdas/domain/**': { statements: 92, branches: 83, functions: 95, lines: 94 },
       },
     },
   },
