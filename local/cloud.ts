@@ -507,6 +507,8 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
       const prev = this.alarmStates.get(key);
       const reported = d.state.timestamp !== undefined ? Date.parse(d.state.timestamp) : Number.NaN;
       const changedAt = Number.isNaN(reported) ? this.clock.nowMs() : Math.min(reported, this.clock.nowMs());
+      // The event of a change this cloud already made (setAlarm, then the event it sends or forwards): nothing new.
+      if (prev && prev.state === d.state.value && prev.updatedAt === new Date(changedAt).toISOString()) return;
       // An alarm the scenario does not name has been OK since the start.
       const since = prev?.updatedAt ?? new Date(this.start).toISOString();
       if (changedAt < Date.parse(since)) {
