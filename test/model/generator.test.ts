@@ -34,6 +34,16 @@ describe('model history generator', () => {
     }
   });
 
+  it("makes alpha's prod a canary in some histories, with both traffic modes among the fixed seeds (decision 043)", () => {
+    const traffic = (seed: number) => {
+      const doc = scenarioForSeed(seed) as { config: { services: Record<string, { stages: Array<{ name: string; deploy: { rollout?: { traffic: string } } }> }> } };
+      const first = Object.values(doc.config.services)[0];
+      return first?.stages.find((st) => st.name === 'prod')?.deploy.rollout?.traffic ?? 'none';
+    };
+    const modes = new Set(Array.from({ length: 50 }, (_, i) => traffic(i + 1)));
+    assert.deepEqual([...modes].sort(), ['gateway-api', 'none', 'replicas']);
+  });
+
   it('keeps every history to at most six releases (pushes, a break-glass start, an operator rollback)', () => {
     for (const [i, d] of docs.entries()) {
       const starts = d.triggers.filter((t) => t.type === 'ecr-push' || t.type === 'start' || t.type === 'rollback').length;

@@ -211,14 +211,18 @@ function configOf(h: History): Record<string, unknown> {
         namespace: svc,
         deploy: canaryStage(h, svc, st)
           ? {
-              // Issue 18: in about half the histories the first service's prod is a canary (replicas mode, two steps;
+              // Issue 18: in about half the histories the first service's prod is a canary (two steps;
               // decided from the drawn prod bake, so the fast-check stream and the saved seeds stay as they were).
               driver: 'kubernetes',
               deployment: svc,
               container: 'app',
               timeoutMinutes: 5,
               pollSeconds: 15,
-              rollout: { strategy: 'canary', traffic: 'replicas', steps: [{ weight: 50, bakeMinutes: 1 }, { weight: 100 }] },
+              // The traffic mode from the drawn staging bake (gateway-api when odd): both modes in the fixed seeds.
+              rollout:
+                (h.bake[1] ?? 0) % 2 === 1
+                  ? { strategy: 'canary', traffic: 'gateway-api', route: { name: svc }, steps: [{ weight: 50, bakeMinutes: 1 }, { weight: 100 }] }
+                  : { strategy: 'canary', traffic: 'replicas', steps: [{ weight: 50, bakeMinutes: 1 }, { weight: 100 }] },
             }
           : { driver: 'helm', release: svc, chart: `oci://${ACCOUNT}.dkr.ecr.eu-west-2.amazonaws.com/charts/${svc}`, version: '1.0.0', timeoutMinutes: 5 },
         alarms: [alarmOf(svc, st)],
