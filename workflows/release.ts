@@ -348,9 +348,10 @@ export const releaseWorkflow: StateMachine = {
         Choices: [
           { Variable: '$.waveOutcome.result', StringEquals: 'FAILED', Next: 'CarryWaveFailure' },
           { Variable: '$.waveOutcome.last', BooleanEquals: true, Next: 'RecordWavesDeployed' },
-          { Variable: '$.waveOutcome.bakeMinutes', NumericGreaterThan: 0, Next: 'BakeWave' },
         ],
-        Default: 'AdvanceWave',
+        Comment:
+          "Between two waves, always a wave bake: waveBakeMinutes 0 is still the bake's check of the stage's alarms in every cluster's account (a firing alarm stops the next wave), with no schedule.",
+        Default: 'BakeWave',
       },
       CarryWaveFailure: {
         Type: 'Pass',

@@ -209,3 +209,21 @@ describe('waves of clusters', () => {
     assert.ok(output.deployments.every((d) => d.cluster === undefined || !d.cluster.startsWith('prod-')));
   });
 });
+
+describe('between two waves with waveBakeMinutes 0', () => {
+  it("still checks the stage's alarms: an alarm firing while wave 1 deploys stops wave 2, and only wave 1 is rolled back", async () => {
+    const s = raw('waves-promoted');
+    const prod = s.config.services.payments.stages.find((st: { name: string }) => st.name === 'prod');
+    delete prod.waveBakeMinutes;
+    s.script = [
+      { when: { service: 'payments', stage: 'prod', phase: 'deploy', after: 'PT30S' }, alarm: { name: 'payments-prod-5xx', state: 'ALARM', reason: '5xx rate 3% > 1%' } },
+    ];
+    const { output, ledgerEvents } = await runRaw(s);
+
+    const waveBake = ledgerEvents.find((e) => e.type === 'bake.finished' && e.data.phase === 'wave-1');
+    assert.equal(waveBake?.data.result, 'FAIL', 'the zero-minute wave bake read the alarm');
+    assert.deepEqual(prodRuns(output.deployments), ['deploy:prod-eu-1:SUCCEEDED', 'rollback:prod-eu-1:SUCCEEDED']);
+    assert.equal(output.releases[0]?.stages.find((st) => st.name === 'prod')?.status, 'ROLLED_BACK');
+    assert.deepEqual(output.leasesHeld, []);
+  });
+});
