@@ -526,6 +526,14 @@ function evidenceDetails(evidence: unknown): string {
   return `<details class="evidence"><summary>evidence</summary><pre>${h(json)}</pre></details>`;
 }
 
+/** The driver's own member of a deploy's recorded evidence (Helm's revision, status and status sha256; Terraform's plan; the rollout), as `audit show` prints it. */
+function driverMember(d: { driver?: string; evidence?: object }): Record<string, unknown> {
+  const ev = d.evidence as Record<string, unknown> | undefined;
+  const driver = d.driver ?? (typeof ev?.driver === 'string' ? ev.driver : undefined);
+  const member = driver ? ev?.[driver] : undefined;
+  return member && typeof member === 'object' && !Array.isArray(member) ? (member as Record<string, unknown>) : {};
+}
+
 function driverEvidence(ev: Record<string, unknown> | undefined): string {
   const entries = Object.entries(ev ?? {});
   if (entries.length === 0) return '—';
@@ -789,7 +797,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       nowrap(short(secondsBetween(d.startedAt, d.endedAt))),
       `${result(d.result === 'RUNNING' && finished ? 'UNFINISHED' : d.result)}${d.message ? `<br>${h(d.message)}` : ''}`,
       `${d.buildId ? `<dl class="kv"><dt>build id</dt><dd>${code(d.buildId)}</dd>${d.buildArn ? `<dt>build ARN</dt><dd>${code(d.buildArn)}</dd>` : ''}${d.logLink ? `<dt>log</dt><dd>${link(d.logLink, 'CodeBuild log')}</dd>` : ''}</dl>` : '—'}`,
-      driverEvidence(d.driverEvidence),
+      driverEvidence({ ...driverMember(d), ...d.driverEvidence }),
     ]),
   );
   const bakeRows = a.stages.flatMap((st) => {

@@ -286,6 +286,11 @@ describe('the release report page', () => {
       assert.ok(row.includes(`<dt>build ARN</dt><dd><code>${escapeHtml(d.buildArn)}</code></dd>`), `row ${i} names the build ARN`);
       assert.ok(row.includes(`<a href="${escapeHtml(d.logLink)}" rel="noreferrer noopener">CodeBuild log</a>`), `row ${i} links the build log`);
       assert.match(row, new RegExp(`<span class="nowrap">${d.kind}</span>`));
+      // The driver-evidence column shows Helm's own evidence (revision, status, status sha256), as audit show does.
+      const helm = d.evidence?.helm;
+      assert.ok(helm, `deploy ${i} recorded Helm evidence`);
+      assert.ok(row.includes(`<dt>revision</dt><dd><code>${helm.revision}</code></dd>`), `row ${i} shows the Helm revision`);
+      assert.ok(row.includes(`<dt>statusSha256</dt><dd><code>${helm.statusSha256}</code></dd>`), `row ${i} shows the status sha256`);
     });
     assert.match(deploys[3] ?? '', /rollback/);
     const bakes = rowsUnder(html, 'h-bakes');
