@@ -126,6 +126,59 @@ function status(code: number, statusText: string, reason: string, message: strin
   };
 }
 
+/** What a PUT names: the object it replaces, as the API server checks a replace before applying it. */
+interface PutTarget {
+  readonly kind: 'Deployment' | 'HTTPRoute';
+  readonly name: string;
+  readonly namespace: string;
+  readonly resourceVersion: number;
+  /** `deployments` in `apps`, `httproutes` in `gateway.networking.k8s.io`: the resource in the API server's messages. */
+  readonly plural: string;
+  readonly group: string;
+}
+
+/**
+ * The body of a PUT, checked as the API server checks a replace: JSON, an object of the URL's kind, name and namespace,
+ * and (when it carries one) the object's current resourceVersion — else 400, or 409 Conflict.
+ */
+function putBody(raw: unknown, t: PutTarget): { ok: true; body: Record<string, unknown> } | { ok: false; response: EksCallResponse } {
+  const refuse = (response: EksCallResponse) => ({ ok: false as const, response });
+  let body = raw;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return refuse(status(400, 'Bad Request', 'BadRequest', 'the body of the request was in an unknown format'));
+    }
+  }
+  if (!isRecord(body)) return refuse(status(400, 'Bad Request', 'BadRequest', 'the body is not a JSON object'));
+  const metadata = isRecord(body.metadata) ? body.metadata : {};
+  if (body.kind !== undefined && body.kind !== t.kind) return refuse(status(400, 'Bad Request', 'BadRequest', `the object kind ${JSON.stringify(body.kind)} is not ${t.kind}`));
+  if (metadata.name !== t.name)
+    return refuse(status(400, 'Bad Request', 'BadRequest', `the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${t.name})`));
+  if (metadata.namespace !== undefined && metadata.namespace !== t.namespace)
+    return refuse(
+      status(400, 'Bad Request', 'BadRequest', `the namespace of the object (${String(metadata.namespace)}) does not match the namespace on the request (${t.namespace})`),
+    );
+  if (metadata.resourceVersion !== undefined && String(metadata.resourceVersion) !== String(t.resourceVersion)) {
+    const resource = `${t.plural}.${t.group}`;
+    return refuse(
+      status(
+        409,
+        'Conflict',
+        'Conflict',
+        `Operation cannot be fulfilled on ${resource} "${t.name}": the object has been modified; please apply your changes to the latest version and try again`,
+        {
+          name: t.name,
+          group: t.group,
+          kind: t.plural,
+        },
+      ),
+    );
+  }
+  return { ok: true, body };
+}
+
 export class LocalKube {
   private readonly deployments = new Map<string, LocalDeployment>();
   private readonly routes = new Map<string, LocalHttpRoute>();
@@ -282,31 +335,9 @@ export class LocalKube {
     if (!r)
       return status(404, 'Not Found', 'NotFound', `httproutes.gateway.networking.k8s.io "${name}" not found`, { name, group: 'gateway.networking.k8s.io', kind: 'httproutes' });
     if (req.Method === 'PUT') {
-      let body = req.RequestBody;
-      if (typeof body === 'string') {
-        try {
-          body = JSON.parse(body);
-        } catch {
-          return status(400, 'Bad Request', 'BadRequest', 'the body of the request was in an unknown format');
-        }
-      }
-      if (!isRecord(body)) return status(400, 'Bad Request', 'BadRequest', 'the body is not a JSON object');
-      const metadata = isRecord(body.metadata) ? body.metadata : {};
-      if (body.kind !== undefined && body.kind !== 'HTTPRoute') return status(400, 'Bad Request', 'BadRequest', `the object kind ${JSON.stringify(body.kind)} is not HTTPRoute`);
-      if (metadata.name !== name)
-        return status(400, 'Bad Request', 'BadRequest', `the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${name})`);
-      if (metadata.resourceVersion !== undefined && String(metadata.resourceVersion) !== String(r.resourceVersion))
-        return status(
-          409,
-          'Conflict',
-          'Conflict',
-          `Operation cannot be fulfilled on httproutes.gateway.networking.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-          {
-            name,
-            group: 'gateway.networking.k8s.io',
-            kind: 'httproutes',
-          },
-        );
+      const put = putBody(req.RequestBody, { kind: 'HTTPRoute', name, namespace, resourceVersion: r.resourceVersion, plural: 'httproutes', group: 'gateway.networking.k8s.io' });
+      if (!put.ok) return put.response;
+      const body = put.body;
       const spec = isRecord(body.spec) ? body.spec : {};
       const rules = Array.isArray(spec.rules) ? spec.rules : [];
       for (const rule of rules) {
@@ -338,35 +369,10 @@ export class LocalKube {
   }
 
   private replace(d: LocalDeployment, raw: unknown, script: RolloutScript): EksCallResponse | undefined {
-    let body = raw;
-    if (typeof body === 'string') {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        return status(400, 'Bad Request', 'BadRequest', 'the body of the request was in an unknown format');
-      }
-    }
-    if (!isRecord(body)) return status(400, 'Bad Request', 'BadRequest', 'the body is not a JSON object');
+    const put = putBody(raw, { kind: 'Deployment', name: d.name, namespace: d.namespace, resourceVersion: d.resourceVersion, plural: 'deployments', group: 'apps' });
+    if (!put.ok) return put.response;
+    const body = put.body;
     const metadata = isRecord(body.metadata) ? body.metadata : {};
-    if (body.kind !== undefined && body.kind !== 'Deployment') return status(400, 'Bad Request', 'BadRequest', `the object kind ${JSON.stringify(body.kind)} is not Deployment`);
-    if (metadata.name !== d.name)
-      return status(400, 'Bad Request', 'BadRequest', `the name of the object (${String(metadata.name ?? '')}) does not match the name on the URL (${d.name})`);
-    if (metadata.namespace !== undefined && metadata.namespace !== d.namespace) {
-      return status(400, 'Bad Request', 'BadRequest', `the namespace of the object (${String(metadata.namespace)}) does not match the namespace on the request (${d.namespace})`);
-    }
-    if (metadata.resourceVersion !== undefined && String(metadata.resourceVersion) !== String(d.resourceVersion)) {
-      return status(
-        409,
-        'Conflict',
-        'Conflict',
-        `Operation cannot be fulfilled on deployments.apps "${d.name}": the object has been modified; please apply your changes to the latest version and try again`,
-        {
-          name: d.name,
-          group: 'apps',
-          kind: 'deployments',
-        },
-      );
-    }
     const spec = isRecord(body.spec) ? body.spec : {};
     const template = isRecord(spec.template) && isRecord(spec.template.spec) ? spec.template.spec : {};
     const given = Array.isArray(template.containers) ? template.containers : [];
