@@ -5,6 +5,7 @@
  *   POST /releases    body: a release input (docs/contracts.md §2)          → starts the release workflow
  *   POST /rollbacks   body: { service, stage, digest?, reason?, force? } → starts the rollback workflow
  *   PUT  /freeze      body: { state: "on" | "off", reason }         → sets the global freeze
+ *   POST /drills      body: { service, stage, reason? }             → starts the drill workflow (decision 052; a production stage is refused, 400)
  *
  * Operators never write the ledger table: this function does, for them. The caller is the IAM principal
  * API Gateway verified (`requestContext.identity.userArn`), never a body field. A start writes the start
@@ -29,6 +30,7 @@ import { sdkClientConfig } from './adapters/retry';
 import { SfnExecutions } from './adapters/sfn';
 import { OPERATOR_ROUTES, type OperatorRoute, parseFreezeRequest } from './domain/operator-requests';
 import { operatorExecutionName } from './domain/release';
+import { parseDrillInput } from './domain/drill';
 import { parseReleaseInput, parseRollbackInput } from './domain/release-input';
 import { ValidationError } from './domain/validation';
 import type { Deps, Executions } from './ports';
@@ -37,10 +39,14 @@ import { lambdaHandler, logger } from './shared/middleware';
 
 export { OPERATOR_ROUTES } from './domain/operator-requests';
 
-/** The operator API's deps: `executions` starts the release workflow, `rollbacks` the rollback workflow. */
+/** The operator API's deps: `executions` starts the release workflow, `rollbacks` the rollback workflow, `drills` the drill workflow. */
 export interface OperatorDeps extends Deps {
   readonly rollbacks: Executions;
+  readonly drills?: Executions;
 }
+
+type StartKind = 'release' | 'rollback' | 'drill';
+const KIND_OF_ROUTE: Partial<Record<OperatorRoute, StartKind>> = { startRelease: 'release', startRollback: 'rollback', startDrill: 'drill' };
 
 function routeOf(resource: string | undefined): OperatorRoute | undefined {
   return (Object.keys(OPERATOR_ROUTES) as OperatorRoute[]).find((r) => OPERATOR_ROUTES[r].resource === resource);
@@ -65,7 +71,7 @@ export async function run(event: unknown, deps: OperatorDeps): Promise<ApiRespon
     const body = readJsonBody(ev);
     if (!body.ok) return respond(400, { message: 'the request is invalid', problems: ['body: expected a JSON object, got text that is not JSON'] });
     if (route === 'setFreeze') return await setFreeze(deps, caller, body.value);
-    return await start(deps, caller, route === 'startRollback' ? 'rollback' : 'release', body.value);
+    return await start(deps, caller, KIND_OF_ROUTE[route] ?? 'release', body.value);
   } catch (err) {
     if (err instanceof ValidationError) return respond(400, { message: `the ${err.source} is invalid`, problems: err.problems });
     const e = err as Error;
@@ -74,16 +80,18 @@ export async function run(event: unknown, deps: OperatorDeps): Promise<ApiRespon
   }
 }
 
-async function start(deps: OperatorDeps, caller: ApiCaller, kind: 'release' | 'rollback', input: unknown): Promise<ApiResponse> {
+async function start(deps: OperatorDeps, caller: ApiCaller, kind: StartKind, input: unknown): Promise<ApiResponse> {
   // Exactly the workflow's validation: a refused input writes nothing and starts nothing.
-  const service = kind === 'release' ? parseReleaseInput(input, deps.config).service : parseRollbackInput(input, deps.config).service;
+  const service =
+    kind === 'release' ? parseReleaseInput(input, deps.config).service : kind === 'drill' ? drillOnlyByPerson(parseDrillInput(input, deps.config)).service : parseRollbackInput(input, deps.config).service;
   const now = deps.now();
   const at = now.toISOString();
   // The name is made here, from API Gateway's request id: nobody can know it before the request, so nobody
   // can have written a start record for it. The start record is the workflow's only source of the initiator.
-  const releaseId = operatorExecutionName(kind === 'rollback' ? `${service}-rollback` : service, now, caller.requestId);
+  const releaseId = operatorExecutionName(kind === 'release' ? service : `${service}-${kind}`, now, caller.requestId);
   await deps.ledger.putInitiator(releaseId, caller.arn, at);
-  const { executionArn, alreadyExists } = await (kind === 'rollback' ? deps.rollbacks : deps.executions).start(releaseId, input);
+  const target = kind === 'rollback' ? deps.rollbacks : kind === 'drill' ? (deps.drills ?? drillsFromEnv()) : deps.executions;
+  const { executionArn, alreadyExists } = await target.start(releaseId, input);
   if (alreadyExists) return respond(409, { message: `an execution named ${releaseId} exists already: this request was a replay`, releaseId });
   logger.info(`${kind} started`, { releaseId, service, principal: caller.arn, requestId: caller.requestId });
   return respond(200, { kind, releaseId, executionArn, principal: caller.arn, at });
@@ -97,7 +105,20 @@ async function setFreeze(deps: OperatorDeps, caller: ApiCaller, input: unknown):
   return respond(200, state);
 }
 
+/** `scheduled` is the stack's schedule's own word (its initiator is the schedule): a person's drill may not claim it. */
+function drillOnlyByPerson<T extends { scheduled?: boolean }>(input: T): T {
+  if (input.scheduled) throw new ValidationError('drill input', ['scheduled: expected no "scheduled" in a request (only the stack\'s drill schedule starts a scheduled drill)']);
+  return input;
+}
+
 let rollbackExecutions: Executions | undefined;
+let drillExecutions: Executions | undefined;
+
+/** The drill workflow (DRILL_STATE_MACHINE_ARN), one SDK client per container. */
+function drillsFromEnv(): Executions {
+  drillExecutions ??= new SfnExecutions(new SFNClient(sdkClientConfig('sfn')), requireEnv('DRILL_STATE_MACHINE_ARN'));
+  return drillExecutions;
+}
 
 /** The rollback workflow (ROLLBACK_STATE_MACHINE_ARN), one SDK client per container. */
 function rollbacksFromEnv(): Executions {

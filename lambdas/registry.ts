@@ -16,7 +16,7 @@
  */
 
 /** The workflows that invoke handlers by `${XxxFunctionArn}` (statemachines/<name>.asl.json). */
-export type WorkflowName = 'release' | 'rollback' | 'insight';
+export type WorkflowName = 'release' | 'rollback' | 'insight' | 'drill';
 /** The EventBridge rules on the default bus (ReleaseControlPlane `rules`). */
 export type RuleName = 'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange' | 'ecrImageScan' | 'inspectorImageScan';
 /** The routes of the approval API (lib/ApprovalApi.ts): the decision route, or the operator routes. */
@@ -55,11 +55,12 @@ export const CAPABILITIES = {
   startReleases: 'starts release workflow executions',
   describeReleaseExecutions: 'describes release workflow executions',
   startRollbacks: 'starts rollback workflow executions',
+  startDrills: 'starts drill workflow executions (decision 052)',
 } as const;
 export type Capability = keyof typeof CAPABILITIES;
 
 /** Environment a handler gets beyond the common one (TABLE_NAME, EVENT_BUS_NAME, SCHEDULE_GROUP, SCHEDULER_ROLE_ARN). */
-export type ExtraEnvironment = 'ECR_REGISTRY' | 'BAKE_TIMER_FUNCTION_ARN' | 'BAKE_TIMER_DLQ_ARN' | 'RELEASE_STATE_MACHINE_ARN' | 'ROLLBACK_STATE_MACHINE_ARN';
+export type ExtraEnvironment = 'ECR_REGISTRY' | 'BAKE_TIMER_FUNCTION_ARN' | 'BAKE_TIMER_DLQ_ARN' | 'RELEASE_STATE_MACHINE_ARN' | 'ROLLBACK_STATE_MACHINE_ARN' | 'DRILL_STATE_MACHINE_ARN';
 
 export interface HandlerEntry {
   /** The handler file, from the repository root. */
@@ -222,11 +223,17 @@ export const HANDLER_REGISTRY = {
   },
   'operator-api': {
     entry: 'lambdas/operator-api.ts',
-    description: 'The operator API: starts releases and rollbacks (writing the start record that names the caller) and sets the global freeze',
+    description: 'The operator API: starts releases, rollbacks and drills (writing the start record that names the caller) and sets the global freeze',
     invokedBy: { kind: 'api', api: 'operator' },
-    capabilities: ['startReleases', 'startRollbacks'],
-    environment: ['RELEASE_STATE_MACHINE_ARN', 'ROLLBACK_STATE_MACHINE_ARN'],
+    capabilities: ['startReleases', 'startRollbacks', 'startDrills'],
+    environment: ['RELEASE_STATE_MACHINE_ARN', 'ROLLBACK_STATE_MACHINE_ARN', 'DRILL_STATE_MACHINE_ARN'],
     timeoutSeconds: API_TIMEOUT_SECONDS,
+  },
+  'drill-step': {
+    entry: 'lambdas/drill-step.ts',
+    description: 'The drill workflow steps (decision 052): refuses a stage that cannot be drilled, opens the drill record, measures both rollback legs and publishes Rollback Drilled',
+    invokedBy: workflow('drill'),
+    capabilities: ['publishEvents'],
   },
 } as const satisfies Record<string, HandlerEntry>;
 

@@ -64,7 +64,8 @@ import { InsightCheck } from './InsightCheck';
 import { ReleaseDashboard } from './ReleaseDashboard';
 import { ReleaseNotifications } from './ReleaseNotifications';
 import { WorkflowLogGroup } from './WorkflowLogGroup';
-import { CODEBUILD_SYNC_RULE, WorkflowDefinition } from './WorkflowDefinition';
+import { CODEBUILD_SYNC_RULE, STATES_SYNC_RULE, WorkflowDefinition } from './WorkflowDefinition';
+import { DrillSchedules } from './DrillSchedules';
 
 /** The Gantry EventBridge bus (docs/contracts.md §4). */
 export const EVENT_BUS_NAME = 'gantry';
@@ -120,6 +121,10 @@ export class ReleaseControlPlane extends Construct {
   public readonly evidenceBucket: Bucket;
   public readonly releaseStateMachine: StateMachine;
   public readonly rollbackStateMachine: StateMachine;
+  /** The drill workflow (decision 052): the rollback workflow twice, nested, and the drill's figures. */
+  public readonly drillStateMachine: StateMachine;
+  /** The scheduled drills of the stages whose config has `drill.schedule`. */
+  public readonly drillSchedules: DrillSchedules;
   public readonly scheduleGroup: ScheduleGroup;
   /** The role EventBridge Scheduler assumes to invoke the bake timer (and nothing else). */
   public readonly schedulerRole: Role;
@@ -312,6 +317,9 @@ export class ReleaseControlPlane extends Construct {
       functionsByPlaceholder.set(`${pascalCase(name)}FunctionArn`, fn);
     }
     const codeBuildSyncRuleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: CODEBUILD_SYNC_RULE });
+    const statesSyncRuleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: STATES_SYNC_RULE });
+    // The workflows another workflow runs nested (`states:startExecution.sync:2`), by placeholder: filled as they are made.
+    const nestedStateMachines: Record<string, { arn: string; executions: string }> = {};
     // The workflows no longer describe clusters (the plan handler does, with the cluster's role: decision 046); a
     // definition that still has an `aws-sdk:eks:describeCluster` Task gets it on the own-account clusters only (a
     // cluster in another account is described with its roleArn, never with the workflow role).
@@ -343,7 +351,11 @@ export class ReleaseControlPlane extends Construct {
       }
       // The driver projects the definition starts (both, when it chooses by the stage's driver), in one
       // statement; `.sync` also waits on a rule Step Functions manages on the account's default bus.
-      for (const grant of [...definition.codeBuildGrants(projectArns, codeBuildSyncRuleArn), ...definition.eksGrants(kubernetesClusterArns)]) {
+      for (const grant of [
+        ...definition.codeBuildGrants(projectArns, codeBuildSyncRuleArn),
+        ...definition.eksGrants(kubernetesClusterArns),
+        ...definition.startExecutionGrants(nestedStateMachines, statesSyncRuleArn),
+      ]) {
         sm.addToRolePolicy(new PolicyStatement({ sid: grant.sid, actions: [...grant.actions], resources: [...grant.resources] }));
       }
       acknowledge(sm.role, 'AwsSolutions-IAM5[Resource::*]', `${WILDCARD_REASONS.logDelivery} ${WILDCARD_REASONS.xray}`);
@@ -351,6 +363,13 @@ export class ReleaseControlPlane extends Construct {
     };
     this.releaseStateMachine = workflow('ReleaseWorkflow', 'release.asl.json');
     this.rollbackStateMachine = workflow('RollbackWorkflow', 'rollback.asl.json');
+    substitutionValues.RollbackStateMachineArn = this.rollbackStateMachine.stateMachineArn;
+    nestedStateMachines.RollbackStateMachineArn = {
+      arn: this.rollbackStateMachine.stateMachineArn,
+      executions: stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.rollbackStateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    };
+    this.drillStateMachine = workflow('DrillWorkflow', 'drill.asl.json');
+    this.drillSchedules = new DrillSchedules(this, 'DrillSchedules', { config, drillWorkflow: this.drillStateMachine, encryptionKey: this.key, removalPolicy });
     const workflows = [this.releaseStateMachine, this.rollbackStateMachine];
     this.insightCheck = new InsightCheck(this, 'InsightCheck', {
       config,
@@ -363,6 +382,7 @@ export class ReleaseControlPlane extends Construct {
     const lateEnvironment: Partial<Record<ExtraEnvironment, string>> = {
       RELEASE_STATE_MACHINE_ARN: this.releaseStateMachine.stateMachineArn,
       ROLLBACK_STATE_MACHINE_ARN: this.rollbackStateMachine.stateMachineArn,
+      DRILL_STATE_MACHINE_ARN: this.drillStateMachine.stateMachineArn,
     };
     for (const name of HANDLER_NAMES) {
       for (const variable of handlerEntry(name).environment ?? []) {
@@ -426,6 +446,7 @@ export class ReleaseControlPlane extends Construct {
       taskWorkflows: workflows,
       releaseWorkflow: this.releaseStateMachine,
       rollbackWorkflow: this.rollbackStateMachine,
+      drillWorkflow: this.drillStateMachine,
     };
     for (const [name, fn] of Object.entries(functions) as Array<[HandlerName, GantryFunction]>) {
       const wildcardReasons: string[] = [WILDCARD_REASONS.xray];
@@ -545,7 +566,8 @@ export class ReleaseControlPlane extends Construct {
     return Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: routes })
       .combine(this.table.grantReadData(grantee))
       .combine(this.releaseStateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:StopExecution'))
-      .combine(this.rollbackStateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:StopExecution'));
+      .combine(this.rollbackStateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:StopExecution'))
+      .combine(this.drillStateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:StopExecution'));
   }
 
   /** What an approver needs: `execute-api:Invoke` on the decision route. Who may approve which stage is the config's `approval.approvers`. */

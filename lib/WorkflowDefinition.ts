@@ -46,7 +46,9 @@ export type TaskIntegration =
    * `eks:call`: a Kubernetes API request, authorised by the cluster (an EKS access entry for the workflow role), not
    * by IAM. `method` is the literal `Method`, or undefined when it is chosen at run time.
    */
-  | { readonly kind: 'eks-call'; readonly state: string; readonly method: string | undefined };
+  | { readonly kind: 'eks-call'; readonly state: string; readonly method: string | undefined }
+  /** `states:startExecution.sync:2`: a nested run of another Gantry workflow, by `${XxxStateMachineArn}` (the drill workflow: decision 052). */
+  | { readonly kind: 'start-execution'; readonly state: string; readonly stateMachinePlaceholder: string };
 
 interface AslState {
   readonly Type?: string;
@@ -61,6 +63,9 @@ const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
 const CODEBUILD_START = /^arn:aws:states:::codebuild:startBuild(\.sync)?$/;
 const EKS_DESCRIBE_CLUSTER = 'arn:aws:states:::aws-sdk:eks:describeCluster';
 const EKS_CALL = 'arn:aws:states:::eks:call';
+const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
+/** The rule Step Functions manages on the default bus to learn that a nested execution (`.sync`) ended. */
+export const STATES_SYNC_RULE = 'StepFunctionsGetEventsForStepFunctionsExecutionRule';
 
 /** Drivers that run inside the workflow itself rather than as a CodeBuild project. */
 export type NativeDriver = 'kubernetes';
@@ -128,6 +133,29 @@ export class WorkflowDefinition {
   get drivers(): Array<CodeBuildDriver | NativeDriver> {
     const native: NativeDriver[] = this.tasks.some((t) => t.kind === 'eks-call' && t.method !== undefined && t.method !== 'GET' && t.method !== 'HEAD') ? ['kubernetes'] : [];
     return [...this.codeBuildDrivers, ...native].sort();
+  }
+
+  /** Placeholders of the state machines the definition runs as nested executions, sorted. */
+  get nestedStateMachines(): string[] {
+    return [...new Set(this.tasks.flatMap((t) => (t.kind === 'start-execution' ? [t.stateMachinePlaceholder] : [])))].sort();
+  }
+
+  /**
+   * What the workflow role needs to run nested executions with `.sync:2`: `states:StartExecution` on the state
+   * machines, `states:DescribeExecution` and `states:StopExecution` on their executions, and the managed rule.
+   * @param stateMachines each nested state machine's ARN and its executions' ARN pattern, by placeholder.
+   */
+  startExecutionGrants(stateMachines: Readonly<Record<string, { arn: string; executions: string }>>, managedRuleArn: string): GrantStatement[] {
+    const used = this.nestedStateMachines;
+    if (used.length === 0) return [];
+    const missing = used.filter((p) => stateMachines[p] === undefined);
+    if (missing.length > 0) throw new WorkflowDefinitionError(`${this.source}: runs state machine(s) ${missing.map((p) => `\${${p}}`).join(', ')} the control plane has no ARN for`);
+    const of = used.map((p) => stateMachines[p] as { arn: string; executions: string });
+    return [
+      { sid: 'StartNestedWorkflows', actions: ['states:StartExecution'], resources: of.map((s) => s.arn) },
+      { sid: 'WatchNestedWorkflows', actions: ['states:DescribeExecution', 'states:StopExecution'], resources: of.map((s) => s.executions) },
+      { sid: 'ManagedNestedWorkflowRule', actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'], resources: [managedRuleArn] },
+    ];
   }
 
   /** Whether any task calls `aws-sdk:eks:describeCluster`. */
@@ -210,6 +238,11 @@ export class WorkflowDefinition {
       return { kind: 'lambda', state, functionPlaceholder: fn };
     }
     if (resource === EKS_DESCRIBE_CLUSTER) return { kind: 'eks-describe-cluster', state };
+    if (resource === START_EXECUTION_SYNC) {
+      const sm = wholePlaceholder(s.Parameters?.StateMachineArn);
+      if (!sm) throw new WorkflowDefinitionError(`${this.source}: state ${state} starts a state machine that is not a \${Placeholder} (StateMachineArn must be one, so it can be granted)`);
+      return { kind: 'start-execution', state, stateMachinePlaceholder: sm };
+    }
     if (resource === EKS_CALL) {
       const method = s.Parameters?.Method;
       return { kind: 'eks-call', state, method: typeof method === 'string' ? method : undefined };

@@ -28,6 +28,7 @@ export const CAPABILITY_ACTIONS = {
   startReleases: ['states:StartExecution'],
   describeReleaseExecutions: ['states:DescribeExecution'],
   startRollbacks: ['states:StartExecution'],
+  startDrills: ['states:StartExecution'],
 } as const satisfies Record<Capability, readonly string[]>;
 
 /** What the statements point at, built by the stack. */
@@ -46,6 +47,7 @@ export interface CapabilityResources {
   readonly taskWorkflows: readonly StateMachine[];
   readonly releaseWorkflow: StateMachine;
   readonly rollbackWorkflow: StateMachine;
+  readonly drillWorkflow: StateMachine;
 }
 
 /**
@@ -130,5 +132,6 @@ export function grantCapabilities(scope: Construct, role: Role, capabilities: re
     );
   }
   if (has('startRollbacks')) r.rollbackWorkflow.grantStartExecution(role);
+  if (has('startDrills')) r.drillWorkflow.grantStartExecution(role);
   return wildcardReasons;
 }

@@ -276,6 +276,10 @@ export const LEDGER_ACCESS = {
   'canary-analysis': { calls: ['events', 'append'], why: "reads the canary step's bake from the release's record and records the analysis gate" },
   'rollout-check': { calls: ['events'], why: "reads the release's record (read-only)" },
   'operator-api': { calls: ['putInitiator', 'setFreeze'], why: 'writes the start record naming the SigV4 caller, and the freeze with its principal' },
+  'drill-step': {
+    calls: ['getPointer', 'getLease', 'getInitiator', 'putInitiator', 'events', 'append'],
+    why: "opens a drill record (reads the stage's pointer and lease), writes its two legs' start records (the drill's initiator), reads the legs' records and records the figures",
+  },
 } as const satisfies Record<HandlerName, HandlerLedgerAccess>;
 
 export class LedgerAccessError extends Error {

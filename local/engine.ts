@@ -32,6 +32,8 @@ export const localProjectName = (driver: string) => `gantry-${driver}`;
 export const HELM_PROJECT = localProjectName('helm');
 export const TERRAFORM_PROJECT = localProjectName('terraform');
 const WAIT_RESOURCE = 'arn:aws:states:::sim:wait';
+/** A nested execution, waited for, its output as JSON (the drill workflow runs the rollback workflow so: decision 052). */
+export const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 /** Engine-side task timeout (real seconds). Timeouts that matter are enforced in virtual time. */
 const ENGINE_TIMEOUT_SECONDS = 1_000_000;
 
@@ -43,6 +45,8 @@ export function substitutions(): Record<string, string> {
   // Each CodeBuild driver's project (drivers/index.ts), e.g. HelmProjectName → gantry-helm.
   for (const d of DRIVERS) if (d.codeBuild) subs[d.codeBuild.projectPlaceholder] = localProjectName(d.name);
   for (const [ph, fn] of Object.entries(FUNCTION_PLACEHOLDERS)) subs[ph] = functionArn(fn);
+  // The workflows a workflow runs nested (`states:startExecution.sync:2`: the drill workflow's rollbacks).
+  subs.RollbackStateMachineArn = stateMachineArn('rollback');
   return subs;
 }
 
@@ -161,6 +165,8 @@ export class LocalStepFunctions {
   readonly executions = new Map<string, ExecutionRecord>();
   private readonly machines = new Map<string, { sm: StateMachine; waits: Map<string, State>; tasks: Map<string, State> }>();
   private tokenSeq = 0;
+  /** Who waits for an execution to end (`startExecution.sync:2` parents). */
+  private readonly endWaiters = new Map<string, Array<() => void>>();
 
   constructor(
     private readonly clock: VirtualClock,
@@ -272,6 +278,8 @@ export class LocalStepFunctions {
     rec.error = error;
     rec.cause = cause;
     rec.stoppedAt = this.clock.now().toISOString();
+    for (const wake of this.endWaiters.get(rec.name) ?? []) wake();
+    this.endWaiters.delete(rec.name);
     if (status === 'FAILED' && error === 'ValidationError') this.cloud.note('Input Rejected', { execution: rec.name, error, cause: cause ?? '' });
     const event = {
       version: '0',
@@ -362,9 +370,46 @@ export class LocalStepFunctions {
       }
     }
     if (resource === 'arn:aws:states:::codebuild:startBuild.sync') return this.runDriver(rec, input as Json);
+    if (resource === START_EXECUTION_SYNC) return this.runChildExecution(rec, input as Json);
     if (resource === 'arn:aws:states:::eks:call') return this.runEksCall(rec, input as Json);
     if (resource === 'arn:aws:states:::aws-sdk:eks:describeCluster') return this.runInsightEks(resource, input as Json);
     throw new Error(`state ${stateName}: no local implementation for ${resource}`);
+  }
+
+  /**
+   * `states:startExecution.sync:2`, as Step Functions runs it: StartExecution of the named state machine (a name
+   * used before is StateMachine.ExecutionAlreadyExists, as in AWS), then wait for its end. SUCCEEDED returns the
+   * DescribeExecution fields with `Output` as JSON; any other end fails the task with `States.TaskFailed` and the
+   * DescribeExecution fields as its cause (what a Catch of the parent sees in AWS).
+   */
+  private async runChildExecution(rec: ExecutionRecord, params: Json): Promise<unknown> {
+    const machineArn = String(params.StateMachineArn ?? '');
+    const machine = machineArn.replace(/^.*:stateMachine:gantry-/, '');
+    const name = typeof params.Name === 'string' ? params.Name : detId('child', rec.name, String(this.executions.size));
+    this.cloud.checkFault('sfn', 'StartExecution');
+    const started = this.start(machine, name, params.Input ?? {});
+    if (started.alreadyExists) throw new TaskFailedError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${started.executionArn}'`);
+    const child = this.executions.get(name) as ExecutionRecord;
+    if (child.status === 'RUNNING') {
+      // Waiting is not work (as a task token's waiter): the child's own states move the clock.
+      await new Promise<void>((resolve) => {
+        const list = this.endWaiters.get(name) ?? [];
+        list.push(resolve);
+        this.endWaiters.set(name, list);
+      });
+    }
+    this.guard(rec);
+    const described = {
+      ExecutionArn: child.arn,
+      StateMachineArn: stateMachineArn(child.machine),
+      Name: child.name,
+      Status: child.status,
+      StartDate: child.startedAt,
+      StopDate: child.stoppedAt ?? null,
+      ...(child.error ? { Error: child.error, Cause: child.cause ?? null } : {}),
+    };
+    if (child.status !== 'SUCCEEDED') throw new TaskFailedError('States.TaskFailed', JSON.stringify(described));
+    return { ...described, Output: {} };
   }
 
   /** Phase notifications for script lines: derived from which state is running. */

@@ -16,6 +16,7 @@ import { run as prepareRelease } from '../lambdas/prepare-release';
 import { run as reconciler } from '../lambdas/reconciler';
 import { run as recordStep } from '../lambdas/record-step';
 import { run as rollbackPrepare } from '../lambdas/rollback-prepare';
+import { run as drillStep } from '../lambdas/drill-step';
 import { run as stageLease } from '../lambdas/stage-lease';
 import { run as deployCheck } from '../lambdas/deploy-check';
 import { run as insightPlan } from '../lambdas/insight-plan';
@@ -52,6 +53,7 @@ export const LOCAL_HANDLERS = {
   'rollout-check': rolloutCheck,
   'canary-analysis': canaryAnalysis,
   'operator-api': operatorApi,
+  'drill-step': drillStep,
 } as const satisfies Record<HandlerName, (event: unknown, deps: never) => Promise<unknown>>;
 
 /** The handlers the workflows invoke, by name (what the local Step Functions calls; bench/release.ts wraps them). */

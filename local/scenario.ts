@@ -192,6 +192,19 @@ const trigger = z.discriminatedUnion(
     z.strictObject({ type: z.literal('event'), event: rawEvent, at: duration.default('PT0S'), copies: z.number().int().min(1).max(100).default(1) }),
     z.strictObject({ type: z.literal('rollback'), principal, input: z.unknown(), at: duration.default('PT0S') }),
     /**
+     * `gantry drill` (decision 052, an addition to the base format, docs/scenarios.md): a rollback drill of a stage through
+     * the operator API as `principal`; with `schedule` instead, as the stack's EventBridge schedule starts it (no principal).
+     */
+    z
+      .strictObject({
+        type: z.literal('drill'),
+        principal: principal.optional(),
+        schedule: z.string().min(1).optional(),
+        input: z.strictObject({ service: z.string().min(1), stage: z.string().min(1), reason: z.string().min(1).optional() }),
+        at: duration.default('PT0S'),
+      })
+      .refine((t) => (t.principal === undefined) !== (t.schedule === undefined), { message: 'expected either principal (an operator\'s drill) or schedule (a scheduled drill), not both' }),
+    /**
      * A start from the Step Functions console (an addition to the base format, docs/scenarios.md): StartExecution of
      * the release (or rollback) workflow under `name`, with no start record, so the release starts unattributed. Who
      * started it arrives only as CloudTrail's StartExecution record: feed it as an `event` trigger (decision 027).

@@ -13,7 +13,8 @@ import type { SimRelease, SimulationOutput, SimulationResult, TimelineEntry } fr
 import type { SimWorld } from './sim-world';
 
 const LABELS: Record<string, (e: LedgerEvent) => string> = {
-  'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : 'Release Started'),
+  'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : e.data.kind === 'drill' ? 'Drill Requested' : 'Release Started'),
+  'drill.recorded': () => 'Rollback Drilled',
   'release.attributed': (e) => (e.data.source === 'CloudTrail StartExecution' ? 'Initiator Identified' : 'Pusher Identified'),
   'approval.refused': () => 'Approval Refused',
   'stage.started': () => 'Stage Started',

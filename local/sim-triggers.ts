@@ -7,6 +7,7 @@ import { stageWorkload } from '../lambdas/domain/config';
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { OPERATOR_ROUTES } from '../lambdas/domain/operator-requests';
 import { run as operatorApi } from '../lambdas/operator-api';
+import { scheduledDrillInput } from '../lambdas/domain/drill';
 import { iamApiEvent } from './api-events';
 import { ACCOUNT, REGION, detId } from './cloud';
 import type { Trigger } from './scenario';
@@ -33,7 +34,12 @@ export function scheduleTriggers(world: SimWorld): void {
         world.sfn?.start('insight', `insight-${now.replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${i}`, {});
       } else if (t.type === 'kubectl-set-image') {
         kubectlSetImage(world, t);
-      } else if (t.type === 'freeze' || t.type === 'start' || t.type === 'rollback') {
+      } else if (t.type === 'drill' && t.schedule !== undefined) {
+        // A scheduled drill, as EventBridge Scheduler starts it from the stage's drill.schedule (lib/DrillSchedules.ts).
+        const name = `drill-schedule-${now.replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${i}`;
+        world.sfn?.start('drill', name, scheduledDrillInput(t.input.service, t.input.stage, t.schedule));
+        world.cloud.note('Drill Scheduled', { service: t.input.service, stage: t.input.stage, schedule: t.schedule, execution: name });
+      } else if (t.type === 'freeze' || t.type === 'start' || t.type === 'rollback' || t.type === 'drill') {
         await operatorRequest(world, t, i);
       }
     });
@@ -78,12 +84,20 @@ function kubectlSetImage(world: SimWorld, t: TriggerOf<'kubectl-set-image'>): vo
  * event API Gateway would deliver for that principal. API Gateway's request id is the trigger's
  * index (it names the execution: operator-api makes the name from it).
  */
-async function operatorRequest(world: SimWorld, t: TriggerOf<'freeze' | 'start' | 'rollback'>, i: number): Promise<void> {
+async function operatorRequest(world: SimWorld, t: TriggerOf<'freeze' | 'start' | 'rollback' | 'drill'>, i: number): Promise<void> {
   const { clock, cloud } = world;
-  const route = t.type === 'freeze' ? OPERATOR_ROUTES.setFreeze : t.type === 'rollback' ? OPERATOR_ROUTES.startRollback : OPERATOR_ROUTES.startRelease;
+  const route =
+    t.type === 'freeze'
+      ? OPERATOR_ROUTES.setFreeze
+      : t.type === 'rollback'
+        ? OPERATOR_ROUTES.startRollback
+        : t.type === 'drill'
+          ? OPERATOR_ROUTES.startDrill
+          : OPERATOR_ROUTES.startRelease;
   const body = t.type === 'freeze' ? { state: t.state, reason: t.reason } : t.input;
-  const event = iamApiEvent(t.principal, { method: route.method, resource: route.resource, path: route.resource, body }, { at: clock.now(), requestId: String(i) });
-  const res = await operatorApi(event, { ...world.depsOf('operator-api'), rollbacks: world.operatorRollbacks });
+  const principal = t.principal ?? '';
+  const event = iamApiEvent(principal, { method: route.method, resource: route.resource, path: route.resource, body }, { at: clock.now(), requestId: String(i) });
+  const res = await operatorApi(event, { ...world.depsOf('operator-api'), rollbacks: world.operatorRollbacks, drills: world.operatorDrills });
   const answer = JSON.parse(res.body) as { message?: string; problems?: string[]; releaseId?: string };
   if (t.type === 'freeze') {
     if (res.statusCode === 200) cloud.note(t.state === 'on' ? 'Freeze On' : 'Freeze Off', { reason: t.reason, principal: t.principal });

@@ -48,6 +48,8 @@ export interface SimWorld {
   sfn: LocalStepFunctions | undefined;
   /** The rollback workflow, as the operator API starts it (StartExecution on the rollback state machine). */
   readonly operatorRollbacks: OperatorDeps['rollbacks'];
+  /** The drill workflow, as the operator API starts it (decision 052). */
+  readonly operatorDrills: NonNullable<OperatorDeps['drills']>;
   /** Operator requests the operator API did not accept for a reason other than their input. */
   readonly operatorWarnings: string[];
   /** What a handler invocation gets: the deps (its own ledger when observed), or with crashAfterLedgerWrite a ledger that crashes it once. */
@@ -85,6 +87,13 @@ export function buildWorld(parts: WorldParts): SimWorld {
         cloud.checkFault('sfn', 'StartExecution');
         if (!world.sfn) throw new Error('local Step Functions not ready');
         return world.sfn.start('rollback', name, input);
+      },
+    }),
+    operatorDrills: chaos.port('sfn', {
+      start: async (name: string, input: unknown) => {
+        cloud.checkFault('sfn', 'StartExecution');
+        if (!world.sfn) throw new Error('local Step Functions not ready');
+        return world.sfn.start('drill', name, input);
       },
     }),
     depsOf: (name: string, d: Deps = world.deps): Deps => chaos.depsFor(name, options.observeLedger ? { ...d, ledger: ledgerOf(name) } : d),
@@ -179,7 +188,7 @@ function observedLedgers(dynamo: LocalDynamo, options: SimulateOptions, ledger: 
 export function startEngine(world: SimWorld, hooks: EngineHooks): LocalStepFunctions {
   const { clock, cloud, chaos, deps, depsOf } = world;
   const handlers: Record<string, HandlerRun> = Object.fromEntries(Object.entries(HANDLERS).map(([name, run]) => [name, (event: unknown, d: Deps) => run(event, depsOf(name, d))]));
-  const sfn = new LocalStepFunctions(clock, cloud, handlers, deps, hooks, ['release', 'rollback', 'insight']);
+  const sfn = new LocalStepFunctions(clock, cloud, handlers, deps, hooks, ['release', 'rollback', 'insight', 'drill']);
   world.sfn = sfn;
   const invoke =
     <E>(name: string, run: (event: E, d: Deps) => Promise<unknown>) =>

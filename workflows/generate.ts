@@ -10,6 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateMachine } from './builder';
+import { drillWorkflow } from './drill';
 import { insightWorkflow } from './insight';
 import { releaseWorkflow } from './release';
 import { rollbackWorkflow } from './rollback';
@@ -19,6 +20,7 @@ export const WORKFLOWS: Readonly<Record<string, StateMachine>> = {
   'release.asl.json': releaseWorkflow,
   'rollback.asl.json': rollbackWorkflow,
   'insight.asl.json': insightWorkflow,
+  'drill.asl.json': drillWorkflow,
 };
 
 export const STATEMACHINES_DIR = join(__dirname, '..', 'statemachines');

@@ -221,6 +221,16 @@ function serviceLines(s: ServiceDora): string[] {
       )}${duration(st.recoveryTime.medianSeconds)}`,
     );
   }
+  // Rollback drills (decision 052): rehearsed time to restore, beside the real recovery time above.
+  if (s.drills.drills > 0) {
+    out.push(`  drills (rehearsed)     ${s.drills.drills} drill(s): ${s.drills.succeeded} succeeded, ${s.drills.failed} did not; time to restore ${statsLine(s.drills.timeToRestore)}`);
+    for (const st of s.stages) {
+      if (st.drills.drills === 0) continue;
+      out.push(
+        `    ${pad(st.stage, 12)}${st.drills.drills} drill(s), time to restore ${statsLine(st.drills.timeToRestore)}, roll-forward ${statsLine(st.drills.rollForward)}; real recovery ${statsLine(st.recoveryTime)}; last ${when(st.drills.lastAt ?? undefined)}`,
+      );
+    }
+  }
   return out;
 }
 

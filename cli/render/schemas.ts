@@ -46,7 +46,7 @@ export type StageStatusView = z.infer<typeof stageStatusSchema>;
 
 export const releaseStatusSchema = z.object({
   releaseId: z.string().min(1),
-  kind: z.enum(['release', 'rollback']),
+  kind: z.enum(['release', 'rollback', 'drill']),
   service: z.string(),
   digest: z.string().nullable(),
   tag: z.string().nullable(),
@@ -77,7 +77,7 @@ export const statusOutputSchema = z.object({
 
 export const releaseListItemSchema = z.object({
   releaseId: z.string().min(1),
-  kind: z.enum(['release', 'rollback']),
+  kind: z.enum(['release', 'rollback', 'drill']),
   service: z.string(),
   status: z.enum(RELEASE_STATUSES),
   digest: z.string().nullable(),
@@ -112,7 +112,7 @@ export const startOutputSchema = z.object({
   source: z.string(),
   simulated: z.boolean(),
   releaseId: z.string().min(1),
-  kind: z.enum(['release', 'rollback']),
+  kind: z.enum(['release', 'rollback', 'drill']),
   executionArn: z.string(),
   consoleUrl: z.string().nullable(),
   alreadyExists: z.boolean(),

@@ -43,7 +43,7 @@ const short = (digest: unknown) => (typeof digest === 'string' && digest.startsW
  * Exit code of a release status: 0 succeeded or still running, 1 anything else that finished. An
  * operator rollback that did its job ends ROLLED_BACK: that is its success.
  */
-export function exitCodeOf(status: string, kind: 'release' | 'rollback' = 'release'): number {
+export function exitCodeOf(status: string, kind: 'release' | 'rollback' | 'drill' = 'release'): number {
   if (status === 'SUCCEEDED' || status === 'RUNNING') return EXIT.ok;
   return kind === 'rollback' && status === 'ROLLED_BACK' ? EXIT.ok : EXIT.releaseFailed;
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { IANAZone } from './time-zones';
 import * as z from 'zod';
+import { drillScheduleProblem } from './drill';
 import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
 import { canonicalJson } from './canonical';
 import { historyBudgetProblems } from './history-budget';
@@ -158,6 +159,20 @@ const stageFields = z.strictObject({
   approval: approval.optional(),
   windows: windowSpec.optional(),
   workload: workload.optional(),
+  /** Whether the stage is production (never drilled: decision 052). Absent: true for the service's last stage only. */
+  production: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Rollback drills of this stage (decision 052): `schedule` starts one on an EventBridge Scheduler expression. */
+  drill: z
+    .strictObject({
+      schedule: z
+        .string({ error: 'expected a schedule expression such as "rate(7 days)" or "cron(0 4 ? * MON *)"' })
+        .superRefine((s, ctx) => {
+          const problem = drillScheduleProblem(s);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -339,6 +354,8 @@ export const configSchema = z
       .strictObject({
         staleAfterDays: positiveMinutes(3650).default(14),
         driftCheck: z.boolean().default(true),
+        /** A drillable stage whose last successful drill is older than this many days is reported (decision 052). Absent: not checked. */
+        drillAfterDays: positiveMinutes(3650).optional(),
       })
       .default({ staleAfterDays: 14, driftCheck: true }),
     /** Who is which person, for segregation of duties. Absent: persons compared by name (docs/config.md). */
@@ -365,6 +382,14 @@ export const configSchema = z
             message: `expected a stage name not used by an earlier stage of ${svcName} (${st.name} is a duplicate)`,
           });
         seen.add(st.name);
+        // A drill takes the stage back on purpose: never in production (decision 052).
+        const production = (st as { production?: boolean }).production ?? i === svc.stages.length - 1;
+        if (production && (st as { drill?: unknown }).drill !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', svcName, 'stages', i, 'drill'],
+            message: `expected no drill on a production stage (${st.name} is production: ${(st as { production?: boolean }).production === true ? '"production": true' : "the service's last stage"}; set "production": false to drill it)`,
+          });
         // Own keys only: "constructor" or "toString" would otherwise find Object.prototype's members.
         if (st.waves !== undefined) {
           st.waves.forEach((w, k) =>

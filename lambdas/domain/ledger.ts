@@ -33,6 +33,8 @@ export const LEDGER_EVENT_TYPES = [
   'rollback.finished',
   'stage.finished',
   'release.finished',
+  /** A rollback drill's figures (decision 052): its two legs (operator rollbacks), time to restore, the digests, who started it, the outcome. */
+  'drill.recorded',
 ] as const;
 export type LedgerEventType = (typeof LEDGER_EVENT_TYPES)[number];
 
@@ -159,8 +161,8 @@ export interface ClusterSummary {
 
 export interface ReleaseSummary {
   readonly releaseId: string;
-  /** `release` (the release workflow) or `rollback` (the operator rollback workflow). */
-  readonly kind: 'release' | 'rollback';
+  /** `release` (the release workflow), `rollback` (the operator rollback workflow) or `drill` (a rollback drill: decision 052). */
+  readonly kind: 'release' | 'rollback' | 'drill';
   readonly service: string;
   readonly digest?: string;
   /** Operator rollbacks: the digest the stage returns to. */
@@ -179,10 +181,25 @@ export interface ReleaseSummary {
   readonly breakGlass?: { reason: string };
   /** Operator rollbacks: the image gates the target fails are overridden, with this reason (`gantry rollback --force`). */
   readonly force?: { reason: string };
+  /** A rollback drill (kind `drill`): its figures as `drill.recorded` has them (decision 052). */
+  readonly drill?: DrillSummary;
   readonly stages: StageSummary[];
   /** seq of the last event projected. */
   readonly version: number;
   readonly lastHash: string;
+}
+
+/** A drill's figures in its summary: the two legs' release ids and how long each took to restore a healthy stage. */
+export interface DrillSummary {
+  readonly stage: string;
+  readonly status?: string;
+  readonly fromDigest?: string;
+  readonly toDigest?: string;
+  readonly trigger?: 'operator' | 'schedule';
+  readonly timeToRestoreSeconds?: number;
+  readonly rollForwardSeconds?: number;
+  readonly legs?: ReadonlyArray<{ leg: string; releaseId: string; status: string; seconds?: number; startedAt?: string; healthyAt?: string }>;
+  readonly recordedAt?: string;
 }
 
 type MutableStage = { -readonly [K in keyof StageSummary]: StageSummary[K] };
@@ -222,7 +239,7 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
   const d = first.data;
   const release: MutableRelease = {
     releaseId: first.releaseId,
-    kind: d.kind === 'rollback' ? 'rollback' : 'release',
+    kind: d.kind === 'rollback' ? 'rollback' : d.kind === 'drill' ? 'drill' : 'release',
     service: str(d.service) ?? '',
     rollbackTarget: str(d.rollbackTarget),
     requestReason: str(d.reason),
@@ -347,6 +364,19 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
         for (const s of release.stages as MutableStage[]) {
           if (s.status === 'WAITING' && release.status === 'ABORTED') s.status = 'ABORTED';
         }
+        break;
+      case 'drill.recorded':
+        release.drill = {
+          stage: str(data.stage) ?? e.stage ?? '',
+          status: str(data.status),
+          fromDigest: str(data.fromDigest),
+          toDigest: str(data.toDigest),
+          trigger: data.trigger === 'schedule' ? 'schedule' : 'operator',
+          ...(typeof data.timeToRestoreSeconds === 'number' ? { timeToRestoreSeconds: data.timeToRestoreSeconds } : {}),
+          ...(typeof data.rollForwardSeconds === 'number' ? { rollForwardSeconds: data.rollForwardSeconds } : {}),
+          legs: Array.isArray(data.legs) ? (data.legs as DrillSummary['legs']) : [],
+          recordedAt: e.at,
+        };
         break;
       default:
         break;

@@ -16,6 +16,7 @@
  * Operator rollbacks (release kind `rollback`) are not changes: they count only for recovery time.
  */
 import { imageFacts } from './audit';
+import { drillRecords, type DrillRecord } from './drill';
 import type { LedgerEvent } from './ledger';
 
 /**
@@ -41,6 +42,15 @@ export const RELEASE_METRICS = {
   recoveryTime: 'RecoveryTime',
   /** Seconds the release spent in a phase (summed over its stages), dimensions Service, Phase. */
   phaseDuration: 'PhaseDuration',
+} as const;
+/** The drill metrics (decision 052), emitted by the drill workflow's finish step (lambdas/drill-step.ts), namespace `Gantry`. */
+export const DRILL_METRICS = {
+  /** Seconds from a drill's roll-back start to the stage healthy on the older digest, dimensions Service, Stage. */
+  timeToRestore: 'DrillTimeToRestore',
+  /** Seconds from its roll-forward start to the stage healthy again on the digest that was running, dimensions Service, Stage. */
+  rollForward: 'DrillRollForward',
+  /** Count 1 per finished drill, dimensions Service, Stage, Outcome. */
+  drills: 'Drills',
 } as const;
 export const METRIC_DIMENSIONS = { service: 'Service', stage: 'Stage', outcome: 'Outcome', phase: 'Phase' } as const;
 
@@ -109,6 +119,8 @@ export function releaseFacts(events: readonly LedgerEvent[]): ReleaseFacts | und
   const started = sorted[0];
   if (!started || started.type !== 'release.started') return undefined;
   const d = started.data;
+  // A rollback drill and its two legs are rehearsals, not changes or recoveries: counted apart (drillStats, decision 052).
+  if (d.kind === 'drill' || isDrillLeg(d.input)) return undefined;
   const kind = d.kind === 'rollback' ? 'rollback' : 'release';
   const declared = Array.isArray(d.stages) ? (d.stages as unknown[]).filter((x): x is string => typeof x === 'string') : [];
   const names = [...declared];
@@ -194,7 +206,37 @@ export function releaseFacts(events: readonly LedgerEvent[]): ReleaseFacts | und
   };
 }
 
+/** Whether a rollback's input names a drill (the drill workflow's legs: lambdas/drill-step.ts). */
+function isDrillLeg(input: unknown): boolean {
+  const drill = typeof input === 'object' && input !== null ? (input as { drill?: unknown }).drill : undefined;
+  return typeof drill === 'object' && drill !== null && typeof (drill as { drillId?: unknown }).drillId === 'string';
+}
+
 // ---------------------------------------------------------------- aggregation
+
+/** Rollback drills of a stage (or a service): how many, their outcomes, and the time to restore they measured. */
+export interface DrillStats {
+  readonly drills: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** Roll-back start → the stage healthy on the older digest, for drills whose roll-back got there. */
+  readonly timeToRestore: DurationStats;
+  /** Roll-forward start → the stage healthy again on the digest that was running. */
+  readonly rollForward: DurationStats;
+  readonly lastAt: string | null;
+}
+
+export function drillStats(list: readonly DrillRecord[]): DrillStats {
+  const nums = (f: (d: DrillRecord) => number | undefined) => list.flatMap((d) => (f(d) !== undefined ? [f(d) as number] : []));
+  return {
+    drills: list.length,
+    succeeded: list.filter((d) => d.status === 'SUCCEEDED').length,
+    failed: list.filter((d) => d.status !== 'SUCCEEDED').length,
+    timeToRestore: durationStats(nums((d) => d.timeToRestoreSeconds)),
+    rollForward: durationStats(nums((d) => d.rollForwardSeconds)),
+    lastAt: list.map((d) => d.at).sort().at(-1) ?? null,
+  };
+}
 
 export interface DurationStats {
   readonly count: number;
@@ -234,6 +276,8 @@ export interface StageDora {
   readonly leadTime: DurationStats;
   readonly changeFailureRate: ChangeFailureRate;
   readonly recoveryTime: DurationStats & { readonly unrecovered: number };
+  /** Rollback drills of the stage in the window (decision 052): their time to restore beside the real recoveries. */
+  readonly drills: DrillStats;
 }
 
 export interface ServiceDora {
@@ -248,6 +292,8 @@ export interface ServiceDora {
   readonly leadTime: DurationStats & { readonly sources: Readonly<Record<string, number>> };
   readonly changeFailureRate: ChangeFailureRate;
   readonly recoveryTime: DurationStats & { readonly unrecovered: number };
+  /** Every rollback drill of the service in the window (decision 052). */
+  readonly drills: DrillStats;
   readonly stages: readonly StageDora[];
 }
 
@@ -309,7 +355,13 @@ export function doraMetrics(events: readonly LedgerEvent[], query: DoraQuery = {
   const to = query.until ?? lastEventAt;
   const days = from && to ? Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000 / DAY_SECONDS) : 0;
 
-  const services = [...new Set(facts.map((f) => f.service))].sort();
+  const drills = drillRecords(events).filter(
+    (d) =>
+      (query.service === undefined || d.service === query.service) &&
+      (query.since === undefined || (d.startedAt ?? d.at) >= query.since) &&
+      (query.until === undefined || (d.startedAt ?? d.at) <= query.until),
+  );
+  const services = [...new Set([...facts.map((f) => f.service), ...drills.map((d) => d.service)])].sort();
   return {
     window: { since: from ?? null, until: to ?? null, days },
     releases: facts.length,
@@ -321,6 +373,8 @@ export function doraMetrics(events: readonly LedgerEvent[], query: DoraQuery = {
       const stageNames: string[] = [];
       for (const r of releases) for (const st of r.stages) if (!stageNames.includes(st.stage)) stageNames.push(st.stage);
       for (const r of all) for (const rc of r.recoveries) if (!stageNames.includes(rc.stage)) stageNames.push(rc.stage);
+      const serviceDrills = drills.filter((d) => d.service === service);
+      for (const d of serviceDrills) if (!stageNames.includes(d.stage)) stageNames.push(d.stage);
       const prodCounts = new Map<string, number>();
       for (const r of releases) if (r.productionStage) prodCounts.set(r.productionStage, (prodCounts.get(r.productionStage) ?? 0) + 1);
       const productionStage = [...prodCounts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? productionStageOf(stageNames);
@@ -333,6 +387,7 @@ export function doraMetrics(events: readonly LedgerEvent[], query: DoraQuery = {
           leadTime: durationStats(sf.flatMap((x) => (x.leadTimeSeconds !== undefined ? [x.leadTimeSeconds] : []))),
           changeFailureRate: rate(sf.filter((x) => x.failed).length, sf.filter((x) => x.deployed).length),
           recoveryTime: recovery(all.flatMap((r) => r.recoveries.filter((x) => x.stage === stage))),
+          drills: drillStats(serviceDrills.filter((d) => d.stage === stage)),
         };
       });
       const prod = releases.flatMap((r) => r.stages.filter((x) => x.stage === productionStage));
@@ -353,6 +408,7 @@ export function doraMetrics(events: readonly LedgerEvent[], query: DoraQuery = {
         leadTime: { ...durationStats(leads.map((l) => l.seconds)), sources },
         changeFailureRate: rate(deployed.filter((r) => r.failedAfterDeploy).length, deployed.length),
         recoveryTime: recovery(all.flatMap((r) => r.recoveries)),
+        drills: drillStats(serviceDrills),
         stages,
       };
     }),

@@ -13,6 +13,8 @@ export const OPERATOR_ROUTES = {
   startRelease: { method: 'POST', resource: '/releases' },
   startRollback: { method: 'POST', resource: '/rollbacks' },
   setFreeze: { method: 'PUT', resource: '/freeze' },
+  /** A rollback drill (decision 052): `{ service, stage, reason? }`. */
+  startDrill: { method: 'POST', resource: '/drills' },
 } as const;
 export type OperatorRoute = keyof typeof OPERATOR_ROUTES;
 

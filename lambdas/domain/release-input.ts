@@ -59,6 +59,10 @@ function rollbackInputSchema(config: GantryConfig) {
       digest: digest.optional(),
       reason: reason.optional(),
       force: z.strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' }).optional(),
+      /** Set by the drill workflow only (decision 052): this rollback is a leg of that drill. */
+      drill: z
+        .strictObject({ drillId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'expected an execution name'), leg: z.enum(['back', 'forward']) }, { error: 'expected {"drillId": …, "leg": "back" | "forward"}' })
+        .optional(),
     },
     { error: 'expected a rollback input object {"service": …, "stage": …}' },
   );
@@ -79,6 +83,8 @@ export interface ReleaseInput {
 }
 
 export interface RollbackInput {
+  /** A leg of a rollback drill (decision 052): the drill's id and which leg. */
+  readonly drill?: { readonly drillId: string; readonly leg: 'back' | 'forward' };
   readonly service: string;
   readonly stage: string;
   /** Target digest; absent means "the digest promoted there before the one now running". */
@@ -162,5 +168,6 @@ export function parseRollbackInput(raw: unknown, config: GantryConfig, source = 
     ...(v.digest !== undefined ? { digest: v.digest } : {}),
     ...(v.reason !== undefined ? { reason: v.reason } : {}),
     ...(v.force !== undefined ? { force: { reason: v.force.reason } } : {}),
+    ...(v.drill !== undefined ? { drill: { drillId: v.drill.drillId, leg: v.drill.leg } } : {}),
   };
 }

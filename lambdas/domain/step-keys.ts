@@ -76,6 +76,8 @@ export const stageStep = {
   wave: (s: string, wave: number, step: 'started' | 'finished') => stage(s, `wave:${wave}:${step}`),
   /** A gate taken again right before a rollback deploys. */
   atRollbackGate: (s: string, gate: 'window') => stage(s, `at-rollback:gate:${gate}`),
+  /** A drill's record of its figures (decision 052): once per drill. */
+  drillRecorded: (s: string) => stage(s, 'drill.recorded'),
 } as const;
 
 /** A step key split into its parts: `stage` is absent for a release-level step. */

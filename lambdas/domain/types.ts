@@ -40,6 +40,8 @@ export const LIFECYCLE_DETAIL_TYPES = [
   'Stage Promoted',
   'Rollback Started',
   'Release Finished',
+  /** A rollback drill ended (decision 052): its figures, digests, trigger and outcome. */
+  'Rollback Drilled',
 ] as const;
 export type LifecycleDetailType = (typeof LIFECYCLE_DETAIL_TYPES)[number];
 

@@ -8,7 +8,7 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LedgerEvent } from '../domain/ledger';
-import { METRIC_DIMENSIONS as D, PHASES, type Phase, RELEASE_METRICS as M, releaseFacts } from '../domain/metrics';
+import { DRILL_METRICS, METRIC_DIMENSIONS as D, PHASES, type Phase, RELEASE_METRICS as M, releaseFacts } from '../domain/metrics';
 import type { RuntimeFacts } from '../ports';
 import { metrics as powertoolsMetrics } from './middleware';
 
@@ -64,6 +64,38 @@ export function releaseMetrics(events: readonly LedgerEvent[]): ReleaseMetric[] 
  */
 export function emitReleaseMetrics(events: readonly LedgerEvent[], runtime: Pick<RuntimeFacts, 'inLambda'>, sink?: MetricsSink): ReleaseMetric[] {
   const list = releaseMetrics(events);
+  const target = sink ?? (runtime.inLambda ? powertoolsMetrics : undefined);
+  if (!target) return list;
+  for (const m of list) {
+    const single = target.singleMetric();
+    single.clearDefaultDimensions();
+    single.addDimensions({ ...m.dimensions });
+    single.addMetric(m.name, m.unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, m.value);
+  }
+  return list;
+}
+
+/** A finished drill's figures (lambdas/drill-step.ts). */
+export interface DrillFigures {
+  readonly service: string;
+  readonly stage: string;
+  readonly status: string;
+  readonly timeToRestoreSeconds?: number;
+  readonly rollForwardSeconds?: number;
+}
+
+/** The metrics of one drill: its outcome, and each leg's time to a healthy stage (when it got there). */
+export function drillMetrics(f: DrillFigures): ReleaseMetric[] {
+  const dims = { [D.service]: f.service, [D.stage]: f.stage };
+  const out: ReleaseMetric[] = [{ name: DRILL_METRICS.drills, unit: 'Count', value: 1, dimensions: { ...dims, [D.outcome]: f.status } }];
+  if (f.timeToRestoreSeconds !== undefined && f.timeToRestoreSeconds >= 0) out.push({ name: DRILL_METRICS.timeToRestore, unit: 'Seconds', value: f.timeToRestoreSeconds, dimensions: dims });
+  if (f.rollForwardSeconds !== undefined && f.rollForwardSeconds >= 0) out.push({ name: DRILL_METRICS.rollForward, unit: 'Seconds', value: f.rollForwardSeconds, dimensions: dims });
+  return out;
+}
+
+/** Emit a drill's metrics as emitReleaseMetrics emits a release's (only inside Lambda without a sink). */
+export function emitDrillMetrics(f: DrillFigures, runtime: Pick<RuntimeFacts, 'inLambda'>, sink?: MetricsSink): ReleaseMetric[] {
+  const list = drillMetrics(f);
   const target = sink ?? (runtime.inLambda ? powertoolsMetrics : undefined);
   if (!target) return list;
   for (const m of list) {
