@@ -13,6 +13,7 @@ import { EXIT, GantryAwsError, NotFoundError, RefusedError } from './backends/ba
 import { registerAuditCommands } from './commands/audit';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerMetricsCommand } from './commands/metrics';
+import { registerDrillCommand } from './commands/drill';
 import { type OperatorIo, processIo } from './commands/common';
 import { registerOperatorCommands } from './commands/operator';
 import { registerReportCommand } from './commands/report';
@@ -47,6 +48,7 @@ export async function main(argv: string[], io: OperatorIo = processIo()): Promis
   registerAuditCommands(program, setCode);
   registerMetricsCommand(program, setCode);
   registerOperatorCommands(program, setCode, io);
+  registerDrillCommand(program, setCode, io);
   registerDoctorCommand(program, setCode, io);
   registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
 

@@ -17,7 +17,8 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { executionConsoleUrl } from '../../lambdas/domain/console-url';
 import { type GantryConfig, parseConfigText } from '../../lambdas/domain/config';
 import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
-import type { OperatorRoute } from '../../lambdas/domain/operator-requests';
+import { OPERATOR_ROUTES, type OperatorRoute } from '../../lambdas/domain/operator-requests';
+import { parseDrillInput } from '../../lambdas/domain/drill';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
 import { JsonReadError } from '../../lambdas/domain/strict-json';
 import { ValidationError } from '../../lambdas/domain/validation';
@@ -86,7 +87,12 @@ export class AwsBackend implements GantryBackend {
   }
 
   /** Validate as the workflow will: against the config when known, else the input's shape (the workflow checks the service). */
-  private validate(kind: 'release' | 'rollback', input: unknown): void {
+  private validate(kind: 'release' | 'rollback' | 'drill', input: unknown): void {
+    // A drill is checked against the config only when it is known (production stages): the API checks it anyway.
+    if (kind === 'drill') {
+      if (this.d.config) parseDrillInput(input, this.d.config);
+      return;
+    }
     const config = this.d.config ?? shapeOnlyConfig(input);
     if (kind === 'release') parseReleaseInput(input, config);
     else parseRollbackInput(input, config);
@@ -107,7 +113,7 @@ export class AwsBackend implements GantryBackend {
     const api = this.d.outputs.approvalApiUrl ?? 'the Gantry API';
     if (status === 403) {
       return new GantryAwsError(
-        `${what} refused by the Gantry API (HTTP 403): ${messageOf(body, 'forbidden')}; your role needs execute-api:Invoke on the ${route === 'setFreeze' ? 'PUT /freeze' : route === 'startRollback' ? 'POST /rollbacks' : 'POST /releases'} route of ${api} (operators: ReleaseControlPlane.grantOperate), and the request must be signed for the API's region`,
+        `${what} refused by the Gantry API (HTTP 403): ${messageOf(body, 'forbidden')}; your role needs execute-api:Invoke on the ${`${OPERATOR_ROUTES[route].method} ${OPERATOR_ROUTES[route].resource}`} route of ${api} (operators: ReleaseControlPlane.grantOperate), and the request must be signed for the API's region`,
       );
     }
     const id = typeof body.requestId === 'string' ? ` (request ${body.requestId})` : '';
@@ -116,14 +122,15 @@ export class AwsBackend implements GantryBackend {
     );
   }
 
-  private async start(kind: 'release' | 'rollback', input: Record<string, unknown>): Promise<StartResult> {
+  private async start(kind: 'release' | 'rollback' | 'drill', input: Record<string, unknown>): Promise<StartResult> {
     this.validate(kind, input);
-    const route: OperatorRoute = kind === 'rollback' ? 'startRollback' : 'startRelease';
+    const route: OperatorRoute = kind === 'rollback' ? 'startRollback' : kind === 'drill' ? 'startDrill' : 'startRelease';
     const { status, body } = await this.api()(route, input);
     if (status === 400) throw new ValidationError(`${kind} input`, Array.isArray(body.problems) ? body.problems.map(String) : [messageOf(body, 'the API refused the input')]);
     const releaseId = typeof body.releaseId === 'string' ? body.releaseId : undefined;
     if ((status === 200 || status === 409) && releaseId) {
       const stateMachineArn = kind === 'rollback' ? this.d.outputs.rollbackStateMachineArn : this.d.outputs.releaseStateMachineArn;
+      // A drill's execution ARN comes from the API (the stack has no output for the drill workflow).
       const executionArn = typeof body.executionArn === 'string' ? body.executionArn : executionArnOf(stateMachineArn, releaseId);
       return { releaseId, executionArn, alreadyExists: status === 409, ...consoleOf(executionArn) };
     }
@@ -136,6 +143,10 @@ export class AwsBackend implements GantryBackend {
 
   startRollback(input: unknown): Promise<StartResult> {
     return this.start('rollback', asObject(input));
+  }
+
+  startDrill(input: unknown): Promise<StartResult> {
+    return this.start('drill', asObject(input));
   }
 
   async listReleases(query: ReleaseQuery = {}): Promise<ReleaseSummary[]> {

@@ -62,6 +62,8 @@ export interface GantryBackend {
   config(): GantryConfig | undefined;
   startRelease(input: unknown): Promise<StartResult>;
   startRollback(input: unknown): Promise<StartResult>;
+  /** Start a rollback drill (`{ service, stage, reason? }`, decision 052): the drill workflow through the Gantry API. */
+  startDrill(input: unknown): Promise<StartResult>;
   listReleases(query?: ReleaseQuery): Promise<ReleaseSummary[]>;
   /** A release's ledger events in order; [] when the release is unknown. */
   getReleaseEvents(releaseId: string): Promise<LedgerEvent[]>;

@@ -21,6 +21,7 @@ import { parseIsoDuration } from '../../lambdas/domain/durations';
 import { type LedgerEvent, projectRelease, type ReleaseSummary } from '../../lambdas/domain/ledger';
 import { operatorExecutionName } from '../../lambdas/domain/release';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
+import { parseDrillInput } from '../../lambdas/domain/drill';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, ReleaseQuery } from '../../lambdas/ports';
 import { loadScenario, readConfigFile, readScenarioJson } from '../../local/scenario';
@@ -43,6 +44,7 @@ const PRINCIPAL = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$/;
 const actionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('start'), at: z.string(), principal: z.string(), input: z.record(z.string(), z.unknown()) }),
   z.object({ type: z.literal('rollback'), at: z.string(), principal: z.string(), input: z.record(z.string(), z.unknown()) }),
+  z.object({ type: z.literal('drill'), at: z.string(), principal: z.string(), input: z.record(z.string(), z.unknown()) }),
   z.object({ type: z.literal('freeze'), at: z.string(), principal: z.string(), state: z.enum(['on', 'off']), reason: z.string() }),
   z.object({
     type: z.literal('decision'),
@@ -81,11 +83,11 @@ export function scenarioWithActions(state: LocalState): { raw: Record<string, un
   const names = new Map<number, string>();
   state.actions.forEach((a, k) => {
     const at = atDuration(raw.clock, a.at);
-    if (a.type === 'start' || a.type === 'rollback') {
+    if (a.type === 'start' || a.type === 'rollback' || a.type === 'drill') {
       const index = triggers.length;
       const service = typeof a.input.service === 'string' && /^[a-z][a-z0-9-]{0,39}$/.test(a.input.service) ? a.input.service : 'release';
       const when = new Date(Date.parse(raw.clock) + parseIsoDuration(at));
-      names.set(k, a.type === 'rollback' ? operatorExecutionName(`${service}-rollback`, when, String(index)) : operatorExecutionName(service, when, String(index)));
+      names.set(k, a.type === 'start' ? operatorExecutionName(service, when, String(index)) : operatorExecutionName(`${service}-${a.type}`, when, String(index)));
       triggers.push({ type: a.type, principal: a.principal, input: a.input, at });
     } else if (a.type === 'freeze') {
       triggers.push({ type: 'freeze', state: a.state, reason: a.reason, principal: a.principal, at });
@@ -263,10 +265,15 @@ export class LocalBackend implements GantryBackend {
     return { name: names.get(next.actions.length - 1), output };
   }
 
-  private async startAny(type: 'start' | 'rollback', input: Record<string, unknown>): Promise<StartResult> {
+  private async startAny(type: 'start' | 'rollback' | 'drill', input: Record<string, unknown>): Promise<StartResult> {
     const { name } = await this.act({ type, at: this.state.now, principal: this.principal, input });
     if (!name) throw new Error('unreachable: a start action has a name');
-    return { releaseId: name, executionArn: `arn:aws:states:local:000000000000:execution:gantry-${type === 'start' ? 'release' : 'rollback'}:${name}`, alreadyExists: false };
+    return { releaseId: name, executionArn: `arn:aws:states:local:000000000000:execution:gantry-${type === 'start' ? 'release' : type}:${name}`, alreadyExists: false };
+  }
+
+  async startDrill(input: unknown): Promise<StartResult> {
+    parseDrillInput(input, this.loadedConfig);
+    return this.startAny('drill', input as Record<string, unknown>);
   }
 
   async startRelease(input: unknown): Promise<StartResult> {

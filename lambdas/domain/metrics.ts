@@ -373,11 +373,12 @@ export function doraMetrics(events: readonly LedgerEvent[], query: DoraQuery = {
       const stageNames: string[] = [];
       for (const r of releases) for (const st of r.stages) if (!stageNames.includes(st.stage)) stageNames.push(st.stage);
       for (const r of all) for (const rc of r.recoveries) if (!stageNames.includes(rc.stage)) stageNames.push(rc.stage);
-      const serviceDrills = drills.filter((d) => d.service === service);
-      for (const d of serviceDrills) if (!stageNames.includes(d.stage)) stageNames.push(d.stage);
       const prodCounts = new Map<string, number>();
       for (const r of releases) if (r.productionStage) prodCounts.set(r.productionStage, (prodCounts.get(r.productionStage) ?? 0) + 1);
       const productionStage = [...prodCounts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? productionStageOf(stageNames);
+      // Drilled stages are never production (decision 052): listed after the headline stage is chosen.
+      const serviceDrills = drills.filter((d) => d.service === service);
+      for (const d of serviceDrills) if (!stageNames.includes(d.stage)) stageNames.push(d.stage);
 
       const stages: StageDora[] = stageNames.map((stage) => {
         const sf = releases.flatMap((r) => r.stages.filter((x) => x.stage === stage));
