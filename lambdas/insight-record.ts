@@ -23,7 +23,7 @@ import { emitInsightMetrics } from './shared/insight-metrics';
 import { lambdaHandler } from './shared/middleware';
 
 /** Detail-types of the insight events (schemas/insight/*.json). */
-export const INSIGHT_DETAIL_TYPES = ['Service Stale', 'Drift Detected'] as const;
+export const INSIGHT_DETAIL_TYPES = ['Service Stale', 'Drift Detected', 'Drill Overdue'] as const;
 
 /** What one Map iteration found: the containers (name, and image for the workload's container only), or the error name. */
 const read = z.union([
@@ -95,6 +95,7 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
     drift,
     inSync,
     configHash: deps.configHash,
+    ...(inputs.drillsOverdue ? { drillAfterDays: deps.config.insight.drillAfterDays, drillsOverdue: inputs.drillsOverdue } : {}),
   };
   const bytes = insightRecordBytes({ checkId: e.checkId, at: e.at, data });
   if (bytes > INSIGHT_RECORD_BUDGET_BYTES) {
@@ -137,6 +138,23 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
           expected: d.expected,
           found: d.found,
           reason: d.reason,
+        },
+      })),
+      // A drillable stage not rehearsed within insight.drillAfterDays (decision 052).
+      ...(inputs.drillsOverdue ?? []).map((o) => ({
+        detailType: 'Drill Overdue',
+        detail: {
+          checkId: e.checkId,
+          service: o.service,
+          stage: o.stage,
+          status: 'DRILL_OVERDUE',
+          at: record.at,
+          lastDrillAt: o.lastDrillAt,
+          days: o.daysSince,
+          drillAfterDays: o.afterDays,
+          reason: o.lastDrillAt
+            ? `last successful rollback drill ${o.daysSince} day(s) ago (${o.lastDrillAt}), more than insight.drillAfterDays ${o.afterDays}`
+            : `never drilled successfully (insight.drillAfterDays ${o.afterDays}): gantry drill --service ${o.service} --stage ${o.stage}`,
         },
       })),
     ];

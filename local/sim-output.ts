@@ -219,9 +219,16 @@ function insightEntries(r: InsightRecord): TimelineEntry[] {
   const drift = d.drift ?? [];
   const stale = d.stale ?? [];
   return [
-    { at: r.at, event: 'Insight Check', reason: `${drift.length} drifted, ${d.inSync?.length ?? 0} in sync, ${stale.length} stale (record #${r.seq})` },
+    { at: r.at, event: 'Insight Check', reason: `${drift.length} drifted, ${d.inSync?.length ?? 0} in sync, ${stale.length} stale${d.drillsOverdue ? `, ${d.drillsOverdue.length} drill(s) overdue${d.drillsOverdue.length ? ` (${d.drillsOverdue.map((o) => `${o.service}/${o.stage}`).join(', ')})` : ''}` : ''} (record #${r.seq})` },
     ...drift.map((f) => ({ at: r.at, stage: f.stage, event: 'Drift Detected', result: 'DRIFTED', reason: `${f.service}/${f.stage} [${f.kind}]: ${f.reason}` })),
     ...stale.map((f) => ({ at: r.at, event: 'Service Stale', result: 'STALE', reason: `${f.service}: ${f.reason}` })),
+    ...(d.drillsOverdue ?? []).map((o) => ({
+      at: r.at,
+      stage: o.stage,
+      event: 'Drill Overdue',
+      result: 'DRILL_OVERDUE',
+      reason: `${o.service}/${o.stage}: ${o.lastDrillAt ? `last successful drill ${o.daysSince} day(s) ago` : 'never drilled'} (insight.drillAfterDays ${o.afterDays})`,
+    })),
   ];
 }
 

@@ -6,6 +6,7 @@
  * No AWS SDK, no I/O, no clock of its own: every function takes `now` (or the record's `at`).
  * Decisions and reasons: docs/decisions/010-insight-check.md.
  */
+import type { DrillOverdue } from './drill';
 import { canonicalJson, sha256Hex } from './canonical';
 import { type GantryConfig, stageClusters, stageWorkload } from './config';
 import { GENESIS_HASH, type ReleaseSummary } from './ledger';
@@ -335,6 +336,9 @@ export interface InsightCheckData {
   readonly inSync: ReadonlyArray<string | WorkloadResult>;
   /** sha256 of the config the check ran under. */
   readonly configHash?: string;
+  /** `insight.drillAfterDays` when set (decision 052), and the drillable stages whose last successful drill is older. */
+  readonly drillAfterDays?: number;
+  readonly drillsOverdue?: DrillOverdue[];
 }
 
 export interface InsightRecordInput {

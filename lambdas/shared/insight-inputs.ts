@@ -11,6 +11,7 @@ import { findStaleServices, type InsightCheckData, serviceHistory, type ServiceH
 import type { ReleaseSummary } from '../domain/ledger';
 import type { GantryConfig } from '../domain/config';
 import type { Deps } from '../ports';
+import { drillableStages, type DrillOverdue, overdueDrills } from '../domain/drill';
 
 /**
  * The stage workloads the check reads (`workloads`, in the Map's order): every workload of the config, in every
@@ -26,6 +27,20 @@ export interface InsightInputs {
   readonly stale: StaleFinding[];
   /** The workloads the Map read, with the ledger's pointers, in the Map's order. */
   readonly workloads: WorkloadTarget[];
+  /** With `insight.drillAfterDays` (decision 052): the drillable stages whose last successful drill is older, or that were never drilled. */
+  readonly drillsOverdue?: DrillOverdue[];
+}
+
+/** The drillable stages not drilled successfully within `insight.drillAfterDays` of `at` (none when it is not set). */
+export function drillsOverdueOf(config: GantryConfig, summaries: readonly ReleaseSummary[], at: Date): DrillOverdue[] | undefined {
+  const afterDays = (config.insight as { drillAfterDays?: number }).drillAfterDays;
+  if (afterDays === undefined) return undefined;
+  const last = summaries.flatMap((r) =>
+    r.kind === 'drill' && r.drill?.status === 'SUCCEEDED' && (r.drill.recordedAt ?? r.endedAt) !== undefined && (r.drill.recordedAt ?? (r.endedAt as string)) <= at.toISOString()
+      ? [{ service: r.service, stage: r.drill.stage, at: r.drill.recordedAt ?? (r.endedAt as string) }]
+      : [],
+  );
+  return overdueDrills(drillableStages(config), last, afterDays, at);
 }
 
 /**
@@ -46,5 +61,6 @@ export async function readInsightInputs(deps: Deps, checkId: string, at: Date): 
       for (const st of svc.stages) pointers[`${service}/${st.name}`] = await deps.ledger.getPointer(service, st.name);
     }
   }
-  return { services, stale: findStaleServices(config, services, at), ...splitWorkloads(config, pointers) };
+  const drillsOverdue = drillsOverdueOf(config, summaries, at);
+  return { services, stale: findStaleServices(config, services, at), ...splitWorkloads(config, pointers), ...(drillsOverdue ? { drillsOverdue } : {}) };
 }

@@ -97,6 +97,25 @@ const HAND_BUILT: LifecycleEvent[] = [
   },
   { detailType: 'Release Finished', detail: { ...base, status: 'ROLLED_BACK', reason: 'prod: rolled back' } },
   { detailType: 'Release Finished', detail: { ...base, digest: null, status: 'FAILED', reason: 'tag v9 not found' } },
+  {
+    detailType: 'Rollback Drilled',
+    detail: {
+      ...base,
+      releaseId: 'payments-drill-20261124T100000Z-bb834f',
+      stage: 'staging',
+      status: 'SUCCEEDED',
+      reason: 'restored in 360 s, back in 360 s',
+      toDigest: `sha256:${'1'.repeat(64)}`,
+      initiator: 'arn:aws:sts::111122223333:assumed-role/ReleaseOperators/alice',
+      trigger: 'operator',
+      timeToRestoreSeconds: 360,
+      rollForwardSeconds: 360,
+      legs: [
+        { leg: 'back', releaseId: 'payments-drill-20261124T100000Z-bb834f-back', status: 'ROLLED_BACK', seconds: 360 },
+        { leg: 'forward', releaseId: 'payments-drill-20261124T100000Z-bb834f-fwd', status: 'ROLLED_BACK', seconds: 360 },
+      ],
+    },
+  },
 ];
 
 describe('lifecycle event schemas', () => {
