@@ -119,9 +119,25 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
   return out;
 }
 
+/** A rollback drill's section of `audit show` (decision 052): when, stage, digests, time to restore, outcome; or the drill a leg belongs to. */
+export function drillLines(a: Pick<ReleaseAudit, 'drill' | 'drillLeg'>): string[] {
+  if (a.drillLeg) return [`Drill        leg ${a.drillLeg.leg} of rollback drill ${a.drillLeg.drillId} (gantry audit show ${a.drillLeg.drillId})`];
+  const d = a.drill;
+  if (!d) return [];
+  const secs = (n: number | undefined) => (n === undefined ? '— (not healthy)' : `${duration(n)} (${n} s)`);
+  const out = [
+    `Drill        ${d.status} at ${when(d.at)}, stage ${d.stage}, started by ${d.initiator ?? '?'} (${d.trigger === 'schedule' ? 'the drill schedule' : 'an operator'})`,
+    `  back       ${d.fromDigest ?? '?'} → ${d.toDigest ?? '?'}: time to restore ${secs(d.timeToRestoreSeconds)}`,
+    `  forward    ${d.toDigest ?? '?'} → ${d.fromDigest ?? '?'}: ${secs(d.rollForwardSeconds)}`,
+  ];
+  for (const l of d.legs) out.push(`  leg        ${l.leg} ${l.releaseId} ${l.status}${l.startedAt ? ` from ${when(l.startedAt)}` : ''}${l.healthyAt ? ` healthy ${when(l.healthyAt)}` : ''}`);
+  if (d.reason) out.push(`  outcome    ${d.reason}`);
+  return out;
+}
+
 export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] | undefined): string {
   const out: string[] = [];
-  out.push(`RELEASE ${a.releaseId} — ${a.status}${a.kind === 'rollback' ? ' (operator rollback)' : ''}`);
+  out.push(`RELEASE ${a.releaseId} — ${a.status}${a.kind === 'rollback' ? ' (operator rollback)' : a.kind === 'drill' ? ' (rollback drill)' : ''}`);
   if (a.reason) out.push(`  ${a.reason}`);
   out.push('');
   const i = a.integrity;
@@ -144,6 +160,7 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
   out.push(`Config       sha256 ${a.configHash ?? '(not recorded)'}`);
   if (a.executionArn) out.push(`Execution    ${a.executionArn}`);
   out.push(`Finished     ${a.endedAt ? `${when(a.endedAt)}  after ${duration(since(a.startedAt, a.endedAt))}` : 'not finished (RUNNING)'}`);
+  out.push(...drillLines(a));
   const policy = a.kind === 'rollback' ? [] : approvalPolicy;
   for (const st of a.stages) {
     out.push('');

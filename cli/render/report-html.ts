@@ -674,6 +674,36 @@ function asLines(events: readonly LedgerEvent[] | readonly ExportEventLine[]): E
 }
 
 /** One release as a self-contained HTML page: header, timeline (SVG) and the evidence tables. */
+/** The drills section (decision 052): a drill's when, stage, digests, time to restore and outcome; a leg names its drill. */
+function drillSection(a: ReleaseAudit): string[] {
+  if (a.drillLeg) {
+    return ['<h3 id="h-drills">Drills</h3>', `<p>This rollback is the <strong>${h(a.drillLeg.leg)}</strong> leg of the rollback drill <code>${h(a.drillLeg.drillId)}</code>.</p>`];
+  }
+  const d = a.drill;
+  if (!d) return [];
+  const digest = (x?: string) => `<code class="nowrap" title="${h(x ?? '')}">${h(shortDigest(x))}</code>`;
+  const rows = [
+    [
+      time(d.at),
+      h(d.stage),
+      `<dl class="kv"><dt>back to</dt><dd>${digest(d.toDigest)}</dd><dt>forward to</dt><dd>${digest(d.fromDigest)}</dd></dl>`,
+      `<dl class="kv"><dt>time to restore</dt><dd>${nowrap(short(d.timeToRestoreSeconds))}</dd><dt>roll-forward</dt><dd>${nowrap(short(d.rollForwardSeconds))}</dd></dl>`,
+      h(`${d.initiator ?? '?'} (${d.trigger === 'schedule' ? 'schedule' : 'operator'})`),
+      `${result(d.status)}${d.reason ? `<br>${h(d.reason)}` : ''}`,
+      d.legs.map((l) => `${h(l.leg)}: <code>${h(l.releaseId)}</code> ${h(l.status)}`).join('<br>'),
+    ],
+  ];
+  return [
+    '<h3 id="h-drills">Drills</h3>',
+    table(
+      'The rollback drill: when, stage, digests, time to restore and outcome (decision 052)',
+      ['When', 'Stage', 'Digests', 'Time to restore', 'Started by', 'Outcome', 'Legs'],
+      rows,
+      'No drill.',
+    ),
+  ];
+}
+
 export function renderReleaseReport(events: readonly LedgerEvent[] | readonly ExportEventLine[], options: ReleaseReportOptions = {}): string {
   return buildReleaseReport(events, options).html;
 }
@@ -855,7 +885,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
   const body = [
     '<header>',
     `<h1>Release report: ${h(name)}</h1>`,
-    `<p class="sub">${a.kind === 'rollback' ? 'Operator rollback' : 'Release'} <code>${h(a.releaseId)}</code>, from the Gantry ledger</p>`,
+    `<p class="sub">${a.kind === 'rollback' ? 'Operator rollback' : a.kind === 'drill' ? 'Rollback drill' : 'Release'} <code>${h(a.releaseId)}</code>, from the Gantry ledger</p>`,
     '<div class="verdict">',
     `<div class="badge t-${statusTone}" id="final-status">${h(`${statusMark(a.status)} ${a.status}`)}<small>final status</small></div>`,
     `<div class="badge t-${verified ? 'pass' : 'fail'}" id="ledger-verified">${verified ? '✓ Ledger verified: yes' : '✗ Ledger verified: NO'}<small>hash chain and anchor</small></div>`,
@@ -921,6 +951,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       rollbackRows,
       'No stage was rolled back.',
     ),
+    ...drillSection(a),
     '</section>',
     '<footer>',
     `<p>From ${a.events} ledger events${options.source ? ` read from <code>${h(options.source)}</code>` : ''}${options.generatedAt ? `, generated ${time(options.generatedAt)}` : ''} by <code>gantry report</code>. `,

@@ -1,4 +1,5 @@
 /** A release's audit record from its events alone (what `gantry audit show` and `gantry report` present). */
+import { type DrillRecord, drillRecords } from '../drill';
 import { CODEBUILD_DRIVERS, type DriverEvidence } from '../driver-evidence';
 import type { LedgerEvent } from '../ledger';
 import { type EvidenceReport, evidenceCompleteness } from './evidence';
@@ -74,7 +75,11 @@ export interface StageAudit {
 
 export interface ReleaseAudit {
   readonly releaseId: string;
-  readonly kind: 'release' | 'rollback';
+  readonly kind: 'release' | 'rollback' | 'drill';
+  /** A rollback drill's figures (kind `drill`, decision 052). */
+  readonly drill?: DrillRecord;
+  /** A rollback that is a leg of a drill: the drill and which leg. */
+  readonly drillLeg?: { readonly drillId: string; readonly leg: string };
   readonly service?: string;
   readonly repository?: string;
   readonly digest?: string;
@@ -105,6 +110,11 @@ export interface ReleaseAudit {
 }
 
 const s = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const drillOf = (events: readonly LedgerEvent[]): DrillRecord | undefined => drillRecords(events)[0];
+function drillLegOf(input: unknown): { drillId: string; leg: string } | undefined {
+  const d = typeof input === 'object' && input !== null ? (input as { drill?: { drillId?: unknown; leg?: unknown } }).drill : undefined;
+  return d && typeof d.drillId === 'string' && typeof d.leg === 'string' ? { drillId: d.drillId, leg: d.leg } : undefined;
+}
 const secondsBetween = (from?: string, to?: string): number | undefined => {
   if (!from || !to) return undefined;
   const a = Date.parse(from);
@@ -339,7 +349,9 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
   if (finished?.data.status === 'ABORTED') for (const st of stages) if (st.status === 'WAITING') (st as { status: string }).status = 'ABORTED';
   return {
     releaseId,
-    kind: d.kind === 'rollback' ? 'rollback' : 'release',
+    kind: d.kind === 'rollback' ? 'rollback' : d.kind === 'drill' ? 'drill' : 'release',
+    ...(drillOf(events) ? { drill: drillOf(events) } : {}),
+    ...(drillLegOf(d.input) ? { drillLeg: drillLegOf(d.input) } : {}),
     ...(s(d.service) ? { service: d.service as string } : {}),
     ...(s(d.repository) ? { repository: d.repository as string } : {}),
     ...(s(d.digest) ? { digest: d.digest as string } : {}),
