@@ -4,8 +4,8 @@
  * - `prepare`: validates the drill input (a non-production stage), refuses a stage with a release or rollback in
  *   flight (its lease held) or with no previous last known good, opens the drill's record (release.started, kind
  *   `drill`) and gives the workflow the two rollback inputs: back to the previous last known good, forward to the
- *   digest running now. It writes the start record of both legs (their initiator is the drill's) under names made
- *   from the drill's own execution name, so the rollback workflow attributes them as it attributes any operator start.
+ *   digest running now. It writes no start record (only the operator API does, decision 025): each leg's first
+ *   state (rollback-prepare) takes its initiator from this drill record, which names the leg's execution name.
  * - `finish`: reads both legs' records, measures them (start → stage healthy on the target), records
  *   `drill.recorded` and the outcome, and publishes `Rollback Drilled`.
  */
@@ -72,10 +72,6 @@ async function prepare(e: z.infer<typeof prepareSchema>, deps: Deps): Promise<Pr
     await announce(deps, r.duplicate, 'Rollback Drilled', { releaseId: drillId, service: input.service, digest: pointer?.running }, { stage: input.stage, status: 'BLOCKED', at: r.at, reason, initiator });
     throw new PolicyRefusedError(reason);
   }
-  void started;
-  // The legs' start records: the rollback workflow reads its initiator from them (as for any operator start).
-  await deps.ledger.putInitiator(legs.back, initiator, started.at);
-  await deps.ledger.putInitiator(legs.forward, initiator, started.at);
   const why = `rollback drill ${drillId}${input.reason ? `: ${input.reason}` : ''}`;
   const leg = (which: 'back' | 'forward', digest: string) => ({ service: input.service, stage: input.stage, digest, reason: why, drill: { drillId, leg: which } });
   return {

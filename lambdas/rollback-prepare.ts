@@ -37,12 +37,24 @@ export function rollbackTarget(
   return { digest: candidate };
 }
 
+/**
+ * A drill's leg (decision 052) is started by the drill workflow, with no start record: its initiator is the drill's,
+ * read from the drill's record, and only when that record names this very execution as that leg (so an input that
+ * merely claims a drill is attributed to nobody).
+ */
+async function drillInitiator(deps: Deps, drill: { drillId: string; leg: 'back' | 'forward' }, executionName: string): Promise<string | undefined> {
+  const started = (await deps.ledger.events(drill.drillId)).find((ev) => ev.type === 'release.started');
+  const legs = started?.data.legs as { back?: unknown; forward?: unknown } | undefined;
+  if (started?.data.kind !== 'drill' || legs?.[drill.leg] !== executionName) return undefined;
+  return typeof started.data.initiator === 'string' ? started.data.initiator : undefined;
+}
+
 export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> {
   const e = parseWith(eventSchema, event, 'task input');
   const input = parseRollbackInput(e.input, deps.config);
   const pointer = await deps.ledger.getPointer(input.service, input.stage);
   const target = rollbackTarget(pointer, input.digest);
-  const initiator = (await deps.ledger.getInitiator(e.executionName)) ?? UNATTRIBUTED_START;
+  const initiator = (await deps.ledger.getInitiator(e.executionName)) ?? (input.drill ? await drillInitiator(deps, input.drill, e.executionName) : undefined) ?? UNATTRIBUTED_START;
   const releaseId = e.executionName;
   const started = await record(deps, releaseId, RELEASE_STEP.started, 'release.started', {
     kind: 'rollback',

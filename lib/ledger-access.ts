@@ -262,7 +262,10 @@ export const LEDGER_ACCESS = {
     calls: ['leasesOf', 'releaseLease', 'takeLeaseWaiters', 'events', 'append', 'takeToken(BAKE)', 'takeToken(APPROVAL)'],
     why: 'closes the record of an execution that died: frees its leases (waking the releases waiting for them), cancels its tokens',
   },
-  'rollback-prepare': { calls: ['getPointer', 'getInitiator', 'append'], why: 'opens an operator rollback record with its target and initiator' },
+  'rollback-prepare': {
+    calls: ['getPointer', 'getInitiator', 'events', 'append'],
+    why: "opens an operator rollback record with its target and initiator (a drill's leg: the initiator its drill's record names, read-only)",
+  },
   'approval-request': { calls: ['events', 'getLease', 'putToken(APPROVAL)', 'takeToken(APPROVAL)', 'append'], why: 'stores the approval token and records the wait' },
   'approval-decide': {
     calls: ['events', 'append', 'takeToken(APPROVAL)', 'putToken(APPROVAL)', 'recordRefusal', 'takeThrottleSlot', 'throttleUsed'],
@@ -277,8 +280,8 @@ export const LEDGER_ACCESS = {
   'rollout-check': { calls: ['events'], why: "reads the release's record (read-only)" },
   'operator-api': { calls: ['putInitiator', 'setFreeze'], why: 'writes the start record naming the SigV4 caller, and the freeze with its principal' },
   'drill-step': {
-    calls: ['getPointer', 'getLease', 'getInitiator', 'putInitiator', 'events', 'append'],
-    why: "opens a drill record (reads the stage's pointer and lease), writes its two legs' start records (the drill's initiator), reads the legs' records and records the figures",
+    calls: ['getPointer', 'getLease', 'getInitiator', 'events', 'append'],
+    why: "opens a drill record (reads the stage's pointer, its lease and the start record the operator API wrote), reads the legs' records and records the figures",
   },
 } as const satisfies Record<HandlerName, HandlerLedgerAccess>;
 

@@ -128,6 +128,11 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.stages[].windows.blackouts[].from': 'Start, local date-time YYYY-MM-DDTHH:MM',
   'services.<name>.stages[].windows.blackouts[].to': 'End, local date-time, after `from`',
   'services.<name>.stages[].windows.blackouts[].reason': 'Why; recorded with the `window` gate',
+  'services.<name>.stages[].production':
+    'Whether the stage is production: never drilled ([decision 052](decisions/052-rollback-drills.md)). Absent: true for the service\'s last stage, false for the others',
+  'services.<name>.stages[].drill': 'Rollback drills of the stage (`gantry drill`, [decision 052](decisions/052-rollback-drills.md)); refused on a production stage',
+  'services.<name>.stages[].drill.schedule':
+    'Start a drill on this EventBridge Scheduler expression: `rate(<n> hours|days)` (at least hourly apart) or `cron(<6 fields>)`; the stack makes one schedule per stage',
   'services.<name>.stages[].workload': "The Deployment and container the daily drift check reads; defaults to a `kubernetes` deploy's own",
   'services.<name>.stages[].workload.deployment': 'The Deployment name',
   'services.<name>.stages[].workload.container': 'The container name',
@@ -145,6 +150,8 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   insight: 'The daily insight check',
   'insight.staleAfterDays': 'A service with no promotion to its last stage in this many days is reported stale',
   'insight.driftCheck': "Compare what each stage's workload runs with what the ledger says was deployed",
+  'insight.drillAfterDays':
+    'A drillable stage whose last successful rollback drill is older than this many days (or that was never drilled) is reported by the daily check as `Drill Overdue` ([decision 052](decisions/052-rollback-drills.md)). Absent: not checked',
   identity: 'Who is which person, for segregation of duties ([Who is which person](#who-is-which-person-identity)); absent: persons are compared by IAM user or role session name',
   'identity.persons': 'Each person, by name, with the principal ARNs that are them',
   'identity.persons.<name>': 'The principals (ARNs, in any account, under any role) that are this person; no principal may belong to two persons',

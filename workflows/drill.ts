@@ -17,6 +17,8 @@ function rollbackLeg(leg: 'back' | 'forward', next: string, comment: string) {
     },
     ResultSelector: { 'status.$': '$.Status', 'executionArn.$': '$.ExecutionArn' },
     ResultPath: `$.${leg}`,
+    // A StartExecution throttled or unanswered is retried: a start under the same name and input is the same execution.
+    Retry: [{ ErrorEquals: ['StepFunctions.ThrottlingException', 'StepFunctions.SdkClientException'], IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2 }],
     // A whole rollback (gates, deploy, recovery window): the rollback workflow's own waits bound it.
     TimeoutSeconds: 6 * 3600,
     Catch: [catchAll('RecordDrill', `$.${leg}Error`)],

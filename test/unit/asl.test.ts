@@ -20,8 +20,8 @@ function walk(v: unknown, visit: (key: string, value: unknown, path: string) => 
 }
 
 describe('state machine definitions', () => {
-  it('has the release, rollback and insight workflows', () => {
-    assert.deepEqual(files.sort(), ['insight.asl.json', 'release.asl.json', 'rollback.asl.json']);
+  it('has the release, rollback, insight and drill workflows', () => {
+    assert.deepEqual(files.sort(), ['drill.asl.json', 'insight.asl.json', 'release.asl.json', 'rollback.asl.json']);
   });
 
   for (const file of files) {

@@ -153,6 +153,8 @@ function scenarios(): Array<{ name: string; raw?: unknown; file?: string }> {
     // Issue 18: a canary with its analysis (canary-analysis), and waves of clusters across accounts (per-cluster records).
     { name: 'canary-analysis-fails', file: join(ROOT, 'examples', 'scenarios', 'canary-analysis-fails.json') },
     { name: 'waves-cross-account', file: join(ROOT, 'examples', 'scenarios', 'waves-cross-account.json') },
+    // Issue 19: a rollback drill (drill-step, the legs' rollback-prepare reading the drill record), the prod refusal and Drill Overdue.
+    { name: 'drill-staging', file: join(ROOT, 'examples', 'scenarios', 'drill-staging.json') },
   ];
 }
 
