@@ -50,7 +50,7 @@ async function prepare(e: z.infer<typeof prepareSchema>, deps: Deps): Promise<Pr
   const plan = drillPlan(pointer, lease, rollbackTarget(pointer, undefined));
   const initiator = (await deps.ledger.getInitiator(drillId)) ?? (input.scheduled ? SCHEDULED_INITIATOR : UNATTRIBUTED_START);
   const legs = legNames(drillId);
-  const started = await record(deps, drillId, RELEASE_STEP.started, 'release.started', {
+  await record(deps, drillId, RELEASE_STEP.started, 'release.started', {
     kind: 'drill',
     service: input.service,
     digest: 'fromDigest' in plan ? plan.fromDigest : (pointer?.running ?? null),
@@ -69,7 +69,13 @@ async function prepare(e: z.infer<typeof prepareSchema>, deps: Deps): Promise<Pr
     const reason = `drill refused: ${plan.refused}; nothing was deployed`;
     await record(deps, drillId, stageStep.finished(input.stage), 'stage.finished', { status: 'BLOCKED', reason }, input.stage);
     const r = await record(deps, drillId, RELEASE_STEP.finished, 'release.finished', { status: 'BLOCKED', reason });
-    await announce(deps, r.duplicate, 'Rollback Drilled', { releaseId: drillId, service: input.service, digest: pointer?.running }, { stage: input.stage, status: 'BLOCKED', at: r.at, reason, initiator });
+    await announce(
+      deps,
+      r.duplicate,
+      'Rollback Drilled',
+      { releaseId: drillId, service: input.service, digest: pointer?.running },
+      { stage: input.stage, status: 'BLOCKED', at: r.at, reason, initiator },
+    );
     throw new PolicyRefusedError(reason);
   }
   const why = `rollback drill ${drillId}${input.reason ? `: ${input.reason}` : ''}`;
@@ -93,7 +99,8 @@ async function finish(e: z.infer<typeof finishSchema>, deps: Deps): Promise<{ st
   const stage = String((started.data.stages as string[])[0]);
   const legs = started.data.legs as { back: string; forward: string };
   const back = drillLeg('back', legs.back, await deps.ledger.events(legs.back));
-  const forward: DrillLeg = back.status === 'ROLLED_BACK' ? drillLeg('forward', legs.forward, await deps.ledger.events(legs.forward)) : { leg: 'forward', releaseId: legs.forward, status: 'NOT_STARTED' };
+  const forward: DrillLeg =
+    back.status === 'ROLLED_BACK' ? drillLeg('forward', legs.forward, await deps.ledger.events(legs.forward)) : { leg: 'forward', releaseId: legs.forward, status: 'NOT_STARTED' };
   const outcome = drillOutcome(back, forward);
   const figures = {
     service,

@@ -83,7 +83,11 @@ export async function run(event: unknown, deps: OperatorDeps): Promise<ApiRespon
 async function start(deps: OperatorDeps, caller: ApiCaller, kind: StartKind, input: unknown): Promise<ApiResponse> {
   // Exactly the workflow's validation: a refused input writes nothing and starts nothing.
   const service =
-    kind === 'release' ? parseReleaseInput(input, deps.config).service : kind === 'drill' ? drillOnlyByPerson(parseDrillInput(input, deps.config)).service : parseRollbackInput(input, deps.config).service;
+    kind === 'release'
+      ? parseReleaseInput(input, deps.config).service
+      : kind === 'drill'
+        ? drillOnlyByPerson(parseDrillInput(input, deps.config)).service
+        : parseRollbackInput(input, deps.config).service;
   const now = deps.now();
   const at = now.toISOString();
   // The name is made here, from API Gateway's request id: nobody can know it before the request, so nobody

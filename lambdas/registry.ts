@@ -60,7 +60,8 @@ export const CAPABILITIES = {
 export type Capability = keyof typeof CAPABILITIES;
 
 /** Environment a handler gets beyond the common one (TABLE_NAME, EVENT_BUS_NAME, SCHEDULE_GROUP, SCHEDULER_ROLE_ARN). */
-export type ExtraEnvironment = 'ECR_REGISTRY' | 'BAKE_TIMER_FUNCTION_ARN' | 'BAKE_TIMER_DLQ_ARN' | 'RELEASE_STATE_MACHINE_ARN' | 'ROLLBACK_STATE_MACHINE_ARN' | 'DRILL_STATE_MACHINE_ARN';
+export type ExtraEnvironment =
+  'ECR_REGISTRY' | 'BAKE_TIMER_FUNCTION_ARN' | 'BAKE_TIMER_DLQ_ARN' | 'RELEASE_STATE_MACHINE_ARN' | 'ROLLBACK_STATE_MACHINE_ARN' | 'DRILL_STATE_MACHINE_ARN';
 
 export interface HandlerEntry {
   /** The handler file, from the repository root. */
@@ -231,7 +232,8 @@ export const HANDLER_REGISTRY = {
   },
   'drill-step': {
     entry: 'lambdas/drill-step.ts',
-    description: 'The drill workflow steps (decision 052): refuses a stage that cannot be drilled, opens the drill record, measures both rollback legs and publishes Rollback Drilled',
+    description:
+      'The drill workflow steps (decision 052): refuses a stage that cannot be drilled, opens the drill record, measures both rollback legs and publishes Rollback Drilled',
     invokedBy: workflow('drill'),
     capabilities: ['publishEvents'],
   },

@@ -23,7 +23,6 @@ export interface DrillSchedulesProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-
 export class DrillSchedules extends Construct {
   /** By `service/stage`. */
   public readonly schedules: Readonly<Record<string, Schedule>>;

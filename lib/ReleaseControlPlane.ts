@@ -366,7 +366,12 @@ export class ReleaseControlPlane extends Construct {
     substitutionValues.RollbackStateMachineArn = this.rollbackStateMachine.stateMachineArn;
     nestedStateMachines.RollbackStateMachineArn = {
       arn: this.rollbackStateMachine.stateMachineArn,
-      executions: stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.rollbackStateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      executions: stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${this.rollbackStateMachine.stateMachineName}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     };
     this.drillStateMachine = workflow('DrillWorkflow', 'drill.asl.json');
     this.drillSchedules = new DrillSchedules(this, 'DrillSchedules', { config, drillWorkflow: this.drillStateMachine, encryptionKey: this.key, removalPolicy });

@@ -149,7 +149,8 @@ export class WorkflowDefinition {
     const used = this.nestedStateMachines;
     if (used.length === 0) return [];
     const missing = used.filter((p) => stateMachines[p] === undefined);
-    if (missing.length > 0) throw new WorkflowDefinitionError(`${this.source}: runs state machine(s) ${missing.map((p) => `\${${p}}`).join(', ')} the control plane has no ARN for`);
+    if (missing.length > 0)
+      throw new WorkflowDefinitionError(`${this.source}: runs state machine(s) ${missing.map((p) => `\${${p}}`).join(', ')} the control plane has no ARN for`);
     const of = used.map((p) => stateMachines[p] as { arn: string; executions: string });
     return [
       { sid: 'StartNestedWorkflows', actions: ['states:StartExecution'], resources: of.map((s) => s.arn) },
@@ -240,7 +241,10 @@ export class WorkflowDefinition {
     if (resource === EKS_DESCRIBE_CLUSTER) return { kind: 'eks-describe-cluster', state };
     if (resource === START_EXECUTION_SYNC) {
       const sm = wholePlaceholder(s.Parameters?.StateMachineArn);
-      if (!sm) throw new WorkflowDefinitionError(`${this.source}: state ${state} starts a state machine that is not a \${Placeholder} (StateMachineArn must be one, so it can be granted)`);
+      if (!sm)
+        throw new WorkflowDefinitionError(
+          `${this.source}: state ${state} starts a state machine that is not a \${Placeholder} (StateMachineArn must be one, so it can be granted)`,
+        );
       return { kind: 'start-execution', state, stateMachinePlaceholder: sm };
     }
     if (resource === EKS_CALL) {

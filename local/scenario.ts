@@ -203,7 +203,9 @@ const trigger = z.discriminatedUnion(
         input: z.strictObject({ service: z.string().min(1), stage: z.string().min(1), reason: z.string().min(1).optional() }),
         at: duration.default('PT0S'),
       })
-      .refine((t) => (t.principal === undefined) !== (t.schedule === undefined), { message: 'expected either principal (an operator\'s drill) or schedule (a scheduled drill), not both' }),
+      .refine((t) => (t.principal === undefined) !== (t.schedule === undefined), {
+        message: "expected either principal (an operator's drill) or schedule (a scheduled drill), not both",
+      }),
     /**
      * A start from the Step Functions console (an addition to the base format, docs/scenarios.md): StartExecution of
      * the release (or rollback) workflow under `name`, with no start record, so the release starts unattributed. Who

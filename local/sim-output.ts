@@ -219,7 +219,11 @@ function insightEntries(r: InsightRecord): TimelineEntry[] {
   const drift = d.drift ?? [];
   const stale = d.stale ?? [];
   return [
-    { at: r.at, event: 'Insight Check', reason: `${drift.length} drifted, ${d.inSync?.length ?? 0} in sync, ${stale.length} stale${d.drillsOverdue ? `, ${d.drillsOverdue.length} drill(s) overdue${d.drillsOverdue.length ? ` (${d.drillsOverdue.map((o) => `${o.service}/${o.stage}`).join(', ')})` : ''}` : ''} (record #${r.seq})` },
+    {
+      at: r.at,
+      event: 'Insight Check',
+      reason: `${drift.length} drifted, ${d.inSync?.length ?? 0} in sync, ${stale.length} stale${d.drillsOverdue ? `, ${d.drillsOverdue.length} drill(s) overdue${d.drillsOverdue.length ? ` (${d.drillsOverdue.map((o) => `${o.service}/${o.stage}`).join(', ')})` : ''}` : ''} (record #${r.seq})`,
+    },
     ...drift.map((f) => ({ at: r.at, stage: f.stage, event: 'Drift Detected', result: 'DRIFTED', reason: `${f.service}/${f.stage} [${f.kind}]: ${f.reason}` })),
     ...stale.map((f) => ({ at: r.at, event: 'Service Stale', result: 'STALE', reason: `${f.service}: ${f.reason}` })),
     ...(d.drillsOverdue ?? []).map((o) => ({

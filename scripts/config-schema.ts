@@ -129,7 +129,7 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.stages[].windows.blackouts[].to': 'End, local date-time, after `from`',
   'services.<name>.stages[].windows.blackouts[].reason': 'Why; recorded with the `window` gate',
   'services.<name>.stages[].production':
-    'Whether the stage is production: never drilled ([decision 052](decisions/052-rollback-drills.md)). Absent: true for the service\'s last stage, false for the others',
+    "Whether the stage is production: never drilled ([decision 052](decisions/052-rollback-drills.md)). Absent: true for the service's last stage, false for the others",
   'services.<name>.stages[].drill': 'Rollback drills of the stage (`gantry drill`, [decision 052](decisions/052-rollback-drills.md)); refused on a production stage',
   'services.<name>.stages[].drill.schedule':
     'Start a drill on this EventBridge Scheduler expression: `rate(<n> hours|days)` (at least hourly apart) or `cron(<6 fields>)`; the stack makes one schedule per stage',

@@ -49,11 +49,7 @@ export const drillWorkflow: StateMachine = {
       CausePath: '$.error.Cause',
       Comment: 'Nothing was deployed.',
     },
-    RollStageBack: rollbackLeg(
-      'back',
-      'RollStageForward',
-      'The rollback workflow returns the stage to the previous last known good (its gates, its deploy, its recovery check).',
-    ),
+    RollStageBack: rollbackLeg('back', 'RollStageForward', 'The rollback workflow returns the stage to the previous last known good (its gates, its deploy, its recovery check).'),
     RollStageForward: rollbackLeg('forward', 'RecordDrill', 'The rollback workflow returns the stage to the digest that was running before the drill.'),
     RecordDrill: lambdaTask('DrillStep', {
       Parameters: {
@@ -63,7 +59,7 @@ export const drillWorkflow: StateMachine = {
       ResultPath: '$.final',
       Catch: [catchAll('DrillFailedInternally')],
       Next: 'DidDrillSucceed',
-      Comment: "Measures both legs from their records, records drill.recorded and the outcome, publishes Rollback Drilled.",
+      Comment: 'Measures both legs from their records, records drill.recorded and the outcome, publishes Rollback Drilled.',
     }),
     DidDrillSucceed: {
       Type: 'Choice',

@@ -20,7 +20,7 @@ interface DrillOptions extends BackendOptions {
 export const DRILL_ADVICE: Readonly<Record<string, string>> = {
   BLOCKED: 'nothing was deployed; drill again when the stage has a previous last known good and no release or rollback in flight',
   FAILED:
-    "the stage is as the failed leg left it: gantry status <leg> says where; if it runs the older digest, return it with gantry rollback --service S --stage T --digest <the digest that was running> --reason …",
+    'the stage is as the failed leg left it: gantry status <leg> says where; if it runs the older digest, return it with gantry rollback --service S --stage T --digest <the digest that was running> --reason …',
   ROLLBACK_FAILED:
     'the roll-back deploy failed and the stage is as the rollback workflow left it (ROLLBACK_FAILED: possibly half-deployed); check the workload, then gantry rollback --service S --stage T --digest <the digest that was running> --reason … to return it',
 };

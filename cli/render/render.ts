@@ -130,7 +130,8 @@ export function drillLines(a: Pick<ReleaseAudit, 'drill' | 'drillLeg'>): string[
     `  back       ${d.fromDigest ?? '?'} → ${d.toDigest ?? '?'}: time to restore ${secs(d.timeToRestoreSeconds)}`,
     `  forward    ${d.toDigest ?? '?'} → ${d.fromDigest ?? '?'}: ${secs(d.rollForwardSeconds)}`,
   ];
-  for (const l of d.legs) out.push(`  leg        ${l.leg} ${l.releaseId} ${l.status}${l.startedAt ? ` from ${when(l.startedAt)}` : ''}${l.healthyAt ? ` healthy ${when(l.healthyAt)}` : ''}`);
+  for (const l of d.legs)
+    out.push(`  leg        ${l.leg} ${l.releaseId} ${l.status}${l.startedAt ? ` from ${when(l.startedAt)}` : ''}${l.healthyAt ? ` healthy ${when(l.healthyAt)}` : ''}`);
   if (d.reason) out.push(`  outcome    ${d.reason}`);
   return out;
 }
@@ -240,7 +241,9 @@ function serviceLines(s: ServiceDora): string[] {
   }
   // Rollback drills (decision 052): rehearsed time to restore, beside the real recovery time above.
   if (s.drills.drills > 0) {
-    out.push(`  drills (rehearsed)     ${s.drills.drills} drill(s): ${s.drills.succeeded} succeeded, ${s.drills.failed} did not; time to restore ${statsLine(s.drills.timeToRestore)}`);
+    out.push(
+      `  drills (rehearsed)     ${s.drills.drills} drill(s): ${s.drills.succeeded} succeeded, ${s.drills.failed} did not; time to restore ${statsLine(s.drills.timeToRestore)}`,
+    );
     for (const st of s.stages) {
       if (st.drills.drills === 0) continue;
       out.push(

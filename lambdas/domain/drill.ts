@@ -9,7 +9,8 @@ import type { LedgerEvent } from './ledger';
 import { ValidationError, formatIssues } from './validation';
 
 /** How EventBridge Scheduler spells a recurring schedule: `rate(7 days)` or `cron(0 4 ? * MON *)` (six fields). */
-export const DRILL_SCHEDULE_HELP = 'expected a schedule expression: rate(<n> hours|days) of at least 1 hour, or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)';
+export const DRILL_SCHEDULE_HELP =
+  'expected a schedule expression: rate(<n> hours|days) of at least 1 hour, or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)';
 
 /** A drill's schedule expression, or the reason it is refused. A drill deploys twice: never more often than hourly. */
 export function drillScheduleProblem(expression: string): string | undefined {
@@ -28,7 +29,8 @@ export function drillScheduleProblem(expression: string): string | undefined {
     if (fields.length !== 6) return `${DRILL_SCHEDULE_HELP}; got ${JSON.stringify(expression)} (${fields.length} fields, expected 6)`;
     if (!fields.every((f) => /^[0-9A-Za-z*?,/#L-]+$/.test(f))) return `${DRILL_SCHEDULE_HELP}; got ${JSON.stringify(expression)}`;
     if (fields[2] !== '?' && fields[4] !== '?') return `${DRILL_SCHEDULE_HELP}; got ${JSON.stringify(expression)} (one of day-of-month and day-of-week must be ?)`;
-    if (/[*/]/.test(fields[0] as string)) return `${DRILL_SCHEDULE_HELP}; got ${JSON.stringify(expression)} (the minutes field must name fixed minutes: a drill deploys twice, at most hourly)`;
+    if (/[*/]/.test(fields[0] as string))
+      return `${DRILL_SCHEDULE_HELP}; got ${JSON.stringify(expression)} (the minutes field must name fixed minutes: a drill deploys twice, at most hourly)`;
     return undefined;
   }
   return `${DRILL_SCHEDULE_HELP}; got ${JSON.stringify(expression)}`;
@@ -88,9 +90,11 @@ export function parseDrillInput(raw: unknown, config: GantryConfig, source = 'dr
   if (!r.success) throw new ValidationError(source, formatIssues(r.error.issues, raw));
   const v = r.data;
   const svc = Object.hasOwn(config.services, v.service) ? config.services[v.service] : undefined;
-  if (!svc) throw new ValidationError(source, [`service: expected one of the services of the config (${Object.keys(config.services).join(', ')}), got ${JSON.stringify(v.service)}`]);
+  if (!svc)
+    throw new ValidationError(source, [`service: expected one of the services of the config (${Object.keys(config.services).join(', ')}), got ${JSON.stringify(v.service)}`]);
   const index = svc.stages.findIndex((s) => s.name === v.stage);
-  if (index < 0) throw new ValidationError(source, [`stage: expected one of the stages of ${v.service} (${svc.stages.map((s) => s.name).join(', ')}), got ${JSON.stringify(v.stage)}`]);
+  if (index < 0)
+    throw new ValidationError(source, [`stage: expected one of the stages of ${v.service} (${svc.stages.map((s) => s.name).join(', ')}), got ${JSON.stringify(v.stage)}`]);
   if (isProductionStage(svc, index)) {
     const allowed = drillableStages(config)
       .filter((d) => d.service === v.service)

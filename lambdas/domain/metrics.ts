@@ -234,7 +234,11 @@ export function drillStats(list: readonly DrillRecord[]): DrillStats {
     failed: list.filter((d) => d.status !== 'SUCCEEDED').length,
     timeToRestore: durationStats(nums((d) => d.timeToRestoreSeconds)),
     rollForward: durationStats(nums((d) => d.rollForwardSeconds)),
-    lastAt: list.map((d) => d.at).sort().at(-1) ?? null,
+    lastAt:
+      list
+        .map((d) => d.at)
+        .sort()
+        .at(-1) ?? null,
   };
 }
 

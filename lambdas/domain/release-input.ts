@@ -61,7 +61,10 @@ function rollbackInputSchema(config: GantryConfig) {
       force: z.strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' }).optional(),
       /** Set by the drill workflow only (decision 052): this rollback is a leg of that drill. */
       drill: z
-        .strictObject({ drillId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'expected an execution name'), leg: z.enum(['back', 'forward']) }, { error: 'expected {"drillId": …, "leg": "back" | "forward"}' })
+        .strictObject(
+          { drillId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'expected an execution name'), leg: z.enum(['back', 'forward']) },
+          { error: 'expected {"drillId": …, "leg": "back" | "forward"}' },
+        )
         .optional(),
     },
     { error: 'expected a rollback input object {"service": …, "stage": …}' },

@@ -88,8 +88,10 @@ export interface DrillFigures {
 export function drillMetrics(f: DrillFigures): ReleaseMetric[] {
   const dims = { [D.service]: f.service, [D.stage]: f.stage };
   const out: ReleaseMetric[] = [{ name: DRILL_METRICS.drills, unit: 'Count', value: 1, dimensions: { ...dims, [D.outcome]: f.status } }];
-  if (f.timeToRestoreSeconds !== undefined && f.timeToRestoreSeconds >= 0) out.push({ name: DRILL_METRICS.timeToRestore, unit: 'Seconds', value: f.timeToRestoreSeconds, dimensions: dims });
-  if (f.rollForwardSeconds !== undefined && f.rollForwardSeconds >= 0) out.push({ name: DRILL_METRICS.rollForward, unit: 'Seconds', value: f.rollForwardSeconds, dimensions: dims });
+  if (f.timeToRestoreSeconds !== undefined && f.timeToRestoreSeconds >= 0)
+    out.push({ name: DRILL_METRICS.timeToRestore, unit: 'Seconds', value: f.timeToRestoreSeconds, dimensions: dims });
+  if (f.rollForwardSeconds !== undefined && f.rollForwardSeconds >= 0)
+    out.push({ name: DRILL_METRICS.rollForward, unit: 'Seconds', value: f.rollForwardSeconds, dimensions: dims });
   return out;
 }
 

@@ -27,7 +27,17 @@ const base = (): Raw => JSON.parse(readFileSync(join(SCENARIOS, 'drill-staging.j
 const run = (raw: unknown) => simulate(loadScenario(raw, SCENARIOS));
 const ajv = new Ajv({ allErrors: true, strict: true });
 const schemaOf = (dir: string, name: string) => ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schemas', dir, `${name}.json`), 'utf8')));
-const envelope = (e: { detailType: string; detail: Record<string, unknown> }) => ({ version: '0', id: 'e', source: 'gantry', 'detail-type': e.detailType, account: '111122223333', time: '2026-11-24T10:00:00Z', region: 'eu-west-2', resources: [], detail: JSON.parse(JSON.stringify(e.detail)) });
+const envelope = (e: { detailType: string; detail: Record<string, unknown> }) => ({
+  version: '0',
+  id: 'e',
+  source: 'gantry',
+  'detail-type': e.detailType,
+  account: '111122223333',
+  time: '2026-11-24T10:00:00Z',
+  region: 'eu-west-2',
+  resources: [],
+  detail: JSON.parse(JSON.stringify(e.detail)),
+});
 const drillsOf = (r: SimulationResult) => r.output.releases.filter((x) => x.releaseId.includes('-drill-') && !/-(back|fwd)$/.test(x.releaseId));
 
 describe('a drill of staging through the real workflows (examples/scenarios/drill-staging.json)', () => {
@@ -47,7 +57,10 @@ describe('a drill of staging through the real workflows (examples/scenarios/dril
     );
     assert.ok(legs[0]?.releaseId.endsWith('-back') && legs[1]?.releaseId.endsWith('-fwd'));
     const machines = r.output.executions.map((e) => [e.machine, e.status]);
-    assert.deepEqual(machines.filter(([m]) => m === 'drill'), [['drill', 'SUCCEEDED']]);
+    assert.deepEqual(
+      machines.filter(([m]) => m === 'drill'),
+      [['drill', 'SUCCEEDED']],
+    );
     assert.equal(machines.filter(([m]) => m === 'rollback').length, 2);
     // The stage is left as it was: the digest that ran runs again and is the last known good.
     assert.equal(r.output.stages['payments/staging']?.running, D2);
@@ -131,7 +144,10 @@ describe('drills refused or failed', () => {
     assert.equal(d?.status, 'BLOCKED');
     assert.match(String(d?.reason), /no previous last known good: nothing to roll back to/);
     assert.equal(r.output.deployments.length, 0);
-    assert.deepEqual(r.output.executions.map((e) => [e.machine, e.error]), [['drill', 'DrillRefused']]);
+    assert.deepEqual(
+      r.output.executions.map((e) => [e.machine, e.error]),
+      [['drill', 'DrillRefused']],
+    );
     const ev = r.output.lifecycle.find((e) => e.detailType === 'Rollback Drilled');
     assert.equal(ev?.detail.status, 'BLOCKED');
   });
@@ -156,7 +172,10 @@ describe('drills refused or failed', () => {
     const [d] = drillsOf(r);
     assert.equal(d?.status, 'BLOCKED');
     assert.match(String(d?.reason), /a release or rollback is in flight in this stage \(payments-.* holds its lease\)/);
-    assert.ok(r.output.deployments.every((x) => x.kind === 'deploy'), 'only the release deployed');
+    assert.ok(
+      r.output.deployments.every((x) => x.kind === 'deploy'),
+      'only the release deployed',
+    );
   });
 
   it('a drill whose roll-back deploy fails ends ROLLBACK_FAILED, leaves the stage as the rollback workflow left it and rolls nothing forward', async () => {
