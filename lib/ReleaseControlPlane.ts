@@ -6,7 +6,7 @@
  * the definitions and handlers actually use.
  */
 import { join } from 'node:path';
-import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, type CfnElement, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { CfnEventBusPolicy, EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
@@ -374,6 +374,12 @@ export class ReleaseControlPlane extends Construct {
       }),
     };
     this.drillStateMachine = workflow('DrillWorkflow', 'drill.asl.json');
+    const rollbackWorkflowId = stack.getLogicalId(this.rollbackStateMachine.node.defaultChild as CfnElement);
+    acknowledge(
+      this.drillStateMachine.role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${rollbackWorkflowId}.Name>:*]`,
+      "states:DescribeExecution/StopExecution on the rollback workflow's executions only (execution:<rollback state machine name>:*): what startExecution.sync:2 needs to watch the drill's two legs, whose names are made per drill (decision 052).",
+    );
     this.drillSchedules = new DrillSchedules(this, 'DrillSchedules', { config, drillWorkflow: this.drillStateMachine, encryptionKey: this.key, removalPolicy });
     const workflows = [this.releaseStateMachine, this.rollbackStateMachine];
     this.insightCheck = new InsightCheck(this, 'InsightCheck', {

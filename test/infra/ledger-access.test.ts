@@ -100,6 +100,7 @@ describe('who may write which item of the ledger (read from the template)', () =
       'bake-timer',
       'canary-analysis',
       'deploy-check',
+      'drill-step',
       'image-gates',
       'intake',
       'prepare-release',
@@ -225,9 +226,9 @@ describe('people', () => {
     const invoke = statements.operator?.find((s: Statement) => asArray(s.Action).includes('execute-api:Invoke'));
     assert.deepEqual(
       asArray(invoke?.Resource)
-        .map((r) => /\/v1\/(POST|PUT)\/(releases|rollbacks|freeze)"/.exec(JSON.stringify(r))?.slice(1).join(' /'))
+        .map((r) => /\/v1\/(POST|PUT)\/(releases|rollbacks|freeze|drills)"/.exec(JSON.stringify(r))?.slice(1).join(' /'))
         .sort(),
-      ['POST /releases', 'POST /rollbacks', 'PUT /freeze'],
+      ['POST /drills', 'POST /releases', 'POST /rollbacks', 'PUT /freeze'],
     );
     assert.ok(actions('operator').includes('states:StopExecution') && actions('operator').includes('dynamodb:Query'));
     assert.deepEqual(actions('approver'), ['execute-api:Invoke']);
