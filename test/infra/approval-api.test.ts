@@ -61,7 +61,7 @@ describe('the approval API', () => {
       (m) => resourcePath((m.Properties?.ResourceId as { Ref: string }).Ref) !== DECISION_RESOURCE,
     );
 
-    assert.equal(methods.length, 3);
+    assert.equal(methods.length, 4);
     for (const m of methods) {
       const p = m.Properties as Record<string, any>;
       assert.equal(p.Integration.Type, 'AWS_PROXY');
@@ -81,9 +81,9 @@ describe('the approval API', () => {
       const arn = JSON.stringify(p.Properties?.SourceArn);
       assert.match(arn, new RegExp(`"${logicalId(cp().approvalApi.api)}"`));
       assert.doesNotMatch(arn, /test-invoke-stage/);
-      return /\/(POST|PUT)\/(releases|rollbacks|freeze)"/.exec(arn)?.slice(1).join(' /');
+      return /\/(POST|PUT)\/(releases|rollbacks|freeze|drills)"/.exec(arn)?.slice(1).join(' /');
     });
-    assert.deepEqual(routes.sort(), ['POST /releases', 'POST /rollbacks', 'PUT /freeze']);
+    assert.deepEqual(routes.sort(), ['POST /drills', 'POST /releases', 'POST /rollbacks', 'PUT /freeze']);
   });
 
   it('names each operator route for identity policies (operatorArns)', () => {

@@ -29,7 +29,7 @@ describe('workflow log groups', () => {
     const machines = Object.entries(resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine'));
     const groups = resourcesOfType(built.template, 'AWS::Logs::LogGroup');
 
-    assert.equal(machines.length, 3, 'release, rollback and insight');
+    assert.equal(machines.length, 4, 'release, rollback, insight and drill');
     for (const [id, sm] of machines) {
       const arn = (sm.Properties?.LoggingConfiguration as any)?.Destinations?.[0]?.CloudWatchLogsLogGroup?.LogGroupArn;
       const groupId = arn?.['Fn::GetAtt']?.[0] as string;

@@ -96,8 +96,8 @@ describe('encryption', () => {
     const groups = Object.values(resourcesOfType(built.template, 'AWS::Logs::LogGroup'));
     assert.equal(
       groups.length,
-      Object.keys(HANDLERS).length + 6,
-      'one per handler, one per workflow (release, rollback, insight), one per driver (Helm, Terraform), one for the approval API access logs',
+      Object.keys(HANDLERS).length + 7,
+      'one per handler, one per workflow (release, rollback, insight, drill), one per driver (Helm, Terraform), one for the approval API access logs',
     );
     for (const g of groups) {
       assert.deepEqual(g.Properties?.KmsKeyId, keyArn());
@@ -298,15 +298,18 @@ describe('the handlers', () => {
     assert.equal(all.length - starters.length, 1);
     const release = JSON.stringify({ Ref: logicalId(cp().releaseStateMachine) });
     const rollback = JSON.stringify({ Ref: logicalId(cp().rollbackStateMachine) });
+    const drill = JSON.stringify({ Ref: logicalId(cp().drillStateMachine) });
     const startersOf = (arn: string) =>
       starters
         .filter((s) => asArray(s.statement.Resource).some((r) => JSON.stringify(r) === arn))
         .map((s) => s.where.split(' ')[0])
         .sort();
-    const who = (w: string) => (/Intake/.test(w) ? 'intake' : /OperatorApi/.test(w) ? 'operator-api' : w);
+    const who = (w: string) => (/Intake/.test(w) ? 'intake' : /OperatorApi/.test(w) ? 'operator-api' : /DrillWorkflow/.test(w) ? 'drill-workflow' : w);
     assert.deepEqual(startersOf(release).map(who), ['intake', 'operator-api']);
-    assert.deepEqual(startersOf(rollback).map(who), ['operator-api']);
-    assert.ok(starters.every((s) => asArray(s.statement.Resource).every((r) => [release, rollback].includes(JSON.stringify(r)))));
+    // The drill workflow runs the rollback workflow nested (decision 052): its two legs.
+    assert.deepEqual(startersOf(rollback).map(who), ['drill-workflow', 'operator-api']);
+    assert.deepEqual(startersOf(drill).map(who), ['operator-api']);
+    assert.ok(starters.every((s) => asArray(s.statement.Resource).every((r) => [release, rollback, drill].includes(JSON.stringify(r)))));
     assert.equal(statementsWithAction(rolePolicyStatements(logicalId(cp().functions.intake.role)), 'states:StartExecution').length, 1);
     assert.deepEqual(
       statementsWithAction(rolePolicyStatements(logicalId(cp().functions.intake.role)), 'states:StartExecution')
@@ -327,7 +330,13 @@ describe('the handlers', () => {
     assert.match(resource, /:execution:/);
     assert.ok(resource.includes(JSON.stringify({ Ref: logicalId(cp().releaseStateMachine) })), `only the release workflow's executions: ${resource}`);
     assert.ok(!resource.includes(logicalId(cp().rollbackStateMachine)));
-    assert.equal(all.length, 1, 'no other role may describe executions');
+    // Besides intake, only the drill workflow: it watches its nested rollback executions (startExecution.sync:2, decision 052).
+    const others = all.filter((s) => !/Intake/.test(s.where));
+    assert.deepEqual(
+      others.map((s) => [/DrillWorkflow/.test(s.where), JSON.stringify(s.statement.Resource).includes(logicalId(cp().rollbackStateMachine))]),
+      [[true, true]],
+      'no other role may describe executions',
+    );
   });
 
   it('read only the configured ECR repositories', () => {

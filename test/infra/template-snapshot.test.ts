@@ -121,7 +121,7 @@ describe('the example config’s stack, as a reviewer reads it', () => {
         }),
     );
     const sortedInventory = Object.fromEntries(Object.entries(inventory).sort(([a], [b]) => a.localeCompare(b)));
-    expect(Object.keys(stateMachines).length).toBe(3);
+    expect(Object.keys(stateMachines).length).toBe(4);
     await expect(`${JSON.stringify(stable({ inventory: sortedInventory, stateMachines, alarms }), null, 2)}\n`).toMatchFileSnapshot('./__snapshots__/resources.json');
   });
 });
