@@ -45,7 +45,7 @@ describe('workflow log groups', () => {
       .map((g) => g.Properties?.LogGroupName as string | undefined)
       .filter((n): n is string => typeof n === 'string' && n.startsWith(VENDED_LOGS_PREFIX));
 
-    assert.equal(groups.length, 3);
+    assert.equal(groups.length, 4);
     assert.equal(new Set(groups).size, groups.length);
     for (const g of groups) assert.ok(g.includes(built.stack.stackName), `${g} names the stack ${built.stack.stackName}`);
   });
