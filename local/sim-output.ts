@@ -158,6 +158,7 @@ async function readReleases(ledger: DynamoLedger): Promise<{ releases: SimReleas
         ...(st.waves ? { waves: st.waves } : {}),
       })),
       audit: { events: v.events, verified: v.ok, ...(v.ok ? {} : { problems: v.problems }) },
+      ...(s.change ? { change: s.change } : {}),
     });
   }
   return { releases, ledgerEvents, timeline };

@@ -1,5 +1,5 @@
 /** What `simulate()` (local/simulate.ts) takes and returns; local/simulate.ts re-exports every type here. */
-import type { ClusterSummary, LedgerEvent } from '../lambdas/domain/ledger';
+import type { ClusterSummary, LedgerEvent, ReleaseChange } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
 import type { ChaosOptions, ChaosStats } from './chaos';
 import type { LocalCloud } from './cloud';
@@ -40,6 +40,8 @@ export interface SimRelease {
   endedAt?: string;
   stages: SimStage[];
   audit: { events: number; verified: boolean; problems?: string[] };
+  /** The change record, commit and per-stage commit ranges (decision 051), when the service has a changeRecord or source. */
+  change?: ReleaseChange;
 }
 
 export interface TimelineEntry {

@@ -48,6 +48,15 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.imagePolicy.maxAgeDays': '`image.age`: the most days since the image was created; absent: no limit',
   'services.<name>.imagePolicy.scanWaitMinutes': '`image.scan`: how long to wait for a scan still running before the gate fails',
   'services.<name>.stages': 'The stages, in release order (at least one; names unique within the service)',
+  'services.<name>.changeRecord':
+    'Absent: no change record asked for. Present: gate `change.record` ([gates.md](gates.md), [decision 051](decisions/051-change-records.md)) reads the change id of every release before any stage deploys',
+  'services.<name>.changeRecord.required': '`true`: a release without a change record (or with one not matching `pattern`) is BLOCKED; `false`: one that is given must still match',
+  'services.<name>.changeRecord.pattern': 'The change id must match this regular expression (RE2 syntax, linear time; anchor it: `^CHG-[0-9]{4,}$`)',
+  'services.<name>.changeRecord.from':
+    "`label:<name>`: the id is the image label `<name>` (a `changeRecord` in the release input is then refused); `input`: the release input's `changeRecord` (`gantry start --change`)",
+  'services.<name>.source': "Where the code is: the commit of each release and the compare link from the stage's last known good ([decision 051](decisions/051-change-records.md))",
+  'services.<name>.source.repositoryUrl': "The repository's https URL; compare links are `<url>/compare/<from>...<to>` (GitHub, GitLab)",
+  'services.<name>.source.label': 'The image label holding the commit (hex, 7 to 64 characters)',
   'services.<name>.stages[]': 'One stage: where, how it is deployed, and what it must pass',
   'services.<name>.stages[].name': 'The stage name (a Kubernetes DNS label), such as `dev` or `prod`',
   'services.<name>.stages[].cluster': 'A key of `clusters`: the EKS cluster it deploys to (either `cluster` or `waves`)',

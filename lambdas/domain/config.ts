@@ -190,6 +190,38 @@ const stage = stageFields
   })
   .transform((st) => ({ ...st, cluster: (st.cluster ?? st.waves?.[0]?.[0]) as string }));
 
+/** An OCI label name, as `changeRecord.from` ("label:<name>") and `source.label` take it (decision 051). */
+export const LABEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+export const CHANGE_RECORD_FROM_MESSAGE = `expected "input" (the release input's changeRecord) or "label:<name>" (an image label, the name matching ${LABEL_NAME_PATTERN.source})`;
+
+/**
+ * The change record a release of the service maps to (decision 051): the gate `change.record` reads it from an
+ * image label or from the release input's `changeRecord`, and FAILs when it is required and missing or does not
+ * match `pattern` (RE2 syntax, matched in linear time: a label is written by whoever builds the image).
+ */
+const changeRecord = z.strictObject({
+  required: z.boolean({ error: 'expected true (a release without a change record is blocked) or false' }).default(true),
+  pattern: regex,
+  from: z
+    .string({ error: CHANGE_RECORD_FROM_MESSAGE })
+    .refine((f) => f === 'input' || (f.startsWith('label:') && LABEL_NAME_PATTERN.test(f.slice('label:'.length))), { message: CHANGE_RECORD_FROM_MESSAGE }),
+});
+
+/** Where the service's code lives (decision 051): the commit is read from `label`; `repositoryUrl` builds compare links. */
+const source = z.strictObject({
+  repositoryUrl: z
+    .string({ error: 'expected an https URL of the repository, such as https://github.com/example/payments-api' })
+    .max(300, 'expected an https URL of at most 300 characters')
+    .regex(
+      /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%-]+)+$/,
+      'expected an https URL of the repository, such as https://github.com/example/payments-api (no query, no fragment, no trailing /)',
+    ),
+  label: z
+    .string({ error: `expected an image label name matching ${LABEL_NAME_PATTERN.source}` })
+    .regex(LABEL_NAME_PATTERN, `expected an image label name matching ${LABEL_NAME_PATTERN.source}`)
+    .default('org.opencontainers.image.revision'),
+});
+
 const service = z.strictObject({
   repository: z.string().regex(REPOSITORY_PATTERN, 'expected an ECR repository name'),
   tagPattern: regex.default('.*'),
@@ -202,6 +234,9 @@ const service = z.strictObject({
     scanWaitMinutes: 15,
   }),
   stages: z.array(stage).min(1, 'expected at least one stage'),
+  /** Absent rather than defaulted (decision 051), so configs written before keep their config hash. */
+  changeRecord: changeRecord.optional(),
+  source: source.optional(),
 });
 
 /** A KMS key named by its key ARN: the only form an IAM policy can name it by (kms:GetPublicKey for the image gates). */

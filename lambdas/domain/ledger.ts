@@ -3,6 +3,7 @@
  * Event items are the truth; the summary is `projectRelease(events)`.
  */
 import { canonicalJson, sha256Hex } from './canonical';
+import type { ChangeRecordEvidence, StageChange } from './change-record';
 import type { GateResult, ReleaseStatus, StageStatus } from './types';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -180,9 +181,31 @@ export interface ReleaseSummary {
   /** Operator rollbacks: the image gates the target fails are overridden, with this reason (`gantry rollback --force`). */
   readonly force?: { reason: string };
   readonly stages: StageSummary[];
+  /**
+   * Traceability (decision 051), folded from the `change.record` gates: the change id (when it was found and
+   * matched), the commit, and per stage what changed since the stage's last known good.
+   */
+  readonly change?: ReleaseChange;
   /** seq of the last event projected. */
   readonly version: number;
   readonly lastHash: string;
+}
+
+/** A release's change record, commit and per-stage commit ranges (decision 051). */
+export interface ReleaseChange {
+  readonly id?: string;
+  readonly commit?: string;
+  readonly stages: Readonly<Record<string, StageChange>>;
+}
+
+/** Fold one `change.record` gate into the release's `change`. */
+function foldChange(prior: ReleaseChange | undefined, stage: string, evidence: unknown): ReleaseChange | undefined {
+  if (evidence === null || typeof evidence !== 'object') return prior;
+  const ev = evidence as Partial<ChangeRecordEvidence>;
+  const id = str(ev.id) ?? prior?.id;
+  const commit = str(ev.commit) ?? prior?.commit;
+  const range = ev.range && typeof ev.range === 'object' ? { [stage]: ev.range } : {};
+  return { ...(id !== undefined ? { id } : {}), ...(commit !== undefined ? { commit } : {}), stages: { ...(prior?.stages ?? {}), ...range } };
 }
 
 type MutableStage = { -readonly [K in keyof StageSummary]: StageSummary[K] };
@@ -285,6 +308,7 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
           if (gate.gate === 'approval' && data.decision) {
             st.approval = { decision: String(data.decision), principal: str(data.principal), at: e.at, comment: str(data.comment) };
           }
+          if (gate.gate === 'change.record') release.change = foldChange(release.change, st.name, gate.evidence);
         }
         break;
       case 'deploy.started':

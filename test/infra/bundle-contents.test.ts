@@ -75,9 +75,10 @@ describe('the contents of the handler bundles', () => {
     assert.ok(readFileSync(join(withTracer.dir, 'index.js'), 'utf8').includes('## index.handler') || packages(withTracer).has('aws-xray-sdk-core'));
   });
 
-  it('carries re2js only in intake, the one handler that matches tags', () => {
-    assert.ok(packages(of('intake')).has('re2js'));
-    for (const name of HANDLERS.filter((h) => h !== 'intake')) assert.ok(!packages(of(name)).has('re2js'), `${name} carries re2js`);
+  it('carries re2js only in intake (tags) and the image gates (change records: decision 051), the handlers that match patterns', () => {
+    const matching = ['intake', 'image-gates'];
+    for (const name of matching) assert.ok(packages(of(name)).has('re2js'), `${name} lacks re2js`);
+    for (const name of HANDLERS.filter((h) => !matching.includes(h))) assert.ok(!packages(of(name)).has('re2js'), `${name} carries re2js`);
   });
 
   it('carries luxon only where windows are evaluated', () => {
