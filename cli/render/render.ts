@@ -3,6 +3,7 @@ import type { DeployRecord, ExportVerification, ReleaseAudit, StageAudit } from 
 import { formatProblem } from '../../lambdas/domain/audit';
 import type { DoraReport, DurationStats, ServiceDora } from '../../lambdas/domain/metrics';
 import { rollbackFromText } from '../../lambdas/domain/release';
+import { changeLines } from './change';
 
 /** `2026-11-24T10:00:00.000Z` → `2026-11-24 10:00:00Z`. */
 export function when(iso: string | undefined): string {
@@ -142,6 +143,7 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
   if (a.requestReason) out.push(`  reason     ${a.requestReason}`);
   if (a.breakGlass) out.push(`  BREAK-GLASS ${JSON.stringify(a.breakGlass)}`);
   out.push(`Config       sha256 ${a.configHash ?? '(not recorded)'}`);
+  out.push(...changeLines(a.change));
   if (a.executionArn) out.push(`Execution    ${a.executionArn}`);
   out.push(`Finished     ${a.endedAt ? `${when(a.endedAt)}  after ${duration(since(a.startedAt, a.endedAt))}` : 'not finished (RUNNING)'}`);
   const policy = a.kind === 'rollback' ? [] : approvalPolicy;

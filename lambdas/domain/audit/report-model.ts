@@ -1,6 +1,7 @@
 /** A release's audit record from its events alone (what `gantry audit show` and `gantry report` present). */
 import { CODEBUILD_DRIVERS, type DriverEvidence } from '../driver-evidence';
 import type { LedgerEvent } from '../ledger';
+import { type ChangeAudit, changeAudit } from './change';
 import { type EvidenceReport, evidenceCompleteness } from './evidence';
 import type { ExportAnchorLine, ExportEventLine } from './export';
 import { type ReleaseVerification, verifyRelease } from './verify';
@@ -99,6 +100,8 @@ export interface ReleaseAudit {
   readonly startedAt?: string;
   readonly endedAt?: string;
   readonly stages: StageAudit[];
+  /** The change record, commit and per-stage commit ranges (decision 051), when a change.record gate ran. */
+  readonly change?: ChangeAudit;
   readonly events: number;
   readonly integrity: ReleaseVerification;
   readonly evidence: EvidenceReport;
@@ -368,6 +371,7 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
     ...(started ? { startedAt: started.at } : {}),
     ...(finished ? { endedAt: finished.at } : {}),
     stages,
+    ...(changeAudit(events) ? { change: changeAudit(events) } : {}),
     events: events.length,
     integrity,
     evidence: evidenceCompleteness(events),
