@@ -7,8 +7,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, it } from 'vitest';
+import { Command } from 'commander';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { AwsBackend } from '../../cli/backends/aws-backend';
 import { advanceLocalGantry } from '../../cli/backends/local-backend';
+import { toStackOutputs } from '../../cli/backends/stack';
+import type { OperatorIo } from '../../cli/commands/common';
+import { registerOperatorCommands } from '../../cli/commands/operator';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
+import { type LedgerEvent, projectRelease } from '../../lambdas/domain/ledger';
+import type { Ledger } from '../../lambdas/ports';
 import { alice, D1, D2, example, gantry, gantryProcess, localGantry, tmp } from './helpers';
 
 const C1 = '3b1f5c2a9d8e7f6041c2b3a4d5e6f708192a3b4c';
@@ -86,6 +94,42 @@ describe('change records in the CLI', () => {
     const none = gantryProcess('audit', 'export', '--file', file, '--change', 'CHG-0000');
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no release in .* matches --change CHG-0000: nothing to export/);
+  });
+});
+
+describe('gantry releases --change against a deployed Gantry (the AWS backend)', () => {
+  it('filters the summaries the ledger table returns by their change id', async () => {
+    const dir = await localGantry(example('change-record-label'));
+    const events = exportEvents(parseExport(readFileSync(join(dir, 'ledger.jsonl'), 'utf8'))) as unknown as LedgerEvent[];
+    const ids = [...new Set(events.map((e) => e.releaseId))];
+    const ledger = {
+      listReleases: async () => ids.map((id) => projectRelease(events.filter((e) => e.releaseId === id))).filter((x) => x !== undefined),
+    } as unknown as Ledger;
+    const b = new AwsBackend({
+      outputs: toStackOutputs('Gantry', {
+        ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
+        RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback',
+        LedgerTableName: 'Gantry-Ledger',
+        ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
+        EventBusName: 'gantry',
+      }),
+      region: 'eu-west-2',
+      sfn: new SFNClient({ region: 'eu-west-2' }),
+      ledger,
+      now: () => new Date('2026-11-24T13:00:00Z'),
+    } as unknown as ConstructorParameters<typeof AwsBackend>[0]);
+    const out: string[] = [];
+    let code = 0;
+    const io: OperatorIo = { out: (x) => out.push(x), err: () => undefined, isTTY: false, env: {}, sleep: async () => undefined, openBackend: async () => b };
+    const program = new Command('gantry').exitOverride();
+    registerOperatorCommands(program, (c) => (code = Math.max(code, c)), io);
+    await program.parseAsync(['node', 'gantry', 'releases', '--change', 'CHG-1041', '--json']);
+    assert.equal(code, 0);
+    const body = JSON.parse(out.join('\n')) as { simulated: boolean; releases: Array<{ releaseId: string; change?: { id?: string } }> };
+    assert.deepEqual(
+      body.releases.map((x) => [x.releaseId, x.change?.id]),
+      [[FIRST, 'CHG-1041']],
+    );
   });
 });
 
