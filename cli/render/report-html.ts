@@ -505,8 +505,8 @@ const statusMark = (s: string): string => {
 /** Change record, commit and each stage's commit range with its compare link (decision 051). */
 function changeSection(c: ReleaseAudit['change']): string[] {
   if (!c) return [];
-  const digest = (d: string | undefined) => (d ? `<code class="nowrap" title="${h(d)}">${h(shortDigest(d))}</code>` : '—');
-  const commit = (v: string | undefined) => (v ? `<code class="nowrap" title="${h(v)}">${h(v.slice(0, 12))}</code>` : '<span class="t-neutral">not recorded</span>');
+  const digest = fullDigest;
+  const commit = (v: string | undefined) => (v ? `commit <code style="overflow-wrap: anywhere">${h(v)}</code>` : '<span class="t-neutral">commit not recorded</span>');
   const rows = c.stages.map((st) => [
     h(st.stage),
     result(st.result),
