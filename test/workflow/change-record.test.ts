@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { loadScenario } from '../../local/scenario';
+import { evidenceCompleteness } from '../../lambdas/domain/audit';
+import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { type SimulationOutput, simulate } from '../../local/simulate';
 import { D1, D2, ROOT, runExample } from './helpers';
 
@@ -108,6 +109,22 @@ describe('change.record from an image label', () => {
     assert.equal(out.releases[0]?.status, 'BLOCKED');
     assert.match(changeGate(out, 0, 'dev')?.reason ?? '', /the platform images disagree on label com\.example\.change-record \(linux\/amd64=CHG-1041, linux\/arm64=CHG-9999\)/);
     assert.deepEqual(out.deployments, []);
+  });
+});
+
+describe('evidence completeness', () => {
+  it('a promoted stage of a service that asks for a change record must show change.record passed', async () => {
+    const { ledgerEvents } = await simulate(loadScenarioFile(join(SCENARIOS, 'change-record-label.json')));
+    const second = ledgerEvents.filter((e) => e.releaseId === 'payments-2222222222222222');
+    assert.deepEqual(evidenceCompleteness(second).gaps, []);
+    const without = second.filter((e) => !(e.stage === 'prod' && e.type === 'gate.evaluated' && e.data.gate === 'change.record'));
+    assert.deepEqual(
+      evidenceCompleteness(without).gaps.map((g) => [g.stage, g.missing]),
+      [['prod', 'change']],
+    );
+    // A release that does not record the policy (older records, services without changeRecord) is not held to it.
+    const noPolicy = without.map((e) => (e.type === 'release.started' ? { ...e, data: { ...e.data, changeRecordPolicy: undefined } } : e));
+    assert.deepEqual(evidenceCompleteness(noPolicy).gaps, []);
   });
 });
 
