@@ -87,6 +87,24 @@ export const releaseListItemSchema = z.object({
   endedAt: nullableIso,
   reason: z.string().nullable(),
   stages: z.array(z.object({ name: z.string(), status: z.enum(STAGE_STATUSES) })),
+  /** Decision 051: the change record id, the commit and each stage's range, when the service has a changeRecord or source. */
+  change: z
+    .object({
+      id: z.string().min(1).max(100).optional(),
+      commit: z
+        .string()
+        .regex(/^[0-9a-f]{7,64}$/)
+        .optional(),
+      stages: z.record(
+        z.string(),
+        z.object({
+          from: z.object({ digest: z.string(), commit: z.string().optional() }).optional(),
+          to: z.object({ digest: z.string(), commit: z.string().optional() }),
+          compareUrl: z.string().startsWith('https://').optional(),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /** `gantry releases --json`. */

@@ -14,6 +14,7 @@ import { advanceLocalGantry } from '../../cli/backends/local-backend';
 import { toStackOutputs } from '../../cli/backends/stack';
 import type { OperatorIo } from '../../cli/commands/common';
 import { registerOperatorCommands } from '../../cli/commands/operator';
+import { releasesOutputSchema } from '../../cli/render/schemas';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import { type LedgerEvent, projectRelease } from '../../lambdas/domain/ledger';
 import type { Ledger } from '../../lambdas/ports';
@@ -34,7 +35,9 @@ describe('change records in the CLI', () => {
   it('gantry releases --change lists only the releases of that change id, with their change in --json', async () => {
     const r = await gantry('releases', '--local', dir, '--change', 'CHG-1042', '--json');
     assert.equal(r.code, 0, r.stderr);
-    const body = JSON.parse(r.stdout) as { releases: Array<{ releaseId: string; change?: { id?: string; commit?: string; stages: Record<string, { compareUrl?: string }> } }> };
+    const parsed = releasesOutputSchema.safeParse(JSON.parse(r.stdout));
+    assert.ok(parsed.success, parsed.success ? '' : parsed.error.message);
+    const body = parsed.data;
     assert.deepEqual(
       body.releases.map((x) => x.releaseId),
       [SECOND],
