@@ -202,9 +202,7 @@ export const CHANGE_RECORD_FROM_MESSAGE = `expected "input" (the release input's
 const changeRecord = z.strictObject({
   required: z.boolean({ error: 'expected true (a release without a change record is blocked) or false' }).default(true),
   pattern: regex,
-  from: z
-    .string({ error: CHANGE_RECORD_FROM_MESSAGE })
-    .refine((f) => f === 'input' || (f.startsWith('label:') && LABEL_NAME_PATTERN.test(f.slice('label:'.length))), { message: CHANGE_RECORD_FROM_MESSAGE }),
+  from: z.string({ error: CHANGE_RECORD_FROM_MESSAGE }).regex(/^(input|label:[A-Za-z0-9][A-Za-z0-9._/-]{0,127})$/, CHANGE_RECORD_FROM_MESSAGE),
 });
 
 /** Where the service's code lives (decision 051): the commit is read from `label`; `repositoryUrl` builds compare links. */
