@@ -9,7 +9,8 @@
  * `stage:<stage>:gate:<gate>`, so a retried task writes nothing twice.
  */
 import * as z from 'zod';
-import type { ImagePolicy, ServiceConfig } from './domain/config';
+import { DIGEST_PATTERN, type ImagePolicy, type ServiceConfig } from './domain/config';
+import { pushExecutionName } from './domain/release';
 import {
   evaluateImageAge,
   evaluateImageExists,
@@ -408,7 +409,12 @@ async function labelsGate(reader: ImageReader, policy: ImagePolicy): Promise<Gat
  * release first: the commit of the stage's last known good. Undefined when no release of it recorded one (released
  * before the service had a changeRecord or source, or its label was not a commit).
  */
-async function commitOfDigest(deps: Deps, service: string, digest: string): Promise<string | undefined> {
+export async function commitOfDigest(deps: Deps, service: string, digest: string): Promise<string | undefined> {
+  // The usual case first, in one read: the digest was released by its push (intake's first name for it).
+  if (DIGEST_PATTERN.test(digest)) {
+    const pushed = await deps.ledger.getRelease(pushExecutionName(service, digest));
+    if (pushed?.kind === 'release' && pushed.service === service && pushed.digest === digest && isCommit(pushed.change?.commit)) return pushed.change.commit;
+  }
   const releases = await deps.ledger.listReleases({ service });
   for (let i = releases.length - 1; i >= 0; i--) {
     const r = releases[i];

@@ -8,6 +8,7 @@ import { compareUrl, evaluateChangeRecord, type ChangeRecordEvidence } from '../
 import { parseConfig } from '../../lambdas/domain/config';
 import { type LedgerEvent, chainEvent, projectRelease } from '../../lambdas/domain/ledger';
 import { parseReleaseInput } from '../../lambdas/domain/release-input';
+import { commitOfDigest } from '../../lambdas/image-gates';
 import { ValidationError } from '../../lambdas/domain/validation';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -226,5 +227,36 @@ describe('release input: changeRecord', () => {
       assert.equal(p.length, 1, `${JSON.stringify(bad)}: ${p.join('; ')}`);
       assert.match(p[0] ?? '', /^changeRecord: expected a change record id of 1 to 100 printable characters/);
     }
+  });
+});
+
+describe('the commit of a last known good (image-gates commitOfDigest)', () => {
+  const summary = (releaseId: string, digest: string, commit?: string) => ({
+    releaseId,
+    kind: 'release',
+    service: 'payments',
+    digest,
+    ...(commit ? { change: { commit, stages: {} } } : {}),
+  });
+  function deps(byId: Record<string, unknown>, list: unknown[]) {
+    const calls: string[] = [];
+    const ledger = {
+      getRelease: async (id: string) => (calls.push(`get ${id}`), byId[id]),
+      listReleases: async (q: { service?: string }) => (calls.push(`list ${q.service}`), list),
+    };
+    return { calls, deps: { ledger } as unknown as Parameters<typeof commitOfDigest>[0] };
+  }
+
+  it('reads the push release of the digest first, one read, and the service’s releases only when that has no commit', async () => {
+    const push = deps({ 'payments-1111111111111111': summary('payments-1111111111111111', D1, C1) }, []);
+    assert.equal(await commitOfDigest(push.deps, 'payments', D1), C1);
+    assert.deepEqual(push.calls, ['get payments-1111111111111111']);
+
+    const operator = deps({}, [summary('payments-a', D1, C1), summary('payments-b', D2, C2), summary('payments-c', D1)]);
+    assert.equal(await commitOfDigest(operator.deps, 'payments', D1), C1);
+    assert.deepEqual(operator.calls, ['get payments-1111111111111111', 'list payments']);
+
+    const none = deps({}, [summary('payments-b', D2, C2)]);
+    assert.equal(await commitOfDigest(none.deps, 'payments', D1), undefined);
   });
 });

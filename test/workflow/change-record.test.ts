@@ -149,6 +149,30 @@ describe('change.record from the release input', () => {
     );
   });
 
+  it('the range of a release started by an operator starts at the commit an earlier operator start recorded', async () => {
+    const s: Json = JSON.parse(readFileSync(join(SCENARIOS, 'change-record-input.json'), 'utf8'));
+    const principal = 'arn:aws:sts::111122223333:assumed-role/release-manager/alice';
+    s.triggers = [
+      { type: 'start', principal, input: { service: 'payments', image: { tag: 'v1.4.1' }, changeRecord: 'CHG-2000' } },
+      { type: 'start', principal, input: { service: 'payments', image: { tag: 'v1.4.2' }, changeRecord: 'CHG-2001' }, at: 'PT1H' },
+    ];
+    const { output: out } = await simulate(loadScenario(s, SCENARIOS));
+    assertClosed(out);
+    assert.deepEqual(
+      out.releases.map((r) => [r.status, r.change?.id]),
+      [
+        ['SUCCEEDED', 'CHG-2000'],
+        ['SUCCEEDED', 'CHG-2001'],
+      ],
+    );
+    // Not a push, so not found under a push's name: read from the service's releases.
+    assert.deepEqual(out.releases[1]?.change?.stages.dev, {
+      from: { digest: D1, commit: C1 },
+      to: { digest: D2, commit: C2 },
+      compareUrl: `https://github.com/acme/payments/compare/${C1}...${C2}`,
+    });
+  });
+
   it('an input changeRecord for a service that reads it from a label is refused at the start: nothing recorded', async () => {
     const s: Json = JSON.parse(readFileSync(join(SCENARIOS, 'change-record-label.json'), 'utf8'));
     s.triggers = [
