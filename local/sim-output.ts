@@ -150,6 +150,7 @@ async function readReleases(ledger: DynamoLedger): Promise<{ releases: SimReleas
         ...(st.reason ? { reason: st.reason } : {}),
         gates: st.gates.map((g) => ({ gate: g.gate, result: g.result, reason: g.reason })),
         ...(st.approval ? { approval: st.approval } : {}),
+        ...(st.approvals?.length ? { approvals: st.approvals } : {}),
         ...(st.deployedDigest ? { deployedDigest: st.deployedDigest } : {}),
         ...(st.rollback ? { rollback: { ...st.rollback } } : {}),
         ...(st.startedAt ? { startedAt: st.startedAt } : {}),

@@ -84,11 +84,7 @@ export function authorsOf(stages: ReadonlyArray<{ readonly gates: readonly GateL
       const platforms = (gate.evidence as { platforms?: unknown } | undefined)?.platforms;
       if (!Array.isArray(platforms)) continue;
       const values = [
-        ...new Set(
-          platforms
-            .map((p) => (p as { labels?: Record<string, unknown> } | null)?.labels?.[label])
-            .filter((v): v is string => typeof v === 'string' && v.trim() !== ''),
-        ),
+        ...new Set(platforms.map((p) => (p as { labels?: Record<string, unknown> } | null)?.labels?.[label]).filter((v): v is string => typeof v === 'string' && v.trim() !== '')),
       ];
       if (values.length === 0) return { kind: 'unknown', label, reason: `the image has no ${label} label (as the image.labels gate recorded it)` };
       const value = values.join(', ');
