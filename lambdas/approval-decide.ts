@@ -246,6 +246,12 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
       return noApproval(stage, releaseId, `it timed out at ${state.expiresAt}`);
     }
     const prior = approvalsSoFar(current, stage);
+    // The same request again (a retry after a 5xx or a crash once its approval was recorded): answered as it was, not refused.
+    const own = current.find((e) => e.type === 'approval.recorded' && e.stage === stage && e.data.principal === caller.arn && e.data.requestId === caller.requestId);
+    if (own && decision === 'APPROVED' && prior.some((p) => p.principal === caller.arn)) {
+      const upTo = prior.slice(0, prior.findIndex((p) => p.principal === caller.arn) + 1);
+      return answerPartial(deps, release, caller, req, policy, upTo, own.at);
+    }
     const earlier = earlierApprovalOf(caller.arn, prior, deps.config.identity);
     if (earlier) {
       return refuse(
@@ -304,13 +310,32 @@ async function recordPartial(
   const after = await deps.ledger.events(releaseId);
   const state = approvalState(after, stage);
   if (state.kind === 'decided') {
-    return noApproval(stage, releaseId, `already ${state.decision}${state.principal ? ` by ${state.principal}` : ''} at ${state.at}; this approval was recorded after it and does not count`);
+    return noApproval(
+      stage,
+      releaseId,
+      `already ${state.decision}${state.principal ? ` by ${state.principal}` : ''} at ${state.at}; this approval was recorded after it and does not count`,
+    );
   }
-  const approvals = [...prior, entryOf(r.data, r.at)];
+  return answerPartial(deps, release, caller, req, policy, [...prior, entryOf(r.data, r.at)], r.at);
+}
+
+/** Announce a recorded approval that did not complete the count (at least once), and answer `WAITING`. */
+async function answerPartial(
+  deps: Deps,
+  release: ReleaseSummary,
+  caller: Caller,
+  req: DecisionRequest,
+  policy: QuorumPolicy,
+  approvals: readonly ApprovalEntry[],
+  at: string,
+): Promise<ApiResponse> {
+  const { releaseId, stage } = req;
+  const count = approvals.length;
+  const person = approvals.at(-1)?.person;
   await announce(deps, false, 'Approval Decided', release, {
     stage,
     status: 'WAITING',
-    at: r.at,
+    at,
     decision: 'APPROVED',
     principal: caller.arn,
     ...(person ? { person } : {}),
@@ -326,7 +351,7 @@ async function recordPartial(
     decision: 'APPROVED',
     principal: caller.arn,
     ...(req.comment !== undefined ? { comment: req.comment } : {}),
-    at: r.at,
+    at,
     count,
     required: policy.required,
     outcome: 'WAITING',
@@ -419,7 +444,6 @@ async function complete(
     });
   });
 }
-
 
 /**
  * A refused caller: counted against its refusal budget (its ARN, and its role's shared one), then

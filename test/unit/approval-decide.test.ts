@@ -94,6 +94,7 @@ describe('approval-request', () => {
         ],
         executionArn: EXECUTION_ARN,
         executionUrl: `https://eu-west-2.console.aws.amazon.com/states/home?region=eu-west-2#/v2/executions/details/${EXECUTION_ARN}`,
+        required: 1,
       },
     );
   });

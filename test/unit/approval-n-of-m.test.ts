@@ -170,6 +170,18 @@ describe('N-of-M approvals (decision 050)', () => {
     assert.equal(h.tasks.sent, 0);
   });
 
+  it('answers the same request again as it was (a retry once its approval was recorded), without a refusal or a second count', async () => {
+    const h = await waiting();
+    const first = await call(h, approve(BOB, 'reviewed', 'req-retried'));
+
+    const retry = await call(h, approve(BOB, 'reviewed', 'req-retried'));
+
+    assert.equal(retry.status, 200);
+    assert.deepEqual([retry.body.outcome, retry.body.count, retry.body.at], ['WAITING', 1, first.body.at]);
+    assert.deepEqual(await h.ledger.listRefusals(RELEASE), []);
+    assert.equal((await h.ledger.events(RELEASE)).filter((e) => e.type === 'approval.recorded').length, 1);
+  });
+
   it('refuses the same person under another principal through identity.persons', async () => {
     const h = await waitingRelease(dynamo, { config: quorumConfig({ excludeAuthors: false }, { bob: [BOB, `arn:aws:iam::${ACCOUNT}:user/carol`] }) });
     await call(h, approve(BOB));
