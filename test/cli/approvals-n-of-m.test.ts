@@ -35,6 +35,24 @@ describe('N-of-M approvals in status, audit show and the report', () => {
     assert.deepEqual([prod?.waiting.required, prod?.waiting.approvedBy], [2, ['bob']]);
   });
 
+  it('gantry approve says how many approvals are in when the count is not complete, and APPROVED when it is', async () => {
+    const early = await localGantry(example('approvals-two-of-three'), 'PT12M');
+    const id = releaseIdOf(early);
+    const frank = 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/frank';
+
+    const first = await gantry('approve', id, '--stage', 'prod', '--local', early, '--as', frank, '--comment', 'looks right');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(`^APPROVED \\(1 of 2 approvals; the stage waits for 1 more\\): prod of ${id} by ${frank.replace(/[/]/g, '\\/')} at `));
+
+    const again = await gantry('approve', id, '--stage', 'prod', '--local', early, '--as', frank);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^refused: .*already approved this stage/);
+
+    const second = await gantry('approve', id, '--stage', 'prod', '--local', early, '--as', 'arn:aws:iam::111122223333:user/carol');
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, new RegExp(`^APPROVED: prod of ${id} by arn:aws:iam::111122223333:user\\/carol at `));
+  });
+
   it('gantry audit show lists each approval with its count, principal, person, time and comment', () => {
     const r = gantryProcess('audit', 'show', releaseIdOf(done), '--local', done);
     assert.equal(r.code, 0, r.stderr);
