@@ -805,7 +805,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       h(x.person ?? '—'),
       time(x.at),
       h(x.comment ?? '—'),
-      typeof x.planSha256 === 'string' ? code(x.planSha256) : '—',
+      fullDigest(typeof x.planSha256 === 'string' ? x.planSha256 : undefined),
     ]);
   });
   const waitRows = waits
