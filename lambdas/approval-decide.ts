@@ -214,8 +214,9 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
   });
   if (!verdict.ok) return refuse(deps, caller, req, verdict.code, verdict.reason, windowEnd);
   // Separation from authorship (decision 050): from the image's recorded labels, before the approval's state is read.
+  // Not for an operator rollback: it returns the stage to a digest promoted there before, whose change was approved then.
   const policy = quorumPolicy(st.approval);
-  if (policy.excludeAuthors) {
+  if (policy.excludeAuthors && release.kind !== 'rollback') {
     const found = authorsOf(release.stages, policy.authorLabel);
     if (found.kind === 'unknown') {
       return refuse(deps, caller, req, 'author-unknown', `${found.reason}: with excludeAuthors the authors must be known, so nobody may decide`, windowEnd);
