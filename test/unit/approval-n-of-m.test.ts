@@ -18,6 +18,9 @@ import {
   BOB,
   CAROL,
   call,
+  DIGEST,
+  EXECUTION_ARN,
+  harness,
   type Harness,
   prodOf,
   RELEASE,
@@ -25,6 +28,7 @@ import {
   session,
   T0,
   TOKEN,
+  waitForProdApproval,
   waitingRelease,
 } from '../helpers/approval-harness';
 
@@ -227,6 +231,34 @@ describe('N-of-M approvals (decision 050)', () => {
     assert.equal(r.status, 403);
     assert.equal(codeOf(r), 'author-unknown');
     assert.match(String(r.body.message), /org\.opencontainers\.image\.authors/);
+  });
+
+  it('does not check authors for an operator rollback (no labels needed), but still counts distinct persons', async () => {
+    const h = await harness(dynamo, quorumConfig());
+    await h.ledger.append({
+      releaseId: RELEASE,
+      stepKey: 'release.started',
+      type: 'release.started',
+      at: new Date(T0.getTime() - 30 * 60_000).toISOString(),
+      data: {
+        kind: 'rollback',
+        service: 'payments',
+        digest: DIGEST,
+        rollbackTarget: DIGEST,
+        initiator: session('Operators', 'oscar'),
+        stages: ['prod'],
+        executionArn: EXECUTION_ARN,
+      },
+    });
+    await waitForProdApproval(h);
+
+    const dana = await call(h, approve(DANA));
+    const again = await call(h, approve(DANA));
+    const bob = await call(h, approve(BOB));
+
+    assert.deepEqual([dana.status, dana.body.outcome], [200, 'WAITING'], 'no author-unknown although the labels gate recorded no labels');
+    assert.equal(codeOf(again), 'same-person');
+    assert.deepEqual([bob.status, bob.body.outcome], [200, 'APPROVED']);
   });
 
   it('ends the stage on a rejection after one approval: gate FAIL, ApprovalRejected, both decisions listed', async () => {
