@@ -307,15 +307,21 @@ async function recordPartial(
     stage,
   );
   if (r.duplicate) return undefined;
-  // A rejection or the timeout may have closed the approval between our read and this write: then it does not count.
+  // The approval may have been decided meanwhile: before this write (a rejection, the timeout, a count completed
+  // without it: this approval does not count) or after it (the completing approval counted this one).
   const after = await deps.ledger.events(releaseId);
   const state = approvalState(after, stage);
   if (state.kind === 'decided') {
-    return noApproval(
-      stage,
-      releaseId,
-      `already ${state.decision}${state.principal ? ` by ${state.principal}` : ''} at ${state.at}; this approval was recorded after it and does not count`,
-    );
+    const mine = after.find((e) => e.stepKey === stageStep.approvalRecorded(stage, count));
+    const gate = after.find((e) => e.stage === stage && e.type === 'gate.evaluated' && e.data.gate === 'approval' && typeof e.data.decision === 'string');
+    if (!mine || !gate || gate.seq < mine.seq) {
+      return noApproval(
+        stage,
+        releaseId,
+        `already ${state.decision}${state.principal ? ` by ${state.principal}` : ''} at ${state.at}; this approval was recorded after it and does not count`,
+      );
+    }
+    return answerPartial(deps, release, caller, req, policy, [...prior, entryOf(r.data, r.at)], r.at, state);
   }
   return answerPartial(deps, release, caller, req, policy, [...prior, entryOf(r.data, r.at)], r.at);
 }
@@ -329,10 +335,15 @@ async function answerPartial(
   policy: QuorumPolicy,
   approvals: readonly ApprovalEntry[],
   at: string,
+  /** The stage's approval was decided after this approval was recorded (and counted it, or rejected after it). */
+  then?: Extract<ApprovalState, { kind: 'decided' }>,
 ): Promise<ApiResponse> {
   const { releaseId, stage } = req;
   const count = approvals.length;
   const person = approvals.at(-1)?.person;
+  const next = then
+    ? `; the stage was then ${then.decision}${then.principal ? ` by ${then.principal}` : ''} at ${then.at}`
+    : `; the stage waits for ${policy.required - count} more`;
   await announce(deps, false, 'Approval Decided', release, {
     stage,
     status: 'WAITING',
@@ -355,8 +366,8 @@ async function answerPartial(
     at,
     count,
     required: policy.required,
-    outcome: 'WAITING',
-    message: `approval recorded: ${countWords(approvals, policy.required)}; the stage waits for ${policy.required - count} more`,
+    outcome: then ? then.decision : 'WAITING',
+    message: `approval recorded: ${countWords(approvals, policy.required)}${next}`,
   });
 }
 

@@ -320,6 +320,39 @@ describe('N-of-M approvals (decision 050)', () => {
     assert.equal(h.tasks.successes.length, 1);
   });
 
+  it('counts both of two persons approving at once when neither had approved: one completes, the other is answered 200 too', async () => {
+    for (let i = 0; i < 5; i++) {
+      const h = await waiting();
+
+      const [a, b] = await Promise.all([call(h, approve(BOB)), call(h, approve(CAROL))]);
+
+      assert.deepEqual([a.status, b.status], [200, 200], JSON.stringify([a.body, b.body]));
+      assert.deepEqual([a.body.count, b.body.count].sort(), [1, 2]);
+      assert.ok([a.body.outcome, b.body.outcome].includes('APPROVED'));
+      assert.equal(h.tasks.successes.length, 1);
+      const gate = (await prodOf(h))?.gates.find((g) => g.gate === 'approval');
+      assert.deepEqual((gate?.evidence as { approvals: Array<{ principal: string }> }).approvals.map((x) => x.principal).sort(), [BOB, CAROL].sort());
+    }
+  });
+
+  it('answers a counted approval 200 when the count was completed by another person between its write and its re-read', async () => {
+    const h = await waiting();
+    const append = h.ledger.append.bind(h.ledger);
+    let carol: Awaited<ReturnType<typeof call>> | undefined;
+    h.ledger.append = async (input) => {
+      const r = await append(input);
+      // Right after bob's place is written, carol completes the count before bob's request reads the chain again.
+      if (input.type === 'approval.recorded' && input.data.principal === BOB && !carol) carol = await call(h, approve(CAROL));
+      return r;
+    };
+
+    const bob = await call(h, approve(BOB));
+
+    assert.deepEqual([carol?.status, carol?.body.outcome, carol?.body.count], [200, 'APPROVED', 2]);
+    assert.deepEqual([bob.status, bob.body.outcome, bob.body.count], [200, 'APPROVED', 1], JSON.stringify(bob.body));
+    assert.match(String(bob.body.message), /then APPROVED by .*user\/carol/);
+  });
+
   it('with required 1 decides at the first approval as before, and lists it', async () => {
     const h = await waiting({ required: 1, excludeAuthors: false });
 
