@@ -123,7 +123,14 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.stages[].approval': 'Absent: no approval. Present: the stage waits for an approver before it deploys ([Approvals](#approvals))',
   'services.<name>.stages[].approval.approvers': "IAM role, user or assumed-role ARNs that may approve; a role matches every session of it. Never the release's initiator",
   'services.<name>.stages[].approval.timeoutMinutes': 'How long to wait for a decision; then the stage is REJECTED (`TIMED_OUT`)',
-  'services.<name>.stages[].approval.validForMinutes': 'How long an approval stays good for the deploy it allows; absent: however long the release then waits',
+  'services.<name>.stages[].approval.validForMinutes':
+    'How long an approval stays good for the deploy it allows, counted from the first approval when several are required; absent: however long the release then waits',
+  'services.<name>.stages[].approval.required':
+    'How many distinct persons must approve (1 to 10; absent: 1); none the initiator, each once; a single rejection ends the stage ([decision 050](decisions/050-n-of-m-approvals.md))',
+  'services.<name>.stages[].approval.excludeAuthors':
+    "Refuse a decision by an author of the image, as `authorLabel` names them (absent: false); needs `authorLabel` in the service's `imagePolicy.requiredLabels`",
+  'services.<name>.stages[].approval.authorLabel':
+    'The image label naming its authors, comma-separated, each `Name <email>` or an email (absent: `org.opencontainers.image.authors`)',
   'services.<name>.stages[].windows': 'Absent: deploy at any time (the global freeze still applies). Present: release windows and blackouts ([Release windows](#release-windows))',
   'services.<name>.stages[].windows.timezone': 'The IANA time zone the windows are read in, such as `Europe/London` (daylight saving included)',
   'services.<name>.stages[].windows.allow': 'When deploys are allowed; empty: never, outside blackouts included',

@@ -55,6 +55,17 @@ function evidenceLines(d: DeployRecord): string[] {
   return out;
 }
 
+/** Each decision on a stage that requires several approvals (decision 050): principal, person, when, comment, plan. */
+function approvalLines(st: StageAudit): string[] {
+  const required = st.approvalsRequired ?? 1;
+  let approved = 0;
+  return (st.approvals ?? []).map((a) => {
+    const n = a.decision === 'APPROVED' ? ` ${++approved} of ${required}` : '';
+    const plan = typeof a.planSha256 === 'string' ? `  plan sha256 ${a.planSha256}` : '';
+    return `    ${when(a.at)}  ${a.decision}${n} by ${a.principal}${a.person ? ` (person ${a.person})` : ''}${a.comment ? ` — "${a.comment}"` : ''}${plan}`;
+  });
+}
+
 function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefined): string[] {
   const out: string[] = [];
   const span = st.startedAt ? `  (${when(st.startedAt)} → ${when(st.endedAt)})` : '';
@@ -69,10 +80,15 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
     out.push('  gates      none recorded');
   }
   const requested = st.waits.some((w) => w.waitingFor === 'approval');
+  const several = (st.approvalsRequired ?? 1) > 1 || (st.approvals?.length ?? 0) > 1;
   if (st.approval) {
     out.push(
       `  approval   ${st.approval.decision} by ${st.approval.principal ?? '(no principal recorded)'} at ${when(st.approval.at)}${st.approval.comment ? ` — "${st.approval.comment}"` : ''}`,
     );
+    if (several) out.push(...approvalLines(st));
+  } else if (several) {
+    out.push(`  approval   REQUESTED — ${st.approvals?.length ?? 0} of ${st.approvalsRequired ?? 1} approvals, no decision yet`);
+    out.push(...approvalLines(st));
   } else if (requested || approvalPolicy?.includes(st.name)) {
     out.push(`  approval   ${requested ? 'REQUESTED' : 'REQUIRED'} — no decision recorded`);
   } else if (approvalPolicy === undefined) {

@@ -821,6 +821,20 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     }
     return rows;
   });
+  // Each decision on a stage's approval (decision 050: N-of-M): who, as which person, when, the comment, the plan approved.
+  const eachApprovalRows = a.stages.flatMap((st) => {
+    let approved = 0;
+    return (st.approvals ?? []).map((x) => [
+      h(st.name),
+      x.decision === 'APPROVED' ? nowrap(`${++approved} of ${st.approvalsRequired ?? 1}`) : '—',
+      result(x.decision),
+      code(x.principal),
+      h(x.person ?? '—'),
+      time(x.at),
+      h(x.comment ?? '—'),
+      fullDigest(typeof x.planSha256 === 'string' ? x.planSha256 : undefined),
+    ]);
+  });
   const waitRows = waits
     .filter((w) => w.waitingFor !== 'approval')
     .map((w) => [h(w.stage), h(w.waitingFor), time(w.at), time(w.endedAt), nowrap(short(secondsBetween(w.at, w.endedAt))), h(w.reason ?? '—')]);
@@ -928,6 +942,13 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       ['Stage', 'Requested', 'Decided', 'Waited', 'Decision', 'Approver ARN', 'Comment or reason'],
       approvalRows,
       'No stage asked for an approval.',
+    ),
+    '<h3 id="h-each-approval">Each approval</h3>',
+    table(
+      'Every decision on an approval, in order: the count it made, who (principal and person), when, the comment and the plan it approved',
+      ['Stage', 'Count', 'Decision', 'Principal', 'Person', 'When', 'Comment', 'Plan sha256'],
+      eachApprovalRows,
+      'No approval was decided by anyone.',
     ),
     '<h3 id="h-waits">Waits</h3>',
     table(

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { IANAZone } from './time-zones';
 import * as z from 'zod';
 import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
+import { DEFAULT_AUTHOR_LABEL, MAX_REQUIRED_APPROVALS } from './approval-quorum';
 import { canonicalJson } from './canonical';
 import { historyBudgetProblems } from './history-budget';
 import { DRIVERS, deploySchemaOf } from '../../drivers';
@@ -123,6 +124,23 @@ const approval = z.strictObject({
    * then waits (for a window, a lease). Checked at the point of action: an expired approval blocks the stage.
    */
   validForMinutes: positiveMinutes(10080).optional(),
+  /**
+   * N-of-M (decision 050): how many distinct persons must approve (absent: 1). Absent rather than defaulted, as
+   * the two fields below, so configs written before them keep their config hash.
+   */
+  required: z
+    .number({ error: `expected a whole number of approvals from 1 to ${MAX_REQUIRED_APPROVALS}` })
+    .int(`expected a whole number of approvals from 1 to ${MAX_REQUIRED_APPROVALS}`)
+    .min(1, `expected a whole number of approvals from 1 to ${MAX_REQUIRED_APPROVALS}`)
+    .max(MAX_REQUIRED_APPROVALS, `expected a whole number of approvals from 1 to ${MAX_REQUIRED_APPROVALS}`)
+    .optional(),
+  /** Refuse a decision by an author of the image, as `authorLabel` names them (absent: false). */
+  excludeAuthors: z.boolean({ error: 'expected true or false' }).optional(),
+  /** The image label naming the authors (absent: org.opencontainers.image.authors). */
+  authorLabel: z
+    .string({ error: 'expected an image label name such as org.opencontainers.image.authors' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/]{0,127}$/, 'expected an image label name such as org.opencontainers.image.authors (1-128 of letters, digits and ._-/)')
+    .optional(),
 });
 
 /** A wave: cluster keys deployed at once (in parallel); the stage's waves run one after the other (decision 044). */
@@ -417,6 +435,19 @@ export const configSchema = z
             code: 'custom',
             path: ['services', svcName, 'stages', i, 'cluster'],
             message: `expected one of the keys of "clusters" (${Object.keys(cfg.clusters).join(', ') || 'none defined'}), got ${JSON.stringify(st.cluster)}`,
+          });
+        }
+      });
+      // Authors are read from the image.labels gate's evidence, which records labels only when some are required.
+      svc.stages.forEach((st, i) => {
+        const a = st.approval;
+        if (!a?.excludeAuthors) return;
+        const label = a.authorLabel ?? DEFAULT_AUTHOR_LABEL;
+        if (!svc.imagePolicy.requiredLabels.includes(label)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', svcName, 'stages', i, 'approval', 'excludeAuthors'],
+            message: `expected the author label ${JSON.stringify(label)} in services.${svcName}.imagePolicy.requiredLabels when excludeAuthors is true (the authors are read from the image.labels gate's evidence; without it nobody could ever approve)`,
           });
         }
       });
