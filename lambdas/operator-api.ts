@@ -87,7 +87,7 @@ async function start(deps: OperatorDeps, caller: ApiCaller, kind: StartKind, inp
       ? parseReleaseInput(input, deps.config).service
       : kind === 'drill'
         ? drillOnlyByPerson(parseDrillInput(input, deps.config)).service
-        : parseRollbackInput(input, deps.config).service;
+        : rollbackNotALeg(parseRollbackInput(input, deps.config)).service;
   const now = deps.now();
   const at = now.toISOString();
   // The name is made here, from API Gateway's request id: nobody can know it before the request, so nobody
@@ -112,6 +112,13 @@ async function setFreeze(deps: OperatorDeps, caller: ApiCaller, input: unknown):
 /** `scheduled` is the stack's schedule's own word (its initiator is the schedule): a person's drill may not claim it. */
 function drillOnlyByPerson<T extends { scheduled?: boolean }>(input: T): T {
   if (input.scheduled) throw new ValidationError('drill input', ['scheduled: expected no "scheduled" in a request (only the stack\'s drill schedule starts a scheduled drill)']);
+  return input;
+}
+
+/** `drill` in a rollback input is the drill workflow's word for its legs (decision 052): a person's rollback may not claim it. */
+function rollbackNotALeg<T extends { drill?: unknown }>(input: T): T {
+  if (input.drill !== undefined)
+    throw new ValidationError('rollback input', ['drill: expected no "drill" in a request (only the drill workflow starts the legs of a drill: use POST /drills)']);
   return input;
 }
 
