@@ -2,7 +2,7 @@
  * The approval API's Lambda (API Gateway REST, Lambda proxy integration, AWS_IAM authorization).
  *
  *   POST /releases/{releaseId}/stages/{stage}/decision
- *   body: { "decision": "approve" | "reject", "comment"?: string (≤ 1000 characters) }
+ *   body: { "decision": "approve" | "reject", "comment"?: string (≤ 1000 characters), "planSha256"?: string (decision 049) }
  *
  * The caller is the IAM principal API Gateway verified: `requestContext.identity.userArn`. Nothing in
  * the body says who decides. Responses (JSON, never a task token):
@@ -15,7 +15,8 @@
  *   404 { message }  no such release, or the release has no such stage
  *   405 { message }  not POST
  *   409 { message }  "no approval is waiting for <stage> of <release>" (not requested, already decided,
- *       timed out, release finished, or another decision claimed it first)
+ *       timed out, release finished, or another decision claimed it first); or a stage that applies a saved
+ *       Terraform plan approved without naming its current sha256 (`planSha256`), nothing recorded (decision 049)
  *   429 { message, retryAfterSeconds }  this caller was refused too often this minute: nothing read or recorded
  *   500 { message, requestId }  internal error: nothing was applied; retrying is safe
  *
@@ -52,7 +53,7 @@ import type { Deps, TokenRecord } from './ports';
 import { type ApiEvent, readJsonBody, requestIdOf } from './shared/api-gateway';
 import { lambdaHandler, logger } from './shared/middleware';
 import { announce, ReleaseNotFoundError, record, stageConfigOf } from './shared/recorder';
-import { stageStep } from './domain/step-keys';
+import { approvalGateStep, checkPlanApproval, SHA256_HEX } from './domain/plan-approval';
 
 export { COMMENT_MAX, DECISION_RESOURCE, RELEASE_ID_PATTERN } from './domain/approvers';
 /**
@@ -70,7 +71,14 @@ export interface ApiResponse {
   readonly body: string;
 }
 
-export type DecisionRequest = { readonly releaseId: string; readonly stage: string; readonly decision: 'approve' | 'reject'; readonly comment?: string };
+export type DecisionRequest = {
+  readonly releaseId: string;
+  readonly stage: string;
+  readonly decision: 'approve' | 'reject';
+  readonly comment?: string;
+  /** Decision 049: the sha256 of the saved Terraform plan approved (lambdas/domain/plan-approval.ts). */
+  readonly planSha256?: string;
+};
 
 const requestSchema = z.object({
   path: z.object({
@@ -84,6 +92,7 @@ const requestSchema = z.object({
       .max(COMMENT_MAX, `expected at most ${COMMENT_MAX} characters`)
       .regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'expected text without control characters (newlines and tabs are fine)')
       .optional(),
+    planSha256: z.string().regex(SHA256_HEX, 'expected the sha256 of the saved plan (64 lowercase hex digits)').optional(),
   }),
 });
 
@@ -127,7 +136,13 @@ export async function run(event: unknown, deps: Deps): Promise<ApiResponse> {
     return await decide(
       deps,
       caller,
-      { releaseId: path.releaseId, stage: path.stage, decision: request.decision, ...(request.comment !== undefined ? { comment: request.comment } : {}) },
+      {
+        releaseId: path.releaseId,
+        stage: path.stage,
+        decision: request.decision,
+        ...(request.comment !== undefined ? { comment: request.comment } : {}),
+        ...(request.planSha256 !== undefined ? { planSha256: request.planSha256 } : {}),
+      },
       (t) => {
         token = t;
       },
@@ -192,6 +207,9 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
     return noApproval(stage, releaseId, `it timed out at ${state.expiresAt}`);
   }
 
+  // Decision 049: a stage that planned first is decided on its current saved plan, named by planSha256 (else 409, nothing recorded).
+  const plan = checkPlanApproval(events, stage, req.planSha256, req.decision);
+  if (!plan.ok) return respond(plan.statusCode, { message: plan.message });
   const token = await deps.ledger.takeToken('APPROVAL', releaseId, stage);
   if (!token) return noApproval(stage, releaseId, 'it was decided or timed out meanwhile');
   holding(token.token);
@@ -203,7 +221,7 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
     const r = await record(
       deps,
       releaseId,
-      stageStep.gate(stage, 'approval'),
+      approvalGateStep(events, stage),
       'gate.evaluated',
       {
         gate: 'approval',
@@ -211,6 +229,7 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
         reason,
         decision,
         principal: caller.arn,
+        ...plan.fields,
         ...(req.comment !== undefined ? { comment: req.comment } : {}),
         evidence: {
           approver: verdict.approver,

@@ -19,6 +19,8 @@ export const GATE_NAMES = [
   'bake',
   /** A canary step's analysis (decision 043): canary vs stable over the step's bake. */
   'canary.analysis',
+  /** A Terraform stage's saved plan (decision 049): planned, or refused (destroys without allowDestroy, a failed plan, too many stale plans). */
+  'terraform.plan',
 ] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 export type GateResultValue = 'PASS' | 'FAIL' | 'WARN';
