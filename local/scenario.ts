@@ -114,7 +114,17 @@ const scriptLine = z
         cluster: z.string().min(1).optional(),
       })
       .optional(),
-    approve: z.strictObject({ principal, comment: z.string().optional() }).optional(),
+    // planSha256 (decision 049): the saved plan the approver approves; absent, the stage's current plan (as `gantry approve` shows it).
+    approve: z
+      .strictObject({
+        principal,
+        comment: z.string().optional(),
+        planSha256: z
+          .string()
+          .regex(/^[a-f0-9]{64}$/, 'expected a sha256 (64 lowercase hex digits)')
+          .optional(),
+      })
+      .optional(),
     reject: z.strictObject({ principal, comment: z.string().optional() }).optional(),
     deploy: z
       .strictObject({
@@ -123,6 +133,11 @@ const scriptLine = z
         duration: duration.optional(),
         /** Terraform stages: the plan also deletes this many resources (refused unless the stage's deploy.allowDestroy). */
         planDestroys: z.number().int().min(0).max(1000).optional(),
+        /**
+         * Terraform stages that plan before their approval (decision 049): the state moves before this apply (another
+         * change applied since the plan), so Terraform refuses the saved plan as stale and nothing is applied.
+         */
+        planStale: z.boolean().optional(),
         /** A wave stage (decision 044): only this cluster's run takes the line (a cluster key of the config). */
         cluster: z.string().min(1).optional(),
       })

@@ -364,6 +364,8 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
         break;
       case 'plan.recorded':
         if (st && typeof data.sha256 === 'string') {
+          // A new plan has no approval yet: the one given to a plan that went stale stays in the gates.
+          if (st.approval && Number(data.attempt ?? 1) > 1) st.approval = undefined;
           st.plan = {
             sha256: data.sha256,
             key: str(data.key) ?? '',

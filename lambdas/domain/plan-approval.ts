@@ -147,9 +147,7 @@ export function readPlanRun(result: unknown, ctx: { releaseId: string; stage: st
   if (res !== undefined && !resultOk) problems.push(`TF_PLAN_RESULT: not one of ${PLAN_RESULTS.join(', ')}`);
   const id = build?.Id;
   return {
-    ...(shaOk && keyOk && counts
-      ? { plan: { sha256: sha as string, key: key as string, adds: Number(counts[1]), changes: Number(counts[2]), destroys: Number(counts[3]) } }
-      : {}),
+    ...(shaOk && keyOk && counts ? { plan: { sha256: sha as string, key: key as string, adds: Number(counts[1]), changes: Number(counts[2]), destroys: Number(counts[3]) } } : {}),
     ...(resultOk ? { result: res as PlanResult } : {}),
     ...(typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9_-]{1,254}:[A-Za-z0-9-]{1,128}$/.test(id) ? { buildId: id } : {}),
     problems,
@@ -162,7 +160,11 @@ export function isStaleApply(error: unknown): boolean {
 }
 
 /** The apply run's environment: the stage's deploy environment, mode apply, the approved plan's key and sha256. */
-export function applyEnvironment<T extends { Name: string; Value: string }>(deployEnv: readonly T[], plan: { key: string; sha256: string }, typed: (name: string, value: string) => T): T[] {
+export function applyEnvironment<T extends { Name: string; Value: string }>(
+  deployEnv: readonly T[],
+  plan: { key: string; sha256: string },
+  typed: (name: string, value: string) => T,
+): T[] {
   if (!SHA256_HEX.test(plan.sha256)) throw new TypeError('refusing to pass an unvalidated plan sha256 to a driver');
   return [...deployEnv, typed('GANTRY_TF_MODE', 'apply'), typed('GANTRY_TF_PLAN_KEY', plan.key), typed('GANTRY_TF_PLAN_SHA256', plan.sha256)];
 }

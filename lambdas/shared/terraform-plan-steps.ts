@@ -6,15 +6,7 @@
 import * as z from 'zod';
 import { driverEnvironment, driverFailureMessage } from '../domain/release';
 import type { LedgerEvent, ReleaseSummary } from '../domain/ledger';
-import {
-  applyEnvironment,
-  currentPlan,
-  DEPLOY_CHECK_ATTEMPTS_PER_PLAN,
-  isStaleApply,
-  MAX_TERRAFORM_PLANS,
-  planEnvironment,
-  readPlanRun,
-} from '../domain/plan-approval';
+import { applyEnvironment, currentPlan, DEPLOY_CHECK_ATTEMPTS_PER_PLAN, isStaleApply, MAX_TERRAFORM_PLANS, planEnvironment, readPlanRun } from '../domain/plan-approval';
 import { stageStep } from '../domain/step-keys';
 import { buildOf } from '../domain/driver-evidence';
 import type { Deps } from '../ports';
@@ -49,7 +41,15 @@ const typed = (Name: string, Value: string) => ({ Name, Value, Type: 'PLAINTEXT'
 function stageEnv(c: PlanStepContext, stage: string) {
   const { st } = stageConfigOf(c.deps, c.release.service, stage);
   if (!c.release.digest) throw new Error(`release ${c.release.releaseId} has no digest to plan`);
-  return driverEnvironment({ config: c.deps.config, service: c.release.service, stage: st, digest: c.release.digest, releaseId: c.release.releaseId, kind: 'deploy', registry: c.deps.runtime.ecrRegistry });
+  return driverEnvironment({
+    config: c.deps.config,
+    service: c.release.service,
+    stage: st,
+    digest: c.release.digest,
+    releaseId: c.release.releaseId,
+    kind: 'deploy',
+    registry: c.deps.runtime.ecrRegistry,
+  });
 }
 
 /** The next plan of the stage: its number and the plan-only run's environment. */
@@ -58,7 +58,8 @@ export async function terraformPlanPrepare(e: Of<'terraform-plan-prepare'>, c: P
   return { attempt: n, env: planEnvironment(stageEnv(c, e.stage), n, typed) };
 }
 
-const gateKey = (stage: string, n: number, what = 'gate:terraform.plan') => (n <= 1 && what === 'gate:terraform.plan' ? stageStep.gate(stage, 'terraform.plan') : stageStep.planRound(stage, n, what));
+const gateKey = (stage: string, n: number, what = 'gate:terraform.plan') =>
+  n <= 1 && what === 'gate:terraform.plan' ? stageStep.gate(stage, 'terraform.plan') : stageStep.planRound(stage, n, what);
 
 /**
  * Plan n's run ended: `plan.recorded` (sha256, key, counts, attempt) when it reported a saved plan, and gate
@@ -103,7 +104,12 @@ export async function terraformPlanRecorded(e: Of<'terraform-plan-recorded'>, c:
     e.releaseId,
     gateKey(e.stage, e.attempt),
     'gate.evaluated',
-    { gate: 'terraform.plan', result: verdict, reason, evidence: { attempt: e.attempt, ...(run.plan ? { plan: run.plan } : {}), allowDestroy, ...(run.buildId ? { buildId: run.buildId } : {}) } },
+    {
+      gate: 'terraform.plan',
+      result: verdict,
+      reason,
+      evidence: { attempt: e.attempt, ...(run.plan ? { plan: run.plan } : {}), allowDestroy, ...(run.buildId ? { buildId: run.buildId } : {}) },
+    },
     e.stage,
   );
   if (verdict === 'FAIL') {
@@ -128,7 +134,14 @@ export async function terraformPlanRecorded(e: Of<'terraform-plan-recorded'>, c:
 export async function terraformApplyStarted(e: Of<'terraform-apply-started'>, c: PlanStepContext): Promise<Record<string, unknown>> {
   const plan = currentPlan(c.events, e.stage);
   const key = e.attempt <= 1 ? stageStep.deployStarted(e.stage) : stageStep.planRound(e.stage, e.attempt, 'deploy.started');
-  await record(c.deps, e.releaseId, key, 'deploy.started', { kind: 'deploy', digest: c.release.digest, driver: 'terraform', planSha256: plan?.sha256 ?? null, planAttempt: e.attempt }, e.stage);
+  await record(
+    c.deps,
+    e.releaseId,
+    key,
+    'deploy.started',
+    { kind: 'deploy', digest: c.release.digest, driver: 'terraform', planSha256: plan?.sha256 ?? null, planAttempt: e.attempt },
+    e.stage,
+  );
   return {};
 }
 
@@ -155,7 +168,14 @@ export async function terraformApplyFailed(e: Of<'terraform-apply-failed'>, c: P
   await c.deployEnded(e.stage);
   if (e.attempt < MAX_TERRAFORM_PLANS) return { verdict: 'REPLAN', attempt: e.attempt };
   const reason = `the approved plan went stale ${MAX_TERRAFORM_PLANS} times (the state kept moving between plan and apply): nothing was applied; start a new release when the state is quiet`;
-  const r = await record(deps, e.releaseId, gateKey(e.stage, e.attempt, 'gate:terraform.plan:stale'), 'gate.evaluated', { gate: 'terraform.plan', result: 'FAIL', reason, evidence: { attempts: e.attempt } }, e.stage);
+  const r = await record(
+    deps,
+    e.releaseId,
+    gateKey(e.stage, e.attempt, 'gate:terraform.plan:stale'),
+    'gate.evaluated',
+    { gate: 'terraform.plan', result: 'FAIL', reason, evidence: { attempts: e.attempt } },
+    e.stage,
+  );
   await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: 'terraform.plan', reason });
   return { verdict: 'BLOCK', attempt: e.attempt, reason };
 }
