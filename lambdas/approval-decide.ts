@@ -250,7 +250,7 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
       return noApproval(stage, releaseId, `already ${recorded.decision}${recorded.principal ? ` by ${recorded.principal}` : ''} at ${recorded.at}`);
     }
     await deliver(deps, release, stage, token, recorded);
-    return respond(200, { releaseId, stage, decision, principal: caller.arn, ...(req.comment !== undefined ? { comment: req.comment } : {}), at: r.at });
+    return respond(200, { releaseId, stage, decision, principal: caller.arn, ...(req.comment !== undefined ? { comment: req.comment } : {}), ...plan.fields, at: r.at });
   });
 }
 

@@ -102,6 +102,9 @@ const when = z.union(
   { error: () => `expected {"at": "<ISO-8601 duration>"} or {"service", "stage", "phase": one of ${PHASES.join(', ')} or canary-<step>, "after"?}` },
 );
 
+/** A decision's saved Terraform plan (decision 049): its sha256, or null for none. */
+const planSha256 = z.string().regex(/^[a-f0-9]{64}$/, 'expected a sha256 (64 lowercase hex digits) or null').nullable();
+
 const scriptLine = z
   .strictObject({
     when,
@@ -114,18 +117,10 @@ const scriptLine = z
         cluster: z.string().min(1).optional(),
       })
       .optional(),
-    // planSha256 (decision 049): the saved plan the approver approves; absent, the stage's current plan (as `gantry approve` shows it).
-    approve: z
-      .strictObject({
-        principal,
-        comment: z.string().optional(),
-        planSha256: z
-          .string()
-          .regex(/^[a-f0-9]{64}$/, 'expected a sha256 (64 lowercase hex digits)')
-          .optional(),
-      })
-      .optional(),
-    reject: z.strictObject({ principal, comment: z.string().optional() }).optional(),
+    // planSha256 (decision 049): the saved plan decided on; absent, the stage's current plan (the approver read the
+    // request); null, none (`gantry approve` without --plan).
+    approve: z.strictObject({ principal, comment: z.string().optional(), planSha256: planSha256.optional() }).optional(),
+    reject: z.strictObject({ principal, comment: z.string().optional(), planSha256: planSha256.optional() }).optional(),
     deploy: z
       .strictObject({
         result: z.enum(['SUCCEEDED', 'FAILED']).default('SUCCEEDED'),

@@ -243,6 +243,7 @@ function statusView(summary: ReleaseSummary, events: readonly LedgerEvent[], ctx
       gates: st.gates.map((g) => ({ gate: g.gate, result: g.result, reason: g.reason })),
       approval: st.approval ? { decision: st.approval.decision, principal: st.approval.principal ?? null, at: st.approval.at } : null,
       ...(st.clusters ? { clusters: clusterViews(st.clusters) } : {}),
+      ...(st.plan ? { plan: { ...st.plan } } : {}),
     };
     if (st.status !== 'WAITING' && st.status !== 'NOT_STARTED') {
       return { ...base, phase: 'done' as const, waiting: null, activity: st.reason ?? st.status };
