@@ -103,7 +103,10 @@ const when = z.union(
 );
 
 /** A decision's saved Terraform plan (decision 049): its sha256, or null for none. */
-const planSha256 = z.string().regex(/^[a-f0-9]{64}$/, 'expected a sha256 (64 lowercase hex digits) or null').nullable();
+const planSha256 = z
+  .string()
+  .regex(/^[a-f0-9]{64}$/, 'expected a sha256 (64 lowercase hex digits) or null')
+  .nullable();
 
 const scriptLine = z
   .strictObject({

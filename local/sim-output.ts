@@ -55,7 +55,8 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   const result = (d.result ?? d.status) as string | undefined;
   let reason = (d.reason ?? d.message) as string | undefined;
   if (e.type === 'release.started') reason = `${d.service} ${d.digest ?? '(tag not found)'}${d.tag ? ` (${d.tag})` : ''} by ${d.initiator}`;
-  if (e.type === 'deploy.started') reason = `${d.digest}${typeof d.planSha256 === 'string' ? ` (saved plan ${d.planSha256})` : ''}${Array.isArray(d.clusters) ? ` to ${(d.clusters as string[]).join(', ')}` : ''}`;
+  if (e.type === 'deploy.started')
+    reason = `${d.digest}${typeof d.planSha256 === 'string' ? ` (saved plan ${d.planSha256})` : ''}${Array.isArray(d.clusters) ? ` to ${(d.clusters as string[]).join(', ')}` : ''}`;
   if (e.type === 'wave.finished') reason = `${(d.clusters as string[] | undefined)?.join(', ') ?? ''}${d.message ? `: ${String(d.message)}` : ''}`;
   if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
   // Decision 049: a saved Terraform plan, by its sha256 and counts.

@@ -843,7 +843,10 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       h(`${p.adds} to add, ${p.changes} to change, ${p.destroys} to destroy`),
       p.decisions.length
         ? p.decisions
-            .map((d) => `${result(d.decision === 'APPROVED' ? 'PASS' : 'FAIL')} ${h(d.decision)} by <code>${h(d.principal ?? '—')}</code> ${time(d.at)}${d.planSha256 ? `<br>approved sha256 <code class="nowrap">${h(d.planSha256)}</code>` : ''}`)
+            .map(
+              (d) =>
+                `${result(d.decision === 'APPROVED' ? 'PASS' : 'FAIL')} ${h(d.decision)} by <code>${h(d.principal ?? '—')}</code> ${time(d.at)}${d.planSha256 ? `<br>approved sha256 <code class="nowrap">${h(d.planSha256)}</code>` : ''}`,
+            )
             .join('<br>')
         : '—',
       p.stale

@@ -438,7 +438,10 @@ function scanTerm(service: ServiceConfig): BudgetTerm {
 /** The worst-case history of one release execution of `service`: the fixed parts and every loop's share. */
 export function worstCaseHistory(service: ServiceConfig, lease: LeaseWaitModel = LEASE_WAIT): HistoryWorstCase {
   const scanWait = service.imagePolicy.scanWaitMinutes;
-  const terms = [...service.stages.flatMap((st, i) => [...stageTerms(st, i, scanWait, lease), ...canaryTerms(st, i), ...waveTerms(st, i), ...terraformPlanTerms(st, i)]), scanTerm(service)];
+  const terms = [
+    ...service.stages.flatMap((st, i) => [...stageTerms(st, i, scanWait, lease), ...canaryTerms(st, i), ...waveTerms(st, i), ...terraformPlanTerms(st, i)]),
+    scanTerm(service),
+  ];
   const fixed = EXECUTION_FIXED_EVENTS + service.stages.length * STAGE_FIXED_EVENTS;
   return { total: fixed + terms.reduce((n, t) => n + t.events, 0), fixed, terms };
 }

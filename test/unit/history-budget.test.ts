@@ -179,7 +179,10 @@ describe('the history budget against the committed workflow', () => {
       const next = round[(k + 1) % round.length] as string;
       assert.ok(successors(S[name] as State).includes(next), `${name} leads to ${next}`);
     });
-    assert.equal(TERRAFORM_PLAN_ROUND_EVENTS, round.reduce((n, name) => n + worstEventsOfState(S[name] as State), 0));
+    assert.equal(
+      TERRAFORM_PLAN_ROUND_EVENTS,
+      round.reduce((n, name) => n + worstEventsOfState(S[name] as State), 0),
+    );
     assert.equal(TERRAFORM_PLANS_PER_STAGE, MAX_TERRAFORM_PLANS);
   });
 
