@@ -253,8 +253,9 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           });
           break;
         case 'plan.stale': {
-          const plan = st.plans?.at(-1);
-          if (plan) (st.plans as PlanAudit[])[st.plans!.length - 1] = { ...plan, stale: { at: e.at, ...(s(x.message) ? { message: x.message as string } : {}) } };
+          const plans = st.plans;
+          const plan = plans?.at(-1);
+          if (plans && plan) plans[plans.length - 1] = { ...plan, stale: { at: e.at, ...(s(x.message) ? { message: x.message as string } : {}) } };
           break;
         }
         case 'stage.waiting':
@@ -270,14 +271,12 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
           });
           // Decision 049: each decision on a saved plan names the hash it approved (a TIMED_OUT names none).
           if (x.gate === 'approval' && x.decision && x.checkpoint === undefined && st.plans?.length) {
-            st.plans
-              .at(-1)
-              ?.decisions.push({
-                at: e.at,
-                decision: String(x.decision),
-                ...(s(x.principal) ? { principal: x.principal as string } : {}),
-                ...(s(x.planSha256) ? { planSha256: x.planSha256 as string } : {}),
-              });
+            st.plans.at(-1)?.decisions.push({
+              at: e.at,
+              decision: String(x.decision),
+              ...(s(x.principal) ? { principal: x.principal as string } : {}),
+              ...(s(x.planSha256) ? { planSha256: x.planSha256 as string } : {}),
+            });
           }
           if (x.gate === 'approval' && x.decision) {
             st.approval = {
