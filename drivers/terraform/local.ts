@@ -157,9 +157,23 @@ function savedPlanRun(
       applied: false,
     };
   }
-  const applied = terraformPlan(cloud, run, deploy, 0);
+  // `terraform show -json tfplan` of the saved plan is that plan's JSON: the deploy's evidence is plan n's, as made.
+  const planDir = key.slice(0, key.lastIndexOf('/'));
+  const json = cloud.evidence.get(`${planDir}/plan.json`) ?? '';
+  const summary = JSON.parse(cloud.evidence.get(`${planDir}/summary.json`) ?? '{}') as { changes?: { create?: number; update?: number; delete?: number } };
+  const prefix = `evidence/${run.releaseId}/${run.stage}/${run.kind}`;
+  for (const file of ['plan.json', 'plan.json.sha256', 'summary.json']) cloud.putEvidence(`${prefix}/${file}`, cloud.evidence.get(`${planDir}/${file}`) ?? '');
   serials(cloud).set(stateKey, serial + 1);
-  return { exported: { ...applied.exported, TF_SAVED_PLAN_SHA256: savedSha, ...RESULT('applied') } };
+  const c = summary.changes ?? {};
+  return {
+    exported: {
+      TF_PLAN_SHA256: sha256Hex(json),
+      TF_PLAN_KEY: `${prefix}/plan.json`,
+      TF_PLAN_SUMMARY: JSON.stringify({ add: c.create ?? 0, change: c.update ?? 0, destroy: c.delete ?? 0 }),
+      TF_SAVED_PLAN_SHA256: savedSha,
+      ...RESULT('applied'),
+    },
+  };
 }
 
 export const local: DriverLocal = {

@@ -85,6 +85,8 @@ describe('a Terraform stage with an approval plans, is approved on its plan hash
     const finished = prodEvents(r, 'deploy.finished').find((e) => e.data.kind === 'deploy');
     const tf = (finished?.data.evidence as { terraform?: Record<string, unknown> } | undefined)?.terraform;
     assert.equal(tf?.savedPlanSha256, plan?.data.sha256);
+    // The deploy's plan JSON is the saved plan's, as planned and approved.
+    assert.equal(tf?.planSha256, sha256(stored.get(`evidence/${plan?.releaseId}/prod/plan-1/plan.json`) ?? ''));
     const started = prodEvents(r, 'deploy.started')[0];
     assert.equal(started?.data.planSha256, plan?.data.sha256);
   });
