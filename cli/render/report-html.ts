@@ -56,7 +56,15 @@ function link(url: string | undefined, text?: string): string {
   return `<a href="${h(url)}" rel="noreferrer noopener">${h(text ?? url)}</a>`;
 }
 
-const shortDigest = (d: string | undefined): string => (d ? (/^sha256:[0-9a-f]{64}$/.test(d) ? `${d.slice(0, 19)}…` : d) : '—');
+/**
+ * A digest in full, never cut off on screen or on paper: it wraps anywhere inside its cell (`code.digest`), and the
+ * first 12 hex digits, the part people compare at a glance, are set in bold.
+ */
+const fullDigest = (d: string | undefined): string => {
+  if (!d) return '—';
+  const m = /^(sha256:)([0-9a-f]{12})([0-9a-f]{52})$/.exec(d);
+  return m ? `<code class="digest">${m[1]}<span class="lead">${m[2]}</span>${m[3]}</code>` : `<code class="digest">${h(d)}</code>`;
+};
 const ms = (iso: string | undefined): number | undefined => {
   if (!iso) return undefined;
   const t = Date.parse(iso);
@@ -585,6 +593,7 @@ caption { text-align: left; font-weight: 600; padding: 4px 0; color: var(--muted
 th, td { border: 1px solid var(--line); padding: 5px 7px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 thead th { background: #f1f5f9; white-space: nowrap; }
 .nowrap { white-space: nowrap; }
+code.digest { overflow-wrap: anywhere; word-break: break-all; } code.digest .lead { font-weight: 700; }
 tbody th { font-weight: 600; white-space: nowrap; }
 time { white-space: nowrap; }
 .res { font-weight: 700; white-space: nowrap; }
@@ -792,7 +801,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     st.deploys.map((d) => [
       h(st.name),
       nowrap(d.kind),
-      `<code class="nowrap" title="${h(d.digest ?? '')}">${h(shortDigest(d.digest))}</code>`,
+      fullDigest(d.digest),
       `${time(d.startedAt)} →<br>${time(d.endedAt)}`,
       nowrap(short(secondsBetween(d.startedAt, d.endedAt))),
       `${result(d.result === 'RUNNING' && finished ? 'UNFINISHED' : d.result)}${d.message ? `<br>${h(d.message)}` : ''}`,
@@ -866,7 +875,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
         h(r.reason ?? '—'),
         `<dl class="kv"><dt>detected</dt><dd>${time(r.detectedAt)}</dd><dt>started</dt><dd>${time(r.startedAt)}</dd><dt>ended</dt><dd>${time(r.endedAt)}</dd></dl>`,
         `<dl class="kv"><dt>reaction</dt><dd>${nowrap(short(r.reactionSeconds))}</dd><dt>recovery</dt><dd>${nowrap(short(r.recoverySeconds))}</dd></dl>`,
-        `<dl class="kv"><dt>from</dt><dd><code class="nowrap" title="${h(r.fromDigest ?? '')}">${h(shortDigest(r.fromDigest))}</code>${r.fromDeployed === false ? ' <span class="t-neutral">(its deploy did not finish: nothing was deployed)</span>' : ''}</dd><dt>to</dt><dd><code class="nowrap" title="${h(r.toDigest ?? '')}">${h(shortDigest(r.toDigest))}</code></dd></dl>`,
+        `<dl class="kv"><dt>from</dt><dd>${fullDigest(r.fromDigest)}${r.fromDeployed === false ? ' <span class="t-neutral">(its deploy did not finish: nothing was deployed)</span>' : ''}</dd><dt>to</dt><dd>${fullDigest(r.toDigest)}</dd></dl>`,
         `${result(r.result ?? (finished ? 'UNFINISHED' : undefined))}${r.message ? `<br>${h(r.message)}` : ''}`,
         rec
           ? `<span class="res t-${rec.recovered === true ? 'pass' : 'fail'}">${rec.recovered === true ? '✓ recovered' : rec.recovered === false ? '✗ NOT recovered' : 'unknown'}</span>${rec.reason ? `<br>${h(String(rec.reason))}` : ''}`
