@@ -356,7 +356,9 @@ export class LocalBackend implements GantryBackend {
       releaseId: d.releaseId,
       service: summary.service,
       stage: d.stage,
-      phaseAt: waitingAt,
+      // The script keys a decision on the stage's FIRST entry into its approval phase (local/sim-script.ts): a stage that
+      // asks again (a new Terraform plan, decision 049) is decided now too, not that long after its first request.
+      phaseAt: events.find((e) => e.stage === d.stage && e.type === 'stage.waiting' && e.data.waitingFor === 'approval')?.at ?? waitingAt,
       ...(d.comment ? { comment: d.comment } : {}),
       ...(d.planSha256 ? { planSha256: d.planSha256 } : {}),
     });

@@ -75,3 +75,30 @@ describe('a local Gantry whose Terraform prod waits for the approval of its plan
     assert.ok(report.stdout.includes(`the apply checked sha256 <code class="nowrap">${sha256}</code>`));
   });
 });
+
+describe('a local Gantry whose approved plan went stale', () => {
+  it('asks again with plan 2; gantry approve of plan 1 is refused, of plan 2 is recorded at the moment it is given', async () => {
+    const s = JSON.parse(readFileSync(example('terraform-plan-stale'), 'utf8'));
+    // Only the state move, due just before the apply of plan 1 (the plan-only run of 10:30 does not take it).
+    s.script = [{ when: { at: 'PT31M' }, deploy: { planStale: true } }];
+    const file = join(tmp(), 'terraform-plan-stale-cli.json');
+    writeFileSync(file, JSON.stringify(s));
+    const dir = await localGantry(file, 'PT35M');
+    const plan1 = planOf(dir);
+    assert.equal((await gantry('approve', plan1.releaseId, '--stage', 'prod', '--local', dir, '--as', CAROL, '--plan', plan1.sha256)).code, 0);
+    assert.equal((await gantry('simulate', '--state', dir, '--advance', 'PT10M')).code, 0);
+    const status = JSON.parse((await gantry('status', plan1.releaseId, '--local', dir, '--json')).stdout);
+    const plan2 = status.releases[0].stages.find((x: { name: string }) => x.name === 'prod').plan;
+    assert.equal(plan2.attempt, 2);
+    assert.notEqual(plan2.sha256, plan1.sha256);
+    const stale = await gantry('approve', plan1.releaseId, '--stage', 'prod', '--local', dir, '--as', CAROL, '--plan', plan1.sha256);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, new RegExp(`is not the stage's current plan: it is plan 2 sha256 ${plan2.sha256}`));
+    const ok = await gantry('approve', plan1.releaseId, '--stage', 'prod', '--local', dir, '--as', CAROL, '--plan', plan2.sha256);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, / at 2026-11-24T10:45:00\.000Z/);
+    assert.equal((await gantry('simulate', '--state', dir, '--advance', 'PT1H')).code, 0);
+    const done = JSON.parse((await gantry('status', plan1.releaseId, '--local', dir, '--json')).stdout);
+    assert.equal(done.releases[0].status, 'SUCCEEDED');
+  });
+});
