@@ -45,6 +45,7 @@ export async function exportFromLedger(ledger: Ledger, filter: ReleaseFilter = {
       ...(filter.until !== undefined ? { to: filter.until } : {}),
     });
   }
+  if (filter.change !== undefined) summaries = summaries.filter((s) => s.change?.id === filter.change);
   const events: LedgerEvent[] = [];
   const anchors = new Map<string, { version: number; lastHash: string }>();
   for (const listed of summaries) {

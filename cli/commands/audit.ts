@@ -28,6 +28,7 @@ import { CliInputError } from '../errors';
 import { checkOutputFile, writeOutputFile } from '../files';
 import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from '../input';
 import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from '../release-source';
+import { changeIdOption } from '../release-filter';
 import { renderAudit, renderVerification } from '../render/render';
 
 /** Exit codes of the audit commands. */
@@ -40,6 +41,8 @@ export interface CommonOptions extends SourceOptions {
   readonly service?: string;
   readonly since?: string;
   readonly until?: string;
+  /** `audit export --change`: only the releases of this change record id (decision 051). */
+  readonly change?: string;
 }
 
 export const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -64,7 +67,12 @@ export function filterOf(opts: CommonOptions, now: Date): ReleaseFilter {
   const since = parseTimeBound(opts.since, 'since', now);
   const until = parseTimeBound(opts.until, 'until', now);
   if (since && until && since > until) throw new CliInputError(`--since (${since}) is after --until (${until})`);
-  return { ...(opts.service ? { service: opts.service } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) };
+  return {
+    ...(opts.service ? { service: opts.service } : {}),
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+    ...(opts.change !== undefined ? { change: changeIdOption(opts.change) } : {}),
+  };
 }
 
 /**
@@ -73,9 +81,12 @@ export function filterOf(opts: CommonOptions, now: Date): ReleaseFilter {
  */
 export function requireSomething(parsed: ParsedExport, source: string, what: 'verify' | 'export', filter: ReleaseFilter = {}): void {
   if (parsed.events.length > 0 || parsed.anchors.length > 0 || (parsed.insights?.length ?? 0) > 0) return;
-  const bounds = [filter.service ? `--service ${filter.service}` : '', filter.since ? `--since ${filter.since}` : '', filter.until ? `--until ${filter.until}` : ''].filter(
-    Boolean,
-  );
+  const bounds = [
+    filter.service ? `--service ${filter.service}` : '',
+    filter.since ? `--since ${filter.since}` : '',
+    filter.until ? `--until ${filter.until}` : '',
+    filter.change ? `--change ${filter.change}` : '',
+  ].filter(Boolean);
   throw new CliInputError(
     bounds.length
       ? `no release in ${source} matches ${bounds.join(' ')}: nothing to ${what}`
@@ -184,12 +195,14 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       audit
         .command('export')
         .description('the ledger as JSON Lines: every event with its hash chain, whole releases started in the window, one anchor line per release')
+        .option('--change <id>', 'only the releases of this change record id (their change.record gate recorded it)')
         .option('--out <file>', 'write to this file instead of stdout'),
     ),
   ).action(async (opts: CommonOptions & { out?: string }) => {
     if (opts.out !== undefined) checkOutputFile(opts.out, '--out');
-    const { parsed, source } = await readSource(opts, filterOf(opts, now()));
-    requireSomething(parsed, source, 'export');
+    const filter = filterOf(opts, now());
+    const { parsed, source } = await readSource(opts, filter);
+    requireSomething(parsed, source, 'export', filter);
     const v = verifyExport(parsed);
     if (!v.ok) err(`gantry: warning: ${source} does not verify (${v.problems.length} problem(s)); exported as found — run gantry audit verify on it`);
     const anchors = new Map<string, { version: number; lastHash: string }>();

@@ -16,6 +16,7 @@ import { auditRelease, type ExportAnchorLine, type ExportEventLine, type Release
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { rollbackFromText } from '../../lambdas/domain/release';
 import { duration, when } from './render';
+import { changeSource } from './change';
 
 export interface ReleaseReportOptions {
   /**
@@ -501,6 +502,32 @@ const statusMark = (s: string): string => {
 
 // ---------------------------------------------------------------- tables
 
+/** Change record, commit and each stage's commit range with its compare link (decision 051). */
+function changeSection(c: ReleaseAudit['change']): string[] {
+  if (!c) return [];
+  const digest = fullDigest;
+  const commit = (v: string | undefined) => (v ? `commit <code style="overflow-wrap: anywhere">${h(v)}</code>` : '<span class="t-neutral">commit not recorded</span>');
+  const rows = c.stages.map((st) => [
+    h(st.stage),
+    result(st.result),
+    st.from ? `${digest(st.from.digest)}<br>${commit(st.from.commit)}` : '<span class="t-neutral">first release in the stage</span>',
+    st.to ? `${digest(st.to.digest)}<br>${commit(st.to.commit)}` : '—',
+    st.compareUrl ? link(st.compareUrl, 'compare') : '—',
+    h(st.reason),
+  ]);
+  const id = c.id ? `<code>${h(c.id)}</code>` : c.from ? '<span class="res t-fail">✗ none valid</span>' : '<span class="t-neutral">none asked for</span>';
+  return [
+    '<h3 id="h-change">Change record</h3>',
+    `<dl class="facts" id="change-record"><dt>Change</dt><dd>${id}${c.from ? ` <span class="t-neutral">(${h(changeSource(c))})</span>` : ''}${c.given ? `<br>found: <code>${h(c.given)}</code>` : ''}</dd><dt>Commit</dt><dd>${c.commit ? `<code>${h(c.commit)}</code>` : `<span class="t-neutral">not recorded${c.commitProblem ? `: ${h(c.commitProblem)}` : ''}</span>`}</dd></dl>`,
+    table(
+      'What changed in each stage: from its last known good to this release',
+      ['Stage', 'change.record', 'From (last known good)', 'To (this release)', 'Compare', 'Reason'],
+      rows,
+      '',
+    ),
+  ];
+}
+
 function table(caption: string, head: readonly string[], rows: readonly string[][], empty: string): string {
   if (rows.length === 0) return `<p class="empty">${h(empty)}</p>`;
   return [
@@ -794,6 +821,20 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     }
     return rows;
   });
+  // Each decision on a stage's approval (decision 050: N-of-M): who, as which person, when, the comment, the plan approved.
+  const eachApprovalRows = a.stages.flatMap((st) => {
+    let approved = 0;
+    return (st.approvals ?? []).map((x) => [
+      h(st.name),
+      x.decision === 'APPROVED' ? nowrap(`${++approved} of ${st.approvalsRequired ?? 1}`) : '—',
+      result(x.decision),
+      code(x.principal),
+      h(x.person ?? '—'),
+      time(x.at),
+      h(x.comment ?? '—'),
+      fullDigest(typeof x.planSha256 === 'string' ? x.planSha256 : undefined),
+    ]);
+  });
   const waitRows = waits
     .filter((w) => w.waitingFor !== 'approval')
     .map((w) => [h(w.stage), h(w.waitingFor), time(w.at), time(w.endedAt), nowrap(short(secondsBetween(w.at, w.endedAt))), h(w.reason ?? '—')]);
@@ -903,6 +944,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     '</dl>',
     '<h3 id="h-stages">Stages</h3>',
     table('Each stage of the release and how it ended', ['Stage', 'Status', 'Started', 'Ended', 'Outcome'], stageRows, 'The release recorded no stage.'),
+    ...changeSection(a.change),
     '</section>',
     '<section class="page" aria-labelledby="h-timeline">',
     '<h2 id="h-timeline">Timeline</h2>',
@@ -923,6 +965,13 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       ['Stage', 'Requested', 'Decided', 'Waited', 'Decision', 'Approver ARN', 'Comment or reason'],
       approvalRows,
       'No stage asked for an approval.',
+    ),
+    '<h3 id="h-each-approval">Each approval</h3>',
+    table(
+      'Every decision on an approval, in order: the count it made, who (principal and person), when, the comment and the plan it approved',
+      ['Stage', 'Count', 'Decision', 'Principal', 'Person', 'When', 'Comment', 'Plan sha256'],
+      eachApprovalRows,
+      'No approval was decided by anyone.',
     ),
     '<h3 id="h-waits">Waits</h3>',
     table(

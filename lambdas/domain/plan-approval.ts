@@ -71,6 +71,22 @@ export function approvalWaitingStep(events: readonly PlanEvent[], stage: string)
   return roundStep(events, stage, stageStep.waiting(stage, 'approval'), 'waiting:approval');
 }
 
+/** approvalGateStep from the release's summary (its stage's latest plan), for code that holds the summary, not the events. */
+export function approvalGateStepOf(release: { readonly stages: ReadonlyArray<{ readonly name: string; readonly plan?: { readonly attempt: number } }> }, stage: string): string {
+  const n = release.stages.find((s) => s.name === stage)?.plan?.attempt ?? 1;
+  return n <= 1 ? stageStep.gate(stage, 'approval') : stageStep.planRound(stage, n, 'gate:approval');
+}
+
+/** The key of the n-th accepted approval (decision 050) in the stage's current plan round: plan 1 keeps `approval:<n>`. */
+export function approvalRecordedStep(
+  release: { readonly stages: ReadonlyArray<{ readonly name: string; readonly plan?: { readonly attempt: number } }> },
+  stage: string,
+  count: number,
+): string {
+  const n = release.stages.find((s) => s.name === stage)?.plan?.attempt ?? 1;
+  return n <= 1 ? stageStep.approvalRecorded(stage, count) : stageStep.planRound(stage, n, `approval:${count}`);
+}
+
 /** What an approval request carries about the plan (`Approval Requested` detail `plan`, the API's view, `gantry status`). */
 export function planView(plan: PlanSummary): { sha256: string; key: string; adds: number; changes: number; destroys: number; attempt: number; at: string } {
   return { sha256: plan.sha256, key: plan.key, adds: plan.adds, changes: plan.changes, destroys: plan.destroys, attempt: plan.attempt, at: plan.at };

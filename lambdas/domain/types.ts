@@ -19,6 +19,8 @@ export const GATE_NAMES = [
   'bake',
   /** A canary step's analysis (decision 043): canary vs stable over the step's bake. */
   'canary.analysis',
+  /** The release's change record (decision 051): present and matching the service's pattern, from an image label or the input. */
+  'change.record',
   /** A Terraform stage's saved plan (decision 049): planned, or refused (destroys without allowDestroy, a failed plan, too many stale plans). */
   'terraform.plan',
 ] as const;

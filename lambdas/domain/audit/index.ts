@@ -7,3 +7,4 @@ export * from './evidence';
 export * from './export';
 export * from './report-model';
 export * from './verify';
+export * from './change';
