@@ -171,6 +171,42 @@ describe('the state moves after the approval', () => {
   });
 });
 
+describe('a plan-first stage that requires two approvals (decision 050)', () => {
+  it('counts again for a new plan: both approvers approve plan 1, it goes stale, both approve plan 2', async () => {
+    const s = example('terraform-plan-stale');
+    s.config.services.payments.stages[2].approval.required = 2;
+    const DAVE = 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/dave';
+    s.script = [
+      { when: { at: 'PT35M' }, approve: { principal: APPROVER } },
+      { when: { at: 'PT36M' }, approve: { principal: DAVE } },
+      { when: { at: 'PT35M30S' }, deploy: { planStale: true } },
+      { when: { at: 'PT50M' }, approve: { principal: DAVE } },
+      { when: { at: 'PT51M' }, approve: { principal: APPROVER } },
+    ];
+    const r = await run(s);
+    assert.equal(r.output.releases[0]?.status, 'SUCCEEDED');
+    const plans = prodEvents(r, 'plan.recorded');
+    assert.equal(plans.length, 2);
+    // Each round: one approval.recorded (1 of 2), then the gate that completes the count, each naming that round's plan.
+    const partial = prodEvents(r, 'approval.recorded');
+    assert.deepEqual(
+      partial.map((e) => [e.stepKey, e.data.count, e.data.principal, e.data.planSha256]),
+      [
+        ['stage:prod:approval:1', 1, APPROVER, plans[0]?.data.sha256],
+        ['stage:prod:plan:2:approval:1', 1, DAVE, plans[1]?.data.sha256],
+      ],
+    );
+    const gates = prodEvents(r, 'gate.evaluated').filter((e) => e.data.gate === 'approval' && e.data.decision === 'APPROVED');
+    assert.deepEqual(
+      gates.map((g) => [g.stepKey, g.data.principal, g.data.planSha256]),
+      [
+        ['stage:prod:gate:approval', DAVE, plans[0]?.data.sha256],
+        ['stage:prod:plan:2:gate:approval', APPROVER, plans[1]?.data.sha256],
+      ],
+    );
+  });
+});
+
 describe('refusals', () => {
   it('refuses a decision naming another plan hash (409, nothing recorded); the stage keeps waiting and times out', async () => {
     const s = example('terraform-plan-approved');
