@@ -157,7 +157,7 @@ describe('a CDK app that installs the package', () => {
     const out = join(app, 'cdk.out');
     const template = JSON.parse(readFileSync(join(out, 'ConsumerStack.template.json'), 'utf8')) as Template;
     const of = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type);
-    assert.equal(of('AWS::StepFunctions::StateMachine').length, 3, 'release, rollback and insight workflows');
+    assert.equal(of('AWS::StepFunctions::StateMachine').length, 4, 'release, rollback, insight and drill workflows');
     const handlers = of('AWS::Lambda::Function').filter((f) => f.Properties?.Handler === 'index.handler');
     assert.equal(handlers.length, Object.keys(HANDLERS).length, 'one function per handler');
     // Each function's code is an asset the app staged: the bundle built from the package's lambdas/ sources.
