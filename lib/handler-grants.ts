@@ -28,6 +28,7 @@ export const CAPABILITY_ACTIONS = {
   startReleases: ['states:StartExecution'],
   describeReleaseExecutions: ['states:DescribeExecution'],
   startRollbacks: ['states:StartExecution'],
+  signAnchors: ['kms:Sign'],
 } as const satisfies Record<Capability, readonly string[]>;
 
 /** What the statements point at, built by the stack. */
@@ -46,6 +47,8 @@ export interface CapabilityResources {
   readonly taskWorkflows: readonly StateMachine[];
   readonly releaseWorkflow: StateMachine;
   readonly rollbackWorkflow: StateMachine;
+  /** The anchor signing key's ARN (decision 048): kms:Sign on it, and its key policy names the same roles. */
+  readonly anchorKeyArn?: string;
 }
 
 /**
@@ -130,5 +133,8 @@ export function grantCapabilities(scope: Construct, role: Role, capabilities: re
     );
   }
   if (has('startRollbacks')) r.rollbackWorkflow.grantStartExecution(role);
+  if (has('signAnchors') && r.anchorKeyArn) {
+    role.addToPolicy(new PolicyStatement({ sid: 'SignAnchors', actions: [...CAPABILITY_ACTIONS.signAnchors], resources: [r.anchorKeyArn] }));
+  }
   return wildcardReasons;
 }

@@ -23,6 +23,7 @@ import { run as insightRecord } from '../lambdas/insight-record';
 import { run as rolloutCheck } from '../lambdas/rollout-check';
 import { run as canaryAnalysis } from '../lambdas/canary-analysis';
 import { run as scanWatch } from '../lambdas/scan-watch';
+import { run as anchorSign } from '../lambdas/anchor-sign';
 import { type HandlerName, workflowHandlers } from '../lambdas/registry';
 import type { HandlerRun } from './engine';
 
@@ -52,6 +53,7 @@ export const LOCAL_HANDLERS = {
   'rollout-check': rolloutCheck,
   'canary-analysis': canaryAnalysis,
   'operator-api': operatorApi,
+  'anchor-sign': anchorSign,
 } as const satisfies Record<HandlerName, (event: unknown, deps: never) => Promise<unknown>>;
 
 /** The handlers the workflows invoke, by name (what the local Step Functions calls; bench/release.ts wraps them). */

@@ -6,4 +6,5 @@
 export * from './evidence';
 export * from './export';
 export * from './report-model';
+export * from './signature';
 export * from './verify';
