@@ -20,8 +20,13 @@ import {
   formatProblem,
   groupByRelease,
   type ParsedExport,
+  parsePublicKey,
+  PublicKeyError,
+  type SignatureOptions,
   verifyExport,
 } from '../../lambdas/domain/audit';
+import { readFileSync } from 'node:fs';
+import { GantryAwsError } from '../backends/backend';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { registerDriftCommand } from './drift';
 import { CliInputError } from '../errors';
@@ -95,6 +100,42 @@ export function checkIntegrity(parsed: ParsedExport, source: string, setCode: Se
   return v;
 }
 
+/**
+ * The public key the signatures are checked with: `--public-key key.pem` (offline), or `--key-arn` (kms:GetPublicKey
+ * of the stack's anchor key, which the signatures must then name). Neither: authorship is not checked (verify says so).
+ */
+export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: string; region?: string }): Promise<SignatureOptions> {
+  if (opts.publicKey !== undefined && opts.keyArn !== undefined) throw new CliInputError('give --public-key <pem> or --key-arn <arn>, not both');
+  if (opts.publicKey !== undefined) {
+    let pem: string;
+    try {
+      pem = readFileSync(opts.publicKey, 'utf8');
+    } catch (e) {
+      throw new CliInputError(`--public-key: cannot read ${opts.publicKey} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give the PEM file of the anchor key's public half`);
+    }
+    try {
+      return { publicKey: parsePublicKey(pem, `--public-key ${opts.publicKey}`) };
+    } catch (e) {
+      if (e instanceof PublicKeyError) throw new CliInputError(e.message);
+      throw e;
+    }
+  }
+  if (opts.keyArn !== undefined) {
+    if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(opts.keyArn)) {
+      throw new CliInputError(`--key-arn: expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>, the stack's AnchorKeyArn output), got ${JSON.stringify(opts.keyArn)}`);
+    }
+    const { KmsPublicKeys, sdkGetPublicKey } = await import('../../lambdas/adapters/kms');
+    let pem: string;
+    try {
+      pem = await new KmsPublicKeys(sdkGetPublicKey()).publicKeyPem(opts.keyArn);
+    } catch (e) {
+      throw new GantryAwsError(`kms:GetPublicKey of ${opts.keyArn} failed: ${(e as Error).name}: ${(e as Error).message} (the caller needs kms:GetPublicKey on the key: ReleaseControlPlane.grantAudit)`, { cause: e });
+    }
+    return { publicKey: parsePublicKey(pem, `the public key of ${opts.keyArn}`), keyId: opts.keyArn };
+  }
+  return {};
+}
+
 export function registerAuditCommands(program: Command, setCode: SetCode, now: () => Date = () => new Date()): void {
   const audit = program.command('audit').description('the release record as evidence: show one release, verify the hash chains, export the ledger');
 
@@ -133,10 +174,13 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
           "recompute every hash chain; exit 0 when intact, 1 naming the release and the event of any edit, deletion, insertion, reordering or cut; also report promoted stages that lack evidence. With --file and --table: also check the file's anchors against the live ledger",
         )
         .option('--strict', 'also exit 1 when a promoted stage lacks evidence (gate results, deploy evidence, bake result, a required approval)')
+        .option('--public-key <pem>', "the anchor signing key's public half (PEM): check that Gantry signed every finished release (decision 048)")
+        .option('--key-arn <arn>', "the stack's anchor key (output AnchorKeyArn): fetch its public half with kms:GetPublicKey, and require the signatures to name it")
         .option('--json', 'print the report as one JSON object'),
     ),
-  ).action(async (opts: CommonOptions & { strict?: boolean }) => {
+  ).action(async (opts: CommonOptions & { strict?: boolean; publicKey?: string; keyArn?: string }) => {
     const filter = filterOf(opts, now());
+    const keys = await signatureKeysOf(opts);
     let parsed: ParsedExport;
     let source: string;
     let v: ExportVerification;
@@ -146,10 +190,10 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       parsed = filterExport(readExportFile(opts.file), filter);
       source = `${opts.file} against table ${live.tableName} (${live.region})`;
       const ids = [...new Set([...parsed.events.map((l) => String(l.event.releaseId)), ...parsed.anchors.map((a) => String(a.anchor.releaseId))])];
-      v = checkAgainstAnchors(verifyExport(parsed), parsed, await (await import('../backends/live-ledger')).liveAnchors(live, ids));
+      v = checkAgainstAnchors(verifyExport(parsed, keys), parsed, await (await import('../backends/live-ledger')).liveAnchors(live, ids));
     } else {
       ({ parsed, source } = await readSource(opts, filter));
-      v = verifyExport(parsed);
+      v = verifyExport(parsed, keys);
     }
     requireSomething(parsed, source, 'verify', filter);
     const groups = groupByRelease(exportEvents(parsed).filter((e) => typeof e.releaseId === 'string' && typeof e.seq === 'number'));
@@ -164,6 +208,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
             source,
             ok: v.ok,
             anchored: v.anchored,
+            authorship: v.authorship,
             releases: v.releases,
             problems: v.problems,
             notes: v.notes,

@@ -20,11 +20,13 @@
  */
 import { INSIGHT_KIND, type InsightRecord } from '../insight';
 import type { LedgerEvent } from '../ledger';
-import { ANCHOR_SIGNING_ALGORITHM, type AnchorSignature } from './signature';
+import { ANCHOR_SIGNING_ALGORITHM, type AnchorSignature, insightSignatureSubject } from './signature';
 
 export const ANCHOR_KIND = 'anchor';
 /** The line naming the signing key(s) of an export's signatures. */
 export const SIGNING_KEYS_KIND = 'signing-keys';
+/** A signed head of the insight chain: `{"kind":"insight-anchor","version","lastHash","signature"}` after the insight records. */
+export const INSIGHT_ANCHOR_KIND = 'insight-anchor';
 
 /** What the export knows of a release's end: the ledger summary's anchor, and Gantry's signature when there is one. */
 export interface AnchorFacts {
@@ -119,6 +121,12 @@ export function formatExport(
     if (!exported.has(releaseId)) lines.push(JSON.stringify(signed({ kind: ANCHOR_KIND, releaseId, version: given.version, lastHash: given.lastHash })));
   }
   for (const r of options.insights ?? []) lines.push(JSON.stringify(r));
+  for (const r of options.insights ?? []) {
+    const signature = options.signatures?.get(insightSignatureSubject(r.seq));
+    if (!signature) continue;
+    keyIds.add(signature.keyId);
+    lines.push(JSON.stringify({ kind: INSIGHT_ANCHOR_KIND, version: signature.version, lastHash: signature.lastHash, signature }));
+  }
   if (keyIds.size > 0) lines.unshift(JSON.stringify({ kind: SIGNING_KEYS_KIND, algorithm: ANCHOR_SIGNING_ALGORITHM, keyIds: [...keyIds].sort() }));
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
@@ -143,6 +151,8 @@ export interface ParsedExport {
   readonly insights?: Array<{ readonly line: number; readonly record: Record<string, unknown> }>;
   /** The signing-keys line(s) (`kind: "signing-keys"`): the key ids the export says its signatures name. */
   readonly signingKeys?: Array<{ readonly line: number; readonly keys: Record<string, unknown> }>;
+  /** Signed heads of the insight chain (`kind: "insight-anchor"`). */
+  readonly insightAnchors?: Array<{ readonly line: number; readonly anchor: Record<string, unknown> }>;
 }
 
 /** Split an export into event and anchor lines. Throws ExportFormatError naming the first line that is not a JSON object. */
@@ -151,6 +161,7 @@ export function parseExport(text: string): ParsedExport {
   const anchors: ExportAnchorLine[] = [];
   const insights: Array<{ line: number; record: Record<string, unknown> }> = [];
   const signingKeys: Array<{ line: number; keys: Record<string, unknown> }> = [];
+  const insightAnchors: Array<{ line: number; anchor: Record<string, unknown> }> = [];
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, i) => {
     const line = i + 1;
@@ -168,9 +179,10 @@ export function parseExport(text: string): ParsedExport {
     if (obj.kind === ANCHOR_KIND) anchors.push({ line, anchor: obj });
     else if (obj.kind === INSIGHT_KIND) insights.push({ line, record: obj });
     else if (obj.kind === SIGNING_KEYS_KIND) signingKeys.push({ line, keys: obj });
+    else if (obj.kind === INSIGHT_ANCHOR_KIND) insightAnchors.push({ line, anchor: obj });
     else events.push({ line, event: obj });
   });
-  return { events, anchors, ...(insights.length ? { insights } : {}), ...(signingKeys.length ? { signingKeys } : {}) };
+  return { events, anchors, ...(insights.length ? { insights } : {}), ...(signingKeys.length ? { signingKeys } : {}), ...(insightAnchors.length ? { insightAnchors } : {}) };
 }
 
 /** The ledger events of a parsed export, as stored (for show and metrics after verification). */

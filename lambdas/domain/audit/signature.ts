@@ -21,6 +21,11 @@ export const ANCHOR_SIGNATURES_FAILED_METRIC = 'AnchorSignaturesFailed';
 /** The insight chain's pseudo release id in a signed anchor (its daily head is signed like a release's end). */
 export const INSIGHT_ANCHOR_ID = 'insight';
 
+/** The signature item's subject of the insight chain's record `seq` (a release's subject is its id). */
+export function insightSignatureSubject(seq: number): string {
+  return `${INSIGHT_ANCHOR_ID}#${String(seq).padStart(6, '0')}`;
+}
+
 /** What an anchor signature covers. */
 export interface SignedAnchor {
   readonly releaseId: string;

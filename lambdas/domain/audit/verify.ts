@@ -9,7 +9,7 @@ import { GENESIS_HASH, hashEvent, LEDGER_EVENT_TYPES, type LedgerEvent } from '.
 import { formatIssues } from '../validation';
 import type { KeyObject } from 'node:crypto';
 import { ANCHOR_KIND, type ExportAnchorLine, type ExportEventLine, type ParsedExport } from './export';
-import { readSignature, verifyAnchorSignature } from './signature';
+import { INSIGHT_ANCHOR_ID, readSignature, verifyAnchorSignature } from './signature';
 
 export type ProblemKind = 'edited' | 'chain' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'malformed' | 'anchor' | 'insight' | 'signature';
 
@@ -342,6 +342,36 @@ function checkSignature(
   return { status, ...base, ...(uncovered ? { uncovered } : {}) };
 }
 
+/** The signed heads of the insight chain: each must cover a record of the export as it is, and verify with the key. */
+function checkInsightAnchors(parsed: ParsedExport, keys: SignatureOptions, notes: string[]): AuditProblem[] {
+  const problems: AuditProblem[] = [];
+  const records = parsed.insights ?? [];
+  let lastSigned = 0;
+  for (const a of parsed.insightAnchors ?? []) {
+    const fail = (message: string) => problems.push({ releaseId: INSIGHT_ANCHOR_ID, kind: 'signature', line: a.line, message: `line ${a.line}: ${message}` });
+    const read = readSignature(a.anchor.signature);
+    if (!read.signature) {
+      fail(read.problem ?? 'the insight anchor carries no signature');
+      continue;
+    }
+    const sig = read.signature;
+    const rec = records.find((r) => r.record.seq === sig.version);
+    if (!rec || rec.record.hash !== sig.lastHash) {
+      fail(`the signature covers insight record #${sig.version} with hash ${sig.lastHash.slice(0, 16)}…, which the export ${rec ? `has with hash ${String(rec.record.hash).slice(0, 16)}…: the insight chain was rewritten` : 'does not hold'}`);
+      continue;
+    }
+    if (keys.keyId !== undefined && sig.keyId !== keys.keyId) fail(`signed with key ${sig.keyId}, not with ${keys.keyId}`);
+    if (keys.publicKey && !verifyAnchorSignature({ releaseId: INSIGHT_ANCHOR_ID, version: sig.version, lastHash: sig.lastHash }, sig.value, keys.publicKey)) {
+      fail(`the insight head's signature does not verify with the public key given (it names key ${sig.keyId})`);
+      continue;
+    }
+    lastSigned = Math.max(lastSigned, sig.version);
+  }
+  const after = records.filter((r) => typeof r.record.seq === 'number' && r.record.seq > lastSigned).length;
+  if (records.length > 0 && after > 0) notes.push(`insight: ${after} insight record(s) after the last signed head (#${lastSigned}) are not covered by a signature`);
+  return problems;
+}
+
 /** The release an event line belongs to, or a placeholder naming its line when it has no usable releaseId. */
 function releaseKey(l: { line: number; event?: Record<string, unknown>; anchor?: Record<string, unknown> }): string {
   const id = (l.event ?? l.anchor)?.releaseId;
@@ -394,6 +424,7 @@ export function verifyExport(parsed: ParsedExport, keys: SignatureOptions = {}):
     const chain = verifyInsightChain(parsed.insights.map((l) => l.record as unknown as InsightRecord));
     for (const message of chain.problems) problems.push({ releaseId: 'insight', kind: 'insight', message });
   }
+  problems.push(...checkInsightAnchors(parsed, keys, notes));
   const authorship: ExportVerification['authorship'] = !keys.publicKey ? 'not-checked' : problems.some((p) => p.kind === 'signature') ? 'failed' : 'verified';
   return { ok: problems.length === 0, anchored, releases, problems, notes, authorship };
 }
