@@ -111,7 +111,9 @@ export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: strin
     try {
       pem = readFileSync(opts.publicKey, 'utf8');
     } catch (e) {
-      throw new CliInputError(`--public-key: cannot read ${opts.publicKey} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give the PEM file of the anchor key's public half`);
+      throw new CliInputError(
+        `--public-key: cannot read ${opts.publicKey} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give the PEM file of the anchor key's public half`,
+      );
     }
     try {
       return { publicKey: parsePublicKey(pem, `--public-key ${opts.publicKey}`) };
@@ -129,7 +131,10 @@ export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: strin
     try {
       pem = await new KmsPublicKeys(sdkGetPublicKey()).publicKeyPem(opts.keyArn);
     } catch (e) {
-      throw new GantryAwsError(`kms:GetPublicKey of ${opts.keyArn} failed: ${(e as Error).name}: ${(e as Error).message} (the caller needs kms:GetPublicKey on the key: ReleaseControlPlane.grantAudit)`, { cause: e });
+      throw new GantryAwsError(
+        `kms:GetPublicKey of ${opts.keyArn} failed: ${(e as Error).name}: ${(e as Error).message} (the caller needs kms:GetPublicKey on the key: ReleaseControlPlane.grantAudit)`,
+        { cause: e },
+      );
     }
     return { publicKey: parsePublicKey(pem, `the public key of ${opts.keyArn}`), keyId: opts.keyArn };
   }
@@ -144,8 +149,10 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       .command('show')
       .description('one release as a readable timeline: artifact, initiator, config, every gate, approvals, deploys with driver evidence, bakes, rollbacks, outcome')
       .argument('<releaseId>', 'the release (its execution name)')
+      .option('--public-key <pem>', "the anchor key's public half: verify the release's signature, not only show it")
       .option('--json', 'print the audit record as one JSON object'),
-  ).action(async (releaseId: string, opts: CommonOptions & ReleaseSourceOptions) => {
+  ).action(async (releaseId: string, opts: CommonOptions & ReleaseSourceOptions & { publicKey?: string }) => {
+    const keys = await signatureKeysOf({ ...(opts.publicKey !== undefined ? { publicKey: opts.publicKey } : {}) });
     // --file, --table, --local <dir> or the stack: the same GantryBackend as gantry status (cli/release-source.ts).
     const read = await readRelease(releaseId, opts, { err });
     const { parsed, source } = read;
@@ -154,6 +161,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
     const a = auditRelease(
       lines,
       parsed.anchors.filter((x) => x.anchor.releaseId === releaseId),
+      keys,
     );
     if (!a) throw new CliInputError(`release ${releaseId} in ${source} has no readable events`);
     if (!a.integrity.ok) {

@@ -129,6 +129,7 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
     `Record       ${a.events} ledger events; hash chain ${i.ok ? 'intact' : 'BROKEN'}${i.anchor ? `; anchor: version ${String(i.anchor.version)}, last hash ${String(i.anchor.lastHash).slice(0, 16)}…` : '; no anchor'}`,
   );
   for (const p of i.problems) out.push(`             ✗ ${p.message}`);
+  out.push(`Signature    ${signatureLine(i.signature)}`);
   out.push(`Artifact     ${a.service ?? '?'}${a.repository ? ` (ECR repository ${a.repository})` : ''}`);
   out.push(`  digest     ${a.digest ?? '(not resolved)'}`);
   out.push(`  tag        ${a.tag ?? '(none)'}`);
@@ -176,6 +177,16 @@ export function signatureWords(s: ReleaseVerification['signature']): string {
     default:
       return ', unfinished (nothing signed yet)';
   }
+}
+
+/** `audit show`'s Signature line (decision 048). */
+export function signatureLine(s: ReleaseVerification['signature']): string {
+  if (!s || s.status === 'unfinished') return 'none yet (the release has not finished)';
+  if (s.status === 'missing') return 'NONE: the release finished but its anchor is not signed';
+  const what = `${s.keyId}, ${s.signedAt}, covers event #${s.version}${s.uncovered ? ` (${s.uncovered} later event(s) not covered)` : ''}`;
+  if (s.status === 'verified') return `verified: ${what}`;
+  if (s.status === 'invalid') return `INVALID: ${what}`;
+  return `present, not checked (give --public-key): ${what}`;
 }
 
 export function renderVerification(

@@ -13,7 +13,6 @@ import type { Deps } from '../ports';
 import { type MetricsSink } from './metrics-emit';
 import { metrics as powertoolsMetrics } from './middleware';
 
-
 export type SignOutcome =
   | { readonly outcome: 'signed'; readonly signature: AnchorSignature }
   | { readonly outcome: 'already-signed'; readonly signature?: AnchorSignature }
