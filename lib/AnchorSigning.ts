@@ -10,7 +10,8 @@
  * - only the anchoring roles (the anchor-sign and insight-record functions) may call kms:Sign.
  * Its deletion and disabling are guarded: the longest pending window (30 days), RETAIN whatever the stack's
  * removal policy (exports signed with it must stay verifiable), and a rule on CloudTrail's
- * ScheduleKeyDeletion / DisableKey / PutKeyPolicy for this key that notifies the control-plane alarm topic;
+ * ScheduleKeyDeletion / DisableKey / PutKeyPolicy for this key that notifies the control-plane alarm topic (its
+ * undeliverable events in the anchor-sign dead-letter queue);
  * an alarm on the `AnchorSignaturesFailed` metric notifies it too.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -20,6 +21,7 @@ import { type IRuleTarget, Rule, RuleTargetInput, EventField } from 'aws-cdk-lib
 import { AccountRootPrincipal, ArnPrincipal, type IRole, PolicyDocument, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../lambdas/domain/metrics';
 import { ANCHOR_SIGNATURES_FAILED_METRIC } from '../lambdas/domain/audit/signature';
@@ -88,11 +90,12 @@ export class AnchorSigning extends Construct {
    * The guards that need the alarm topic: CloudTrail's ScheduleKeyDeletion / DisableKey / PutKeyPolicy of this key
    * (on the default bus) and an alarm on failed signatures, both to `alarmTopic`.
    */
-  guard(alarmTopic: Topic): void {
+  guard(alarmTopic: Topic, deadLetterQueue: Queue): void {
     const topicTarget: IRuleTarget = {
       bind: () => ({
         arn: alarmTopic.topicArn,
         retryPolicy: { maximumRetryAttempts: 8, maximumEventAgeInSeconds: 2 * 3600 },
+        deadLetterConfig: { arn: deadLetterQueue.queueArn },
         input: RuleTargetInput.fromText(
           `Gantry anchor signing key: ${EventField.fromPath('$.detail.eventName')} by ${EventField.fromPath('$.detail.userIdentity.arn')} at ${EventField.fromPath('$.detail.eventTime')}. Anchors can no longer be signed once the key is disabled or deleted; cancel with kms:CancelKeyDeletion / kms:EnableKey (docs/security.md).`,
         ),
@@ -113,6 +116,15 @@ export class AnchorSigning extends Construct {
         principals: [new ServicePrincipal('events.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [alarmTopic.topicArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': this.guardRule.ruleArn } },
+      }),
+    );
+    deadLetterQueue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AnchorKeyGuardRuleDeadLetters',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [deadLetterQueue.queueArn],
         conditions: { ArnEquals: { 'aws:SourceArn': this.guardRule.ruleArn } },
       }),
     );

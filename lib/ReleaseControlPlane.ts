@@ -551,7 +551,7 @@ export class ReleaseControlPlane extends Construct {
       deadLetterQueues: { ...this.deadLetterQueues, notifications: this.notifications.deadLetterQueue, insightSchedule: this.insightCheck.deadLetterQueue },
       alarmAction: new SnsAction(this.notifications.alarmTopic),
     });
-    this.anchorSigning.guard(this.notifications.alarmTopic);
+    this.anchorSigning.guard(this.notifications.alarmTopic, this.deadLetterQueues.anchorSign);
   }
 
   /**
