@@ -52,8 +52,16 @@ export async function readSource(opts: SourceOptions, filter: ReleaseFilter = {}
  * no filter is given (so a verifier sees them) and dropped otherwise.
  */
 export function filterExport(parsed: ParsedExport, filter: ReleaseFilter): ParsedExport {
-  const { service, since, until, releaseId } = filter;
-  if (service === undefined && since === undefined && until === undefined && releaseId === undefined) return parsed;
+  const { service, since, until, releaseId, change } = filter;
+  if (service === undefined && since === undefined && until === undefined && releaseId === undefined && change === undefined) return parsed;
+  // --change: the releases whose change.record gate recorded that id (decision 051).
+  const ofChange = new Set<unknown>();
+  if (change !== undefined) {
+    for (const l of parsed.events) {
+      const d = (l.event.data ?? {}) as Record<string, unknown>;
+      if (l.event.type === 'gate.evaluated' && d.gate === 'change.record' && (d.evidence as { id?: unknown } | undefined)?.id === change) ofChange.add(l.event.releaseId);
+    }
+  }
   const keep = new Set<unknown>();
   for (const l of parsed.events) {
     const e = l.event;
@@ -64,6 +72,7 @@ export function filterExport(parsed: ParsedExport, filter: ReleaseFilter): Parse
     if (service !== undefined && data.service !== service) continue;
     if (since !== undefined && at < since) continue;
     if (until !== undefined && at > until) continue;
+    if (change !== undefined && !ofChange.has(e.releaseId)) continue;
     keep.add(e.releaseId);
   }
   if (releaseId !== undefined) keep.add(releaseId);

@@ -6,9 +6,13 @@
  *
  * The caller is the IAM principal API Gateway verified: `requestContext.identity.userArn`. Nothing in
  * the body says who decides. Responses (JSON, never a task token):
- *   200 { releaseId, stage, decision: APPROVED | REJECTED, principal, comment?, at }  the decision is applied
+ *   200 { releaseId, stage, decision: APPROVED | REJECTED, principal, comment?, at, count, required, outcome }
+ *       the decision is applied; `outcome` says what it did to the stage: APPROVED (the count is complete and
+ *       the stage goes on), WAITING (recorded, `count` of `required` approvals are in: it waits for more) or
+ *       REJECTED (the stage ends)
  *   400 { message, problems: ["body.decision: expected one of ...", ...] }           invalid path, body or JSON
- *   403 { message, refused: true, code, principal }  refused (not an approver, self-approval, unknown
+ *   403 { message, refused: true, code, principal }  refused (not an approver, self-approval, an author of the
+ *       image (`author`, `author-unknown`), a person who already approved (`same-person`), unknown
  *       initiator or person, initiator not known yet (`initiator-pending`: CloudTrail's record has not
  *       arrived; try again), malformed caller): recorded as a refusal item, and the release keeps waiting.
  *       Also 403 (not recorded) when the request carries no IAM caller at all.
@@ -24,6 +28,12 @@
  * (4) **authorisation** — approver, and not the initiator as a person — before anything about the
  * stage's approval is read; (5) only then the approval's state.
  *
+ * N-of-M (decision 050): with `approval.required` > 1, an accepted approval that does not complete the count
+ * is recorded as `approval.recorded` under the step key of its place in the count (`approval:<n>`): of two
+ * persons racing for one place, one writes it and the other counts again and takes the next (or completes
+ * the count). Such an approval touches no task token. Only the approval that completes the count, or a
+ * rejection, goes on as below.
+ *
  * Exactly once, and only by the request that recorded it: an accepted decision claims the stage's
  * APPROVAL token (a conditional delete), records the `approval` gate, publishes `Approval Decided` and
  * reports to Step Functions (trying twice). If that fails, the token is put back and the answer is 500;
@@ -33,8 +43,22 @@
  */
 import * as z from 'zod';
 import {
+  type ApprovalEntry,
+  approvalsSoFar,
+  authorOfCaller,
+  authorsOf,
+  countWords,
+  earlierApprovalOf,
+  entryOf,
+  MAX_REQUIRED_APPROVALS,
+  personLabel,
+  type QuorumPolicy,
+  quorumPolicy,
+} from './domain/approval-quorum';
+import {
   type ApprovalState,
   approvalState,
+  type ApprovalVerdict,
   COMMENT_MAX,
   DECISION_RESOURCE,
   decideApproval,
@@ -70,7 +94,14 @@ export interface ApiResponse {
   readonly body: string;
 }
 
-export type DecisionRequest = { readonly releaseId: string; readonly stage: string; readonly decision: 'approve' | 'reject'; readonly comment?: string };
+export type DecisionRequest = {
+  readonly releaseId: string;
+  readonly stage: string;
+  readonly decision: 'approve' | 'reject';
+  readonly comment?: string;
+  /** Fields the decision carries into its record beside the principal and comment (a Terraform plan's `planSha256`). */
+  readonly extra?: Readonly<Record<string, unknown>>;
+};
 
 const requestSchema = z.object({
   path: z.object({
@@ -182,23 +213,200 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
     awaiting: awaitedAttribution(release.initiator),
   });
   if (!verdict.ok) return refuse(deps, caller, req, verdict.code, verdict.reason, windowEnd);
-
-  if (release.status !== 'RUNNING') return noApproval(stage, releaseId, `the release is ${release.status}`);
-  const state = approvalState(events, stage);
-  if (state.kind === 'not-requested') return noApproval(stage, releaseId, 'the stage has not asked for one');
-  const decision = req.decision === 'approve' ? 'APPROVED' : 'REJECTED';
-  if (state.kind === 'decided') return finishOwnDelivery(deps, release, stage, state, caller, decision, holding);
-  if (state.expiresAt && now.getTime() >= Date.parse(state.expiresAt) - CLOSING_MARGIN_MS) {
-    return noApproval(stage, releaseId, `it timed out at ${state.expiresAt}`);
+  // Separation from authorship (decision 050): from the image's recorded labels, before the approval's state is read.
+  // Not for an operator rollback: it returns the stage to a digest promoted there before, whose change was approved then.
+  const policy = quorumPolicy(st.approval);
+  if (policy.excludeAuthors && release.kind !== 'rollback') {
+    const found = authorsOf(release.stages, policy.authorLabel);
+    if (found.kind === 'unknown') {
+      return refuse(deps, caller, req, 'author-unknown', `${found.reason}: with excludeAuthors the authors must be known, so nobody may decide`, windowEnd);
+    }
+    const hit = authorOfCaller(caller.arn, found.authors, deps.config.identity);
+    if (hit) {
+      return refuse(
+        deps,
+        caller,
+        req,
+        'author',
+        `${caller.arn} is an author of the image (${policy.authorLabel}: ${hit.author.text}, matched as ${hit.as}): separation from authorship forbids deciding on one's own change`,
+        windowEnd,
+      );
+    }
   }
 
+  const decision = req.decision === 'approve' ? 'APPROVED' : 'REJECTED';
+  // Counting again after a place in the count was taken by someone else meanwhile (bounded: places only fill).
+  for (let round = 0; ; round++) {
+    const current = round === 0 ? events : await deps.ledger.events(releaseId);
+    const now2 = deps.now();
+    if (release.status !== 'RUNNING') return noApproval(stage, releaseId, `the release is ${release.status}`);
+    const state = approvalState(current, stage);
+    if (state.kind === 'not-requested') return noApproval(stage, releaseId, 'the stage has not asked for one');
+    if (state.kind === 'decided') return finishOwnDelivery(deps, release, stage, state, caller, decision, holding);
+    if (state.expiresAt && now2.getTime() >= Date.parse(state.expiresAt) - CLOSING_MARGIN_MS) {
+      return noApproval(stage, releaseId, `it timed out at ${state.expiresAt}`);
+    }
+    const prior = approvalsSoFar(current, stage);
+    // The same request again (a retry after a 5xx or a crash once its approval was recorded): answered as it was, not refused.
+    const own = current.find((e) => e.type === 'approval.recorded' && e.stage === stage && e.data.principal === caller.arn && e.data.requestId === caller.requestId);
+    if (own && decision === 'APPROVED' && prior.some((p) => p.principal === caller.arn)) {
+      const upTo = prior.slice(0, prior.findIndex((p) => p.principal === caller.arn) + 1);
+      return answerPartial(deps, release, caller, req, policy, upTo, own.at);
+    }
+    const earlier = earlierApprovalOf(caller.arn, prior, deps.config.identity);
+    if (earlier) {
+      return refuse(
+        deps,
+        caller,
+        req,
+        'same-person',
+        `${caller.arn} is the person who already approved this stage (as ${earlier.principal} at ${earlier.at}; ${countWords(prior, policy.required)}): one decision per person, and another person must approve`,
+        windowEnd,
+      );
+    }
+    if (decision === 'REJECTED' || prior.length + 1 >= policy.required) return complete(deps, release, caller, req, verdict, policy, prior, holding);
+    const partial = await recordPartial(deps, release, caller, req, verdict, policy, prior);
+    if (partial) return partial;
+    if (round >= MAX_REQUIRED_APPROVALS) throw new Error(`approval of ${stage} of ${releaseId}: the count kept moving (${round + 1} rounds)`);
+  }
+}
+
+/**
+ * An approval that does not complete the count: recorded in its place (`approval:<n>`), announced, and
+ * answered `WAITING`. Undefined when the place was taken by someone else meanwhile: count again.
+ */
+async function recordPartial(
+  deps: Deps,
+  release: ReleaseSummary,
+  caller: Caller,
+  req: DecisionRequest,
+  verdict: Extract<ApprovalVerdict, { ok: true }>,
+  policy: QuorumPolicy,
+  prior: readonly ApprovalEntry[],
+): Promise<ApiResponse | undefined> {
+  const { releaseId, stage } = req;
+  const count = prior.length + 1;
+  const person = personLabel(caller.arn, deps.config.identity);
+  const r = await record(
+    deps,
+    releaseId,
+    stageStep.approvalRecorded(stage, count),
+    'approval.recorded',
+    {
+      ...(req.extra ?? {}),
+      principal: caller.arn,
+      ...(person ? { person } : {}),
+      decision: 'APPROVED',
+      ...(req.comment !== undefined ? { comment: req.comment } : {}),
+      count,
+      required: policy.required,
+      approver: verdict.approver,
+      requestId: caller.requestId,
+      ...(caller.sourceIp ? { sourceIp: caller.sourceIp } : {}),
+    },
+    stage,
+  );
+  if (r.duplicate) return undefined;
+  // The approval may have been decided meanwhile: before this write (a rejection, the timeout, a count completed
+  // without it: this approval does not count) or after it (the completing approval counted this one).
+  const after = await deps.ledger.events(releaseId);
+  const state = approvalState(after, stage);
+  if (state.kind === 'decided') {
+    const mine = after.find((e) => e.stepKey === stageStep.approvalRecorded(stage, count));
+    const gate = after.find((e) => e.stage === stage && e.type === 'gate.evaluated' && e.data.gate === 'approval' && typeof e.data.decision === 'string');
+    if (!mine || !gate || gate.seq < mine.seq) {
+      return noApproval(
+        stage,
+        releaseId,
+        `already ${state.decision}${state.principal ? ` by ${state.principal}` : ''} at ${state.at}; this approval was recorded after it and does not count`,
+      );
+    }
+    return answerPartial(deps, release, caller, req, policy, [...prior, entryOf(r.data, r.at)], r.at, state);
+  }
+  return answerPartial(deps, release, caller, req, policy, [...prior, entryOf(r.data, r.at)], r.at);
+}
+
+/** Announce a recorded approval that did not complete the count (at least once), and answer `WAITING`. */
+async function answerPartial(
+  deps: Deps,
+  release: ReleaseSummary,
+  caller: Caller,
+  req: DecisionRequest,
+  policy: QuorumPolicy,
+  approvals: readonly ApprovalEntry[],
+  at: string,
+  /** The stage's approval was decided after this approval was recorded (and counted it, or rejected after it). */
+  then?: Extract<ApprovalState, { kind: 'decided' }>,
+): Promise<ApiResponse> {
+  const { releaseId, stage } = req;
+  const count = approvals.length;
+  const person = approvals.at(-1)?.person;
+  const next = then
+    ? `; the stage was then ${then.decision}${then.principal ? ` by ${then.principal}` : ''} at ${then.at}`
+    : `; the stage waits for ${policy.required - count} more`;
+  await announce(deps, false, 'Approval Decided', release, {
+    stage,
+    status: 'WAITING',
+    at,
+    decision: 'APPROVED',
+    principal: caller.arn,
+    ...(person ? { person } : {}),
+    comment: req.comment ?? null,
+    reason: `${countWords(approvals, policy.required)}: waits for ${policy.required - count} more`,
+    initiator: release.initiator ?? null,
+    count,
+    required: policy.required,
+  });
+  return respond(200, {
+    releaseId,
+    stage,
+    decision: 'APPROVED',
+    principal: caller.arn,
+    ...(req.comment !== undefined ? { comment: req.comment } : {}),
+    at,
+    count,
+    required: policy.required,
+    outcome: then ? then.decision : 'WAITING',
+    message: `approval recorded: ${countWords(approvals, policy.required)}${next}`,
+  });
+}
+
+/** The decision that ends the approval: the one completing the count, or a rejection. Claims the task token. */
+async function complete(
+  deps: Deps,
+  release: ReleaseSummary,
+  caller: Caller,
+  req: DecisionRequest,
+  verdict: Extract<ApprovalVerdict, { ok: true }>,
+  policy: QuorumPolicy,
+  prior: readonly ApprovalEntry[],
+  holding: (token: string | undefined) => void,
+): Promise<ApiResponse> {
+  const { releaseId, stage } = req;
+  const decision = req.decision === 'approve' ? 'APPROVED' : 'REJECTED';
   const token = await deps.ledger.takeToken('APPROVAL', releaseId, stage);
   if (!token) return noApproval(stage, releaseId, 'it was decided or timed out meanwhile');
   holding(token.token);
+  const person = personLabel(caller.arn, deps.config.identity);
+  const at = deps.now().toISOString();
+  const mine: ApprovalEntry = {
+    ...(req.extra ?? {}),
+    principal: caller.arn,
+    ...(person ? { person } : {}),
+    decision,
+    at,
+    ...(req.comment !== undefined ? { comment: req.comment } : {}),
+    approver: verdict.approver,
+  };
+  const approvals = decision === 'APPROVED' ? [...prior, mine] : [...prior];
+  const count = approvals.length;
+  const single = policy.required === 1 && prior.length === 0;
   const reason =
     decision === 'APPROVED'
-      ? `approved by ${caller.arn} (approver ${verdict.approver})${req.comment ? `: ${req.comment}` : ''}`
-      : `rejected by ${caller.arn}${req.comment ? `: ${req.comment}` : ''}`;
+      ? single
+        ? `approved by ${caller.arn} (approver ${verdict.approver})${req.comment ? `: ${req.comment}` : ''}`
+        : `approved by ${count} of ${policy.required} distinct persons: ${approvals.map((a) => `${a.principal}${a.approver ? ` (approver ${a.approver})` : ''}`).join(', ')}${req.comment ? `; last: ${req.comment}` : ''}`
+      : `rejected by ${caller.arn}${req.comment ? `: ${req.comment}` : ''}${prior.length ? ` (after ${countWords(prior, policy.required)})` : ''}`;
   return withTokenGivenBack(deps, token, async () => {
     const r = await record(
       deps,
@@ -212,6 +420,7 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
         decision,
         principal: caller.arn,
         ...(req.comment !== undefined ? { comment: req.comment } : {}),
+        ...(req.extra ?? {}),
         evidence: {
           approver: verdict.approver,
           initiator: release.initiator ?? null,
@@ -219,11 +428,14 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
           ...(verdict.initiatorPerson ? { initiatorPerson: verdict.initiatorPerson } : {}),
           requestId: caller.requestId,
           ...(caller.sourceIp ? { sourceIp: caller.sourceIp } : {}),
+          // Every approval the decision closes (decision 050), and the count the stage required.
+          required: policy.required,
+          approvals,
         },
       },
       stage,
     );
-    const recorded = recordedDecision(r.data, r.at);
+    const recorded = { ...recordedDecision(r.data, r.at), count, required: policy.required };
     if (r.duplicate && !mayFinishDelivery(recorded, caller.arn, decision)) {
       // Someone else's decision was recorded meanwhile (the workflow's timeout, or a record nobody here
       // wrote): it is not ours to deliver. The timeout path ends the task; its token stays for it.
@@ -231,7 +443,17 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
       return noApproval(stage, releaseId, `already ${recorded.decision}${recorded.principal ? ` by ${recorded.principal}` : ''} at ${recorded.at}`);
     }
     await deliver(deps, release, stage, token, recorded);
-    return respond(200, { releaseId, stage, decision, principal: caller.arn, ...(req.comment !== undefined ? { comment: req.comment } : {}), at: r.at });
+    return respond(200, {
+      releaseId,
+      stage,
+      decision,
+      principal: caller.arn,
+      ...(req.comment !== undefined ? { comment: req.comment } : {}),
+      at: r.at,
+      count,
+      required: policy.required,
+      outcome: decision,
+    });
   });
 }
 
@@ -269,6 +491,9 @@ interface RecordedDecision {
   readonly principal?: string;
   readonly comment?: string;
   readonly at: string;
+  /** Approvals in when it was decided, and how many the stage required (decision 050). */
+  readonly count?: number;
+  readonly required?: number;
 }
 
 function recordedDecision(data: Record<string, unknown>, at: string): RecordedDecision {
@@ -301,12 +526,17 @@ async function finishOwnDelivery(
   if (!token) return already;
   holding(token.token);
   const gate = [...(release.stages.find((s) => s.name === stage)?.gates ?? [])].reverse().find((g) => g.gate === 'approval');
+  const ev = (gate?.evidence ?? {}) as { required?: unknown; approvals?: unknown };
+  const required = typeof ev.required === 'number' ? ev.required : 1;
+  const count = Array.isArray(ev.approvals) ? ev.approvals.length : state.decision === 'APPROVED' ? 1 : 0;
   const recorded: RecordedDecision = {
     decision: state.decision,
     reason: gate?.reason ?? state.decision.toLowerCase(),
     at: state.at,
     ...(state.principal ? { principal: state.principal } : {}),
     ...(state.comment ? { comment: state.comment } : {}),
+    count,
+    required,
   };
   return withTokenGivenBack(deps, token, async () => {
     await deliver(deps, release, stage, token, recorded);
@@ -317,6 +547,9 @@ async function finishOwnDelivery(
       principal: caller.arn,
       ...(state.comment ? { comment: state.comment } : {}),
       at: state.at,
+      count,
+      required,
+      outcome: state.decision,
     });
   });
 }
@@ -343,6 +576,8 @@ async function deliver(deps: Deps, release: ReleaseSummary, stage: string, token
     comment: d.comment ?? null,
     reason: d.reason,
     initiator: release.initiator ?? null,
+    ...(d.count !== undefined ? { count: d.count } : {}),
+    ...(d.required !== undefined ? { required: d.required } : {}),
   });
   for (let attempt = 1; ; attempt++) {
     try {

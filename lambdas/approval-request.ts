@@ -3,13 +3,15 @@
  * RequestApproval state): store the task token for the approval API (approval-decide), record that
  * the stage waits for an approval, and publish `Approval Requested` with what an approver needs to
  * decide: the stage's gate results so far, the digest, tag and commit, who started the release (and,
- * with `identity.persons` configured, which person that is), and a console link to the execution. The task token is never recorded, published, logged or returned.
+ * with `identity.persons` configured, which person that is), a console link to the execution, how many
+ * distinct persons must approve (`required`) and, with `excludeAuthors`, the image's authors. The task token is never recorded, published, logged or returned.
  *
  * Task input: { taskToken, releaseId, stage, timeoutSeconds? } — `timeoutSeconds` is the task's
  * TimeoutSeconds (default: the stage's approval.timeoutMinutes); the token expires with it.
  */
 import * as z from 'zod';
 import { mappedPerson } from './domain/approvers';
+import { authorsOf, quorumPolicy } from './domain/approval-quorum';
 import { executionConsoleUrl } from './domain/console-url';
 import type { ReleaseSummary } from './domain/ledger';
 import { parseWith } from './domain/validation';
@@ -48,6 +50,12 @@ export function commitOf(release: ReleaseSummary): string | undefined {
   return undefined;
 }
 
+/** The image's authors as an approver is told of them: the label's value, or null when it cannot be read (nobody may then decide). */
+function authorsFound(release: ReleaseSummary, label: string): string | null {
+  const found = authorsOf(release.stages, label);
+  return found.kind === 'found' ? found.value : null;
+}
+
 export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested> {
   const e = parseWith(eventSchema, event, 'task input');
   const initial = await deps.ledger.events(e.releaseId);
@@ -80,6 +88,7 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
     if (token) await deps.tasks.sendFailure(token.token, 'OperatorRollback', String(lost?.data.reason ?? `the stage's lease was taken by ${lease.holder ?? 'another release'}`));
     return { requested: false, expiresAt };
   }
+  const quorum = quorumPolicy(st.approval);
   const r = await record(
     deps,
     e.releaseId,
@@ -90,7 +99,13 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
       approvers: [...st.approval.approvers],
       timeoutMinutes: Math.round(timeoutSeconds / 60),
       expiresAt,
-      reason: `approval by ${st.approval.approvers.join(' or ')}`,
+      reason:
+        quorum.required === 1
+          ? `approval by ${st.approval.approvers.join(' or ')}`
+          : `${quorum.required} approvals by distinct persons among ${st.approval.approvers.join(' or ')}`,
+      // N-of-M (decision 050): how many distinct persons must approve, and whether the image's authors may.
+      required: quorum.required,
+      ...(quorum.excludeAuthors ? { excludeAuthors: true, authorLabel: quorum.authorLabel } : {}),
     },
     e.stage,
   );
@@ -113,6 +128,8 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
     executionUrl: executionConsoleUrl(release.executionArn) ?? null,
     ...(release.breakGlass ? { breakGlass: release.breakGlass } : {}),
     ...(person ? { initiatorPerson: person.kind === 'mapped' ? person.person : null } : {}),
+    required: quorum.required,
+    ...(quorum.excludeAuthors ? { excludeAuthors: true, authors: authorsFound(release, quorum.authorLabel) } : {}),
   });
   return { requested: true, expiresAt };
 }

@@ -45,7 +45,7 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
 
   // An approval stands, unless the stage says how long it is good for and that has passed.
   const stageSummary = release.stages.find((x) => x.name === e.stage);
-  const approval = approvalAtAction(st.approval?.validForMinutes, stageSummary?.approval, now);
+  const approval = approvalAtAction(st.approval?.validForMinutes, stageSummary?.approval, now, stageSummary?.approvals);
   if (approval) {
     const r = await record(deps, e.releaseId, key('gate:approval'), 'gate.evaluated', { gate: 'approval', ...approval, checkpoint: 'deploy' }, e.stage);
     if (approval.result === 'FAIL') {

@@ -9,7 +9,8 @@
  * `stage:<stage>:gate:<gate>`, so a retried task writes nothing twice.
  */
 import * as z from 'zod';
-import type { ImagePolicy } from './domain/config';
+import { DIGEST_PATTERN, type ImagePolicy, type ServiceConfig } from './domain/config';
+import { pushExecutionName } from './domain/release';
 import {
   evaluateImageAge,
   evaluateImageExists,
@@ -54,6 +55,8 @@ import { type Deps, type ImageDetail, type ImageRegistry, type ScanResult, scanI
 import { lambdaHandler } from './shared/middleware';
 import { announce, loadRelease, record, recordAll, stageConfigOf } from './shared/recorder';
 import { stageStep } from './domain/step-keys';
+import { evaluateChangeRecord, isCommit } from './domain/change-record';
+import type { ReleaseSummary } from './domain/ledger';
 
 const eventSchema = z.object({ releaseId: z.string().min(1), stage: z.string().min(1) });
 /** The release's event-driven scan wait (WaitForImageScanEvent, a `.waitForTaskToken` task): decision 040. */
@@ -372,18 +375,81 @@ async function configOf(reader: ImageReader, manifest: ImageManifestDoc, manifes
   return { ...(platform ? { platform } : {}), manifestDigest, configDigest: manifest.config.digest, config };
 }
 
-async function labelsGate(reader: ImageReader, policy: ImagePolicy): Promise<GateResult> {
-  const doc = await reader.document();
-  const configs: PlatformImageConfig[] = [];
-  if (doc.kind === 'manifest') configs.push(await configOf(reader, doc, reader.digest));
-  else {
-    for (const d of await reader.platforms()) {
-      const m = await reader.manifestAt(d.digest, d.mediaType);
-      if (m.kind !== 'manifest') throw new ImageInspectionError(`platform entry ${d.digest} of index ${reader.digest} is itself an index`);
-      configs.push(await configOf(reader, m, d.digest, platformName(d.platform)));
-    }
+/** The image config of every platform image, read once per invocation (image.labels and change.record read them). */
+const configsRead = new WeakMap<ImageReader, Promise<PlatformImageConfig[]>>();
+function imageConfigs(reader: ImageReader): Promise<PlatformImageConfig[]> {
+  let p = configsRead.get(reader);
+  if (!p) {
+    p = (async () => {
+      const doc = await reader.document();
+      const configs: PlatformImageConfig[] = [];
+      if (doc.kind === 'manifest') configs.push(await configOf(reader, doc, reader.digest));
+      else {
+        for (const d of await reader.platforms()) {
+          const m = await reader.manifestAt(d.digest, d.mediaType);
+          if (m.kind !== 'manifest') throw new ImageInspectionError(`platform entry ${d.digest} of index ${reader.digest} is itself an index`);
+          configs.push(await configOf(reader, m, d.digest, platformName(d.platform)));
+        }
+      }
+      return configs;
+    })();
+    configsRead.set(reader, p);
   }
-  return evaluateLabels(policy.requiredLabels, reader.digest, configs);
+  return p;
+}
+
+async function labelsGate(reader: ImageReader, policy: ImagePolicy): Promise<GateResult> {
+  return evaluateLabels(policy.requiredLabels, reader.digest, await imageConfigs(reader));
+}
+
+// ---------------------------------------------------------------- change.record (decision 051)
+
+/**
+ * The commit a release of `digest` recorded (its change.record evidence, folded into the summary's `change`), newest
+ * release first: the commit of the stage's last known good. Undefined when no release of it recorded one (released
+ * before the service had a changeRecord or source, or its label was not a commit).
+ */
+export async function commitOfDigest(deps: Deps, service: string, digest: string): Promise<string | undefined> {
+  // The usual case first, in one read: the digest was released by its push (intake's first name for it).
+  if (DIGEST_PATTERN.test(digest)) {
+    const pushed = await deps.ledger.getRelease(pushExecutionName(service, digest));
+    if (pushed?.kind === 'release' && pushed.service === service && pushed.digest === digest && isCommit(pushed.change?.commit)) return pushed.change.commit;
+  }
+  const releases = await deps.ledger.listReleases({ service });
+  for (let i = releases.length - 1; i >= 0; i--) {
+    const r = releases[i];
+    if (r?.kind === 'release' && r.digest === digest && isCommit(r.change?.commit)) return r.change.commit;
+  }
+  return undefined;
+}
+
+async function changeRecordGate(
+  deps: Deps,
+  reader: ImageReader,
+  svc: ServiceConfig,
+  release: ReleaseSummary,
+  inputId: string | undefined,
+  lastKnownGood: string | undefined,
+): Promise<GateResult> {
+  const configs = await imageConfigs(reader);
+  // Provenance's platform first (linux/amd64 preferred), as image.labels reads the commit.
+  const ordered = [...configs].sort((a, b) => Number(b.platform === 'linux/amd64') - Number(a.platform === 'linux/amd64'));
+  const lkg = lastKnownGood ? { digest: lastKnownGood, ...(await commitRef(deps, release.service, lastKnownGood, reader.digest)) } : undefined;
+  return evaluateChangeRecord({
+    ...(svc.changeRecord ? { policy: svc.changeRecord } : {}),
+    ...(svc.source ? { source: svc.source } : {}),
+    digest: reader.digest,
+    labels: ordered.map((c) => ({ ...(c.platform ? { platform: c.platform } : {}), labels: c.config.labels })),
+    ...(inputId !== undefined ? { inputId } : {}),
+    ...(lkg ? { lastKnownGood: lkg } : {}),
+  });
+}
+
+async function commitRef(deps: Deps, service: string, lkg: string, digest: string): Promise<{ commit?: string }> {
+  // The same digest as this release: the range is empty, its commit is this release's own (not read twice).
+  if (lkg === digest) return {};
+  const commit = await commitOfDigest(deps, service, lkg);
+  return commit ? { commit } : {};
 }
 
 // ---------------------------------------------------------------- the stage's gates
@@ -537,6 +603,16 @@ export async function run(event: unknown, deps: Deps): Promise<ImageGatesOutput 
   if (reader && !failed() && policy.maxAgeDays !== undefined && !rollback) {
     const maxAgeDays = policy.maxAgeDays;
     gates.push(await guarded('image.age', 'the image age', async () => evaluateImageAge(maxAgeDays, image?.pushedAt, now)));
+  }
+  // change.record (decision 051): last of the image gates, so before any stage deploys; not for an operator rollback
+  // (its target was released under its own change record).
+  if (reader && !failed() && !rollback && (svc.changeRecord !== undefined || svc.source !== undefined)) {
+    const started = events.find((ev) => ev.stepKey === stageStep.started(e.stage));
+    const lkg = typeof started?.data.lastKnownGood === 'string' ? started.data.lastKnownGood : undefined;
+    // The input's change id as prepare-release recorded it in release.started (validated there).
+    const given = events.find((ev) => ev.type === 'release.started')?.data.changeRecord;
+    const inputId = typeof given === 'string' ? given : undefined;
+    gates.push(await guarded('change.record', 'the change record', () => changeRecordGate(deps, reader, svc, release, inputId, lkg)));
   }
 
   // Record in order, up to the first FAIL, in one ledger write; a retried task finds its gates already recorded

@@ -130,6 +130,10 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     input: e.input,
     reason: input.reason ?? null,
     breakGlass: input.breakGlass ?? null,
+    // The change record id the input gave (decision 051): the gate change.record checks it in every stage.
+    ...(input.changeRecord !== undefined ? { changeRecord: input.changeRecord } : {}),
+    // The service's change record policy (decision 051): lets an audit catch a promoted stage without its change.record gate.
+    ...(svc.changeRecord ? { changeRecordPolicy: { ...svc.changeRecord } } : {}),
     stages,
     // Which stages policy says need an approval: lets an audit catch a stage that skipped one.
     approvalRequired: svc.stages.filter((st) => stages.includes(st.name) && st.approval !== undefined).map((st) => st.name),

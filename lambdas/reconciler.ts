@@ -43,7 +43,12 @@ export async function run(event: unknown, deps: Deps): Promise<{ closed: boolean
   const final = closed.status === 'FAILED' ? { status, reason } : closed;
   const r = await record(deps, releaseId, RELEASE_STEP.finished, 'release.finished', { ...final, by: 'reconciler' });
   if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(releaseId), deps.runtime);
-  await announce(deps, r.duplicate, 'Release Finished', summary, { status: r.data.status as string, at: r.at, reason: r.data.reason });
+  await announce(deps, r.duplicate, 'Release Finished', summary, {
+    status: r.data.status as string,
+    at: r.at,
+    reason: r.data.reason,
+    ...(summary.change ? { change: summary.change } : {}),
+  });
   return { closed: !r.duplicate, leasesFreed };
 }
 

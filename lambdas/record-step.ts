@@ -683,7 +683,7 @@ async function finish(e: Step<'finish'>, c: StepContext): Promise<Record<string,
   const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status, reason });
   if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId), deps.runtime);
   const final = r.duplicate ? { status: r.data.status as string, reason: r.data.reason as string } : { status, reason };
-  await announce(deps, r.duplicate, 'Release Finished', release, { status: final.status, at: r.at, reason: final.reason });
+  await announce(deps, r.duplicate, 'Release Finished', release, { status: final.status, at: r.at, reason: final.reason, ...(release.change ? { change: release.change } : {}) });
   return { status: final.status, summary: outcomeLine(release, final.status as typeof status, final.reason) };
 }
 
@@ -845,7 +845,12 @@ async function internalError(e: Step<'internal-error'>, c: StepContext): Promise
   for (const lease of await deps.ledger.leasesOf(e.releaseId)) await freeLease(deps, e.releaseId, lease.service, lease.stage, 'internal-error');
   const r = await record(deps, e.releaseId, RELEASE_STEP.finished, 'release.finished', { status: outcome.status, reason: outcome.reason });
   if (!r.duplicate) emitReleaseMetrics(await deps.ledger.events(e.releaseId), deps.runtime);
-  await announce(deps, r.duplicate, 'Release Finished', release, { status: r.data.status as string, at: r.at, reason: r.data.reason });
+  await announce(deps, r.duplicate, 'Release Finished', release, {
+    status: r.data.status as string,
+    at: r.at,
+    reason: r.data.reason,
+    ...(release.change ? { change: release.change } : {}),
+  });
   return { status: r.data.status, summary: outcomeLine(release, r.data.status as typeof outcome.status, r.data.reason as string) };
 }
 

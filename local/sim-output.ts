@@ -42,6 +42,7 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'rollback.finished': () => 'Rollback Finished',
   'stage.finished': () => 'Stage Finished',
   'release.finished': () => 'Release Finished',
+  'approval.recorded': () => 'Approval Recorded',
 };
 
 /** A wave stage's per-cluster run (decision 044): "prod-eu-2 (wave 1)". */
@@ -64,6 +65,7 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   if (e.type === 'bake.finished' && typeof d.phase === 'string') reason = `${d.phase}: ${reason ?? ''}`;
   const cluster = onCluster(e);
   if (cluster) reason = e.type === 'deploy.started' ? `${d.digest} on ${cluster}` : `on ${cluster}${reason ? `: ${reason}` : ''}`;
+  if (e.type === 'approval.recorded') reason = `${String(d.count)} of ${String(d.required)} by ${String(d.person ?? d.principal)}${d.comment ? `: ${String(d.comment)}` : ''}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
   return {
     at: e.at,
@@ -161,6 +163,7 @@ async function readReleases(ledger: DynamoLedger): Promise<{ releases: SimReleas
         ...(st.reason ? { reason: st.reason } : {}),
         gates: st.gates.map((g) => ({ gate: g.gate, result: g.result, reason: g.reason })),
         ...(st.approval ? { approval: st.approval } : {}),
+        ...(st.approvals?.length ? { approvals: st.approvals } : {}),
         ...(st.deployedDigest ? { deployedDigest: st.deployedDigest } : {}),
         ...(st.rollback ? { rollback: { ...st.rollback } } : {}),
         ...(st.startedAt ? { startedAt: st.startedAt } : {}),
@@ -169,6 +172,7 @@ async function readReleases(ledger: DynamoLedger): Promise<{ releases: SimReleas
         ...(st.waves ? { waves: st.waves } : {}),
       })),
       audit: { events: v.events, verified: v.ok, ...(v.ok ? {} : { problems: v.problems }) },
+      ...(s.change ? { change: s.change } : {}),
     });
   }
   return { releases, ledgerEvents, timeline };

@@ -1,6 +1,6 @@
 /** What `simulate()` (local/simulate.ts) takes and returns; local/simulate.ts re-exports every type here. */
 import type { AnchorSignature } from '../lambdas/domain/audit/signature';
-import type { ClusterSummary, LedgerEvent } from '../lambdas/domain/ledger';
+import type { ClusterSummary, LedgerEvent, ReleaseChange, StageApproval } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
 import type { ChaosOptions, ChaosStats } from './chaos';
 import type { LocalCloud } from './cloud';
@@ -18,6 +18,8 @@ export interface SimStage {
   reason?: string;
   gates: SimGate[];
   approval?: { decision: string; principal?: string; at: string; comment?: string };
+  /** Every decision on the stage's approval, oldest first (decision 050: N-of-M). */
+  approvals?: StageApproval[];
   deployedDigest?: string;
   rollback?: Record<string, unknown>;
   startedAt?: string;
@@ -41,6 +43,8 @@ export interface SimRelease {
   endedAt?: string;
   stages: SimStage[];
   audit: { events: number; verified: boolean; problems?: string[] };
+  /** The change record, commit and per-stage commit ranges (decision 051), when the service has a changeRecord or source. */
+  change?: ReleaseChange;
 }
 
 export interface TimelineEntry {

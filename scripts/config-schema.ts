@@ -48,6 +48,15 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.imagePolicy.maxAgeDays': '`image.age`: the most days since the image was created; absent: no limit',
   'services.<name>.imagePolicy.scanWaitMinutes': '`image.scan`: how long to wait for a scan still running before the gate fails',
   'services.<name>.stages': 'The stages, in release order (at least one; names unique within the service)',
+  'services.<name>.changeRecord':
+    'Absent: no change record asked for. Present: gate `change.record` ([gates.md](gates.md), [decision 051](decisions/051-change-records.md)) reads the change id of every release before any stage deploys',
+  'services.<name>.changeRecord.required': '`true`: a release without a change record (or with one not matching `pattern`) is BLOCKED; `false`: one that is given must still match',
+  'services.<name>.changeRecord.pattern': 'The change id must match this regular expression (RE2 syntax, linear time; anchor it: `^CHG-[0-9]{4,}$`)',
+  'services.<name>.changeRecord.from':
+    "`label:<name>`: the id is the image label `<name>` (a `changeRecord` in the release input is then refused); `input`: the release input's `changeRecord` (`gantry start --change`)",
+  'services.<name>.source': "Where the code is: the commit of each release and the compare link from the stage's last known good ([decision 051](decisions/051-change-records.md))",
+  'services.<name>.source.repositoryUrl': "The repository's https URL; compare links are `<url>/compare/<from>...<to>` (GitHub, GitLab)",
+  'services.<name>.source.label': 'The image label holding the commit (hex, 7 to 64 characters)',
   'services.<name>.stages[]': 'One stage: where, how it is deployed, and what it must pass',
   'services.<name>.stages[].name': 'The stage name (a Kubernetes DNS label), such as `dev` or `prod`',
   'services.<name>.stages[].cluster': 'A key of `clusters`: the EKS cluster it deploys to (either `cluster` or `waves`)',
@@ -114,7 +123,14 @@ export const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'services.<name>.stages[].approval': 'Absent: no approval. Present: the stage waits for an approver before it deploys ([Approvals](#approvals))',
   'services.<name>.stages[].approval.approvers': "IAM role, user or assumed-role ARNs that may approve; a role matches every session of it. Never the release's initiator",
   'services.<name>.stages[].approval.timeoutMinutes': 'How long to wait for a decision; then the stage is REJECTED (`TIMED_OUT`)',
-  'services.<name>.stages[].approval.validForMinutes': 'How long an approval stays good for the deploy it allows; absent: however long the release then waits',
+  'services.<name>.stages[].approval.validForMinutes':
+    'How long an approval stays good for the deploy it allows, counted from the first approval when several are required; absent: however long the release then waits',
+  'services.<name>.stages[].approval.required':
+    'How many distinct persons must approve (1 to 10; absent: 1); none the initiator, each once; a single rejection ends the stage ([decision 050](decisions/050-n-of-m-approvals.md))',
+  'services.<name>.stages[].approval.excludeAuthors':
+    "Refuse a decision by an author of the image, as `authorLabel` names them (absent: false); needs `authorLabel` in the service's `imagePolicy.requiredLabels`",
+  'services.<name>.stages[].approval.authorLabel':
+    'The image label naming its authors, comma-separated, each `Name <email>` or an email (absent: `org.opencontainers.image.authors`)',
   'services.<name>.stages[].windows': 'Absent: deploy at any time (the global freeze still applies). Present: release windows and blackouts ([Release windows](#release-windows))',
   'services.<name>.stages[].windows.timezone': 'The IANA time zone the windows are read in, such as `Europe/London` (daylight saving included)',
   'services.<name>.stages[].windows.allow': 'When deploys are allowed; empty: never, outside blackouts included',

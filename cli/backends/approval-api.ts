@@ -157,8 +157,10 @@ export async function runDecision(decision: Decision, releaseId: string, opts: D
   const what = `${opts.stage} of ${releaseId}`;
   const status = response.status;
   if (status === 200) {
-    const r = parsed as { decision?: string; principal?: string; comment?: string; at?: string };
-    io.out(`${r.decision ?? decision.toUpperCase()}: ${what} by ${r.principal ?? 'you'}${r.at ? ` at ${r.at}` : ''}${r.comment ? ` (${r.comment})` : ''}`);
+    const r = parsed as { decision?: string; principal?: string; comment?: string; at?: string; outcome?: string; count?: number; required?: number };
+    // N-of-M (decision 050): an approval that does not complete the count says how many are in.
+    const count = r.outcome === 'WAITING' && r.required ? ` (${r.count ?? '?'} of ${r.required} approvals; the stage waits for ${r.required - (r.count ?? 0)} more)` : '';
+    io.out(`${r.decision ?? decision.toUpperCase()}${count}: ${what} by ${r.principal ?? 'you'}${r.at ? ` at ${r.at}` : ''}${r.comment ? ` (${r.comment})` : ''}`);
     return 0;
   }
   if (status === 403 && (parsed as { refused?: unknown }).refused === true) {

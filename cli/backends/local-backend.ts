@@ -375,6 +375,20 @@ export class LocalBackend implements GantryBackend {
         ],
       };
     }
+    // N-of-M (decision 050): an approval recorded that does not complete the count.
+    const recorded = after.filter((e) => e.stage === d.stage && e.type === 'approval.recorded' && !events.some((x) => x.seq === e.seq)).at(-1);
+    if (recorded) {
+      const [count, required] = [Number(recorded.data.count), Number(recorded.data.required)];
+      return {
+        code: 0,
+        lines: [
+          {
+            stream: 'out',
+            text: `APPROVED (${count} of ${required} approvals; the stage waits for ${required - count} more): ${what} by ${String(recorded.data.principal)} at ${recorded.at}${d.comment ? ` (${d.comment})` : ''}`,
+          },
+        ],
+      };
+    }
     const refusal = refusedNotes(this.output).at(refusedBefore);
     if (refusal) {
       // The note reads `<decision> by <principal>: HTTP <status> <message>`.

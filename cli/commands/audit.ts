@@ -20,6 +20,8 @@ import {
   formatProblem,
   groupByRelease,
   type ParsedExport,
+  type AnchorFacts,
+  type AnchorSignature,
   parsePublicKey,
   PublicKeyError,
   type SignatureOptions,
@@ -33,6 +35,7 @@ import { CliInputError } from '../errors';
 import { checkOutputFile, writeOutputFile } from '../files';
 import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from '../input';
 import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from '../release-source';
+import { changeIdOption } from '../release-filter';
 import { renderAudit, renderVerification } from '../render/render';
 
 /** Exit codes of the audit commands. */
@@ -45,6 +48,8 @@ export interface CommonOptions extends SourceOptions {
   readonly service?: string;
   readonly since?: string;
   readonly until?: string;
+  /** `audit export --change`: only the releases of this change record id (decision 051). */
+  readonly change?: string;
 }
 
 export const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -69,7 +74,12 @@ export function filterOf(opts: CommonOptions, now: Date): ReleaseFilter {
   const since = parseTimeBound(opts.since, 'since', now);
   const until = parseTimeBound(opts.until, 'until', now);
   if (since && until && since > until) throw new CliInputError(`--since (${since}) is after --until (${until})`);
-  return { ...(opts.service ? { service: opts.service } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) };
+  return {
+    ...(opts.service ? { service: opts.service } : {}),
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+    ...(opts.change !== undefined ? { change: changeIdOption(opts.change) } : {}),
+  };
 }
 
 /**
@@ -78,9 +88,12 @@ export function filterOf(opts: CommonOptions, now: Date): ReleaseFilter {
  */
 export function requireSomething(parsed: ParsedExport, source: string, what: 'verify' | 'export', filter: ReleaseFilter = {}): void {
   if (parsed.events.length > 0 || parsed.anchors.length > 0 || (parsed.insights?.length ?? 0) > 0) return;
-  const bounds = [filter.service ? `--service ${filter.service}` : '', filter.since ? `--since ${filter.since}` : '', filter.until ? `--until ${filter.until}` : ''].filter(
-    Boolean,
-  );
+  const bounds = [
+    filter.service ? `--service ${filter.service}` : '',
+    filter.since ? `--since ${filter.since}` : '',
+    filter.until ? `--until ${filter.until}` : '',
+    filter.change ? `--change ${filter.change}` : '',
+  ].filter(Boolean);
   throw new CliInputError(
     bounds.length
       ? `no release in ${source} matches ${bounds.join(' ')}: nothing to ${what}`
@@ -237,18 +250,23 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       audit
         .command('export')
         .description('the ledger as JSON Lines: every event with its hash chain, whole releases started in the window, one anchor line per release')
+        .option('--change <id>', 'only the releases of this change record id (their change.record gate recorded it)')
         .option('--out <file>', 'write to this file instead of stdout'),
     ),
   ).action(async (opts: CommonOptions & { out?: string }) => {
     if (opts.out !== undefined) checkOutputFile(opts.out, '--out');
-    const { parsed, source } = await readSource(opts, filterOf(opts, now()));
-    requireSomething(parsed, source, 'export');
+    const filter = filterOf(opts, now());
+    const { parsed, source } = await readSource(opts, filter);
+    requireSomething(parsed, source, 'export', filter);
     const v = verifyExport(parsed);
     if (!v.ok) err(`gantry: warning: ${source} does not verify (${v.problems.length} problem(s)); exported as found — run gantry audit verify on it`);
-    const anchors = new Map<string, { version: number; lastHash: string }>();
+    const anchors = new Map<string, AnchorFacts>();
     for (const a of parsed.anchors) {
       const id = a.anchor.releaseId;
-      if (typeof id === 'string' && !anchors.has(id)) anchors.set(id, { version: a.anchor.version as number, lastHash: a.anchor.lastHash as string });
+      // The signature goes with its anchor, as found (verify judges it); a malformed one is carried as it is too.
+      const signature = a.anchor.signature as AnchorSignature | undefined;
+      if (typeof id === 'string' && !anchors.has(id))
+        anchors.set(id, { version: a.anchor.version as number, lastHash: a.anchor.lastHash as string, ...(signature !== undefined ? { signature } : {}) });
     }
     // A file without anchors is re-exported without them: an anchor computed now would bless a cut chain.
     const text = formatExport(exportEvents(parsed), { anchors, computeMissingAnchors: false });

@@ -22,6 +22,8 @@ interface StartOptions extends BackendOptions {
   readonly stages?: string;
   readonly reason?: string;
   readonly breakGlass?: string;
+  /** The change record id (decision 051): the release input's changeRecord. */
+  readonly change?: string;
   readonly json?: boolean;
 }
 
@@ -35,6 +37,7 @@ export function releaseInputOf(opts: StartOptions): Record<string, unknown> {
     ...(opts.stages !== undefined ? { stages: csv(opts.stages) } : {}),
     ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
     ...(opts.breakGlass !== undefined ? { breakGlass: { reason: opts.breakGlass } } : {}),
+    ...(opts.change !== undefined ? { changeRecord: opts.change } : {}),
   };
 }
 
@@ -127,6 +130,7 @@ export function registerOperatorCommands(program: Command, setCode: SetCode, io:
       .option('--stages <list>', "comma-separated prefix of the service's stages (default: all)")
       .option('--reason <text>', 'why (a change ticket); recorded')
       .option('--break-glass <reason>', 'bypass deployment windows and the freeze (only those); flagged in the ledger and on the bus')
+      .option('--change <id>', 'the change record id, such as CHG-1234, where the service\'s changeRecord.from is "input" (gate change.record checks it)')
       .option('--json', 'print the result as one JSON object'),
   ).action(async (opts: StartOptions) => {
     setCode(await startAndReport('release', releaseInputOf(opts), opts, io));

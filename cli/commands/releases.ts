@@ -4,6 +4,7 @@ import type { ReleaseSummary } from '../../lambdas/domain/ledger';
 import { EXIT } from '../backends/backend';
 import { CliInputError } from '../errors';
 import { parseTimeBound } from '../input';
+import { changeIdOption } from '../release-filter';
 import { type BackendOptions, backendOptions, clock, csv, json, type OperatorIo, paint, type SetCode, shortDigest, simulated, useColour, withBackend } from './common';
 
 export interface ReleasesOptions extends BackendOptions {
@@ -12,6 +13,8 @@ export interface ReleasesOptions extends BackendOptions {
   readonly until?: string;
   readonly status?: string;
   readonly limit?: string;
+  /** Only the releases of this change record id (decision 051). */
+  readonly change?: string;
   readonly json?: boolean;
 }
 
@@ -28,6 +31,7 @@ export function releaseListItem(r: ReleaseSummary) {
     endedAt: r.endedAt ?? null,
     reason: r.reason ?? null,
     stages: r.stages.map((s) => ({ name: s.name, status: s.status })),
+    ...(r.change ? { change: r.change } : {}),
   };
 }
 
@@ -39,6 +43,8 @@ export async function runReleases(opts: ReleasesOptions, io: OperatorIo): Promis
     const limit = opts.limit === undefined ? 50 : Number(opts.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new CliInputError(`--limit: expected a whole number of at least 1, got ${JSON.stringify(opts.limit)}`);
     let list = await b.listReleases({ ...(opts.service ? { service: opts.service } : {}), ...(since ? { from: since } : {}), ...(until ? { to: until } : {}) });
+    const change = opts.change !== undefined ? changeIdOption(opts.change) : undefined;
+    if (change !== undefined) list = list.filter((r) => r.change?.id === change);
     if (opts.status) {
       const wanted = new Set(csv(opts.status).map((s) => s.toUpperCase()));
       list = list.filter((r) => wanted.has(r.status));
@@ -49,7 +55,7 @@ export async function runReleases(opts: ReleasesOptions, io: OperatorIo): Promis
       return EXIT.ok;
     }
     if (list.length === 0) {
-      io.out(`no releases${opts.service ? ` of ${opts.service}` : ''}${since ? ` since ${clock(since)}` : ''} in ${b.label}`);
+      io.out(`no releases${opts.service ? ` of ${opts.service}` : ''}${change !== undefined ? ` of change ${change}` : ''}${since ? ` since ${clock(since)}` : ''} in ${b.label}`);
       return EXIT.ok;
     }
     const colour = useColour(io);
@@ -76,6 +82,7 @@ export function registerReleasesCommand(program: Command, setCode: SetCode, io: 
       .option('--until <when>', 'started at or before: an ISO date, instant, or duration back from now')
       .option('--status <list>', 'only these statuses (comma-separated, e.g. RUNNING,FAILED)')
       .option('--limit <n>', 'at most this many (default 50)')
+      .option('--change <id>', 'only the releases of this change record id (decision 051), such as CHG-1234')
       .option('--json', 'print the list as one JSON object'),
   ).action(async (opts: ReleasesOptions) => {
     setCode(await runReleases(opts, io));

@@ -3,6 +3,7 @@ import type { DeployRecord, ExportVerification, ReleaseAudit, ReleaseVerificatio
 import { formatProblem } from '../../lambdas/domain/audit';
 import type { DoraReport, DurationStats, ServiceDora } from '../../lambdas/domain/metrics';
 import { rollbackFromText } from '../../lambdas/domain/release';
+import { changeLines } from './change';
 
 /** `2026-11-24T10:00:00.000Z` → `2026-11-24 10:00:00Z`. */
 export function when(iso: string | undefined): string {
@@ -54,6 +55,17 @@ function evidenceLines(d: DeployRecord): string[] {
   return out;
 }
 
+/** Each decision on a stage that requires several approvals (decision 050): principal, person, when, comment, plan. */
+function approvalLines(st: StageAudit): string[] {
+  const required = st.approvalsRequired ?? 1;
+  let approved = 0;
+  return (st.approvals ?? []).map((a) => {
+    const n = a.decision === 'APPROVED' ? ` ${++approved} of ${required}` : '';
+    const plan = typeof a.planSha256 === 'string' ? `  plan sha256 ${a.planSha256}` : '';
+    return `    ${when(a.at)}  ${a.decision}${n} by ${a.principal}${a.person ? ` (person ${a.person})` : ''}${a.comment ? ` — "${a.comment}"` : ''}${plan}`;
+  });
+}
+
 function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefined): string[] {
   const out: string[] = [];
   const span = st.startedAt ? `  (${when(st.startedAt)} → ${when(st.endedAt)})` : '';
@@ -68,10 +80,15 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
     out.push('  gates      none recorded');
   }
   const requested = st.waits.some((w) => w.waitingFor === 'approval');
+  const several = (st.approvalsRequired ?? 1) > 1 || (st.approvals?.length ?? 0) > 1;
   if (st.approval) {
     out.push(
       `  approval   ${st.approval.decision} by ${st.approval.principal ?? '(no principal recorded)'} at ${when(st.approval.at)}${st.approval.comment ? ` — "${st.approval.comment}"` : ''}`,
     );
+    if (several) out.push(...approvalLines(st));
+  } else if (several) {
+    out.push(`  approval   REQUESTED — ${st.approvals?.length ?? 0} of ${st.approvalsRequired ?? 1} approvals, no decision yet`);
+    out.push(...approvalLines(st));
   } else if (requested || approvalPolicy?.includes(st.name)) {
     out.push(`  approval   ${requested ? 'REQUESTED' : 'REQUIRED'} — no decision recorded`);
   } else if (approvalPolicy === undefined) {
@@ -143,6 +160,7 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
   if (a.requestReason) out.push(`  reason     ${a.requestReason}`);
   if (a.breakGlass) out.push(`  BREAK-GLASS ${JSON.stringify(a.breakGlass)}`);
   out.push(`Config       sha256 ${a.configHash ?? '(not recorded)'}`);
+  out.push(...changeLines(a.change));
   if (a.executionArn) out.push(`Execution    ${a.executionArn}`);
   out.push(`Finished     ${a.endedAt ? `${when(a.endedAt)}  after ${duration(since(a.startedAt, a.endedAt))}` : 'not finished (RUNNING)'}`);
   const policy = a.kind === 'rollback' ? [] : approvalPolicy;

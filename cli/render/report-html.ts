@@ -24,6 +24,7 @@ import {
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { rollbackFromText } from '../../lambdas/domain/release';
 import { duration, when } from './render';
+import { changeSource } from './change';
 
 export interface ReleaseReportOptions {
   /**
@@ -66,7 +67,15 @@ function link(url: string | undefined, text?: string): string {
   return `<a href="${h(url)}" rel="noreferrer noopener">${h(text ?? url)}</a>`;
 }
 
-const shortDigest = (d: string | undefined): string => (d ? (/^sha256:[0-9a-f]{64}$/.test(d) ? `${d.slice(0, 19)}…` : d) : '—');
+/**
+ * A digest in full, never cut off on screen or on paper: it wraps anywhere inside its cell (`code.digest`), and the
+ * first 12 hex digits, the part people compare at a glance, are set in bold.
+ */
+const fullDigest = (d: string | undefined): string => {
+  if (!d) return '—';
+  const m = /^(sha256:)([0-9a-f]{12})([0-9a-f]{52})$/.exec(d);
+  return m ? `<code class="digest">${m[1]}<span class="lead">${m[2]}</span>${m[3]}</code>` : `<code class="digest">${h(d)}</code>`;
+};
 const ms = (iso: string | undefined): number | undefined => {
   if (!iso) return undefined;
   const t = Date.parse(iso);
@@ -503,6 +512,32 @@ const statusMark = (s: string): string => {
 
 // ---------------------------------------------------------------- tables
 
+/** Change record, commit and each stage's commit range with its compare link (decision 051). */
+function changeSection(c: ReleaseAudit['change']): string[] {
+  if (!c) return [];
+  const digest = fullDigest;
+  const commit = (v: string | undefined) => (v ? `commit <code style="overflow-wrap: anywhere">${h(v)}</code>` : '<span class="t-neutral">commit not recorded</span>');
+  const rows = c.stages.map((st) => [
+    h(st.stage),
+    result(st.result),
+    st.from ? `${digest(st.from.digest)}<br>${commit(st.from.commit)}` : '<span class="t-neutral">first release in the stage</span>',
+    st.to ? `${digest(st.to.digest)}<br>${commit(st.to.commit)}` : '—',
+    st.compareUrl ? link(st.compareUrl, 'compare') : '—',
+    h(st.reason),
+  ]);
+  const id = c.id ? `<code>${h(c.id)}</code>` : c.from ? '<span class="res t-fail">✗ none valid</span>' : '<span class="t-neutral">none asked for</span>';
+  return [
+    '<h3 id="h-change">Change record</h3>',
+    `<dl class="facts" id="change-record"><dt>Change</dt><dd>${id}${c.from ? ` <span class="t-neutral">(${h(changeSource(c))})</span>` : ''}${c.given ? `<br>found: <code>${h(c.given)}</code>` : ''}</dd><dt>Commit</dt><dd>${c.commit ? `<code>${h(c.commit)}</code>` : `<span class="t-neutral">not recorded${c.commitProblem ? `: ${h(c.commitProblem)}` : ''}</span>`}</dd></dl>`,
+    table(
+      'What changed in each stage: from its last known good to this release',
+      ['Stage', 'change.record', 'From (last known good)', 'To (this release)', 'Compare', 'Reason'],
+      rows,
+      '',
+    ),
+  ];
+}
+
 function table(caption: string, head: readonly string[], rows: readonly string[][], empty: string): string {
   if (rows.length === 0) return `<p class="empty">${h(empty)}</p>`;
   return [
@@ -595,6 +630,7 @@ caption { text-align: left; font-weight: 600; padding: 4px 0; color: var(--muted
 th, td { border: 1px solid var(--line); padding: 5px 7px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 thead th { background: #f1f5f9; white-space: nowrap; }
 .nowrap { white-space: nowrap; }
+code.digest { overflow-wrap: anywhere; word-break: break-all; } code.digest .lead { font-weight: 700; }
 tbody th { font-weight: 600; white-space: nowrap; }
 time { white-space: nowrap; }
 .res { font-weight: 700; white-space: nowrap; }
@@ -835,6 +871,20 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     }
     return rows;
   });
+  // Each decision on a stage's approval (decision 050: N-of-M): who, as which person, when, the comment, the plan approved.
+  const eachApprovalRows = a.stages.flatMap((st) => {
+    let approved = 0;
+    return (st.approvals ?? []).map((x) => [
+      h(st.name),
+      x.decision === 'APPROVED' ? nowrap(`${++approved} of ${st.approvalsRequired ?? 1}`) : '—',
+      result(x.decision),
+      code(x.principal),
+      h(x.person ?? '—'),
+      time(x.at),
+      h(x.comment ?? '—'),
+      fullDigest(typeof x.planSha256 === 'string' ? x.planSha256 : undefined),
+    ]);
+  });
   const waitRows = waits
     .filter((w) => w.waitingFor !== 'approval')
     .map((w) => [h(w.stage), h(w.waitingFor), time(w.at), time(w.endedAt), nowrap(short(secondsBetween(w.at, w.endedAt))), h(w.reason ?? '—')]);
@@ -842,7 +892,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     st.deploys.map((d) => [
       h(st.name),
       nowrap(d.kind),
-      `<code class="nowrap" title="${h(d.digest ?? '')}">${h(shortDigest(d.digest))}</code>`,
+      fullDigest(d.digest),
       `${time(d.startedAt)} →<br>${time(d.endedAt)}`,
       nowrap(short(secondsBetween(d.startedAt, d.endedAt))),
       `${result(d.result === 'RUNNING' && finished ? 'UNFINISHED' : d.result)}${d.message ? `<br>${h(d.message)}` : ''}`,
@@ -893,7 +943,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
         h(r.reason ?? '—'),
         `<dl class="kv"><dt>detected</dt><dd>${time(r.detectedAt)}</dd><dt>started</dt><dd>${time(r.startedAt)}</dd><dt>ended</dt><dd>${time(r.endedAt)}</dd></dl>`,
         `<dl class="kv"><dt>reaction</dt><dd>${nowrap(short(r.reactionSeconds))}</dd><dt>recovery</dt><dd>${nowrap(short(r.recoverySeconds))}</dd></dl>`,
-        `<dl class="kv"><dt>from</dt><dd><code class="nowrap" title="${h(r.fromDigest ?? '')}">${h(shortDigest(r.fromDigest))}</code>${r.fromDeployed === false ? ' <span class="t-neutral">(its deploy did not finish: nothing was deployed)</span>' : ''}</dd><dt>to</dt><dd><code class="nowrap" title="${h(r.toDigest ?? '')}">${h(shortDigest(r.toDigest))}</code></dd></dl>`,
+        `<dl class="kv"><dt>from</dt><dd>${fullDigest(r.fromDigest)}${r.fromDeployed === false ? ' <span class="t-neutral">(its deploy did not finish: nothing was deployed)</span>' : ''}</dd><dt>to</dt><dd>${fullDigest(r.toDigest)}</dd></dl>`,
         `${result(r.result ?? (finished ? 'UNFINISHED' : undefined))}${r.message ? `<br>${h(r.message)}` : ''}`,
         rec
           ? `<span class="res t-${rec.recovered === true ? 'pass' : 'fail'}">${rec.recovered === true ? '✓ recovered' : rec.recovered === false ? '✗ NOT recovered' : 'unknown'}</span>${rec.reason ? `<br>${h(String(rec.reason))}` : ''}`
@@ -924,6 +974,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     signatureSection(i.signature),
     '<h3 id="h-stages">Stages</h3>',
     table('Each stage of the release and how it ended', ['Stage', 'Status', 'Started', 'Ended', 'Outcome'], stageRows, 'The release recorded no stage.'),
+    ...changeSection(a.change),
     '</section>',
     '<section class="page" aria-labelledby="h-timeline">',
     '<h2 id="h-timeline">Timeline</h2>',
@@ -944,6 +995,13 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       ['Stage', 'Requested', 'Decided', 'Waited', 'Decision', 'Approver ARN', 'Comment or reason'],
       approvalRows,
       'No stage asked for an approval.',
+    ),
+    '<h3 id="h-each-approval">Each approval</h3>',
+    table(
+      'Every decision on an approval, in order: the count it made, who (principal and person), when, the comment and the plan it approved',
+      ['Stage', 'Count', 'Decision', 'Principal', 'Person', 'When', 'Comment', 'Plan sha256'],
+      eachApprovalRows,
+      'No approval was decided by anyone.',
     ),
     '<h3 id="h-waits">Waits</h3>',
     table(

@@ -22,6 +22,9 @@ export const waitingSchema = z.object({
   approvers: z.array(z.string()).optional(),
   holder: z.string().nullable().optional(),
   alarms: z.array(z.string()).optional(),
+  /** An approval wait (decision 050): how many distinct persons must approve, and who has. */
+  required: z.number().int().min(1).optional(),
+  approvedBy: z.array(z.string()).optional(),
 });
 export type Waiting = z.infer<typeof waitingSchema>;
 
@@ -37,6 +40,10 @@ export const stageStatusSchema = z.object({
   endedAt: nullableIso,
   gates: z.array(z.object({ gate: z.string(), result: z.enum(['PASS', 'FAIL', 'WARN']), reason: z.string() })),
   approval: z.object({ decision: z.string(), principal: z.string().nullable(), at: iso }).nullable(),
+  /** Every decision on the stage's approval so far, oldest first (decision 050: N-of-M); absent when there is none. */
+  approvals: z.array(z.object({ principal: z.string(), person: z.string().nullable(), decision: z.string(), at: iso })).optional(),
+  /** How many distinct persons must approve the stage (absent: the stage asked for no approval yet). */
+  approvalsRequired: z.number().int().min(1).optional(),
   /** A wave stage (decision 044): which cluster runs what, per the ledger. Absent for a stage with one cluster. */
   clusters: z
     .array(z.object({ cluster: z.string(), wave: z.number().int().nullable(), deploy: z.string().nullable(), rollback: z.string().nullable(), runs: z.string().nullable() }))
@@ -87,6 +94,24 @@ export const releaseListItemSchema = z.object({
   endedAt: nullableIso,
   reason: z.string().nullable(),
   stages: z.array(z.object({ name: z.string(), status: z.enum(STAGE_STATUSES) })),
+  /** Decision 051: the change record id, the commit and each stage's range, when the service has a changeRecord or source. */
+  change: z
+    .object({
+      id: z.string().min(1).max(100).optional(),
+      commit: z
+        .string()
+        .regex(/^[0-9a-f]{7,64}$/)
+        .optional(),
+      stages: z.record(
+        z.string(),
+        z.object({
+          from: z.object({ digest: z.string(), commit: z.string().optional() }).optional(),
+          to: z.object({ digest: z.string(), commit: z.string().optional() }),
+          compareUrl: z.string().startsWith('https://').optional(),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /** `gantry releases --json`. */

@@ -37,6 +37,23 @@ export function approverName(arn: string): string {
   return user ? (user[1] as string) : arn;
 }
 
+/** `awaiting approval by ReleaseApprovers, …` or, with several required (decision 050), `awaiting approvals: 1 of 2 approvals (alice); 1 more by …`. */
+function approvalWaitMessage(
+  approvers: readonly string[],
+  required: number,
+  by: readonly string[],
+  since: string,
+  expires: string | undefined,
+  zone: string | undefined,
+  now: Date,
+): string {
+  const who = approvers.map(approverName).join(' or ') || 'an approver';
+  const times = `requested ${ago(since, now)}${expires ? `; times out ${wallClock(expires, zone)}` : ''}`;
+  if (required <= 1) return `awaiting approval by ${who}, ${times}`;
+  const done = `${by.length} of ${required} approvals${by.length ? ` (${by.join(', ')})` : ''}`;
+  return `awaiting approvals: ${done}; ${required - by.length} more by distinct persons of ${who}, ${times}`;
+}
+
 const short = (digest: unknown) => (typeof digest === 'string' && digest.startsWith('sha256:') ? `${digest.slice(0, 19)}…` : String(digest ?? '?'));
 
 /**
@@ -98,13 +115,15 @@ function stageActivity(
         } else if (what === 'approval') {
           const approvers = Array.isArray(d.approvers) ? (d.approvers as string[]) : [];
           const expires = typeof d.expiresAt === 'string' ? d.expiresAt : undefined;
+          const required = typeof d.required === 'number' ? d.required : 1;
           phase = 'approval';
           waiting = {
             for: 'approval',
             since: e.at,
             until: expires ?? null,
             approvers,
-            message: `awaiting approval by ${approvers.map(approverName).join(' or ') || 'an approver'}, requested ${ago(e.at, ctx.now)}${expires ? `; times out ${wallClock(expires, zone)}` : ''}`,
+            message: approvalWaitMessage(approvers, required, [], e.at, expires, zone, ctx.now),
+            ...(required > 1 ? { required, approvedBy: [] } : {}),
           };
         } else if (what === 'lease') {
           const holder = typeof d.holder === 'string' ? d.holder : undefined;
@@ -126,6 +145,21 @@ function stageActivity(
         activity = waiting.message;
         break;
       }
+      case 'approval.recorded':
+        // One of several approvals (decision 050): "1 of 2 approvals (alice)".
+        if (waiting?.for === 'approval') {
+          const w: Waiting = waiting;
+          const by: string[] = [...(w.approvedBy ?? []), String(d.person ?? d.principal ?? '?')];
+          const required: number = w.required ?? (typeof d.required === 'number' ? d.required : 1);
+          waiting = {
+            ...w,
+            required,
+            approvedBy: by,
+            message: approvalWaitMessage(w.approvers ?? [], required, by, w.since, w.until ?? undefined, zone, ctx.now),
+          };
+          activity = waiting.message;
+        }
+        break;
       case 'approval.refused':
         if (waiting?.for === 'approval') activity = `${waiting.message}; refused an attempt by ${String(d.principal ?? '?')}: ${String(d.reason ?? '')}`;
         break;
@@ -199,6 +233,13 @@ export interface StatusContext {
   readonly consoleUrl?: string;
 }
 
+/** How many approvals the stage's approval request asked for (1 for requests recorded before decision 050); undefined when none was asked. */
+function approvalsRequired(own: readonly LedgerEvent[]): number | undefined {
+  const asked = own.find((e) => e.type === 'stage.waiting' && e.data.waitingFor === 'approval');
+  if (!asked) return undefined;
+  return typeof asked.data.required === 'number' ? asked.data.required : 1;
+}
+
 /** The names of the alarms the release's running bakes watch (to ask the backend for their states). */
 export function bakingAlarms(events: readonly LedgerEvent[]): string[] {
   const open = new Map<string, string[]>();
@@ -242,6 +283,8 @@ function statusView(summary: ReleaseSummary, events: readonly LedgerEvent[], ctx
       endedAt: st.endedAt ?? null,
       gates: st.gates.map((g) => ({ gate: g.gate, result: g.result, reason: g.reason })),
       approval: st.approval ? { decision: st.approval.decision, principal: st.approval.principal ?? null, at: st.approval.at } : null,
+      ...(st.approvals?.length ? { approvals: st.approvals.map((a) => ({ principal: a.principal, person: a.person ?? null, decision: a.decision, at: a.at })) } : {}),
+      ...(approvalsRequired(own) !== undefined ? { approvalsRequired: approvalsRequired(own) } : {}),
       ...(st.clusters ? { clusters: clusterViews(st.clusters) } : {}),
     };
     if (st.status !== 'WAITING' && st.status !== 'NOT_STARTED') {

@@ -327,7 +327,20 @@ export function samePersonUnder(a: string, b: string, policy: IdentityPolicy | u
   return pa.kind === 'mapped' && pb.kind === 'mapped' && pa.person === pb.person;
 }
 
-export type RefusalCode = 'malformed-caller' | 'not-an-approver' | 'initiator-unknown' | 'initiator-pending' | 'person-unknown' | 'person-ambiguous' | 'self-approval';
+export type RefusalCode =
+  | 'malformed-caller'
+  | 'not-an-approver'
+  | 'initiator-unknown'
+  | 'initiator-pending'
+  | 'person-unknown'
+  | 'person-ambiguous'
+  | 'self-approval'
+  /** The caller is an author of the image (`approval.excludeAuthors`, decision 050). */
+  | 'author'
+  /** `approval.excludeAuthors` is on and the image's authors cannot be read: nobody may decide (fails closed). */
+  | 'author-unknown'
+  /** The caller's person has already approved the stage: one decision per person (decision 050). */
+  | 'same-person';
 
 /** Why a release's initiator may still become known: the CloudTrail record it waits for (decision 027). */
 const AWAITED: Record<'StartExecution' | 'PutImage', string> = {

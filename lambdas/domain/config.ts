@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { IANAZone } from './time-zones';
 import * as z from 'zod';
 import { PERSON_NAME, type PersonPattern, parsePersonPattern, patternsOverlap } from './approvers';
+import { DEFAULT_AUTHOR_LABEL, MAX_REQUIRED_APPROVALS } from './approval-quorum';
 import { canonicalJson } from './canonical';
 import { historyBudgetProblems } from './history-budget';
 import { DRIVERS, deploySchemaOf } from '../../drivers';
@@ -123,6 +124,23 @@ const approval = z.strictObject({
    * then waits (for a window, a lease). Checked at the point of action: an expired approval blocks the stage.
    */
   validForMinutes: positiveMinutes(10080).optional(),
+  /**
+   * N-of-M (decision 050): how many distinct persons must approve (absent: 1). Absent rather than defaulted, as
+   * the two fields below, so configs written before them keep their config hash.
+   */
+  required: z
+    .number({ error: `expected a whole number of approvals from 1 to ${MAX_REQUIRED_APPROVALS}` })
+    .int(`expected a whole number of approvals from 1 to ${MAX_REQUIRED_APPROVALS}`)
+    .min(1, `expected a whole number of approvals from 1 to ${MAX_REQUIRED_APPROVALS}`)
+    .max(MAX_REQUIRED_APPROVALS, `expected a whole number of approvals from 1 to ${MAX_REQUIRED_APPROVALS}`)
+    .optional(),
+  /** Refuse a decision by an author of the image, as `authorLabel` names them (absent: false). */
+  excludeAuthors: z.boolean({ error: 'expected true or false' }).optional(),
+  /** The image label naming the authors (absent: org.opencontainers.image.authors). */
+  authorLabel: z
+    .string({ error: 'expected an image label name such as org.opencontainers.image.authors' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/]{0,127}$/, 'expected an image label name such as org.opencontainers.image.authors (1-128 of letters, digits and ._-/)')
+    .optional(),
 });
 
 /** A wave: cluster keys deployed at once (in parallel); the stage's waves run one after the other (decision 044). */
@@ -190,6 +208,36 @@ const stage = stageFields
   })
   .transform((st) => ({ ...st, cluster: (st.cluster ?? st.waves?.[0]?.[0]) as string }));
 
+/** An OCI label name, as `changeRecord.from` ("label:<name>") and `source.label` take it (decision 051). */
+export const LABEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
+export const CHANGE_RECORD_FROM_MESSAGE = `expected "input" (the release input's changeRecord) or "label:<name>" (an image label, the name matching ${LABEL_NAME_PATTERN.source})`;
+
+/**
+ * The change record a release of the service maps to (decision 051): the gate `change.record` reads it from an
+ * image label or from the release input's `changeRecord`, and FAILs when it is required and missing or does not
+ * match `pattern` (RE2 syntax, matched in linear time: a label is written by whoever builds the image).
+ */
+const changeRecord = z.strictObject({
+  required: z.boolean({ error: 'expected true (a release without a change record is blocked) or false' }).default(true),
+  pattern: regex,
+  from: z.string({ error: CHANGE_RECORD_FROM_MESSAGE }).regex(/^(input|label:[A-Za-z0-9][A-Za-z0-9._/-]{0,127})$/, CHANGE_RECORD_FROM_MESSAGE),
+});
+
+/** Where the service's code lives (decision 051): the commit is read from `label`; `repositoryUrl` builds compare links. */
+const source = z.strictObject({
+  repositoryUrl: z
+    .string({ error: 'expected an https URL of the repository, such as https://github.com/example/payments-api' })
+    .max(300, 'expected an https URL of at most 300 characters')
+    .regex(
+      /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%-]+)+$/,
+      'expected an https URL of the repository, such as https://github.com/example/payments-api (no query, no fragment, no trailing /)',
+    ),
+  label: z
+    .string({ error: `expected an image label name matching ${LABEL_NAME_PATTERN.source}` })
+    .regex(LABEL_NAME_PATTERN, `expected an image label name matching ${LABEL_NAME_PATTERN.source}`)
+    .default('org.opencontainers.image.revision'),
+});
+
 const service = z.strictObject({
   repository: z.string().regex(REPOSITORY_PATTERN, 'expected an ECR repository name'),
   tagPattern: regex.default('.*'),
@@ -202,6 +250,9 @@ const service = z.strictObject({
     scanWaitMinutes: 15,
   }),
   stages: z.array(stage).min(1, 'expected at least one stage'),
+  /** Absent rather than defaulted (decision 051), so configs written before keep their config hash. */
+  changeRecord: changeRecord.optional(),
+  source: source.optional(),
 });
 
 /** A KMS key named by its key ARN: the only form an IAM policy can name it by (kms:GetPublicKey for the image gates). */
@@ -384,6 +435,19 @@ export const configSchema = z
             code: 'custom',
             path: ['services', svcName, 'stages', i, 'cluster'],
             message: `expected one of the keys of "clusters" (${Object.keys(cfg.clusters).join(', ') || 'none defined'}), got ${JSON.stringify(st.cluster)}`,
+          });
+        }
+      });
+      // Authors are read from the image.labels gate's evidence, which records labels only when some are required.
+      svc.stages.forEach((st, i) => {
+        const a = st.approval;
+        if (!a?.excludeAuthors) return;
+        const label = a.authorLabel ?? DEFAULT_AUTHOR_LABEL;
+        if (!svc.imagePolicy.requiredLabels.includes(label)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', svcName, 'stages', i, 'approval', 'excludeAuthors'],
+            message: `expected the author label ${JSON.stringify(label)} in services.${svcName}.imagePolicy.requiredLabels when excludeAuthors is true (the authors are read from the image.labels gate's evidence; without it nobody could ever approve)`,
           });
         }
       });

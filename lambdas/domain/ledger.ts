@@ -3,6 +3,7 @@
  * Event items are the truth; the summary is `projectRelease(events)`.
  */
 import { canonicalJson, sha256Hex } from './canonical';
+import type { ChangeRecordEvidence, StageChange } from './change-record';
 import type { GateResult, ReleaseStatus, StageStatus } from './types';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -33,6 +34,8 @@ export const LEDGER_EVENT_TYPES = [
   'rollback.finished',
   'stage.finished',
   'release.finished',
+  /** One accepted approval of a stage that requires several that did not complete the count (decision 050): who, and the count. */
+  'approval.recorded',
 ] as const;
 export type LedgerEventType = (typeof LEDGER_EVENT_TYPES)[number];
 
@@ -129,6 +132,12 @@ export interface StageSummary {
   readonly gates: GateResult[];
   readonly approval?: { decision: string; principal?: string; at: string; comment?: string };
   /**
+   * Every decision on the stage's approval (decision 050), oldest first: each accepted approval
+   * (`approval.recorded`, then the one that completed the count) and a rejection. Extra fields a decision
+   * carried (a Terraform plan's `planSha256`) are kept.
+   */
+  readonly approvals?: StageApproval[];
+  /**
    * The newest refused approval attempts (at most REFUSALS_KEPT), oldest first: who tried and why. Every
    * refusal is its own ledger item (`REFUSAL#<release>`, lambdas/adapters/dynamo-ledger.ts), never an
    * ever-growing attribute of the summary; `refusalCount` counts them all.
@@ -147,6 +156,17 @@ export interface StageSummary {
   readonly clusters?: ClusterSummary[];
   /** A wave stage's waves that ended, in order. */
   readonly waves?: Array<{ wave: number; result: string; clusters: string[]; endedAt: string }>;
+}
+
+/** One decision on a stage's approval, as the summary lists it. */
+export interface StageApproval {
+  readonly principal: string;
+  readonly person?: string;
+  readonly decision: string;
+  readonly at: string;
+  readonly comment?: string;
+  readonly planSha256?: string;
+  readonly [extra: string]: unknown;
 }
 
 /** One cluster of a wave stage in a release: its wave, its deploy and its rollback deploy. */
@@ -180,9 +200,31 @@ export interface ReleaseSummary {
   /** Operator rollbacks: the image gates the target fails are overridden, with this reason (`gantry rollback --force`). */
   readonly force?: { reason: string };
   readonly stages: StageSummary[];
+  /**
+   * Traceability (decision 051), folded from the `change.record` gates: the change id (when it was found and
+   * matched), the commit, and per stage what changed since the stage's last known good.
+   */
+  readonly change?: ReleaseChange;
   /** seq of the last event projected. */
   readonly version: number;
   readonly lastHash: string;
+}
+
+/** A release's change record, commit and per-stage commit ranges (decision 051). */
+export interface ReleaseChange {
+  readonly id?: string;
+  readonly commit?: string;
+  readonly stages: Readonly<Record<string, StageChange>>;
+}
+
+/** Fold one `change.record` gate into the release's `change`. */
+function foldChange(prior: ReleaseChange | undefined, stage: string, evidence: unknown): ReleaseChange | undefined {
+  if (evidence === null || typeof evidence !== 'object') return prior;
+  const ev = evidence as Partial<ChangeRecordEvidence>;
+  const id = str(ev.id) ?? prior?.id;
+  const commit = str(ev.commit) ?? prior?.commit;
+  const range = ev.range && typeof ev.range === 'object' ? { [stage]: ev.range } : {};
+  return { ...(id !== undefined ? { id } : {}), ...(commit !== undefined ? { commit } : {}), stages: { ...(prior?.stages ?? {}), ...range } };
 }
 
 type MutableStage = { -readonly [K in keyof StageSummary]: StageSummary[K] };
@@ -284,7 +326,25 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
           st.gates.push({ gate: gate.gate, result: gate.result, reason: gate.reason, evidence: gate.evidence });
           if (gate.gate === 'approval' && data.decision) {
             st.approval = { decision: String(data.decision), principal: str(data.principal), at: e.at, comment: str(data.comment) };
+            // The deciding approval or rejection joins the list (a timeout names nobody).
+            if (typeof data.principal === 'string' && (data.decision === 'APPROVED' || data.decision === 'REJECTED')) {
+              const ev = (data.evidence ?? {}) as Record<string, unknown>;
+              const own = Array.isArray(ev.approvals) ? (ev.approvals as Array<Record<string, unknown>>).findLast((a) => a?.principal === data.principal) : undefined;
+              const person = str(own?.person) ?? str(ev.person);
+              st.approvals = [
+                ...(st.approvals ?? []),
+                {
+                  principal: data.principal,
+                  ...(person ? { person } : {}),
+                  decision: data.decision,
+                  at: e.at,
+                  ...(str(data.comment) ? { comment: str(data.comment) } : {}),
+                  ...(str(data.planSha256) ? { planSha256: str(data.planSha256) } : {}),
+                },
+              ];
+            }
           }
+          if (gate.gate === 'change.record') release.change = foldChange(release.change, st.name, gate.evidence);
         }
         break;
       case 'deploy.started':
@@ -308,6 +368,23 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
         break;
       case 'stage.promoted':
         if (st) st.status = 'PROMOTED';
+        break;
+      case 'approval.recorded':
+        // One approval of several (decision 050); one recorded after the stage's approval was decided does not count.
+        if (st && !st.approval) {
+          const { principal, person, decision, comment, count: _c, required: _r, requestId: _q, sourceIp: _s, approver: _a, ...extra } = data;
+          st.approvals = [
+            ...(st.approvals ?? []),
+            {
+              ...extra,
+              principal: String(principal ?? ''),
+              ...(str(person) ? { person: str(person) } : {}),
+              decision: str(decision) ?? 'APPROVED',
+              at: e.at,
+              ...(str(comment) ? { comment: str(comment) } : {}),
+            },
+          ];
+        }
         break;
       case 'wave.finished':
         if (st) st.waves = [...(st.waves ?? []), { wave: Number(data.wave), result: String(data.result), clusters: (data.clusters as string[] | undefined) ?? [], endedAt: e.at }];

@@ -25,16 +25,27 @@ export function windowAtAction(spec: WindowSpec | undefined, now: Date, ctx: { k
 /**
  * Whether the stage's approval still stands at the point of action. It stands unless the stage's
  * `approval.validForMinutes` has passed since it was given. Undefined when there is nothing to check.
+ * With several approvals (decision 050) it counts from the FIRST of them: every approval the deploy
+ * rests on must still be within its validity, so the oldest decides.
  */
 export function approvalAtAction(
   validForMinutes: number | undefined,
   approval: { decision: string; principal?: string; at: string } | undefined,
   now: Date,
+  approvals?: ReadonlyArray<{ decision: string; principal: string; at: string }>,
 ): { result: 'PASS' | 'FAIL'; reason: string } | undefined {
   if (validForMinutes === undefined || !approval || approval.decision !== 'APPROVED') return undefined;
-  const age = Math.floor((now.getTime() - Date.parse(approval.at)) / 60_000);
-  const by = `approval by ${approval.principal ?? 'an approver'} at ${approval.at}`;
+  const accepted = (approvals ?? []).filter((a) => a.decision === 'APPROVED');
+  const first = accepted.length > 1 ? accepted.reduce((a, b) => (Date.parse(b.at) < Date.parse(a.at) ? b : a)) : undefined;
+  const since = first?.at ?? approval.at;
+  const age = Math.floor((now.getTime() - Date.parse(since)) / 60_000);
+  const by = first
+    ? `${accepted.length} approvals (the first by ${first.principal} at ${first.at}, the last by ${approval.principal ?? 'an approver'} at ${approval.at})`
+    : `approval by ${approval.principal ?? 'an approver'} at ${approval.at}`;
   return age > validForMinutes
-    ? { result: 'FAIL', reason: `at deploy time: ${by} expired (valid for ${validForMinutes} minutes, given ${age} minutes ago); ask again with a new release` }
+    ? {
+        result: 'FAIL',
+        reason: `at deploy time: ${by} expired (valid for ${validForMinutes} minutes, ${first ? 'the first ' : ''}given ${age} minutes ago); ask again with a new release`,
+      }
     : { result: 'PASS', reason: `at deploy time: ${by} still valid (${age} of ${validForMinutes} minutes)` };
 }

@@ -10,6 +10,14 @@ import { DIGEST_PATTERN, type GantryConfig, TAG_PATTERN } from './config';
 import { formatIssues, ValidationError } from './validation';
 
 export const MAX_REASON_LENGTH = 500;
+/** The longest change record id a release input may carry (contracts §2; decision 051). */
+export const MAX_CHANGE_RECORD_LENGTH = 100;
+const CHANGE_RECORD_MESSAGE = `expected a change record id of 1 to ${MAX_CHANGE_RECORD_LENGTH} printable characters, such as "CHG-1234"`;
+const changeRecordId = z
+  .string({ error: CHANGE_RECORD_MESSAGE })
+  .min(1, CHANGE_RECORD_MESSAGE)
+  .max(MAX_CHANGE_RECORD_LENGTH, CHANGE_RECORD_MESSAGE)
+  .regex(/^[\x21-\x7e]+$/, CHANGE_RECORD_MESSAGE);
 
 const reason = z
   .string({ error: `expected a string of at most ${MAX_REASON_LENGTH} characters` })
@@ -46,6 +54,7 @@ function releaseInputSchema(config: GantryConfig) {
         .optional(),
       reason: reason.optional(),
       breakGlass: z.strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' }).optional(),
+      changeRecord: changeRecordId.optional(),
     },
     { error: 'expected a release input object {"service": …, "image": {"tag" | "digest": …}}' },
   );
@@ -76,6 +85,8 @@ export interface ReleaseInput {
   readonly reason?: string;
   /** Bypasses deployment windows only; flagged in the ledger and on the bus. */
   readonly breakGlass?: { readonly reason: string };
+  /** The change record id (decision 051), where the service's `changeRecord.from` is "input". */
+  readonly changeRecord?: string;
 }
 
 export interface RollbackInput {
@@ -109,6 +120,25 @@ function stageNames(config: GantryConfig, service: unknown): string[] | undefine
 /** Checks that need the config and another field; run on the raw input so they report alongside schema problems. */
 function releaseContextIssues(raw: unknown, config: GantryConfig): Issue[] {
   if (!isRecord(raw)) return [];
+  return [...stagesIssues(raw, config), ...changeRecordIssues(raw, config)];
+}
+
+/**
+ * A changeRecord in the input is taken only where the service reads it from the input (decision 051): where it reads
+ * it from an image label, or asks for none, an input value would be a second, unchecked claim — refused, not ignored.
+ */
+function changeRecordIssues(raw: Record<string, unknown>, config: GantryConfig): Issue[] {
+  if (raw.changeRecord === undefined || typeof raw.service !== 'string' || !Object.hasOwn(config.services, raw.service)) return [];
+  const from = config.services[raw.service]?.changeRecord?.from;
+  if (from === 'input') return [];
+  const why =
+    from === undefined
+      ? `service ${raw.service} asks for no change record (its config has no changeRecord)`
+      : `service ${raw.service} reads its change record from the image (changeRecord.from is ${JSON.stringify(from)})`;
+  return [custom(['changeRecord'], `expected no changeRecord: ${why}`)];
+}
+
+function stagesIssues(raw: Record<string, unknown>, config: GantryConfig): Issue[] {
   const names = stageNames(config, raw.service);
   const stages = raw.stages;
   if (!names || !Array.isArray(stages) || stages.length === 0 || !stages.every((s) => typeof s === 'string')) return [];
@@ -146,6 +176,7 @@ export function parseReleaseInput(raw: unknown, config: GantryConfig, source = '
     stagesGiven: v.stages !== undefined,
     ...(v.reason !== undefined ? { reason: v.reason } : {}),
     ...(v.breakGlass !== undefined ? { breakGlass: { reason: v.breakGlass.reason } } : {}),
+    ...(v.changeRecord !== undefined ? { changeRecord: v.changeRecord } : {}),
   };
 }
 

@@ -11,6 +11,7 @@
  *   stage:<stage>:at-rollback:gate:window                             the window checked again before a rollback
  *   stage:<stage>:cluster:<cluster>:<step>                            once per release, stage and cluster of a wave stage
  *   stage:<stage>:wave:<k>:<step>                                     once per release, stage and wave (decision 044)
+ *   stage:<stage>:approval:<n>                                        the n-th of several approvals of a stage (decision 050)
  *
  * A stage is a Kubernetes DNS label (no `:`), so a key splits back into its parts (`parseStepKey`).
  */
@@ -74,6 +75,8 @@ export const stageStep = {
     stage(s, `cluster:${cluster}:${step}`),
   /** A wave of a wave stage: `started`, `finished` (1-based wave number). */
   wave: (s: string, wave: number, step: 'started' | 'finished') => stage(s, `wave:${wave}:${step}`),
+  /** The n-th accepted approval of a stage that requires several (decision 050), n = 1, 2, …: one person per place in the count. */
+  approvalRecorded: (s: string, n: number) => stage(s, `approval:${n}`),
   /** A gate taken again right before a rollback deploys. */
   atRollbackGate: (s: string, gate: 'window') => stage(s, `at-rollback:gate:${gate}`),
 } as const;

@@ -19,6 +19,8 @@ export const GATE_NAMES = [
   'bake',
   /** A canary step's analysis (decision 043): canary vs stable over the step's bake. */
   'canary.analysis',
+  /** The release's change record (decision 051): present and matching the service's pattern, from an image label or the input. */
+  'change.record',
 ] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 export type GateResultValue = 'PASS' | 'FAIL' | 'WARN';

@@ -286,6 +286,8 @@ describe('the release report page', () => {
       assert.ok(row.includes(`<dt>build ARN</dt><dd><code>${escapeHtml(d.buildArn)}</code></dd>`), `row ${i} names the build ARN`);
       assert.ok(row.includes(`<a href="${escapeHtml(d.logLink)}" rel="noreferrer noopener">CodeBuild log</a>`), `row ${i} links the build log`);
       assert.match(row, new RegExp(`<span class="nowrap">${d.kind}</span>`));
+      // The digest in full (never cut to a prefix with an ellipsis), once the markup is stripped.
+      assert.ok(d.digest && row.replace(/<[^>]+>/g, '').includes(d.digest), `row ${i} shows the whole digest ${d.digest}`);
       // The driver-evidence column shows Helm's own evidence (revision, status, status sha256), as audit show does.
       const helm = d.evidence?.helm;
       assert.ok(helm, `deploy ${i} recorded Helm evidence`);
@@ -299,6 +301,9 @@ describe('the release report page', () => {
     const rollbacks = rowsUnder(html, 'h-rollbacks');
     assert.equal(rollbacks.length, 1);
     assert.match(rollbacks[0] ?? '', /✗ NOT recovered/);
+    const rb = auditRelease(rolledBack.parsed.events)?.stages.find((st) => st.rollback)?.rollback;
+    for (const d of [rb?.fromDigest, rb?.toDigest]) assert.ok(d && (rollbacks[0] ?? '').replace(/<[^>]+>/g, '').includes(d), `the rollback row shows the whole digest ${d}`);
+    assert.doesNotMatch(html, /sha256:[0-9a-f]{12}…/, 'no digest is cut off');
     assert.match(rollbacks[0] ?? '', /<dt>recovery<\/dt><dd><span class="nowrap">6m<\/span>/);
     assert.ok(html.includes('<p class="empty">No stage asked for an approval.</p>'));
   });
@@ -566,6 +571,11 @@ describe('the release report in headless Chromium', () => {
         evidenceButtonShown: !document.getElementById('toggle-evidence')?.hidden,
         text: document.body.innerText,
         timelineWidth: document.querySelector('svg.timeline')?.getBoundingClientRect().width ?? 0,
+        // On paper, each digest is whole and inside its cell (wrapped, not clipped or spilling over).
+        digests: [...document.querySelectorAll('code.digest')].map((c: any) => {
+          const cell = c.closest('td, dd') as any;
+          return { text: c.textContent, spills: cell ? cell.scrollWidth > cell.clientWidth + 1 : true };
+        }),
       }));
       await page.emulateMedia({ media: 'screen' });
       await page.click('#toggle-evidence');
@@ -587,6 +597,11 @@ describe('the release report in headless Chromium', () => {
       assert.ok(dom.evidenceButtonShown, 'the inline script ran (the CSP allows it by hash)');
       assert.ok(evidenceOpened.length > 20 && evidenceOpened.every(Boolean), 'the button opens every raw evidence');
       assert.ok(dom.timelineWidth > 1000, `the timeline fills the page (${dom.timelineWidth}px)`);
+      assert.ok(dom.digests.length >= 3, `the deploys' digests are shown (${dom.digests.length})`);
+      for (const d of dom.digests) {
+        assert.match(d.text, /^sha256:[0-9a-f]{64}$/, 'a whole digest');
+        assert.equal(d.spills, false, `${d.text} fits its cell on paper`);
+      }
       if (name === 'approved') {
         assert.ok(dom.text.includes(HOSTILE_COMMENT), 'the comment reads as written');
         assert.ok(dom.text.includes(HOSTILE_REASON), 'the reason reads as written');

@@ -94,6 +94,7 @@ describe('approval-request', () => {
         ],
         executionArn: EXECUTION_ARN,
         executionUrl: `https://eu-west-2.console.aws.amazon.com/states/home?region=eu-west-2#/v2/executions/details/${EXECUTION_ARN}`,
+        required: 1,
       },
     );
   });
@@ -141,7 +142,10 @@ describe('approval-decide with the API Gateway IAM-auth event', () => {
     const r = await call(h, sampleEvent({ decision: 'approve', comment: 'CHG-2211 reviewed' }, BOB));
 
     assert.equal(r.status, 200);
-    assert.deepEqual({ ...r.body, at: undefined }, { releaseId: RELEASE, stage: 'prod', decision: 'APPROVED', principal: BOB, comment: 'CHG-2211 reviewed', at: undefined });
+    assert.deepEqual(
+      { ...r.body, at: undefined },
+      { releaseId: RELEASE, stage: 'prod', decision: 'APPROVED', principal: BOB, comment: 'CHG-2211 reviewed', at: undefined, count: 1, required: 1, outcome: 'APPROVED' },
+    );
     assert.deepEqual(h.tasks.successes, [{ token: TOKEN, output: { decision: 'APPROVED', principal: BOB } }]);
     const prod = await prodOf(h);
     assert.deepEqual({ ...prod?.approval, at: undefined }, { decision: 'APPROVED', principal: BOB, comment: 'CHG-2211 reviewed', at: undefined });

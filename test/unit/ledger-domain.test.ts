@@ -59,6 +59,7 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
       { principal: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/alice', reason: 'alice started this release' },
       'prod/approval/refused/req-1',
     ),
+    e('approval.recorded', 'prod', { principal: 'arn:aws:iam::111122223333:user/carol', person: 'carol', decision: 'APPROVED', count: 1, required: 2 }, 'prod/approval/1'),
     e(
       'gate.evaluated',
       'prod',

@@ -13,6 +13,11 @@ describe('step keys', () => {
     assert.deepEqual(RELEASE_STEP, { started: 'release.started', finished: 'release.finished', attributed: 'release.attributed' });
   });
 
+  it('spells the place of an approval in an N-of-M count (decision 050) as the ledgers hold it', () => {
+    assert.deepEqual([stageStep.approvalRecorded('prod', 1), stageStep.approvalRecorded('prod', 2)], ['stage:prod:approval:1', 'stage:prod:approval:2']);
+    assert.deepEqual(parseStepKey(stageStep.approvalRecorded('prod', 3)), { stage: 'prod', step: 'approval:3' });
+  });
+
   it('spells every stage-level key as the ledgers hold them', () => {
     const s = 'prod';
     assert.deepEqual(

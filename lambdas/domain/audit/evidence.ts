@@ -2,7 +2,7 @@
 import { evidenceShortfall } from '../driver-evidence';
 import type { LedgerEvent } from '../ledger';
 
-export type EvidenceKind = 'gates' | 'deploy' | 'bake' | 'approval';
+export type EvidenceKind = 'gates' | 'deploy' | 'bake' | 'approval' | 'change';
 
 export interface EvidenceGap {
   readonly releaseId: string;
@@ -82,6 +82,10 @@ export function evidenceCompleteness(events: readonly LedgerEvent[]): EvidenceRe
     const bakeGate = of.filter((e) => e.type === 'gate.evaluated' && e.data.gate === 'bake' && e.data.phase === undefined);
     if (bake.length === 0 && bakeGate.length === 0) gap(stage, 'bake', 'promoted without a bake result');
     else if (![...bake, ...bakeGate].some((b) => b.data.result === 'PASS' || b.data.result === 'WARN')) gap(stage, 'bake', 'promoted although its bake did not pass');
+    // Decision 051: a release whose service asked for a change record shows change.record PASS (or an override) in every promoted stage.
+    if (started?.data.changeRecordPolicy && !of.some((e) => e.type === 'gate.evaluated' && e.data.gate === 'change.record' && e.data.result !== 'FAIL')) {
+      gap(stage, 'change', 'its policy requires a change record (release.started changeRecordPolicy) and the record has no change.record gate that passed');
+    }
     if (approvals.includes(stage)) {
       const approved = of.some((e) => e.type === 'gate.evaluated' && e.data.gate === 'approval' && e.data.decision === 'APPROVED' && typeof e.data.principal === 'string');
       if (!approved) gap(stage, 'approval', 'its policy requires an approval and the record has no APPROVED decision with the approver');

@@ -8,3 +8,4 @@ export * from './export';
 export * from './report-model';
 export * from './signature';
 export * from './verify';
+export * from './change';

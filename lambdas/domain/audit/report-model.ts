@@ -1,6 +1,7 @@
 /** A release's audit record from its events alone (what `gantry audit show` and `gantry report` present). */
 import { CODEBUILD_DRIVERS, type DriverEvidence } from '../driver-evidence';
 import type { LedgerEvent } from '../ledger';
+import { type ChangeAudit, changeAudit } from './change';
 import { type EvidenceReport, evidenceCompleteness } from './evidence';
 import type { ExportAnchorLine, ExportEventLine } from './export';
 import { type ReleaseVerification, type SignatureOptions, verifyRelease } from './verify';
@@ -38,6 +39,20 @@ export interface DeployRecord {
   readonly driverEvidence?: Record<string, unknown>;
 }
 
+/** One decision on a stage's approval, as the audit lists it. */
+export interface ApprovalRecord {
+  readonly principal: string;
+  readonly person?: string;
+  readonly decision: string;
+  readonly at: string;
+  readonly comment?: string;
+  readonly planSha256?: string;
+  readonly [extra: string]: unknown;
+}
+
+/** The fields of an approval.recorded event that are about the request or the count, not the approval. */
+const APPROVAL_BOOKKEEPING = new Set(['principal', 'person', 'decision', 'comment', 'count', 'required', 'requestId', 'sourceIp', 'approver']);
+
 export interface StageAudit {
   readonly name: string;
   readonly status: string;
@@ -48,6 +63,14 @@ export interface StageAudit {
   readonly waits: Array<{ at: string; waitingFor?: string; reason?: string }>;
   readonly gates: GateRecord[];
   readonly approval?: { decision: string; principal?: string; comment?: string; at: string };
+  /**
+   * Every decision on the stage's approval (decision 050), oldest first: each accepted approval and a
+   * rejection, with who (principal, person), when and the comment; extra fields a decision carried (a
+   * Terraform plan's `planSha256`) are kept. A timeout names nobody and is not listed.
+   */
+  readonly approvals?: ApprovalRecord[];
+  /** How many distinct persons the stage's approval required (as its request recorded it; 1 before decision 050). */
+  readonly approvalsRequired?: number;
   readonly deploys: DeployRecord[];
   readonly bake?: { startedAt?: string; endedAt?: string; minutes?: number; alarms?: string[]; result?: string; reason?: string };
   readonly promotedAt?: string;
@@ -99,6 +122,8 @@ export interface ReleaseAudit {
   readonly startedAt?: string;
   readonly endedAt?: string;
   readonly stages: StageAudit[];
+  /** The change record, commit and per-stage commit ranges (decision 051), when a change.record gate ran. */
+  readonly change?: ChangeAudit;
   readonly events: number;
   readonly integrity: ReleaseVerification;
   readonly evidence: EvidenceReport;
@@ -224,6 +249,21 @@ export function auditRelease(
           break;
         case 'stage.waiting':
           st.waits.push({ at: e.at, ...(s(x.waitingFor) ? { waitingFor: x.waitingFor as string } : {}), ...(s(x.reason) ? { reason: x.reason as string } : {}) });
+          if (x.waitingFor === 'approval') st.approvalsRequired = typeof x.required === 'number' ? x.required : 1;
+          break;
+        case 'approval.recorded':
+          // One of several approvals (decision 050); one recorded after the decision does not count.
+          if (!st.approval) {
+            const extra = Object.fromEntries(Object.entries(x).filter(([k, v]) => !APPROVAL_BOOKKEEPING.has(k) && v !== undefined && v !== null));
+            (st.approvals ??= []).push({
+              ...extra,
+              principal: String(x.principal ?? ''),
+              ...(s(x.person) ? { person: x.person as string } : {}),
+              decision: s(x.decision) ?? 'APPROVED',
+              at: e.at,
+              ...(s(x.comment) ? { comment: x.comment as string } : {}),
+            });
+          }
           break;
         case 'gate.evaluated':
           st.gates.push({
@@ -240,6 +280,21 @@ export function auditRelease(
               ...(s(x.comment) ? { comment: x.comment as string } : {}),
               at: e.at,
             };
+            if (s(x.principal) && (x.decision === 'APPROVED' || x.decision === 'REJECTED')) {
+              const ev = (x.evidence ?? {}) as Record<string, unknown>;
+              const own = Array.isArray(ev.approvals) ? (ev.approvals as Array<Record<string, unknown>>).findLast((a) => a?.principal === x.principal) : undefined;
+              const extra = Object.fromEntries(Object.entries(own ?? {}).filter(([k, v]) => !APPROVAL_BOOKKEEPING.has(k) && k !== 'at' && v !== undefined && v !== null));
+              const person = s(own?.person) ?? s(ev.person);
+              (st.approvals ??= []).push({
+                ...extra,
+                principal: x.principal as string,
+                ...(person ? { person } : {}),
+                decision: x.decision,
+                at: e.at,
+                ...(s(x.comment) ? { comment: x.comment as string } : {}),
+                ...(s(x.planSha256) ? { planSha256: x.planSha256 as string } : {}),
+              });
+            }
           }
           break;
         case 'deploy.started': {
@@ -373,6 +428,7 @@ export function auditRelease(
     ...(started ? { startedAt: started.at } : {}),
     ...(finished ? { endedAt: finished.at } : {}),
     stages,
+    ...(changeAudit(events) ? { change: changeAudit(events) } : {}),
     events: events.length,
     integrity,
     evidence: evidenceCompleteness(events),
