@@ -580,7 +580,9 @@ export class ReleaseControlPlane extends Construct {
    * (`kms:GetPublicKey`, `kms:DescribeKey`: `gantry audit verify --stack`). Nothing that writes or signs.
    */
   public grantAudit(grantee: IGrantable): Grant {
-    return this.table.grantReadData(grantee).combine(Grant.addToPrincipal({ grantee, actions: ['kms:GetPublicKey', 'kms:DescribeKey'], resourceArns: [this.anchorSigning.key.keyArn] }));
+    return this.table
+      .grantReadData(grantee)
+      .combine(Grant.addToPrincipal({ grantee, actions: ['kms:GetPublicKey', 'kms:DescribeKey'], resourceArns: [this.anchorSigning.key.keyArn] }));
   }
 
   /**

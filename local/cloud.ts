@@ -6,7 +6,19 @@
 import { createHash } from 'node:crypto';
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { matchesPattern } from '../lambdas/domain/pattern-match';
-import type { AlarmReader, AlarmState, AnchorSigner, EventPublisher, ImageDetail, ImageRegistry, LifecycleEvent, MetricQuery, ScanResult, TaskTokens, Timers } from '../lambdas/ports';
+import type {
+  AlarmReader,
+  AlarmState,
+  AnchorSigner,
+  EventPublisher,
+  ImageDetail,
+  ImageRegistry,
+  LifecycleEvent,
+  MetricQuery,
+  ScanResult,
+  TaskTokens,
+  Timers,
+} from '../lambdas/ports';
 import { NotFoundError } from '../lambdas/adapters/errors';
 import { parseScanFindingsPage } from '../lambdas/domain/image/findings';
 import { MEDIA_TYPES } from '../lambdas/domain/image/oci';
@@ -674,7 +686,16 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     for (const e of events) {
       const at = this.clock.now().toISOString();
       this.lifecycle.push({ at, detailType: e.detailType, detail: e.detail });
-      const envelope = { version: '0', source: 'gantry', 'detail-type': e.detailType, account: ACCOUNT, region: REGION, time: at.replace(/\.\d{3}Z$/, 'Z'), resources: [], detail: e.detail };
+      const envelope = {
+        version: '0',
+        source: 'gantry',
+        'detail-type': e.detailType,
+        account: ACCOUNT,
+        region: REGION,
+        time: at.replace(/\.\d{3}Z$/, 'Z'),
+        resources: [],
+        detail: e.detail,
+      };
       for (const rule of this.gantryRules) {
         if (!matchesPattern(rule.pattern, envelope)) continue;
         this.clock.schedule(this.clock.nowMs(), async () => {

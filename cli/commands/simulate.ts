@@ -82,7 +82,11 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
     output = result.output;
     // The audit export format: each release's events, then its anchor line (lambdas/domain/audit/export.ts).
     if (opts.export)
-      writeOutputFile(opts.export, formatExport(result.ledgerEvents, { insights: result.insightRecords, ...(result.signatures ? { signatures: result.signatures } : {}) }), '--export');
+      writeOutputFile(
+        opts.export,
+        formatExport(result.ledgerEvents, { insights: result.insightRecords, ...(result.signatures ? { signatures: result.signatures } : {}) }),
+        '--export',
+      );
   }
   // The local anchor key's public half (decision 048): what `gantry audit verify --public-key` checks the export with.
   if (opts.publicKeyOut) {

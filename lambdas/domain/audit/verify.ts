@@ -110,12 +110,7 @@ function recomputedHash(e: Record<string, unknown>): string | undefined {
 /** Events that may follow `release.finished`: the reconciler frees a dead execution's leases after the record is closed. */
 const AFTER_FINISH_ALLOWED = new Set(['lease.released']);
 
-export function verifyRelease(
-  releaseId: string,
-  lines: readonly ExportEventLine[],
-  anchors: readonly ExportAnchorLine[],
-  keys: SignatureOptions = {},
-): ReleaseVerification {
+export function verifyRelease(releaseId: string, lines: readonly ExportEventLine[], anchors: readonly ExportAnchorLine[], keys: SignatureOptions = {}): ReleaseVerification {
   const problems: AuditProblem[] = [];
   const at = (l: ExportEventLine, kind: ProblemKind, what: string) => {
     const e = l.event;
@@ -357,7 +352,9 @@ function checkInsightAnchors(parsed: ParsedExport, keys: SignatureOptions, notes
     const sig = read.signature;
     const rec = records.find((r) => r.record.seq === sig.version);
     if (!rec || rec.record.hash !== sig.lastHash) {
-      fail(`the signature covers insight record #${sig.version} with hash ${sig.lastHash.slice(0, 16)}…, which the export ${rec ? `has with hash ${String(rec.record.hash).slice(0, 16)}…: the insight chain was rewritten` : 'does not hold'}`);
+      fail(
+        `the signature covers insight record #${sig.version} with hash ${sig.lastHash.slice(0, 16)}…, which the export ${rec ? `has with hash ${String(rec.record.hash).slice(0, 16)}…: the insight chain was rewritten` : 'does not hold'}`,
+      );
       continue;
     }
     if (keys.keyId !== undefined && sig.keyId !== keys.keyId) fail(`signed with key ${sig.keyId}, not with ${keys.keyId}`);
@@ -411,7 +408,10 @@ export function verifyExport(parsed: ParsedExport, keys: SignatureOptions = {}):
     );
   }
   for (const r of releases) {
-    if (r.signature?.uncovered) notes.push(`release ${r.releaseId}: ${r.signature.uncovered} event(s) after the signed release.finished (#${r.signature.version}) are chained to it but not covered by the signature`);
+    if (r.signature?.uncovered)
+      notes.push(
+        `release ${r.releaseId}: ${r.signature.uncovered} event(s) after the signed release.finished (#${r.signature.version}) are chained to it but not covered by the signature`,
+      );
   }
   if (anchored === 'none' && ids.length > 0) {
     notes.push('this export has no anchor lines (written before anchors existed, or they were removed): re-export it with `gantry audit export`');
