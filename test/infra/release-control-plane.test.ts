@@ -462,6 +462,7 @@ describe('GantryStack', () => {
   it('outputs the workflow ARNs, the table and bus names, the driver roles, and what replaying intake failures needs', () => {
     const outputs = Object.keys(built.template.findOutputs('*')).sort();
     assert.deepEqual(outputs, [
+      'AnchorKeyArn',
       'ApprovalApiUrl',
       'ClusterAccessRoleArn',
       'EventBusName',
