@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatExport, parseExport, verifyExport } from '../../lambdas/domain/audit';
 import { localAnchorKey } from '../../local/anchor-key';
-import { loadScenarioFile } from '../../local/scenario';
+import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { simulate } from '../../local/simulate';
 import type { SimulationResult } from '../../local/sim-types';
 import { ROOT } from './helpers';
@@ -69,5 +69,17 @@ describe('signed anchors in gantry simulate', () => {
     const forged = text.replace(`"hash":"${last?.hash}"`, `"hash":"${'0'.repeat(64)}"`);
     const v = verifyExport(parseExport(forged), { publicKey: localAnchorKey().publicKey });
     expect(v.problems.some((p) => p.releaseId === 'insight' && p.kind === 'signature')).toBe(true);
+  });
+
+  it('a disabled key (kms Sign refused): the release stays finished, the signature item names the outcome, verify names the release', async () => {
+    const raw = structuredClone(loadScenarioFile(join(ROOT, 'examples', 'scenarios', 'demo.json')).scenario) as Record<string, unknown>;
+    raw.script = [{ when: { at: 'PT0S' }, fault: { service: 'kms', operation: 'Sign', error: 'DisabledException', count: 5 } }];
+    const r = await simulate(loadScenario(raw, join(ROOT, 'examples', 'scenarios')));
+    expect(r.output.releases[0]?.status).toBe('SUCCEEDED');
+    expect(r.signatures?.size ?? 0).toBe(0);
+    expect(r.output.timeline.some((t) => t.event === 'Fault Injected')).toBe(true);
+    const v = verifyExport(parseExport(formatExport(r.ledgerEvents)), { publicKey: localAnchorKey().publicKey });
+    expect(v.problems.map((p) => [p.releaseId, p.kind])).toEqual([['payments-2222222222222222', 'signature']]);
+    expect(v.problems[0]?.message).toMatch(/carries no signature/);
   });
 });
