@@ -2,7 +2,7 @@
  * The approval API's Lambda (API Gateway REST, Lambda proxy integration, AWS_IAM authorization).
  *
  *   POST /releases/{releaseId}/stages/{stage}/decision
- *   body: { "decision": "approve" | "reject", "comment"?: string (≤ 1000 characters) }
+ *   body: { "decision": "approve" | "reject", "comment"?: string (≤ 1000 characters), "planSha256"?: string (decision 049) }
  *
  * The caller is the IAM principal API Gateway verified: `requestContext.identity.userArn`. Nothing in
  * the body says who decides. Responses (JSON, never a task token):
@@ -19,7 +19,8 @@
  *   404 { message }  no such release, or the release has no such stage
  *   405 { message }  not POST
  *   409 { message }  "no approval is waiting for <stage> of <release>" (not requested, already decided,
- *       timed out, release finished, or another decision claimed it first)
+ *       timed out, release finished, or another decision claimed it first); or a stage that applies a saved
+ *       Terraform plan approved without naming its current sha256 (`planSha256`), nothing recorded (decision 049)
  *   429 { message, retryAfterSeconds }  this caller was refused too often this minute: nothing read or recorded
  *   500 { message, requestId }  internal error: nothing was applied; retrying is safe
  *
@@ -76,7 +77,7 @@ import type { Deps, TokenRecord } from './ports';
 import { type ApiEvent, readJsonBody, requestIdOf } from './shared/api-gateway';
 import { lambdaHandler, logger } from './shared/middleware';
 import { announce, ReleaseNotFoundError, record, stageConfigOf } from './shared/recorder';
-import { stageStep } from './domain/step-keys';
+import { approvalGateStepOf, approvalRecordedStep, checkPlanApproval, SHA256_HEX } from './domain/plan-approval';
 
 export { COMMENT_MAX, DECISION_RESOURCE, RELEASE_ID_PATTERN } from './domain/approvers';
 /**
@@ -101,6 +102,8 @@ export type DecisionRequest = {
   readonly comment?: string;
   /** Fields the decision carries into its record beside the principal and comment (a Terraform plan's `planSha256`). */
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** Decision 049: the sha256 of the saved Terraform plan decided on (lambdas/domain/plan-approval.ts); recorded through `extra`. */
+  readonly planSha256?: string;
 };
 
 const requestSchema = z.object({
@@ -115,6 +118,7 @@ const requestSchema = z.object({
       .max(COMMENT_MAX, `expected at most ${COMMENT_MAX} characters`)
       .regex(/^[^\u0000-\u0008\u000b-\u001f\u007f]*$/, 'expected text without control characters (newlines and tabs are fine)')
       .optional(),
+    planSha256: z.string().regex(SHA256_HEX, 'expected the sha256 of the saved plan (64 lowercase hex digits)').optional(),
   }),
 });
 
@@ -158,7 +162,14 @@ export async function run(event: unknown, deps: Deps): Promise<ApiResponse> {
     return await decide(
       deps,
       caller,
-      { releaseId: path.releaseId, stage: path.stage, decision: request.decision, ...(request.comment !== undefined ? { comment: request.comment } : {}) },
+      {
+        releaseId: path.releaseId,
+        stage: path.stage,
+        decision: request.decision,
+        ...(request.comment !== undefined ? { comment: request.comment } : {}),
+        // Decision 049: checked against the stage's plan in decide(), and recorded with the decision through `extra`.
+        ...(request.planSha256 !== undefined ? { planSha256: request.planSha256, extra: { planSha256: request.planSha256 } } : {}),
+      },
       (t) => {
         token = t;
       },
@@ -234,6 +245,9 @@ async function decide(deps: Deps, caller: Caller, req: DecisionRequest, holding:
     }
   }
 
+  // Decision 049: a stage that planned first is decided on its current saved plan, named by planSha256 (else 409, nothing recorded).
+  const plan = checkPlanApproval(events, stage, req.planSha256, req.decision);
+  if (!plan.ok) return respond(plan.statusCode, { message: plan.message });
   const decision = req.decision === 'approve' ? 'APPROVED' : 'REJECTED';
   // Counting again after a place in the count was taken by someone else meanwhile (bounded: places only fill).
   for (let round = 0; ; round++) {
@@ -290,7 +304,7 @@ async function recordPartial(
   const r = await record(
     deps,
     releaseId,
-    stageStep.approvalRecorded(stage, count),
+    approvalRecordedStep(release, stage, count),
     'approval.recorded',
     {
       ...(req.extra ?? {}),
@@ -312,7 +326,7 @@ async function recordPartial(
   const after = await deps.ledger.events(releaseId);
   const state = approvalState(after, stage);
   if (state.kind === 'decided') {
-    const mine = after.find((e) => e.stepKey === stageStep.approvalRecorded(stage, count));
+    const mine = after.find((e) => e.stepKey === approvalRecordedStep(release, stage, count));
     const gate = after.find((e) => e.stage === stage && e.type === 'gate.evaluated' && e.data.gate === 'approval' && typeof e.data.decision === 'string');
     if (!mine || !gate || gate.seq < mine.seq) {
       return noApproval(
@@ -411,7 +425,7 @@ async function complete(
     const r = await record(
       deps,
       releaseId,
-      stageStep.gate(stage, 'approval'),
+      approvalGateStepOf(release, stage),
       'gate.evaluated',
       {
         gate: 'approval',
@@ -449,6 +463,7 @@ async function complete(
       decision,
       principal: caller.arn,
       ...(req.comment !== undefined ? { comment: req.comment } : {}),
+      ...(req.planSha256 !== undefined ? { planSha256: req.planSha256 } : {}),
       at: r.at,
       count,
       required: policy.required,

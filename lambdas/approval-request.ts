@@ -19,7 +19,7 @@ import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { checkLease } from './shared/lease';
 import { announce, loadRelease, record, stageConfigOf } from './shared/recorder';
-import { stageStep } from './domain/step-keys';
+import { approvalWaitingStep, currentPlan, planView } from './domain/plan-approval';
 
 const eventSchema = z.object({
   taskToken: z.string().min(1),
@@ -92,7 +92,7 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
   const r = await record(
     deps,
     e.releaseId,
-    stageStep.waiting(e.stage, 'approval'),
+    approvalWaitingStep(initial, e.stage),
     'stage.waiting',
     {
       waitingFor: 'approval',
@@ -110,6 +110,7 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
     e.stage,
   );
   const gates = release.stages.find((s) => s.name === e.stage)?.gates ?? [];
+  const plan = currentPlan(initial, e.stage);
   // With identity.persons configured, approvers see whose release it is as a person (not only an ARN).
   const person = deps.config.identity ? mappedPerson(release.initiator, deps.config.identity) : undefined;
   // Published even when the step is a duplicate (a retried task): an approval request nobody hears of
@@ -130,6 +131,8 @@ export async function run(event: unknown, deps: Deps): Promise<ApprovalRequested
     ...(person ? { initiatorPerson: person.kind === 'mapped' ? person.person : null } : {}),
     required: quorum.required,
     ...(quorum.excludeAuthors ? { excludeAuthors: true, authors: authorsFound(release, quorum.authorLabel) } : {}),
+    // A Terraform stage that planned first (decision 049): the saved plan the approvers approve, by its sha256.
+    ...(plan ? { plan: planView(plan) } : {}),
   });
   return { requested: true, expiresAt };
 }

@@ -31,6 +31,8 @@ import { checkLease, freeLease, heldFence, recordPreempted, wakeLeaseWaiters } f
 import { ReleaseNotFoundError, announce, record, stageConfigOf } from './shared/recorder';
 import { RELEASE_STEP, stageStep } from './domain/step-keys';
 import { abortWords, canaryReplicas, replicasShare } from './domain/canary';
+import { approvalGateStep } from './domain/plan-approval';
+import { TERRAFORM_PLAN_ACTIONS, terraformApplyFailed, terraformApplyStarted, terraformPlanPrepare, terraformPlanRecorded } from './shared/terraform-plan-steps';
 
 /**
  * A canary step would raise the traffic, or the canary would be promoted, while the release window is closed, a
@@ -117,6 +119,8 @@ const eventSchema = z.discriminatedUnion('action', [
     cleanupError: errorSchema.optional(),
   }),
   z.object({ action: z.literal('internal-error'), ...base, error: errorSchema.optional() }),
+  // A Terraform stage that plans before its approval (decision 049): lambdas/shared/terraform-plan-steps.ts.
+  ...TERRAFORM_PLAN_ACTIONS,
 ]);
 type StepEvent = z.output<typeof eventSchema>;
 
@@ -642,7 +646,7 @@ async function approvalTimeout(e: Step<'approval-timeout'>, c: StepContext): Pro
   await deps.ledger.takeToken('APPROVAL', e.releaseId, e.stage);
   const { st } = stageConfigOf(deps, release.service, e.stage);
   const reason = `no decision within ${st.approval?.timeoutMinutes ?? 0} minutes`;
-  const r = await record(deps, e.releaseId, stageStep.gate(e.stage, 'approval'), 'gate.evaluated', { gate: 'approval', result: 'FAIL', reason, decision: 'TIMED_OUT' }, e.stage);
+  const r = await record(deps, e.releaseId, approvalGateStep(c.events, e.stage), 'gate.evaluated', { gate: 'approval', result: 'FAIL', reason, decision: 'TIMED_OUT' }, e.stage);
   await announce(deps, r.duplicate, 'Approval Decided', release, { stage: e.stage, status: 'REJECTED', at: r.at, decision: 'TIMED_OUT', reason });
   return { reason };
 }
@@ -880,6 +884,10 @@ const ACTIONS: { readonly [A in StepAction]: ActionHandler<A> } = {
   'internal-error': internalError,
   'canary-step': canaryStep,
   'canary-aborted': canaryAborted,
+  'terraform-plan-prepare': terraformPlanPrepare,
+  'terraform-plan-recorded': terraformPlanRecorded,
+  'terraform-apply-started': terraformApplyStarted,
+  'terraform-apply-failed': terraformApplyFailed,
 };
 
 export const handler = lambdaHandler(run);

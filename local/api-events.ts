@@ -133,6 +133,8 @@ export interface DecisionEventRequest {
   readonly stage: string;
   readonly decision: 'approve' | 'reject';
   readonly comment?: string;
+  /** Decision 049: the saved Terraform plan's sha256 the decision is on. */
+  readonly planSha256?: string;
 }
 
 /**
@@ -148,7 +150,11 @@ export function decisionEvent(principal: string, request: DecisionEventRequest, 
       resource: DECISION_RESOURCE,
       path: decisionPath(request.releaseId, request.stage),
       pathParameters: { releaseId: request.releaseId, stage: request.stage },
-      body: { decision: request.decision, ...(request.comment !== undefined ? { comment: request.comment } : {}) },
+      body: {
+        decision: request.decision,
+        ...(request.comment !== undefined ? { comment: request.comment } : {}),
+        ...(request.planSha256 !== undefined ? { planSha256: request.planSha256 } : {}),
+      },
     },
     options,
   );

@@ -33,6 +33,8 @@ export interface LocalDriverContext {
   readonly scripted: Readonly<Record<string, unknown>> | undefined;
   /** The build's failure so far, when it failed. */
   readonly failure: string | undefined;
+  /** The build's environment (EnvironmentVariablesOverride), e.g. the Terraform driver's GANTRY_TF_MODE (decision 049). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** What `drivers/<name>/local.ts` exports as `local`. */
@@ -43,6 +45,8 @@ export interface DriverLocal {
   evidence(ctx: LocalDriverContext): {
     exported: Record<string, string>;
     refusal?: string;
+    /** false: the run changed nothing on the cluster (a plan-only run, a refused or stale apply; decision 049). */
+    applied?: boolean;
   };
 }
 

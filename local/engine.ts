@@ -372,7 +372,14 @@ export class LocalStepFunctions {
     const releaseId = String(input.releaseId ?? '');
     const stage = typeof input.stage === 'string' ? input.stage : undefined;
     if (!stage) return;
-    const phases: Record<string, string> = { CheckReleaseWindow: 'window', RunImageGates: 'gates', RequestApproval: 'approval', BakeStage: 'bake', PollBakeAlarms: 'bake' };
+    const phases: Record<string, string> = {
+      CheckReleaseWindow: 'window',
+      RunImageGates: 'gates',
+      RequestApproval: 'approval',
+      RequestPlanApproval: 'approval',
+      BakeStage: 'bake',
+      PollBakeAlarms: 'bake',
+    };
     // A canary step's bake (drivers/kubernetes/canary-workflow.ts): phase canary-<n>, from the payload's phase id.
     const canaryPhase = stateName === 'BakeCanaryStep' ? (input.phase as { id?: unknown } | undefined)?.id : undefined;
     const phase = typeof canaryPhase === 'string' ? canaryPhase : phases[stateName];
@@ -577,9 +584,22 @@ export class LocalStepFunctions {
       at: d.endedAt,
     };
     let exported: Record<string, string> = {};
+    let appliesNothing = false;
     if (stageCfg && local) {
-      const evidence = local.evidence({ cloud: this.cloud, run, deploy: stageCfg.deploy, scripted: scripted as ScriptedDriverRun | undefined, failure: ok ? undefined : failure });
+      const evidence = local.evidence({
+        cloud: this.cloud,
+        run,
+        deploy: stageCfg.deploy,
+        scripted: scripted as ScriptedDriverRun | undefined,
+        failure: ok ? undefined : failure,
+        env,
+      });
       exported = evidence.exported;
+      // A run that applies nothing (a Terraform plan-only run, decision 049) is no deployment of the stage.
+      if (evidence.applied === false) {
+        appliesNothing = true;
+        this.cloud.deployments.splice(this.cloud.deployments.indexOf(d), 1);
+      }
       // The evidence is written before the decision; a refusal (a Terraform plan that destroys) stops the build (docs/drivers.md).
       if (ok && evidence.refusal) {
         ok = false;
@@ -611,7 +631,7 @@ export class LocalStepFunctions {
       d.message = failure;
       throw new TaskFailedError('States.TaskFailed', JSON.stringify({ Build: build }));
     }
-    this.reflectOnCluster(env);
+    if (!appliesNothing) this.reflectOnCluster(env);
     return { Build: build };
   }
 
@@ -636,4 +656,4 @@ export class LocalStepFunctions {
 type DriverRun = LocalDriverRun;
 
 /** A scenario `deploy` line as the driver reads it (local/scenario.ts): `planDestroys` for a Terraform stage. */
-type ScriptedDriverRun = NonNullable<ReturnType<EngineHooks['driverScript']>> & { readonly planDestroys?: number };
+type ScriptedDriverRun = NonNullable<ReturnType<EngineHooks['driverScript']>> & { readonly planDestroys?: number; readonly planStale?: boolean };

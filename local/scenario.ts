@@ -102,6 +102,12 @@ const when = z.union(
   { error: () => `expected {"at": "<ISO-8601 duration>"} or {"service", "stage", "phase": one of ${PHASES.join(', ')} or canary-<step>, "after"?}` },
 );
 
+/** A decision's saved Terraform plan (decision 049): its sha256, or null for none. */
+const planSha256 = z
+  .string()
+  .regex(/^[a-f0-9]{64}$/, 'expected a sha256 (64 lowercase hex digits) or null')
+  .nullable();
+
 const scriptLine = z
   .strictObject({
     when,
@@ -114,8 +120,10 @@ const scriptLine = z
         cluster: z.string().min(1).optional(),
       })
       .optional(),
-    approve: z.strictObject({ principal, comment: z.string().optional() }).optional(),
-    reject: z.strictObject({ principal, comment: z.string().optional() }).optional(),
+    // planSha256 (decision 049): the saved plan decided on; absent, the stage's current plan (the approver read the
+    // request); null, none (`gantry approve` without --plan).
+    approve: z.strictObject({ principal, comment: z.string().optional(), planSha256: planSha256.optional() }).optional(),
+    reject: z.strictObject({ principal, comment: z.string().optional(), planSha256: planSha256.optional() }).optional(),
     deploy: z
       .strictObject({
         result: z.enum(['SUCCEEDED', 'FAILED']).default('SUCCEEDED'),
@@ -123,6 +131,11 @@ const scriptLine = z
         duration: duration.optional(),
         /** Terraform stages: the plan also deletes this many resources (refused unless the stage's deploy.allowDestroy). */
         planDestroys: z.number().int().min(0).max(1000).optional(),
+        /**
+         * Terraform stages that plan before their approval (decision 049): the state moves before this apply (another
+         * change applied since the plan), so Terraform refuses the saved plan as stale and nothing is applied.
+         */
+        planStale: z.boolean().optional(),
         /** A wave stage (decision 044): only this cluster's run takes the line (a cluster key of the config). */
         cluster: z.string().min(1).optional(),
       })

@@ -43,6 +43,8 @@ const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'stage.finished': () => 'Stage Finished',
   'release.finished': () => 'Release Finished',
   'approval.recorded': () => 'Approval Recorded',
+  'plan.recorded': (e) => `Plan ${String(e.data.attempt ?? 1)} Recorded`,
+  'plan.stale': (e) => `Plan ${String(e.data.attempt ?? 1)} Stale`,
 };
 
 /** A wave stage's per-cluster run (decision 044): "prod-eu-2 (wave 1)". */
@@ -55,9 +57,12 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   const result = (d.result ?? d.status) as string | undefined;
   let reason = (d.reason ?? d.message) as string | undefined;
   if (e.type === 'release.started') reason = `${d.service} ${d.digest ?? '(tag not found)'}${d.tag ? ` (${d.tag})` : ''} by ${d.initiator}`;
-  if (e.type === 'deploy.started') reason = `${d.digest}${Array.isArray(d.clusters) ? ` to ${(d.clusters as string[]).join(', ')}` : ''}`;
+  if (e.type === 'deploy.started')
+    reason = `${d.digest}${typeof d.planSha256 === 'string' ? ` (saved plan ${d.planSha256})` : ''}${Array.isArray(d.clusters) ? ` to ${(d.clusters as string[]).join(', ')}` : ''}`;
   if (e.type === 'wave.finished') reason = `${(d.clusters as string[] | undefined)?.join(', ') ?? ''}${d.message ? `: ${String(d.message)}` : ''}`;
   if (e.type === 'rollback.started') reason = `${d.reason}; ${rollbackFromText(d as { fromDigest?: string; fromDeployed?: boolean })} → ${d.toDigest}`;
+  // Decision 049: a saved Terraform plan, by its sha256 and counts.
+  if (e.type === 'plan.recorded') reason = `sha256 ${String(d.sha256)}: ${String(d.adds)} to add, ${String(d.changes)} to change, ${String(d.destroys)} to destroy`;
   if (e.type === 'bake.started') reason = `${d.bakeMinutes} min against ${(d.alarms as string[]).join(', ') || 'no alarms'}`;
   if (e.type === 'canary.step')
     reason = `${d.weight} %${d.replicas !== undefined ? `, ${d.replicas} canary replica(s)` : ''}${d.replicasShare !== undefined ? ` (≈${d.replicasShare} % of the pods)` : ''}${d.reason ? `: ${d.reason}` : ''}`;

@@ -167,10 +167,14 @@ export class ScriptRunner {
     const { clock, cloud, chaos, depsOf } = this.world;
     // Through the same Lambda logic as the approval API, with the caller as API Gateway's IAM auth reports it.
     const decision = line.approve ? 'approve' : 'reject';
-    const who = (line.approve ?? line.reject) as { principal: string; comment?: string };
+    const who = (line.approve ?? line.reject) as { principal: string; comment?: string; planSha256?: string | null };
+    // A stage that planned first (decision 049): the approver decides on the plan it is shown (as `gantry approve` does),
+    // unless the line names another hash.
+    const shown = (await this.world.ledger.getRelease(target.releaseId))?.stages.find((s) => s.name === target.stage)?.plan?.sha256;
+    const planSha256 = who.planSha256 === null ? undefined : (who.planSha256 ?? shown);
     const event = decisionEvent(
       who.principal,
-      { releaseId: target.releaseId, stage: target.stage, decision, ...(who.comment ? { comment: who.comment } : {}) },
+      { releaseId: target.releaseId, stage: target.stage, decision, ...(who.comment ? { comment: who.comment } : {}), ...(planSha256 ? { planSha256 } : {}) },
       { at: clock.now(), requestId: `sim-${index}` },
     );
     // API Gateway answers 502 when the function fails; the operator (or the CLI) asks again.

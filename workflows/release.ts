@@ -8,6 +8,15 @@ import { acquireStageLease, releaseStageLease } from './fragments/lease';
 import { handleInternalError, requestApproval } from './fragments/record';
 import { stageRollback } from './fragments/rollback';
 import { deployWaveMap } from './fragments/waves';
+import { APPLY_SAVED_PLAN_RULE, PLAN_FIRST_RULE, terraformPlanChain } from './fragments/terraform-plan';
+
+/** What ends a stage's wait for its approval: a rejection, the timeout, an operator rollback taking the stage, anything else. */
+const APPROVAL_CATCHERS = () => [
+  catchOn(['ApprovalRejected'], 'RejectStage', '$.rejection'),
+  catchOn(['States.Timeout'], 'RecordApprovalTimeout', '$.rejection'),
+  catchOn(['OperatorRollback'], 'RecordPreemption', '$.preemption'),
+  catchAll('HandleInternalError'),
+];
 
 export const releaseWorkflow: StateMachine = {
   Comment:
@@ -177,6 +186,8 @@ export const releaseWorkflow: StateMachine = {
       NeedsApproval: {
         Type: 'Choice',
         Choices: [
+          // A Terraform stage with an approval plans first, and its approvers approve that plan (decision 049).
+          PLAN_FIRST_RULE,
           {
             Variable: '$.stage.approvalRequired',
             BooleanEquals: true,
@@ -187,12 +198,7 @@ export const releaseWorkflow: StateMachine = {
       },
       RequestApproval: requestApproval(
         "Asks the stage's approvers (Approval Requested, with the gate results). The approval API records the decision; segregation of duties: the initiator never approves. No decision within timeoutMinutes rejects.",
-        [
-          catchOn(['ApprovalRejected'], 'RejectStage', '$.rejection'),
-          catchOn(['States.Timeout'], 'RecordApprovalTimeout', '$.rejection'),
-          catchOn(['OperatorRollback'], 'RecordPreemption', '$.preemption'),
-          catchAll('HandleInternalError'),
-        ],
+        APPROVAL_CATCHERS(),
         'StartDeployCheck',
       ),
       RecordApprovalTimeout: lambdaTask('RecordStep', {
@@ -252,6 +258,8 @@ export const releaseWorkflow: StateMachine = {
       DeployCheckVerdict: {
         Type: 'Choice',
         Choices: [
+          // A stage that planned first applies its approved saved plan (decision 049).
+          APPLY_SAVED_PLAN_RULE,
           {
             // A stage with waves (decision 044) takes the wave loop; every other stage the states it always ran.
             And: [
@@ -391,6 +399,14 @@ export const releaseWorkflow: StateMachine = {
         Next: 'ChooseBakeMode',
       }),
     },
+    terraformPlanChain({
+      approvalCatchers: APPROVAL_CATCHERS(),
+      confirmDeploy: 'ConfirmDeploy',
+      onBlocked: 'BlockStage',
+      onDeployed: 'RecordStageDeployed',
+      onFailed: 'RecordDeployFailed',
+      onInternalError: 'HandleInternalError',
+    }),
     deployChain({
       kind: 'deploy',
       workflow: 'release',

@@ -21,6 +21,8 @@ export type Decision = 'approve' | 'reject';
 export interface DecisionOptions {
   readonly stage: string;
   readonly comment?: string;
+  /** Decision 049: the saved Terraform plan decided on, by its sha256. */
+  readonly planSha256?: string;
   readonly apiUrl: string;
   readonly region?: string;
   readonly profile?: string;
@@ -92,7 +94,14 @@ export function decisionRequest(decision: Decision, releaseId: string, opts: Dec
   const base = apiBaseUrl(opts.apiUrl);
   const region = apiRegion(base, opts.region, env);
   const url = new URL(decisionPath(releaseId, opts.stage).slice(1), base);
-  const body = JSON.stringify({ decision, ...(opts.comment !== undefined ? { comment: opts.comment } : {}) });
+  if (opts.planSha256 !== undefined && !/^[a-f0-9]{64}$/.test(opts.planSha256)) {
+    throw new CliInputError(`--plan: expected the saved plan's sha256 (64 lowercase hex digits), got ${JSON.stringify(opts.planSha256)}`);
+  }
+  const body = JSON.stringify({
+    decision,
+    ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
+    ...(opts.planSha256 !== undefined ? { planSha256: opts.planSha256 } : {}),
+  });
   return { url, region, body };
 }
 
@@ -157,10 +166,11 @@ export async function runDecision(decision: Decision, releaseId: string, opts: D
   const what = `${opts.stage} of ${releaseId}`;
   const status = response.status;
   if (status === 200) {
-    const r = parsed as { decision?: string; principal?: string; comment?: string; at?: string; outcome?: string; count?: number; required?: number };
+    const r = parsed as { decision?: string; principal?: string; comment?: string; at?: string; outcome?: string; count?: number; required?: number; planSha256?: string };
     // N-of-M (decision 050): an approval that does not complete the count says how many are in.
     const count = r.outcome === 'WAITING' && r.required ? ` (${r.count ?? '?'} of ${r.required} approvals; the stage waits for ${r.required - (r.count ?? 0)} more)` : '';
     io.out(`${r.decision ?? decision.toUpperCase()}${count}: ${what} by ${r.principal ?? 'you'}${r.at ? ` at ${r.at}` : ''}${r.comment ? ` (${r.comment})` : ''}`);
+    if (r.planSha256) io.out(`the saved Terraform plan approved: sha256 ${r.planSha256}`);
     return 0;
   }
   if (status === 403 && (parsed as { refused?: unknown }).refused === true) {

@@ -322,7 +322,14 @@ export async function openAwsBackend(opts: AwsOptions, hooks: AwsFactoryHooks = 
             const code = await runDecision(
               d.decision,
               d.releaseId,
-              { stage: d.stage, ...(d.comment !== undefined ? { comment: d.comment } : {}), apiUrl, region, ...(opts.profile ? { profile: opts.profile } : {}) },
+              {
+                stage: d.stage,
+                ...(d.comment !== undefined ? { comment: d.comment } : {}),
+                ...(d.planSha256 !== undefined ? { planSha256: d.planSha256 } : {}),
+                apiUrl,
+                region,
+                ...(opts.profile ? { profile: opts.profile } : {}),
+              },
               {
                 out: (text) => lines.push({ stream: 'out', text }),
                 err: (text) => lines.push({ stream: 'err', text }),

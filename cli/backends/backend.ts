@@ -46,6 +46,8 @@ export interface Decision {
   readonly releaseId: string;
   readonly stage: string;
   readonly comment?: string;
+  /** Decision 049: the sha256 of the saved Terraform plan being decided on (`gantry approve --plan`). */
+  readonly planSha256?: string;
 }
 
 export interface DecisionResult {

@@ -12,6 +12,7 @@
  * `gantry simulate <scenario> --state <dir> [--until D]` creates one; `gantry simulate --state <dir>
  * --advance D` moves its clock on. See docs/decisions/011-cli-backends.md.
  */
+import { approvalState } from '../../lambdas/domain/approvers';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -53,6 +54,8 @@ const actionSchema = z.discriminatedUnion('type', [
     service: z.string(),
     stage: z.string(),
     comment: z.string().optional(),
+    /** Decision 049: the saved Terraform plan decided on. */
+    planSha256: z.string().optional(),
     /** When the stage's approval phase began (the decision's script line is keyed on it). */
     phaseAt: z.string(),
   }),
@@ -93,7 +96,8 @@ export function scenarioWithActions(state: LocalState): { raw: Record<string, un
       const after = atDuration(a.phaseAt, a.at);
       script.push({
         when: { service: a.service, stage: a.stage, phase: 'approval', after },
-        [a.decision]: { principal: a.principal, ...(a.comment ? { comment: a.comment } : {}) },
+        // The plan the operator named (`--plan`), or none: a CLI decision never picks the plan for the caller (decision 049).
+        [a.decision]: { principal: a.principal, ...(a.comment ? { comment: a.comment } : {}), planSha256: a.planSha256 ?? null },
       });
     }
   });
@@ -344,7 +348,8 @@ export class LocalBackend implements GantryBackend {
     if (!summary) throw new NotFoundError(`release ${d.releaseId} is not in ${this.label}; list them with gantry releases --local ${this.dir}`);
     const what = `${d.stage} of ${d.releaseId}`;
     const waitingAt = events.filter((e) => e.stage === d.stage && e.type === 'stage.waiting' && e.data.waitingFor === 'approval').at(-1)?.at;
-    const decided = events.some((e) => e.stage === d.stage && e.type === 'gate.evaluated' && e.data.gate === 'approval');
+    // The stage's current approval round (a Terraform stage asks again for each new plan: decision 049).
+    const decided = approvalState(events, d.stage).kind === 'decided';
     if (summary.status !== 'RUNNING' || !waitingAt || decided) {
       return { code: 1, lines: [{ stream: 'err', text: `no approval is waiting for ${what} (release ${summary.status}${decided ? ', already decided' : ''})` }] };
     }
@@ -359,11 +364,14 @@ export class LocalBackend implements GantryBackend {
       releaseId: d.releaseId,
       service: summary.service,
       stage: d.stage,
-      phaseAt: waitingAt,
+      // The script keys a decision on the stage's FIRST entry into its approval phase (local/sim-script.ts): a stage that
+      // asks again (a new Terraform plan, decision 049) is decided now too, not that long after its first request.
+      phaseAt: events.find((e) => e.stage === d.stage && e.type === 'stage.waiting' && e.data.waitingFor === 'approval')?.at ?? waitingAt,
       ...(d.comment ? { comment: d.comment } : {}),
+      ...(d.planSha256 ? { planSha256: d.planSha256 } : {}),
     });
     const after = await this.getReleaseEvents(d.releaseId);
-    const gate = after.find((e) => e.stage === d.stage && e.type === 'gate.evaluated' && e.data.gate === 'approval');
+    const gate = after.find((e) => e.stage === d.stage && e.type === 'gate.evaluated' && e.data.gate === 'approval' && e.seq > events.length);
     if (gate) {
       return {
         code: 0,
@@ -392,7 +400,10 @@ export class LocalBackend implements GantryBackend {
     const refusal = refusedNotes(this.output).at(refusedBefore);
     if (refusal) {
       // The note reads `<decision> by <principal>: HTTP <status> <message>`.
-      const message = /: HTTP \d{3} (.*)$/s.exec(String(refusal.reason ?? ''))?.[1];
+      const m = /: HTTP (\d{3}) (.*)$/s.exec(String(refusal.reason ?? ''));
+      const message = m?.[2];
+      // 409: a decision on another plan than the stage's (decision 049) is refused before anything is recorded.
+      if (m?.[1] === '409') return { code: 1, lines: [{ stream: 'err', text: message || `no approval is waiting for ${what}` }] };
       return {
         code: 1,
         lines: [

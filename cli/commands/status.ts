@@ -41,6 +41,12 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
   const width = Math.max(5, ...v.stages.map((s) => s.name.length)) + 2;
   for (const s of v.stages) {
     lines.push(`  ${s.name.padEnd(width)}${paint(colour, s.status, s.status.padEnd(16))}${s.activity}`);
+    // A Terraform stage that planned first (decision 049): the plan its approvers approve, by its sha256.
+    if (s.plan) {
+      const p = s.plan;
+      lines.push(`  ${''.padEnd(width)}  plan ${p.attempt}: sha256 ${p.sha256.slice(0, 12)}… — ${p.adds} to add, ${p.changes} to change, ${p.destroys} to destroy`);
+      if (s.phase === 'approval') lines.push(`  ${''.padEnd(width)}  approve it with: gantry approve ${v.releaseId} --stage ${s.name} --plan ${p.sha256}`);
+    }
     // A wave stage (decision 044): which cluster runs what.
     for (const c of s.clusters ?? [])
       lines.push(

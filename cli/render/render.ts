@@ -39,6 +39,7 @@ function evidenceLines(d: DeployRecord): string[] {
     const t = ev.terraform;
     line('plan', `sha256 ${t.planSha256}  (${t.add} to add, ${t.change} to change, ${t.destroy} to destroy)`);
     line('plan key', t.planKey);
+    if (t.savedPlanSha256) line('applied', `saved plan sha256 ${t.savedPlanSha256} (checked against the approved one before the apply)`);
   }
   if (ev?.kubernetes) {
     const k = ev.kubernetes as Record<string, unknown>;
@@ -95,6 +96,15 @@ function stageLines(st: StageAudit, approvalPolicy: readonly string[] | undefine
     if (st.status !== 'NOT_STARTED') out.push('  approval   none requested (the release does not record its approval policy)');
   } else {
     out.push('  approval   not required by the policy the release recorded');
+  }
+  // Decision 049: each saved Terraform plan, the decisions on it (with the hash each approved), and whether it went stale.
+  for (const p of st.plans ?? []) {
+    out.push(`  plan ${p.attempt}     ${when(p.at)}  sha256 ${p.sha256}  (${p.adds} to add, ${p.changes} to change, ${p.destroys} to destroy)`);
+    out.push(`             saved plan ${p.key}`);
+    for (const d of p.decisions)
+      out.push(`             ${d.decision} by ${d.principal ?? '(no principal recorded)'} at ${when(d.at)}${d.planSha256 ? `, approving plan sha256 ${d.planSha256}` : ''}`);
+    if (p.stale) out.push(`             STALE at ${when(p.stale.at)}: nothing applied${p.stale.message ? ` — ${p.stale.message}` : ''}`);
+    if (p.appliedSha256) out.push(`             applied: the apply checked the saved plan's sha256 ${p.appliedSha256}`);
   }
   for (const d of st.deploys) {
     const on = d.cluster ? `  on ${d.cluster} (wave ${d.wave ?? '?'})` : ''; // a wave stage's run (decision 044)

@@ -933,6 +933,29 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       h(`${c.replicas !== undefined ? `${c.replicas} canary replica(s)` : ''}${c.reason ? `${c.replicas !== undefined ? '; ' : ''}${c.reason}` : ''}`) || '—',
     ]),
   );
+  // Decision 049: each saved Terraform plan, each decision on it with the plan hash it approved, stale or applied.
+  const planRows = a.stages.flatMap((st) =>
+    (st.plans ?? []).map((p) => [
+      h(st.name),
+      h(`plan ${p.attempt}`),
+      time(p.at),
+      `<code class="nowrap">${h(p.sha256)}</code><br><span class="t-neutral">${h(p.key)}</span>`,
+      h(`${p.adds} to add, ${p.changes} to change, ${p.destroys} to destroy`),
+      p.decisions.length
+        ? p.decisions
+            .map(
+              (d) =>
+                `${result(d.decision === 'APPROVED' ? 'PASS' : 'FAIL')} ${h(d.decision)} by <code>${h(d.principal ?? '—')}</code> ${time(d.at)}${d.planSha256 ? `<br>approved sha256 <code class="nowrap">${h(d.planSha256)}</code>` : ''}`,
+            )
+            .join('<br>')
+        : '—',
+      p.stale
+        ? `${result('FAIL')} stale ${time(p.stale.at)}: nothing applied`
+        : p.appliedSha256
+          ? `${result('PASS')} applied; the apply checked sha256 <code class="nowrap">${h(p.appliedSha256)}</code>`
+          : '—',
+    ]),
+  );
   const rollbackRows = a.stages.flatMap((st) => {
     if (!st.rollback) return [];
     const r = st.rollback;
@@ -1023,6 +1046,17 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       ? [
           '<h3 id="h-canary">Canary steps</h3>',
           table('Canary steps: each step started, then passed or aborted (decision 043)', ['Stage', 'Step', 'Weight', 'At', 'Status', 'Detail'], canaryRows, ''),
+        ]
+      : []),
+    ...(planRows.length
+      ? [
+          '<h3 id="h-plans">Terraform plans</h3>',
+          table(
+            'Saved Terraform plans: each plan hash, the approvals given on it and whether its apply applied it (decision 049)',
+            ['Stage', 'Plan', 'Planned', 'sha256 and key', 'Summary', 'Decisions (plan hash approved)', 'Apply'],
+            planRows,
+            '',
+          ),
         ]
       : []),
     '<h3 id="h-rollbacks">Rollbacks</h3>',

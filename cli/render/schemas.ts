@@ -48,6 +48,13 @@ export const stageStatusSchema = z.object({
   clusters: z
     .array(z.object({ cluster: z.string(), wave: z.number().int().nullable(), deploy: z.string().nullable(), rollback: z.string().nullable(), runs: z.string().nullable() }))
     .optional(),
+  /**
+   * A Terraform stage that plans before its approval (decision 049): its current saved plan — the sha256 the approvers
+   * approve (`gantry approve --plan`), its key and counts. Absent for other stages.
+   */
+  plan: z
+    .object({ sha256: z.string(), key: z.string(), adds: z.number().int(), changes: z.number().int(), destroys: z.number().int(), attempt: z.number().int(), at: iso })
+    .optional(),
 });
 export type StageStatusView = z.infer<typeof stageStatusSchema>;
 

@@ -286,6 +286,7 @@ function statusView(summary: ReleaseSummary, events: readonly LedgerEvent[], ctx
       ...(st.approvals?.length ? { approvals: st.approvals.map((a) => ({ principal: a.principal, person: a.person ?? null, decision: a.decision, at: a.at })) } : {}),
       ...(approvalsRequired(own) !== undefined ? { approvalsRequired: approvalsRequired(own) } : {}),
       ...(st.clusters ? { clusters: clusterViews(st.clusters) } : {}),
+      ...(st.plan ? { plan: { ...st.plan } } : {}),
     };
     if (st.status !== 'WAITING' && st.status !== 'NOT_STARTED') {
       return { ...base, phase: 'done' as const, waiting: null, activity: st.reason ?? st.status };

@@ -8,6 +8,17 @@
 #   add/change/destroy counts go to GANTRY_EXPORTS_FILE for the buildspec to export (CodeBuild
 #   exported-variables reach the workflow as Build.ExportedEnvironmentVariables).
 #
+# GANTRY_TF_MODE (decision 049; a stage with an approval plans before it is approved):
+#   (unset)  plan and apply in one run, as above;
+#   plan     plan only: the binary saved plan (tfplan) goes to evidence/<release>/<stage>/plan-<n>/ with its
+#            JSON and summary; TF_SAVED_PLAN_SHA256, TF_SAVED_PLAN_KEY, TF_PLAN_SUMMARY and TF_PLAN_RESULT
+#            (planned | refused) are exported; a plan that destroys is refused unless the stage allows it;
+#            nothing is applied;
+#   apply    the saved plan GANTRY_TF_PLAN_KEY is downloaded and refused unless its sha256 is
+#            GANTRY_TF_PLAN_SHA256 (the approved one: TF_PLAN_RESULT=mismatch, exit 1); then `terraform apply`
+#            of exactly that file. Terraform refusing it as stale (the state moved since the plan) is
+#            TF_PLAN_RESULT=stale and exit 3: nothing was applied. Success is TF_PLAN_RESULT=applied.
+#
 # Runs in AWS CodeBuild (drivers/terraform/buildspec.yml; drivers/terraform/cdk.ts inlines this file into the
 # deployed buildspec, whose install phase puts a pinned, checksum-verified terraform on the PATH — this
 # script never downloads a tool, so it runs offline wherever terraform, aws, unzip, python3 and
@@ -47,6 +58,11 @@ declare -A OPTIONAL_PATTERNS=(
   [GANTRY_CLUSTER_ROLE_ARN]='^arn:aws[-a-z]*:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]{1,64}/){0,10}[A-Za-z0-9_+=,.@-]{1,64}$'
   # Set by the buildspec (env.variables): where the evidence for exported-variables goes.
   [GANTRY_EXPORTS_FILE]='^/[A-Za-z0-9._/-]{1,255}$'
+  # Plan, approve, apply that plan (decision 049): the mode, plan n's number, the approved plan's key and sha256.
+  [GANTRY_TF_MODE]='^(plan|apply)$'
+  [GANTRY_TF_PLAN_ATTEMPT]='^[1-9]$'
+  [GANTRY_TF_PLAN_KEY]='^evidence/[A-Za-z0-9][A-Za-z0-9_-]{0,79}/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/plan-[1-9]/tfplan$'
+  [GANTRY_TF_PLAN_SHA256]='^[a-f0-9]{64}$'
 )
 
 # Characters no Gantry value ever carries. The patterns above refuse them too; this check names them,
@@ -86,6 +102,26 @@ if [[ "$GANTRY_TF_WORKDIR" == /* || "/$GANTRY_TF_WORKDIR/" == */../* ]]; then
   fail "GANTRY_TF_WORKDIR must be a directory inside the module archive, without a .. segment (got $GANTRY_TF_WORKDIR)"
 fi
 
+# The mode's inputs, and only those: a plan run names its number; an apply run the approved plan of THIS release and stage.
+mode="${GANTRY_TF_MODE-}"
+case "$mode" in
+  plan)
+    [[ -n "${GANTRY_TF_PLAN_ATTEMPT-}" ]] || fail "GANTRY_TF_MODE=plan needs GANTRY_TF_PLAN_ATTEMPT (the plan's number, 1-9)"
+    [[ -z "${GANTRY_TF_PLAN_KEY-}${GANTRY_TF_PLAN_SHA256-}" ]] || fail "GANTRY_TF_MODE=plan takes no GANTRY_TF_PLAN_KEY or GANTRY_TF_PLAN_SHA256 (those name a plan to apply)"
+    [[ "$GANTRY_KIND" == deploy ]] || fail "GANTRY_TF_MODE=plan is for a deploy, not a $GANTRY_KIND"
+    ;;
+  apply)
+    [[ -n "${GANTRY_TF_PLAN_KEY-}" && -n "${GANTRY_TF_PLAN_SHA256-}" ]] || fail "GANTRY_TF_MODE=apply needs GANTRY_TF_PLAN_KEY and GANTRY_TF_PLAN_SHA256 (the approved saved plan)"
+    [[ -z "${GANTRY_TF_PLAN_ATTEMPT-}" ]] || fail "GANTRY_TF_MODE=apply takes no GANTRY_TF_PLAN_ATTEMPT"
+    [[ "$GANTRY_KIND" == deploy ]] || fail "GANTRY_TF_MODE=apply is for a deploy, not a $GANTRY_KIND"
+    [[ "$GANTRY_TF_PLAN_KEY" == "evidence/${GANTRY_RELEASE_ID}/${GANTRY_STAGE}/plan-"[1-9]"/tfplan" ]] ||
+      fail "GANTRY_TF_PLAN_KEY is not a saved plan of release $GANTRY_RELEASE_ID, stage $GANTRY_STAGE (got $GANTRY_TF_PLAN_KEY)"
+    ;;
+  '')
+    [[ -z "${GANTRY_TF_PLAN_ATTEMPT-}${GANTRY_TF_PLAN_KEY-}${GANTRY_TF_PLAN_SHA256-}" ]] || fail "GANTRY_TF_PLAN_* is set without GANTRY_TF_MODE"
+    ;;
+esac
+
 # terraform runs with exactly the arguments below: extra arguments from the environment are refused.
 while IFS= read -r name; do
   if [[ "$name" == TF_CLI_ARGS* ]]; then fail "$name is set; the Terraform driver runs terraform with its own arguments only"; fi
@@ -98,6 +134,8 @@ done
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
 image="${GANTRY_IMAGE_REPOSITORY}@${GANTRY_DIGEST}"
 evidence_key="evidence/${GANTRY_RELEASE_ID}/${GANTRY_STAGE}/${GANTRY_KIND}"
+# A plan-only run keeps plan n's files apart: the approvers approve that saved plan, the apply fetches it from there.
+if [[ "$mode" == plan ]]; then evidence_key="evidence/${GANTRY_RELEASE_ID}/${GANTRY_STAGE}/plan-${GANTRY_TF_PLAN_ATTEMPT}"; fi
 evidence="s3://${GANTRY_EVIDENCE_BUCKET}/${evidence_key}"
 if [[ -n "${GANTRY_EXPORTS_FILE-}" ]]; then : >"$GANTRY_EXPORTS_FILE"; fi
 
@@ -171,7 +209,20 @@ terraform init -input=false -no-color
 [[ -f .terraform/terraform.tfstate ]] ||
   fail "the module in $GANTRY_TF_WORKDIR declares no backend: its state would be lost when the build ends (see docs/drivers.md)"
 
-terraform plan -input=false -no-color -lock-timeout=5m -out=tfplan -var "${GANTRY_TF_IMAGE_VARIABLE}=${image}"
+if [[ "$mode" == apply ]]; then
+  # The approved saved plan, and nothing else: fetched by its key, refused unless its sha256 is the approved one.
+  aws s3 cp "s3://${GANTRY_EVIDENCE_BUCKET}/${GANTRY_TF_PLAN_KEY}" tfplan --only-show-errors
+  saved_sha256="$(sha256sum tfplan)"
+  saved_sha256="${saved_sha256%% *}"
+  if [[ "$saved_sha256" != "$GANTRY_TF_PLAN_SHA256" ]]; then
+    export_evidence TF_PLAN_RESULT mismatch '^(planned|refused|applied|stale|mismatch)$'
+    fail "refusing to apply: the saved plan $GANTRY_TF_PLAN_KEY has sha256 $saved_sha256, not the approved $GANTRY_TF_PLAN_SHA256"
+  fi
+  printf 'gantry-terraform: evidence saved-plan %s sha256 %s (the approved one)\n' "$GANTRY_TF_PLAN_KEY" "$saved_sha256"
+  export_evidence TF_SAVED_PLAN_SHA256 "$saved_sha256" '^[a-f0-9]{64}$'
+else
+  terraform plan -input=false -no-color -lock-timeout=5m -out=tfplan -var "${GANTRY_TF_IMAGE_VARIABLE}=${image}"
+fi
 terraform show -json tfplan >"$work/evidence/plan.json"
 (cd "$work/evidence" && sha256sum plan.json >plan.json.sha256)
 read -r plan_sha256 _ <"$work/evidence/plan.json.sha256"
@@ -239,18 +290,47 @@ done
 printf 'gantry-terraform: evidence plan %s/plan.json sha256 %s\n' "$evidence" "$plan_sha256"
 printf 'gantry-terraform: evidence plan-summary %s\n' "$(<"$work/evidence/summary.json")"
 printf 'gantry-terraform: plan: %s\n' "$plan_summary"
-export_evidence TF_PLAN_SHA256 "$plan_sha256" '^[a-f0-9]{64}$'
-export_evidence TF_PLAN_KEY "${evidence_key}/plan.json" '^evidence/[A-Za-z0-9_-]+/[a-z0-9-]+/(deploy|rollback)/plan\.json$'
+# (A plan-only run reports its saved plan instead, below: the deploy's plan JSON evidence is the apply's.)
+if [[ "$mode" != plan ]]; then
+  export_evidence TF_PLAN_SHA256 "$plan_sha256" '^[a-f0-9]{64}$'
+  export_evidence TF_PLAN_KEY "${evidence_key}/plan.json" '^evidence/[A-Za-z0-9_-]+/[a-z0-9-]+/(deploy|rollback)/plan\.json$'
+fi
 export_evidence TF_PLAN_SUMMARY "$plan_counts" '^\{"add":[0-9]+,"change":[0-9]+,"destroy":[0-9]+\}$'
 
+if [[ "$mode" == plan ]]; then
+  # The binary saved plan, for the apply of this plan once it is approved, and its sha256: the hash approvers approve.
+  saved_sha256="$(sha256sum tfplan)"
+  saved_sha256="${saved_sha256%% *}"
+  aws s3 cp tfplan "$evidence/tfplan" --only-show-errors
+  printf 'gantry-terraform: evidence saved-plan %s/tfplan sha256 %s\n' "$evidence" "$saved_sha256"
+  export_evidence TF_SAVED_PLAN_SHA256 "$saved_sha256" '^[a-f0-9]{64}$'
+  export_evidence TF_SAVED_PLAN_KEY "${evidence_key}/tfplan" '^evidence/[A-Za-z0-9_-]+/[a-z0-9-]+/plan-[1-9]/tfplan$'
+fi
+
 if [[ "$destroy_count" -gt 0 && "$GANTRY_TF_ALLOW_DESTROY" != 'true' ]]; then
+  if [[ "$mode" == plan ]]; then export_evidence TF_PLAN_RESULT refused '^(planned|refused|applied|stale|mismatch)$'; fi
   fail "refusing to apply: the plan would destroy $destroy_count resource(s) and stage $GANTRY_STAGE does not allow it (deploy.allowDestroy): $plan_summary"
+fi
+
+if [[ "$mode" == plan ]]; then
+  export_evidence TF_PLAN_RESULT planned '^(planned|refused|applied|stale|mismatch)$'
+  echo "gantry-terraform: plan ${GANTRY_TF_PLAN_ATTEMPT} of ${GANTRY_DIGEST} for ${GANTRY_STAGE} saved; nothing applied (saved plan sha256 ${saved_sha256})"
+  exit 0
 fi
 
 # ------------------------------------------------------------------ apply exactly the saved plan
 status=0
-terraform apply -input=false -no-color -lock-timeout=5m tfplan || status=$?
+# The output is kept (and shown as it comes) to tell a stale saved plan from any other failure.
+{ terraform apply -input=false -no-color -lock-timeout=5m tfplan 2>&1 || echo "$?" >"$work/apply.status"; } | tee "$work/apply.log"
+if [[ -s "$work/apply.status" ]]; then status="$(<"$work/apply.status")"; fi
 if [[ "$status" -ne 0 ]]; then
+  if [[ "$mode" == apply ]] && grep -q 'Saved plan is stale' "$work/apply.log"; then
+    # Terraform applied nothing: the state changed after the plan was made. Gantry plans again and asks again.
+    export_evidence TF_PLAN_RESULT stale '^(planned|refused|applied|stale|mismatch)$'
+    printf 'gantry-terraform: the saved plan %s is stale (the state moved since it was made): nothing applied\n' "$GANTRY_TF_PLAN_KEY" >&2
+    exit 3
+  fi
   fail "terraform apply failed with exit code $status (plan sha256 $plan_sha256)"
 fi
+if [[ "$mode" == apply ]]; then export_evidence TF_PLAN_RESULT applied '^(planned|refused|applied|stale|mismatch)$'; fi
 echo "gantry-terraform: ${GANTRY_KIND} of ${GANTRY_DIGEST} to ${GANTRY_STAGE} succeeded (plan sha256 ${plan_sha256})"

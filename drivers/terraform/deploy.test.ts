@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, it } from 'vitest';
 import fc from 'fast-check';
 import { parseConfig } from '../../lambdas/domain/config';
@@ -98,7 +98,8 @@ const UPDATE_PLAN = planJson([
 const STUB_TOOLS: Record<string, string> = {
   aws: `
 if [[ "$1 $2" == "s3 cp" ]]; then
-  if [[ "$3" == s3://* ]]; then cp "$STUB_SOURCE_ZIP" "$4"
+  if [[ "$3" == s3://*/tfplan ]]; then cp "$STUB_S3/\${3#s3://}" "$4"
+  elif [[ "$3" == s3://* ]]; then cp "$STUB_SOURCE_ZIP" "$4"
   else dest="$STUB_S3/\${4#s3://}"; mkdir -p "\${dest%/*}"; cp "$3" "$dest"; fi
 elif [[ "$1 $2" == "eks update-kubeconfig" ]]; then
   echo 'apiVersion: v1' > "\${8:?kubeconfig path}"
@@ -118,7 +119,9 @@ case "$1" in
     for a in "$@"; do if [[ "$a" == -out=* ]]; then echo 'binary plan' > "\${a#-out=}"; fi; done
     exit "\${STUB_TF_PLAN_EXIT:-0}" ;;
   show) cat "$STUB_PLAN_JSON" ;;
-  apply) exit "\${STUB_TF_APPLY_EXIT:-0}" ;;
+  apply)
+    if [[ -n "\${STUB_TF_APPLY_STALE-}" ]]; then printf 'Error: Saved plan is stale\n\nThe given plan file can no longer be applied because the state was changed by another operation after the plan was created.\n' >&2; exit 1; fi
+    exit "\${STUB_TF_APPLY_EXIT:-0}" ;;
 esac`,
   kubectl: RECORD_ONLY,
 };
@@ -146,10 +149,17 @@ interface DriverRun extends Run {
   readonly s3: (uri: string) => string | undefined;
 }
 
-function runDriver(options: { env?: Record<string, string>; plan?: string; stubEnv?: Record<string, string>; program?: string; moduleDir?: string } = {}): DriverRun {
+function runDriver(
+  options: { env?: Record<string, string>; plan?: string; stubEnv?: Record<string, string>; program?: string; moduleDir?: string; s3Files?: Record<string, string> } = {},
+): DriverRun {
   const planFile = join(mkdtempSync(join(tmpdir(), 'gantry-tf-plan-')), 'plan.json');
   writeFileSync(planFile, options.plan ?? UPDATE_PLAN);
   const s3 = mkdtempSync(join(tmpdir(), 'gantry-tf-s3-'));
+  // Objects already in the bucket (a saved plan for an apply run), by `bucket/key`.
+  for (const [key, body] of Object.entries(options.s3Files ?? {})) {
+    mkdirSync(dirname(join(s3, key)), { recursive: true });
+    writeFileSync(join(s3, key), body);
+  }
   const run = runBash(options.program ?? deployed, {
     env: options.env ?? environment(),
     stubDirs: [stubs],
@@ -511,6 +521,9 @@ describe('the Terraform driver script', () => {
   });
 });
 
+/** A run without GANTRY_TF_MODE reports no saved plan: CodeBuild exports the declared variables empty. */
+const NO_SAVED_PLAN = { TF_SAVED_PLAN_SHA256: '', TF_SAVED_PLAN_KEY: '', TF_PLAN_RESULT: '' };
+
 describe("the Terraform driver's evidence for the workflow (CodeBuild exported-variables)", () => {
   /** The build phase as CodeBuild runs it (build command, then finally:), with the buildspec's variables. */
   const runBuildPhase = (plan: string, env: Record<string, string> = environment()) => {
@@ -527,7 +540,10 @@ describe("the Terraform driver's evidence for the workflow (CodeBuild exported-v
 
   it('declares exactly the variables the workflow reads from a Terraform build, and the finally block exports those', () => {
     assert.deepEqual(exportedVariableNames(buildspec), [...DRIVER_EXPORTS.terraform]);
-    assert.match(buildFinallyCommand(buildspec), /TF_PLAN_SHA256 \| TF_PLAN_KEY \| TF_PLAN_SUMMARY\) export "\$name=\$value"/);
+    assert.match(
+      buildFinallyCommand(buildspec),
+      /TF_PLAN_SHA256 \| TF_PLAN_KEY \| TF_PLAN_SUMMARY \| TF_SAVED_PLAN_SHA256 \| TF_SAVED_PLAN_KEY \| TF_PLAN_RESULT\) export "\$name=\$value"/,
+    );
   });
 
   it('exports the sha256 of the plan JSON, its key in the evidence bucket and terraform’s add/change/destroy counts', () => {
@@ -537,6 +553,7 @@ describe("the Terraform driver's evidence for the workflow (CodeBuild exported-v
       TF_PLAN_SHA256: sha256(UPDATE_PLAN),
       TF_PLAN_KEY: `evidence/${RELEASE_ID}/prod/deploy/plan.json`,
       TF_PLAN_SUMMARY: '{"add":1,"change":1,"destroy":0}',
+      ...NO_SAVED_PLAN,
     });
     // The key names the object the driver uploaded, and the sha256 is that object's.
     assert.equal(sha256(r.s3(`s3://${BUCKET}/${r.exported.TF_PLAN_KEY}`) ?? ''), r.exported.TF_PLAN_SHA256);
@@ -555,6 +572,7 @@ describe("the Terraform driver's evidence for the workflow (CodeBuild exported-v
       TF_PLAN_SHA256: sha256(plan),
       TF_PLAN_KEY: `evidence/${RELEASE_ID}/prod/deploy/plan.json`,
       TF_PLAN_SUMMARY: '{"add":1,"change":1,"destroy":2}',
+      ...NO_SAVED_PLAN,
     });
   });
 
@@ -572,7 +590,7 @@ describe("the Terraform driver's evidence for the workflow (CodeBuild exported-v
       stubEnv: { STUB_EXPORTS_OUT: out, STUB_TF_PLAN_EXIT: '1' },
     });
     assert.equal(r.status, 1);
-    assert.deepEqual(readExports(out), { TF_PLAN_SHA256: '', TF_PLAN_KEY: '', TF_PLAN_SUMMARY: '' });
+    assert.deepEqual(readExports(out), { TF_PLAN_SHA256: '', TF_PLAN_KEY: '', TF_PLAN_SUMMARY: '', ...NO_SAVED_PLAN });
   });
 
   it('refuses an exports file path that does not match its pattern before running anything', () => {
@@ -684,7 +702,41 @@ describe.skipIf(realTerraform ? false : 'terraform is not installed; the stubbed
     assert.ok(stateOf(state).resources.some((x) => x.name === 'sidecar'));
     const exported = readExports(out);
     const key = `evidence/${RELEASE_ID}/prod/rollback/plan.json`;
-    assert.deepEqual(exported, { TF_PLAN_SHA256: sha256(r.s3(`s3://${BUCKET}/${key}`) ?? ''), TF_PLAN_KEY: key, TF_PLAN_SUMMARY: '{"add":0,"change":1,"destroy":1}' });
+    assert.deepEqual(exported, {
+      TF_PLAN_SHA256: sha256(r.s3(`s3://${BUCKET}/${key}`) ?? ''),
+      TF_PLAN_KEY: key,
+      TF_PLAN_SUMMARY: '{"add":0,"change":1,"destroy":1}',
+      ...NO_SAVED_PLAN,
+    });
+  });
+
+  it('plan, then apply of exactly that saved plan; a plan whose state moved meanwhile is stale: exit 3, nothing applied (decision 049)', () => {
+    const dir = join(root, 'saved');
+    const savedState = join(root, 'saved-state', 'terraform.tfstate');
+    writeModule(dir, savedState, APP);
+    const s3 = mkdtempSync(join(tmpdir(), 'gantry-tf-s3-'));
+    const key = `evidence/${RELEASE_ID}/prod/plan-1/tfplan`;
+    const go = (env: Record<string, string>) =>
+      runBash(deployed, { env, stubDirs: [noTerraformStubs], stubEnv: { STUB_S3: s3, STUB_SOURCE_ZIP: join(fixtures, 'source.zip'), STUB_MODULE: dir } });
+    const saved = () => readFileSync(join(s3, BUCKET, key));
+    // Plan 1, applied as approved.
+    const plan1 = go(environment({ GANTRY_TF_MODE: 'plan', GANTRY_TF_PLAN_ATTEMPT: '1' }));
+    assert.equal(plan1.status, 0, plan1.stdout + plan1.stderr);
+    assert.ok(!existsSync(savedState), 'a plan-only run writes no state');
+    const hash1 = createHash('sha256').update(saved()).digest('hex');
+    const apply1 = go(environment({ GANTRY_TF_MODE: 'apply', GANTRY_TF_PLAN_KEY: key, GANTRY_TF_PLAN_SHA256: hash1 }));
+    assert.equal(apply1.status, 0, apply1.stdout + apply1.stderr);
+    assert.equal(stateOf(savedState).resources.find((x) => x.name === 'app')?.instances[0]?.attributes.input.value, IMAGE);
+    // Plan again (the rollback digest), then another change moves the state before that plan's apply.
+    const plan2 = go(environment({ GANTRY_TF_MODE: 'plan', GANTRY_TF_PLAN_ATTEMPT: '1', GANTRY_DIGEST: OLD_DIGEST }));
+    assert.equal(plan2.status, 0, plan2.stdout + plan2.stderr);
+    const hash2 = createHash('sha256').update(saved()).digest('hex');
+    const moved = go(environment({ GANTRY_DIGEST: `sha256:${'ef56'.repeat(16)}` }));
+    assert.equal(moved.status, 0, moved.stdout + moved.stderr);
+    const stale = go(environment({ GANTRY_TF_MODE: 'apply', GANTRY_TF_PLAN_KEY: key, GANTRY_TF_PLAN_SHA256: hash2 }));
+    assert.equal(stale.status, 3, stale.stdout + stale.stderr);
+    assert.match(stale.stdout + stale.stderr, /Saved plan is stale/);
+    assert.equal(stateOf(savedState).resources.find((x) => x.name === 'app')?.instances[0]?.attributes.input.value, `${REGISTRY}/payments-api@sha256:${'ef56'.repeat(16)}`);
   });
 
   it('applies that destroy when the stage allows it', () => {
@@ -693,4 +745,112 @@ describe.skipIf(realTerraform ? false : 'terraform is not installed; the stubbed
     assert.ok(!stateOf(state).resources.some((x) => x.name === 'sidecar'));
     assert.equal(stateOf(state).resources.find((x) => x.name === 'app')?.instances[0]?.attributes.input.value, `${REGISTRY}/payments-api@${OLD_DIGEST}`);
   });
+});
+
+describe('plan, approve, apply that plan: GANTRY_TF_MODE (decision 049)', () => {
+  const PLAN_KEY = `evidence/${RELEASE_ID}/prod/plan-1/tfplan`;
+  /** What the stub terraform writes as the binary saved plan (`plan -out`). */
+  const SAVED = 'binary plan\n';
+  const exportsRun = (options: Parameters<typeof runDriver>[0] & { env: Record<string, string> }) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'exported.env');
+    const exportsFile = join(mkdtempSync(join(tmpdir(), 'gantry-tf-exports-')), 'gantry-driver-exports.env');
+    const r = runDriver({
+      ...options,
+      program: codeBuildBuildPhase(deployed, buildspec),
+      env: { ...buildspecVariables(buildspec), ...options.env, GANTRY_EXPORTS_FILE: exportsFile },
+      stubEnv: { STUB_EXPORTS_OUT: out, ...options.stubEnv },
+    });
+    return { ...r, exported: readExports(out) };
+  };
+  const planEnv = (extra: Record<string, string> = {}) => environment({ GANTRY_TF_MODE: 'plan', GANTRY_TF_PLAN_ATTEMPT: '1', ...extra });
+  const applyEnv = (extra: Record<string, string | undefined> = {}) =>
+    environment({ GANTRY_TF_MODE: 'apply', GANTRY_TF_PLAN_KEY: PLAN_KEY, GANTRY_TF_PLAN_SHA256: sha256(SAVED), ...extra });
+
+  it('passes bash -n with the modes in', () => {
+    const r = spawnSync('bash', ['-n', TERRAFORM_SCRIPT_PATH], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('plan: saves the binary plan under plan-<n>, exports its sha256, key, counts and "planned", and applies nothing', () => {
+    const r = exportsRun({ env: planEnv() });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!steps(r.calls).includes('terraform apply'), 'a plan-only run never applies');
+    assert.ok(steps(r.calls).includes('terraform plan'));
+    assert.equal(r.s3(`s3://${BUCKET}/${PLAN_KEY}`), SAVED);
+    assert.equal(r.s3(`s3://${BUCKET}/evidence/${RELEASE_ID}/prod/plan-1/plan.json`), UPDATE_PLAN);
+    assert.deepEqual(r.exported, {
+      TF_PLAN_SHA256: '',
+      TF_PLAN_KEY: '',
+      TF_PLAN_SUMMARY: '{"add":1,"change":1,"destroy":0}',
+      TF_SAVED_PLAN_SHA256: sha256(SAVED),
+      TF_SAVED_PLAN_KEY: PLAN_KEY,
+      TF_PLAN_RESULT: 'planned',
+    });
+    assert.match(r.stdout, /plan 1 of sha256:(ab12){16} for prod saved; nothing applied/);
+  });
+
+  it('plan: refuses a plan that destroys without allowDestroy, exporting it as "refused"', () => {
+    const r = exportsRun({ env: planEnv(), plan: planJson([{ address: 'aws_db_instance.main', actions: ['delete'] }]) });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /refusing to apply: the plan would destroy 1 resource\(s\)/);
+    assert.equal(r.exported.TF_PLAN_RESULT, 'refused');
+    assert.equal(r.exported.TF_SAVED_PLAN_SHA256, sha256(SAVED));
+    assert.ok(!steps(r.calls).includes('terraform apply'));
+  });
+
+  it('apply: downloads the approved saved plan by its key, checks its sha256, and applies exactly it without planning', () => {
+    const r = exportsRun({ env: applyEnv(), s3Files: { [`${BUCKET}/${PLAN_KEY}`]: SAVED } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!steps(r.calls).includes('terraform plan'), 'an apply run never makes a new plan');
+    assert.deepEqual(r.calls.find((c) => c.argv[0] === 'aws' && c.argv[1] === 's3' && String(c.argv[3]).endsWith('/tfplan'))?.argv.slice(0, 5), [
+      'aws',
+      's3',
+      'cp',
+      `s3://${BUCKET}/${PLAN_KEY}`,
+      'tfplan',
+    ]);
+    assert.deepEqual(call(r, 'terraform', 'apply')?.argv, ['terraform', 'apply', '-input=false', '-no-color', '-lock-timeout=5m', 'tfplan']);
+    assert.equal(r.exported.TF_SAVED_PLAN_SHA256, sha256(SAVED));
+    assert.equal(r.exported.TF_PLAN_RESULT, 'applied');
+    assert.equal(r.exported.TF_PLAN_KEY, `evidence/${RELEASE_ID}/prod/deploy/plan.json`);
+  });
+
+  it('apply: refuses a swapped saved plan (its sha256 is not the approved one) and applies nothing', () => {
+    const r = exportsRun({ env: applyEnv(), s3Files: { [`${BUCKET}/${PLAN_KEY}`]: 'another plan\n' } });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`refusing to apply: the saved plan ${PLAN_KEY} has sha256 ${sha256('another plan\n')}, not the approved ${sha256(SAVED)}`));
+    assert.ok(!steps(r.calls).includes('terraform apply'));
+    assert.ok(!steps(r.calls).includes('terraform show'));
+    assert.equal(r.exported.TF_PLAN_RESULT, 'mismatch');
+  });
+
+  it('apply: a stale saved plan exits 3, exporting "stale": nothing was applied', () => {
+    const r = exportsRun({ env: applyEnv(), s3Files: { [`${BUCKET}/${PLAN_KEY}`]: SAVED }, stubEnv: { STUB_TF_APPLY_STALE: '1' } });
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /the saved plan .*plan-1\/tfplan is stale \(the state moved since it was made\): nothing applied/);
+    assert.equal(r.exported.TF_PLAN_RESULT, 'stale');
+    // Any other apply failure stays a failure (exit 1), not a stale plan.
+    const failed = exportsRun({ env: applyEnv(), s3Files: { [`${BUCKET}/${PLAN_KEY}`]: SAVED }, stubEnv: { STUB_TF_APPLY_EXIT: '1' } });
+    assert.equal(failed.status, 1);
+    assert.equal(failed.exported.TF_PLAN_RESULT, '');
+  });
+
+  for (const [name, env, message] of [
+    ['an unknown mode', environment({ GANTRY_TF_MODE: 'destroy' }), /GANTRY_TF_MODE does not match/],
+    ['plan without its number', environment({ GANTRY_TF_MODE: 'plan' }), /GANTRY_TF_MODE=plan needs GANTRY_TF_PLAN_ATTEMPT/],
+    ['plan naming a plan to apply', planEnv({ GANTRY_TF_PLAN_SHA256: 'a'.repeat(64) }), /GANTRY_TF_MODE=plan takes no GANTRY_TF_PLAN_KEY or GANTRY_TF_PLAN_SHA256/],
+    ['apply without a sha256', applyEnv({ GANTRY_TF_PLAN_SHA256: undefined }), /GANTRY_TF_MODE=apply needs GANTRY_TF_PLAN_KEY and GANTRY_TF_PLAN_SHA256/],
+    ['apply of another release’s plan', applyEnv({ GANTRY_TF_PLAN_KEY: 'evidence/other-release/prod/plan-1/tfplan' }), /GANTRY_TF_PLAN_KEY is not a saved plan of release/],
+    ['apply with a key that leaves its folder', applyEnv({ GANTRY_TF_PLAN_KEY: `evidence/${RELEASE_ID}/prod/plan-1/../tfplan` }), /GANTRY_TF_PLAN_KEY does not match/],
+    ['a sha256 that is no sha256', applyEnv({ GANTRY_TF_PLAN_SHA256: 'A'.repeat(64) }), /GANTRY_TF_PLAN_SHA256 does not match/],
+    ['plan variables without a mode', environment({ GANTRY_TF_PLAN_ATTEMPT: '1' }), /GANTRY_TF_PLAN_\* is set without GANTRY_TF_MODE/],
+    ['a rollback in a mode', planEnv({ GANTRY_KIND: 'rollback' }), /GANTRY_TF_MODE=plan is for a deploy/],
+  ] as const) {
+    it(`refuses ${name} before running anything`, () => {
+      const r = runDriver({ env: env as Record<string, string> });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, message);
+      assert.deepEqual(r.calls, []);
+    });
+  }
 });

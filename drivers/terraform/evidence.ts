@@ -10,6 +10,8 @@ export interface TerraformEvidence {
   readonly add: number;
   readonly change: number;
   readonly destroy: number;
+  /** Decision 049: the apply of an approved saved plan — that binary plan's sha256, checked against the approved one before the apply. */
+  readonly savedPlanSha256?: string;
 }
 
 const PLAN_SUMMARY = /^\{"add":(\d{1,7}),"change":(\d{1,7}),"destroy":(\d{1,7})\}$/;
@@ -25,8 +27,18 @@ export const terraformEvidence: DriverEvidencePart = {
     if (sha !== undefined && !shaOk) drop('TF_PLAN_SHA256', 'not a sha256');
     if (key !== undefined && !keyOk) drop('TF_PLAN_KEY', `not the plan key of this run (evidence/${releaseId}/${stage}/${kind}/plan.json)`);
     if (summary !== undefined && !counts) drop('TF_PLAN_SUMMARY', 'not {"add":N,"change":N,"destroy":N}');
+    const saved = value('TF_SAVED_PLAN_SHA256');
+    const savedOk = saved !== undefined && SHA256.test(saved);
+    if (saved !== undefined && !savedOk) drop('TF_SAVED_PLAN_SHA256', 'not a sha256');
     if (shaOk && keyOk && counts) {
-      return { planSha256: sha as string, planKey: key as string, add: Number(counts[1]), change: Number(counts[2]), destroy: Number(counts[3]) };
+      return {
+        planSha256: sha as string,
+        planKey: key as string,
+        add: Number(counts[1]),
+        change: Number(counts[2]),
+        destroy: Number(counts[3]),
+        ...(savedOk ? { savedPlanSha256: saved as string } : {}),
+      };
     }
     if (hasBuild)
       warn(`no Terraform evidence: ${[!shaOk && 'TF_PLAN_SHA256', !keyOk && 'TF_PLAN_KEY', !counts && 'TF_PLAN_SUMMARY'].filter(Boolean).join(', ')} missing or dropped`);

@@ -10,7 +10,10 @@ export const terraform = defineDriver({
   name: 'terraform',
   title: 'Terraform',
   config: terraformDeploy,
-  codeBuild: { projectPlaceholder: 'TerraformProjectName', exports: ['TF_PLAN_SHA256', 'TF_PLAN_KEY', 'TF_PLAN_SUMMARY'] },
+  codeBuild: {
+    projectPlaceholder: 'TerraformProjectName',
+    exports: ['TF_PLAN_SHA256', 'TF_PLAN_KEY', 'TF_PLAN_SUMMARY', 'TF_SAVED_PLAN_SHA256', 'TF_SAVED_PLAN_KEY', 'TF_PLAN_RESULT'],
+  },
   deployEnv: (deploy) => ({
     GANTRY_TF_SOURCE: deploy.source,
     GANTRY_TF_WORKDIR: deploy.workdir,

@@ -167,11 +167,18 @@ export interface QuorumLedgerEvent {
  * over, and an approval recorded after it (one that raced a rejection or the timeout) does not count.
  */
 export function approvalsSoFar(events: readonly QuorumLedgerEvent[], stage: string): ApprovalEntry[] {
-  const out: ApprovalEntry[] = [];
+  let out: ApprovalEntry[] = [];
+  let decided = false;
   for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
     if (e.stage !== stage) continue;
-    if (e.type === 'gate.evaluated' && e.data.gate === 'approval' && typeof e.data.decision === 'string') break;
-    if (e.type === 'approval.recorded') out.push(entryOf(e.data, e.at));
+    // A stage that asks again (a new Terraform plan, decision 049) counts again: only the current request's approvals.
+    if (e.type === 'stage.waiting' && e.data.waitingFor === 'approval') {
+      out = [];
+      decided = false;
+    }
+    if (decided) continue;
+    if (e.type === 'gate.evaluated' && e.data.gate === 'approval' && typeof e.data.decision === 'string') decided = true;
+    else if (e.type === 'approval.recorded') out.push(entryOf(e.data, e.at));
   }
   return out;
 }

@@ -156,6 +156,49 @@ export function canaryTerms(st: StageConfig, i: number): BudgetTerm[] {
   ];
 }
 
+/**
+ * Plan, approve, apply that plan (decision 049): a Terraform stage with an approval (and no waves) plans first, and an
+ * apply that finds its saved plan stale goes back to the plan, at most TERRAFORM_PLANS_PER_STAGE plans in all
+ * (lambdas/domain/plan-approval.ts MAX_TERRAFORM_PLANS; a test keeps them equal). STAGE_FIXED_EVENTS is the longest
+ * path of a stage WITHOUT the plan states; such a stage adds (each derived from the ASL in the test):
+ * - TERRAFORM_PLAN_FIXED_EXTRA_EVENTS: the longest path through the plan states (plan, record, approval, apply, the
+ *   stale check) minus the longest path without them, every Retry used up;
+ * - TERRAFORM_PLAN_ROUND_EVENTS: one more round after a stale apply (PrepareTerraformPlan … TerraformApplyVerdict,
+ *   through ConfirmDeploy), every Retry used up.
+ */
+export const TERRAFORM_PLANS_PER_STAGE = 4;
+export const TERRAFORM_PLAN_FIXED_EXTRA_EVENTS = 62;
+export const TERRAFORM_PLAN_ROUND_EVENTS = 171;
+
+/** Whether a stage plans before its approval (lambdas/domain/plan-approval.ts plansBeforeApproval, kept equal by a test). */
+const plansFirst = (st: StageConfig): boolean => st.deploy.driver === 'terraform' && st.approval !== undefined && st.waves === undefined;
+
+/** A plan-first Terraform stage's share beyond STAGE_FIXED_EVENTS: its plan states, and a new round for each re-plan. */
+export function terraformPlanTerms(st: StageConfig, i: number): BudgetTerm[] {
+  if (!plansFirst(st)) return [];
+  const rounds = TERRAFORM_PLANS_PER_STAGE - 1;
+  return [
+    {
+      stage: st.name,
+      stageIndex: i,
+      loop: 'terraform-plans',
+      iterations: TERRAFORM_PLANS_PER_STAGE,
+      events: TERRAFORM_PLAN_FIXED_EXTRA_EVENTS + rounds * TERRAFORM_PLAN_ROUND_EVENTS,
+      setting: ['stages', i, 'approval'],
+      what: `stage ${st.name}'s Terraform plans (a plan before its approval, and up to ${rounds} new plan(s) and approval(s) after a stale apply)`,
+      fix: () => 'move the stage to another service, or split its stages (the re-plan limit is fixed)',
+    },
+  ];
+}
+
+/** The time a plan-first stage can hold its lease beyond a plain stage's: every further plan, approval and apply. */
+function terraformPlanHold(st: StageConfig): Array<{ setting: ReadonlyArray<string | number>; minutes: number }> {
+  if (!plansFirst(st) || !st.approval) return [];
+  const build = st.deploy.timeoutMinutes + DEPLOY_STARTUP_MINUTES;
+  const rounds = TERRAFORM_PLANS_PER_STAGE - 1;
+  return [{ setting: ['approval', 'timeoutMinutes'], minutes: TERRAFORM_PLANS_PER_STAGE * build + rounds * (st.approval.timeoutMinutes + build) }];
+}
+
 /** image-gates polls a running scan this often (lambdas/image-gates.ts SCAN_POLL_SECONDS; a test keeps them equal). */
 export const SCAN_POLL_SECONDS = 30;
 /** The event-driven bake's safety timeout past bakeMinutes (release.ts bakeTimeoutSeconds; a test keeps them equal). */
@@ -195,8 +238,8 @@ export const WINDOW_CHECKPOINTS_PER_STAGE = 2;
 export interface BudgetTerm {
   readonly stage: string;
   readonly stageIndex: number;
-  /** The loop, or `waves`: a wave stage's waves and clusters (waveTerms, decision 044). */
-  readonly loop: LoopName | 'waves';
+  /** The loop, or `waves`: a wave stage's waves and clusters (waveTerms, decision 044); `terraform-plans` (decision 049). */
+  readonly loop: LoopName | 'waves' | 'terraform-plans';
   readonly iterations: number;
   readonly events: number;
   /** JSON path below the service, e.g. ['stages', 2, 'bake', 'intervalSeconds']. */
@@ -237,6 +280,7 @@ export function stageHoldMinutes(st: StageConfig, scanWaitMinutes: number): { mi
   parts.push({ setting: ['deploy', 'timeoutMinutes'], minutes: 2 * (st.deploy.timeoutMinutes + DEPLOY_STARTUP_MINUTES) });
   parts.push({ setting: ['bakeMinutes'], minutes: st.bake.mode === 'poll' ? st.bakeMinutes : st.bakeMinutes + BAKE_SAFETY_MINUTES });
   parts.push({ setting: ['recoveryMinutes'], minutes: st.recoveryMinutes });
+  parts.push(...terraformPlanHold(st));
   return { minutes: parts.reduce((n, p) => n + p.minutes, 0), parts: parts.sort((a, b) => b.minutes - a.minutes) };
 }
 
@@ -394,7 +438,10 @@ function scanTerm(service: ServiceConfig): BudgetTerm {
 /** The worst-case history of one release execution of `service`: the fixed parts and every loop's share. */
 export function worstCaseHistory(service: ServiceConfig, lease: LeaseWaitModel = LEASE_WAIT): HistoryWorstCase {
   const scanWait = service.imagePolicy.scanWaitMinutes;
-  const terms = [...service.stages.flatMap((st, i) => [...stageTerms(st, i, scanWait, lease), ...canaryTerms(st, i), ...waveTerms(st, i)]), scanTerm(service)];
+  const terms = [
+    ...service.stages.flatMap((st, i) => [...stageTerms(st, i, scanWait, lease), ...canaryTerms(st, i), ...waveTerms(st, i), ...terraformPlanTerms(st, i)]),
+    scanTerm(service),
+  ];
   const fixed = EXECUTION_FIXED_EVENTS + service.stages.length * STAGE_FIXED_EVENTS;
   return { total: fixed + terms.reduce((n, t) => n + t.events, 0), fixed, terms };
 }

@@ -36,6 +36,10 @@ export const LEDGER_EVENT_TYPES = [
   'release.finished',
   /** One accepted approval of a stage that requires several that did not complete the count (decision 050): who, and the count. */
   'approval.recorded',
+  /** A Terraform stage's saved plan n (decision 049): its sha256, artifact key, adds/changes/destroys; approvers approve that hash. */
+  'plan.recorded',
+  /** The apply of an approved saved plan found it stale (the state moved since the plan): nothing applied; the stage plans again. */
+  'plan.stale',
 ] as const;
 export type LedgerEventType = (typeof LEDGER_EVENT_TYPES)[number];
 
@@ -156,6 +160,24 @@ export interface StageSummary {
   readonly clusters?: ClusterSummary[];
   /** A wave stage's waves that ended, in order. */
   readonly waves?: Array<{ wave: number; result: string; clusters: string[]; endedAt: string }>;
+  /** A Terraform stage with an approval (decision 049): its latest saved plan, the one its approvers approve and its apply applies. */
+  readonly plan?: PlanSummary;
+  /** The approved saved plans whose apply found them stale (decision 049), oldest first. */
+  readonly stalePlans?: Array<{ sha256: string; attempt: number; at: string; message?: string }>;
+}
+
+/** A saved Terraform plan as `plan.recorded` holds it (decision 049). */
+export interface PlanSummary {
+  /** sha256 of the binary saved plan (`terraform plan -out`), the hash an approver approves. */
+  readonly sha256: string;
+  /** Its key in the artifacts bucket. */
+  readonly key: string;
+  readonly adds: number;
+  readonly changes: number;
+  readonly destroys: number;
+  /** 1 for the stage's first plan, one more after each stale apply. */
+  readonly attempt: number;
+  readonly at: string;
 }
 
 /** One decision on a stage's approval, as the summary lists it. */
@@ -415,6 +437,27 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
           st.status = data.status as StageStatus;
           st.reason = str(data.reason) ?? st.reason;
           st.endedAt = e.at;
+        }
+        break;
+      case 'plan.recorded':
+        if (st && typeof data.sha256 === 'string') {
+          // A new plan has no approval yet: the one given to a plan that went stale stays in the gates.
+          if (st.approval && Number(data.attempt ?? 1) > 1) st.approval = undefined;
+          st.plan = {
+            sha256: data.sha256,
+            key: str(data.key) ?? '',
+            adds: Number(data.adds ?? 0),
+            changes: Number(data.changes ?? 0),
+            destroys: Number(data.destroys ?? 0),
+            attempt: Number(data.attempt ?? 1),
+            at: e.at,
+          };
+        }
+        break;
+      case 'plan.stale':
+        if (st) {
+          st.stalePlans = [...(st.stalePlans ?? []), { sha256: str(data.sha256) ?? '', attempt: Number(data.attempt ?? 0), at: e.at, message: str(data.message) }];
+          st.deploy = { ...(st.deploy ?? {}), result: 'STALE', message: str(data.message), endedAt: e.at };
         }
         break;
       case 'release.finished':

@@ -12,6 +12,7 @@
  *   stage:<stage>:cluster:<cluster>:<step>                            once per release, stage and cluster of a wave stage
  *   stage:<stage>:wave:<k>:<step>                                     once per release, stage and wave (decision 044)
  *   stage:<stage>:approval:<n>                                        the n-th of several approvals of a stage (decision 050)
+ *   stage:<stage>:plan:<n>[:<step>]                                   once per Terraform plan n of the stage (decision 049)
  *
  * A stage is a Kubernetes DNS label (no `:`), so a key splits back into its parts (`parseStepKey`).
  */
@@ -77,6 +78,10 @@ export const stageStep = {
   wave: (s: string, wave: number, step: 'started' | 'finished') => stage(s, `wave:${wave}:${step}`),
   /** The n-th accepted approval of a stage that requires several (decision 050), n = 1, 2, …: one person per place in the count. */
   approvalRecorded: (s: string, n: number) => stage(s, `approval:${n}`),
+  /** A Terraform stage with an approval (decision 049): its plan n (1-based), recorded as `plan.recorded`. */
+  plan: (s: string, n: number) => stage(s, `plan:${n}`),
+  /** A step of plan n's round (its approval wait and decision, its apply) when n > 1: plan 1 keeps the stage's own keys. */
+  planRound: (s: string, n: number, step: string) => stage(s, `plan:${n}:${step}`),
   /** A gate taken again right before a rollback deploys. */
   atRollbackGate: (s: string, gate: 'window') => stage(s, `at-rollback:gate:${gate}`),
 } as const;

@@ -21,6 +21,8 @@ export const GATE_NAMES = [
   'canary.analysis',
   /** The release's change record (decision 051): present and matching the service's pattern, from an image label or the input. */
   'change.record',
+  /** A Terraform stage's saved plan (decision 049): planned, or refused (destroys without allowDestroy, a failed plan, too many stale plans). */
+  'terraform.plan',
 ] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 export type GateResultValue = 'PASS' | 'FAIL' | 'WARN';

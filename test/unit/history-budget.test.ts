@@ -36,6 +36,10 @@ import {
   CLUSTER_DEPLOY_EVENTS,
   CLUSTER_ROLLBACK_EVENTS,
   MAP_ITERATION_EVENTS,
+  TERRAFORM_PLAN_FIXED_EXTRA_EVENTS,
+  TERRAFORM_PLAN_ROUND_EVENTS,
+  TERRAFORM_PLANS_PER_STAGE,
+  terraformPlanTerms,
 } from '../../lambdas/domain/history-budget';
 import { bakeTimeoutSeconds, deployTimeoutSeconds } from '../../lambdas/domain/release';
 import { ValidationError } from '../../lambdas/domain/validation';
@@ -44,6 +48,8 @@ import { SCAN_POLL_SECONDS as IMAGE_GATES_SCAN_POLL_SECONDS } from '../../lambda
 import { loadScenario } from '../../local/scenario';
 import { MAX_UPDATE_ATTEMPTS } from '../../lambdas/domain/rollout';
 import { CANARY_STATE_NAMES } from '../../drivers/kubernetes/canary-workflow';
+import { TERRAFORM_PLAN_STATES } from '../../workflows/fragments/terraform-plan';
+import { MAX_TERRAFORM_PLANS, plansBeforeApproval } from '../../lambdas/domain/plan-approval';
 
 const ROOT = join(__dirname, '..', '..');
 type State = AslState & { Next?: string; Default?: string; End?: boolean; Seconds?: number; Choices?: Array<{ Next: string }>; Catch?: Array<{ Next: string }> };
@@ -73,6 +79,9 @@ function cycleOf(wait: string): string[] | undefined {
   }
   return undefined;
 }
+
+/** The plan-first states of a Terraform stage with an approval (workflows/fragments/terraform-plan.ts, decision 049): no other stage enters them. */
+const PLAN = new Set<string>(Object.values(TERRAFORM_PLAN_STATES));
 
 /** The canary chain's states (drivers/kubernetes/canary-workflow.ts) but its Choice: a non-canary stage never enters them. */
 const CANARY = new Set<string>(Object.values(CANARY_STATE_NAMES).filter((x) => x !== CANARY_STATE_NAMES.choose));
@@ -144,7 +153,51 @@ describe('the history budget against the committed workflow', () => {
 
   it('counts the fixed part of a stage as the longest path from BeginStage to the next stage, FinishRelease or the end, plus the bounded extra passes of the Kubernetes update loop', () => {
     const loops = KUBERNETES_WRITES_PER_STAGE * KUBERNETES_CONFLICT_RETRIES * KUBERNETES_CONFLICT_LOOP_EVENTS;
-    assert.equal(STAGE_FIXED_EVENTS, longest('BeginStage', new Set(['BeginStage', 'FinishRelease']), new Set(), CANARY) + loops);
+    assert.equal(STAGE_FIXED_EVENTS, longest('BeginStage', new Set(['BeginStage', 'FinishRelease']), new Set(), new Set([...CANARY, ...PLAN])) + loops);
+  });
+
+  it('counts what a plan-first Terraform stage adds as the ASL has it: the plan states over the path without them, one more round per re-plan (decision 049)', () => {
+    const stops = new Set(['BeginStage', 'FinishRelease']);
+    const without = longest('BeginStage', stops, new Set(), new Set([...CANARY, ...PLAN]));
+    assert.equal(TERRAFORM_PLAN_FIXED_EXTRA_EVENTS, longest('BeginStage', stops, new Set(), CANARY) - without);
+    // One round: from the plan, through the approval and the point of action, to the apply's verdict that goes back to the plan.
+    const round = [
+      TERRAFORM_PLAN_STATES.prepare,
+      TERRAFORM_PLAN_STATES.plan,
+      TERRAFORM_PLAN_STATES.record,
+      TERRAFORM_PLAN_STATES.verdict,
+      TERRAFORM_PLAN_STATES.approval,
+      TERRAFORM_PLAN_STATES.startCheck,
+      'ConfirmDeploy',
+      'DeployCheckVerdict',
+      TERRAFORM_PLAN_STATES.applyStarted,
+      TERRAFORM_PLAN_STATES.apply,
+      TERRAFORM_PLAN_STATES.applyFailed,
+      TERRAFORM_PLAN_STATES.applyVerdict,
+    ];
+    round.forEach((name, k) => {
+      const next = round[(k + 1) % round.length] as string;
+      assert.ok(successors(S[name] as State).includes(next), `${name} leads to ${next}`);
+    });
+    assert.equal(
+      TERRAFORM_PLAN_ROUND_EVENTS,
+      round.reduce((n, name) => n + worstEventsOfState(S[name] as State), 0),
+    );
+    assert.equal(TERRAFORM_PLANS_PER_STAGE, MAX_TERRAFORM_PLANS);
+  });
+
+  it('adds the plan term only to a Terraform stage with an approval and no waves, and its holds to the lease wait (decision 049)', () => {
+    const tf = { driver: 'terraform', source: 's3://tf-sources/payments.zip', workdir: 'prod', imageVariable: 'image', timeoutMinutes: 20 };
+    const approval = { approvers: APPROVERS, timeoutMinutes: 60 };
+    const planned = oneStage((st) => Object.assign(st, { deploy: tf, approval }));
+    const plain = oneStage((st) => Object.assign(st, { deploy: tf }));
+    const term = terraformPlanTerms(planned.stages[0] as never, 0);
+    assert.equal(term.length, 1);
+    assert.equal(term[0]?.events, TERRAFORM_PLAN_FIXED_EXTRA_EVENTS + (TERRAFORM_PLANS_PER_STAGE - 1) * TERRAFORM_PLAN_ROUND_EVENTS);
+    assert.deepEqual(terraformPlanTerms(plain.stages[0] as never, 0), []);
+    assert.ok(worstCaseHistory(planned).total > worstCaseHistory(plain).total);
+    assert.equal(plansBeforeApproval(planned.stages[0] as never), true);
+    assert.equal(plansBeforeApproval(plain.stages[0] as never), false);
   });
 
   it('counts what a canary stage adds as the ASL has it: the canary chain over the path it replaces, one more step, one 409 loop', () => {

@@ -52,6 +52,10 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
     e('stage.promoted', 'dev', { digest: DEV_DIGEST }, 'dev/promoted'),
     e('lease.released', 'dev', { owner: 'exec-1' }, 'dev/unlock'),
     e('stage.started', 'prod', { previousDigest: OLD_DIGEST }, 'prod/start'),
+    // A Terraform stage that plans first (decision 049): plan 1 went stale after its approval, plan 2 is the one approved.
+    e('plan.recorded', 'prod', { sha256: 'a'.repeat(64), key: 'evidence/rel-1/prod/plan-1/tfplan', adds: 0, changes: 1, destroys: 0, attempt: 1 }, 'prod/plan/1'),
+    e('plan.stale', 'prod', { sha256: 'a'.repeat(64), attempt: 1, message: 'Saved plan is stale' }, 'prod/plan/1/stale'),
+    e('plan.recorded', 'prod', { sha256: 'b'.repeat(64), key: 'evidence/rel-1/prod/plan-2/tfplan', adds: 1, changes: 2, destroys: 0, attempt: 2 }, 'prod/plan/2'),
     e('stage.waiting', 'prod', { for: 'approval' }, 'prod/wait'),
     e(
       'approval.refused',
@@ -218,6 +222,21 @@ describe('projectRelease', () => {
         ['prod', 'ROLLED_BACK'],
       ],
     );
+  });
+
+  it("projects a Terraform stage's latest saved plan and the plans that went stale (decision 049)", () => {
+    const prod = projectRelease(chain(journey()))?.stages.find((s) => s.name === 'prod');
+
+    assert.equal(prod?.plan?.sha256, 'b'.repeat(64));
+    assert.deepEqual(
+      { ...prod?.plan, at: undefined },
+      { sha256: 'b'.repeat(64), key: 'evidence/rel-1/prod/plan-2/tfplan', adds: 1, changes: 2, destroys: 0, attempt: 2, at: undefined },
+    );
+    assert.deepEqual(
+      prod?.stalePlans?.map((p) => [p.sha256, p.attempt, p.message]),
+      [['a'.repeat(64), 1, 'Saved plan is stale']],
+    );
+    assert.equal(projectRelease(chain(journey()))?.stages.find((s) => s.name === 'dev')?.plan, undefined);
   });
 
   it('keeps gates in the order they were evaluated, with their evidence', () => {

@@ -76,6 +76,12 @@ export interface StageAudit {
   readonly promotedAt?: string;
   /** A canary stage's steps (`canary.step`, decision 043), in order: started, passed or aborted, with the weight. */
   readonly canarySteps?: Array<{ at: string; step: number; weight: number; status: string; replicas?: number; reason?: string }>;
+  /**
+   * A Terraform stage that planned before its approval (`plan.recorded`, decision 049), in order: each saved plan's
+   * sha256, key and counts, the decisions given on it (each naming the plan hash it approved) and, when its apply
+   * found it stale, when and why.
+   */
+  readonly plans?: PlanAudit[];
   readonly rollback?: {
     reason?: string;
     detectedAt?: string;
@@ -93,6 +99,23 @@ export interface StageAudit {
     /** rollback.finished − detectedAt: the failed deployment's recovery time. */
     recoverySeconds?: number;
   };
+}
+
+/** One saved Terraform plan of a stage (decision 049), as the audit shows it. */
+export interface PlanAudit {
+  readonly at: string;
+  readonly attempt: number;
+  readonly sha256: string;
+  readonly key: string;
+  readonly adds: number;
+  readonly changes: number;
+  readonly destroys: number;
+  /** The approval decisions given while this was the stage's plan, each with the plan hash it named. */
+  readonly decisions: Array<{ at: string; decision: string; principal?: string; planSha256?: string }>;
+  /** The apply of this plan that found it stale: nothing applied. */
+  readonly stale?: { at: string; message?: string };
+  /** The sha256 of the saved plan the deploy applied (the apply's own check), when this plan was applied. */
+  readonly appliedSha256?: string;
 }
 
 export interface ReleaseAudit {
@@ -247,6 +270,24 @@ export function auditRelease(
             ...(s(x.reason) ? { reason: x.reason as string } : {}),
           });
           break;
+        case 'plan.recorded':
+          (st.plans ??= []).push({
+            at: e.at,
+            attempt: Number(x.attempt ?? 1),
+            sha256: String(x.sha256 ?? ''),
+            key: String(x.key ?? ''),
+            adds: Number(x.adds ?? 0),
+            changes: Number(x.changes ?? 0),
+            destroys: Number(x.destroys ?? 0),
+            decisions: [],
+          });
+          break;
+        case 'plan.stale': {
+          const plans = st.plans;
+          const plan = plans?.at(-1);
+          if (plans && plan) plans[plans.length - 1] = { ...plan, stale: { at: e.at, ...(s(x.message) ? { message: x.message as string } : {}) } };
+          break;
+        }
         case 'stage.waiting':
           st.waits.push({ at: e.at, ...(s(x.waitingFor) ? { waitingFor: x.waitingFor as string } : {}), ...(s(x.reason) ? { reason: x.reason as string } : {}) });
           if (x.waitingFor === 'approval') st.approvalsRequired = typeof x.required === 'number' ? x.required : 1;
@@ -273,6 +314,15 @@ export function auditRelease(
             reason: String(x.reason ?? ''),
             ...(x.evidence !== undefined ? { evidence: x.evidence } : {}),
           });
+          // Decision 049: each decision on a saved plan names the hash it approved (a TIMED_OUT names none).
+          if (x.gate === 'approval' && x.decision && x.checkpoint === undefined && st.plans?.length) {
+            st.plans.at(-1)?.decisions.push({
+              at: e.at,
+              decision: String(x.decision),
+              ...(s(x.principal) ? { principal: x.principal as string } : {}),
+              ...(s(x.planSha256) ? { planSha256: x.planSha256 as string } : {}),
+            });
+          }
           if (x.gate === 'approval' && x.decision) {
             st.approval = {
               decision: String(x.decision),
@@ -338,6 +388,12 @@ export function auditRelease(
             ...(evidence ? { evidence } : {}),
             ...(Object.keys(extra).length ? { driverEvidence: extra } : {}),
           });
+          // The saved plan the apply applied (decision 049): its own sha256 check, beside the plan it belongs to.
+          {
+            const applied = (evidence?.terraform as { savedPlanSha256?: string } | undefined)?.savedPlanSha256;
+            const plan = kind === 'deploy' && applied ? st.plans?.find((p) => p.sha256 === applied) : undefined;
+            if (plan && st.plans) st.plans[st.plans.indexOf(plan)] = { ...plan, appliedSha256: applied as string };
+          }
           break;
         }
         case 'bake.started':
