@@ -404,7 +404,7 @@ export function verifyExport(parsed: ParsedExport, keys: SignatureOptions = {}):
   const unsigned = releases.filter((r) => r.signature?.status === 'missing').length;
   if (!keys.publicKey) {
     notes.push(
-      `authorship was NOT checked (no public key given): ${signed} release(s) carry a signature, ${unsigned} finished release(s) carry none. The hash chains prove order only: whoever can write the ledger could rewrite and re-hash them. Give --public-key key.pem (or --stack) to check who wrote them`,
+      `authorship was NOT checked (no public key given): ${signed} release(s) carry a signature, ${unsigned} finished release(s) carry none. The hash chains prove order only: whoever can write the ledger could rewrite and re-hash them. Give --public-key key.pem (or --key-arn with the stack's AnchorKeyArn) to check who wrote them`,
     );
   }
   for (const r of releases) {
