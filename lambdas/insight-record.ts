@@ -17,6 +17,8 @@ import {
   type WorkloadTarget,
 } from './domain/insight';
 import { parseWith } from './domain/validation';
+import { INSIGHT_ANCHOR_ID, insightSignatureSubject } from './domain/audit/signature';
+import { signAnchorOnce } from './shared/anchor-signing';
 import type { Deps, LifecycleEvent } from './ports';
 import { readInsightInputs } from './shared/insight-inputs';
 import { emitInsightMetrics } from './shared/insight-metrics';
@@ -60,6 +62,8 @@ export interface InsightRecordResult {
   readonly checkId: string;
   readonly seq: number;
   readonly duplicate: boolean;
+  /** The head's signature: signed, already-signed, or failed (its outcome recorded, decision 048). */
+  readonly signature: 'signed' | 'already-signed' | 'failed' | 'skipped';
   readonly stale: number;
   readonly drifted: number;
   readonly inSync: number;
@@ -161,7 +165,12 @@ export async function run(event: unknown, deps: Deps): Promise<InsightRecordResu
     if (events.length > 0) await deps.bus.publish(events);
     emitInsightMetrics(stale, drift, deps.runtime);
   }
-  return { checkId: e.checkId, seq: record.seq, duplicate, stale: stale.length, drifted: drift.length, inSync: inSync.length };
+  // The chain's head, signed once per check, i.e. daily (decision 048): a rewritten insight chain no longer verifies.
+  // The stack always gives this handler the key (ANCHOR_KEY_ARN); a Deps without a signer (a unit test's) skips it.
+  const signed = deps.signer
+    ? (await signAnchorOnce(deps, insightSignatureSubject(record.seq), { releaseId: INSIGHT_ANCHOR_ID, version: record.seq, lastHash: record.hash })).outcome
+    : 'skipped';
+  return { checkId: e.checkId, seq: record.seq, duplicate, stale: stale.length, drifted: drift.length, inSync: inSync.length, signature: signed };
 }
 
 export const handler = lambdaHandler(run);

@@ -8,6 +8,7 @@ import type { ClusterScope } from './domain/cluster-scope';
 import type { GantryConfig } from './domain/config';
 import type { LedgerEvent, LedgerEventInput, RefusalStats, ReleaseSummary } from './domain/ledger';
 import type { InsightRecord, InsightRecordInput } from './domain/insight';
+import type { AnchorSignature, SignedAnchor } from './domain/audit/signature';
 import type { ReleaseStatus } from './domain/types';
 
 // ---------------------------------------------------------------- ledger
@@ -251,6 +252,36 @@ export interface Ledger {
   putInsight(input: InsightRecordInput): Promise<{ record: InsightRecord; duplicate: boolean }>;
   /** Insight records, oldest first; `from`/`to` bound `at` (inclusive); `last` keeps only the newest N. */
   listInsights(query?: { from?: string; to?: string; last?: number }): Promise<InsightRecord[]>;
+
+  /**
+   * Gantry's signature of a release's end, or of an insight chain head (`SIGNATURE#<subject>`, decision 048), or the
+   * named outcome of a failed signing. Written once: a SIGNED record is never replaced (false: one was there
+   * already); a FAILED one is replaced by the next attempt.
+   */
+  putSignature(record: SignatureRecord): Promise<boolean>;
+  getSignature(subject: string): Promise<SignatureRecord | undefined>;
+}
+
+/** The signature item of a release (`subject` = its id) or of an insight chain head (`insight#<seq>`). */
+export interface SignatureRecord {
+  readonly subject: string;
+  readonly status: 'SIGNED' | 'FAILED';
+  readonly at: string;
+  /** When SIGNED. */
+  readonly signature?: AnchorSignature;
+  /** What was (or was to be) signed. */
+  readonly anchor: SignedAnchor;
+  /** When FAILED: the named outcome (e.g. `kms:DisabledException`) and the message. */
+  readonly outcome?: string;
+  readonly message?: string;
+}
+
+/** kms:Sign of an anchor: the signing key's id and the DER signature (base64). */
+export interface AnchorSigner {
+  /** The key's id as signatures name it (its ARN in AWS; `local:<fingerprint>` locally). */
+  readonly keyId: string;
+  /** @throws AnchorSigningError (permanent: the key cannot sign) or a transient AWS error */
+  sign(message: Uint8Array): Promise<string>;
 }
 
 // ---------------------------------------------------------------- ECR
@@ -517,4 +548,6 @@ export interface Deps {
    * valid: a handler that needs a scope other than its home throws ConfigError without it.
    */
   readonly scoped?: ScopedReaders;
+  /** kms:Sign with the anchor signing key (decision 048); absent where no handler signs (a FAILED outcome `no-signer`). */
+  readonly signer?: AnchorSigner;
 }

@@ -18,11 +18,20 @@
 /** The workflows that invoke handlers by `${XxxFunctionArn}` (statemachines/<name>.asl.json). */
 export type WorkflowName = 'release' | 'rollback' | 'insight' | 'drill';
 /** The EventBridge rules on the default bus (ReleaseControlPlane `rules`). */
-export type RuleName = 'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange' | 'ecrImageScan' | 'inspectorImageScan';
+export type RuleName =
+  | 'ecrPush'
+  | 'cloudTrailPutImage'
+  | 'cloudTrailStartExecution'
+  | 'alarmStateChange'
+  | 'executionStatusChange'
+  | 'ecrImageScan'
+  | 'inspectorImageScan'
+  /** On the Gantry bus (not the default one): `Release Finished` → the anchor signer (decision 048). */
+  | 'releaseFinished';
 /** The routes of the approval API (lib/ApprovalApi.ts): the decision route, or the operator routes. */
 export type ApiName = 'decision' | 'operator';
 /** The dead-letter queues of the event flows (ReleaseControlPlane `deadLetterQueues`). */
-export type DeadLetterQueueName = 'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer' | 'scanWatch';
+export type DeadLetterQueueName = 'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer' | 'scanWatch' | 'anchorSign';
 
 /** How a handler is invoked. */
 export type Invocation =
@@ -55,13 +64,22 @@ export const CAPABILITIES = {
   startReleases: 'starts release workflow executions',
   describeReleaseExecutions: 'describes release workflow executions',
   startRollbacks: 'starts rollback workflow executions',
+  signAnchors: 'signs anchors with the anchor signing key (kms:Sign; the key policy allows no other role)',
   startDrills: 'starts drill workflow executions (decision 052)',
 } as const;
 export type Capability = keyof typeof CAPABILITIES;
 
 /** Environment a handler gets beyond the common one (TABLE_NAME, EVENT_BUS_NAME, SCHEDULE_GROUP, SCHEDULER_ROLE_ARN). */
 export type ExtraEnvironment =
-  'ECR_REGISTRY' | 'BAKE_TIMER_FUNCTION_ARN' | 'BAKE_TIMER_DLQ_ARN' | 'RELEASE_STATE_MACHINE_ARN' | 'ROLLBACK_STATE_MACHINE_ARN' | 'DRILL_STATE_MACHINE_ARN';
+  | 'ECR_REGISTRY'
+  | 'BAKE_TIMER_FUNCTION_ARN'
+  | 'BAKE_TIMER_DLQ_ARN'
+  | 'RELEASE_STATE_MACHINE_ARN'
+  | 'ROLLBACK_STATE_MACHINE_ARN'
+  /** The anchor signing key (decision 048). */
+  | 'ANCHOR_KEY_ARN'
+  /** The drill workflow (decision 052). */
+  | 'DRILL_STATE_MACHINE_ARN';
 
 export interface HandlerEntry {
   /** The handler file, from the repository root. */
@@ -206,8 +224,8 @@ export const HANDLER_REGISTRY = {
     entry: 'lambdas/insight-record.ts',
     description: 'Insight check: finds stale services, compares running images with the ledger, records the findings, publishes Service Stale and Drift Detected',
     invokedBy: workflow('insight'),
-    capabilities: ['publishEvents'],
-    environment: ['ECR_REGISTRY'],
+    capabilities: ['publishEvents', 'signAnchors'],
+    environment: ['ECR_REGISTRY', 'ANCHOR_KEY_ARN'],
   },
   'rollout-check': {
     entry: 'lambdas/rollout-check.ts',
@@ -229,6 +247,14 @@ export const HANDLER_REGISTRY = {
     capabilities: ['startReleases', 'startRollbacks', 'startDrills'],
     environment: ['RELEASE_STATE_MACHINE_ARN', 'ROLLBACK_STATE_MACHINE_ARN', 'DRILL_STATE_MACHINE_ARN'],
     timeoutSeconds: API_TIMEOUT_SECONDS,
+  },
+  'anchor-sign': {
+    entry: 'lambdas/anchor-sign.ts',
+    description: "Signs a finished release's end (its release.finished seq and hash) with the anchor key, once (decision 048)",
+    invokedBy: rules('releaseFinished'),
+    capabilities: ['signAnchors'],
+    environment: ['ANCHOR_KEY_ARN'],
+    deadLetterQueue: 'anchorSign',
   },
   'drill-step': {
     entry: 'lambdas/drill-step.ts',

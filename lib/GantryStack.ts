@@ -20,6 +20,10 @@ export class GantryStack extends Stack {
     new CfnOutput(this, 'RollbackStateMachineArn', { value: cp.rollbackStateMachine.stateMachineArn, description: 'The operator rollback workflow' });
     new CfnOutput(this, 'LedgerTableName', { value: cp.table.tableName, description: 'The ledger (DynamoDB)' });
     new CfnOutput(this, 'EventBusName', { value: cp.eventBus.eventBusName, description: 'The Gantry bus for lifecycle events' });
+    new CfnOutput(this, 'AnchorKeyArn', {
+      value: cp.anchorSigning.key.keyArn,
+      description: 'The anchor signing key (decision 048): gantry audit verify --key-arn, or aws kms get-public-key for --public-key',
+    });
     new CfnOutput(this, 'ClusterAccessRoleArn', {
       value: cp.clusterAccess.role.roleArn,
       description:

@@ -50,6 +50,7 @@ import {
   theHandler,
 } from '../lambdas/registry';
 import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
+import { AnchorSigning } from './AnchorSigning';
 import { grantCapabilities } from './handler-grants';
 import { handlerGrants, ledgerPolicy, writes } from './ledger-access';
 import { ApprovalApi } from './ApprovalApi';
@@ -129,11 +130,16 @@ export class ReleaseControlPlane extends Construct {
   /** The role EventBridge Scheduler assumes to invoke the bake timer (and nothing else). */
   public readonly schedulerRole: Role;
   /** Dead letters per event flow: EventBridge delivery failures and failed asynchronous invocations. */
-  public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer' | 'scanWatch', Queue>>;
-  /** The EventBridge rules on the default bus. */
+  public readonly deadLetterQueues: Readonly<Record<'intake' | 'alarmWatch' | 'reconciler' | 'bakeTimer' | 'scanWatch' | 'anchorSign', Queue>>;
+  /** The EventBridge rules on the default bus (and `releaseFinished`, on the Gantry bus). */
   public readonly rules: Readonly<
-    Record<'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange' | 'ecrImageScan' | 'inspectorImageScan', Rule>
+    Record<
+      'ecrPush' | 'cloudTrailPutImage' | 'cloudTrailStartExecution' | 'alarmStateChange' | 'executionStatusChange' | 'ecrImageScan' | 'inspectorImageScan' | 'releaseFinished',
+      Rule
+    >
   >;
+  /** The anchor signing key and its guards (decision 048): signs each finished release's end and the insight head. */
+  public readonly anchorSigning: AnchorSigning;
   /** The approval API (REST, AWS_IAM): POST /releases/{releaseId}/stages/{stage}/decision → approval-decide. */
   public readonly approvalApi: ApprovalApi;
   /** SNS topics for people: lifecycle events (Release Finished, Rollback Started, Approval Requested) and control-plane alarms. */
@@ -244,6 +250,7 @@ export class ReleaseControlPlane extends Construct {
       reconciler: deadLetters('ReconcilerDeadLetters'),
       bakeTimer: deadLetters('BakeTimerDeadLetters'),
       scanWatch: deadLetters('ScanWatchDeadLetters'),
+      anchorSign: deadLetters('AnchorSignDeadLetters'),
     };
     const asyncDeadLetters: Partial<Record<HandlerName, Queue>> = {};
     for (const name of HANDLER_NAMES) {
@@ -265,7 +272,10 @@ export class ReleaseControlPlane extends Construct {
       SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
     };
     // Extra environment known now; the workflows' ARNs are added once the workflows exist (below).
+    // The anchor signing key (decision 048): its ARN goes to the signers' environment, its policy names their roles (below).
+    this.anchorSigning = new AnchorSigning(this, 'AnchorSigning');
     const earlyEnvironment: Partial<Record<ExtraEnvironment, string>> = {
+      ANCHOR_KEY_ARN: this.anchorSigning.key.keyArn,
       BAKE_TIMER_FUNCTION_ARN: bakeTimerArn,
       // A bake timer Scheduler could not deliver lands beside the bake timer's own failures.
       BAKE_TIMER_DLQ_ARN: this.deadLetterQueues.bakeTimer.queueArn,
@@ -293,6 +303,8 @@ export class ReleaseControlPlane extends Construct {
       });
     }
     this.functions = functions;
+    // Only the anchoring roles may call kms:Sign with the anchor key (its key policy).
+    this.anchorSigning.allowSigning(HANDLER_NAMES.filter((n) => handlerEntry(n).capabilities.includes('signAnchors')).map((n) => functions[n].role));
 
     // ---------------------------------------------------------------- drivers
     // Every registered driver (drivers/index.ts) adds its own resources (drivers/<name>/cdk.ts, lib/drivers.ts).
@@ -457,6 +469,7 @@ export class ReleaseControlPlane extends Construct {
       taskWorkflows: workflows,
       releaseWorkflow: this.releaseStateMachine,
       rollbackWorkflow: this.rollbackStateMachine,
+      anchorKeyArn: this.anchorSigning.key.keyArn,
       drillWorkflow: this.drillStateMachine,
     };
     for (const [name, fn] of Object.entries(functions) as Array<[HandlerName, GantryFunction]>) {
@@ -491,12 +504,12 @@ export class ReleaseControlPlane extends Construct {
     const target = (fn: GantryFunction, dlq: Queue) => new LambdaFunction(fn.function, { deadLetterQueue: dlq, retryAttempts: 8, maxEventAge: Duration.hours(2) });
     const ruleTargets = new Map<Queue, string[]>();
     // Each rule targets the one handler the registry says it invokes, with that handler's dead-letter queue.
-    const rule = (key: RuleName, rid: string, description: string, pattern: EventPattern) => {
+    const rule = (key: RuleName, rid: string, description: string, pattern: EventPattern, eventBus?: EventBus) => {
       const name = theHandler(`the ${key} rule`, (inv: Invocation) => inv.kind === 'event' && inv.rules.includes(key));
       const dlq = asyncDeadLetters[name];
       if (!dlq) throw new ReleaseControlPlaneError(`lambdas/registry.ts: ${name} is the target of the ${key} rule but has no deadLetterQueue`);
       ruleTargets.set(dlq, [...(ruleTargets.get(dlq) ?? []), rid]);
-      return new Rule(this, rid, { description, eventPattern: pattern, targets: [target(functions[name], dlq)] });
+      return new Rule(this, rid, { description, eventPattern: pattern, targets: [target(functions[name], dlq)], ...(eventBus ? { eventBus } : {}) });
     };
     this.rules = {
       ecrPush: rule('ecrPush', 'EcrPushRule', 'ECR image pushed: start a release', eventPatternOf(ecrPushPattern)),
@@ -527,6 +540,14 @@ export class ReleaseControlPlane extends Construct {
         'ExecutionStatusChangeRule',
         'A Gantry workflow execution failed, was aborted or timed out: close its record',
         eventPatternOf(executionStatusChangePattern(workflows.map((w) => w.stateMachineArn))),
+      ),
+      // On the Gantry bus: every writer of release.finished announces it (decision 048).
+      releaseFinished: rule(
+        'releaseFinished',
+        'ReleaseFinishedSignRule',
+        "Release Finished: sign the release's end with the anchor key",
+        { source: ['gantry'], detailType: ['Release Finished'] },
+        this.eventBus,
       ),
     };
     // Alarm state changes of clusters in other accounts arrive on the default bus through each account's
@@ -562,6 +583,7 @@ export class ReleaseControlPlane extends Construct {
       deadLetterQueues: { ...this.deadLetterQueues, notifications: this.notifications.deadLetterQueue, insightSchedule: this.insightCheck.deadLetterQueue },
       alarmAction: new SnsAction(this.notifications.alarmTopic),
     });
+    this.anchorSigning.guard(this.notifications.alarmTopic, this.deadLetterQueues.anchorSign);
   }
 
   /**
@@ -586,9 +608,14 @@ export class ReleaseControlPlane extends Construct {
     return Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.approvalApi.decisionArn] });
   }
 
-  /** What an auditor needs: read access to the ledger (and `kms:Decrypt` through it). Nothing that writes. */
+  /**
+   * What an auditor needs: read access to the ledger (and `kms:Decrypt` through it), and the anchor key's public half
+   * (`kms:GetPublicKey`, `kms:DescribeKey`: `gantry audit verify --stack`). Nothing that writes or signs.
+   */
   public grantAudit(grantee: IGrantable): Grant {
-    return this.table.grantReadData(grantee);
+    return this.table
+      .grantReadData(grantee)
+      .combine(Grant.addToPrincipal({ grantee, actions: ['kms:GetPublicKey', 'kms:DescribeKey'], resourceArns: [this.anchorSigning.key.keyArn] }));
   }
 
   /**

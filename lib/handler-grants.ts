@@ -28,6 +28,7 @@ export const CAPABILITY_ACTIONS = {
   startReleases: ['states:StartExecution'],
   describeReleaseExecutions: ['states:DescribeExecution'],
   startRollbacks: ['states:StartExecution'],
+  signAnchors: ['kms:Sign'],
   startDrills: ['states:StartExecution'],
 } as const satisfies Record<Capability, readonly string[]>;
 
@@ -47,6 +48,8 @@ export interface CapabilityResources {
   readonly taskWorkflows: readonly StateMachine[];
   readonly releaseWorkflow: StateMachine;
   readonly rollbackWorkflow: StateMachine;
+  /** The anchor signing key's ARN (decision 048): kms:Sign on it, and its key policy names the same roles. */
+  readonly anchorKeyArn?: string;
   readonly drillWorkflow: StateMachine;
 }
 
@@ -132,6 +135,9 @@ export function grantCapabilities(scope: Construct, role: Role, capabilities: re
     );
   }
   if (has('startRollbacks')) r.rollbackWorkflow.grantStartExecution(role);
+  if (has('signAnchors') && r.anchorKeyArn) {
+    role.addToPolicy(new PolicyStatement({ sid: 'SignAnchors', actions: [...CAPABILITY_ACTIONS.signAnchors], resources: [r.anchorKeyArn] }));
+  }
   if (has('startDrills')) r.drillWorkflow.grantStartExecution(role);
   return wildcardReasons;
 }

@@ -43,6 +43,7 @@ export const LEDGER_ITEM_KINDS = {
   throttle: { partition: 'THROTTLE#*', holds: "a refused caller's (or role's) refusals in one minute (expires)" },
   freeze: { partition: 'FREEZE', holds: 'the global freeze and the history of its changes' },
   insight: { partition: 'INSIGHT', holds: "the insight checks' hash chain" },
+  signature: { partition: 'SIGNATURE#*', holds: "Gantry's KMS signature of a release's end or of an insight chain head, written once (decision 048)" },
 } as const;
 export type LedgerItemKind = keyof typeof LEDGER_ITEM_KINDS;
 
@@ -183,6 +184,8 @@ export const LEDGER_METHODS = {
   putStartPusher: { table: [['PutItem', 'pusher']] },
   getStartPusher: { table: [['GetItem', 'pusher']] },
   listInsights: { table: [['Query', 'insight']] },
+  putSignature: { table: [['PutItem', 'signature']] },
+  getSignature: { table: [['GetItem', 'signature']] },
 } as const satisfies Record<Exclude<keyof Ledger, 'putToken' | 'takeToken'> | `${'putToken' | 'takeToken'}(${'BAKE' | 'APPROVAL' | 'SCAN'})`, LedgerMethodAccess>;
 export type LedgerMethod = keyof typeof LEDGER_METHODS;
 
@@ -273,12 +276,16 @@ export const LEDGER_ACCESS = {
   },
   'insight-plan': { calls: [], why: 'plans the check from the config alone (no ledger access)' },
   'insight-record': {
-    calls: ['listReleases', 'getPointer', 'listInsights', 'putInsight'],
-    why: 'reads releases, pointers and the last check, and appends one check to the insight chain',
+    calls: ['listReleases', 'getPointer', 'listInsights', 'putInsight', 'getSignature', 'putSignature'],
+    why: "reads releases, pointers and the last check, appends one check to the insight chain and signs the chain's head once a day",
   },
   'canary-analysis': { calls: ['events', 'append'], why: "reads the canary step's bake from the release's record and records the analysis gate" },
   'rollout-check': { calls: ['events'], why: "reads the release's record (read-only)" },
   'operator-api': { calls: ['putInitiator', 'setFreeze'], why: 'writes the start record naming the SigV4 caller, and the freeze with its principal' },
+  'anchor-sign': {
+    calls: ['events', 'getSignature', 'putSignature'],
+    why: "reads a finished release's chain and signs its end with the anchor key, writing the signature once (decision 048)",
+  },
   'drill-step': {
     calls: ['getPointer', 'getLease', 'getInitiator', 'events', 'append'],
     why: "opens a drill record (reads the stage's pointer, its lease and the start record the operator API wrote), reads the legs' records and records the figures",

@@ -6,7 +6,19 @@
 import { createHash } from 'node:crypto';
 import { parseIsoDuration } from '../lambdas/domain/durations';
 import { matchesPattern } from '../lambdas/domain/pattern-match';
-import type { AlarmReader, AlarmState, EventPublisher, ImageDetail, ImageRegistry, LifecycleEvent, MetricQuery, ScanResult, TaskTokens, Timers } from '../lambdas/ports';
+import type {
+  AlarmReader,
+  AlarmState,
+  AnchorSigner,
+  EventPublisher,
+  ImageDetail,
+  ImageRegistry,
+  LifecycleEvent,
+  MetricQuery,
+  ScanResult,
+  TaskTokens,
+  Timers,
+} from '../lambdas/ports';
 import { NotFoundError } from '../lambdas/adapters/errors';
 import { parseScanFindingsPage } from '../lambdas/domain/image/findings';
 import { MEDIA_TYPES } from '../lambdas/domain/image/oci';
@@ -19,6 +31,7 @@ import type { AccessEntryFacts, ClusterFacts, EventSelectorsFacts, KeyFacts, Reg
 import type { VirtualClock } from './clock';
 import { type BuiltImage, buildImage, type LocalSigningKey, scenarioSigningKeys } from './image-artifacts';
 import { LocalKube } from './kube';
+import { localAnchorSigner } from './anchor-key';
 import type { Scenario, ScenarioImage } from './scenario';
 
 export const ACCOUNT = '111122223333';
@@ -660,11 +673,44 @@ export class LocalCloud implements ImageRegistry, AlarmReader, TaskTokens, Timer
     return matched;
   }
 
-  /** The Gantry bus: lifecycle events are kept for the timeline. */
+  /** Rules on the Gantry bus (the anchor signer's `Release Finished` rule, decision 048). */
+  private readonly gantryRules: BusRule[] = [];
+
+  addGantryRule(rule: BusRule): void {
+    this.gantryRules.push(rule);
+  }
+
+  /** The Gantry bus: lifecycle events are kept for the timeline, and go to the Gantry bus's rules (asynchronously). */
   async publish(events: readonly LifecycleEvent[]): Promise<void> {
     this.checkFault('eventbridge', 'PutEvents');
-    for (const e of events) this.lifecycle.push({ at: this.clock.now().toISOString(), detailType: e.detailType, detail: e.detail });
+    for (const e of events) {
+      const at = this.clock.now().toISOString();
+      this.lifecycle.push({ at, detailType: e.detailType, detail: e.detail });
+      const envelope = {
+        version: '0',
+        source: 'gantry',
+        'detail-type': e.detailType,
+        account: ACCOUNT,
+        region: REGION,
+        time: at.replace(/\.\d{3}Z$/, 'Z'),
+        resources: [],
+        detail: e.detail,
+      };
+      for (const rule of this.gantryRules) {
+        if (!matchesPattern(rule.pattern, envelope)) continue;
+        this.clock.schedule(this.clock.nowMs(), async () => {
+          try {
+            await rule.target(envelope);
+          } catch (err) {
+            this.deliveryFailures.push({ rule: rule.name, error: `${(err as Error).name}: ${(err as Error).message}` });
+          }
+        });
+      }
+    }
   }
+
+  /** KMS Sign with the local anchor key (local/anchor-key.ts); the scenario's faults on `kms Sign` apply. */
+  readonly anchorSigner: AnchorSigner = localAnchorSigner(() => this.checkFault('kms', 'Sign'));
 
   // ------------------------------------------------------------ what `gantry doctor --local` reads: EKS, ECR settings, CloudTrail, KMS
 

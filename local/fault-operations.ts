@@ -27,7 +27,8 @@ export const FAULT_OPERATIONS = {
   sts: ['AssumeRole'],
   /** `gantry doctor --local`'s reads. */
   cloudtrail: ['DescribeTrails'],
-  kms: ['DescribeKey'],
+  /** `gantry doctor --local`'s DescribeKey; the anchor signer's Sign (decision 048). */
+  kms: ['DescribeKey', 'Sign'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type FaultService = keyof typeof FAULT_OPERATIONS;

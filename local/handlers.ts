@@ -24,6 +24,7 @@ import { run as insightRecord } from '../lambdas/insight-record';
 import { run as rolloutCheck } from '../lambdas/rollout-check';
 import { run as canaryAnalysis } from '../lambdas/canary-analysis';
 import { run as scanWatch } from '../lambdas/scan-watch';
+import { run as anchorSign } from '../lambdas/anchor-sign';
 import { type HandlerName, workflowHandlers } from '../lambdas/registry';
 import type { HandlerRun } from './engine';
 
@@ -53,6 +54,7 @@ export const LOCAL_HANDLERS = {
   'rollout-check': rolloutCheck,
   'canary-analysis': canaryAnalysis,
   'operator-api': operatorApi,
+  'anchor-sign': anchorSign,
   'drill-step': drillStep,
 } as const satisfies Record<HandlerName, (event: unknown, deps: never) => Promise<unknown>>;
 

@@ -2,6 +2,7 @@
  * A simulation's read-out (local/simulate.ts): once the clock has stopped, the ledger, the local cloud
  * and the engine become the output — releases, stage pointers, one timeline, warnings.
  */
+import { type AnchorSignature, insightSignatureSubject } from '../lambdas/domain/audit/signature';
 import { type LedgerEvent, verifyChain } from '../lambdas/domain/ledger';
 import type { InsightCheckData, InsightRecord } from '../lambdas/domain/insight';
 import { rollbackFromText } from '../lambdas/domain/release';
@@ -127,7 +128,17 @@ export async function readOut(world: SimWorld, sfn: LocalStepFunctions, script: 
     warnings,
     clock: { start: scenario.clock, end: options.until !== undefined ? new Date(Math.max(options.until, clock.nowMs())).toISOString() : clock.now().toISOString() },
   };
-  return { output, ledgerEvents, insightRecords };
+  // The signatures the anchor signer wrote (decision 048): each finished release's, each signed insight head's.
+  const signatures = new Map<string, AnchorSignature>();
+  for (const r of releases) {
+    const sig = await ledger.getSignature(r.releaseId);
+    if (sig?.status === 'SIGNED' && sig.signature) signatures.set(r.releaseId, sig.signature);
+  }
+  for (const rec of insightRecords) {
+    const sig = await ledger.getSignature(insightSignatureSubject(rec.seq));
+    if (sig?.status === 'SIGNED' && sig.signature) signatures.set(insightSignatureSubject(rec.seq), sig.signature);
+  }
+  return { output, ledgerEvents, insightRecords, signatures };
 }
 
 /** Every release in the ledger, by start: its summary, its events (chain verified) and their timeline entries. */

@@ -1,4 +1,5 @@
 /** What `simulate()` (local/simulate.ts) takes and returns; local/simulate.ts re-exports every type here. */
+import type { AnchorSignature } from '../lambdas/domain/audit/signature';
 import type { ClusterSummary, LedgerEvent, ReleaseChange, StageApproval } from '../lambdas/domain/ledger';
 import type { DriftFinding, InsightRecord, StaleFinding } from '../lambdas/domain/insight';
 import type { ChaosOptions, ChaosStats } from './chaos';
@@ -104,6 +105,8 @@ export interface SimulationResult {
   ledgerEvents: LedgerEvent[];
   /** The insight chain the run wrote (one record per insight check), oldest first. */
   insightRecords: InsightRecord[];
+  /** Gantry's signatures of finished releases' ends (decision 048), by release id; the insight heads' by `insight#<seq>`. */
+  signatures?: ReadonlyMap<string, AnchorSignature>;
 }
 
 /** One DynamoDB request a handler's ledger sent (the command and its input, as lib-dynamodb has them). */

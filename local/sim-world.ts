@@ -22,6 +22,7 @@ import { run as intake } from '../lambdas/intake';
 import type { OperatorDeps } from '../lambdas/operator-api';
 import { run as reconciler } from '../lambdas/reconciler';
 import { run as scanWatch } from '../lambdas/scan-watch';
+import { run as anchorSign } from '../lambdas/anchor-sign';
 import type { VirtualClock } from './clock';
 import { ACCOUNT, type LocalCloud, REGION } from './cloud';
 import { LocalScopedReaders } from './sim-accounts';
@@ -146,6 +147,8 @@ function handlerDeps(parts: WorldParts, chaos: Chaos, ledger: DynamoLedger, engi
     runtime: LOCAL_RUNTIME,
     // CloudWatch and EKS in the account and region of a cluster (issue 18), through the local STS.
     scoped: new LocalScopedReaders(cloud),
+    // kms:Sign with the local anchor key (decision 048).
+    signer: chaos.port('kms', cloud.anchorSigner),
     executions: chaos.port('sfn', {
       home: { account: ACCOUNT, region: REGION },
       start: async (name: string, input: unknown) => {
@@ -211,6 +214,12 @@ export function startEngine(world: SimWorld, hooks: EngineHooks): LocalStepFunct
   // The event-driven scan wait (decision 040): the local cloud emits each scan's end on the bus (cloud.scheduleScanEvents).
   cloud.addRule({ name: 'ecr-image-scan', pattern: ecrImageScanPattern, target: chaos.asyncInvoke('scan-watch', invoke('scan-watch', scanWatch)) });
   cloud.addRule({ name: 'inspector-image-scan', pattern: inspectorImageScanPattern, target: chaos.asyncInvoke('scan-watch', invoke('scan-watch', scanWatch)) });
+  // On the Gantry bus: Release Finished → the anchor signer (decision 048).
+  cloud.addGantryRule({
+    name: 'release-finished-sign',
+    pattern: { source: ['gantry'], 'detail-type': ['Release Finished'] },
+    target: chaos.asyncInvoke('anchor-sign', invoke('anchor-sign', anchorSign)),
+  });
   cloud.scheduleScanEvents();
   cloud.timerHandler = chaos.asyncInvoke('bake-timer', invoke('bake-timer', bakeTimer));
   return sfn;

@@ -7,7 +7,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
-import { formatExport, type ParsedExport, parseExport } from '../../lambdas/domain/audit';
+import { type AnchorSignature, formatExport, type ParsedExport, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { Ledger } from '../../lambdas/ports';
 import type { ReleaseFilter } from '../release-filter';
@@ -48,6 +48,7 @@ export async function exportFromLedger(ledger: Ledger, filter: ReleaseFilter = {
   if (filter.change !== undefined) summaries = summaries.filter((s) => s.change?.id === filter.change);
   const events: LedgerEvent[] = [];
   const anchors = new Map<string, { version: number; lastHash: string }>();
+  const signatures = new Map<string, AnchorSignature>();
   for (const listed of summaries) {
     let chain: LedgerEvent[] = [];
     let summary: ReleaseSummary | undefined = listed;
@@ -59,8 +60,13 @@ export async function exportFromLedger(ledger: Ledger, filter: ReleaseFilter = {
     }
     events.push(...chain);
     if (summary) anchors.set(listed.releaseId, { version: summary.version, lastHash: summary.lastHash });
+    // Gantry's signature of the release's end (decision 048), when it signed it: carried on the anchor line.
+    if (chain.some((e) => e.type === 'release.finished')) {
+      const sig = await ledger.getSignature(listed.releaseId);
+      if (sig?.status === 'SIGNED' && sig.signature) signatures.set(listed.releaseId, sig.signature);
+    }
   }
-  return formatExport(events, { anchors });
+  return formatExport(events, { anchors, signatures });
 }
 
 export async function readLiveExport(options: LiveTableOptions, filter: ReleaseFilter = {}): Promise<ParsedExport> {

@@ -16,7 +16,7 @@ import { approvalState } from '../../lambdas/domain/approvers';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { formatExport, parseExport, exportEvents, type ParsedExport } from '../../lambdas/domain/audit';
+import { type AnchorSignature, formatExport, parseExport, exportEvents, type ParsedExport } from '../../lambdas/domain/audit';
 import type { GantryConfig } from '../../lambdas/domain/config';
 import { parseIsoDuration } from '../../lambdas/domain/durations';
 import { type LedgerEvent, projectRelease, type ReleaseSummary } from '../../lambdas/domain/ledger';
@@ -115,17 +115,21 @@ function writeAtomic(file: string, text: string): void {
 }
 
 /** Run the simulation of a local Gantry up to its "now" and store the ledger and the output. */
-export async function runLocal(dir: string, state: LocalState): Promise<{ output: SimulationOutput; ledgerEvents: LedgerEvent[]; names: Map<number, string> }> {
+export async function runLocal(
+  dir: string,
+  state: LocalState,
+): Promise<{ output: SimulationOutput; ledgerEvents: LedgerEvent[]; names: Map<number, string>; signatures?: ReadonlyMap<string, AnchorSignature> }> {
   const { raw, names } = scenarioWithActions(state);
   const loaded = loadScenario(raw, state.baseDir, join(dir, STATE_FILE));
-  const { output, ledgerEvents } = await simulate(loaded, { until: Date.parse(state.now) });
-  store(dir, state, output, ledgerEvents);
-  return { output, ledgerEvents, names };
+  const { output, ledgerEvents, signatures } = await simulate(loaded, { until: Date.parse(state.now) });
+  store(dir, state, output, ledgerEvents, signatures);
+  return { output, ledgerEvents, names, ...(signatures ? { signatures } : {}) };
 }
 
-function store(dir: string, state: LocalState, output: SimulationOutput, ledgerEvents: readonly LedgerEvent[]): void {
+function store(dir: string, state: LocalState, output: SimulationOutput, ledgerEvents: readonly LedgerEvent[], signatures?: ReadonlyMap<string, AnchorSignature>): void {
   mkdirSync(dir, { recursive: true });
-  writeAtomic(join(dir, LEDGER_FILE), formatExport(ledgerEvents));
+  // Each finished release's anchor carries the local key's signature (decision 048).
+  writeAtomic(join(dir, LEDGER_FILE), formatExport(ledgerEvents, signatures ? { signatures } : {}));
   writeAtomic(join(dir, SIMULATION_FILE), `${JSON.stringify(output, null, 2)}\n`);
   // The state last: a directory with a state file always has the results that go with it.
   writeAtomic(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
@@ -144,7 +148,11 @@ export function readScenarioInlined(file: string): { scenario: Record<string, un
 }
 
 /** `gantry simulate <scenario> --state <dir> [--until D]`: a new local Gantry whose "now" is start + D (default: when nothing is left to happen). */
-export async function createLocalGantry(dir: string, scenarioFile: string, until?: string): Promise<{ state: LocalState; output: SimulationOutput; ledgerEvents: LedgerEvent[] }> {
+export async function createLocalGantry(
+  dir: string,
+  scenarioFile: string,
+  until?: string,
+): Promise<{ state: LocalState; output: SimulationOutput; ledgerEvents: LedgerEvent[]; signatures?: ReadonlyMap<string, AnchorSignature> }> {
   if (existsSync(join(dir, STATE_FILE)))
     throw new CliInputError(
       `${dir} already holds a local Gantry (${STATE_FILE}); use another directory, or move its clock with gantry simulate --state ${dir} --advance <duration>`,
@@ -153,28 +161,28 @@ export async function createLocalGantry(dir: string, scenarioFile: string, until
   const start = Date.parse(String(scenario.clock));
   if (until !== undefined) {
     const state: LocalState = { format: FORMAT, scenario, baseDir, now: new Date(start + durationArg(until, '--until')).toISOString(), actions: [] };
-    const { output, ledgerEvents } = await runLocal(dir, state);
-    return { state, output, ledgerEvents };
+    const { output, ledgerEvents, signatures } = await runLocal(dir, state);
+    return { state, output, ledgerEvents, ...(signatures ? { signatures } : {}) };
   }
   // Run until nothing is left to happen; that moment is "now" (a re-run to it replays the same).
-  const { output, ledgerEvents } = await simulate(loadScenario(scenario, baseDir, scenarioFile));
+  const { output, ledgerEvents, signatures } = await simulate(loadScenario(scenario, baseDir, scenarioFile));
   const state: LocalState = { format: FORMAT, scenario, baseDir, now: new Date(Date.parse(output.clock.end)).toISOString(), actions: [] };
-  store(dir, state, output, ledgerEvents);
-  return { state, output, ledgerEvents };
+  store(dir, state, output, ledgerEvents, signatures);
+  return { state, output, ledgerEvents, ...(signatures ? { signatures } : {}) };
 }
 
 /** `gantry simulate --state <dir> (--advance D | --until D)`: move a local Gantry's clock on and re-run. */
 export async function advanceLocalGantry(
   dir: string,
   opts: { advance?: string; until?: string },
-): Promise<{ state: LocalState; output: SimulationOutput; ledgerEvents: LedgerEvent[] }> {
+): Promise<{ state: LocalState; output: SimulationOutput; ledgerEvents: LedgerEvent[]; signatures?: ReadonlyMap<string, AnchorSignature> }> {
   const state = readState(dir);
   const start = Date.parse(String(state.scenario.clock));
   const target = opts.until !== undefined ? start + durationArg(opts.until, '--until') : Date.parse(state.now) + durationArg(opts.advance ?? 'PT0S', '--advance');
   if (target < Date.parse(state.now)) throw new CliInputError(`--until: the local Gantry is already at ${state.now}; time only moves forward (give a later --until, or --advance)`);
   const next: LocalState = { ...state, now: new Date(target).toISOString() };
-  const { output, ledgerEvents } = await runLocal(dir, next);
-  return { state: next, output, ledgerEvents };
+  const { output, ledgerEvents, signatures } = await runLocal(dir, next);
+  return { state: next, output, ledgerEvents, ...(signatures ? { signatures } : {}) };
 }
 
 function durationArg(value: string, option: string): number {
@@ -261,10 +269,10 @@ export class LocalBackend implements GantryBackend {
 
   private async act(action: LocalAction): Promise<{ name?: string; output: SimulationOutput }> {
     const next: LocalState = { ...this.state, actions: [...this.state.actions, action] };
-    const { output, ledgerEvents, names } = await runLocal(this.dir, next);
+    const { output, ledgerEvents, names, signatures } = await runLocal(this.dir, next);
     this.state = next;
     this.events = ledgerEvents;
-    this.parsed = parseExport(formatExport(ledgerEvents));
+    this.parsed = parseExport(formatExport(ledgerEvents, signatures ? { signatures } : {}));
     this.output = output;
     return { name: names.get(next.actions.length - 1), output };
   }

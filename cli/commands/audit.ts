@@ -20,8 +20,15 @@ import {
   formatProblem,
   groupByRelease,
   type ParsedExport,
+  type AnchorFacts,
+  type AnchorSignature,
+  parsePublicKey,
+  PublicKeyError,
+  type SignatureOptions,
   verifyExport,
 } from '../../lambdas/domain/audit';
+import { readFileSync } from 'node:fs';
+import { GantryAwsError } from '../backends/backend';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { registerDriftCommand } from './drift';
 import { CliInputError } from '../errors';
@@ -106,6 +113,47 @@ export function checkIntegrity(parsed: ParsedExport, source: string, setCode: Se
   return v;
 }
 
+/**
+ * The public key the signatures are checked with: `--public-key key.pem` (offline), or `--key-arn` (kms:GetPublicKey
+ * of the stack's anchor key, which the signatures must then name). Neither: authorship is not checked (verify says so).
+ */
+export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: string; region?: string }): Promise<SignatureOptions> {
+  if (opts.publicKey !== undefined && opts.keyArn !== undefined) throw new CliInputError('give --public-key <pem> or --key-arn <arn>, not both');
+  if (opts.publicKey !== undefined) {
+    let pem: string;
+    try {
+      pem = readFileSync(opts.publicKey, 'utf8');
+    } catch (e) {
+      throw new CliInputError(
+        `--public-key: cannot read ${opts.publicKey} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give the PEM file of the anchor key's public half`,
+      );
+    }
+    try {
+      return { publicKey: parsePublicKey(pem, `--public-key ${opts.publicKey}`) };
+    } catch (e) {
+      if (e instanceof PublicKeyError) throw new CliInputError(e.message);
+      throw e;
+    }
+  }
+  if (opts.keyArn !== undefined) {
+    if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(opts.keyArn)) {
+      throw new CliInputError(`--key-arn: expected a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>, the stack's AnchorKeyArn output), got ${JSON.stringify(opts.keyArn)}`);
+    }
+    const { KmsPublicKeys, sdkGetPublicKey } = await import('../../lambdas/adapters/kms');
+    let pem: string;
+    try {
+      pem = await new KmsPublicKeys(sdkGetPublicKey()).publicKeyPem(opts.keyArn);
+    } catch (e) {
+      throw new GantryAwsError(
+        `kms:GetPublicKey of ${opts.keyArn} failed: ${(e as Error).name}: ${(e as Error).message} (the caller needs kms:GetPublicKey on the key: ReleaseControlPlane.grantAudit)`,
+        { cause: e },
+      );
+    }
+    return { publicKey: parsePublicKey(pem, `the public key of ${opts.keyArn}`), keyId: opts.keyArn };
+  }
+  return {};
+}
+
 export function registerAuditCommands(program: Command, setCode: SetCode, now: () => Date = () => new Date()): void {
   const audit = program.command('audit').description('the release record as evidence: show one release, verify the hash chains, export the ledger');
 
@@ -114,8 +162,10 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       .command('show')
       .description('one release as a readable timeline: artifact, initiator, config, every gate, approvals, deploys with driver evidence, bakes, rollbacks, outcome')
       .argument('<releaseId>', 'the release (its execution name)')
+      .option('--public-key <pem>', "the anchor key's public half: verify the release's signature, not only show it")
       .option('--json', 'print the audit record as one JSON object'),
-  ).action(async (releaseId: string, opts: CommonOptions & ReleaseSourceOptions) => {
+  ).action(async (releaseId: string, opts: CommonOptions & ReleaseSourceOptions & { publicKey?: string }) => {
+    const keys = await signatureKeysOf({ ...(opts.publicKey !== undefined ? { publicKey: opts.publicKey } : {}) });
     // --file, --table, --local <dir> or the stack: the same GantryBackend as gantry status (cli/release-source.ts).
     const read = await readRelease(releaseId, opts, { err });
     const { parsed, source } = read;
@@ -124,6 +174,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
     const a = auditRelease(
       lines,
       parsed.anchors.filter((x) => x.anchor.releaseId === releaseId),
+      keys,
     );
     if (!a) throw new CliInputError(`release ${releaseId} in ${source} has no readable events`);
     if (!a.integrity.ok) {
@@ -144,10 +195,13 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
           "recompute every hash chain; exit 0 when intact, 1 naming the release and the event of any edit, deletion, insertion, reordering or cut; also report promoted stages that lack evidence. With --file and --table: also check the file's anchors against the live ledger",
         )
         .option('--strict', 'also exit 1 when a promoted stage lacks evidence (gate results, deploy evidence, bake result, a required approval)')
+        .option('--public-key <pem>', "the anchor signing key's public half (PEM): check that Gantry signed every finished release (decision 048)")
+        .option('--key-arn <arn>', "the stack's anchor key (output AnchorKeyArn): fetch its public half with kms:GetPublicKey, and require the signatures to name it")
         .option('--json', 'print the report as one JSON object'),
     ),
-  ).action(async (opts: CommonOptions & { strict?: boolean }) => {
+  ).action(async (opts: CommonOptions & { strict?: boolean; publicKey?: string; keyArn?: string }) => {
     const filter = filterOf(opts, now());
+    const keys = await signatureKeysOf(opts);
     let parsed: ParsedExport;
     let source: string;
     let v: ExportVerification;
@@ -157,10 +211,10 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       parsed = filterExport(readExportFile(opts.file), filter);
       source = `${opts.file} against table ${live.tableName} (${live.region})`;
       const ids = [...new Set([...parsed.events.map((l) => String(l.event.releaseId)), ...parsed.anchors.map((a) => String(a.anchor.releaseId))])];
-      v = checkAgainstAnchors(verifyExport(parsed), parsed, await (await import('../backends/live-ledger')).liveAnchors(live, ids));
+      v = checkAgainstAnchors(verifyExport(parsed, keys), parsed, await (await import('../backends/live-ledger')).liveAnchors(live, ids));
     } else {
       ({ parsed, source } = await readSource(opts, filter));
-      v = verifyExport(parsed);
+      v = verifyExport(parsed, keys);
     }
     requireSomething(parsed, source, 'verify', filter);
     const groups = groupByRelease(exportEvents(parsed).filter((e) => typeof e.releaseId === 'string' && typeof e.seq === 'number'));
@@ -175,6 +229,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
             source,
             ok: v.ok,
             anchored: v.anchored,
+            authorship: v.authorship,
             releases: v.releases,
             problems: v.problems,
             notes: v.notes,
@@ -205,10 +260,13 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
     requireSomething(parsed, source, 'export', filter);
     const v = verifyExport(parsed);
     if (!v.ok) err(`gantry: warning: ${source} does not verify (${v.problems.length} problem(s)); exported as found — run gantry audit verify on it`);
-    const anchors = new Map<string, { version: number; lastHash: string }>();
+    const anchors = new Map<string, AnchorFacts>();
     for (const a of parsed.anchors) {
       const id = a.anchor.releaseId;
-      if (typeof id === 'string' && !anchors.has(id)) anchors.set(id, { version: a.anchor.version as number, lastHash: a.anchor.lastHash as string });
+      // The signature goes with its anchor, as found (verify judges it); a malformed one is carried as it is too.
+      const signature = a.anchor.signature as AnchorSignature | undefined;
+      if (typeof id === 'string' && !anchors.has(id))
+        anchors.set(id, { version: a.anchor.version as number, lastHash: a.anchor.lastHash as string, ...(signature !== undefined ? { signature } : {}) });
     }
     // A file without anchors is re-exported without them: an anchor computed now would bless a cut chain.
     const text = formatExport(exportEvents(parsed), { anchors, computeMissingAnchors: false });

@@ -15,7 +15,7 @@
 import type { Command } from 'commander';
 import { formatProblem } from '../../lambdas/domain/audit';
 import { buildReleaseReport } from '../render/report-html';
-import { err as stderr, type SetCode } from './audit';
+import { err as stderr, type SetCode, signatureKeysOf } from './audit';
 import type { GantryBackend } from '../backends/backend';
 import { checkOutputFile, writeOutputFile } from '../files';
 import type { BackendOptions } from './common';
@@ -47,9 +47,11 @@ export function registerReportCommand(program: Command, setCode: SetCode, io: Re
       .description('one release as a self-contained HTML page (timeline and evidence tables, prints to PDF) to attach to a change record')
       .argument('<releaseId>', 'the release (its execution name)')
       .option('--html', 'write HTML (the default and, for now, the only format)')
-      .option('--out <file>', 'write the page to this file instead of stdout'),
-  ).action(async (releaseId: string, opts: ReportOptions) => {
+      .option('--out <file>', 'write the page to this file instead of stdout')
+      .option('--public-key <pem>', "the anchor key's public half: the page says whether the signature verified (decision 048)"),
+  ).action(async (releaseId: string, opts: ReportOptions & { publicKey?: string }) => {
     if (opts.out !== undefined) checkOutputFile(opts.out, '--out');
+    const keys = await signatureKeysOf({ ...(opts.publicKey !== undefined ? { publicKey: opts.publicKey } : {}) });
     const read = await readRelease(releaseId, opts, { err: io.err, ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
     const { parsed, source } = read;
     const lines = parsed.events.filter((l) => l.event.releaseId === releaseId);
@@ -59,7 +61,7 @@ export function registerReportCommand(program: Command, setCode: SetCode, io: Re
       return;
     }
     const anchors = parsed.anchors.filter((a) => a.anchor.releaseId === releaseId);
-    const { html, audit } = buildReleaseReport(lines, { releaseId, anchors, source, generatedAt: io.now().toISOString() });
+    const { html, audit } = buildReleaseReport(lines, { releaseId, anchors, source, generatedAt: io.now().toISOString(), keys });
     if (!audit.integrity.ok) {
       io.err(`gantry: the record of ${releaseId} FAILED verification; the report says so:\n`);
       for (const p of audit.integrity.problems) io.err(`  ${formatProblem(p)}\n`);

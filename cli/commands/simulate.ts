@@ -23,6 +23,7 @@ interface SimulateOptions {
   advance?: string;
   chaos?: string | boolean;
   crash?: boolean;
+  publicKeyOut?: string;
 }
 
 /** `--chaos [n]` (every AWS call fails its first n attempts, default 2) and `--crash` (local/chaos.ts). */
@@ -63,7 +64,14 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
       : await advanceLocalGantry(opts.state, { ...(opts.advance ? { advance: opts.advance } : {}), ...(opts.until ? { until: opts.until } : {}) });
     output = result.output;
     if (opts.export)
-      writeOutputFile(opts.export, formatExport(result.ledgerEvents, 'insightRecords' in result ? { insights: result.insightRecords as InsightRecord[] } : {}), '--export');
+      writeOutputFile(
+        opts.export,
+        formatExport(result.ledgerEvents, {
+          ...('insightRecords' in result ? { insights: result.insightRecords as InsightRecord[] } : {}),
+          ...(result.signatures ? { signatures: result.signatures } : {}),
+        }),
+        '--export',
+      );
   } else {
     if (!file) throw new CliInputError('give the scenario file: gantry simulate <scenario.json>');
     if (opts.advance) throw new CliInputError('--advance needs --state <dir> (a local Gantry)');
@@ -73,7 +81,18 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
     const result = await simulate(loaded, { ...(opts.until ? { until: untilMs(loaded.scenario.clock, opts.until) } : {}), ...(chaos ? { chaos } : {}) });
     output = result.output;
     // The audit export format: each release's events, then its anchor line (lambdas/domain/audit/export.ts).
-    if (opts.export) writeOutputFile(opts.export, formatExport(result.ledgerEvents, { insights: result.insightRecords }), '--export');
+    if (opts.export)
+      writeOutputFile(
+        opts.export,
+        formatExport(result.ledgerEvents, { insights: result.insightRecords, ...(result.signatures ? { signatures: result.signatures } : {}) }),
+        '--export',
+      );
+  }
+  // The local anchor key's public half (decision 048): what `gantry audit verify --public-key` checks the export with.
+  if (opts.publicKeyOut) {
+    const { localAnchorKey } = await import('../../local/anchor-key');
+    writeOutputFile(opts.publicKeyOut, localAnchorKey().publicKeyPem, '--public-key-out');
+    io.err(`gantry: the local anchor key ${localAnchorKey().keyId} (public half) written to ${opts.publicKeyOut}\n`);
   }
   if (opts.json) io.out(`${JSON.stringify(output, null, 2)}\n`);
   else io.out(`${renderTimeline(output, { verbose: opts.verbose })}\n`);
@@ -93,7 +112,8 @@ export function registerSimulateCommand(program: Command, io: OperatorIo): void 
     )
     .argument('[scenario]', 'scenario JSON file')
     .option('--json', 'print the result as one JSON object on stdout')
-    .option('--export <file>', 'also write the whole ledger as JSON Lines')
+    .option('--export <file>', 'also write the whole ledger as JSON Lines (finished releases signed with the local anchor key)')
+    .option('--public-key-out <file>', "write the local anchor key's public half (PEM) for gantry audit verify --public-key")
     .option('--verbose', 'show every step in the timeline')
     .option('--until <duration>', "stop the virtual clock this long after the scenario's start (ISO-8601, e.g. PT2H); releases are left where they are")
     .option('--state <dir>', 'keep the run as a local Gantry in this directory (gantry status|start|approve|rollback|freeze --local <dir>)')

@@ -1,5 +1,5 @@
 /** Human renderings of the audit record, the verification report and the DORA report (plain text, no colour). */
-import type { DeployRecord, ExportVerification, ReleaseAudit, StageAudit } from '../../lambdas/domain/audit';
+import type { DeployRecord, ExportVerification, ReleaseAudit, ReleaseVerification, StageAudit } from '../../lambdas/domain/audit';
 import { formatProblem } from '../../lambdas/domain/audit';
 import type { DoraReport, DurationStats, ServiceDora } from '../../lambdas/domain/metrics';
 import { rollbackFromText } from '../../lambdas/domain/release';
@@ -173,6 +173,7 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
     `Record       ${a.events} ledger events; hash chain ${i.ok ? 'intact' : 'BROKEN'}${i.anchor ? `; anchor: version ${String(i.anchor.version)}, last hash ${String(i.anchor.lastHash).slice(0, 16)}…` : '; no anchor'}`,
   );
   for (const p of i.problems) out.push(`             ✗ ${p.message}`);
+  out.push(`Signature    ${signatureLine(i.signature)}`);
   out.push(`Artifact     ${a.service ?? '?'}${a.repository ? ` (ECR repository ${a.repository})` : ''}`);
   out.push(`  digest     ${a.digest ?? '(not resolved)'}`);
   out.push(`  tag        ${a.tag ?? '(none)'}`);
@@ -207,6 +208,33 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
   return out.join('\n');
 }
 
+/** `, signed by K (verified)`: a release's signature status in one phrase (decision 048). */
+export function signatureWords(s: ReleaseVerification['signature']): string {
+  if (!s) return '';
+  switch (s.status) {
+    case 'verified':
+      return `, signature verified (${s.keyId})`;
+    case 'present':
+      return `, signed by ${s.keyId} (not checked)`;
+    case 'missing':
+      return ', NOT SIGNED';
+    case 'invalid':
+      return ', signature INVALID';
+    default:
+      return ', unfinished (nothing signed yet)';
+  }
+}
+
+/** `audit show`'s Signature line (decision 048). */
+export function signatureLine(s: ReleaseVerification['signature']): string {
+  if (!s || s.status === 'unfinished') return 'none yet (the release has not finished)';
+  if (s.status === 'missing') return 'NONE: the release finished but its anchor is not signed';
+  const what = `${s.keyId}, ${s.signedAt}, covers event #${s.version}${s.uncovered ? ` (${s.uncovered} later event(s) not covered)` : ''}`;
+  if (s.status === 'verified') return `verified: ${what}`;
+  if (s.status === 'invalid') return `INVALID: ${what}`;
+  return `present, not checked (give --public-key): ${what}`;
+}
+
 export function renderVerification(
   source: string,
   v: ExportVerification,
@@ -221,8 +249,17 @@ export function renderVerification(
       ? `VERIFIED  ${source}: ${v.releases.length} release(s), ${events} event(s); every hash chain intact${v.anchored === 'all' ? ' and every release ends at its anchor' : ''}`
       : `FAILED    ${source}: ${v.problems.length} problem(s) in ${broken.length} of ${v.releases.length} release(s)`,
   );
+  out.push(
+    v.authorship === 'verified'
+      ? 'Authorship  VERIFIED: every signature checked with the public key given (decision 048)'
+      : v.authorship === 'failed'
+        ? 'Authorship  FAILED: a signature is missing, does not verify, or covers another chain (below)'
+        : 'Authorship  NOT CHECKED: no public key given (--public-key key.pem or --key-arn): the chains prove order, not who wrote them',
+  );
   for (const r of v.releases) {
-    out.push(`  ${r.ok ? '✓' : '✗'} ${r.releaseId}  ${r.service ?? '?'}  ${r.status ?? ''}  ${r.events} event(s)${r.anchor ? `, anchor at line ${r.anchor.line}` : ''}`);
+    out.push(
+      `  ${r.ok ? '✓' : '✗'} ${r.releaseId}  ${r.service ?? '?'}  ${r.status ?? ''}  ${r.events} event(s)${r.anchor ? `, anchor at line ${r.anchor.line}` : ''}${signatureWords(r.signature)}`,
+    );
     for (const p of r.problems) out.push(`      ${formatProblem(p)}`);
   }
   const insightProblems = v.problems.filter((p) => p.kind === 'insight');

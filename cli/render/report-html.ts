@@ -12,7 +12,15 @@
  * wait ended, who was asked to approve, refused approval attempts and the alarm transitions in a bake.
  */
 import { createHash } from 'node:crypto';
-import { auditRelease, type ExportAnchorLine, type ExportEventLine, type ReleaseAudit, type StageAudit } from '../../lambdas/domain/audit';
+import {
+  auditRelease,
+  type ExportAnchorLine,
+  type ExportEventLine,
+  type ReleaseAudit,
+  type SignatureCheck,
+  type SignatureOptions,
+  type StageAudit,
+} from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { rollbackFromText } from '../../lambdas/domain/release';
 import { duration, when } from './render';
@@ -31,6 +39,8 @@ export interface ReleaseReportOptions {
   readonly generatedAt?: string;
   /** Where the events were read from (an export file, a table), printed in the footer. @default not printed */
   readonly source?: string;
+  /** The anchor key's public half (`--public-key`): the signature is verified, not only shown (decision 048). @default not checked */
+  readonly keys?: SignatureOptions;
 }
 
 /** The events given are not one readable release. */
@@ -745,6 +755,46 @@ export function renderReleaseReport(events: readonly LedgerEvent[] | readonly Ex
   return buildReleaseReport(events, options).html;
 }
 
+/** The verdict badge of the release's signed anchor (decision 048). */
+function signatureBadge(s: SignatureCheck | undefined): string {
+  const [tone, text] =
+    s?.status === 'verified'
+      ? ['pass', '✓ Signed: verified']
+      : s?.status === 'present'
+        ? ['neutral', '– Signed: not checked']
+        : s?.status === 'missing'
+          ? ['fail', '✗ Signed: NO']
+          : s?.status === 'invalid'
+            ? ['fail', '✗ Signature INVALID']
+            : ['neutral', '– Not signed yet (running)'];
+  return `<div class="badge t-${tone}" id="anchor-signature">${h(text)}<small>signed anchor</small></div>`;
+}
+
+/** Its own section: which key signed which event, when, and what was checked. */
+function signatureSection(s: SignatureCheck | undefined): string {
+  if (!s || s.status === 'unfinished') return '<p class="t-neutral">The release has not finished: Gantry signs a release when it ends.</p>';
+  if (s.status === 'missing')
+    return '<p class="t-fail">The release finished but its anchor carries no signature: it was removed, or Gantry could not sign it (the signature item names the outcome; the AnchorSignaturesFailed alarm).</p>';
+  const rows = [
+    [
+      'Status',
+      s.status === 'verified'
+        ? 'verified with the public key given'
+        : s.status === 'present'
+          ? 'present, NOT checked (gantry report --public-key key.pem checks it)'
+          : 'INVALID (see Record)',
+    ],
+    ['Key', s.keyId ?? '?'],
+    ['Algorithm', 'ECDSA_SHA_256 (ECC_NIST_P256)'],
+    ['Signed at', s.signedAt ?? '?'],
+    [
+      'Covers',
+      `{ releaseId, version: ${s.version ?? '?'}, lastHash } of its release.finished${s.uncovered ? `; ${s.uncovered} later event(s) (a freed lease) are chained to it but not covered` : ''}`,
+    ],
+  ];
+  return `<dl class="facts" id="signature">${rows.map(([k, v]) => `<dt>${h(k ?? '')}</dt><dd>${k === 'Key' ? code(v ?? '') : h(v ?? '')}</dd>`).join('')}</dl>`;
+}
+
 /** The page and the audit record it was drawn from (its `integrity` says whether the record verified). */
 export function buildReleaseReport(events: readonly LedgerEvent[] | readonly ExportEventLine[], options: ReleaseReportOptions = {}): { html: string; audit: ReleaseAudit } {
   const all = asLines(events);
@@ -753,7 +803,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
   if (!releaseId || lines.length === 0)
     throw new ReleaseReportError(releaseId ? `no events of release ${releaseId}` : 'no events: a report needs the ledger events of one release');
   const anchors = (options.anchors ?? []).filter((x) => x.anchor.releaseId === releaseId);
-  const a = auditRelease(lines, anchors);
+  const a = auditRelease(lines, anchors, options.keys ?? {});
   if (!a) throw new ReleaseReportError(`release ${releaseId} has no readable events`);
   const ledger = lines.map((l) => l.event as unknown as LedgerEvent).sort((x, y) => x.seq - y.seq);
 
@@ -963,6 +1013,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     '<div class="verdict">',
     `<div class="badge t-${statusTone}" id="final-status">${h(`${statusMark(a.status)} ${a.status}`)}<small>final status</small></div>`,
     `<div class="badge t-${verified ? 'pass' : 'fail'}" id="ledger-verified">${verified ? '✓ Ledger verified: yes' : '✗ Ledger verified: NO'}<small>hash chain and anchor</small></div>`,
+    signatureBadge(i.signature),
     `<div class="badge t-${ev.gaps.length ? 'warn' : 'pass'}">${ev.gaps.length ? `! Evidence: ${ev.gaps.length} gap(s)` : '✓ Evidence complete'}<small>promoted stages</small></div>`,
     '</div>',
     a.reason ? `<p class="reason"><strong>Outcome:</strong> ${h(a.reason)}</p>` : '',
@@ -973,6 +1024,8 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     `<dt>Record</dt><dd>${integrityText}${verified ? '' : `<ul class="problems">${i.problems.map((p) => `<li>${h(p.message)}</li>`).join('')}</ul>`}</dd>`,
     `<dt>Evidence</dt><dd>${h(evidenceText)}${ev.gaps.length ? `<ul class="problems">${ev.gaps.map((g) => `<li>${h(`${g.stage}: ${g.missing}: ${g.message}`)}</li>`).join('')}</ul>` : ''}${ev.notes.map((n) => `<br><span class="t-neutral">note: ${h(n)}</span>`).join('')}</dd>`,
     '</dl>',
+    '<h3 id="h-signature">Signature</h3>',
+    signatureSection(i.signature),
     '<h3 id="h-stages">Stages</h3>',
     table('Each stage of the release and how it ended', ['Stage', 'Status', 'Started', 'Ended', 'Outcome'], stageRows, 'The release recorded no stage.'),
     ...changeSection(a.change),

@@ -15,12 +15,14 @@
  * - AWS_REGION                 set by Lambda: `runtime.region`
  * - GANTRY_CLUSTER_ACCESS_ROLE_ARN the stack's ClusterAccessRole, the role eks:call runs with on an own-account cluster
  *                              (optional: `runtime.clusterAccessRoleArn`, read by the Kubernetes plan; decision 045)
+ * - ANCHOR_KEY_ARN             the anchor signing key (optional: without it `signer` is absent; decision 048)
  * - GANTRY_CONFIG              the config JSON, replaced at bundle time (esbuild `define`)
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -33,6 +35,7 @@ import { EcrRegistry } from './ecr';
 import { optionalEnv, requireEnv } from './env';
 import { ConfigError } from './errors';
 import { EventBridgePublisher } from './eventbridge';
+import { KmsAnchorSigner } from './kms-signer';
 import { SchedulerTimers } from './scheduler';
 import { sdkClientConfig } from './retry';
 import { AwsScopedReaders } from './scoped';
@@ -75,6 +78,7 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
   const stateMachineArn = optionalEnv('RELEASE_STATE_MACHINE_ARN', undefined, env);
   const bakeTimerArn = optionalEnv('BAKE_TIMER_FUNCTION_ARN', undefined, env);
   const timerDeadLetterArn = optionalEnv('BAKE_TIMER_DLQ_ARN', undefined, env);
+  const anchorKeyArn = optionalEnv('ANCHOR_KEY_ARN', undefined, env);
 
   const config = loadBundledConfig(rawConfig);
   const hash = configHash(config);
@@ -104,6 +108,7 @@ export function buildAwsDeps(env: NodeJS.ProcessEnv, rawConfig: string | undefin
     now: () => new Date(),
     runtime: runtimeFacts(env),
     scoped: new AwsScopedReaders(),
+    ...(anchorKeyArn ? { signer: new KmsAnchorSigner(new KMSClient(sdkClientConfig('kms')), anchorKeyArn) } : {}),
   });
 }
 

@@ -33,6 +33,7 @@ import {
   type Ledger,
   type ReleaseQuery,
   scanIndexKey,
+  type SignatureRecord,
   type SkipRecord,
   type StagePointer,
   type TokenRecord,
@@ -87,6 +88,7 @@ const ENTITY = {
   refusal: 'REFUSAL',
   refusalStats: 'REFUSAL_STATS',
   throttle: 'THROTTLE',
+  signature: 'SIGNATURE',
 } as const;
 
 /** Attributes the adapter adds to an item; stripped when the item is read back as a domain record. */
@@ -906,6 +908,32 @@ export class DynamoLedger implements Ledger {
     } catch (e) {
       if (!isConditionFailed(e)) throw e;
     }
+  }
+
+  /** Written once: a SIGNED item is never replaced, a FAILED one is (the next attempt's outcome wins). */
+  async putSignature(record: SignatureRecord): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...ledgerKeys.signature(required(record.subject, 'subject')), entity: ENTITY.signature, ...plain(record) },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #status = :failed',
+          ExpressionAttributeNames: { '#pk': 'pk', '#status': 'status' },
+          ExpressionAttributeValues: { ':failed': 'FAILED' },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      return false;
+    }
+  }
+
+  async getSignature(subject: string): Promise<SignatureRecord | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: ledgerKeys.signature(subject), ConsistentRead: true }));
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, entity: _entity, ...rest } = Item;
+    return rest as SignatureRecord;
   }
 
   async getInitiator(executionName: string): Promise<string | undefined> {

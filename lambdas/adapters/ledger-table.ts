@@ -80,6 +80,8 @@ export const ledgerKeys = {
   insightRecord: (seq: number) => ({ pk: 'INSIGHT', sk: `CHECK#${String(seq).padStart(EVENT_SEQ_WIDTH, '0')}` }),
   insightPartition: 'INSIGHT',
   insightSortKeyPrefix: 'CHECK#',
+  /** Gantry's signature of a release's end or an insight chain head (decision 048): its own partition, so only the signer writes it. */
+  signature: (subject: string) => ({ pk: `SIGNATURE#${subject}`, sk: 'SIGNATURE' }),
 } as const;
 
 /** CreateTable input for the ledger (on-demand). PITR, KMS, deletion protection and TTL are set by CDK. */

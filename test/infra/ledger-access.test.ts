@@ -140,6 +140,8 @@ describe('who may write which item of the ledger (read from the template)', () =
     'PutItem refusal': ['approval-decide'],
     'UpdateItem refusal': ['approval-decide'],
     'UpdateItem throttle': ['approval-decide'],
+    // Signatures of a release's end and of the insight head (decision 048): only the two signers, never a release writer.
+    'PutItem signature': ['anchor-sign', 'insight-record'],
   };
 
   function writersInTemplate(): Record<string, string[]> {

@@ -83,9 +83,10 @@ describe('the ledger table', () => {
 });
 
 describe('encryption', () => {
-  it('uses one customer-managed key with rotation on', () => {
-    built.template.resourceCountIs('AWS::KMS::Key', 1);
+  it('uses one customer-managed key with rotation on (and the anchor signing key, which cannot rotate: decision 048)', () => {
+    built.template.resourceCountIs('AWS::KMS::Key', 2);
     built.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    built.template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
   });
 
   it('encrypts the Gantry bus with the key', () => {
@@ -107,7 +108,7 @@ describe('encryption', () => {
 
   it('encrypts every dead-letter queue with the key and refuses plain HTTP to it', () => {
     const queues = resourcesOfType(built.template, 'AWS::SQS::Queue');
-    assert.equal(Object.keys(queues).length, 7, 'intake, alarm-watch, bake-timer, reconciler, scan-watch, the notifications rule and the insight schedule');
+    assert.equal(Object.keys(queues).length, 8, 'intake, alarm-watch, bake-timer, reconciler, scan-watch, anchor-sign, the notifications rule and the insight schedule');
     for (const [id, q] of Object.entries(queues)) {
       assert.deepEqual(q.Properties?.KmsMasterKeyId, keyArn(), id);
       built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -470,6 +471,7 @@ describe('GantryStack', () => {
   it('outputs the workflow ARNs, the table and bus names, the driver roles, and what replaying intake failures needs', () => {
     const outputs = Object.keys(built.template.findOutputs('*')).sort();
     assert.deepEqual(outputs, [
+      'AnchorKeyArn',
       'ApprovalApiUrl',
       'ClusterAccessRoleArn',
       'EventBusName',

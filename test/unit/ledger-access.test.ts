@@ -258,6 +258,9 @@ describe('LEDGER_METHODS against the adapter on the in-memory DynamoDB', () => {
     await call('throttleUsed', () => ledger.throttleUsed('bucket-1', '2026-11-24T10:00'));
     await call('putStartPusher', () => ledger.putStartPusher('r1', 'arn:aws:iam::111122223333:user/p', AT));
     await call('getStartPusher', () => ledger.getStartPusher('r1'));
+    const anchor = { releaseId: 'r1', version: 3, lastHash: 'a'.repeat(64) };
+    await call('putSignature', () => ledger.putSignature({ subject: 'r1', status: 'FAILED', at: AT, anchor, outcome: 'no-signer' }));
+    await call('getSignature', () => ledger.getSignature('r1'));
 
     const byMethod = new Map<string, Set<string>>();
     for (const s of sent) byMethod.set(s.method, new Set([...(byMethod.get(s.method) ?? []), s.pair]));

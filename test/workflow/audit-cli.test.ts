@@ -19,16 +19,19 @@ let releaseId = '';
 beforeAll(() => {
   const r = gantry('simulate', 'examples/scenarios/staging-deploy-failure.json', '--export', EXPORTED);
   assert.equal(r.status, 0, r.stderr);
-  releaseId = String(JSON.parse(linesOf(readFileSync(EXPORTED, 'utf8'))[0] as string).releaseId);
+  // The first line names the signing key (decision 048); the release's events follow.
+  releaseId = String(JSON.parse(linesOf(readFileSync(EXPORTED, 'utf8'))[1] as string).releaseId);
 });
 
 describe('gantry simulate --export', () => {
   it('writes the audit export format: the events, then one anchor line per release', () => {
     const lines = linesOf(readFileSync(EXPORTED, 'utf8')).map((l) => JSON.parse(l));
+    assert.equal(lines[0].kind, 'signing-keys');
     const anchor = lines.at(-1);
     assert.equal(anchor.kind, 'anchor');
     assert.equal(anchor.releaseId, releaseId);
-    assert.equal(anchor.version, lines.length - 1);
+    assert.equal(anchor.version, lines.length - 2);
+    assert.equal(anchor.signature.algorithm, 'ECDSA_SHA_256');
     assert.equal(anchor.lastHash, lines.at(-2).hash);
   });
 });

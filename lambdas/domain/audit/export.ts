@@ -11,13 +11,29 @@
  *     the sequence number and hash of the release's last event when it was exported (from the ledger's
  *     release summary). The anchor is what makes the loss of a release's *last* events visible: a hash
  *     chain alone cannot tell a cut chain from a short one.
+ *   - the anchor carries `signature` ({ keyId, algorithm: "ECDSA_SHA_256", value, signedAt, version,
+ *     lastHash }) when Gantry signed the release's end (./signature.ts, decision 048);
+ *   - first, when any anchor is signed: `{"kind":"signing-keys","algorithm":"ECDSA_SHA_256","keyIds":[…]}`, the
+ *     key(s) the export's signatures name (an auditor fetches or is given their public halves).
  * Lines are told apart by `kind === "anchor"` (a ledger event has no top-level `kind`). Blank lines are
  * ignored. docs/auditor-guide.md explains what the check proves and what it cannot.
  */
 import { INSIGHT_KIND, type InsightRecord } from '../insight';
 import type { LedgerEvent } from '../ledger';
+import { ANCHOR_SIGNING_ALGORITHM, type AnchorSignature, insightSignatureSubject } from './signature';
 
 export const ANCHOR_KIND = 'anchor';
+/** The line naming the signing key(s) of an export's signatures. */
+export const SIGNING_KEYS_KIND = 'signing-keys';
+/** A signed head of the insight chain: `{"kind":"insight-anchor","version","lastHash","signature"}` after the insight records. */
+export const INSIGHT_ANCHOR_KIND = 'insight-anchor';
+
+/** What the export knows of a release's end: the ledger summary's anchor, and Gantry's signature when there is one. */
+export interface AnchorFacts {
+  readonly version: number;
+  readonly lastHash: string;
+  readonly signature?: AnchorSignature;
+}
 
 export interface ExportAnchor {
   readonly kind: typeof ANCHOR_KIND;
@@ -26,6 +42,8 @@ export interface ExportAnchor {
   readonly version: number;
   /** hash of the release's last event. */
   readonly lastHash: string;
+  /** Gantry's signature of the release's end (decision 048). */
+  readonly signature?: AnchorSignature;
 }
 
 /** A line of an export file that is not JSON, or not a JSON object: the file is not an export. */
@@ -69,13 +87,24 @@ export function anchorOf(events: readonly LedgerEvent[]): ExportAnchor | undefin
 export function formatExport(
   events: readonly LedgerEvent[],
   options: {
-    anchors?: ReadonlyMap<string, { version: number; lastHash: string }>;
+    anchors?: ReadonlyMap<string, AnchorFacts>;
     computeMissingAnchors?: boolean;
+    /** Signatures of releases' ends (from the ledger), put on their anchor lines; overrides a signature in `anchors`. */
+    signatures?: ReadonlyMap<string, AnchorSignature>;
+    /** Key ids to name in the signing-keys line beside those the signatures name. */
+    signingKeys?: readonly string[];
     /** The insight check's hash-chained records (`{"kind":"insight",…}` lines), after the releases. */
     insights?: readonly InsightRecord[];
   } = {},
 ): string {
   const lines: string[] = [];
+  const keyIds = new Set<string>(options.signingKeys ?? []);
+  const signed = (a: ExportAnchor): ExportAnchor => {
+    const signature = options.signatures?.get(a.releaseId) ?? options.anchors?.get(a.releaseId)?.signature;
+    if (!signature) return a;
+    keyIds.add(signature.keyId);
+    return { ...a, signature };
+  };
   for (const [releaseId, group] of groupByRelease(events)) {
     for (const e of group) lines.push(JSON.stringify(e));
     const given = options.anchors?.get(releaseId);
@@ -84,14 +113,21 @@ export function formatExport(
       : options.computeMissingAnchors === false
         ? undefined
         : anchorOf(group);
-    if (anchor) lines.push(JSON.stringify(anchor));
+    if (anchor) lines.push(JSON.stringify(signed(anchor)));
   }
   // A summary whose events are all gone still says the release existed.
   const exported = new Set(events.map((e) => e.releaseId));
   for (const [releaseId, given] of options.anchors ?? []) {
-    if (!exported.has(releaseId)) lines.push(JSON.stringify({ kind: ANCHOR_KIND, releaseId, version: given.version, lastHash: given.lastHash }));
+    if (!exported.has(releaseId)) lines.push(JSON.stringify(signed({ kind: ANCHOR_KIND, releaseId, version: given.version, lastHash: given.lastHash })));
   }
   for (const r of options.insights ?? []) lines.push(JSON.stringify(r));
+  for (const r of options.insights ?? []) {
+    const signature = options.signatures?.get(insightSignatureSubject(r.seq));
+    if (!signature) continue;
+    keyIds.add(signature.keyId);
+    lines.push(JSON.stringify({ kind: INSIGHT_ANCHOR_KIND, version: signature.version, lastHash: signature.lastHash, signature }));
+  }
+  if (keyIds.size > 0) lines.unshift(JSON.stringify({ kind: SIGNING_KEYS_KIND, algorithm: ANCHOR_SIGNING_ALGORITHM, keyIds: [...keyIds].sort() }));
   return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
@@ -113,6 +149,10 @@ export interface ParsedExport {
   readonly anchors: ExportAnchorLine[];
   /** Insight check records (`kind: "insight"`): their own hash chain, verified beside the releases'. */
   readonly insights?: Array<{ readonly line: number; readonly record: Record<string, unknown> }>;
+  /** The signing-keys line(s) (`kind: "signing-keys"`): the key ids the export says its signatures name. */
+  readonly signingKeys?: Array<{ readonly line: number; readonly keys: Record<string, unknown> }>;
+  /** Signed heads of the insight chain (`kind: "insight-anchor"`). */
+  readonly insightAnchors?: Array<{ readonly line: number; readonly anchor: Record<string, unknown> }>;
 }
 
 /** Split an export into event and anchor lines. Throws ExportFormatError naming the first line that is not a JSON object. */
@@ -120,6 +160,8 @@ export function parseExport(text: string): ParsedExport {
   const events: ExportEventLine[] = [];
   const anchors: ExportAnchorLine[] = [];
   const insights: Array<{ line: number; record: Record<string, unknown> }> = [];
+  const signingKeys: Array<{ line: number; keys: Record<string, unknown> }> = [];
+  const insightAnchors: Array<{ line: number; anchor: Record<string, unknown> }> = [];
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, i) => {
     const line = i + 1;
@@ -136,9 +178,11 @@ export function parseExport(text: string): ParsedExport {
     const obj = value as Record<string, unknown>;
     if (obj.kind === ANCHOR_KIND) anchors.push({ line, anchor: obj });
     else if (obj.kind === INSIGHT_KIND) insights.push({ line, record: obj });
+    else if (obj.kind === SIGNING_KEYS_KIND) signingKeys.push({ line, keys: obj });
+    else if (obj.kind === INSIGHT_ANCHOR_KIND) insightAnchors.push({ line, anchor: obj });
     else events.push({ line, event: obj });
   });
-  return { events, anchors, ...(insights.length ? { insights } : {}) };
+  return { events, anchors, ...(insights.length ? { insights } : {}), ...(signingKeys.length ? { signingKeys } : {}), ...(insightAnchors.length ? { insightAnchors } : {}) };
 }
 
 /** The ledger events of a parsed export, as stored (for show and metrics after verification). */

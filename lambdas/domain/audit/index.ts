@@ -6,5 +6,6 @@
 export * from './evidence';
 export * from './export';
 export * from './report-model';
+export * from './signature';
 export * from './verify';
 export * from './change';

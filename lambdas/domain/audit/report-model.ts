@@ -5,7 +5,7 @@ import type { LedgerEvent } from '../ledger';
 import { type ChangeAudit, changeAudit } from './change';
 import { type EvidenceReport, evidenceCompleteness } from './evidence';
 import type { ExportAnchorLine, ExportEventLine } from './export';
-import { type ReleaseVerification, verifyRelease } from './verify';
+import { type ReleaseVerification, type SignatureOptions, verifyRelease } from './verify';
 
 export interface GateRecord {
   readonly at: string;
@@ -231,7 +231,12 @@ function buildLinks(buildId: string | undefined, executionArn: string | undefine
 const DEPLOY_FIELDS = new Set(['kind', 'digest', 'result', 'message', 'buildId', 'error', 'driver', 'evidence', 'cluster', 'wave']);
 
 /** Everything an auditor asks about one release, from its events alone (chain check and evidence check included). */
-export function auditRelease(lines: readonly ExportEventLine[] | readonly LedgerEvent[], anchors: readonly ExportAnchorLine[] = []): ReleaseAudit | undefined {
+export function auditRelease(
+  lines: readonly ExportEventLine[] | readonly LedgerEvent[],
+  anchors: readonly ExportAnchorLine[] = [],
+  /** The anchor key's public half: the signature is then verified (decision 048), not only read. */
+  keys: SignatureOptions = {},
+): ReleaseAudit | undefined {
   const asLines: ExportEventLine[] = (lines as ReadonlyArray<ExportEventLine | LedgerEvent>).map((l, i) =>
     'event' in l && 'line' in l ? (l as ExportEventLine) : { line: i + 1, event: l as unknown as Record<string, unknown> },
   );
@@ -239,7 +244,7 @@ export function auditRelease(lines: readonly ExportEventLine[] | readonly Ledger
   const first = events[0];
   if (!first) return undefined;
   const releaseId = first.releaseId;
-  const integrity = verifyRelease(releaseId, asLines, anchors);
+  const integrity = verifyRelease(releaseId, asLines, anchors, keys);
   const started = events.find((e) => e.type === 'release.started');
   const d = started?.data ?? {};
   const facts = imageFacts(events);

@@ -7,9 +7,34 @@ import * as z from 'zod';
 import { type InsightRecord, verifyInsightChain } from '../insight';
 import { GENESIS_HASH, hashEvent, LEDGER_EVENT_TYPES, type LedgerEvent } from '../ledger';
 import { formatIssues } from '../validation';
+import type { KeyObject } from 'node:crypto';
 import { ANCHOR_KIND, type ExportAnchorLine, type ExportEventLine, type ParsedExport } from './export';
+import { INSIGHT_ANCHOR_ID, readSignature, verifyAnchorSignature } from './signature';
 
-export type ProblemKind = 'edited' | 'chain' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'malformed' | 'anchor' | 'insight';
+export type ProblemKind = 'edited' | 'chain' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'malformed' | 'anchor' | 'insight' | 'signature';
+
+/** What the verifier knows of the signing key (decision 048). Without a public key, authorship is not checked. */
+export interface SignatureOptions {
+  /** The signing key's public half (`--public-key key.pem`, or KMS GetPublicKey of the stack's key). */
+  readonly publicKey?: KeyObject;
+  /** The key the signatures must name (the stack's key ARN, when fetched online). */
+  readonly keyId?: string;
+}
+
+/**
+ * A release's signature as checked: `verified` (by the public key given), `present` (not checked: no key given),
+ * `missing` (a finished release without one), `invalid` (does not verify, covers another chain, or another key),
+ * `unfinished` (a release still running has nothing to sign yet).
+ */
+export interface SignatureCheck {
+  readonly status: 'verified' | 'present' | 'missing' | 'invalid' | 'unfinished';
+  readonly keyId?: string;
+  readonly signedAt?: string;
+  /** The seq the signature covers. */
+  readonly version?: number;
+  /** Events after the signed one (a lease the reconciler freed after the end): chained to it, not covered by it. */
+  readonly uncovered?: number;
+}
 
 export interface AuditProblem {
   readonly releaseId: string;
@@ -29,6 +54,8 @@ export interface ReleaseVerification {
   readonly events: number;
   readonly firstLine?: number;
   readonly anchor?: { readonly version: unknown; readonly lastHash: unknown; readonly line: number };
+  /** Gantry's signature of the release's end (decision 048). */
+  readonly signature?: SignatureCheck;
   readonly ok: boolean;
   readonly problems: AuditProblem[];
 }
@@ -40,6 +67,8 @@ export interface ExportVerification {
   readonly releases: ReleaseVerification[];
   readonly problems: AuditProblem[];
   readonly notes: string[];
+  /** Whether the signatures were checked with a public key (`verified`: every finished release's signature verified). */
+  readonly authorship: 'verified' | 'not-checked' | 'failed';
 }
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits');
@@ -81,7 +110,7 @@ function recomputedHash(e: Record<string, unknown>): string | undefined {
 /** Events that may follow `release.finished`: the reconciler frees a dead execution's leases after the record is closed. */
 const AFTER_FINISH_ALLOWED = new Set(['lease.released']);
 
-export function verifyRelease(releaseId: string, lines: readonly ExportEventLine[], anchors: readonly ExportAnchorLine[]): ReleaseVerification {
+export function verifyRelease(releaseId: string, lines: readonly ExportEventLine[], anchors: readonly ExportAnchorLine[], keys: SignatureOptions = {}): ReleaseVerification {
   const problems: AuditProblem[] = [];
   const at = (l: ExportEventLine, kind: ProblemKind, what: string) => {
     const e = l.event;
@@ -236,6 +265,9 @@ export function verifyRelease(releaseId: string, lines: readonly ExportEventLine
     });
   }
 
+  // 6. The signature of the release's end (decision 048).
+  const signature = checkSignature(releaseId, bySeq, finished[0], anchorLine, keys, problems);
+
   const started = bySeq.find((l) => seqOf(l) === 1 && l.event.type === 'release.started')?.event.data as Record<string, unknown> | undefined;
   const finishedData = finished[0]?.event.data as Record<string, unknown> | undefined;
   return {
@@ -245,9 +277,96 @@ export function verifyRelease(releaseId: string, lines: readonly ExportEventLine
     events: lines.length,
     ...(lines[0] ? { firstLine: Math.min(...lines.map((l) => l.line)) } : {}),
     ...(anchorLine ? { anchor: { version: anchorLine.anchor.version, lastHash: anchorLine.anchor.lastHash, line: anchorLine.line } } : {}),
+    signature,
     ok: problems.length === 0,
     problems: problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
   };
+}
+
+/**
+ * The anchor's signature against the chain and the key: it must cover this release's `release.finished` (its seq
+ * and hash as the chain has them now) and, with a public key, verify. A finished release without one fails only
+ * when a public key is given (without it, authorship is not checked at all: the caller says so).
+ */
+function checkSignature(
+  releaseId: string,
+  bySeq: readonly ExportEventLine[],
+  finished: ExportEventLine | undefined,
+  anchorLine: ExportAnchorLine | undefined,
+  keys: SignatureOptions,
+  problems: AuditProblem[],
+): SignatureCheck {
+  const fail = (message: string, line = anchorLine?.line) => problems.push({ releaseId, kind: 'signature', ...(line ? { line } : {}), message });
+  const where = anchorLine ? `line ${anchorLine.line}: ` : '';
+  const read = readSignature(anchorLine?.anchor.signature);
+  if (read.problem) {
+    fail(`${where}${read.problem}`);
+    return { status: 'invalid' };
+  }
+  const sig = read.signature;
+  if (!sig) {
+    if (!finished) return { status: 'unfinished' };
+    if (keys.publicKey) {
+      fail(
+        `${where || ''}the release finished (${describeEventAt(finished.line, finished.event)}) but its anchor carries no signature: the signature was removed, or Gantry did not sign it (see the anchor-sign outcome)`,
+      );
+    }
+    return { status: 'missing' };
+  }
+  const base = { keyId: sig.keyId, signedAt: sig.signedAt, version: sig.version };
+  const covered = bySeq.find((l) => l.event.seq === sig.version);
+  const uncovered = bySeq.filter((l) => typeof l.event.seq === 'number' && l.event.seq > sig.version).length;
+  let invalid = false;
+  if (!covered || covered.event.hash !== sig.lastHash || covered.event.type !== 'release.finished') {
+    invalid = true;
+    fail(
+      `${where}the signature covers event #${sig.version} with hash ${sig.lastHash.slice(0, 16)}…, but ${covered ? `the chain's ${describeEventAt(covered.line, covered.event)} has hash ${String(covered.event.hash).slice(0, 16)}…` : 'the chain has no such event'}: the chain was rewritten after it was signed, or the signature belongs to another release`,
+    );
+  }
+  if (keys.keyId !== undefined && sig.keyId !== keys.keyId) {
+    invalid = true;
+    fail(`${where}signed with key ${sig.keyId}, not with ${keys.keyId}: an export signed with another key`);
+  }
+  if (keys.publicKey && !verifyAnchorSignature({ releaseId, version: sig.version, lastHash: sig.lastHash }, sig.value, keys.publicKey)) {
+    invalid = true;
+    fail(
+      `${where}the signature does not verify with the public key given (it names key ${sig.keyId}): the anchor was edited or re-signed, the signature was moved from another release, or another key signed it`,
+    );
+  }
+  const status: SignatureCheck['status'] = invalid ? 'invalid' : keys.publicKey ? 'verified' : 'present';
+  return { status, ...base, ...(uncovered ? { uncovered } : {}) };
+}
+
+/** The signed heads of the insight chain: each must cover a record of the export as it is, and verify with the key. */
+function checkInsightAnchors(parsed: ParsedExport, keys: SignatureOptions, notes: string[]): AuditProblem[] {
+  const problems: AuditProblem[] = [];
+  const records = parsed.insights ?? [];
+  let lastSigned = 0;
+  for (const a of parsed.insightAnchors ?? []) {
+    const fail = (message: string) => problems.push({ releaseId: INSIGHT_ANCHOR_ID, kind: 'signature', line: a.line, message: `line ${a.line}: ${message}` });
+    const read = readSignature(a.anchor.signature);
+    if (!read.signature) {
+      fail(read.problem ?? 'the insight anchor carries no signature');
+      continue;
+    }
+    const sig = read.signature;
+    const rec = records.find((r) => r.record.seq === sig.version);
+    if (!rec || rec.record.hash !== sig.lastHash) {
+      fail(
+        `the signature covers insight record #${sig.version} with hash ${sig.lastHash.slice(0, 16)}…, which the export ${rec ? `has with hash ${String(rec.record.hash).slice(0, 16)}…: the insight chain was rewritten` : 'does not hold'}`,
+      );
+      continue;
+    }
+    if (keys.keyId !== undefined && sig.keyId !== keys.keyId) fail(`signed with key ${sig.keyId}, not with ${keys.keyId}`);
+    if (keys.publicKey && !verifyAnchorSignature({ releaseId: INSIGHT_ANCHOR_ID, version: sig.version, lastHash: sig.lastHash }, sig.value, keys.publicKey)) {
+      fail(`the insight head's signature does not verify with the public key given (it names key ${sig.keyId})`);
+      continue;
+    }
+    lastSigned = Math.max(lastSigned, sig.version);
+  }
+  const after = records.filter((r) => typeof r.record.seq === 'number' && r.record.seq > lastSigned).length;
+  if (records.length > 0 && after > 0) notes.push(`insight: ${after} insight record(s) after the last signed head (#${lastSigned}) are not covered by a signature`);
+  return problems;
 }
 
 /** The release an event line belongs to, or a placeholder naming its line when it has no usable releaseId. */
@@ -261,7 +380,7 @@ function releaseKey(l: { line: number; event?: Record<string, unknown>; anchor?:
  * and step key) of every edited field, deleted, inserted or reordered event, and, against the anchors,
  * every release whose last events were cut. A release without an anchor line fails.
  */
-export function verifyExport(parsed: ParsedExport): ExportVerification {
+export function verifyExport(parsed: ParsedExport, keys: SignatureOptions = {}): ExportVerification {
   const eventsByRelease = new Map<string, ExportEventLine[]>();
   for (const l of parsed.events) {
     const k = releaseKey(l);
@@ -279,8 +398,21 @@ export function verifyExport(parsed: ParsedExport): ExportVerification {
   const ids = [...new Set([...eventsByRelease.keys(), ...anchorsByRelease.keys()])];
   const withAnchor = ids.filter((id) => anchorsByRelease.has(id)).length;
   const anchored: ExportVerification['anchored'] = ids.length === 0 || withAnchor === ids.length ? 'all' : withAnchor === 0 ? 'none' : 'some';
-  const releases = ids.map((id) => verifyRelease(id, eventsByRelease.get(id) ?? [], anchorsByRelease.get(id) ?? []));
+  const releases = ids.map((id) => verifyRelease(id, eventsByRelease.get(id) ?? [], anchorsByRelease.get(id) ?? [], keys));
   const notes: string[] = [];
+  const signed = releases.filter((r) => r.signature?.status !== undefined && r.signature.status !== 'missing' && r.signature.status !== 'unfinished').length;
+  const unsigned = releases.filter((r) => r.signature?.status === 'missing').length;
+  if (!keys.publicKey) {
+    notes.push(
+      `authorship was NOT checked (no public key given): ${signed} release(s) carry a signature, ${unsigned} finished release(s) carry none. The hash chains prove order only: whoever can write the ledger could rewrite and re-hash them. Give --public-key key.pem (or --key-arn with the stack's AnchorKeyArn) to check who wrote them`,
+    );
+  }
+  for (const r of releases) {
+    if (r.signature?.uncovered)
+      notes.push(
+        `release ${r.releaseId}: ${r.signature.uncovered} event(s) after the signed release.finished (#${r.signature.version}) are chained to it but not covered by the signature`,
+      );
+  }
   if (anchored === 'none' && ids.length > 0) {
     notes.push('this export has no anchor lines (written before anchors existed, or they were removed): re-export it with `gantry audit export`');
   }
@@ -292,7 +424,9 @@ export function verifyExport(parsed: ParsedExport): ExportVerification {
     const chain = verifyInsightChain(parsed.insights.map((l) => l.record as unknown as InsightRecord));
     for (const message of chain.problems) problems.push({ releaseId: 'insight', kind: 'insight', message });
   }
-  return { ok: problems.length === 0, anchored, releases, problems, notes };
+  problems.push(...checkInsightAnchors(parsed, keys, notes));
+  const authorship: ExportVerification['authorship'] = !keys.publicKey ? 'not-checked' : problems.some((p) => p.kind === 'signature') ? 'failed' : 'verified';
+  return { ok: problems.length === 0, anchored, releases, problems, notes, authorship };
 }
 
 /**
