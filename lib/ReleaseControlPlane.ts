@@ -539,7 +539,8 @@ export class ReleaseControlPlane extends Construct {
         'executionStatusChange',
         'ExecutionStatusChangeRule',
         'A Gantry workflow execution failed, was aborted or timed out: close its record',
-        eventPatternOf(executionStatusChangePattern(workflows.map((w) => w.stateMachineArn))),
+        // The drill workflow too: a drill that fails internally leaves its own record to close (decision 052).
+        eventPatternOf(executionStatusChangePattern([...workflows, this.drillStateMachine].map((w) => w.stateMachineArn))),
       ),
       // On the Gantry bus: every writer of release.finished announces it (decision 048).
       releaseFinished: rule(

@@ -208,7 +208,7 @@ export function startEngine(world: SimWorld, hooks: EngineHooks): LocalStepFunct
   cloud.addRule({ name: 'alarm-state', pattern: alarmStateChangePattern, target: chaos.asyncInvoke('alarm-watch', invoke('alarm-watch', alarmWatch)) });
   cloud.addRule({
     name: 'execution-status',
-    pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback')]),
+    pattern: executionStatusChangePattern([stateMachineArn('release'), stateMachineArn('rollback'), stateMachineArn('drill')]),
     target: chaos.asyncInvoke('reconciler', invoke('reconciler', reconciler)),
   });
   // The event-driven scan wait (decision 040): the local cloud emits each scan's end on the bus (cloud.scheduleScanEvents).

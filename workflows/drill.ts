@@ -75,7 +75,8 @@ export const drillWorkflow: StateMachine = {
     DrillFailedInternally: {
       Type: 'Fail',
       Error: 'DrillFailed',
-      Comment: 'An internal error: the legs keep their own complete records; the drill record stays open (no Rollback Drilled).',
+      Comment:
+        "An internal error: the legs keep their own complete records; the reconciler closes the drill record FAILED on this execution's status change (no Rollback Drilled).",
     },
   },
 };

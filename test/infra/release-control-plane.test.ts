@@ -157,14 +157,14 @@ describe('the EventBridge rules', () => {
     assert.deepEqual(targetsOf(rule)[0]?.Arn, fnArn('alarm-watch'));
   });
 
-  it('send failed, aborted and timed-out executions of both workflows to the reconciler', () => {
+  it('send failed, aborted and timed-out executions of the release, rollback and drill workflows to the reconciler', () => {
     built.template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.states'],
         'detail-type': ['Step Functions Execution Status Change'],
         detail: {
           status: ['FAILED', 'ABORTED', 'TIMED_OUT'],
-          stateMachineArn: [{ Ref: logicalId(cp().releaseStateMachine) }, { Ref: logicalId(cp().rollbackStateMachine) }],
+          stateMachineArn: [{ Ref: logicalId(cp().releaseStateMachine) }, { Ref: logicalId(cp().rollbackStateMachine) }, { Ref: logicalId(cp().drillStateMachine) }],
         },
       },
       Targets: [Match.objectLike({ Arn: fnArn('reconciler') })],

@@ -245,6 +245,44 @@ describe('record-step and the reconciler on a real ledger', () => {
     assert.equal(r.stages[0]?.rollback?.result, 'SUCCEEDED');
   });
 
+  it('the reconciler closes a drill record its drill workflow left open (DrillFailedInternally), FAILED with the error', async () => {
+    const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
+    const deps = ledgerOnlyDeps(config, ledger);
+    const id = 'payments-dev-drill-20261124T120000Z-0a1b2c';
+    await record(deps, id, 'release.started', 'release.started', { kind: 'drill', service: 'payments', digest: D2, stages: ['dev'] });
+    await record(deps, id, 'stage:dev:started', 'stage.started', {}, 'dev');
+    assert.equal((await loadRelease(deps, id)).status, 'RUNNING');
+    const arn = `arn:aws:states:eu-west-2:111122223333:execution:gantry-drill:${id}`;
+    const event = {
+      version: '0',
+      id: 'e-drill',
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: '111122223333',
+      time: '2026-11-24T12:20:00Z',
+      region: 'eu-west-2',
+      resources: [arn],
+      detail: {
+        executionArn: arn,
+        stateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:gantry-drill',
+        name: id,
+        status: 'FAILED',
+        error: 'DrillFailed',
+        startDate: 1,
+        stopDate: 2,
+        input: '{}',
+        output: null,
+      },
+    };
+    await reconciler(event, deps);
+    await reconciler(event, deps); // a duplicate delivery closes nothing twice
+    const r = await loadRelease(deps, id);
+    assert.equal(r.status, 'FAILED');
+    assert.match(r.reason ?? '', /execution FAILED: DrillFailed/);
+    assert.equal(r.stages[0]?.status, 'FAILED');
+    assert.equal((await ledger.events(id)).filter((e) => e.type === 'release.finished').length, 1);
+  });
+
   it('plan-rollback after the bake safety timeout claims the bake token and records the bake FAIL', async () => {
     const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
     const deps = ledgerOnlyDeps(config, ledger);
