@@ -136,6 +136,8 @@ export class AnchorSigning extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    // Like every control-plane alarm (lib/ReleaseDashboard.ts): the topic hears when it fires and when it recovers.
     this.failedSignaturesAlarm.addAlarmAction(new SnsAction(alarmTopic));
+    this.failedSignaturesAlarm.addOkAction(new SnsAction(alarmTopic));
   }
 }

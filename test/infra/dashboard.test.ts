@@ -101,7 +101,12 @@ describe('the control-plane alarms', () => {
         ],
       });
     }
-    assert.equal(alarms.length, 2 * 2 + Object.keys(HANDLERS).length + queues.length);
+    // Plus the alarm on failed anchor signatures (lib/AnchorSigning.ts, decision 048).
+    assert.ok(
+      alarms.some((a) => /could not be signed \(AnchorSignaturesFailed\)/.test(String(a.Properties?.AlarmDescription))),
+      'the failed-signatures alarm',
+    );
+    assert.equal(alarms.length, 2 * 2 + Object.keys(HANDLERS).length + queues.length + 1);
   });
 
   it('notify the alarm topic when they fire and when they recover', () => {

@@ -83,6 +83,8 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
     e('rollback.finished', 'prod', { result: 'SUCCEEDED', message: 'back on the last known good digest' }, 'prod/rollback/end'),
     e('stage.finished', 'prod', { status: 'ROLLED_BACK', reason: 'bake failed' }, 'prod/end'),
     e('lease.lost', 'prod', { to: 'payments-rollback-1', by: 'arn:aws:sts::111122223333:assumed-role/Operators/carol', reason: 'operator rollback' }, 'prod/lost-after'),
+    // Only a drill's own record has drill.recorded (decision 052); the projection reads it wherever it is.
+    e('drill.recorded', 'prod', { stage: 'prod', status: 'SUCCEEDED', fromDigest: DEV_DIGEST, toDigest: OLD_DIGEST, timeToRestoreSeconds: 360, legs: [] }, 'prod/drill'),
     e('release.finished', undefined, { status: 'ROLLED_BACK', reason: 'prod bake failed' }, 'end'),
   ];
 }
@@ -206,6 +208,8 @@ describe('projectRelease', () => {
     );
     assert.equal(summary.releaseId, 'rel-1');
     assert.equal(summary.service, 'payments');
+    assert.equal(summary.drill?.timeToRestoreSeconds, 360);
+    assert.equal(summary.drill?.toDigest, OLD_DIGEST);
     assert.equal(summary.digest, DEV_DIGEST);
     assert.equal(summary.tag, 'v1.2.3');
     assert.equal(summary.initiator, 'arn:aws:iam::111122223333:user/alice');
