@@ -4,17 +4,17 @@
  * `{ service, stage, scheduled: true, reason }` (the drill's initiator is then `gantry-drill-schedule`). None when no
  * stage has a schedule. A production stage never has one (the config refuses it).
  */
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { Role } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { GantryConfig } from '../lambdas/domain/config';
 import { drillableStages, scheduledDrillInput } from '../lambdas/domain/drill';
-import { acknowledgeDeadLetterQueue } from './acknowledge';
+import { schedulerStartParts } from './scheduler-start';
 
 export interface DrillSchedulesProps {
   readonly config: GantryConfig;
@@ -35,24 +35,14 @@ export class DrillSchedules extends Construct {
     const schedules: Record<string, Schedule> = {};
     this.schedules = schedules;
     if (scheduled.length === 0) return;
-    const stack = Stack.of(this);
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    const parts = schedulerStartParts(this, {
+      encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy,
+      roleDescription: 'EventBridge Scheduler starts the Gantry drill workflow (scheduled rollback drills)',
+      deadLettersOf: "the drill schedules' target (Target.DeadLetterConfig)",
     });
-    acknowledgeDeadLetterQueue(this.deadLetterQueue, "the drill schedules' target (Target.DeadLetterConfig)");
-    const defaultGroupArn = stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' });
-    this.schedulerRole = new Role(this, 'SchedulerRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': defaultGroupArn } },
-      }),
-      description: 'EventBridge Scheduler starts the Gantry drill workflow (scheduled rollback drills)',
-    });
-    props.encryptionKey.grant(this.schedulerRole, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.deadLetterQueue = parts.deadLetterQueue;
+    this.schedulerRole = parts.schedulerRole;
     scheduled.forEach((d, i) => {
       const schedule = d.schedule as string;
       schedules[`${d.service}/${d.stage}`] = new Schedule(this, `Drill${i}`, {

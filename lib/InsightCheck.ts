@@ -8,17 +8,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type GantryConfig, stageClusters, stageWorkload } from '../lambdas/domain/config';
-import { acknowledge, acknowledgeDeadLetterQueue, WILDCARD_REASONS } from './acknowledge';
+import { acknowledge, WILDCARD_REASONS } from './acknowledge';
+import { schedulerStartParts } from './scheduler-start';
 import { PROJECT_ROOT } from './GantryFunction';
 import { PLACEHOLDER, WorkflowDefinition } from './WorkflowDefinition';
 import { WorkflowLogGroup } from './WorkflowLogGroup';
@@ -106,24 +107,14 @@ export class InsightCheck extends Construct {
     acknowledge(this.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]', `${WILDCARD_REASONS.logDelivery} ${WILDCARD_REASONS.xray}`);
 
     // ---------------------------------------------------------------- the daily schedule
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      dataKeyReuse: Duration.hours(1),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    const parts = schedulerStartParts(this, {
+      encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy,
+      roleDescription: 'EventBridge Scheduler starts the Gantry insight check',
+      deadLettersOf: "the insight schedule's target (Target.DeadLetterConfig)",
     });
-    acknowledgeDeadLetterQueue(this.deadLetterQueue, "the insight schedule's target (Target.DeadLetterConfig)");
-    const defaultGroupArn = stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' });
-    this.schedulerRole = new Role(this, 'SchedulerRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': defaultGroupArn } },
-      }),
-      description: 'EventBridge Scheduler starts the Gantry insight check',
-    });
-    // Scheduler sends undeliverable starts to the KMS-encrypted queue as this role: it needs the key for that.
-    props.encryptionKey.grant(this.schedulerRole, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.deadLetterQueue = parts.deadLetterQueue;
+    this.schedulerRole = parts.schedulerRole;
     this.schedule = new Schedule(this, 'Daily', {
       description: 'Gantry insight check: stale services and drift',
       schedule: props.schedule ?? ScheduleExpression.rate(Duration.days(1)),

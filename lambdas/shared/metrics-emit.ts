@@ -63,7 +63,11 @@ export function releaseMetrics(events: readonly LedgerEvent[]): ReleaseMetric[] 
  * (`gantry simulate`) runs the same handlers and must not print it.
  */
 export function emitReleaseMetrics(events: readonly LedgerEvent[], runtime: Pick<RuntimeFacts, 'inLambda'>, sink?: MetricsSink): ReleaseMetric[] {
-  const list = releaseMetrics(events);
+  return emit(releaseMetrics(events), runtime, sink);
+}
+
+/** Each metric as its own EMF record with exactly its dimensions, to `sink` or (inside Lambda only) Powertools. */
+function emit(list: ReleaseMetric[], runtime: Pick<RuntimeFacts, 'inLambda'>, sink?: MetricsSink): ReleaseMetric[] {
   const target = sink ?? (runtime.inLambda ? powertoolsMetrics : undefined);
   if (!target) return list;
   for (const m of list) {
@@ -97,14 +101,5 @@ export function drillMetrics(f: DrillFigures): ReleaseMetric[] {
 
 /** Emit a drill's metrics as emitReleaseMetrics emits a release's (only inside Lambda without a sink). */
 export function emitDrillMetrics(f: DrillFigures, runtime: Pick<RuntimeFacts, 'inLambda'>, sink?: MetricsSink): ReleaseMetric[] {
-  const list = drillMetrics(f);
-  const target = sink ?? (runtime.inLambda ? powertoolsMetrics : undefined);
-  if (!target) return list;
-  for (const m of list) {
-    const single = target.singleMetric();
-    single.clearDefaultDimensions();
-    single.addDimensions({ ...m.dimensions });
-    single.addMetric(m.name, m.unit === 'Seconds' ? MetricUnit.Seconds : MetricUnit.Count, m.value);
-  }
-  return list;
+  return emit(drillMetrics(f), runtime, sink);
 }
