@@ -1,23 +1,25 @@
 /**
- * Signs a finished release's end (decision 048). Target of the `Release Finished` rule on the Gantry bus
+ * Signs a finished release's end (decision 048). Target of the `Release Finished` / `Rollback Drilled` rule on the Gantry bus
  * (asynchronous: retries, then the anchor-sign dead-letter queue). Reads the release's chain from the table,
  * checks it (every hash recomputed, one release.finished), and signs
  * `{ releaseId, version, lastHash }` of its release.finished with the anchor key, writing the signature item
- * once. Gantry's three writers of release.finished (record-step, rollback-prepare, the reconciler) all announce
- * `Release Finished`, so every terminal release reaches this handler.
+ * once. Gantry's writers of release.finished all announce the end: record-step, rollback-prepare and the reconciler
+ * `Release Finished`, the drill step (a drill's own record) `Rollback Drilled`; so every terminal record reaches this
+ * handler.
  *
  * A chain that does not verify is never signed (outcome `chain-broken`): signing would bless the tampering.
  */
 import * as z from 'zod';
 import type { ExportEventLine } from './domain/audit/export';
 import { verifyRelease } from './domain/audit/verify';
+import { RECORD_FINISHED_DETAIL_TYPES } from './domain/event-patterns';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { recordSignFailure, type SignOutcome, signAnchorOnce } from './shared/anchor-signing';
 import { lambdaHandler } from './shared/middleware';
 
 const eventSchema = z.object({
-  'detail-type': z.literal('Release Finished'),
+  'detail-type': z.enum(RECORD_FINISHED_DETAIL_TYPES),
   detail: z.object({ releaseId: z.string().min(1).max(200) }),
 });
 

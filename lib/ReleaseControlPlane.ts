@@ -36,6 +36,7 @@ import {
   cloudTrailStartExecutionPattern,
   ecrPushPattern,
   executionStatusChangePattern,
+  RECORD_FINISHED_DETAIL_TYPES,
 } from '../lambdas/domain/event-patterns';
 import { isKmsKeyRef } from '../lambdas/domain/image/signature';
 import {
@@ -542,12 +543,13 @@ export class ReleaseControlPlane extends Construct {
         // The drill workflow too: a drill that fails internally leaves its own record to close (decision 052).
         eventPatternOf(executionStatusChangePattern([...workflows, this.drillStateMachine].map((w) => w.stateMachineArn))),
       ),
-      // On the Gantry bus: every writer of release.finished announces it (decision 048).
+      // On the Gantry bus: every writer of release.finished announces it (decision 048): Release Finished, or
+      // Rollback Drilled for a drill's own record (decision 052).
       releaseFinished: rule(
         'releaseFinished',
         'ReleaseFinishedSignRule',
-        "Release Finished: sign the release's end with the anchor key",
-        { source: ['gantry'], detailType: ['Release Finished'] },
+        "Release Finished / Rollback Drilled: sign the record's end with the anchor key",
+        { source: ['gantry'], detailType: [...RECORD_FINISHED_DETAIL_TYPES] },
         this.eventBus,
       ),
     };

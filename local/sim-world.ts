@@ -12,6 +12,7 @@ import {
   ecrPushPattern,
   executionStatusChangePattern,
   inspectorImageScanPattern,
+  RECORD_FINISHED_DETAIL_TYPES,
 } from '../lambdas/domain/event-patterns';
 import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
 import { sdkMaxAttempts } from '../lambdas/adapters/retry';
@@ -214,10 +215,10 @@ export function startEngine(world: SimWorld, hooks: EngineHooks): LocalStepFunct
   // The event-driven scan wait (decision 040): the local cloud emits each scan's end on the bus (cloud.scheduleScanEvents).
   cloud.addRule({ name: 'ecr-image-scan', pattern: ecrImageScanPattern, target: chaos.asyncInvoke('scan-watch', invoke('scan-watch', scanWatch)) });
   cloud.addRule({ name: 'inspector-image-scan', pattern: inspectorImageScanPattern, target: chaos.asyncInvoke('scan-watch', invoke('scan-watch', scanWatch)) });
-  // On the Gantry bus: Release Finished → the anchor signer (decision 048).
+  // On the Gantry bus: Release Finished / Rollback Drilled → the anchor signer (decision 048).
   cloud.addGantryRule({
     name: 'release-finished-sign',
-    pattern: { source: ['gantry'], 'detail-type': ['Release Finished'] },
+    pattern: { source: ['gantry'], 'detail-type': [...RECORD_FINISHED_DETAIL_TYPES] },
     target: chaos.asyncInvoke('anchor-sign', invoke('anchor-sign', anchorSign)),
   });
   cloud.scheduleScanEvents();

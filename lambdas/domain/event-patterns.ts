@@ -69,3 +69,10 @@ export const inspectorImageScanPattern = {
   'detail-type': ['Inspector2 Scan'],
   detail: { 'scan-status': ['INITIAL_SCAN_COMPLETE'] },
 } as const;
+
+/**
+ * The Gantry-bus events that end a ledger record, the anchor signer's trigger (decision 048): `Release Finished` from
+ * every writer of a release's or rollback's release.finished, `Rollback Drilled` from the drill step, which ends a
+ * drill's own record (decision 052).
+ */
+export const RECORD_FINISHED_DETAIL_TYPES = ['Release Finished', 'Rollback Drilled'] as const;

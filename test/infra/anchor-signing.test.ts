@@ -92,10 +92,10 @@ describe('the anchor signing key', () => {
 });
 
 describe('the rules and alarms of the anchor key', () => {
-  it('sends Release Finished on the Gantry bus to anchor-sign, with retries and its dead-letter queue', () => {
+  it('sends Release Finished and Rollback Drilled (the end of a drill) on the Gantry bus to anchor-sign, with retries and its dead-letter queue', () => {
     const rules = Object.values(resourcesOfType(built.template, 'AWS::Events::Rule'));
-    const rule = rules.find((r) => JSON.stringify(r.Properties?.EventPattern) === JSON.stringify({ source: ['gantry'], 'detail-type': ['Release Finished'] }));
-    assert.ok(rule, 'no Release Finished rule');
+    const rule = rules.find((r) => JSON.stringify(r.Properties?.EventPattern) === JSON.stringify({ source: ['gantry'], 'detail-type': ['Release Finished', 'Rollback Drilled'] }));
+    assert.ok(rule, 'no Release Finished / Rollback Drilled rule');
     assert.deepEqual(rule?.Properties?.EventBusName, { Ref: idOf(built.stack.controlPlane.eventBus) });
     const target = (rule?.Properties?.Targets as Array<Record<string, any>>)[0];
     assert.deepEqual(target?.Arn, { 'Fn::GetAtt': [idOf(built.stack.controlPlane.functions['anchor-sign'].function), 'Arn'] });

@@ -13,7 +13,17 @@ import { simulate } from '../../local/simulate';
 import type { SimulationResult } from '../../local/sim-types';
 import { ROOT } from './helpers';
 
-const SCENARIOS = ['signed-anchors.json', 'abort-during-bake.json', 'stale-service.json'];
+// Every kind of record that ends: releases, operator rollbacks, a dead execution (abort), drills and their legs, a
+// Terraform plan round, N-of-M approvals, a change record refused then accepted: each writer of release.finished.
+const SCENARIOS = [
+  'signed-anchors.json',
+  'abort-during-bake.json',
+  'stale-service.json',
+  'drill-staging.json',
+  'terraform-plan-stale.json',
+  'approvals-two-of-three.json',
+  'change-record-input.json',
+];
 const results = new Map<string, SimulationResult>();
 
 beforeAll(async () => {
