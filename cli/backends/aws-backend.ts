@@ -149,6 +149,14 @@ export class AwsBackend implements GantryBackend {
     return this.start('drill', asObject(input));
   }
 
+  async stagePointer(service: string, stage: string): Promise<{ running?: string; promoted: readonly string[] } | undefined> {
+    try {
+      return await this.d.ledger.getPointer(service, stage);
+    } catch (e) {
+      throw awsError(`reading the stage pointer of ${service}/${stage} from the ledger table ${this.d.outputs.ledgerTableName}`, e);
+    }
+  }
+
   async listReleases(query: ReleaseQuery = {}): Promise<ReleaseSummary[]> {
     try {
       const all = await this.d.ledger.listReleases(query);

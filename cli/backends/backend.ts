@@ -83,6 +83,8 @@ export interface GantryBackend {
   decide(decision: Decision): Promise<DecisionResult>;
   /** Current states of CloudWatch alarms by name (absent: unknown). Optional evidence for `status`. */
   alarmStates?(names: readonly string[]): Promise<Record<string, string>>;
+  /** The stage pointer (running digest, promoted history: what `rollback --digest` may name); optional. */
+  stagePointer?(service: string, stage: string): Promise<{ running?: string; promoted: readonly string[] } | undefined>;
   /** The backend's clock: real time for AWS, the local Gantry's virtual "now" for a local one. */
   now(): Date;
   close(): void;

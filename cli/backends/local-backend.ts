@@ -25,7 +25,7 @@ import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/rele
 import { parseDrillInput } from '../../lambdas/domain/drill';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, ReleaseQuery } from '../../lambdas/ports';
-import { loadScenario, readConfigFile, readScenarioJson } from '../../local/scenario';
+import { type LoadedScenario, loadScenario, readConfigFile, readScenarioJson } from '../../local/scenario';
 // The simulation (the local runtime: SDK clients, the in-memory DynamoDB, aws-local-stepfunctions) is loaded only to run it:
 // the read commands only read the files (issue 17).
 import type { SimulationOutput } from '../../local/simulate';
@@ -225,6 +225,8 @@ export class LocalBackend implements GantryBackend {
   private output: SimulationOutput;
   private readonly principal: string;
   private readonly loadedConfig: GantryConfig;
+  /** What the scenario says ran in each stage before it started (local/sim-world.ts seedStages). */
+  private readonly seeds: LoadedScenario['scenario']['stages'];
 
   constructor(
     private readonly dir: string,
@@ -234,7 +236,9 @@ export class LocalBackend implements GantryBackend {
     this.principal = options.principal ?? process.env.GANTRY_LOCAL_PRINCIPAL ?? DEFAULT_LOCAL_PRINCIPAL;
     if (!PRINCIPAL.test(this.principal)) throw new CliInputError(`--as: expected an IAM or STS principal ARN, got ${JSON.stringify(this.principal)}`);
     this.label = `local Gantry ${dir} (simulation)`;
-    this.loadedConfig = loadScenario(this.state.scenario, this.state.baseDir, join(dir, STATE_FILE)).config;
+    const loaded = loadScenario(this.state.scenario, this.state.baseDir, join(dir, STATE_FILE));
+    this.loadedConfig = loaded.config;
+    this.seeds = loaded.scenario.stages;
     ({ events: this.events, parsed: this.parsed, output: this.output } = this.readResults());
   }
 
@@ -296,6 +300,24 @@ export class LocalBackend implements GantryBackend {
   async startRollback(input: unknown): Promise<StartResult> {
     parseRollbackInput(input, this.loadedConfig);
     return this.startAny('rollback', input as Record<string, unknown>);
+  }
+
+  async stagePointer(service: string, stage: string): Promise<{ running?: string; promoted: readonly string[] } | undefined> {
+    // The simulation's read-out keeps no promoted history: rebuild it as the ledger writes it, from the
+    // scenario's seed (seedStages' markGood calls, in their order) and then each stage.promoted, in order.
+    const seed = this.seeds[`${service}/${stage}`];
+    const promoted: string[] = [];
+    const add = (d: string | undefined) => {
+      if (d && promoted.at(-1) !== d) promoted.push(d);
+    };
+    for (const d of seed?.promoted ?? []) add(d);
+    add(seed?.lastKnownGood);
+    if (seed?.running !== seed?.lastKnownGood) add(seed?.running);
+    const ofService = new Set(this.events.filter((e) => e.type === 'release.started' && e.data.service === service).map((e) => e.releaseId));
+    const promotions = this.events.filter((e) => e.type === 'stage.promoted' && e.stage === stage && ofService.has(e.releaseId));
+    for (const e of promotions.sort((a, b) => a.at.localeCompare(b.at))) add(typeof e.data.digest === 'string' ? e.data.digest : undefined);
+    const running = this.output.stages[`${service}/${stage}`]?.running;
+    return { ...(running ? { running } : {}), promoted };
   }
 
   async listReleases(query: ReleaseQuery = {}): Promise<ReleaseSummary[]> {

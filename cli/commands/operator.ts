@@ -13,6 +13,7 @@ import { exitCodeOf } from '../render/status-view';
 import { registerDecisionCommands } from './approve';
 import { type BackendOptions, backendOptions, clock, csv, json, localHint, type OperatorIo, processIo, type SetCode, simulated, useColour, withBackend } from './common';
 import { registerReleasesCommand } from './releases';
+import { rollbackCandidates, type RollbackCandidates } from './rollback-targets';
 import { registerStatusCommand, renderStatus, statusOf } from './status';
 
 interface StartOptions extends BackendOptions {
@@ -74,17 +75,43 @@ async function startAndReport(kind: 'release' | 'rollback', input: Record<string
       return code;
     }
     const what = kind === 'rollback' ? `rollback of ${String(input.service)}/${String(input.stage)}` : `release of ${String(input.service)}`;
+    // A rollback refused in its first state started nothing: the refusal comes first, then what may be rolled back to.
+    if (v && status === 'BLOCKED' && kind === 'rollback') {
+      const service = String(input.service);
+      const stage = String(input.stage);
+      io.err(`gantry: ${v.reason ?? 'rollback refused'}`);
+      io.err(`nothing was deployed (the refusal is recorded as ${r.releaseId})`);
+      let hint: string[];
+      try {
+        hint = refusalHint(await rollbackCandidates(b, service, stage), service, stage, localHint(b, opts));
+      } catch (e) {
+        // The refusal stands even when the digests cannot be read: say so, and where else to look.
+        hint = [`(the digests promoted in ${service}/${stage} could not be read: ${(e as Error).message}; gantry releases --service ${service} lists its releases)`];
+      }
+      for (const line of hint) io.err(line);
+      return code;
+    }
     io.out(`${r.alreadyExists ? 'Already started' : 'Started'} ${what}: ${r.releaseId}`);
     if (r.consoleUrl) io.out(`  console  ${r.consoleUrl}`);
-    if (v && status === 'BLOCKED' && kind === 'rollback') {
-      io.err(`gantry: ${v.reason ?? 'rollback refused'}`);
-      io.err('nothing was deployed; name a digest that was promoted in that stage (gantry releases --service S shows them), or leave out --digest');
-    } else if (v) {
-      io.out(renderStatus(v, useColour(io), b.label));
-    }
+    if (v) io.out(renderStatus(v, useColour(io), b.label));
     io.out(`  follow   gantry status ${r.releaseId}${localHint(b, opts)} --watch`);
     return code;
   });
+}
+
+/** The hint after a refused rollback: the digests `--digest` may name in the stage, newest promotion first, in full. */
+export function refusalHint(c: RollbackCandidates, service: string, stage: string, where = ''): string[] {
+  if (c.candidates.length === 0) {
+    return [`no digest other than the one running${c.running ? ` (${c.running})` : ''} was promoted in ${service}/${stage}: there is nothing to roll back to`];
+  }
+  return [
+    `digests promoted in ${service}/${stage} that --digest may name, newest first${c.running ? ` (running: ${c.running})` : ''}:`,
+    ...c.candidates.map(
+      (d) =>
+        `  ${d.digest}  ${d.tags.length ? d.tags.join(', ') : '(no tag)'}  ${d.promotedAt ? `promoted ${clock(d.promotedAt)}` : '(promoted before any release in the ledger)'}`,
+    ),
+    `roll back with: gantry rollback --service ${service} --stage ${stage}${where} --digest <digest> --reason "<why>"`,
+  ];
 }
 
 interface RollbackOptions extends BackendOptions {

@@ -5,6 +5,7 @@ import { TERMINAL_RELEASE_STATUSES } from '../../lambdas/domain/types';
 import type { GantryBackend } from '../backends/backend';
 import { NotFoundError } from '../backends/backend';
 import { CliInputError } from '../errors';
+import type { ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { ReleaseStatusView } from '../render/schemas';
 import { bakingAlarms, releaseStatus } from '../render/status-view';
 import { type BackendOptions, backendOptions, clock, json, localHint, type OperatorIo, openBackend, paint, type SetCode, shortDigest, simulated, useColour } from './common';
@@ -57,14 +58,23 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
   return lines.join('\n');
 }
 
-/** The releases `gantry status` shows: one by id; else RUNNING ones (of the service), else the latest one. */
-async function pickReleases(b: GantryBackend, releaseId: string | undefined, service: string | undefined): Promise<string[]> {
-  if (releaseId) return [releaseId];
-  const all = await b.listReleases(service ? { service } : {});
+/** A rollback refused in its first state (rollback-prepare): BLOCKED with no target, nothing deployed. */
+export function refusedRollback(r: ReleaseSummary): boolean {
+  return r.kind === 'rollback' && r.status === 'BLOCKED' && r.rollbackTarget === undefined && r.stages.every((s) => !s.deploy && !s.rollback && !s.clusters?.length);
+}
+
+/**
+ * The releases `gantry status` shows: one by id; else RUNNING ones (of the service), else the latest one
+ * that did something: a refused rollback is the headline only when nothing else is there (`skipped`: the
+ * newer refused rollbacks passed over).
+ */
+export function pickReleases(all: readonly ReleaseSummary[], releaseId: string | undefined): { ids: string[]; skipped: string[] } {
+  if (releaseId) return { ids: [releaseId], skipped: [] };
   const running = all.filter((r) => r.status === 'RUNNING');
-  if (running.length) return running.map((r) => r.releaseId);
-  const latest = all[0];
-  return latest ? [latest.releaseId] : [];
+  if (running.length) return { ids: running.map((r) => r.releaseId), skipped: [] };
+  const latest = all.find((r) => !refusedRollback(r)) ?? all[0];
+  if (!latest) return { ids: [], skipped: [] };
+  return { ids: [latest.releaseId], skipped: all.slice(0, all.indexOf(latest)).map((r) => r.releaseId) };
 }
 
 function plainWatchLines(v: ReleaseStatusView): string[] {
@@ -84,9 +94,12 @@ export async function runStatus(releaseId: string | undefined, opts: StatusOptio
     const colour = useColour(io);
     const intervalMs = opts.interval === undefined ? 5000 : Number(opts.interval) * 1000;
     if (!Number.isFinite(intervalMs) || intervalMs < 100) throw new CliInputError(`--interval: expected seconds (at least 0.1), got ${JSON.stringify(opts.interval)}`);
-    const ids = await pickReleases(b, releaseId, opts.service);
+    const { ids, skipped } = pickReleases(releaseId ? [] : await b.listReleases(opts.service ? { service: opts.service } : {}), releaseId);
     if (ids.length === 0) {
       throw new NotFoundError(`no release${opts.service ? ` of ${opts.service}` : ''} in ${b.label}; start one with gantry start --service S --tag T${localHint(b, opts)}`);
+    }
+    if (skipped.length && !opts.json) {
+      io.err(`gantry: passing over ${skipped.length} newer refused rollback(s), which deployed nothing (${skipped.join(', ')}): gantry status <id> shows one`);
     }
     const printed = new Set<string>();
     let first = true;
@@ -142,7 +155,7 @@ export function registerStatusCommand(program: Command, setCode: SetCode, io: Op
     program
       .command('status')
       .description("a release now: each stage's status and phase, and why it is waiting (window, approval, lease, scan, bake)")
-      .argument('[releaseId]', 'the release (default: the running releases, else the latest)')
+      .argument('[releaseId]', 'the release (default: the running releases, else the latest one that did something: a refused rollback only when there is nothing else)')
       .option('--service <service>', 'the running (else the latest) release of this service')
       .option('--watch', 'redraw until the release finishes (plain lines when not a terminal); exit with its code')
       .option('--interval <seconds>', '--watch: seconds between reads (default 5)')

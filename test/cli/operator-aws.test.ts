@@ -77,6 +77,7 @@ const started = (releaseId: string, sm = RELEASE_SM) => ({
 class MemoryLedger {
   freeze: FreezeState = { on: false };
   initiators = new Map<string, string>();
+  pointers = new Map<string, { service: string; stage: string; running?: string; promoted: string[] }>();
   constructor(public events: LedgerEvent[] = []) {}
   asLedger(): Ledger {
     return {
@@ -85,6 +86,7 @@ class MemoryLedger {
       listReleases: async () =>
         [...new Set(this.events.map((e) => e.releaseId))].map((id) => projectRelease(this.events.filter((e) => e.releaseId === id))).filter((x) => x !== undefined),
       putInitiator: async (name: string, p: string) => void this.initiators.set(name, p),
+      getPointer: async (service: string, stage: string) => this.pointers.get(`${service}/${stage}`),
       getFreeze: async () => this.freeze,
       setFreeze: async (s: FreezeState) => void (this.freeze = s),
     } as unknown as Ledger;
@@ -347,6 +349,8 @@ describe('gantry start|rollback against AWS', () => {
   it('starts the rollback with POST /rollbacks and prints the refusal the workflow recorded, exit 1', async () => {
     const sfn = mockClient(SFNClient);
     const ledger = new MemoryLedger();
+    // The stage pointer (read for the hint): only the running digest was ever promoted there.
+    ledger.pointers.set('payments/prod', { service: 'payments', stage: 'prod', running: D2, promoted: [D2] });
     const calls: Array<{ route: OperatorRoute; body: Record<string, unknown> }> = [];
     const api = fakeOperatorApi((_route, _body) => {
       const name = 'payments-rollback-20261124T104000Z-abc123';
@@ -380,7 +384,9 @@ describe('gantry start|rollback against AWS', () => {
 
       assert.deepEqual(calls, [{ route: 'startRollback', body: { service: 'payments', stage: 'prod', reason: 'INC-5120' } }]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /rollback refused: nothing to roll back to/);
+      assert.match(r.stderr, /^gantry: rollback refused: nothing to roll back to\nnothing was deployed/);
+      assert.equal(r.stdout, '', 'nothing says it started');
+      assert.ok(r.stderr.endsWith(`\nno digest other than the one running (${D2}) was promoted in payments/prod: there is nothing to roll back to`), r.stderr);
     } finally {
       sfn.restore();
     }

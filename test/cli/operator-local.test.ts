@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { verifyExport, parseExport } from '../../lambdas/domain/audit';
 import { advanceLocalGantry } from '../../cli/backends/local-backend';
-import { type OperatorIo, useColour } from '../../cli/commands/common';
+import { clock, type OperatorIo, useColour } from '../../cli/commands/common';
 import { runStatus } from '../../cli/commands/status';
 import { freezeOutputSchema, releasesOutputSchema, startOutputSchema, statusOutputSchema } from '../../cli/render/schemas';
 import { alice, bob, D1, D2, D3, example, gantry, gantryProcess, localGantry, mallory, scenarioFile } from './helpers';
@@ -259,6 +259,78 @@ describe('gantry start|approve|reject|rollback|freeze --local', () => {
     assert.equal(rollback?.status, 'ROLLED_BACK');
     assert.equal((await statusJson(dir, s.releaseId)).code, 0, 'a rollback that did its job exits 0');
     assert.equal(rollback?.digest, D1);
+  });
+
+  it('refuses a rollback before saying anything started, and lists the digests --digest may name, newest first, with tags and times', async () => {
+    const dir = await localGantry(scenarioFile({ approval: false, triggers: [start('v1.4.2'), start('v1.4.3', 'PT2H')] }));
+    const D4 = `sha256:${'4'.repeat(64)}`;
+    const promotedAt = (digest: string) =>
+      readFileSync(join(dir, 'ledger.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"stage.promoted"'))
+        .map((l) => JSON.parse(l) as { type: string; stage?: string; at: string; data: { digest?: string } })
+        .find((e) => e.type === 'stage.promoted' && e.stage === 'prod' && e.data.digest === digest)?.at;
+
+    const refused = await gantry('rollback', '--local', dir, '--service', 'payments', '--stage', 'prod', '--digest', D4, '--reason', 'INC-3');
+
+    assert.equal(refused.code, 1, 'a refused rollback exits 1');
+    assert.equal(refused.stdout, '', 'nothing says it started');
+    assert.doesNotMatch(refused.stderr, /Started|follow/);
+    const lines = refused.stderr.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', new RegExp(`^gantry: rollback refused: digest ${D4} was never promoted in this stage`), 'the refusal comes first');
+    assert.match(lines[1] ?? '', /^nothing was deployed \(the refusal is recorded as payments-rollback-/);
+    assert.equal(lines[2], `digests promoted in payments/prod that --digest may name, newest first (running: ${D3}):`);
+    const at2 = promotedAt(D2);
+    assert.ok(at2, 'v1.4.2 was promoted in prod');
+    assert.equal(lines[3], `  ${D2}  v1.4.2  promoted ${clock(at2)}`, 'the newest promotion first, in full, with its tag and time');
+    assert.equal(lines[4], `  ${D1}  (no tag)  (promoted before any release in the ledger)`, 'the seeded digest last');
+    assert.equal(lines[5], `roll back with: gantry rollback --service payments --stage prod --local ${dir} --digest <digest> --reason "<why>"`);
+    assert.equal(lines.length, 6);
+    assert.ok(!refused.stderr.includes(`  ${D3}  `), 'the running digest is not offered');
+  });
+
+  it('says there is nothing to roll back to when only the running digest was promoted', async () => {
+    const dir = await localGantry(scenarioFile(), 'PT0S');
+    const r = await gantry('rollback', '--local', dir, '--service', 'payments', '--stage', 'prod', '--digest', D1, '--reason', 'INC-4');
+
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.deepEqual(r.stderr.trimEnd().split('\n').slice(0, 1), [`gantry: rollback refused: digest ${D1} is already running in this stage`]);
+    assert.match(r.stderr, new RegExp(`\nno digest other than the one running \\(${D1}\\) was promoted in payments/prod: there is nothing to roll back to\n$`));
+  });
+
+  it('gantry status with no id passes over a refused rollback for the release that did something, and shows it when nothing else is there', async () => {
+    const dir = await localGantry(scenarioFile({ approval: false, triggers: [start('v1.4.2')] }));
+    const refused = await gantry('rollback', '--local', dir, '--service', 'payments', '--stage', 'prod', '--digest', D3, '--reason', 'INC-5');
+    const rollbackId = /recorded as (\S+)\)/.exec(refused.stderr)?.[1];
+    assert.ok(rollbackId, refused.stderr);
+
+    const list = releasesOutputSchema.parse(JSON.parse((await gantry('releases', '--local', dir, '--json')).stdout));
+    const releaseId = list.releases.find((r) => r.releaseId !== rollbackId)?.releaseId;
+    assert.ok(releaseId);
+    const plain = await gantry('status', '--local', dir);
+    const body = (await statusJson(dir)).body;
+    const bySvc = (await statusJson(dir, '--service', 'payments')).body;
+
+    assert.equal(plain.code, 0, "the exit code is the headline release's");
+    assert.match(plain.stdout, new RegExp(`^RELEASE ${releaseId} — SUCCEEDED`));
+    assert.match(plain.stderr, new RegExp(`passing over 1 newer refused rollback\\(s\\), which deployed nothing \\(${rollbackId}\\)`));
+    assert.deepEqual(
+      body?.releases.map((r) => r.releaseId),
+      [releaseId],
+    );
+    assert.deepEqual(
+      bySvc?.releases.map((r) => r.releaseId),
+      [releaseId],
+    );
+    const byId = await statusJson(dir, rollbackId);
+    assert.equal(byId.body?.releases[0]?.status, 'BLOCKED', 'named by id, the refused rollback is still shown');
+
+    const empty = await localGantry(scenarioFile(), 'PT0S');
+    await gantry('rollback', '--local', empty, '--service', 'payments', '--stage', 'prod', '--digest', D3, '--reason', 'INC-6');
+    const only = await gantry('status', '--local', empty);
+    assert.match(only.stdout, /^ROLLBACK payments-rollback-\S+ — BLOCKED: rollback refused/, 'nothing else there: the refusal is the headline');
+    assert.equal(only.code, 1);
   });
 
   it('needs a reason for a rollback', async () => {
