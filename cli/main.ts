@@ -3,7 +3,7 @@
  * Exit codes (README "CLI"): 0 success;
  * 1 a release failed, was blocked, rejected or rolled back, a refusal, or a record that failed
  * verification; 2 bad input (one line per problem); 3 not found (a release, a stack, a local Gantry);
- * 4 an AWS error. No stack trace unless `--debug`.
+ * 4 an AWS error; 5 `status --watch --timeout` ran out before the release ended. No stack trace unless `--debug`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
