@@ -26,6 +26,8 @@ export interface ReleaseSource {
   readonly parsed: ParsedExport;
   /** Where it was read: a file, `table T (region)`, `local Gantry D (simulation)`, `stack S (region)`. */
   readonly source: string;
+  /** The source is a simulation (a local Gantry, `--local`): `gantry report` shows its simulation banner. */
+  readonly simulated?: boolean;
   /** Set when the release is not there: the releases the source holds (newest first when known) and the command that lists them. */
   readonly missing?: { readonly others: readonly string[]; readonly listWith: string };
 }
@@ -90,7 +92,7 @@ export async function readRelease(releaseId: string, opts: ReleaseSourceOptions,
   const b = await openBackend(opts, io);
   try {
     const parsed = await b.exportRelease(releaseId);
-    if (parsed.events.length) return { parsed, source: b.label };
+    if (parsed.events.length) return { parsed, source: b.label, simulated: b.kind === 'local' };
     const others = newestFirst(await b.listReleases());
     const where = opts.local !== undefined ? ` --local ${opts.local}` : `${opts.stack ? ` --stack ${opts.stack}` : ''}${opts.outputs ? ` --outputs ${opts.outputs}` : ''}`;
     return { parsed, source: b.label, missing: { others, listWith: `gantry releases${where}` } };

@@ -39,6 +39,10 @@ describe('gantry report --local', () => {
     assert.match(r.stdout, /✓ Ledger verified: yes/);
     assert.match(r.stdout, /hash chain intact; ends at its anchor \(version \d+,/);
     assert.ok(r.stdout.includes(`read from <code>local Gantry ${finished} (simulation)</code>`));
+    // A local Gantry is a simulation: the banner opens the page, and the running header is on every printed page.
+    assert.ok(r.stdout.indexOf('id="simulation-banner"') > r.stdout.indexOf('<body>'), 'the simulation banner');
+    assert.ok(r.stdout.indexOf('id="simulation-banner"') < r.stdout.indexOf('<header>'), 'the banner comes first');
+    assert.match(r.stdout, /@top-center \{ content: "SIMULATION: not a real release\./);
   });
 
   it('writes the page to --out', async () => {
@@ -158,6 +162,7 @@ describe('gantry report --stack', () => {
       assert.match(page, /✓ Ledger verified: yes/);
       assert.match(page, new RegExp(`ends at its anchor \\(version ${events.length},`));
       assert.ok(page.includes('read from <code>stack GantryProd (eu-west-2)</code>'));
+      assert.ok(!page.includes('simulation-banner') && !page.includes('@top-center'), 'no simulation banner on a deployed Gantry');
       assert.equal(missing, 3);
       assert.ok(
         err.join('').includes(`release payments-nope is not in stack GantryProd (eu-west-2) (it has: ${id}); list releases with \`gantry releases --stack GantryProd\``),
