@@ -5,6 +5,8 @@
  * default, as for `gantry status`). Either way the answer is the release as an audit export: its events
  * and its anchor, so the commands check the hash chain before they answer.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { ParsedExport } from '../lambdas/domain/audit';
 import type { ReleaseSummary } from '../lambdas/domain/ledger';
@@ -67,7 +69,9 @@ export async function readRelease(releaseId: string, opts: ReleaseSourceOptions,
   if (opts.file && !opts.table) {
     const whole = readExportFile(opts.file);
     const parsed = filterExport(whole, { releaseId });
-    if (parsed.events.length) return { parsed, source: opts.file };
+    // A local Gantry's own ledger (`--file <dir>/ledger.jsonl`, beside its state file, local-backend.ts STATE_FILE) is a
+    // simulation's, even for a release whose anchor is not signed yet (it has not finished).
+    if (parsed.events.length) return { parsed, source: opts.file, simulated: existsSync(join(dirname(opts.file), 'gantry-local.json')) };
     const others = [...new Set(whole.events.map((l) => String(l.event.releaseId)))];
     return { parsed, source: opts.file, missing: { others, listWith: `gantry audit verify --file ${opts.file}` } };
   }

@@ -42,7 +42,7 @@ export interface ReleaseReportOptions {
   /** The anchor key's public half (`--public-key`): the signature is verified, not only shown (decision 048). @default not checked */
   readonly keys?: SignatureOptions;
   /**
-   * The record comes from a simulation (read from a local Gantry, `--local`): the page carries the simulation banner at
+   * The record comes from a simulation (read from a local Gantry: `--local`, or its ledger.jsonl with `--file`): the page carries the simulation banner at
    * its top and on every printed page. It is shown too, whatever this says, when an anchor is signed with the
    * simulation's published key (`local:…`, local/anchor-key.ts), as every `gantry simulate --export` is.
    * @default false

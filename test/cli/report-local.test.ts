@@ -93,12 +93,17 @@ describe('gantry report --local', () => {
     const id = releaseIdOf(dir);
 
     const waiting = await gantry('report', id, '--local', dir);
+    // Its own ledger file too: the release has not finished, so its anchor is not signed, yet the file is a local Gantry's.
+    const waitingFile = await gantry('report', id, '--file', join(dir, 'ledger.jsonl'));
     const approve = await gantry('approve', id, '--stage', 'prod', '--local', dir, '--as', bob, '--comment', 'CHG-7 ok');
     const approved = await gantry('report', id, '--local', dir);
 
     assert.equal(waiting.code, 0, waiting.stderr);
     assert.match(waiting.stdout, /✓ Ledger verified: yes/);
     assert.doesNotMatch(waiting.stdout, /CHG-7 ok/);
+    assert.ok(waiting.stdout.includes('id="simulation-banner"'), 'the banner on a running release of a local Gantry');
+    assert.equal(waitingFile.code, 0, waitingFile.stderr);
+    assert.ok(waitingFile.stdout.includes('id="simulation-banner"'), "the banner on the page read from the local Gantry's ledger file");
     assert.equal(approve.code, 0, approve.stderr);
     assert.equal(approved.code, 0, approved.stderr);
     assert.match(approved.stdout, /✓ APPROVED/);
