@@ -3,7 +3,7 @@
  * Exit codes (README "CLI"): 0 success;
  * 1 a release failed, was blocked, rejected or rolled back, a refusal, or a record that failed
  * verification; 2 bad input (one line per problem); 3 not found (a release, a stack, a local Gantry);
- * 4 an AWS error. No stack trace unless `--debug`.
+ * 4 an AWS error; 5 `status --watch --timeout` ran out before the release ended. No stack trace unless `--debug`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { ValidationError } from '../lambdas/domain/validation';
 import { EXIT, GantryAwsError, NotFoundError, RefusedError } from './backends/backend';
 import { registerAuditCommands } from './commands/audit';
+import { registerCompletionCommand } from './commands/completion';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerMetricsCommand } from './commands/metrics';
 import { registerDrillCommand } from './commands/drill';
@@ -29,14 +30,8 @@ export function packageVersion(): string {
   return pkg.version;
 }
 
-/** Run `gantry`; `io` is where the operator commands, simulate, help and errors write (tests pass their own). */
-export async function main(argv: string[], io: OperatorIo = processIo()): Promise<number> {
-  let code = 0;
-  const debug = argv.includes('--debug');
-  const args = argv.filter((a) => a !== '--debug');
-  const setCode: SetCode = (c) => {
-    code = Math.max(code, c);
-  };
+/** The `gantry` program with every command registered (`gantry completion` and its test read these definitions). */
+export function buildProgram(io: OperatorIo, setCode: SetCode): Command {
   const program = new Command('gantry')
     .description('Gantry: release control plane for Amazon EKS')
     .version(packageVersion(), '-V, --version', 'print the version of Gantry (package.json)')
@@ -51,6 +46,19 @@ export async function main(argv: string[], io: OperatorIo = processIo()): Promis
   registerDrillCommand(program, setCode, io);
   registerDoctorCommand(program, setCode, io);
   registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
+  registerCompletionCommand(program, io);
+  return program;
+}
+
+/** Run `gantry`; `io` is where the operator commands, simulate, help and errors write (tests pass their own). */
+export async function main(argv: string[], io: OperatorIo = processIo()): Promise<number> {
+  let code = 0;
+  const debug = argv.includes('--debug');
+  const args = argv.filter((a) => a !== '--debug');
+  const setCode: SetCode = (c) => {
+    code = Math.max(code, c);
+  };
+  const program = buildProgram(io, setCode);
 
   try {
     await program.parseAsync(args);

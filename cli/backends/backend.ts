@@ -17,6 +17,8 @@ export const EXIT = {
   badInput: 2,
   notFound: 3,
   awsError: 4,
+  /** `gantry status --watch --timeout D`: D passed and the release had not finished (it goes on; watch it again). */
+  watchTimeout: 5,
 } as const;
 
 /** A release or rollback execution as Step Functions reports it. */

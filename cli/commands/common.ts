@@ -19,6 +19,8 @@ export interface OperatorIo {
   readonly isTTY: boolean;
   readonly env: NodeJS.ProcessEnv;
   readonly sleep: (ms: number) => Promise<void>;
+  /** A monotonic clock in milliseconds, for how long `status --watch --timeout` has waited (tests pass one `sleep` advances; default performance.now). */
+  readonly monotonicMs?: () => number;
   /** Open the backend the options name (tests replace it). */
   readonly openBackend?: (opts: BackendOptions) => Promise<GantryBackend>;
 }
@@ -29,6 +31,7 @@ export const processIo = (): OperatorIo => ({
   isTTY: process.stdout.isTTY === true,
   env: process.env,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  monotonicMs: () => performance.now(),
 });
 
 export interface BackendOptions extends AwsOptions {

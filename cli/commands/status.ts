@@ -1,9 +1,10 @@
 /** `gantry status`: a release now, each stage's status and phase and why it waits; `--watch` until it finishes. */
 import type { Command } from 'commander';
 import { executionConsoleUrl } from '../../lambdas/domain/console-url';
+import { parseIsoDuration } from '../../lambdas/domain/durations';
 import { TERMINAL_RELEASE_STATUSES } from '../../lambdas/domain/types';
 import type { GantryBackend } from '../backends/backend';
-import { NotFoundError } from '../backends/backend';
+import { EXIT, NotFoundError } from '../backends/backend';
 import { CliInputError } from '../errors';
 import type { ReleaseStatusView } from '../render/schemas';
 import { bakingAlarms, releaseStatus } from '../render/status-view';
@@ -75,10 +76,44 @@ export interface StatusOptions extends BackendOptions {
   readonly service?: string;
   readonly watch?: boolean;
   readonly interval?: string;
+  /** `--watch` stops after this long (an ISO-8601 duration, or the short form 10m / 90s / 1h30m). */
+  readonly timeout?: string;
   readonly json?: boolean;
 }
 
+const SHORT_DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/;
+
+/**
+ * `--timeout`: an ISO-8601 duration (`PT10M`, parsed by lambdas/domain/durations.ts) or its short form
+ * (`10m`, `90s`, `1h30m`, `1d`: the same units, lower case, without P and T), in milliseconds; more than zero.
+ */
+export function parseWatchTimeout(value: string): number {
+  const problem = `--timeout: expected a duration such as PT10M, 10m, 90s or 1h30m (an ISO-8601 duration of days, hours, minutes and seconds, or its short form), more than zero; got ${JSON.stringify(value)}`;
+  const short = SHORT_DURATION.exec(value);
+  let iso = value;
+  if (short && value !== '') {
+    const [, d, h, m, sec] = short;
+    const time = `${h ? `${h}H` : ''}${m ? `${m}M` : ''}${sec ? `${sec}S` : ''}`;
+    iso = `P${d ? `${d}D` : ''}${time ? `T${time}` : ''}`;
+  }
+  let ms: number;
+  try {
+    ms = parseIsoDuration(iso, '--timeout', '--timeout');
+  } catch {
+    throw new CliInputError(problem);
+  }
+  if (ms <= 0) throw new CliInputError(problem);
+  return ms;
+}
+
 export async function runStatus(releaseId: string | undefined, opts: StatusOptions, io: OperatorIo): Promise<number> {
+  if (opts.timeout !== undefined && !opts.watch) throw new CliInputError('--timeout bounds how long --watch waits: give it with --watch (gantry status --watch --timeout 10m)');
+  const timeoutMs = opts.timeout === undefined ? undefined : parseWatchTimeout(opts.timeout);
+  // How long --watch has waited: the monotonic clock, and at least the sleeps asked for (a test's sleep may return at once).
+  const monotonic = io.monotonicMs ?? (() => performance.now());
+  const startedAt = monotonic();
+  let slept = 0;
+  const waited = () => Math.max(monotonic() - startedAt, slept);
   const b = await openBackend(opts, io);
   try {
     const colour = useColour(io);
@@ -119,13 +154,22 @@ export async function runStatus(releaseId: string | undefined, opts: StatusOptio
         }
       }
       if (!opts.watch || done) return code;
+      if (timeoutMs !== undefined && waited() >= timeoutMs) {
+        const open = views.filter((v) => !TERMINAL_RELEASE_STATUSES.has(v.status as never));
+        const again = ['gantry status', ...(open.length === 1 ? [open[0]?.releaseId] : []), '--watch'].join(' ') + localHint(b, opts);
+        const still = open.map((v) => `${v.releaseId} is still ${v.status}`).join(', ');
+        io.err(`gantry: stopped watching after ${opts.timeout} (--timeout): ${still}; it goes on (watch it again with ${again}); exit ${EXIT.watchTimeout}`);
+        return EXIT.watchTimeout;
+      }
       if (first && b.kind === 'local') {
         io.err(
           `gantry: ${b.label} stands at ${b.now().toISOString()}: its clock moves only when told (gantry simulate --state ${opts.local} --advance PT10M) or when someone acts (approve, rollback); watching for that`,
         );
       }
       first = false;
-      await io.sleep(intervalMs);
+      const pause = timeoutMs === undefined ? intervalMs : Math.max(0, Math.min(intervalMs, timeoutMs - waited()));
+      await io.sleep(pause);
+      slept += pause;
       if (b.kind === 'local') {
         const { LocalBackend } = await import('../backends/local-backend');
         if (b instanceof LocalBackend) b.refresh();
@@ -142,10 +186,18 @@ export function registerStatusCommand(program: Command, setCode: SetCode, io: Op
     program
       .command('status')
       .description("a release now: each stage's status and phase, and why it is waiting (window, approval, lease, scan, bake)")
+      .addHelpText(
+        'after',
+        `\nExit codes: 0 the release SUCCEEDED or is still RUNNING (an operator rollback: ROLLED_BACK); 1 it failed, blocked, rejected, rolled back or aborted; 2 bad input; 3 not found; 4 an AWS error; ${EXIT.watchTimeout} --watch --timeout passed before the release finished.`,
+      )
       .argument('[releaseId]', 'the release (default: the running releases, else the latest)')
       .option('--service <service>', 'the running (else the latest) release of this service')
       .option('--watch', 'redraw until the release finishes (plain lines when not a terminal); exit with its code')
       .option('--interval <seconds>', '--watch: seconds between reads (default 5)')
+      .option(
+        '--timeout <duration>',
+        `--watch: stop watching after this long (PT10M, 10m, 90s) and exit ${EXIT.watchTimeout} if the release has not finished (it goes on); without --watch: exit 2`,
+      )
       .option('--json', 'print the status as JSON (with --watch: one line per read)'),
   ).action(async (releaseId: string | undefined, opts: StatusOptions) => {
     setCode(await runStatus(releaseId, opts, io));
