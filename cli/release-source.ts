@@ -5,6 +5,8 @@
  * default, as for `gantry status`). Either way the answer is the release as an audit export: its events
  * and its anchor, so the commands check the hash chain before they answer.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { ParsedExport } from '../lambdas/domain/audit';
 import type { ReleaseSummary } from '../lambdas/domain/ledger';
@@ -26,6 +28,8 @@ export interface ReleaseSource {
   readonly parsed: ParsedExport;
   /** Where it was read: a file, `table T (region)`, `local Gantry D (simulation)`, `stack S (region)`. */
   readonly source: string;
+  /** The source is a simulation (a local Gantry, `--local`): `gantry report` shows its simulation banner. */
+  readonly simulated?: boolean;
   /** Set when the release is not there: the releases the source holds (newest first when known) and the command that lists them. */
   readonly missing?: { readonly others: readonly string[]; readonly listWith: string };
 }
@@ -65,7 +69,9 @@ export async function readRelease(releaseId: string, opts: ReleaseSourceOptions,
   if (opts.file && !opts.table) {
     const whole = readExportFile(opts.file);
     const parsed = filterExport(whole, { releaseId });
-    if (parsed.events.length) return { parsed, source: opts.file };
+    // A local Gantry's own ledger (`--file <dir>/ledger.jsonl`, beside its state file, local-backend.ts STATE_FILE) is a
+    // simulation's, even for a release whose anchor is not signed yet (it has not finished).
+    if (parsed.events.length) return { parsed, source: opts.file, simulated: existsSync(join(dirname(opts.file), 'gantry-local.json')) };
     const others = [...new Set(whole.events.map((l) => String(l.event.releaseId)))];
     return { parsed, source: opts.file, missing: { others, listWith: `gantry audit verify --file ${opts.file}` } };
   }
@@ -90,7 +96,7 @@ export async function readRelease(releaseId: string, opts: ReleaseSourceOptions,
   const b = await openBackend(opts, io);
   try {
     const parsed = await b.exportRelease(releaseId);
-    if (parsed.events.length) return { parsed, source: b.label };
+    if (parsed.events.length) return { parsed, source: b.label, simulated: b.kind === 'local' };
     const others = newestFirst(await b.listReleases());
     const where = opts.local !== undefined ? ` --local ${opts.local}` : `${opts.stack ? ` --stack ${opts.stack}` : ''}${opts.outputs ? ` --outputs ${opts.outputs}` : ''}`;
     return { parsed, source: b.label, missing: { others, listWith: `gantry releases${where}` } };

@@ -61,7 +61,7 @@ export function registerReportCommand(program: Command, setCode: SetCode, io: Re
       return;
     }
     const anchors = parsed.anchors.filter((a) => a.anchor.releaseId === releaseId);
-    const { html, audit } = buildReleaseReport(lines, { releaseId, anchors, source, generatedAt: io.now().toISOString(), keys });
+    const { html, audit } = buildReleaseReport(lines, { releaseId, anchors, source, generatedAt: io.now().toISOString(), keys, simulated: read.simulated === true });
     if (!audit.integrity.ok) {
       io.err(`gantry: the record of ${releaseId} FAILED verification; the report says so:\n`);
       for (const p of audit.integrity.problems) io.err(`  ${formatProblem(p)}\n`);

@@ -41,7 +41,36 @@ export interface ReleaseReportOptions {
   readonly source?: string;
   /** The anchor key's public half (`--public-key`): the signature is verified, not only shown (decision 048). @default not checked */
   readonly keys?: SignatureOptions;
+  /**
+   * The record comes from a simulation (read from a local Gantry: `--local`, or its ledger.jsonl with `--file`): the page carries the simulation banner at
+   * its top and on every printed page. It is shown too, whatever this says, when an anchor is signed with the
+   * simulation's published key (`local:…`, local/anchor-key.ts), as every `gantry simulate --export` is.
+   * @default false
+   */
+  readonly simulated?: boolean;
 }
+
+/** The key id prefix of the simulation's published anchor key (local/anchor-key.ts): it proves nothing outside a simulation. */
+const SIMULATION_KEY_PREFIX = 'local:';
+
+/** Whether a report of these anchors is a simulation's: the caller says so, or an anchor is signed with the simulation's key. */
+export function isSimulatedRecord(anchors: readonly ExportAnchorLine[], simulated = false): boolean {
+  const keyIdOf = (sig: unknown): string => (sig && typeof sig === 'object' && typeof (sig as { keyId?: unknown }).keyId === 'string' ? (sig as { keyId: string }).keyId : '');
+  return simulated || anchors.some((x) => keyIdOf(x.anchor.signature).startsWith(SIMULATION_KEY_PREFIX));
+}
+
+/** The running header of every printed page of a simulation's report (a CSS string: no quote or backslash in it). */
+export const SIMULATION_RUNNING_HEADER = 'SIMULATION: not a real release. Virtual time, local keys; the ARNs and links are not real.';
+
+/** The banner at the top of a simulation's report (static text: nothing from the ledger). */
+const SIMULATION_BANNER = [
+  '<div class="sim-banner" id="simulation-banner" role="note" aria-label="Simulation">',
+  '<strong>SIMULATION — this is not a record of a real release.</strong> ',
+  'It was made by <code>gantry simulate</code> (or read from a local Gantry): the times are virtual, the signature uses ',
+  "the simulation's published local key and proves nothing, and the account ids, ARNs, build ids and console links ",
+  'are made up by the local cloud: they point at nothing real. Do not attach this page to a change record as evidence.',
+  '</div>',
+].join('');
 
 /** The events given are not one readable release. */
 export class ReleaseReportError extends Error {
@@ -676,6 +705,8 @@ svg .k-alarm.t-warn { fill: #fef3c7; stroke: var(--warn); }
 svg .k-promoted { fill: #dcfce7; stroke: var(--pass); stroke-width: 1.5; }
 section.page { break-before: page; }
 section.keep { break-inside: avoid; }
+.sim-banner { margin: 0 0 16px; padding: 10px 14px; border: 3px solid var(--fail); border-radius: 6px; background: #fef2f2; color: var(--fail); overflow-wrap: anywhere; }
+.sim-banner code { color: var(--ink); }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { max-width: none; padding: 0; font-size: 11px; }
@@ -804,6 +835,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     throw new ReleaseReportError(releaseId ? `no events of release ${releaseId}` : 'no events: a report needs the ledger events of one release');
   const anchors = (options.anchors ?? []).filter((x) => x.anchor.releaseId === releaseId);
   const a = auditRelease(lines, anchors, options.keys ?? {});
+  const simulated = isSimulatedRecord(anchors, options.simulated);
   if (!a) throw new ReleaseReportError(`release ${releaseId} has no readable events`);
   const ledger = lines.map((l) => l.event as unknown as LedgerEvent).sort((x, y) => x.seq - y.seq);
 
@@ -1007,6 +1039,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
   });
 
   const body = [
+    simulated ? SIMULATION_BANNER : '',
     '<header>',
     `<h1>Release report: ${h(name)}</h1>`,
     `<p class="sub">${a.kind === 'rollback' ? 'Operator rollback' : a.kind === 'drill' ? 'Rollback drill' : 'Release'} <code>${h(a.releaseId)}</code>, from the Gantry ledger</p>`,
@@ -1105,6 +1138,10 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     '</footer>',
   ].join('\n');
 
+  // A simulation's running header: a margin box of every printed page (CSS Paged Media; Chromium since 131), above the page's content.
+  const simulationCss = simulated
+    ? `\n@media print { @page { margin-top: 18mm; @top-center { content: "${SIMULATION_RUNNING_HEADER}"; color: #b91c1c; font: 700 11px system-ui, sans-serif; vertical-align: bottom; padding-bottom: 3mm; border-bottom: 2px solid #b91c1c; } } }\n`
+    : '';
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${SCRIPT_HASH}'; img-src 'none'; connect-src 'none'; font-src 'none'; form-action 'none'; base-uri 'none'`;
   const html = [
     '<!DOCTYPE html>',
@@ -1116,7 +1153,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
     '<meta name="referrer" content="no-referrer">',
     '<meta name="generator" content="gantry report">',
     `<title>${h(title)}</title>`,
-    `<style>${CSS}</style>`,
+    `<style>${CSS}${simulationCss}</style>`,
     '</head>',
     '<body>',
     body,

@@ -39,6 +39,10 @@ describe('gantry report --local', () => {
     assert.match(r.stdout, /✓ Ledger verified: yes/);
     assert.match(r.stdout, /hash chain intact; ends at its anchor \(version \d+,/);
     assert.ok(r.stdout.includes(`read from <code>local Gantry ${finished} (simulation)</code>`));
+    // A local Gantry is a simulation: the banner opens the page, and the running header is on every printed page.
+    assert.ok(r.stdout.indexOf('id="simulation-banner"') > r.stdout.indexOf('<body>'), 'the simulation banner');
+    assert.ok(r.stdout.indexOf('id="simulation-banner"') < r.stdout.indexOf('<header>'), 'the banner comes first');
+    assert.match(r.stdout, /@top-center \{ content: "SIMULATION: not a real release\./);
   });
 
   it('writes the page to --out', async () => {
@@ -89,12 +93,17 @@ describe('gantry report --local', () => {
     const id = releaseIdOf(dir);
 
     const waiting = await gantry('report', id, '--local', dir);
+    // Its own ledger file too: the release has not finished, so its anchor is not signed, yet the file is a local Gantry's.
+    const waitingFile = await gantry('report', id, '--file', join(dir, 'ledger.jsonl'));
     const approve = await gantry('approve', id, '--stage', 'prod', '--local', dir, '--as', bob, '--comment', 'CHG-7 ok');
     const approved = await gantry('report', id, '--local', dir);
 
     assert.equal(waiting.code, 0, waiting.stderr);
     assert.match(waiting.stdout, /✓ Ledger verified: yes/);
     assert.doesNotMatch(waiting.stdout, /CHG-7 ok/);
+    assert.ok(waiting.stdout.includes('id="simulation-banner"'), 'the banner on a running release of a local Gantry');
+    assert.equal(waitingFile.code, 0, waitingFile.stderr);
+    assert.ok(waitingFile.stdout.includes('id="simulation-banner"'), "the banner on the page read from the local Gantry's ledger file");
     assert.equal(approve.code, 0, approve.stderr);
     assert.equal(approved.code, 0, approved.stderr);
     assert.match(approved.stdout, /✓ APPROVED/);
@@ -158,6 +167,7 @@ describe('gantry report --stack', () => {
       assert.match(page, /✓ Ledger verified: yes/);
       assert.match(page, new RegExp(`ends at its anchor \\(version ${events.length},`));
       assert.ok(page.includes('read from <code>stack GantryProd (eu-west-2)</code>'));
+      assert.ok(!page.includes('simulation-banner') && !page.includes('@top-center'), 'no simulation banner on a deployed Gantry');
       assert.equal(missing, 3);
       assert.ok(
         err.join('').includes(`release payments-nope is not in stack GantryProd (eu-west-2) (it has: ${id}); list releases with \`gantry releases --stack GantryProd\``),

@@ -16,11 +16,12 @@ import { auditRelease, formatExport, type ParsedExport, parseExport } from '../.
 import { chainEvent, type LedgerEvent, type LedgerEventInput } from '../../lambdas/domain/ledger';
 import { CliInputError } from '../../cli/errors';
 import { registerReportCommand } from '../../cli/commands/report';
-import { escapeHtml, renderReleaseReport } from '../../cli/render/report-html';
+import { escapeHtml, renderReleaseReport, SIMULATION_RUNNING_HEADER } from '../../cli/render/report-html';
 import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { simulate } from '../../local/simulate';
 import { ROOT } from '../workflow/helpers';
+import { pdfPageTexts } from './pdf-text';
 
 // The page's DOM, inside page.evaluate callbacks (which run in the browser); the project compiles without the DOM library.
 // biome-ignore lint/suspicious/noExplicitAny: browser globals, typed loosely on purpose
@@ -58,8 +59,8 @@ interface Ledger {
   readonly file: string;
 }
 
-async function exported(name: string, events: readonly LedgerEvent[]): Promise<Ledger> {
-  const text = formatExport(events);
+async function exported(name: string, events: readonly LedgerEvent[], options: Parameters<typeof formatExport>[1] = {}): Promise<Ledger> {
+  const text = formatExport(events, options);
   const file = join(work, `${name}.jsonl`);
   writeFileSync(file, text);
   const parsed = parseExport(text);
@@ -225,6 +226,8 @@ const INJECTED = /<(?:img|iframe|marquee|b|i|u|k|alarm)\b|<svg onload|<script>al
 let rolledBack: Ledger;
 let approved: Ledger;
 let hostile: Ledger;
+/** The rolled-back release as `gantry simulate --export` writes it: its anchor signed with the simulation's local key. */
+let signedBySimulation: Ledger;
 
 // The screenshots and PDFs stay in `work` to be looked at; the ledgers and pages made on the way do not.
 afterAll(() => {
@@ -232,7 +235,9 @@ afterAll(() => {
 });
 
 beforeAll(async () => {
-  rolledBack = await exported('rolled-back', (await simulate(loadScenarioFile(join(ROOT, 'examples', 'scenarios', 'prod-alarm-during-bake.json')))).ledgerEvents);
+  const run = await simulate(loadScenarioFile(join(ROOT, 'examples', 'scenarios', 'prod-alarm-during-bake.json')));
+  rolledBack = await exported('rolled-back', run.ledgerEvents);
+  signedBySimulation = await exported('rolled-back-signed', run.ledgerEvents, run.signatures ? { signatures: run.signatures } : {});
   approved = await exported('approved', (await simulate(loadScenario(approvedScenario(), join(ROOT, 'examples', 'scenarios')))).ledgerEvents);
   hostile = await exported('hostile', hostileLedger());
 });
@@ -387,6 +392,40 @@ describe('the release report page', () => {
 
     assert.match(html, /<div class="badge t-fail" id="ledger-verified">✗ Ledger verified: NO/);
     assert.match(html, new RegExp(`<li>line ${seq}, event #${seq} gate\\.evaluated \\(stage:prod:gate:bake\\): its content does not match its hash: the event was edited<\\/li>`));
+  });
+
+  it('opens the page of a simulation with a banner saying so, and gives every printed page a running header', () => {
+    const html = renderReleaseReport(rolledBack.parsed.events, { anchors: rolledBack.parsed.anchors, simulated: true });
+
+    const banner = html.indexOf('<div class="sim-banner" id="simulation-banner" role="note"');
+    assert.ok(banner > html.indexOf('<body>') && banner < html.indexOf('<header>'), 'the banner is the first thing in the body');
+    const text = html.slice(banner, html.indexOf('</div>', banner)).replace(/<[^>]+>/g, '');
+    assert.match(text, /^SIMULATION — this is not a record of a real release\./);
+    for (const said of ['times are virtual', 'local key', 'ARNs', 'console links', 'point at nothing real']) assert.ok(text.includes(said), `the banner says: ${said}`);
+    assert.ok(html.includes(`@page { margin-top: 18mm; @top-center { content: "${SIMULATION_RUNNING_HEADER}";`), 'a running header on each printed page');
+    assert.doesNotMatch(SIMULATION_RUNNING_HEADER, /["\\<>]/, 'the CSS string needs no escaping');
+  });
+
+  it("shows the banner for an export signed with the simulation's local key (gantry simulate --export), with no option", () => {
+    assert.match(String((signedBySimulation.parsed.anchors[0]?.anchor.signature as { keyId?: string } | undefined)?.keyId), /^local:/);
+
+    const html = renderReleaseReport(signedBySimulation.parsed.events, { anchors: signedBySimulation.parsed.anchors });
+
+    assert.ok(html.includes('id="simulation-banner"'));
+    assert.ok(html.includes('@top-center'));
+  });
+
+  it('shows no banner and no running header for a record not known to be simulated', () => {
+    for (const l of [hostile, rolledBack]) {
+      const html = renderReleaseReport(l.parsed.events, { anchors: l.parsed.anchors });
+      assert.ok(!html.includes('sim-banner"') && !html.includes('@top-center') && !html.includes('SIMULATION'), `no banner for ${l.releaseId}`);
+    }
+    // A signature by any other key (a KMS key's ARN) is not a simulation's.
+    const kms = signedBySimulation.parsed.anchors.map((x) => ({
+      ...x,
+      anchor: { ...x.anchor, signature: { ...(x.anchor.signature as object), keyId: 'arn:aws:kms:eu-west-2:111122223333:key/local:1' } },
+    }));
+    assert.ok(!renderReleaseReport(signedBySimulation.parsed.events, { anchors: kms }).includes('simulation-banner'));
   });
 
   it.todo('shows refused approval attempts of a release read from an export (refusal items are not exported yet: decision 023)');
@@ -608,6 +647,38 @@ describe('the release report in headless Chromium', () => {
       }
     });
   }
+
+  it("prints a simulation's running header once on every PDF page, and the banner atop the first; a real ledger's PDF has neither", async () => {
+    // Read back from the PDF itself (pdf-text.ts): the margin box is Chromium's to repeat, which the DOM cannot show.
+    const squeeze = (t: string) => t.replace(/\s+/g, '');
+    const count = (text: string, what: string) => squeeze(text).split(squeeze(what)).length - 1;
+    const printed = async (html: string, name: string) => {
+      const { page, problems } = await open(html);
+      const pdf: Buffer = await page.pdf({ path: join(work, `${name}.pdf`), format: 'A4', landscape: true, printBackground: true });
+      const scriptRan = await page.evaluate(() => !document.getElementById('toggle-evidence')?.hidden);
+      await page.close();
+      assert.deepEqual(problems, []);
+      assert.ok(scriptRan, 'the inline script ran (the CSP allows it by hash)');
+      return pdfPageTexts(pdf);
+    };
+
+    const sim = await printed(renderReleaseReport(signedBySimulation.parsed.events, { anchors: signedBySimulation.parsed.anchors }), 'simulated');
+    const real = await printed(report(rolledBack), 'not-simulated');
+
+    assert.ok(sim.length >= 4, `the simulation's report runs over several pages (${sim.length})`);
+    sim.forEach((text, i) => {
+      assert.ok(text.includes('Release report') || text.includes('Evidence') || text.length > 200, `page ${i + 1} has its text read back`);
+      assert.equal(count(text, SIMULATION_RUNNING_HEADER), 1, `page ${i + 1} of ${sim.length} carries the running header once`);
+    });
+    assert.equal(count(sim[0] ?? '', 'SIMULATION — this is not a record of a real release.'), 1, 'the banner heads the first page');
+    assert.ok(squeeze(sim[0] ?? '').indexOf(squeeze('SIMULATION — this is not')) < squeeze(sim[0] ?? '').indexOf('Releasereport:'), 'above the title');
+    assert.ok(real.length >= 4, `the real ledger's report runs over several pages (${real.length})`);
+    assert.ok(
+      real.every((text) => text.length > 200 && !text.includes('SIMULATION')),
+      'no page of a real ledger says SIMULATION',
+    );
+    assert.ok(real[0]?.includes('Release report'), 'its text is read back');
+  });
 
   it('runs nothing from a hostile ledger: no dialog, no request, every string shown as text', async () => {
     const { page, problems } = await open(report(hostile));
