@@ -7,7 +7,8 @@
  * MAX_TERRAFORM_PLANS plans (lambdas/domain/plan-approval.ts). Everything lives under `$.stage`, so the next stage
  * starts without it.
  */
-import { CODEBUILD_RETRY, catchAll, catchOn, lambdaTask, serviceTask, type Catcher, type States } from '../builder';
+import { catchAll, catchOn, lambdaTask, type Catcher, type States } from '../builder';
+import { codeBuildRun } from './codebuild';
 import { requestApproval } from './record';
 
 /** The state names (the history budget and its test read them). */
@@ -74,15 +75,14 @@ export function terraformPlanChain(c: TerraformPlanChain): States {
       Catch: [catchAll(c.onInternalError)],
       Next: N.plan,
     }),
-    [N.plan]: serviceTask('arn:aws:states:::codebuild:startBuild.sync', [CODEBUILD_RETRY], {
-      Comment:
+    [N.plan]: codeBuildRun({
+      project,
+      comment:
         'A plan-only run of the Terraform project: terraform plan -out with the image pinned by digest, the binary saved plan and its JSON written to the artifacts bucket, their sha256 and counts exported. Nothing is applied.',
-      Parameters: { ProjectName: project, 'EnvironmentVariablesOverride.$': '$.stage.tfPlan.env' },
-      TimeoutSecondsPath: '$.stage.deployTimeoutSeconds',
-      ResultSelector: { 'buildId.$': '$.Build.Id', 'status.$': '$.Build.BuildStatus', 'build.$': '$.Build' },
-      ResultPath: '$.stage.planRun',
-      Catch: [catchAll(N.record, '$.stage.planRun')],
-      Next: N.record,
+      envPath: '$.stage.tfPlan.env',
+      resultPath: '$.stage.planRun',
+      onError: catchAll(N.record, '$.stage.planRun'),
+      next: N.record,
     }),
     [N.record]: lambdaTask('RecordStep', {
       Comment:
@@ -116,15 +116,14 @@ export function terraformPlanChain(c: TerraformPlanChain): States {
       Catch: [catchAll(c.onInternalError)],
       Next: N.apply,
     }),
-    [N.apply]: serviceTask('arn:aws:states:::codebuild:startBuild.sync', [CODEBUILD_RETRY], {
-      Comment:
+    [N.apply]: codeBuildRun({
+      project,
+      comment:
         'The apply run: downloads the saved plan by its key, refuses it unless its sha256 is the approved one, and runs terraform apply of exactly that plan. A stale plan (the state moved) applies nothing and is reported as such (TF_PLAN_RESULT=stale).',
-      Parameters: { ProjectName: project, 'EnvironmentVariablesOverride.$': '$.stage.tfPlan.applyEnv' },
-      TimeoutSecondsPath: '$.stage.deployTimeoutSeconds',
-      ResultSelector: { 'buildId.$': '$.Build.Id', 'status.$': '$.Build.BuildStatus', 'build.$': '$.Build' },
-      ResultPath: '$.deploy',
-      Catch: [catchAll(N.applyFailed, '$.deployError')],
-      Next: c.onDeployed,
+      envPath: '$.stage.tfPlan.applyEnv',
+      resultPath: '$.deploy',
+      onError: catchAll(N.applyFailed, '$.deployError'),
+      next: c.onDeployed,
     }),
     [N.applyFailed]: lambdaTask('RecordStep', {
       Comment: 'A stale saved plan: plan.stale, nothing applied, REPLAN (or BLOCK after the last plan allowed). Any other failure: FAILED, recorded as a failed deploy.',
