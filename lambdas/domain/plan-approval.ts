@@ -10,6 +10,7 @@
  */
 import type { StageConfig } from './config';
 import { buildOf, exportedVariables } from './driver-evidence';
+import { driverFailureMessage } from './release';
 import type { PlanSummary } from './ledger';
 import { stageStep } from './step-keys';
 
@@ -134,6 +135,34 @@ export interface PlanRun {
   readonly buildId?: string;
   /** Values dropped (names only) and why. */
   readonly problems: string[];
+}
+
+/**
+ * Gate `terraform.plan` on a plan-only run: FAIL when it produced no saved plan, when the plan destroys and the stage
+ * does not allow it (refused before anyone is asked), or when the run did not end `planned`; PASS otherwise.
+ */
+export function planGateVerdict(
+  run: PlanRun,
+  ctx: { attempt: number; stage: string; allowDestroy: boolean; error?: { Error?: string; Cause?: string } },
+): { verdict: 'PASS' | 'FAIL'; reason: string } {
+  const { attempt, stage, error } = ctx;
+  if (!run.plan) {
+    const why = error ? driverFailureMessage(error) : 'it reported no saved plan';
+    return {
+      verdict: 'FAIL',
+      reason: `plan ${attempt}: the plan-only run produced no plan to approve: ${why}${run.problems.length ? ` (dropped: ${run.problems.join('; ')})` : ''}`,
+    };
+  }
+  if (run.plan.destroys > 0 && !ctx.allowDestroy) {
+    return {
+      verdict: 'FAIL',
+      reason: `plan ${attempt} (sha256 ${run.plan.sha256}) would destroy ${run.plan.destroys} resource(s) and stage ${stage} does not allow it (deploy.allowDestroy): refused before anyone was asked`,
+    };
+  }
+  if (error || run.result !== 'planned') {
+    return { verdict: 'FAIL', reason: `plan ${attempt}: the plan-only run ended ${run.result ?? 'without a result'}${error ? `: ${driverFailureMessage(error)}` : ''}` };
+  }
+  return { verdict: 'PASS', reason: `plan ${attempt} saved: sha256 ${run.plan.sha256}, ${run.plan.adds} to add, ${run.plan.changes} to change, ${run.plan.destroys} to destroy` };
 }
 
 /**

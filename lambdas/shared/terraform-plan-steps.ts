@@ -6,7 +6,16 @@
 import * as z from 'zod';
 import { driverEnvironment, driverFailureMessage } from '../domain/release';
 import type { LedgerEvent, ReleaseSummary } from '../domain/ledger';
-import { applyEnvironment, currentPlan, DEPLOY_CHECK_ATTEMPTS_PER_PLAN, isStaleApply, MAX_TERRAFORM_PLANS, planEnvironment, readPlanRun } from '../domain/plan-approval';
+import {
+  applyEnvironment,
+  currentPlan,
+  DEPLOY_CHECK_ATTEMPTS_PER_PLAN,
+  isStaleApply,
+  MAX_TERRAFORM_PLANS,
+  planEnvironment,
+  planGateVerdict,
+  readPlanRun,
+} from '../domain/plan-approval';
 import { stageStep } from '../domain/step-keys';
 import { buildOf } from '../domain/driver-evidence';
 import type { Deps } from '../ports';
@@ -84,21 +93,7 @@ export async function terraformPlanRecorded(e: Of<'terraform-plan-recorded'>, c:
   }
   // A failed plan-only build reaches the workflow's Catch as { Error, Cause }.
   const error = typeof (e.result as { Error?: unknown } | undefined)?.Error === 'string' ? (e.result as { Error: string; Cause?: string }) : undefined;
-  let verdict: 'PASS' | 'FAIL' = 'PASS';
-  let reason: string;
-  if (!run.plan) {
-    verdict = 'FAIL';
-    const why = error ? driverFailureMessage(error) : 'it reported no saved plan';
-    reason = `plan ${e.attempt}: the plan-only run produced no plan to approve: ${why}${run.problems.length ? ` (dropped: ${run.problems.join('; ')})` : ''}`;
-  } else if (run.plan.destroys > 0 && !allowDestroy) {
-    verdict = 'FAIL';
-    reason = `plan ${e.attempt} (sha256 ${run.plan.sha256}) would destroy ${run.plan.destroys} resource(s) and stage ${e.stage} does not allow it (deploy.allowDestroy): refused before anyone was asked`;
-  } else if (error || run.result !== 'planned') {
-    verdict = 'FAIL';
-    reason = `plan ${e.attempt}: the plan-only run ended ${run.result ?? 'without a result'}${error ? `: ${driverFailureMessage(error)}` : ''}`;
-  } else {
-    reason = `plan ${e.attempt} saved: sha256 ${run.plan.sha256}, ${run.plan.adds} to add, ${run.plan.changes} to change, ${run.plan.destroys} to destroy`;
-  }
+  const { verdict, reason } = planGateVerdict(run, { attempt: e.attempt, stage: e.stage, allowDestroy, error });
   const r = await record(
     deps,
     e.releaseId,

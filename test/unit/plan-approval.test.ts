@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
+  planGateVerdict,
   applyEnvironment,
   approvalGateStep,
   approvalWaitingStep,
@@ -80,6 +81,31 @@ describe('checkPlanApproval', () => {
     assert.deepEqual(checkPlanApproval([], 'prod', undefined), { ok: true, fields: {} });
     const r = checkPlanApproval([], 'prod', A);
     assert.match(!r.ok ? r.message : '', /has no Terraform plan to approve/);
+  });
+});
+
+describe('gate terraform.plan (planGateVerdict)', () => {
+  const plan = { sha256: 'c'.repeat(64), key: 'evidence/r/prod/plan-1/tfplan', adds: 1, changes: 2, destroys: 0 };
+  const ctx = { attempt: 1, stage: 'prod', allowDestroy: false };
+  it('passes a saved plan that ended planned, naming its sha256 and counts', () => {
+    const v = planGateVerdict({ plan, result: 'planned', problems: [] }, ctx);
+    assert.equal(v.verdict, 'PASS');
+    assert.match(v.reason, /plan 1 saved: sha256 c{64}, 1 to add, 2 to change, 0 to destroy/);
+  });
+  it('refuses a destroying plan unless the stage allows destroys, before anyone is asked', () => {
+    const destroying = { plan: { ...plan, destroys: 3 }, result: 'planned' as const, problems: [] };
+    const v = planGateVerdict(destroying, ctx);
+    assert.equal(v.verdict, 'FAIL');
+    assert.match(v.reason, /would destroy 3 resource\(s\) and stage prod does not allow it \(deploy.allowDestroy\)/);
+    assert.equal(planGateVerdict(destroying, { ...ctx, allowDestroy: true }).verdict, 'PASS');
+  });
+  it('fails a run with no saved plan, or one that did not end planned, saying why', () => {
+    const none = planGateVerdict({ problems: ['TF_SAVED_PLAN_SHA256: not 64 hex digits'] }, { ...ctx, error: { Error: 'States.TaskFailed', Cause: 'build failed' } });
+    assert.equal(none.verdict, 'FAIL');
+    assert.match(none.reason, /produced no plan to approve: .*\(dropped: TF_SAVED_PLAN_SHA256: not 64 hex digits\)/);
+    const errored = planGateVerdict({ plan, problems: [] }, ctx);
+    assert.equal(errored.verdict, 'FAIL');
+    assert.match(errored.reason, /ended without a result/);
   });
 });
 
