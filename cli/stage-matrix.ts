@@ -227,7 +227,7 @@ function inFlightOf(r: ReleaseSummary, events: readonly LedgerEvent[], ctx: { no
       stageStatus: r.stages.find((s) => s.name === stage)?.status ?? 'NOT_STARTED',
       phase: 'rollback',
       waitingFor: null,
-      message: `rollback drill: ${which}${leg ? ` (${leg.releaseId})` : ''}`,
+      message: `${which}${leg ? ` (leg ${leg.releaseId})` : ''}`,
       digest: leg?.rollbackTarget ?? r.drill?.toDigest ?? null,
     });
     return out;
