@@ -114,8 +114,9 @@ const BAD_AFTER_DEPLOY = new Set(['FAILED', 'ABORTED']);
 /**
  * The state of one cell, and why (pure). In order: something at work in the stage (deploying, baking, rolling
  * back, checking gates) → IN_FLIGHT; else something waiting for it (window, approval, lease, scan) → WAITING;
- * else nothing ever ran there → EMPTY; else a bad last outcome (ROLLBACK_FAILED; FAILED/ABORTED after a deploy)
- * or a running digest that is not the last known good → DEGRADED; else HEALTHY.
+ * else a bad last outcome (ROLLBACK_FAILED; FAILED/ABORTED after a deploy: even a first deploy that failed) →
+ * DEGRADED; else nothing ever ran there → EMPTY; else a running digest that is not the last known good (or has
+ * none) → DEGRADED; else HEALTHY.
  */
 export function cellState(f: CellFacts): { state: CellState; reason: string } {
   const working = f.inFlight.filter((x) => x.waitingFor === null);
@@ -127,10 +128,10 @@ export function cellState(f: CellFacts): { state: CellState; reason: string } {
     const w = f.inFlight[0] as CellFacts['inFlight'][number];
     return { state: 'WAITING', reason: `${w.kind} ${w.releaseId} waits for ${w.waitingFor ?? 'something'}${f.inFlight.length > 1 ? ` and ${f.inFlight.length - 1} more` : ''}` };
   }
-  if (!f.running && !f.lastKnownGood) return { state: 'EMPTY', reason: 'nothing deployed here yet' };
   const o = f.lastOutcome;
   if (o && o.status === 'ROLLBACK_FAILED') return { state: 'DEGRADED', reason: `the rollback of ${o.releaseId} failed` };
   if (o && o.deployed && BAD_AFTER_DEPLOY.has(o.status)) return { state: 'DEGRADED', reason: `${o.releaseId} ended ${o.status} after deploying` };
+  if (!f.running && !f.lastKnownGood) return { state: 'EMPTY', reason: 'nothing deployed here yet' };
   if (f.running && f.lastKnownGood && f.running !== f.lastKnownGood) return { state: 'DEGRADED', reason: 'running is not the last known good' };
   if (f.running && !f.lastKnownGood) return { state: 'DEGRADED', reason: 'running has never passed its bake here (no last known good)' };
   if (!f.running) return { state: 'DEGRADED', reason: 'the running digest is unknown' };
@@ -258,9 +259,10 @@ function layoutFromReleases(releases: readonly ReleaseSummary[]): Map<string, st
 export async function stageMatrix(b: GantryBackend, opts: { service?: string } = {}): Promise<StageMatrix> {
   const cfg = b.config();
   const now = b.now();
-  const all = await b.listReleases(opts.service !== undefined ? { service: opts.service } : {});
   const notes: string[] = [];
   let layout: Array<{ service: string; stages: Array<{ name: string; production: boolean }> }>;
+  /** Each service's releases: with a config, one query per service; without, the one list the layout came from. */
+  let releasesOf: (service: string) => Promise<ReleaseSummary[]>;
   if (cfg) {
     const names = Object.keys(cfg.services);
     if (opts.service !== undefined && !names.includes(opts.service))
@@ -271,7 +273,9 @@ export async function stageMatrix(b: GantryBackend, opts: { service?: string } =
         const svc = cfg.services[n] as NonNullable<(typeof cfg.services)[string]>;
         return { service: n, stages: svc.stages.map((st, i) => ({ name: st.name, production: isProductionStage(svc, i) })) };
       });
+    releasesOf = (service) => b.listReleases({ service });
   } else {
+    const all = await b.listReleases(opts.service !== undefined ? { service: opts.service } : {});
     const seen = layoutFromReleases(all);
     if (opts.service !== undefined && !seen.has(opts.service)) {
       const others = [...layoutFromReleases(await b.listReleases()).keys()];
@@ -281,12 +285,14 @@ export async function stageMatrix(b: GantryBackend, opts: { service?: string } =
     }
     layout = [...seen.entries()].map(([service, stages]) => ({ service, stages: stages.map((name, i) => ({ name, production: i === stages.length - 1 })) }));
     notes.push("no config: services and stages are the ones the releases name (give --config for all of them); production is taken as each service's last stage");
+    releasesOf = async (service) => all.filter((r) => r.service === service);
   }
   if (!b.stagePointer) notes.push("this backend keeps no stage pointers: what runs is derived from the releases' deploys and rollbacks");
 
   const services: StageMatrix['services'] = [];
   for (const svc of layout) {
-    const releases = all.filter((r) => r.service === svc.service); // newest first (listReleases' order)
+    // Newest first.
+    const releases = (await releasesOf(svc.service)).sort((a, c) => c.startedAt.localeCompare(a.startedAt) || c.releaseId.localeCompare(a.releaseId));
     const running = releases.filter((r) => r.status === 'RUNNING').sort((a, c) => a.startedAt.localeCompare(c.startedAt) || a.releaseId.localeCompare(c.releaseId));
     const flights = new Map<string, InFlight[]>();
     for (const r of running) {

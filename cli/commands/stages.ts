@@ -56,7 +56,7 @@ function inFlightText(f: InFlight, full: boolean): string {
 /** The detail lines of a cell (each wrapped later at the detail column's width). */
 function cellDetails(c: StageCell, now: Date, full: boolean): string[] {
   const lines: string[] = [];
-  lines.push(c.running ? `${digestText(c.running, full)}, ${sinceText(c.running.since, now)}` : c.state === 'EMPTY' ? 'nothing deployed yet' : 'running: unknown');
+  lines.push(c.running ? `${digestText(c.running, full)}, ${sinceText(c.running.since, now)}` : c.state === 'EMPTY' ? 'nothing deployed yet' : 'nothing known to run here');
   if (c.lastKnownGood && c.lastKnownGood.digest !== c.running?.digest)
     lines.push(`last known good ${digestText(c.lastKnownGood, full)}${c.lastKnownGood.since ? ` (promoted ${clock(c.lastKnownGood.since)})` : ''}`);
   if (c.state === 'DEGRADED') lines.push(`degraded: ${c.reason}`);
