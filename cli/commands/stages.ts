@@ -43,7 +43,7 @@ export interface RenderOptions {
 const digestText = (ref: DigestRef, full: boolean) => `${full ? ref.digest : ref.short}${ref.tag ? ` ${ref.tag}` : ''}`;
 
 function sinceText(iso: string | null, now: Date): string {
-  return iso ? `since ${clock(iso)} (${ago(iso, now)})` : 'since before the ledger’s releases';
+  return iso ? `since ${clock(iso)} (${ago(iso, now)})` : 'since before the first release in the ledger';
 }
 
 function inFlightText(f: InFlight, full: boolean): string {
