@@ -208,6 +208,7 @@ describe('gantry stages --local: every state of the matrix, through the real wor
     assert.equal(staging.running?.digest, D2);
     assert.equal(staging.lastKnownGood?.digest, D1);
     assert.equal(staging.lastOutcome?.status, 'ABORTED');
+    assert.match(staging.reason, /^payments-\S+ ended ABORTED after deploying$/);
   });
 
   it('DEGRADED: a first deploy that failed (nothing known to run)', async () => {
@@ -404,7 +405,10 @@ describe('cellState (pure)', () => {
     assert.equal(cellState({ ...none, running: D1, lastKnownGood: D1, lastOutcome: { releaseId: 'r0', status: 'ROLLBACK_FAILED', deployed: true } }).state, 'DEGRADED');
     assert.equal(cellState({ ...none, running: D1, lastKnownGood: D1, lastOutcome: { releaseId: 'r0', status: 'FAILED', deployed: true } }).state, 'DEGRADED');
     assert.equal(cellState({ ...none, lastOutcome: { releaseId: 'r0', status: 'FAILED', deployed: true } }).state, 'DEGRADED', 'a first deploy that failed');
-    assert.equal(cellState({ ...none, running: D2, lastKnownGood: D1, lastOutcome: { releaseId: 'r0', status: 'ABORTED', deployed: true } }).state, 'DEGRADED');
+    assert.deepEqual(cellState({ ...none, running: D1, lastKnownGood: D1, lastOutcome: { releaseId: 'r0', status: 'ABORTED', deployed: true } }), {
+      state: 'DEGRADED',
+      reason: 'r0 ended ABORTED after deploying',
+    });
     assert.equal(cellState({ ...none, running: D2, lastKnownGood: D1 }).state, 'DEGRADED');
     assert.equal(cellState({ ...none, running: D2 }).state, 'DEGRADED');
   });
