@@ -16,6 +16,7 @@ import type { SimWorld } from './sim-world';
 const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : e.data.kind === 'drill' ? 'Drill Requested' : 'Release Started'),
   'drill.recorded': () => 'Rollback Drilled',
+  'abort.requested': () => 'Abort Requested',
   'release.attributed': (e) => (e.data.source === 'CloudTrail StartExecution' ? 'Initiator Identified' : 'Pusher Identified'),
   'approval.refused': () => 'Approval Refused',
   'stage.started': () => 'Stage Started',
@@ -72,6 +73,7 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   const cluster = onCluster(e);
   if (cluster) reason = e.type === 'deploy.started' ? `${d.digest} on ${cluster}` : `on ${cluster}${reason ? `: ${reason}` : ''}`;
   if (e.type === 'approval.recorded') reason = `${String(d.count)} of ${String(d.required)} by ${String(d.person ?? d.principal)}${d.comment ? `: ${String(d.comment)}` : ''}`;
+  if (e.type === 'abort.requested') reason = `by ${String(d.by)}: ${String(d.reason)}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
   return {
     at: e.at,
@@ -221,16 +223,19 @@ function noteEntry(n: LocalCloud['notes'][number]): TimelineEntry {
             ? `${d.reason} (by ${d.principal})`
             : n.event === 'Execution Aborted'
               ? `stopped by the ${d.by ?? 'scenario'}`
-              : n.event === 'Input Rejected'
-                ? `${d.cause}`
-                : n.event === 'Push Received'
-                  ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
-                  : n.event === 'Console Start'
-                    ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
-                    : n.event === 'Image Set Out Of Band'
-                      ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
-                      : JSON.stringify(d);
-  return { at: n.at, event: n.event, reason, ...(typeof d.execution === 'string' ? { release: d.execution } : {}) };
+              : n.event === 'Abort Refused'
+                ? `HTTP ${d.status} to ${d.principal}: ${d.cause}`
+                : n.event === 'Input Rejected'
+                  ? `${d.cause}`
+                  : n.event === 'Push Received'
+                    ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
+                    : n.event === 'Console Start'
+                      ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
+                      : n.event === 'Image Set Out Of Band'
+                        ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
+                        : JSON.stringify(d);
+  const release = typeof d.execution === 'string' ? d.execution : n.event === 'Abort Refused' && typeof d.releaseId === 'string' ? d.releaseId : undefined;
+  return { at: n.at, event: n.event, reason, ...(release ? { release } : {}) };
 }
 
 /** One insight check: a line for the check, one per finding. */
