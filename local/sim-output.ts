@@ -212,6 +212,8 @@ async function readSkips(ledger: DynamoLedger): Promise<SimulationOutput['skippe
 /** A note of the local cloud (something that happened outside the ledger) as a timeline entry. */
 function noteEntry(n: LocalCloud['notes'][number]): TimelineEntry {
   const d = n.detail;
+  // `gantry abort` refused by the operator API (decision 053).
+  if (n.event === 'Abort Refused') return { at: n.at, event: n.event, reason: `HTTP ${d.status} to ${d.principal}: ${d.cause}`, release: String(d.releaseId) };
   const reason =
     n.event === 'Alarm State Changed'
       ? `${d.alarm}: ${d.from} → ${d.to}`
@@ -223,19 +225,16 @@ function noteEntry(n: LocalCloud['notes'][number]): TimelineEntry {
             ? `${d.reason} (by ${d.principal})`
             : n.event === 'Execution Aborted'
               ? `stopped by the ${d.by ?? 'scenario'}`
-              : n.event === 'Abort Refused'
-                ? `HTTP ${d.status} to ${d.principal}: ${d.cause}`
-                : n.event === 'Input Rejected'
-                  ? `${d.cause}`
-                  : n.event === 'Push Received'
-                    ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
-                    : n.event === 'Console Start'
-                      ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
-                      : n.event === 'Image Set Out Of Band'
-                        ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
-                        : JSON.stringify(d);
-  const release = typeof d.execution === 'string' ? d.execution : n.event === 'Abort Refused' && typeof d.releaseId === 'string' ? d.releaseId : undefined;
-  return { at: n.at, event: n.event, reason, ...(release ? { release } : {}) };
+              : n.event === 'Input Rejected'
+                ? `${d.cause}`
+                : n.event === 'Push Received'
+                  ? `${d.repository}:${d.tag ?? '(no tag)'} ${d.digest}${Number(d.copies) > 1 ? ` ×${d.copies}` : ''}`
+                  : n.event === 'Console Start'
+                    ? `StartExecution ${d.execution} of the ${d.workflow} workflow from the console: no start record${d.alreadyExists ? ' (the name was taken: nothing started)' : ''}`
+                    : n.event === 'Image Set Out Of Band'
+                      ? `kubectl set image ${d.service}/${d.stage}: ${d.deployment}/${d.container} → ${d.image}`
+                      : JSON.stringify(d);
+  return { at: n.at, event: n.event, reason, ...(typeof d.execution === 'string' ? { release: d.execution } : {}) };
 }
 
 /** One insight check: a line for the check, one per finding. */
