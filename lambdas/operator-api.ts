@@ -33,7 +33,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { requireEnv } from './adapters/env';
 import { sdkClientConfig } from './adapters/retry';
 import { SfnExecutions } from './adapters/sfn';
-import { ABORT_ERROR, abortCause, OPERATOR_ROUTES, type OperatorRoute, parseAbortRequest, parseFreezeRequest } from './domain/operator-requests';
+import { ABORT_ERROR, abortCause, abortRefusal, OPERATOR_ROUTES, type OperatorRoute, parseAbortRequest, parseFreezeRequest } from './domain/operator-requests';
 import { projectRelease } from './domain/ledger';
 import { RELEASE_STEP } from './domain/step-keys';
 import { record } from './shared/recorder';
@@ -131,7 +131,7 @@ async function abort(deps: OperatorDeps, caller: ApiCaller, input: unknown): Pro
   if (!summary) return respond(404, { message: `no release ${releaseId} on record: nothing to abort (gantry releases lists the release ids)`, releaseId });
   if (summary.status !== 'RUNNING') {
     return respond(409, {
-      message: `release ${releaseId} already ended ${summary.status}${summary.endedAt ? ` at ${summary.endedAt}` : ''}: nothing to abort`,
+      message: abortRefusal(releaseId, summary.status, summary.endedAt),
       code: 'ReleaseFinished',
       releaseId,
       status: summary.status,

@@ -92,6 +92,11 @@ export function abortCause(principal: string, reason: string): string {
   return JSON.stringify({ abortedBy: principal, reason: reason.slice(0, 1000) });
 }
 
+/** Why an abort of a release that has ended is refused (the operator API's 409, a local Gantry's refusal): the same words. */
+export function abortRefusal(releaseId: string, status: string, endedAt: string | undefined): string {
+  return `release ${releaseId} already ended ${status}${endedAt ? ` at ${endedAt}` : ''}: nothing to abort`;
+}
+
 /** The release.finished reason of an aborted release: who asked and why. */
 export function abortedReason(principal: string, reason: string): string {
   return `aborted by ${principal}: ${reason}`;
