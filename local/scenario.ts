@@ -242,7 +242,10 @@ const trigger = z.discriminatedUnion(
       .strictObject({
         type: z.literal('abort'),
         principal,
-        releaseId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'expected a release id: 1-80 of letters, digits, - and _').optional(),
+        releaseId: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'expected a release id: 1-80 of letters, digits, - and _')
+          .optional(),
         service: z.string().min(1).optional(),
         reason: z.string(),
         at: duration.default('PT0S'),

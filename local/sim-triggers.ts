@@ -130,7 +130,8 @@ async function abortRequest(world: SimWorld, t: TriggerOf<'abort'>, i: number): 
   const res = await operatorApi(event, { ...world.depsOf('operator-api'), rollbacks: world.operatorRollbacks, drills: world.operatorDrills });
   const answer = JSON.parse(res.body) as { message?: string; problems?: string[] };
   // Accepted: the ledger's abort.requested is on the timeline; a refusal is noted.
-  if (res.statusCode !== 200) cloud.note('Abort Refused', { releaseId, principal: t.principal, status: res.statusCode, cause: [answer.message, ...(answer.problems ?? [])].join('; ') });
+  if (res.statusCode !== 200)
+    cloud.note('Abort Refused', { releaseId, principal: t.principal, status: res.statusCode, cause: [answer.message, ...(answer.problems ?? [])].join('; ') });
 }
 
 /** The newest-started RUNNING record (release, rollback or drill) of `service`, from the ledger. */

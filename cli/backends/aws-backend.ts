@@ -24,7 +24,17 @@ import { JsonReadError } from '../../lambdas/domain/strict-json';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, Ledger, ReleaseQuery } from '../../lambdas/ports';
 import { type Credentials, runDecision } from './approval-api';
-import { type AbortResult, type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, GantryAwsError, NotFoundError, RefusedError, type StartResult } from './backend';
+import {
+  type AbortResult,
+  type Decision,
+  type DecisionResult,
+  type ExecutionDescription,
+  type GantryBackend,
+  GantryAwsError,
+  NotFoundError,
+  RefusedError,
+  type StartResult,
+} from './backend';
 import { CliInputError } from '../errors';
 import { exportFromLedger } from './live-ledger';
 import { messageOf, type OperatorApiCall, operatorApi } from './operator-api';

@@ -103,5 +103,4 @@ export function abortedReason(principal: string, reason: string): string {
 }
 
 /** The release.finished reason of an execution stopped with no `gantry abort` on record (the Step Functions console, the API). */
-export const ABORTED_FROM_OUTSIDE =
-  'execution aborted from outside (no gantry abort on record: stopped from the Step Functions console or API, so nobody is on record for it)';
+export const ABORTED_FROM_OUTSIDE = 'execution aborted from outside (no gantry abort on record: stopped from the Step Functions console or API, so nobody is on record for it)';
