@@ -33,6 +33,7 @@ import {
   GantryAwsError,
   NotFoundError,
   RefusedError,
+  type StagePointerView,
   type StartResult,
 } from './backend';
 import { CliInputError } from '../errors';
@@ -176,7 +177,7 @@ export class AwsBackend implements GantryBackend {
     };
   }
 
-  async stagePointer(service: string, stage: string): Promise<{ running?: string; promoted: readonly string[] } | undefined> {
+  async stagePointer(service: string, stage: string): Promise<StagePointerView | undefined> {
     try {
       return await this.d.ledger.getPointer(service, stage);
     } catch (e) {

@@ -30,7 +30,17 @@ import { type LoadedScenario, loadScenario, readConfigFile, readScenarioJson } f
 // the read commands only read the files (issue 17).
 import type { SimulationOutput } from '../../local/simulate';
 const simulate: typeof import('../../local/simulate').simulate = async (...args) => (await import('../../local/simulate')).simulate(...args);
-import { type AbortResult, type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, NotFoundError, RefusedError, type StartResult } from './backend';
+import {
+  type AbortResult,
+  type Decision,
+  type DecisionResult,
+  type ExecutionDescription,
+  type GantryBackend,
+  NotFoundError,
+  RefusedError,
+  type StagePointerView,
+  type StartResult,
+} from './backend';
 import { abortRefusal, parseAbortRequest } from '../../lambdas/domain/operator-requests';
 import { CliInputError } from '../errors';
 
@@ -307,7 +317,7 @@ export class LocalBackend implements GantryBackend {
     return this.startAny('rollback', input as Record<string, unknown>);
   }
 
-  async stagePointer(service: string, stage: string): Promise<{ running?: string; promoted: readonly string[] } | undefined> {
+  async stagePointer(service: string, stage: string): Promise<StagePointerView | undefined> {
     // The simulation's read-out keeps no promoted history: rebuild it as the ledger writes it, from the
     // scenario's seed (seedStages' markGood calls, in their order) and then each stage.promoted, in order.
     const seed = this.seeds[`${service}/${stage}`];
@@ -322,7 +332,8 @@ export class LocalBackend implements GantryBackend {
     const promotions = this.events.filter((e) => e.type === 'stage.promoted' && e.stage === stage && ofService.has(e.releaseId));
     for (const e of promotions.sort((a, b) => a.at.localeCompare(b.at))) add(typeof e.data.digest === 'string' ? e.data.digest : undefined);
     const running = this.output.stages[`${service}/${stage}`]?.running;
-    return { ...(running ? { running } : {}), promoted };
+    const lastKnownGood = this.output.stages[`${service}/${stage}`]?.lastKnownGood;
+    return { ...(running ? { running } : {}), ...(lastKnownGood ? { lastKnownGood } : {}), promoted };
   }
 
   async listReleases(query: ReleaseQuery = {}): Promise<ReleaseSummary[]> {
