@@ -178,13 +178,20 @@ describe('SfnExecutions.stop (decision 053)', () => {
     sfn.on(StopExecutionCommand).resolves({ stopDate: new Date('2026-11-24T10:00:01Z') });
     sfn.on(DescribeExecutionCommand).resolves({ status: 'ABORTED', input: '{}' });
 
-    const r = await rollbacks.stop('payments-api-rollback-20261124T100000Z-abc123', 'Gantry.Aborted', '{"abortedBy":"arn:aws:iam::111122223333:user/carol","reason":"wrong digest"}');
+    const r = await rollbacks.stop(
+      'payments-api-rollback-20261124T100000Z-abc123',
+      'Gantry.Aborted',
+      '{"abortedBy":"arn:aws:iam::111122223333:user/carol","reason":"wrong digest"}',
+    );
 
     assert.deepEqual(
       sfn.commandCalls(StopExecutionCommand).map((c) => c.args[0].input),
       [{ executionArn: ARN, error: 'Gantry.Aborted', cause: '{"abortedBy":"arn:aws:iam::111122223333:user/carol","reason":"wrong digest"}' }],
     );
-    assert.deepEqual(sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input), [{ executionArn: ARN }]);
+    assert.deepEqual(
+      sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input),
+      [{ executionArn: ARN }],
+    );
     assert.deepEqual(r, { executionArn: ARN, stopped: true, status: 'ABORTED' });
   });
 
