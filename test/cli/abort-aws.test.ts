@@ -12,6 +12,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { openAwsBackend } from '../../cli/backends/aws-backend';
 import type { GantryBackend } from '../../cli/backends/backend';
 import { main } from '../../cli/main';
+import { renderStatus } from '../../cli/commands/status';
+import { releaseStatusSchema } from '../../cli/render/schemas';
+import { releaseStatus } from '../../cli/render/status-view';
+import { chainEvent, type LedgerEvent, type LedgerEventInput } from '../../lambdas/domain/ledger';
 
 const OUTPUTS = {
   ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
@@ -141,5 +145,42 @@ describe('gantry abort (AWS)', () => {
     const r = await abort({ status: 403, body: { Message: 'User is not authorized' } }, ID, '--reason', 'x');
     assert.equal(r.code, 4);
     assert.match(r.stderr, /execute-api:Invoke on the POST \/aborts route/);
+  });
+});
+
+describe('gantry status of a release being aborted (until the reconciler closes it)', () => {
+  const chain = (inputs: LedgerEventInput[]): LedgerEvent[] => inputs.reduce<LedgerEvent[]>((acc, i) => [...acc, chainEvent(acc.at(-1), i)], []);
+  const started: LedgerEventInput = {
+    releaseId: ID,
+    stepKey: 'release.started',
+    type: 'release.started',
+    at: '2026-11-24T10:00:00.000Z',
+    data: { service: 'payments', digest: `sha256:${'2'.repeat(64)}`, stages: ['dev'] },
+  };
+  const requested: LedgerEventInput = {
+    releaseId: ID,
+    stepKey: 'release.abort-requested',
+    type: 'abort.requested',
+    at: '2026-11-24T10:40:00.000Z',
+    data: { by: CAROL, reason: 'wrong digest' },
+  };
+
+  it('says who asked to stop it and why, and --json carries it (schema-valid)', () => {
+    const v = releaseStatus(chain([started, requested]), { now: new Date('2026-11-24T10:40:05Z') });
+    assert.ok(v);
+    assert.equal(v.status, 'RUNNING');
+    assert.deepEqual(v.abort, { by: CAROL, reason: 'wrong digest', at: '2026-11-24T10:40:00.000Z' });
+    assert.equal(releaseStatusSchema.safeParse(v).success, true);
+    assert.match(
+      renderStatus(v, false, 'stack Gantry'),
+      new RegExp(`\\n {2}aborting {3}asked 2026-11-24 10:40:00Z by ${CAROL.replace(/\//g, '\\/')}: wrong digest \\(the reconciler closes the record\\)`),
+    );
+  });
+
+  it('says nothing of an abort for a release nobody asked to stop', () => {
+    const v = releaseStatus(chain([started]), { now: new Date('2026-11-24T10:40:05Z') });
+    assert.ok(v);
+    assert.equal(v.abort, undefined);
+    assert.doesNotMatch(renderStatus(v, false, 'stack Gantry'), /aborting/);
   });
 });
