@@ -54,6 +54,8 @@ export interface InFlight {
   startedAt: string;
   /** Its tag, when the release has one. */
   tag: string | null;
+  /** `gantry abort` (decision 053): who asked to stop it and why, until the reconciler closes the record; else null. */
+  abort: { by: string; reason: string; at: string } | null;
 }
 
 export interface LastOutcome {
@@ -216,7 +218,10 @@ const waitFor = (w: string | undefined): WaitFor => (w === 'window' || w === 'ap
 function inFlightOf(r: ReleaseSummary, events: readonly LedgerEvent[], ctx: { now: Date; b: GantryBackend }, running: readonly ReleaseSummary[]): Map<string, InFlight> {
   const out = new Map<string, InFlight>();
   const cfg = ctx.b.config();
-  const base = { releaseId: r.releaseId, kind: r.kind, status: r.status, startedAt: r.startedAt, tag: r.tag ?? null };
+  const abort = r.status === 'RUNNING' && r.abort ? { by: r.abort.by, reason: r.abort.reason, at: r.abort.at } : null;
+  const base = { releaseId: r.releaseId, kind: r.kind, status: r.status, startedAt: r.startedAt, tag: r.tag ?? null, abort };
+  // Asked to stop (decision 053): said first, as `gantry status` says it, until the reconciler closes the record.
+  const aborting = (activity: string) => (abort ? `aborting: asked by ${abort.by}: ${abort.reason}; ${activity}` : activity);
   if (r.kind === 'drill') {
     // A drill works through its legs (operator rollbacks named <drill>-back and <drill>-fwd): they show as rollbacks.
     const stage = r.drill?.stage ?? r.stages[0]?.name;
@@ -228,7 +233,7 @@ function inFlightOf(r: ReleaseSummary, events: readonly LedgerEvent[], ctx: { no
       stageStatus: r.stages.find((s) => s.name === stage)?.status ?? 'NOT_STARTED',
       phase: 'rollback',
       waitingFor: null,
-      message: `${which}${leg ? ` (leg ${leg.releaseId})` : ''}`,
+      message: aborting(`${which}${leg ? ` (leg ${leg.releaseId})` : ''}`),
       digest: leg?.rollbackTarget ?? r.drill?.toDigest ?? null,
     });
     return out;
@@ -238,7 +243,7 @@ function inFlightOf(r: ReleaseSummary, events: readonly LedgerEvent[], ctx: { no
   const digest = r.kind === 'rollback' ? (r.rollbackTarget ?? null) : (r.digest ?? null);
   for (const s of view.stages) {
     if (s.phase === 'done' || s.phase === 'not-started') continue;
-    out.set(s.name, { ...base, stageStatus: s.status, phase: s.phase, waitingFor: waitFor(s.waiting?.for), message: s.activity, digest: digest ?? r.digest ?? null });
+    out.set(s.name, { ...base, stageStatus: s.status, phase: s.phase, waitingFor: waitFor(s.waiting?.for), message: aborting(s.activity), digest: digest ?? r.digest ?? null });
   }
   return out;
 }

@@ -222,6 +222,8 @@ export const stageCellSchema = z.object({
       digest: z.string().nullable(),
       startedAt: iso,
       tag: z.string().nullable(),
+      /** `gantry abort` (decision 053): who asked to stop it and why, until the reconciler closes the record. */
+      abort: z.object({ by: z.string(), reason: z.string(), at: iso }).nullable(),
     }),
   ),
   lastOutcome: z

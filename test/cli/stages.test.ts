@@ -18,6 +18,7 @@ import type { OperatorIo } from '../../cli/commands/common';
 import { renderStageMatrix } from '../../cli/commands/stages';
 import { main } from '../../cli/main';
 import { stageMatrixSchema } from '../../cli/render/schemas';
+import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease } from '../../lambdas/domain/ledger';
 import { displayWidth } from '../../cli/render/text';
 import { type CellFacts, cellState, type StageCell, type StageMatrix } from '../../cli/stage-matrix';
 import { D1, D2, D3, ROOT, alice, example, gantry, localGantry, scenarioFile, tmp } from './helpers';
@@ -369,6 +370,44 @@ describe('gantry stages without a config or stage pointers', () => {
     const unknown = await stages(['--service', 'billing'], { backend: bare });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /--service: no release of "billing" in .*, and no config to name its stages; expected one of payments \(or give --config\)/);
+  });
+});
+
+describe('gantry stages: a release asked to stop (gantry abort, decision 053)', () => {
+  it('says who asked to stop the release at work in the stage, and why, until the reconciler closes it', async () => {
+    const ID = 'payments-20261124T100000Z-abc123';
+    const carol = 'arn:aws:sts::111122223333:assumed-role/Operators/carol';
+    const inputs: LedgerEventInput[] = [
+      {
+        releaseId: ID,
+        stepKey: 'release.started',
+        type: 'release.started',
+        at: '2026-11-24T10:00:00.000Z',
+        data: { service: 'payments', digest: D2, tag: 'v1.4.2', stages: ['dev'] },
+      },
+      { releaseId: ID, stepKey: 'dev:started', type: 'stage.started', stage: 'dev', at: '2026-11-24T10:00:00.000Z', data: {} },
+      { releaseId: ID, stepKey: 'dev:deploy', type: 'deploy.started', stage: 'dev', at: '2026-11-24T10:00:00.000Z', data: { digest: D2 } },
+      { releaseId: ID, stepKey: 'release.abort-requested', type: 'abort.requested', at: '2026-11-24T10:02:00.000Z', data: { by: carol, reason: 'wrong digest' } },
+    ];
+    const events = inputs.reduce<LedgerEvent[]>((acc, i) => [...acc, chainEvent(acc.at(-1), i)], []);
+    const ledger: GantryBackend = {
+      kind: 'aws',
+      label: 'stack Gantry (eu-west-2)',
+      config: () => undefined,
+      listReleases: async () => [projectRelease(events)].filter((x) => x !== undefined),
+      getReleaseEvents: async (id: string) => events.filter((e) => e.releaseId === id),
+      now: () => new Date('2026-11-24T10:03:00.000Z'),
+      close: () => undefined,
+    } as GantryBackend;
+    const r = await stages(['--json'], { backend: ledger });
+    assert.equal(r.code, 0, r.stderr);
+    const dev = cell(stageMatrixSchema.parse(JSON.parse(r.stdout)) as StageMatrix, 'payments', 'dev');
+    assert.equal(dev.state, 'IN_FLIGHT');
+    assert.deepEqual(dev.inFlight[0]?.abort, { by: carol, reason: 'wrong digest', at: '2026-11-24T10:02:00.000Z' });
+    assert.match(dev.inFlight[0]?.message ?? '', /^aborting: asked by arn:aws:sts::111122223333:assumed-role\/Operators\/carol: wrong digest; deploying sha256:2{12}/);
+    const human = await stages([], { backend: ledger, columns: 80 });
+    assertFits(human.stdout, 80);
+    assert.match(human.stdout.replace(/\n +/g, ' '), /↳ release payments-20261124T100000Z-abc123 \(v1\.4\.2\): aborting: asked by /);
   });
 });
 
