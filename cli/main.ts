@@ -17,6 +17,7 @@ import { registerMetricsCommand } from './commands/metrics';
 import { registerDrillCommand } from './commands/drill';
 import { type OperatorIo, processIo } from './commands/common';
 import { registerOperatorCommands } from './commands/operator';
+import { registerPromoteCommand } from './commands/promote';
 import { registerReportCommand } from './commands/report';
 import { registerSimulateCommand } from './commands/simulate';
 import { CliInputError } from './errors';
@@ -44,6 +45,7 @@ export function buildProgram(io: OperatorIo, setCode: SetCode): Command {
   registerMetricsCommand(program, setCode);
   registerOperatorCommands(program, setCode, io);
   registerDrillCommand(program, setCode, io);
+  registerPromoteCommand(program, setCode, io);
   registerDoctorCommand(program, setCode, io);
   registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
   registerCompletionCommand(program, io);

@@ -311,6 +311,7 @@ function statusView(summary: ReleaseSummary, events: readonly LedgerEvent[], ctx
     status: summary.status,
     reason: summary.reason ?? null,
     requestReason: summary.requestReason ?? null,
+    startAt: summary.startAt ?? null,
     breakGlass: summary.breakGlass ? summary.breakGlass.reason : null,
     startedAt: summary.startedAt,
     endedAt: summary.endedAt ?? null,
