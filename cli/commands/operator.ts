@@ -74,7 +74,8 @@ export async function startAndReport(
           source: b.label,
           simulated: simulated(b),
           releaseId: r.releaseId,
-          kind,
+          // A promotion is a release (its input carries startAt).
+          kind: kind === 'promotion' ? 'release' : kind,
           executionArn: r.executionArn,
           consoleUrl: r.consoleUrl ?? null,
           alreadyExists: r.alreadyExists,
