@@ -102,16 +102,15 @@ async function promotionHint(b: GantryBackend, service: string, to: string, wher
   const events = [];
   for (const r of releases)
     if (r.kind === 'release' && r.stages.some((s) => s.name === previous && s.status === 'PROMOTED')) events.push(...(await b.getReleaseEvents(r.releaseId)));
-  const c = rollbackCandidatesOf(events, previous, pointer ?? undefined);
-  // The candidates leave out the running digest: it was promoted too (or the stage was rolled back to it).
-  const all = [...(c.running && pointer?.promoted.includes(c.running) ? [{ digest: c.running, tags: [] as string[], running: true }] : []), ...c.candidates];
+  // Every promoted digest, the running one included (rollback candidates leave it out): the pointer without `running`.
+  const all = rollbackCandidatesOf(events, previous, pointer ? { promoted: pointer.promoted } : undefined).candidates;
   if (all.length === 0) return [`nothing was promoted in ${service}/${previous} yet: release through it first (gantry start --service ${service} …)`];
   return [
-    `digests promoted in ${service}/${previous}, newest first:`,
-    ...all.map((d) => {
-      const at = 'promotedAt' in d && d.promotedAt ? `promoted ${clock(d.promotedAt)}` : 'running' in d ? 'running there' : '(promoted before any release in the ledger)';
-      return `  ${d.digest}  ${d.tags.length ? d.tags.join(', ') : '(no tag)'}  ${at}`;
-    }),
+    `digests promoted in ${service}/${previous}, newest first${pointer?.running ? ` (running: ${pointer.running})` : ''}:`,
+    ...all.map(
+      (d) =>
+        `  ${d.digest}  ${d.tags.length ? d.tags.join(', ') : '(no tag)'}  ${d.promotedAt ? `promoted ${clock(d.promotedAt)}` : '(promoted before any release in the ledger)'}`,
+    ),
     `promote with: gantry promote --service ${service} --to ${to}${where} --digest <digest>`,
   ];
 }

@@ -84,7 +84,10 @@ describe('gantry promote --local', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^gantry: prod: promotion.previous-stage: ${D2} was never promoted in payments/staging: it promoted ${D1}`));
     assert.match(r.stderr, /nothing was deployed \(the refusal is recorded as payments-/);
-    assert.match(r.stderr, new RegExp(`digests promoted in payments/staging, newest first:\\n  ${D1}`));
+    assert.match(
+      r.stderr,
+      new RegExp(`digests promoted in payments/staging, newest first \\(running: ${D1}\\):\\n  ${D1}  \\(no tag\\)  \\(promoted before any release in the ledger\\)`),
+    );
     assert.doesNotMatch(r.stdout, /^Started/m, 'the refusal is not announced as a start');
     assert.equal(summary?.status, 'BLOCKED');
     assert.deepEqual(
