@@ -81,7 +81,10 @@ export async function expandDigest(b: GantryBackend, service: string, to: string
   if (DIGEST_PATTERN.test(digest) || !SHORT_DIGEST.test(digest)) return digest;
   const stages = b.config()?.services[service]?.stages.map((s) => s.name);
   const previous = stages && previousStageOf(stages, to);
-  if (!previous || !b.stagePointer) throw new CliInputError(`promote: --digest: give the full digest sha256:<64 hex> (the short ${digest} cannot be expanded here)`);
+  if (!previous || !b.stagePointer) {
+    const why = stages ? `${to} has no stage before it` : 'the deployment config is not known here (--config, GANTRY_CONFIG or ./gantry.config.json)';
+    throw new CliInputError(`promote: --digest: give the full digest sha256:<64 hex>: the short ${digest} cannot be expanded: ${why}`);
+  }
   const promoted = [...new Set((await b.stagePointer(service, previous))?.promoted ?? [])];
   const matches = promoted.filter((d) => d.startsWith(digest));
   if (matches.length === 1) return matches[0]!;

@@ -5,12 +5,22 @@
  * from, when the release is prepared and again right before the deploy; bad options exit 2 naming the option.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Command } from 'commander';
 import { describe, it } from 'vitest';
+import { parseConfig } from '../../lambdas/domain/config';
+import type { Ledger } from '../../lambdas/ports';
+import { AwsBackend } from '../../cli/backends/aws-backend';
 import { advanceLocalGantry, LocalBackend } from '../../cli/backends/local-backend';
-import { promoteInput } from '../../cli/commands/promote';
+import { toStackOutputs } from '../../cli/backends/stack';
+import type { OperatorIo } from '../../cli/commands/common';
+import { promoteInput, registerPromoteCommand } from '../../cli/commands/promote';
 import { CliInputError } from '../../cli/errors';
 import { startOutputSchema, statusOutputSchema } from '../../cli/render/schemas';
-import { alice, bob, D1, D2, example, gantry, localGantry } from './helpers';
+import { alice, bob, D1, D2, example, gantry, localGantry, ROOT } from './helpers';
 
 async function release(dir: string, id: string) {
   const b = new LocalBackend(dir);
@@ -188,5 +198,83 @@ describe('promoteInput (the dashboard reuses it)', () => {
       () => promoteInput({ service: 'payments', digest: 'sha256:12', to: 'prod' }),
       (e: unknown) => e instanceof CliInputError && /--digest:/.test(e.message),
     );
+  });
+});
+
+describe('gantry promote against AWS', () => {
+  const OUTPUTS = {
+    ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
+    RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback',
+    LedgerTableName: 'Gantry-Ledger',
+    ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
+  };
+  const config = parseConfig(JSON.parse(readFileSync(join(ROOT, 'examples', 'gantry.config.json'), 'utf8')));
+  /** The read-only ledger the CLI reads: staging promoted D1 then D2; no release events. */
+  const ledger = {
+    getPointer: async (service: string, stage: string) => (stage === 'staging' ? { service, stage, running: D2, promoted: [D1, D2] } : undefined),
+    listReleases: async () => [],
+    events: async () => [],
+  } as unknown as Ledger;
+
+  async function promoteAws(withConfig: boolean, ...args: string[]) {
+    const calls: unknown[] = [];
+    const sfn = mockClient(SFNClient);
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING', executionArn: 'arn', stateMachineArn: OUTPUTS.ReleaseStateMachineArn, startDate: new Date() });
+    const b = new AwsBackend({
+      outputs: toStackOutputs('Gantry', OUTPUTS),
+      region: 'eu-west-2',
+      sfn: new SFNClient({ region: 'eu-west-2' }),
+      ledger,
+      ...(withConfig ? { config } : {}),
+      operatorApi: async (_route, body) => {
+        calls.push(body);
+        return {
+          status: 200,
+          body: {
+            kind: 'release',
+            releaseId: 'payments-20261124T104000Z-abc123',
+            executionArn: `${OUTPUTS.ReleaseStateMachineArn}:x`,
+            principal: alice,
+            at: '2026-11-24T10:40:00.000Z',
+          },
+        };
+      },
+      now: () => new Date('2026-11-24T10:40:00Z'),
+    });
+    const out: string[] = [];
+    const err: string[] = [];
+    let code = 0;
+    const io: OperatorIo = { out: (t) => out.push(t), err: (t) => err.push(t), isTTY: false, env: {}, sleep: async () => undefined, openBackend: async () => b };
+    const program = new Command('gantry').exitOverride();
+    registerPromoteCommand(program, (c) => (code = Math.max(code, c)), io);
+    try {
+      await program.parseAsync(['node', 'gantry', 'promote', '--service', 'payments', '--to', 'prod', ...args]);
+    } catch (e) {
+      if (!(e instanceof CliInputError)) throw e;
+      code = 2;
+      err.push(e.message);
+    } finally {
+      sfn.restore();
+    }
+    return { code, calls, stdout: out.join('\n'), stderr: err.join('\n') };
+  }
+
+  it('sends the signed start of a release input with startAt and the full digest, a short one expanded from the ledger pointer', async () => {
+    const r = await promoteAws(true, '--digest', 'sha256:222222222222', '--reason', 'CHG-9');
+
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.calls, [{ service: 'payments', image: { digest: D2 }, startAt: 'prod', reason: 'CHG-9' }]);
+    assert.match(r.stdout, /Started promotion of payments to prod: payments-20261124T104000Z-abc123/);
+  });
+
+  it('without the config: a full digest is sent (the API validates it), a short one exits 2 saying why', async () => {
+    const full = await promoteAws(false, '--digest', D2);
+    const short = await promoteAws(false, '--digest', 'sha256:222222222222');
+
+    assert.equal(full.code, 0, full.stderr);
+    assert.deepEqual(full.calls, [{ service: 'payments', image: { digest: D2 }, startAt: 'prod' }]);
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /--digest: give the full digest sha256:<64 hex>: the short sha256:222222222222 cannot be expanded: the deployment config is not known here \(--config/);
+    assert.deepEqual(short.calls, [], 'nothing was sent');
   });
 });
