@@ -41,8 +41,8 @@ export function buildProgram(io: OperatorIo, setCode: SetCode): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
 
   registerSimulateCommand(program, io);
-  registerAuditCommands(program, setCode);
-  registerMetricsCommand(program, setCode);
+  registerAuditCommands(program, setCode, undefined, io);
+  registerMetricsCommand(program, setCode, undefined, io);
   registerOperatorCommands(program, setCode, io);
   registerDrillCommand(program, setCode, io);
   registerPromoteCommand(program, setCode, io);
