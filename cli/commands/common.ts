@@ -17,6 +17,8 @@ export interface OperatorIo {
   readonly err: (text: string) => void;
   /** Whether stdout is a terminal (redraw, colour). */
   readonly isTTY: boolean;
+  /** The terminal's width in columns, when stdout is one (cli/render/text.ts `outputWidth`). */
+  readonly columns?: number;
   readonly env: NodeJS.ProcessEnv;
   readonly sleep: (ms: number) => Promise<void>;
   /** A monotonic clock in milliseconds, for how long `status --watch --timeout` has waited (tests pass one `sleep` advances; default performance.now). */
@@ -29,6 +31,7 @@ export const processIo = (): OperatorIo => ({
   out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
   err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
   isTTY: process.stdout.isTTY === true,
+  ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : {}),
   env: process.env,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   monotonicMs: () => performance.now(),

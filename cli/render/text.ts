@@ -1,0 +1,49 @@
+/**
+ * Terminal text that fits (issue 20): the width human output is laid out for, and display-width-aware
+ * measuring, padding, truncating and wrapping (ANSI colour codes and wide characters counted as the terminal
+ * shows them). The width comes from the terminal (`OperatorIo.columns`), else `COLUMNS`, else 100 columns when
+ * stdout is not a terminal (a pipe, a file, CI). `string-width` and `wrap-ansi` do the measuring and wrapping.
+ */
+import stringWidth from 'string-width';
+import wrapAnsi from 'wrap-ansi';
+
+/** The width human output uses when stdout is not a terminal and `COLUMNS` says nothing. */
+export const DEFAULT_WIDTH = 100;
+/** Narrower than this and the layout would not be readable: lines are laid out for this and wrap. */
+export const MIN_WIDTH = 40;
+
+/** The columns to lay human output out for: the terminal's, else `COLUMNS`, else 100. */
+export function outputWidth(io: { readonly isTTY: boolean; readonly columns?: number; readonly env: NodeJS.ProcessEnv }): number {
+  const fromEnv = Number.parseInt(io.env.COLUMNS ?? '', 10);
+  const w = io.isTTY && io.columns && io.columns > 0 ? io.columns : Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : DEFAULT_WIDTH;
+  return Math.max(MIN_WIDTH, w);
+}
+
+/** How many columns `text` takes on a terminal (colour codes take none, wide characters two). */
+export const displayWidth = (text: string): number => stringWidth(text);
+
+/** `text` padded with spaces to `width` columns (never cut). */
+export const padEnd = (text: string, width: number): string => text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+
+/** `text` cut to `width` columns, ending in `…` when cut (colour codes kept intact). */
+export function truncate(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  if (width <= 1) return '…'.slice(0, width);
+  // wrap-ansi's hard wrap keeps the colour codes balanced; the first line is the longest prefix that fits.
+  const first = wrapAnsi(text, width - 1, { hard: true, trim: false, wordWrap: false }).split('\n')[0] ?? '';
+  return `${first}…`;
+}
+
+/** `text` wrapped at `width` columns, continuation lines indented by `indent` spaces. */
+export function wrap(text: string, width: number, indent = 0): string {
+  const pad = ' '.repeat(indent);
+  return text
+    .split('\n')
+    .map((line) => {
+      const [first = '', ...rest] = wrapAnsi(line, width, { hard: true, trim: true }).split('\n');
+      if (rest.length === 0) return first;
+      const more = wrapAnsi(rest.join(' '), Math.max(10, width - indent), { hard: true, trim: true }).split('\n');
+      return [first, ...more.map((l) => pad + l)].join('\n');
+    })
+    .join('\n');
+}
