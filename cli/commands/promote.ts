@@ -118,13 +118,7 @@ async function promotionHint(b: GantryBackend, service: string, to: string, wher
   ];
 }
 
-interface PromoteOptions extends BackendOptions {
-  readonly service: string;
-  readonly digest: string;
-  readonly to: string;
-  readonly reason?: string;
-  readonly change?: string;
-  readonly breakGlass?: string;
+interface PromoteOptions extends BackendOptions, PromoteRequest {
   readonly json?: boolean;
 }
 

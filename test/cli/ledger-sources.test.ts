@@ -8,20 +8,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, it } from 'vitest';
-import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
-import { openAwsBackend } from '../../cli/backends/aws-backend';
 import { liveClientConfig } from '../../cli/backends/live-ledger';
-import type { BackendOptions, OperatorIo } from '../../cli/commands/common';
+import type { OperatorIo } from '../../cli/commands/common';
 import { CliInputError } from '../../cli/errors';
 import { liveTableOf } from '../../cli/input';
 import { main } from '../../cli/main';
-import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { example, localGantry, tmp } from './helpers';
+import { stackHolding } from './stack-fixture';
 
 /** `gantry <args>` in process: what main's io and process.stdout (the audit commands write there) received. */
 async function run(args: string[], openBackend?: OperatorIo['openBackend']) {
@@ -110,24 +107,9 @@ describe('--local DIR: the local Gantry ledger', () => {
 describe('the stack: its live ledger through the AWS backend', () => {
   it('gantry metrics and audit verify with --stack, --region and --profile read the stack ledger table', async () => {
     const events = exportEvents(parseExport(readFileSync(file, 'utf8'))) as unknown as LedgerEvent[];
-    const dynamo = await startMemoryDynamo();
-    const opened: BackendOptions[] = [];
+    const stack = await stackHolding(events);
+    const { openBackend, opened } = stack;
     try {
-      const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
-      for (const e of events) {
-        const { seq: _seq, prevHash: _prev, hash: _hash, ...input } = e;
-        await ledger.append(input);
-      }
-      const outputs = {
-        ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:R',
-        RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:B',
-        LedgerTableName: dynamo.tableName,
-      };
-      const openBackend = (opts: BackendOptions) => {
-        opened.push(opts);
-        return openAwsBackend(opts, { describeStack: async () => outputs, dynamo: dynamo.client, sfn: new SFNClient({ region: 'eu-west-2' }) });
-      };
-
       const metrics = await run(['metrics', '--stack', 'GantryProd', '--region', 'eu-west-2', '--profile', 'ops', '--json'], openBackend);
       const verify = await run(['audit', 'verify', '--stack', 'GantryProd', '--region', 'eu-west-2', '--json'], openBackend);
       const fromFile = await run(['metrics', '--file', file, '--json']);
@@ -145,7 +127,7 @@ describe('the stack: its live ledger through the AWS backend', () => {
       assert.equal(v.source, 'stack GantryProd (eu-west-2)');
       assert.ok(v.releases.length > 0);
     } finally {
-      await dynamo.close();
+      await stack.close();
     }
   });
 });

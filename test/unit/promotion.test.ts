@@ -1,85 +1,16 @@
 /**
- * A promotion (decision 054): the release input's `startAt` as parseReleaseInput validates it, and gate
- * promotion.previous-stage's rule (lambdas/domain/promotion.ts) on hand-built pointers and release summaries.
+ * A promotion (decision 054): gate promotion.previous-stage's rule (lambdas/domain/promotion.ts) on hand-built
+ * pointers and release summaries (the input's `startAt`: test/unit/release-input.test.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
-import { parseConfig } from '../../lambdas/domain/config';
 import type { ReleaseSummary, StageSummary } from '../../lambdas/domain/ledger';
 import { previousStageAtAction } from '../../lambdas/domain/point-of-action';
 import { previousStageOf, previousStageVerdict, type PromotionFacts } from '../../lambdas/domain/promotion';
-import { parseReleaseInput } from '../../lambdas/domain/release-input';
-import { GATE_NAMES } from '../../lambdas/domain/types';
-import { ValidationError } from '../../lambdas/domain/validation';
 
-const helm = { driver: 'helm', release: 'payments', chart: 'oci://111122223333.dkr.ecr.eu-west-2.amazonaws.com/charts/payments', version: '1.2.0' };
-const config = parseConfig({
-  services: {
-    payments: {
-      repository: 'payments-api',
-      stages: [
-        { name: 'dev', cluster: 'dev', namespace: 'payments', deploy: helm },
-        { name: 'staging', cluster: 'dev', namespace: 'payments', deploy: helm },
-        { name: 'prod', cluster: 'prod', namespace: 'payments', deploy: helm },
-      ],
-    },
-    ledger: { repository: 'ledger-api', stages: [{ name: 'prod', cluster: 'prod', namespace: 'ledger', deploy: { ...helm, release: 'ledger' } }] },
-  },
-  clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' }, prod: { name: 'prod-eks', region: 'eu-west-2' } },
-});
 const D = `sha256:${'d'.repeat(64)}`;
 const E = `sha256:${'e'.repeat(64)}`;
 const C = `sha256:${'c'.repeat(64)}`;
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ValidationError, `expected a ValidationError, got ${String(e)}`);
-    return e.problems;
-  }
-  assert.fail('expected a ValidationError, but nothing was thrown');
-}
-
-describe('release input startAt (a promotion)', () => {
-  it('runs the stages from startAt to the end', () => {
-    const v = parseReleaseInput({ service: 'payments', image: { digest: D }, startAt: 'prod' }, config);
-    assert.deepEqual(v.stages, ['prod']);
-    assert.equal(v.startAt, 'prod');
-    assert.equal(v.stagesGiven, false);
-    assert.deepEqual(parseReleaseInput({ service: 'payments', image: { digest: D }, startAt: 'staging' }, config).stages, ['staging', 'prod']);
-  });
-
-  it('takes stages that are the contiguous run from startAt, and refuses any other, listing the allowed ones', () => {
-    assert.deepEqual(parseReleaseInput({ service: 'payments', image: { digest: D }, startAt: 'staging', stages: ['staging'] }, config).stages, ['staging']);
-    assert.deepEqual(
-      problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: D }, startAt: 'staging', stages: ['prod'] }, config)),
-      ['stages: expected the stages of payments from startAt staging on, in order: ["staging"] or ["staging","prod"], got ["prod"]'],
-    );
-  });
-
-  it('refuses the first stage, an unknown stage and a one-stage service, naming startAt and what is allowed', () => {
-    const [first] = problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: D }, startAt: 'dev' }, config));
-    assert.match(first!, /^startAt: expected one of the stages of payments after the first \(staging, prod\); dev is the first stage: a release from it is a normal release/);
-    assert.deepEqual(
-      problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: D }, startAt: 'qa' }, config)),
-      ['startAt: expected one of the stages of payments after the first (staging, prod), got "qa"'],
-    );
-    assert.match(
-      problemsOf(() => parseReleaseInput({ service: 'ledger', image: { digest: D }, startAt: 'prod' }, config))[0]!,
-      /^startAt: expected no startAt: ledger has one stage/,
-    );
-    assert.match(problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: D }, startAt: 7 }, config))[0]!, /^startAt: expected a stage name/);
-  });
-
-  it('keeps the prefix rule for a release without startAt', () => {
-    assert.match(problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: D }, stages: ['prod'] }, config))[0]!, /^stages: expected a non-empty prefix/);
-  });
-
-  it('adds the gate name at the end of the list (docs/contracts.md §3)', () => {
-    assert.equal(GATE_NAMES.at(-1), 'promotion.previous-stage');
-  });
-});
 
 const stage = (name: string, s: Partial<StageSummary>): StageSummary => ({ name, status: 'NOT_STARTED', gates: [], ...s });
 const release = (id: string, s: Partial<ReleaseSummary>): ReleaseSummary =>
