@@ -20,7 +20,7 @@ import type { OperatorIo } from '../../cli/commands/common';
 import { promoteInput, registerPromoteCommand } from '../../cli/commands/promote';
 import { CliInputError } from '../../cli/errors';
 import { startOutputSchema, statusOutputSchema } from '../../cli/render/schemas';
-import { alice, bob, D1, D2, example, gantry, localGantry, ROOT } from './helpers';
+import { alice, bob, D1, D2, example, gantry, gantryProcess, localGantry, ROOT } from './helpers';
 
 async function release(dir: string, id: string) {
   const b = new LocalBackend(dir);
@@ -58,6 +58,8 @@ describe('gantry promote --local', () => {
     const { summary, events, prod } = await release(dir, id);
     const status = statusOutputSchema.parse(JSON.parse((await gantry('status', id, '--local', dir, '--json')).stdout));
     const human = await gantry('status', id, '--local', dir);
+    const shown = gantryProcess('audit', 'show', id, '--local', dir);
+    const report = await gantry('report', id, '--local', dir);
 
     assert.equal(started.code, 0, started.stderr);
     assert.deepEqual(started.body?.input, { service: 'payments', image: { digest: D2 }, startAt: 'prod', reason: 'CHG-42' });
@@ -79,6 +81,8 @@ describe('gantry promote --local', () => {
     assert.equal(prod?.running, D2);
     assert.equal(status.releases[0]?.startAt, 'prod');
     assert.match(human.stdout, /promotion {2}starts at prod/);
+    assert.match(shown.stdout, /promotion {2}starts at prod \(gate promotion.previous-stage\)/);
+    assert.match(report.stdout, /<dt>Promotion<\/dt><dd>starts at <code>prod<\/code> \(gate promotion.previous-stage\)<\/dd>/);
   });
 
   it('refuses a digest staging never promoted: BLOCKED, the gate FAIL names what staging did promote, nothing deployed', async () => {
@@ -274,7 +278,10 @@ describe('gantry promote against AWS', () => {
     assert.equal(full.code, 0, full.stderr);
     assert.deepEqual(full.calls, [{ service: 'payments', image: { digest: D2 }, startAt: 'prod' }]);
     assert.equal(short.code, 2);
-    assert.match(short.stderr, /--digest: give the full digest sha256:<64 hex>: the short sha256:222222222222 cannot be expanded: the deployment config is not known here \(--config/);
+    assert.match(
+      short.stderr,
+      /--digest: give the full digest sha256:<64 hex>: the short sha256:222222222222 cannot be expanded: the deployment config is not known here \(--config/,
+    );
     assert.deepEqual(short.calls, [], 'nothing was sent');
   });
 });
