@@ -122,12 +122,15 @@ describe('gantry promote --local', () => {
 
     const r = await promote(dir, '--digest', D2);
     const { summary } = await release(dir, r.body?.releaseId as string);
+    const headline = await gantry('status', '--local', dir, '--json');
 
     assert.equal(rb.code, 0, rb.stderr);
     assert.equal(r.code, 1);
     assert.equal(r.body?.status, 'BLOCKED');
     assert.match(r.body?.reason ?? '', new RegExp(`promotion.previous-stage: ${D2} was rolled back away from payments/staging by payments-\\S+ at \\S+ \\(.*INC-7`));
     assert.equal(summary.stages[0]?.status, 'BLOCKED');
+    const shown = statusOutputSchema.parse(JSON.parse(headline.stdout)).releases.map((x) => x.releaseId);
+    assert.ok(!shown.includes(r.body?.releaseId as string), 'a refused promotion is not the status headline');
   });
 
   it('blocks the deploy when staging is rolled back away from the digest while prod waits for its approval', async () => {
