@@ -15,6 +15,7 @@ import { registerCompletionCommand } from './commands/completion';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerMetricsCommand } from './commands/metrics';
 import { registerDrillCommand } from './commands/drill';
+import { registerAbortCommand } from './commands/abort';
 import { type OperatorIo, processIo } from './commands/common';
 import { registerOperatorCommands } from './commands/operator';
 import { registerPromoteCommand } from './commands/promote';
@@ -46,6 +47,7 @@ export function buildProgram(io: OperatorIo, setCode: SetCode): Command {
   registerMetricsCommand(program, setCode, undefined, io);
   registerOperatorCommands(program, setCode, io);
   registerDrillCommand(program, setCode, io);
+  registerAbortCommand(program, setCode, io);
   registerPromoteCommand(program, setCode, io);
   registerDoctorCommand(program, setCode, io);
   registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
