@@ -165,7 +165,6 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
       );
     }
   }
-  const blocked = input.startAt !== undefined && !(await previousStageGate(deps, releaseId, input.service, input.startAt, (d.digest as string | null) ?? null));
   await announce(
     deps,
     started.duplicate,
@@ -180,6 +179,8 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
       breakGlass: d.breakGlass,
     },
   );
+  // After Release Started (on the bus too): a refusal is a gate of the release's first stage.
+  const blocked = input.startAt !== undefined && !(await previousStageGate(deps, releaseId, input.service, input.startAt, (d.digest as string | null) ?? null));
   return {
     releaseId,
     service: input.service,
