@@ -116,7 +116,7 @@ export function checkIntegrity(parsed: ParsedExport, source: string, setCode: Se
  * The public key the signatures are checked with: `--public-key key.pem` (offline), or `--key-arn` (kms:GetPublicKey
  * of the stack's anchor key, which the signatures must then name). Neither: authorship is not checked (verify says so).
  */
-export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: string; region?: string }): Promise<SignatureOptions> {
+export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: string; region?: string; profile?: string }, load?: (id: string) => unknown): Promise<SignatureOptions> {
   if (opts.publicKey !== undefined && opts.keyArn !== undefined) throw new CliInputError('give --public-key <pem> or --key-arn <arn>, not both');
   if (opts.publicKey !== undefined) {
     let pem: string;
@@ -141,7 +141,9 @@ export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: strin
     const { KmsPublicKeys, sdkGetPublicKey } = await import('../../lambdas/adapters/kms');
     let pem: string;
     try {
-      pem = await new KmsPublicKeys(sdkGetPublicKey()).publicKeyPem(opts.keyArn);
+      // The key's own region (its ARN names it) unless --region says otherwise; --profile picks the credentials.
+      const region = opts.region ?? opts.keyArn.split(':')[3];
+      pem = await new KmsPublicKeys(sdkGetPublicKey(load, { ...(region ? { region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) })).publicKeyPem(opts.keyArn);
     } catch (e) {
       throw new GantryAwsError(
         `kms:GetPublicKey of ${opts.keyArn} failed: ${(e as Error).name}: ${(e as Error).message} (the caller needs kms:GetPublicKey on the key: ReleaseControlPlane.grantAudit)`,
