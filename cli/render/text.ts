@@ -47,3 +47,30 @@ export function wrap(text: string, width: number, indent = 0): string {
     })
     .join('\n');
 }
+
+/** Every full `sha256:<64 hex>` digest in `text` in its short form, `sha256:` and 12 hex digits (`--full-digests` keeps them whole). */
+export const shortDigests = (text: string): string => text.replace(/\b(sha256:[0-9a-f]{12})[0-9a-f]{52}\b/g, '$1');
+
+/**
+ * `prefix` then `text`, wrapped so that no line is wider than `width`: continuation lines are indented under the
+ * start of `text`. When fewer than `minText` columns are left after the prefix, `text` starts on the next line,
+ * indented by `fallbackIndent`, and wraps there. Nothing is cut. Returns the lines.
+ */
+export function hanging(prefix: string, text: string, width: number, options: { minText?: number; fallbackIndent?: number } = {}): string[] {
+  const start = displayWidth(prefix);
+  const head = prefix.trimEnd();
+  if (text === '') return [displayWidth(head) <= width ? head : wrap(head, width, 2)].flatMap((l) => l.split('\n'));
+  const minText = options.minText ?? 30;
+  if (width - start >= minText) return indentWrapped(text, width - start, ' '.repeat(start)).map((l, i) => (i === 0 ? prefix + l : l));
+  const indent = Math.min(options.fallbackIndent ?? 4, width - MIN_WIDTH / 2);
+  const first = displayWidth(head) <= width ? [head] : wrap(head, width, 2).split('\n');
+  const pad = ' '.repeat(indent);
+  return [...first, ...indentWrapped(text, width - indent, pad).map((l, i) => (i === 0 ? pad + l : l))];
+}
+
+/** `text` wrapped at `width` columns, every line after the first prefixed by `pad` (the first one is not). */
+function indentWrapped(text: string, width: number, pad: string): string[] {
+  return wrapAnsi(text, width, { hard: true, trim: true })
+    .split('\n')
+    .map((l, i) => (i === 0 ? l : pad + l));
+}
