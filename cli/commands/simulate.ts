@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliInputError } from '../errors';
 import { checkOutputFile, checkStateFolder, writeOutputFile } from '../files';
-import { outputWidth } from '../render/text';
+import { hanging, outputWidth } from '../render/text';
 import { TimelineWriter } from '../render/timeline';
 import { type OperatorIo, useColour } from './common';
 
@@ -214,9 +214,17 @@ async function runSimulate(file: string | undefined, opts: SimulateOptions, io: 
     const lines = w.header(output.scenario);
     if (earlier) {
       // Only what is new since the previous "now"; the earlier lines are counted, not printed.
-      const hidden = w.entries(earlier).length;
+      // Counted by a writer of their own, so that the new lines start with their day and release heads.
+      const hidden = writer().entries(earlier).length;
       if (hidden)
-        lines.push(`(${hidden} earlier line${hidden === 1 ? '' : 's'} not shown: --all prints them, gantry audit show <release> --local ${opts.state ?? ''} has a release's)`);
+        lines.push(
+          ...hanging(
+            '',
+            `(${hidden} earlier line${hidden === 1 ? '' : 's'} not shown: --all prints them; gantry audit show <release> --local ${opts.state ?? ''} shows a release)`,
+            outputWidth(io),
+            { minText: 1 },
+          ),
+        );
       lines.push(...w.entries(output.timeline.slice(earlier.length)));
     } else lines.push(...w.entries(output.timeline));
     io.out(`${[...lines, ...w.summary(output)].join('\n')}\n`);

@@ -74,3 +74,23 @@ function indentWrapped(text: string, width: number, pad: string): string[] {
     .split('\n')
     .map((l, i) => (i === 0 ? l : pad + l));
 }
+
+/**
+ * One line of human output made to fit `width`: as it is when it fits, else wrapped with its own leading
+ * indentation kept and continuation lines indented `hang` more. Returns the lines.
+ */
+export function fitLine(line: string, width: number, hang = 2): string[] {
+  if (displayWidth(line) <= width) return [line];
+  const lead = /^ */.exec(line)?.[0] ?? '';
+  const room = Math.max(MIN_WIDTH / 2, width - lead.length);
+  return wrap(line.slice(lead.length), room, hang)
+    .split('\n')
+    .map((l) => lead + l);
+}
+
+/** Every line of `text` made to fit `width` (fitLine). */
+export const fitText = (text: string, width: number, hang = 2): string =>
+  text
+    .split('\n')
+    .flatMap((l) => fitLine(l, width, hang))
+    .join('\n');
