@@ -42,7 +42,7 @@ export function wrap(text: string, width: number, indent = 0): string {
     .map((line) => {
       const [first = '', ...rest] = wrapAnsi(line, width, { hard: true, trim: true }).split('\n');
       if (rest.length === 0) return first;
-      const more = wrapAnsi(rest.join(' '), Math.max(10, width - indent), { hard: true, trim: true }).split('\n');
+      const more = wrapAnsi(rest.join(' '), Math.max(1, width - indent), { hard: true, trim: true }).split('\n');
       return [first, ...more.map((l) => pad + l)].join('\n');
     })
     .join('\n');
