@@ -5,6 +5,7 @@ import { doraMetrics } from '../../lambdas/domain/metrics';
 import { type CommonOptions, checkIntegrity, filterOf, out, type SetCode, sourceOptions, windowOptions } from './audit';
 import { readSource } from '../input';
 import { renderDora } from '../render/render';
+import { fitText, outputWidth } from '../render/text';
 
 export function registerMetricsCommand(program: Command, setCode: SetCode, now: () => Date = () => new Date()): void {
   windowOptions(
@@ -20,6 +21,13 @@ export function registerMetricsCommand(program: Command, setCode: SetCode, now: 
     checkIntegrity(parsed, source, setCode);
     const report = doraMetrics(exportEvents(parsed), filter);
     if (opts.json) out(JSON.stringify(report, null, 2));
-    else out(renderDora(report));
+    else
+      out(
+        fitText(
+          renderDora(report),
+          outputWidth({ isTTY: process.stdout.isTTY === true, ...(process.stdout.columns ? { columns: process.stdout.columns } : {}), env: process.env }),
+          4,
+        ),
+      );
   });
 }
