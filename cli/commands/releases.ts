@@ -88,12 +88,12 @@ export async function runReleases(opts: ReleasesOptions, io: OperatorIo): Promis
         rows.map((x) => x.image),
       ),
     };
-    const oneLine = w.id + w.service + w.status + w.started + w.image + 16 <= width;
+    const oneLine = w.id + w.service + w.status + w.started + w.image + 12 <= width;
     if (oneLine) {
       io.out(`${padEnd('RELEASE', w.id)}${padEnd('SERVICE', w.service)}${padEnd('STATUS', w.status)}${padEnd('STARTED', w.started)}${padEnd('IMAGE', w.image)}STAGES`);
       for (const { r, image, stages } of rows) {
         const prefix = `${padEnd(r.releaseId, w.id)}${padEnd(r.service, w.service)}${padEnd(paint(colour, r.status), w.status)}${padEnd(clock(r.startedAt), w.started)}${padEnd(image, w.image)}`;
-        io.out(hanging(prefix, stages, width, { minText: 16 }).join('\n'));
+        io.out(hanging(prefix, stages, width, { minText: 12 }).join('\n'));
       }
     } else {
       io.out(`${padEnd('RELEASE', w.id)}${padEnd('STATUS', w.status)}STARTED\n  SERVICE, IMAGE, STAGES`);

@@ -55,7 +55,7 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
     // A wave stage (decision 044): which cluster runs what.
     for (const c of s.clusters ?? [])
       lines.push(
-        `  ${''.padEnd(stageWidth)}  ${c.cluster} (wave ${c.wave ?? '?'}): deploy ${c.deploy ?? '-'}${c.rollback ? `, rollback ${c.rollback}` : ''}; runs ${c.runs ?? 'what it ran before'}`,
+        `  ${''.padEnd(stageWidth)}  ${c.cluster} (wave ${c.wave ?? '?'}): deploy ${c.deploy ?? '-'}${c.rollback ? `, rollback ${c.rollback}` : ''}; runs ${c.runs ? shortDigests(c.runs) : 'what it ran before'}`,
       );
   }
   lines.push(`  (${source}; as of ${clock(v.now)})`);
