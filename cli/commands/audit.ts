@@ -37,7 +37,6 @@ import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExpo
 import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from '../release-source';
 import { changeIdOption } from '../release-filter';
 import { renderAudit, renderVerification } from '../render/render';
-import { outputWidth } from '../render/text';
 
 /** Exit codes of the audit commands. */
 export const EXIT = { ok: 0, verificationFailed: 1, badInput: 2 } as const;
@@ -164,9 +163,8 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       .description('one release as a readable timeline: artifact, initiator, config, every gate, approvals, deploys with driver evidence, bakes, rollbacks, outcome')
       .argument('<releaseId>', 'the release (its execution name)')
       .option('--public-key <pem>', "the anchor key's public half: verify the release's signature, not only show it")
-      .option('--json', 'print the audit record as one JSON object')
-      .option('--full-digests', 'print whole digests everywhere (the release digest and rollback target are always whole)'),
-  ).action(async (releaseId: string, opts: CommonOptions & ReleaseSourceOptions & { publicKey?: string; fullDigests?: boolean }) => {
+      .option('--json', 'print the audit record as one JSON object'),
+  ).action(async (releaseId: string, opts: CommonOptions & ReleaseSourceOptions & { publicKey?: string }) => {
     const keys = await signatureKeysOf({ ...(opts.publicKey !== undefined ? { publicKey: opts.publicKey } : {}) });
     // --file, --table, --local <dir> or the stack: the same GantryBackend as gantry status (cli/release-source.ts).
     const read = await readRelease(releaseId, opts, { err });
@@ -186,13 +184,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
     }
     const policy = approvalPolicyOf(lines.map((l) => l.event as unknown as LedgerEvent));
     if (opts.json) out(JSON.stringify(a, null, 2));
-    else
-      out(
-        renderAudit(a, policy, {
-          width: outputWidth({ isTTY: process.stdout.isTTY === true, ...(process.stdout.columns ? { columns: process.stdout.columns } : {}), env: process.env }),
-          ...(opts.fullDigests ? { fullDigests: true } : {}),
-        }),
-      );
+    else out(renderAudit(a, policy));
   });
 
   windowOptions(

@@ -9,7 +9,7 @@ import { CliInputError } from '../errors';
 import type { ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { ReleaseStatusView } from '../render/schemas';
 import { bakingAlarms, releaseStatus } from '../render/status-view';
-import { DEFAULT_WIDTH, fitLine, fitText, hanging, outputWidth, shortDigests } from '../render/text';
+import { DEFAULT_WIDTH, displayWidth, fitLine, hanging, outputWidth, shortDigests } from '../render/text';
 import { type BackendOptions, backendOptions, clock, json, localHint, type OperatorIo, openBackend, paint, type SetCode, shortDigest, simulated, useColour } from './common';
 
 export async function statusOf(b: GantryBackend, releaseId: string): Promise<ReleaseStatusView | undefined> {
@@ -32,6 +32,8 @@ export async function statusOf(b: GantryBackend, releaseId: string): Promise<Rel
 /** A release's status for a person: short digests, every line within `width` (a stage's activity wraps under itself). */
 export function renderStatus(v: ReleaseStatusView, colour: boolean, source: string, width: number = DEFAULT_WIDTH): string {
   const lines: string[] = [];
+  /** Lines printed as they are (a command to copy). */
+  const whole = new Set<number>();
   const kind = v.kind === 'rollback' ? 'ROLLBACK' : 'RELEASE';
   lines.push(`${kind} ${v.releaseId} — ${paint(colour, v.status)}${v.reason ? `: ${shortDigests(v.reason)}` : ''}`);
   lines.push(`  ${v.service} ${shortDigest(v.digest)}${v.tag ? ` (${v.tag})` : ''}, started ${clock(v.startedAt)} by ${v.initiator ?? '(unattributed)'}`);
@@ -50,7 +52,16 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
     if (s.plan) {
       const p = s.plan;
       lines.push(`  ${''.padEnd(stageWidth)}  plan ${p.attempt}: sha256 ${p.sha256.slice(0, 12)}… — ${p.adds} to add, ${p.changes} to change, ${p.destroys} to destroy`);
-      if (s.phase === 'approval') lines.push(`  ${''.padEnd(stageWidth)}  approve it with: gantry approve ${v.releaseId} --stage ${s.name} --plan ${p.sha256}`);
+      if (s.phase === 'approval') {
+        // A command to copy is never wrapped: on a line of its own when the line would not fit.
+        const command = `gantry approve ${v.releaseId} --stage ${s.name} --plan ${p.sha256}`;
+        const pad = `  ${''.padEnd(stageWidth)}  `;
+        if (displayWidth(`${pad}approve it with: ${command}`) <= columns) whole.add(lines.push(`${pad}approve it with: ${command}`) - 1);
+        else {
+          lines.push(`${pad}approve it with:`);
+          whole.add(lines.push(`    ${command}`) - 1);
+        }
+      }
     }
     // A wave stage (decision 044): which cluster runs what.
     for (const c of s.clusters ?? [])
@@ -59,7 +70,7 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
       );
   }
   lines.push(`  (${source}; as of ${clock(v.now)})`);
-  return fitText(lines.join('\n'), columns, 4);
+  return lines.flatMap((l, i) => (whole.has(i) ? [l] : fitLine(l, columns, 4))).join('\n');
 }
 
 /** A rollback refused in its first state (rollback-prepare): BLOCKED with no target, nothing deployed. */

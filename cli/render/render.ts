@@ -1,5 +1,4 @@
 /** Human renderings of the audit record, the verification report and the DORA report (plain text, no colour). */
-import { fitLine, shortDigests } from './text';
 import type { DeployRecord, ExportVerification, ReleaseAudit, ReleaseVerification, StageAudit } from '../../lambdas/domain/audit';
 import { formatProblem } from '../../lambdas/domain/audit';
 import type { DoraReport, DurationStats, ServiceDora } from '../../lambdas/domain/metrics';
@@ -164,13 +163,8 @@ export function drillLines(a: Pick<ReleaseAudit, 'drill' | 'drillLeg'>): string[
   return out;
 }
 
-/**
- * `gantry audit show`'s text. With `width` (issue 20): short digests except the artifact's own digest and rollback
- * target (what `--digest` takes), unless `fullDigests`, and every line wrapped to fit; without it, as recorded.
- */
-export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] | undefined, layout: { width?: number; fullDigests?: boolean } = {}): string {
+export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] | undefined): string {
   const out: string[] = [];
-  const whole = new Set<number>();
   out.push(`RELEASE ${a.releaseId} — ${a.status}${a.kind === 'rollback' ? ' (operator rollback)' : a.kind === 'drill' ? ' (rollback drill)' : ''}`);
   if (a.reason) out.push(`  ${a.reason}`);
   out.push('');
@@ -181,13 +175,13 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
   for (const p of i.problems) out.push(`             ✗ ${p.message}`);
   out.push(`Signature    ${signatureLine(i.signature)}`);
   out.push(`Artifact     ${a.service ?? '?'}${a.repository ? ` (ECR repository ${a.repository})` : ''}`);
-  whole.add(out.push(`  digest     ${a.digest ?? '(not resolved)'}`) - 1);
+  out.push(`  digest     ${a.digest ?? '(not resolved)'}`);
   out.push(`  tag        ${a.tag ?? '(none)'}`);
   out.push(`  commit     ${a.commit ? `${a.commit.value}  (${a.commit.source})` : 'not recorded (no revision label in the evidence)'}`);
   if (a.sourceRepository) out.push(`  source     ${a.sourceRepository}`);
   out.push(`  created    ${a.imageCreated ? `${when(a.imageCreated.value)}  (${a.imageCreated.source})` : 'not recorded (no created label in the evidence)'}`);
   if (a.imagePushedAt) out.push(`  pushed     ${when(a.imagePushedAt)}`);
-  if (a.rollbackTarget) whole.add(out.push(`  rolls back to ${a.rollbackTarget}`) - 1);
+  if (a.rollbackTarget) out.push(`  rolls back to ${a.rollbackTarget}`);
   out.push(`Started by   ${a.initiator ?? '(not recorded)'}${a.attributedAt ? `  (attributed ${when(a.attributedAt)} from ${a.attributedFrom ?? 'CloudTrail PutImage'})` : ''}`);
   out.push(`  at         ${when(a.startedAt)}`);
   if (a.requestReason) out.push(`  reason     ${a.requestReason}`);
@@ -211,19 +205,7 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
     for (const g of ev.gaps) out.push(`  ✗ ${g.stage}: ${g.missing}: ${g.message}`);
   }
   for (const n of ev.notes) out.push(`  note: ${n}`);
-  if (layout.width === undefined) return out.join('\n');
-  const { width } = layout;
-  // A whole digest is never broken across lines (it is there to be copied); every other line wraps under its value column.
-  return out.flatMap((l, i) => (whole.has(i) ? [l] : fitLine(layout.fullDigests ? l : shortDigests(l), width, valueColumn(l, width)))).join('\n');
-}
-
-/** Where a line's value starts (after its last run of two spaces in the first 60 columns), relative to its indentation; 11 when that leaves too little room. */
-function valueColumn(line: string, width: number): number {
-  const lead = /^ */.exec(line)?.[0].length ?? 0;
-  let at = -1;
-  for (const m of line.slice(0, 60).matchAll(/\S( {2,})(?=\S)/g)) at = (m.index ?? 0) + 1 + (m[1]?.length ?? 0);
-  const hang = at > lead ? at - lead : 11;
-  return width - lead - hang >= 20 ? hang : 11;
+  return out.join('\n');
 }
 
 /** `, signed by K (verified)`: a release's signature status in one phrase (decision 048). */

@@ -41,13 +41,11 @@ describe('gantry drill --local', () => {
   });
 
   it('audit show has the Drill section', () => {
-    const r = gantryProcess('audit', 'show', drillId, '--local', dir, '--full-digests');
+    const r = gantryProcess('audit', 'show', drillId, '--local', dir);
     assert.equal(r.code, 0, r.stderr);
-    // Lines wrap at the width (100 columns in a pipe), continuing under the value column (13): joined back here.
-    const text = r.stdout.replace(/\n {13}(?=\S)/g, ' ');
-    assert.match(text, /^RELEASE .* — SUCCEEDED \(rollback drill\)/);
-    assert.match(text, /\nDrill +SUCCEEDED at .*, stage staging, started by .*local-operator \(an operator\)/);
-    assert.match(text, /\n {2}back +sha256:2{64} → sha256:1{64}: time to restore 6m 0s \(360 s\)/);
+    assert.match(r.stdout, /^RELEASE .* — SUCCEEDED \(rollback drill\)/);
+    assert.match(r.stdout, /\nDrill +SUCCEEDED at .*, stage staging, started by .*local-operator \(an operator\)/);
+    assert.match(r.stdout, /\n {2}back +sha256:2{64} → sha256:1{64}: time to restore 6m 0s \(360 s\)/);
     const leg = gantryProcess('audit', 'show', `${drillId}-fwd`, '--local', dir);
     assert.match(leg.stdout, new RegExp(`Drill +leg forward of rollback drill ${drillId}`));
   });
