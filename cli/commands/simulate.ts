@@ -32,7 +32,7 @@ interface SimulateOptions {
 }
 
 /** How often (real time) the streamed timeline reads the ledger and the progress line is redrawn. */
-const STREAM_EVERY_MS = 100;
+const STREAM_EVERY_MS = 250;
 
 const sameEntry = (a: TimelineEntry | undefined, b: TimelineEntry | undefined) => JSON.stringify(a) === JSON.stringify(b);
 
