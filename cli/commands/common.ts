@@ -29,8 +29,19 @@ export interface OperatorIo {
   readonly openBackend?: (opts: BackendOptions) => Promise<GantryBackend>;
 }
 
+let closedPipeQuiet = false;
+/** A reader that stops early (`gantry simulate | head`, the timeline streams): end quietly as Unix tools do, not with an EPIPE trace. */
+function quietOnClosedPipe(): void {
+  if (closedPipeQuiet) return;
+  closedPipeQuiet = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export const processIo = (): OperatorIo => ({
-  out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
+  out: (s) => (quietOnClosedPipe(), process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)),
   err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
   isTTY: process.stdout.isTTY === true,
   ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : {}),
