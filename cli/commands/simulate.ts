@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliInputError } from '../errors';
 import { checkOutputFile, checkStateFolder, writeOutputFile } from '../files';
-import { hanging, outputWidth } from '../render/text';
+import { hanging, outputWidth, truncate } from '../render/text';
 import { TimelineWriter } from '../render/timeline';
 import { type OperatorIo, useColour } from './common';
 
@@ -84,7 +84,8 @@ class TimelineStream {
     this.printed.push(...batch);
     this.print(this.writer.entries(batch));
     if (this.progress) {
-      this.io.outRaw?.(`\r\x1b[2K⏵ T+${elapsed(step.nowMs - this.startMs)} virtual · ${this.printed.length} events`);
+      // Within the width, or the terminal would wrap it and \r could not redraw it.
+      this.io.outRaw?.(`\r\x1b[2K${truncate(`⏵ T+${elapsed(step.nowMs - this.startMs)} virtual · ${this.printed.length} events`, outputWidth(this.io) - 1)}`);
       this.progressShown = true;
     }
   };
