@@ -119,15 +119,19 @@ describe('gantry simulate: a timeline that fits', () => {
 });
 
 describe('gantry simulate: streaming', () => {
-  it('prints the timeline in several pieces while the clock runs, the same lines in the same order as the finished output', async () => {
-    const streamed = await run(['simulate', example('alarm-in-dev-bake')], { columns: 120 });
-    const json = await run(['simulate', example('alarm-in-dev-bake'), '--json'], { columns: 120 });
-    const whole = renderTimeline(JSON.parse(json.stdout) as SimulationOutput, { width: 120 });
-    assert.ok(streamed.chunks.length > 5, `streamed in ${streamed.chunks.length} piece(s)`);
-    assert.ok(streamed.chunks[0]?.startsWith('SIMULATION — '), 'the banner first, before the clock runs');
-    assert.ok(!streamed.stdout.includes('the timeline changed after it was printed'));
-    assert.equal(streamed.stdout, `${whole}\n`);
-  });
+  // A rollback, a run across midnight, waves of clusters, and faults retried (--chaos): the same lines either way.
+  for (const args of [['alarm-in-dev-bake'], ['window-across-midnight'], ['waves-wave-2-alarms'], ['demo', '--chaos']]) {
+    it(`prints the timeline in several pieces while the clock runs, the same lines in the same order as the finished output: ${args.join(' ')}`, async () => {
+      const [name = '', ...rest] = args;
+      const streamed = await run(['simulate', example(name), ...rest], { columns: 120 });
+      const json = await run(['simulate', example(name), ...rest, '--json'], { columns: 120 });
+      const whole = renderTimeline(JSON.parse(json.stdout) as SimulationOutput, { width: 120 });
+      assert.ok(streamed.chunks.length > 5, `streamed in ${streamed.chunks.length} piece(s)`);
+      assert.ok(streamed.chunks[0]?.startsWith('SIMULATION — '), 'the banner first, before the clock runs');
+      assert.ok(!streamed.stdout.includes('the timeline changed after it was printed'));
+      assert.equal(streamed.stdout, `${whole}\n`);
+    });
+  }
 
   it('redraws a progress line on a terminal and removes it at the end; none in a pipe', async () => {
     const tty = await run(['simulate', example('demo')], { columns: 100, isTTY: true, env: { NO_COLOR: '1' } });
