@@ -53,15 +53,20 @@ export const shortDigests = (text: string): string => text.replace(/\b(sha256:[0
 
 /**
  * `prefix` then `text`, wrapped so that no line is wider than `width`: continuation lines are indented under the
- * start of `text`. When fewer than `minText` columns are left after the prefix, `text` starts on the next line,
- * indented by `fallbackIndent`, and wraps there. Nothing is cut. Returns the lines.
+ * start of `text`. When fewer than `minText` columns are left after the prefix, or a word of `text` (an ARN) is wider
+ * than the room left but would fit below, `text` starts on the next line, indented by `fallbackIndent`, and wraps
+ * there. Nothing is cut. Returns the lines.
  */
 export function hanging(prefix: string, text: string, width: number, options: { minText?: number; fallbackIndent?: number } = {}): string[] {
   const start = displayWidth(prefix);
   const head = prefix.trimEnd();
   if (text === '') return [displayWidth(head) <= width ? head : wrap(head, width, 2)].flatMap((l) => l.split('\n'));
   const minText = options.minText ?? 30;
-  if (width - start >= minText) return indentWrapped(text, width - start, ' '.repeat(start)).map((l, i) => (i === 0 ? prefix + l : l));
+  const room = width - start;
+  // A word (an ARN, a URL) wider than the room beside the prefix would be broken: below, it may fit whole.
+  const longest = Math.max(...text.split(/\s+/).map(displayWidth));
+  const fallbackRoom = width - Math.min(options.fallbackIndent ?? 4, width - MIN_WIDTH / 2);
+  if (room >= minText && (longest <= room || longest > fallbackRoom)) return indentWrapped(text, width - start, ' '.repeat(start)).map((l, i) => (i === 0 ? prefix + l : l));
   const indent = Math.min(options.fallbackIndent ?? 4, width - MIN_WIDTH / 2);
   const first = displayWidth(head) <= width ? [head] : wrap(head, width, 2).split('\n');
   const pad = ' '.repeat(indent);
