@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../backends/backend';
 import { ago } from '../render/status-view';
-import { displayWidth, outputWidth, padEnd, truncate, wrap } from '../render/text';
+import { displayWidth, outputWidth, padEnd, wrap } from '../render/text';
 import { type CellState, type DigestRef, type InFlight, type StageCell, type StageMatrix, stageMatrix } from '../stage-matrix';
 import { type BackendOptions, backendOptions, clock, json, type OperatorIo, paint, processIo, type SetCode, shortDigest, useColour, withBackend } from './common';
 
@@ -42,8 +42,10 @@ export interface RenderOptions {
 
 const digestText = (ref: DigestRef, full: boolean) => `${full ? ref.digest : ref.short}${ref.tag ? ` ${ref.tag}` : ''}`;
 
-function sinceText(iso: string | null, now: Date): string {
-  return iso ? `since ${clock(iso)} (${ago(iso, now)})` : 'since before the first release in the ledger';
+/** `since <clock> (<ago>)`; `compact`: `since <ago>` (the JSON has the instant). */
+function sinceText(iso: string | null, now: Date, compact = false): string {
+  if (!iso) return compact ? 'since before the ledger' : 'since before the first release in the ledger';
+  return compact ? `since ${ago(iso, now)}` : `since ${clock(iso)} (${ago(iso, now)})`;
 }
 
 function inFlightText(f: InFlight, full: boolean): string {
@@ -53,10 +55,16 @@ function inFlightText(f: InFlight, full: boolean): string {
   return `${what} ${f.releaseId}${to}: ${f.message}`;
 }
 
-/** The detail lines of a cell (each wrapped later at the detail column's width). */
-function cellDetails(c: StageCell, now: Date, full: boolean): string[] {
+/** The detail lines of a cell (each wrapped later at the detail column's width, `width`). */
+function cellDetails(c: StageCell, now: Date, full: boolean, width: number): string[] {
   const lines: string[] = [];
-  lines.push(c.running ? `${digestText(c.running, full)}, ${sinceText(c.running.since, now)}` : c.state === 'EMPTY' ? 'nothing deployed yet' : 'nothing known to run here');
+  if (c.running) {
+    // What runs and since when on one line: with the instant when it fits, else only how long ago; else on two lines.
+    const what = digestText(c.running, full);
+    const one = [sinceText(c.running.since, now), sinceText(c.running.since, now, true)].map((since) => `${what}, ${since}`).find((l) => displayWidth(l) <= width);
+    const since = sinceText(c.running.since, now);
+    lines.push(...(one ? [one] : [`${what},`, displayWidth(since) <= width ? since : sinceText(c.running.since, now, true)]));
+  } else lines.push(c.state === 'EMPTY' ? 'nothing deployed yet' : 'nothing known to run here');
   if (c.lastKnownGood && c.lastKnownGood.digest !== c.running?.digest)
     lines.push(`last known good ${digestText(c.lastKnownGood, full)}${c.lastKnownGood.since ? ` (promoted ${clock(c.lastKnownGood.since)})` : ''}`);
   if (c.state === 'DEGRADED') lines.push(`degraded: ${c.reason}`);
@@ -75,20 +83,28 @@ export function renderStageMatrix(m: StageMatrix, opts: RenderOptions): string {
   if (m.note) out.push(...fit(`note: ${m.note}`));
   if (m.services.length === 0) out.push(...fit('no services to show (no config, and no release in the ledger: give --config)'));
   const names = m.services.flatMap((s) => s.stages.map((c) => displayWidth(c.stage)));
-  // The stage column shrinks (names are cut with …) so that the details keep at least 24 columns.
+  // The stage column shrinks (a longer name gets a line of its own) so that the details keep at least 24 columns.
   const nameW = Math.max(4, Math.min(Math.max(0, ...names), width - 2 - 2 - (STATE_W + 2) - 24));
   const prefixW = 2 + nameW + 2 + STATE_W + 2;
   const detailW = width - prefixW;
   for (const svc of m.services) {
     out.push('');
-    out.push(truncate(svc.service, width));
+    out.push(...wrap(svc.service, width).split('\n'));
     for (const c of svc.stages) {
       const mark = c.production ? `${PRODUCTION_MARK} ` : '  ';
       const state = paint(opts.colour, STATE_COLOUR[c.state], padEnd(STATE_WORD[c.state], STATE_W));
-      const prefix = `${mark}${padEnd(truncate(c.stage, nameW), nameW)}  ${state}  `;
+      // A stage name wider than its column is never cut: it gets a line of its own, the row goes on under it.
+      const long = displayWidth(c.stage) > nameW;
+      if (long)
+        out.push(
+          ...wrap(c.stage, width - 2)
+            .split('\n')
+            .map((l, i) => `${i === 0 ? mark : '  '}${l}`),
+        );
+      const prefix = `${long ? '  ' : mark}${padEnd(long ? '' : c.stage, nameW)}  ${state}  `;
       const pad = ' '.repeat(prefixW);
       // An in-flight line's continuation is indented under its text (after `↳ `).
-      const details = cellDetails(c, now, full).flatMap((d) => wrap(d, detailW, d.startsWith('↳ ') ? 2 : 0).split('\n'));
+      const details = cellDetails(c, now, full, detailW).flatMap((d) => wrap(d, detailW, d.startsWith('↳ ') ? 2 : 0).split('\n'));
       details.forEach((d, i) => out.push(i === 0 ? `${prefix}${d}` : `${pad}${d}`));
     }
   }

@@ -315,12 +315,14 @@ describe('gantry stages --local: every state of the matrix, through the real wor
       assert.equal(noColour.stdout, tty.stdout.replace(/\x1b\[\d+m/g, ''));
     });
 
-    it('fits the narrowest layout (40 columns) with a long stage name', async () => {
+    it('fits the narrowest layout (40 columns) with long stage names, cutting nothing', async () => {
       const m = await matrixOf(dirs.approval as string);
       const long: StageMatrix = { ...m, services: m.services.map((s) => ({ ...s, stages: s.stages.map((c) => ({ ...c, stage: `${c.stage}-eu-west-2-blue-green-canary` })) })) };
       const text = renderStageMatrix(long, { width: 40, colour: true });
       assertFits(text, 40);
-      assert.match(text, /^ {2}dev…  /m, 'a stage name that does not fit is cut with …');
+      const plain = text.replace(/\x1b\[\d+m/g, '');
+      assert.match(plain, /^ {2}dev-eu-west-2-blue-green-canary\n {8}HEALTHY /m, 'a stage name that does not fit gets a line of its own, whole');
+      assert.match(plain, /^★ prod-eu-west-2-blue-green-canary\n {8}WAITING /m);
     });
   });
 });
