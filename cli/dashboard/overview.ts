@@ -1,0 +1,149 @@
+/**
+ * What `gantry dashboard` serves as JSON (docs/decisions/056-dashboard.md): the overview the page polls — the stage
+ * matrix, the releases in flight with their phase and progress, the approvals waiting, the recent history — and one
+ * release's status view. Built from the same GantryBackend and the same views as `gantry status` (statusOf:
+ * cli/render/status-view.ts releaseStatus), so the page and the CLI never disagree.
+ */
+import type { ReleaseSummary } from '../../lambdas/domain/ledger';
+import type { GantryBackend } from '../backends/backend';
+import { statusOf } from '../commands/status';
+import type { ReleaseStatusView } from '../render/schemas';
+import { matrixOf } from './matrix';
+
+/** How many finished releases the history shows. */
+export const HISTORY_SIZE = 20;
+
+export interface InFlightRelease {
+  readonly releaseId: string;
+  readonly kind: ReleaseStatusView['kind'];
+  readonly service: string;
+  readonly digest: string | null;
+  readonly tag: string | null;
+  readonly initiator: string | null;
+  readonly status: string;
+  readonly startedAt: string;
+  /** The stage at work (the first one not done), its phase and activity in words (as `gantry status` prints them). */
+  readonly current: { readonly stage: string; readonly status: string; readonly phase: string; readonly activity: string } | null;
+  /** Stages done of the stages the release goes through. */
+  readonly progress: { readonly done: number; readonly total: number };
+  readonly stages: ReadonlyArray<{ readonly name: string; readonly status: string; readonly phase: string; readonly activity: string }>;
+}
+
+export interface ApprovalWaiting {
+  readonly releaseId: string;
+  readonly service: string;
+  readonly stage: string;
+  readonly waitingSince: string;
+  readonly approvers: readonly string[];
+  /** How many distinct persons must approve (decision 050), and how many have. */
+  readonly required: number;
+  readonly done: number;
+  readonly message: string;
+  /** A Terraform stage that planned first (decision 049): the saved plan's sha256 the approvers approve. */
+  readonly planSha256?: string;
+  readonly plan?: { readonly adds: number; readonly changes: number; readonly destroys: number };
+}
+
+export interface HistoryEntry {
+  readonly releaseId: string;
+  readonly service: string;
+  readonly kind: ReleaseSummary['kind'];
+  readonly status: string;
+  readonly digest: string | null;
+  readonly tag: string | null;
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+}
+
+export interface Overview {
+  readonly source: string;
+  readonly simulated: boolean;
+  /** The backend's clock (virtual for a local Gantry). */
+  readonly now: string;
+  readonly allowActions: boolean;
+  /** Actions are allowed and the backend can abort a release (`gantry abort`): the page shows an Abort button. */
+  readonly canAbort: boolean;
+  /** The stage matrix (cli/stage-matrix.ts); null when it cannot be built. */
+  readonly matrix: Awaited<ReturnType<typeof matrixOf>>;
+  readonly inFlight: readonly InFlightRelease[];
+  readonly approvals: readonly ApprovalWaiting[];
+  readonly history: readonly HistoryEntry[];
+}
+
+/** A release in flight as the page shows it: its stages, the one at work, and how many are done. */
+export function inFlightOf(v: ReleaseStatusView): InFlightRelease {
+  const stages = v.stages.map((s) => ({ name: s.name, status: s.status, phase: s.phase, activity: s.activity }));
+  const done = v.stages.filter((s) => s.phase === 'done').length;
+  const at = v.stages.find((s) => s.phase !== 'done');
+  return {
+    releaseId: v.releaseId,
+    kind: v.kind,
+    service: v.service,
+    digest: v.digest,
+    tag: v.tag,
+    initiator: v.initiator,
+    status: v.status,
+    startedAt: v.startedAt,
+    current: at ? { stage: at.name, status: at.status, phase: at.phase, activity: at.activity } : null,
+    progress: { done, total: v.stages.length },
+    stages,
+  };
+}
+
+/** The stages of a release that wait for an approval now. */
+export function approvalsOf(v: ReleaseStatusView): ApprovalWaiting[] {
+  if (v.status !== 'RUNNING') return [];
+  return v.stages
+    .filter((s) => s.phase === 'approval' && s.waiting?.for === 'approval')
+    .map((s) => {
+      const w = s.waiting as NonNullable<typeof s.waiting>;
+      return {
+        releaseId: v.releaseId,
+        service: v.service,
+        stage: s.name,
+        waitingSince: w.since,
+        approvers: w.approvers ?? [],
+        required: w.required ?? s.approvalsRequired ?? 1,
+        done: w.approvedBy?.length ?? 0,
+        message: w.message,
+        ...(s.plan ? { planSha256: s.plan.sha256, plan: { adds: s.plan.adds, changes: s.plan.changes, destroys: s.plan.destroys } } : {}),
+      };
+    });
+}
+
+export const historyOf = (all: readonly ReleaseSummary[], size = HISTORY_SIZE): HistoryEntry[] =>
+  all
+    .filter((r) => r.status !== 'RUNNING')
+    .slice(0, size)
+    .map((r) => ({
+      releaseId: r.releaseId,
+      service: r.service,
+      kind: r.kind,
+      status: r.status,
+      digest: r.digest ?? null,
+      tag: r.tag ?? null,
+      startedAt: r.startedAt,
+      endedAt: r.endedAt ?? null,
+    }));
+
+/** The whole overview, read from the backend now. */
+export async function overviewOf(b: GantryBackend, allowActions: boolean): Promise<Overview> {
+  const all = await b.listReleases({});
+  const running = all.filter((r) => r.status === 'RUNNING').reverse(); // oldest first
+  const views: ReleaseStatusView[] = [];
+  for (const r of running) {
+    const v = await statusOf(b, r.releaseId);
+    if (v) views.push(v);
+  }
+  return {
+    source: b.label,
+    simulated: b.kind === 'local',
+    now: b.now().toISOString(),
+    allowActions,
+    canAbort: allowActions && typeof (b as { abortRelease?: unknown }).abortRelease === 'function',
+    matrix: await matrixOf(b),
+    inFlight: views.map(inFlightOf),
+    approvals: views.flatMap(approvalsOf),
+    history: historyOf(all),
+  };
+}
