@@ -1,5 +1,5 @@
 // gantry dashboard (docs/decisions/056-dashboard.md): polls /api/overview every 2 s and renders it. Plain JS, no
-// framework, no build step; every text from data is set with textContent (never innerHTML). Actions (approve,
+// framework, no build step; every text from data is set with textContent, never parsed as HTML. Actions (approve,
 // reject, abort) send the server's token from the page's <meta> tag in X-Gantry-Dashboard-Token.
 /* global document, location, window */
 (function () {
