@@ -1,0 +1,126 @@
+/**
+ * `gantry dashboard` end to end in headless Chromium (playwright-core, Debian's /usr/bin/chromium or CHROMIUM_PATH):
+ * a local Gantry where prod waits for an approval; the page shows the stage matrix with prod WAITING, follows the
+ * release, approves prod from the page and updates (the approval gone, prod deploying); no console error, no request
+ * to any host but the dashboard's; the state written as a word beside its colour; the same page read-only has no
+ * action buttons; a release's report opens under its own CSP without errors.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { type Dashboard, startDashboard } from '../../cli/dashboard/server';
+import { testIo, waitingForApproval } from './dashboard-fixture';
+import { bob } from './helpers';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const RELEASE = 'payments-20261124T100000Z-6abdef';
+
+describe('the dashboard in headless Chromium', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: playwright-core is loaded at run time
+  let browser: any;
+  beforeAll(async () => {
+    assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (Debian: apt-get install chromium; or set CHROMIUM_PATH)`);
+    const { chromium } = require('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  /** Open the dashboard; collect console errors and warnings, page errors, dialogs and every request's origin. */
+  async function open(d: Dashboard) {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const problems: string[] = [];
+    const origins = new Set<string>();
+    page.on('console', (m: { type(): string; text(): string }) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e: Error) => problems.push(`pageerror: ${e.message}`));
+    page.on('dialog', async (dlg: { message(): string; dismiss(): Promise<void> }) => {
+      problems.push(`dialog: ${dlg.message()}`);
+      await dlg.dismiss();
+    });
+    page.on('request', (r: { url(): string }) => {
+      const u = new URL(r.url());
+      if (u.protocol !== 'data:') origins.add(u.origin);
+    });
+    await page.goto(d.url, { waitUntil: 'load' });
+    return { page, problems, origins };
+  }
+
+  it('shows prod WAITING in the matrix, follows the release, approves prod and sees the page update', async () => {
+    const dir = await waitingForApproval();
+    const d = await startDashboard({ local: dir, port: 0, allowActions: true, as: bob }, testIo());
+    try {
+      const { page, problems, origins } = await open(d);
+
+      // The matrix: prod of payments waits (for the approval), the state written as a word.
+      const prod = page.locator('.cell[data-service="payments"][data-stage="prod"]');
+      await prod.waitFor();
+      assert.equal(await prod.getAttribute('data-state'), 'WAITING');
+      assert.equal(await prod.locator('.state').textContent(), 'WAITING');
+      assert.match(await prod.textContent(), /awaiting approval by ReleaseApprovers/);
+      assert.equal(await page.locator('.cell[data-service="payments"][data-stage="dev"] .state').textContent(), 'HEALTHY');
+      assert.match(await page.locator('#banner').textContent(), /SIMULATION — local Gantry\. Its clock does not move by itself: virtual now is 2026-11-24 10:30:00Z/);
+      assert.equal(await page.locator('#mode').textContent(), 'actions allowed');
+
+      // In flight: 2 of 3 stages, prod's phase in words.
+      const card = page.locator(`.card.release[data-release="${RELEASE}"]`);
+      assert.match(await card.textContent(), /2 of 3 stages/);
+      assert.match(await card.locator('.activity').textContent(), /prod · approval awaiting approval by ReleaseApprovers/);
+
+      // Follow it.
+      await card.locator(`a[href="#release=${RELEASE}"]`).click();
+      await page.locator('#release-section:not([hidden]) tr[data-stage="prod"]').waitFor();
+      assert.equal(await page.locator('#release-id').textContent(), RELEASE);
+      assert.equal(await page.locator('#release tr[data-stage="prod"]').getAttribute('data-status'), 'WAITING');
+      assert.equal(await page.locator('#release tr[data-stage="staging"]').getAttribute('data-status'), 'PROMOTED');
+
+      // Approve prod from the page, with a comment.
+      const approval = page.locator(`.card.approval[data-release="${RELEASE}"][data-stage="prod"]`);
+      await approval.locator('input.comment').fill('ok for CHG-2211');
+      await approval.locator('button.approve').click();
+      await page.locator('#toast:not([hidden])', { hasText: 'APPROVED' }).waitFor();
+      assert.match(await page.locator('#toast').textContent(), /APPROVED: prod of payments-20261124T100000Z-6abdef by .*ReleaseApprovers\/bob .*\(ok for CHG-2211\)/);
+      await page.locator('#approvals .empty', { hasText: 'No approval waiting.' }).waitFor();
+      await page.locator('#release tr[data-stage="prod"]', { hasText: 'deploying' }).waitFor();
+      await page.waitForFunction(() => document.querySelector('.cell[data-service="payments"][data-stage="prod"]')?.getAttribute('data-state') !== 'WAITING');
+      assert.equal(await prod.getAttribute('data-state'), 'IN_FLIGHT');
+
+      assert.deepEqual(problems, []);
+      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`], 'every request goes to the dashboard itself');
+      await page.close();
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
+
+  it('read-only: no action buttons, the mode says so; the report opens without errors', async () => {
+    const dir = await waitingForApproval();
+    const d = await startDashboard({ local: dir, port: 0 }, testIo());
+    try {
+      const { page, problems, origins } = await open(d);
+      await page.locator(`.card.approval[data-release="${RELEASE}"]`).waitFor();
+
+      assert.equal(await page.locator('#mode').textContent(), 'read-only');
+      assert.equal(await page.locator('button.approve, button.reject, button.danger, input.comment').count(), 0);
+
+      const report = await browser.newPage();
+      const reportProblems: string[] = [];
+      report.on('console', (m: { type(): string; text(): string }) => {
+        if (m.type() === 'error' || m.type() === 'warning') reportProblems.push(`console ${m.type()}: ${m.text()}`);
+      });
+      report.on('pageerror', (e: Error) => reportProblems.push(`pageerror: ${e.message}`));
+      await report.goto(`${d.url}releases/${RELEASE}/report`, { waitUntil: 'load' });
+      assert.match(await report.locator('body').textContent(), /SIMULATION/);
+      assert.deepEqual(reportProblems, []);
+      await report.close();
+
+      assert.deepEqual(problems, []);
+      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
+      await page.close();
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
+});
