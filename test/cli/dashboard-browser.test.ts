@@ -84,7 +84,7 @@ describe('the dashboard in headless Chromium', () => {
       assert.match(await page.locator('#toast').textContent(), /APPROVED: prod of payments-20261124T100000Z-6abdef by .*ReleaseApprovers\/bob .*\(ok for CHG-2211\)/);
       await page.locator('#approvals .empty', { hasText: 'No approval waiting.' }).waitFor();
       await page.locator('#release tr[data-stage="prod"]', { hasText: 'deploying' }).waitFor();
-      await page.waitForFunction(() => document.querySelector('.cell[data-service="payments"][data-stage="prod"]')?.getAttribute('data-state') !== 'WAITING');
+      await page.waitForFunction(`document.querySelector('.cell[data-service="payments"][data-stage="prod"]')?.getAttribute('data-state') !== 'WAITING'`);
       assert.equal(await prod.getAttribute('data-state'), 'IN_FLIGHT');
 
       assert.deepEqual(problems, []);
