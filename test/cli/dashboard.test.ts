@@ -8,6 +8,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ledgerKeys } from '../../lambdas/adapters/ledger-table';
+import { openAwsBackend } from '../../cli/backends/aws-backend';
 import { LocalBackend } from '../../cli/backends/local-backend';
 import { CliInputError } from '../../cli/errors';
 import { type Dashboard, PAGE_CSP, parsePort, startDashboard } from '../../cli/dashboard/server';
@@ -359,4 +365,65 @@ describe('gantry dashboard (the command)', () => {
     assert.equal(code, 0, err);
     await assert.rejects(call(port, 'GET', '/api/overview'), /ECONNREFUSED/);
   }, 60_000);
+});
+
+describe('the dashboard against a deployed Gantry (at the boundary)', () => {
+  it("approves by a SigV4-signed POST to the stack's approval API with the operator's credentials, and shows the API's answer", async () => {
+    const dir = await waitingForApproval();
+    const events = await new LocalBackend(dir).getReleaseEvents(RELEASE);
+    const doc = mockClient(DynamoDBDocumentClient);
+    doc.on(QueryCommand).callsFake((input) => ({ Items: input.ExpressionAttributeValues?.[':pk'] === ledgerKeys.releasePartition(RELEASE) ? events : [] }));
+    const sent: Array<{ url: string; method: string; headers: Record<string, string>; body: string }> = [];
+    const fakeFetch = (async (url: string | URL, init?: RequestInit) => {
+      sent.push({ url: String(url), method: String(init?.method), headers: init?.headers as Record<string, string>, body: String(init?.body) });
+      return new Response(JSON.stringify({ decision: 'APPROVED', principal: bob, at: '2026-11-24T10:31:00.000Z', comment: 'ok' }), { status: 200 });
+    }) as typeof fetch;
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    const io = {
+      ...testIo(),
+      openBackend: () =>
+        openAwsBackend(
+          { region: 'eu-west-2' },
+          {
+            describeStack: async () => ({
+              ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
+              RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback',
+              LedgerTableName: 'Gantry-Ledger',
+              ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
+              EventBusName: 'gantry',
+            }),
+            credentials: async () => ({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: secret, sessionToken: 'session-token-value' }),
+            fetch: fakeFetch,
+            sfn: new SFNClient({ region: 'eu-west-2' }),
+            dynamo: new DynamoDBClient({ region: 'eu-west-2' }),
+          },
+        ),
+    };
+    const d = await startDashboard({ port: 0, allowActions: true, region: 'eu-west-2' }, io);
+    try {
+      const r = await call(d.port, 'POST', `/api/releases/${RELEASE}/approve`, {
+        headers: { 'content-type': 'application/json', 'x-gantry-dashboard-token': await tokenOf(d.port) },
+        body: JSON.stringify({ stage: 'prod', comment: 'ok' }),
+      });
+
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().message, `APPROVED: prod of ${RELEASE} by ${bob} at 2026-11-24T10:31:00.000Z (ok)`);
+      assert.equal(sent.length, 1);
+      assert.equal(sent[0]?.url, `https://abc123.execute-api.eu-west-2.amazonaws.com/v1/releases/${RELEASE}/stages/prod/decision`);
+      assert.equal(sent[0]?.method, 'POST');
+      assert.deepEqual(JSON.parse(sent[0]?.body ?? ''), { decision: 'approve', comment: 'ok' });
+      assert.match(sent[0]?.headers.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-2\/execute-api\/aws4_request/);
+      assert.doesNotMatch(r.text, new RegExp(`${secret.replace(/[/+]/g, '.')}|session-token-value|AKIA`), 'no credential in the answer');
+      // A stage the release does not have is refused before anything is sent.
+      const bad = await call(d.port, 'POST', `/api/releases/${RELEASE}/approve`, {
+        headers: { 'content-type': 'application/json', 'x-gantry-dashboard-token': await tokenOf(d.port) },
+        body: JSON.stringify({ stage: 'qa' }),
+      });
+      assert.equal(bad.status, 400);
+      assert.equal(sent.length, 1);
+    } finally {
+      await d.close();
+      doc.restore();
+    }
+  });
 });
