@@ -20,6 +20,7 @@ import { type OperatorIo, processIo } from './commands/common';
 import { registerOperatorCommands } from './commands/operator';
 import { registerReportCommand } from './commands/report';
 import { registerSimulateCommand } from './commands/simulate';
+import { registerStagesCommand } from './commands/stages';
 import { CliInputError } from './errors';
 
 type SetCode = (code: number) => void;
@@ -49,6 +50,7 @@ export function buildProgram(io: OperatorIo, setCode: SetCode): Command {
   registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
   registerCompletionCommand(program, io);
   registerDashboardCommand(program, setCode, io);
+  registerStagesCommand(program, setCode, io);
   return program;
 }
 

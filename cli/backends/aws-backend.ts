@@ -24,7 +24,7 @@ import { JsonReadError } from '../../lambdas/domain/strict-json';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, Ledger, ReleaseQuery } from '../../lambdas/ports';
 import { type Credentials, runDecision } from './approval-api';
-import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, GantryAwsError, type StartResult } from './backend';
+import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, GantryAwsError, type StagePointerView, type StartResult } from './backend';
 import { CliInputError } from '../errors';
 import { exportFromLedger } from './live-ledger';
 import { messageOf, type OperatorApiCall, operatorApi } from './operator-api';
@@ -149,7 +149,7 @@ export class AwsBackend implements GantryBackend {
     return this.start('drill', asObject(input));
   }
 
-  async stagePointer(service: string, stage: string): Promise<{ running?: string; promoted: readonly string[] } | undefined> {
+  async stagePointer(service: string, stage: string): Promise<StagePointerView | undefined> {
     try {
       return await this.d.ledger.getPointer(service, stage);
     } catch (e) {

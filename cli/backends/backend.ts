@@ -58,6 +58,16 @@ export interface DecisionResult {
   readonly lines: ReadonlyArray<{ readonly stream: 'out' | 'err'; readonly text: string }>;
 }
 
+/** A stage's pointer as the CLI reads it (`gantry rollback --digest`, `gantry stages`: decision 055). */
+export interface StagePointerView {
+  readonly running?: string;
+  readonly promoted: readonly string[];
+  /** The last digest that passed its bake in the stage (absent: none yet). */
+  readonly lastKnownGood?: string;
+  /** When the pointer was last written (AWS: the item's updatedAt; absent when the backend does not know). */
+  readonly updatedAt?: string;
+}
+
 export interface GantryBackend {
   readonly kind: 'aws' | 'local';
   /** Where the answers come from, for messages: `stack Gantry (eu-west-2)`, `local Gantry ./demo (simulation)`. */
@@ -86,7 +96,7 @@ export interface GantryBackend {
   /** Current states of CloudWatch alarms by name (absent: unknown). Optional evidence for `status`. */
   alarmStates?(names: readonly string[]): Promise<Record<string, string>>;
   /** The stage pointer (running digest, promoted history: what `rollback --digest` may name); optional. */
-  stagePointer?(service: string, stage: string): Promise<{ running?: string; promoted: readonly string[] } | undefined>;
+  stagePointer?(service: string, stage: string): Promise<StagePointerView | undefined>;
   /** The backend's clock: real time for AWS, the local Gantry's virtual "now" for a local one. */
   now(): Date;
   close(): void;

@@ -30,7 +30,7 @@ import { type LoadedScenario, loadScenario, readConfigFile, readScenarioJson } f
 // the read commands only read the files (issue 17).
 import type { SimulationOutput } from '../../local/simulate';
 const simulate: typeof import('../../local/simulate').simulate = async (...args) => (await import('../../local/simulate')).simulate(...args);
-import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, NotFoundError, RefusedError, type StartResult } from './backend';
+import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, NotFoundError, RefusedError, type StagePointerView, type StartResult } from './backend';
 import { CliInputError } from '../errors';
 
 export const STATE_FILE = 'gantry-local.json';
@@ -302,7 +302,7 @@ export class LocalBackend implements GantryBackend {
     return this.startAny('rollback', input as Record<string, unknown>);
   }
 
-  async stagePointer(service: string, stage: string): Promise<{ running?: string; promoted: readonly string[] } | undefined> {
+  async stagePointer(service: string, stage: string): Promise<StagePointerView | undefined> {
     // The simulation's read-out keeps no promoted history: rebuild it as the ledger writes it, from the
     // scenario's seed (seedStages' markGood calls, in their order) and then each stage.promoted, in order.
     const seed = this.seeds[`${service}/${stage}`];
@@ -317,7 +317,8 @@ export class LocalBackend implements GantryBackend {
     const promotions = this.events.filter((e) => e.type === 'stage.promoted' && e.stage === stage && ofService.has(e.releaseId));
     for (const e of promotions.sort((a, b) => a.at.localeCompare(b.at))) add(typeof e.data.digest === 'string' ? e.data.digest : undefined);
     const running = this.output.stages[`${service}/${stage}`]?.running;
-    return { ...(running ? { running } : {}), promoted };
+    const lastKnownGood = this.output.stages[`${service}/${stage}`]?.lastKnownGood;
+    return { ...(running ? { running } : {}), ...(lastKnownGood ? { lastKnownGood } : {}), promoted };
   }
 
   async listReleases(query: ReleaseQuery = {}): Promise<ReleaseSummary[]> {

@@ -3,8 +3,8 @@
  * Kept behind this one function so the server and its tests do not depend on how the matrix is built.
  */
 import type { GantryBackend } from '../backends/backend';
+import { type StageMatrix, stageMatrix } from '../stage-matrix';
 
-// Until cli/stage-matrix.ts is on this branch the dashboard has no matrix (the page says so).
-export async function matrixOf(_b: GantryBackend): Promise<null> {
-  return null;
+export async function matrixOf(b: GantryBackend): Promise<StageMatrix> {
+  return stageMatrix(b);
 }

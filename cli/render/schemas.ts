@@ -185,6 +185,66 @@ export const doctorOutputSchema = z.object({
 });
 export type DoctorOutput = z.infer<typeof doctorOutputSchema>;
 
+/** A digest in a stage as `gantry stages --json` gives it (decision 055). */
+const digestRefSchema = z.object({
+  digest: z.string().min(1),
+  /** The short form `sha256:1234567890ab` the human output prints. */
+  short: z.string().min(1),
+  tag: z.string().nullable(),
+  /** running: when it was deployed in the stage; lastKnownGood: when it was promoted there (null: before the releases the ledger holds). */
+  since: nullableIso,
+  releaseId: z.string().nullable(),
+});
+
+/** One stage of one service in `gantry stages --json` (cli/stage-matrix.ts StageCell). */
+export const stageCellSchema = z.object({
+  service: z.string().min(1),
+  stage: z.string().min(1),
+  production: z.boolean(),
+  /** EMPTY never deployed; HEALTHY runs its last known good; IN_FLIGHT something at work there; WAITING something waits for it; DEGRADED a bad last outcome or running ≠ last known good. */
+  state: z.enum(['EMPTY', 'HEALTHY', 'IN_FLIGHT', 'WAITING', 'DEGRADED']),
+  /** Why, in words. */
+  reason: z.string().min(1),
+  running: digestRefSchema.nullable(),
+  lastKnownGood: digestRefSchema.nullable(),
+  /** Releases, rollbacks and drills at work in or waiting for the stage, oldest first. */
+  inFlight: z.array(
+    z.object({
+      releaseId: z.string().min(1),
+      kind: z.enum(['release', 'rollback', 'drill']),
+      status: z.enum(RELEASE_STATUSES),
+      stageStatus: z.string(),
+      phase: z.string(),
+      waitingFor: z.enum(['window', 'approval', 'lease', 'scan', 'other']).nullable(),
+      message: z.string(),
+      digest: z.string().nullable(),
+      startedAt: iso,
+      tag: z.string().nullable(),
+    }),
+  ),
+  lastOutcome: z
+    .object({
+      releaseId: z.string().min(1),
+      status: z.string(),
+      at: iso,
+      kind: z.enum(['release', 'rollback', 'drill']),
+      releaseStatus: z.enum(RELEASE_STATUSES),
+      deployed: z.boolean(),
+    })
+    .nullable(),
+});
+
+/** `gantry stages --json` (decision 055): what runs in each stage of each service, since when, and what is in flight. */
+export const stageMatrixSchema = z.object({
+  generatedAt: iso,
+  source: z.string(),
+  simulated: z.boolean(),
+  /** Where the services and stages come from: the config, or (no config given) the releases seen. */
+  layout: z.enum(['config', 'releases']),
+  note: z.string().nullable(),
+  services: z.array(z.object({ service: z.string().min(1), stages: z.array(stageCellSchema) })),
+});
+
 export const OUTPUT_SCHEMAS = {
   status: statusOutputSchema,
   releases: releasesOutputSchema,

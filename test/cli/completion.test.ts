@@ -86,7 +86,7 @@ t gantry st; t gantry audit ''; t gantry status --ti; t gantry --debug freeze st
     const r = spawnSync('bash', ['-c', probe], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     // The value of --local is left to the shell's file completion (nothing offered).
-    assert.deepEqual(r.stdout.split('\n').slice(0, 6), ['start status', 'show verify export drift', '--timeout', 'status', '', '--json']);
+    assert.deepEqual(r.stdout.split('\n').slice(0, 6), ['start status stages', 'show verify export drift', '--timeout', 'status', '', '--json']);
   });
 
   for (const shell of ['zsh', 'fish'] as const) {
