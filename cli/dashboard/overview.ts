@@ -63,7 +63,7 @@ export interface Overview {
   readonly allowActions: boolean;
   /** Actions are allowed and the backend can abort a release (`gantry abort`): the page shows an Abort button. */
   readonly canAbort: boolean;
-  /** The stage matrix (cli/stage-matrix.ts); null when it cannot be built. */
+  /** The stage matrix (cli/stage-matrix.ts), as `gantry stages --json` gives it. */
   readonly matrix: Awaited<ReturnType<typeof matrixOf>>;
   readonly inFlight: readonly InFlightRelease[];
   readonly approvals: readonly ApprovalWaiting[];

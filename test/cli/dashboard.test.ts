@@ -17,7 +17,7 @@ import { openAwsBackend } from '../../cli/backends/aws-backend';
 import { LocalBackend } from '../../cli/backends/local-backend';
 import { CliInputError } from '../../cli/errors';
 import { type Dashboard, PAGE_CSP, parsePort, startDashboard } from '../../cli/dashboard/server';
-import { releaseStatusSchema } from '../../cli/render/schemas';
+import { releaseStatusSchema, stageMatrixSchema } from '../../cli/render/schemas';
 import { call, ledgerOf, testIo, tokenOf, waitingForApproval } from './dashboard-fixture';
 import { alice, bob, gantry, ROOT } from './helpers';
 
@@ -91,6 +91,18 @@ describe('the dashboard server, read-only', () => {
       [[RELEASE, 'payments', 'prod', 1, 0, ['arn:aws:iam::111122223333:role/ReleaseApprovers']]],
     );
     assert.deepEqual(o.history, []);
+    const matrix = stageMatrixSchema.parse(o.matrix);
+    const cells = matrix.services.find((x) => x.service === 'payments')?.stages ?? [];
+    assert.deepEqual(
+      cells.map((c) => [c.stage, c.state]),
+      [
+        ['dev', 'HEALTHY'],
+        ['staging', 'HEALTHY'],
+        ['prod', 'WAITING'],
+      ],
+    );
+    assert.equal(cells[2]?.inFlight[0]?.releaseId, RELEASE);
+    assert.equal(cells[2]?.inFlight[0]?.waitingFor, 'approval');
   });
 
   it("answers one release's status view (the shape of gantry status --json), 404 for an unknown one, 400 for a bad id", async () => {

@@ -149,10 +149,13 @@
             ),
           );
         });
-        if (!(c.inFlight || []).length && c.lastOutcome && state === 'DEGRADED') {
-          lines.push(el('div', { className: 'flight', text: 'last: ' + c.lastOutcome.status + ' (' + c.lastOutcome.releaseId + ')' }));
+        if (!(c.inFlight || []).length && state === 'DEGRADED') {
+          lines.push(el('div', { className: 'flight', text: c.reason || (c.lastOutcome ? 'last: ' + c.lastOutcome.status + ' (' + c.lastOutcome.releaseId + ')' : '') }));
         }
-        return el.apply(null, ['div', { className: 'cell state-' + state, 'data-service': svc.service, 'data-stage': c.stage, 'data-state': state }].concat(lines));
+        return el.apply(
+          null,
+          ['div', { className: 'cell state-' + state, 'data-service': svc.service, 'data-stage': c.stage, 'data-state': state, title: c.reason || null }].concat(lines),
+        );
       });
       return el('div', { className: 'matrix-row' }, el('div', { className: 'service', text: svc.service }), el.apply(null, ['div', { className: 'cells' }].concat(cells)));
     });
