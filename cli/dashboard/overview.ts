@@ -4,10 +4,12 @@
  * release's status view. Built from the same GantryBackend and the same views as `gantry status` (statusOf:
  * cli/render/status-view.ts releaseStatus), so the page and the CLI never disagree.
  */
+import { z } from 'zod';
 import type { ReleaseSummary } from '../../lambdas/domain/ledger';
+import { RELEASE_STATUSES } from '../../lambdas/domain/types';
 import type { GantryBackend } from '../backends/backend';
 import { statusOf } from '../commands/status';
-import type { ReleaseStatusView } from '../render/schemas';
+import { type ReleaseStatusView, stageMatrixSchema } from '../render/schemas';
 import { matrixOf } from './matrix';
 
 /** How many finished releases the history shows. */
@@ -147,3 +149,57 @@ export async function overviewOf(b: GantryBackend, allowActions: boolean): Promi
     history: historyOf(all),
   };
 }
+
+const iso = z.string().refine((x) => !Number.isNaN(Date.parse(x)), { message: 'expected an ISO-8601 instant' });
+const kind = z.enum(['release', 'rollback', 'drill']);
+
+/** `GET /api/overview`'s shape (the page relies on every field; fields are only ever added). */
+export const overviewSchema = z.object({
+  source: z.string(),
+  simulated: z.boolean(),
+  now: iso,
+  allowActions: z.boolean(),
+  canAbort: z.boolean(),
+  matrix: stageMatrixSchema,
+  inFlight: z.array(
+    z.object({
+      releaseId: z.string().min(1),
+      kind,
+      service: z.string(),
+      digest: z.string().nullable(),
+      tag: z.string().nullable(),
+      initiator: z.string().nullable(),
+      status: z.enum(RELEASE_STATUSES),
+      startedAt: iso,
+      current: z.object({ stage: z.string(), status: z.string(), phase: z.string(), activity: z.string() }).nullable(),
+      progress: z.object({ done: z.number().int().min(0), total: z.number().int().min(0) }),
+      stages: z.array(z.object({ name: z.string(), status: z.string(), phase: z.string(), activity: z.string() })),
+    }),
+  ),
+  approvals: z.array(
+    z.object({
+      releaseId: z.string().min(1),
+      service: z.string(),
+      stage: z.string(),
+      waitingSince: iso,
+      approvers: z.array(z.string()),
+      required: z.number().int().min(1),
+      done: z.number().int().min(0),
+      message: z.string(),
+      planSha256: z.string().optional(),
+      plan: z.object({ adds: z.number().int(), changes: z.number().int(), destroys: z.number().int() }).optional(),
+    }),
+  ),
+  history: z.array(
+    z.object({
+      releaseId: z.string().min(1),
+      service: z.string(),
+      kind,
+      status: z.enum(RELEASE_STATUSES),
+      digest: z.string().nullable(),
+      tag: z.string().nullable(),
+      startedAt: iso,
+      endedAt: iso.nullable(),
+    }),
+  ),
+});
