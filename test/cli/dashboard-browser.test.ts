@@ -95,6 +95,56 @@ describe('the dashboard in headless Chromium', () => {
     }
   }, 120_000);
 
+  it('writes every cell state as a word beside its colour, and shows data as text, never as HTML', async () => {
+    const dir = await waitingForApproval();
+    const d = await startDashboard({ local: dir, port: 0 }, testIo());
+    try {
+      const { page, problems, origins } = await open(d);
+      await page.locator('.cell[data-stage="prod"]').first().waitFor();
+      // The real overview, with the payments and ledger cells set to each state and a message carrying markup.
+      const real = await page.evaluate(`fetch('/api/overview').then((r) => r.json())`);
+      const states = ['EMPTY', 'HEALTHY', 'IN_FLIGHT', 'WAITING', 'DEGRADED'];
+      const cells = real.matrix.services.flatMap((s: { stages: Array<Record<string, any>> }) => s.stages);
+      assert.ok(cells.length >= states.length);
+      states.forEach((state, i) => {
+        cells[i].state = state;
+        cells[i].reason = `reason of ${state}`;
+        cells[i].inFlight = [];
+      });
+      cells[3].inFlight = [{ ...real.matrix.services[0].stages[2].inFlight[0], message: '<img src=x onerror=alert(1)>awaiting' }];
+      await page.route(`${d.url}api/overview`, (route: { fulfill(r: object): Promise<void> }) =>
+        route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(real) }),
+      );
+      await page.locator('.cell[data-state="DEGRADED"]').waitFor();
+
+      for (const state of states) {
+        const cell = page.locator(`.cell[data-state="${state}"]`).first();
+        assert.equal(await cell.locator('.state').textContent(), state, `${state} is written as a word`);
+        assert.match(String(await cell.getAttribute('class')), new RegExp(`\\bstate-${state}\\b`));
+      }
+      assert.match(await page.locator('.cell[data-state="DEGRADED"]').textContent(), /reason of DEGRADED/);
+      const waiting = page.locator('.cell[data-state="WAITING"]').first();
+      assert.match(await waiting.textContent(), /<img src=x onerror=alert\(1\)>awaiting/);
+      assert.equal(await page.locator('#matrix img').count(), 0);
+      // Colours differ by state (the word is there for those who cannot tell them apart).
+      const colours = new Set<string>();
+      for (const state of states)
+        colours.add(
+          await page
+            .locator(`.cell[data-state="${state}"] .state`)
+            .first()
+            .evaluate((e: unknown) => (globalThis as unknown as { getComputedStyle(x: unknown): { color: string } }).getComputedStyle(e).color),
+        );
+      assert.equal(colours.size, states.length, [...colours].join(' '));
+
+      assert.deepEqual(problems, []);
+      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
+      await page.close();
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
+
   it('read-only: no action buttons, the mode says so; the report opens without errors', async () => {
     const dir = await waitingForApproval();
     const d = await startDashboard({ local: dir, port: 0 }, testIo());
