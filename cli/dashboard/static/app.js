@@ -415,12 +415,15 @@
       });
   }
 
+  // One polling loop: a refresh asked for now (an action, following a release) replaces the loop, never adds one.
+  var generation = 0;
   function refreshSoon(ms) {
+    var mine = ++generation;
     if (timer) clearTimeout(timer);
     timer = setTimeout(function tick() {
       timer = null;
       refresh().then(function () {
-        if (!timer) timer = setTimeout(tick, POLL_MS);
+        if (mine === generation && !timer) timer = setTimeout(tick, POLL_MS);
       });
     }, ms);
   }
