@@ -6,11 +6,13 @@
  * action buttons; a release's report opens under its own CSP without errors.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { type Dashboard, startDashboard } from '../../cli/dashboard/server';
 import { testIo, waitingForApproval } from './dashboard-fixture';
-import { bob } from './helpers';
+import { bob, example, localGantry, tmp } from './helpers';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const RELEASE = 'payments-20261124T100000Z-6abdef';
@@ -137,6 +139,38 @@ describe('the dashboard in headless Chromium', () => {
         );
       assert.equal(colours.size, states.length, [...colours].join(' '));
 
+      assert.deepEqual(problems, []);
+      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
+      await page.close();
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
+
+  it("a Terraform stage: the page shows the saved plan's sha256 and Approve sends it (decision 049)", async () => {
+    // terraform-plan-approved without its approver: prod waits on plan 1.
+    const s = JSON.parse(readFileSync(example('terraform-plan-approved'), 'utf8'));
+    s.script = [];
+    const file = join(tmp(), 'terraform-plan-waiting.json');
+    writeFileSync(file, JSON.stringify(s));
+    const dir = await localGantry(file, 'PT40M');
+    const events = exportEvents(parseExport(readFileSync(join(dir, 'ledger.jsonl'), 'utf8')));
+    const sha256 = String(events.find((e) => e.type === 'plan.recorded')?.data.sha256);
+    assert.match(sha256, /^[a-f0-9]{64}$/);
+    const d = await startDashboard({ local: dir, port: 0, allowActions: true, as: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/carol' }, testIo());
+    try {
+      const { page, problems, origins } = await open(d);
+      const approval = page.locator('.card.approval[data-stage="prod"]');
+      await approval.waitFor();
+      assert.match(await approval.locator('.plan').textContent(), new RegExp(`Terraform plan sha256 ${sha256} — 0 to add, 1 to change, 0 to destroy`));
+
+      await approval.locator('button.approve').click();
+      await page.locator('#toast:not([hidden])', { hasText: 'APPROVED' }).waitFor();
+      await page.locator('#approvals .empty', { hasText: 'No approval waiting.' }).waitFor();
+
+      const after = exportEvents(parseExport(readFileSync(join(dir, 'ledger.jsonl'), 'utf8')));
+      const gate = after.find((e) => e.type === 'gate.evaluated' && e.stage === 'prod' && e.data.gate === 'approval');
+      assert.equal(gate?.data.planSha256, sha256, 'the approval names the plan the page showed');
       assert.deepEqual(problems, []);
       assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
       await page.close();
