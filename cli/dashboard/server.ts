@@ -146,9 +146,9 @@ function optionalString(body: Record<string, unknown>, field: string, max: numbe
 export async function startDashboard(opts: DashboardOptions, io: OperatorIo): Promise<Dashboard> {
   const port = parsePort(opts.port);
   const allowActions = opts.allowActions === true;
+  const files = { index: readStatic('index.html'), js: readStatic('app.js'), css: readStatic('app.css') };
   const backend = (await openBackend(opts, io)) as AbortCapable;
   const token = randomBytes(32).toString('base64url');
-  const files = { index: readStatic('index.html'), js: readStatic('app.js'), css: readStatic('app.css') };
   const indexHtml = files.index.replace('{{TOKEN}}', allowActions ? token : '');
   let actualPort = port;
   let busy = false;
