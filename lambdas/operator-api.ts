@@ -6,6 +6,7 @@
  *   POST /rollbacks   body: { service, stage, digest?, reason?, force? } → starts the rollback workflow
  *   PUT  /freeze      body: { state: "on" | "off", reason }         → sets the global freeze
  *   POST /drills      body: { service, stage, reason? }             → starts the drill workflow (decision 052; a production stage is refused, 400)
+ *   POST /aborts      body: { releaseId, reason }                   → stops a running release, rollback or drill (decision 053)
  *
  * Operators never write the ledger table: this function does, for them. The caller is the IAM principal
  * API Gateway verified (`requestContext.identity.userArn`), never a body field. A start writes the start
@@ -17,18 +18,25 @@
  * Responses (JSON, no stack trace, no token):
  *   200 { kind: "release" | "rollback", releaseId, executionArn, principal, at }   the execution started
  *   200 { on, reason, principal, at }                                              the freeze as set
+ *   200 { releaseId, executionArn, status: "ABORTING", principal, at }               the execution stopped; the reconciler closes the record
  *   400 { message, problems: ["image.digest: expected …", …] }   invalid JSON or input; nothing written
  *   403 { message }   the request carries no IAM caller (the API needs AWS_IAM authorization)
- *   404 { message }   no such route
+ *   404 { message }   no such route, or (an abort) no release of that id on record
  *   405 { message }   another method on an operator route
  *   409 { message, releaseId }   an execution of that name exists already (a replayed request)
+ *   409 { message, code, releaseId, status }   an abort of a release that has ended (code ReleaseFinished: nothing
+ *                     written), or whose execution was no longer running when stopped (code ExecutionNotRunning:
+ *                     the abort.requested stays on record as evidence of the attempt)
  *   500 { message, requestId }   internal error; a start may have left a start record behind, no execution
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { requireEnv } from './adapters/env';
 import { sdkClientConfig } from './adapters/retry';
 import { SfnExecutions } from './adapters/sfn';
-import { OPERATOR_ROUTES, type OperatorRoute, parseFreezeRequest } from './domain/operator-requests';
+import { ABORT_ERROR, abortCause, abortRefusal, OPERATOR_ROUTES, type OperatorRoute, parseAbortRequest, parseFreezeRequest } from './domain/operator-requests';
+import { projectRelease } from './domain/ledger';
+import { RELEASE_STEP } from './domain/step-keys';
+import { record } from './shared/recorder';
 import { operatorExecutionName } from './domain/release';
 import { parseDrillInput } from './domain/drill';
 import { parseReleaseInput, parseRollbackInput } from './domain/release-input';
@@ -71,6 +79,7 @@ export async function run(event: unknown, deps: OperatorDeps): Promise<ApiRespon
     const body = readJsonBody(ev);
     if (!body.ok) return respond(400, { message: 'the request is invalid', problems: ['body: expected a JSON object, got text that is not JSON'] });
     if (route === 'setFreeze') return await setFreeze(deps, caller, body.value);
+    if (route === 'abortRelease') return await abort(deps, caller, body.value);
     return await start(deps, caller, KIND_OF_ROUTE[route] ?? 'release', body.value);
   } catch (err) {
     if (err instanceof ValidationError) return respond(400, { message: `the ${err.source} is invalid`, problems: err.problems });
@@ -107,6 +116,50 @@ async function setFreeze(deps: OperatorDeps, caller: ApiCaller, input: unknown):
   await deps.ledger.setFreeze(state);
   logger.info(`freeze ${state.on ? 'on' : 'off'}`, { principal: caller.arn, requestId: caller.requestId });
   return respond(200, state);
+}
+
+/**
+ * Stop a running release, rollback or drill (decision 053). A record that is not RUNNING is refused with nothing
+ * written; else `abort.requested` names the caller and the reason (once per release: a replayed request records
+ * nothing), then StopExecution on the workflow the record's kind says. The reconciler closes the record on the
+ * execution's ABORTED status event, with the reason and the caller it reads from `abort.requested`.
+ */
+async function abort(deps: OperatorDeps, caller: ApiCaller, input: unknown): Promise<ApiResponse> {
+  const request = parseAbortRequest(input);
+  const { releaseId } = request;
+  const summary = projectRelease(await deps.ledger.events(releaseId));
+  if (!summary) return respond(404, { message: `no release ${releaseId} on record: nothing to abort (gantry releases lists the release ids)`, releaseId });
+  if (summary.status !== 'RUNNING') {
+    return respond(409, {
+      message: abortRefusal(releaseId, summary.status, summary.endedAt),
+      code: 'ReleaseFinished',
+      releaseId,
+      status: summary.status,
+    });
+  }
+  const target = summary.kind === 'rollback' ? deps.rollbacks : summary.kind === 'drill' ? (deps.drills ?? drillsFromEnv()) : deps.executions;
+  if (!target.stop) throw new Error(`the ${summary.kind} workflow's Executions port cannot stop an execution`);
+  const rec = await record(deps, releaseId, RELEASE_STEP.abortRequested, 'abort.requested', { by: caller.arn, reason: request.reason, requestId: caller.requestId });
+  const stop = await target.stop(releaseId, ABORT_ERROR, abortCause(caller.arn, request.reason));
+  logger.info('abort requested', { releaseId, kind: summary.kind, principal: caller.arn, requestId: caller.requestId, stopped: stop.stopped, duplicate: rec.duplicate });
+  if (!stop.stopped) {
+    return respond(409, {
+      message: `release ${releaseId}'s ${summary.kind} execution was not running when stopped (${stop.status ? `it had ended ${stop.status}` : 'Step Functions has no execution of that name'}): nothing stopped; the abort request stays on record and the reconciler closes the record`,
+      code: 'ExecutionNotRunning',
+      releaseId,
+      status: stop.status ?? null,
+    });
+  }
+  return respond(200, {
+    releaseId,
+    kind: summary.kind,
+    executionArn: stop.executionArn,
+    status: 'ABORTING',
+    principal: caller.arn,
+    at: rec.duplicate ? deps.now().toISOString() : rec.at,
+    // A repeated request: the first one is the one on record (who, why, when).
+    ...(rec.duplicate ? { requested: { by: rec.data.by, reason: rec.data.reason } } : {}),
+  });
 }
 
 /** `scheduled` is the stack's schedule's own word (its initiator is the schedule): a person's drill may not claim it. */

@@ -474,6 +474,20 @@ export interface Executions {
    * starts nothing (decision 024).
    */
   readonly home?: { readonly account: string; readonly region: string };
+  /**
+   * StopExecution of the execution named `name` with `error` and `cause` (decision 053), then how it stands:
+   * `stopped` when it is ABORTED now; otherwise `status` is how it had ended before the stop (SUCCEEDED,
+   * FAILED, TIMED_OUT), or undefined when there is no execution of that name (ExecutionDoesNotExist).
+   * Optional only so that small test fakes of `start` stay valid: the operator API answers 500 without it.
+   */
+  stop?(name: string, error: string, cause: string): Promise<ExecutionStop>;
+}
+
+/** What a StopExecution found (`Executions.stop`). */
+export interface ExecutionStop {
+  readonly executionArn: string;
+  readonly stopped: boolean;
+  readonly status?: ExecutionDescription['status'];
 }
 
 // ---------------------------------------------------------------- timers (EventBridge Scheduler)

@@ -66,6 +66,7 @@ export const CAPABILITIES = {
   startRollbacks: 'starts rollback workflow executions',
   signAnchors: 'signs anchors with the anchor signing key (kms:Sign; the key policy allows no other role)',
   startDrills: 'starts drill workflow executions (decision 052)',
+  stopExecutions: 'stops executions of the release, rollback and drill workflows and reads their status after the stop (gantry abort, decision 053)',
 } as const;
 export type Capability = keyof typeof CAPABILITIES;
 
@@ -242,9 +243,10 @@ export const HANDLER_REGISTRY = {
   },
   'operator-api': {
     entry: 'lambdas/operator-api.ts',
-    description: 'The operator API: starts releases, rollbacks and drills (writing the start record that names the caller) and sets the global freeze',
+    description:
+      'The operator API: starts releases, rollbacks and drills (writing the start record that names the caller), sets the global freeze and aborts a running release (recording who and why)',
     invokedBy: { kind: 'api', api: 'operator' },
-    capabilities: ['startReleases', 'startRollbacks', 'startDrills'],
+    capabilities: ['startReleases', 'startRollbacks', 'startDrills', 'stopExecutions'],
     environment: ['RELEASE_STATE_MACHINE_ARN', 'ROLLBACK_STATE_MACHINE_ARN', 'DRILL_STATE_MACHINE_ARN'],
     timeoutSeconds: API_TIMEOUT_SECONDS,
   },

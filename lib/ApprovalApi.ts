@@ -7,6 +7,8 @@
  *   POST /releases    body: a release input (docs/contracts.md §2)                                                            → operator-api
  *   POST /rollbacks   body: { service, stage, digest?, reason? }                                                      → operator-api
  *   PUT  /freeze      body: { state: "on"|"off", reason }                                                             → operator-api
+ *   POST /drills      body: { service, stage, reason? }                                                               → operator-api
+ *   POST /aborts      body: { releaseId, reason } (gantry abort, decision 053)                                        → operator-api
  *
  * API Gateway verifies the SigV4 signature and puts the caller's ARN in the request context; the Lambdas
  * take the caller from there and nowhere else (approval-decide decides whether that caller may approve,

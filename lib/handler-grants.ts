@@ -30,6 +30,7 @@ export const CAPABILITY_ACTIONS = {
   startRollbacks: ['states:StartExecution'],
   signAnchors: ['kms:Sign'],
   startDrills: ['states:StartExecution'],
+  stopExecutions: ['states:StopExecution', 'states:DescribeExecution'],
 } as const satisfies Record<Capability, readonly string[]>;
 
 /** What the statements point at, built by the stack. */
@@ -139,5 +140,18 @@ export function grantCapabilities(scope: Construct, role: Role, capabilities: re
     role.addToPolicy(new PolicyStatement({ sid: 'SignAnchors', actions: [...CAPABILITY_ACTIONS.signAnchors], resources: [r.anchorKeyArn] }));
   }
   if (has('startDrills')) r.drillWorkflow.grantStartExecution(role);
+  if (has('stopExecutions')) {
+    // gantry abort (decision 053): StopExecution, then DescribeExecution to tell a stop that took from an execution that
+    // had ended meanwhile; on the executions of the three workflows an operator starts, and no other state machine's.
+    for (const w of [r.releaseWorkflow, r.rollbackWorkflow, r.drillWorkflow]) {
+      w.grantExecution(role, ...CAPABILITY_ACTIONS.stopExecutions);
+      const id = Stack.of(role).getLogicalId(w.node.defaultChild as CfnElement);
+      acknowledge(
+        role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${id}"}]}]}:*]`,
+        'states:StopExecution and states:DescribeExecution on the executions of this workflow only (execution:<state machine name>:*): the release id an operator aborts is an execution name made at run time, so the executions of one state machine can be named only with a wildcard after its name (decision 053).',
+      );
+    }
+  }
   return wildcardReasons;
 }

@@ -281,7 +281,10 @@ export const LEDGER_ACCESS = {
   },
   'canary-analysis': { calls: ['events', 'append'], why: "reads the canary step's bake from the release's record and records the analysis gate" },
   'rollout-check': { calls: ['events'], why: "reads the release's record (read-only)" },
-  'operator-api': { calls: ['putInitiator', 'setFreeze'], why: 'writes the start record naming the SigV4 caller, and the freeze with its principal' },
+  'operator-api': {
+    calls: ['putInitiator', 'setFreeze', 'events', 'append'],
+    why: "writes the start record naming the SigV4 caller, the freeze with its principal, and an abort's abort.requested on the release's chain (decision 053)",
+  },
   'anchor-sign': {
     calls: ['events', 'getSignature', 'putSignature'],
     why: "reads a finished release's chain and signs its end with the anchor key, writing the signature once (decision 048)",

@@ -233,6 +233,26 @@ const trigger = z.discriminatedUnion(
     }),
     /** `gantry freeze on|off --reason` by an operator (an addition to the base format, docs/scenarios.md). */
     z.strictObject({ type: z.literal('freeze'), state: z.enum(['on', 'off']), reason: z.string().min(1), principal, at: duration.default('PT0S') }),
+    /**
+     * `gantry abort` (decision 053, an addition to the base format, docs/scenarios.md): POST /aborts through the operator
+     * API as `principal`, for `releaseId`, or for `service`'s running release at `at` (the newest-started RUNNING record
+     * of the service: a release, rollback or drill). The API validates the reason.
+     */
+    z
+      .strictObject({
+        type: z.literal('abort'),
+        principal,
+        releaseId: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/, 'expected a release id: 1-80 of letters, digits, - and _')
+          .optional(),
+        service: z.string().min(1).optional(),
+        reason: z.string(),
+        at: duration.default('PT0S'),
+      })
+      .refine((t) => (t.releaseId === undefined) !== (t.service === undefined), {
+        message: "expected either releaseId (that release) or service (the service's running release at `at`), not both",
+      }),
     /** The daily insight check (stale services, drift), run once at `at` through statemachines/insight.asl.json (an addition to the base format, docs/scenarios.md). */
     z.strictObject({ type: z.literal('insight-check'), at: duration.default('PT0S') }),
     /** An out-of-band change: someone runs `kubectl set image` on the stage's workload (an addition to the base format, docs/scenarios.md). */
@@ -250,7 +270,7 @@ const trigger = z.discriminatedUnion(
   {
     error: (iss) =>
       iss.code === 'invalid_union'
-        ? 'expected a trigger whose type is "ecr-push", "start", "console-start", "event", "rollback", "freeze", "insight-check" or "kubectl-set-image"'
+        ? 'expected a trigger whose type is "ecr-push", "start", "console-start", "event", "rollback", "drill", "freeze", "abort", "insight-check" or "kubectl-set-image"'
         : undefined,
   },
 );

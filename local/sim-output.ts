@@ -16,6 +16,7 @@ import type { SimWorld } from './sim-world';
 const LABELS: Record<string, (e: LedgerEvent) => string> = {
   'release.started': (e) => (e.data.kind === 'rollback' ? 'Rollback Requested' : e.data.kind === 'drill' ? 'Drill Requested' : 'Release Started'),
   'drill.recorded': () => 'Rollback Drilled',
+  'abort.requested': () => 'Abort Requested',
   'release.attributed': (e) => (e.data.source === 'CloudTrail StartExecution' ? 'Initiator Identified' : 'Pusher Identified'),
   'approval.refused': () => 'Approval Refused',
   'stage.started': () => 'Stage Started',
@@ -72,6 +73,7 @@ function ledgerEntry(e: LedgerEvent): TimelineEntry {
   const cluster = onCluster(e);
   if (cluster) reason = e.type === 'deploy.started' ? `${d.digest} on ${cluster}` : `on ${cluster}${reason ? `: ${reason}` : ''}`;
   if (e.type === 'approval.recorded') reason = `${String(d.count)} of ${String(d.required)} by ${String(d.person ?? d.principal)}${d.comment ? `: ${String(d.comment)}` : ''}`;
+  if (e.type === 'abort.requested') reason = `by ${String(d.by)}: ${String(d.reason)}`;
   if (e.type === 'stage.waiting') reason = (d.reason ?? (d.holder ? `held by ${d.holder}` : undefined)) as string | undefined;
   return {
     at: e.at,
@@ -210,6 +212,8 @@ async function readSkips(ledger: DynamoLedger): Promise<SimulationOutput['skippe
 /** A note of the local cloud (something that happened outside the ledger) as a timeline entry. */
 function noteEntry(n: LocalCloud['notes'][number]): TimelineEntry {
   const d = n.detail;
+  // `gantry abort` refused by the operator API (decision 053).
+  if (n.event === 'Abort Refused') return { at: n.at, event: n.event, reason: `HTTP ${d.status} to ${d.principal}: ${d.cause}`, release: String(d.releaseId) };
   const reason =
     n.event === 'Alarm State Changed'
       ? `${d.alarm}: ${d.from} → ${d.to}`

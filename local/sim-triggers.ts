@@ -8,6 +8,7 @@ import { parseIsoDuration } from '../lambdas/domain/durations';
 import { OPERATOR_ROUTES } from '../lambdas/domain/operator-requests';
 import { run as operatorApi } from '../lambdas/operator-api';
 import { scheduledDrillInput } from '../lambdas/domain/drill';
+import { projectRelease } from '../lambdas/domain/ledger';
 import { iamApiEvent } from './api-events';
 import { ACCOUNT, REGION, detId } from './cloud';
 import type { Trigger } from './scenario';
@@ -41,6 +42,8 @@ export function scheduleTriggers(world: SimWorld): void {
         world.cloud.note('Drill Scheduled', { service: t.input.service, stage: t.input.stage, schedule: t.schedule, execution: name });
       } else if (t.type === 'freeze' || t.type === 'start' || t.type === 'rollback' || t.type === 'drill') {
         await operatorRequest(world, t, i);
+      } else if (t.type === 'abort') {
+        await abortRequest(world, t, i);
       }
     });
   });
@@ -107,6 +110,39 @@ async function operatorRequest(world: SimWorld, t: TriggerOf<'freeze' | 'start' 
   } else if (res.statusCode !== 200) {
     world.operatorWarnings.push(`the operator API answered the ${t.type} trigger ${i} with HTTP ${res.statusCode}: ${answer.message ?? ''}`);
   }
+}
+
+/**
+ * `gantry abort` (decision 053): POST /aborts through the operator API's Lambda, as for the other operator requests;
+ * its StopExecution reaches the local Step Functions, whose status event runs the reconciler as in AWS. With
+ * `service` instead of `releaseId`, the service's newest-started RUNNING record at that time.
+ */
+async function abortRequest(world: SimWorld, t: TriggerOf<'abort'>, i: number): Promise<void> {
+  const { clock, cloud } = world;
+  const releaseId = t.releaseId ?? (await runningReleaseOf(world, t.service ?? ''));
+  if (!releaseId) {
+    world.operatorWarnings.push(`the abort trigger ${i} found no running release of ${t.service ?? ''} at ${clock.now().toISOString()}: nothing aborted`);
+    return;
+  }
+  const route = OPERATOR_ROUTES.abortRelease;
+  const body = { releaseId, reason: t.reason };
+  const event = iamApiEvent(t.principal, { method: route.method, resource: route.resource, path: route.resource, body }, { at: clock.now(), requestId: String(i) });
+  const res = await operatorApi(event, { ...world.depsOf('operator-api'), rollbacks: world.operatorRollbacks, drills: world.operatorDrills });
+  const answer = JSON.parse(res.body) as { message?: string; problems?: string[] };
+  // Accepted: the ledger's abort.requested is on the timeline; a refusal is noted.
+  if (res.statusCode !== 200)
+    cloud.note('Abort Refused', { releaseId, principal: t.principal, status: res.statusCode, cause: [answer.message, ...(answer.problems ?? [])].join('; ') });
+}
+
+/** The newest-started RUNNING record (release, rollback or drill) of `service`, from the ledger. */
+async function runningReleaseOf(world: SimWorld, service: string): Promise<string | undefined> {
+  const running = [...(world.sfn?.executions.values() ?? [])].filter((x) => x.status === 'RUNNING' && ['release', 'rollback', 'drill'].includes(x.machine));
+  let best: { id: string; startedAt: string } | undefined;
+  for (const x of running) {
+    const summary = projectRelease(await world.ledger.events(x.name));
+    if (summary?.service === service && summary.status === 'RUNNING' && (!best || summary.startedAt > best.startedAt)) best = { id: x.name, startedAt: summary.startedAt };
+  }
+  return best?.id;
 }
 
 function cloudTrailPutImage(repository: string, tag: string | undefined, digest: string, principal: string, at: string, id: string): Record<string, unknown> {

@@ -16,7 +16,7 @@ import {
 } from '../lambdas/domain/event-patterns';
 import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
 import { sdkMaxAttempts } from '../lambdas/adapters/retry';
-import { type Deps, LOCAL_RUNTIME } from '../lambdas/ports';
+import { type Deps, type ExecutionStop, LOCAL_RUNTIME } from '../lambdas/ports';
 import { run as alarmWatch } from '../lambdas/alarm-watch';
 import { run as bakeTimer } from '../lambdas/bake-timer';
 import { run as intake } from '../lambdas/intake';
@@ -90,6 +90,7 @@ export function buildWorld(parts: WorldParts): SimWorld {
         if (!world.sfn) throw new Error('local Step Functions not ready');
         return world.sfn.start('rollback', name, input);
       },
+      stop: async (name: string) => stopLocal(cloud, world.sfn, 'rollback', name),
     }),
     operatorDrills: chaos.port('sfn', {
       start: async (name: string, input: unknown) => {
@@ -97,6 +98,7 @@ export function buildWorld(parts: WorldParts): SimWorld {
         if (!world.sfn) throw new Error('local Step Functions not ready');
         return world.sfn.start('drill', name, input);
       },
+      stop: async (name: string) => stopLocal(cloud, world.sfn, 'drill', name),
     }),
     depsOf: (name: string, d: Deps = world.deps): Deps => chaos.depsFor(name, options.observeLedger ? { ...d, ledger: ledgerOf(name) } : d),
   };
@@ -163,8 +165,24 @@ function handlerDeps(parts: WorldParts, chaos: Chaos, ledger: DynamoLedger, engi
         const rec = engine()?.executions.get(name);
         return rec && rec.machine === 'release' ? { status: rec.status, input: rec.input } : undefined;
       },
+      stop: async (name: string) => stopLocal(cloud, engine(), 'release', name),
     }),
   };
+}
+
+/**
+ * StopExecution on the local Step Functions (decision 053), answered as lambdas/adapters/sfn.ts answers it: `stopped`
+ * when the execution is ABORTED afterwards, else the status it had ended in, or none for no execution of that name on
+ * that state machine. The engine's status event then runs the reconciler, as in AWS.
+ */
+function stopLocal(cloud: LocalCloud, sfn: LocalStepFunctions | undefined, machine: string, name: string): ExecutionStop {
+  cloud.checkFault('sfn', 'StopExecution');
+  if (!sfn) throw new Error('local Step Functions not ready');
+  const rec = sfn.executions.get(name);
+  const executionArn = rec?.arn ?? `arn:aws:states:${REGION}:${ACCOUNT}:execution:gantry-${machine}:${name}`;
+  if (!rec || rec.machine !== machine) return { executionArn, stopped: false };
+  sfn.abort(name);
+  return { executionArn, stopped: rec.status === 'ABORTED', status: rec.status };
 }
 
 /** With `observeLedger`: each handler's own ledger, whose every DynamoDB request is reported as that handler's. */

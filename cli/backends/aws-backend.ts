@@ -17,14 +17,25 @@ import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { executionConsoleUrl } from '../../lambdas/domain/console-url';
 import { type GantryConfig, parseConfigText } from '../../lambdas/domain/config';
 import type { LedgerEvent, ReleaseSummary } from '../../lambdas/domain/ledger';
-import { OPERATOR_ROUTES, type OperatorRoute } from '../../lambdas/domain/operator-requests';
+import { OPERATOR_ROUTES, type OperatorRoute, parseAbortRequest } from '../../lambdas/domain/operator-requests';
 import { parseDrillInput } from '../../lambdas/domain/drill';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
 import { JsonReadError } from '../../lambdas/domain/strict-json';
 import { ValidationError } from '../../lambdas/domain/validation';
 import type { FreezeState, Ledger, ReleaseQuery } from '../../lambdas/ports';
 import { type Credentials, runDecision } from './approval-api';
-import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, GantryAwsError, type StagePointerView, type StartResult } from './backend';
+import {
+  type AbortResult,
+  type Decision,
+  type DecisionResult,
+  type ExecutionDescription,
+  type GantryBackend,
+  GantryAwsError,
+  NotFoundError,
+  RefusedError,
+  type StagePointerView,
+  type StartResult,
+} from './backend';
 import { CliInputError } from '../errors';
 import { exportFromLedger } from './live-ledger';
 import { messageOf, type OperatorApiCall, operatorApi } from './operator-api';
@@ -147,6 +158,23 @@ export class AwsBackend implements GantryBackend {
 
   startDrill(input: unknown): Promise<StartResult> {
     return this.start('drill', asObject(input));
+  }
+
+  /** POST /aborts (decision 053): the API records who and why and stops the execution; the reconciler closes the record. */
+  async abortRelease(releaseId: string, reason: string): Promise<AbortResult> {
+    const request = parseAbortRequest({ releaseId, reason });
+    const { status, body } = await this.api()('abortRelease', request);
+    if (status === 400) throw new ValidationError('abort request', Array.isArray(body.problems) ? body.problems.map(String) : [messageOf(body, 'the API refused the request')]);
+    if (status === 404) throw new NotFoundError(messageOf(body, `no release ${releaseId} on record`));
+    if (status === 409) throw new RefusedError(messageOf(body, `release ${releaseId} cannot be aborted`));
+    if (status !== 200) throw this.refused('abortRelease', status, body, `aborting ${releaseId}`);
+    const principal = typeof body.principal === 'string' ? body.principal : undefined;
+    return {
+      releaseId,
+      status: typeof body.status === 'string' ? body.status : 'ABORTING',
+      message: `the reconciler closes the record as ABORTED within seconds: gantry status ${releaseId}`,
+      ...(principal ? { principal } : {}),
+    };
   }
 
   async stagePointer(service: string, stage: string): Promise<StagePointerView | undefined> {

@@ -58,6 +58,19 @@ export interface DecisionResult {
   readonly lines: ReadonlyArray<{ readonly stream: 'out' | 'err'; readonly text: string }>;
 }
 
+/** What `abortRelease` answers (decision 053). */
+export interface AbortResult {
+  readonly releaseId: string;
+  /** `ABORTING` (AWS: the reconciler closes the record), or the release's status after a local Gantry's re-run. */
+  readonly status: string;
+  /** One line for a person: what happened and what to look at next. */
+  readonly message: string;
+  /** Who asked (the caller the API verified, or the local Gantry's `--as`). */
+  readonly principal?: string;
+  /** The reason the record closed with (a local Gantry), e.g. "aborted by <principal>: <reason>". */
+  readonly reason?: string;
+}
+
 /** A stage's pointer as the CLI reads it (`gantry rollback --digest`, `gantry stages`: decision 055). */
 export interface StagePointerView {
   readonly running?: string;
@@ -89,6 +102,12 @@ export interface GantryBackend {
   exportRelease(releaseId: string): Promise<ParsedExport>;
   /** The execution behind a release; undefined when there is none. */
   describeExecution(releaseId: string): Promise<ExecutionDescription | undefined>;
+  /**
+   * `gantry abort` (decision 053): stop a running release, rollback or drill through the operator API (POST /aborts).
+   * AWS: status `ABORTING` (the reconciler closes the record within seconds); a local Gantry: the final status after the
+   * re-run. Bad input → ValidationError; no such release → NotFoundError; a release that has ended → RefusedError.
+   */
+  abortRelease(releaseId: string, reason: string): Promise<AbortResult>;
   getFreeze(): Promise<FreezeState>;
   setFreeze(on: boolean, reason: string): Promise<FreezeState>;
   /** An approval decision (the local path; the AWS path signs a request to the approval API). */

@@ -30,7 +30,18 @@ import { type LoadedScenario, loadScenario, readConfigFile, readScenarioJson } f
 // the read commands only read the files (issue 17).
 import type { SimulationOutput } from '../../local/simulate';
 const simulate: typeof import('../../local/simulate').simulate = async (...args) => (await import('../../local/simulate')).simulate(...args);
-import { type Decision, type DecisionResult, type ExecutionDescription, type GantryBackend, NotFoundError, RefusedError, type StagePointerView, type StartResult } from './backend';
+import {
+  type AbortResult,
+  type Decision,
+  type DecisionResult,
+  type ExecutionDescription,
+  type GantryBackend,
+  NotFoundError,
+  RefusedError,
+  type StagePointerView,
+  type StartResult,
+} from './backend';
+import { abortRefusal, parseAbortRequest } from '../../lambdas/domain/operator-requests';
 import { CliInputError } from '../errors';
 
 export const STATE_FILE = 'gantry-local.json';
@@ -47,6 +58,8 @@ const actionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('rollback'), at: z.string(), principal: z.string(), input: z.record(z.string(), z.unknown()) }),
   z.object({ type: z.literal('drill'), at: z.string(), principal: z.string(), input: z.record(z.string(), z.unknown()) }),
   z.object({ type: z.literal('freeze'), at: z.string(), principal: z.string(), state: z.enum(['on', 'off']), reason: z.string() }),
+  /** `gantry abort` (decision 053): POST /aborts through the operator API at `at`. */
+  z.object({ type: z.literal('abort'), at: z.string(), principal: z.string(), releaseId: z.string(), reason: z.string() }),
   z.object({
     type: z.literal('decision'),
     at: z.string(),
@@ -94,6 +107,8 @@ export function scenarioWithActions(state: LocalState): { raw: Record<string, un
       triggers.push({ type: a.type, principal: a.principal, input: a.input, at });
     } else if (a.type === 'freeze') {
       triggers.push({ type: 'freeze', state: a.state, reason: a.reason, principal: a.principal, at });
+    } else if (a.type === 'abort') {
+      triggers.push({ type: 'abort', releaseId: a.releaseId, reason: a.reason, principal: a.principal, at });
     } else {
       const after = atDuration(a.phaseAt, a.at);
       script.push({
@@ -370,6 +385,30 @@ export class LocalBackend implements GantryBackend {
   async setFreeze(on: boolean, reason: string): Promise<FreezeState> {
     await this.act({ type: 'freeze', at: this.state.now, principal: this.principal, state: on ? 'on' : 'off', reason });
     return this.getFreeze();
+  }
+
+  /**
+   * `gantry abort` (decision 053): refused here with the API's words when the release has ended, else an `abort` action
+   * (POST /aborts through the operator API in the re-run: the local engine stops the execution and the reconciler closes
+   * the record). Answers the release's status after the re-run.
+   */
+  async abortRelease(releaseId: string, reason: string): Promise<AbortResult> {
+    parseAbortRequest({ releaseId, reason });
+    const before = projectRelease(await this.getReleaseEvents(releaseId));
+    if (!before) throw new NotFoundError(`release ${releaseId} is not in ${this.label}; list them with gantry releases --local ${this.dir}`);
+    if (before.status !== 'RUNNING') throw new RefusedError(abortRefusal(releaseId, before.status, before.endedAt));
+    const { output } = await this.act({ type: 'abort', at: this.state.now, principal: this.principal, releaseId, reason });
+    const refused = output.timeline.find((t) => t.event === 'Abort Refused' && t.release === releaseId && t.at === this.state.now);
+    if (refused) throw new RefusedError(`the operator API refused the abort of ${releaseId}: ${refused.reason ?? ''}`);
+    const after = projectRelease(await this.getReleaseEvents(releaseId));
+    const status = after?.status ?? 'RUNNING';
+    return {
+      releaseId,
+      status,
+      principal: this.principal,
+      ...(after?.reason ? { reason: after.reason } : {}),
+      message: `release ${releaseId} ${status}${after?.reason ? `: ${after.reason}` : ''}`,
+    };
   }
 
   async decide(d: Decision): Promise<DecisionResult> {

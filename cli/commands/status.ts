@@ -36,6 +36,8 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
   if (v.requestReason) lines.push(`  reason     ${v.requestReason}`);
   if (v.breakGlass) lines.push(`  BREAK-GLASS ${v.breakGlass}`);
   if (v.endedAt) lines.push(`  finished   ${clock(v.endedAt)}`);
+  // gantry abort (decision 053): until the reconciler closes the record, say that it was asked to stop.
+  if (v.abort && v.status === 'RUNNING') lines.push(`  aborting   asked ${clock(v.abort.at)} by ${v.abort.by}: ${v.abort.reason} (the reconciler closes the record)`);
   if (v.execution && v.execution.status !== v.status && !(v.status === 'RUNNING' && v.execution.status === 'RUNNING')) {
     lines.push(`  execution  ${v.execution.status}${v.execution.error ? ` (${v.execution.error}${v.execution.cause ? `: ${v.execution.cause.slice(0, 200)}` : ''})` : ''}`);
   }

@@ -70,6 +70,8 @@ export const releaseStatusSchema = z.object({
   requestReason: z.string().nullable(),
   /** The break-glass reason, when the release bypassed windows. */
   breakGlass: z.string().nullable(),
+  /** `gantry abort` (decision 053): who asked to stop it, why and when; absent when nobody did. */
+  abort: z.object({ by: z.string(), reason: z.string(), at: iso }).optional(),
   startedAt: iso,
   endedAt: nullableIso,
   /** The backend's clock when the answer was read (virtual for a local Gantry). */

@@ -312,6 +312,7 @@ function statusView(summary: ReleaseSummary, events: readonly LedgerEvent[], ctx
     reason: summary.reason ?? null,
     requestReason: summary.requestReason ?? null,
     breakGlass: summary.breakGlass ? summary.breakGlass.reason : null,
+    ...(summary.abort ? { abort: summary.abort } : {}),
     startedAt: summary.startedAt,
     endedAt: summary.endedAt ?? null,
     now: ctx.now.toISOString(),

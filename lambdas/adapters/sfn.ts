@@ -1,6 +1,6 @@
 /** TaskTokens and Executions over AWS Step Functions (AWS SDK v3). */
-import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { ExecutionDescription, Executions, TaskTokens } from '../ports';
+import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import type { ExecutionDescription, Executions, ExecutionStop, TaskTokens } from '../ports';
 import { ConfigError, isAwsError, rethrow } from './errors';
 
 /** SendTaskFailure limits: `error` ≤ 256 characters, `cause` ≤ 32,768 characters. */
@@ -87,6 +87,23 @@ export class SfnExecutions implements Executions {
       if (isAwsError(e, 'ExecutionAlreadyExists')) return { executionArn: this.executionArn(name), alreadyExists: true };
       return rethrow(e);
     }
+  }
+
+  /**
+   * StopExecution (decision 053), then DescribeExecution: Step Functions documents no error for a stop of an
+   * execution that has already closed, so only its status afterwards tells a stop that took (ABORTED) from an
+   * execution that had ended meanwhile. ExecutionDoesNotExist → `stopped: false` and no status.
+   */
+  async stop(name: string, error: string, cause: string): Promise<ExecutionStop> {
+    const executionArn = this.executionArn(name);
+    try {
+      await this.client.send(new StopExecutionCommand({ executionArn, error: truncate(error, TASK_ERROR_MAX), cause: truncate(cause, TASK_CAUSE_MAX) }));
+    } catch (e) {
+      if (isAwsError(e, 'ExecutionDoesNotExist')) return { executionArn, stopped: false };
+      return rethrow(e);
+    }
+    const after = await this.describe(name);
+    return { executionArn, stopped: after?.status === 'ABORTED', ...(after ? { status: after.status } : {}) };
   }
 
   /** arn:aws:states:r:a:stateMachine:X → arn:aws:states:r:a:execution:X:<name> */

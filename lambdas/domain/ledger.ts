@@ -42,6 +42,8 @@ export const LEDGER_EVENT_TYPES = [
   'plan.stale',
   /** A rollback drill's figures (decision 052): its two legs (operator rollbacks), time to restore, the digests, who started it, the outcome. */
   'drill.recorded',
+  /** `gantry abort` (decision 053): who asked the operator API to stop the execution, and why; the reconciler closes the record. */
+  'abort.requested',
 ] as const;
 export type LedgerEventType = (typeof LEDGER_EVENT_TYPES)[number];
 
@@ -225,6 +227,8 @@ export interface ReleaseSummary {
   readonly force?: { reason: string };
   /** A rollback drill (kind `drill`): its figures as `drill.recorded` has them (decision 052). */
   readonly drill?: DrillSummary;
+  /** `gantry abort` (decision 053): who asked to stop the execution, why and when (the first request on record). */
+  readonly abort?: { readonly by: string; readonly reason: string; readonly at: string };
   readonly stages: StageSummary[];
   /**
    * Traceability (decision 051), folded from the `change.record` gates: the change id (when it was found and
@@ -484,6 +488,9 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
         for (const s of release.stages as MutableStage[]) {
           if (s.status === 'WAITING' && release.status === 'ABORTED') s.status = 'ABORTED';
         }
+        break;
+      case 'abort.requested':
+        release.abort ??= { by: str(data.by) ?? '', reason: str(data.reason) ?? '', at: e.at };
         break;
       case 'drill.recorded':
         release.drill = {

@@ -6,6 +6,7 @@
  * spellings below are therefore fixed (test/unit/step-keys.test.ts pins each one).
  *
  *   release.started | release.finished | release.attributed          once per release
+ *   release.abort-requested                                           once per release (decision 053)
  *   stage:<stage>:<step>                                              once per release and stage
  *   stage:<stage>:at-deploy:<attempt>:<what>                          once per deploy attempt (deploy-check)
  *   stage:<stage>:at-rollback:gate:window                             the window checked again before a rollback
@@ -23,6 +24,8 @@ export const RELEASE_STEP = {
   finished: 'release.finished',
   /** Who pushed the image (CloudTrail PutImage), recorded by intake. */
   attributed: 'release.attributed',
+  /** `gantry abort` (decision 053): the first abort request of the release; a replayed or repeated one records nothing. */
+  abortRequested: 'release.abort-requested',
 } as const;
 
 /** Where the release or rollback is waiting. */

@@ -61,7 +61,7 @@ describe('the approval API', () => {
       (m) => resourcePath((m.Properties?.ResourceId as { Ref: string }).Ref) !== DECISION_RESOURCE,
     );
 
-    assert.equal(methods.length, 4);
+    assert.equal(methods.length, Object.keys(OPERATOR_ROUTES).length);
     for (const m of methods) {
       const p = m.Properties as Record<string, any>;
       assert.equal(p.Integration.Type, 'AWS_PROXY');
@@ -71,7 +71,7 @@ describe('the approval API', () => {
     }
   });
 
-  it('lets only API Gateway invoke operator-api, only for its three routes of this API, and no test invocations', () => {
+  it('lets only API Gateway invoke operator-api, only for its routes of this API, and no test invocations', () => {
     const permissions = Object.values(resourcesOfType(built.template, 'AWS::Lambda::Permission')).filter((p) =>
       JSON.stringify(p.Properties?.FunctionName).includes(logicalId(cp().functions['operator-api'].function)),
     );
@@ -81,9 +81,9 @@ describe('the approval API', () => {
       const arn = JSON.stringify(p.Properties?.SourceArn);
       assert.match(arn, new RegExp(`"${logicalId(cp().approvalApi.api)}"`));
       assert.doesNotMatch(arn, /test-invoke-stage/);
-      return /\/(POST|PUT)\/(releases|rollbacks|freeze|drills)"/.exec(arn)?.slice(1).join(' /');
+      return /\/(POST|PUT)\/(releases|rollbacks|freeze|drills|aborts)"/.exec(arn)?.slice(1).join(' /');
     });
-    assert.deepEqual(routes.sort(), ['POST /drills', 'POST /releases', 'POST /rollbacks', 'PUT /freeze']);
+    assert.deepEqual(routes.sort(), ['POST /aborts', 'POST /drills', 'POST /releases', 'POST /rollbacks', 'PUT /freeze']);
   });
 
   it('names each operator route for identity policies (operatorArns)', () => {

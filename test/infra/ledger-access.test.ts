@@ -103,6 +103,8 @@ describe('who may write which item of the ledger (read from the template)', () =
       'drill-step',
       'image-gates',
       'intake',
+      // gantry abort's abort.requested (decision 053), recorded for the caller before StopExecution.
+      'operator-api',
       'prepare-release',
       'reconciler',
       'record-step',
@@ -228,9 +230,9 @@ describe('people', () => {
     const invoke = statements.operator?.find((s: Statement) => asArray(s.Action).includes('execute-api:Invoke'));
     assert.deepEqual(
       asArray(invoke?.Resource)
-        .map((r) => /\/v1\/(POST|PUT)\/(releases|rollbacks|freeze|drills)"/.exec(JSON.stringify(r))?.slice(1).join(' /'))
+        .map((r) => /\/v1\/(POST|PUT)\/(releases|rollbacks|freeze|drills|aborts)"/.exec(JSON.stringify(r))?.slice(1).join(' /'))
         .sort(),
-      ['POST /drills', 'POST /releases', 'POST /rollbacks', 'PUT /freeze'],
+      ['POST /aborts', 'POST /drills', 'POST /releases', 'POST /rollbacks', 'PUT /freeze'],
     );
     assert.ok(actions('operator').includes('states:StopExecution') && actions('operator').includes('dynamodb:Query'));
     assert.deepEqual(actions('approver'), ['execute-api:Invoke']);

@@ -331,13 +331,42 @@ describe('the handlers', () => {
     assert.match(resource, /:execution:/);
     assert.ok(resource.includes(JSON.stringify({ Ref: logicalId(cp().releaseStateMachine) })), `only the release workflow's executions: ${resource}`);
     assert.ok(!resource.includes(logicalId(cp().rollbackStateMachine)));
-    // Besides intake, only the drill workflow: it watches its nested rollback executions (startExecution.sync:2, decision 052).
-    const others = all.filter((s) => !/Intake/.test(s.where));
+    // Besides intake, the drill workflow (it watches its nested rollback executions: startExecution.sync:2, decision 052)
+    // and the operator API (after a StopExecution, whether the stop took: gantry abort, decision 053).
+    const others = all.filter((s) => !/Intake/.test(s.where) && !/OperatorApi/.test(s.where));
     assert.deepEqual(
       others.map((s) => [/DrillWorkflow/.test(s.where), JSON.stringify(s.statement.Resource).includes(logicalId(cp().rollbackStateMachine))]),
       [[true, true]],
       'no other role may describe executions',
     );
+  });
+
+  it('let only the operator API stop executions, and only those of the release, rollback and drill workflows (gantry abort, decision 053)', () => {
+    // The drill workflow's own role stops the nested rollback legs it runs (startExecution.sync:2, decision 052): a workflow, not a handler.
+    const stoppers = allPolicyStatements(built.template).filter(
+      (s) => asArray(s.statement.Action as string[]).includes('states:StopExecution') && !/DrillWorkflowRole/.test(s.where),
+    );
+    assert.ok(stoppers.length > 0, 'the operator API can stop executions');
+    assert.ok(
+      stoppers.every((s) => /OperatorApi/.test(s.where)),
+      `only operator-api: ${stoppers.map((s) => s.where).join(', ')}`,
+    );
+    const resources = stoppers.flatMap((s) => asArray(s.statement.Resource).map((r) => JSON.stringify(r)));
+    const machines = [cp().releaseStateMachine, cp().rollbackStateMachine, cp().drillStateMachine].map((m) => logicalId(m));
+    for (const id of machines)
+      assert.ok(
+        resources.some((r) => r.includes(`"Ref":"${id}"`) && r.includes(':execution:')),
+        `executions of ${id}`,
+      );
+    // Executions only (never a state machine, never *), each of one of the three workflows.
+    for (const r of resources) {
+      assert.match(r, /:execution:/, r);
+      assert.ok(
+        machines.some((id) => r.includes(`"Ref":"${id}"`)),
+        r,
+      );
+    }
+    for (const s of stoppers) assert.deepEqual(asArray(s.statement.Action as string[]).sort(), ['states:DescribeExecution', 'states:StopExecution']);
   });
 
   it('read only the configured ECR repositories', () => {

@@ -85,6 +85,8 @@ function journey(releaseId = 'rel-1'): LedgerEventInput[] {
     e('lease.lost', 'prod', { to: 'payments-rollback-1', by: 'arn:aws:sts::111122223333:assumed-role/Operators/carol', reason: 'operator rollback' }, 'prod/lost-after'),
     // Only a drill's own record has drill.recorded (decision 052); the projection reads it wherever it is.
     e('drill.recorded', 'prod', { stage: 'prod', status: 'SUCCEEDED', fromDigest: DEV_DIGEST, toDigest: OLD_DIGEST, timeToRestoreSeconds: 360, legs: [] }, 'prod/drill'),
+    // gantry abort (decision 053): the first request is the one the summary keeps.
+    e('abort.requested', undefined, { by: 'arn:aws:iam::111122223333:user/carol', reason: 'wrong digest' }, 'abort'),
     e('release.finished', undefined, { status: 'ROLLED_BACK', reason: 'prod bake failed' }, 'end'),
   ];
 }
@@ -209,6 +211,8 @@ describe('projectRelease', () => {
     assert.equal(summary.releaseId, 'rel-1');
     assert.equal(summary.service, 'payments');
     assert.equal(summary.drill?.timeToRestoreSeconds, 360);
+    assert.equal(summary.abort?.by, 'arn:aws:iam::111122223333:user/carol');
+    assert.equal(summary.abort?.reason, 'wrong digest');
     assert.equal(summary.drill?.toDigest, OLD_DIGEST);
     assert.equal(summary.digest, DEV_DIGEST);
     assert.equal(summary.tag, 'v1.2.3');

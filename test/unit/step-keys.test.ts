@@ -10,7 +10,7 @@ const ROOT = join(__dirname, '..', '..');
 
 describe('step keys', () => {
   it('spells the release-level keys as the ledgers hold them', () => {
-    assert.deepEqual(RELEASE_STEP, { started: 'release.started', finished: 'release.finished', attributed: 'release.attributed' });
+    assert.deepEqual(RELEASE_STEP, { started: 'release.started', finished: 'release.finished', attributed: 'release.attributed', abortRequested: 'release.abort-requested' });
   });
 
   it('spells the place of an approval in an N-of-M count (decision 050) as the ledgers hold it', () => {

@@ -138,7 +138,14 @@ function scenarios(): Array<{ name: string; raw?: unknown; file?: string }> {
   early.triggers = [{ type: 'ecr-push', repository: 'payments-api', tag: 'v1.4.2', digest: D2, principal: pusher(1) }];
   early.script = [{ when: { service: 'payments', stage: 'dev', phase: 'deploy', after: 'PT30S' }, alarm: { name: 'payments-dev-5xx', state: 'ALARM' } }];
 
+  // 7. gantry abort (decision 053): the operator API reads the record, appends abort.requested and stops the execution.
+  const aborted = JSON.parse(readFileSync(join(ROOT, 'examples', 'scenarios', 'abort-during-bake.json'), 'utf8'));
+  aborted.name = 'abort through the operator API';
+  aborted.script = [];
+  aborted.triggers.push({ type: 'abort', service: 'payments', reason: 'wrong digest', principal: 'arn:aws:iam::111122223333:user/carol', at: 'PT20M' });
+
   return [
+    { name: aborted.name, raw: aborted },
     { name: approvals.name, raw: approvals },
     { name: early.name, raw: early },
     { name: operators.name, raw: operators },
@@ -233,10 +240,10 @@ describe('every ledger request of every handler', () => {
     assert.deepEqual(recorded.filter((r) => r.request.operation === 'DeleteItem' && itemKindOf(r.request.partitionKey ?? '') === 'release').map(describeRequest), []);
   });
 
-  it('of the operator API writes only start records and the freeze', () => {
+  it("of the operator API writes only start records, the freeze and an abort's abort.requested (decision 053)", () => {
     const kinds = new Set(recorded.filter((r) => r.handler === 'operator-api').map((r) => `${r.request.operation} ${itemKindOf(r.request.partitionKey ?? '')}`));
 
-    assert.deepEqual([...kinds].sort(), ['PutItem initiator', 'UpdateItem freeze']);
+    assert.deepEqual([...kinds].sort(), ['PutItem initiator', 'PutItem release', 'Query release', 'UpdateItem freeze']);
   });
 });
 

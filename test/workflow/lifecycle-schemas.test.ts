@@ -97,6 +97,17 @@ const HAND_BUILT: LifecycleEvent[] = [
   },
   { detailType: 'Release Finished', detail: { ...base, status: 'ROLLED_BACK', reason: 'prod: rolled back' } },
   { detailType: 'Release Finished', detail: { ...base, digest: null, status: 'FAILED', reason: 'tag v9 not found' } },
+  // gantry abort (decision 053): who asked and why.
+  {
+    detailType: 'Release Finished',
+    detail: {
+      ...base,
+      status: 'ABORTED',
+      reason: 'aborted by arn:aws:iam::111122223333:user/carol: wrong digest',
+      abortedBy: 'arn:aws:iam::111122223333:user/carol',
+      abortReason: 'wrong digest',
+    },
+  },
   {
     detailType: 'Rollback Drilled',
     detail: {
@@ -143,6 +154,9 @@ describe('lifecycle event schemas', () => {
     assert.match(problems({ ...ok, source: 'aws.ecr' }).join(), /source/);
     assert.match(problems({ ...ok, detail: { ...(ok.detail as object), status: 'PROMOTED' } }).join(), /status/);
     assert.match(problems({ ...ok, detail: { ...(ok.detail as object), stage: undefined } }).join(), /stage/);
+    const aborted = envelope(HAND_BUILT.find((e) => e.detail.abortedBy !== undefined) as LifecycleEvent);
+    assert.match(problems({ ...aborted, detail: { ...(aborted.detail as object), abortedBy: '' } }).join(), /abortedBy/);
+    assert.match(problems({ ...aborted, detail: { ...(aborted.detail as object), abortReason: 7 } }).join(), /abortReason/);
   });
 });
 

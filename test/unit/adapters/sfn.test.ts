@@ -11,6 +11,7 @@ import {
   SFNClient,
   SFNServiceException,
   StartExecutionCommand,
+  StopExecutionCommand,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -163,5 +164,65 @@ describe('executionArnPrefix', () => {
       executionArnPrefix('arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:gantry-release:3'),
       'arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:gantry-release:',
     );
+  });
+});
+
+describe('SfnExecutions.stop (decision 053)', () => {
+  const client = new SFNClient({ region: 'eu-west-2' });
+  const sfn = mockClient(client);
+  const rollbacks = new SfnExecutions(client, 'arn:aws:states:eu-west-2:111122223333:stateMachine:gantry-rollback');
+  const ARN = 'arn:aws:states:eu-west-2:111122223333:execution:gantry-rollback:payments-api-rollback-20261124T100000Z-abc123';
+  beforeEach(() => sfn.reset());
+
+  it('stops the named execution with the error and cause, then reads its status: ABORTED is a stop that took', async () => {
+    sfn.on(StopExecutionCommand).resolves({ stopDate: new Date('2026-11-24T10:00:01Z') });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'ABORTED', input: '{}' });
+
+    const r = await rollbacks.stop(
+      'payments-api-rollback-20261124T100000Z-abc123',
+      'Gantry.Aborted',
+      '{"abortedBy":"arn:aws:iam::111122223333:user/carol","reason":"wrong digest"}',
+    );
+
+    assert.deepEqual(
+      sfn.commandCalls(StopExecutionCommand).map((c) => c.args[0].input),
+      [{ executionArn: ARN, error: 'Gantry.Aborted', cause: '{"abortedBy":"arn:aws:iam::111122223333:user/carol","reason":"wrong digest"}' }],
+    );
+    assert.deepEqual(
+      sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input),
+      [{ executionArn: ARN }],
+    );
+    assert.deepEqual(r, { executionArn: ARN, stopped: true, status: 'ABORTED' });
+  });
+
+  it('says not stopped, with the status it had ended in, when the execution finished before the stop', async () => {
+    sfn.on(StopExecutionCommand).resolves({ stopDate: new Date('2026-11-24T09:59:00Z') });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', input: '{}' });
+    assert.deepEqual(await rollbacks.stop('x-1', 'Gantry.Aborted', 'c'), {
+      executionArn: 'arn:aws:states:eu-west-2:111122223333:execution:gantry-rollback:x-1',
+      stopped: false,
+      status: 'SUCCEEDED',
+    });
+  });
+
+  it('says not stopped, with no status, for ExecutionDoesNotExist (and describes nothing)', async () => {
+    sfn.on(StopExecutionCommand).rejects(new ExecutionDoesNotExist({ $metadata: {}, message: 'Execution Does Not Exist' }));
+    const r = await rollbacks.stop('x-2', 'Gantry.Aborted', 'c');
+    assert.deepEqual(r, { executionArn: 'arn:aws:states:eu-west-2:111122223333:execution:gantry-rollback:x-2', stopped: false });
+    assert.equal(sfn.commandCalls(DescribeExecutionCommand).length, 0);
+  });
+
+  it('trims an error and a cause to the lengths StopExecution accepts', async () => {
+    sfn.on(StopExecutionCommand).resolves({});
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
+    await rollbacks.stop('x-3', 'E'.repeat(300), 'c'.repeat(40_000));
+    const input = sfn.commandCalls(StopExecutionCommand)[0]?.args[0].input;
+    assert.equal(input?.error?.length, 256);
+    assert.equal(input?.cause?.length, 32_768);
+  });
+
+  it('rethrows a throttled StopExecution as transient', async () => {
+    sfn.on(StopExecutionCommand).rejects(throttling());
+    await assert.rejects(rollbacks.stop('x-4', 'Gantry.Aborted', 'c'), (e: unknown) => e instanceof TransientAwsError && e.name === 'ThrottlingException');
   });
 });
