@@ -63,7 +63,7 @@ export interface Overview {
   /** The backend's clock (virtual for a local Gantry). */
   readonly now: string;
   readonly allowActions: boolean;
-  /** Actions are allowed and the backend can abort a release (`gantry abort`): the page shows an Abort button. */
+  /** Actions are allowed, so the page shows an Abort button on each release in flight (`gantry abort`, decision 053). */
   readonly canAbort: boolean;
   /** The stage matrix (cli/stage-matrix.ts), as `gantry stages --json` gives it. */
   readonly matrix: Awaited<ReturnType<typeof matrixOf>>;
@@ -142,7 +142,7 @@ export async function overviewOf(b: GantryBackend, allowActions: boolean): Promi
     simulated: b.kind === 'local',
     now: b.now().toISOString(),
     allowActions,
-    canAbort: allowActions && typeof (b as { abortRelease?: unknown }).abortRelease === 'function',
+    canAbort: allowActions,
     matrix: await matrixOf(b),
     inFlight: views.map(inFlightOf),
     approvals: views.flatMap(approvalsOf),

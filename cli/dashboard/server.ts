@@ -7,7 +7,7 @@
  *   GET  /api/releases/:id               one release's status view (as `gantry status --json` gives it)
  *   GET  /releases/:id/report            the release's HTML report (as `gantry report` builds it)
  *   POST /api/releases/:id/approve|reject {stage, comment?, planSha256?}  → backend.decide
- *   POST /api/releases/:id/abort         {reason}  → backend.abortRelease, when the backend has it
+ *   POST /api/releases/:id/abort         {reason}  → backend.abortRelease (`gantry abort`, decision 053)
  *
  * Security (docs/security.md "Local dashboard"): only 127.0.0.1; a request whose Host is not 127.0.0.1:PORT or
  * localhost:PORT is refused (DNS rebinding); every POST needs --allow-actions, the server's random token in
@@ -86,8 +86,6 @@ export function parsePort(value: string | number | undefined): number {
   return n;
 }
 
-type AbortCapable = GantryBackend & { abortRelease?: (releaseId: string, reason: string) => Promise<{ releaseId: string; status: string; message: string }> };
-
 const STATIC: Record<string, { file: string; type: string }> = {
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
@@ -147,7 +145,7 @@ export async function startDashboard(opts: DashboardOptions, io: OperatorIo): Pr
   const port = parsePort(opts.port);
   const allowActions = opts.allowActions === true;
   const files = { index: readStatic('index.html'), js: readStatic('app.js'), css: readStatic('app.css') };
-  const backend = (await openBackend(opts, io)) as AbortCapable;
+  const backend: GantryBackend = await openBackend(opts, io);
   const token = randomBytes(32).toString('base64url');
   const indexHtml = files.index.replace('{{TOKEN}}', allowActions ? token : '');
   let actualPort = port;
@@ -271,9 +269,7 @@ export async function startDashboard(opts: DashboardOptions, io: OperatorIo): Pr
     if (verb === 'abort') {
       const reason = optionalString(body, 'reason', REASON_MAX);
       if (!reason) throw new DashboardRequestError(400, 'reason: expected why the release is aborted (recorded)');
-      const abort = backend.abortRelease;
-      if (typeof abort !== 'function') throw new DashboardRequestError(501, 'abort is not available in this version of gantry');
-      return act(res, async () => ({ status: 200, body: await abort.call(backend, id, reason) }));
+      return act(res, async () => ({ status: 200, body: await backend.abortRelease(id, reason) }));
     }
     const stage = await stageOf(id, body.stage);
     const comment = optionalString(body, 'comment', COMMENT_MAX);

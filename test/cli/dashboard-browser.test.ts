@@ -179,6 +179,33 @@ describe('the dashboard in headless Chromium', () => {
     }
   }, 120_000);
 
+  it('aborts a release from the page with a reason: it leaves the releases in flight and shows ABORTED in the history', async () => {
+    const dir = await waitingForApproval();
+    const d = await startDashboard({ local: dir, port: 0, allowActions: true }, testIo());
+    try {
+      const { page, problems, origins } = await open(d);
+      const card = page.locator(`.card.release[data-release="${RELEASE}"]`);
+      await card.waitFor();
+
+      // No reason, nothing sent.
+      await card.locator('button.danger').click();
+      await page.locator('#toast.bad', { hasText: 'Abort: give a reason first' }).waitFor();
+      await card.locator('input.reason').fill('INC-5120 wrong build');
+      await card.locator('button.danger').click();
+
+      await page.locator(`#history tr[data-release="${RELEASE}"]`).waitFor();
+      assert.match(await page.locator(`#history tr[data-release="${RELEASE}"]`).textContent(), /ABORTED/);
+      assert.match(await page.locator('#toast').textContent(), new RegExp(`${RELEASE} ABORTED`));
+      assert.equal(await page.locator(`.card.release[data-release="${RELEASE}"]`).count(), 0);
+      assert.match(await page.locator('#inflight').textContent(), /Nothing in flight/);
+      assert.deepEqual(problems, []);
+      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
+      await page.close();
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
+
   it('read-only: no action buttons, the mode says so; the report opens without errors', async () => {
     const dir = await waitingForApproval();
     const d = await startDashboard({ local: dir, port: 0 }, testIo());

@@ -269,30 +269,33 @@ describe('the dashboard server with --allow-actions', () => {
     }
   });
 
-  it('aborts through the backend when it can (canAbort), with the reason; no Abort when it cannot', async () => {
-    const calls: Array<[string, string]> = [];
-    const io = {
-      ...testIo(),
-      openBackend: async () =>
-        Object.assign(new LocalBackend(dir, { principal: bob }), {
-          abortRelease: async (releaseId: string, reason: string) => {
-            calls.push([releaseId, reason]);
-            return { releaseId, status: 'ABORTED', message: `aborted ${releaseId}` };
-          },
-        }),
-    };
-    const d = await startDashboard({ local: dir, port: 0, allowActions: true }, io);
+  it('aborts a running release with the reason (gantry abort, decision 053); a finished one is refused with 409', async () => {
+    const d = await startDashboard({ local: dir, port: 0, allowActions: true }, testIo());
     try {
-      const o = (await call(d.port, 'GET', '/api/overview')).json();
-      const r = await call(d.port, 'POST', `/api/releases/${RELEASE}/abort`, {
-        headers: { 'content-type': 'application/json', 'x-gantry-dashboard-token': await tokenOf(d.port) },
-        body: JSON.stringify({ reason: 'INC-5120' }),
-      });
+      const token = await tokenOf(d.port);
+      const abort = () =>
+        call(d.port, 'POST', `/api/releases/${RELEASE}/abort`, {
+          headers: { 'content-type': 'application/json', 'x-gantry-dashboard-token': token },
+          body: JSON.stringify({ reason: 'INC-5120 wrong build' }),
+        });
+      const before = overviewSchema.parse((await call(d.port, 'GET', '/api/overview')).json());
 
-      assert.equal(o.canAbort, true);
-      assert.equal(r.status, 200);
-      assert.deepEqual(r.json(), { releaseId: RELEASE, status: 'ABORTED', message: `aborted ${RELEASE}` });
-      assert.deepEqual(calls, [[RELEASE, 'INC-5120']]);
+      const r = await abort();
+      const again = await abort();
+      const after = overviewSchema.parse((await call(d.port, 'GET', '/api/overview')).json());
+
+      assert.equal(before.canAbort, true);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json().releaseId, RELEASE);
+      assert.equal(r.json().status, 'ABORTED');
+      assert.match(r.json().message, /INC-5120 wrong build/);
+      assert.equal(again.status, 409);
+      assert.match(again.json().message, /ABORTED|finished|ended/);
+      assert.deepEqual(after.inFlight, []);
+      assert.deepEqual(
+        after.history.map((h) => [h.releaseId, h.status]),
+        [[RELEASE, 'ABORTED']],
+      );
     } finally {
       await d.close();
     }
