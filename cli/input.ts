@@ -17,6 +17,8 @@ export interface SourceOptions {
   readonly table?: string;
   readonly region?: string;
   readonly endpoint?: string;
+  /** The AWS profile for --table (issue 20: --profile on every command that reads AWS). */
+  readonly profile?: string;
 }
 
 export type { ReleaseFilter } from './release-filter';
@@ -113,7 +115,9 @@ export function parseTimeBound(value: string | undefined, which: 'since' | 'unti
 /** `--table/--region/--endpoint` as the live ledger's options; undefined without --table. */
 export function liveTableOf(opts: SourceOptions): LiveTableOptions | undefined {
   if (!opts.table) return undefined;
+  if (opts.profile !== undefined && !/^[\w.+=,@-]{1,128}$/.test(opts.profile))
+    throw new CliInputError(`--profile: expected an AWS profile name (letters, digits and _.+=,@-), got ${JSON.stringify(opts.profile)}`);
   const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new CliInputError('--table needs --region (or AWS_REGION)');
-  return { tableName: opts.table, region, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}) };
+  return { tableName: opts.table, region, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.profile ? { profile: opts.profile } : {}) };
 }

@@ -19,6 +19,7 @@ import { registerDrillCommand } from './commands/drill';
 import { registerAbortCommand } from './commands/abort';
 import { type OperatorIo, processIo } from './commands/common';
 import { registerOperatorCommands } from './commands/operator';
+import { registerPromoteCommand } from './commands/promote';
 import { registerReportCommand } from './commands/report';
 import { registerSimulateCommand } from './commands/simulate';
 import { registerStagesCommand } from './commands/stages';
@@ -43,11 +44,12 @@ export function buildProgram(io: OperatorIo, setCode: SetCode): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
 
   registerSimulateCommand(program, io);
-  registerAuditCommands(program, setCode);
-  registerMetricsCommand(program, setCode);
+  registerAuditCommands(program, setCode, undefined, io);
+  registerMetricsCommand(program, setCode, undefined, io);
   registerOperatorCommands(program, setCode, io);
   registerDrillCommand(program, setCode, io);
   registerAbortCommand(program, setCode, io);
+  registerPromoteCommand(program, setCode, io);
   registerDoctorCommand(program, setCode, io);
   registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
   registerCompletionCommand(program, io);

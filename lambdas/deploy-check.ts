@@ -6,7 +6,9 @@
  * - newest wins: no newer digest of the service running in the stage or on its way there;
  * - gate `window`: release windows, blackouts and the global freeze (break-glass bypasses them, named);
  *   closed with `outside: "wait"` → wait for the next opening and check everything again;
- * - gate `alarms.pre-deploy`: the stage's alarms, read now.
+ * - gate `alarms.pre-deploy`: the stage's alarms, read now;
+ * - gate `promotion.previous-stage` (a promotion's first stage, decision 054): the digest is still promoted in the
+ *   stage before and was not rolled back away from there while this stage waited.
  * Then claim the deploy on the lease (conditional on the token): from here until the driver run is
  * recorded, nobody can take the stage.
  */
@@ -14,6 +16,7 @@ import { stageClusters } from './domain/config';
 import * as z from 'zod';
 import { evaluateAlarmReadFailure, evaluateAlarmsPreDeploy } from './domain/gates';
 import { approvalAtAction, windowAtAction } from './domain/point-of-action';
+import { readPreviousStageAtAction } from './shared/promotion';
 import { parseWith } from './domain/validation';
 import type { Deps } from './ports';
 import { readStageAlarms } from './shared/alarms';
@@ -51,6 +54,18 @@ export async function run(event: unknown, deps: Deps): Promise<DeployCheckResult
     if (approval.result === 'FAIL') {
       await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: 'approval', reason: approval.reason });
       return { verdict: 'BLOCK', reason: approval.reason, attempt: e.attempt };
+    }
+  }
+
+  // A promotion (decision 054): the stage before may have been rolled back away from the digest while this one waited.
+  if (release.startAt === e.stage && release.digest) {
+    const promotion = await readPreviousStageAtAction(deps, release.service, e.stage, release.digest);
+    if (promotion) {
+      const r = await record(deps, e.releaseId, key(`gate:${promotion.gate}`), 'gate.evaluated', { ...promotion, checkpoint: 'deploy' }, e.stage);
+      if (r.data.result === 'FAIL') {
+        await announce(deps, r.duplicate, 'Stage Gate Failed', release, { stage: e.stage, status: 'BLOCKED', at: r.at, gate: promotion.gate, reason: String(r.data.reason) });
+        return { verdict: 'BLOCK', reason: String(r.data.reason), attempt: e.attempt };
+      }
     }
   }
 

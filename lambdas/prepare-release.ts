@@ -15,6 +15,10 @@
  *   StartExecution record (decision 027).
  * A `release.started` already on record (a retried step) must agree with what this run established:
  * one written ahead of the workflow by someone else stops the release (ReleaseRecordConflictError).
+ *
+ * A promotion (input `startAt`, decision 054) takes gate promotion.previous-stage here, recorded at the stage it
+ * starts at: the digest must have been promoted in the stage before and not rolled back there since. FAIL blocks
+ * that stage before anything runs (stageCount 0: the workflow goes straight to FinishRelease, BLOCKED).
  */
 import * as z from 'zod';
 import { DIGEST_PATTERN } from './domain/config';
@@ -24,7 +28,9 @@ import { parseWith, ValidationError } from './domain/validation';
 import type { Deps } from './ports';
 import { lambdaHandler } from './shared/middleware';
 import { announce, record } from './shared/recorder';
-import { RELEASE_STEP } from './domain/step-keys';
+import { RELEASE_STEP, stageStep } from './domain/step-keys';
+import { PREVIOUS_STAGE_GATE } from './domain/promotion';
+import { readPreviousStageVerdict } from './shared/promotion';
 
 /** The release id is the execution name: it reaches drivers as GANTRY_RELEASE_ID, so it is held to a strict pattern. */
 export const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
@@ -130,6 +136,8 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
     input: e.input,
     reason: input.reason ?? null,
     breakGlass: input.breakGlass ?? null,
+    // A promotion (decision 054): the stage the release starts at.
+    ...(input.startAt !== undefined ? { startAt: input.startAt } : {}),
     // The change record id the input gave (decision 051): the gate change.record checks it in every stage.
     ...(input.changeRecord !== undefined ? { changeRecord: input.changeRecord } : {}),
     // The service's change record policy (decision 051): lets an audit catch a promoted stage without its change.record gate.
@@ -171,14 +179,46 @@ export async function run(event: unknown, deps: Deps): Promise<PreparedRelease> 
       breakGlass: d.breakGlass,
     },
   );
+  // After Release Started (on the bus too): a refusal is a gate of the release's first stage.
+  const blocked = input.startAt !== undefined && !(await previousStageGate(deps, releaseId, input.service, input.startAt, (d.digest as string | null) ?? null));
   return {
     releaseId,
     service: input.service,
     digest: (d.digest as string | null) ?? null,
     tag: (d.tag as string | null) ?? null,
     stages: d.stages as string[],
-    stageCount: (d.stages as string[]).length,
+    stageCount: blocked ? 0 : (d.stages as string[]).length,
   };
+}
+
+/**
+ * Gate promotion.previous-stage when the release is prepared, recorded at the stage it starts at. Returns whether it
+ * passed; FAIL records the stage BLOCKED at once (nothing is deployed) and announces it. A retried step finds the
+ * verdict it recorded the first time and goes by it.
+ */
+async function previousStageGate(deps: Deps, releaseId: string, service: string, stage: string, digest: string | null): Promise<boolean> {
+  const verdict = digest
+    ? await readPreviousStageVerdict(deps, service, stage, digest)
+    : {
+        gate: PREVIOUS_STAGE_GATE,
+        result: 'FAIL' as const,
+        reason: 'the image could not be resolved to a digest: a promotion names a digest promoted in the stage before',
+        evidence: null,
+      };
+  if (!verdict) return true;
+  // The gate first, on its own: a retry that finds a verdict recorded goes by that one, never by a second.
+  const gate = await record(deps, releaseId, stageStep.gate(stage, PREVIOUS_STAGE_GATE), 'gate.evaluated', { ...verdict, checkpoint: 'start' }, stage);
+  if (gate.data.result === 'PASS') return true;
+  const reason = `${PREVIOUS_STAGE_GATE}: ${String(gate.data.reason)}`;
+  await record(deps, releaseId, stageStep.finished(stage), 'stage.finished', { status: 'BLOCKED', reason }, stage);
+  await announce(
+    deps,
+    gate.duplicate,
+    'Stage Gate Failed',
+    { releaseId, service, digest: digest ?? undefined },
+    { stage, status: 'BLOCKED', at: gate.at, gate: PREVIOUS_STAGE_GATE, reason: String(gate.data.reason) },
+  );
+  return false;
 }
 
 export const handler = lambdaHandler(run);

@@ -198,7 +198,10 @@ export interface HandlerLedgerAccess {
 
 /** The ledger methods each handler calls. Adding a `deps.ledger.x()` call to a handler means adding `x` here. */
 export const LEDGER_ACCESS = {
-  'prepare-release': { calls: ['getInitiator', 'append'], why: 'opens the record (release.started) with the initiator from the start record' },
+  'prepare-release': {
+    calls: ['getInitiator', 'append', 'getPointer', 'listReleases'],
+    why: "opens the record (release.started) with the initiator from the start record; a promotion's gate promotion.previous-stage reads the previous stage's pointer and the service's releases (decision 054)",
+  },
   'stage-lease': {
     calls: [
       'getRelease',

@@ -283,7 +283,10 @@ function asObject(input: unknown): Record<string, unknown> {
 function shapeOnlyConfig(input: unknown): GantryConfig {
   const o = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
   const service = typeof o.service === 'string' ? o.service : undefined;
-  const stages = [...(Array.isArray(o.stages) ? o.stages : []), ...(typeof o.stage === 'string' ? [o.stage] : [])].filter((s): s is string => typeof s === 'string');
+  const listed = [...(Array.isArray(o.stages) ? o.stages : []), ...(typeof o.stage === 'string' ? [o.stage] : [])].filter((s): s is string => typeof s === 'string');
+  // A promotion (startAt, decision 054) starts after some earlier stage the shape does not know: stand one in.
+  const from = typeof o.startAt === 'string' ? o.startAt : undefined;
+  const stages = from ? [`(a stage before ${from})`, ...(listed[0] === from ? listed : [from, ...listed])] : listed;
   return { services: service ? { [service]: { stages: stages.map((name) => ({ name })) } } : {} } as unknown as GantryConfig;
 }
 

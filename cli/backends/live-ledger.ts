@@ -17,13 +17,20 @@ export interface LiveTableOptions {
   readonly region: string;
   /** A local DynamoDB (e.g. DynamoDB Local). @default the regional endpoint */
   readonly endpoint?: string;
+  /** The AWS profile whose credentials read the table (`--profile`). @default the standard credential chain */
+  readonly profile?: string;
+}
+
+/** The DynamoDB client configuration of the live ledger: region, endpoint and profile as the options give them. */
+export function liveClientConfig(options: LiveTableOptions): { region: string; endpoint?: string; profile?: string } {
+  return { region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...(options.profile ? { profile: options.profile } : {}) };
 }
 
 /** How many times a release is re-read when it grew between reading its events and its summary. */
 const MAX_READS = 3;
 
 export function openLiveLedger(options: LiveTableOptions): { ledger: DynamoLedger; close: () => void } {
-  const client = new DynamoDBClient({ region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+  const client = new DynamoDBClient(liveClientConfig(options));
   const doc = DynamoDBDocumentClient.from(client);
   return { ledger: new DynamoLedger({ client: doc, tableName: options.tableName }), close: () => doc.destroy() };
 }

@@ -1,8 +1,8 @@
 /**
  * `gantry audit show | verify | export` (and the helpers `gantry metrics` shares). Each reads an export
- * file (`--file`) or the live ledger table (`--table --region`); `show` also reads a local Gantry
- * (`--local <dir>`) or a deployed one (`--stack`, the default) the way `gantry status` does. Each checks
- * every hash chain first, then answers.
+ * file (`--file`), the live ledger table (`--table --region [--profile]`), a local Gantry (`--local <dir>`) or a
+ * deployed one (`--stack`/`--outputs`, `--region`, `--profile`: the default) the way `gantry status` does
+ * (cli/ledger-source.ts, cli/release-source.ts). Each checks every hash chain first, then answers.
  *
  * Exit codes: 0 ok; 1 the record failed verification (an edited, deleted, inserted, reordered or cut
  * event — `verify --strict` also fails on evidence gaps); 2 bad input (CliInputError: a missing file,
@@ -29,11 +29,13 @@ import {
 } from '../../lambdas/domain/audit';
 import { readFileSync } from 'node:fs';
 import { GantryAwsError } from '../backends/backend';
+import type { OperatorIo } from './common';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
 import { registerDriftCommand } from './drift';
 import { CliInputError } from '../errors';
 import { checkOutputFile, writeOutputFile } from '../files';
-import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile, readSource, type SourceOptions } from '../input';
+import { filterExport, liveTableOf, parseTimeBound, type ReleaseFilter, readExportFile } from '../input';
+import { type LedgerSourceOptions, ledgerSourceOptions, oneSource, readLedger } from '../ledger-source';
 import { notFoundMessage, type ReleaseSourceOptions, readRelease, releaseSourceOptions } from '../release-source';
 import { changeIdOption } from '../release-filter';
 import { renderAudit, renderVerification } from '../render/render';
@@ -43,7 +45,7 @@ export const EXIT = { ok: 0, verificationFailed: 1, badInput: 2 } as const;
 
 export type SetCode = (code: number) => void;
 
-export interface CommonOptions extends SourceOptions {
+export interface CommonOptions extends LedgerSourceOptions {
   readonly json?: boolean;
   readonly service?: string;
   readonly since?: string;
@@ -55,12 +57,9 @@ export interface CommonOptions extends SourceOptions {
 export const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 export const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
 
+/** The ledger sources of `audit verify`, `audit export` and `metrics`: --file, --local, a stack (the default), --table (cli/ledger-source.ts). */
 export function sourceOptions(cmd: Command): Command {
-  return cmd
-    .option('--file <export>', 'an export file (JSON Lines, from `gantry audit export` or `gantry simulate --export`)')
-    .option('--table <name>', 'the live ledger table (DynamoDB) instead of a file')
-    .option('--region <region>', 'AWS region of --table (default: AWS_REGION)')
-    .option('--endpoint <url>', 'DynamoDB endpoint of --table (e.g. DynamoDB Local)');
+  return ledgerSourceOptions(cmd);
 }
 
 export function windowOptions(cmd: Command): Command {
@@ -117,7 +116,7 @@ export function checkIntegrity(parsed: ParsedExport, source: string, setCode: Se
  * The public key the signatures are checked with: `--public-key key.pem` (offline), or `--key-arn` (kms:GetPublicKey
  * of the stack's anchor key, which the signatures must then name). Neither: authorship is not checked (verify says so).
  */
-export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: string; region?: string }): Promise<SignatureOptions> {
+export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: string; region?: string; profile?: string }, load?: (id: string) => unknown): Promise<SignatureOptions> {
   if (opts.publicKey !== undefined && opts.keyArn !== undefined) throw new CliInputError('give --public-key <pem> or --key-arn <arn>, not both');
   if (opts.publicKey !== undefined) {
     let pem: string;
@@ -142,7 +141,9 @@ export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: strin
     const { KmsPublicKeys, sdkGetPublicKey } = await import('../../lambdas/adapters/kms');
     let pem: string;
     try {
-      pem = await new KmsPublicKeys(sdkGetPublicKey()).publicKeyPem(opts.keyArn);
+      // The key's own region (its ARN names it) unless --region says otherwise; --profile picks the credentials.
+      const region = opts.region ?? opts.keyArn.split(':')[3];
+      pem = await new KmsPublicKeys(sdkGetPublicKey(load, { ...(region ? { region } : {}), ...(opts.profile ? { profile: opts.profile } : {}) })).publicKeyPem(opts.keyArn);
     } catch (e) {
       throw new GantryAwsError(
         `kms:GetPublicKey of ${opts.keyArn} failed: ${(e as Error).name}: ${(e as Error).message} (the caller needs kms:GetPublicKey on the key: ReleaseControlPlane.grantAudit)`,
@@ -154,7 +155,7 @@ export async function signatureKeysOf(opts: { publicKey?: string; keyArn?: strin
   return {};
 }
 
-export function registerAuditCommands(program: Command, setCode: SetCode, now: () => Date = () => new Date()): void {
+export function registerAuditCommands(program: Command, setCode: SetCode, now: () => Date = () => new Date(), io: Pick<OperatorIo, 'openBackend' | 'err'> = { err }): void {
   const audit = program.command('audit').description('the release record as evidence: show one release, verify the hash chains, export the ledger');
 
   releaseSourceOptions(
@@ -205,6 +206,8 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
     let parsed: ParsedExport;
     let source: string;
     let v: ExportVerification;
+    // --file with --table is one source: the file checked against the live ledger's anchors.
+    oneSource(opts, [['--file', '--table']]);
     const live = opts.file ? liveTableOf(opts) : undefined;
     if (opts.file && live) {
       // The file against the live ledger: its anchors must be the ledger's.
@@ -213,7 +216,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
       const ids = [...new Set([...parsed.events.map((l) => String(l.event.releaseId)), ...parsed.anchors.map((a) => String(a.anchor.releaseId))])];
       v = checkAgainstAnchors(verifyExport(parsed, keys), parsed, await (await import('../backends/live-ledger')).liveAnchors(live, ids));
     } else {
-      ({ parsed, source } = await readSource(opts, filter));
+      ({ parsed, source } = await readLedger(opts, filter, io));
       v = verifyExport(parsed, keys);
     }
     requireSomething(parsed, source, 'verify', filter);
@@ -256,7 +259,7 @@ export function registerAuditCommands(program: Command, setCode: SetCode, now: (
   ).action(async (opts: CommonOptions & { out?: string }) => {
     if (opts.out !== undefined) checkOutputFile(opts.out, '--out');
     const filter = filterOf(opts, now());
-    const { parsed, source } = await readSource(opts, filter);
+    const { parsed, source } = await readLedger(opts, filter, io);
     requireSomething(parsed, source, 'export', filter);
     const v = verifyExport(parsed);
     if (!v.ok) err(`gantry: warning: ${source} does not verify (${v.problems.length} problem(s)); exported as found — run gantry audit verify on it`);

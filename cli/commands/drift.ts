@@ -144,6 +144,7 @@ export function registerDriftCommand(audit: Command, setCode: SetCode, now: () =
     .option('--file <file>', 'insight records as JSON Lines, or the output of gantry simulate --json')
     .option('--table <name>', 'the live ledger table (DynamoDB) instead of a file')
     .option('--region <region>', 'AWS region of --table (default: AWS_REGION)')
+    .option('--profile <profile>', 'AWS profile for --table (default: the standard credential chain)')
     .option('--endpoint <url>', 'DynamoDB endpoint of --table (e.g. DynamoDB Local)')
     .option('--all', 'every check (in the --since window), not only the latest')
     .option('--since <when>', 'checks at or after: an ISO date, instant, or duration back from now (P30D)')

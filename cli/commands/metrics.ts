@@ -1,12 +1,22 @@
-/** `gantry metrics`: DORA figures per service and stage from an export file or the live ledger (lambdas/domain/metrics.ts). */
+/**
+ * `gantry metrics`: DORA figures per service and stage (lambdas/domain/metrics.ts) from an export file (`--file`), a
+ * local Gantry's ledger (`--local <dir>`), the live ledger of a stack (`--stack`/`--outputs`, `--region`,
+ * `--profile`: the default) or a table (`--table`): cli/ledger-source.ts.
+ */
 import type { Command } from 'commander';
 import { exportEvents } from '../../lambdas/domain/audit';
 import { doraMetrics } from '../../lambdas/domain/metrics';
-import { type CommonOptions, checkIntegrity, filterOf, out, type SetCode, sourceOptions, windowOptions } from './audit';
-import { readSource } from '../input';
+import { type CommonOptions, checkIntegrity, err, filterOf, out, type SetCode, sourceOptions, windowOptions } from './audit';
+import type { OperatorIo } from './common';
+import { readLedger } from '../ledger-source';
 import { renderDora } from '../render/render';
 
-export function registerMetricsCommand(program: Command, setCode: SetCode, now: () => Date = () => new Date()): void {
+export function registerMetricsCommand(
+  program: Command,
+  setCode: SetCode,
+  now: () => Date = () => new Date(),
+  io: Pick<OperatorIo, 'openBackend' | 'err'> & { out?: (s: string) => void } = { err },
+): void {
   windowOptions(
     sourceOptions(
       program
@@ -16,10 +26,11 @@ export function registerMetricsCommand(program: Command, setCode: SetCode, now: 
     ),
   ).action(async (opts: CommonOptions) => {
     const filter = filterOf(opts, now());
-    const { parsed, source } = await readSource(opts, filter);
+    const { parsed, source } = await readLedger(opts, filter, io);
     checkIntegrity(parsed, source, setCode);
     const report = doraMetrics(exportEvents(parsed), filter);
-    if (opts.json) out(JSON.stringify(report, null, 2));
-    else out(renderDora(report));
+    const print = io.out ?? out;
+    if (opts.json) print(JSON.stringify(report, null, 2));
+    else print(renderDora(report));
   });
 }

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { TERMINAL_RELEASE_STATUSES } from '../../lambdas/domain/types';
-import { EXIT } from '../backends/backend';
+import { EXIT, type GantryBackend } from '../backends/backend';
 import { CliInputError } from '../errors';
 import { exitCodeOf } from '../render/status-view';
 import { registerDecisionCommands } from './approve';
@@ -42,28 +42,40 @@ export function releaseInputOf(opts: StartOptions): Record<string, unknown> {
   };
 }
 
-async function startAndReport(kind: 'release' | 'rollback', input: Record<string, unknown>, opts: BackendOptions & { json?: boolean }, io: OperatorIo): Promise<number> {
+/**
+ * Start a release, a promotion (a release input with `startAt`: cli/commands/promote.ts) or a rollback and print
+ * what it did. A refusal in the first state (a rollback's target, a promotion's gate promotion.previous-stage) is
+ * printed first, then `refusalHint`'s lines; nothing was deployed.
+ */
+export async function startAndReport(
+  kind: 'release' | 'rollback' | 'promotion',
+  input: Record<string, unknown>,
+  opts: BackendOptions & { json?: boolean },
+  io: OperatorIo,
+  refusalHintOf?: (b: GantryBackend) => Promise<string[]>,
+): Promise<number> {
   return withBackend(opts, io, async (b) => {
-    const r = kind === 'release' ? await b.startRelease(input) : await b.startRollback(input);
-    // A rollback is refused in its first state: wait briefly for its first record to say so.
+    const r = kind === 'rollback' ? await b.startRollback(input) : await b.startRelease(input);
+    // A rollback or a promotion is refused in its first state: wait briefly for its first record to say so.
     let v = await statusOf(b, r.releaseId);
     for (
       let i = 0;
-      kind === 'rollback' && b.kind === 'aws' && i < 10 && (!v || (v.status === 'RUNNING' && v.stages.every((s) => s.phase === 'starting' || s.phase === 'not-started')));
+      kind !== 'release' && b.kind === 'aws' && i < 10 && (!v || (v.status === 'RUNNING' && v.stages.every((s) => s.phase === 'starting' || s.phase === 'not-started')));
       i++
     ) {
       await io.sleep(1000);
       v = await statusOf(b, r.releaseId);
     }
     const status = v?.status ?? null;
-    const code = status && TERMINAL_RELEASE_STATUSES.has(status as never) ? exitCodeOf(status, kind) : EXIT.ok;
+    const code = status && TERMINAL_RELEASE_STATUSES.has(status as never) ? exitCodeOf(status, kind === 'rollback' ? 'rollback' : 'release') : EXIT.ok;
     if (opts.json) {
       io.out(
         json({
           source: b.label,
           simulated: simulated(b),
           releaseId: r.releaseId,
-          kind,
+          // A promotion is a release (its input carries startAt).
+          kind: kind === 'promotion' ? 'release' : kind,
           executionArn: r.executionArn,
           consoleUrl: r.consoleUrl ?? null,
           alreadyExists: r.alreadyExists,
@@ -74,19 +86,27 @@ async function startAndReport(kind: 'release' | 'rollback', input: Record<string
       );
       return code;
     }
-    const what = kind === 'rollback' ? `rollback of ${String(input.service)}/${String(input.stage)}` : `release of ${String(input.service)}`;
+    const what =
+      kind === 'rollback'
+        ? `rollback of ${String(input.service)}/${String(input.stage)}`
+        : kind === 'promotion'
+          ? `promotion of ${String(input.service)} to ${String(input.startAt)}`
+          : `release of ${String(input.service)}`;
     // A rollback refused in its first state started nothing: the refusal comes first, then what may be rolled back to.
-    if (v && status === 'BLOCKED' && kind === 'rollback') {
+    // A promotion refused when it was prepared deployed nothing: no stage of it started.
+    const refusedAtStart = kind === 'rollback' || (kind === 'promotion' && (v?.stages.every((s) => s.startedAt === null || s.startedAt === undefined) ?? false));
+    if (v && status === 'BLOCKED' && refusedAtStart) {
       const service = String(input.service);
       const stage = String(input.stage);
-      io.err(`gantry: ${v.reason ?? 'rollback refused'}`);
+      io.err(`gantry: ${v.reason ?? `${kind} refused`}`);
       io.err(`nothing was deployed (the refusal is recorded as ${r.releaseId})`);
       let hint: string[];
       try {
-        hint = refusalHint(await rollbackCandidates(b, service, stage), service, stage, localHint(b, opts));
+        hint = refusalHintOf ? await refusalHintOf(b) : refusalHint(await rollbackCandidates(b, service, stage), service, stage, localHint(b, opts));
       } catch (e) {
         // The refusal stands even when the digests cannot be read: say so, and where else to look.
-        hint = [`(the digests promoted in ${service}/${stage} could not be read: ${(e as Error).message}; gantry releases --service ${service} lists its releases)`];
+        const where = kind === 'rollback' ? `${service}/${stage}` : service;
+        hint = [`(the digests promoted in ${where} could not be read: ${(e as Error).message}; gantry releases --service ${service} lists its releases)`];
       }
       for (const line of hint) io.err(line);
       return code;

@@ -34,6 +34,7 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
   lines.push(`${kind} ${v.releaseId} — ${paint(colour, v.status)}${v.reason ? `: ${v.reason}` : ''}`);
   lines.push(`  ${v.service} ${shortDigest(v.digest)}${v.tag ? ` (${v.tag})` : ''}, started ${clock(v.startedAt)} by ${v.initiator ?? '(unattributed)'}`);
   if (v.requestReason) lines.push(`  reason     ${v.requestReason}`);
+  if (v.startAt) lines.push(`  promotion  starts at ${v.startAt} (the digest was promoted in the stage before)`);
   if (v.breakGlass) lines.push(`  BREAK-GLASS ${v.breakGlass}`);
   if (v.endedAt) lines.push(`  finished   ${clock(v.endedAt)}`);
   // gantry abort (decision 053): until the reconciler closes the record, say that it was asked to stop.
@@ -66,6 +67,11 @@ export function refusedRollback(r: ReleaseSummary): boolean {
   return r.kind === 'rollback' && r.status === 'BLOCKED' && r.rollbackTarget === undefined && r.stages.every((s) => !s.deploy && !s.rollback && !s.clusters?.length);
 }
 
+/** A promotion refused when it was prepared (gate promotion.previous-stage, decision 054): BLOCKED, no stage started. */
+export function refusedPromotion(r: ReleaseSummary): boolean {
+  return r.kind === 'release' && r.startAt !== undefined && r.status === 'BLOCKED' && r.stages.every((s) => s.startedAt === undefined);
+}
+
 /**
  * The releases `gantry status` shows: one by id; else RUNNING ones (of the service), else the latest one
  * that did something: a refused rollback is the headline only when nothing else is there (`skipped`: the
@@ -75,7 +81,7 @@ export function pickReleases(all: readonly ReleaseSummary[], releaseId: string |
   if (releaseId) return { ids: [releaseId], skipped: [] };
   const running = all.filter((r) => r.status === 'RUNNING');
   if (running.length) return { ids: running.map((r) => r.releaseId), skipped: [] };
-  const latest = all.find((r) => !refusedRollback(r)) ?? all[0];
+  const latest = all.find((r) => !refusedRollback(r) && !refusedPromotion(r)) ?? all[0];
   if (!latest) return { ids: [], skipped: [] };
   return { ids: [latest.releaseId], skipped: all.slice(0, all.indexOf(latest)).map((r) => r.releaseId) };
 }
@@ -136,7 +142,7 @@ export async function runStatus(releaseId: string | undefined, opts: StatusOptio
       throw new NotFoundError(`no release${opts.service ? ` of ${opts.service}` : ''} in ${b.label}; start one with gantry start --service S --tag T${localHint(b, opts)}`);
     }
     if (skipped.length && !opts.json) {
-      io.err(`gantry: passing over ${skipped.length} newer refused rollback(s), which deployed nothing (${skipped.join(', ')}): gantry status <id> shows one`);
+      io.err(`gantry: passing over ${skipped.length} newer refused rollback(s) or promotion(s), which deployed nothing (${skipped.join(', ')}): gantry status <id> shows one`);
     }
     const printed = new Set<string>();
     let first = true;

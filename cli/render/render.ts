@@ -185,6 +185,7 @@ export function renderAudit(a: ReleaseAudit, approvalPolicy: readonly string[] |
   out.push(`Started by   ${a.initiator ?? '(not recorded)'}${a.attributedAt ? `  (attributed ${when(a.attributedAt)} from ${a.attributedFrom ?? 'CloudTrail PutImage'})` : ''}`);
   out.push(`  at         ${when(a.startedAt)}`);
   if (a.requestReason) out.push(`  reason     ${a.requestReason}`);
+  if (a.startAt) out.push(`  promotion  starts at ${a.startAt} (gate promotion.previous-stage)`);
   if (a.breakGlass) out.push(`  BREAK-GLASS ${JSON.stringify(a.breakGlass)}`);
   out.push(`Config       sha256 ${a.configHash ?? '(not recorded)'}`);
   out.push(...changeLines(a.change));

@@ -885,6 +885,7 @@ export function buildReleaseReport(events: readonly LedgerEvent[] | readonly Exp
       `${code(a.initiator ?? '(not recorded)')}${a.attributedAt ? ` <span class="t-neutral">(attributed ${h(when(a.attributedAt))} from ${h(a.attributedFrom ?? 'CloudTrail PutImage')})</span>` : ''}`,
     ],
     ...(a.requestReason ? ([['Request reason', h(a.requestReason)]] as Array<[string, string]>) : []),
+    ...(a.startAt ? ([['Promotion', `starts at ${code(a.startAt)} (gate promotion.previous-stage)`]] as Array<[string, string]>) : []),
     ...(a.breakGlass ? ([['Break-glass', `<strong class="t-warn">! BREAK-GLASS</strong> <code>${h(JSON.stringify(a.breakGlass))}</code>`]] as Array<[string, string]>) : []),
     ['Config sha256', code(a.configHash ?? '(not recorded)')],
     ...(a.executionArn ? ([['Execution', code(a.executionArn)]] as Array<[string, string]>) : []),

@@ -68,6 +68,8 @@ export const releaseStatusSchema = z.object({
   status: z.enum(RELEASE_STATUSES),
   reason: z.string().nullable(),
   requestReason: z.string().nullable(),
+  /** A promotion (decision 054): the stage the release started at; null for a release from the first stage. */
+  startAt: z.string().nullable(),
   /** The break-glass reason, when the release bypassed windows. */
   breakGlass: z.string().nullable(),
   /** `gantry abort` (decision 053): who asked to stop it, why and when; absent when nobody did. */

@@ -311,6 +311,7 @@ function statusView(summary: ReleaseSummary, events: readonly LedgerEvent[], ctx
     status: summary.status,
     reason: summary.reason ?? null,
     requestReason: summary.requestReason ?? null,
+    startAt: summary.startAt ?? null,
     breakGlass: summary.breakGlass ? summary.breakGlass.reason : null,
     ...(summary.abort ? { abort: summary.abort } : {}),
     startedAt: summary.startedAt,

@@ -36,8 +36,8 @@ const PERMANENT = [
 
 export const KMS_SDK_MISSING = 'KMS keys need @aws-sdk/client-kms, which this build does not include; use a PEM public key in signing.keys or add the dependency';
 
-/** GetPublicKey through @aws-sdk/client-kms, loaded on first use. */
-export function sdkGetPublicKey(load: (id: string) => unknown = createRequire(__filename)): GetPublicKeyCall {
+/** GetPublicKey through @aws-sdk/client-kms, loaded on first use; `config`: the client's region and profile (the CLI's `--region`, `--profile`). */
+export function sdkGetPublicKey(load: (id: string) => unknown = createRequire(__filename), config: { readonly region?: string; readonly profile?: string } = {}): GetPublicKeyCall {
   let client: { send(command: unknown): Promise<GetPublicKeyOutput> } | undefined;
   let Command: (new (input: { KeyId: string }) => unknown) | undefined;
   return async (keyId) => {
@@ -48,7 +48,7 @@ export function sdkGetPublicKey(load: (id: string) => unknown = createRequire(__
       } catch (e) {
         throw new SigningKeyError(KMS_SDK_MISSING, { cause: e });
       }
-      client = new sdk.KMSClient({});
+      client = new sdk.KMSClient({ ...config });
       Command = sdk.GetPublicKeyCommand;
     }
     return client.send(new Command({ KeyId: keyId }));

@@ -213,6 +213,8 @@ export interface ReleaseSummary {
   readonly rollbackTarget?: string;
   /** The `reason` given in the input (a change ticket, an incident). */
   readonly requestReason?: string;
+  /** A promotion (decision 054): the stage the release started at (its input's `startAt`); absent for a release from the first stage. */
+  readonly startAt?: string;
   readonly tag?: string;
   readonly initiator?: string;
   readonly status: ReleaseStatus;
@@ -311,6 +313,7 @@ export function projectRelease(events: readonly LedgerEvent[]): ReleaseSummary |
     service: str(d.service) ?? '',
     rollbackTarget: str(d.rollbackTarget),
     requestReason: str(d.reason),
+    ...(str(d.startAt) ? { startAt: str(d.startAt) } : {}),
     digest: str(d.digest),
     tag: str(d.tag),
     initiator: str(d.initiator),

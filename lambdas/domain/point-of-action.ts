@@ -3,9 +3,11 @@
  * release windows, blackouts and the global freeze (`describeWindowAt`, the same decision the window
  * gate takes when a stage starts). A forward deploy is held to them (break-glass bypasses them, named);
  * a rollback is never blocked by them, and its record names what it went past.
+ * A promotion's first stage (decision 054) also takes gate promotion.previous-stage again (`previousStageAtAction`).
  * docs/decisions/022-point-of-action-checks.md
  */
 import type { FreezeState } from '../ports';
+import { previousStageVerdict, type PromotionFacts, type PromotionVerdict } from './promotion';
 import { describeWindowAt, type WindowDecision, type WindowSpec } from './windows';
 
 export type ActionKind = 'deploy' | 'rollback';
@@ -48,4 +50,13 @@ export function approvalAtAction(
         reason: `at deploy time: ${by} expired (valid for ${validForMinutes} minutes, ${first ? 'the first ' : ''}given ${age} minutes ago); ask again with a new release`,
       }
     : { result: 'PASS', reason: `at deploy time: ${by} still valid (${age} of ${validForMinutes} minutes)` };
+}
+
+/**
+ * Gate `promotion.previous-stage` at the point of action (decision 054): the rule the release was prepared with
+ * (lambdas/domain/promotion.ts), taken again on what the ledger says now; the reason says when.
+ */
+export function previousStageAtAction(facts: PromotionFacts): PromotionVerdict {
+  const v = previousStageVerdict(facts);
+  return { ...v, reason: `at deploy time: ${v.reason}` };
 }

@@ -1,7 +1,8 @@
 /**
  * Release input (docs/contracts.md §2) and operator rollback input, as the console, the CLI, the API and a
  * scenario's `start` / `rollback` triggers give them. Validated against the deployment config: the
- * service must exist, the stages must be a prefix of its stages. The initiator is never part of the
+ * service must exist, the stages must be a prefix of its stages — or, with `startAt` (a promotion,
+ * docs/decisions/054-promote.md), the contiguous run of its stages that begins at `startAt`. The initiator is never part of the
  * input (it is the IAM principal that started the execution).
  * Pure: no AWS SDK, no I/O.
  */
@@ -52,6 +53,8 @@ function releaseInputSchema(config: GantryConfig) {
         .array(z.string({ error: 'expected a stage name' }), { error: "expected a non-empty list of the service's stage names" })
         .min(1, "expected a non-empty list of the service's stage names")
         .optional(),
+      /** A promotion (decision 054): run the service's stages from this one (not the first) to the end, or `stages`. */
+      startAt: z.string({ error: 'expected a stage name' }).optional(),
       reason: reason.optional(),
       breakGlass: z.strictObject({ reason: nonBlankReason }, { error: 'expected {"reason": "…"}' }).optional(),
       changeRecord: changeRecordId.optional(),
@@ -89,6 +92,11 @@ export interface ReleaseInput {
   readonly stages: readonly string[];
   /** True when the input named the stages. */
   readonly stagesGiven: boolean;
+  /**
+   * A promotion (decision 054): the stage the release starts at, never the service's first. Its stages are the
+   * service's from there on; the digest must have been promoted in the stage before (gate promotion.previous-stage).
+   */
+  readonly startAt?: string;
   readonly reason?: string;
   /** Bypasses deployment windows only; flagged in the ledger and on the bus. */
   readonly breakGlass?: { readonly reason: string };
@@ -129,7 +137,7 @@ function stageNames(config: GantryConfig, service: unknown): string[] | undefine
 /** Checks that need the config and another field; run on the raw input so they report alongside schema problems. */
 function releaseContextIssues(raw: unknown, config: GantryConfig): Issue[] {
   if (!isRecord(raw)) return [];
-  return [...stagesIssues(raw, config), ...changeRecordIssues(raw, config)];
+  return [...startAtIssues(raw, config), ...stagesIssues(raw, config), ...changeRecordIssues(raw, config)];
 }
 
 /**
@@ -147,13 +155,30 @@ function changeRecordIssues(raw: Record<string, unknown>, config: GantryConfig):
   return [custom(['changeRecord'], `expected no changeRecord: ${why}`)];
 }
 
+/** `startAt` names a stage of the service other than its first (a release from the first stage is a normal release). */
+function startAtIssues(raw: Record<string, unknown>, config: GantryConfig): Issue[] {
+  const names = stageNames(config, raw.service);
+  if (!names || typeof raw.startAt !== 'string') return [];
+  if (names.slice(1).includes(raw.startAt)) return [];
+  const later = names.slice(1);
+  if (later.length === 0) return [custom(['startAt'], `expected no startAt: ${raw.service as string} has one stage (${names.join(', ')}), nothing to promote from`)];
+  const first = raw.startAt === names[0] ? `; ${names[0]} is the first stage: a release from it is a normal release, leave startAt out` : '';
+  return [custom(['startAt'], `expected one of the stages of ${raw.service as string} after the first (${later.join(', ')})${first}`)];
+}
+
+/** The stages a release input may name: a prefix of the service's stages, or with `startAt` the run that begins there. */
 function stagesIssues(raw: Record<string, unknown>, config: GantryConfig): Issue[] {
   const names = stageNames(config, raw.service);
   const stages = raw.stages;
   if (!names || !Array.isArray(stages) || stages.length === 0 || !stages.every((s) => typeof s === 'string')) return [];
-  if (stages.length <= names.length && stages.every((s, i) => s === names[i])) return [];
-  const prefixes = names.map((_, i) => JSON.stringify(names.slice(0, i + 1)));
-  return [custom(['stages'], `expected a non-empty prefix of the stages of ${raw.service as string}: ${prefixes.join(' or ')}`)];
+  const from = typeof raw.startAt === 'string' ? names.indexOf(raw.startAt) : 0;
+  if (from < 1 && typeof raw.startAt === 'string') return []; // startAt's own issue says what is wrong
+  const run = names.slice(from);
+  if (stages.length <= run.length && stages.every((s, i) => s === run[i])) return [];
+  const allowed = run.map((_, i) => JSON.stringify(run.slice(0, i + 1)));
+  return typeof raw.startAt === 'string'
+    ? [custom(['stages'], `expected the stages of ${raw.service as string} from startAt ${raw.startAt} on, in order: ${allowed.join(' or ')}`)]
+    : [custom(['stages'], `expected a non-empty prefix of the stages of ${raw.service as string}: ${allowed.join(' or ')}`)];
 }
 
 function rollbackContextIssues(raw: unknown, config: GantryConfig): Issue[] {
@@ -176,13 +201,15 @@ function parseInContext<T>(schema: z.ZodType<T>, contextIssues: Issue[], raw: un
  */
 export function parseReleaseInput(raw: unknown, config: GantryConfig, source = 'release input'): ReleaseInput {
   const v = parseInContext(releaseInputSchema(config), releaseContextIssues(raw, config), raw, source);
-  const all = config.services[v.service]?.stages.map((s) => s.name) ?? [];
+  const names = config.services[v.service]?.stages.map((s) => s.name) ?? [];
+  const all = v.startAt !== undefined ? names.slice(names.indexOf(v.startAt)) : names;
   const img: ImageRef = v.image.digest !== undefined ? { digest: v.image.digest } : { tag: v.image.tag as string };
   return {
     service: v.service,
     image: img,
     stages: v.stages ?? all,
     stagesGiven: v.stages !== undefined,
+    ...(v.startAt !== undefined ? { startAt: v.startAt } : {}),
     ...(v.reason !== undefined ? { reason: v.reason } : {}),
     ...(v.breakGlass !== undefined ? { breakGlass: { reason: v.breakGlass.reason } } : {}),
     ...(v.changeRecord !== undefined ? { changeRecord: v.changeRecord } : {}),

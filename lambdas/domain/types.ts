@@ -23,6 +23,8 @@ export const GATE_NAMES = [
   'change.record',
   /** A Terraform stage's saved plan (decision 049): planned, or refused (destroys without allowDestroy, a failed plan, too many stale plans). */
   'terraform.plan',
+  /** A promotion (decision 054): the digest was promoted in the stage before the one the release starts at, and not rolled back there since. */
+  'promotion.previous-stage',
 ] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 export type GateResultValue = 'PASS' | 'FAIL' | 'WARN';

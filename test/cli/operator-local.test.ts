@@ -314,7 +314,7 @@ describe('gantry start|approve|reject|rollback|freeze --local', () => {
 
     assert.equal(plain.code, 0, "the exit code is the headline release's");
     assert.match(plain.stdout, new RegExp(`^RELEASE ${releaseId} — SUCCEEDED`));
-    assert.match(plain.stderr, new RegExp(`passing over 1 newer refused rollback\\(s\\), which deployed nothing \\(${rollbackId}\\)`));
+    assert.match(plain.stderr, new RegExp(`passing over 1 newer refused rollback\\(s\\) or promotion\\(s\\), which deployed nothing \\(${rollbackId}\\)`));
     assert.deepEqual(
       body?.releases.map((r) => r.releaseId),
       [releaseId],

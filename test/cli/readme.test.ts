@@ -40,7 +40,7 @@ describe('README CLI section', () => {
         listed.some((u) => u.words.join(' ') === cmd),
         cmd,
       );
-    for (const cmd of ['report', 'audit show']) {
+    for (const cmd of ['report', 'audit show', 'audit verify', 'audit export', 'metrics']) {
       const u = listed.find((x) => x.words.join(' ') === cmd);
       for (const o of ['--local', '--stack', '--file']) assert.ok(u?.options.includes(o), `${cmd} ${o}`);
     }

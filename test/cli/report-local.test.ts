@@ -7,15 +7,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, it } from 'vitest';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoLedger } from '../../lambdas/adapters/dynamo-ledger';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import type { LedgerEvent } from '../../lambdas/domain/ledger';
-import { openAwsBackend } from '../../cli/backends/aws-backend';
-import type { BackendOptions } from '../../cli/commands/common';
-import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { main } from '../../cli/main';
 import { alice, bob, example, gantry, gantryProcess, localGantry, scenarioFile, tmp } from './helpers';
+import { stackHolding } from './stack-fixture';
 
 const start = { type: 'start', principal: alice, input: { service: 'payments', image: { tag: 'v1.4.2' }, reason: 'CHG-7' }, at: 'PT0S' };
 
@@ -131,19 +127,9 @@ describe('gantry report --stack', () => {
     const dir = await localGantry(scenarioFile({ triggers: [start] }));
     const events = ledgerOf(dir);
     const id = String(events[0]?.releaseId);
-    const dynamo = await startMemoryDynamo();
-    const opened: BackendOptions[] = [];
+    const stack = await stackHolding(events as LedgerEvent[]);
+    const { opened } = stack;
     try {
-      const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });
-      for (const e of events as LedgerEvent[]) {
-        const { seq: _seq, prevHash: _prev, hash: _hash, ...input } = e;
-        await ledger.append(input);
-      }
-      const outputs = {
-        ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:R',
-        RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:B',
-        LedgerTableName: dynamo.tableName,
-      };
       const out: string[] = [];
       const err: string[] = [];
       const io = {
@@ -152,10 +138,7 @@ describe('gantry report --stack', () => {
         isTTY: false,
         env: {},
         sleep: async () => undefined,
-        openBackend: (opts: BackendOptions) => {
-          opened.push(opts);
-          return openAwsBackend(opts, { describeStack: async () => outputs, dynamo: dynamo.client, sfn: new SFNClient({ region: 'eu-west-2' }) });
-        },
+        openBackend: stack.openBackend,
       };
 
       const code = await main(['node', 'gantry', 'report', id, '--stack', 'GantryProd', '--region', 'eu-west-2', '--profile', 'ops'], io);
@@ -174,7 +157,7 @@ describe('gantry report --stack', () => {
         err.join(''),
       );
     } finally {
-      await dynamo.close();
+      await stack.close();
     }
   });
 });

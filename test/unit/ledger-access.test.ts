@@ -102,7 +102,7 @@ describe('the statements of a handler role', () => {
   it('let only the handlers that list releases or leases query the index', () => {
     const readers = Object.keys(HANDLERS).filter((h) => may(h, 'Query', 'SERVICE#payments', 'byService'));
 
-    assert.deepEqual(readers.sort(), ['deploy-check', 'insight-record', 'reconciler', 'record-step', 'stage-lease']);
+    assert.deepEqual(readers.sort(), ['deploy-check', 'insight-record', 'prepare-release', 'reconciler', 'record-step', 'stage-lease']);
   });
 
   it('refuse a handler with no entry, and an unknown ledger method', () => {

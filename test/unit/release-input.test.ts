@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'vitest';
 import { parseConfig } from '../../lambdas/domain/config';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
+import { GATE_NAMES } from '../../lambdas/domain/types';
 import { ValidationError } from '../../lambdas/domain/validation';
 
 const helm = { driver: 'helm', release: 'payments', chart: 'oci://111122223333.dkr.ecr.eu-west-2.amazonaws.com/charts/payments', version: '1.2.0' };
@@ -214,5 +215,45 @@ describe('parseRollbackInput', () => {
       problemsOf(() => parseRollbackInput({ service: 'payments', to: DIGEST }, config)),
       ['stage: expected a stage name, got nothing', 'to: unknown field (not allowed here)'],
     );
+  });
+});
+
+describe('release input startAt (a promotion)', () => {
+  it('runs the stages from startAt to the end', () => {
+    const v = parseReleaseInput({ service: 'payments', image: { digest: DIGEST }, startAt: 'prod' }, config);
+    assert.deepEqual(v.stages, ['prod']);
+    assert.equal(v.startAt, 'prod');
+    assert.equal(v.stagesGiven, false);
+    assert.deepEqual(parseReleaseInput({ service: 'payments', image: { digest: DIGEST }, startAt: 'staging' }, config).stages, ['staging', 'prod']);
+  });
+
+  it('takes stages that are the contiguous run from startAt, and refuses any other, listing the allowed ones', () => {
+    assert.deepEqual(parseReleaseInput({ service: 'payments', image: { digest: DIGEST }, startAt: 'staging', stages: ['staging'] }, config).stages, ['staging']);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: DIGEST }, startAt: 'staging', stages: ['prod'] }, config)),
+      ['stages: expected the stages of payments from startAt staging on, in order: ["staging"] or ["staging","prod"], got ["prod"]'],
+    );
+  });
+
+  it('refuses the first stage, an unknown stage and a one-stage service, naming startAt and what is allowed', () => {
+    const [first] = problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: DIGEST }, startAt: 'dev' }, config));
+    assert.match(first!, /^startAt: expected one of the stages of payments after the first \(staging, prod\); dev is the first stage: a release from it is a normal release/);
+    assert.deepEqual(
+      problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: DIGEST }, startAt: 'qa' }, config)),
+      ['startAt: expected one of the stages of payments after the first (staging, prod), got "qa"'],
+    );
+    assert.match(
+      problemsOf(() => parseReleaseInput({ service: 'ledger', image: { digest: DIGEST }, startAt: 'prod' }, config))[0]!,
+      /^startAt: expected no startAt: ledger has one stage/,
+    );
+    assert.match(problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: DIGEST }, startAt: 7 }, config))[0]!, /^startAt: expected a stage name/);
+  });
+
+  it('keeps the prefix rule for a release without startAt', () => {
+    assert.match(problemsOf(() => parseReleaseInput({ service: 'payments', image: { digest: DIGEST }, stages: ['prod'] }, config))[0]!, /^stages: expected a non-empty prefix/);
+  });
+
+  it('adds the gate name at the end of the list (docs/contracts.md §3)', () => {
+    assert.equal(GATE_NAMES.at(-1), 'promotion.previous-stage');
   });
 });

@@ -110,10 +110,10 @@ describe('gantry audit verify', () => {
     assert.match(r.stderr, /broken\.jsonl: line 3: not JSON/);
   });
 
-  it('exits 2 when neither a file nor a table is given', () => {
-    const r = gantry('audit', 'verify');
+  it('exits 2 when two ledgers are given (without one, it reads the deployed stack: test/cli/ledger-sources.test.ts)', () => {
+    const r = gantry('audit', 'verify', '--file', EXPORTED, '--local', 'some-dir');
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /--file <export\.jsonl> or --table/);
+    assert.match(r.stderr, /give one ledger to read: --file <export>, --table <name>, --local <dir> or a stack .*; got --file and --local/);
   });
 });
 

@@ -162,6 +162,8 @@ function scenarios(): Array<{ name: string; raw?: unknown; file?: string }> {
     { name: 'waves-cross-account', file: join(ROOT, 'examples', 'scenarios', 'waves-cross-account.json') },
     // Issue 19: a rollback drill (drill-step, the legs' rollback-prepare reading the drill record), the prod refusal and Drill Overdue.
     { name: 'drill-staging', file: join(ROOT, 'examples', 'scenarios', 'drill-staging.json') },
+    // Issue 20: a promotion (decision 054): prepare-release reads the previous stage's pointer and the service's releases.
+    { name: 'promote-to-prod', file: join(ROOT, 'examples', 'scenarios', 'promote-to-prod.json') },
   ];
 }
 

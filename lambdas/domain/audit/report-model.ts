@@ -140,6 +140,8 @@ export interface ReleaseAudit {
   /** Which CloudTrail record named the initiator late: `CloudTrail PutImage` (a push) or `CloudTrail StartExecution` (a console start). */
   readonly attributedFrom?: string;
   readonly requestReason?: string;
+  /** A promotion (decision 054): the stage the release started at. */
+  readonly startAt?: string;
   readonly rollbackTarget?: string;
   readonly breakGlass?: unknown;
   readonly configHash?: string;
@@ -486,6 +488,7 @@ export function auditRelease(
         ? { initiator: d.initiator as string }
         : {}),
     ...(s(d.reason) ? { requestReason: d.reason as string } : {}),
+    ...(s(d.startAt) ? { startAt: d.startAt as string } : {}),
     ...(s(d.rollbackTarget) ? { rollbackTarget: d.rollbackTarget as string } : {}),
     ...(d.breakGlass ? { breakGlass: d.breakGlass } : {}),
     ...(s(d.configHash) ? { configHash: d.configHash as string } : {}),

@@ -79,3 +79,28 @@ describe('KmsPublicKeys', () => {
     assert.deepEqual(sent, [{ KeyId: ARN }]);
   });
 });
+
+describe('gantry audit verify --key-arn (signatureKeysOf)', () => {
+  it("reads the key in its own region (the ARN's) with --profile's credentials; --region overrides the region", async () => {
+    const configs: unknown[] = [];
+    const { signatureKeysOf } = await import('../../../cli/commands/audit');
+    class GetPublicKeyCommand {
+      constructor(readonly input: { KeyId: string }) {}
+    }
+    class KMSClient {
+      constructor(config: unknown) {
+        configs.push(config);
+      }
+      async send() {
+        return { KeyUsage: 'SIGN_VERIFY', KeySpec: 'ECC_NIST_P256', PublicKey: der() };
+      }
+    }
+    const load = () => ({ KMSClient, GetPublicKeyCommand });
+
+    const keys = await signatureKeysOf({ keyArn: ARN, profile: 'audit' }, load);
+    await signatureKeysOf({ keyArn: ARN, region: 'eu-west-1' }, load);
+
+    assert.equal(keys.keyId, ARN);
+    assert.deepEqual(configs, [{ region: 'eu-west-2', profile: 'audit' }, { region: 'eu-west-1' }]);
+  });
+});
