@@ -8,6 +8,7 @@
  *   GET  /releases/:id/report            the release's HTML report (as `gantry report` builds it)
  *   POST /api/releases/:id/approve|reject {stage, comment?, planSha256?}  → backend.decide
  *   POST /api/releases/:id/abort         {reason}  → backend.abortRelease (`gantry abort`, decision 053)
+ *   POST /api/promote                    {service, digest, to, reason?}  → promoteInput + backend.startRelease (`gantry promote`)
  *
  * Security (docs/security.md "Local dashboard"): only 127.0.0.1; a request whose Host is not 127.0.0.1:PORT or
  * localhost:PORT is refused (DNS rebinding); every POST needs --allow-actions, the server's random token in
@@ -20,9 +21,11 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { COMMENT_MAX, RELEASE_ID_PATTERN } from '../../lambdas/domain/approvers';
+import { DIGEST_PATTERN, K8S_NAME_PATTERN } from '../../lambdas/domain/config';
 import { projectRelease } from '../../lambdas/domain/ledger';
 import { ValidationError } from '../../lambdas/domain/validation';
 import { type GantryBackend, GantryAwsError, NotFoundError, RefusedError } from '../backends/backend';
+import { promoteInput } from '../commands/promote';
 import { statusOf } from '../commands/status';
 import { type BackendOptions, type OperatorIo, openBackend } from '../commands/common';
 import { CliInputError } from '../errors';
@@ -36,6 +39,7 @@ export const TOKEN_HEADER = 'x-gantry-dashboard-token';
 export const BODY_MAX = 16 * 1024;
 const PLAN_SHA256 = /^[a-f0-9]{64}$/;
 const REASON_MAX = 1000;
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
 export const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -208,6 +212,31 @@ export async function startDashboard(opts: DashboardOptions, io: OperatorIo): Pr
     }
   }
 
+  /** `gantry promote` from the page: a release of the previous stage's digest starting at `to` (decision 054). */
+  async function promote(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+    const service = body.service;
+    const to = body.to;
+    const digest = body.digest;
+    if (typeof service !== 'string' || !SERVICE_NAME.test(service)) throw new DashboardRequestError(400, 'service: expected a service name (lowercase, digits, -)');
+    if (typeof to !== 'string' || !K8S_NAME_PATTERN.test(to)) throw new DashboardRequestError(400, 'to: expected the name of the stage to promote to');
+    if (typeof digest !== 'string' || !DIGEST_PATTERN.test(digest)) throw new DashboardRequestError(400, 'digest: expected a digest sha256:<64 lowercase hex characters>');
+    const config = backend.config();
+    if (config && !config.services[service]) throw new DashboardRequestError(400, `service: ${service} is not in the configuration`);
+    const reason = optionalString(body, 'reason', REASON_MAX);
+    const input = promoteInput({ service, digest, to, ...(reason !== undefined ? { reason } : {}) }, config);
+    return act(res, async () => {
+      const r = await backend.startRelease(input);
+      return {
+        status: 200,
+        body: {
+          releaseId: r.releaseId,
+          alreadyExists: r.alreadyExists,
+          message: `${r.alreadyExists ? 'Already started' : 'Started'} the promotion of ${digest.slice(0, 19)}… to ${to} of ${service}: ${r.releaseId}`,
+        },
+      };
+    });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = String(req.headers.host ?? '');
     if (!allowedHosts().includes(host))
@@ -249,7 +278,7 @@ export async function startDashboard(opts: DashboardOptions, io: OperatorIo): Pr
 
     if (method !== 'POST') throw new DashboardRequestError(405, `method ${method.slice(0, 10)} is not allowed`);
     const m = /^\/api\/releases\/([^/]+)\/(approve|reject|abort)$/.exec(path);
-    if (!m) throw new DashboardRequestError(404, `no such action: ${path.slice(0, 100)}`);
+    if (!m && path !== '/api/promote') throw new DashboardRequestError(404, `no such action: ${path.slice(0, 100)}`);
     if (!allowActions)
       throw new DashboardRequestError(
         403,
@@ -263,6 +292,7 @@ export async function startDashboard(opts: DashboardOptions, io: OperatorIo): Pr
     if (origin !== undefined && !allowedHosts().some((h) => origin === `http://${h}`))
       throw new DashboardRequestError(403, `refused: a request from origin ${JSON.stringify(origin.slice(0, 100))}`);
     const body = await readJsonBody(req);
+    if (!m) return promote(res, body);
     const id = validReleaseId(m[1] as string);
     const verb = m[2] as 'approve' | 'reject' | 'abort';
 

@@ -206,6 +206,41 @@ describe('the dashboard in headless Chromium', () => {
     }
   }, 120_000);
 
+  it("rejects prod from the page, then promotes staging's last known good to prod: a new release waits for prod's approval", async () => {
+    const dir = await waitingForApproval();
+    const d = await startDashboard({ local: dir, port: 0, allowActions: true, as: bob }, testIo());
+    try {
+      const { page, problems, origins } = await open(d);
+      const approval = page.locator(`.card.approval[data-release="${RELEASE}"][data-stage="prod"]`);
+      await approval.waitFor();
+      assert.equal(await page.locator('button.promote').count(), 0, 'nothing to promote while prod waits');
+
+      await approval.locator('input.comment').fill('not this week');
+      await approval.locator('button.reject').click();
+      await page.locator(`#history tr[data-release="${RELEASE}"]`, { hasText: 'REJECTED' }).waitFor();
+
+      const promote = page.locator('.cell[data-service="payments"][data-stage="prod"] button.promote');
+      await promote.waitFor();
+      assert.equal(await promote.textContent(), 'Promote v1.4.2 from staging');
+      assert.equal(await promote.getAttribute('data-digest'), `sha256:${'2'.repeat(64)}`);
+      await promote.click();
+
+      await page.locator('#toast:not([hidden])', { hasText: 'Started the promotion of sha256:222222222222… to prod of payments' }).waitFor();
+      const next = page.locator('.card.approval[data-stage="prod"]');
+      await next.waitFor();
+      const id = String(await next.getAttribute('data-release'));
+      assert.notEqual(id, RELEASE);
+      await page.locator(`#release-section:not([hidden]) tr[data-stage="prod"][data-status="WAITING"]`).waitFor();
+      assert.equal(await page.locator('#release-id').textContent(), id, 'the page follows the promotion');
+      assert.equal(await page.locator('.cell[data-service="payments"][data-stage="prod"]').getAttribute('data-state'), 'WAITING');
+      assert.deepEqual(problems, []);
+      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
+      await page.close();
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
+
   it('read-only: no action buttons, the mode says so; the report opens without errors', async () => {
     const dir = await waitingForApproval();
     const d = await startDashboard({ local: dir, port: 0 }, testIo());

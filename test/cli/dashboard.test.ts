@@ -217,6 +217,11 @@ describe('the dashboard server with --allow-actions', () => {
         [post('/api/releases/payments-20991231T000000Z-000000/reject', { stage: 'prod' }), 404, /is not in local Gantry/],
         [post(`/api/releases/${RELEASE}/abort`, {}), 400, /reason: expected why/],
         [post(`/api/releases/${RELEASE}/promote`, {}), 404, /no such action/],
+        [post('/api/promote', { service: 'payments', digest: `sha256:${'2'.repeat(64)}`, to: 'dev' }), 400, /--to: dev is the first stage of payments/],
+        [post('/api/promote', { service: 'payments', digest: `sha256:${'2'.repeat(64)}`, to: 'qa' }), 400, /--to: expected one of the stages of payments after the first/],
+        [post('/api/promote', { service: 'billing', digest: `sha256:${'2'.repeat(64)}`, to: 'prod' }), 400, /service: billing is not in the configuration/],
+        [post('/api/promote', { service: 'payments', digest: 'sha256:2222', to: 'prod' }), 400, /digest: expected a digest sha256:<64 lowercase hex characters>/],
+        [post('/api/promote', { service: 'Payments!', digest: `sha256:${'2'.repeat(64)}`, to: 'prod' }), 400, /service: expected a service name/],
       ];
       for (const [answer, status, message] of cases) {
         const a = await answer;

@@ -119,11 +119,11 @@
   }
 
   // ---- the stage matrix (cli/stage-matrix.ts StageMatrix) ----
-  function renderMatrix(matrix, nowIso) {
+  function renderMatrix(matrix, nowIso, allowActions) {
     if (!matrix) return [el('p', { className: 'empty', text: 'The stage matrix is not available from this backend.' })];
     if (!matrix.services || matrix.services.length === 0) return [el('p', { className: 'empty', text: 'No services in the configuration.' })];
     var rows = matrix.services.map(function (svc) {
-      var cells = svc.stages.map(function (c) {
+      var cells = svc.stages.map(function (c, i) {
         var state = c.state || 'EMPTY';
         var running = c.running;
         var lines = [
@@ -149,6 +149,9 @@
             ),
           );
         });
+        var prev = i > 0 ? svc.stages[i - 1] : null;
+        var candidate = prev && prev.lastKnownGood && (!running || prev.lastKnownGood.digest !== running.digest) && !(c.inFlight || []).length ? prev.lastKnownGood : null;
+        if (allowActions && candidate) lines.push(promoteButton(svc.service, c.stage, prev.stage, candidate));
         if (!(c.inFlight || []).length && state === 'DEGRADED') {
           lines.push(el('div', { className: 'flight', text: c.reason || (c.lastOutcome ? 'last: ' + c.lastOutcome.status + ' (' + c.lastOutcome.releaseId + ')' : '') }));
         }
@@ -160,6 +163,23 @@
       return el('div', { className: 'matrix-row' }, el('div', { className: 'service', text: svc.service }), el.apply(null, ['div', { className: 'cells' }].concat(cells)));
     });
     return rows;
+  }
+
+  /** `gantry promote` from the page: the previous stage's last known good, released from this stage on (decision 054). */
+  function promoteButton(service, to, from, digest) {
+    var label = 'Promote ' + (digest.tag || digest.short || shortDigest(digest.digest)) + ' from ' + from;
+    return el('button', {
+      type: 'button',
+      className: 'promote',
+      text: label,
+      'data-digest': digest.digest,
+      onclick: function () {
+        var body = { service: service, digest: digest.digest, to: to, reason: 'promoted from the dashboard: ' + from + ' to ' + to };
+        act('/api/promote', body, label + ' to ' + to).then(function (r) {
+          if (r.ok && r.body && r.body.releaseId) follow(r.body.releaseId);
+        });
+      },
+    });
   }
 
   // ---- releases in flight ----
@@ -205,8 +225,8 @@
       text: 'Abort',
       onclick: function () {
         if (!input.value.trim()) return toast('Abort: give a reason first', true);
-        act('/api/releases/' + encodeURIComponent(id) + '/abort', { reason: input.value.trim() }, 'Abort ' + id).then(function (ok) {
-          if (ok) delete reasons[id];
+        act('/api/releases/' + encodeURIComponent(id) + '/abort', { reason: input.value.trim() }, 'Abort ' + id).then(function (r) {
+          if (r.ok) delete reasons[id];
         });
       },
     });
@@ -266,8 +286,8 @@
             var body = { stage: a.stage };
             if (input.value.trim()) body.comment = input.value.trim();
             if (a.planSha256) body.planSha256 = a.planSha256;
-            act('/api/releases/' + encodeURIComponent(a.releaseId) + '/' + verb, body, verb + ' ' + a.stage + ' of ' + a.releaseId).then(function (ok) {
-              if (ok) delete comments[key];
+            act('/api/releases/' + encodeURIComponent(a.releaseId) + '/' + verb, body, verb + ' ' + a.stage + ' of ' + a.releaseId).then(function (r) {
+              if (r.ok) delete comments[key];
             });
           };
         };
@@ -373,7 +393,7 @@
     }
     var active = document.activeElement;
     var activeKey = active && active.getAttribute ? active.getAttribute('data-key') : null;
-    replace($('matrix'), renderMatrix(o.matrix, o.now));
+    replace($('matrix'), renderMatrix(o.matrix, o.now, o.allowActions));
     replace($('approvals'), renderApprovals(o));
     replace($('inflight'), renderInFlight(o));
     replace($('history'), renderHistory(o));
@@ -428,10 +448,11 @@
     }, ms);
   }
 
+  /** POST an action; resolves to { ok, body } and refreshes the page. */
   function act(url, body, what) {
     if (busy) {
       toast('Another action is in progress', true);
-      return Promise.resolve(false);
+      return Promise.resolve({ ok: false, body: null });
     }
     busy = true;
     document.body.classList.add('busy');
@@ -449,18 +470,18 @@
                   .join('\n'))) ||
             'HTTP ' + r.status;
           toast(text, !r.ok);
-          return r.ok;
+          return { ok: r.ok, body: r.body };
         },
         function (e) {
           toast(what + ' failed: ' + e.message, true);
-          return false;
+          return { ok: false, body: null };
         },
       )
-      .then(function (ok) {
+      .then(function (result) {
         busy = false;
         document.body.classList.remove('busy');
         refreshSoon(0);
-        return ok;
+        return result;
       });
   }
 
