@@ -115,14 +115,17 @@ export class VirtualClock {
 
   /**
    * Advance time timer by timer until nothing is left to do, or `until` (virtual ms) is passed.
-   * Returns the number of timers fired.
+   * Returns the number of timers fired. `onSettled(now)` is awaited each time everything due by `now` has
+   * happened, before time moves on and at the end (a reader of the ledger: it must schedule nothing).
    */
-  async run(options: { until?: number; maxTimers?: number } = {}): Promise<number> {
+  async run(options: { until?: number; maxTimers?: number; onSettled?: (nowMs: number) => Promise<void> } = {}): Promise<number> {
     let fired = 0;
     const max = options.maxTimers ?? 1_000_000;
     for (;;) {
       await this.quiesce();
       const next = this.timers[0];
+      // Everything due by now has happened and time is about to move on (or stop): `onSettled` may look.
+      if (options.onSettled && (!next || next.at > this.t)) await options.onSettled(this.t);
       if (!next) return fired;
       if (options.until !== undefined && next.at > options.until) return fired;
       if (fired >= max) throw new Error(`simulation did not settle after ${max} timers`);

@@ -99,18 +99,11 @@ export function runWarnings(world: SimWorld, sfn: LocalStepFunctions, stoppedEar
 /** The output, the ledger's events and the insight chain; `warnings` gains the leases still held (unless stopped early). */
 export async function readOut(world: SimWorld, sfn: LocalStepFunctions, script: ScriptRunner, warnings: string[], stoppedEarly: boolean): Promise<SimulationResult> {
   const { scenario, options, clock, cloud, chaos, ledger } = world;
-  const { releases, ledgerEvents, timeline } = await readReleases(ledger);
-  const external: TimelineEntry[] = [];
+  const { releases, ledgerEvents, timeline, skipped, insightRecords } = await readTimeline(ledger, cloud);
   const leasesHeld: SimulationOutput['leasesHeld'] = [];
   for (const r of releases) for (const l of await ledger.leasesOf(r.releaseId)) leasesHeld.push({ owner: r.releaseId, ...l });
   if (!stoppedEarly) for (const l of leasesHeld) warnings.push(`lease ${l.service}/${l.stage} still held by ${l.owner}`);
   const stages = await stagePointers(world);
-  const skipped = await readSkips(ledger);
-  for (const s of skipped) external.push({ at: s.at, event: 'Push Skipped', reason: `${s.repository}:${s.tag ?? '(no tag)'} — ${s.reason}` });
-  external.push(...cloud.notes.map(noteEntry));
-  // The insight checks: one line per check, one per finding.
-  const insightRecords = await ledger.listInsights();
-  external.push(...insightRecords.flatMap(insightEntries));
   const output: SimulationOutput = {
     scenario: scenario.name,
     simulated: true,
@@ -119,7 +112,7 @@ export async function readOut(world: SimWorld, sfn: LocalStepFunctions, script: 
     deployments: deploymentsOf(cloud),
     skipped: skipped.map(({ at, ...rest }) => ({ ...rest, at })),
     unused: script.unused(),
-    timeline: mergeTimeline(timeline, external),
+    timeline,
     executions: executionsOf(sfn),
     lifecycle: cloud.lifecycle.map((e) => ({ at: e.at, source: 'gantry' as const, detailType: e.detailType, detail: e.detail })),
     leasesHeld,
@@ -141,6 +134,23 @@ export async function readOut(world: SimWorld, sfn: LocalStepFunctions, script: 
     if (sig?.status === 'SIGNED' && sig.signature) signatures.set(insightSignatureSubject(rec.seq), sig.signature);
   }
   return { output, ledgerEvents, insightRecords, signatures };
+}
+
+/**
+ * The timeline so far: every release's ledger events, then the pushes skipped, the local cloud's notes and the
+ * insight checks, merged by time. The read-out uses it at the end; `simulate`'s `onClock` gives it while the
+ * clock runs (through a ledger of its own, so that no fault meant for Gantry's calls is taken).
+ */
+export async function readTimeline(ledger: DynamoLedger, cloud: LocalCloud) {
+  const { releases, ledgerEvents, timeline } = await readReleases(ledger);
+  const external: TimelineEntry[] = [];
+  const skipped = await readSkips(ledger);
+  for (const s of skipped) external.push({ at: s.at, event: 'Push Skipped', reason: `${s.repository}:${s.tag ?? '(no tag)'} — ${s.reason}` });
+  external.push(...cloud.notes.map(noteEntry));
+  // The insight checks: one line per check, one per finding.
+  const insightRecords = await ledger.listInsights();
+  external.push(...insightRecords.flatMap(insightEntries));
+  return { releases, ledgerEvents, skipped, insightRecords, timeline: mergeTimeline(timeline, external) };
 }
 
 /** Every release in the ledger, by start: its summary, its events (chain verified) and their timeline entries. */

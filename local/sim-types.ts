@@ -118,6 +118,12 @@ export interface LedgerRequest {
 
 export interface SimulateOptions {
   /**
+   * Called while the clock runs, each time everything due by `nowMs` has happened (before time moves on, and
+   * at the end): `timeline()` reads the timeline so far, whose entries up to `nowMs` are final (the streamed
+   * output of `gantry simulate`, issue 20). It reads through a ledger of its own: no fault is taken from Gantry's calls.
+   */
+  readonly onClock?: (step: { readonly nowMs: number; readonly timeline: () => Promise<TimelineEntry[]> }) => void | Promise<void>;
+  /**
    * Stop at this virtual instant (ms since the epoch) instead of running until nothing is left to
    * happen: executions still running then are left as they are in the ledger (a local Gantry's "now",
    * cli/backends/local-backend.ts), and `clock.end` is this instant.

@@ -10,9 +10,11 @@ import './polyfill';
 import { VirtualClock } from './clock';
 import { LocalCloud } from './cloud';
 import { withScenarioKeys } from './image-artifacts';
-import { startMemoryDynamo } from './memory-dynamo';
+import { DynamoLedger } from '../lambdas/adapters/dynamo-ledger';
+import { localClients } from './dynamo';
+import { MemoryDynamoHandler, startMemoryDynamo } from './memory-dynamo';
 import type { LoadedScenario } from './scenario';
-import { readOut, runWarnings } from './sim-output';
+import { readOut, readTimeline, runWarnings } from './sim-output';
 import { ScriptRunner } from './sim-script';
 import { scheduleTriggers } from './sim-triggers';
 import type { SimulateOptions, SimulationResult } from './sim-types';
@@ -29,6 +31,7 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
   // keys: { name: "generate" } — the config's signing key of that name becomes the local cloud's public half.
   const config = withScenarioKeys(loaded.config, cloud.signingKeys);
   const dynamo = await startMemoryDynamo();
+  let reader: ReturnType<typeof localClients> | undefined;
   try {
     const world = buildWorld({ scenario, options, startMs, clock, cloud, config, dynamo });
     const script = new ScriptRunner(world);
@@ -37,7 +40,17 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     scheduleTriggers(world);
     script.scheduleTimed();
 
-    await world.chaos.during(() => clock.run(options.until !== undefined ? { until: options.until } : {}));
+    // The streaming hook reads the same store through clients of its own: not faulted, not counted as Gantry's calls.
+    const onClock = options.onClock;
+    let onSettled: ((nowMs: number) => Promise<void>) | undefined;
+    if (onClock) {
+      reader = localClients('http://memory.localhost', { requestHandler: new MemoryDynamoHandler(dynamo.store), unsigned: true });
+      const readerLedger = new DynamoLedger({ client: reader.doc, tableName: dynamo.tableName });
+      onSettled = async (nowMs) => {
+        await onClock({ nowMs, timeline: async () => (await readTimeline(readerLedger, cloud)).timeline });
+      };
+    }
+    await world.chaos.during(() => clock.run({ ...(options.until !== undefined ? { until: options.until } : {}), ...(onSettled ? { onSettled } : {}) }));
     const stoppedEarly = options.until !== undefined && clock.pending() > 0;
     const warnings = runWarnings(world, sfn, stoppedEarly);
     const result = await readOut(world, sfn, script, warnings, stoppedEarly);
@@ -50,6 +63,8 @@ export async function simulate(loaded: LoadedScenario, options: SimulateOptions 
     }
     return result;
   } finally {
+    reader?.doc.destroy();
+    reader?.client.destroy();
     await dynamo.close();
   }
 }

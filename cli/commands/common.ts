@@ -19,6 +19,8 @@ export interface OperatorIo {
   readonly isTTY: boolean;
   /** The terminal's width in columns, when stdout is one (cli/render/text.ts `outputWidth`). */
   readonly columns?: number;
+  /** Write to stdout exactly as given, no newline added: the progress line `gantry simulate` redraws in place on a terminal. */
+  readonly outRaw?: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
   readonly sleep: (ms: number) => Promise<void>;
   /** A monotonic clock in milliseconds, for how long `status --watch --timeout` has waited (tests pass one `sleep` advances; default performance.now). */
@@ -27,11 +29,23 @@ export interface OperatorIo {
   readonly openBackend?: (opts: BackendOptions) => Promise<GantryBackend>;
 }
 
+let closedPipeQuiet = false;
+/** A reader that stops early (`gantry simulate | head`, the timeline streams): end quietly as Unix tools do, not with an EPIPE trace. */
+function quietOnClosedPipe(): void {
+  if (closedPipeQuiet) return;
+  closedPipeQuiet = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export const processIo = (): OperatorIo => ({
-  out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
+  out: (s) => (quietOnClosedPipe(), process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)),
   err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
   isTTY: process.stdout.isTTY === true,
   ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : {}),
+  outRaw: (s) => process.stdout.write(s),
   env: process.env,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   monotonicMs: () => performance.now(),
@@ -59,9 +73,16 @@ const COLOURS: Record<string, number> = {
   REJECTED: 31,
   FAILED: 31,
   ROLLBACK_FAILED: 31,
-  ROLLED_BACK: 35,
+  ROLLED_BACK: 31,
   ABORTED: 31,
   SKIPPED: 90,
+  // Gate and step results (the simulate timeline, issue 20).
+  PASS: 32,
+  WARN: 33,
+  FAIL: 31,
+  DRIFTED: 33,
+  STALE: 33,
+  DRILL_OVERDUE: 33,
 };
 export const paint = (on: boolean, status: string, text = status) => (on && COLOURS[status] ? `\x1b[${COLOURS[status]}m${text}\x1b[0m` : text);
 
@@ -111,5 +132,5 @@ export function csv(value: string): string[] {
 
 /** `2026-11-24 10:00:00Z` for an ISO instant; `—` for none. */
 export const clock = (iso: string | null) => (iso ? iso.replace(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?Z$/, '$1 $2Z') : '—');
-/** The first 12 hex digits of a digest. */
-export const shortDigest = (d: string | null) => (d ? `${d.slice(0, 19)}…` : '(digest not resolved)');
+/** A digest's short form, its algorithm and first 12 hex digits: `sha256:1234567890ab` (the full one in `--json`). */
+export const shortDigest = (d: string | null) => (d ? d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}$/, '$1') : '(digest not resolved)');

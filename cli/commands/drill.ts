@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { TERMINAL_RELEASE_STATUSES } from '../../lambdas/domain/types';
 import { EXIT, type GantryBackend } from '../backends/backend';
-import { backendOptions, type BackendOptions, json, localHint, type OperatorIo, processIo, type SetCode, simulated, withBackend } from './common';
+import { backendOptions, type BackendOptions, json, localHint, type OperatorIo, processIo, type SetCode, shortDigest, simulated, withBackend } from './common';
+import { fitLine, outputWidth, shortDigests } from '../render/text';
 
 interface DrillOptions extends BackendOptions {
   readonly service: string;
@@ -82,10 +83,12 @@ export function registerDrillCommand(program: Command, setCode: SetCode, io: Ope
           io.out(`  follow   gantry status ${r.releaseId}${localHint(b, opts)} --watch`);
           return code;
         }
-        io.out(`  ${status}: ${v?.reason ?? ''}`);
+        const width = outputWidth(io);
+        io.out(fitLine(`  ${status}: ${shortDigests(v?.reason ?? '')}`, width, 4).join('\n'));
         if (d) {
-          io.out(`  back     ${d.fromDigest ?? '?'} → ${d.toDigest ?? '?'}: time to restore ${seconds(d.timeToRestoreSeconds)}`);
-          io.out(`  forward  ${d.toDigest ?? '?'} → ${d.fromDigest ?? '?'}: ${seconds(d.rollForwardSeconds)}`);
+          const dg = (x: string | undefined) => (x ? shortDigest(x) : '?');
+          io.out(`  back     ${dg(d.fromDigest)} → ${dg(d.toDigest)}: time to restore ${seconds(d.timeToRestoreSeconds)}`);
+          io.out(`  forward  ${dg(d.toDigest)} → ${dg(d.fromDigest)}: ${seconds(d.rollForwardSeconds)}`);
           for (const l of d.legs ?? []) io.out(`  leg      ${l.leg} ${l.releaseId} ${l.status}`);
         }
         if (status !== 'SUCCEEDED') io.err(`gantry: ${DRILL_ADVICE[status] ?? 'see gantry audit show for the record'}`);

@@ -10,6 +10,7 @@ import { type CommonOptions, checkIntegrity, err, filterOf, out, type SetCode, s
 import type { OperatorIo } from './common';
 import { readLedger } from '../ledger-source';
 import { renderDora } from '../render/render';
+import { fitText, outputWidth } from '../render/text';
 
 export function registerMetricsCommand(
   program: Command,
@@ -30,7 +31,8 @@ export function registerMetricsCommand(
     checkIntegrity(parsed, source, setCode);
     const report = doraMetrics(exportEvents(parsed), filter);
     const print = io.out ?? out;
+    const width = outputWidth({ isTTY: process.stdout.isTTY === true, ...(process.stdout.columns ? { columns: process.stdout.columns } : {}), env: process.env });
     if (opts.json) print(JSON.stringify(report, null, 2));
-    else print(renderDora(report));
+    else print(fitText(renderDora(report), width, 4));
   });
 }

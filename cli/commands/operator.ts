@@ -10,6 +10,7 @@ import { TERMINAL_RELEASE_STATUSES } from '../../lambdas/domain/types';
 import { EXIT, type GantryBackend } from '../backends/backend';
 import { CliInputError } from '../errors';
 import { exitCodeOf } from '../render/status-view';
+import { outputWidth } from '../render/text';
 import { registerDecisionCommands } from './approve';
 import { type BackendOptions, backendOptions, clock, csv, json, localHint, type OperatorIo, processIo, type SetCode, simulated, useColour, withBackend } from './common';
 import { registerReleasesCommand } from './releases';
@@ -113,7 +114,7 @@ export async function startAndReport(
     }
     io.out(`${r.alreadyExists ? 'Already started' : 'Started'} ${what}: ${r.releaseId}`);
     if (r.consoleUrl) io.out(`  console  ${r.consoleUrl}`);
-    if (v) io.out(renderStatus(v, useColour(io), b.label));
+    if (v) io.out(renderStatus(v, useColour(io), b.label, outputWidth(io)));
     io.out(`  follow   gantry status ${r.releaseId}${localHint(b, opts)} --watch`);
     return code;
   });

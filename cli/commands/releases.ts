@@ -5,6 +5,7 @@ import { EXIT } from '../backends/backend';
 import { CliInputError } from '../errors';
 import { parseTimeBound } from '../input';
 import { changeIdOption } from '../release-filter';
+import { displayWidth, fitLine, hanging, outputWidth, padEnd } from '../render/text';
 import { type BackendOptions, backendOptions, clock, csv, json, type OperatorIo, paint, type SetCode, shortDigest, simulated, useColour, withBackend } from './common';
 
 export interface ReleasesOptions extends BackendOptions {
@@ -59,12 +60,47 @@ export async function runReleases(opts: ReleasesOptions, io: OperatorIo): Promis
       return EXIT.ok;
     }
     const colour = useColour(io);
-    const w = Math.max(10, ...list.map((r) => r.releaseId.length)) + 2;
-    io.out(`${'RELEASE'.padEnd(w)}${'SERVICE'.padEnd(12)}${'STATUS'.padEnd(17)}${'STARTED'.padEnd(22)}${'IMAGE'.padEnd(24)}STAGES`);
-    for (const r of list) {
-      const image = r.kind === 'rollback' ? `→ ${shortDigest(r.rollbackTarget ?? r.digest ?? null)}` : (r.tag ?? shortDigest(r.digest ?? null));
-      const stages = r.stages.map((s) => `${s.name}:${s.status}`).join(' ');
-      io.out(`${r.releaseId.padEnd(w)}${r.service.padEnd(12)}${paint(colour, r.status, r.status.padEnd(17))}${clock(r.startedAt).padEnd(22)}${image.padEnd(24)}${stages}`);
+    const width = outputWidth(io);
+    const rows = list.map((r) => ({
+      r,
+      image: r.kind === 'rollback' ? `→ ${shortDigest(r.rollbackTarget ?? r.digest ?? null)}` : (r.tag ?? shortDigest(r.digest ?? null)),
+      stages: r.stages.map((s) => `${s.name}:${paint(colour, s.status)}`).join(' '),
+    }));
+    // Columns as wide as their widest value; STAGES wraps under itself. Too narrow for one line (a terminal of
+    // 80 columns): each release on two lines, its service, image and stages on the second.
+    const col = (head: string, values: string[]) => Math.max(head.length, ...values.map(displayWidth)) + 2;
+    const w = {
+      id: col(
+        'RELEASE',
+        list.map((r) => r.releaseId),
+      ),
+      service: col(
+        'SERVICE',
+        list.map((r) => r.service),
+      ),
+      status: col(
+        'STATUS',
+        list.map((r) => r.status),
+      ),
+      started: 22,
+      image: col(
+        'IMAGE',
+        rows.map((x) => x.image),
+      ),
+    };
+    const oneLine = w.id + w.service + w.status + w.started + w.image + 12 <= width;
+    if (oneLine) {
+      io.out(`${padEnd('RELEASE', w.id)}${padEnd('SERVICE', w.service)}${padEnd('STATUS', w.status)}${padEnd('STARTED', w.started)}${padEnd('IMAGE', w.image)}STAGES`);
+      for (const { r, image, stages } of rows) {
+        const prefix = `${padEnd(r.releaseId, w.id)}${padEnd(r.service, w.service)}${padEnd(paint(colour, r.status), w.status)}${padEnd(clock(r.startedAt), w.started)}${padEnd(image, w.image)}`;
+        io.out(hanging(prefix, stages, width, { minText: 12 }).join('\n'));
+      }
+    } else {
+      io.out(`${padEnd('RELEASE', w.id)}${padEnd('STATUS', w.status)}STARTED\n  SERVICE, IMAGE, STAGES`);
+      for (const { r, image, stages } of rows) {
+        io.out(fitLine(`${padEnd(r.releaseId, w.id)}${padEnd(paint(colour, r.status), w.status)}${clock(r.startedAt)}`, width).join('\n'));
+        io.out(hanging(`  ${r.service} ${image}  `, stages, width, { minText: 24, fallbackIndent: 4 }).join('\n'));
+      }
     }
     io.out(`(${list.length} release(s); ${b.label})`);
     return EXIT.ok;

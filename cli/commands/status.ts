@@ -9,6 +9,7 @@ import { CliInputError } from '../errors';
 import type { ReleaseSummary } from '../../lambdas/domain/ledger';
 import type { ReleaseStatusView } from '../render/schemas';
 import { bakingAlarms, releaseStatus } from '../render/status-view';
+import { DEFAULT_WIDTH, displayWidth, fitLine, hanging, outputWidth, shortDigests } from '../render/text';
 import { type BackendOptions, backendOptions, clock, json, localHint, type OperatorIo, openBackend, paint, type SetCode, shortDigest, simulated, useColour } from './common';
 
 export async function statusOf(b: GantryBackend, releaseId: string): Promise<ReleaseStatusView | undefined> {
@@ -28,10 +29,13 @@ export async function statusOf(b: GantryBackend, releaseId: string): Promise<Rel
   });
 }
 
-export function renderStatus(v: ReleaseStatusView, colour: boolean, source: string): string {
+/** A release's status for a person: short digests, every line within `width` (a stage's activity wraps under itself). */
+export function renderStatus(v: ReleaseStatusView, colour: boolean, source: string, width: number = DEFAULT_WIDTH): string {
   const lines: string[] = [];
+  /** Lines printed as they are (a command to copy). */
+  const whole = new Set<number>();
   const kind = v.kind === 'rollback' ? 'ROLLBACK' : 'RELEASE';
-  lines.push(`${kind} ${v.releaseId} — ${paint(colour, v.status)}${v.reason ? `: ${v.reason}` : ''}`);
+  lines.push(`${kind} ${v.releaseId} — ${paint(colour, v.status)}${v.reason ? `: ${shortDigests(v.reason)}` : ''}`);
   lines.push(`  ${v.service} ${shortDigest(v.digest)}${v.tag ? ` (${v.tag})` : ''}, started ${clock(v.startedAt)} by ${v.initiator ?? '(unattributed)'}`);
   if (v.requestReason) lines.push(`  reason     ${v.requestReason}`);
   if (v.startAt) lines.push(`  promotion  starts at ${v.startAt} (the digest was promoted in the stage before)`);
@@ -43,23 +47,33 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
     lines.push(`  execution  ${v.execution.status}${v.execution.error ? ` (${v.execution.error}${v.execution.cause ? `: ${v.execution.cause.slice(0, 200)}` : ''})` : ''}`);
   }
   if (v.consoleUrl) lines.push(`  console    ${v.consoleUrl}`);
-  const width = Math.max(5, ...v.stages.map((s) => s.name.length)) + 2;
+  const columns = width;
+  const stageWidth = Math.max(5, ...v.stages.map((s) => s.name.length)) + 2;
   for (const s of v.stages) {
-    lines.push(`  ${s.name.padEnd(width)}${paint(colour, s.status, s.status.padEnd(16))}${s.activity}`);
+    lines.push(...hanging(`  ${s.name.padEnd(stageWidth)}${paint(colour, s.status, s.status.padEnd(16))}`, shortDigests(s.activity), columns, { minText: 24, fallbackIndent: 4 }));
     // A Terraform stage that planned first (decision 049): the plan its approvers approve, by its sha256.
     if (s.plan) {
       const p = s.plan;
-      lines.push(`  ${''.padEnd(width)}  plan ${p.attempt}: sha256 ${p.sha256.slice(0, 12)}… — ${p.adds} to add, ${p.changes} to change, ${p.destroys} to destroy`);
-      if (s.phase === 'approval') lines.push(`  ${''.padEnd(width)}  approve it with: gantry approve ${v.releaseId} --stage ${s.name} --plan ${p.sha256}`);
+      lines.push(`  ${''.padEnd(stageWidth)}  plan ${p.attempt}: sha256 ${p.sha256.slice(0, 12)}… — ${p.adds} to add, ${p.changes} to change, ${p.destroys} to destroy`);
+      if (s.phase === 'approval') {
+        // A command to copy is never wrapped: on a line of its own when the line would not fit.
+        const command = `gantry approve ${v.releaseId} --stage ${s.name} --plan ${p.sha256}`;
+        const pad = `  ${''.padEnd(stageWidth)}  `;
+        if (displayWidth(`${pad}approve it with: ${command}`) <= columns) whole.add(lines.push(`${pad}approve it with: ${command}`) - 1);
+        else {
+          lines.push(`${pad}approve it with:`);
+          whole.add(lines.push(`    ${command}`) - 1);
+        }
+      }
     }
     // A wave stage (decision 044): which cluster runs what.
     for (const c of s.clusters ?? [])
       lines.push(
-        `  ${''.padEnd(width)}  ${c.cluster} (wave ${c.wave ?? '?'}): deploy ${c.deploy ?? '-'}${c.rollback ? `, rollback ${c.rollback}` : ''}; runs ${c.runs ?? 'what it ran before'}`,
+        `  ${''.padEnd(stageWidth)}  ${c.cluster} (wave ${c.wave ?? '?'}): deploy ${c.deploy ?? '-'}${c.rollback ? `, rollback ${c.rollback}` : ''}; runs ${c.runs ? shortDigests(c.runs) : 'what it ran before'}`,
       );
   }
   lines.push(`  (${source}; as of ${clock(v.now)})`);
-  return lines.join('\n');
+  return lines.flatMap((l, i) => (whole.has(i) ? [l] : fitLine(l, columns, 4))).join('\n');
 }
 
 /** A rollback refused in its first state (rollback-prepare): BLOCKED with no target, nothing deployed. */
@@ -159,18 +173,18 @@ export async function runStatus(releaseId: string | undefined, opts: StatusOptio
         const body = { source: b.label, simulated: simulated(b), releases: views };
         io.out(opts.watch ? JSON.stringify(body) : json(body));
       } else if (!opts.watch || io.isTTY) {
-        const text = views.map((v) => renderStatus(v, colour, b.label)).join('\n\n');
+        const text = views.map((v) => renderStatus(v, colour, b.label, outputWidth(io))).join('\n\n');
         io.out(opts.watch ? `\x1b[H\x1b[2J${text}` : text);
       } else {
         for (const v of views) {
           for (const line of plainWatchLines(v)) {
             if (printed.has(line)) continue;
             printed.add(line);
-            io.out(`${clock(v.now)}  ${line}`);
+            io.out(fitLine(`${clock(v.now)}  ${shortDigests(line)}`, outputWidth(io), 4).join('\n'));
           }
           if (TERMINAL_RELEASE_STATUSES.has(v.status as never) && !printed.has(`end ${v.releaseId}`)) {
             printed.add(`end ${v.releaseId}`);
-            io.out(`${clock(v.now)}  ${v.releaseId} finished: ${v.status}${v.reason ? ` — ${v.reason}` : ''}`);
+            io.out(fitLine(`${clock(v.now)}  ${v.releaseId} finished: ${v.status}${v.reason ? ` — ${shortDigests(v.reason)}` : ''}`, outputWidth(io), 4).join('\n'));
           }
         }
       }

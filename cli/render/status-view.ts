@@ -3,6 +3,7 @@
  * tell, the current states of the bake's alarms and the execution's status). Each unfinished stage
  * says what it is doing or *why it waits*, in words. Pure: the clock is an argument.
  */
+import { shortDigests } from './text';
 import { DateTime } from 'luxon';
 import type { GantryConfig } from '../../lambdas/domain/config';
 import { type LedgerEvent, projectRelease, type ReleaseSummary } from '../../lambdas/domain/ledger';
@@ -54,7 +55,7 @@ function approvalWaitMessage(
   return `awaiting approvals: ${done}; ${required - by.length} more by distinct persons of ${who}, ${times}`;
 }
 
-const short = (digest: unknown) => (typeof digest === 'string' && digest.startsWith('sha256:') ? `${digest.slice(0, 19)}…` : String(digest ?? '?'));
+const short = (digest: unknown) => (typeof digest === 'string' ? shortDigests(digest) : String(digest ?? '?'));
 
 /**
  * Exit code of a release status: 0 succeeded or still running, 1 anything else that finished. An

@@ -172,7 +172,8 @@ describe('gantry status of a release being aborted (until the reconciler closes 
     assert.deepEqual(v.abort, { by: CAROL, reason: 'wrong digest', at: '2026-11-24T10:40:00.000Z' });
     assert.equal(releaseStatusSchema.safeParse(v).success, true);
     assert.match(
-      renderStatus(v, false, 'stack Gantry'),
+      // Joined back where the line wraps at the width (decision 057).
+      renderStatus(v, false, 'stack Gantry').replace(/\n {4,}(?=\S)/g, ' '),
       new RegExp(`\\n {2}aborting {3}asked 2026-11-24 10:40:00Z by ${CAROL.replace(/\//g, '\\/')}: wrong digest \\(the reconciler closes the record\\)`),
     );
   });

@@ -37,7 +37,7 @@ describe('the digest a rollback rolled back from', () => {
 
     const started = out.timeline.find((t) => t.event === 'Rollback Started');
     assert.ok(started?.reason?.includes(`from ${D2} ${NOTHING} → ${D1}`), started?.reason);
-    assert.ok(renderTimeline(out).includes(`rollback FAILED from ${D2} ${NOTHING} → ${D1}`));
+    assert.ok(renderTimeline(out, { fullDigests: true, width: 400 }).includes(`rollback FAILED from ${D2} ${NOTHING} → ${D1}`));
 
     const audit = auditRelease(ledgerEvents.filter((e) => e.releaseId === release?.releaseId));
     assert.ok(audit);
