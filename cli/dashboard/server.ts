@@ -27,7 +27,7 @@ import { ValidationError } from '../../lambdas/domain/validation';
 import { type GantryBackend, GantryAwsError, NotFoundError, RefusedError } from '../backends/backend';
 import { promoteInput } from '../commands/promote';
 import { statusOf } from '../commands/status';
-import { type BackendOptions, type OperatorIo, openBackend } from '../commands/common';
+import { type BackendOptions, type OperatorIo, openBackend, shortDigest } from '../commands/common';
 import { CliInputError } from '../errors';
 import { buildReleaseReport } from '../render/report-html';
 import { type Overview, overviewOf } from './overview';
@@ -231,7 +231,7 @@ export async function startDashboard(opts: DashboardOptions, io: OperatorIo): Pr
         body: {
           releaseId: r.releaseId,
           alreadyExists: r.alreadyExists,
-          message: `${r.alreadyExists ? 'Already started' : 'Started'} the promotion of ${digest.slice(0, 19)}… to ${to} of ${service}: ${r.releaseId}`,
+          message: `${r.alreadyExists ? 'Already started' : 'Started'} the promotion of ${shortDigest(digest)} to ${to} of ${service}: ${r.releaseId}`,
         },
       };
     });

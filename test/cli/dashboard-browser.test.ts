@@ -225,7 +225,7 @@ describe('the dashboard in headless Chromium', () => {
       assert.equal(await promote.getAttribute('data-digest'), `sha256:${'2'.repeat(64)}`);
       await promote.click();
 
-      await page.locator('#toast:not([hidden])', { hasText: 'Started the promotion of sha256:222222222222… to prod of payments' }).waitFor();
+      await page.locator('#toast:not([hidden])', { hasText: 'Started the promotion of sha256:222222222222 to prod of payments' }).waitFor();
       const next = page.locator('.card.approval[data-stage="prod"]');
       await next.waitFor();
       const id = String(await next.getAttribute('data-release'));

@@ -63,7 +63,13 @@
   }
 
   function shortDigest(d) {
-    return d ? String(d).slice(0, 19) + '…' : '(digest not resolved)';
+    // As the CLI prints it (cli/commands/common.ts shortDigest): sha256: and the first 12 hex digits.
+    return d ? String(d).replace(/^(sha256:[0-9a-f]{12})[0-9a-f]{52}$/, '$1') : '(digest not resolved)';
+  }
+
+  /** Full digests in a sentence shortened as the CLI prints them (cli/render/text.ts shortDigests); the data keeps them whole. */
+  function shortDigests(text) {
+    return String(text).replace(/\b(sha256:[0-9a-f]{12})[0-9a-f]{52}\b/g, '$1');
   }
 
   function role(arn) {
@@ -145,7 +151,7 @@
               'div',
               { className: 'flight' },
               el('a', { href: '#release=' + f.releaseId, text: f.kind + ' ' + f.releaseId, 'data-release': f.releaseId }),
-              ': ' + (f.message || f.stageStatus),
+              ': ' + shortDigests(f.message || f.stageStatus),
             ),
           );
         });
@@ -206,7 +212,7 @@
           el('progress', { max: String(r.progress.total), value: String(r.progress.done), 'aria-label': 'stages done' }),
           el('span', { text: ' ' + r.progress.done + ' of ' + r.progress.total + ' stages' }),
         ),
-        cur ? el('div', { className: 'activity' }, el('span', { className: 'phase', text: cur.stage + ' · ' + cur.phase }), ' ' + cur.activity) : null,
+        cur ? el('div', { className: 'activity' }, el('span', { className: 'phase', text: cur.stage + ' · ' + cur.phase }), ' ' + shortDigests(cur.activity)) : null,
       );
       if (o.canAbort) card.appendChild(abortForm(r.releaseId));
       return card;
@@ -243,7 +249,7 @@
         { className: 'card approval', 'data-release': a.releaseId, 'data-stage': a.stage },
         el('div', { className: 'card-head' }, el('strong', { text: a.service + ' · ' + a.stage }), ' ', el('span', { className: 'status s-WAITING', text: 'WAITING' })),
         el('div', { className: 'rid' }, el('a', { href: '#release=' + a.releaseId, text: a.releaseId })),
-        el('div', { className: 'activity', text: a.message }),
+        el('div', { className: 'activity', text: shortDigests(a.message) }),
         el('div', {
           className: 'who',
           text:
@@ -341,7 +347,7 @@
         { 'data-stage': s.name, 'data-status': s.status },
         el('td', { text: s.name }),
         el('td', null, el('span', { className: 'status s-' + s.status, text: s.status })),
-        el('td', { text: s.activity }),
+        el('td', { text: shortDigests(s.activity), title: s.activity }),
       );
     });
     return [
