@@ -12,6 +12,7 @@ import { ValidationError } from '../lambdas/domain/validation';
 import { EXIT, GantryAwsError, NotFoundError, RefusedError } from './backends/backend';
 import { registerAuditCommands } from './commands/audit';
 import { registerCompletionCommand } from './commands/completion';
+import { registerDashboardCommand } from './commands/dashboard';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerMetricsCommand } from './commands/metrics';
 import { registerDrillCommand } from './commands/drill';
@@ -52,6 +53,7 @@ export function buildProgram(io: OperatorIo, setCode: SetCode): Command {
   registerDoctorCommand(program, setCode, io);
   registerReportCommand(program, setCode, { out: io.out, err: io.err, now: () => new Date(), ...(io.openBackend ? { openBackend: io.openBackend } : {}) });
   registerCompletionCommand(program, io);
+  registerDashboardCommand(program, setCode, io);
   registerStagesCommand(program, setCode, io);
   return program;
 }

@@ -97,6 +97,11 @@ const when = z.union(
         message: `expected one of ${PHASES.join(', ')} or canary-<step> (a canary step's bake, 1-based)`,
       }),
       after: duration.default('PT0S'),
+      /**
+       * Only that release's phase (an execution name). A local Gantry's decisions name the release they were taken on, so a
+       * second release reaching the same stage's approval is never decided by a line meant for another (issue 20).
+       */
+      release: z.string().min(1).optional(),
     }),
   ],
   { error: () => `expected {"at": "<ISO-8601 duration>"} or {"service", "stage", "phase": one of ${PHASES.join(', ')} or canary-<step>, "after"?}` },

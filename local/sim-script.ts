@@ -56,12 +56,15 @@ export class ScriptRunner {
   private onPhase(service: string, stage: string, phase: string, releaseId: string): void {
     const { scenario, clock } = this.world;
     if (phase === 'approval') this.approvalsEntered.add(`${releaseId}/${stage}`);
-    const key = `${service}/${stage}/${phase}`;
-    if (this.phaseSeen.has(key)) return;
-    this.phaseSeen.add(key);
+    // A line naming no release takes the first release to reach the phase; a line naming one, that release's phase.
+    const first = !this.phaseSeen.has(`${service}/${stage}/${phase}`);
+    const own = !this.phaseSeen.has(`${releaseId}/${service}/${stage}/${phase}`);
+    this.phaseSeen.add(`${service}/${stage}/${phase}`);
+    this.phaseSeen.add(`${releaseId}/${service}/${stage}/${phase}`);
     scenario.script.forEach((line, i) => {
       const w = line.when;
       if (!('phase' in w) || w.service !== service || w.stage !== stage || w.phase !== phase || line.deploy) return;
+      if (w.release !== undefined ? w.release !== releaseId || !own : !first) return;
       clock.schedule(clock.nowMs() + parseIsoDuration(w.after), () => this.fire(i, line, releaseId));
     });
   }

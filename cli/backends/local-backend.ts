@@ -112,7 +112,8 @@ export function scenarioWithActions(state: LocalState): { raw: Record<string, un
     } else {
       const after = atDuration(a.phaseAt, a.at);
       script.push({
-        when: { service: a.service, stage: a.stage, phase: 'approval', after },
+        // Keyed on the release decided on: another release of the service reaching this approval is not decided by it.
+        when: { service: a.service, stage: a.stage, phase: 'approval', after, release: a.releaseId },
         // The plan the operator named (`--plan`), or none: a CLI decision never picks the plan for the caller (decision 049).
         [a.decision]: { principal: a.principal, ...(a.comment ? { comment: a.comment } : {}), planSha256: a.planSha256 ?? null },
       });
@@ -482,7 +483,7 @@ export class LocalBackend implements GantryBackend {
       };
     }
     throw new RefusedError(
-      `the decision on ${what} did not reach the release (another release of ${summary.service} may be waiting for approval first: the local runtime applies a decision to the first one)`,
+      `the decision on ${what} did not reach the release (it was no longer waiting for an approval when the local Gantry re-ran up to now: gantry status ${summary.releaseId})`,
     );
   }
 
