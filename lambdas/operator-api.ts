@@ -24,6 +24,7 @@
  *   404 { message }   no such route, or (an abort) no release of that id on record
  *   405 { message }   another method on an operator route
  *   409 { message, releaseId }   an execution of that name exists already (a replayed request)
+ *   503 { message, code: "StopFailed", releaseId, error }   POST /aborts: StopExecution failed (throttled, denied); the release goes on, retry
  *   409 { message, code, releaseId, status }   an abort of a release that has ended (code ReleaseFinished: nothing
  *                     written), or whose execution was no longer running when stopped (code ExecutionNotRunning:
  *                     the abort.requested stays on record as evidence of the attempt)
@@ -140,7 +141,21 @@ async function abort(deps: OperatorDeps, caller: ApiCaller, input: unknown): Pro
   const target = summary.kind === 'rollback' ? deps.rollbacks : summary.kind === 'drill' ? (deps.drills ?? drillsFromEnv()) : deps.executions;
   if (!target.stop) throw new Error(`the ${summary.kind} workflow's Executions port cannot stop an execution`);
   const rec = await record(deps, releaseId, RELEASE_STEP.abortRequested, 'abort.requested', { by: caller.arn, reason: request.reason, requestId: caller.requestId });
-  const stop = await target.stop(releaseId, ABORT_ERROR, abortCause(caller.arn, request.reason));
+  let stop: Awaited<ReturnType<NonNullable<Executions['stop']>>>;
+  try {
+    stop = await target.stop(releaseId, ABORT_ERROR, abortCause(caller.arn, request.reason));
+  } catch (err) {
+    // Throttled, denied, a Step Functions outage: a named answer. The release goes on; the request on record is kept,
+    // and a retry records nothing twice and stops it (the step key is once per release).
+    const e = err as Error;
+    logger.error('abort: StopExecution failed', { releaseId, kind: summary.kind, requestId: caller.requestId, error: { name: e?.name, message: String(e?.message ?? err) } });
+    return respond(503, {
+      message: `StopExecution of release ${releaseId} failed (${e?.name ?? 'Error'}): the release goes on; run gantry abort again (retrying is safe: the request on record is kept and nothing is recorded twice)`,
+      code: 'StopFailed',
+      releaseId,
+      error: e?.name ?? 'Error',
+    });
+  }
   logger.info('abort requested', { releaseId, kind: summary.kind, principal: caller.arn, requestId: caller.requestId, stopped: stop.stopped, duplicate: rec.duplicate });
   if (!stop.stopped) {
     return respond(409, {

@@ -21,7 +21,7 @@ export const FAULT_OPERATIONS = {
   dynamodb: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan'],
   scheduler: ['CreateSchedule', 'DeleteSchedule'],
   eventbridge: ['PutEvents'],
-  sfn: ['StartExecution', 'DescribeExecution', 'SendTaskSuccess', 'SendTaskFailure'],
+  sfn: ['StartExecution', 'DescribeExecution', 'SendTaskSuccess', 'SendTaskFailure', 'StopExecution'],
   eks: ['DescribeCluster', 'Call', 'ListAccessEntries'],
   /** The handlers' AssumeRole of a cluster role in another account (issue 18). */
   sts: ['AssumeRole'],

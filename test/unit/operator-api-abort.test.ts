@@ -233,6 +233,28 @@ describe('POST /aborts', () => {
     assert.equal(releases.stops.length, 0);
   });
 
+  it('answers a named 503 StopFailed when StopExecution fails; a retry records nothing twice and stops the release', async () => {
+    await opened('payments-2222222222222222', 'release');
+    releases.status.set('payments-2222222222222222', 'RUNNING');
+    const stop = releases.stop.bind(releases);
+    releases.stop = async () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+    };
+    const failed = await run(abort({ releaseId: 'payments-2222222222222222', reason: 'bad digest' }), deps());
+    assert.equal(failed.statusCode, 503);
+    assert.equal(json(failed).code, 'StopFailed');
+    assert.equal(json(failed).error, 'ThrottlingException');
+    assert.match(json(failed).message, /the release goes on; run gantry abort again/);
+    assert.equal(releases.status.get('payments-2222222222222222'), 'RUNNING');
+
+    releases.stop = stop;
+    const retried = await run(abort({ releaseId: 'payments-2222222222222222', reason: 'bad digest' }, CAROL, 'req-2'), deps());
+    assert.equal(retried.statusCode, 200);
+    assert.equal(json(retried).status, 'ABORTING');
+    const requested = (await ledger.events('payments-2222222222222222')).filter((e) => e.type === 'abort.requested');
+    assert.equal(requested.length, 1);
+  });
+
   it('parses a good request and throws ValidationError (with its source) on a bad one', () => {
     assert.deepEqual(parseAbortRequest({ releaseId: 'payments-2222222222222222', reason: 'ok\nsecond line' }), {
       releaseId: 'payments-2222222222222222',
