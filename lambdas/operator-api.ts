@@ -35,7 +35,7 @@ import { requireEnv } from './adapters/env';
 import { sdkClientConfig } from './adapters/retry';
 import { SfnExecutions } from './adapters/sfn';
 import { ABORT_ERROR, abortCause, abortRefusal, OPERATOR_ROUTES, type OperatorRoute, parseAbortRequest, parseFreezeRequest } from './domain/operator-requests';
-import { projectRelease } from './domain/ledger';
+import { type LedgerEvent, projectRelease } from './domain/ledger';
 import { RELEASE_STEP } from './domain/step-keys';
 import { record } from './shared/recorder';
 import { operatorExecutionName } from './domain/release';
@@ -128,7 +128,8 @@ async function setFreeze(deps: OperatorDeps, caller: ApiCaller, input: unknown):
 async function abort(deps: OperatorDeps, caller: ApiCaller, input: unknown): Promise<ApiResponse> {
   const request = parseAbortRequest(input);
   const { releaseId } = request;
-  const summary = projectRelease(await deps.ledger.events(releaseId));
+  const events = await deps.ledger.events(releaseId);
+  const summary = projectRelease(events);
   if (!summary) return respond(404, { message: `no release ${releaseId} on record: nothing to abort (gantry releases lists the release ids)`, releaseId });
   if (summary.status !== 'RUNNING') {
     return respond(409, {
@@ -165,9 +166,14 @@ async function abort(deps: OperatorDeps, caller: ApiCaller, input: unknown): Pro
       status: stop.status ?? null,
     });
   }
+  // A drill's leg in flight (a nested rollback execution) is stopped too, named the same way, after the drill itself (so
+  // the drill is not first failed by its leg's end): whether Step Functions stops a `.sync` child with its parent is
+  // not documented, so Gantry does not rely on it.
+  const legsStopped = summary.kind === 'drill' ? await stopDrillLegs(deps, events, caller, request.reason) : [];
   return respond(200, {
     releaseId,
     kind: summary.kind,
+    ...(legsStopped.length ? { legsStopped } : {}),
     executionArn: stop.executionArn,
     status: 'ABORTING',
     principal: caller.arn,
@@ -175,6 +181,25 @@ async function abort(deps: OperatorDeps, caller: ApiCaller, input: unknown): Pro
     // A repeated request: the first one is the one on record (who, why, when).
     ...(rec.duplicate ? { requested: { by: rec.data.by, reason: rec.data.reason } } : {}),
   });
+}
+
+/** The running legs of a drill (its `release.started` names them), each recorded and stopped as an abort of its own. */
+async function stopDrillLegs(deps: OperatorDeps, drillEvents: readonly LedgerEvent[], caller: ApiCaller, reason: string): Promise<string[]> {
+  const legs = drillEvents.find((e) => e.type === 'release.started')?.data.legs as { back?: unknown; forward?: unknown } | undefined;
+  const stopped: string[] = [];
+  for (const leg of [legs?.back, legs?.forward]) {
+    if (typeof leg !== 'string') continue;
+    const summary = projectRelease(await deps.ledger.events(leg));
+    if (summary?.status !== 'RUNNING' || !deps.rollbacks.stop) continue;
+    await record(deps, leg, RELEASE_STEP.abortRequested, 'abort.requested', { by: caller.arn, reason, requestId: caller.requestId });
+    try {
+      if ((await deps.rollbacks.stop(leg, ABORT_ERROR, abortCause(caller.arn, reason))).stopped) stopped.push(leg);
+    } catch (err) {
+      // The drill itself is stopped; a leg that could not be is named in the log and still closes on its own end.
+      logger.error('abort: StopExecution of a drill leg failed', { leg, requestId: caller.requestId, error: { name: (err as Error)?.name } });
+    }
+  }
+  return stopped;
 }
 
 /** `scheduled` is the stack's schedule's own word (its initiator is the schedule): a person's drill may not claim it. */

@@ -186,3 +186,39 @@ describe('gantry abort --local: during a bake, during a deploy, a rollback', () 
     );
   }, 120_000);
 });
+
+describe('gantry abort --local: a drill with its back leg in flight', () => {
+  it('stops the drill and its running leg, each closed ABORTED naming who and why; the forward leg never starts', async () => {
+    const dir = await localGantry(join(__dirname, '..', '..', 'examples', 'scenarios', 'drill-staging.json'), 'P2D');
+    const d = await gantry('drill', '--local', dir, '--service', 'payments', '--stage', 'staging', '--reason', 'rehearsal', '--json');
+    assert.equal(d.code, 0, d.stderr);
+    const drillId = (JSON.parse(d.stdout) as { drillId: string }).drillId;
+    assert.equal((await gantry('simulate', '--state', dir, '--advance', 'PT1M', '--json')).code, 0);
+    const back = `${drillId}-back`;
+    assert.ok(
+      events(dir).some((e) => e.releaseId === back && e.type === 'release.started'),
+      'the back leg is in flight',
+    );
+
+    const r = await gantry('abort', drillId, '--reason', 'stop the rehearsal', '--local', dir, '--as', carol);
+    assert.equal(r.code, 0, r.stderr);
+
+    const all = events(dir);
+    const finished = (id: string) => all.find((e) => e.releaseId === id && e.type === 'release.finished')?.data;
+    assert.equal(finished(drillId)?.status, 'ABORTED');
+    assert.equal(finished(back)?.status, 'ABORTED');
+    assert.equal(finished(back)?.abortedBy, carol);
+    assert.equal(finished(back)?.abortReason, 'stop the rehearsal');
+    assert.deepEqual(
+      all.filter((e) => e.releaseId === `${drillId}-forward`),
+      [],
+      'the roll-forward never started',
+    );
+    // Nothing of the drill is left running or holding the stage.
+    const adv = await gantry('simulate', '--state', dir, '--advance', 'PT30M', '--json');
+    assert.equal(adv.code, 0, adv.stderr);
+    const s = await gantry('stages', '--local', dir, '--service', 'payments', '--json');
+    const staging = (JSON.parse(s.stdout) as { services: Array<{ stages: Array<{ stage: string; inFlight: unknown[] }> }> }).services[0]?.stages.find((c) => c.stage === 'staging');
+    assert.deepEqual(staging?.inFlight, []);
+  }, 180_000);
+});
