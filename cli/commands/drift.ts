@@ -11,6 +11,7 @@
  * failed verification; 2 bad input.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type DriftFinding, INSIGHT_KIND, type InsightCheckData, type InsightRecord, type StaleFinding, verifyInsightChain } from '../../lambdas/domain/insight';
 import { CliInputError } from '../errors';
@@ -131,6 +132,8 @@ export function renderDrift(report: DriftReport): string {
 }
 
 interface DriftOptions extends SourceOptions {
+  /** A local Gantry (`gantry simulate --state`): its simulation's insight checks, its virtual now for `--since`. */
+  readonly local?: string;
   readonly json?: boolean;
   readonly all?: boolean;
   readonly since?: string;
@@ -142,6 +145,7 @@ export function registerDriftCommand(audit: Command, setCode: SetCode, now: () =
     .command('drift')
     .description('what the daily insight check found: stages whose cluster runs another image than the ledger records (drift), and stale services')
     .option('--file <file>', 'insight records as JSON Lines, or the output of gantry simulate --json')
+    .option('--local <dir>', 'a local Gantry (a simulation directory made by gantry simulate --state): its insight checks')
     .option('--table <name>', 'the live ledger table (DynamoDB) instead of a file')
     .option('--region <region>', 'AWS region of --table (default: AWS_REGION)')
     .option('--profile <profile>', 'AWS profile for --table (default: the standard credential chain)')
@@ -150,13 +154,26 @@ export function registerDriftCommand(audit: Command, setCode: SetCode, now: () =
     .option('--since <when>', 'checks at or after: an ISO date, instant, or duration back from now (P30D)')
     .option('--json', 'print the report as one JSON object')
     .action(async (opts: DriftOptions) => {
-      const since = parseTimeBound(opts.since, 'since', now());
+      const given = [opts.file !== undefined && '--file', opts.local !== undefined && '--local', opts.table !== undefined && '--table'].filter(Boolean);
+      if (given.length > 1) throw new CliInputError(`give one source of insight records: --file <file>, --local <dir> or --table <name>; got ${given.join(' and ')}`);
       let report: DriftReport;
-      if (opts.file) {
+      if (opts.local !== undefined) {
+        // The local Gantry's own clock decides --since (its "now" is virtual), as for every other --local read.
+        const { LocalBackend, SIMULATION_FILE } = await import('../backends/local-backend');
+        const b = new LocalBackend(opts.local);
+        try {
+          const since = parseTimeBound(opts.since, 'since', b.now());
+          report = driftReport(b.label, readDriftFile(join(opts.local, SIMULATION_FILE)), { all: opts.all, since });
+        } finally {
+          b.close();
+        }
+      } else if (opts.file) {
+        const since = parseTimeBound(opts.since, 'since', now());
         report = driftReport(opts.file, readDriftFile(opts.file), { all: opts.all, since });
       } else {
+        const since = parseTimeBound(opts.since, 'since', now());
         const live = liveTableOf(opts);
-        if (!live) throw new CliInputError('give the insight records to read: --file <file> or --table <name> --region <region>');
+        if (!live) throw new CliInputError('give the insight records to read: --file <file>, --local <dir> or --table <name> --region <region>');
         const { openLiveLedger } = await import('../backends/live-ledger');
         const { ledger, close } = openLiveLedger(live);
         try {

@@ -1,5 +1,5 @@
 /**
- * `gantry stages [--service S] [--json] [--full]` (issue 20, decision 055): what runs in each stage of each service
+ * `gantry stages [--service S] [--json] [--full-digests]` (issue 20, decision 055): what runs in each stage of each service
  * now and since when, its last known good when that differs, and the releases, rollbacks and drills at work in or
  * waiting for each stage. The data is cli/stage-matrix.ts's; this file only lays it out to fit the terminal's width.
  */
@@ -13,7 +13,8 @@ import { type BackendOptions, backendOptions, clock, json, type OperatorIo, pain
 export interface StagesOptions extends BackendOptions {
   readonly service?: string;
   readonly json?: boolean;
-  readonly full?: boolean;
+  /** `--full-digests`. */
+  readonly fullDigests?: boolean;
 }
 
 /** The colour of each state, by the release status `paint` already colours that way. */
@@ -122,7 +123,7 @@ export async function runStages(opts: StagesOptions, io: OperatorIo): Promise<nu
       io.out(json(m));
       return EXIT.ok;
     }
-    io.out(renderStageMatrix(m, { width: outputWidth(io), colour: useColour(io), full: opts.full === true }));
+    io.out(renderStageMatrix(m, { width: outputWidth(io), colour: useColour(io), full: opts.fullDigests === true }));
     return EXIT.ok;
   });
 }
@@ -135,7 +136,7 @@ export function registerStagesCommand(program: Command, setCode: SetCode, io: Op
       .description('what runs in each stage of each service now, since when, its last known good, and what is in flight there')
       .option('--service <service>', 'only this service')
       .option('--json', 'print the stage matrix as one JSON object (full digests)')
-      .option('--full', 'print full digests instead of sha256:1234567890ab'),
+      .option('--full-digests', 'print full digests instead of sha256:1234567890ab (as gantry simulate --full-digests)'),
   ).action(async (opts: StagesOptions) => {
     setCode(await runStages(opts, io));
   });

@@ -163,3 +163,24 @@ describe('--table with --profile', () => {
     }
   });
 });
+
+describe('gantry audit drift --local', () => {
+  it("reads a local Gantry's insight checks, as --file reads its simulation output; two sources are refused", async () => {
+    const dir = await localGantry(example('drift-out-of-band'));
+    const local = await run(['audit', 'drift', '--local', dir, '--json']);
+    const file = await run(['audit', 'drift', '--file', join(dir, 'simulation.json'), '--json']);
+    assert.equal(local.code, 0, local.stderr);
+    const a = JSON.parse(local.stdout) as { source: string; checks: Array<{ drift: unknown[] }> };
+    const b = JSON.parse(file.stdout) as { checks: unknown };
+    assert.match(a.source, /^local Gantry .* \(simulation\)$/);
+    assert.deepEqual(a.checks, b.checks);
+    assert.ok(
+      a.checks.some((c) => c.drift.length > 0),
+      'the out-of-band change is found',
+    );
+
+    const both = await run(['audit', 'drift', '--local', dir, '--file', join(dir, 'simulation.json')]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give one source of insight records: .* got --file and --local/);
+  }, 120_000);
+});

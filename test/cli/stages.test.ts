@@ -291,7 +291,7 @@ describe('gantry stages --local: every state of the matrix, through the real wor
     }
 
     it('--full prints whole digests, still within the width', async () => {
-      const r = await stages(['--local', dirs.baking as string, '--full', '--service', 'payments'], { columns: 80 });
+      const r = await stages(['--local', dirs.baking as string, '--full-digests', '--service', 'payments'], { columns: 80 });
       assert.equal(r.code, 0, r.stderr);
       assertFits(r.stdout, 80);
       assert.ok(r.stdout.replace(/\n +/g, '').includes(D2), 'the whole digest (it may wrap)');
