@@ -6,32 +6,23 @@
  * action buttons; a release's report opens under its own CSP without errors.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { type Dashboard, startDashboard } from '../../cli/dashboard/server';
 import { testIo, waitingForApproval } from './dashboard-fixture';
+import { sharedBrowser } from './chromium';
 import { bob, example, localGantry, tmp } from './helpers';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const RELEASE = 'payments-20261124T100000Z-6abdef';
 
 describe('the dashboard in headless Chromium', () => {
-  // biome-ignore lint/suspicious/noExplicitAny: playwright-core is loaded at run time
-  let browser: any;
-  beforeAll(async () => {
-    assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (Debian: apt-get install chromium; or set CHROMIUM_PATH)`);
-    const { chromium } = require('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const chromium = sharedBrowser();
 
   /** Open the dashboard; collect console errors and warnings, page errors, dialogs and every request's origin. */
   async function open(d: Dashboard) {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const page = await chromium.get().newPage({ viewport: { width: 1280, height: 800 } });
     const problems: string[] = [];
     const origins = new Set<string>();
     page.on('console', (m: { type(): string; text(): string }) => {
@@ -50,12 +41,23 @@ describe('the dashboard in headless Chromium', () => {
     return { page, problems, origins };
   }
 
-  it('shows prod WAITING in the matrix, follows the release, approves prod and sees the page update', async () => {
-    const dir = await waitingForApproval();
-    const d = await startDashboard({ local: dir, port: 0, allowActions: true, as: bob }, testIo());
+  /** The dashboard on `opts` with a page open on it: `fn` drives the page; then no console error, page error or dialog, and no request but to the dashboard. */
+  async function onDashboard(opts: Parameters<typeof startDashboard>[0], fn: (page: any, d: Dashboard) => Promise<void>): Promise<void> {
+    const d = await startDashboard(opts, testIo());
     try {
       const { page, problems, origins } = await open(d);
+      await fn(page, d);
+      assert.deepEqual(problems, [], 'no console error, page error or dialog');
+      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`], 'every request goes to the dashboard itself');
+      await page.close();
+    } finally {
+      await d.close();
+    }
+  }
 
+  it('shows prod WAITING in the matrix, follows the release, approves prod and sees the page update', async () => {
+    const dir = await waitingForApproval();
+    await onDashboard({ local: dir, port: 0, allowActions: true, as: bob }, async (page) => {
       // The matrix: prod of payments waits (for the approval), the state written as a word.
       const prod = page.locator('.cell[data-service="payments"][data-stage="prod"]');
       await prod.waitFor();
@@ -88,20 +90,12 @@ describe('the dashboard in headless Chromium', () => {
       await page.locator('#release tr[data-stage="prod"]', { hasText: 'deploying' }).waitFor();
       await page.waitForFunction(`document.querySelector('.cell[data-service="payments"][data-stage="prod"]')?.getAttribute('data-state') !== 'WAITING'`);
       assert.equal(await prod.getAttribute('data-state'), 'IN_FLIGHT');
-
-      assert.deepEqual(problems, []);
-      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`], 'every request goes to the dashboard itself');
-      await page.close();
-    } finally {
-      await d.close();
-    }
+    });
   }, 120_000);
 
   it('writes every cell state as a word beside its colour, and shows data as text, never as HTML', async () => {
     const dir = await waitingForApproval();
-    const d = await startDashboard({ local: dir, port: 0 }, testIo());
-    try {
-      const { page, problems, origins } = await open(d);
+    await onDashboard({ local: dir, port: 0 }, async (page, d) => {
       await page.locator('.cell[data-stage="prod"]').first().waitFor();
       // The real overview, with the payments and ledger cells set to each state and a message carrying markup.
       const real = await page.evaluate(`fetch('/api/overview').then((r) => r.json())`);
@@ -138,13 +132,7 @@ describe('the dashboard in headless Chromium', () => {
             .evaluate((e: unknown) => (globalThis as unknown as { getComputedStyle(x: unknown): { color: string } }).getComputedStyle(e).color),
         );
       assert.equal(colours.size, states.length, [...colours].join(' '));
-
-      assert.deepEqual(problems, []);
-      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
-      await page.close();
-    } finally {
-      await d.close();
-    }
+    });
   }, 120_000);
 
   it("a Terraform stage: the page shows the saved plan's sha256 and Approve sends it (decision 049)", async () => {
@@ -157,9 +145,7 @@ describe('the dashboard in headless Chromium', () => {
     const events = exportEvents(parseExport(readFileSync(join(dir, 'ledger.jsonl'), 'utf8')));
     const sha256 = String(events.find((e) => e.type === 'plan.recorded')?.data.sha256);
     assert.match(sha256, /^[a-f0-9]{64}$/);
-    const d = await startDashboard({ local: dir, port: 0, allowActions: true, as: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/carol' }, testIo());
-    try {
-      const { page, problems, origins } = await open(d);
+    await onDashboard({ local: dir, port: 0, allowActions: true, as: 'arn:aws:sts::111122223333:assumed-role/ReleaseApprovers/carol' }, async (page) => {
       const approval = page.locator('.card.approval[data-stage="prod"]');
       await approval.waitFor();
       assert.match(await approval.locator('.plan').textContent(), new RegExp(`Terraform plan sha256 ${sha256} — 0 to add, 1 to change, 0 to destroy`));
@@ -171,19 +157,12 @@ describe('the dashboard in headless Chromium', () => {
       const after = exportEvents(parseExport(readFileSync(join(dir, 'ledger.jsonl'), 'utf8')));
       const gate = after.find((e) => e.type === 'gate.evaluated' && e.stage === 'prod' && e.data.gate === 'approval');
       assert.equal(gate?.data.planSha256, sha256, 'the approval names the plan the page showed');
-      assert.deepEqual(problems, []);
-      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
-      await page.close();
-    } finally {
-      await d.close();
-    }
+    });
   }, 120_000);
 
   it('aborts a release from the page with a reason: it leaves the releases in flight and shows ABORTED in the history', async () => {
     const dir = await waitingForApproval();
-    const d = await startDashboard({ local: dir, port: 0, allowActions: true }, testIo());
-    try {
-      const { page, problems, origins } = await open(d);
+    await onDashboard({ local: dir, port: 0, allowActions: true }, async (page) => {
       const card = page.locator(`.card.release[data-release="${RELEASE}"]`);
       await card.waitFor();
 
@@ -198,19 +177,12 @@ describe('the dashboard in headless Chromium', () => {
       assert.match(await page.locator('#toast').textContent(), new RegExp(`${RELEASE} ABORTED`));
       assert.equal(await page.locator(`.card.release[data-release="${RELEASE}"]`).count(), 0);
       assert.match(await page.locator('#inflight').textContent(), /Nothing in flight/);
-      assert.deepEqual(problems, []);
-      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
-      await page.close();
-    } finally {
-      await d.close();
-    }
+    });
   }, 120_000);
 
   it("rejects prod from the page, then promotes staging's last known good to prod: a new release waits for prod's approval", async () => {
     const dir = await waitingForApproval();
-    const d = await startDashboard({ local: dir, port: 0, allowActions: true, as: bob }, testIo());
-    try {
-      const { page, problems, origins } = await open(d);
+    await onDashboard({ local: dir, port: 0, allowActions: true, as: bob }, async (page) => {
       const approval = page.locator(`.card.approval[data-release="${RELEASE}"][data-stage="prod"]`);
       await approval.waitFor();
       assert.equal(await page.locator('button.promote').count(), 0, 'nothing to promote while prod waits');
@@ -233,25 +205,18 @@ describe('the dashboard in headless Chromium', () => {
       await page.locator(`#release-section:not([hidden]) tr[data-stage="prod"][data-status="WAITING"]`).waitFor();
       assert.equal(await page.locator('#release-id').textContent(), id, 'the page follows the promotion');
       assert.equal(await page.locator('.cell[data-service="payments"][data-stage="prod"]').getAttribute('data-state'), 'WAITING');
-      assert.deepEqual(problems, []);
-      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
-      await page.close();
-    } finally {
-      await d.close();
-    }
+    });
   }, 120_000);
 
   it('read-only: no action buttons, the mode says so; the report opens without errors', async () => {
     const dir = await waitingForApproval();
-    const d = await startDashboard({ local: dir, port: 0 }, testIo());
-    try {
-      const { page, problems, origins } = await open(d);
+    await onDashboard({ local: dir, port: 0 }, async (page, d) => {
       await page.locator(`.card.approval[data-release="${RELEASE}"]`).waitFor();
 
       assert.equal(await page.locator('#mode').textContent(), 'read-only');
       assert.equal(await page.locator('button.approve, button.reject, button.danger, input.comment').count(), 0);
 
-      const report = await browser.newPage();
+      const report = await chromium.get().newPage();
       const reportProblems: string[] = [];
       report.on('console', (m: { type(): string; text(): string }) => {
         if (m.type() === 'error' || m.type() === 'warning') reportProblems.push(`console ${m.type()}: ${m.text()}`);
@@ -261,12 +226,6 @@ describe('the dashboard in headless Chromium', () => {
       assert.match(await report.locator('body').textContent(), /SIMULATION/);
       assert.deepEqual(reportProblems, []);
       await report.close();
-
-      assert.deepEqual(problems, []);
-      assert.deepEqual([...origins], [`http://127.0.0.1:${d.port}`]);
-      await page.close();
-    } finally {
-      await d.close();
-    }
+    });
   }, 120_000);
 });

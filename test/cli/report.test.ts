@@ -21,13 +21,13 @@ import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { simulate } from '../../local/simulate';
 import { ROOT } from '../workflow/helpers';
+import { sharedBrowser } from './chromium';
 import { pdfPageTexts } from './pdf-text';
 
 // The page's DOM, inside page.evaluate callbacks (which run in the browser); the project compiles without the DOM library.
 // biome-ignore lint/suspicious/noExplicitAny: browser globals, typed loosely on purpose
 declare const document: any;
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const GENERATED = '2026-11-26T01:00:00.000Z';
 const work = mkdtempSync(join(tmpdir(), 'gantry-report-'));
 
@@ -543,20 +543,11 @@ describe('gantry report', () => {
 });
 
 describe('the release report in headless Chromium', () => {
-  // biome-ignore lint/suspicious/noExplicitAny: playwright-core is loaded at run time
-  let browser: any;
-  beforeAll(async () => {
-    assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (Debian: apt-get install chromium; or set CHROMIUM_PATH)`);
-    const { chromium } = require('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const chromium = sharedBrowser();
 
   /** Open the page as the only thing the browser may load; collect errors, dialogs and any other request. */
   async function open(html: string) {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await chromium.get().newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
     const url = 'http://gantry-report.invalid/report.html';
     page.on('console', (m: { type(): string; text(): string }) => {
