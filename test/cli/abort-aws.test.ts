@@ -16,14 +16,9 @@ import { renderStatus } from '../../cli/commands/status';
 import { releaseStatusSchema } from '../../cli/render/schemas';
 import { releaseStatus } from '../../cli/render/status-view';
 import { chainEvent, type LedgerEvent, type LedgerEventInput } from '../../lambdas/domain/ledger';
+import { STACK_OUTPUTS } from './stack-fixture';
 
-const OUTPUTS = {
-  ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
-  RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback',
-  LedgerTableName: 'Gantry-Ledger',
-  ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
-  EventBusName: 'gantry',
-};
+const OUTPUTS = STACK_OUTPUTS;
 const CAROL = 'arn:aws:sts::111122223333:assumed-role/Operators/carol';
 const ID = 'payments-20261124T104000Z-abc123';
 

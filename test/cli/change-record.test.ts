@@ -19,6 +19,7 @@ import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import { type LedgerEvent, projectRelease } from '../../lambdas/domain/ledger';
 import type { Ledger } from '../../lambdas/ports';
 import { alice, D1, D2, example, gantry, gantryProcess, localGantry, tmp } from './helpers';
+import { STACK_OUTPUTS } from './stack-fixture';
 
 const C1 = '3b1f5c2a9d8e7f6041c2b3a4d5e6f708192a3b4c';
 const C2 = '9f2c1e7d4a5b6c8e0f1a2b3c4d5e6f7a8b9c0d1e';
@@ -113,13 +114,7 @@ describe('gantry releases --change against a deployed Gantry (the AWS backend)',
       listReleases: async () => ids.map((id) => projectRelease(events.filter((e) => e.releaseId === id))).filter((x) => x !== undefined),
     } as unknown as Ledger;
     const b = new AwsBackend({
-      outputs: toStackOutputs('Gantry', {
-        ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
-        RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback',
-        LedgerTableName: 'Gantry-Ledger',
-        ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
-        EventBusName: 'gantry',
-      }),
+      outputs: toStackOutputs('Gantry', { ...STACK_OUTPUTS }),
       region: 'eu-west-2',
       sfn: new SFNClient({ region: 'eu-west-2' }),
       ledger,

@@ -21,6 +21,7 @@ import { type Dashboard, PAGE_CSP, parsePort, startDashboard } from '../../cli/d
 import { releaseStatusSchema } from '../../cli/render/schemas';
 import { call, ledgerOf, testIo, tokenOf, waitingForApproval } from './dashboard-fixture';
 import { alice, bob, gantry, ROOT } from './helpers';
+import { STACK_OUTPUTS } from './stack-fixture';
 
 const RELEASE = 'payments-20261124T100000Z-6abdef';
 const json = (v: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(v) });
@@ -406,13 +407,7 @@ describe('the dashboard against a deployed Gantry (at the boundary)', () => {
         openAwsBackend(
           { region: 'eu-west-2' },
           {
-            describeStack: async () => ({
-              ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
-              RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback',
-              LedgerTableName: 'Gantry-Ledger',
-              ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
-              EventBusName: 'gantry',
-            }),
+            describeStack: async () => ({ ...STACK_OUTPUTS }),
             credentials: async () => ({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: secret, sessionToken: 'session-token-value' }),
             fetch: fakeFetch,
             sfn: new SFNClient({ region: 'eu-west-2' }),

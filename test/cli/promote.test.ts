@@ -21,6 +21,7 @@ import { promoteInput, registerPromoteCommand } from '../../cli/commands/promote
 import { CliInputError } from '../../cli/errors';
 import { startOutputSchema, statusOutputSchema } from '../../cli/render/schemas';
 import { alice, bob, D1, D2, example, gantry, gantryProcess, localGantry, ROOT } from './helpers';
+import { STACK_OUTPUTS } from './stack-fixture';
 
 async function release(dir: string, id: string) {
   const b = new LocalBackend(dir);
@@ -209,12 +210,7 @@ describe('promoteInput (the dashboard reuses it)', () => {
 });
 
 describe('gantry promote against AWS', () => {
-  const OUTPUTS = {
-    ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
-    RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback',
-    LedgerTableName: 'Gantry-Ledger',
-    ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
-  };
+  const OUTPUTS = STACK_OUTPUTS;
   const config = parseConfig(JSON.parse(readFileSync(join(ROOT, 'examples', 'gantry.config.json'), 'utf8')));
   /** The read-only ledger the CLI reads: staging promoted D1 then D2; no release events. */
   const ledger = {

@@ -10,6 +10,15 @@ import { openAwsBackend } from '../../cli/backends/aws-backend';
 import type { BackendOptions } from '../../cli/commands/common';
 import { startMemoryDynamo } from '../../local/memory-dynamo';
 
+/** The outputs of a deployed Gantry stack (DescribeStacks), as the CLI tests that talk to "AWS" at its boundary give them. */
+export const STACK_OUTPUTS = {
+  ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
+  RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback',
+  LedgerTableName: 'Gantry-Ledger',
+  ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
+  EventBusName: 'gantry',
+} as const;
+
 export async function stackHolding(events: readonly LedgerEvent[]) {
   const dynamo = await startMemoryDynamo();
   const ledger = new DynamoLedger({ client: dynamo.doc, tableName: dynamo.tableName });

@@ -22,6 +22,7 @@ import { chainEvent, type LedgerEvent, type LedgerEventInput, projectRelease } f
 import { displayWidth } from '../../cli/render/text';
 import { type CellFacts, cellState, type StageCell, type StageMatrix } from '../../cli/stage-matrix';
 import { D1, D2, D3, ROOT, alice, example, gantry, localGantry, scenarioFile, tmp } from './helpers';
+import { STACK_OUTPUTS } from './stack-fixture';
 
 const start = (tag: string, at = 'PT0S') => ({ type: 'start', principal: alice, input: { service: 'payments', image: { tag }, reason: 'CHG-1' }, at });
 const ESC = '\x1b[';
@@ -459,13 +460,7 @@ describe('cellState (pure)', () => {
 });
 
 describe('gantry stages against AWS (at the boundary)', () => {
-  const OUTPUTS = {
-    ReleaseStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Release',
-    RollbackStateMachineArn: 'arn:aws:states:eu-west-2:111122223333:stateMachine:Gantry-Rollback',
-    LedgerTableName: 'Gantry-Ledger',
-    ApprovalApiUrl: 'https://abc123.execute-api.eu-west-2.amazonaws.com/v1/',
-    EventBusName: 'gantry',
-  };
+  const OUTPUTS = STACK_OUTPUTS;
 
   it('reads each stage pointer with one consistent GetItem and each service’s releases with one Query (no Scan)', async () => {
     const doc = mockClient(DynamoDBDocumentClient);
