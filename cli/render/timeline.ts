@@ -79,7 +79,7 @@ export class TimelineWriter {
       if (isGate(t) && !this.o.verbose) while (j < shown.length && isGate(shown[j] as TimelineEntry) && sameGroup(t, shown[j] as TimelineEntry)) j++;
       const run = shown.slice(i, j);
       if (run.length > 1 && run.every((g) => g.result === 'PASS')) {
-        lines.push(...this.row(t, 'Gates', paint(this.o.colour, 'PASS', `✓ ${run.length} PASS`), run.map((g) => g.event.slice(5)).join(' ')));
+        lines.push(...this.row(t, 'Gates', paint(this.o.colour, 'PASS', `✓ ${run.length} PASS`), run.map(gateLabel).join(' ')));
       } else {
         for (const e of run) lines.push(...this.row(e, e.event, e.result ? paint(this.o.colour, e.result) : '', e.reason ?? ''));
       }
@@ -156,4 +156,10 @@ function sameGroup(a: TimelineEntry, b: TimelineEntry): boolean {
 export function renderTimeline(out: SimulationOutput, options: Partial<TimelineOptions> = {}): string {
   const w = new TimelineWriter({ width: DEFAULT_WIDTH, colour: false, ...options });
   return [...w.header(out.scenario), ...w.entries(out.timeline), ...w.summary(out)].join('\n');
+}
+
+/** A gate's name in a grouped line; a control decided again at the point of action ("at deploy time: …") says so: `window@deploy`. */
+function gateLabel(g: TimelineEntry): string {
+  const when = /^at (deploy|rollback) time:/.exec(g.reason ?? '');
+  return `${g.event.slice(5)}${when ? `@${when[1]}` : ''}`;
 }
