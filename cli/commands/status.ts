@@ -38,6 +38,7 @@ export function renderStatus(v: ReleaseStatusView, colour: boolean, source: stri
   lines.push(`${kind} ${v.releaseId} — ${paint(colour, v.status)}${v.reason ? `: ${shortDigests(v.reason)}` : ''}`);
   lines.push(`  ${v.service} ${shortDigest(v.digest)}${v.tag ? ` (${v.tag})` : ''}, started ${clock(v.startedAt)} by ${v.initiator ?? '(unattributed)'}`);
   if (v.requestReason) lines.push(`  reason     ${v.requestReason}`);
+  if (v.change) lines.push(`  change     ${v.change.id ?? '(no change record)'}${v.change.commit ? ` (commit ${v.change.commit.slice(0, 12)})` : ''}`);
   if (v.startAt) lines.push(`  promotion  starts at ${v.startAt} (the digest was promoted in the stage before)`);
   if (v.breakGlass) lines.push(`  BREAK-GLASS ${v.breakGlass}`);
   if (v.endedAt) lines.push(`  finished   ${clock(v.endedAt)}`);

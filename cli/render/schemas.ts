@@ -70,6 +70,8 @@ export const releaseStatusSchema = z.object({
   requestReason: z.string().nullable(),
   /** A promotion (decision 054): the stage the release started at; null for a release from the first stage. */
   startAt: z.string().nullable(),
+  /** The change record the release answers to and the image's commit (decision 051); null when neither was recorded. */
+  change: z.object({ id: z.string().nullable(), commit: z.string().nullable() }).nullable(),
   /** The break-glass reason, when the release bypassed windows. */
   breakGlass: z.string().nullable(),
   /** `gantry abort` (decision 053): who asked to stop it, why and when; absent when nobody did. */

@@ -313,6 +313,8 @@ function statusView(summary: ReleaseSummary, events: readonly LedgerEvent[], ctx
     reason: summary.reason ?? null,
     requestReason: summary.requestReason ?? null,
     startAt: summary.startAt ?? null,
+    // Traceability (decision 051): the change record and the commit, when the change.record gate found them.
+    change: summary.change?.id || summary.change?.commit ? { id: summary.change.id ?? null, commit: summary.change.commit ?? null } : null,
     breakGlass: summary.breakGlass ? summary.breakGlass.reason : null,
     ...(summary.abort ? { abort: summary.abort } : {}),
     startedAt: summary.startedAt,

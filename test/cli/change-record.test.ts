@@ -14,7 +14,7 @@ import { advanceLocalGantry } from '../../cli/backends/local-backend';
 import { toStackOutputs } from '../../cli/backends/stack';
 import type { OperatorIo } from '../../cli/commands/common';
 import { registerOperatorCommands } from '../../cli/commands/operator';
-import { releasesOutputSchema } from '../../cli/render/schemas';
+import { releasesOutputSchema, statusOutputSchema } from '../../cli/render/schemas';
 import { exportEvents, parseExport } from '../../lambdas/domain/audit';
 import { type LedgerEvent, projectRelease } from '../../lambdas/domain/ledger';
 import type { Ledger } from '../../lambdas/ports';
@@ -59,6 +59,16 @@ describe('change records in the CLI', () => {
     const bad = await gantry('releases', '--local', dir, '--change', 'CHG 1');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--change: expected a change record id of 1 to 100 printable characters/);
+  });
+
+  it('gantry status names the change record and the commit (short in the text, whole in --json)', async () => {
+    const text = await gantry('status', SECOND, '--local', dir);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^  change     CHG-1042 \\(commit ${C2.slice(0, 12)}\\)$`, 'm'));
+    const json = await gantry('status', SECOND, '--local', dir, '--json');
+    const view = (r: { stdout: string }) => statusOutputSchema.parse(JSON.parse(r.stdout)).releases[0];
+    assert.deepEqual(view(json)?.change, { id: 'CHG-1042', commit: C2 });
+    assert.equal(view(await gantry('status', FIRST, '--local', dir, '--json'))?.change?.id, 'CHG-1041');
   });
 
   it('gantry audit show prints the change, the commit and each stage’s range with its compare link', () => {
