@@ -70,6 +70,15 @@ export async function startAndReport(
     const status = v?.status ?? null;
     const code = status && TERMINAL_RELEASE_STATUSES.has(status as never) ? exitCodeOf(status, kind === 'rollback' ? 'rollback' : 'release') : EXIT.ok;
     if (opts.json) {
+      // A refused rollback (decision: the refusal names what may be rolled back to): the digests `--digest` may name.
+      let rollbackTargets: Awaited<ReturnType<typeof rollbackCandidates>> | null | undefined;
+      if (kind === 'rollback' && status === 'BLOCKED') {
+        try {
+          rollbackTargets = await rollbackCandidates(b, String(input.service), String(input.stage));
+        } catch {
+          rollbackTargets = null; // the refusal stands; the digests could not be read (the text output says why)
+        }
+      }
       io.out(
         json({
           source: b.label,
@@ -83,6 +92,7 @@ export async function startAndReport(
           input,
           status,
           reason: v?.reason ?? null,
+          ...(rollbackTargets !== undefined ? { rollbackTargets } : {}),
         }),
       );
       return code;

@@ -159,6 +159,17 @@ export const startOutputSchema = z.object({
   /** The release's status when the command returned (a refused rollback is BLOCKED at once), when known. */
   status: z.enum(RELEASE_STATUSES).nullable(),
   reason: z.string().nullable(),
+  /**
+   * A refused rollback only: the digest running in the stage and the digests `--digest` may name, newest promotion first
+   * (each whole, with the tags it was promoted under and when); null when they could not be read.
+   */
+  rollbackTargets: z
+    .object({
+      running: z.string().optional(),
+      candidates: z.array(z.object({ digest: z.string(), tags: z.array(z.string()), promotedAt: z.string().optional() })),
+    })
+    .nullable()
+    .optional(),
 });
 
 /** One check of `gantry doctor` (lambdas/domain/doctor.ts): ✓ pass, ✗ fail (with `fix`), – skip, ! error (a read failed). */

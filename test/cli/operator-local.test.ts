@@ -287,6 +287,19 @@ describe('gantry start|approve|reject|rollback|freeze --local', () => {
     assert.equal(lines[5], `roll back with: gantry rollback --service payments --stage prod --local ${dir} --digest <digest> --reason "<why>"`);
     assert.equal(lines.length, 6);
     assert.ok(!refused.stderr.includes(`  ${D3}  `), 'the running digest is not offered');
+
+    // --json carries the same list, whole digests with their tags and times.
+    const asJson = await gantry('rollback', '--local', dir, '--service', 'payments', '--stage', 'prod', '--digest', D4, '--reason', 'INC-3', '--json');
+    assert.equal(asJson.code, 1);
+    const body = startOutputSchema.parse(JSON.parse(asJson.stdout));
+    assert.equal(body.status, 'BLOCKED');
+    assert.deepEqual(body.rollbackTargets, {
+      running: D3,
+      candidates: [
+        { digest: D2, tags: ['v1.4.2'], promotedAt: at2 },
+        { digest: D1, tags: [] },
+      ],
+    });
   });
 
   it('says there is nothing to roll back to when only the running digest was promoted', async () => {
