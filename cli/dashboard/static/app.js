@@ -188,6 +188,22 @@
     });
   }
 
+  // A release's head line: service, kind, tag (else short digest), status; `statusId` names the status element.
+  function releaseHead(r, statusId, tail) {
+    var status = { className: 'status s-' + r.status, text: r.status };
+    if (statusId) status.id = statusId;
+    return el(
+      'div',
+      { className: 'card-head' },
+      el('strong', { text: r.service }),
+      ' ' + r.kind + ' ',
+      el('code', { text: r.tag || shortDigest(r.digest) }),
+      ' ',
+      el('span', status),
+      tail,
+    );
+  }
+
   // ---- releases in flight ----
   function renderInFlight(o) {
     if (!o.inFlight.length) return [el('p', { className: 'empty', text: 'Nothing in flight.' })];
@@ -196,15 +212,7 @@
       var card = el(
         'div',
         { className: 'card release' + (followed === r.releaseId ? ' followed' : ''), 'data-release': r.releaseId },
-        el(
-          'div',
-          { className: 'card-head' },
-          el('strong', { text: r.service }),
-          ' ' + r.kind + ' ',
-          el('code', { text: r.tag || shortDigest(r.digest) }),
-          ' ',
-          el('span', { className: 'status s-' + r.status, text: r.status }),
-        ),
+        releaseHead(r, null, ''),
         el('div', { className: 'rid' }, el('a', { href: '#release=' + r.releaseId, text: r.releaseId })),
         el(
           'div',
@@ -351,16 +359,7 @@
       );
     });
     return [
-      el(
-        'div',
-        { className: 'card-head' },
-        el('strong', { text: v.service }),
-        ' ' + v.kind + ' ',
-        el('code', { text: v.tag || shortDigest(v.digest) }),
-        ' ',
-        el('span', { className: 'status s-' + v.status, text: v.status, id: 'release-status' }),
-        v.reason ? ' ' + v.reason : '',
-      ),
+      releaseHead(v, 'release-status', v.reason ? ' ' + v.reason : ''),
       el('div', {
         className: 'who',
         text: 'started ' + clock(v.startedAt) + ' by ' + (v.initiator ? role(v.initiator) : '(unattributed)') + (v.endedAt ? ' · ended ' + clock(v.endedAt) : ''),

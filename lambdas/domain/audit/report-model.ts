@@ -1,7 +1,7 @@
 /** A release's audit record from its events alone (what `gantry audit show` and `gantry report` present). */
 import { type DrillRecord, drillRecords } from '../drill';
 import { CODEBUILD_DRIVERS, type DriverEvidence } from '../driver-evidence';
-import type { LedgerEvent } from '../ledger';
+import type { LedgerEvent, StageApproval } from '../ledger';
 import { type ChangeAudit, changeAudit } from './change';
 import { type EvidenceReport, evidenceCompleteness } from './evidence';
 import type { ExportAnchorLine, ExportEventLine } from './export';
@@ -40,16 +40,8 @@ export interface DeployRecord {
   readonly driverEvidence?: Record<string, unknown>;
 }
 
-/** One decision on a stage's approval, as the audit lists it. */
-export interface ApprovalRecord {
-  readonly principal: string;
-  readonly person?: string;
-  readonly decision: string;
-  readonly at: string;
-  readonly comment?: string;
-  readonly planSha256?: string;
-  readonly [extra: string]: unknown;
-}
+/** One decision on a stage's approval, as the audit lists it: the release summary's own shape. */
+export type ApprovalRecord = StageApproval;
 
 /** The fields of an approval.recorded event that are about the request or the count, not the approval. */
 const APPROVAL_BOOKKEEPING = new Set(['principal', 'person', 'decision', 'comment', 'count', 'required', 'requestId', 'sourceIp', 'approver']);
