@@ -9,7 +9,7 @@ import { parseConfig } from '../../lambdas/domain/config';
 import { type LedgerEvent, chainEvent, projectRelease } from '../../lambdas/domain/ledger';
 import { parseReleaseInput } from '../../lambdas/domain/release-input';
 import { commitOfDigest } from '../../lambdas/image-gates';
-import { ValidationError } from '../../lambdas/domain/validation';
+import { problemsOf } from '../helpers/validation';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -159,16 +159,6 @@ const configWith = (extra: Record<string, unknown>) => ({
   services: { payments: { repository: 'payments-api', stages: [{ name: 'dev', cluster: 'dev', namespace: 'payments', deploy: helm }], ...extra } },
   clusters: { dev: { name: 'dev-eks', region: 'eu-west-2' } },
 });
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ValidationError, `expected a ValidationError, got ${String(e)}`);
-    return e.problems;
-  }
-  assert.fail('expected a ValidationError, but nothing was thrown');
-}
 
 describe('config: changeRecord and source', () => {
   it('defaults required to true and source.label to the OCI revision label; absent stays absent', () => {

@@ -13,21 +13,11 @@ import {
   parseGantryEvent,
   parseInspectorScanEvent,
 } from '../../lambdas/domain/events';
-import { ValidationError } from '../../lambdas/domain/validation';
 import { putImageEvent, sample } from '../helpers/aws-samples';
+import { problemsOf } from '../helpers/validation';
 
 function clone<T>(v: T): T {
   return structuredClone(v);
-}
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ValidationError, `expected a ValidationError, got ${String(e)}`);
-    return e.problems;
-  }
-  assert.fail('expected a ValidationError, but nothing was thrown');
 }
 
 describe('normalizeTimestamp', () => {

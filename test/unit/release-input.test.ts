@@ -4,6 +4,7 @@ import { parseConfig } from '../../lambdas/domain/config';
 import { parseReleaseInput, parseRollbackInput } from '../../lambdas/domain/release-input';
 import { GATE_NAMES } from '../../lambdas/domain/types';
 import { ValidationError } from '../../lambdas/domain/validation';
+import { problemsOf } from '../helpers/validation';
 
 const helm = { driver: 'helm', release: 'payments', chart: 'oci://111122223333.dkr.ecr.eu-west-2.amazonaws.com/charts/payments', version: '1.2.0' };
 
@@ -26,16 +27,6 @@ const config = parseConfig({
 });
 
 const DIGEST = `sha256:${'a1'.repeat(32)}`;
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof ValidationError, `expected a ValidationError, got ${String(e)}`);
-    return e.problems;
-  }
-  assert.fail('expected a ValidationError, but nothing was thrown');
-}
 
 describe('parseReleaseInput', () => {
   it('accepts the docs/contracts.md §2 example shape with a tag', () => {
