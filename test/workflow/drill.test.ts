@@ -16,7 +16,7 @@ import { verifyExport, formatExport, parseExport } from '../../lambdas/domain/au
 import { auditRelease } from '../../lambdas/domain/audit/report-model';
 import { loadScenario } from '../../local/scenario';
 import { type SimulationResult, simulate } from '../../local/simulate';
-import { ROOT } from './helpers';
+import { eventEnvelope as envelope, ROOT } from './helpers';
 
 const SCENARIOS = join(ROOT, 'examples', 'scenarios');
 const D1 = `sha256:${'1'.repeat(64)}`;
@@ -27,17 +27,6 @@ const base = (): Raw => JSON.parse(readFileSync(join(SCENARIOS, 'drill-staging.j
 const run = (raw: unknown) => simulate(loadScenario(raw, SCENARIOS));
 const ajv = new Ajv({ allErrors: true, strict: true });
 const schemaOf = (dir: string, name: string) => ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schemas', dir, `${name}.json`), 'utf8')));
-const envelope = (e: { detailType: string; detail: Record<string, unknown> }) => ({
-  version: '0',
-  id: 'e',
-  source: 'gantry',
-  'detail-type': e.detailType,
-  account: '111122223333',
-  time: '2026-11-24T10:00:00Z',
-  region: 'eu-west-2',
-  resources: [],
-  detail: JSON.parse(JSON.stringify(e.detail)),
-});
 const drillsOf = (r: SimulationResult) => r.output.releases.filter((x) => x.releaseId.includes('-drill-') && !/-(back|fwd)$/.test(x.releaseId));
 
 describe('a drill of staging through the real workflows (examples/scenarios/drill-staging.json)', () => {

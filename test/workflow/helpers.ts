@@ -15,3 +15,18 @@ export async function runInline(raw: unknown): Promise<SimulationOutput> {
   const { output } = await simulate(loadScenario(raw, join(ROOT, 'examples', 'scenarios')));
   return output;
 }
+
+/** A lifecycle event as EventBridge delivers it (the envelope the schemas/events and schemas/insight files describe). */
+export function eventEnvelope(e: { readonly detailType: string; readonly detail: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    version: '0',
+    id: 'e1',
+    source: 'gantry',
+    'detail-type': e.detailType,
+    account: '111122223333',
+    time: '2026-11-24T10:00:00Z',
+    region: 'eu-west-2',
+    resources: [],
+    detail: JSON.parse(JSON.stringify(e.detail)),
+  };
+}

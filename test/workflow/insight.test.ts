@@ -20,23 +20,12 @@ import type { LocalDynamo } from '../../local/dynamo';
 import { startMemoryDynamo } from '../../local/memory-dynamo';
 import { loadScenario, loadScenarioFile } from '../../local/scenario';
 import { type SimulationResult, simulate } from '../../local/simulate';
-import { D1, D2, ROOT } from './helpers';
+import { D1, D2, eventEnvelope as envelope, ROOT } from './helpers';
 
 const SCENARIOS = join(ROOT, 'examples', 'scenarios');
 const ajv = new Ajv({ allErrors: true, strict: true });
 const schema = (name: string): ValidateFunction => ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schemas', 'insight', `${name}.json`), 'utf8')));
 const SCHEMAS: Record<string, ValidateFunction> = { 'Service Stale': schema('service-stale'), 'Drift Detected': schema('drift-detected') };
-const envelope = (e: { detailType: string; detail: Record<string, unknown> }) => ({
-  version: '0',
-  id: 'e1',
-  source: 'gantry',
-  'detail-type': e.detailType,
-  account: '111122223333',
-  time: '2026-11-24T10:00:00Z',
-  region: 'eu-west-2',
-  resources: [],
-  detail: JSON.parse(JSON.stringify(e.detail)),
-});
 function schemaProblems(e: { detailType: string; detail: Record<string, unknown> }): string[] {
   const v = SCHEMAS[e.detailType];
   if (!v) return [`no schema for ${e.detailType}`];

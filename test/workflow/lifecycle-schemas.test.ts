@@ -13,7 +13,7 @@ import type { LifecycleEvent } from '../../lambdas/ports';
 import { LocalCloud } from '../../local/cloud';
 import { loadScenarioFile } from '../../local/scenario';
 import { simulate } from '../../local/simulate';
-import { ROOT } from './helpers';
+import { eventEnvelope as envelope, ROOT } from './helpers';
 
 const SCHEMAS = join(ROOT, 'schemas', 'events');
 const SCENARIOS = join(ROOT, 'examples', 'scenarios');
@@ -30,19 +30,6 @@ for (const f of readdirSync(INSIGHT_SCHEMAS).filter((n) => n.endsWith('.json')))
 }
 
 /** The event as a rule target receives it: EventBridge's envelope around the JSON detail. */
-function envelope(e: LifecycleEvent): Record<string, unknown> {
-  return {
-    version: '0',
-    id: 'e1',
-    source: 'gantry',
-    'detail-type': e.detailType,
-    account: '111122223333',
-    time: '2026-11-24T10:00:00Z',
-    region: 'eu-west-2',
-    resources: [],
-    detail: JSON.parse(JSON.stringify(e.detail)),
-  };
-}
 
 function problems(e: Record<string, unknown>): string[] {
   const v = validators.get(String(e['detail-type']));
